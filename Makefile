@@ -1,0 +1,123 @@
+# Sluice — build, run and test. See README.md.
+#
+#   make deps    install missing Debian packages (apt-get)
+#   make build   build everything under build/
+#   make run     start PostgreSQL (under var/), migrate, start api + controlplane
+#   make test    unit tests (plain and ASan/UBSan), SQL cases, integration tests, short fuzz
+#   make bench   benchmarks with baselines
+#   make fmt / make lint / make clean
+
+SHELL := /bin/bash
+CC ?= cc
+BUILD ?= build
+PKGS := libpq libmicrohttpd jansson openssl rdkafka libcurl libseccomp yaml-0.1 check
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+CPPFLAGS := -D_GNU_SOURCE -I. -I/usr/include/postgresql
+CFLAGS_COMMON := -std=c11 -g -pthread $(WARN)
+LDLIBS := -lpq -lmicrohttpd -ljansson -lssl -lcrypto -lrdkafka -lcurl -lseccomp -lyaml -lpthread -lm
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
+
+# Two flavours: rel (optimised) and san (ASan + UBSan, for unit tests).
+REL := $(BUILD)/rel
+SAN := $(BUILD)/san
+REL_CFLAGS := $(CFLAGS_COMMON) -O2
+SAN_CFLAGS := $(CFLAGS_COMMON) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+# Library sources: every .c in the subsystem folders (mains excluded).
+LIB_SRC := $(sort $(wildcard common/*.c) $(shell find api dataplane controlplane -name '*.c' 2>/dev/null))
+SDK_SRC := $(sort $(filter-out sdk/cli%, $(wildcard sdk/*.c)))
+CLI_SRC := $(sort $(wildcard sdk/cli*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+
+REL_LIB_OBJ := $(LIB_SRC:%.c=$(REL)/%.o)
+SAN_LIB_OBJ := $(LIB_SRC:%.c=$(SAN)/%.o)
+REL_SDK_OBJ := $(SDK_SRC:%.c=$(REL)/%.o)
+SAN_SDK_OBJ := $(SDK_SRC:%.c=$(SAN)/%.o)
+
+SLUICED := $(REL)/sluiced
+SLUICE_CLI := $(REL)/sluice
+REL_UNITS := $(UNIT_SRC:tests/unit/%.c=$(REL)/tests/unit/%)
+SAN_UNITS := $(UNIT_SRC:tests/unit/%.c=$(SAN)/tests/unit/%)
+TOOLS := $(TOOL_SRC:tests/tools/%.c=$(REL)/tests/tools/%)
+
+.SECONDARY:
+.PHONY: all deps build run stop test unit bench fmt lint clean install
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: $(SLUICED) $(SLUICE_CLI) $(REL)/libsluice.a $(REL)/libsluice.so $(REL_UNITS) $(SAN_UNITS) $(TOOLS)
+
+$(REL)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(REL_CFLAGS) -fPIC -MMD -MP -c $< -o $@
+
+$(SAN)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
+
+$(REL)/libsluiced.a: $(REL_LIB_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(SAN)/libsluiced.a: $(SAN_LIB_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+$(SLUICED): $(REL)/cmd/sluiced.o $(REL)/libsluiced.a
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# libsluice: the C SDK, static and shared.
+$(REL)/libsluice.a: $(REL_SDK_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(REL)/libsluice.so: $(REL_SDK_OBJ)
+	$(CC) -shared -o $@ $^ -lcurl -ljansson -lpthread
+$(SAN)/libsluice.a: $(SAN_SDK_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+$(SLUICE_CLI): $(CLI_SRC:%.c=$(REL)/%.o) $(REL)/libsluice.a
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(REL)/tests/unit/%: $(REL)/tests/unit/%.o $(REL)/libsluiced.a $(REL)/libsluice.a
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+$(SAN)/tests/unit/%: $(SAN)/tests/unit/%.o $(SAN)/libsluiced.a $(SAN)/libsluice.a
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+$(REL)/tests/tools/%: $(REL)/tests/tools/%.o $(REL)/libsluiced.a $(REL)/libsluice.a
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+run: deps build
+	@scripts/run.sh
+
+stop:
+	@scripts/run.sh stop
+
+test: deps build
+	@scripts/test.sh
+
+unit: build
+	@scripts/test.sh unit
+
+bench: deps build
+	@scripts/bench.sh
+
+FMT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+fmt:
+	clang-format -i $(FMT_FILES)
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --std=c11 \
+	  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -I. $(FMT_FILES)
+
+PREFIX ?= /usr/local
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(SLUICED) $(SLUICE_CLI) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(REL)/libsluice.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(REL)/libsluice.so $(DESTDIR)$(PREFIX)/lib/
+	[ ! -f sdk/sluice.h ] || install -m 644 sdk/sluice.h $(DESTDIR)$(PREFIX)/include/
+	sed 's|@PREFIX@|$(PREFIX)|' sdk/libsluice.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsluice.pc
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Sluice needs, only those missing: one `apt-get update`, then one
+# non-interactive `apt-get install -y`. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+pkgs=(build-essential pkg-config git ca-certificates curl jq openssl procps iproute2
+      postgresql postgresql-client libpq-dev libmicrohttpd-dev libjansson-dev libssl-dev
+      librdkafka-dev check libsubunit-dev libcurl4-openssl-dev libseccomp-dev libyaml-dev
+      clang libclang-rt-14-dev wrk cppcheck clang-format)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

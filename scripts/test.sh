@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# make test: every test, against a throwaway PostgreSQL that is removed afterwards, pass or fail.
+#
+#   scripts/test.sh            unit (plain + ASan/UBSan), then integration tests
+#   scripts/test.sh unit       unit tests only
+#   TESTS=0003 scripts/test.sh integration tests whose file name contains 0003 (and units)
+#
+# A unit test is a Check program (tests/unit/*_test.c). An integration test is an executable
+# script tests/integration/NNNN-name.sh: exit 0 passes, 77 skips, anything else fails. Each gets
+# its own empty database ($DATABASE_URL) in the shared throwaway cluster, and $TEST_TMP.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+what=${1:-all}
+export SLUICED="$root/build/rel/sluiced" SLUICE_CLI="$root/build/rel/sluice" SLUICE_ROOT="$root"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+passed=0 failed=0 skipped=0
+failures=()
+logdir="$root/build/test-logs"
+rm -rf "$logdir"; mkdir -p "$logdir"
+
+pgdir=""
+cleanup() {
+  [ -n "$pgdir" ] && scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1
+  [ -n "$pgdir" ] && rm -rf "$pgdir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+run_unit() {
+  local bin=$1 name out
+  name=${bin#"$root"/build/}
+  out="$logdir/${name//\//_}.log"
+  if timeout 300 "$bin" >"$out" 2>&1; then
+    local n; n=$(grep -oE 'Checks: [0-9]+' "$out" | awk '{s+=$2} END {print s+0}')
+    passed=$((passed + (n > 0 ? n : 1)))
+    printf 'ok    %-50s %s checks\n' "$name" "$n"
+  else
+    local n f; n=$(grep -oE 'Checks: [0-9]+' "$out" | awk '{s+=$2} END {print s+0}')
+    f=$(grep -oE '(Failures|Errors): [0-9]+' "$out" | awk '{s+=$2} END {print s+0}')
+    [ "$f" -gt 0 ] || f=1
+    passed=$((passed + n - f)); [ $passed -lt 0 ] && passed=0
+    failed=$((failed + f)); failures+=("$name")
+    printf 'FAIL  %-50s (log: %s)\n' "$name" "$out"; tail -n 30 "$out" | sed 's/^/      /'
+  fi
+}
+
+if [ "$what" = all ] || [ "$what" = unit ]; then
+  echo "== unit tests (plain and ASan/UBSan)"
+  for bin in build/rel/tests/unit/*_test build/san/tests/unit/*_test; do
+    [ -x "$bin" ] && run_unit "$root/$bin"
+  done
+fi
+
+if [ "$what" = all ]; then
+  echo "== integration tests"
+  pgdir=$(mktemp -d "$root/var/test-pg.XXXXXX" 2>/dev/null || { mkdir -p "$root/var"; mktemp -d "$root/var/test-pg.XXXXXX"; })
+  if ! base_url=$(PG_FSYNC=off scripts/pg.sh start "$pgdir"); then
+    echo "FAIL  could not start the test PostgreSQL"; failed=$((failed + 1))
+  else
+    export PG_ADMIN_URL="$base_url"
+    for t in tests/integration/[0-9]*.sh; do
+      [ -f "$t" ] || continue
+      [ -n "${TESTS:-}" ] && [[ "$t" != *"$TESTS"* ]] && continue
+      name=$(basename "$t" .sh)
+      db="t_${name//[^a-zA-Z0-9]/_}"
+      psql -q "$base_url" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
+      export DATABASE_URL="${base_url%/sluice}/$db"
+      export TEST_TMP="$root/build/test-tmp/$name"
+      rm -rf "$TEST_TMP"; mkdir -p "$TEST_TMP"
+      start=$(date +%s)
+      timeout --kill-after=10 "${TEST_TIMEOUT:-300}" bash "$t" >"$logdir/$name.log" 2>&1
+      rc=$?
+      secs=$(( $(date +%s) - start ))
+      if [ $rc -eq 0 ]; then
+        passed=$((passed + 1)); printf 'ok    %-50s %ss\n' "$name" "$secs"
+      elif [ $rc -eq 77 ]; then
+        skipped=$((skipped + 1)); printf 'skip  %-50s %s\n' "$name" "$(tail -n 1 "$logdir/$name.log")"
+      else
+        failed=$((failed + 1)); failures+=("$name")
+        printf 'FAIL  %-50s exit %s after %ss (log: %s)\n' "$name" "$rc" "$secs" "$logdir/$name.log"
+        tail -n 40 "$logdir/$name.log" | sed 's/^/      /'
+      fi
+    done
+  fi
+fi
+
+echo
+[ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"
+if [ $skipped -gt 0 ]; then echo "$passed passed, $failed failed, $skipped skipped"; else echo "$passed passed, $failed failed"; fi
+[ $failed -eq 0 ]

@@ -1,0 +1,35 @@
+# lib.sh — sourced by integration tests: assertions and process helpers.
+# Environment from scripts/test.sh: SLUICED, SLUICE_CLI, DATABASE_URL, PG_ADMIN_URL, TEST_TMP.
+set -euo pipefail
+
+T_PIDS=()
+t_cleanup() {
+  local p
+  for p in "${T_PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  for p in "${T_PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
+}
+trap t_cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# assert_eq ACTUAL EXPECTED MESSAGE
+assert_eq() { [ "$1" = "$2" ] || fail "$3: expected [$2], got [$1]"; }
+assert_contains() { [[ "$1" == *"$2"* ]] || fail "$3: [$1] does not contain [$2]"; }
+# bg CMD...: run in the background, killed when the test ends.
+bg() { "$@" & T_PIDS+=($!); }
+# free_port: an unused loopback TCP port.
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+  done
+  return 1
+}
+# wait_for SECONDS CMD...: retry CMD until it succeeds or time runs out.
+wait_for() {
+  local deadline=$(( $(date +%s) + $1 )); shift
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$deadline" ] || return 1
+    sleep 0.1
+  done
+}
