@@ -10,6 +10,7 @@
 SHELL := /bin/bash
 CC ?= cc
 BUILD ?= build
+export BUILD
 PKGS := libpq libmicrohttpd jansson openssl rdkafka libcurl libseccomp yaml-0.1 check
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter

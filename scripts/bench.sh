@@ -3,7 +3,7 @@
 # the same run. Benchmarks report; they never fail on a speed target.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export SLUICED="$PWD/build/rel/sluiced" SLUICE_ROOT="$PWD"
+export SLUICED="$PWD/${BUILD:-build}/rel/sluiced" SLUICE_ROOT="$PWD"
 rc=0
 for b in bench/*.sh; do
   [ -f "$b" ] || continue

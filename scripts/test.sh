@@ -11,14 +11,15 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+build=${BUILD:-build}
 what=${1:-all}
-export SLUICED="$root/build/rel/sluiced" SLUICE_CLI="$root/build/rel/sluice" SLUICE_ROOT="$root"
+export SLUICED="$root/$build/rel/sluiced" SLUICE_CLI="$root/$build/rel/sluice" SLUICE_ROOT="$root"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 passed=0 failed=0 skipped=0
 failures=()
-logdir="$root/build/test-logs"
+logdir="$root/$build/test-logs"
 rm -rf "$logdir"; mkdir -p "$logdir"
 
 pgdir=""
@@ -31,7 +32,7 @@ trap 'exit 130' INT TERM
 
 run_unit() {
   local bin=$1 name out
-  name=${bin#"$root"/build/}
+  name=${bin#"$root/$build/"}
   out="$logdir/${name//\//_}.log"
   if timeout 300 "$bin" >"$out" 2>&1; then
     local n; n=$(grep -oE 'Checks: [0-9]+' "$out" | awk '{s+=$2} END {print s+0}')
@@ -49,7 +50,7 @@ run_unit() {
 
 if [ "$what" = all ] || [ "$what" = unit ]; then
   echo "== unit tests (plain and ASan/UBSan)"
-  for bin in build/rel/tests/unit/*_test build/san/tests/unit/*_test; do
+  for bin in $build/rel/tests/unit/*_test $build/san/tests/unit/*_test; do
     [ -x "$bin" ] && run_unit "$root/$bin"
   done
 fi
@@ -68,7 +69,7 @@ if [ "$what" = all ]; then
       db="t_${name//[^a-zA-Z0-9]/_}"
       psql -q "$base_url" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
       export DATABASE_URL="${base_url%/sluice}/$db"
-      export TEST_TMP="$root/build/test-tmp/$name"
+      export TEST_TMP="$root/$build/test-tmp/$name"
       rm -rf "$TEST_TMP"; mkdir -p "$TEST_TMP"
       start=$(date +%s)
       timeout --kill-after=10 "${TEST_TIMEOUT:-300}" bash "$t" >"$logdir/$name.log" 2>&1
