@@ -43,6 +43,12 @@ REL_UNITS := $(UNIT_SRC:tests/unit/%.c=$(REL)/tests/unit/%)
 SAN_UNITS := $(UNIT_SRC:tests/unit/%.c=$(SAN)/tests/unit/%)
 TOOLS := $(TOOL_SRC:tests/tools/%.c=$(REL)/tests/tools/%)
 
+# Fuzz harnesses (tests/fuzz/*_fuzz.c, libFuzzer): built with clang over the library sources.
+FUZZ := $(BUILD)/fuzz
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/*_fuzz.c))
+FUZZ_CFLAGS := -std=c11 -g -O1 -pthread -Wall -Wextra -Werror -Wno-unused-parameter -fsanitize=fuzzer-no-link,address,undefined
+FUZZERS := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ)/%)
+
 .SECONDARY:
 .PHONY: all deps build run stop test unit bench fmt lint clean install
 all: build
@@ -50,7 +56,7 @@ all: build
 deps:
 	@scripts/deps.sh
 
-build: $(SLUICED) $(SLUICE_CLI) $(REL)/libsluice.a $(REL)/libsluice.so $(REL_UNITS) $(SAN_UNITS) $(TOOLS)
+build: $(SLUICED) $(SLUICE_CLI) $(REL)/libsluice.a $(REL)/libsluice.so $(REL_UNITS) $(SAN_UNITS) $(TOOLS) $(FUZZERS)
 
 $(REL)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -85,6 +91,14 @@ $(SAN)/tests/unit/%: $(SAN)/tests/unit/%.o $(SAN)/libsluiced.a $(SAN)/libsluice.
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 $(REL)/tests/tools/%: $(REL)/tests/tools/%.o $(REL)/libsluiced.a $(REL)/libsluice.a
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(FUZZ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(CPPFLAGS) $(FUZZ_CFLAGS) -c $< -o $@
+$(FUZZ)/libsluiced.a: $(LIB_SRC:%.c=$(FUZZ)/%.o)
+	@rm -f $@; ar rcs $@ $^
+$(FUZZ)/%_fuzz: $(FUZZ)/tests/fuzz/%_fuzz.o $(FUZZ)/libsluiced.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 run: deps build
 	@scripts/run.sh
