@@ -23,7 +23,7 @@ struct value {
     enum value_type type; /* VT_NULL when the value is null */
     union {
         bool b;
-        int64_t i;  /* VT_BIGINT, and VT_TIMESTAMP (epoch milliseconds) */
+        int64_t i; /* VT_BIGINT, and VT_TIMESTAMP (epoch milliseconds) */
         double d;
         struct {
             const char *ptr; /* not NUL-terminated */
