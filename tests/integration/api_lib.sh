@@ -31,7 +31,10 @@ call() {
   local args=(-sS --cacert "$CACERT" -X "$method" -o "$TEST_TMP/resp.body" -D "$TEST_TMP/resp.headers"
               -w '%{http_code}')
   [ -n "${TOKEN:-}" ] && args+=(-H "Authorization: Bearer $TOKEN")
-  [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+  if [ -n "$body" ]; then
+    [[ "$*" == *Content-Type* ]] || args+=(-H 'Content-Type: application/json')
+    args+=(--data-binary "$body")
+  fi
   STATUS=$(curl "${args[@]}" "$@" "$API$path")
   RESP=$(cat "$TEST_TMP/resp.body")
 }
