@@ -90,6 +90,16 @@ int api_fail_db(struct api_response *resp, const struct db_error *err)
     return api_fail(resp, API_INTERNAL, NULL, "internal error");
 }
 
+PGresult *api_db_query(struct api_request *req, struct api_response *resp, const char *sql, int nparams,
+                    const char *const *params)
+{
+    struct db_error err;
+    PGresult *res = db_query(req->db, sql, nparams, params, &err);
+    if (!res)
+        api_fail_db(resp, &err);
+    return res;
+}
+
 int api_reply(struct api_response *resp, int status, json_t *body)
 {
     json_decref(resp->body);

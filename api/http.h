@@ -99,6 +99,11 @@ int api_fail_field(struct api_response *resp, enum api_error e, const char *fiel
  * connection -> unavailable, anything else -> internal (logged, not shown). Returns -1. */
 int api_fail_db(struct api_response *resp, const struct db_error *err);
 
+/* Runs sql on req->db. Returns the result (the caller PQclear()s it), or NULL with resp filled
+ * by api_fail_db(). */
+PGresult *api_db_query(struct api_request *req, struct api_response *resp, const char *sql, int nparams,
+                    const char *const *params);
+
 /* Sets a successful response with body (stolen). Returns 0. */
 int api_reply(struct api_response *resp, int status, json_t *body);
 
