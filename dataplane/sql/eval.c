@@ -1014,6 +1014,11 @@ int expr_compile(struct expr_compiler *c, const struct ast *a, struct expr **out
         if (!(e = node_new(c, a, eval_const, a->lit.type, 0)))
             return -1;
         e->constant = a->lit;
+        if (a->lit.type == VT_STRING) { /* the syntax tree goes away after compiling */
+            e->constant.u.s.ptr = arena_strndup(c->arena, a->lit.u.s.ptr, a->lit.u.s.len);
+            if (!e->constant.u.s.ptr)
+                return compile_fail(c, a, "out of memory");
+        }
         break;
     case AST_COLUMN: {
         int index;

@@ -202,7 +202,7 @@ static int find_source_column(struct expr_compiler *c, const struct ast *col)
         }
     }
     int limit = (int)strlen(col->name) / 3 + 1;
-    if (best && best_d <= (limit > 3 ? 3 : limit))
+    if (best && best_d <= (limit > 3 ? 3 : limit) && best_d < (int)strlen(col->name))
         return compile_fail(c, col, "column \"%s\" not found; did you mean \"%s\"?", col->name, best);
     return compile_fail(c, col, "column \"%s\" not found in stream \"%s\"", col->name, p->source);
 }
@@ -487,8 +487,8 @@ static int check_sink(struct plan *p, const struct ast_insert *ins, const struct
 {
     const struct token *t = ins->sink_token;
     if (sink->nfields != p->nitems)
-        return fail_tok(err, t, "the query gives %d columns but stream \"%s\" has %d", p->nitems, ins->sink,
-                        sink->nfields);
+        return fail_tok(err, t, "stream \"%s\" has %d column%s but the query gives %d", ins->sink, sink->nfields,
+                        sink->nfields == 1 ? "" : "s", p->nitems);
     for (int i = 0; i < p->nitems; i++) {
         enum value_type want = sink->fields[i].type, got = p->items[i]->type;
         if (got != want && !(got == VT_BIGINT && want == VT_DOUBLE))
