@@ -122,7 +122,7 @@ uint64_t value_hash(const struct value *v, uint64_t seed)
         return h;
     case VT_DOUBLE:
         /* equal to a BIGINT when whole, so that mixed keys agree with value_compare */
-        if (v->u.d == (double)(int64_t)v->u.d) {
+        if (v->u.d > -9.2e18 && v->u.d < 9.2e18 && v->u.d == (double)(int64_t)v->u.d) {
             i = (int64_t)v->u.d;
             break;
         }
@@ -542,18 +542,25 @@ static int eval_like(const struct expr *e, struct eval_ctx *c, struct value *out
 
 /* ---- CAST ------------------------------------------------------------------------------*/
 
-static int cast_parse_int(const char *s, size_t n, int64_t *out)
+/* s[0..n) without surrounding blanks, NUL-terminated in buf; -1 when empty or too long. */
+static int cast_trim(const char *s, size_t n, char *buf, size_t size)
 {
-    char buf[64];
     while (n && (*s == ' ' || *s == '\t'))
         s++, n--;
     while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
         n--;
-    if (n == 0 || n >= sizeof buf)
+    if (n == 0 || n >= size)
         return -1;
     memcpy(buf, s, n);
     buf[n] = '\0';
-    char *end;
+    return 0;
+}
+
+static int cast_parse_int(const char *s, size_t n, int64_t *out)
+{
+    char buf[64], *end;
+    if (cast_trim(s, n, buf, sizeof buf) < 0)
+        return -1;
     errno = 0;
     long long v = strtoll(buf, &end, 10);
     if (errno || *end)
@@ -564,16 +571,9 @@ static int cast_parse_int(const char *s, size_t n, int64_t *out)
 
 static int cast_parse_double(const char *s, size_t n, double *out)
 {
-    char buf[128];
-    while (n && (*s == ' ' || *s == '\t'))
-        s++, n--;
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-        n--;
-    if (n == 0 || n >= sizeof buf)
+    char buf[128], *end;
+    if (cast_trim(s, n, buf, sizeof buf) < 0)
         return -1;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    char *end;
     errno = 0;
     double v = strtod(buf, &end);
     if (*end || errno == ERANGE)

@@ -278,7 +278,7 @@ static int fn_substring(const struct expr *e, const struct value *a, struct eval
     }
     if (start < 1) { /* SQL: characters before position 1 count against the length */
         if (e->nargs > 2)
-            len += start - 1;
+            len = start < -len ? 0 : len + start - 1;
         start = 1;
         if (len < 0)
             len = 0;
@@ -475,11 +475,12 @@ static int fn_round(const struct expr *e, const struct value *a, struct eval_ctx
         for (int64_t k = 0; k < -digits && p < INT64_MAX / 10; k++)
             p *= 10;
         int64_t q = a[0].u.i / p, r = a[0].u.i % p;
-        if (r * 2 >= p)
+        if (r >= p - r)
             q++;
-        else if (-r * 2 >= p)
+        else if (-r >= p + r)
             q--;
-        out->u.i = q * p;
+        if (__builtin_mul_overflow(q, p, &out->u.i))
+            return eval_fail(c, e, "BIGINT overflow in ROUND");
     }
     return 0;
 }
@@ -700,6 +701,8 @@ static int date_pattern(const char *pat, size_t pn, int64_t ts, char *buf, size_
             size_t want = run == 1 ? (ch == 'y' ? 4 : 2) : run, got = 0;
             if (ch == 'S')
                 want = run;
+            if (want > 9)
+                return -1;
             while (got < want && si < sn && isdigit((unsigned char)s[si])) {
                 v = v * 10 + (s[si++] - '0');
                 got++;

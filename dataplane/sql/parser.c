@@ -114,7 +114,8 @@ int parser_accept_keyword(struct parser *p, const char *kw)
     return 1;
 }
 
-static _Noreturn void parser_expected(struct parser *p, const char *what)
+static void parser_expected(struct parser *p, const char *what) __attribute__((noreturn));
+static void parser_expected(struct parser *p, const char *what)
 {
     char found[96];
     parser_describe(parser_peek(p), found, sizeof found);
@@ -278,15 +279,17 @@ static struct ast *parser_special_call(struct parser *p, const struct token *nam
     if (strcasecmp(name->text, "EXTRACT") == 0) {
         const struct token *u = parser_peek(p);
         size_t i, n = sizeof parser_extract_units / sizeof parser_extract_units[0];
-        for (i = 0; i < n && !(u->kind == TK_IDENT && strcasecmp(u->text, parser_extract_units[i]) == 0); i++)
-            ;
-        if (i == n)
+        const char *unit = NULL;
+        for (i = 0; i < n && !unit; i++)
+            if (u->kind == TK_IDENT && strcasecmp(u->text, parser_extract_units[i]) == 0)
+                unit = parser_extract_units[i];
+        if (!unit)
             parser_expected(p, "a time unit (YEAR, MONTH, DAY, HOUR, MINUTE, SECOND)");
         parser_next(p);
         parser_expect_keyword(p, "FROM");
         struct ast *ts = parser_expr(p);
         parser_expect(p, TK_RPAREN, NULL);
-        parser_set_args(p, f, 2, parser_string_literal(p, u, parser_extract_units[i]), ts, NULL);
+        parser_set_args(p, f, 2, parser_string_literal(p, u, unit), ts, NULL);
         f->name = "EXTRACT";
         return f;
     }
@@ -684,7 +687,7 @@ static void parser_select_list(struct parser *p, struct ast_insert *ins)
  * the first TABLE keyword. */
 static void parser_window(struct parser *p, struct ast_insert *ins)
 {
-    static const struct {
+    static const struct window_row {
         const char *name;
         enum window_kind kind;
         int nintervals;
@@ -693,16 +696,18 @@ static void parser_window(struct parser *p, struct ast_insert *ins)
     };
     parser_expect(p, TK_LPAREN, NULL);
     const struct token *w = parser_peek(p);
+    const struct window_row *row = &windows[0];
     size_t i, n = sizeof windows / sizeof windows[0];
     for (i = 0; i < n && !parser_is_keyword(w, windows[i].name); i++)
         ;
-    if (i == n) {
-        if (w->kind == TK_IDENT || w->kind == TK_QIDENT)
-            parser_error(p, w, "unknown window function \"%s\"; expected TUMBLE, HOP or CUMULATE", w->text);
+    if (i < n)
+        row = &windows[i];
+    else if (w->kind == TK_IDENT || w->kind == TK_QIDENT)
+        parser_error(p, w, "unknown window function \"%s\"; expected TUMBLE, HOP or CUMULATE", w->text);
+    else
         parser_expected(p, "TUMBLE, HOP or CUMULATE");
-    }
     parser_next(p);
-    ins->window = windows[i].kind;
+    ins->window = row->kind;
     ins->window_token = w;
     parser_expect(p, TK_LPAREN, NULL);
     parser_expect_keyword(p, "TABLE");
@@ -714,8 +719,8 @@ static void parser_window(struct parser *p, struct ast_insert *ins)
     ins->descriptor_token = parser_identifier(p, "a column name", &ins->descriptor_quoted);
     ins->descriptor = ins->descriptor_token->text;
     parser_expect(p, TK_RPAREN, NULL);
-    for (int k = 0; k < windows[i].nintervals; k++) {
-        parser_expect(p, TK_COMMA, windows[i].nintervals == 2 && k == 1 ? "\",\" and a second interval" : NULL);
+    for (int k = 0; k < row->nintervals; k++) {
+        parser_expect(p, TK_COMMA, row->nintervals == 2 && k == 1 ? "\",\" and a second interval" : NULL);
         const struct token *at = parser_peek(p);
         parser_expect_keyword(p, "INTERVAL");
         int64_t ms = parser_interval_body(p);

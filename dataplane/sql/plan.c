@@ -15,6 +15,10 @@
 #include "dataplane/sql/functions.h"
 #include "dataplane/sql/parser.h"
 
+/* Event times beyond year 9999 (either side of 1970) are rejected, so window arithmetic
+ * cannot overflow. */
+#define PLAN_MAX_EVENT_TIME 253402300799999LL
+
 /* ---- State types -----------------------------------------------------------------------*/
 
 struct agg_slot {
@@ -506,6 +510,18 @@ static int check_sink(struct plan *p, const struct ast_insert *ins, const struct
     return 0;
 }
 
+/* WHERE / HAVING: a BOOLEAN expression in the compiler's current scope. */
+static int compile_condition(struct plan *p, const struct ast *a, const char *clause, struct expr **out)
+{
+    p->compiler.clause = clause;
+    if (expr_compile(&p->compiler, a, out) < 0)
+        return -1;
+    if ((*out)->type != VT_BOOLEAN && (*out)->type != VT_NULL)
+        return fail_at(p->compiler.err, a->line, a->column, "%s must be a BOOLEAN condition, found %s", clause,
+                       sql_type_name((*out)->type));
+    return 0;
+}
+
 struct plan *plan_compile(const char *sql, sql_catalog_fn catalog, void *ctx, struct sql_error *err)
 {
     struct sql_error local;
@@ -550,18 +566,10 @@ struct plan *plan_compile(const char *sql, sql_catalog_fn catalog, void *ctx, st
         grouped = ast_has_aggregate(ins->items[i].expr);
     if (ins->window != WINDOW_NONE && compile_window(p, ins, err) < 0)
         goto fail;
-    if (ins->where) {
-        p->compiler.resolve_column = resolve_input_column;
-        p->compiler.resolve_aggregate = NULL;
-        p->compiler.clause = "WHERE";
-        if (expr_compile(&p->compiler, ins->where, &p->where) < 0)
-            goto fail;
-        if (p->where->type != VT_BOOLEAN && p->where->type != VT_NULL) {
-            fail_at(err, ins->where->line, ins->where->column, "WHERE must be a BOOLEAN condition, found %s",
-                    sql_type_name(p->where->type));
-            goto fail;
-        }
-    }
+    p->compiler.resolve_column = resolve_input_column;
+    p->compiler.resolve_aggregate = NULL;
+    if (ins->where && compile_condition(p, ins->where, "WHERE", &p->where) < 0)
+        goto fail;
     if (grouped) {
         if (ins->ngroup_by == 0) {
             fail_at(err, ins->items[0].expr->line, ins->items[0].expr->column,
@@ -577,16 +585,8 @@ struct plan *plan_compile(const char *sql, sql_catalog_fn catalog, void *ctx, st
     }
     if (compile_select(p, ins, grouped, err) < 0)
         goto fail;
-    if (ins->having) {
-        p->compiler.clause = "HAVING";
-        if (expr_compile(&p->compiler, ins->having, &p->having) < 0)
-            goto fail;
-        if (p->having->type != VT_BOOLEAN && p->having->type != VT_NULL) {
-            fail_at(err, ins->having->line, ins->having->column, "HAVING must be a BOOLEAN condition, found %s",
-                    sql_type_name(p->having->type));
-            goto fail;
-        }
-    }
+    if (ins->having && compile_condition(p, ins->having, "HAVING", &p->having) < 0)
+        goto fail;
     if (grouped) {
         p->aggargs = calloc((size_t)p->naggs + 1, sizeof *p->aggargs);
         p->postrow = calloc((size_t)(p->nkeys + 2 + p->naggs), sizeof *p->postrow);
@@ -836,7 +836,7 @@ static int agg_update(const struct agg_slot *s, struct agg_state *st, const stru
         if (v->type == VT_DOUBLE)
             st->sum.d += v->u.d;
         else
-            st->sum.i += v->u.i; /* wraps like Flink's BIGINT SUM */
+            st->sum.i = (int64_t)((uint64_t)st->sum.i + (uint64_t)v->u.i); /* wraps like Flink's SUM */
         st->count++;
         return 0;
     case AGG_MIN:
@@ -949,6 +949,20 @@ static int fire_until(struct plan *p, int64_t limit, struct arena *scratch, plan
 
 /* ---- Execution -------------------------------------------------------------------------*/
 
+/* Adds the current row (keys kv with hash h, aggregate arguments in p->aggargs) to window
+ * [start, end). Returns 0 or -1 (no memory). */
+static int window_add(struct plan *p, int64_t start, int64_t end, const struct value *kv, uint64_t h)
+{
+    struct window *w = window_get(p, start, end);
+    struct group *g = w ? window_group(p, w, kv, h) : NULL;
+    if (!g)
+        return -1;
+    for (int i = 0; i < p->naggs; i++)
+        if (agg_update(&p->aggs[i], &g->aggs[i], &p->aggargs[i]) < 0)
+            return -1;
+    return 0;
+}
+
 static int process_windowed(struct plan *p, const struct value *row, struct arena *scratch,
                              plan_emit_fn emit, void *ctx, struct sql_error *err, int pass)
 {
@@ -956,9 +970,14 @@ static int process_windowed(struct plan *p, const struct value *row, struct aren
     const struct value *tsv = &row[p->rowtime];
     if (tsv->type != VT_TIMESTAMP) {
         p->stats.eval_errors++;
-        return fail_at(err, 0, 0, "event-time column \"%s\" is NULL%s", p->in.fields[p->rowtime].name, "");
+        return fail_at(err, 0, 0, "event-time column \"%s\" is NULL", p->in.fields[p->rowtime].name);
     }
     int64_t ts = tsv->u.i, wm = p->stats.watermark_ms;
+    if (ts < -PLAN_MAX_EVENT_TIME || ts > PLAN_MAX_EVENT_TIME) {
+        p->stats.eval_errors++;
+        return fail_at(err, 0, 0, "event time %lld of column \"%s\" is out of range", (long long)ts,
+                       p->in.fields[p->rowtime].name);
+    }
     if (pass) {
         struct value keys[64], *kv = p->nkeys <= 64 ? keys : NULL;
         if (!kv)
@@ -972,41 +991,22 @@ static int process_windowed(struct plan *p, const struct value *row, struct aren
             kv[i] = row[p->key_cols[i]];
         uint64_t h = keys_hash(p, kv);
         int accepted = 0;
-        int64_t starts[2], step = p->win_a, size = p->win_a;
-        if (p->window == WINDOW_HOP)
-            size = p->win_b;
         if (p->window == WINDOW_CUMULATE) {
-            /* windows [s, s+step*k) for k = 1..max/step, s = start of the max-size window */
+            /* windows [s, s + step * k) for k = 1 .. max / step, s = start of the max window */
             int64_t s = floor_div(ts, p->win_b) * p->win_b;
-            starts[0] = s;
-            for (int64_t end = s + p->win_b; end > ts && end > s; end -= step) {
-                if (end <= wm)
-                    break;
-                struct window *w = window_get(p, s, end);
-                struct group *g = w ? window_group(p, w, kv, h) : NULL;
-                if (!g)
+            for (int64_t end = s + p->win_b; end > ts && end > s && end > wm; end -= p->win_a) {
+                if (window_add(p, s, end, kv, h) < 0)
                     return fail_at(err, 0, 0, "out of memory");
-                for (int i = 0; i < p->naggs; i++)
-                    if (agg_update(&p->aggs[i], &g->aggs[i], &p->aggargs[i]) < 0)
-                        return fail_at(err, 0, 0, "out of memory");
                 accepted = 1;
             }
         } else {
-            int64_t last = floor_div(ts, step) * step;
-            for (int64_t s = last; s > ts - size; s -= step) {
-                if (s + size <= wm)
-                    break;
-                struct window *w = window_get(p, s, s + size);
-                struct group *g = w ? window_group(p, w, kv, h) : NULL;
-                if (!g)
+            int64_t size = p->window == WINDOW_HOP ? p->win_b : p->win_a;
+            for (int64_t s = floor_div(ts, p->win_a) * p->win_a; s > ts - size && s + size > wm; s -= p->win_a) {
+                if (window_add(p, s, s + size, kv, h) < 0)
                     return fail_at(err, 0, 0, "out of memory");
-                for (int i = 0; i < p->naggs; i++)
-                    if (agg_update(&p->aggs[i], &g->aggs[i], &p->aggargs[i]) < 0)
-                        return fail_at(err, 0, 0, "out of memory");
                 accepted = 1;
             }
         }
-        (void)starts;
         if (!accepted)
             p->stats.late_dropped++;
     }
