@@ -527,6 +527,8 @@ static int convert(struct scan *s, const struct field *f, const struct jvalue *v
         return 0;
     case VT_TIMESTAMP:
         if (v->kind == J_INT) {
+            if (v->i < TIMESTAMP_MIN_MS || v->i > TIMESTAMP_MAX_MS)
+                return field_fail(s, f->name, "timestamp out of range (years 0000 to 9999)");
             out->type = VT_TIMESTAMP;
             out->u.i = v->i;
             return 0;

@@ -3,13 +3,15 @@
  *
  * The whole input is validated as strictly as jansson does by default (RFC 8259 grammar, UTF-8,
  * no "\u0000", depth ≤ 2048 containers, integers within int64, finite reals); the top level
- * must be an object. Duplicate keys: the last one wins, as in jansson. Field names match
+ * must be an object. One difference: a NUL byte outside a string is always an error here, where
+ * jansson's json_loadb() lets some through. Duplicate keys: the last one wins, as in jansson. Field names match
  * exactly (case-sensitive). Typing, per schema field:
  *   BIGINT    a JSON integer (a real like 1.5 or 1e3 is an error)
  *   DOUBLE    any JSON number
  *   BOOLEAN   true / false
  *   STRING    a string; any other value (number, true, object, array) gives its JSON text
- *   TIMESTAMP a string as in timestamp_parse(), or an integer of epoch milliseconds
+ *   TIMESTAMP a string as in timestamp_parse(), or an integer of epoch milliseconds (years
+ *             0000 to 9999)
  * null or an absent field gives a null value (type VT_NULL). */
 #ifndef SLUICE_DATAPLANE_CODEC_JSON_DECODE_H
 #define SLUICE_DATAPLANE_CODEC_JSON_DECODE_H

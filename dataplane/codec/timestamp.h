@@ -6,6 +6,9 @@
 #include <stdint.h>
 
 #define TIMESTAMP_TEXT_MAX 32
+/* TIMESTAMP(3) range, as in Flink: 0000-01-01 00:00:00.000 to 9999-12-31 23:59:59.999. */
+#define TIMESTAMP_MIN_MS (-62167219200000LL)
+#define TIMESTAMP_MAX_MS 253402300799999LL
 
 /* Parses "yyyy-MM-dd HH:mm:ss[.f{1,9}]" (Flink SQL) or ISO 8601 "yyyy-MM-ddTHH:mm:ss[.f{1,9}]"
  * with an optional "Z", "±hh:mm" or "±hhmm" offset (none means UTC). Fractions past

@@ -206,7 +206,7 @@ static size_t gen_bid(uint64_t seed, uint64_t k, char *buf)
     put_lit(&o, "\",\"dateTime\":");
     put_ts(&o, event_time(n) - (int64_t)rnd_below(&st, BID_MAX_DELAY_MS));
     put_lit(&o, ",\"extra\":\"");
-    put_letters(&o, &st, 10 + rnd_below(&st, 40));
+    put_letters(&o, &st, rnd_below(&st, 30));
     put_lit(&o, "\"}");
     return (size_t)(o.p - buf);
 }
