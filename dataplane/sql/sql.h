@@ -32,7 +32,8 @@ void sql_error_format(const struct sql_error *err, char *buf, size_t size);
  * sql_script_parse() fills stream definitions (name, schema, options) and the INSERT
  * statements' text, with their start line/column in the file (insert_line, insert_column), so
  * that errors from plan_compile() on that text can be shifted back into the file with
- * sql_error_shift(). On error *out is left empty (nothing to free). */
+ * sql_error_shift(). A script may hold no INSERT (ninserts 0): the caller decides whether
+ * that is an error. On error *out is left empty (nothing to free). */
 struct sql_option {
     char *key, *value; /* owned */
 };
@@ -116,6 +117,17 @@ int plan_restore(struct plan *p, const char *buf, size_t len, struct sql_error *
 
 /* Validation only (for the API): compile against a catalog and free; 0 if valid. */
 int sql_validate(const char *sql, sql_catalog_fn catalog, void *ctx, struct sql_error *err);
+
+/* Parses 'yyyy-MM-dd[ HH:mm[:ss[.fff]]]' (also with 'T' and a trailing 'Z') as UTC epoch
+ * milliseconds. Returns 0 or -1 when s is not such a timestamp. */
+int sql_parse_timestamp(const char *s, size_t len, int64_t *ms);
+/* Formats epoch milliseconds as 'yyyy-MM-dd HH:mm:ss.SSS' (UTC) into buf (at least 32
+ * bytes); returns the length. */
+size_t sql_format_timestamp(int64_t ms, char *buf);
+/* Formats a DOUBLE the way CAST(d AS STRING) does: shortest text that reads back the same,
+ * with ".0" on whole numbers ("9.08", "10.0", "1e+20"); buf at least 32 bytes. Returns the
+ * length. */
+size_t sql_format_double(double d, char *buf);
 
 /* Name of a type as SQL shows it ("BIGINT", "TIMESTAMP(3)", ...). Static string. */
 const char *sql_type_name(enum value_type t);
