@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataplane/codec/json_encode.h"
 #include "dataplane/codec/timestamp.h"
 
 struct json_decoder {
@@ -110,36 +111,6 @@ static int hex4(const char *p, unsigned *out)
     return 0;
 }
 
-/* Length of a valid UTF-8 sequence starting at p (non-ASCII lead byte), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-    unsigned c = p[0];
-    size_t n;
-    unsigned cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if ((size_t)(end - p) < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (p[i] & 0x3F);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
 /* Scans a string (s->p at the opening quote), validating escapes and UTF-8. */
 static int scan_string(struct scan *s, struct jvalue *v)
 {
@@ -163,7 +134,7 @@ static int scan_string(struct scan *s, struct jvalue *v)
             return scan_fail(s, "control character in string");
         }
         if (c >= 0x80) {
-            size_t n = utf8_seq(p, end);
+            size_t n = json_utf8_sequence_length(p, end);
             if (!n) {
                 s->p = (const char *)p;
                 return scan_fail(s, "invalid UTF-8 in string");

@@ -159,6 +159,69 @@ int json_buf_put_double(struct json_buf *b, double d)
     return 0;
 }
 
+size_t json_utf8_sequence_length(const unsigned char *p, const unsigned char *end)
+{
+    unsigned c = p[0];
+    size_t n;
+    unsigned cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if ((size_t)(end - p) < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3F);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+int json_buf_put_string_lossy(struct json_buf *b, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    size_t n = 1;
+    while (p < end && n) {
+        n = *p < 0x80 ? 1 : json_utf8_sequence_length(p, end);
+        p += n;
+    }
+    if (n)
+        return json_buf_put_string(b, s, len);
+    /* some invalid bytes: copy valid sequences, replace each invalid byte with U+FFFD */
+    struct json_buf tmp = {0};
+    p = (const unsigned char *)s;
+    while (p < end) {
+        n = *p < 0x80 ? 1 : json_utf8_sequence_length(p, end);
+        if (json_buf_reserve(&tmp, 4) != 0) {
+            json_buf_free(&tmp);
+            return -1;
+        }
+        if (n) {
+            memcpy(tmp.data + tmp.len, p, n);
+            tmp.len += n;
+            p += n;
+        } else {
+            memcpy(tmp.data + tmp.len, "\xef\xbf\xbd", 3);
+            tmp.len += 3;
+            p++;
+        }
+    }
+    int rc = json_buf_put_string(b, tmp.data ? tmp.data : "", tmp.len);
+    json_buf_free(&tmp);
+    return rc;
+}
+
 struct json_encoder {
     const struct schema *schema;
     char **prefix; /* per field: ,"name": (the first without the comma), pre-escaped */

@@ -22,6 +22,11 @@ int json_buf_reserve(struct json_buf *b, size_t extra);
 void json_buf_free(struct json_buf *b);
 /* Appends s[0..len) as a quoted, escaped JSON string. */
 int json_buf_put_string(struct json_buf *b, const char *s, size_t len);
+/* The same for bytes that may not be UTF-8: invalid bytes become U+FFFD. */
+int json_buf_put_string_lossy(struct json_buf *b, const char *s, size_t len);
+/* Length of the valid UTF-8 sequence at p (p[0] ≥ 0x80) before end, or 0 if it is invalid
+ * (overlong, surrogate, above U+10FFFF, truncated). */
+size_t json_utf8_sequence_length(const unsigned char *p, const unsigned char *end);
 /* Appends a double in its shortest round-trip form (null for NaN/inf). */
 int json_buf_put_double(struct json_buf *b, double d);
 int json_buf_put_int(struct json_buf *b, long long v);
