@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -533,6 +534,16 @@ int run_main(int argc, char **argv)
         base[i] = (struct engine_stream){.name = d->name, .backend = connector ? connector : "log",
                                          .location = locations[i], .schema = &d->schema, .props = props[i],
                                          .nprops = d->noptions};
+    }
+    /* a dead-letter stream not declared in the file is an embedded log of that name */
+    bool dlq_declared = !a.dead_letter;
+    for (int i = 0; i < n && !dlq_declared; i++)
+        dlq_declared = strcmp(base[i].name, a.dead_letter) == 0;
+    if (!dlq_declared) {
+        locations[n] = malloc(strlen(a.data_dir) + strlen(a.dead_letter) + 16);
+        sprintf(locations[n], "%s/streams/%s", a.data_dir, a.dead_letter);
+        base[n] = (struct engine_stream){.name = a.dead_letter, .backend = "log", .location = locations[n]};
+        n++;
     }
     int ninserts = script.ninserts, status = 0;
     struct run_job *jobs = calloc((size_t)ninserts, sizeof *jobs);
