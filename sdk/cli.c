@@ -211,7 +211,7 @@ static const struct hint_row hint_rows[] = {
 int cli_report(const struct sluice_error *err)
 {
     fprintf(stderr, "sluice: %s", err->message);
-    if (err->code == SLUICE_E_INVALID_SQL && err->details[0]) {
+    if (err->code == SLUICE_E_INVALID_SQL && err->details[0] && !strstr(err->message, "line ")) {
         json_t *d = json_loads(err->details, 0, NULL);
         json_t *line = json_object_get(d, "line"), *col = json_object_get(d, "column");
         if (json_is_integer(line))

@@ -402,8 +402,8 @@ static long now_ms(void)
     return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Polls until actual_state is one of the wanted states (space separated); "failed" ends the
- * wait with an error. */
+/* Polls until actual_state is one of the wanted states ("a or b"); "failed" ends the wait
+ * with an error. */
 static int wait_for_state(struct cli *cli, enum sluice_kind kind, const char *id,
                           const char *wanted)
 {
@@ -416,7 +416,7 @@ static int wait_for_state(struct cli *cli, enum sluice_kind kind, const char *id
             return cli_report(&err);
         const char *state = json_string_value(json_object_get(r, "actual_state"));
         snprintf(last, sizeof last, "%s", state ? state : "unknown");
-        if (state && strstr(wanted, state)) {
+        if (state && *state && strstr(wanted, state)) {
             printf("%s/%s %s\n", sluice_kind_name(kind), cli->argv[1], state);
             json_decref(r);
             return CLI_OK;
@@ -453,7 +453,7 @@ static int set_active(struct cli *cli, bool on)
     } else if (sluice_set_active(cli->client, kind, id, on, &out, &err) < 0) {
         code = cli_report(&err);
     } else if (cli->wait) {
-        code = wait_for_state(cli, kind, id, on ? "running completed" : "stopped");
+        code = wait_for_state(cli, kind, id, on ? "running or completed" : "stopped");
     } else if (cli->output == CLI_OUT_JSON || cli->output == CLI_OUT_YAML) {
         cli_print_value(out, cli->output);
     } else {

@@ -264,8 +264,7 @@ static int add_document(struct reader *r, json_t *root, struct cli_spec_set *set
     return 0;
 }
 
-/* Reads every document; each root goes to fn unless fn is NULL, in which case exactly one
- * value is read into *single. */
+/* Reads every document into set, or, when single is not NULL, exactly one value into it. */
 static int read_stream(struct reader *r, struct cli_spec_set *set, json_t **single)
 {
     yaml_event_t ev;
@@ -298,6 +297,7 @@ static int read_stream(struct reader *r, struct cli_spec_set *set, json_t **sing
             rc = add_document(r, root, set);
         }
         json_decref(root);
+        r->n_marks = 0; /* the nodes are gone: their addresses may be reused */
         if (rc < 0)
             return -1;
         if (next_event(r, &ev) < 0)
