@@ -233,6 +233,21 @@ if command -v python3 >/dev/null; then
   assert_contains "$err" "no answer from https://127.0.0.1:$silent" "timeout message"
 fi
 
+# ---- bash completion (names come live from the server) ----------------------------------------
+complete_words() { # complete_words WORD...: COMPREPLY for the last word, space separated
+  COMP_WORDS=("$@")
+  COMP_CWORD=$(($# - 1))
+  _sluice
+  echo "${COMPREPLY[*]}"
+}
+. "$SLUICE_ROOT/sdk/completions/sluice.bash"
+PATH=$(dirname "$S"):$PATH
+assert_eq "$(complete_words sluice ge)" "get" "complete a command"
+assert_eq "$(complete_words sluice get pipe)" "pipelines" "complete a kind"
+assert_eq "$(complete_words sluice describe streams bi)" "bids bids_usd" "complete names"
+assert_eq "$(complete_words sluice get -o y)" "yaml" "complete an output format"
+assert_contains "$(complete_words sluice apply --d)" "--dry-run" "complete an option"
+
 # ---- help ------------------------------------------------------------------------------------
 for c in signup login whoami get describe create apply delete activate deactivate logs usage preview; do
   run "$S" "$c" --help
