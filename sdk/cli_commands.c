@@ -41,30 +41,20 @@ static int find_named(struct cli *cli, enum sluice_kind *kind, json_t **out)
     return 0;
 }
 
-static char *read_file(const char *path, char *errbuf, size_t errcap)
+/* What a command does to the resource named by its arguments (borrowed; id is its id). */
+typedef int (*named_fn)(struct cli *cli, enum sluice_kind kind, json_t *one, const char *id);
+
+/* Finds the resource named by KIND NAME and runs fn on it. Returns fn's exit code. */
+static int with_named(struct cli *cli, named_fn fn)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(errbuf, errcap, "cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    char buf[8192];
-    size_t n;
-    while (mem && (n = fread(buf, 1, sizeof buf, f)) > 0)
-        fwrite(buf, 1, n, mem);
-    bool bad = ferror(f) || !mem;
-    fclose(f);
-    if (mem)
-        fclose(mem);
-    if (bad) {
-        free(text);
-        snprintf(errbuf, errcap, "cannot read %s", path);
-        return NULL;
-    }
-    return text;
+    enum sluice_kind kind;
+    json_t *one = NULL;
+    int code = find_named(cli, &kind, &one);
+    if (code)
+        return code;
+    code = fn(cli, kind, one, json_string_value(json_object_get(one, "id")));
+    json_decref(one);
+    return code;
 }
 
 /* The password from --password, $SLUICE_PASSWORD or (with --password-stdin, or when neither
@@ -243,17 +233,13 @@ int cli_cmd_get(struct cli *cli)
     return CLI_OK;
 }
 
-int cli_cmd_describe(struct cli *cli)
+static int describe_named(struct cli *cli, enum sluice_kind kind, json_t *one, const char *id)
 {
-    enum sluice_kind kind;
-    json_t *one = NULL;
-    int code = find_named(cli, &kind, &one);
-    if (code)
-        return code;
     cli_print_value(one, cli->output == CLI_OUT_JSON ? CLI_OUT_JSON : CLI_OUT_YAML);
-    json_decref(one);
     return CLI_OK;
 }
+
+int cli_cmd_describe(struct cli *cli) { return with_named(cli, describe_named); }
 
 /* ==== changing =========================================================================== */
 
@@ -289,7 +275,7 @@ static json_t *create_body(struct cli *cli, enum sluice_kind kind, int *code)
     if (cli->sql)
         json_object_set_new(body, "sql", json_string(cli->sql));
     if (cli->sql_file) {
-        char *sql = read_file(cli->sql_file, errbuf, sizeof errbuf);
+        char *sql = cli_read_file(cli->sql_file, NULL, errbuf, sizeof errbuf);
         if (!sql) {
             fprintf(stderr, "sluice: %s\n", errbuf);
             json_decref(body);
@@ -370,22 +356,16 @@ int cli_cmd_apply(struct cli *cli)
     return code;
 }
 
-int cli_cmd_delete(struct cli *cli)
+static int delete_named(struct cli *cli, enum sluice_kind kind, json_t *one, const char *id)
 {
-    enum sluice_kind kind;
-    json_t *one = NULL;
-    int code = find_named(cli, &kind, &one);
-    if (code)
-        return code;
     struct sluice_error err;
-    const char *id = json_string_value(json_object_get(one, "id"));
     if (sluice_delete(cli->client, kind, id, &err) < 0)
-        code = cli_report(&err);
-    else
-        printf("%s/%s deleted\n", sluice_kind_name(kind), cli->argv[1]);
-    json_decref(one);
-    return code;
+        return cli_report(&err);
+    printf("%s/%s deleted\n", sluice_kind_name(kind), cli->argv[1]);
+    return CLI_OK;
 }
+
+int cli_cmd_delete(struct cli *cli) { return with_named(cli, delete_named); }
 
 /* ==== activation ========================================================================= */
 
@@ -438,15 +418,11 @@ static int wait_for_state(struct cli *cli, enum sluice_kind kind, const char *id
     return CLI_SERVER_ERROR;
 }
 
-static int set_active(struct cli *cli, bool on)
+static int set_active(struct cli *cli, enum sluice_kind kind, const char *id, bool on)
 {
-    enum sluice_kind kind;
-    json_t *one = NULL, *out = NULL;
-    int code = find_named(cli, &kind, &one);
-    if (code)
-        return code;
+    json_t *out = NULL;
     struct sluice_error err;
-    const char *id = json_string_value(json_object_get(one, "id"));
+    int code = CLI_OK;
     if (!sluice_kind_runnable(kind)) {
         code = cli_usage_error(cli, "only pipelines and connections can be %s",
                                on ? "activated" : "deactivated");
@@ -460,12 +436,21 @@ static int set_active(struct cli *cli, bool on)
         printf("%s/%s %s\n", sluice_kind_name(kind), cli->argv[1], on ? "activated" : "deactivated");
     }
     json_decref(out);
-    json_decref(one);
     return code;
 }
 
-int cli_cmd_activate(struct cli *cli) { return set_active(cli, true); }
-int cli_cmd_deactivate(struct cli *cli) { return set_active(cli, false); }
+static int activate_named(struct cli *cli, enum sluice_kind kind, json_t *one, const char *id)
+{
+    return set_active(cli, kind, id, true);
+}
+
+static int deactivate_named(struct cli *cli, enum sluice_kind kind, json_t *one, const char *id)
+{
+    return set_active(cli, kind, id, false);
+}
+
+int cli_cmd_activate(struct cli *cli) { return with_named(cli, activate_named); }
+int cli_cmd_deactivate(struct cli *cli) { return with_named(cli, deactivate_named); }
 
 /* ==== control plane reads ================================================================ */
 
@@ -476,22 +461,17 @@ static int print_line(const char *line, void *user)
     return 0;
 }
 
-int cli_cmd_logs(struct cli *cli)
+static int logs_named(struct cli *cli, enum sluice_kind kind, json_t *one, const char *id)
 {
-    enum sluice_kind kind;
-    json_t *one = NULL;
-    int code = find_named(cli, &kind, &one);
-    if (code)
-        return code;
     struct sluice_error err;
-    const char *id = json_string_value(json_object_get(one, "id"));
     if (!sluice_kind_runnable(kind))
-        code = cli_usage_error(cli, "only pipelines and connections have logs");
-    else if (sluice_logs(cli->client, kind, id, cli->follow, print_line, NULL, &err) < 0)
-        code = cli_report(&err);
-    json_decref(one);
-    return code;
+        return cli_usage_error(cli, "only pipelines and connections have logs");
+    if (sluice_logs(cli->client, kind, id, cli->follow, print_line, NULL, &err) < 0)
+        return cli_report(&err);
+    return CLI_OK;
 }
+
+int cli_cmd_logs(struct cli *cli) { return with_named(cli, logs_named); }
 
 /* The rows of an answer: itself when an array, else its first array member among names. */
 static json_t *rows_of(json_t *answer)
@@ -535,7 +515,7 @@ int cli_cmd_preview(struct cli *cli)
 {
     char errbuf[512];
     char *sql = NULL;
-    if (cli->sql_file && !(sql = read_file(cli->sql_file, errbuf, sizeof errbuf))) {
+    if (cli->sql_file && !(sql = cli_read_file(cli->sql_file, NULL, errbuf, sizeof errbuf))) {
         fprintf(stderr, "sluice: %s\n", errbuf);
         return CLI_USAGE;
     }

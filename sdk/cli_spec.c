@@ -347,42 +347,33 @@ int cli_spec_parse(const char *label, const char *text, size_t len, struct cli_s
     return parse_text(label, text, len, set, NULL, errbuf, errcap);
 }
 
-/* Whole file (or stdin for "-") into memory; NULL with errbuf filled. */
-static char *slurp(const char *path, size_t *len, char *errbuf, size_t errcap)
+char *cli_read_file(const char *path, size_t *len, char *errbuf, size_t errcap)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (!f) {
         snprintf(errbuf, errcap, "cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (n + 4096 > cap) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    bool bad = ferror(f);
+    char *text = NULL;
+    size_t n = 0;
+    FILE *mem = open_memstream(&text, &n);
+    char buf[8192];
+    size_t got;
+    while (mem && (got = fread(buf, 1, sizeof buf, f)) > 0)
+        fwrite(buf, 1, got, mem);
+    bool bad = ferror(f) || !mem;
     if (f != stdin)
         fclose(f);
-    if (!buf || bad) {
-        free(buf);
+    if (mem && fclose(mem) != 0)
+        bad = true;
+    if (bad) {
+        free(text);
         snprintf(errbuf, errcap, "cannot read %s", path);
         return NULL;
     }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
+    if (len)
+        *len = n;
+    return text;
 }
 
 static const char *label_of(const char *path)
@@ -396,7 +387,7 @@ int cli_spec_read(const char *path, struct cli_spec_set *set, char *errbuf, size
 {
     memset(set, 0, sizeof *set);
     size_t len;
-    char *text = slurp(path, &len, errbuf, errcap);
+    char *text = cli_read_file(path, &len, errbuf, errcap);
     if (!text)
         return -1;
     int rc = parse_text(label_of(path), text, len, set, NULL, errbuf, errcap);
@@ -407,7 +398,7 @@ int cli_spec_read(const char *path, struct cli_spec_set *set, char *errbuf, size
 json_t *cli_spec_read_value(const char *path, char *errbuf, size_t errcap)
 {
     size_t len;
-    char *text = slurp(path, &len, errbuf, errcap);
+    char *text = cli_read_file(path, &len, errbuf, errcap);
     if (!text)
         return NULL;
     json_t *value = NULL;

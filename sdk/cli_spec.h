@@ -33,4 +33,8 @@ void cli_spec_free(struct cli_spec_set *set);
  * Returns a new reference, or NULL with errbuf filled. */
 json_t *cli_spec_read_value(const char *path, char *errbuf, size_t errcap);
 
+/* The whole of a file ("-" for stdin), NUL-terminated, malloc'd; *len (may be NULL) gets its
+ * length. NULL with errbuf filled when it cannot be read. */
+char *cli_read_file(const char *path, size_t *len, char *errbuf, size_t errcap);
+
 #endif

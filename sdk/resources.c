@@ -77,6 +77,23 @@ static int resource_path(char *buf, size_t cap, enum sluice_kind kind, const cha
     return 0;
 }
 
+/* Appends "?k=v&k2=v2" for the pairs whose value is not NULL, values percent-encoded. */
+static int append_query(char *path, size_t cap, const char *const params[][2], size_t n,
+                        struct sluice_error *err)
+{
+    char sep = strchr(path, '?') ? '&' : '?';
+    for (size_t i = 0; i < n; i++) {
+        if (!params[i][1])
+            continue;
+        size_t len = strlen(path);
+        int w = snprintf(path + len, cap - len, "%c%s=", sep, params[i][0]);
+        sep = '&';
+        if (w < 0 || (size_t)w >= cap - len || sdk_url_escape(path, cap, params[i][1]) < 0)
+            return sdk_error_set(err, SLUICE_E_ARGUMENT, "%s too long", params[i][0]);
+    }
+    return 0;
+}
+
 /* ==== resource calls ===================================================================== */
 
 int sluice_create(sluice_client *c, enum sluice_kind kind, json_t *body, json_t **out,
@@ -202,21 +219,12 @@ static int list_fetch(sluice_list *l, struct sluice_error *err)
     char path[1024];
     if (resource_path(path, sizeof path, l->kind, NULL, NULL, err) < 0)
         return -1;
-    char sep = '?';
-    if (l->page_size > 0) {
-        snprintf(path + strlen(path), sizeof path - strlen(path), "?limit=%d", l->page_size);
-        sep = '&';
-    }
-    const char *params[][2] = {{"cursor", l->cursor}, {"name", l->name}};
-    for (size_t i = 0; i < 2; i++) {
-        if (!params[i][1])
-            continue;
-        size_t n = strlen(path);
-        snprintf(path + n, sizeof path - n, "%c%s=", sep, params[i][0]);
-        sep = '&';
-        if (sdk_url_escape(path, sizeof path, params[i][1]) < 0)
-            return sdk_error_set(err, SLUICE_E_ARGUMENT, "%s too long", params[i][0]);
-    }
+    char limit[24] = "";
+    if (l->page_size > 0)
+        snprintf(limit, sizeof limit, "%d", l->page_size);
+    const char *params[][2] = {{"limit", limit[0] ? limit : NULL}, {"cursor", l->cursor}, {"name", l->name}};
+    if (append_query(path, sizeof path, params, 3, err) < 0)
+        return -1;
     json_t *page = NULL;
     if (sluice_call(l->client, "GET", path, NULL, -1, &page, err) < 0)
         return -1;
@@ -300,16 +308,8 @@ int sluice_usage(sluice_client *c, const char *from, const char *to, const char 
 {
     char path[512] = "/v1/usage";
     const char *params[][2] = {{"from", from}, {"to", to}, {"group_by", group_by}};
-    char sep = '?';
-    for (size_t i = 0; i < 3; i++) {
-        if (!params[i][1])
-            continue;
-        size_t n = strlen(path);
-        snprintf(path + n, sizeof path - n, "%c%s=", sep, params[i][0]);
-        sep = '&';
-        if (sdk_url_escape(path, sizeof path, params[i][1]) < 0)
-            return sdk_error_set(err, SLUICE_E_ARGUMENT, "%s too long", params[i][0]);
-    }
+    if (append_query(path, sizeof path, params, 3, err) < 0)
+        return -1;
     return sluice_call(c, "GET", path, NULL, -1, out, err);
 }
 
