@@ -423,10 +423,7 @@ static int set_active(struct cli *cli, enum sluice_kind kind, const char *id, bo
     json_t *out = NULL;
     struct sluice_error err;
     int code = CLI_OK;
-    if (!sluice_kind_runnable(kind)) {
-        code = cli_usage_error(cli, "only pipelines and connections can be %s",
-                               on ? "activated" : "deactivated");
-    } else if (sluice_set_active(cli->client, kind, id, on, &out, &err) < 0) {
+    if (sluice_set_active(cli->client, kind, id, on, &out, &err) < 0) {
         code = cli_report(&err);
     } else if (cli->wait) {
         code = wait_for_state(cli, kind, id, on ? "running or completed" : "stopped");
@@ -449,8 +446,27 @@ static int deactivate_named(struct cli *cli, enum sluice_kind kind, json_t *one,
     return set_active(cli, kind, id, false);
 }
 
-int cli_cmd_activate(struct cli *cli) { return with_named(cli, activate_named); }
-int cli_cmd_deactivate(struct cli *cli) { return with_named(cli, deactivate_named); }
+/* Usage error unless KIND is a pipeline or connection: what = "can be activated", ... */
+static int need_runnable(struct cli *cli, const char *what)
+{
+    enum sluice_kind kind;
+    int code = parse_kind(cli, cli->argv[0], &kind);
+    if (code == 0 && !sluice_kind_runnable(kind))
+        code = cli_usage_error(cli, "only pipelines and connections %s", what);
+    return code;
+}
+
+int cli_cmd_activate(struct cli *cli)
+{
+    int code = need_runnable(cli, "can be activated");
+    return code ? code : with_named(cli, activate_named);
+}
+
+int cli_cmd_deactivate(struct cli *cli)
+{
+    int code = need_runnable(cli, "can be deactivated");
+    return code ? code : with_named(cli, deactivate_named);
+}
 
 /* ==== control plane reads ================================================================ */
 
@@ -464,14 +480,16 @@ static int print_line(const char *line, void *user)
 static int logs_named(struct cli *cli, enum sluice_kind kind, json_t *one, const char *id)
 {
     struct sluice_error err;
-    if (!sluice_kind_runnable(kind))
-        return cli_usage_error(cli, "only pipelines and connections have logs");
     if (sluice_logs(cli->client, kind, id, cli->follow, print_line, NULL, &err) < 0)
         return cli_report(&err);
     return CLI_OK;
 }
 
-int cli_cmd_logs(struct cli *cli) { return with_named(cli, logs_named); }
+int cli_cmd_logs(struct cli *cli)
+{
+    int code = need_runnable(cli, "have logs");
+    return code ? code : with_named(cli, logs_named);
+}
 
 /* The rows of an answer: itself when an array, else its first array member among names. */
 static json_t *rows_of(json_t *answer)
