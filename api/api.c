@@ -266,13 +266,24 @@ static void api_run_in_tenant(struct api_request *req, struct api_response *resp
         resp->retry_after = retry_after;
         return;
     }
+    /* One round trip: the tenant id came from the database and is a UUID, safe to inline. */
     struct db_error err;
-    const char *params[] = {req->caller.tenant_id};
-    if (db_exec(req->db, "BEGIN", 0, NULL, &err) < 0 ||
-        db_exec(req->db, "SELECT set_config('sluice.tenant_id', $1, true)", 1, params, &err) < 0) {
+    char begin[160];
+    if (!api_is_uuid(req->caller.tenant_id)) {
+        api_fail(resp, API_INTERNAL, NULL, "internal error");
+        return;
+    }
+    snprintf(begin, sizeof begin, "BEGIN; SELECT set_config('sluice.tenant_id', '%s', true)", req->caller.tenant_id);
+    PGresult *res = PQexec(req->db, begin);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        PQclear(res);
+        snprintf(err.sqlstate, sizeof err.sqlstate, "08000");
+        snprintf(err.message, sizeof err.message, "%s", PQerrorMessage(req->db));
+        err.connection_lost = PQstatus(req->db) != CONNECTION_OK;
         api_fail_db(resp, &err);
         return;
     }
+    PQclear(res);
     const char *key = strcmp(req->method, "POST") == 0 ? api_header(req, "Idempotency-Key") : NULL;
     char hash[CRYPTO_SHA256_HEX] = "";
     int replay = 0;
