@@ -1,15 +1,431 @@
-/* cli.c — the `sluice` command (being built: see issue 5). */
+/* cli.c — the `sluice` command: the option and command tables, parsing, help, resolution of
+ * the API URL and credentials (flags, then environment, then the profile), error reporting
+ * and exit codes. The commands themselves are in cli_commands.c. */
+#include "sdk/cli.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "sdk/sluice.h"
+#include "sdk/cli_commands.h"
+#include "sdk/cli_config.h"
+#include "sdk/cli_output.h"
+
+/* ==== options ============================================================================ */
+
+enum option_type { OPT_STRING, OPT_BOOL, OPT_LONG, OPT_DURATION, OPT_OUTPUT };
+
+struct option_row {
+    const char *name;
+    int short_name; /* 0: none */
+    enum option_type type;
+    size_t offset; /* of the field in struct cli */
+    bool global;   /* accepted by every command */
+    const char *arg;
+    const char *help;
+};
+
+#define F(field) offsetof(struct cli, field)
+static const struct option_row option_rows[] = {
+    {"profile", 0, OPT_STRING, F(profile), true, "NAME", "profile in the config file (default: default, or $SLUICE_PROFILE)"},
+    {"api-url", 0, OPT_STRING, F(api_url), true, "URL", "API base URL, e.g. https://127.0.0.1:8443 ($SLUICE_API_URL)"},
+    {"api-key", 0, OPT_STRING, F(api_key), true, "KEY", "API key or login token ($SLUICE_API_KEY)"},
+    {"ca-file", 0, OPT_STRING, F(ca_file), true, "FILE", "PEM file of the CA that signed the server's certificate ($SLUICE_CA_FILE)"},
+    {"insecure", 0, OPT_BOOL, F(insecure), true, NULL, "do not verify the server's TLS certificate"},
+    {"timeout", 0, OPT_DURATION, F(timeout_ms), true, "DURATION", "give up after this long: 500ms, 10s, 2m (default 30s; 60s for --wait)"},
+    {"output", 'o', OPT_OUTPUT, F(output), true, "FORMAT", "table, json, yaml or name"},
+    {"help", 'h', OPT_BOOL, F(help), true, NULL, "show help for the command"},
+    {"name", 0, OPT_STRING, F(name), false, "NAME", "name of the resource"},
+    {"file", 'f', OPT_STRING, F(file), false, "FILE", "YAML or JSON file (- for stdin)"},
+    {"sql", 0, OPT_STRING, F(sql), false, "SQL", "SQL text"},
+    {"sql-file", 0, OPT_STRING, F(sql_file), false, "FILE", "file with the SQL text"},
+    {"description", 0, OPT_STRING, F(description), false, "TEXT", "description"},
+    {"value", 0, OPT_STRING, F(value), false, "VALUE", "secret value"},
+    {"tenant", 0, OPT_STRING, F(tenant), false, "NAME", "tenant (account) name"},
+    {"email", 0, OPT_STRING, F(email), false, "EMAIL", "user email"},
+    {"password", 0, OPT_STRING, F(password), false, "PASSWORD", "password ($SLUICE_PASSWORD)"},
+    {"password-stdin", 0, OPT_BOOL, F(password_stdin), false, NULL, "read the password from stdin"},
+    {"dry-run", 0, OPT_BOOL, F(dry_run), false, NULL, "print what would change, change nothing"},
+    {"prune", 0, OPT_BOOL, F(prune), false, NULL, "delete streams, connections, pipelines and secrets the file does not name"},
+    {"wait", 0, OPT_BOOL, F(wait), false, NULL, "wait until the resource reaches the state (see --timeout)"},
+    {"follow", 'f', OPT_BOOL, F(follow), false, NULL, "keep streaming new lines"},
+    {"from", 0, OPT_STRING, F(from), false, "TIME", "start of the period (RFC 3339)"},
+    {"to", 0, OPT_STRING, F(to), false, "TIME", "end of the period (RFC 3339)"},
+    {"group-by", 0, OPT_STRING, F(group_by), false, "FIELD", "group usage by: resource, day, hour"},
+    {"limit", 0, OPT_LONG, F(limit), false, "N", "at most N records"},
+};
+#undef F
+#define N_OPTIONS (sizeof option_rows / sizeof option_rows[0])
+
+/* ==== commands =========================================================================== */
+
+struct command {
+    const char *name;
+    int (*run)(struct cli *cli);
+    int min_args, max_args;
+    const char *usage;
+    const char *help;
+    const char *options; /* command options beyond the global ones, space separated */
+};
+
+static int run_help(struct cli *cli);
+static int run_version(struct cli *cli);
+
+#define KINDS "KIND is streams, connections, pipelines, secrets or api-keys."
+static const struct command commands[] = {
+    {"signup", cli_cmd_signup, 0, 0, "signup --api-url URL --tenant NAME --email EMAIL [--password P]",
+     "Create an account (a tenant and its owner) and save its API key in the profile.",
+     "tenant email password password-stdin"},
+    {"login", cli_cmd_login, 0, 0, "login [--api-url URL] --email EMAIL [--password P]",
+     "Log in with a password and save the token in the profile.", "email password password-stdin"},
+    {"whoami", cli_cmd_whoami, 0, 0, "whoami", "Show the user and tenant of the credentials.", ""},
+    {"get", cli_cmd_get, 1, 2, "get KIND [NAME]", "List the resources of a kind, or show one. " KINDS, ""},
+    {"describe", cli_cmd_describe, 2, 2, "describe KIND NAME",
+     "Show every field of a resource (YAML unless -o json). " KINDS, ""},
+    {"create", cli_cmd_create, 1, 1,
+     "create KIND --name NAME [--sql-file FILE | --sql SQL | --value VALUE | -f SPEC]",
+     "Create a resource: a pipeline from SQL, a secret from a value, an api-key (its key is "
+     "shown once), or any kind from a spec file (the API body without the name).",
+     "name file sql sql-file description value"},
+    {"apply", cli_cmd_apply, 0, 0, "apply -f FILE [--dry-run] [--prune]",
+     "Make the server match a file of resources (multi-document YAML or JSON with kind, "
+     "metadata.name and spec): create what is missing, update what differs, leave the rest.",
+     "file dry-run prune"},
+    {"delete", cli_cmd_delete, 2, 2, "delete KIND NAME", "Delete a resource. " KINDS, ""},
+    {"activate", cli_cmd_activate, 2, 2, "activate KIND NAME [--wait]",
+     "Start a pipeline or connection; --wait waits until it runs (or completes).", "wait"},
+    {"deactivate", cli_cmd_deactivate, 2, 2, "deactivate KIND NAME [--wait]",
+     "Stop a pipeline or connection; --wait waits until it has stopped.", "wait"},
+    {"logs", cli_cmd_logs, 2, 2, "logs KIND NAME [-f]",
+     "Print the logs of a pipeline or connection; -f follows new lines.", "follow"},
+    {"usage", cli_cmd_usage, 0, 0, "usage [--from TIME] [--to TIME] [--group-by FIELD]",
+     "Show metered usage (task-hours, records, bytes) for a period.", "from to group-by"},
+    {"preview", cli_cmd_preview, 0, 0, "preview (--sql SQL | --sql-file FILE) [--limit N]",
+     "Run a query on live data for a few seconds or records and print the results.",
+     "sql sql-file limit"},
+    {"version", run_version, 0, 0, "version", "Print the version of the CLI and library.", ""},
+    {"help", run_help, 0, 1, "help [COMMAND]", "Describe the commands, or one command.", ""},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static bool command_allows(const struct command *cmd, const struct option_row *o)
+{
+    if (o->global)
+        return true;
+    size_t n = strlen(o->name);
+    for (const char *p = cmd->options; (p = strstr(p, o->name)) != NULL; p += n)
+        if ((p == cmd->options || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return true;
+    return false;
+}
+
+static void print_overview(FILE *out)
+{
+    fprintf(out, "usage: sluice <command> [options]\n\n"
+                 "The command line of Sluice, a managed stream-processing service.\n\ncommands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].usage);
+    fprintf(out, "\n`sluice <command> --help` describes a command and its options.\n"
+                 "Exit codes: 0 success, 1 error from the server, 2 usage error, 3 not found.\n");
+}
+
+static void print_command_help(FILE *out, const struct command *cmd)
+{
+    fprintf(out, "usage: sluice %s\n\n%s\n", cmd->usage, cmd->help);
+    for (int pass = 0; pass < 2; pass++) {
+        bool header = false;
+        for (size_t i = 0; i < N_OPTIONS; i++) {
+            const struct option_row *o = &option_rows[i];
+            if (o->global != (pass == 1) || !command_allows(cmd, o))
+                continue;
+            if (!header)
+                fprintf(out, "\n%s:\n", pass ? "global options" : "options");
+            header = true;
+            char left[64];
+            snprintf(left, sizeof left, "%c%c%c --%s%s%s", o->short_name ? '-' : ' ',
+                     o->short_name ? o->short_name : ' ', o->short_name ? ',' : ' ', o->name,
+                     o->arg ? " " : "", o->arg ? o->arg : "");
+            fprintf(out, "  %-28s %s\n", left, o->help);
+        }
+    }
+}
+
+static int run_help(struct cli *cli)
+{
+    if (cli->argc == 0) {
+        print_overview(stdout);
+        return CLI_OK;
+    }
+    const struct command *cmd = find_command(cli->argv[0]);
+    if (!cmd)
+        return cli_usage_error(cli, "unknown command \"%s\"", cli->argv[0]);
+    print_command_help(stdout, cmd);
+    return CLI_OK;
+}
+
+static int run_version(struct cli *cli)
+{
+    printf("sluice %s (libsluice %s)\n", sluice_version(), sluice_version());
+    return CLI_OK;
+}
+
+/* ==== shared helpers ===================================================================== */
+
+int cli_usage_error(const struct cli *cli, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "sluice: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    if (cli && cli->command)
+        fprintf(stderr, "\nsee `sluice %s --help`\n", cli->command);
+    else
+        fprintf(stderr, "\nsee `sluice --help`\n");
+    return CLI_USAGE;
+}
+
+/* A hint per error code that has one. */
+struct hint_row {
+    enum sluice_code code;
+    const char *hint;
+};
+static const struct hint_row hint_rows[] = {
+    {SLUICE_E_UNAUTHENTICATED, "check the credentials: `sluice login`, --api-key or SLUICE_API_KEY"},
+    {SLUICE_E_FORBIDDEN, "the credentials' role does not allow this"},
+    {SLUICE_E_PRECONDITION_FAILED, "the resource changed meanwhile; run the command again"},
+    {SLUICE_E_RATE_LIMITED, "too many requests; wait a little and retry"},
+};
+
+int cli_report(const struct sluice_error *err)
+{
+    fprintf(stderr, "sluice: %s", err->message);
+    if (err->code == SLUICE_E_INVALID_SQL && err->details[0] && !strstr(err->message, "line ")) {
+        json_t *d = json_loads(err->details, 0, NULL);
+        json_t *line = json_object_get(d, "line"), *col = json_object_get(d, "column");
+        if (json_is_integer(line))
+            fprintf(stderr, " (line %lld, column %lld)", (long long)json_integer_value(line),
+                    (long long)json_integer_value(col));
+        json_decref(d);
+    }
+    if (err->http_status)
+        fprintf(stderr, " [%s, HTTP %d%s%s]", sluice_code_name(err->code), err->http_status,
+                err->request_id[0] ? ", request id " : "", err->request_id);
+    fprintf(stderr, "\n");
+    for (size_t i = 0; i < sizeof hint_rows / sizeof hint_rows[0]; i++)
+        if (hint_rows[i].code == err->code)
+            fprintf(stderr, "hint: %s\n", hint_rows[i].hint);
+    if (err->code == SLUICE_E_NOT_FOUND)
+        return CLI_NOT_FOUND;
+    if (err->code == SLUICE_E_ARGUMENT)
+        return CLI_USAGE;
+    return CLI_SERVER_ERROR;
+}
+
+long cli_timeout_ms(const struct cli *cli, long fallback_ms)
+{
+    return cli->timeout_ms > 0 ? cli->timeout_ms : fallback_ms;
+}
+
+/* The first of flag, environment and profile values that is set. */
+static const char *pick(const char *flag, const char *env_name, const char *from_profile)
+{
+    const char *env = getenv(env_name);
+    if (flag && *flag)
+        return flag;
+    if (env && *env)
+        return env;
+    return from_profile;
+}
+
+sluice_client *cli_client(struct cli *cli, int *code)
+{
+    if (cli->client)
+        return cli->client;
+    struct cli_profile p;
+    char errbuf[512];
+    if (cli_profile_load(cli->profile, &p, errbuf, sizeof errbuf) < 0) {
+        fprintf(stderr, "sluice: %s\n", errbuf);
+        *code = CLI_USAGE;
+        return NULL;
+    }
+    /* the profile's strings stay alive with the cli */
+    cli->owned[0] = p.api_url;
+    cli->owned[1] = p.api_key;
+    cli->owned[2] = p.ca_file;
+    cli->api_url = pick(cli->api_url, "SLUICE_API_URL", p.api_url);
+    cli->api_key = pick(cli->api_key, "SLUICE_API_KEY", p.api_key);
+    cli->ca_file = pick(cli->ca_file, "SLUICE_CA_FILE", p.ca_file);
+    cli->insecure = cli->insecure || p.insecure;
+    if (!cli->api_url) {
+        *code = cli_usage_error(cli, "no API URL: pass --api-url, set SLUICE_API_URL, or run "
+                                     "`sluice login --api-url URL`");
+        return NULL;
+    }
+    long timeout = cli_timeout_ms(cli, 30000);
+    struct sluice_options o = {
+        .base_url = cli->api_url,
+        .api_key = cli->anonymous ? NULL : cli->api_key,
+        .ca_file = cli->ca_file,
+        .insecure = cli->insecure,
+        .timeout_ms = timeout,
+        .connect_timeout_ms = timeout < 5000 ? timeout : 5000,
+        .user_agent = "sluice-cli/0.1.0",
+    };
+    struct sluice_error err;
+    cli->client = sluice_client_new(&o, &err);
+    if (!cli->client) {
+        *code = err.code == SLUICE_E_ARGUMENT ? cli_usage_error(cli, "%s", err.message)
+                                              : cli_report(&err);
+        return NULL;
+    }
+    return cli->client;
+}
+
+/* ==== parsing ============================================================================ */
+
+/* "500ms", "10s", "2m", "1h" or plain seconds, into milliseconds; -1 when malformed. */
+static long parse_duration(const char *text)
+{
+    static const struct {
+        const char *suffix;
+        long ms;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"", 1000}};
+    char *end;
+    double v = strtod(text, &end);
+    if (end == text || v < 0)
+        return -1;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(end, units[i].suffix) == 0)
+            return (long)(v * (double)units[i].ms);
+    return -1;
+}
+
+static int set_option(struct cli *cli, const struct option_row *o, const char *arg)
+{
+    void *field = (char *)cli + o->offset;
+    char *end;
+    switch (o->type) {
+    case OPT_STRING:
+        *(const char **)field = arg;
+        return 0;
+    case OPT_BOOL:
+        *(bool *)field = true;
+        return 0;
+    case OPT_LONG:
+        *(long *)field = strtol(arg, &end, 10);
+        if (*arg && *end == '\0' && *(long *)field > 0)
+            return 0;
+        return cli_usage_error(cli, "--%s needs a positive number, not \"%s\"", o->name, arg);
+    case OPT_DURATION:
+        *(long *)field = parse_duration(arg);
+        if (*(long *)field > 0)
+            return 0;
+        return cli_usage_error(cli, "--%s needs a duration such as 10s or 500ms, not \"%s\"",
+                               o->name, arg);
+    case OPT_OUTPUT:
+        cli->output_name = arg;
+        if (cli_output_parse(arg, (enum cli_output *)field) == 0)
+            return 0;
+        return cli_usage_error(cli, "unknown output format \"%s\"; use table, json, yaml or name",
+                               arg);
+    }
+    return CLI_USAGE;
+}
+
+/* Parses argv[2..] for cmd into cli. Returns 0 or an exit code. */
+static int parse_options(struct cli *cli, const struct command *cmd, int argc, char **argv)
+{
+    struct option longopts[N_OPTIONS + 1];
+    memset(longopts, 0, sizeof longopts);
+    char shortopts[16] = "+";
+    bool follow_f = false;
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const struct option_row *o = &option_rows[i];
+        longopts[i] = (struct option){o->name, o->type == OPT_BOOL ? no_argument : required_argument,
+                                      NULL, 1000 + (int)i};
+        if (o->short_name == 'f' && strcmp(o->name, "follow") == 0 && command_allows(cmd, o))
+            follow_f = true;
+    }
+    strcpy(shortopts, follow_f ? "ho:f" : "ho:f:");
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        const struct option_row *o = NULL;
+        if (c >= 1000) {
+            o = &option_rows[c - 1000];
+        } else if (c == 'h' || c == 'o' || c == 'f') {
+            for (size_t i = 0; i < N_OPTIONS && !o; i++)
+                if (option_rows[i].short_name == c &&
+                    (c != 'f' || (strcmp(option_rows[i].name, "follow") == 0) == follow_f))
+                    o = &option_rows[i];
+        } else {
+            const char *bad = argv[optind - 1];
+            if (c == '?' && optopt && strchr("o", optopt))
+                return cli_usage_error(cli, "-%c needs a value", optopt);
+            return cli_usage_error(cli, "unknown option \"%s\" for %s", bad, cmd->name);
+        }
+        if (!command_allows(cmd, o))
+            return cli_usage_error(cli, "%s does not take --%s", cmd->name, o->name);
+        int rc = set_option(cli, o, optarg);
+        if (rc)
+            return rc;
+    }
+    cli->argc = argc - optind;
+    cli->argv = argv + optind;
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-        printf("sluice %s\n", sluice_version());
-        return 0;
+    struct cli cli;
+    memset(&cli, 0, sizeof cli);
+    if (argc < 2) {
+        print_overview(stderr);
+        return CLI_USAGE;
     }
-    fprintf(stderr, "sluice: no commands yet\n");
-    return 2;
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        print_overview(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0)
+        return run_version(&cli);
+    const struct command *cmd = find_command(argv[1]);
+    if (!cmd) {
+        fprintf(stderr, "sluice: unknown command \"%s\"\n\n", argv[1]);
+        print_overview(stderr);
+        return CLI_USAGE;
+    }
+    cli.command = cmd->name;
+    cli.profile = getenv("SLUICE_PROFILE");
+    int rc = parse_options(&cli, cmd, argc - 1, argv + 1);
+    if (rc)
+        return rc;
+    if (!cli.profile || !*cli.profile)
+        cli.profile = "default";
+    if (cli.help) {
+        print_command_help(stdout, cmd);
+        return CLI_OK;
+    }
+    if (cli.argc < cmd->min_args)
+        return cli_usage_error(&cli, "missing arguments: sluice %s", cmd->usage);
+    if (cli.argc > cmd->max_args)
+        return cli_usage_error(&cli, "unexpected argument \"%s\"", cli.argv[cmd->max_args]);
+    rc = cmd->run(&cli);
+    sluice_client_free(cli.client);
+    for (size_t i = 0; i < sizeof cli.owned / sizeof cli.owned[0]; i++)
+        free(cli.owned[i]);
+    return rc;
 }

@@ -1,0 +1,560 @@
+/* cli_commands.c — what each `sluice` command does (see cli_commands.h): accounts, reading and
+ * changing resources, apply, activation, logs, usage and preview, on top of libsluice. */
+#include "sdk/cli_commands.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sdk/cli_apply.h"
+#include "sdk/cli_config.h"
+#include "sdk/cli_output.h"
+#include "sdk/cli_spec.h"
+
+/* ==== helpers ============================================================================ */
+
+/* KIND argument; prints the usage error when unknown. */
+static int parse_kind(struct cli *cli, const char *word, enum sluice_kind *kind)
+{
+    if (sluice_kind_parse(word, kind) == 0)
+        return 0;
+    return cli_usage_error(cli,
+                           "unknown kind \"%s\"; expected streams, connections, pipelines, "
+                           "secrets or api-keys",
+                           word);
+}
+
+/* Finds argv[1] of kind argv[0]: *out a new reference. Returns 0 or an exit code. */
+static int find_named(struct cli *cli, enum sluice_kind *kind, json_t **out)
+{
+    int code = parse_kind(cli, cli->argv[0], kind);
+    if (code)
+        return code;
+    sluice_client *c = cli_client(cli, &code);
+    if (!c)
+        return code;
+    struct sluice_error err;
+    if (sluice_find(c, *kind, cli->argv[1], out, &err) < 0)
+        return cli_report(&err);
+    return 0;
+}
+
+/* What a command does to the resource named by its arguments (borrowed; id is its id). */
+typedef int (*named_fn)(struct cli *cli, enum sluice_kind kind, json_t *one, const char *id);
+
+/* Finds the resource named by KIND NAME and runs fn on it. Returns fn's exit code. */
+static int with_named(struct cli *cli, named_fn fn)
+{
+    enum sluice_kind kind;
+    json_t *one = NULL;
+    int code = find_named(cli, &kind, &one);
+    if (code)
+        return code;
+    code = fn(cli, kind, one, json_string_value(json_object_get(one, "id")));
+    json_decref(one);
+    return code;
+}
+
+/* The password from --password, $SLUICE_PASSWORD or (with --password-stdin, or when neither
+ * is given) one line of stdin. Returns a malloc'd string or NULL. */
+static char *get_password(const struct cli *cli)
+{
+    if (cli->password)
+        return strdup(cli->password);
+    const char *env = getenv("SLUICE_PASSWORD");
+    if (env && !cli->password_stdin)
+        return strdup(env);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, stdin);
+    if (n <= 0) {
+        free(line);
+        return NULL;
+    }
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    return line;
+}
+
+/* Saves url and credentials in the profile; prints where. */
+static int save_profile(struct cli *cli, const char *key)
+{
+    struct cli_profile p = {
+        .api_url = (char *)cli->api_url,
+        .api_key = (char *)key,
+        .ca_file = (char *)cli->ca_file,
+        .insecure = cli->insecure,
+    };
+    char errbuf[512], path[4096];
+    if (cli_profile_save(cli->profile, &p, errbuf, sizeof errbuf) < 0) {
+        fprintf(stderr, "sluice: %s\n", errbuf);
+        return CLI_USAGE;
+    }
+    if (cli->output == CLI_OUT_TABLE && cli_config_path(path, sizeof path) == 0)
+        printf("credentials saved in profile \"%s\" (%s)\n", cli->profile, path);
+    return CLI_OK;
+}
+
+/* ==== accounts =========================================================================== */
+
+int cli_cmd_signup(struct cli *cli)
+{
+    if (!cli->tenant || !cli->email)
+        return cli_usage_error(cli, "signup needs --tenant and --email");
+    char *password = get_password(cli);
+    if (!password)
+        return cli_usage_error(cli, "no password: pass --password, set SLUICE_PASSWORD or use "
+                                    "--password-stdin");
+    cli->anonymous = true; /* signing up needs no credentials: send none */
+    int code;
+    sluice_client *c = cli_client(cli, &code);
+    json_t *out = NULL;
+    struct sluice_error err;
+    if (!c)
+        goto done;
+    if (sluice_signup(c, cli->tenant, cli->email, password, &out, &err) < 0) {
+        code = cli_report(&err);
+        goto done;
+    }
+    const char *key = json_string_value(json_object_get(json_object_get(out, "api_key"), "key"));
+    if (!key) {
+        fprintf(stderr, "sluice: the server's answer has no api_key.key\n");
+        code = CLI_SERVER_ERROR;
+        goto done;
+    }
+    if (cli->output != CLI_OUT_TABLE)
+        cli_print_value(out, cli->output);
+    else
+        printf("tenant \"%s\" created; signed in as %s\n", cli->tenant, cli->email);
+    code = save_profile(cli, key);
+done:
+    json_decref(out);
+    free(password);
+    return code;
+}
+
+int cli_cmd_login(struct cli *cli)
+{
+    if (!cli->email)
+        return cli_usage_error(cli, "login needs --email");
+    char *password = get_password(cli);
+    if (!password)
+        return cli_usage_error(cli, "no password: pass --password, set SLUICE_PASSWORD or use "
+                                    "--password-stdin");
+    cli->anonymous = true;
+    int code;
+    sluice_client *c = cli_client(cli, &code);
+    json_t *out = NULL;
+    struct sluice_error err;
+    if (!c)
+        goto done;
+    if (sluice_login(c, cli->email, password, &out, &err) < 0) {
+        code = cli_report(&err);
+        goto done;
+    }
+    const char *token = json_string_value(json_object_get(out, "token"));
+    if (!token) {
+        fprintf(stderr, "sluice: the server's answer has no token\n");
+        code = CLI_SERVER_ERROR;
+        goto done;
+    }
+    const char *expires = json_string_value(json_object_get(out, "expires_at"));
+    if (cli->output != CLI_OUT_TABLE)
+        cli_print_value(out, cli->output);
+    else
+        printf("logged in as %s%s%s\n", cli->email, expires ? "; the token expires at " : "",
+               expires ? expires : "");
+    code = save_profile(cli, token);
+done:
+    json_decref(out);
+    free(password);
+    return code;
+}
+
+int cli_cmd_whoami(struct cli *cli)
+{
+    int code;
+    sluice_client *c = cli_client(cli, &code);
+    if (!c)
+        return code;
+    json_t *out;
+    struct sluice_error err;
+    if (sluice_me(c, &out, &err) < 0)
+        return cli_report(&err);
+    cli_print_value(out, cli->output == CLI_OUT_JSON ? CLI_OUT_JSON : CLI_OUT_YAML);
+    json_decref(out);
+    return CLI_OK;
+}
+
+/* ==== reading ============================================================================ */
+
+int cli_cmd_get(struct cli *cli)
+{
+    enum sluice_kind kind;
+    json_t *one = NULL;
+    if (cli->argc == 2) {
+        int code = find_named(cli, &kind, &one);
+        if (code)
+            return code;
+        if (cli->output == CLI_OUT_JSON || cli->output == CLI_OUT_YAML) {
+            cli_print_value(one, cli->output);
+        } else {
+            json_t *items = json_pack("[O]", one);
+            cli_print_resources(kind, items, cli->output);
+            json_decref(items);
+        }
+        json_decref(one);
+        return CLI_OK;
+    }
+    int code = parse_kind(cli, cli->argv[0], &kind);
+    if (code)
+        return code;
+    sluice_client *c = cli_client(cli, &code);
+    if (!c)
+        return code;
+    json_t *items = json_array(), *item;
+    struct sluice_error err;
+    sluice_list *list = sluice_list_new(c, kind, NULL, 100);
+    int r;
+    while ((r = sluice_list_next(list, &item, &err)) == 1)
+        json_array_append(items, item);
+    sluice_list_free(list);
+    if (r < 0) {
+        json_decref(items);
+        return cli_report(&err);
+    }
+    if (json_array_size(items) == 0 && cli->output == CLI_OUT_TABLE)
+        fprintf(stderr, "no %s\n", sluice_kind_collection(kind));
+    else
+        cli_print_resources(kind, items, cli->output);
+    json_decref(items);
+    return CLI_OK;
+}
+
+static int describe_named(struct cli *cli, enum sluice_kind kind, json_t *one, const char *id)
+{
+    cli_print_value(one, cli->output == CLI_OUT_JSON ? CLI_OUT_JSON : CLI_OUT_YAML);
+    return CLI_OK;
+}
+
+int cli_cmd_describe(struct cli *cli) { return with_named(cli, describe_named); }
+
+/* ==== changing =========================================================================== */
+
+/* The create body for cli's flags, or NULL after printing why (code set). */
+static json_t *create_body(struct cli *cli, enum sluice_kind kind, int *code)
+{
+    char errbuf[1024];
+    json_t *body;
+    *code = CLI_USAGE;
+    if (cli->file) {
+        body = cli_spec_read_value(cli->file, errbuf, sizeof errbuf);
+        if (!body) {
+            fprintf(stderr, "sluice: %s\n", errbuf);
+            return NULL;
+        }
+        if (!json_is_object(body)) {
+            json_decref(body);
+            cli_usage_error(cli, "%s: the spec must be a mapping (the API body)", cli->file);
+            return NULL;
+        }
+    } else {
+        body = json_object();
+    }
+    if (cli->name)
+        json_object_set_new(body, "name", json_string(cli->name));
+    if (!json_is_string(json_object_get(body, "name"))) {
+        json_decref(body);
+        cli_usage_error(cli, "create needs --name");
+        return NULL;
+    }
+    if (cli->description)
+        json_object_set_new(body, "description", json_string(cli->description));
+    if (cli->sql)
+        json_object_set_new(body, "sql", json_string(cli->sql));
+    if (cli->sql_file) {
+        char *sql = cli_read_file(cli->sql_file, NULL, errbuf, sizeof errbuf);
+        if (!sql) {
+            fprintf(stderr, "sluice: %s\n", errbuf);
+            json_decref(body);
+            return NULL;
+        }
+        json_object_set_new(body, "sql", json_string(sql));
+        free(sql);
+    }
+    if (cli->value)
+        json_object_set_new(body, "value", json_string(cli->value));
+    if (kind == SLUICE_KIND_PIPELINE && !json_object_get(body, "sql")) {
+        json_decref(body);
+        cli_usage_error(cli, "a pipeline needs --sql-file, --sql or a spec with \"sql\"");
+        return NULL;
+    }
+    if (kind == SLUICE_KIND_SECRET && !json_object_get(body, "value")) {
+        json_decref(body);
+        cli_usage_error(cli, "a secret needs --value or a spec with \"value\"");
+        return NULL;
+    }
+    if ((kind == SLUICE_KIND_STREAM || kind == SLUICE_KIND_CONNECTION) && !cli->file) {
+        json_decref(body);
+        cli_usage_error(cli, "a %s is created from a spec: -f FILE (or use `sluice apply`)",
+                        sluice_kind_name(kind));
+        return NULL;
+    }
+    *code = CLI_OK;
+    return body;
+}
+
+int cli_cmd_create(struct cli *cli)
+{
+    enum sluice_kind kind;
+    int code = parse_kind(cli, cli->argv[0], &kind);
+    if (code)
+        return code;
+    json_t *body = create_body(cli, kind, &code);
+    if (!body)
+        return code;
+    sluice_client *c = cli_client(cli, &code);
+    json_t *out = NULL;
+    struct sluice_error err;
+    if (c && sluice_create(c, kind, body, &out, &err) < 0)
+        code = cli_report(&err);
+    if (c && code == CLI_OK) {
+        if (cli->output == CLI_OUT_JSON || cli->output == CLI_OUT_YAML) {
+            cli_print_value(out, cli->output);
+        } else {
+            printf("%s/%s created\n", sluice_kind_name(kind),
+                   json_string_value(json_object_get(body, "name")));
+            const char *key = json_string_value(json_object_get(out, "key"));
+            if (key)
+                printf("key (shown once, keep it safe): %s\n", key);
+        }
+    }
+    json_decref(out);
+    json_decref(body);
+    return code;
+}
+
+int cli_cmd_apply(struct cli *cli)
+{
+    if (!cli->file)
+        return cli_usage_error(cli, "apply needs -f FILE");
+    struct cli_spec_set set;
+    char errbuf[1024];
+    if (cli_spec_read(cli->file, &set, errbuf, sizeof errbuf) < 0) {
+        fprintf(stderr, "sluice: %s\n", errbuf);
+        return CLI_USAGE;
+    }
+    int code;
+    sluice_client *c = cli_client(cli, &code);
+    if (c) {
+        struct sluice_error err;
+        code = cli_apply(c, &set, cli->dry_run, cli->prune, &err) < 0 ? cli_report(&err) : CLI_OK;
+    }
+    cli_spec_free(&set);
+    return code;
+}
+
+static int delete_named(struct cli *cli, enum sluice_kind kind, json_t *one, const char *id)
+{
+    struct sluice_error err;
+    if (sluice_delete(cli->client, kind, id, &err) < 0)
+        return cli_report(&err);
+    printf("%s/%s deleted\n", sluice_kind_name(kind), cli->argv[1]);
+    return CLI_OK;
+}
+
+int cli_cmd_delete(struct cli *cli) { return with_named(cli, delete_named); }
+
+/* ==== activation ========================================================================= */
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Polls until actual_state is one of the wanted states ("a or b"); "failed" ends the wait
+ * with an error. */
+static int wait_for_state(struct cli *cli, enum sluice_kind kind, const char *id,
+                          const char *wanted)
+{
+    long deadline = now_ms() + cli_timeout_ms(cli, 60000);
+    char last[64] = "unknown";
+    for (;;) {
+        json_t *r = NULL;
+        struct sluice_error err;
+        if (sluice_get(cli->client, kind, id, &r, &err) < 0)
+            return cli_report(&err);
+        const char *state = json_string_value(json_object_get(r, "actual_state"));
+        snprintf(last, sizeof last, "%s", state ? state : "unknown");
+        if (state && *state && strstr(wanted, state)) {
+            printf("%s/%s %s\n", sluice_kind_name(kind), cli->argv[1], state);
+            json_decref(r);
+            return CLI_OK;
+        }
+        if (state && strcmp(state, "failed") == 0) {
+            const char *why = json_string_value(json_object_get(r, "last_error"));
+            fprintf(stderr, "sluice: %s/%s failed: %s\n", sluice_kind_name(kind), cli->argv[1],
+                    why ? why : "no error recorded");
+            json_decref(r);
+            return CLI_SERVER_ERROR;
+        }
+        json_decref(r);
+        if (now_ms() + 500 > deadline)
+            break;
+        sleep_ms(500);
+    }
+    fprintf(stderr, "sluice: gave up waiting for %s/%s to be %s; it is %s (raise --timeout)\n",
+            sluice_kind_name(kind), cli->argv[1], wanted, last);
+    return CLI_SERVER_ERROR;
+}
+
+static int set_active(struct cli *cli, enum sluice_kind kind, const char *id, bool on)
+{
+    json_t *out = NULL;
+    struct sluice_error err;
+    int code = CLI_OK;
+    if (sluice_set_active(cli->client, kind, id, on, &out, &err) < 0) {
+        code = cli_report(&err);
+    } else if (cli->wait) {
+        code = wait_for_state(cli, kind, id, on ? "running or completed" : "stopped");
+    } else if (cli->output == CLI_OUT_JSON || cli->output == CLI_OUT_YAML) {
+        cli_print_value(out, cli->output);
+    } else {
+        printf("%s/%s %s\n", sluice_kind_name(kind), cli->argv[1], on ? "activated" : "deactivated");
+    }
+    json_decref(out);
+    return code;
+}
+
+static int activate_named(struct cli *cli, enum sluice_kind kind, json_t *one, const char *id)
+{
+    return set_active(cli, kind, id, true);
+}
+
+static int deactivate_named(struct cli *cli, enum sluice_kind kind, json_t *one, const char *id)
+{
+    return set_active(cli, kind, id, false);
+}
+
+/* Usage error unless KIND is a pipeline or connection: what = "can be activated", ... */
+static int need_runnable(struct cli *cli, const char *what)
+{
+    enum sluice_kind kind;
+    int code = parse_kind(cli, cli->argv[0], &kind);
+    if (code == 0 && !sluice_kind_runnable(kind))
+        code = cli_usage_error(cli, "only pipelines and connections %s", what);
+    return code;
+}
+
+int cli_cmd_activate(struct cli *cli)
+{
+    int code = need_runnable(cli, "can be activated");
+    return code ? code : with_named(cli, activate_named);
+}
+
+int cli_cmd_deactivate(struct cli *cli)
+{
+    int code = need_runnable(cli, "can be deactivated");
+    return code ? code : with_named(cli, deactivate_named);
+}
+
+/* ==== control plane reads ================================================================ */
+
+static int print_line(const char *line, void *user)
+{
+    printf("%s\n", line);
+    fflush(stdout);
+    return 0;
+}
+
+static int logs_named(struct cli *cli, enum sluice_kind kind, json_t *one, const char *id)
+{
+    struct sluice_error err;
+    if (sluice_logs(cli->client, kind, id, cli->follow, print_line, NULL, &err) < 0)
+        return cli_report(&err);
+    return CLI_OK;
+}
+
+int cli_cmd_logs(struct cli *cli)
+{
+    int code = need_runnable(cli, "have logs");
+    return code ? code : with_named(cli, logs_named);
+}
+
+/* The rows of an answer: itself when an array, else its first array member among names. */
+static json_t *rows_of(json_t *answer)
+{
+    static const char *const names[] = {"items", "rows", "records", "results"};
+    if (json_is_array(answer))
+        return answer;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (json_is_array(json_object_get(answer, names[i])))
+            return json_object_get(answer, names[i]);
+    return NULL;
+}
+
+static void print_answer(struct cli *cli, json_t *answer)
+{
+    json_t *rows = rows_of(answer);
+    if (cli->output == CLI_OUT_TABLE && rows && json_array_size(rows) == 0)
+        fprintf(stderr, "no rows\n");
+    else if (cli->output == CLI_OUT_TABLE && rows)
+        cli_print_rows(rows, CLI_OUT_TABLE);
+    else
+        cli_print_value(answer, cli->output == CLI_OUT_JSON ? CLI_OUT_JSON : CLI_OUT_YAML);
+}
+
+int cli_cmd_usage(struct cli *cli)
+{
+    int code;
+    sluice_client *c = cli_client(cli, &code);
+    if (!c)
+        return code;
+    json_t *out = NULL;
+    struct sluice_error err;
+    if (sluice_usage(c, cli->from, cli->to, cli->group_by, &out, &err) < 0)
+        return cli_report(&err);
+    print_answer(cli, out);
+    json_decref(out);
+    return CLI_OK;
+}
+
+int cli_cmd_preview(struct cli *cli)
+{
+    char errbuf[512];
+    char *sql = NULL;
+    if (cli->sql_file && !(sql = cli_read_file(cli->sql_file, NULL, errbuf, sizeof errbuf))) {
+        fprintf(stderr, "sluice: %s\n", errbuf);
+        return CLI_USAGE;
+    }
+    if (!sql && cli->sql)
+        sql = strdup(cli->sql);
+    if (!sql)
+        return cli_usage_error(cli, "preview needs --sql or --sql-file");
+    int code;
+    sluice_client *c = cli_client(cli, &code);
+    json_t *out = NULL;
+    struct sluice_error err;
+    if (c) {
+        long wait = cli->timeout_ms > 0 ? cli->timeout_ms * 3 / 4 : 10000; /* within the call's */
+        if (sluice_preview(c, sql, (int)(cli->limit ? cli->limit : 20), wait, &out, &err) < 0) {
+            code = cli_report(&err);
+        } else {
+            print_answer(cli, out);
+            code = CLI_OK;
+        }
+    }
+    json_decref(out);
+    free(sql);
+    return code;
+}

@@ -1,0 +1,69 @@
+# sluice.bash — bash completion for the sluice CLI.
+# Install: source it from ~/.bashrc, or copy it to /usr/share/bash-completion/completions/sluice.
+# Resource names are completed live with `sluice get KIND -o name` (quietly; nothing on error).
+
+_sluice_commands="signup login whoami get describe create apply delete activate deactivate logs usage preview version help"
+_sluice_kinds="streams connections pipelines secrets api-keys"
+_sluice_global="--profile --api-url --api-key --ca-file --insecure --timeout --output -o --help -h"
+
+_sluice_options() {
+  case $1 in
+    signup) echo "--tenant --email --password --password-stdin" ;;
+    login) echo "--email --password --password-stdin" ;;
+    create) echo "--name --file -f --sql --sql-file --description --value" ;;
+    apply) echo "--file -f --dry-run --prune" ;;
+    activate|deactivate) echo "--wait" ;;
+    logs) echo "--follow -f" ;;
+    usage) echo "--from --to --group-by" ;;
+    preview) echo "--sql --sql-file --limit" ;;
+  esac
+}
+
+_sluice() {
+  local cur prev cmd i
+  COMPREPLY=()
+  cur=${COMP_WORDS[COMP_CWORD]}
+  prev=${COMP_WORDS[COMP_CWORD-1]}
+  if [ "$COMP_CWORD" -eq 1 ]; then
+    COMPREPLY=($(compgen -W "$_sluice_commands --help --version" -- "$cur"))
+    return
+  fi
+  cmd=${COMP_WORDS[1]}
+  case $prev in
+    -o|--output) COMPREPLY=($(compgen -W "table json yaml name" -- "$cur")); return ;;
+    --file|--sql-file|--ca-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    -f) if [ "$cmd" != logs ]; then COMPREPLY=($(compgen -f -- "$cur")); return; fi ;;
+    --group-by) COMPREPLY=($(compgen -W "resource day hour" -- "$cur")); return ;;
+    --profile|--api-url|--api-key|--timeout|--name|--sql|--description|--value|--tenant|--email|--password|--from|--to|--limit) return ;;
+  esac
+  if [[ $cur == -* ]]; then
+    COMPREPLY=($(compgen -W "$(_sluice_options "$cmd") $_sluice_global" -- "$cur"))
+    return
+  fi
+  # positional arguments: KIND, then NAME
+  local args=()
+  for ((i = 2; i < COMP_CWORD; i++)); do
+    [[ ${COMP_WORDS[i]} == -* ]] && continue
+    case ${COMP_WORDS[i-1]} in
+      -o|--output|--file|--sql-file|--ca-file|--profile|--api-url|--api-key|--timeout|--name|--sql|--description|--value|--tenant|--email|--password|--from|--to|--group-by|--limit) continue ;;
+      -f) [ "$cmd" != logs ] && continue ;;
+    esac
+    args+=("${COMP_WORDS[i]}")
+  done
+  case $cmd in
+    get|describe|delete|create|activate|deactivate|logs)
+      if [ ${#args[@]} -eq 0 ]; then
+        case $cmd in
+          activate|deactivate|logs) COMPREPLY=($(compgen -W "pipelines connections" -- "$cur")) ;;
+          *) COMPREPLY=($(compgen -W "$_sluice_kinds" -- "$cur")) ;;
+        esac
+      elif [ ${#args[@]} -eq 1 ] && [ "$cmd" != create ]; then
+        local names
+        names=$(sluice get "${args[0]}" -o name 2>/dev/null | sed 's|^[^/]*/||')
+        COMPREPLY=($(compgen -W "$names" -- "$cur"))
+      fi
+      ;;
+    help) [ ${#args[@]} -eq 0 ] && COMPREPLY=($(compgen -W "$_sluice_commands" -- "$cur")) ;;
+  esac
+}
+complete -F _sluice sluice

@@ -1,0 +1,329 @@
+/* resources.c — libsluice's resource calls: kinds as a table, create/get/find/update/delete,
+ * activation, the pagination iterator, accounts, and the control-plane reads (logs, usage,
+ * preview). Everything goes through sluice_call() in transport.c. Interface: sdk/sluice.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sdk/transport.h"
+
+/* ==== kinds ============================================================================== */
+
+struct kind_row {
+    enum sluice_kind kind;
+    const char *name;       /* singular, as in apply files */
+    const char *collection; /* path segment, also accepted as a word */
+    const char *alias;      /* another accepted word, or NULL */
+    bool runnable;
+};
+
+static const struct kind_row kind_rows[SLUICE_KIND_COUNT] = {
+    {SLUICE_KIND_SECRET, "secret", "secrets", NULL, false},
+    {SLUICE_KIND_STREAM, "stream", "streams", NULL, false},
+    {SLUICE_KIND_CONNECTION, "connection", "connections", "conn", true},
+    {SLUICE_KIND_PIPELINE, "pipeline", "pipelines", "pl", true},
+    {SLUICE_KIND_API_KEY, "api-key", "api-keys", "apikey", false},
+};
+
+int sluice_kind_parse(const char *word, enum sluice_kind *kind)
+{
+    for (size_t i = 0; word && i < SLUICE_KIND_COUNT; i++) {
+        const struct kind_row *k = &kind_rows[i];
+        if (strcmp(word, k->name) == 0 || strcmp(word, k->collection) == 0 ||
+            (k->alias && strcmp(word, k->alias) == 0)) {
+            *kind = k->kind;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static bool kind_valid(enum sluice_kind kind) { return (unsigned)kind < SLUICE_KIND_COUNT; }
+
+const char *sluice_kind_name(enum sluice_kind kind)
+{
+    return kind_valid(kind) ? kind_rows[kind].name : "?";
+}
+
+const char *sluice_kind_collection(enum sluice_kind kind)
+{
+    return kind_valid(kind) ? kind_rows[kind].collection : "?";
+}
+
+bool sluice_kind_runnable(enum sluice_kind kind)
+{
+    return kind_valid(kind) && kind_rows[kind].runnable;
+}
+
+/* "/v1/<collection>[/<id>[/<suffix>]]" into buf. */
+static int resource_path(char *buf, size_t cap, enum sluice_kind kind, const char *id,
+                         const char *suffix, struct sluice_error *err)
+{
+    if (!kind_valid(kind))
+        return sdk_error_set(err, SLUICE_E_ARGUMENT, "unknown resource kind %d", (int)kind);
+    snprintf(buf, cap, "/v1/%s", kind_rows[kind].collection);
+    if (id) {
+        if (!*id)
+            return sdk_error_set(err, SLUICE_E_ARGUMENT, "empty %s id", kind_rows[kind].name);
+        strncat(buf, "/", cap - strlen(buf) - 1);
+        if (sdk_url_escape(buf, cap, id) < 0)
+            return sdk_error_set(err, SLUICE_E_ARGUMENT, "%s id too long", kind_rows[kind].name);
+    }
+    if (suffix) {
+        if (strlen(buf) + strlen(suffix) + 1 >= cap)
+            return sdk_error_set(err, SLUICE_E_ARGUMENT, "path too long");
+        strcat(buf, suffix);
+    }
+    return 0;
+}
+
+/* Appends "?k=v&k2=v2" for the pairs whose value is not NULL, values percent-encoded. */
+static int append_query(char *path, size_t cap, const char *const params[][2], size_t n,
+                        struct sluice_error *err)
+{
+    char sep = strchr(path, '?') ? '&' : '?';
+    for (size_t i = 0; i < n; i++) {
+        if (!params[i][1])
+            continue;
+        size_t len = strlen(path);
+        int w = snprintf(path + len, cap - len, "%c%s=", sep, params[i][0]);
+        sep = '&';
+        if (w < 0 || (size_t)w >= cap - len || sdk_url_escape(path, cap, params[i][1]) < 0)
+            return sdk_error_set(err, SLUICE_E_ARGUMENT, "%s too long", params[i][0]);
+    }
+    return 0;
+}
+
+/* ==== resource calls ===================================================================== */
+
+int sluice_create(sluice_client *c, enum sluice_kind kind, json_t *body, json_t **out,
+                  struct sluice_error *err)
+{
+    char path[512];
+    if (resource_path(path, sizeof path, kind, NULL, NULL, err) < 0)
+        return -1;
+    return sluice_call(c, "POST", path, body, -1, out, err);
+}
+
+int sluice_get(sluice_client *c, enum sluice_kind kind, const char *id, json_t **out,
+               struct sluice_error *err)
+{
+    char path[512];
+    if (!id || resource_path(path, sizeof path, kind, id, NULL, err) < 0)
+        return id ? -1 : sdk_error_set(err, SLUICE_E_ARGUMENT, "no id given");
+    return sluice_call(c, "GET", path, NULL, -1, out, err);
+}
+
+int sluice_find(sluice_client *c, enum sluice_kind kind, const char *name, json_t **out,
+                struct sluice_error *err)
+{
+    *out = NULL;
+    if (!name || !*name)
+        return sdk_error_set(err, SLUICE_E_ARGUMENT, "no name given");
+    sluice_list *list = sluice_list_new(c, kind, name, 0);
+    if (!list)
+        return sdk_error_set(err, SLUICE_E_NO_MEMORY, "out of memory");
+    json_t *item;
+    int r;
+    /* the server filters by name; the exact comparison here keeps a lax server honest */
+    while ((r = sluice_list_next(list, &item, err)) == 1) {
+        const char *n = json_string_value(json_object_get(item, "name"));
+        if (n && strcmp(n, name) == 0) {
+            *out = json_incref(item);
+            break;
+        }
+    }
+    sluice_list_free(list);
+    if (r < 0)
+        return -1;
+    if (!*out) {
+        sdk_error_set(err, SLUICE_E_NOT_FOUND, "%s \"%s\" not found", sluice_kind_name(kind), name);
+        if (err)
+            err->http_status = 404;
+        return -1;
+    }
+    return 0;
+}
+
+int sluice_update(sluice_client *c, enum sluice_kind kind, const char *id, json_t *patch,
+                  long version, json_t **out, struct sluice_error *err)
+{
+    char path[512];
+    if (!id || resource_path(path, sizeof path, kind, id, NULL, err) < 0)
+        return id ? -1 : sdk_error_set(err, SLUICE_E_ARGUMENT, "no id given");
+    return sluice_call(c, "PATCH", path, patch, version, out, err);
+}
+
+int sluice_delete(sluice_client *c, enum sluice_kind kind, const char *id,
+                  struct sluice_error *err)
+{
+    char path[512];
+    if (!id || resource_path(path, sizeof path, kind, id, NULL, err) < 0)
+        return id ? -1 : sdk_error_set(err, SLUICE_E_ARGUMENT, "no id given");
+    return sluice_call(c, "DELETE", path, NULL, -1, NULL, err);
+}
+
+int sluice_set_active(sluice_client *c, enum sluice_kind kind, const char *id, bool on,
+                      json_t **out, struct sluice_error *err)
+{
+    char path[512];
+    if (!sluice_kind_runnable(kind))
+        return sdk_error_set(err, SLUICE_E_ARGUMENT, "a %s cannot be activated or deactivated",
+                             sluice_kind_name(kind));
+    if (!id || resource_path(path, sizeof path, kind, id, on ? "/activate" : "/deactivate", err) < 0)
+        return id ? -1 : sdk_error_set(err, SLUICE_E_ARGUMENT, "no id given");
+    return sluice_call(c, "POST", path, NULL, -1, out, err);
+}
+
+/* ==== pagination ========================================================================= */
+
+struct sluice_list {
+    sluice_client *client;
+    enum sluice_kind kind;
+    char *name;
+    int page_size;
+    json_t *page;     /* current page's response */
+    size_t index;     /* next item of page.items */
+    char *cursor;     /* next page's cursor; NULL after the last page */
+    bool started;
+};
+
+sluice_list *sluice_list_new(sluice_client *c, enum sluice_kind kind, const char *name,
+                             int page_size)
+{
+    sluice_list *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->client = c;
+    l->kind = kind;
+    l->page_size = page_size;
+    if (name && !(l->name = strdup(name))) {
+        free(l);
+        return NULL;
+    }
+    return l;
+}
+
+void sluice_list_free(sluice_list *l)
+{
+    if (!l)
+        return;
+    json_decref(l->page);
+    free(l->cursor);
+    free(l->name);
+    free(l);
+}
+
+static int list_fetch(sluice_list *l, struct sluice_error *err)
+{
+    char path[1024];
+    if (resource_path(path, sizeof path, l->kind, NULL, NULL, err) < 0)
+        return -1;
+    char limit[24] = "";
+    if (l->page_size > 0)
+        snprintf(limit, sizeof limit, "%d", l->page_size);
+    const char *params[][2] = {{"limit", limit[0] ? limit : NULL}, {"cursor", l->cursor}, {"name", l->name}};
+    if (append_query(path, sizeof path, params, 3, err) < 0)
+        return -1;
+    json_t *page = NULL;
+    if (sluice_call(l->client, "GET", path, NULL, -1, &page, err) < 0)
+        return -1;
+    if (!json_is_array(json_object_get(page, "items"))) {
+        json_decref(page);
+        return sdk_error_set(err, SLUICE_E_BAD_RESPONSE,
+                             "list of %s from the server has no \"items\" array",
+                             sluice_kind_collection(l->kind));
+    }
+    json_decref(l->page);
+    l->page = page;
+    l->index = 0;
+    free(l->cursor);
+    l->cursor = NULL;
+    const char *next = json_string_value(json_object_get(page, "next_cursor"));
+    if (next && *next && !(l->cursor = strdup(next)))
+        return sdk_error_set(err, SLUICE_E_NO_MEMORY, "out of memory");
+    return 0;
+}
+
+int sluice_list_next(sluice_list *l, json_t **item, struct sluice_error *err)
+{
+    *item = NULL;
+    if (!l)
+        return sdk_error_set(err, SLUICE_E_ARGUMENT, "no list given");
+    for (;;) {
+        json_t *items = json_object_get(l->page, "items");
+        if (l->started && l->index < json_array_size(items)) {
+            *item = json_array_get(items, l->index++);
+            return 1;
+        }
+        if (l->started && !l->cursor)
+            return 0;
+        if (list_fetch(l, err) < 0)
+            return -1;
+        l->started = true;
+    }
+}
+
+/* ==== accounts =========================================================================== */
+
+int sluice_signup(sluice_client *c, const char *tenant, const char *email, const char *password,
+                  json_t **out, struct sluice_error *err)
+{
+    json_t *body = json_pack("{s:s?, s:s?, s:s?}", "tenant", tenant, "email", email, "password",
+                             password);
+    int rc = sluice_call(c, "POST", "/v1/signup", body, -1, out, err);
+    json_decref(body);
+    return rc;
+}
+
+int sluice_login(sluice_client *c, const char *email, const char *password, json_t **out,
+                 struct sluice_error *err)
+{
+    json_t *body = json_pack("{s:s?, s:s?}", "email", email, "password", password);
+    int rc = sluice_call(c, "POST", "/v1/login", body, -1, out, err);
+    json_decref(body);
+    return rc;
+}
+
+int sluice_me(sluice_client *c, json_t **out, struct sluice_error *err)
+{
+    return sluice_call(c, "GET", "/v1/me", NULL, -1, out, err);
+}
+
+/* ==== control plane reads ================================================================ */
+
+int sluice_logs(sluice_client *c, enum sluice_kind kind, const char *id, bool follow,
+                sluice_line_fn fn, void *user, struct sluice_error *err)
+{
+    char path[512];
+    if (!sluice_kind_runnable(kind))
+        return sdk_error_set(err, SLUICE_E_ARGUMENT, "a %s has no logs", sluice_kind_name(kind));
+    if (!id || !fn || resource_path(path, sizeof path, kind, id, follow ? "/logs?follow=true" : "/logs", err) < 0)
+        return id && fn ? -1 : sdk_error_set(err, SLUICE_E_ARGUMENT, "no id or line callback");
+    return sdk_call_lines(c, path, follow, fn, user, err);
+}
+
+int sluice_usage(sluice_client *c, const char *from, const char *to, const char *group_by,
+                 json_t **out, struct sluice_error *err)
+{
+    char path[512] = "/v1/usage";
+    const char *params[][2] = {{"from", from}, {"to", to}, {"group_by", group_by}};
+    if (append_query(path, sizeof path, params, 3, err) < 0)
+        return -1;
+    return sluice_call(c, "GET", path, NULL, -1, out, err);
+}
+
+int sluice_preview(sluice_client *c, const char *sql, int limit, long timeout_ms, json_t **out,
+                   struct sluice_error *err)
+{
+    if (!sql || !*sql)
+        return sdk_error_set(err, SLUICE_E_ARGUMENT, "no SQL given");
+    json_t *body = json_pack("{s:s}", "sql", sql);
+    if (limit > 0)
+        json_object_set_new(body, "limit", json_integer(limit));
+    if (timeout_ms > 0)
+        json_object_set_new(body, "timeout_ms", json_integer(timeout_ms));
+    int rc = sluice_call(c, "POST", "/v1/preview", body, -1, out, err);
+    json_decref(body);
+    return rc;
+}

@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# The sluice CLI as a user drives it, against a live `sluiced api` over TLS with a real
+# PostgreSQL: signup, login, profiles, apply (created, unchanged, updated, --dry-run, --prune),
+# get in every format, create, activate, delete, and the error paths with their exit codes.
+. "$(dirname "$0")/lib.sh"
+
+S=$SLUICE_CLI
+export HOME=$TEST_TMP/home
+unset XDG_CONFIG_HOME SLUICE_API_URL SLUICE_API_KEY SLUICE_CA_FILE SLUICE_PROFILE SLUICE_PASSWORD
+mkdir -p "$HOME"
+
+# run CMD...: stdout in $out, stderr in $err, exit code in $rc (never aborts the test).
+run() {
+  set +e
+  "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
+  rc=$?
+  set -e
+  out=$(cat "$TEST_TMP/out")
+  err=$(cat "$TEST_TMP/err")
+}
+expect() { # expect RC MESSAGE: the last run exited with RC
+  [ "$rc" = "$1" ] || fail "$2: exit $rc, expected $1; stdout [$out] stderr [$err]"
+}
+
+# ---- a live api ------------------------------------------------------------------------------
+"$SLUICED" migrate --database-url "$DATABASE_URL" >"$TEST_TMP/migrate.log" 2>&1 ||
+  fail "migrate: $(cat "$TEST_TMP/migrate.log")"
+port=$(free_port)
+openssl rand -hex 32 >"$TEST_TMP/master.key"
+bg "$SLUICED" api --database-url "$DATABASE_URL" --port "$port" --tls-dir "$TEST_TMP/tls" \
+  --master-key-file "$TEST_TMP/master.key" --threads 2 >"$TEST_TMP/api.log" 2>&1
+url=https://127.0.0.1:$port
+ca=$TEST_TMP/tls/cert.pem
+wait_for 30 curl -s --cacert "$ca" "$url/v1/me" -o /dev/null ||
+  fail "api did not start: $(cat "$TEST_TMP/api.log")"
+
+# ---- signup, profile, login ------------------------------------------------------------------
+run "$S" signup --api-url "$url" --ca-file "$ca" --tenant acme --email ops@acme.io --password 'pass phrase 1'
+expect 0 "signup"
+assert_contains "$out" 'tenant "acme" created' "signup output"
+cfg=$HOME/.config/sluice/config
+[ -f "$cfg" ] || fail "no profile written at $cfg"
+assert_eq "$(stat -c %a "$cfg")" 600 "profile file mode"
+grep -q "^api_key = sk_" "$cfg" || fail "profile lacks the API key: $(cat "$cfg")"
+
+run "$S" whoami -o json
+expect 0 "whoami with the saved API key"
+assert_eq "$(jq -r .tenant.name <<<"$out")" acme "whoami tenant"
+
+run "$S" signup --api-url "$url" --ca-file "$ca" --tenant acme --email other@acme.io --password x12345678
+expect 1 "signup with a taken tenant name"
+
+echo 'pass phrase 1' >"$TEST_TMP/pw"
+run "$S" login --email ops@acme.io --password-stdin <"$TEST_TMP/pw"
+expect 0 "login"
+assert_contains "$out" "logged in as ops@acme.io" "login output"
+grep -q "^api_key = sk_" "$cfg" && fail "login should have replaced the API key with a token"
+run "$S" whoami
+expect 0 "whoami with the login token"
+assert_contains "$out" "email: ops@acme.io" "whoami yaml"
+
+run "$S" login --email ops@acme.io --password wrong-password
+expect 1 "login with a wrong password"
+assert_contains "$err" "wrong email or password" "login failure message"
+
+# ---- apply: created, unchanged, updated ------------------------------------------------------
+spec=$TEST_TMP/resources.yaml
+cp "$SLUICE_ROOT/examples/resources.yaml" "$spec"
+run "$S" apply -f "$spec"
+expect 0 "first apply"
+assert_eq "$(grep -c ' created$' <<<"$out")" 6 "first apply creates everything: $out"
+assert_contains "$out" "stream/bids created" "stream created"
+assert_contains "$out" "connection/nexmark-source created" "connection created"
+assert_contains "$out" "pipeline/bids-usd created" "pipeline created"
+
+run "$S" apply -f "$spec"
+expect 0 "second apply"
+assert_eq "$(grep -c ' unchanged$' <<<"$out")" 6 "second apply changes nothing: $out"
+
+sed -i 's/0.908 \* price/0.91 * price/' "$spec"
+run "$S" apply -f "$spec" --dry-run
+expect 0 "dry run"
+assert_contains "$out" "pipeline/bids-usd updated (dry run)" "dry run reports the update"
+run "$S" get pipeline bids-usd -o json
+assert_contains "$(jq -r .sql <<<"$out")" "0.908 * price" "dry run changed nothing"
+
+run "$S" apply -f "$spec"
+expect 0 "apply with changed SQL"
+assert_contains "$out" "pipeline/bids-usd updated" "changed SQL updates the pipeline"
+assert_eq "$(grep -c ' unchanged$' <<<"$out")" 5 "only the pipeline changed: $out"
+run "$S" get pipeline bids-usd -o json
+assert_contains "$(jq -r .sql <<<"$out")" "0.91 * price" "SQL updated on the server"
+assert_eq "$(jq -r .version <<<"$out")" 2 "pipeline version bumped"
+
+# JSON works as an apply file too, from stdin
+printf '{"kind":"stream","metadata":{"name":"extra"},"spec":{"schema":{"fields":[{"name":"x","type":"BIGINT"}]}}}\n' >"$TEST_TMP/extra.json"
+run "$S" apply -f - <"$TEST_TMP/extra.json"
+expect 0 "apply JSON from stdin"
+assert_contains "$out" "stream/extra created" "JSON apply"
+
+# ---- prune -----------------------------------------------------------------------------------
+awk 'BEGIN { RS = "---\n"; ORS = "---\n" } !/name: bids-webhook/' "$spec" >"$spec.tmp"
+mv "$spec.tmp" "$spec"
+grep -q bids-webhook "$spec" && fail "test setup: bids-webhook still in the file"
+run "$S" apply -f "$spec" --prune --dry-run
+expect 0 "prune dry run"
+assert_contains "$out" "connection/bids-webhook pruned (dry run)" "prune dry run names the connection"
+assert_contains "$out" "stream/extra pruned (dry run)" "prune dry run names the stream"
+run "$S" get connections -o name
+assert_contains "$out" "connection/bids-webhook" "prune dry run deleted nothing"
+
+run "$S" apply -f "$spec" --prune
+expect 0 "prune"
+assert_contains "$out" "connection/bids-webhook pruned" "prune output"
+run "$S" get connections -o name
+assert_eq "$out" "connection/nexmark-source" "the pruned connection is gone"
+run "$S" get streams -o name
+assert_eq "$out" "$(printf 'stream/bids\nstream/bids_usd')" "the pruned stream is gone"
+
+# ---- get in each format ----------------------------------------------------------------------
+run "$S" get streams
+expect 0 "get table"
+assert_contains "$(head -n 1 <<<"$out")" "NAME" "table header"
+grep -Eq '^bids +4 +7 +1 ' <<<"$out" || fail "table row for bids: [$out]"
+run "$S" get streams -o json
+assert_eq "$(jq -r '.[].name' <<<"$out" | sort | tr '\n' ' ')" "bids bids_usd " "json list"
+run "$S" get connection nexmark-source -o yaml
+assert_contains "$out" "connector: datagen" "yaml resource"
+assert_contains "$out" "events_per_second: '1000'" "yaml keeps strings that look like numbers quoted"
+run "$S" describe stream bids
+assert_contains "$out" "delay_ms: 4000" "describe"
+run "$S" get secrets -o json
+assert_eq "$(jq -r '.[0].name' <<<"$out")" webhook-token "secret listed"
+jq -e '.[0] | has("value") | not' <<<"$out" >/dev/null || fail "a secret's value must never be returned"
+
+# ---- create, activate, delete ----------------------------------------------------------------
+printf 'INSERT INTO bids_usd SELECT auction, bidder, price, dateTime FROM bids\n' >"$TEST_TMP/p.sql"
+run "$S" create pipeline --name copy --sql-file "$TEST_TMP/p.sql"
+expect 0 "create pipeline"
+assert_contains "$out" "pipeline/copy created" "create output"
+run "$S" create pipeline --name copy --sql-file "$TEST_TMP/p.sql"
+expect 1 "create a duplicate"
+assert_contains "$err" "conflict" "duplicate create says conflict"
+printf '   \n' >"$TEST_TMP/empty.sql"
+run "$S" create pipeline --name broken --sql-file "$TEST_TMP/empty.sql"
+expect 1 "invalid SQL"
+assert_contains "$err" "line 1, column 1" "invalid SQL points at a line and column"
+
+run "$S" activate pipeline copy
+expect 0 "activate"
+run "$S" get pipeline copy -o json
+assert_eq "$(jq -r .desired_state <<<"$out")" running "desired state after activate"
+run "$S" deactivate pipeline copy
+expect 0 "deactivate"
+run "$S" activate stream bids
+expect 2 "activate a stream"
+
+run "$S" create api-key --name ci
+expect 0 "create api key"
+key=$(sed -n 's/^key (shown once, keep it safe): //p' <<<"$out")
+[ -n "$key" ] || fail "the new key is shown once: [$out]"
+SLUICE_API_KEY=$key run "$S" get pipelines -o name
+expect 0 "the new key works (environment overrides the profile)"
+assert_contains "$out" "pipeline/copy" "listing with the new key"
+run "$S" delete api-key ci
+expect 0 "delete api key"
+SLUICE_API_KEY=$key run "$S" get pipelines
+expect 1 "a deleted key is refused"
+
+run "$S" delete pipeline copy
+expect 0 "delete"
+assert_eq "$out" "pipeline/copy deleted" "delete output"
+run "$S" get pipeline copy
+expect 3 "get a deleted pipeline"
+
+# ---- error paths -----------------------------------------------------------------------------
+run "$S" get pipelines --api-key sk_0000wrong
+expect 1 "wrong key"
+assert_contains "$err" "unauthenticated" "wrong key names the error"
+assert_contains "$err" "credentials" "wrong key message"
+
+run "$S" get widgets
+expect 2 "unknown kind"
+assert_contains "$err" 'unknown kind "widgets"' "unknown kind message"
+
+run "$S" describe pipeline no-such-pipeline
+expect 3 "missing name"
+assert_contains "$err" 'pipeline "no-such-pipeline" not found' "missing name message"
+run "$S" delete stream no-such-stream
+expect 3 "delete a missing name"
+
+printf 'kind: stream\nmetadata:\n  name: s\nspec:\n  schema: {fields: [\n    {name: a, type: BIGINT}\n  partitions: 2\n' >"$TEST_TMP/bad.yaml"
+run "$S" apply -f "$TEST_TMP/bad.yaml"
+expect 2 "malformed YAML"
+grep -Eq "bad.yaml:[0-9]+:[0-9]+: " <<<"$err" || fail "malformed YAML names line and column: [$err]"
+printf 'kind: stream\nmetadata:\n  name: s\nspec: {}\n---\nkind: widget\nmetadata: {name: w}\nspec: {}\n' >"$TEST_TMP/kind.yaml"
+run "$S" apply -f "$TEST_TMP/kind.yaml"
+expect 2 "unknown kind in a file"
+assert_contains "$err" 'kind.yaml:6:7: unknown kind "widget"' "unknown kind points at its line"
+printf 'kind: stream\nspec: {}\n' >"$TEST_TMP/noname.yaml"
+run "$S" apply -f "$TEST_TMP/noname.yaml"
+expect 2 "missing metadata.name"
+assert_contains "$err" "missing metadata.name" "missing metadata.name message"
+
+run "$S" get streams --bogus-flag
+expect 2 "unknown option"
+run "$S" frobnicate
+expect 2 "unknown command"
+run "$S" get
+expect 2 "missing kind"
+run "$S" get streams --profile nowhere
+expect 2 "a profile without a URL"
+assert_contains "$err" "no API URL" "missing URL message"
+
+# an untrusted certificate is refused unless --insecure
+run "$S" get streams --ca-file /etc/ssl/certs/ca-certificates.crt
+expect 1 "TLS verification against the wrong CA"
+assert_contains "$err" "TLS" "TLS failure message"
+run "$S" get streams -o name --ca-file /etc/ssl/certs/ca-certificates.crt --insecure
+expect 0 "--insecure"
+
+# unreachable: nothing listens (refused), and a port that accepts but never answers
+dead=$(free_port)
+run timeout 60 "$S" get streams --api-url "https://127.0.0.1:$dead"
+expect 1 "connection refused"
+assert_contains "$err" "cannot reach the API at https://127.0.0.1:$dead" "unreachable message"
+if command -v python3 >/dev/null; then
+  silent=$(free_port)
+  bg python3 -c "import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1',$silent)); s.listen(8); time.sleep(120)"
+  wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$silent"
+  run timeout 60 "$S" get streams --api-url "https://127.0.0.1:$silent" --timeout 2s
+  expect 1 "a server that never answers (timeout 124 would mean a hang)"
+  assert_contains "$err" "no answer from https://127.0.0.1:$silent" "timeout message"
+fi
+
+# ---- bash completion (names come live from the server) ----------------------------------------
+complete_words() { # complete_words WORD...: COMPREPLY for the last word, space separated
+  COMP_WORDS=("$@")
+  COMP_CWORD=$(($# - 1))
+  _sluice
+  echo "${COMPREPLY[*]}"
+}
+. "$SLUICE_ROOT/sdk/completions/sluice.bash"
+PATH=$(dirname "$S"):$PATH
+assert_eq "$(complete_words sluice ge)" "get" "complete a command"
+assert_eq "$(complete_words sluice get pipe)" "pipelines" "complete a kind"
+assert_eq "$(complete_words sluice describe streams bi)" "bids bids_usd" "complete names"
+assert_eq "$(complete_words sluice get -o y)" "yaml" "complete an output format"
+assert_contains "$(complete_words sluice apply --d)" "--dry-run" "complete an option"
+
+# ---- help ------------------------------------------------------------------------------------
+for c in signup login whoami get describe create apply delete activate deactivate logs usage preview; do
+  run "$S" "$c" --help
+  expect 0 "$c --help"
+  assert_contains "$out" "usage: sluice $c" "$c --help text"
+done
+echo "ok"

@@ -1,0 +1,318 @@
+/* sdk_cli_test.c — unit tests for the CLI's modules that need no server: the apply-file reader
+ * (typing, positions of errors), the apply comparison, profiles, and YAML output read back.
+ * The CLI's modules are not in a library, so their sources are compiled in here (cli.c, which
+ * holds main, is not). */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sdk/cli_apply.c"
+#include "sdk/cli_config.c"
+#include "sdk/cli_output.c"
+#include "sdk/cli_spec.c"
+
+static int parse(const char *text, struct cli_spec_set *set, char *errbuf)
+{
+    return cli_spec_parse("r.yaml", text, strlen(text), set, errbuf, 512);
+}
+
+/* ==== apply files ======================================================================== */
+
+START_TEST(test_multi_document_yaml)
+{
+    const char *text = "# comment\n"
+                       "---\n"
+                       "kind: pipeline\n"
+                       "metadata: {name: p}\n"
+                       "spec:\n"
+                       "  sql: |\n"
+                       "    INSERT INTO b\n"
+                       "    SELECT * FROM a\n"
+                       "  task_count: 2\n"
+                       "---\n"
+                       "kind: streams\n"
+                       "metadata:\n"
+                       "  name: s\n"
+                       "spec:\n"
+                       "  partitions: 4\n"
+                       "  ratio: 0.5\n"
+                       "  on: true\n"
+                       "  nothing: ~\n"
+                       "  quoted: \"1000\"\n"
+                       "  tagged: !!str 12\n"
+                       "---\n";
+    struct cli_spec_set set;
+    char errbuf[512] = "";
+    ck_assert_msg(parse(text, &set, errbuf) == 0, "%s", errbuf);
+    ck_assert_uint_eq(set.count, 2);
+    ck_assert_int_eq(set.docs[0].kind, SLUICE_KIND_PIPELINE);
+    ck_assert_str_eq(set.docs[0].name, "p");
+    ck_assert_int_eq(set.docs[0].line, 3);
+    ck_assert_str_eq(json_string_value(json_object_get(set.docs[0].spec, "sql")),
+                     "INSERT INTO b\nSELECT * FROM a\n");
+    ck_assert_int_eq(json_integer_value(json_object_get(set.docs[0].spec, "task_count")), 2);
+    json_t *s = set.docs[1].spec;
+    ck_assert_int_eq(set.docs[1].kind, SLUICE_KIND_STREAM);
+    ck_assert(json_is_integer(json_object_get(s, "partitions")));
+    ck_assert(json_is_real(json_object_get(s, "ratio")));
+    ck_assert(json_is_true(json_object_get(s, "on")));
+    ck_assert(json_is_null(json_object_get(s, "nothing")));
+    ck_assert_str_eq(json_string_value(json_object_get(s, "quoted")), "1000");
+    ck_assert_str_eq(json_string_value(json_object_get(s, "tagged")), "12");
+    cli_spec_free(&set);
+}
+END_TEST
+
+START_TEST(test_json_list_of_resources)
+{
+    const char *text = "[{\"kind\":\"secret\",\"metadata\":{\"name\":\"k\"},\"spec\":{\"value\":\"v\"}},"
+                       " {\"kind\":\"stream\",\"metadata\":{\"name\":\"s\"},\"spec\":{\"name\":\"s\"}}]";
+    struct cli_spec_set set;
+    char errbuf[512] = "";
+    ck_assert_msg(parse(text, &set, errbuf) == 0, "%s", errbuf);
+    ck_assert_uint_eq(set.count, 2);
+    ck_assert_int_eq(set.docs[0].kind, SLUICE_KIND_SECRET);
+    ck_assert_ptr_null(json_object_get(set.docs[1].spec, "name")); /* the name is metadata's */
+    cli_spec_free(&set);
+}
+END_TEST
+
+struct bad_file {
+    const char *text;
+    const char *error; /* expected message, "r.yaml:LINE:COL: ..." */
+};
+
+static const struct bad_file bad_files[] = {
+    {"kind: stream\nmetadata: {name: a}\nspec: {x: [1, 2}\n", "r.yaml:3:16: did not find expected ',' or ']'"},
+    {"kind: stream\nmetadata: {name: a}\nspec: {}\n---\nkind: widget\nmetadata: {name: w}\nspec: {}\n",
+     "r.yaml:5:7: unknown kind \"widget\"; expected stream, connection, pipeline or secret"},
+    {"kind: api-key\nmetadata: {name: a}\nspec: {}\n", "r.yaml:1:7: unknown kind \"api-key\""},
+    {"metadata: {name: a}\nspec: {}\n", "r.yaml:1:1: missing \"kind\""},
+    {"kind: stream\nspec: {}\n", "r.yaml:1:1: missing metadata.name"},
+    {"kind: stream\nmetadata:\n  title: a\nspec: {}\n", "r.yaml:3:3: missing metadata.name"},
+    {"kind: stream\nmetadata: {name: a}\nspec: [1]\n", "r.yaml:3:7: stream \"a\": \"spec\" must be a mapping"},
+    {"kind: stream\nmetadata: {name: a}\nspec: {name: b}\n", "r.yaml:3:7: spec.name differs"},
+    {"kind: stream\nmetadata: {name: a}\nspec: {}\nstatus: {}\n", "r.yaml:4:9: unknown field \"status\""},
+    {"kind: stream\nkind: stream\n", "r.yaml:2:1: duplicate key \"kind\""},
+    {"kind: stream\nmetadata: {name: a}\nspec: {}\n---\nkind: stream\nmetadata: {name: a}\nspec: {}\n",
+     "r.yaml:5:1: stream \"a\" is defined twice (first at line 1)"},
+    {"kind: stream\nmetadata: &m {name: a}\nspec: *m\n", "r.yaml:3:7: aliases (*m) are not supported"},
+    {"- 1\n", "r.yaml:1:3: a resource must be a mapping"},
+    {"kind: stream\n\tmetadata: {}\n", "r.yaml:2:1: found a tab character"},
+};
+
+START_TEST(test_bad_files_point_at_the_line)
+{
+    const struct bad_file *b = &bad_files[_i];
+    struct cli_spec_set set;
+    char errbuf[512] = "";
+    ck_assert_int_eq(parse(b->text, &set, errbuf), -1);
+    ck_assert_msg(strncmp(errbuf, b->error, strlen(b->error)) == 0, "got [%s], expected [%s...]",
+                  errbuf, b->error);
+    ck_assert_uint_eq(set.count, 0);
+}
+END_TEST
+
+START_TEST(test_read_missing_file)
+{
+    struct cli_spec_set set;
+    char errbuf[512];
+    ck_assert_int_eq(cli_spec_read("/nonexistent/r.yaml", &set, errbuf, sizeof errbuf), -1);
+    ck_assert_str_eq(errbuf, "cannot open /nonexistent/r.yaml: No such file or directory");
+}
+END_TEST
+
+/* ==== apply comparison =================================================================== */
+
+START_TEST(test_apply_matches_compares_only_spec_fields)
+{
+    json_t *have = json_loads("{\"id\":\"x\",\"partitions\":4,\"ratio\":1.0,\"schema\":{\"fields\":"
+                              "[{\"name\":\"a\",\"type\":\"BIGINT\",\"extra\":1}],\"watermark\":null},"
+                              "\"description\":null}",
+                              0, NULL);
+    const char *same[] = {
+        "{}",
+        "{\"partitions\":4}",
+        "{\"partitions\":4.0, \"ratio\":1}",
+        "{\"schema\":{\"fields\":[{\"name\":\"a\",\"type\":\"BIGINT\"}]}}",
+        "{\"schema\":{\"watermark\":null}, \"description\":null, \"missing\":null}",
+    };
+    const char *different[] = {
+        "{\"partitions\":5}",
+        "{\"partitions\":\"4\"}",
+        "{\"schema\":{\"fields\":[]}}",
+        "{\"schema\":{\"fields\":[{\"name\":\"a\",\"type\":\"INT\"}]}}",
+        "{\"schema\":{\"fields\":[{\"name\":\"a\"},{\"name\":\"b\"}]}}",
+        "{\"description\":\"now\"}",
+        "{\"missing\":1}",
+        "{\"schema\":[]}",
+    };
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        json_t *want = json_loads(same[i], 0, NULL);
+        ck_assert_msg(cli_apply_matches(want, have), "%s should match", same[i]);
+        json_decref(want);
+    }
+    for (size_t i = 0; i < sizeof different / sizeof different[0]; i++) {
+        json_t *want = json_loads(different[i], 0, NULL);
+        ck_assert_msg(!cli_apply_matches(want, have), "%s should differ", different[i]);
+        json_decref(want);
+    }
+    json_decref(have);
+}
+END_TEST
+
+START_TEST(test_changed_fields_skip_secret_values)
+{
+    json_t *spec = json_pack("{s:s, s:s}", "value", "new", "description", "d");
+    json_t *current = json_pack("{s:s, s:s}", "name", "k", "description", "d");
+    json_t *patch = changed_fields(SLUICE_KIND_SECRET, spec, current);
+    ck_assert_uint_eq(json_object_size(patch), 0);
+    json_decref(patch);
+    patch = changed_fields(SLUICE_KIND_STREAM, spec, current);
+    ck_assert_uint_eq(json_object_size(patch), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(patch, "value")), "new");
+    json_decref(patch);
+    json_decref(spec);
+    json_decref(current);
+}
+END_TEST
+
+/* ==== profiles =========================================================================== */
+
+static char home[256];
+
+static void setup_home(void)
+{
+    snprintf(home, sizeof home, "/tmp/sdk_cli_test.%ld", (long)getpid());
+    mkdir(home, 0700);
+    setenv("HOME", home, 1);
+    unsetenv("XDG_CONFIG_HOME");
+}
+
+static void teardown_home(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(test_profiles_round_trip)
+{
+    char errbuf[512], path[4096];
+    struct cli_profile a = {.api_url = "https://a:1", .api_key = "sk_a", .ca_file = "/ca.pem"};
+    struct cli_profile b = {.api_url = "https://b:2", .api_key = "sk_b", .insecure = true};
+    ck_assert_int_eq(cli_profile_save("default", &a, errbuf, sizeof errbuf), 0);
+    ck_assert_int_eq(cli_profile_save("staging", &b, errbuf, sizeof errbuf), 0);
+    a.api_key = "sk_a2"; /* replacing one profile keeps the other */
+    ck_assert_int_eq(cli_profile_save("default", &a, errbuf, sizeof errbuf), 0);
+    ck_assert_int_eq(cli_config_path(path, sizeof path), 0);
+    char expected[300];
+    snprintf(expected, sizeof expected, "%s/.config/sluice/config", home);
+    ck_assert_str_eq(path, expected);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+
+    struct cli_profile p;
+    ck_assert_int_eq(cli_profile_load("default", &p, errbuf, sizeof errbuf), 0);
+    ck_assert_str_eq(p.api_url, "https://a:1");
+    ck_assert_str_eq(p.api_key, "sk_a2");
+    ck_assert_str_eq(p.ca_file, "/ca.pem");
+    ck_assert(!p.insecure);
+    cli_profile_clear(&p);
+    ck_assert_int_eq(cli_profile_load("staging", &p, errbuf, sizeof errbuf), 0);
+    ck_assert_str_eq(p.api_key, "sk_b");
+    ck_assert_ptr_null(p.ca_file);
+    ck_assert(p.insecure);
+    cli_profile_clear(&p);
+    ck_assert_int_eq(cli_profile_load("nope", &p, errbuf, sizeof errbuf), 0);
+    ck_assert_ptr_null(p.api_url);
+}
+END_TEST
+
+START_TEST(test_profiles_xdg_and_malformed)
+{
+    char xdg[300], path[4096], errbuf[512];
+    snprintf(xdg, sizeof xdg, "%s/xdg", home);
+    setenv("XDG_CONFIG_HOME", xdg, 1);
+    ck_assert_int_eq(cli_config_path(path, sizeof path), 0);
+    char expected[400];
+    snprintf(expected, sizeof expected, "%s/sluice/config", xdg);
+    ck_assert_str_eq(path, expected);
+    struct cli_profile p = {0};
+    ck_assert_int_eq(cli_profile_load("default", &p, errbuf, sizeof errbuf), 0); /* no file yet */
+    struct cli_profile a = {.api_url = "https://x"};
+    ck_assert_int_eq(cli_profile_save("default", &a, errbuf, sizeof errbuf), 0);
+    FILE *f = fopen(path, "a");
+    fputs("this line is not a setting\n", f);
+    fclose(f);
+    ck_assert_int_eq(cli_profile_load("default", &p, errbuf, sizeof errbuf), -1);
+    ck_assert_ptr_nonnull(strstr(errbuf, "config:5: expected key = value"));
+    unsetenv("XDG_CONFIG_HOME");
+}
+END_TEST
+
+/* ==== YAML output ======================================================================== */
+
+START_TEST(test_yaml_output_reads_back_the_same)
+{
+    json_t *v = json_loads("{\"name\":\"x\",\"n\":4,\"r\":0.5,\"t\":true,\"z\":null,\"s\":\"1000\","
+                           "\"w\":\"yes\",\"e\":\"\",\"sql\":\"SELECT 1\\nFROM a\\n\",\"colon\":\"a: b\","
+                           "\"list\":[{\"k\":\"v\"},[1,2],\"#hash\"],\"empty\":{},\"none\":[]}",
+                           0, NULL);
+    ck_assert_ptr_nonnull(v);
+    char path[] = "/tmp/sdk_cli_yaml.XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    ck_assert_int_eq(cli_write_yaml(f, v), 0);
+    fclose(f);
+    char errbuf[512] = "";
+    json_t *back = cli_spec_read_value(path, errbuf, sizeof errbuf);
+    unlink(path);
+    ck_assert_msg(back != NULL, "%s", errbuf);
+    char *a = json_dumps(v, JSON_SORT_KEYS), *b = json_dumps(back, JSON_SORT_KEYS);
+    ck_assert_str_eq(b, a);
+    free(a);
+    free(b);
+    json_decref(back);
+    json_decref(v);
+}
+END_TEST
+
+START_TEST(test_output_format_names)
+{
+    enum cli_output o;
+    ck_assert_int_eq(cli_output_parse("yaml", &o), 0);
+    ck_assert_int_eq(o, CLI_OUT_YAML);
+    ck_assert_int_eq(cli_output_parse("xml", &o), -1);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("sdk_cli");
+    TCase *tc = tcase_create("spec");
+    tcase_add_test(tc, test_multi_document_yaml);
+    tcase_add_test(tc, test_json_list_of_resources);
+    tcase_add_loop_test(tc, test_bad_files_point_at_the_line, 0,
+                        (int)(sizeof bad_files / sizeof bad_files[0]));
+    tcase_add_test(tc, test_read_missing_file);
+    tcase_add_test(tc, test_apply_matches_compares_only_spec_fields);
+    tcase_add_test(tc, test_changed_fields_skip_secret_values);
+    tcase_add_test(tc, test_yaml_output_reads_back_the_same);
+    tcase_add_test(tc, test_output_format_names);
+    suite_add_tcase(s, tc);
+    TCase *tp = tcase_create("profiles");
+    tcase_add_checked_fixture(tp, setup_home, teardown_home);
+    tcase_add_test(tp, test_profiles_round_trip);
+    tcase_add_test(tp, test_profiles_xdg_and_malformed);
+    suite_add_tcase(s, tp);
+    SRunner *r = srunner_create(s);
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,593 @@
+/* sdk_client_test.c — unit tests for libsluice against a scripted local libmicrohttpd server:
+ * retries with Retry-After, exhausted retries, pagination, error mapping, malformed answers,
+ * request headers, event-stream logs and concurrent use of one handle. */
+#include <check.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sdk/sluice.h"
+
+/* ==== scripted test server =============================================================== */
+
+#define MAX_SCRIPT 16
+#define MAX_SEEN 64
+
+struct scripted {
+    int status;
+    const char *body;
+    const char *content_type; /* NULL: application/json */
+    const char *retry_after;  /* NULL: none */
+};
+
+struct seen {
+    long at_ms;
+    char method[8];
+    char url[256]; /* path plus the cursor, limit and name arguments */
+    char auth[128];
+    char if_match[32];
+    char idempotency_key[64];
+    char body[512];
+};
+
+struct server {
+    struct MHD_Daemon *daemon;
+    int port;
+    pthread_mutex_t mu;
+    struct scripted script[MAX_SCRIPT];
+    int n_script; /* answers in order; the last repeats */
+    int count;
+    struct seen seen[MAX_SEEN];
+};
+
+struct upload {
+    char body[512];
+    size_t len;
+};
+
+static long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void copy_header(struct MHD_Connection *conn, const char *name, char *dst, size_t cap)
+{
+    const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+    snprintf(dst, cap, "%s", v ? v : "");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    struct server *s = cls;
+    struct upload *up = *con_cls;
+    if (!up) {
+        *con_cls = calloc(1, sizeof *up);
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        size_t n = *upload_size;
+        if (up->len + n >= sizeof up->body)
+            n = sizeof up->body - up->len - 1;
+        memcpy(up->body + up->len, upload_data, n);
+        up->len += n;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    pthread_mutex_lock(&s->mu);
+    int i = s->count++;
+    struct scripted a = s->script[i < s->n_script ? i : s->n_script - 1];
+    if (i < MAX_SEEN) {
+        struct seen *w = &s->seen[i];
+        w->at_ms = mono_ms();
+        snprintf(w->method, sizeof w->method, "%s", method);
+        snprintf(w->url, sizeof w->url, "%s", url);
+        const char *args[] = {"limit", "cursor", "name"};
+        for (size_t k = 0; k < 3; k++) {
+            const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, args[k]);
+            if (v) {
+                size_t n = strlen(w->url);
+                snprintf(w->url + n, sizeof w->url - n, " %s=%s", args[k], v);
+            }
+        }
+        copy_header(conn, "Authorization", w->auth, sizeof w->auth);
+        copy_header(conn, "If-Match", w->if_match, sizeof w->if_match);
+        copy_header(conn, "Idempotency-Key", w->idempotency_key, sizeof w->idempotency_key);
+        memcpy(w->body, up->body, up->len + 1);
+    }
+    pthread_mutex_unlock(&s->mu);
+    const char *body = a.body ? a.body : "";
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(r, "Content-Type", a.content_type ? a.content_type : "application/json");
+    char rid[32];
+    snprintf(rid, sizeof rid, "req-%d", i);
+    MHD_add_response_header(r, "X-Request-Id", rid);
+    if (a.retry_after)
+        MHD_add_response_header(r, "Retry-After", a.retry_after);
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)a.status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    free(*con_cls);
+    *con_cls = NULL;
+}
+
+static struct server *server_start(const struct scripted *script, int n)
+{
+    struct server *s = calloc(1, sizeof *s);
+    pthread_mutex_init(&s->mu, NULL);
+    memcpy(s->script, script, (size_t)n * sizeof *script);
+    s->n_script = n;
+    s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
+                                 0, NULL, NULL, on_request, s, MHD_OPTION_NOTIFY_COMPLETED,
+                                 on_completed, NULL, MHD_OPTION_END);
+    ck_assert_ptr_nonnull(s->daemon);
+    s->port = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT)->port;
+    return s;
+}
+
+static void server_stop(struct server *s)
+{
+    MHD_stop_daemon(s->daemon);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+/* A client of s with fast retries (base 10 ms) unless told otherwise. */
+static sluice_client *client_for(struct server *s, int max_retries)
+{
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s->port);
+    struct sluice_options o = {.base_url = url, .api_key = "sk_test", .max_retries = max_retries,
+                               .retry_base_ms = 10, .timeout_ms = 20000};
+    struct sluice_error err;
+    sluice_client *c = sluice_client_new(&o, &err);
+    ck_assert_msg(c != NULL, "client: %s", err.message);
+    return c;
+}
+
+/* ==== retries ============================================================================ */
+
+START_TEST(test_retry_after_is_honoured)
+{
+    struct scripted script[] = {
+        {429, "{\"error\":{\"code\":\"rate_limited\",\"message\":\"slow down\"}}", NULL, "1"},
+        {200, "{\"id\":\"s1\",\"name\":\"orders\",\"version\":1}", NULL, NULL},
+    };
+    struct server *s = server_start(script, 2);
+    sluice_client *c = client_for(s, 3);
+    struct sluice_error err;
+    json_t *out = NULL;
+    ck_assert_int_eq(sluice_get(c, SLUICE_KIND_STREAM, "s1", &out, &err), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(out, "name")), "orders");
+    ck_assert_int_eq(s->count, 2);
+    /* the retry came no earlier than Retry-After (1 s) said; no upper bound is asserted */
+    ck_assert_int_ge(s->seen[1].at_ms - s->seen[0].at_ms, 1000);
+    ck_assert_str_eq(s->seen[1].url, "/v1/streams/s1");
+    json_decref(out);
+    sluice_client_free(c);
+    server_stop(s);
+}
+END_TEST
+
+START_TEST(test_503_exhausts_retries)
+{
+    struct scripted script[] = {
+        {503, "{\"error\":{\"code\":\"unavailable\",\"message\":\"database down\"}}", NULL, NULL},
+    };
+    struct server *s = server_start(script, 1);
+    sluice_client *c = client_for(s, 2);
+    struct sluice_error err;
+    json_t *out = NULL;
+    ck_assert_int_eq(sluice_get(c, SLUICE_KIND_PIPELINE, "p1", &out, &err), -1);
+    ck_assert_ptr_null(out);
+    ck_assert_int_eq(s->count, 3); /* the first attempt and two retries */
+    ck_assert_int_eq(err.code, SLUICE_E_UNAVAILABLE);
+    ck_assert_int_eq(err.http_status, 503);
+    ck_assert(err.retriable);
+    ck_assert_str_eq(err.message, "database down");
+    ck_assert_str_eq(err.request_id, "req-2");
+    sluice_client_free(c);
+    server_stop(s);
+}
+END_TEST
+
+START_TEST(test_post_retry_keeps_idempotency_key)
+{
+    struct scripted script[] = {
+        {500, "{\"error\":{\"code\":\"internal\",\"message\":\"oops\"}}", NULL, NULL},
+        {201, "{\"id\":\"p9\",\"name\":\"enrich\",\"version\":1}", NULL, NULL},
+    };
+    struct server *s = server_start(script, 2);
+    sluice_client *c = client_for(s, 3);
+    struct sluice_error err;
+    json_t *body = json_pack("{s:s, s:s}", "name", "enrich", "sql", "INSERT INTO b SELECT * FROM a");
+    json_t *out = NULL;
+    ck_assert_int_eq(sluice_create(c, SLUICE_KIND_PIPELINE, body, &out, &err), 0);
+    ck_assert_int_eq(s->count, 2);
+    ck_assert_str_eq(s->seen[0].method, "POST");
+    ck_assert_str_eq(s->seen[0].url, "/v1/pipelines");
+    ck_assert_uint_eq(strlen(s->seen[0].idempotency_key), 32);
+    ck_assert_str_eq(s->seen[0].idempotency_key, s->seen[1].idempotency_key);
+    ck_assert_str_eq(s->seen[1].auth, "Bearer sk_test");
+    json_t *sent = json_loads(s->seen[1].body, 0, NULL);
+    ck_assert(json_equal(sent, body));
+    json_decref(sent);
+    json_decref(body);
+    json_decref(out);
+    sluice_client_free(c);
+    server_stop(s);
+}
+END_TEST
+
+START_TEST(test_no_retry_on_client_errors)
+{
+    struct scripted script[] = {
+        {409, "{\"error\":{\"code\":\"conflict\",\"message\":\"name taken\"}}", NULL, NULL},
+    };
+    struct server *s = server_start(script, 1);
+    sluice_client *c = client_for(s, 3);
+    struct sluice_error err;
+    json_t *body = json_pack("{s:s}", "name", "x");
+    ck_assert_int_eq(sluice_create(c, SLUICE_KIND_STREAM, body, NULL, &err), -1);
+    ck_assert_int_eq(s->count, 1);
+    ck_assert_int_eq(err.code, SLUICE_E_CONFLICT);
+    ck_assert(!err.retriable);
+    json_decref(body);
+    sluice_client_free(c);
+    server_stop(s);
+}
+END_TEST
+
+/* ==== pagination ========================================================================= */
+
+START_TEST(test_pagination_three_pages)
+{
+    struct scripted script[] = {
+        {200, "{\"items\":[{\"name\":\"a\"},{\"name\":\"b\"}],\"next_cursor\":\"c2\"}", NULL, NULL},
+        {200, "{\"items\":[{\"name\":\"c\"},{\"name\":\"d\"}],\"next_cursor\":\"c 3\"}", NULL, NULL},
+        {200, "{\"items\":[{\"name\":\"e\"}],\"next_cursor\":null}", NULL, NULL},
+    };
+    struct server *s = server_start(script, 3);
+    sluice_client *c = client_for(s, 0);
+    struct sluice_error err;
+    sluice_list *l = sluice_list_new(c, SLUICE_KIND_STREAM, NULL, 2);
+    json_t *item;
+    char names[16] = "";
+    int r;
+    while ((r = sluice_list_next(l, &item, &err)) == 1)
+        strcat(names, json_string_value(json_object_get(item, "name")));
+    ck_assert_int_eq(r, 0);
+    ck_assert_str_eq(names, "abcde");
+    ck_assert_int_eq(s->count, 3);
+    ck_assert_str_eq(s->seen[0].url, "/v1/streams limit=2");
+    ck_assert_str_eq(s->seen[1].url, "/v1/streams limit=2 cursor=c2");
+    ck_assert_str_eq(s->seen[2].url, "/v1/streams limit=2 cursor=c 3"); /* escaped and decoded */
+    ck_assert_int_eq(sluice_list_next(l, &item, &err), 0); /* stays at the end */
+    ck_assert_int_eq(s->count, 3);
+    sluice_list_free(l);
+    sluice_client_free(c);
+    server_stop(s);
+}
+END_TEST
+
+START_TEST(test_find_by_name)
+{
+    struct scripted script[] = {
+        {200, "{\"items\":[{\"name\":\"orders2\",\"id\":\"x\"},{\"name\":\"orders\",\"id\":\"y\"}],"
+              "\"next_cursor\":null}", NULL, NULL},
+        {200, "{\"items\":[],\"next_cursor\":null}", NULL, NULL},
+    };
+    struct server *s = server_start(script, 2);
+    sluice_client *c = client_for(s, 0);
+    struct sluice_error err;
+    json_t *out = NULL;
+    ck_assert_int_eq(sluice_find(c, SLUICE_KIND_CONNECTION, "orders", &out, &err), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(out, "id")), "y");
+    ck_assert_str_eq(s->seen[0].url, "/v1/connections name=orders");
+    json_decref(out);
+    ck_assert_int_eq(sluice_find(c, SLUICE_KIND_CONNECTION, "nope", &out, &err), -1);
+    ck_assert_ptr_null(out);
+    ck_assert_int_eq(err.code, SLUICE_E_NOT_FOUND);
+    ck_assert_str_eq(err.message, "connection \"nope\" not found");
+    sluice_client_free(c);
+    server_stop(s);
+}
+END_TEST
+
+START_TEST(test_list_without_items_is_bad_response)
+{
+    struct scripted script[] = {{200, "{\"things\":[]}", NULL, NULL}};
+    struct server *s = server_start(script, 1);
+    sluice_client *c = client_for(s, 0);
+    struct sluice_error err;
+    sluice_list *l = sluice_list_new(c, SLUICE_KIND_SECRET, NULL, 0);
+    json_t *item;
+    ck_assert_int_eq(sluice_list_next(l, &item, &err), -1);
+    ck_assert_int_eq(err.code, SLUICE_E_BAD_RESPONSE);
+    sluice_list_free(l);
+    sluice_client_free(c);
+    server_stop(s);
+}
+END_TEST
+
+/* ==== error mapping ====================================================================== */
+
+struct mapping_case {
+    int status;
+    const char *body;
+    enum sluice_code code;
+    bool retriable;
+};
+
+static const struct mapping_case mapping_cases[] = {
+    {400, "{\"error\":{\"code\":\"invalid_json\",\"message\":\"m\"}}", SLUICE_E_INVALID_JSON, false},
+    {400, "{\"error\":{\"code\":\"invalid_request\",\"message\":\"m\"}}", SLUICE_E_INVALID_REQUEST, false},
+    {401, "{\"error\":{\"code\":\"unauthenticated\",\"message\":\"m\"}}", SLUICE_E_UNAUTHENTICATED, false},
+    {403, "{\"error\":{\"code\":\"forbidden\",\"message\":\"m\"}}", SLUICE_E_FORBIDDEN, false},
+    {404, "{\"error\":{\"code\":\"not_found\",\"message\":\"m\"}}", SLUICE_E_NOT_FOUND, false},
+    {409, "{\"error\":{\"code\":\"conflict\",\"message\":\"m\"}}", SLUICE_E_CONFLICT, false},
+    {412, "{\"error\":{\"code\":\"precondition_failed\",\"message\":\"m\"}}", SLUICE_E_PRECONDITION_FAILED, false},
+    {413, "{\"error\":{\"code\":\"payload_too_large\",\"message\":\"m\"}}", SLUICE_E_PAYLOAD_TOO_LARGE, false},
+    {415, "{\"error\":{\"code\":\"unsupported_media_type\",\"message\":\"m\"}}", SLUICE_E_UNSUPPORTED_MEDIA_TYPE, false},
+    {422, "{\"error\":{\"code\":\"invalid_sql\",\"message\":\"m\",\"details\":{\"line\":1,\"column\":8}}}", SLUICE_E_INVALID_SQL, false},
+    {429, "{\"error\":{\"code\":\"rate_limited\",\"message\":\"m\"}}", SLUICE_E_RATE_LIMITED, true},
+    {500, "{\"error\":{\"code\":\"internal\",\"message\":\"m\"}}", SLUICE_E_INTERNAL, true},
+    /* no usable body: the status decides */
+    {404, "", SLUICE_E_NOT_FOUND, false},
+    {401, "<html>no</html>", SLUICE_E_UNAUTHENTICATED, false},
+    {502, "bad gateway", SLUICE_E_UNAVAILABLE, true},
+    {418, "{}", SLUICE_E_SERVER, false},
+    {501, "{}", SLUICE_E_SERVER, false},
+};
+
+START_TEST(test_error_mapping)
+{
+    const struct mapping_case *m = &mapping_cases[_i];
+    struct scripted script[] = {{m->status, m->body, NULL, NULL}};
+    struct server *s = server_start(script, 1);
+    sluice_client *c = client_for(s, -1);
+    struct sluice_error err;
+    json_t *out = NULL;
+    ck_assert_int_eq(sluice_get(c, SLUICE_KIND_STREAM, "id1", &out, &err), -1);
+    ck_assert_int_eq(s->count, 1);
+    ck_assert_msg(err.code == m->code, "status %d: code %s, expected %s", m->status,
+                  sluice_code_name(err.code), sluice_code_name(m->code));
+    ck_assert_int_eq(err.http_status, m->status);
+    ck_assert_int_eq(err.retriable, m->retriable);
+    ck_assert_str_eq(err.request_id, "req-0");
+    if (strstr(m->body, "\"message\":\"m\""))
+        ck_assert_str_eq(err.message, "m");
+    else
+        ck_assert_ptr_nonnull(strstr(err.message, "HTTP "));
+    if (m->code == SLUICE_E_INVALID_SQL)
+        ck_assert_str_eq(err.details, "{\"line\":1,\"column\":8}");
+    sluice_client_free(c);
+    server_stop(s);
+}
+END_TEST
+
+START_TEST(test_code_names_round_trip)
+{
+    for (int code = SLUICE_E_INVALID_JSON; code <= SLUICE_E_INTERNAL; code++)
+        ck_assert_int_eq(sluice_code_from_api(sluice_code_name((enum sluice_code)code), 0), code);
+    ck_assert_int_eq(sluice_code_from_api("no_such_code", 404), SLUICE_E_NOT_FOUND);
+    ck_assert_int_eq(sluice_code_from_api(NULL, 504), SLUICE_E_UNAVAILABLE);
+}
+END_TEST
+
+START_TEST(test_malformed_json_from_server)
+{
+    struct scripted script[] = {{200, "{\"id\": \"s1\", ", NULL, NULL}};
+    struct server *s = server_start(script, 1);
+    sluice_client *c = client_for(s, 3);
+    struct sluice_error err;
+    json_t *out = NULL;
+    ck_assert_int_eq(sluice_get(c, SLUICE_KIND_STREAM, "s1", &out, &err), -1);
+    ck_assert_ptr_null(out);
+    ck_assert_int_eq(err.code, SLUICE_E_BAD_RESPONSE);
+    ck_assert(!err.retriable);
+    ck_assert_int_eq(s->count, 1);
+    ck_assert_int_eq(err.http_status, 200);
+    ck_assert_ptr_nonnull(strstr(err.message, "malformed JSON"));
+    sluice_client_free(c);
+    server_stop(s);
+}
+END_TEST
+
+START_TEST(test_unreachable_server)
+{
+    struct scripted script[] = {{200, "{}", NULL, NULL}};
+    struct server *s = server_start(script, 1);
+    sluice_client *c = client_for(s, 1);
+    server_stop(s); /* nothing listens on the port any more */
+    struct sluice_error err;
+    ck_assert_int_eq(sluice_me(c, NULL, &err), -1);
+    ck_assert_int_eq(err.code, SLUICE_E_TRANSPORT);
+    ck_assert(err.retriable);
+    ck_assert_int_eq(err.http_status, 0);
+    ck_assert_ptr_nonnull(strstr(err.message, "cannot reach the API at http://127.0.0.1:"));
+    sluice_client_free(c);
+}
+END_TEST
+
+START_TEST(test_bad_options)
+{
+    struct sluice_error err;
+    struct sluice_options o = {.base_url = "ftp://x"};
+    ck_assert_ptr_null(sluice_client_new(&o, &err));
+    ck_assert_int_eq(err.code, SLUICE_E_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(err.message, "https://"));
+    o.base_url = NULL;
+    ck_assert_ptr_null(sluice_client_new(&o, &err));
+    ck_assert_str_eq(err.message, "no API URL given");
+    sluice_client_free(NULL);
+}
+END_TEST
+
+/* ==== requests =========================================================================== */
+
+START_TEST(test_update_sends_if_match)
+{
+    struct scripted script[] = {{200, "{\"id\":\"p1\",\"version\":4}", NULL, NULL}};
+    struct server *s = server_start(script, 1);
+    sluice_client *c = client_for(s, 0);
+    struct sluice_error err;
+    json_t *patch = json_pack("{s:s}", "sql", "INSERT INTO b SELECT 1 FROM a"), *out = NULL;
+    ck_assert_int_eq(sluice_update(c, SLUICE_KIND_PIPELINE, "p 1", patch, 3, &out, &err), 0);
+    ck_assert_str_eq(s->seen[0].method, "PATCH");
+    ck_assert_str_eq(s->seen[0].url, "/v1/pipelines/p 1");
+    ck_assert_str_eq(s->seen[0].if_match, "\"3\"");
+    ck_assert_int_eq(json_integer_value(json_object_get(out, "version")), 4);
+    json_decref(out);
+    json_decref(patch);
+    sluice_client_free(c);
+    server_stop(s);
+}
+END_TEST
+
+START_TEST(test_delete_and_activate)
+{
+    struct scripted script[] = {
+        {204, NULL, NULL, NULL},
+        {200, "{\"id\":\"c1\",\"desired_state\":\"running\"}", NULL, NULL},
+    };
+    struct server *s = server_start(script, 2);
+    sluice_client *c = client_for(s, 0);
+    struct sluice_error err;
+    json_t *out = NULL;
+    ck_assert_int_eq(sluice_delete(c, SLUICE_KIND_SECRET, "k1", &err), 0);
+    ck_assert_str_eq(s->seen[0].method, "DELETE");
+    ck_assert_str_eq(s->seen[0].url, "/v1/secrets/k1");
+    ck_assert_int_eq(sluice_set_active(c, SLUICE_KIND_CONNECTION, "c1", true, &out, &err), 0);
+    ck_assert_str_eq(s->seen[1].method, "POST");
+    ck_assert_str_eq(s->seen[1].url, "/v1/connections/c1/activate");
+    ck_assert_str_eq(json_string_value(json_object_get(out, "desired_state")), "running");
+    json_decref(out);
+    ck_assert_int_eq(sluice_set_active(c, SLUICE_KIND_STREAM, "s1", true, &out, &err), -1);
+    ck_assert_int_eq(err.code, SLUICE_E_ARGUMENT);
+    ck_assert_int_eq(s->count, 2);
+    sluice_client_free(c);
+    server_stop(s);
+}
+END_TEST
+
+static int collect_line(const char *line, void *user)
+{
+    char *acc = user;
+    strcat(acc, line);
+    strcat(acc, "|");
+    return 0;
+}
+
+START_TEST(test_logs_event_stream_and_json)
+{
+    struct scripted script[] = {
+        {200, ": hello\n\ndata: first line\n\nevent: log\ndata: second\r\n\n", "text/event-stream", NULL},
+        {200, "{\"items\":[{\"ts\":\"t1\",\"level\":\"info\",\"message\":\"started\"},\"plain\"]}", NULL, NULL},
+    };
+    struct server *s = server_start(script, 2);
+    sluice_client *c = client_for(s, 0);
+    struct sluice_error err;
+    char lines[256] = "";
+    ck_assert_int_eq(sluice_logs(c, SLUICE_KIND_PIPELINE, "p1", true, collect_line, lines, &err), 0);
+    ck_assert_str_eq(lines, "first line|second|");
+    ck_assert_str_eq(s->seen[0].url, "/v1/pipelines/p1/logs");
+    lines[0] = '\0';
+    ck_assert_int_eq(sluice_logs(c, SLUICE_KIND_PIPELINE, "p1", false, collect_line, lines, &err), 0);
+    ck_assert_str_eq(lines, "t1 info started|plain|");
+    sluice_client_free(c);
+    server_stop(s);
+}
+END_TEST
+
+static void *hammer(void *arg)
+{
+    sluice_client *c = arg;
+    long ok = 0;
+    for (int i = 0; i < 10; i++) {
+        struct sluice_error err;
+        json_t *out = NULL;
+        if (sluice_get(c, SLUICE_KIND_STREAM, "s1", &out, &err) == 0 && json_is_object(out))
+            ok++;
+        json_decref(out);
+    }
+    return (void *)ok;
+}
+
+START_TEST(test_one_handle_many_threads)
+{
+    struct scripted script[] = {{200, "{\"id\":\"s1\"}", NULL, NULL}};
+    struct server *s = server_start(script, 1);
+    sluice_client *c = client_for(s, 0);
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, hammer, c);
+    long total = 0;
+    for (int i = 0; i < 4; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        total += (long)r;
+    }
+    ck_assert_int_eq(total, 40);
+    ck_assert_int_eq(s->count, 40);
+    sluice_client_free(c);
+    server_stop(s);
+}
+END_TEST
+
+START_TEST(test_kinds)
+{
+    enum sluice_kind k;
+    ck_assert_int_eq(sluice_kind_parse("pipelines", &k), 0);
+    ck_assert_int_eq(k, SLUICE_KIND_PIPELINE);
+    ck_assert_int_eq(sluice_kind_parse("api-key", &k), 0);
+    ck_assert_str_eq(sluice_kind_collection(k), "api-keys");
+    ck_assert_int_eq(sluice_kind_parse("stream", &k), 0);
+    ck_assert(!sluice_kind_runnable(k));
+    ck_assert_int_eq(sluice_kind_parse("widget", &k), -1);
+    ck_assert_int_eq(sluice_kind_parse(NULL, &k), -1);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("sdk_client");
+    TCase *tc = tcase_create("client");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_retry_after_is_honoured);
+    tcase_add_test(tc, test_503_exhausts_retries);
+    tcase_add_test(tc, test_post_retry_keeps_idempotency_key);
+    tcase_add_test(tc, test_no_retry_on_client_errors);
+    tcase_add_test(tc, test_pagination_three_pages);
+    tcase_add_test(tc, test_find_by_name);
+    tcase_add_test(tc, test_list_without_items_is_bad_response);
+    tcase_add_loop_test(tc, test_error_mapping, 0,
+                        (int)(sizeof mapping_cases / sizeof mapping_cases[0]));
+    tcase_add_test(tc, test_code_names_round_trip);
+    tcase_add_test(tc, test_malformed_json_from_server);
+    tcase_add_test(tc, test_unreachable_server);
+    tcase_add_test(tc, test_bad_options);
+    tcase_add_test(tc, test_update_sends_if_match);
+    tcase_add_test(tc, test_delete_and_activate);
+    tcase_add_test(tc, test_logs_event_stream_and_json);
+    tcase_add_test(tc, test_one_handle_many_threads);
+    tcase_add_test(tc, test_kinds);
+    suite_add_tcase(s, tc);
+    SRunner *r = srunner_create(s);
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? 1 : 0;
+}
