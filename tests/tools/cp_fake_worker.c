@@ -9,6 +9,10 @@
  *   {"mode":"silent"}         never heartbeats
  *   {"mode":"probe","dir":"/other/tenant/dir","pid":N}  tries exec, reading dir, its own and
  *                             pid N's environment, then logs "probe <what>=<outcome>" and runs
+ * Without a "fake" object the mode comes from "fake:MODE" in the spec's "sql" (e.g. a comment
+ * /\* fake:crash *\/) or from connector.properties.fake_mode; crash then waits 300 ms.
+ * In run mode it keeps a record count in ./fake.checkpoint (its working directory) and logs
+ * "resumed at N" on start, so tests can see that a task's position survives restarts.
  * With "sandbox":{"seccomp":true} it first calls sandbox_lock_down(), as the worker does. */
 #include <dirent.h>
 #include <errno.h>
@@ -92,9 +96,21 @@ int main(void)
     }
     json_t *fake = json_object_get(spec, "fake");
     const char *mode = json_string_value(json_object_get(fake, "mode"));
+    int after_ms = (int)json_integer_value(json_object_get(fake, "after_ms"));
+    static const char *const modes[] = {"crash", "complete", "alloc", "hang", "silent", "probe"};
+    const char *sql = json_string_value(json_object_get(spec, "sql"));
+    const char *prop = json_string_value(json_object_get(
+        json_object_get(json_object_get(spec, "connector"), "properties"), "fake_mode"));
+    for (size_t i = 0; !mode && i < sizeof modes / sizeof modes[0]; i++) {
+        char word[32];
+        snprintf(word, sizeof word, "fake:%s", modes[i]);
+        if ((sql && strstr(sql, word)) || (prop && strcmp(prop, modes[i]) == 0)) {
+            mode = modes[i];
+            after_ms = 300;
+        }
+    }
     if (!mode)
         mode = "run";
-    int after_ms = (int)json_integer_value(json_object_get(fake, "after_ms"));
     int hb_ms = (int)json_integer_value(json_object_get(fake, "heartbeat_ms"));
     if (hb_ms <= 0)
         hb_ms = 200;
@@ -123,6 +139,14 @@ int main(void)
         }
     }
     long records = 0;
+    FILE *cp = fopen("fake.checkpoint", "r");
+    if (cp) {
+        if (fscanf(cp, "%ld", &records) != 1)
+            records = 0;
+        fclose(cp);
+    }
+    emit("{\"type\":\"log\",\"level\":\"info\",\"msg\":\"resumed at %ld\"}", records);
+    long start_records = records;
     for (int elapsed = 0; !stop; elapsed += hb_ms) {
         if (strcmp(mode, "crash") == 0 && elapsed >= after_ms) {
             int code = (int)json_integer_value(json_object_get(fake, "code"));
@@ -141,9 +165,16 @@ int main(void)
         if (strcmp(mode, "silent") != 0) {
             emit("{\"type\":\"heartbeat\",\"ts\":%ld}", (long)time(NULL));
             records += 10;
+            long run = records - start_records;
             emit("{\"type\":\"metrics\",\"records_in\":%ld,\"records_out\":%ld,\"bytes_in\":%ld,"
                  "\"bytes_out\":%ld,\"errors\":0,\"late\":0,\"lag\":0}",
-                 records, records, records * 10, records * 10);
+                 run, run, run * 10, run * 10);
+            cp = fopen("fake.checkpoint.tmp", "w");
+            if (cp) {
+                fprintf(cp, "%ld\n", records);
+                fclose(cp);
+                rename("fake.checkpoint.tmp", "fake.checkpoint");
+            }
         }
         sleep_ms(hb_ms);
     }
