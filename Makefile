@@ -66,6 +66,9 @@ $(SAN)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
 
+# api/openapi.c embeds api/openapi.json (.incbin), which the compiler's .d files do not list.
+$(REL)/api/openapi.o $(SAN)/api/openapi.o $(FUZZ)/api/openapi.o: api/openapi.json
+
 $(REL)/libsluiced.a: $(REL_LIB_OBJ)
 	@rm -f $@; ar rcs $@ $^
 $(SAN)/libsluiced.a: $(SAN_LIB_OBJ)

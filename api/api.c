@@ -1,10 +1,640 @@
-/* api.c — `sluiced api` (not built yet). */
+/* api.c — `sluiced api`: the HTTPS REST server. Configuration, TLS, the route table, the
+ * per-request pipeline (body limits, content type, JSON, authentication, rate limit, tenant
+ * transaction, Idempotency-Key), libmicrohttpd glue, and graceful shutdown on SIGTERM. */
 #include "api/api.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "api/auth.h"
+#include "api/http.h"
+#include "api/openapi.h"
+#include "api/ratelimit.h"
+#include "api/resources.h"
+#include "common/config.h"
+#include "common/crypto.h"
+#include "common/db.h"
+#include "common/log.h"
+
+/* ---- configuration ----------------------------------------------------------------------- */
+
+struct api_config {
+    char *database_url;
+    char *listen_address;
+    long port;
+    long threads;
+    char *tls_cert;
+    char *tls_key;
+    char *tls_dir;
+    char *master_key;
+    char *master_key_file;
+    long max_body_bytes;
+    long token_ttl;
+    char *log_level;
+    char *log_format;
+};
+
+#define OPT(name, env, type, field, def, min, max, help)                                           \
+    {name, env, type, offsetof(struct api_config, field), def, min, max, help}
+static const struct config_option api_options[] = {
+    OPT("database-url", "SLUICE_DATABASE_URL", CONFIG_STRING, database_url, NULL, 0, 0,
+        "PostgreSQL connection URL (required)"),
+    OPT("listen-address", "SLUICE_API_ADDRESS", CONFIG_STRING, listen_address, "127.0.0.1", 0, 0,
+        "address to listen on (IPv4 or IPv6)"),
+    OPT("port", "SLUICE_API_PORT", CONFIG_INT, port, "8443", 1, 65535, "HTTPS port"),
+    OPT("threads", "SLUICE_API_THREADS", CONFIG_INT, threads, "4", 1, 64,
+        "worker threads, each with its own database connection"),
+    OPT("tls-cert", "SLUICE_TLS_CERT", CONFIG_STRING, tls_cert, NULL, 0, 0,
+        "PEM certificate (chain); with tls-key, replaces the generated one"),
+    OPT("tls-key", "SLUICE_TLS_KEY", CONFIG_STRING, tls_key, NULL, 0, 0, "PEM private key"),
+    OPT("tls-dir", "SLUICE_TLS_DIR", CONFIG_STRING, tls_dir, "var/tls", 0, 0,
+        "where the self-signed development certificate is generated"),
+    OPT("master-key", "SLUICE_MASTER_KEY", CONFIG_STRING, master_key, NULL, 0, 0,
+        "64 hex digits: AES-256 key for secrets at rest"),
+    OPT("master-key-file", "SLUICE_MASTER_KEY_FILE", CONFIG_STRING, master_key_file, "var/master.key",
+        0, 0, "file holding the master key when master-key is not set"),
+    OPT("max-body-bytes", "SLUICE_MAX_BODY_BYTES", CONFIG_INT, max_body_bytes, "1048576", 1024,
+        64L << 20, "largest request body accepted (413 above)"),
+    OPT("token-ttl", "SLUICE_TOKEN_TTL", CONFIG_INT, token_ttl, "86400", 60, 90L * 86400,
+        "lifetime of login tokens, seconds"),
+    OPT("log-level", "SLUICE_LOG_LEVEL", CONFIG_STRING, log_level, "info", 0, 0,
+        "debug, info, warn or error"),
+    OPT("log-format", "SLUICE_LOG_FORMAT", CONFIG_STRING, log_format, "text", 0, 0, "text or json"),
+};
+#define API_NOPTIONS (sizeof api_options / sizeof api_options[0])
+
+/* ---- server state ------------------------------------------------------------------------ */
+
+#define API_MAX_THREADS 64
+
+static struct {
+    struct api_config config;
+    struct api_settings settings;
+    struct ratelimit *ratelimit;
+    pthread_mutex_t dbs_lock;
+    PGconn *dbs[API_MAX_THREADS + 1]; /* every thread's connection, closed at shutdown */
+} api_server = {.dbs_lock = PTHREAD_MUTEX_INITIALIZER};
+
+static __thread PGconn *api_thread_db;
+
+static void api_db_forget(PGconn *conn)
+{
+    pthread_mutex_lock(&api_server.dbs_lock);
+    for (int i = 0; i <= API_MAX_THREADS; i++)
+        if (api_server.dbs[i] == conn)
+            api_server.dbs[i] = NULL;
+    pthread_mutex_unlock(&api_server.dbs_lock);
+    PQfinish(conn);
+}
+
+/* This thread's connection as sluice_app, (re)connecting when needed; NULL when unreachable. */
+static PGconn *api_db(void)
+{
+    if (api_thread_db && PQstatus(api_thread_db) == CONNECTION_OK)
+        return api_thread_db;
+    if (api_thread_db) {
+        api_db_forget(api_thread_db);
+        api_thread_db = NULL;
+    }
+    struct db_error err;
+    PGconn *conn = db_connect(api_server.config.database_url, "sluice_app", &err);
+    if (!conn) {
+        log_error("%s", err.message);
+        return NULL;
+    }
+    pthread_mutex_lock(&api_server.dbs_lock);
+    int stored = 0;
+    for (int i = 0; i <= API_MAX_THREADS && !stored; i++)
+        if (!api_server.dbs[i]) {
+            api_server.dbs[i] = conn;
+            stored = 1;
+        }
+    pthread_mutex_unlock(&api_server.dbs_lock);
+    if (!stored) {
+        PQfinish(conn);
+        return NULL;
+    }
+    api_thread_db = conn;
+    return conn;
+}
+
+/* ---- small handlers ---------------------------------------------------------------------- */
+
+static int api_healthz(struct api_request *req, struct api_response *resp)
+{
+    return api_reply(resp, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static int api_readyz(struct api_request *req, struct api_response *resp)
+{
+    struct db_error err;
+    if (!req->db || db_exec(req->db, "SELECT 1", 0, NULL, &err) < 0)
+        return api_fail(resp, API_UNAVAILABLE, NULL, "the database is not reachable");
+    return api_reply(resp, 200, json_pack("{s:s}", "status", "ready"));
+}
+
+static int api_openapi(struct api_request *req, struct api_response *resp)
+{
+    resp->status = 200;
+    resp->raw_body = api_openapi_json;
+    return 0;
+}
+
+/* ---- the route table --------------------------------------------------------------------- */
+
+#define RESOURCE_ROUTES(path, kind)                                                                \
+    {"POST", "/v1/" path, resource_create, ROUTE_AUTH | ROUTE_BODY, &kind},                        \
+    {"GET", "/v1/" path, resource_list, ROUTE_AUTH, &kind},                                        \
+    {"GET", "/v1/" path "/{id}", resource_get, ROUTE_AUTH, &kind},                                 \
+    {"PATCH", "/v1/" path "/{id}", resource_update, ROUTE_AUTH | ROUTE_BODY, &kind},               \
+    {"DELETE", "/v1/" path "/{id}", resource_delete, ROUTE_AUTH, &kind}
+#define RUNNABLE_ROUTES(path, kind)                                                                \
+    {"POST", "/v1/" path "/{id}/activate", resource_activate, ROUTE_AUTH, &kind},                  \
+    {"POST", "/v1/" path "/{id}/deactivate", resource_deactivate, ROUTE_AUTH, &kind}
+
+static const struct api_route api_routes[] = {
+    {"GET", "/healthz", api_healthz, 0, NULL},
+    {"GET", "/readyz", api_readyz, 0, NULL},
+    {"GET", "/openapi.json", api_openapi, 0, NULL},
+    {"GET", "/v1/openapi.json", api_openapi, 0, NULL},
+    {"POST", "/v1/signup", auth_signup, ROUTE_BODY, NULL},
+    {"POST", "/v1/login", auth_login, ROUTE_BODY, NULL},
+    {"GET", "/v1/me", auth_me, ROUTE_AUTH, NULL},
+    {"GET", "/v1/api-keys", auth_api_keys_list, ROUTE_AUTH, NULL},
+    {"POST", "/v1/api-keys", auth_api_keys_create, ROUTE_AUTH | ROUTE_BODY, NULL},
+    {"DELETE", "/v1/api-keys/{id}", auth_api_keys_revoke, ROUTE_AUTH, NULL},
+    RESOURCE_ROUTES("secrets", resource_secrets),
+    RESOURCE_ROUTES("streams", resource_streams),
+    RESOURCE_ROUTES("connections", resource_connections),
+    RUNNABLE_ROUTES("connections", resource_connections),
+    RESOURCE_ROUTES("pipelines", resource_pipelines),
+    RUNNABLE_ROUTES("pipelines", resource_pipelines),
+};
+#define API_NROUTES (sizeof api_routes / sizeof api_routes[0])
+
+/* ---- request pipeline -------------------------------------------------------------------- */
+
+static double api_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int api_parse_body(struct api_request *req, struct api_response *resp)
+{
+    const char *ct = api_header(req, "Content-Type");
+    if (req->body_len == 0)
+        return api_fail(resp, API_INVALID_JSON, NULL, "the request body is empty; send a JSON object");
+    if (!ct || strncasecmp(ct, "application/json", 16) != 0 || (ct[16] && ct[16] != ';' && ct[16] != ' '))
+        return api_fail(resp, API_UNSUPPORTED_MEDIA_TYPE, json_pack("{s:s}", "content_type", ct ? ct : ""),
+                        "send the body as Content-Type: application/json");
+    json_error_t jerr;
+    req->json = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!req->json)
+        return api_fail(resp, API_INVALID_JSON, json_pack("{s:i,s:i}", "line", jerr.line, "column", jerr.column),
+                        "the body is not valid JSON: %s", jerr.text);
+    if (!json_is_object(req->json))
+        return api_fail(resp, API_INVALID_JSON, NULL, "the body must be a JSON object");
+    return 0;
+}
+
+/* Idempotency-Key lookup inside the tenant transaction: 1 when resp holds a replay or a
+ * mismatch, 0 to go on, -1 on error. */
+static int api_idempotency_check(struct api_request *req, const char *key, const char *hash,
+                                 struct api_response *resp)
+{
+    const char *params[] = {key};
+    struct db_error err;
+    PGresult *res = db_query(req->db, "SELECT request_hash, status, coalesce(location, ''), body FROM "
+                                      "idempotency_keys WHERE key = $1",
+                             1, params, &err);
+    if (!res)
+        return api_fail_db(resp, &err);
+    int found = PQntuples(res) > 0;
+    if (found && strcmp(PQgetvalue(res, 0, 0), hash) != 0) {
+        api_fail_field(resp, API_IDEMPOTENCY_MISMATCH, "Idempotency-Key",
+                       "this Idempotency-Key was used with a different request; use a new key");
+    } else if (found) {
+        resp->status = atoi(PQgetvalue(res, 0, 1));
+        snprintf(resp->location, sizeof resp->location, "%s", PQgetvalue(res, 0, 2));
+        resp->body = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
+        resp->etag_version = json_integer_value(json_object_get(resp->body, "version"));
+    }
+    PQclear(res);
+    return found;
+}
+
+static int api_idempotency_store(struct api_request *req, const char *key, const char *hash,
+                                 struct api_response *resp)
+{
+    char status[16];
+    snprintf(status, sizeof status, "%d", resp->status);
+    char *body = resp->body ? json_dumps(resp->body, JSON_COMPACT) : strdup("");
+    const char *params[] = {req->caller.tenant_id, key, hash, status, resp->location, body};
+    struct db_error err;
+    int rc = db_exec(req->db,
+                     "INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, location, body) "
+                     "VALUES ($1, $2, $3, $4::int, nullif($5, ''), $6)",
+                     6, params, &err);
+    free(body);
+    if (rc < 0 && strcmp(err.sqlstate, "23505") == 0)
+        return api_fail_field(resp, API_CONFLICT, "Idempotency-Key",
+                              "a request with this Idempotency-Key is in progress; retry it later");
+    return rc < 0 ? api_fail_db(resp, &err) : 0;
+}
+
+/* Authenticated routes: rate limit, tenant transaction, idempotency, handler, commit. */
+static void api_run_in_tenant(struct api_request *req, struct api_response *resp)
+{
+    if (auth_authenticate(req, resp) < 0)
+        return;
+    int retry_after = 1;
+    if (!ratelimit_take(api_server.ratelimit, req->caller.tenant_id, req->caller.rate_per_second,
+                        req->caller.rate_burst, api_now(), &retry_after)) {
+        api_fail(resp, API_RATE_LIMITED, json_pack("{s:i}", "retry_after", retry_after),
+                 "too many requests for this tenant; retry in %d s", retry_after);
+        resp->retry_after = retry_after;
+        return;
+    }
+    struct db_error err;
+    const char *params[] = {req->caller.tenant_id};
+    if (db_exec(req->db, "BEGIN", 0, NULL, &err) < 0 ||
+        db_exec(req->db, "SELECT set_config('sluice.tenant_id', $1, true)", 1, params, &err) < 0) {
+        api_fail_db(resp, &err);
+        return;
+    }
+    const char *key = strcmp(req->method, "POST") == 0 ? api_header(req, "Idempotency-Key") : NULL;
+    char hash[CRYPTO_SHA256_HEX] = "";
+    int replay = 0;
+    if (key) {
+        if (!*key || strlen(key) > 255) {
+            api_fail_field(resp, API_INVALID_REQUEST, "Idempotency-Key", "Idempotency-Key must be 1 to 255 characters");
+            replay = -1;
+        } else {
+            size_t n = strlen(req->method) + strlen(req->path) + req->body_len + 2;
+            char *material = malloc(n + 1);
+            if (!material) {
+                api_fail(resp, API_INTERNAL, NULL, "internal error");
+                replay = -1;
+            } else {
+                int len = snprintf(material, n + 1, "%s\n%s\n", req->method, req->path);
+                memcpy(material + len, req->body ? req->body : "", req->body_len);
+                crypto_sha256_hex(material, (size_t)len + req->body_len, hash);
+                free(material);
+                replay = api_idempotency_check(req, key, hash, resp);
+            }
+        }
+    }
+    int ok = replay == 0 && req->route->handler(req, resp) == 0 && resp->status < 400;
+    if (ok && key && api_idempotency_store(req, key, hash, resp) < 0)
+        ok = 0;
+    if (ok && db_exec(req->db, "COMMIT", 0, NULL, &err) < 0)
+        api_fail_db(resp, &err);
+    else if (!ok)
+        db_exec(req->db, "ROLLBACK", 0, NULL, &err);
+}
+
+static void api_dispatch(struct api_request *req, struct api_response *resp)
+{
+    const struct api_route *route;
+    switch (router_match(api_routes, API_NROUTES, req->method, req->path, &route, &req->params)) {
+    case ROUTER_NO_PATH:
+        api_fail(resp, API_NOT_FOUND, NULL, "no such endpoint: %s %s", req->method, req->path);
+        return;
+    case ROUTER_NO_METHOD:
+        api_fail(resp, API_METHOD_NOT_ALLOWED, NULL, "%s is not allowed on %s", req->method, req->path);
+        return;
+    case ROUTER_MATCH:
+        break;
+    }
+    req->route = route;
+    if ((route->flags & ROUTE_BODY) && api_parse_body(req, resp) < 0)
+        return;
+    if (route->handler != api_healthz && route->handler != api_openapi) {
+        req->db = api_db();
+        if (!req->db && route->handler != api_readyz) {
+            api_fail(resp, API_UNAVAILABLE, NULL, "the database is unavailable; retry shortly");
+            return;
+        }
+    }
+    if (route->flags & ROUTE_AUTH)
+        api_run_in_tenant(req, resp);
+    else
+        route->handler(req, resp);
+    if (req->db && PQtransactionStatus(req->db) != PQTRANS_IDLE) {
+        struct db_error err;
+        db_exec(req->db, "ROLLBACK", 0, NULL, &err);
+    }
+    if (req->db && PQstatus(req->db) != CONNECTION_OK) {
+        api_db_forget(req->db);
+        api_thread_db = NULL;
+    }
+}
+
+/* ---- libmicrohttpd glue ------------------------------------------------------------------ */
+
+struct api_call {
+    char *body;
+    size_t len, cap;
+    int too_large;
+    double started;
+};
+
+static enum MHD_Result api_send(struct MHD_Connection *conn, struct api_request *req,
+                                struct api_response *resp, double started)
+{
+    char *text = NULL;
+    size_t len = 0;
+    enum MHD_ResponseMemoryMode mode = MHD_RESPMEM_PERSISTENT;
+    if (resp->raw_body) {
+        text = (char *)resp->raw_body;
+        len = strlen(text);
+    } else if (resp->body && resp->status != 204) {
+        text = json_dumps(resp->body, JSON_COMPACT);
+        len = text ? strlen(text) : 0;
+        mode = MHD_RESPMEM_MUST_FREE;
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, text ? text : (char *)"", mode);
+    if (!r) {
+        if (mode == MHD_RESPMEM_MUST_FREE)
+            free(text);
+        return MHD_NO;
+    }
+    if (len)
+        MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "X-Request-Id", req->request_id);
+    if (resp->location[0])
+        MHD_add_response_header(r, "Location", resp->location);
+    if (resp->etag_version > 0) {
+        char etag[32];
+        snprintf(etag, sizeof etag, "\"%lld\"", resp->etag_version);
+        MHD_add_response_header(r, "ETag", etag);
+    }
+    if (resp->retry_after > 0) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", resp->retry_after);
+        MHD_add_response_header(r, "Retry-After", ra);
+    }
+    enum MHD_Result rc = MHD_queue_response(conn, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    log_info("%s %s %d %.1fms tenant=%s", req->method, req->path, resp->status, (api_now() - started) * 1000,
+             req->caller.tenant_id[0] ? req->caller.tenant_id : "-");
+    return rc;
+}
+
+static void api_new_request_id(char *out, size_t outlen)
+{
+    uint8_t raw[12];
+    if (crypto_random(raw, sizeof raw) < 0)
+        memset(raw, 0, sizeof raw);
+    char hex[2 * sizeof raw + 1];
+    crypto_hex(raw, sizeof raw, hex);
+    snprintf(out, outlen, "req_%s", hex);
+}
+
+static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    struct api_call *call = *con_cls;
+    long max = api_server.settings.max_body_bytes;
+    if (!call) {
+        call = calloc(1, sizeof *call);
+        if (!call)
+            return MHD_NO;
+        call->started = api_now();
+        *con_cls = call;
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoll(cl, NULL, 10) > max)
+            call->too_large = 1;
+        else
+            return MHD_YES;
+    } else if (*upload_data_size) {
+        if (!call->too_large && call->len + *upload_data_size > (size_t)max) {
+            call->too_large = 1;
+            free(call->body);
+            call->body = NULL;
+        }
+        if (!call->too_large) {
+            if (call->len + *upload_data_size + 1 > call->cap) {
+                size_t cap = call->cap ? call->cap : 4096;
+                while (cap < call->len + *upload_data_size + 1)
+                    cap *= 2;
+                char *grown = realloc(call->body, cap);
+                if (!grown)
+                    return MHD_NO;
+                call->body = grown;
+                call->cap = cap;
+            }
+            memcpy(call->body + call->len, upload_data, *upload_data_size);
+            call->len += *upload_data_size;
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    struct api_request req = {.method = method, .path = url, .connection = conn, .body = call->body,
+                              .body_len = call->len, .settings = &api_server.settings};
+    struct api_response resp = {0};
+    const char *given = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+    if (given && *given && strlen(given) <= 64 && strspn(given, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == strlen(given))
+        snprintf(req.request_id, sizeof req.request_id, "%s", given);
+    else
+        api_new_request_id(req.request_id, sizeof req.request_id);
+    log_set_id(req.request_id);
+    if (call->too_large)
+        api_fail(&resp, API_PAYLOAD_TOO_LARGE, json_pack("{s:I}", "limit", (json_int_t)max),
+                 "the request body is larger than %ld bytes", max);
+    else
+        api_dispatch(&req, &resp);
+    if (resp.status == 0)
+        api_fail(&resp, API_INTERNAL, NULL, "internal error");
+    enum MHD_Result rc = api_send(conn, &req, &resp, call->started);
+    json_decref(req.json);
+    api_response_clear(&resp);
+    log_set_id(NULL);
+    return rc;
+}
+
+static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                          enum MHD_RequestTerminationCode toe)
+{
+    struct api_call *call = *con_cls;
+    if (call) {
+        free(call->body);
+        free(call);
+        *con_cls = NULL;
+    }
+}
+
+/* ---- startup ----------------------------------------------------------------------------- */
+
+static char *api_read_file(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    if (buf && fread(buf, 1, (size_t)len, f) == (size_t)len) {
+        buf[len] = '\0';
+    } else {
+        free(buf);
+        buf = NULL;
+        snprintf(err, errlen, "cannot read %s", path);
+    }
+    fclose(f);
+    return buf;
+}
+
+/* Loads (or generates) the certificate and key as PEM text. */
+static int api_tls_load(const struct api_config *cfg, char **cert, char **key, char *err, size_t errlen)
+{
+    char cert_path[4096], key_path[4096];
+    int has_cert = cfg->tls_cert && *cfg->tls_cert, has_key = cfg->tls_key && *cfg->tls_key;
+    if (has_cert != has_key) {
+        snprintf(err, errlen, "set both tls-cert and tls-key, or neither to use a generated certificate");
+        return -1;
+    }
+    if (has_cert) {
+        snprintf(cert_path, sizeof cert_path, "%s", cfg->tls_cert);
+        snprintf(key_path, sizeof key_path, "%s", cfg->tls_key);
+    } else {
+        int created = 0;
+        if (crypto_tls_self_signed(cfg->tls_dir, &created, err, errlen) < 0)
+            return -1;
+        snprintf(cert_path, sizeof cert_path, "%s/cert.pem", cfg->tls_dir);
+        snprintf(key_path, sizeof key_path, "%s/key.pem", cfg->tls_dir);
+        char *abs = realpath(cert_path, NULL);
+        log_info("TLS certificate %s (self-signed%s); clients: curl --cacert %s", abs ? abs : cert_path,
+                 created ? ", generated now" : "", abs ? abs : cert_path);
+        free(abs);
+    }
+    *cert = api_read_file(cert_path, err, errlen);
+    *key = *cert ? api_read_file(key_path, err, errlen) : NULL;
+    if (!*key) {
+        free(*cert);
+        *cert = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static int api_configure(int argc, char **argv, char *err, size_t errlen)
+{
+    struct api_config *cfg = &api_server.config;
+    int rc = config_load(api_options, API_NOPTIONS, cfg, argc, argv, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (log_set_level_name(cfg->log_level) < 0) {
+        snprintf(err, errlen, "unknown log level \"%s\"", cfg->log_level);
+        return -1;
+    }
+    if (log_set_format_name(cfg->log_format) < 0) {
+        snprintf(err, errlen, "unknown log format \"%s\"", cfg->log_format);
+        return -1;
+    }
+    if (!cfg->database_url || !*cfg->database_url) {
+        snprintf(err, errlen, "no database: pass --database-url or set SLUICE_DATABASE_URL");
+        return -1;
+    }
+    if (crypto_master_key_load(cfg->master_key, cfg->master_key_file, api_server.settings.master_key, err,
+                               errlen) < 0)
+        return -1;
+    api_server.settings.max_body_bytes = cfg->max_body_bytes;
+    api_server.settings.token_ttl_seconds = cfg->token_ttl;
+    return 0;
+}
+
+static struct MHD_Daemon *api_start(const char *cert, const char *key, char *err, size_t errlen)
+{
+    const struct api_config *cfg = &api_server.config;
+    struct sockaddr_in in4 = {0};
+    struct sockaddr_in6 in6 = {0};
+    struct sockaddr *addr;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG;
+    if (inet_pton(AF_INET, cfg->listen_address, &in4.sin_addr) == 1) {
+        in4.sin_family = AF_INET;
+        in4.sin_port = htons((uint16_t)cfg->port);
+        addr = (struct sockaddr *)&in4;
+    } else if (inet_pton(AF_INET6, cfg->listen_address, &in6.sin6_addr) == 1) {
+        in6.sin6_family = AF_INET6;
+        in6.sin6_port = htons((uint16_t)cfg->port);
+        addr = (struct sockaddr *)&in6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        snprintf(err, errlen, "listen-address \"%s\" is not an IPv4 or IPv6 address", cfg->listen_address);
+        return NULL;
+    }
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, api_access, NULL, MHD_OPTION_SOCK_ADDR, addr,
+        MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_NOTIFY_COMPLETED, api_completed,
+        NULL, MHD_OPTION_END);
+    if (!d)
+        snprintf(err, errlen, "cannot listen on %s port %ld (in use, or not allowed)", cfg->listen_address,
+                 cfg->port);
+    return d;
+}
 
 int api_main(int argc, char **argv)
 {
-    fprintf(stderr, "sluiced api: not implemented yet\n");
-    return 2;
+    char err[1024];
+    int rc = api_configure(argc, argv, err, sizeof err);
+    if (rc == 1) {
+        config_usage(stdout, "api", api_options, API_NOPTIONS);
+        config_free(api_options, API_NOPTIONS, &api_server.config);
+        return 0;
+    }
+    char *cert = NULL, *key = NULL;
+    if (rc < 0 || api_tls_load(&api_server.config, &cert, &key, err, sizeof err) < 0) {
+        fprintf(stderr, "sluiced api: %s\n", err);
+        config_free(api_options, API_NOPTIONS, &api_server.config);
+        return 2;
+    }
+    /* Signals go to sigwait() below; the server threads inherit the mask. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    api_server.ratelimit = ratelimit_new();
+    struct MHD_Daemon *d = api_server.ratelimit ? api_start(cert, key, err, sizeof err) : NULL;
+    int status = 0;
+    if (!d) {
+        fprintf(stderr, "sluiced api: %s\n", err);
+        status = 1;
+    } else {
+        log_info("listening on https://%s:%ld (%ld threads)", api_server.config.listen_address,
+                 api_server.config.port, api_server.config.threads);
+        int sig = 0;
+        sigwait(&stop, &sig);
+        log_info("shutting down on signal %d", sig);
+        MHD_quiesce_daemon(d);
+        MHD_stop_daemon(d);
+    }
+    for (int i = 0; i <= API_MAX_THREADS; i++)
+        if (api_server.dbs[i])
+            PQfinish(api_server.dbs[i]);
+    ratelimit_free(api_server.ratelimit);
+    free(cert);
+    free(key);
+    config_free(api_options, API_NOPTIONS, &api_server.config);
+    return status;
 }

@@ -1,0 +1,118 @@
+/* http.c — request accessors, the error table, and building responses. */
+#include "api/http.h"
+
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/log.h"
+
+static const struct {
+    const char *code;
+    int status;
+} api_errors[API_ERROR_COUNT] = {
+    [API_INVALID_JSON] = {"invalid_json", 400},
+    [API_INVALID_REQUEST] = {"invalid_request", 400},
+    [API_UNAUTHENTICATED] = {"unauthenticated", 401},
+    [API_FORBIDDEN] = {"forbidden", 403},
+    [API_QUOTA_EXCEEDED] = {"quota_exceeded", 403},
+    [API_NOT_FOUND] = {"not_found", 404},
+    [API_METHOD_NOT_ALLOWED] = {"method_not_allowed", 405},
+    [API_CONFLICT] = {"conflict", 409},
+    [API_IDEMPOTENCY_MISMATCH] = {"idempotency_mismatch", 409},
+    [API_PRECONDITION_FAILED] = {"precondition_failed", 412},
+    [API_PAYLOAD_TOO_LARGE] = {"payload_too_large", 413},
+    [API_UNSUPPORTED_MEDIA_TYPE] = {"unsupported_media_type", 415},
+    [API_INVALID_SQL] = {"invalid_sql", 422},
+    [API_RATE_LIMITED] = {"rate_limited", 429},
+    [API_INTERNAL] = {"internal", 500},
+    [API_UNAVAILABLE] = {"unavailable", 503},
+};
+
+const char *api_error_code(enum api_error e) { return api_errors[e].code; }
+int api_error_status(enum api_error e) { return api_errors[e].status; }
+
+const char *api_header(const struct api_request *req, const char *name)
+{
+    return req->connection ? MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND, name) : NULL;
+}
+
+const char *api_query(const struct api_request *req, const char *name)
+{
+    return req->connection ? MHD_lookup_connection_value(req->connection, MHD_GET_ARGUMENT_KIND, name)
+                           : NULL;
+}
+
+static int api_vfail(struct api_response *resp, enum api_error e, json_t *details, const char *fmt,
+                     va_list ap)
+{
+    char message[512];
+    vsnprintf(message, sizeof message, fmt, ap);
+    api_response_clear(resp);
+    resp->status = api_errors[e].status;
+    resp->body = json_pack("{s:{s:s,s:s,s:o}}", "error", "code", api_errors[e].code, "message", message,
+                           "details", details ? details : json_object());
+    return -1;
+}
+
+int api_fail(struct api_response *resp, enum api_error e, json_t *details, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    api_vfail(resp, e, details, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int api_fail_field(struct api_response *resp, enum api_error e, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    api_vfail(resp, e, json_pack("{s:s}", "field", field), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int api_fail_db(struct api_response *resp, const struct db_error *err)
+{
+    if (strcmp(err->sqlstate, "23505") == 0)
+        return api_fail(resp, API_CONFLICT, json_pack("{s:s}", "constraint", err->constraint),
+                        "a resource with this name already exists");
+    if (strcmp(err->sqlstate, "23503") == 0)
+        return api_fail(resp, API_CONFLICT, json_pack("{s:s}", "constraint", err->constraint),
+                        "the resource is referenced by another resource; delete that one first");
+    if (err->connection_lost || strncmp(err->sqlstate, "08", 2) == 0 || strcmp(err->sqlstate, "57P01") == 0) {
+        log_error("database unavailable: %s", err->message);
+        return api_fail(resp, API_UNAVAILABLE, NULL, "the database is unavailable; retry shortly");
+    }
+    log_error("database error %s: %s", err->sqlstate, err->message);
+    return api_fail(resp, API_INTERNAL, NULL, "internal error");
+}
+
+int api_reply(struct api_response *resp, int status, json_t *body)
+{
+    json_decref(resp->body);
+    resp->status = status;
+    resp->body = body;
+    return 0;
+}
+
+void api_response_clear(struct api_response *resp)
+{
+    json_decref(resp->body);
+    memset(resp, 0, sizeof *resp);
+}
+
+bool api_is_uuid(const char *s)
+{
+    if (strlen(s) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        char c = s[i];
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+            return false;
+    }
+    return true;
+}

@@ -1,0 +1,111 @@
+/* http.h — what a handler sees: the request (method, path captures, parsed body, caller,
+ * database connection) and the response it fills (status, JSON body, headers).
+ *
+ * Errors have one shape, {"error":{"code","message","details"}}, and one table maps each code
+ * to its HTTP status (api_error_status). Handlers return 0, or -1 after api_fail() filled the
+ * response.
+ *
+ * Ownership: the response owns its body (json_t, released by api_response_clear()); api_fail()
+ * steals details. The request borrows everything it points to, except json (owned, released by
+ * the server after the handler). */
+#ifndef SLUICE_API_HTTP_H
+#define SLUICE_API_HTTP_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/router.h"
+#include "common/crypto.h"
+#include "common/db.h"
+
+enum api_error {
+    API_INVALID_JSON,
+    API_INVALID_REQUEST,
+    API_UNAUTHENTICATED,
+    API_FORBIDDEN,
+    API_QUOTA_EXCEEDED,
+    API_NOT_FOUND,
+    API_METHOD_NOT_ALLOWED,
+    API_CONFLICT,
+    API_IDEMPOTENCY_MISMATCH,
+    API_PRECONDITION_FAILED,
+    API_PAYLOAD_TOO_LARGE,
+    API_UNSUPPORTED_MEDIA_TYPE,
+    API_INVALID_SQL,
+    API_RATE_LIMITED,
+    API_INTERNAL,
+    API_UNAVAILABLE,
+    API_ERROR_COUNT
+};
+
+/* The code string ("not_found") and HTTP status (404) of an error. */
+const char *api_error_code(enum api_error e);
+int api_error_status(enum api_error e);
+
+/* Server-wide settings handlers read. */
+struct api_settings {
+    uint8_t master_key[CRYPTO_KEY_LEN];
+    long max_body_bytes;
+    long token_ttl_seconds;
+};
+
+/* The authenticated caller (empty strings when absent). */
+struct api_caller {
+    char tenant_id[40];
+    char user_id[40];
+    char api_key_id[40];
+    char role[16];
+    double rate_per_second, rate_burst;
+};
+
+struct api_request {
+    const char *method;
+    const char *path;
+    void *connection; /* struct MHD_Connection *, for headers and query arguments */
+    const char *body;
+    size_t body_len;
+    json_t *json; /* parsed body when the route takes one */
+    struct router_params params;
+    const struct api_route *route;
+    char request_id[72];
+    struct api_caller caller;
+    PGconn *db;
+    const struct api_settings *settings;
+};
+
+struct api_response {
+    int status;
+    json_t *body;             /* owned; NULL for no body */
+    const char *raw_body;     /* static text sent instead of body when set */
+    char location[192];
+    long long etag_version;   /* > 0: ETag: "N" */
+    int retry_after;          /* > 0: Retry-After seconds */
+};
+
+/* A request header or query argument, or NULL. */
+const char *api_header(const struct api_request *req, const char *name);
+const char *api_query(const struct api_request *req, const char *name);
+
+/* Fills resp with an error: message from fmt, details (stolen, may be NULL). Returns -1. */
+int api_fail(struct api_response *resp, enum api_error e, json_t *details, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* api_fail with details {"field": field}. */
+int api_fail_field(struct api_response *resp, enum api_error e, const char *field, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
+/* Maps a database failure: unique violation -> conflict, foreign key -> conflict, lost
+ * connection -> unavailable, anything else -> internal (logged, not shown). Returns -1. */
+int api_fail_db(struct api_response *resp, const struct db_error *err);
+
+/* Sets a successful response with body (stolen). Returns 0. */
+int api_reply(struct api_response *resp, int status, json_t *body);
+
+/* Releases the body and zeroes the response. */
+void api_response_clear(struct api_response *resp);
+
+/* Whether s is a UUID in canonical text form (8-4-4-4-12 hex). */
+bool api_is_uuid(const char *s);
+
+#endif

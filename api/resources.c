@@ -1,0 +1,753 @@
+/* resources.c — create, list, get, update, delete, activate and deactivate for every named
+ * resource kind, driven by one descriptor per kind. */
+#include "api/resources.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/pipeline_sql.h"
+#include "common/json_check.h"
+#include "common/log.h"
+
+#define RESOURCE_MAX_FIELDS 16
+#define RESOURCE_DEFAULT_LIMIT 50
+#define RESOURCE_MAX_LIMIT 200
+
+/* How a body field is stored when it is not a plain column of the same name. */
+enum resource_storage {
+    STORE_COLUMN,     /* column of the field's name; ints as int, objects as jsonb */
+    STORE_STREAM_REF, /* a stream name, stored as that stream's id in column */
+    STORE_SEALED,     /* a secret value, stored AES-256-GCM sealed in column (bytea) */
+};
+
+struct resource_storage_rule {
+    const char *field;
+    const char *column;
+    enum resource_storage how;
+};
+
+struct resource_kind {
+    const char *kind;   /* singular, for audit and NOTIFY: "pipeline" */
+    const char *table;  /* and path segment: "pipelines" */
+    const struct json_check_field *fields;
+    size_t nfields;
+    const struct resource_storage_rule *storage; /* NULL-field terminated */
+    const char *json_sql;                        /* row r as the API's JSON */
+    const char *quota_column;                    /* plans column limiting the count */
+    bool runnable;
+    /* Extra checks on a valid-looking body (create: full, update: partial). */
+    int (*validate)(struct api_request *req, json_t *body, bool create, struct api_response *resp);
+};
+
+/* ---- descriptors ------------------------------------------------------------------------- */
+
+#define COMMON_JSON_HEAD "json_build_object('id',r.id,'name',r.name,'description',r.description,"
+#define COMMON_JSON_TAIL                                                                           \
+    "'created_at',sluice_ts(r.created_at),'updated_at',sluice_ts(r.updated_at),'version',r.version)"
+#define RUNNABLE_JSON                                                                              \
+    "'desired_state',r.desired_state,'actual_state',r.actual_state,'task_count',r.task_count,"     \
+    "'task_size',r.task_size,'generation',r.generation,'observed_generation',"                     \
+    "r.observed_generation,'last_error',r.last_error,"
+#define STREAM_NAME_OF(col) "(SELECT s.name FROM streams s WHERE s.id = r." col ")"
+
+static const char *const task_sizes[] = {"S", "M", "L", NULL};
+static const char *const connection_types[] = {"source", "sink", NULL};
+static const char *const error_policies[] = {"fail", "skip", "dead_letter", NULL};
+
+#define NAME_FIELD {"name", JSON_CHECK_NAME, JSON_CHECK_REQUIRED, 0, 0, NULL}
+#define DESCRIPTION_FIELD {"description", JSON_CHECK_STRING, JSON_CHECK_NULLABLE, 0, 4096, NULL}
+#define RUNNABLE_FIELDS                                                                            \
+    {"task_count", JSON_CHECK_INT, 0, 1, 64, NULL}, {"task_size", JSON_CHECK_ENUM, 0, 0, 0, task_sizes}
+
+static int stream_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp);
+static int connection_validate(struct api_request *req, json_t *body, bool create,
+                               struct api_response *resp);
+static int pipeline_validate(struct api_request *req, json_t *body, bool create,
+                             struct api_response *resp);
+
+static const struct json_check_field stream_fields[] = {
+    NAME_FIELD,
+    DESCRIPTION_FIELD,
+    {"partitions", JSON_CHECK_INT, 0, 1, 256, NULL},
+    {"schema", JSON_CHECK_OBJECT, JSON_CHECK_REQUIRED, 0, 0, NULL},
+};
+static const struct resource_storage_rule no_rules[] = {{NULL, NULL, STORE_COLUMN}};
+
+const struct resource_kind resource_streams = {
+    "stream", "streams", stream_fields, sizeof stream_fields / sizeof stream_fields[0], no_rules,
+    COMMON_JSON_HEAD "'partitions',r.partitions,'schema',r.schema," COMMON_JSON_TAIL,
+    "max_streams", false, stream_validate,
+};
+
+static const struct json_check_field connection_fields[] = {
+    NAME_FIELD,
+    DESCRIPTION_FIELD,
+    {"connector", JSON_CHECK_NAME, JSON_CHECK_REQUIRED, 0, 0, NULL},
+    {"type", JSON_CHECK_ENUM, JSON_CHECK_REQUIRED, 0, 0, connection_types},
+    {"stream", JSON_CHECK_NAME, JSON_CHECK_REQUIRED, 0, 0, NULL},
+    {"properties", JSON_CHECK_STRING_MAP, 0, 0, 200, NULL},
+    {"secret_refs", JSON_CHECK_STRING_MAP, 0, 0, 50, NULL},
+    RUNNABLE_FIELDS,
+};
+static const struct resource_storage_rule connection_rules[] = {
+    {"stream", "stream_id", STORE_STREAM_REF},
+    {NULL, NULL, STORE_COLUMN},
+};
+
+const struct resource_kind resource_connections = {
+    "connection", "connections", connection_fields,
+    sizeof connection_fields / sizeof connection_fields[0], connection_rules,
+    COMMON_JSON_HEAD "'connector',r.connector,'type',r.type,'stream'," STREAM_NAME_OF("stream_id")
+    ",'stream_id',r.stream_id,'properties',r.properties,'secret_refs',r.secret_refs," RUNNABLE_JSON
+        COMMON_JSON_TAIL,
+    "max_connections", true, connection_validate,
+};
+
+static const struct json_check_field pipeline_fields[] = {
+    NAME_FIELD,
+    DESCRIPTION_FIELD,
+    {"sql", JSON_CHECK_STRING, JSON_CHECK_REQUIRED, 0, 1 << 20, NULL},
+    {"error_policy", JSON_CHECK_ENUM, 0, 0, 0, error_policies},
+    {"dead_letter_stream", JSON_CHECK_NAME, JSON_CHECK_NULLABLE, 0, 0, NULL},
+    RUNNABLE_FIELDS,
+};
+static const struct resource_storage_rule pipeline_rules[] = {
+    {"dead_letter_stream", "dead_letter_stream_id", STORE_STREAM_REF},
+    {NULL, NULL, STORE_COLUMN},
+};
+
+const struct resource_kind resource_pipelines = {
+    "pipeline", "pipelines", pipeline_fields, sizeof pipeline_fields / sizeof pipeline_fields[0],
+    pipeline_rules,
+    COMMON_JSON_HEAD "'sql',r.sql,'error_policy',r.error_policy,'dead_letter_stream',"
+        STREAM_NAME_OF("dead_letter_stream_id") ",'dead_letter_stream_id',r.dead_letter_stream_id,"
+        RUNNABLE_JSON COMMON_JSON_TAIL,
+    "max_pipelines", true, pipeline_validate,
+};
+
+static const struct json_check_field secret_fields[] = {
+    NAME_FIELD,
+    DESCRIPTION_FIELD,
+    {"value", JSON_CHECK_STRING, JSON_CHECK_REQUIRED, 0, 65536, NULL},
+};
+static const struct resource_storage_rule secret_rules[] = {
+    {"value", "value", STORE_SEALED},
+    {NULL, NULL, STORE_COLUMN},
+};
+
+const struct resource_kind resource_secrets = {
+    "secret", "secrets", secret_fields, sizeof secret_fields / sizeof secret_fields[0], secret_rules,
+    COMMON_JSON_HEAD COMMON_JSON_TAIL, "max_secrets", false, NULL,
+};
+
+/* ---- kind-specific validation ------------------------------------------------------------ */
+
+/* Column types a stream schema may use (the dataplane maps them onto its value types). */
+static bool stream_type_valid(const char *type)
+{
+    static const char *const plain[] = {"STRING", "VARCHAR", "CHAR", "BIGINT", "INT", "INTEGER",
+                                        "SMALLINT", "TINYINT", "DOUBLE", "FLOAT", "REAL", "DECIMAL",
+                                        "BOOLEAN", "TIMESTAMP", "TIMESTAMP_LTZ", NULL};
+    char base[32];
+    size_t n = strcspn(type, "(");
+    if (n == 0 || n >= sizeof base)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        base[i] = (char)toupper((unsigned char)type[i]);
+    base[n] = '\0';
+    bool known = false;
+    for (const char *const *p = plain; *p && !known; p++)
+        known = strcmp(*p, base) == 0;
+    if (!known)
+        return false;
+    if (type[n] == '\0')
+        return true;
+    /* One or two integer arguments: VARCHAR(n), TIMESTAMP(3), DECIMAL(p, s). */
+    int a, b, used = 0;
+    if (sscanf(type + n, "(%d)%n", &a, &used) == 1 && type[n + used] == '\0')
+        return a >= 0;
+    used = 0;
+    if (sscanf(type + n, "(%d,%d)%n", &a, &b, &used) == 2 && type[n + used] == '\0')
+        return strcmp(base, "DECIMAL") == 0 && a > 0 && b >= 0;
+    used = 0;
+    if (sscanf(type + n, "(%d, %d)%n", &a, &b, &used) == 2 && type[n + used] == '\0')
+        return strcmp(base, "DECIMAL") == 0 && a > 0 && b >= 0;
+    return false;
+}
+
+static int stream_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
+{
+    static const struct json_check_field schema_fields[] = {
+        {"fields", JSON_CHECK_ARRAY, JSON_CHECK_REQUIRED, 0, 1000, NULL},
+        {"watermark", JSON_CHECK_OBJECT, JSON_CHECK_NULLABLE, 0, 0, NULL},
+    };
+    static const struct json_check_field field_fields[] = {
+        {"name", JSON_CHECK_STRING, JSON_CHECK_REQUIRED, 1, 128, NULL},
+        {"type", JSON_CHECK_STRING, JSON_CHECK_REQUIRED, 1, 64, NULL},
+    };
+    static const struct json_check_field watermark_fields[] = {
+        {"field", JSON_CHECK_STRING, JSON_CHECK_REQUIRED, 1, 128, NULL},
+        {"delay_ms", JSON_CHECK_INT, JSON_CHECK_REQUIRED, 0, 86400000LL * 7, NULL},
+    };
+    json_t *schema = json_object_get(body, "schema");
+    if (!schema)
+        return 0;
+    struct json_check_error err;
+    if (json_check_object(schema, "schema", schema_fields, 2, false, &err) < 0)
+        return api_fail_field(resp, API_INVALID_REQUEST, err.field, "%s", err.message);
+    json_t *fields = json_object_get(schema, "fields"), *f;
+    if (json_array_size(fields) == 0)
+        return api_fail_field(resp, API_INVALID_REQUEST, "schema.fields", "a stream needs at least one field");
+    size_t i;
+    json_array_foreach(fields, i, f)
+    {
+        char path[64];
+        snprintf(path, sizeof path, "schema.fields[%zu]", i);
+        if (json_check_object(f, path, field_fields, 2, false, &err) < 0)
+            return api_fail_field(resp, API_INVALID_REQUEST, err.field, "%s", err.message);
+        const char *type = json_string_value(json_object_get(f, "type"));
+        if (!stream_type_valid(type))
+            return api_fail_field(resp, API_INVALID_REQUEST, path,
+                                  "field type \"%s\" is not supported; use STRING, BIGINT, INT, "
+                                  "DOUBLE, BOOLEAN, DECIMAL(p, s) or TIMESTAMP(3)",
+                                  type);
+        const char *name = json_string_value(json_object_get(f, "name"));
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(name, json_string_value(json_object_get(json_array_get(fields, j), "name"))) == 0)
+                return api_fail_field(resp, API_INVALID_REQUEST, path, "field \"%s\" appears twice", name);
+    }
+    json_t *wm = json_object_get(schema, "watermark");
+    if (wm && !json_is_null(wm)) {
+        if (json_check_object(wm, "schema.watermark", watermark_fields, 2, false, &err) < 0)
+            return api_fail_field(resp, API_INVALID_REQUEST, err.field, "%s", err.message);
+        const char *wf = json_string_value(json_object_get(wm, "field"));
+        json_array_foreach(fields, i, f)
+        {
+            if (strcmp(wf, json_string_value(json_object_get(f, "name"))) == 0) {
+                const char *type = json_string_value(json_object_get(f, "type"));
+                if (strncasecmp(type, "TIMESTAMP", 9) != 0)
+                    return api_fail_field(resp, API_INVALID_REQUEST, "schema.watermark.field",
+                                          "watermark field \"%s\" must be a TIMESTAMP, not %s", wf, type);
+                return 0;
+            }
+        }
+        return api_fail_field(resp, API_INVALID_REQUEST, "schema.watermark.field",
+                              "watermark field \"%s\" is not a field of the schema", wf);
+    }
+    return 0;
+}
+
+static int connection_validate(struct api_request *req, json_t *body, bool create,
+                               struct api_response *resp)
+{
+    json_t *refs = json_object_get(body, "secret_refs"), *v;
+    const char *prop;
+    json_object_foreach(refs, prop, v)
+    {
+        const char *name = json_string_value(v);
+        const char *params[] = {name};
+        struct db_error dberr;
+        PGresult *res = db_query(req->db, "SELECT 1 FROM secrets WHERE name = $1", 1, params, &dberr);
+        if (!res)
+            return api_fail_db(resp, &dberr);
+        int found = PQntuples(res) > 0;
+        PQclear(res);
+        if (!found) {
+            char field[160];
+            snprintf(field, sizeof field, "secret_refs.%s", prop);
+            return api_fail_field(resp, API_INVALID_REQUEST, field,
+                                  "secret \"%s\" not found; create it with POST /v1/secrets first", name);
+        }
+    }
+    return 0;
+}
+
+static int pipeline_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
+{
+    json_t *sql = json_object_get(body, "sql");
+    if (sql) {
+        struct pipeline_sql_error err;
+        if (pipeline_validate_sql(json_string_value(sql), &err) < 0)
+            return api_fail(resp, API_INVALID_SQL,
+                            json_pack("{s:s,s:i,s:i}", "field", "sql", "line", err.line, "column", err.column),
+                            "invalid SQL: %s (line %d, column %d)", err.message, err.line, err.column);
+    }
+    const char *policy = json_string_value(json_object_get(body, "error_policy"));
+    json_t *dls = json_object_get(body, "dead_letter_stream");
+    if (create && policy && strcmp(policy, "dead_letter") == 0 && (!dls || json_is_null(dls)))
+        return api_fail_field(resp, API_INVALID_REQUEST, "dead_letter_stream",
+                              "error_policy \"dead_letter\" needs a dead_letter_stream");
+    return 0;
+}
+
+/* ---- shared helpers ---------------------------------------------------------------------- */
+
+static const struct resource_kind *resource_of(const struct api_request *req)
+{
+    return req->route->data;
+}
+
+static const struct resource_storage_rule *resource_rule(const struct resource_kind *k, const char *field)
+{
+    for (const struct resource_storage_rule *r = k->storage; r->field; r++)
+        if (strcmp(r->field, field) == 0)
+            return r;
+    return NULL;
+}
+
+/* The resource's JSON by id, or NULL (with resp filled: 404 or a database error). */
+static json_t *resource_fetch(struct api_request *req, const struct resource_kind *k, const char *id,
+                              struct api_response *resp)
+{
+    if (!api_is_uuid(id)) {
+        api_fail(resp, API_NOT_FOUND, NULL, "%s \"%s\" not found", k->kind, id);
+        return NULL;
+    }
+    char sql[2048];
+    snprintf(sql, sizeof sql, "SELECT %s FROM %s r WHERE r.id = $1", k->json_sql, k->table);
+    const char *params[] = {id};
+    struct db_error dberr;
+    PGresult *res = db_query(req->db, sql, 1, params, &dberr);
+    if (!res) {
+        api_fail_db(resp, &dberr);
+        return NULL;
+    }
+    json_t *doc = PQntuples(res) ? json_loads(PQgetvalue(res, 0, 0), 0, NULL) : NULL;
+    PQclear(res);
+    if (!doc)
+        api_fail(resp, API_NOT_FOUND, NULL, "%s %s not found", k->kind, id);
+    return doc;
+}
+
+static int resource_reply_doc(struct api_response *resp, int status, json_t *doc)
+{
+    resp->etag_version = json_integer_value(json_object_get(doc, "version"));
+    return api_reply(resp, status, doc);
+}
+
+int resource_record_change(struct api_request *req, const char *kind, const char *id,
+                           const char *action, bool notify, struct api_response *resp)
+{
+    const struct api_caller *c = &req->caller;
+    const char *params[] = {c->tenant_id, *c->user_id ? c->user_id : NULL,
+                            *c->api_key_id ? c->api_key_id : NULL, action, kind, id, req->request_id};
+    struct db_error dberr;
+    if (db_exec(req->db,
+                "INSERT INTO audit_log (tenant_id, user_id, api_key_id, action, resource_kind, "
+                "resource_id, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                7, params, &dberr) < 0)
+        return api_fail_db(resp, &dberr);
+    if (notify) {
+        char payload[128];
+        snprintf(payload, sizeof payload, "%s:%s", kind, id);
+        const char *np[] = {payload};
+        if (db_exec(req->db, "SELECT pg_notify('sluice_desired', $1)", 1, np, &dberr) < 0)
+            return api_fail_db(resp, &dberr);
+    }
+    return 0;
+}
+
+int resource_parse_if_match(const char *header, long long *version)
+{
+    if (!header)
+        return 0;
+    const char *p = header;
+    while (*p == ' ')
+        p++;
+    if (strncmp(p, "W/", 2) == 0)
+        p += 2;
+    bool quoted = *p == '"';
+    if (quoted)
+        p++;
+    if (!isdigit((unsigned char)*p))
+        return -1;
+    char *end;
+    long long v = strtoll(p, &end, 10);
+    if (quoted && *end++ != '"')
+        return -1;
+    while (*end == ' ')
+        end++;
+    if (*end || v < 1)
+        return -1;
+    *version = v;
+    return 1;
+}
+
+/* Looks up a stream id by name into out[40]; -1 with resp filled when missing. */
+static int resource_stream_id(struct api_request *req, const char *field, const char *name, char *out,
+                              struct api_response *resp)
+{
+    const char *params[] = {name};
+    struct db_error dberr;
+    PGresult *res = db_query(req->db, "SELECT id FROM streams WHERE name = $1", 1, params, &dberr);
+    if (!res)
+        return api_fail_db(resp, &dberr);
+    int found = PQntuples(res) > 0;
+    if (found)
+        snprintf(out, 40, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!found)
+        return api_fail_field(resp, API_INVALID_REQUEST, field, "stream \"%s\" not found", name);
+    return 0;
+}
+
+/* The column assignments of a body: columns[i] = expr with $n, params[] text values. */
+struct resource_values {
+    int count;
+    const char *columns[RESOURCE_MAX_FIELDS];
+    char exprs[RESOURCE_MAX_FIELDS][48];
+    char *params[RESOURCE_MAX_FIELDS];
+    bool spec_change; /* a field other than name/description changed (bumps generation) */
+};
+
+static void resource_values_free(struct resource_values *v)
+{
+    for (int i = 0; i < v->count; i++)
+        free(v->params[i]);
+    v->count = 0;
+}
+
+/* Turns the body's fields into columns and parameters numbered from first_param. */
+static int resource_values_build(struct api_request *req, const struct resource_kind *k, json_t *body,
+                                 int first_param, struct resource_values *out, struct api_response *resp)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < k->nfields; i++) {
+        const struct json_check_field *f = &k->fields[i];
+        json_t *v = json_object_get(body, f->name);
+        if (!v)
+            continue;
+        const struct resource_storage_rule *rule = resource_rule(k, f->name);
+        int n = out->count, param = first_param + n;
+        const char *cast = "";
+        char *text = NULL;
+        out->columns[n] = rule ? rule->column : f->name;
+        if (strcmp(f->name, "name") != 0 && strcmp(f->name, "description") != 0)
+            out->spec_change = true;
+        if (json_is_null(v)) {
+            text = NULL;
+        } else if (rule && rule->how == STORE_STREAM_REF) {
+            char id[40];
+            if (resource_stream_id(req, f->name, json_string_value(v), id, resp) < 0)
+                goto fail;
+            text = strdup(id);
+            cast = "::uuid";
+        } else if (rule && rule->how == STORE_SEALED) {
+            size_t len = json_string_length(v);
+            uint8_t *sealed = malloc(len + CRYPTO_SEAL_OVERHEAD);
+            text = malloc(2 * (len + CRYPTO_SEAL_OVERHEAD) + 1);
+            if (!sealed || !text ||
+                crypto_seal(req->settings->master_key, req->caller.tenant_id, strlen(req->caller.tenant_id),
+                            json_string_value(v), len, sealed) < 0) {
+                free(sealed);
+                free(text);
+                api_fail(resp, API_INTERNAL, NULL, "internal error");
+                goto fail;
+            }
+            crypto_hex(sealed, len + CRYPTO_SEAL_OVERHEAD, text);
+            free(sealed);
+            snprintf(out->exprs[n], sizeof out->exprs[n], "decode($%d, 'hex')", param);
+            out->params[n] = text;
+            out->count++;
+            continue;
+        } else if (json_is_integer(v)) {
+            if (asprintf(&text, "%lld", (long long)json_integer_value(v)) < 0)
+                text = NULL;
+            cast = "::int";
+        } else if (json_is_string(v)) {
+            text = strdup(json_string_value(v));
+        } else {
+            text = json_dumps(v, JSON_COMPACT);
+            cast = "::jsonb";
+        }
+        snprintf(out->exprs[n], sizeof out->exprs[n], "$%d%s", param, cast);
+        out->params[n] = text;
+        out->count++;
+    }
+    return 0;
+fail:
+    resource_values_free(out);
+    return -1;
+}
+
+static int resource_check_body(struct api_request *req, const struct resource_kind *k, bool create,
+                               struct api_response *resp)
+{
+    struct json_check_error err;
+    if (json_check_object(req->json, "", k->fields, k->nfields, !create, &err) < 0)
+        return api_fail_field(resp, API_INVALID_REQUEST, err.field, "%s", err.message);
+    if (k->validate && k->validate(req, req->json, create, resp) < 0)
+        return -1;
+    return 0;
+}
+
+static int resource_check_quota(struct api_request *req, const struct resource_kind *k,
+                                struct api_response *resp)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT (SELECT count(*) FROM %s), p.%s FROM tenants t JOIN plans p ON p.name = t.plan",
+             k->table, k->quota_column);
+    struct db_error dberr;
+    PGresult *res = db_query(req->db, sql, 0, NULL, &dberr);
+    if (!res)
+        return api_fail_db(resp, &dberr);
+    long have = PQntuples(res) ? atol(PQgetvalue(res, 0, 0)) : 0;
+    long limit = PQntuples(res) ? atol(PQgetvalue(res, 0, 1)) : 0;
+    PQclear(res);
+    if (have >= limit)
+        return api_fail(resp, API_QUOTA_EXCEEDED, json_pack("{s:s,s:i}", "resource", k->table, "limit", (int)limit),
+                        "your plan allows %ld %s; delete one or upgrade the plan", limit, k->table);
+    return 0;
+}
+
+static int resource_fail_duplicate(struct api_response *resp, const struct resource_kind *k,
+                                   const struct db_error *dberr, json_t *body)
+{
+    if (strcmp(dberr->sqlstate, "23505") == 0)
+        return api_fail_field(resp, API_CONFLICT, "name", "%s \"%s\" already exists", k->kind,
+                              json_string_value(json_object_get(body, "name")));
+    return api_fail_db(resp, dberr);
+}
+
+/* ---- handlers ---------------------------------------------------------------------------- */
+
+int resource_create(struct api_request *req, struct api_response *resp)
+{
+    const struct resource_kind *k = resource_of(req);
+    if (resource_check_body(req, k, true, resp) < 0 || resource_check_quota(req, k, resp) < 0)
+        return -1;
+    struct resource_values v;
+    if (resource_values_build(req, k, req->json, 2, &v, resp) < 0)
+        return -1;
+    char sql[2048], cols[512] = "tenant_id", vals[512] = "$1::uuid";
+    const char *params[RESOURCE_MAX_FIELDS + 1] = {req->caller.tenant_id};
+    for (int i = 0; i < v.count; i++) {
+        snprintf(cols + strlen(cols), sizeof cols - strlen(cols), ", %s", v.columns[i]);
+        snprintf(vals + strlen(vals), sizeof vals - strlen(vals), ", %s", v.exprs[i]);
+        params[i + 1] = v.params[i];
+    }
+    snprintf(sql, sizeof sql, "INSERT INTO %s (%s) VALUES (%s) RETURNING id", k->table, cols, vals);
+    struct db_error dberr;
+    PGresult *res = db_query(req->db, sql, v.count + 1, params, &dberr);
+    resource_values_free(&v);
+    if (!res)
+        return resource_fail_duplicate(resp, k, &dberr, req->json);
+    char id[40];
+    snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (resource_record_change(req, k->kind, id, "create", k->runnable, resp) < 0)
+        return -1;
+    json_t *doc = resource_fetch(req, k, id, resp);
+    if (!doc)
+        return -1;
+    snprintf(resp->location, sizeof resp->location, "/v1/%s/%s", k->table, id);
+    return resource_reply_doc(resp, 201, doc);
+}
+
+/* Cursor text: "<created_at epoch microseconds>.<id>". */
+static int resource_parse_cursor(const char *cursor, char *micros, size_t micros_len, char *id)
+{
+    const char *dot = strchr(cursor, '.');
+    size_t n = dot ? (size_t)(dot - cursor) : 0;
+    if (!dot || n == 0 || n >= micros_len || strspn(cursor, "0123456789") != n || !api_is_uuid(dot + 1))
+        return -1;
+    memcpy(micros, cursor, n);
+    micros[n] = '\0';
+    snprintf(id, 40, "%s", dot + 1);
+    return 0;
+}
+
+int resource_list(struct api_request *req, struct api_response *resp)
+{
+    const struct resource_kind *k = resource_of(req);
+    const char *limit_text = api_query(req, "limit"), *cursor = api_query(req, "cursor");
+    const char *name = api_query(req, "name");
+    long limit = RESOURCE_DEFAULT_LIMIT;
+    if (limit_text) {
+        char *end;
+        limit = strtol(limit_text, &end, 10);
+        if (!*limit_text || *end || limit < 1 || limit > RESOURCE_MAX_LIMIT)
+            return api_fail_field(resp, API_INVALID_REQUEST, "limit", "limit must be an integer from 1 to %d",
+                                  RESOURCE_MAX_LIMIT);
+    }
+    char micros[24] = "", cursor_id[40] = "", limit_param[24];
+    if (cursor && *cursor && resource_parse_cursor(cursor, micros, sizeof micros, cursor_id) < 0)
+        return api_fail_field(resp, API_INVALID_REQUEST, "cursor",
+                              "cursor is not one this API returned; pass next_cursor unchanged");
+    snprintf(limit_param, sizeof limit_param, "%ld", limit + 1);
+    const char *params[] = {name && *name ? name : NULL, *micros ? micros : NULL, *cursor_id ? cursor_id : NULL,
+                            limit_param};
+    char sql[3072];
+    snprintf(sql, sizeof sql,
+             "SELECT %s, (extract(epoch FROM r.created_at) * 1000000)::bigint || '.' || r.id "
+             "FROM %s r WHERE ($1::text IS NULL OR r.name = $1) AND ($2::bigint IS NULL OR "
+             "(r.created_at, r.id) > (timestamptz 'epoch' + $2::bigint * interval '1 microsecond', "
+             "$3::uuid)) ORDER BY r.created_at, r.id LIMIT $4::int",
+             k->json_sql, k->table);
+    struct db_error dberr;
+    PGresult *res = db_query(req->db, sql, 4, params, &dberr);
+    if (!res)
+        return api_fail_db(resp, &dberr);
+    int rows = PQntuples(res), shown = rows > limit ? (int)limit : rows;
+    json_t *items = json_array();
+    for (int i = 0; i < shown; i++) {
+        json_t *doc = json_loads(PQgetvalue(res, i, 0), 0, NULL);
+        if (doc)
+            json_array_append_new(items, doc);
+    }
+    json_t *next = rows > limit ? json_string(PQgetvalue(res, shown - 1, 1)) : json_null();
+    PQclear(res);
+    return api_reply(resp, 200, json_pack("{s:o,s:o}", "items", items, "next_cursor", next));
+}
+
+int resource_get(struct api_request *req, struct api_response *resp)
+{
+    json_t *doc = resource_fetch(req, resource_of(req), req->params.values[0], resp);
+    return doc ? resource_reply_doc(resp, 200, doc) : -1;
+}
+
+/* Locks the row and checks If-Match. Returns 0, or -1 with 404/412 in resp. */
+static int resource_lock(struct api_request *req, const struct resource_kind *k, const char *id,
+                         struct api_response *resp)
+{
+    long long want = 0;
+    int has = resource_parse_if_match(api_header(req, "If-Match"), &want);
+    if (has < 0)
+        return api_fail_field(resp, API_INVALID_REQUEST, "If-Match",
+                              "If-Match must be a version such as \"3\" (the ETag of the resource)");
+    if (!api_is_uuid(id))
+        return api_fail(resp, API_NOT_FOUND, NULL, "%s \"%s\" not found", k->kind, id);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT version FROM %s WHERE id = $1 FOR UPDATE", k->table);
+    const char *params[] = {id};
+    struct db_error dberr;
+    PGresult *res = db_query(req->db, sql, 1, params, &dberr);
+    if (!res)
+        return api_fail_db(resp, &dberr);
+    int found = PQntuples(res) > 0;
+    long long have = found ? atoll(PQgetvalue(res, 0, 0)) : 0;
+    PQclear(res);
+    if (!found)
+        return api_fail(resp, API_NOT_FOUND, NULL, "%s %s not found", k->kind, id);
+    if (has && want != have)
+        return api_fail(resp, API_PRECONDITION_FAILED, json_pack("{s:I,s:I}", "expected", want, "current", have),
+                        "%s %s is at version %lld, not %lld; fetch it again and retry", k->kind, id, have, want);
+    return 0;
+}
+
+int resource_update(struct api_request *req, struct api_response *resp)
+{
+    const struct resource_kind *k = resource_of(req);
+    const char *id = req->params.values[0];
+    if (resource_check_body(req, k, false, resp) < 0 || resource_lock(req, k, id, resp) < 0)
+        return -1;
+    struct resource_values v;
+    if (resource_values_build(req, k, req->json, 2, &v, resp) < 0)
+        return -1;
+    if (v.count > 0) {
+        char sets[1024] = "";
+        const char *params[RESOURCE_MAX_FIELDS + 1] = {id};
+        for (int i = 0; i < v.count; i++) {
+            snprintf(sets + strlen(sets), sizeof sets - strlen(sets), "%s = %s, ", v.columns[i], v.exprs[i]);
+            params[i + 1] = v.params[i];
+        }
+        char sql[2048];
+        snprintf(sql, sizeof sql, "UPDATE %s SET %s%sversion = version + 1, updated_at = now() WHERE id = $1",
+                 k->table, sets, k->runnable && v.spec_change ? "generation = generation + 1, " : "");
+        struct db_error dberr;
+        int rc = db_exec(req->db, sql, v.count + 1, params, &dberr);
+        resource_values_free(&v);
+        if (rc < 0)
+            return resource_fail_duplicate(resp, k, &dberr, req->json);
+        if (resource_record_change(req, k->kind, id, "update", k->runnable, resp) < 0)
+            return -1;
+    }
+    json_t *doc = resource_fetch(req, k, id, resp);
+    return doc ? resource_reply_doc(resp, 200, doc) : -1;
+}
+
+int resource_delete(struct api_request *req, struct api_response *resp)
+{
+    const struct resource_kind *k = resource_of(req);
+    const char *id = req->params.values[0];
+    if (resource_lock(req, k, id, resp) < 0)
+        return -1;
+    char sql[256];
+    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = $1", k->table);
+    const char *params[] = {id};
+    struct db_error dberr;
+    if (db_exec(req->db, sql, 1, params, &dberr) < 0) {
+        if (strcmp(dberr.sqlstate, "23503") == 0)
+            return api_fail(resp, API_CONFLICT, NULL,
+                            "%s %s is used by a connection or pipeline; delete or change that first", k->kind, id);
+        return api_fail_db(resp, &dberr);
+    }
+    if (resource_record_change(req, k->kind, id, "delete", k->runnable, resp) < 0)
+        return -1;
+    return api_reply(resp, 204, NULL);
+}
+
+/* Sum of task_count over running resources other than id, and the plan's max_tasks. */
+static int resource_check_task_quota(struct api_request *req, const char *table, const char *id,
+                                     struct api_response *resp)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "SELECT (SELECT task_count FROM %s WHERE id = $1) + coalesce((SELECT sum(task_count) FROM "
+             "pipelines WHERE desired_state = 'running' AND id <> $1), 0) + coalesce((SELECT "
+             "sum(task_count) FROM connections WHERE desired_state = 'running' AND id <> $1), 0), "
+             "p.max_tasks FROM tenants t JOIN plans p ON p.name = t.plan",
+             table);
+    const char *params[] = {id};
+    struct db_error dberr;
+    PGresult *res = db_query(req->db, sql, 1, params, &dberr);
+    if (!res)
+        return api_fail_db(resp, &dberr);
+    long want = PQntuples(res) ? atol(PQgetvalue(res, 0, 0)) : 0;
+    long limit = PQntuples(res) ? atol(PQgetvalue(res, 0, 1)) : 0;
+    PQclear(res);
+    if (want > limit)
+        return api_fail(resp, API_QUOTA_EXCEEDED, json_pack("{s:s,s:i}", "resource", "tasks", "limit", (int)limit),
+                        "activating this would run %ld tasks; your plan allows %ld", want, limit);
+    return 0;
+}
+
+static int resource_set_desired(struct api_request *req, struct api_response *resp, const char *state)
+{
+    const struct resource_kind *k = resource_of(req);
+    const char *id = req->params.values[0];
+    if (resource_lock(req, k, id, resp) < 0)
+        return -1;
+    if (strcmp(state, "running") == 0 && resource_check_task_quota(req, k->table, id, resp) < 0)
+        return -1;
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "UPDATE %s SET desired_state = $2, generation = generation + 1, version = version + 1, "
+             "updated_at = now() WHERE id = $1 AND desired_state <> $2 RETURNING id",
+             k->table);
+    const char *params[] = {id, state};
+    struct db_error dberr;
+    PGresult *res = db_query(req->db, sql, 2, params, &dberr);
+    if (!res)
+        return api_fail_db(resp, &dberr);
+    int changed = PQntuples(res) > 0;
+    PQclear(res);
+    if (changed && resource_record_change(req, k->kind, id, strcmp(state, "running") == 0 ? "activate" : "deactivate",
+                                          true, resp) < 0)
+        return -1;
+    json_t *doc = resource_fetch(req, k, id, resp);
+    return doc ? resource_reply_doc(resp, 200, doc) : -1;
+}
+
+int resource_activate(struct api_request *req, struct api_response *resp)
+{
+    return resource_set_desired(req, resp, "running");
+}
+
+int resource_deactivate(struct api_request *req, struct api_response *resp)
+{
+    return resource_set_desired(req, resp, "stopped");
+}

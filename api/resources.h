@@ -1,0 +1,43 @@
+/* resources.h — the tenant's named resources over one generic implementation: streams,
+ * connections, pipelines and secrets.
+ *
+ * Each kind is one descriptor (struct resource_kind): its table, its body fields as a
+ * json_check table, the SQL expression that renders a row as the API's JSON, its plan quota
+ * column, whether it is runnable, and an optional extra validation. The handlers below take the
+ * descriptor from the route's data and run inside the caller's tenant transaction (the server
+ * opens it and commits only when the handler succeeds). */
+#ifndef SLUICE_API_RESOURCES_H
+#define SLUICE_API_RESOURCES_H
+
+#include <stdbool.h>
+
+#include "api/http.h"
+
+struct resource_kind;
+
+extern const struct resource_kind resource_streams, resource_connections, resource_pipelines,
+    resource_secrets;
+
+/* POST /v1/{kind}: 201 with the resource and Location. */
+int resource_create(struct api_request *req, struct api_response *resp);
+/* GET /v1/{kind}?limit=&cursor=&name=: {"items":[...],"next_cursor":...}. */
+int resource_list(struct api_request *req, struct api_response *resp);
+/* GET /v1/{kind}/{id}. */
+int resource_get(struct api_request *req, struct api_response *resp);
+/* PATCH /v1/{kind}/{id} with optional If-Match. */
+int resource_update(struct api_request *req, struct api_response *resp);
+/* DELETE /v1/{kind}/{id}: 204. */
+int resource_delete(struct api_request *req, struct api_response *resp);
+/* POST /v1/{kind}/{id}/activate and /deactivate (runnable kinds). */
+int resource_activate(struct api_request *req, struct api_response *resp);
+int resource_deactivate(struct api_request *req, struct api_response *resp);
+
+/* Records a change in audit_log (and, for runnable kinds, NOTIFY sluice_desired
+ * '<kind>:<id>'), in the request's transaction. kind is the singular name ("pipeline"). */
+int resource_record_change(struct api_request *req, const char *kind, const char *id,
+                           const char *action, bool notify, struct api_response *resp);
+
+/* Parses If-Match ("N", N or W/"N"): 1 with *version set, 0 when absent, -1 when malformed. */
+int resource_parse_if_match(const char *header, long long *version);
+
+#endif

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# make run / make stop: a local Sluice — PostgreSQL under var/pg, migrations, the api (HTTPS)
+# and the controlplane in the background. Idempotent: when already running it says so.
+#
+#   scripts/run.sh         start (or report) and print the URL, the CA certificate and a curl line
+#   scripts/run.sh stop    stop the api, the controlplane and PostgreSQL
+#
+# Environment: SLUICE_API_PORT (default 8443), SLUICE_VAR_DIR (default ./var), SLUICE_MASTER_KEY
+# (default: generated once into var/master.key, mode 0600), BUILD (default build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+var=${SLUICE_VAR_DIR:-$root/var}
+mkdir -p "$var"
+var=$(cd "$var" && pwd)
+sluiced="$root/${BUILD:-build}/rel/sluiced"
+port=${SLUICE_API_PORT:-8443}
+mkdir -p "$var/log" "$var/run"
+
+alive() { [ -f "$var/run/$1.pid" ] && kill -0 "$(cat "$var/run/$1.pid")" 2>/dev/null; }
+
+stop_one() {
+  local name=$1 pid
+  alive "$name" || { rm -f "$var/run/$name.pid"; return 0; }
+  pid=$(cat "$var/run/$name.pid")
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$var/run/$name.pid"
+  echo "stopped $name"
+}
+
+banner() {
+  local url=$1 cert="$var/tls/cert.pem"
+  cat <<MSG
+
+Sluice is running.
+  API:          $url   (OpenAPI: $url/openapi.json)
+  CA cert:      $cert
+  logs:         $var/log/
+  stop with:    make stop
+
+Sign up (prints your API key once):
+  curl --cacert $cert -H 'Content-Type: application/json' \\
+    -d '{"tenant":"acme","email":"you@example.com","password":"change me please"}' $url/v1/signup
+Then:
+  curl --cacert $cert -H "Authorization: Bearer <api_key.key>" $url/v1/pipelines
+MSG
+}
+
+if [ "${1:-start}" = stop ]; then
+  stop_one api
+  stop_one controlplane
+  if [ -d "$var/pg/data" ]; then scripts/pg.sh stop "$var/pg"; echo "stopped PostgreSQL"; fi
+  exit 0
+fi
+[ "${1:-start}" = start ] || { echo "usage: scripts/run.sh [start|stop]" >&2; exit 2; }
+[ -x "$sluiced" ] || { echo "run.sh: $sluiced not built (run make build)" >&2; exit 1; }
+
+if alive api; then
+  echo "Sluice is already running (api pid $(cat "$var/run/api.pid"))."
+  banner "https://localhost:$(cat "$var/run/api.port")"
+  exit 0
+fi
+
+db_url=$(scripts/pg.sh start "$var/pg")
+echo "PostgreSQL: $db_url (data in $var/pg)"
+if [ -z "${SLUICE_MASTER_KEY:-}" ] && [ ! -s "$var/master.key" ]; then
+  (umask 077 && openssl rand -hex 32 > "$var/master.key")
+  echo "generated the secrets master key: $var/master.key"
+fi
+"$sluiced" migrate --database-url "$db_url" >>"$var/log/migrate.log" 2>&1 \
+  || { tail -n 20 "$var/log/migrate.log" >&2; echo "run.sh: migrations failed" >&2; exit 1; }
+
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  echo "run.sh: port $port is in use; set SLUICE_API_PORT to another port" >&2
+  exit 1
+fi
+
+cd "$var"
+SLUICE_DATABASE_URL=$db_url SLUICE_MASTER_KEY_FILE="$var/master.key" SLUICE_TLS_DIR="$var/tls" \
+  nohup "$sluiced" api --port "$port" >>"$var/log/api.log" 2>&1 </dev/null &
+echo $! > "$var/run/api.pid"
+echo "$port" > "$var/run/api.port"
+SLUICE_DATABASE_URL=$db_url nohup "$sluiced" controlplane --database-url "$db_url" \
+  >>"$var/log/controlplane.log" 2>&1 </dev/null &
+cp_pid=$!
+cd "$root"
+
+url="https://localhost:$port"
+ready=0
+for _ in $(seq 1 100); do
+  if [ -f "$var/tls/cert.pem" ] && curl -sf --cacert "$var/tls/cert.pem" "$url/readyz" >/dev/null 2>&1; then ready=1; break; fi
+  alive api || break
+  sleep 0.1
+done
+if [ $ready -ne 1 ]; then
+  tail -n 20 "$var/log/api.log" >&2
+  echo "run.sh: the api did not become ready (log: $var/log/api.log)" >&2
+  exit 1
+fi
+
+sleep 0.3
+if kill -0 "$cp_pid" 2>/dev/null; then
+  echo "$cp_pid" > "$var/run/controlplane.pid"
+else
+  set +e; wait "$cp_pid"; rc=$?; set -e
+  if [ $rc -eq 2 ]; then
+    echo "controlplane not available yet (pipelines are stored but not run)"
+  else
+    echo "controlplane exited with status $rc (log: $var/log/controlplane.log)"
+  fi
+fi
+banner "$url"

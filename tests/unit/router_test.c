@@ -1,0 +1,171 @@
+/* router_test.c — unit tests for the api's routing and request helpers: router matching,
+ * the error table, UUID and If-Match parsing, the rate limiter and the SQL check. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/http.h"
+#include "api/pipeline_sql.h"
+#include "api/ratelimit.h"
+#include "api/resources.h"
+#include "api/router.h"
+
+static int h_list(struct api_request *r, struct api_response *s) { return 0; }
+static int h_get(struct api_request *r, struct api_response *s) { return 0; }
+static int h_activate(struct api_request *r, struct api_response *s) { return 0; }
+
+static const struct api_route routes[] = {
+    {"GET", "/v1/pipelines", h_list, ROUTE_AUTH, NULL},
+    {"GET", "/v1/pipelines/{id}", h_get, ROUTE_AUTH, NULL},
+    {"POST", "/v1/pipelines/{id}/activate", h_activate, ROUTE_AUTH, NULL},
+    {"GET", "/v1/a/{x}/b/{y}", h_get, 0, NULL},
+};
+#define N (sizeof routes / sizeof routes[0])
+
+START_TEST(test_router_matches_literals_and_captures)
+{
+    const struct api_route *r;
+    struct router_params p;
+    ck_assert_int_eq(router_match(routes, N, "GET", "/v1/pipelines", &r, &p), ROUTER_MATCH);
+    ck_assert_ptr_eq(r, &routes[0]);
+    ck_assert_int_eq(p.count, 0);
+    ck_assert_int_eq(router_match(routes, N, "GET", "/v1/pipelines/abc-123", &r, &p), ROUTER_MATCH);
+    ck_assert_ptr_eq(r, &routes[1]);
+    ck_assert_int_eq(p.count, 1);
+    ck_assert_str_eq(p.values[0], "abc-123");
+    ck_assert_int_eq(router_match(routes, N, "POST", "/v1/pipelines/xyz/activate", &r, &p), ROUTER_MATCH);
+    ck_assert_ptr_eq(r, &routes[2]);
+    ck_assert_str_eq(p.values[0], "xyz");
+    ck_assert_int_eq(router_match(routes, N, "GET", "/v1/a/1/b/2", &r, &p), ROUTER_MATCH);
+    ck_assert_int_eq(p.count, 2);
+    ck_assert_str_eq(p.values[1], "2");
+}
+END_TEST
+
+START_TEST(test_router_rejects)
+{
+    const struct api_route *r;
+    struct router_params p;
+    ck_assert_int_eq(router_match(routes, N, "DELETE", "/v1/pipelines", &r, &p), ROUTER_NO_METHOD);
+    ck_assert_ptr_null(r);
+    ck_assert_int_eq(router_match(routes, N, "GET", "/v1/pipelines/", &r, &p), ROUTER_NO_PATH);
+    ck_assert_int_eq(router_match(routes, N, "GET", "/v1/pipelines/a/b", &r, &p), ROUTER_NO_PATH);
+    ck_assert_int_eq(router_match(routes, N, "GET", "/v1/pipeline", &r, &p), ROUTER_NO_PATH);
+    ck_assert_int_eq(router_match(routes, N, "GET", "/v1/pipelinesX", &r, &p), ROUTER_NO_PATH);
+    ck_assert_int_eq(router_match(routes, N, "GET", "", &r, &p), ROUTER_NO_PATH);
+    ck_assert_int_eq(router_match(routes, N, "GET", "/v1/pipelines/x/activate", &r, &p), ROUTER_NO_METHOD);
+    char long_id[200];
+    memset(long_id, 'a', sizeof long_id);
+    memcpy(long_id, "/v1/pipelines/", 14);
+    long_id[sizeof long_id - 1] = '\0';
+    ck_assert(!router_match_path("/v1/pipelines/{id}", long_id, &p)); /* capture too long */
+}
+END_TEST
+
+START_TEST(test_error_table)
+{
+    ck_assert_str_eq(api_error_code(API_NOT_FOUND), "not_found");
+    ck_assert_int_eq(api_error_status(API_NOT_FOUND), 404);
+    ck_assert_int_eq(api_error_status(API_INVALID_SQL), 422);
+    ck_assert_int_eq(api_error_status(API_RATE_LIMITED), 429);
+    ck_assert_int_eq(api_error_status(API_QUOTA_EXCEEDED), 403);
+    ck_assert_int_eq(api_error_status(API_PAYLOAD_TOO_LARGE), 413);
+    for (int e = 0; e < API_ERROR_COUNT; e++) {
+        ck_assert_ptr_nonnull(api_error_code((enum api_error)e));
+        ck_assert_int_ge(api_error_status((enum api_error)e), 400);
+    }
+    struct api_response resp = {0};
+    ck_assert_int_eq(api_fail_field(&resp, API_INVALID_REQUEST, "name", "bad %s", "name"), -1);
+    ck_assert_int_eq(resp.status, 400);
+    json_t *err = json_object_get(resp.body, "error");
+    ck_assert_str_eq(json_string_value(json_object_get(err, "code")), "invalid_request");
+    ck_assert_str_eq(json_string_value(json_object_get(err, "message")), "bad name");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(err, "details"), "field")), "name");
+    api_response_clear(&resp);
+    ck_assert_ptr_null(resp.body);
+}
+END_TEST
+
+START_TEST(test_uuid_and_if_match)
+{
+    ck_assert(api_is_uuid("3fa85f64-5717-4562-b3fc-2c963f66afa6"));
+    ck_assert(!api_is_uuid("3fa85f64-5717-4562-b3fc-2c963f66afa"));
+    ck_assert(!api_is_uuid("3fa85f64x5717-4562-b3fc-2c963f66afa6"));
+    ck_assert(!api_is_uuid("3fa85f64-5717-4562-b3fc-2c963f66afg6"));
+    ck_assert(!api_is_uuid("1' OR '1'='1"));
+    long long v = 0;
+    ck_assert_int_eq(resource_parse_if_match(NULL, &v), 0);
+    ck_assert_int_eq(resource_parse_if_match("\"7\"", &v), 1);
+    ck_assert_int_eq(v, 7);
+    ck_assert_int_eq(resource_parse_if_match("12", &v), 1);
+    ck_assert_int_eq(v, 12);
+    ck_assert_int_eq(resource_parse_if_match("W/\"3\"", &v), 1);
+    ck_assert_int_eq(v, 3);
+    ck_assert_int_eq(resource_parse_if_match("\"7", &v), -1);
+    ck_assert_int_eq(resource_parse_if_match("abc", &v), -1);
+    ck_assert_int_eq(resource_parse_if_match("0", &v), -1);
+    ck_assert_int_eq(resource_parse_if_match("\"1\" junk", &v), -1);
+    ck_assert_int_eq(resource_parse_if_match("", &v), -1);
+}
+END_TEST
+
+START_TEST(test_ratelimit_bucket)
+{
+    struct ratelimit *rl = ratelimit_new();
+    int retry = 0;
+    /* Burst of 3, then refused until time passes; 2 tokens per second. */
+    for (int i = 0; i < 3; i++)
+        ck_assert(ratelimit_take(rl, "tenant-a", 2, 3, 100.0, &retry));
+    ck_assert(!ratelimit_take(rl, "tenant-a", 2, 3, 100.0, &retry));
+    ck_assert_int_eq(retry, 1);
+    ck_assert(ratelimit_take(rl, "tenant-b", 2, 3, 100.0, &retry)); /* other tenant unaffected */
+    ck_assert(!ratelimit_take(rl, "tenant-a", 2, 3, 100.2, &retry));
+    ck_assert(ratelimit_take(rl, "tenant-a", 2, 3, 100.6, &retry)); /* 0.6 s -> 1.2 tokens */
+    ck_assert(!ratelimit_take(rl, "tenant-a", 2, 3, 100.6, &retry));
+    /* Refill never exceeds the burst. */
+    for (int i = 0; i < 3; i++)
+        ck_assert(ratelimit_take(rl, "tenant-a", 2, 3, 1000.0, &retry));
+    ck_assert(!ratelimit_take(rl, "tenant-a", 2, 3, 1000.0, &retry));
+    /* Slow rates give long Retry-After values. */
+    ck_assert(ratelimit_take(rl, "slow", 0.05, 1, 0.0, &retry));
+    ck_assert(!ratelimit_take(rl, "slow", 0.05, 1, 0.0, &retry));
+    ck_assert_int_eq(retry, 20);
+    ratelimit_free(rl);
+    ratelimit_free(NULL);
+}
+END_TEST
+
+START_TEST(test_pipeline_sql_check)
+{
+    struct pipeline_sql_error e;
+    ck_assert_int_eq(pipeline_validate_sql("INSERT INTO out SELECT * FROM bids", &e), 0);
+    ck_assert_int_eq(pipeline_validate_sql("", &e), -1);
+    ck_assert_int_eq(e.line, 1);
+    ck_assert_int_eq(e.column, 1);
+    ck_assert_int_eq(pipeline_validate_sql(" \n\t ", &e), -1);
+    char *big = malloc(PIPELINE_SQL_MAX + 2);
+    memset(big, 'x', PIPELINE_SQL_MAX + 1);
+    big[PIPELINE_SQL_MAX + 1] = '\0';
+    ck_assert_int_eq(pipeline_validate_sql(big, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.message, "longer"));
+    free(big);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("router");
+    TCase *tc = tcase_create("router");
+    tcase_add_test(tc, test_router_matches_literals_and_captures);
+    tcase_add_test(tc, test_router_rejects);
+    tcase_add_test(tc, test_error_table);
+    tcase_add_test(tc, test_uuid_and_if_match);
+    tcase_add_test(tc, test_ratelimit_bucket);
+    tcase_add_test(tc, test_pipeline_sql_check);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
