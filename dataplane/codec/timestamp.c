@@ -1,0 +1,135 @@
+/* timestamp.c — TIMESTAMP(3) text conversions with no libc time calls (no locale, no time zone
+ * database): civil-date arithmetic after Howard Hinnant's days_from_civil / civil_from_days. */
+#include "dataplane/codec/timestamp.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+static bool digits(const char *s, size_t n, int *out)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : dim[m - 1];
+}
+
+int timestamp_parse(const char *s, size_t len, int64_t *ms)
+{
+    int y, mo, d, h, mi, sec, frac_ms = 0;
+    if (len < 19 || s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' ||
+        s[16] != ':')
+        return -1;
+    if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) || !digits(s + 11, 2, &h) ||
+        !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &sec))
+        return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
+        return -1;
+    size_t i = 19;
+    if (i < len && s[i] == '.') {
+        size_t start = ++i;
+        while (i < len && s[i] >= '0' && s[i] <= '9') {
+            if (i - start < 3)
+                frac_ms = frac_ms * 10 + (s[i] - '0');
+            i++;
+        }
+        size_t n = i - start;
+        if (n == 0 || n > 9)
+            return -1;
+        for (; n < 3; n++)
+            frac_ms *= 10;
+    }
+    int offset_min = 0;
+    if (i < len && s[i] == 'Z') {
+        i++;
+    } else if (i < len && (s[i] == '+' || s[i] == '-')) {
+        int oh, om, sign = s[i] == '-' ? -1 : 1;
+        i++;
+        if (len - i == 5 && s[i + 2] == ':' && digits(s + i, 2, &oh) && digits(s + i + 3, 2, &om))
+            i += 5;
+        else if (len - i == 4 && digits(s + i, 2, &oh) && digits(s + i + 2, 2, &om))
+            i += 4;
+        else
+            return -1;
+        if (oh > 23 || om > 59)
+            return -1;
+        offset_min = sign * (oh * 60 + om);
+    }
+    if (i != len)
+        return -1;
+    int64_t days = days_from_civil(y, mo, d);
+    *ms = ((days * 24 + h) * 60 + mi - offset_min) * 60000 + (int64_t)sec * 1000 + frac_ms;
+    return 0;
+}
+
+static void put2(char *p, int v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+}
+
+size_t timestamp_format(int64_t ms, char out[TIMESTAMP_TEXT_MAX])
+{
+    int64_t days = ms / 86400000, rem = ms % 86400000;
+    if (rem < 0) {
+        rem += 86400000;
+        days--;
+    }
+    int64_t y;
+    int m, d;
+    civil_from_days(days, &y, &m, &d);
+    int h = (int)(rem / 3600000), mi = (int)(rem / 60000 % 60), s = (int)(rem / 1000 % 60), f = (int)(rem % 1000);
+    if (y < 0 || y > 9999)
+        return (size_t)snprintf(out, TIMESTAMP_TEXT_MAX, "%04lld-%02d-%02d %02d:%02d:%02d.%03d", (long long)y, m, d,
+                                h, mi, s, f);
+    put2(out, (int)(y / 100));
+    put2(out + 2, (int)(y % 100));
+    out[4] = '-';
+    put2(out + 5, m);
+    out[7] = '-';
+    put2(out + 8, d);
+    out[10] = ' ';
+    put2(out + 11, h);
+    out[13] = ':';
+    put2(out + 14, mi);
+    out[16] = ':';
+    put2(out + 17, s);
+    out[19] = '.';
+    out[20] = (char)('0' + f / 100);
+    put2(out + 21, f % 100);
+    out[23] = '\0';
+    return 23;
+}

@@ -1,0 +1,83 @@
+/* engine.h — the dataplane engine as a library: run one pipeline (an INSERT INTO ... SELECT over
+ * streams) or one connection (copy a source into a stream), bounded or unbounded, with
+ * checkpoints and an error policy. `sluiced worker` and `sluiced run` are thin mains on top; a C
+ * program can embed it the same way.
+ *
+ * A run reads batches from every partition of the source, decodes the JSON records (only the
+ * fields the plan needs), feeds the plan, encodes what it emits and appends it to the sink.
+ * With a checkpoint path, embedded log to embedded log is exactly-once: every interval the
+ * sink is fsynced, then input offsets, sink end offsets and the plan's window state are
+ * written atomically; a restart truncates the sink back to the checkpoint and resumes there.
+ *
+ * Everything in engine_options is borrowed for the duration of engine_run(). */
+#ifndef SLUICE_DATAPLANE_ENGINE_H
+#define SLUICE_DATAPLANE_ENGINE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/log.h"
+#include "dataplane/stream.h"
+#include "dataplane/value.h"
+
+enum engine_error_policy {
+    ENGINE_POLICY_FAIL = 0,    /* stop the run with the record's offset and reason */
+    ENGINE_POLICY_SKIP,        /* count, log and drop the record */
+    ENGINE_POLICY_DEAD_LETTER, /* count, log, append {"partition","offset","error","record"} to a stream */
+};
+
+/* Policy from its name ("fail" | "skip" | "dead_letter"); -1 for an unknown name. */
+int engine_error_policy_from_name(const char *name);
+
+/* A stream the run may use. backend: "log" (location is the stream directory), "datagen"
+ * (props are its options; read-only) or "print" (sink only: JSON lines to engine_options.print). */
+struct engine_stream {
+    const char *name;
+    const char *backend;
+    const char *location;
+    const struct schema *schema;
+    const struct stream_property *props;
+    int nprops;
+};
+
+struct engine_stats {
+    uint64_t records_in, records_out, bytes_in, bytes_out;
+    uint64_t errors; /* undecodable or unevaluable records */
+    uint64_t late;   /* rows dropped behind the watermark */
+    uint64_t lag;    /* records in the source not read yet (at the last report) */
+};
+
+typedef void (*engine_report_fn)(void *ctx, const struct engine_stats *stats);
+typedef void (*engine_log_fn)(void *ctx, enum log_level level, const char *msg);
+
+struct engine_options {
+    const char *sql; /* pipeline; NULL for a connection: copy source to sink as they are */
+    const char *source, *sink; /* connection only: stream names */
+    const struct engine_stream *streams;
+    int nstreams;
+    enum engine_error_policy error_policy;
+    const char *dead_letter_stream; /* a stream name, for ENGINE_POLICY_DEAD_LETTER */
+    /* Stop at the source's end offsets as of the first start (a datagen source with a count
+     * always ends), run plan_finish and end `completed`. */
+    bool bounded;
+    const char *checkpoint_path; /* NULL: no checkpoints (and no exactly-once) */
+    uint32_t checkpoint_interval_ms;      /* 0 = 1000 */
+    uint64_t checkpoint_interval_records; /* 0 = not by count */
+    FILE *print;                          /* where "print" sinks write; NULL = stdout */
+    volatile sig_atomic_t *stop;          /* set it (from a signal handler) to stop cleanly */
+    engine_report_fn report;              /* called every report_interval_ms and at the end */
+    uint32_t report_interval_ms;          /* 0 = 1000 */
+    engine_log_fn log;                    /* notable events; NULL = common/log */
+    void *ctx;                            /* for report and log */
+};
+
+enum engine_result { ENGINE_FAILED = -1, ENGINE_COMPLETED = 0, ENGINE_STOPPED = 1 };
+
+/* Runs until the bounded input is done (ENGINE_COMPLETED), *stop is set (ENGINE_STOPPED, after
+ * a final checkpoint) or a fatal error (ENGINE_FAILED with the reason in err[errlen]). final
+ * (may be NULL) gets the counters. */
+enum engine_result engine_run(const struct engine_options *o, struct engine_stats *final, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,767 @@
+/* log.c — the embedded log's partitions: segment files, framing, recovery, readers (see log.h). */
+#include "dataplane/log/log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "dataplane/log/crc32c.h"
+
+#define LOG_FRAME_HEADER 8
+#define LOG_DEFAULT_SEGMENT (64ull << 20)
+#define LOG_WRITE_BUFFER (256u << 10)
+#define LOG_READ_BUFFER (1u << 20)
+#define LOG_PATH_MAX 4096
+
+/* ---------------------------------------------------------------- helpers */
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (err && errlen)
+        vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+static int64_t now_ms_monotonic(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void segment_path(char *buf, size_t size, const char *dir, uint64_t base)
+{
+    snprintf(buf, size, "%s/%020" PRIu64 ".log", dir, base);
+}
+
+static int mkdir_p(const char *dir)
+{
+    char tmp[LOG_PATH_MAX];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof tmp)
+        return -1;
+    memcpy(tmp, dir, n + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Base offsets of the segment files in dir, sorted; *bases is malloc'ed (caller frees). */
+static int list_segments(const char *dir, uint64_t **bases, int *n, char *err, size_t errlen)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return fail(err, errlen, "cannot open log directory %s: %s", dir, strerror(errno));
+    uint64_t *v = NULL;
+    int count = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *name = e->d_name;
+        size_t len = strlen(name);
+        if (len != 24 || strcmp(name + 20, ".log") != 0 || strspn(name, "0123456789") != 20)
+            continue;
+        if (count == cap) {
+            cap = cap ? cap * 2 : 16;
+            uint64_t *nv = realloc(v, (size_t)cap * sizeof *v);
+            if (!nv) {
+                free(v);
+                closedir(d);
+                return fail(err, errlen, "out of memory");
+            }
+            v = nv;
+        }
+        v[count++] = strtoull(name, NULL, 10);
+    }
+    closedir(d);
+    if (count > 1)
+        qsort(v, (size_t)count, sizeof *v, cmp_u64);
+    *bases = v;
+    *n = count;
+    return 0;
+}
+
+/* Scans the frames of an open segment from its start: *records whole valid records end at byte
+ * *valid_end. Stops at the first torn or corrupt frame. */
+static int scan_segment(int fd, uint64_t *records, uint64_t *valid_end, char *err, size_t errlen)
+{
+    size_t cap = LOG_READ_BUFFER, have = 0;
+    unsigned char *buf = malloc(cap);
+    if (!buf)
+        return fail(err, errlen, "out of memory");
+    uint64_t pos = 0, count = 0; /* file position of buf[0], records so far */
+    size_t at = 0;
+    for (;;) {
+        /* parse whole frames in buf[at..have) */
+        while (have - at >= LOG_FRAME_HEADER) {
+            uint32_t len = get_u32(buf + at), crc = get_u32(buf + at + 4);
+            if (len > LOG_MAX_RECORD)
+                goto done;
+            if (have - at < LOG_FRAME_HEADER + (size_t)len)
+                break;
+            if (crc32c(0, buf + at + LOG_FRAME_HEADER, len) != crc)
+                goto done;
+            at += LOG_FRAME_HEADER + len;
+            count++;
+        }
+        /* keep the partial frame, read more */
+        memmove(buf, buf + at, have - at);
+        pos += at;
+        have -= at;
+        at = 0;
+        if (have >= LOG_FRAME_HEADER) {
+            size_t need = LOG_FRAME_HEADER + get_u32(buf);
+            if (need > cap) {
+                unsigned char *nb = realloc(buf, need);
+                if (!nb) {
+                    free(buf);
+                    return fail(err, errlen, "out of memory");
+                }
+                buf = nb;
+                cap = need;
+            }
+        }
+        ssize_t r = pread(fd, buf + have, cap - have, (off_t)(pos + have));
+        if (r < 0) {
+            free(buf);
+            return fail(err, errlen, "cannot read segment: %s", strerror(errno));
+        }
+        if (r == 0)
+            break;
+        have += (size_t)r;
+    }
+done:
+    free(buf);
+    *records = count;
+    *valid_end = pos + at;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- writer */
+
+struct log_writer {
+    char *dir;
+    struct log_options opt;
+    uint64_t *bases; /* sorted base offsets of the segments; the last is active */
+    uint64_t *sizes; /* their sizes in bytes (the active one: written, not buffered) */
+    int nsegments, cap_segments;
+    int fd;              /* active segment */
+    uint64_t end_offset; /* offset of the next append */
+    unsigned char *buf;  /* write buffer */
+    size_t buf_len;
+    uint32_t unsynced; /* records appended since the last fsync */
+    int64_t last_sync_ms;
+    uint64_t recovered_bytes;
+};
+
+static int writer_add_segment(struct log_writer *w, uint64_t base, uint64_t size)
+{
+    if (w->nsegments == w->cap_segments) {
+        int cap = w->cap_segments ? w->cap_segments * 2 : 16;
+        uint64_t *nb = realloc(w->bases, (size_t)cap * sizeof *nb);
+        if (!nb)
+            return -1;
+        w->bases = nb;
+        uint64_t *ns = realloc(w->sizes, (size_t)cap * sizeof *ns);
+        if (!ns)
+            return -1;
+        w->sizes = ns;
+        w->cap_segments = cap;
+    }
+    w->bases[w->nsegments] = base;
+    w->sizes[w->nsegments] = size;
+    w->nsegments++;
+    return 0;
+}
+
+static int writer_open_active(struct log_writer *w, bool create, char *err, size_t errlen)
+{
+    char path[LOG_PATH_MAX];
+    segment_path(path, sizeof path, w->dir, w->bases[w->nsegments - 1]);
+    if (w->fd >= 0)
+        close(w->fd);
+    w->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+    if (w->fd < 0)
+        return fail(err, errlen, "cannot open segment %s: %s", path, strerror(errno));
+    return 0;
+}
+
+/* Recovery: drop empty trailing segments, cut a torn tail off the last one. */
+static int writer_recover(struct log_writer *w, char *err, size_t errlen)
+{
+    char path[LOG_PATH_MAX];
+    for (;;) {
+        uint64_t base = w->bases[w->nsegments - 1];
+        segment_path(path, sizeof path, w->dir, base);
+        int fd = open(path, O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+            return fail(err, errlen, "cannot open segment %s: %s", path, strerror(errno));
+        struct stat st;
+        uint64_t records, valid_end;
+        if (fstat(fd, &st) != 0 || scan_segment(fd, &records, &valid_end, err, errlen) != 0) {
+            close(fd);
+            return err && *err ? -1 : fail(err, errlen, "cannot stat %s", path);
+        }
+        if (valid_end < (uint64_t)st.st_size) {
+            w->recovered_bytes += (uint64_t)st.st_size - valid_end;
+            log_warn("log %s: cut a torn or corrupt tail of %" PRIu64 " bytes at offset %" PRIu64, path,
+                     (uint64_t)st.st_size - valid_end, base + records);
+            if (ftruncate(fd, (off_t)valid_end) != 0 || fsync(fd) != 0) {
+                close(fd);
+                return fail(err, errlen, "cannot truncate %s: %s", path, strerror(errno));
+            }
+        }
+        close(fd);
+        if (records == 0 && w->nsegments > 1) {
+            /* an empty last segment (crash right after a roll): recheck the previous one */
+            if (unlink(path) != 0)
+                return fail(err, errlen, "cannot remove %s: %s", path, strerror(errno));
+            w->nsegments--;
+            continue;
+        }
+        w->sizes[w->nsegments - 1] = valid_end;
+        w->end_offset = base + records;
+        return 0;
+    }
+}
+
+int log_writer_open(const char *dir, const struct log_options *opt, struct log_writer **out, char *err,
+                    size_t errlen)
+{
+    *out = NULL;
+    if (mkdir_p(dir) != 0)
+        return fail(err, errlen, "cannot create log directory %s: %s", dir, strerror(errno));
+    struct log_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return fail(err, errlen, "out of memory");
+    w->fd = -1;
+    if (opt)
+        w->opt = *opt;
+    if (w->opt.segment_bytes == 0)
+        w->opt.segment_bytes = LOG_DEFAULT_SEGMENT;
+    w->dir = strdup(dir);
+    w->buf = malloc(LOG_WRITE_BUFFER);
+    w->last_sync_ms = now_ms_monotonic();
+    uint64_t *bases = NULL;
+    int n = 0;
+    if (!w->dir || !w->buf) {
+        fail(err, errlen, "out of memory");
+        goto err;
+    }
+    if (list_segments(dir, &bases, &n, err, errlen) != 0)
+        goto err;
+    for (int i = 0; i < n; i++) {
+        char path[LOG_PATH_MAX];
+        struct stat st;
+        segment_path(path, sizeof path, dir, bases[i]);
+        if (stat(path, &st) != 0 || writer_add_segment(w, bases[i], (uint64_t)st.st_size) != 0) {
+            fail(err, errlen, "cannot stat %s: %s", path, strerror(errno));
+            goto err;
+        }
+    }
+    free(bases);
+    bases = NULL;
+    if (w->nsegments == 0) {
+        if (writer_add_segment(w, 0, 0) != 0) {
+            fail(err, errlen, "out of memory");
+            goto err;
+        }
+        if (writer_open_active(w, true, err, errlen) != 0 || fsync_dir(dir) != 0)
+            goto err;
+    } else {
+        if (writer_recover(w, err, errlen) != 0 || writer_open_active(w, false, err, errlen) != 0)
+            goto err;
+    }
+    *out = w;
+    return 0;
+err:
+    free(bases);
+    log_writer_close(w);
+    return -1;
+}
+
+static int writer_write_out(struct log_writer *w, char *err, size_t errlen)
+{
+    size_t off = 0;
+    while (off < w->buf_len) {
+        ssize_t n = write(w->fd, w->buf + off, w->buf_len - off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return fail(err, errlen, "cannot write log %s: %s", w->dir, strerror(errno));
+        }
+        off += (size_t)n;
+    }
+    w->sizes[w->nsegments - 1] += w->buf_len;
+    w->buf_len = 0;
+    return 0;
+}
+
+int log_writer_flush(struct log_writer *w, bool sync, char *err, size_t errlen)
+{
+    if (writer_write_out(w, err, errlen) != 0)
+        return -1;
+    if (!sync)
+        return 0;
+    if (fsync(w->fd) != 0)
+        return fail(err, errlen, "cannot fsync log %s: %s", w->dir, strerror(errno));
+    w->unsynced = 0;
+    w->last_sync_ms = now_ms_monotonic();
+    return 0;
+}
+
+void log_writer_close(struct log_writer *w)
+{
+    if (!w)
+        return;
+    if (w->fd >= 0) {
+        char err[256];
+        if (w->buf_len && writer_write_out(w, err, sizeof err) != 0)
+            log_error("%s", err);
+        close(w->fd);
+    }
+    free(w->dir);
+    free(w->bases);
+    free(w->sizes);
+    free(w->buf);
+    free(w);
+}
+
+static int writer_roll(struct log_writer *w, char *err, size_t errlen)
+{
+    bool sync = w->opt.fsync_every_records || w->opt.fsync_every_ms;
+    if (log_writer_flush(w, sync, err, errlen) != 0)
+        return -1;
+    if (writer_add_segment(w, w->end_offset, 0) != 0)
+        return fail(err, errlen, "out of memory");
+    if (writer_open_active(w, true, err, errlen) != 0)
+        return -1;
+    if (sync)
+        fsync_dir(w->dir);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return log_writer_enforce_retention(w, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, err, errlen);
+}
+
+int log_writer_append(struct log_writer *w, const void *data, uint32_t len, uint64_t *offset, char *err,
+                      size_t errlen)
+{
+    if (len > LOG_MAX_RECORD)
+        return fail(err, errlen, "record of %u bytes is larger than the limit of %u", len, LOG_MAX_RECORD);
+    size_t frame = LOG_FRAME_HEADER + (size_t)len;
+    uint64_t active = w->sizes[w->nsegments - 1] + w->buf_len;
+    if (active > 0 && active + frame > w->opt.segment_bytes && writer_roll(w, err, errlen) != 0)
+        return -1;
+    if (w->buf_len + frame > LOG_WRITE_BUFFER && writer_write_out(w, err, errlen) != 0)
+        return -1;
+    unsigned char hdr[LOG_FRAME_HEADER];
+    put_u32(hdr, len);
+    put_u32(hdr + 4, crc32c(0, data, len));
+    if (frame > LOG_WRITE_BUFFER) { /* a huge record: write it directly */
+        memcpy(w->buf, hdr, sizeof hdr);
+        w->buf_len = sizeof hdr;
+        if (writer_write_out(w, err, errlen) != 0)
+            return -1;
+        ssize_t n = write(w->fd, data, len);
+        if (n != (ssize_t)len)
+            return fail(err, errlen, "cannot write log %s: %s", w->dir, strerror(errno));
+        w->sizes[w->nsegments - 1] += len;
+    } else {
+        memcpy(w->buf + w->buf_len, hdr, sizeof hdr);
+        memcpy(w->buf + w->buf_len + sizeof hdr, data, len);
+        w->buf_len += frame;
+    }
+    if (offset)
+        *offset = w->end_offset;
+    w->end_offset++;
+    w->unsynced++;
+    if (w->opt.fsync_every_records && w->unsynced >= w->opt.fsync_every_records)
+        return log_writer_flush(w, true, err, errlen);
+    if (w->opt.fsync_every_ms && (w->unsynced & 255) == 0 &&
+        now_ms_monotonic() - w->last_sync_ms >= w->opt.fsync_every_ms)
+        return log_writer_flush(w, true, err, errlen);
+    return 0;
+}
+
+uint64_t log_writer_end_offset(const struct log_writer *w) { return w->end_offset; }
+uint64_t log_writer_start_offset(const struct log_writer *w) { return w->bases[0]; }
+uint64_t log_writer_recovered_bytes(const struct log_writer *w) { return w->recovered_bytes; }
+
+/* Byte position of record `offset` in the segment with base `base` (offset ≥ base). */
+static int segment_find(const char *dir, uint64_t base, uint64_t offset, uint64_t *pos, char *err, size_t errlen)
+{
+    char path[LOG_PATH_MAX];
+    segment_path(path, sizeof path, dir, base);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(err, errlen, "cannot open segment %s: %s", path, strerror(errno));
+    uint64_t p = 0;
+    unsigned char hdr[LOG_FRAME_HEADER];
+    for (uint64_t o = base; o < offset; o++) {
+        if (pread(fd, hdr, sizeof hdr, (off_t)p) != (ssize_t)sizeof hdr) {
+            close(fd);
+            return fail(err, errlen, "segment %s ends before offset %" PRIu64, path, offset);
+        }
+        p += LOG_FRAME_HEADER + get_u32(hdr);
+    }
+    close(fd);
+    *pos = p;
+    return 0;
+}
+
+int log_writer_truncate(struct log_writer *w, uint64_t offset, char *err, size_t errlen)
+{
+    if (log_writer_flush(w, false, err, errlen) != 0)
+        return -1;
+    if (offset > w->end_offset)
+        return fail(err, errlen, "cannot truncate log %s to offset %" PRIu64 ": it ends at %" PRIu64, w->dir,
+                    offset, w->end_offset);
+    if (offset < w->bases[0])
+        return fail(err, errlen, "cannot truncate log %s to offset %" PRIu64 ": retention removed it", w->dir,
+                    offset);
+    if (offset == w->end_offset)
+        return 0;
+    char path[LOG_PATH_MAX];
+    while (w->nsegments > 1 && w->bases[w->nsegments - 1] > offset) {
+        segment_path(path, sizeof path, w->dir, w->bases[w->nsegments - 1]);
+        if (unlink(path) != 0)
+            return fail(err, errlen, "cannot remove %s: %s", path, strerror(errno));
+        w->nsegments--;
+    }
+    uint64_t base = w->bases[w->nsegments - 1], pos = 0;
+    if (segment_find(w->dir, base, offset, &pos, err, errlen) != 0)
+        return -1;
+    if (writer_open_active(w, false, err, errlen) != 0)
+        return -1;
+    if (ftruncate(w->fd, (off_t)pos) != 0 || fsync(w->fd) != 0 || fsync_dir(w->dir) != 0)
+        return fail(err, errlen, "cannot truncate log %s: %s", w->dir, strerror(errno));
+    w->sizes[w->nsegments - 1] = pos;
+    w->end_offset = offset;
+    return 0;
+}
+
+int log_writer_enforce_retention(struct log_writer *w, int64_t now_ms, char *err, size_t errlen)
+{
+    uint64_t total = w->buf_len;
+    for (int i = 0; i < w->nsegments; i++)
+        total += w->sizes[i];
+    int drop = 0;
+    char path[LOG_PATH_MAX];
+    while (drop < w->nsegments - 1) {
+        bool too_big = w->opt.retention_bytes && total > w->opt.retention_bytes;
+        bool too_old = false;
+        if (!too_big && w->opt.retention_ms) {
+            struct stat st;
+            segment_path(path, sizeof path, w->dir, w->bases[drop]);
+            if (stat(path, &st) == 0) {
+                int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+                too_old = now_ms - mtime > w->opt.retention_ms;
+            }
+        }
+        if (!too_big && !too_old)
+            break;
+        segment_path(path, sizeof path, w->dir, w->bases[drop]);
+        if (unlink(path) != 0 && errno != ENOENT)
+            return fail(err, errlen, "cannot remove %s: %s", path, strerror(errno));
+        total -= w->sizes[drop];
+        drop++;
+    }
+    if (drop) {
+        memmove(w->bases, w->bases + drop, (size_t)(w->nsegments - drop) * sizeof *w->bases);
+        memmove(w->sizes, w->sizes + drop, (size_t)(w->nsegments - drop) * sizeof *w->sizes);
+        w->nsegments -= drop;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- reader */
+
+struct log_reader {
+    char *dir;
+    uint64_t base;     /* base offset of the open segment */
+    int fd;            /* open segment */
+    uint64_t file_pos; /* file position just after buf[have] */
+    uint64_t next;     /* offset of the next record to return */
+    unsigned char *buf;
+    size_t cap, at, have; /* unread bytes are buf[at..have) */
+};
+
+/* The smallest segment base greater than r->base, if any (0 if none). */
+static int reader_next_segment(struct log_reader *r, uint64_t *next_base, char *err, size_t errlen)
+{
+    uint64_t *bases;
+    int n;
+    if (list_segments(r->dir, &bases, &n, err, errlen) != 0)
+        return -1;
+    *next_base = 0;
+    for (int i = 0; i < n; i++)
+        if (bases[i] > r->base) {
+            *next_base = bases[i];
+            break;
+        }
+    free(bases);
+    return 0;
+}
+
+static int reader_open_segment(struct log_reader *r, uint64_t base, char *err, size_t errlen)
+{
+    char path[LOG_PATH_MAX];
+    segment_path(path, sizeof path, r->dir, base);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(err, errlen, "cannot open segment %s: %s", path, strerror(errno));
+    if (r->fd >= 0)
+        close(r->fd);
+    r->fd = fd;
+    r->base = base;
+    r->file_pos = 0;
+    r->at = r->have = 0;
+    return 0;
+}
+
+/* Reads more bytes of the current segment into the buffer; returns the count read (0 at EOF). */
+static ssize_t reader_fill(struct log_reader *r, char *err, size_t errlen)
+{
+    if (r->at > 0) {
+        memmove(r->buf, r->buf + r->at, r->have - r->at);
+        r->have -= r->at;
+        r->at = 0;
+    }
+    if (r->have >= LOG_FRAME_HEADER) {
+        size_t need = LOG_FRAME_HEADER + (size_t)get_u32(r->buf);
+        if (need > r->cap && need <= LOG_FRAME_HEADER + LOG_MAX_RECORD) {
+            unsigned char *nb = realloc(r->buf, need);
+            if (!nb)
+                return fail(err, errlen, "out of memory");
+            r->buf = nb;
+            r->cap = need;
+        }
+    }
+    for (;;) {
+        ssize_t n = pread(r->fd, r->buf + r->have, r->cap - r->have, (off_t)r->file_pos);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return fail(err, errlen, "cannot read log %s: %s", r->dir, strerror(errno));
+        r->have += (size_t)n;
+        r->file_pos += (uint64_t)n;
+        return n;
+    }
+}
+
+/* Parses whole frames from the buffer into recs (skipping records before `skip_to`). */
+static int reader_parse(struct log_reader *r, struct stream_record *recs, int max, int *got, char *err,
+                        size_t errlen)
+{
+    while (*got < max && r->have - r->at >= LOG_FRAME_HEADER) {
+        const unsigned char *p = r->buf + r->at;
+        uint32_t len = get_u32(p), crc = get_u32(p + 4);
+        if (len > LOG_MAX_RECORD) {
+            if (*got > 0)
+                break; /* return the good records first; the error comes on the next read */
+            return fail(err, errlen, "corrupt record at offset %" PRIu64 " in log %s (length %u)", r->next,
+                        r->dir, len);
+        }
+        if (r->have - r->at < LOG_FRAME_HEADER + (size_t)len)
+            break;
+        if (crc32c(0, p + LOG_FRAME_HEADER, len) != crc) {
+            if (*got > 0)
+                break;
+            return fail(err, errlen, "corrupt record at offset %" PRIu64 " in log %s (checksum mismatch)",
+                        r->next, r->dir);
+        }
+        recs[*got].offset = r->next;
+        recs[*got].data = (const char *)p + LOG_FRAME_HEADER;
+        recs[*got].len = len;
+        (*got)++;
+        r->next++;
+        r->at += LOG_FRAME_HEADER + len;
+    }
+    return 0;
+}
+
+int log_reader_read(struct log_reader *r, struct stream_record *recs, int max, char *err, size_t errlen)
+{
+    int got = 0;
+    if (reader_parse(r, recs, max, &got, err, errlen) != 0)
+        return -1;
+    if (got > 0)
+        return got;
+    for (;;) {
+        ssize_t n = reader_fill(r, err, errlen);
+        if (n < 0)
+            return -1;
+        if (reader_parse(r, recs, max, &got, err, errlen) != 0)
+            return -1;
+        if (got > 0)
+            return got;
+        if (n > 0)
+            continue; /* a partial frame: read more */
+        /* end of this segment: move on if a later one exists and nothing is left here */
+        uint64_t next_base;
+        if (reader_next_segment(r, &next_base, err, errlen) != 0)
+            return -1;
+        if (next_base == 0)
+            return 0; /* at the end of the log: tail */
+        /* the writer rolled; re-read once to catch bytes written just before the roll */
+        n = reader_fill(r, err, errlen);
+        if (n < 0)
+            return -1;
+        if (n > 0)
+            continue;
+        if (r->have != r->at)
+            return fail(err, errlen, "log %s: segment %" PRIu64 " ends with a partial record", r->dir, r->base);
+        if (next_base != r->next)
+            return fail(err, errlen, "log %s: segment %" PRIu64 " follows offset %" PRIu64 " (a gap)", r->dir,
+                        next_base, r->next);
+        if (reader_open_segment(r, next_base, err, errlen) != 0)
+            return -1;
+    }
+}
+
+int log_reader_open(const char *dir, uint64_t offset, struct log_reader **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    uint64_t *bases;
+    int n;
+    if (list_segments(dir, &bases, &n, err, errlen) != 0)
+        return -1;
+    if (n == 0) {
+        free(bases);
+        return fail(err, errlen, "log %s has no segments", dir);
+    }
+    if (offset < bases[0]) {
+        uint64_t first = bases[0];
+        free(bases);
+        return fail(err, errlen, "offset %" PRIu64 " of log %s was removed by retention (it starts at %" PRIu64 ")",
+                    offset, dir, first);
+    }
+    uint64_t base = bases[0];
+    for (int i = 0; i < n && bases[i] <= offset; i++)
+        base = bases[i];
+    free(bases);
+    struct log_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return fail(err, errlen, "out of memory");
+    r->fd = -1;
+    r->dir = strdup(dir);
+    r->cap = LOG_READ_BUFFER;
+    r->buf = malloc(r->cap);
+    if (!r->dir || !r->buf || reader_open_segment(r, base, err, errlen) != 0) {
+        log_reader_close(r);
+        return -1;
+    }
+    r->next = base;
+    /* skip to offset */
+    struct stream_record skip[256];
+    while (r->next < offset) {
+        int want = offset - r->next < 256 ? (int)(offset - r->next) : 256;
+        int got = log_reader_read(r, skip, want, err, errlen);
+        if (got <= 0) {
+            if (got == 0)
+                fail(err, errlen, "offset %" PRIu64 " is past the end of log %s (%" PRIu64 ")", offset, dir,
+                     r->next);
+            log_reader_close(r);
+            return -1;
+        }
+    }
+    *out = r;
+    return 0;
+}
+
+void log_reader_close(struct log_reader *r)
+{
+    if (!r)
+        return;
+    if (r->fd >= 0)
+        close(r->fd);
+    free(r->dir);
+    free(r->buf);
+    free(r);
+}
+
+uint64_t log_reader_position(const struct log_reader *r) { return r->next; }
+
+int log_partition_end_offset(const char *dir, uint64_t *end, char *err, size_t errlen)
+{
+    uint64_t *bases;
+    int n;
+    if (list_segments(dir, &bases, &n, err, errlen) != 0)
+        return -1;
+    if (n == 0) {
+        free(bases);
+        *end = 0;
+        return 0;
+    }
+    for (int i = n - 1; i >= 0; i--) {
+        char path[LOG_PATH_MAX];
+        segment_path(path, sizeof path, dir, bases[i]);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            free(bases);
+            return fail(err, errlen, "cannot open segment %s: %s", path, strerror(errno));
+        }
+        uint64_t records, valid_end;
+        int rc = scan_segment(fd, &records, &valid_end, err, errlen);
+        close(fd);
+        if (rc != 0) {
+            free(bases);
+            return -1;
+        }
+        if (records > 0 || i == 0) {
+            *end = bases[i] + records;
+            free(bases);
+            return 0;
+        }
+    }
+    free(bases);
+    *end = 0;
+    return 0;
+}

@@ -1,0 +1,74 @@
+/* log.h — the embedded log: one partition of a stream as append-only segment files.
+ *
+ * A partition is a directory of segment files named by the offset of their first record
+ * (`00000000000000000000.log`). A record is framed as [u32 length][u32 crc32c][payload], both
+ * little-endian; an offset is a record's index in the partition. Appends are buffered and
+ * written out by log_writer_flush() (or when the buffer fills), fsynced by the options' policy
+ * and always by log_writer_flush(w, true). Opening a writer recovers the tail: a torn or
+ * corrupt last record (a crash during a write) is cut off, and appends continue after the last
+ * whole record. One writer per partition at a time; any number of readers, in any process.
+ *
+ * Errors: functions return 0 (or a count) on success and -1 with a message in err[errlen]. */
+#ifndef SLUICE_DATAPLANE_LOG_LOG_H
+#define SLUICE_DATAPLANE_LOG_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dataplane/stream.h"
+
+#define LOG_MAX_RECORD (16u << 20) /* largest payload accepted: 16 MiB */
+
+struct log_options {
+    uint64_t segment_bytes;       /* roll to a new segment past this size; 0 = 64 MiB */
+    uint32_t fsync_every_records; /* fsync after this many appends; 0 = not by count */
+    uint32_t fsync_every_ms;      /* fsync when this long since the last one; 0 = not by time */
+    uint64_t retention_bytes;     /* delete the oldest segments past this total; 0 = keep all */
+    int64_t retention_ms;         /* delete segments last written longer ago; 0 = keep all */
+};
+
+struct log_writer;
+
+/* Opens (creating the directory if needed) and recovers the partition at dir. opt may be NULL
+ * for the defaults (64 MiB segments, fsync only on flush, keep everything). The writer is owned
+ * by the caller: log_writer_close() it. */
+int log_writer_open(const char *dir, const struct log_options *opt, struct log_writer **out, char *err,
+                    size_t errlen);
+/* Flushes buffered records (no fsync) and frees the writer. NULL is a no-op. */
+void log_writer_close(struct log_writer *w);
+/* Appends one record (copied into the write buffer). *offset (if not NULL) gets its offset. */
+int log_writer_append(struct log_writer *w, const void *data, uint32_t len, uint64_t *offset, char *err,
+                      size_t errlen);
+/* Writes buffered records to the segment file, and fsyncs it when sync is true. */
+int log_writer_flush(struct log_writer *w, bool sync, char *err, size_t errlen);
+/* Offset the next append gets, and the first offset still kept. */
+uint64_t log_writer_end_offset(const struct log_writer *w);
+uint64_t log_writer_start_offset(const struct log_writer *w);
+/* Bytes cut off the tail by recovery when the writer was opened (0 when the tail was whole). */
+uint64_t log_writer_recovered_bytes(const struct log_writer *w);
+/* Drops every record at or after offset (offset ≤ end offset), durably. */
+int log_writer_truncate(struct log_writer *w, uint64_t offset, char *err, size_t errlen);
+/* Deletes whole old segments past the size or age limits (never the active one). now_ms is the
+ * wall clock in epoch milliseconds. Also done on every segment roll. */
+int log_writer_enforce_retention(struct log_writer *w, int64_t now_ms, char *err, size_t errlen);
+
+struct log_reader;
+
+/* A reader of the partition at dir, positioned at offset (which must still be kept). Owned by
+ * the caller: log_reader_close() it. */
+int log_reader_open(const char *dir, uint64_t offset, struct log_reader **out, char *err, size_t errlen);
+void log_reader_close(struct log_reader *r);
+/* Reads up to max whole records into recs with few read() calls; their data points into the
+ * reader's buffer and stays valid until the next read or close. Returns the count; 0 when no
+ * more records are there yet (poll again later to tail), -1 on an error (a corrupt record, an
+ * I/O error). */
+int log_reader_read(struct log_reader *r, struct stream_record *recs, int max, char *err, size_t errlen);
+/* Offset of the next record this reader returns. */
+uint64_t log_reader_position(const struct log_reader *r);
+
+/* End offset of the partition at dir as it is now (the offset the next append would get),
+ * counting only whole records. */
+int log_partition_end_offset(const char *dir, uint64_t *end, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,192 @@
+/* log_stream.c — the embedded log behind the stream backend interface (see log_stream.h). */
+#include "dataplane/log/log_stream.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define LOG_STREAM_MAX_PARTITIONS 1024
+
+/* One row per property: name and where its value goes in struct log_options. */
+static const struct {
+    const char *key;
+    size_t offset;
+    size_t size;
+} log_stream_option_table[] = {
+    {"segment.bytes", offsetof(struct log_options, segment_bytes), sizeof(uint64_t)},
+    {"fsync.records", offsetof(struct log_options, fsync_every_records), sizeof(uint32_t)},
+    {"fsync.ms", offsetof(struct log_options, fsync_every_ms), sizeof(uint32_t)},
+    {"retention.bytes", offsetof(struct log_options, retention_bytes), sizeof(uint64_t)},
+    {"retention.ms", offsetof(struct log_options, retention_ms), sizeof(int64_t)},
+};
+
+int log_stream_options(const struct stream_property *props, int nprops, struct log_options *opt, char *err,
+                       size_t errlen)
+{
+    memset(opt, 0, sizeof *opt);
+    for (int i = 0; i < nprops; i++) {
+        size_t k, n = sizeof log_stream_option_table / sizeof log_stream_option_table[0];
+        for (k = 0; k < n; k++)
+            if (strcmp(props[i].key, log_stream_option_table[k].key) == 0)
+                break;
+        if (k == n)
+            continue; /* not a log option (connector, format, ...) */
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(props[i].value, &end, 10);
+        if (errno || end == props[i].value || *end || props[i].value[0] == '-' ||
+            (log_stream_option_table[k].size == 4 && v > UINT32_MAX) ||
+            (log_stream_option_table[k].size == 8 && v > INT64_MAX)) {
+            snprintf(err, errlen, "option '%s' must be a non-negative integer, not '%s'", props[i].key,
+                     props[i].value);
+            return -1;
+        }
+        char *dst = (char *)opt + log_stream_option_table[k].offset;
+        if (log_stream_option_table[k].size == 4) {
+            uint32_t v32 = (uint32_t)v;
+            memcpy(dst, &v32, 4);
+        } else {
+            uint64_t v64 = v;
+            memcpy(dst, &v64, 8);
+        }
+    }
+    return 0;
+}
+
+static int partition_dir(char *buf, size_t size, const char *location, int partition)
+{
+    return snprintf(buf, size, "%s/%d", location, partition) >= (int)size ? -1 : 0;
+}
+
+static int log_stream_partitions(const char *location, int create, const struct stream_property *props, int nprops,
+                                 int *count, char *err, size_t errlen)
+{
+    DIR *d = opendir(location);
+    int n = 0;
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            const char *s = e->d_name;
+            if (*s && strspn(s, "0123456789") == strlen(s) && atoi(s) < LOG_STREAM_MAX_PARTITIONS &&
+                atoi(s) + 1 > n)
+                n = atoi(s) + 1;
+        }
+        closedir(d);
+    }
+    if (n == 0 && create > 0) {
+        for (int p = 0; p < create; p++) {
+            char dir[4096];
+            struct log_writer *w;
+            if (partition_dir(dir, sizeof dir, location, p) != 0) {
+                snprintf(err, errlen, "stream path too long: %s", location);
+                return -1;
+            }
+            if (log_writer_open(dir, NULL, &w, err, errlen) != 0)
+                return -1;
+            log_writer_close(w);
+        }
+        n = create;
+    }
+    if (n == 0) {
+        snprintf(err, errlen, "stream %s does not exist", location);
+        return -1;
+    }
+    *count = n;
+    return 0;
+}
+
+static int log_stream_open_writer(const char *location, int partition, const struct stream_property *props,
+                                  int nprops, void **writer, char *err, size_t errlen)
+{
+    char dir[4096];
+    struct log_options opt;
+    if (log_stream_options(props, nprops, &opt, err, errlen) != 0)
+        return -1;
+    if (partition_dir(dir, sizeof dir, location, partition) != 0) {
+        snprintf(err, errlen, "stream path too long: %s", location);
+        return -1;
+    }
+    return log_writer_open(dir, &opt, (struct log_writer **)writer, err, errlen);
+}
+
+static int log_stream_append(void *writer, const void *data, uint32_t len, char *err, size_t errlen)
+{
+    return log_writer_append(writer, data, len, NULL, err, errlen);
+}
+
+static int log_stream_flush(void *writer, bool sync, char *err, size_t errlen)
+{
+    return log_writer_flush(writer, sync, err, errlen);
+}
+
+static uint64_t log_stream_writer_end(void *writer) { return log_writer_end_offset(writer); }
+
+static int log_stream_truncate(void *writer, uint64_t offset, char *err, size_t errlen)
+{
+    return log_writer_truncate(writer, offset, err, errlen);
+}
+
+static void log_stream_close_writer(void *writer) { log_writer_close(writer); }
+
+/* A reader remembers its partition directory for end_offset(). */
+struct log_stream_reader {
+    struct log_reader *reader;
+    char dir[4096];
+};
+
+static int log_stream_open_reader(const char *location, int partition, uint64_t offset,
+                                  const struct stream_property *props, int nprops, void **reader, char *err,
+                                  size_t errlen)
+{
+    struct log_stream_reader *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (partition_dir(r->dir, sizeof r->dir, location, partition) != 0 ||
+        log_reader_open(r->dir, offset, &r->reader, err, errlen) != 0) {
+        free(r);
+        return -1;
+    }
+    *reader = r;
+    return 0;
+}
+
+static int log_stream_read(void *reader, struct stream_record *recs, int max, char *err, size_t errlen)
+{
+    struct log_stream_reader *r = reader;
+    return log_reader_read(r->reader, recs, max, err, errlen);
+}
+
+static int log_stream_end_offset(void *reader, uint64_t *end, char *err, size_t errlen)
+{
+    struct log_stream_reader *r = reader;
+    return log_partition_end_offset(r->dir, end, err, errlen);
+}
+
+static void log_stream_close_reader(void *reader)
+{
+    struct log_stream_reader *r = reader;
+    if (!r)
+        return;
+    log_reader_close(r->reader);
+    free(r);
+}
+
+const struct stream_backend log_stream_backend = {
+    .name = "log",
+    .partitions = log_stream_partitions,
+    .open_writer = log_stream_open_writer,
+    .append = log_stream_append,
+    .flush = log_stream_flush,
+    .writer_end_offset = log_stream_writer_end,
+    .truncate = log_stream_truncate,
+    .close_writer = log_stream_close_writer,
+    .open_reader = log_stream_open_reader,
+    .read = log_stream_read,
+    .end_offset = log_stream_end_offset,
+    .close_reader = log_stream_close_reader,
+};

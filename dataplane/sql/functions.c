@@ -1,0 +1,865 @@
+/* functions.c — SQL built-in functions as one table (name, arity, argument types, result
+ * type rule, implementation), their implementations (string, math, JSON and time functions),
+ * and the text forms of values (timestamps, doubles) shared with the rest of sql/. */
+#include "dataplane/sql/functions.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <math.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/arena.h"
+
+/* ---- Time ------------------------------------------------------------------------------*/
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+struct civil {
+    int64_t year;
+    int month, day, hour, minute, second, milli;
+    int64_t days;
+};
+
+static void civil_from_ms(int64_t ms, struct civil *c)
+{
+    int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+    int64_t rem = ms - days * 86400000;
+    civil_from_days(days, &c->year, &c->month, &c->day);
+    c->days = days;
+    c->hour = (int)(rem / 3600000);
+    c->minute = (int)(rem / 60000 % 60);
+    c->second = (int)(rem / 1000 % 60);
+    c->milli = (int)(rem % 1000);
+}
+
+static int days_in_month(int64_t y, int m)
+{
+    static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 ? 28 + leap : dm[m - 1];
+}
+
+static int civil_valid(const struct civil *c)
+{
+    return c->month >= 1 && c->month <= 12 && c->day >= 1 && c->day <= days_in_month(c->year, c->month) &&
+           c->hour < 24 && c->minute < 60 && c->second < 60;
+}
+
+static int64_t civil_to_ms(const struct civil *c)
+{
+    return days_from_civil(c->year, c->month, c->day) * 86400000 + c->hour * 3600000LL +
+           c->minute * 60000LL + c->second * 1000LL + c->milli;
+}
+
+/* Reads exactly n digits (n > 0) at s[*i]. */
+static int read_digits(const char *s, size_t len, size_t *i, int n, int64_t *out)
+{
+    int64_t v = 0;
+    for (int k = 0; k < n; k++) {
+        if (*i >= len || !isdigit((unsigned char)s[*i]))
+            return -1;
+        v = v * 10 + (s[(*i)++] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int sql_parse_timestamp(const char *s, size_t len, int64_t *ms)
+{
+    struct civil c = {0};
+    size_t i = 0;
+    int64_t v;
+    while (len && s[len - 1] == ' ')
+        len--;
+    while (i < len && s[i] == ' ')
+        i++;
+    if (read_digits(s, len, &i, 4, &c.year) < 0 || i >= len || s[i++] != '-' ||
+        read_digits(s, len, &i, 2, &v) < 0)
+        return -1;
+    c.month = (int)v;
+    if (i >= len || s[i++] != '-' || read_digits(s, len, &i, 2, &v) < 0)
+        return -1;
+    c.day = (int)v;
+    if (i < len && (s[i] == ' ' || s[i] == 'T')) {
+        i++;
+        if (read_digits(s, len, &i, 2, &v) < 0)
+            return -1;
+        c.hour = (int)v;
+        if (i >= len || s[i++] != ':' || read_digits(s, len, &i, 2, &v) < 0)
+            return -1;
+        c.minute = (int)v;
+        if (i < len && s[i] == ':') {
+            i++;
+            if (read_digits(s, len, &i, 2, &v) < 0)
+                return -1;
+            c.second = (int)v;
+            if (i < len && s[i] == '.') {
+                int k = 0, milli = 0;
+                i++;
+                while (i < len && isdigit((unsigned char)s[i])) {
+                    if (k < 3)
+                        milli = milli * 10 + (s[i] - '0');
+                    k++;
+                    i++;
+                }
+                if (k == 0)
+                    return -1;
+                for (; k < 3; k++)
+                    milli *= 10;
+                c.milli = milli;
+            }
+        }
+        if (i < len && s[i] == 'Z')
+            i++;
+    }
+    if (i != len || !civil_valid(&c))
+        return -1;
+    *ms = civil_to_ms(&c);
+    return 0;
+}
+
+size_t sql_format_timestamp(int64_t ms, char *buf)
+{
+    struct civil c;
+    civil_from_ms(ms, &c);
+    int n = snprintf(buf, 32, "%04lld-%02d-%02d %02d:%02d:%02d.%03d", (long long)c.year, c.month, c.day,
+                     c.hour, c.minute, c.second, c.milli);
+    return n < 0 ? 0 : (size_t)(n > 31 ? 31 : n);
+}
+
+size_t sql_format_double(double d, char *buf)
+{
+    if (isnan(d))
+        return (size_t)snprintf(buf, 32, "NaN");
+    if (isinf(d))
+        return (size_t)snprintf(buf, 32, d > 0 ? "Infinity" : "-Infinity");
+    int n = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(buf, 32, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    if (!strpbrk(buf, ".e")) {
+        buf[n++] = '.';
+        buf[n++] = '0';
+        buf[n] = '\0';
+    }
+    return (size_t)n;
+}
+
+int functions_to_string(const struct value *v, struct arena *scratch, struct value *out)
+{
+    if (v->type == VT_STRING) {
+        *out = *v;
+        return 0;
+    }
+    if (v->type == VT_BOOLEAN) {
+        out->type = VT_STRING;
+        out->u.s.ptr = v->u.b ? "TRUE" : "FALSE";
+        out->u.s.len = v->u.b ? 4 : 5;
+        return 0;
+    }
+    char *buf = scratch ? arena_alloc(scratch, 32) : NULL;
+    if (!buf)
+        return -1;
+    size_t n;
+    if (v->type == VT_BIGINT)
+        n = (size_t)snprintf(buf, 32, "%lld", (long long)v->u.i);
+    else if (v->type == VT_DOUBLE)
+        n = sql_format_double(v->u.d, buf);
+    else
+        n = sql_format_timestamp(v->u.i, buf);
+    out->type = VT_STRING;
+    out->u.s.ptr = buf;
+    out->u.s.len = (uint32_t)n;
+    return 0;
+}
+
+/* ---- Helpers ---------------------------------------------------------------------------*/
+
+static int set_string(struct eval_ctx *c, const struct expr *e, struct value *out, const char *p, size_t n)
+{
+    (void)c;
+    (void)e;
+    out->type = VT_STRING;
+    out->u.s.ptr = p;
+    out->u.s.len = (uint32_t)n;
+    return 0;
+}
+
+static char *scratch_alloc(struct eval_ctx *c, size_t n)
+{
+    return arena_alloc(c->scratch, n ? n : 1);
+}
+
+/* Byte offset of the character index ci (0-based) in a UTF-8 string. */
+static size_t utf8_offset(const char *s, size_t n, int64_t ci)
+{
+    size_t i = 0;
+    while (i < n && ci > 0) {
+        i++;
+        while (i < n && ((unsigned char)s[i] & 0xC0) == 0x80)
+            i++;
+        ci--;
+    }
+    return i;
+}
+
+static int64_t utf8_length(const char *s, size_t n)
+{
+    int64_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return k;
+}
+
+static double num(const struct value *v)
+{
+    return v->type == VT_DOUBLE ? v->u.d : (double)v->u.i;
+}
+
+/* ---- String functions ------------------------------------------------------------------*/
+
+static int fn_case(const struct value *a, struct eval_ctx *c, const struct expr *e, struct value *out, int upper)
+{
+    char *m = scratch_alloc(c, a[0].u.s.len);
+    if (!m)
+        return eval_fail(c, e, "out of memory");
+    for (uint32_t i = 0; i < a[0].u.s.len; i++)
+        m[i] = (char)(upper ? toupper((unsigned char)a[0].u.s.ptr[i]) : tolower((unsigned char)a[0].u.s.ptr[i]));
+    return set_string(c, e, out, m, a[0].u.s.len);
+}
+
+static int fn_upper(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    return fn_case(a, c, e, out, 1);
+}
+
+static int fn_lower(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    return fn_case(a, c, e, out, 0);
+}
+
+static int fn_substring(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    const char *s = a[0].u.s.ptr;
+    size_t n = a[0].u.s.len;
+    int64_t start = a[1].u.i, len = INT64_MAX / 2;
+    if (e->nargs > 2) {
+        len = a[2].u.i;
+        if (len < 0)
+            return eval_fail(c, e, "negative substring length %lld", (long long)len);
+    }
+    if (start < 1) { /* SQL: characters before position 1 count against the length */
+        if (e->nargs > 2)
+            len += start - 1;
+        start = 1;
+        if (len < 0)
+            len = 0;
+    }
+    size_t b = utf8_offset(s, n, start - 1);
+    size_t en = b + utf8_offset(s + b, n - b, len);
+    return set_string(c, e, out, s + b, en - b);
+}
+
+static int fn_concat(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    struct value parts[FUNCTIONS_MAX_ARGS];
+    size_t total = 0;
+    for (int i = 0; i < e->nargs; i++) {
+        if (functions_to_string(&a[i], c->scratch, &parts[i]) < 0)
+            return eval_fail(c, e, "out of memory");
+        total += parts[i].u.s.len;
+    }
+    char *m = scratch_alloc(c, total);
+    if (!m)
+        return eval_fail(c, e, "out of memory");
+    size_t k = 0;
+    for (int i = 0; i < e->nargs; i++) {
+        memcpy(m + k, parts[i].u.s.ptr, parts[i].u.s.len);
+        k += parts[i].u.s.len;
+    }
+    return set_string(c, e, out, m, total);
+}
+
+static int fn_char_length(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    out->type = VT_BIGINT;
+    out->u.i = utf8_length(a[0].u.s.ptr, a[0].u.s.len);
+    return 0;
+}
+
+static int trim_in(const struct value *chars, char ch)
+{
+    return memchr(chars->u.s.ptr, ch, chars->u.s.len) != NULL;
+}
+
+/* TRIM(mode, chars, s) as the parser builds it; LTRIM/RTRIM(s). */
+static int fn_trim(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    const struct value *s = &a[2], *chars = &a[1];
+    int lead = a[0].u.s.ptr[0] != 'T', trail = a[0].u.s.ptr[0] != 'L';
+    size_t b = 0, en = s->u.s.len;
+    while (lead && b < en && trim_in(chars, s->u.s.ptr[b]))
+        b++;
+    while (trail && en > b && trim_in(chars, s->u.s.ptr[en - 1]))
+        en--;
+    return set_string(c, e, out, s->u.s.ptr + b, en - b);
+}
+
+static int fn_ltrim(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    size_t b = 0;
+    while (b < a[0].u.s.len && a[0].u.s.ptr[b] == ' ')
+        b++;
+    return set_string(c, e, out, a[0].u.s.ptr + b, a[0].u.s.len - b);
+}
+
+static int fn_rtrim(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    size_t n = a[0].u.s.len;
+    while (n > 0 && a[0].u.s.ptr[n - 1] == ' ')
+        n--;
+    return set_string(c, e, out, a[0].u.s.ptr, n);
+}
+
+static void regex_release(void *p)
+{
+    regfree(p);
+    free(p);
+}
+
+/* Constant pattern (argument 2): compiled once at plan compile time. */
+static int prepare_regex(struct expr_compiler *c, struct expr *e, const struct ast *call)
+{
+    const struct expr *pat = e->args[1];
+    if (pat->type != VT_STRING || pat->args || pat->nargs || pat->func || call->args[1]->kind != AST_LITERAL)
+        return 0;
+    regex_t *re = malloc(sizeof *re);
+    if (!re)
+        return compile_fail(c, call, "out of memory");
+    int rc = regcomp(re, pat->constant.u.s.ptr, REG_EXTENDED);
+    if (rc != 0) {
+        char msg[128];
+        regerror(rc, re, msg, sizeof msg);
+        free(re);
+        return compile_fail(c, call->args[1], "invalid regular expression '%s': %s", pat->constant.u.s.ptr, msg);
+    }
+    if (expr_compiler_defer(c, regex_release, re) < 0) {
+        regex_release(re);
+        return compile_fail(c, call, "out of memory");
+    }
+    e->state = re;
+    return 0;
+}
+
+static int fn_regexp_extract(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    int64_t group = e->nargs > 2 ? a[2].u.i : 1;
+    regex_t local, *re = e->state;
+    char *subject = arena_strndup(c->scratch, a[0].u.s.ptr, a[0].u.s.len);
+    if (!subject)
+        return eval_fail(c, e, "out of memory");
+    if (!re) {
+        char *pat = arena_strndup(c->scratch, a[1].u.s.ptr, a[1].u.s.len);
+        if (!pat)
+            return eval_fail(c, e, "out of memory");
+        if (regcomp(&local, pat, REG_EXTENDED) != 0)
+            return eval_fail(c, e, "invalid regular expression '%s'", pat);
+        re = &local;
+    }
+    regmatch_t m[10];
+    int rc = group >= 0 && (size_t)group <= re->re_nsub && group < 10 ? regexec(re, subject, 10, m, 0) : REG_NOMATCH;
+    if (re == &local)
+        regfree(&local);
+    if (rc != 0 || m[group].rm_so < 0) {
+        out->type = VT_NULL;
+        return 0;
+    }
+    return set_string(c, e, out, subject + m[group].rm_so, (size_t)(m[group].rm_eo - m[group].rm_so));
+}
+
+static int fn_split_index(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    const char *s = a[0].u.s.ptr, *sep = a[1].u.s.ptr;
+    size_t n = a[0].u.s.len, sn = a[1].u.s.len, b = 0;
+    int64_t want = a[2].u.i, k = 0;
+    out->type = VT_NULL;
+    if (want < 0 || sn == 0)
+        return 0;
+    for (size_t i = 0; i + sn <= n;) {
+        if (memcmp(s + i, sep, sn) == 0) {
+            if (k == want)
+                return set_string(c, e, out, s + b, i - b);
+            k++;
+            i += sn;
+            b = i;
+        } else {
+            i++;
+        }
+    }
+    if (k == want)
+        return set_string(c, e, out, s + b, n - b);
+    return 0;
+}
+
+/* ---- Math ------------------------------------------------------------------------------*/
+
+static int fn_abs(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    *out = a[0];
+    if (a[0].type == VT_DOUBLE)
+        out->u.d = fabs(a[0].u.d);
+    else if (a[0].u.i == INT64_MIN)
+        return eval_fail(c, e, "BIGINT overflow in ABS");
+    else if (a[0].u.i < 0)
+        out->u.i = -a[0].u.i;
+    return 0;
+}
+
+static int fn_mod(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    if (e->type == VT_BIGINT) {
+        if (a[1].u.i == 0)
+            return eval_fail(c, e, "division by zero");
+        out->type = VT_BIGINT;
+        out->u.i = a[1].u.i == -1 ? 0 : a[0].u.i % a[1].u.i;
+        return 0;
+    }
+    if (num(&a[1]) == 0)
+        return eval_fail(c, e, "division by zero");
+    out->type = VT_DOUBLE;
+    out->u.d = fmod(num(&a[0]), num(&a[1]));
+    return 0;
+}
+
+static int fn_round(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    int64_t digits = e->nargs > 1 ? a[1].u.i : 0;
+    *out = a[0];
+    if (digits > 300 || digits < -300)
+        return eval_fail(c, e, "ROUND digits out of range");
+    if (a[0].type == VT_DOUBLE) {
+        double p = pow(10.0, (double)digits);
+        out->u.d = round(a[0].u.d * p) / p;
+        if (!isfinite(out->u.d))
+            out->u.d = a[0].u.d;
+    } else if (digits < 0) {
+        int64_t p = 1;
+        for (int64_t k = 0; k < -digits && p < INT64_MAX / 10; k++)
+            p *= 10;
+        int64_t q = a[0].u.i / p, r = a[0].u.i % p;
+        if (r * 2 >= p)
+            q++;
+        else if (-r * 2 >= p)
+            q--;
+        out->u.i = q * p;
+    }
+    return 0;
+}
+
+static int fn_floor(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    *out = a[0];
+    if (a[0].type == VT_DOUBLE)
+        out->u.d = floor(a[0].u.d);
+    return 0;
+}
+
+static int fn_ceil(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    *out = a[0];
+    if (a[0].type == VT_DOUBLE)
+        out->u.d = ceil(a[0].u.d);
+    return 0;
+}
+
+static int fn_power(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    out->type = VT_DOUBLE;
+    out->u.d = pow(num(&a[0]), num(&a[1]));
+    if (isnan(out->u.d))
+        return eval_fail(c, e, "POWER result is not a number");
+    return 0;
+}
+
+static int fn_sqrt(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    if (num(&a[0]) < 0)
+        return eval_fail(c, e, "SQRT of a negative number");
+    out->type = VT_DOUBLE;
+    out->u.d = sqrt(num(&a[0]));
+    return 0;
+}
+
+/* ---- Conditional -----------------------------------------------------------------------*/
+
+static int fn_coalesce(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    for (int i = 0; i < e->nargs; i++)
+        if (a[i].type != VT_NULL) {
+            *out = a[i];
+            return 0;
+        }
+    out->type = VT_NULL;
+    return 0;
+}
+
+static int fn_if(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    *out = a[0].type == VT_BOOLEAN && a[0].u.b ? a[1] : a[2];
+    return 0;
+}
+
+/* ---- JSON ------------------------------------------------------------------------------*/
+
+/* JSON_VALUE(json, '$.a.b[0]'): the scalar at the path as a string; NULL when the input is
+ * not JSON, the path is missing or the value is an object or array (Flink's defaults). */
+static int fn_json_value(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    const char *path = a[1].u.s.ptr, *pe = path + a[1].u.s.len;
+    out->type = VT_NULL;
+    if (path == pe || *path != '$')
+        return eval_fail(c, e, "invalid JSON path '%.*s': it must start with '$'", (int)a[1].u.s.len, path);
+    json_error_t jerr;
+    json_t *root = json_loadb(a[0].u.s.ptr, a[0].u.s.len, JSON_DECODE_ANY, &jerr), *cur = root;
+    if (!root)
+        return 0;
+    path++;
+    int rc = 0;
+    while (path < pe && cur) {
+        char key[256];
+        size_t kl = 0;
+        if (*path == '.') {
+            path++;
+            while (path < pe && *path != '.' && *path != '[' && kl < sizeof key - 1)
+                key[kl++] = *path++;
+            key[kl] = '\0';
+            cur = json_is_object(cur) ? json_object_get(cur, key) : NULL;
+        } else if (*path == '[') {
+            path++;
+            if (path < pe && (*path == '\'' || *path == '"')) {
+                char q = *path++;
+                while (path < pe && *path != q && kl < sizeof key - 1)
+                    key[kl++] = *path++;
+                key[kl] = '\0';
+                if (path < pe)
+                    path++;
+                cur = json_is_object(cur) ? json_object_get(cur, key) : NULL;
+            } else {
+                size_t idx = 0;
+                int digits = 0;
+                while (path < pe && isdigit((unsigned char)*path)) {
+                    idx = idx * 10 + (size_t)(*path++ - '0');
+                    digits++;
+                }
+                if (!digits) {
+                    rc = eval_fail(c, e, "invalid JSON path: expected an index after '['");
+                    goto done;
+                }
+                cur = json_is_array(cur) ? json_array_get(cur, idx) : NULL;
+            }
+            if (path >= pe || *path != ']') {
+                rc = eval_fail(c, e, "invalid JSON path: expected ']'");
+                goto done;
+            }
+            path++;
+        } else {
+            rc = eval_fail(c, e, "invalid JSON path: unexpected '%c'", *path);
+            goto done;
+        }
+    }
+    if (!cur || json_is_null(cur) || json_is_object(cur) || json_is_array(cur))
+        goto done;
+    char buf[64];
+    const char *txt = buf;
+    size_t n;
+    if (json_is_string(cur)) {
+        txt = json_string_value(cur);
+        n = json_string_length(cur);
+    } else if (json_is_integer(cur)) {
+        n = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(cur));
+    } else if (json_is_real(cur)) {
+        n = sql_format_double(json_real_value(cur), buf);
+    } else {
+        txt = json_is_true(cur) ? "true" : "false";
+        n = strlen(txt);
+    }
+    char *m = scratch_alloc(c, n);
+    if (!m) {
+        rc = eval_fail(c, e, "out of memory");
+        goto done;
+    }
+    memcpy(m, txt, n);
+    set_string(c, e, out, m, n);
+done:
+    json_decref(root);
+    return rc;
+}
+
+/* ---- Time functions --------------------------------------------------------------------*/
+
+/* Java-style date patterns: runs of y M d H m s S are fields, 'text' is literal, other
+ * characters are literal. Formats ts into buf (returns length) or, when parse is set,
+ * parses s into *ms. Returns -1 on a bad pattern or (parsing) a mismatch. */
+static int date_pattern(const char *pat, size_t pn, int64_t ts, char *buf, size_t cap, size_t *outlen,
+                        const char *s, size_t sn, int64_t *ms)
+{
+    struct civil cv = {0};
+    size_t o = 0, si = 0;
+    if (!s)
+        civil_from_ms(ts, &cv);
+    else
+        cv.year = 1970, cv.month = 1, cv.day = 1;
+    for (size_t i = 0; i < pn;) {
+        char ch = pat[i];
+        size_t run = 1;
+        if (ch == '\'') {
+            for (i++; i < pn && pat[i] != '\''; i++) {
+                if (s) {
+                    if (si >= sn || s[si++] != pat[i])
+                        return -1;
+                } else if (o + 1 < cap) {
+                    buf[o++] = pat[i];
+                }
+            }
+            i++;
+            continue;
+        }
+        while (i + run < pn && pat[i + run] == ch)
+            run++;
+        int64_t *field64 = NULL;
+        int *field = NULL;
+        int64_t v = 0;
+        switch (ch) {
+        case 'y': field64 = &cv.year; break;
+        case 'M': field = &cv.month; break;
+        case 'd': field = &cv.day; break;
+        case 'H': field = &cv.hour; break;
+        case 'm': field = &cv.minute; break;
+        case 's': field = &cv.second; break;
+        case 'S': field = &cv.milli; break;
+        default:
+            if (isalpha((unsigned char)ch))
+                return -1;
+            for (size_t k = 0; k < run; k++) {
+                if (s) {
+                    if (si >= sn || s[si++] != ch)
+                        return -1;
+                } else if (o + 1 < cap) {
+                    buf[o++] = ch;
+                }
+            }
+            i += run;
+            continue;
+        }
+        if (!s) {
+            int64_t val = field64 ? *field64 : *field;
+            int width = (int)run;
+            if (ch == 'y' && run == 2)
+                val %= 100;
+            if (ch == 'S') { /* fraction: first `run` digits of the milliseconds */
+                char frac[8];
+                snprintf(frac, sizeof frac, "%03d", cv.milli);
+                for (size_t k = 0; k < run; k++)
+                    if (o + 1 < cap)
+                        buf[o++] = k < 3 ? frac[k] : '0';
+            } else {
+                int n = snprintf(buf + o, cap - o, "%0*lld", width, (long long)val);
+                o += n > 0 ? (size_t)n : 0;
+                if (o >= cap)
+                    o = cap - 1;
+            }
+        } else {
+            size_t want = run == 1 ? (ch == 'y' ? 4 : 2) : run, got = 0;
+            if (ch == 'S')
+                want = run;
+            while (got < want && si < sn && isdigit((unsigned char)s[si])) {
+                v = v * 10 + (s[si++] - '0');
+                got++;
+            }
+            if (got == 0 || (run > 1 && got != want))
+                return -1;
+            if (ch == 'S') {
+                for (; got < 3; got++)
+                    v *= 10;
+                for (; got > 3; got--)
+                    v /= 10;
+            }
+            if (ch == 'y' && run == 2)
+                v += 2000;
+            if (field64)
+                *field64 = v;
+            else
+                *field = (int)v;
+        }
+        i += run;
+    }
+    if (s) {
+        if (si != sn || !civil_valid(&cv))
+            return -1;
+        *ms = civil_to_ms(&cv);
+    } else {
+        buf[o] = '\0';
+        *outlen = o;
+    }
+    return 0;
+}
+
+static int fn_to_timestamp(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    out->type = VT_TIMESTAMP;
+    if (e->nargs == 1) {
+        if (sql_parse_timestamp(a[0].u.s.ptr, a[0].u.s.len, &out->u.i) < 0)
+            out->type = VT_NULL; /* Flink: NULL when the text does not parse */
+        return 0;
+    }
+    if (date_pattern(a[1].u.s.ptr, a[1].u.s.len, 0, NULL, 0, NULL, a[0].u.s.ptr, a[0].u.s.len, &out->u.i) < 0)
+        out->type = VT_NULL;
+    return 0;
+}
+
+static int fn_date_format(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    int64_t ts = a[0].u.i;
+    if (a[0].type == VT_STRING && sql_parse_timestamp(a[0].u.s.ptr, a[0].u.s.len, &ts) < 0) {
+        out->type = VT_NULL;
+        return 0;
+    }
+    size_t cap = (size_t)a[1].u.s.len * 4 + 32, n;
+    char *buf = scratch_alloc(c, cap);
+    if (!buf)
+        return eval_fail(c, e, "out of memory");
+    if (date_pattern(a[1].u.s.ptr, a[1].u.s.len, ts, buf, cap, &n, NULL, 0, NULL) < 0)
+        return eval_fail(c, e, "invalid date format '%.*s'", (int)a[1].u.s.len, a[1].u.s.ptr);
+    return set_string(c, e, out, buf, n);
+}
+
+static int fn_extract(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    struct civil cv;
+    civil_from_ms(a[1].u.i, &cv);
+    const char *u = a[0].u.s.ptr;
+    out->type = VT_BIGINT;
+    static const char *const units[] = {"YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND",
+                                        "MILLISECOND", "DOW", "DOY", "QUARTER", "EPOCH"};
+    int64_t vals[] = {cv.year, cv.month, cv.day, cv.hour, cv.minute, cv.second, cv.milli,
+                      ((cv.days % 7 + 7 + 4) % 7) + 1,
+                      cv.days - days_from_civil(cv.year, 1, 1) + 1, (cv.month - 1) / 3 + 1,
+                      a[1].u.i >= 0 ? a[1].u.i / 1000 : -((-a[1].u.i + 999) / 1000)};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(u, units[i]) == 0) {
+            out->u.i = vals[i];
+            return 0;
+        }
+    return eval_fail(c, e, "EXTRACT of %s is not supported", u);
+}
+
+/* ---- The table -------------------------------------------------------------------------*/
+
+#define MANY FUNCTIONS_MAX_ARGS
+static const struct sql_function functions_table[] = {
+    /* name            min max  args  ret           rule         strict impl              prepare        agg */
+    {"UPPER",           1, 1,   "S",  VT_STRING,    RET_FIXED,   1, fn_upper,          NULL,          AGG_NONE},
+    {"LOWER",           1, 1,   "S",  VT_STRING,    RET_FIXED,   1, fn_lower,          NULL,          AGG_NONE},
+    {"SUBSTRING",       2, 3,   "SII", VT_STRING,   RET_FIXED,   1, fn_substring,      NULL,          AGG_NONE},
+    {"CONCAT",          1, MANY, "A", VT_STRING,    RET_FIXED,   1, fn_concat,         NULL,          AGG_NONE},
+    {"CHAR_LENGTH",     1, 1,   "S",  VT_BIGINT,    RET_FIXED,   1, fn_char_length,    NULL,          AGG_NONE},
+    {"CHARACTER_LENGTH", 1, 1,  "S",  VT_BIGINT,    RET_FIXED,   1, fn_char_length,    NULL,          AGG_NONE},
+    {"TRIM",            3, 3,   "SSS", VT_STRING,   RET_FIXED,   1, fn_trim,           NULL,          AGG_NONE},
+    {"LTRIM",           1, 1,   "S",  VT_STRING,    RET_FIXED,   1, fn_ltrim,          NULL,          AGG_NONE},
+    {"RTRIM",           1, 1,   "S",  VT_STRING,    RET_FIXED,   1, fn_rtrim,          NULL,          AGG_NONE},
+    {"REGEXP_EXTRACT",  2, 3,   "SSI", VT_STRING,   RET_FIXED,   1, fn_regexp_extract, prepare_regex, AGG_NONE},
+    {"SPLIT_INDEX",     3, 3,   "SSI", VT_STRING,   RET_FIXED,   1, fn_split_index,    NULL,          AGG_NONE},
+    {"ABS",             1, 1,   "N",  VT_BIGINT,    RET_ARG0,    1, fn_abs,            NULL,          AGG_NONE},
+    {"MOD",             2, 2,   "N",  VT_BIGINT,    RET_NUMERIC, 1, fn_mod,            NULL,          AGG_NONE},
+    {"ROUND",           1, 2,   "NI", VT_BIGINT,    RET_ARG0,    1, fn_round,          NULL,          AGG_NONE},
+    {"FLOOR",           1, 1,   "N",  VT_BIGINT,    RET_ARG0,    1, fn_floor,          NULL,          AGG_NONE},
+    {"CEIL",            1, 1,   "N",  VT_BIGINT,    RET_ARG0,    1, fn_ceil,           NULL,          AGG_NONE},
+    {"CEILING",         1, 1,   "N",  VT_BIGINT,    RET_ARG0,    1, fn_ceil,           NULL,          AGG_NONE},
+    {"POWER",           2, 2,   "N",  VT_DOUBLE,    RET_FIXED,   1, fn_power,          NULL,          AGG_NONE},
+    {"SQRT",            1, 1,   "N",  VT_DOUBLE,    RET_FIXED,   1, fn_sqrt,           NULL,          AGG_NONE},
+    {"COALESCE",        1, MANY, "A", VT_NULL,      RET_ARG1,    0, fn_coalesce,       NULL,          AGG_NONE},
+    {"IF",              3, 3,   "BAA", VT_NULL,     RET_ARG1,    0, fn_if,             NULL,          AGG_NONE},
+    {"JSON_VALUE",      2, 2,   "S",  VT_STRING,    RET_FIXED,   1, fn_json_value,     NULL,          AGG_NONE},
+    {"TO_TIMESTAMP",    1, 2,   "S",  VT_TIMESTAMP, RET_FIXED,   1, fn_to_timestamp,   NULL,          AGG_NONE},
+    {"DATE_FORMAT",     2, 2,   "XS", VT_STRING,    RET_FIXED,   1, fn_date_format,    NULL,          AGG_NONE},
+    {"EXTRACT",         2, 2,   "ST", VT_BIGINT,    RET_FIXED,   1, fn_extract,        NULL,          AGG_NONE},
+    {"COUNT",           0, 1,   "A",  VT_BIGINT,    RET_FIXED,   0, NULL,              NULL,          AGG_COUNT},
+    {"SUM",             1, 1,   "N",  VT_BIGINT,    RET_ARG0,    0, NULL,              NULL,          AGG_SUM},
+    {"MIN",             1, 1,   "A",  VT_BIGINT,    RET_ARG0,    0, NULL,              NULL,          AGG_MIN},
+    {"MAX",             1, 1,   "A",  VT_BIGINT,    RET_ARG0,    0, NULL,              NULL,          AGG_MAX},
+    {"AVG",             1, 1,   "N",  VT_BIGINT,    RET_ARG0,    0, NULL,              NULL,          AGG_AVG},
+};
+
+const struct sql_function *functions_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof functions_table / sizeof functions_table[0]; i++)
+        if (strcasecmp(functions_table[i].name, name) == 0)
+            return &functions_table[i];
+    return NULL;
+}
+
+int functions_distance(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    if (n > 63 || m > 63)
+        return 99;
+    int prev[64], cur[64];
+    for (size_t j = 0; j <= m; j++)
+        prev[j] = (int)j;
+    for (size_t i = 1; i <= n; i++) {
+        cur[0] = (int)i;
+        for (size_t j = 1; j <= m; j++) {
+            int cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+            int best = prev[j - 1] + cost;
+            if (prev[j] + 1 < best)
+                best = prev[j] + 1;
+            if (cur[j - 1] + 1 < best)
+                best = cur[j - 1] + 1;
+            cur[j] = best;
+        }
+        memcpy(prev, cur, (m + 1) * sizeof *prev);
+    }
+    return prev[m];
+}
+
+const char *functions_suggest(const char *name)
+{
+    const char *best = NULL;
+    int best_d = 3;
+    for (size_t i = 0; i < sizeof functions_table / sizeof functions_table[0]; i++) {
+        int d = functions_distance(name, functions_table[i].name);
+        if (d < best_d) {
+            best_d = d;
+            best = functions_table[i].name;
+        }
+    }
+    return best;
+}

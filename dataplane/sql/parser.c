@@ -1,0 +1,804 @@
+/* parser.c — recursive-descent parser from tokens to syntax trees: the SELECT grammar
+ * (expressions with SQL precedence, CASE, CAST, LIKE, IN, BETWEEN, window table functions,
+ * GROUP BY) and the shared pieces (types, intervals) used by script.c. */
+#include "dataplane/sql/parser.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/arena.h"
+
+/* Words that end an expression or a list, so they cannot be bare column names or aliases. */
+static const char *const parser_reserved[] = {
+    "SELECT", "FROM", "WHERE", "GROUP", "BY", "HAVING", "AS", "AND", "OR", "NOT", "IN", "IS",
+    "LIKE", "BETWEEN", "CASE", "WHEN", "THEN", "ELSE", "END", "INSERT", "INTO", "TABLE",
+    "ESCAPE", "UNION", "ORDER", "LIMIT", "DISTINCT", "ON", "JOIN", "NULL", "TRUE", "FALSE",
+    "WINDOW", "WITH", "VALUES", "CREATE", "SET",
+};
+
+/* SQL type names as rows: name, type, whether it takes (n[, m]) parameters. */
+static const struct {
+    const char *name;
+    enum value_type type;
+} parser_types[] = {
+    {"BOOLEAN", VT_BOOLEAN}, {"BOOL", VT_BOOLEAN}, {"BIGINT", VT_BIGINT}, {"INT", VT_BIGINT},
+    {"INTEGER", VT_BIGINT}, {"SMALLINT", VT_BIGINT}, {"TINYINT", VT_BIGINT},
+    {"DOUBLE", VT_DOUBLE}, {"FLOAT", VT_DOUBLE}, {"REAL", VT_DOUBLE}, {"DECIMAL", VT_DOUBLE},
+    {"DEC", VT_DOUBLE}, {"NUMERIC", VT_DOUBLE}, {"STRING", VT_STRING}, {"VARCHAR", VT_STRING},
+    {"CHAR", VT_STRING}, {"TEXT", VT_STRING}, {"TIMESTAMP", VT_TIMESTAMP},
+    {"TIMESTAMP_LTZ", VT_TIMESTAMP},
+};
+
+/* Interval units as rows. */
+static const struct {
+    const char *name;
+    int64_t ms;
+} parser_units[] = {
+    {"MILLISECOND", 1}, {"SECOND", 1000}, {"MINUTE", 60000}, {"HOUR", 3600000},
+    {"DAY", 86400000}, {"MILLISECONDS", 1}, {"SECONDS", 1000}, {"MINUTES", 60000},
+    {"HOURS", 3600000}, {"DAYS", 86400000},
+};
+
+static const char *const parser_extract_units[] = {
+    "YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND", "MILLISECOND", "DOW", "DOY",
+    "QUARTER", "EPOCH",
+};
+
+static int parser_is_reserved(const char *word)
+{
+    for (size_t i = 0; i < sizeof parser_reserved / sizeof parser_reserved[0]; i++)
+        if (strcasecmp(word, parser_reserved[i]) == 0)
+            return 1;
+    return 0;
+}
+
+void parser_describe(const struct token *t, char *buf, size_t size)
+{
+    if (t->kind == TK_END)
+        snprintf(buf, size, "end of input");
+    else if (t->kind == TK_IDENT && parser_is_reserved(t->text)) {
+        size_t i;
+        for (i = 0; t->text[i] && i + 1 < size; i++)
+            buf[i] = (char)(t->text[i] >= 'a' && t->text[i] <= 'z' ? t->text[i] - 32 : t->text[i]);
+        buf[i] = '\0';
+    } else if (t->kind == TK_STRING)
+        snprintf(buf, size, "string '%.60s'", t->text);
+    else if (t->kind == TK_INTEGER || t->kind == TK_DECIMAL)
+        snprintf(buf, size, "number %.40s", t->text);
+    else if (t->kind == TK_IDENT || t->kind == TK_QIDENT)
+        snprintf(buf, size, "\"%.60s\"", t->text);
+    else
+        snprintf(buf, size, "%s", lexer_kind_name(t->kind));
+}
+
+void parser_error(struct parser *p, const struct token *at, const char *fmt, ...)
+{
+    if (p->err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(p->err->message, sizeof p->err->message, fmt, ap);
+        va_end(ap);
+        p->err->line = at ? at->line : 0;
+        p->err->column = at ? at->column : 0;
+    }
+    longjmp(p->fail, 1);
+}
+
+const struct token *parser_peek(const struct parser *p)
+{
+    return &p->tokens[p->pos];
+}
+
+const struct token *parser_next(struct parser *p)
+{
+    const struct token *t = &p->tokens[p->pos];
+    if (t->kind != TK_END)
+        p->pos++;
+    return t;
+}
+
+static int parser_is_keyword(const struct token *t, const char *kw)
+{
+    return t->kind == TK_IDENT && strcasecmp(t->text, kw) == 0;
+}
+
+int parser_accept_keyword(struct parser *p, const char *kw)
+{
+    if (!parser_is_keyword(parser_peek(p), kw))
+        return 0;
+    p->pos++;
+    return 1;
+}
+
+static _Noreturn void parser_expected(struct parser *p, const char *what)
+{
+    char found[96];
+    parser_describe(parser_peek(p), found, sizeof found);
+    parser_error(p, parser_peek(p), "expected %s, found %s", what, found);
+}
+
+void parser_expect_keyword(struct parser *p, const char *kw)
+{
+    if (!parser_accept_keyword(p, kw))
+        parser_expected(p, kw);
+}
+
+int parser_accept(struct parser *p, enum token_kind k)
+{
+    if (parser_peek(p)->kind != k)
+        return 0;
+    p->pos++;
+    return 1;
+}
+
+const struct token *parser_expect(struct parser *p, enum token_kind k, const char *what)
+{
+    if (parser_peek(p)->kind != k)
+        parser_expected(p, what ? what : lexer_kind_name(k));
+    return parser_next(p);
+}
+
+const struct token *parser_identifier(struct parser *p, const char *what, int *quoted)
+{
+    const struct token *t = parser_peek(p);
+    if (t->kind == TK_QIDENT || (t->kind == TK_IDENT && !parser_is_reserved(t->text))) {
+        if (quoted)
+            *quoted = t->kind == TK_QIDENT;
+        return parser_next(p);
+    }
+    parser_expected(p, what);
+}
+
+static void *parser_alloc(struct parser *p, size_t size)
+{
+    void *m = arena_alloc(p->arena, size);
+    if (!m)
+        parser_error(p, NULL, "out of memory");
+    memset(m, 0, size);
+    return m;
+}
+
+enum value_type parser_type(struct parser *p)
+{
+    const struct token *t = parser_peek(p);
+    if (t->kind == TK_IDENT) {
+        for (size_t i = 0; i < sizeof parser_types / sizeof parser_types[0]; i++) {
+            if (strcasecmp(t->text, parser_types[i].name) != 0)
+                continue;
+            parser_next(p);
+            if (parser_types[i].type == VT_DOUBLE && strcasecmp(t->text, "DOUBLE") == 0)
+                parser_accept_keyword(p, "PRECISION");
+            if (parser_accept(p, TK_LPAREN)) {
+                parser_expect(p, TK_INTEGER, "a number");
+                if (parser_accept(p, TK_COMMA))
+                    parser_expect(p, TK_INTEGER, "a number");
+                parser_expect(p, TK_RPAREN, NULL);
+            }
+            if (parser_types[i].type == VT_TIMESTAMP && parser_accept_keyword(p, "WITH")) {
+                parser_expect_keyword(p, "LOCAL");
+                parser_expect_keyword(p, "TIME");
+                parser_expect_keyword(p, "ZONE");
+            }
+            return parser_types[i].type;
+        }
+    }
+    char found[96];
+    parser_describe(t, found, sizeof found);
+    parser_error(p, t, "unknown type %s", found);
+}
+
+int64_t parser_interval_body(struct parser *p)
+{
+    const struct token *n = parser_peek(p);
+    if (n->kind != TK_STRING && n->kind != TK_INTEGER)
+        parser_expected(p, "an interval value such as '10'");
+    parser_next(p);
+    char *end;
+    errno = 0;
+    long long v = strtoll(n->text, &end, 10);
+    if (errno || end == n->text || *end || v <= 0 || v > 100000000000LL)
+        parser_error(p, n, "invalid interval value '%s': expected a positive whole number", n->text);
+    const struct token *u = parser_peek(p);
+    if (u->kind == TK_IDENT)
+        for (size_t i = 0; i < sizeof parser_units / sizeof parser_units[0]; i++)
+            if (strcasecmp(u->text, parser_units[i].name) == 0) {
+                parser_next(p);
+                return v * parser_units[i].ms;
+            }
+    parser_expected(p, "an interval unit (SECOND, MINUTE, HOUR, DAY)");
+}
+
+/* ---- Expressions -----------------------------------------------------------------------*/
+
+static struct ast *parser_expr(struct parser *p);
+
+static struct ast *parser_node(struct parser *p, enum ast_kind kind, const struct token *at)
+{
+    struct ast *a = parser_alloc(p, sizeof *a);
+    a->kind = kind;
+    a->line = at->line;
+    a->column = at->column;
+    return a;
+}
+
+static void parser_set_args(struct parser *p, struct ast *a, int n, struct ast *x, struct ast *y,
+                            struct ast *z)
+{
+    struct ast *list[3] = {x, y, z};
+    a->args = parser_alloc(p, (size_t)n * sizeof *a->args);
+    for (int i = 0; i < n; i++)
+        a->args[i] = list[i];
+    a->nargs = n;
+}
+
+/* Comma-separated expressions up to ')' (consumed); '*' allowed as an argument when star. */
+static void parser_expr_list(struct parser *p, struct ast *into, int star)
+{
+    int cap = 4;
+    into->args = parser_alloc(p, (size_t)cap * sizeof *into->args);
+    if (parser_accept(p, TK_RPAREN))
+        return;
+    for (;;) {
+        if (into->nargs == cap) {
+            struct ast **bigger = parser_alloc(p, (size_t)cap * 2 * sizeof *bigger);
+            memcpy(bigger, into->args, (size_t)cap * sizeof *bigger);
+            into->args = bigger;
+            cap *= 2;
+        }
+        if (star && parser_peek(p)->kind == TK_STAR)
+            into->args[into->nargs++] = parser_node(p, AST_STAR, parser_next(p));
+        else
+            into->args[into->nargs++] = parser_expr(p);
+        if (parser_accept(p, TK_RPAREN))
+            return;
+        if (!parser_accept(p, TK_COMMA))
+            parser_expected(p, "\",\" or \")\"");
+    }
+}
+
+static struct ast *parser_string_literal(struct parser *p, const struct token *t, const char *s)
+{
+    struct ast *a = parser_node(p, AST_LITERAL, t);
+    a->lit.type = VT_STRING;
+    a->lit.u.s.ptr = s;
+    a->lit.u.s.len = (uint32_t)strlen(s);
+    return a;
+}
+
+/* Special argument syntax: SUBSTRING(s FROM a [FOR b]), TRIM([BOTH|LEADING|TRAILING] [c] FROM s),
+ * EXTRACT(unit FROM ts). Returns NULL when name is an ordinary function. */
+static struct ast *parser_special_call(struct parser *p, const struct token *name)
+{
+    struct ast *f = parser_node(p, AST_FUNC, name);
+    f->name = name->text;
+    if (strcasecmp(name->text, "EXTRACT") == 0) {
+        const struct token *u = parser_peek(p);
+        size_t i, n = sizeof parser_extract_units / sizeof parser_extract_units[0];
+        for (i = 0; i < n && !(u->kind == TK_IDENT && strcasecmp(u->text, parser_extract_units[i]) == 0); i++)
+            ;
+        if (i == n)
+            parser_expected(p, "a time unit (YEAR, MONTH, DAY, HOUR, MINUTE, SECOND)");
+        parser_next(p);
+        parser_expect_keyword(p, "FROM");
+        struct ast *ts = parser_expr(p);
+        parser_expect(p, TK_RPAREN, NULL);
+        parser_set_args(p, f, 2, parser_string_literal(p, u, parser_extract_units[i]), ts, NULL);
+        f->name = "EXTRACT";
+        return f;
+    }
+    if (strcasecmp(name->text, "TRIM") == 0) {
+        const char *mode = "BOTH";
+        const struct token *at = parser_peek(p);
+        struct ast *chars = NULL, *s;
+        if (parser_accept_keyword(p, "BOTH"))
+            mode = "BOTH";
+        else if (parser_accept_keyword(p, "LEADING"))
+            mode = "LEADING";
+        else if (parser_accept_keyword(p, "TRAILING"))
+            mode = "TRAILING";
+        if (parser_accept_keyword(p, "FROM")) {
+            s = parser_expr(p);
+        } else {
+            s = parser_expr(p);
+            if (parser_accept_keyword(p, "FROM")) {
+                chars = s;
+                s = parser_expr(p);
+            }
+        }
+        parser_expect(p, TK_RPAREN, NULL);
+        if (!chars)
+            chars = parser_string_literal(p, at, " ");
+        parser_set_args(p, f, 3, parser_string_literal(p, at, mode), chars, s);
+        f->name = "TRIM";
+        return f;
+    }
+    if (strcasecmp(name->text, "SUBSTRING") == 0 || strcasecmp(name->text, "SUBSTR") == 0) {
+        struct ast *s = parser_expr(p);
+        if (parser_accept_keyword(p, "FROM")) {
+            struct ast *from = parser_expr(p);
+            if (parser_accept_keyword(p, "FOR")) {
+                struct ast *len = parser_expr(p);
+                parser_expect(p, TK_RPAREN, NULL);
+                parser_set_args(p, f, 3, s, from, len);
+            } else {
+                parser_expect(p, TK_RPAREN, NULL);
+                parser_set_args(p, f, 2, s, from, NULL);
+            }
+            f->name = "SUBSTRING";
+            return f;
+        }
+        struct ast tmp = {0};
+        if (parser_accept(p, TK_RPAREN)) {
+            parser_set_args(p, f, 1, s, NULL, NULL);
+        } else {
+            parser_expect(p, TK_COMMA, "FROM or \",\"");
+            parser_expr_list(p, &tmp, 0);
+            f->args = parser_alloc(p, (size_t)(tmp.nargs + 1) * sizeof *f->args);
+            f->args[0] = s;
+            memcpy(f->args + 1, tmp.args, (size_t)tmp.nargs * sizeof *f->args);
+            f->nargs = tmp.nargs + 1;
+        }
+        f->name = "SUBSTRING";
+        return f;
+    }
+    return NULL;
+}
+
+static struct ast *parser_case(struct parser *p, const struct token *at)
+{
+    struct ast *c = parser_node(p, AST_CASE, at);
+    if (!parser_is_keyword(parser_peek(p), "WHEN"))
+        c->operand = parser_expr(p);
+    int cap = 8;
+    c->args = parser_alloc(p, (size_t)cap * sizeof *c->args);
+    if (!parser_is_keyword(parser_peek(p), "WHEN"))
+        parser_expected(p, "WHEN");
+    while (parser_accept_keyword(p, "WHEN")) {
+        if (c->nargs + 2 > cap) {
+            struct ast **bigger = parser_alloc(p, (size_t)cap * 2 * sizeof *bigger);
+            memcpy(bigger, c->args, (size_t)cap * sizeof *bigger);
+            c->args = bigger;
+            cap *= 2;
+        }
+        c->args[c->nargs++] = parser_expr(p);
+        parser_expect_keyword(p, "THEN");
+        c->args[c->nargs++] = parser_expr(p);
+    }
+    if (parser_accept_keyword(p, "ELSE"))
+        c->else_expr = parser_expr(p);
+    parser_expect_keyword(p, "END");
+    return c;
+}
+
+static struct ast *parser_primary(struct parser *p)
+{
+    const struct token *t = parser_peek(p);
+    struct ast *a;
+    switch (t->kind) {
+    case TK_INTEGER: {
+        parser_next(p);
+        a = parser_node(p, AST_LITERAL, t);
+        errno = 0;
+        char *end;
+        long long v = strtoll(t->text, &end, 10);
+        if (errno == ERANGE) {
+            a->lit.type = VT_DOUBLE;
+            a->lit.u.d = strtod(t->text, NULL);
+        } else {
+            a->lit.type = VT_BIGINT;
+            a->lit.u.i = v;
+        }
+        return a;
+    }
+    case TK_DECIMAL:
+        parser_next(p);
+        a = parser_node(p, AST_LITERAL, t);
+        a->lit.type = VT_DOUBLE;
+        a->lit.u.d = strtod(t->text, NULL);
+        return a;
+    case TK_STRING:
+        parser_next(p);
+        return parser_string_literal(p, t, t->text);
+    case TK_LPAREN:
+        parser_next(p);
+        a = parser_expr(p);
+        parser_expect(p, TK_RPAREN, NULL);
+        return a;
+    case TK_QIDENT:
+        parser_next(p);
+        a = parser_node(p, AST_COLUMN, t);
+        a->name = t->text;
+        a->quoted = 1;
+        break;
+    case TK_IDENT:
+        parser_next(p);
+        if (parser_is_keyword(t, "NULL")) {
+            a = parser_node(p, AST_LITERAL, t);
+            a->lit.type = VT_NULL;
+            return a;
+        }
+        if (parser_is_keyword(t, "TRUE") || parser_is_keyword(t, "FALSE")) {
+            a = parser_node(p, AST_LITERAL, t);
+            a->lit.type = VT_BOOLEAN;
+            a->lit.u.b = parser_is_keyword(t, "TRUE");
+            return a;
+        }
+        if (parser_is_keyword(t, "CASE"))
+            return parser_case(p, t);
+        if (parser_is_keyword(t, "CAST") || parser_is_keyword(t, "TRY_CAST")) {
+            parser_expect(p, TK_LPAREN, NULL);
+            a = parser_node(p, AST_CAST, t);
+            parser_set_args(p, a, 1, parser_expr(p), NULL, NULL);
+            parser_expect_keyword(p, "AS");
+            a->cast_type = parser_type(p);
+            parser_expect(p, TK_RPAREN, NULL);
+            return a;
+        }
+        if (parser_is_keyword(t, "INTERVAL")) {
+            a = parser_node(p, AST_INTERVAL, t);
+            a->lit.type = VT_BIGINT;
+            a->lit.u.i = parser_interval_body(p);
+            return a;
+        }
+        if (parser_is_keyword(t, "TIMESTAMP") && parser_peek(p)->kind == TK_STRING) {
+            struct ast *s = parser_string_literal(p, parser_peek(p), parser_next(p)->text);
+            a = parser_node(p, AST_CAST, t);
+            parser_set_args(p, a, 1, s, NULL, NULL);
+            a->cast_type = VT_TIMESTAMP;
+            return a;
+        }
+        if (parser_peek(p)->kind == TK_LPAREN) {
+            parser_next(p);
+            a = parser_special_call(p, t);
+            if (a)
+                return a;
+            a = parser_node(p, AST_FUNC, t);
+            a->name = t->text;
+            if (parser_accept_keyword(p, "DISTINCT"))
+                a->distinct = 1;
+            else
+                parser_accept_keyword(p, "ALL");
+            parser_expr_list(p, a, 1);
+            return a;
+        }
+        if (parser_is_reserved(t->text)) {
+            p->pos--;
+            parser_expected(p, "an expression");
+        }
+        a = parser_node(p, AST_COLUMN, t);
+        a->name = t->text;
+        break;
+    default:
+        parser_expected(p, "an expression");
+    }
+    /* qualified column: alias.column */
+    if (parser_accept(p, TK_DOT)) {
+        int quoted;
+        const struct token *c = parser_identifier(p, "a column name", &quoted);
+        a->qualifier = a->name;
+        a->name = c->text;
+        a->quoted = quoted;
+        a->line = c->line;
+        a->column = c->column;
+    }
+    return a;
+}
+
+static struct ast *parser_unary(struct parser *p)
+{
+    const struct token *t = parser_peek(p);
+    if (t->kind == TK_MINUS || t->kind == TK_PLUS) {
+        parser_next(p);
+        struct ast *x = parser_unary(p);
+        if (t->kind == TK_PLUS)
+            return x;
+        if (x->kind == AST_LITERAL && x->lit.type == VT_BIGINT && x->lit.u.i != INT64_MIN) {
+            x->lit.u.i = -x->lit.u.i;
+            x->line = t->line;
+            x->column = t->column;
+            return x;
+        }
+        if (x->kind == AST_LITERAL && x->lit.type == VT_DOUBLE) {
+            x->lit.u.d = -x->lit.u.d;
+            x->line = t->line;
+            x->column = t->column;
+            return x;
+        }
+        struct ast *u = parser_node(p, AST_UNARY, t);
+        u->op = AST_OP_NEG;
+        parser_set_args(p, u, 1, x, NULL, NULL);
+        return u;
+    }
+    return parser_primary(p);
+}
+
+static struct ast *parser_binary(struct parser *p, const struct token *at, enum ast_op op,
+                                 struct ast *l, struct ast *r)
+{
+    struct ast *b = parser_node(p, AST_BINARY, at);
+    b->op = op;
+    parser_set_args(p, b, 2, l, r, NULL);
+    return b;
+}
+
+static struct ast *parser_multiplicative(struct parser *p)
+{
+    struct ast *l = parser_unary(p);
+    for (;;) {
+        const struct token *t = parser_peek(p);
+        enum ast_op op = t->kind == TK_STAR ? AST_OP_MUL : t->kind == TK_SLASH ? AST_OP_DIV
+                         : t->kind == TK_PERCENT                          ? AST_OP_MOD
+                                                                          : AST_OP_NONE;
+        if (op == AST_OP_NONE)
+            return l;
+        parser_next(p);
+        l = parser_binary(p, t, op, l, parser_unary(p));
+    }
+}
+
+static struct ast *parser_additive(struct parser *p)
+{
+    struct ast *l = parser_multiplicative(p);
+    for (;;) {
+        const struct token *t = parser_peek(p);
+        enum ast_op op = t->kind == TK_PLUS ? AST_OP_ADD : t->kind == TK_MINUS ? AST_OP_SUB
+                         : t->kind == TK_CONCAT                          ? AST_OP_CONCAT
+                                                                         : AST_OP_NONE;
+        if (op == AST_OP_NONE)
+            return l;
+        parser_next(p);
+        l = parser_binary(p, t, op, l, parser_multiplicative(p));
+    }
+}
+
+static struct ast *parser_predicate(struct parser *p)
+{
+    struct ast *l = parser_additive(p);
+    const struct token *t = parser_peek(p);
+    static const struct {
+        enum token_kind kind;
+        enum ast_op op;
+    } comparisons[] = {
+        {TK_EQ, AST_OP_EQ}, {TK_NE, AST_OP_NE}, {TK_LT, AST_OP_LT},
+        {TK_LE, AST_OP_LE}, {TK_GT, AST_OP_GT}, {TK_GE, AST_OP_GE},
+    };
+    for (size_t i = 0; i < sizeof comparisons / sizeof comparisons[0]; i++)
+        if (t->kind == comparisons[i].kind) {
+            parser_next(p);
+            return parser_binary(p, t, comparisons[i].op, l, parser_additive(p));
+        }
+    if (parser_accept_keyword(p, "IS")) {
+        struct ast *n = parser_node(p, AST_IS_NULL, t);
+        n->negated = parser_accept_keyword(p, "NOT");
+        parser_expect_keyword(p, "NULL");
+        parser_set_args(p, n, 1, l, NULL, NULL);
+        return n;
+    }
+    int negated = 0;
+    if (parser_is_keyword(t, "NOT")) {
+        const struct token *t2 = &p->tokens[p->pos + 1];
+        if (!(parser_is_keyword(t2, "LIKE") || parser_is_keyword(t2, "IN") || parser_is_keyword(t2, "BETWEEN")))
+            return l;
+        parser_next(p);
+        negated = 1;
+    }
+    const struct token *op = parser_peek(p);
+    if (parser_accept_keyword(p, "LIKE")) {
+        struct ast *n = parser_node(p, AST_LIKE, op);
+        struct ast *pat = parser_additive(p);
+        if (parser_accept_keyword(p, "ESCAPE"))
+            parser_set_args(p, n, 3, l, pat, parser_additive(p));
+        else
+            parser_set_args(p, n, 2, l, pat, NULL);
+        n->negated = negated;
+        return n;
+    }
+    if (parser_accept_keyword(p, "IN")) {
+        struct ast *n = parser_node(p, AST_IN, op), tmp = {0};
+        parser_expect(p, TK_LPAREN, NULL);
+        if (parser_peek(p)->kind == TK_RPAREN)
+            parser_expected(p, "an expression");
+        parser_expr_list(p, &tmp, 0);
+        n->args = parser_alloc(p, (size_t)(tmp.nargs + 1) * sizeof *n->args);
+        n->args[0] = l;
+        memcpy(n->args + 1, tmp.args, (size_t)tmp.nargs * sizeof *n->args);
+        n->nargs = tmp.nargs + 1;
+        n->negated = negated;
+        return n;
+    }
+    if (parser_accept_keyword(p, "BETWEEN")) {
+        struct ast *n = parser_node(p, AST_BETWEEN, op);
+        parser_accept_keyword(p, "ASYMMETRIC");
+        struct ast *lo = parser_additive(p);
+        parser_expect_keyword(p, "AND");
+        parser_set_args(p, n, 3, l, lo, parser_additive(p));
+        n->negated = negated;
+        return n;
+    }
+    return l;
+}
+
+static struct ast *parser_not(struct parser *p)
+{
+    const struct token *t = parser_peek(p);
+    if (parser_accept_keyword(p, "NOT")) {
+        struct ast *u = parser_node(p, AST_UNARY, t);
+        u->op = AST_OP_NOT;
+        parser_set_args(p, u, 1, parser_not(p), NULL, NULL);
+        return u;
+    }
+    return parser_predicate(p);
+}
+
+static struct ast *parser_and(struct parser *p)
+{
+    struct ast *l = parser_not(p);
+    while (parser_is_keyword(parser_peek(p), "AND")) {
+        const struct token *t = parser_next(p);
+        l = parser_binary(p, t, AST_OP_AND, l, parser_not(p));
+    }
+    return l;
+}
+
+static struct ast *parser_expr(struct parser *p)
+{
+    struct ast *l = parser_and(p);
+    while (parser_is_keyword(parser_peek(p), "OR")) {
+        const struct token *t = parser_next(p);
+        l = parser_binary(p, t, AST_OP_OR, l, parser_and(p));
+    }
+    return l;
+}
+
+/* ---- Statement -------------------------------------------------------------------------*/
+
+static void parser_select_list(struct parser *p, struct ast_insert *ins)
+{
+    int cap = 8;
+    ins->items = parser_alloc(p, (size_t)cap * sizeof *ins->items);
+    do {
+        if (ins->nitems == cap) {
+            struct ast_select_item *bigger = parser_alloc(p, (size_t)cap * 2 * sizeof *bigger);
+            memcpy(bigger, ins->items, (size_t)cap * sizeof *bigger);
+            ins->items = bigger;
+            cap *= 2;
+        }
+        struct ast_select_item *it = &ins->items[ins->nitems++];
+        if (parser_peek(p)->kind == TK_STAR) {
+            it->expr = parser_node(p, AST_STAR, parser_next(p));
+            continue;
+        }
+        it->expr = parser_expr(p);
+        const struct token *t = parser_peek(p);
+        if (parser_accept_keyword(p, "AS") ||
+            t->kind == TK_QIDENT || (t->kind == TK_IDENT && !parser_is_reserved(t->text)))
+            it->alias = parser_identifier(p, "an alias", &it->alias_quoted)->text;
+    } while (parser_accept(p, TK_COMMA));
+}
+
+/* TABLE(TUMBLE|HOP|CUMULATE(TABLE s, DESCRIPTOR(ts), INTERVAL ..., [INTERVAL ...])) after
+ * the first TABLE keyword. */
+static void parser_window(struct parser *p, struct ast_insert *ins)
+{
+    static const struct {
+        const char *name;
+        enum window_kind kind;
+        int nintervals;
+    } windows[] = {
+        {"TUMBLE", WINDOW_TUMBLE, 1}, {"HOP", WINDOW_HOP, 2}, {"CUMULATE", WINDOW_CUMULATE, 2},
+    };
+    parser_expect(p, TK_LPAREN, NULL);
+    const struct token *w = parser_peek(p);
+    size_t i, n = sizeof windows / sizeof windows[0];
+    for (i = 0; i < n && !parser_is_keyword(w, windows[i].name); i++)
+        ;
+    if (i == n) {
+        if (w->kind == TK_IDENT || w->kind == TK_QIDENT)
+            parser_error(p, w, "unknown window function \"%s\"; expected TUMBLE, HOP or CUMULATE", w->text);
+        parser_expected(p, "TUMBLE, HOP or CUMULATE");
+    }
+    parser_next(p);
+    ins->window = windows[i].kind;
+    ins->window_token = w;
+    parser_expect(p, TK_LPAREN, NULL);
+    parser_expect_keyword(p, "TABLE");
+    ins->source_token = parser_identifier(p, "a stream name", NULL);
+    ins->source = ins->source_token->text;
+    parser_expect(p, TK_COMMA, NULL);
+    parser_expect_keyword(p, "DESCRIPTOR");
+    parser_expect(p, TK_LPAREN, NULL);
+    ins->descriptor_token = parser_identifier(p, "a column name", &ins->descriptor_quoted);
+    ins->descriptor = ins->descriptor_token->text;
+    parser_expect(p, TK_RPAREN, NULL);
+    for (int k = 0; k < windows[i].nintervals; k++) {
+        parser_expect(p, TK_COMMA, windows[i].nintervals == 2 && k == 1 ? "\",\" and a second interval" : NULL);
+        const struct token *at = parser_peek(p);
+        parser_expect_keyword(p, "INTERVAL");
+        int64_t ms = parser_interval_body(p);
+        if (k == 0) {
+            ins->window_a_ms = ms;
+            ins->window_a_token = at;
+        } else {
+            ins->window_b_ms = ms;
+            ins->window_b_token = at;
+        }
+    }
+    parser_expect(p, TK_RPAREN, NULL);
+    parser_expect(p, TK_RPAREN, NULL);
+}
+
+static void parser_insert(struct parser *p, struct ast_insert *ins)
+{
+    parser_expect_keyword(p, "INSERT");
+    parser_expect_keyword(p, "INTO");
+    ins->sink_token = parser_identifier(p, "a stream name", NULL);
+    ins->sink = ins->sink_token->text;
+    parser_expect_keyword(p, "SELECT");
+    if (parser_is_keyword(parser_peek(p), "DISTINCT"))
+        parser_error(p, parser_peek(p), "SELECT DISTINCT is not supported; use GROUP BY with a window");
+    parser_accept_keyword(p, "ALL");
+    parser_select_list(p, ins);
+    parser_expect_keyword(p, "FROM");
+    if (parser_accept_keyword(p, "TABLE")) {
+        parser_window(p, ins);
+    } else {
+        ins->source_token = parser_identifier(p, "a stream name", NULL);
+        ins->source = ins->source_token->text;
+    }
+    const struct token *t = parser_peek(p);
+    if (parser_accept_keyword(p, "AS") || t->kind == TK_QIDENT ||
+        (t->kind == TK_IDENT && !parser_is_reserved(t->text)))
+        ins->source_alias = parser_identifier(p, "an alias", NULL)->text;
+    if (parser_is_keyword(parser_peek(p), "JOIN") || parser_peek(p)->kind == TK_COMMA)
+        parser_error(p, parser_peek(p), "joins are not supported yet");
+    if (parser_accept_keyword(p, "WHERE"))
+        ins->where = parser_expr(p);
+    if (parser_is_keyword(parser_peek(p), "GROUP")) {
+        ins->group_by_token = parser_next(p);
+        parser_expect_keyword(p, "BY");
+        struct ast tmp = {0};
+        int cap = 4;
+        tmp.args = parser_alloc(p, (size_t)cap * sizeof *tmp.args);
+        do {
+            if (tmp.nargs == cap) {
+                struct ast **bigger = parser_alloc(p, (size_t)cap * 2 * sizeof *bigger);
+                memcpy(bigger, tmp.args, (size_t)cap * sizeof *bigger);
+                tmp.args = bigger;
+                cap *= 2;
+            }
+            tmp.args[tmp.nargs++] = parser_expr(p);
+        } while (parser_accept(p, TK_COMMA));
+        ins->group_by = tmp.args;
+        ins->ngroup_by = tmp.nargs;
+    }
+    if (parser_accept_keyword(p, "HAVING"))
+        ins->having = parser_expr(p);
+    if (parser_is_keyword(parser_peek(p), "ORDER") || parser_is_keyword(parser_peek(p), "LIMIT"))
+        parser_error(p, parser_peek(p), "%s is not supported on a stream", parser_peek(p)->text);
+    parser_accept(p, TK_SEMI);
+    if (parser_peek(p)->kind != TK_END)
+        parser_expected(p, "end of statement");
+}
+
+int parser_parse_insert(const char *sql, struct arena *arena, struct ast_insert **out,
+                        struct sql_error *err)
+{
+    struct token *tokens;
+    int n;
+    if (lexer_tokenize(sql, strlen(sql), arena, &tokens, &n, err) < 0)
+        return -1;
+    struct parser p = {.text = sql, .tokens = tokens, .ntokens = n, .arena = arena, .err = err};
+    struct ast_insert *ins = arena_alloc(arena, sizeof *ins);
+    if (!ins)
+        return -1;
+    memset(ins, 0, sizeof *ins);
+    if (setjmp(p.fail))
+        return -1;
+    parser_insert(&p, ins);
+    *out = ins;
+    return 0;
+}

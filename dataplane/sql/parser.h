@@ -1,0 +1,109 @@
+/* parser.h — SQL syntax trees and the recursive-descent parser for INSERT INTO ... SELECT and
+ * for the pieces of CREATE TABLE that script.c needs (internal to sql/). All nodes and strings
+ * live in the arena given to the parser. */
+#ifndef SLUICE_DATAPLANE_SQL_PARSER_H
+#define SLUICE_DATAPLANE_SQL_PARSER_H
+
+#include <setjmp.h>
+#include <stdint.h>
+
+#include "dataplane/sql/lexer.h"
+#include "dataplane/sql/sql.h"
+
+enum ast_kind {
+    AST_LITERAL,  /* lit */
+    AST_COLUMN,   /* name (qualifier: optional table name or alias) */
+    AST_STAR,     /* * (select list, COUNT(*)) */
+    AST_UNARY,    /* op (AST_OP_NEG, AST_OP_NOT), args[0] */
+    AST_BINARY,   /* op, args[0], args[1] */
+    AST_FUNC,     /* name, args (TRIM: args[0] mode string literal, args[1] chars, args[2] s;
+                   * EXTRACT: args[0] unit string literal), distinct */
+    AST_CASE,     /* operand (NULL when searched), args = when, then, when, then ..., else_expr */
+    AST_CAST,     /* args[0], cast_type */
+    AST_IS_NULL,  /* args[0], negated */
+    AST_LIKE,     /* args[0] LIKE args[1] [ESCAPE args[2]], negated */
+    AST_IN,       /* args[0] IN (args[1..]), negated */
+    AST_BETWEEN,  /* args[0] BETWEEN args[1] AND args[2], negated */
+    AST_INTERVAL, /* lit.u.i milliseconds */
+};
+
+enum ast_op {
+    AST_OP_NONE, AST_OP_NEG, AST_OP_NOT, AST_OP_ADD, AST_OP_SUB, AST_OP_MUL, AST_OP_DIV,
+    AST_OP_MOD, AST_OP_EQ, AST_OP_NE, AST_OP_LT, AST_OP_LE, AST_OP_GT, AST_OP_GE, AST_OP_AND,
+    AST_OP_OR, AST_OP_CONCAT,
+};
+
+struct ast {
+    enum ast_kind kind;
+    enum ast_op op;
+    int line, column; /* where the node starts (binary: the operator) */
+    struct value lit; /* literal strings point into the arena, NUL-terminated */
+    const char *name, *qualifier;
+    int quoted;        /* column name was `quoted`: match exactly */
+    struct ast **args;
+    int nargs;
+    int negated, distinct;
+    enum value_type cast_type;
+    struct ast *operand, *else_expr;
+};
+
+struct ast_select_item {
+    struct ast *expr;
+    const char *alias; /* NULL when none */
+    int alias_quoted;
+};
+
+enum window_kind { WINDOW_NONE, WINDOW_TUMBLE, WINDOW_HOP, WINDOW_CUMULATE };
+
+struct ast_insert {
+    const char *sink;
+    const struct token *sink_token;
+    struct ast_select_item *items;
+    int nitems;
+    const char *source, *source_alias;
+    const struct token *source_token;
+    enum window_kind window;
+    const struct token *window_token, *descriptor_token;
+    const char *descriptor;
+    int descriptor_quoted;
+    int64_t window_a_ms, window_b_ms; /* TUMBLE: size; HOP: slide, size; CUMULATE: step, max */
+    const struct token *window_a_token, *window_b_token;
+    struct ast *where, *having;
+    struct ast **group_by;
+    int ngroup_by;
+    const struct token *group_by_token;
+};
+
+/* Parser state; errors longjmp to `fail` after filling err (so set it with setjmp first). */
+struct parser {
+    const char *text;
+    const struct token *tokens;
+    int pos, ntokens;
+    struct arena *arena;
+    struct sql_error *err;
+    jmp_buf fail;
+};
+
+/* Parses one INSERT INTO ... SELECT statement (optionally ending in ';'). Returns 0, or -1
+ * with err filled. */
+int parser_parse_insert(const char *sql, struct arena *arena, struct ast_insert **out,
+                        struct sql_error *err);
+
+/* Building blocks for script.c (each longjmps on error). */
+void parser_error(struct parser *p, const struct token *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), noreturn));
+const struct token *parser_peek(const struct parser *p);
+const struct token *parser_next(struct parser *p);
+int parser_accept_keyword(struct parser *p, const char *kw);
+void parser_expect_keyword(struct parser *p, const char *kw);
+int parser_accept(struct parser *p, enum token_kind k);
+const struct token *parser_expect(struct parser *p, enum token_kind k, const char *what);
+/* An identifier (bare or quoted); *quoted set when given. */
+const struct token *parser_identifier(struct parser *p, const char *what, int *quoted);
+enum value_type parser_type(struct parser *p);
+/* INTERVAL 'n' UNIT after the INTERVAL keyword was consumed: milliseconds, > 0. */
+int64_t parser_interval_body(struct parser *p);
+/* How a token is shown in "found X". */
+void parser_describe(const struct token *t, char *buf, size_t size);
+
+#endif

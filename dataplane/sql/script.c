@@ -1,0 +1,228 @@
+/* script.c — pipeline files for `sluiced run`: CREATE TABLE|STREAM definitions (columns,
+ * WATERMARK, WITH options) and INSERT statements, split and checked with positions. */
+#include "dataplane/sql/sql.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/arena.h"
+#include "dataplane/sql/parser.h"
+
+static char *script_strdup(struct parser *p, const char *s, size_t n)
+{
+    char *m = malloc(n + 1);
+    if (!m)
+        parser_error(p, NULL, "out of memory");
+    memcpy(m, s, n);
+    m[n] = '\0';
+    return m;
+}
+
+static void *script_grow(struct parser *p, void *ptr, size_t n, size_t size)
+{
+    void *m = realloc(ptr, n * size);
+    if (!m)
+        parser_error(p, NULL, "out of memory");
+    return m;
+}
+
+static void script_create(struct parser *p, struct sql_script *out)
+{
+    parser_accept_keyword(p, "TEMPORARY");
+    if (!parser_accept_keyword(p, "TABLE") && !parser_accept_keyword(p, "STREAM")) {
+        char found[96];
+        parser_describe(parser_peek(p), found, sizeof found);
+        parser_error(p, parser_peek(p), "expected TABLE or STREAM, found %s", found);
+    }
+    if (parser_accept_keyword(p, "IF")) {
+        parser_expect_keyword(p, "NOT");
+        parser_expect_keyword(p, "EXISTS");
+    }
+    const struct token *name = parser_identifier(p, "a stream name", NULL);
+    for (int i = 0; i < out->nstreams; i++)
+        if (strcasecmp(out->streams[i].name, name->text) == 0)
+            parser_error(p, name, "stream \"%s\" is defined twice", name->text);
+    out->streams = script_grow(p, out->streams, (size_t)out->nstreams + 1, sizeof *out->streams);
+    struct sql_stream_def *d = &out->streams[out->nstreams++];
+    memset(d, 0, sizeof *d);
+    d->schema.rowtime_field = -1;
+    d->name = script_strdup(p, name->text, strlen(name->text));
+    parser_expect(p, TK_LPAREN, NULL);
+    do {
+        const struct token *t = parser_peek(p);
+        if (parser_accept_keyword(p, "WATERMARK")) {
+            if (d->schema.rowtime_field >= 0)
+                parser_error(p, t, "stream \"%s\" has more than one WATERMARK", d->name);
+            parser_expect_keyword(p, "FOR");
+            const struct token *col = parser_identifier(p, "a column name", NULL);
+            int idx = -1;
+            for (int i = 0; i < d->schema.nfields; i++)
+                if (strcasecmp(d->schema.fields[i].name, col->text) == 0)
+                    idx = i;
+            if (idx < 0)
+                parser_error(p, col, "WATERMARK column \"%s\" is not a column of stream \"%s\"", col->text, d->name);
+            if (d->schema.fields[idx].type != VT_TIMESTAMP)
+                parser_error(p, col, "WATERMARK column \"%s\" must be a TIMESTAMP(3), found %s", col->text,
+                             sql_type_name(d->schema.fields[idx].type));
+            parser_expect_keyword(p, "AS");
+            const struct token *col2 = parser_identifier(p, "a column name", NULL);
+            if (strcasecmp(col2->text, col->text) != 0)
+                parser_error(p, col2, "WATERMARK must be \"%s - INTERVAL ...\"", col->text);
+            int64_t delay = 0;
+            if (parser_accept(p, TK_MINUS)) {
+                parser_expect_keyword(p, "INTERVAL");
+                delay = parser_interval_body(p);
+            }
+            d->schema.rowtime_field = idx;
+            d->schema.watermark_delay_ms = delay;
+            continue;
+        }
+        if (parser_accept_keyword(p, "PRIMARY")) {
+            parser_expect_keyword(p, "KEY");
+            parser_expect(p, TK_LPAREN, NULL);
+            while (parser_peek(p)->kind != TK_RPAREN && parser_peek(p)->kind != TK_END)
+                parser_next(p);
+            parser_expect(p, TK_RPAREN, NULL);
+            parser_accept_keyword(p, "NOT");
+            parser_accept_keyword(p, "ENFORCED");
+            continue;
+        }
+        const struct token *col = parser_identifier(p, "a column name", NULL);
+        for (int i = 0; i < d->schema.nfields; i++)
+            if (strcasecmp(d->schema.fields[i].name, col->text) == 0)
+                parser_error(p, col, "column \"%s\" is defined twice", col->text);
+        enum value_type type = parser_type(p);
+        if (parser_accept_keyword(p, "NOT"))
+            parser_expect_keyword(p, "NULL");
+        d->schema.fields = script_grow(p, d->schema.fields, (size_t)d->schema.nfields + 1, sizeof *d->schema.fields);
+        d->schema.fields[d->schema.nfields].name = NULL;
+        d->schema.fields[d->schema.nfields].type = type;
+        d->schema.nfields++;
+        d->schema.fields[d->schema.nfields - 1].name = script_strdup(p, col->text, strlen(col->text));
+    } while (parser_accept(p, TK_COMMA));
+    parser_expect(p, TK_RPAREN, "\",\" or \")\"");
+    if (parser_accept_keyword(p, "WITH")) {
+        parser_expect(p, TK_LPAREN, NULL);
+        do {
+            const struct token *k = parser_expect(p, TK_STRING, "an option name in quotes");
+            parser_expect(p, TK_EQ, NULL);
+            const struct token *v = parser_expect(p, TK_STRING, "an option value in quotes");
+            for (int i = 0; i < d->noptions; i++)
+                if (strcasecmp(d->options[i].key, k->text) == 0)
+                    parser_error(p, k, "option '%s' is given twice", k->text);
+            d->options = script_grow(p, d->options, (size_t)d->noptions + 1, sizeof *d->options);
+            d->options[d->noptions].key = NULL;
+            d->options[d->noptions].value = NULL;
+            d->noptions++;
+            d->options[d->noptions - 1].key = script_strdup(p, k->text, strlen(k->text));
+            d->options[d->noptions - 1].value = script_strdup(p, v->text, strlen(v->text));
+        } while (parser_accept(p, TK_COMMA));
+        parser_expect(p, TK_RPAREN, "\",\" or \")\"");
+    }
+}
+
+/* Copies the INSERT statement's text up to its ';' (syntax is checked by plan_compile). */
+static void script_insert(struct parser *p, struct sql_script *out)
+{
+    const struct token *start = parser_peek(p);
+    int depth = 0;
+    while (parser_peek(p)->kind != TK_END && !(depth == 0 && parser_peek(p)->kind == TK_SEMI)) {
+        const struct token *t = parser_next(p);
+        depth += t->kind == TK_LPAREN ? 1 : t->kind == TK_RPAREN ? -1 : 0;
+    }
+    size_t end = parser_peek(p)->offset;
+    int n = out->ninserts + 1;
+    out->inserts = script_grow(p, out->inserts, (size_t)n, sizeof *out->inserts);
+    out->insert_line = script_grow(p, out->insert_line, (size_t)n, sizeof *out->insert_line);
+    out->insert_column = script_grow(p, out->insert_column, (size_t)n, sizeof *out->insert_column);
+    out->inserts[n - 1] = NULL;
+    out->ninserts = n;
+    out->insert_line[n - 1] = start->line;
+    out->insert_column[n - 1] = start->column;
+    out->inserts[n - 1] = script_strdup(p, p->text + start->offset, end - start->offset);
+}
+
+static int script_parse(const char *text, struct sql_script *out, struct sql_error *err)
+{
+    memset(err, 0, sizeof *err);
+    memset(out, 0, sizeof *out);
+    struct arena *a = arena_new(16384);
+    struct token *tokens;
+    int n;
+    if (!a) {
+        snprintf(err->message, sizeof err->message, "out of memory");
+        return -1;
+    }
+    if (lexer_tokenize(text, strlen(text), a, &tokens, &n, err) < 0) {
+        arena_free(a);
+        return -1;
+    }
+    struct parser p = {.text = text, .tokens = tokens, .ntokens = n, .arena = a, .err = err};
+    if (setjmp(p.fail)) {
+        arena_free(a);
+        sql_script_free(out);
+        return -1;
+    }
+    for (;;) {
+        while (parser_accept(&p, TK_SEMI))
+            ;
+        const struct token *t = parser_peek(&p);
+        if (t->kind == TK_END)
+            break;
+        if (parser_accept_keyword(&p, "CREATE"))
+            script_create(&p, out);
+        else if (t->kind == TK_IDENT && strcasecmp(t->text, "INSERT") == 0)
+            script_insert(&p, out);
+        else {
+            char found[96];
+            parser_describe(t, found, sizeof found);
+            parser_error(&p, t, "expected CREATE TABLE or INSERT INTO, found %s", found);
+        }
+        if (parser_peek(&p)->kind != TK_END && !parser_accept(&p, TK_SEMI)) {
+            char found[96];
+            parser_describe(parser_peek(&p), found, sizeof found);
+            parser_error(&p, parser_peek(&p), "expected \";\" after the statement, found %s", found);
+        }
+    }
+    arena_free(a);
+    return 0;
+}
+
+int sql_script_parse(const char *text, struct sql_script *out, struct sql_error *err)
+{
+    struct sql_error local;
+    return script_parse(text, out, err ? err : &local);
+}
+
+void sql_script_free(struct sql_script *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->nstreams; i++) {
+        struct sql_stream_def *d = &s->streams[i];
+        free(d->name);
+        schema_free_fields(&d->schema);
+        for (int k = 0; k < d->noptions; k++) {
+            free(d->options[k].key);
+            free(d->options[k].value);
+        }
+        free(d->options);
+    }
+    free(s->streams);
+    for (int i = 0; i < s->ninserts; i++)
+        free(s->inserts[i]);
+    free(s->inserts);
+    free(s->insert_line);
+    free(s->insert_column);
+    memset(s, 0, sizeof *s);
+}
+
+const char *sql_stream_option(const struct sql_stream_def *d, const char *key)
+{
+    for (int i = 0; i < d->noptions; i++)
+        if (strcasecmp(d->options[i].key, key) == 0)
+            return d->options[i].value;
+    return NULL;
+}

@@ -1,0 +1,135 @@
+/* sql.h — the dataplane's SQL front end and executor: pipeline scripts (CREATE TABLE/STREAM,
+ * INSERT INTO ... SELECT), a compiler from one INSERT statement to a plan, and the plan's
+ * row-at-a-time executor with event-time windows and aggregates.
+ *
+ * Ownership: everything a function returns through an out-parameter belongs to the caller and
+ * is released with the matching *_free(); everything returned by a plan_*() accessor belongs to
+ * the plan and lives until plan_free(). Errors: functions return 0 or -1 and fill *err (when
+ * err is not NULL) with a 1-based line/column (0 when unknown) and a lower-case message. */
+#ifndef SLUICE_DATAPLANE_SQL_SQL_H
+#define SLUICE_DATAPLANE_SQL_SQL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dataplane/value.h"
+
+struct arena;
+
+struct sql_error {
+    int line, column; /* 1-based; 0 when unknown */
+    char message[256];
+};
+
+/* Formats err as "line L, column C: message" (or just the message when line is 0) into buf. */
+void sql_error_format(const struct sql_error *err, char *buf, size_t size);
+
+/* ---- Scripts ---------------------------------------------------------------------------
+ * What a pipeline file for `sluiced run` holds, Flink style:
+ *   CREATE TABLE|STREAM name (col TYPE, ..., WATERMARK FOR ts AS ts - INTERVAL '4' SECOND)
+ *     [WITH ('connector' = 'datagen', 'key' = 'value', ...)];
+ *   INSERT INTO name SELECT ...;
+ * sql_script_parse() fills stream definitions (name, schema, options) and the INSERT
+ * statements' text, with their start line/column in the file (insert_line, insert_column), so
+ * that errors from plan_compile() on that text can be shifted back into the file with
+ * sql_error_shift(). A script may hold no INSERT (ninserts 0): the caller decides whether
+ * that is an error. On error *out is left empty (nothing to free). */
+struct sql_option {
+    char *key, *value; /* owned */
+};
+struct sql_stream_def {
+    char *name;           /* owned */
+    struct schema schema; /* owned: free with schema_free_fields() */
+    struct sql_option *options; /* owned */
+    int noptions;
+};
+struct sql_script {
+    struct sql_stream_def *streams;
+    int nstreams;
+    char **inserts; /* owned; each NUL-terminated, without the trailing ';' */
+    int *insert_line;
+    int *insert_column;
+    int ninserts;
+};
+int sql_script_parse(const char *text, struct sql_script *out, struct sql_error *err);
+/* Frees what sql_script_parse() filled; s itself is not freed. NULL is a no-op. */
+void sql_script_free(struct sql_script *s);
+/* Value of option key (case-insensitive) of a stream, or NULL. Borrowed. */
+const char *sql_stream_option(const struct sql_stream_def *d, const char *key);
+/* Frees s->fields and their names and sets s->fields NULL, nfields 0; s itself is not freed. */
+void schema_free_fields(struct schema *s);
+/* Deep copy of src into *dst (free with schema_free_fields()). Returns 0 or -1 (no memory). */
+int schema_copy(struct schema *dst, const struct schema *src);
+/* Turns an error on text that starts at (line, column) of a file into one on the file. */
+void sql_error_shift(struct sql_error *err, int line, int column);
+
+/* ---- Plans -----------------------------------------------------------------------------*/
+
+/* Catalog: the planner asks for a stream's schema by name (NULL = unknown stream). The
+ * schema is borrowed and must stay valid during plan_compile() only (the plan copies it). */
+typedef const struct schema *(*sql_catalog_fn)(void *ctx, const char *stream_name);
+
+struct plan; /* compiled INSERT INTO ... SELECT ..., with its window/aggregate state */
+
+/* Compiles one INSERT INTO ... SELECT ... statement (a trailing ';' is allowed). Returns a new
+ * plan (free with plan_free) or NULL with *err filled. */
+struct plan *plan_compile(const char *sql, sql_catalog_fn catalog, void *ctx, struct sql_error *err);
+void plan_free(struct plan *p); /* plan_free(NULL) is a no-op */
+const char *plan_source(const struct plan *p); /* input stream name, as the catalog knows it */
+const char *plan_sink(const struct plan *p);   /* output stream name */
+const struct schema *plan_input_schema(const struct plan *p); /* copy of the source schema */
+/* Derived from the SELECT (names from aliases or columns, EXPR$n otherwise). When the sink is
+ * in the catalog, its column count and types must match and its names are used. */
+const struct schema *plan_output_schema(const struct plan *p);
+/* Which input fields the plan reads: flags[i] != 0 for source field i (array of nfields,
+ * owned by the plan). The decoder may leave the others VT_NULL. */
+const unsigned char *plan_needed_fields(const struct plan *p);
+/* 1 when the plan has windows (emits only on watermark progress and at plan_finish). */
+int plan_is_windowed(const struct plan *p);
+
+/* Emit callback: one output row laid out per plan_output_schema(); values valid only during
+ * the call. Return 0 to continue, -1 to stop (the error goes up as -1). */
+typedef int (*plan_emit_fn)(void *ctx, const struct value *row);
+
+/* Feeds one input row (laid out per the source schema). Stateless plans emit 0 or 1 rows;
+ * windowed plans update state, advance the watermark from the stream's rowtime field
+ * (max event time seen - delay) and emit every window whose end <= watermark. A row whose
+ * windows all fired already (window_end <= watermark) is late: counted and dropped. Returns 0,
+ * or -1 with err filled when the row cannot be evaluated (division by zero, bad cast, ...) or
+ * emit returned -1: the caller applies the pipeline's error policy. scratch is a per-batch
+ * arena for temporary strings (reset by the caller between batches, never during a call). */
+int plan_process(struct plan *p, const struct value *row, struct arena *scratch,
+                 plan_emit_fn emit, void *ctx, struct sql_error *err);
+/* End of bounded input: fires every open window (in window-end order). */
+int plan_finish(struct plan *p, struct arena *scratch, plan_emit_fn emit, void *ctx);
+
+struct plan_stats {
+    uint64_t rows_in, rows_out, late_dropped, eval_errors;
+    int64_t watermark_ms; /* INT64_MIN before the first row */
+};
+void plan_stats(const struct plan *p, struct plan_stats *out);
+
+/* Window/aggregate state, watermark and counters, for checkpoints: plan_snapshot returns a
+ * malloc'd byte buffer (caller frees); plan_restore loads one into a freshly compiled plan of
+ * the same SQL and schema (a snapshot from another plan is rejected with an error). */
+int plan_snapshot(const struct plan *p, char **buf, size_t *len);
+int plan_restore(struct plan *p, const char *buf, size_t len, struct sql_error *err);
+
+/* Validation only (for the API): compile against a catalog and free; 0 if valid. */
+int sql_validate(const char *sql, sql_catalog_fn catalog, void *ctx, struct sql_error *err);
+
+/* Parses 'yyyy-MM-dd[ HH:mm[:ss[.fff]]]' (also with 'T' and a trailing 'Z') as UTC epoch
+ * milliseconds. Returns 0 or -1 when s is not such a timestamp. */
+int sql_parse_timestamp(const char *s, size_t len, int64_t *ms);
+/* Formats epoch milliseconds as 'yyyy-MM-dd HH:mm:ss.SSS' (UTC) into buf (at least 32
+ * bytes); returns the length. */
+size_t sql_format_timestamp(int64_t ms, char *buf);
+/* Formats a DOUBLE the way CAST(d AS STRING) does: shortest text that reads back the same,
+ * with ".0" on whole numbers ("9.08", "10.0", "1e+20"); buf at least 32 bytes. Returns the
+ * length. */
+size_t sql_format_double(double d, char *buf);
+
+/* Name of a type as SQL shows it ("BIGINT", "TIMESTAMP(3)", ...). Static string. */
+const char *sql_type_name(enum value_type t);
+
+#endif

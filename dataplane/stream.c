@@ -1,0 +1,28 @@
+/* stream.c — the table of stream backends (see stream.h). */
+#include "dataplane/stream.h"
+
+#include <string.h>
+
+#include "dataplane/connectors/datagen.h"
+#include "dataplane/log/log_stream.h"
+
+static const struct stream_backend *const stream_backends[] = {
+    &log_stream_backend,
+    &datagen_stream_backend,
+};
+
+const struct stream_backend *stream_backend_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof stream_backends / sizeof stream_backends[0]; i++)
+        if (strcmp(stream_backends[i]->name, name) == 0)
+            return stream_backends[i];
+    return NULL;
+}
+
+const char *stream_property_get(const struct stream_property *props, int nprops, const char *key)
+{
+    for (int i = nprops - 1; i >= 0; i--)
+        if (strcmp(props[i].key, key) == 0)
+            return props[i].value;
+    return NULL;
+}

@@ -1,0 +1,59 @@
+/* stream.h — the stream backend interface: one struct of function pointers per backend (the
+ * embedded log first, Kafka later; datagen is a read-only backend), found by name.
+ *
+ * A stream lives at a location (for the embedded log, a directory) and has partitions; readers
+ * and writers work on one partition. Records are opaque bytes with an offset (their index in
+ * the partition). Readers and writers are owned by the caller and released with the backend's
+ * close function. Errors: 0 (or a count) on success, -1 with a message in err[errlen]. */
+#ifndef SLUICE_DATAPLANE_STREAM_H
+#define SLUICE_DATAPLANE_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A record handed out by a reader: data stays valid until the reader's next read or close. */
+struct stream_record {
+    uint64_t offset;
+    const char *data;
+    uint32_t len;
+};
+
+/* Backend options as key/value strings (`WITH (...)` in SQL, `properties` in a task spec);
+ * borrowed for the duration of the call. */
+struct stream_property {
+    const char *key, *value;
+};
+
+struct stream_backend {
+    const char *name;
+    /* Partition count of the stream at location; when it does not exist and create > 0, it is
+     * created with that many partitions. */
+    int (*partitions)(const char *location, int create, const struct stream_property *props, int nprops,
+                      int *count, char *err, size_t errlen);
+    /* Writers: NULL for read-only backends. */
+    int (*open_writer)(const char *location, int partition, const struct stream_property *props, int nprops,
+                       void **writer, char *err, size_t errlen);
+    int (*append)(void *writer, const void *data, uint32_t len, char *err, size_t errlen);
+    /* Makes appended records visible to readers, and durable when sync is true. */
+    int (*flush)(void *writer, bool sync, char *err, size_t errlen);
+    uint64_t (*writer_end_offset)(void *writer);
+    /* Drops records at or after offset (exactly-once recovery). */
+    int (*truncate)(void *writer, uint64_t offset, char *err, size_t errlen);
+    void (*close_writer)(void *writer);
+    /* Readers, positioned at offset. */
+    int (*open_reader)(const char *location, int partition, uint64_t offset, const struct stream_property *props,
+                       int nprops, void **reader, char *err, size_t errlen);
+    /* Up to max records; 0 when none are available yet (tail: call again later). */
+    int (*read)(void *reader, struct stream_record *recs, int max, char *err, size_t errlen);
+    /* The partition's end offset now (UINT64_MAX for an endless generator). */
+    int (*end_offset)(void *reader, uint64_t *end, char *err, size_t errlen);
+    void (*close_reader)(void *reader);
+};
+
+/* The backend called name ("log", "datagen"), or NULL. */
+const struct stream_backend *stream_backend_find(const char *name);
+/* Value of key in props, or NULL. */
+const char *stream_property_get(const struct stream_property *props, int nprops, const char *key);
+
+#endif

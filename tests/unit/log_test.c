@@ -1,0 +1,354 @@
+/* log_test.c — unit tests for the embedded log (dataplane/log): framing, segments, recovery of
+ * a torn or corrupt tail, truncation, retention, tailing readers, CRC-32C. */
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dataplane/log/crc32c.h"
+#include "dataplane/log/log.h"
+#include "dataplane/log/log_stream.h"
+
+static char tmpdir[256];
+static char err[512];
+
+static void setup(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/sluice-log-test.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static int record_text(int i, char *buf)
+{
+    /* varying lengths, including empty records */
+    int n = sprintf(buf, "record-%d-", i);
+    for (int k = 0; k < i % 37; k++)
+        buf[n++] = (char)('a' + k % 26);
+    return i % 101 == 0 ? 0 : n;
+}
+
+static void append_n(struct log_writer *w, int from, int to)
+{
+    char buf[128];
+    for (int i = from; i < to; i++) {
+        int n = record_text(i, buf);
+        uint64_t off;
+        ck_assert_int_eq(log_writer_append(w, buf, (uint32_t)n, &off, err, sizeof err), 0);
+        ck_assert_uint_eq(off, (uint64_t)i);
+    }
+}
+
+/* Reads every record from offset from and checks each against record_text; returns the count. */
+static int check_all(const char *dir, int from)
+{
+    struct log_reader *r;
+    ck_assert_msg(log_reader_open(dir, (uint64_t)from, &r, err, sizeof err) == 0, "%s", err);
+    struct stream_record recs[100];
+    int total = 0, got;
+    char buf[128];
+    while ((got = log_reader_read(r, recs, 100, err, sizeof err)) > 0) {
+        for (int k = 0; k < got; k++) {
+            int i = from + total + k;
+            int n = record_text(i, buf);
+            ck_assert_uint_eq(recs[k].offset, (uint64_t)i);
+            ck_assert_uint_eq(recs[k].len, (uint32_t)n);
+            ck_assert(memcmp(recs[k].data, buf, (size_t)n) == 0);
+        }
+        total += got;
+    }
+    ck_assert_msg(got == 0, "%s", err);
+    log_reader_close(r);
+    return total;
+}
+
+START_TEST(test_crc32c_vectors)
+{
+    ck_assert_uint_eq(crc32c(0, "123456789", 9), 0xE3069283u);
+    ck_assert_uint_eq(crc32c_portable(0, "123456789", 9), 0xE3069283u);
+    ck_assert_uint_eq(crc32c(0, "", 0), 0);
+    unsigned char data[1000];
+    for (int i = 0; i < 1000; i++)
+        data[i] = (unsigned char)(i * 131 + 7);
+    for (size_t n = 0; n < 1000; n += 37)
+        ck_assert_uint_eq(crc32c(0, data, n), crc32c_portable(0, data, n));
+    /* incremental equals one-shot */
+    ck_assert_uint_eq(crc32c(crc32c(0, data, 300), data + 300, 700), crc32c(0, data, 1000));
+}
+END_TEST
+
+START_TEST(test_append_read_across_segments)
+{
+    struct log_options opt = {.segment_bytes = 4096};
+    struct log_writer *w;
+    ck_assert_msg(log_writer_open(tmpdir, &opt, &w, err, sizeof err) == 0, "%s", err);
+    append_n(w, 0, 3000);
+    ck_assert_int_eq(log_writer_flush(w, true, err, sizeof err), 0);
+    ck_assert_uint_eq(log_writer_end_offset(w), 3000);
+    log_writer_close(w);
+    /* many segment files, named by base offset */
+    char path[512];
+    snprintf(path, sizeof path, "%s/00000000000000000000.log", tmpdir);
+    ck_assert_int_eq(access(path, F_OK), 0);
+    ck_assert_int_eq(check_all(tmpdir, 0), 3000);
+    ck_assert_int_eq(check_all(tmpdir, 1234), 3000 - 1234);
+    ck_assert_int_eq(check_all(tmpdir, 3000), 0);
+    uint64_t end;
+    ck_assert_int_eq(log_partition_end_offset(tmpdir, &end, err, sizeof err), 0);
+    ck_assert_uint_eq(end, 3000);
+    /* reopen and keep appending */
+    ck_assert_int_eq(log_writer_open(tmpdir, &opt, &w, err, sizeof err), 0);
+    ck_assert_uint_eq(log_writer_end_offset(w), 3000);
+    ck_assert_uint_eq(log_writer_recovered_bytes(w), 0);
+    append_n(w, 3000, 3100);
+    log_writer_close(w);
+    ck_assert_int_eq(check_all(tmpdir, 0), 3100);
+    /* past the end is an error */
+    struct log_reader *r;
+    ck_assert_int_eq(log_reader_open(tmpdir, 5000, &r, err, sizeof err), -1);
+    ck_assert(strstr(err, "past the end") != NULL);
+}
+END_TEST
+
+static void last_segment(char *path, size_t size)
+{
+    uint64_t end;
+    ck_assert_int_eq(log_partition_end_offset(tmpdir, &end, err, sizeof err), 0);
+    /* the test logs use one segment */
+    snprintf(path, size, "%s/00000000000000000000.log", tmpdir);
+}
+
+START_TEST(test_torn_tail_recovers)
+{
+    struct log_writer *w;
+    ck_assert_int_eq(log_writer_open(tmpdir, NULL, &w, err, sizeof err), 0);
+    append_n(w, 0, 500);
+    log_writer_close(w);
+    char path[512];
+    last_segment(path, sizeof path);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    /* cut the last record in half: a crash in the middle of a write */
+    ck_assert_int_eq(truncate(path, st.st_size - 5), 0);
+    ck_assert_int_eq(check_all(tmpdir, 0), 499); /* readers stop before the torn record */
+    ck_assert_int_eq(log_writer_open(tmpdir, NULL, &w, err, sizeof err), 0);
+    ck_assert_uint_eq(log_writer_end_offset(w), 499);
+    ck_assert_uint_gt(log_writer_recovered_bytes(w), 0);
+    append_n(w, 499, 600);
+    log_writer_close(w);
+    ck_assert_int_eq(check_all(tmpdir, 0), 600);
+}
+END_TEST
+
+START_TEST(test_garbled_tail_recovers)
+{
+    struct log_writer *w;
+    ck_assert_int_eq(log_writer_open(tmpdir, NULL, &w, err, sizeof err), 0);
+    append_n(w, 0, 200);
+    log_writer_close(w);
+    char path[512];
+    last_segment(path, sizeof path);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    int fd = open(path, O_WRONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pwrite(fd, "\xff", 1, st.st_size - 2), 1); /* flip a payload byte */
+    /* and add garbage after it: a half-written header */
+    ck_assert_int_eq(pwrite(fd, "\x10\x00", 2, st.st_size), 2);
+    close(fd);
+    /* a reader sees the corruption */
+    struct log_reader *r;
+    struct stream_record recs[300];
+    ck_assert_int_eq(log_reader_open(tmpdir, 0, &r, err, sizeof err), 0);
+    ck_assert_int_eq(log_reader_read(r, recs, 300, err, sizeof err), 199);
+    ck_assert_int_eq(log_reader_read(r, recs, 300, err, sizeof err), -1);
+    ck_assert(strstr(err, "checksum") != NULL);
+    log_reader_close(r);
+    /* recovery drops the corrupt last record and the garbage */
+    ck_assert_int_eq(log_writer_open(tmpdir, NULL, &w, err, sizeof err), 0);
+    ck_assert_uint_eq(log_writer_end_offset(w), 199);
+    append_n(w, 199, 250);
+    log_writer_close(w);
+    ck_assert_int_eq(check_all(tmpdir, 0), 250);
+}
+END_TEST
+
+START_TEST(test_truncate_across_segments)
+{
+    struct log_options opt = {.segment_bytes = 2048};
+    struct log_writer *w;
+    ck_assert_int_eq(log_writer_open(tmpdir, &opt, &w, err, sizeof err), 0);
+    append_n(w, 0, 1000);
+    ck_assert_int_eq(log_writer_truncate(w, 2000, err, sizeof err), -1);
+    ck_assert_int_eq(log_writer_truncate(w, 417, err, sizeof err), 0);
+    ck_assert_uint_eq(log_writer_end_offset(w), 417);
+    append_n(w, 417, 450);
+    log_writer_close(w);
+    ck_assert_int_eq(check_all(tmpdir, 0), 450);
+    ck_assert_int_eq(log_writer_open(tmpdir, &opt, &w, err, sizeof err), 0);
+    ck_assert_uint_eq(log_writer_end_offset(w), 450);
+    ck_assert_int_eq(log_writer_truncate(w, 0, err, sizeof err), 0);
+    ck_assert_uint_eq(log_writer_end_offset(w), 0);
+    log_writer_close(w);
+    ck_assert_int_eq(check_all(tmpdir, 0), 0);
+}
+END_TEST
+
+START_TEST(test_retention_by_size_and_age)
+{
+    struct log_options opt = {.segment_bytes = 1024, .retention_bytes = 4096};
+    struct log_writer *w;
+    ck_assert_int_eq(log_writer_open(tmpdir, &opt, &w, err, sizeof err), 0);
+    append_n(w, 0, 2000);
+    ck_assert_int_eq(log_writer_flush(w, false, err, sizeof err), 0);
+    uint64_t start = log_writer_start_offset(w);
+    ck_assert_uint_gt(start, 0);
+    ck_assert_uint_lt(start, 2000);
+    /* what is left reads back from the start offset; older offsets are gone */
+    ck_assert_int_eq(check_all(tmpdir, (int)start), 2000 - (int)start);
+    struct log_reader *r;
+    ck_assert_int_eq(log_reader_open(tmpdir, 0, &r, err, sizeof err), -1);
+    ck_assert(strstr(err, "retention") != NULL);
+    log_writer_close(w);
+    /* by age: everything but the active segment is older than 1 ms an hour from now */
+    struct log_options opt2 = {.segment_bytes = 1024, .retention_ms = 1};
+    ck_assert_int_eq(log_writer_open(tmpdir, &opt2, &w, err, sizeof err), 0);
+    ck_assert_int_eq(log_writer_enforce_retention(w, (int64_t)time(NULL) * 1000 + 3600000, err, sizeof err), 0);
+    uint64_t start2 = log_writer_start_offset(w);
+    ck_assert_uint_gt(start2, start);
+    ck_assert_int_eq(check_all(tmpdir, (int)start2), 2000 - (int)start2);
+    log_writer_close(w);
+}
+END_TEST
+
+START_TEST(test_tailing_reader)
+{
+    struct log_writer *w;
+    ck_assert_int_eq(log_writer_open(tmpdir, &(struct log_options){.segment_bytes = 512}, &w, err, sizeof err), 0);
+    struct log_reader *r;
+    ck_assert_int_eq(log_reader_open(tmpdir, 0, &r, err, sizeof err), 0);
+    struct stream_record recs[64];
+    ck_assert_int_eq(log_reader_read(r, recs, 64, err, sizeof err), 0);
+    int seen = 0;
+    for (int round = 0; round < 20; round++) {
+        append_n(w, round * 10, round * 10 + 10);
+        /* buffered appends are not visible until flushed */
+        if (round == 0)
+            ck_assert_int_eq(log_reader_read(r, recs, 64, err, sizeof err), 0);
+        ck_assert_int_eq(log_writer_flush(w, false, err, sizeof err), 0);
+        int got;
+        while ((got = log_reader_read(r, recs, 64, err, sizeof err)) > 0) {
+            for (int k = 0; k < got; k++)
+                ck_assert_uint_eq(recs[k].offset, (uint64_t)(seen + k));
+            seen += got;
+        }
+        ck_assert_int_eq(got, 0);
+        ck_assert_int_eq(seen, round * 10 + 10);
+    }
+    ck_assert_uint_eq(log_reader_position(r), 200);
+    log_reader_close(r);
+    log_writer_close(w);
+}
+END_TEST
+
+START_TEST(test_large_records_and_limits)
+{
+    struct log_writer *w;
+    ck_assert_int_eq(log_writer_open(tmpdir, NULL, &w, err, sizeof err), 0);
+    size_t big = 3u << 20; /* larger than the read and write buffers */
+    char *data = malloc(big);
+    for (size_t i = 0; i < big; i++)
+        data[i] = (char)(i * 7);
+    ck_assert_int_eq(log_writer_append(w, "small", 5, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(log_writer_append(w, data, (uint32_t)big, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(log_writer_append(w, "after", 5, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(log_writer_append(w, data, LOG_MAX_RECORD + 1, NULL, err, sizeof err), -1);
+    ck_assert(strstr(err, "larger than the limit") != NULL);
+    log_writer_close(w);
+    struct log_reader *r;
+    struct stream_record rec;
+    ck_assert_int_eq(log_reader_open(tmpdir, 0, &r, err, sizeof err), 0);
+    ck_assert_int_eq(log_reader_read(r, &rec, 1, err, sizeof err), 1);
+    ck_assert(rec.len == 5 && memcmp(rec.data, "small", 5) == 0);
+    ck_assert_int_eq(log_reader_read(r, &rec, 1, err, sizeof err), 1);
+    ck_assert(rec.offset == 1 && rec.len == big && memcmp(rec.data, data, big) == 0);
+    ck_assert_int_eq(log_reader_read(r, &rec, 1, err, sizeof err), 1);
+    ck_assert(rec.offset == 2 && rec.len == 5 && memcmp(rec.data, "after", 5) == 0);
+    ck_assert_int_eq(log_reader_read(r, &rec, 1, err, sizeof err), 0);
+    log_reader_close(r);
+    free(data);
+}
+END_TEST
+
+START_TEST(test_stream_backend_options_and_partitions)
+{
+    const struct stream_backend *b = stream_backend_find("log");
+    ck_assert_ptr_nonnull(b);
+    ck_assert_ptr_null(stream_backend_find("nope"));
+    int n;
+    char loc[300];
+    snprintf(loc, sizeof loc, "%s/s", tmpdir);
+    ck_assert_int_eq(b->partitions(loc, 0, NULL, 0, &n, err, sizeof err), -1);
+    ck_assert_int_eq(b->partitions(loc, 3, NULL, 0, &n, err, sizeof err), 0);
+    ck_assert_int_eq(n, 3);
+    ck_assert_int_eq(b->partitions(loc, 0, NULL, 0, &n, err, sizeof err), 0);
+    ck_assert_int_eq(n, 3);
+    struct stream_property bad[] = {{"fsync.records", "-3"}};
+    void *w;
+    ck_assert_int_eq(b->open_writer(loc, 1, bad, 1, &w, err, sizeof err), -1);
+    ck_assert(strstr(err, "fsync.records") != NULL);
+    struct stream_property good[] = {{"fsync.records", "2"}, {"segment.bytes", "100"}, {"connector", "log"}};
+    ck_assert_msg(b->open_writer(loc, 1, good, 3, &w, err, sizeof err) == 0, "%s", err);
+    for (int i = 0; i < 10; i++)
+        ck_assert_int_eq(b->append(w, "0123456789", 10, err, sizeof err), 0);
+    ck_assert_uint_eq(b->writer_end_offset(w), 10);
+    /* fsync every 2 records wrote them out without an explicit flush */
+    void *r;
+    struct stream_record recs[20];
+    ck_assert_int_eq(b->open_reader(loc, 1, 3, NULL, 0, &r, err, sizeof err), 0);
+    int got = 0, k;
+    while ((k = b->read(r, recs, 20, err, sizeof err)) > 0)
+        got += k;
+    ck_assert_int_eq(got, 6); /* the 10th append is still buffered (fsync after the 9th) */
+    ck_assert_int_eq(b->flush(w, false, err, sizeof err), 0);
+    ck_assert_int_eq(b->read(r, recs, 20, err, sizeof err), 1);
+    uint64_t end;
+    ck_assert_int_eq(b->end_offset(r, &end, err, sizeof err), 0);
+    ck_assert_uint_eq(end, 10);
+    b->close_reader(r);
+    b->close_writer(w);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("log");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_crc32c_vectors);
+    tcase_add_test(tc, test_append_read_across_segments);
+    tcase_add_test(tc, test_torn_tail_recovers);
+    tcase_add_test(tc, test_garbled_tail_recovers);
+    tcase_add_test(tc, test_truncate_across_segments);
+    tcase_add_test(tc, test_retention_by_size_and_age);
+    tcase_add_test(tc, test_tailing_reader);
+    tcase_add_test(tc, test_large_records_and_limits);
+    tcase_add_test(tc, test_stream_backend_options_and_partitions);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
