@@ -310,7 +310,7 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
                    "  FROM pipelines p LEFT JOIN streams d ON d.id = p.dead_letter_stream_id"
                    " WHERE p.id = $1"
                  : "SELECT c.connector, c.type, c.properties::text, c.secret_refs::text, s.name,"
-                   "       c.generation, c.task_count, c.task_size"
+                   "       c.generation, c.task_count, c.task_size, s.id"
                    "  FROM connections c JOIN streams s ON s.id = c.stream_id WHERE c.id = $1",
         1, p, &dberr);
     if (!res || PQntuples(res) != 1) {
@@ -321,7 +321,8 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
     int col_gen = pipeline ? 3 : 5;
     long long generation = atoll(PQgetvalue(res, 0, col_gen));
     int task_count = atoi(PQgetvalue(res, 0, col_gen + 1));
-    const char *size = PQgetvalue(res, 0, col_gen + 2);
+    char size[4];
+    snprintf(size, sizeof size, "%s", PQgetvalue(res, 0, col_gen + 2));
     uid_t uid = 0;
     char workdir[1024];
     json_t *spec = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I}", "task_id", t->id, "tenant_id",
@@ -361,10 +362,16 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
         json_object_set_new(spec, "sandbox", json_pack("{s:b}", "seccomp", 1));
 
     /* Every stream of the tenant, with its directory. */
+    /* A connection's own stream comes first: the worker writes (or reads) the first stream. */
+    char own_stream[40] = "";
+    if (!pipeline)
+        snprintf(own_stream, sizeof own_stream, "%s", PQgetvalue(res, 0, 8));
     PQclear(res);
-    const char *tp[] = {t->tenant_id};
-    res = db_query(r->conn, "SELECT id, name, schema::text FROM streams WHERE tenant_id = $1",
-                   1, tp, &dberr);
+    const char *tp[] = {t->tenant_id, own_stream};
+    res = db_query(r->conn,
+                   "SELECT id, name, schema::text FROM streams WHERE tenant_id = $1"
+                   " ORDER BY id::text = $2 DESC, name",
+                   2, tp, &dberr);
     if (!res) {
         snprintf(err, errsz, "%s", dberr.message);
         goto out;
