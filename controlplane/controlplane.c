@@ -1,10 +1,359 @@
-/* controlplane.c — `sluiced controlplane` (not built yet). */
+/* controlplane.c — `sluiced controlplane`: options, the main loop (LISTEN/NOTIFY, periodic
+ * resync, status sync, reconnecting to PostgreSQL) and the Prometheus /metrics endpoint. */
 #include "controlplane/controlplane.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/crypto.h"
+#include "common/db.h"
+#include "common/log.h"
+#include "controlplane/reconcile.h"
+
+struct cp_config {
+    char *database_url, *node_id, *data_root, *worker_path, *worker_args, *cgroup_parent;
+    char *master_key, *master_key_file, *metrics_address, *log_level, *log_format;
+    long resync_ms, sync_ms, lease_seconds, max_tasks, stop_timeout_ms, heartbeat_timeout_ms;
+    long backoff_initial_ms, backoff_max_ms, crash_limit, crash_window_s;
+    long task_memory_s_mb, task_memory_m_mb, task_memory_l_mb, metrics_port;
+    long log_retention_hours, log_max_per_resource;
+    int seccomp;
+};
+
+#define OPT(name, env, type, field, def, min, max, help)                                           \
+    {name, env, type, offsetof(struct cp_config, field), def, min, max, help}
+static const struct config_option cp_options[] = {
+    OPT("database-url", "SLUICE_DATABASE_URL", CONFIG_STRING, database_url, NULL, 0, 0,
+        "PostgreSQL connection URL (required; connects as the migrating role, all tenants)"),
+    OPT("node-id", "SLUICE_NODE_ID", CONFIG_STRING, node_id, "", 0, 0,
+        "this node's name in task leases (default: hostname-pid)"),
+    OPT("data-root", "SLUICE_DATA_ROOT", CONFIG_STRING, data_root, "var/data", 0, 0,
+        "root of tenants' streams and task directories"),
+    OPT("worker-path", "SLUICE_WORKER_PATH", CONFIG_STRING, worker_path, "", 0, 0,
+        "worker executable (default: this sluiced binary)"),
+    OPT("worker-args", "SLUICE_WORKER_ARGS", CONFIG_STRING, worker_args, "worker", 0, 0,
+        "worker arguments, space-separated"),
+    OPT("cgroup-parent", "SLUICE_CGROUP_PARENT", CONFIG_STRING, cgroup_parent, "sluice", 0, 0,
+        "cgroup under which each task gets its own group"),
+    OPT("master-key", "SLUICE_MASTER_KEY", CONFIG_STRING, master_key, "", 0, 0,
+        "secrets master key, 64 hex digits"),
+    OPT("master-key-file", "SLUICE_MASTER_KEY_FILE", CONFIG_STRING, master_key_file,
+        "var/master.key", 0, 0, "file holding the master key"),
+    OPT("metrics-address", "SLUICE_CONTROLPLANE_METRICS_ADDRESS", CONFIG_STRING,
+        metrics_address, "127.0.0.1", 0, 0, "address of the /metrics listener"),
+    OPT("metrics-port", "SLUICE_CONTROLPLANE_METRICS_PORT", CONFIG_INT, metrics_port, "0", 0,
+        65535, "port of the Prometheus /metrics endpoint (0: off)"),
+    OPT("resync-ms", "SLUICE_RESYNC_MS", CONFIG_INT, resync_ms, "5000", 100, 3600000,
+        "full reconcile period, besides LISTEN/NOTIFY"),
+    OPT("sync-ms", "SLUICE_SYNC_MS", CONFIG_INT, sync_ms, "1000", 50, 60000,
+        "status, lease, log and usage write period"),
+    OPT("lease-seconds", "SLUICE_LEASE_SECONDS", CONFIG_INT, lease_seconds, "10", 1, 3600,
+        "task lease length; another node takes a task over this long after its node died"),
+    OPT("max-tasks", "SLUICE_MAX_TASKS", CONFIG_INT, max_tasks, "2000", 1, 1000000,
+        "most tasks this node runs"),
+    OPT("stop-timeout-ms", "SLUICE_STOP_TIMEOUT_MS", CONFIG_INT, stop_timeout_ms, "10000", 10,
+        600000, "graceful stop deadline before SIGKILL"),
+    OPT("heartbeat-timeout-ms", "SLUICE_HEARTBEAT_TIMEOUT_MS", CONFIG_INT, heartbeat_timeout_ms,
+        "15000", 100, 600000, "a worker silent this long is killed and restarted"),
+    OPT("backoff-initial-ms", "SLUICE_BACKOFF_INITIAL_MS", CONFIG_INT, backoff_initial_ms, "500",
+        1, 600000, "first restart delay after a crash (doubles per crash)"),
+    OPT("backoff-max-ms", "SLUICE_BACKOFF_MAX_MS", CONFIG_INT, backoff_max_ms, "30000", 1,
+        3600000, "longest restart delay"),
+    OPT("crash-limit", "SLUICE_CRASH_LIMIT", CONFIG_INT, crash_limit, "5", 1, 1000,
+        "crashes within crash-window-s after which a task is failed"),
+    OPT("crash-window-s", "SLUICE_CRASH_WINDOW_S", CONFIG_INT, crash_window_s, "300", 1, 86400,
+        "window for crash-limit"),
+    OPT("task-memory-s-mb", "SLUICE_TASK_MEMORY_S_MB", CONFIG_INT, task_memory_s_mb, "256", 8,
+        1048576, "memory limit of task size S"),
+    OPT("task-memory-m-mb", "SLUICE_TASK_MEMORY_M_MB", CONFIG_INT, task_memory_m_mb, "1024", 8,
+        1048576, "memory limit of task size M"),
+    OPT("task-memory-l-mb", "SLUICE_TASK_MEMORY_L_MB", CONFIG_INT, task_memory_l_mb, "4096", 8,
+        1048576, "memory limit of task size L"),
+    OPT("seccomp", "SLUICE_SECCOMP", CONFIG_BOOL, seccomp, "true", 0, 0,
+        "ask workers to install the seccomp allow-list"),
+    OPT("log-retention-hours", "SLUICE_LOG_RETENTION_HOURS", CONFIG_INT, log_retention_hours,
+        "72", 1, 87600, "task log lines older than this are deleted"),
+    OPT("log-max-per-resource", "SLUICE_LOG_MAX_PER_RESOURCE", CONFIG_INT, log_max_per_resource,
+        "10000", 10, 100000000, "newest task log lines kept per pipeline or connection"),
+    OPT("log-level", "SLUICE_LOG_LEVEL", CONFIG_STRING, log_level, "info", 0, 0,
+        "debug, info, warn or error"),
+    OPT("log-format", "SLUICE_LOG_FORMAT", CONFIG_STRING, log_format, "text", 0, 0,
+        "text or json"),
+};
+#undef OPT
+#define CP_NOPTIONS (sizeof cp_options / sizeof cp_options[0])
+
+static volatile sig_atomic_t stop_requested;
+static void on_stop_signal(int sig) { stop_requested = 1; }
+
+/* ------------------------------------------------------------------------------------------ */
+/* /metrics                                                                                   */
+
+static pthread_mutex_t metrics_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *metrics_text;
+
+static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                       const char *method, const char *version,
+                                       const char *upload, size_t *upload_size, void **state)
+{
+    int found = strcmp(url, "/metrics") == 0 && strcmp(method, "GET") == 0;
+    pthread_mutex_lock(&metrics_lock);
+    const char *body = found ? (metrics_text ? metrics_text : "") : "not found\n";
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    pthread_mutex_unlock(&metrics_lock);
+    MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4");
+    enum MHD_Result rc = MHD_queue_response(conn, found ? 200 : 404, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+static void metrics_update(struct reconciler *r)
+{
+    size_t size = 65536 + (size_t)reconcile_task_count(r) * 1200;
+    char *text = malloc(size);
+    if (!text)
+        return;
+    reconcile_metrics_text(r, text, size);
+    pthread_mutex_lock(&metrics_lock);
+    free(metrics_text);
+    metrics_text = text;
+    pthread_mutex_unlock(&metrics_lock);
+}
+
+static struct MHD_Daemon *metrics_start(const char *address, int port)
+{
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, address, &sa.sin_addr) != 1) {
+        log_error("metrics-address \"%s\" is not an IPv4 address", address);
+        return NULL;
+    }
+    return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port,
+                            NULL, NULL, metrics_handler, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+                            MHD_OPTION_END);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Main loop                                                                                  */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static PGconn *connect_and_listen(const char *url)
+{
+    struct db_error err;
+    PGconn *conn = db_connect(url, NULL, &err);
+    if (!conn) {
+        log_warn("database unavailable: %s", err.message);
+        return NULL;
+    }
+    if (db_exec(conn, "LISTEN sluice_desired", 0, NULL, &err) != 0) {
+        log_warn("LISTEN failed: %s", err.message);
+        PQfinish(conn);
+        return NULL;
+    }
+    log_info("connected to the database; listening on sluice_desired");
+    return conn;
+}
+
+static int config_check(struct cp_config *cfg, char *err, size_t errsz)
+{
+    if (log_set_level_name(cfg->log_level) < 0) {
+        snprintf(err, errsz, "unknown log level \"%s\"", cfg->log_level);
+        return -1;
+    }
+    if (log_set_format_name(cfg->log_format) < 0) {
+        snprintf(err, errsz, "unknown log format \"%s\"", cfg->log_format);
+        return -1;
+    }
+    if (!cfg->database_url || !*cfg->database_url) {
+        snprintf(err, errsz, "no database: pass --database-url or set SLUICE_DATABASE_URL");
+        return -1;
+    }
+    if (cfg->backoff_max_ms < cfg->backoff_initial_ms) {
+        snprintf(err, errsz, "backoff-max-ms must be at least backoff-initial-ms");
+        return -1;
+    }
+    return 0;
+}
 
 int controlplane_main(int argc, char **argv)
 {
-    fprintf(stderr, "sluiced controlplane: not implemented yet\n");
-    return 2;
+    struct cp_config cfg = {0};
+    char err[1024];
+    int rc = config_load(cp_options, CP_NOPTIONS, &cfg, argc, argv, err, sizeof err);
+    if (rc == 1) {
+        config_usage(stdout, "controlplane", cp_options, CP_NOPTIONS);
+        config_free(cp_options, CP_NOPTIONS, &cfg);
+        return 0;
+    }
+    if (rc == 0)
+        rc = config_check(&cfg, err, sizeof err);
+    char data_root[PATH_MAX] = "", node_id[300];
+    if (rc == 0 && (mkdir(cfg.data_root, 0755) != 0 && errno != EEXIST)) {
+        snprintf(err, sizeof err, "data-root %s: %s", cfg.data_root, strerror(errno));
+        rc = -1;
+    }
+    if (rc == 0 && !realpath(cfg.data_root, data_root)) {
+        snprintf(err, sizeof err, "data-root %s: %s", cfg.data_root, strerror(errno));
+        rc = -1;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "sluiced controlplane: %s\n", err);
+        config_free(cp_options, CP_NOPTIONS, &cfg);
+        return 2;
+    }
+    if (*cfg.node_id) {
+        snprintf(node_id, sizeof node_id, "%s", cfg.node_id);
+    } else {
+        char host[256] = "node";
+        gethostname(host, sizeof host - 1);
+        snprintf(node_id, sizeof node_id, "%s-%d", host, (int)getpid());
+    }
+    uint8_t key[CRYPTO_KEY_LEN];
+    char keyerr[256];
+    int have_key = crypto_master_key_load(cfg.master_key, cfg.master_key_file, key, keyerr,
+                                          sizeof keyerr) == 0;
+    if (!have_key)
+        log_warn("no master key (%s): connections that use secrets will not start", keyerr);
+
+    struct reconcile_options ro = {
+        .node_id = node_id,
+        .data_root = data_root,
+        .lease_seconds = (int)cfg.lease_seconds,
+        .max_tasks = (int)cfg.max_tasks,
+        .task_memory_mb = {(uint64_t)cfg.task_memory_s_mb, (uint64_t)cfg.task_memory_m_mb,
+                           (uint64_t)cfg.task_memory_l_mb},
+        .master_key = have_key ? key : NULL,
+        .seccomp = cfg.seccomp,
+        .log_retention_hours = (int)cfg.log_retention_hours,
+        .log_max_per_resource = (int)cfg.log_max_per_resource,
+        .supervisor = {.worker_path = *cfg.worker_path ? cfg.worker_path : NULL,
+                       .worker_args = cfg.worker_args,
+                       .stop_timeout_ms = (int)cfg.stop_timeout_ms,
+                       .heartbeat_timeout_ms = (int)cfg.heartbeat_timeout_ms,
+                       .backoff_initial_ms = (int)cfg.backoff_initial_ms,
+                       .backoff_max_ms = (int)cfg.backoff_max_ms,
+                       .crash_limit = (int)cfg.crash_limit,
+                       .crash_window_ms = (int)cfg.crash_window_s * 1000,
+                       .cgroup_parent = cfg.cgroup_parent},
+    };
+    struct reconciler *r = reconcile_new(&ro, err, sizeof err);
+    if (!r) {
+        fprintf(stderr, "sluiced controlplane: %s\n", err);
+        config_free(cp_options, CP_NOPTIONS, &cfg);
+        return 1;
+    }
+    struct MHD_Daemon *metrics = NULL;
+    if (cfg.metrics_port > 0) {
+        metrics = metrics_start(cfg.metrics_address, (int)cfg.metrics_port);
+        if (!metrics) {
+            fprintf(stderr, "sluiced controlplane: cannot listen on %s:%ld for /metrics\n",
+                    cfg.metrics_address, cfg.metrics_port);
+            reconcile_free(r);
+            config_free(cp_options, CP_NOPTIONS, &cfg);
+            return 1;
+        }
+    }
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    log_info("controlplane node %s: data root %s, cgroups %s", node_id, data_root,
+             cgroup_version_name(cgroup_detect(NULL)));
+
+    PGconn *conn = NULL;
+    int64_t next_connect = 0, next_resync = 0, next_sync = 0, last_sync = 0, next_retain = 0;
+    int connect_delay = 250, need_converge = 1;
+    while (!stop_requested) {
+        int64_t now = mono_ms();
+        if (!conn && now >= next_connect) {
+            conn = connect_and_listen(cfg.database_url);
+            if (conn) {
+                reconcile_set_conn(r, conn);
+                need_converge = 1;
+                connect_delay = 250;
+            } else {
+                next_connect = now + connect_delay;
+                connect_delay = connect_delay * 2 > 5000 ? 5000 : connect_delay * 2;
+            }
+        }
+        reconcile_poll(r, 50);
+        now = mono_ms();
+        struct db_error dberr = {0};
+        int failed = 0;
+        if (conn) {
+            PQconsumeInput(conn);
+            PGnotify *n;
+            while ((n = PQnotifies(conn))) {
+                log_debug("notified: %s", n->extra);
+                need_converge = 1;
+                PQfreemem(n);
+            }
+            if (need_converge || now >= next_resync) {
+                failed = reconcile_converge(r, &dberr) != 0;
+                need_converge = 0;
+                next_resync = now + cfg.resync_ms;
+                next_sync = 0; /* write the result at once */
+            }
+            if (!failed && (now >= next_sync || (reconcile_dirty(r) && now - last_sync >= 100))) {
+                failed = reconcile_sync(r, &dberr) != 0;
+                last_sync = now;
+                next_sync = now + cfg.sync_ms;
+                if (metrics)
+                    metrics_update(r);
+            }
+            if (!failed && now >= next_retain) {
+                long deleted = reconcile_retain_logs(r, &dberr);
+                failed = deleted < 0;
+                if (deleted > 0)
+                    log_info("log retention: %ld lines deleted", deleted);
+                next_retain = now + 60000;
+            }
+            if (failed) {
+                log_warn("database: %s", dberr.message);
+                if (dberr.connection_lost || PQstatus(conn) != CONNECTION_OK) {
+                    log_warn("database connection lost; workers keep running, reconnecting");
+                    PQfinish(conn);
+                    conn = NULL;
+                    reconcile_set_conn(r, NULL);
+                    next_connect = now + connect_delay;
+                }
+            }
+        } else if (metrics && now >= next_sync) {
+            metrics_update(r);
+            next_sync = now + cfg.sync_ms;
+        }
+    }
+    log_info("stopping: stopping workers and releasing leases");
+    reconcile_shutdown(r);
+    if (metrics)
+        MHD_stop_daemon(metrics);
+    reconcile_free(r);
+    if (conn)
+        PQfinish(conn);
+    free(metrics_text);
+    metrics_text = NULL;
+    config_free(cp_options, CP_NOPTIONS, &cfg);
+    return 0;
 }

@@ -2,6 +2,7 @@
  * stdout) and `sluiced run` (a pipeline file run locally on streams under a data directory),
  * both thin mains over engine.h. */
 #include "dataplane/worker.h"
+#include "controlplane/sandbox.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -358,6 +359,11 @@ int worker_main(int argc, char **argv)
         json_decref(spec);
         emit_state("failed", err);
         return 1;
+    }
+    if (json_is_true(json_object_get(json_object_get(spec, "sandbox"), "seccomp"))) {
+        char report[256]; /* controlplane sandbox: the allow-list that forbids exec, after exec */
+        sandbox_lock_down(report, sizeof report);
+        emit_json_line(json_pack("{s:s,s:s,s:s}", "type", "sandbox", "layer", "seccomp", "status", report));
     }
     int rc = worker_run_spec(spec, err, sizeof err);
     json_decref(spec);

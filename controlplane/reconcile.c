@@ -1,0 +1,817 @@
+/* reconcile.c — desired state in PostgreSQL → task rows → leased, supervised workers → observed
+ * state back in PostgreSQL. */
+#include "controlplane/reconcile.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/crypto.h"
+#include "common/log.h"
+#include "controlplane/lease.h"
+#include "controlplane/logs.h"
+#include "controlplane/metering.h"
+#include "controlplane/sandbox.h"
+
+/* A task row this node holds. */
+struct cp_task {
+    char id[40], tenant_id[40], kind[16], resource_id[40];
+    int index;
+    long long generation;      /* generation the worker was started with; 0: not started */
+    long long want_generation; /* the row's generation */
+    int want_stop;             /* the row says desired = stopped */
+    int rolling;               /* stopping to restart at want_generation */
+    int lost;                  /* the lease is gone: stop and forget without writing */
+    int start_pending;         /* start (again) at the next chance */
+    int delete_row;            /* stopped on request: delete the row at the next sync */
+    int dirty;                 /* status to write */
+    int64_t metered_mono;      /* last time task-seconds were counted */
+};
+
+struct reconciler {
+    struct reconcile_options opt;
+    struct supervisor *sup;
+    PGconn *conn;
+    struct cp_task **tasks;
+    int ntasks, cap;
+    struct logs *logs;
+    struct metering *meter;
+    uint64_t db_errors, starts;
+};
+
+/* Task sizes: memory from the options, CPU and process limits here. */
+static const struct {
+    const char *name;
+    uint32_t cpu_millis, pids;
+} task_sizes[] = {{"S", 500, 128}, {"M", 1000, 256}, {"L", 2000, 512}};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct cp_task *task_find(const struct reconciler *r, const char *id)
+{
+    for (int i = 0; i < r->ntasks; i++)
+        if (strcmp(r->tasks[i]->id, id) == 0)
+            return r->tasks[i];
+    return NULL;
+}
+
+static struct cp_task *task_add(struct reconciler *r, const char *id, const char *tenant,
+                                const char *kind, const char *resource, int index)
+{
+    if (r->ntasks == r->cap) {
+        int cap = r->cap ? r->cap * 2 : 32;
+        struct cp_task **n = realloc(r->tasks, (size_t)cap * sizeof *n);
+        if (!n)
+            return NULL;
+        r->tasks = n;
+        r->cap = cap;
+    }
+    struct cp_task *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    snprintf(t->id, sizeof t->id, "%s", id);
+    snprintf(t->tenant_id, sizeof t->tenant_id, "%s", tenant);
+    snprintf(t->kind, sizeof t->kind, "%s", kind);
+    snprintf(t->resource_id, sizeof t->resource_id, "%s", resource);
+    t->index = index;
+    r->tasks[r->ntasks++] = t;
+    return t;
+}
+
+static void task_remove(struct reconciler *r, struct cp_task *t)
+{
+    supervisor_forget(r->sup, t->id);
+    for (int i = 0; i < r->ntasks; i++)
+        if (r->tasks[i] == t) {
+            r->tasks[i] = r->tasks[--r->ntasks];
+            break;
+        }
+    free(t);
+}
+
+static void note_event(struct reconciler *r, struct cp_task *t, const char *event,
+                       const char *message, int restarts)
+{
+    logs_add_event(r->logs, t->tenant_id, t->kind, t->resource_id, t->id, event, message,
+                   restarts, wall_ms());
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Supervisor callbacks: record, set flags; act after supervisor_poll() returns.             */
+
+static void on_state(void *ctx, const struct supervisor_status *st, const char *event,
+                     const char *message)
+{
+    struct reconciler *r = ctx;
+    struct cp_task *t = task_find(r, st->task_id);
+    if (!t)
+        return;
+    t->dirty = 1;
+    if (!t->lost)
+        note_event(r, t, event, message, st->restarts);
+    if (strcmp(event, "stopped") == 0) {
+        if (t->lost)
+            return;
+        if (t->want_stop)
+            t->delete_row = 1;
+        else if (t->rolling)
+            t->start_pending = 1;
+    }
+}
+
+static void on_metrics(void *ctx, const char *task_id, const struct supervisor_metrics *d)
+{
+    struct reconciler *r = ctx;
+    struct cp_task *t = task_find(r, task_id);
+    if (t)
+        metering_add(r->meter, t->tenant_id, t->kind, t->resource_id, wall_ms(), d, 0);
+}
+
+static void on_log(void *ctx, const char *task_id, const char *level, const char *message)
+{
+    struct reconciler *r = ctx;
+    struct cp_task *t = task_find(r, task_id);
+    if (t)
+        logs_add_line(r->logs, t->tenant_id, t->kind, t->resource_id, t->id, level, wall_ms(),
+                      message);
+}
+
+struct reconciler *reconcile_new(const struct reconcile_options *opts, char *err, size_t errsz)
+{
+    struct reconciler *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(err, errsz, "out of memory");
+        return NULL;
+    }
+    r->opt = *opts;
+    if (r->opt.lease_seconds <= 0) r->opt.lease_seconds = 10;
+    if (r->opt.max_tasks <= 0) r->opt.max_tasks = 2000;
+    const uint64_t default_mb[3] = {256, 1024, 4096};
+    for (int i = 0; i < 3; i++)
+        if (!r->opt.task_memory_mb[i])
+            r->opt.task_memory_mb[i] = default_mb[i];
+    if (r->opt.log_retention_hours <= 0) r->opt.log_retention_hours = 72;
+    if (r->opt.log_max_per_resource <= 0) r->opt.log_max_per_resource = 10000;
+    const struct supervisor_callbacks cb = {on_state, on_metrics, on_log};
+    r->sup = supervisor_new(&r->opt.supervisor, &cb, r, err, errsz);
+    r->logs = logs_new(50000);
+    r->meter = metering_new();
+    if (!r->sup || !r->logs || !r->meter) {
+        reconcile_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void reconcile_free(struct reconciler *r)
+{
+    if (!r)
+        return;
+    supervisor_free(r->sup);
+    for (int i = 0; i < r->ntasks; i++)
+        free(r->tasks[i]);
+    free(r->tasks);
+    logs_free(r->logs);
+    metering_free(r->meter);
+    free(r);
+}
+
+void reconcile_set_conn(struct reconciler *r, PGconn *conn) { r->conn = conn; }
+
+int reconcile_task_count(const struct reconciler *r) { return r->ntasks; }
+
+int reconcile_dirty(const struct reconciler *r)
+{
+    for (int i = 0; i < r->ntasks; i++)
+        if (r->tasks[i]->dirty || r->tasks[i]->delete_row || r->tasks[i]->start_pending)
+            return 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Task specs                                                                                 */
+
+/* Secret values for a connection's secret_refs ({"property":"secret name"}) → {"property":
+ * "value"}. Returns 0, or -1 with err (missing secret, no master key, undecryptable). */
+static int load_secrets(struct reconciler *r, const char *tenant, json_t *refs, json_t *out,
+                        char *err, size_t errsz)
+{
+    if (json_object_size(refs) == 0)
+        return 0;
+    if (!r->opt.master_key) {
+        snprintf(err, errsz, "connection uses secrets but the controlplane has no master key");
+        return -1;
+    }
+    const char *prop;
+    json_t *name;
+    json_object_foreach(refs, prop, name)
+    {
+        const char *p[] = {tenant, json_string_value(name)};
+        struct db_error dberr;
+        PGresult *res = db_query(r->conn,
+                                 "SELECT encode(value, 'hex') FROM secrets"
+                                 " WHERE tenant_id = $1 AND name = $2",
+                                 2, p, &dberr);
+        if (!res) {
+            snprintf(err, errsz, "reading secret: %.300s", dberr.message);
+            return -1;
+        }
+        if (PQntuples(res) != 1) {
+            snprintf(err, errsz, "secret \"%s\" (for property \"%s\") not found",
+                     json_string_value(name) ? json_string_value(name) : "?", prop);
+            PQclear(res);
+            return -1;
+        }
+        const char *hex = PQgetvalue(res, 0, 0);
+        size_t len = strlen(hex) / 2;
+        uint8_t *sealed = malloc(len + 1), *plain = malloc(len + 1);
+        int ok = sealed && plain && len > CRYPTO_SEAL_OVERHEAD &&
+                 crypto_unhex(hex, sealed, len) == 0 &&
+                 crypto_open(r->opt.master_key, tenant, strlen(tenant), sealed, len, plain) == 0;
+        if (ok) {
+            plain[len - CRYPTO_SEAL_OVERHEAD] = 0;
+            json_object_set_new(out, prop, json_stringn((const char *)plain,
+                                                        len - CRYPTO_SEAL_OVERHEAD));
+        } else {
+            snprintf(err, errsz, "secret \"%s\" cannot be decrypted with this master key",
+                     json_string_value(name));
+        }
+        free(sealed);
+        free(plain);
+        PQclear(res);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
+/* The tenant's worker uid (assigned on first use). */
+static int tenant_uid(struct reconciler *r, const char *tenant, uid_t *uid, char *err,
+                      size_t errsz)
+{
+    const char *p[] = {tenant};
+    struct db_error dberr;
+    PGresult *res = db_query(r->conn,
+                             "WITH ins AS (INSERT INTO cp_tenant_uids (tenant_id) VALUES ($1)"
+                             "             ON CONFLICT DO NOTHING RETURNING uid)"
+                             " SELECT uid FROM ins UNION ALL"
+                             " SELECT uid FROM cp_tenant_uids WHERE tenant_id = $1",
+                             1, p, &dberr);
+    if (!res || PQntuples(res) < 1) {
+        snprintf(err, errsz, "tenant uid: %.300s", res ? "none" : dberr.message);
+        PQclear(res);
+        return -1;
+    }
+    *uid = (uid_t)atol(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+static void make_stream_dir(const char *data_root, const char *tenant, const char *stream,
+                            uid_t uid)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tenants/%s/streams/%s", data_root, tenant, stream);
+    if (mkdir(path, 0700) == 0 && geteuid() == 0 && chown(path, uid, uid) != 0)
+        log_warn("chown %s: %s", path, strerror(errno));
+}
+
+/* Builds the spec and the sandbox for t and starts it. Returns 0 or -1 with err. */
+static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t errsz)
+{
+    if (!r->conn) {
+        snprintf(err, errsz, "no database connection");
+        return -1;
+    }
+    int pipeline = strcmp(t->kind, "pipeline") == 0;
+    const char *p[] = {t->resource_id};
+    struct db_error dberr;
+    PGresult *res = db_query(
+        r->conn,
+        pipeline ? "SELECT p.sql, p.error_policy, d.name, p.generation, p.task_count, p.task_size"
+                   "  FROM pipelines p LEFT JOIN streams d ON d.id = p.dead_letter_stream_id"
+                   " WHERE p.id = $1"
+                 : "SELECT c.connector, c.type, c.properties::text, c.secret_refs::text, s.name,"
+                   "       c.generation, c.task_count, c.task_size, s.id"
+                   "  FROM connections c JOIN streams s ON s.id = c.stream_id WHERE c.id = $1",
+        1, p, &dberr);
+    if (!res || PQntuples(res) != 1) {
+        snprintf(err, errsz, "%s", res ? "resource not found" : dberr.message);
+        PQclear(res);
+        return -1;
+    }
+    int col_gen = pipeline ? 3 : 5;
+    long long generation = atoll(PQgetvalue(res, 0, col_gen));
+    int task_count = atoi(PQgetvalue(res, 0, col_gen + 1));
+    char size[4];
+    snprintf(size, sizeof size, "%s", PQgetvalue(res, 0, col_gen + 2));
+    uid_t uid = 0;
+    char workdir[1024];
+    json_t *spec = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I}", "task_id", t->id, "tenant_id",
+                             t->tenant_id, "kind", pipeline ? "pipeline" : "connection",
+                             "task_index", t->index, "task_count", task_count, "generation",
+                             (json_int_t)generation);
+    int allow_network = 0, rc = -1;
+    if (pipeline) {
+        json_object_set_new(spec, "sql", json_string(PQgetvalue(res, 0, 0)));
+        json_object_set_new(spec, "error_policy", json_string(PQgetvalue(res, 0, 1)));
+        if (!PQgetisnull(res, 0, 2))
+            json_object_set_new(spec, "dead_letter_stream", json_string(PQgetvalue(res, 0, 2)));
+    } else {
+        const char *connector = PQgetvalue(res, 0, 0);
+        json_t *props = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
+        json_t *refs = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
+        json_t *secrets = json_object();
+        json_object_set_new(spec, "connector",
+                            json_pack("{s:s, s:s, s:s, s:o}", "name", connector, "type",
+                                      PQgetvalue(res, 0, 1), "stream", PQgetvalue(res, 0, 4),
+                                      "properties", props ? props : json_object()));
+        allow_network = strcmp(connector, "datagen") != 0;
+        int srv = load_secrets(r, t->tenant_id, refs, secrets, err, errsz);
+        json_decref(refs);
+        if (srv != 0) {
+            json_decref(secrets);
+            goto out;
+        }
+        json_object_set_new(spec, "secrets", secrets);
+    }
+    if (tenant_uid(r, t->tenant_id, &uid, err, errsz) != 0 ||
+        sandbox_prepare_dirs(r->opt.data_root, t->tenant_id, t->id, uid, uid, workdir,
+                             sizeof workdir, err, errsz) != 0)
+        goto out;
+    json_object_set_new(spec, "data_dir", json_string(workdir));
+    if (r->opt.seccomp)
+        json_object_set_new(spec, "sandbox", json_pack("{s:b}", "seccomp", 1));
+
+    /* Every stream of the tenant, with its directory. */
+    /* A connection's own stream comes first: the worker writes (or reads) the first stream. */
+    char own_stream[40] = "";
+    if (!pipeline)
+        snprintf(own_stream, sizeof own_stream, "%s", PQgetvalue(res, 0, 8));
+    PQclear(res);
+    const char *tp[] = {t->tenant_id, own_stream};
+    res = db_query(r->conn,
+                   "SELECT id, name, schema::text FROM streams WHERE tenant_id = $1"
+                   " ORDER BY id::text = $2 DESC, name",
+                   2, tp, &dberr);
+    if (!res) {
+        snprintf(err, errsz, "%s", dberr.message);
+        goto out;
+    }
+    json_t *streams = json_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        char dir[1024];
+        snprintf(dir, sizeof dir, "%s/tenants/%s/streams/%s", r->opt.data_root, t->tenant_id,
+                 PQgetvalue(res, i, 0));
+        make_stream_dir(r->opt.data_root, t->tenant_id, PQgetvalue(res, i, 0), uid);
+        json_t *schema = json_loads(PQgetvalue(res, i, 2), 0, NULL);
+        json_array_append_new(streams, json_pack("{s:s, s:s, s:s, s:o}", "id",
+                                                 PQgetvalue(res, i, 0), "name",
+                                                 PQgetvalue(res, i, 1), "dir", dir, "schema",
+                                                 schema ? schema : json_object()));
+    }
+    json_object_set_new(spec, "streams", streams);
+
+    int size_index = 1;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(size, task_sizes[i].name) == 0)
+            size_index = i;
+    uint64_t memory = r->opt.task_memory_mb[size_index] << 20;
+    struct supervisor_task st = {0};
+    char *text = json_dumps(spec, JSON_COMPACT);
+    st.task_id = t->id;
+    st.spec_json = text;
+    st.sandbox.uid = uid;
+    st.sandbox.gid = uid;
+    st.sandbox.workdir = workdir;
+    st.sandbox.allow_network = allow_network;
+    st.sandbox.address_space = memory * 4 > (2ull << 30) ? memory * 4 : 2ull << 30;
+    st.sandbox.open_files = 1024;
+    st.sandbox.processes = 4096;
+    st.limits.memory_bytes = memory;
+    st.limits.cpu_millis = task_sizes[size_index].cpu_millis;
+    st.limits.pids = task_sizes[size_index].pids;
+    t->generation = generation;
+    t->rolling = t->start_pending = 0;
+    t->metered_mono = mono_ms();
+    t->dirty = 1;
+    r->starts++;
+    rc = supervisor_start(r->sup, &st, err, errsz);
+    free(text);
+    if (rc != 0)
+        rc = 0; /* the supervisor reported the failure as a crash and retries with backoff */
+out:
+    json_decref(spec);
+    PQclear(res);
+    return rc;
+}
+
+static void try_start(struct reconciler *r, struct cp_task *t)
+{
+    char err[512];
+    if (task_start(r, t, err, sizeof err) != 0) {
+        log_warn("task %s: cannot start: %s", t->id, err);
+        t->start_pending = 1;
+        note_event(r, t, "start_failed", err, 0);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Converge: desired state → task rows → claims                                               */
+
+#define RUNNABLE_RESOURCES                                                                         \
+    "(SELECT 'pipeline' AS kind, id, tenant_id, generation, task_count, desired_state"            \
+    "   FROM pipelines"                                                                           \
+    " UNION ALL SELECT 'connection', id, tenant_id, generation, task_count, desired_state"        \
+    "   FROM connections)"
+
+int reconcile_converge(struct reconciler *r, struct db_error *err)
+{
+    if (!r->conn)
+        return -1;
+    /* Rows for every task index of every resource that should run. A changed generation
+     * restarts a failed or completed task and clears its error. */
+    if (db_exec(r->conn,
+                "INSERT INTO tasks (tenant_id, resource_kind, resource_id, task_index,"
+                "                   generation, desired, state)"
+                " SELECT r.tenant_id, r.kind, r.id, i, r.generation, 'running', 'pending'"
+                "   FROM " RUNNABLE_RESOURCES " r, generate_series(0, r.task_count - 1) i"
+                "  WHERE r.desired_state = 'running'"
+                " ON CONFLICT (resource_kind, resource_id, task_index) DO UPDATE"
+                "   SET generation = EXCLUDED.generation, desired = 'running',"
+                "       state = CASE WHEN tasks.state IN ('failed', 'completed')"
+                "                    THEN 'pending' ELSE tasks.state END,"
+                "       last_error = CASE WHEN tasks.state IN ('failed', 'completed')"
+                "                    THEN NULL ELSE tasks.last_error END,"
+                "       restarts = CASE WHEN tasks.state IN ('failed', 'completed')"
+                "                    THEN 0 ELSE tasks.restarts END, updated_at = now()"
+                "  WHERE tasks.generation < EXCLUDED.generation OR tasks.desired <> 'running'",
+                0, NULL, err) != 0)
+        return -1;
+    /* Rows that should not run: the resource is stopped, gone, or has fewer tasks now. */
+    if (db_exec(r->conn,
+                "UPDATE tasks t SET desired = 'stopped', updated_at = now()"
+                " WHERE desired = 'running' AND NOT EXISTS (SELECT 1 FROM " RUNNABLE_RESOURCES
+                " r WHERE r.kind = t.resource_kind AND r.id = t.resource_id"
+                "   AND r.desired_state = 'running' AND t.task_index < r.task_count)",
+                0, NULL, err) != 0)
+        return -1;
+    /* Stopped rows nobody holds are simply removed. */
+    if (db_exec(r->conn,
+                "DELETE FROM tasks WHERE desired = 'stopped'"
+                "   AND (lease_owner IS NULL OR lease_expires_at < now()"
+                "        OR state IN ('failed', 'completed'))"
+                "   AND (pid IS NULL OR lease_owner IS NULL OR lease_expires_at < now())",
+                0, NULL, err) != 0)
+        return -1;
+    int room = r->opt.max_tasks - r->ntasks;
+    if (room <= 0)
+        return 0;
+    PGresult *res = lease_claim(r->conn, r->opt.node_id, r->opt.lease_seconds, room, err);
+    if (!res)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *id = PQgetvalue(res, i, 0);
+        struct cp_task *t = task_find(r, id);
+        if (t)
+            continue; /* ours already (the lease had lapsed while the database was away) */
+        t = task_add(r, id, PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
+                     atoi(PQgetvalue(res, i, 4)));
+        if (!t)
+            break;
+        t->want_generation = atoll(PQgetvalue(res, i, 5));
+        char msg[128];
+        snprintf(msg, sizeof msg, "claimed by node %s", r->opt.node_id);
+        note_event(r, t, "claimed", msg, 0);
+        try_start(r, t);
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Sync: leases, row changes, status, batches, resource state                                 */
+
+static int apply_renewal(struct reconciler *r, PGresult *res)
+{
+    int n = PQntuples(res);
+    for (int i = 0; i < r->ntasks; i++) {
+        struct cp_task *t = r->tasks[i];
+        int found = 0;
+        for (int j = 0; j < n && !found; j++)
+            found = strcmp(PQgetvalue(res, j, 0), t->id) == 0;
+        if (!found && !t->lost) {
+            /* Deleted, or taken over by another node after our lease expired. */
+            t->lost = 1;
+            log_warn("task %s: lease lost; stopping the local worker", t->id);
+            supervisor_stop(r->sup, t->id);
+        }
+    }
+    for (int j = 0; j < n; j++) {
+        const char *id = PQgetvalue(res, j, 0);
+        int want_stop = strcmp(PQgetvalue(res, j, 1), "stopped") == 0;
+        long long gen = atoll(PQgetvalue(res, j, 2));
+        const char *state = PQgetvalue(res, j, 3);
+        struct cp_task *t = task_find(r, id);
+        if (!t) { /* ours in the database but unknown here (adopted after a restart) */
+            t = task_add(r, id, PQgetvalue(res, j, 4), PQgetvalue(res, j, 5),
+                         PQgetvalue(res, j, 6), atoi(PQgetvalue(res, j, 7)));
+            if (!t)
+                return -1;
+            t->want_generation = gen;
+            if (!want_stop && strcmp(state, "failed") != 0 && strcmp(state, "completed") != 0)
+                t->start_pending = 1;
+            else
+                t->delete_row = want_stop;
+            continue;
+        }
+        t->want_generation = gen;
+        struct supervisor_status st;
+        int known = supervisor_status(r->sup, id, &st) == 0;
+        int active = known && (st.pid > 0 || st.state == SUPERVISOR_BACKOFF);
+        if (want_stop && !t->want_stop) {
+            t->want_stop = 1;
+            if (active)
+                supervisor_stop(r->sup, id);
+            else
+                t->delete_row = 1;
+        } else if (!want_stop && gen > t->generation && !t->rolling && !t->start_pending) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "generation %lld → %lld", t->generation, gen);
+            note_event(r, t, "rollover", msg, known ? st.restarts : 0);
+            if (active) {
+                t->rolling = 1;
+                supervisor_stop(r->sup, id);
+            } else {
+                t->start_pending = 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static json_t *status_row(const struct cp_task *t, const struct supervisor_status *st)
+{
+    const char *state = supervisor_state_name(st->state);
+    if (st->state == SUPERVISOR_STOPPED && !t->want_stop)
+        state = "pending";
+    json_t *sandbox = json_loads(st->sandbox, 0, NULL);
+    json_t *row = json_pack(
+        "{s:s, s:s, s:i, s:i, s:o, s:s?, s:f, s:f, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "id",
+        t->id, "state", state, "pid", (int)st->pid, "restarts", st->restarts, "sandbox",
+        sandbox ? sandbox : json_null(), "last_error", st->last_error[0] ? st->last_error : NULL,
+        "started_at", st->started_at_ms / 1000.0, "heartbeat_at", st->heartbeat_at_ms / 1000.0,
+        "metrics", "records_in", (json_int_t)st->totals.records_in, "records_out",
+        (json_int_t)st->totals.records_out, "bytes_in", (json_int_t)st->totals.bytes_in,
+        "bytes_out", (json_int_t)st->totals.bytes_out, "errors", (json_int_t)st->totals.errors,
+        "late", (json_int_t)st->totals.late, "lag", (json_int_t)st->totals.lag);
+    return row;
+}
+
+static int write_status(struct reconciler *r, struct db_error *err)
+{
+    json_t *rows = json_array();
+    int64_t now = mono_ms();
+    for (int i = 0; i < r->ntasks; i++) {
+        struct cp_task *t = r->tasks[i];
+        struct supervisor_status st;
+        if (t->lost || supervisor_status(r->sup, t->id, &st) != 0)
+            continue;
+        if (st.pid > 0) { /* task-seconds for usage */
+            metering_add(r->meter, t->tenant_id, t->kind, t->resource_id, wall_ms(), NULL,
+                         (double)(now - t->metered_mono) / 1000.0);
+        }
+        t->metered_mono = now;
+        if (t->dirty || st.pid > 0)
+            json_array_append_new(rows, status_row(t, &st));
+    }
+    int rc = 0;
+    if (json_array_size(rows) > 0) {
+        char *text = json_dumps(rows, JSON_COMPACT);
+        const char *p[] = {text, r->opt.node_id};
+        rc = db_exec(r->conn,
+                     "UPDATE tasks t SET state = j.state, pid = nullif(j.pid, 0),"
+                     "       restarts = j.restarts, sandbox = j.sandbox,"
+                     "       last_error = coalesce(j.last_error, t.last_error),"
+                     "       started_at = CASE WHEN j.started_at > 0"
+                     "                    THEN to_timestamp(j.started_at) END,"
+                     "       heartbeat_at = CASE WHEN j.heartbeat_at > 0"
+                     "                      THEN to_timestamp(j.heartbeat_at) END,"
+                     "       metrics = j.metrics, updated_at = now()"
+                     "  FROM json_to_recordset($1::json) AS j(id uuid, state text, pid int,"
+                     "       restarts int, sandbox jsonb, last_error text,"
+                     "       started_at double precision, heartbeat_at double precision,"
+                     "       metrics jsonb)"
+                     " WHERE t.id = j.id AND t.lease_owner = $2",
+                     2, p, err);
+        free(text);
+        if (rc == 0)
+            for (int i = 0; i < r->ntasks; i++)
+                r->tasks[i]->dirty = 0;
+    }
+    json_decref(rows);
+    return rc;
+}
+
+static int delete_stopped_rows(struct reconciler *r, struct db_error *err)
+{
+    for (int i = 0; i < r->ntasks;) {
+        struct cp_task *t = r->tasks[i];
+        struct supervisor_status st;
+        int has_process = supervisor_status(r->sup, t->id, &st) == 0 &&
+                          (st.pid > 0 || st.state == SUPERVISOR_BACKOFF);
+        if (t->delete_row && !has_process) {
+            const char *p[] = {t->id, r->opt.node_id};
+            if (db_exec(r->conn, "DELETE FROM tasks WHERE id = $1 AND lease_owner = $2", 2, p,
+                        err) != 0)
+                return -1;
+            task_remove(r, t);
+            continue;
+        }
+        i++;
+    }
+    return 0;
+}
+
+/* actual_state, observed_generation and last_error of each resource from its task rows. */
+static int update_resources(struct reconciler *r, struct db_error *err)
+{
+    static const char *const tables[] = {"pipelines", "connections"};
+    static const char *const kinds[] = {"pipeline", "connection"};
+    for (int i = 0; i < 2; i++) {
+        char sql[3000];
+        snprintf(
+            sql, sizeof sql,
+            "WITH agg AS (SELECT resource_id, count(*) AS n,"
+            "   count(*) FILTER (WHERE state = 'running') AS running,"
+            "   count(*) FILTER (WHERE state = 'failed') AS failed,"
+            "   count(*) FILTER (WHERE state = 'completed') AS completed,"
+            "   min(generation) AS min_gen,"
+            "   (array_agg(last_error ORDER BY updated_at DESC)"
+            "      FILTER (WHERE last_error IS NOT NULL))[1] AS err"
+            "  FROM tasks WHERE resource_kind = '%s' GROUP BY resource_id),"
+            " next AS (SELECT r.id,"
+            "   CASE WHEN r.desired_state = 'stopped'"
+            "          THEN CASE WHEN a.n IS NULL THEN 'stopped' ELSE 'stopping' END"
+            "        WHEN a.n IS NULL THEN 'starting'"
+            "        WHEN a.failed > 0 THEN 'failed'"
+            "        WHEN a.completed = a.n AND a.n >= r.task_count THEN 'completed'"
+            "        WHEN a.running + a.completed = a.n AND a.n >= r.task_count"
+            "             AND a.min_gen >= r.generation THEN 'running'"
+            "        ELSE 'starting' END AS state,"
+            "   a.err"
+            "  FROM %s r LEFT JOIN agg a ON a.resource_id = r.id)"
+            " UPDATE %s r SET actual_state = next.state,"
+            "   observed_generation = CASE WHEN next.state IN ('running', 'failed', 'completed',"
+            "                                 'stopped') THEN r.generation"
+            "                         ELSE r.observed_generation END,"
+            "   last_error = coalesce(next.err, CASE WHEN next.state = 'running'"
+            "                         THEN NULL ELSE r.last_error END)"
+            "  FROM next WHERE next.id = r.id AND (r.actual_state IS DISTINCT FROM next.state"
+            "   OR r.last_error IS DISTINCT FROM coalesce(next.err, CASE WHEN next.state ="
+            "      'running' THEN NULL ELSE r.last_error END)"
+            "   OR (next.state IN ('running', 'failed', 'completed', 'stopped')"
+            "       AND r.observed_generation <> r.generation))",
+            kinds[i], tables[i], tables[i]);
+        if (db_exec(r->conn, sql, 0, NULL, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int reconcile_sync(struct reconciler *r, struct db_error *err)
+{
+    if (!r->conn)
+        return -1;
+    PGresult *res = lease_renew(r->conn, r->opt.node_id, r->opt.lease_seconds, err);
+    if (!res)
+        return -1;
+    int rc = apply_renewal(r, res);
+    PQclear(res);
+    if (rc != 0)
+        return -1;
+    for (int i = 0; i < r->ntasks; i++)
+        if (r->tasks[i]->start_pending && !r->tasks[i]->lost)
+            try_start(r, r->tasks[i]);
+    if (write_status(r, err) != 0 || delete_stopped_rows(r, err) != 0 ||
+        logs_flush(r->logs, r->conn, err) != 0 || metering_flush(r->meter, r->conn, err) != 0 ||
+        update_resources(r, err) != 0 ||
+        lease_node_heartbeat(r->conn, r->opt.node_id, r->ntasks, err) != 0) {
+        r->db_errors++;
+        return -1;
+    }
+    return 0;
+}
+
+long reconcile_retain_logs(struct reconciler *r, struct db_error *err)
+{
+    if (!r->conn)
+        return -1;
+    return logs_retain(r->conn, r->opt.log_retention_hours, r->opt.log_max_per_resource, err);
+}
+
+void reconcile_poll(struct reconciler *r, int timeout_ms)
+{
+    supervisor_poll(r->sup, timeout_ms);
+    for (int i = 0; i < r->ntasks;) {
+        struct cp_task *t = r->tasks[i];
+        struct supervisor_status st;
+        int known = supervisor_status(r->sup, t->id, &st) == 0;
+        int active = known && (st.pid > 0 || st.state == SUPERVISOR_BACKOFF);
+        if (t->lost && !active) {
+            task_remove(r, t);
+            continue;
+        }
+        if (t->start_pending && t->rolling && !active && r->conn)
+            try_start(r, t);
+        i++;
+    }
+}
+
+void reconcile_shutdown(struct reconciler *r)
+{
+    for (int i = 0; i < r->ntasks; i++)
+        supervisor_stop(r->sup, r->tasks[i]->id);
+    int64_t deadline = mono_ms() + r->opt.supervisor.stop_timeout_ms + 2000;
+    while (supervisor_poll(r->sup, 100) > 0 && mono_ms() < deadline)
+        ;
+    if (r->conn) {
+        struct db_error err;
+        for (int i = 0; i < r->ntasks; i++)
+            r->tasks[i]->dirty = 1;
+        write_status(r, &err);
+        logs_flush(r->logs, r->conn, &err);
+        metering_flush(r->meter, r->conn, &err);
+        lease_release_all(r->conn, r->opt.node_id, &err);
+        update_resources(r, &err);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Prometheus metrics                                                                         */
+
+void reconcile_metrics_text(struct reconciler *r, char *buf, size_t bufsz)
+{
+    size_t len = 0;
+    int by_state[7] = {0};
+#define OUT(...)                                                                                   \
+    do {                                                                                           \
+        if (len < bufsz)                                                                           \
+            len += (size_t)snprintf(buf + len, bufsz - len, __VA_ARGS__);                          \
+    } while (0)
+    OUT("# HELP sluice_controlplane_db_connected 1 when the node has a database connection.\n"
+        "# TYPE sluice_controlplane_db_connected gauge\nsluice_controlplane_db_connected %d\n",
+        r->conn != NULL);
+    OUT("# TYPE sluice_controlplane_task_starts_total counter\n"
+        "sluice_controlplane_task_starts_total %llu\n", (unsigned long long)r->starts);
+    OUT("# TYPE sluice_controlplane_db_errors_total counter\n"
+        "sluice_controlplane_db_errors_total %llu\n", (unsigned long long)r->db_errors);
+    OUT("# TYPE sluice_controlplane_pending_rows gauge\n"
+        "sluice_controlplane_pending_rows{kind=\"logs\"} %zu\n"
+        "sluice_controlplane_pending_rows{kind=\"usage\"} %zu\n",
+        logs_pending(r->logs), metering_pending(r->meter));
+    static const char *const counters[] = {"records_in", "records_out", "bytes_in",
+                                           "bytes_out",  "errors",      "restarts"};
+    for (size_t c = 0; c < sizeof counters / sizeof counters[0]; c++) {
+        OUT("# TYPE sluice_task_%s_total counter\n", counters[c]);
+        for (int i = 0; i < r->ntasks; i++) {
+            struct supervisor_status st;
+            const struct cp_task *t = r->tasks[i];
+            if (supervisor_status(r->sup, t->id, &st) != 0)
+                continue;
+            uint64_t v[] = {st.totals.records_in, st.totals.records_out, st.totals.bytes_in,
+                            st.totals.bytes_out,  st.totals.errors,      (uint64_t)st.restarts};
+            OUT("sluice_task_%s_total{tenant_id=\"%s\",kind=\"%s\",resource_id=\"%s\","
+                "task_id=\"%s\"} %llu\n",
+                counters[c], t->tenant_id, t->kind, t->resource_id, t->id,
+                (unsigned long long)v[c]);
+            if (c == 0)
+                by_state[st.state]++;
+        }
+    }
+    OUT("# HELP sluice_controlplane_tasks Tasks held by this node, by state.\n"
+        "# TYPE sluice_controlplane_tasks gauge\n");
+    for (int s = 0; s < 7; s++)
+        OUT("sluice_controlplane_tasks{state=\"%s\"} %d\n", supervisor_state_name(s), by_state[s]);
+#undef OUT
+    if (len >= bufsz && bufsz > 0)
+        buf[bufsz - 1] = 0;
+}
