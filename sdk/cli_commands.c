@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sdk/cli_apply.h"
 #include "sdk/cli_config.h"
@@ -58,7 +60,8 @@ static int with_named(struct cli *cli, named_fn fn)
 }
 
 /* The password from --password, $SLUICE_PASSWORD or (with --password-stdin, or when neither
- * is given) one line of stdin. Returns a malloc'd string or NULL. */
+ * is given) one line of stdin, prompted for without echo on a terminal. Returns a malloc'd
+ * string or NULL. */
 static char *get_password(const struct cli *cli)
 {
     if (cli->password)
@@ -68,7 +71,19 @@ static char *get_password(const struct cli *cli)
         return strdup(env);
     char *line = NULL;
     size_t cap = 0;
+    struct termios saved, quiet;
+    bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+    if (tty) { /* prompt without echo */
+        fprintf(stderr, "password: ");
+        quiet = saved;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
     ssize_t n = getline(&line, &cap, stdin);
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+        fprintf(stderr, "\n");
+    }
     if (n <= 0) {
         free(line);
         return NULL;
