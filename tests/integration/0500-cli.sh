@@ -3,24 +3,12 @@
 # PostgreSQL: signup, login, profiles, apply (created, unchanged, updated, --dry-run, --prune),
 # get in every format, create, activate, delete, and the error paths with their exit codes.
 source "$(dirname "$0")/api_lib.sh" # api_start: migrate and start the real api over HTTPS
+source "$(dirname "$0")/cli_lib.sh"  # run, expect (replacing api_lib.sh's expect)
 
 S=$SLUICE_CLI
 export HOME=$TEST_TMP/home
 unset XDG_CONFIG_HOME SLUICE_API_URL SLUICE_API_KEY SLUICE_CA_FILE SLUICE_PROFILE SLUICE_PASSWORD
 mkdir -p "$HOME"
-
-# run CMD...: stdout in $out, stderr in $err, exit code in $rc (never aborts the test).
-run() {
-  set +e
-  "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
-  rc=$?
-  set -e
-  out=$(cat "$TEST_TMP/out")
-  err=$(cat "$TEST_TMP/err")
-}
-expect() { # expect RC MESSAGE: the last run exited with RC
-  [ "$rc" = "$1" ] || fail "$2: exit $rc, expected $1; stdout [$out] stderr [$err]"
-}
 
 # ---- a live api ------------------------------------------------------------------------------
 api_start --threads 2
