@@ -176,8 +176,9 @@ static const struct api_route api_routes[] = {
     {"POST", "/v1/login", auth_login, ROUTE_BODY | ROUTE_PER_IP, NULL},
     {"GET", "/v1/me", auth_me, ROUTE_AUTH, NULL},
     {"GET", "/v1/api-keys", auth_api_keys_list, ROUTE_AUTH, NULL},
-    {"POST", "/v1/api-keys", auth_api_keys_create, ROUTE_AUTH | ROUTE_BODY, NULL},
-    {"DELETE", "/v1/api-keys/{id}", auth_api_keys_revoke, ROUTE_AUTH, NULL},
+    {"POST", "/v1/api-keys", auth_api_keys_create, ROUTE_AUTH | ROUTE_BODY | ROUTE_ADMIN, NULL},
+    {"DELETE", "/v1/api-keys/{id}", auth_api_keys_revoke, ROUTE_AUTH | ROUTE_ADMIN, NULL},
+    {"GET", "/v1/audit-events", auth_audit_events, ROUTE_AUTH | ROUTE_ADMIN, NULL},
     RESOURCE_ROUTES("secrets", resource_secrets),
     RESOURCE_ROUTES("streams", resource_streams),
     RESOURCE_ROUTES("connections", resource_connections),
@@ -292,6 +293,12 @@ static void api_run_in_tenant(struct api_request *req, struct api_response *resp
     if (api_rate_limit(req->caller.tenant_id, req->caller.rate_per_second, req->caller.rate_burst, "tenant",
                        resp) < 0)
         return;
+    if ((req->route->flags & ROUTE_ADMIN) && strcmp(req->caller.role, "owner") != 0 &&
+        strcmp(req->caller.role, "admin") != 0) {
+        api_fail(resp, API_FORBIDDEN, json_pack("{s:s}", "role", req->caller.role),
+                 "this needs the owner or admin role; you are %s", req->caller.role);
+        return;
+    }
     /* One round trip: the tenant id came from the database and is a UUID, safe to inline. */
     struct db_error err;
     char begin[160];
