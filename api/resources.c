@@ -12,8 +12,6 @@
 #include "common/log.h"
 
 #define RESOURCE_MAX_FIELDS 16
-#define RESOURCE_DEFAULT_LIMIT 50
-#define RESOURCE_MAX_LIMIT 200
 
 /* How a body field is stored when it is not a plain column of the same name. */
 enum resource_storage {
@@ -248,10 +246,9 @@ static int connection_validate(struct api_request *req, json_t *body, bool creat
     {
         const char *name = json_string_value(v);
         const char *params[] = {name};
-        struct db_error dberr;
-        PGresult *res = db_query(req->db, "SELECT 1 FROM secrets WHERE name = $1", 1, params, &dberr);
+        PGresult *res = api_db_query(req, resp, "SELECT 1 FROM secrets WHERE name = $1", 1, params);
         if (!res)
-            return api_fail_db(resp, &dberr);
+            return -1;
         int found = PQntuples(res) > 0;
         PQclear(res);
         if (!found) {
@@ -380,10 +377,9 @@ static int resource_stream_id(struct api_request *req, const char *field, const 
                               struct api_response *resp)
 {
     const char *params[] = {name};
-    struct db_error dberr;
-    PGresult *res = db_query(req->db, "SELECT id FROM streams WHERE name = $1", 1, params, &dberr);
+    PGresult *res = api_db_query(req, resp, "SELECT id FROM streams WHERE name = $1", 1, params);
     if (!res)
-        return api_fail_db(resp, &dberr);
+        return -1;
     int found = PQntuples(res) > 0;
     if (found)
         snprintf(out, 40, "%s", PQgetvalue(res, 0, 0));
@@ -483,24 +479,35 @@ static int resource_check_body(struct api_request *req, const struct resource_ki
     return 0;
 }
 
+/* Plan limits. sql yields one row: what the tenant would use after this request, and the
+ * plan's limit; $1 is id when id is non-NULL. 403 quota_exceeded when over. */
+static int resource_check_limit(struct api_request *req, struct api_response *resp, const char *sql,
+                                const char *id, const char *what)
+{
+    const char *params[] = {id};
+    PGresult *res = api_db_query(req, resp, sql, id ? 1 : 0, params);
+    if (!res)
+        return -1;
+    long want = PQntuples(res) ? atol(PQgetvalue(res, 0, 0)) : 0;
+    long limit = PQntuples(res) ? atol(PQgetvalue(res, 0, 1)) : 0;
+    PQclear(res);
+    if (want > limit)
+        return api_fail(resp, API_QUOTA_EXCEEDED,
+                        json_pack("{s:s,s:I,s:I}", "resource", what, "limit", (json_int_t)limit, "requested",
+                                  (json_int_t)want),
+                        "your plan allows %ld %s and this would make %ld; remove some or upgrade the plan", limit,
+                        what, want);
+    return 0;
+}
+
 static int resource_check_quota(struct api_request *req, const struct resource_kind *k,
                                 struct api_response *resp)
 {
     char sql[512];
     snprintf(sql, sizeof sql,
-             "SELECT (SELECT count(*) FROM %s), p.%s FROM tenants t JOIN plans p ON p.name = t.plan",
+             "SELECT (SELECT count(*) FROM %s) + 1, p.%s FROM tenants t JOIN plans p ON p.name = t.plan",
              k->table, k->quota_column);
-    struct db_error dberr;
-    PGresult *res = db_query(req->db, sql, 0, NULL, &dberr);
-    if (!res)
-        return api_fail_db(resp, &dberr);
-    long have = PQntuples(res) ? atol(PQgetvalue(res, 0, 0)) : 0;
-    long limit = PQntuples(res) ? atol(PQgetvalue(res, 0, 1)) : 0;
-    PQclear(res);
-    if (have >= limit)
-        return api_fail(resp, API_QUOTA_EXCEEDED, json_pack("{s:s,s:i}", "resource", k->table, "limit", (int)limit),
-                        "your plan allows %ld %s; delete one or upgrade the plan", limit, k->table);
-    return 0;
+    return resource_check_limit(req, resp, sql, NULL, k->table);
 }
 
 static int resource_fail_duplicate(struct api_response *resp, const struct resource_kind *k,
@@ -563,20 +570,13 @@ static int resource_parse_cursor(const char *cursor, char *micros, size_t micros
 int resource_list(struct api_request *req, struct api_response *resp)
 {
     const struct resource_kind *k = resource_of(req);
-    const char *limit_text = api_query(req, "limit"), *cursor = api_query(req, "cursor");
-    const char *name = api_query(req, "name");
-    long limit = RESOURCE_DEFAULT_LIMIT;
-    if (limit_text) {
-        char *end;
-        limit = strtol(limit_text, &end, 10);
-        if (!*limit_text || *end || limit < 1 || limit > RESOURCE_MAX_LIMIT)
-            return api_fail_field(resp, API_INVALID_REQUEST, "limit", "limit must be an integer from 1 to %d",
-                                  RESOURCE_MAX_LIMIT);
-    }
+    const char *cursor = api_query(req, "cursor"), *name = api_query(req, "name");
+    long limit;
+    if (api_query_limit(req, &limit, resp) < 0)
+        return -1;
     char micros[24] = "", cursor_id[40] = "", limit_param[24];
     if (cursor && *cursor && resource_parse_cursor(cursor, micros, sizeof micros, cursor_id) < 0)
-        return api_fail_field(resp, API_INVALID_REQUEST, "cursor",
-                              "cursor is not one this API returned; pass next_cursor unchanged");
+        return api_fail_cursor(resp);
     snprintf(limit_param, sizeof limit_param, "%ld", limit + 1);
     const char *params[] = {name && *name ? name : NULL, *micros ? micros : NULL, *cursor_id ? cursor_id : NULL,
                             limit_param};
@@ -587,20 +587,10 @@ int resource_list(struct api_request *req, struct api_response *resp)
              "(r.created_at, r.id) > (timestamptz 'epoch' + $2::bigint * interval '1 microsecond', "
              "$3::uuid)) ORDER BY r.created_at, r.id LIMIT $4::int",
              k->json_sql, k->table);
-    struct db_error dberr;
-    PGresult *res = db_query(req->db, sql, 4, params, &dberr);
+    PGresult *res = api_db_query(req, resp, sql, 4, params);
     if (!res)
-        return api_fail_db(resp, &dberr);
-    int rows = PQntuples(res), shown = rows > limit ? (int)limit : rows;
-    json_t *items = json_array();
-    for (int i = 0; i < shown; i++) {
-        json_t *doc = json_loads(PQgetvalue(res, i, 0), 0, NULL);
-        if (doc)
-            json_array_append_new(items, doc);
-    }
-    json_t *next = rows > limit ? json_string(PQgetvalue(res, shown - 1, 1)) : json_null();
-    PQclear(res);
-    return api_reply(resp, 200, json_pack("{s:o,s:o}", "items", items, "next_cursor", next));
+        return -1;
+    return api_reply_list(resp, res, limit, 1);
 }
 
 int resource_get(struct api_request *req, struct api_response *resp)
@@ -623,10 +613,9 @@ static int resource_lock(struct api_request *req, const struct resource_kind *k,
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT version FROM %s WHERE id = $1 FOR UPDATE", k->table);
     const char *params[] = {id};
-    struct db_error dberr;
-    PGresult *res = db_query(req->db, sql, 1, params, &dberr);
+    PGresult *res = api_db_query(req, resp, sql, 1, params);
     if (!res)
-        return api_fail_db(resp, &dberr);
+        return -1;
     int found = PQntuples(res) > 0;
     long long have = found ? atoll(PQgetvalue(res, 0, 0)) : 0;
     PQclear(res);
@@ -701,18 +690,7 @@ static int resource_check_task_quota(struct api_request *req, const char *table,
              "sum(task_count) FROM connections WHERE desired_state = 'running' AND id <> $1), 0), "
              "p.max_tasks FROM tenants t JOIN plans p ON p.name = t.plan",
              table);
-    const char *params[] = {id};
-    struct db_error dberr;
-    PGresult *res = db_query(req->db, sql, 1, params, &dberr);
-    if (!res)
-        return api_fail_db(resp, &dberr);
-    long want = PQntuples(res) ? atol(PQgetvalue(res, 0, 0)) : 0;
-    long limit = PQntuples(res) ? atol(PQgetvalue(res, 0, 1)) : 0;
-    PQclear(res);
-    if (want > limit)
-        return api_fail(resp, API_QUOTA_EXCEEDED, json_pack("{s:s,s:i}", "resource", "tasks", "limit", (int)limit),
-                        "activating this would run %ld tasks; your plan allows %ld", want, limit);
-    return 0;
+    return resource_check_limit(req, resp, sql, id, "running tasks");
 }
 
 static int resource_set_desired(struct api_request *req, struct api_response *resp, const char *state)
@@ -729,10 +707,9 @@ static int resource_set_desired(struct api_request *req, struct api_response *re
              "updated_at = now() WHERE id = $1 AND desired_state <> $2 RETURNING id",
              k->table);
     const char *params[] = {id, state};
-    struct db_error dberr;
-    PGresult *res = db_query(req->db, sql, 2, params, &dberr);
+    PGresult *res = api_db_query(req, resp, sql, 2, params);
     if (!res)
-        return api_fail_db(resp, &dberr);
+        return -1;
     int changed = PQntuples(res) > 0;
     PQclear(res);
     if (changed && resource_record_change(req, k->kind, id, strcmp(state, "running") == 0 ? "activate" : "deactivate",
