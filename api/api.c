@@ -39,6 +39,8 @@ struct api_config {
     char *master_key_file;
     long max_body_bytes;
     long token_ttl;
+    long login_rate;
+    long login_burst;
     char *log_level;
     char *log_format;
 };
@@ -66,6 +68,10 @@ static const struct config_option api_options[] = {
         64L << 20, "largest request body accepted (413 above)"),
     OPT("token-ttl", "SLUICE_TOKEN_TTL", CONFIG_INT, token_ttl, "86400", 60, 90L * 86400,
         "lifetime of login tokens, seconds"),
+    OPT("login-rate", "SLUICE_LOGIN_RATE", CONFIG_INT, login_rate, "60", 1, 1000000,
+        "signup and login requests per minute per client address"),
+    OPT("login-burst", "SLUICE_LOGIN_BURST", CONFIG_INT, login_burst, "20", 1, 1000000,
+        "signup and login requests a client address may make at once"),
     OPT("log-level", "SLUICE_LOG_LEVEL", CONFIG_STRING, log_level, "info", 0, 0,
         "debug, info, warn or error"),
     OPT("log-format", "SLUICE_LOG_FORMAT", CONFIG_STRING, log_format, "text", 0, 0, "text or json"),
@@ -166,12 +172,13 @@ static const struct api_route api_routes[] = {
     {"GET", "/readyz", api_readyz, 0, NULL},
     {"GET", "/openapi.json", api_openapi, 0, NULL},
     {"GET", "/v1/openapi.json", api_openapi, 0, NULL},
-    {"POST", "/v1/signup", auth_signup, ROUTE_BODY, NULL},
-    {"POST", "/v1/login", auth_login, ROUTE_BODY, NULL},
+    {"POST", "/v1/signup", auth_signup, ROUTE_BODY | ROUTE_PER_IP, NULL},
+    {"POST", "/v1/login", auth_login, ROUTE_BODY | ROUTE_PER_IP, NULL},
     {"GET", "/v1/me", auth_me, ROUTE_AUTH, NULL},
     {"GET", "/v1/api-keys", auth_api_keys_list, ROUTE_AUTH, NULL},
-    {"POST", "/v1/api-keys", auth_api_keys_create, ROUTE_AUTH | ROUTE_BODY, NULL},
-    {"DELETE", "/v1/api-keys/{id}", auth_api_keys_revoke, ROUTE_AUTH, NULL},
+    {"POST", "/v1/api-keys", auth_api_keys_create, ROUTE_AUTH | ROUTE_BODY | ROUTE_ADMIN, NULL},
+    {"DELETE", "/v1/api-keys/{id}", auth_api_keys_revoke, ROUTE_AUTH | ROUTE_ADMIN, NULL},
+    {"GET", "/v1/audit-events", auth_audit_events, ROUTE_AUTH | ROUTE_ADMIN, NULL},
     RESOURCE_ROUTES("secrets", resource_secrets),
     RESOURCE_ROUTES("streams", resource_streams),
     RESOURCE_ROUTES("connections", resource_connections),
@@ -253,17 +260,43 @@ static int api_idempotency_store(struct api_request *req, const char *key, const
     return rc < 0 ? api_fail_db(resp, &err) : 0;
 }
 
+/* Takes a token from key's bucket; 429 with Retry-After in resp when empty. */
+static int api_rate_limit(const char *key, double rate, double burst, const char *who, struct api_response *resp)
+{
+    int retry_after = 1;
+    if (ratelimit_take(api_server.ratelimit, key, rate, burst, api_now(), &retry_after))
+        return 0;
+    api_fail(resp, API_RATE_LIMITED, json_pack("{s:i}", "retry_after", retry_after),
+             "too many requests for this %s; retry in %d s", who, retry_after);
+    resp->retry_after = retry_after;
+    return -1;
+}
+
+/* "ip:<client address>" into out. */
+static void api_client_key(struct MHD_Connection *conn, char *out, size_t outlen)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char addr[INET6_ADDRSTRLEN] = "unknown";
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, addr, sizeof addr);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, addr, sizeof addr);
+    snprintf(out, outlen, "ip:%s", addr);
+}
+
 /* Authenticated routes: rate limit, tenant transaction, idempotency, handler, commit. */
 static void api_run_in_tenant(struct api_request *req, struct api_response *resp)
 {
     if (auth_authenticate(req, resp) < 0)
         return;
-    int retry_after = 1;
-    if (!ratelimit_take(api_server.ratelimit, req->caller.tenant_id, req->caller.rate_per_second,
-                        req->caller.rate_burst, api_now(), &retry_after)) {
-        api_fail(resp, API_RATE_LIMITED, json_pack("{s:i}", "retry_after", retry_after),
-                 "too many requests for this tenant; retry in %d s", retry_after);
-        resp->retry_after = retry_after;
+    if (api_rate_limit(req->caller.tenant_id, req->caller.rate_per_second, req->caller.rate_burst, "tenant",
+                       resp) < 0)
+        return;
+    if ((req->route->flags & ROUTE_ADMIN) && strcmp(req->caller.role, "owner") != 0 &&
+        strcmp(req->caller.role, "admin") != 0) {
+        api_fail(resp, API_FORBIDDEN, json_pack("{s:s}", "role", req->caller.role),
+                 "this needs the owner or admin role; you are %s", req->caller.role);
         return;
     }
     /* One round trip: the tenant id came from the database and is a UUID, safe to inline. */
@@ -329,6 +362,13 @@ static void api_dispatch(struct api_request *req, struct api_response *resp)
         break;
     }
     req->route = route;
+    if (route->flags & ROUTE_PER_IP) {
+        char key[64];
+        api_client_key(req->connection, key, sizeof key);
+        if (api_rate_limit(key, (double)api_server.config.login_rate / 60.0, (double)api_server.config.login_burst,
+                           "client address", resp) < 0)
+            return;
+    }
     if ((route->flags & ROUTE_BODY) && api_parse_body(req, resp) < 0)
         return;
     if (route->handler != api_healthz && route->handler != api_openapi) {

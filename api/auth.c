@@ -306,14 +306,7 @@ int auth_api_keys_list(struct api_request *req, struct api_response *resp)
                              0, NULL);
     if (!res)
         return -1;
-    json_t *items = json_array();
-    for (int i = 0; i < PQntuples(res); i++) {
-        json_t *doc = json_loads(PQgetvalue(res, i, 0), 0, NULL);
-        if (doc)
-            json_array_append_new(items, doc);
-    }
-    PQclear(res);
-    return api_reply(resp, 200, json_pack("{s:o,s:n}", "items", items, "next_cursor"));
+    return api_reply_list(resp, res, 0, 0);
 }
 
 int auth_api_keys_create(struct api_request *req, struct api_response *resp)
@@ -368,4 +361,26 @@ int auth_api_keys_revoke(struct api_request *req, struct api_response *resp)
     if (resource_record_change(req, "api_key", id, "revoke", false, resp) < 0)
         return -1;
     return api_reply(resp, 204, NULL);
+}
+
+int auth_audit_events(struct api_request *req, struct api_response *resp)
+{
+    const char *cursor = api_query(req, "cursor");
+    long limit;
+    if (api_query_limit(req, &limit, resp) < 0)
+        return -1;
+    if (cursor && (!*cursor || strlen(cursor) > 18 || strspn(cursor, "0123456789") != strlen(cursor)))
+        return api_fail_cursor(resp);
+    char limit_param[24];
+    snprintf(limit_param, sizeof limit_param, "%ld", limit + 1);
+    const char *params[] = {cursor, limit_param};
+    PGresult *res = api_db_query(req, resp,
+                                 "SELECT json_build_object('id',a.id::text,'ts',sluice_ts(a.ts),'action',a.action,"
+                                 "'resource_kind',a.resource_kind,'resource_id',a.resource_id,'user_id',a.user_id,"
+                                 "'api_key_id',a.api_key_id,'request_id',a.request_id), a.id FROM audit_log a "
+                                 "WHERE ($1::bigint IS NULL OR a.id < $1::bigint) ORDER BY a.id DESC LIMIT $2::int",
+                                 2, params);
+    if (!res)
+        return -1;
+    return api_reply_list(resp, res, limit, 1);
 }

@@ -12,8 +12,6 @@
 #include "common/log.h"
 
 #define RESOURCE_MAX_FIELDS 16
-#define RESOURCE_DEFAULT_LIMIT 50
-#define RESOURCE_MAX_LIMIT 200
 
 /* How a body field is stored when it is not a plain column of the same name. */
 enum resource_storage {
@@ -572,20 +570,13 @@ static int resource_parse_cursor(const char *cursor, char *micros, size_t micros
 int resource_list(struct api_request *req, struct api_response *resp)
 {
     const struct resource_kind *k = resource_of(req);
-    const char *limit_text = api_query(req, "limit"), *cursor = api_query(req, "cursor");
-    const char *name = api_query(req, "name");
-    long limit = RESOURCE_DEFAULT_LIMIT;
-    if (limit_text) {
-        char *end;
-        limit = strtol(limit_text, &end, 10);
-        if (!*limit_text || *end || limit < 1 || limit > RESOURCE_MAX_LIMIT)
-            return api_fail_field(resp, API_INVALID_REQUEST, "limit", "limit must be an integer from 1 to %d",
-                                  RESOURCE_MAX_LIMIT);
-    }
+    const char *cursor = api_query(req, "cursor"), *name = api_query(req, "name");
+    long limit;
+    if (api_query_limit(req, &limit, resp) < 0)
+        return -1;
     char micros[24] = "", cursor_id[40] = "", limit_param[24];
     if (cursor && *cursor && resource_parse_cursor(cursor, micros, sizeof micros, cursor_id) < 0)
-        return api_fail_field(resp, API_INVALID_REQUEST, "cursor",
-                              "cursor is not one this API returned; pass next_cursor unchanged");
+        return api_fail_cursor(resp);
     snprintf(limit_param, sizeof limit_param, "%ld", limit + 1);
     const char *params[] = {name && *name ? name : NULL, *micros ? micros : NULL, *cursor_id ? cursor_id : NULL,
                             limit_param};
@@ -599,16 +590,7 @@ int resource_list(struct api_request *req, struct api_response *resp)
     PGresult *res = api_db_query(req, resp, sql, 4, params);
     if (!res)
         return -1;
-    int rows = PQntuples(res), shown = rows > limit ? (int)limit : rows;
-    json_t *items = json_array();
-    for (int i = 0; i < shown; i++) {
-        json_t *doc = json_loads(PQgetvalue(res, i, 0), 0, NULL);
-        if (doc)
-            json_array_append_new(items, doc);
-    }
-    json_t *next = rows > limit ? json_string(PQgetvalue(res, shown - 1, 1)) : json_null();
-    PQclear(res);
-    return api_reply(resp, 200, json_pack("{s:o,s:o}", "items", items, "next_cursor", next));
+    return api_reply_list(resp, res, limit, 1);
 }
 
 int resource_get(struct api_request *req, struct api_response *resp)

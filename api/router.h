@@ -20,6 +20,8 @@ typedef int (*api_handler)(struct api_request *req, struct api_response *resp);
 /* Route flags. */
 #define ROUTE_AUTH 1u  /* needs a bearer credential; runs in the tenant's transaction */
 #define ROUTE_BODY 2u  /* needs a JSON object body */
+#define ROUTE_PER_IP 4u /* anonymous: rate-limited per client address (signup, login) */
+#define ROUTE_ADMIN 8u  /* the caller's role must be owner or admin */
 
 struct api_route {
     const char *method;

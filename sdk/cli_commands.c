@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sdk/cli_apply.h"
 #include "sdk/cli_config.h"
@@ -58,7 +60,8 @@ static int with_named(struct cli *cli, named_fn fn)
 }
 
 /* The password from --password, $SLUICE_PASSWORD or (with --password-stdin, or when neither
- * is given) one line of stdin. Returns a malloc'd string or NULL. */
+ * is given) one line of stdin, prompted for without echo on a terminal. Returns a malloc'd
+ * string or NULL. */
 static char *get_password(const struct cli *cli)
 {
     if (cli->password)
@@ -68,7 +71,19 @@ static char *get_password(const struct cli *cli)
         return strdup(env);
     char *line = NULL;
     size_t cap = 0;
+    struct termios saved, quiet;
+    bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+    if (tty) { /* prompt without echo */
+        fprintf(stderr, "password: ");
+        quiet = saved;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
     ssize_t n = getline(&line, &cap, stdin);
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+        fprintf(stderr, "\n");
+    }
     if (n <= 0) {
         free(line);
         return NULL;
@@ -99,79 +114,55 @@ static int save_profile(struct cli *cli, const char *key)
 
 /* ==== accounts =========================================================================== */
 
-int cli_cmd_signup(struct cli *cli)
+/* Signs up or logs in (anonymously), prints the outcome and saves the credential it returns
+ * in the profile. */
+static int account(struct cli *cli, bool signup)
 {
-    if (!cli->tenant || !cli->email)
-        return cli_usage_error(cli, "signup needs --tenant and --email");
+    if (!cli->email || (signup && !cli->tenant))
+        return cli_usage_error(cli, signup ? "signup needs --tenant and --email"
+                                           : "login needs --email");
     char *password = get_password(cli);
     if (!password)
         return cli_usage_error(cli, "no password: pass --password, set SLUICE_PASSWORD or use "
                                     "--password-stdin");
-    cli->anonymous = true; /* signing up needs no credentials: send none */
+    cli->anonymous = true; /* signing up or logging in needs no credentials: send none */
     int code;
     sluice_client *c = cli_client(cli, &code);
     json_t *out = NULL;
     struct sluice_error err;
     if (!c)
         goto done;
-    if (sluice_signup(c, cli->tenant, cli->email, password, &out, &err) < 0) {
+    int rc = signup ? sluice_signup(c, cli->tenant, cli->email, password, &out, &err)
+                    : sluice_login(c, cli->email, password, &out, &err);
+    if (rc < 0) {
         code = cli_report(&err);
         goto done;
     }
-    const char *key = json_string_value(json_object_get(json_object_get(out, "api_key"), "key"));
-    if (!key) {
-        fprintf(stderr, "sluice: the server's answer has no api_key.key\n");
-        code = CLI_SERVER_ERROR;
-        goto done;
-    }
-    if (cli->output != CLI_OUT_TABLE)
-        cli_print_value(out, cli->output);
-    else
-        printf("tenant \"%s\" created; signed in as %s\n", cli->tenant, cli->email);
-    code = save_profile(cli, key);
-done:
-    json_decref(out);
-    free(password);
-    return code;
-}
-
-int cli_cmd_login(struct cli *cli)
-{
-    if (!cli->email)
-        return cli_usage_error(cli, "login needs --email");
-    char *password = get_password(cli);
-    if (!password)
-        return cli_usage_error(cli, "no password: pass --password, set SLUICE_PASSWORD or use "
-                                    "--password-stdin");
-    cli->anonymous = true;
-    int code;
-    sluice_client *c = cli_client(cli, &code);
-    json_t *out = NULL;
-    struct sluice_error err;
-    if (!c)
-        goto done;
-    if (sluice_login(c, cli->email, password, &out, &err) < 0) {
-        code = cli_report(&err);
-        goto done;
-    }
-    const char *token = json_string_value(json_object_get(out, "token"));
-    if (!token) {
-        fprintf(stderr, "sluice: the server's answer has no token\n");
+    /* signup answers the new API key, login a token */
+    json_t *credential = signup ? json_object_get(json_object_get(out, "api_key"), "key")
+                                : json_object_get(out, "token");
+    if (!json_is_string(credential)) {
+        fprintf(stderr, "sluice: the server's answer has no %s\n", signup ? "api_key.key" : "token");
         code = CLI_SERVER_ERROR;
         goto done;
     }
     const char *expires = json_string_value(json_object_get(out, "expires_at"));
     if (cli->output != CLI_OUT_TABLE)
         cli_print_value(out, cli->output);
+    else if (signup)
+        printf("tenant \"%s\" created; signed in as %s\n", cli->tenant, cli->email);
     else
         printf("logged in as %s%s%s\n", cli->email, expires ? "; the token expires at " : "",
                expires ? expires : "");
-    code = save_profile(cli, token);
+    code = save_profile(cli, json_string_value(credential));
 done:
     json_decref(out);
     free(password);
     return code;
 }
+
+int cli_cmd_signup(struct cli *cli) { return account(cli, true); }
+int cli_cmd_login(struct cli *cli) { return account(cli, false); }
 
 int cli_cmd_whoami(struct cli *cli)
 {

@@ -137,10 +137,8 @@ int sluice_find(sluice_client *c, enum sluice_kind kind, const char *name, json_
     if (r < 0)
         return -1;
     if (!*out) {
-        sdk_error_set(err, SLUICE_E_NOT_FOUND, "%s \"%s\" not found", sluice_kind_name(kind), name);
-        if (err)
-            err->http_status = 404;
-        return -1;
+        return sdk_error_set(err, SLUICE_E_NOT_FOUND, "%s \"%s\" not found",
+                             sluice_kind_name(kind), name);
     }
     return 0;
 }

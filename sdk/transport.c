@@ -524,6 +524,9 @@ static void error_from_transport(const sluice_client *c, CURLcode rc, const char
 static int execute(sluice_client *c, const char *method, const char *path, json_t *body,
                    long if_match, bool follow, struct response *r, struct sluice_error *err)
 {
+    struct sluice_error scratch; /* retries need an error to look at even when the caller has none */
+    if (!err)
+        err = &scratch;
     error_clear(err);
     if (!c || !method || !path || path[0] != '/')
         return sdk_error_set(err, SLUICE_E_ARGUMENT, "bad call: a client, method and /path are needed");
@@ -572,7 +575,7 @@ static int execute(sluice_client *c, const char *method, const char *path, json_
             result = 0;
             break;
         }
-        if (!err || !err->retriable || attempt >= c->max_retries || r->delivered)
+        if (!err->retriable || attempt >= c->max_retries || r->delivered)
             break;
         long wait = r->retry_after_ms >= 0 ? r->retry_after_ms : backoff_ms(c, attempt);
         if (wait > c->retry_max_ms)

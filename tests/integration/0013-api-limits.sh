@@ -2,7 +2,7 @@
 # Limits and protocol details: Idempotency-Key replay and mismatch, per-tenant rate limit (429
 # with Retry-After), plan quotas (403 quota_exceeded), cursor pagination, body size setting.
 source "$(dirname "$0")/api_lib.sh"
-api_start --max-body-bytes 4096
+api_start --max-body-bytes 4096 --login-burst 6 --login-rate 1
 signup acme; TOKEN=$KEY; ACME=$TENANT_ID
 
 # Idempotency-Key: same key and body replays; a different body is refused.
@@ -71,4 +71,11 @@ ra=$(header Retry-After)
 [[ "$ra" =~ ^[0-9]+$ ]] && [ "$ra" -ge 1 ] || fail "Retry-After is a positive integer: [$ra]"
 # Another tenant is not affected.
 signup other; TOKEN=$KEY call GET /v1/me; expect 200
+
+# Signup and login are limited per client address (burst 6 here; 2 signups so far).
+codes=""
+for _ in 1 2 3 4 5; do TOKEN= call POST /v1/login '{"email":"owner@acme.example","password":"wrong password"}'; codes+="$STATUS "; done
+assert_eq "$codes" "401 401 401 401 429 " "login attempts limited per address"
+assert_eq "$(jq -r .error.code <<<"$RESP")" rate_limited "login limit error code"
+[ -n "$(header Retry-After)" ] || fail "login limit has Retry-After"
 echo ok

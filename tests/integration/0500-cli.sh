@@ -2,37 +2,18 @@
 # The sluice CLI as a user drives it, against a live `sluiced api` over TLS with a real
 # PostgreSQL: signup, login, profiles, apply (created, unchanged, updated, --dry-run, --prune),
 # get in every format, create, activate, delete, and the error paths with their exit codes.
-. "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/api_lib.sh" # api_start: migrate and start the real api over HTTPS
+source "$(dirname "$0")/cli_lib.sh"  # run, expect (replacing api_lib.sh's expect)
 
 S=$SLUICE_CLI
 export HOME=$TEST_TMP/home
 unset XDG_CONFIG_HOME SLUICE_API_URL SLUICE_API_KEY SLUICE_CA_FILE SLUICE_PROFILE SLUICE_PASSWORD
 mkdir -p "$HOME"
 
-# run CMD...: stdout in $out, stderr in $err, exit code in $rc (never aborts the test).
-run() {
-  set +e
-  "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
-  rc=$?
-  set -e
-  out=$(cat "$TEST_TMP/out")
-  err=$(cat "$TEST_TMP/err")
-}
-expect() { # expect RC MESSAGE: the last run exited with RC
-  [ "$rc" = "$1" ] || fail "$2: exit $rc, expected $1; stdout [$out] stderr [$err]"
-}
-
 # ---- a live api ------------------------------------------------------------------------------
-"$SLUICED" migrate --database-url "$DATABASE_URL" >"$TEST_TMP/migrate.log" 2>&1 ||
-  fail "migrate: $(cat "$TEST_TMP/migrate.log")"
-port=$(free_port)
-openssl rand -hex 32 >"$TEST_TMP/master.key"
-bg "$SLUICED" api --database-url "$DATABASE_URL" --port "$port" --tls-dir "$TEST_TMP/tls" \
-  --master-key-file "$TEST_TMP/master.key" --threads 2 >"$TEST_TMP/api.log" 2>&1
-url=https://127.0.0.1:$port
-ca=$TEST_TMP/tls/cert.pem
-wait_for 30 curl -s --cacert "$ca" "$url/v1/me" -o /dev/null ||
-  fail "api did not start: $(cat "$TEST_TMP/api.log")"
+api_start --threads 2
+url=$API
+ca=$CACERT
 
 # ---- signup, profile, login ------------------------------------------------------------------
 run "$S" signup --api-url "$url" --ca-file "$ca" --tenant acme --email ops@acme.io --password 'pass phrase 1'
@@ -145,6 +126,15 @@ printf '   \n' >"$TEST_TMP/empty.sql"
 run "$S" create pipeline --name broken --sql-file "$TEST_TMP/empty.sql"
 expect 1 "invalid SQL"
 assert_contains "$err" "line 1, column 1" "invalid SQL points at a line and column"
+
+printf 'partitions: 2\nschema:\n  fields:\n    - {name: id, type: BIGINT}\n' >"$TEST_TMP/stream.yaml"
+run "$S" create stream --name events -f "$TEST_TMP/stream.yaml" -o json
+expect 0 "create a stream from a spec file"
+assert_eq "$(jq -r '.partitions, .schema.fields[0].name' <<<"$out" | tr '\n' ' ')" "2 id " "created stream"
+run "$S" create stream --name events2
+expect 2 "create a stream without a spec"
+run "$S" delete stream events
+expect 0 "delete the stream"
 
 run "$S" activate pipeline copy
 expect 0 "activate"

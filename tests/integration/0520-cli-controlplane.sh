@@ -3,6 +3,7 @@
 # scripted stand-in for those endpoints (tests/tools/sdk_fake_controlplane.c), until the real
 # control plane serves them: the CLI side of the contract is what is tested here.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/cli_lib.sh"
 
 S=$SLUICE_CLI
 fake=$(dirname "$SLUICED")/tests/tools/sdk_fake_controlplane
@@ -14,16 +15,6 @@ unset XDG_CONFIG_HOME SLUICE_CA_FILE SLUICE_PROFILE
 bg "$fake" >"$TEST_TMP/port"
 wait_for 10 test -s "$TEST_TMP/port" || fail "the fake server did not start"
 export SLUICE_API_URL=http://127.0.0.1:$(head -n 1 "$TEST_TMP/port") SLUICE_API_KEY=sk_test
-
-run() {
-  set +e
-  "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
-  rc=$?
-  set -e
-  out=$(cat "$TEST_TMP/out")
-  err=$(cat "$TEST_TMP/err")
-}
-expect() { [ "$rc" = "$1" ] || fail "$2: exit $rc, expected $1; stdout [$out] stderr [$err]"; }
 
 run "$S" activate pipeline good --wait --timeout 20s
 expect 0 "activate --wait until running"

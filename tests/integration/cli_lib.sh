@@ -1,0 +1,18 @@
+# cli_lib.sh — sourced by the CLI integration tests (0500-0599) after lib.sh: run the CLI and
+# check what it did.
+#
+#   run CMD...          runs CMD; stdout in $out, stderr in $err, exit code in $rc (never aborts)
+#   expect RC MESSAGE   fails the test unless the last run exited with RC
+
+run() {
+  set +e
+  "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
+  rc=$?
+  set -e
+  out=$(cat "$TEST_TMP/out")
+  err=$(cat "$TEST_TMP/err")
+}
+
+expect() {
+  [ "$rc" = "$1" ] || fail "$2: exit $rc, expected $1; stdout [$out] stderr [$err]"
+}
