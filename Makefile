@@ -133,6 +133,9 @@ install: build
 	install -m 644 $(REL)/libsluice.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(REL)/libsluice.so $(DESTDIR)$(PREFIX)/lib/
 	[ ! -f sdk/sluice.h ] || install -m 644 sdk/sluice.h $(DESTDIR)$(PREFIX)/include/
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions
+	install -m 644 sdk/completions/sluice.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/sluice
+	install -m 644 sdk/completions/_sluice $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_sluice
 	sed 's|@PREFIX@|$(PREFIX)|' sdk/libsluice.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsluice.pc
 
 clean:
