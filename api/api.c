@@ -617,7 +617,7 @@ static struct MHD_Daemon *api_start(const char *cert, const char *key, char *err
     struct sockaddr_in in4 = {0};
     struct sockaddr_in6 in6 = {0};
     struct sockaddr *addr;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_TLS | MHD_USE_ERROR_LOG;
     if (inet_pton(AF_INET, cfg->listen_address, &in4.sin_addr) == 1) {
         in4.sin_family = AF_INET;
         in4.sin_port = htons((uint16_t)cfg->port);

@@ -329,21 +329,16 @@ int resource_record_change(struct api_request *req, const char *kind, const char
 {
     const struct api_caller *c = &req->caller;
     const char *params[] = {c->tenant_id, *c->user_id ? c->user_id : NULL,
-                            *c->api_key_id ? c->api_key_id : NULL, action, kind, id, req->request_id};
-    struct db_error dberr;
-    if (db_exec(req->db,
-                "INSERT INTO audit_log (tenant_id, user_id, api_key_id, action, resource_kind, "
-                "resource_id, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                7, params, &dberr) < 0)
-        return api_fail_db(resp, &dberr);
-    if (notify) {
-        char payload[128];
-        snprintf(payload, sizeof payload, "%s:%s", kind, id);
-        const char *np[] = {payload};
-        if (db_exec(req->db, "SELECT pg_notify('sluice_desired', $1)", 1, np, &dberr) < 0)
-            return api_fail_db(resp, &dberr);
-    }
-    return 0;
+                            *c->api_key_id ? c->api_key_id : NULL, action, kind, id, req->request_id,
+                            notify ? "t" : "f"};
+    /* One round trip: the audit row, and the NOTIFY for the controlplane when asked. */
+    PGresult *res = api_db_query(req, resp,
+                                 "WITH audit AS (INSERT INTO audit_log (tenant_id, user_id, api_key_id, action, "
+                                 "resource_kind, resource_id, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)) "
+                                 "SELECT pg_notify('sluice_desired', $5 || ':' || $6) WHERE $8::boolean",
+                                 8, params);
+    PQclear(res);
+    return res ? 0 : -1;
 }
 
 int resource_parse_if_match(const char *header, long long *version)
@@ -536,7 +531,8 @@ int resource_create(struct api_request *req, struct api_response *resp)
         snprintf(vals + strlen(vals), sizeof vals - strlen(vals), ", %s", v.exprs[i]);
         params[i + 1] = v.params[i];
     }
-    snprintf(sql, sizeof sql, "INSERT INTO %s (%s) VALUES (%s) RETURNING id", k->table, cols, vals);
+    snprintf(sql, sizeof sql, "INSERT INTO %s AS r (%s) VALUES (%s) RETURNING r.id, %s", k->table, cols, vals,
+             k->json_sql);
     struct db_error dberr;
     PGresult *res = db_query(req->db, sql, v.count + 1, params, &dberr);
     resource_values_free(&v);
@@ -544,12 +540,14 @@ int resource_create(struct api_request *req, struct api_response *resp)
         return resource_fail_duplicate(resp, k, &dberr, req->json);
     char id[40];
     snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
+    json_t *doc = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
     PQclear(res);
-    if (resource_record_change(req, k->kind, id, "create", k->runnable, resp) < 0)
-        return -1;
-    json_t *doc = resource_fetch(req, k, id, resp);
     if (!doc)
+        return api_fail(resp, API_INTERNAL, NULL, "internal error");
+    if (resource_record_change(req, k->kind, id, "create", k->runnable, resp) < 0) {
+        json_decref(doc);
         return -1;
+    }
     snprintf(resp->location, sizeof resp->location, "/v1/%s/%s", k->table, id);
     return resource_reply_doc(resp, 201, doc);
 }

@@ -118,8 +118,14 @@ call PATCH "/v1/pipelines/$PIPE_ID" '{"sql":"INSERT INTO out SELECT price FROM b
 expect 200
 assert_eq "$(jq -r .version <<<"$RESP")" 4 "update without If-Match"
 
-# Activate bumps generation once; deactivate bumps it again.
+# Activate bumps generation once (and tells the controlplane); deactivate bumps it again.
+psql -X "$DATABASE_URL" -c "LISTEN sluice_desired" -c "SELECT pg_sleep(3) /* listener */" >"$TEST_TMP/notify.out" 2>&1 &
+LISTENER=$!
+wait_for 10 bash -c "[ \"\$(psql -X -tA '$DATABASE_URL' -c \"SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%/* listener */%' AND pid <> pg_backend_pid()\")\" = 1 ]" \
+  || fail "the LISTEN session did not start"
 call POST "/v1/pipelines/$PIPE_ID/activate"; expect 200
+wait "$LISTENER"
+assert_contains "$(cat "$TEST_TMP/notify.out")" "\"pipeline:$PIPE_ID\"" "NOTIFY sluice_desired on activate"
 assert_eq "$(jq -r '.desired_state, .generation' <<<"$RESP" | paste -sd/)" "running/4" "activate"
 call POST "/v1/pipelines/$PIPE_ID/activate"; expect 200
 assert_eq "$(jq -r .generation <<<"$RESP")" 4 "activating a running pipeline changes nothing"
