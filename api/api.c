@@ -143,8 +143,16 @@ static int api_healthz(struct api_request *req, struct api_response *resp)
 static int api_readyz(struct api_request *req, struct api_response *resp)
 {
     struct db_error err;
-    if (!req->db || db_exec(req->db, "SELECT 1", 0, NULL, &err) < 0)
+    if (!req->db)
+        return api_fail(resp, API_UNAVAILABLE, NULL,
+                        "cannot connect to the database as sluice_app; is it up, and has `sluiced migrate` run?");
+    PGresult *res = db_query(req->db, "SELECT to_regclass('public.pipelines') IS NOT NULL", 0, NULL, &err);
+    int migrated = res && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (!res)
         return api_fail(resp, API_UNAVAILABLE, NULL, "the database is not reachable");
+    if (!migrated)
+        return api_fail(resp, API_UNAVAILABLE, NULL, "the database has no schema yet; run `sluiced migrate`");
     return api_reply(resp, 200, json_pack("{s:s}", "status", "ready"));
 }
 
