@@ -176,10 +176,10 @@ static int api_openapi(struct api_request *req, struct api_response *resp)
     {"POST", "/v1/" path "/{id}/deactivate", resource_deactivate, ROUTE_AUTH, &kind}
 
 static const struct api_route api_routes[] = {
-    {"GET", "/healthz", api_healthz, 0, NULL},
-    {"GET", "/readyz", api_readyz, 0, NULL},
-    {"GET", "/openapi.json", api_openapi, 0, NULL},
-    {"GET", "/v1/openapi.json", api_openapi, 0, NULL},
+    {"GET", "/healthz", api_healthz, ROUTE_NO_DB, NULL},
+    {"GET", "/readyz", api_readyz, ROUTE_DB_OPTIONAL, NULL},
+    {"GET", "/openapi.json", api_openapi, ROUTE_NO_DB, NULL},
+    {"GET", "/v1/openapi.json", api_openapi, ROUTE_NO_DB, NULL},
     {"POST", "/v1/signup", auth_signup, ROUTE_BODY | ROUTE_PER_IP, NULL},
     {"POST", "/v1/login", auth_login, ROUTE_BODY | ROUTE_PER_IP, NULL},
     {"GET", "/v1/me", auth_me, ROUTE_AUTH, NULL},
@@ -379,9 +379,9 @@ static void api_dispatch(struct api_request *req, struct api_response *resp)
     }
     if ((route->flags & ROUTE_BODY) && api_parse_body(req, resp) < 0)
         return;
-    if (route->handler != api_healthz && route->handler != api_openapi) {
+    if (!(route->flags & ROUTE_NO_DB)) {
         req->db = api_db();
-        if (!req->db && route->handler != api_readyz) {
+        if (!req->db && !(route->flags & ROUTE_DB_OPTIONAL)) {
             api_fail(resp, API_UNAVAILABLE, NULL, "the database is unavailable; retry shortly");
             return;
         }

@@ -35,6 +35,8 @@ struct resource_kind {
     const char *json_sql;                        /* row r as the API's JSON */
     const char *quota_column;                    /* plans column limiting the count */
     bool runnable;
+    /* What still uses the row $1, as text such as 'connection "x"' (one row), or NULL. */
+    const char *in_use_sql;
     /* Extra checks on a valid-looking body (create: full, update: partial). */
     int (*validate)(struct api_request *req, json_t *body, bool create, struct api_response *resp);
 };
@@ -76,7 +78,10 @@ static const struct resource_storage_rule no_rules[] = {{NULL, NULL, STORE_COLUM
 const struct resource_kind resource_streams = {
     "stream", "streams", stream_fields, sizeof stream_fields / sizeof stream_fields[0], no_rules,
     COMMON_JSON_HEAD "'partitions',r.partitions,'schema',r.schema," COMMON_JSON_TAIL,
-    "max_streams", false, stream_validate,
+    "max_streams", false,
+    "SELECT 'connection \"' || name || '\"' FROM connections WHERE stream_id = $1 UNION ALL "
+    "SELECT 'pipeline \"' || name || '\" (dead letters)' FROM pipelines WHERE dead_letter_stream_id = $1 LIMIT 1",
+    stream_validate,
 };
 
 static const struct json_check_field connection_fields[] = {
@@ -100,7 +105,7 @@ const struct resource_kind resource_connections = {
     COMMON_JSON_HEAD "'connector',r.connector,'type',r.type,'stream'," STREAM_NAME_OF("stream_id")
     ",'stream_id',r.stream_id,'properties',r.properties,'secret_refs',r.secret_refs," RUNNABLE_JSON
         COMMON_JSON_TAIL,
-    "max_connections", true, connection_validate,
+    "max_connections", true, NULL, connection_validate,
 };
 
 static const struct json_check_field pipeline_fields[] = {
@@ -122,7 +127,7 @@ const struct resource_kind resource_pipelines = {
     COMMON_JSON_HEAD "'sql',r.sql,'error_policy',r.error_policy,'dead_letter_stream',"
         STREAM_NAME_OF("dead_letter_stream_id") ",'dead_letter_stream_id',r.dead_letter_stream_id,"
         RUNNABLE_JSON COMMON_JSON_TAIL,
-    "max_pipelines", true, pipeline_validate,
+    "max_pipelines", true, NULL, pipeline_validate,
 };
 
 static const struct json_check_field secret_fields[] = {
@@ -137,7 +142,10 @@ static const struct resource_storage_rule secret_rules[] = {
 
 const struct resource_kind resource_secrets = {
     "secret", "secrets", secret_fields, sizeof secret_fields / sizeof secret_fields[0], secret_rules,
-    COMMON_JSON_HEAD COMMON_JSON_TAIL, "max_secrets", false, NULL,
+    COMMON_JSON_HEAD COMMON_JSON_TAIL, "max_secrets", false,
+    "SELECT 'connection \"' || c.name || '\"' FROM connections c, secrets s, jsonb_each_text(c.secret_refs) e "
+    "WHERE s.id = $1 AND e.value = s.name LIMIT 1",
+    NULL,
 };
 
 /* ---- kind-specific validation ------------------------------------------------------------ */
@@ -662,9 +670,21 @@ int resource_delete(struct api_request *req, struct api_response *resp)
     const char *id = req->params.values[0];
     if (resource_lock(req, k, id, resp) < 0)
         return -1;
+    const char *params[] = {id};
+    if (k->in_use_sql) {
+        PGresult *res = api_db_query(req, resp, k->in_use_sql, 1, params);
+        if (!res)
+            return -1;
+        if (PQntuples(res) > 0) {
+            api_fail(resp, API_CONFLICT, json_pack("{s:s}", "used_by", PQgetvalue(res, 0, 0)),
+                     "%s %s is used by %s; delete or change that first", k->kind, id, PQgetvalue(res, 0, 0));
+            PQclear(res);
+            return -1;
+        }
+        PQclear(res);
+    }
     char sql[256];
     snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = $1", k->table);
-    const char *params[] = {id};
     struct db_error dberr;
     if (db_exec(req->db, sql, 1, params, &dberr) < 0) {
         if (strcmp(dberr.sqlstate, "23503") == 0)

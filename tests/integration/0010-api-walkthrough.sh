@@ -136,6 +136,9 @@ assert_eq "$(jq -r '.desired_state, .generation' <<<"$RESP" | paste -sd/)" "stop
 
 # A stream in use cannot be deleted; the others can, and are gone afterwards.
 call DELETE "/v1/streams/$STREAM_ID"; expect 409 conflict
+assert_eq "$(jq -r .error.details.used_by <<<"$RESP")" 'connection "bids-in"' "conflict names the user"
+call DELETE "/v1/secrets/$SECRET_ID"; expect 409 conflict
+assert_eq "$(jq -r .error.details.used_by <<<"$RESP")" 'connection "bids-in"' "secret in use"
 call DELETE "/v1/pipelines/$PIPE_ID"; expect 204
 call GET "/v1/pipelines/$PIPE_ID"; expect 404 not_found
 call DELETE "/v1/pipelines/$PIPE_ID"; expect 404 not_found
