@@ -20,6 +20,7 @@
 #include "api/openapi.h"
 #include "api/ratelimit.h"
 #include "api/resources.h"
+#include "common/arena.h"
 #include "common/config.h"
 #include "common/crypto.h"
 #include "common/db.h"
@@ -334,7 +335,7 @@ static void api_run_in_tenant(struct api_request *req, struct api_response *resp
             replay = -1;
         } else {
             size_t n = strlen(req->method) + strlen(req->path) + req->body_len + 2;
-            char *material = malloc(n + 1);
+            char *material = arena_alloc(req->arena, n + 1);
             if (!material) {
                 api_fail(resp, API_INTERNAL, NULL, "internal error");
                 replay = -1;
@@ -342,7 +343,6 @@ static void api_run_in_tenant(struct api_request *req, struct api_response *resp
                 int len = snprintf(material, n + 1, "%s\n%s\n", req->method, req->path);
                 memcpy(material + len, req->body ? req->body : "", req->body_len);
                 crypto_sha256_hex(material, (size_t)len + req->body_len, hash);
-                free(material);
                 replay = api_idempotency_check(req, key, hash, resp);
             }
         }
@@ -403,6 +403,7 @@ static void api_dispatch(struct api_request *req, struct api_response *resp)
 /* ---- libmicrohttpd glue ------------------------------------------------------------------ */
 
 struct api_call {
+    struct arena *arena;
     char *body;
     size_t len, cap;
     int too_large;
@@ -469,8 +470,12 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
     long max = api_server.settings.max_body_bytes;
     if (!call) {
         call = calloc(1, sizeof *call);
-        if (!call)
+        if (call)
+            call->arena = arena_new(16384);
+        if (!call || !call->arena) {
+            free(call);
             return MHD_NO;
+        }
         call->started = api_now();
         *con_cls = call;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
@@ -503,7 +508,7 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
     }
 
     struct api_request req = {.method = method, .path = url, .connection = conn, .body = call->body,
-                              .body_len = call->len, .settings = &api_server.settings};
+                              .body_len = call->len, .arena = call->arena, .settings = &api_server.settings};
     struct api_response resp = {0};
     const char *given = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
     if (given && *given && strlen(given) <= 64 && strspn(given, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == strlen(given))
@@ -530,6 +535,7 @@ static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls
 {
     struct api_call *call = *con_cls;
     if (call) {
+        arena_free(call->arena);
         free(call->body);
         free(call);
         *con_cls = NULL;

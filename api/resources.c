@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/pipeline_sql.h"
+#include "common/arena.h"
 #include "common/json_check.h"
 #include "common/log.h"
 
@@ -397,15 +398,41 @@ struct resource_values {
     int count;
     const char *columns[RESOURCE_MAX_FIELDS];
     char exprs[RESOURCE_MAX_FIELDS][48];
-    char *params[RESOURCE_MAX_FIELDS];
+    const char *params[RESOURCE_MAX_FIELDS]; /* in the request's arena */
     bool spec_change; /* a field other than name/description changed (bumps generation) */
 };
 
-static void resource_values_free(struct resource_values *v)
+/* Text of a JSON value as a statement parameter, in the request's arena; *cast is its SQL cast. */
+static const char *resource_param_text(struct api_request *req, json_t *v, const char **cast)
 {
-    for (int i = 0; i < v->count; i++)
-        free(v->params[i]);
-    v->count = 0;
+    char buf[32];
+    *cast = "";
+    if (json_is_integer(v)) {
+        *cast = "::int";
+        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+        return arena_strndup(req->arena, buf, strlen(buf));
+    }
+    if (json_is_string(v))
+        return arena_strndup(req->arena, json_string_value(v), json_string_length(v));
+    *cast = "::jsonb";
+    char *dumped = json_dumps(v, JSON_COMPACT);
+    const char *text = dumped ? arena_strndup(req->arena, dumped, strlen(dumped)) : NULL;
+    free(dumped);
+    return text;
+}
+
+/* A secret value sealed under the master key (AAD: the tenant id), as hex in the arena. */
+static const char *resource_sealed_hex(struct api_request *req, json_t *v)
+{
+    size_t len = json_string_length(v), sealed_len = len + CRYPTO_SEAL_OVERHEAD;
+    uint8_t *sealed = arena_alloc(req->arena, sealed_len);
+    char *hex = arena_alloc(req->arena, 2 * sealed_len + 1);
+    if (!sealed || !hex ||
+        crypto_seal(req->settings->master_key, req->caller.tenant_id, strlen(req->caller.tenant_id),
+                    json_string_value(v), len, sealed) < 0)
+        return NULL;
+    crypto_hex(sealed, sealed_len, hex);
+    return hex;
 }
 
 /* Turns the body's fields into columns and parameters numbered from first_param. */
@@ -420,8 +447,7 @@ static int resource_values_build(struct api_request *req, const struct resource_
             continue;
         const struct resource_storage_rule *rule = resource_rule(k, f->name);
         int n = out->count, param = first_param + n;
-        const char *cast = "";
-        char *text = NULL;
+        const char *cast = "", *text = NULL;
         out->columns[n] = rule ? rule->column : f->name;
         if (strcmp(f->name, "name") != 0 && strcmp(f->name, "description") != 0)
             out->spec_change = true;
@@ -430,45 +456,23 @@ static int resource_values_build(struct api_request *req, const struct resource_
         } else if (rule && rule->how == STORE_STREAM_REF) {
             char id[40];
             if (resource_stream_id(req, f->name, json_string_value(v), id, resp) < 0)
-                goto fail;
-            text = strdup(id);
+                return -1;
+            text = arena_strndup(req->arena, id, strlen(id));
             cast = "::uuid";
         } else if (rule && rule->how == STORE_SEALED) {
-            size_t len = json_string_length(v);
-            uint8_t *sealed = malloc(len + CRYPTO_SEAL_OVERHEAD);
-            text = malloc(2 * (len + CRYPTO_SEAL_OVERHEAD) + 1);
-            if (!sealed || !text ||
-                crypto_seal(req->settings->master_key, req->caller.tenant_id, strlen(req->caller.tenant_id),
-                            json_string_value(v), len, sealed) < 0) {
-                free(sealed);
-                free(text);
-                api_fail(resp, API_INTERNAL, NULL, "internal error");
-                goto fail;
-            }
-            crypto_hex(sealed, len + CRYPTO_SEAL_OVERHEAD, text);
-            free(sealed);
-            snprintf(out->exprs[n], sizeof out->exprs[n], "decode($%d, 'hex')", param);
-            out->params[n] = text;
-            out->count++;
-            continue;
-        } else if (json_is_integer(v)) {
-            if (asprintf(&text, "%lld", (long long)json_integer_value(v)) < 0)
-                text = NULL;
-            cast = "::int";
-        } else if (json_is_string(v)) {
-            text = strdup(json_string_value(v));
-        } else {
-            text = json_dumps(v, JSON_COMPACT);
-            cast = "::jsonb";
+            if (!(text = resource_sealed_hex(req, v)))
+                return api_fail(resp, API_INTERNAL, NULL, "internal error");
+        } else if (!(text = resource_param_text(req, v, &cast))) {
+            return api_fail(resp, API_INTERNAL, NULL, "internal error");
         }
-        snprintf(out->exprs[n], sizeof out->exprs[n], "$%d%s", param, cast);
+        if (rule && rule->how == STORE_SEALED)
+            snprintf(out->exprs[n], sizeof out->exprs[n], "decode($%d, 'hex')", param);
+        else
+            snprintf(out->exprs[n], sizeof out->exprs[n], "$%d%s", param, cast);
         out->params[n] = text;
         out->count++;
     }
     return 0;
-fail:
-    resource_values_free(out);
-    return -1;
 }
 
 static int resource_check_body(struct api_request *req, const struct resource_kind *k, bool create,
@@ -543,7 +547,6 @@ int resource_create(struct api_request *req, struct api_response *resp)
              k->json_sql);
     struct db_error dberr;
     PGresult *res = db_query(req->db, sql, v.count + 1, params, &dberr);
-    resource_values_free(&v);
     if (!res)
         return resource_fail_duplicate(resp, k, &dberr, req->json);
     char id[40];
@@ -654,8 +657,7 @@ int resource_update(struct api_request *req, struct api_response *resp)
                  k->table, sets, k->runnable && v.spec_change ? "generation = generation + 1, " : "");
         struct db_error dberr;
         int rc = db_exec(req->db, sql, v.count + 1, params, &dberr);
-        resource_values_free(&v);
-        if (rc < 0)
+            if (rc < 0)
             return resource_fail_duplicate(resp, k, &dberr, req->json);
         if (resource_record_change(req, k->kind, id, "update", k->runnable, resp) < 0)
             return -1;
