@@ -20,6 +20,7 @@
 #include "api/openapi.h"
 #include "api/ratelimit.h"
 #include "api/resources.h"
+#include "common/arena.h"
 #include "common/config.h"
 #include "common/crypto.h"
 #include "common/db.h"
@@ -143,8 +144,16 @@ static int api_healthz(struct api_request *req, struct api_response *resp)
 static int api_readyz(struct api_request *req, struct api_response *resp)
 {
     struct db_error err;
-    if (!req->db || db_exec(req->db, "SELECT 1", 0, NULL, &err) < 0)
+    if (!req->db)
+        return api_fail(resp, API_UNAVAILABLE, NULL,
+                        "cannot connect to the database as sluice_app; is it up, and has `sluiced migrate` run?");
+    PGresult *res = db_query(req->db, "SELECT to_regclass('public.pipelines') IS NOT NULL", 0, NULL, &err);
+    int migrated = res && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (!res)
         return api_fail(resp, API_UNAVAILABLE, NULL, "the database is not reachable");
+    if (!migrated)
+        return api_fail(resp, API_UNAVAILABLE, NULL, "the database has no schema yet; run `sluiced migrate`");
     return api_reply(resp, 200, json_pack("{s:s}", "status", "ready"));
 }
 
@@ -168,10 +177,10 @@ static int api_openapi(struct api_request *req, struct api_response *resp)
     {"POST", "/v1/" path "/{id}/deactivate", resource_deactivate, ROUTE_AUTH, &kind}
 
 static const struct api_route api_routes[] = {
-    {"GET", "/healthz", api_healthz, 0, NULL},
-    {"GET", "/readyz", api_readyz, 0, NULL},
-    {"GET", "/openapi.json", api_openapi, 0, NULL},
-    {"GET", "/v1/openapi.json", api_openapi, 0, NULL},
+    {"GET", "/healthz", api_healthz, ROUTE_NO_DB, NULL},
+    {"GET", "/readyz", api_readyz, ROUTE_DB_OPTIONAL, NULL},
+    {"GET", "/openapi.json", api_openapi, ROUTE_NO_DB, NULL},
+    {"GET", "/v1/openapi.json", api_openapi, ROUTE_NO_DB, NULL},
     {"POST", "/v1/signup", auth_signup, ROUTE_BODY | ROUTE_PER_IP, NULL},
     {"POST", "/v1/login", auth_login, ROUTE_BODY | ROUTE_PER_IP, NULL},
     {"GET", "/v1/me", auth_me, ROUTE_AUTH, NULL},
@@ -326,7 +335,7 @@ static void api_run_in_tenant(struct api_request *req, struct api_response *resp
             replay = -1;
         } else {
             size_t n = strlen(req->method) + strlen(req->path) + req->body_len + 2;
-            char *material = malloc(n + 1);
+            char *material = arena_alloc(req->arena, n + 1);
             if (!material) {
                 api_fail(resp, API_INTERNAL, NULL, "internal error");
                 replay = -1;
@@ -334,7 +343,6 @@ static void api_run_in_tenant(struct api_request *req, struct api_response *resp
                 int len = snprintf(material, n + 1, "%s\n%s\n", req->method, req->path);
                 memcpy(material + len, req->body ? req->body : "", req->body_len);
                 crypto_sha256_hex(material, (size_t)len + req->body_len, hash);
-                free(material);
                 replay = api_idempotency_check(req, key, hash, resp);
             }
         }
@@ -371,9 +379,9 @@ static void api_dispatch(struct api_request *req, struct api_response *resp)
     }
     if ((route->flags & ROUTE_BODY) && api_parse_body(req, resp) < 0)
         return;
-    if (route->handler != api_healthz && route->handler != api_openapi) {
+    if (!(route->flags & ROUTE_NO_DB)) {
         req->db = api_db();
-        if (!req->db && route->handler != api_readyz) {
+        if (!req->db && !(route->flags & ROUTE_DB_OPTIONAL)) {
             api_fail(resp, API_UNAVAILABLE, NULL, "the database is unavailable; retry shortly");
             return;
         }
@@ -395,6 +403,7 @@ static void api_dispatch(struct api_request *req, struct api_response *resp)
 /* ---- libmicrohttpd glue ------------------------------------------------------------------ */
 
 struct api_call {
+    struct arena *arena;
     char *body;
     size_t len, cap;
     int too_large;
@@ -461,8 +470,12 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
     long max = api_server.settings.max_body_bytes;
     if (!call) {
         call = calloc(1, sizeof *call);
-        if (!call)
+        if (call)
+            call->arena = arena_new(16384);
+        if (!call || !call->arena) {
+            free(call);
             return MHD_NO;
+        }
         call->started = api_now();
         *con_cls = call;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
@@ -495,7 +508,7 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
     }
 
     struct api_request req = {.method = method, .path = url, .connection = conn, .body = call->body,
-                              .body_len = call->len, .settings = &api_server.settings};
+                              .body_len = call->len, .arena = call->arena, .settings = &api_server.settings};
     struct api_response resp = {0};
     const char *given = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
     if (given && *given && strlen(given) <= 64 && strspn(given, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == strlen(given))
@@ -522,6 +535,7 @@ static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls
 {
     struct api_call *call = *con_cls;
     if (call) {
+        arena_free(call->arena);
         free(call->body);
         free(call);
         *con_cls = NULL;
@@ -617,7 +631,7 @@ static struct MHD_Daemon *api_start(const char *cert, const char *key, char *err
     struct sockaddr_in in4 = {0};
     struct sockaddr_in6 in6 = {0};
     struct sockaddr *addr;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_TLS | MHD_USE_ERROR_LOG;
     if (inet_pton(AF_INET, cfg->listen_address, &in4.sin_addr) == 1) {
         in4.sin_family = AF_INET;
         in4.sin_port = htons((uint16_t)cfg->port);

@@ -73,6 +73,7 @@ struct api_request {
     char request_id[72];
     struct api_caller caller;
     PGconn *db;
+    struct arena *arena; /* this request's memory, released after the response */
     const struct api_settings *settings;
 };
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/pipeline_sql.h"
+#include "common/arena.h"
 #include "common/json_check.h"
 #include "common/log.h"
 
@@ -35,6 +36,8 @@ struct resource_kind {
     const char *json_sql;                        /* row r as the API's JSON */
     const char *quota_column;                    /* plans column limiting the count */
     bool runnable;
+    /* What still uses the row $1, as text such as 'connection "x"' (one row), or NULL. */
+    const char *in_use_sql;
     /* Extra checks on a valid-looking body (create: full, update: partial). */
     int (*validate)(struct api_request *req, json_t *body, bool create, struct api_response *resp);
 };
@@ -76,7 +79,10 @@ static const struct resource_storage_rule no_rules[] = {{NULL, NULL, STORE_COLUM
 const struct resource_kind resource_streams = {
     "stream", "streams", stream_fields, sizeof stream_fields / sizeof stream_fields[0], no_rules,
     COMMON_JSON_HEAD "'partitions',r.partitions,'schema',r.schema," COMMON_JSON_TAIL,
-    "max_streams", false, stream_validate,
+    "max_streams", false,
+    "SELECT 'connection \"' || name || '\"' FROM connections WHERE stream_id = $1 UNION ALL "
+    "SELECT 'pipeline \"' || name || '\" (dead letters)' FROM pipelines WHERE dead_letter_stream_id = $1 LIMIT 1",
+    stream_validate,
 };
 
 static const struct json_check_field connection_fields[] = {
@@ -100,7 +106,7 @@ const struct resource_kind resource_connections = {
     COMMON_JSON_HEAD "'connector',r.connector,'type',r.type,'stream'," STREAM_NAME_OF("stream_id")
     ",'stream_id',r.stream_id,'properties',r.properties,'secret_refs',r.secret_refs," RUNNABLE_JSON
         COMMON_JSON_TAIL,
-    "max_connections", true, connection_validate,
+    "max_connections", true, NULL, connection_validate,
 };
 
 static const struct json_check_field pipeline_fields[] = {
@@ -122,7 +128,7 @@ const struct resource_kind resource_pipelines = {
     COMMON_JSON_HEAD "'sql',r.sql,'error_policy',r.error_policy,'dead_letter_stream',"
         STREAM_NAME_OF("dead_letter_stream_id") ",'dead_letter_stream_id',r.dead_letter_stream_id,"
         RUNNABLE_JSON COMMON_JSON_TAIL,
-    "max_pipelines", true, pipeline_validate,
+    "max_pipelines", true, NULL, pipeline_validate,
 };
 
 static const struct json_check_field secret_fields[] = {
@@ -137,7 +143,10 @@ static const struct resource_storage_rule secret_rules[] = {
 
 const struct resource_kind resource_secrets = {
     "secret", "secrets", secret_fields, sizeof secret_fields / sizeof secret_fields[0], secret_rules,
-    COMMON_JSON_HEAD COMMON_JSON_TAIL, "max_secrets", false, NULL,
+    COMMON_JSON_HEAD COMMON_JSON_TAIL, "max_secrets", false,
+    "SELECT 'connection \"' || c.name || '\"' FROM connections c, secrets s, jsonb_each_text(c.secret_refs) e "
+    "WHERE s.id = $1 AND e.value = s.name LIMIT 1",
+    NULL,
 };
 
 /* ---- kind-specific validation ------------------------------------------------------------ */
@@ -329,21 +338,16 @@ int resource_record_change(struct api_request *req, const char *kind, const char
 {
     const struct api_caller *c = &req->caller;
     const char *params[] = {c->tenant_id, *c->user_id ? c->user_id : NULL,
-                            *c->api_key_id ? c->api_key_id : NULL, action, kind, id, req->request_id};
-    struct db_error dberr;
-    if (db_exec(req->db,
-                "INSERT INTO audit_log (tenant_id, user_id, api_key_id, action, resource_kind, "
-                "resource_id, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                7, params, &dberr) < 0)
-        return api_fail_db(resp, &dberr);
-    if (notify) {
-        char payload[128];
-        snprintf(payload, sizeof payload, "%s:%s", kind, id);
-        const char *np[] = {payload};
-        if (db_exec(req->db, "SELECT pg_notify('sluice_desired', $1)", 1, np, &dberr) < 0)
-            return api_fail_db(resp, &dberr);
-    }
-    return 0;
+                            *c->api_key_id ? c->api_key_id : NULL, action, kind, id, req->request_id,
+                            notify ? "t" : "f"};
+    /* One round trip: the audit row, and the NOTIFY for the controlplane when asked. */
+    PGresult *res = api_db_query(req, resp,
+                                 "WITH audit AS (INSERT INTO audit_log (tenant_id, user_id, api_key_id, action, "
+                                 "resource_kind, resource_id, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)) "
+                                 "SELECT pg_notify('sluice_desired', $5 || ':' || $6) WHERE $8::boolean",
+                                 8, params);
+    PQclear(res);
+    return res ? 0 : -1;
 }
 
 int resource_parse_if_match(const char *header, long long *version)
@@ -394,15 +398,41 @@ struct resource_values {
     int count;
     const char *columns[RESOURCE_MAX_FIELDS];
     char exprs[RESOURCE_MAX_FIELDS][48];
-    char *params[RESOURCE_MAX_FIELDS];
+    const char *params[RESOURCE_MAX_FIELDS]; /* in the request's arena */
     bool spec_change; /* a field other than name/description changed (bumps generation) */
 };
 
-static void resource_values_free(struct resource_values *v)
+/* Text of a JSON value as a statement parameter, in the request's arena; *cast is its SQL cast. */
+static const char *resource_param_text(struct api_request *req, json_t *v, const char **cast)
 {
-    for (int i = 0; i < v->count; i++)
-        free(v->params[i]);
-    v->count = 0;
+    char buf[32];
+    *cast = "";
+    if (json_is_integer(v)) {
+        *cast = "::int";
+        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+        return arena_strndup(req->arena, buf, strlen(buf));
+    }
+    if (json_is_string(v))
+        return arena_strndup(req->arena, json_string_value(v), json_string_length(v));
+    *cast = "::jsonb";
+    char *dumped = json_dumps(v, JSON_COMPACT);
+    const char *text = dumped ? arena_strndup(req->arena, dumped, strlen(dumped)) : NULL;
+    free(dumped);
+    return text;
+}
+
+/* A secret value sealed under the master key (AAD: the tenant id), as hex in the arena. */
+static const char *resource_sealed_hex(struct api_request *req, json_t *v)
+{
+    size_t len = json_string_length(v), sealed_len = len + CRYPTO_SEAL_OVERHEAD;
+    uint8_t *sealed = arena_alloc(req->arena, sealed_len);
+    char *hex = arena_alloc(req->arena, 2 * sealed_len + 1);
+    if (!sealed || !hex ||
+        crypto_seal(req->settings->master_key, req->caller.tenant_id, strlen(req->caller.tenant_id),
+                    json_string_value(v), len, sealed) < 0)
+        return NULL;
+    crypto_hex(sealed, sealed_len, hex);
+    return hex;
 }
 
 /* Turns the body's fields into columns and parameters numbered from first_param. */
@@ -417,8 +447,7 @@ static int resource_values_build(struct api_request *req, const struct resource_
             continue;
         const struct resource_storage_rule *rule = resource_rule(k, f->name);
         int n = out->count, param = first_param + n;
-        const char *cast = "";
-        char *text = NULL;
+        const char *cast = "", *text = NULL;
         out->columns[n] = rule ? rule->column : f->name;
         if (strcmp(f->name, "name") != 0 && strcmp(f->name, "description") != 0)
             out->spec_change = true;
@@ -427,45 +456,23 @@ static int resource_values_build(struct api_request *req, const struct resource_
         } else if (rule && rule->how == STORE_STREAM_REF) {
             char id[40];
             if (resource_stream_id(req, f->name, json_string_value(v), id, resp) < 0)
-                goto fail;
-            text = strdup(id);
+                return -1;
+            text = arena_strndup(req->arena, id, strlen(id));
             cast = "::uuid";
         } else if (rule && rule->how == STORE_SEALED) {
-            size_t len = json_string_length(v);
-            uint8_t *sealed = malloc(len + CRYPTO_SEAL_OVERHEAD);
-            text = malloc(2 * (len + CRYPTO_SEAL_OVERHEAD) + 1);
-            if (!sealed || !text ||
-                crypto_seal(req->settings->master_key, req->caller.tenant_id, strlen(req->caller.tenant_id),
-                            json_string_value(v), len, sealed) < 0) {
-                free(sealed);
-                free(text);
-                api_fail(resp, API_INTERNAL, NULL, "internal error");
-                goto fail;
-            }
-            crypto_hex(sealed, len + CRYPTO_SEAL_OVERHEAD, text);
-            free(sealed);
-            snprintf(out->exprs[n], sizeof out->exprs[n], "decode($%d, 'hex')", param);
-            out->params[n] = text;
-            out->count++;
-            continue;
-        } else if (json_is_integer(v)) {
-            if (asprintf(&text, "%lld", (long long)json_integer_value(v)) < 0)
-                text = NULL;
-            cast = "::int";
-        } else if (json_is_string(v)) {
-            text = strdup(json_string_value(v));
-        } else {
-            text = json_dumps(v, JSON_COMPACT);
-            cast = "::jsonb";
+            if (!(text = resource_sealed_hex(req, v)))
+                return api_fail(resp, API_INTERNAL, NULL, "internal error");
+        } else if (!(text = resource_param_text(req, v, &cast))) {
+            return api_fail(resp, API_INTERNAL, NULL, "internal error");
         }
-        snprintf(out->exprs[n], sizeof out->exprs[n], "$%d%s", param, cast);
+        if (rule && rule->how == STORE_SEALED)
+            snprintf(out->exprs[n], sizeof out->exprs[n], "decode($%d, 'hex')", param);
+        else
+            snprintf(out->exprs[n], sizeof out->exprs[n], "$%d%s", param, cast);
         out->params[n] = text;
         out->count++;
     }
     return 0;
-fail:
-    resource_values_free(out);
-    return -1;
 }
 
 static int resource_check_body(struct api_request *req, const struct resource_kind *k, bool create,
@@ -536,20 +543,22 @@ int resource_create(struct api_request *req, struct api_response *resp)
         snprintf(vals + strlen(vals), sizeof vals - strlen(vals), ", %s", v.exprs[i]);
         params[i + 1] = v.params[i];
     }
-    snprintf(sql, sizeof sql, "INSERT INTO %s (%s) VALUES (%s) RETURNING id", k->table, cols, vals);
+    snprintf(sql, sizeof sql, "INSERT INTO %s AS r (%s) VALUES (%s) RETURNING r.id, %s", k->table, cols, vals,
+             k->json_sql);
     struct db_error dberr;
     PGresult *res = db_query(req->db, sql, v.count + 1, params, &dberr);
-    resource_values_free(&v);
     if (!res)
         return resource_fail_duplicate(resp, k, &dberr, req->json);
     char id[40];
     snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
+    json_t *doc = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
     PQclear(res);
-    if (resource_record_change(req, k->kind, id, "create", k->runnable, resp) < 0)
-        return -1;
-    json_t *doc = resource_fetch(req, k, id, resp);
     if (!doc)
+        return api_fail(resp, API_INTERNAL, NULL, "internal error");
+    if (resource_record_change(req, k->kind, id, "create", k->runnable, resp) < 0) {
+        json_decref(doc);
         return -1;
+    }
     snprintf(resp->location, sizeof resp->location, "/v1/%s/%s", k->table, id);
     return resource_reply_doc(resp, 201, doc);
 }
@@ -648,8 +657,7 @@ int resource_update(struct api_request *req, struct api_response *resp)
                  k->table, sets, k->runnable && v.spec_change ? "generation = generation + 1, " : "");
         struct db_error dberr;
         int rc = db_exec(req->db, sql, v.count + 1, params, &dberr);
-        resource_values_free(&v);
-        if (rc < 0)
+            if (rc < 0)
             return resource_fail_duplicate(resp, k, &dberr, req->json);
         if (resource_record_change(req, k->kind, id, "update", k->runnable, resp) < 0)
             return -1;
@@ -664,9 +672,21 @@ int resource_delete(struct api_request *req, struct api_response *resp)
     const char *id = req->params.values[0];
     if (resource_lock(req, k, id, resp) < 0)
         return -1;
+    const char *params[] = {id};
+    if (k->in_use_sql) {
+        PGresult *res = api_db_query(req, resp, k->in_use_sql, 1, params);
+        if (!res)
+            return -1;
+        if (PQntuples(res) > 0) {
+            api_fail(resp, API_CONFLICT, json_pack("{s:s}", "used_by", PQgetvalue(res, 0, 0)),
+                     "%s %s is used by %s; delete or change that first", k->kind, id, PQgetvalue(res, 0, 0));
+            PQclear(res);
+            return -1;
+        }
+        PQclear(res);
+    }
     char sql[256];
     snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = $1", k->table);
-    const char *params[] = {id};
     struct db_error dberr;
     if (db_exec(req->db, sql, 1, params, &dberr) < 0) {
         if (strcmp(dberr.sqlstate, "23503") == 0)

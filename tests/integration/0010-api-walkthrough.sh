@@ -37,6 +37,7 @@ TOKEN=$KEY
 call GET /v1/me; expect 200
 assert_eq "$(jq -r .tenant.name <<<"$RESP")" acme "/me tenant"
 assert_eq "$(jq -r .api_key.key <<<"$RESP")" null "/me never shows the key"
+[ "$(sql "SELECT last_used_at IS NOT NULL FROM api_keys WHERE name = 'default'")" = t ] || fail "key use recorded"
 
 # Login with the password gives a token that works too.
 TOKEN= call POST /v1/login '{"email":"ann@acme.example","password":"correct horse"}'
@@ -118,8 +119,14 @@ call PATCH "/v1/pipelines/$PIPE_ID" '{"sql":"INSERT INTO out SELECT price FROM b
 expect 200
 assert_eq "$(jq -r .version <<<"$RESP")" 4 "update without If-Match"
 
-# Activate bumps generation once; deactivate bumps it again.
+# Activate bumps generation once (and tells the controlplane); deactivate bumps it again.
+psql -X "$DATABASE_URL" -c "LISTEN sluice_desired" -c "SELECT pg_sleep(3) /* listener */" >"$TEST_TMP/notify.out" 2>&1 &
+LISTENER=$!
+wait_for 10 bash -c "[ \"\$(psql -X -tA '$DATABASE_URL' -c \"SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%/* listener */%' AND pid <> pg_backend_pid()\")\" = 1 ]" \
+  || fail "the LISTEN session did not start"
 call POST "/v1/pipelines/$PIPE_ID/activate"; expect 200
+wait "$LISTENER"
+assert_contains "$(cat "$TEST_TMP/notify.out")" "\"pipeline:$PIPE_ID\"" "NOTIFY sluice_desired on activate"
 assert_eq "$(jq -r '.desired_state, .generation' <<<"$RESP" | paste -sd/)" "running/4" "activate"
 call POST "/v1/pipelines/$PIPE_ID/activate"; expect 200
 assert_eq "$(jq -r .generation <<<"$RESP")" 4 "activating a running pipeline changes nothing"
@@ -130,6 +137,9 @@ assert_eq "$(jq -r '.desired_state, .generation' <<<"$RESP" | paste -sd/)" "stop
 
 # A stream in use cannot be deleted; the others can, and are gone afterwards.
 call DELETE "/v1/streams/$STREAM_ID"; expect 409 conflict
+assert_eq "$(jq -r .error.details.used_by <<<"$RESP")" 'connection "bids-in"' "conflict names the user"
+call DELETE "/v1/secrets/$SECRET_ID"; expect 409 conflict
+assert_eq "$(jq -r .error.details.used_by <<<"$RESP")" 'connection "bids-in"' "secret in use"
 call DELETE "/v1/pipelines/$PIPE_ID"; expect 204
 call GET "/v1/pipelines/$PIPE_ID"; expect 404 not_found
 call DELETE "/v1/pipelines/$PIPE_ID"; expect 404 not_found
