@@ -1,27 +1,108 @@
-/* pipeline_sql.c — validation of pipeline SQL at the API boundary. */
+/* pipeline_sql.c — validation of pipeline SQL at the API boundary (see pipeline_sql.h). */
 #include "api/pipeline_sql.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
-int pipeline_validate_sql(const char *sql, struct pipeline_sql_error *err)
+#include "dataplane/schema_json.h"
+#include "dataplane/sql/sql.h"
+
+#define PIPELINE_SQL_MAX_STREAMS 8
+
+/* The catalog the planner sees: schemas loaded through the caller's lookup, kept until the
+ * check ends, plus the names it asked for and did not find. */
+struct sql_catalog {
+    pipeline_schema_fn lookup;
+    void *ctx;
+    struct schema schemas[PIPELINE_SQL_MAX_STREAMS];
+    char names[PIPELINE_SQL_MAX_STREAMS][128];
+    int n;
+    char bad_schema[256]; /* a stored schema that does not parse */
+};
+
+static const struct schema *catalog_lookup(void *vctx, const char *name)
 {
-    size_t len = strlen(sql);
+    struct sql_catalog *c = vctx;
+    for (int i = 0; i < c->n; i++)
+        if (strcasecmp(c->names[i], name) == 0)
+            return &c->schemas[i];
+    if (c->n == PIPELINE_SQL_MAX_STREAMS)
+        return NULL;
+    json_t *js = c->lookup(c->ctx, name);
+    if (!js)
+        return NULL;
+    int rc = schema_from_json(js, &c->schemas[c->n], name, c->bad_schema, sizeof c->bad_schema);
+    json_decref(js);
+    if (rc < 0)
+        return NULL;
+    snprintf(c->names[c->n], sizeof c->names[c->n], "%s", name);
+    return &c->schemas[c->n++];
+}
+
+static int fail_at(struct pipeline_sql_error *err, int line, int column, const char *msg)
+{
+    err->line = line;
+    err->column = column;
+    snprintf(err->message, sizeof err->message, "%s", msg);
+    return -1;
+}
+
+/* 1-based line and column of the first whole-word occurrence of name after INTO, or 1:1. */
+static void position_of_sink(const char *sql, const char *name, int *line, int *column)
+{
+    *line = 1;
+    *column = 1;
+    size_t n = strlen(name);
+    int l = 1, c = 1, after_into = 0;
+    for (const char *p = sql; *p; p++) {
+        int word_start = p == sql || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
+        if (word_start && strncasecmp(p, "INTO", 4) == 0)
+            after_into = 1;
+        else if (after_into && word_start && strncasecmp(p, name, n) == 0 &&
+                 !(isalnum((unsigned char)p[n]) || p[n] == '_')) {
+            *line = l;
+            *column = c;
+            return;
+        }
+        if (*p == '\n') {
+            l++;
+            c = 1;
+        } else {
+            c++;
+        }
+    }
+}
+
+int pipeline_validate_sql(const char *sql, pipeline_schema_fn lookup, void *ctx, struct pipeline_sql_error *err)
+{
     const char *p = sql;
     while (*p && isspace((unsigned char)*p))
         p++;
-    if (!*p) {
-        err->line = 1;
-        err->column = 1;
-        snprintf(err->message, sizeof err->message, "the SQL text is empty");
-        return -1;
+    if (!*p)
+        return fail_at(err, 1, 1, "the SQL text is empty");
+    if (strlen(sql) > PIPELINE_SQL_MAX) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "the SQL text is longer than %d bytes", PIPELINE_SQL_MAX);
+        return fail_at(err, 1, 1, msg);
     }
-    if (len > PIPELINE_SQL_MAX) {
-        err->line = 1;
-        err->column = 1;
-        snprintf(err->message, sizeof err->message, "the SQL text is longer than %d bytes", PIPELINE_SQL_MAX);
-        return -1;
+    struct sql_catalog cat = {.lookup = lookup, .ctx = ctx};
+    struct sql_error serr = {0};
+    int rc = 0;
+    struct plan *plan = plan_compile(sql, catalog_lookup, &cat, &serr);
+    if (!plan) {
+        rc = fail_at(err, serr.line, serr.column, cat.bad_schema[0] ? cat.bad_schema : serr.message);
+    } else if (!catalog_lookup(&cat, plan_sink(plan))) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "output stream \"%s\" not found; create it before the pipeline that writes to it",
+                 plan_sink(plan));
+        int line, column;
+        position_of_sink(sql, plan_sink(plan), &line, &column);
+        rc = fail_at(err, line, column, msg);
     }
-    return 0;
+    plan_free(plan);
+    for (int i = 0; i < cat.n; i++)
+        schema_free_fields(&cat.schemas[i]);
+    return rc;
 }

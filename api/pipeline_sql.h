@@ -1,9 +1,10 @@
-/* pipeline_sql.h — the one check a pipeline's SQL passes at create and update time.
- *
- * Today it rejects empty and over-long SQL; the dataplane's SQL front end (dataplane/sql/sql.h)
- * plugs in here, so parsing and planning errors come back with their line and column. */
+/* pipeline_sql.h — the one check a pipeline's SQL passes at create and update time: the
+ * dataplane's SQL front end (dataplane/sql/sql.h) parses and plans it against the tenant's
+ * stream schemas, so errors come back with their line and column. */
 #ifndef SLUICE_API_PIPELINE_SQL_H
 #define SLUICE_API_PIPELINE_SQL_H
+
+#include <jansson.h>
 
 #define PIPELINE_SQL_MAX 65536
 
@@ -12,7 +13,12 @@ struct pipeline_sql_error {
     char message[256];
 };
 
-/* Returns 0 when sql is acceptable, else -1 with *err filled. */
-int pipeline_validate_sql(const char *sql, struct pipeline_sql_error *err);
+/* Looks up a stream's schema JSON by name (as written in the SQL; case-insensitive match is
+ * the callee's choice). Returns a new reference, or NULL when there is no such stream. */
+typedef json_t *(*pipeline_schema_fn)(void *ctx, const char *stream_name);
+
+/* Returns 0 when sql is a valid INSERT INTO <stream> SELECT ... FROM <stream> over existing
+ * streams (the output stream must exist too), else -1 with *err filled. */
+int pipeline_validate_sql(const char *sql, pipeline_schema_fn lookup, void *ctx, struct pipeline_sql_error *err);
 
 #endif

@@ -270,12 +270,42 @@ static int connection_validate(struct api_request *req, json_t *body, bool creat
     return 0;
 }
 
+/* The pipeline SQL check's view of the tenant's streams (pipeline_schema_fn). */
+struct pipeline_streams {
+    struct api_request *req;
+    struct api_response *resp;
+    bool db_failed; /* resp holds the database error */
+};
+
+static json_t *pipeline_stream_schema(void *vctx, const char *name)
+{
+    struct pipeline_streams *c = vctx;
+    if (c->db_failed)
+        return NULL;
+    const char *params[] = {name};
+    PGresult *res = api_db_query(c->req, c->resp,
+                                 "SELECT schema::text FROM streams WHERE lower(name) = lower($1) "
+                                 "ORDER BY name = $1 DESC LIMIT 1",
+                                 1, params);
+    if (!res) {
+        c->db_failed = true;
+        return NULL;
+    }
+    json_t *js = PQntuples(res) > 0 ? json_loads(PQgetvalue(res, 0, 0), 0, NULL) : NULL;
+    PQclear(res);
+    return js;
+}
+
 static int pipeline_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
 {
     json_t *sql = json_object_get(body, "sql");
     if (sql) {
         struct pipeline_sql_error err;
-        if (pipeline_validate_sql(json_string_value(sql), &err) < 0)
+        struct pipeline_streams streams = {.req = req, .resp = resp};
+        int rc = pipeline_validate_sql(json_string_value(sql), pipeline_stream_schema, &streams, &err);
+        if (streams.db_failed)
+            return -1;
+        if (rc < 0)
             return api_fail(resp, API_INVALID_SQL,
                             json_pack("{s:s,s:i,s:i}", "field", "sql", "line", err.line, "column", err.column),
                             "invalid SQL: %s (line %d, column %d)", err.message, err.line, err.column);

@@ -3,6 +3,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/http.h"
 #include "api/pipeline_sql.h"
@@ -135,18 +136,52 @@ START_TEST(test_ratelimit_bucket)
 }
 END_TEST
 
+/* A catalog of two streams for the SQL check: bids (with a watermark) and out. */
+static json_t *test_stream_schema(void *ctx, const char *name)
+{
+    int *lookups = ctx;
+    (*lookups)++;
+    if (strcasecmp(name, "bids") == 0)
+        return json_loads("{\"fields\":[{\"name\":\"auction\",\"type\":\"BIGINT\"},"
+                          "{\"name\":\"price\",\"type\":\"BIGINT\"},"
+                          "{\"name\":\"ts\",\"type\":\"TIMESTAMP(3)\"}],"
+                          "\"watermark\":{\"field\":\"ts\",\"delay_ms\":1000}}",
+                          0, NULL);
+    if (strcasecmp(name, "out") == 0)
+        return json_loads("{\"fields\":[{\"name\":\"auction\",\"type\":\"BIGINT\"},"
+                          "{\"name\":\"price\",\"type\":\"BIGINT\"}]}",
+                          0, NULL);
+    return NULL;
+}
+
 START_TEST(test_pipeline_sql_check)
 {
     struct pipeline_sql_error e;
-    ck_assert_int_eq(pipeline_validate_sql("INSERT INTO out SELECT * FROM bids", &e), 0);
-    ck_assert_int_eq(pipeline_validate_sql("", &e), -1);
+    int lookups = 0;
+    ck_assert_int_eq(
+        pipeline_validate_sql("INSERT INTO out SELECT auction, price FROM bids", test_stream_schema, &lookups, &e), 0);
+    ck_assert_int_ge(lookups, 2);
+    ck_assert_int_eq(pipeline_validate_sql("", test_stream_schema, &lookups, &e), -1);
     ck_assert_int_eq(e.line, 1);
     ck_assert_int_eq(e.column, 1);
-    ck_assert_int_eq(pipeline_validate_sql(" \n\t ", &e), -1);
+    ck_assert_int_eq(pipeline_validate_sql(" \n\t ", test_stream_schema, &lookups, &e), -1);
+    /* a misspelt column: line and column of the mistake, and a suggestion */
+    ck_assert_int_eq(
+        pipeline_validate_sql("INSERT INTO out\nSELECT auction, prise FROM bids", test_stream_schema, &lookups, &e), -1);
+    ck_assert_int_eq(e.line, 2);
+    ck_assert_int_eq(e.column, 17);
+    ck_assert_ptr_nonnull(strstr(e.message, "prise"));
+    /* an unknown input stream, and an unknown output stream */
+    ck_assert_int_eq(pipeline_validate_sql("INSERT INTO out SELECT * FROM nope", test_stream_schema, &lookups, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.message, "nope"));
+    ck_assert_int_eq(
+        pipeline_validate_sql("INSERT INTO missing SELECT auction FROM bids", test_stream_schema, &lookups, &e), -1);
+    ck_assert_int_eq(e.column, 13);
+    ck_assert_ptr_nonnull(strstr(e.message, "output stream \"missing\" not found"));
     char *big = malloc(PIPELINE_SQL_MAX + 2);
     memset(big, 'x', PIPELINE_SQL_MAX + 1);
     big[PIPELINE_SQL_MAX + 1] = '\0';
-    ck_assert_int_eq(pipeline_validate_sql(big, &e), -1);
+    ck_assert_int_eq(pipeline_validate_sql(big, test_stream_schema, &lookups, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.message, "longer"));
     free(big);
 }
