@@ -80,6 +80,11 @@ struct plan {
     struct value *postrow; /* keys, window_start, window_end, aggregates */
     struct window *windows; /* sorted by (end, start) */
     int nwindows, capwindows;
+    struct window_bounds {
+        int64_t start, end;
+    } *bounds; /* the windows of the current row */
+    int tvf;   /* window table function without GROUP BY: one row per (row, window) */
+    struct value *tvfrow; /* input row, window_start, window_end, window_time */
     int64_t max_ts;
     struct plan_stats stats;
     uint64_t fingerprint;
@@ -193,7 +198,7 @@ static int find_source_column(struct expr_compiler *c, const struct ast *col)
     for (int i = 0; i < p->in.nfields; i++)
         if (name_matches(p->in.fields[i].name, col->name, col->quoted))
             return i;
-    if (is_window_column(col->name) && p->window != WINDOW_NONE)
+    if (is_window_column(col->name) && p->window != WINDOW_NONE && !p->tvf)
         return compile_fail(c, col, "column \"%s\" can only be used in the SELECT list and GROUP BY of a windowed aggregate",
                             col->name);
     const char *best = NULL;
@@ -211,12 +216,26 @@ static int find_source_column(struct expr_compiler *c, const struct ast *col)
     return compile_fail(c, col, "column \"%s\" not found in stream \"%s\"", col->name, p->source);
 }
 
+/* Columns a window table function adds after the source columns (without GROUP BY). */
+static const char *const tvf_columns[] = {"window_start", "window_end", "window_time"};
+#define TVF_NCOLUMNS 3
+
 static int resolve_input_column(struct expr_compiler *c, const struct ast *col, int *index,
                                 enum value_type *type)
 {
     struct plan *p = c->ctx;
     if (check_qualifier(c, col) < 0)
         return -1;
+    for (int k = 0; p->tvf && k < TVF_NCOLUMNS; k++) {
+        int shadowed = 0;
+        for (int f = 0; f < p->in.nfields; f++)
+            shadowed |= name_matches(p->in.fields[f].name, col->name, col->quoted);
+        if (!shadowed && name_matches(tvf_columns[k], col->name, col->quoted)) {
+            *index = p->in.nfields + k;
+            *type = VT_TIMESTAMP;
+            return 0;
+        }
+    }
     int i = find_source_column(c, col);
     if (i < 0)
         return -1;
@@ -358,6 +377,9 @@ static int compile_window(struct plan *p, const struct ast_insert *ins, struct s
         return fail_tok(err, ins->window_b_token, "CUMULATE max size must be a whole multiple of its step");
     if (ins->window != WINDOW_TUMBLE && p->win_b / p->win_a > 10000)
         return fail_tok(err, ins->window_b_token, "window has too many slices (more than 10000)");
+    p->bounds = calloc(ins->window == WINDOW_TUMBLE ? 1 : (size_t)(p->win_b / p->win_a), sizeof *p->bounds);
+    if (!p->bounds)
+        return fail_at(err, 0, 0, "out of memory");
     return 0;
 }
 
@@ -424,8 +446,9 @@ static int add_output(struct plan *p, struct expr *e, char *name, int cap)
 static int compile_select(struct plan *p, const struct ast_insert *ins, int grouped, struct sql_error *err)
 {
     int cap = 0;
+    int nstar = p->in.nfields + (p->tvf ? TVF_NCOLUMNS : 0);
     for (int i = 0; i < ins->nitems; i++)
-        cap += ins->items[i].expr->kind == AST_STAR ? p->in.nfields : 1;
+        cap += ins->items[i].expr->kind == AST_STAR ? nstar : 1;
     p->items = calloc((size_t)cap + 1, sizeof *p->items);
     p->out.fields = calloc((size_t)cap + 1, sizeof *p->out.fields);
     p->outrow = calloc((size_t)cap + 1, sizeof *p->outrow);
@@ -443,11 +466,13 @@ static int compile_select(struct plan *p, const struct ast_insert *ins, int grou
             if (grouped)
                 return fail_at(err, it->expr->line, it->expr->column,
                                "SELECT * is not allowed with GROUP BY; list the keys and aggregates");
-            for (int f = 0; f < p->in.nfields; f++) {
-                struct ast col = {.kind = AST_COLUMN, .name = p->in.fields[f].name, .quoted = 1,
+            for (int f = 0; f < nstar; f++) {
+                const char *fname = f < p->in.nfields ? p->in.fields[f].name : tvf_columns[f - p->in.nfields];
+                struct ast col = {.kind = AST_COLUMN, .name = fname, .quoted = 1,
                                   .line = it->expr->line, .column = it->expr->column};
                 struct expr *e;
-                if (expr_compile(c, &col, &e) < 0 || output_name(&(struct ast_select_item){.expr = &col}, i, p, f, &name) < 0)
+                if (expr_compile(c, &col, &e) < 0 ||
+                    output_name(&(struct ast_select_item){.expr = &col}, i, p, f < p->in.nfields ? f : -1, &name) < 0)
                     return -1;
                 add_output(p, e, name, cap);
             }
@@ -460,7 +485,7 @@ static int compile_select(struct plan *p, const struct ast_insert *ins, int grou
             return fail_at(err, it->expr->line, it->expr->column,
                            "cannot select an untyped NULL; use CAST(NULL AS type)");
         int col = -1;
-        if (it->expr->kind == AST_COLUMN && !grouped)
+        if (it->expr->kind == AST_COLUMN && !grouped && e->index < p->in.nfields)
             col = e->index;
         else if (it->expr->kind == AST_COLUMN && e->index < p->nkeys)
             col = p->key_cols[e->index];
@@ -474,7 +499,7 @@ static int compile_select(struct plan *p, const struct ast_insert *ins, int grou
                 const struct ast *at = NULL;
                 int k = 0;
                 for (int s = 0; s < ins->nitems && !at; s++) {
-                    k += ins->items[s].expr->kind == AST_STAR ? p->in.nfields : 1;
+                    k += ins->items[s].expr->kind == AST_STAR ? nstar : 1;
                     if (k > i)
                         at = ins->items[s].expr;
                 }
@@ -566,6 +591,11 @@ struct plan *plan_compile(const char *sql, sql_catalog_fn catalog, void *ctx, st
         grouped = ast_has_aggregate(ins->items[i].expr);
     if (ins->window != WINDOW_NONE && compile_window(p, ins, err) < 0)
         goto fail;
+    p->tvf = p->window != WINDOW_NONE && !grouped;
+    if (p->tvf && !(p->tvfrow = calloc((size_t)p->in.nfields + TVF_NCOLUMNS, sizeof *p->tvfrow))) {
+        fail_at(err, 0, 0, "out of memory");
+        goto fail;
+    }
     p->compiler.resolve_column = resolve_input_column;
     p->compiler.resolve_aggregate = NULL;
     if (ins->where && compile_condition(p, ins->where, "WHERE", &p->where) < 0)
@@ -578,10 +608,6 @@ struct plan *plan_compile(const char *sql, sql_catalog_fn catalog, void *ctx, st
         }
         if (compile_group_by(p, ins, err) < 0)
             goto fail;
-    } else if (p->window != WINDOW_NONE) {
-        fail_tok(err, ins->window_token,
-                 "a window table function needs GROUP BY window_start, window_end and aggregates");
-        goto fail;
     }
     if (compile_select(p, ins, grouped, err) < 0)
         goto fail;
@@ -923,6 +949,8 @@ static int window_fire(struct plan *p, struct window *w, struct arena *scratch, 
         }
         p->stats.rows_out++;
         rc = emit(ctx, p->outrow);
+        if (rc < 0)
+            fail_at(err, 0, 0, "output rejected the row");
     }
     window_release(p, w);
     return rc;
@@ -963,24 +991,113 @@ static int window_add(struct plan *p, int64_t start, int64_t end, const struct v
     return 0;
 }
 
+/* The windows of event time ts whose end is after wm, into p->bounds; returns how many. */
+static int window_list(struct plan *p, int64_t ts, int64_t wm)
+{
+    int n = 0;
+    if (p->window == WINDOW_CUMULATE) {
+        /* windows [s, s + step * k) for k = 1 .. max / step, s = start of the max window */
+        int64_t s = floor_div(ts, p->win_b) * p->win_b;
+        for (int64_t end = s + p->win_b; end > ts && end > s && end > wm; end -= p->win_a)
+            p->bounds[n++] = (struct window_bounds){s, end};
+    } else {
+        int64_t size = p->window == WINDOW_HOP ? p->win_b : p->win_a;
+        for (int64_t s = floor_div(ts, p->win_a) * p->win_a; s > ts - size && s + size > wm; s -= p->win_a)
+            p->bounds[n++] = (struct window_bounds){s, s + size};
+    }
+    return n;
+}
+
+/* The row's event time, checked. Returns 0 or -1 (counted as an evaluation error). */
+static int event_time(struct plan *p, const struct value *row, int64_t *ts, struct sql_error *err)
+{
+    const struct value *v = &row[p->rowtime];
+    const char *name = p->in.fields[p->rowtime].name;
+    if (v->type != VT_TIMESTAMP) {
+        p->stats.eval_errors++;
+        return fail_at(err, 0, 0, "event-time column \"%s\" is NULL", name);
+    }
+    if (v->u.i < -PLAN_MAX_EVENT_TIME || v->u.i > PLAN_MAX_EVENT_TIME) {
+        p->stats.eval_errors++;
+        return fail_at(err, 0, 0, "event time %lld of column \"%s\" is out of range", (long long)v->u.i, name);
+    }
+    *ts = v->u.i;
+    return 0;
+}
+
+/* Moves the watermark to ts - delay when that is later; fires due windows (aggregates). */
+static int advance_watermark(struct plan *p, int64_t ts, struct arena *scratch, plan_emit_fn emit, void *ctx,
+                             struct sql_error *err)
+{
+    if (ts <= p->max_ts)
+        return 0;
+    p->max_ts = ts;
+    if (ts - p->delay <= p->stats.watermark_ms)
+        return 0;
+    p->stats.watermark_ms = ts - p->delay;
+    return p->tvf ? 0 : fire_until(p, p->stats.watermark_ms, scratch, emit, ctx, err);
+}
+
+/* Emits the current output row; -1 with err filled when the output refuses it. */
+static int emit_row(struct plan *p, plan_emit_fn emit, void *ctx, struct sql_error *err)
+{
+    p->stats.rows_out++;
+    if (emit(ctx, p->outrow) < 0)
+        return fail_at(err, 0, 0, "output rejected the row");
+    return 0;
+}
+
+/* Evaluates the SELECT list over ec->row into p->outrow. */
+static int project(struct plan *p, struct eval_ctx *ec)
+{
+    for (int i = 0; i < p->nitems; i++)
+        if (expr_eval(p->items[i], ec, &p->outrow[i]) < 0) {
+            p->stats.eval_errors++;
+            return -1;
+        }
+    return 0;
+}
+
+/* Window table function without GROUP BY: the row once per window, with its bounds. */
+static int process_tvf(struct plan *p, const struct value *row, struct arena *scratch, plan_emit_fn emit,
+                       void *ctx, struct sql_error *err)
+{
+    struct eval_ctx ec = {.row = p->tvfrow, .scratch = scratch, .err = err};
+    int64_t ts;
+    int nf = p->in.nfields;
+    if (event_time(p, row, &ts, err) < 0)
+        return -1;
+    memcpy(p->tvfrow, row, (size_t)nf * sizeof *row);
+    int n = window_list(p, ts, INT64_MIN);
+    for (int i = 0; i < n; i++) {
+        p->tvfrow[nf] = (struct value){.type = VT_TIMESTAMP, .u.i = p->bounds[i].start};
+        p->tvfrow[nf + 1] = (struct value){.type = VT_TIMESTAMP, .u.i = p->bounds[i].end};
+        p->tvfrow[nf + 2] = (struct value){.type = VT_TIMESTAMP, .u.i = p->bounds[i].end - 1};
+        if (p->where) {
+            struct value w;
+            if (expr_eval(p->where, &ec, &w) < 0) {
+                p->stats.eval_errors++;
+                return -1;
+            }
+            if (w.type != VT_BOOLEAN || !w.u.b)
+                continue;
+        }
+        if (project(p, &ec) < 0 || emit_row(p, emit, ctx, err) < 0)
+            return -1;
+    }
+    return advance_watermark(p, ts, scratch, emit, ctx, err);
+}
+
 static int process_windowed(struct plan *p, const struct value *row, struct arena *scratch,
                              plan_emit_fn emit, void *ctx, struct sql_error *err, int pass)
 {
     struct eval_ctx ec = {.row = row, .scratch = scratch, .err = err};
-    const struct value *tsv = &row[p->rowtime];
-    if (tsv->type != VT_TIMESTAMP) {
-        p->stats.eval_errors++;
-        return fail_at(err, 0, 0, "event-time column \"%s\" is NULL", p->in.fields[p->rowtime].name);
-    }
-    int64_t ts = tsv->u.i, wm = p->stats.watermark_ms;
-    if (ts < -PLAN_MAX_EVENT_TIME || ts > PLAN_MAX_EVENT_TIME) {
-        p->stats.eval_errors++;
-        return fail_at(err, 0, 0, "event time %lld of column \"%s\" is out of range", (long long)ts,
-                       p->in.fields[p->rowtime].name);
-    }
+    int64_t ts;
+    if (event_time(p, row, &ts, err) < 0)
+        return -1;
     if (pass) {
-        struct value keys[64], *kv = p->nkeys <= 64 ? keys : NULL;
-        if (!kv)
+        struct value keys[64];
+        if (p->nkeys > 64)
             return fail_at(err, 0, 0, "too many GROUP BY keys");
         for (int i = 0; i < p->naggs; i++)
             if (p->aggs[i].arg && expr_eval(p->aggs[i].arg, &ec, &p->aggargs[i]) < 0) {
@@ -988,37 +1105,16 @@ static int process_windowed(struct plan *p, const struct value *row, struct aren
                 return -1;
             }
         for (int i = 0; i < p->nkeys; i++)
-            kv[i] = row[p->key_cols[i]];
-        uint64_t h = keys_hash(p, kv);
-        int accepted = 0;
-        if (p->window == WINDOW_CUMULATE) {
-            /* windows [s, s + step * k) for k = 1 .. max / step, s = start of the max window */
-            int64_t s = floor_div(ts, p->win_b) * p->win_b;
-            for (int64_t end = s + p->win_b; end > ts && end > s && end > wm; end -= p->win_a) {
-                if (window_add(p, s, end, kv, h) < 0)
-                    return fail_at(err, 0, 0, "out of memory");
-                accepted = 1;
-            }
-        } else {
-            int64_t size = p->window == WINDOW_HOP ? p->win_b : p->win_a;
-            for (int64_t s = floor_div(ts, p->win_a) * p->win_a; s > ts - size && s + size > wm; s -= p->win_a) {
-                if (window_add(p, s, s + size, kv, h) < 0)
-                    return fail_at(err, 0, 0, "out of memory");
-                accepted = 1;
-            }
-        }
-        if (!accepted)
+            keys[i] = row[p->key_cols[i]];
+        uint64_t h = keys_hash(p, keys);
+        int n = window_list(p, ts, p->stats.watermark_ms);
+        for (int i = 0; i < n; i++)
+            if (window_add(p, p->bounds[i].start, p->bounds[i].end, keys, h) < 0)
+                return fail_at(err, 0, 0, "out of memory");
+        if (n == 0)
             p->stats.late_dropped++;
     }
-    if (ts > p->max_ts) {
-        p->max_ts = ts;
-        int64_t nwm = ts - p->delay;
-        if (nwm > p->stats.watermark_ms) {
-            p->stats.watermark_ms = nwm;
-            return fire_until(p, nwm, scratch, emit, ctx, err);
-        }
-    }
-    return 0;
+    return advance_watermark(p, ts, scratch, emit, ctx, err);
 }
 
 int plan_process(struct plan *p, const struct value *row, struct arena *scratch,
@@ -1027,6 +1123,8 @@ int plan_process(struct plan *p, const struct value *row, struct arena *scratch,
     struct eval_ctx ec = {.row = row, .scratch = scratch, .err = err};
     int pass = 1;
     p->stats.rows_in++;
+    if (p->tvf)
+        return process_tvf(p, row, scratch, emit, ctx, err);
     if (p->where) {
         struct value w;
         if (expr_eval(p->where, &ec, &w) < 0) {
@@ -1039,21 +1137,15 @@ int plan_process(struct plan *p, const struct value *row, struct arena *scratch,
         return process_windowed(p, row, scratch, emit, ctx, err, pass);
     if (!pass)
         return 0;
-    for (int i = 0; i < p->nitems; i++)
-        if (expr_eval(p->items[i], &ec, &p->outrow[i]) < 0) {
-            p->stats.eval_errors++;
-            return -1;
-        }
-    p->stats.rows_out++;
-    if (emit(ctx, p->outrow) < 0)
-        return fail_at(err, 0, 0, "output rejected the row");
-    return 0;
+    if (project(p, &ec) < 0)
+        return -1;
+    return emit_row(p, emit, ctx, err);
 }
 
 int plan_finish(struct plan *p, struct arena *scratch, plan_emit_fn emit, void *ctx)
 {
     struct sql_error err;
-    if (p->window == WINDOW_NONE)
+    if (p->window == WINDOW_NONE || p->tvf)
         return 0;
     return fire_until(p, INT64_MAX, scratch, emit, ctx, &err);
 }
@@ -1080,6 +1172,8 @@ void plan_free(struct plan *p)
     free(p->aggs);
     free(p->aggargs);
     free(p->postrow);
+    free(p->bounds);
+    free(p->tvfrow);
     free(p);
 }
 
