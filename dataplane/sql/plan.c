@@ -493,6 +493,13 @@ static int compile_select(struct plan *p, const struct ast_insert *ins, int grou
             return fail_at(err, 0, 0, "out of memory");
         add_output(p, e, name, cap);
     }
+    return 0;
+}
+
+/* Output names must be unique unless a declared sink gives the names (by position). */
+static int check_output_names(struct plan *p, const struct ast_insert *ins, struct sql_error *err)
+{
+    int nstar = p->in.nfields + (p->tvf ? TVF_NCOLUMNS : 0);
     for (int i = 0; i < p->nitems; i++)
         for (int j = 0; j < i; j++)
             if (strcasecmp(p->out.fields[i].name, p->out.fields[j].name) == 0) {
@@ -541,8 +548,12 @@ static int compile_condition(struct plan *p, const struct ast *a, const char *cl
     p->compiler.clause = clause;
     if (expr_compile(&p->compiler, a, out) < 0)
         return -1;
+    const struct ast *start = a; /* point at where the condition starts, not at its operator */
+    while ((start->kind == AST_BINARY || start->kind == AST_IS_NULL || start->kind == AST_LIKE ||
+            start->kind == AST_IN || start->kind == AST_BETWEEN) && start->nargs > 0)
+        start = start->args[0];
     if ((*out)->type != VT_BOOLEAN && (*out)->type != VT_NULL)
-        return fail_at(p->compiler.err, a->line, a->column, "%s must be a BOOLEAN condition, found %s", clause,
+        return fail_at(p->compiler.err, start->line, start->column, "%s must be a BOOLEAN condition, found %s", clause,
                        sql_type_name((*out)->type));
     return 0;
 }
@@ -621,8 +632,12 @@ struct plan *plan_compile(const char *sql, sql_catalog_fn catalog, void *ctx, st
             goto fail;
         }
     }
+    if (strcasecmp(ins->sink, ins->source) == 0) {
+        fail_tok(err, ins->sink_token, "a pipeline cannot write to the stream it reads (\"%s\")", ins->sink);
+        goto fail;
+    }
     const struct schema *sink = catalog ? catalog(ctx, ins->sink) : NULL;
-    if (sink && check_sink(p, ins, sink, err) < 0)
+    if (sink ? check_sink(p, ins, sink, err) < 0 : check_output_names(p, ins, err) < 0)
         goto fail;
     /* fingerprint: what a snapshot must match */
     uint64_t h = 0xcbf29ce484222325ULL;
