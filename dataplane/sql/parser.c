@@ -77,14 +77,10 @@ void parser_describe(const struct token *t, char *buf, size_t size)
 
 void parser_error(struct parser *p, const struct token *at, const char *fmt, ...)
 {
-    if (p->err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(p->err->message, sizeof p->err->message, fmt, ap);
-        va_end(ap);
-        p->err->line = at ? at->line : 0;
-        p->err->column = at ? at->column : 0;
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    sql_error_vset(p->err, at ? at->line : 0, at ? at->column : 0, fmt, ap);
+    va_end(ap);
     longjmp(p->fail, 1);
 }
 
@@ -236,24 +232,31 @@ static void parser_set_args(struct parser *p, struct ast *a, int n, struct ast *
     a->nargs = n;
 }
 
+/* Appends x to an arena array of n items with room for *cap (doubling when full). */
+static void parser_push(struct parser *p, struct ast ***items, int *n, int *cap, struct ast *x)
+{
+    if (*n == *cap) {
+        int ncap = *cap ? *cap * 2 : 4;
+        struct ast **bigger = parser_alloc(p, (size_t)ncap * sizeof *bigger);
+        if (*n)
+            memcpy(bigger, *items, (size_t)*n * sizeof *bigger);
+        *items = bigger;
+        *cap = ncap;
+    }
+    (*items)[(*n)++] = x;
+}
+
 /* Comma-separated expressions up to ')' (consumed); '*' allowed as an argument when star. */
 static void parser_expr_list(struct parser *p, struct ast *into, int star)
 {
-    int cap = 4;
-    into->args = parser_alloc(p, (size_t)cap * sizeof *into->args);
+    int cap = 0;
     if (parser_accept(p, TK_RPAREN))
         return;
     for (;;) {
-        if (into->nargs == cap) {
-            struct ast **bigger = parser_alloc(p, (size_t)cap * 2 * sizeof *bigger);
-            memcpy(bigger, into->args, (size_t)cap * sizeof *bigger);
-            into->args = bigger;
-            cap *= 2;
-        }
         if (star && parser_peek(p)->kind == TK_STAR)
-            into->args[into->nargs++] = parser_node(p, AST_STAR, parser_next(p));
+            parser_push(p, &into->args, &into->nargs, &cap, parser_node(p, AST_STAR, parser_next(p)));
         else
-            into->args[into->nargs++] = parser_expr(p);
+            parser_push(p, &into->args, &into->nargs, &cap, parser_expr(p));
         if (parser_accept(p, TK_RPAREN))
             return;
         if (!parser_accept(p, TK_COMMA))
@@ -356,20 +359,13 @@ static struct ast *parser_case(struct parser *p, const struct token *at)
     struct ast *c = parser_node(p, AST_CASE, at);
     if (!parser_is_keyword(parser_peek(p), "WHEN"))
         c->operand = parser_expr(p);
-    int cap = 8;
-    c->args = parser_alloc(p, (size_t)cap * sizeof *c->args);
+    int cap = 0;
     if (!parser_is_keyword(parser_peek(p), "WHEN"))
         parser_expected(p, "WHEN");
     while (parser_accept_keyword(p, "WHEN")) {
-        if (c->nargs + 2 > cap) {
-            struct ast **bigger = parser_alloc(p, (size_t)cap * 2 * sizeof *bigger);
-            memcpy(bigger, c->args, (size_t)cap * sizeof *bigger);
-            c->args = bigger;
-            cap *= 2;
-        }
-        c->args[c->nargs++] = parser_expr(p);
+        parser_push(p, &c->args, &c->nargs, &cap, parser_expr(p));
         parser_expect_keyword(p, "THEN");
-        c->args[c->nargs++] = parser_expr(p);
+        parser_push(p, &c->args, &c->nargs, &cap, parser_expr(p));
     }
     if (parser_accept_keyword(p, "ELSE"))
         c->else_expr = parser_expr(p);
@@ -528,34 +524,42 @@ static struct ast *parser_binary(struct parser *p, const struct token *at, enum 
     return b;
 }
 
-static struct ast *parser_multiplicative(struct parser *p)
+/* Left-associative binary operators of one precedence level, as rows. */
+struct binary_op {
+    enum token_kind kind;
+    enum ast_op op;
+};
+static const struct binary_op multiplicative_ops[] = {
+    {TK_STAR, AST_OP_MUL}, {TK_SLASH, AST_OP_DIV}, {TK_PERCENT, AST_OP_MOD}, {TK_END, AST_OP_NONE},
+};
+static const struct binary_op additive_ops[] = {
+    {TK_PLUS, AST_OP_ADD}, {TK_MINUS, AST_OP_SUB}, {TK_CONCAT, AST_OP_CONCAT}, {TK_END, AST_OP_NONE},
+};
+
+static struct ast *parser_level(struct parser *p, const struct binary_op *ops,
+                                struct ast *(*operand)(struct parser *))
 {
-    struct ast *l = parser_unary(p);
+    struct ast *l = operand(p);
     for (;;) {
         const struct token *t = parser_peek(p);
-        enum ast_op op = t->kind == TK_STAR ? AST_OP_MUL : t->kind == TK_SLASH ? AST_OP_DIV
-                         : t->kind == TK_PERCENT                          ? AST_OP_MOD
-                                                                          : AST_OP_NONE;
-        if (op == AST_OP_NONE)
+        const struct binary_op *o = ops;
+        while (o->kind != TK_END && o->kind != t->kind)
+            o++;
+        if (o->kind == TK_END)
             return l;
         parser_next(p);
-        l = parser_binary(p, t, op, l, parser_unary(p));
+        l = parser_binary(p, t, o->op, l, operand(p));
     }
+}
+
+static struct ast *parser_multiplicative(struct parser *p)
+{
+    return parser_level(p, multiplicative_ops, parser_unary);
 }
 
 static struct ast *parser_additive(struct parser *p)
 {
-    struct ast *l = parser_multiplicative(p);
-    for (;;) {
-        const struct token *t = parser_peek(p);
-        enum ast_op op = t->kind == TK_PLUS ? AST_OP_ADD : t->kind == TK_MINUS ? AST_OP_SUB
-                         : t->kind == TK_CONCAT                          ? AST_OP_CONCAT
-                                                                         : AST_OP_NONE;
-        if (op == AST_OP_NONE)
-            return l;
-        parser_next(p);
-        l = parser_binary(p, t, op, l, parser_multiplicative(p));
-    }
+    return parser_level(p, additive_ops, parser_multiplicative);
 }
 
 static struct ast *parser_predicate(struct parser *p)
@@ -766,17 +770,10 @@ static void parser_insert(struct parser *p, struct ast_insert *ins)
         ins->group_by_token = parser_next(p);
         parser_expect_keyword(p, "BY");
         struct ast tmp = {0};
-        int cap = 4;
-        tmp.args = parser_alloc(p, (size_t)cap * sizeof *tmp.args);
-        do {
-            if (tmp.nargs == cap) {
-                struct ast **bigger = parser_alloc(p, (size_t)cap * 2 * sizeof *bigger);
-                memcpy(bigger, tmp.args, (size_t)cap * sizeof *bigger);
-                tmp.args = bigger;
-                cap *= 2;
-            }
-            tmp.args[tmp.nargs++] = parser_expr(p);
-        } while (parser_accept(p, TK_COMMA));
+        int cap = 0;
+        do
+            parser_push(p, &tmp.args, &tmp.nargs, &cap, parser_expr(p));
+        while (parser_accept(p, TK_COMMA));
         ins->group_by = tmp.args;
         ins->ngroup_by = tmp.nargs;
     }

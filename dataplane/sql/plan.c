@@ -13,6 +13,7 @@
 #include "common/arena.h"
 #include "dataplane/sql/eval.h"
 #include "dataplane/sql/functions.h"
+#include "dataplane/sql/lexer.h"
 #include "dataplane/sql/parser.h"
 
 /* Event times beyond year 9999 (either side of 1970) are rejected, so window arithmetic
@@ -151,14 +152,10 @@ static int fail_at(struct sql_error *err, int line, int column, const char *fmt,
     __attribute__((format(printf, 4, 5)));
 static int fail_at(struct sql_error *err, int line, int column, const char *fmt, ...)
 {
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-        err->line = line;
-        err->column = column;
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    sql_error_vset(err, line, column, fmt, ap);
+    va_end(ap);
     return -1;
 }
 
