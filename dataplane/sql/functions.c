@@ -835,7 +835,7 @@ struct scratch_buf {
 
 static void scratch_put(struct scratch_buf *b, const char *d, size_t n)
 {
-    if (b->oom)
+    if (b->oom || n == 0)
         return;
     if (b->len + n > b->cap) {
         size_t cap = (b->len + n) * 2 + 16;
