@@ -84,7 +84,8 @@ const struct schema *plan_output_schema(const struct plan *p);
 /* Which input fields the plan reads: flags[i] != 0 for source field i (array of nfields,
  * owned by the plan). The decoder may leave the others VT_NULL. */
 const unsigned char *plan_needed_fields(const struct plan *p);
-/* 1 when the plan has windows (emits only on watermark progress and at plan_finish). */
+/* 1 when the plan reads a window table function. With GROUP BY it keeps state and emits on
+ * watermark progress and at plan_finish; without, it emits each row once per window at once. */
 int plan_is_windowed(const struct plan *p);
 
 /* Emit callback: one output row laid out per plan_output_schema(); values valid only during
