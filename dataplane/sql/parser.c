@@ -487,12 +487,20 @@ static struct ast *parser_primary(struct parser *p)
     return a;
 }
 
+static void parser_enter(struct parser *p)
+{
+    if (++p->nesting > PARSER_MAX_DEPTH)
+        parser_error(p, parser_peek(p), "expression is nested too deeply (more than %d levels)", PARSER_MAX_DEPTH);
+}
+
 static struct ast *parser_unary(struct parser *p)
 {
     const struct token *t = parser_peek(p);
     if (t->kind == TK_MINUS || t->kind == TK_PLUS) {
         parser_next(p);
+        parser_enter(p);
         struct ast *x = parser_unary(p);
+        p->nesting--;
         if (t->kind == TK_PLUS)
             return x;
         if (x->kind == AST_LITERAL && x->lit.type == VT_BIGINT && x->lit.u.i != INT64_MIN) {
@@ -635,7 +643,9 @@ static struct ast *parser_not(struct parser *p)
     if (parser_accept_keyword(p, "NOT")) {
         struct ast *u = parser_node(p, AST_UNARY, t);
         u->op = AST_OP_NOT;
+        parser_enter(p);
         parser_set_args(p, u, 1, parser_not(p), NULL, NULL);
+        p->nesting--;
         return u;
     }
     return parser_predicate(p);
@@ -653,12 +663,30 @@ static struct ast *parser_and(struct parser *p)
 
 static struct ast *parser_expr(struct parser *p)
 {
+    parser_enter(p);
     struct ast *l = parser_and(p);
     while (parser_is_keyword(parser_peek(p), "OR")) {
         const struct token *t = parser_next(p);
         l = parser_binary(p, t, AST_OP_OR, l, parser_and(p));
     }
+    p->nesting--;
     return l;
+}
+
+/* Long operator chains build deep trees without deep parsing: check the tree's depth, with
+ * recursion bounded by the limit itself. */
+static void parser_check_depth(struct parser *p, const struct ast *a, int depth)
+{
+    if (!a)
+        return;
+    if (depth > PARSER_MAX_DEPTH) {
+        struct token at = {.line = a->line, .column = a->column};
+        parser_error(p, &at, "expression is nested too deeply (more than %d levels)", PARSER_MAX_DEPTH);
+    }
+    for (int i = 0; i < a->nargs; i++)
+        parser_check_depth(p, a->args[i], depth + 1);
+    parser_check_depth(p, a->operand, depth + 1);
+    parser_check_depth(p, a->else_expr, depth + 1);
 }
 
 /* ---- Statement -------------------------------------------------------------------------*/
@@ -784,6 +812,12 @@ static void parser_insert(struct parser *p, struct ast_insert *ins)
     parser_accept(p, TK_SEMI);
     if (parser_peek(p)->kind != TK_END)
         parser_expected(p, "end of statement");
+    for (int i = 0; i < ins->nitems; i++)
+        parser_check_depth(p, ins->items[i].expr, 1);
+    for (int i = 0; i < ins->ngroup_by; i++)
+        parser_check_depth(p, ins->group_by[i], 1);
+    parser_check_depth(p, ins->where, 1);
+    parser_check_depth(p, ins->having, 1);
 }
 
 int parser_parse_insert(const char *sql, struct arena *arena, struct ast_insert **out,
