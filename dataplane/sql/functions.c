@@ -379,21 +379,33 @@ static int prepare_regex(struct expr_compiler *c, struct expr *e, const struct a
     return 0;
 }
 
-static int fn_regexp_extract(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+/* The subject a[0] as a C string in scratch, and the pattern a[1]: compiled at plan time
+ * (e->state) or now into *local (the caller regfree()s it when *re == local). */
+static int regex_subject(const struct expr *e, const struct value *a, struct eval_ctx *c, regex_t *local,
+                         regex_t **re, char **subject)
 {
-    int64_t group = e->nargs > 2 ? a[2].u.i : 1;
-    regex_t local, *re = e->state;
-    char *subject = arena_strndup(c->scratch, a[0].u.s.ptr, a[0].u.s.len);
-    if (!subject)
+    *re = e->state;
+    *subject = arena_strndup(c->scratch, a[0].u.s.ptr, a[0].u.s.len);
+    if (!*subject)
         return eval_fail(c, e, "out of memory");
-    if (!re) {
+    if (!*re) {
         char *pat = arena_strndup(c->scratch, a[1].u.s.ptr, a[1].u.s.len);
         if (!pat)
             return eval_fail(c, e, "out of memory");
-        if (regcomp(&local, pat, REG_EXTENDED) != 0)
+        if (regcomp(local, pat, REG_EXTENDED) != 0)
             return eval_fail(c, e, "invalid regular expression '%s'", pat);
-        re = &local;
+        *re = local;
     }
+    return 0;
+}
+
+static int fn_regexp_extract(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    int64_t group = e->nargs > 2 ? a[2].u.i : 1;
+    regex_t local, *re;
+    char *subject;
+    if (regex_subject(e, a, c, &local, &re, &subject) < 0)
+        return -1;
     regmatch_t m[10];
     int rc = group >= 0 && (size_t)group <= re->re_nsub && group < 10 ? regexec(re, subject, 10, m, 0) : REG_NOMATCH;
     if (re == &local)
@@ -857,20 +869,12 @@ static void scratch_put(struct scratch_buf *b, const char *d, size_t n)
  * insert the match or its groups. */
 static int fn_regexp_replace(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
 {
-    regex_t local, *re = e->state;
-    char *subject = arena_strndup(c->scratch, a[0].u.s.ptr, a[0].u.s.len);
+    regex_t local, *re;
+    char *subject;
     const char *rep = a[2].u.s.ptr;
     size_t n = a[0].u.s.len, rn = a[2].u.s.len, pos = 0;
-    if (!subject)
-        return eval_fail(c, e, "out of memory");
-    if (!re) {
-        char *pat = arena_strndup(c->scratch, a[1].u.s.ptr, a[1].u.s.len);
-        if (!pat)
-            return eval_fail(c, e, "out of memory");
-        if (regcomp(&local, pat, REG_EXTENDED) != 0)
-            return eval_fail(c, e, "invalid regular expression '%s'", pat);
-        re = &local;
-    }
+    if (regex_subject(e, a, c, &local, &re, &subject) < 0)
+        return -1;
     struct scratch_buf b = {.arena = c->scratch};
     regmatch_t g[10];
     while (pos <= n && regexec(re, subject + pos, 10, g, pos ? REG_NOTBOL : 0) == 0) {
