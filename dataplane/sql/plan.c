@@ -36,6 +36,7 @@ struct plan {
     int64_t win_a, win_b, delay;
     int rowtime;
     int *key_cols; /* source column of each non-window GROUP BY key */
+    enum value_type *key_types;
     int nkeys;
     struct agg_slot *aggs;
     int naggs, capaggs;
@@ -597,7 +598,14 @@ struct plan *plan_compile(const char *sql, sql_catalog_fn catalog, void *ctx, st
     const struct schema *sink = catalog ? catalog(ctx, ins->sink) : NULL;
     if (sink ? check_sink(p, ins, sink, err) < 0 : check_output_names(p, ins, err) < 0)
         goto fail;
+    if (!(p->key_types = calloc((size_t)p->nkeys + 1, sizeof *p->key_types))) {
+        fail_at(err, 0, 0, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < p->nkeys; i++)
+        p->key_types[i] = p->in.fields[p->key_cols[i]].type;
     p->table.nkeys = p->nkeys;
+    p->table.key_types = p->key_types;
     p->table.naggs = p->naggs;
     p->table.aggs = p->aggs;
     /* fingerprint: what a snapshot must match */
@@ -857,6 +865,7 @@ void plan_free(struct plan *p)
     free(p->items);
     free(p->outrow);
     free(p->key_cols);
+    free(p->key_types);
     free(p->aggs);
     free(p->aggargs);
     free(p->postrow);

@@ -458,21 +458,24 @@ static void get_value(struct window_reader *r, struct value *v)
     }
 }
 
-/* One aggregate state of a group being read. */
-static void read_agg_state(struct window_reader *r, struct agg_state *st)
+/* One aggregate state of a group being read; values must have the types the query gives. */
+static void read_agg_state(struct window_reader *r, const struct agg_slot *slot, struct agg_state *st)
 {
     struct value best;
+    enum value_type arg_type = slot->arg ? slot->arg->type : VT_NULL;
     st->count = get_i64(r);
     window_get(r, &st->sum, sizeof st->sum);
     get_value(r, &best);
+    if (st->count < 0 || (best.type != VT_NULL && best.type != slot->result))
+        r->bad = 1;
     if (!r->bad && value_own(&st->best, &best) < 0)
         r->bad = 1;
     int64_t nset = get_i64(r);
     for (int64_t s = 0; s < nset && !r->bad; s++) {
         struct value v;
         get_value(r, &v);
-        if (r->bad || v.type == VT_NULL || (!st->set && !(st->set = calloc(1, sizeof *st->set))) ||
-            value_set_add(st->set, &v) < 0)
+        if (r->bad || v.type == VT_NULL || v.type != arg_type ||
+            (!st->set && !(st->set = calloc(1, sizeof *st->set))) || value_set_add(st->set, &v) < 0)
             r->bad = 1;
     }
 }
@@ -489,13 +492,16 @@ int window_table_read(struct window_table *t, struct window_reader *r)
             r->bad = 1;
         for (int64_t g = 0; g < ngroups && !r->bad; g++) {
             struct value keys[64];
-            for (int k = 0; k < t->nkeys; k++)
+            for (int k = 0; k < t->nkeys; k++) {
                 get_value(r, &keys[k]);
+                if (keys[k].type != VT_NULL && keys[k].type != t->key_types[k])
+                    r->bad = 1;
+            }
             struct window_group *grp = r->bad ? NULL : window_find_group(t, w, keys, window_keys_hash(t, keys));
             if (!grp)
                 r->bad = 1;
             for (int a = 0; a < t->naggs && !r->bad; a++)
-                read_agg_state(r, &grp->aggs[a]);
+                read_agg_state(r, &t->aggs[a], &grp->aggs[a]);
         }
     }
     if (r->bad) {

@@ -34,9 +34,11 @@ struct window {
     struct window_group *first, *last;
 };
 
-/* Zero-initialise, then set nkeys, naggs and aggs (borrowed; must outlive the table). */
+/* Zero-initialise, then set nkeys, key_types, naggs and aggs (borrowed; they must outlive
+ * the table). */
 struct window_table {
     int nkeys, naggs;
+    const enum value_type *key_types; /* what window_table_read accepts */
     const struct agg_slot *aggs;
     struct window *windows; /* sorted by (end, start) */
     int nwindows, capwindows;
