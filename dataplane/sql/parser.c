@@ -212,6 +212,7 @@ int64_t parser_interval_body(struct parser *p)
 /* ---- Expressions -----------------------------------------------------------------------*/
 
 static struct ast *parser_expr(struct parser *p);
+static struct ast *parser_additive(struct parser *p);
 
 static struct ast *parser_node(struct parser *p, enum ast_kind kind, const struct token *at)
 {
@@ -294,6 +295,15 @@ static struct ast *parser_special_call(struct parser *p, const struct token *nam
         parser_expect(p, TK_RPAREN, NULL);
         parser_set_args(p, f, 2, parser_string_literal(p, u, unit), ts, NULL);
         f->name = "EXTRACT";
+        return f;
+    }
+    if (strcasecmp(name->text, "POSITION") == 0) { /* POSITION(needle IN s) */
+        struct ast *needle = parser_additive(p);
+        parser_expect_keyword(p, "IN");
+        struct ast *hay = parser_expr(p);
+        parser_expect(p, TK_RPAREN, NULL);
+        parser_set_args(p, f, 2, needle, hay, NULL);
+        f->name = "POSITION";
         return f;
     }
     if (strcasecmp(name->text, "TRIM") == 0) {
