@@ -17,7 +17,7 @@ static const char *const parser_reserved[] = {
     "SELECT", "FROM", "WHERE", "GROUP", "BY", "HAVING", "AS", "AND", "OR", "NOT", "IN", "IS",
     "LIKE", "BETWEEN", "CASE", "WHEN", "THEN", "ELSE", "END", "INSERT", "INTO", "TABLE",
     "ESCAPE", "UNION", "ORDER", "LIMIT", "DISTINCT", "ON", "JOIN", "NULL", "TRUE", "FALSE",
-    "WINDOW", "WITH", "VALUES", "CREATE", "SET",
+    "WINDOW", "WITH", "VALUES", "CREATE", "SET", "OVER",
 };
 
 /* SQL type names as rows: name, type, whether it takes (n[, m]) parameters. */
@@ -472,6 +472,8 @@ static struct ast *parser_primary(struct parser *p)
             else
                 parser_accept_keyword(p, "ALL");
             parser_expr_list(p, a, 1);
+            if (parser_is_keyword(parser_peek(p), "OVER"))
+                parser_error(p, parser_peek(p), "OVER aggregates are not supported; use a window table function");
             return a;
         }
         if (parser_is_reserved(t->text)) {
