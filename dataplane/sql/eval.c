@@ -17,27 +17,19 @@
 
 int eval_fail(struct eval_ctx *c, const struct expr *e, const char *fmt, ...)
 {
-    if (c->err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(c->err->message, sizeof c->err->message, fmt, ap);
-        va_end(ap);
-        c->err->line = e ? e->line : 0;
-        c->err->column = e ? e->column : 0;
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    sql_error_vset(c->err, e ? e->line : 0, e ? e->column : 0, fmt, ap);
+    va_end(ap);
     return -1;
 }
 
 int compile_fail(struct expr_compiler *c, const struct ast *at, const char *fmt, ...)
 {
-    if (c->err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(c->err->message, sizeof c->err->message, fmt, ap);
-        va_end(ap);
-        c->err->line = at ? at->line : 0;
-        c->err->column = at ? at->column : 0;
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    sql_error_vset(c->err, at ? at->line : 0, at ? at->column : 0, fmt, ap);
+    va_end(ap);
     return -1;
 }
 
@@ -164,32 +156,19 @@ static int eval_const(const struct expr *e, struct eval_ctx *c, struct value *ou
         return 0;                                                                              \
     }
 
-static int eval_add_int(const struct expr *e, struct eval_ctx *c, struct value *out)
-{
-    EVAL_TWO(e, c, a, b);
-    if (__builtin_add_overflow(a.u.i, b.u.i, &out->u.i))
-        return eval_fail(c, e, "BIGINT overflow in \"+\"");
-    out->type = e->type;
-    return 0;
-}
-
-static int eval_sub_int(const struct expr *e, struct eval_ctx *c, struct value *out)
-{
-    EVAL_TWO(e, c, a, b);
-    if (__builtin_sub_overflow(a.u.i, b.u.i, &out->u.i))
-        return eval_fail(c, e, "BIGINT overflow in \"-\"");
-    out->type = e->type;
-    return 0;
-}
-
-static int eval_mul_int(const struct expr *e, struct eval_ctx *c, struct value *out)
-{
-    EVAL_TWO(e, c, a, b);
-    if (__builtin_mul_overflow(a.u.i, b.u.i, &out->u.i))
-        return eval_fail(c, e, "BIGINT overflow in \"*\"");
-    out->type = VT_BIGINT;
-    return 0;
-}
+/* BIGINT (and TIMESTAMP +/- INTERVAL) +, -, * with overflow checks. */
+#define EVAL_INT_CHECKED(name, builtin, text)                                                  \
+    static int name(const struct expr *e, struct eval_ctx *c, struct value *out)               \
+    {                                                                                          \
+        EVAL_TWO(e, c, a, b);                                                                  \
+        if (builtin(a.u.i, b.u.i, &out->u.i))                                                  \
+            return eval_fail(c, e, "BIGINT overflow in \"" text "\"");                         \
+        out->type = e->type;                                                                   \
+        return 0;                                                                              \
+    }
+EVAL_INT_CHECKED(eval_add_int, __builtin_add_overflow, "+")
+EVAL_INT_CHECKED(eval_sub_int, __builtin_sub_overflow, "-")
+EVAL_INT_CHECKED(eval_mul_int, __builtin_mul_overflow, "*")
 
 static int eval_div_int(const struct expr *e, struct eval_ctx *c, struct value *out)
 {
@@ -213,29 +192,17 @@ static int eval_mod_int(const struct expr *e, struct eval_ctx *c, struct value *
     return 0;
 }
 
-static int eval_add_double(const struct expr *e, struct eval_ctx *c, struct value *out)
-{
-    EVAL_TWO(e, c, a, b);
-    out->type = VT_DOUBLE;
-    out->u.d = as_double(&a) + as_double(&b);
-    return 0;
-}
-
-static int eval_sub_double(const struct expr *e, struct eval_ctx *c, struct value *out)
-{
-    EVAL_TWO(e, c, a, b);
-    out->type = VT_DOUBLE;
-    out->u.d = as_double(&a) - as_double(&b);
-    return 0;
-}
-
-static int eval_mul_double(const struct expr *e, struct eval_ctx *c, struct value *out)
-{
-    EVAL_TWO(e, c, a, b);
-    out->type = VT_DOUBLE;
-    out->u.d = as_double(&a) * as_double(&b);
-    return 0;
-}
+#define EVAL_DOUBLE(name, op)                                                                  \
+    static int name(const struct expr *e, struct eval_ctx *c, struct value *out)               \
+    {                                                                                          \
+        EVAL_TWO(e, c, a, b);                                                                  \
+        out->type = VT_DOUBLE;                                                                 \
+        out->u.d = as_double(&a) op as_double(&b);                                             \
+        return 0;                                                                              \
+    }
+EVAL_DOUBLE(eval_add_double, +)
+EVAL_DOUBLE(eval_sub_double, -)
+EVAL_DOUBLE(eval_mul_double, *)
 
 static int eval_div_double(const struct expr *e, struct eval_ctx *c, struct value *out)
 {

@@ -379,21 +379,33 @@ static int prepare_regex(struct expr_compiler *c, struct expr *e, const struct a
     return 0;
 }
 
-static int fn_regexp_extract(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+/* The subject a[0] as a C string in scratch, and the pattern a[1]: compiled at plan time
+ * (e->state) or now into *local (the caller regfree()s it when *re == local). */
+static int regex_subject(const struct expr *e, const struct value *a, struct eval_ctx *c, regex_t *local,
+                         regex_t **re, char **subject)
 {
-    int64_t group = e->nargs > 2 ? a[2].u.i : 1;
-    regex_t local, *re = e->state;
-    char *subject = arena_strndup(c->scratch, a[0].u.s.ptr, a[0].u.s.len);
-    if (!subject)
+    *re = e->state;
+    *subject = arena_strndup(c->scratch, a[0].u.s.ptr, a[0].u.s.len);
+    if (!*subject)
         return eval_fail(c, e, "out of memory");
-    if (!re) {
+    if (!*re) {
         char *pat = arena_strndup(c->scratch, a[1].u.s.ptr, a[1].u.s.len);
         if (!pat)
             return eval_fail(c, e, "out of memory");
-        if (regcomp(&local, pat, REG_EXTENDED) != 0)
+        if (regcomp(local, pat, REG_EXTENDED) != 0)
             return eval_fail(c, e, "invalid regular expression '%s'", pat);
-        re = &local;
+        *re = local;
     }
+    return 0;
+}
+
+static int fn_regexp_extract(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    int64_t group = e->nargs > 2 ? a[2].u.i : 1;
+    regex_t local, *re;
+    char *subject;
+    if (regex_subject(e, a, c, &local, &re, &subject) < 0)
+        return -1;
     regmatch_t m[10];
     int rc = group >= 0 && (size_t)group <= re->re_nsub && group < 10 ? regexec(re, subject, 10, m, 0) : REG_NOMATCH;
     if (re == &local)
@@ -427,6 +439,101 @@ static int fn_split_index(const struct expr *e, const struct value *a, struct ev
     if (k == want)
         return set_string(c, e, out, s + b, n - b);
     return 0;
+}
+
+/* POSITION(needle IN s) / LOCATE(needle, s): 1-based character position, 0 when absent. */
+static int fn_position(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    const char *hay = a[1].u.s.ptr, *needle = a[0].u.s.ptr;
+    size_t n = a[1].u.s.len, k = a[0].u.s.len;
+    out->type = VT_BIGINT;
+    out->u.i = 0;
+    if (k == 0) {
+        out->u.i = 1;
+        return 0;
+    }
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(hay + i, needle, k) == 0) {
+            out->u.i = utf8_length(hay, i) + 1;
+            break;
+        }
+    return 0;
+}
+
+/* LPAD / RPAD(s, len, pad): s cut or padded (with pad repeated) to len characters. */
+static int pad(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out, int left)
+{
+    int64_t want = a[1].u.i, have = utf8_length(a[0].u.s.ptr, a[0].u.s.len);
+    int64_t padlen = utf8_length(a[2].u.s.ptr, a[2].u.s.len);
+    out->type = VT_NULL;
+    if (want < 0 || want > 1000000)
+        return want < 0 ? 0 : eval_fail(c, e, "%s length %lld is too large", e->func->name, (long long)want);
+    if (want <= have)
+        return set_string(c, e, out, a[0].u.s.ptr, utf8_offset(a[0].u.s.ptr, a[0].u.s.len, want));
+    if (padlen == 0)
+        return 0;
+    size_t fill_chars = (size_t)(want - have), bytes = a[0].u.s.len + fill_chars * 4;
+    char *m = scratch_alloc(c, bytes), *o = m;
+    if (!m)
+        return eval_fail(c, e, "out of memory");
+    if (!left) {
+        memcpy(o, a[0].u.s.ptr, a[0].u.s.len);
+        o += a[0].u.s.len;
+    }
+    for (size_t i = 0; i < fill_chars; i++) {
+        size_t from = utf8_offset(a[2].u.s.ptr, a[2].u.s.len, (int64_t)(i % (size_t)padlen));
+        size_t to = utf8_offset(a[2].u.s.ptr, a[2].u.s.len, (int64_t)(i % (size_t)padlen) + 1);
+        memcpy(o, a[2].u.s.ptr + from, to - from);
+        o += to - from;
+    }
+    if (left) {
+        memcpy(o, a[0].u.s.ptr, a[0].u.s.len);
+        o += a[0].u.s.len;
+    }
+    return set_string(c, e, out, m, (size_t)(o - m));
+}
+
+static int fn_lpad(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    return pad(e, a, c, out, 1);
+}
+
+static int fn_rpad(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    return pad(e, a, c, out, 0);
+}
+
+/* INITCAP: first letter of each word upper case, the rest lower case (ASCII). */
+static int fn_initcap(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    char *m = scratch_alloc(c, a[0].u.s.len);
+    if (!m)
+        return eval_fail(c, e, "out of memory");
+    int start = 1;
+    for (uint32_t i = 0; i < a[0].u.s.len; i++) {
+        unsigned char ch = (unsigned char)a[0].u.s.ptr[i];
+        m[i] = (char)(start ? toupper(ch) : tolower(ch));
+        start = !isalnum(ch);
+    }
+    return set_string(c, e, out, m, a[0].u.s.len);
+}
+
+/* REVERSE: characters in reverse order (UTF-8 sequences kept whole). */
+static int fn_reverse(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    const char *s = a[0].u.s.ptr;
+    size_t n = a[0].u.s.len;
+    char *m = scratch_alloc(c, n);
+    if (!m)
+        return eval_fail(c, e, "out of memory");
+    for (size_t i = 0; i < n;) {
+        size_t k = 1;
+        while (i + k < n && ((unsigned char)s[i + k] & 0xC0) == 0x80)
+            k++;
+        memcpy(m + n - i - k, s + i, k);
+        i += k;
+    }
+    return set_string(c, e, out, m, n);
 }
 
 /* ---- Math ------------------------------------------------------------------------------*/
@@ -764,24 +871,134 @@ static int fn_date_format(const struct expr *e, const struct value *a, struct ev
     return set_string(c, e, out, buf, n);
 }
 
-static int fn_extract(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+/* One field of a timestamp by unit name (EXTRACT's units). */
+static int time_part(const struct expr *e, const char *u, int64_t ms, struct eval_ctx *c, struct value *out)
 {
     struct civil cv;
-    civil_from_ms(a[1].u.i, &cv);
-    const char *u = a[0].u.s.ptr;
+    civil_from_ms(ms, &cv);
     out->type = VT_BIGINT;
     static const char *const units[] = {"YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND",
                                         "MILLISECOND", "DOW", "DOY", "QUARTER", "EPOCH"};
     int64_t vals[] = {cv.year, cv.month, cv.day, cv.hour, cv.minute, cv.second, cv.milli,
                       ((cv.days % 7 + 7 + 4) % 7) + 1,
                       cv.days - days_from_civil(cv.year, 1, 1) + 1, (cv.month - 1) / 3 + 1,
-                      a[1].u.i >= 0 ? a[1].u.i / 1000 : -((-a[1].u.i + 999) / 1000)};
+                      ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000)};
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
         if (strcmp(u, units[i]) == 0) {
             out->u.i = vals[i];
             return 0;
         }
     return eval_fail(c, e, "EXTRACT of %s is not supported", u);
+}
+
+static int fn_extract(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    return time_part(e, a[0].u.s.ptr, a[1].u.i, c, out);
+}
+
+/* YEAR(ts), MONTH(ts), DAYOFMONTH(ts), HOUR(ts), MINUTE(ts), SECOND(ts). */
+static int fn_time_part(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    const char *name = e->func->name;
+    return time_part(e, strcmp(name, "DAYOFMONTH") == 0 ? "DAY" : name, a[0].u.i, c, out);
+}
+
+/* REPLACE(s, from, to): every occurrence of from (non-empty) replaced. */
+static int fn_replace(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    const char *s = a[0].u.s.ptr, *from = a[1].u.s.ptr, *to = a[2].u.s.ptr;
+    size_t n = a[0].u.s.len, fn = a[1].u.s.len, tn = a[2].u.s.len, count = 0;
+    if (fn == 0)
+        return set_string(c, e, out, s, n);
+    for (size_t i = 0; i + fn <= n;)
+        if (memcmp(s + i, from, fn) == 0) {
+            count++;
+            i += fn;
+        } else {
+            i++;
+        }
+    char *m = scratch_alloc(c, n + count * tn);
+    if (!m)
+        return eval_fail(c, e, "out of memory");
+    size_t o = 0;
+    for (size_t i = 0; i < n;)
+        if (i + fn <= n && memcmp(s + i, from, fn) == 0) {
+            memcpy(m + o, to, tn);
+            o += tn;
+            i += fn;
+        } else {
+            m[o++] = s[i++];
+        }
+    return set_string(c, e, out, m, o);
+}
+
+/* A string built in the scratch arena (grows by copying; the old block stays until reset). */
+struct scratch_buf {
+    struct arena *arena;
+    char *p;
+    size_t len, cap;
+    int oom;
+};
+
+static void scratch_put(struct scratch_buf *b, const char *d, size_t n)
+{
+    if (b->oom || n == 0)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = (b->len + n) * 2 + 16;
+        char *m = arena_alloc(b->arena, cap);
+        if (!m) {
+            b->oom = 1;
+            return;
+        }
+        if (b->len)
+            memcpy(m, b->p, b->len);
+        b->p = m;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, d, n);
+    b->len += n;
+}
+
+/* REGEXP_REPLACE(s, regex, replacement): every match replaced; $0..$9 in the replacement
+ * insert the match or its groups. */
+static int fn_regexp_replace(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    regex_t local, *re;
+    char *subject;
+    const char *rep = a[2].u.s.ptr;
+    size_t n = a[0].u.s.len, rn = a[2].u.s.len, pos = 0;
+    if (regex_subject(e, a, c, &local, &re, &subject) < 0)
+        return -1;
+    struct scratch_buf b = {.arena = c->scratch};
+    regmatch_t g[10];
+    while (pos <= n && regexec(re, subject + pos, 10, g, pos ? REG_NOTBOL : 0) == 0) {
+        scratch_put(&b, subject + pos, (size_t)g[0].rm_so);
+        for (size_t k = 0; k < rn; k++) {
+            int gi = rep[k] == '$' && k + 1 < rn && isdigit((unsigned char)rep[k + 1]) ? rep[k + 1] - '0' : -1;
+            if (gi < 0) {
+                scratch_put(&b, &rep[k], 1);
+                continue;
+            }
+            k++;
+            if ((size_t)gi <= re->re_nsub && g[gi].rm_so >= 0)
+                scratch_put(&b, subject + pos + g[gi].rm_so, (size_t)(g[gi].rm_eo - g[gi].rm_so));
+        }
+        size_t end = pos + (size_t)g[0].rm_eo;
+        if (g[0].rm_eo == g[0].rm_so) { /* empty match: keep one character and move on */
+            if (end < n)
+                scratch_put(&b, subject + end, 1);
+            end++;
+        }
+        pos = end;
+    }
+    if (re == &local)
+        regfree(&local);
+    if (pos < n)
+        scratch_put(&b, subject + pos, n - pos);
+    if (b.oom)
+        return eval_fail(c, e, "out of memory");
+    return set_string(c, e, out, b.p ? b.p : "", b.len);
 }
 
 /* ---- The table -------------------------------------------------------------------------*/
@@ -799,6 +1016,14 @@ static const struct sql_function functions_table[] = {
     {"LTRIM",           1, 1,   "S",  VT_STRING,    RET_FIXED,   1, fn_ltrim,          NULL,          AGG_NONE},
     {"RTRIM",           1, 1,   "S",  VT_STRING,    RET_FIXED,   1, fn_rtrim,          NULL,          AGG_NONE},
     {"REGEXP_EXTRACT",  2, 3,   "SSI", VT_STRING,   RET_FIXED,   1, fn_regexp_extract, prepare_regex, AGG_NONE},
+    {"REGEXP_REPLACE",  3, 3,   "SSS", VT_STRING,   RET_FIXED,   1, fn_regexp_replace, prepare_regex, AGG_NONE},
+    {"REPLACE",         3, 3,   "SSS", VT_STRING,   RET_FIXED,   1, fn_replace,        NULL,          AGG_NONE},
+    {"POSITION",        2, 2,   "S",  VT_BIGINT,    RET_FIXED,   1, fn_position,       NULL,          AGG_NONE},
+    {"LOCATE",          2, 2,   "S",  VT_BIGINT,    RET_FIXED,   1, fn_position,       NULL,          AGG_NONE},
+    {"LPAD",            3, 3,   "SIS", VT_STRING,   RET_FIXED,   1, fn_lpad,           NULL,          AGG_NONE},
+    {"RPAD",            3, 3,   "SIS", VT_STRING,   RET_FIXED,   1, fn_rpad,           NULL,          AGG_NONE},
+    {"INITCAP",         1, 1,   "S",  VT_STRING,    RET_FIXED,   1, fn_initcap,        NULL,          AGG_NONE},
+    {"REVERSE",         1, 1,   "S",  VT_STRING,    RET_FIXED,   1, fn_reverse,        NULL,          AGG_NONE},
     {"SPLIT_INDEX",     3, 3,   "SSI", VT_STRING,   RET_FIXED,   1, fn_split_index,    NULL,          AGG_NONE},
     {"ABS",             1, 1,   "N",  VT_BIGINT,    RET_ARG0,    1, fn_abs,            NULL,          AGG_NONE},
     {"MOD",             2, 2,   "N",  VT_BIGINT,    RET_NUMERIC, 1, fn_mod,            NULL,          AGG_NONE},
@@ -814,6 +1039,12 @@ static const struct sql_function functions_table[] = {
     {"TO_TIMESTAMP",    1, 2,   "S",  VT_TIMESTAMP, RET_FIXED,   1, fn_to_timestamp,   NULL,          AGG_NONE},
     {"DATE_FORMAT",     2, 2,   "XS", VT_STRING,    RET_FIXED,   1, fn_date_format,    NULL,          AGG_NONE},
     {"EXTRACT",         2, 2,   "ST", VT_BIGINT,    RET_FIXED,   1, fn_extract,        NULL,          AGG_NONE},
+    {"YEAR",            1, 1,   "T",  VT_BIGINT,    RET_FIXED,   1, fn_time_part,      NULL,          AGG_NONE},
+    {"MONTH",           1, 1,   "T",  VT_BIGINT,    RET_FIXED,   1, fn_time_part,      NULL,          AGG_NONE},
+    {"DAYOFMONTH",      1, 1,   "T",  VT_BIGINT,    RET_FIXED,   1, fn_time_part,      NULL,          AGG_NONE},
+    {"HOUR",            1, 1,   "T",  VT_BIGINT,    RET_FIXED,   1, fn_time_part,      NULL,          AGG_NONE},
+    {"MINUTE",          1, 1,   "T",  VT_BIGINT,    RET_FIXED,   1, fn_time_part,      NULL,          AGG_NONE},
+    {"SECOND",          1, 1,   "T",  VT_BIGINT,    RET_FIXED,   1, fn_time_part,      NULL,          AGG_NONE},
     {"COUNT",           0, 1,   "A",  VT_BIGINT,    RET_FIXED,   0, NULL,              NULL,          AGG_COUNT},
     {"SUM",             1, 1,   "N",  VT_BIGINT,    RET_ARG0,    0, NULL,              NULL,          AGG_SUM},
     {"MIN",             1, 1,   "A",  VT_BIGINT,    RET_ARG0,    0, NULL,              NULL,          AGG_MIN},

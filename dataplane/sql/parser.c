@@ -17,7 +17,7 @@ static const char *const parser_reserved[] = {
     "SELECT", "FROM", "WHERE", "GROUP", "BY", "HAVING", "AS", "AND", "OR", "NOT", "IN", "IS",
     "LIKE", "BETWEEN", "CASE", "WHEN", "THEN", "ELSE", "END", "INSERT", "INTO", "TABLE",
     "ESCAPE", "UNION", "ORDER", "LIMIT", "DISTINCT", "ON", "JOIN", "NULL", "TRUE", "FALSE",
-    "WINDOW", "WITH", "VALUES", "CREATE", "SET",
+    "WINDOW", "WITH", "VALUES", "CREATE", "SET", "OVER",
 };
 
 /* SQL type names as rows: name, type, whether it takes (n[, m]) parameters. */
@@ -77,14 +77,10 @@ void parser_describe(const struct token *t, char *buf, size_t size)
 
 void parser_error(struct parser *p, const struct token *at, const char *fmt, ...)
 {
-    if (p->err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(p->err->message, sizeof p->err->message, fmt, ap);
-        va_end(ap);
-        p->err->line = at ? at->line : 0;
-        p->err->column = at ? at->column : 0;
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    sql_error_vset(p->err, at ? at->line : 0, at ? at->column : 0, fmt, ap);
+    va_end(ap);
     longjmp(p->fail, 1);
 }
 
@@ -216,6 +212,7 @@ int64_t parser_interval_body(struct parser *p)
 /* ---- Expressions -----------------------------------------------------------------------*/
 
 static struct ast *parser_expr(struct parser *p);
+static struct ast *parser_additive(struct parser *p);
 
 static struct ast *parser_node(struct parser *p, enum ast_kind kind, const struct token *at)
 {
@@ -236,24 +233,31 @@ static void parser_set_args(struct parser *p, struct ast *a, int n, struct ast *
     a->nargs = n;
 }
 
+/* Appends x to an arena array of n items with room for *cap (doubling when full). */
+static void parser_push(struct parser *p, struct ast ***items, int *n, int *cap, struct ast *x)
+{
+    if (*n == *cap) {
+        int ncap = *cap ? *cap * 2 : 4;
+        struct ast **bigger = parser_alloc(p, (size_t)ncap * sizeof *bigger);
+        if (*n)
+            memcpy(bigger, *items, (size_t)*n * sizeof *bigger);
+        *items = bigger;
+        *cap = ncap;
+    }
+    (*items)[(*n)++] = x;
+}
+
 /* Comma-separated expressions up to ')' (consumed); '*' allowed as an argument when star. */
 static void parser_expr_list(struct parser *p, struct ast *into, int star)
 {
-    int cap = 4;
-    into->args = parser_alloc(p, (size_t)cap * sizeof *into->args);
+    int cap = 0;
     if (parser_accept(p, TK_RPAREN))
         return;
     for (;;) {
-        if (into->nargs == cap) {
-            struct ast **bigger = parser_alloc(p, (size_t)cap * 2 * sizeof *bigger);
-            memcpy(bigger, into->args, (size_t)cap * sizeof *bigger);
-            into->args = bigger;
-            cap *= 2;
-        }
         if (star && parser_peek(p)->kind == TK_STAR)
-            into->args[into->nargs++] = parser_node(p, AST_STAR, parser_next(p));
+            parser_push(p, &into->args, &into->nargs, &cap, parser_node(p, AST_STAR, parser_next(p)));
         else
-            into->args[into->nargs++] = parser_expr(p);
+            parser_push(p, &into->args, &into->nargs, &cap, parser_expr(p));
         if (parser_accept(p, TK_RPAREN))
             return;
         if (!parser_accept(p, TK_COMMA))
@@ -291,6 +295,15 @@ static struct ast *parser_special_call(struct parser *p, const struct token *nam
         parser_expect(p, TK_RPAREN, NULL);
         parser_set_args(p, f, 2, parser_string_literal(p, u, unit), ts, NULL);
         f->name = "EXTRACT";
+        return f;
+    }
+    if (strcasecmp(name->text, "POSITION") == 0) { /* POSITION(needle IN s) */
+        struct ast *needle = parser_additive(p);
+        parser_expect_keyword(p, "IN");
+        struct ast *hay = parser_expr(p);
+        parser_expect(p, TK_RPAREN, NULL);
+        parser_set_args(p, f, 2, needle, hay, NULL);
+        f->name = "POSITION";
         return f;
     }
     if (strcasecmp(name->text, "TRIM") == 0) {
@@ -356,20 +369,13 @@ static struct ast *parser_case(struct parser *p, const struct token *at)
     struct ast *c = parser_node(p, AST_CASE, at);
     if (!parser_is_keyword(parser_peek(p), "WHEN"))
         c->operand = parser_expr(p);
-    int cap = 8;
-    c->args = parser_alloc(p, (size_t)cap * sizeof *c->args);
+    int cap = 0;
     if (!parser_is_keyword(parser_peek(p), "WHEN"))
         parser_expected(p, "WHEN");
     while (parser_accept_keyword(p, "WHEN")) {
-        if (c->nargs + 2 > cap) {
-            struct ast **bigger = parser_alloc(p, (size_t)cap * 2 * sizeof *bigger);
-            memcpy(bigger, c->args, (size_t)cap * sizeof *bigger);
-            c->args = bigger;
-            cap *= 2;
-        }
-        c->args[c->nargs++] = parser_expr(p);
+        parser_push(p, &c->args, &c->nargs, &cap, parser_expr(p));
         parser_expect_keyword(p, "THEN");
-        c->args[c->nargs++] = parser_expr(p);
+        parser_push(p, &c->args, &c->nargs, &cap, parser_expr(p));
     }
     if (parser_accept_keyword(p, "ELSE"))
         c->else_expr = parser_expr(p);
@@ -466,6 +472,8 @@ static struct ast *parser_primary(struct parser *p)
             else
                 parser_accept_keyword(p, "ALL");
             parser_expr_list(p, a, 1);
+            if (parser_is_keyword(parser_peek(p), "OVER"))
+                parser_error(p, parser_peek(p), "OVER aggregates are not supported; use a window table function");
             return a;
         }
         if (parser_is_reserved(t->text)) {
@@ -491,12 +499,20 @@ static struct ast *parser_primary(struct parser *p)
     return a;
 }
 
+static void parser_enter(struct parser *p)
+{
+    if (++p->nesting > PARSER_MAX_DEPTH)
+        parser_error(p, parser_peek(p), "expression is nested too deeply (more than %d levels)", PARSER_MAX_DEPTH);
+}
+
 static struct ast *parser_unary(struct parser *p)
 {
     const struct token *t = parser_peek(p);
     if (t->kind == TK_MINUS || t->kind == TK_PLUS) {
         parser_next(p);
+        parser_enter(p);
         struct ast *x = parser_unary(p);
+        p->nesting--;
         if (t->kind == TK_PLUS)
             return x;
         if (x->kind == AST_LITERAL && x->lit.type == VT_BIGINT && x->lit.u.i != INT64_MIN) {
@@ -528,34 +544,42 @@ static struct ast *parser_binary(struct parser *p, const struct token *at, enum 
     return b;
 }
 
-static struct ast *parser_multiplicative(struct parser *p)
+/* Left-associative binary operators of one precedence level, as rows. */
+struct binary_op {
+    enum token_kind kind;
+    enum ast_op op;
+};
+static const struct binary_op multiplicative_ops[] = {
+    {TK_STAR, AST_OP_MUL}, {TK_SLASH, AST_OP_DIV}, {TK_PERCENT, AST_OP_MOD}, {TK_END, AST_OP_NONE},
+};
+static const struct binary_op additive_ops[] = {
+    {TK_PLUS, AST_OP_ADD}, {TK_MINUS, AST_OP_SUB}, {TK_CONCAT, AST_OP_CONCAT}, {TK_END, AST_OP_NONE},
+};
+
+static struct ast *parser_level(struct parser *p, const struct binary_op *ops,
+                                struct ast *(*operand)(struct parser *))
 {
-    struct ast *l = parser_unary(p);
+    struct ast *l = operand(p);
     for (;;) {
         const struct token *t = parser_peek(p);
-        enum ast_op op = t->kind == TK_STAR ? AST_OP_MUL : t->kind == TK_SLASH ? AST_OP_DIV
-                         : t->kind == TK_PERCENT                          ? AST_OP_MOD
-                                                                          : AST_OP_NONE;
-        if (op == AST_OP_NONE)
+        const struct binary_op *o = ops;
+        while (o->kind != TK_END && o->kind != t->kind)
+            o++;
+        if (o->kind == TK_END)
             return l;
         parser_next(p);
-        l = parser_binary(p, t, op, l, parser_unary(p));
+        l = parser_binary(p, t, o->op, l, operand(p));
     }
+}
+
+static struct ast *parser_multiplicative(struct parser *p)
+{
+    return parser_level(p, multiplicative_ops, parser_unary);
 }
 
 static struct ast *parser_additive(struct parser *p)
 {
-    struct ast *l = parser_multiplicative(p);
-    for (;;) {
-        const struct token *t = parser_peek(p);
-        enum ast_op op = t->kind == TK_PLUS ? AST_OP_ADD : t->kind == TK_MINUS ? AST_OP_SUB
-                         : t->kind == TK_CONCAT                          ? AST_OP_CONCAT
-                                                                         : AST_OP_NONE;
-        if (op == AST_OP_NONE)
-            return l;
-        parser_next(p);
-        l = parser_binary(p, t, op, l, parser_multiplicative(p));
-    }
+    return parser_level(p, additive_ops, parser_multiplicative);
 }
 
 static struct ast *parser_predicate(struct parser *p)
@@ -631,7 +655,9 @@ static struct ast *parser_not(struct parser *p)
     if (parser_accept_keyword(p, "NOT")) {
         struct ast *u = parser_node(p, AST_UNARY, t);
         u->op = AST_OP_NOT;
+        parser_enter(p);
         parser_set_args(p, u, 1, parser_not(p), NULL, NULL);
+        p->nesting--;
         return u;
     }
     return parser_predicate(p);
@@ -649,12 +675,30 @@ static struct ast *parser_and(struct parser *p)
 
 static struct ast *parser_expr(struct parser *p)
 {
+    parser_enter(p);
     struct ast *l = parser_and(p);
     while (parser_is_keyword(parser_peek(p), "OR")) {
         const struct token *t = parser_next(p);
         l = parser_binary(p, t, AST_OP_OR, l, parser_and(p));
     }
+    p->nesting--;
     return l;
+}
+
+/* Long operator chains build deep trees without deep parsing: check the tree's depth, with
+ * recursion bounded by the limit itself. */
+static void parser_check_depth(struct parser *p, const struct ast *a, int depth)
+{
+    if (!a)
+        return;
+    if (depth > PARSER_MAX_DEPTH) {
+        struct token at = {.line = a->line, .column = a->column};
+        parser_error(p, &at, "expression is nested too deeply (more than %d levels)", PARSER_MAX_DEPTH);
+    }
+    for (int i = 0; i < a->nargs; i++)
+        parser_check_depth(p, a->args[i], depth + 1);
+    parser_check_depth(p, a->operand, depth + 1);
+    parser_check_depth(p, a->else_expr, depth + 1);
 }
 
 /* ---- Statement -------------------------------------------------------------------------*/
@@ -766,17 +810,10 @@ static void parser_insert(struct parser *p, struct ast_insert *ins)
         ins->group_by_token = parser_next(p);
         parser_expect_keyword(p, "BY");
         struct ast tmp = {0};
-        int cap = 4;
-        tmp.args = parser_alloc(p, (size_t)cap * sizeof *tmp.args);
-        do {
-            if (tmp.nargs == cap) {
-                struct ast **bigger = parser_alloc(p, (size_t)cap * 2 * sizeof *bigger);
-                memcpy(bigger, tmp.args, (size_t)cap * sizeof *bigger);
-                tmp.args = bigger;
-                cap *= 2;
-            }
-            tmp.args[tmp.nargs++] = parser_expr(p);
-        } while (parser_accept(p, TK_COMMA));
+        int cap = 0;
+        do
+            parser_push(p, &tmp.args, &tmp.nargs, &cap, parser_expr(p));
+        while (parser_accept(p, TK_COMMA));
         ins->group_by = tmp.args;
         ins->ngroup_by = tmp.nargs;
     }
@@ -787,6 +824,12 @@ static void parser_insert(struct parser *p, struct ast_insert *ins)
     parser_accept(p, TK_SEMI);
     if (parser_peek(p)->kind != TK_END)
         parser_expected(p, "end of statement");
+    for (int i = 0; i < ins->nitems; i++)
+        parser_check_depth(p, ins->items[i].expr, 1);
+    for (int i = 0; i < ins->ngroup_by; i++)
+        parser_check_depth(p, ins->group_by[i], 1);
+    parser_check_depth(p, ins->where, 1);
+    parser_check_depth(p, ins->having, 1);
 }
 
 int parser_parse_insert(const char *sql, struct arena *arena, struct ast_insert **out,

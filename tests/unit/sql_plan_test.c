@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "common/arena.h"
+#include "dataplane/sql/lexer.h"
 #include "dataplane/sql/sql.h"
 
 static struct field bid_fields[] = {
@@ -301,6 +302,30 @@ START_TEST(test_value_text_forms)
 }
 END_TEST
 
+START_TEST(test_lexer_rejects_nul_bytes)
+{
+    struct arena *a = arena_new(1024);
+    struct token *t;
+    int n;
+    struct sql_error err = {0};
+    ck_assert_int_eq(lexer_tokenize("a \0b", 4, a, &t, &n, &err), -1);
+    ck_assert_str_eq(err.message, "unexpected NUL byte");
+    ck_assert_int_eq(err.column, 3);
+    memset(&err, 0, sizeof err);
+    ck_assert_int_eq(lexer_tokenize("'x\0'", 4, a, &t, &n, &err), -1);
+    ck_assert_str_eq(err.message, "unexpected NUL byte");
+    ck_assert_int_eq(lexer_tokenize("a <= 'it''s' -- c\n/* d */ `q` 1.5e3", 35, a, &t, &n, &err), 0);
+    ck_assert_int_eq(n, 6);
+    ck_assert_int_eq(t[1].kind, TK_LE);
+    ck_assert_str_eq(t[2].text, "it's");
+    ck_assert_int_eq(t[3].kind, TK_QIDENT);
+    ck_assert_int_eq(t[3].line, 2);
+    ck_assert_int_eq(t[4].kind, TK_DECIMAL);
+    ck_assert_int_eq(t[5].kind, TK_END);
+    arena_free(a);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sql_plan");
@@ -313,6 +338,7 @@ int main(void)
     tcase_add_test(tc, test_restore_rejects_foreign_or_corrupt_state);
     tcase_add_test(tc, test_script_parse_streams_and_inserts);
     tcase_add_test(tc, test_value_text_forms);
+    tcase_add_test(tc, test_lexer_rejects_nul_bytes);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
