@@ -12,9 +12,10 @@ TOKEN=$KEY_A
 call POST /v1/secrets '{"name":"pw","value":"s3cret"}'; expect 201; SECRET_A=$(jq -r .id <<<"$RESP")
 call POST /v1/streams '{"name":"events","schema":{"fields":[{"name":"v","type":"STRING"}]}}'; expect 201
 STREAM_A=$(jq -r .id <<<"$RESP")
+call POST /v1/streams '{"name":"archive","schema":{"fields":[{"name":"v","type":"STRING"}]}}'; expect 201
 call POST /v1/connections '{"name":"gen","connector":"datagen","type":"source","stream":"events"}'; expect 201
 CONN_A=$(jq -r .id <<<"$RESP")
-call POST /v1/pipelines '{"name":"copy","sql":"INSERT INTO events SELECT * FROM events"}'; expect 201
+call POST /v1/pipelines '{"name":"copy","sql":"INSERT INTO archive SELECT * FROM events"}'; expect 201
 PIPE_A=$(jq -r .id <<<"$RESP")
 call POST /v1/api-keys '{"name":"second"}'; expect 201; APIKEY_A=$(jq -r .id <<<"$RESP")
 

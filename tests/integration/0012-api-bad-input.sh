@@ -7,7 +7,8 @@ api_start
 signup acme; TOKEN=$KEY
 call POST /v1/streams '{"name":"bids","schema":{"fields":[{"name":"price","type":"BIGINT"}]}}'; expect 201
 STREAM_ID=$(jq -r .id <<<"$RESP")
-call POST /v1/pipelines '{"name":"p","sql":"INSERT INTO bids SELECT * FROM bids"}'; expect 201
+call POST /v1/streams '{"name":"bids_out","schema":{"fields":[{"name":"price","type":"BIGINT"}]}}'; expect 201
+call POST /v1/pipelines '{"name":"p","sql":"INSERT INTO bids_out SELECT * FROM bids"}'; expect 201
 PIPE_ID=$(jq -r .id <<<"$RESP")
 
 state() {
@@ -48,7 +49,7 @@ bad 400 invalid_request schema POST /v1/streams '{"name":"x","schema":[]}'
 bad 400 invalid_request 'schema.fields[0].type' POST /v1/streams '{"name":"x","schema":{"fields":[{"name":"a","type":7}]}}'
 bad 400 invalid_request 'schema.fields[0]' POST /v1/streams '{"name":"x","schema":{"fields":[{"name":"a","type":"BLOB"}]}}'
 bad 400 invalid_request 'schema.watermark.field' POST /v1/streams '{"name":"x","schema":{"fields":[{"name":"a","type":"INT"}],"watermark":{"field":"a","delay_ms":5}}}'
-bad 400 invalid_request task_count POST /v1/pipelines '{"name":"q","sql":"INSERT INTO bids SELECT * FROM bids","task_count":"3"}'
+bad 400 invalid_request task_count POST /v1/pipelines '{"name":"q","sql":"INSERT INTO bids_out SELECT * FROM bids","task_count":"3"}'
 bad 400 invalid_request task_size PATCH "/v1/pipelines/$PIPE_ID" '{"task_size":"XXL"}'
 bad 400 invalid_request properties.rate POST /v1/connections '{"name":"c","connector":"datagen","type":"source","stream":"bids","properties":{"rate":10}}'
 bad 400 invalid_request type POST /v1/connections '{"name":"c","connector":"datagen","type":"both","stream":"bids"}'
@@ -61,14 +62,14 @@ bad 400 invalid_request id PATCH "/v1/pipelines/$PIPE_ID" '{"id":"00000000-0000-
 bad 400 invalid_request sql POST /v1/pipelines '{"name":"q"}'
 bad 400 invalid_request stream POST /v1/connections '{"name":"c","connector":"datagen","type":"source"}'
 bad 400 invalid_request stream POST /v1/connections '{"name":"c","connector":"datagen","type":"source","stream":"missing"}'
-bad 400 invalid_request dead_letter_stream POST /v1/pipelines '{"name":"q","sql":"INSERT INTO bids SELECT * FROM bids","error_policy":"dead_letter"}'
+bad 400 invalid_request dead_letter_stream POST /v1/pipelines '{"name":"q","sql":"INSERT INTO bids_out SELECT * FROM bids","error_policy":"dead_letter"}'
 # A 2 MB body (over the 1 MiB limit), announced and chunked.
 head -c 2000000 /dev/zero | tr '\0' ' ' > "$TEST_TMP/big.json"
 bad 413 payload_too_large - POST /v1/streams '' -H 'Content-Type: application/json' --data-binary "@$TEST_TMP/big.json"
 bad 413 payload_too_large - POST /v1/streams '' -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary "@$TEST_TMP/big.json"
 # SQL injection attempts: in names, in query parameters, in path ids.
 bad 400 invalid_request name POST /v1/streams "{\"name\":\"x'); DROP TABLE streams; --\",\"schema\":{\"fields\":[{\"name\":\"a\",\"type\":\"INT\"}]}}"
-bad 400 invalid_request name POST /v1/pipelines "{\"name\":\"p' OR '1'='1\",\"sql\":\"INSERT INTO bids SELECT * FROM bids\"}"
+bad 400 invalid_request name POST /v1/pipelines "{\"name\":\"p' OR '1'='1\",\"sql\":\"INSERT INTO bids_out SELECT * FROM bids\"}"
 bad 400 invalid_request tenant POST /v1/signup "{\"tenant\":\"a'; DELETE FROM tenants; --\",\"email\":\"x@y.z\",\"password\":\"long enough\"}"
 bad 400 invalid_request stream POST /v1/connections "{\"name\":\"c\",\"connector\":\"datagen\",\"type\":\"source\",\"stream\":\"bids' OR 'a'='a\"}"
 call GET "/v1/streams?name=bids%27%20OR%20%271%27%3D%271"; expect 200
@@ -79,7 +80,7 @@ bad 400 invalid_request limit GET "/v1/streams?limit=1;DROP%20TABLE%20streams"
 bad 400 invalid_request cursor GET "/v1/streams?cursor=1.x%27%3B"
 # Duplicate names.
 bad 409 conflict name POST /v1/streams '{"name":"bids","schema":{"fields":[{"name":"a","type":"INT"}]}}'
-bad 409 conflict name POST /v1/pipelines '{"name":"p","sql":"INSERT INTO bids SELECT * FROM bids"}'
+bad 409 conflict name POST /v1/pipelines '{"name":"p","sql":"INSERT INTO bids_out SELECT * FROM bids"}'
 call POST /v1/streams '{"name":"other","schema":{"fields":[{"name":"a","type":"INT"}]}}'; expect 201
 OTHER_ID=$(jq -r .id <<<"$RESP")
 call DELETE "/v1/streams/$OTHER_ID"; expect 204
@@ -90,15 +91,15 @@ bad 422 invalid_sql sql POST /v1/pipelines '{"name":"q","sql":"   \n  "}'
 assert_eq "$(jq -r '.error.details.line, .error.details.column' <<<"$RESP" | paste -sd:)" 1:1 "invalid_sql position"
 bad 422 invalid_sql sql PATCH "/v1/pipelines/$PIPE_ID" '{"sql":""}'
 # The dataplane's planner checks the SQL against the tenant's streams.
-bad 422 invalid_sql sql POST /v1/pipelines '{"name":"q","sql":"INSERT INTO bids\nSELECT prise FROM bids"}'
+bad 422 invalid_sql sql POST /v1/pipelines '{"name":"q","sql":"INSERT INTO bids_out\nSELECT prise FROM bids"}'
 assert_eq "$(jq -r '.error.details.line, .error.details.column' <<<"$RESP" | paste -sd:)" 2:8 "misspelt column position"
 assert_contains "$(jq -r .error.message <<<"$RESP")" 'did you mean "price"' "suggestion"
-bad 422 invalid_sql sql POST /v1/pipelines '{"name":"q","sql":"INSERT INTO bids SELECT price FROM nowhere"}'
+bad 422 invalid_sql sql POST /v1/pipelines '{"name":"q","sql":"INSERT INTO bids_out SELECT price FROM nowhere"}'
 assert_contains "$(jq -r .error.message <<<"$RESP")" '"nowhere" not found' "unknown input stream"
 bad 422 invalid_sql sql POST /v1/pipelines '{"name":"q","sql":"INSERT INTO elsewhere SELECT price FROM bids"}'
 assert_contains "$(jq -r .error.message <<<"$RESP")" 'output stream "elsewhere" not found' "unknown output stream"
-bad 422 invalid_sql sql POST /v1/pipelines '{"name":"q","sql":"INSERT INTO bids SELECT UPPPER(price) FROM bids"}'
-bad 422 invalid_sql sql PATCH "/v1/pipelines/$PIPE_ID" '{"sql":"INSERT INTO bids SELECT price FROM bids WHERE"}'
+bad 422 invalid_sql sql POST /v1/pipelines '{"name":"q","sql":"INSERT INTO bids_out SELECT UPPPER(price) FROM bids"}'
+bad 422 invalid_sql sql PATCH "/v1/pipelines/$PIPE_ID" '{"sql":"INSERT INTO bids_out SELECT price FROM bids WHERE"}'
 # Unknown endpoints and methods.
 bad 404 not_found - GET /v1/widgets
 bad 405 method_not_allowed - PUT "/v1/pipelines/$PIPE_ID" '{"name":"p"}'

@@ -20,7 +20,7 @@ call POST /v1/streams "$S"; expect 409 conflict   # without the key it is a plai
 call POST /v1/streams '{"name":"s2","schema":{"fields":[{"name":"a","type":"INT"}]}}' -H 'Idempotency-Key: k-2'; expect 201
 # A failed request is not stored: after fixing the problem the same key works.
 call POST /v1/pipelines '{"name":"p","sql":""}' -H 'Idempotency-Key: k-3'; expect 422 invalid_sql
-call POST /v1/pipelines '{"name":"p","sql":"INSERT INTO s1 SELECT a FROM s1"}' -H 'Idempotency-Key: k-3'; expect 201
+call POST /v1/pipelines '{"name":"p","sql":"INSERT INTO s2 SELECT a FROM s1"}' -H 'Idempotency-Key: k-3'; expect 201
 
 # Body size is configurable (4 KiB here).
 call POST /v1/streams "{\"name\":\"big\",\"description\":\"$(head -c 5000 /dev/zero | tr '\0' x)\",\"schema\":{\"fields\":[{\"name\":\"a\",\"type\":\"INT\"}]}}"
@@ -64,8 +64,8 @@ call DELETE "/v1/streams/$CID"; expect 204
 # Quotas: a plan with room for 2 pipelines and 3 tasks.
 sql "INSERT INTO plans (name, max_streams, max_connections, max_pipelines, max_tasks, max_secrets, max_api_keys, rate_per_second, rate_burst) VALUES ('tiny', 100, 100, 2, 3, 10, 10, 1000, 1000)" >/dev/null
 sql "UPDATE tenants SET plan = 'tiny' WHERE id = '$ACME'" >/dev/null
-call POST /v1/pipelines '{"name":"p2","sql":"INSERT INTO s1 SELECT a FROM s1","task_count":2}'; expect 201; P2=$(jq -r .id <<<"$RESP")
-call POST /v1/pipelines '{"name":"p3","sql":"INSERT INTO s1 SELECT a FROM s1"}'; expect 403 quota_exceeded
+call POST /v1/pipelines '{"name":"p2","sql":"INSERT INTO s2 SELECT a FROM s1","task_count":2}'; expect 201; P2=$(jq -r .id <<<"$RESP")
+call POST /v1/pipelines '{"name":"p3","sql":"INSERT INTO s2 SELECT a FROM s1"}'; expect 403 quota_exceeded
 assert_eq "$(jq -r .error.details.limit <<<"$RESP")" 2 "quota limit in details"
 assert_eq "$(sql "SELECT count(*) FROM pipelines")" 2 "quota refusal created nothing"
 P1=$(sql "SELECT id FROM pipelines WHERE name = 'p'")
