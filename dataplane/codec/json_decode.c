@@ -604,7 +604,8 @@ int json_decode_row(const struct json_decoder *d, const char *buf, size_t len, s
                     j = find_field(d, key.text, key.len, hint);
                 } else if (key.len <= 1024) {
                     char tmp[1024];
-                    j = find_field(d, tmp, unescape(key.text, key.len, tmp), hint);
+                    size_t tmp_len = unescape(key.text, key.len, tmp);
+                    j = find_field(d, tmp, tmp_len, hint);
                 }
             }
             if (scan_value(&s, &v, 1) != 0)

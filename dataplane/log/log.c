@@ -60,7 +60,7 @@ static void segment_path(char *buf, size_t size, const char *dir, uint64_t base)
     snprintf(buf, size, "%s/%020" PRIu64 ".log", dir, base);
 }
 
-static int mkdir_p(const char *dir)
+int log_mkdir_parents(const char *dir)
 {
     char tmp[LOG_PATH_MAX];
     size_t n = strlen(dir);
@@ -276,7 +276,7 @@ int log_writer_open(const char *dir, const struct log_options *opt, struct log_w
                     size_t errlen)
 {
     *out = NULL;
-    if (mkdir_p(dir) != 0)
+    if (log_mkdir_parents(dir) != 0)
         return fail(err, errlen, "cannot create log directory %s: %s", dir, strerror(errno));
     struct log_writer *w = calloc(1, sizeof *w);
     if (!w)

@@ -67,6 +67,9 @@ int log_reader_read(struct log_reader *r, struct stream_record *recs, int max, c
 /* Offset of the next record this reader returns. */
 uint64_t log_reader_position(const struct log_reader *r);
 
+/* Creates directory dir and its missing parents (mode 0755); 0, or -1 with errno set. */
+int log_mkdir_parents(const char *dir);
+
 /* End offset of the partition at dir as it is now (the offset the next append would get),
  * counting only whole records. */
 int log_partition_end_offset(const char *dir, uint64_t *end, char *err, size_t errlen);
