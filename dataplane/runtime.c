@@ -537,7 +537,9 @@ static int run_setup(struct run *r)
         if (r->source_backend->open_reader(r->source->location, p, r->offsets[p], r->source->props, r->source->nprops,
                                            &r->readers[p], e, sizeof e) != 0)
             return run_fail(r, "stream \"%s\": %s", source_name, e);
-        if (!found) {
+        /* a bounded run stops at the end as of its first start (kept in the checkpoint); a
+         * bounded run resuming an unbounded one's checkpoint takes the end as of now */
+        if (!found || (o->bounded && r->ends[p] == UINT64_MAX)) {
             uint64_t end = UINT64_MAX;
             if ((o->bounded || strcmp(r->source->backend, "datagen") == 0) &&
                 r->source_backend->end_offset(r->readers[p], &end, e, sizeof e) != 0)
