@@ -653,7 +653,8 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
         if (sink_flush(&r, &r.sink, false) != 0 || sink_flush(&r, &r.dlq, false) != 0)
             goto out;
         int64_t now = now_ms();
-        if (o->checkpoint_path &&
+        /* no input since the last checkpoint: nothing in it would change */
+        if (o->checkpoint_path && r.stats.records_in != records_at_ckpt &&
             (now - last_ckpt >= ckpt_ms ||
              (o->checkpoint_interval_records && r.stats.records_in - records_at_ckpt >= o->checkpoint_interval_records))) {
             if (checkpoint_write(&r) != 0)
