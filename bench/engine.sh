@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Engine throughput on Nexmark (shared/NEXMARK.md), pinned to one core: q0, q1, q2, q5-style HOP
-# and q7-style TUMBLE from an embedded log of datagen bids to an output log (checkpoints on),
+# and q7-style TUMBLE from an embedded log of datagen bids to an output log (checkpoints every
+# second),
 # each beside jq -c doing the same work over the same records as NDJSON (on a sample, scaled
 # per record) and a raw read of the log. Then the RSS of an idle running worker.
 # BENCH_BIDS sets the number of bids (default 2,000,000), BENCH_JQ_SAMPLE the jq sample.

@@ -40,7 +40,8 @@ void log_writer_close(struct log_writer *w);
 /* Appends one record (copied into the write buffer). *offset (if not NULL) gets its offset. */
 int log_writer_append(struct log_writer *w, const void *data, uint32_t len, uint64_t *offset, char *err,
                       size_t errlen);
-/* Writes buffered records to the segment file, and fsyncs it when sync is true. */
+/* Writes buffered records to the segment file, and fsyncs it when sync is true (or when the
+ * fsync_every_ms policy is due). Also applies age retention, at most once a second. */
 int log_writer_flush(struct log_writer *w, bool sync, char *err, size_t errlen);
 /* Offset the next append gets, and the first offset still kept. */
 uint64_t log_writer_end_offset(const struct log_writer *w);
