@@ -21,7 +21,8 @@
 #include "dataplane/sql/sql.h"
 
 #define RUNTIME_BATCH 1024
-#define RUNTIME_IDLE_SLEEP_US 5000
+#define RUNTIME_IDLE_MIN_US 1000  /* idle polls back off from 1 ms ... */
+#define RUNTIME_IDLE_MAX_US 50000 /* ... to 50 ms while no input comes */
 #define CHECKPOINT_MAGIC 0x4b434c53u /* "SLCK" */
 #define CHECKPOINT_VERSION 1
 
@@ -625,6 +626,7 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
     uint32_t report_ms = o->report_interval_ms ? o->report_interval_ms : 1000;
     int64_t last_ckpt = now_ms(), last_report = last_ckpt;
     uint64_t records_at_ckpt = r.stats.records_in;
+    useconds_t idle_us = RUNTIME_IDLE_MIN_US;
     for (;;) {
         if (o->stop && *o->stop) {
             if (checkpoint_write(&r) != 0)
@@ -666,8 +668,12 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
             run_report(&r, true);
             last_report = now;
         }
-        if (n == 0)
-            usleep(RUNTIME_IDLE_SLEEP_US);
+        if (n == 0) {
+            usleep(idle_us);
+            idle_us = idle_us * 2 > RUNTIME_IDLE_MAX_US ? RUNTIME_IDLE_MAX_US : idle_us * 2;
+        } else {
+            idle_us = RUNTIME_IDLE_MIN_US;
+        }
     }
 out:
     if (r.source_backend && r.readers)
