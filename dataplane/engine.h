@@ -42,6 +42,7 @@ struct engine_stream {
     int nprops;
 };
 
+/* Counters of this engine_run() call (a restart from a checkpoint starts again from 0). */
 struct engine_stats {
     uint64_t records_in, records_out, bytes_in, bytes_out;
     uint64_t errors; /* undecodable or unevaluable records */

@@ -342,7 +342,9 @@ static int checkpoint_restore(struct run *r, bool *found)
     for (int p = 0; p < r->nparts; p++)
         if (get_u64(&c, &r->offsets[p]) || get_u64(&c, &r->ends[p]))
             goto short_file;
-    struct engine_stats *s = &r->stats;
+    /* the counters at checkpoint time are kept for inspection, not restored: a process reports
+     * its own counts (a supervisor sums them per run) */
+    struct engine_stats at_checkpoint, *s = &at_checkpoint;
     if (get_u64(&c, &sink_end_off) || get_u64(&c, &dlq_end_off) || get_u64(&c, &s->records_in) ||
         get_u64(&c, &s->records_out) || get_u64(&c, &s->bytes_in) || get_u64(&c, &s->bytes_out) ||
         get_u64(&c, &s->errors) || get_u64(&c, &s->late) || get_u64(&c, &snap_len) ||

@@ -135,9 +135,16 @@ static int parse_props(json_t *obj, struct worker_stream *ws, char *err, size_t 
     json_t *v;
     json_object_foreach(obj, key, v)
     {
-        if (!json_is_string(v)) {
-            snprintf(err, errlen, "property \"%s\" must be a string", key);
+        /* numbers and booleans are taken as their JSON text ("events": 1000) */
+        if (!json_is_string(v) && !json_is_number(v) && !json_is_boolean(v)) {
+            snprintf(err, errlen, "property \"%s\" must be a string, a number or a boolean", key);
             return -1;
+        }
+        if (!json_is_string(v)) {
+            char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+            json_object_set_new(obj, key, json_string(text ? text : ""));
+            free(text);
+            v = json_object_get(obj, key);
         }
         ws->props[ws->es.nprops].key = key;
         ws->props[ws->es.nprops].value = json_string_value(v);

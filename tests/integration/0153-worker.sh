@@ -51,7 +51,7 @@ assert_eq "$(tail -n 1 idle.out | jq -r .state)" stopped "SIGTERM ends in stoppe
 
 # a datagen connection fills a stream
 jq -n --arg dir "$TEST_TMP/data" --argjson bs "$bid_schema" '{task_id:"gen", tenant_id:"t1", data_dir:$dir,
-  kind:"connection", connector:{name:"datagen", properties:{kind:"bid", events:"1000", seed:"5"}},
+  kind:"connection", connector:{name:"datagen", properties:{kind:"bid", events:1000, seed:"5"}},
   streams:[{name:"gen", dir:"streams/gen", schema:$bs}]}' | "$SLUICED" worker > gen.out 2> gen.err || fail "connection failed"
 assert_eq "$(tail -n 1 gen.out | jq -r .state)" completed "connection completes"
 assert_eq "$("$logtool" end data/streams/gen)" 1000 "connection wrote every record"
