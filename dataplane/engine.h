@@ -63,6 +63,10 @@ struct engine_options {
     /* Stop at the source's end offsets as of the first start (a datagen source with a count
      * always ends), run plan_finish and end `completed`. */
     bool bounded;
+    /* Parallel tasks of one pipeline: task i of n reads the source partitions p with
+     * p % n == i and writes sink partition i (0 and 0 mean one task). Stateless pipelines
+     * split cleanly; windowed ones aggregate per task. */
+    int task_index, task_count;
     const char *checkpoint_path; /* NULL: no checkpoints (and no exactly-once) */
     uint32_t checkpoint_interval_ms;      /* 0 = 1000 */
     uint64_t checkpoint_interval_records; /* 0 = not by count */

@@ -61,7 +61,8 @@ struct run {
     struct plan *plan;
     const struct engine_stream *source;
     const struct stream_backend *source_backend;
-    int nparts;
+    int nparts;        /* source partitions this task reads */
+    int *part_ids;     /* their partition numbers */
     void **readers;
     uint64_t *offsets; /* next offset to read, per partition */
     uint64_t *ends;    /* bounded: stop here, per partition */
@@ -133,6 +134,10 @@ static uint64_t fnv1a(uint64_t h, const char *s)
 
 /* ---------------------------------------------------------------- sinks */
 
+/* Task i of n reads the source partitions p with p % n == i and writes sink partition i. */
+static int task_index(const struct engine_options *o) { return o->task_count > 1 ? o->task_index : 0; }
+static int task_count(const struct engine_options *o) { return o->task_count > 1 ? o->task_count : 1; }
+
 static int sink_open(struct run *r, struct sink *k, const char *name)
 {
     const struct engine_stream *s = find_stream(r->o, name);
@@ -148,7 +153,7 @@ static int sink_open(struct run *r, struct sink *k, const char *name)
     int n;
     char e[512];
     if (k->backend->partitions(s->location, 1, s->props, s->nprops, &n, e, sizeof e) != 0 ||
-        k->backend->open_writer(s->location, 0, s->props, s->nprops, &k->writer, e, sizeof e) != 0)
+        k->backend->open_writer(s->location, task_index(r->o), s->props, s->nprops, &k->writer, e, sizeof e) != 0)
         return run_fail(r, "stream \"%s\": %s", name, e);
     return 0;
 }
@@ -502,14 +507,21 @@ static int run_setup(struct run *r)
     if (!r->source_backend || !r->source_backend->open_reader)
         return run_fail(r, "stream \"%s\" (%s) cannot be read", source_name, r->source->backend);
     char e[512];
+    int total_parts;
+    if (task_index(o) < 0 || task_index(o) >= task_count(o))
+        return run_fail(r, "task index %d is outside 0..%d", o->task_index, task_count(o) - 1);
     if (r->source_backend->partitions(r->source->location, strcmp(r->source->backend, "log") == 0 ? 1 : 0,
-                                      r->source->props, r->source->nprops, &r->nparts, e, sizeof e) != 0)
+                                      r->source->props, r->source->nprops, &total_parts, e, sizeof e) != 0)
         return run_fail(r, "stream \"%s\": %s", source_name, e);
-    r->readers = calloc((size_t)r->nparts, sizeof *r->readers);
-    r->offsets = calloc((size_t)r->nparts, sizeof *r->offsets);
-    r->ends = calloc((size_t)r->nparts, sizeof *r->ends);
-    if (!r->readers || !r->offsets || !r->ends)
+    r->part_ids = calloc((size_t)total_parts + 1, sizeof *r->part_ids);
+    r->readers = calloc((size_t)total_parts + 1, sizeof *r->readers);
+    r->offsets = calloc((size_t)total_parts + 1, sizeof *r->offsets);
+    r->ends = calloc((size_t)total_parts + 1, sizeof *r->ends);
+    if (!r->part_ids || !r->readers || !r->offsets || !r->ends)
         return run_fail(r, "out of memory");
+    for (int p = 0; p < total_parts; p++)
+        if (p % task_count(o) == task_index(o))
+            r->part_ids[r->nparts++] = p;
     if (sink_open(r, &r->sink, sink_name) != 0)
         return -1;
     if (o->error_policy == ENGINE_POLICY_DEAD_LETTER) {
@@ -533,12 +545,12 @@ static int run_setup(struct run *r)
     if (checkpoint_restore(r, &found) != 0)
         return -1;
     if (found) {
-        run_log(r, LOG_INFO, "resumed from checkpoint %s at %s offset %" PRIu64 "%s", o->checkpoint_path, source_name,
-                r->offsets[0], r->nparts > 1 ? " (partition 0)" : "");
+        run_log(r, LOG_INFO, "resumed from checkpoint %s at %s partition %d offset %" PRIu64, o->checkpoint_path,
+                source_name, r->nparts ? r->part_ids[0] : 0, r->nparts ? r->offsets[0] : 0);
     }
     for (int p = 0; p < r->nparts; p++) {
-        if (r->source_backend->open_reader(r->source->location, p, r->offsets[p], r->source->props, r->source->nprops,
-                                           &r->readers[p], e, sizeof e) != 0)
+        if (r->source_backend->open_reader(r->source->location, r->part_ids[p], r->offsets[p], r->source->props,
+                                           r->source->nprops, &r->readers[p], e, sizeof e) != 0)
             return run_fail(r, "stream \"%s\": %s", source_name, e);
         /* a bounded run stops at the end as of its first start (kept in the checkpoint); a
          * bounded run resuming an unbounded one's checkpoint takes the end as of now */
@@ -562,6 +574,7 @@ static void run_cleanup(struct run *r)
             if (r->readers[p])
                 r->source_backend->close_reader(r->readers[p]);
     free(r->readers);
+    free(r->part_ids);
     free(r->offsets);
     free(r->ends);
     sink_close(&r->sink);
@@ -594,8 +607,8 @@ static long run_pass(struct run *r, struct stream_record *recs)
         int max = room < RUNTIME_BATCH ? (int)room : RUNTIME_BATCH;
         int n = r->source_backend->read(r->readers[p], recs, max, e, sizeof e);
         if (n < 0)
-            return run_fail(r, "stream \"%s\" partition %d: %s", r->source->name, p, e);
-        r->cur_partition = p;
+            return run_fail(r, "stream \"%s\" partition %d: %s", r->source->name, r->part_ids[p], e);
+        r->cur_partition = r->part_ids[p];
         for (int i = 0; i < n; i++) {
             if (process_record(r, &recs[i]) != 0)
                 return -1;

@@ -257,6 +257,13 @@ static int worker_run_spec(json_t *spec, char *err, size_t errlen)
     o.error_policy = (enum engine_error_policy)policy_value;
     o.dead_letter_stream = json_string_value(json_object_get(spec, "dead_letter_stream"));
     o.bounded = json_is_true(json_object_get(spec, "bounded"));
+    json_t *ti = json_object_get(spec, "task_index"), *tc = json_object_get(spec, "task_count");
+    if ((ti && !json_is_integer(ti)) || (tc && !json_is_integer(tc))) {
+        snprintf(err, errlen, "task_index and task_count must be integers");
+        return -1;
+    }
+    o.task_index = ti ? (int)json_integer_value(ti) : 0;
+    o.task_count = tc ? (int)json_integer_value(tc) : 1;
     int n = (int)json_array_size(streams);
     struct worker_stream *ws = calloc((size_t)n + 1, sizeof *ws);
     struct engine_stream *es = calloc((size_t)n + 1, sizeof *es);
