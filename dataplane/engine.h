@@ -8,6 +8,8 @@
  * With a checkpoint path, embedded log to embedded log is exactly-once: every interval the
  * sink is fsynced, then input offsets, sink end offsets and the plan's window state are
  * written atomically; a restart truncates the sink back to the checkpoint and resumes there.
+ * That needs each sink (and dead-letter stream) to be written by one running pipeline at a time;
+ * a completed pipeline leaves its sinks alone on a rerun.
  *
  * Everything in engine_options is borrowed for the duration of engine_run(). */
 #ifndef SLUICE_DATAPLANE_ENGINE_H

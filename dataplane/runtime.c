@@ -355,6 +355,13 @@ static int checkpoint_restore(struct run *r, bool *found)
         get_u64(&c, &s->errors) || get_u64(&c, &s->late) || get_u64(&c, &snap_len) ||
         (uint64_t)(c.end - c.p) != snap_len)
         goto short_file;
+    if (completed) { /* nothing to resume, and the sinks may have moved on since (a later
+                        * pipeline appending to the same dead-letter stream): leave them */
+        r->completed = true;
+        *found = true;
+        rc = 0;
+        goto out;
+    }
     /* drop output written after the checkpoint */
     char e[512];
     if (r->sink.writer && r->sink.backend->truncate(r->sink.writer, sink_end_off, e, sizeof e) != 0) {
