@@ -8,8 +8,10 @@ logtool="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool"
 cat > pipe.sql <<'SQL'
 CREATE TABLE bid (auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING,
   dateTime TIMESTAMP(3), extra STRING, WATERMARK FOR dateTime AS dateTime - INTERVAL '4' SECOND);
-CREATE TABLE conv (auction BIGINT, bidder BIGINT, price DOUBLE, dateTime TIMESTAMP(3));
-CREATE TABLE hops (auction BIGINT, num BIGINT, window_start TIMESTAMP(3), window_end TIMESTAMP(3));
+CREATE TABLE conv (auction BIGINT, bidder BIGINT, price DOUBLE, dateTime TIMESTAMP(3))
+  WITH ('segment.bytes' = '500000');
+CREATE TABLE hops (auction BIGINT, num BIGINT, window_start TIMESTAMP(3), window_end TIMESTAMP(3))
+  WITH ('segment.bytes' = '300000');
 INSERT INTO conv SELECT auction, bidder, 0.908 * price AS price, dateTime FROM bid WHERE MOD(bidder, 3) <> 0;
 INSERT INTO hops SELECT auction, COUNT(*) AS num, window_start, window_end FROM
   TABLE(HOP(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '2' SECOND, INTERVAL '10' SECOND))
@@ -35,6 +37,7 @@ new_input ref
 assert_eq "$(wc -l < ref.dlq)" 80 "each insert dead-letters the 40 bad records"
 [ "$(wc -l < ref.conv)" -gt 100000 ] || fail "reference stateless output too small"
 [ "$(wc -l < ref.hops)" -gt 10000 ] || fail "reference windowed output too small"
+[ "$(ls ref/streams/conv/0 | wc -l)" -gt 10 ] || fail "the sink should roll segments (rollback across them is tested)"
 
 kills=0 attempts=0
 while [ $kills -lt 20 ]; do
