@@ -160,10 +160,11 @@ static int sink_open(struct run *r, struct sink *k, const char *name)
 
 static int sink_append(struct run *r, struct sink *k, const char *data, size_t len)
 {
-    if (k->print) {
-        if (fwrite(data, 1, len, k->print) != len || fputc('\n', k->print) == EOF)
-            return run_fail(r, "cannot write output: %s", strerror(errno));
-        return 0;
+    if (k->print) { /* one line at a time, whole, when several runs print to one stream */
+        flockfile(k->print);
+        bool ok = fwrite_unlocked(data, 1, len, k->print) == len && fputc_unlocked('\n', k->print) != EOF;
+        funlockfile(k->print);
+        return ok ? 0 : run_fail(r, "cannot write output: %s", strerror(errno));
     }
     char e[512];
     if (k->backend->append(k->writer, data, (uint32_t)len, e, sizeof e) != 0)

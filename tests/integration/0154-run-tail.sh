@@ -21,4 +21,21 @@ wait $pid || fail "run exited $? on Ctrl-C"
 assert_eq "$(wc -l < out.jsonl)" 149 "each record printed once"
 assert_eq "$(tail -n 1 out.jsonl)" '{"n":1490,"s":"R149"}' "last record"
 assert_eq "$(head -n 1 out.jsonl)" '{"n":10,"s":"R1"}' "first record"
+# two unbounded INSERTs run side by side, each line printed whole
+cat > two.sql <<'SQL'
+CREATE TABLE src (n BIGINT, s STRING);
+CREATE TABLE a (n BIGINT) WITH ('connector' = 'print');
+CREATE TABLE b (s STRING, n BIGINT) WITH ('connector' = 'print');
+INSERT INTO a SELECT n FROM src;
+INSERT INTO b SELECT s, n FROM src;
+SQL
+"$SLUICED" run two.sql --data-dir d2 > two.jsonl 2> two.err & pid=$!; T_PIDS+=($pid)
+mkdir -p d2/streams
+seq 1 500 | sed 's/.*/{"n":&,"s":"r&"}/' | "$logtool" append d2/streams/src
+lines2() { [ "$(wc -l < two.jsonl)" -ge 1000 ]; }
+wait_for 20 lines2 || fail "two inserts printed $(wc -l < two.jsonl) of 1000 lines: $(cat two.err)"
+kill -INT $pid
+wait $pid || fail "two-insert run exited $? on Ctrl-C"
+assert_eq "$(jq -c 'select(has("s") | not)' two.jsonl | wc -l)" 500 "first insert's lines"
+assert_eq "$(jq -c 'select(has("s"))' two.jsonl | wc -l)" 500 "second insert's lines"
 echo ok
