@@ -94,7 +94,7 @@ $(REL)/tests/tools/%: $(REL)/tests/tools/%.o $(REL)/libsluiced.a $(REL)/libsluic
 
 $(FUZZ)/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(CPPFLAGS) $(FUZZ_CFLAGS) -c $< -o $@
+	clang $(CPPFLAGS) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 $(FUZZ)/libsluiced.a: $(LIB_SRC:%.c=$(FUZZ)/%.o)
 	@rm -f $@; ar rcs $@ $^
 $(FUZZ)/%_fuzz: $(FUZZ)/tests/fuzz/%_fuzz.o $(FUZZ)/libsluiced.a

@@ -379,21 +379,33 @@ static int prepare_regex(struct expr_compiler *c, struct expr *e, const struct a
     return 0;
 }
 
-static int fn_regexp_extract(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+/* The subject a[0] as a C string in scratch, and the pattern a[1]: compiled at plan time
+ * (e->state) or now into *local (the caller regfree()s it when *re == local). */
+static int regex_subject(const struct expr *e, const struct value *a, struct eval_ctx *c, regex_t *local,
+                         regex_t **re, char **subject)
 {
-    int64_t group = e->nargs > 2 ? a[2].u.i : 1;
-    regex_t local, *re = e->state;
-    char *subject = arena_strndup(c->scratch, a[0].u.s.ptr, a[0].u.s.len);
-    if (!subject)
+    *re = e->state;
+    *subject = arena_strndup(c->scratch, a[0].u.s.ptr, a[0].u.s.len);
+    if (!*subject)
         return eval_fail(c, e, "out of memory");
-    if (!re) {
+    if (!*re) {
         char *pat = arena_strndup(c->scratch, a[1].u.s.ptr, a[1].u.s.len);
         if (!pat)
             return eval_fail(c, e, "out of memory");
-        if (regcomp(&local, pat, REG_EXTENDED) != 0)
+        if (regcomp(local, pat, REG_EXTENDED) != 0)
             return eval_fail(c, e, "invalid regular expression '%s'", pat);
-        re = &local;
+        *re = local;
     }
+    return 0;
+}
+
+static int fn_regexp_extract(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    int64_t group = e->nargs > 2 ? a[2].u.i : 1;
+    regex_t local, *re;
+    char *subject;
+    if (regex_subject(e, a, c, &local, &re, &subject) < 0)
+        return -1;
     regmatch_t m[10];
     int rc = group >= 0 && (size_t)group <= re->re_nsub && group < 10 ? regexec(re, subject, 10, m, 0) : REG_NOMATCH;
     if (re == &local)
@@ -427,6 +439,101 @@ static int fn_split_index(const struct expr *e, const struct value *a, struct ev
     if (k == want)
         return set_string(c, e, out, s + b, n - b);
     return 0;
+}
+
+/* POSITION(needle IN s) / LOCATE(needle, s): 1-based character position, 0 when absent. */
+static int fn_position(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    const char *hay = a[1].u.s.ptr, *needle = a[0].u.s.ptr;
+    size_t n = a[1].u.s.len, k = a[0].u.s.len;
+    out->type = VT_BIGINT;
+    out->u.i = 0;
+    if (k == 0) {
+        out->u.i = 1;
+        return 0;
+    }
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(hay + i, needle, k) == 0) {
+            out->u.i = utf8_length(hay, i) + 1;
+            break;
+        }
+    return 0;
+}
+
+/* LPAD / RPAD(s, len, pad): s cut or padded (with pad repeated) to len characters. */
+static int pad(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out, int left)
+{
+    int64_t want = a[1].u.i, have = utf8_length(a[0].u.s.ptr, a[0].u.s.len);
+    int64_t padlen = utf8_length(a[2].u.s.ptr, a[2].u.s.len);
+    out->type = VT_NULL;
+    if (want < 0 || want > 1000000)
+        return want < 0 ? 0 : eval_fail(c, e, "%s length %lld is too large", e->func->name, (long long)want);
+    if (want <= have)
+        return set_string(c, e, out, a[0].u.s.ptr, utf8_offset(a[0].u.s.ptr, a[0].u.s.len, want));
+    if (padlen == 0)
+        return 0;
+    size_t fill_chars = (size_t)(want - have), bytes = a[0].u.s.len + fill_chars * 4;
+    char *m = scratch_alloc(c, bytes), *o = m;
+    if (!m)
+        return eval_fail(c, e, "out of memory");
+    if (!left) {
+        memcpy(o, a[0].u.s.ptr, a[0].u.s.len);
+        o += a[0].u.s.len;
+    }
+    for (size_t i = 0; i < fill_chars; i++) {
+        size_t from = utf8_offset(a[2].u.s.ptr, a[2].u.s.len, (int64_t)(i % (size_t)padlen));
+        size_t to = utf8_offset(a[2].u.s.ptr, a[2].u.s.len, (int64_t)(i % (size_t)padlen) + 1);
+        memcpy(o, a[2].u.s.ptr + from, to - from);
+        o += to - from;
+    }
+    if (left) {
+        memcpy(o, a[0].u.s.ptr, a[0].u.s.len);
+        o += a[0].u.s.len;
+    }
+    return set_string(c, e, out, m, (size_t)(o - m));
+}
+
+static int fn_lpad(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    return pad(e, a, c, out, 1);
+}
+
+static int fn_rpad(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    return pad(e, a, c, out, 0);
+}
+
+/* INITCAP: first letter of each word upper case, the rest lower case (ASCII). */
+static int fn_initcap(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    char *m = scratch_alloc(c, a[0].u.s.len);
+    if (!m)
+        return eval_fail(c, e, "out of memory");
+    int start = 1;
+    for (uint32_t i = 0; i < a[0].u.s.len; i++) {
+        unsigned char ch = (unsigned char)a[0].u.s.ptr[i];
+        m[i] = (char)(start ? toupper(ch) : tolower(ch));
+        start = !isalnum(ch);
+    }
+    return set_string(c, e, out, m, a[0].u.s.len);
+}
+
+/* REVERSE: characters in reverse order (UTF-8 sequences kept whole). */
+static int fn_reverse(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    const char *s = a[0].u.s.ptr;
+    size_t n = a[0].u.s.len;
+    char *m = scratch_alloc(c, n);
+    if (!m)
+        return eval_fail(c, e, "out of memory");
+    for (size_t i = 0; i < n;) {
+        size_t k = 1;
+        while (i + k < n && ((unsigned char)s[i + k] & 0xC0) == 0x80)
+            k++;
+        memcpy(m + n - i - k, s + i, k);
+        i += k;
+    }
+    return set_string(c, e, out, m, n);
 }
 
 /* ---- Math ------------------------------------------------------------------------------*/
@@ -857,20 +964,12 @@ static void scratch_put(struct scratch_buf *b, const char *d, size_t n)
  * insert the match or its groups. */
 static int fn_regexp_replace(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
 {
-    regex_t local, *re = e->state;
-    char *subject = arena_strndup(c->scratch, a[0].u.s.ptr, a[0].u.s.len);
+    regex_t local, *re;
+    char *subject;
     const char *rep = a[2].u.s.ptr;
     size_t n = a[0].u.s.len, rn = a[2].u.s.len, pos = 0;
-    if (!subject)
-        return eval_fail(c, e, "out of memory");
-    if (!re) {
-        char *pat = arena_strndup(c->scratch, a[1].u.s.ptr, a[1].u.s.len);
-        if (!pat)
-            return eval_fail(c, e, "out of memory");
-        if (regcomp(&local, pat, REG_EXTENDED) != 0)
-            return eval_fail(c, e, "invalid regular expression '%s'", pat);
-        re = &local;
-    }
+    if (regex_subject(e, a, c, &local, &re, &subject) < 0)
+        return -1;
     struct scratch_buf b = {.arena = c->scratch};
     regmatch_t g[10];
     while (pos <= n && regexec(re, subject + pos, 10, g, pos ? REG_NOTBOL : 0) == 0) {
@@ -919,6 +1018,12 @@ static const struct sql_function functions_table[] = {
     {"REGEXP_EXTRACT",  2, 3,   "SSI", VT_STRING,   RET_FIXED,   1, fn_regexp_extract, prepare_regex, AGG_NONE},
     {"REGEXP_REPLACE",  3, 3,   "SSS", VT_STRING,   RET_FIXED,   1, fn_regexp_replace, prepare_regex, AGG_NONE},
     {"REPLACE",         3, 3,   "SSS", VT_STRING,   RET_FIXED,   1, fn_replace,        NULL,          AGG_NONE},
+    {"POSITION",        2, 2,   "S",  VT_BIGINT,    RET_FIXED,   1, fn_position,       NULL,          AGG_NONE},
+    {"LOCATE",          2, 2,   "S",  VT_BIGINT,    RET_FIXED,   1, fn_position,       NULL,          AGG_NONE},
+    {"LPAD",            3, 3,   "SIS", VT_STRING,   RET_FIXED,   1, fn_lpad,           NULL,          AGG_NONE},
+    {"RPAD",            3, 3,   "SIS", VT_STRING,   RET_FIXED,   1, fn_rpad,           NULL,          AGG_NONE},
+    {"INITCAP",         1, 1,   "S",  VT_STRING,    RET_FIXED,   1, fn_initcap,        NULL,          AGG_NONE},
+    {"REVERSE",         1, 1,   "S",  VT_STRING,    RET_FIXED,   1, fn_reverse,        NULL,          AGG_NONE},
     {"SPLIT_INDEX",     3, 3,   "SSI", VT_STRING,   RET_FIXED,   1, fn_split_index,    NULL,          AGG_NONE},
     {"ABS",             1, 1,   "N",  VT_BIGINT,    RET_ARG0,    1, fn_abs,            NULL,          AGG_NONE},
     {"MOD",             2, 2,   "N",  VT_BIGINT,    RET_NUMERIC, 1, fn_mod,            NULL,          AGG_NONE},

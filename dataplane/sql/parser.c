@@ -17,7 +17,7 @@ static const char *const parser_reserved[] = {
     "SELECT", "FROM", "WHERE", "GROUP", "BY", "HAVING", "AS", "AND", "OR", "NOT", "IN", "IS",
     "LIKE", "BETWEEN", "CASE", "WHEN", "THEN", "ELSE", "END", "INSERT", "INTO", "TABLE",
     "ESCAPE", "UNION", "ORDER", "LIMIT", "DISTINCT", "ON", "JOIN", "NULL", "TRUE", "FALSE",
-    "WINDOW", "WITH", "VALUES", "CREATE", "SET",
+    "WINDOW", "WITH", "VALUES", "CREATE", "SET", "OVER",
 };
 
 /* SQL type names as rows: name, type, whether it takes (n[, m]) parameters. */
@@ -212,6 +212,7 @@ int64_t parser_interval_body(struct parser *p)
 /* ---- Expressions -----------------------------------------------------------------------*/
 
 static struct ast *parser_expr(struct parser *p);
+static struct ast *parser_additive(struct parser *p);
 
 static struct ast *parser_node(struct parser *p, enum ast_kind kind, const struct token *at)
 {
@@ -294,6 +295,15 @@ static struct ast *parser_special_call(struct parser *p, const struct token *nam
         parser_expect(p, TK_RPAREN, NULL);
         parser_set_args(p, f, 2, parser_string_literal(p, u, unit), ts, NULL);
         f->name = "EXTRACT";
+        return f;
+    }
+    if (strcasecmp(name->text, "POSITION") == 0) { /* POSITION(needle IN s) */
+        struct ast *needle = parser_additive(p);
+        parser_expect_keyword(p, "IN");
+        struct ast *hay = parser_expr(p);
+        parser_expect(p, TK_RPAREN, NULL);
+        parser_set_args(p, f, 2, needle, hay, NULL);
+        f->name = "POSITION";
         return f;
     }
     if (strcasecmp(name->text, "TRIM") == 0) {
@@ -462,6 +472,8 @@ static struct ast *parser_primary(struct parser *p)
             else
                 parser_accept_keyword(p, "ALL");
             parser_expr_list(p, a, 1);
+            if (parser_is_keyword(parser_peek(p), "OVER"))
+                parser_error(p, parser_peek(p), "OVER aggregates are not supported; use a window table function");
             return a;
         }
         if (parser_is_reserved(t->text)) {
@@ -487,12 +499,20 @@ static struct ast *parser_primary(struct parser *p)
     return a;
 }
 
+static void parser_enter(struct parser *p)
+{
+    if (++p->nesting > PARSER_MAX_DEPTH)
+        parser_error(p, parser_peek(p), "expression is nested too deeply (more than %d levels)", PARSER_MAX_DEPTH);
+}
+
 static struct ast *parser_unary(struct parser *p)
 {
     const struct token *t = parser_peek(p);
     if (t->kind == TK_MINUS || t->kind == TK_PLUS) {
         parser_next(p);
+        parser_enter(p);
         struct ast *x = parser_unary(p);
+        p->nesting--;
         if (t->kind == TK_PLUS)
             return x;
         if (x->kind == AST_LITERAL && x->lit.type == VT_BIGINT && x->lit.u.i != INT64_MIN) {
@@ -635,7 +655,9 @@ static struct ast *parser_not(struct parser *p)
     if (parser_accept_keyword(p, "NOT")) {
         struct ast *u = parser_node(p, AST_UNARY, t);
         u->op = AST_OP_NOT;
+        parser_enter(p);
         parser_set_args(p, u, 1, parser_not(p), NULL, NULL);
+        p->nesting--;
         return u;
     }
     return parser_predicate(p);
@@ -653,12 +675,30 @@ static struct ast *parser_and(struct parser *p)
 
 static struct ast *parser_expr(struct parser *p)
 {
+    parser_enter(p);
     struct ast *l = parser_and(p);
     while (parser_is_keyword(parser_peek(p), "OR")) {
         const struct token *t = parser_next(p);
         l = parser_binary(p, t, AST_OP_OR, l, parser_and(p));
     }
+    p->nesting--;
     return l;
+}
+
+/* Long operator chains build deep trees without deep parsing: check the tree's depth, with
+ * recursion bounded by the limit itself. */
+static void parser_check_depth(struct parser *p, const struct ast *a, int depth)
+{
+    if (!a)
+        return;
+    if (depth > PARSER_MAX_DEPTH) {
+        struct token at = {.line = a->line, .column = a->column};
+        parser_error(p, &at, "expression is nested too deeply (more than %d levels)", PARSER_MAX_DEPTH);
+    }
+    for (int i = 0; i < a->nargs; i++)
+        parser_check_depth(p, a->args[i], depth + 1);
+    parser_check_depth(p, a->operand, depth + 1);
+    parser_check_depth(p, a->else_expr, depth + 1);
 }
 
 /* ---- Statement -------------------------------------------------------------------------*/
@@ -784,6 +824,12 @@ static void parser_insert(struct parser *p, struct ast_insert *ins)
     parser_accept(p, TK_SEMI);
     if (parser_peek(p)->kind != TK_END)
         parser_expected(p, "end of statement");
+    for (int i = 0; i < ins->nitems; i++)
+        parser_check_depth(p, ins->items[i].expr, 1);
+    for (int i = 0; i < ins->ngroup_by; i++)
+        parser_check_depth(p, ins->group_by[i], 1);
+    parser_check_depth(p, ins->where, 1);
+    parser_check_depth(p, ins->having, 1);
 }
 
 int parser_parse_insert(const char *sql, struct arena *arena, struct ast_insert **out,

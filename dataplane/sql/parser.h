@@ -81,8 +81,13 @@ struct parser {
     int pos, ntokens;
     struct arena *arena;
     struct sql_error *err;
+    int nesting; /* parser recursion, bounded by PARSER_MAX_DEPTH */
     jmp_buf fail;
 };
+
+/* Expressions nest at most this deep (parentheses, operators, arguments), so that compiling
+ * and evaluating them cannot exhaust the stack. */
+#define PARSER_MAX_DEPTH 200
 
 /* Parses one INSERT INTO ... SELECT statement (optionally ending in ';'). Returns 0, or -1
  * with err filled. */

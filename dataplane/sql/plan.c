@@ -15,49 +15,11 @@
 #include "dataplane/sql/functions.h"
 #include "dataplane/sql/lexer.h"
 #include "dataplane/sql/parser.h"
+#include "dataplane/sql/window.h"
 
 /* Event times beyond year 9999 (either side of 1970) are rejected, so window arithmetic
  * cannot overflow. */
 #define PLAN_MAX_EVENT_TIME 253402300799999LL
-
-/* ---- State types -----------------------------------------------------------------------*/
-
-struct agg_slot {
-    enum agg_kind kind;
-    int distinct;
-    struct expr *arg; /* NULL for COUNT(*) */
-    enum value_type result;
-};
-
-/* A set of distinct values (COUNT(DISTINCT x)); strings owned. */
-struct value_set {
-    struct value *vals; /* VT_NULL marks an empty slot */
-    size_t cap, n;
-};
-
-struct agg_state {
-    int64_t count;
-    union {
-        int64_t i;
-        double d;
-    } sum;
-    struct value best;    /* MIN/MAX; a string is malloc'd */
-    struct value_set *set; /* COUNT(DISTINCT) */
-};
-
-struct group {
-    struct group *hnext, *next; /* hash chain, insertion order */
-    uint64_t hash;
-    struct value *keys;
-    struct agg_state *aggs;
-};
-
-struct window {
-    int64_t start, end;
-    struct group **buckets;
-    size_t nbuckets, ngroups;
-    struct group *first, *last;
-};
 
 struct plan {
     char *source, *sink, *sql, *alias;
@@ -74,13 +36,13 @@ struct plan {
     int64_t win_a, win_b, delay;
     int rowtime;
     int *key_cols; /* source column of each non-window GROUP BY key */
+    enum value_type *key_types;
     int nkeys;
     struct agg_slot *aggs;
     int naggs, capaggs;
+    struct window_table table;
     struct value *aggargs;
     struct value *postrow; /* keys, window_start, window_end, aggregates */
-    struct window *windows; /* sorted by (end, start) */
-    int nwindows, capwindows;
     struct window_bounds {
         int64_t start, end;
     } *bounds; /* the windows of the current row */
@@ -636,6 +598,16 @@ struct plan *plan_compile(const char *sql, sql_catalog_fn catalog, void *ctx, st
     const struct schema *sink = catalog ? catalog(ctx, ins->sink) : NULL;
     if (sink ? check_sink(p, ins, sink, err) < 0 : check_output_names(p, ins, err) < 0)
         goto fail;
+    if (!(p->key_types = calloc((size_t)p->nkeys + 1, sizeof *p->key_types))) {
+        fail_at(err, 0, 0, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < p->nkeys; i++)
+        p->key_types[i] = p->in.fields[p->key_cols[i]].type;
+    p->table.nkeys = p->nkeys;
+    p->table.key_types = p->key_types;
+    p->table.naggs = p->naggs;
+    p->table.aggs = p->aggs;
     /* fingerprint: what a snapshot must match */
     uint64_t h = 0xcbf29ce484222325ULL;
     h = hash_bytes(h, sql, strlen(sql));
@@ -661,288 +633,22 @@ int sql_validate(const char *sql, sql_catalog_fn catalog, void *ctx, struct sql_
     return 0;
 }
 
-/* ---- Window state ----------------------------------------------------------------------*/
+/* ---- Firing windows ----------------------------------------------------------------------*/
 
-static void value_release(struct value *v)
-{
-    if (v->type == VT_STRING)
-        free((void *)v->u.s.ptr);
-    v->type = VT_NULL;
-}
-
-/* Copies v so that it owns its string. Returns 0 or -1. */
-static int value_own(struct value *dst, const struct value *v)
-{
-    *dst = *v;
-    if (v->type != VT_STRING)
-        return 0;
-    char *m = malloc(v->u.s.len + 1);
-    if (!m)
-        return -1;
-    memcpy(m, v->u.s.ptr, v->u.s.len);
-    m[v->u.s.len] = '\0';
-    dst->u.s.ptr = m;
-    return 0;
-}
-
-static void value_set_free(struct value_set *s)
-{
-    if (!s)
-        return;
-    for (size_t i = 0; i < s->cap; i++)
-        value_release(&s->vals[i]);
-    free(s->vals);
-    free(s);
-}
-
-/* Adds v (non-null) to the set. Returns 0 or -1 (no memory). */
-static int value_set_add(struct value_set *s, const struct value *v)
-{
-    if ((s->n + 1) * 2 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 8;
-        struct value *vals = calloc(cap, sizeof *vals);
-        if (!vals)
-            return -1;
-        for (size_t i = 0; i < s->cap; i++) {
-            if (s->vals[i].type == VT_NULL)
-                continue;
-            size_t k = value_hash(&s->vals[i], 0) & (cap - 1);
-            while (vals[k].type != VT_NULL)
-                k = (k + 1) & (cap - 1);
-            vals[k] = s->vals[i];
-        }
-        free(s->vals);
-        s->vals = vals;
-        s->cap = cap;
-    }
-    size_t k = value_hash(v, 0) & (s->cap - 1);
-    while (s->vals[k].type != VT_NULL) {
-        if (value_compare(&s->vals[k], v) == 0)
-            return 0;
-        k = (k + 1) & (s->cap - 1);
-    }
-    if (value_own(&s->vals[k], v) < 0)
-        return -1;
-    s->n++;
-    return 0;
-}
-
-static void group_free(const struct plan *p, struct group *g)
-{
-    for (int i = 0; i < p->nkeys; i++)
-        value_release(&g->keys[i]);
-    for (int i = 0; i < p->naggs; i++) {
-        value_release(&g->aggs[i].best);
-        value_set_free(g->aggs[i].set);
-    }
-    free(g);
-}
-
-static void window_release(const struct plan *p, struct window *w)
-{
-    for (struct group *g = w->first, *n; g; g = n) {
-        n = g->next;
-        group_free(p, g);
-    }
-    free(w->buckets);
-    memset(w, 0, sizeof *w);
-}
-
-/* The open window [start, end), created when missing. NULL on out of memory. */
-static struct window *window_get(struct plan *p, int64_t start, int64_t end)
-{
-    int i = p->nwindows;
-    while (i > 0 && (p->windows[i - 1].end > end || (p->windows[i - 1].end == end && p->windows[i - 1].start > start)))
-        i--;
-    if (i > 0 && p->windows[i - 1].end == end && p->windows[i - 1].start == start)
-        return &p->windows[i - 1];
-    if (p->nwindows == p->capwindows) {
-        int cap = p->capwindows ? p->capwindows * 2 : 8;
-        struct window *n = realloc(p->windows, (size_t)cap * sizeof *n);
-        if (!n)
-            return NULL;
-        p->windows = n;
-        p->capwindows = cap;
-    }
-    memmove(&p->windows[i + 1], &p->windows[i], (size_t)(p->nwindows - i) * sizeof *p->windows);
-    p->nwindows++;
-    struct window *w = &p->windows[i];
-    memset(w, 0, sizeof *w);
-    w->start = start;
-    w->end = end;
-    return w;
-}
-
-static uint64_t keys_hash(const struct plan *p, const struct value *keys)
-{
-    uint64_t h = 0x12345;
-    for (int i = 0; i < p->nkeys; i++)
-        h = value_hash(&keys[i], h);
-    return h;
-}
-
-static int keys_equal(const struct plan *p, const struct value *a, const struct value *b)
-{
-    for (int i = 0; i < p->nkeys; i++)
-        if (!value_equal(&a[i], &b[i]))
-            return 0;
-    return 1;
-}
-
-static struct group *group_new(const struct plan *p, uint64_t hash)
-{
-    size_t size = sizeof(struct group) + (size_t)p->nkeys * sizeof(struct value) +
-                  (size_t)p->naggs * sizeof(struct agg_state);
-    struct group *g = calloc(1, size);
-    if (!g)
-        return NULL;
-    g->hash = hash;
-    g->keys = (struct value *)(g + 1);
-    g->aggs = (struct agg_state *)(g->keys + p->nkeys);
-    return g;
-}
-
-static void window_link(struct window *w, struct group *g)
-{
-    if ((w->ngroups + 1) * 4 > w->nbuckets * 3) {
-        size_t nb = w->nbuckets ? w->nbuckets * 2 : 16;
-        struct group **b = calloc(nb, sizeof *b);
-        if (b) {
-            for (struct group *x = w->first; x; x = x->next) {
-                x->hnext = b[x->hash & (nb - 1)];
-                b[x->hash & (nb - 1)] = x;
-            }
-            free(w->buckets);
-            w->buckets = b;
-            w->nbuckets = nb;
-        }
-    }
-    g->hnext = w->buckets[g->hash & (w->nbuckets - 1)];
-    w->buckets[g->hash & (w->nbuckets - 1)] = g;
-    if (w->last)
-        w->last->next = g;
-    else
-        w->first = g;
-    w->last = g;
-    w->ngroups++;
-}
-
-/* The group of keys in w, created (owning copies of the keys) when missing. */
-static struct group *window_group(struct plan *p, struct window *w, const struct value *keys, uint64_t h)
-{
-    if (w->nbuckets)
-        for (struct group *g = w->buckets[h & (w->nbuckets - 1)]; g; g = g->hnext)
-            if (g->hash == h && keys_equal(p, g->keys, keys))
-                return g;
-    if (!w->nbuckets) {
-        w->buckets = calloc(16, sizeof *w->buckets);
-        if (!w->buckets)
-            return NULL;
-        w->nbuckets = 16;
-    }
-    struct group *g = group_new(p, h);
-    if (!g)
-        return NULL;
-    for (int i = 0; i < p->nkeys; i++)
-        if (value_own(&g->keys[i], &keys[i]) < 0) {
-            group_free(p, g);
-            return NULL;
-        }
-    window_link(w, g);
-    return g;
-}
-
-static int agg_update(const struct agg_slot *s, struct agg_state *st, const struct value *v)
-{
-    if (s->kind == AGG_COUNT && !s->arg) {
-        st->count++;
-        return 0;
-    }
-    if (v->type == VT_NULL)
-        return 0;
-    switch (s->kind) {
-    case AGG_COUNT:
-        if (s->distinct) {
-            if (!st->set && !(st->set = calloc(1, sizeof *st->set)))
-                return -1;
-            return value_set_add(st->set, v);
-        }
-        st->count++;
-        return 0;
-    case AGG_SUM:
-    case AGG_AVG:
-        if (v->type == VT_DOUBLE)
-            st->sum.d += v->u.d;
-        else
-            st->sum.i = (int64_t)((uint64_t)st->sum.i + (uint64_t)v->u.i); /* wraps like Flink's SUM */
-        st->count++;
-        return 0;
-    case AGG_MIN:
-    case AGG_MAX: {
-        if (st->count > 0) {
-            int r = value_compare(v, &st->best);
-            if ((s->kind == AGG_MIN && r >= 0) || (s->kind == AGG_MAX && r <= 0))
-                return 0;
-        }
-        struct value copy;
-        if (value_own(&copy, v) < 0)
-            return -1;
-        value_release(&st->best);
-        st->best = copy;
-        st->count++;
-        return 0;
-    }
-    default:
-        return 0;
-    }
-}
-
-static void agg_result(const struct agg_slot *s, const struct agg_state *st, struct value *out)
-{
-    out->type = s->result;
-    switch (s->kind) {
-    case AGG_COUNT:
-        out->u.i = s->distinct ? (int64_t)(st->set ? st->set->n : 0) : st->count;
-        return;
-    case AGG_SUM:
-        if (!st->count)
-            out->type = VT_NULL;
-        else if (s->result == VT_DOUBLE)
-            out->u.d = st->sum.d;
-        else
-            out->u.i = st->sum.i;
-        return;
-    case AGG_AVG:
-        if (!st->count)
-            out->type = VT_NULL;
-        else if (s->result == VT_DOUBLE)
-            out->u.d = st->sum.d / (double)st->count;
-        else
-            out->u.i = st->sum.i / st->count;
-        return;
-    default:
-        if (!st->count)
-            out->type = VT_NULL;
-        else
-            *out = st->best;
-        return;
-    }
-}
-
-/* Emits the rows of window w (HAVING, SELECT) and frees its state. */
+/* Emits the rows of window w (HAVING, SELECT). */
 static int window_fire(struct plan *p, struct window *w, struct arena *scratch, plan_emit_fn emit,
                        void *ctx, struct sql_error *err)
 {
     struct eval_ctx ec = {.row = p->postrow, .scratch = scratch, .err = err};
     int rc = 0;
-    for (struct group *g = w->first; g && rc == 0; g = g->next) {
+    for (struct window_group *g = w->first; g && rc == 0; g = g->next) {
         memcpy(p->postrow, g->keys, (size_t)p->nkeys * sizeof *g->keys);
         p->postrow[p->nkeys].type = VT_TIMESTAMP;
         p->postrow[p->nkeys].u.i = w->start;
         p->postrow[p->nkeys + 1].type = VT_TIMESTAMP;
         p->postrow[p->nkeys + 1].u.i = w->end;
         for (int i = 0; i < p->naggs; i++)
-            agg_result(&p->aggs[i], &g->aggs[i], &p->postrow[p->nkeys + 2 + i]);
+            window_group_result(&p->table, g, i, &p->postrow[p->nkeys + 2 + i]);
         if (p->having) {
             struct value h;
             if (expr_eval(p->having, &ec, &h) < 0) {
@@ -964,44 +670,24 @@ static int window_fire(struct plan *p, struct window *w, struct arena *scratch, 
         if (rc < 0)
             fail_at(err, 0, 0, "output rejected the row");
     }
-    window_release(p, w);
     return rc;
 }
 
-/* Fires (in end order) every window whose end <= limit. */
+/* Fires (in end order) every window whose end <= limit, and drops their state. */
 static int fire_until(struct plan *p, int64_t limit, struct arena *scratch, plan_emit_fn emit, void *ctx,
                       struct sql_error *err)
 {
     int n = 0, rc = 0;
-    while (n < p->nwindows && p->windows[n].end <= limit) {
+    while (n < p->table.nwindows && p->table.windows[n].end <= limit) {
         if (rc == 0)
-            rc = window_fire(p, &p->windows[n], scratch, emit, ctx, err);
-        else
-            window_release(p, &p->windows[n]);
+            rc = window_fire(p, &p->table.windows[n], scratch, emit, ctx, err);
         n++;
     }
-    if (n) {
-        memmove(p->windows, p->windows + n, (size_t)(p->nwindows - n) * sizeof *p->windows);
-        p->nwindows -= n;
-    }
+    window_table_drop(&p->table, n);
     return rc;
 }
 
 /* ---- Execution -------------------------------------------------------------------------*/
-
-/* Adds the current row (keys kv with hash h, aggregate arguments in p->aggargs) to window
- * [start, end). Returns 0 or -1 (no memory). */
-static int window_add(struct plan *p, int64_t start, int64_t end, const struct value *kv, uint64_t h)
-{
-    struct window *w = window_get(p, start, end);
-    struct group *g = w ? window_group(p, w, kv, h) : NULL;
-    if (!g)
-        return -1;
-    for (int i = 0; i < p->naggs; i++)
-        if (agg_update(&p->aggs[i], &g->aggs[i], &p->aggargs[i]) < 0)
-            return -1;
-    return 0;
-}
 
 /* The windows of event time ts whose end is after wm, into p->bounds; returns how many. */
 static int window_list(struct plan *p, int64_t ts, int64_t wm)
@@ -1118,10 +804,10 @@ static int process_windowed(struct plan *p, const struct value *row, struct aren
             }
         for (int i = 0; i < p->nkeys; i++)
             keys[i] = row[p->key_cols[i]];
-        uint64_t h = keys_hash(p, keys);
+        uint64_t h = window_keys_hash(&p->table, keys);
         int n = window_list(p, ts, p->stats.watermark_ms);
         for (int i = 0; i < n; i++)
-            if (window_add(p, p->bounds[i].start, p->bounds[i].end, keys, h) < 0)
+            if (window_table_add(&p->table, p->bounds[i].start, p->bounds[i].end, keys, h, p->aggargs) < 0)
                 return fail_at(err, 0, 0, "out of memory");
         if (n == 0)
             p->stats.late_dropped++;
@@ -1166,9 +852,7 @@ void plan_free(struct plan *p)
 {
     if (!p)
         return;
-    for (int i = 0; i < p->nwindows; i++)
-        window_release(p, &p->windows[i]);
-    free(p->windows);
+    window_table_clear(&p->table);
     expr_compiler_cleanup(&p->compiler);
     arena_free(p->arena);
     free(p->source);
@@ -1181,6 +865,7 @@ void plan_free(struct plan *p)
     free(p->items);
     free(p->outrow);
     free(p->key_cols);
+    free(p->key_types);
     free(p->aggs);
     free(p->aggargs);
     free(p->postrow);
@@ -1198,221 +883,45 @@ int plan_is_windowed(const struct plan *p) { return p->window != WINDOW_NONE; }
 void plan_stats(const struct plan *p, struct plan_stats *out) { *out = p->stats; }
 
 /* ---- Snapshot and restore ----------------------------------------------------------------
- * Format (native byte order, same build): "SQLPLAN1", fingerprint, stats, max_ts, nwindows,
- * then per window: start, end, ngroups, and per group: keys, then per aggregate: count, sum,
- * best value, distinct count and values. A value is a type byte and its payload. */
-
-struct buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-static void put(struct buf *b, const void *d, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        while (cap < b->len + n)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, d, n);
-    b->len += n;
-}
-
-static void put_i64(struct buf *b, int64_t v) { put(b, &v, sizeof v); }
-
-static void put_value(struct buf *b, const struct value *v)
-{
-    unsigned char t = (unsigned char)v->type;
-    put(b, &t, 1);
-    if (v->type == VT_STRING) {
-        put(b, &v->u.s.len, sizeof v->u.s.len);
-        put(b, v->u.s.ptr, v->u.s.len);
-    } else if (v->type == VT_DOUBLE) {
-        put(b, &v->u.d, sizeof v->u.d);
-    } else if (v->type == VT_BOOLEAN) {
-        unsigned char x = v->u.b;
-        put(b, &x, 1);
-    } else if (v->type != VT_NULL) {
-        put_i64(b, v->u.i);
-    }
-}
+ * "SQLPLAN1", fingerprint, counters, max event time, then the window table's byte form. */
 
 int plan_snapshot(const struct plan *p, char **out, size_t *len)
 {
-    struct buf b = {0};
-    put(&b, "SQLPLAN1", 8);
-    put(&b, &p->fingerprint, sizeof p->fingerprint);
-    put(&b, &p->stats, sizeof p->stats);
-    put_i64(&b, p->max_ts);
-    put_i64(&b, p->nwindows);
-    for (int i = 0; i < p->nwindows; i++) {
-        const struct window *w = &p->windows[i];
-        put_i64(&b, w->start);
-        put_i64(&b, w->end);
-        put_i64(&b, (int64_t)w->ngroups);
-        for (const struct group *g = w->first; g; g = g->next) {
-            for (int k = 0; k < p->nkeys; k++)
-                put_value(&b, &g->keys[k]);
-            for (int a = 0; a < p->naggs; a++) {
-                const struct agg_state *st = &g->aggs[a];
-                put_i64(&b, st->count);
-                put(&b, &st->sum, sizeof st->sum);
-                put_value(&b, &st->best);
-                put_i64(&b, st->set ? (int64_t)st->set->n : 0);
-                for (size_t s = 0; st->set && s < st->set->cap; s++)
-                    if (st->set->vals[s].type != VT_NULL)
-                        put_value(&b, &st->set->vals[s]);
-            }
-        }
-    }
-    if (b.oom) {
-        free(b.p);
+    struct window_writer w = {0};
+    window_put(&w, "SQLPLAN1", 8);
+    window_put(&w, &p->fingerprint, sizeof p->fingerprint);
+    window_put(&w, &p->stats, sizeof p->stats);
+    window_put(&w, &p->max_ts, sizeof p->max_ts);
+    window_table_write(&p->table, &w);
+    if (w.oom) {
+        free(w.p);
         return -1;
     }
-    *out = b.p;
-    *len = b.len;
+    *out = w.p;
+    *len = w.len;
     return 0;
-}
-
-struct reader {
-    const char *p;
-    size_t len, pos;
-    int bad;
-};
-
-static void get(struct reader *r, void *d, size_t n)
-{
-    if (r->bad || r->len - r->pos < n) {
-        r->bad = 1;
-        memset(d, 0, n);
-        return;
-    }
-    memcpy(d, r->p + r->pos, n);
-    r->pos += n;
-}
-
-static int64_t get_i64(struct reader *r)
-{
-    int64_t v;
-    get(r, &v, sizeof v);
-    return v;
-}
-
-/* A value whose string points into the snapshot buffer (copied by the caller). */
-static void get_value(struct reader *r, struct value *v)
-{
-    unsigned char t;
-    get(r, &t, 1);
-    memset(v, 0, sizeof *v);
-    v->type = (enum value_type)t;
-    switch (v->type) {
-    case VT_NULL:
-        return;
-    case VT_STRING:
-        get(r, &v->u.s.len, sizeof v->u.s.len);
-        if (r->bad || r->len - r->pos < v->u.s.len) {
-            r->bad = 1;
-            v->type = VT_NULL;
-            return;
-        }
-        v->u.s.ptr = r->p + r->pos;
-        r->pos += v->u.s.len;
-        return;
-    case VT_DOUBLE:
-        get(r, &v->u.d, sizeof v->u.d);
-        return;
-    case VT_BOOLEAN: {
-        unsigned char x;
-        get(r, &x, 1);
-        v->u.b = x != 0;
-        return;
-    }
-    case VT_BIGINT:
-    case VT_TIMESTAMP:
-        v->u.i = get_i64(r);
-        return;
-    default:
-        r->bad = 1;
-        v->type = VT_NULL;
-    }
 }
 
 int plan_restore(struct plan *p, const char *data, size_t len, struct sql_error *err)
 {
-    struct reader r = {data, len, 0, 0};
+    struct window_reader r = {data, len, 0, 0};
     char magic[8];
     uint64_t fp;
-    struct sql_error local;
-    if (!err)
-        err = &local;
-    get(&r, magic, 8);
-    get(&r, &fp, sizeof fp);
+    struct plan_stats stats;
+    int64_t max_ts;
+    window_get(&r, magic, 8);
+    window_get(&r, &fp, sizeof fp);
     if (r.bad || memcmp(magic, "SQLPLAN1", 8) != 0)
         return fail_at(err, 0, 0, "checkpoint state is not a plan snapshot");
     if (fp != p->fingerprint)
         return fail_at(err, 0, 0, "checkpoint state was written by a different query or schema");
-    if (p->nwindows)
+    if (p->table.nwindows)
         return fail_at(err, 0, 0, "plan_restore needs a freshly compiled plan");
-    struct plan_stats stats;
-    get(&r, &stats, sizeof stats);
-    int64_t max_ts = get_i64(&r), nwin = get_i64(&r);
-    if (nwin < 0 || (nwin > 0 && p->window == WINDOW_NONE))
-        r.bad = 1;
-    for (int64_t i = 0; i < nwin && !r.bad; i++) {
-        int64_t start = get_i64(&r), end = get_i64(&r), ngroups = get_i64(&r);
-        struct window *w = r.bad ? NULL : window_get(p, start, end);
-        if (!w || ngroups < 0) {
-            r.bad = 1;
-            break;
-        }
-        for (int64_t g = 0; g < ngroups && !r.bad; g++) {
-            struct value keys[64];
-            if (p->nkeys > 64) {
-                r.bad = 1;
-                break;
-            }
-            for (int k = 0; k < p->nkeys; k++)
-                get_value(&r, &keys[k]);
-            if (r.bad)
-                break;
-            struct group *grp = window_group(p, w, keys, keys_hash(p, keys));
-            if (!grp) {
-                r.bad = 1;
-                break;
-            }
-            for (int a = 0; a < p->naggs && !r.bad; a++) {
-                struct agg_state *st = &grp->aggs[a];
-                struct value best;
-                st->count = get_i64(&r);
-                get(&r, &st->sum, sizeof st->sum);
-                get_value(&r, &best);
-                if (!r.bad && value_own(&st->best, &best) < 0)
-                    r.bad = 1;
-                int64_t nset = get_i64(&r);
-                for (int64_t s = 0; s < nset && !r.bad; s++) {
-                    struct value v;
-                    get_value(&r, &v);
-                    if (r.bad || v.type == VT_NULL ||
-                        (!st->set && !(st->set = calloc(1, sizeof *st->set))) || value_set_add(st->set, &v) < 0)
-                        r.bad = 1;
-                }
-            }
-        }
-    }
-    if (r.bad || r.pos != len) {
-        for (int i = 0; i < p->nwindows; i++)
-            window_release(p, &p->windows[i]);
-        p->nwindows = 0;
+    window_get(&r, &stats, sizeof stats);
+    window_get(&r, &max_ts, sizeof max_ts);
+    if (r.bad || window_table_read(&p->table, &r) < 0 || r.pos != len ||
+        (p->window == WINDOW_NONE && p->table.nwindows > 0)) {
+        window_table_clear(&p->table);
         return fail_at(err, 0, 0, "checkpoint state is truncated or corrupt");
     }
     p->stats = stats;

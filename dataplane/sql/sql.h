@@ -84,23 +84,28 @@ const struct schema *plan_output_schema(const struct plan *p);
 /* Which input fields the plan reads: flags[i] != 0 for source field i (array of nfields,
  * owned by the plan). The decoder may leave the others VT_NULL. */
 const unsigned char *plan_needed_fields(const struct plan *p);
-/* 1 when the plan has windows (emits only on watermark progress and at plan_finish). */
+/* 1 when the plan reads a window table function. With GROUP BY it keeps state and emits on
+ * watermark progress and at plan_finish; without, it emits each row once per window at once. */
 int plan_is_windowed(const struct plan *p);
 
 /* Emit callback: one output row laid out per plan_output_schema(); values valid only during
  * the call. Return 0 to continue, -1 to stop (the error goes up as -1). */
 typedef int (*plan_emit_fn)(void *ctx, const struct value *row);
 
-/* Feeds one input row (laid out per the source schema). Stateless plans emit 0 or 1 rows;
- * windowed plans update state, advance the watermark from the stream's rowtime field
- * (max event time seen - delay) and emit every window whose end <= watermark. A row whose
- * windows all fired already (window_end <= watermark) is late: counted and dropped. Returns 0,
+/* Feeds one input row (laid out per the source schema). Stateless plans emit 0 or 1 rows
+ * (a window table function without GROUP BY: one per window of the row); windowed aggregates
+ * update state, advance the watermark from the stream's rowtime field (max event time seen -
+ * delay) and emit every window whose end <= watermark. A row whose windows all fired already
+ * (window_end <= watermark) is late: counted and dropped. A row whose event time is NULL or
+ * beyond year 9999 is an evaluation error. Output rows of a fired window that cannot be
+ * evaluated are dropped and counted in eval_errors (they belong to no single input). Returns 0,
  * or -1 with err filled when the row cannot be evaluated (division by zero, bad cast, ...) or
  * emit returned -1: the caller applies the pipeline's error policy. scratch is a per-batch
  * arena for temporary strings (reset by the caller between batches, never during a call). */
 int plan_process(struct plan *p, const struct value *row, struct arena *scratch,
                  plan_emit_fn emit, void *ctx, struct sql_error *err);
-/* End of bounded input: fires every open window (in window-end order). */
+/* End of bounded input: fires every open window (in window-end order). Returns 0, or -1 when
+ * emit returned -1. */
 int plan_finish(struct plan *p, struct arena *scratch, plan_emit_fn emit, void *ctx);
 
 struct plan_stats {

@@ -38,6 +38,31 @@ static int fuzz_emit(void *ctx, const struct value *row)
     return 0;
 }
 
+/* A real snapshot's header (magic, fingerprint) followed by arbitrary bytes, restored into a
+ * fresh plan: fuzzes the checkpoint reader. */
+static void fuzz_restore(struct plan *p, struct fuzz_catalog *cat, const char *sql, const uint8_t *data,
+                         size_t size)
+{
+    char *buf, *mixed;
+    size_t len;
+    struct sql_error err;
+    if (plan_snapshot(p, &buf, &len) < 0)
+        return;
+    if (len >= 16 && (mixed = malloc(16 + size + 1))) {
+        memcpy(mixed, buf, 16);
+        memcpy(mixed + 16, data, size);
+        struct plan *q = plan_compile(sql, fuzz_lookup, cat, &err);
+        if (q && plan_restore(q, mixed, 16 + size, &err) == 0) {
+            struct arena *scratch = arena_new(1024);
+            plan_finish(q, scratch, fuzz_emit, NULL);
+            arena_free(scratch);
+        }
+        plan_free(q);
+        free(mixed);
+    }
+    free(buf);
+}
+
 static void fuzz_run(struct plan *p, struct fuzz_catalog *cat, const char *sql)
 {
     const struct schema *in = plan_input_schema(p);
@@ -107,6 +132,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct plan *p = plan_compile(text, fuzz_lookup, &cat, &err);
     if (p)
         fuzz_run(p, &cat, text);
+    plan_free(p);
+    /* the bytes as checkpoint state of a fixed windowed query */
+    static const char *const windowed =
+        "INSERT INTO o SELECT channel, COUNT(DISTINCT bidder) AS n, MAX(url) AS m, AVG(score) AS a, window_end "
+        "FROM TABLE(HOP(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '1' SECOND, INTERVAL '3' SECOND)) "
+        "GROUP BY channel, window_start, window_end";
+    p = plan_compile(windowed, fuzz_lookup, &cat, &err);
+    if (p)
+        fuzz_restore(p, &cat, windowed, data, size);
     plan_free(p);
     free(text);
     return 0;

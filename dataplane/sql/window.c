@@ -1,0 +1,512 @@
+/* window.c — window state of grouped aggregates: open windows kept in end order, a hash
+ * table of groups per window (first-seen order for output), aggregate states (COUNT, COUNT
+ * DISTINCT, SUM, MIN, MAX, AVG), and their byte form for checkpoints. */
+#include "dataplane/sql/window.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A set of distinct values (COUNT(DISTINCT x)); strings owned. */
+struct value_set {
+    struct value *vals; /* VT_NULL marks an empty slot */
+    size_t cap, n;
+};
+
+struct agg_state {
+    int64_t count;
+    union {
+        int64_t i;
+        double d;
+    } sum;
+    struct value best;    /* MIN/MAX; a string is malloc'd */
+    struct value_set *set; /* COUNT(DISTINCT) */
+};
+
+/* ---- Values, sets, groups, windows ------------------------------------------------------*/
+
+static void value_release(struct value *v)
+{
+    if (v->type == VT_STRING)
+        free((void *)v->u.s.ptr);
+    v->type = VT_NULL;
+}
+
+/* Copies v so that it owns its string. Returns 0 or -1. */
+static int value_own(struct value *dst, const struct value *v)
+{
+    *dst = *v;
+    if (v->type != VT_STRING)
+        return 0;
+    char *m = malloc(v->u.s.len + 1);
+    if (!m)
+        return -1;
+    memcpy(m, v->u.s.ptr, v->u.s.len);
+    m[v->u.s.len] = '\0';
+    dst->u.s.ptr = m;
+    return 0;
+}
+
+static void value_set_free(struct value_set *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->cap; i++)
+        value_release(&s->vals[i]);
+    free(s->vals);
+    free(s);
+}
+
+/* Adds v (non-null) to the set. Returns 0 or -1 (no memory). */
+static int value_set_add(struct value_set *s, const struct value *v)
+{
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 8;
+        struct value *vals = calloc(cap, sizeof *vals);
+        if (!vals)
+            return -1;
+        for (size_t i = 0; i < s->cap; i++) {
+            if (s->vals[i].type == VT_NULL)
+                continue;
+            size_t k = value_hash(&s->vals[i], 0) & (cap - 1);
+            while (vals[k].type != VT_NULL)
+                k = (k + 1) & (cap - 1);
+            vals[k] = s->vals[i];
+        }
+        free(s->vals);
+        s->vals = vals;
+        s->cap = cap;
+    }
+    size_t k = value_hash(v, 0) & (s->cap - 1);
+    while (s->vals[k].type != VT_NULL) {
+        if (value_compare(&s->vals[k], v) == 0)
+            return 0;
+        k = (k + 1) & (s->cap - 1);
+    }
+    if (value_own(&s->vals[k], v) < 0)
+        return -1;
+    s->n++;
+    return 0;
+}
+
+static void group_free(const struct window_table *t, struct window_group *g)
+{
+    for (int i = 0; i < t->nkeys; i++)
+        value_release(&g->keys[i]);
+    for (int i = 0; i < t->naggs; i++) {
+        value_release(&g->aggs[i].best);
+        value_set_free(g->aggs[i].set);
+    }
+    free(g);
+}
+
+static void window_release(const struct window_table *t, struct window *w)
+{
+    for (struct window_group *g = w->first, *n; g; g = n) {
+        n = g->next;
+        group_free(t, g);
+    }
+    free(w->buckets);
+    memset(w, 0, sizeof *w);
+}
+
+/* The open window [start, end), created when missing. NULL on out of memory. */
+static struct window *window_find(struct window_table *t, int64_t start, int64_t end)
+{
+    int i = t->nwindows;
+    while (i > 0 && (t->windows[i - 1].end > end || (t->windows[i - 1].end == end && t->windows[i - 1].start > start)))
+        i--;
+    if (i > 0 && t->windows[i - 1].end == end && t->windows[i - 1].start == start)
+        return &t->windows[i - 1];
+    if (t->nwindows == t->capwindows) {
+        int cap = t->capwindows ? t->capwindows * 2 : 8;
+        struct window *n = realloc(t->windows, (size_t)cap * sizeof *n);
+        if (!n)
+            return NULL;
+        t->windows = n;
+        t->capwindows = cap;
+    }
+    memmove(&t->windows[i + 1], &t->windows[i], (size_t)(t->nwindows - i) * sizeof *t->windows);
+    t->nwindows++;
+    struct window *w = &t->windows[i];
+    memset(w, 0, sizeof *w);
+    w->start = start;
+    w->end = end;
+    return w;
+}
+
+uint64_t window_keys_hash(const struct window_table *t, const struct value *keys)
+{
+    uint64_t h = 0x12345;
+    for (int i = 0; i < t->nkeys; i++)
+        h = value_hash(&keys[i], h);
+    return h;
+}
+
+static int keys_equal(const struct window_table *t, const struct value *a, const struct value *b)
+{
+    for (int i = 0; i < t->nkeys; i++)
+        if (!value_equal(&a[i], &b[i]))
+            return 0;
+    return 1;
+}
+
+static struct window_group *group_new(const struct window_table *t, uint64_t hash)
+{
+    size_t size = sizeof(struct window_group) + (size_t)t->nkeys * sizeof(struct value) +
+                  (size_t)t->naggs * sizeof(struct agg_state);
+    struct window_group *g = calloc(1, size);
+    if (!g)
+        return NULL;
+    g->hash = hash;
+    g->keys = (struct value *)(g + 1);
+    g->aggs = (struct agg_state *)(g->keys + t->nkeys);
+    return g;
+}
+
+static void window_link(struct window *w, struct window_group *g)
+{
+    if ((w->ngroups + 1) * 4 > w->nbuckets * 3) {
+        size_t nb = w->nbuckets ? w->nbuckets * 2 : 16;
+        struct window_group **b = calloc(nb, sizeof *b);
+        if (b) {
+            for (struct window_group *x = w->first; x; x = x->next) {
+                x->hnext = b[x->hash & (nb - 1)];
+                b[x->hash & (nb - 1)] = x;
+            }
+            free(w->buckets);
+            w->buckets = b;
+            w->nbuckets = nb;
+        }
+    }
+    g->hnext = w->buckets[g->hash & (w->nbuckets - 1)];
+    w->buckets[g->hash & (w->nbuckets - 1)] = g;
+    if (w->last)
+        w->last->next = g;
+    else
+        w->first = g;
+    w->last = g;
+    w->ngroups++;
+}
+
+/* The group of keys in w, created (owning copies of the keys) when missing. */
+static struct window_group *window_find_group(struct window_table *t, struct window *w,
+                                              const struct value *keys, uint64_t h)
+{
+    if (w->nbuckets)
+        for (struct window_group *g = w->buckets[h & (w->nbuckets - 1)]; g; g = g->hnext)
+            if (g->hash == h && keys_equal(t, g->keys, keys))
+                return g;
+    if (!w->nbuckets) {
+        w->buckets = calloc(16, sizeof *w->buckets);
+        if (!w->buckets)
+            return NULL;
+        w->nbuckets = 16;
+    }
+    struct window_group *g = group_new(t, h);
+    if (!g)
+        return NULL;
+    for (int i = 0; i < t->nkeys; i++)
+        if (value_own(&g->keys[i], &keys[i]) < 0) {
+            group_free(t, g);
+            return NULL;
+        }
+    window_link(w, g);
+    return g;
+}
+
+static int agg_update(const struct agg_slot *s, struct agg_state *st, const struct value *v)
+{
+    if (s->kind == AGG_COUNT && !s->arg) {
+        st->count++;
+        return 0;
+    }
+    if (v->type == VT_NULL)
+        return 0;
+    switch (s->kind) {
+    case AGG_COUNT:
+        if (s->distinct) {
+            if (!st->set && !(st->set = calloc(1, sizeof *st->set)))
+                return -1;
+            return value_set_add(st->set, v);
+        }
+        st->count++;
+        return 0;
+    case AGG_SUM:
+    case AGG_AVG:
+        if (v->type == VT_DOUBLE)
+            st->sum.d += v->u.d;
+        else
+            st->sum.i = (int64_t)((uint64_t)st->sum.i + (uint64_t)v->u.i); /* wraps like Flink's SUM */
+        st->count++;
+        return 0;
+    case AGG_MIN:
+    case AGG_MAX: {
+        if (st->count > 0) {
+            int r = value_compare(v, &st->best);
+            if ((s->kind == AGG_MIN && r >= 0) || (s->kind == AGG_MAX && r <= 0))
+                return 0;
+        }
+        struct value copy;
+        if (value_own(&copy, v) < 0)
+            return -1;
+        value_release(&st->best);
+        st->best = copy;
+        st->count++;
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+static void agg_result(const struct agg_slot *s, const struct agg_state *st, struct value *out)
+{
+    out->type = s->result;
+    switch (s->kind) {
+    case AGG_COUNT:
+        out->u.i = s->distinct ? (int64_t)(st->set ? st->set->n : 0) : st->count;
+        return;
+    case AGG_SUM:
+        if (!st->count)
+            out->type = VT_NULL;
+        else if (s->result == VT_DOUBLE)
+            out->u.d = st->sum.d;
+        else
+            out->u.i = st->sum.i;
+        return;
+    case AGG_AVG:
+        if (!st->count)
+            out->type = VT_NULL;
+        else if (s->result == VT_DOUBLE)
+            out->u.d = st->sum.d / (double)st->count;
+        else
+            out->u.i = st->sum.i / st->count;
+        return;
+    default:
+        if (!st->count)
+            out->type = VT_NULL;
+        else
+            *out = st->best;
+        return;
+    }
+}
+
+/* ---- Table operations -------------------------------------------------------------------*/
+
+int window_table_add(struct window_table *t, int64_t start, int64_t end, const struct value *keys,
+                     uint64_t h, const struct value *args)
+{
+    struct window *w = window_find(t, start, end);
+    struct window_group *g = w ? window_find_group(t, w, keys, h) : NULL;
+    if (!g)
+        return -1;
+    for (int i = 0; i < t->naggs; i++)
+        if (agg_update(&t->aggs[i], &g->aggs[i], &args[i]) < 0)
+            return -1;
+    return 0;
+}
+
+void window_group_result(const struct window_table *t, const struct window_group *g, int i,
+                         struct value *out)
+{
+    agg_result(&t->aggs[i], &g->aggs[i], out);
+}
+
+void window_table_drop(struct window_table *t, int n)
+{
+    for (int i = 0; i < n; i++)
+        window_release(t, &t->windows[i]);
+    if (n) {
+        memmove(t->windows, t->windows + n, (size_t)(t->nwindows - n) * sizeof *t->windows);
+        t->nwindows -= n;
+    }
+}
+
+void window_table_clear(struct window_table *t)
+{
+    window_table_drop(t, t->nwindows);
+    free(t->windows);
+    t->windows = NULL;
+    t->capwindows = 0;
+}
+
+/* ---- Byte form ---------------------------------------------------------------------------
+ * nwindows, then per window: start, end, ngroups, and per group: keys, then per aggregate:
+ * count, sum, best value, distinct count and values. A value is a type byte and payload. */
+
+void window_put(struct window_writer *b, const void *d, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        while (cap < b->len + n)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, d, n);
+    b->len += n;
+}
+
+static void put_i64(struct window_writer *b, int64_t v)
+{
+    window_put(b, &v, sizeof v);
+}
+
+static void put_value(struct window_writer *b, const struct value *v)
+{
+    unsigned char t = (unsigned char)v->type;
+    window_put(b, &t, 1);
+    if (v->type == VT_STRING) {
+        window_put(b, &v->u.s.len, sizeof v->u.s.len);
+        window_put(b, v->u.s.ptr, v->u.s.len);
+    } else if (v->type == VT_DOUBLE) {
+        window_put(b, &v->u.d, sizeof v->u.d);
+    } else if (v->type == VT_BOOLEAN) {
+        unsigned char x = v->u.b;
+        window_put(b, &x, 1);
+    } else if (v->type != VT_NULL) {
+        put_i64(b, v->u.i);
+    }
+}
+
+void window_table_write(const struct window_table *t, struct window_writer *b)
+{
+    put_i64(b, t->nwindows);
+    for (int i = 0; i < t->nwindows; i++) {
+        const struct window *w = &t->windows[i];
+        put_i64(b, w->start);
+        put_i64(b, w->end);
+        put_i64(b, (int64_t)w->ngroups);
+        for (const struct window_group *g = w->first; g; g = g->next) {
+            for (int k = 0; k < t->nkeys; k++)
+                put_value(b, &g->keys[k]);
+            for (int a = 0; a < t->naggs; a++) {
+                const struct agg_state *st = &g->aggs[a];
+                put_i64(b, st->count);
+                window_put(b, &st->sum, sizeof st->sum);
+                put_value(b, &st->best);
+                put_i64(b, st->set ? (int64_t)st->set->n : 0);
+                for (size_t s = 0; st->set && s < st->set->cap; s++)
+                    if (st->set->vals[s].type != VT_NULL)
+                        put_value(b, &st->set->vals[s]);
+            }
+        }
+    }
+}
+
+void window_get(struct window_reader *r, void *d, size_t n)
+{
+    if (r->bad || r->len - r->pos < n) {
+        r->bad = 1;
+        memset(d, 0, n);
+        return;
+    }
+    memcpy(d, r->p + r->pos, n);
+    r->pos += n;
+}
+
+static int64_t get_i64(struct window_reader *r)
+{
+    int64_t v;
+    window_get(r, &v, sizeof v);
+    return v;
+}
+
+/* A value whose string points into the reader's buffer (copied by the caller). */
+static void get_value(struct window_reader *r, struct value *v)
+{
+    unsigned char type;
+    window_get(r, &type, 1);
+    memset(v, 0, sizeof *v);
+    v->type = (enum value_type)type;
+    switch (v->type) {
+    case VT_NULL:
+        return;
+    case VT_STRING:
+        window_get(r, &v->u.s.len, sizeof v->u.s.len);
+        if (r->bad || r->len - r->pos < v->u.s.len) {
+            r->bad = 1;
+            v->type = VT_NULL;
+            return;
+        }
+        v->u.s.ptr = r->p + r->pos;
+        r->pos += v->u.s.len;
+        return;
+    case VT_DOUBLE:
+        window_get(r, &v->u.d, sizeof v->u.d);
+        return;
+    case VT_BOOLEAN: {
+        unsigned char x;
+        window_get(r, &x, 1);
+        v->u.b = x != 0;
+        return;
+    }
+    case VT_BIGINT:
+    case VT_TIMESTAMP:
+        v->u.i = get_i64(r);
+        return;
+    default:
+        r->bad = 1;
+        v->type = VT_NULL;
+    }
+}
+
+/* One aggregate state of a group being read; values must have the types the query gives. */
+static void read_agg_state(struct window_reader *r, const struct agg_slot *slot, struct agg_state *st)
+{
+    struct value best;
+    enum value_type arg_type = slot->arg ? slot->arg->type : VT_NULL;
+    st->count = get_i64(r);
+    window_get(r, &st->sum, sizeof st->sum);
+    get_value(r, &best);
+    if (st->count < 0 || (best.type != VT_NULL && best.type != slot->result))
+        r->bad = 1;
+    if (!r->bad && value_own(&st->best, &best) < 0)
+        r->bad = 1;
+    int64_t nset = get_i64(r);
+    for (int64_t s = 0; s < nset && !r->bad; s++) {
+        struct value v;
+        get_value(r, &v);
+        if (r->bad || v.type == VT_NULL || v.type != arg_type ||
+            (!st->set && !(st->set = calloc(1, sizeof *st->set))) || value_set_add(st->set, &v) < 0)
+            r->bad = 1;
+    }
+}
+
+int window_table_read(struct window_table *t, struct window_reader *r)
+{
+    int64_t nwin = get_i64(r);
+    if (nwin < 0 || t->nkeys > 64)
+        r->bad = 1;
+    for (int64_t i = 0; i < nwin && !r->bad; i++) {
+        int64_t start = get_i64(r), end = get_i64(r), ngroups = get_i64(r);
+        struct window *w = r->bad ? NULL : window_find(t, start, end);
+        if (!w || ngroups < 0)
+            r->bad = 1;
+        for (int64_t g = 0; g < ngroups && !r->bad; g++) {
+            struct value keys[64];
+            for (int k = 0; k < t->nkeys; k++) {
+                get_value(r, &keys[k]);
+                if (keys[k].type != VT_NULL && keys[k].type != t->key_types[k])
+                    r->bad = 1;
+            }
+            struct window_group *grp = r->bad ? NULL : window_find_group(t, w, keys, window_keys_hash(t, keys));
+            if (!grp)
+                r->bad = 1;
+            for (int a = 0; a < t->naggs && !r->bad; a++)
+                read_agg_state(r, &t->aggs[a], &grp->aggs[a]);
+        }
+    }
+    if (r->bad) {
+        window_table_clear(t);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,1 @@
+INSERT INTO out SELECT POSITION('w' IN channel) AS p, LPAD(url, 12, 'ab') AS l, RPAD(extra, price, '-') AS r, INITCAP(channel) AS i, REVERSE(url) AS v FROM bid
