@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "dataplane/engine.h"
 #include "dataplane/log/log.h"
+#include "dataplane/schema_json.h"
 #include "dataplane/sql/sql.h"
 
 static volatile sig_atomic_t worker_stop;
@@ -38,28 +39,6 @@ static void install_stop_handlers(void)
 }
 
 /* ================================================================ sluiced worker */
-
-/* SQL type names a task spec may use, one row each (parameters like "(3)" are ignored). */
-static const struct {
-    const char *name;
-    enum value_type type;
-} worker_type_table[] = {
-    {"BOOLEAN", VT_BOOLEAN}, {"BIGINT", VT_BIGINT},   {"INT", VT_BIGINT},      {"INTEGER", VT_BIGINT},
-    {"SMALLINT", VT_BIGINT}, {"TINYINT", VT_BIGINT},  {"DOUBLE", VT_DOUBLE},   {"FLOAT", VT_DOUBLE},
-    {"REAL", VT_DOUBLE},     {"DECIMAL", VT_DOUBLE},  {"STRING", VT_STRING},   {"VARCHAR", VT_STRING},
-    {"CHAR", VT_STRING},     {"TIMESTAMP", VT_TIMESTAMP},
-};
-
-static int type_from_name(const char *name, enum value_type *out)
-{
-    size_t n = strcspn(name, "( ");
-    for (size_t i = 0; i < sizeof worker_type_table / sizeof worker_type_table[0]; i++)
-        if (strlen(worker_type_table[i].name) == n && strncasecmp(worker_type_table[i].name, name, n) == 0) {
-            *out = worker_type_table[i].type;
-            return 0;
-        }
-    return -1;
-}
 
 struct worker_stream {
     struct engine_stream es;
@@ -155,48 +134,6 @@ static int parse_props(json_t *obj, struct worker_stream *ws, char *err, size_t 
     return 0;
 }
 
-static int parse_schema(json_t *js, struct schema *s, const char *stream, char *err, size_t errlen)
-{
-    json_t *fields = json_object_get(js, "fields");
-    s->rowtime_field = -1;
-    if (!json_is_array(fields) || json_array_size(fields) == 0) {
-        snprintf(err, errlen, "stream \"%s\": schema.fields must be a non-empty array", stream);
-        return -1;
-    }
-    s->fields = calloc(json_array_size(fields), sizeof *s->fields);
-    size_t i;
-    json_t *f;
-    json_array_foreach(fields, i, f)
-    {
-        const char *name = json_string_value(json_object_get(f, "name"));
-        const char *type = json_string_value(json_object_get(f, "type"));
-        if (!name || !type) {
-            snprintf(err, errlen, "stream \"%s\": field %zu needs a name and a type", stream, i + 1);
-            return -1;
-        }
-        s->fields[i].name = strdup(name);
-        s->nfields++;
-        if (type_from_name(type, &s->fields[i].type) != 0) {
-            snprintf(err, errlen, "stream \"%s\": field \"%s\" has an unknown type \"%s\"", stream, name, type);
-            return -1;
-        }
-    }
-    json_t *wm = json_object_get(js, "watermark");
-    if (wm) {
-        const char *field = json_string_value(json_object_get(wm, "field"));
-        json_t *delay = json_object_get(wm, "delay_ms");
-        for (int k = 0; field && k < s->nfields; k++)
-            if (strcmp(s->fields[k].name, field) == 0 && s->fields[k].type == VT_TIMESTAMP)
-                s->rowtime_field = k;
-        if (s->rowtime_field < 0 || (delay && !json_is_integer(delay))) {
-            snprintf(err, errlen, "stream \"%s\": watermark needs a TIMESTAMP field and an integer delay_ms", stream);
-            return -1;
-        }
-        s->watermark_delay_ms = delay ? json_integer_value(delay) : 0;
-    }
-    return 0;
-}
-
 static void free_streams(struct worker_stream *ws, int n)
 {
     for (int i = 0; i < n; i++) {
@@ -281,7 +218,7 @@ static int worker_run_spec(json_t *spec, char *err, size_t errlen)
             snprintf(err, errlen, "stream %zu needs a name and a dir", i + 1);
             goto out;
         }
-        if (parse_schema(json_object_get(js, "schema"), &w->schema, w->es.name, err, errlen) != 0)
+        if (schema_from_json(json_object_get(js, "schema"), &w->schema, w->es.name, err, errlen) != 0)
             goto out;
         w->es.schema = &w->schema;
     }
