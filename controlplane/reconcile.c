@@ -125,8 +125,16 @@ static void on_state(void *ctx, const struct supervisor_status *st, const char *
     if (!t)
         return;
     t->dirty = 1;
-    if (!t->lost)
+    if (!t->lost) {
         note_event(r, t, event, message, st->restarts);
+        /* The same change as a log line, so a log view tells the whole story. */
+        char line[700];
+        snprintf(line, sizeof line, "controlplane: task %s on node %s%s%.600s", event,
+                 r->opt.node_id, message[0] ? ": " : "", message);
+        int bad = strcmp(event, "crashed") == 0 || strcmp(event, "failed") == 0;
+        logs_add_line(r->logs, t->tenant_id, t->kind, t->resource_id, t->id,
+                      bad ? "error" : "info", wall_ms(), line);
+    }
     if (strcmp(event, "stopped") == 0) {
         if (t->lost)
             return;
