@@ -353,6 +353,10 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
                                       PQgetvalue(res, 0, 1), "stream", PQgetvalue(res, 0, 4),
                                       "properties", props ? props : json_object()));
         allow_network = strcmp(connector, "datagen") != 0;
+        /* A generator with a fixed number of events is a bounded run: it completes. */
+        const char *events = json_string_value(json_object_get(props, "events"));
+        if (strcmp(connector, "datagen") == 0 && events && atoll(events) > 0)
+            json_object_set_new(spec, "bounded", json_true());
         int srv = load_secrets(r, t->tenant_id, refs, secrets, err, errsz);
         json_decref(refs);
         if (srv != 0) {
