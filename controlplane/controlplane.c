@@ -312,7 +312,7 @@ int controlplane_main(int argc, char **argv)
             }
             if (need_converge || now >= next_resync) {
                 failed = reconcile_converge(r, &dberr) != 0;
-                need_converge = 0;
+                need_converge = !failed && reconcile_more_to_claim(r);
                 next_resync = now + cfg.resync_ms;
                 next_sync = 0; /* write the result at once */
             }

@@ -43,7 +43,10 @@ struct reconciler {
     struct logs *logs;
     struct metering *meter;
     uint64_t db_errors, starts;
+    int claimed_full_batch; /* the last claim filled its batch: more rows may be waiting */
 };
+
+#define CLAIM_BATCH 32
 
 /* Task sizes: memory from the options, CPU and process limits here. */
 static const struct {
@@ -379,11 +382,14 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
     if (!pipeline)
         snprintf(own_stream, sizeof own_stream, "%s", PQgetvalue(res, 0, 8));
     PQclear(res);
-    const char *tp[] = {t->tenant_id, own_stream};
+    /* Only the streams the task uses: a connection's own; those a pipeline's SQL names (a
+     * superset: any stream whose name occurs in the text). */
+    const char *tp[] = {t->tenant_id, own_stream, pipeline ? json_string_value(json_object_get(spec, "sql")) : ""};
     res = db_query(r->conn,
                    "SELECT id, name, schema::text FROM streams WHERE tenant_id = $1"
+                   "   AND (id::text = $2 OR ($3 <> '' AND strpos(lower($3), lower(name)) > 0))"
                    " ORDER BY id::text = $2 DESC, name",
-                   2, tp, &dberr);
+                   3, tp, &dberr);
     if (!res) {
         snprintf(err, errsz, "%s", dberr.message);
         goto out;
@@ -417,7 +423,7 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
     st.sandbox.allow_network = allow_network;
     st.sandbox.address_space = memory * 4 > (2ull << 30) ? memory * 4 : 2ull << 30;
     st.sandbox.open_files = 1024;
-    st.sandbox.processes = 4096;
+    st.sandbox.processes = 65536; /* per uid, i.e. per tenant; the pids cgroup limits a task */
     st.limits.memory_bytes = memory;
     st.limits.cpu_millis = task_sizes[size_index].cpu_millis;
     st.limits.pids = task_sizes[size_index].pids;
@@ -494,7 +500,11 @@ int reconcile_converge(struct reconciler *r, struct db_error *err)
                 "   AND (pid IS NULL OR lease_owner IS NULL OR lease_expires_at < now())",
                 0, NULL, err) != 0)
         return -1;
+    /* Starting is synchronous (queries, spawn): at most a batch per pass, so the loop keeps
+     * serving running workers; *more says another pass should follow at once. */
     int room = r->opt.max_tasks - r->ntasks;
+    if (room > CLAIM_BATCH)
+        room = CLAIM_BATCH;
     if (room <= 0)
         return 0;
     PGresult *res = lease_claim(r->conn, r->opt.node_id, r->opt.lease_seconds, room, err);
@@ -515,9 +525,12 @@ int reconcile_converge(struct reconciler *r, struct db_error *err)
         note_event(r, t, "claimed", msg, 0);
         try_start(r, t);
     }
+    r->claimed_full_batch = PQntuples(res) == room;
     PQclear(res);
     return 0;
 }
+
+int reconcile_more_to_claim(const struct reconciler *r) { return r->claimed_full_batch; }
 
 /* ------------------------------------------------------------------------------------------ */
 /* Sync: leases, row changes, status, batches, resource state                                 */
