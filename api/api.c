@@ -23,6 +23,7 @@
 #include "api/openapi.h"
 #include "api/ratelimit.h"
 #include "api/resources.h"
+#include "common/arena.h"
 #include "common/config.h"
 #include "common/crypto.h"
 #include "common/db.h"
@@ -42,6 +43,8 @@ struct api_config {
     char *master_key_file;
     long max_body_bytes;
     long token_ttl;
+    long login_rate;
+    long login_burst;
     char *log_level;
     char *log_format;
     char *data_root;
@@ -70,6 +73,10 @@ static const struct config_option api_options[] = {
         64L << 20, "largest request body accepted (413 above)"),
     OPT("token-ttl", "SLUICE_TOKEN_TTL", CONFIG_INT, token_ttl, "86400", 60, 90L * 86400,
         "lifetime of login tokens, seconds"),
+    OPT("login-rate", "SLUICE_LOGIN_RATE", CONFIG_INT, login_rate, "60", 1, 1000000,
+        "signup and login requests per minute per client address"),
+    OPT("login-burst", "SLUICE_LOGIN_BURST", CONFIG_INT, login_burst, "20", 1, 1000000,
+        "signup and login requests a client address may make at once"),
     OPT("log-level", "SLUICE_LOG_LEVEL", CONFIG_STRING, log_level, "info", 0, 0,
         "debug, info, warn or error"),
     OPT("log-format", "SLUICE_LOG_FORMAT", CONFIG_STRING, log_format, "text", 0, 0, "text or json"),
@@ -143,8 +150,16 @@ static int api_healthz(struct api_request *req, struct api_response *resp)
 static int api_readyz(struct api_request *req, struct api_response *resp)
 {
     struct db_error err;
-    if (!req->db || db_exec(req->db, "SELECT 1", 0, NULL, &err) < 0)
+    if (!req->db)
+        return api_fail(resp, API_UNAVAILABLE, NULL,
+                        "cannot connect to the database as sluice_app; is it up, and has `sluiced migrate` run?");
+    PGresult *res = db_query(req->db, "SELECT to_regclass('public.pipelines') IS NOT NULL", 0, NULL, &err);
+    int migrated = res && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (!res)
         return api_fail(resp, API_UNAVAILABLE, NULL, "the database is not reachable");
+    if (!migrated)
+        return api_fail(resp, API_UNAVAILABLE, NULL, "the database has no schema yet; run `sluiced migrate`");
     return api_reply(resp, 200, json_pack("{s:s}", "status", "ready"));
 }
 
@@ -168,16 +183,17 @@ static int api_openapi(struct api_request *req, struct api_response *resp)
     {"POST", "/v1/" path "/{id}/deactivate", resource_deactivate, ROUTE_AUTH, &kind}
 
 static const struct api_route api_routes[] = {
-    {"GET", "/healthz", api_healthz, 0, NULL},
-    {"GET", "/readyz", api_readyz, 0, NULL},
-    {"GET", "/openapi.json", api_openapi, 0, NULL},
-    {"GET", "/v1/openapi.json", api_openapi, 0, NULL},
-    {"POST", "/v1/signup", auth_signup, ROUTE_BODY, NULL},
-    {"POST", "/v1/login", auth_login, ROUTE_BODY, NULL},
+    {"GET", "/healthz", api_healthz, ROUTE_NO_DB, NULL},
+    {"GET", "/readyz", api_readyz, ROUTE_DB_OPTIONAL, NULL},
+    {"GET", "/openapi.json", api_openapi, ROUTE_NO_DB, NULL},
+    {"GET", "/v1/openapi.json", api_openapi, ROUTE_NO_DB, NULL},
+    {"POST", "/v1/signup", auth_signup, ROUTE_BODY | ROUTE_PER_IP, NULL},
+    {"POST", "/v1/login", auth_login, ROUTE_BODY | ROUTE_PER_IP, NULL},
     {"GET", "/v1/me", auth_me, ROUTE_AUTH, NULL},
     {"GET", "/v1/api-keys", auth_api_keys_list, ROUTE_AUTH, NULL},
-    {"POST", "/v1/api-keys", auth_api_keys_create, ROUTE_AUTH | ROUTE_BODY, NULL},
-    {"DELETE", "/v1/api-keys/{id}", auth_api_keys_revoke, ROUTE_AUTH, NULL},
+    {"POST", "/v1/api-keys", auth_api_keys_create, ROUTE_AUTH | ROUTE_BODY | ROUTE_ADMIN, NULL},
+    {"DELETE", "/v1/api-keys/{id}", auth_api_keys_revoke, ROUTE_AUTH | ROUTE_ADMIN, NULL},
+    {"GET", "/v1/audit-events", auth_audit_events, ROUTE_AUTH | ROUTE_ADMIN, NULL},
     RESOURCE_ROUTES("secrets", resource_secrets),
     RESOURCE_ROUTES("streams", resource_streams),
     RESOURCE_ROUTES("connections", resource_connections),
@@ -271,26 +287,63 @@ static int api_idempotency_store(struct api_request *req, const char *key, const
     return rc < 0 ? api_fail_db(resp, &err) : 0;
 }
 
+/* Takes a token from key's bucket; 429 with Retry-After in resp when empty. */
+static int api_rate_limit(const char *key, double rate, double burst, const char *who, struct api_response *resp)
+{
+    int retry_after = 1;
+    if (ratelimit_take(api_server.ratelimit, key, rate, burst, api_now(), &retry_after))
+        return 0;
+    api_fail(resp, API_RATE_LIMITED, json_pack("{s:i}", "retry_after", retry_after),
+             "too many requests for this %s; retry in %d s", who, retry_after);
+    resp->retry_after = retry_after;
+    return -1;
+}
+
+/* "ip:<client address>" into out. */
+static void api_client_key(struct MHD_Connection *conn, char *out, size_t outlen)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char addr[INET6_ADDRSTRLEN] = "unknown";
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, addr, sizeof addr);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, addr, sizeof addr);
+    snprintf(out, outlen, "ip:%s", addr);
+}
+
 /* Authenticated routes: rate limit, tenant transaction, idempotency, handler, commit. */
 static void api_run_in_tenant(struct api_request *req, struct api_response *resp)
 {
     if (auth_authenticate(req, resp) < 0)
         return;
-    int retry_after = 1;
-    if (!ratelimit_take(api_server.ratelimit, req->caller.tenant_id, req->caller.rate_per_second,
-                        req->caller.rate_burst, api_now(), &retry_after)) {
-        api_fail(resp, API_RATE_LIMITED, json_pack("{s:i}", "retry_after", retry_after),
-                 "too many requests for this tenant; retry in %d s", retry_after);
-        resp->retry_after = retry_after;
+    if (api_rate_limit(req->caller.tenant_id, req->caller.rate_per_second, req->caller.rate_burst, "tenant",
+                       resp) < 0)
+        return;
+    if ((req->route->flags & ROUTE_ADMIN) && strcmp(req->caller.role, "owner") != 0 &&
+        strcmp(req->caller.role, "admin") != 0) {
+        api_fail(resp, API_FORBIDDEN, json_pack("{s:s}", "role", req->caller.role),
+                 "this needs the owner or admin role; you are %s", req->caller.role);
         return;
     }
+    /* One round trip: the tenant id came from the database and is a UUID, safe to inline. */
     struct db_error err;
-    const char *params[] = {req->caller.tenant_id};
-    if (db_exec(req->db, "BEGIN", 0, NULL, &err) < 0 ||
-        db_exec(req->db, "SELECT set_config('sluice.tenant_id', $1, true)", 1, params, &err) < 0) {
+    char begin[160];
+    if (!api_is_uuid(req->caller.tenant_id)) {
+        api_fail(resp, API_INTERNAL, NULL, "internal error");
+        return;
+    }
+    snprintf(begin, sizeof begin, "BEGIN; SELECT set_config('sluice.tenant_id', '%s', true)", req->caller.tenant_id);
+    PGresult *res = PQexec(req->db, begin);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        PQclear(res);
+        snprintf(err.sqlstate, sizeof err.sqlstate, "08000");
+        snprintf(err.message, sizeof err.message, "%s", PQerrorMessage(req->db));
+        err.connection_lost = PQstatus(req->db) != CONNECTION_OK;
         api_fail_db(resp, &err);
         return;
     }
+    PQclear(res);
     const char *key = strcmp(req->method, "POST") == 0 ? api_header(req, "Idempotency-Key") : NULL;
     char hash[CRYPTO_SHA256_HEX] = "";
     int replay = 0;
@@ -300,7 +353,7 @@ static void api_run_in_tenant(struct api_request *req, struct api_response *resp
             replay = -1;
         } else {
             size_t n = strlen(req->method) + strlen(req->path) + req->body_len + 2;
-            char *material = malloc(n + 1);
+            char *material = arena_alloc(req->arena, n + 1);
             if (!material) {
                 api_fail(resp, API_INTERNAL, NULL, "internal error");
                 replay = -1;
@@ -308,7 +361,6 @@ static void api_run_in_tenant(struct api_request *req, struct api_response *resp
                 int len = snprintf(material, n + 1, "%s\n%s\n", req->method, req->path);
                 memcpy(material + len, req->body ? req->body : "", req->body_len);
                 crypto_sha256_hex(material, (size_t)len + req->body_len, hash);
-                free(material);
                 replay = api_idempotency_check(req, key, hash, resp);
             }
         }
@@ -336,11 +388,18 @@ static void api_dispatch(struct api_request *req, struct api_response *resp)
         break;
     }
     req->route = route;
+    if (route->flags & ROUTE_PER_IP) {
+        char key[64];
+        api_client_key(req->connection, key, sizeof key);
+        if (api_rate_limit(key, (double)api_server.config.login_rate / 60.0, (double)api_server.config.login_burst,
+                           "client address", resp) < 0)
+            return;
+    }
     if ((route->flags & ROUTE_BODY) && api_parse_body(req, resp) < 0)
         return;
-    if (route->handler != api_healthz && route->handler != api_openapi) {
+    if (!(route->flags & ROUTE_NO_DB)) {
         req->db = api_db();
-        if (!req->db && route->handler != api_readyz) {
+        if (!req->db && !(route->flags & ROUTE_DB_OPTIONAL)) {
             api_fail(resp, API_UNAVAILABLE, NULL, "the database is unavailable; retry shortly");
             return;
         }
@@ -362,6 +421,7 @@ static void api_dispatch(struct api_request *req, struct api_response *resp)
 /* ---- libmicrohttpd glue ------------------------------------------------------------------ */
 
 struct api_call {
+    struct arena *arena;
     char *body;
     size_t len, cap;
     int too_large;
@@ -449,8 +509,12 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
     long max = api_server.settings.max_body_bytes;
     if (!call) {
         call = calloc(1, sizeof *call);
-        if (!call)
+        if (call)
+            call->arena = arena_new(16384);
+        if (!call || !call->arena) {
+            free(call);
             return MHD_NO;
+        }
         call->started = api_now();
         *con_cls = call;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
@@ -483,7 +547,7 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
     }
 
     struct api_request req = {.method = method, .path = url, .connection = conn, .body = call->body,
-                              .body_len = call->len, .settings = &api_server.settings};
+                              .body_len = call->len, .arena = call->arena, .settings = &api_server.settings};
     struct api_response resp = {0};
     const char *given = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
     if (given && *given && strlen(given) <= 64 && strspn(given, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == strlen(given))
@@ -510,6 +574,7 @@ static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls
 {
     struct api_call *call = *con_cls;
     if (call) {
+        arena_free(call->arena);
         free(call->body);
         free(call);
         *con_cls = NULL;
@@ -607,7 +672,7 @@ static struct MHD_Daemon *api_start(const char *cert, const char *key, char *err
     struct sockaddr_in in4 = {0};
     struct sockaddr_in6 in6 = {0};
     struct sockaddr *addr;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_TLS | MHD_USE_ERROR_LOG;
     if (inet_pton(AF_INET, cfg->listen_address, &in4.sin_addr) == 1) {
         in4.sin_family = AF_INET;
         in4.sin_port = htons((uint16_t)cfg->port);

@@ -33,13 +33,12 @@ int auth_authenticate(struct api_request *req, struct api_response *resp)
     char hash[CRYPTO_SHA256_HEX];
     crypto_sha256_hex(cred, strlen(cred), hash);
     const char *params[] = {hash};
-    struct db_error dberr;
-    PGresult *res = db_query(req->db,
+    PGresult *res = api_db_query(req, resp,
                              "SELECT tenant_id, coalesce(user_id::text, ''), coalesce(api_key_id::text, ''), "
                              "role, rate_per_second, rate_burst FROM sluice_auth_lookup($1)",
-                             1, params, &dberr);
+                             1, params);
     if (!res)
-        return api_fail_db(resp, &dberr);
+        return -1;
     if (PQntuples(res) == 0) {
         PQclear(res);
         return api_fail(resp, API_UNAUTHENTICATED, NULL, "invalid, expired or revoked credentials");
@@ -135,9 +134,9 @@ int auth_signup(struct api_request *req, struct api_response *resp)
 
     const char *taken_params[] = {tenant, email};
     struct db_error dberr;
-    PGresult *res = db_query(req->db, "SELECT sluice_signup_taken($1, $2)", 2, taken_params, &dberr);
+    PGresult *res = api_db_query(req, resp, "SELECT sluice_signup_taken($1, $2)", 2, taken_params);
     if (!res)
-        return api_fail_db(resp, &dberr);
+        return -1;
     char taken[16];
     snprintf(taken, sizeof taken, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
@@ -209,10 +208,10 @@ int auth_login(struct api_request *req, struct api_response *resp)
     const char *password = json_string_value(json_object_get(req->json, "password"));
     const char *params[] = {email};
     struct db_error dberr;
-    PGresult *res = db_query(req->db, "SELECT tenant_id, user_id, password_hash FROM sluice_login_lookup($1)", 1,
-                             params, &dberr);
+    PGresult *res = api_db_query(req, resp, "SELECT tenant_id, user_id, password_hash FROM sluice_login_lookup($1)", 1,
+                             params);
     if (!res)
-        return api_fail_db(resp, &dberr);
+        return -1;
     int found = PQntuples(res) > 0;
     char tenant_id[40] = "", user_id[40] = "", stored[CRYPTO_PASSWORD_HASH_MAX] = "";
     if (found) {
@@ -301,21 +300,13 @@ int auth_me(struct api_request *req, struct api_response *resp)
 
 int auth_api_keys_list(struct api_request *req, struct api_response *resp)
 {
-    struct db_error dberr;
-    PGresult *res = db_query(req->db,
+    PGresult *res = api_db_query(req, resp,
                              "SELECT " API_KEY_JSON " FROM api_keys k WHERE k.revoked_at IS NULL "
                              "ORDER BY k.created_at, k.id",
-                             0, NULL, &dberr);
+                             0, NULL);
     if (!res)
-        return api_fail_db(resp, &dberr);
-    json_t *items = json_array();
-    for (int i = 0; i < PQntuples(res); i++) {
-        json_t *doc = json_loads(PQgetvalue(res, i, 0), 0, NULL);
-        if (doc)
-            json_array_append_new(items, doc);
-    }
-    PQclear(res);
-    return api_reply(resp, 200, json_pack("{s:o,s:n}", "items", items, "next_cursor"));
+        return -1;
+    return api_reply_list(resp, res, 0, 0);
 }
 
 int auth_api_keys_create(struct api_request *req, struct api_response *resp)
@@ -325,13 +316,12 @@ int auth_api_keys_create(struct api_request *req, struct api_response *resp)
     };
     if (auth_check(req, fields, 1, resp) < 0)
         return -1;
-    struct db_error dberr;
-    PGresult *res = db_query(req->db,
+    PGresult *res = api_db_query(req, resp,
                              "SELECT (SELECT count(*) FROM api_keys WHERE revoked_at IS NULL) >= p.max_api_keys, "
                              "p.max_api_keys FROM tenants t JOIN plans p ON p.name = t.plan",
-                             0, NULL, &dberr);
+                             0, NULL);
     if (!res)
-        return api_fail_db(resp, &dberr);
+        return -1;
     int over = PQntuples(res) && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     int limit = PQntuples(res) ? atoi(PQgetvalue(res, 0, 1)) : 0;
     PQclear(res);
@@ -358,13 +348,12 @@ int auth_api_keys_revoke(struct api_request *req, struct api_response *resp)
     if (!api_is_uuid(id))
         return api_fail(resp, API_NOT_FOUND, NULL, "API key \"%s\" not found", id);
     const char *params[] = {id};
-    struct db_error dberr;
-    PGresult *res = db_query(req->db,
+    PGresult *res = api_db_query(req, resp,
                              "UPDATE api_keys SET revoked_at = now(), updated_at = now(), version = version + 1 "
                              "WHERE id = $1 AND revoked_at IS NULL RETURNING id",
-                             1, params, &dberr);
+                             1, params);
     if (!res)
-        return api_fail_db(resp, &dberr);
+        return -1;
     int found = PQntuples(res) > 0;
     PQclear(res);
     if (!found)
@@ -372,4 +361,26 @@ int auth_api_keys_revoke(struct api_request *req, struct api_response *resp)
     if (resource_record_change(req, "api_key", id, "revoke", false, resp) < 0)
         return -1;
     return api_reply(resp, 204, NULL);
+}
+
+int auth_audit_events(struct api_request *req, struct api_response *resp)
+{
+    const char *cursor = api_query(req, "cursor");
+    long limit;
+    if (api_query_limit(req, &limit, resp) < 0)
+        return -1;
+    if (cursor && (!*cursor || strlen(cursor) > 18 || strspn(cursor, "0123456789") != strlen(cursor)))
+        return api_fail_cursor(resp);
+    char limit_param[24];
+    snprintf(limit_param, sizeof limit_param, "%ld", limit + 1);
+    const char *params[] = {cursor, limit_param};
+    PGresult *res = api_db_query(req, resp,
+                                 "SELECT json_build_object('id',a.id::text,'ts',sluice_ts(a.ts),'action',a.action,"
+                                 "'resource_kind',a.resource_kind,'resource_id',a.resource_id,'user_id',a.user_id,"
+                                 "'api_key_id',a.api_key_id,'request_id',a.request_id), a.id FROM audit_log a "
+                                 "WHERE ($1::bigint IS NULL OR a.id < $1::bigint) ORDER BY a.id DESC LIMIT $2::int",
+                                 2, params);
+    if (!res)
+        return -1;
+    return api_reply_list(resp, res, limit, 1);
 }

@@ -22,5 +22,7 @@ int auth_me(struct api_request *req, struct api_response *resp);
 int auth_api_keys_list(struct api_request *req, struct api_response *resp);
 int auth_api_keys_create(struct api_request *req, struct api_response *resp);
 int auth_api_keys_revoke(struct api_request *req, struct api_response *resp);
+/* GET /v1/audit-events?limit=&cursor=: the tenant's audit log, newest first. */
+int auth_audit_events(struct api_request *req, struct api_response *resp);
 
 #endif

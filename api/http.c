@@ -91,6 +91,47 @@ int api_fail_db(struct api_response *resp, const struct db_error *err)
     return api_fail(resp, API_INTERNAL, NULL, "internal error");
 }
 
+PGresult *api_db_query(struct api_request *req, struct api_response *resp, const char *sql, int nparams,
+                    const char *const *params)
+{
+    struct db_error err;
+    PGresult *res = db_query(req->db, sql, nparams, params, &err);
+    if (!res)
+        api_fail_db(resp, &err);
+    return res;
+}
+
+int api_query_limit(const struct api_request *req, long *limit, struct api_response *resp)
+{
+    const char *text = api_query(req, "limit");
+    char *end = NULL;
+    *limit = text ? strtol(text, &end, 10) : API_LIST_DEFAULT_LIMIT;
+    if (text && (!*text || *end || *limit < 1 || *limit > API_LIST_MAX_LIMIT))
+        return api_fail_field(resp, API_INVALID_REQUEST, "limit", "limit must be an integer from 1 to %d",
+                              API_LIST_MAX_LIMIT);
+    return 0;
+}
+
+int api_fail_cursor(struct api_response *resp)
+{
+    return api_fail_field(resp, API_INVALID_REQUEST, "cursor",
+                          "cursor is not one this API returned; pass next_cursor unchanged");
+}
+
+int api_reply_list(struct api_response *resp, PGresult *res, long limit, int cursor_column)
+{
+    int rows = PQntuples(res), shown = limit > 0 && rows > limit ? (int)limit : rows;
+    json_t *items = json_array();
+    for (int i = 0; i < shown; i++) {
+        json_t *doc = json_loads(PQgetvalue(res, i, 0), 0, NULL);
+        if (doc)
+            json_array_append_new(items, doc);
+    }
+    json_t *next = shown < rows ? json_string(PQgetvalue(res, shown - 1, cursor_column)) : json_null();
+    PQclear(res);
+    return api_reply(resp, 200, json_pack("{s:o,s:o}", "items", items, "next_cursor", next));
+}
+
 int api_reply(struct api_response *resp, int status, json_t *body)
 {
     json_decref(resp->body);

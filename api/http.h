@@ -75,6 +75,7 @@ struct api_request {
     char request_id[72];
     struct api_caller caller;
     PGconn *db;
+    struct arena *arena; /* this request's memory, released after the response */
     const struct api_settings *settings;
 };
 
@@ -108,6 +109,25 @@ int api_fail_field(struct api_response *resp, enum api_error e, const char *fiel
 /* Maps a database failure: unique violation -> conflict, foreign key -> conflict, lost
  * connection -> unavailable, anything else -> internal (logged, not shown). Returns -1. */
 int api_fail_db(struct api_response *resp, const struct db_error *err);
+
+/* Runs sql on req->db. Returns the result (the caller PQclear()s it), or NULL with resp filled
+ * by api_fail_db(). */
+PGresult *api_db_query(struct api_request *req, struct api_response *resp, const char *sql, int nparams,
+                    const char *const *params);
+
+#define API_LIST_DEFAULT_LIMIT 50
+#define API_LIST_MAX_LIMIT 200
+
+/* The ?limit= of a list (1..API_LIST_MAX_LIMIT, default API_LIST_DEFAULT_LIMIT) into *limit;
+ * -1 with 400 in resp when malformed. */
+int api_query_limit(const struct api_request *req, long *limit, struct api_response *resp);
+/* 400 invalid_request for a ?cursor= this API did not hand out. Returns -1. */
+int api_fail_cursor(struct api_response *resp);
+
+/* Replies 200 {"items":[...],"next_cursor":...} from res (cleared here): column 0 of each row
+ * is an item's JSON text; when res has more than limit rows (the query fetched limit + 1), the
+ * cursor column of the last shown row becomes next_cursor. limit <= 0: all rows, no cursor. */
+int api_reply_list(struct api_response *resp, PGresult *res, long limit, int cursor_column);
 
 /* Sets a successful response with body (stolen). Returns 0. */
 int api_reply(struct api_response *resp, int status, json_t *body);

@@ -8,7 +8,7 @@
 
 #define RATELIMIT_SLOTS 4096
 #define RATELIMIT_PROBE 8
-#define RATELIMIT_KEY 40
+#define RATELIMIT_KEY 64
 
 struct ratelimit_bucket {
     char key[RATELIMIT_KEY];

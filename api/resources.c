@@ -8,12 +8,11 @@
 #include <string.h>
 
 #include "api/pipeline_sql.h"
+#include "common/arena.h"
 #include "common/json_check.h"
 #include "common/log.h"
 
 #define RESOURCE_MAX_FIELDS 16
-#define RESOURCE_DEFAULT_LIMIT 50
-#define RESOURCE_MAX_LIMIT 200
 
 /* How a body field is stored when it is not a plain column of the same name. */
 enum resource_storage {
@@ -37,6 +36,8 @@ struct resource_kind {
     const char *json_sql;                        /* row r as the API's JSON */
     const char *quota_column;                    /* plans column limiting the count */
     bool runnable;
+    /* What still uses the row $1, as text such as 'connection "x"' (one row), or NULL. */
+    const char *in_use_sql;
     /* Extra checks on a valid-looking body (create: full, update: partial). */
     int (*validate)(struct api_request *req, json_t *body, bool create, struct api_response *resp);
 };
@@ -78,7 +79,10 @@ static const struct resource_storage_rule no_rules[] = {{NULL, NULL, STORE_COLUM
 const struct resource_kind resource_streams = {
     "stream", "streams", stream_fields, sizeof stream_fields / sizeof stream_fields[0], no_rules,
     COMMON_JSON_HEAD "'partitions',r.partitions,'schema',r.schema," COMMON_JSON_TAIL,
-    "max_streams", false, stream_validate,
+    "max_streams", false,
+    "SELECT 'connection \"' || name || '\"' FROM connections WHERE stream_id = $1 UNION ALL "
+    "SELECT 'pipeline \"' || name || '\" (dead letters)' FROM pipelines WHERE dead_letter_stream_id = $1 LIMIT 1",
+    stream_validate,
 };
 
 static const struct json_check_field connection_fields[] = {
@@ -102,7 +106,7 @@ const struct resource_kind resource_connections = {
     COMMON_JSON_HEAD "'connector',r.connector,'type',r.type,'stream'," STREAM_NAME_OF("stream_id")
     ",'stream_id',r.stream_id,'properties',r.properties,'secret_refs',r.secret_refs," RUNNABLE_JSON
         COMMON_JSON_TAIL,
-    "max_connections", true, connection_validate,
+    "max_connections", true, NULL, connection_validate,
 };
 
 static const struct json_check_field pipeline_fields[] = {
@@ -124,7 +128,7 @@ const struct resource_kind resource_pipelines = {
     COMMON_JSON_HEAD "'sql',r.sql,'error_policy',r.error_policy,'dead_letter_stream',"
         STREAM_NAME_OF("dead_letter_stream_id") ",'dead_letter_stream_id',r.dead_letter_stream_id,"
         RUNNABLE_JSON COMMON_JSON_TAIL,
-    "max_pipelines", true, pipeline_validate,
+    "max_pipelines", true, NULL, pipeline_validate,
 };
 
 static const struct json_check_field secret_fields[] = {
@@ -139,7 +143,10 @@ static const struct resource_storage_rule secret_rules[] = {
 
 const struct resource_kind resource_secrets = {
     "secret", "secrets", secret_fields, sizeof secret_fields / sizeof secret_fields[0], secret_rules,
-    COMMON_JSON_HEAD COMMON_JSON_TAIL, "max_secrets", false, NULL,
+    COMMON_JSON_HEAD COMMON_JSON_TAIL, "max_secrets", false,
+    "SELECT 'connection \"' || c.name || '\"' FROM connections c, secrets s, jsonb_each_text(c.secret_refs) e "
+    "WHERE s.id = $1 AND e.value = s.name LIMIT 1",
+    NULL,
 };
 
 /* ---- kind-specific validation ------------------------------------------------------------ */
@@ -248,10 +255,9 @@ static int connection_validate(struct api_request *req, json_t *body, bool creat
     {
         const char *name = json_string_value(v);
         const char *params[] = {name};
-        struct db_error dberr;
-        PGresult *res = db_query(req->db, "SELECT 1 FROM secrets WHERE name = $1", 1, params, &dberr);
+        PGresult *res = api_db_query(req, resp, "SELECT 1 FROM secrets WHERE name = $1", 1, params);
         if (!res)
-            return api_fail_db(resp, &dberr);
+            return -1;
         int found = PQntuples(res) > 0;
         PQclear(res);
         if (!found) {
@@ -332,21 +338,16 @@ int resource_record_change(struct api_request *req, const char *kind, const char
 {
     const struct api_caller *c = &req->caller;
     const char *params[] = {c->tenant_id, *c->user_id ? c->user_id : NULL,
-                            *c->api_key_id ? c->api_key_id : NULL, action, kind, id, req->request_id};
-    struct db_error dberr;
-    if (db_exec(req->db,
-                "INSERT INTO audit_log (tenant_id, user_id, api_key_id, action, resource_kind, "
-                "resource_id, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                7, params, &dberr) < 0)
-        return api_fail_db(resp, &dberr);
-    if (notify) {
-        char payload[128];
-        snprintf(payload, sizeof payload, "%s:%s", kind, id);
-        const char *np[] = {payload};
-        if (db_exec(req->db, "SELECT pg_notify('sluice_desired', $1)", 1, np, &dberr) < 0)
-            return api_fail_db(resp, &dberr);
-    }
-    return 0;
+                            *c->api_key_id ? c->api_key_id : NULL, action, kind, id, req->request_id,
+                            notify ? "t" : "f"};
+    /* One round trip: the audit row, and the NOTIFY for the controlplane when asked. */
+    PGresult *res = api_db_query(req, resp,
+                                 "WITH audit AS (INSERT INTO audit_log (tenant_id, user_id, api_key_id, action, "
+                                 "resource_kind, resource_id, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)) "
+                                 "SELECT pg_notify('sluice_desired', $5 || ':' || $6) WHERE $8::boolean",
+                                 8, params);
+    PQclear(res);
+    return res ? 0 : -1;
 }
 
 int resource_parse_if_match(const char *header, long long *version)
@@ -380,10 +381,9 @@ static int resource_stream_id(struct api_request *req, const char *field, const 
                               struct api_response *resp)
 {
     const char *params[] = {name};
-    struct db_error dberr;
-    PGresult *res = db_query(req->db, "SELECT id FROM streams WHERE name = $1", 1, params, &dberr);
+    PGresult *res = api_db_query(req, resp, "SELECT id FROM streams WHERE name = $1", 1, params);
     if (!res)
-        return api_fail_db(resp, &dberr);
+        return -1;
     int found = PQntuples(res) > 0;
     if (found)
         snprintf(out, 40, "%s", PQgetvalue(res, 0, 0));
@@ -398,15 +398,41 @@ struct resource_values {
     int count;
     const char *columns[RESOURCE_MAX_FIELDS];
     char exprs[RESOURCE_MAX_FIELDS][48];
-    char *params[RESOURCE_MAX_FIELDS];
+    const char *params[RESOURCE_MAX_FIELDS]; /* in the request's arena */
     bool spec_change; /* a field other than name/description changed (bumps generation) */
 };
 
-static void resource_values_free(struct resource_values *v)
+/* Text of a JSON value as a statement parameter, in the request's arena; *cast is its SQL cast. */
+static const char *resource_param_text(struct api_request *req, json_t *v, const char **cast)
 {
-    for (int i = 0; i < v->count; i++)
-        free(v->params[i]);
-    v->count = 0;
+    char buf[32];
+    *cast = "";
+    if (json_is_integer(v)) {
+        *cast = "::int";
+        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+        return arena_strndup(req->arena, buf, strlen(buf));
+    }
+    if (json_is_string(v))
+        return arena_strndup(req->arena, json_string_value(v), json_string_length(v));
+    *cast = "::jsonb";
+    char *dumped = json_dumps(v, JSON_COMPACT);
+    const char *text = dumped ? arena_strndup(req->arena, dumped, strlen(dumped)) : NULL;
+    free(dumped);
+    return text;
+}
+
+/* A secret value sealed under the master key (AAD: the tenant id), as hex in the arena. */
+static const char *resource_sealed_hex(struct api_request *req, json_t *v)
+{
+    size_t len = json_string_length(v), sealed_len = len + CRYPTO_SEAL_OVERHEAD;
+    uint8_t *sealed = arena_alloc(req->arena, sealed_len);
+    char *hex = arena_alloc(req->arena, 2 * sealed_len + 1);
+    if (!sealed || !hex ||
+        crypto_seal(req->settings->master_key, req->caller.tenant_id, strlen(req->caller.tenant_id),
+                    json_string_value(v), len, sealed) < 0)
+        return NULL;
+    crypto_hex(sealed, sealed_len, hex);
+    return hex;
 }
 
 /* Turns the body's fields into columns and parameters numbered from first_param. */
@@ -421,8 +447,7 @@ static int resource_values_build(struct api_request *req, const struct resource_
             continue;
         const struct resource_storage_rule *rule = resource_rule(k, f->name);
         int n = out->count, param = first_param + n;
-        const char *cast = "";
-        char *text = NULL;
+        const char *cast = "", *text = NULL;
         out->columns[n] = rule ? rule->column : f->name;
         if (strcmp(f->name, "name") != 0 && strcmp(f->name, "description") != 0)
             out->spec_change = true;
@@ -431,45 +456,23 @@ static int resource_values_build(struct api_request *req, const struct resource_
         } else if (rule && rule->how == STORE_STREAM_REF) {
             char id[40];
             if (resource_stream_id(req, f->name, json_string_value(v), id, resp) < 0)
-                goto fail;
-            text = strdup(id);
+                return -1;
+            text = arena_strndup(req->arena, id, strlen(id));
             cast = "::uuid";
         } else if (rule && rule->how == STORE_SEALED) {
-            size_t len = json_string_length(v);
-            uint8_t *sealed = malloc(len + CRYPTO_SEAL_OVERHEAD);
-            text = malloc(2 * (len + CRYPTO_SEAL_OVERHEAD) + 1);
-            if (!sealed || !text ||
-                crypto_seal(req->settings->master_key, req->caller.tenant_id, strlen(req->caller.tenant_id),
-                            json_string_value(v), len, sealed) < 0) {
-                free(sealed);
-                free(text);
-                api_fail(resp, API_INTERNAL, NULL, "internal error");
-                goto fail;
-            }
-            crypto_hex(sealed, len + CRYPTO_SEAL_OVERHEAD, text);
-            free(sealed);
-            snprintf(out->exprs[n], sizeof out->exprs[n], "decode($%d, 'hex')", param);
-            out->params[n] = text;
-            out->count++;
-            continue;
-        } else if (json_is_integer(v)) {
-            if (asprintf(&text, "%lld", (long long)json_integer_value(v)) < 0)
-                text = NULL;
-            cast = "::int";
-        } else if (json_is_string(v)) {
-            text = strdup(json_string_value(v));
-        } else {
-            text = json_dumps(v, JSON_COMPACT);
-            cast = "::jsonb";
+            if (!(text = resource_sealed_hex(req, v)))
+                return api_fail(resp, API_INTERNAL, NULL, "internal error");
+        } else if (!(text = resource_param_text(req, v, &cast))) {
+            return api_fail(resp, API_INTERNAL, NULL, "internal error");
         }
-        snprintf(out->exprs[n], sizeof out->exprs[n], "$%d%s", param, cast);
+        if (rule && rule->how == STORE_SEALED)
+            snprintf(out->exprs[n], sizeof out->exprs[n], "decode($%d, 'hex')", param);
+        else
+            snprintf(out->exprs[n], sizeof out->exprs[n], "$%d%s", param, cast);
         out->params[n] = text;
         out->count++;
     }
     return 0;
-fail:
-    resource_values_free(out);
-    return -1;
 }
 
 static int resource_check_body(struct api_request *req, const struct resource_kind *k, bool create,
@@ -483,24 +486,35 @@ static int resource_check_body(struct api_request *req, const struct resource_ki
     return 0;
 }
 
+/* Plan limits. sql yields one row: what the tenant would use after this request, and the
+ * plan's limit; $1 is id when id is non-NULL. 403 quota_exceeded when over. */
+static int resource_check_limit(struct api_request *req, struct api_response *resp, const char *sql,
+                                const char *id, const char *what)
+{
+    const char *params[] = {id};
+    PGresult *res = api_db_query(req, resp, sql, id ? 1 : 0, params);
+    if (!res)
+        return -1;
+    long want = PQntuples(res) ? atol(PQgetvalue(res, 0, 0)) : 0;
+    long limit = PQntuples(res) ? atol(PQgetvalue(res, 0, 1)) : 0;
+    PQclear(res);
+    if (want > limit)
+        return api_fail(resp, API_QUOTA_EXCEEDED,
+                        json_pack("{s:s,s:I,s:I}", "resource", what, "limit", (json_int_t)limit, "requested",
+                                  (json_int_t)want),
+                        "your plan allows %ld %s and this would make %ld; remove some or upgrade the plan", limit,
+                        what, want);
+    return 0;
+}
+
 static int resource_check_quota(struct api_request *req, const struct resource_kind *k,
                                 struct api_response *resp)
 {
     char sql[512];
     snprintf(sql, sizeof sql,
-             "SELECT (SELECT count(*) FROM %s), p.%s FROM tenants t JOIN plans p ON p.name = t.plan",
+             "SELECT (SELECT count(*) FROM %s) + 1, p.%s FROM tenants t JOIN plans p ON p.name = t.plan",
              k->table, k->quota_column);
-    struct db_error dberr;
-    PGresult *res = db_query(req->db, sql, 0, NULL, &dberr);
-    if (!res)
-        return api_fail_db(resp, &dberr);
-    long have = PQntuples(res) ? atol(PQgetvalue(res, 0, 0)) : 0;
-    long limit = PQntuples(res) ? atol(PQgetvalue(res, 0, 1)) : 0;
-    PQclear(res);
-    if (have >= limit)
-        return api_fail(resp, API_QUOTA_EXCEEDED, json_pack("{s:s,s:i}", "resource", k->table, "limit", (int)limit),
-                        "your plan allows %ld %s; delete one or upgrade the plan", limit, k->table);
-    return 0;
+    return resource_check_limit(req, resp, sql, NULL, k->table);
 }
 
 static int resource_fail_duplicate(struct api_response *resp, const struct resource_kind *k,
@@ -529,20 +543,22 @@ int resource_create(struct api_request *req, struct api_response *resp)
         snprintf(vals + strlen(vals), sizeof vals - strlen(vals), ", %s", v.exprs[i]);
         params[i + 1] = v.params[i];
     }
-    snprintf(sql, sizeof sql, "INSERT INTO %s (%s) VALUES (%s) RETURNING id", k->table, cols, vals);
+    snprintf(sql, sizeof sql, "INSERT INTO %s AS r (%s) VALUES (%s) RETURNING r.id, %s", k->table, cols, vals,
+             k->json_sql);
     struct db_error dberr;
     PGresult *res = db_query(req->db, sql, v.count + 1, params, &dberr);
-    resource_values_free(&v);
     if (!res)
         return resource_fail_duplicate(resp, k, &dberr, req->json);
     char id[40];
     snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
+    json_t *doc = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
     PQclear(res);
-    if (resource_record_change(req, k->kind, id, "create", k->runnable, resp) < 0)
-        return -1;
-    json_t *doc = resource_fetch(req, k, id, resp);
     if (!doc)
+        return api_fail(resp, API_INTERNAL, NULL, "internal error");
+    if (resource_record_change(req, k->kind, id, "create", k->runnable, resp) < 0) {
+        json_decref(doc);
         return -1;
+    }
     snprintf(resp->location, sizeof resp->location, "/v1/%s/%s", k->table, id);
     return resource_reply_doc(resp, 201, doc);
 }
@@ -563,20 +579,13 @@ static int resource_parse_cursor(const char *cursor, char *micros, size_t micros
 int resource_list(struct api_request *req, struct api_response *resp)
 {
     const struct resource_kind *k = resource_of(req);
-    const char *limit_text = api_query(req, "limit"), *cursor = api_query(req, "cursor");
-    const char *name = api_query(req, "name");
-    long limit = RESOURCE_DEFAULT_LIMIT;
-    if (limit_text) {
-        char *end;
-        limit = strtol(limit_text, &end, 10);
-        if (!*limit_text || *end || limit < 1 || limit > RESOURCE_MAX_LIMIT)
-            return api_fail_field(resp, API_INVALID_REQUEST, "limit", "limit must be an integer from 1 to %d",
-                                  RESOURCE_MAX_LIMIT);
-    }
+    const char *cursor = api_query(req, "cursor"), *name = api_query(req, "name");
+    long limit;
+    if (api_query_limit(req, &limit, resp) < 0)
+        return -1;
     char micros[24] = "", cursor_id[40] = "", limit_param[24];
     if (cursor && *cursor && resource_parse_cursor(cursor, micros, sizeof micros, cursor_id) < 0)
-        return api_fail_field(resp, API_INVALID_REQUEST, "cursor",
-                              "cursor is not one this API returned; pass next_cursor unchanged");
+        return api_fail_cursor(resp);
     snprintf(limit_param, sizeof limit_param, "%ld", limit + 1);
     const char *params[] = {name && *name ? name : NULL, *micros ? micros : NULL, *cursor_id ? cursor_id : NULL,
                             limit_param};
@@ -587,20 +596,10 @@ int resource_list(struct api_request *req, struct api_response *resp)
              "(r.created_at, r.id) > (timestamptz 'epoch' + $2::bigint * interval '1 microsecond', "
              "$3::uuid)) ORDER BY r.created_at, r.id LIMIT $4::int",
              k->json_sql, k->table);
-    struct db_error dberr;
-    PGresult *res = db_query(req->db, sql, 4, params, &dberr);
+    PGresult *res = api_db_query(req, resp, sql, 4, params);
     if (!res)
-        return api_fail_db(resp, &dberr);
-    int rows = PQntuples(res), shown = rows > limit ? (int)limit : rows;
-    json_t *items = json_array();
-    for (int i = 0; i < shown; i++) {
-        json_t *doc = json_loads(PQgetvalue(res, i, 0), 0, NULL);
-        if (doc)
-            json_array_append_new(items, doc);
-    }
-    json_t *next = rows > limit ? json_string(PQgetvalue(res, shown - 1, 1)) : json_null();
-    PQclear(res);
-    return api_reply(resp, 200, json_pack("{s:o,s:o}", "items", items, "next_cursor", next));
+        return -1;
+    return api_reply_list(resp, res, limit, 1);
 }
 
 int resource_get(struct api_request *req, struct api_response *resp)
@@ -623,10 +622,9 @@ static int resource_lock(struct api_request *req, const struct resource_kind *k,
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT version FROM %s WHERE id = $1 FOR UPDATE", k->table);
     const char *params[] = {id};
-    struct db_error dberr;
-    PGresult *res = db_query(req->db, sql, 1, params, &dberr);
+    PGresult *res = api_db_query(req, resp, sql, 1, params);
     if (!res)
-        return api_fail_db(resp, &dberr);
+        return -1;
     int found = PQntuples(res) > 0;
     long long have = found ? atoll(PQgetvalue(res, 0, 0)) : 0;
     PQclear(res);
@@ -659,8 +657,7 @@ int resource_update(struct api_request *req, struct api_response *resp)
                  k->table, sets, k->runnable && v.spec_change ? "generation = generation + 1, " : "");
         struct db_error dberr;
         int rc = db_exec(req->db, sql, v.count + 1, params, &dberr);
-        resource_values_free(&v);
-        if (rc < 0)
+            if (rc < 0)
             return resource_fail_duplicate(resp, k, &dberr, req->json);
         if (resource_record_change(req, k->kind, id, "update", k->runnable, resp) < 0)
             return -1;
@@ -675,9 +672,21 @@ int resource_delete(struct api_request *req, struct api_response *resp)
     const char *id = req->params.values[0];
     if (resource_lock(req, k, id, resp) < 0)
         return -1;
+    const char *params[] = {id};
+    if (k->in_use_sql) {
+        PGresult *res = api_db_query(req, resp, k->in_use_sql, 1, params);
+        if (!res)
+            return -1;
+        if (PQntuples(res) > 0) {
+            api_fail(resp, API_CONFLICT, json_pack("{s:s}", "used_by", PQgetvalue(res, 0, 0)),
+                     "%s %s is used by %s; delete or change that first", k->kind, id, PQgetvalue(res, 0, 0));
+            PQclear(res);
+            return -1;
+        }
+        PQclear(res);
+    }
     char sql[256];
     snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = $1", k->table);
-    const char *params[] = {id};
     struct db_error dberr;
     if (db_exec(req->db, sql, 1, params, &dberr) < 0) {
         if (strcmp(dberr.sqlstate, "23503") == 0)
@@ -701,18 +710,7 @@ static int resource_check_task_quota(struct api_request *req, const char *table,
              "sum(task_count) FROM connections WHERE desired_state = 'running' AND id <> $1), 0), "
              "p.max_tasks FROM tenants t JOIN plans p ON p.name = t.plan",
              table);
-    const char *params[] = {id};
-    struct db_error dberr;
-    PGresult *res = db_query(req->db, sql, 1, params, &dberr);
-    if (!res)
-        return api_fail_db(resp, &dberr);
-    long want = PQntuples(res) ? atol(PQgetvalue(res, 0, 0)) : 0;
-    long limit = PQntuples(res) ? atol(PQgetvalue(res, 0, 1)) : 0;
-    PQclear(res);
-    if (want > limit)
-        return api_fail(resp, API_QUOTA_EXCEEDED, json_pack("{s:s,s:i}", "resource", "tasks", "limit", (int)limit),
-                        "activating this would run %ld tasks; your plan allows %ld", want, limit);
-    return 0;
+    return resource_check_limit(req, resp, sql, id, "running tasks");
 }
 
 static int resource_set_desired(struct api_request *req, struct api_response *resp, const char *state)
@@ -729,10 +727,9 @@ static int resource_set_desired(struct api_request *req, struct api_response *re
              "updated_at = now() WHERE id = $1 AND desired_state <> $2 RETURNING id",
              k->table);
     const char *params[] = {id, state};
-    struct db_error dberr;
-    PGresult *res = db_query(req->db, sql, 2, params, &dberr);
+    PGresult *res = api_db_query(req, resp, sql, 2, params);
     if (!res)
-        return api_fail_db(resp, &dberr);
+        return -1;
     int changed = PQntuples(res) > 0;
     PQclear(res);
     if (changed && resource_record_change(req, k->kind, id, strcmp(state, "running") == 0 ? "activate" : "deactivate",

@@ -20,6 +20,10 @@ typedef int (*api_handler)(struct api_request *req, struct api_response *resp);
 /* Route flags. */
 #define ROUTE_AUTH 1u  /* needs a bearer credential; runs in the tenant's transaction */
 #define ROUTE_BODY 2u  /* needs a JSON object body */
+#define ROUTE_PER_IP 4u /* anonymous: rate-limited per client address (signup, login) */
+#define ROUTE_ADMIN 8u  /* the caller's role must be owner or admin */
+#define ROUTE_NO_DB 16u /* answers without the database */
+#define ROUTE_DB_OPTIONAL 32u /* runs even when the database is unreachable (req->db NULL) */
 
 struct api_route {
     const char *method;

@@ -6,6 +6,7 @@
 
 static void db_fill_error(PGconn *conn, const PGresult *res, struct db_error *err)
 {
+    memset(err, 0, sizeof *err);
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     const char *constraint = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;

@@ -11,7 +11,7 @@ assert_contains "$(header X-Request-Id)" "req_" "request id header"
 call GET /openapi.json; expect 200
 assert_eq "$(jq -r .openapi <<<"$RESP")" "3.0.3" "openapi version"
 for p in /v1/signup /v1/login /v1/me /v1/api-keys /v1/secrets /v1/streams /v1/connections \
-         /v1/pipelines '/v1/pipelines/{id}' '/v1/pipelines/{id}/activate' /healthz /readyz; do
+         /v1/pipelines /v1/audit-events '/v1/pipelines/{id}' '/v1/pipelines/{id}/activate' /healthz /readyz; do
   [ "$(jq --arg p "$p" '.paths | has($p)' <<<"$RESP")" = true ] || fail "openapi.json lacks $p"
 done
 call GET /v1/openapi.json; expect 200
@@ -118,8 +118,14 @@ call PATCH "/v1/pipelines/$PIPE_ID" '{"sql":"INSERT INTO out SELECT price FROM b
 expect 200
 assert_eq "$(jq -r .version <<<"$RESP")" 4 "update without If-Match"
 
-# Activate bumps generation once; deactivate bumps it again.
+# Activate bumps generation once (and tells the controlplane); deactivate bumps it again.
+psql -X "$DATABASE_URL" -c "LISTEN sluice_desired" -c "SELECT pg_sleep(3) /* listener */" >"$TEST_TMP/notify.out" 2>&1 &
+LISTENER=$!
+wait_for 10 bash -c "[ \"\$(psql -X -tA '$DATABASE_URL' -c \"SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%/* listener */%' AND pid <> pg_backend_pid()\")\" = 1 ]" \
+  || fail "the LISTEN session did not start"
 call POST "/v1/pipelines/$PIPE_ID/activate"; expect 200
+wait "$LISTENER"
+assert_contains "$(cat "$TEST_TMP/notify.out")" "\"pipeline:$PIPE_ID\"" "NOTIFY sluice_desired on activate"
 assert_eq "$(jq -r '.desired_state, .generation' <<<"$RESP" | paste -sd/)" "running/4" "activate"
 call POST "/v1/pipelines/$PIPE_ID/activate"; expect 200
 assert_eq "$(jq -r .generation <<<"$RESP")" 4 "activating a running pipeline changes nothing"
@@ -130,6 +136,9 @@ assert_eq "$(jq -r '.desired_state, .generation' <<<"$RESP" | paste -sd/)" "stop
 
 # A stream in use cannot be deleted; the others can, and are gone afterwards.
 call DELETE "/v1/streams/$STREAM_ID"; expect 409 conflict
+assert_eq "$(jq -r .error.details.used_by <<<"$RESP")" 'connection "bids-in"' "conflict names the user"
+call DELETE "/v1/secrets/$SECRET_ID"; expect 409 conflict
+assert_eq "$(jq -r .error.details.used_by <<<"$RESP")" 'connection "bids-in"' "secret in use"
 call DELETE "/v1/pipelines/$PIPE_ID"; expect 204
 call GET "/v1/pipelines/$PIPE_ID"; expect 404 not_found
 call DELETE "/v1/pipelines/$PIPE_ID"; expect 404 not_found
@@ -156,6 +165,25 @@ TOKEN=$CI_KEY call GET /v1/me; expect 401 unauthenticated
 call GET /v1/me; expect 200
 TOKEN=sk_0000000000000000000000000000000000000000000000000000000000000000 call GET /v1/pipelines
 expect 401 unauthenticated
+
+# Audit events, newest first, paginated.
+call GET "/v1/audit-events?limit=2"; expect 200
+assert_eq "$(jq -r '.items | length' <<<"$RESP")" 2 "audit page size"
+assert_eq "$(jq -r '.items[0].action, .items[0].resource_kind' <<<"$RESP" | paste -sd/)" "revoke/api_key" "newest audit event first"
+CURSOR=$(jq -r .next_cursor <<<"$RESP")
+call GET "/v1/audit-events?limit=200&cursor=$CURSOR"; expect 200
+assert_eq "$(jq -r '.items | length' <<<"$RESP")" "$(( $(sql "SELECT count(*) FROM audit_log") - 2 ))" "second audit page holds the rest"
+assert_eq "$(jq -r .next_cursor <<<"$RESP")" null "last audit page"
+call GET "/v1/audit-events?cursor=abc"; expect 400 invalid_request
+
+# Roles: a member may use resources but not manage API keys or read the audit log.
+sql "UPDATE users SET role = 'member' WHERE email = 'ann@acme.example'" >/dev/null
+call GET /v1/pipelines; expect 200
+call POST /v1/api-keys '{"name":"sneaky"}'; expect 403 forbidden
+call GET /v1/audit-events; expect 403 forbidden
+assert_eq "$(sql "SELECT count(*) FROM api_keys WHERE name = 'sneaky'")" 0 "forbidden request created nothing"
+sql "UPDATE users SET role = 'owner' WHERE email = 'ann@acme.example'" >/dev/null
+call POST /v1/api-keys '{"name":"allowed"}'; expect 201
 
 # A client's request id is echoed.
 call GET /healthz '' -H 'X-Request-Id: trace-42'

@@ -2,7 +2,7 @@
 # Limits and protocol details: Idempotency-Key replay and mismatch, per-tenant rate limit (429
 # with Retry-After), plan quotas (403 quota_exceeded), cursor pagination, body size setting.
 source "$(dirname "$0")/api_lib.sh"
-api_start --max-body-bytes 4096
+api_start --max-body-bytes 4096 --login-burst 6 --login-rate 1
 signup acme; TOKEN=$KEY; ACME=$TENANT_ID
 
 # Idempotency-Key: same key and body replays; a different body is refused.
@@ -45,6 +45,22 @@ assert_eq "$pages" 3 "pages of 3"
 call GET "/v1/streams?limit=0"; expect 400 invalid_request
 call GET "/v1/streams?limit=500"; expect 400 invalid_request
 
+# Concurrency: 8 parallel creates of one name give one 201 and seven 409; 8 parallel updates
+# with the same If-Match give one 200 and seven 412.
+race() {  # race METHOD PATH BODY [CURL ARGS...]: prints the sorted status codes
+  local i
+  for i in 1 2 3 4 5 6 7 8; do
+    curl -sS -o /dev/null -w '%{http_code}\n' --cacert "$CACERT" -X "$1" -H "Authorization: Bearer $TOKEN" \
+      -H 'Content-Type: application/json' --data-binary "$3" "${@:4}" "$API$2" &
+  done | sort | uniq -c | awk '{printf "%s:%s ", $2, $1}'
+  wait
+}
+assert_eq "$(race POST /v1/streams '{"name":"contended","schema":{"fields":[{"name":"a","type":"INT"}]}}')" "201:1 409:7 " "parallel creates"
+CID=$(sql "SELECT id FROM streams WHERE name = 'contended'")
+assert_eq "$(race PATCH "/v1/streams/$CID" '{"description":"mine"}' -H 'If-Match: "1"')" "200:1 412:7 " "parallel updates with one If-Match"
+assert_eq "$(sql "SELECT version FROM streams WHERE id = '$CID'")" 2 "exactly one update applied"
+call DELETE "/v1/streams/$CID"; expect 204
+
 # Quotas: a plan with room for 2 pipelines and 3 tasks.
 sql "INSERT INTO plans (name, max_streams, max_connections, max_pipelines, max_tasks, max_secrets, max_api_keys, rate_per_second, rate_burst) VALUES ('tiny', 100, 100, 2, 3, 10, 10, 1000, 1000)" >/dev/null
 sql "UPDATE tenants SET plan = 'tiny' WHERE id = '$ACME'" >/dev/null
@@ -71,4 +87,11 @@ ra=$(header Retry-After)
 [[ "$ra" =~ ^[0-9]+$ ]] && [ "$ra" -ge 1 ] || fail "Retry-After is a positive integer: [$ra]"
 # Another tenant is not affected.
 signup other; TOKEN=$KEY call GET /v1/me; expect 200
+
+# Signup and login are limited per client address (burst 6 here; 2 signups so far).
+codes=""
+for _ in 1 2 3 4 5; do TOKEN= call POST /v1/login '{"email":"owner@acme.example","password":"wrong password"}'; codes+="$STATUS "; done
+assert_eq "$codes" "401 401 401 401 429 " "login attempts limited per address"
+assert_eq "$(jq -r .error.code <<<"$RESP")" rate_limited "login limit error code"
+[ -n "$(header Retry-After)" ] || fail "login limit has Retry-After"
 echo ok

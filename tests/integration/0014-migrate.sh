@@ -41,6 +41,18 @@ assert_eq "$(sql "SELECT count(*) FROM pg_class WHERE relname = 'migrate_probe_g
 assert_eq "$(sql "SELECT count(*) FROM pg_class WHERE relname = 'migrate_probe_bad'")" 0 "bad migration rolled back"
 assert_eq "$(sql "SELECT count(*) FROM schema_migrations WHERE version = 9001")" 0 "bad migration not recorded"
 
+# Before migrations the api starts but is not ready, and says why.
+psql -X -q "$PG_ADMIN_URL" -c "CREATE DATABASE ${DATABASE_URL##*/}_empty" >/dev/null
+port=$(free_port)
+SLUICE_MASTER_KEY=$(openssl rand -hex 32) bg "$SLUICED" api --database-url "${DATABASE_URL}_empty" --port "$port" \
+  --tls-dir "$TEST_TMP/tls" >"$TEST_TMP/api.log" 2>&1
+wait_for 10 curl -s --cacert "$TEST_TMP/tls/cert.pem" "https://127.0.0.1:$port/healthz" || fail "api did not start"
+out=$(curl -s --cacert "$TEST_TMP/tls/cert.pem" -w ' %{http_code}' "https://127.0.0.1:$port/readyz")
+assert_contains "$out" " 503" "not ready before migrations"
+assert_contains "$out" "sluiced migrate" "readiness names the fix"
+SLUICE_DATABASE_URL="${DATABASE_URL}_empty" "$SLUICED" migrate 2>/dev/null
+wait_for 10 curl -sf --cacert "$TEST_TMP/tls/cert.pem" "https://127.0.0.1:$port/readyz" || fail "ready after migrations"
+
 # Configuration errors are clear.
 out=$("$SLUICED" migrate 2>&1) && fail "migrate without a database must fail"
 assert_contains "$out" "--database-url" "missing database explained"

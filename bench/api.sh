@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# bench/api.sh — API requests per second over HTTPS on loopback, measured with wrk next to a
+# baseline from the same run: GET /healthz (TLS + HTTP only) vs an authenticated
+# GET /v1/pipelines (auth lookup + tenant transaction + query) and POST /v1/pipelines (insert,
+# audit, NOTIFY). Starts its own PostgreSQL under var/ and removes it afterwards.
+#
+# Environment: BENCH_SECONDS (default 5), BENCH_THREADS (2), BENCH_CONNECTIONS (32).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+sluiced=${SLUICED:-$root/${BUILD:-build}/rel/sluiced}
+secs=${BENCH_SECONDS:-5} threads=${BENCH_THREADS:-2} conns=${BENCH_CONNECTIONS:-32}
+command -v wrk >/dev/null || { echo "bench/api.sh: wrk is not installed (apt-get install wrk)"; exit 1; }
+mkdir -p var
+dir=$(mktemp -d "$root/var/bench-api.XXXXXX")
+api_pid=""
+cleanup() {
+  [ -n "$api_pid" ] && kill "$api_pid" 2>/dev/null && wait "$api_pid" 2>/dev/null
+  scripts/pg.sh destroy "$dir/pg" >/dev/null 2>&1 || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+db=$(PG_FSYNC=off scripts/pg.sh start "$dir/pg")
+"$sluiced" migrate --database-url "$db" 2>/dev/null
+port=$(for _ in $(seq 1 100); do p=$((20000 + RANDOM % 40000)); (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo $p; break; }; done)
+SLUICE_MASTER_KEY=$(openssl rand -hex 32) SLUICE_LOG_LEVEL=warn \
+  "$sluiced" api --database-url "$db" --port "$port" --tls-dir "$dir/tls" >"$dir/api.log" 2>&1 &
+api_pid=$!
+url="https://127.0.0.1:$port"
+for _ in $(seq 1 100); do curl -sf --cacert "$dir/tls/cert.pem" "$url/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+
+key=$(curl -sS --cacert "$dir/tls/cert.pem" -H 'Content-Type: application/json' \
+  -d '{"tenant":"bench","email":"bench@example.com","password":"bench password"}' "$url/v1/signup" | jq -r .api_key.key)
+# Lift the plan's limits so the benchmark measures the server, not the quota.
+psql -X -q "$db" -c "INSERT INTO plans (name, max_streams, max_connections, max_pipelines, max_tasks, max_secrets, max_api_keys, rate_per_second, rate_burst) VALUES ('unlimited', 1000000, 1000000, 1000000, 1000000, 1000000, 1000000, 1e9, 1e9)" \
+  -c "UPDATE tenants SET plan = 'unlimited'"
+for i in $(seq 1 20); do   # a realistic first page to list
+  curl -sS -o /dev/null --cacert "$dir/tls/cert.pem" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+    -d "{\"name\":\"seed$i\",\"sql\":\"INSERT INTO out SELECT * FROM bids\"}" "$url/v1/pipelines"
+done
+
+cat > "$dir/post.lua" <<LUA
+local n = 0
+local prefix = ""
+function setup(thread) thread:set("tid", tostring(math.random(1, 1e9))) end
+function init(args) prefix = "b" .. tid .. "x" end
+function request()
+  n = n + 1
+  local body = '{"name":"' .. prefix .. n .. '","sql":"INSERT INTO out SELECT price FROM bids WHERE price > 10"}'
+  return wrk.format("POST", "/v1/pipelines", {["Authorization"] = "Bearer $key", ["Content-Type"] = "application/json"}, body)
+end
+LUA
+
+rps() { awk '/^Requests\/sec:/ {print $2}'; }
+run() { wrk -t"$threads" -c"$conns" -d"${secs}s" "$@" 2>&1 | tee -a "$dir/wrk.log" | rps; }
+echo "wrk: $threads threads, $conns connections, ${secs}s each, HTTPS on loopback"
+base=$(run "$url/healthz")
+list=$(run -H "Authorization: Bearer $key" "$url/v1/pipelines?limit=20")
+post=$(run -s "$dir/post.lua" "$url/v1/pipelines")
+errors=$(grep -c 'Non-2xx' "$dir/wrk.log" || true)
+printf '%-36s %10s req/s   baseline\n' "GET /healthz" "$base"
+printf '%-36s %10s req/s   %.2fx of baseline\n' "GET /v1/pipelines (authenticated)" "$list" "$(awk -v a="$list" -v b="$base" 'BEGIN {print a / b}')"
+printf '%-36s %10s req/s   %.2fx of baseline\n' "POST /v1/pipelines (authenticated)" "$post" "$(awk -v a="$post" -v b="$base" 'BEGIN {print a / b}')"
+[ "$errors" -eq 0 ] || { echo "non-2xx responses during the run:"; grep -B2 -A2 'Non-2xx' "$dir/wrk.log"; }
