@@ -191,29 +191,16 @@ static void sink_close(struct sink *k)
  * dead-letter end, the counters, snapshot length and bytes, then a CRC-32C of all before it.
  * Written to PATH.tmp, fsynced, renamed over PATH, and the directory fsynced. */
 
-struct ckpt_writer {
-    char *buf;
-    size_t len, cap;
-};
-
-static int put(struct ckpt_writer *w, const void *p, size_t n)
+static int put(struct json_buf *w, const void *p, size_t n)
 {
-    if (w->len + n > w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 4096;
-        while (cap < w->len + n)
-            cap *= 2;
-        char *b = realloc(w->buf, cap);
-        if (!b)
-            return -1;
-        w->buf = b;
-        w->cap = cap;
-    }
-    memcpy(w->buf + w->len, p, n);
+    if (json_buf_reserve(w, n) != 0)
+        return -1;
+    memcpy(w->data + w->len, p, n);
     w->len += n;
     return 0;
 }
 
-static int put_u64(struct ckpt_writer *w, uint64_t v) { return put(w, &v, sizeof v); }
+static int put_u64(struct json_buf *w, uint64_t v) { return put(w, &v, sizeof v); }
 
 static int write_file_atomic(const char *path, const char *data, size_t len, char *e, size_t elen)
 {
@@ -257,7 +244,7 @@ static int checkpoint_write(struct run *r)
     /* the output up to here must be durable before the checkpoint names it */
     if (sink_flush(r, &r->sink, true) != 0 || sink_flush(r, &r->dlq, true) != 0)
         return -1;
-    struct ckpt_writer w = {0};
+    struct json_buf w = {0};
     char *snap = NULL;
     size_t snap_len = 0;
     if (r->plan && plan_snapshot(r->plan, &snap, &snap_len) != 0)
@@ -273,14 +260,14 @@ static int checkpoint_write(struct run *r)
           put_u64(&w, s->bytes_out) | put_u64(&w, s->errors) | put_u64(&w, s->late);
     rc |= put_u64(&w, snap_len) | put(&w, snap ? snap : "", snap_len);
     free(snap);
-    uint32_t crc = crc32c(0, w.buf, w.len);
+    uint32_t crc = crc32c(0, w.data, w.len);
     rc |= put(&w, &crc, sizeof crc);
     if (rc != 0) {
-        free(w.buf);
+        json_buf_free(&w);
         return run_fail(r, "out of memory");
     }
-    rc = write_file_atomic(r->o->checkpoint_path, w.buf, w.len, r->err, r->errlen);
-    free(w.buf);
+    rc = write_file_atomic(r->o->checkpoint_path, w.data, w.len, r->err, r->errlen);
+    json_buf_free(&w);
     return rc;
 }
 
@@ -550,7 +537,9 @@ static int run_setup(struct run *r)
         if (r->source_backend->open_reader(r->source->location, p, r->offsets[p], r->source->props, r->source->nprops,
                                            &r->readers[p], e, sizeof e) != 0)
             return run_fail(r, "stream \"%s\": %s", source_name, e);
-        if (!found) {
+        /* a bounded run stops at the end as of its first start (kept in the checkpoint); a
+         * bounded run resuming an unbounded one's checkpoint takes the end as of now */
+        if (!found || (o->bounded && r->ends[p] == UINT64_MAX)) {
             uint64_t end = UINT64_MAX;
             if ((o->bounded || strcmp(r->source->backend, "datagen") == 0) &&
                 r->source_backend->end_offset(r->readers[p], &end, e, sizeof e) != 0)
@@ -664,7 +653,8 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
         if (sink_flush(&r, &r.sink, false) != 0 || sink_flush(&r, &r.dlq, false) != 0)
             goto out;
         int64_t now = now_ms();
-        if (o->checkpoint_path &&
+        /* no input since the last checkpoint: nothing in it would change */
+        if (o->checkpoint_path && r.stats.records_in != records_at_ckpt &&
             (now - last_ckpt >= ckpt_ms ||
              (o->checkpoint_interval_records && r.stats.records_in - records_at_ckpt >= o->checkpoint_interval_records))) {
             if (checkpoint_write(&r) != 0)

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 #include "common/log.h"
 #include "dataplane/engine.h"
+#include "dataplane/log/log.h"
 #include "dataplane/sql/sql.h"
 
 static volatile sig_atomic_t worker_stop;
@@ -33,21 +35,6 @@ static void install_stop_handlers(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-}
-
-static int mkdir_parents(const char *path)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 /* ================================================================ sluiced worker */
@@ -251,7 +238,7 @@ static int worker_run_spec(json_t *spec, char *err, size_t errlen)
         return -1;
     }
     log_set_id(task_id);
-    if (mkdir_parents(data_dir) != 0 || chdir(data_dir) != 0) {
+    if (log_mkdir_parents(data_dir) != 0 || chdir(data_dir) != 0) {
         snprintf(err, errlen, "cannot use data_dir %s: %s", data_dir, strerror(errno));
         return -1;
     }
@@ -312,7 +299,7 @@ static int worker_run_spec(json_t *spec, char *err, size_t errlen)
     for (int k = 0; k < nstreams; k++)
         es[k] = ws[k].es;
     char ckpt[4200];
-    mkdir_parents("checkpoints");
+    log_mkdir_parents("checkpoints");
     snprintf(ckpt, sizeof ckpt, "checkpoints/%s.ckpt", task_id);
     struct worker w = {.task_id = task_id};
     o.streams = es;
@@ -522,7 +509,7 @@ int run_main(int argc, char **argv)
         return 1;
     }
     install_stop_handlers();
-    mkdir_parents(a.data_dir);
+    log_mkdir_parents(a.data_dir);
     /* every stream as the engine sees it */
     int n = script.nstreams;
     struct engine_stream *base = calloc((size_t)n + 1, sizeof *base);
@@ -540,12 +527,22 @@ int run_main(int argc, char **argv)
                                          .location = locations[i], .schema = &d->schema, .props = props[i],
                                          .nprops = d->noptions};
     }
+    /* a dead-letter stream not declared in the file is an embedded log of that name */
+    bool dlq_declared = !a.dead_letter;
+    for (int i = 0; i < n && !dlq_declared; i++)
+        dlq_declared = strcmp(base[i].name, a.dead_letter) == 0;
+    if (!dlq_declared) {
+        locations[n] = malloc(strlen(a.data_dir) + strlen(a.dead_letter) + 16);
+        sprintf(locations[n], "%s/streams/%s", a.data_dir, a.dead_letter);
+        base[n] = (struct engine_stream){.name = a.dead_letter, .backend = "log", .location = locations[n]};
+        n++;
+    }
     int ninserts = script.ninserts, status = 0;
     struct run_job *jobs = calloc((size_t)ninserts, sizeof *jobs);
     pthread_t *threads = calloc((size_t)ninserts, sizeof *threads);
     char ckdir[4200];
     snprintf(ckdir, sizeof ckdir, "%s/checkpoints", a.data_dir);
-    mkdir_parents(ckdir);
+    log_mkdir_parents(ckdir);
     struct run_catalog cat = {base, n};
     for (int q = 0; q < ninserts; q++) {
         struct run_job *j = &jobs[q];

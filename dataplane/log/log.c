@@ -60,7 +60,7 @@ static void segment_path(char *buf, size_t size, const char *dir, uint64_t base)
     snprintf(buf, size, "%s/%020" PRIu64 ".log", dir, base);
 }
 
-static int mkdir_p(const char *dir)
+int log_mkdir_parents(const char *dir)
 {
     char tmp[LOG_PATH_MAX];
     size_t n = strlen(dir);
@@ -197,7 +197,7 @@ struct log_writer {
     unsigned char *buf;  /* write buffer */
     size_t buf_len;
     uint32_t unsynced; /* records appended since the last fsync */
-    int64_t last_sync_ms;
+    int64_t last_sync_ms, last_retention_ms;
     uint64_t recovered_bytes;
 };
 
@@ -276,7 +276,7 @@ int log_writer_open(const char *dir, const struct log_options *opt, struct log_w
                     size_t errlen)
 {
     *out = NULL;
-    if (mkdir_p(dir) != 0)
+    if (log_mkdir_parents(dir) != 0)
         return fail(err, errlen, "cannot create log directory %s: %s", dir, strerror(errno));
     struct log_writer *w = calloc(1, sizeof *w);
     if (!w)
@@ -348,12 +348,21 @@ int log_writer_flush(struct log_writer *w, bool sync, char *err, size_t errlen)
 {
     if (writer_write_out(w, err, errlen) != 0)
         return -1;
-    if (!sync)
+    int64_t now = now_ms_monotonic();
+    if (w->opt.retention_ms && now - w->last_retention_ms >= 1000) {
+        /* age-based retention also on a partition that no longer rolls */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        w->last_retention_ms = now;
+        if (log_writer_enforce_retention(w, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, err, errlen) != 0)
+            return -1;
+    }
+    if (!sync && !(w->opt.fsync_every_ms && w->unsynced && now - w->last_sync_ms >= w->opt.fsync_every_ms))
         return 0;
     if (fsync(w->fd) != 0)
         return fail(err, errlen, "cannot fsync log %s: %s", w->dir, strerror(errno));
     w->unsynced = 0;
-    w->last_sync_ms = now_ms_monotonic();
+    w->last_sync_ms = now;
     return 0;
 }
 
@@ -424,8 +433,7 @@ int log_writer_append(struct log_writer *w, const void *data, uint32_t len, uint
     w->unsynced++;
     if (w->opt.fsync_every_records && w->unsynced >= w->opt.fsync_every_records)
         return log_writer_flush(w, true, err, errlen);
-    if (w->opt.fsync_every_ms && (w->unsynced & 255) == 0 &&
-        now_ms_monotonic() - w->last_sync_ms >= w->opt.fsync_every_ms)
+    if (w->opt.fsync_every_ms && now_ms_monotonic() - w->last_sync_ms >= w->opt.fsync_every_ms)
         return log_writer_flush(w, true, err, errlen);
     return 0;
 }

@@ -17,27 +17,19 @@
 
 int eval_fail(struct eval_ctx *c, const struct expr *e, const char *fmt, ...)
 {
-    if (c->err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(c->err->message, sizeof c->err->message, fmt, ap);
-        va_end(ap);
-        c->err->line = e ? e->line : 0;
-        c->err->column = e ? e->column : 0;
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    sql_error_vset(c->err, e ? e->line : 0, e ? e->column : 0, fmt, ap);
+    va_end(ap);
     return -1;
 }
 
 int compile_fail(struct expr_compiler *c, const struct ast *at, const char *fmt, ...)
 {
-    if (c->err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(c->err->message, sizeof c->err->message, fmt, ap);
-        va_end(ap);
-        c->err->line = at ? at->line : 0;
-        c->err->column = at ? at->column : 0;
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    sql_error_vset(c->err, at ? at->line : 0, at ? at->column : 0, fmt, ap);
+    va_end(ap);
     return -1;
 }
 
@@ -122,7 +114,7 @@ uint64_t value_hash(const struct value *v, uint64_t seed)
         return h;
     case VT_DOUBLE:
         /* equal to a BIGINT when whole, so that mixed keys agree with value_compare */
-        if (v->u.d == (double)(int64_t)v->u.d) {
+        if (v->u.d > -9.2e18 && v->u.d < 9.2e18 && v->u.d == (double)(int64_t)v->u.d) {
             i = (int64_t)v->u.d;
             break;
         }
@@ -164,32 +156,19 @@ static int eval_const(const struct expr *e, struct eval_ctx *c, struct value *ou
         return 0;                                                                              \
     }
 
-static int eval_add_int(const struct expr *e, struct eval_ctx *c, struct value *out)
-{
-    EVAL_TWO(e, c, a, b);
-    if (__builtin_add_overflow(a.u.i, b.u.i, &out->u.i))
-        return eval_fail(c, e, "BIGINT overflow in \"+\"");
-    out->type = e->type;
-    return 0;
-}
-
-static int eval_sub_int(const struct expr *e, struct eval_ctx *c, struct value *out)
-{
-    EVAL_TWO(e, c, a, b);
-    if (__builtin_sub_overflow(a.u.i, b.u.i, &out->u.i))
-        return eval_fail(c, e, "BIGINT overflow in \"-\"");
-    out->type = e->type;
-    return 0;
-}
-
-static int eval_mul_int(const struct expr *e, struct eval_ctx *c, struct value *out)
-{
-    EVAL_TWO(e, c, a, b);
-    if (__builtin_mul_overflow(a.u.i, b.u.i, &out->u.i))
-        return eval_fail(c, e, "BIGINT overflow in \"*\"");
-    out->type = VT_BIGINT;
-    return 0;
-}
+/* BIGINT (and TIMESTAMP +/- INTERVAL) +, -, * with overflow checks. */
+#define EVAL_INT_CHECKED(name, builtin, text)                                                  \
+    static int name(const struct expr *e, struct eval_ctx *c, struct value *out)               \
+    {                                                                                          \
+        EVAL_TWO(e, c, a, b);                                                                  \
+        if (builtin(a.u.i, b.u.i, &out->u.i))                                                  \
+            return eval_fail(c, e, "BIGINT overflow in \"" text "\"");                         \
+        out->type = e->type;                                                                   \
+        return 0;                                                                              \
+    }
+EVAL_INT_CHECKED(eval_add_int, __builtin_add_overflow, "+")
+EVAL_INT_CHECKED(eval_sub_int, __builtin_sub_overflow, "-")
+EVAL_INT_CHECKED(eval_mul_int, __builtin_mul_overflow, "*")
 
 static int eval_div_int(const struct expr *e, struct eval_ctx *c, struct value *out)
 {
@@ -213,29 +192,17 @@ static int eval_mod_int(const struct expr *e, struct eval_ctx *c, struct value *
     return 0;
 }
 
-static int eval_add_double(const struct expr *e, struct eval_ctx *c, struct value *out)
-{
-    EVAL_TWO(e, c, a, b);
-    out->type = VT_DOUBLE;
-    out->u.d = as_double(&a) + as_double(&b);
-    return 0;
-}
-
-static int eval_sub_double(const struct expr *e, struct eval_ctx *c, struct value *out)
-{
-    EVAL_TWO(e, c, a, b);
-    out->type = VT_DOUBLE;
-    out->u.d = as_double(&a) - as_double(&b);
-    return 0;
-}
-
-static int eval_mul_double(const struct expr *e, struct eval_ctx *c, struct value *out)
-{
-    EVAL_TWO(e, c, a, b);
-    out->type = VT_DOUBLE;
-    out->u.d = as_double(&a) * as_double(&b);
-    return 0;
-}
+#define EVAL_DOUBLE(name, op)                                                                  \
+    static int name(const struct expr *e, struct eval_ctx *c, struct value *out)               \
+    {                                                                                          \
+        EVAL_TWO(e, c, a, b);                                                                  \
+        out->type = VT_DOUBLE;                                                                 \
+        out->u.d = as_double(&a) op as_double(&b);                                             \
+        return 0;                                                                              \
+    }
+EVAL_DOUBLE(eval_add_double, +)
+EVAL_DOUBLE(eval_sub_double, -)
+EVAL_DOUBLE(eval_mul_double, *)
 
 static int eval_div_double(const struct expr *e, struct eval_ctx *c, struct value *out)
 {
@@ -542,18 +509,25 @@ static int eval_like(const struct expr *e, struct eval_ctx *c, struct value *out
 
 /* ---- CAST ------------------------------------------------------------------------------*/
 
-static int cast_parse_int(const char *s, size_t n, int64_t *out)
+/* s[0..n) without surrounding blanks, NUL-terminated in buf; -1 when empty or too long. */
+static int cast_trim(const char *s, size_t n, char *buf, size_t size)
 {
-    char buf[64];
     while (n && (*s == ' ' || *s == '\t'))
         s++, n--;
     while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
         n--;
-    if (n == 0 || n >= sizeof buf)
+    if (n == 0 || n >= size)
         return -1;
     memcpy(buf, s, n);
     buf[n] = '\0';
-    char *end;
+    return 0;
+}
+
+static int cast_parse_int(const char *s, size_t n, int64_t *out)
+{
+    char buf[64], *end;
+    if (cast_trim(s, n, buf, sizeof buf) < 0)
+        return -1;
     errno = 0;
     long long v = strtoll(buf, &end, 10);
     if (errno || *end)
@@ -564,16 +538,9 @@ static int cast_parse_int(const char *s, size_t n, int64_t *out)
 
 static int cast_parse_double(const char *s, size_t n, double *out)
 {
-    char buf[128];
-    while (n && (*s == ' ' || *s == '\t'))
-        s++, n--;
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-        n--;
-    if (n == 0 || n >= sizeof buf)
+    char buf[128], *end;
+    if (cast_trim(s, n, buf, sizeof buf) < 0)
         return -1;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    char *end;
     errno = 0;
     double v = strtod(buf, &end);
     if (*end || errno == ERANGE)
@@ -1014,6 +981,11 @@ int expr_compile(struct expr_compiler *c, const struct ast *a, struct expr **out
         if (!(e = node_new(c, a, eval_const, a->lit.type, 0)))
             return -1;
         e->constant = a->lit;
+        if (a->lit.type == VT_STRING) { /* the syntax tree goes away after compiling */
+            e->constant.u.s.ptr = arena_strndup(c->arena, a->lit.u.s.ptr, a->lit.u.s.len);
+            if (!e->constant.u.s.ptr)
+                return compile_fail(c, a, "out of memory");
+        }
         break;
     case AST_COLUMN: {
         int index;

@@ -278,7 +278,7 @@ static int fn_substring(const struct expr *e, const struct value *a, struct eval
     }
     if (start < 1) { /* SQL: characters before position 1 count against the length */
         if (e->nargs > 2)
-            len += start - 1;
+            len = start < -len ? 0 : len + start - 1;
         start = 1;
         if (len < 0)
             len = 0;
@@ -475,11 +475,12 @@ static int fn_round(const struct expr *e, const struct value *a, struct eval_ctx
         for (int64_t k = 0; k < -digits && p < INT64_MAX / 10; k++)
             p *= 10;
         int64_t q = a[0].u.i / p, r = a[0].u.i % p;
-        if (r * 2 >= p)
+        if (r >= p - r)
             q++;
-        else if (-r * 2 >= p)
+        else if (-r >= p + r)
             q--;
-        out->u.i = q * p;
+        if (__builtin_mul_overflow(q, p, &out->u.i))
+            return eval_fail(c, e, "BIGINT overflow in ROUND");
     }
     return 0;
 }
@@ -700,6 +701,8 @@ static int date_pattern(const char *pat, size_t pn, int64_t ts, char *buf, size_
             size_t want = run == 1 ? (ch == 'y' ? 4 : 2) : run, got = 0;
             if (ch == 'S')
                 want = run;
+            if (want > 9)
+                return -1;
             while (got < want && si < sn && isdigit((unsigned char)s[si])) {
                 v = v * 10 + (s[si++] - '0');
                 got++;
@@ -761,24 +764,142 @@ static int fn_date_format(const struct expr *e, const struct value *a, struct ev
     return set_string(c, e, out, buf, n);
 }
 
-static int fn_extract(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+/* One field of a timestamp by unit name (EXTRACT's units). */
+static int time_part(const struct expr *e, const char *u, int64_t ms, struct eval_ctx *c, struct value *out)
 {
     struct civil cv;
-    civil_from_ms(a[1].u.i, &cv);
-    const char *u = a[0].u.s.ptr;
+    civil_from_ms(ms, &cv);
     out->type = VT_BIGINT;
     static const char *const units[] = {"YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND",
                                         "MILLISECOND", "DOW", "DOY", "QUARTER", "EPOCH"};
     int64_t vals[] = {cv.year, cv.month, cv.day, cv.hour, cv.minute, cv.second, cv.milli,
                       ((cv.days % 7 + 7 + 4) % 7) + 1,
                       cv.days - days_from_civil(cv.year, 1, 1) + 1, (cv.month - 1) / 3 + 1,
-                      a[1].u.i >= 0 ? a[1].u.i / 1000 : -((-a[1].u.i + 999) / 1000)};
+                      ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000)};
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
         if (strcmp(u, units[i]) == 0) {
             out->u.i = vals[i];
             return 0;
         }
     return eval_fail(c, e, "EXTRACT of %s is not supported", u);
+}
+
+static int fn_extract(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    return time_part(e, a[0].u.s.ptr, a[1].u.i, c, out);
+}
+
+/* YEAR(ts), MONTH(ts), DAYOFMONTH(ts), HOUR(ts), MINUTE(ts), SECOND(ts). */
+static int fn_time_part(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    const char *name = e->func->name;
+    return time_part(e, strcmp(name, "DAYOFMONTH") == 0 ? "DAY" : name, a[0].u.i, c, out);
+}
+
+/* REPLACE(s, from, to): every occurrence of from (non-empty) replaced. */
+static int fn_replace(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    const char *s = a[0].u.s.ptr, *from = a[1].u.s.ptr, *to = a[2].u.s.ptr;
+    size_t n = a[0].u.s.len, fn = a[1].u.s.len, tn = a[2].u.s.len, count = 0;
+    if (fn == 0)
+        return set_string(c, e, out, s, n);
+    for (size_t i = 0; i + fn <= n;)
+        if (memcmp(s + i, from, fn) == 0) {
+            count++;
+            i += fn;
+        } else {
+            i++;
+        }
+    char *m = scratch_alloc(c, n + count * tn);
+    if (!m)
+        return eval_fail(c, e, "out of memory");
+    size_t o = 0;
+    for (size_t i = 0; i < n;)
+        if (i + fn <= n && memcmp(s + i, from, fn) == 0) {
+            memcpy(m + o, to, tn);
+            o += tn;
+            i += fn;
+        } else {
+            m[o++] = s[i++];
+        }
+    return set_string(c, e, out, m, o);
+}
+
+/* A string built in the scratch arena (grows by copying; the old block stays until reset). */
+struct scratch_buf {
+    struct arena *arena;
+    char *p;
+    size_t len, cap;
+    int oom;
+};
+
+static void scratch_put(struct scratch_buf *b, const char *d, size_t n)
+{
+    if (b->oom || n == 0)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = (b->len + n) * 2 + 16;
+        char *m = arena_alloc(b->arena, cap);
+        if (!m) {
+            b->oom = 1;
+            return;
+        }
+        if (b->len)
+            memcpy(m, b->p, b->len);
+        b->p = m;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, d, n);
+    b->len += n;
+}
+
+/* REGEXP_REPLACE(s, regex, replacement): every match replaced; $0..$9 in the replacement
+ * insert the match or its groups. */
+static int fn_regexp_replace(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    regex_t local, *re = e->state;
+    char *subject = arena_strndup(c->scratch, a[0].u.s.ptr, a[0].u.s.len);
+    const char *rep = a[2].u.s.ptr;
+    size_t n = a[0].u.s.len, rn = a[2].u.s.len, pos = 0;
+    if (!subject)
+        return eval_fail(c, e, "out of memory");
+    if (!re) {
+        char *pat = arena_strndup(c->scratch, a[1].u.s.ptr, a[1].u.s.len);
+        if (!pat)
+            return eval_fail(c, e, "out of memory");
+        if (regcomp(&local, pat, REG_EXTENDED) != 0)
+            return eval_fail(c, e, "invalid regular expression '%s'", pat);
+        re = &local;
+    }
+    struct scratch_buf b = {.arena = c->scratch};
+    regmatch_t g[10];
+    while (pos <= n && regexec(re, subject + pos, 10, g, pos ? REG_NOTBOL : 0) == 0) {
+        scratch_put(&b, subject + pos, (size_t)g[0].rm_so);
+        for (size_t k = 0; k < rn; k++) {
+            int gi = rep[k] == '$' && k + 1 < rn && isdigit((unsigned char)rep[k + 1]) ? rep[k + 1] - '0' : -1;
+            if (gi < 0) {
+                scratch_put(&b, &rep[k], 1);
+                continue;
+            }
+            k++;
+            if ((size_t)gi <= re->re_nsub && g[gi].rm_so >= 0)
+                scratch_put(&b, subject + pos + g[gi].rm_so, (size_t)(g[gi].rm_eo - g[gi].rm_so));
+        }
+        size_t end = pos + (size_t)g[0].rm_eo;
+        if (g[0].rm_eo == g[0].rm_so) { /* empty match: keep one character and move on */
+            if (end < n)
+                scratch_put(&b, subject + end, 1);
+            end++;
+        }
+        pos = end;
+    }
+    if (re == &local)
+        regfree(&local);
+    if (pos < n)
+        scratch_put(&b, subject + pos, n - pos);
+    if (b.oom)
+        return eval_fail(c, e, "out of memory");
+    return set_string(c, e, out, b.p ? b.p : "", b.len);
 }
 
 /* ---- The table -------------------------------------------------------------------------*/
@@ -796,6 +917,8 @@ static const struct sql_function functions_table[] = {
     {"LTRIM",           1, 1,   "S",  VT_STRING,    RET_FIXED,   1, fn_ltrim,          NULL,          AGG_NONE},
     {"RTRIM",           1, 1,   "S",  VT_STRING,    RET_FIXED,   1, fn_rtrim,          NULL,          AGG_NONE},
     {"REGEXP_EXTRACT",  2, 3,   "SSI", VT_STRING,   RET_FIXED,   1, fn_regexp_extract, prepare_regex, AGG_NONE},
+    {"REGEXP_REPLACE",  3, 3,   "SSS", VT_STRING,   RET_FIXED,   1, fn_regexp_replace, prepare_regex, AGG_NONE},
+    {"REPLACE",         3, 3,   "SSS", VT_STRING,   RET_FIXED,   1, fn_replace,        NULL,          AGG_NONE},
     {"SPLIT_INDEX",     3, 3,   "SSI", VT_STRING,   RET_FIXED,   1, fn_split_index,    NULL,          AGG_NONE},
     {"ABS",             1, 1,   "N",  VT_BIGINT,    RET_ARG0,    1, fn_abs,            NULL,          AGG_NONE},
     {"MOD",             2, 2,   "N",  VT_BIGINT,    RET_NUMERIC, 1, fn_mod,            NULL,          AGG_NONE},
@@ -811,6 +934,12 @@ static const struct sql_function functions_table[] = {
     {"TO_TIMESTAMP",    1, 2,   "S",  VT_TIMESTAMP, RET_FIXED,   1, fn_to_timestamp,   NULL,          AGG_NONE},
     {"DATE_FORMAT",     2, 2,   "XS", VT_STRING,    RET_FIXED,   1, fn_date_format,    NULL,          AGG_NONE},
     {"EXTRACT",         2, 2,   "ST", VT_BIGINT,    RET_FIXED,   1, fn_extract,        NULL,          AGG_NONE},
+    {"YEAR",            1, 1,   "T",  VT_BIGINT,    RET_FIXED,   1, fn_time_part,      NULL,          AGG_NONE},
+    {"MONTH",           1, 1,   "T",  VT_BIGINT,    RET_FIXED,   1, fn_time_part,      NULL,          AGG_NONE},
+    {"DAYOFMONTH",      1, 1,   "T",  VT_BIGINT,    RET_FIXED,   1, fn_time_part,      NULL,          AGG_NONE},
+    {"HOUR",            1, 1,   "T",  VT_BIGINT,    RET_FIXED,   1, fn_time_part,      NULL,          AGG_NONE},
+    {"MINUTE",          1, 1,   "T",  VT_BIGINT,    RET_FIXED,   1, fn_time_part,      NULL,          AGG_NONE},
+    {"SECOND",          1, 1,   "T",  VT_BIGINT,    RET_FIXED,   1, fn_time_part,      NULL,          AGG_NONE},
     {"COUNT",           0, 1,   "A",  VT_BIGINT,    RET_FIXED,   0, NULL,              NULL,          AGG_COUNT},
     {"SUM",             1, 1,   "N",  VT_BIGINT,    RET_ARG0,    0, NULL,              NULL,          AGG_SUM},
     {"MIN",             1, 1,   "A",  VT_BIGINT,    RET_ARG0,    0, NULL,              NULL,          AGG_MIN},

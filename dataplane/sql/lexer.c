@@ -30,6 +30,16 @@ static const char *const lexer_kind_names[] = {
     [TK_CONCAT] = "\"||\"",
 };
 
+int sql_error_vset(struct sql_error *err, int line, int column, const char *fmt, va_list ap)
+{
+    if (err) {
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        err->line = line;
+        err->column = column;
+    }
+    return -1;
+}
+
 const char *lexer_kind_name(enum token_kind k)
 {
     return lexer_kind_names[k];

@@ -2,6 +2,7 @@
 #ifndef SLUICE_DATAPLANE_SQL_LEXER_H
 #define SLUICE_DATAPLANE_SQL_LEXER_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include "dataplane/sql/sql.h"
@@ -28,6 +29,9 @@ struct token {
  * from arena. Returns 0, or -1 with err filled (unterminated string, stray character). */
 int lexer_tokenize(const char *text, size_t len, struct arena *arena, struct token **out,
                    int *ntokens, struct sql_error *err);
+/* Fills err (when not NULL) with line, column and a formatted message. Returns -1. */
+int sql_error_vset(struct sql_error *err, int line, int column, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 /* How a token kind is shown in "expected X, found Y" messages. Static string. */
 const char *lexer_kind_name(enum token_kind k);
 

@@ -77,14 +77,10 @@ void parser_describe(const struct token *t, char *buf, size_t size)
 
 void parser_error(struct parser *p, const struct token *at, const char *fmt, ...)
 {
-    if (p->err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(p->err->message, sizeof p->err->message, fmt, ap);
-        va_end(ap);
-        p->err->line = at ? at->line : 0;
-        p->err->column = at ? at->column : 0;
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    sql_error_vset(p->err, at ? at->line : 0, at ? at->column : 0, fmt, ap);
+    va_end(ap);
     longjmp(p->fail, 1);
 }
 
@@ -114,7 +110,8 @@ int parser_accept_keyword(struct parser *p, const char *kw)
     return 1;
 }
 
-static _Noreturn void parser_expected(struct parser *p, const char *what)
+static void parser_expected(struct parser *p, const char *what) __attribute__((noreturn));
+static void parser_expected(struct parser *p, const char *what)
 {
     char found[96];
     parser_describe(parser_peek(p), found, sizeof found);
@@ -235,24 +232,31 @@ static void parser_set_args(struct parser *p, struct ast *a, int n, struct ast *
     a->nargs = n;
 }
 
+/* Appends x to an arena array of n items with room for *cap (doubling when full). */
+static void parser_push(struct parser *p, struct ast ***items, int *n, int *cap, struct ast *x)
+{
+    if (*n == *cap) {
+        int ncap = *cap ? *cap * 2 : 4;
+        struct ast **bigger = parser_alloc(p, (size_t)ncap * sizeof *bigger);
+        if (*n)
+            memcpy(bigger, *items, (size_t)*n * sizeof *bigger);
+        *items = bigger;
+        *cap = ncap;
+    }
+    (*items)[(*n)++] = x;
+}
+
 /* Comma-separated expressions up to ')' (consumed); '*' allowed as an argument when star. */
 static void parser_expr_list(struct parser *p, struct ast *into, int star)
 {
-    int cap = 4;
-    into->args = parser_alloc(p, (size_t)cap * sizeof *into->args);
+    int cap = 0;
     if (parser_accept(p, TK_RPAREN))
         return;
     for (;;) {
-        if (into->nargs == cap) {
-            struct ast **bigger = parser_alloc(p, (size_t)cap * 2 * sizeof *bigger);
-            memcpy(bigger, into->args, (size_t)cap * sizeof *bigger);
-            into->args = bigger;
-            cap *= 2;
-        }
         if (star && parser_peek(p)->kind == TK_STAR)
-            into->args[into->nargs++] = parser_node(p, AST_STAR, parser_next(p));
+            parser_push(p, &into->args, &into->nargs, &cap, parser_node(p, AST_STAR, parser_next(p)));
         else
-            into->args[into->nargs++] = parser_expr(p);
+            parser_push(p, &into->args, &into->nargs, &cap, parser_expr(p));
         if (parser_accept(p, TK_RPAREN))
             return;
         if (!parser_accept(p, TK_COMMA))
@@ -278,15 +282,17 @@ static struct ast *parser_special_call(struct parser *p, const struct token *nam
     if (strcasecmp(name->text, "EXTRACT") == 0) {
         const struct token *u = parser_peek(p);
         size_t i, n = sizeof parser_extract_units / sizeof parser_extract_units[0];
-        for (i = 0; i < n && !(u->kind == TK_IDENT && strcasecmp(u->text, parser_extract_units[i]) == 0); i++)
-            ;
-        if (i == n)
+        const char *unit = NULL;
+        for (i = 0; i < n && !unit; i++)
+            if (u->kind == TK_IDENT && strcasecmp(u->text, parser_extract_units[i]) == 0)
+                unit = parser_extract_units[i];
+        if (!unit)
             parser_expected(p, "a time unit (YEAR, MONTH, DAY, HOUR, MINUTE, SECOND)");
         parser_next(p);
         parser_expect_keyword(p, "FROM");
         struct ast *ts = parser_expr(p);
         parser_expect(p, TK_RPAREN, NULL);
-        parser_set_args(p, f, 2, parser_string_literal(p, u, parser_extract_units[i]), ts, NULL);
+        parser_set_args(p, f, 2, parser_string_literal(p, u, unit), ts, NULL);
         f->name = "EXTRACT";
         return f;
     }
@@ -353,20 +359,13 @@ static struct ast *parser_case(struct parser *p, const struct token *at)
     struct ast *c = parser_node(p, AST_CASE, at);
     if (!parser_is_keyword(parser_peek(p), "WHEN"))
         c->operand = parser_expr(p);
-    int cap = 8;
-    c->args = parser_alloc(p, (size_t)cap * sizeof *c->args);
+    int cap = 0;
     if (!parser_is_keyword(parser_peek(p), "WHEN"))
         parser_expected(p, "WHEN");
     while (parser_accept_keyword(p, "WHEN")) {
-        if (c->nargs + 2 > cap) {
-            struct ast **bigger = parser_alloc(p, (size_t)cap * 2 * sizeof *bigger);
-            memcpy(bigger, c->args, (size_t)cap * sizeof *bigger);
-            c->args = bigger;
-            cap *= 2;
-        }
-        c->args[c->nargs++] = parser_expr(p);
+        parser_push(p, &c->args, &c->nargs, &cap, parser_expr(p));
         parser_expect_keyword(p, "THEN");
-        c->args[c->nargs++] = parser_expr(p);
+        parser_push(p, &c->args, &c->nargs, &cap, parser_expr(p));
     }
     if (parser_accept_keyword(p, "ELSE"))
         c->else_expr = parser_expr(p);
@@ -525,34 +524,42 @@ static struct ast *parser_binary(struct parser *p, const struct token *at, enum 
     return b;
 }
 
-static struct ast *parser_multiplicative(struct parser *p)
+/* Left-associative binary operators of one precedence level, as rows. */
+struct binary_op {
+    enum token_kind kind;
+    enum ast_op op;
+};
+static const struct binary_op multiplicative_ops[] = {
+    {TK_STAR, AST_OP_MUL}, {TK_SLASH, AST_OP_DIV}, {TK_PERCENT, AST_OP_MOD}, {TK_END, AST_OP_NONE},
+};
+static const struct binary_op additive_ops[] = {
+    {TK_PLUS, AST_OP_ADD}, {TK_MINUS, AST_OP_SUB}, {TK_CONCAT, AST_OP_CONCAT}, {TK_END, AST_OP_NONE},
+};
+
+static struct ast *parser_level(struct parser *p, const struct binary_op *ops,
+                                struct ast *(*operand)(struct parser *))
 {
-    struct ast *l = parser_unary(p);
+    struct ast *l = operand(p);
     for (;;) {
         const struct token *t = parser_peek(p);
-        enum ast_op op = t->kind == TK_STAR ? AST_OP_MUL : t->kind == TK_SLASH ? AST_OP_DIV
-                         : t->kind == TK_PERCENT                          ? AST_OP_MOD
-                                                                          : AST_OP_NONE;
-        if (op == AST_OP_NONE)
+        const struct binary_op *o = ops;
+        while (o->kind != TK_END && o->kind != t->kind)
+            o++;
+        if (o->kind == TK_END)
             return l;
         parser_next(p);
-        l = parser_binary(p, t, op, l, parser_unary(p));
+        l = parser_binary(p, t, o->op, l, operand(p));
     }
+}
+
+static struct ast *parser_multiplicative(struct parser *p)
+{
+    return parser_level(p, multiplicative_ops, parser_unary);
 }
 
 static struct ast *parser_additive(struct parser *p)
 {
-    struct ast *l = parser_multiplicative(p);
-    for (;;) {
-        const struct token *t = parser_peek(p);
-        enum ast_op op = t->kind == TK_PLUS ? AST_OP_ADD : t->kind == TK_MINUS ? AST_OP_SUB
-                         : t->kind == TK_CONCAT                          ? AST_OP_CONCAT
-                                                                         : AST_OP_NONE;
-        if (op == AST_OP_NONE)
-            return l;
-        parser_next(p);
-        l = parser_binary(p, t, op, l, parser_multiplicative(p));
-    }
+    return parser_level(p, additive_ops, parser_multiplicative);
 }
 
 static struct ast *parser_predicate(struct parser *p)
@@ -684,7 +691,7 @@ static void parser_select_list(struct parser *p, struct ast_insert *ins)
  * the first TABLE keyword. */
 static void parser_window(struct parser *p, struct ast_insert *ins)
 {
-    static const struct {
+    static const struct window_row {
         const char *name;
         enum window_kind kind;
         int nintervals;
@@ -693,16 +700,18 @@ static void parser_window(struct parser *p, struct ast_insert *ins)
     };
     parser_expect(p, TK_LPAREN, NULL);
     const struct token *w = parser_peek(p);
+    const struct window_row *row = &windows[0];
     size_t i, n = sizeof windows / sizeof windows[0];
     for (i = 0; i < n && !parser_is_keyword(w, windows[i].name); i++)
         ;
-    if (i == n) {
-        if (w->kind == TK_IDENT || w->kind == TK_QIDENT)
-            parser_error(p, w, "unknown window function \"%s\"; expected TUMBLE, HOP or CUMULATE", w->text);
+    if (i < n)
+        row = &windows[i];
+    else if (w->kind == TK_IDENT || w->kind == TK_QIDENT)
+        parser_error(p, w, "unknown window function \"%s\"; expected TUMBLE, HOP or CUMULATE", w->text);
+    else
         parser_expected(p, "TUMBLE, HOP or CUMULATE");
-    }
     parser_next(p);
-    ins->window = windows[i].kind;
+    ins->window = row->kind;
     ins->window_token = w;
     parser_expect(p, TK_LPAREN, NULL);
     parser_expect_keyword(p, "TABLE");
@@ -714,8 +723,8 @@ static void parser_window(struct parser *p, struct ast_insert *ins)
     ins->descriptor_token = parser_identifier(p, "a column name", &ins->descriptor_quoted);
     ins->descriptor = ins->descriptor_token->text;
     parser_expect(p, TK_RPAREN, NULL);
-    for (int k = 0; k < windows[i].nintervals; k++) {
-        parser_expect(p, TK_COMMA, windows[i].nintervals == 2 && k == 1 ? "\",\" and a second interval" : NULL);
+    for (int k = 0; k < row->nintervals; k++) {
+        parser_expect(p, TK_COMMA, row->nintervals == 2 && k == 1 ? "\",\" and a second interval" : NULL);
         const struct token *at = parser_peek(p);
         parser_expect_keyword(p, "INTERVAL");
         int64_t ms = parser_interval_body(p);
@@ -761,17 +770,10 @@ static void parser_insert(struct parser *p, struct ast_insert *ins)
         ins->group_by_token = parser_next(p);
         parser_expect_keyword(p, "BY");
         struct ast tmp = {0};
-        int cap = 4;
-        tmp.args = parser_alloc(p, (size_t)cap * sizeof *tmp.args);
-        do {
-            if (tmp.nargs == cap) {
-                struct ast **bigger = parser_alloc(p, (size_t)cap * 2 * sizeof *bigger);
-                memcpy(bigger, tmp.args, (size_t)cap * sizeof *bigger);
-                tmp.args = bigger;
-                cap *= 2;
-            }
-            tmp.args[tmp.nargs++] = parser_expr(p);
-        } while (parser_accept(p, TK_COMMA));
+        int cap = 0;
+        do
+            parser_push(p, &tmp.args, &tmp.nargs, &cap, parser_expr(p));
+        while (parser_accept(p, TK_COMMA));
         ins->group_by = tmp.args;
         ins->ngroup_by = tmp.nargs;
     }

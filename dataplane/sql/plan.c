@@ -13,7 +13,12 @@
 #include "common/arena.h"
 #include "dataplane/sql/eval.h"
 #include "dataplane/sql/functions.h"
+#include "dataplane/sql/lexer.h"
 #include "dataplane/sql/parser.h"
+
+/* Event times beyond year 9999 (either side of 1970) are rejected, so window arithmetic
+ * cannot overflow. */
+#define PLAN_MAX_EVENT_TIME 253402300799999LL
 
 /* ---- State types -----------------------------------------------------------------------*/
 
@@ -76,6 +81,11 @@ struct plan {
     struct value *postrow; /* keys, window_start, window_end, aggregates */
     struct window *windows; /* sorted by (end, start) */
     int nwindows, capwindows;
+    struct window_bounds {
+        int64_t start, end;
+    } *bounds; /* the windows of the current row */
+    int tvf;   /* window table function without GROUP BY: one row per (row, window) */
+    struct value *tvfrow; /* input row, window_start, window_end, window_time */
     int64_t max_ts;
     struct plan_stats stats;
     uint64_t fingerprint;
@@ -142,14 +152,10 @@ static int fail_at(struct sql_error *err, int line, int column, const char *fmt,
     __attribute__((format(printf, 4, 5)));
 static int fail_at(struct sql_error *err, int line, int column, const char *fmt, ...)
 {
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-        err->line = line;
-        err->column = column;
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    sql_error_vset(err, line, column, fmt, ap);
+    va_end(ap);
     return -1;
 }
 
@@ -189,7 +195,7 @@ static int find_source_column(struct expr_compiler *c, const struct ast *col)
     for (int i = 0; i < p->in.nfields; i++)
         if (name_matches(p->in.fields[i].name, col->name, col->quoted))
             return i;
-    if (is_window_column(col->name) && p->window != WINDOW_NONE)
+    if (is_window_column(col->name) && p->window != WINDOW_NONE && !p->tvf)
         return compile_fail(c, col, "column \"%s\" can only be used in the SELECT list and GROUP BY of a windowed aggregate",
                             col->name);
     const char *best = NULL;
@@ -202,10 +208,14 @@ static int find_source_column(struct expr_compiler *c, const struct ast *col)
         }
     }
     int limit = (int)strlen(col->name) / 3 + 1;
-    if (best && best_d <= (limit > 3 ? 3 : limit))
+    if (best && best_d <= (limit > 3 ? 3 : limit) && best_d < (int)strlen(col->name))
         return compile_fail(c, col, "column \"%s\" not found; did you mean \"%s\"?", col->name, best);
     return compile_fail(c, col, "column \"%s\" not found in stream \"%s\"", col->name, p->source);
 }
+
+/* Columns a window table function adds after the source columns (without GROUP BY). */
+static const char *const tvf_columns[] = {"window_start", "window_end", "window_time"};
+#define TVF_NCOLUMNS 3
 
 static int resolve_input_column(struct expr_compiler *c, const struct ast *col, int *index,
                                 enum value_type *type)
@@ -213,6 +223,16 @@ static int resolve_input_column(struct expr_compiler *c, const struct ast *col, 
     struct plan *p = c->ctx;
     if (check_qualifier(c, col) < 0)
         return -1;
+    for (int k = 0; p->tvf && k < TVF_NCOLUMNS; k++) {
+        int shadowed = 0;
+        for (int f = 0; f < p->in.nfields; f++)
+            shadowed |= name_matches(p->in.fields[f].name, col->name, col->quoted);
+        if (!shadowed && name_matches(tvf_columns[k], col->name, col->quoted)) {
+            *index = p->in.nfields + k;
+            *type = VT_TIMESTAMP;
+            return 0;
+        }
+    }
     int i = find_source_column(c, col);
     if (i < 0)
         return -1;
@@ -354,6 +374,9 @@ static int compile_window(struct plan *p, const struct ast_insert *ins, struct s
         return fail_tok(err, ins->window_b_token, "CUMULATE max size must be a whole multiple of its step");
     if (ins->window != WINDOW_TUMBLE && p->win_b / p->win_a > 10000)
         return fail_tok(err, ins->window_b_token, "window has too many slices (more than 10000)");
+    p->bounds = calloc(ins->window == WINDOW_TUMBLE ? 1 : (size_t)(p->win_b / p->win_a), sizeof *p->bounds);
+    if (!p->bounds)
+        return fail_at(err, 0, 0, "out of memory");
     return 0;
 }
 
@@ -420,8 +443,9 @@ static int add_output(struct plan *p, struct expr *e, char *name, int cap)
 static int compile_select(struct plan *p, const struct ast_insert *ins, int grouped, struct sql_error *err)
 {
     int cap = 0;
+    int nstar = p->in.nfields + (p->tvf ? TVF_NCOLUMNS : 0);
     for (int i = 0; i < ins->nitems; i++)
-        cap += ins->items[i].expr->kind == AST_STAR ? p->in.nfields : 1;
+        cap += ins->items[i].expr->kind == AST_STAR ? nstar : 1;
     p->items = calloc((size_t)cap + 1, sizeof *p->items);
     p->out.fields = calloc((size_t)cap + 1, sizeof *p->out.fields);
     p->outrow = calloc((size_t)cap + 1, sizeof *p->outrow);
@@ -439,11 +463,13 @@ static int compile_select(struct plan *p, const struct ast_insert *ins, int grou
             if (grouped)
                 return fail_at(err, it->expr->line, it->expr->column,
                                "SELECT * is not allowed with GROUP BY; list the keys and aggregates");
-            for (int f = 0; f < p->in.nfields; f++) {
-                struct ast col = {.kind = AST_COLUMN, .name = p->in.fields[f].name, .quoted = 1,
+            for (int f = 0; f < nstar; f++) {
+                const char *fname = f < p->in.nfields ? p->in.fields[f].name : tvf_columns[f - p->in.nfields];
+                struct ast col = {.kind = AST_COLUMN, .name = fname, .quoted = 1,
                                   .line = it->expr->line, .column = it->expr->column};
                 struct expr *e;
-                if (expr_compile(c, &col, &e) < 0 || output_name(&(struct ast_select_item){.expr = &col}, i, p, f, &name) < 0)
+                if (expr_compile(c, &col, &e) < 0 ||
+                    output_name(&(struct ast_select_item){.expr = &col}, i, p, f < p->in.nfields ? f : -1, &name) < 0)
                     return -1;
                 add_output(p, e, name, cap);
             }
@@ -456,7 +482,7 @@ static int compile_select(struct plan *p, const struct ast_insert *ins, int grou
             return fail_at(err, it->expr->line, it->expr->column,
                            "cannot select an untyped NULL; use CAST(NULL AS type)");
         int col = -1;
-        if (it->expr->kind == AST_COLUMN && !grouped)
+        if (it->expr->kind == AST_COLUMN && !grouped && e->index < p->in.nfields)
             col = e->index;
         else if (it->expr->kind == AST_COLUMN && e->index < p->nkeys)
             col = p->key_cols[e->index];
@@ -464,13 +490,20 @@ static int compile_select(struct plan *p, const struct ast_insert *ins, int grou
             return fail_at(err, 0, 0, "out of memory");
         add_output(p, e, name, cap);
     }
+    return 0;
+}
+
+/* Output names must be unique unless a declared sink gives the names (by position). */
+static int check_output_names(struct plan *p, const struct ast_insert *ins, struct sql_error *err)
+{
+    int nstar = p->in.nfields + (p->tvf ? TVF_NCOLUMNS : 0);
     for (int i = 0; i < p->nitems; i++)
         for (int j = 0; j < i; j++)
             if (strcasecmp(p->out.fields[i].name, p->out.fields[j].name) == 0) {
                 const struct ast *at = NULL;
                 int k = 0;
                 for (int s = 0; s < ins->nitems && !at; s++) {
-                    k += ins->items[s].expr->kind == AST_STAR ? p->in.nfields : 1;
+                    k += ins->items[s].expr->kind == AST_STAR ? nstar : 1;
                     if (k > i)
                         at = ins->items[s].expr;
                 }
@@ -487,8 +520,8 @@ static int check_sink(struct plan *p, const struct ast_insert *ins, const struct
 {
     const struct token *t = ins->sink_token;
     if (sink->nfields != p->nitems)
-        return fail_tok(err, t, "the query gives %d columns but stream \"%s\" has %d", p->nitems, ins->sink,
-                        sink->nfields);
+        return fail_tok(err, t, "stream \"%s\" has %d column%s but the query gives %d", ins->sink, sink->nfields,
+                        sink->nfields == 1 ? "" : "s", p->nitems);
     for (int i = 0; i < p->nitems; i++) {
         enum value_type want = sink->fields[i].type, got = p->items[i]->type;
         if (got != want && !(got == VT_BIGINT && want == VT_DOUBLE))
@@ -503,6 +536,22 @@ static int check_sink(struct plan *p, const struct ast_insert *ins, const struct
         if (!p->out.fields[i].name)
             return fail_at(err, 0, 0, "out of memory");
     }
+    return 0;
+}
+
+/* WHERE / HAVING: a BOOLEAN expression in the compiler's current scope. */
+static int compile_condition(struct plan *p, const struct ast *a, const char *clause, struct expr **out)
+{
+    p->compiler.clause = clause;
+    if (expr_compile(&p->compiler, a, out) < 0)
+        return -1;
+    const struct ast *start = a; /* point at where the condition starts, not at its operator */
+    while ((start->kind == AST_BINARY || start->kind == AST_IS_NULL || start->kind == AST_LIKE ||
+            start->kind == AST_IN || start->kind == AST_BETWEEN) && start->nargs > 0)
+        start = start->args[0];
+    if ((*out)->type != VT_BOOLEAN && (*out)->type != VT_NULL)
+        return fail_at(p->compiler.err, start->line, start->column, "%s must be a BOOLEAN condition, found %s", clause,
+                       sql_type_name((*out)->type));
     return 0;
 }
 
@@ -550,18 +599,15 @@ struct plan *plan_compile(const char *sql, sql_catalog_fn catalog, void *ctx, st
         grouped = ast_has_aggregate(ins->items[i].expr);
     if (ins->window != WINDOW_NONE && compile_window(p, ins, err) < 0)
         goto fail;
-    if (ins->where) {
-        p->compiler.resolve_column = resolve_input_column;
-        p->compiler.resolve_aggregate = NULL;
-        p->compiler.clause = "WHERE";
-        if (expr_compile(&p->compiler, ins->where, &p->where) < 0)
-            goto fail;
-        if (p->where->type != VT_BOOLEAN && p->where->type != VT_NULL) {
-            fail_at(err, ins->where->line, ins->where->column, "WHERE must be a BOOLEAN condition, found %s",
-                    sql_type_name(p->where->type));
-            goto fail;
-        }
+    p->tvf = p->window != WINDOW_NONE && !grouped;
+    if (p->tvf && !(p->tvfrow = calloc((size_t)p->in.nfields + TVF_NCOLUMNS, sizeof *p->tvfrow))) {
+        fail_at(err, 0, 0, "out of memory");
+        goto fail;
     }
+    p->compiler.resolve_column = resolve_input_column;
+    p->compiler.resolve_aggregate = NULL;
+    if (ins->where && compile_condition(p, ins->where, "WHERE", &p->where) < 0)
+        goto fail;
     if (grouped) {
         if (ins->ngroup_by == 0) {
             fail_at(err, ins->items[0].expr->line, ins->items[0].expr->column,
@@ -570,23 +616,11 @@ struct plan *plan_compile(const char *sql, sql_catalog_fn catalog, void *ctx, st
         }
         if (compile_group_by(p, ins, err) < 0)
             goto fail;
-    } else if (p->window != WINDOW_NONE) {
-        fail_tok(err, ins->window_token,
-                 "a window table function needs GROUP BY window_start, window_end and aggregates");
-        goto fail;
     }
     if (compile_select(p, ins, grouped, err) < 0)
         goto fail;
-    if (ins->having) {
-        p->compiler.clause = "HAVING";
-        if (expr_compile(&p->compiler, ins->having, &p->having) < 0)
-            goto fail;
-        if (p->having->type != VT_BOOLEAN && p->having->type != VT_NULL) {
-            fail_at(err, ins->having->line, ins->having->column, "HAVING must be a BOOLEAN condition, found %s",
-                    sql_type_name(p->having->type));
-            goto fail;
-        }
-    }
+    if (ins->having && compile_condition(p, ins->having, "HAVING", &p->having) < 0)
+        goto fail;
     if (grouped) {
         p->aggargs = calloc((size_t)p->naggs + 1, sizeof *p->aggargs);
         p->postrow = calloc((size_t)(p->nkeys + 2 + p->naggs), sizeof *p->postrow);
@@ -595,8 +629,12 @@ struct plan *plan_compile(const char *sql, sql_catalog_fn catalog, void *ctx, st
             goto fail;
         }
     }
+    if (strcasecmp(ins->sink, ins->source) == 0) {
+        fail_tok(err, ins->sink_token, "a pipeline cannot write to the stream it reads (\"%s\")", ins->sink);
+        goto fail;
+    }
     const struct schema *sink = catalog ? catalog(ctx, ins->sink) : NULL;
-    if (sink && check_sink(p, ins, sink, err) < 0)
+    if (sink ? check_sink(p, ins, sink, err) < 0 : check_output_names(p, ins, err) < 0)
         goto fail;
     /* fingerprint: what a snapshot must match */
     uint64_t h = 0xcbf29ce484222325ULL;
@@ -836,7 +874,7 @@ static int agg_update(const struct agg_slot *s, struct agg_state *st, const stru
         if (v->type == VT_DOUBLE)
             st->sum.d += v->u.d;
         else
-            st->sum.i += v->u.i; /* wraps like Flink's BIGINT SUM */
+            st->sum.i = (int64_t)((uint64_t)st->sum.i + (uint64_t)v->u.i); /* wraps like Flink's SUM */
         st->count++;
         return 0;
     case AGG_MIN:
@@ -923,6 +961,8 @@ static int window_fire(struct plan *p, struct window *w, struct arena *scratch, 
         }
         p->stats.rows_out++;
         rc = emit(ctx, p->outrow);
+        if (rc < 0)
+            fail_at(err, 0, 0, "output rejected the row");
     }
     window_release(p, w);
     return rc;
@@ -949,19 +989,127 @@ static int fire_until(struct plan *p, int64_t limit, struct arena *scratch, plan
 
 /* ---- Execution -------------------------------------------------------------------------*/
 
+/* Adds the current row (keys kv with hash h, aggregate arguments in p->aggargs) to window
+ * [start, end). Returns 0 or -1 (no memory). */
+static int window_add(struct plan *p, int64_t start, int64_t end, const struct value *kv, uint64_t h)
+{
+    struct window *w = window_get(p, start, end);
+    struct group *g = w ? window_group(p, w, kv, h) : NULL;
+    if (!g)
+        return -1;
+    for (int i = 0; i < p->naggs; i++)
+        if (agg_update(&p->aggs[i], &g->aggs[i], &p->aggargs[i]) < 0)
+            return -1;
+    return 0;
+}
+
+/* The windows of event time ts whose end is after wm, into p->bounds; returns how many. */
+static int window_list(struct plan *p, int64_t ts, int64_t wm)
+{
+    int n = 0;
+    if (p->window == WINDOW_CUMULATE) {
+        /* windows [s, s + step * k) for k = 1 .. max / step, s = start of the max window */
+        int64_t s = floor_div(ts, p->win_b) * p->win_b;
+        for (int64_t end = s + p->win_b; end > ts && end > s && end > wm; end -= p->win_a)
+            p->bounds[n++] = (struct window_bounds){s, end};
+    } else {
+        int64_t size = p->window == WINDOW_HOP ? p->win_b : p->win_a;
+        for (int64_t s = floor_div(ts, p->win_a) * p->win_a; s > ts - size && s + size > wm; s -= p->win_a)
+            p->bounds[n++] = (struct window_bounds){s, s + size};
+    }
+    return n;
+}
+
+/* The row's event time, checked. Returns 0 or -1 (counted as an evaluation error). */
+static int event_time(struct plan *p, const struct value *row, int64_t *ts, struct sql_error *err)
+{
+    const struct value *v = &row[p->rowtime];
+    const char *name = p->in.fields[p->rowtime].name;
+    if (v->type != VT_TIMESTAMP) {
+        p->stats.eval_errors++;
+        return fail_at(err, 0, 0, "event-time column \"%s\" is NULL", name);
+    }
+    if (v->u.i < -PLAN_MAX_EVENT_TIME || v->u.i > PLAN_MAX_EVENT_TIME) {
+        p->stats.eval_errors++;
+        return fail_at(err, 0, 0, "event time %lld of column \"%s\" is out of range", (long long)v->u.i, name);
+    }
+    *ts = v->u.i;
+    return 0;
+}
+
+/* Moves the watermark to ts - delay when that is later; fires due windows (aggregates). */
+static int advance_watermark(struct plan *p, int64_t ts, struct arena *scratch, plan_emit_fn emit, void *ctx,
+                             struct sql_error *err)
+{
+    if (ts <= p->max_ts)
+        return 0;
+    p->max_ts = ts;
+    if (ts - p->delay <= p->stats.watermark_ms)
+        return 0;
+    p->stats.watermark_ms = ts - p->delay;
+    return p->tvf ? 0 : fire_until(p, p->stats.watermark_ms, scratch, emit, ctx, err);
+}
+
+/* Emits the current output row; -1 with err filled when the output refuses it. */
+static int emit_row(struct plan *p, plan_emit_fn emit, void *ctx, struct sql_error *err)
+{
+    p->stats.rows_out++;
+    if (emit(ctx, p->outrow) < 0)
+        return fail_at(err, 0, 0, "output rejected the row");
+    return 0;
+}
+
+/* Evaluates the SELECT list over ec->row into p->outrow. */
+static int project(struct plan *p, struct eval_ctx *ec)
+{
+    for (int i = 0; i < p->nitems; i++)
+        if (expr_eval(p->items[i], ec, &p->outrow[i]) < 0) {
+            p->stats.eval_errors++;
+            return -1;
+        }
+    return 0;
+}
+
+/* Window table function without GROUP BY: the row once per window, with its bounds. */
+static int process_tvf(struct plan *p, const struct value *row, struct arena *scratch, plan_emit_fn emit,
+                       void *ctx, struct sql_error *err)
+{
+    struct eval_ctx ec = {.row = p->tvfrow, .scratch = scratch, .err = err};
+    int64_t ts;
+    int nf = p->in.nfields;
+    if (event_time(p, row, &ts, err) < 0)
+        return -1;
+    memcpy(p->tvfrow, row, (size_t)nf * sizeof *row);
+    int n = window_list(p, ts, INT64_MIN);
+    for (int i = 0; i < n; i++) {
+        p->tvfrow[nf] = (struct value){.type = VT_TIMESTAMP, .u.i = p->bounds[i].start};
+        p->tvfrow[nf + 1] = (struct value){.type = VT_TIMESTAMP, .u.i = p->bounds[i].end};
+        p->tvfrow[nf + 2] = (struct value){.type = VT_TIMESTAMP, .u.i = p->bounds[i].end - 1};
+        if (p->where) {
+            struct value w;
+            if (expr_eval(p->where, &ec, &w) < 0) {
+                p->stats.eval_errors++;
+                return -1;
+            }
+            if (w.type != VT_BOOLEAN || !w.u.b)
+                continue;
+        }
+        if (project(p, &ec) < 0 || emit_row(p, emit, ctx, err) < 0)
+            return -1;
+    }
+    return advance_watermark(p, ts, scratch, emit, ctx, err);
+}
+
 static int process_windowed(struct plan *p, const struct value *row, struct arena *scratch,
                              plan_emit_fn emit, void *ctx, struct sql_error *err, int pass)
 {
     struct eval_ctx ec = {.row = row, .scratch = scratch, .err = err};
-    const struct value *tsv = &row[p->rowtime];
-    if (tsv->type != VT_TIMESTAMP) {
-        p->stats.eval_errors++;
-        return fail_at(err, 0, 0, "event-time column \"%s\" is NULL%s", p->in.fields[p->rowtime].name, "");
-    }
-    int64_t ts = tsv->u.i, wm = p->stats.watermark_ms;
+    int64_t ts;
+    if (event_time(p, row, &ts, err) < 0)
+        return -1;
     if (pass) {
-        struct value keys[64], *kv = p->nkeys <= 64 ? keys : NULL;
-        if (!kv)
+        struct value keys[64];
+        if (p->nkeys > 64)
             return fail_at(err, 0, 0, "too many GROUP BY keys");
         for (int i = 0; i < p->naggs; i++)
             if (p->aggs[i].arg && expr_eval(p->aggs[i].arg, &ec, &p->aggargs[i]) < 0) {
@@ -969,56 +1117,16 @@ static int process_windowed(struct plan *p, const struct value *row, struct aren
                 return -1;
             }
         for (int i = 0; i < p->nkeys; i++)
-            kv[i] = row[p->key_cols[i]];
-        uint64_t h = keys_hash(p, kv);
-        int accepted = 0;
-        int64_t starts[2], step = p->win_a, size = p->win_a;
-        if (p->window == WINDOW_HOP)
-            size = p->win_b;
-        if (p->window == WINDOW_CUMULATE) {
-            /* windows [s, s+step*k) for k = 1..max/step, s = start of the max-size window */
-            int64_t s = floor_div(ts, p->win_b) * p->win_b;
-            starts[0] = s;
-            for (int64_t end = s + p->win_b; end > ts && end > s; end -= step) {
-                if (end <= wm)
-                    break;
-                struct window *w = window_get(p, s, end);
-                struct group *g = w ? window_group(p, w, kv, h) : NULL;
-                if (!g)
-                    return fail_at(err, 0, 0, "out of memory");
-                for (int i = 0; i < p->naggs; i++)
-                    if (agg_update(&p->aggs[i], &g->aggs[i], &p->aggargs[i]) < 0)
-                        return fail_at(err, 0, 0, "out of memory");
-                accepted = 1;
-            }
-        } else {
-            int64_t last = floor_div(ts, step) * step;
-            for (int64_t s = last; s > ts - size; s -= step) {
-                if (s + size <= wm)
-                    break;
-                struct window *w = window_get(p, s, s + size);
-                struct group *g = w ? window_group(p, w, kv, h) : NULL;
-                if (!g)
-                    return fail_at(err, 0, 0, "out of memory");
-                for (int i = 0; i < p->naggs; i++)
-                    if (agg_update(&p->aggs[i], &g->aggs[i], &p->aggargs[i]) < 0)
-                        return fail_at(err, 0, 0, "out of memory");
-                accepted = 1;
-            }
-        }
-        (void)starts;
-        if (!accepted)
+            keys[i] = row[p->key_cols[i]];
+        uint64_t h = keys_hash(p, keys);
+        int n = window_list(p, ts, p->stats.watermark_ms);
+        for (int i = 0; i < n; i++)
+            if (window_add(p, p->bounds[i].start, p->bounds[i].end, keys, h) < 0)
+                return fail_at(err, 0, 0, "out of memory");
+        if (n == 0)
             p->stats.late_dropped++;
     }
-    if (ts > p->max_ts) {
-        p->max_ts = ts;
-        int64_t nwm = ts - p->delay;
-        if (nwm > p->stats.watermark_ms) {
-            p->stats.watermark_ms = nwm;
-            return fire_until(p, nwm, scratch, emit, ctx, err);
-        }
-    }
-    return 0;
+    return advance_watermark(p, ts, scratch, emit, ctx, err);
 }
 
 int plan_process(struct plan *p, const struct value *row, struct arena *scratch,
@@ -1027,6 +1135,8 @@ int plan_process(struct plan *p, const struct value *row, struct arena *scratch,
     struct eval_ctx ec = {.row = row, .scratch = scratch, .err = err};
     int pass = 1;
     p->stats.rows_in++;
+    if (p->tvf)
+        return process_tvf(p, row, scratch, emit, ctx, err);
     if (p->where) {
         struct value w;
         if (expr_eval(p->where, &ec, &w) < 0) {
@@ -1039,21 +1149,15 @@ int plan_process(struct plan *p, const struct value *row, struct arena *scratch,
         return process_windowed(p, row, scratch, emit, ctx, err, pass);
     if (!pass)
         return 0;
-    for (int i = 0; i < p->nitems; i++)
-        if (expr_eval(p->items[i], &ec, &p->outrow[i]) < 0) {
-            p->stats.eval_errors++;
-            return -1;
-        }
-    p->stats.rows_out++;
-    if (emit(ctx, p->outrow) < 0)
-        return fail_at(err, 0, 0, "output rejected the row");
-    return 0;
+    if (project(p, &ec) < 0)
+        return -1;
+    return emit_row(p, emit, ctx, err);
 }
 
 int plan_finish(struct plan *p, struct arena *scratch, plan_emit_fn emit, void *ctx)
 {
     struct sql_error err;
-    if (p->window == WINDOW_NONE)
+    if (p->window == WINDOW_NONE || p->tvf)
         return 0;
     return fire_until(p, INT64_MAX, scratch, emit, ctx, &err);
 }
@@ -1080,6 +1184,8 @@ void plan_free(struct plan *p)
     free(p->aggs);
     free(p->aggargs);
     free(p->postrow);
+    free(p->bounds);
+    free(p->tvfrow);
     free(p);
 }
 

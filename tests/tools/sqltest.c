@@ -296,6 +296,7 @@ static int run_case(struct tcase *tc, struct sql_script *schema_script)
                 failed = 1;
             }
             o.schema = plan_output_schema(p);
+            in = plan_input_schema(p);
         }
         json_error_t jerr;
         json_t *obj = json_loads(tc->input.v[i], 0, &jerr);

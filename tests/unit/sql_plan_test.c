@@ -1,9 +1,13 @@
-/* sql_plan_test.c — unit tests for dataplane/sql: plan compile, process and snapshot. */
+/* sql_plan_test.c — unit tests for dataplane/sql through its public interface: compile,
+ * process, needed fields, snapshot/restore mid-stream, scripts and error formatting. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/arena.h"
+#include "dataplane/sql/lexer.h"
 #include "dataplane/sql/sql.h"
 
 static struct field bid_fields[] = {
@@ -11,24 +15,79 @@ static struct field bid_fields[] = {
     {"channel", VT_STRING}, {"dateTime", VT_TIMESTAMP},
 };
 static const struct schema bid_schema = {bid_fields, 5, 4, 4000};
+static struct field plain_fields[] = {{"id", VT_BIGINT}};
+static const struct schema plain_schema = {plain_fields, 1, -1, 0};
 
 static const struct schema *test_catalog(void *ctx, const char *name)
 {
     (void)ctx;
-    return strcasecmp(name, "bid") == 0 ? &bid_schema : NULL;
+    if (strcasecmp(name, "bid") == 0)
+        return &bid_schema;
+    return strcasecmp(name, "plain") == 0 ? &plain_schema : NULL;
 }
 
+/* Collects emitted rows as text lines. */
 struct collect {
+    const struct schema *schema;
+    char *text; /* malloc'd, grows */
+    size_t len, cap;
     int n;
-    struct value last[8];
 };
+
+static void collect_add(struct collect *c, const char *s)
+{
+    size_t n = strlen(s);
+    if (c->len + n + 1 > c->cap) {
+        c->cap = (c->len + n + 1) * 2;
+        c->text = realloc(c->text, c->cap);
+        ck_assert_ptr_nonnull(c->text);
+    }
+    memcpy(c->text + c->len, s, n + 1);
+    c->len += n;
+}
 
 static int collect_emit(void *ctx, const struct value *row)
 {
     struct collect *c = ctx;
+    for (int i = 0; i < c->schema->nfields; i++) {
+        const struct value *v = &row[i];
+        char buf[64];
+        if (v->type == VT_STRING)
+            snprintf(buf, sizeof buf, "%.*s", (int)v->u.s.len, v->u.s.ptr);
+        else if (v->type == VT_NULL)
+            snprintf(buf, sizeof buf, "null");
+        else if (v->type == VT_DOUBLE)
+            sql_format_double(v->u.d, buf);
+        else
+            snprintf(buf, sizeof buf, "%lld", (long long)v->u.i);
+        if (i)
+            collect_add(c, ",");
+        collect_add(c, buf);
+    }
+    collect_add(c, "\n");
     c->n++;
-    memcpy(c->last, row, 2 * sizeof *row);
     return 0;
+}
+
+static int stop_emit(void *ctx, const struct value *row)
+{
+    (void)ctx;
+    (void)row;
+    return -1;
+}
+
+static void bid_row(struct value *row, int64_t auction, int64_t bidder, int64_t price, const char *channel,
+                    int64_t ts_ms)
+{
+    row[0] = (struct value){.type = VT_BIGINT, .u.i = auction};
+    row[1] = (struct value){.type = VT_BIGINT, .u.i = bidder};
+    row[2] = (struct value){.type = VT_BIGINT, .u.i = price};
+    row[3].type = channel ? VT_STRING : VT_NULL;
+    if (channel) {
+        row[3].u.s.ptr = channel;
+        row[3].u.s.len = (uint32_t)strlen(channel);
+    }
+    row[4] = (struct value){.type = VT_TIMESTAMP, .u.i = ts_ms};
 }
 
 START_TEST(test_compile_simple_projection)
@@ -38,19 +97,20 @@ START_TEST(test_compile_simple_projection)
     ck_assert_msg(p != NULL, "%s", err.message);
     ck_assert_str_eq(plan_source(p), "bid");
     ck_assert_str_eq(plan_sink(p), "a");
+    ck_assert_int_eq(plan_is_windowed(p), 0);
     const struct schema *out = plan_output_schema(p);
     ck_assert_int_eq(out->nfields, 2);
     ck_assert_str_eq(out->fields[0].name, "price");
     ck_assert_int_eq(out->fields[1].type, VT_BIGINT);
     const unsigned char *need = plan_needed_fields(p);
-    ck_assert(need[0] && !need[1] && need[2] && !need[3]);
-    struct value row[5] = {{.type = VT_BIGINT, .u.i = 7}, {.type = VT_NULL}, {.type = VT_BIGINT, .u.i = 99}};
-    struct collect c = {0};
+    ck_assert(need[0] && !need[1] && need[2] && !need[3] && !need[4]);
+    struct value row[5];
+    bid_row(row, 7, 1, 99, "x", 0);
+    struct collect c = {.schema = out};
     struct arena *a = arena_new(1024);
     ck_assert_int_eq(plan_process(p, row, a, collect_emit, &c, &err), 0);
-    ck_assert_int_eq(c.n, 1);
-    ck_assert_int_eq(c.last[0].u.i, 99);
-    ck_assert_int_eq(c.last[1].u.i, 7);
+    ck_assert_str_eq(c.text, "99,7\n");
+    free(c.text);
     arena_free(a);
     plan_free(p);
     plan_free(NULL);
@@ -60,10 +120,209 @@ END_TEST
 START_TEST(test_unknown_stream_is_an_error)
 {
     struct sql_error err;
+    char buf[300];
     ck_assert_int_eq(sql_validate("INSERT INTO a SELECT x FROM nope", test_catalog, NULL, &err), -1);
     ck_assert_int_eq(err.line, 1);
     ck_assert_int_eq(err.column, 29);
     ck_assert_str_eq(err.message, "stream \"nope\" not found");
+    sql_error_format(&err, buf, sizeof buf);
+    ck_assert_str_eq(buf, "line 1, column 29: stream \"nope\" not found");
+    ck_assert_int_eq(sql_validate("INSERT INTO a SELECT id FROM plain", test_catalog, NULL, &err), 0);
+    ck_assert_int_eq(sql_validate("INSERT INTO a SELECT id FROM plain", test_catalog, NULL, NULL), 0);
+}
+END_TEST
+
+START_TEST(test_emit_failure_goes_up)
+{
+    struct sql_error err;
+    struct plan *p = plan_compile("INSERT INTO a SELECT price FROM bid", test_catalog, NULL, &err);
+    struct value row[5];
+    struct arena *a = arena_new(1024);
+    bid_row(row, 1, 1, 1, NULL, 0);
+    ck_assert_int_eq(plan_process(p, row, a, stop_emit, NULL, &err), -1);
+    arena_free(a);
+    plan_free(p);
+}
+END_TEST
+
+/* Drives the same windowed query over the same rows twice: straight through, and with a
+ * snapshot after every `cut` rows restored into a fresh plan. Outputs must be identical. */
+static void run_windowed(const char *sql, int nrows, int cut, struct collect *out, struct plan_stats *st)
+{
+    struct sql_error err;
+    struct plan *p = plan_compile(sql, test_catalog, NULL, &err);
+    ck_assert_msg(p != NULL, "%s", err.message);
+    struct arena *a = arena_new(4096);
+    static const char *const channels[] = {"web", "app", "api", NULL};
+    out->schema = plan_output_schema(p);
+    for (int i = 0; i < nrows; i++) {
+        struct value row[5];
+        /* event time moves forward with some disorder (and a few late rows) */
+        int64_t ts = 1704067200000LL + i * 137 - (i % 7) * 400 - (i % 50 == 49 ? 20000 : 0);
+        bid_row(row, i % 13, i % 5, (i * 7919) % 1000, channels[i % 4], ts);
+        ck_assert_int_eq(plan_process(p, row, a, collect_emit, out, &err), 0);
+        arena_reset(a);
+        if (cut && i % cut == cut - 1) {
+            char *buf;
+            size_t len;
+            ck_assert_int_eq(plan_snapshot(p, &buf, &len), 0);
+            plan_free(p);
+            p = plan_compile(sql, test_catalog, NULL, &err);
+            ck_assert_int_eq(plan_restore(p, buf, len, &err), 0);
+            free(buf);
+            out->schema = plan_output_schema(p);
+        }
+    }
+    ck_assert_int_eq(plan_finish(p, a, collect_emit, out), 0);
+    plan_stats(p, st);
+    arena_free(a);
+    plan_free(p);
+}
+
+START_TEST(test_snapshot_restore_mid_stream_is_identical)
+{
+    static const char *const queries[] = {
+        "INSERT INTO o SELECT auction, COUNT(*) AS n, COUNT(DISTINCT bidder) AS nb, SUM(price) AS s, "
+        "MIN(channel) AS mn, MAX(price) AS mx, AVG(price) AS av, window_start, window_end FROM "
+        "TABLE(HOP(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '2' SECOND, INTERVAL '10' SECOND)) "
+        "GROUP BY auction, window_start, window_end",
+        "INSERT INTO o SELECT channel, COUNT(channel) AS n, window_end FROM TABLE(CUMULATE(TABLE bid, "
+        "DESCRIPTOR(dateTime), INTERVAL '1' SECOND, INTERVAL '5' SECOND)) GROUP BY channel, window_start, window_end",
+    };
+    for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
+        struct collect straight = {0}, cut = {0};
+        struct plan_stats s1, s2;
+        run_windowed(queries[q], 400, 0, &straight, &s1);
+        run_windowed(queries[q], 400, 37, &cut, &s2);
+        ck_assert_int_gt(straight.n, 20);
+        ck_assert_int_gt(s1.late_dropped, 0);
+        ck_assert_int_eq(straight.n, cut.n);
+        ck_assert_str_eq(straight.text, cut.text);
+        ck_assert_int_eq(s1.rows_in, s2.rows_in);
+        ck_assert_int_eq(s1.rows_out, s2.rows_out);
+        ck_assert_int_eq(s1.late_dropped, s2.late_dropped);
+        ck_assert_int_eq(s1.watermark_ms, s2.watermark_ms);
+        free(straight.text);
+        free(cut.text);
+    }
+}
+END_TEST
+
+START_TEST(test_restore_rejects_foreign_or_corrupt_state)
+{
+    struct sql_error err;
+    const char *q1 = "INSERT INTO o SELECT COUNT(*) AS n, window_end FROM TABLE(TUMBLE(TABLE bid, "
+                     "DESCRIPTOR(dateTime), INTERVAL '1' SECOND)) GROUP BY window_start, window_end";
+    const char *q2 = "INSERT INTO o SELECT MAX(price) AS n, window_end FROM TABLE(TUMBLE(TABLE bid, "
+                     "DESCRIPTOR(dateTime), INTERVAL '1' SECOND)) GROUP BY window_start, window_end";
+    struct plan *p = plan_compile(q1, test_catalog, NULL, &err);
+    struct arena *a = arena_new(1024);
+    struct value row[5];
+    struct collect c = {.schema = plan_output_schema(p)};
+    bid_row(row, 1, 1, 1, "x", 1000);
+    ck_assert_int_eq(plan_process(p, row, a, collect_emit, &c, &err), 0);
+    char *buf;
+    size_t len;
+    ck_assert_int_eq(plan_snapshot(p, &buf, &len), 0);
+    struct plan *other = plan_compile(q2, test_catalog, NULL, &err);
+    ck_assert_int_eq(plan_restore(other, buf, len, &err), -1);
+    ck_assert_str_eq(err.message, "checkpoint state was written by a different query or schema");
+    struct plan *same = plan_compile(q1, test_catalog, NULL, &err);
+    ck_assert_int_eq(plan_restore(same, buf, len - 3, &err), -1);
+    ck_assert_str_eq(err.message, "checkpoint state is truncated or corrupt");
+    ck_assert_int_eq(plan_restore(same, "garbage", 7, &err), -1);
+    ck_assert_str_eq(err.message, "checkpoint state is not a plan snapshot");
+    plan_free(same);
+    same = plan_compile(q1, test_catalog, NULL, &err);
+    ck_assert_int_eq(plan_restore(same, buf, len, &err), 0);
+    struct plan_stats st;
+    plan_stats(same, &st);
+    ck_assert_int_eq(st.rows_in, 1);
+    ck_assert_int_eq(st.watermark_ms, 1000 - 4000);
+    free(buf);
+    free(c.text);
+    arena_free(a);
+    plan_free(p);
+    plan_free(other);
+    plan_free(same);
+}
+END_TEST
+
+START_TEST(test_script_parse_streams_and_inserts)
+{
+    struct sql_script s;
+    struct sql_error err;
+    const char *text = "CREATE TABLE bid (auction BIGINT, ts TIMESTAMP(3),\n"
+                       "  WATERMARK FOR ts AS ts - INTERVAL '3' SECOND) WITH ('connector' = 'datagen', 'rows' = '5');\n"
+                       "-- comment\n"
+                       "  INSERT INTO out SELECT auction FROM bid;\n"
+                       "INSERT INTO out2 SELECT ts FROM bid";
+    ck_assert_int_eq(sql_script_parse(text, &s, &err), 0);
+    ck_assert_int_eq(s.nstreams, 1);
+    ck_assert_str_eq(s.streams[0].name, "bid");
+    ck_assert_int_eq(s.streams[0].schema.nfields, 2);
+    ck_assert_int_eq(s.streams[0].schema.rowtime_field, 1);
+    ck_assert_int_eq(s.streams[0].schema.watermark_delay_ms, 3000);
+    ck_assert_str_eq(sql_stream_option(&s.streams[0], "CONNECTOR"), "datagen");
+    ck_assert_ptr_null(sql_stream_option(&s.streams[0], "nope"));
+    ck_assert_int_eq(s.ninserts, 2);
+    ck_assert_str_eq(s.inserts[0], "INSERT INTO out SELECT auction FROM bid");
+    ck_assert_int_eq(s.insert_line[0], 4);
+    ck_assert_int_eq(s.insert_column[0], 3);
+    ck_assert_str_eq(s.inserts[1], "INSERT INTO out2 SELECT ts FROM bid");
+    struct schema copy;
+    ck_assert_int_eq(schema_copy(&copy, &s.streams[0].schema), 0);
+    ck_assert_str_eq(copy.fields[1].name, "ts");
+    schema_free_fields(&copy);
+    ck_assert_ptr_null(copy.fields);
+    sql_script_free(&s);
+    sql_script_free(NULL);
+    ck_assert_int_eq(sql_script_parse("CREATE TABLE (", &s, &err), -1);
+    ck_assert_int_eq(s.nstreams, 0);
+}
+END_TEST
+
+START_TEST(test_value_text_forms)
+{
+    char buf[32];
+    int64_t ms;
+    ck_assert_int_eq(sql_parse_timestamp("2024-02-29 23:59:59.5", 21, &ms), 0);
+    sql_format_timestamp(ms, buf);
+    ck_assert_str_eq(buf, "2024-02-29 23:59:59.500");
+    ck_assert_int_eq(sql_parse_timestamp("2023-02-29 00:00:00", 19, &ms), -1);
+    ck_assert_int_eq(sql_parse_timestamp("1970-01-01", 10, &ms), 0);
+    ck_assert_int_eq(ms, 0);
+    sql_format_timestamp(-1, buf);
+    ck_assert_str_eq(buf, "1969-12-31 23:59:59.999");
+    sql_format_double(0.1 + 0.2, buf);
+    ck_assert_str_eq(buf, "0.30000000000000004");
+    sql_format_double(10, buf);
+    ck_assert_str_eq(buf, "10.0");
+    ck_assert_str_eq(sql_type_name(VT_TIMESTAMP), "TIMESTAMP(3)");
+}
+END_TEST
+
+START_TEST(test_lexer_rejects_nul_bytes)
+{
+    struct arena *a = arena_new(1024);
+    struct token *t;
+    int n;
+    struct sql_error err = {0};
+    ck_assert_int_eq(lexer_tokenize("a \0b", 4, a, &t, &n, &err), -1);
+    ck_assert_str_eq(err.message, "unexpected NUL byte");
+    ck_assert_int_eq(err.column, 3);
+    memset(&err, 0, sizeof err);
+    ck_assert_int_eq(lexer_tokenize("'x\0'", 4, a, &t, &n, &err), -1);
+    ck_assert_str_eq(err.message, "unexpected NUL byte");
+    ck_assert_int_eq(lexer_tokenize("a <= 'it''s' -- c\n/* d */ `q` 1.5e3", 35, a, &t, &n, &err), 0);
+    ck_assert_int_eq(n, 6);
+    ck_assert_int_eq(t[1].kind, TK_LE);
+    ck_assert_str_eq(t[2].text, "it's");
+    ck_assert_int_eq(t[3].kind, TK_QIDENT);
+    ck_assert_int_eq(t[3].line, 2);
+    ck_assert_int_eq(t[4].kind, TK_DECIMAL);
+    ck_assert_int_eq(t[5].kind, TK_END);
+    arena_free(a);
 }
 END_TEST
 
@@ -71,8 +330,15 @@ int main(void)
 {
     Suite *s = suite_create("sql_plan");
     TCase *tc = tcase_create("plan");
+    tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_compile_simple_projection);
     tcase_add_test(tc, test_unknown_stream_is_an_error);
+    tcase_add_test(tc, test_emit_failure_goes_up);
+    tcase_add_test(tc, test_snapshot_restore_mid_stream_is_identical);
+    tcase_add_test(tc, test_restore_rejects_foreign_or_corrupt_state);
+    tcase_add_test(tc, test_script_parse_streams_and_inserts);
+    tcase_add_test(tc, test_value_text_forms);
+    tcase_add_test(tc, test_lexer_rejects_nul_bytes);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);

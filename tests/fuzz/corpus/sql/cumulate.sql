@@ -1,0 +1,1 @@
+INSERT INTO out SELECT channel, COUNT(DISTINCT bidder) AS n, SUM(score) AS s, AVG(price) AS a, MIN(url) AS m, window_start FROM TABLE(CUMULATE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '1' SECOND, INTERVAL '4' SECOND)) WHERE ok GROUP BY channel, window_start, window_end HAVING COUNT(*) > 1

@@ -1,0 +1,1 @@
+INSERT INTO out SELECT auction, bidder, price, dateTime, extra FROM bid

@@ -1,0 +1,1 @@
+INSERT INTO out SELECT auction, price FROM bid WHERE MOD(auction, 123) = 0

@@ -1,0 +1,1 @@
+INSERT INTO out SELECT REGEXP_REPLACE(url, '([a-z]+)([0-9]*)', '$2-$1') AS r, REPLACE(channel, 'w', 'WW') AS p, HOUR(dateTime) AS h, DAYOFMONTH(dateTime) AS d FROM bid

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# sluiced worker: a task spec on stdin, JSON lines on stdout (state, heartbeat, metrics, log):
+# a bounded pipeline completes, an idle unbounded one heartbeats and stops on SIGTERM, a datagen
+# connection fills a stream, and bad specs fail with a reason and exit 1.
+. "$(dirname "$0")/lib.sh"
+cd "$TEST_TMP"
+logtool="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool"
+mkdir -p data/streams
+"$logtool" gen data/streams/bid bid 5000 1
+bid_schema='{"fields":[{"name":"auction","type":"BIGINT"},{"name":"bidder","type":"BIGINT"},
+  {"name":"price","type":"BIGINT"},{"name":"channel","type":"STRING"},{"name":"url","type":"STRING"},
+  {"name":"dateTime","type":"TIMESTAMP(3)"},{"name":"extra","type":"STRING"}],
+  "watermark":{"field":"dateTime","delay_ms":4000}}'
+out_schema='{"fields":[{"name":"maxprice","type":"BIGINT"},{"name":"window_start","type":"TIMESTAMP(3)"},
+  {"name":"window_end","type":"TIMESTAMP(3)"}]}'
+spec() { # spec TASK_ID BOUNDED SQL
+  jq -n --arg id "$1" --argjson bounded "$2" --arg sql "$3" --arg dir "$TEST_TMP/data" \
+    --argjson bs "$bid_schema" --argjson os "$out_schema" \
+    '{task_id:$id, tenant_id:"t1", data_dir:$dir, kind:"pipeline", sql:$sql, bounded:$bounded,
+      streams:[{name:"bid", dir:"streams/bid", schema:$bs}, {name:"out", dir:("streams/out-" + $id), schema:$os}]}'
+}
+q7="INSERT INTO out SELECT MAX(price) AS maxprice, window_start, window_end FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '10' SECOND)) GROUP BY window_start, window_end"
+
+# a bounded pipeline runs to completed
+spec bounded true "$q7" | "$SLUICED" worker > bounded.out 2> bounded.err || fail "bounded worker exited $?: $(cat bounded.err)"
+assert_eq "$(jq -r 'select(.type=="state") | .state' bounded.out | tr '\n' ' ')" "running completed " "bounded states"
+assert_eq "$(jq -s 'map(select(.type=="metrics")) | last | .records_in' bounded.out)" 5000 "records_in"
+outs=$("$logtool" end data/streams/out-bounded)
+[ "$outs" -ge 1 ] || fail "no windows written"
+assert_eq "$(jq -s 'map(select(.type=="metrics")) | last | .records_out' bounded.out)" "$outs" "records_out"
+grep '"type":"log"' bounded.out | grep -q completed || fail "no completion log line"
+
+# an unbounded pipeline with no new input: heartbeats every second, metrics, SIGTERM stops it
+spec idle false "$q7" > idle.json
+"$SLUICED" worker < idle.json > idle.out 2> idle.err & pid=$!; T_PIDS+=($pid)
+wait_for 10 bash -c '[ "$(grep -c heartbeat idle.out)" -ge 3 ]' || fail "no heartbeats: $(cat idle.out idle.err)"
+grep -q '"type":"metrics"' idle.out || fail "no metrics"
+kill -TERM $pid
+wait $pid || fail "worker exited $? on SIGTERM"
+assert_eq "$(tail -n 1 idle.out | jq -r .state)" stopped "SIGTERM ends in stopped"
+[ -f data/checkpoints/idle.ckpt ] || fail "no checkpoint written"
+
+# a datagen connection fills a stream
+jq -n --arg dir "$TEST_TMP/data" --argjson bs "$bid_schema" '{task_id:"gen", tenant_id:"t1", data_dir:$dir,
+  kind:"connection", connector:{name:"datagen", properties:{kind:"bid", events:"1000", seed:"5"}},
+  streams:[{name:"gen", dir:"streams/gen", schema:$bs}]}' | "$SLUICED" worker > gen.out 2> gen.err || fail "connection failed"
+assert_eq "$(tail -n 1 gen.out | jq -r .state)" completed "connection completes"
+assert_eq "$("$logtool" end data/streams/gen)" 1000 "connection wrote every record"
+
+# bad specs: state failed with a reason, exit 1
+check_bad() { # check_bad INPUT EXPECTED
+  local rc=0; printf '%s' "$1" | "$SLUICED" worker > bad.out 2> bad.err || rc=$?
+  assert_eq "$rc" 1 "exit status for [$1]"
+  assert_eq "$(tail -n 1 bad.out | jq -r .state)" failed "state for [$1]"
+  assert_contains "$(tail -n 1 bad.out | jq -r .error)" "$2" "reason for [$1]"
+}
+check_bad 'not json' "not a JSON object"
+check_bad '{"task_id":"x"}' "needs task_id, data_dir, kind and streams"
+check_bad "$(spec badsql true 'INSERT INTO out SELECT nope FROM bid' | jq -c .)" 'column "nope" not found'
+check_bad "$(spec badkind true "$q7" | jq -c '.kind="batch"')" "kind must be pipeline or connection"
+check_bad "$(spec badtype true "$q7" | jq -c '.streams[0].schema.fields[0].type="MONEY"')" 'unknown type "MONEY"'
+check_bad "$(spec badpolicy true "$q7" | jq -c '.error_policy="retry"')" "error_policy must be"
+echo ok
