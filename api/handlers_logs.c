@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/query_args.h"
 #include "common/log.h"
 
 /* Minimum-level filter: each level and the levels at or above it. */
@@ -20,24 +21,6 @@ static const struct {
     {"warn", "{warn,error}"},
     {"error", "{error}"},
 };
-
-static int query_long(struct api_request *req, struct api_response *resp, const char *name,
-                      long def, long min, long max, long *out)
-{
-    const char *v = api_query(req, name);
-    if (!v) {
-        *out = def;
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || end == v || *end || n < min || n > max)
-        return api_fail_field(resp, API_INVALID_REQUEST, name,
-                              "%s must be an integer from %ld to %ld", name, min, max);
-    *out = n;
-    return 0;
-}
 
 /* The resource exists in the caller's tenant (RLS applies). 0, or -1 with resp filled. */
 static int resource_check(struct api_request *req, struct api_response *resp)
@@ -91,9 +74,9 @@ static int filter_from_request(struct api_request *req, struct api_response *res
     snprintf(f->contains, sizeof f->contains, "%s", contains ? contains : "");
     long since;
     const char *last_event = api_header(req, "Last-Event-ID");
-    if (query_long(req, resp, "since_id", last_event ? atol(last_event) : 0, 0, 0x7fffffffffffffffL,
+    if (query_args_long(req, resp, "since_id", last_event ? atol(last_event) : 0, 0, 0x7fffffffffffffffL,
                    &since) != 0 ||
-        query_long(req, resp, "limit", 100, 1, 1000, &f->limit) != 0)
+        query_args_long(req, resp, "limit", 100, 1, 1000, &f->limit) != 0)
         return -1;
     f->since_id = since;
     return 0;
@@ -222,7 +205,7 @@ static int logs_follow(struct api_request *req, struct api_response *resp,
                        const struct log_filter *filter)
 {
     long timeout;
-    if (query_long(req, resp, "timeout", 300, 1, 3600, &timeout) != 0)
+    if (query_args_long(req, resp, "timeout", 300, 1, 3600, &timeout) != 0)
         return -1;
     if (!req->settings->database_url)
         return api_fail(resp, API_UNAVAILABLE, NULL, "log following is not configured");
@@ -287,8 +270,8 @@ int logs_events(struct api_request *req, struct api_response *resp)
 {
     long since, limit;
     if (resource_check(req, resp) != 0 ||
-        query_long(req, resp, "since_id", 0, 0, 0x7fffffffffffffffL, &since) != 0 ||
-        query_long(req, resp, "limit", 100, 1, 1000, &limit) != 0)
+        query_args_long(req, resp, "since_id", 0, 0, 0x7fffffffffffffffL, &since) != 0 ||
+        query_args_long(req, resp, "limit", 100, 1, 1000, &limit) != 0)
         return -1;
     char s[24], l[24];
     snprintf(s, sizeof s, "%ld", since);

@@ -7,25 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/query_args.h"
 #include "dataplane/log/log.h"
-
-static int query_long(struct api_request *req, struct api_response *resp, const char *name,
-                      long def, long min, long max, long *out)
-{
-    const char *v = api_query(req, name);
-    if (!v) {
-        *out = def;
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || end == v || *end || n < min || n > max)
-        return api_fail_field(resp, API_INVALID_REQUEST, name, "%s must be an integer from %ld to %ld",
-                              name, min, max);
-    *out = n;
-    return 0;
-}
 
 int records_list(struct api_request *req, struct api_response *resp)
 {
@@ -33,9 +16,9 @@ int records_list(struct api_request *req, struct api_response *resp)
     if (!api_is_uuid(id))
         return api_fail(resp, API_NOT_FOUND, NULL, "stream %s not found", id);
     long limit, partition, offset;
-    if (query_long(req, resp, "limit", 20, 1, 1000, &limit) != 0 ||
-        query_long(req, resp, "partition", 0, 0, 4095, &partition) != 0 ||
-        query_long(req, resp, "offset", -1, 0, 0x7fffffffffffffffL, &offset) != 0)
+    if (query_args_long(req, resp, "limit", 20, 1, 1000, &limit) != 0 ||
+        query_args_long(req, resp, "partition", 0, 0, 4095, &partition) != 0 ||
+        query_args_long(req, resp, "offset", -1, 0, 0x7fffffffffffffffL, &offset) != 0)
         return -1;
     const char *p[] = {id};
     struct db_error dberr;

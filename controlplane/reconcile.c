@@ -14,6 +14,7 @@
 
 #include "common/crypto.h"
 #include "common/log.h"
+#include "controlplane/clock.h"
 #include "controlplane/lease.h"
 #include "controlplane/logs.h"
 #include "controlplane/metering.h"
@@ -53,20 +54,6 @@ static const struct {
     const char *name;
     uint32_t cpu_millis, pids;
 } task_sizes[] = {{"S", 500, 128}, {"M", 1000, 256}, {"L", 2000, 512}};
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct cp_task *task_find(const struct reconciler *r, const char *id)
 {
@@ -114,7 +101,7 @@ static void note_event(struct reconciler *r, struct cp_task *t, const char *even
                        const char *message, int restarts)
 {
     logs_add_event(r->logs, t->tenant_id, t->kind, t->resource_id, t->id, event, message,
-                   restarts, wall_ms());
+                   restarts, clock_wall_ms());
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -136,7 +123,7 @@ static void on_state(void *ctx, const struct supervisor_status *st, const char *
                  r->opt.node_id, message[0] ? ": " : "", message);
         int bad = strcmp(event, "crashed") == 0 || strcmp(event, "failed") == 0;
         logs_add_line(r->logs, t->tenant_id, t->kind, t->resource_id, t->id,
-                      bad ? "error" : "info", wall_ms(), line);
+                      bad ? "error" : "info", clock_wall_ms(), line);
     }
     if (strcmp(event, "stopped") == 0) {
         if (t->lost)
@@ -153,7 +140,7 @@ static void on_metrics(void *ctx, const char *task_id, const struct supervisor_m
     struct reconciler *r = ctx;
     struct cp_task *t = task_find(r, task_id);
     if (t)
-        metering_add(r->meter, t->tenant_id, t->kind, t->resource_id, wall_ms(), d, 0);
+        metering_add(r->meter, t->tenant_id, t->kind, t->resource_id, clock_wall_ms(), d, 0);
 }
 
 static void on_log(void *ctx, const char *task_id, const char *level, const char *message)
@@ -161,7 +148,7 @@ static void on_log(void *ctx, const char *task_id, const char *level, const char
     struct reconciler *r = ctx;
     struct cp_task *t = task_find(r, task_id);
     if (t)
-        logs_add_line(r->logs, t->tenant_id, t->kind, t->resource_id, t->id, level, wall_ms(),
+        logs_add_line(r->logs, t->tenant_id, t->kind, t->resource_id, t->id, level, clock_wall_ms(),
                       message);
 }
 
@@ -231,10 +218,9 @@ static int load_secrets(struct reconciler *r, const char *tenant, json_t *refs, 
         snprintf(err, errsz, "connection uses secrets but the controlplane has no master key");
         return -1;
     }
-    const char *prop;
-    json_t *name;
-    json_object_foreach(refs, prop, name)
-    {
+    for (void *it = json_object_iter(refs); it; it = json_object_iter_next(refs, it)) {
+        const char *prop = json_object_iter_key(it);
+        json_t *name = json_object_iter_value(it);
         const char *p[] = {tenant, json_string_value(name)};
         struct db_error dberr;
         PGresult *res = db_query(r->conn,
@@ -429,7 +415,7 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
     st.limits.pids = task_sizes[size_index].pids;
     t->generation = generation;
     t->rolling = t->start_pending = 0;
-    t->metered_mono = mono_ms();
+    t->metered_mono = clock_mono_ms();
     t->dirty = 1;
     r->starts++;
     rc = supervisor_start(r->sup, &st, err, errsz);
@@ -614,14 +600,14 @@ static json_t *status_row(const struct cp_task *t, const struct supervisor_statu
 static int write_status(struct reconciler *r, struct db_error *err)
 {
     json_t *rows = json_array();
-    int64_t now = mono_ms();
+    int64_t now = clock_mono_ms();
     for (int i = 0; i < r->ntasks; i++) {
         struct cp_task *t = r->tasks[i];
         struct supervisor_status st;
         if (t->lost || supervisor_status(r->sup, t->id, &st) != 0)
             continue;
         if (st.pid > 0) { /* task-seconds for usage */
-            metering_add(r->meter, t->tenant_id, t->kind, t->resource_id, wall_ms(), NULL,
+            metering_add(r->meter, t->tenant_id, t->kind, t->resource_id, clock_wall_ms(), NULL,
                          (double)(now - t->metered_mono) / 1000.0);
         }
         t->metered_mono = now;
@@ -775,8 +761,8 @@ void reconcile_shutdown(struct reconciler *r)
 {
     for (int i = 0; i < r->ntasks; i++)
         supervisor_stop(r->sup, r->tasks[i]->id);
-    int64_t deadline = mono_ms() + r->opt.supervisor.stop_timeout_ms + 2000;
-    while (supervisor_poll(r->sup, 100) > 0 && mono_ms() < deadline)
+    int64_t deadline = clock_mono_ms() + r->opt.supervisor.stop_timeout_ms + 2000;
+    while (supervisor_poll(r->sup, 100) > 0 && clock_mono_ms() < deadline)
         ;
     if (r->conn) {
         struct db_error err;

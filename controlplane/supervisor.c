@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "common/log.h"
+#include "controlplane/clock.h"
 
 #define LINE_MAX_BYTES 16384
 #define MAX_ARGS 16
@@ -67,20 +68,6 @@ const char *supervisor_state_name(enum supervisor_state s)
     static const char *const names[] = {"starting", "running",   "backoff", "stopping",
                                         "stopped",  "completed", "failed"};
     return names[s];
-}
-
-static int64_t now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t now_wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void on_sigchld(int sig)
@@ -241,9 +228,9 @@ static int spawn(struct supervisor *s, struct task *t, char *err, size_t errsz)
     t->spec_written = 0;
     t->st.pid = pid;
     t->st.state = SUPERVISOR_STARTING;
-    t->st.started_at_ms = now_wall();
+    t->st.started_at_ms = clock_wall_ms();
     t->st.heartbeat_at_ms = 0;
-    t->last_heartbeat_mono = now_mono();
+    t->last_heartbeat_mono = clock_mono_ms();
     t->kill_deadline = 0;
     t->reported_completed = t->heartbeat_killed = 0;
     t->reported_error[0] = t->last_stderr[0] = 0;
@@ -315,7 +302,7 @@ int supervisor_start(struct supervisor *s, const struct supervisor_task *spec, c
 
 static void crashed(struct supervisor *s, struct task *t, const char *reason)
 {
-    int64_t now = now_mono();
+    int64_t now = clock_mono_ms();
     int recent = 0;
     if (t->ncrashes == CRASH_HISTORY) {
         memmove(t->crashes, t->crashes + 1, (CRASH_HISTORY - 1) * sizeof t->crashes[0]);
@@ -343,7 +330,7 @@ static void crashed(struct supervisor *s, struct task *t, const char *reason)
         delay = s->opt.backoff_max_ms;
     t->st.state = SUPERVISOR_BACKOFF;
     t->next_start_mono = now + delay;
-    t->st.next_start_ms = now_wall() + delay;
+    t->st.next_start_ms = clock_wall_ms() + delay;
     char msg[128];
     snprintf(msg, sizeof msg, "restarting in %lld ms (crash %d of %d allowed within %d s)",
              (long long)delay, recent, s->opt.crash_limit - 1, s->opt.crash_window_ms / 1000);
@@ -457,8 +444,8 @@ static void handle_metrics(struct supervisor *s, struct task *t, json_t *o)
 
 static void mark_running(struct supervisor *s, struct task *t)
 {
-    t->last_heartbeat_mono = now_mono();
-    t->st.heartbeat_at_ms = now_wall();
+    t->last_heartbeat_mono = clock_mono_ms();
+    t->st.heartbeat_at_ms = clock_wall_ms();
     if (t->st.state == SUPERVISOR_STARTING) {
         t->st.state = SUPERVISOR_RUNNING;
         emit_state(s, t, "running", "");
@@ -593,7 +580,7 @@ int supervisor_stop(struct supervisor *s, const char *task_id)
     if (t->st.pid > 0) {
         if (t->st.state != SUPERVISOR_STOPPING) {
             kill(t->st.pid, SIGTERM);
-            t->kill_deadline = now_mono() + s->opt.stop_timeout_ms;
+            t->kill_deadline = clock_mono_ms() + s->opt.stop_timeout_ms;
             t->st.state = SUPERVISOR_STOPPING;
             emit_state(s, t, "stopping", "SIGTERM sent");
         }
@@ -642,7 +629,7 @@ static void check_timers(struct supervisor *s, struct task *t, int64_t now)
 
 int supervisor_poll(struct supervisor *s, int timeout_ms)
 {
-    int64_t now = now_mono();
+    int64_t now = clock_mono_ms();
     for (int i = 0; i < s->ntasks; i++) {
         struct task *t = s->tasks[i];
         int64_t due = 0;
@@ -709,7 +696,7 @@ int supervisor_poll(struct supervisor *s, int timeout_ms)
         if (t->st.pid > 0 && waitpid(t->st.pid, &status, WNOHANG) == t->st.pid)
             process_exited(s, t, status);
     }
-    now = now_mono();
+    now = clock_mono_ms();
     int active = 0;
     for (int i = 0; i < s->ntasks; i++) {
         check_timers(s, s->tasks[i], now);
