@@ -93,7 +93,14 @@ call GET "/v1/streams/$OUT/records?limit=0"; expect 400 invalid_request
 call GET "/v1/pipelines/$P/logs?level=loud"; expect 400 invalid_request
 call GET "/v1/pipelines/00000000-0000-0000-0000-000000000000/logs"; expect 404 not_found
 call GET "/v1/operator/usage"; expect 403 forbidden
+sql "UPDATE users SET role = 'operator' WHERE email = 'owner@e2e-corp.example'" >/dev/null
+TOKEN=
+call POST /v1/login '{"email":"owner@e2e-corp.example","password":"correct horse"}'; expect 200
+TOKEN=$(jq -r .token <<<"$RESP")
 signup other-corp
+call GET "/v1/operator/usage"; expect 200
+assert_eq "$(jq -r '[.items[].tenant] | sort | join(",")' <<<"$RESP")" "e2e-corp,other-corp" "operator sees every tenant"
+assert_eq "$(jq '.items[] | select(.tenant == "e2e-corp") | .records_out > 0' <<<"$RESP")" true "operator usage"
 TOKEN=$KEY
 call GET "/v1/pipelines/$P/logs"; expect 404 not_found
 call GET "/v1/streams/$OUT/records"; expect 404 not_found
