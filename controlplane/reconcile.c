@@ -15,6 +15,7 @@
 #include "common/crypto.h"
 #include "common/log.h"
 #include "controlplane/clock.h"
+#include "controlplane/idmap.h"
 #include "controlplane/lease.h"
 #include "controlplane/logs.h"
 #include "controlplane/metering.h"
@@ -44,6 +45,8 @@ struct reconciler {
     struct logs *logs;
     struct metering *meter;
     uint64_t db_errors, starts;
+    struct idmap *index; /* task id → struct cp_task */
+    int scan_needed;     /* some task may need reconcile_poll() to act */
     int claimed_full_batch; /* the last claim filled its batch: more rows may be waiting */
 };
 
@@ -57,10 +60,7 @@ static const struct {
 
 static struct cp_task *task_find(const struct reconciler *r, const char *id)
 {
-    for (int i = 0; i < r->ntasks; i++)
-        if (strcmp(r->tasks[i]->id, id) == 0)
-            return r->tasks[i];
-    return NULL;
+    return idmap_get(r->index, id);
 }
 
 static struct cp_task *task_add(struct reconciler *r, const char *id, const char *tenant,
@@ -82,6 +82,10 @@ static struct cp_task *task_add(struct reconciler *r, const char *id, const char
     snprintf(t->kind, sizeof t->kind, "%s", kind);
     snprintf(t->resource_id, sizeof t->resource_id, "%s", resource);
     t->index = index;
+    if (idmap_put(r->index, t->id, t) != 0) {
+        free(t);
+        return NULL;
+    }
     r->tasks[r->ntasks++] = t;
     return t;
 }
@@ -89,6 +93,7 @@ static struct cp_task *task_add(struct reconciler *r, const char *id, const char
 static void task_remove(struct reconciler *r, struct cp_task *t)
 {
     supervisor_forget(r->sup, t->id);
+    idmap_remove(r->index, t->id);
     for (int i = 0; i < r->ntasks; i++)
         if (r->tasks[i] == t) {
             r->tasks[i] = r->tasks[--r->ntasks];
@@ -126,6 +131,7 @@ static void on_state(void *ctx, const struct supervisor_status *st, const char *
                       bad ? "error" : "info", clock_wall_ms(), line);
     }
     if (strcmp(event, "stopped") == 0) {
+        r->scan_needed = 1;
         if (t->lost)
             return;
         if (t->want_stop)
@@ -172,7 +178,8 @@ struct reconciler *reconcile_new(const struct reconcile_options *opts, char *err
     r->sup = supervisor_new(&r->opt.supervisor, &cb, r, err, errsz);
     r->logs = logs_new(50000);
     r->meter = metering_new();
-    if (!r->sup || !r->logs || !r->meter) {
+    r->index = idmap_new();
+    if (!r->sup || !r->logs || !r->meter || !r->index) {
         reconcile_free(r);
         return NULL;
     }
@@ -189,6 +196,7 @@ void reconcile_free(struct reconciler *r)
     free(r->tasks);
     logs_free(r->logs);
     metering_free(r->meter);
+    idmap_free(r->index);
     free(r);
 }
 
@@ -742,6 +750,9 @@ long reconcile_retain_logs(struct reconciler *r, struct db_error *err)
 void reconcile_poll(struct reconciler *r, int timeout_ms)
 {
     supervisor_poll(r->sup, timeout_ms);
+    if (!r->scan_needed)
+        return;
+    r->scan_needed = 0;
     for (int i = 0; i < r->ntasks;) {
         struct cp_task *t = r->tasks[i];
         struct supervisor_status st;

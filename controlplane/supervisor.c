@@ -17,6 +17,7 @@
 
 #include "common/log.h"
 #include "controlplane/clock.h"
+#include "controlplane/idmap.h"
 
 #define LINE_MAX_BYTES 16384
 #define MAX_ARGS 16
@@ -59,7 +60,15 @@ struct supervisor {
     void *ctx;
     struct task **tasks;
     int ntasks, cap;
+    struct idmap *index;     /* task id → struct task */
+    struct pollfd *pfd;      /* poll set, reused */
+    struct task **owner;     /* owner[i]: the task of pfd[i] */
+    int pfd_cap;
+    int64_t next_reap_scan;  /* reap every task now and then, besides on SIGCHLD */
+    int64_t last_pass;       /* when supervisor_poll() last started */
 };
+
+#define POLL_MIN_INTERVAL_MS 20
 
 static int wake_pipe[2] = {-1, -1};
 
@@ -122,6 +131,12 @@ struct supervisor *supervisor_new(const struct supervisor_options *opts,
     if (cb)
         s->cb = *cb;
     s->ctx = ctx;
+    s->index = idmap_new();
+    if (!s->index) {
+        snprintf(err, errsz, "out of memory");
+        free(s);
+        return NULL;
+    }
 
     if (wake_pipe[0] < 0 && pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         snprintf(err, errsz, "pipe: %s", strerror(errno));
@@ -173,15 +188,15 @@ void supervisor_free(struct supervisor *s)
         task_free(t);
     }
     free(s->tasks);
+    idmap_free(s->index);
+    free(s->pfd);
+    free(s->owner);
     free(s);
 }
 
 static struct task *find(const struct supervisor *s, const char *id)
 {
-    for (int i = 0; i < s->ntasks; i++)
-        if (strcmp(s->tasks[i]->st.task_id, id) == 0)
-            return s->tasks[i];
-    return NULL;
+    return idmap_get(s->index, id);
 }
 
 static void emit_state(struct supervisor *s, struct task *t, const char *event, const char *msg)
@@ -278,6 +293,11 @@ int supervisor_start(struct supervisor *s, const struct supervisor_task *spec, c
         }
         t->stdin_fd = t->out.fd = t->err.fd = -1;
         snprintf(t->st.task_id, sizeof t->st.task_id, "%s", spec->task_id);
+        if (idmap_put(s->index, t->st.task_id, t) != 0) {
+            free(t);
+            snprintf(err, errsz, "out of memory");
+            return -1;
+        }
         s->tasks[s->ntasks++] = t;
     }
     free(t->spec);
@@ -599,6 +619,7 @@ int supervisor_forget(struct supervisor *s, const char *task_id)
             continue;
         if (t->st.pid > 0)
             return -1;
+        idmap_remove(s->index, task_id);
         task_free(t);
         s->tasks[i] = s->tasks[--s->ntasks];
         return 0;
@@ -630,6 +651,15 @@ static void check_timers(struct supervisor *s, struct task *t, int64_t now)
 int supervisor_poll(struct supervisor *s, int timeout_ms)
 {
     int64_t now = clock_mono_ms();
+    /* With many workers, let their lines gather: at most one pass per POLL_MIN_INTERVAL_MS
+     * (each pass costs a poll() over every pipe), a delay no heartbeat notices. */
+    if (s->ntasks > 32 && now - s->last_pass < POLL_MIN_INTERVAL_MS && timeout_ms > 0) {
+        int64_t wait = POLL_MIN_INTERVAL_MS - (now - s->last_pass);
+        struct timespec ts = {0, (long)wait * 1000000L};
+        nanosleep(&ts, NULL);
+        now = clock_mono_ms();
+    }
+    s->last_pass = now;
     for (int i = 0; i < s->ntasks; i++) {
         struct task *t = s->tasks[i];
         int64_t due = 0;
@@ -644,13 +674,19 @@ int supervisor_poll(struct supervisor *s, int timeout_ms)
             timeout_ms = due - now < 0 ? 0 : (int)(due - now);
     }
     int nfds = 1 + 3 * s->ntasks;
-    struct pollfd *pfd = calloc((size_t)nfds, sizeof *pfd);
-    struct task **owner = calloc((size_t)nfds, sizeof *owner);
-    if (!pfd || !owner) {
-        free(pfd);
-        free(owner);
-        return -1;
+    if (nfds > s->pfd_cap) {
+        struct pollfd *p = realloc(s->pfd, (size_t)nfds * sizeof *p);
+        if (p)
+            s->pfd = p;
+        struct task **o = realloc(s->owner, (size_t)nfds * sizeof *o);
+        if (o)
+            s->owner = o;
+        if (!p || !o)
+            return -1;
+        s->pfd_cap = nfds;
     }
+    struct pollfd *pfd = s->pfd;
+    struct task **owner = s->owner;
     int n = 0;
     pfd[n++] = (struct pollfd){.fd = wake_pipe[0], .events = POLLIN};
     for (int i = 0; i < s->ntasks; i++) {
@@ -669,11 +705,13 @@ int supervisor_poll(struct supervisor *s, int timeout_ms)
         }
     }
     int ready = poll(pfd, (nfds_t)n, timeout_ms);
+    int reap = 0;
     if (ready > 0) {
         if (pfd[0].revents) {
             char buf[64];
             while (read(wake_pipe[0], buf, sizeof buf) > 0)
                 ;
+            reap = 1;
         }
         for (int i = 1; i < n; i++) {
             struct task *t = owner[i];
@@ -687,10 +725,14 @@ int supervisor_poll(struct supervisor *s, int timeout_ms)
                 drain(s, t, &t->err, 0);
         }
     }
-    free(pfd);
-    free(owner);
-    /* Reap: each task's own pid, never anyone else's children. */
-    for (int i = 0; i < s->ntasks; i++) {
+    /* Reap on SIGCHLD, and every half second in case a notification was late; each task's
+     * own pid only, never anyone else's children. */
+    now = clock_mono_ms();
+    if (now >= s->next_reap_scan) {
+        reap = 1;
+        s->next_reap_scan = now + 500;
+    }
+    for (int i = 0; reap && i < s->ntasks; i++) {
         struct task *t = s->tasks[i];
         int status;
         if (t->st.pid > 0 && waitpid(t->st.pid, &status, WNOHANG) == t->st.pid)
