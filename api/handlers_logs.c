@@ -113,6 +113,7 @@ struct log_follow {
     PGconn *db;
     struct log_filter filter;
     time_t deadline, last_sent;
+    int waits; /* empty polls since the last thing sent */
     char *pending;
     size_t pending_len, pending_off;
     int finished;
@@ -169,6 +170,7 @@ static long follow_read(void *cls, uint64_t pos, char *buf, size_t max)
             memcpy(buf, f->pending + f->pending_off, n);
             f->pending_off += n;
             f->last_sent = time(NULL);
+            f->waits = 0;
             return (long)n;
         }
         if (f->finished)
@@ -190,11 +192,14 @@ static long follow_read(void *cls, uint64_t pos, char *buf, size_t max)
         }
         if (n > 0)
             continue;
-        if (now - f->last_sent >= 15) {
+        /* This callback holds one of the server's threads while it waits, so it waits at
+         * most half a second and then hands the thread back with a keepalive comment. */
+        if (f->waits++ >= 2) {
             static const char keepalive[] = ": keepalive\n\n";
             size_t k = sizeof keepalive - 1 < max ? sizeof keepalive - 1 : max;
             memcpy(buf, keepalive, k);
             f->last_sent = now;
+            f->waits = 0;
             return (long)k;
         }
         usleep(250 * 1000);
