@@ -37,6 +37,7 @@ TOKEN=$KEY
 call GET /v1/me; expect 200
 assert_eq "$(jq -r .tenant.name <<<"$RESP")" acme "/me tenant"
 assert_eq "$(jq -r .api_key.key <<<"$RESP")" null "/me never shows the key"
+[ "$(sql "SELECT last_used_at IS NOT NULL FROM api_keys WHERE name = 'default'")" = t ] || fail "key use recorded"
 
 # Login with the password gives a token that works too.
 TOKEN= call POST /v1/login '{"email":"ann@acme.example","password":"correct horse"}'
