@@ -136,9 +136,16 @@ static int parse_props(json_t *obj, struct worker_stream *ws, char *err, size_t 
     json_t *v;
     json_object_foreach(obj, key, v)
     {
-        if (!json_is_string(v)) {
-            snprintf(err, errlen, "property \"%s\" must be a string", key);
+        /* numbers and booleans are taken as their JSON text ("events": 1000) */
+        if (!json_is_string(v) && !json_is_number(v) && !json_is_boolean(v)) {
+            snprintf(err, errlen, "property \"%s\" must be a string, a number or a boolean", key);
             return -1;
+        }
+        if (!json_is_string(v)) {
+            char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+            json_object_set_new(obj, key, json_string(text ? text : ""));
+            free(text);
+            v = json_object_get(obj, key);
         }
         ws->props[ws->es.nprops].key = key;
         ws->props[ws->es.nprops].value = json_string_value(v);
@@ -251,6 +258,13 @@ static int worker_run_spec(json_t *spec, char *err, size_t errlen)
     o.error_policy = (enum engine_error_policy)policy_value;
     o.dead_letter_stream = json_string_value(json_object_get(spec, "dead_letter_stream"));
     o.bounded = json_is_true(json_object_get(spec, "bounded"));
+    json_t *ti = json_object_get(spec, "task_index"), *tc = json_object_get(spec, "task_count");
+    if ((ti && !json_is_integer(ti)) || (tc && !json_is_integer(tc))) {
+        snprintf(err, errlen, "task_index and task_count must be integers");
+        return -1;
+    }
+    o.task_index = ti ? (int)json_integer_value(ti) : 0;
+    o.task_count = tc ? (int)json_integer_value(tc) : 1;
     int n = (int)json_array_size(streams);
     struct worker_stream *ws = calloc((size_t)n + 1, sizeof *ws);
     struct engine_stream *es = calloc((size_t)n + 1, sizeof *es);

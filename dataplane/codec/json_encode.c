@@ -110,11 +110,13 @@ static size_t format_shortest(double d, char *out)
     bool neg = *p == '-';
     if (neg)
         p++;
-    char digits[18];
+    char digits[18] = "00000000000000000";
     int nd = 0;
-    for (; *p && *p != 'e'; p++)
+    for (; *p && *p != 'e' && nd < 17; p++)
         if (*p != '.')
             digits[nd++] = *p;
+    while (*p && *p != 'e')
+        p++;
     int exp10 = atoi(p + 1);
     char best[18];
     int best_n = 17, best_exp = exp10;

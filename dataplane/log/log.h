@@ -67,6 +67,9 @@ void log_reader_close(struct log_reader *r);
 int log_reader_read(struct log_reader *r, struct stream_record *recs, int max, char *err, size_t errlen);
 /* Offset of the next record this reader returns. */
 uint64_t log_reader_position(const struct log_reader *r);
+/* The partition's end offset now (whole, valid records only), as log_partition_end_offset(),
+ * but scanning only what was appended since the reader's last call (or its position). */
+int log_reader_end_offset(struct log_reader *r, uint64_t *end, char *err, size_t errlen);
 
 /* Creates directory dir and its missing parents (mode 0755); 0, or -1 with errno set. */
 int log_mkdir_parents(const char *dir);
