@@ -57,6 +57,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+    cgroup_parent_remove("sluice-unit");
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", data_root);
     ck_assert_int_eq(system(cmd), 0);
@@ -104,7 +105,7 @@ static void start_task(struct supervisor *s, const char *tenant, const char *id,
 static enum supervisor_state wait_state(struct supervisor *s, const char *id,
                                         enum supervisor_state want, int timeout_ms)
 {
-    struct supervisor_status st;
+    struct supervisor_status st = {0};
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int waited = 0; waited < timeout_ms;
