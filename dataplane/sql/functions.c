@@ -355,6 +355,58 @@ static void regex_release(void *p)
     free(p);
 }
 
+/* glibc's regcomp() expands counted repetitions, so `(a{200}){200}` takes gigabytes: a
+ * tenant's pattern is refused when it is long or the product of its repetition counts is
+ * large. Returns a reason, or NULL when the pattern may be compiled. */
+#define REGEX_MAX_LENGTH 1024
+#define REGEX_MAX_REPETITION 1000
+static const char *regex_too_complex(const char *pat)
+{
+    if (strlen(pat) > REGEX_MAX_LENGTH)
+        return "pattern longer than 1024 bytes";
+    long product = 1;
+    for (const char *p = pat; *p; p++) {
+        if (*p == '\\' && p[1]) {
+            p++;
+            continue;
+        }
+        if (*p != '{')
+            continue;
+        long lo = 0, hi = 0;
+        const char *q = p + 1;
+        while (*q >= '0' && *q <= '9' && lo <= REGEX_MAX_REPETITION)
+            lo = lo * 10 + (*q++ - '0');
+        hi = lo;
+        if (*q == ',') {
+            q++;
+            hi = 0;
+            while (*q >= '0' && *q <= '9' && hi <= REGEX_MAX_REPETITION)
+                hi = hi * 10 + (*q++ - '0');
+            if (hi < lo)
+                hi = lo;
+        }
+        product *= hi > 1 ? hi : 1;
+        if (product > REGEX_MAX_REPETITION)
+            return "repetition counts too large (their product may be at most 1000)";
+    }
+    return NULL;
+}
+
+static int regex_compile(regex_t *re, const char *pat, char *msg, size_t msglen)
+{
+    const char *why = regex_too_complex(pat);
+    if (why) {
+        snprintf(msg, msglen, "%s", why);
+        return -1;
+    }
+    int rc = regcomp(re, pat, REG_EXTENDED);
+    if (rc != 0) {
+        regerror(rc, re, msg, msglen);
+        return -1;
+    }
+    return 0;
+}
+
 /* Constant pattern (argument 2): compiled once at plan compile time. */
 static int prepare_regex(struct expr_compiler *c, struct expr *e, const struct ast *call)
 {
@@ -364,10 +416,8 @@ static int prepare_regex(struct expr_compiler *c, struct expr *e, const struct a
     regex_t *re = malloc(sizeof *re);
     if (!re)
         return compile_fail(c, call, "out of memory");
-    int rc = regcomp(re, pat->constant.u.s.ptr, REG_EXTENDED);
-    if (rc != 0) {
-        char msg[128];
-        regerror(rc, re, msg, sizeof msg);
+    char msg[128];
+    if (regex_compile(re, pat->constant.u.s.ptr, msg, sizeof msg) != 0) {
         free(re);
         return compile_fail(c, call->args[1], "invalid regular expression '%s': %s", pat->constant.u.s.ptr, msg);
     }
@@ -392,8 +442,9 @@ static int regex_subject(const struct expr *e, const struct value *a, struct eva
         char *pat = arena_strndup(c->scratch, a[1].u.s.ptr, a[1].u.s.len);
         if (!pat)
             return eval_fail(c, e, "out of memory");
-        if (regcomp(local, pat, REG_EXTENDED) != 0)
-            return eval_fail(c, e, "invalid regular expression '%s'", pat);
+        char msg[128];
+        if (regex_compile(local, pat, msg, sizeof msg) != 0)
+            return eval_fail(c, e, "invalid regular expression '%s': %s", pat, msg);
         *re = local;
     }
     return 0;
