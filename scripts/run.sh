@@ -15,7 +15,7 @@ mkdir -p "$var"
 var=$(cd "$var" && pwd)
 sluiced="$root/${BUILD:-build}/rel/sluiced"
 port=${SLUICE_API_PORT:-8443}
-mkdir -p "$var/log" "$var/run"
+mkdir -p "$var/log" "$var/run" "$var/data"
 
 alive() { [ -f "$var/run/$1.pid" ] && kill -0 "$(cat "$var/run/$1.pid")" 2>/dev/null; }
 
@@ -79,10 +79,10 @@ fi
 
 cd "$var"
 SLUICE_DATABASE_URL=$db_url SLUICE_MASTER_KEY_FILE="$var/master.key" SLUICE_TLS_DIR="$var/tls" \
-  nohup "$sluiced" api --port "$port" >>"$var/log/api.log" 2>&1 </dev/null &
+  nohup "$sluiced" api --port "$port" --data-root "$var/data" >>"$var/log/api.log" 2>&1 </dev/null &
 echo $! > "$var/run/api.pid"
 echo "$port" > "$var/run/api.port"
-SLUICE_DATABASE_URL=$db_url nohup "$sluiced" controlplane --database-url "$db_url" \
+SLUICE_DATABASE_URL=$db_url nohup "$sluiced" controlplane --database-url "$db_url" --data-root "$var/data" \
   >>"$var/log/controlplane.log" 2>&1 </dev/null &
 cp_pid=$!
 cd "$root"
@@ -105,10 +105,8 @@ if kill -0 "$cp_pid" 2>/dev/null; then
   echo "$cp_pid" > "$var/run/controlplane.pid"
 else
   set +e; wait "$cp_pid"; rc=$?; set -e
-  if [ $rc -eq 2 ]; then
-    echo "controlplane not available yet (pipelines are stored but not run)"
-  else
-    echo "controlplane exited with status $rc (log: $var/log/controlplane.log)"
-  fi
+  tail -n 20 "$var/log/controlplane.log" >&2
+  echo "run.sh: the controlplane exited with status $rc (log: $var/log/controlplane.log)" >&2
+  exit 1
 fi
 banner "$url"

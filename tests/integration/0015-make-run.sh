@@ -25,6 +25,8 @@ key=$(head -n 1 <<<"$resp" | jq -r .api_key.key)
 [[ "$key" == sk_* ]] || fail "no API key in $resp"
 assert_eq "$(curl -sS --cacert "$cert" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $key" "$url/v1/pipelines")" 200 "pipelines with the key"
 
+cp_pid=$(cat "$SLUICE_VAR_DIR/run/controlplane.pid") || fail "no controlplane pid file"
+kill -0 "$cp_pid" || fail "controlplane not running"
 again=$("$SLUICE_ROOT/scripts/run.sh" 2>&1) || fail "second run.sh failed"
 assert_contains "$again" "already running" "second run is idempotent"
 assert_contains "$again" "$url" "second run prints the URL"
@@ -32,5 +34,6 @@ assert_contains "$again" "$url" "second run prints the URL"
 pid=$(cat "$SLUICE_VAR_DIR/run/api.pid")
 "$SLUICE_ROOT/scripts/run.sh" stop
 kill -0 "$pid" 2>/dev/null && fail "api still running after stop"
+kill -0 "$cp_pid" 2>/dev/null && fail "controlplane still running after stop"
 [ -f "$SLUICE_VAR_DIR/pg/data/postmaster.pid" ] && fail "PostgreSQL still running after stop"
 echo ok
