@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-static int64_t days_from_civil(int64_t y, int m, int d)
+int64_t timestamp_days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -15,7 +15,7 @@ static int64_t days_from_civil(int64_t y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+void timestamp_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -90,7 +90,7 @@ int timestamp_parse(const char *s, size_t len, int64_t *ms)
     }
     if (i != len)
         return -1;
-    int64_t days = days_from_civil(y, mo, d);
+    int64_t days = timestamp_days_from_civil(y, mo, d);
     *ms = ((days * 24 + h) * 60 + mi - offset_min) * 60000 + (int64_t)sec * 1000 + frac_ms;
     return 0;
 }
@@ -110,7 +110,7 @@ size_t timestamp_format(int64_t ms, char out[TIMESTAMP_TEXT_MAX])
     }
     int64_t y;
     int m, d;
-    civil_from_days(days, &y, &m, &d);
+    timestamp_civil_from_days(days, &y, &m, &d);
     int h = (int)(rem / 3600000), mi = (int)(rem / 60000 % 60), s = (int)(rem / 1000 % 60), f = (int)(rem % 1000);
     if (y < 0 || y > 9999)
         return (size_t)snprintf(out, TIMESTAMP_TEXT_MAX, "%04lld-%02d-%02d %02d:%02d:%02d.%03d", (long long)y, m, d,

@@ -18,4 +18,8 @@ int timestamp_parse(const char *s, size_t len, int64_t *ms);
  * 0000-9999). */
 size_t timestamp_format(int64_t ms, char out[TIMESTAMP_TEXT_MAX]);
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12, day 1-31), and back. */
+int64_t timestamp_days_from_civil(int64_t y, int m, int d);
+void timestamp_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+
 #endif

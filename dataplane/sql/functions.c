@@ -13,32 +13,9 @@
 #include <strings.h>
 
 #include "common/arena.h"
+#include "dataplane/codec/timestamp.h"
 
 /* ---- Time ------------------------------------------------------------------------------*/
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
 
 struct civil {
     int64_t year;
@@ -50,7 +27,7 @@ static void civil_from_ms(int64_t ms, struct civil *c)
 {
     int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
     int64_t rem = ms - days * 86400000;
-    civil_from_days(days, &c->year, &c->month, &c->day);
+    timestamp_civil_from_days(days, &c->year, &c->month, &c->day);
     c->days = days;
     c->hour = (int)(rem / 3600000);
     c->minute = (int)(rem / 60000 % 60);
@@ -73,7 +50,7 @@ static int civil_valid(const struct civil *c)
 
 static int64_t civil_to_ms(const struct civil *c)
 {
-    return days_from_civil(c->year, c->month, c->day) * 86400000 + c->hour * 3600000LL +
+    return timestamp_days_from_civil(c->year, c->month, c->day) * 86400000 + c->hour * 3600000LL +
            c->minute * 60000LL + c->second * 1000LL + c->milli;
 }
 
@@ -932,7 +909,7 @@ static int time_part(const struct expr *e, const char *u, int64_t ms, struct eva
                                         "MILLISECOND", "DOW", "DOY", "QUARTER", "EPOCH"};
     int64_t vals[] = {cv.year, cv.month, cv.day, cv.hour, cv.minute, cv.second, cv.milli,
                       ((cv.days % 7 + 7 + 4) % 7) + 1,
-                      cv.days - days_from_civil(cv.year, 1, 1) + 1, (cv.month - 1) / 3 + 1,
+                      cv.days - timestamp_days_from_civil(cv.year, 1, 1) + 1, (cv.month - 1) / 3 + 1,
                       ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000)};
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
         if (strcmp(u, units[i]) == 0) {
