@@ -644,18 +644,8 @@ static int api_configure(int argc, char **argv, char *err, size_t errlen)
     int rc = config_load(api_options, API_NOPTIONS, cfg, argc, argv, err, errlen);
     if (rc != 0)
         return rc;
-    if (log_set_level_name(cfg->log_level) < 0) {
-        snprintf(err, errlen, "unknown log level \"%s\"", cfg->log_level);
+    if (config_apply_process(cfg->log_level, cfg->log_format, cfg->database_url, err, errlen) < 0)
         return -1;
-    }
-    if (log_set_format_name(cfg->log_format) < 0) {
-        snprintf(err, errlen, "unknown log format \"%s\"", cfg->log_format);
-        return -1;
-    }
-    if (!cfg->database_url || !*cfg->database_url) {
-        snprintf(err, errlen, "no database: pass --database-url or set SLUICE_DATABASE_URL");
-        return -1;
-    }
     if (crypto_master_key_load(cfg->master_key, cfg->master_key_file, api_server.settings.master_key, err,
                                errlen) < 0)
         return -1;

@@ -1,6 +1,8 @@
 /* config.c — options table driven configuration: defaults, file, environment, flags. */
 #include "common/config.h"
 
+#include "common/log.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -220,4 +222,22 @@ void config_usage(FILE *out, const char *command, const struct config_option *op
                 o->default_value ? " (default: " : "", o->default_value ? o->default_value : "",
                 o->default_value ? ")" : "");
     }
+}
+
+int config_apply_process(const char *log_level, const char *log_format, const char *database_url, char *err,
+                         size_t errlen)
+{
+    if (log_set_level_name(log_level) < 0) {
+        snprintf(err, errlen, "unknown log level \"%s\"", log_level);
+        return -1;
+    }
+    if (log_set_format_name(log_format) < 0) {
+        snprintf(err, errlen, "unknown log format \"%s\"", log_format);
+        return -1;
+    }
+    if (!database_url || !*database_url) {
+        snprintf(err, errlen, "no database: pass --database-url or set SLUICE_DATABASE_URL");
+        return -1;
+    }
+    return 0;
 }

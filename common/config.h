@@ -46,4 +46,9 @@ void config_free(const struct config_option *options, size_t count, void *target
 void config_usage(FILE *out, const char *command, const struct config_option *options,
                   size_t count);
 
+/* The settings every server process shares: applies the log level and format, and checks that
+ * a database URL is given. Returns 0, or -1 with a message in err. */
+int config_apply_process(const char *log_level, const char *log_format, const char *database_url, char *err,
+                         size_t errlen);
+
 #endif

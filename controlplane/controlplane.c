@@ -171,18 +171,8 @@ static PGconn *connect_and_listen(const char *url)
 
 static int config_check(struct cp_config *cfg, char *err, size_t errsz)
 {
-    if (log_set_level_name(cfg->log_level) < 0) {
-        snprintf(err, errsz, "unknown log level \"%s\"", cfg->log_level);
+    if (config_apply_process(cfg->log_level, cfg->log_format, cfg->database_url, err, errsz) < 0)
         return -1;
-    }
-    if (log_set_format_name(cfg->log_format) < 0) {
-        snprintf(err, errsz, "unknown log format \"%s\"", cfg->log_format);
-        return -1;
-    }
-    if (!cfg->database_url || !*cfg->database_url) {
-        snprintf(err, errsz, "no database: pass --database-url or set SLUICE_DATABASE_URL");
-        return -1;
-    }
     if (cfg->backoff_max_ms < cfg->backoff_initial_ms) {
         snprintf(err, errsz, "backoff-max-ms must be at least backoff-initial-ms");
         return -1;
