@@ -16,6 +16,9 @@
 #include <time.h>
 
 #include "api/auth.h"
+#include "api/handlers_logs.h"
+#include "api/handlers_records.h"
+#include "api/handlers_usage.h"
 #include "api/http.h"
 #include "api/openapi.h"
 #include "api/ratelimit.h"
@@ -44,6 +47,7 @@ struct api_config {
     long login_burst;
     char *log_level;
     char *log_format;
+    char *data_root;
 };
 
 #define OPT(name, env, type, field, def, min, max, help)                                           \
@@ -76,6 +80,8 @@ static const struct config_option api_options[] = {
     OPT("log-level", "SLUICE_LOG_LEVEL", CONFIG_STRING, log_level, "info", 0, 0,
         "debug, info, warn or error"),
     OPT("log-format", "SLUICE_LOG_FORMAT", CONFIG_STRING, log_format, "text", 0, 0, "text or json"),
+    OPT("data-root", "SLUICE_DATA_ROOT", CONFIG_STRING, data_root, "var/data", 0, 0,
+        "root of tenants' streams (the controlplane's data-root), for stream records"),
 };
 #define API_NOPTIONS (sizeof api_options / sizeof api_options[0])
 
@@ -194,6 +200,18 @@ static const struct api_route api_routes[] = {
     RUNNABLE_ROUTES("connections", resource_connections),
     RESOURCE_ROUTES("pipelines", resource_pipelines),
     RUNNABLE_ROUTES("pipelines", resource_pipelines),
+    /* controlplane: usage, billing, logs, events, status, stream records, metrics */
+    {"GET", "/v1/usage", usage_list, ROUTE_AUTH, NULL},
+    {"GET", "/v1/billing/summary", usage_billing_summary, ROUTE_AUTH, NULL},
+    {"GET", "/v1/operator/usage", usage_operator, ROUTE_AUTH, NULL},
+    {"GET", "/v1/pipelines/{id}/logs", logs_list, ROUTE_AUTH, "pipeline"},
+    {"GET", "/v1/connections/{id}/logs", logs_list, ROUTE_AUTH, "connection"},
+    {"GET", "/v1/pipelines/{id}/events", logs_events, ROUTE_AUTH, "pipeline"},
+    {"GET", "/v1/connections/{id}/events", logs_events, ROUTE_AUTH, "connection"},
+    {"GET", "/v1/pipelines/{id}/status", logs_status, ROUTE_AUTH, "pipeline"},
+    {"GET", "/v1/connections/{id}/status", logs_status, ROUTE_AUTH, "connection"},
+    {"GET", "/v1/streams/{id}/records", records_list, ROUTE_AUTH, NULL},
+    {"GET", "/metrics", usage_metrics, 0, NULL},
 };
 #define API_NROUTES (sizeof api_routes / sizeof api_routes[0])
 
@@ -416,7 +434,27 @@ static enum MHD_Result api_send(struct MHD_Connection *conn, struct api_request 
     char *text = NULL;
     size_t len = 0;
     enum MHD_ResponseMemoryMode mode = MHD_RESPMEM_PERSISTENT;
-    if (resp->raw_body) {
+    if (resp->stream_read) { /* controlplane: server-sent events */
+        struct MHD_Response *sr = MHD_create_response_from_callback(
+            MHD_SIZE_UNKNOWN, 8192, (MHD_ContentReaderCallback)resp->stream_read, resp->stream_cls,
+            resp->stream_free);
+        resp->stream_cls = NULL; /* the response owns it now */
+        if (!sr)
+            return MHD_NO;
+        MHD_add_response_header(sr, "Content-Type", resp->content_type);
+        MHD_add_response_header(sr, "Cache-Control", "no-cache");
+        MHD_add_response_header(sr, "X-Request-Id", req->request_id);
+        enum MHD_Result src = MHD_queue_response(conn, (unsigned)resp->status, sr);
+        MHD_destroy_response(sr);
+        usage_observe_request(resp->status, api_now() - started);
+        return src;
+    }
+    if (resp->text_body) { /* controlplane: e.g. Prometheus text */
+        text = resp->text_body;
+        len = strlen(text);
+        mode = MHD_RESPMEM_MUST_FREE;
+        resp->text_body = NULL;
+    } else if (resp->raw_body) {
         text = (char *)resp->raw_body;
         len = strlen(text);
     } else if (resp->body && resp->status != 204) {
@@ -431,7 +469,7 @@ static enum MHD_Result api_send(struct MHD_Connection *conn, struct api_request 
         return MHD_NO;
     }
     if (len)
-        MHD_add_response_header(r, "Content-Type", "application/json");
+        MHD_add_response_header(r, "Content-Type", resp->content_type ? resp->content_type : "application/json");
     MHD_add_response_header(r, "X-Request-Id", req->request_id);
     if (resp->location[0])
         MHD_add_response_header(r, "Location", resp->location);
@@ -447,6 +485,7 @@ static enum MHD_Result api_send(struct MHD_Connection *conn, struct api_request 
     }
     enum MHD_Result rc = MHD_queue_response(conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
+    usage_observe_request(resp->status, api_now() - started);
     log_info("%s %s %d %.1fms tenant=%s", req->method, req->path, resp->status, (api_now() - started) * 1000,
              req->caller.tenant_id[0] ? req->caller.tenant_id : "-");
     return rc;
@@ -622,6 +661,8 @@ static int api_configure(int argc, char **argv, char *err, size_t errlen)
         return -1;
     api_server.settings.max_body_bytes = cfg->max_body_bytes;
     api_server.settings.token_ttl_seconds = cfg->token_ttl;
+    api_server.settings.data_root = cfg->data_root;
+    api_server.settings.database_url = cfg->database_url;
     return 0;
 }
 

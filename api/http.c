@@ -4,6 +4,7 @@
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -142,6 +143,9 @@ int api_reply(struct api_response *resp, int status, json_t *body)
 void api_response_clear(struct api_response *resp)
 {
     json_decref(resp->body);
+    free(resp->text_body);
+    if (resp->stream_free && resp->stream_cls)
+        resp->stream_free(resp->stream_cls);
     memset(resp, 0, sizeof *resp);
 }
 

@@ -50,6 +50,8 @@ struct api_settings {
     uint8_t master_key[CRYPTO_KEY_LEN];
     long max_body_bytes;
     long token_ttl_seconds;
+    const char *data_root;    /* where tenants' streams live (controlplane data root) */
+    const char *database_url; /* for connections of their own (log following) */
 };
 
 /* The authenticated caller (empty strings when absent). */
@@ -84,6 +86,14 @@ struct api_response {
     char location[192];
     long long etag_version;   /* > 0: ETag: "N" */
     int retry_after;          /* > 0: Retry-After seconds */
+    /* Controlplane endpoints: a malloc'd text body (owned, freed after sending) or a body made
+     * by a callback (server-sent events; stream_free(stream_cls) is called by the server when
+     * done), with their content type. */
+    char *text_body;
+    const char *content_type;
+    long (*stream_read)(void *cls, uint64_t pos, char *buf, size_t max);
+    void (*stream_free)(void *cls);
+    void *stream_cls;
 };
 
 /* A request header or query argument, or NULL. */

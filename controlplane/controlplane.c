@@ -21,6 +21,7 @@
 #include "common/crypto.h"
 #include "common/db.h"
 #include "common/log.h"
+#include "controlplane/clock.h"
 #include "controlplane/reconcile.h"
 
 struct cp_config {
@@ -151,13 +152,6 @@ static struct MHD_Daemon *metrics_start(const char *address, int port)
 /* ------------------------------------------------------------------------------------------ */
 /* Main loop                                                                                  */
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static PGconn *connect_and_listen(const char *url)
 {
     struct db_error err;
@@ -286,7 +280,7 @@ int controlplane_main(int argc, char **argv)
     int64_t next_connect = 0, next_resync = 0, next_sync = 0, last_sync = 0, next_retain = 0;
     int connect_delay = 250, need_converge = 1;
     while (!stop_requested) {
-        int64_t now = mono_ms();
+        int64_t now = clock_mono_ms();
         if (!conn && now >= next_connect) {
             conn = connect_and_listen(cfg.database_url);
             if (conn) {
@@ -299,7 +293,7 @@ int controlplane_main(int argc, char **argv)
             }
         }
         reconcile_poll(r, 50);
-        now = mono_ms();
+        now = clock_mono_ms();
         struct db_error dberr = {0};
         int failed = 0;
         if (conn) {
@@ -312,7 +306,7 @@ int controlplane_main(int argc, char **argv)
             }
             if (need_converge || now >= next_resync) {
                 failed = reconcile_converge(r, &dberr) != 0;
-                need_converge = 0;
+                need_converge = !failed && reconcile_more_to_claim(r);
                 next_resync = now + cfg.resync_ms;
                 next_sync = 0; /* write the result at once */
             }

@@ -68,9 +68,8 @@ int metering_flush(struct metering *m, PGconn *conn, struct db_error *err)
     if (json_object_size(m->rows) == 0)
         return 0;
     json_t *arr = json_array();
-    const char *key;
-    json_t *row;
-    json_object_foreach(m->rows, key, row) json_array_append(arr, row);
+    for (void *it = json_object_iter(m->rows); it; it = json_object_iter_next(m->rows, it))
+        json_array_append(arr, json_object_iter_value(it));
     char *text = json_dumps(arr, JSON_COMPACT);
     json_decref(arr);
     if (!text)

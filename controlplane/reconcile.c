@@ -14,6 +14,8 @@
 
 #include "common/crypto.h"
 #include "common/log.h"
+#include "controlplane/clock.h"
+#include "controlplane/idmap.h"
 #include "controlplane/lease.h"
 #include "controlplane/logs.h"
 #include "controlplane/metering.h"
@@ -43,7 +45,12 @@ struct reconciler {
     struct logs *logs;
     struct metering *meter;
     uint64_t db_errors, starts;
+    struct idmap *index; /* task id → struct cp_task */
+    int scan_needed;     /* some task may need reconcile_poll() to act */
+    int claimed_full_batch; /* the last claim filled its batch: more rows may be waiting */
 };
+
+#define CLAIM_BATCH 32
 
 /* Task sizes: memory from the options, CPU and process limits here. */
 static const struct {
@@ -51,26 +58,9 @@ static const struct {
     uint32_t cpu_millis, pids;
 } task_sizes[] = {{"S", 500, 128}, {"M", 1000, 256}, {"L", 2000, 512}};
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static struct cp_task *task_find(const struct reconciler *r, const char *id)
 {
-    for (int i = 0; i < r->ntasks; i++)
-        if (strcmp(r->tasks[i]->id, id) == 0)
-            return r->tasks[i];
-    return NULL;
+    return idmap_get(r->index, id);
 }
 
 static struct cp_task *task_add(struct reconciler *r, const char *id, const char *tenant,
@@ -92,6 +82,10 @@ static struct cp_task *task_add(struct reconciler *r, const char *id, const char
     snprintf(t->kind, sizeof t->kind, "%s", kind);
     snprintf(t->resource_id, sizeof t->resource_id, "%s", resource);
     t->index = index;
+    if (idmap_put(r->index, t->id, t) != 0) {
+        free(t);
+        return NULL;
+    }
     r->tasks[r->ntasks++] = t;
     return t;
 }
@@ -99,6 +93,7 @@ static struct cp_task *task_add(struct reconciler *r, const char *id, const char
 static void task_remove(struct reconciler *r, struct cp_task *t)
 {
     supervisor_forget(r->sup, t->id);
+    idmap_remove(r->index, t->id);
     for (int i = 0; i < r->ntasks; i++)
         if (r->tasks[i] == t) {
             r->tasks[i] = r->tasks[--r->ntasks];
@@ -111,7 +106,7 @@ static void note_event(struct reconciler *r, struct cp_task *t, const char *even
                        const char *message, int restarts)
 {
     logs_add_event(r->logs, t->tenant_id, t->kind, t->resource_id, t->id, event, message,
-                   restarts, wall_ms());
+                   restarts, clock_wall_ms());
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -125,9 +120,18 @@ static void on_state(void *ctx, const struct supervisor_status *st, const char *
     if (!t)
         return;
     t->dirty = 1;
-    if (!t->lost)
+    if (!t->lost) {
         note_event(r, t, event, message, st->restarts);
+        /* The same change as a log line, so a log view tells the whole story. */
+        char line[700];
+        snprintf(line, sizeof line, "controlplane: task %s on node %s%s%.600s", event,
+                 r->opt.node_id, message[0] ? ": " : "", message);
+        int bad = strcmp(event, "crashed") == 0 || strcmp(event, "failed") == 0;
+        logs_add_line(r->logs, t->tenant_id, t->kind, t->resource_id, t->id,
+                      bad ? "error" : "info", clock_wall_ms(), line);
+    }
     if (strcmp(event, "stopped") == 0) {
+        r->scan_needed = 1;
         if (t->lost)
             return;
         if (t->want_stop)
@@ -142,7 +146,7 @@ static void on_metrics(void *ctx, const char *task_id, const struct supervisor_m
     struct reconciler *r = ctx;
     struct cp_task *t = task_find(r, task_id);
     if (t)
-        metering_add(r->meter, t->tenant_id, t->kind, t->resource_id, wall_ms(), d, 0);
+        metering_add(r->meter, t->tenant_id, t->kind, t->resource_id, clock_wall_ms(), d, 0);
 }
 
 static void on_log(void *ctx, const char *task_id, const char *level, const char *message)
@@ -150,7 +154,7 @@ static void on_log(void *ctx, const char *task_id, const char *level, const char
     struct reconciler *r = ctx;
     struct cp_task *t = task_find(r, task_id);
     if (t)
-        logs_add_line(r->logs, t->tenant_id, t->kind, t->resource_id, t->id, level, wall_ms(),
+        logs_add_line(r->logs, t->tenant_id, t->kind, t->resource_id, t->id, level, clock_wall_ms(),
                       message);
 }
 
@@ -174,7 +178,8 @@ struct reconciler *reconcile_new(const struct reconcile_options *opts, char *err
     r->sup = supervisor_new(&r->opt.supervisor, &cb, r, err, errsz);
     r->logs = logs_new(50000);
     r->meter = metering_new();
-    if (!r->sup || !r->logs || !r->meter) {
+    r->index = idmap_new();
+    if (!r->sup || !r->logs || !r->meter || !r->index) {
         reconcile_free(r);
         return NULL;
     }
@@ -191,6 +196,7 @@ void reconcile_free(struct reconciler *r)
     free(r->tasks);
     logs_free(r->logs);
     metering_free(r->meter);
+    idmap_free(r->index);
     free(r);
 }
 
@@ -220,10 +226,9 @@ static int load_secrets(struct reconciler *r, const char *tenant, json_t *refs, 
         snprintf(err, errsz, "connection uses secrets but the controlplane has no master key");
         return -1;
     }
-    const char *prop;
-    json_t *name;
-    json_object_foreach(refs, prop, name)
-    {
+    for (void *it = json_object_iter(refs); it; it = json_object_iter_next(refs, it)) {
+        const char *prop = json_object_iter_key(it);
+        json_t *name = json_object_iter_value(it);
         const char *p[] = {tenant, json_string_value(name)};
         struct db_error dberr;
         PGresult *res = db_query(r->conn,
@@ -345,6 +350,10 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
                                       PQgetvalue(res, 0, 1), "stream", PQgetvalue(res, 0, 4),
                                       "properties", props ? props : json_object()));
         allow_network = strcmp(connector, "datagen") != 0;
+        /* A generator with a fixed number of events is a bounded run: it completes. */
+        const char *events = json_string_value(json_object_get(props, "events"));
+        if (strcmp(connector, "datagen") == 0 && events && atoll(events) > 0)
+            json_object_set_new(spec, "bounded", json_true());
         int srv = load_secrets(r, t->tenant_id, refs, secrets, err, errsz);
         json_decref(refs);
         if (srv != 0) {
@@ -367,11 +376,14 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
     if (!pipeline)
         snprintf(own_stream, sizeof own_stream, "%s", PQgetvalue(res, 0, 8));
     PQclear(res);
-    const char *tp[] = {t->tenant_id, own_stream};
+    /* Only the streams the task uses: a connection's own; those a pipeline's SQL names (a
+     * superset: any stream whose name occurs in the text). */
+    const char *tp[] = {t->tenant_id, own_stream, pipeline ? json_string_value(json_object_get(spec, "sql")) : ""};
     res = db_query(r->conn,
                    "SELECT id, name, schema::text FROM streams WHERE tenant_id = $1"
+                   "   AND (id::text = $2 OR ($3 <> '' AND strpos(lower($3), lower(name)) > 0))"
                    " ORDER BY id::text = $2 DESC, name",
-                   2, tp, &dberr);
+                   3, tp, &dberr);
     if (!res) {
         snprintf(err, errsz, "%s", dberr.message);
         goto out;
@@ -405,13 +417,13 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
     st.sandbox.allow_network = allow_network;
     st.sandbox.address_space = memory * 4 > (2ull << 30) ? memory * 4 : 2ull << 30;
     st.sandbox.open_files = 1024;
-    st.sandbox.processes = 4096;
+    st.sandbox.processes = 65536; /* per uid, i.e. per tenant; the pids cgroup limits a task */
     st.limits.memory_bytes = memory;
     st.limits.cpu_millis = task_sizes[size_index].cpu_millis;
     st.limits.pids = task_sizes[size_index].pids;
     t->generation = generation;
     t->rolling = t->start_pending = 0;
-    t->metered_mono = mono_ms();
+    t->metered_mono = clock_mono_ms();
     t->dirty = 1;
     r->starts++;
     rc = supervisor_start(r->sup, &st, err, errsz);
@@ -482,7 +494,11 @@ int reconcile_converge(struct reconciler *r, struct db_error *err)
                 "   AND (pid IS NULL OR lease_owner IS NULL OR lease_expires_at < now())",
                 0, NULL, err) != 0)
         return -1;
+    /* Starting is synchronous (queries, spawn): at most a batch per pass, so the loop keeps
+     * serving running workers; *more says another pass should follow at once. */
     int room = r->opt.max_tasks - r->ntasks;
+    if (room > CLAIM_BATCH)
+        room = CLAIM_BATCH;
     if (room <= 0)
         return 0;
     PGresult *res = lease_claim(r->conn, r->opt.node_id, r->opt.lease_seconds, room, err);
@@ -503,9 +519,12 @@ int reconcile_converge(struct reconciler *r, struct db_error *err)
         note_event(r, t, "claimed", msg, 0);
         try_start(r, t);
     }
+    r->claimed_full_batch = PQntuples(res) == room;
     PQclear(res);
     return 0;
 }
+
+int reconcile_more_to_claim(const struct reconciler *r) { return r->claimed_full_batch; }
 
 /* ------------------------------------------------------------------------------------------ */
 /* Sync: leases, row changes, status, batches, resource state                                 */
@@ -589,14 +608,14 @@ static json_t *status_row(const struct cp_task *t, const struct supervisor_statu
 static int write_status(struct reconciler *r, struct db_error *err)
 {
     json_t *rows = json_array();
-    int64_t now = mono_ms();
+    int64_t now = clock_mono_ms();
     for (int i = 0; i < r->ntasks; i++) {
         struct cp_task *t = r->tasks[i];
         struct supervisor_status st;
         if (t->lost || supervisor_status(r->sup, t->id, &st) != 0)
             continue;
         if (st.pid > 0) { /* task-seconds for usage */
-            metering_add(r->meter, t->tenant_id, t->kind, t->resource_id, wall_ms(), NULL,
+            metering_add(r->meter, t->tenant_id, t->kind, t->resource_id, clock_wall_ms(), NULL,
                          (double)(now - t->metered_mono) / 1000.0);
         }
         t->metered_mono = now;
@@ -731,6 +750,9 @@ long reconcile_retain_logs(struct reconciler *r, struct db_error *err)
 void reconcile_poll(struct reconciler *r, int timeout_ms)
 {
     supervisor_poll(r->sup, timeout_ms);
+    if (!r->scan_needed)
+        return;
+    r->scan_needed = 0;
     for (int i = 0; i < r->ntasks;) {
         struct cp_task *t = r->tasks[i];
         struct supervisor_status st;
@@ -750,8 +772,8 @@ void reconcile_shutdown(struct reconciler *r)
 {
     for (int i = 0; i < r->ntasks; i++)
         supervisor_stop(r->sup, r->tasks[i]->id);
-    int64_t deadline = mono_ms() + r->opt.supervisor.stop_timeout_ms + 2000;
-    while (supervisor_poll(r->sup, 100) > 0 && mono_ms() < deadline)
+    int64_t deadline = clock_mono_ms() + r->opt.supervisor.stop_timeout_ms + 2000;
+    while (supervisor_poll(r->sup, 100) > 0 && clock_mono_ms() < deadline)
         ;
     if (r->conn) {
         struct db_error err;

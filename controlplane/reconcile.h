@@ -44,6 +44,8 @@ void reconcile_free(struct reconciler *r);
 void reconcile_set_conn(struct reconciler *r, PGconn *conn);
 /* Creates/updates task rows from desired state, claims free rows and starts them. 0/-1. */
 int reconcile_converge(struct reconciler *r, struct db_error *err);
+/* 1 when the last reconcile_converge() claimed a full batch (more may be waiting). */
+int reconcile_more_to_claim(const struct reconciler *r);
 /* Renews leases, applies row changes, writes status, events, logs, usage and resource
  * states. 0/-1 (err.connection_lost says whether to reconnect). */
 int reconcile_sync(struct reconciler *r, struct db_error *err);

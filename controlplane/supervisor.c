@@ -16,6 +16,8 @@
 #include <jansson.h>
 
 #include "common/log.h"
+#include "controlplane/clock.h"
+#include "controlplane/idmap.h"
 
 #define LINE_MAX_BYTES 16384
 #define MAX_ARGS 16
@@ -58,7 +60,15 @@ struct supervisor {
     void *ctx;
     struct task **tasks;
     int ntasks, cap;
+    struct idmap *index;     /* task id → struct task */
+    struct pollfd *pfd;      /* poll set, reused */
+    struct task **owner;     /* owner[i]: the task of pfd[i] */
+    int pfd_cap;
+    int64_t next_reap_scan;  /* reap every task now and then, besides on SIGCHLD */
+    int64_t last_pass;       /* when supervisor_poll() last started */
 };
+
+#define POLL_MIN_INTERVAL_MS 20
 
 static int wake_pipe[2] = {-1, -1};
 
@@ -67,20 +77,6 @@ const char *supervisor_state_name(enum supervisor_state s)
     static const char *const names[] = {"starting", "running",   "backoff", "stopping",
                                         "stopped",  "completed", "failed"};
     return names[s];
-}
-
-static int64_t now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t now_wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void on_sigchld(int sig)
@@ -135,6 +131,12 @@ struct supervisor *supervisor_new(const struct supervisor_options *opts,
     if (cb)
         s->cb = *cb;
     s->ctx = ctx;
+    s->index = idmap_new();
+    if (!s->index) {
+        snprintf(err, errsz, "out of memory");
+        free(s);
+        return NULL;
+    }
 
     if (wake_pipe[0] < 0 && pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         snprintf(err, errsz, "pipe: %s", strerror(errno));
@@ -186,15 +188,15 @@ void supervisor_free(struct supervisor *s)
         task_free(t);
     }
     free(s->tasks);
+    idmap_free(s->index);
+    free(s->pfd);
+    free(s->owner);
     free(s);
 }
 
 static struct task *find(const struct supervisor *s, const char *id)
 {
-    for (int i = 0; i < s->ntasks; i++)
-        if (strcmp(s->tasks[i]->st.task_id, id) == 0)
-            return s->tasks[i];
-    return NULL;
+    return idmap_get(s->index, id);
 }
 
 static void emit_state(struct supervisor *s, struct task *t, const char *event, const char *msg)
@@ -241,9 +243,9 @@ static int spawn(struct supervisor *s, struct task *t, char *err, size_t errsz)
     t->spec_written = 0;
     t->st.pid = pid;
     t->st.state = SUPERVISOR_STARTING;
-    t->st.started_at_ms = now_wall();
+    t->st.started_at_ms = clock_wall_ms();
     t->st.heartbeat_at_ms = 0;
-    t->last_heartbeat_mono = now_mono();
+    t->last_heartbeat_mono = clock_mono_ms();
     t->kill_deadline = 0;
     t->reported_completed = t->heartbeat_killed = 0;
     t->reported_error[0] = t->last_stderr[0] = 0;
@@ -291,6 +293,11 @@ int supervisor_start(struct supervisor *s, const struct supervisor_task *spec, c
         }
         t->stdin_fd = t->out.fd = t->err.fd = -1;
         snprintf(t->st.task_id, sizeof t->st.task_id, "%s", spec->task_id);
+        if (idmap_put(s->index, t->st.task_id, t) != 0) {
+            free(t);
+            snprintf(err, errsz, "out of memory");
+            return -1;
+        }
         s->tasks[s->ntasks++] = t;
     }
     free(t->spec);
@@ -315,7 +322,7 @@ int supervisor_start(struct supervisor *s, const struct supervisor_task *spec, c
 
 static void crashed(struct supervisor *s, struct task *t, const char *reason)
 {
-    int64_t now = now_mono();
+    int64_t now = clock_mono_ms();
     int recent = 0;
     if (t->ncrashes == CRASH_HISTORY) {
         memmove(t->crashes, t->crashes + 1, (CRASH_HISTORY - 1) * sizeof t->crashes[0]);
@@ -343,7 +350,7 @@ static void crashed(struct supervisor *s, struct task *t, const char *reason)
         delay = s->opt.backoff_max_ms;
     t->st.state = SUPERVISOR_BACKOFF;
     t->next_start_mono = now + delay;
-    t->st.next_start_ms = now_wall() + delay;
+    t->st.next_start_ms = clock_wall_ms() + delay;
     char msg[128];
     snprintf(msg, sizeof msg, "restarting in %lld ms (crash %d of %d allowed within %d s)",
              (long long)delay, recent, s->opt.crash_limit - 1, s->opt.crash_window_ms / 1000);
@@ -457,8 +464,8 @@ static void handle_metrics(struct supervisor *s, struct task *t, json_t *o)
 
 static void mark_running(struct supervisor *s, struct task *t)
 {
-    t->last_heartbeat_mono = now_mono();
-    t->st.heartbeat_at_ms = now_wall();
+    t->last_heartbeat_mono = clock_mono_ms();
+    t->st.heartbeat_at_ms = clock_wall_ms();
     if (t->st.state == SUPERVISOR_STARTING) {
         t->st.state = SUPERVISOR_RUNNING;
         emit_state(s, t, "running", "");
@@ -593,7 +600,7 @@ int supervisor_stop(struct supervisor *s, const char *task_id)
     if (t->st.pid > 0) {
         if (t->st.state != SUPERVISOR_STOPPING) {
             kill(t->st.pid, SIGTERM);
-            t->kill_deadline = now_mono() + s->opt.stop_timeout_ms;
+            t->kill_deadline = clock_mono_ms() + s->opt.stop_timeout_ms;
             t->st.state = SUPERVISOR_STOPPING;
             emit_state(s, t, "stopping", "SIGTERM sent");
         }
@@ -612,6 +619,7 @@ int supervisor_forget(struct supervisor *s, const char *task_id)
             continue;
         if (t->st.pid > 0)
             return -1;
+        idmap_remove(s->index, task_id);
         task_free(t);
         s->tasks[i] = s->tasks[--s->ntasks];
         return 0;
@@ -642,7 +650,16 @@ static void check_timers(struct supervisor *s, struct task *t, int64_t now)
 
 int supervisor_poll(struct supervisor *s, int timeout_ms)
 {
-    int64_t now = now_mono();
+    int64_t now = clock_mono_ms();
+    /* With many workers, let their lines gather: at most one pass per POLL_MIN_INTERVAL_MS
+     * (each pass costs a poll() over every pipe), a delay no heartbeat notices. */
+    if (s->ntasks > 32 && now - s->last_pass < POLL_MIN_INTERVAL_MS && timeout_ms > 0) {
+        int64_t wait = POLL_MIN_INTERVAL_MS - (now - s->last_pass);
+        struct timespec ts = {0, (long)wait * 1000000L};
+        nanosleep(&ts, NULL);
+        now = clock_mono_ms();
+    }
+    s->last_pass = now;
     for (int i = 0; i < s->ntasks; i++) {
         struct task *t = s->tasks[i];
         int64_t due = 0;
@@ -657,13 +674,19 @@ int supervisor_poll(struct supervisor *s, int timeout_ms)
             timeout_ms = due - now < 0 ? 0 : (int)(due - now);
     }
     int nfds = 1 + 3 * s->ntasks;
-    struct pollfd *pfd = calloc((size_t)nfds, sizeof *pfd);
-    struct task **owner = calloc((size_t)nfds, sizeof *owner);
-    if (!pfd || !owner) {
-        free(pfd);
-        free(owner);
-        return -1;
+    if (nfds > s->pfd_cap) {
+        struct pollfd *p = realloc(s->pfd, (size_t)nfds * sizeof *p);
+        if (p)
+            s->pfd = p;
+        struct task **o = realloc(s->owner, (size_t)nfds * sizeof *o);
+        if (o)
+            s->owner = o;
+        if (!p || !o)
+            return -1;
+        s->pfd_cap = nfds;
     }
+    struct pollfd *pfd = s->pfd;
+    struct task **owner = s->owner;
     int n = 0;
     pfd[n++] = (struct pollfd){.fd = wake_pipe[0], .events = POLLIN};
     for (int i = 0; i < s->ntasks; i++) {
@@ -682,11 +705,13 @@ int supervisor_poll(struct supervisor *s, int timeout_ms)
         }
     }
     int ready = poll(pfd, (nfds_t)n, timeout_ms);
+    int reap = 0;
     if (ready > 0) {
         if (pfd[0].revents) {
             char buf[64];
             while (read(wake_pipe[0], buf, sizeof buf) > 0)
                 ;
+            reap = 1;
         }
         for (int i = 1; i < n; i++) {
             struct task *t = owner[i];
@@ -700,16 +725,20 @@ int supervisor_poll(struct supervisor *s, int timeout_ms)
                 drain(s, t, &t->err, 0);
         }
     }
-    free(pfd);
-    free(owner);
-    /* Reap: each task's own pid, never anyone else's children. */
-    for (int i = 0; i < s->ntasks; i++) {
+    /* Reap on SIGCHLD, and every half second in case a notification was late; each task's
+     * own pid only, never anyone else's children. */
+    now = clock_mono_ms();
+    if (now >= s->next_reap_scan) {
+        reap = 1;
+        s->next_reap_scan = now + 500;
+    }
+    for (int i = 0; reap && i < s->ntasks; i++) {
         struct task *t = s->tasks[i];
         int status;
         if (t->st.pid > 0 && waitpid(t->st.pid, &status, WNOHANG) == t->st.pid)
             process_exited(s, t, status);
     }
-    now = now_mono();
+    now = clock_mono_ms();
     int active = 0;
     for (int i = 0; i < s->ntasks; i++) {
         check_timers(s, s->tasks[i], now);

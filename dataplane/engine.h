@@ -8,6 +8,8 @@
  * With a checkpoint path, embedded log to embedded log is exactly-once: every interval the
  * sink is fsynced, then input offsets, sink end offsets and the plan's window state are
  * written atomically; a restart truncates the sink back to the checkpoint and resumes there.
+ * That needs each sink (and dead-letter stream) to be written by one running pipeline at a time;
+ * a completed pipeline leaves its sinks alone on a rerun.
  *
  * Everything in engine_options is borrowed for the duration of engine_run(). */
 #ifndef SLUICE_DATAPLANE_ENGINE_H
@@ -42,6 +44,7 @@ struct engine_stream {
     int nprops;
 };
 
+/* Counters of this engine_run() call (a restart from a checkpoint starts again from 0). */
 struct engine_stats {
     uint64_t records_in, records_out, bytes_in, bytes_out;
     uint64_t errors; /* undecodable or unevaluable records */
@@ -62,6 +65,10 @@ struct engine_options {
     /* Stop at the source's end offsets as of the first start (a datagen source with a count
      * always ends), run plan_finish and end `completed`. */
     bool bounded;
+    /* Parallel tasks of one pipeline: task i of n reads the source partitions p with
+     * p % n == i and writes sink partition i (0 and 0 mean one task). Stateless pipelines
+     * split cleanly; windowed ones aggregate per task. */
+    int task_index, task_count;
     const char *checkpoint_path; /* NULL: no checkpoints (and no exactly-once) */
     uint32_t checkpoint_interval_ms;      /* 0 = 1000 */
     uint64_t checkpoint_interval_records; /* 0 = not by count */

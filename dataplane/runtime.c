@@ -21,7 +21,8 @@
 #include "dataplane/sql/sql.h"
 
 #define RUNTIME_BATCH 1024
-#define RUNTIME_IDLE_SLEEP_US 5000
+#define RUNTIME_IDLE_MIN_US 1000  /* idle polls back off from 1 ms ... */
+#define RUNTIME_IDLE_MAX_US 50000 /* ... to 50 ms while no input comes */
 #define CHECKPOINT_MAGIC 0x4b434c53u /* "SLCK" */
 #define CHECKPOINT_VERSION 1
 
@@ -60,7 +61,8 @@ struct run {
     struct plan *plan;
     const struct engine_stream *source;
     const struct stream_backend *source_backend;
-    int nparts;
+    int nparts;        /* source partitions this task reads */
+    int *part_ids;     /* their partition numbers */
     void **readers;
     uint64_t *offsets; /* next offset to read, per partition */
     uint64_t *ends;    /* bounded: stop here, per partition */
@@ -132,6 +134,10 @@ static uint64_t fnv1a(uint64_t h, const char *s)
 
 /* ---------------------------------------------------------------- sinks */
 
+/* Task i of n reads the source partitions p with p % n == i and writes sink partition i. */
+static int task_index(const struct engine_options *o) { return o->task_count > 1 ? o->task_index : 0; }
+static int task_count(const struct engine_options *o) { return o->task_count > 1 ? o->task_count : 1; }
+
 static int sink_open(struct run *r, struct sink *k, const char *name)
 {
     const struct engine_stream *s = find_stream(r->o, name);
@@ -147,7 +153,7 @@ static int sink_open(struct run *r, struct sink *k, const char *name)
     int n;
     char e[512];
     if (k->backend->partitions(s->location, 1, s->props, s->nprops, &n, e, sizeof e) != 0 ||
-        k->backend->open_writer(s->location, 0, s->props, s->nprops, &k->writer, e, sizeof e) != 0)
+        k->backend->open_writer(s->location, task_index(r->o), s->props, s->nprops, &k->writer, e, sizeof e) != 0)
         return run_fail(r, "stream \"%s\": %s", name, e);
     return 0;
 }
@@ -191,29 +197,16 @@ static void sink_close(struct sink *k)
  * dead-letter end, the counters, snapshot length and bytes, then a CRC-32C of all before it.
  * Written to PATH.tmp, fsynced, renamed over PATH, and the directory fsynced. */
 
-struct ckpt_writer {
-    char *buf;
-    size_t len, cap;
-};
-
-static int put(struct ckpt_writer *w, const void *p, size_t n)
+static int put(struct json_buf *w, const void *p, size_t n)
 {
-    if (w->len + n > w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 4096;
-        while (cap < w->len + n)
-            cap *= 2;
-        char *b = realloc(w->buf, cap);
-        if (!b)
-            return -1;
-        w->buf = b;
-        w->cap = cap;
-    }
-    memcpy(w->buf + w->len, p, n);
+    if (json_buf_reserve(w, n) != 0)
+        return -1;
+    memcpy(w->data + w->len, p, n);
     w->len += n;
     return 0;
 }
 
-static int put_u64(struct ckpt_writer *w, uint64_t v) { return put(w, &v, sizeof v); }
+static int put_u64(struct json_buf *w, uint64_t v) { return put(w, &v, sizeof v); }
 
 static int write_file_atomic(const char *path, const char *data, size_t len, char *e, size_t elen)
 {
@@ -257,7 +250,7 @@ static int checkpoint_write(struct run *r)
     /* the output up to here must be durable before the checkpoint names it */
     if (sink_flush(r, &r->sink, true) != 0 || sink_flush(r, &r->dlq, true) != 0)
         return -1;
-    struct ckpt_writer w = {0};
+    struct json_buf w = {0};
     char *snap = NULL;
     size_t snap_len = 0;
     if (r->plan && plan_snapshot(r->plan, &snap, &snap_len) != 0)
@@ -273,14 +266,14 @@ static int checkpoint_write(struct run *r)
           put_u64(&w, s->bytes_out) | put_u64(&w, s->errors) | put_u64(&w, s->late);
     rc |= put_u64(&w, snap_len) | put(&w, snap ? snap : "", snap_len);
     free(snap);
-    uint32_t crc = crc32c(0, w.buf, w.len);
+    uint32_t crc = crc32c(0, w.data, w.len);
     rc |= put(&w, &crc, sizeof crc);
     if (rc != 0) {
-        free(w.buf);
+        json_buf_free(&w);
         return run_fail(r, "out of memory");
     }
-    rc = write_file_atomic(r->o->checkpoint_path, w.buf, w.len, r->err, r->errlen);
-    free(w.buf);
+    rc = write_file_atomic(r->o->checkpoint_path, w.data, w.len, r->err, r->errlen);
+    json_buf_free(&w);
     return rc;
 }
 
@@ -354,12 +347,21 @@ static int checkpoint_restore(struct run *r, bool *found)
     for (int p = 0; p < r->nparts; p++)
         if (get_u64(&c, &r->offsets[p]) || get_u64(&c, &r->ends[p]))
             goto short_file;
-    struct engine_stats *s = &r->stats;
+    /* the counters at checkpoint time are kept for inspection, not restored: a process reports
+     * its own counts (a supervisor sums them per run) */
+    struct engine_stats at_checkpoint, *s = &at_checkpoint;
     if (get_u64(&c, &sink_end_off) || get_u64(&c, &dlq_end_off) || get_u64(&c, &s->records_in) ||
         get_u64(&c, &s->records_out) || get_u64(&c, &s->bytes_in) || get_u64(&c, &s->bytes_out) ||
         get_u64(&c, &s->errors) || get_u64(&c, &s->late) || get_u64(&c, &snap_len) ||
         (uint64_t)(c.end - c.p) != snap_len)
         goto short_file;
+    if (completed) { /* nothing to resume, and the sinks may have moved on since (a later
+                        * pipeline appending to the same dead-letter stream): leave them */
+        r->completed = true;
+        *found = true;
+        rc = 0;
+        goto out;
+    }
     /* drop output written after the checkpoint */
     char e[512];
     if (r->sink.writer && r->sink.backend->truncate(r->sink.writer, sink_end_off, e, sizeof e) != 0) {
@@ -512,14 +514,21 @@ static int run_setup(struct run *r)
     if (!r->source_backend || !r->source_backend->open_reader)
         return run_fail(r, "stream \"%s\" (%s) cannot be read", source_name, r->source->backend);
     char e[512];
+    int total_parts;
+    if (task_index(o) < 0 || task_index(o) >= task_count(o))
+        return run_fail(r, "task index %d is outside 0..%d", o->task_index, task_count(o) - 1);
     if (r->source_backend->partitions(r->source->location, strcmp(r->source->backend, "log") == 0 ? 1 : 0,
-                                      r->source->props, r->source->nprops, &r->nparts, e, sizeof e) != 0)
+                                      r->source->props, r->source->nprops, &total_parts, e, sizeof e) != 0)
         return run_fail(r, "stream \"%s\": %s", source_name, e);
-    r->readers = calloc((size_t)r->nparts, sizeof *r->readers);
-    r->offsets = calloc((size_t)r->nparts, sizeof *r->offsets);
-    r->ends = calloc((size_t)r->nparts, sizeof *r->ends);
-    if (!r->readers || !r->offsets || !r->ends)
+    r->part_ids = calloc((size_t)total_parts + 1, sizeof *r->part_ids);
+    r->readers = calloc((size_t)total_parts + 1, sizeof *r->readers);
+    r->offsets = calloc((size_t)total_parts + 1, sizeof *r->offsets);
+    r->ends = calloc((size_t)total_parts + 1, sizeof *r->ends);
+    if (!r->part_ids || !r->readers || !r->offsets || !r->ends)
         return run_fail(r, "out of memory");
+    for (int p = 0; p < total_parts; p++)
+        if (p % task_count(o) == task_index(o))
+            r->part_ids[r->nparts++] = p;
     if (sink_open(r, &r->sink, sink_name) != 0)
         return -1;
     if (o->error_policy == ENGINE_POLICY_DEAD_LETTER) {
@@ -543,14 +552,16 @@ static int run_setup(struct run *r)
     if (checkpoint_restore(r, &found) != 0)
         return -1;
     if (found) {
-        run_log(r, LOG_INFO, "resumed from checkpoint %s at %s offset %" PRIu64 "%s", o->checkpoint_path, source_name,
-                r->offsets[0], r->nparts > 1 ? " (partition 0)" : "");
+        run_log(r, LOG_INFO, "resumed from checkpoint %s at %s partition %d offset %" PRIu64, o->checkpoint_path,
+                source_name, r->nparts ? r->part_ids[0] : 0, r->nparts ? r->offsets[0] : 0);
     }
     for (int p = 0; p < r->nparts; p++) {
-        if (r->source_backend->open_reader(r->source->location, p, r->offsets[p], r->source->props, r->source->nprops,
-                                           &r->readers[p], e, sizeof e) != 0)
+        if (r->source_backend->open_reader(r->source->location, r->part_ids[p], r->offsets[p], r->source->props,
+                                           r->source->nprops, &r->readers[p], e, sizeof e) != 0)
             return run_fail(r, "stream \"%s\": %s", source_name, e);
-        if (!found) {
+        /* a bounded run stops at the end as of its first start (kept in the checkpoint); a
+         * bounded run resuming an unbounded one's checkpoint takes the end as of now */
+        if (!found || (o->bounded && r->ends[p] == UINT64_MAX)) {
             uint64_t end = UINT64_MAX;
             if ((o->bounded || strcmp(r->source->backend, "datagen") == 0) &&
                 r->source_backend->end_offset(r->readers[p], &end, e, sizeof e) != 0)
@@ -570,6 +581,7 @@ static void run_cleanup(struct run *r)
             if (r->readers[p])
                 r->source_backend->close_reader(r->readers[p]);
     free(r->readers);
+    free(r->part_ids);
     free(r->offsets);
     free(r->ends);
     sink_close(&r->sink);
@@ -602,8 +614,8 @@ static long run_pass(struct run *r, struct stream_record *recs)
         int max = room < RUNTIME_BATCH ? (int)room : RUNTIME_BATCH;
         int n = r->source_backend->read(r->readers[p], recs, max, e, sizeof e);
         if (n < 0)
-            return run_fail(r, "stream \"%s\" partition %d: %s", r->source->name, p, e);
-        r->cur_partition = p;
+            return run_fail(r, "stream \"%s\" partition %d: %s", r->source->name, r->part_ids[p], e);
+        r->cur_partition = r->part_ids[p];
         for (int i = 0; i < n; i++) {
             if (process_record(r, &recs[i]) != 0)
                 return -1;
@@ -636,6 +648,7 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
     uint32_t report_ms = o->report_interval_ms ? o->report_interval_ms : 1000;
     int64_t last_ckpt = now_ms(), last_report = last_ckpt;
     uint64_t records_at_ckpt = r.stats.records_in;
+    useconds_t idle_us = RUNTIME_IDLE_MIN_US;
     for (;;) {
         if (o->stop && *o->stop) {
             if (checkpoint_write(&r) != 0)
@@ -664,7 +677,8 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
         if (sink_flush(&r, &r.sink, false) != 0 || sink_flush(&r, &r.dlq, false) != 0)
             goto out;
         int64_t now = now_ms();
-        if (o->checkpoint_path &&
+        /* no input since the last checkpoint: nothing in it would change */
+        if (o->checkpoint_path && r.stats.records_in != records_at_ckpt &&
             (now - last_ckpt >= ckpt_ms ||
              (o->checkpoint_interval_records && r.stats.records_in - records_at_ckpt >= o->checkpoint_interval_records))) {
             if (checkpoint_write(&r) != 0)
@@ -676,8 +690,12 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
             run_report(&r, true);
             last_report = now;
         }
-        if (n == 0)
-            usleep(RUNTIME_IDLE_SLEEP_US);
+        if (n == 0) {
+            usleep(idle_us);
+            idle_us = idle_us * 2 > RUNTIME_IDLE_MAX_US ? RUNTIME_IDLE_MAX_US : idle_us * 2;
+        } else {
+            idle_us = RUNTIME_IDLE_MIN_US;
+        }
     }
 out:
     if (r.source_backend && r.readers)

@@ -19,6 +19,7 @@
 
 #include "common/log.h"
 #include "dataplane/engine.h"
+#include "dataplane/log/log.h"
 #include "dataplane/sql/sql.h"
 
 static volatile sig_atomic_t worker_stop;
@@ -34,21 +35,6 @@ static void install_stop_handlers(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-}
-
-static int mkdir_parents(const char *path)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 /* ================================================================ sluiced worker */
@@ -150,9 +136,16 @@ static int parse_props(json_t *obj, struct worker_stream *ws, char *err, size_t 
     json_t *v;
     json_object_foreach(obj, key, v)
     {
-        if (!json_is_string(v)) {
-            snprintf(err, errlen, "property \"%s\" must be a string", key);
+        /* numbers and booleans are taken as their JSON text ("events": 1000) */
+        if (!json_is_string(v) && !json_is_number(v) && !json_is_boolean(v)) {
+            snprintf(err, errlen, "property \"%s\" must be a string, a number or a boolean", key);
             return -1;
+        }
+        if (!json_is_string(v)) {
+            char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+            json_object_set_new(obj, key, json_string(text ? text : ""));
+            free(text);
+            v = json_object_get(obj, key);
         }
         ws->props[ws->es.nprops].key = key;
         ws->props[ws->es.nprops].value = json_string_value(v);
@@ -252,7 +245,7 @@ static int worker_run_spec(json_t *spec, char *err, size_t errlen)
         return -1;
     }
     log_set_id(task_id);
-    if (mkdir_parents(data_dir) != 0 || chdir(data_dir) != 0) {
+    if (log_mkdir_parents(data_dir) != 0 || chdir(data_dir) != 0) {
         snprintf(err, errlen, "cannot use data_dir %s: %s", data_dir, strerror(errno));
         return -1;
     }
@@ -265,6 +258,13 @@ static int worker_run_spec(json_t *spec, char *err, size_t errlen)
     o.error_policy = (enum engine_error_policy)policy_value;
     o.dead_letter_stream = json_string_value(json_object_get(spec, "dead_letter_stream"));
     o.bounded = json_is_true(json_object_get(spec, "bounded"));
+    json_t *ti = json_object_get(spec, "task_index"), *tc = json_object_get(spec, "task_count");
+    if ((ti && !json_is_integer(ti)) || (tc && !json_is_integer(tc))) {
+        snprintf(err, errlen, "task_index and task_count must be integers");
+        return -1;
+    }
+    o.task_index = ti ? (int)json_integer_value(ti) : 0;
+    o.task_count = tc ? (int)json_integer_value(tc) : 1;
     int n = (int)json_array_size(streams);
     struct worker_stream *ws = calloc((size_t)n + 1, sizeof *ws);
     struct engine_stream *es = calloc((size_t)n + 1, sizeof *es);
@@ -313,7 +313,7 @@ static int worker_run_spec(json_t *spec, char *err, size_t errlen)
     for (int k = 0; k < nstreams; k++)
         es[k] = ws[k].es;
     char ckpt[4200];
-    mkdir_parents("checkpoints");
+    log_mkdir_parents("checkpoints");
     snprintf(ckpt, sizeof ckpt, "checkpoints/%s.ckpt", task_id);
     struct worker w = {.task_id = task_id};
     o.streams = es;
@@ -523,7 +523,7 @@ int run_main(int argc, char **argv)
         return 1;
     }
     install_stop_handlers();
-    mkdir_parents(a.data_dir);
+    log_mkdir_parents(a.data_dir);
     /* every stream as the engine sees it */
     int n = script.nstreams;
     struct engine_stream *base = calloc((size_t)n + 1, sizeof *base);
@@ -556,7 +556,7 @@ int run_main(int argc, char **argv)
     pthread_t *threads = calloc((size_t)ninserts, sizeof *threads);
     char ckdir[4200];
     snprintf(ckdir, sizeof ckdir, "%s/checkpoints", a.data_dir);
-    mkdir_parents(ckdir);
+    log_mkdir_parents(ckdir);
     struct run_catalog cat = {base, n};
     for (int q = 0; q < ninserts; q++) {
         struct run_job *j = &jobs[q];

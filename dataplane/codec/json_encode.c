@@ -2,6 +2,7 @@
 #include "dataplane/codec/json_encode.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,92 @@ int json_buf_put_int(struct json_buf *b, long long v)
 static const double pow10_exact[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
                                      1e13, 1e14, 1e15};
 
+/* Writes d with 15, 16 or 17 significant digits, the fewest that parse back to d, laid out as
+ * %g would (trailing zeros dropped). One printf of all 17 digits, then the 15- and 16-digit
+ * roundings are made from that text and checked with strtod: cheaper than printing each. */
+static size_t format_shortest(double d, char *out)
+{
+    char e17[40];
+    snprintf(e17, sizeof e17, "%.16e", d); /* [-]d.dddddddddddddddde[+-]XX */
+    const char *p = e17;
+    bool neg = *p == '-';
+    if (neg)
+        p++;
+    char digits[18] = "00000000000000000";
+    int nd = 0;
+    for (; *p && *p != 'e' && nd < 17; p++)
+        if (*p != '.')
+            digits[nd++] = *p;
+    while (*p && *p != 'e')
+        p++;
+    int exp10 = atoi(p + 1);
+    char best[18];
+    int best_n = 17, best_exp = exp10;
+    memcpy(best, digits, 17);
+    /* for 15 and 16 digits, the nearer rounding first, then the other (the 17-digit text is
+     * itself rounded, so the nearer one can be wrong by a unit in its last place) */
+    for (int prec = 15; prec <= 16 && best_n == 17; prec++) {
+        for (int attempt = 0; attempt < 2; attempt++) {
+            bool up = (digits[prec] >= '5') == (attempt == 0);
+            char cand[18];
+            int cexp = exp10;
+            memcpy(cand, digits, (size_t)prec);
+            if (up) { /* round up, carrying */
+                int i = prec - 1;
+                while (i >= 0 && cand[i] == '9')
+                    cand[i--] = '0';
+                if (i >= 0) {
+                    cand[i]++;
+                } else {
+                    memmove(cand + 1, cand, (size_t)prec - 1);
+                    cand[0] = '1';
+                    cexp++;
+                }
+            }
+            char text[40];
+            snprintf(text, sizeof text, "%s%c.%.*se%d", neg ? "-" : "", cand[0], prec - 1, cand + 1, cexp);
+            if (strtod(text, NULL) == d) {
+                memcpy(best, cand, (size_t)prec);
+                best_n = prec;
+                best_exp = cexp;
+                break;
+            }
+        }
+    }
+    int precision = best_n; /* %g switches to exponent form from this exponent on */
+    while (best_n > 1 && best[best_n - 1] == '0')
+        best_n--;
+    char *o = out;
+    if (neg)
+        *o++ = '-';
+    if (best_exp < -4 || best_exp >= precision) {
+        *o++ = best[0];
+        if (best_n > 1) {
+            *o++ = '.';
+            memcpy(o, best + 1, (size_t)best_n - 1);
+            o += best_n - 1;
+        }
+        o += sprintf(o, "e%c%02d", best_exp < 0 ? '-' : '+', best_exp < 0 ? -best_exp : best_exp);
+    } else if (best_exp < 0) {
+        *o++ = '0';
+        *o++ = '.';
+        for (int i = 0; i < -best_exp - 1; i++)
+            *o++ = '0';
+        memcpy(o, best, (size_t)best_n);
+        o += best_n;
+    } else {
+        for (int i = 0; i <= best_exp; i++)
+            *o++ = i < best_n ? best[i] : '0';
+        if (best_n > best_exp + 1) {
+            *o++ = '.';
+            memcpy(o, best + best_exp + 1, (size_t)(best_n - best_exp - 1));
+            o += best_n - best_exp - 1;
+        }
+    }
+    *o = '\0';
+    return (size_t)(o - out);
+}
+
 int json_buf_put_double(struct json_buf *b, double d)
 {
     if (!isfinite(d)) {
@@ -146,14 +233,9 @@ int json_buf_put_double(struct json_buf *b, double d)
             return 0;
         }
     }
-    /* General case: the shortest of %.15g, %.16g, %.17g that round-trips. */
-    char tmp[32];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-        if (prec == 17 || strtod(tmp, NULL) == d)
-            break;
-    }
-    size_t n = strlen(tmp);
+    /* General case: the shortest of 15, 16 or 17 significant digits that round-trips. */
+    char tmp[40];
+    size_t n = format_shortest(d, tmp);
     memcpy(b->data + b->len, tmp, n);
     b->len += n;
     return 0;

@@ -37,8 +37,6 @@ int datagen_config_parse(const struct stream_property *props, int nprops, struct
                          size_t errlen);
 /* The kind named name ("bid", ...), or -1. */
 int datagen_kind_from_name(const char *name);
-/* The SQL schema text of a kind, e.g. "auction BIGINT, bidder BIGINT, ...". */
-const char *datagen_schema_text(enum datagen_kind kind);
 /* Writes record number index of the given kind as JSON into out (≥ DATAGEN_RECORD_MAX bytes);
  * returns its length. */
 size_t datagen_record(enum datagen_kind kind, uint64_t seed, uint64_t index, char *out);

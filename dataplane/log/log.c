@@ -60,7 +60,7 @@ static void segment_path(char *buf, size_t size, const char *dir, uint64_t base)
     snprintf(buf, size, "%s/%020" PRIu64 ".log", dir, base);
 }
 
-static int mkdir_p(const char *dir)
+int log_mkdir_parents(const char *dir)
 {
     char tmp[LOG_PATH_MAX];
     size_t n = strlen(dir);
@@ -128,15 +128,15 @@ static int list_segments(const char *dir, uint64_t **bases, int *n, char *err, s
     return 0;
 }
 
-/* Scans the frames of an open segment from its start: *records whole valid records end at byte
- * *valid_end. Stops at the first torn or corrupt frame. */
-static int scan_segment(int fd, uint64_t *records, uint64_t *valid_end, char *err, size_t errlen)
+/* Scans the frames of an open segment from byte start (a frame boundary): *records whole valid
+ * records follow it, ending at byte *valid_end. Stops at the first torn or corrupt frame. */
+static int scan_segment(int fd, uint64_t start, uint64_t *records, uint64_t *valid_end, char *err, size_t errlen)
 {
     size_t cap = LOG_READ_BUFFER, have = 0;
     unsigned char *buf = malloc(cap);
     if (!buf)
         return fail(err, errlen, "out of memory");
-    uint64_t pos = 0, count = 0; /* file position of buf[0], records so far */
+    uint64_t pos = start, count = 0; /* file position of buf[0], records so far */
     size_t at = 0;
     for (;;) {
         /* parse whole frames in buf[at..have) */
@@ -197,7 +197,7 @@ struct log_writer {
     unsigned char *buf;  /* write buffer */
     size_t buf_len;
     uint32_t unsynced; /* records appended since the last fsync */
-    int64_t last_sync_ms;
+    int64_t last_sync_ms, last_retention_ms;
     uint64_t recovered_bytes;
 };
 
@@ -245,7 +245,7 @@ static int writer_recover(struct log_writer *w, char *err, size_t errlen)
             return fail(err, errlen, "cannot open segment %s: %s", path, strerror(errno));
         struct stat st;
         uint64_t records, valid_end;
-        if (fstat(fd, &st) != 0 || scan_segment(fd, &records, &valid_end, err, errlen) != 0) {
+        if (fstat(fd, &st) != 0 || scan_segment(fd, 0, &records, &valid_end, err, errlen) != 0) {
             close(fd);
             return err && *err ? -1 : fail(err, errlen, "cannot stat %s", path);
         }
@@ -276,7 +276,7 @@ int log_writer_open(const char *dir, const struct log_options *opt, struct log_w
                     size_t errlen)
 {
     *out = NULL;
-    if (mkdir_p(dir) != 0)
+    if (log_mkdir_parents(dir) != 0)
         return fail(err, errlen, "cannot create log directory %s: %s", dir, strerror(errno));
     struct log_writer *w = calloc(1, sizeof *w);
     if (!w)
@@ -348,12 +348,21 @@ int log_writer_flush(struct log_writer *w, bool sync, char *err, size_t errlen)
 {
     if (writer_write_out(w, err, errlen) != 0)
         return -1;
-    if (!sync)
+    int64_t now = now_ms_monotonic();
+    if (w->opt.retention_ms && now - w->last_retention_ms >= 1000) {
+        /* age-based retention also on a partition that no longer rolls */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        w->last_retention_ms = now;
+        if (log_writer_enforce_retention(w, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, err, errlen) != 0)
+            return -1;
+    }
+    if (!sync && !(w->opt.fsync_every_ms && w->unsynced && now - w->last_sync_ms >= w->opt.fsync_every_ms))
         return 0;
     if (fsync(w->fd) != 0)
         return fail(err, errlen, "cannot fsync log %s: %s", w->dir, strerror(errno));
     w->unsynced = 0;
-    w->last_sync_ms = now_ms_monotonic();
+    w->last_sync_ms = now;
     return 0;
 }
 
@@ -424,8 +433,7 @@ int log_writer_append(struct log_writer *w, const void *data, uint32_t len, uint
     w->unsynced++;
     if (w->opt.fsync_every_records && w->unsynced >= w->opt.fsync_every_records)
         return log_writer_flush(w, true, err, errlen);
-    if (w->opt.fsync_every_ms && (w->unsynced & 255) == 0 &&
-        now_ms_monotonic() - w->last_sync_ms >= w->opt.fsync_every_ms)
+    if (w->opt.fsync_every_ms && now_ms_monotonic() - w->last_sync_ms >= w->opt.fsync_every_ms)
         return log_writer_flush(w, true, err, errlen);
     return 0;
 }
@@ -531,6 +539,10 @@ struct log_reader {
     uint64_t next;     /* offset of the next record to return */
     unsigned char *buf;
     size_t cap, at, have; /* unread bytes are buf[at..have) */
+    /* log_reader_end_offset(): how far the last segment has been counted, so each call only
+     * scans what was appended since */
+    uint64_t end_base, end_pos, end_count;
+    bool end_valid;
 };
 
 /* The smallest segment base greater than r->base, if any (0 if none). */
@@ -729,6 +741,46 @@ void log_reader_close(struct log_reader *r)
 
 uint64_t log_reader_position(const struct log_reader *r) { return r->next; }
 
+int log_reader_end_offset(struct log_reader *r, uint64_t *end, char *err, size_t errlen)
+{
+    uint64_t *bases;
+    int n;
+    if (list_segments(r->dir, &bases, &n, err, errlen) != 0)
+        return -1;
+    uint64_t last = n ? bases[n - 1] : 0;
+    free(bases);
+    if (n == 0) {
+        *end = 0;
+        return 0;
+    }
+    if (!r->end_valid || r->end_base != last) {
+        r->end_valid = true;
+        r->end_base = last;
+        r->end_pos = r->end_count = 0;
+        if (last == r->base) { /* start from what this reader has already read */
+            r->end_pos = r->file_pos - (r->have - r->at);
+            r->end_count = r->next - r->base;
+        }
+    }
+    char path[LOG_PATH_MAX];
+    segment_path(path, sizeof path, r->dir, last);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(err, errlen, "cannot open segment %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < r->end_pos) /* truncated since: count again */
+        r->end_pos = r->end_count = 0;
+    uint64_t records, valid_end;
+    int rc = scan_segment(fd, r->end_pos, &records, &valid_end, err, errlen);
+    close(fd);
+    if (rc != 0)
+        return -1;
+    r->end_pos = valid_end;
+    r->end_count += records;
+    *end = last + r->end_count;
+    return 0;
+}
+
 int log_partition_end_offset(const char *dir, uint64_t *end, char *err, size_t errlen)
 {
     uint64_t *bases;
@@ -749,7 +801,7 @@ int log_partition_end_offset(const char *dir, uint64_t *end, char *err, size_t e
             return fail(err, errlen, "cannot open segment %s: %s", path, strerror(errno));
         }
         uint64_t records, valid_end;
-        int rc = scan_segment(fd, &records, &valid_end, err, errlen);
+        int rc = scan_segment(fd, 0, &records, &valid_end, err, errlen);
         close(fd);
         if (rc != 0) {
             free(bases);

@@ -40,7 +40,8 @@ void log_writer_close(struct log_writer *w);
 /* Appends one record (copied into the write buffer). *offset (if not NULL) gets its offset. */
 int log_writer_append(struct log_writer *w, const void *data, uint32_t len, uint64_t *offset, char *err,
                       size_t errlen);
-/* Writes buffered records to the segment file, and fsyncs it when sync is true. */
+/* Writes buffered records to the segment file, and fsyncs it when sync is true (or when the
+ * fsync_every_ms policy is due). Also applies age retention, at most once a second. */
 int log_writer_flush(struct log_writer *w, bool sync, char *err, size_t errlen);
 /* Offset the next append gets, and the first offset still kept. */
 uint64_t log_writer_end_offset(const struct log_writer *w);
@@ -66,6 +67,12 @@ void log_reader_close(struct log_reader *r);
 int log_reader_read(struct log_reader *r, struct stream_record *recs, int max, char *err, size_t errlen);
 /* Offset of the next record this reader returns. */
 uint64_t log_reader_position(const struct log_reader *r);
+/* The partition's end offset now (whole, valid records only), as log_partition_end_offset(),
+ * but scanning only what was appended since the reader's last call (or its position). */
+int log_reader_end_offset(struct log_reader *r, uint64_t *end, char *err, size_t errlen);
+
+/* Creates directory dir and its missing parents (mode 0755); 0, or -1 with errno set. */
+int log_mkdir_parents(const char *dir);
 
 /* End offset of the partition at dir as it is now (the offset the next append would get),
  * counting only whole records. */

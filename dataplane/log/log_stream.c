@@ -164,7 +164,7 @@ static int log_stream_read(void *reader, struct stream_record *recs, int max, ch
 static int log_stream_end_offset(void *reader, uint64_t *end, char *err, size_t errlen)
 {
     struct log_stream_reader *r = reader;
-    return log_partition_end_offset(r->dir, end, err, errlen);
+    return log_reader_end_offset(r->reader, end, err, errlen);
 }
 
 static void log_stream_close_reader(void *reader)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Exactly-once across SIGKILL: a stateless and a windowed pipeline over 200k bids in an embedded
 # log, killed at random points at least 20 times and restarted each time, produce byte for byte
-# the records of an uninterrupted run (no loss, no duplicates).
+# the records (and dead letters) of an uninterrupted run (no loss, no duplicates).
 . "$(dirname "$0")/lib.sh"
 cd "$TEST_TMP"
 logtool="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool"
@@ -15,14 +15,24 @@ INSERT INTO hops SELECT auction, COUNT(*) AS num, window_start, window_end FROM
   TABLE(HOP(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '2' SECOND, INTERVAL '10' SECOND))
   GROUP BY auction, window_start, window_end;
 SQL
-new_input() { rm -rf "$1"; mkdir -p "$1/streams"; "$logtool" gen "$1/streams/bid" bid 200000 3; }
+# 200k bids with 40 malformed records in the middle (dead-lettered: the dead-letter stream is
+# compared too)
+new_input() {
+  rm -rf "$1"; mkdir -p "$1/streams"
+  "$logtool" gen "$1/streams/bid" bid 100000 3
+  for i in $(seq 1 20); do echo "{\"auction\": broken $i"; echo "{\"auction\":\"x$i\"}"; done | "$logtool" append "$1/streams/bid"
+  "$logtool" gen "$1/streams/bid" bid 100000 3
+}
 # exec: SIGKILL must hit sluiced itself, not a subshell around it
-run() { exec "$SLUICED" run pipe.sql --data-dir "$1" --bounded --checkpoint-records 5000 --checkpoint-ms 50; }
+run() { exec "$SLUICED" run pipe.sql --data-dir "$1" --bounded --checkpoint-records 5000 --checkpoint-ms 50 \
+  --error-policy dead_letter --dead-letter dlq; }
 
 new_input ref
 (run ref) 2> ref.err || { cat ref.err; fail "uninterrupted run failed"; }
 "$logtool" cat ref/streams/conv > ref.conv
 "$logtool" cat ref/streams/hops > ref.hops
+"$logtool" cat ref/streams/dlq > ref.dlq
+assert_eq "$(wc -l < ref.dlq)" 80 "each insert dead-letters the 40 bad records"
 [ "$(wc -l < ref.conv)" -gt 100000 ] || fail "reference stateless output too small"
 [ "$(wc -l < ref.hops)" -gt 10000 ] || fail "reference windowed output too small"
 
@@ -47,6 +57,8 @@ while [ $kills -lt 20 ]; do
   "$logtool" cat k/streams/hops > k.hops
   cmp -s ref.conv k.conv || fail "stateless output differs after $kills kills ($(wc -l < k.conv) vs $(wc -l < ref.conv) records)"
   cmp -s ref.hops k.hops || fail "windowed output differs after $kills kills ($(wc -l < k.hops) vs $(wc -l < ref.hops) records)"
+  "$logtool" cat k/streams/dlq > k.dlq
+  cmp -s ref.dlq k.dlq || fail "dead letters differ after $kills kills ($(wc -l < k.dlq) vs 80)"
   echo "attempt $attempts: identical output, $kills kills so far"
 done
 grep -q "resumed from checkpoint" k.err || fail "no run resumed from a checkpoint"

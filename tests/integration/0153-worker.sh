@@ -30,6 +30,15 @@ outs=$("$logtool" end data/streams/out-bounded)
 assert_eq "$(jq -s 'map(select(.type=="metrics")) | last | .records_out' bounded.out)" "$outs" "records_out"
 grep '"type":"log"' bounded.out | grep -q completed || fail "no completion log line"
 
+# a record behind the watermark is dropped and counted as late
+printf '%s\n' '{"auction":1,"price":5,"dateTime":"2024-01-01 00:00:10.000"}' \
+  '{"auction":1,"price":7,"dateTime":"2024-01-01 00:00:30.000"}' \
+  '{"auction":1,"price":9,"dateTime":"2024-01-01 00:00:01.000"}' | "$logtool" append data/streams/late
+spec late true "$q7" | jq -c '.streams[0].dir = "streams/late"' | "$SLUICED" worker > late.out 2> late.err \
+  || fail "late worker failed: $(cat late.err)"
+assert_eq "$(jq -s 'map(select(.type=="metrics")) | last | .late' late.out)" 1 "late records counted"
+assert_eq "$("$logtool" cat data/streams/out-late | jq -r .maxprice | tr '\n' ' ')" "5 7 " "late record left out"
+
 # an unbounded pipeline with no new input: heartbeats every second, metrics, SIGTERM stops it
 spec idle false "$q7" > idle.json
 "$SLUICED" worker < idle.json > idle.out 2> idle.err & pid=$!; T_PIDS+=($pid)
@@ -42,7 +51,7 @@ assert_eq "$(tail -n 1 idle.out | jq -r .state)" stopped "SIGTERM ends in stoppe
 
 # a datagen connection fills a stream
 jq -n --arg dir "$TEST_TMP/data" --argjson bs "$bid_schema" '{task_id:"gen", tenant_id:"t1", data_dir:$dir,
-  kind:"connection", connector:{name:"datagen", properties:{kind:"bid", events:"1000", seed:"5"}},
+  kind:"connection", connector:{name:"datagen", properties:{kind:"bid", events:1000, seed:"5"}},
   streams:[{name:"gen", dir:"streams/gen", schema:$bs}]}' | "$SLUICED" worker > gen.out 2> gen.err || fail "connection failed"
 assert_eq "$(tail -n 1 gen.out | jq -r .state)" completed "connection completes"
 assert_eq "$("$logtool" end data/streams/gen)" 1000 "connection wrote every record"

@@ -6,8 +6,17 @@
 # completes.
 . "$(dirname "$0")/cp_lib.sh"
 cp_setup_db
+# Log retention (run at start): lines older than the retention go, and each resource keeps only
+# its newest --log-max-per-resource lines.
+OLDRES=$(q "SELECT gen_random_uuid()"); NEWRES=$(q "SELECT gen_random_uuid()")
+q "INSERT INTO task_logs (tenant_id, resource_kind, resource_id, ts, message)
+   SELECT '$TENANT', 'pipeline', '$OLDRES', now() - interval '5 hours', 'old ' || i FROM generate_series(1, 30) i"
+q "INSERT INTO task_logs (tenant_id, resource_kind, resource_id, message)
+   SELECT '$TENANT', 'pipeline', '$NEWRES', 'new ' || i FROM generate_series(1, 30) i"
 port=$(free_port)
-start_cp n1 --metrics-port "$port" --task-memory-s-mb 32
+start_cp n1 --metrics-port "$port" --task-memory-s-mb 32 --log-retention-hours 4 --log-max-per-resource 20
+wait_sql 3 "SELECT count(*) FROM task_logs WHERE resource_id = '$OLDRES'" 0 "expired lines deleted"
+wait_sql 3 "SELECT count(*) || ' ' || min(message) FROM task_logs WHERE resource_id = '$NEWRES'" "20 new 11" "newest lines kept"
 
 # Activate: running within 2 s.
 P=$(new_pipeline orders 'INSERT INTO out SELECT * FROM bids')
@@ -53,6 +62,17 @@ wait_sql 5 "SELECT count(*) FROM task_events WHERE resource_id = '$P' AND event 
 wait_sql 5 "SELECT actual_state = 'running' AND observed_generation = generation FROM pipelines WHERE id = '$P'" t "rollover did not finish"
 wait_sql 3 "SELECT count(*) FROM task_logs WHERE resource_id = '$P' AND message ~ '^resumed at [1-9]'" 2 "rolled-over worker did not resume"
 
+# More tasks, then fewer: rows follow task_count.
+q "UPDATE pipelines SET task_count = 2, generation = generation + 1 WHERE id = '$P'"
+q "NOTIFY sluice_desired, 'pipeline:$P'"
+wait_sql 5 "SELECT count(*) FROM tasks WHERE resource_id = '$P' AND state = 'running'" 2 "two tasks"
+wait_state 3 "$P" running
+assert_eq "$(q "SELECT string_agg(task_index::text, ',' ORDER BY task_index) FROM tasks WHERE resource_id = '$P'")" "0,1" "task indexes"
+q "UPDATE pipelines SET task_count = 1, generation = generation + 1 WHERE id = '$P'"
+q "NOTIFY sluice_desired, 'pipeline:$P'"
+wait_sql 5 "SELECT string_agg(task_index::text, ',') FROM tasks WHERE resource_id = '$P'" 0 "back to one task"
+wait_sql 5 "SELECT actual_state = 'running' AND observed_generation = generation FROM pipelines WHERE id = '$P'" t "one task running"
+
 # Deactivate: stopped, row gone, process gone.
 pid=$(task_pid "$P")
 q "UPDATE pipelines SET desired_state = 'stopped', generation = generation + 1 WHERE id = '$P'"
@@ -60,7 +80,7 @@ q "NOTIFY sluice_desired, 'pipeline:$P'"
 wait_state 5 "$P" stopped
 assert_eq "$(q "SELECT count(*) FROM tasks WHERE resource_id = '$P'")" 0 "task rows after stop"
 kill -0 "$pid" 2>/dev/null && fail "worker $pid still running after deactivate"
-assert_eq "$(q "SELECT count(*) FROM task_events WHERE resource_id = '$P' AND event = 'stopped'")" 2 "stopped events (rollover and deactivate)"
+assert_eq "$(q "SELECT count(*) FROM task_events WHERE resource_id = '$P' AND event = 'stopped'")" 5 "stopped events (rollovers, shrink, deactivate)"
 
 # Crash loop: failed, with backoff in the events.
 C=$(new_pipeline crashy '/* fake:crash */ INSERT INTO out SELECT * FROM bids')

@@ -345,6 +345,19 @@ END_TEST
 
 /* ---------------------------------------------------------------- encoder */
 
+/* Significant digits of a number's text (sign, point, exponent, leading/trailing zeros aside). */
+static int significant_digits(const char *s)
+{
+    char d[64];
+    int n = 0;
+    for (; *s && *s != 'e'; s++)
+        if (*s >= '0' && *s <= '9' && (n > 0 || *s != '0'))
+            d[n++] = *s;
+    while (n > 0 && d[n - 1] == '0')
+        n--;
+    return n;
+}
+
 static void encode_double(double v, char *out)
 {
     struct json_buf b = {0};
@@ -385,6 +398,18 @@ START_TEST(test_encoder_doubles_shortest_and_round_trip)
             v = (double)(st >> 40) * 0.001 * (i % 3 ? 1 : -0.908);
         }
         encode_double(v, s);
+        /* the same text as the shortest of printf's %.15g, %.16g, %.17g that round-trips */
+        char ref[40];
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(ref, sizeof ref, "%.*g", prec, v);
+            if (prec == 17 || strtod(ref, NULL) == v)
+                break;
+        }
+        /* never more digits than needed (the last digit may differ when two texts of that
+         * length both parse back, after rounding the 17-digit text) */
+        ck_assert_msg(significant_digits(s) <= significant_digits(ref), "%s has more digits than %s", s, ref);
+        if (strchr(ref, 'e')) /* the fast decimal path never applies there */
+            ck_assert_msg(significant_digits(s) == significant_digits(ref), "%s vs %s", s, ref);
         double back = strtod(s, NULL);
         ck_assert_msg(memcmp(&back, &v, sizeof v) == 0 || (v == 0 && back == 0), "%.17g -> %s", v, s);
         ck_assert_msg(strlen(s) <= 24, "%s", s);

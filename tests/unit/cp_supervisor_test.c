@@ -104,7 +104,7 @@ static void start_task(struct supervisor *s, const char *tenant, const char *id,
 static enum supervisor_state wait_state(struct supervisor *s, const char *id,
                                         enum supervisor_state want, int timeout_ms)
 {
-    struct supervisor_status st;
+    struct supervisor_status st = {0};
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int waited = 0; waited < timeout_ms;

@@ -246,6 +246,9 @@ START_TEST(test_tailing_reader)
         if (round == 0)
             ck_assert_int_eq(log_reader_read(r, recs, 64, err, sizeof err), 0);
         ck_assert_int_eq(log_writer_flush(w, false, err, sizeof err), 0);
+        uint64_t end;
+        ck_assert_int_eq(log_reader_end_offset(r, &end, err, sizeof err), 0);
+        ck_assert_uint_eq(end, (uint64_t)(round * 10 + 10)); /* counted incrementally, across rolls */
         int got;
         while ((got = log_reader_read(r, recs, 64, err, sizeof err)) > 0) {
             for (int k = 0; k < got; k++)
@@ -256,6 +259,10 @@ START_TEST(test_tailing_reader)
         ck_assert_int_eq(seen, round * 10 + 10);
     }
     ck_assert_uint_eq(log_reader_position(r), 200);
+    uint64_t end;
+    ck_assert_int_eq(log_writer_truncate(w, 150, err, sizeof err), 0);
+    ck_assert_int_eq(log_reader_end_offset(r, &end, err, sizeof err), 0);
+    ck_assert_uint_eq(end, 150);
     log_reader_close(r);
     log_writer_close(w);
 }

@@ -1,0 +1,20 @@
+# Dockerfile — the sluiced image used by docker-compose.yml: build with the project's Makefile
+# on Debian 12 (the packages it installs are the ones `make deps` uses), run on a slim base.
+FROM debian:bookworm AS build
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential pkg-config \
+      libpq-dev libmicrohttpd-dev libjansson-dev libssl-dev librdkafka-dev libcurl4-openssl-dev \
+      libseccomp-dev libyaml-dev check clang git ca-certificates && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+RUN make build/rel/sluiced
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends libpq5 libmicrohttpd12 \
+      libjansson4 libssl3 librdkafka1 libcurl4 libseccomp2 libyaml-0-2 ca-certificates \
+      && rm -rf /var/lib/apt/lists/*
+COPY --from=build /src/build/rel/sluiced /usr/local/bin/sluiced
+COPY --from=build /src/migrations /usr/local/share/sluice/migrations
+ENV SLUICE_MIGRATIONS_DIR=/usr/local/share/sluice/migrations
+WORKDIR /var/lib/sluice
+ENTRYPOINT []
+CMD ["sluiced", "--help"]

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Engine throughput on Nexmark (shared/NEXMARK.md), pinned to one core: q0, q1, q2, q5-style HOP
+# and q7-style TUMBLE from an embedded log of datagen bids to an output log (checkpoints every
+# second),
+# each beside jq -c doing the same work over the same records as NDJSON (on a sample, scaled
+# per record) and a raw read of the log. Then the RSS of an idle running worker.
+# BENCH_BIDS sets the number of bids (default 2,000,000), BENCH_JQ_SAMPLE the jq sample.
+set -euo pipefail
+root=${SLUICE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+build="$root/${BUILD:-build}/rel"
+eb="$build/tests/tools/engine_bench"; logtool="$build/tests/tools/logtool"; sluiced="$build/sluiced"
+n=${BENCH_BIDS:-2000000}; sample=${BENCH_JQ_SAMPLE:-200000}
+work=$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+pin=(); command -v taskset >/dev/null && pin=(taskset -c 0)
+
+"$eb" gen "$work" "$n" > /dev/null
+("$logtool" cat "$work/bid" || true) | head -n "$sample" > "$work/sample.ndjson"
+head -n $((sample / 10)) "$work/sample.ndjson" > "$work/sample-small.ndjson"
+# fields of an engine_bench line: name records wall cpu rate_wall rate_cpu
+raw=$("${pin[@]}" "$eb" raw "$work")
+
+declare -A jqprog=(
+  [q0]='{auction, bidder, price, dateTime, extra}'
+  [q1]='{auction, bidder, price: (0.908 * .price), dateTime, extra}'
+  [q2]='select(.auction % 123 == 0) | {auction, price}'
+  [q5]='reduce inputs as $b ({}; .["\($b.auction) \($b.dateTime[0:18])"] += 1)'
+  [q7]='reduce inputs as $b ({}; .[$b.dateTime[0:18]] = ([.[$b.dateTime[0:18]], $b.price] | max))'
+)
+declare -A target=([q0]=1500000 [q1]=1500000 [q2]=1500000 [q5]=200000 [q7]=200000)
+# jq_rate PROGRAM FLAG FILE RECORDS: records per CPU-second of jq
+jq_rate() {
+  /usr/bin/time -f "%U %S" -o "$work/jq.time" "${pin[@]}" jq "$2" "$1" "$3" > /dev/null
+  awk -v n="$4" '{ printf "%.0f", n / ($1 + $2 + 0.0001) }' "$work/jq.time"
+}
+fmt() { printf "%.0f" "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
+echo "Nexmark, $n bids ($(du -sh "$work/bid" | cut -f1) of embedded log), ${pin[*]:-not pinned (no taskset)}"
+echo "raw log read: $(fmt "$(echo "$raw" | awk '{print $6}')") records/CPU-s ($(fmt "$(echo "$raw" | awk '{print $5}')") records/s wall)"
+echo "rates are records per CPU-second of the process (user + system); wall-clock rates beside them"
+echo "depend on what else shares the core. Targets: 1,500,000/s stateless, 200,000/s windowed."
+printf "%-4s %12s %12s %12s %8s %9s %12s  %s\n" query "rec/CPU-s" "rec/s wall" "jq rec/CPU-s" "x jq" "% of raw" target verdict
+for q in q0 q1 q2 q5 q7; do
+  line=$("${pin[@]}" "$eb" "$q" "$work" 2> /dev/null)
+  rate=$(echo "$line" | awk '{print $6}'); wall=$(echo "$line" | awk '{print $5}')
+  if [ "$q" = q5 ] || [ "$q" = q7 ]; then jr=$(jq_rate "${jqprog[$q]}" -n "$work/sample-small.ndjson" $((sample / 10)))
+  else jr=$(jq_rate "${jqprog[$q]}" -c "$work/sample.ndjson" "$sample"); fi
+  verdict=met; [ "$rate" -ge "${target[$q]}" ] || verdict="short: $((100 * rate / target[$q]))% of target"
+  printf "%-4s %12s %12s %12s %7.1fx %8.1f%% %12s  %s\n" "$q" "$(fmt "$rate")" "$(fmt "$wall")" "$(fmt "$jr")" \
+    "$(echo "$rate / $jr" | bc -l)" "$(echo "100 * $rate / $(echo "$raw" | awk '{print $6}')" | bc -l)" \
+    "$(fmt "${target[$q]}")" "$verdict"
+done
+echo "(jq -c over the first $sample records as NDJSON, q5/q7 over $((sample / 10)) with reduce; q5's jq counts"
+echo " per auction in tumbling windows, the nearest plain jq gets to a hop)"
+
+# RSS of an idle worker: an unbounded pipeline over an empty stream, after it settles
+mkdir -p "$work/idle/streams"
+jq -n --arg dir "$work/idle" '{task_id:"idle", tenant_id:"bench", data_dir:$dir, kind:"pipeline",
+  sql:"INSERT INTO out SELECT auction, price FROM bid WHERE MOD(auction, 123) = 0",
+  streams:[{name:"bid", dir:"streams/bid", schema:{fields:[{name:"auction",type:"BIGINT"},{name:"price",type:"BIGINT"}]}},
+           {name:"out", dir:"streams/out", schema:{fields:[{name:"auction",type:"BIGINT"},{name:"price",type:"BIGINT"}]}}]}' \
+  > "$work/idle.json"
+"$sluiced" worker < "$work/idle.json" > "$work/idle.out" 2>&1 & pid=$!
+sleep 3
+rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+kill -TERM $pid; wait $pid || true
+verdict=met; [ "$rss" -lt 8192 ] || verdict=missed
+echo "idle worker RSS: $rss KiB (target < 8192 KiB: $verdict)"

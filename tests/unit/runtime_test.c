@@ -1,0 +1,246 @@
+/* runtime_test.c — unit tests for the engine (dataplane/engine.h, runtime.c): multi-partition
+ * sources, connections, stopping, restarts from a checkpoint, and configuration errors. */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dataplane/engine.h"
+#include "dataplane/log/log.h"
+
+static char tmpdir[256], src_dir[300], dst_dir[300], ckpt[300];
+static char err[1024];
+
+static struct field src_fields[] = {{"k", VT_BIGINT}, {"v", VT_STRING}};
+static struct schema src_schema = {src_fields, 2, -1, 0};
+
+static void setup(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/sluice-runtime-test.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    snprintf(src_dir, sizeof src_dir, "%s/src", tmpdir);
+    snprintf(dst_dir, sizeof dst_dir, "%s/dst", tmpdir);
+    snprintf(ckpt, sizeof ckpt, "%s/run.ckpt", tmpdir);
+}
+
+static void teardown(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Appends records {"k":i,"v":"p<partition>"} for i in [from, to) to a partition. */
+static void fill(int partition, int from, int to)
+{
+    char dir[400], rec[64];
+    snprintf(dir, sizeof dir, "%s/%d", src_dir, partition);
+    struct log_writer *w;
+    ck_assert_msg(log_writer_open(dir, NULL, &w, err, sizeof err) == 0, "%s", err);
+    for (int i = from; i < to; i++) {
+        int n = snprintf(rec, sizeof rec, "{\"k\":%d,\"v\":\"p%d\"}", i, partition);
+        ck_assert_int_eq(log_writer_append(w, rec, (uint32_t)n, NULL, err, sizeof err), 0);
+    }
+    log_writer_close(w);
+}
+
+static uint64_t output_count(void)
+{
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/0", dst_dir);
+    uint64_t end;
+    ck_assert_int_eq(log_partition_end_offset(dir, &end, err, sizeof err), 0);
+    return end;
+}
+
+static struct engine_stream streams[3];
+
+static struct engine_options pipeline(const char *sql)
+{
+    streams[0] = (struct engine_stream){.name = "src", .backend = "log", .location = src_dir, .schema = &src_schema};
+    streams[1] = (struct engine_stream){.name = "dst", .backend = "log", .location = dst_dir};
+    return (struct engine_options){.sql = sql, .streams = streams, .nstreams = 2, .bounded = true};
+}
+
+START_TEST(test_reads_every_partition)
+{
+    fill(0, 0, 1000);
+    fill(1, 1000, 1500);
+    fill(2, 1500, 4000);
+    struct engine_options o = pipeline("INSERT INTO dst SELECT k, v FROM src WHERE MOD(k, 2) = 0");
+    struct engine_stats st;
+    ck_assert_msg(engine_run(&o, &st, err, sizeof err) == ENGINE_COMPLETED, "%s", err);
+    ck_assert_uint_eq(st.records_in, 4000);
+    ck_assert_uint_eq(st.records_out, 2000);
+    ck_assert_uint_eq(output_count(), 2000);
+    ck_assert_uint_gt(st.bytes_in, st.bytes_out);
+}
+END_TEST
+
+/* Records in partition p of the output, each checked to come from a source partition of task i. */
+static uint64_t task_output(int partition, int task, int ntasks)
+{
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/%d", dst_dir, partition);
+    struct log_reader *r;
+    ck_assert_msg(log_reader_open(dir, 0, &r, err, sizeof err) == 0, "%s", err);
+    struct stream_record recs[256];
+    uint64_t n = 0;
+    int got;
+    while ((got = log_reader_read(r, recs, 256, err, sizeof err)) > 0) {
+        for (int i = 0; i < got; i++) {
+            const char *v = memmem(recs[i].data, recs[i].len, "\"v\":\"p", 6);
+            ck_assert_ptr_nonnull(v);
+            ck_assert_int_eq((v[6] - '0') % ntasks, task);
+        }
+        n += (uint64_t)got;
+    }
+    log_reader_close(r);
+    return n;
+}
+
+START_TEST(test_parallel_tasks_split_partitions)
+{
+    fill(0, 0, 100);
+    fill(1, 100, 300);
+    fill(2, 300, 600);
+    fill(3, 600, 1000);
+    uint64_t total = 0;
+    for (int task = 0; task < 2; task++) {
+        struct engine_options o = pipeline("INSERT INTO dst SELECT k, v FROM src");
+        o.task_index = task;
+        o.task_count = 2;
+        struct engine_stats st;
+        ck_assert_msg(engine_run(&o, &st, err, sizeof err) == ENGINE_COMPLETED, "%s", err);
+        ck_assert_uint_eq(st.records_in, task == 0 ? 100 + 300 : 200 + 400);
+        total += task_output(task, task, 2);
+    }
+    ck_assert_uint_eq(total, 1000);
+    struct engine_options o = pipeline("INSERT INTO dst SELECT k, v FROM src");
+    o.task_index = 2;
+    o.task_count = 2;
+    ck_assert_int_eq(engine_run(&o, NULL, err, sizeof err), ENGINE_FAILED);
+    ck_assert_msg(strstr(err, "task index 2") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_connection_copies_records)
+{
+    streams[0] = (struct engine_stream){.name = "gen", .backend = "datagen", .location = "",
+                                        .props = (struct stream_property[]){{"events", "777"}, {"kind", "person"}},
+                                        .nprops = 2};
+    streams[1] = (struct engine_stream){.name = "dst", .backend = "log", .location = dst_dir};
+    struct engine_options o = {.source = "gen", .sink = "dst", .streams = streams, .nstreams = 2, .checkpoint_path = ckpt};
+    struct engine_stats st;
+    ck_assert_msg(engine_run(&o, &st, err, sizeof err) == ENGINE_COMPLETED, "%s", err);
+    ck_assert_uint_eq(st.records_out, 777);
+    ck_assert_uint_eq(output_count(), 777);
+    /* completed: a second run adds nothing */
+    ck_assert_int_eq(engine_run(&o, &st, err, sizeof err), ENGINE_COMPLETED);
+    ck_assert_uint_eq(output_count(), 777);
+}
+END_TEST
+
+struct stopper {
+    volatile sig_atomic_t *flag;
+};
+
+/* Stops the run once all 300 records are out (it keeps tailing until then). */
+static void *stop_later(void *arg)
+{
+    struct stopper *s = arg;
+    char dir[400], e[256];
+    snprintf(dir, sizeof dir, "%s/0", dst_dir);
+    uint64_t end = 0;
+    for (int i = 0; i < 3000 && end < 300; i++) {
+        usleep(10000);
+        if (log_partition_end_offset(dir, &end, e, sizeof e) != 0)
+            end = 0;
+    }
+    *s->flag = 1;
+    return NULL;
+}
+
+START_TEST(test_unbounded_stops_and_resumes_without_duplicates)
+{
+    fill(0, 0, 300);
+    volatile sig_atomic_t stop = 0;
+    struct engine_options o = pipeline("INSERT INTO dst SELECT k, v FROM src");
+    o.bounded = false;
+    o.stop = &stop;
+    o.checkpoint_path = ckpt;
+    pthread_t t;
+    struct stopper s = {&stop};
+    pthread_create(&t, NULL, stop_later, &s);
+    struct engine_stats st;
+    ck_assert_msg(engine_run(&o, &st, err, sizeof err) == ENGINE_STOPPED, "%s", err);
+    pthread_join(t, NULL);
+    ck_assert_uint_eq(output_count(), 300);
+    /* more input, then a bounded run from the checkpoint: only the new records are added */
+    fill(0, 300, 500);
+    stop = 0;
+    o.bounded = true;
+    ck_assert_msg(engine_run(&o, &st, err, sizeof err) == ENGINE_COMPLETED, "%s", err);
+    ck_assert_uint_eq(output_count(), 500);
+    ck_assert_uint_eq(st.records_in, 200); /* counters are this run's: the new records only */
+}
+END_TEST
+
+START_TEST(test_configuration_errors)
+{
+    fill(0, 0, 1);
+    struct engine_options o = pipeline("INSERT INTO dst SELECT nope FROM src");
+    ck_assert_int_eq(engine_run(&o, NULL, err, sizeof err), ENGINE_FAILED);
+    ck_assert_msg(strstr(err, "invalid pipeline SQL") && strstr(err, "nope"), "%s", err);
+    o = pipeline("INSERT INTO dst SELECT k FROM src");
+    o.error_policy = ENGINE_POLICY_DEAD_LETTER;
+    ck_assert_int_eq(engine_run(&o, NULL, err, sizeof err), ENGINE_FAILED);
+    ck_assert_msg(strstr(err, "needs a dead-letter stream") != NULL, "%s", err);
+    o.dead_letter_stream = "missing";
+    ck_assert_int_eq(engine_run(&o, NULL, err, sizeof err), ENGINE_FAILED);
+    ck_assert_msg(strstr(err, "stream \"missing\" is not defined") != NULL, "%s", err);
+    /* a checkpoint of another pipeline is refused */
+    o = pipeline("INSERT INTO dst SELECT k FROM src");
+    o.checkpoint_path = ckpt;
+    ck_assert_int_eq(engine_run(&o, NULL, err, sizeof err), ENGINE_COMPLETED);
+    o.sql = "INSERT INTO dst SELECT v FROM src";
+    ck_assert_int_eq(engine_run(&o, NULL, err, sizeof err), ENGINE_FAILED);
+    ck_assert_msg(strstr(err, "different pipeline") != NULL, "%s", err);
+    /* a corrupt checkpoint is refused */
+    FILE *f = fopen(ckpt, "r+");
+    fseek(f, 20, SEEK_SET);
+    fputc('X', f);
+    fclose(f);
+    o.sql = "INSERT INTO dst SELECT k FROM src";
+    ck_assert_int_eq(engine_run(&o, NULL, err, sizeof err), ENGINE_FAILED);
+    ck_assert_msg(strstr(err, "corrupt") != NULL, "%s", err);
+    /* datagen cannot be a sink */
+    streams[1].backend = "datagen";
+    o.checkpoint_path = NULL;
+    ck_assert_int_eq(engine_run(&o, NULL, err, sizeof err), ENGINE_FAILED);
+    ck_assert_msg(strstr(err, "cannot be written") != NULL, "%s", err);
+    ck_assert_int_eq(engine_error_policy_from_name("dead_letter"), ENGINE_POLICY_DEAD_LETTER);
+    ck_assert_int_eq(engine_error_policy_from_name("maybe"), -1);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("runtime");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_reads_every_partition);
+    tcase_add_test(tc, test_parallel_tasks_split_partitions);
+    tcase_add_test(tc, test_connection_copies_records);
+    tcase_add_test(tc, test_unbounded_stops_and_resumes_without_duplicates);
+    tcase_add_test(tc, test_configuration_errors);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
