@@ -210,3 +210,18 @@ void cgroup_task_destroy(struct cgroup_task *t)
             rmdir(dirs[i]); /* v2: the 2nd and 3rd fail with ENOENT, harmlessly */
     t->memory_dir[0] = t->cpu_dir[0] = t->pids_dir[0] = 0;
 }
+
+void cgroup_parent_remove(const char *parent)
+{
+    static const char *const hierarchies[] = {"memory", "cpu", "pids"};
+    char p[600];
+    if (detected == CGROUP_V2) {
+        snprintf(p, sizeof p, "%s/%s", cgroup_root, parent);
+        rmdir(p);
+    } else if (detected == CGROUP_V1) {
+        for (size_t i = 0; i < sizeof hierarchies / sizeof hierarchies[0]; i++) {
+            snprintf(p, sizeof p, "%s/%s/%s", cgroup_root, hierarchies[i], parent);
+            rmdir(p); /* fails harmlessly while another node's tasks are in it */
+        }
+    }
+}

@@ -47,5 +47,7 @@ int cgroup_task_join_self(const struct cgroup_task *t);
 long cgroup_task_oom_kills(const struct cgroup_task *t);
 /* Removes the group directories (they must be empty of processes). */
 void cgroup_task_destroy(struct cgroup_task *t);
+/* Removes the parent group when no task group is left in it (best effort, at shutdown). */
+void cgroup_parent_remove(const char *parent);
 
 #endif

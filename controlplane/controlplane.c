@@ -344,6 +344,7 @@ int controlplane_main(int argc, char **argv)
     if (metrics)
         MHD_stop_daemon(metrics);
     reconcile_free(r);
+    cgroup_parent_remove(cfg.cgroup_parent);
     if (conn)
         PQfinish(conn);
     free(metrics_text);

@@ -56,6 +56,7 @@ START_TEST(real_tree_limits_join_and_remove)
     char dir[sizeof t.memory_dir];
     snprintf(dir, sizeof dir, "%s", t.memory_dir);
     cgroup_task_destroy(&t);
+    cgroup_parent_remove("sluice-unit");
     ck_assert_int_ne(access(dir, F_OK), 0);
     ck_assert_str_eq(t.memory_dir, "");
 }

@@ -57,6 +57,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+    cgroup_parent_remove("sluice-unit");
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", data_root);
     ck_assert_int_eq(system(cmd), 0);
