@@ -35,6 +35,11 @@ EOF
 
 preview() { call POST /v1/preview "$1"; }
 
+call GET /v1/openapi.json
+expect 200
+assert_eq "$(jq -r '.paths["/v1/preview"].post.requestBody.content["application/json"].schema.required[0]' <<<"$RESP")" \
+  sql "openapi.json documents POST /v1/preview"
+
 # ---- projection, limit --------------------------------------------------------------------------
 preview '{"sql":"SELECT auction, price * 2 AS doubled, UPPER(channel) AS ch FROM bids","start":"earliest","limit":3}'
 expect 200
@@ -65,7 +70,7 @@ expect 200
 assert_eq "$(jq -c .rows <<<"$RESP")" '[{"auction":6}]' "INSERT preview rows"
 
 # ---- start=latest: only records appended while it waits, no transaction held meanwhile ----------
-(TOKEN=$TOKEN; call POST /v1/preview '{"sql":"SELECT auction FROM bids","limit":2,"timeout_ms":20000}'
+(call POST /v1/preview '{"sql":"SELECT auction FROM bids","limit":2,"timeout_ms":20000}'
  echo "$STATUS $RESP" >"$TEST_TMP/latest.out") &
 LATEST=$!
 DBNAME=$(sql 'SELECT current_database()')
@@ -108,7 +113,7 @@ for bad in '{"sql":"SELECT x FROM quiet","limit":0}:limit' '{"sql":"SELECT x FRO
   expect 400 invalid_request
   assert_eq "$(jq -r .error.details.field <<<"$RESP")" "${bad##*:}" "details.field for ${bad%:*}"
 done
-TOKEN= preview '{"sql":"SELECT x FROM quiet"}'
+TOKEN="" preview '{"sql":"SELECT x FROM quiet"}'
 expect 401
 
 # ---- another tenant cannot preview acme's streams ------------------------------------------------
