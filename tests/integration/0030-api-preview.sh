@@ -2,8 +2,8 @@
 # POST /v1/preview against the real api: streams are created through the API, their embedded
 # logs filled with logtool (what a datagen connection or pipeline would write), then previewed:
 # projection, filter, a windowed aggregate from the earliest record, INSERT INTO, limit, new
-# records with start=latest (no open transaction while waiting), an empty stream, tenant
-# isolation, and each error.
+# records with start=latest (no open transaction while waiting), an empty stream, a stream a
+# datagen connection fills through the real controlplane, tenant isolation, and each error.
 source "$(dirname "$0")/api_lib.sh"
 
 logtool=$(dirname "$SLUICED")/tests/tools/logtool
@@ -115,6 +115,29 @@ for bad in '{"sql":"SELECT x FROM quiet","limit":0}:limit' '{"sql":"SELECT x FRO
 done
 TOKEN="" preview '{"sql":"SELECT x FROM quiet"}'
 expect 401
+
+# ---- a stream a datagen connection fills through the controlplane --------------------------------
+bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id preview --data-root "$DATA" \
+  --sync-ms 250 --resync-ms 1000 --metrics-port "$(free_port)" --cgroup-parent "sluice-test-$$" \
+  >"$TEST_TMP/cp.log" 2>&1
+call POST /v1/streams '{"name":"nexbids","schema":{"fields":[{"name":"auction","type":"BIGINT"},
+  {"name":"bidder","type":"BIGINT"},{"name":"price","type":"BIGINT"},{"name":"channel","type":"STRING"},
+  {"name":"url","type":"STRING"},{"name":"date_time","type":"TIMESTAMP(3)"},{"name":"extra","type":"STRING"}]}}'
+expect 201
+call POST /v1/connections '{"name":"gen","connector":"datagen","type":"source","stream":"nexbids","properties":{"kind":"bid","rate":"1000"}}'
+expect 201
+GEN=$(jq -r .id <<<"$RESP")
+call POST "/v1/connections/$GEN/activate"
+expect 200
+preview '{"sql":"SELECT auction, price FROM nexbids WHERE price > 100","limit":5,"timeout_ms":10000}'
+expect 200
+assert_eq "$(jq -c '[(.rows | length), .truncated, ([.rows[].price > 100] | all)]' <<<"$RESP")" '[5,true,true]' \
+  "latest preview of datagen bids (cp log: $(tail -n 5 "$TEST_TMP/cp.log"))"
+preview '{"sql":"SELECT auction FROM nexbids","start":"earliest","limit":1000,"timeout_ms":100}'
+expect 200
+[ "$(jq .records_read <<<"$RESP")" -ge 5 ] || fail "earliest preview read too little: $RESP"
+call POST "/v1/connections/$GEN/deactivate"
+expect 200
 
 # ---- another tenant cannot preview acme's streams ------------------------------------------------
 signup globex
