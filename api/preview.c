@@ -84,11 +84,20 @@ static const struct preview_stream *preview_find(const struct preview_catalog *c
     return NULL;
 }
 
-/* Whether sql's first word is SELECT (then it is wrapped in an INSERT). */
+/* Whether sql's first word, after blanks and comments, is SELECT (then it is wrapped in an
+ * INSERT). */
 static bool preview_is_select(const char *sql)
 {
-    while (isspace((unsigned char)*sql))
-        sql++;
+    for (;;) {
+        while (isspace((unsigned char)*sql))
+            sql++;
+        if (sql[0] == '-' && sql[1] == '-')
+            sql += strcspn(sql, "\n");
+        else if (sql[0] == '/' && sql[1] == '*' && strstr(sql + 2, "*/"))
+            sql = strstr(sql + 2, "*/") + 2;
+        else
+            break;
+    }
     return strncasecmp(sql, "SELECT", 6) == 0 && !isalnum((unsigned char)sql[6]) && sql[6] != '_';
 }
 

@@ -64,6 +64,11 @@ assert_eq "$(jq -c .rows <<<"$RESP")" \
   "window rows"
 assert_eq "$(jq -r '.schema.fields[0].type' <<<"$RESP")" "TIMESTAMP(3)" "window_start type"
 
+# ---- a SELECT after comments ---------------------------------------------------------------------
+preview '{"sql":"-- the sixth bid\n/* one row */ SELECT auction FROM bids WHERE auction = 6","start":"earliest","timeout_ms":200}'
+expect 200
+assert_eq "$(jq -c .rows <<<"$RESP")" '[{"auction":6}]' "SELECT after comments"
+
 # ---- a whole INSERT statement: the sink need not exist -----------------------------------------
 preview '{"sql":"INSERT INTO nowhere SELECT auction FROM bids WHERE auction = 6","start":"earliest","timeout_ms":200}'
 expect 200
