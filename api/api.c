@@ -21,6 +21,7 @@
 #include "api/handlers_usage.h"
 #include "api/http.h"
 #include "api/openapi.h"
+#include "api/preview.h"
 #include "api/ratelimit.h"
 #include "api/resources.h"
 #include "common/arena.h"
@@ -211,6 +212,7 @@ static const struct api_route api_routes[] = {
     {"GET", "/v1/pipelines/{id}/status", logs_status, ROUTE_AUTH, "pipeline"},
     {"GET", "/v1/connections/{id}/status", logs_status, ROUTE_AUTH, "connection"},
     {"GET", "/v1/streams/{id}/records", records_list, ROUTE_AUTH, NULL},
+    {"POST", "/v1/preview", preview_run, ROUTE_AUTH | ROUTE_BODY, NULL},
     {"GET", "/metrics", usage_metrics, 0, NULL},
 };
 #define API_NROUTES (sizeof api_routes / sizeof api_routes[0])

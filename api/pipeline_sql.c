@@ -75,25 +75,50 @@ static void position_of_sink(const char *sql, const char *name, int *line, int *
     }
 }
 
-int pipeline_validate_sql(const char *sql, pipeline_schema_fn lookup, void *ctx, struct pipeline_sql_error *err)
+/* Checks the text and compiles it against cat; NULL with *err filled on failure. */
+static struct plan *compile_in(struct sql_catalog *cat, const char *sql, struct pipeline_sql_error *err)
 {
-    const char *p = sql;
+    const char *p = sql ? sql : "";
     while (*p && isspace((unsigned char)*p))
         p++;
-    if (!*p)
-        return fail_at(err, 1, 1, "the SQL text is empty");
+    if (!*p) {
+        fail_at(err, 1, 1, "the SQL text is empty");
+        return NULL;
+    }
     if (strlen(sql) > PIPELINE_SQL_MAX) {
         char msg[96];
         snprintf(msg, sizeof msg, "the SQL text is longer than %d bytes", PIPELINE_SQL_MAX);
-        return fail_at(err, 1, 1, msg);
+        fail_at(err, 1, 1, msg);
+        return NULL;
     }
-    struct sql_catalog cat = {.lookup = lookup, .ctx = ctx};
     struct sql_error serr = {0};
-    int rc = 0;
-    struct plan *plan = plan_compile(sql, catalog_lookup, &cat, &serr);
-    if (!plan) {
-        rc = fail_at(err, serr.line, serr.column, cat.bad_schema[0] ? cat.bad_schema : serr.message);
-    } else if (!catalog_lookup(&cat, plan_sink(plan))) {
+    struct plan *plan = plan_compile(sql, catalog_lookup, cat, &serr);
+    if (!plan)
+        fail_at(err, serr.line, serr.column, cat->bad_schema[0] ? cat->bad_schema : serr.message);
+    return plan;
+}
+
+static void catalog_free(struct sql_catalog *cat)
+{
+    for (int i = 0; i < cat->n; i++)
+        schema_free_fields(&cat->schemas[i]);
+}
+
+struct plan *pipeline_compile_sql(const char *sql, pipeline_schema_fn lookup, void *ctx,
+                                  struct pipeline_sql_error *err)
+{
+    struct sql_catalog cat = {.lookup = lookup, .ctx = ctx};
+    struct plan *plan = compile_in(&cat, sql, err);
+    catalog_free(&cat);
+    return plan;
+}
+
+int pipeline_validate_sql(const char *sql, pipeline_schema_fn lookup, void *ctx, struct pipeline_sql_error *err)
+{
+    struct sql_catalog cat = {.lookup = lookup, .ctx = ctx};
+    struct plan *plan = compile_in(&cat, sql, err);
+    int rc = plan ? 0 : -1;
+    if (plan && !catalog_lookup(&cat, plan_sink(plan))) {
         char msg[256];
         snprintf(msg, sizeof msg, "output stream \"%s\" not found; create it before the pipeline that writes to it",
                  plan_sink(plan));
@@ -102,7 +127,6 @@ int pipeline_validate_sql(const char *sql, pipeline_schema_fn lookup, void *ctx,
         rc = fail_at(err, line, column, msg);
     }
     plan_free(plan);
-    for (int i = 0; i < cat.n; i++)
-        schema_free_fields(&cat.schemas[i]);
+    catalog_free(&cat);
     return rc;
 }

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# `sluice preview` against the real api (POST /v1/preview): the CLI asks for new records
+# (start=latest), so records are appended to the stream's embedded log while it waits; then its
+# table and JSON output, --sql-file, and the exit codes of bad SQL and an unknown stream.
+source "$(dirname "$0")/api_lib.sh" # api_start, call, signup
+
+S=$SLUICE_CLI
+logtool=$(dirname "$SLUICED")/tests/tools/logtool
+[ -x "$logtool" ] || fail "missing $logtool (make build)"
+export HOME=$TEST_TMP/home
+mkdir -p "$HOME"
+unset XDG_CONFIG_HOME SLUICE_PROFILE
+
+DATA=$TEST_TMP/data
+api_start --threads 2 --data-root "$DATA"
+signup acme
+export SLUICE_API_URL=$API SLUICE_API_KEY=$KEY SLUICE_CA_FILE=$CACERT
+TOKEN=$KEY call POST /v1/streams '{"name":"bids","schema":{"fields":[{"name":"auction","type":"BIGINT"},
+  {"name":"price","type":"BIGINT"}]}}'
+[ "$STATUS" = 201 ] || fail "create stream: $STATUS $RESP"
+STREAM_DIR=$DATA/tenants/$TENANT_ID/streams/$(jq -r .id <<<"$RESP")
+source "$(dirname "$0")/cli_lib.sh" # run, expect (replacing api_lib.sh's expect from here on)
+
+# Appends bids (auction 1000 + n, price n) every 50 ms while the command in "$@" runs.
+with_traffic() {
+  "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err" &
+  local pid=$! n=0
+  while kill -0 "$pid" 2>/dev/null; do
+    n=$((n + 1))
+    echo "{\"auction\":$((1000 + n)),\"price\":$n}" | "$logtool" append "$STREAM_DIR"
+    sleep 0.05
+  done
+  set +e
+  wait "$pid"
+  rc=$?
+  set -e
+  out=$(cat "$TEST_TMP/out")
+  err=$(cat "$TEST_TMP/err")
+}
+
+with_traffic "$S" preview --sql 'SELECT auction, price * 10 AS tenfold FROM bids WHERE price > 0' --limit 3
+expect 0 "preview"
+assert_eq "$(wc -l <<<"$out")" 4 "preview prints a header and --limit rows"
+grep -Eq '^AUCTION +TENFOLD$' <<<"$out" || fail "preview header: [$out]"
+while read -r a t; do
+  [ "$t" = "$(( (a - 1000) * 10 ))" ] || fail "preview row [$a $t] is not auction, price * 10"
+done < <(tail -n 3 <<<"$out")
+
+printf 'SELECT auction\nFROM bids\nWHERE auction > 1000\n' >"$TEST_TMP/q.sql"
+with_traffic "$S" preview --sql-file "$TEST_TMP/q.sql" --limit 2 -o json
+expect 0 "preview -o json from a file"
+assert_eq "$(jq -c '[(.rows | length), .truncated]' <<<"$out")" '[2,true]' "JSON answer"
+
+run "$S" preview --sql $'SELECT auction,\n  prise FROM bids'
+expect 1 "preview with invalid SQL"
+assert_contains "$err" 'column "prise" not found' "invalid SQL message"
+assert_contains "$err" '(line 2, column 3)' "invalid SQL position"
+run "$S" preview --sql 'SELECT * FROM nosuch'
+expect 1 "preview of an unknown stream"
+assert_contains "$err" 'nosuch' "unknown stream message"
+echo ok
