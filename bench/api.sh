@@ -23,7 +23,7 @@ trap cleanup EXIT
 
 db=$(PG_FSYNC=off scripts/pg.sh start "$dir/pg")
 "$sluiced" migrate --database-url "$db" 2>/dev/null
-port=$(for _ in $(seq 1 100); do p=$((20000 + RANDOM % 40000)); (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo $p; break; }; done)
+port=$(for _ in $(seq 1 100); do p=$((20000 + RANDOM % 12000)); (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo $p; break; }; done)
 SLUICE_MASTER_KEY=$(openssl rand -hex 32) SLUICE_LOG_LEVEL=warn \
   "$sluiced" api --database-url "$db" --port "$port" --tls-dir "$dir/tls" >"$dir/api.log" 2>&1 &
 api_pid=$!

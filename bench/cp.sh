@@ -29,7 +29,7 @@ pct() { sort -n | awk -v p="$1" '{a[NR]=$1} END {i=int((NR*p+99)/100); if (i<1) 
 db=$(PG_FSYNC=off PG_MAX_CONNECTIONS=100 scripts/pg.sh start "$dir/pg")
 "$sluiced" migrate --database-url "$db" >/dev/null 2>&1
 psql -X -q "$db" -c "INSERT INTO plans (name, max_streams, max_connections, max_pipelines, max_tasks, max_secrets, max_api_keys, rate_per_second, rate_burst) VALUES ('unlimited', 1000000, 1000000, 1000000, 1000000, 1000000, 1000000, 1e9, 1e9)"
-port=$(for _ in $(seq 1 100); do p=$((20000 + RANDOM % 40000)); (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo $p; break; }; done)
+port=$(for _ in $(seq 1 100); do p=$((20000 + RANDOM % 12000)); (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo $p; break; }; done)
 export SLUICE_MASTER_KEY=$(openssl rand -hex 32) SLUICE_LOG_LEVEL=warn
 "$sluiced" api --database-url "$db" --port "$port" --tls-dir "$dir/tls" --data-root "$dir/data" >"$dir/api.log" 2>&1 &
 api_pid=$!

@@ -22,11 +22,13 @@ as_pg() {
 }
 pg_user() { if [ "$(id -u)" -eq 0 ]; then echo postgres; else id -un; fi; }
 
+# Ports are drawn from 20000-31999, below Linux's ephemeral range (32768-60999) that outgoing
+# connections use.
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((20000 + RANDOM % 12000))
     port_free "$p" && { echo "$p"; return 0; }
   done
   echo "pg.sh: no free port found" >&2; return 1
@@ -46,13 +48,19 @@ start)
     as_pg "$bindir/initdb" -D "$dir/data" -U "$(pg_user)" --auth=trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
   fi
-  if ! running; then
+  # A port found free can be taken before the server binds it: try a few.
+  tries=0
+  while ! running; do
     port=$(free_port); echo "$port" > "$dir/port"
     [ "$(id -u)" -eq 0 ] && chown postgres: "$dir/port"
     as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
       -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c fsync=${PG_FSYNC:-on} -c max_connections=${PG_MAX_CONNECTIONS:-200}" \
-      start >/dev/null || { tail -n 20 "$dir/server.log" >&2; exit 1; }
-  fi
+      start >/dev/null && break
+    tries=$((tries + 1))
+    if [ $tries -ge 5 ] || ! grep -q 'Address already in use' "$dir/server.log"; then
+      tail -n 20 "$dir/server.log" >&2; exit 1
+    fi
+  done
   port=$(cat "$dir/port")
   if ! as_pg "$bindir/psql" -h 127.0.0.1 -p "$port" -U "$(pg_user)" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='sluice'" | grep -q 1; then
     as_pg "$bindir/createdb" -h 127.0.0.1 -p "$port" -U "$(pg_user)" sluice
