@@ -211,6 +211,8 @@ struct response {
     bool streaming, stopped, delivered;
     char *line;
     size_t line_len, line_cap;
+    struct sdk_stream *stream; /* where the event ids and the end are noted; may be NULL */
+    char event[32];            /* the current event's name ("" until an event: line) */
 };
 
 static void response_reset(struct response *r)
@@ -219,9 +221,11 @@ static void response_reset(struct response *r)
     free(r->line);
     sluice_line_fn fn = r->fn;
     void *user = r->user;
+    struct sdk_stream *stream = r->stream;
     memset(r, 0, sizeof *r);
     r->fn = fn;
     r->user = user;
+    r->stream = stream;
     r->retry_after_ms = -1;
 }
 
@@ -300,18 +304,45 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *userdata)
     return n;
 }
 
-/* Event-stream line: "data: x" delivers x; comments, ids, event names and blanks are skipped. */
+static int deliver_json_item(json_t *item, sluice_line_fn fn, void *user);
+
+/* Event-stream line. "data: x" delivers x (a JSON log object as "ts level message"), except in
+ * an "end" event, which notes the end instead; "id: n" notes the last id; a blank line ends
+ * the event; comments (": keepalive") are skipped. */
 static void deliver_line(struct response *r, const char *line)
 {
     if (r->stopped)
         return;
-    if (strncmp(line, "data:", 5) != 0)
+    if (*line == '\0') {
+        r->event[0] = '\0';
         return;
-    line += 5;
-    if (*line == ' ')
-        line++;
+    }
+    const char *colon = strchr(line, ':');
+    size_t name_len = colon ? (size_t)(colon - line) : strlen(line);
+    const char *value = colon ? colon + 1 : "";
+    if (*value == ' ')
+        value++;
+    if (name_len == 5 && strncmp(line, "event", 5) == 0) {
+        snprintf(r->event, sizeof r->event, "%s", value);
+        return;
+    }
+    if (name_len == 2 && strncmp(line, "id", 2) == 0) {
+        if (r->stream)
+            r->stream->last_id = strtoll(value, NULL, 10);
+        return;
+    }
+    if (name_len != 4 || strncmp(line, "data", 4) != 0)
+        return;
+    if (strcmp(r->event, "end") == 0) {
+        if (r->stream)
+            r->stream->ended = true;
+        return;
+    }
     r->delivered = true;
-    if (r->fn(line, r->user) != 0)
+    json_t *doc = *value == '{' ? json_loads(value, 0, NULL) : NULL;
+    int stop = doc ? deliver_json_item(doc, r->fn, r->user) : r->fn(value, r->user);
+    json_decref(doc);
+    if (stop != 0)
         r->stopped = true;
 }
 
@@ -648,9 +679,9 @@ static int deliver_json_item(json_t *item, sluice_line_fn fn, void *user)
 }
 
 int sdk_call_lines(sluice_client *c, const char *path, int follow, sluice_line_fn fn, void *user,
-                   struct sluice_error *err)
+                   struct sdk_stream *stream, struct sluice_error *err)
 {
-    struct response r = {.retry_after_ms = -1, .fn = fn, .user = user};
+    struct response r = {.retry_after_ms = -1, .fn = fn, .user = user, .stream = stream};
     int rc = execute(c, "GET", path, NULL, -1, follow != 0, &r, err);
     if (rc == 0 && r.streaming && r.line_len > 0 && !r.stopped)
         deliver_line(&r, r.line); /* a last event without its newline */
