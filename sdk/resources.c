@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "sdk/transport.h"
 
@@ -306,13 +305,6 @@ int sluice_logs(sluice_client *c, enum sluice_kind kind, const char *id, bool fo
     return sdk_call_lines(c, path, 0, fn, user, NULL, err);
 }
 
-static long long clock_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int sluice_logs_follow(sluice_client *c, enum sluice_kind kind, const char *id, long timeout_ms,
                        sluice_line_fn fn, void *user, struct sluice_error *err)
 {
@@ -320,15 +312,15 @@ int sluice_logs_follow(sluice_client *c, enum sluice_kind kind, const char *id, 
         return sdk_error_set(err, SLUICE_E_ARGUMENT, "a %s has no logs", sluice_kind_name(kind));
     if (!id || !fn)
         return sdk_error_set(err, SLUICE_E_ARGUMENT, "no id or line callback");
-    long long deadline = timeout_ms > 0 ? clock_ms() + timeout_ms : 0;
+    long deadline = timeout_ms > 0 ? sdk_now_ms() + timeout_ms : 0;
     struct sdk_stream stream = {0};
     for (;;) {
         char path[512], secs[24] = "", since[24] = "";
         if (deadline) { /* the server ends the stream after its timeout, in whole seconds */
-            long long left = deadline - clock_ms();
+            long left = deadline - sdk_now_ms();
             if (left <= 0)
                 return 0;
-            snprintf(secs, sizeof secs, "%lld", (left + 999) / 1000);
+            snprintf(secs, sizeof secs, "%ld", (left + 999) / 1000);
         }
         if (stream.last_id > 0)
             snprintf(since, sizeof since, "%lld", stream.last_id);

@@ -458,7 +458,7 @@ out:
 
 /* ==== retries ============================================================================ */
 
-static long now_ms(void)
+long sdk_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -476,7 +476,7 @@ static uint32_t random_u32(void)
 {
     uint32_t v = 0;
     if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v)
-        v = (uint32_t)now_ms() * 2654435761u;
+        v = (uint32_t)sdk_now_ms() * 2654435761u;
     return v;
 }
 
@@ -577,11 +577,11 @@ static int execute(sluice_client *c, const char *method, const char *path, json_
         snprintf(key, sizeof key, "%08x%08x%08x%08x", random_u32(), random_u32(), random_u32(),
                  random_u32());
     struct request q = {method, url, text, if_match, key[0] ? key : NULL, follow, 0};
-    long deadline = follow ? 0 : now_ms() + c->timeout_ms;
+    long deadline = follow ? 0 : sdk_now_ms() + c->timeout_ms;
     for (int attempt = 0;; attempt++) {
         response_reset(r);
         if (deadline) {
-            q.timeout_ms = deadline - now_ms();
+            q.timeout_ms = deadline - sdk_now_ms();
             if (q.timeout_ms <= 0) {
                 sdk_error_set(err, SLUICE_E_TIMEOUT, "no answer from %s within %ld ms",
                               c->base_url, c->timeout_ms);
@@ -611,7 +611,7 @@ static int execute(sluice_client *c, const char *method, const char *path, json_
         long wait = r->retry_after_ms >= 0 ? r->retry_after_ms : backoff_ms(c, attempt);
         if (wait > c->retry_max_ms)
             wait = c->retry_max_ms;
-        if (deadline && now_ms() + wait >= deadline)
+        if (deadline && sdk_now_ms() + wait >= deadline)
             break;
         sleep_ms(wait);
     }

@@ -15,6 +15,9 @@ int sdk_error_set(struct sluice_error *err, enum sluice_code code, const char *f
  * capacity cap). Returns 0, or -1 when it does not fit. */
 int sdk_url_escape(char *dst, size_t cap, const char *text);
 
+/* Milliseconds on the monotonic clock. */
+long sdk_now_ms(void);
+
 /* What an event stream told about itself: the last "id:" seen (kept when none came) and
  * whether an "end" event arrived (the server closed the stream on purpose). */
 struct sdk_stream {

@@ -5,12 +5,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cli_lib.sh"
 
-S=$SLUICE_CLI
+cli_env
 fake=$(dirname "$SLUICED")/tests/tools/sdk_fake_preview
 [ -x "$fake" ] || fail "missing $fake (make build)"
-export HOME=$TEST_TMP/home
-mkdir -p "$HOME"
-unset XDG_CONFIG_HOME SLUICE_CA_FILE SLUICE_PROFILE
 
 bg "$fake" >"$TEST_TMP/port"
 wait_for 10 test -s "$TEST_TMP/port" || fail "the fake server did not start"
