@@ -56,13 +56,6 @@ run "$S" logs stream bids
 expect 2 "logs of a stream"
 assert_contains "$err" "only pipelines and connections have logs" "logs of a stream message"
 
-# Follow: the backlog, then the deactivation's lines while following; --timeout ends it.
-"$S" logs pipeline bids-usd -f --timeout 4s >"$TEST_TMP/follow.out" 2>"$TEST_TMP/follow.err" &
-follower=$!
-T_PIDS+=("$follower")
-wait_for 5 grep -q 'task running on node cli' "$TEST_TMP/follow.out" \
-  || fail "logs -f printed no backlog: $(cat "$TEST_TMP/follow.out" "$TEST_TMP/follow.err")"
-
 # ---- usage (metering writes rows every few seconds) ------------------------------------------
 usage_rows() { run "$S" usage -o json; [ "$rc" = 0 ] && [ "$(jq '[.items[] | select(.resource == "pipeline/bids-usd" and .records_out > 0)] | length' <<<"$out")" = 1 ]; }
 wait_for 10 usage_rows || fail "no usage rows: rc $rc [$out] [$err]"
@@ -82,7 +75,13 @@ run "$S" usage --group-by week
 expect 1 "usage grouped by an unknown field"
 assert_contains "$err" "group_by must be resource, minute, hour, day or total" "the server's message"
 
-# ---- deactivate --wait -----------------------------------------------------------------------
+# ---- logs -f while deactivate --wait ---------------------------------------------------------
+# The backlog, then the deactivation's lines while following; --timeout ends it.
+"$S" logs pipeline bids-usd -f --timeout 6s >"$TEST_TMP/follow.out" 2>"$TEST_TMP/follow.err" &
+follower=$!
+T_PIDS+=("$follower")
+wait_for 5 grep -q 'task running on node cli' "$TEST_TMP/follow.out" \
+  || fail "logs -f printed no backlog: $(cat "$TEST_TMP/follow.out" "$TEST_TMP/follow.err")"
 run "$S" deactivate pipeline bids-usd --wait --timeout 20s
 expect 0 "deactivate --wait"
 assert_eq "$out" "pipeline/bids-usd stopped" "deactivate output"
