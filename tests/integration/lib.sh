@@ -16,11 +16,12 @@ assert_eq() { [ "$1" = "$2" ] || fail "$3: expected [$2], got [$1]"; }
 assert_contains() { [[ "$1" == *"$2"* ]] || fail "$3: [$1] does not contain [$2]"; }
 # bg CMD...: run in the background, killed when the test ends.
 bg() { "$@" & T_PIDS+=($!); }
-# free_port: an unused loopback TCP port.
+# free_port: an unused loopback TCP port, below the kernel's ephemeral range (32768 up): there
+# a port taken by an outgoing connection refuses connects yet cannot be bound.
 free_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((20000 + RANDOM % 12000))
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
   done
   return 1
