@@ -51,10 +51,10 @@ static const struct option_row option_rows[] = {
     {"dry-run", 0, OPT_BOOL, F(dry_run), false, NULL, "print what would change, change nothing"},
     {"prune", 0, OPT_BOOL, F(prune), false, NULL, "delete streams, connections, pipelines and secrets the file does not name"},
     {"wait", 0, OPT_BOOL, F(wait), false, NULL, "wait until the resource reaches the state (see --timeout)"},
-    {"follow", 'f', OPT_BOOL, F(follow), false, NULL, "keep streaming new lines"},
+    {"follow", 'f', OPT_BOOL, F(follow), false, NULL, "keep streaming new lines (for --timeout, else until interrupted)"},
     {"from", 0, OPT_STRING, F(from), false, "TIME", "start of the period (RFC 3339)"},
     {"to", 0, OPT_STRING, F(to), false, "TIME", "end of the period (RFC 3339)"},
-    {"group-by", 0, OPT_STRING, F(group_by), false, "FIELD", "group usage by: resource, day, hour"},
+    {"group-by", 0, OPT_STRING, F(group_by), false, "FIELD", "group usage by: resource, minute, hour, day, total"},
     {"limit", 0, OPT_LONG, F(limit), false, "N", "at most N records"},
 };
 #undef F

@@ -471,9 +471,10 @@ static int print_line(const char *line, void *user)
 static int logs_named(struct cli *cli, enum sluice_kind kind, json_t *one, const char *id)
 {
     struct sluice_error err;
-    if (sluice_logs(cli->client, kind, id, cli->follow, print_line, NULL, &err) < 0)
-        return cli_report(&err);
-    return CLI_OK;
+    int rc = cli->follow ? sluice_logs_follow(cli->client, kind, id, cli->timeout_ms, print_line,
+                                              NULL, &err)
+                         : sluice_logs(cli->client, kind, id, false, print_line, NULL, &err);
+    return rc < 0 ? cli_report(&err) : CLI_OK;
 }
 
 int cli_cmd_logs(struct cli *cli)
@@ -505,6 +506,38 @@ static void print_answer(struct cli *cli, json_t *answer)
         cli_print_value(answer, cli->output == CLI_OUT_JSON ? CLI_OUT_JSON : CLI_OUT_YAML);
 }
 
+/* Gives each usage row keyed by resource_kind and resource_id a first member "resource",
+ * "kind/name" ("kind/<id>" when the resource is gone); tables drop the two ids. */
+static void name_usage_rows(sluice_client *c, json_t *answer, bool table)
+{
+    json_t *rows = json_object_get(answer, "items"), *row;
+    size_t i;
+    json_array_foreach(rows, i, row) {
+        const char *kname = json_string_value(json_object_get(row, "resource_kind"));
+        const char *id = json_string_value(json_object_get(row, "resource_id"));
+        enum sluice_kind kind;
+        if (!kname || !id || sluice_kind_parse(kname, &kind) != 0)
+            continue;
+        json_t *one = NULL;
+        struct sluice_error err;
+        const char *name = sluice_get(c, kind, id, &one, &err) == 0
+                               ? json_string_value(json_object_get(one, "name"))
+                               : NULL;
+        char *label = NULL;
+        if (asprintf(&label, "%s/%s", kname, name ? name : id) >= 0) {
+            json_t *named = json_pack("{s:s}", "resource", label);
+            json_object_update(named, row); /* "resource" first, then the counters */
+            if (table) {
+                json_object_del(named, "resource_kind");
+                json_object_del(named, "resource_id");
+            }
+            json_array_set_new(rows, i, named);
+        }
+        free(label);
+        json_decref(one);
+    }
+}
+
 int cli_cmd_usage(struct cli *cli)
 {
     int code;
@@ -515,6 +548,7 @@ int cli_cmd_usage(struct cli *cli)
     struct sluice_error err;
     if (sluice_usage(c, cli->from, cli->to, cli->group_by, &out, &err) < 0)
         return cli_report(&err);
+    name_usage_rows(c, out, cli->output == CLI_OUT_TABLE);
     print_answer(cli, out);
     json_decref(out);
     return CLI_OK;

@@ -293,12 +293,48 @@ int sluice_me(sluice_client *c, json_t **out, struct sluice_error *err)
 int sluice_logs(sluice_client *c, enum sluice_kind kind, const char *id, bool follow,
                 sluice_line_fn fn, void *user, struct sluice_error *err)
 {
+    if (follow)
+        return sluice_logs_follow(c, kind, id, 0, fn, user, err);
     char path[512];
     if (!sluice_kind_runnable(kind))
         return sdk_error_set(err, SLUICE_E_ARGUMENT, "a %s has no logs", sluice_kind_name(kind));
-    if (!id || !fn || resource_path(path, sizeof path, kind, id, follow ? "/logs?follow=true" : "/logs", err) < 0)
-        return id && fn ? -1 : sdk_error_set(err, SLUICE_E_ARGUMENT, "no id or line callback");
-    return sdk_call_lines(c, path, follow, fn, user, err);
+    if (!id || !fn)
+        return sdk_error_set(err, SLUICE_E_ARGUMENT, "no id or line callback");
+    if (resource_path(path, sizeof path, kind, id, "/logs", err) < 0)
+        return -1;
+    return sdk_call_lines(c, path, 0, fn, user, NULL, err);
+}
+
+int sluice_logs_follow(sluice_client *c, enum sluice_kind kind, const char *id, long timeout_ms,
+                       sluice_line_fn fn, void *user, struct sluice_error *err)
+{
+    if (!sluice_kind_runnable(kind))
+        return sdk_error_set(err, SLUICE_E_ARGUMENT, "a %s has no logs", sluice_kind_name(kind));
+    if (!id || !fn)
+        return sdk_error_set(err, SLUICE_E_ARGUMENT, "no id or line callback");
+    long deadline = timeout_ms > 0 ? sdk_now_ms() + timeout_ms : 0;
+    struct sdk_stream stream = {0};
+    for (;;) {
+        char path[512], secs[24] = "", since[24] = "";
+        if (deadline) { /* the server ends the stream after its timeout, in whole seconds */
+            long left = deadline - sdk_now_ms();
+            if (left <= 0)
+                return 0;
+            snprintf(secs, sizeof secs, "%ld", (left + 999) / 1000);
+        }
+        if (stream.last_id > 0)
+            snprintf(since, sizeof since, "%lld", stream.last_id);
+        const char *params[][2] = {{"follow", "true"}, {"timeout", secs[0] ? secs : NULL},
+                                   {"since_id", since[0] ? since : NULL}};
+        if (resource_path(path, sizeof path, kind, id, "/logs", err) < 0 ||
+            append_query(path, sizeof path, params, 3, err) < 0)
+            return -1;
+        stream.ended = false;
+        if (sdk_call_lines(c, path, 1, fn, user, &stream, err) < 0)
+            return -1;
+        if (!stream.ended) /* closed without an end event, or fn asked to stop */
+            return 0;
+    }
 }
 
 int sluice_usage(sluice_client *c, const char *from, const char *to, const char *group_by,

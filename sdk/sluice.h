@@ -163,10 +163,16 @@ void sluice_list_free(sluice_list *list);
 
 /* Receives one log line (without its newline); return non-zero to stop. */
 typedef int (*sluice_line_fn)(const char *line, void *user);
-/* GET /v1/<kind>/<id>/logs: calls fn per line. follow streams server-sent events until the
- * server closes or fn asks to stop, with no total timeout. */
+/* GET /v1/<kind>/<id>/logs: calls fn per line ("ts level message"), the newest lines last.
+ * follow is sluice_logs_follow with no timeout. */
 int sluice_logs(sluice_client *client, enum sluice_kind kind, const char *id, bool follow,
                 sluice_line_fn fn, void *user, struct sluice_error *err);
+/* GET /v1/<kind>/<id>/logs?follow=true: the recent lines, then each new line as it is logged,
+ * until timeout_ms has passed (0: forever; when the server ends its stream the call resumes
+ * after the last line received), the server closes without an "end" event, or fn asks to
+ * stop. 0 then, -1 on error. */
+int sluice_logs_follow(sluice_client *client, enum sluice_kind kind, const char *id,
+                       long timeout_ms, sluice_line_fn fn, void *user, struct sluice_error *err);
 /* GET /v1/usage?from=&to=&group_by= (each may be NULL). */
 int sluice_usage(sluice_client *client, const char *from, const char *to, const char *group_by,
                  json_t **out, struct sluice_error *err);

@@ -211,6 +211,8 @@ struct response {
     bool streaming, stopped, delivered;
     char *line;
     size_t line_len, line_cap;
+    struct sdk_stream *stream; /* where the event ids and the end are noted; may be NULL */
+    char event[32];            /* the current event's name ("" until an event: line) */
 };
 
 static void response_reset(struct response *r)
@@ -219,9 +221,11 @@ static void response_reset(struct response *r)
     free(r->line);
     sluice_line_fn fn = r->fn;
     void *user = r->user;
+    struct sdk_stream *stream = r->stream;
     memset(r, 0, sizeof *r);
     r->fn = fn;
     r->user = user;
+    r->stream = stream;
     r->retry_after_ms = -1;
 }
 
@@ -300,18 +304,45 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *userdata)
     return n;
 }
 
-/* Event-stream line: "data: x" delivers x; comments, ids, event names and blanks are skipped. */
+static int deliver_json_item(json_t *item, sluice_line_fn fn, void *user);
+
+/* Event-stream line. "data: x" delivers x (a JSON log object as "ts level message"), except in
+ * an "end" event, which notes the end instead; "id: n" notes the last id; a blank line ends
+ * the event; comments (": keepalive") are skipped. */
 static void deliver_line(struct response *r, const char *line)
 {
     if (r->stopped)
         return;
-    if (strncmp(line, "data:", 5) != 0)
+    if (*line == '\0') {
+        r->event[0] = '\0';
         return;
-    line += 5;
-    if (*line == ' ')
-        line++;
+    }
+    const char *colon = strchr(line, ':');
+    size_t name_len = colon ? (size_t)(colon - line) : strlen(line);
+    const char *value = colon ? colon + 1 : "";
+    if (*value == ' ')
+        value++;
+    if (name_len == 5 && strncmp(line, "event", 5) == 0) {
+        snprintf(r->event, sizeof r->event, "%s", value);
+        return;
+    }
+    if (name_len == 2 && strncmp(line, "id", 2) == 0) {
+        if (r->stream)
+            r->stream->last_id = strtoll(value, NULL, 10);
+        return;
+    }
+    if (name_len != 4 || strncmp(line, "data", 4) != 0)
+        return;
+    if (strcmp(r->event, "end") == 0) {
+        if (r->stream)
+            r->stream->ended = true;
+        return;
+    }
     r->delivered = true;
-    if (r->fn(line, r->user) != 0)
+    json_t *doc = *value == '{' ? json_loads(value, 0, NULL) : NULL;
+    int stop = doc ? deliver_json_item(doc, r->fn, r->user) : r->fn(value, r->user);
+    json_decref(doc);
+    if (stop != 0)
         r->stopped = true;
 }
 
@@ -427,7 +458,7 @@ out:
 
 /* ==== retries ============================================================================ */
 
-static long now_ms(void)
+long sdk_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -445,7 +476,7 @@ static uint32_t random_u32(void)
 {
     uint32_t v = 0;
     if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v)
-        v = (uint32_t)now_ms() * 2654435761u;
+        v = (uint32_t)sdk_now_ms() * 2654435761u;
     return v;
 }
 
@@ -546,11 +577,11 @@ static int execute(sluice_client *c, const char *method, const char *path, json_
         snprintf(key, sizeof key, "%08x%08x%08x%08x", random_u32(), random_u32(), random_u32(),
                  random_u32());
     struct request q = {method, url, text, if_match, key[0] ? key : NULL, follow, 0};
-    long deadline = follow ? 0 : now_ms() + c->timeout_ms;
+    long deadline = follow ? 0 : sdk_now_ms() + c->timeout_ms;
     for (int attempt = 0;; attempt++) {
         response_reset(r);
         if (deadline) {
-            q.timeout_ms = deadline - now_ms();
+            q.timeout_ms = deadline - sdk_now_ms();
             if (q.timeout_ms <= 0) {
                 sdk_error_set(err, SLUICE_E_TIMEOUT, "no answer from %s within %ld ms",
                               c->base_url, c->timeout_ms);
@@ -580,7 +611,7 @@ static int execute(sluice_client *c, const char *method, const char *path, json_
         long wait = r->retry_after_ms >= 0 ? r->retry_after_ms : backoff_ms(c, attempt);
         if (wait > c->retry_max_ms)
             wait = c->retry_max_ms;
-        if (deadline && now_ms() + wait >= deadline)
+        if (deadline && sdk_now_ms() + wait >= deadline)
             break;
         sleep_ms(wait);
     }
@@ -648,9 +679,9 @@ static int deliver_json_item(json_t *item, sluice_line_fn fn, void *user)
 }
 
 int sdk_call_lines(sluice_client *c, const char *path, int follow, sluice_line_fn fn, void *user,
-                   struct sluice_error *err)
+                   struct sdk_stream *stream, struct sluice_error *err)
 {
-    struct response r = {.retry_after_ms = -1, .fn = fn, .user = user};
+    struct response r = {.retry_after_ms = -1, .fn = fn, .user = user, .stream = stream};
     int rc = execute(c, "GET", path, NULL, -1, follow != 0, &r, err);
     if (rc == 0 && r.streaming && r.line_len > 0 && !r.stopped)
         deliver_line(&r, r.line); /* a last event without its newline */

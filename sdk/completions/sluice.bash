@@ -33,7 +33,7 @@ _sluice() {
     -o|--output) COMPREPLY=($(compgen -W "table json yaml name" -- "$cur")); return ;;
     --file|--sql-file|--ca-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     -f) if [ "$cmd" != logs ]; then COMPREPLY=($(compgen -f -- "$cur")); return; fi ;;
-    --group-by) COMPREPLY=($(compgen -W "resource day hour" -- "$cur")); return ;;
+    --group-by) COMPREPLY=($(compgen -W "resource minute hour day total" -- "$cur")); return ;;
     --profile|--api-url|--api-key|--timeout|--name|--sql|--description|--value|--tenant|--email|--password|--from|--to|--limit) return ;;
   esac
   if [[ $cur == -* ]]; then

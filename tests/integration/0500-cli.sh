@@ -5,10 +5,7 @@
 source "$(dirname "$0")/api_lib.sh" # api_start: migrate and start the real api over HTTPS
 source "$(dirname "$0")/cli_lib.sh"  # run, expect (replacing api_lib.sh's expect)
 
-S=$SLUICE_CLI
-export HOME=$TEST_TMP/home
-unset XDG_CONFIG_HOME SLUICE_API_URL SLUICE_API_KEY SLUICE_CA_FILE SLUICE_PROFILE SLUICE_PASSWORD
-mkdir -p "$HOME"
+cli_env
 
 # ---- a live api ------------------------------------------------------------------------------
 api_start --threads 2
@@ -107,7 +104,7 @@ run "$S" get streams -o json
 assert_eq "$(jq -r '.[].name' <<<"$out" | sort | tr '\n' ' ')" "bids bids_usd " "json list"
 run "$S" get connection nexmark-source -o yaml
 assert_contains "$out" "connector: datagen" "yaml resource"
-assert_contains "$out" "events_per_second: '1000'" "yaml keeps strings that look like numbers quoted"
+assert_contains "$out" "rate: '1000'" "yaml keeps strings that look like numbers quoted"
 run "$S" describe stream bids
 assert_contains "$out" "delay_ms: 4000" "describe"
 run "$S" get secrets -o json

@@ -16,7 +16,8 @@ assert_eq() { [ "$1" = "$2" ] || fail "$3: expected [$2], got [$1]"; }
 assert_contains() { [[ "$1" == *"$2"* ]] || fail "$3: [$1] does not contain [$2]"; }
 # bg CMD...: run in the background, killed when the test ends.
 bg() { "$@" & T_PIDS+=($!); }
-# free_port: an unused loopback TCP port.
+# free_port: an unused loopback TCP port, below the kernel's ephemeral range (32768 up): there
+# a port taken by an outgoing connection refuses connects yet cannot be bound.
 free_port() {
   local p
   for _ in $(seq 1 200); do

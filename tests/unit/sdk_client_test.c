@@ -26,7 +26,7 @@ struct scripted {
 struct seen {
     long at_ms;
     char method[8];
-    char url[256]; /* path plus the cursor, limit and name arguments */
+    char url[256]; /* path plus the arguments below, as " name=value" */
     char auth[128];
     char if_match[32];
     char idempotency_key[64];
@@ -88,8 +88,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         w->at_ms = mono_ms();
         snprintf(w->method, sizeof w->method, "%s", method);
         snprintf(w->url, sizeof w->url, "%s", url);
-        const char *args[] = {"limit", "cursor", "name"};
-        for (size_t k = 0; k < 3; k++) {
+        const char *args[] = {"limit", "cursor", "name", "follow", "timeout", "since_id"};
+        for (size_t k = 0; k < sizeof args / sizeof args[0]; k++) {
             const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, args[k]);
             if (v) {
                 size_t n = strlen(w->url);
@@ -503,10 +503,38 @@ START_TEST(test_logs_event_stream_and_json)
     char lines[256] = "";
     ck_assert_int_eq(sluice_logs(c, SLUICE_KIND_PIPELINE, "p1", true, collect_line, lines, &err), 0);
     ck_assert_str_eq(lines, "first line|second|");
-    ck_assert_str_eq(s->seen[0].url, "/v1/pipelines/p1/logs");
+    ck_assert_str_eq(s->seen[0].url, "/v1/pipelines/p1/logs follow=true");
     lines[0] = '\0';
     ck_assert_int_eq(sluice_logs(c, SLUICE_KIND_PIPELINE, "p1", false, collect_line, lines, &err), 0);
     ck_assert_str_eq(lines, "t1 info started|plain|");
+    sluice_client_free(c);
+    server_stop(s);
+}
+END_TEST
+
+/* The real server's stream: JSON data per "log" event, ids, keepalives, and an "end" event
+ * after its timeout, upon which a follow with time left resumes after the last id. */
+START_TEST(test_logs_follow_resumes_after_end)
+{
+    struct scripted script[] = {
+        {200,
+         ": keepalive\n\nid: 7\nevent: log\ndata: {\"id\":7,\"ts\":\"t1\",\"level\":\"info\","
+         "\"message\":\"started\"}\n\n: keepalive\n\nevent: end\ndata: {\"reason\":\"timeout\"}\n\n",
+         "text/event-stream", NULL},
+        {200, "id: 8\nevent: log\ndata: {\"ts\":\"t2\",\"level\":\"warn\",\"message\":\"slow\"}\n\n",
+         "text/event-stream", NULL},
+    };
+    struct server *s = server_start(script, 2);
+    sluice_client *c = client_for(s, 0);
+    struct sluice_error err;
+    char lines[256] = "";
+    ck_assert_int_eq(
+        sluice_logs_follow(c, SLUICE_KIND_CONNECTION, "c1", 30000, collect_line, lines, &err), 0);
+    ck_assert_str_eq(lines, "t1 info started|t2 warn slow|");
+    ck_assert_int_eq(s->count, 2);
+    ck_assert_str_eq(s->seen[0].url, "/v1/connections/c1/logs follow=true timeout=30");
+    ck_assert_int_eq(strncmp(s->seen[1].url, "/v1/connections/c1/logs follow=true timeout=", 44), 0);
+    ck_assert_ptr_nonnull(strstr(s->seen[1].url, " since_id=7"));
     sluice_client_free(c);
     server_stop(s);
 }
@@ -582,6 +610,7 @@ int main(void)
     tcase_add_test(tc, test_update_sends_if_match);
     tcase_add_test(tc, test_delete_and_activate);
     tcase_add_test(tc, test_logs_event_stream_and_json);
+    tcase_add_test(tc, test_logs_follow_resumes_after_end);
     tcase_add_test(tc, test_one_handle_many_threads);
     tcase_add_test(tc, test_kinds);
     suite_add_tcase(s, tc);

@@ -1,16 +1,12 @@
-/* sdk_fake_controlplane.c — a scripted stand-in for the API endpoints that need the control
- * plane (activation reaching a state, logs, usage, preview), so that tests/integration/0520
- * can drive the CLI's side of them before the real control plane exists. Plain HTTP on
+/* sdk_fake_preview.c — a scripted stand-in for POST /v1/preview, which the real api does
+ * not serve yet, so that tests/integration/0520 can drive `sluice preview` (activation, logs
+ * and usage are tested against the real api and controlplane in 0530). Plain HTTP on
  * 127.0.0.1; prints its port, then serves until killed.
  *
- * Pipelines: "good" (starting, then running after two reads), "broken" (failed, with a
- * last_error). Logs of "good": three lines, as an event stream with ?follow=true, else JSON.
- * Usage echoes its query. Preview answers `limit` rows, or 422 invalid_sql when the SQL holds
- * the word "bogus". */
+ * Preview answers `limit` rows, or 422 invalid_sql when the SQL holds the word "bogus". */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,18 +18,6 @@ struct upload {
     char body[4096];
     size_t len;
 };
-
-static int good_reads; /* GETs of pipeline "good" since its activation */
-
-static json_t *pipeline(const char *name)
-{
-    bool good = strcmp(name, "good") == 0;
-    const char *state = good ? (good_reads >= 2 ? "running" : "starting") : "failed";
-    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:i}", "id", good ? "p-good" : "p-broken", "name",
-                     name, "desired_state", "running", "actual_state", state, "last_error",
-                     good ? json_null() : json_string("sink unreachable: connection refused"),
-                     "version", 1);
-}
 
 static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *type,
                                  const char *text)
@@ -68,63 +52,6 @@ static enum MHD_Result not_found(struct MHD_Connection *c, const char *method, c
 
 typedef enum MHD_Result (*route_fn)(struct MHD_Connection *c, const char *url, const char *body);
 
-static enum MHD_Result list_pipelines(struct MHD_Connection *c, const char *url, const char *body)
-{
-    const char *name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "name");
-    json_t *items = json_array();
-    if (name && (strcmp(name, "good") == 0 || strcmp(name, "broken") == 0))
-        json_array_append_new(items, pipeline(name));
-    return send_json(c, 200, json_pack("{s:o, s:n}", "items", items, "next_cursor"));
-}
-
-static enum MHD_Result get_good(struct MHD_Connection *c, const char *url, const char *body)
-{
-    good_reads++;
-    return send_json(c, 200, pipeline("good"));
-}
-
-static enum MHD_Result get_broken(struct MHD_Connection *c, const char *url, const char *body)
-{
-    return send_json(c, 200, pipeline("broken"));
-}
-
-static enum MHD_Result activate_good(struct MHD_Connection *c, const char *url, const char *body)
-{
-    good_reads = 0;
-    return send_json(c, 200, pipeline("good"));
-}
-
-static enum MHD_Result activate_broken(struct MHD_Connection *c, const char *url, const char *body)
-{
-    return send_json(c, 200, pipeline("broken"));
-}
-
-static enum MHD_Result logs_good(struct MHD_Connection *c, const char *url, const char *body)
-{
-    const char *follow = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "follow");
-    if (follow && strcmp(follow, "true") == 0)
-        return send_text(c, 200, "text/event-stream",
-                         ": connected\n\ndata: 2026-11-25T00:00:00Z info task 0 started\n\n"
-                         "event: log\ndata: 2026-11-25T00:00:01Z info read 1000 records\n\n"
-                         "data: 2026-11-25T00:00:02Z warn slow sink\n\n");
-    return send_json(c, 200,
-                     json_pack("{s:[{s:s, s:s, s:s}, {s:s, s:s, s:s}]}", "items", "ts",
-                               "2026-11-25T00:00:00Z", "level", "info", "message", "task 0 started",
-                               "ts", "2026-11-25T00:00:01Z", "level", "info", "message",
-                               "read 1000 records"));
-}
-
-static enum MHD_Result usage(struct MHD_Connection *c, const char *url, const char *body)
-{
-    const char *from = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "from");
-    const char *to = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "to");
-    return send_json(c, 200,
-                     json_pack("{s:s?, s:s?, s:[{s:s, s:f, s:i}, {s:s, s:f, s:i}]}", "from", from,
-                               "to", to, "items", "resource", "pipeline/good", "task_hours", 1.5,
-                               "records_in", 1000, "resource", "connection/src", "task_hours",
-                               0.25, "records_in", 20));
-}
-
 static enum MHD_Result preview(struct MHD_Connection *c, const char *url, const char *body)
 {
     json_t *req = json_loads(body, 0, NULL);
@@ -151,13 +78,6 @@ struct route {
 };
 
 static const struct route routes[] = {
-    {"GET", "/v1/pipelines", list_pipelines},
-    {"GET", "/v1/pipelines/p-good", get_good},
-    {"GET", "/v1/pipelines/p-broken", get_broken},
-    {"POST", "/v1/pipelines/p-good/activate", activate_good},
-    {"POST", "/v1/pipelines/p-broken/activate", activate_broken},
-    {"GET", "/v1/pipelines/p-good/logs", logs_good},
-    {"GET", "/v1/usage", usage},
     {"POST", "/v1/preview", preview},
 };
 
@@ -198,7 +118,7 @@ int main(void)
         MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&loopback, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
     if (!d) {
-        fprintf(stderr, "sdk_fake_controlplane: cannot start\n");
+        fprintf(stderr, "sdk_fake_preview: cannot start\n");
         return 1;
     }
     printf("%u\n", (unsigned)MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port);
