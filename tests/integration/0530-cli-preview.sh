@@ -51,6 +51,10 @@ with_traffic "$S" preview --sql-file "$TEST_TMP/q.sql" --limit 2 -o json
 expect 0 "preview -o json from a file"
 assert_eq "$(jq -c '[(.rows | length), .truncated]' <<<"$out")" '[2,true]' "JSON answer"
 
+# A long call timeout still asks the api for a preview it accepts (at most 30 s).
+with_traffic "$S" preview --sql 'SELECT auction FROM bids' --limit 1 --timeout 2m
+expect 0 "preview with a long --timeout"
+
 run "$S" preview --sql $'SELECT auction,\n  prise FROM bids'
 expect 1 "preview with invalid SQL"
 assert_contains "$err" 'column "prise" not found' "invalid SQL message"
