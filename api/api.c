@@ -51,8 +51,10 @@ struct api_config {
     char *data_root;
 };
 
+// clang-format off
 #define OPT(name, env, type, field, def, min, max, help)                                           \
     {name, env, type, offsetof(struct api_config, field), def, min, max, help}
+// clang-format on
 static const struct config_option api_options[] = {
     OPT("database-url", "SLUICE_DATABASE_URL", CONFIG_STRING, database_url, NULL, 0, 0,
         "PostgreSQL connection URL (required)"),
@@ -68,18 +70,17 @@ static const struct config_option api_options[] = {
         "where the self-signed development certificate is generated"),
     OPT("master-key", "SLUICE_MASTER_KEY", CONFIG_STRING, master_key, NULL, 0, 0,
         "64 hex digits: AES-256 key for secrets at rest"),
-    OPT("master-key-file", "SLUICE_MASTER_KEY_FILE", CONFIG_STRING, master_key_file, "var/master.key",
-        0, 0, "file holding the master key when master-key is not set"),
-    OPT("max-body-bytes", "SLUICE_MAX_BODY_BYTES", CONFIG_INT, max_body_bytes, "1048576", 1024,
-        64L << 20, "largest request body accepted (413 above)"),
+    OPT("master-key-file", "SLUICE_MASTER_KEY_FILE", CONFIG_STRING, master_key_file, "var/master.key", 0, 0,
+        "file holding the master key when master-key is not set"),
+    OPT("max-body-bytes", "SLUICE_MAX_BODY_BYTES", CONFIG_INT, max_body_bytes, "1048576", 1024, 64L << 20,
+        "largest request body accepted (413 above)"),
     OPT("token-ttl", "SLUICE_TOKEN_TTL", CONFIG_INT, token_ttl, "86400", 60, 90L * 86400,
         "lifetime of login tokens, seconds"),
     OPT("login-rate", "SLUICE_LOGIN_RATE", CONFIG_INT, login_rate, "60", 1, 1000000,
         "signup and login requests per minute per client address"),
     OPT("login-burst", "SLUICE_LOGIN_BURST", CONFIG_INT, login_burst, "20", 1, 1000000,
         "signup and login requests a client address may make at once"),
-    OPT("log-level", "SLUICE_LOG_LEVEL", CONFIG_STRING, log_level, "info", 0, 0,
-        "debug, info, warn or error"),
+    OPT("log-level", "SLUICE_LOG_LEVEL", CONFIG_STRING, log_level, "info", 0, 0, "debug, info, warn or error"),
     OPT("log-format", "SLUICE_LOG_FORMAT", CONFIG_STRING, log_format, "text", 0, 0, "text or json"),
     OPT("data-root", "SLUICE_DATA_ROOT", CONFIG_STRING, data_root, "var/data", 0, 0,
         "root of tenants' streams (the controlplane's data-root), for stream records"),
@@ -173,15 +174,19 @@ static int api_openapi(struct api_request *req, struct api_response *resp)
 
 /* ---- the route table --------------------------------------------------------------------- */
 
+// clang-format off
 #define RESOURCE_ROUTES(path, kind)                                                                \
     {"POST", "/v1/" path, resource_create, ROUTE_AUTH | ROUTE_BODY, &kind},                        \
     {"GET", "/v1/" path, resource_list, ROUTE_AUTH, &kind},                                        \
     {"GET", "/v1/" path "/{id}", resource_get, ROUTE_AUTH, &kind},                                 \
     {"PATCH", "/v1/" path "/{id}", resource_update, ROUTE_AUTH | ROUTE_BODY, &kind},               \
     {"DELETE", "/v1/" path "/{id}", resource_delete, ROUTE_AUTH, &kind}
+// clang-format on
+// clang-format off
 #define RUNNABLE_ROUTES(path, kind)                                                                \
     {"POST", "/v1/" path "/{id}/activate", resource_activate, ROUTE_AUTH, &kind},                  \
     {"POST", "/v1/" path "/{id}/deactivate", resource_deactivate, ROUTE_AUTH, &kind}
+// clang-format on
 
 static const struct api_route api_routes[] = {
     {"GET", "/healthz", api_healthz, ROUTE_NO_DB, NULL},
@@ -246,13 +251,13 @@ static int api_parse_body(struct api_request *req, struct api_response *resp)
 
 /* Idempotency-Key lookup inside the tenant transaction: 1 when resp holds a replay or a
  * mismatch, 0 to go on, -1 on error. */
-static int api_idempotency_check(struct api_request *req, const char *key, const char *hash,
-                                 struct api_response *resp)
+static int api_idempotency_check(struct api_request *req, const char *key, const char *hash, struct api_response *resp)
 {
     const char *params[] = {key};
     struct db_error err;
-    PGresult *res = db_query(req->db, "SELECT request_hash, status, coalesce(location, ''), body FROM "
-                                      "idempotency_keys WHERE key = $1",
+    PGresult *res = db_query(req->db,
+                             "SELECT request_hash, status, coalesce(location, ''), body FROM "
+                             "idempotency_keys WHERE key = $1",
                              1, params, &err);
     if (!res)
         return api_fail_db(resp, &err);
@@ -270,8 +275,7 @@ static int api_idempotency_check(struct api_request *req, const char *key, const
     return found;
 }
 
-static int api_idempotency_store(struct api_request *req, const char *key, const char *hash,
-                                 struct api_response *resp)
+static int api_idempotency_store(struct api_request *req, const char *key, const char *hash, struct api_response *resp)
 {
     char status[16];
     snprintf(status, sizeof status, "%d", resp->status);
@@ -319,8 +323,7 @@ static void api_run_in_tenant(struct api_request *req, struct api_response *resp
 {
     if (auth_authenticate(req, resp) < 0)
         return;
-    if (api_rate_limit(req->caller.tenant_id, req->caller.rate_per_second, req->caller.rate_burst, "tenant",
-                       resp) < 0)
+    if (api_rate_limit(req->caller.tenant_id, req->caller.rate_per_second, req->caller.rate_burst, "tenant", resp) < 0)
         return;
     if ((req->route->flags & ROUTE_ADMIN) && strcmp(req->caller.role, "owner") != 0 &&
         strcmp(req->caller.role, "admin") != 0) {
@@ -430,16 +433,15 @@ struct api_call {
     double started;
 };
 
-static enum MHD_Result api_send(struct MHD_Connection *conn, struct api_request *req,
-                                struct api_response *resp, double started)
+static enum MHD_Result api_send(struct MHD_Connection *conn, struct api_request *req, struct api_response *resp,
+                                double started)
 {
     char *text = NULL;
     size_t len = 0;
     enum MHD_ResponseMemoryMode mode = MHD_RESPMEM_PERSISTENT;
     if (resp->stream_read) { /* controlplane: server-sent events */
         struct MHD_Response *sr = MHD_create_response_from_callback(
-            MHD_SIZE_UNKNOWN, 8192, (MHD_ContentReaderCallback)resp->stream_read, resp->stream_cls,
-            resp->stream_free);
+            MHD_SIZE_UNKNOWN, 8192, (MHD_ContentReaderCallback)resp->stream_read, resp->stream_cls, resp->stream_free);
         resp->stream_cls = NULL; /* the response owns it now */
         if (!sr)
             return MHD_NO;
@@ -503,9 +505,9 @@ static void api_new_request_id(char *out, size_t outlen)
     snprintf(out, outlen, "req_%s", hex);
 }
 
-static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version, const char *upload_data,
-                                  size_t *upload_data_size, void **con_cls)
+static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
 {
     struct api_call *call = *con_cls;
     long max = api_server.settings.max_body_bytes;
@@ -548,11 +550,17 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
 
-    struct api_request req = {.method = method, .path = url, .connection = conn, .body = call->body,
-                              .body_len = call->len, .arena = call->arena, .settings = &api_server.settings};
+    struct api_request req = {.method = method,
+                              .path = url,
+                              .connection = conn,
+                              .body = call->body,
+                              .body_len = call->len,
+                              .arena = call->arena,
+                              .settings = &api_server.settings};
     struct api_response resp = {0};
     const char *given = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
-    if (given && *given && strlen(given) <= 64 && strspn(given, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == strlen(given))
+    if (given && *given && strlen(given) <= 64 &&
+        strspn(given, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == strlen(given))
         snprintf(req.request_id, sizeof req.request_id, "%s", given);
     else
         api_new_request_id(req.request_id, sizeof req.request_id);
@@ -571,8 +579,7 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
     return rc;
 }
 
-static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                          enum MHD_RequestTerminationCode toe)
+static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     struct api_call *call = *con_cls;
     if (call) {
@@ -648,8 +655,7 @@ static int api_configure(int argc, char **argv, char *err, size_t errlen)
         return rc;
     if (config_apply_process(cfg->log_level, cfg->log_format, cfg->database_url, err, errlen) < 0)
         return -1;
-    if (crypto_master_key_load(cfg->master_key, cfg->master_key_file, api_server.settings.master_key, err,
-                               errlen) < 0)
+    if (crypto_master_key_load(cfg->master_key, cfg->master_key_file, api_server.settings.master_key, err, errlen) < 0)
         return -1;
     api_server.settings.max_body_bytes = cfg->max_body_bytes;
     api_server.settings.token_ttl_seconds = cfg->token_ttl;
@@ -679,13 +685,11 @@ static struct MHD_Daemon *api_start(const char *cert, const char *key, char *err
         return NULL;
     }
     struct MHD_Daemon *d = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, api_access, NULL, MHD_OPTION_SOCK_ADDR, addr,
-        MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_NOTIFY_COMPLETED, api_completed,
-        NULL, MHD_OPTION_END);
+        flags, (uint16_t)cfg->port, NULL, NULL, api_access, NULL, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_HTTPS_MEM_CERT,
+        cert, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_NOTIFY_COMPLETED, api_completed, NULL, MHD_OPTION_END);
     if (!d)
-        snprintf(err, errlen, "cannot listen on %s port %ld (in use, or not allowed)", cfg->listen_address,
-                 cfg->port);
+        snprintf(err, errlen, "cannot listen on %s port %ld (in use, or not allowed)", cfg->listen_address, cfg->port);
     return d;
 }
 
@@ -719,8 +723,8 @@ int api_main(int argc, char **argv)
         fprintf(stderr, "sluiced api: %s\n", err);
         status = 1;
     } else {
-        log_info("listening on https://%s:%ld (%ld threads)", api_server.config.listen_address,
-                 api_server.config.port, api_server.config.threads);
+        log_info("listening on https://%s:%ld (%ld threads)", api_server.config.listen_address, api_server.config.port,
+                 api_server.config.threads);
         int sig = 0;
         sigwait(&stop, &sig);
         log_info("shutting down on signal %d", sig);

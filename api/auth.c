@@ -14,9 +14,9 @@
 #define AUTH_TOKEN_PREFIX "st_"
 #define AUTH_CREDENTIAL_LEN 67 /* prefix + 64 hex digits */
 
-#define API_KEY_JSON                                                                               \
-    "json_build_object('id',k.id,'name',k.name,'prefix',k.prefix,'created_at',sluice_ts("          \
-    "k.created_at),'updated_at',sluice_ts(k.updated_at),'last_used_at',sluice_ts(k.last_used_at)," \
+#define API_KEY_JSON                                                                                                   \
+    "json_build_object('id',k.id,'name',k.name,'prefix',k.prefix,'created_at',sluice_ts("                              \
+    "k.created_at),'updated_at',sluice_ts(k.updated_at),'last_used_at',sluice_ts(k.last_used_at),"                     \
     "'revoked_at',sluice_ts(k.revoked_at),'version',k.version)"
 
 int auth_authenticate(struct api_request *req, struct api_response *resp)
@@ -34,9 +34,9 @@ int auth_authenticate(struct api_request *req, struct api_response *resp)
     crypto_sha256_hex(cred, strlen(cred), hash);
     const char *params[] = {hash};
     PGresult *res = api_db_query(req, resp,
-                             "SELECT tenant_id, coalesce(user_id::text, ''), coalesce(api_key_id::text, ''), "
-                             "role, rate_per_second, rate_burst FROM sluice_auth_lookup($1)",
-                             1, params);
+                                 "SELECT tenant_id, coalesce(user_id::text, ''), coalesce(api_key_id::text, ''), "
+                                 "role, rate_per_second, rate_burst FROM sluice_auth_lookup($1)",
+                                 1, params);
     if (!res)
         return -1;
     if (PQntuples(res) == 0) {
@@ -87,8 +87,8 @@ static PGresult *auth_query(struct api_request *req, const char *sql, int n, con
 
 /* A new API key of tenant_id: inserts it and returns its JSON with "key" (shown only now), or
  * NULL with resp filled. */
-static json_t *auth_new_key(struct api_request *req, const char *tenant_id, const char *user_id,
-                            const char *name, struct api_response *resp)
+static json_t *auth_new_key(struct api_request *req, const char *tenant_id, const char *user_id, const char *name,
+                            struct api_response *resp)
 {
     char key[AUTH_CREDENTIAL_LEN + 1], hash[CRYPTO_SHA256_HEX], prefix[16];
     if (crypto_token(AUTH_KEY_PREFIX, key, sizeof key) < 0) {
@@ -208,8 +208,8 @@ int auth_login(struct api_request *req, struct api_response *resp)
     const char *password = json_string_value(json_object_get(req->json, "password"));
     const char *params[] = {email};
     struct db_error dberr;
-    PGresult *res = api_db_query(req, resp, "SELECT tenant_id, user_id, password_hash FROM sluice_login_lookup($1)", 1,
-                             params);
+    PGresult *res =
+        api_db_query(req, resp, "SELECT tenant_id, user_id, password_hash FROM sluice_login_lookup($1)", 1, params);
     if (!res)
         return -1;
     int found = PQntuples(res) > 0;
@@ -243,8 +243,8 @@ int auth_login(struct api_request *req, struct api_response *resp)
                      4, sp, resp);
     if (!res)
         return -1;
-    json_t *body = json_pack("{s:s,s:s,s:s}", "token", token, "expires_at", PQgetvalue(res, 0, 0), "tenant_id",
-                             tenant_id);
+    json_t *body =
+        json_pack("{s:s,s:s,s:s}", "token", token, "expires_at", PQgetvalue(res, 0, 0), "tenant_id", tenant_id);
     PQclear(res);
     if (resource_record_change(req, "user", user_id, "login", false, resp) < 0 ||
         db_exec(req->db, "COMMIT", 0, NULL, &dberr) < 0) {
@@ -286,10 +286,9 @@ int auth_me(struct api_request *req, struct api_response *resp)
                                   "SELECT json_build_object('id',u.id,'email',u.email,'role',u.role,"
                                   "'created_at',sluice_ts(u.created_at)) FROM users u WHERE u.id = $1",
                                   c->user_id, &failed, resp);
-    json_t *key = failed || !*c->api_key_id
-                      ? json_null()
-                      : auth_doc(req, "SELECT " API_KEY_JSON " FROM api_keys k WHERE k.id = $1", c->api_key_id,
-                                 &failed, resp);
+    json_t *key = failed || !*c->api_key_id ? json_null()
+                                            : auth_doc(req, "SELECT " API_KEY_JSON " FROM api_keys k WHERE k.id = $1",
+                                                       c->api_key_id, &failed, resp);
     json_t *body = json_pack("{s:o*,s:o*,s:o*}", "tenant", tenant, "user", user, "api_key", key);
     if (failed) {
         json_decref(body);
@@ -301,9 +300,9 @@ int auth_me(struct api_request *req, struct api_response *resp)
 int auth_api_keys_list(struct api_request *req, struct api_response *resp)
 {
     PGresult *res = api_db_query(req, resp,
-                             "SELECT " API_KEY_JSON " FROM api_keys k WHERE k.revoked_at IS NULL "
-                             "ORDER BY k.created_at, k.id",
-                             0, NULL);
+                                 "SELECT " API_KEY_JSON " FROM api_keys k WHERE k.revoked_at IS NULL "
+                                 "ORDER BY k.created_at, k.id",
+                                 0, NULL);
     if (!res)
         return -1;
     return api_reply_list(resp, res, 0, 0);
@@ -317,9 +316,9 @@ int auth_api_keys_create(struct api_request *req, struct api_response *resp)
     if (auth_check(req, fields, 1, resp) < 0)
         return -1;
     PGresult *res = api_db_query(req, resp,
-                             "SELECT (SELECT count(*) FROM api_keys WHERE revoked_at IS NULL) >= p.max_api_keys, "
-                             "p.max_api_keys FROM tenants t JOIN plans p ON p.name = t.plan",
-                             0, NULL);
+                                 "SELECT (SELECT count(*) FROM api_keys WHERE revoked_at IS NULL) >= p.max_api_keys, "
+                                 "p.max_api_keys FROM tenants t JOIN plans p ON p.name = t.plan",
+                                 0, NULL);
     if (!res)
         return -1;
     int over = PQntuples(res) && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -349,9 +348,9 @@ int auth_api_keys_revoke(struct api_request *req, struct api_response *resp)
         return api_fail(resp, API_NOT_FOUND, NULL, "API key \"%s\" not found", id);
     const char *params[] = {id};
     PGresult *res = api_db_query(req, resp,
-                             "UPDATE api_keys SET revoked_at = now(), updated_at = now(), version = version + 1 "
-                             "WHERE id = $1 AND revoked_at IS NULL RETURNING id",
-                             1, params);
+                                 "UPDATE api_keys SET revoked_at = now(), updated_at = now(), version = version + 1 "
+                                 "WHERE id = $1 AND revoked_at IS NULL RETURNING id",
+                                 1, params);
     if (!res)
         return -1;
     int found = PQntuples(res) > 0;

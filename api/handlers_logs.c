@@ -31,9 +31,8 @@ static int resource_check(struct api_request *req, struct api_response *resp)
     const char *p[] = {id};
     struct db_error err;
     PGresult *r = db_query(req->db,
-                           strcmp(kind, "pipeline") == 0
-                               ? "SELECT 1 FROM pipelines WHERE id = $1"
-                               : "SELECT 1 FROM connections WHERE id = $1",
+                           strcmp(kind, "pipeline") == 0 ? "SELECT 1 FROM pipelines WHERE id = $1"
+                                                         : "SELECT 1 FROM connections WHERE id = $1",
                            1, p, &err);
     if (!r)
         return api_fail_db(resp, &err);
@@ -50,8 +49,7 @@ struct log_filter {
     long limit;
 };
 
-static int filter_from_request(struct api_request *req, struct api_response *resp,
-                               struct log_filter *f)
+static int filter_from_request(struct api_request *req, struct api_response *resp, struct log_filter *f)
 {
     memset(f, 0, sizeof *f);
     snprintf(f->kind, sizeof f->kind, "%s", (const char *)req->route->data);
@@ -61,8 +59,7 @@ static int filter_from_request(struct api_request *req, struct api_response *res
     for (i = 0; i < n && strcmp(log_levels[i].name, level ? level : "debug") != 0; i++)
         ;
     if (i == n)
-        return api_fail_field(resp, API_INVALID_REQUEST, "level",
-                              "level must be debug, info, warn or error");
+        return api_fail_field(resp, API_INVALID_REQUEST, "level", "level must be debug, info, warn or error");
     snprintf(f->levels, sizeof f->levels, "%s", log_levels[i].at_least);
     const char *task = api_query(req, "task_id");
     if (task && !api_is_uuid(task))
@@ -74,8 +71,8 @@ static int filter_from_request(struct api_request *req, struct api_response *res
     snprintf(f->contains, sizeof f->contains, "%s", contains ? contains : "");
     long since;
     const char *last_event = api_header(req, "Last-Event-ID");
-    if (query_args_long(req, resp, "since_id", last_event ? atol(last_event) : 0, 0, 0x7fffffffffffffffL,
-                   &since) != 0 ||
+    if (query_args_long(req, resp, "since_id", last_event ? atol(last_event) : 0, 0, 0x7fffffffffffffffL, &since) !=
+            0 ||
         query_args_long(req, resp, "limit", 100, 1, 1000, &f->limit) != 0)
         return -1;
     f->since_id = since;
@@ -101,10 +98,9 @@ static PGresult *log_query(PGconn *db, const struct log_filter *f, struct db_err
 
 static json_t *log_row(PGresult *r, int i)
 {
-    return json_pack("{s:I, s:s, s:s, s:s?, s:s}", "id", (json_int_t)atoll(PQgetvalue(r, i, 0)),
-                     "ts", PQgetvalue(r, i, 1), "level", PQgetvalue(r, i, 2), "task_id",
-                     *PQgetvalue(r, i, 3) ? PQgetvalue(r, i, 3) : NULL, "message",
-                     PQgetvalue(r, i, 4));
+    return json_pack("{s:I, s:s, s:s, s:s?, s:s}", "id", (json_int_t)atoll(PQgetvalue(r, i, 0)), "ts",
+                     PQgetvalue(r, i, 1), "level", PQgetvalue(r, i, 2), "task_id",
+                     *PQgetvalue(r, i, 3) ? PQgetvalue(r, i, 3) : NULL, "message", PQgetvalue(r, i, 4));
 }
 
 /* ---- follow: server-sent events --------------------------------------------------------- */
@@ -150,8 +146,7 @@ static int follow_fetch(struct log_follow *f)
         json_decref(row);
         if (text)
             f->pending_len += (size_t)snprintf(f->pending + f->pending_len, cap - f->pending_len,
-                                               "id: %s\nevent: log\ndata: %s\n\n",
-                                               PQgetvalue(r, i, 0), text);
+                                               "id: %s\nevent: log\ndata: %s\n\n", PQgetvalue(r, i, 0), text);
         free(text);
         f->filter.since_id = atoll(PQgetvalue(r, i, 0));
     }
@@ -206,8 +201,7 @@ static long follow_read(void *cls, uint64_t pos, char *buf, size_t max)
     }
 }
 
-static int logs_follow(struct api_request *req, struct api_response *resp,
-                       const struct log_filter *filter)
+static int logs_follow(struct api_request *req, struct api_response *resp, const struct log_filter *filter)
 {
     long timeout;
     if (query_args_long(req, resp, "timeout", 300, 1, 3600, &timeout) != 0)
@@ -265,8 +259,7 @@ int logs_list(struct api_request *req, struct api_response *resp)
         last = atoll(PQgetvalue(r, i, 0));
     }
     PQclear(r);
-    return api_reply(resp, 200, json_pack("{s:o, s:I}", "items", items, "next_since_id",
-                                          (json_int_t)last));
+    return api_reply(resp, 200, json_pack("{s:o, s:I}", "items", items, "next_since_id", (json_int_t)last));
 }
 
 /* ---- events ------------------------------------------------------------------------------ */
@@ -294,12 +287,11 @@ int logs_events(struct api_request *req, struct api_response *resp)
         return api_fail_db(resp, &err);
     json_t *items = json_array();
     for (int i = 0; i < PQntuples(r); i++)
-        json_array_append_new(
-            items, json_pack("{s:I, s:s, s:s?, s:s, s:s, s:i}", "id",
-                             (json_int_t)atoll(PQgetvalue(r, i, 0)), "ts", PQgetvalue(r, i, 1),
-                             "task_id", *PQgetvalue(r, i, 2) ? PQgetvalue(r, i, 2) : NULL,
-                             "event", PQgetvalue(r, i, 3), "message", PQgetvalue(r, i, 4),
-                             "restarts", atoi(PQgetvalue(r, i, 5))));
+        json_array_append_new(items,
+                              json_pack("{s:I, s:s, s:s?, s:s, s:s, s:i}", "id", (json_int_t)atoll(PQgetvalue(r, i, 0)),
+                                        "ts", PQgetvalue(r, i, 1), "task_id",
+                                        *PQgetvalue(r, i, 2) ? PQgetvalue(r, i, 2) : NULL, "event", PQgetvalue(r, i, 3),
+                                        "message", PQgetvalue(r, i, 4), "restarts", atoi(PQgetvalue(r, i, 5))));
     PQclear(r);
     return api_reply(resp, 200, json_pack("{s:o}", "items", items));
 }
@@ -329,14 +321,12 @@ int logs_status(struct api_request *req, struct api_response *resp)
     if (!r)
         return api_fail_db(resp, &err);
     json_t *body = json_pack(
-        "{s:s, s:s, s:s, s:s, s:I, s:I, s:s?, s:i, s:s, s:{s:f, s:f}}", "id", PQgetvalue(r, 0, 0),
-        "name", PQgetvalue(r, 0, 1), "desired_state", PQgetvalue(r, 0, 2), "actual_state",
-        PQgetvalue(r, 0, 3), "generation", (json_int_t)atoll(PQgetvalue(r, 0, 4)),
-        "observed_generation", (json_int_t)atoll(PQgetvalue(r, 0, 5)), "last_error",
-        *PQgetvalue(r, 0, 6) ? PQgetvalue(r, 0, 6) : NULL, "task_count", atoi(PQgetvalue(r, 0, 7)),
-        "task_size", PQgetvalue(r, 0, 8), "throughput", "records_in_per_second",
-        atof(PQgetvalue(r, 0, 9)) / 60.0, "records_out_per_second",
-        atof(PQgetvalue(r, 0, 10)) / 60.0);
+        "{s:s, s:s, s:s, s:s, s:I, s:I, s:s?, s:i, s:s, s:{s:f, s:f}}", "id", PQgetvalue(r, 0, 0), "name",
+        PQgetvalue(r, 0, 1), "desired_state", PQgetvalue(r, 0, 2), "actual_state", PQgetvalue(r, 0, 3), "generation",
+        (json_int_t)atoll(PQgetvalue(r, 0, 4)), "observed_generation", (json_int_t)atoll(PQgetvalue(r, 0, 5)),
+        "last_error", *PQgetvalue(r, 0, 6) ? PQgetvalue(r, 0, 6) : NULL, "task_count", atoi(PQgetvalue(r, 0, 7)),
+        "task_size", PQgetvalue(r, 0, 8), "throughput", "records_in_per_second", atof(PQgetvalue(r, 0, 9)) / 60.0,
+        "records_out_per_second", atof(PQgetvalue(r, 0, 10)) / 60.0);
     PQclear(r);
     r = db_query(req->db,
                  "SELECT id, task_index, coalesce(node, ''), coalesce(pid, 0), state, restarts,"
@@ -357,16 +347,13 @@ int logs_status(struct api_request *req, struct api_response *resp)
         errors += json_integer_value(json_object_get(metrics, "errors"));
         json_array_append_new(
             tasks,
-            json_pack("{s:s, s:i, s:s?, s:i, s:s, s:i, s:s?, s:s?, s:o, s:s?, s:o}", "id",
-                      PQgetvalue(r, i, 0), "index", atoi(PQgetvalue(r, i, 1)), "node",
-                      *PQgetvalue(r, i, 2) ? PQgetvalue(r, i, 2) : NULL, "pid",
-                      atoi(PQgetvalue(r, i, 3)), "state", PQgetvalue(r, i, 4), "restarts",
-                      atoi(PQgetvalue(r, i, 5)), "started_at",
-                      *PQgetvalue(r, i, 6) ? PQgetvalue(r, i, 6) : NULL, "heartbeat_at",
+            json_pack("{s:s, s:i, s:s?, s:i, s:s, s:i, s:s?, s:s?, s:o, s:s?, s:o}", "id", PQgetvalue(r, i, 0), "index",
+                      atoi(PQgetvalue(r, i, 1)), "node", *PQgetvalue(r, i, 2) ? PQgetvalue(r, i, 2) : NULL, "pid",
+                      atoi(PQgetvalue(r, i, 3)), "state", PQgetvalue(r, i, 4), "restarts", atoi(PQgetvalue(r, i, 5)),
+                      "started_at", *PQgetvalue(r, i, 6) ? PQgetvalue(r, i, 6) : NULL, "heartbeat_at",
                       *PQgetvalue(r, i, 7) ? PQgetvalue(r, i, 7) : NULL, "sandbox",
                       json_loads(PQgetvalue(r, i, 8), JSON_DECODE_ANY, NULL), "last_error",
-                      *PQgetvalue(r, i, 9) ? PQgetvalue(r, i, 9) : NULL, "metrics",
-                      metrics ? metrics : json_object()));
+                      *PQgetvalue(r, i, 9) ? PQgetvalue(r, i, 9) : NULL, "metrics", metrics ? metrics : json_object()));
     }
     PQclear(r);
     json_object_set_new(body, "tasks", tasks);

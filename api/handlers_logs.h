@@ -8,8 +8,8 @@
  *   ... &follow=true[&timeout=S]
  *     text/event-stream: those lines, then new ones as they are stored, each as
  *     `id: N` / `event: log` / `data: {json}`; a `: keepalive` comment after each half second
- *     without new lines; ends after timeout seconds (default 300, at most 3600) — reconnect with since_id (or Last-Event-ID).
- *   GET /v1/{pipelines|connections}/{id}/events?since_id=&limit=
+ *     without new lines; ends after timeout seconds (default 300, at most 3600) — reconnect with since_id (or
+ * Last-Event-ID). GET /v1/{pipelines|connections}/{id}/events?since_id=&limit=
  *     {"items":[{"id","ts","task_id","event","message","restarts"}]} — state changes, oldest
  *     first: claimed, started, running, crashed, backoff, failed, completed, stopping, stopped,
  *     rollover, start_failed.

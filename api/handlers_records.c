@@ -30,29 +30,27 @@ int records_list(struct api_request *req, struct api_response *resp)
     if (!found)
         return api_fail(resp, API_NOT_FOUND, NULL, "stream %s not found", id);
     if (partition >= partitions)
-        return api_fail_field(resp, API_INVALID_REQUEST, "partition",
-                              "the stream has %d partition%s", partitions, partitions == 1 ? "" : "s");
+        return api_fail_field(resp, API_INVALID_REQUEST, "partition", "the stream has %d partition%s", partitions,
+                              partitions == 1 ? "" : "s");
     char dir[2048], err[256];
     snprintf(dir, sizeof dir, "%s/tenants/%s/streams/%s/%ld",
-             req->settings->data_root ? req->settings->data_root : "var/data",
-             req->caller.tenant_id, id, partition);
+             req->settings->data_root ? req->settings->data_root : "var/data", req->caller.tenant_id, id, partition);
     uint64_t end = 0;
     json_t *items = json_array();
     if (log_partition_end_offset(dir, &end, err, sizeof err) != 0) {
         /* Nothing written yet. */
-        return api_reply(resp, 200, json_pack("{s:o, s:I, s:I, s:I}", "items", items, "start_offset",
-                                              (json_int_t)0, "end_offset", (json_int_t)0,
-                                              "next_offset", (json_int_t)0));
+        return api_reply(resp, 200,
+                         json_pack("{s:o, s:I, s:I, s:I}", "items", items, "start_offset", (json_int_t)0, "end_offset",
+                                   (json_int_t)0, "next_offset", (json_int_t)0));
     }
-    uint64_t start = offset >= 0 ? (uint64_t)offset
-                                 : (end > (uint64_t)limit ? end - (uint64_t)limit : 0);
+    uint64_t start = offset >= 0 ? (uint64_t)offset : (end > (uint64_t)limit ? end - (uint64_t)limit : 0);
     if (start > end)
         start = end;
     struct log_reader *reader = NULL;
     if (start < end && log_reader_open(dir, start, &reader, err, sizeof err) != 0) {
         json_decref(items);
-        return api_fail_field(resp, API_INVALID_REQUEST, "offset",
-                              "cannot read from offset %llu: %s", (unsigned long long)start, err);
+        return api_fail_field(resp, API_INVALID_REQUEST, "offset", "cannot read from offset %llu: %s",
+                              (unsigned long long)start, err);
     }
     uint64_t next = start;
     while (reader && (long)json_array_size(items) < limit) {
@@ -65,14 +63,13 @@ int records_list(struct api_request *req, struct api_response *resp)
             json_t *v = json_loadb(recs[i].data, recs[i].len, JSON_DECODE_ANY, NULL);
             if (!v)
                 v = json_stringn_nocheck(recs[i].data, recs[i].len);
-            json_array_append_new(items, json_pack("{s:i, s:I, s:o}", "partition", (int)partition,
-                                                   "offset", (json_int_t)recs[i].offset, "value",
-                                                   v ? v : json_null()));
+            json_array_append_new(items, json_pack("{s:i, s:I, s:o}", "partition", (int)partition, "offset",
+                                                   (json_int_t)recs[i].offset, "value", v ? v : json_null()));
             next = recs[i].offset + 1;
         }
     }
     log_reader_close(reader);
-    return api_reply(resp, 200, json_pack("{s:o, s:I, s:I, s:I}", "items", items, "start_offset",
-                                          (json_int_t)start, "end_offset", (json_int_t)end,
-                                          "next_offset", (json_int_t)next));
+    return api_reply(resp, 200,
+                     json_pack("{s:o, s:I, s:I, s:I}", "items", items, "start_offset", (json_int_t)start, "end_offset",
+                               (json_int_t)end, "next_offset", (json_int_t)next));
 }

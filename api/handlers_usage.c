@@ -12,8 +12,7 @@
 
 /* Resolves ?from= and ?to= (defaults: 24 h ago, now) into canonical text, checked by the
  * database. Returns 0, or -1 with resp filled. */
-static int usage_range(struct api_request *req, struct api_response *resp, char *from,
-                       char *to, size_t len)
+static int usage_range(struct api_request *req, struct api_response *resp, char *from, char *to, size_t len)
 {
     const char *f = api_query(req, "from"), *t = api_query(req, "to");
     const char *p[] = {f ? f : "", t ? t : ""};
@@ -36,19 +35,17 @@ static int usage_range(struct api_request *req, struct api_response *resp, char 
     return 0;
 }
 
-#define USAGE_SUMS                                                                                 \
-    "sum(records_in)::bigint, sum(records_out)::bigint, sum(bytes_in)::bigint,"                    \
+#define USAGE_SUMS                                                                                                     \
+    "sum(records_in)::bigint, sum(records_out)::bigint, sum(bytes_in)::bigint,"                                        \
     " sum(bytes_out)::bigint, sum(task_seconds), sum(errors)::bigint"
 
 static json_t *usage_counters(PGresult *r, int row, int col)
 {
-    return json_pack("{s:I, s:I, s:I, s:I, s:f, s:I}", "records_in",
-                     (json_int_t)atoll(PQgetvalue(r, row, col)), "records_out",
-                     (json_int_t)atoll(PQgetvalue(r, row, col + 1)), "bytes_in",
+    return json_pack("{s:I, s:I, s:I, s:I, s:f, s:I}", "records_in", (json_int_t)atoll(PQgetvalue(r, row, col)),
+                     "records_out", (json_int_t)atoll(PQgetvalue(r, row, col + 1)), "bytes_in",
                      (json_int_t)atoll(PQgetvalue(r, row, col + 2)), "bytes_out",
-                     (json_int_t)atoll(PQgetvalue(r, row, col + 3)), "task_seconds",
-                     atof(PQgetvalue(r, row, col + 4)), "errors",
-                     (json_int_t)atoll(PQgetvalue(r, row, col + 5)));
+                     (json_int_t)atoll(PQgetvalue(r, row, col + 3)), "task_seconds", atof(PQgetvalue(r, row, col + 4)),
+                     "errors", (json_int_t)atoll(PQgetvalue(r, row, col + 5)));
 }
 
 /* ---- GET /v1/usage ----------------------------------------------------------------------- */
@@ -101,9 +98,9 @@ int usage_list(struct api_request *req, struct api_response *resp)
         json_array_append_new(items, item);
     }
     PQclear(r);
-    return api_reply(resp, 200,
-                     json_pack("{s:s, s:s, s:s, s:o}", "from", from, "to", to, "group_by",
-                               usage_groupings[g].name, "items", items));
+    return api_reply(
+        resp, 200,
+        json_pack("{s:s, s:s, s:s, s:o}", "from", from, "to", to, "group_by", usage_groupings[g].name, "items", items));
 }
 
 /* ---- GET /v1/billing/summary ------------------------------------------------------------- */
@@ -113,28 +110,26 @@ int usage_billing_summary(struct api_request *req, struct api_response *resp)
     const char *period = api_query(req, "period");
     int y = 0, m = 0;
     char extra;
-    if (period && (sscanf(period, "%4d-%2d%c", &y, &m, &extra) != 2 || m < 1 || m > 12 ||
-                   y < 2000 || y > 9999 || strlen(period) != 7))
-        return api_fail_field(resp, API_INVALID_REQUEST, "period",
-                              "period must be a month as YYYY-MM, e.g. 2026-11");
+    if (period && (sscanf(period, "%4d-%2d%c", &y, &m, &extra) != 2 || m < 1 || m > 12 || y < 2000 || y > 9999 ||
+                   strlen(period) != 7))
+        return api_fail_field(resp, API_INVALID_REQUEST, "period", "period must be a month as YYYY-MM, e.g. 2026-11");
     char month[16];
     if (period)
         snprintf(month, sizeof month, "%04d-%02d-01", y, m);
     const char *p[] = {period ? month : ""};
     struct db_error err;
-    PGresult *r = db_query(
-        req->db,
-        "WITH b AS (SELECT CASE WHEN $1 = '' THEN date_trunc('month', now())"
-        "                  ELSE $1::timestamptz END AS start),"
-        " u AS (SELECT coalesce(sum(records_in), 0)::bigint, coalesce(sum(records_out), 0)::bigint,"
-        "              coalesce(sum(bytes_in), 0)::bigint, coalesce(sum(bytes_out), 0)::bigint,"
-        "              coalesce(sum(task_seconds), 0), coalesce(sum(errors), 0)::bigint"
-        "         FROM usage, b WHERE minute >= b.start AND minute < b.start + interval '1 month')"
-        " SELECT to_char(b.start, 'YYYY-MM'), sluice_ts(b.start),"
-        "        sluice_ts(b.start + interval '1 month'), t.plan, p.price_task_hour_cents,"
-        "        p.price_gb_cents, u.*"
-        "   FROM b, u, tenants t JOIN plans p ON p.name = t.plan",
-        1, p, &err);
+    PGresult *r = db_query(req->db,
+                           "WITH b AS (SELECT CASE WHEN $1 = '' THEN date_trunc('month', now())"
+                           "                  ELSE $1::timestamptz END AS start),"
+                           " u AS (SELECT coalesce(sum(records_in), 0)::bigint, coalesce(sum(records_out), 0)::bigint,"
+                           "              coalesce(sum(bytes_in), 0)::bigint, coalesce(sum(bytes_out), 0)::bigint,"
+                           "              coalesce(sum(task_seconds), 0), coalesce(sum(errors), 0)::bigint"
+                           "         FROM usage, b WHERE minute >= b.start AND minute < b.start + interval '1 month')"
+                           " SELECT to_char(b.start, 'YYYY-MM'), sluice_ts(b.start),"
+                           "        sluice_ts(b.start + interval '1 month'), t.plan, p.price_task_hour_cents,"
+                           "        p.price_gb_cents, u.*"
+                           "   FROM b, u, tenants t JOIN plans p ON p.name = t.plan",
+                           1, p, &err);
     if (!r)
         return api_fail_db(resp, &err);
     if (PQntuples(r) != 1) {
@@ -146,15 +141,14 @@ int usage_billing_summary(struct api_request *req, struct api_response *resp)
     double gb = (double)(atoll(PQgetvalue(r, 0, 8)) + atoll(PQgetvalue(r, 0, 9))) / 1e9;
     int task_rate = atoi(PQgetvalue(r, 0, 4)), gb_rate = atoi(PQgetvalue(r, 0, 5));
     double task_amount = task_hours * task_rate, gb_amount = gb * gb_rate;
-    json_t *body = json_pack(
-        "{s:s, s:s, s:s, s:s, s:f, s:f, s:o, s:[{s:s, s:f, s:i, s:f}, {s:s, s:f, s:i, s:f}],"
-        " s:f, s:s}",
-        "period", PQgetvalue(r, 0, 0), "from", PQgetvalue(r, 0, 1), "to", PQgetvalue(r, 0, 2),
-        "plan", PQgetvalue(r, 0, 3), "task_hours", task_hours, "gb_processed", gb, "usage",
-        usage, "lines", "item", "task-hours", "quantity", task_hours, "unit_price_cents",
-        task_rate, "amount_cents", task_amount, "item", "GB processed (in + out)", "quantity", gb,
-        "unit_price_cents", gb_rate, "amount_cents", gb_amount, "total_cents",
-        task_amount + gb_amount, "currency", "USD");
+    json_t *body =
+        json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:o, s:[{s:s, s:f, s:i, s:f}, {s:s, s:f, s:i, s:f}],"
+                  " s:f, s:s}",
+                  "period", PQgetvalue(r, 0, 0), "from", PQgetvalue(r, 0, 1), "to", PQgetvalue(r, 0, 2), "plan",
+                  PQgetvalue(r, 0, 3), "task_hours", task_hours, "gb_processed", gb, "usage", usage, "lines", "item",
+                  "task-hours", "quantity", task_hours, "unit_price_cents", task_rate, "amount_cents", task_amount,
+                  "item", "GB processed (in + out)", "quantity", gb, "unit_price_cents", gb_rate, "amount_cents",
+                  gb_amount, "total_cents", task_amount + gb_amount, "currency", "USD");
     PQclear(r);
     return api_reply(resp, 200, body);
 }
@@ -164,8 +158,7 @@ int usage_billing_summary(struct api_request *req, struct api_response *resp)
 int usage_operator(struct api_request *req, struct api_response *resp)
 {
     if (strcmp(req->caller.role, "operator") != 0)
-        return api_fail(resp, API_FORBIDDEN, NULL,
-                        "only an operator can see every tenant's usage");
+        return api_fail(resp, API_FORBIDDEN, NULL, "only an operator can see every tenant's usage");
     char from[64], to[64];
     if (usage_range(req, resp, from, to, sizeof from) != 0)
         return -1;
@@ -212,22 +205,22 @@ int usage_metrics(struct api_request *req, struct api_response *resp)
     char *b = malloc(size);
     if (!b)
         return api_fail(resp, API_INTERNAL, NULL, "out of memory");
-#define OUT(...)                                                                                   \
-    do {                                                                                           \
-        if (len < size)                                                                            \
-            len += (size_t)snprintf(b + len, size - len, __VA_ARGS__);                             \
+#define OUT(...)                                                                                                       \
+    do {                                                                                                               \
+        if (len < size)                                                                                                \
+            len += (size_t)snprintf(b + len, size - len, __VA_ARGS__);                                                 \
     } while (0)
     pthread_mutex_lock(&metrics_lock);
     OUT("# HELP sluice_api_requests_total Requests answered, by status class.\n"
         "# TYPE sluice_api_requests_total counter\n");
     for (int c = 1; c <= 5; c++)
         OUT("sluice_api_requests_total{code=\"%dxx\"} %llu\n", c, requests_by_class[c]);
-    OUT("# TYPE sluice_api_request_seconds_sum counter\nsluice_api_request_seconds_sum %.6f\n",
-        request_seconds_sum);
+    OUT("# TYPE sluice_api_request_seconds_sum counter\nsluice_api_request_seconds_sum %.6f\n", request_seconds_sum);
     pthread_mutex_unlock(&metrics_lock);
     struct db_error err;
-    PGresult *r = req->db ? db_query(req->db, "SELECT metric, label, value FROM "
-                                              "sluice_service_gauges() ORDER BY 1, 2",
+    PGresult *r = req->db ? db_query(req->db,
+                                     "SELECT metric, label, value FROM "
+                                     "sluice_service_gauges() ORDER BY 1, 2",
                                      0, NULL, &err)
                           : NULL;
     OUT("# TYPE sluice_api_database_up gauge\nsluice_api_database_up %d\n", r != NULL);

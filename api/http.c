@@ -41,19 +41,17 @@ const char *api_header(const struct api_request *req, const char *name)
 
 const char *api_query(const struct api_request *req, const char *name)
 {
-    return req->connection ? MHD_lookup_connection_value(req->connection, MHD_GET_ARGUMENT_KIND, name)
-                           : NULL;
+    return req->connection ? MHD_lookup_connection_value(req->connection, MHD_GET_ARGUMENT_KIND, name) : NULL;
 }
 
-static int api_vfail(struct api_response *resp, enum api_error e, json_t *details, const char *fmt,
-                     va_list ap)
+static int api_vfail(struct api_response *resp, enum api_error e, json_t *details, const char *fmt, va_list ap)
 {
     char message[512];
     vsnprintf(message, sizeof message, fmt, ap);
     api_response_clear(resp);
     resp->status = api_errors[e].status;
-    resp->body = json_pack("{s:{s:s,s:s,s:o}}", "error", "code", api_errors[e].code, "message", message,
-                           "details", details ? details : json_object());
+    resp->body = json_pack("{s:{s:s,s:s,s:o}}", "error", "code", api_errors[e].code, "message", message, "details",
+                           details ? details : json_object());
     return -1;
 }
 
@@ -92,7 +90,7 @@ int api_fail_db(struct api_response *resp, const struct db_error *err)
 }
 
 PGresult *api_db_query(struct api_request *req, struct api_response *resp, const char *sql, int nparams,
-                    const char *const *params)
+                       const char *const *params)
 {
     struct db_error err;
     PGresult *res = db_query(req->db, sql, nparams, params, &err);

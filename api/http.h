@@ -81,11 +81,11 @@ struct api_request {
 
 struct api_response {
     int status;
-    json_t *body;             /* owned; NULL for no body */
-    const char *raw_body;     /* static text sent instead of body when set */
+    json_t *body;         /* owned; NULL for no body */
+    const char *raw_body; /* static text sent instead of body when set */
     char location[192];
-    long long etag_version;   /* > 0: ETag: "N" */
-    int retry_after;          /* > 0: Retry-After seconds */
+    long long etag_version; /* > 0: ETag: "N" */
+    int retry_after;        /* > 0: Retry-After seconds */
     /* Controlplane endpoints: a malloc'd text body (owned, freed after sending) or a body made
      * by a callback (server-sent events; stream_free(stream_cls) is called by the server when
      * done), with their content type. */
@@ -104,8 +104,8 @@ const char *api_query(const struct api_request *req, const char *name);
 int api_fail(struct api_response *resp, enum api_error e, json_t *details, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* api_fail with details {"field": field}. */
-int api_fail_field(struct api_response *resp, enum api_error e, const char *field, const char *fmt,
-                   ...) __attribute__((format(printf, 4, 5)));
+int api_fail_field(struct api_response *resp, enum api_error e, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Maps a database failure: unique violation -> conflict, foreign key -> conflict, lost
  * connection -> unavailable, anything else -> internal (logged, not shown). Returns -1. */
 int api_fail_db(struct api_response *resp, const struct db_error *err);
@@ -113,7 +113,7 @@ int api_fail_db(struct api_response *resp, const struct db_error *err);
 /* Runs sql on req->db. Returns the result (the caller PQclear()s it), or NULL with resp filled
  * by api_fail_db(). */
 PGresult *api_db_query(struct api_request *req, struct api_response *resp, const char *sql, int nparams,
-                    const char *const *params);
+                       const char *const *params);
 
 #define API_LIST_DEFAULT_LIMIT 50
 #define API_LIST_MAX_LIMIT 200

@@ -104,8 +104,7 @@ static void catalog_free(struct sql_catalog *cat)
         schema_free_fields(&cat->schemas[i]);
 }
 
-struct plan *pipeline_compile_sql(const char *sql, pipeline_schema_fn lookup, void *ctx,
-                                  struct pipeline_sql_error *err)
+struct plan *pipeline_compile_sql(const char *sql, pipeline_schema_fn lookup, void *ctx, struct pipeline_sql_error *err)
 {
     struct sql_catalog cat = {.lookup = lookup, .ctx = ctx};
     struct plan *plan = compile_in(&cat, sql, err);

@@ -272,17 +272,18 @@ static json_t *preview_schema_json(const struct schema *s)
 {
     json_t *fields = json_array();
     for (int i = 0; i < s->nfields; i++)
-        json_array_append_new(fields, json_pack("{s:s,s:s}", "name", s->fields[i].name, "type",
-                                                sql_type_name(s->fields[i].type)));
+        json_array_append_new(
+            fields, json_pack("{s:s,s:s}", "name", s->fields[i].name, "type", sql_type_name(s->fields[i].type)));
     return json_pack("{s:o}", "fields", fields);
 }
 
 /* Runs the plan over the stream's partitions until limit rows or the deadline. */
-static json_t *preview_read(struct plan *plan, const struct preview_stream *src, const char *root,
-                            const char *tenant, bool earliest, long limit, long timeout_ms)
+static json_t *preview_read(struct plan *plan, const struct preview_stream *src, const char *root, const char *tenant,
+                            bool earliest, long limit, long timeout_ms)
 {
-    int nparts = src->partitions < 1 ? 1 : src->partitions > PREVIEW_MAX_PARTITIONS ? PREVIEW_MAX_PARTITIONS
-                                                                                     : src->partitions;
+    int nparts = src->partitions < 1                        ? 1
+                 : src->partitions > PREVIEW_MAX_PARTITIONS ? PREVIEW_MAX_PARTITIONS
+                                                            : src->partitions;
     struct preview_partition *parts = calloc((size_t)nparts, sizeof *parts);
     const struct schema *in = plan_input_schema(plan);
     struct preview_run r = {.plan = plan, .rows = json_array(), .limit = limit};
@@ -312,9 +313,9 @@ static json_t *preview_read(struct plan *plan, const struct preview_stream *src,
     }
     if (!r.full)
         plan_finish(plan, r.arena, preview_emit, &r);
-    out = json_pack("{s:o, s:O, s:I, s:b, s:I}", "schema", preview_schema_json(plan_output_schema(plan)), "rows",
-                    r.rows, "records_read", (json_int_t)r.records_read, "truncated", r.full, "skipped",
-                    (json_int_t)r.skipped);
+    out =
+        json_pack("{s:o, s:O, s:I, s:b, s:I}", "schema", preview_schema_json(plan_output_schema(plan)), "rows", r.rows,
+                  "records_read", (json_int_t)r.records_read, "truncated", r.full, "skipped", (json_int_t)r.skipped);
     if (out && r.skipped)
         json_object_set_new(out, "first_error", json_string(r.first_error));
 done:

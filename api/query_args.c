@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-int query_args_long(struct api_request *req, struct api_response *resp, const char *name, long def,
-                    long min, long max, long *out)
+int query_args_long(struct api_request *req, struct api_response *resp, const char *name, long def, long min, long max,
+                    long *out)
 {
     const char *v = api_query(req, name);
     if (!v) {
@@ -16,8 +16,7 @@ int query_args_long(struct api_request *req, struct api_response *resp, const ch
     errno = 0;
     long n = strtol(v, &end, 10);
     if (errno || end == v || *end || n < min || n > max)
-        return api_fail_field(resp, API_INVALID_REQUEST, name,
-                              "%s must be an integer from %ld to %ld", name, min, max);
+        return api_fail_field(resp, API_INVALID_REQUEST, name, "%s must be an integer from %ld to %ld", name, min, max);
     *out = n;
     return 0;
 }

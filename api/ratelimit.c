@@ -45,8 +45,7 @@ static unsigned ratelimit_hash(const char *s)
     return h;
 }
 
-bool ratelimit_take(struct ratelimit *rl, const char *key, double rate, double burst, double now,
-                    int *retry_after)
+bool ratelimit_take(struct ratelimit *rl, const char *key, double rate, double burst, double now, int *retry_after)
 {
     unsigned start = ratelimit_hash(key) % RATELIMIT_SLOTS;
     pthread_mutex_lock(&rl->lock);

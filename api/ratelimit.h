@@ -16,7 +16,6 @@ void ratelimit_free(struct ratelimit *rl);
 
 /* Takes a token for key at time now (seconds, monotonic). Returns true when allowed; when
  * not, *retry_after is the whole seconds (at least 1) until a token is available. */
-bool ratelimit_take(struct ratelimit *rl, const char *key, double rate, double burst, double now,
-                    int *retry_after);
+bool ratelimit_take(struct ratelimit *rl, const char *key, double rate, double burst, double now, int *retry_after);
 
 #endif

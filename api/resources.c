@@ -28,8 +28,8 @@ struct resource_storage_rule {
 };
 
 struct resource_kind {
-    const char *kind;   /* singular, for audit and NOTIFY: "pipeline" */
-    const char *table;  /* and path segment: "pipelines" */
+    const char *kind;  /* singular, for audit and NOTIFY: "pipeline" */
+    const char *table; /* and path segment: "pipelines" */
     const struct json_check_field *fields;
     size_t nfields;
     const struct resource_storage_rule *storage; /* NULL-field terminated */
@@ -45,28 +45,36 @@ struct resource_kind {
 /* ---- descriptors ------------------------------------------------------------------------- */
 
 #define COMMON_JSON_HEAD "json_build_object('id',r.id,'name',r.name,'description',r.description,"
+// clang-format off
 #define COMMON_JSON_TAIL                                                                           \
     "'created_at',sluice_ts(r.created_at),'updated_at',sluice_ts(r.updated_at),'version',r.version)"
+// clang-format on
+// clang-format off
 #define RUNNABLE_JSON                                                                              \
     "'desired_state',r.desired_state,'actual_state',r.actual_state,'task_count',r.task_count,"     \
     "'task_size',r.task_size,'generation',r.generation,'observed_generation',"                     \
     "r.observed_generation,'last_error',r.last_error,"
+// clang-format on
 #define STREAM_NAME_OF(col) "(SELECT s.name FROM streams s WHERE s.id = r." col ")"
 
 static const char *const task_sizes[] = {"S", "M", "L", NULL};
 static const char *const connection_types[] = {"source", "sink", NULL};
 static const char *const error_policies[] = {"fail", "skip", "dead_letter", NULL};
 
+// clang-format off
 #define NAME_FIELD {"name", JSON_CHECK_NAME, JSON_CHECK_REQUIRED, 0, 0, NULL}
+// clang-format on
+// clang-format off
 #define DESCRIPTION_FIELD {"description", JSON_CHECK_STRING, JSON_CHECK_NULLABLE, 0, 4096, NULL}
+// clang-format on
+// clang-format off
 #define RUNNABLE_FIELDS                                                                            \
     {"task_count", JSON_CHECK_INT, 0, 1, 64, NULL}, {"task_size", JSON_CHECK_ENUM, 0, 0, 0, task_sizes}
+// clang-format on
 
 static int stream_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp);
-static int connection_validate(struct api_request *req, json_t *body, bool create,
-                               struct api_response *resp);
-static int pipeline_validate(struct api_request *req, json_t *body, bool create,
-                             struct api_response *resp);
+static int connection_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp);
+static int pipeline_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp);
 
 static const struct json_check_field stream_fields[] = {
     NAME_FIELD,
@@ -77,9 +85,14 @@ static const struct json_check_field stream_fields[] = {
 static const struct resource_storage_rule no_rules[] = {{NULL, NULL, STORE_COLUMN}};
 
 const struct resource_kind resource_streams = {
-    "stream", "streams", stream_fields, sizeof stream_fields / sizeof stream_fields[0], no_rules,
+    "stream",
+    "streams",
+    stream_fields,
+    sizeof stream_fields / sizeof stream_fields[0],
+    no_rules,
     COMMON_JSON_HEAD "'partitions',r.partitions,'schema',r.schema," COMMON_JSON_TAIL,
-    "max_streams", false,
+    "max_streams",
+    false,
     "SELECT 'connection \"' || name || '\"' FROM connections WHERE stream_id = $1 UNION ALL "
     "SELECT 'pipeline \"' || name || '\" (dead letters)' FROM pipelines WHERE dead_letter_stream_id = $1 LIMIT 1",
     stream_validate,
@@ -101,12 +114,18 @@ static const struct resource_storage_rule connection_rules[] = {
 };
 
 const struct resource_kind resource_connections = {
-    "connection", "connections", connection_fields,
-    sizeof connection_fields / sizeof connection_fields[0], connection_rules,
-    COMMON_JSON_HEAD "'connector',r.connector,'type',r.type,'stream'," STREAM_NAME_OF("stream_id")
-    ",'stream_id',r.stream_id,'properties',r.properties,'secret_refs',r.secret_refs," RUNNABLE_JSON
+    "connection",
+    "connections",
+    connection_fields,
+    sizeof connection_fields / sizeof connection_fields[0],
+    connection_rules,
+    COMMON_JSON_HEAD "'connector',r.connector,'type',r.type,'stream'," STREAM_NAME_OF(
+        "stream_id") ",'stream_id',r.stream_id,'properties',r.properties,'secret_refs',r.secret_refs," RUNNABLE_JSON
         COMMON_JSON_TAIL,
-    "max_connections", true, NULL, connection_validate,
+    "max_connections",
+    true,
+    NULL,
+    connection_validate,
 };
 
 static const struct json_check_field pipeline_fields[] = {
@@ -123,12 +142,17 @@ static const struct resource_storage_rule pipeline_rules[] = {
 };
 
 const struct resource_kind resource_pipelines = {
-    "pipeline", "pipelines", pipeline_fields, sizeof pipeline_fields / sizeof pipeline_fields[0],
+    "pipeline",
+    "pipelines",
+    pipeline_fields,
+    sizeof pipeline_fields / sizeof pipeline_fields[0],
     pipeline_rules,
-    COMMON_JSON_HEAD "'sql',r.sql,'error_policy',r.error_policy,'dead_letter_stream',"
-        STREAM_NAME_OF("dead_letter_stream_id") ",'dead_letter_stream_id',r.dead_letter_stream_id,"
-        RUNNABLE_JSON COMMON_JSON_TAIL,
-    "max_pipelines", true, NULL, pipeline_validate,
+    COMMON_JSON_HEAD "'sql',r.sql,'error_policy',r.error_policy,'dead_letter_stream'," STREAM_NAME_OF(
+        "dead_letter_stream_id") ",'dead_letter_stream_id',r.dead_letter_stream_id," RUNNABLE_JSON COMMON_JSON_TAIL,
+    "max_pipelines",
+    true,
+    NULL,
+    pipeline_validate,
 };
 
 static const struct json_check_field secret_fields[] = {
@@ -142,8 +166,14 @@ static const struct resource_storage_rule secret_rules[] = {
 };
 
 const struct resource_kind resource_secrets = {
-    "secret", "secrets", secret_fields, sizeof secret_fields / sizeof secret_fields[0], secret_rules,
-    COMMON_JSON_HEAD COMMON_JSON_TAIL, "max_secrets", false,
+    "secret",
+    "secrets",
+    secret_fields,
+    sizeof secret_fields / sizeof secret_fields[0],
+    secret_rules,
+    COMMON_JSON_HEAD COMMON_JSON_TAIL,
+    "max_secrets",
+    false,
     "SELECT 'connection \"' || c.name || '\"' FROM connections c, secrets s, jsonb_each_text(c.secret_refs) e "
     "WHERE s.id = $1 AND e.value = s.name LIMIT 1",
     NULL,
@@ -154,9 +184,9 @@ const struct resource_kind resource_secrets = {
 /* Column types a stream schema may use (the dataplane maps them onto its value types). */
 static bool stream_type_valid(const char *type)
 {
-    static const char *const plain[] = {"STRING", "VARCHAR", "CHAR", "BIGINT", "INT", "INTEGER",
-                                        "SMALLINT", "TINYINT", "DOUBLE", "FLOAT", "REAL", "DECIMAL",
-                                        "BOOLEAN", "TIMESTAMP", "TIMESTAMP_LTZ", NULL};
+    static const char *const plain[] = {"STRING",   "VARCHAR",   "CHAR",          "BIGINT", "INT",  "INTEGER",
+                                        "SMALLINT", "TINYINT",   "DOUBLE",        "FLOAT",  "REAL", "DECIMAL",
+                                        "BOOLEAN",  "TIMESTAMP", "TIMESTAMP_LTZ", NULL};
     char base[32];
     size_t n = strcspn(type, "(");
     if (n == 0 || n >= sizeof base)
@@ -246,8 +276,7 @@ static int stream_validate(struct api_request *req, json_t *body, bool create, s
     return 0;
 }
 
-static int connection_validate(struct api_request *req, json_t *body, bool create,
-                               struct api_response *resp)
+static int connection_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
 {
     json_t *refs = json_object_get(body, "secret_refs"), *v;
     const char *prop;
@@ -320,10 +349,7 @@ static int pipeline_validate(struct api_request *req, json_t *body, bool create,
 
 /* ---- shared helpers ---------------------------------------------------------------------- */
 
-static const struct resource_kind *resource_of(const struct api_request *req)
-{
-    return req->route->data;
-}
+static const struct resource_kind *resource_of(const struct api_request *req) { return req->route->data; }
 
 static const struct resource_storage_rule *resource_rule(const struct resource_kind *k, const char *field)
 {
@@ -363,12 +389,17 @@ static int resource_reply_doc(struct api_response *resp, int status, json_t *doc
     return api_reply(resp, status, doc);
 }
 
-int resource_record_change(struct api_request *req, const char *kind, const char *id,
-                           const char *action, bool notify, struct api_response *resp)
+int resource_record_change(struct api_request *req, const char *kind, const char *id, const char *action, bool notify,
+                           struct api_response *resp)
 {
     const struct api_caller *c = &req->caller;
-    const char *params[] = {c->tenant_id, *c->user_id ? c->user_id : NULL,
-                            *c->api_key_id ? c->api_key_id : NULL, action, kind, id, req->request_id,
+    const char *params[] = {c->tenant_id,
+                            *c->user_id ? c->user_id : NULL,
+                            *c->api_key_id ? c->api_key_id : NULL,
+                            action,
+                            kind,
+                            id,
+                            req->request_id,
                             notify ? "t" : "f"};
     /* One round trip: the audit row, and the NOTIFY for the controlplane when asked. */
     PGresult *res = api_db_query(req, resp,
@@ -429,7 +460,7 @@ struct resource_values {
     const char *columns[RESOURCE_MAX_FIELDS];
     char exprs[RESOURCE_MAX_FIELDS][48];
     const char *params[RESOURCE_MAX_FIELDS]; /* in the request's arena */
-    bool spec_change; /* a field other than name/description changed (bumps generation) */
+    bool spec_change;                        /* a field other than name/description changed (bumps generation) */
 };
 
 /* Text of a JSON value as a statement parameter, in the request's arena; *cast is its SQL cast. */
@@ -466,8 +497,8 @@ static const char *resource_sealed_hex(struct api_request *req, json_t *v)
 }
 
 /* Turns the body's fields into columns and parameters numbered from first_param. */
-static int resource_values_build(struct api_request *req, const struct resource_kind *k, json_t *body,
-                                 int first_param, struct resource_values *out, struct api_response *resp)
+static int resource_values_build(struct api_request *req, const struct resource_kind *k, json_t *body, int first_param,
+                                 struct resource_values *out, struct api_response *resp)
 {
     memset(out, 0, sizeof *out);
     for (size_t i = 0; i < k->nfields; i++) {
@@ -518,8 +549,8 @@ static int resource_check_body(struct api_request *req, const struct resource_ki
 
 /* Plan limits. sql yields one row: what the tenant would use after this request, and the
  * plan's limit; $1 is id when id is non-NULL. 403 quota_exceeded when over. */
-static int resource_check_limit(struct api_request *req, struct api_response *resp, const char *sql,
-                                const char *id, const char *what)
+static int resource_check_limit(struct api_request *req, struct api_response *resp, const char *sql, const char *id,
+                                const char *what)
 {
     const char *params[] = {id};
     PGresult *res = api_db_query(req, resp, sql, id ? 1 : 0, params);
@@ -529,21 +560,19 @@ static int resource_check_limit(struct api_request *req, struct api_response *re
     long limit = PQntuples(res) ? atol(PQgetvalue(res, 0, 1)) : 0;
     PQclear(res);
     if (want > limit)
-        return api_fail(resp, API_QUOTA_EXCEEDED,
-                        json_pack("{s:s,s:I,s:I}", "resource", what, "limit", (json_int_t)limit, "requested",
-                                  (json_int_t)want),
-                        "your plan allows %ld %s and this would make %ld; remove some or upgrade the plan", limit,
-                        what, want);
+        return api_fail(
+            resp, API_QUOTA_EXCEEDED,
+            json_pack("{s:s,s:I,s:I}", "resource", what, "limit", (json_int_t)limit, "requested", (json_int_t)want),
+            "your plan allows %ld %s and this would make %ld; remove some or upgrade the plan", limit, what, want);
     return 0;
 }
 
-static int resource_check_quota(struct api_request *req, const struct resource_kind *k,
-                                struct api_response *resp)
+static int resource_check_quota(struct api_request *req, const struct resource_kind *k, struct api_response *resp)
 {
     char sql[512];
     snprintf(sql, sizeof sql,
-             "SELECT (SELECT count(*) FROM %s) + 1, p.%s FROM tenants t JOIN plans p ON p.name = t.plan",
-             k->table, k->quota_column);
+             "SELECT (SELECT count(*) FROM %s) + 1, p.%s FROM tenants t JOIN plans p ON p.name = t.plan", k->table,
+             k->quota_column);
     return resource_check_limit(req, resp, sql, NULL, k->table);
 }
 
@@ -683,11 +712,11 @@ int resource_update(struct api_request *req, struct api_response *resp)
             params[i + 1] = v.params[i];
         }
         char sql[2048];
-        snprintf(sql, sizeof sql, "UPDATE %s SET %s%sversion = version + 1, updated_at = now() WHERE id = $1",
-                 k->table, sets, k->runnable && v.spec_change ? "generation = generation + 1, " : "");
+        snprintf(sql, sizeof sql, "UPDATE %s SET %s%sversion = version + 1, updated_at = now() WHERE id = $1", k->table,
+                 sets, k->runnable && v.spec_change ? "generation = generation + 1, " : "");
         struct db_error dberr;
         int rc = db_exec(req->db, sql, v.count + 1, params, &dberr);
-            if (rc < 0)
+        if (rc < 0)
             return resource_fail_duplicate(resp, k, &dberr, req->json);
         if (resource_record_change(req, k->kind, id, "update", k->runnable, resp) < 0)
             return -1;

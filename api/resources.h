@@ -15,8 +15,7 @@
 
 struct resource_kind;
 
-extern const struct resource_kind resource_streams, resource_connections, resource_pipelines,
-    resource_secrets;
+extern const struct resource_kind resource_streams, resource_connections, resource_pipelines, resource_secrets;
 
 /* POST /v1/{kind}: 201 with the resource and Location. */
 int resource_create(struct api_request *req, struct api_response *resp);
@@ -34,8 +33,8 @@ int resource_deactivate(struct api_request *req, struct api_response *resp);
 
 /* Records a change in audit_log (and, for runnable kinds, NOTIFY sluice_desired
  * '<kind>:<id>'), in the request's transaction. kind is the singular name ("pipeline"). */
-int resource_record_change(struct api_request *req, const char *kind, const char *id,
-                           const char *action, bool notify, struct api_response *resp);
+int resource_record_change(struct api_request *req, const char *kind, const char *id, const char *action, bool notify,
+                           struct api_response *resp);
 
 /* Parses If-Match ("N", N or W/"N"): 1 with *version set, 0 when absent, -1 when malformed. */
 int resource_parse_if_match(const char *header, long long *version);

@@ -33,9 +33,8 @@ bool router_match_path(const char *pattern, const char *path, struct router_para
     return *p == '\0' && *s == '\0';
 }
 
-enum router_result router_match(const struct api_route *routes, size_t count, const char *method,
-                                const char *path, const struct api_route **found,
-                                struct router_params *params)
+enum router_result router_match(const struct api_route *routes, size_t count, const char *method, const char *path,
+                                const struct api_route **found, struct router_params *params)
 {
     enum router_result result = ROUTER_NO_PATH;
     *found = NULL;

@@ -18,11 +18,11 @@ struct api_response;
 typedef int (*api_handler)(struct api_request *req, struct api_response *resp);
 
 /* Route flags. */
-#define ROUTE_AUTH 1u  /* needs a bearer credential; runs in the tenant's transaction */
-#define ROUTE_BODY 2u  /* needs a JSON object body */
-#define ROUTE_PER_IP 4u /* anonymous: rate-limited per client address (signup, login) */
-#define ROUTE_ADMIN 8u  /* the caller's role must be owner or admin */
-#define ROUTE_NO_DB 16u /* answers without the database */
+#define ROUTE_AUTH 1u         /* needs a bearer credential; runs in the tenant's transaction */
+#define ROUTE_BODY 2u         /* needs a JSON object body */
+#define ROUTE_PER_IP 4u       /* anonymous: rate-limited per client address (signup, login) */
+#define ROUTE_ADMIN 8u        /* the caller's role must be owner or admin */
+#define ROUTE_NO_DB 16u       /* answers without the database */
 #define ROUTE_DB_OPTIONAL 32u /* runs even when the database is unreachable (req->db NULL) */
 
 struct api_route {
@@ -44,8 +44,7 @@ enum router_result { ROUTER_MATCH = 0, ROUTER_NO_PATH, ROUTER_NO_METHOD };
 bool router_match_path(const char *pattern, const char *path, struct router_params *params);
 
 /* The first route of routes[0..count) matching method and path, in *found, with captures. */
-enum router_result router_match(const struct api_route *routes, size_t count, const char *method,
-                                const char *path, const struct api_route **found,
-                                struct router_params *params);
+enum router_result router_match(const struct api_route *routes, size_t count, const char *method, const char *path,
+                                const struct api_route **found, struct router_params *params);
 
 #endif

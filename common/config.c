@@ -9,8 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-static const struct config_option *config_find(const struct config_option *options, size_t count,
-                                               const char *name, size_t len)
+static const struct config_option *config_find(const struct config_option *options, size_t count, const char *name,
+                                               size_t len)
 {
     for (size_t i = 0; i < count; i++) {
         const char *n = options[i].name;
@@ -40,8 +40,7 @@ static int config_parse_bool(const char *v)
     return -1;
 }
 
-static int config_apply(const struct config_option *o, void *target, const char *value, char *err,
-                        size_t errlen)
+static int config_apply(const struct config_option *o, void *target, const char *value, char *err, size_t errlen)
 {
     char *field = (char *)target + o->offset;
     switch (o->type) {
@@ -60,8 +59,7 @@ static int config_apply(const struct config_option *o, void *target, const char 
         errno = 0;
         long v = strtol(value, &end, 10);
         if (errno || end == value || *end || v < o->min || v > o->max) {
-            snprintf(err, errlen, "option %s: \"%s\" is not an integer in [%ld, %ld]", o->name, value,
-                     o->min, o->max);
+            snprintf(err, errlen, "option %s: \"%s\" is not an integer in [%ld, %ld]", o->name, value, o->min, o->max);
             return -1;
         }
         *(long *)field = v;
@@ -80,8 +78,8 @@ static int config_apply(const struct config_option *o, void *target, const char 
     return -1;
 }
 
-int config_set(const struct config_option *options, size_t count, void *target, const char *name,
-               const char *value, char *err, size_t errlen)
+int config_set(const struct config_option *options, size_t count, void *target, const char *name, const char *value,
+               char *err, size_t errlen)
 {
     const struct config_option *o = config_find(options, count, name, strlen(name));
     if (!o) {
@@ -101,8 +99,8 @@ static char *config_trim(char *s)
     return s;
 }
 
-static int config_read_file(const struct config_option *options, size_t count, void *target,
-                            const char *path, char *err, size_t errlen)
+static int config_read_file(const struct config_option *options, size_t count, void *target, const char *path,
+                            char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -139,12 +137,11 @@ static int config_read_file(const struct config_option *options, size_t count, v
     return rc;
 }
 
-int config_load(const struct config_option *options, size_t count, void *target, int argc,
-                char **argv, char *err, size_t errlen)
+int config_load(const struct config_option *options, size_t count, void *target, int argc, char **argv, char *err,
+                size_t errlen)
 {
     for (size_t i = 0; i < count; i++)
-        if (options[i].default_value &&
-            config_apply(&options[i], target, options[i].default_value, err, errlen) < 0)
+        if (options[i].default_value && config_apply(&options[i], target, options[i].default_value, err, errlen) < 0)
             return -1;
 
     const char *file = getenv("SLUICE_CONFIG");
@@ -211,8 +208,7 @@ void config_free(const struct config_option *options, size_t count, void *target
     }
 }
 
-void config_usage(FILE *out, const char *command, const struct config_option *options,
-                  size_t count)
+void config_usage(FILE *out, const char *command, const struct config_option *options, size_t count)
 {
     fprintf(out, "usage: sluiced %s [options]\n\noptions (flag, environment, default):\n", command);
     fprintf(out, "  --%-22s %-28s %s\n", "config FILE", "SLUICE_CONFIG", "file of name = value lines");

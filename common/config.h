@@ -21,8 +21,8 @@ enum config_type {
 };
 
 struct config_option {
-    const char *name;          /* flag name without the dashes */
-    const char *env;           /* environment variable, or NULL for none */
+    const char *name; /* flag name without the dashes */
+    const char *env;  /* environment variable, or NULL for none */
     enum config_type type;
     size_t offset;             /* offsetof(target struct, field) */
     const char *default_value; /* text, parsed like any other value; NULL: no default */
@@ -32,19 +32,18 @@ struct config_option {
 
 /* Fills *target from the table. Returns 0, 1 when --help was given (nothing else is read),
  * or -1 with a message in err (unknown flag, missing value, bad number, unreadable file). */
-int config_load(const struct config_option *options, size_t count, void *target, int argc,
-                char **argv, char *err, size_t errlen);
+int config_load(const struct config_option *options, size_t count, void *target, int argc, char **argv, char *err,
+                size_t errlen);
 
 /* Sets one option by name from text; -1 with err when unknown or invalid. */
-int config_set(const struct config_option *options, size_t count, void *target, const char *name,
-               const char *value, char *err, size_t errlen);
+int config_set(const struct config_option *options, size_t count, void *target, const char *name, const char *value,
+               char *err, size_t errlen);
 
 /* Frees the string fields of *target. */
 void config_free(const struct config_option *options, size_t count, void *target);
 
 /* Prints `usage: sluiced CMD [options]` and one line per option with env and default. */
-void config_usage(FILE *out, const char *command, const struct config_option *options,
-                  size_t count);
+void config_usage(FILE *out, const char *command, const struct config_option *options, size_t count);
 
 /* The settings every server process shares: applies the log level and format, and checks that
  * a database URL is given. Returns 0, or -1 with a message in err. */

@@ -19,10 +19,7 @@
 #define PASSWORD_SALT 16
 #define PASSWORD_LEN 32
 
-int crypto_random(void *buf, size_t len)
-{
-    return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
-}
+int crypto_random(void *buf, size_t len) { return RAND_bytes(buf, (int)len) == 1 ? 0 : -1; }
 
 void crypto_hex(const void *data, size_t len, char *out)
 {
@@ -79,11 +76,11 @@ int crypto_token(const char *prefix, char *out, size_t outlen)
     return 0;
 }
 
-static int crypto_pbkdf2(const char *password, const uint8_t *salt, size_t salt_len, int iterations,
-                         uint8_t *out, size_t outlen)
+static int crypto_pbkdf2(const char *password, const uint8_t *salt, size_t salt_len, int iterations, uint8_t *out,
+                         size_t outlen)
 {
-    return PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, (int)salt_len, iterations,
-                             EVP_sha256(), (int)outlen, out) == 1
+    return PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, (int)salt_len, iterations, EVP_sha256(),
+                             (int)outlen, out) == 1
                ? 0
                : -1;
 }
@@ -105,8 +102,7 @@ int crypto_password_verify(const char *password, const char *stored)
 {
     char salt_hex[2 * PASSWORD_SALT + 1], hash_hex[2 * PASSWORD_LEN + 1];
     int iterations = 0, used = 0;
-    if (sscanf(stored, "pbkdf2-sha256$%d$%32[0-9a-f]$%64[0-9a-f]%n", &iterations, salt_hex, hash_hex,
-               &used) != 3 ||
+    if (sscanf(stored, "pbkdf2-sha256$%d$%32[0-9a-f]$%64[0-9a-f]%n", &iterations, salt_hex, hash_hex, &used) != 3 ||
         stored[used] != '\0' || iterations < 1 || iterations > 10000000)
         return -1;
     uint8_t salt[PASSWORD_SALT], want[PASSWORD_LEN], got[PASSWORD_LEN];
@@ -119,8 +115,8 @@ int crypto_password_verify(const char *password, const char *stored)
 
 /* ---- AES-256-GCM ------------------------------------------------------------------------ */
 
-int crypto_seal(const uint8_t key[CRYPTO_KEY_LEN], const void *aad, size_t aad_len,
-                const void *plain, size_t plain_len, uint8_t *out)
+int crypto_seal(const uint8_t key[CRYPTO_KEY_LEN], const void *aad, size_t aad_len, const void *plain, size_t plain_len,
+                uint8_t *out)
 {
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int len = 0, ok = 0;
@@ -142,8 +138,8 @@ done:
     return ok ? 0 : -1;
 }
 
-int crypto_open(const uint8_t key[CRYPTO_KEY_LEN], const void *aad, size_t aad_len,
-                const uint8_t *sealed, size_t sealed_len, uint8_t *out)
+int crypto_open(const uint8_t key[CRYPTO_KEY_LEN], const void *aad, size_t aad_len, const uint8_t *sealed,
+                size_t sealed_len, uint8_t *out)
 {
     if (sealed_len < CRYPTO_SEAL_OVERHEAD)
         return -1;
@@ -170,8 +166,7 @@ done:
     return ok ? 0 : -1;
 }
 
-int crypto_master_key_load(const char *hex, const char *file, uint8_t key[CRYPTO_KEY_LEN],
-                           char *err, size_t errlen)
+int crypto_master_key_load(const char *hex, const char *file, uint8_t key[CRYPTO_KEY_LEN], char *err, size_t errlen)
 {
     char line[256] = "";
     const char *source = "SLUICE_MASTER_KEY";
@@ -182,8 +177,10 @@ int crypto_master_key_load(const char *hex, const char *file, uint8_t key[CRYPTO
         }
         FILE *f = fopen(file, "r");
         if (!f) {
-            snprintf(err, errlen, "master key file %s: %s (set SLUICE_MASTER_KEY or create it with "
-                     "`openssl rand -hex 32 > %s`)", file, strerror(errno), file);
+            snprintf(err, errlen,
+                     "master key file %s: %s (set SLUICE_MASTER_KEY or create it with "
+                     "`openssl rand -hex 32 > %s`)",
+                     file, strerror(errno), file);
             return -1;
         }
         if (!fgets(line, sizeof line, f))
@@ -250,7 +247,10 @@ int crypto_tls_self_signed(const char *dir, int *created, char *err, size_t errl
     X509_set_issuer_name(x, name);
     X509V3_set_ctx_nodb(&ctx);
     X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-    static const struct { int nid; const char *value; } exts[] = {
+    static const struct {
+        int nid;
+        const char *value;
+    } exts[] = {
         {NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1"},
         {NID_basic_constraints, "critical,CA:TRUE"},
         {NID_key_usage, "critical,digitalSignature,keyCertSign"},

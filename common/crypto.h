@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CRYPTO_KEY_LEN 32     /* AES-256 key */
+#define CRYPTO_KEY_LEN 32       /* AES-256 key */
 #define CRYPTO_SEAL_OVERHEAD 28 /* 12-byte nonce in front, 16-byte tag behind */
-#define CRYPTO_SHA256_HEX 65  /* 64 hex digits and NUL */
+#define CRYPTO_SHA256_HEX 65    /* 64 hex digits and NUL */
 #define CRYPTO_PASSWORD_HASH_MAX 160
 
 int crypto_random(void *buf, size_t len);
@@ -38,15 +38,14 @@ int crypto_password_verify(const char *password, const char *stored);
 /* AES-256-GCM. seal writes nonce || ciphertext || tag (plain_len + CRYPTO_SEAL_OVERHEAD
  * bytes) into out; open reverses it into out (sealed_len - CRYPTO_SEAL_OVERHEAD bytes) and
  * fails when the key, the aad or any byte differs. aad may be NULL with aad_len 0. */
-int crypto_seal(const uint8_t key[CRYPTO_KEY_LEN], const void *aad, size_t aad_len,
-                const void *plain, size_t plain_len, uint8_t *out);
-int crypto_open(const uint8_t key[CRYPTO_KEY_LEN], const void *aad, size_t aad_len,
-                const uint8_t *sealed, size_t sealed_len, uint8_t *out);
+int crypto_seal(const uint8_t key[CRYPTO_KEY_LEN], const void *aad, size_t aad_len, const void *plain, size_t plain_len,
+                uint8_t *out);
+int crypto_open(const uint8_t key[CRYPTO_KEY_LEN], const void *aad, size_t aad_len, const uint8_t *sealed,
+                size_t sealed_len, uint8_t *out);
 
 /* The master key from 64 hex digits (hex, when non-empty) or else from the first line of
  * file. -1 with a message in err when neither gives a valid key. */
-int crypto_master_key_load(const char *hex, const char *file, uint8_t key[CRYPTO_KEY_LEN],
-                           char *err, size_t errlen);
+int crypto_master_key_load(const char *hex, const char *file, uint8_t key[CRYPTO_KEY_LEN], char *err, size_t errlen);
 
 /* Makes sure dir holds key.pem (mode 0600) and cert.pem: a self-signed P-256 certificate for
  * CN=localhost with subjectAltName DNS:localhost, IP:127.0.0.1, IP:::1, valid ten years.

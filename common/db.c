@@ -22,8 +22,7 @@ PGconn *db_connect(const char *url, const char *role, struct db_error *err)
     memset(err, 0, sizeof *err);
     PGconn *conn = PQconnectdb(url);
     if (PQstatus(conn) != CONNECTION_OK) {
-        snprintf(err->message, sizeof err->message, "cannot connect to the database: %s",
-                 PQerrorMessage(conn));
+        snprintf(err->message, sizeof err->message, "cannot connect to the database: %s", PQerrorMessage(conn));
         err->message[strcspn(err->message, "\n")] = '\0';
         err->connection_lost = true;
         PQfinish(conn);
@@ -40,8 +39,7 @@ PGconn *db_connect(const char *url, const char *role, struct db_error *err)
     return conn;
 }
 
-PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
-                   struct db_error *err)
+PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const *params, struct db_error *err)
 {
     PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(res);
@@ -52,8 +50,7 @@ PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const
     return NULL;
 }
 
-int db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
-            struct db_error *err)
+int db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params, struct db_error *err)
 {
     PGresult *res = db_query(conn, sql, nparams, params, err);
     PQclear(res);

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 
 struct db_error {
-    char sqlstate[6];     /* "" when the failure is not from the server */
+    char sqlstate[6]; /* "" when the failure is not from the server */
     char message[512];
     char constraint[128]; /* violated constraint name, or "" */
     bool connection_lost; /* the connection is unusable; reconnect */
@@ -21,11 +21,9 @@ PGconn *db_connect(const char *url, const char *role, struct db_error *err);
 
 /* Runs sql with nparams text parameters. Returns the result (tuples or command ok), or NULL
  * with *err filled. */
-PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
-                   struct db_error *err);
+PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const *params, struct db_error *err);
 
 /* Runs a statement and discards its result; 0 or -1 with *err. */
-int db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
-            struct db_error *err);
+int db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params, struct db_error *err);
 
 #endif

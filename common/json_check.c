@@ -6,14 +6,14 @@
 #include <string.h>
 
 static const char *const json_check_kind_names[] = {
-    [JSON_CHECK_STRING] = "a string",  [JSON_CHECK_NAME] = "a string",
-    [JSON_CHECK_INT] = "an integer",   [JSON_CHECK_BOOL] = "a boolean",
-    [JSON_CHECK_ENUM] = "a string",    [JSON_CHECK_OBJECT] = "an object",
-    [JSON_CHECK_ARRAY] = "an array",   [JSON_CHECK_STRING_MAP] = "an object of strings",
+    [JSON_CHECK_STRING] = "a string", [JSON_CHECK_NAME] = "a string",
+    [JSON_CHECK_INT] = "an integer",  [JSON_CHECK_BOOL] = "a boolean",
+    [JSON_CHECK_ENUM] = "a string",   [JSON_CHECK_OBJECT] = "an object",
+    [JSON_CHECK_ARRAY] = "an array",  [JSON_CHECK_STRING_MAP] = "an object of strings",
 };
 
-__attribute__((format(printf, 4, 5))) static int
-json_check_fail(struct json_check_error *err, const char *path, const char *name, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int json_check_fail(struct json_check_error *err, const char *path,
+                                                                 const char *name, const char *fmt, ...)
 {
     if (name)
         snprintf(err->field, sizeof err->field, "%s%s%s", path, *path ? "." : "", name);
@@ -35,8 +35,7 @@ bool json_check_name(const char *s)
         return false;
     for (size_t i = 1; i < n; i++) {
         char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-              c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
             return false;
     }
     return true;
@@ -55,8 +54,7 @@ static int json_check_value(const json_t *v, const struct json_check_field *f, c
         const char *s = json_string_value(v);
         size_t len = json_string_length(v);
         if (strlen(s) != len)
-            return json_check_fail(err, path, f->name, "field \"%s\" must not contain NUL characters",
-                                   f->name);
+            return json_check_fail(err, path, f->name, "field \"%s\" must not contain NUL characters", f->name);
         if (f->kind == JSON_CHECK_NAME && !json_check_name(s))
             return json_check_fail(err, path, f->name,
                                    "field \"%s\" must be a name: 1 to 63 letters, digits, '_' or "
@@ -68,45 +66,40 @@ static int json_check_value(const json_t *v, const struct json_check_field *f, c
                     return 0;
             char list[256] = "";
             for (const char *const *e = f->values; *e; e++)
-                snprintf(list + strlen(list), sizeof list - strlen(list), "%s\"%s\"",
-                         e == f->values ? "" : ", ", *e);
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s\"%s\"", e == f->values ? "" : ", ", *e);
             return json_check_fail(err, path, f->name, "field \"%s\" must be one of %s", f->name, list);
         }
         long long max = f->max ? f->max : 65536;
         if (f->kind == JSON_CHECK_STRING && ((long long)len < f->min || (long long)len > max))
-            return json_check_fail(err, path, f->name, "field \"%s\" must be %lld to %lld characters long",
-                                   f->name, f->min, max);
+            return json_check_fail(err, path, f->name, "field \"%s\" must be %lld to %lld characters long", f->name,
+                                   f->min, max);
         return 0;
     }
     case JSON_CHECK_INT:
         if (!json_is_integer(v))
             return json_check_fail(err, path, f->name, "field \"%s\" must be %s", f->name, expected);
         if (json_integer_value(v) < f->min || json_integer_value(v) > f->max)
-            return json_check_fail(err, path, f->name, "field \"%s\" must be between %lld and %lld",
-                                   f->name, f->min, f->max);
+            return json_check_fail(err, path, f->name, "field \"%s\" must be between %lld and %lld", f->name, f->min,
+                                   f->max);
         return 0;
     case JSON_CHECK_BOOL:
         return json_is_boolean(v) ? 0
-                                  : json_check_fail(err, path, f->name, "field \"%s\" must be %s", f->name,
-                                                    expected);
+                                  : json_check_fail(err, path, f->name, "field \"%s\" must be %s", f->name, expected);
     case JSON_CHECK_OBJECT:
         return json_is_object(v) ? 0
-                                 : json_check_fail(err, path, f->name, "field \"%s\" must be %s", f->name,
-                                                   expected);
+                                 : json_check_fail(err, path, f->name, "field \"%s\" must be %s", f->name, expected);
     case JSON_CHECK_ARRAY:
         if (!json_is_array(v))
             return json_check_fail(err, path, f->name, "field \"%s\" must be %s", f->name, expected);
         if (f->max && (long long)json_array_size(v) > f->max)
-            return json_check_fail(err, path, f->name, "field \"%s\" has more than %lld items", f->name,
-                                   f->max);
+            return json_check_fail(err, path, f->name, "field \"%s\" has more than %lld items", f->name, f->max);
         return 0;
     case JSON_CHECK_STRING_MAP: {
         if (!json_is_object(v))
             return json_check_fail(err, path, f->name, "field \"%s\" must be %s", f->name, expected);
         long long max = f->max ? f->max : 1000;
         if ((long long)json_object_size(v) > max)
-            return json_check_fail(err, path, f->name, "field \"%s\" has more than %lld entries", f->name,
-                                   max);
+            return json_check_fail(err, path, f->name, "field \"%s\" has more than %lld entries", f->name, max);
         const char *key;
         json_t *item;
         json_object_foreach((json_t *)v, key, item)
@@ -123,12 +116,11 @@ static int json_check_value(const json_t *v, const struct json_check_field *f, c
     return json_check_fail(err, path, f->name, "field \"%s\" has an unknown kind", f->name);
 }
 
-int json_check_object(const json_t *value, const char *path, const struct json_check_field *fields,
-                      size_t count, bool partial, struct json_check_error *err)
+int json_check_object(const json_t *value, const char *path, const struct json_check_field *fields, size_t count,
+                      bool partial, struct json_check_error *err)
 {
     if (!json_is_object(value))
-        return json_check_fail(err, path, NULL, "%s%s must be a JSON object", *path ? "field " : "the body",
-                               path);
+        return json_check_fail(err, path, NULL, "%s%s must be a JSON object", *path ? "field " : "the body", path);
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)value, key, v)

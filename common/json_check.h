@@ -15,9 +15,9 @@
 #include <stddef.h>
 
 enum json_check_kind {
-    JSON_CHECK_STRING,     /* string, length in [min, max] (max 0: 65536) */
-    JSON_CHECK_NAME,       /* string that json_check_name() accepts */
-    JSON_CHECK_INT,        /* integer in [min, max] */
+    JSON_CHECK_STRING, /* string, length in [min, max] (max 0: 65536) */
+    JSON_CHECK_NAME,   /* string that json_check_name() accepts */
+    JSON_CHECK_INT,    /* integer in [min, max] */
     JSON_CHECK_BOOL,
     JSON_CHECK_ENUM,       /* string equal to one of values */
     JSON_CHECK_OBJECT,     /* any object (checked further by the caller) */
@@ -43,8 +43,8 @@ struct json_check_error {
 
 /* Checks value against fields. path prefixes field names in errors ("" at the top). With
  * partial, no field is required (PATCH). Returns 0, or -1 with *err filled. */
-int json_check_object(const json_t *value, const char *path, const struct json_check_field *fields,
-                      size_t count, bool partial, struct json_check_error *err);
+int json_check_object(const json_t *value, const char *path, const struct json_check_field *fields, size_t count,
+                      bool partial, struct json_check_error *err);
 
 /* A resource name: 1 to 63 characters, a letter first, then letters, digits, '_' or '-'.
  * Returns true when s is one. */

@@ -59,8 +59,7 @@ void log_vwrite(enum log_level level, const char *fmt, va_list ap)
     size_t n = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(ts + n, sizeof ts - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
     if (log_json) {
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "ts", ts, "level", level_names[level], "id",
-                              log_id, "msg", msg);
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "ts", ts, "level", level_names[level], "id", log_id, "msg", msg);
         char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
         if (s)
             fprintf(stderr, "%s\n", s);

@@ -21,13 +21,12 @@ void log_set_id(const char *id);
 const char *log_get_id(void);
 
 void log_write(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void log_vwrite(enum log_level level, const char *fmt, va_list ap)
-    __attribute__((format(printf, 2, 0)));
+void log_vwrite(enum log_level level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
-#define log_at(level, ...)                                                                         \
-    do {                                                                                           \
-        if ((level) >= log_min_level)                                                              \
-            log_write((level), __VA_ARGS__);                                                       \
+#define log_at(level, ...)                                                                                             \
+    do {                                                                                                               \
+        if ((level) >= log_min_level)                                                                                  \
+            log_write((level), __VA_ARGS__);                                                                           \
     } while (0)
 #define log_debug(...) log_at(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_at(LOG_INFO, __VA_ARGS__)

@@ -16,10 +16,7 @@
 
 #define MIGRATE_LOCK_ID "7305553461"
 
-static int migrate_name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
+static int migrate_name_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* NNNN_name.sql: four or more digits, an underscore, a name, ".sql". */
 static int migrate_is_file(const char *name)
@@ -66,8 +63,7 @@ static int migrate_one(PGconn *conn, const char *dir, const char *file, char *er
     snprintf(version, sizeof version, "%.*s", (int)digits, file);
     struct db_error dberr;
     const char *params[] = {version, file};
-    PGresult *res = db_query(conn, "SELECT 1 FROM schema_migrations WHERE version = $1::bigint", 1,
-                             params, &dberr);
+    PGresult *res = db_query(conn, "SELECT 1 FROM schema_migrations WHERE version = $1::bigint", 1, params, &dberr);
     if (!res) {
         snprintf(err, errlen, "%s", dberr.message);
         return -1;
@@ -85,8 +81,8 @@ static int migrate_one(PGconn *conn, const char *dir, const char *file, char *er
     int rc = migrate_simple(conn, "BEGIN", sub, sizeof sub);
     if (rc == 0)
         rc = migrate_simple(conn, sql, sub, sizeof sub);
-    if (rc == 0 && db_exec(conn, "INSERT INTO schema_migrations (version, name) VALUES ($1::bigint, $2)",
-                           2, params, &dberr) < 0) {
+    if (rc == 0 &&
+        db_exec(conn, "INSERT INTO schema_migrations (version, name) VALUES ($1::bigint, $2)", 2, params, &dberr) < 0) {
         snprintf(sub, sizeof sub, "%s", dberr.message);
         rc = -1;
     }
@@ -177,13 +173,12 @@ struct migrate_config {
 };
 
 static const struct config_option migrate_options[] = {
-    {"database-url", "SLUICE_DATABASE_URL", CONFIG_STRING, offsetof(struct migrate_config, database_url),
-     NULL, 0, 0, "PostgreSQL connection URL (required)"},
-    {"migrations-dir", "SLUICE_MIGRATIONS_DIR", CONFIG_STRING,
-     offsetof(struct migrate_config, migrations_dir), NULL, 0, 0,
-     "directory of NNNN_name.sql files (default: ./migrations or next to the binary)"},
-    {"log-level", "SLUICE_LOG_LEVEL", CONFIG_STRING, offsetof(struct migrate_config, log_level), "info",
-     0, 0, "debug, info, warn or error"},
+    {"database-url", "SLUICE_DATABASE_URL", CONFIG_STRING, offsetof(struct migrate_config, database_url), NULL, 0, 0,
+     "PostgreSQL connection URL (required)"},
+    {"migrations-dir", "SLUICE_MIGRATIONS_DIR", CONFIG_STRING, offsetof(struct migrate_config, migrations_dir), NULL, 0,
+     0, "directory of NNNN_name.sql files (default: ./migrations or next to the binary)"},
+    {"log-level", "SLUICE_LOG_LEVEL", CONFIG_STRING, offsetof(struct migrate_config, log_level), "info", 0, 0,
+     "debug, info, warn or error"},
 };
 #define MIGRATE_NOPTIONS (sizeof migrate_options / sizeof migrate_options[0])
 

@@ -80,8 +80,8 @@ static void report_add(struct cgroup_task *t, const char *what, int ok, const ch
              ok ? "=" : " unavailable: ", value);
 }
 
-static int limit_v1(struct cgroup_task *t, char *dir, size_t dirsz, const char *controller,
-                    const char *parent, const char *name, const char *file, const char *value)
+static int limit_v1(struct cgroup_task *t, char *dir, size_t dirsz, const char *controller, const char *parent,
+                    const char *name, const char *file, const char *value)
 {
     char base[300];
     snprintf(base, sizeof base, "%.200s/%s", cgroup_root, controller);
@@ -93,34 +93,30 @@ static int limit_v1(struct cgroup_task *t, char *dir, size_t dirsz, const char *
     return 0;
 }
 
-static int create_v1(struct cgroup_task *t, const char *parent, const char *name,
-                     const struct cgroup_limits *l)
+static int create_v1(struct cgroup_task *t, const char *parent, const char *name, const struct cgroup_limits *l)
 {
     char v[64];
     int applied = 0;
     if (l->memory_bytes) {
         snprintf(v, sizeof v, "%llu", (unsigned long long)l->memory_bytes);
-        applied += limit_v1(t, t->memory_dir, sizeof t->memory_dir, "memory", parent, name,
-                            "memory.limit_in_bytes", v) == 0;
+        applied +=
+            limit_v1(t, t->memory_dir, sizeof t->memory_dir, "memory", parent, name, "memory.limit_in_bytes", v) == 0;
     }
     if (l->cpu_millis) {
         snprintf(v, sizeof v, "%u", l->cpu_millis * 100); /* period 100000 us */
-        if (limit_v1(t, t->cpu_dir, sizeof t->cpu_dir, "cpu", parent, name, "cpu.cfs_quota_us",
-                     v) == 0) {
+        if (limit_v1(t, t->cpu_dir, sizeof t->cpu_dir, "cpu", parent, name, "cpu.cfs_quota_us", v) == 0) {
             write_file(t->cpu_dir, "cpu.cfs_period_us", "100000");
             applied++;
         }
     }
     if (l->pids) {
         snprintf(v, sizeof v, "%u", l->pids);
-        applied += limit_v1(t, t->pids_dir, sizeof t->pids_dir, "pids", parent, name, "pids.max",
-                            v) == 0;
+        applied += limit_v1(t, t->pids_dir, sizeof t->pids_dir, "pids", parent, name, "pids.max", v) == 0;
     }
     return applied ? 0 : -1;
 }
 
-static int create_v2(struct cgroup_task *t, const char *parent, const char *name,
-                     const struct cgroup_limits *l)
+static int create_v2(struct cgroup_task *t, const char *parent, const char *name, const struct cgroup_limits *l)
 {
     char pdir[400];
     /* Controllers must be enabled for the children of the root and of the parent group. */
@@ -138,9 +134,8 @@ static int create_v2(struct cgroup_task *t, const char *parent, const char *name
         const char *file;
         int wanted;
         char value[64];
-    } rows[3] = {{"memory.max", l->memory_bytes != 0, ""},
-                 {"cpu.max", l->cpu_millis != 0, ""},
-                 {"pids.max", l->pids != 0, ""}};
+    } rows[3] = {
+        {"memory.max", l->memory_bytes != 0, ""}, {"cpu.max", l->cpu_millis != 0, ""}, {"pids.max", l->pids != 0, ""}};
     snprintf(rows[0].value, sizeof rows[0].value, "%llu", (unsigned long long)l->memory_bytes);
     snprintf(rows[1].value, sizeof rows[1].value, "%u 100000", l->cpu_millis * 100);
     snprintf(rows[2].value, sizeof rows[2].value, "%u", l->pids);
@@ -154,8 +149,7 @@ static int create_v2(struct cgroup_task *t, const char *parent, const char *name
     return applied ? 0 : -1;
 }
 
-int cgroup_task_create(struct cgroup_task *t, const char *parent, const char *name,
-                       const struct cgroup_limits *limits)
+int cgroup_task_create(struct cgroup_task *t, const char *parent, const char *name, const struct cgroup_limits *limits)
 {
     memset(t, 0, sizeof *t);
     t->version = detected;
@@ -188,8 +182,7 @@ long cgroup_task_oom_kills(const struct cgroup_task *t)
     if (!t->memory_dir[0])
         return 0;
     char p[600];
-    snprintf(p, sizeof p, "%s/%s", t->memory_dir,
-             t->version == CGROUP_V2 ? "memory.events" : "memory.oom_control");
+    snprintf(p, sizeof p, "%s/%s", t->memory_dir, t->version == CGROUP_V2 ? "memory.events" : "memory.oom_control");
     FILE *f = fopen(p, "re");
     if (!f)
         return 0;

@@ -37,8 +37,7 @@ const char *cgroup_version_name(enum cgroup_version v);
 /* Creates the group <parent>/<name> and writes the limits. Fills t, including t->report with
  * each controller's outcome. Returns 0 when at least one limit was applied, -1 when none was
  * (t->report says why). */
-int cgroup_task_create(struct cgroup_task *t, const char *parent, const char *name,
-                       const struct cgroup_limits *limits);
+int cgroup_task_create(struct cgroup_task *t, const char *parent, const char *name, const struct cgroup_limits *limits);
 /* Moves the calling process into the group (writes "0" to cgroup.procs); used in the child
  * between fork and exec. Async-signal-safe. Returns 0, or -1 if any write failed. */
 int cgroup_task_join_self(const struct cgroup_task *t);

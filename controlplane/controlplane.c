@@ -34,8 +34,10 @@ struct cp_config {
     int seccomp;
 };
 
+// clang-format off
 #define OPT(name, env, type, field, def, min, max, help)                                           \
     {name, env, type, offsetof(struct cp_config, field), def, min, max, help}
+// clang-format on
 static const struct config_option cp_options[] = {
     OPT("database-url", "SLUICE_DATABASE_URL", CONFIG_STRING, database_url, NULL, 0, 0,
         "PostgreSQL connection URL (required; connects as the migrating role, all tenants)"),
@@ -49,50 +51,46 @@ static const struct config_option cp_options[] = {
         "worker arguments, space-separated"),
     OPT("cgroup-parent", "SLUICE_CGROUP_PARENT", CONFIG_STRING, cgroup_parent, "sluice", 0, 0,
         "cgroup under which each task gets its own group"),
-    OPT("master-key", "SLUICE_MASTER_KEY", CONFIG_STRING, master_key, "", 0, 0,
-        "secrets master key, 64 hex digits"),
-    OPT("master-key-file", "SLUICE_MASTER_KEY_FILE", CONFIG_STRING, master_key_file,
-        "var/master.key", 0, 0, "file holding the master key"),
-    OPT("metrics-address", "SLUICE_CONTROLPLANE_METRICS_ADDRESS", CONFIG_STRING,
-        metrics_address, "127.0.0.1", 0, 0, "address of the /metrics listener"),
-    OPT("metrics-port", "SLUICE_CONTROLPLANE_METRICS_PORT", CONFIG_INT, metrics_port, "0", 0,
-        65535, "port of the Prometheus /metrics endpoint (0: off)"),
+    OPT("master-key", "SLUICE_MASTER_KEY", CONFIG_STRING, master_key, "", 0, 0, "secrets master key, 64 hex digits"),
+    OPT("master-key-file", "SLUICE_MASTER_KEY_FILE", CONFIG_STRING, master_key_file, "var/master.key", 0, 0,
+        "file holding the master key"),
+    OPT("metrics-address", "SLUICE_CONTROLPLANE_METRICS_ADDRESS", CONFIG_STRING, metrics_address, "127.0.0.1", 0, 0,
+        "address of the /metrics listener"),
+    OPT("metrics-port", "SLUICE_CONTROLPLANE_METRICS_PORT", CONFIG_INT, metrics_port, "0", 0, 65535,
+        "port of the Prometheus /metrics endpoint (0: off)"),
     OPT("resync-ms", "SLUICE_RESYNC_MS", CONFIG_INT, resync_ms, "5000", 100, 3600000,
         "full reconcile period, besides LISTEN/NOTIFY"),
     OPT("sync-ms", "SLUICE_SYNC_MS", CONFIG_INT, sync_ms, "1000", 50, 60000,
         "status, lease, log and usage write period"),
     OPT("lease-seconds", "SLUICE_LEASE_SECONDS", CONFIG_INT, lease_seconds, "10", 1, 3600,
         "task lease length; another node takes a task over this long after its node died"),
-    OPT("max-tasks", "SLUICE_MAX_TASKS", CONFIG_INT, max_tasks, "2000", 1, 1000000,
-        "most tasks this node runs"),
-    OPT("stop-timeout-ms", "SLUICE_STOP_TIMEOUT_MS", CONFIG_INT, stop_timeout_ms, "10000", 10,
-        600000, "graceful stop deadline before SIGKILL"),
-    OPT("heartbeat-timeout-ms", "SLUICE_HEARTBEAT_TIMEOUT_MS", CONFIG_INT, heartbeat_timeout_ms,
-        "15000", 100, 600000, "a worker silent this long is killed and restarted"),
-    OPT("backoff-initial-ms", "SLUICE_BACKOFF_INITIAL_MS", CONFIG_INT, backoff_initial_ms, "500",
-        1, 600000, "first restart delay after a crash (doubles per crash)"),
-    OPT("backoff-max-ms", "SLUICE_BACKOFF_MAX_MS", CONFIG_INT, backoff_max_ms, "30000", 1,
-        3600000, "longest restart delay"),
+    OPT("max-tasks", "SLUICE_MAX_TASKS", CONFIG_INT, max_tasks, "2000", 1, 1000000, "most tasks this node runs"),
+    OPT("stop-timeout-ms", "SLUICE_STOP_TIMEOUT_MS", CONFIG_INT, stop_timeout_ms, "10000", 10, 600000,
+        "graceful stop deadline before SIGKILL"),
+    OPT("heartbeat-timeout-ms", "SLUICE_HEARTBEAT_TIMEOUT_MS", CONFIG_INT, heartbeat_timeout_ms, "15000", 100, 600000,
+        "a worker silent this long is killed and restarted"),
+    OPT("backoff-initial-ms", "SLUICE_BACKOFF_INITIAL_MS", CONFIG_INT, backoff_initial_ms, "500", 1, 600000,
+        "first restart delay after a crash (doubles per crash)"),
+    OPT("backoff-max-ms", "SLUICE_BACKOFF_MAX_MS", CONFIG_INT, backoff_max_ms, "30000", 1, 3600000,
+        "longest restart delay"),
     OPT("crash-limit", "SLUICE_CRASH_LIMIT", CONFIG_INT, crash_limit, "5", 1, 1000,
         "crashes within crash-window-s after which a task is failed"),
     OPT("crash-window-s", "SLUICE_CRASH_WINDOW_S", CONFIG_INT, crash_window_s, "300", 1, 86400,
         "window for crash-limit"),
-    OPT("task-memory-s-mb", "SLUICE_TASK_MEMORY_S_MB", CONFIG_INT, task_memory_s_mb, "256", 8,
-        1048576, "memory limit of task size S"),
-    OPT("task-memory-m-mb", "SLUICE_TASK_MEMORY_M_MB", CONFIG_INT, task_memory_m_mb, "1024", 8,
-        1048576, "memory limit of task size M"),
-    OPT("task-memory-l-mb", "SLUICE_TASK_MEMORY_L_MB", CONFIG_INT, task_memory_l_mb, "4096", 8,
-        1048576, "memory limit of task size L"),
+    OPT("task-memory-s-mb", "SLUICE_TASK_MEMORY_S_MB", CONFIG_INT, task_memory_s_mb, "256", 8, 1048576,
+        "memory limit of task size S"),
+    OPT("task-memory-m-mb", "SLUICE_TASK_MEMORY_M_MB", CONFIG_INT, task_memory_m_mb, "1024", 8, 1048576,
+        "memory limit of task size M"),
+    OPT("task-memory-l-mb", "SLUICE_TASK_MEMORY_L_MB", CONFIG_INT, task_memory_l_mb, "4096", 8, 1048576,
+        "memory limit of task size L"),
     OPT("seccomp", "SLUICE_SECCOMP", CONFIG_BOOL, seccomp, "true", 0, 0,
         "ask workers to install the seccomp allow-list"),
-    OPT("log-retention-hours", "SLUICE_LOG_RETENTION_HOURS", CONFIG_INT, log_retention_hours,
-        "72", 1, 87600, "task log lines older than this are deleted"),
-    OPT("log-max-per-resource", "SLUICE_LOG_MAX_PER_RESOURCE", CONFIG_INT, log_max_per_resource,
-        "10000", 10, 100000000, "newest task log lines kept per pipeline or connection"),
-    OPT("log-level", "SLUICE_LOG_LEVEL", CONFIG_STRING, log_level, "info", 0, 0,
-        "debug, info, warn or error"),
-    OPT("log-format", "SLUICE_LOG_FORMAT", CONFIG_STRING, log_format, "text", 0, 0,
-        "text or json"),
+    OPT("log-retention-hours", "SLUICE_LOG_RETENTION_HOURS", CONFIG_INT, log_retention_hours, "72", 1, 87600,
+        "task log lines older than this are deleted"),
+    OPT("log-max-per-resource", "SLUICE_LOG_MAX_PER_RESOURCE", CONFIG_INT, log_max_per_resource, "10000", 10, 100000000,
+        "newest task log lines kept per pipeline or connection"),
+    OPT("log-level", "SLUICE_LOG_LEVEL", CONFIG_STRING, log_level, "info", 0, 0, "debug, info, warn or error"),
+    OPT("log-format", "SLUICE_LOG_FORMAT", CONFIG_STRING, log_format, "text", 0, 0, "text or json"),
 };
 #undef OPT
 #define CP_NOPTIONS (sizeof cp_options / sizeof cp_options[0])
@@ -106,15 +104,13 @@ static void on_stop_signal(int sig) { stop_requested = 1; }
 static pthread_mutex_t metrics_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *metrics_text;
 
-static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *conn, const char *url,
-                                       const char *method, const char *version,
-                                       const char *upload, size_t *upload_size, void **state)
+static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                       const char *version, const char *upload, size_t *upload_size, void **state)
 {
     int found = strcmp(url, "/metrics") == 0 && strcmp(method, "GET") == 0;
     pthread_mutex_lock(&metrics_lock);
     const char *body = found ? (metrics_text ? metrics_text : "") : "not found\n";
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
     pthread_mutex_unlock(&metrics_lock);
     MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4");
     enum MHD_Result rc = MHD_queue_response(conn, found ? 200 : 404, resp);
@@ -144,9 +140,8 @@ static struct MHD_Daemon *metrics_start(const char *address, int port)
         log_error("metrics-address \"%s\" is not an IPv4 address", address);
         return NULL;
     }
-    return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port,
-                            NULL, NULL, metrics_handler, NULL, MHD_OPTION_SOCK_ADDR, &sa,
-                            MHD_OPTION_END);
+    return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL,
+                            metrics_handler, NULL, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_END);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -215,8 +210,7 @@ int controlplane_main(int argc, char **argv)
     }
     uint8_t key[CRYPTO_KEY_LEN];
     char keyerr[256];
-    int have_key = crypto_master_key_load(cfg.master_key, cfg.master_key_file, key, keyerr,
-                                          sizeof keyerr) == 0;
+    int have_key = crypto_master_key_load(cfg.master_key, cfg.master_key_file, key, keyerr, sizeof keyerr) == 0;
     if (!have_key)
         log_warn("no master key (%s): connections that use secrets will not start", keyerr);
 
@@ -251,8 +245,8 @@ int controlplane_main(int argc, char **argv)
     if (cfg.metrics_port > 0) {
         metrics = metrics_start(cfg.metrics_address, (int)cfg.metrics_port);
         if (!metrics) {
-            fprintf(stderr, "sluiced controlplane: cannot listen on %s:%ld for /metrics\n",
-                    cfg.metrics_address, cfg.metrics_port);
+            fprintf(stderr, "sluiced controlplane: cannot listen on %s:%ld for /metrics\n", cfg.metrics_address,
+                    cfg.metrics_port);
             reconcile_free(r);
             config_free(cp_options, CP_NOPTIONS, &cfg);
             return 1;

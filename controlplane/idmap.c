@@ -6,7 +6,7 @@
 #include <string.h>
 
 struct slot {
-    char *key;   /* NULL: empty; TOMBSTONE: removed */
+    char *key; /* NULL: empty; TOMBSTONE: removed */
     void *value;
 };
 

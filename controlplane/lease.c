@@ -4,8 +4,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-PGresult *lease_claim(PGconn *conn, const char *node, int lease_seconds, int max,
-                      struct db_error *err)
+PGresult *lease_claim(PGconn *conn, const char *node, int lease_seconds, int max, struct db_error *err)
 {
     char secs[16], limit[16];
     snprintf(secs, sizeof secs, "%d", lease_seconds);

@@ -15,10 +15,10 @@
  * tenant_id, resource_kind, resource_id, task_index, generation, desired (caller PQclear()s),
  * skipping failed and completed rows,
  * or NULL with err. */
-PGresult *lease_claim(PGconn *conn, const char *node, int lease_seconds, int max,
-                      struct db_error *err);
+PGresult *lease_claim(PGconn *conn, const char *node, int lease_seconds, int max, struct db_error *err);
 /* Extends every lease node holds and returns its rows with columns id, desired, generation,
- * state, tenant_id, resource_kind, resource_id, task_index (caller PQclear()s), or NULL with err. Rows missing from the answer are no longer the node's. */
+ * state, tenant_id, resource_kind, resource_id, task_index (caller PQclear()s), or NULL with err. Rows missing from the
+ * answer are no longer the node's. */
 PGresult *lease_renew(PGconn *conn, const char *node, int lease_seconds, struct db_error *err);
 /* Gives up all of node's leases (on shutdown) so other nodes take over at once; returns 0/-1. */
 int lease_release_all(PGconn *conn, const char *node, struct db_error *err);

@@ -52,27 +52,22 @@ static const char *level_name(const char *level)
     return level && strcmp(level, "warning") == 0 ? "warn" : "info";
 }
 
-void logs_add_line(struct logs *l, const char *tenant_id, const char *kind,
-                   const char *resource_id, const char *task_id, const char *level,
-                   int64_t wall_ms, const char *message)
+void logs_add_line(struct logs *l, const char *tenant_id, const char *kind, const char *resource_id,
+                   const char *task_id, const char *level, int64_t wall_ms, const char *message)
 {
     append_bounded(l, l->lines,
-                   json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:s?}", "tenant_id", tenant_id,
-                             "resource_kind", kind, "resource_id", resource_id, "task_id",
-                             task_id, "level", level_name(level), "ts", wall_ms / 1000.0,
-                             "message", message));
+                   json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:s?}", "tenant_id", tenant_id, "resource_kind", kind,
+                             "resource_id", resource_id, "task_id", task_id, "level", level_name(level), "ts",
+                             wall_ms / 1000.0, "message", message));
 }
 
-void logs_add_event(struct logs *l, const char *tenant_id, const char *kind,
-                    const char *resource_id, const char *task_id, const char *event,
-                    const char *message, int restarts, int64_t wall_ms)
+void logs_add_event(struct logs *l, const char *tenant_id, const char *kind, const char *resource_id,
+                    const char *task_id, const char *event, const char *message, int restarts, int64_t wall_ms)
 {
     append_bounded(l, l->events,
-                   json_pack("{s:s, s:s, s:s, s:s?, s:s, s:{s:s, s:i}, s:f}", "tenant_id",
-                             tenant_id, "resource_kind", kind, "resource_id", resource_id,
-                             "task_id", task_id, "event", event, "detail", "message",
-                             message ? message : "", "restarts", restarts, "ts",
-                             wall_ms / 1000.0));
+                   json_pack("{s:s, s:s, s:s, s:s?, s:s, s:{s:s, s:i}, s:f}", "tenant_id", tenant_id, "resource_kind",
+                             kind, "resource_id", resource_id, "task_id", task_id, "event", event, "detail", "message",
+                             message ? message : "", "restarts", restarts, "ts", wall_ms / 1000.0));
 }
 
 static int flush_one(json_t *arr, PGconn *conn, const char *sql, struct db_error *err)
@@ -137,9 +132,6 @@ long logs_retain(PGconn *conn, int retention_hours, int max_per_resource, struct
     return n;
 }
 
-size_t logs_pending(const struct logs *l)
-{
-    return json_array_size(l->lines) + json_array_size(l->events);
-}
+size_t logs_pending(const struct logs *l) { return json_array_size(l->lines) + json_array_size(l->events); }
 
 size_t logs_dropped(const struct logs *l) { return l->dropped; }

@@ -32,20 +32,18 @@ static void add_int(json_t *row, const char *key, uint64_t v)
     json_object_set_new(row, key, json_integer(json_integer_value(cur) + (json_int_t)v));
 }
 
-void metering_add(struct metering *m, const char *tenant_id, const char *kind,
-                  const char *resource_id, int64_t wall_ms, const struct supervisor_metrics *delta,
-                  double task_seconds)
+void metering_add(struct metering *m, const char *tenant_id, const char *kind, const char *resource_id, int64_t wall_ms,
+                  const struct supervisor_metrics *delta, double task_seconds)
 {
     long long minute = (long long)(wall_ms / 60000) * 60;
     char key[256];
     snprintf(key, sizeof key, "%s|%s|%s|%lld", tenant_id, kind, resource_id, minute);
     json_t *row = json_object_get(m->rows, key);
     if (!row) {
-        row = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "tenant_id",
-                        tenant_id, "resource_kind", kind, "resource_id", resource_id, "minute",
-                        (json_int_t)minute, "records_in", (json_int_t)0, "records_out",
-                        (json_int_t)0, "bytes_in", (json_int_t)0, "bytes_out", (json_int_t)0,
-                        "errors", (json_int_t)0, "task_seconds", 0.0);
+        row = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "tenant_id", tenant_id, "resource_kind",
+                        kind, "resource_id", resource_id, "minute", (json_int_t)minute, "records_in", (json_int_t)0,
+                        "records_out", (json_int_t)0, "bytes_in", (json_int_t)0, "bytes_out", (json_int_t)0, "errors",
+                        (json_int_t)0, "task_seconds", 0.0);
         if (!row)
             return;
         json_object_set_new(m->rows, key, row);
@@ -59,8 +57,7 @@ void metering_add(struct metering *m, const char *tenant_id, const char *kind,
     }
     if (task_seconds > 0)
         json_object_set_new(row, "task_seconds",
-                            json_real(json_real_value(json_object_get(row, "task_seconds")) +
-                                      task_seconds));
+                            json_real(json_real_value(json_object_get(row, "task_seconds")) + task_seconds));
 }
 
 int metering_flush(struct metering *m, PGconn *conn, struct db_error *err)

@@ -45,8 +45,8 @@ struct reconciler {
     struct logs *logs;
     struct metering *meter;
     uint64_t db_errors, starts;
-    struct idmap *index; /* task id → struct cp_task */
-    int scan_needed;     /* some task may need reconcile_poll() to act */
+    struct idmap *index;    /* task id → struct cp_task */
+    int scan_needed;        /* some task may need reconcile_poll() to act */
     int claimed_full_batch; /* the last claim filled its batch: more rows may be waiting */
 };
 
@@ -58,13 +58,10 @@ static const struct {
     uint32_t cpu_millis, pids;
 } task_sizes[] = {{"S", 500, 128}, {"M", 1000, 256}, {"L", 2000, 512}};
 
-static struct cp_task *task_find(const struct reconciler *r, const char *id)
-{
-    return idmap_get(r->index, id);
-}
+static struct cp_task *task_find(const struct reconciler *r, const char *id) { return idmap_get(r->index, id); }
 
-static struct cp_task *task_add(struct reconciler *r, const char *id, const char *tenant,
-                                const char *kind, const char *resource, int index)
+static struct cp_task *task_add(struct reconciler *r, const char *id, const char *tenant, const char *kind,
+                                const char *resource, int index)
 {
     if (r->ntasks == r->cap) {
         int cap = r->cap ? r->cap * 2 : 32;
@@ -102,18 +99,15 @@ static void task_remove(struct reconciler *r, struct cp_task *t)
     free(t);
 }
 
-static void note_event(struct reconciler *r, struct cp_task *t, const char *event,
-                       const char *message, int restarts)
+static void note_event(struct reconciler *r, struct cp_task *t, const char *event, const char *message, int restarts)
 {
-    logs_add_event(r->logs, t->tenant_id, t->kind, t->resource_id, t->id, event, message,
-                   restarts, clock_wall_ms());
+    logs_add_event(r->logs, t->tenant_id, t->kind, t->resource_id, t->id, event, message, restarts, clock_wall_ms());
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* Supervisor callbacks: record, set flags; act after supervisor_poll() returns.             */
 
-static void on_state(void *ctx, const struct supervisor_status *st, const char *event,
-                     const char *message)
+static void on_state(void *ctx, const struct supervisor_status *st, const char *event, const char *message)
 {
     struct reconciler *r = ctx;
     struct cp_task *t = task_find(r, st->task_id);
@@ -124,11 +118,11 @@ static void on_state(void *ctx, const struct supervisor_status *st, const char *
         note_event(r, t, event, message, st->restarts);
         /* The same change as a log line, so a log view tells the whole story. */
         char line[700];
-        snprintf(line, sizeof line, "controlplane: task %s on node %s%s%.600s", event,
-                 r->opt.node_id, message[0] ? ": " : "", message);
+        snprintf(line, sizeof line, "controlplane: task %s on node %s%s%.600s", event, r->opt.node_id,
+                 message[0] ? ": " : "", message);
         int bad = strcmp(event, "crashed") == 0 || strcmp(event, "failed") == 0;
-        logs_add_line(r->logs, t->tenant_id, t->kind, t->resource_id, t->id,
-                      bad ? "error" : "info", clock_wall_ms(), line);
+        logs_add_line(r->logs, t->tenant_id, t->kind, t->resource_id, t->id, bad ? "error" : "info", clock_wall_ms(),
+                      line);
     }
     if (strcmp(event, "stopped") == 0) {
         r->scan_needed = 1;
@@ -154,8 +148,7 @@ static void on_log(void *ctx, const char *task_id, const char *level, const char
     struct reconciler *r = ctx;
     struct cp_task *t = task_find(r, task_id);
     if (t)
-        logs_add_line(r->logs, t->tenant_id, t->kind, t->resource_id, t->id, level, clock_wall_ms(),
-                      message);
+        logs_add_line(r->logs, t->tenant_id, t->kind, t->resource_id, t->id, level, clock_wall_ms(), message);
 }
 
 struct reconciler *reconcile_new(const struct reconcile_options *opts, char *err, size_t errsz)
@@ -166,14 +159,18 @@ struct reconciler *reconcile_new(const struct reconcile_options *opts, char *err
         return NULL;
     }
     r->opt = *opts;
-    if (r->opt.lease_seconds <= 0) r->opt.lease_seconds = 10;
-    if (r->opt.max_tasks <= 0) r->opt.max_tasks = 2000;
+    if (r->opt.lease_seconds <= 0)
+        r->opt.lease_seconds = 10;
+    if (r->opt.max_tasks <= 0)
+        r->opt.max_tasks = 2000;
     const uint64_t default_mb[3] = {256, 1024, 4096};
     for (int i = 0; i < 3; i++)
         if (!r->opt.task_memory_mb[i])
             r->opt.task_memory_mb[i] = default_mb[i];
-    if (r->opt.log_retention_hours <= 0) r->opt.log_retention_hours = 72;
-    if (r->opt.log_max_per_resource <= 0) r->opt.log_max_per_resource = 10000;
+    if (r->opt.log_retention_hours <= 0)
+        r->opt.log_retention_hours = 72;
+    if (r->opt.log_max_per_resource <= 0)
+        r->opt.log_max_per_resource = 10000;
     const struct supervisor_callbacks cb = {on_state, on_metrics, on_log};
     r->sup = supervisor_new(&r->opt.supervisor, &cb, r, err, errsz);
     r->logs = logs_new(50000);
@@ -217,8 +214,7 @@ int reconcile_dirty(const struct reconciler *r)
 
 /* Secret values for a connection's secret_refs ({"property":"secret name"}) → {"property":
  * "value"}. Returns 0, or -1 with err (missing secret, no master key, undecryptable). */
-static int load_secrets(struct reconciler *r, const char *tenant, json_t *refs, json_t *out,
-                        char *err, size_t errsz)
+static int load_secrets(struct reconciler *r, const char *tenant, json_t *refs, json_t *out, char *err, size_t errsz)
 {
     if (json_object_size(refs) == 0)
         return 0;
@@ -248,16 +244,13 @@ static int load_secrets(struct reconciler *r, const char *tenant, json_t *refs, 
         const char *hex = PQgetvalue(res, 0, 0);
         size_t len = strlen(hex) / 2;
         uint8_t *sealed = malloc(len + 1), *plain = malloc(len + 1);
-        int ok = sealed && plain && len > CRYPTO_SEAL_OVERHEAD &&
-                 crypto_unhex(hex, sealed, len) == 0 &&
+        int ok = sealed && plain && len > CRYPTO_SEAL_OVERHEAD && crypto_unhex(hex, sealed, len) == 0 &&
                  crypto_open(r->opt.master_key, tenant, strlen(tenant), sealed, len, plain) == 0;
         if (ok) {
             plain[len - CRYPTO_SEAL_OVERHEAD] = 0;
-            json_object_set_new(out, prop, json_stringn((const char *)plain,
-                                                        len - CRYPTO_SEAL_OVERHEAD));
+            json_object_set_new(out, prop, json_stringn((const char *)plain, len - CRYPTO_SEAL_OVERHEAD));
         } else {
-            snprintf(err, errsz, "secret \"%s\" cannot be decrypted with this master key",
-                     json_string_value(name));
+            snprintf(err, errsz, "secret \"%s\" cannot be decrypted with this master key", json_string_value(name));
         }
         free(sealed);
         free(plain);
@@ -269,8 +262,7 @@ static int load_secrets(struct reconciler *r, const char *tenant, json_t *refs, 
 }
 
 /* The tenant's worker uid (assigned on first use). */
-static int tenant_uid(struct reconciler *r, const char *tenant, uid_t *uid, char *err,
-                      size_t errsz)
+static int tenant_uid(struct reconciler *r, const char *tenant, uid_t *uid, char *err, size_t errsz)
 {
     const char *p[] = {tenant};
     struct db_error dberr;
@@ -290,8 +282,7 @@ static int tenant_uid(struct reconciler *r, const char *tenant, uid_t *uid, char
     return 0;
 }
 
-static void make_stream_dir(const char *data_root, const char *tenant, const char *stream,
-                            uid_t uid)
+static void make_stream_dir(const char *data_root, const char *tenant, const char *stream, uid_t uid)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/tenants/%s/streams/%s", data_root, tenant, stream);
@@ -309,15 +300,14 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
     int pipeline = strcmp(t->kind, "pipeline") == 0;
     const char *p[] = {t->resource_id};
     struct db_error dberr;
-    PGresult *res = db_query(
-        r->conn,
-        pipeline ? "SELECT p.sql, p.error_policy, d.name, p.generation, p.task_count, p.task_size"
-                   "  FROM pipelines p LEFT JOIN streams d ON d.id = p.dead_letter_stream_id"
-                   " WHERE p.id = $1"
-                 : "SELECT c.connector, c.type, c.properties::text, c.secret_refs::text, s.name,"
-                   "       c.generation, c.task_count, c.task_size, s.id"
-                   "  FROM connections c JOIN streams s ON s.id = c.stream_id WHERE c.id = $1",
-        1, p, &dberr);
+    PGresult *res = db_query(r->conn,
+                             pipeline ? "SELECT p.sql, p.error_policy, d.name, p.generation, p.task_count, p.task_size"
+                                        "  FROM pipelines p LEFT JOIN streams d ON d.id = p.dead_letter_stream_id"
+                                        " WHERE p.id = $1"
+                                      : "SELECT c.connector, c.type, c.properties::text, c.secret_refs::text, s.name,"
+                                        "       c.generation, c.task_count, c.task_size, s.id"
+                                        "  FROM connections c JOIN streams s ON s.id = c.stream_id WHERE c.id = $1",
+                             1, p, &dberr);
     if (!res || PQntuples(res) != 1) {
         snprintf(err, errsz, "%s", res ? "resource not found" : dberr.message);
         PQclear(res);
@@ -330,10 +320,9 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
     snprintf(size, sizeof size, "%s", PQgetvalue(res, 0, col_gen + 2));
     uid_t uid = 0;
     char workdir[1024];
-    json_t *spec = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I}", "task_id", t->id, "tenant_id",
-                             t->tenant_id, "kind", pipeline ? "pipeline" : "connection",
-                             "task_index", t->index, "task_count", task_count, "generation",
-                             (json_int_t)generation);
+    json_t *spec = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I}", "task_id", t->id, "tenant_id", t->tenant_id, "kind",
+                             pipeline ? "pipeline" : "connection", "task_index", t->index, "task_count", task_count,
+                             "generation", (json_int_t)generation);
     int allow_network = 0, rc = -1;
     if (pipeline) {
         json_object_set_new(spec, "sql", json_string(PQgetvalue(res, 0, 0)));
@@ -346,9 +335,8 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
         json_t *refs = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
         json_t *secrets = json_object();
         json_object_set_new(spec, "connector",
-                            json_pack("{s:s, s:s, s:s, s:o}", "name", connector, "type",
-                                      PQgetvalue(res, 0, 1), "stream", PQgetvalue(res, 0, 4),
-                                      "properties", props ? props : json_object()));
+                            json_pack("{s:s, s:s, s:s, s:o}", "name", connector, "type", PQgetvalue(res, 0, 1),
+                                      "stream", PQgetvalue(res, 0, 4), "properties", props ? props : json_object()));
         allow_network = strcmp(connector, "datagen") != 0;
         /* A generator with a fixed number of events is a bounded run: it completes. */
         const char *events = json_string_value(json_object_get(props, "events"));
@@ -363,8 +351,7 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
         json_object_set_new(spec, "secrets", secrets);
     }
     if (tenant_uid(r, t->tenant_id, &uid, err, errsz) != 0 ||
-        sandbox_prepare_dirs(r->opt.data_root, t->tenant_id, t->id, uid, uid, workdir,
-                             sizeof workdir, err, errsz) != 0)
+        sandbox_prepare_dirs(r->opt.data_root, t->tenant_id, t->id, uid, uid, workdir, sizeof workdir, err, errsz) != 0)
         goto out;
     json_object_set_new(spec, "data_dir", json_string(workdir));
     if (r->opt.seccomp)
@@ -391,14 +378,12 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
     json_t *streams = json_array();
     for (int i = 0; i < PQntuples(res); i++) {
         char dir[1024];
-        snprintf(dir, sizeof dir, "%s/tenants/%s/streams/%s", r->opt.data_root, t->tenant_id,
-                 PQgetvalue(res, i, 0));
+        snprintf(dir, sizeof dir, "%s/tenants/%s/streams/%s", r->opt.data_root, t->tenant_id, PQgetvalue(res, i, 0));
         make_stream_dir(r->opt.data_root, t->tenant_id, PQgetvalue(res, i, 0), uid);
         json_t *schema = json_loads(PQgetvalue(res, i, 2), 0, NULL);
-        json_array_append_new(streams, json_pack("{s:s, s:s, s:s, s:o}", "id",
-                                                 PQgetvalue(res, i, 0), "name",
-                                                 PQgetvalue(res, i, 1), "dir", dir, "schema",
-                                                 schema ? schema : json_object()));
+        json_array_append_new(streams,
+                              json_pack("{s:s, s:s, s:s, s:o}", "id", PQgetvalue(res, i, 0), "name",
+                                        PQgetvalue(res, i, 1), "dir", dir, "schema", schema ? schema : json_object()));
     }
     json_object_set_new(spec, "streams", streams);
 
@@ -449,10 +434,10 @@ static void try_start(struct reconciler *r, struct cp_task *t)
 /* ------------------------------------------------------------------------------------------ */
 /* Converge: desired state → task rows → claims                                               */
 
-#define RUNNABLE_RESOURCES                                                                         \
-    "(SELECT 'pipeline' AS kind, id, tenant_id, generation, task_count, desired_state"            \
-    "   FROM pipelines"                                                                           \
-    " UNION ALL SELECT 'connection', id, tenant_id, generation, task_count, desired_state"        \
+#define RUNNABLE_RESOURCES                                                                                             \
+    "(SELECT 'pipeline' AS kind, id, tenant_id, generation, task_count, desired_state"                                 \
+    "   FROM pipelines"                                                                                                \
+    " UNION ALL SELECT 'connection', id, tenant_id, generation, task_count, desired_state"                             \
     "   FROM connections)"
 
 int reconcile_converge(struct reconciler *r, struct db_error *err)
@@ -551,8 +536,8 @@ static int apply_renewal(struct reconciler *r, PGresult *res)
         const char *state = PQgetvalue(res, j, 3);
         struct cp_task *t = task_find(r, id);
         if (!t) { /* ours in the database but unknown here (adopted after a restart) */
-            t = task_add(r, id, PQgetvalue(res, j, 4), PQgetvalue(res, j, 5),
-                         PQgetvalue(res, j, 6), atoi(PQgetvalue(res, j, 7)));
+            t = task_add(r, id, PQgetvalue(res, j, 4), PQgetvalue(res, j, 5), PQgetvalue(res, j, 6),
+                         atoi(PQgetvalue(res, j, 7)));
             if (!t)
                 return -1;
             t->want_generation = gen;
@@ -593,15 +578,14 @@ static json_t *status_row(const struct cp_task *t, const struct supervisor_statu
     if (st->state == SUPERVISOR_STOPPED && !t->want_stop)
         state = "pending";
     json_t *sandbox = json_loads(st->sandbox, 0, NULL);
-    json_t *row = json_pack(
-        "{s:s, s:s, s:i, s:i, s:o, s:s?, s:f, s:f, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "id",
-        t->id, "state", state, "pid", (int)st->pid, "restarts", st->restarts, "sandbox",
-        sandbox ? sandbox : json_null(), "last_error", st->last_error[0] ? st->last_error : NULL,
-        "started_at", st->started_at_ms / 1000.0, "heartbeat_at", st->heartbeat_at_ms / 1000.0,
-        "metrics", "records_in", (json_int_t)st->totals.records_in, "records_out",
-        (json_int_t)st->totals.records_out, "bytes_in", (json_int_t)st->totals.bytes_in,
-        "bytes_out", (json_int_t)st->totals.bytes_out, "errors", (json_int_t)st->totals.errors,
-        "late", (json_int_t)st->totals.late, "lag", (json_int_t)st->totals.lag);
+    json_t *row = json_pack("{s:s, s:s, s:i, s:i, s:o, s:s?, s:f, s:f, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "id",
+                            t->id, "state", state, "pid", (int)st->pid, "restarts", st->restarts, "sandbox",
+                            sandbox ? sandbox : json_null(), "last_error", st->last_error[0] ? st->last_error : NULL,
+                            "started_at", st->started_at_ms / 1000.0, "heartbeat_at", st->heartbeat_at_ms / 1000.0,
+                            "metrics", "records_in", (json_int_t)st->totals.records_in, "records_out",
+                            (json_int_t)st->totals.records_out, "bytes_in", (json_int_t)st->totals.bytes_in,
+                            "bytes_out", (json_int_t)st->totals.bytes_out, "errors", (json_int_t)st->totals.errors,
+                            "late", (json_int_t)st->totals.late, "lag", (json_int_t)st->totals.lag);
     return row;
 }
 
@@ -655,12 +639,10 @@ static int delete_stopped_rows(struct reconciler *r, struct db_error *err)
     for (int i = 0; i < r->ntasks;) {
         struct cp_task *t = r->tasks[i];
         struct supervisor_status st;
-        int has_process = supervisor_status(r->sup, t->id, &st) == 0 &&
-                          (st.pid > 0 || st.state == SUPERVISOR_BACKOFF);
+        int has_process = supervisor_status(r->sup, t->id, &st) == 0 && (st.pid > 0 || st.state == SUPERVISOR_BACKOFF);
         if (t->delete_row && !has_process) {
             const char *p[] = {t->id, r->opt.node_id};
-            if (db_exec(r->conn, "DELETE FROM tasks WHERE id = $1 AND lease_owner = $2", 2, p,
-                        err) != 0)
+            if (db_exec(r->conn, "DELETE FROM tasks WHERE id = $1 AND lease_owner = $2", 2, p, err) != 0)
                 return -1;
             task_remove(r, t);
             continue;
@@ -677,39 +659,38 @@ static int update_resources(struct reconciler *r, struct db_error *err)
     static const char *const kinds[] = {"pipeline", "connection"};
     for (int i = 0; i < 2; i++) {
         char sql[3000];
-        snprintf(
-            sql, sizeof sql,
-            "WITH agg AS (SELECT resource_id, count(*) AS n,"
-            "   count(*) FILTER (WHERE state = 'running') AS running,"
-            "   count(*) FILTER (WHERE state = 'failed') AS failed,"
-            "   count(*) FILTER (WHERE state = 'completed') AS completed,"
-            "   min(generation) AS min_gen,"
-            "   (array_agg(last_error ORDER BY updated_at DESC)"
-            "      FILTER (WHERE last_error IS NOT NULL))[1] AS err"
-            "  FROM tasks WHERE resource_kind = '%s' GROUP BY resource_id),"
-            " next AS (SELECT r.id,"
-            "   CASE WHEN r.desired_state = 'stopped'"
-            "          THEN CASE WHEN a.n IS NULL THEN 'stopped' ELSE 'stopping' END"
-            "        WHEN a.n IS NULL THEN 'starting'"
-            "        WHEN a.failed > 0 THEN 'failed'"
-            "        WHEN a.completed = a.n AND a.n >= r.task_count THEN 'completed'"
-            "        WHEN a.running + a.completed = a.n AND a.n >= r.task_count"
-            "             AND a.min_gen >= r.generation THEN 'running'"
-            "        ELSE 'starting' END AS state,"
-            "   a.err"
-            "  FROM %s r LEFT JOIN agg a ON a.resource_id = r.id)"
-            " UPDATE %s r SET actual_state = next.state,"
-            "   observed_generation = CASE WHEN next.state IN ('running', 'failed', 'completed',"
-            "                                 'stopped') THEN r.generation"
-            "                         ELSE r.observed_generation END,"
-            "   last_error = coalesce(next.err, CASE WHEN next.state = 'running'"
-            "                         THEN NULL ELSE r.last_error END)"
-            "  FROM next WHERE next.id = r.id AND (r.actual_state IS DISTINCT FROM next.state"
-            "   OR r.last_error IS DISTINCT FROM coalesce(next.err, CASE WHEN next.state ="
-            "      'running' THEN NULL ELSE r.last_error END)"
-            "   OR (next.state IN ('running', 'failed', 'completed', 'stopped')"
-            "       AND r.observed_generation <> r.generation))",
-            kinds[i], tables[i], tables[i]);
+        snprintf(sql, sizeof sql,
+                 "WITH agg AS (SELECT resource_id, count(*) AS n,"
+                 "   count(*) FILTER (WHERE state = 'running') AS running,"
+                 "   count(*) FILTER (WHERE state = 'failed') AS failed,"
+                 "   count(*) FILTER (WHERE state = 'completed') AS completed,"
+                 "   min(generation) AS min_gen,"
+                 "   (array_agg(last_error ORDER BY updated_at DESC)"
+                 "      FILTER (WHERE last_error IS NOT NULL))[1] AS err"
+                 "  FROM tasks WHERE resource_kind = '%s' GROUP BY resource_id),"
+                 " next AS (SELECT r.id,"
+                 "   CASE WHEN r.desired_state = 'stopped'"
+                 "          THEN CASE WHEN a.n IS NULL THEN 'stopped' ELSE 'stopping' END"
+                 "        WHEN a.n IS NULL THEN 'starting'"
+                 "        WHEN a.failed > 0 THEN 'failed'"
+                 "        WHEN a.completed = a.n AND a.n >= r.task_count THEN 'completed'"
+                 "        WHEN a.running + a.completed = a.n AND a.n >= r.task_count"
+                 "             AND a.min_gen >= r.generation THEN 'running'"
+                 "        ELSE 'starting' END AS state,"
+                 "   a.err"
+                 "  FROM %s r LEFT JOIN agg a ON a.resource_id = r.id)"
+                 " UPDATE %s r SET actual_state = next.state,"
+                 "   observed_generation = CASE WHEN next.state IN ('running', 'failed', 'completed',"
+                 "                                 'stopped') THEN r.generation"
+                 "                         ELSE r.observed_generation END,"
+                 "   last_error = coalesce(next.err, CASE WHEN next.state = 'running'"
+                 "                         THEN NULL ELSE r.last_error END)"
+                 "  FROM next WHERE next.id = r.id AND (r.actual_state IS DISTINCT FROM next.state"
+                 "   OR r.last_error IS DISTINCT FROM coalesce(next.err, CASE WHEN next.state ="
+                 "      'running' THEN NULL ELSE r.last_error END)"
+                 "   OR (next.state IN ('running', 'failed', 'completed', 'stopped')"
+                 "       AND r.observed_generation <> r.generation))",
+                 kinds[i], tables[i], tables[i]);
         if (db_exec(r->conn, sql, 0, NULL, err) != 0)
             return -1;
     }
@@ -730,9 +711,8 @@ int reconcile_sync(struct reconciler *r, struct db_error *err)
     for (int i = 0; i < r->ntasks; i++)
         if (r->tasks[i]->start_pending && !r->tasks[i]->lost)
             try_start(r, r->tasks[i]);
-    if (write_status(r, err) != 0 || delete_stopped_rows(r, err) != 0 ||
-        logs_flush(r->logs, r->conn, err) != 0 || metering_flush(r->meter, r->conn, err) != 0 ||
-        update_resources(r, err) != 0 ||
+    if (write_status(r, err) != 0 || delete_stopped_rows(r, err) != 0 || logs_flush(r->logs, r->conn, err) != 0 ||
+        metering_flush(r->meter, r->conn, err) != 0 || update_resources(r, err) != 0 ||
         lease_node_heartbeat(r->conn, r->opt.node_id, r->ntasks, err) != 0) {
         r->db_errors++;
         return -1;
@@ -794,24 +774,25 @@ void reconcile_metrics_text(struct reconciler *r, char *buf, size_t bufsz)
 {
     size_t len = 0;
     int by_state[7] = {0};
-#define OUT(...)                                                                                   \
-    do {                                                                                           \
-        if (len < bufsz)                                                                           \
-            len += (size_t)snprintf(buf + len, bufsz - len, __VA_ARGS__);                          \
+#define OUT(...)                                                                                                       \
+    do {                                                                                                               \
+        if (len < bufsz)                                                                                               \
+            len += (size_t)snprintf(buf + len, bufsz - len, __VA_ARGS__);                                              \
     } while (0)
     OUT("# HELP sluice_controlplane_db_connected 1 when the node has a database connection.\n"
         "# TYPE sluice_controlplane_db_connected gauge\nsluice_controlplane_db_connected %d\n",
         r->conn != NULL);
     OUT("# TYPE sluice_controlplane_task_starts_total counter\n"
-        "sluice_controlplane_task_starts_total %llu\n", (unsigned long long)r->starts);
+        "sluice_controlplane_task_starts_total %llu\n",
+        (unsigned long long)r->starts);
     OUT("# TYPE sluice_controlplane_db_errors_total counter\n"
-        "sluice_controlplane_db_errors_total %llu\n", (unsigned long long)r->db_errors);
+        "sluice_controlplane_db_errors_total %llu\n",
+        (unsigned long long)r->db_errors);
     OUT("# TYPE sluice_controlplane_pending_rows gauge\n"
         "sluice_controlplane_pending_rows{kind=\"logs\"} %zu\n"
         "sluice_controlplane_pending_rows{kind=\"usage\"} %zu\n",
         logs_pending(r->logs), metering_pending(r->meter));
-    static const char *const counters[] = {"records_in", "records_out", "bytes_in",
-                                           "bytes_out",  "errors",      "restarts"};
+    static const char *const counters[] = {"records_in", "records_out", "bytes_in", "bytes_out", "errors", "restarts"};
     for (size_t c = 0; c < sizeof counters / sizeof counters[0]; c++) {
         OUT("# TYPE sluice_task_%s_total counter\n", counters[c]);
         for (int i = 0; i < r->ntasks; i++) {
@@ -823,8 +804,7 @@ void reconcile_metrics_text(struct reconciler *r, char *buf, size_t bufsz)
                             st.totals.bytes_out,  st.totals.errors,      (uint64_t)st.restarts};
             OUT("sluice_task_%s_total{tenant_id=\"%s\",kind=\"%s\",resource_id=\"%s\","
                 "task_id=\"%s\"} %llu\n",
-                counters[c], t->tenant_id, t->kind, t->resource_id, t->id,
-                (unsigned long long)v[c]);
+                counters[c], t->tenant_id, t->kind, t->resource_id, t->id, (unsigned long long)v[c]);
             if (c == 0)
                 by_state[st.state]++;
         }

@@ -24,8 +24,7 @@
 /* ------------------------------------------------------------------------------------------ */
 /* Child side: each layer writes "key\tvalue\n" to the report pipe.                          */
 
-static void report_line(int fd, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void report_line(int fd, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void report_line(int fd, const char *key, const char *fmt, ...)
 {
     char buf[512];
@@ -61,8 +60,7 @@ static void child_rlimits(const struct sandbox_config *cfg, int rep)
     char applied[256] = "", failed[256] = "";
     for (size_t i = 0; i < sizeof rlimit_rows / sizeof rlimit_rows[0]; i++) {
         const struct rlimit_row *r = &rlimit_rows[i];
-        uint64_t v = r->offset == (size_t)-1 ? 0
-                                             : *(const uint64_t *)((const char *)cfg + r->offset);
+        uint64_t v = r->offset == (size_t)-1 ? 0 : *(const uint64_t *)((const char *)cfg + r->offset);
         if (v == 0 && r->offset != (size_t)-1)
             continue;
         struct rlimit rl = {v, v};
@@ -70,8 +68,7 @@ static void child_rlimits(const struct sandbox_config *cfg, int rep)
             rl.rlim_max = v + 5; /* SIGXCPU first, SIGKILL 5 s later */
         char *out = setrlimit(r->resource, &rl) == 0 ? applied : failed;
         size_t len = strlen(out);
-        snprintf(out + len, 256 - len, "%s%s=%llu", len ? " " : "", r->name,
-                 (unsigned long long)v);
+        snprintf(out + len, 256 - len, "%s%s=%llu", len ? " " : "", r->name, (unsigned long long)v);
     }
     if (failed[0])
         report_line(rep, "rlimits", "partial: %s; failed: %s", applied, failed);
@@ -94,8 +91,8 @@ static void child_mount_proc(unsigned long clone_flags, int rep)
 }
 
 /* Runs in the child; returns only on a failure of a required layer (after reporting it). */
-static void child_main(const struct sandbox_config *cfg, unsigned long clone_flags,
-                       const char *path, char *const argv[], const int fds[3], int rep)
+static void child_main(const struct sandbox_config *cfg, unsigned long clone_flags, const char *path,
+                       char *const argv[], const int fds[3], int rep)
 {
     setsid();
     for (int i = 0; i < 3; i++)
@@ -117,34 +114,29 @@ static void child_main(const struct sandbox_config *cfg, unsigned long clone_fla
         if (cgroup_task_join_self(cfg->cgroup) == 0)
             report_line(rep, "cgroup", "applied: %s", cfg->cgroup->report);
         else
-            report_line(rep, "cgroup", "unavailable: joining failed (%s); %s", strerror(errno),
-                        cfg->cgroup->report);
+            report_line(rep, "cgroup", "unavailable: joining failed (%s); %s", strerror(errno), cfg->cgroup->report);
     } else {
-        report_line(rep, "cgroup", "unavailable: %s",
-                    cfg->cgroup ? cfg->cgroup->report : "no cgroup tree");
+        report_line(rep, "cgroup", "unavailable: %s", cfg->cgroup ? cfg->cgroup->report : "no cgroup tree");
     }
     child_mount_proc(clone_flags, rep);
 
     if (!cfg->workdir || chdir(cfg->workdir) != 0) {
-        report_line(rep, "error", "working directory %s: %s", cfg->workdir ? cfg->workdir : "(none)",
-                    strerror(errno));
+        report_line(rep, "error", "working directory %s: %s", cfg->workdir ? cfg->workdir : "(none)", strerror(errno));
         return;
     }
     report_line(rep, "workdir", "applied: %s (mode 0700, owned by the task uid)", cfg->workdir);
     child_rlimits(cfg, rep);
 
     if (geteuid() == 0) {
-        if (cfg->uid == 0 || setgroups(0, NULL) != 0 || setgid(cfg->gid) != 0 ||
-            setuid(cfg->uid) != 0) {
+        if (cfg->uid == 0 || setgroups(0, NULL) != 0 || setgid(cfg->gid) != 0 || setuid(cfg->uid) != 0) {
             report_line(rep, "error", "dropping to uid %u: %s", (unsigned)cfg->uid,
                         cfg->uid == 0 ? "uid 0 refused" : strerror(errno));
             return;
         }
-        report_line(rep, "uid", "applied: uid %u gid %u, no supplementary groups",
-                    (unsigned)cfg->uid, (unsigned)cfg->gid);
+        report_line(rep, "uid", "applied: uid %u gid %u, no supplementary groups", (unsigned)cfg->uid,
+                    (unsigned)cfg->gid);
     } else {
-        report_line(rep, "uid", "unavailable: controlplane not root, runs as uid %u",
-                    (unsigned)geteuid());
+        report_line(rep, "uid", "unavailable: controlplane not root, runs as uid %u", (unsigned)geteuid());
     }
     /* After the uid change: changing credentials clears the parent-death signal. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) == 0)
@@ -211,14 +203,12 @@ static int collect_report(int rd, json_t *obj, char *err, size_t errsz)
     return failed ? -1 : 0;
 }
 
-int sandbox_spawn(const struct sandbox_config *cfg, const char *path, char *const argv[],
-                  const int fds[3], pid_t *pid, char *report, size_t reportsz, char *err,
-                  size_t errsz)
+int sandbox_spawn(const struct sandbox_config *cfg, const char *path, char *const argv[], const int fds[3], pid_t *pid,
+                  char *report, size_t reportsz, char *err, size_t errsz)
 {
     unsigned long base = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
     unsigned long net = cfg->allow_network ? 0 : CLONE_NEWNET;
-    const char *all = cfg->allow_network ? "pid,mount,ipc,uts (network allowed)"
-                                         : "pid,mount,ipc,uts,net";
+    const char *all = cfg->allow_network ? "pid,mount,ipc,uts (network allowed)" : "pid,mount,ipc,uts,net";
     struct ns_attempt attempts[] = {
         {base | net, all},
         {net, net ? "net" : ""},
@@ -256,14 +246,12 @@ int sandbox_spawn(const struct sandbox_config *cfg, const char *path, char *cons
     close(rp[1]);
     json_t *obj = json_object();
     if (!root)
-        json_object_set_new(obj, "namespaces",
-                            json_string("unavailable: controlplane not running as root"));
+        json_object_set_new(obj, "namespaces", json_string("unavailable: controlplane not running as root"));
     else if (used == &attempts[0])
         json_object_set_new(obj, "namespaces", json_sprintf("applied: %s", used->names));
     else
         json_object_set_new(obj, "namespaces",
-                            json_sprintf("partial: %s; full set refused: %s",
-                                         used->names[0] ? used->names : "none",
+                            json_sprintf("partial: %s; full set refused: %s", used->names[0] ? used->names : "none",
                                          strerror(first_errno)));
     int rc = collect_report(rp[0], obj, err, errsz);
     close(rp[0]);
@@ -281,8 +269,7 @@ int sandbox_spawn(const struct sandbox_config *cfg, const char *path, char *cons
     return rc;
 }
 
-static int make_owned_dir(const char *path, mode_t mode, int own, uid_t uid, gid_t gid,
-                          char *err, size_t errsz)
+static int make_owned_dir(const char *path, mode_t mode, int own, uid_t uid, gid_t gid, char *err, size_t errsz)
 {
     if (mkdir(path, mode) != 0 && errno != EEXIST) {
         snprintf(err, errsz, "creating %s: %s", path, strerror(errno));
@@ -295,12 +282,10 @@ static int make_owned_dir(const char *path, mode_t mode, int own, uid_t uid, gid
     return 0;
 }
 
-int sandbox_prepare_dirs(const char *data_root, const char *tenant_id, const char *task_id,
-                         uid_t uid, gid_t gid, char *workdir, size_t workdirsz, char *err,
-                         size_t errsz)
+int sandbox_prepare_dirs(const char *data_root, const char *tenant_id, const char *task_id, uid_t uid, gid_t gid,
+                         char *workdir, size_t workdirsz, char *err, size_t errsz)
 {
-    if (strchr(tenant_id, '/') || strchr(task_id, '/') || tenant_id[0] == '.' ||
-        task_id[0] == '.') {
+    if (strchr(tenant_id, '/') || strchr(task_id, '/') || tenant_id[0] == '.' || task_id[0] == '.') {
         snprintf(err, errsz, "invalid tenant or task id");
         return -1;
     }
@@ -326,42 +311,197 @@ int sandbox_prepare_dirs(const char *data_root, const char *tenant_id, const cha
 /* Worker side: the seccomp allow-list.                                                       */
 
 static const char *const allowed_syscalls[] = {
-    "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "preadv2",
-    "pwritev2", "open", "openat", "close", "close_range", "stat", "fstat", "lstat", "newfstatat",
-    "statx", "lseek", "mmap", "munmap", "mprotect", "mremap", "madvise", "brk", "msync",
-    "mincore", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait",
-    "rt_sigpending", "rt_sigsuspend", "sigaltstack", "ioctl", "access", "faccessat",
-    "faccessat2", "pipe", "pipe2", "select", "pselect6", "poll", "ppoll", "epoll_create",
-    "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2", "eventfd",
-    "eventfd2", "timerfd_create", "timerfd_settime", "timerfd_gettime", "signalfd",
-    "signalfd4", "sched_yield", "sched_getaffinity", "sched_setaffinity", "sched_getparam",
-    "sched_getscheduler", "dup", "dup2", "dup3", "nanosleep", "clock_nanosleep",
-    "clock_gettime", "clock_getres", "gettimeofday", "time", "getitimer", "setitimer", "alarm",
-    "getpid", "gettid", "getppid", "getuid", "geteuid", "getgid", "getegid", "getgroups",
-    "getresuid", "getresgid", "getpgrp", "getpgid", "getsid", "getrlimit", "prlimit64",
-    "getrusage", "sysinfo", "times", "uname", "fcntl", "flock", "fsync", "fdatasync",
-    "sync_file_range", "truncate", "ftruncate", "fallocate", "getdents", "getdents64",
-    "getcwd", "chdir", "fchdir", "rename", "renameat", "renameat2", "mkdir", "mkdirat",
-    "rmdir", "link", "linkat", "unlink", "unlinkat", "symlink", "symlinkat", "readlink",
-    "readlinkat", "chmod", "fchmod", "fchmodat", "umask", "utimensat", "futimesat",
-    "fadvise64", "readahead", "socket", "socketpair", "connect", "accept", "accept4", "bind",
-    "listen", "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "shutdown",
-    "getsockname", "getpeername", "setsockopt", "getsockopt", "futex", "futex_waitv",
-    "set_robust_list", "get_robust_list", "set_tid_address", "rseq", "arch_prctl", "prctl",
-    "exit", "exit_group", "wait4", "waitid", "kill", "tgkill", "tkill", "getrandom",
-    "memfd_create", "inotify_init1", "inotify_add_watch", "inotify_rm_watch", "membarrier",
-    "restart_syscall", "sendfile", "copy_file_range", "splice", "tee", "statfs", "fstatfs",
-    "mlock", "munlock", "capget", "getcpu", "sched_get_priority_max", "sched_get_priority_min",
+    "read",
+    "write",
+    "readv",
+    "writev",
+    "pread64",
+    "pwrite64",
+    "preadv",
+    "pwritev",
+    "preadv2",
+    "pwritev2",
+    "open",
+    "openat",
+    "close",
+    "close_range",
+    "stat",
+    "fstat",
+    "lstat",
+    "newfstatat",
+    "statx",
+    "lseek",
+    "mmap",
+    "munmap",
+    "mprotect",
+    "mremap",
+    "madvise",
+    "brk",
+    "msync",
+    "mincore",
+    "rt_sigaction",
+    "rt_sigprocmask",
+    "rt_sigreturn",
+    "rt_sigtimedwait",
+    "rt_sigpending",
+    "rt_sigsuspend",
+    "sigaltstack",
+    "ioctl",
+    "access",
+    "faccessat",
+    "faccessat2",
+    "pipe",
+    "pipe2",
+    "select",
+    "pselect6",
+    "poll",
+    "ppoll",
+    "epoll_create",
+    "epoll_create1",
+    "epoll_ctl",
+    "epoll_wait",
+    "epoll_pwait",
+    "epoll_pwait2",
+    "eventfd",
+    "eventfd2",
+    "timerfd_create",
+    "timerfd_settime",
+    "timerfd_gettime",
+    "signalfd",
+    "signalfd4",
+    "sched_yield",
+    "sched_getaffinity",
+    "sched_setaffinity",
+    "sched_getparam",
+    "sched_getscheduler",
+    "dup",
+    "dup2",
+    "dup3",
+    "nanosleep",
+    "clock_nanosleep",
+    "clock_gettime",
+    "clock_getres",
+    "gettimeofday",
+    "time",
+    "getitimer",
+    "setitimer",
+    "alarm",
+    "getpid",
+    "gettid",
+    "getppid",
+    "getuid",
+    "geteuid",
+    "getgid",
+    "getegid",
+    "getgroups",
+    "getresuid",
+    "getresgid",
+    "getpgrp",
+    "getpgid",
+    "getsid",
+    "getrlimit",
+    "prlimit64",
+    "getrusage",
+    "sysinfo",
+    "times",
+    "uname",
+    "fcntl",
+    "flock",
+    "fsync",
+    "fdatasync",
+    "sync_file_range",
+    "truncate",
+    "ftruncate",
+    "fallocate",
+    "getdents",
+    "getdents64",
+    "getcwd",
+    "chdir",
+    "fchdir",
+    "rename",
+    "renameat",
+    "renameat2",
+    "mkdir",
+    "mkdirat",
+    "rmdir",
+    "link",
+    "linkat",
+    "unlink",
+    "unlinkat",
+    "symlink",
+    "symlinkat",
+    "readlink",
+    "readlinkat",
+    "chmod",
+    "fchmod",
+    "fchmodat",
+    "umask",
+    "utimensat",
+    "futimesat",
+    "fadvise64",
+    "readahead",
+    "socket",
+    "socketpair",
+    "connect",
+    "accept",
+    "accept4",
+    "bind",
+    "listen",
+    "sendto",
+    "recvfrom",
+    "sendmsg",
+    "recvmsg",
+    "sendmmsg",
+    "recvmmsg",
+    "shutdown",
+    "getsockname",
+    "getpeername",
+    "setsockopt",
+    "getsockopt",
+    "futex",
+    "futex_waitv",
+    "set_robust_list",
+    "get_robust_list",
+    "set_tid_address",
+    "rseq",
+    "arch_prctl",
+    "prctl",
+    "exit",
+    "exit_group",
+    "wait4",
+    "waitid",
+    "kill",
+    "tgkill",
+    "tkill",
+    "getrandom",
+    "memfd_create",
+    "inotify_init1",
+    "inotify_add_watch",
+    "inotify_rm_watch",
+    "membarrier",
+    "restart_syscall",
+    "sendfile",
+    "copy_file_range",
+    "splice",
+    "tee",
+    "statfs",
+    "fstatfs",
+    "mlock",
+    "munlock",
+    "capget",
+    "getcpu",
+    "sched_get_priority_max",
+    "sched_get_priority_min",
 };
 
 /* Calls refused explicitly (they would be refused by the default action too; listing them
  * documents the intent and keeps them refused if the default changes). */
 static const char *const denied_syscalls[] = {
-    "execve", "execveat", "ptrace", "mount", "umount2", "pivot_root", "chroot", "unshare",
-    "setns", "init_module", "finit_module", "delete_module", "kexec_load", "reboot", "swapon",
-    "swapoff", "bpf", "perf_event_open", "process_vm_readv", "process_vm_writev",
-    "keyctl", "add_key", "request_key", "setuid", "setgid", "setreuid", "setregid",
-    "setresuid", "setresgid", "setgroups",
+    "execve",    "execveat",    "ptrace",      "mount",           "umount2",          "pivot_root",        "chroot",
+    "unshare",   "setns",       "init_module", "finit_module",    "delete_module",    "kexec_load",        "reboot",
+    "swapon",    "swapoff",     "bpf",         "perf_event_open", "process_vm_readv", "process_vm_writev", "keyctl",
+    "add_key",   "request_key", "setuid",      "setgid",          "setreuid",         "setregid",          "setresuid",
+    "setresgid", "setgroups",
 };
 
 int sandbox_lock_down(char *report, size_t reportsz)
@@ -389,10 +529,9 @@ int sandbox_lock_down(char *report, size_t reportsz)
             seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
     }
     /* Threads yes, new namespaces no; clone3 reports ENOSYS so libc falls back to clone. */
-    const uint64_t ns_flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
-                              CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP;
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-                           SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags, 0));
+    const uint64_t ns_flags =
+        CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP;
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags, 0));
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
     if (rc == 0)
         rc = seccomp_load(ctx);
@@ -401,7 +540,6 @@ int sandbox_lock_down(char *report, size_t reportsz)
         snprintf(report, reportsz, "unavailable: seccomp: %s", strerror(-rc));
         return -1;
     }
-    snprintf(report, reportsz, "applied: allow-list of %d system calls (no exec, ptrace, mount)",
-             allowed + 1);
+    snprintf(report, reportsz, "applied: allow-list of %d system calls (no exec, ptrace, mount)", allowed + 1);
     return 0;
 }

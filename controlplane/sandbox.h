@@ -19,14 +19,14 @@
 #include "controlplane/cgroup.h"
 
 struct sandbox_config {
-    uid_t uid;               /* used when the caller is root; must not be 0 */
+    uid_t uid; /* used when the caller is root; must not be 0 */
     gid_t gid;
-    const char *workdir;     /* borrowed; must exist, owned by uid, mode 0700 */
-    int allow_network;       /* 0: own network namespace (no interfaces but loopback) */
-    uint64_t address_space;  /* RLIMIT_AS bytes; 0: unchanged */
-    uint64_t cpu_seconds;    /* RLIMIT_CPU; 0: unchanged */
-    uint64_t open_files;     /* RLIMIT_NOFILE; 0: unchanged */
-    uint64_t processes;      /* RLIMIT_NPROC (per uid); 0: unchanged */
+    const char *workdir;              /* borrowed; must exist, owned by uid, mode 0700 */
+    int allow_network;                /* 0: own network namespace (no interfaces but loopback) */
+    uint64_t address_space;           /* RLIMIT_AS bytes; 0: unchanged */
+    uint64_t cpu_seconds;             /* RLIMIT_CPU; 0: unchanged */
+    uint64_t open_files;              /* RLIMIT_NOFILE; 0: unchanged */
+    uint64_t processes;               /* RLIMIT_NPROC (per uid); 0: unchanged */
     const struct cgroup_task *cgroup; /* borrowed, may be NULL */
 };
 
@@ -35,17 +35,15 @@ struct sandbox_config {
  * On success returns 0 with *pid set and report filled with a JSON object, one key per layer
  * (NUL-terminated, truncated to reportsz). Returns -1 when the child could not be started or a
  * required layer (uid drop, working directory) failed; err then says why. */
-int sandbox_spawn(const struct sandbox_config *cfg, const char *path, char *const argv[],
-                  const int fds[3], pid_t *pid, char *report, size_t reportsz, char *err,
-                  size_t errsz);
+int sandbox_spawn(const struct sandbox_config *cfg, const char *path, char *const argv[], const int fds[3], pid_t *pid,
+                  char *report, size_t reportsz, char *err, size_t errsz);
 
 /* Creates a task's directories under data_root: tenants/ (0711, left as is if present),
  * tenants/<tenant>/ with streams/ and tasks/<task>/ inside (each 0700, owned by uid:gid when
  * the caller is root), and writes the task's directory into workdir. Returns 0, or -1 with err
  * filled. */
-int sandbox_prepare_dirs(const char *data_root, const char *tenant_id, const char *task_id,
-                         uid_t uid, gid_t gid, char *workdir, size_t workdirsz, char *err,
-                         size_t errsz);
+int sandbox_prepare_dirs(const char *data_root, const char *tenant_id, const char *task_id, uid_t uid, gid_t gid,
+                         char *workdir, size_t workdirsz, char *err, size_t errsz);
 
 /* In the worker, after exec: installs the seccomp-bpf allow-list (no exec, ptrace, mount,
  * namespace changes, module or kernel calls; disallowed calls fail with EPERM). Fills report

@@ -43,7 +43,7 @@ struct task {
     int stop_requested, reported_completed, heartbeat_killed;
     char reported_error[512];
     char last_stderr[256];
-    int64_t kill_deadline;      /* monotonic ms; 0 none */
+    int64_t kill_deadline; /* monotonic ms; 0 none */
     int64_t last_heartbeat_mono;
     int64_t next_start_mono;
     int64_t crashes[CRASH_HISTORY]; /* monotonic ms of recent crashes */
@@ -60,12 +60,12 @@ struct supervisor {
     void *ctx;
     struct task **tasks;
     int ntasks, cap;
-    struct idmap *index;     /* task id → struct task */
-    struct pollfd *pfd;      /* poll set, reused */
-    struct task **owner;     /* owner[i]: the task of pfd[i] */
+    struct idmap *index; /* task id → struct task */
+    struct pollfd *pfd;  /* poll set, reused */
+    struct task **owner; /* owner[i]: the task of pfd[i] */
     int pfd_cap;
-    int64_t next_reap_scan;  /* reap every task now and then, besides on SIGCHLD */
-    int64_t last_pass;       /* when supervisor_poll() last started */
+    int64_t next_reap_scan; /* reap every task now and then, besides on SIGCHLD */
+    int64_t last_pass;      /* when supervisor_poll() last started */
 };
 
 #define POLL_MIN_INTERVAL_MS 20
@@ -74,8 +74,7 @@ static int wake_pipe[2] = {-1, -1};
 
 const char *supervisor_state_name(enum supervisor_state s)
 {
-    static const char *const names[] = {"starting", "running",   "backoff", "stopping",
-                                        "stopped",  "completed", "failed"};
+    static const char *const names[] = {"starting", "running", "backoff", "stopping", "stopped", "completed", "failed"};
     return names[s];
 }
 
@@ -91,9 +90,8 @@ static void on_sigchld(int sig)
 /* ------------------------------------------------------------------------------------------ */
 /* Creation                                                                                   */
 
-struct supervisor *supervisor_new(const struct supervisor_options *opts,
-                                  const struct supervisor_callbacks *cb, void *ctx, char *err,
-                                  size_t errsz)
+struct supervisor *supervisor_new(const struct supervisor_options *opts, const struct supervisor_callbacks *cb,
+                                  void *ctx, char *err, size_t errsz)
 {
     struct supervisor *s = calloc(1, sizeof *s);
     if (!s) {
@@ -103,13 +101,20 @@ struct supervisor *supervisor_new(const struct supervisor_options *opts,
     if (opts)
         s->opt = *opts;
     struct supervisor_options *o = &s->opt;
-    if (o->stop_timeout_ms <= 0) o->stop_timeout_ms = 5000;
-    if (o->heartbeat_timeout_ms <= 0) o->heartbeat_timeout_ms = 15000;
-    if (o->backoff_initial_ms <= 0) o->backoff_initial_ms = 250;
-    if (o->backoff_max_ms <= 0) o->backoff_max_ms = 30000;
-    if (o->crash_limit <= 0) o->crash_limit = 5;
-    if (o->crash_window_ms <= 0) o->crash_window_ms = 120000;
-    if (!o->cgroup_parent) o->cgroup_parent = "sluice";
+    if (o->stop_timeout_ms <= 0)
+        o->stop_timeout_ms = 5000;
+    if (o->heartbeat_timeout_ms <= 0)
+        o->heartbeat_timeout_ms = 15000;
+    if (o->backoff_initial_ms <= 0)
+        o->backoff_initial_ms = 250;
+    if (o->backoff_max_ms <= 0)
+        o->backoff_max_ms = 30000;
+    if (o->crash_limit <= 0)
+        o->crash_limit = 5;
+    if (o->crash_window_ms <= 0)
+        o->crash_window_ms = 120000;
+    if (!o->cgroup_parent)
+        o->cgroup_parent = "sluice";
     if (o->worker_path) {
         snprintf(s->worker_path, sizeof s->worker_path, "%s", o->worker_path);
     } else {
@@ -194,10 +199,7 @@ void supervisor_free(struct supervisor *s)
     free(s);
 }
 
-static struct task *find(const struct supervisor *s, const char *id)
-{
-    return idmap_get(s->index, id);
-}
+static struct task *find(const struct supervisor *s, const char *id) { return idmap_get(s->index, id); }
 
 static void emit_state(struct supervisor *s, struct task *t, const char *event, const char *msg)
 {
@@ -227,8 +229,8 @@ static int spawn(struct supervisor *s, struct task *t, char *err, size_t errsz)
 
     int child_fds[3] = {in[0], out[1], er[1]};
     pid_t pid = 0;
-    if (sandbox_spawn(&t->sandbox, s->worker_path, s->argv, child_fds, &pid, t->st.sandbox,
-                      sizeof t->st.sandbox, err, errsz) != 0)
+    if (sandbox_spawn(&t->sandbox, s->worker_path, s->argv, child_fds, &pid, t->st.sandbox, sizeof t->st.sandbox, err,
+                      errsz) != 0)
         goto fail;
     close(in[0]);
     close(out[1]);
@@ -256,15 +258,17 @@ static int spawn(struct supervisor *s, struct task *t, char *err, size_t errsz)
     return 0;
 fail:
     for (int i = 0; i < 2; i++) {
-        if (in[i] >= 0) close(in[i]);
-        if (out[i] >= 0) close(out[i]);
-        if (er[i] >= 0) close(er[i]);
+        if (in[i] >= 0)
+            close(in[i]);
+        if (out[i] >= 0)
+            close(out[i]);
+        if (er[i] >= 0)
+            close(er[i]);
     }
     return -1;
 }
 
-int supervisor_start(struct supervisor *s, const struct supervisor_task *spec, char *err,
-                     size_t errsz)
+int supervisor_start(struct supervisor *s, const struct supervisor_task *spec, char *err, size_t errsz)
 {
     struct task *t = find(s, spec->task_id);
     if (t && (t->st.pid > 0 || t->st.state == SUPERVISOR_BACKOFF)) {
@@ -337,8 +341,8 @@ static void crashed(struct supervisor *s, struct task *t, const char *reason)
     if (recent >= s->opt.crash_limit) {
         t->st.state = SUPERVISOR_FAILED;
         char msg[700];
-        snprintf(msg, sizeof msg, "crashed %d times within %d s; last error: %s", recent,
-                 s->opt.crash_window_ms / 1000, reason);
+        snprintf(msg, sizeof msg, "crashed %d times within %d s; last error: %s", recent, s->opt.crash_window_ms / 1000,
+                 reason);
         snprintf(t->st.last_error, sizeof t->st.last_error, "%.500s", msg);
         emit_state(s, t, "failed", msg);
         return;
@@ -352,8 +356,8 @@ static void crashed(struct supervisor *s, struct task *t, const char *reason)
     t->next_start_mono = now + delay;
     t->st.next_start_ms = clock_wall_ms() + delay;
     char msg[128];
-    snprintf(msg, sizeof msg, "restarting in %lld ms (crash %d of %d allowed within %d s)",
-             (long long)delay, recent, s->opt.crash_limit - 1, s->opt.crash_window_ms / 1000);
+    snprintf(msg, sizeof msg, "restarting in %lld ms (crash %d of %d allowed within %d s)", (long long)delay, recent,
+             s->opt.crash_limit - 1, s->opt.crash_window_ms / 1000);
     emit_state(s, t, "backoff", msg);
 }
 
@@ -376,18 +380,19 @@ static void exit_reason(const struct task *t, int status, char *out, size_t outs
 {
     long ooms = t->has_cgroup ? cgroup_task_oom_kills(&t->cgroup) : 0;
     if (ooms > 0) {
-        snprintf(out, outsz, "memory limit exceeded: killed by the kernel at %llu MiB (task size "
-                 "limit)", (unsigned long long)(t->limits.memory_bytes >> 20));
+        snprintf(out, outsz,
+                 "memory limit exceeded: killed by the kernel at %llu MiB (task size "
+                 "limit)",
+                 (unsigned long long)(t->limits.memory_bytes >> 20));
     } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU) {
-        snprintf(out, outsz, "cpu time limit exceeded (%llu s)",
-                 (unsigned long long)t->sandbox.cpu_seconds);
+        snprintf(out, outsz, "cpu time limit exceeded (%llu s)", (unsigned long long)t->sandbox.cpu_seconds);
     } else if (t->heartbeat_killed) {
         snprintf(out, outsz, "no heartbeat for %.1f s; killed", t->heartbeat_killed / 1000.0);
     } else if (t->reported_error[0]) {
         snprintf(out, outsz, "%s", t->reported_error);
     } else if (WIFSIGNALED(status)) {
-        snprintf(out, outsz, "killed by %s (%d)%s%s", signal_name(WTERMSIG(status)),
-                 WTERMSIG(status), t->last_stderr[0] ? "; last output: " : "", t->last_stderr);
+        snprintf(out, outsz, "killed by %s (%d)%s%s", signal_name(WTERMSIG(status)), WTERMSIG(status),
+                 t->last_stderr[0] ? "; last output: " : "", t->last_stderr);
     } else {
         snprintf(out, outsz, "exited with status %d%s%s", WEXITSTATUS(status),
                  t->last_stderr[0] ? "; last output: " : "", t->last_stderr);
@@ -434,10 +439,9 @@ static uint64_t json_u64(json_t *o, const char *k)
 
 static void handle_metrics(struct supervisor *s, struct task *t, json_t *o)
 {
-    struct supervisor_metrics cur = {
-        json_u64(o, "records_in"), json_u64(o, "records_out"), json_u64(o, "bytes_in"),
-        json_u64(o, "bytes_out"),  json_u64(o, "errors"),      json_u64(o, "late"),
-        (int64_t)json_u64(o, "lag")};
+    struct supervisor_metrics cur = {json_u64(o, "records_in"),  json_u64(o, "records_out"), json_u64(o, "bytes_in"),
+                                     json_u64(o, "bytes_out"),   json_u64(o, "errors"),      json_u64(o, "late"),
+                                     (int64_t)json_u64(o, "lag")};
     struct supervisor_metrics d;
     struct supervisor_metrics *p = &t->run_totals;
 #define DELTA(f) d.f = cur.f >= p->f ? cur.f - p->f : cur.f
@@ -500,8 +504,7 @@ static void handle_stdout_line(struct supervisor *s, struct task *t, const char 
         else if (state && strcmp(state, "completed") == 0)
             t->reported_completed = 1;
         else if (state && strcmp(state, "failed") == 0)
-            snprintf(t->reported_error, sizeof t->reported_error, "%s",
-                     error ? error : "worker reported failure");
+            snprintf(t->reported_error, sizeof t->reported_error, "%s", error ? error : "worker reported failure");
     } else if (strcmp(type, "sandbox") == 0) {
         const char *layer = json_string_value(json_object_get(o, "layer"));
         const char *status = json_string_value(json_object_get(o, "status"));
@@ -634,10 +637,8 @@ static void check_timers(struct supervisor *s, struct task *t, int64_t now)
         t->kill_deadline = 0;
         emit_state(s, t, "stopping", "SIGKILL sent after the stop deadline");
     }
-    if (t->st.pid > 0 &&
-        (t->st.state == SUPERVISOR_RUNNING || t->st.state == SUPERVISOR_STARTING) &&
-        !t->heartbeat_killed &&
-        now - t->last_heartbeat_mono > s->opt.heartbeat_timeout_ms) {
+    if (t->st.pid > 0 && (t->st.state == SUPERVISOR_RUNNING || t->st.state == SUPERVISOR_STARTING) &&
+        !t->heartbeat_killed && now - t->last_heartbeat_mono > s->opt.heartbeat_timeout_ms) {
         t->heartbeat_killed = (int)(now - t->last_heartbeat_mono);
         kill(t->st.pid, SIGKILL);
     }
@@ -667,8 +668,7 @@ int supervisor_poll(struct supervisor *s, int timeout_ms)
             due = t->kill_deadline;
         else if (t->st.state == SUPERVISOR_BACKOFF)
             due = t->next_start_mono;
-        else if ((t->st.state == SUPERVISOR_RUNNING || t->st.state == SUPERVISOR_STARTING) &&
-                 !t->heartbeat_killed)
+        else if ((t->st.state == SUPERVISOR_RUNNING || t->st.state == SUPERVISOR_STARTING) && !t->heartbeat_killed)
             due = t->last_heartbeat_mono + s->opt.heartbeat_timeout_ms + 1;
         if (due && due - now < timeout_ms)
             timeout_ms = due - now < 0 ? 0 : (int)(due - now);
@@ -747,8 +747,7 @@ int supervisor_poll(struct supervisor *s, int timeout_ms)
     return active;
 }
 
-int supervisor_status(const struct supervisor *s, const char *task_id,
-                      struct supervisor_status *out)
+int supervisor_status(const struct supervisor *s, const char *task_id, struct supervisor_status *out)
 {
     const struct task *t = find(s, task_id);
     if (!t)
@@ -759,7 +758,4 @@ int supervisor_status(const struct supervisor *s, const char *task_id,
 
 int supervisor_count(const struct supervisor *s) { return s->ntasks; }
 
-void supervisor_status_at(const struct supervisor *s, int i, struct supervisor_status *out)
-{
-    *out = s->tasks[i]->st;
-}
+void supervisor_status_at(const struct supervisor *s, int i, struct supervisor_status *out) { *out = s->tasks[i]->st; }

@@ -31,15 +31,15 @@ enum supervisor_state {
 const char *supervisor_state_name(enum supervisor_state s);
 
 struct supervisor_options {
-    const char *worker_path;  /* default: this executable (/proc/self/exe) */
-    const char *worker_args;  /* space-separated argv after argv[0]; default "worker" */
-    int stop_timeout_ms;      /* SIGTERM → SIGKILL; default 5000 */
-    int heartbeat_timeout_ms; /* no heartbeat this long (also after start) → killed; default 15000 */
-    int backoff_initial_ms;   /* first restart delay, doubled per crash; default 250 */
-    int backoff_max_ms;       /* default 30000 */
-    int crash_limit;          /* crashes within crash_window_ms → failed; default 5 */
-    int crash_window_ms;      /* default 120000 */
-    const char *cgroup_parent;/* group under which each task gets its own; default "sluice" */
+    const char *worker_path;   /* default: this executable (/proc/self/exe) */
+    const char *worker_args;   /* space-separated argv after argv[0]; default "worker" */
+    int stop_timeout_ms;       /* SIGTERM → SIGKILL; default 5000 */
+    int heartbeat_timeout_ms;  /* no heartbeat this long (also after start) → killed; default 15000 */
+    int backoff_initial_ms;    /* first restart delay, doubled per crash; default 250 */
+    int backoff_max_ms;        /* default 30000 */
+    int crash_limit;           /* crashes within crash_window_ms → failed; default 5 */
+    int crash_window_ms;       /* default 120000 */
+    const char *cgroup_parent; /* group under which each task gets its own; default "sluice" */
 };
 
 struct supervisor_metrics {
@@ -55,7 +55,7 @@ struct supervisor_status {
     int restarts;
     int64_t started_at_ms, heartbeat_at_ms, next_start_ms;
     char last_error[512];
-    char sandbox[2048]; /* JSON object: layer → "applied: ..." | "unavailable: ..." */
+    char sandbox[2048];               /* JSON object: layer → "applied: ..." | "unavailable: ..." */
     struct supervisor_metrics totals; /* summed over all runs of the task */
 };
 
@@ -65,8 +65,7 @@ struct supervisor_status {
  * metrics: the increase since the previous report (restarts accounted for).
  * log: a protocol log line (level from the worker) or a stderr line (level "info"). */
 struct supervisor_callbacks {
-    void (*state)(void *ctx, const struct supervisor_status *st, const char *event,
-                  const char *message);
+    void (*state)(void *ctx, const struct supervisor_status *st, const char *event, const char *message);
     void (*metrics)(void *ctx, const char *task_id, const struct supervisor_metrics *delta);
     void (*log)(void *ctx, const char *task_id, const char *level, const char *message);
 };
@@ -74,8 +73,8 @@ struct supervisor_callbacks {
 /* What to run. Everything is copied by supervisor_start(). */
 struct supervisor_task {
     const char *task_id;
-    const char *spec_json;        /* written to the worker's stdin */
-    struct sandbox_config sandbox;/* workdir etc.; its cgroup field is ignored */
+    const char *spec_json;         /* written to the worker's stdin */
+    struct sandbox_config sandbox; /* workdir etc.; its cgroup field is ignored */
     struct cgroup_limits limits;
 };
 
@@ -84,17 +83,15 @@ struct supervisor;
 /* Creates the supervisor (installs a SIGCHLD handler; ignores SIGPIPE). opts and cb are
  * copied; NULL opts means defaults. Returns NULL on failure with err filled. Free with
  * supervisor_free(), which kills remaining workers with SIGKILL and reaps them. */
-struct supervisor *supervisor_new(const struct supervisor_options *opts,
-                                  const struct supervisor_callbacks *cb, void *ctx, char *err,
-                                  size_t errsz);
+struct supervisor *supervisor_new(const struct supervisor_options *opts, const struct supervisor_callbacks *cb,
+                                  void *ctx, char *err, size_t errsz);
 void supervisor_free(struct supervisor *s);
 
 /* Starts a task (spawns now). A task id already known is an error unless that task has no
  * process (stopped, completed, failed), in which case it starts afresh with restarts at 0.
  * Returns 0, or -1 with err filled (the state callback has reported a crash when the spawn
  * itself failed; the task then restarts with backoff). */
-int supervisor_start(struct supervisor *s, const struct supervisor_task *t, char *err,
-                     size_t errsz);
+int supervisor_start(struct supervisor *s, const struct supervisor_task *t, char *err, size_t errsz);
 /* Graceful stop: SIGTERM, then SIGKILL after stop_timeout_ms. A task in backoff stops at once.
  * Returns -1 if the task is unknown. */
 int supervisor_stop(struct supervisor *s, const char *task_id);
@@ -104,8 +101,7 @@ int supervisor_forget(struct supervisor *s, const char *task_id);
  * number of tasks that have a process or are in backoff. */
 int supervisor_poll(struct supervisor *s, int timeout_ms);
 /* Copies the status of a task; returns -1 if it is unknown. */
-int supervisor_status(const struct supervisor *s, const char *task_id,
-                      struct supervisor_status *out);
+int supervisor_status(const struct supervisor *s, const char *task_id, struct supervisor_status *out);
 /* Number of tasks known; supervisor_status_at() reads the i-th (0 ≤ i < count). */
 int supervisor_count(const struct supervisor *s);
 void supervisor_status_at(const struct supervisor *s, int i, struct supervisor_status *out);

@@ -56,7 +56,7 @@ typedef void (*engine_report_fn)(void *ctx, const struct engine_stats *stats);
 typedef void (*engine_log_fn)(void *ctx, enum log_level level, const char *msg);
 
 struct engine_options {
-    const char *sql; /* pipeline; NULL for a connection: copy source to sink as they are */
+    const char *sql;           /* pipeline; NULL for a connection: copy source to sink as they are */
     const char *source, *sink; /* connection only: stream names */
     const struct engine_stream *streams;
     int nstreams;
@@ -69,7 +69,7 @@ struct engine_options {
      * p % n == i and writes sink partition i (0 and 0 mean one task). Stateless pipelines
      * split cleanly; windowed ones aggregate per task. */
     int task_index, task_count;
-    const char *checkpoint_path; /* NULL: no checkpoints (and no exactly-once) */
+    const char *checkpoint_path;          /* NULL: no checkpoints (and no exactly-once) */
     uint32_t checkpoint_interval_ms;      /* 0 = 1000 */
     uint64_t checkpoint_interval_records; /* 0 = not by count */
     FILE *print;                          /* where "print" sinks write; NULL = stdout */

@@ -21,8 +21,8 @@
 #include "dataplane/sql/sql.h"
 
 #define RUNTIME_BATCH 1024
-#define RUNTIME_IDLE_MIN_US 1000  /* idle polls back off from 1 ms ... */
-#define RUNTIME_IDLE_MAX_US 50000 /* ... to 50 ms while no input comes */
+#define RUNTIME_IDLE_MIN_US 1000     /* idle polls back off from 1 ms ... */
+#define RUNTIME_IDLE_MAX_US 50000    /* ... to 50 ms while no input comes */
 #define CHECKPOINT_MAGIC 0x4b434c53u /* "SLCK" */
 #define CHECKPOINT_VERSION 1
 
@@ -61,8 +61,8 @@ struct run {
     struct plan *plan;
     const struct engine_stream *source;
     const struct stream_backend *source_backend;
-    int nparts;        /* source partitions this task reads */
-    int *part_ids;     /* their partition numbers */
+    int nparts;    /* source partitions this task reads */
+    int *part_ids; /* their partition numbers */
     void **readers;
     uint64_t *offsets; /* next offset to read, per partition */
     uint64_t *ends;    /* bounded: stop here, per partition */
@@ -324,7 +324,8 @@ static int checkpoint_restore(struct run *r, bool *found)
     uint32_t head[2], crc;
     struct ckpt_reader c = {buf, buf + len};
     uint64_t hash, completed, nparts, sink_end_off, dlq_end_off, snap_len;
-    if (len < sizeof head + sizeof crc || (memcpy(&crc, buf + len - sizeof crc, sizeof crc), crc) != crc32c(0, buf, len - sizeof crc)) {
+    if (len < sizeof head + sizeof crc ||
+        (memcpy(&crc, buf + len - sizeof crc, sizeof crc), crc) != crc32c(0, buf, len - sizeof crc)) {
         run_fail(r, "checkpoint %s is corrupt (checksum mismatch)", r->o->checkpoint_path);
         goto out;
     }
@@ -357,7 +358,7 @@ static int checkpoint_restore(struct run *r, bool *found)
         (uint64_t)(c.end - c.p) != snap_len)
         goto short_file;
     if (completed) { /* nothing to resume, and the sinks may have moved on since (a later
-                        * pipeline appending to the same dead-letter stream): leave them */
+                      * pipeline appending to the same dead-letter stream): leave them */
         r->completed = true;
         *found = true;
         rc = 0;
@@ -421,8 +422,8 @@ static int bad_record(struct run *r, const struct stream_record *rec, const char
         struct json_buf b = {0};
         int rc = json_buf_reserve(&b, 64);
         if (rc == 0)
-            b.len = (size_t)snprintf(b.data, 64, "{\"partition\":%d,\"offset\":%" PRIu64 ",\"error\":", r->cur_partition,
-                                     rec->offset);
+            b.len = (size_t)snprintf(
+                b.data, 64, "{\"partition\":%d,\"offset\":%" PRIu64 ",\"error\":", r->cur_partition, rec->offset);
         rc = rc || json_buf_put_string_lossy(&b, reason, strlen(reason)) || json_buf_reserve(&b, 16);
         if (rc == 0) {
             memcpy(b.data + b.len, ",\"record\":", 10);
@@ -680,8 +681,8 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
         int64_t now = now_ms();
         /* no input since the last checkpoint: nothing in it would change */
         if (o->checkpoint_path && r.stats.records_in != records_at_ckpt &&
-            (now - last_ckpt >= ckpt_ms ||
-             (o->checkpoint_interval_records && r.stats.records_in - records_at_ckpt >= o->checkpoint_interval_records))) {
+            (now - last_ckpt >= ckpt_ms || (o->checkpoint_interval_records &&
+                                            r.stats.records_in - records_at_ckpt >= o->checkpoint_interval_records))) {
             if (checkpoint_write(&r) != 0)
                 goto out;
             last_ckpt = now;

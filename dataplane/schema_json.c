@@ -13,9 +13,9 @@ static const struct {
     const char *name;
     enum value_type type;
 } schema_type_table[] = {
-    {"BOOLEAN", VT_BOOLEAN}, {"BIGINT", VT_BIGINT},  {"INT", VT_BIGINT},    {"INTEGER", VT_BIGINT},
-    {"SMALLINT", VT_BIGINT}, {"TINYINT", VT_BIGINT}, {"DOUBLE", VT_DOUBLE}, {"FLOAT", VT_DOUBLE},
-    {"REAL", VT_DOUBLE},     {"DECIMAL", VT_DOUBLE}, {"STRING", VT_STRING}, {"VARCHAR", VT_STRING},
+    {"BOOLEAN", VT_BOOLEAN}, {"BIGINT", VT_BIGINT},       {"INT", VT_BIGINT},    {"INTEGER", VT_BIGINT},
+    {"SMALLINT", VT_BIGINT}, {"TINYINT", VT_BIGINT},      {"DOUBLE", VT_DOUBLE}, {"FLOAT", VT_DOUBLE},
+    {"REAL", VT_DOUBLE},     {"DECIMAL", VT_DOUBLE},      {"STRING", VT_STRING}, {"VARCHAR", VT_STRING},
     {"CHAR", VT_STRING},     {"TIMESTAMP", VT_TIMESTAMP},
 };
 
@@ -71,8 +71,7 @@ int schema_from_json(const json_t *js, struct schema *s, const char *stream, cha
             if (strcmp(s->fields[k].name, field) == 0 && s->fields[k].type == VT_TIMESTAMP)
                 s->rowtime_field = k;
         if (s->rowtime_field < 0 || (delay && !json_is_integer(delay))) {
-            snprintf(err, errlen, "stream \"%s\": watermark needs a TIMESTAMP field and an integer delay_ms",
-                     stream);
+            snprintf(err, errlen, "stream \"%s\": watermark needs a TIMESTAMP field and an integer delay_ms", stream);
             goto fail;
         }
         s->watermark_delay_ms = delay ? json_integer_value(delay) : 0;

@@ -29,8 +29,8 @@ struct stream_backend {
     const char *name;
     /* Partition count of the stream at location; when it does not exist and create > 0, it is
      * created with that many partitions. */
-    int (*partitions)(const char *location, int create, const struct stream_property *props, int nprops,
-                      int *count, char *err, size_t errlen);
+    int (*partitions)(const char *location, int create, const struct stream_property *props, int nprops, int *count,
+                      char *err, size_t errlen);
     /* Writers: NULL for read-only backends. */
     int (*open_writer)(const char *location, int partition, const struct stream_property *props, int nprops,
                        void **writer, char *err, size_t errlen);

@@ -474,8 +474,11 @@ int run_main(int argc, char **argv)
             props[i][k] = (struct stream_property){d->options[k].key, d->options[k].value};
         locations[i] = malloc(strlen(a.data_dir) + strlen(d->name) + 16);
         sprintf(locations[i], "%s/streams/%s", a.data_dir, d->name);
-        base[i] = (struct engine_stream){.name = d->name, .backend = connector ? connector : "log",
-                                         .location = locations[i], .schema = &d->schema, .props = props[i],
+        base[i] = (struct engine_stream){.name = d->name,
+                                         .backend = connector ? connector : "log",
+                                         .location = locations[i],
+                                         .schema = &d->schema,
+                                         .props = props[i],
                                          .nprops = d->noptions};
     }
     /* a dead-letter stream not declared in the file is an embedded log of that name */
@@ -500,9 +503,12 @@ int run_main(int argc, char **argv)
         j->streams = calloc((size_t)n + 1, sizeof *j->streams);
         memcpy(j->streams, base, (size_t)n * sizeof *base);
         j->sql = script.inserts[q];
-        j->o = (struct engine_options){.sql = j->sql, .streams = j->streams, .nstreams = n,
+        j->o = (struct engine_options){.sql = j->sql,
+                                       .streams = j->streams,
+                                       .nstreams = n,
                                        .error_policy = (enum engine_error_policy)policy,
-                                       .dead_letter_stream = a.dead_letter, .bounded = a.bounded,
+                                       .dead_letter_stream = a.dead_letter,
+                                       .bounded = a.bounded,
                                        .checkpoint_interval_ms = (uint32_t)a.checkpoint_ms,
                                        .checkpoint_interval_records = (uint64_t)a.checkpoint_records,
                                        .stop = &worker_stop};

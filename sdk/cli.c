@@ -30,12 +30,15 @@ struct option_row {
 
 #define F(field) offsetof(struct cli, field)
 static const struct option_row option_rows[] = {
-    {"profile", 0, OPT_STRING, F(profile), true, "NAME", "profile in the config file (default: default, or $SLUICE_PROFILE)"},
+    {"profile", 0, OPT_STRING, F(profile), true, "NAME",
+     "profile in the config file (default: default, or $SLUICE_PROFILE)"},
     {"api-url", 0, OPT_STRING, F(api_url), true, "URL", "API base URL, e.g. https://127.0.0.1:8443 ($SLUICE_API_URL)"},
     {"api-key", 0, OPT_STRING, F(api_key), true, "KEY", "API key or login token ($SLUICE_API_KEY)"},
-    {"ca-file", 0, OPT_STRING, F(ca_file), true, "FILE", "PEM file of the CA that signed the server's certificate ($SLUICE_CA_FILE)"},
+    {"ca-file", 0, OPT_STRING, F(ca_file), true, "FILE",
+     "PEM file of the CA that signed the server's certificate ($SLUICE_CA_FILE)"},
     {"insecure", 0, OPT_BOOL, F(insecure), true, NULL, "do not verify the server's TLS certificate"},
-    {"timeout", 0, OPT_DURATION, F(timeout_ms), true, "DURATION", "give up after this long: 500ms, 10s, 2m (default 30s; 60s for --wait)"},
+    {"timeout", 0, OPT_DURATION, F(timeout_ms), true, "DURATION",
+     "give up after this long: 500ms, 10s, 2m (default 30s; 60s for --wait)"},
     {"output", 'o', OPT_OUTPUT, F(output), true, "FORMAT", "table, json, yaml or name"},
     {"help", 'h', OPT_BOOL, F(help), true, NULL, "show help for the command"},
     {"name", 0, OPT_STRING, F(name), false, "NAME", "name of the resource"},
@@ -49,9 +52,11 @@ static const struct option_row option_rows[] = {
     {"password", 0, OPT_STRING, F(password), false, "PASSWORD", "password ($SLUICE_PASSWORD)"},
     {"password-stdin", 0, OPT_BOOL, F(password_stdin), false, NULL, "read the password from stdin"},
     {"dry-run", 0, OPT_BOOL, F(dry_run), false, NULL, "print what would change, change nothing"},
-    {"prune", 0, OPT_BOOL, F(prune), false, NULL, "delete streams, connections, pipelines and secrets the file does not name"},
+    {"prune", 0, OPT_BOOL, F(prune), false, NULL,
+     "delete streams, connections, pipelines and secrets the file does not name"},
     {"wait", 0, OPT_BOOL, F(wait), false, NULL, "wait until the resource reaches the state (see --timeout)"},
-    {"follow", 'f', OPT_BOOL, F(follow), false, NULL, "keep streaming new lines (for --timeout, else until interrupted)"},
+    {"follow", 'f', OPT_BOOL, F(follow), false, NULL,
+     "keep streaming new lines (for --timeout, else until interrupted)"},
     {"from", 0, OPT_STRING, F(from), false, "TIME", "start of the period (RFC 3339)"},
     {"to", 0, OPT_STRING, F(to), false, "TIME", "end of the period (RFC 3339)"},
     {"group-by", 0, OPT_STRING, F(group_by), false, "FIELD", "group usage by: resource, minute, hour, day, total"},
@@ -85,8 +90,7 @@ static const struct command commands[] = {
     {"get", cli_cmd_get, 1, 2, "get KIND [NAME]", "List the resources of a kind, or show one. " KINDS, ""},
     {"describe", cli_cmd_describe, 2, 2, "describe KIND NAME",
      "Show every field of a resource (YAML unless -o json). " KINDS, ""},
-    {"create", cli_cmd_create, 1, 1,
-     "create KIND --name NAME [--sql-file FILE | --sql SQL | --value VALUE | -f SPEC]",
+    {"create", cli_cmd_create, 1, 1, "create KIND --name NAME [--sql-file FILE | --sql SQL | --value VALUE | -f SPEC]",
      "Create a resource: a pipeline from SQL, a secret from a value, an api-key (its key is "
      "shown once), or any kind from a spec file (the API body without the name).",
      "name file sql sql-file description value"},
@@ -104,8 +108,7 @@ static const struct command commands[] = {
     {"usage", cli_cmd_usage, 0, 0, "usage [--from TIME] [--to TIME] [--group-by FIELD]",
      "Show metered usage (task-hours, records, bytes) for a period.", "from to group-by"},
     {"preview", cli_cmd_preview, 0, 0, "preview (--sql SQL | --sql-file FILE) [--limit N]",
-     "Run a query on live data for a few seconds or records and print the results.",
-     "sql sql-file limit"},
+     "Run a query on live data for a few seconds or records and print the results.", "sql sql-file limit"},
     {"version", run_version, 0, 0, "version", "Print the version of the CLI and library.", ""},
     {"help", run_help, 0, 1, "help [COMMAND]", "Describe the commands, or one command.", ""},
 };
@@ -154,8 +157,8 @@ static void print_command_help(FILE *out, const struct command *cmd)
             header = true;
             char left[64];
             snprintf(left, sizeof left, "%c%c%c --%s%s%s", o->short_name ? '-' : ' ',
-                     o->short_name ? o->short_name : ' ', o->short_name ? ',' : ' ', o->name,
-                     o->arg ? " " : "", o->arg ? o->arg : "");
+                     o->short_name ? o->short_name : ' ', o->short_name ? ',' : ' ', o->name, o->arg ? " " : "",
+                     o->arg ? o->arg : "");
             fprintf(out, "  %-28s %s\n", left, o->help);
         }
     }
@@ -286,8 +289,7 @@ sluice_client *cli_client(struct cli *cli, int *code)
     struct sluice_error err;
     cli->client = sluice_client_new(&o, &err);
     if (!cli->client) {
-        *code = err.code == SLUICE_E_ARGUMENT ? cli_usage_error(cli, "%s", err.message)
-                                              : cli_report(&err);
+        *code = err.code == SLUICE_E_ARGUMENT ? cli_usage_error(cli, "%s", err.message) : cli_report(&err);
         return NULL;
     }
     return cli->client;
@@ -332,14 +334,12 @@ static int set_option(struct cli *cli, const struct option_row *o, const char *a
         *(long *)field = parse_duration(arg);
         if (*(long *)field > 0)
             return 0;
-        return cli_usage_error(cli, "--%s needs a duration such as 10s or 500ms, not \"%s\"",
-                               o->name, arg);
+        return cli_usage_error(cli, "--%s needs a duration such as 10s or 500ms, not \"%s\"", o->name, arg);
     case OPT_OUTPUT:
         cli->output_name = arg;
         if (cli_output_parse(arg, (enum cli_output *)field) == 0)
             return 0;
-        return cli_usage_error(cli, "unknown output format \"%s\"; use table, json, yaml or name",
-                               arg);
+        return cli_usage_error(cli, "unknown output format \"%s\"; use table, json, yaml or name", arg);
     }
     return CLI_USAGE;
 }
@@ -353,8 +353,8 @@ static int parse_options(struct cli *cli, const struct command *cmd, int argc, c
     bool follow_f = false;
     for (size_t i = 0; i < N_OPTIONS; i++) {
         const struct option_row *o = &option_rows[i];
-        longopts[i] = (struct option){o->name, o->type == OPT_BOOL ? no_argument : required_argument,
-                                      NULL, 1000 + (int)i};
+        longopts[i] =
+            (struct option){o->name, o->type == OPT_BOOL ? no_argument : required_argument, NULL, 1000 + (int)i};
         if (o->short_name == 'f' && strcmp(o->name, "follow") == 0 && command_allows(cmd, o))
             follow_f = true;
     }

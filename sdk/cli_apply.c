@@ -19,7 +19,8 @@ bool cli_apply_matches(json_t *want, json_t *have)
             return false;
         const char *key;
         json_t *v;
-        json_object_foreach(want, key, v) {
+        json_object_foreach(want, key, v)
+        {
             if (!cli_apply_matches(v, json_object_get(have, key)))
                 return false;
         }
@@ -45,7 +46,8 @@ static json_t *changed_fields(enum sluice_kind kind, json_t *spec, json_t *curre
     json_t *patch = json_object();
     const char *key;
     json_t *v;
-    json_object_foreach(spec, key, v) {
+    json_object_foreach(spec, key, v)
+    {
         if (!write_only(kind, key) && !cli_apply_matches(v, json_object_get(current, key)))
             json_object_set(patch, key, v);
     }
@@ -58,8 +60,7 @@ static void say(const struct cli_spec_doc *d, const char *what, bool dry_run)
     fflush(stdout);
 }
 
-static int apply_one(sluice_client *c, const struct cli_spec_doc *d, bool dry_run,
-                     struct sluice_error *err)
+static int apply_one(sluice_client *c, const struct cli_spec_doc *d, bool dry_run, struct sluice_error *err)
 {
     json_t *current = NULL;
     if (sluice_find(c, d->kind, d->name, &current, err) < 0) {
@@ -84,8 +85,7 @@ static int apply_one(sluice_client *c, const struct cli_spec_doc *d, bool dry_ru
         const char *id = json_string_value(json_object_get(current, "id"));
         json_t *version = json_object_get(current, "version");
         if (!dry_run)
-            rc = sluice_update(c, d->kind, id, patch,
-                               json_is_integer(version) ? (long)json_integer_value(version) : -1,
+            rc = sluice_update(c, d->kind, id, patch, json_is_integer(version) ? (long)json_integer_value(version) : -1,
                                NULL, err);
         if (rc == 0)
             say(d, "updated", dry_run);
@@ -104,8 +104,8 @@ static bool named_in(const struct cli_spec_set *set, enum sluice_kind kind, cons
 }
 
 /* Deletes resources of kind not in set; a running one is deactivated first. */
-static int prune_kind(sluice_client *c, const struct cli_spec_set *set, enum sluice_kind kind,
-                      bool dry_run, struct sluice_error *err)
+static int prune_kind(sluice_client *c, const struct cli_spec_set *set, enum sluice_kind kind, bool dry_run,
+                      struct sluice_error *err)
 {
     json_t *doomed = json_array();
     sluice_list *list = sluice_list_new(c, kind, NULL, 100);
@@ -118,12 +118,12 @@ static int prune_kind(sluice_client *c, const struct cli_spec_set *set, enum slu
     }
     sluice_list_free(list);
     size_t i;
-    json_array_foreach(doomed, i, item) {
+    json_array_foreach(doomed, i, item)
+    {
         if (r < 0)
             break;
         const char *id = json_string_value(json_object_get(item, "id"));
-        struct cli_spec_doc d = {.kind = kind,
-                                 .name = (char *)json_string_value(json_object_get(item, "name"))};
+        struct cli_spec_doc d = {.kind = kind, .name = (char *)json_string_value(json_object_get(item, "name"))};
         const char *desired = json_string_value(json_object_get(item, "desired_state"));
         if (!dry_run && desired && strcmp(desired, "running") == 0 &&
             sluice_set_active(c, kind, id, false, NULL, err) < 0)
@@ -138,23 +138,21 @@ static int prune_kind(sluice_client *c, const struct cli_spec_set *set, enum slu
 }
 
 /* The kinds apply manages, in dependency order. */
-static const enum sluice_kind apply_order[] = {SLUICE_KIND_SECRET, SLUICE_KIND_STREAM,
-                                               SLUICE_KIND_CONNECTION, SLUICE_KIND_PIPELINE};
+static const enum sluice_kind apply_order[] = {SLUICE_KIND_SECRET, SLUICE_KIND_STREAM, SLUICE_KIND_CONNECTION,
+                                               SLUICE_KIND_PIPELINE};
 #define N_ORDER (sizeof apply_order / sizeof apply_order[0])
 
 /* Puts "<kind>/<name>: " before the message of err. */
 static int blame(const struct cli_spec_doc *d, struct sluice_error *err)
 {
     char message[sizeof err->message + 300];
-    int n = snprintf(message, sizeof message, "%s/%s: %s", sluice_kind_name(d->kind), d->name,
-                     err->message);
+    int n = snprintf(message, sizeof message, "%s/%s: %s", sluice_kind_name(d->kind), d->name, err->message);
     if (n > 0)
         snprintf(err->message, sizeof err->message, "%.*s", (int)sizeof err->message - 1, message);
     return -1;
 }
 
-int cli_apply(sluice_client *c, const struct cli_spec_set *set, bool dry_run, bool prune,
-              struct sluice_error *err)
+int cli_apply(sluice_client *c, const struct cli_spec_set *set, bool dry_run, bool prune, struct sluice_error *err)
 {
     for (size_t k = 0; k < N_ORDER; k++)
         for (size_t i = 0; i < set->count; i++)

@@ -119,8 +119,7 @@ static int save_profile(struct cli *cli, const char *key)
 static int account(struct cli *cli, bool signup)
 {
     if (!cli->email || (signup && !cli->tenant))
-        return cli_usage_error(cli, signup ? "signup needs --tenant and --email"
-                                           : "login needs --email");
+        return cli_usage_error(cli, signup ? "signup needs --tenant and --email" : "login needs --email");
     char *password = get_password(cli);
     if (!password)
         return cli_usage_error(cli, "no password: pass --password, set SLUICE_PASSWORD or use "
@@ -139,8 +138,8 @@ static int account(struct cli *cli, bool signup)
         goto done;
     }
     /* signup answers the new API key, login a token */
-    json_t *credential = signup ? json_object_get(json_object_get(out, "api_key"), "key")
-                                : json_object_get(out, "token");
+    json_t *credential =
+        signup ? json_object_get(json_object_get(out, "api_key"), "key") : json_object_get(out, "token");
     if (!json_is_string(credential)) {
         fprintf(stderr, "sluice: the server's answer has no %s\n", signup ? "api_key.key" : "token");
         code = CLI_SERVER_ERROR;
@@ -152,8 +151,7 @@ static int account(struct cli *cli, bool signup)
     else if (signup)
         printf("tenant \"%s\" created; signed in as %s\n", cli->tenant, cli->email);
     else
-        printf("logged in as %s%s%s\n", cli->email, expires ? "; the token expires at " : "",
-               expires ? expires : "");
+        printf("logged in as %s%s%s\n", cli->email, expires ? "; the token expires at " : "", expires ? expires : "");
     code = save_profile(cli, json_string_value(credential));
 done:
     json_decref(out);
@@ -289,8 +287,7 @@ static json_t *create_body(struct cli *cli, enum sluice_kind kind, int *code)
     }
     if ((kind == SLUICE_KIND_STREAM || kind == SLUICE_KIND_CONNECTION) && !cli->file) {
         json_decref(body);
-        cli_usage_error(cli, "a %s is created from a spec: -f FILE (or use `sluice apply`)",
-                        sluice_kind_name(kind));
+        cli_usage_error(cli, "a %s is created from a spec: -f FILE (or use `sluice apply`)", sluice_kind_name(kind));
         return NULL;
     }
     *code = CLI_OK;
@@ -315,8 +312,7 @@ int cli_cmd_create(struct cli *cli)
         if (cli->output == CLI_OUT_JSON || cli->output == CLI_OUT_YAML) {
             cli_print_value(out, cli->output);
         } else {
-            printf("%s/%s created\n", sluice_kind_name(kind),
-                   json_string_value(json_object_get(body, "name")));
+            printf("%s/%s created\n", sluice_kind_name(kind), json_string_value(json_object_get(body, "name")));
             const char *key = json_string_value(json_object_get(out, "key"));
             if (key)
                 printf("key (shown once, keep it safe): %s\n", key);
@@ -375,8 +371,7 @@ static long now_ms(void)
 
 /* Polls until actual_state is one of the wanted states ("a or b"); "failed" ends the wait
  * with an error. */
-static int wait_for_state(struct cli *cli, enum sluice_kind kind, const char *id,
-                          const char *wanted)
+static int wait_for_state(struct cli *cli, enum sluice_kind kind, const char *id, const char *wanted)
 {
     long deadline = now_ms() + cli_timeout_ms(cli, 60000);
     char last[64] = "unknown";
@@ -404,8 +399,8 @@ static int wait_for_state(struct cli *cli, enum sluice_kind kind, const char *id
             break;
         sleep_ms(500);
     }
-    fprintf(stderr, "sluice: gave up waiting for %s/%s to be %s; it is %s (raise --timeout)\n",
-            sluice_kind_name(kind), cli->argv[1], wanted, last);
+    fprintf(stderr, "sluice: gave up waiting for %s/%s to be %s; it is %s (raise --timeout)\n", sluice_kind_name(kind),
+            cli->argv[1], wanted, last);
     return CLI_SERVER_ERROR;
 }
 
@@ -471,8 +466,7 @@ static int print_line(const char *line, void *user)
 static int logs_named(struct cli *cli, enum sluice_kind kind, json_t *one, const char *id)
 {
     struct sluice_error err;
-    int rc = cli->follow ? sluice_logs_follow(cli->client, kind, id, cli->timeout_ms, print_line,
-                                              NULL, &err)
+    int rc = cli->follow ? sluice_logs_follow(cli->client, kind, id, cli->timeout_ms, print_line, NULL, &err)
                          : sluice_logs(cli->client, kind, id, false, print_line, NULL, &err);
     return rc < 0 ? cli_report(&err) : CLI_OK;
 }
@@ -512,7 +506,8 @@ static void name_usage_rows(sluice_client *c, json_t *answer, bool table)
 {
     json_t *rows = json_object_get(answer, "items"), *row;
     size_t i;
-    json_array_foreach(rows, i, row) {
+    json_array_foreach(rows, i, row)
+    {
         const char *kname = json_string_value(json_object_get(row, "resource_kind"));
         const char *id = json_string_value(json_object_get(row, "resource_id"));
         enum sluice_kind kind;
@@ -520,9 +515,8 @@ static void name_usage_rows(sluice_client *c, json_t *answer, bool table)
             continue;
         json_t *one = NULL;
         struct sluice_error err;
-        const char *name = sluice_get(c, kind, id, &one, &err) == 0
-                               ? json_string_value(json_object_get(one, "name"))
-                               : NULL;
+        const char *name =
+            sluice_get(c, kind, id, &one, &err) == 0 ? json_string_value(json_object_get(one, "name")) : NULL;
         char *label = NULL;
         if (asprintf(&label, "%s/%s", kname, name ? name : id) >= 0) {
             json_t *named = json_pack("{s:s}", "resource", label);

@@ -12,7 +12,10 @@ struct format_row {
     enum cli_output format;
 };
 static const struct format_row format_rows[] = {
-    {"table", CLI_OUT_TABLE}, {"json", CLI_OUT_JSON}, {"yaml", CLI_OUT_YAML}, {"name", CLI_OUT_NAME},
+    {"table", CLI_OUT_TABLE},
+    {"json", CLI_OUT_JSON},
+    {"yaml", CLI_OUT_YAML},
+    {"name", CLI_OUT_NAME},
 };
 
 int cli_output_parse(const char *word, enum cli_output *out)
@@ -144,7 +147,8 @@ static void print_names(enum sluice_kind kind, json_t *items)
 {
     size_t i;
     json_t *item;
-    json_array_foreach(items, i, item) {
+    json_array_foreach(items, i, item)
+    {
         const char *name = json_string_value(json_object_get(item, "name"));
         printf("%s/%s\n", sluice_kind_name(kind), name ? name : "?");
     }
@@ -206,7 +210,8 @@ void cli_print_rows(json_t *rows, enum cli_output format)
     const char *key;
     json_t *v;
     size_t c = 0;
-    json_object_foreach(first, key, v) {
+    json_object_foreach(first, key, v)
+    {
         cells[c] = strdup(key);
         for (char *p = cells[c]; p && *p; p++)
             *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
@@ -237,16 +242,16 @@ static int emit(yaml_emitter_t *e, yaml_event_t *ev) { return yaml_emitter_emit(
 static int emit_scalar(yaml_emitter_t *e, const char *text, bool plain_ok)
 {
     yaml_event_t ev;
-    yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)strlen(text),
-                                 plain_ok, !plain_ok, YAML_ANY_SCALAR_STYLE);
+    yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)strlen(text), plain_ok, !plain_ok,
+                                 YAML_ANY_SCALAR_STYLE);
     return emit(e, &ev);
 }
 
 /* A string that would read back as another type must be quoted. */
 static bool looks_typed(const char *s)
 {
-    static const char *words[] = {"", "~", "null", "Null", "NULL", "true", "True", "TRUE",
-                                  "false", "False", "FALSE", "yes", "no", "on", "off", "y", "n"};
+    static const char *words[] = {"",      "~",     "null", "Null", "NULL", "true", "True", "TRUE", "false",
+                                  "False", "FALSE", "yes",  "no",   "on",   "off",  "y",    "n"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (strcmp(s, words[i]) == 0)
             return true;
@@ -264,7 +269,8 @@ static int emit_value(yaml_emitter_t *e, json_t *v)
             return -1;
         const char *key;
         json_t *item;
-        json_object_foreach(v, key, item) {
+        json_object_foreach(v, key, item)
+        {
             if (emit_scalar(e, key, !looks_typed(key)) < 0 || emit_value(e, item) < 0)
                 return -1;
         }
@@ -277,7 +283,8 @@ static int emit_value(yaml_emitter_t *e, json_t *v)
             return -1;
         size_t i;
         json_t *item;
-        json_array_foreach(v, i, item) {
+        json_array_foreach(v, i, item)
+        {
             if (emit_value(e, item) < 0)
                 return -1;
         }

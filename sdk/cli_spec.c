@@ -24,8 +24,7 @@ struct reader {
     size_t n_marks, cap_marks;
 };
 
-static int fail_at(struct reader *r, int line, int column, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static int fail_at(struct reader *r, int line, int column, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int fail_at(struct reader *r, int line, int column, const char *fmt, ...)
 {
     int n = snprintf(r->errbuf, r->errcap, "%s:%d:%d: ", r->label, line, column);
@@ -67,8 +66,7 @@ static int next_event(struct reader *r, yaml_event_t *ev)
         return 0;
     yaml_mark_t m = r->parser.problem_mark;
     if (r->parser.context)
-        return fail_at(r, (int)m.line + 1, (int)m.column + 1, "%s %s", r->parser.problem,
-                       r->parser.context);
+        return fail_at(r, (int)m.line + 1, (int)m.column + 1, "%s %s", r->parser.problem, r->parser.context);
     return fail_at(r, (int)m.line + 1, (int)m.column + 1, "%s",
                    r->parser.problem ? r->parser.problem : "malformed YAML");
 }
@@ -81,8 +79,7 @@ static json_t *scalar_value(const yaml_event_t *ev)
     const char *tag = (const char *)ev->data.scalar.tag;
     if ((tag && strcmp(tag, YAML_STR_TAG) == 0) || ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
         return json_stringn(s, len);
-    if (len == 0 || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 ||
-        strcmp(s, "NULL") == 0)
+    if (len == 0 || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0)
         return json_null();
     if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0 || strcmp(s, "TRUE") == 0)
         return json_true();
@@ -197,14 +194,14 @@ static int add_resource(struct reader *r, json_t *res, struct cli_spec_set *set)
         return fail_at(r, line, col, "a resource must be a mapping with kind, metadata and spec");
     const char *key;
     json_t *v;
-    json_object_foreach(res, key, v) {
+    json_object_foreach(res, key, v)
+    {
         bool known = false;
         for (size_t i = 0; i < sizeof top_level_keys / sizeof top_level_keys[0]; i++)
             known = known || strcmp(key, top_level_keys[i]) == 0;
         if (!known) {
             mark_of(r, v, &line, &col);
-            return fail_at(r, line, col, "unknown field \"%s\"; a resource has kind, metadata and spec",
-                           key);
+            return fail_at(r, line, col, "unknown field \"%s\"; a resource has kind, metadata and spec", key);
         }
     }
     json_t *kind = json_object_get(res, "kind");
@@ -213,8 +210,7 @@ static int add_resource(struct reader *r, json_t *res, struct cli_spec_set *set)
         return fail_at(r, line, col, "missing \"kind\" (stream, connection, pipeline or secret)");
     mark_of(r, kind, &line, &col);
     if (sluice_kind_parse(json_string_value(kind), &k) < 0 || k == SLUICE_KIND_API_KEY)
-        return fail_at(r, line, col,
-                       "unknown kind \"%s\"; expected stream, connection, pipeline or secret",
+        return fail_at(r, line, col, "unknown kind \"%s\"; expected stream, connection, pipeline or secret",
                        json_string_value(kind));
     json_t *meta = json_object_get(res, "metadata");
     json_t *name = json_object_get(meta, "name");
@@ -232,8 +228,8 @@ static int add_resource(struct reader *r, json_t *res, struct cli_spec_set *set)
     for (size_t i = 0; i < set->count; i++)
         if (set->docs[i].kind == k && strcmp(set->docs[i].name, json_string_value(name)) == 0) {
             mark_of(r, res, &line, &col);
-            return fail_at(r, line, col, "%s \"%s\" is defined twice (first at line %d)",
-                           sluice_kind_name(k), json_string_value(name), set->docs[i].line);
+            return fail_at(r, line, col, "%s \"%s\" is defined twice (first at line %d)", sluice_kind_name(k),
+                           json_string_value(name), set->docs[i].line);
         }
     struct cli_spec_doc *docs = realloc(set->docs, (set->count + 1) * sizeof *docs);
     if (!docs)
@@ -257,7 +253,8 @@ static int add_document(struct reader *r, json_t *root, struct cli_spec_set *set
         return add_resource(r, root, set);
     size_t i;
     json_t *item;
-    json_array_foreach(root, i, item) {
+    json_array_foreach(root, i, item)
+    {
         if (add_resource(r, item, set) < 0)
             return -1;
     }
@@ -317,8 +314,8 @@ void cli_spec_free(struct cli_spec_set *set)
     set->count = 0;
 }
 
-static int parse_text(const char *label, const char *text, size_t len, struct cli_spec_set *set,
-                      json_t **single, char *errbuf, size_t errcap)
+static int parse_text(const char *label, const char *text, size_t len, struct cli_spec_set *set, json_t **single,
+                      char *errbuf, size_t errcap)
 {
     struct reader r = {.label = label, .errbuf = errbuf, .errcap = errcap};
     if (!yaml_parser_initialize(&r.parser)) {
@@ -340,8 +337,8 @@ static int parse_text(const char *label, const char *text, size_t len, struct cl
     return rc;
 }
 
-int cli_spec_parse(const char *label, const char *text, size_t len, struct cli_spec_set *set,
-                   char *errbuf, size_t errcap)
+int cli_spec_parse(const char *label, const char *text, size_t len, struct cli_spec_set *set, char *errbuf,
+                   size_t errcap)
 {
     memset(set, 0, sizeof *set);
     return parse_text(label, text, len, set, NULL, errbuf, errcap);

@@ -25,8 +25,8 @@ struct cli_spec_set {
  * "label:LINE:COL: message" (set freed). Release with cli_spec_free(). */
 int cli_spec_read(const char *path, struct cli_spec_set *set, char *errbuf, size_t errcap);
 /* The same from text in memory. */
-int cli_spec_parse(const char *label, const char *text, size_t len, struct cli_spec_set *set,
-                   char *errbuf, size_t errcap);
+int cli_spec_parse(const char *label, const char *text, size_t len, struct cli_spec_set *set, char *errbuf,
+                   size_t errcap);
 void cli_spec_free(struct cli_spec_set *set);
 
 /* Reads a plain JSON or YAML value (one document) from a file: bodies for `sluice create -f`.

@@ -40,24 +40,18 @@ int sluice_kind_parse(const char *word, enum sluice_kind *kind)
 
 static bool kind_valid(enum sluice_kind kind) { return (unsigned)kind < SLUICE_KIND_COUNT; }
 
-const char *sluice_kind_name(enum sluice_kind kind)
-{
-    return kind_valid(kind) ? kind_rows[kind].name : "?";
-}
+const char *sluice_kind_name(enum sluice_kind kind) { return kind_valid(kind) ? kind_rows[kind].name : "?"; }
 
 const char *sluice_kind_collection(enum sluice_kind kind)
 {
     return kind_valid(kind) ? kind_rows[kind].collection : "?";
 }
 
-bool sluice_kind_runnable(enum sluice_kind kind)
-{
-    return kind_valid(kind) && kind_rows[kind].runnable;
-}
+bool sluice_kind_runnable(enum sluice_kind kind) { return kind_valid(kind) && kind_rows[kind].runnable; }
 
 /* "/v1/<collection>[/<id>[/<suffix>]]" into buf. */
-static int resource_path(char *buf, size_t cap, enum sluice_kind kind, const char *id,
-                         const char *suffix, struct sluice_error *err)
+static int resource_path(char *buf, size_t cap, enum sluice_kind kind, const char *id, const char *suffix,
+                         struct sluice_error *err)
 {
     if (!kind_valid(kind))
         return sdk_error_set(err, SLUICE_E_ARGUMENT, "unknown resource kind %d", (int)kind);
@@ -78,8 +72,7 @@ static int resource_path(char *buf, size_t cap, enum sluice_kind kind, const cha
 }
 
 /* Appends "?k=v&k2=v2" for the pairs whose value is not NULL, values percent-encoded. */
-static int append_query(char *path, size_t cap, const char *const params[][2], size_t n,
-                        struct sluice_error *err)
+static int append_query(char *path, size_t cap, const char *const params[][2], size_t n, struct sluice_error *err)
 {
     char sep = strchr(path, '?') ? '&' : '?';
     for (size_t i = 0; i < n; i++) {
@@ -96,8 +89,7 @@ static int append_query(char *path, size_t cap, const char *const params[][2], s
 
 /* ==== resource calls ===================================================================== */
 
-int sluice_create(sluice_client *c, enum sluice_kind kind, json_t *body, json_t **out,
-                  struct sluice_error *err)
+int sluice_create(sluice_client *c, enum sluice_kind kind, json_t *body, json_t **out, struct sluice_error *err)
 {
     char path[512];
     if (resource_path(path, sizeof path, kind, NULL, NULL, err) < 0)
@@ -105,8 +97,7 @@ int sluice_create(sluice_client *c, enum sluice_kind kind, json_t *body, json_t 
     return sluice_call(c, "POST", path, body, -1, out, err);
 }
 
-int sluice_get(sluice_client *c, enum sluice_kind kind, const char *id, json_t **out,
-               struct sluice_error *err)
+int sluice_get(sluice_client *c, enum sluice_kind kind, const char *id, json_t **out, struct sluice_error *err)
 {
     char path[512];
     if (!id || resource_path(path, sizeof path, kind, id, NULL, err) < 0)
@@ -114,8 +105,7 @@ int sluice_get(sluice_client *c, enum sluice_kind kind, const char *id, json_t *
     return sluice_call(c, "GET", path, NULL, -1, out, err);
 }
 
-int sluice_find(sluice_client *c, enum sluice_kind kind, const char *name, json_t **out,
-                struct sluice_error *err)
+int sluice_find(sluice_client *c, enum sluice_kind kind, const char *name, json_t **out, struct sluice_error *err)
 {
     *out = NULL;
     if (!name || !*name)
@@ -137,14 +127,13 @@ int sluice_find(sluice_client *c, enum sluice_kind kind, const char *name, json_
     if (r < 0)
         return -1;
     if (!*out) {
-        return sdk_error_set(err, SLUICE_E_NOT_FOUND, "%s \"%s\" not found",
-                             sluice_kind_name(kind), name);
+        return sdk_error_set(err, SLUICE_E_NOT_FOUND, "%s \"%s\" not found", sluice_kind_name(kind), name);
     }
     return 0;
 }
 
-int sluice_update(sluice_client *c, enum sluice_kind kind, const char *id, json_t *patch,
-                  long version, json_t **out, struct sluice_error *err)
+int sluice_update(sluice_client *c, enum sluice_kind kind, const char *id, json_t *patch, long version, json_t **out,
+                  struct sluice_error *err)
 {
     char path[512];
     if (!id || resource_path(path, sizeof path, kind, id, NULL, err) < 0)
@@ -152,8 +141,7 @@ int sluice_update(sluice_client *c, enum sluice_kind kind, const char *id, json_
     return sluice_call(c, "PATCH", path, patch, version, out, err);
 }
 
-int sluice_delete(sluice_client *c, enum sluice_kind kind, const char *id,
-                  struct sluice_error *err)
+int sluice_delete(sluice_client *c, enum sluice_kind kind, const char *id, struct sluice_error *err)
 {
     char path[512];
     if (!id || resource_path(path, sizeof path, kind, id, NULL, err) < 0)
@@ -161,13 +149,12 @@ int sluice_delete(sluice_client *c, enum sluice_kind kind, const char *id,
     return sluice_call(c, "DELETE", path, NULL, -1, NULL, err);
 }
 
-int sluice_set_active(sluice_client *c, enum sluice_kind kind, const char *id, bool on,
-                      json_t **out, struct sluice_error *err)
+int sluice_set_active(sluice_client *c, enum sluice_kind kind, const char *id, bool on, json_t **out,
+                      struct sluice_error *err)
 {
     char path[512];
     if (!sluice_kind_runnable(kind))
-        return sdk_error_set(err, SLUICE_E_ARGUMENT, "a %s cannot be activated or deactivated",
-                             sluice_kind_name(kind));
+        return sdk_error_set(err, SLUICE_E_ARGUMENT, "a %s cannot be activated or deactivated", sluice_kind_name(kind));
     if (!id || resource_path(path, sizeof path, kind, id, on ? "/activate" : "/deactivate", err) < 0)
         return id ? -1 : sdk_error_set(err, SLUICE_E_ARGUMENT, "no id given");
     return sluice_call(c, "POST", path, NULL, -1, out, err);
@@ -180,14 +167,13 @@ struct sluice_list {
     enum sluice_kind kind;
     char *name;
     int page_size;
-    json_t *page;     /* current page's response */
-    size_t index;     /* next item of page.items */
-    char *cursor;     /* next page's cursor; NULL after the last page */
+    json_t *page; /* current page's response */
+    size_t index; /* next item of page.items */
+    char *cursor; /* next page's cursor; NULL after the last page */
     bool started;
 };
 
-sluice_list *sluice_list_new(sluice_client *c, enum sluice_kind kind, const char *name,
-                             int page_size)
+sluice_list *sluice_list_new(sluice_client *c, enum sluice_kind kind, const char *name, int page_size)
 {
     sluice_list *l = calloc(1, sizeof *l);
     if (!l)
@@ -228,8 +214,7 @@ static int list_fetch(sluice_list *l, struct sluice_error *err)
         return -1;
     if (!json_is_array(json_object_get(page, "items"))) {
         json_decref(page);
-        return sdk_error_set(err, SLUICE_E_BAD_RESPONSE,
-                             "list of %s from the server has no \"items\" array",
+        return sdk_error_set(err, SLUICE_E_BAD_RESPONSE, "list of %s from the server has no \"items\" array",
                              sluice_kind_collection(l->kind));
     }
     json_decref(l->page);
@@ -264,18 +249,16 @@ int sluice_list_next(sluice_list *l, json_t **item, struct sluice_error *err)
 
 /* ==== accounts =========================================================================== */
 
-int sluice_signup(sluice_client *c, const char *tenant, const char *email, const char *password,
-                  json_t **out, struct sluice_error *err)
+int sluice_signup(sluice_client *c, const char *tenant, const char *email, const char *password, json_t **out,
+                  struct sluice_error *err)
 {
-    json_t *body = json_pack("{s:s?, s:s?, s:s?}", "tenant", tenant, "email", email, "password",
-                             password);
+    json_t *body = json_pack("{s:s?, s:s?, s:s?}", "tenant", tenant, "email", email, "password", password);
     int rc = sluice_call(c, "POST", "/v1/signup", body, -1, out, err);
     json_decref(body);
     return rc;
 }
 
-int sluice_login(sluice_client *c, const char *email, const char *password, json_t **out,
-                 struct sluice_error *err)
+int sluice_login(sluice_client *c, const char *email, const char *password, json_t **out, struct sluice_error *err)
 {
     json_t *body = json_pack("{s:s?, s:s?}", "email", email, "password", password);
     int rc = sluice_call(c, "POST", "/v1/login", body, -1, out, err);
@@ -290,8 +273,8 @@ int sluice_me(sluice_client *c, json_t **out, struct sluice_error *err)
 
 /* ==== control plane reads ================================================================ */
 
-int sluice_logs(sluice_client *c, enum sluice_kind kind, const char *id, bool follow,
-                sluice_line_fn fn, void *user, struct sluice_error *err)
+int sluice_logs(sluice_client *c, enum sluice_kind kind, const char *id, bool follow, sluice_line_fn fn, void *user,
+                struct sluice_error *err)
 {
     if (follow)
         return sluice_logs_follow(c, kind, id, 0, fn, user, err);
@@ -305,8 +288,8 @@ int sluice_logs(sluice_client *c, enum sluice_kind kind, const char *id, bool fo
     return sdk_call_lines(c, path, 0, fn, user, NULL, err);
 }
 
-int sluice_logs_follow(sluice_client *c, enum sluice_kind kind, const char *id, long timeout_ms,
-                       sluice_line_fn fn, void *user, struct sluice_error *err)
+int sluice_logs_follow(sluice_client *c, enum sluice_kind kind, const char *id, long timeout_ms, sluice_line_fn fn,
+                       void *user, struct sluice_error *err)
 {
     if (!sluice_kind_runnable(kind))
         return sdk_error_set(err, SLUICE_E_ARGUMENT, "a %s has no logs", sluice_kind_name(kind));
@@ -324,8 +307,8 @@ int sluice_logs_follow(sluice_client *c, enum sluice_kind kind, const char *id, 
         }
         if (stream.last_id > 0)
             snprintf(since, sizeof since, "%lld", stream.last_id);
-        const char *params[][2] = {{"follow", "true"}, {"timeout", secs[0] ? secs : NULL},
-                                   {"since_id", since[0] ? since : NULL}};
+        const char *params[][2] = {
+            {"follow", "true"}, {"timeout", secs[0] ? secs : NULL}, {"since_id", since[0] ? since : NULL}};
         if (resource_path(path, sizeof path, kind, id, "/logs", err) < 0 ||
             append_query(path, sizeof path, params, 3, err) < 0)
             return -1;
@@ -337,8 +320,8 @@ int sluice_logs_follow(sluice_client *c, enum sluice_kind kind, const char *id, 
     }
 }
 
-int sluice_usage(sluice_client *c, const char *from, const char *to, const char *group_by,
-                 json_t **out, struct sluice_error *err)
+int sluice_usage(sluice_client *c, const char *from, const char *to, const char *group_by, json_t **out,
+                 struct sluice_error *err)
 {
     char path[512] = "/v1/usage";
     const char *params[][2] = {{"from", from}, {"to", to}, {"group_by", group_by}};

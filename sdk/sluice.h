@@ -55,11 +55,11 @@ enum sluice_code {
 
 struct sluice_error {
     enum sluice_code code;
-    int http_status;       /* 0 when no response arrived */
-    bool retriable;        /* the same call may succeed later (429, 5xx, transport, timeout) */
-    char message[512];     /* the server's message, or a description of the local failure */
-    char request_id[80];   /* X-Request-Id of the response, "" when none */
-    char details[512];     /* "error.details" as compact JSON text, "" when none */
+    int http_status;     /* 0 when no response arrived */
+    bool retriable;      /* the same call may succeed later (429, 5xx, transport, timeout) */
+    char message[512];   /* the server's message, or a description of the local failure */
+    char request_id[80]; /* X-Request-Id of the response, "" when none */
+    char details[512];   /* "error.details" as compact JSON text, "" when none */
 };
 
 /* Stable lower-case name of a code ("not_found", "transport", ...), matching the API's names. */
@@ -73,16 +73,16 @@ typedef struct sluice_client sluice_client;
 
 /* Settings of a client. Zero fields take the default shown. Strings are copied. */
 struct sluice_options {
-    const char *base_url;     /* "https://host:port" (required) */
-    const char *api_key;      /* API key or login token sent as Bearer; NULL: no credentials */
-    const char *ca_file;      /* PEM file of CAs to trust; NULL: the system store */
-    bool insecure;            /* skip TLS verification (only when the user asks for it) */
-    long connect_timeout_ms;  /* 5000 */
-    long timeout_ms;          /* 30000: total for one call, retries and waits included */
-    int max_retries;          /* 3 retries after the first attempt; -1 for none */
-    long retry_base_ms;       /* 200: first backoff, doubled each retry, with jitter */
-    long retry_max_ms;        /* 10000: cap of any single wait, Retry-After included */
-    const char *user_agent;   /* "libsluice/<version>" */
+    const char *base_url;    /* "https://host:port" (required) */
+    const char *api_key;     /* API key or login token sent as Bearer; NULL: no credentials */
+    const char *ca_file;     /* PEM file of CAs to trust; NULL: the system store */
+    bool insecure;           /* skip TLS verification (only when the user asks for it) */
+    long connect_timeout_ms; /* 5000 */
+    long timeout_ms;         /* 30000: total for one call, retries and waits included */
+    int max_retries;         /* 3 retries after the first attempt; -1 for none */
+    long retry_base_ms;      /* 200: first backoff, doubled each retry, with jitter */
+    long retry_max_ms;       /* 10000: cap of any single wait, Retry-After included */
+    const char *user_agent;  /* "libsluice/<version>" */
 };
 
 /* New client, or NULL with *err filled (bad URL, no memory). Free with sluice_client_free(). */
@@ -92,14 +92,14 @@ void sluice_client_free(sluice_client *client);
 /* One API call: METHOD /v1/... with an optional JSON body (borrowed). *out (may be NULL)
  * receives the decoded response body, or NULL for 204. if_match, when >= 0, is sent as
  * If-Match "N". POSTs carry an Idempotency-Key that stays the same across retries. */
-int sluice_call(sluice_client *client, const char *method, const char *path, json_t *body,
-                long if_match, json_t **out, struct sluice_error *err);
+int sluice_call(sluice_client *client, const char *method, const char *path, json_t *body, long if_match, json_t **out,
+                struct sluice_error *err);
 
 /* ---- accounts -------------------------------------------------------------------------- */
 
 /* POST /v1/signup; *out: {"tenant","user","api_key":{"key",...}}. Needs no credentials. */
-int sluice_signup(sluice_client *client, const char *tenant, const char *email,
-                  const char *password, json_t **out, struct sluice_error *err);
+int sluice_signup(sluice_client *client, const char *tenant, const char *email, const char *password, json_t **out,
+                  struct sluice_error *err);
 /* POST /v1/login; *out: {"token","expires_at","tenant_id"}. */
 int sluice_login(sluice_client *client, const char *email, const char *password, json_t **out,
                  struct sluice_error *err);
@@ -127,24 +127,20 @@ const char *sluice_kind_collection(enum sluice_kind kind);
 bool sluice_kind_runnable(enum sluice_kind kind);
 
 /* POST /v1/<kind> with body (borrowed); *out: the created resource. */
-int sluice_create(sluice_client *client, enum sluice_kind kind, json_t *body, json_t **out,
-                  struct sluice_error *err);
+int sluice_create(sluice_client *client, enum sluice_kind kind, json_t *body, json_t **out, struct sluice_error *err);
 /* GET /v1/<kind>/<id>. */
-int sluice_get(sluice_client *client, enum sluice_kind kind, const char *id, json_t **out,
-               struct sluice_error *err);
+int sluice_get(sluice_client *client, enum sluice_kind kind, const char *id, json_t **out, struct sluice_error *err);
 /* The resource whose name is exactly `name` (listing with ?name=); SLUICE_E_NOT_FOUND with a
  * message naming it when there is none. */
-int sluice_find(sluice_client *client, enum sluice_kind kind, const char *name, json_t **out,
-                struct sluice_error *err);
+int sluice_find(sluice_client *client, enum sluice_kind kind, const char *name, json_t **out, struct sluice_error *err);
 /* PATCH /v1/<kind>/<id> with a partial body; version >= 0 is sent as If-Match. */
-int sluice_update(sluice_client *client, enum sluice_kind kind, const char *id, json_t *patch,
-                  long version, json_t **out, struct sluice_error *err);
+int sluice_update(sluice_client *client, enum sluice_kind kind, const char *id, json_t *patch, long version,
+                  json_t **out, struct sluice_error *err);
 /* DELETE /v1/<kind>/<id>. */
-int sluice_delete(sluice_client *client, enum sluice_kind kind, const char *id,
-                  struct sluice_error *err);
+int sluice_delete(sluice_client *client, enum sluice_kind kind, const char *id, struct sluice_error *err);
 /* POST /v1/<kind>/<id>/activate (on) or /deactivate; *out: the resource. */
-int sluice_set_active(sluice_client *client, enum sluice_kind kind, const char *id, bool on,
-                      json_t **out, struct sluice_error *err);
+int sluice_set_active(sluice_client *client, enum sluice_kind kind, const char *id, bool on, json_t **out,
+                      struct sluice_error *err);
 
 /* Pagination: walks every page of GET /v1/<kind>?limit=&cursor=&name=.
  *   sluice_list *it = sluice_list_new(client, SLUICE_KIND_STREAM, NULL, 0);
@@ -153,8 +149,7 @@ int sluice_set_active(sluice_client *client, enum sluice_kind kind, const char *
  *   sluice_list_free(it);        r == 0 at the end, -1 on error
  * name (may be NULL) filters by name; page_size 0 lets the server choose. */
 typedef struct sluice_list sluice_list;
-sluice_list *sluice_list_new(sluice_client *client, enum sluice_kind kind, const char *name,
-                             int page_size);
+sluice_list *sluice_list_new(sluice_client *client, enum sluice_kind kind, const char *name, int page_size);
 /* 1 with *item borrowed (valid until the next call or free), 0 at the end, -1 on error. */
 int sluice_list_next(sluice_list *list, json_t **item, struct sluice_error *err);
 void sluice_list_free(sluice_list *list);
@@ -165,20 +160,20 @@ void sluice_list_free(sluice_list *list);
 typedef int (*sluice_line_fn)(const char *line, void *user);
 /* GET /v1/<kind>/<id>/logs: calls fn per line ("ts level message"), the newest lines last.
  * follow is sluice_logs_follow with no timeout. */
-int sluice_logs(sluice_client *client, enum sluice_kind kind, const char *id, bool follow,
-                sluice_line_fn fn, void *user, struct sluice_error *err);
+int sluice_logs(sluice_client *client, enum sluice_kind kind, const char *id, bool follow, sluice_line_fn fn,
+                void *user, struct sluice_error *err);
 /* GET /v1/<kind>/<id>/logs?follow=true: the recent lines, then each new line as it is logged,
  * until timeout_ms has passed (0: forever; when the server ends its stream the call resumes
  * after the last line received), the server closes without an "end" event, or fn asks to
  * stop. 0 then, -1 on error. */
-int sluice_logs_follow(sluice_client *client, enum sluice_kind kind, const char *id,
-                       long timeout_ms, sluice_line_fn fn, void *user, struct sluice_error *err);
+int sluice_logs_follow(sluice_client *client, enum sluice_kind kind, const char *id, long timeout_ms, sluice_line_fn fn,
+                       void *user, struct sluice_error *err);
 /* GET /v1/usage?from=&to=&group_by= (each may be NULL). */
-int sluice_usage(sluice_client *client, const char *from, const char *to, const char *group_by,
-                 json_t **out, struct sluice_error *err);
+int sluice_usage(sluice_client *client, const char *from, const char *to, const char *group_by, json_t **out,
+                 struct sluice_error *err);
 /* POST /v1/preview {"sql","limit","timeout_ms"}. */
-int sluice_preview(sluice_client *client, const char *sql, int limit, long timeout_ms,
-                   json_t **out, struct sluice_error *err);
+int sluice_preview(sluice_client *client, const char *sql, int limit, long timeout_ms, json_t **out,
+                   struct sluice_error *err);
 
 #ifdef __cplusplus
 }

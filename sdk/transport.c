@@ -98,8 +98,8 @@ int sdk_url_escape(char *dst, size_t cap, const char *text)
     static const char hex[] = "0123456789ABCDEF";
     size_t n = strlen(dst);
     for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        int plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                    (*p >= '0' && *p <= '9') || strchr("-._~", *p);
+        int plain =
+            (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-._~", *p);
         if (n + (plain ? 1 : 3) >= cap)
             return -1;
         if (plain) {
@@ -138,8 +138,7 @@ sluice_client *sluice_client_new(const struct sluice_options *o, struct sluice_e
         return NULL;
     }
     if (strncmp(o->base_url, "https://", 8) != 0 && strncmp(o->base_url, "http://", 7) != 0) {
-        sdk_error_set(err, SLUICE_E_ARGUMENT, "API URL \"%s\" must start with https:// or http://",
-                      o->base_url);
+        sdk_error_set(err, SLUICE_E_ARGUMENT, "API URL \"%s\" must start with https:// or http://", o->base_url);
         return NULL;
     }
     pthread_once(&curl_once, curl_init_once);
@@ -165,8 +164,7 @@ sluice_client *sluice_client_new(const struct sluice_options *o, struct sluice_e
     }
     if (o->ca_file && *o->ca_file && !(c->ca_file = strdup(o->ca_file)))
         goto nomem;
-    if (asprintf(&c->user_agent, "User-Agent: %s",
-                 o->user_agent ? o->user_agent : "libsluice/" SDK_VERSION) < 0) {
+    if (asprintf(&c->user_agent, "User-Agent: %s", o->user_agent ? o->user_agent : "libsluice/" SDK_VERSION) < 0) {
         c->user_agent = NULL;
         goto nomem;
     }
@@ -271,8 +269,7 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *userdata)
         return n;
     }
     if (n <= 2) { /* end of the headers: event streams are delivered line by line */
-        r->streaming = r->fn && r->status < 400 &&
-                       strncasecmp(r->content_type, "text/event-stream", 17) == 0;
+        r->streaming = r->fn && r->status < 400 && strncasecmp(r->content_type, "text/event-stream", 17) == 0;
         return n;
     }
     const char *colon = memchr(data, ':', n);
@@ -385,8 +382,7 @@ struct request {
     long timeout_ms;             /* for this attempt; 0: none */
 };
 
-static CURLcode perform(sluice_client *c, const struct request *q, struct response *r,
-                        char *errbuf)
+static CURLcode perform(sluice_client *c, const struct request *q, struct response *r, char *errbuf)
 {
     CURL *h = curl_easy_init();
     if (!h)
@@ -507,8 +503,8 @@ static void error_from_response(const struct response *r, struct sluice_error *e
     if (message && *message)
         snprintf(err->message, sizeof err->message, "%s", message);
     else
-        snprintf(err->message, sizeof err->message, "HTTP %ld from the server%s%.200s", r->status,
-                 r->len ? ": " : "", r->body ? r->body : "");
+        snprintf(err->message, sizeof err->message, "HTTP %ld from the server%s%.200s", r->status, r->len ? ": " : "",
+                 r->body ? r->body : "");
     if (details && !json_is_null(details)) {
         char *text = json_dumps(details, JSON_COMPACT);
         if (text)
@@ -522,9 +518,8 @@ static void error_from_response(const struct response *r, struct sluice_error *e
 static bool curl_code_retriable(CURLcode rc)
 {
     static const CURLcode retriable[] = {
-        CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_OPERATION_TIMEDOUT,
-        CURLE_SEND_ERROR,      CURLE_RECV_ERROR,           CURLE_GOT_NOTHING,
-        CURLE_PARTIAL_FILE,
+        CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_OPERATION_TIMEDOUT, CURLE_SEND_ERROR,
+        CURLE_RECV_ERROR,      CURLE_GOT_NOTHING,          CURLE_PARTIAL_FILE,
     };
     for (size_t i = 0; i < sizeof retriable / sizeof retriable[0]; i++)
         if (retriable[i] == rc)
@@ -532,8 +527,7 @@ static bool curl_code_retriable(CURLcode rc)
     return false;
 }
 
-static void error_from_transport(const sluice_client *c, CURLcode rc, const char *errbuf,
-                                 struct sluice_error *err)
+static void error_from_transport(const sluice_client *c, CURLcode rc, const char *errbuf, struct sluice_error *err)
 {
     const char *why = errbuf && *errbuf ? errbuf : curl_easy_strerror(rc);
     bool tls = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR ||
@@ -552,8 +546,8 @@ static void error_from_transport(const sluice_client *c, CURLcode rc, const char
 }
 
 /* Runs a request with retries; on success (2xx/3xx) returns 0 with *r holding the answer. */
-static int execute(sluice_client *c, const char *method, const char *path, json_t *body,
-                   long if_match, bool follow, struct response *r, struct sluice_error *err)
+static int execute(sluice_client *c, const char *method, const char *path, json_t *body, long if_match, bool follow,
+                   struct response *r, struct sluice_error *err)
 {
     struct sluice_error scratch; /* retries need an error to look at even when the caller has none */
     if (!err)
@@ -574,8 +568,7 @@ static int execute(sluice_client *c, const char *method, const char *path, json_
     }
     char key[40] = "";
     if (strcmp(method, "POST") == 0)
-        snprintf(key, sizeof key, "%08x%08x%08x%08x", random_u32(), random_u32(), random_u32(),
-                 random_u32());
+        snprintf(key, sizeof key, "%08x%08x%08x%08x", random_u32(), random_u32(), random_u32(), random_u32());
     struct request q = {method, url, text, if_match, key[0] ? key : NULL, follow, 0};
     long deadline = follow ? 0 : sdk_now_ms() + c->timeout_ms;
     for (int attempt = 0;; attempt++) {
@@ -583,8 +576,7 @@ static int execute(sluice_client *c, const char *method, const char *path, json_
         if (deadline) {
             q.timeout_ms = deadline - sdk_now_ms();
             if (q.timeout_ms <= 0) {
-                sdk_error_set(err, SLUICE_E_TIMEOUT, "no answer from %s within %ld ms",
-                              c->base_url, c->timeout_ms);
+                sdk_error_set(err, SLUICE_E_TIMEOUT, "no answer from %s within %ld ms", c->base_url, c->timeout_ms);
                 break;
             }
         }
@@ -621,8 +613,8 @@ out:
     return result;
 }
 
-int sluice_call(sluice_client *c, const char *method, const char *path, json_t *body,
-                long if_match, json_t **out, struct sluice_error *err)
+int sluice_call(sluice_client *c, const char *method, const char *path, json_t *body, long if_match, json_t **out,
+                struct sluice_error *err)
 {
     if (out)
         *out = NULL;
@@ -665,8 +657,7 @@ static int deliver_json_item(json_t *item, sluice_line_fn fn, void *user)
             ts = json_string_value(json_object_get(item, "time"));
         const char *level = json_string_value(json_object_get(item, "level"));
         char *line = NULL;
-        if (asprintf(&line, "%s%s%s%s%s", ts ? ts : "", ts ? " " : "", level ? level : "",
-                     level ? " " : "", msg) < 0)
+        if (asprintf(&line, "%s%s%s%s%s", ts ? ts : "", ts ? " " : "", level ? level : "", level ? " " : "", msg) < 0)
             return -1;
         int stop = fn(line, user);
         free(line);
@@ -693,7 +684,8 @@ int sdk_call_lines(sluice_client *c, const char *path, int follow, sluice_line_f
             json_t *items = json_is_array(doc) ? doc : json_object_get(doc, "items");
             size_t i;
             json_t *item;
-            json_array_foreach(items, i, item) {
+            json_array_foreach(items, i, item)
+            {
                 if (deliver_json_item(item, fn, user) != 0)
                     break;
             }

@@ -30,7 +30,7 @@ struct sdk_stream {
  * events noted in *stream, which may be NULL); any other success body is split into lines,
  * or, when it is JSON, into one line per item of "items" (strings as they are, objects as
  * "ts level message" when they have those fields, else compact JSON). */
-int sdk_call_lines(sluice_client *client, const char *path, int follow, sluice_line_fn fn,
-                   void *user, struct sdk_stream *stream, struct sluice_error *err);
+int sdk_call_lines(sluice_client *client, const char *path, int follow, sluice_line_fn fn, void *user,
+                   struct sdk_stream *stream, struct sluice_error *err);
 
 #endif

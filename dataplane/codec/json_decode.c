@@ -19,8 +19,8 @@ struct json_decoder {
     const struct schema *schema;
     int nfields;
     int nneeded;
-    int *needed_index;    /* schema indexes of the needed fields */
-    size_t *needed_len;   /* their name lengths */
+    int *needed_index;  /* schema indexes of the needed fields */
+    size_t *needed_len; /* their name lengths */
     const char **needed_name;
 };
 
@@ -207,8 +207,8 @@ static int scan_string(struct scan *s, struct jvalue *v)
             }
             if (cp >= 0xD800 && cp <= 0xDBFF) {
                 unsigned lo;
-                if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || hex4((const char *)p + 8, &lo) != 0 ||
-                    lo < 0xDC00 || lo > 0xDFFF) {
+                if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || hex4((const char *)p + 8, &lo) != 0 || lo < 0xDC00 ||
+                    lo > 0xDFFF) {
                     s->p = (const char *)p;
                     return scan_fail(s, "unpaired high surrogate in \\u escape");
                 }

@@ -50,8 +50,7 @@ static int days_in_month(int y, int m)
 int timestamp_parse(const char *s, size_t len, int64_t *ms)
 {
     int y, mo, d, h, mi, sec, frac_ms = 0;
-    if (len < 19 || s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' ||
-        s[16] != ':')
+    if (len < 19 || s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':')
         return -1;
     if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) || !digits(s + 11, 2, &h) ||
         !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &sec))
@@ -113,8 +112,8 @@ size_t timestamp_format(int64_t ms, char out[TIMESTAMP_TEXT_MAX])
     timestamp_civil_from_days(days, &y, &m, &d);
     int h = (int)(rem / 3600000), mi = (int)(rem / 60000 % 60), s = (int)(rem / 1000 % 60), f = (int)(rem % 1000);
     if (y < 0 || y > 9999)
-        return (size_t)snprintf(out, TIMESTAMP_TEXT_MAX, "%04lld-%02d-%02d %02d:%02d:%02d.%03d", (long long)y, m, d,
-                                h, mi, s, f);
+        return (size_t)snprintf(out, TIMESTAMP_TEXT_MAX, "%04lld-%02d-%02d %02d:%02d:%02d.%03d", (long long)y, m, d, h,
+                                mi, s, f);
     put2(out, (int)(y / 100));
     put2(out + 2, (int)(y % 100));
     out[4] = '-';

@@ -23,9 +23,12 @@
 #define EVENTS_PER_BLOCK 50 /* 1 person, 3 auctions, 46 bids */
 #define BID_MAX_DELAY_MS 500
 
-static const char *const first_names[] = {"Peter", "Paul", "Luke", "John", "Saul", "Vicky", "Kate", "Julie", "Sarah", "Deiter", "Walter"};
-static const char *const last_names[] = {"Shultz", "Abrams", "Spencer", "White", "Bartels", "Walton", "Smith", "Jones", "Noris"};
-static const char *const cities[] = {"Phoenix", "Los Angeles", "San Francisco", "Boise", "Portland", "Bend", "Redmond", "Seattle", "Kent", "Cheyenne"};
+static const char *const first_names[] = {"Peter", "Paul",  "Luke",  "John",   "Saul",  "Vicky",
+                                          "Kate",  "Julie", "Sarah", "Deiter", "Walter"};
+static const char *const last_names[] = {"Shultz", "Abrams", "Spencer", "White", "Bartels",
+                                         "Walton", "Smith",  "Jones",   "Noris"};
+static const char *const cities[] = {"Phoenix", "Los Angeles", "San Francisco", "Boise", "Portland",
+                                     "Bend",    "Redmond",     "Seattle",       "Kent",  "Cheyenne"};
 static const char *const states[] = {"AZ", "CA", "ID", "OR", "WA", "WY"};
 static const char *const hot_channels[] = {"Google", "Facebook", "Baidu", "Apple"};
 
@@ -306,8 +309,8 @@ static int datagen_partitions(const char *location, int create, const struct str
     return 0;
 }
 
-static int datagen_open_reader(const char *location, int partition, uint64_t offset, const struct stream_property *props,
-                               int nprops, void **reader, char *err, size_t errlen)
+static int datagen_open_reader(const char *location, int partition, uint64_t offset,
+                               const struct stream_property *props, int nprops, void **reader, char *err, size_t errlen)
 {
     struct datagen_reader *r = calloc(1, sizeof *r);
     if (!r) {

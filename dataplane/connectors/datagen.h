@@ -23,7 +23,7 @@
 enum datagen_kind { DATAGEN_PERSON, DATAGEN_AUCTION, DATAGEN_BID };
 
 #define DATAGEN_BASE_TIME_MS 1700000000000LL /* 2023-11-14 22:13:20 UTC */
-#define DATAGEN_RECORD_MAX 1024               /* no record is longer */
+#define DATAGEN_RECORD_MAX 1024              /* no record is longer */
 
 struct datagen_config {
     enum datagen_kind kind;

@@ -272,8 +272,7 @@ static int writer_recover(struct log_writer *w, char *err, size_t errlen)
     }
 }
 
-int log_writer_open(const char *dir, const struct log_options *opt, struct log_writer **out, char *err,
-                    size_t errlen)
+int log_writer_open(const char *dir, const struct log_options *opt, struct log_writer **out, char *err, size_t errlen)
 {
     *out = NULL;
     if (log_mkdir_parents(dir) != 0)
@@ -399,8 +398,7 @@ static int writer_roll(struct log_writer *w, char *err, size_t errlen)
     return log_writer_enforce_retention(w, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, err, errlen);
 }
 
-int log_writer_append(struct log_writer *w, const void *data, uint32_t len, uint64_t *offset, char *err,
-                      size_t errlen)
+int log_writer_append(struct log_writer *w, const void *data, uint32_t len, uint64_t *offset, char *err, size_t errlen)
 {
     if (len > LOG_MAX_RECORD)
         return fail(err, errlen, "record of %u bytes is larger than the limit of %u", len, LOG_MAX_RECORD);
@@ -469,11 +467,10 @@ int log_writer_truncate(struct log_writer *w, uint64_t offset, char *err, size_t
     if (log_writer_flush(w, false, err, errlen) != 0)
         return -1;
     if (offset > w->end_offset)
-        return fail(err, errlen, "cannot truncate log %s to offset %" PRIu64 ": it ends at %" PRIu64, w->dir,
-                    offset, w->end_offset);
+        return fail(err, errlen, "cannot truncate log %s to offset %" PRIu64 ": it ends at %" PRIu64, w->dir, offset,
+                    w->end_offset);
     if (offset < w->bases[0])
-        return fail(err, errlen, "cannot truncate log %s to offset %" PRIu64 ": retention removed it", w->dir,
-                    offset);
+        return fail(err, errlen, "cannot truncate log %s to offset %" PRIu64 ": retention removed it", w->dir, offset);
     if (offset == w->end_offset)
         return 0;
     char path[LOG_PATH_MAX];
@@ -609,8 +606,7 @@ static ssize_t reader_fill(struct log_reader *r, char *err, size_t errlen)
 }
 
 /* Parses whole frames from the buffer into recs (skipping records before `skip_to`). */
-static int reader_parse(struct log_reader *r, struct stream_record *recs, int max, int *got, char *err,
-                        size_t errlen)
+static int reader_parse(struct log_reader *r, struct stream_record *recs, int max, int *got, char *err, size_t errlen)
 {
     while (*got < max && r->have - r->at >= LOG_FRAME_HEADER) {
         const unsigned char *p = r->buf + r->at;
@@ -618,16 +614,16 @@ static int reader_parse(struct log_reader *r, struct stream_record *recs, int ma
         if (len > LOG_MAX_RECORD) {
             if (*got > 0)
                 break; /* return the good records first; the error comes on the next read */
-            return fail(err, errlen, "corrupt record at offset %" PRIu64 " in log %s (length %u)", r->next,
-                        r->dir, len);
+            return fail(err, errlen, "corrupt record at offset %" PRIu64 " in log %s (length %u)", r->next, r->dir,
+                        len);
         }
         if (r->have - r->at < LOG_FRAME_HEADER + (size_t)len)
             break;
         if (crc32c(0, p + LOG_FRAME_HEADER, len) != crc) {
             if (*got > 0)
                 break;
-            return fail(err, errlen, "corrupt record at offset %" PRIu64 " in log %s (checksum mismatch)",
-                        r->next, r->dir);
+            return fail(err, errlen, "corrupt record at offset %" PRIu64 " in log %s (checksum mismatch)", r->next,
+                        r->dir);
         }
         recs[*got].offset = r->next;
         recs[*got].data = (const char *)p + LOG_FRAME_HEADER;
@@ -718,8 +714,7 @@ int log_reader_open(const char *dir, uint64_t offset, struct log_reader **out, c
         int got = log_reader_read(r, skip, want, err, errlen);
         if (got <= 0) {
             if (got == 0)
-                fail(err, errlen, "offset %" PRIu64 " is past the end of log %s (%" PRIu64 ")", offset, dir,
-                     r->next);
+                fail(err, errlen, "offset %" PRIu64 " is past the end of log %s (%" PRIu64 ")", offset, dir, r->next);
             log_reader_close(r);
             return -1;
         }

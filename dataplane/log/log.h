@@ -33,13 +33,11 @@ struct log_writer;
 /* Opens (creating the directory if needed) and recovers the partition at dir. opt may be NULL
  * for the defaults (64 MiB segments, fsync only on flush, keep everything). The writer is owned
  * by the caller: log_writer_close() it. */
-int log_writer_open(const char *dir, const struct log_options *opt, struct log_writer **out, char *err,
-                    size_t errlen);
+int log_writer_open(const char *dir, const struct log_options *opt, struct log_writer **out, char *err, size_t errlen);
 /* Flushes buffered records (no fsync) and frees the writer. NULL is a no-op. */
 void log_writer_close(struct log_writer *w);
 /* Appends one record (copied into the write buffer). *offset (if not NULL) gets its offset. */
-int log_writer_append(struct log_writer *w, const void *data, uint32_t len, uint64_t *offset, char *err,
-                      size_t errlen);
+int log_writer_append(struct log_writer *w, const void *data, uint32_t len, uint64_t *offset, char *err, size_t errlen);
 /* Writes buffered records to the segment file, and fsyncs it when sync is true (or when the
  * fsync_every_ms policy is due). Also applies age retention, at most once a second. */
 int log_writer_flush(struct log_writer *w, bool sync, char *err, size_t errlen);

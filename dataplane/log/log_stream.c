@@ -40,8 +40,7 @@ int log_stream_options(const struct stream_property *props, int nprops, struct l
         if (errno || end == props[i].value || *end || props[i].value[0] == '-' ||
             (log_stream_option_table[k].size == 4 && v > UINT32_MAX) ||
             (log_stream_option_table[k].size == 8 && v > INT64_MAX)) {
-            snprintf(err, errlen, "option '%s' must be a non-negative integer, not '%s'", props[i].key,
-                     props[i].value);
+            snprintf(err, errlen, "option '%s' must be a non-negative integer, not '%s'", props[i].key, props[i].value);
             return -1;
         }
         char *dst = (char *)opt + log_stream_option_table[k].offset;
@@ -70,8 +69,7 @@ static int log_stream_partitions(const char *location, int create, const struct 
         struct dirent *e;
         while ((e = readdir(d)) != NULL) {
             const char *s = e->d_name;
-            if (*s && strspn(s, "0123456789") == strlen(s) && atoi(s) < LOG_STREAM_MAX_PARTITIONS &&
-                atoi(s) + 1 > n)
+            if (*s && strspn(s, "0123456789") == strlen(s) && atoi(s) < LOG_STREAM_MAX_PARTITIONS && atoi(s) + 1 > n)
                 n = atoi(s) + 1;
         }
         closedir(d);
@@ -98,8 +96,8 @@ static int log_stream_partitions(const char *location, int create, const struct 
     return 0;
 }
 
-static int log_stream_open_writer(const char *location, int partition, const struct stream_property *props,
-                                  int nprops, void **writer, char *err, size_t errlen)
+static int log_stream_open_writer(const char *location, int partition, const struct stream_property *props, int nprops,
+                                  void **writer, char *err, size_t errlen)
 {
     char dir[4096];
     struct log_options opt;

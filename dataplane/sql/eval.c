@@ -58,15 +58,9 @@ void expr_compiler_cleanup(struct expr_compiler *c)
     c->ncleanups = c->capcleanups = 0;
 }
 
-static int is_numeric(enum value_type t)
-{
-    return t == VT_BIGINT || t == VT_DOUBLE;
-}
+static int is_numeric(enum value_type t) { return t == VT_BIGINT || t == VT_DOUBLE; }
 
-static double as_double(const struct value *v)
-{
-    return v->type == VT_DOUBLE ? v->u.d : (double)v->u.i;
-}
+static double as_double(const struct value *v) { return v->type == VT_DOUBLE ? v->u.d : (double)v->u.i; }
 
 int value_compare(const struct value *a, const struct value *b)
 {
@@ -147,6 +141,7 @@ static int eval_const(const struct expr *e, struct eval_ctx *c, struct value *ou
     return 0;
 }
 
+// clang-format off
 #define EVAL_TWO(e, c, a, b)                                                                   \
     struct value a, b;                                                                         \
     if (expr_eval((e)->args[0], c, &a) < 0 || expr_eval((e)->args[1], c, &b) < 0)              \
@@ -155,8 +150,10 @@ static int eval_const(const struct expr *e, struct eval_ctx *c, struct value *ou
         out->type = VT_NULL;                                                                   \
         return 0;                                                                              \
     }
+// clang-format on
 
 /* BIGINT (and TIMESTAMP +/- INTERVAL) +, -, * with overflow checks. */
+// clang-format off
 #define EVAL_INT_CHECKED(name, builtin, text)                                                  \
     static int name(const struct expr *e, struct eval_ctx *c, struct value *out)               \
     {                                                                                          \
@@ -166,6 +163,7 @@ static int eval_const(const struct expr *e, struct eval_ctx *c, struct value *ou
         out->type = e->type;                                                                   \
         return 0;                                                                              \
     }
+// clang-format on
 EVAL_INT_CHECKED(eval_add_int, __builtin_add_overflow, "+")
 EVAL_INT_CHECKED(eval_sub_int, __builtin_sub_overflow, "-")
 EVAL_INT_CHECKED(eval_mul_int, __builtin_mul_overflow, "*")
@@ -192,6 +190,7 @@ static int eval_mod_int(const struct expr *e, struct eval_ctx *c, struct value *
     return 0;
 }
 
+// clang-format off
 #define EVAL_DOUBLE(name, op)                                                                  \
     static int name(const struct expr *e, struct eval_ctx *c, struct value *out)               \
     {                                                                                          \
@@ -200,6 +199,7 @@ static int eval_mod_int(const struct expr *e, struct eval_ctx *c, struct value *
         out->u.d = as_double(&a) op as_double(&b);                                             \
         return 0;                                                                              \
     }
+// clang-format on
 EVAL_DOUBLE(eval_add_double, +)
 EVAL_DOUBLE(eval_sub_double, -)
 EVAL_DOUBLE(eval_mul_double, *)
@@ -261,12 +261,18 @@ static int eval_concat(const struct expr *e, struct eval_ctx *c, struct value *o
 static int compare_result(enum ast_op op, int r)
 {
     switch (op) {
-    case AST_OP_EQ: return r == 0;
-    case AST_OP_NE: return r != 0;
-    case AST_OP_LT: return r < 0;
-    case AST_OP_LE: return r <= 0;
-    case AST_OP_GT: return r > 0;
-    default: return r >= 0;
+    case AST_OP_EQ:
+        return r == 0;
+    case AST_OP_NE:
+        return r != 0;
+    case AST_OP_LT:
+        return r < 0;
+    case AST_OP_LE:
+        return r <= 0;
+    case AST_OP_GT:
+        return r > 0;
+    default:
+        return r >= 0;
     }
 }
 
@@ -413,8 +419,7 @@ static int eval_in(const struct expr *e, struct eval_ctx *c, struct value *out)
 static int eval_between(const struct expr *e, struct eval_ctx *c, struct value *out)
 {
     struct value v, lo, hi;
-    if (expr_eval(e->args[0], c, &v) < 0 || expr_eval(e->args[1], c, &lo) < 0 ||
-        expr_eval(e->args[2], c, &hi) < 0)
+    if (expr_eval(e->args[0], c, &v) < 0 || expr_eval(e->args[1], c, &lo) < 0 || expr_eval(e->args[2], c, &hi) < 0)
         return -1;
     /* (v >= lo) AND (v <= hi), three-valued */
     int ge = v.type == VT_NULL || lo.type == VT_NULL ? -1 : value_compare(&v, &lo) >= 0;
@@ -549,8 +554,7 @@ static int cast_parse_double(const char *s, size_t n, double *out)
     return 0;
 }
 
-int eval_cast(struct eval_ctx *c, const struct expr *e, const struct value *in,
-              enum value_type t, struct value *out)
+int eval_cast(struct eval_ctx *c, const struct expr *e, const struct value *in, enum value_type t, struct value *out)
 {
     if (in->type == VT_NULL || in->type == t) {
         *out = *in;
@@ -586,8 +590,8 @@ int eval_cast(struct eval_ctx *c, const struct expr *e, const struct value *in,
                 out->u.i = (int64_t)d;
                 return 0;
             }
-            return eval_fail(c, e, "cannot cast '%.*s' to %s", (int)(in->u.s.len > 60 ? 60 : in->u.s.len),
-                             in->u.s.ptr, tn);
+            return eval_fail(c, e, "cannot cast '%.*s' to %s", (int)(in->u.s.len > 60 ? 60 : in->u.s.len), in->u.s.ptr,
+                             tn);
         }
         break;
     case VT_DOUBLE:
@@ -602,8 +606,8 @@ int eval_cast(struct eval_ctx *c, const struct expr *e, const struct value *in,
         if (in->type == VT_STRING) {
             if (cast_parse_double(in->u.s.ptr, in->u.s.len, &out->u.d) == 0)
                 return 0;
-            return eval_fail(c, e, "cannot cast '%.*s' to %s", (int)(in->u.s.len > 60 ? 60 : in->u.s.len),
-                             in->u.s.ptr, tn);
+            return eval_fail(c, e, "cannot cast '%.*s' to %s", (int)(in->u.s.len > 60 ? 60 : in->u.s.len), in->u.s.ptr,
+                             tn);
         }
         break;
     case VT_BOOLEAN:
@@ -633,8 +637,8 @@ int eval_cast(struct eval_ctx *c, const struct expr *e, const struct value *in,
         if (in->type == VT_STRING) {
             if (sql_parse_timestamp(in->u.s.ptr, in->u.s.len, &out->u.i) == 0)
                 return 0;
-            return eval_fail(c, e, "cannot cast '%.*s' to TIMESTAMP(3)",
-                             (int)(in->u.s.len > 60 ? 60 : in->u.s.len), in->u.s.ptr);
+            return eval_fail(c, e, "cannot cast '%.*s' to TIMESTAMP(3)", (int)(in->u.s.len > 60 ? 60 : in->u.s.len),
+                             in->u.s.ptr);
         }
         if (in->type == VT_BIGINT) {
             out->u.i = in->u.i;
@@ -661,8 +665,7 @@ static int cast_allowed(enum value_type from, enum value_type to)
 
 /* ---- Compiler --------------------------------------------------------------------------*/
 
-static struct expr *node_new(struct expr_compiler *c, const struct ast *a, expr_fn fn,
-                             enum value_type type, int nargs)
+static struct expr *node_new(struct expr_compiler *c, const struct ast *a, expr_fn fn, enum value_type type, int nargs)
 {
     struct expr *e = arena_alloc(c->arena, sizeof *e);
     if (!e) {
@@ -686,8 +689,7 @@ static struct expr *node_new(struct expr_compiler *c, const struct ast *a, expr_
 }
 
 /* Wraps e in a cast to t when its type differs (BIGINT -> DOUBLE promotion, NULL typing). */
-struct expr *expr_promote(struct expr_compiler *c, const struct ast *a, struct expr *e,
-                          enum value_type t)
+struct expr *expr_promote(struct expr_compiler *c, const struct ast *a, struct expr *e, enum value_type t)
 {
     if (!e || e->type == t || t == VT_NULL)
         return e;
@@ -721,9 +723,9 @@ static int common_type(enum value_type a, enum value_type b)
 static const char *op_text(enum ast_op op)
 {
     static const char *const texts[] = {
-        [AST_OP_ADD] = "+", [AST_OP_SUB] = "-", [AST_OP_MUL] = "*", [AST_OP_DIV] = "/",
-        [AST_OP_MOD] = "%", [AST_OP_EQ] = "=", [AST_OP_NE] = "<>", [AST_OP_LT] = "<",
-        [AST_OP_LE] = "<=", [AST_OP_GT] = ">", [AST_OP_GE] = ">=", [AST_OP_AND] = "AND",
+        [AST_OP_ADD] = "+", [AST_OP_SUB] = "-",     [AST_OP_MUL] = "*",   [AST_OP_DIV] = "/",
+        [AST_OP_MOD] = "%", [AST_OP_EQ] = "=",      [AST_OP_NE] = "<>",   [AST_OP_LT] = "<",
+        [AST_OP_LE] = "<=", [AST_OP_GT] = ">",      [AST_OP_GE] = ">=",   [AST_OP_AND] = "AND",
         [AST_OP_OR] = "OR", [AST_OP_CONCAT] = "||", [AST_OP_NOT] = "NOT", [AST_OP_NEG] = "-",
     };
     return texts[op];
@@ -740,8 +742,7 @@ static const struct {
 };
 
 /* A string literal compared with a TIMESTAMP becomes a TIMESTAMP constant. */
-static int coerce_literal(struct expr_compiler *c, const struct ast *a, struct expr *e,
-                          enum value_type want)
+static int coerce_literal(struct expr_compiler *c, const struct ast *a, struct expr *e, enum value_type want)
 {
     if (e->fn != eval_const || e->type != VT_STRING || want != VT_TIMESTAMP)
         return 0;
@@ -752,15 +753,14 @@ static int coerce_literal(struct expr_compiler *c, const struct ast *a, struct e
     return 0;
 }
 
-static int compile_comparable(struct expr_compiler *c, const struct ast *at, struct expr **l,
-                              struct expr **r, const struct ast *la, const struct ast *ra)
+static int compile_comparable(struct expr_compiler *c, const struct ast *at, struct expr **l, struct expr **r,
+                              const struct ast *la, const struct ast *ra)
 {
     if (coerce_literal(c, la, *l, (*r)->type) < 0 || coerce_literal(c, ra, *r, (*l)->type) < 0)
         return -1;
     enum value_type x = (*l)->type, y = (*r)->type;
     if (common_type(x, y) < 0)
-        return compile_fail(c, at, "type mismatch: cannot compare %s with %s", sql_type_name(x),
-                            sql_type_name(y));
+        return compile_fail(c, at, "type mismatch: cannot compare %s with %s", sql_type_name(x), sql_type_name(y));
     return 0;
 }
 
@@ -775,14 +775,19 @@ static int compile_binary(struct expr_compiler *c, const struct ast *a, struct e
     case AST_OP_AND:
     case AST_OP_OR:
         if ((x != VT_BOOLEAN && x != VT_NULL) || (y != VT_BOOLEAN && y != VT_NULL))
-            return compile_fail(c, a, "type mismatch: %s needs BOOLEAN operands, found %s and %s",
-                                op_text(a->op), sql_type_name(x), sql_type_name(y));
+            return compile_fail(c, a, "type mismatch: %s needs BOOLEAN operands, found %s and %s", op_text(a->op),
+                                sql_type_name(x), sql_type_name(y));
         e = node_new(c, a, a->op == AST_OP_AND ? eval_and : eval_or, VT_BOOLEAN, 2);
         break;
     case AST_OP_CONCAT:
         e = node_new(c, a, eval_concat, VT_STRING, 2);
         break;
-    case AST_OP_EQ: case AST_OP_NE: case AST_OP_LT: case AST_OP_LE: case AST_OP_GT: case AST_OP_GE:
+    case AST_OP_EQ:
+    case AST_OP_NE:
+    case AST_OP_LT:
+    case AST_OP_LE:
+    case AST_OP_GT:
+    case AST_OP_GE:
         if (compile_comparable(c, a, &l, &r, a->args[0], a->args[1]) < 0)
             return -1;
         x = l->type;
@@ -801,15 +806,13 @@ static int compile_binary(struct expr_compiler *c, const struct ast *a, struct e
             e = node_new(c, a, arith_ops[i].int_fn, VT_TIMESTAMP, 2);
         } else if (a->op == AST_OP_ADD && y == VT_TIMESTAMP && interval_l) {
             e = node_new(c, a, arith_ops[i].int_fn, VT_TIMESTAMP, 2);
-        } else if ((is_numeric(x) || x == VT_NULL) && (is_numeric(y) || y == VT_NULL) &&
-                   !interval_l && !interval_r) {
+        } else if ((is_numeric(x) || x == VT_NULL) && (is_numeric(y) || y == VT_NULL) && !interval_l && !interval_r) {
             int is_double = x == VT_DOUBLE || y == VT_DOUBLE;
             e = node_new(c, a, is_double ? arith_ops[i].double_fn : arith_ops[i].int_fn,
                          is_double ? VT_DOUBLE : VT_BIGINT, 2);
         } else {
             return compile_fail(c, a, "type mismatch: cannot apply \"%s\" to %s and %s", op_text(a->op),
-                                interval_l ? "INTERVAL" : sql_type_name(x),
-                                interval_r ? "INTERVAL" : sql_type_name(y));
+                                interval_l ? "INTERVAL" : sql_type_name(x), interval_r ? "INTERVAL" : sql_type_name(y));
         }
     }
     }
@@ -913,10 +916,10 @@ static int compile_function(struct expr_compiler *c, const struct ast *a, struct
             return compile_fail(c, a, "function %s takes %d argument%s, found %d", f->name, f->min_args,
                                 f->min_args == 1 ? "" : "s", a->nargs);
         if (f->max_args >= FUNCTIONS_MAX_ARGS)
-            return compile_fail(c, a, "function %s takes at least %d argument%s, found %d", f->name,
-                                f->min_args, f->min_args == 1 ? "" : "s", a->nargs);
-        return compile_fail(c, a, "function %s takes %d to %d arguments, found %d", f->name, f->min_args,
-                            f->max_args, a->nargs);
+            return compile_fail(c, a, "function %s takes at least %d argument%s, found %d", f->name, f->min_args,
+                                f->min_args == 1 ? "" : "s", a->nargs);
+        return compile_fail(c, a, "function %s takes %d to %d arguments, found %d", f->name, f->min_args, f->max_args,
+                            a->nargs);
     }
     struct expr *e = node_new(c, a, eval_call, f->ret, a->nargs);
     if (!e)
@@ -934,17 +937,36 @@ static int compile_function(struct expr_compiler *c, const struct ast *a, struct
         int ok = t == VT_NULL;
         const char *wants = "";
         switch (want) {
-        case 'S': ok |= t == VT_STRING; wants = "STRING"; break;
-        case 'N': ok |= is_numeric(t); wants = "numeric"; break;
-        case 'I': ok |= t == VT_BIGINT; wants = "BIGINT"; break;
-        case 'T': ok |= t == VT_TIMESTAMP; wants = "TIMESTAMP(3)"; break;
-        case 'B': ok |= t == VT_BOOLEAN; wants = "BOOLEAN"; break;
-        case 'X': ok |= t == VT_TIMESTAMP || t == VT_STRING; wants = "TIMESTAMP(3) or STRING"; break;
-        default: ok = 1;
+        case 'S':
+            ok |= t == VT_STRING;
+            wants = "STRING";
+            break;
+        case 'N':
+            ok |= is_numeric(t);
+            wants = "numeric";
+            break;
+        case 'I':
+            ok |= t == VT_BIGINT;
+            wants = "BIGINT";
+            break;
+        case 'T':
+            ok |= t == VT_TIMESTAMP;
+            wants = "TIMESTAMP(3)";
+            break;
+        case 'B':
+            ok |= t == VT_BOOLEAN;
+            wants = "BOOLEAN";
+            break;
+        case 'X':
+            ok |= t == VT_TIMESTAMP || t == VT_STRING;
+            wants = "TIMESTAMP(3) or STRING";
+            break;
+        default:
+            ok = 1;
         }
         if (!ok)
-            return compile_fail(c, a->args[i], "type mismatch: argument %d of %s must be %s, found %s", i + 1,
-                                f->name, wants, sql_type_name(t));
+            return compile_fail(c, a->args[i], "type mismatch: argument %d of %s must be %s, found %s", i + 1, f->name,
+                                wants, sql_type_name(t));
         any_double |= t == VT_DOUBLE;
     }
     if (f->rule == RET_ARG0)
@@ -957,8 +979,8 @@ static int compile_function(struct expr_compiler *c, const struct ast *a, struct
         for (int i = f->min_args == 3 ? 1 : 0; i < e->nargs; i++) {
             int u = common_type((enum value_type)t, e->args[i]->type);
             if (u < 0)
-                return compile_fail(c, a->args[i], "type mismatch: arguments of %s have types %s and %s",
-                                    f->name, sql_type_name((enum value_type)t), sql_type_name(e->args[i]->type));
+                return compile_fail(c, a->args[i], "type mismatch: arguments of %s have types %s and %s", f->name,
+                                    sql_type_name((enum value_type)t), sql_type_name(e->args[i]->type));
             t = u;
         }
         for (int i = f->min_args == 3 ? 1 : 0; i < e->nargs; i++)
@@ -1006,8 +1028,8 @@ int expr_compile(struct expr_compiler *c, const struct ast *a, struct expr **out
             return compile_fail(c, a, "type mismatch: NOT needs a BOOLEAN operand, found %s", sql_type_name(x->type));
         if (a->op == AST_OP_NEG && !is_numeric(x->type) && x->type != VT_NULL)
             return compile_fail(c, a, "type mismatch: cannot negate %s", sql_type_name(x->type));
-        if (!(e = node_new(c, a, a->op == AST_OP_NOT ? eval_not : eval_neg,
-                           a->op == AST_OP_NOT ? VT_BOOLEAN : x->type, 1)))
+        if (!(e = node_new(c, a, a->op == AST_OP_NOT ? eval_not : eval_neg, a->op == AST_OP_NOT ? VT_BOOLEAN : x->type,
+                           1)))
             return -1;
         e->args[0] = x;
         break;
@@ -1052,7 +1074,10 @@ int expr_compile(struct expr_compiler *c, const struct ast *a, struct expr **out
     case AST_LIKE:
     case AST_IN:
     case AST_BETWEEN:
-        if (!(e = node_new(c, a, a->kind == AST_LIKE ? eval_like : a->kind == AST_IN ? eval_in : eval_between,
+        if (!(e = node_new(c, a,
+                           a->kind == AST_LIKE ? eval_like
+                           : a->kind == AST_IN ? eval_in
+                                               : eval_between,
                            VT_BOOLEAN, a->nargs)))
             return -1;
         e->negated = a->negated;
@@ -1063,7 +1088,8 @@ int expr_compile(struct expr_compiler *c, const struct ast *a, struct expr **out
                 if (e->args[i]->type != VT_STRING && e->args[i]->type != VT_NULL)
                     return compile_fail(c, a->args[i], "type mismatch: LIKE needs STRING operands, found %s",
                                         sql_type_name(e->args[i]->type));
-            } else if (i > 0 && compile_comparable(c, a->args[i], &e->args[0], &e->args[i], a->args[0], a->args[i]) < 0) {
+            } else if (i > 0 &&
+                       compile_comparable(c, a->args[i], &e->args[0], &e->args[i], a->args[0], a->args[i]) < 0) {
                 return -1;
             }
         }

@@ -34,10 +34,7 @@ struct expr {
     int negated;
 };
 
-static inline int expr_eval(const struct expr *e, struct eval_ctx *c, struct value *out)
-{
-    return e->fn(e, c, out);
-}
+static inline int expr_eval(const struct expr *e, struct eval_ctx *c, struct value *out) { return e->fn(e, c, out); }
 
 /* How names in an expression are resolved; each callback fills the compiler's err on failure.
  * resolve_aggregate NULL: aggregate calls are not allowed in this clause (where is named in
@@ -45,36 +42,31 @@ static inline int expr_eval(const struct expr *e, struct eval_ctx *c, struct val
 struct expr_compiler {
     struct arena *arena;
     struct sql_error *err;
-    int (*resolve_column)(struct expr_compiler *c, const struct ast *col, int *index,
-                          enum value_type *type);
-    int (*resolve_aggregate)(struct expr_compiler *c, const struct ast *call, int *index,
-                             enum value_type *type);
+    int (*resolve_column)(struct expr_compiler *c, const struct ast *col, int *index, enum value_type *type);
+    int (*resolve_aggregate)(struct expr_compiler *c, const struct ast *call, int *index, enum value_type *type);
     void *ctx;
     const char *clause; /* "WHERE", "GROUP BY", ... for messages */
     struct expr_cleanup {
         void (*fn)(void *);
         void *ptr;
-    } *cleanups;
+    } * cleanups;
     int ncleanups, capcleanups;
 };
 
 /* Compiles a into *out. Returns 0 or -1 with c->err filled. */
 int expr_compile(struct expr_compiler *c, const struct ast *a, struct expr **out);
 /* e converted to type t (a cast node, or a folded constant); NULL with c->err filled. */
-struct expr *expr_promote(struct expr_compiler *c, const struct ast *at, struct expr *e,
-                          enum value_type t);
+struct expr *expr_promote(struct expr_compiler *c, const struct ast *at, struct expr *e, enum value_type t);
 /* Registers fn(ptr) to run at expr_compiler_cleanup(). Returns 0 or -1. */
 int expr_compiler_defer(struct expr_compiler *c, void (*fn)(void *), void *ptr);
 void expr_compiler_cleanup(struct expr_compiler *c);
 /* Sets *err from a node's position. Always returns -1. */
-int eval_fail(struct eval_ctx *c, const struct expr *e, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int eval_fail(struct eval_ctx *c, const struct expr *e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Sets c->err at a syntax node's position. Always returns -1. */
 int compile_fail(struct expr_compiler *c, const struct ast *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Converts a value to type t (CAST semantics). Returns 0 or -1 with err filled at e. */
-int eval_cast(struct eval_ctx *c, const struct expr *e, const struct value *in,
-              enum value_type t, struct value *out);
+int eval_cast(struct eval_ctx *c, const struct expr *e, const struct value *in, enum value_type t, struct value *out);
 /* Total order used by comparisons, MIN/MAX and grouping (both non-null, comparable types). */
 int value_compare(const struct value *a, const struct value *b);
 int value_equal(const struct value *a, const struct value *b);

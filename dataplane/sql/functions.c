@@ -50,8 +50,8 @@ static int civil_valid(const struct civil *c)
 
 static int64_t civil_to_ms(const struct civil *c)
 {
-    return timestamp_days_from_civil(c->year, c->month, c->day) * 86400000 + c->hour * 3600000LL +
-           c->minute * 60000LL + c->second * 1000LL + c->milli;
+    return timestamp_days_from_civil(c->year, c->month, c->day) * 86400000 + c->hour * 3600000LL + c->minute * 60000LL +
+           c->second * 1000LL + c->milli;
 }
 
 /* Reads exactly n digits (n > 0) at s[*i]. */
@@ -76,8 +76,7 @@ int sql_parse_timestamp(const char *s, size_t len, int64_t *ms)
         len--;
     while (i < len && s[i] == ' ')
         i++;
-    if (read_digits(s, len, &i, 4, &c.year) < 0 || i >= len || s[i++] != '-' ||
-        read_digits(s, len, &i, 2, &v) < 0)
+    if (read_digits(s, len, &i, 4, &c.year) < 0 || i >= len || s[i++] != '-' || read_digits(s, len, &i, 2, &v) < 0)
         return -1;
     c.month = (int)v;
     if (i >= len || s[i++] != '-' || read_digits(s, len, &i, 2, &v) < 0)
@@ -125,8 +124,8 @@ size_t sql_format_timestamp(int64_t ms, char *buf)
 {
     struct civil c;
     civil_from_ms(ms, &c);
-    int n = snprintf(buf, 32, "%04lld-%02d-%02d %02d:%02d:%02d.%03d", (long long)c.year, c.month, c.day,
-                     c.hour, c.minute, c.second, c.milli);
+    int n = snprintf(buf, 32, "%04lld-%02d-%02d %02d:%02d:%02d.%03d", (long long)c.year, c.month, c.day, c.hour,
+                     c.minute, c.second, c.milli);
     return n < 0 ? 0 : (size_t)(n > 31 ? 31 : n);
 }
 
@@ -190,10 +189,7 @@ static int set_string(struct eval_ctx *c, const struct expr *e, struct value *ou
     return 0;
 }
 
-static char *scratch_alloc(struct eval_ctx *c, size_t n)
-{
-    return arena_alloc(c->scratch, n ? n : 1);
-}
+static char *scratch_alloc(struct eval_ctx *c, size_t n) { return arena_alloc(c->scratch, n ? n : 1); }
 
 /* Byte offset of the character index ci (0-based) in a UTF-8 string. */
 static size_t utf8_offset(const char *s, size_t n, int64_t ci)
@@ -216,10 +212,7 @@ static int64_t utf8_length(const char *s, size_t n)
     return k;
 }
 
-static double num(const struct value *v)
-{
-    return v->type == VT_DOUBLE ? v->u.d : (double)v->u.i;
-}
+static double num(const struct value *v) { return v->type == VT_DOUBLE ? v->u.d : (double)v->u.i; }
 
 /* ---- String functions ------------------------------------------------------------------*/
 
@@ -292,10 +285,7 @@ static int fn_char_length(const struct expr *e, const struct value *a, struct ev
     return 0;
 }
 
-static int trim_in(const struct value *chars, char ch)
-{
-    return memchr(chars->u.s.ptr, ch, chars->u.s.len) != NULL;
-}
+static int trim_in(const struct value *chars, char ch) { return memchr(chars->u.s.ptr, ch, chars->u.s.len) != NULL; }
 
 /* TRIM(mode, chars, s) as the parser builds it; LTRIM/RTRIM(s). */
 static int fn_trim(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
@@ -408,8 +398,8 @@ static int prepare_regex(struct expr_compiler *c, struct expr *e, const struct a
 
 /* The subject a[0] as a C string in scratch, and the pattern a[1]: compiled at plan time
  * (e->state) or now into *local (the caller regfree()s it when *re == local). */
-static int regex_subject(const struct expr *e, const struct value *a, struct eval_ctx *c, regex_t *local,
-                         regex_t **re, char **subject)
+static int regex_subject(const struct expr *e, const struct value *a, struct eval_ctx *c, regex_t *local, regex_t **re,
+                         char **subject)
 {
     *re = e->state;
     *subject = arena_strndup(c->scratch, a[0].u.s.ptr, a[0].u.s.len);
@@ -764,8 +754,8 @@ done:
 /* Java-style date patterns: runs of y M d H m s S are fields, 'text' is literal, other
  * characters are literal. Formats ts into buf (returns length) or, when parse is set,
  * parses s into *ms. Returns -1 on a bad pattern or (parsing) a mismatch. */
-static int date_pattern(const char *pat, size_t pn, int64_t ts, char *buf, size_t cap, size_t *outlen,
-                        const char *s, size_t sn, int64_t *ms)
+static int date_pattern(const char *pat, size_t pn, int64_t ts, char *buf, size_t cap, size_t *outlen, const char *s,
+                        size_t sn, int64_t *ms)
 {
     struct civil cv = {0};
     size_t o = 0, si = 0;
@@ -794,13 +784,27 @@ static int date_pattern(const char *pat, size_t pn, int64_t ts, char *buf, size_
         int *field = NULL;
         int64_t v = 0;
         switch (ch) {
-        case 'y': field64 = &cv.year; break;
-        case 'M': field = &cv.month; break;
-        case 'd': field = &cv.day; break;
-        case 'H': field = &cv.hour; break;
-        case 'm': field = &cv.minute; break;
-        case 's': field = &cv.second; break;
-        case 'S': field = &cv.milli; break;
+        case 'y':
+            field64 = &cv.year;
+            break;
+        case 'M':
+            field = &cv.month;
+            break;
+        case 'd':
+            field = &cv.day;
+            break;
+        case 'H':
+            field = &cv.hour;
+            break;
+        case 'm':
+            field = &cv.minute;
+            break;
+        case 's':
+            field = &cv.second;
+            break;
+        case 'S':
+            field = &cv.milli;
+            break;
         default:
             if (isalpha((unsigned char)ch))
                 return -1;
@@ -905,11 +909,18 @@ static int time_part(const struct expr *e, const char *u, int64_t ms, struct eva
     struct civil cv;
     civil_from_ms(ms, &cv);
     out->type = VT_BIGINT;
-    static const char *const units[] = {"YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND",
-                                        "MILLISECOND", "DOW", "DOY", "QUARTER", "EPOCH"};
-    int64_t vals[] = {cv.year, cv.month, cv.day, cv.hour, cv.minute, cv.second, cv.milli,
+    static const char *const units[] = {"YEAR",        "MONTH", "DAY", "HOUR",    "MINUTE", "SECOND",
+                                        "MILLISECOND", "DOW",   "DOY", "QUARTER", "EPOCH"};
+    int64_t vals[] = {cv.year,
+                      cv.month,
+                      cv.day,
+                      cv.hour,
+                      cv.minute,
+                      cv.second,
+                      cv.milli,
                       ((cv.days % 7 + 7 + 4) % 7) + 1,
-                      cv.days - timestamp_days_from_civil(cv.year, 1, 1) + 1, (cv.month - 1) / 3 + 1,
+                      cv.days - timestamp_days_from_civil(cv.year, 1, 1) + 1,
+                      (cv.month - 1) / 3 + 1,
                       ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000)};
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
         if (strcmp(u, units[i]) == 0) {
@@ -1034,50 +1045,50 @@ static int fn_regexp_replace(const struct expr *e, const struct value *a, struct
 #define MANY FUNCTIONS_MAX_ARGS
 static const struct sql_function functions_table[] = {
     /* name            min max  args  ret           rule         strict impl              prepare        agg */
-    {"UPPER",           1, 1,   "S",  VT_STRING,    RET_FIXED,   1, fn_upper,          NULL,          AGG_NONE},
-    {"LOWER",           1, 1,   "S",  VT_STRING,    RET_FIXED,   1, fn_lower,          NULL,          AGG_NONE},
-    {"SUBSTRING",       2, 3,   "SII", VT_STRING,   RET_FIXED,   1, fn_substring,      NULL,          AGG_NONE},
-    {"CONCAT",          1, MANY, "A", VT_STRING,    RET_FIXED,   1, fn_concat,         NULL,          AGG_NONE},
-    {"CHAR_LENGTH",     1, 1,   "S",  VT_BIGINT,    RET_FIXED,   1, fn_char_length,    NULL,          AGG_NONE},
-    {"CHARACTER_LENGTH", 1, 1,  "S",  VT_BIGINT,    RET_FIXED,   1, fn_char_length,    NULL,          AGG_NONE},
-    {"TRIM",            3, 3,   "SSS", VT_STRING,   RET_FIXED,   1, fn_trim,           NULL,          AGG_NONE},
-    {"LTRIM",           1, 1,   "S",  VT_STRING,    RET_FIXED,   1, fn_ltrim,          NULL,          AGG_NONE},
-    {"RTRIM",           1, 1,   "S",  VT_STRING,    RET_FIXED,   1, fn_rtrim,          NULL,          AGG_NONE},
-    {"REGEXP_EXTRACT",  2, 3,   "SSI", VT_STRING,   RET_FIXED,   1, fn_regexp_extract, prepare_regex, AGG_NONE},
-    {"REGEXP_REPLACE",  3, 3,   "SSS", VT_STRING,   RET_FIXED,   1, fn_regexp_replace, prepare_regex, AGG_NONE},
-    {"REPLACE",         3, 3,   "SSS", VT_STRING,   RET_FIXED,   1, fn_replace,        NULL,          AGG_NONE},
-    {"POSITION",        2, 2,   "S",  VT_BIGINT,    RET_FIXED,   1, fn_position,       NULL,          AGG_NONE},
-    {"LOCATE",          2, 2,   "S",  VT_BIGINT,    RET_FIXED,   1, fn_position,       NULL,          AGG_NONE},
-    {"LPAD",            3, 3,   "SIS", VT_STRING,   RET_FIXED,   1, fn_lpad,           NULL,          AGG_NONE},
-    {"RPAD",            3, 3,   "SIS", VT_STRING,   RET_FIXED,   1, fn_rpad,           NULL,          AGG_NONE},
-    {"INITCAP",         1, 1,   "S",  VT_STRING,    RET_FIXED,   1, fn_initcap,        NULL,          AGG_NONE},
-    {"REVERSE",         1, 1,   "S",  VT_STRING,    RET_FIXED,   1, fn_reverse,        NULL,          AGG_NONE},
-    {"SPLIT_INDEX",     3, 3,   "SSI", VT_STRING,   RET_FIXED,   1, fn_split_index,    NULL,          AGG_NONE},
-    {"ABS",             1, 1,   "N",  VT_BIGINT,    RET_ARG0,    1, fn_abs,            NULL,          AGG_NONE},
-    {"MOD",             2, 2,   "N",  VT_BIGINT,    RET_NUMERIC, 1, fn_mod,            NULL,          AGG_NONE},
-    {"ROUND",           1, 2,   "NI", VT_BIGINT,    RET_ARG0,    1, fn_round,          NULL,          AGG_NONE},
-    {"FLOOR",           1, 1,   "N",  VT_BIGINT,    RET_ARG0,    1, fn_floor,          NULL,          AGG_NONE},
-    {"CEIL",            1, 1,   "N",  VT_BIGINT,    RET_ARG0,    1, fn_ceil,           NULL,          AGG_NONE},
-    {"CEILING",         1, 1,   "N",  VT_BIGINT,    RET_ARG0,    1, fn_ceil,           NULL,          AGG_NONE},
-    {"POWER",           2, 2,   "N",  VT_DOUBLE,    RET_FIXED,   1, fn_power,          NULL,          AGG_NONE},
-    {"SQRT",            1, 1,   "N",  VT_DOUBLE,    RET_FIXED,   1, fn_sqrt,           NULL,          AGG_NONE},
-    {"COALESCE",        1, MANY, "A", VT_NULL,      RET_ARG1,    0, fn_coalesce,       NULL,          AGG_NONE},
-    {"IF",              3, 3,   "BAA", VT_NULL,     RET_ARG1,    0, fn_if,             NULL,          AGG_NONE},
-    {"JSON_VALUE",      2, 2,   "S",  VT_STRING,    RET_FIXED,   1, fn_json_value,     NULL,          AGG_NONE},
-    {"TO_TIMESTAMP",    1, 2,   "S",  VT_TIMESTAMP, RET_FIXED,   1, fn_to_timestamp,   NULL,          AGG_NONE},
-    {"DATE_FORMAT",     2, 2,   "XS", VT_STRING,    RET_FIXED,   1, fn_date_format,    NULL,          AGG_NONE},
-    {"EXTRACT",         2, 2,   "ST", VT_BIGINT,    RET_FIXED,   1, fn_extract,        NULL,          AGG_NONE},
-    {"YEAR",            1, 1,   "T",  VT_BIGINT,    RET_FIXED,   1, fn_time_part,      NULL,          AGG_NONE},
-    {"MONTH",           1, 1,   "T",  VT_BIGINT,    RET_FIXED,   1, fn_time_part,      NULL,          AGG_NONE},
-    {"DAYOFMONTH",      1, 1,   "T",  VT_BIGINT,    RET_FIXED,   1, fn_time_part,      NULL,          AGG_NONE},
-    {"HOUR",            1, 1,   "T",  VT_BIGINT,    RET_FIXED,   1, fn_time_part,      NULL,          AGG_NONE},
-    {"MINUTE",          1, 1,   "T",  VT_BIGINT,    RET_FIXED,   1, fn_time_part,      NULL,          AGG_NONE},
-    {"SECOND",          1, 1,   "T",  VT_BIGINT,    RET_FIXED,   1, fn_time_part,      NULL,          AGG_NONE},
-    {"COUNT",           0, 1,   "A",  VT_BIGINT,    RET_FIXED,   0, NULL,              NULL,          AGG_COUNT},
-    {"SUM",             1, 1,   "N",  VT_BIGINT,    RET_ARG0,    0, NULL,              NULL,          AGG_SUM},
-    {"MIN",             1, 1,   "A",  VT_BIGINT,    RET_ARG0,    0, NULL,              NULL,          AGG_MIN},
-    {"MAX",             1, 1,   "A",  VT_BIGINT,    RET_ARG0,    0, NULL,              NULL,          AGG_MAX},
-    {"AVG",             1, 1,   "N",  VT_BIGINT,    RET_ARG0,    0, NULL,              NULL,          AGG_AVG},
+    {"UPPER", 1, 1, "S", VT_STRING, RET_FIXED, 1, fn_upper, NULL, AGG_NONE},
+    {"LOWER", 1, 1, "S", VT_STRING, RET_FIXED, 1, fn_lower, NULL, AGG_NONE},
+    {"SUBSTRING", 2, 3, "SII", VT_STRING, RET_FIXED, 1, fn_substring, NULL, AGG_NONE},
+    {"CONCAT", 1, MANY, "A", VT_STRING, RET_FIXED, 1, fn_concat, NULL, AGG_NONE},
+    {"CHAR_LENGTH", 1, 1, "S", VT_BIGINT, RET_FIXED, 1, fn_char_length, NULL, AGG_NONE},
+    {"CHARACTER_LENGTH", 1, 1, "S", VT_BIGINT, RET_FIXED, 1, fn_char_length, NULL, AGG_NONE},
+    {"TRIM", 3, 3, "SSS", VT_STRING, RET_FIXED, 1, fn_trim, NULL, AGG_NONE},
+    {"LTRIM", 1, 1, "S", VT_STRING, RET_FIXED, 1, fn_ltrim, NULL, AGG_NONE},
+    {"RTRIM", 1, 1, "S", VT_STRING, RET_FIXED, 1, fn_rtrim, NULL, AGG_NONE},
+    {"REGEXP_EXTRACT", 2, 3, "SSI", VT_STRING, RET_FIXED, 1, fn_regexp_extract, prepare_regex, AGG_NONE},
+    {"REGEXP_REPLACE", 3, 3, "SSS", VT_STRING, RET_FIXED, 1, fn_regexp_replace, prepare_regex, AGG_NONE},
+    {"REPLACE", 3, 3, "SSS", VT_STRING, RET_FIXED, 1, fn_replace, NULL, AGG_NONE},
+    {"POSITION", 2, 2, "S", VT_BIGINT, RET_FIXED, 1, fn_position, NULL, AGG_NONE},
+    {"LOCATE", 2, 2, "S", VT_BIGINT, RET_FIXED, 1, fn_position, NULL, AGG_NONE},
+    {"LPAD", 3, 3, "SIS", VT_STRING, RET_FIXED, 1, fn_lpad, NULL, AGG_NONE},
+    {"RPAD", 3, 3, "SIS", VT_STRING, RET_FIXED, 1, fn_rpad, NULL, AGG_NONE},
+    {"INITCAP", 1, 1, "S", VT_STRING, RET_FIXED, 1, fn_initcap, NULL, AGG_NONE},
+    {"REVERSE", 1, 1, "S", VT_STRING, RET_FIXED, 1, fn_reverse, NULL, AGG_NONE},
+    {"SPLIT_INDEX", 3, 3, "SSI", VT_STRING, RET_FIXED, 1, fn_split_index, NULL, AGG_NONE},
+    {"ABS", 1, 1, "N", VT_BIGINT, RET_ARG0, 1, fn_abs, NULL, AGG_NONE},
+    {"MOD", 2, 2, "N", VT_BIGINT, RET_NUMERIC, 1, fn_mod, NULL, AGG_NONE},
+    {"ROUND", 1, 2, "NI", VT_BIGINT, RET_ARG0, 1, fn_round, NULL, AGG_NONE},
+    {"FLOOR", 1, 1, "N", VT_BIGINT, RET_ARG0, 1, fn_floor, NULL, AGG_NONE},
+    {"CEIL", 1, 1, "N", VT_BIGINT, RET_ARG0, 1, fn_ceil, NULL, AGG_NONE},
+    {"CEILING", 1, 1, "N", VT_BIGINT, RET_ARG0, 1, fn_ceil, NULL, AGG_NONE},
+    {"POWER", 2, 2, "N", VT_DOUBLE, RET_FIXED, 1, fn_power, NULL, AGG_NONE},
+    {"SQRT", 1, 1, "N", VT_DOUBLE, RET_FIXED, 1, fn_sqrt, NULL, AGG_NONE},
+    {"COALESCE", 1, MANY, "A", VT_NULL, RET_ARG1, 0, fn_coalesce, NULL, AGG_NONE},
+    {"IF", 3, 3, "BAA", VT_NULL, RET_ARG1, 0, fn_if, NULL, AGG_NONE},
+    {"JSON_VALUE", 2, 2, "S", VT_STRING, RET_FIXED, 1, fn_json_value, NULL, AGG_NONE},
+    {"TO_TIMESTAMP", 1, 2, "S", VT_TIMESTAMP, RET_FIXED, 1, fn_to_timestamp, NULL, AGG_NONE},
+    {"DATE_FORMAT", 2, 2, "XS", VT_STRING, RET_FIXED, 1, fn_date_format, NULL, AGG_NONE},
+    {"EXTRACT", 2, 2, "ST", VT_BIGINT, RET_FIXED, 1, fn_extract, NULL, AGG_NONE},
+    {"YEAR", 1, 1, "T", VT_BIGINT, RET_FIXED, 1, fn_time_part, NULL, AGG_NONE},
+    {"MONTH", 1, 1, "T", VT_BIGINT, RET_FIXED, 1, fn_time_part, NULL, AGG_NONE},
+    {"DAYOFMONTH", 1, 1, "T", VT_BIGINT, RET_FIXED, 1, fn_time_part, NULL, AGG_NONE},
+    {"HOUR", 1, 1, "T", VT_BIGINT, RET_FIXED, 1, fn_time_part, NULL, AGG_NONE},
+    {"MINUTE", 1, 1, "T", VT_BIGINT, RET_FIXED, 1, fn_time_part, NULL, AGG_NONE},
+    {"SECOND", 1, 1, "T", VT_BIGINT, RET_FIXED, 1, fn_time_part, NULL, AGG_NONE},
+    {"COUNT", 0, 1, "A", VT_BIGINT, RET_FIXED, 0, NULL, NULL, AGG_COUNT},
+    {"SUM", 1, 1, "N", VT_BIGINT, RET_ARG0, 0, NULL, NULL, AGG_SUM},
+    {"MIN", 1, 1, "A", VT_BIGINT, RET_ARG0, 0, NULL, NULL, AGG_MIN},
+    {"MAX", 1, 1, "A", VT_BIGINT, RET_ARG0, 0, NULL, NULL, AGG_MAX},
+    {"AVG", 1, 1, "N", VT_BIGINT, RET_ARG0, 0, NULL, NULL, AGG_AVG},
 };
 
 const struct sql_function *functions_find(const char *name)

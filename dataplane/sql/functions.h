@@ -27,8 +27,7 @@ struct sql_function {
     enum ret_rule rule;
     int strict; /* a NULL argument makes the result NULL without calling impl */
     /* Scalar implementation: args evaluated (never NULL when strict). */
-    int (*impl)(const struct expr *e, const struct value *args, struct eval_ctx *c,
-                struct value *out);
+    int (*impl)(const struct expr *e, const struct value *args, struct eval_ctx *c, struct value *out);
     /* Optional compile-time step (constant patterns): may set e->state. */
     int (*prepare)(struct expr_compiler *c, struct expr *e, const struct ast *call);
     enum agg_kind agg;

@@ -14,20 +14,20 @@ static const struct {
     const char *text;
     enum token_kind kind;
 } lexer_operators[] = {
-    {"<>", TK_NE}, {"!=", TK_NE}, {"<=", TK_LE}, {">=", TK_GE}, {"||", TK_CONCAT},
-    {"(", TK_LPAREN}, {")", TK_RPAREN}, {",", TK_COMMA}, {".", TK_DOT}, {";", TK_SEMI},
-    {"*", TK_STAR}, {"+", TK_PLUS}, {"-", TK_MINUS}, {"/", TK_SLASH}, {"%", TK_PERCENT},
-    {"=", TK_EQ}, {"<", TK_LT}, {">", TK_GT},
+    {"<>", TK_NE},    {"!=", TK_NE},   {"<=", TK_LE},     {">=", TK_GE},  {"||", TK_CONCAT}, {"(", TK_LPAREN},
+    {")", TK_RPAREN}, {",", TK_COMMA}, {".", TK_DOT},     {";", TK_SEMI}, {"*", TK_STAR},    {"+", TK_PLUS},
+    {"-", TK_MINUS},  {"/", TK_SLASH}, {"%", TK_PERCENT}, {"=", TK_EQ},   {"<", TK_LT},      {">", TK_GT},
 };
 
 static const char *const lexer_kind_names[] = {
     [TK_END] = "end of input", [TK_IDENT] = "identifier", [TK_QIDENT] = "quoted identifier",
-    [TK_INTEGER] = "number", [TK_DECIMAL] = "number", [TK_STRING] = "string",
-    [TK_LPAREN] = "\"(\"", [TK_RPAREN] = "\")\"", [TK_COMMA] = "\",\"", [TK_DOT] = "\".\"",
-    [TK_SEMI] = "\";\"", [TK_STAR] = "\"*\"", [TK_PLUS] = "\"+\"", [TK_MINUS] = "\"-\"",
-    [TK_SLASH] = "\"/\"", [TK_PERCENT] = "\"%\"", [TK_EQ] = "\"=\"", [TK_NE] = "\"<>\"",
-    [TK_LT] = "\"<\"", [TK_LE] = "\"<=\"", [TK_GT] = "\">\"", [TK_GE] = "\">=\"",
-    [TK_CONCAT] = "\"||\"",
+    [TK_INTEGER] = "number",   [TK_DECIMAL] = "number",   [TK_STRING] = "string",
+    [TK_LPAREN] = "\"(\"",     [TK_RPAREN] = "\")\"",     [TK_COMMA] = "\",\"",
+    [TK_DOT] = "\".\"",        [TK_SEMI] = "\";\"",       [TK_STAR] = "\"*\"",
+    [TK_PLUS] = "\"+\"",       [TK_MINUS] = "\"-\"",      [TK_SLASH] = "\"/\"",
+    [TK_PERCENT] = "\"%\"",    [TK_EQ] = "\"=\"",         [TK_NE] = "\"<>\"",
+    [TK_LT] = "\"<\"",         [TK_LE] = "\"<=\"",        [TK_GT] = "\">\"",
+    [TK_GE] = "\">=\"",        [TK_CONCAT] = "\"||\"",
 };
 
 int sql_error_vset(struct sql_error *err, int line, int column, const char *fmt, va_list ap)
@@ -40,10 +40,7 @@ int sql_error_vset(struct sql_error *err, int line, int column, const char *fmt,
     return -1;
 }
 
-const char *lexer_kind_name(enum token_kind k)
-{
-    return lexer_kind_names[k];
-}
+const char *lexer_kind_name(enum token_kind k) { return lexer_kind_names[k]; }
 
 static void lexer_fail(struct sql_error *err, int line, int col, const char *msg, char c)
 {
@@ -57,23 +54,23 @@ static void lexer_fail(struct sql_error *err, int line, int col, const char *msg
         snprintf(err->message, sizeof err->message, "%s", msg);
 }
 
-int lexer_tokenize(const char *text, size_t len, struct arena *arena, struct token **out,
-                   int *ntokens, struct sql_error *err)
+int lexer_tokenize(const char *text, size_t len, struct arena *arena, struct token **out, int *ntokens,
+                   struct sql_error *err)
 {
     size_t cap = 64, n = 0, i = 0;
     int line = 1, col = 1;
     struct token *toks = malloc(cap * sizeof *toks);
     if (!toks)
         return -1;
-#define ADVANCE()                                                                              \
-    do {                                                                                       \
-        if (text[i] == '\n') {                                                                 \
-            line++;                                                                            \
-            col = 1;                                                                           \
-        } else {                                                                               \
-            col++;                                                                             \
-        }                                                                                      \
-        i++;                                                                                   \
+#define ADVANCE()                                                                                                      \
+    do {                                                                                                               \
+        if (text[i] == '\n') {                                                                                         \
+            line++;                                                                                                    \
+            col = 1;                                                                                                   \
+        } else {                                                                                                       \
+            col++;                                                                                                     \
+        }                                                                                                              \
+        i++;                                                                                                           \
     } while (0)
     for (;;) {
         while (i < len && isspace((unsigned char)text[i]))
@@ -165,9 +162,7 @@ int lexer_tokenize(const char *text, size_t len, struct arena *arena, struct tok
             for (;;) {
                 if (i >= len) {
                     lexer_fail(err, l0, c0,
-                               q == '\'' ? "unterminated string literal"
-                                         : "unterminated quoted identifier",
-                               0);
+                               q == '\'' ? "unterminated string literal" : "unterminated quoted identifier", 0);
                     goto fail;
                 }
                 if (text[i] == q) {

@@ -14,8 +14,23 @@ enum token_kind {
     TK_INTEGER, /* 123 */
     TK_DECIMAL, /* 1.5, 1e3 */
     TK_STRING,  /* 'text' ('' inside for a quote); text holds the decoded value */
-    TK_LPAREN, TK_RPAREN, TK_COMMA, TK_DOT, TK_SEMI, TK_STAR, TK_PLUS, TK_MINUS, TK_SLASH,
-    TK_PERCENT, TK_EQ, TK_NE, TK_LT, TK_LE, TK_GT, TK_GE, TK_CONCAT,
+    TK_LPAREN,
+    TK_RPAREN,
+    TK_COMMA,
+    TK_DOT,
+    TK_SEMI,
+    TK_STAR,
+    TK_PLUS,
+    TK_MINUS,
+    TK_SLASH,
+    TK_PERCENT,
+    TK_EQ,
+    TK_NE,
+    TK_LT,
+    TK_LE,
+    TK_GT,
+    TK_GE,
+    TK_CONCAT,
 };
 
 struct token {
@@ -27,8 +42,8 @@ struct token {
 
 /* Tokenizes text[0..len). The token array (ending with TK_END) and its texts are allocated
  * from arena. Returns 0, or -1 with err filled (unterminated string, stray character). */
-int lexer_tokenize(const char *text, size_t len, struct arena *arena, struct token **out,
-                   int *ntokens, struct sql_error *err);
+int lexer_tokenize(const char *text, size_t len, struct arena *arena, struct token **out, int *ntokens,
+                   struct sql_error *err);
 /* Fills err (when not NULL) with line, column and a formatted message. Returns -1. */
 int sql_error_vset(struct sql_error *err, int line, int column, const char *fmt, va_list ap)
     __attribute__((format(printf, 4, 0)));

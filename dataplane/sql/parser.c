@@ -14,10 +14,10 @@
 
 /* Words that end an expression or a list, so they cannot be bare column names or aliases. */
 static const char *const parser_reserved[] = {
-    "SELECT", "FROM", "WHERE", "GROUP", "BY", "HAVING", "AS", "AND", "OR", "NOT", "IN", "IS",
-    "LIKE", "BETWEEN", "CASE", "WHEN", "THEN", "ELSE", "END", "INSERT", "INTO", "TABLE",
-    "ESCAPE", "UNION", "ORDER", "LIMIT", "DISTINCT", "ON", "JOIN", "NULL", "TRUE", "FALSE",
-    "WINDOW", "WITH", "VALUES", "CREATE", "SET", "OVER",
+    "SELECT", "FROM",  "WHERE",  "GROUP",   "BY",     "HAVING", "AS",       "AND",  "OR",   "NOT",
+    "IN",     "IS",    "LIKE",   "BETWEEN", "CASE",   "WHEN",   "THEN",     "ELSE", "END",  "INSERT",
+    "INTO",   "TABLE", "ESCAPE", "UNION",   "ORDER",  "LIMIT",  "DISTINCT", "ON",   "JOIN", "NULL",
+    "TRUE",   "FALSE", "WINDOW", "WITH",    "VALUES", "CREATE", "SET",      "OVER",
 };
 
 /* SQL type names as rows: name, type, whether it takes (n[, m]) parameters. */
@@ -25,12 +25,11 @@ static const struct {
     const char *name;
     enum value_type type;
 } parser_types[] = {
-    {"BOOLEAN", VT_BOOLEAN}, {"BOOL", VT_BOOLEAN}, {"BIGINT", VT_BIGINT}, {"INT", VT_BIGINT},
-    {"INTEGER", VT_BIGINT}, {"SMALLINT", VT_BIGINT}, {"TINYINT", VT_BIGINT},
-    {"DOUBLE", VT_DOUBLE}, {"FLOAT", VT_DOUBLE}, {"REAL", VT_DOUBLE}, {"DECIMAL", VT_DOUBLE},
-    {"DEC", VT_DOUBLE}, {"NUMERIC", VT_DOUBLE}, {"STRING", VT_STRING}, {"VARCHAR", VT_STRING},
-    {"CHAR", VT_STRING}, {"TEXT", VT_STRING}, {"TIMESTAMP", VT_TIMESTAMP},
-    {"TIMESTAMP_LTZ", VT_TIMESTAMP},
+    {"BOOLEAN", VT_BOOLEAN}, {"BOOL", VT_BOOLEAN},        {"BIGINT", VT_BIGINT},           {"INT", VT_BIGINT},
+    {"INTEGER", VT_BIGINT},  {"SMALLINT", VT_BIGINT},     {"TINYINT", VT_BIGINT},          {"DOUBLE", VT_DOUBLE},
+    {"FLOAT", VT_DOUBLE},    {"REAL", VT_DOUBLE},         {"DECIMAL", VT_DOUBLE},          {"DEC", VT_DOUBLE},
+    {"NUMERIC", VT_DOUBLE},  {"STRING", VT_STRING},       {"VARCHAR", VT_STRING},          {"CHAR", VT_STRING},
+    {"TEXT", VT_STRING},     {"TIMESTAMP", VT_TIMESTAMP}, {"TIMESTAMP_LTZ", VT_TIMESTAMP},
 };
 
 /* Interval units as rows. */
@@ -38,14 +37,12 @@ static const struct {
     const char *name;
     int64_t ms;
 } parser_units[] = {
-    {"MILLISECOND", 1}, {"SECOND", 1000}, {"MINUTE", 60000}, {"HOUR", 3600000},
-    {"DAY", 86400000}, {"MILLISECONDS", 1}, {"SECONDS", 1000}, {"MINUTES", 60000},
-    {"HOURS", 3600000}, {"DAYS", 86400000},
+    {"MILLISECOND", 1},  {"SECOND", 1000},  {"MINUTE", 60000},  {"HOUR", 3600000},  {"DAY", 86400000},
+    {"MILLISECONDS", 1}, {"SECONDS", 1000}, {"MINUTES", 60000}, {"HOURS", 3600000}, {"DAYS", 86400000},
 };
 
 static const char *const parser_extract_units[] = {
-    "YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND", "MILLISECOND", "DOW", "DOY",
-    "QUARTER", "EPOCH",
+    "YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND", "MILLISECOND", "DOW", "DOY", "QUARTER", "EPOCH",
 };
 
 static int parser_is_reserved(const char *word)
@@ -84,10 +81,7 @@ void parser_error(struct parser *p, const struct token *at, const char *fmt, ...
     longjmp(p->fail, 1);
 }
 
-const struct token *parser_peek(const struct parser *p)
-{
-    return &p->tokens[p->pos];
-}
+const struct token *parser_peek(const struct parser *p) { return &p->tokens[p->pos]; }
 
 const struct token *parser_next(struct parser *p)
 {
@@ -223,8 +217,7 @@ static struct ast *parser_node(struct parser *p, enum ast_kind kind, const struc
     return a;
 }
 
-static void parser_set_args(struct parser *p, struct ast *a, int n, struct ast *x, struct ast *y,
-                            struct ast *z)
+static void parser_set_args(struct parser *p, struct ast *a, int n, struct ast *x, struct ast *y, struct ast *z)
 {
     struct ast *list[3] = {x, y, z};
     a->args = parser_alloc(p, (size_t)n * sizeof *a->args);
@@ -535,8 +528,7 @@ static struct ast *parser_unary(struct parser *p)
     return parser_primary(p);
 }
 
-static struct ast *parser_binary(struct parser *p, const struct token *at, enum ast_op op,
-                                 struct ast *l, struct ast *r)
+static struct ast *parser_binary(struct parser *p, const struct token *at, enum ast_op op, struct ast *l, struct ast *r)
 {
     struct ast *b = parser_node(p, AST_BINARY, at);
     b->op = op;
@@ -550,14 +542,19 @@ struct binary_op {
     enum ast_op op;
 };
 static const struct binary_op multiplicative_ops[] = {
-    {TK_STAR, AST_OP_MUL}, {TK_SLASH, AST_OP_DIV}, {TK_PERCENT, AST_OP_MOD}, {TK_END, AST_OP_NONE},
+    {TK_STAR, AST_OP_MUL},
+    {TK_SLASH, AST_OP_DIV},
+    {TK_PERCENT, AST_OP_MOD},
+    {TK_END, AST_OP_NONE},
 };
 static const struct binary_op additive_ops[] = {
-    {TK_PLUS, AST_OP_ADD}, {TK_MINUS, AST_OP_SUB}, {TK_CONCAT, AST_OP_CONCAT}, {TK_END, AST_OP_NONE},
+    {TK_PLUS, AST_OP_ADD},
+    {TK_MINUS, AST_OP_SUB},
+    {TK_CONCAT, AST_OP_CONCAT},
+    {TK_END, AST_OP_NONE},
 };
 
-static struct ast *parser_level(struct parser *p, const struct binary_op *ops,
-                                struct ast *(*operand)(struct parser *))
+static struct ast *parser_level(struct parser *p, const struct binary_op *ops, struct ast *(*operand)(struct parser *))
 {
     struct ast *l = operand(p);
     for (;;) {
@@ -572,15 +569,9 @@ static struct ast *parser_level(struct parser *p, const struct binary_op *ops,
     }
 }
 
-static struct ast *parser_multiplicative(struct parser *p)
-{
-    return parser_level(p, multiplicative_ops, parser_unary);
-}
+static struct ast *parser_multiplicative(struct parser *p) { return parser_level(p, multiplicative_ops, parser_unary); }
 
-static struct ast *parser_additive(struct parser *p)
-{
-    return parser_level(p, additive_ops, parser_multiplicative);
-}
+static struct ast *parser_additive(struct parser *p) { return parser_level(p, additive_ops, parser_multiplicative); }
 
 static struct ast *parser_predicate(struct parser *p)
 {
@@ -721,8 +712,8 @@ static void parser_select_list(struct parser *p, struct ast_insert *ins)
         }
         it->expr = parser_expr(p);
         const struct token *t = parser_peek(p);
-        if (parser_accept_keyword(p, "AS") ||
-            t->kind == TK_QIDENT || (t->kind == TK_IDENT && !parser_is_reserved(t->text)))
+        if (parser_accept_keyword(p, "AS") || t->kind == TK_QIDENT ||
+            (t->kind == TK_IDENT && !parser_is_reserved(t->text)))
             it->alias = parser_identifier(p, "an alias", &it->alias_quoted)->text;
     } while (parser_accept(p, TK_COMMA));
 }
@@ -736,7 +727,9 @@ static void parser_window(struct parser *p, struct ast_insert *ins)
         enum window_kind kind;
         int nintervals;
     } windows[] = {
-        {"TUMBLE", WINDOW_TUMBLE, 1}, {"HOP", WINDOW_HOP, 2}, {"CUMULATE", WINDOW_CUMULATE, 2},
+        {"TUMBLE", WINDOW_TUMBLE, 1},
+        {"HOP", WINDOW_HOP, 2},
+        {"CUMULATE", WINDOW_CUMULATE, 2},
     };
     parser_expect(p, TK_LPAREN, NULL);
     const struct token *w = parser_peek(p);
@@ -799,8 +792,7 @@ static void parser_insert(struct parser *p, struct ast_insert *ins)
         ins->source = ins->source_token->text;
     }
     const struct token *t = parser_peek(p);
-    if (parser_accept_keyword(p, "AS") || t->kind == TK_QIDENT ||
-        (t->kind == TK_IDENT && !parser_is_reserved(t->text)))
+    if (parser_accept_keyword(p, "AS") || t->kind == TK_QIDENT || (t->kind == TK_IDENT && !parser_is_reserved(t->text)))
         ins->source_alias = parser_identifier(p, "an alias", NULL)->text;
     if (parser_is_keyword(parser_peek(p), "JOIN") || parser_peek(p)->kind == TK_COMMA)
         parser_error(p, parser_peek(p), "joins are not supported yet");
@@ -832,8 +824,7 @@ static void parser_insert(struct parser *p, struct ast_insert *ins)
     parser_check_depth(p, ins->having, 1);
 }
 
-int parser_parse_insert(const char *sql, struct arena *arena, struct ast_insert **out,
-                        struct sql_error *err)
+int parser_parse_insert(const char *sql, struct arena *arena, struct ast_insert **out, struct sql_error *err)
 {
     struct token *tokens;
     int n;

@@ -28,9 +28,23 @@ enum ast_kind {
 };
 
 enum ast_op {
-    AST_OP_NONE, AST_OP_NEG, AST_OP_NOT, AST_OP_ADD, AST_OP_SUB, AST_OP_MUL, AST_OP_DIV,
-    AST_OP_MOD, AST_OP_EQ, AST_OP_NE, AST_OP_LT, AST_OP_LE, AST_OP_GT, AST_OP_GE, AST_OP_AND,
-    AST_OP_OR, AST_OP_CONCAT,
+    AST_OP_NONE,
+    AST_OP_NEG,
+    AST_OP_NOT,
+    AST_OP_ADD,
+    AST_OP_SUB,
+    AST_OP_MUL,
+    AST_OP_DIV,
+    AST_OP_MOD,
+    AST_OP_EQ,
+    AST_OP_NE,
+    AST_OP_LT,
+    AST_OP_LE,
+    AST_OP_GT,
+    AST_OP_GE,
+    AST_OP_AND,
+    AST_OP_OR,
+    AST_OP_CONCAT,
 };
 
 struct ast {
@@ -39,7 +53,7 @@ struct ast {
     int line, column; /* where the node starts (binary: the operator) */
     struct value lit; /* literal strings point into the arena, NUL-terminated */
     const char *name, *qualifier;
-    int quoted;        /* column name was `quoted`: match exactly */
+    int quoted; /* column name was `quoted`: match exactly */
     struct ast **args;
     int nargs;
     int negated, distinct;
@@ -91,8 +105,7 @@ struct parser {
 
 /* Parses one INSERT INTO ... SELECT statement (optionally ending in ';'). Returns 0, or -1
  * with err filled. */
-int parser_parse_insert(const char *sql, struct arena *arena, struct ast_insert **out,
-                        struct sql_error *err);
+int parser_parse_insert(const char *sql, struct arena *arena, struct ast_insert **out, struct sql_error *err);
 
 /* Building blocks for script.c (each longjmps on error). */
 void parser_error(struct parser *p, const struct token *at, const char *fmt, ...)

@@ -45,8 +45,8 @@ struct plan {
     struct value *postrow; /* keys, window_start, window_end, aggregates */
     struct window_bounds {
         int64_t start, end;
-    } *bounds; /* the windows of the current row */
-    int tvf;   /* window table function without GROUP BY: one row per (row, window) */
+    } * bounds;           /* the windows of the current row */
+    int tvf;              /* window table function without GROUP BY: one row per (row, window) */
     struct value *tvfrow; /* input row, window_start, window_end, window_time */
     int64_t max_ts;
     struct plan_stats stats;
@@ -104,8 +104,8 @@ int schema_copy(struct schema *dst, const struct schema *src)
 const char *sql_type_name(enum value_type t)
 {
     static const char *const names[] = {
-        [VT_NULL] = "NULL", [VT_BOOLEAN] = "BOOLEAN", [VT_BIGINT] = "BIGINT",
-        [VT_DOUBLE] = "DOUBLE", [VT_STRING] = "STRING", [VT_TIMESTAMP] = "TIMESTAMP(3)",
+        [VT_NULL] = "NULL",     [VT_BOOLEAN] = "BOOLEAN", [VT_BIGINT] = "BIGINT",
+        [VT_DOUBLE] = "DOUBLE", [VT_STRING] = "STRING",   [VT_TIMESTAMP] = "TIMESTAMP(3)",
     };
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
@@ -158,7 +158,8 @@ static int find_source_column(struct expr_compiler *c, const struct ast *col)
         if (name_matches(p->in.fields[i].name, col->name, col->quoted))
             return i;
     if (is_window_column(col->name) && p->window != WINDOW_NONE && !p->tvf)
-        return compile_fail(c, col, "column \"%s\" can only be used in the SELECT list and GROUP BY of a windowed aggregate",
+        return compile_fail(c, col,
+                            "column \"%s\" can only be used in the SELECT list and GROUP BY of a windowed aggregate",
                             col->name);
     const char *best = NULL;
     int best_d = 99;
@@ -179,8 +180,7 @@ static int find_source_column(struct expr_compiler *c, const struct ast *col)
 static const char *const tvf_columns[] = {"window_start", "window_end", "window_time"};
 #define TVF_NCOLUMNS 3
 
-static int resolve_input_column(struct expr_compiler *c, const struct ast *col, int *index,
-                                enum value_type *type)
+static int resolve_input_column(struct expr_compiler *c, const struct ast *col, int *index, enum value_type *type)
 {
     struct plan *p = c->ctx;
     if (check_qualifier(c, col) < 0)
@@ -205,8 +205,7 @@ static int resolve_input_column(struct expr_compiler *c, const struct ast *col, 
 }
 
 /* After grouping: a column is a GROUP BY key or window_start/window_end. */
-static int resolve_group_column(struct expr_compiler *c, const struct ast *col, int *index,
-                                enum value_type *type)
+static int resolve_group_column(struct expr_compiler *c, const struct ast *col, int *index, enum value_type *type)
 {
     struct plan *p = c->ctx;
     if (check_qualifier(c, col) < 0)
@@ -225,12 +224,10 @@ static int resolve_group_column(struct expr_compiler *c, const struct ast *col, 
             *type = p->in.fields[i].type;
             return 0;
         }
-    return compile_fail(c, col, "column \"%s\" must appear in GROUP BY or be used in an aggregate function",
-                        col->name);
+    return compile_fail(c, col, "column \"%s\" must appear in GROUP BY or be used in an aggregate function", col->name);
 }
 
-static int resolve_aggregate(struct expr_compiler *c, const struct ast *call, int *index,
-                             enum value_type *type)
+static int resolve_aggregate(struct expr_compiler *c, const struct ast *call, int *index, enum value_type *type)
 {
     struct plan *p = c->ctx;
     const struct sql_function *f = functions_find(call->name);
@@ -321,9 +318,10 @@ static int compile_window(struct plan *p, const struct ast_insert *ins, struct s
                         "WATERMARK FOR %s AS %s - INTERVAL '5' SECOND",
                         p->source, p->in.fields[col].name, p->in.fields[col].name);
     if (p->in.rowtime_field != col)
-        return fail_tok(err, ins->descriptor_token,
-                        "window column \"%s\" is not the event-time column of stream \"%s\" (the one its WATERMARK is declared on)",
-                        ins->descriptor, p->source);
+        return fail_tok(
+            err, ins->descriptor_token,
+            "window column \"%s\" is not the event-time column of stream \"%s\" (the one its WATERMARK is declared on)",
+            ins->descriptor, p->source);
     p->window = ins->window;
     p->win_a = ins->window_a_ms;
     p->win_b = ins->window_b_ms;
@@ -427,8 +425,8 @@ static int compile_select(struct plan *p, const struct ast_insert *ins, int grou
                                "SELECT * is not allowed with GROUP BY; list the keys and aggregates");
             for (int f = 0; f < nstar; f++) {
                 const char *fname = f < p->in.nfields ? p->in.fields[f].name : tvf_columns[f - p->in.nfields];
-                struct ast col = {.kind = AST_COLUMN, .name = fname, .quoted = 1,
-                                  .line = it->expr->line, .column = it->expr->column};
+                struct ast col = {
+                    .kind = AST_COLUMN, .name = fname, .quoted = 1, .line = it->expr->line, .column = it->expr->column};
                 struct expr *e;
                 if (expr_compile(c, &col, &e) < 0 ||
                     output_name(&(struct ast_select_item){.expr = &col}, i, p, f < p->in.nfields ? f : -1, &name) < 0)
@@ -470,15 +468,13 @@ static int check_output_names(struct plan *p, const struct ast_insert *ins, stru
                         at = ins->items[s].expr;
                 }
                 return fail_at(err, at ? at->line : 0, at ? at->column : 0,
-                               "duplicate output column \"%s\"; use AS to give it another name",
-                               p->out.fields[i].name);
+                               "duplicate output column \"%s\"; use AS to give it another name", p->out.fields[i].name);
             }
     return 0;
 }
 
 /* When the sink stream is declared, the query must fit it (BIGINT widens to DOUBLE). */
-static int check_sink(struct plan *p, const struct ast_insert *ins, const struct schema *sink,
-                      struct sql_error *err)
+static int check_sink(struct plan *p, const struct ast_insert *ins, const struct schema *sink, struct sql_error *err)
 {
     const struct token *t = ins->sink_token;
     if (sink->nfields != p->nitems)
@@ -509,7 +505,8 @@ static int compile_condition(struct plan *p, const struct ast *a, const char *cl
         return -1;
     const struct ast *start = a; /* point at where the condition starts, not at its operator */
     while ((start->kind == AST_BINARY || start->kind == AST_IS_NULL || start->kind == AST_LIKE ||
-            start->kind == AST_IN || start->kind == AST_BETWEEN) && start->nargs > 0)
+            start->kind == AST_IN || start->kind == AST_BETWEEN) &&
+           start->nargs > 0)
         start = start->args[0];
     if ((*out)->type != VT_BOOLEAN && (*out)->type != VT_NULL)
         return fail_at(p->compiler.err, start->line, start->column, "%s must be a BOOLEAN condition, found %s", clause,
@@ -636,8 +633,8 @@ int sql_validate(const char *sql, sql_catalog_fn catalog, void *ctx, struct sql_
 /* ---- Firing windows ----------------------------------------------------------------------*/
 
 /* Emits the rows of window w (HAVING, SELECT). */
-static int window_fire(struct plan *p, struct window *w, struct arena *scratch, plan_emit_fn emit,
-                       void *ctx, struct sql_error *err)
+static int window_fire(struct plan *p, struct window *w, struct arena *scratch, plan_emit_fn emit, void *ctx,
+                       struct sql_error *err)
 {
     struct eval_ctx ec = {.row = p->postrow, .scratch = scratch, .err = err};
     int rc = 0;
@@ -757,8 +754,8 @@ static int project(struct plan *p, struct eval_ctx *ec)
 }
 
 /* Window table function without GROUP BY: the row once per window, with its bounds. */
-static int process_tvf(struct plan *p, const struct value *row, struct arena *scratch, plan_emit_fn emit,
-                       void *ctx, struct sql_error *err)
+static int process_tvf(struct plan *p, const struct value *row, struct arena *scratch, plan_emit_fn emit, void *ctx,
+                       struct sql_error *err)
 {
     struct eval_ctx ec = {.row = p->tvfrow, .scratch = scratch, .err = err};
     int64_t ts;
@@ -786,8 +783,8 @@ static int process_tvf(struct plan *p, const struct value *row, struct arena *sc
     return advance_watermark(p, ts, scratch, emit, ctx, err);
 }
 
-static int process_windowed(struct plan *p, const struct value *row, struct arena *scratch,
-                             plan_emit_fn emit, void *ctx, struct sql_error *err, int pass)
+static int process_windowed(struct plan *p, const struct value *row, struct arena *scratch, plan_emit_fn emit,
+                            void *ctx, struct sql_error *err, int pass)
 {
     struct eval_ctx ec = {.row = row, .scratch = scratch, .err = err};
     int64_t ts;
@@ -815,8 +812,8 @@ static int process_windowed(struct plan *p, const struct value *row, struct aren
     return advance_watermark(p, ts, scratch, emit, ctx, err);
 }
 
-int plan_process(struct plan *p, const struct value *row, struct arena *scratch,
-                 plan_emit_fn emit, void *ctx, struct sql_error *err)
+int plan_process(struct plan *p, const struct value *row, struct arena *scratch, plan_emit_fn emit, void *ctx,
+                 struct sql_error *err)
 {
     struct eval_ctx ec = {.row = row, .scratch = scratch, .err = err};
     int pass = 1;

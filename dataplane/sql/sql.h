@@ -38,8 +38,8 @@ struct sql_option {
     char *key, *value; /* owned */
 };
 struct sql_stream_def {
-    char *name;           /* owned */
-    struct schema schema; /* owned: free with schema_free_fields() */
+    char *name;                 /* owned */
+    struct schema schema;       /* owned: free with schema_free_fields() */
     struct sql_option *options; /* owned */
     int noptions;
 };
@@ -74,9 +74,9 @@ struct plan; /* compiled INSERT INTO ... SELECT ..., with its window/aggregate s
 /* Compiles one INSERT INTO ... SELECT ... statement (a trailing ';' is allowed). Returns a new
  * plan (free with plan_free) or NULL with *err filled. */
 struct plan *plan_compile(const char *sql, sql_catalog_fn catalog, void *ctx, struct sql_error *err);
-void plan_free(struct plan *p); /* plan_free(NULL) is a no-op */
-const char *plan_source(const struct plan *p); /* input stream name, as the catalog knows it */
-const char *plan_sink(const struct plan *p);   /* output stream name */
+void plan_free(struct plan *p);                               /* plan_free(NULL) is a no-op */
+const char *plan_source(const struct plan *p);                /* input stream name, as the catalog knows it */
+const char *plan_sink(const struct plan *p);                  /* output stream name */
 const struct schema *plan_input_schema(const struct plan *p); /* copy of the source schema */
 /* Derived from the SELECT (names from aliases or columns, EXPR$n otherwise). When the sink is
  * in the catalog, its column count and types must match and its names are used. */
@@ -102,8 +102,8 @@ typedef int (*plan_emit_fn)(void *ctx, const struct value *row);
  * or -1 with err filled when the row cannot be evaluated (division by zero, bad cast, ...) or
  * emit returned -1: the caller applies the pipeline's error policy. scratch is a per-batch
  * arena for temporary strings (reset by the caller between batches, never during a call). */
-int plan_process(struct plan *p, const struct value *row, struct arena *scratch,
-                 plan_emit_fn emit, void *ctx, struct sql_error *err);
+int plan_process(struct plan *p, const struct value *row, struct arena *scratch, plan_emit_fn emit, void *ctx,
+                 struct sql_error *err);
 /* End of bounded input: fires every open window (in window-end order). Returns 0, or -1 when
  * emit returned -1. */
 int plan_finish(struct plan *p, struct arena *scratch, plan_emit_fn emit, void *ctx);

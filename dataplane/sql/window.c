@@ -18,7 +18,7 @@ struct agg_state {
         int64_t i;
         double d;
     } sum;
-    struct value best;    /* MIN/MAX; a string is malloc'd */
+    struct value best;     /* MIN/MAX; a string is malloc'd */
     struct value_set *set; /* COUNT(DISTINCT) */
 };
 
@@ -189,8 +189,8 @@ static void window_link(struct window *w, struct window_group *g)
 }
 
 /* The group of keys in w, created (owning copies of the keys) when missing. */
-static struct window_group *window_find_group(struct window_table *t, struct window *w,
-                                              const struct value *keys, uint64_t h)
+static struct window_group *window_find_group(struct window_table *t, struct window *w, const struct value *keys,
+                                              uint64_t h)
 {
     if (w->nbuckets)
         for (struct window_group *g = w->buckets[h & (w->nbuckets - 1)]; g; g = g->hnext)
@@ -293,8 +293,8 @@ static void agg_result(const struct agg_slot *s, const struct agg_state *st, str
 
 /* ---- Table operations -------------------------------------------------------------------*/
 
-int window_table_add(struct window_table *t, int64_t start, int64_t end, const struct value *keys,
-                     uint64_t h, const struct value *args)
+int window_table_add(struct window_table *t, int64_t start, int64_t end, const struct value *keys, uint64_t h,
+                     const struct value *args)
 {
     struct window *w = window_find(t, start, end);
     struct window_group *g = w ? window_find_group(t, w, keys, h) : NULL;
@@ -306,8 +306,7 @@ int window_table_add(struct window_table *t, int64_t start, int64_t end, const s
     return 0;
 }
 
-void window_group_result(const struct window_table *t, const struct window_group *g, int i,
-                         struct value *out)
+void window_group_result(const struct window_table *t, const struct window_group *g, int i, struct value *out)
 {
     agg_result(&t->aggs[i], &g->aggs[i], out);
 }
@@ -354,10 +353,7 @@ void window_put(struct window_writer *b, const void *d, size_t n)
     b->len += n;
 }
 
-static void put_i64(struct window_writer *b, int64_t v)
-{
-    window_put(b, &v, sizeof v);
-}
+static void put_i64(struct window_writer *b, int64_t v) { window_put(b, &v, sizeof v); }
 
 static void put_value(struct window_writer *b, const struct value *v)
 {

@@ -48,11 +48,10 @@ struct window_table {
 uint64_t window_keys_hash(const struct window_table *t, const struct value *keys);
 /* Folds aggregate arguments args (one per slot; ignored for COUNT(*)) into the group of keys
  * (hash h) of window [start, end), creating both when missing. Returns 0 or -1 (no memory). */
-int window_table_add(struct window_table *t, int64_t start, int64_t end, const struct value *keys,
-                     uint64_t h, const struct value *args);
+int window_table_add(struct window_table *t, int64_t start, int64_t end, const struct value *keys, uint64_t h,
+                     const struct value *args);
 /* Result of aggregate i of group g; a string is borrowed from the group. */
-void window_group_result(const struct window_table *t, const struct window_group *g, int i,
-                         struct value *out);
+void window_group_result(const struct window_table *t, const struct window_group *g, int i, struct value *out);
 /* Frees the first n windows and removes them from the table. */
 void window_table_drop(struct window_table *t, int n);
 /* Frees every window (the table stays usable, empty). */

@@ -12,9 +12,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct field bid_fields[] = {
-    {"auction", VT_BIGINT}, {"bidder", VT_BIGINT}, {"price", VT_BIGINT}, {"channel", VT_STRING},
-    {"url", VT_STRING}, {"dateTime", VT_TIMESTAMP}, {"extra", VT_STRING}, {"score", VT_DOUBLE},
-    {"ok", VT_BOOLEAN},
+    {"auction", VT_BIGINT},     {"bidder", VT_BIGINT}, {"price", VT_BIGINT}, {"channel", VT_STRING}, {"url", VT_STRING},
+    {"dateTime", VT_TIMESTAMP}, {"extra", VT_STRING},  {"score", VT_DOUBLE}, {"ok", VT_BOOLEAN},
 };
 static const struct schema bid_schema = {bid_fields, 9, 5, 4000};
 
@@ -40,8 +39,7 @@ static int fuzz_emit(void *ctx, const struct value *row)
 
 /* A real snapshot's header (magic, fingerprint) followed by arbitrary bytes, restored into a
  * fresh plan: fuzzes the checkpoint reader. */
-static void fuzz_restore(struct plan *p, struct fuzz_catalog *cat, const char *sql, const uint8_t *data,
-                         size_t size)
+static void fuzz_restore(struct plan *p, struct fuzz_catalog *cat, const char *sql, const uint8_t *data, size_t size)
 {
     char *buf, *mixed;
     size_t len;
@@ -79,15 +77,24 @@ static void fuzz_run(struct plan *p, struct fuzz_catalog *cat, const char *sql)
             struct value *v = &row[i];
             v->type = (r + i) % 5 == 4 ? VT_NULL : in->fields[i].type;
             switch (v->type) {
-            case VT_BIGINT: v->u.i = (r * 37 + i) % 11 - 3; break;
-            case VT_DOUBLE: v->u.d = (r - 3) * 0.75; break;
-            case VT_BOOLEAN: v->u.b = r & 1; break;
+            case VT_BIGINT:
+                v->u.i = (r * 37 + i) % 11 - 3;
+                break;
+            case VT_DOUBLE:
+                v->u.d = (r - 3) * 0.75;
+                break;
+            case VT_BOOLEAN:
+                v->u.b = r & 1;
+                break;
             case VT_STRING:
                 v->u.s.ptr = texts[(r + i) % 5];
                 v->u.s.len = (uint32_t)strlen(v->u.s.ptr);
                 break;
-            case VT_TIMESTAMP: v->u.i = 1704067200000LL + (r % 3) * 3000 + r * 1700; break;
-            default: break;
+            case VT_TIMESTAMP:
+                v->u.i = 1704067200000LL + (r % 3) * 3000 + r * 1700;
+                break;
+            default:
+                break;
             }
         }
         plan_process(p, row, scratch, fuzz_emit, NULL, &err);

@@ -60,8 +60,8 @@ static void probe(json_t *fake)
     const char *dir = json_string_value(json_object_get(fake, "dir"));
     if (dir) {
         DIR *d = opendir(dir);
-        emit("{\"type\":\"log\",\"level\":\"info\",\"msg\":\"probe other_tenant=%s(%s)\"}",
-             d ? "readable" : "denied", d ? "" : strerror(errno));
+        emit("{\"type\":\"log\",\"level\":\"info\",\"msg\":\"probe other_tenant=%s(%s)\"}", d ? "readable" : "denied",
+             d ? "" : strerror(errno));
         if (d)
             closedir(d);
     }
@@ -82,8 +82,7 @@ static void probe(json_t *fake)
     }
     char cwd[512];
     if (getcwd(cwd, sizeof cwd))
-        emit("{\"type\":\"log\",\"level\":\"info\",\"msg\":\"probe cwd=%s uid=%d\"}", cwd,
-             (int)getuid());
+        emit("{\"type\":\"log\",\"level\":\"info\",\"msg\":\"probe cwd=%s uid=%d\"}", cwd, (int)getuid());
 }
 
 int main(void)
@@ -99,8 +98,8 @@ int main(void)
     int after_ms = (int)json_integer_value(json_object_get(fake, "after_ms"));
     static const char *const modes[] = {"crash", "complete", "alloc", "hang", "silent", "probe"};
     const char *sql = json_string_value(json_object_get(spec, "sql"));
-    const char *prop = json_string_value(json_object_get(
-        json_object_get(json_object_get(spec, "connector"), "properties"), "fake_mode"));
+    const char *prop = json_string_value(
+        json_object_get(json_object_get(json_object_get(spec, "connector"), "properties"), "fake_mode"));
     for (size_t i = 0; !mode && i < sizeof modes / sizeof modes[0]; i++) {
         char word[32];
         snprintf(word, sizeof word, "fake:%s", modes[i]);

@@ -18,7 +18,7 @@
 #include "dataplane/log/log.h"
 
 static struct field bid_fields[] = {
-    {"auction", VT_BIGINT}, {"bidder", VT_BIGINT},          {"price", VT_BIGINT}, {"channel", VT_STRING},
+    {"auction", VT_BIGINT}, {"bidder", VT_BIGINT},      {"price", VT_BIGINT}, {"channel", VT_STRING},
     {"url", VT_STRING},     {"dateTime", VT_TIMESTAMP}, {"extra", VT_STRING},
 };
 static const struct schema bid_schema = {bid_fields, 7, 5, 4000};
@@ -129,8 +129,12 @@ static int query(const char *name, const char *sql, const char *dir)
     char ckpt[4200];
     snprintf(ckpt, sizeof ckpt, "%s/%s.ckpt", dir, name);
     /* checkpoints on (every second, the default), as in the published Flink figures */
-    struct engine_options o = {.sql = sql, .streams = streams, .nstreams = 2, .bounded = true,
-                               .checkpoint_path = ckpt, .report_interval_ms = 60000};
+    struct engine_options o = {.sql = sql,
+                               .streams = streams,
+                               .nstreams = 2,
+                               .bounded = true,
+                               .checkpoint_path = ckpt,
+                               .report_interval_ms = 60000};
     struct engine_stats stats;
     double t0 = now_s();
     cpu_start = cpu_s();

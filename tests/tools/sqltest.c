@@ -129,12 +129,27 @@ static int collect(void *ctx, const struct value *row)
         const struct value *v = &row[i];
         size_t n = 0;
         switch (v->type) {
-        case VT_NULL: append(&p, &cap, &len, "null", 4); break;
-        case VT_BOOLEAN: append(&p, &cap, &len, v->u.b ? "true" : "false", v->u.b ? 4 : 5); break;
-        case VT_BIGINT: n = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)v->u.i); append(&p, &cap, &len, buf, n); break;
-        case VT_DOUBLE: n = sql_format_double(v->u.d, buf); append(&p, &cap, &len, buf, n); break;
-        case VT_STRING: json_escape(&p, &cap, &len, v->u.s.ptr, v->u.s.len); break;
-        case VT_TIMESTAMP: n = sql_format_timestamp(v->u.i, buf); json_escape(&p, &cap, &len, buf, n); break;
+        case VT_NULL:
+            append(&p, &cap, &len, "null", 4);
+            break;
+        case VT_BOOLEAN:
+            append(&p, &cap, &len, v->u.b ? "true" : "false", v->u.b ? 4 : 5);
+            break;
+        case VT_BIGINT:
+            n = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)v->u.i);
+            append(&p, &cap, &len, buf, n);
+            break;
+        case VT_DOUBLE:
+            n = sql_format_double(v->u.d, buf);
+            append(&p, &cap, &len, buf, n);
+            break;
+        case VT_STRING:
+            json_escape(&p, &cap, &len, v->u.s.ptr, v->u.s.len);
+            break;
+        case VT_TIMESTAMP:
+            n = sql_format_timestamp(v->u.i, buf);
+            json_escape(&p, &cap, &len, buf, n);
+            break;
         }
         if (v->type != VT_NULL && v->type != o->schema->fields[i].type) {
             n = (size_t)snprintf(buf, sizeof buf, "<type %s>", sql_type_name(v->type));
@@ -194,8 +209,7 @@ static int row_from_json(json_t *obj, const struct schema *s, struct value *row,
         }
         continue;
     bad:
-        snprintf(why, whylen, "field \"%s\" does not fit type %s", s->fields[i].name,
-                 sql_type_name(s->fields[i].type));
+        snprintf(why, whylen, "field \"%s\" does not fit type %s", s->fields[i].name, sql_type_name(s->fields[i].type));
         return -1;
     }
     return 0;
@@ -398,10 +412,7 @@ static char *after(const char *line, const char *prefix)
     return strdup(s);
 }
 
-static int starts(const char *line, const char *prefix)
-{
-    return strncmp(line, prefix, strlen(prefix)) == 0;
-}
+static int starts(const char *line, const char *prefix) { return strncmp(line, prefix, strlen(prefix)) == 0; }
 
 int main(int argc, char **argv)
 {

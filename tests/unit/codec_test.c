@@ -16,8 +16,8 @@
 #include "dataplane/connectors/datagen.h"
 
 static struct field test_fields[] = {
-    {"id", VT_BIGINT}, {"name", VT_STRING}, {"price", VT_DOUBLE}, {"ok", VT_BOOLEAN}, {"ts", VT_TIMESTAMP},
-    {"skip", VT_STRING}, {"nested", VT_STRING}, {"", VT_BIGINT},
+    {"id", VT_BIGINT},    {"name", VT_STRING}, {"price", VT_DOUBLE},  {"ok", VT_BOOLEAN},
+    {"ts", VT_TIMESTAMP}, {"skip", VT_STRING}, {"nested", VT_STRING}, {"", VT_BIGINT},
 };
 static struct schema test_schema = {test_fields, 8, -1, 0};
 /* "skip" is not needed: the decoder must leave it null whatever it holds */
@@ -107,8 +107,8 @@ static int compare_one(const struct json_decoder *d, const char *in, size_t len)
     if (rc == 0) {
         ck_assert_msg(err[0] == '\0', "no error text on success");
         for (int i = 0; i < test_schema.nfields; i++) {
-            ck_assert_msg(fast[i].type == ref[i].type, "field %d type %d vs %d on [%.*s]", i, fast[i].type,
-                          ref[i].type, (int)len, in);
+            ck_assert_msg(fast[i].type == ref[i].type, "field %d type %d vs %d on [%.*s]", i, fast[i].type, ref[i].type,
+                          (int)len, in);
             switch (fast[i].type) {
             case VT_BIGINT:
             case VT_TIMESTAMP:
@@ -116,8 +116,8 @@ static int compare_one(const struct json_decoder *d, const char *in, size_t len)
                               (long long)ref[i].u.i);
                 break;
             case VT_DOUBLE:
-                ck_assert_msg(memcmp(&fast[i].u.d, &ref[i].u.d, sizeof(double)) == 0, "field %d: %.17g vs %.17g on [%.*s]",
-                              i, fast[i].u.d, ref[i].u.d, (int)len, in);
+                ck_assert_msg(memcmp(&fast[i].u.d, &ref[i].u.d, sizeof(double)) == 0,
+                              "field %d: %.17g vs %.17g on [%.*s]", i, fast[i].u.d, ref[i].u.d, (int)len, in);
                 break;
             case VT_BOOLEAN:
                 ck_assert(fast[i].u.b == ref[i].u.b);
@@ -282,9 +282,9 @@ END_TEST
 /* Mutations of real records (byte flips, cuts, insertions) must get the same verdict. */
 START_TEST(test_decoder_matches_jansson_on_mutations)
 {
-    struct field bid_fields[] = {{"auction", VT_BIGINT},  {"bidder", VT_BIGINT}, {"price", VT_DOUBLE},
-                                 {"channel", VT_STRING},  {"url", VT_STRING},    {"dateTime", VT_TIMESTAMP},
-                                 {"extra", VT_STRING},    {"id", VT_BIGINT}};
+    struct field bid_fields[] = {{"auction", VT_BIGINT}, {"bidder", VT_BIGINT}, {"price", VT_DOUBLE},
+                                 {"channel", VT_STRING}, {"url", VT_STRING},    {"dateTime", VT_TIMESTAMP},
+                                 {"extra", VT_STRING},   {"id", VT_BIGINT}};
     struct schema saved = test_schema;
     memcpy(test_fields, bid_fields, sizeof bid_fields);
     struct json_decoder *d = json_decoder_new(&test_schema, test_needed);
@@ -311,9 +311,15 @@ START_TEST(test_decoder_matches_jansson_on_mutations)
     }
     ck_assert_int_gt(valid, 1000); /* op 3 leaves records intact */
     json_decoder_free(d);
-    memcpy(test_fields, (struct field[]){{"id", VT_BIGINT}, {"name", VT_STRING}, {"price", VT_DOUBLE},
-                                         {"ok", VT_BOOLEAN}, {"ts", VT_TIMESTAMP}, {"skip", VT_STRING},
-                                         {"nested", VT_STRING}, {"", VT_BIGINT}},
+    memcpy(test_fields,
+           (struct field[]){{"id", VT_BIGINT},
+                            {"name", VT_STRING},
+                            {"price", VT_DOUBLE},
+                            {"ok", VT_BOOLEAN},
+                            {"ts", VT_TIMESTAMP},
+                            {"skip", VT_STRING},
+                            {"nested", VT_STRING},
+                            {"", VT_BIGINT}},
            sizeof test_fields);
     test_schema = saved;
 }
@@ -433,8 +439,9 @@ START_TEST(test_encoder_row_parses_back)
     ck_assert_int_eq(json_encode_row(e, row, &b), 0);
     ck_assert_int_eq(json_buf_reserve(&b, 1), 0);
     b.data[b.len] = '\0';
-    ck_assert_str_eq(b.data, "{\"id\":-42,\"name\":\"q\\\"\\\\\\n\\u0001\xc3\xa9\",\"price\":2.5,\"ok\":true,"
-                             "\"ts\":\"2023-11-14 22:13:20.123\",\"skip\":null,\"nested\":\"\",\"\":-9223372036854775808}");
+    ck_assert_str_eq(b.data,
+                     "{\"id\":-42,\"name\":\"q\\\"\\\\\\n\\u0001\xc3\xa9\",\"price\":2.5,\"ok\":true,"
+                     "\"ts\":\"2023-11-14 22:13:20.123\",\"skip\":null,\"nested\":\"\",\"\":-9223372036854775808}");
     /* and the decoder reads it back to the same row */
     struct json_decoder *d = json_decoder_new(&test_schema, NULL);
     struct arena *a = arena_new(1024);
@@ -479,9 +486,10 @@ START_TEST(test_timestamps_match_timegm)
     ck_assert_int_eq(v, 1704067200123LL);
     ck_assert_int_eq(timestamp_parse("2024-01-01 00:00:00.5", 21, &v), 0);
     ck_assert_int_eq(v, 1704067200500LL);
-    const char *bad[] = {"2024-01-01", "2024-13-01 00:00:00", "2023-02-29 00:00:00", "2024-01-01 24:00:00",
-                         "2024-01-01 00:60:00", "2024-01-01 00:00:00.", "2024-01-01 00:00:00Zx",
-                         "2024-01-01 00:00:00+1", "2024/01/01 00:00:00", "2024-01-01 00:00:00.1234567890"};
+    const char *bad[] = {
+        "2024-01-01",          "2024-13-01 00:00:00",           "2023-02-29 00:00:00",   "2024-01-01 24:00:00",
+        "2024-01-01 00:60:00", "2024-01-01 00:00:00.",          "2024-01-01 00:00:00Zx", "2024-01-01 00:00:00+1",
+        "2024/01/01 00:00:00", "2024-01-01 00:00:00.1234567890"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg(timestamp_parse(bad[i], strlen(bad[i]), &v) == -1, "%s", bad[i]);
 }

@@ -76,8 +76,7 @@ START_TEST(unwritable_v2_tree_reports_each_limit)
     struct cgroup_task t;
     struct cgroup_limits l = {.memory_bytes = 1u << 20, .cpu_millis = 1000, .pids = 8};
     ck_assert_int_eq(cgroup_task_create(&t, "sluice", "task", &l), -1);
-    ck_assert_msg(strstr(t.report, "memory.max unavailable: No such file or directory") != NULL,
-                  "%s", t.report);
+    ck_assert_msg(strstr(t.report, "memory.max unavailable: No such file or directory") != NULL, "%s", t.report);
     ck_assert_ptr_nonnull(strstr(t.report, "cpu.max unavailable"));
     ck_assert_ptr_nonnull(strstr(t.report, "pids.max unavailable"));
     cgroup_task_destroy(&t);

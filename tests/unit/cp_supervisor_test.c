@@ -22,8 +22,7 @@ static char logs[128][300];
 static int nlogs;
 static unsigned long long records_out;
 
-static void on_state(void *ctx, const struct supervisor_status *st, const char *event,
-                     const char *message)
+static void on_state(void *ctx, const struct supervisor_status *st, const char *event, const char *message)
 {
     if (nevents < 256)
         snprintf(events[nevents++], sizeof events[0], "%s:%s", event, message);
@@ -81,13 +80,13 @@ static struct supervisor *new_supervisor(int crash_limit)
 }
 
 /* Starts task id in tenant with the given spec; uid per tenant. */
-static void start_task(struct supervisor *s, const char *tenant, const char *id, uid_t uid,
-                       const char *spec, uint64_t memory)
+static void start_task(struct supervisor *s, const char *tenant, const char *id, uid_t uid, const char *spec,
+                       uint64_t memory)
 {
     struct supervisor_task t = {0};
     char workdir[512], err[256];
-    ck_assert_msg(sandbox_prepare_dirs(data_root, tenant, id, uid, uid, workdir, sizeof workdir,
-                                       err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(sandbox_prepare_dirs(data_root, tenant, id, uid, uid, workdir, sizeof workdir, err, sizeof err) == 0,
+                  "%s", err);
     t.task_id = id;
     t.spec_json = spec;
     t.sandbox.uid = uid;
@@ -102,14 +101,13 @@ static void start_task(struct supervisor *s, const char *tenant, const char *id,
     ck_assert_msg(supervisor_start(s, &t, err, sizeof err) == 0, "%s", err);
 }
 
-static enum supervisor_state wait_state(struct supervisor *s, const char *id,
-                                        enum supervisor_state want, int timeout_ms)
+static enum supervisor_state wait_state(struct supervisor *s, const char *id, enum supervisor_state want,
+                                        int timeout_ms)
 {
     struct supervisor_status st = {0};
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int waited = 0; waited < timeout_ms;
-         clock_gettime(CLOCK_MONOTONIC, &t1),
+    for (int waited = 0; waited < timeout_ms; clock_gettime(CLOCK_MONOTONIC, &t1),
              waited = (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000)) {
         supervisor_poll(s, 20);
         ck_assert_int_eq(supervisor_status(s, id, &st), 0);
@@ -163,8 +161,7 @@ END_TEST
 START_TEST(crash_loop_backs_off_then_fails)
 {
     struct supervisor *s = new_supervisor(3);
-    start_task(s, "tenant-a", "task-crash", 61001,
-               "{\"fake\":{\"mode\":\"crash\",\"after_ms\":0,\"code\":3}}", 0);
+    start_task(s, "tenant-a", "task-crash", 61001, "{\"fake\":{\"mode\":\"crash\",\"after_ms\":0,\"code\":3}}", 0);
     ck_assert_int_eq(wait_state(s, "task-crash", SUPERVISOR_FAILED, 5000), SUPERVISOR_FAILED);
     struct supervisor_status st;
     supervisor_status(s, "task-crash", &st);
@@ -183,8 +180,7 @@ END_TEST
 START_TEST(bounded_run_completes)
 {
     struct supervisor *s = new_supervisor(3);
-    start_task(s, "tenant-a", "task-done", 61001,
-               "{\"fake\":{\"mode\":\"complete\",\"after_ms\":400}}", 0);
+    start_task(s, "tenant-a", "task-done", 61001, "{\"fake\":{\"mode\":\"complete\",\"after_ms\":400}}", 0);
     ck_assert_int_eq(wait_state(s, "task-done", SUPERVISOR_COMPLETED, 5000), SUPERVISOR_COMPLETED);
     struct supervisor_status st;
     supervisor_status(s, "task-done", &st);
@@ -213,8 +209,7 @@ START_TEST(missing_heartbeats_kill_and_restart)
     ck_assert_int_eq(wait_state(s, "task-silent", SUPERVISOR_FAILED, 5000), SUPERVISOR_FAILED);
     ck_assert(has_event("crashed:no heartbeat for 0.6 s; killed"));
     /* A worker that heart-beats too slowly is killed once it is running, too. */
-    start_task(s, "tenant-a", "task-slow", 61001,
-               "{\"fake\":{\"mode\":\"run\",\"heartbeat_ms\":2000}}", 0);
+    start_task(s, "tenant-a", "task-slow", 61001, "{\"fake\":{\"mode\":\"run\",\"heartbeat_ms\":2000}}", 0);
     ck_assert_int_eq(wait_state(s, "task-slow", SUPERVISOR_FAILED, 8000), SUPERVISOR_FAILED);
     struct supervisor_status st;
     supervisor_status(s, "task-slow", &st);
@@ -244,12 +239,14 @@ START_TEST(sandbox_confines_the_worker)
     struct supervisor *s = new_supervisor(1);
     char other[PATH_MAX + 64], spec[PATH_MAX + 300], workdir[512], err[256];
     /* Tenant B's task directory exists and is B's. */
-    ck_assert_int_eq(sandbox_prepare_dirs(data_root, "tenant-b", "task-b", 61002, 61002, workdir,
-                                          sizeof workdir, err, sizeof err), 0);
+    ck_assert_int_eq(
+        sandbox_prepare_dirs(data_root, "tenant-b", "task-b", 61002, 61002, workdir, sizeof workdir, err, sizeof err),
+        0);
     snprintf(other, sizeof other, "%s/tenants/tenant-b/tasks/task-b", data_root);
     snprintf(spec, sizeof spec,
              "{\"sandbox\":{\"seccomp\":true},\"fake\":{\"mode\":\"probe\",\"dir\":\"%s\","
-             "\"pid\":%d}}", other, (int)getpid());
+             "\"pid\":%d}}",
+             other, (int)getpid());
     setenv("SLUICE_TEST_SECRET", "parent-only", 1);
     start_task(s, "tenant-a", "task-probe", 61001, spec, 0);
     ck_assert_int_eq(wait_state(s, "task-probe", SUPERVISOR_RUNNING, 5000), SUPERVISOR_RUNNING);
@@ -275,8 +272,7 @@ START_TEST(sandbox_confines_the_worker)
     if (geteuid() == 0) {
         ck_assert_str_eq(strstr(l, "uid="), "uid=61001");
         ck_assert_ptr_nonnull(strstr(st.sandbox, "\"uid\":\"applied: uid 61001"));
-        ck_assert_msg(strstr(st.sandbox, "\"namespaces\":\"applied: pid,mount,ipc,uts,net\""),
-                      "%s", st.sandbox);
+        ck_assert_msg(strstr(st.sandbox, "\"namespaces\":\"applied: pid,mount,ipc,uts,net\""), "%s", st.sandbox);
     }
     supervisor_free(s);
 }
@@ -284,13 +280,14 @@ END_TEST
 
 START_TEST(missing_worker_binary_is_a_crash_with_reason)
 {
-    struct supervisor_options o = {.worker_path = "/nonexistent/sluiced", .worker_args = "worker",
-                                   .backoff_initial_ms = 10, .crash_limit = 2};
+    struct supervisor_options o = {
+        .worker_path = "/nonexistent/sluiced", .worker_args = "worker", .backoff_initial_ms = 10, .crash_limit = 2};
     char err[256], workdir[512];
     struct supervisor *s = supervisor_new(&o, &callbacks, NULL, err, sizeof err);
     ck_assert_ptr_nonnull(s);
-    ck_assert_int_eq(sandbox_prepare_dirs(data_root, "tenant-a", "task-x", 61001, 61001, workdir,
-                                          sizeof workdir, err, sizeof err), 0);
+    ck_assert_int_eq(
+        sandbox_prepare_dirs(data_root, "tenant-a", "task-x", 61001, 61001, workdir, sizeof workdir, err, sizeof err),
+        0);
     struct supervisor_task t = {.task_id = "task-x", .spec_json = "{}"};
     t.sandbox.uid = t.sandbox.gid = 61001;
     t.sandbox.workdir = workdir;
@@ -304,8 +301,8 @@ END_TEST
 START_TEST(bad_ids_are_refused)
 {
     char err[256], workdir[512];
-    ck_assert_int_eq(sandbox_prepare_dirs(data_root, "../x", "t", 61001, 61001, workdir,
-                                          sizeof workdir, err, sizeof err), -1);
+    ck_assert_int_eq(
+        sandbox_prepare_dirs(data_root, "../x", "t", 61001, 61001, workdir, sizeof workdir, err, sizeof err), -1);
     ck_assert_str_eq(err, "invalid tenant or task id");
     struct supervisor *s = new_supervisor(3);
     ck_assert_int_eq(supervisor_stop(s, "unknown"), -1);

@@ -24,8 +24,8 @@ START_TEST(test_hex_round_trip_and_rejects)
     ck_assert_str_eq(hex, "007fa5ff");
     ck_assert_int_eq(crypto_unhex("007FA5ff", out, 4), 0);
     ck_assert_mem_eq(in, out, 4);
-    ck_assert_int_eq(crypto_unhex("007fa5f", out, 4), -1);   /* too short */
-    ck_assert_int_eq(crypto_unhex("007fa5fg", out, 4), -1);  /* not hex */
+    ck_assert_int_eq(crypto_unhex("007fa5f", out, 4), -1);    /* too short */
+    ck_assert_int_eq(crypto_unhex("007fa5fg", out, 4), -1);   /* not hex */
     ck_assert_int_eq(crypto_unhex("007fa5ff00", out, 4), -1); /* too long */
 }
 END_TEST
@@ -65,7 +65,7 @@ START_TEST(test_password_hash_and_verify)
 }
 END_TEST
 
-static const uint8_t test_key[CRYPTO_KEY_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+static const uint8_t test_key[CRYPTO_KEY_LEN] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
                                                  17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 
 START_TEST(test_seal_open_round_trip)

@@ -9,7 +9,8 @@
 static const char *const bid_keys[] = {"auction", "bidder", "price", "channel", "url", "dateTime", "extra"};
 static const char *const auction_keys[] = {"id",       "itemName", "description", "initialBid", "reserve",
                                            "dateTime", "expires",  "seller",      "category",   "extra"};
-static const char *const person_keys[] = {"id", "name", "emailAddress", "creditCard", "city", "state", "dateTime", "extra"};
+static const char *const person_keys[] = {"id",   "name",  "emailAddress", "creditCard",
+                                          "city", "state", "dateTime",     "extra"};
 
 static void check_kind(enum datagen_kind kind, const char *const *keys, size_t nkeys)
 {

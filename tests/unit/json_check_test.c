@@ -71,7 +71,7 @@ START_TEST(test_each_problem_names_its_field)
     ck_assert_str_eq(check("{\"name\":\"x\",\"count\":null}", false, &e), "count");
     ck_assert_str_eq(check("{\"name\":\"x\\u0000y\"}", false, &e), "name");
     ck_assert_str_eq(check("{\"count\":\"x\"}", true, &e), "count"); /* partial still checks types */
-    ck_assert_str_eq(check("[1]", false, &e), "");                  /* not an object: whole body */
+    ck_assert_str_eq(check("[1]", false, &e), "");                   /* not an object: whole body */
     ck_assert_ptr_nonnull(strstr(e.message, "object"));
 }
 END_TEST

@@ -167,7 +167,8 @@ START_TEST(test_pipeline_sql_check)
     ck_assert_int_eq(pipeline_validate_sql(" \n\t ", test_stream_schema, &lookups, &e), -1);
     /* a misspelt column: line and column of the mistake, and a suggestion */
     ck_assert_int_eq(
-        pipeline_validate_sql("INSERT INTO out\nSELECT auction, prise FROM bids", test_stream_schema, &lookups, &e), -1);
+        pipeline_validate_sql("INSERT INTO out\nSELECT auction, prise FROM bids", test_stream_schema, &lookups, &e),
+        -1);
     ck_assert_int_eq(e.line, 2);
     ck_assert_int_eq(e.column, 17);
     ck_assert_ptr_nonnull(strstr(e.message, "prise"));

@@ -128,11 +128,14 @@ END_TEST
 
 START_TEST(test_connection_copies_records)
 {
-    streams[0] = (struct engine_stream){.name = "gen", .backend = "datagen", .location = "",
+    streams[0] = (struct engine_stream){.name = "gen",
+                                        .backend = "datagen",
+                                        .location = "",
                                         .props = (struct stream_property[]){{"events", "777"}, {"kind", "person"}},
                                         .nprops = 2};
     streams[1] = (struct engine_stream){.name = "dst", .backend = "log", .location = dst_dir};
-    struct engine_options o = {.source = "gen", .sink = "dst", .streams = streams, .nstreams = 2, .checkpoint_path = ckpt};
+    struct engine_options o = {
+        .source = "gen", .sink = "dst", .streams = streams, .nstreams = 2, .checkpoint_path = ckpt};
     struct engine_stats st;
     ck_assert_msg(engine_run(&o, &st, err, sizeof err) == ENGINE_COMPLETED, "%s", err);
     ck_assert_uint_eq(st.records_out, 777);

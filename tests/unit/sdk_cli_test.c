@@ -51,8 +51,7 @@ START_TEST(test_multi_document_yaml)
     ck_assert_int_eq(set.docs[0].kind, SLUICE_KIND_PIPELINE);
     ck_assert_str_eq(set.docs[0].name, "p");
     ck_assert_int_eq(set.docs[0].line, 3);
-    ck_assert_str_eq(json_string_value(json_object_get(set.docs[0].spec, "sql")),
-                     "INSERT INTO b\nSELECT * FROM a\n");
+    ck_assert_str_eq(json_string_value(json_object_get(set.docs[0].spec, "sql")), "INSERT INTO b\nSELECT * FROM a\n");
     ck_assert_int_eq(json_integer_value(json_object_get(set.docs[0].spec, "task_count")), 2);
     json_t *s = set.docs[1].spec;
     ck_assert_int_eq(set.docs[1].kind, SLUICE_KIND_STREAM);
@@ -110,8 +109,7 @@ START_TEST(test_bad_files_point_at_the_line)
     struct cli_spec_set set;
     char errbuf[512] = "";
     ck_assert_int_eq(parse(b->text, &set, errbuf), -1);
-    ck_assert_msg(strncmp(errbuf, b->error, strlen(b->error)) == 0, "got [%s], expected [%s...]",
-                  errbuf, b->error);
+    ck_assert_msg(strncmp(errbuf, b->error, strlen(b->error)) == 0, "got [%s], expected [%s...]", errbuf, b->error);
     ck_assert_uint_eq(set.count, 0);
 }
 END_TEST
@@ -297,8 +295,7 @@ int main(void)
     TCase *tc = tcase_create("spec");
     tcase_add_test(tc, test_multi_document_yaml);
     tcase_add_test(tc, test_json_list_of_resources);
-    tcase_add_loop_test(tc, test_bad_files_point_at_the_line, 0,
-                        (int)(sizeof bad_files / sizeof bad_files[0]));
+    tcase_add_loop_test(tc, test_bad_files_point_at_the_line, 0, (int)(sizeof bad_files / sizeof bad_files[0]));
     tcase_add_test(tc, test_read_missing_file);
     tcase_add_test(tc, test_apply_matches_compares_only_spec_fields);
     tcase_add_test(tc, test_changed_fields_skip_secret_values);

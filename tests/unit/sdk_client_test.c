@@ -61,9 +61,8 @@ static void copy_header(struct MHD_Connection *conn, const char *name, char *dst
     snprintf(dst, cap, "%s", v ? v : "");
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **con_cls)
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
 {
     struct server *s = cls;
     struct upload *up = *con_cls;
@@ -103,8 +102,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     pthread_mutex_unlock(&s->mu);
     const char *body = a.body ? a.body : "";
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(r, "Content-Type", a.content_type ? a.content_type : "application/json");
     char rid[32];
     snprintf(rid, sizeof rid, "req-%d", i);
@@ -116,8 +114,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return ret;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     free(*con_cls);
     *con_cls = NULL;
@@ -129,9 +126,8 @@ static struct server *server_start(const struct scripted *script, int n)
     pthread_mutex_init(&s->mu, NULL);
     memcpy(s->script, script, (size_t)n * sizeof *script);
     s->n_script = n;
-    s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
-                                 0, NULL, NULL, on_request, s, MHD_OPTION_NOTIFY_COMPLETED,
-                                 on_completed, NULL, MHD_OPTION_END);
+    s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
+                                 on_request, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     ck_assert_ptr_nonnull(s->daemon);
     s->port = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT)->port;
     return s;
@@ -149,8 +145,8 @@ static sluice_client *client_for(struct server *s, int max_retries)
 {
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/", s->port);
-    struct sluice_options o = {.base_url = url, .api_key = "sk_test", .max_retries = max_retries,
-                               .retry_base_ms = 10, .timeout_ms = 20000};
+    struct sluice_options o = {
+        .base_url = url, .api_key = "sk_test", .max_retries = max_retries, .retry_base_ms = 10, .timeout_ms = 20000};
     struct sluice_error err;
     sluice_client *c = sluice_client_new(&o, &err);
     ck_assert_msg(c != NULL, "client: %s", err.message);
@@ -274,7 +270,7 @@ START_TEST(test_pagination_three_pages)
     ck_assert_str_eq(s->seen[0].url, "/v1/streams limit=2");
     ck_assert_str_eq(s->seen[1].url, "/v1/streams limit=2 cursor=c2");
     ck_assert_str_eq(s->seen[2].url, "/v1/streams limit=2 cursor=c 3"); /* escaped and decoded */
-    ck_assert_int_eq(sluice_list_next(l, &item, &err), 0); /* stays at the end */
+    ck_assert_int_eq(sluice_list_next(l, &item, &err), 0);              /* stays at the end */
     ck_assert_int_eq(s->count, 3);
     sluice_list_free(l);
     sluice_client_free(c);
@@ -285,8 +281,10 @@ END_TEST
 START_TEST(test_find_by_name)
 {
     struct scripted script[] = {
-        {200, "{\"items\":[{\"name\":\"orders2\",\"id\":\"x\"},{\"name\":\"orders\",\"id\":\"y\"}],"
-              "\"next_cursor\":null}", NULL, NULL},
+        {200,
+         "{\"items\":[{\"name\":\"orders2\",\"id\":\"x\"},{\"name\":\"orders\",\"id\":\"y\"}],"
+         "\"next_cursor\":null}",
+         NULL, NULL},
         {200, "{\"items\":[],\"next_cursor\":null}", NULL, NULL},
     };
     struct server *s = server_start(script, 2);
@@ -340,8 +338,10 @@ static const struct mapping_case mapping_cases[] = {
     {409, "{\"error\":{\"code\":\"conflict\",\"message\":\"m\"}}", SLUICE_E_CONFLICT, false},
     {412, "{\"error\":{\"code\":\"precondition_failed\",\"message\":\"m\"}}", SLUICE_E_PRECONDITION_FAILED, false},
     {413, "{\"error\":{\"code\":\"payload_too_large\",\"message\":\"m\"}}", SLUICE_E_PAYLOAD_TOO_LARGE, false},
-    {415, "{\"error\":{\"code\":\"unsupported_media_type\",\"message\":\"m\"}}", SLUICE_E_UNSUPPORTED_MEDIA_TYPE, false},
-    {422, "{\"error\":{\"code\":\"invalid_sql\",\"message\":\"m\",\"details\":{\"line\":1,\"column\":8}}}", SLUICE_E_INVALID_SQL, false},
+    {415, "{\"error\":{\"code\":\"unsupported_media_type\",\"message\":\"m\"}}", SLUICE_E_UNSUPPORTED_MEDIA_TYPE,
+     false},
+    {422, "{\"error\":{\"code\":\"invalid_sql\",\"message\":\"m\",\"details\":{\"line\":1,\"column\":8}}}",
+     SLUICE_E_INVALID_SQL, false},
     {429, "{\"error\":{\"code\":\"rate_limited\",\"message\":\"m\"}}", SLUICE_E_RATE_LIMITED, true},
     {500, "{\"error\":{\"code\":\"internal\",\"message\":\"m\"}}", SLUICE_E_INTERNAL, true},
     /* no usable body: the status decides */
@@ -362,8 +362,8 @@ START_TEST(test_error_mapping)
     json_t *out = NULL;
     ck_assert_int_eq(sluice_get(c, SLUICE_KIND_STREAM, "id1", &out, &err), -1);
     ck_assert_int_eq(s->count, 1);
-    ck_assert_msg(err.code == m->code, "status %d: code %s, expected %s", m->status,
-                  sluice_code_name(err.code), sluice_code_name(m->code));
+    ck_assert_msg(err.code == m->code, "status %d: code %s, expected %s", m->status, sluice_code_name(err.code),
+                  sluice_code_name(m->code));
     ck_assert_int_eq(err.http_status, m->status);
     ck_assert_int_eq(err.retriable, m->retriable);
     ck_assert_str_eq(err.request_id, "req-0");
@@ -528,8 +528,7 @@ START_TEST(test_logs_follow_resumes_after_end)
     sluice_client *c = client_for(s, 0);
     struct sluice_error err;
     char lines[256] = "";
-    ck_assert_int_eq(
-        sluice_logs_follow(c, SLUICE_KIND_CONNECTION, "c1", 30000, collect_line, lines, &err), 0);
+    ck_assert_int_eq(sluice_logs_follow(c, SLUICE_KIND_CONNECTION, "c1", 30000, collect_line, lines, &err), 0);
     ck_assert_str_eq(lines, "t1 info started|t2 warn slow|");
     ck_assert_int_eq(s->count, 2);
     ck_assert_str_eq(s->seen[0].url, "/v1/connections/c1/logs follow=true timeout=30");
@@ -601,8 +600,7 @@ int main(void)
     tcase_add_test(tc, test_pagination_three_pages);
     tcase_add_test(tc, test_find_by_name);
     tcase_add_test(tc, test_list_without_items_is_bad_response);
-    tcase_add_loop_test(tc, test_error_mapping, 0,
-                        (int)(sizeof mapping_cases / sizeof mapping_cases[0]));
+    tcase_add_loop_test(tc, test_error_mapping, 0, (int)(sizeof mapping_cases / sizeof mapping_cases[0]));
     tcase_add_test(tc, test_code_names_round_trip);
     tcase_add_test(tc, test_malformed_json_from_server);
     tcase_add_test(tc, test_unreachable_server);

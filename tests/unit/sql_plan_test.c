@@ -11,7 +11,7 @@
 #include "dataplane/sql/sql.h"
 
 static struct field bid_fields[] = {
-    {"auction", VT_BIGINT}, {"bidder", VT_BIGINT}, {"price", VT_BIGINT},
+    {"auction", VT_BIGINT}, {"bidder", VT_BIGINT},      {"price", VT_BIGINT},
     {"channel", VT_STRING}, {"dateTime", VT_TIMESTAMP},
 };
 static const struct schema bid_schema = {bid_fields, 5, 4, 4000};
