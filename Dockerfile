@@ -6,13 +6,13 @@ RUN apt-get update && apt-get install -y --no-install-recommends build-essential
       libseccomp-dev libyaml-dev check clang git ca-certificates && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN make build/rel/sluiced
+RUN make build/rel/sluiced build/rel/sluiced-worker
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends libpq5 libmicrohttpd12 \
       libjansson4 libssl3 librdkafka1 libcurl4 libseccomp2 libyaml-0-2 ca-certificates \
       && rm -rf /var/lib/apt/lists/*
-COPY --from=build /src/build/rel/sluiced /usr/local/bin/sluiced
+COPY --from=build /src/build/rel/sluiced /src/build/rel/sluiced-worker /usr/local/bin/
 COPY --from=build /src/migrations /usr/local/share/sluice/migrations
 ENV SLUICE_MIGRATIONS_DIR=/usr/local/share/sluice/migrations
 WORKDIR /var/lib/sluice

@@ -38,6 +38,7 @@ REL_SDK_OBJ := $(SDK_SRC:%.c=$(REL)/%.o)
 SAN_SDK_OBJ := $(SDK_SRC:%.c=$(SAN)/%.o)
 
 SLUICED := $(REL)/sluiced
+SLUICED_WORKER := $(REL)/sluiced-worker
 SLUICE_CLI := $(REL)/sluice
 REL_UNITS := $(UNIT_SRC:tests/unit/%.c=$(REL)/tests/unit/%)
 SAN_UNITS := $(UNIT_SRC:tests/unit/%.c=$(SAN)/tests/unit/%)
@@ -56,7 +57,7 @@ all: build
 deps:
 	@scripts/deps.sh
 
-build: $(SLUICED) $(SLUICE_CLI) $(REL)/libsluice.a $(REL)/libsluice.so $(REL_UNITS) $(SAN_UNITS) $(TOOLS) $(FUZZERS)
+build: $(SLUICED) $(SLUICED_WORKER) $(SLUICE_CLI) $(REL)/libsluice.a $(REL)/libsluice.so $(REL_UNITS) $(SAN_UNITS) $(TOOLS) $(FUZZERS)
 
 $(REL)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -76,6 +77,10 @@ $(SAN)/libsluiced.a: $(SAN_LIB_OBJ)
 
 $(SLUICED): $(REL)/cmd/sluiced.o $(REL)/libsluiced.a
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The worker alone: --as-needed keeps only the libraries its objects use.
+$(SLUICED_WORKER): $(REL)/cmd/sluiced-worker.o $(REL)/libsluiced.a
+	$(CC) $(REL_CFLAGS) -Wl,--as-needed -o $@ $^ $(LDLIBS)
 
 # libsluice: the C SDK, static and shared.
 $(REL)/libsluice.a: $(REL_SDK_OBJ)
@@ -129,7 +134,7 @@ lint:
 PREFIX ?= /usr/local
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
-	install -m 755 $(SLUICED) $(SLUICE_CLI) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(SLUICED) $(SLUICED_WORKER) $(SLUICE_CLI) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(REL)/libsluice.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(REL)/libsluice.so $(DESTDIR)$(PREFIX)/lib/
 	[ ! -f sdk/sluice.h ] || install -m 644 sdk/sluice.h $(DESTDIR)$(PREFIX)/include/

@@ -59,9 +59,11 @@ jq -n --arg dir "$work/idle" '{task_id:"idle", tenant_id:"bench", data_dir:$dir,
   streams:[{name:"bid", dir:"streams/bid", schema:{fields:[{name:"auction",type:"BIGINT"},{name:"price",type:"BIGINT"}]}},
            {name:"out", dir:"streams/out", schema:{fields:[{name:"auction",type:"BIGINT"},{name:"price",type:"BIGINT"}]}}]}' \
   > "$work/idle.json"
-"$sluiced" worker < "$work/idle.json" > "$work/idle.out" 2>&1 & pid=$!
+# the binary the controlplane runs: sluiced-worker (the worker alone) when built
+worker=("$sluiced" worker); [ -x "$(dirname "$sluiced")/sluiced-worker" ] && worker=("$(dirname "$sluiced")/sluiced-worker")
+"${worker[@]}" < "$work/idle.json" > "$work/idle.out" 2>&1 & pid=$!
 sleep 3
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 kill -TERM $pid; wait $pid || true
 verdict=met; [ "$rss" -lt 8192 ] || verdict=missed
-echo "idle worker RSS: $rss KiB (target < 8192 KiB: $verdict)"
+echo "idle worker RSS: $rss KiB (target < 8192 KiB: $verdict; $(basename "${worker[0]}"))"

@@ -46,7 +46,7 @@ static const struct config_option cp_options[] = {
     OPT("data-root", "SLUICE_DATA_ROOT", CONFIG_STRING, data_root, "var/data", 0, 0,
         "root of tenants' streams and task directories"),
     OPT("worker-path", "SLUICE_WORKER_PATH", CONFIG_STRING, worker_path, "", 0, 0,
-        "worker executable (default: this sluiced binary)"),
+        "worker executable (default: sluiced-worker beside this binary, else this binary)"),
     OPT("worker-args", "SLUICE_WORKER_ARGS", CONFIG_STRING, worker_args, "worker", 0, 0,
         "worker arguments, space-separated"),
     OPT("cgroup-parent", "SLUICE_CGROUP_PARENT", CONFIG_STRING, cgroup_parent, "sluice", 0, 0,

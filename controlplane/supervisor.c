@@ -125,6 +125,13 @@ struct supervisor *supervisor_new(const struct supervisor_options *opts, const s
             return NULL;
         }
         s->worker_path[n] = 0;
+        /* prefer the lean worker binary installed beside this one (cmd/sluiced-worker.c) */
+        char *slash = strrchr(s->worker_path, '/');
+        char lean[sizeof s->worker_path];
+        if (slash && snprintf(lean, sizeof lean, "%.*s/sluiced-worker", (int)(slash - s->worker_path),
+                              s->worker_path) < (int)sizeof lean &&
+            access(lean, X_OK) == 0)
+            snprintf(s->worker_path, sizeof s->worker_path, "%s", lean);
     }
     snprintf(s->args_copy, sizeof s->args_copy, "%s", o->worker_args ? o->worker_args : "worker");
     int argc = 0;
