@@ -61,6 +61,7 @@ static const struct option_row option_rows[] = {
     {"to", 0, OPT_STRING, F(to), false, "TIME", "end of the period (RFC 3339)"},
     {"group-by", 0, OPT_STRING, F(group_by), false, "FIELD", "group usage by: resource, minute, hour, day, total"},
     {"limit", 0, OPT_LONG, F(limit), false, "N", "at most N records"},
+    {"start", 0, OPT_STRING, F(start), false, "WHERE", "preview from the earliest records or only new ones (latest)"},
 };
 #undef F
 #define N_OPTIONS (sizeof option_rows / sizeof option_rows[0])
@@ -107,8 +108,8 @@ static const struct command commands[] = {
      "Print the logs of a pipeline or connection; -f follows new lines.", "follow"},
     {"usage", cli_cmd_usage, 0, 0, "usage [--from TIME] [--to TIME] [--group-by FIELD]",
      "Show metered usage (task-hours, records, bytes) for a period.", "from to group-by"},
-    {"preview", cli_cmd_preview, 0, 0, "preview (--sql SQL | --sql-file FILE) [--limit N]",
-     "Run a query on live data for a few seconds or records and print the results.", "sql sql-file limit"},
+    {"preview", cli_cmd_preview, 0, 0, "preview (--sql SQL | --sql-file FILE) [--limit N] [--start earliest|latest]",
+     "Run a query on live data for a few seconds or records and print the results.", "sql sql-file limit start"},
     {"version", run_version, 0, 0, "version", "Print the version of the CLI and library.", ""},
     {"help", run_help, 0, 1, "help [COMMAND]", "Describe the commands, or one command.", ""},
 };

@@ -568,7 +568,7 @@ int cli_cmd_preview(struct cli *cli)
         /* within the call's own timeout, and within what the api accepts (100 ms to 30 s) */
         long wait = cli->timeout_ms > 0 ? cli->timeout_ms * 3 / 4 : 10000;
         wait = wait > 30000 ? 30000 : wait < 100 ? 100 : wait;
-        if (sluice_preview(c, sql, (int)(cli->limit ? cli->limit : 20), wait, &out, &err) < 0) {
+        if (sluice_preview(c, sql, (int)(cli->limit ? cli->limit : 20), wait, cli->start, &out, &err) < 0) {
             code = cli_report(&err);
         } else {
             print_answer(cli, out);

@@ -330,7 +330,7 @@ int sluice_usage(sluice_client *c, const char *from, const char *to, const char 
     return sluice_call(c, "GET", path, NULL, -1, out, err);
 }
 
-int sluice_preview(sluice_client *c, const char *sql, int limit, long timeout_ms, json_t **out,
+int sluice_preview(sluice_client *c, const char *sql, int limit, long timeout_ms, const char *start, json_t **out,
                    struct sluice_error *err)
 {
     if (!sql || !*sql)
@@ -340,6 +340,8 @@ int sluice_preview(sluice_client *c, const char *sql, int limit, long timeout_ms
         json_object_set_new(body, "limit", json_integer(limit));
     if (timeout_ms > 0)
         json_object_set_new(body, "timeout_ms", json_integer(timeout_ms));
+    if (start)
+        json_object_set_new(body, "start", json_string(start));
     int rc = sluice_call(c, "POST", "/v1/preview", body, -1, out, err);
     json_decref(body);
     return rc;

@@ -171,8 +171,9 @@ int sluice_logs_follow(sluice_client *client, enum sluice_kind kind, const char 
 /* GET /v1/usage?from=&to=&group_by= (each may be NULL). */
 int sluice_usage(sluice_client *client, const char *from, const char *to, const char *group_by, json_t **out,
                  struct sluice_error *err);
-/* POST /v1/preview {"sql","limit","timeout_ms"}. */
-int sluice_preview(sluice_client *client, const char *sql, int limit, long timeout_ms, json_t **out,
+/* POST /v1/preview {"sql","limit","timeout_ms","start"}; start is "earliest", "latest" or NULL (the
+ * server's default: latest). */
+int sluice_preview(sluice_client *client, const char *sql, int limit, long timeout_ms, const char *start, json_t **out,
                    struct sluice_error *err);
 
 #ifdef __cplusplus

@@ -15,7 +15,7 @@ _sluice_options() {
     activate|deactivate) echo "--wait" ;;
     logs) echo "--follow -f" ;;
     usage) echo "--from --to --group-by" ;;
-    preview) echo "--sql --sql-file --limit" ;;
+    preview) echo "--sql --sql-file --limit --start" ;;
   esac
 }
 
@@ -34,7 +34,7 @@ _sluice() {
     --file|--sql-file|--ca-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     -f) if [ "$cmd" != logs ]; then COMPREPLY=($(compgen -f -- "$cur")); return; fi ;;
     --group-by) COMPREPLY=($(compgen -W "resource minute hour day total" -- "$cur")); return ;;
-    --profile|--api-url|--api-key|--timeout|--name|--sql|--description|--value|--tenant|--email|--password|--from|--to|--limit) return ;;
+    --profile|--api-url|--api-key|--timeout|--name|--sql|--description|--value|--tenant|--email|--password|--from|--to|--limit|--start) return ;;
   esac
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$(_sluice_options "$cmd") $_sluice_global" -- "$cur"))
@@ -45,7 +45,7 @@ _sluice() {
   for ((i = 2; i < COMP_CWORD; i++)); do
     [[ ${COMP_WORDS[i]} == -* ]] && continue
     case ${COMP_WORDS[i-1]} in
-      -o|--output|--file|--sql-file|--ca-file|--profile|--api-url|--api-key|--timeout|--name|--sql|--description|--value|--tenant|--email|--password|--from|--to|--group-by|--limit) continue ;;
+      -o|--output|--file|--sql-file|--ca-file|--profile|--api-url|--api-key|--timeout|--name|--sql|--description|--value|--tenant|--email|--password|--from|--to|--group-by|--limit|--start) continue ;;
       -f) [ "$cmd" != logs ] && continue ;;
     esac
     args+=("${COMP_WORDS[i]}")

@@ -51,6 +51,14 @@ with_traffic "$S" preview --sql-file "$TEST_TMP/q.sql" --limit 2 -o json
 expect 0 "preview -o json from a file"
 assert_eq "$(jq -c '[(.rows | length), .truncated]' <<<"$out")" '[2,true]' "JSON answer"
 
+# --start earliest reads what the stream already holds, with no new traffic.
+run "$S" preview --sql 'SELECT auction FROM bids' --limit 2 --start earliest -o json --timeout 5s
+expect 0 "preview --start earliest"
+assert_eq "$(jq -c '[.rows[].auction]' <<<"$out")" '[1001,1002]' "earliest rows are the first appended"
+run "$S" preview --sql 'SELECT auction FROM bids' --start sideways
+expect 1 "preview with a bad --start"
+assert_contains "$err" 'start' "bad --start names the field"
+
 # A long call timeout still asks the api for a preview it accepts (at most 30 s).
 with_traffic "$S" preview --sql 'SELECT auction FROM bids' --limit 1 --timeout 2m
 expect 0 "preview with a long --timeout"
