@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/arena.h"
+#include "tests/unit/check_main.h"
 
 START_TEST(test_alloc_aligned_and_distinct)
 {
@@ -44,9 +45,5 @@ int main(void)
     tcase_add_test(tc, test_alloc_aligned_and_distinct);
     tcase_add_test(tc, test_reset_reuses_memory);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run_suite(s);
 }

@@ -14,6 +14,7 @@
 #include "dataplane/codec/json_encode.h"
 #include "dataplane/codec/timestamp.h"
 #include "dataplane/connectors/datagen.h"
+#include "tests/unit/check_main.h"
 
 static struct field test_fields[] = {
     {"id", VT_BIGINT},    {"name", VT_STRING}, {"price", VT_DOUBLE},  {"ok", VT_BOOLEAN},
@@ -508,9 +509,5 @@ int main(void)
     tcase_add_test(tc, test_encoder_row_parses_back);
     tcase_add_test(tc, test_timestamps_match_timegm);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run_suite(s);
 }

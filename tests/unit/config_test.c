@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "tests/unit/check_main.h"
 
 struct test_config {
     char *url;
@@ -151,9 +152,5 @@ int main(void)
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_file_errors_name_the_line);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run_suite(s);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "controlplane/cgroup.h"
+#include "tests/unit/check_main.h"
 
 static long read_long(const char *dir, const char *file)
 {
@@ -106,9 +107,5 @@ int main(void)
     tcase_add_test(tc, unwritable_v2_tree_reports_each_limit);
     tcase_add_test(tc, no_tree_is_reported);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run_suite(s);
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "controlplane/idmap.h"
+#include "tests/unit/check_main.h"
 
 START_TEST(put_get_remove_and_grow)
 {
@@ -57,9 +58,5 @@ int main(void)
     tcase_add_test(tc, put_get_remove_and_grow);
     tcase_add_test(tc, churn_reuses_tombstones);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run_suite(s);
 }

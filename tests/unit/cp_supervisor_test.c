@@ -13,6 +13,7 @@
 
 #include "controlplane/sandbox.h"
 #include "controlplane/supervisor.h"
+#include "tests/unit/check_main.h"
 
 static char worker_path[PATH_MAX];
 static char data_root[PATH_MAX];
@@ -327,9 +328,5 @@ int main(void)
     tcase_add_test(tc, missing_worker_binary_is_a_crash_with_reason);
     tcase_add_test(tc, bad_ids_are_refused);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run_suite(su);
 }

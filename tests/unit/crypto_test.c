@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/crypto.h"
+#include "tests/unit/check_main.h"
 
 START_TEST(test_sha256_known_vector)
 {
@@ -167,9 +168,5 @@ int main(void)
     tcase_add_test(tc, test_master_key_sources);
     tcase_add_test(tc, test_self_signed_certificate);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run_suite(s);
 }

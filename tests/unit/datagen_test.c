@@ -5,6 +5,7 @@
 
 #include "dataplane/codec/timestamp.h"
 #include "dataplane/connectors/datagen.h"
+#include "tests/unit/check_main.h"
 
 static const char *const bid_keys[] = {"auction", "bidder", "price", "channel", "url", "dateTime", "extra"};
 static const char *const auction_keys[] = {"id",       "itemName", "description", "initialBid", "reserve",
@@ -115,9 +116,5 @@ int main(void)
     tcase_add_test(tc, test_deterministic_from_seed);
     tcase_add_test(tc, test_reader_bounded_seek_and_options);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run_suite(s);
 }

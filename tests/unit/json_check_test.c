@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/json_check.h"
+#include "tests/unit/check_main.h"
 
 static const char *const sizes[] = {"S", "M", "L", NULL};
 static const struct json_check_field fields[] = {
@@ -115,9 +116,5 @@ int main(void)
     tcase_add_test(tc, test_nested_path);
     tcase_add_test(tc, test_names);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run_suite(s);
 }

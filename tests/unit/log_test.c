@@ -12,6 +12,7 @@
 #include "dataplane/log/crc32c.h"
 #include "dataplane/log/log.h"
 #include "dataplane/log/log_stream.h"
+#include "tests/unit/check_main.h"
 
 static char tmpdir[256];
 static char err[512];
@@ -353,9 +354,5 @@ int main(void)
     tcase_add_test(tc, test_large_records_and_limits);
     tcase_add_test(tc, test_stream_backend_options_and_partitions);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run_suite(s);
 }

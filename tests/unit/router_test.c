@@ -10,6 +10,7 @@
 #include "api/ratelimit.h"
 #include "api/resources.h"
 #include "api/router.h"
+#include "tests/unit/check_main.h"
 
 static int h_list(struct api_request *r, struct api_response *s) { return 0; }
 static int h_get(struct api_request *r, struct api_response *s) { return 0; }
@@ -199,9 +200,5 @@ int main(void)
     tcase_add_test(tc, test_ratelimit_bucket);
     tcase_add_test(tc, test_pipeline_sql_check);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run_suite(s);
 }

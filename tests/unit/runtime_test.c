@@ -9,6 +9,7 @@
 
 #include "dataplane/engine.h"
 #include "dataplane/log/log.h"
+#include "tests/unit/check_main.h"
 
 static char tmpdir[256], src_dir[300], dst_dir[300], ckpt[300];
 static char err[1024];
@@ -241,9 +242,5 @@ int main(void)
     tcase_add_test(tc, test_unbounded_stops_and_resumes_without_duplicates);
     tcase_add_test(tc, test_configuration_errors);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run_suite(s);
 }

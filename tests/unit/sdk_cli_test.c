@@ -13,6 +13,7 @@
 #include "sdk/cli_config.c"
 #include "sdk/cli_output.c"
 #include "sdk/cli_spec.c"
+#include "tests/unit/check_main.h"
 
 static int parse(const char *text, struct cli_spec_set *set, char *errbuf)
 {
@@ -307,9 +308,5 @@ int main(void)
     tcase_add_test(tp, test_profiles_round_trip);
     tcase_add_test(tp, test_profiles_xdg_and_malformed);
     suite_add_tcase(s, tp);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? 1 : 0;
+    return check_run_suite(s);
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "sdk/sluice.h"
+#include "tests/unit/check_main.h"
 
 /* ==== scripted test server =============================================================== */
 
@@ -612,9 +613,5 @@ int main(void)
     tcase_add_test(tc, test_one_handle_many_threads);
     tcase_add_test(tc, test_kinds);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? 1 : 0;
+    return check_run_suite(s);
 }

@@ -9,6 +9,7 @@
 #include "common/arena.h"
 #include "dataplane/sql/lexer.h"
 #include "dataplane/sql/sql.h"
+#include "tests/unit/check_main.h"
 
 static struct field bid_fields[] = {
     {"auction", VT_BIGINT}, {"bidder", VT_BIGINT},      {"price", VT_BIGINT},
@@ -340,9 +341,5 @@ int main(void)
     tcase_add_test(tc, test_value_text_forms);
     tcase_add_test(tc, test_lexer_rejects_nul_bytes);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? 1 : 0;
+    return check_run_suite(s);
 }
