@@ -51,7 +51,7 @@ FUZZ_CFLAGS := -std=c11 -g -O1 -pthread -Wall -Wextra -Werror -Wno-unused-parame
 FUZZERS := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ)/%)
 
 .SECONDARY:
-.PHONY: all deps build run stop test unit bench fmt lint clean install
+.PHONY: all deps build run stop test unit bench fuzz fmt lint clean install
 all: build
 
 deps:
@@ -122,6 +122,11 @@ unit: build
 
 bench: deps build
 	@scripts/bench.sh
+
+# A longer fuzz run than make test's: FUZZ_SECONDS per harness (default 300), a random seed.
+fuzz: deps build
+	@s=$${FUZZ_SECONDS:-300}; FUZZ_SECONDS=$$s FUZZ_SEED=$${FUZZ_SEED:-0} TEST_TIMEOUT=$$((s * 5 + 60)) \
+	  TESTS=0900 scripts/test.sh integration
 
 FMT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 fmt:

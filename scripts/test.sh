@@ -3,6 +3,7 @@
 #
 #   scripts/test.sh            unit (plain + ASan/UBSan), then integration tests
 #   scripts/test.sh unit       unit tests only
+#   scripts/test.sh integration integration tests only
 #   TESTS=0003 scripts/test.sh integration tests whose file name contains 0003 (and units)
 #
 # A unit test is a Check program (tests/unit/*_test.c). An integration test is an executable
@@ -55,7 +56,7 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
   done
 fi
 
-if [ "$what" = all ]; then
+if [ "$what" = all ] || [ "$what" = integration ]; then
   echo "== integration tests"
   pgdir=$(mktemp -d "$root/var/test-pg.XXXXXX" 2>/dev/null || { mkdir -p "$root/var"; mktemp -d "$root/var/test-pg.XXXXXX"; })
   if ! base_url=$(PG_FSYNC=off scripts/pg.sh start "$pgdir"); then

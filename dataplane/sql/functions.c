@@ -490,20 +490,26 @@ static int pad(const struct expr *e, const struct value *a, struct eval_ctx *c, 
         return set_string(c, e, out, a[0].u.s.ptr, utf8_offset(a[0].u.s.ptr, a[0].u.s.len, want));
     if (padlen == 0)
         return 0;
-    size_t fill_chars = (size_t)(want - have), bytes = a[0].u.s.len + fill_chars * 4;
-    char *m = scratch_alloc(c, bytes), *o = m;
+    /* Whole repeats of pad, then a prefix of it: sized from the bytes, never from a guess of
+     * bytes per character (invalid UTF-8 can make one "character" any length). */
+    size_t fill_chars = (size_t)(want - have), full = fill_chars / (size_t)padlen;
+    size_t part = utf8_offset(a[2].u.s.ptr, a[2].u.s.len, (int64_t)(fill_chars % (size_t)padlen));
+    if (a[2].u.s.len > (16u << 20) / (full + 1))
+        return eval_fail(c, e, "%s result is too large", e->func->name);
+    size_t bytes = a[0].u.s.len + full * a[2].u.s.len + part;
+    char *m = scratch_alloc(c, bytes ? bytes : 1), *o = m;
     if (!m)
         return eval_fail(c, e, "out of memory");
     if (!left) {
         memcpy(o, a[0].u.s.ptr, a[0].u.s.len);
         o += a[0].u.s.len;
     }
-    for (size_t i = 0; i < fill_chars; i++) {
-        size_t from = utf8_offset(a[2].u.s.ptr, a[2].u.s.len, (int64_t)(i % (size_t)padlen));
-        size_t to = utf8_offset(a[2].u.s.ptr, a[2].u.s.len, (int64_t)(i % (size_t)padlen) + 1);
-        memcpy(o, a[2].u.s.ptr + from, to - from);
-        o += to - from;
+    for (size_t i = 0; i < full; i++) {
+        memcpy(o, a[2].u.s.ptr, a[2].u.s.len);
+        o += a[2].u.s.len;
     }
+    memcpy(o, a[2].u.s.ptr, part);
+    o += part;
     if (left) {
         memcpy(o, a[0].u.s.ptr, a[0].u.s.len);
         o += a[0].u.s.len;

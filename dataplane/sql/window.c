@@ -464,6 +464,8 @@ static void read_agg_state(struct window_reader *r, const struct agg_slot *slot,
     get_value(r, &best);
     if (st->count < 0 || (best.type != VT_NULL && best.type != slot->result))
         r->bad = 1;
+    /* A snapshot naming the same group twice is read as one group: drop what came before. */
+    value_release(&st->best);
     if (!r->bad && value_own(&st->best, &best) < 0)
         r->bad = 1;
     int64_t nset = get_i64(r);
