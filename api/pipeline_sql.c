@@ -112,7 +112,8 @@ struct plan *pipeline_compile_sql(const char *sql, pipeline_schema_fn lookup, vo
     return plan;
 }
 
-int pipeline_validate_sql(const char *sql, pipeline_schema_fn lookup, void *ctx, struct pipeline_sql_error *err)
+int pipeline_validate_sql(const char *sql, long task_count, pipeline_schema_fn lookup, void *ctx,
+                          struct pipeline_sql_error *err)
 {
     struct sql_catalog cat = {.lookup = lookup, .ctx = ctx};
     struct plan *plan = compile_in(&cat, sql, err);
@@ -124,6 +125,10 @@ int pipeline_validate_sql(const char *sql, pipeline_schema_fn lookup, void *ctx,
         int line, column;
         position_of_sink(sql, plan_sink(plan), &line, &column);
         rc = fail_at(err, line, column, msg);
+    } else if (plan && task_count > 1 && plan_is_windowed(plan)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "a windowed aggregate runs as one task; set task_count to 1 (it is %ld)", task_count);
+        rc = fail_at(err, 1, 1, msg);
     }
     plan_free(plan);
     catalog_free(&cat);

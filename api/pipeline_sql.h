@@ -21,8 +21,11 @@ struct pipeline_sql_error {
 typedef json_t *(*pipeline_schema_fn)(void *ctx, const char *stream_name);
 
 /* Returns 0 when sql is a valid INSERT INTO <stream> SELECT ... FROM <stream> over existing
- * streams (the output stream must exist too), else -1 with *err filled. */
-int pipeline_validate_sql(const char *sql, pipeline_schema_fn lookup, void *ctx, struct pipeline_sql_error *err);
+ * streams (the output stream must exist too) that can run as task_count tasks, else -1 with
+ * *err filled. A windowed aggregate needs every row of a group in one task, so it runs as one
+ * task (tasks split the input by partition, not by group key). */
+int pipeline_validate_sql(const char *sql, long task_count, pipeline_schema_fn lookup, void *ctx,
+                          struct pipeline_sql_error *err);
 
 /* Compiles sql (INSERT INTO <sink> SELECT ... FROM <stream>) against the streams lookup finds;
  * the sink need not exist (its schema is then derived from the SELECT). Returns a new plan

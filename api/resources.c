@@ -327,18 +327,36 @@ static json_t *pipeline_stream_schema(void *vctx, const char *name)
 
 static int pipeline_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
 {
-    json_t *sql = json_object_get(body, "sql");
-    if (sql) {
+    json_t *sql = json_object_get(body, "sql"), *tc = json_object_get(body, "task_count");
+    const char *text = json_string_value(sql);
+    long task_count = tc ? (long)json_integer_value(tc) : 1;
+    PGresult *stored = NULL;
+    /* An update changing one of SQL and task_count is checked with the other as stored. */
+    if (!create && (sql || tc) && !(sql && tc)) {
+        const char *params[] = {req->params.values[0]};
+        stored = api_db_query(req, resp, "SELECT sql, task_count FROM pipelines WHERE id = $1", 1, params);
+        if (!stored)
+            return -1;
+        if (PQntuples(stored) == 1 && !sql)
+            text = PQgetvalue(stored, 0, 0);
+        if (PQntuples(stored) == 1 && !tc)
+            task_count = atol(PQgetvalue(stored, 0, 1));
+    }
+    if (text) {
         struct pipeline_sql_error err;
         struct pipeline_streams streams = {.req = req, .resp = resp};
-        int rc = pipeline_validate_sql(json_string_value(sql), pipeline_stream_schema, &streams, &err);
+        int rc = pipeline_validate_sql(text, task_count, pipeline_stream_schema, &streams, &err);
+        PQclear(stored);
+        stored = NULL;
         if (streams.db_failed)
             return -1;
         if (rc < 0)
             return api_fail(resp, API_INVALID_SQL,
-                            json_pack("{s:s,s:i,s:i}", "field", "sql", "line", err.line, "column", err.column),
+                            json_pack("{s:s,s:i,s:i}", "field", sql ? "sql" : "task_count", "line", err.line, "column",
+                                      err.column),
                             "invalid SQL: %s (line %d, column %d)", err.message, err.line, err.column);
     }
+    PQclear(stored);
     const char *policy = json_string_value(json_object_get(body, "error_policy"));
     json_t *dls = json_object_get(body, "dead_letter_stream");
     if (create && policy && strcmp(policy, "dead_letter") == 0 && (!dls || json_is_null(dls)))

@@ -10,6 +10,10 @@ STREAM_ID=$(jq -r .id <<<"$RESP")
 call POST /v1/streams '{"name":"bids_out","schema":{"fields":[{"name":"price","type":"BIGINT"}]}}'; expect 201
 call POST /v1/pipelines '{"name":"p","sql":"INSERT INTO bids_out SELECT * FROM bids"}'; expect 201
 PIPE_ID=$(jq -r .id <<<"$RESP")
+call POST /v1/streams '{"name":"ticks","schema":{"fields":[{"name":"price","type":"BIGINT"},{"name":"ts","type":"TIMESTAMP(3)"}],"watermark":{"field":"ts","delay_ms":1000}}}'; expect 201
+WINDOWED="INSERT INTO bids_out SELECT MAX(price) AS price FROM TABLE(TUMBLE(TABLE ticks, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end"
+call POST /v1/pipelines "$(jq -nc --arg sql "$WINDOWED" '{name:"w",sql:$sql}')"; expect 201
+WIN_ID=$(jq -r .id <<<"$RESP")
 
 state() {
   sql "SELECT concat_ws('/', (SELECT count(*) FROM tenants), (SELECT count(*) FROM users),
@@ -100,6 +104,10 @@ bad 422 invalid_sql sql POST /v1/pipelines '{"name":"q","sql":"INSERT INTO elsew
 assert_contains "$(jq -r .error.message <<<"$RESP")" 'output stream "elsewhere" not found' "unknown output stream"
 bad 422 invalid_sql sql POST /v1/pipelines '{"name":"q","sql":"INSERT INTO bids_out SELECT UPPPER(price) FROM bids"}'
 bad 422 invalid_sql sql PATCH "/v1/pipelines/$PIPE_ID" '{"sql":"INSERT INTO bids_out SELECT price FROM bids WHERE"}'
+# A windowed aggregate runs as one task: more is refused at create and at update.
+bad 422 invalid_sql sql POST /v1/pipelines "$(jq -nc --arg sql "$WINDOWED" '{name:"w2",sql:$sql,task_count:4}')"
+assert_contains "$(jq -r .error.message <<<"$RESP")" 'set task_count to 1' "windowed task_count"
+bad 422 invalid_sql task_count PATCH "/v1/pipelines/$WIN_ID" '{"task_count":2}'
 # Unknown endpoints and methods.
 bad 404 not_found - GET /v1/widgets
 bad 405 method_not_allowed - PUT "/v1/pipelines/$PIPE_ID" '{"name":"p"}'

@@ -160,32 +160,41 @@ START_TEST(test_pipeline_sql_check)
     struct pipeline_sql_error e;
     int lookups = 0;
     ck_assert_int_eq(
-        pipeline_validate_sql("INSERT INTO out SELECT auction, price FROM bids", test_stream_schema, &lookups, &e), 0);
+        pipeline_validate_sql("INSERT INTO out SELECT auction, price FROM bids", 1, test_stream_schema, &lookups, &e), 0);
     ck_assert_int_ge(lookups, 2);
-    ck_assert_int_eq(pipeline_validate_sql("", test_stream_schema, &lookups, &e), -1);
+    ck_assert_int_eq(pipeline_validate_sql("", 1, test_stream_schema, &lookups, &e), -1);
     ck_assert_int_eq(e.line, 1);
     ck_assert_int_eq(e.column, 1);
-    ck_assert_int_eq(pipeline_validate_sql(" \n\t ", test_stream_schema, &lookups, &e), -1);
+    ck_assert_int_eq(pipeline_validate_sql(" \n\t ", 1, test_stream_schema, &lookups, &e), -1);
     /* a misspelt column: line and column of the mistake, and a suggestion */
     ck_assert_int_eq(
-        pipeline_validate_sql("INSERT INTO out\nSELECT auction, prise FROM bids", test_stream_schema, &lookups, &e),
+        pipeline_validate_sql("INSERT INTO out\nSELECT auction, prise FROM bids", 1, test_stream_schema, &lookups, &e),
         -1);
     ck_assert_int_eq(e.line, 2);
     ck_assert_int_eq(e.column, 17);
     ck_assert_ptr_nonnull(strstr(e.message, "prise"));
     /* an unknown input stream, and an unknown output stream */
-    ck_assert_int_eq(pipeline_validate_sql("INSERT INTO out SELECT * FROM nope", test_stream_schema, &lookups, &e), -1);
+    ck_assert_int_eq(pipeline_validate_sql("INSERT INTO out SELECT * FROM nope", 1, test_stream_schema, &lookups, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.message, "nope"));
     ck_assert_int_eq(
-        pipeline_validate_sql("INSERT INTO missing SELECT auction FROM bids", test_stream_schema, &lookups, &e), -1);
+        pipeline_validate_sql("INSERT INTO missing SELECT auction FROM bids", 1, test_stream_schema, &lookups, &e), -1);
     ck_assert_int_eq(e.column, 13);
     ck_assert_ptr_nonnull(strstr(e.message, "output stream \"missing\" not found"));
     char *big = malloc(PIPELINE_SQL_MAX + 2);
     memset(big, 'x', PIPELINE_SQL_MAX + 1);
     big[PIPELINE_SQL_MAX + 1] = '\0';
-    ck_assert_int_eq(pipeline_validate_sql(big, test_stream_schema, &lookups, &e), -1);
+    ck_assert_int_eq(pipeline_validate_sql(big, 1, test_stream_schema, &lookups, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.message, "longer"));
     free(big);
+    /* tasks split the input by partition: a windowed aggregate must run as one task */
+    static const char windowed[] = "INSERT INTO out SELECT COUNT(*) AS auction, MAX(price) AS price FROM "
+                                   "TABLE(TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '10' SECOND)) "
+                                   "GROUP BY window_start, window_end";
+    ck_assert_int_eq(pipeline_validate_sql(windowed, 1, test_stream_schema, &lookups, &e), 0);
+    ck_assert_int_eq(pipeline_validate_sql(windowed, 4, test_stream_schema, &lookups, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.message, "set task_count to 1"));
+    ck_assert_int_eq(
+        pipeline_validate_sql("INSERT INTO out SELECT auction, price FROM bids", 4, test_stream_schema, &lookups, &e), 0);
 }
 END_TEST
 
