@@ -351,10 +351,10 @@ static int pipeline_validate(struct api_request *req, json_t *body, bool create,
         if (streams.db_failed)
             return -1;
         if (rc < 0)
-            return api_fail(resp, API_INVALID_SQL,
-                            json_pack("{s:s,s:i,s:i}", "field", sql ? "sql" : "task_count", "line", err.line, "column",
-                                      err.column),
-                            "invalid SQL: %s (line %d, column %d)", err.message, err.line, err.column);
+            return api_fail(
+                resp, API_INVALID_SQL,
+                json_pack("{s:s,s:i,s:i}", "field", sql ? "sql" : "task_count", "line", err.line, "column", err.column),
+                "invalid SQL: %s (line %d, column %d)", err.message, err.line, err.column);
     }
     PQclear(stored);
     const char *policy = json_string_value(json_object_get(body, "error_policy"));

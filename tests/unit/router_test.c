@@ -160,7 +160,8 @@ START_TEST(test_pipeline_sql_check)
     struct pipeline_sql_error e;
     int lookups = 0;
     ck_assert_int_eq(
-        pipeline_validate_sql("INSERT INTO out SELECT auction, price FROM bids", 1, test_stream_schema, &lookups, &e), 0);
+        pipeline_validate_sql("INSERT INTO out SELECT auction, price FROM bids", 1, test_stream_schema, &lookups, &e),
+        0);
     ck_assert_int_ge(lookups, 2);
     ck_assert_int_eq(pipeline_validate_sql("", 1, test_stream_schema, &lookups, &e), -1);
     ck_assert_int_eq(e.line, 1);
@@ -174,7 +175,8 @@ START_TEST(test_pipeline_sql_check)
     ck_assert_int_eq(e.column, 17);
     ck_assert_ptr_nonnull(strstr(e.message, "prise"));
     /* an unknown input stream, and an unknown output stream */
-    ck_assert_int_eq(pipeline_validate_sql("INSERT INTO out SELECT * FROM nope", 1, test_stream_schema, &lookups, &e), -1);
+    ck_assert_int_eq(pipeline_validate_sql("INSERT INTO out SELECT * FROM nope", 1, test_stream_schema, &lookups, &e),
+                     -1);
     ck_assert_ptr_nonnull(strstr(e.message, "nope"));
     ck_assert_int_eq(
         pipeline_validate_sql("INSERT INTO missing SELECT auction FROM bids", 1, test_stream_schema, &lookups, &e), -1);
@@ -194,7 +196,8 @@ START_TEST(test_pipeline_sql_check)
     ck_assert_int_eq(pipeline_validate_sql(windowed, 4, test_stream_schema, &lookups, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.message, "set task_count to 1"));
     ck_assert_int_eq(
-        pipeline_validate_sql("INSERT INTO out SELECT auction, price FROM bids", 4, test_stream_schema, &lookups, &e), 0);
+        pipeline_validate_sql("INSERT INTO out SELECT auction, price FROM bids", 4, test_stream_schema, &lookups, &e),
+        0);
 }
 END_TEST
 
