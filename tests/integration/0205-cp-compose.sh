@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # docker-compose.yml is valid: `docker compose config` where the compose plugin exists, else
 # Debian's `docker-compose` (v1, installed by make deps) `config`; then structural checks in
-# Python (YAML parses, anchors merge, every depends_on names a service, the services the cluster needs are there, each sluiced service
-# runs a real subcommand).
+# Python (YAML parses, anchors merge, every depends_on names a service, the services the
+# cluster needs are there, each sluiced service runs a real subcommand).
 . "$(dirname "$0")/lib.sh"
 cd "$SLUICE_ROOT"
 if docker compose version >/dev/null 2>&1; then
