@@ -21,6 +21,7 @@
 #include "api/handlers_usage.h"
 #include "api/http.h"
 #include "api/openapi.h"
+#include "api/park.h"
 #include "api/preview.h"
 #include "api/ratelimit.h"
 #include "api/resources.h"
@@ -90,6 +91,7 @@ static const struct config_option api_options[] = {
 /* ---- server state ------------------------------------------------------------------------ */
 
 #define API_MAX_THREADS 64
+#define API_STREAM_POLL_MS 250 /* a streamed body with nothing to send is asked again after this */
 
 static struct {
     struct api_config config;
@@ -433,6 +435,31 @@ struct api_call {
     double started;
 };
 
+/* A streamed body: the handler's reader, and the connection to park while it has nothing. */
+struct api_stream {
+    long (*read)(void *cls, uint64_t pos, char *buf, size_t max);
+    void (*free)(void *cls);
+    void *cls;
+    struct MHD_Connection *conn;
+};
+
+static ssize_t api_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct api_stream *st = cls;
+    long n = st->read(st->cls, pos, buf, max);
+    /* Nothing yet: park the connection (its thread serves others) and be asked again later. */
+    if (n == 0 && park_connection(st->conn, API_STREAM_POLL_MS) < 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    return n;
+}
+
+static void api_stream_free(void *cls)
+{
+    struct api_stream *st = cls;
+    st->free(st->cls);
+    free(st);
+}
+
 static enum MHD_Result api_send(struct MHD_Connection *conn, struct api_request *req, struct api_response *resp,
                                 double started)
 {
@@ -440,11 +467,20 @@ static enum MHD_Result api_send(struct MHD_Connection *conn, struct api_request 
     size_t len = 0;
     enum MHD_ResponseMemoryMode mode = MHD_RESPMEM_PERSISTENT;
     if (resp->stream_read) { /* controlplane: server-sent events */
-        struct MHD_Response *sr = MHD_create_response_from_callback(
-            MHD_SIZE_UNKNOWN, 8192, (MHD_ContentReaderCallback)resp->stream_read, resp->stream_cls, resp->stream_free);
-        resp->stream_cls = NULL; /* the response owns it now */
-        if (!sr)
+        struct api_stream *st = malloc(sizeof *st);
+        if (!st) {
+            resp->stream_free(resp->stream_cls);
+            resp->stream_cls = NULL;
             return MHD_NO;
+        }
+        *st = (struct api_stream){resp->stream_read, resp->stream_free, resp->stream_cls, conn};
+        resp->stream_cls = NULL; /* the response owns it now */
+        struct MHD_Response *sr =
+            MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 8192, api_stream_read, st, api_stream_free);
+        if (!sr) {
+            api_stream_free(st);
+            return MHD_NO;
+        }
         MHD_add_response_header(sr, "Content-Type", resp->content_type);
         MHD_add_response_header(sr, "Cache-Control", "no-cache");
         MHD_add_response_header(sr, "X-Request-Id", req->request_id);
@@ -670,7 +706,8 @@ static struct MHD_Daemon *api_start(const char *cert, const char *key, char *err
     struct sockaddr_in in4 = {0};
     struct sockaddr_in6 in6 = {0};
     struct sockaddr *addr;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_TLS | MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (inet_pton(AF_INET, cfg->listen_address, &in4.sin_addr) == 1) {
         in4.sin_family = AF_INET;
         in4.sin_port = htons((uint16_t)cfg->port);
@@ -717,7 +754,11 @@ int api_main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     api_server.ratelimit = ratelimit_new();
-    struct MHD_Daemon *d = api_server.ratelimit ? api_start(cert, key, err, sizeof err) : NULL;
+    struct MHD_Daemon *d = NULL;
+    if (!api_server.ratelimit || park_start() < 0)
+        snprintf(err, sizeof err, "out of memory or threads");
+    else
+        d = api_start(cert, key, err, sizeof err);
     int status = 0;
     if (!d) {
         fprintf(stderr, "sluiced api: %s\n", err);
@@ -729,8 +770,10 @@ int api_main(int argc, char **argv)
         sigwait(&stop, &sig);
         log_info("shutting down on signal %d", sig);
         MHD_quiesce_daemon(d);
+        park_stop(); /* MHD must not stop with suspended connections */
         MHD_stop_daemon(d);
     }
+    park_stop();
     for (int i = 0; i <= API_MAX_THREADS; i++)
         if (api_server.dbs[i])
             PQfinish(api_server.dbs[i]);

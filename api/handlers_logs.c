@@ -105,11 +105,12 @@ static json_t *log_row(PGresult *r, int i)
 
 /* ---- follow: server-sent events --------------------------------------------------------- */
 
+#define FOLLOW_KEEPALIVE_S 5 /* a comment line after this long without anything to send */
+
 struct log_follow {
     PGconn *db;
     struct log_filter filter;
     time_t deadline, last_sent;
-    int waits; /* empty polls since the last thing sent */
     char *pending;
     size_t pending_len, pending_off;
     int finished;
@@ -154,8 +155,12 @@ static int follow_fetch(struct log_follow *f)
     return n;
 }
 
+/* The stream's reader: pending text first, then new lines; 0 (the server asks again shortly,
+ * holding no thread meanwhile) when there is nothing, with a keepalive comment every few
+ * seconds so a client that went away is noticed. */
 static long follow_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
+    (void)pos;
     struct log_follow *f = cls;
     for (;;) {
         if (f->pending_off < f->pending_len) {
@@ -165,7 +170,6 @@ static long follow_read(void *cls, uint64_t pos, char *buf, size_t max)
             memcpy(buf, f->pending + f->pending_off, n);
             f->pending_off += n;
             f->last_sent = time(NULL);
-            f->waits = 0;
             return (long)n;
         }
         if (f->finished)
@@ -187,17 +191,14 @@ static long follow_read(void *cls, uint64_t pos, char *buf, size_t max)
         }
         if (n > 0)
             continue;
-        /* This callback holds one of the server's threads while it waits, so it waits at
-         * most half a second and then hands the thread back with a keepalive comment. */
-        if (f->waits++ >= 2) {
+        if (now - f->last_sent >= FOLLOW_KEEPALIVE_S) {
             static const char keepalive[] = ": keepalive\n\n";
             size_t k = sizeof keepalive - 1 < max ? sizeof keepalive - 1 : max;
             memcpy(buf, keepalive, k);
             f->last_sent = now;
-            f->waits = 0;
             return (long)k;
         }
-        usleep(250 * 1000);
+        return 0;
     }
 }
 

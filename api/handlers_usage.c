@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/park.h"
 #include "common/log.h"
 
 /* ---- shared ------------------------------------------------------------------------------ */
@@ -217,6 +218,9 @@ int usage_metrics(struct api_request *req, struct api_response *resp)
         OUT("sluice_api_requests_total{code=\"%dxx\"} %llu\n", c, requests_by_class[c]);
     OUT("# TYPE sluice_api_request_seconds_sum counter\nsluice_api_request_seconds_sum %.6f\n", request_seconds_sum);
     pthread_mutex_unlock(&metrics_lock);
+    OUT("# HELP sluice_api_parked_streams Streamed responses waiting for data (log follows, previews).\n"
+        "# TYPE sluice_api_parked_streams gauge\nsluice_api_parked_streams %u\n",
+        park_count());
     struct db_error err;
     PGresult *r = req->db ? db_query(req->db,
                                      "SELECT metric, label, value FROM "

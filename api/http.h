@@ -88,7 +88,9 @@ struct api_response {
     int retry_after;        /* > 0: Retry-After seconds */
     /* Controlplane endpoints: a malloc'd text body (owned, freed after sending) or a body made
      * by a callback (server-sent events; stream_free(stream_cls) is called by the server when
-     * done), with their content type. */
+     * done), with their content type. stream_read returns the bytes it put in buf, -1 at the
+     * end, or 0 when it has nothing yet: it must not wait; the server parks the connection
+     * (api/park.h) and calls it again a moment later. */
     char *text_body;
     const char *content_type;
     long (*stream_read)(void *cls, uint64_t pos, char *buf, size_t max);

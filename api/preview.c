@@ -1,6 +1,6 @@
 /* preview.c — POST /v1/preview (see preview.h): compile the query against the tenant's streams,
- * end the transaction, then read the source stream's embedded log through the plan until the
- * limit or the timeout. */
+ * then read the source stream's embedded log through the plan until the limit or the timeout,
+ * in the response's reader (parked between polls, see api/park.h). */
 #include "api/preview.h"
 
 #include <ctype.h>
@@ -24,7 +24,7 @@
 #define PREVIEW_MAX_STREAMS 8
 #define PREVIEW_MAX_PARTITIONS 256
 #define PREVIEW_BATCH 256
-#define PREVIEW_POLL_MS 20
+#define PREVIEW_SLICE_MS 50 /* longest a read holds a server thread before it yields */
 
 static const char *const preview_starts[] = {"earliest", "latest", NULL};
 
@@ -133,22 +133,6 @@ static struct plan *preview_compile(const char *sql, struct preview_catalog *cat
 
 /* Ends the tenant transaction (the read needs no database), or starts it again for the
  * request's epilogue (idempotency, COMMIT). Returns 0, or -1 with resp filled. */
-static int preview_transaction(struct api_request *req, struct api_response *resp, bool begin)
-{
-    char sql[160] = "COMMIT";
-    if (begin)
-        snprintf(sql, sizeof sql, "BEGIN; SELECT set_config('sluice.tenant_id', '%s', true)", req->caller.tenant_id);
-    PGresult *res = PQexec(req->db, sql);
-    ExecStatusType st = PQresultStatus(res);
-    PQclear(res);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-        return 0;
-    struct db_error err = {.connection_lost = PQstatus(req->db) != CONNECTION_OK};
-    snprintf(err.sqlstate, sizeof err.sqlstate, "08000");
-    snprintf(err.message, sizeof err.message, "%s", PQerrorMessage(req->db));
-    return api_fail_db(resp, &err);
-}
-
 /* ---- reading the source through the plan ------------------------------------------------- */
 
 struct preview_partition {
@@ -176,12 +160,6 @@ static int64_t preview_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void preview_sleep_ms(int64_t ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 /* First offset still kept in the partition at dir (its oldest segment's base), 0 when none. */
@@ -277,58 +255,124 @@ static json_t *preview_schema_json(const struct schema *s)
     return json_pack("{s:o}", "fields", fields);
 }
 
-/* Runs the plan over the stream's partitions until limit rows or the deadline. */
-static json_t *preview_read(struct plan *plan, const struct preview_stream *src, const char *root, const char *tenant,
-                            bool earliest, long limit, long timeout_ms)
+/* A preview being read: the plan over the stream's partitions until limit rows or the
+ * deadline, then the answer as JSON text, handed out by preview_stream_read(). */
+struct preview_reading {
+    struct preview_run r;
+    struct preview_partition *parts;
+    int nparts;
+    int64_t deadline;
+    char *text; /* the answer, once done */
+    size_t text_len, text_off;
+};
+
+static void preview_reading_free(void *cls)
 {
-    int nparts = src->partitions < 1                        ? 1
+    struct preview_reading *pr = cls;
+    if (!pr)
+        return;
+    for (int p = 0; pr->parts && p < pr->nparts; p++)
+        log_reader_close(pr->parts[p].reader);
+    free(pr->parts);
+    json_decref(pr->r.rows);
+    json_decoder_free(pr->r.decoder);
+    json_encoder_free(pr->r.encoder);
+    json_buf_free(&pr->r.out);
+    free(pr->r.row);
+    arena_free(pr->r.arena);
+    plan_free(pr->r.plan);
+    free(pr->text);
+    free(pr);
+}
+
+/* Takes plan; NULL when out of memory (plan freed). Readers start at each partition's first
+ * kept offset (earliest) or its end now. */
+static struct preview_reading *preview_open(struct plan *plan, const struct preview_stream *src, const char *root,
+                                            const char *tenant, bool earliest, long limit, long timeout_ms)
+{
+    struct preview_reading *pr = calloc(1, sizeof *pr);
+    if (!pr) {
+        plan_free(plan);
+        return NULL;
+    }
+    pr->nparts = src->partitions < 1                        ? 1
                  : src->partitions > PREVIEW_MAX_PARTITIONS ? PREVIEW_MAX_PARTITIONS
                                                             : src->partitions;
-    struct preview_partition *parts = calloc((size_t)nparts, sizeof *parts);
+    pr->parts = calloc((size_t)pr->nparts, sizeof *pr->parts);
     const struct schema *in = plan_input_schema(plan);
-    struct preview_run r = {.plan = plan, .rows = json_array(), .limit = limit};
-    r.decoder = json_decoder_new(in, plan_needed_fields(plan));
-    r.encoder = json_encoder_new(plan_output_schema(plan));
-    r.row = calloc((size_t)(in->nfields > 0 ? in->nfields : 1), sizeof *r.row);
-    r.arena = arena_new(64 * 1024);
-    json_t *out = NULL;
-    if (!parts || !r.decoder || !r.encoder || !r.row || !r.arena || !r.rows)
-        goto done;
-    for (int p = 0; p < nparts; p++) {
-        snprintf(parts[p].dir, sizeof parts[p].dir, "%s/tenants/%s/streams/%s/%d", root, tenant, src->id, p);
+    struct preview_run *r = &pr->r;
+    *r = (struct preview_run){.plan = plan, .rows = json_array(), .limit = limit};
+    r->decoder = json_decoder_new(in, plan_needed_fields(plan));
+    r->encoder = json_encoder_new(plan_output_schema(plan));
+    r->row = calloc((size_t)(in->nfields > 0 ? in->nfields : 1), sizeof *r->row);
+    r->arena = arena_new(64 * 1024);
+    if (!pr->parts || !r->decoder || !r->encoder || !r->row || !r->arena || !r->rows) {
+        preview_reading_free(pr);
+        return NULL;
+    }
+    for (int p = 0; p < pr->nparts; p++) {
+        struct preview_partition *part = &pr->parts[p];
+        snprintf(part->dir, sizeof part->dir, "%s/tenants/%s/streams/%s/%d", root, tenant, src->id, p);
         char err[256];
         if (earliest)
-            parts[p].start = preview_first_offset(parts[p].dir);
-        else if (log_partition_end_offset(parts[p].dir, &parts[p].start, err, sizeof err) != 0)
-            parts[p].start = 0; /* not created yet: everything that comes is new */
+            part->start = preview_first_offset(part->dir);
+        else if (log_partition_end_offset(part->dir, &part->start, err, sizeof err) != 0)
+            part->start = 0; /* not created yet: everything that comes is new */
     }
-    int64_t deadline = preview_now_ms() + timeout_ms;
-    while (!r.full) {
-        long got = preview_poll(&r, parts, nparts);
+    pr->deadline = preview_now_ms() + timeout_ms;
+    return pr;
+}
+
+/* Reads what is there now (for at most PREVIEW_SLICE_MS). Returns 1 when the preview is done
+ * (limit rows or the deadline), 0 when it should be asked again later. */
+static int preview_step(struct preview_reading *pr)
+{
+    int64_t slice_end = preview_now_ms() + PREVIEW_SLICE_MS;
+    for (;;) {
+        long got = preview_poll(&pr->r, pr->parts, pr->nparts);
         int64_t now = preview_now_ms();
-        if (r.full || now >= deadline)
-            break;
-        if (got == 0)
-            preview_sleep_ms(deadline - now < PREVIEW_POLL_MS ? deadline - now : PREVIEW_POLL_MS);
+        if (pr->r.full || now >= pr->deadline)
+            return 1;
+        if (got == 0 || now >= slice_end)
+            return 0;
     }
-    if (!r.full)
-        plan_finish(plan, r.arena, preview_emit, &r);
-    out =
-        json_pack("{s:o, s:O, s:I, s:b, s:I}", "schema", preview_schema_json(plan_output_schema(plan)), "rows", r.rows,
-                  "records_read", (json_int_t)r.records_read, "truncated", r.full, "skipped", (json_int_t)r.skipped);
-    if (out && r.skipped)
-        json_object_set_new(out, "first_error", json_string(r.first_error));
-done:
-    for (int p = 0; parts && p < nparts; p++)
-        log_reader_close(parts[p].reader);
-    free(parts);
-    json_decref(r.rows);
-    json_decoder_free(r.decoder);
-    json_encoder_free(r.encoder);
-    json_buf_free(&r.out);
-    free(r.row);
-    arena_free(r.arena);
-    return out;
+}
+
+/* The answer as JSON text: rows (the plan finished unless the limit was reached) and counts. */
+static char *preview_answer(struct preview_reading *pr)
+{
+    struct preview_run *r = &pr->r;
+    if (!r->full)
+        plan_finish(r->plan, r->arena, preview_emit, r);
+    json_t *out = json_pack("{s:o, s:O, s:I, s:b, s:I}", "schema", preview_schema_json(plan_output_schema(r->plan)),
+                            "rows", r->rows, "records_read", (json_int_t)r->records_read, "truncated", r->full,
+                            "skipped", (json_int_t)r->skipped);
+    if (out && r->skipped)
+        json_object_set_new(out, "first_error", json_string(r->first_error));
+    char *text = out ? json_dumps(out, JSON_COMPACT) : NULL;
+    json_decref(out);
+    return text;
+}
+
+/* The response body's reader (api/http.h): 0 while the preview waits for records (the
+ * connection is parked meanwhile), then the answer, then the end. */
+static long preview_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct preview_reading *pr = cls;
+    if (!pr->text) {
+        if (!preview_step(pr))
+            return 0;
+        if (!(pr->text = preview_answer(pr)))
+            return -2; /* MHD_CONTENT_READER_END_WITH_ERROR: out of memory */
+        pr->text_len = strlen(pr->text);
+    }
+    if (pr->text_off == pr->text_len)
+        return -1; /* MHD_CONTENT_READER_END_OF_STREAM */
+    size_t n = pr->text_len - pr->text_off < max ? pr->text_len - pr->text_off : max;
+    memcpy(buf, pr->text + pr->text_off, n);
+    pr->text_off += n;
+    return (long)n;
 }
 
 int preview_run(struct api_request *req, struct api_response *resp)
@@ -354,18 +398,17 @@ int preview_run(struct api_request *req, struct api_response *resp)
         return api_fail(resp, API_INTERNAL, NULL, "internal error");
     }
     struct preview_stream source = *src;
-    if (preview_transaction(req, resp, false) < 0) {
-        plan_free(plan);
-        return -1;
-    }
-    json_t *body = preview_read(plan, &source, req->settings->data_root ? req->settings->data_root : "var/data",
-                                req->caller.tenant_id, earliest, limit, timeout_ms);
-    plan_free(plan);
-    if (preview_transaction(req, resp, true) < 0) {
-        json_decref(body);
-        return -1;
-    }
-    if (!body)
+    /* The reading happens after this returns, in the response's reader, holding no server
+     * thread while it waits (api/park.h) and no database transaction. */
+    struct preview_reading *pr =
+        preview_open(plan, &source, req->settings->data_root ? req->settings->data_root : "var/data",
+                     req->caller.tenant_id, earliest, limit, timeout_ms);
+    if (!pr)
         return api_fail(resp, API_INTERNAL, NULL, "out of memory");
-    return api_reply(resp, 200, body);
+    resp->status = 200;
+    resp->content_type = "application/json";
+    resp->stream_read = preview_stream_read;
+    resp->stream_free = preview_reading_free;
+    resp->stream_cls = pr;
+    return 0;
 }
