@@ -144,6 +144,8 @@ static PGconn *api_db(void)
     return conn;
 }
 
+PGconn *api_thread_db_conn(void) { return api_db(); }
+
 /* ---- small handlers ---------------------------------------------------------------------- */
 
 static int api_healthz(struct api_request *req, struct api_response *resp)

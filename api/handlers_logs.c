@@ -108,7 +108,7 @@ static json_t *log_row(PGresult *r, int i)
 #define FOLLOW_KEEPALIVE_S 5 /* a comment line after this long without anything to send */
 
 struct log_follow {
-    PGconn *db;
+    char tenant_id[40];
     struct log_filter filter;
     time_t deadline, last_sent;
     char *pending;
@@ -121,17 +121,27 @@ static void follow_free(void *cls)
     struct log_follow *f = cls;
     if (!f)
         return;
-    if (f->db)
-        PQfinish(f->db);
     free(f->pending);
     free(f);
 }
 
-/* Formats new lines into f->pending; returns the number of lines, -1 on a database error. */
-static int follow_fetch(struct log_follow *f)
+/* Formats new lines into f->pending; returns the number of lines, -1 on a database error.
+ * db NULL: the server thread's own connection, in a transaction scoped to the tenant (a follow
+ * holds no connection of its own); else db is in the tenant's transaction already. */
+static int follow_fetch(struct log_follow *f, PGconn *db)
 {
     struct db_error err;
-    PGresult *r = log_query(f->db, &f->filter, &err);
+    PGconn *own = db ? NULL : api_thread_db_conn();
+    const char *p[] = {f->tenant_id};
+    if (!db && (!own || db_exec(own, "BEGIN", 0, NULL, &err) != 0))
+        return -1;
+    if (own && db_exec(own, "SELECT set_config('sluice.tenant_id', $1, true)", 1, p, &err) != 0) {
+        db_exec(own, "ROLLBACK", 0, NULL, &err);
+        return -1;
+    }
+    PGresult *r = log_query(own ? own : db, &f->filter, &err);
+    if (own)
+        db_exec(own, r ? "COMMIT" : "ROLLBACK", 0, NULL, &err);
     if (!r)
         return -1;
     int n = PQntuples(r);
@@ -184,7 +194,7 @@ static long follow_read(void *cls, uint64_t pos, char *buf, size_t max)
             f->pending_off = 0;
             continue;
         }
-        int n = follow_fetch(f);
+        int n = follow_fetch(f, NULL);
         if (n < 0) {
             f->finished = 1;
             continue;
@@ -207,26 +217,14 @@ static int logs_follow(struct api_request *req, struct api_response *resp, const
     long timeout;
     if (query_args_long(req, resp, "timeout", 300, 1, 3600, &timeout) != 0)
         return -1;
-    if (!req->settings->database_url)
-        return api_fail(resp, API_UNAVAILABLE, NULL, "log following is not configured");
-    struct db_error err;
-    PGconn *db = db_connect(req->settings->database_url, "sluice_app", &err);
-    const char *p[] = {req->caller.tenant_id};
-    if (!db || db_exec(db, "SELECT set_config('sluice.tenant_id', $1, false)", 1, p, &err) != 0) {
-        if (db)
-            PQfinish(db);
-        return api_fail(resp, API_UNAVAILABLE, NULL, "the database is unavailable; retry shortly");
-    }
     struct log_follow *f = calloc(1, sizeof *f);
-    if (!f) {
-        PQfinish(db);
+    if (!f)
         return api_fail(resp, API_INTERNAL, NULL, "out of memory");
-    }
-    f->db = db;
+    snprintf(f->tenant_id, sizeof f->tenant_id, "%s", req->caller.tenant_id);
     f->filter = *filter;
     f->deadline = time(NULL) + timeout;
     f->last_sent = time(NULL);
-    if (follow_fetch(f) < 0) { /* the backlog, sent first */
+    if (follow_fetch(f, req->db) < 0) { /* the backlog, sent first, in this request's transaction */
         follow_free(f);
         return api_fail(resp, API_UNAVAILABLE, NULL, "the database is unavailable; retry shortly");
     }

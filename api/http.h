@@ -117,6 +117,11 @@ int api_fail_db(struct api_response *resp, const struct db_error *err);
 PGresult *api_db_query(struct api_request *req, struct api_response *resp, const char *sql, int nparams,
                        const char *const *params);
 
+/* The calling server thread's own database connection (as sluice_app, no tenant set),
+ * reconnecting when needed; NULL when the database is unreachable. For streamed bodies, whose
+ * readers run on server threads outside any request: they scope each query themselves. */
+PGconn *api_thread_db_conn(void);
+
 #define API_LIST_DEFAULT_LIMIT 50
 #define API_LIST_MAX_LIMIT 200
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Waiting streamed responses hold no server thread: with a one-thread api, 20 log followers and
-# 4 previews all waiting on quiet sources, ordinary requests are still answered; a log line
+# 4 previews all waiting on quiet sources, ordinary requests are still answered and the api
+# has no more database connections than threads; a log line
 # written meanwhile reaches every follower; preview answers arrive with their rows; and the
 # api stops cleanly on SIGTERM with followers still parked (MHD must resume them first).
 source "$(dirname "$0")/api_lib.sh"
@@ -38,6 +39,9 @@ for i in 1 2 3; do
   call GET /v1/pipelines '' --max-time 5; expect 200
 done
 
+# Nor does a follower hold a database connection: the api's stay at about one per thread.
+conns=$(sql "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+[ "$conns" -le 4 ] || fail "$conns database connections for a one-thread api with 20 followers"
 parked() { call GET /metrics; awk '/^sluice_api_parked_streams /{print $2}' <<<"$RESP"; }
 wait_for 5 bash -c "[ \"\$(curl -s --cacert $CACERT -H 'Authorization: Bearer $TOKEN' $API/metrics | awk '/^sluice_api_parked_streams /{print \$2}')\" -gt 0 ]" \
   || fail "no parked streams in /metrics: $(parked)"
