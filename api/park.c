@@ -60,7 +60,9 @@ static void *park_waker(void *unused)
                 next = park.items[i].due;
         pthread_cond_timedwait(&park.wake, &park.lock, &next);
     }
-    resume_due(NULL, true);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    resume_due(&now, true);
     pthread_mutex_unlock(&park.lock);
     return NULL;
 }
