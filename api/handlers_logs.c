@@ -229,12 +229,7 @@ static int logs_follow(struct api_request *req, struct api_response *resp, const
         return api_fail(resp, API_UNAVAILABLE, NULL, "the database is unavailable; retry shortly");
     }
     f->filter.limit = 500;
-    resp->status = 200;
-    resp->content_type = "text/event-stream";
-    resp->stream_read = follow_read;
-    resp->stream_free = follow_free;
-    resp->stream_cls = f;
-    return 0;
+    return api_reply_stream(resp, "text/event-stream", follow_read, follow_free, f);
 }
 
 int logs_list(struct api_request *req, struct api_response *resp)

@@ -130,6 +130,18 @@ int api_reply_list(struct api_response *resp, PGresult *res, long limit, int cur
     return api_reply(resp, 200, json_pack("{s:o,s:o}", "items", items, "next_cursor", next));
 }
 
+int api_reply_stream(struct api_response *resp, const char *content_type,
+                     long (*read)(void *cls, uint64_t pos, char *buf, size_t max), void (*free_cls)(void *cls),
+                     void *cls)
+{
+    resp->status = 200;
+    resp->content_type = content_type;
+    resp->stream_read = read;
+    resp->stream_free = free_cls;
+    resp->stream_cls = cls;
+    return 0;
+}
+
 int api_reply(struct api_response *resp, int status, json_t *body)
 {
     json_decref(resp->body);

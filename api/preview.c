@@ -405,10 +405,5 @@ int preview_run(struct api_request *req, struct api_response *resp)
                      req->caller.tenant_id, earliest, limit, timeout_ms);
     if (!pr)
         return api_fail(resp, API_INTERNAL, NULL, "out of memory");
-    resp->status = 200;
-    resp->content_type = "application/json";
-    resp->stream_read = preview_stream_read;
-    resp->stream_free = preview_reading_free;
-    resp->stream_cls = pr;
-    return 0;
+    return api_reply_stream(resp, "application/json", preview_stream_read, preview_reading_free, pr);
 }
