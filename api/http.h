@@ -137,11 +137,12 @@ int api_fail_cursor(struct api_response *resp);
 int api_reply_list(struct api_response *resp, PGresult *res, long limit, int cursor_column);
 
 /* Sets a successful response with body (stolen). Returns 0. */
-/* 200 with a body made by read (see stream_read above), which takes cls; free(cls) when done. */
+int api_reply(struct api_response *resp, int status, json_t *body);
+/* 200 with a body made by read (see stream_read above), which owns cls and releases it with
+ * free_cls when done. Returns 0. */
 int api_reply_stream(struct api_response *resp, const char *content_type,
                      long (*read)(void *cls, uint64_t pos, char *buf, size_t max), void (*free_cls)(void *cls),
                      void *cls);
-int api_reply(struct api_response *resp, int status, json_t *body);
 
 /* Releases the body and zeroes the response. */
 void api_response_clear(struct api_response *resp);
