@@ -25,6 +25,7 @@
 #include "api/preview.h"
 #include "api/ratelimit.h"
 #include "api/resources.h"
+#include "api/users.h"
 #include "common/arena.h"
 #include "common/config.h"
 #include "common/crypto.h"
@@ -204,6 +205,10 @@ static const struct api_route api_routes[] = {
     {"POST", "/v1/api-keys", auth_api_keys_create, ROUTE_AUTH | ROUTE_BODY | ROUTE_ADMIN, NULL},
     {"DELETE", "/v1/api-keys/{id}", auth_api_keys_revoke, ROUTE_AUTH | ROUTE_ADMIN, NULL},
     {"GET", "/v1/audit-events", auth_audit_events, ROUTE_AUTH | ROUTE_ADMIN, NULL},
+    {"GET", "/v1/users", users_list, ROUTE_AUTH, NULL},
+    {"POST", "/v1/users", users_create, ROUTE_AUTH | ROUTE_BODY | ROUTE_ADMIN, NULL},
+    {"PATCH", "/v1/users/{id}", users_update, ROUTE_AUTH | ROUTE_BODY | ROUTE_ADMIN, NULL},
+    {"DELETE", "/v1/users/{id}", users_delete, ROUTE_AUTH | ROUTE_ADMIN, NULL},
     RESOURCE_ROUTES("secrets", resource_secrets),
     RESOURCE_ROUTES("streams", resource_streams),
     RESOURCE_ROUTES("connections", resource_connections),
@@ -225,6 +230,12 @@ static const struct api_route api_routes[] = {
     {"GET", "/metrics", usage_metrics, 0, NULL},
 };
 #define API_NROUTES (sizeof api_routes / sizeof api_routes[0])
+
+const struct api_route *api_route_table(size_t *n)
+{
+    *n = API_NROUTES;
+    return api_routes;
+}
 
 /* ---- request pipeline -------------------------------------------------------------------- */
 

@@ -5,7 +5,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/api.h"
 #include "api/http.h"
+#include "api/openapi.h"
 #include "api/pipeline_sql.h"
 #include "api/ratelimit.h"
 #include "api/resources.h"
@@ -201,6 +203,49 @@ START_TEST(test_pipeline_sql_check)
 }
 END_TEST
 
+/* Every route the server answers is in the built-in openapi.json, with its method; and every
+ * documented operation is a route (the document describes this API, no more, no less). */
+START_TEST(test_openapi_matches_routes)
+{
+    json_error_t jerr;
+    json_t *doc = json_loads(api_openapi_json, 0, &jerr);
+    ck_assert_msg(doc != NULL, "openapi.json: %s (line %d)", jerr.text, jerr.line);
+    json_t *paths = json_object_get(doc, "paths");
+    size_t n, documented = 0;
+    const struct api_route *table = api_route_table(&n);
+    ck_assert_uint_gt(n, 30);
+    for (size_t i = 0; i < n; i++) {
+        char method[16];
+        size_t j;
+        for (j = 0; table[i].method[j] && j < sizeof method - 1; j++)
+            method[j] = (char)(table[i].method[j] | 0x20);
+        method[j] = '\0';
+        ck_assert_msg(json_object_get(json_object_get(paths, table[i].pattern), method) != NULL,
+                      "openapi.json does not document %s %s", table[i].method, table[i].pattern);
+    }
+    const char *path;
+    json_t *item;
+    json_object_foreach(paths, path, item)
+    {
+        const char *key;
+        json_t *op;
+        json_object_foreach(item, key, op)
+        {
+            if (strcmp(key, "parameters") == 0)
+                continue;
+            documented++;
+            size_t i;
+            for (i = 0; i < n; i++)
+                if (strcmp(table[i].pattern, path) == 0 && strcasecmp(table[i].method, key) == 0)
+                    break;
+            ck_assert_msg(i < n, "openapi.json documents %s %s, which the server does not answer", key, path);
+        }
+    }
+    ck_assert_uint_eq(documented, n);
+    json_decref(doc);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("router");
@@ -210,6 +255,7 @@ int main(void)
     tcase_add_test(tc, test_error_table);
     tcase_add_test(tc, test_uuid_and_if_match);
     tcase_add_test(tc, test_ratelimit_bucket);
+    tcase_add_test(tc, test_openapi_matches_routes);
     tcase_add_test(tc, test_pipeline_sql_check);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
