@@ -217,7 +217,7 @@ START_TEST(test_openapi_matches_routes)
     for (size_t i = 0; i < n; i++) {
         char method[16];
         size_t j;
-        for (j = 0; table[i].method[j] && j < sizeof method - 1; j++)
+        for (j = 0; j < sizeof method - 1 && table[i].method[j]; j++)
             method[j] = (char)(table[i].method[j] | 0x20);
         method[j] = '\0';
         ck_assert_msg(json_object_get(json_object_get(paths, table[i].pattern), method) != NULL,
