@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "api/auth.h"
+#include "api/handlers_ingest.h"
 #include "api/handlers_logs.h"
 #include "api/handlers_records.h"
 #include "api/handlers_usage.h"
@@ -223,6 +224,7 @@ static const struct api_route api_routes[] = {
     {"GET", "/v1/connections/{id}/logs", logs_list, ROUTE_AUTH, "connection"},
     {"GET", "/v1/pipelines/{id}/events", logs_events, ROUTE_AUTH, "pipeline"},
     {"GET", "/v1/connections/{id}/events", logs_events, ROUTE_AUTH, "connection"},
+    {"POST", "/v1/connections/{id}/events", ingest_events, ROUTE_AUTH, NULL}, /* HTTP ingest: JSON or NDJSON */
     {"GET", "/v1/pipelines/{id}/status", logs_status, ROUTE_AUTH, "pipeline"},
     {"GET", "/v1/connections/{id}/status", logs_status, ROUTE_AUTH, "connection"},
     {"GET", "/v1/streams/{id}/records", records_list, ROUTE_AUTH, NULL},

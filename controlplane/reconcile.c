@@ -434,11 +434,14 @@ static void try_start(struct reconciler *r, struct cp_task *t)
 /* ------------------------------------------------------------------------------------------ */
 /* Converge: desired state → task rows → claims                                               */
 
+/* Resources that run as tasks. An HTTP ingest connection (connector http, type source) has
+ * none: the api appends what clients POST (api/handlers_ingest.h). */
+#define TASKLESS_CONNECTION "(r.connector = 'http' AND r.type = 'source')"
 #define RUNNABLE_RESOURCES                                                                                             \
     "(SELECT 'pipeline' AS kind, id, tenant_id, generation, task_count, desired_state"                                 \
     "   FROM pipelines"                                                                                                \
     " UNION ALL SELECT 'connection', id, tenant_id, generation, task_count, desired_state"                             \
-    "   FROM connections)"
+    "   FROM connections r WHERE NOT " TASKLESS_CONNECTION ")"
 
 int reconcile_converge(struct reconciler *r, struct db_error *err)
 {
@@ -657,6 +660,7 @@ static int update_resources(struct reconciler *r, struct db_error *err)
 {
     static const char *const tables[] = {"pipelines", "connections"};
     static const char *const kinds[] = {"pipeline", "connection"};
+    static const char *const taskless[] = {"false", TASKLESS_CONNECTION}; /* running without tasks */
     for (int i = 0; i < 2; i++) {
         char sql[3000];
         snprintf(sql, sizeof sql,
@@ -671,6 +675,7 @@ static int update_resources(struct reconciler *r, struct db_error *err)
                  " next AS (SELECT r.id,"
                  "   CASE WHEN r.desired_state = 'stopped'"
                  "          THEN CASE WHEN a.n IS NULL THEN 'stopped' ELSE 'stopping' END"
+                 "        WHEN %s THEN 'running'"
                  "        WHEN a.n IS NULL THEN 'starting'"
                  "        WHEN a.failed > 0 THEN 'failed'"
                  "        WHEN a.completed = a.n AND a.n >= r.task_count THEN 'completed'"
@@ -690,7 +695,7 @@ static int update_resources(struct reconciler *r, struct db_error *err)
                  "      'running' THEN NULL ELSE r.last_error END)"
                  "   OR (next.state IN ('running', 'failed', 'completed', 'stopped')"
                  "       AND r.observed_generation <> r.generation))",
-                 kinds[i], tables[i], tables[i]);
+                 kinds[i], taskless[i], tables[i], tables[i]);
         if (db_exec(r->conn, sql, 0, NULL, err) != 0)
             return -1;
     }

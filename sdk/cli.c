@@ -13,6 +13,7 @@
 #include "sdk/cli_commands.h"
 #include "sdk/cli_config.h"
 #include "sdk/cli_output.h"
+#include "sdk/cli_send.h"
 
 /* ==== options ============================================================================ */
 
@@ -110,6 +111,11 @@ static const struct command commands[] = {
      "Show metered usage (task-hours, records, bytes) for a period.", "from to group-by"},
     {"preview", cli_cmd_preview, 0, 0, "preview (--sql SQL | --sql-file FILE) [--limit N] [--start earliest|latest]",
      "Run a query on live data for a few seconds or records and print the results.", "sql sql-file limit start"},
+    {"send", cli_cmd_send, 1, 1, "send CONNECTION [-f FILE]",
+     "Send events to an active HTTP ingest connection (connector http, type source): one JSON "
+     "object a line from FILE (- or none: stdin), in batches of 1000 lines, each written all or "
+     "nothing. Prints what each batch wrote.",
+     "file"},
     {"version", run_version, 0, 0, "version", "Print the version of the CLI and library.", ""},
     {"help", run_help, 0, 1, "help [COMMAND]", "Describe the commands, or one command.", ""},
 };
@@ -210,6 +216,8 @@ static const struct hint_row hint_rows[] = {
     {SLUICE_E_FORBIDDEN, "the credentials' role does not allow this"},
     {SLUICE_E_PRECONDITION_FAILED, "the resource changed meanwhile; run the command again"},
     {SLUICE_E_RATE_LIMITED, "too many requests; wait a little and retry"},
+    {SLUICE_E_NOT_ACTIVE, "activate it first: `sluice activate connections NAME`"},
+    {SLUICE_E_WRONG_CONNECTOR, "send to a connection created with connector http and type source"},
 };
 
 int cli_report(const struct sluice_error *err)

@@ -346,3 +346,22 @@ int sluice_preview(sluice_client *c, const char *sql, int limit, long timeout_ms
     json_decref(body);
     return rc;
 }
+
+int sluice_connection_send_events(sluice_client *c, const char *connection_id, json_t *events, json_t **out,
+                                  struct sluice_error *err)
+{
+    size_t n = json_array_size(events);
+    if (!json_is_array(events) || n == 0 || n > SLUICE_MAX_EVENTS_PER_CALL)
+        return sdk_error_set(err, SLUICE_E_ARGUMENT, "events must be an array of 1 to %d events",
+                             SLUICE_MAX_EVENTS_PER_CALL);
+    char path[512];
+    if (resource_path(path, sizeof path, SLUICE_KIND_CONNECTION, connection_id ? connection_id : "", "/events", err) <
+        0)
+        return -1;
+    json_t *body = json_pack("{s:O}", "events", events);
+    if (!body)
+        return sdk_error_set(err, SLUICE_E_NO_MEMORY, "out of memory");
+    int rc = sluice_call(c, "POST", path, body, -1, out, err);
+    json_decref(body);
+    return rc;
+}

@@ -51,6 +51,10 @@ enum sluice_code {
     SLUICE_E_BAD_RESPONSE, /* the server's answer is not the JSON expected */
     SLUICE_E_ARGUMENT,     /* a bad argument to a libsluice call */
     SLUICE_E_NO_MEMORY,
+    /* from the server, HTTP ingest (added after the rest: the values above stay as they were) */
+    SLUICE_E_INVALID_EVENTS,  /* 422, details has "errors" [{index|line, field, reason}] */
+    SLUICE_E_WRONG_CONNECTOR, /* 409: events go to connections of connector http, type source */
+    SLUICE_E_NOT_ACTIVE,      /* 409: the connection is not active */
 };
 
 struct sluice_error {
@@ -175,6 +179,19 @@ int sluice_usage(sluice_client *client, const char *from, const char *to, const 
  * server's default: latest). */
 int sluice_preview(sluice_client *client, const char *sql, int limit, long timeout_ms, const char *start, json_t **out,
                    struct sluice_error *err);
+
+/* ---- HTTP ingest ------------------------------------------------------------------------ */
+
+#define SLUICE_MAX_EVENTS_PER_CALL 10000
+
+/* POST /v1/connections/<connection_id>/events {"events": events}: events is a JSON array of 1 to
+ * SLUICE_MAX_EVENTS_PER_CALL objects (borrowed), appended to the connection's stream all or
+ * nothing; *out: {"accepted","partitions":[{"partition","accepted","offsets":{"first","last"}}]}
+ * (plus "partition" and "offsets" when one partition took them all). Bad events:
+ * SLUICE_E_INVALID_EVENTS with err->details {"errors":[{"index","field","reason"}],
+ * "invalid_count"}. Retried calls carry one Idempotency-Key, so a batch is written once. */
+int sluice_connection_send_events(sluice_client *client, const char *connection_id, json_t *events, json_t **out,
+                                  struct sluice_error *err);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,7 +61,30 @@ static void segment_path(char *buf, size_t size, const char *dir, uint64_t base)
     snprintf(buf, size, "%s/%020" PRIu64 ".log", dir, base);
 }
 
-int log_mkdir_parents(const char *dir)
+/* mkdir(path) that, when running as root, gives a directory it creates the owner of its parent,
+ * so a tree the api (root) extends under a tenant's directory stays the tenant's. */
+static int mkdir_one(char *path, bool inherit_owner)
+{
+    if (mkdir(path, 0755) != 0)
+        return errno == EEXIST ? 0 : -1;
+    if (!inherit_owner || geteuid() != 0)
+        return 0;
+    char *slash = strrchr(path, '/');
+    struct stat parent;
+    int rc;
+    if (slash && slash != path) {
+        *slash = '\0';
+        rc = stat(path, &parent);
+        *slash = '/';
+    } else {
+        rc = stat(slash ? "/" : ".", &parent);
+    }
+    if (rc == 0 && (parent.st_uid != 0 || parent.st_gid != 0) && chown(path, parent.st_uid, parent.st_gid) != 0)
+        return -1;
+    return 0;
+}
+
+static int mkdir_parents(const char *dir, bool inherit_owner)
 {
     char tmp[LOG_PATH_MAX];
     size_t n = strlen(dir);
@@ -71,12 +95,14 @@ int log_mkdir_parents(const char *dir)
         if (*p != '/')
             continue;
         *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        if (mkdir_one(tmp, inherit_owner) != 0)
             return -1;
         *p = '/';
     }
-    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
+    return mkdir_one(tmp, inherit_owner);
 }
+
+int log_mkdir_parents(const char *dir) { return mkdir_parents(dir, false); }
 
 static int fsync_dir(const char *dir)
 {
@@ -199,6 +225,10 @@ struct log_writer {
     uint32_t unsynced; /* records appended since the last fsync */
     int64_t last_sync_ms, last_retention_ms;
     uint64_t recovered_bytes;
+    int lock_fd;              /* LOG_LOCK_FILE, flock()ed exclusively while the writer is open */
+    bool chown_files;         /* running as root: files created here get the directory's owner */
+    uid_t dir_uid;
+    gid_t dir_gid;
 };
 
 static int writer_add_segment(struct log_writer *w, uint64_t base, uint64_t size)
@@ -230,6 +260,8 @@ static int writer_open_active(struct log_writer *w, bool create, char *err, size
     w->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
     if (w->fd < 0)
         return fail(err, errlen, "cannot open segment %s: %s", path, strerror(errno));
+    if (create && w->chown_files && fchown(w->fd, w->dir_uid, w->dir_gid) != 0)
+        return fail(err, errlen, "cannot give segment %s its directory's owner: %s", path, strerror(errno));
     return 0;
 }
 
@@ -272,15 +304,43 @@ static int writer_recover(struct log_writer *w, char *err, size_t errlen)
     }
 }
 
+/* Takes the partition's writer lock (w->dir/LOG_LOCK_FILE, flock, not waiting). 0, -1 on an
+ * error, LOG_WRITER_BUSY when another writer holds it. */
+static int writer_lock(struct log_writer *w, char *err, size_t errlen)
+{
+    char path[LOG_PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", w->dir, LOG_LOCK_FILE);
+    w->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (w->lock_fd < 0)
+        return fail(err, errlen, "cannot open lock file %s: %s", path, strerror(errno));
+    struct stat st;
+    if (w->chown_files && fstat(w->lock_fd, &st) == 0 && (st.st_uid != w->dir_uid || st.st_gid != w->dir_gid) &&
+        fchown(w->lock_fd, w->dir_uid, w->dir_gid) != 0)
+        return fail(err, errlen, "cannot give lock file %s its directory's owner: %s", path, strerror(errno));
+    while (flock(w->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EINTR)
+            continue;
+        if (errno == EWOULDBLOCK) {
+            fail(err, errlen, "log %s is being written by another writer (it holds %s); one writer per partition", w->dir,
+                 LOG_LOCK_FILE);
+            return LOG_WRITER_BUSY;
+        }
+        return fail(err, errlen, "cannot lock %s: %s", path, strerror(errno));
+    }
+    return 0;
+}
+
 int log_writer_open(const char *dir, const struct log_options *opt, struct log_writer **out, char *err, size_t errlen)
 {
     *out = NULL;
-    if (log_mkdir_parents(dir) != 0)
+    if (mkdir_parents(dir, true) != 0)
         return fail(err, errlen, "cannot create log directory %s: %s", dir, strerror(errno));
     struct log_writer *w = calloc(1, sizeof *w);
     if (!w)
         return fail(err, errlen, "out of memory");
     w->fd = -1;
+    w->lock_fd = -1;
+    int rc = -1;
     if (opt)
         w->opt = *opt;
     if (w->opt.segment_bytes == 0)
@@ -294,6 +354,17 @@ int log_writer_open(const char *dir, const struct log_options *opt, struct log_w
         fail(err, errlen, "out of memory");
         goto err;
     }
+    struct stat dst;
+    if (stat(dir, &dst) != 0) {
+        fail(err, errlen, "cannot stat log directory %s: %s", dir, strerror(errno));
+        goto err;
+    }
+    w->chown_files = geteuid() == 0 && (dst.st_uid != 0 || dst.st_gid != 0);
+    w->dir_uid = dst.st_uid;
+    w->dir_gid = dst.st_gid;
+    if ((rc = writer_lock(w, err, errlen)) != 0)
+        goto err;
+    rc = -1;
     if (list_segments(dir, &bases, &n, err, errlen) != 0)
         goto err;
     for (int i = 0; i < n; i++) {
@@ -323,7 +394,7 @@ int log_writer_open(const char *dir, const struct log_options *opt, struct log_w
 err:
     free(bases);
     log_writer_close(w);
-    return -1;
+    return rc;
 }
 
 static int writer_write_out(struct log_writer *w, char *err, size_t errlen)
@@ -375,6 +446,8 @@ void log_writer_close(struct log_writer *w)
             log_error("%s", err);
         close(w->fd);
     }
+    if (w->lock_fd >= 0)
+        close(w->lock_fd); /* releases the flock */
     free(w->dir);
     free(w->bases);
     free(w->sizes);

@@ -6,7 +6,13 @@
  * written out by log_writer_flush() (or when the buffer fills), fsynced by the options' policy
  * and always by log_writer_flush(w, true). Opening a writer recovers the tail: a torn or
  * corrupt last record (a crash during a write) is cut off, and appends continue after the last
- * whole record. One writer per partition at a time; any number of readers, in any process.
+ * whole record. One writer per partition at a time, enforced: the writer holds an exclusive
+ * flock() on the partition's LOG_LOCK_FILE from open to close (in any process, and between two
+ * writers in one process); any number of readers, in any process, without a lock.
+ *
+ * Ownership on disk: when running as root, directories the writer creates get their parent's
+ * owner and files it creates (segments, the lock file) the partition directory's owner, so a
+ * partition the api (root) writes stays readable and writable by the tenant's workers.
  *
  * Errors: functions return 0 (or a count) on success and -1 with a message in err[errlen]. */
 #ifndef SLUICE_DATAPLANE_LOG_LOG_H
@@ -30,7 +36,11 @@ struct log_options {
 
 struct log_writer;
 
-/* Opens (creating the directory if needed) and recovers the partition at dir. opt may be NULL
+#define LOG_LOCK_FILE "writer.lock"
+#define LOG_WRITER_BUSY (-2) /* log_writer_open(): another writer holds the partition */
+
+/* Opens (creating the directory if needed), locks and recovers the partition at dir. Returns 0,
+ * LOG_WRITER_BUSY (with a message) when another writer has it open now, or -1. opt may be NULL
  * for the defaults (64 MiB segments, fsync only on flush, keep everything). The writer is owned
  * by the caller: log_writer_close() it. */
 int log_writer_open(const char *dir, const struct log_options *opt, struct log_writer **out, char *err, size_t errlen);

@@ -2,7 +2,7 @@
 # Install: source it from ~/.bashrc, or copy it to /usr/share/bash-completion/completions/sluice.
 # Resource names are completed live with `sluice get KIND -o name` (quietly; nothing on error).
 
-_sluice_commands="signup login whoami get describe create apply delete activate deactivate logs usage preview version help"
+_sluice_commands="signup login whoami get describe create apply delete activate deactivate logs usage preview send version help"
 _sluice_kinds="streams connections pipelines secrets api-keys"
 _sluice_global="--profile --api-url --api-key --ca-file --insecure --timeout --output -o --help -h"
 
@@ -16,6 +16,7 @@ _sluice_options() {
     logs) echo "--follow -f" ;;
     usage) echo "--from --to --group-by" ;;
     preview) echo "--sql --sql-file --limit --start" ;;
+    send) echo "--file -f" ;;
   esac
 }
 
@@ -60,6 +61,13 @@ _sluice() {
       elif [ ${#args[@]} -eq 1 ] && [ "$cmd" != create ]; then
         local names
         names=$(sluice get "${args[0]}" -o name 2>/dev/null | sed 's|^[^/]*/||')
+        COMPREPLY=($(compgen -W "$names" -- "$cur"))
+      fi
+      ;;
+    send)
+      if [ ${#args[@]} -eq 0 ]; then
+        local names
+        names=$(sluice get connections -o name 2>/dev/null | sed 's|^[^/]*/||')
         COMPREPLY=($(compgen -W "$names" -- "$cur"))
       fi
       ;;

@@ -1,11 +1,13 @@
 /* log_test.c — unit tests for the embedded log (dataplane/log): framing, segments, recovery of
- * a torn or corrupt tail, truncation, retention, tailing readers, CRC-32C. */
+ * a torn or corrupt tail, truncation, retention, tailing readers, CRC-32C, the writer lock and
+ * file ownership. */
 #include <check.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -338,6 +340,61 @@ START_TEST(test_stream_backend_options_and_partitions)
 }
 END_TEST
 
+/* One writer per partition: a second writer (here, or in another process) is refused with
+ * LOG_WRITER_BUSY while the first is open, and allowed once it is closed. Readers need no lock. */
+START_TEST(test_writer_lock)
+{
+    struct log_writer *w1, *w2 = NULL;
+    ck_assert_msg(log_writer_open(tmpdir, NULL, &w1, err, sizeof err) == 0, "%s", err);
+    append_n(w1, 0, 3);
+    ck_assert_int_eq(log_writer_flush(w1, false, err, sizeof err), 0);
+    err[0] = '\0';
+    ck_assert_int_eq(log_writer_open(tmpdir, NULL, &w2, err, sizeof err), LOG_WRITER_BUSY);
+    ck_assert_ptr_null(w2);
+    ck_assert_msg(strstr(err, "another writer") != NULL, "%s", err);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        struct log_writer *w3;
+        _exit(log_writer_open(tmpdir, NULL, &w3, err, sizeof err) == LOG_WRITER_BUSY ? 0 : 1);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "another process was not refused");
+    ck_assert_int_eq(check_all(tmpdir, 0), 3); /* reading while a writer holds the lock */
+    log_writer_close(w1);
+    ck_assert_msg(log_writer_open(tmpdir, NULL, &w2, err, sizeof err) == 0, "%s", err);
+    append_n(w2, 3, 5);
+    log_writer_close(w2);
+    ck_assert_int_eq(check_all(tmpdir, 0), 5);
+}
+END_TEST
+
+/* As root, what the writer creates under a directory someone else owns becomes theirs. */
+START_TEST(test_writer_gives_files_the_directory_owner)
+{
+    if (geteuid() != 0)
+        return; /* only root can give files away */
+    char parent[300], dir[400], path[500];
+    snprintf(parent, sizeof parent, "%s/stream", tmpdir);
+    snprintf(dir, sizeof dir, "%s/0", parent);
+    ck_assert_int_eq(mkdir(parent, 0700), 0);
+    ck_assert_int_eq(chown(parent, 4242, 4343), 0);
+    struct log_writer *w;
+    ck_assert_msg(log_writer_open(dir, NULL, &w, err, sizeof err) == 0, "%s", err);
+    append_n(w, 0, 1);
+    log_writer_close(w);
+    const char *names[] = {"", "/" LOG_LOCK_FILE, "/00000000000000000000.log"};
+    for (int i = 0; i < 3; i++) {
+        struct stat st;
+        snprintf(path, sizeof path, "%s%s", dir, names[i]);
+        ck_assert_int_eq(stat(path, &st), 0);
+        ck_assert_msg(st.st_uid == 4242 && st.st_gid == 4343, "%s owned by %d:%d", path, (int)st.st_uid,
+                      (int)st.st_gid);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("log");
@@ -353,6 +410,8 @@ int main(void)
     tcase_add_test(tc, test_tailing_reader);
     tcase_add_test(tc, test_large_records_and_limits);
     tcase_add_test(tc, test_stream_backend_options_and_partitions);
+    tcase_add_test(tc, test_writer_lock);
+    tcase_add_test(tc, test_writer_gives_files_the_directory_owner);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
 }

@@ -1,6 +1,6 @@
 /* sdk_client_test.c — unit tests for libsluice against a scripted local libmicrohttpd server:
  * retries with Retry-After, exhausted retries, pagination, error mapping, malformed answers,
- * request headers, event-stream logs and concurrent use of one handle. */
+ * request headers, event-stream logs, HTTP ingest calls and concurrent use of one handle. */
 #include <check.h>
 #include <microhttpd.h>
 #include <pthread.h>
@@ -484,6 +484,52 @@ START_TEST(test_delete_and_activate)
 }
 END_TEST
 
+START_TEST(test_send_events)
+{
+    struct scripted script[] = {
+        {200, "{\"accepted\":2,\"partition\":0,\"offsets\":{\"first\":5,\"last\":6}}", NULL, NULL},
+        {422,
+         "{\"error\":{\"code\":\"invalid_events\",\"message\":\"1 of the events is invalid\",\"details\":"
+         "{\"errors\":[{\"index\":1,\"field\":\"n\",\"reason\":\"expected an integer\"}],\"invalid_count\":1}}}",
+         NULL, NULL},
+        {409, "{\"error\":{\"code\":\"not_active\",\"message\":\"not active\",\"details\":{}}}", NULL, NULL},
+    };
+    struct server *s = server_start(script, 3);
+    sluice_client *c = client_for(s, 0);
+    struct sluice_error err;
+    json_t *out = NULL, *events = json_pack("[{s:i},{s:i}]", "n", 1, "n", 2);
+    ck_assert_int_eq(sluice_connection_send_events(c, "c1", events, &out, &err), 0);
+    ck_assert_str_eq(s->seen[0].method, "POST");
+    ck_assert_str_eq(s->seen[0].url, "/v1/connections/c1/events");
+    ck_assert_str_eq(s->seen[0].body, "{\"events\":[{\"n\":1},{\"n\":2}]}");
+    ck_assert_str_ne(s->seen[0].idempotency_key, "");
+    ck_assert_int_eq(json_integer_value(json_object_get(out, "accepted")), 2);
+    json_decref(out);
+    out = NULL;
+    ck_assert_int_eq(sluice_connection_send_events(c, "c1", events, &out, &err), -1);
+    ck_assert_int_eq(err.code, SLUICE_E_INVALID_EVENTS);
+    ck_assert_int_eq(err.http_status, 422);
+    ck_assert_ptr_nonnull(strstr(err.details, "\"field\":\"n\""));
+    ck_assert_int_eq(sluice_connection_send_events(c, "c1", events, &out, &err), -1);
+    ck_assert_int_eq(err.code, SLUICE_E_NOT_ACTIVE);
+    ck_assert_str_eq(sluice_code_name(SLUICE_E_WRONG_CONNECTOR), "wrong_connector");
+    /* bad arguments never reach the server */
+    json_t *empty = json_array(), *object = json_object();
+    ck_assert_int_eq(sluice_connection_send_events(c, "c1", empty, &out, &err), -1);
+    ck_assert_int_eq(err.code, SLUICE_E_ARGUMENT);
+    ck_assert_int_eq(sluice_connection_send_events(c, "c1", object, &out, &err), -1);
+    ck_assert_int_eq(err.code, SLUICE_E_ARGUMENT);
+    ck_assert_int_eq(sluice_connection_send_events(c, "", events, &out, &err), -1);
+    ck_assert_int_eq(err.code, SLUICE_E_ARGUMENT);
+    ck_assert_int_eq(s->count, 3);
+    json_decref(empty);
+    json_decref(object);
+    json_decref(events);
+    sluice_client_free(c);
+    server_stop(s);
+}
+END_TEST
+
 static int collect_line(const char *line, void *user)
 {
     char *acc = user;
@@ -608,6 +654,7 @@ int main(void)
     tcase_add_test(tc, test_bad_options);
     tcase_add_test(tc, test_update_sends_if_match);
     tcase_add_test(tc, test_delete_and_activate);
+    tcase_add_test(tc, test_send_events);
     tcase_add_test(tc, test_logs_event_stream_and_json);
     tcase_add_test(tc, test_logs_follow_resumes_after_end);
     tcase_add_test(tc, test_one_handle_many_threads);
