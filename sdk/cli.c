@@ -50,6 +50,7 @@ static const struct option_row option_rows[] = {
     {"value", 0, OPT_STRING, F(value), false, "VALUE", "secret value"},
     {"tenant", 0, OPT_STRING, F(tenant), false, "NAME", "tenant (account) name"},
     {"email", 0, OPT_STRING, F(email), false, "EMAIL", "user email"},
+    {"role", 0, OPT_STRING, F(role), false, "ROLE", "a user's role: owner, admin or member (default member)"},
     {"password", 0, OPT_STRING, F(password), false, "PASSWORD", "password ($SLUICE_PASSWORD)"},
     {"password-stdin", 0, OPT_BOOL, F(password_stdin), false, NULL, "read the password from stdin"},
     {"dry-run", 0, OPT_BOOL, F(dry_run), false, NULL, "print what would change, change nothing"},
@@ -81,7 +82,7 @@ struct command {
 static int run_help(struct cli *cli);
 static int run_version(struct cli *cli);
 
-#define KINDS "KIND is streams, connections, pipelines, secrets or api-keys."
+#define KINDS "KIND is streams, connections, pipelines, secrets, api-keys or users (named by email)."
 static const struct command commands[] = {
     {"signup", cli_cmd_signup, 0, 0, "signup --api-url URL --tenant NAME --email EMAIL [--password P]",
      "Create an account (a tenant and its owner) and save its API key in the profile.",
@@ -92,10 +93,17 @@ static const struct command commands[] = {
     {"get", cli_cmd_get, 1, 2, "get KIND [NAME]", "List the resources of a kind, or show one. " KINDS, ""},
     {"describe", cli_cmd_describe, 2, 2, "describe KIND NAME",
      "Show every field of a resource (YAML unless -o json). " KINDS, ""},
-    {"create", cli_cmd_create, 1, 1, "create KIND --name NAME [--sql-file FILE | --sql SQL | --value VALUE | -f SPEC]",
+    {"create", cli_cmd_create, 1, 1,
+     "create KIND --name NAME [--sql-file FILE | --sql SQL | --value VALUE | -f SPEC]\n"
+     "       create user --email EMAIL [--role ROLE] [--password P | --password-stdin]",
      "Create a resource: a pipeline from SQL, a secret from a value, an api-key (its key is "
-     "shown once), or any kind from a spec file (the API body without the name).",
-     "name file sql sql-file description value"},
+     "shown once), a user of the tenant (with a first password), or any kind from a spec file "
+     "(the API body without the name).",
+     "name file sql sql-file description value email role password password-stdin"},
+    {"set-role", cli_cmd_set_role, 2, 2, "set-role EMAIL ROLE",
+     "Give a user of the tenant another role: owner, admin or member (owner or admin only; only "
+     "an owner handles the owner role).",
+     ""},
     {"apply", cli_cmd_apply, 0, 0, "apply -f FILE [--dry-run] [--prune]",
      "Make the server match a file of resources (multi-document YAML or JSON with kind, "
      "metadata.name and spec): create what is missing, update what differs, leave the rest.",

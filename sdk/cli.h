@@ -31,6 +31,7 @@ struct cli {
     /* command options */
     const char *name, *file, *sql, *sql_file, *description, *tenant, *email, *password, *value;
     const char *from, *to, *group_by;
+    const char *role;  /* create user, set-role */
     const char *start; /* preview: earliest | latest (NULL: the server's default, latest) */
     bool follow, wait, dry_run, prune, help, password_stdin;
     long limit;

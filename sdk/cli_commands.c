@@ -24,7 +24,7 @@ static int parse_kind(struct cli *cli, const char *word, enum sluice_kind *kind)
         return 0;
     return cli_usage_error(cli,
                            "unknown kind \"%s\"; expected streams, connections, pipelines, "
-                           "secrets or api-keys",
+                           "secrets, api-keys or users",
                            word);
 }
 
@@ -232,9 +232,33 @@ int cli_cmd_describe(struct cli *cli) { return with_named(cli, describe_named); 
 
 /* ==== changing =========================================================================== */
 
+/* A user's create body: --email, the password (--password, $SLUICE_PASSWORD or stdin) and
+ * --role; NULL after printing why (code set). */
+static json_t *user_body(struct cli *cli, int *code)
+{
+    *code = CLI_USAGE;
+    if (!cli->email) {
+        cli_usage_error(cli, "create user needs --email");
+        return NULL;
+    }
+    char *password = get_password(cli);
+    if (!password) {
+        cli_usage_error(cli, "no password: pass --password, set SLUICE_PASSWORD or use --password-stdin");
+        return NULL;
+    }
+    json_t *body = json_pack("{s:s, s:s}", "email", cli->email, "password", password);
+    free(password);
+    if (cli->role)
+        json_object_set_new(body, "role", json_string(cli->role));
+    *code = CLI_OK;
+    return body;
+}
+
 /* The create body for cli's flags, or NULL after printing why (code set). */
 static json_t *create_body(struct cli *cli, enum sluice_kind kind, int *code)
 {
+    if (kind == SLUICE_KIND_USER)
+        return user_body(cli, code);
     char errbuf[1024];
     json_t *body;
     *code = CLI_USAGE;
@@ -312,7 +336,8 @@ int cli_cmd_create(struct cli *cli)
         if (cli->output == CLI_OUT_JSON || cli->output == CLI_OUT_YAML) {
             cli_print_value(out, cli->output);
         } else {
-            printf("%s/%s created\n", sluice_kind_name(kind), json_string_value(json_object_get(body, "name")));
+            printf("%s/%s created\n", sluice_kind_name(kind),
+                   json_string_value(json_object_get(body, kind == SLUICE_KIND_USER ? "email" : "name")));
             const char *key = json_string_value(json_object_get(out, "key"));
             if (key)
                 printf("key (shown once, keep it safe): %s\n", key);
@@ -320,6 +345,28 @@ int cli_cmd_create(struct cli *cli)
     }
     json_decref(out);
     json_decref(body);
+    return code;
+}
+
+int cli_cmd_set_role(struct cli *cli)
+{
+    int code;
+    sluice_client *c = cli_client(cli, &code);
+    if (!c)
+        return code;
+    json_t *user = NULL, *out = NULL, *patch = json_pack("{s:s}", "role", cli->argv[1]);
+    struct sluice_error err;
+    code = CLI_OK;
+    if (sluice_find(c, SLUICE_KIND_USER, cli->argv[0], &user, &err) < 0 ||
+        sluice_update(c, SLUICE_KIND_USER, json_string_value(json_object_get(user, "id")), patch, -1, &out, &err) < 0)
+        code = cli_report(&err);
+    else if (cli->output == CLI_OUT_JSON || cli->output == CLI_OUT_YAML)
+        cli_print_value(out, cli->output);
+    else
+        printf("user/%s is now %s\n", cli->argv[0], json_string_value(json_object_get(out, "role")));
+    json_decref(patch);
+    json_decref(user);
+    json_decref(out);
     return code;
 }
 

@@ -11,6 +11,8 @@ int cli_cmd_whoami(struct cli *cli);
 int cli_cmd_get(struct cli *cli);
 int cli_cmd_describe(struct cli *cli);
 int cli_cmd_create(struct cli *cli);
+/* set-role EMAIL ROLE: PATCH /v1/users/{id} {"role"}. */
+int cli_cmd_set_role(struct cli *cli);
 int cli_cmd_apply(struct cli *cli);
 int cli_cmd_delete(struct cli *cli);
 int cli_cmd_activate(struct cli *cli);

@@ -60,6 +60,7 @@ static const struct column kind_columns[SLUICE_KIND_COUNT][MAX_COLUMNS] = {
                               {"VERSION", "version"},
                               {"LAST ERROR", "last_error"}},
     [SLUICE_KIND_API_KEY] = {{"NAME", "name"}, {"ID", "id"}, {"CREATED", "created_at"}},
+    [SLUICE_KIND_USER] = {{"EMAIL", "email"}, {"ROLE", "role"}, {"ID", "id"}, {"CREATED", "created_at"}},
 };
 
 /* Text of a cell (malloc'd). */
@@ -149,7 +150,7 @@ static void print_names(enum sluice_kind kind, json_t *items)
     json_t *item;
     json_array_foreach(items, i, item)
     {
-        const char *name = json_string_value(json_object_get(item, "name"));
+        const char *name = json_string_value(json_object_get(item, kind == SLUICE_KIND_USER ? "email" : "name"));
         printf("%s/%s\n", sluice_kind_name(kind), name ? name : "?");
     }
 }

@@ -209,7 +209,7 @@ static int add_resource(struct reader *r, json_t *res, struct cli_spec_set *set)
     if (!json_is_string(kind))
         return fail_at(r, line, col, "missing \"kind\" (stream, connection, pipeline or secret)");
     mark_of(r, kind, &line, &col);
-    if (sluice_kind_parse(json_string_value(kind), &k) < 0 || k == SLUICE_KIND_API_KEY)
+    if (sluice_kind_parse(json_string_value(kind), &k) < 0 || k == SLUICE_KIND_API_KEY || k == SLUICE_KIND_USER)
         return fail_at(r, line, col, "unknown kind \"%s\"; expected stream, connection, pipeline or secret",
                        json_string_value(kind));
     json_t *meta = json_object_get(res, "metadata");

@@ -15,14 +15,16 @@ struct kind_row {
     const char *collection; /* path segment, also accepted as a word */
     const char *alias;      /* another accepted word, or NULL */
     bool runnable;
+    const char *key; /* the field a person names it by */
 };
 
 static const struct kind_row kind_rows[SLUICE_KIND_COUNT] = {
-    {SLUICE_KIND_SECRET, "secret", "secrets", NULL, false},
-    {SLUICE_KIND_STREAM, "stream", "streams", NULL, false},
-    {SLUICE_KIND_CONNECTION, "connection", "connections", "conn", true},
-    {SLUICE_KIND_PIPELINE, "pipeline", "pipelines", "pl", true},
-    {SLUICE_KIND_API_KEY, "api-key", "api-keys", "apikey", false},
+    {SLUICE_KIND_SECRET, "secret", "secrets", NULL, false, "name"},
+    {SLUICE_KIND_STREAM, "stream", "streams", NULL, false, "name"},
+    {SLUICE_KIND_CONNECTION, "connection", "connections", "conn", true, "name"},
+    {SLUICE_KIND_PIPELINE, "pipeline", "pipelines", "pl", true, "name"},
+    {SLUICE_KIND_API_KEY, "api-key", "api-keys", "apikey", false, "name"},
+    {SLUICE_KIND_USER, "user", "users", NULL, false, "email"},
 };
 
 int sluice_kind_parse(const char *word, enum sluice_kind *kind)
@@ -117,7 +119,7 @@ int sluice_find(sluice_client *c, enum sluice_kind kind, const char *name, json_
     int r;
     /* the server filters by name; the exact comparison here keeps a lax server honest */
     while ((r = sluice_list_next(list, &item, err)) == 1) {
-        const char *n = json_string_value(json_object_get(item, "name"));
+        const char *n = json_string_value(json_object_get(item, kind_rows[kind].key));
         if (n && strcmp(n, name) == 0) {
             *out = json_incref(item);
             break;

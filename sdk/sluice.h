@@ -118,6 +118,7 @@ enum sluice_kind {
     SLUICE_KIND_CONNECTION,
     SLUICE_KIND_PIPELINE,
     SLUICE_KIND_API_KEY,
+    SLUICE_KIND_USER, /* people of the tenant: named by their email; created with email, password, role */
     SLUICE_KIND_COUNT
 };
 
@@ -134,8 +135,8 @@ bool sluice_kind_runnable(enum sluice_kind kind);
 int sluice_create(sluice_client *client, enum sluice_kind kind, json_t *body, json_t **out, struct sluice_error *err);
 /* GET /v1/<kind>/<id>. */
 int sluice_get(sluice_client *client, enum sluice_kind kind, const char *id, json_t **out, struct sluice_error *err);
-/* The resource whose name is exactly `name` (listing with ?name=); SLUICE_E_NOT_FOUND with a
- * message naming it when there is none. */
+/* The resource whose name is exactly `name` (listing with ?name=; a user's name is its email);
+ * SLUICE_E_NOT_FOUND with a message naming it when there is none. */
 int sluice_find(sluice_client *client, enum sluice_kind kind, const char *name, json_t **out, struct sluice_error *err);
 /* PATCH /v1/<kind>/<id> with a partial body; version >= 0 is sent as If-Match. */
 int sluice_update(sluice_client *client, enum sluice_kind kind, const char *id, json_t *patch, long version,

@@ -2,15 +2,15 @@
 # Install: source it from ~/.bashrc, or copy it to /usr/share/bash-completion/completions/sluice.
 # Resource names are completed live with `sluice get KIND -o name` (quietly; nothing on error).
 
-_sluice_commands="signup login whoami get describe create apply delete activate deactivate logs usage preview send version help"
-_sluice_kinds="streams connections pipelines secrets api-keys"
+_sluice_commands="signup login whoami get describe create apply delete activate deactivate logs usage preview send set-role version help"
+_sluice_kinds="streams connections pipelines secrets api-keys users"
 _sluice_global="--profile --api-url --api-key --ca-file --insecure --timeout --output -o --help -h"
 
 _sluice_options() {
   case $1 in
     signup) echo "--tenant --email --password --password-stdin" ;;
     login) echo "--email --password --password-stdin" ;;
-    create) echo "--name --file -f --sql --sql-file --description --value" ;;
+    create) echo "--name --file -f --sql --sql-file --description --value --email --role --password --password-stdin" ;;
     apply) echo "--file -f --dry-run --prune" ;;
     activate|deactivate) echo "--wait" ;;
     logs) echo "--follow -f" ;;
@@ -35,6 +35,7 @@ _sluice() {
     --file|--sql-file|--ca-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     -f) if [ "$cmd" != logs ]; then COMPREPLY=($(compgen -f -- "$cur")); return; fi ;;
     --group-by) COMPREPLY=($(compgen -W "resource minute hour day total" -- "$cur")); return ;;
+    --role) COMPREPLY=($(compgen -W "owner admin member" -- "$cur")); return ;;
     --profile|--api-url|--api-key|--timeout|--name|--sql|--description|--value|--tenant|--email|--password|--from|--to|--limit|--start) return ;;
   esac
   if [[ $cur == -* ]]; then
@@ -46,7 +47,7 @@ _sluice() {
   for ((i = 2; i < COMP_CWORD; i++)); do
     [[ ${COMP_WORDS[i]} == -* ]] && continue
     case ${COMP_WORDS[i-1]} in
-      -o|--output|--file|--sql-file|--ca-file|--profile|--api-url|--api-key|--timeout|--name|--sql|--description|--value|--tenant|--email|--password|--from|--to|--group-by|--limit|--start) continue ;;
+      -o|--output|--file|--sql-file|--ca-file|--profile|--api-url|--api-key|--timeout|--name|--sql|--description|--value|--tenant|--email|--password|--from|--to|--group-by|--limit|--start|--role) continue ;;
       -f) [ "$cmd" != logs ] && continue ;;
     esac
     args+=("${COMP_WORDS[i]}")
@@ -62,6 +63,15 @@ _sluice() {
         local names
         names=$(sluice get "${args[0]}" -o name 2>/dev/null | sed 's|^[^/]*/||')
         COMPREPLY=($(compgen -W "$names" -- "$cur"))
+      fi
+      ;;
+    set-role)
+      if [ ${#args[@]} -eq 0 ]; then
+        local names
+        names=$(sluice get users -o name 2>/dev/null | sed 's|^[^/]*/||')
+        COMPREPLY=($(compgen -W "$names" -- "$cur"))
+      elif [ ${#args[@]} -eq 1 ]; then
+        COMPREPLY=($(compgen -W "owner admin member" -- "$cur"))
       fi
       ;;
     send)

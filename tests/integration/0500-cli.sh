@@ -220,6 +220,33 @@ if command -v python3 >/dev/null; then
   assert_contains "$err" "no answer from https://127.0.0.1:$silent" "timeout message"
 fi
 
+# ---- users of the tenant -----------------------------------------------------------------------
+run "$S" create user --email ada@acme.io --role admin --password 'ada pass 1'
+expect 0 "create user"
+assert_contains "$out" "user/ada@acme.io created" "create user output"
+run "$S" get users -o name
+expect 0 "get users -o name"
+assert_eq "$(sort <<<"$out" | paste -sd,)" "user/ada@acme.io,user/ops@acme.io" "users by name (email)"
+run "$S" get users
+assert_contains "$(head -n 1 <<<"$out")" "EMAIL" "users table header"
+assert_contains "$(grep ada@acme.io <<<"$out")" "admin" "users table role"
+run "$S" set-role ada@acme.io member
+expect 0 "set-role"
+assert_contains "$out" "user/ada@acme.io is now member" "set-role output"
+run "$S" set-role ada@acme.io boss
+expect 1 "set-role with a role the server refuses"
+assert_contains "$err" "role" "bad role message"
+run "$S" set-role nobody@acme.io admin
+expect 3 "set-role of an unknown user"
+run "$S" create user --role admin --password 'long enough'
+expect 2 "create user without --email"
+run "$S" apply -f - <<<'{"kind":"user","metadata":{"name":"x"},"spec":{}}'
+expect 2 "users are not applied from files"
+run "$S" delete user ada@acme.io
+expect 0 "delete user"
+run "$S" get users -o name
+assert_eq "$out" "user/ops@acme.io" "user deleted"
+
 # ---- bash completion (names come live from the server) ----------------------------------------
 complete_words() { # complete_words WORD...: COMPREPLY for the last word, space separated
   COMP_WORDS=("$@")
@@ -231,6 +258,7 @@ complete_words() { # complete_words WORD...: COMPREPLY for the last word, space 
 PATH=$(dirname "$S"):$PATH
 assert_eq "$(complete_words sluice ge)" "get" "complete a command"
 assert_eq "$(complete_words sluice get pipe)" "pipelines" "complete a kind"
+assert_eq "$(complete_words sluice set-role ops@acme.io ad)" "admin" "complete a role"
 assert_eq "$(complete_words sluice describe streams bi)" "bids bids_usd" "complete names"
 assert_eq "$(complete_words sluice get -o y)" "yaml" "complete an output format"
 assert_contains "$(complete_words sluice apply --d)" "--dry-run" "complete an option"
