@@ -12,7 +12,7 @@
 #define KAFKA_PROPERTY_PREFIX "properties."
 #define KAFKA_METADATA_TIMEOUT_MS 10000
 #define KAFKA_WATERMARK_TIMEOUT_MS 10000
-#define KAFKA_POLL_MS 10            /* a read waits this long for records */
+#define KAFKA_POLL_MS 10             /* a read waits this long for records */
 #define KAFKA_FLUSH_TIMEOUT_MS 60000 /* a synchronous flush gives up after this */
 #define KAFKA_BATCH_MAX 1024
 
@@ -39,9 +39,9 @@ static int kafka_check_options(const struct stream_property *props, int nprops, 
             ;
         if (k == n) {
             snprintf(err, errlen,
-                     "unknown kafka option \"%s\" (options: topic, scan.startup.mode, format and properties.* for "
-                     "librdkafka)",
-                     props[i].key);
+                     "unknown kafka option \"%s\" (options: topic, scan.startup.mode, format; librdkafka settings "
+                     "take the prefix properties., as in \"properties.%s\")",
+                     props[i].key, props[i].key);
             return -1;
         }
         const char *const *v = kafka_option_table[k].values;
@@ -61,38 +61,48 @@ static int kafka_check_options(const struct stream_property *props, int nprops, 
     return 0;
 }
 
-/* A client of the given type from the stream's properties; NULL with err on bad options. The
- * configuration object is consumed. */
+/* Settings a client gets before the user's properties.*, which win. */
+struct kafka_default {
+    const char *key, *value;
+};
+
+/* A client of the given type from the stream's properties on top of defaults[ndefaults]; opaque
+ * and on_delivery (may be NULL) go to its configuration. NULL with err on bad options. */
 static rd_kafka_t *kafka_client_new(rd_kafka_type_t type, const struct stream_property *props, int nprops,
-                                    rd_kafka_conf_t *conf, char *err, size_t errlen)
+                                    const struct kafka_default *defaults, int ndefaults, void *opaque,
+                                    void (*on_delivery)(rd_kafka_t *, const rd_kafka_message_t *, void *), char *err,
+                                    size_t errlen)
 {
     char e[512];
     if (kafka_check_options(props, nprops, err, errlen) != 0)
-        goto fail;
+        return NULL;
     const char *servers = stream_property_get(props, nprops, KAFKA_PROPERTY_PREFIX "bootstrap.servers");
     if (!servers || !*servers) {
         snprintf(err, errlen, "a kafka stream needs 'properties.bootstrap.servers' (host:port of the brokers)");
-        goto fail;
+        return NULL;
     }
-    /* quiet defaults, then the user's properties, which win */
-    if (rd_kafka_conf_set(conf, "log.connection.close", "false", e, sizeof e) != RD_KAFKA_CONF_OK)
-        goto bad;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    for (int i = 0; i < ndefaults; i++)
+        if (rd_kafka_conf_set(conf, defaults[i].key, defaults[i].value, e, sizeof e) != RD_KAFKA_CONF_OK)
+            goto bad;
     for (int i = 0; i < nprops; i++) {
         if (strncmp(props[i].key, KAFKA_PROPERTY_PREFIX, strlen(KAFKA_PROPERTY_PREFIX)) != 0)
             continue;
         const char *key = props[i].key + strlen(KAFKA_PROPERTY_PREFIX);
         if (rd_kafka_conf_set(conf, key, props[i].value, e, sizeof e) != RD_KAFKA_CONF_OK) {
             snprintf(err, errlen, "kafka property \"%s\": %s", props[i].key, e);
-            goto fail;
+            rd_kafka_conf_destroy(conf);
+            return NULL;
         }
     }
+    if (on_delivery)
+        rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_opaque(conf, opaque);
     rd_kafka_t *rk = rd_kafka_new(type, conf, e, sizeof e);
-    if (!rk)
-        goto bad;
-    return rk; /* rd_kafka_new took conf */
+    if (rk)
+        return rk; /* rd_kafka_new took conf */
 bad:
     snprintf(err, errlen, "kafka configuration: %s", e);
-fail:
     rd_kafka_conf_destroy(conf);
     return NULL;
 }
@@ -131,14 +141,14 @@ static const char *kafka_servers(const struct stream_property *props, int nprops
     return stream_property_get(props, nprops, KAFKA_PROPERTY_PREFIX "bootstrap.servers");
 }
 
-static int kafka_partitions(const char *topic, int create, const struct stream_property *props, int nprops,
-                            int *count, char *err, size_t errlen)
+static int kafka_partitions(const char *topic, int create, const struct stream_property *props, int nprops, int *count,
+                            char *err, size_t errlen)
 {
     if (!topic || !*topic) {
         snprintf(err, errlen, "a kafka stream needs a 'topic'");
         return -1;
     }
-    rd_kafka_t *rk = kafka_client_new(RD_KAFKA_PRODUCER, props, nprops, rd_kafka_conf_new(), err, errlen);
+    rd_kafka_t *rk = kafka_client_new(RD_KAFKA_PRODUCER, props, nprops, NULL, 0, NULL, NULL, err, errlen);
     if (!rk)
         return -1;
     int n = kafka_topic_partitions(rk, topic, kafka_servers(props, nprops), err, errlen);
@@ -146,6 +156,27 @@ static int kafka_partitions(const char *topic, int create, const struct stream_p
     if (n < 0)
         return -1;
     *count = n;
+    return 0;
+}
+
+/* The client *rk (made as kafka_client_new does) and the handle *rkt of an existing topic with
+ * its partition count. On failure returns -1 with err, and whatever was made in *rk. */
+static int kafka_topic_open(rd_kafka_type_t type, const char *topic, const struct stream_property *props, int nprops,
+                            const struct kafka_default *defaults, int ndefaults, void *opaque,
+                            void (*on_delivery)(rd_kafka_t *, const rd_kafka_message_t *, void *), rd_kafka_t **rk,
+                            rd_kafka_topic_t **rkt, int *partitions, char *err, size_t errlen)
+{
+    *rk = kafka_client_new(type, props, nprops, defaults, ndefaults, opaque, on_delivery, err, errlen);
+    if (!*rk)
+        return -1;
+    *partitions = kafka_topic_partitions(*rk, topic, kafka_servers(props, nprops), err, errlen);
+    if (*partitions < 0)
+        return -1;
+    *rkt = rd_kafka_topic_new(*rk, topic, NULL);
+    if (!*rkt) {
+        snprintf(err, errlen, "kafka topic \"%s\": %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
+        return -1;
+    }
     return 0;
 }
 
@@ -198,31 +229,19 @@ static int kafka_open_reader(const char *topic, int partition, uint64_t offset, 
     kr->offset = (int64_t)offset;
     const char *mode = stream_property_get(props, nprops, "scan.startup.mode");
     kr->latest = mode && strcmp(mode, "latest-offset") == 0;
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    char e[256];
     /* a resumed offset that retention has deleted is an error, not a silent jump (a property
      * may still say otherwise) */
-    if (rd_kafka_conf_set(conf, "auto.offset.reset", "error", e, sizeof e) != RD_KAFKA_CONF_OK ||
-        rd_kafka_conf_set(conf, "enable.partition.eof", "false", e, sizeof e) != RD_KAFKA_CONF_OK) {
-        rd_kafka_conf_destroy(conf);
-        free(kr->topic);
-        free(kr);
-        snprintf(err, errlen, "kafka configuration: %s", e);
-        return -1;
-    }
-    kr->rk = kafka_client_new(RD_KAFKA_CONSUMER, props, nprops, conf, err, errlen);
-    if (!kr->rk)
-        goto fail;
-    int n = kafka_topic_partitions(kr->rk, topic, kafka_servers(props, nprops), err, errlen);
-    if (n < 0)
+    static const struct kafka_default defaults[] = {
+        {"auto.offset.reset", "error"},
+        {"enable.partition.eof", "false"},
+        {"log.connection.close", "false"},
+    };
+    int n;
+    if (kafka_topic_open(RD_KAFKA_CONSUMER, topic, props, nprops, defaults, (int)(sizeof defaults / sizeof defaults[0]),
+                         NULL, NULL, &kr->rk, &kr->rkt, &n, err, errlen) != 0)
         goto fail;
     if (partition < 0 || partition >= n) {
         snprintf(err, errlen, "kafka topic \"%s\" has no partition %d (it has %d)", topic, partition, n);
-        goto fail;
-    }
-    kr->rkt = rd_kafka_topic_new(kr->rk, topic, NULL);
-    if (!kr->rkt) {
-        snprintf(err, errlen, "kafka topic \"%s\": %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
         goto fail;
     }
     *reader = kr;
@@ -284,9 +303,8 @@ static int kafka_read(void *reader, struct stream_record *recs, int max, char *e
                      (int)kr->partition, m->offset, rd_kafka_message_errstr(m));
             return -1;
         }
-        recs[n++] = (struct stream_record){.offset = (uint64_t)m->offset,
-                                           .data = m->payload ? m->payload : "",
-                                           .len = (uint32_t)m->len};
+        recs[n++] = (struct stream_record){
+            .offset = (uint64_t)m->offset, .data = m->payload ? m->payload : "", .len = (uint32_t)m->len};
     }
     return n;
 }
@@ -354,29 +372,15 @@ static int kafka_open_writer(const char *topic, int partition, const struct stre
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    char e[256];
-    if (rd_kafka_conf_set(conf, "enable.idempotence", "true", e, sizeof e) != RD_KAFKA_CONF_OK) {
-        rd_kafka_conf_destroy(conf);
-        free(kw->topic);
-        free(kw);
-        snprintf(err, errlen, "kafka configuration: %s", e);
-        return -1;
-    }
-    rd_kafka_conf_set_dr_msg_cb(conf, kafka_on_delivery);
-    rd_kafka_conf_set_opaque(conf, kw);
-    kw->rk = kafka_client_new(RD_KAFKA_PRODUCER, props, nprops, conf, err, errlen);
-    if (!kw->rk)
-        goto fail;
-    int n = kafka_topic_partitions(kw->rk, topic, kafka_servers(props, nprops), err, errlen);
-    if (n < 0)
+    static const struct kafka_default defaults[] = {
+        {"enable.idempotence", "true"},
+        {"log.connection.close", "false"},
+    };
+    int n;
+    if (kafka_topic_open(RD_KAFKA_PRODUCER, topic, props, nprops, defaults, (int)(sizeof defaults / sizeof defaults[0]),
+                         kw, kafka_on_delivery, &kw->rk, &kw->rkt, &n, err, errlen) != 0)
         goto fail;
     kw->partition = partition < 0 ? 0 : partition % n;
-    kw->rkt = rd_kafka_topic_new(kw->rk, topic, NULL);
-    if (!kw->rkt) {
-        snprintf(err, errlen, "kafka topic \"%s\": %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
-        goto fail;
-    }
     *writer = kw;
     return 0;
 fail:
