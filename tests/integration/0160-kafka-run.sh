@@ -3,7 +3,8 @@
 # a bounded pipeline Kafka → SQL → Kafka and Kafka → SQL → embedded log, output compared record
 # by record with jq's answer; malformed records in the topic skipped or dead-lettered (to a
 # Kafka topic) with their partition and offset; startup mode latest-offset; clear errors for a
-# missing topic, a missing bootstrap server and a bad option.
+# missing topic, a missing bootstrap server and a bad option; the lean sluiced-worker without
+# librdkafka, refusing a kafka connection with a clear error.
 . "$(dirname "$0")/lib.sh"
 cd "$TEST_TMP"
 kmock="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/kafka_mock"
@@ -71,4 +72,15 @@ assert_contains "$(cat e2.err)" "stream \"bids\": a kafka stream needs 'properti
 sed "s/'scan.startup.mode' = 'earliest-offset'/'scan.startup.mode' = 'group-offsets'/" p.sql >mode.sql
 "$SLUICED" run mode.sql --data-dir e3 --bounded 2>e3.err && fail "bad startup mode accepted"
 assert_contains "$(cat e3.err)" "\"scan.startup.mode\" must be earliest-offset | latest-offset, not \"group-offsets\"" "bad mode"
+
+# the lean worker leaves librdkafka out and says so when given a kafka connection
+lean="$SLUICE_ROOT/${BUILD:-build}/rel/sluiced-worker"
+ldd "$lean" | grep -q rdkafka && fail "sluiced-worker links librdkafka"
+ldd "$SLUICED" | grep -q rdkafka || fail "sluiced does not link librdkafka"
+spec='{"task_id":"t1","data_dir":"'"$TEST_TMP"'/lean","kind":"connection","streams":[{"name":"s","dir":"s","schema":{"fields":[{"name":"a","type":"BIGINT"}]}}],
+  "connector":{"name":"kafka","type":"source","properties":{"topic":"bids","properties.bootstrap.servers":"'"$BS"'"}}}'
+"$lean" <<<"$spec" >lean.out 2>&1 && fail "the lean worker ran a kafka connection"
+assert_contains "$(cat lean.out)" "this worker binary has no kafka backend" "lean worker error"
+"$SLUICED" worker <<<"${spec/\"type\":\"source\"/\"type\":\"both\"}" >both.out 2>&1 && fail "type both accepted"
+assert_contains "$(cat both.out)" 'connector kafka cannot be of type \"both\" (it can be: source sink)' "bad type"
 echo ok
