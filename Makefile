@@ -17,6 +17,9 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 CPPFLAGS := -D_GNU_SOURCE -I. -I/usr/include/postgresql
 CFLAGS_COMMON := -std=c11 -g -pthread $(WARN)
 LDLIBS := -lpq -lmicrohttpd -ljansson -lssl -lcrypto -lrdkafka -lcurl -lseccomp -lyaml -lpthread -lm
+# The Kafka backend is weakly referenced (dataplane/stream.c): pull it into the binaries that
+# want Kafka; the lean sluiced-worker goes without it and without librdkafka.
+WITH_KAFKA := -Wl,--undefined=kafka_stream_backend
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
 # Two flavours: rel (optimised) and san (ASan + UBSan, for unit tests).
@@ -76,7 +79,7 @@ $(SAN)/libsluiced.a: $(SAN_LIB_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
 $(SLUICED): $(REL)/cmd/sluiced.o $(REL)/libsluiced.a
-	$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(REL_CFLAGS) $(WITH_KAFKA) -o $@ $^ $(LDLIBS)
 
 # The worker alone: --as-needed keeps only the libraries its objects use.
 $(SLUICED_WORKER): $(REL)/cmd/sluiced-worker.o $(REL)/libsluiced.a

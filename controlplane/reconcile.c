@@ -323,7 +323,7 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
     json_t *spec = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I}", "task_id", t->id, "tenant_id", t->tenant_id, "kind",
                              pipeline ? "pipeline" : "connection", "task_index", t->index, "task_count", task_count,
                              "generation", (json_int_t)generation);
-    int allow_network = 0, rc = -1;
+    int allow_network = 0, full_worker = 0, rc = -1;
     if (pipeline) {
         json_object_set_new(spec, "sql", json_string(PQgetvalue(res, 0, 0)));
         json_object_set_new(spec, "error_policy", json_string(PQgetvalue(res, 0, 1)));
@@ -338,6 +338,8 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
                             json_pack("{s:s, s:s, s:s, s:o}", "name", connector, "type", PQgetvalue(res, 0, 1),
                                       "stream", PQgetvalue(res, 0, 4), "properties", props ? props : json_object()));
         allow_network = strcmp(connector, "datagen") != 0;
+        /* the Kafka backend (librdkafka) is in sluiced only, not in the lean sluiced-worker */
+        full_worker = strcmp(connector, "kafka") == 0;
         /* A generator with a fixed number of events is a bounded run: it completes. */
         const char *events = json_string_value(json_object_get(props, "events"));
         if (strcmp(connector, "datagen") == 0 && events && atoll(events) > 0)
@@ -400,6 +402,7 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
     st.sandbox.gid = uid;
     st.sandbox.workdir = workdir;
     st.sandbox.allow_network = allow_network;
+    st.full_worker = full_worker;
     st.sandbox.address_space = memory * 4 > (2ull << 30) ? memory * 4 : 2ull << 30;
     st.sandbox.open_files = 1024;
     st.sandbox.processes = 65536; /* per uid, i.e. per tenant; the pids cgroup limits a task */

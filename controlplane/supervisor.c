@@ -38,6 +38,7 @@ struct task {
     struct cgroup_limits limits;
     struct cgroup_task cgroup;
     int has_cgroup;
+    int full_worker;
     int stdin_fd;
     struct line_buffer out, err;
     int stop_requested, reported_completed, heartbeat_killed;
@@ -54,6 +55,7 @@ struct task {
 struct supervisor {
     struct supervisor_options opt;
     char worker_path[PATH_MAX];
+    char self_path[PATH_MAX]; /* this executable, for full_worker tasks; "" when worker_path is configured */
     char args_copy[256];
     char *argv[MAX_ARGS];
     struct supervisor_callbacks cb;
@@ -125,6 +127,7 @@ struct supervisor *supervisor_new(const struct supervisor_options *opts, const s
             return NULL;
         }
         s->worker_path[n] = 0;
+        memcpy(s->self_path, s->worker_path, (size_t)n + 1);
         /* prefer the lean worker binary installed beside this one (cmd/sluiced-worker.c) */
         char *slash = strrchr(s->worker_path, '/');
         char lean[sizeof s->worker_path];
@@ -236,7 +239,8 @@ static int spawn(struct supervisor *s, struct task *t, char *err, size_t errsz)
 
     int child_fds[3] = {in[0], out[1], er[1]};
     pid_t pid = 0;
-    if (sandbox_spawn(&t->sandbox, s->worker_path, s->argv, child_fds, &pid, t->st.sandbox, sizeof t->st.sandbox, err,
+    const char *path = t->full_worker && s->self_path[0] ? s->self_path : s->worker_path;
+    if (sandbox_spawn(&t->sandbox, path, s->argv, child_fds, &pid, t->st.sandbox, sizeof t->st.sandbox, err,
                       errsz) != 0)
         goto fail;
     close(in[0]);
@@ -315,6 +319,7 @@ int supervisor_start(struct supervisor *s, const struct supervisor_task *spec, c
     t->spec = strdup(spec->spec_json);
     t->spec_len = strlen(spec->spec_json);
     t->sandbox = spec->sandbox;
+    t->full_worker = spec->full_worker;
     snprintf(t->workdir, sizeof t->workdir, "%s", spec->sandbox.workdir ? spec->sandbox.workdir : ".");
     t->limits = spec->limits;
     t->st.restarts = 0;

@@ -75,6 +75,10 @@ struct supervisor_task {
     const char *task_id;
     const char *spec_json;         /* written to the worker's stdin */
     struct sandbox_config sandbox; /* workdir etc.; its cgroup field is ignored */
+    /* Run with this executable (`sluiced worker`) even where the lean sluiced-worker runs the
+     * other tasks: it has backends the lean one leaves out (Kafka). An explicitly configured
+     * worker_path is used for every task regardless. */
+    int full_worker;
     struct cgroup_limits limits;
 };
 

@@ -182,7 +182,27 @@ static int sink_flush(struct run *r, struct sink *k, bool sync)
     return 0;
 }
 
-static uint64_t sink_end(const struct sink *k) { return k->writer ? k->backend->writer_end_offset(k->writer) : 0; }
+/* 0 for a sink that cannot be rolled back (print, Kafka). */
+static uint64_t sink_end(const struct sink *k)
+{
+    return k->writer && k->backend->writer_end_offset ? k->backend->writer_end_offset(k->writer) : 0;
+}
+
+/* Drops what a sink got after the checkpoint; a sink without truncate keeps it (at-least-once). */
+static int sink_truncate(struct run *r, struct sink *k, uint64_t offset, const char *what)
+{
+    char e[512];
+    if (!k->writer)
+        return 0;
+    if (!k->backend->truncate) {
+        run_log(r, LOG_INFO, "%s (%s) cannot be rolled back to the checkpoint: records written since are written again"
+                " (at-least-once)", what, k->backend->name);
+        return 0;
+    }
+    if (k->backend->truncate(k->writer, offset, e, sizeof e) != 0)
+        return run_fail(r, "cannot roll the %s back to the checkpoint: %s", what, e);
+    return 0;
+}
 
 static void sink_close(struct sink *k)
 {
@@ -365,15 +385,9 @@ static int checkpoint_restore(struct run *r, bool *found)
         goto out;
     }
     /* drop output written after the checkpoint */
-    char e[512];
-    if (r->sink.writer && r->sink.backend->truncate(r->sink.writer, sink_end_off, e, sizeof e) != 0) {
-        run_fail(r, "cannot roll the sink back to the checkpoint: %s", e);
+    if (sink_truncate(r, &r->sink, sink_end_off, "sink") != 0 ||
+        sink_truncate(r, &r->dlq, dlq_end_off, "dead-letter stream") != 0)
         goto out;
-    }
-    if (r->dlq.writer && r->dlq.backend->truncate(r->dlq.writer, dlq_end_off, e, sizeof e) != 0) {
-        run_fail(r, "cannot roll the dead-letter stream back to the checkpoint: %s", e);
-        goto out;
-    }
     struct sql_error se = {0};
     if (r->plan && plan_restore(r->plan, c.p, snap_len, &se) != 0) {
         run_fail(r, "cannot restore the pipeline state: %s", se.message);
@@ -560,6 +574,11 @@ static int run_setup(struct run *r)
     for (int p = 0; p < r->nparts; p++) {
         if (r->source_backend->open_reader(r->source->location, r->part_ids[p], r->offsets[p], r->source->props,
                                            r->source->nprops, &r->readers[p], e, sizeof e) != 0)
+            return run_fail(r, "stream \"%s\": %s", source_name, e);
+        /* a fresh start begins where the backend's startup mode says (the checkpoint written
+         * below keeps it for restarts) */
+        if (!found && r->source_backend->start_offset &&
+            r->source_backend->start_offset(r->readers[p], &r->offsets[p], e, sizeof e) != 0)
             return run_fail(r, "stream \"%s\": %s", source_name, e);
         /* a bounded run stops at the end as of its first start (kept in the checkpoint); a
          * bounded run resuming an unbounded one's checkpoint takes the end as of now */

@@ -1,20 +1,28 @@
-/* stream.c — the table of stream backends (see stream.h). */
+/* stream.c — the table of stream backends (see stream.h).
+ *
+ * The Kafka backend is referenced weakly: it is in the table of binaries that link
+ * dataplane/kafka/kafka.o (sluiced, the tests), and absent from the lean sluiced-worker, which
+ * therefore does not load librdkafka (the Makefile pulls it into sluiced with -u). */
 #include "dataplane/stream.h"
 
 #include <string.h>
 
 #include "dataplane/connectors/datagen.h"
+#include "dataplane/kafka/kafka.h"
 #include "dataplane/log/log_stream.h"
+
+#pragma weak kafka_stream_backend
 
 static const struct stream_backend *const stream_backends[] = {
     &log_stream_backend,
     &datagen_stream_backend,
+    &kafka_stream_backend, /* NULL when not linked */
 };
 
 const struct stream_backend *stream_backend_find(const char *name)
 {
     for (size_t i = 0; i < sizeof stream_backends / sizeof stream_backends[0]; i++)
-        if (strcmp(stream_backends[i]->name, name) == 0)
+        if (stream_backends[i] && strcmp(stream_backends[i]->name, name) == 0)
             return stream_backends[i];
     return NULL;
 }

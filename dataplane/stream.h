@@ -38,7 +38,8 @@ struct stream_backend {
     /* Makes appended records visible to readers, and durable when sync is true. */
     int (*flush)(void *writer, bool sync, char *err, size_t errlen);
     uint64_t (*writer_end_offset)(void *writer);
-    /* Drops records at or after offset (exactly-once recovery). */
+    /* Drops records at or after offset (exactly-once recovery). writer_end_offset and truncate
+     * may be NULL (Kafka): such a sink cannot be rolled back and is at-least-once. */
     int (*truncate)(void *writer, uint64_t offset, char *err, size_t errlen);
     void (*close_writer)(void *writer);
     /* Readers, positioned at offset. */
@@ -49,9 +50,14 @@ struct stream_backend {
     /* The partition's end offset now (UINT64_MAX for an endless generator). */
     int (*end_offset)(void *reader, uint64_t *end, char *err, size_t errlen);
     void (*close_reader)(void *reader);
+    /* Optional (NULL: offset 0): where a reader just opened starts when there is no checkpoint
+     * to resume from (Kafka's scan.startup.mode: the low or the high watermark). Moves the
+     * reader there and returns the offset. */
+    int (*start_offset)(void *reader, uint64_t *offset, char *err, size_t errlen);
 };
 
-/* The backend called name ("log", "datagen"), or NULL. */
+/* The backend called name ("log", "datagen", "kafka" in binaries linked with
+ * dataplane/kafka/), or NULL. */
 const struct stream_backend *stream_backend_find(const char *name);
 /* Value of key in props, or NULL. */
 const char *stream_property_get(const struct stream_property *props, int nprops, const char *key);

@@ -167,6 +167,75 @@ static char *read_all(FILE *f)
     return buf;
 }
 
+/* Connectors a connection task can run, one row each: the stream backend that speaks to the
+ * outside system, which directions it supports, and the property naming its location. */
+static const struct {
+    const char *name;
+    const char *backend;
+    bool source, sink;
+    const char *location_key; /* NULL: no location */
+} connector_table[] = {
+    {"datagen", "datagen", true, false, NULL},
+    {"kafka", "kafka", true, true, "topic"},
+};
+
+/* The outside end of a connection as the stream ext (properties and secrets merged, secrets
+ * winning), and source/sink in o: type "source" copies ext into own, "sink" own into ext. */
+static int connection_setup(json_t *connector, json_t *secrets, struct worker_stream *ext,
+                            const struct worker_stream *own, struct engine_options *o, char *err, size_t errlen)
+{
+    const char *cname = json_string_value(json_object_get(connector, "name"));
+    const char *type = json_string_value(json_object_get(connector, "type"));
+    size_t k, n = sizeof connector_table / sizeof connector_table[0];
+    for (k = 0; k < n && (!cname || strcmp(connector_table[k].name, cname) != 0); k++)
+        ;
+    if (k == n) {
+        snprintf(err, errlen, "connector must be datagen or kafka, not \"%s\"", cname ? cname : "");
+        return -1;
+    }
+    bool sink = type && strcmp(type, "sink") == 0;
+    if ((sink && !connector_table[k].sink) || (!sink && !connector_table[k].source) ||
+        (type && !sink && strcmp(type, "source") != 0)) {
+        snprintf(err, errlen, "connector %s cannot be of type \"%s\" (it can be:%s%s)", cname, type ? type : "",
+                 connector_table[k].source ? " source" : "", connector_table[k].sink ? " sink" : "");
+        return -1;
+    }
+    if (!stream_backend_find(connector_table[k].backend)) {
+        snprintf(err, errlen,
+                 "this worker binary has no %s backend (the lean sluiced-worker leaves it out): run %s connections "
+                 "with `sluiced worker`",
+                 connector_table[k].backend, cname);
+        return -1;
+    }
+    json_t *props = json_object_get(connector, "properties");
+    if (props && !json_is_object(props)) {
+        snprintf(err, errlen, "\"properties\" must be an object of strings");
+        return -1;
+    }
+    if (!props) {
+        props = json_object();
+        json_object_set_new(connector, "properties", props);
+    }
+    if (json_is_object(secrets) && json_object_update(props, secrets) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    ext->es.name = "__connector";
+    ext->es.backend = connector_table[k].backend;
+    ext->es.schema = own->es.schema;
+    if (parse_props(props, ext, err, errlen) != 0)
+        return -1;
+    const char *key = connector_table[k].location_key;
+    ext->es.location = key ? stream_property_get(ext->es.props, ext->es.nprops, key) : "";
+    if (!ext->es.location) {
+        snprintf(err, errlen, "a %s connection needs the property \"%s\"", cname, key);
+        return -1;
+    }
+    o->source = sink ? own->es.name : ext->es.name;
+    o->sink = sink ? ext->es.name : own->es.name;
+    return 0;
+}
+
 /* Sets up streams and options from the spec and runs it; returns the exit status. */
 static int worker_run_spec(json_t *spec, char *err, size_t errlen)
 {
@@ -229,20 +298,13 @@ static int worker_run_spec(json_t *spec, char *err, size_t errlen)
         }
         o.sql = sql;
     } else if (strcmp(kind, "connection") == 0) {
-        const char *cname = json_string_value(json_object_get(connector, "name"));
-        if (!cname || strcmp(cname, "datagen") != 0 || nstreams < 1) {
-            snprintf(err, errlen, "a connection task needs connector {\"name\":\"datagen\"} and one stream");
+        if (nstreams < 1) {
+            snprintf(err, errlen, "a connection task needs its stream");
             goto out;
         }
-        struct worker_stream *src = &ws[nstreams++];
-        src->es.name = "__connector";
-        src->es.backend = "datagen";
-        src->es.location = "";
-        src->es.schema = ws[0].es.schema;
-        if (parse_props(json_object_get(connector, "properties"), src, err, errlen) != 0)
+        struct worker_stream *ext = &ws[nstreams++];
+        if (connection_setup(connector, json_object_get(spec, "secrets"), ext, &ws[0], &o, err, errlen) != 0)
             goto out;
-        o.source = src->es.name;
-        o.sink = ws[0].es.name;
     } else {
         snprintf(err, errlen, "kind must be pipeline or connection, not \"%s\"", kind);
         goto out;
@@ -340,7 +402,8 @@ static const struct {
 static void run_usage(FILE *out)
 {
     fprintf(out, "usage: sluiced run FILE.sql [options]\n\nRuns the INSERT statements of a pipeline file locally:"
-                 " streams WITH ('connector'='datagen', ...) are generated,\nothers are embedded logs under the data"
+                 " streams WITH ('connector'='datagen', ...) are generated,\n('connector'='kafka', 'topic'=..., "
+                 "'properties.bootstrap.servers'=...) are Kafka topics,\nothers are embedded logs under the data"
                  " directory.\n\noptions:\n");
     for (size_t i = 0; i < sizeof run_option_table / sizeof run_option_table[0]; i++)
         fprintf(out, "  %-22s %s\n", run_option_table[i].name, run_option_table[i].help);
@@ -474,9 +537,12 @@ int run_main(int argc, char **argv)
             props[i][k] = (struct stream_property){d->options[k].key, d->options[k].value};
         locations[i] = malloc(strlen(a.data_dir) + strlen(d->name) + 16);
         sprintf(locations[i], "%s/streams/%s", a.data_dir, d->name);
+        /* a Kafka stream lives at its topic, the others under the data directory */
+        bool kafka = connector && strcmp(connector, "kafka") == 0;
+        const char *topic = kafka ? sql_stream_option(d, "topic") : NULL;
         base[i] = (struct engine_stream){.name = d->name,
                                          .backend = connector ? connector : "log",
-                                         .location = locations[i],
+                                         .location = kafka ? (topic ? topic : "") : locations[i],
                                          .schema = &d->schema,
                                          .props = props[i],
                                          .nprops = d->noptions};

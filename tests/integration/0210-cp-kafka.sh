@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Kafka connections through the api, the controlplane and the real worker, on a mock cluster
+# (tests/tools/kafka_mock): a kafka source connection fills a stream from a topic with exactly
+# the N records even though its worker is SIGKILLed mid-run (exactly-once into the embedded log
+# through the checkpoint), a pipeline transforms them, and a kafka sink connection writes the
+# result to another topic, read back and compared with jq. The bootstrap servers of the source
+# arrive as a secret (secret_refs). Bad kafka properties end in a failed connection whose
+# last_error says why.
+. "$(dirname "$0")/api_lib.sh"
+kmock="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/kafka_mock"
+logtool="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool"
+N=4000
+cd "$TEST_TMP"
+
+# one partition: a restarted source rewrites the records after its checkpoint in the same order,
+# so the pipeline reading the stream meanwhile sees the same records (see README, Kafka)
+bg "$kmock" serve bids pricey >servers.txt
+wait_for 5 test -s servers.txt || fail "mock cluster did not start"
+BS=$(cat servers.txt)
+jq -nc --argjson n "$N" 'range(0; $n) | {auction: (1000 + .), price: ((. * 37) % 500)}' >all.jsonl
+half=$((N / 2))
+head -n "$half" all.jsonl | "$kmock" produce "$BS" bids || fail "produce"  # the first half now
+
+api_start --data-root "$TEST_TMP/data"
+bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id kafka --data-root "$TEST_TMP/data" \
+  --sync-ms 200 --resync-ms 1000 --backoff-initial-ms 100 --cgroup-parent "sluice-test-$$" \
+  >"$TEST_TMP/cp.log" 2>&1
+signup kafka-corp
+TOKEN=$KEY
+call POST /v1/streams '{"name":"bids","schema":{"fields":[{"name":"auction","type":"BIGINT"},{"name":"price","type":"BIGINT"}]}}'
+expect 201
+BIDS=$(jq -r .id <<<"$RESP")
+call POST /v1/streams '{"name":"pricey","schema":{"fields":[{"name":"auction","type":"BIGINT"},{"name":"cents","type":"BIGINT"}]}}'
+expect 201
+call POST /v1/secrets "{\"name\":\"kafka-servers\",\"value\":\"$BS\"}"; expect 201
+call POST /v1/connections '{"name":"bids-in","connector":"kafka","type":"source","stream":"bids",
+  "properties":{"topic":"bids","scan.startup.mode":"earliest-offset"},
+  "secret_refs":{"properties.bootstrap.servers":"kafka-servers"}}'
+expect 201
+SRC=$(jq -r .id <<<"$RESP")
+call POST /v1/pipelines '{"name":"pricey","sql":"INSERT INTO pricey SELECT auction, price * 100 AS cents FROM bids WHERE price > 250"}'
+expect 201
+P=$(jq -r .id <<<"$RESP")
+call POST /v1/connections "{\"name\":\"pricey-out\",\"connector\":\"kafka\",\"type\":\"sink\",\"stream\":\"pricey\",
+  \"properties\":{\"topic\":\"pricey\",\"properties.bootstrap.servers\":\"$BS\"}}"
+expect 201
+SINK=$(jq -r .id <<<"$RESP")
+for r in "connections/$SRC" "pipelines/$P" "connections/$SINK"; do call POST "/v1/$r/activate"; expect 200; done
+
+in_stream() { call GET "/v1/streams/$BIDS/records?limit=1"; jq -r .end_offset <<<"$RESP"; }
+has() { [ "$(in_stream)" -ge "$1" ]; }
+wait_for 20 has "$half" || fail "the source copied $(in_stream) of $half: $(sql "SELECT state, last_error FROM tasks")"
+call GET "/v1/connections/$SRC/status"; expect 200
+assert_contains "$(jq -r '.tasks[0].sandbox.namespaces' <<<"$RESP")" "network allowed" "kafka tasks get the network"
+assert_contains "$(jq -r '.tasks[0].sandbox.seccomp' <<<"$RESP")" "applied" "and the seccomp allow-list"
+
+# SIGKILL the source worker, produce the second half while it is down or restarting
+pid=$(sql "SELECT pid FROM tasks WHERE resource_id = '$SRC' AND state = 'running'")
+[ -n "$pid" ] || fail "no running source task"
+assert_eq "$(readlink "/proc/$pid/exe")" "$SLUICED" "kafka connections run on the full sluiced binary"
+kill -9 "$pid"
+tail -n +$((half + 1)) all.jsonl | "$kmock" produce "$BS" bids || fail "produce"
+restarted() { [ "$(sql "SELECT state || ' ' || restarts FROM tasks WHERE resource_id = '$SRC'")" = "running 1" ]; }
+wait_for 10 restarted || fail "not restarted: $(sql "SELECT state, restarts, last_error FROM tasks WHERE resource_id = '$SRC'")"
+wait_for 20 has "$N" || fail "the source copied $(in_stream) of $N after the restart"
+sleep 0.5
+assert_eq "$(in_stream)" "$N" "records in the stream (no loss, no duplicates after SIGKILL)"
+"$logtool" cat "$TEST_TMP/data/tenants/$TENANT_ID/streams/$BIDS" | sort >stream.jsonl
+sort all.jsonl >all.sorted
+cmp -s all.sorted stream.jsonl || fail "the stream is not the topic's records once each: $(diff all.sorted stream.jsonl | head -5)"
+
+# the sink topic: the pipeline's output, as jq computes it
+jq -c 'select(.price > 250) | {auction, cents: (.price * 100)}' all.jsonl | sort >want.jsonl
+out_count() { "$kmock" consume "$BS" pricey | wc -l; }
+enough() { [ "$(out_count)" -ge "$(wc -l <want.jsonl)" ]; }
+wait_for 20 enough || fail "the sink topic has $(out_count) of $(wc -l <want.jsonl) records"
+"$kmock" consume "$BS" pricey | sort >got.jsonl
+diff want.jsonl got.jsonl >/dev/null || fail "sink topic differs from jq: $(diff want.jsonl got.jsonl | head -5)"
+echo "source $N records, sink $(wc -l <got.jsonl) records, as jq says"
+
+# a missing topic: the connection fails with the worker's reason
+call POST /v1/connections "{\"name\":\"nope-in\",\"connector\":\"kafka\",\"type\":\"source\",\"stream\":\"bids\",
+  \"properties\":{\"topic\":\"nope\",\"properties.bootstrap.servers\":\"$BS\"}}"
+expect 201
+BAD=$(jq -r .id <<<"$RESP")
+call POST "/v1/connections/$BAD/activate"; expect 200
+failed() { call GET "/v1/connections/$BAD"; [ "$(jq -r .actual_state <<<"$RESP")" = failed ]; }
+wait_for 30 failed || fail "bad connection not failed: $RESP"
+assert_contains "$(jq -r .last_error <<<"$RESP")" "kafka topic \"nope\" does not exist" "last_error names the cause"
+echo ok

@@ -1,0 +1,221 @@
+/* kafka_test.c — unit tests for the Kafka stream backend (dataplane/kafka) against librdkafka's
+ * mock cluster: partitions, write → read round trip, end offsets, resuming at an offset, the
+ * startup modes, the fixed sink partitioner, and the errors of a missing topic and bad options. */
+#include <check.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dataplane/kafka/kafka.h"
+#include "dataplane/stream.h"
+#include "tests/unit/check_main.h"
+
+static rd_kafka_t *mock_rk;
+static rd_kafka_mock_cluster_t *mock;
+static struct stream_property props[4];
+static int nprops;
+static char err[512];
+static const struct stream_backend *kb = &kafka_stream_backend;
+
+/* Runs in each test's own process (checked fixture): a fresh cluster with topic "bids" (2
+ * partitions). */
+static void setup(void)
+{
+    char e[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    ck_assert_int_eq(rd_kafka_conf_set(conf, "log_level", "0", e, sizeof e), RD_KAFKA_CONF_OK);
+    mock_rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof e);
+    ck_assert_ptr_nonnull(mock_rk);
+    mock = rd_kafka_mock_cluster_new(mock_rk, 1);
+    ck_assert_ptr_nonnull(mock);
+    ck_assert_int_eq(rd_kafka_mock_topic_create(mock, "bids", 2, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+    props[0] = (struct stream_property){"properties.bootstrap.servers", rd_kafka_mock_cluster_bootstraps(mock)};
+    props[1] = (struct stream_property){"format", "json"};
+    nprops = 2;
+}
+
+static void write_records(int partition, int from, int to)
+{
+    void *w;
+    ck_assert_msg(kb->open_writer("bids", partition, props, nprops, &w, err, sizeof err) == 0, "%s", err);
+    for (int i = from; i < to; i++) {
+        char buf[64];
+        int n = snprintf(buf, sizeof buf, "{\"price\":%d}", i);
+        ck_assert_msg(kb->append(w, buf, (uint32_t)n, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(kb->flush(w, false, err, sizeof err) == 0, "%s", err);
+    }
+    ck_assert_msg(kb->flush(w, true, err, sizeof err) == 0, "%s", err);
+    kb->close_writer(w);
+}
+
+/* Reads partition from offset until `want` records came (or many empty polls), checking each. */
+static void expect_records(void *r, int from, int want)
+{
+    struct stream_record recs[16];
+    int got = 0;
+    for (int polls = 0; got < want && polls < 1000;) {
+        int n = kb->read(r, recs, 16, err, sizeof err);
+        ck_assert_msg(n >= 0, "%s", err);
+        polls += n == 0;
+        for (int i = 0; i < n; i++, got++) {
+            char buf[64];
+            int len = snprintf(buf, sizeof buf, "{\"price\":%d}", from + got);
+            ck_assert_uint_eq(recs[i].offset, (uint64_t)(from + got));
+            ck_assert_uint_eq(recs[i].len, (uint32_t)len);
+            ck_assert(memcmp(recs[i].data, buf, (size_t)len) == 0);
+        }
+    }
+    ck_assert_int_eq(got, want);
+}
+
+START_TEST(test_backend_registered)
+{
+    ck_assert_ptr_eq(stream_backend_find("kafka"), &kafka_stream_backend);
+    ck_assert_ptr_null(kb->truncate); /* a Kafka sink is at-least-once */
+}
+END_TEST
+
+START_TEST(test_round_trip)
+{
+    int n = 0;
+    ck_assert_msg(kb->partitions("bids", 0, props, nprops, &n, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(n, 2);
+    write_records(1, 0, 10);
+    void *r;
+    ck_assert_msg(kb->open_reader("bids", 1, 0, props, nprops, &r, err, sizeof err) == 0, "%s", err);
+    uint64_t end = 0;
+    ck_assert_msg(kb->end_offset(r, &end, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(end, 10);
+    expect_records(r, 0, 10);
+    /* nothing more: a short poll returns 0 */
+    struct stream_record rec;
+    ck_assert_int_eq(kb->read(r, &rec, 1, err, sizeof err), 0);
+    kb->close_reader(r);
+    /* partition 0 got nothing */
+    ck_assert_msg(kb->open_reader("bids", 0, 0, props, nprops, &r, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(kb->end_offset(r, &end, err, sizeof err), 0);
+    ck_assert_uint_eq(end, 0);
+    kb->close_reader(r);
+}
+END_TEST
+
+START_TEST(test_resume_at_offset)
+{
+    write_records(0, 0, 10);
+    void *r;
+    ck_assert_msg(kb->open_reader("bids", 0, 4, props, nprops, &r, err, sizeof err) == 0, "%s", err);
+    expect_records(r, 4, 6);
+    kb->close_reader(r);
+    /* a tailing reader sees records appended later */
+    ck_assert_msg(kb->open_reader("bids", 0, 10, props, nprops, &r, err, sizeof err) == 0, "%s", err);
+    struct stream_record rec;
+    ck_assert_int_eq(kb->read(r, &rec, 1, err, sizeof err), 0);
+    write_records(0, 10, 13);
+    expect_records(r, 10, 3);
+    kb->close_reader(r);
+}
+END_TEST
+
+START_TEST(test_startup_modes)
+{
+    write_records(0, 0, 5);
+    void *r;
+    uint64_t at = 99;
+    ck_assert_msg(kb->open_reader("bids", 0, 0, props, nprops, &r, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(kb->start_offset(r, &at, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(at, 0); /* earliest-offset is the default */
+    kb->close_reader(r);
+    props[nprops++] = (struct stream_property){"scan.startup.mode", "latest-offset"};
+    ck_assert_msg(kb->open_reader("bids", 0, 0, props, nprops, &r, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(kb->start_offset(r, &at, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(at, 5);
+    write_records(0, 5, 7);
+    expect_records(r, 5, 2); /* only what came after the start */
+    kb->close_reader(r);
+}
+END_TEST
+
+START_TEST(test_fixed_partitioner)
+{
+    write_records(3, 0, 4); /* task 3 of a 2-partition topic writes partition 1 */
+    void *r;
+    uint64_t end = 0;
+    ck_assert_msg(kb->open_reader("bids", 1, 0, props, nprops, &r, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(kb->end_offset(r, &end, err, sizeof err), 0);
+    ck_assert_uint_eq(end, 4);
+    kb->close_reader(r);
+}
+END_TEST
+
+START_TEST(test_missing_topic)
+{
+    int n = 0;
+    void *h = NULL;
+    ck_assert_int_eq(kb->partitions("nope", 1, props, nprops, &n, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "kafka topic \"nope\" does not exist") && strstr(err, "create it in Kafka first"), "%s",
+                  err);
+    ck_assert_int_eq(kb->open_writer("nope", 0, props, nprops, &h, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "\"nope\" does not exist"), "%s", err);
+    ck_assert_int_eq(kb->open_reader("nope", 0, 0, props, nprops, &h, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "\"nope\" does not exist"), "%s", err);
+    ck_assert_int_eq(kb->open_reader("bids", 2, 0, props, nprops, &h, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "has no partition 2 (it has 2)"), "%s", err);
+    ck_assert_ptr_null(h);
+}
+END_TEST
+
+START_TEST(test_bad_config)
+{
+    int n;
+    struct stream_property none[] = {{"topic", "bids"}};
+    ck_assert_int_eq(kb->partitions("bids", 0, none, 1, &n, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "needs 'properties.bootstrap.servers'"), "%s", err);
+    struct stream_property empty[] = {{"properties.bootstrap.servers", ""}};
+    ck_assert_int_eq(kb->partitions("bids", 0, empty, 1, &n, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "needs 'properties.bootstrap.servers'"), "%s", err);
+    props[nprops++] = (struct stream_property){"properties.no.such.setting", "1"};
+    ck_assert_int_eq(kb->partitions("bids", 0, props, nprops, &n, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "kafka property \"properties.no.such.setting\"") &&
+                      strstr(err, "No such configuration property"),
+                  "%s", err);
+    props[nprops - 1] = (struct stream_property){"properties.acks", "several"};
+    ck_assert_int_eq(kb->partitions("bids", 0, props, nprops, &n, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "kafka property \"properties.acks\""), "%s", err);
+    props[nprops - 1] = (struct stream_property){"scan.startup.mode", "group-offsets"};
+    ck_assert_int_eq(kb->partitions("bids", 0, props, nprops, &n, err, sizeof err), -1);
+    ck_assert_str_eq(err, "kafka option \"scan.startup.mode\" must be earliest-offset | latest-offset, not "
+                          "\"group-offsets\"");
+    props[nprops - 1] = (struct stream_property){"format", "avro"};
+    ck_assert_int_eq(kb->partitions("bids", 0, props, nprops, &n, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "\"format\" must be json"), "%s", err);
+    props[nprops - 1] = (struct stream_property){"bootstrap.servers", "x:1"};
+    ck_assert_int_eq(kb->partitions("bids", 0, props, nprops, &n, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "unknown kafka option \"bootstrap.servers\"") &&
+                      strstr(err, "as in \"properties.bootstrap.servers\""),
+                  "%s", err);
+    ck_assert_int_eq(kb->partitions("", 0, props, 1, &n, err, sizeof err), -1);
+    ck_assert_str_eq(err, "a kafka stream needs a 'topic'");
+}
+END_TEST
+
+static Suite *kafka_suite(void)
+{
+    Suite *s = suite_create("kafka");
+    TCase *tc = tcase_create("backend");
+    tcase_set_timeout(tc, 60);
+    /* no teardown: the cluster goes with each test's process (CK_FORK, the default), as
+     * destroying a mock cluster takes a second (its thread's poll interval) */
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, test_backend_registered);
+    tcase_add_test(tc, test_round_trip);
+    tcase_add_test(tc, test_resume_at_offset);
+    tcase_add_test(tc, test_startup_modes);
+    tcase_add_test(tc, test_fixed_partitioner);
+    tcase_add_test(tc, test_missing_topic);
+    tcase_add_test(tc, test_bad_config);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return check_run_suite(kafka_suite()); }
