@@ -70,7 +70,7 @@ assert_eq "$(header ETag)" '"1"' "ETag of a new stream"
 call POST /v1/streams '{"name":"out","schema":{"fields":[{"name":"price","type":"DOUBLE"}]}}'
 expect 201
 
-call POST /v1/connections '{"name":"bids-in","connector":"kafka","type":"source","stream":"bids","properties":{"topic":"bids","bootstrap.servers":"localhost:9092"},"secret_refs":{"sasl.password":"kafka-password"},"task_count":2,"task_size":"S"}'
+call POST /v1/connections '{"name":"bids-in","connector":"kafka","type":"source","stream":"bids","properties":{"topic":"bids","properties.bootstrap.servers":"localhost:9092"},"secret_refs":{"properties.sasl.password":"kafka-password"},"task_count":2,"task_size":"S"}'
 expect 201
 CONN_ID=$(jq -r .id <<<"$RESP")
 assert_eq "$(jq -r .stream_id <<<"$RESP")" "$STREAM_ID" "connection resolves the stream"
