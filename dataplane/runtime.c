@@ -155,6 +155,9 @@ static int sink_open(struct run *r, struct sink *k, const char *name)
     if (k->backend->partitions(s->location, 1, s->props, s->nprops, &n, e, sizeof e) != 0 ||
         k->backend->open_writer(s->location, task_index(r->o), s->props, s->nprops, &k->writer, e, sizeof e) != 0)
         return run_fail(r, "stream \"%s\": %s", name, e);
+    /* with checkpoints, readers of the sink see only what a checkpoint names */
+    if (r->o->checkpoint_path && k->backend->hold_commits)
+        k->backend->hold_commits(k->writer);
     return 0;
 }
 
@@ -188,6 +191,15 @@ static uint64_t sink_end(const struct sink *k)
     return k->writer && k->backend->writer_end_offset ? k->backend->writer_end_offset(k->writer) : 0;
 }
 
+/* Publishes the sink up to offset (named by the checkpoint just written) to its readers. */
+static int sink_commit(struct run *r, struct sink *k, uint64_t offset)
+{
+    char e[512];
+    if (k->writer && k->backend->commit && k->backend->commit(k->writer, offset, e, sizeof e) != 0)
+        return run_fail(r, "%s", e);
+    return 0;
+}
+
 /* Drops what a sink got after the checkpoint; a sink without truncate keeps it (at-least-once). */
 static int sink_truncate(struct run *r, struct sink *k, uint64_t offset, const char *what)
 {
@@ -195,8 +207,10 @@ static int sink_truncate(struct run *r, struct sink *k, uint64_t offset, const c
     if (!k->writer)
         return 0;
     if (!k->backend->truncate) {
-        run_log(r, LOG_INFO, "%s (%s) cannot be rolled back to the checkpoint: records written since are written again"
-                " (at-least-once)", what, k->backend->name);
+        run_log(r, LOG_INFO,
+                "%s (%s) cannot be rolled back to the checkpoint: records written since are written again"
+                " (at-least-once)",
+                what, k->backend->name);
         return 0;
     }
     if (k->backend->truncate(k->writer, offset, e, sizeof e) != 0)
@@ -281,7 +295,8 @@ static int checkpoint_write(struct run *r)
              put_u64(&w, (uint64_t)r->nparts);
     for (int p = 0; p < r->nparts; p++)
         rc |= put_u64(&w, r->offsets[p]) | put_u64(&w, r->ends[p]);
-    rc |= put_u64(&w, sink_end(&r->sink)) | put_u64(&w, sink_end(&r->dlq));
+    uint64_t sink_at = sink_end(&r->sink), dlq_at = sink_end(&r->dlq);
+    rc |= put_u64(&w, sink_at) | put_u64(&w, dlq_at);
     const struct engine_stats *s = &r->stats;
     rc |= put_u64(&w, s->records_in) | put_u64(&w, s->records_out) | put_u64(&w, s->bytes_in) |
           put_u64(&w, s->bytes_out) | put_u64(&w, s->errors) | put_u64(&w, s->late);
@@ -295,7 +310,10 @@ static int checkpoint_write(struct run *r)
     }
     rc = write_file_atomic(r->o->checkpoint_path, w.data, w.len, r->err, r->errlen);
     json_buf_free(&w);
-    return rc;
+    if (rc != 0)
+        return rc;
+    /* only now: a crash before this keeps readers from what a restart rolls back */
+    return sink_commit(r, &r->sink, sink_at) | sink_commit(r, &r->dlq, dlq_at);
 }
 
 struct ckpt_reader {

@@ -41,8 +41,13 @@ struct stream_backend {
     /* Drops records at or after offset (exactly-once recovery). writer_end_offset and truncate
      * may be NULL (Kafka): such a sink cannot be rolled back and is at-least-once. */
     int (*truncate)(void *writer, uint64_t offset, char *err, size_t errlen);
+    /* Optional (read-committed; the embedded log): hold_commits() right after opening makes the
+     * writer's records invisible to the engine's readers until commit() publishes them, which
+     * the engine does with the sink offset each checkpoint names, once it is written. */
+    void (*hold_commits)(void *writer);
+    int (*commit)(void *writer, uint64_t offset, char *err, size_t errlen);
     void (*close_writer)(void *writer);
-    /* Readers, positioned at offset. */
+    /* Readers, positioned at offset. The embedded log's stop at its committed end. */
     int (*open_reader)(const char *location, int partition, uint64_t offset, const struct stream_property *props,
                        int nprops, void **reader, char *err, size_t errlen);
     /* Up to max records; 0 when none are available yet (tail: call again later). */

@@ -225,11 +225,68 @@ struct log_writer {
     uint32_t unsynced; /* records appended since the last fsync */
     int64_t last_sync_ms, last_retention_ms;
     uint64_t recovered_bytes;
-    int lock_fd;              /* LOG_LOCK_FILE, flock()ed exclusively while the writer is open */
-    bool chown_files;         /* running as root: files created here get the directory's owner */
+    int lock_fd;      /* LOG_LOCK_FILE, flock()ed exclusively while the writer is open */
+    bool chown_files; /* running as root: files created here get the directory's owner */
     uid_t dir_uid;
     gid_t dir_gid;
+    bool hold_commits;    /* publish only on log_writer_commit() */
+    bool has_commit_file; /* LOG_COMMIT_FILE exists: keep it current */
+    uint64_t committed;   /* what it says, when it exists */
 };
+
+/* The committed end in dir's LOG_COMMIT_FILE into *offset; 0, or -1 when there is none. */
+static int commit_file_read(const char *dir, uint64_t *offset)
+{
+    char path[LOG_PATH_MAX], text[32];
+    snprintf(path, sizeof path, "%s/%s", dir, LOG_COMMIT_FILE);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    text[n] = '\0';
+    char *end;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (end == text || (*end && *end != '\n'))
+        return -1;
+    *offset = v;
+    return 0;
+}
+
+/* Replaces w's LOG_COMMIT_FILE with offset (write to a temporary file, rename over). No fsync:
+ * after a crash an older, smaller value may come back, which only makes readers wait. */
+static int commit_file_write(struct log_writer *w, uint64_t offset, char *err, size_t errlen)
+{
+    if (w->has_commit_file && w->committed == offset)
+        return 0;
+    char path[LOG_PATH_MAX], tmp[LOG_PATH_MAX + 8], text[32];
+    snprintf(path, sizeof path, "%s/%s", w->dir, LOG_COMMIT_FILE);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int len = snprintf(text, sizeof text, "%" PRIu64 "\n", offset);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return fail(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+    bool ok = write(fd, text, (size_t)len) == len && (!w->chown_files || fchown(fd, w->dir_uid, w->dir_gid) == 0);
+    if (close(fd) != 0 || !ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return fail(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    }
+    w->has_commit_file = true;
+    w->committed = offset;
+    return 0;
+}
+
+void log_writer_hold_commits(struct log_writer *w) { w->hold_commits = true; }
+
+int log_writer_commit(struct log_writer *w, uint64_t offset, char *err, size_t errlen)
+{
+    if (offset > w->end_offset)
+        return fail(err, errlen, "cannot commit offset %" PRIu64 " of log %s: it ends at %" PRIu64, offset, w->dir,
+                    w->end_offset);
+    return commit_file_write(w, offset, err, errlen);
+}
 
 static int writer_add_segment(struct log_writer *w, uint64_t base, uint64_t size)
 {
@@ -321,8 +378,8 @@ static int writer_lock(struct log_writer *w, char *err, size_t errlen)
         if (errno == EINTR)
             continue;
         if (errno == EWOULDBLOCK) {
-            fail(err, errlen, "log %s is being written by another writer (it holds %s); one writer per partition", w->dir,
-                 LOG_LOCK_FILE);
+            fail(err, errlen, "log %s is being written by another writer (it holds %s); one writer per partition",
+                 w->dir, LOG_LOCK_FILE);
             return LOG_WRITER_BUSY;
         }
         return fail(err, errlen, "cannot lock %s: %s", path, strerror(errno));
@@ -378,6 +435,7 @@ int log_writer_open(const char *dir, const struct log_options *opt, struct log_w
     }
     free(bases);
     bases = NULL;
+    w->has_commit_file = commit_file_read(dir, &w->committed) == 0;
     if (w->nsegments == 0) {
         if (writer_add_segment(w, 0, 0) != 0) {
             fail(err, errlen, "out of memory");
@@ -417,6 +475,8 @@ static int writer_write_out(struct log_writer *w, char *err, size_t errlen)
 int log_writer_flush(struct log_writer *w, bool sync, char *err, size_t errlen)
 {
     if (writer_write_out(w, err, errlen) != 0)
+        return -1;
+    if (w->has_commit_file && !w->hold_commits && commit_file_write(w, w->end_offset, err, errlen) != 0)
         return -1;
     int64_t now = now_ms_monotonic();
     if (w->opt.retention_ms && now - w->last_retention_ms >= 1000) {
@@ -562,6 +622,8 @@ int log_writer_truncate(struct log_writer *w, uint64_t offset, char *err, size_t
         return fail(err, errlen, "cannot truncate log %s: %s", w->dir, strerror(errno));
     w->sizes[w->nsegments - 1] = pos;
     w->end_offset = offset;
+    if (w->has_commit_file && w->committed > offset)
+        return commit_file_write(w, offset, err, errlen);
     return 0;
 }
 
@@ -613,7 +675,16 @@ struct log_reader {
      * scans what was appended since */
     uint64_t end_base, end_pos, end_count;
     bool end_valid;
+    bool committed_only; /* stop at the partition's committed end (log_reader_committed_only) */
+    uint64_t limit;      /* that end as last read; UINT64_MAX when there is no commit file */
 };
+
+void log_reader_committed_only(struct log_reader *r)
+{
+    r->committed_only = true;
+    if (commit_file_read(r->dir, &r->limit) != 0)
+        r->limit = UINT64_MAX;
+}
 
 /* The smallest segment base greater than r->base, if any (0 if none). */
 static int reader_next_segment(struct log_reader *r, uint64_t *next_base, char *err, size_t errlen)
@@ -708,7 +779,25 @@ static int reader_parse(struct log_reader *r, struct stream_record *recs, int ma
     return 0;
 }
 
+/* Reads up to max records with no regard to commits. */
+static int reader_read(struct log_reader *r, struct stream_record *recs, int max, char *err, size_t errlen);
+
 int log_reader_read(struct log_reader *r, struct stream_record *recs, int max, char *err, size_t errlen)
+{
+    if (!r->committed_only)
+        return reader_read(r, recs, max, err, errlen);
+    /* at the committed end, or with no commit file yet (a checkpointing writer may start at
+     * any time): look again */
+    if ((r->next >= r->limit || r->limit == UINT64_MAX) && commit_file_read(r->dir, &r->limit) != 0)
+        r->limit = UINT64_MAX;
+    if (r->next >= r->limit)
+        return 0;
+    if (r->limit - r->next < (uint64_t)max)
+        max = (int)(r->limit - r->next);
+    return reader_read(r, recs, max, err, errlen);
+}
+
+static int reader_read(struct log_reader *r, struct stream_record *recs, int max, char *err, size_t errlen)
 {
     int got = 0;
     if (reader_parse(r, recs, max, &got, err, errlen) != 0)
@@ -846,6 +935,9 @@ int log_reader_end_offset(struct log_reader *r, uint64_t *end, char *err, size_t
     r->end_pos = valid_end;
     r->end_count += records;
     *end = last + r->end_count;
+    uint64_t committed;
+    if (r->committed_only && commit_file_read(r->dir, &committed) == 0 && committed < *end)
+        *end = committed;
     return 0;
 }
 

@@ -37,6 +37,12 @@ struct log_options {
 struct log_writer;
 
 #define LOG_LOCK_FILE "writer.lock"
+/* Read-committed: a writer that checkpoints (the engine's sinks) holds its records back from
+ * committed-only readers until its checkpoint names them, by publishing the committed end
+ * offset in this file (decimal text, replaced atomically). A pipeline reading a stream thus
+ * never sees records that a crash of the stream's writer rolls back and writes again,
+ * possibly in another order. A partition without the file is read to its end. */
+#define LOG_COMMIT_FILE "committed"
 #define LOG_WRITER_BUSY (-2) /* log_writer_open(): another writer holds the partition */
 
 /* Opens (creating the directory if needed), locks and recovers the partition at dir. Returns 0,
@@ -54,6 +60,13 @@ int log_writer_flush(struct log_writer *w, bool sync, char *err, size_t errlen);
 /* Offset the next append gets, and the first offset still kept. */
 uint64_t log_writer_end_offset(const struct log_writer *w);
 uint64_t log_writer_start_offset(const struct log_writer *w);
+/* From now on readers that read committed records see only what log_writer_commit() publishes
+ * (the engine calls it after each checkpoint). Without it, every flush publishes what it wrote
+ * whenever the partition has a commit file (a writer that does not checkpoint, e.g. HTTP
+ * ingest, writing after one that did). */
+void log_writer_hold_commits(struct log_writer *w);
+/* Publishes offset (<= the end offset) as the committed end. */
+int log_writer_commit(struct log_writer *w, uint64_t offset, char *err, size_t errlen);
 /* Bytes cut off the tail by recovery when the writer was opened (0 when the tail was whole). */
 uint64_t log_writer_recovered_bytes(const struct log_writer *w);
 /* Drops every record at or after offset (offset ≤ end offset), durably. */
@@ -73,6 +86,9 @@ void log_reader_close(struct log_reader *r);
  * more records are there yet (poll again later to tail), -1 on an error (a corrupt record, an
  * I/O error). */
 int log_reader_read(struct log_reader *r, struct stream_record *recs, int max, char *err, size_t errlen);
+/* Makes r stop at the partition's committed end (LOG_COMMIT_FILE) from now on: reads return 0
+ * there until more is committed, and log_reader_end_offset() answers at most that. */
+void log_reader_committed_only(struct log_reader *r);
 /* Offset of the next record this reader returns. */
 uint64_t log_reader_position(const struct log_reader *r);
 /* The partition's end offset now (whole, valid records only), as log_partition_end_offset(),

@@ -127,6 +127,13 @@ static int log_stream_truncate(void *writer, uint64_t offset, char *err, size_t 
     return log_writer_truncate(writer, offset, err, errlen);
 }
 
+static void log_stream_hold_commits(void *writer) { log_writer_hold_commits(writer); }
+
+static int log_stream_commit(void *writer, uint64_t offset, char *err, size_t errlen)
+{
+    return log_writer_commit(writer, offset, err, errlen);
+}
+
 static void log_stream_close_writer(void *writer) { log_writer_close(writer); }
 
 /* A reader remembers its partition directory for end_offset(). */
@@ -149,6 +156,7 @@ static int log_stream_open_reader(const char *location, int partition, uint64_t 
         free(r);
         return -1;
     }
+    log_reader_committed_only(r->reader); /* never what a crash of the writer rolls back */
     *reader = r;
     return 0;
 }
@@ -182,6 +190,8 @@ const struct stream_backend log_stream_backend = {
     .flush = log_stream_flush,
     .writer_end_offset = log_stream_writer_end,
     .truncate = log_stream_truncate,
+    .hold_commits = log_stream_hold_commits,
+    .commit = log_stream_commit,
     .close_writer = log_stream_close_writer,
     .open_reader = log_stream_open_reader,
     .read = log_stream_read,

@@ -75,7 +75,7 @@ expect 0 "send --help"
 assert_contains "$out" "usage: sluice send CONNECTION [-f FILE]" "help text"
 . "$SLUICE_ROOT/sdk/completions/sluice.bash"
 PATH=$(dirname "$S"):$PATH
-COMP_WORDS=(sluice se); COMP_CWORD=1; _sluice
+COMP_WORDS=(sluice sen); COMP_CWORD=1; _sluice
 assert_eq "${COMPREPLY[*]}" "send" "complete send"
 COMP_WORDS=(sluice send f); COMP_CWORD=2; _sluice
 assert_eq "${COMPREPLY[*]}" "feed" "complete a connection name"

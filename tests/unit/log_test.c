@@ -271,6 +271,79 @@ START_TEST(test_tailing_reader)
 }
 END_TEST
 
+/* Reads what a committed-only reader returns now; returns the count (offsets checked). */
+static int read_committed(struct log_reader *r, int *seen)
+{
+    struct stream_record recs[64];
+    int got, total = 0;
+    while ((got = log_reader_read(r, recs, 64, err, sizeof err)) > 0) {
+        for (int k = 0; k < got; k++)
+            ck_assert_uint_eq(recs[k].offset, (uint64_t)(*seen + k));
+        *seen += got;
+        total += got;
+    }
+    ck_assert_msg(got == 0, "%s", err);
+    return total;
+}
+
+/* Read-committed: a checkpointing writer's records reach committed-only readers only when
+ * committed; plain readers see everything; truncating below the commit lowers it; a writer
+ * that does not hold commits publishes each flush once the file exists. */
+START_TEST(test_read_committed)
+{
+    struct log_writer *w;
+    ck_assert_int_eq(log_writer_open(tmpdir, &(struct log_options){.segment_bytes = 512}, &w, err, sizeof err), 0);
+    log_writer_hold_commits(w);
+    struct log_reader *r, *plain;
+    ck_assert_int_eq(log_reader_open(tmpdir, 0, &r, err, sizeof err), 0);
+    log_reader_committed_only(r);
+    int seen = 0;
+    append_n(w, 0, 50);
+    ck_assert_int_eq(log_writer_flush(w, true, err, sizeof err), 0);
+    /* no commit file yet: the partition reads to its end (a log no checkpointing writer owns) */
+    ck_assert_int_eq(read_committed(r, &seen), 50);
+    ck_assert_int_eq(log_writer_commit(w, 50, err, sizeof err), 0);
+    append_n(w, 50, 120);
+    ck_assert_int_eq(log_writer_flush(w, true, err, sizeof err), 0);
+    uint64_t end;
+    ck_assert_int_eq(log_reader_end_offset(r, &end, err, sizeof err), 0);
+    ck_assert_uint_eq(end, 50); /* held back */
+    ck_assert_int_eq(read_committed(r, &seen), 0);
+    ck_assert_int_eq(check_all(tmpdir, 0), 120); /* plain readers see all */
+    ck_assert_int_eq(log_writer_commit(w, 100, err, sizeof err), 0);
+    ck_assert_int_eq(read_committed(r, &seen), 50);
+    ck_assert_int_eq(seen, 100);
+    ck_assert_int_eq(log_writer_commit(w, 121, err, sizeof err), -1); /* past the end */
+    /* a crash after 100: the restart truncates back to the checkpoint and writes again */
+    ck_assert_int_eq(log_writer_truncate(w, 100, err, sizeof err), 0);
+    append_n(w, 100, 110);
+    ck_assert_int_eq(log_writer_flush(w, true, err, sizeof err), 0);
+    ck_assert_int_eq(read_committed(r, &seen), 0);
+    ck_assert_int_eq(log_writer_commit(w, 110, err, sizeof err), 0);
+    ck_assert_int_eq(read_committed(r, &seen), 10);
+    /* truncating below the committed end lowers it */
+    ck_assert_int_eq(log_writer_truncate(w, 80, err, sizeof err), 0);
+    ck_assert_int_eq(log_reader_open(tmpdir, 0, &plain, err, sizeof err), 0);
+    log_reader_committed_only(plain);
+    int from0 = 0;
+    ck_assert_int_eq(read_committed(plain, &from0), 80);
+    log_reader_close(plain);
+    log_writer_close(w);
+    /* a writer that does not hold commits (HTTP ingest) publishes what each flush wrote */
+    ck_assert_int_eq(log_writer_open(tmpdir, NULL, &w, err, sizeof err), 0);
+    append_n(w, 80, 90);
+    ck_assert_int_eq(read_committed(r, &seen), 0); /* r is at 110, past the new end: nothing */
+    ck_assert_int_eq(log_writer_flush(w, false, err, sizeof err), 0);
+    ck_assert_int_eq(log_reader_open(tmpdir, 0, &plain, err, sizeof err), 0);
+    log_reader_committed_only(plain);
+    from0 = 0;
+    ck_assert_int_eq(read_committed(plain, &from0), 90);
+    log_reader_close(plain);
+    log_reader_close(r);
+    log_writer_close(w);
+}
+END_TEST
+
 START_TEST(test_large_records_and_limits)
 {
     struct log_writer *w;
@@ -408,6 +481,7 @@ int main(void)
     tcase_add_test(tc, test_truncate_across_segments);
     tcase_add_test(tc, test_retention_by_size_and_age);
     tcase_add_test(tc, test_tailing_reader);
+    tcase_add_test(tc, test_read_committed);
     tcase_add_test(tc, test_large_records_and_limits);
     tcase_add_test(tc, test_stream_backend_options_and_partitions);
     tcase_add_test(tc, test_writer_lock);
