@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "common/arena.h"
@@ -128,6 +129,15 @@ static void ingest_bad(struct ingest_batch *b, long position, const char *reason
     json_array_append_new(b->errors, e);
 }
 
+/* 64-bit FNV-1a of s[0..n). */
+static uint64_t ingest_fnv1a(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    return h;
+}
+
 /* Hash of the event's partition key: FNV-1a over the string, or over other values' JSON. */
 static uint64_t ingest_key_hash(const json_t *ev, const char *key)
 {
@@ -144,10 +154,7 @@ static uint64_t ingest_key_hash(const json_t *ev, const char *key)
         if (n > sizeof buf)
             n = sizeof buf;
     }
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
-    return h;
+    return ingest_fnv1a(s, n);
 }
 
 /* Adds one parsed value (or records why it is bad): it must be an object that decodes against
@@ -392,6 +399,30 @@ static int ingest_open_writer(const char *dir, const struct timespec *deadline, 
     }
 }
 
+/* The tenant's directories as the controlplane makes them (tenants/ 0711, tenants/<t> and its
+ * streams/ 0700), when the api writes first: no other tenant's worker may look in. The
+ * controlplane gives them to the tenant's uid when it starts the tenant's first task. */
+static int ingest_tenant_dirs(const char *root, const char *tenant, struct api_response *resp)
+{
+    static const struct {
+        const char *format;
+        mode_t mode;
+    } dirs[] = {{"%s/tenants", 0711}, {"%s/tenants/%s", 0700}, {"%s/tenants/%s/streams", 0700}};
+    if (log_mkdir_parents(root) != 0) {
+        log_error("ingest: cannot create the data root %s: %s", root, strerror(errno));
+        return api_fail(resp, API_INTERNAL, NULL, "cannot create the stream's directory");
+    }
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        char path[2048];
+        snprintf(path, sizeof path, dirs[i].format, root, tenant);
+        if (mkdir(path, dirs[i].mode) != 0 && errno != EEXIST) {
+            log_error("ingest: cannot create %s: %s", path, strerror(errno));
+            return api_fail(resp, API_INTERNAL, NULL, "cannot create the stream's directory");
+        }
+    }
+    return 0;
+}
+
 /* Appends the batch and fsyncs; on a failure truncates what it appended. parts has one entry
  * per partition of the stream. */
 static int ingest_write(struct api_request *req, struct api_response *resp, const struct ingest_target *t,
@@ -401,6 +432,8 @@ static int ingest_write(struct api_request *req, struct api_response *resp, cons
     char dir[2048], err[512];
     struct timespec deadline;
     ingest_deadline(&deadline, INGEST_LOCK_WAIT_MS);
+    if (ingest_tenant_dirs(root, req->caller.tenant_id, resp) != 0)
+        return -1;
     for (int i = 0; i < b->n; i++)
         parts[b->events[i].partition].accepted++;
     /* Writers in ascending partition order, so two requests never wait on each other in a cycle. */
@@ -439,10 +472,7 @@ static int ingest_write_locked(struct api_request *req, struct api_response *res
                                const struct ingest_batch *b, struct ingest_partition *parts)
 {
     pthread_once(&ingest_stripes_once, ingest_stripes_init);
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const char *s = t->stream_id; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-    pthread_mutex_t *stripe = &ingest_stripes[h % INGEST_STRIPES];
+    pthread_mutex_t *stripe = &ingest_stripes[ingest_fnv1a(t->stream_id, strlen(t->stream_id)) % INGEST_STRIPES];
     struct timespec deadline;
     ingest_deadline(&deadline, INGEST_LOCK_WAIT_MS);
     int lrc = pthread_mutex_timedlock(stripe, &deadline);

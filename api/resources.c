@@ -276,8 +276,36 @@ static int stream_validate(struct api_request *req, json_t *body, bool create, s
     return 0;
 }
 
+/* An HTTP ingest connection's partition.key property must name a field of its stream (checked
+ * when the body names the connector http and the stream). */
+static int connection_check_partition_key(struct api_request *req, json_t *body, struct api_response *resp)
+{
+    const char *key = json_string_value(json_object_get(json_object_get(body, "properties"), "partition.key"));
+    const char *connector = json_string_value(json_object_get(body, "connector"));
+    const char *stream = json_string_value(json_object_get(body, "stream"));
+    if (!key || !stream || !connector || strcmp(connector, "http") != 0)
+        return 0;
+    const char *params[] = {stream, key};
+    PGresult *res = api_db_query(req, resp,
+                                 "SELECT 1 FROM streams WHERE name = $1 AND NOT schema->'fields' @> "
+                                 "jsonb_build_array(jsonb_build_object('name', $2::text))",
+                                 2, params);
+    if (!res)
+        return -1;
+    int missing = PQntuples(res) > 0;
+    PQclear(res);
+    if (missing)
+        return api_fail_field(resp, API_INVALID_REQUEST, "properties.partition.key",
+                              "stream \"%s\" has no field \"%s\"; partition.key names the field whose value picks "
+                              "an event's partition",
+                              stream, key);
+    return 0;
+}
+
 static int connection_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
 {
+    if (connection_check_partition_key(req, body, resp) < 0)
+        return -1;
     json_t *refs = json_object_get(body, "secret_refs"), *v;
     const char *prop;
     json_object_foreach(refs, prop, v)

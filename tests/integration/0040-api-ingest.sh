@@ -43,6 +43,9 @@ assert_eq "$(jq -c '{accepted,offsets}' <<<"$RESP")" '{"accepted":3,"offsets":{"
 
 call GET "/v1/streams/$S/records?offset=0&limit=100"; expect 200
 assert_eq "$(jq -c '[.items[].value.id]' <<<"$RESP")" '[1,2,3,4,5,6]' "records in order"
+# The tenant's directories the api made first are closed to other tenants' workers.
+assert_eq "$(stat -c %a "$TEST_TMP/data/tenants/$T1") $(stat -c %a "$TEST_TMP/data/tenants/$T1/streams")" "700 700" \
+  "tenant directory modes"
 assert_eq "$(jq -c '[.items[].offset]' <<<"$RESP")" '[0,1,2,3,4,5]' "offsets"
 assert_eq "$(jq -r '.items[0].value.ts' <<<"$RESP")" "2026-01-02 03:04:05.678" "event stored as sent"
 
@@ -164,6 +167,9 @@ call POST /v1/streams "{\"name\":\"keyed\",\"partitions\":4,\"schema\":{\"fields
 K=$(jq -r .id <<<"$RESP")
 call POST /v1/connections '{"name":"keyed-in","connector":"http","type":"source","stream":"keyed","properties":{"partition.key":"user"}}'; expect 201
 KC=$(jq -r .id <<<"$RESP")
+call POST /v1/connections '{"name":"typo","connector":"http","type":"source","stream":"keyed","properties":{"partition.key":"usr"}}'
+expect 400 invalid_request
+assert_eq "$(jq -r .error.details.field <<<"$RESP")" "properties.partition.key" "partition.key naming no field"
 call POST "/v1/connections/$KC/activate"; expect 200
 jq -cn '{events: [range(40) | {id: ., user: "u\(. % 8)"}]}' >"$TEST_TMP/keyed.json"
 call POST "/v1/connections/$KC/events" @"$TEST_TMP/keyed.json"; expect 200
