@@ -331,14 +331,9 @@ int auth_api_keys_create(struct api_request *req, struct api_response *resp)
     json_t *doc = auth_new_key(req, req->caller.tenant_id, req->caller.user_id, name, resp);
     if (!doc)
         return -1;
-    const char *id = json_string_value(json_object_get(doc, "id"));
-    if (resource_record_change(req, "api_key", id, "create", false, resp) < 0) {
-        json_decref(doc);
-        return -1;
-    }
-    snprintf(resp->location, sizeof resp->location, "/v1/api-keys/%s", id);
-    resp->etag_version = 1;
-    return api_reply(resp, 201, doc);
+    char id[40];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(doc, "id")));
+    return resource_reply_created(req, "api_key", "/v1/api-keys", id, doc, resp);
 }
 
 int auth_api_keys_revoke(struct api_request *req, struct api_response *resp)

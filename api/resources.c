@@ -435,6 +435,18 @@ static int resource_reply_doc(struct api_response *resp, int status, json_t *doc
     return api_reply(resp, status, doc);
 }
 
+int resource_reply_created(struct api_request *req, const char *kind, const char *collection, const char *id,
+                           json_t *doc, struct api_response *resp)
+{
+    if (resource_record_change(req, kind, id, "create", false, resp) < 0) {
+        json_decref(doc);
+        return -1;
+    }
+    snprintf(resp->location, sizeof resp->location, "%s/%s", collection, id);
+    resp->etag_version = 1;
+    return api_reply(resp, 201, doc);
+}
+
 int resource_record_change(struct api_request *req, const char *kind, const char *id, const char *action, bool notify,
                            struct api_response *resp)
 {

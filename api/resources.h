@@ -35,6 +35,10 @@ int resource_deactivate(struct api_request *req, struct api_response *resp);
  * '<kind>:<id>'), in the request's transaction. kind is the singular name ("pipeline"). */
 int resource_record_change(struct api_request *req, const char *kind, const char *id, const char *action, bool notify,
                            struct api_response *resp);
+/* After creating kind id (doc, stolen, is its JSON): records the change, then 201 with
+ * Location collection/id and ETag "1". Returns 0 or -1 (doc released, resp filled). */
+int resource_reply_created(struct api_request *req, const char *kind, const char *collection, const char *id,
+                           json_t *doc, struct api_response *resp);
 
 /* Parses If-Match ("N", N or W/"N"): 1 with *version set, 0 when absent, -1 when malformed. */
 int resource_parse_if_match(const char *header, long long *version);

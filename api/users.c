@@ -109,13 +109,7 @@ int users_create(struct api_request *req, struct api_response *resp)
     snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
     json_t *doc = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
     PQclear(res);
-    if (resource_record_change(req, "user", id, "create", false, resp) < 0) {
-        json_decref(doc);
-        return -1;
-    }
-    snprintf(resp->location, sizeof resp->location, "/v1/users/%s", id);
-    resp->etag_version = 1;
-    return api_reply(resp, 201, doc);
+    return resource_reply_created(req, "user", "/v1/users", id, doc, resp);
 }
 
 int users_update(struct api_request *req, struct api_response *resp)
