@@ -142,19 +142,12 @@ static uint64_t ingest_fnv1a(const char *s, size_t n)
 static uint64_t ingest_key_hash(const json_t *ev, const char *key)
 {
     const json_t *v = json_object_get(ev, key);
-    char buf[512];
-    const char *s = "null";
-    size_t n = 4;
-    if (json_is_string(v)) {
-        s = json_string_value(v);
-        n = json_string_length(v);
-    } else if (v) {
-        n = json_dumpb(v, buf, sizeof buf, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
-        s = buf;
-        if (n > sizeof buf)
-            n = sizeof buf;
-    }
-    return ingest_fnv1a(s, n);
+    if (json_is_string(v))
+        return ingest_fnv1a(json_string_value(v), json_string_length(v));
+    char *text = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS) : NULL;
+    uint64_t h = text ? ingest_fnv1a(text, strlen(text)) : ingest_fnv1a("null", 4);
+    free(text);
+    return h;
 }
 
 /* Adds one parsed value (or records why it is bad): it must be an object that decodes against

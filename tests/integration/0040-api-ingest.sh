@@ -184,6 +184,16 @@ for p in 0 1 2 3; do
 done
 assert_eq "$total" 40 "keyed: 40 records over the partitions"
 assert_eq "$(sort -u "$TEST_TMP/keyed.txt" | awk '{print $1}' | uniq -d | wc -l)" 0 "each key in one partition"
+# A number as the key: the same value, the same partition, request after request.
+call POST /v1/connections '{"name":"by-id","connector":"http","type":"source","stream":"keyed","properties":{"partition.key":"id"}}'; expect 201
+IC=$(jq -r .id <<<"$RESP")
+call POST "/v1/connections/$IC/activate"; expect 200
+parts=""
+for _ in 1 2 3; do
+  call POST "/v1/connections/$IC/events" '{"events":[{"id":123456789},{"id":123456789,"user":"x"}]}'; expect 200
+  parts="$parts$(jq .partition <<<"$RESP")"
+done
+assert_eq "$(grep -o . <<<"$parts" | sort -u | wc -l)" 1 "one partition for one numeric key ($parts)"
 # Without a key, requests go round robin.
 call POST /v1/connections '{"name":"rr-in","connector":"http","type":"source","stream":"keyed"}'; expect 201
 RC=$(jq -r .id <<<"$RESP")
