@@ -286,7 +286,8 @@ static void make_stream_dir(const char *data_root, const char *tenant, const cha
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/tenants/%s/streams/%s", data_root, tenant, stream);
-    if (mkdir(path, 0700) == 0 && geteuid() == 0 && chown(path, uid, uid) != 0)
+    /* also when the api made it first (HTTP ingest, as root): the tenant's workers own it */
+    if ((mkdir(path, 0700) == 0 || errno == EEXIST) && geteuid() == 0 && chown(path, uid, uid) != 0)
         log_warn("chown %s: %s", path, strerror(errno));
 }
 
