@@ -1095,6 +1095,12 @@ static const struct sql_function functions_table[] = {
     {"MIN", 1, 1, "A", VT_BIGINT, RET_ARG0, 0, NULL, NULL, AGG_MIN},
     {"MAX", 1, 1, "A", VT_BIGINT, RET_ARG0, 0, NULL, NULL, AGG_MAX},
     {"AVG", 1, 1, "N", VT_BIGINT, RET_ARG0, 0, NULL, NULL, AGG_AVG},
+    {"FIRST_VALUE", 1, 1, "A", VT_BIGINT, RET_ARG0, 0, NULL, NULL, AGG_FIRST_VALUE},
+    {"LAST_VALUE", 1, 1, "A", VT_BIGINT, RET_ARG0, 0, NULL, NULL, AGG_LAST_VALUE},
+    {"VAR_POP", 1, 1, "N", VT_DOUBLE, RET_FIXED, 0, NULL, NULL, AGG_VAR_POP},
+    {"VAR_SAMP", 1, 1, "N", VT_DOUBLE, RET_FIXED, 0, NULL, NULL, AGG_VAR_SAMP},
+    {"STDDEV_POP", 1, 1, "N", VT_DOUBLE, RET_FIXED, 0, NULL, NULL, AGG_STDDEV_POP},
+    {"STDDEV_SAMP", 1, 1, "N", VT_DOUBLE, RET_FIXED, 0, NULL, NULL, AGG_STDDEV_SAMP},
 };
 
 const struct sql_function *functions_find(const char *name)

@@ -718,8 +718,33 @@ static void parser_select_list(struct parser *p, struct ast_insert *ins)
     } while (parser_accept(p, TK_COMMA));
 }
 
-/* TABLE(TUMBLE|HOP|CUMULATE(TABLE s, DESCRIPTOR(ts), INTERVAL ..., [INTERVAL ...])) after
- * the first TABLE keyword. */
+/* PARTITION BY a | PARTITION BY (a, b) | PARTITION BY a, b (a list ends before DESCRIPTOR)
+ * after TABLE s, the keyword PARTITION consumed. */
+static void parser_partition_by(struct parser *p, struct ast_insert *ins)
+{
+    int cap = 0;
+    parser_expect_keyword(p, "BY");
+    int paren = parser_accept(p, TK_LPAREN);
+    for (;;) {
+        int quoted;
+        const struct token *t = parser_identifier(p, "a column name", &quoted);
+        struct ast *col = parser_node(p, AST_COLUMN, t);
+        col->name = t->text;
+        col->quoted = quoted;
+        parser_push(p, &ins->partition_by, &ins->npartition_by, &cap, col);
+        if (paren ? !parser_accept(p, TK_COMMA)
+                  : (parser_peek(p)->kind != TK_COMMA || p->pos + 1 >= p->ntokens ||
+                     parser_is_keyword(&p->tokens[p->pos + 1], "DESCRIPTOR")))
+            break;
+        if (!paren)
+            parser_next(p);
+    }
+    if (paren)
+        parser_expect(p, TK_RPAREN, NULL);
+}
+
+/* TABLE(TUMBLE|HOP|CUMULATE|SESSION(TABLE s [PARTITION BY ...], DESCRIPTOR(ts), INTERVAL ...,
+ * [INTERVAL ...])) after the first TABLE keyword. */
 static void parser_window(struct parser *p, struct ast_insert *ins)
 {
     static const struct window_row {
@@ -730,6 +755,7 @@ static void parser_window(struct parser *p, struct ast_insert *ins)
         {"TUMBLE", WINDOW_TUMBLE, 1},
         {"HOP", WINDOW_HOP, 2},
         {"CUMULATE", WINDOW_CUMULATE, 2},
+        {"SESSION", WINDOW_SESSION, 1},
     };
     parser_expect(p, TK_LPAREN, NULL);
     const struct token *w = parser_peek(p);
@@ -740,9 +766,10 @@ static void parser_window(struct parser *p, struct ast_insert *ins)
     if (i < n)
         row = &windows[i];
     else if (w->kind == TK_IDENT || w->kind == TK_QIDENT)
-        parser_error(p, w, "unknown window function \"%s\"; expected TUMBLE, HOP or CUMULATE", w->text);
+        parser_error(p, w, "unknown window function \"%s\"; expected TUMBLE, HOP, CUMULATE or SESSION",
+                     w->text);
     else
-        parser_expected(p, "TUMBLE, HOP or CUMULATE");
+        parser_expected(p, "TUMBLE, HOP, CUMULATE or SESSION");
     parser_next(p);
     ins->window = row->kind;
     ins->window_token = w;
@@ -750,6 +777,12 @@ static void parser_window(struct parser *p, struct ast_insert *ins)
     parser_expect_keyword(p, "TABLE");
     ins->source_token = parser_identifier(p, "a stream name", NULL);
     ins->source = ins->source_token->text;
+    if (parser_is_keyword(parser_peek(p), "PARTITION")) {
+        ins->partition_token = parser_next(p);
+        if (row->kind != WINDOW_SESSION)
+            parser_error(p, ins->partition_token, "PARTITION BY is only supported in SESSION windows");
+        parser_partition_by(p, ins);
+    }
     parser_expect(p, TK_COMMA, NULL);
     parser_expect_keyword(p, "DESCRIPTOR");
     parser_expect(p, TK_LPAREN, NULL);

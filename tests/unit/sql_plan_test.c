@@ -189,6 +189,11 @@ START_TEST(test_snapshot_restore_mid_stream_is_identical)
         "GROUP BY auction, window_start, window_end",
         "INSERT INTO o SELECT channel, COUNT(channel) AS n, window_end FROM TABLE(CUMULATE(TABLE bid, "
         "DESCRIPTOR(dateTime), INTERVAL '1' SECOND, INTERVAL '5' SECOND)) GROUP BY channel, window_start, window_end",
+        /* sessions that merge often (rows of a bidder arrive about 700 ms apart, out of order) */
+        "INSERT INTO o SELECT bidder, channel, COUNT(*) AS n, COUNT(DISTINCT auction) AS na, MIN(price) AS mn, "
+        "MAX(channel) AS mx, FIRST_VALUE(price) AS f, LAST_VALUE(channel) AS l, STDDEV_SAMP(price) AS sd, "
+        "VAR_POP(price) AS vp, window_start, window_end FROM TABLE(SESSION(TABLE bid PARTITION BY bidder, "
+        "DESCRIPTOR(dateTime), INTERVAL '600' MILLISECOND)) GROUP BY bidder, channel, window_start, window_end",
     };
     for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
         struct collect straight = {0}, cut = {0};
