@@ -45,6 +45,11 @@ static const char *const parser_extract_units[] = {
     "YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND", "MILLISECOND", "DOW", "DOY", "QUARTER", "EPOCH",
 };
 
+/* Units of TIMESTAMPADD and TIMESTAMPDIFF. */
+static const char *const parser_timestamp_units[] = {
+    "MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER", "YEAR",
+};
+
 static int parser_is_reserved(const char *word)
 {
     for (size_t i = 0; i < sizeof parser_reserved / sizeof parser_reserved[0]; i++)
@@ -267,6 +272,19 @@ static struct ast *parser_string_literal(struct parser *p, const struct token *t
     return a;
 }
 
+/* The next token as one of units (a bare word, case-insensitive), consumed; what is named in
+ * the error otherwise. Returns the unit's spelling in units. */
+static const char *parser_unit(struct parser *p, const char *const *units, size_t n, const char *what)
+{
+    const struct token *u = parser_peek(p);
+    for (size_t i = 0; i < n; i++)
+        if (u->kind == TK_IDENT && strcasecmp(u->text, units[i]) == 0) {
+            parser_next(p);
+            return units[i];
+        }
+    parser_expected(p, what);
+}
+
 /* Special argument syntax: SUBSTRING(s FROM a [FOR b]), TRIM([BOTH|LEADING|TRAILING] [c] FROM s),
  * EXTRACT(unit FROM ts). Returns NULL when name is an ordinary function. */
 static struct ast *parser_special_call(struct parser *p, const struct token *name)
@@ -275,19 +293,30 @@ static struct ast *parser_special_call(struct parser *p, const struct token *nam
     f->name = name->text;
     if (strcasecmp(name->text, "EXTRACT") == 0) {
         const struct token *u = parser_peek(p);
-        size_t i, n = sizeof parser_extract_units / sizeof parser_extract_units[0];
-        const char *unit = NULL;
-        for (i = 0; i < n && !unit; i++)
-            if (u->kind == TK_IDENT && strcasecmp(u->text, parser_extract_units[i]) == 0)
-                unit = parser_extract_units[i];
-        if (!unit)
-            parser_expected(p, "a time unit (YEAR, MONTH, DAY, HOUR, MINUTE, SECOND)");
-        parser_next(p);
+        const char *unit =
+            parser_unit(p, parser_extract_units, sizeof parser_extract_units / sizeof *parser_extract_units,
+                        "a time unit (YEAR, MONTH, DAY, HOUR, MINUTE, SECOND)");
         parser_expect_keyword(p, "FROM");
         struct ast *ts = parser_expr(p);
         parser_expect(p, TK_RPAREN, NULL);
         parser_set_args(p, f, 2, parser_string_literal(p, u, unit), ts, NULL);
         f->name = "EXTRACT";
+        return f;
+    }
+    if (strcasecmp(name->text, "TIMESTAMPADD") == 0 || strcasecmp(name->text, "TIMESTAMPDIFF") == 0) {
+        /* TIMESTAMPADD(unit, n, ts), TIMESTAMPDIFF(unit, ts1, ts2): the unit becomes a string */
+        const struct token *u = parser_peek(p);
+        const char *unit =
+            parser_unit(p, parser_timestamp_units, sizeof parser_timestamp_units / sizeof *parser_timestamp_units,
+                        "a time unit (SECOND, MINUTE, HOUR, DAY, WEEK, MONTH, QUARTER, YEAR)");
+        parser_expect(p, TK_COMMA, NULL);
+        struct ast rest = {0};
+        parser_expr_list(p, &rest, 0);
+        int cap = 0;
+        parser_push(p, &f->args, &f->nargs, &cap, parser_string_literal(p, u, unit));
+        for (int k = 0; k < rest.nargs; k++)
+            parser_push(p, &f->args, &f->nargs, &cap, rest.args[k]);
+        f->name = strcasecmp(name->text, "TIMESTAMPADD") == 0 ? "TIMESTAMPADD" : "TIMESTAMPDIFF";
         return f;
     }
     if (strcasecmp(name->text, "POSITION") == 0) { /* POSITION(needle IN s) */
@@ -766,8 +795,7 @@ static void parser_window(struct parser *p, struct ast_insert *ins)
     if (i < n)
         row = &windows[i];
     else if (w->kind == TK_IDENT || w->kind == TK_QIDENT)
-        parser_error(p, w, "unknown window function \"%s\"; expected TUMBLE, HOP, CUMULATE or SESSION",
-                     w->text);
+        parser_error(p, w, "unknown window function \"%s\"; expected TUMBLE, HOP, CUMULATE or SESSION", w->text);
     else
         parser_expected(p, "TUMBLE, HOP, CUMULATE or SESSION");
     parser_next(p);

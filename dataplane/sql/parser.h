@@ -81,7 +81,7 @@ struct ast_insert {
     const char *descriptor;
     int descriptor_quoted;
     int64_t window_a_ms, window_b_ms; /* TUMBLE: size; HOP: slide, size; CUMULATE: step, max; SESSION: gap */
-    struct ast **partition_by;         /* SESSION(TABLE s PARTITION BY a, b, ...): AST_COLUMN nodes */
+    struct ast **partition_by;        /* SESSION(TABLE s PARTITION BY a, b, ...): AST_COLUMN nodes */
     int npartition_by;
     const struct token *partition_token;
     const struct token *window_a_token, *window_b_token;
