@@ -1164,7 +1164,7 @@ static int fn_unix_timestamp(const struct expr *e, const struct value *a, struct
         out->type = VT_NULL;
         return 0;
     }
-    out->u.i = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+    out->u.i = ms / 1000 - (ms % 1000 < 0); /* rounded down, no overflow at INT64_MIN */
     return 0;
 }
 
@@ -1209,6 +1209,8 @@ static int fn_timestampadd(const struct expr *e, const struct value *a, struct e
     int64_t n = a[1].u.i, ts = a[2].u.i, r;
     if (!u)
         return eval_fail(c, e, "TIMESTAMPADD of %s is not supported", a[0].u.s.ptr);
+    if (ts > TIME_MAX_MS || ts < -TIME_MAX_MS)
+        return eval_fail(c, e, "TIMESTAMPADD of a timestamp out of range");
     if (u->months) {
         struct civil cv;
         civil_from_ms(ts, &cv);
