@@ -560,6 +560,77 @@ static int fn_reverse(const struct expr *e, const struct value *a, struct eval_c
     return set_string(c, e, out, m, n);
 }
 
+/* ASCII(s): code point of the first character (0 for the empty string). */
+static int fn_ascii(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    const unsigned char *s = (const unsigned char *)a[0].u.s.ptr;
+    size_t n = a[0].u.s.len;
+    out->type = VT_BIGINT;
+    out->u.i = 0;
+    if (n == 0)
+        return 0;
+    int extra = s[0] >= 0xF0 ? 3 : s[0] >= 0xE0 ? 2 : s[0] >= 0xC0 ? 1 : 0;
+    int64_t cp = extra ? s[0] & (0x3F >> extra) : s[0];
+    for (int k = 1; k <= extra; k++) {
+        if ((size_t)k >= n || (s[k] & 0xC0) != 0x80) { /* invalid UTF-8: the first byte */
+            cp = s[0];
+            break;
+        }
+        cp = cp << 6 | (s[k] & 0x3F);
+    }
+    out->u.i = cp;
+    return 0;
+}
+
+/* CHR(n): the character of code n & 255 (Flink's rule), "" for a negative n. */
+static int fn_chr(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    char *m = scratch_alloc(c, 2);
+    if (!m)
+        return eval_fail(c, e, "out of memory");
+    if (a[0].u.i < 0)
+        return set_string(c, e, out, m, 0);
+    unsigned cp = (unsigned)(a[0].u.i & 0xFF);
+    if (cp < 0x80) {
+        m[0] = (char)cp;
+        return set_string(c, e, out, m, 1);
+    }
+    m[0] = (char)(0xC0 | cp >> 6);
+    m[1] = (char)(0x80 | (cp & 0x3F));
+    return set_string(c, e, out, m, 2);
+}
+
+/* REPEAT(s, n): s n times ("" when n <= 0); at most 16 MiB. */
+static int fn_repeat(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    int64_t n = a[1].u.i;
+    size_t len = a[0].u.s.len;
+    if (n <= 0 || len == 0)
+        return set_string(c, e, out, "", 0);
+    if ((uint64_t)n > (16u << 20) / len)
+        return eval_fail(c, e, "REPEAT result is too large");
+    char *m = scratch_alloc(c, (size_t)n * len);
+    if (!m)
+        return eval_fail(c, e, "out of memory");
+    for (int64_t i = 0; i < n; i++)
+        memcpy(m + (size_t)i * len, a[0].u.s.ptr, len);
+    return set_string(c, e, out, m, (size_t)n * len);
+}
+
+/* REGEXP(s, pattern): whether some part of s matches. */
+static int fn_regexp(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    regex_t local, *re;
+    char *subject;
+    if (regex_subject(e, a, c, &local, &re, &subject) < 0)
+        return -1;
+    out->type = VT_BOOLEAN;
+    out->u.b = regexec(re, subject, 0, NULL, 0) == 0;
+    if (re == &local)
+        regfree(&local);
+    return 0;
+}
+
 /* ---- Math ------------------------------------------------------------------------------*/
 
 static int fn_abs(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
@@ -590,15 +661,18 @@ static int fn_mod(const struct expr *e, const struct value *a, struct eval_ctx *
     return 0;
 }
 
-static int fn_round(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+/* ROUND(x[, d]) (half away from zero) and TRUNCATE(x[, d]) (toward zero) to d decimals;
+ * a negative d works on digits left of the point. */
+static int round_digits(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out,
+                        int truncate)
 {
     int64_t digits = e->nargs > 1 ? a[1].u.i : 0;
     *out = a[0];
     if (digits > 300 || digits < -300)
-        return eval_fail(c, e, "ROUND digits out of range");
+        return eval_fail(c, e, "%s digits out of range", e->func->name);
     if (a[0].type == VT_DOUBLE) {
         double p = pow(10.0, (double)digits);
-        out->u.d = round(a[0].u.d * p) / p;
+        out->u.d = (truncate ? trunc(a[0].u.d * p) : round(a[0].u.d * p)) / p;
         if (!isfinite(out->u.d))
             out->u.d = a[0].u.d;
     } else if (digits < 0) {
@@ -606,14 +680,26 @@ static int fn_round(const struct expr *e, const struct value *a, struct eval_ctx
         for (int64_t k = 0; k < -digits && p < INT64_MAX / 10; k++)
             p *= 10;
         int64_t q = a[0].u.i / p, r = a[0].u.i % p;
+        if (truncate)
+            r = 0;
         if (r >= p - r)
             q++;
         else if (-r >= p + r)
             q--;
         if (__builtin_mul_overflow(q, p, &out->u.i))
-            return eval_fail(c, e, "BIGINT overflow in ROUND");
+            return eval_fail(c, e, "BIGINT overflow in %s", e->func->name);
     }
     return 0;
+}
+
+static int fn_round(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    return round_digits(e, a, c, out, 0);
+}
+
+static int fn_truncate(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    return round_digits(e, a, c, out, 1);
 }
 
 static int fn_floor(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
@@ -650,6 +736,44 @@ static int fn_sqrt(const struct expr *e, const struct value *a, struct eval_ctx 
     return 0;
 }
 
+static int fn_sign(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    *out = a[0];
+    if (a[0].type == VT_DOUBLE)
+        out->u.d = a[0].u.d > 0 ? 1.0 : a[0].u.d < 0 ? -1.0 : a[0].u.d; /* keeps 0.0 and NaN */
+    else
+        out->u.i = (a[0].u.i > 0) - (a[0].u.i < 0);
+    return 0;
+}
+
+/* LN, LOG10, LOG(x), LOG(base, x): the logarithm of a positive number (an error otherwise). */
+static int fn_log(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    const char *name = e->func->name;
+    double x = num(&a[e->nargs - 1]);
+    if (!(x > 0))
+        return eval_fail(c, e, "%s of a number that is not positive", name);
+    out->type = VT_DOUBLE;
+    if (strcmp(name, "LOG10") == 0) {
+        out->u.d = log10(x);
+    } else if (e->nargs == 2) {
+        double base = num(&a[0]);
+        if (!(base > 0) || base == 1)
+            return eval_fail(c, e, "LOG base must be positive and not 1");
+        out->u.d = log(x) / log(base);
+    } else {
+        out->u.d = log(x);
+    }
+    return 0;
+}
+
+static int fn_exp(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    out->type = VT_DOUBLE;
+    out->u.d = exp(num(&a[0]));
+    return 0;
+}
+
 /* ---- Conditional -----------------------------------------------------------------------*/
 
 static int fn_coalesce(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
@@ -669,22 +793,41 @@ static int fn_if(const struct expr *e, const struct value *a, struct eval_ctx *c
     return 0;
 }
 
+/* NULLIF(a, b): NULL when a equals b, else a. */
+static int fn_nullif(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    *out = a[0];
+    if (a[0].type != VT_NULL && a[1].type != VT_NULL && value_equal(&a[0], &a[1]))
+        out->type = VT_NULL;
+    return 0;
+}
+
+/* GREATEST / LEAST(a, b, ...): arguments promoted to one type; NULL when any is NULL. */
+static int fn_greatest(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    int least = e->func->name[0] == 'L';
+    *out = a[0];
+    for (int i = 1; i < e->nargs; i++) {
+        int r = value_compare(&a[i], out);
+        if (least ? r < 0 : r > 0)
+            *out = a[i];
+    }
+    return 0;
+}
+
 /* ---- JSON ------------------------------------------------------------------------------*/
 
-/* JSON_VALUE(json, '$.a.b[0]'): the scalar at the path as a string; NULL when the input is
- * not JSON, the path is missing or the value is an object or array (Flink's defaults). */
-static int fn_json_value(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+/* The node of root at a JSON path ('$', '.key', '[n]', '['key']'); *out NULL when missing.
+ * Returns 0, or -1 with the error set for a malformed path. */
+static int json_path_walk(const struct expr *e, const struct value *pathv, struct eval_ctx *c, json_t *root,
+                          json_t **out)
 {
-    const char *path = a[1].u.s.ptr, *pe = path + a[1].u.s.len;
-    out->type = VT_NULL;
+    const char *path = pathv->u.s.ptr, *pe = path + pathv->u.s.len;
+    json_t *cur = root;
+    *out = NULL;
     if (path == pe || *path != '$')
-        return eval_fail(c, e, "invalid JSON path '%.*s': it must start with '$'", (int)a[1].u.s.len, path);
-    json_error_t jerr;
-    json_t *root = json_loadb(a[0].u.s.ptr, a[0].u.s.len, JSON_DECODE_ANY, &jerr), *cur = root;
-    if (!root)
-        return 0;
+        return eval_fail(c, e, "invalid JSON path '%.*s': it must start with '$'", (int)pathv->u.s.len, path);
     path++;
-    int rc = 0;
     while (path < pe && cur) {
         char key[256];
         size_t kl = 0;
@@ -711,22 +854,46 @@ static int fn_json_value(const struct expr *e, const struct value *a, struct eva
                     idx = idx * 10 + (size_t)(*path++ - '0');
                     digits++;
                 }
-                if (!digits) {
-                    rc = eval_fail(c, e, "invalid JSON path: expected an index after '['");
-                    goto done;
-                }
+                if (!digits)
+                    return eval_fail(c, e, "invalid JSON path: expected an index after '['");
                 cur = json_is_array(cur) ? json_array_get(cur, idx) : NULL;
             }
-            if (path >= pe || *path != ']') {
-                rc = eval_fail(c, e, "invalid JSON path: expected ']'");
-                goto done;
-            }
+            if (path >= pe || *path != ']')
+                return eval_fail(c, e, "invalid JSON path: expected ']'");
             path++;
         } else {
-            rc = eval_fail(c, e, "invalid JSON path: unexpected '%c'", *path);
-            goto done;
+            return eval_fail(c, e, "invalid JSON path: unexpected '%c'", *path);
         }
     }
+    *out = cur;
+    return 0;
+}
+
+/* Parses a[0] as JSON (*root NULL when it is not JSON) and walks the path a[1] to *node. */
+static int json_lookup(const struct expr *e, const struct value *a, struct eval_ctx *c, json_t **root, json_t **node)
+{
+    json_error_t jerr;
+    *node = NULL;
+    *root = json_loadb(a[0].u.s.ptr, a[0].u.s.len, JSON_DECODE_ANY, &jerr);
+    if (!*root)
+        return 0;
+    if (json_path_walk(e, &a[1], c, *root, node) < 0) {
+        json_decref(*root);
+        *root = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* JSON_VALUE(json, '$.a.b[0]'): the scalar at the path as a string; NULL when the input is
+ * not JSON, the path is missing or the value is an object or array (Flink's defaults). */
+static int fn_json_value(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    json_t *root, *cur;
+    out->type = VT_NULL;
+    if (json_lookup(e, a, c, &root, &cur) < 0)
+        return -1;
+    int rc = 0;
     if (!cur || json_is_null(cur) || json_is_object(cur) || json_is_array(cur))
         goto done;
     char buf[64];
@@ -751,6 +918,40 @@ static int fn_json_value(const struct expr *e, const struct value *a, struct eva
     memcpy(m, txt, n);
     set_string(c, e, out, m, n);
 done:
+    json_decref(root);
+    return rc;
+}
+
+/* JSON_EXISTS(json, path): whether the path names a value (FALSE when the input is not JSON). */
+static int fn_json_exists(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    json_t *root, *cur;
+    if (json_lookup(e, a, c, &root, &cur) < 0)
+        return -1;
+    out->type = VT_BOOLEAN;
+    out->u.b = cur != NULL;
+    json_decref(root);
+    return 0;
+}
+
+/* JSON_QUERY(json, path): the object or array at the path as compact JSON text; NULL when the
+ * input is not JSON, the path is missing or names a scalar (Flink's defaults). */
+static int fn_json_query(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    json_t *root, *cur;
+    out->type = VT_NULL;
+    if (json_lookup(e, a, c, &root, &cur) < 0)
+        return -1;
+    int rc = 0;
+    if (cur && (json_is_object(cur) || json_is_array(cur))) {
+        char *text = json_dumps(cur, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+        char *m = text ? arena_strndup(c->scratch, text, strlen(text)) : NULL;
+        if (m)
+            set_string(c, e, out, m, strlen(m));
+        else
+            rc = eval_fail(c, e, "out of memory");
+        free(text);
+    }
     json_decref(root);
     return rc;
 }
@@ -948,6 +1149,117 @@ static int fn_time_part(const struct expr *e, const struct value *a, struct eval
     return time_part(e, strcmp(name, "DAYOFMONTH") == 0 ? "DAY" : name, a[0].u.i, c, out);
 }
 
+/* Event times and timestamps stay within years 0000..9999 (either side of 1970 as plan.c). */
+#define TIME_MAX_MS 253402300799999LL
+
+/* UNIX_TIMESTAMP(ts) / UNIX_TIMESTAMP(text[, format]): seconds since 1970-01-01 00:00:00 UTC
+ * (rounded down); NULL when the text does not parse. */
+static int fn_unix_timestamp(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    int64_t ms = a[0].u.i;
+    out->type = VT_BIGINT;
+    if (a[0].type == VT_STRING &&
+        (e->nargs == 2 ? date_pattern(a[1].u.s.ptr, a[1].u.s.len, 0, NULL, 0, NULL, a[0].u.s.ptr, a[0].u.s.len, &ms)
+                       : sql_parse_timestamp(a[0].u.s.ptr, a[0].u.s.len, &ms)) < 0) {
+        out->type = VT_NULL;
+        return 0;
+    }
+    out->u.i = ms / 1000 - (ms % 1000 < 0); /* rounded down, no overflow at INT64_MIN */
+    return 0;
+}
+
+/* FROM_UNIXTIME(seconds[, format]): the UTC time as text, 'yyyy-MM-dd HH:mm:ss' by default. */
+static int fn_from_unixtime(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    int64_t s = a[0].u.i;
+    if (s > TIME_MAX_MS / 1000 || s < -TIME_MAX_MS / 1000)
+        return eval_fail(c, e, "FROM_UNIXTIME of %lld is out of range", (long long)s);
+    const char *pat = e->nargs > 1 ? a[1].u.s.ptr : "yyyy-MM-dd HH:mm:ss";
+    size_t pn = e->nargs > 1 ? a[1].u.s.len : strlen(pat), cap = pn * 4 + 32, n;
+    char *buf = scratch_alloc(c, cap);
+    if (!buf)
+        return eval_fail(c, e, "out of memory");
+    if (date_pattern(pat, pn, s * 1000, buf, cap, &n, NULL, 0, NULL) < 0)
+        return eval_fail(c, e, "invalid date format '%.*s'", (int)pn, pat);
+    return set_string(c, e, out, buf, n);
+}
+
+/* Units of TIMESTAMPADD / TIMESTAMPDIFF: fixed lengths, or months (0 ms, months > 0). */
+static const struct time_unit {
+    const char *name;
+    int64_t ms, months;
+} time_units[] = {
+    {"MILLISECOND", 1, 0},  {"SECOND", 1000, 0}, {"MINUTE", 60000, 0}, {"HOUR", 3600000, 0}, {"DAY", 86400000, 0},
+    {"WEEK", 604800000, 0}, {"MONTH", 0, 1},     {"QUARTER", 0, 3},    {"YEAR", 0, 12},
+};
+
+static const struct time_unit *time_unit_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof time_units / sizeof time_units[0]; i++)
+        if (strcmp(time_units[i].name, name) == 0)
+            return &time_units[i];
+    return NULL;
+}
+
+/* TIMESTAMPADD(unit, n, ts): ts moved by n units; adding months keeps the day of the month
+ * when it exists, else the month's last day. */
+static int fn_timestampadd(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    const struct time_unit *u = time_unit_find(a[0].u.s.ptr);
+    int64_t n = a[1].u.i, ts = a[2].u.i, r;
+    if (!u)
+        return eval_fail(c, e, "TIMESTAMPADD of %s is not supported", a[0].u.s.ptr);
+    if (ts > TIME_MAX_MS || ts < -TIME_MAX_MS)
+        return eval_fail(c, e, "TIMESTAMPADD of a timestamp out of range");
+    if (u->months) {
+        struct civil cv;
+        civil_from_ms(ts, &cv);
+        if (n > 120000 || n < -120000)
+            return eval_fail(c, e, "TIMESTAMPADD result is out of range");
+        int64_t m = cv.year * 12 + (cv.month - 1) + n * u->months;
+        cv.year = m >= 0 ? m / 12 : -((-m + 11) / 12);
+        cv.month = (int)(m - cv.year * 12) + 1;
+        if (cv.day > days_in_month(cv.year, cv.month))
+            cv.day = days_in_month(cv.year, cv.month);
+        r = civil_to_ms(&cv);
+    } else if (__builtin_mul_overflow(n, u->ms, &r) || __builtin_add_overflow(r, ts, &r)) {
+        return eval_fail(c, e, "TIMESTAMPADD result is out of range");
+    }
+    if (r > TIME_MAX_MS || r < -TIME_MAX_MS)
+        return eval_fail(c, e, "TIMESTAMPADD result is out of range");
+    out->type = VT_TIMESTAMP;
+    out->u.i = r;
+    return 0;
+}
+
+/* TIMESTAMPDIFF(unit, ts1, ts2): whole units from ts1 to ts2 (negative when ts2 is earlier). */
+static int fn_timestampdiff(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    const struct time_unit *u = time_unit_find(a[0].u.s.ptr);
+    int64_t t1 = a[1].u.i, t2 = a[2].u.i;
+    if (!u)
+        return eval_fail(c, e, "TIMESTAMPDIFF of %s is not supported", a[0].u.s.ptr);
+    if (t1 > TIME_MAX_MS || t1 < -TIME_MAX_MS || t2 > TIME_MAX_MS || t2 < -TIME_MAX_MS)
+        return eval_fail(c, e, "TIMESTAMPDIFF of a timestamp out of range");
+    out->type = VT_BIGINT;
+    if (!u->months) {
+        out->u.i = (t2 - t1) / u->ms;
+        return 0;
+    }
+    struct civil c1, c2;
+    civil_from_ms(t1, &c1);
+    civil_from_ms(t2, &c2);
+    int64_t months = (c2.year - c1.year) * 12 + (c2.month - c1.month);
+    /* the time within the month (day and time of day) decides whether the last month is whole */
+    int64_t r1 = t1 - (c1.days - c1.day + 1) * 86400000, r2 = t2 - (c2.days - c2.day + 1) * 86400000;
+    if (months > 0 && r2 < r1)
+        months--;
+    else if (months < 0 && r2 > r1)
+        months++;
+    out->u.i = months / u->months;
+    return 0;
+}
+
 /* REPLACE(s, from, to): every occurrence of from (non-empty) replaced. */
 static int fn_replace(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
 {
@@ -1090,11 +1402,36 @@ static const struct sql_function functions_table[] = {
     {"HOUR", 1, 1, "T", VT_BIGINT, RET_FIXED, 1, fn_time_part, NULL, AGG_NONE},
     {"MINUTE", 1, 1, "T", VT_BIGINT, RET_FIXED, 1, fn_time_part, NULL, AGG_NONE},
     {"SECOND", 1, 1, "T", VT_BIGINT, RET_FIXED, 1, fn_time_part, NULL, AGG_NONE},
+    {"NULLIF", 2, 2, "A", VT_NULL, RET_ARG1, 0, fn_nullif, NULL, AGG_NONE},
+    {"GREATEST", 1, MANY, "A", VT_NULL, RET_ARG1, 1, fn_greatest, NULL, AGG_NONE},
+    {"LEAST", 1, MANY, "A", VT_NULL, RET_ARG1, 1, fn_greatest, NULL, AGG_NONE},
+    {"SIGN", 1, 1, "N", VT_BIGINT, RET_ARG0, 1, fn_sign, NULL, AGG_NONE},
+    {"LN", 1, 1, "N", VT_DOUBLE, RET_FIXED, 1, fn_log, NULL, AGG_NONE},
+    {"LOG10", 1, 1, "N", VT_DOUBLE, RET_FIXED, 1, fn_log, NULL, AGG_NONE},
+    {"LOG", 1, 2, "N", VT_DOUBLE, RET_FIXED, 1, fn_log, NULL, AGG_NONE},
+    {"EXP", 1, 1, "N", VT_DOUBLE, RET_FIXED, 1, fn_exp, NULL, AGG_NONE},
+    {"TRUNCATE", 1, 2, "NI", VT_BIGINT, RET_ARG0, 1, fn_truncate, NULL, AGG_NONE},
+    {"ASCII", 1, 1, "S", VT_BIGINT, RET_FIXED, 1, fn_ascii, NULL, AGG_NONE},
+    {"CHR", 1, 1, "I", VT_STRING, RET_FIXED, 1, fn_chr, NULL, AGG_NONE},
+    {"REPEAT", 2, 2, "SI", VT_STRING, RET_FIXED, 1, fn_repeat, NULL, AGG_NONE},
+    {"REGEXP", 2, 2, "SS", VT_BOOLEAN, RET_FIXED, 1, fn_regexp, prepare_regex, AGG_NONE},
+    {"JSON_EXISTS", 2, 2, "S", VT_BOOLEAN, RET_FIXED, 1, fn_json_exists, NULL, AGG_NONE},
+    {"JSON_QUERY", 2, 2, "S", VT_STRING, RET_FIXED, 1, fn_json_query, NULL, AGG_NONE},
+    {"UNIX_TIMESTAMP", 1, 2, "XS", VT_BIGINT, RET_FIXED, 1, fn_unix_timestamp, NULL, AGG_NONE},
+    {"FROM_UNIXTIME", 1, 2, "IS", VT_STRING, RET_FIXED, 1, fn_from_unixtime, NULL, AGG_NONE},
+    {"TIMESTAMPADD", 3, 3, "SIT", VT_TIMESTAMP, RET_FIXED, 1, fn_timestampadd, NULL, AGG_NONE},
+    {"TIMESTAMPDIFF", 3, 3, "STT", VT_BIGINT, RET_FIXED, 1, fn_timestampdiff, NULL, AGG_NONE},
     {"COUNT", 0, 1, "A", VT_BIGINT, RET_FIXED, 0, NULL, NULL, AGG_COUNT},
     {"SUM", 1, 1, "N", VT_BIGINT, RET_ARG0, 0, NULL, NULL, AGG_SUM},
     {"MIN", 1, 1, "A", VT_BIGINT, RET_ARG0, 0, NULL, NULL, AGG_MIN},
     {"MAX", 1, 1, "A", VT_BIGINT, RET_ARG0, 0, NULL, NULL, AGG_MAX},
     {"AVG", 1, 1, "N", VT_BIGINT, RET_ARG0, 0, NULL, NULL, AGG_AVG},
+    {"FIRST_VALUE", 1, 1, "A", VT_BIGINT, RET_ARG0, 0, NULL, NULL, AGG_FIRST_VALUE},
+    {"LAST_VALUE", 1, 1, "A", VT_BIGINT, RET_ARG0, 0, NULL, NULL, AGG_LAST_VALUE},
+    {"VAR_POP", 1, 1, "N", VT_DOUBLE, RET_FIXED, 0, NULL, NULL, AGG_VAR_POP},
+    {"VAR_SAMP", 1, 1, "N", VT_DOUBLE, RET_FIXED, 0, NULL, NULL, AGG_VAR_SAMP},
+    {"STDDEV_POP", 1, 1, "N", VT_DOUBLE, RET_FIXED, 0, NULL, NULL, AGG_STDDEV_POP},
+    {"STDDEV_SAMP", 1, 1, "N", VT_DOUBLE, RET_FIXED, 0, NULL, NULL, AGG_STDDEV_SAMP},
 };
 
 const struct sql_function *functions_find(const char *name)

@@ -7,7 +7,20 @@
 
 #define FUNCTIONS_MAX_ARGS 16
 
-enum agg_kind { AGG_NONE, AGG_COUNT, AGG_SUM, AGG_MIN, AGG_MAX, AGG_AVG };
+enum agg_kind {
+    AGG_NONE,
+    AGG_COUNT,
+    AGG_SUM,
+    AGG_MIN,
+    AGG_MAX,
+    AGG_AVG,
+    AGG_FIRST_VALUE,
+    AGG_LAST_VALUE,
+    AGG_VAR_POP,
+    AGG_VAR_SAMP,
+    AGG_STDDEV_POP,
+    AGG_STDDEV_SAMP,
+};
 
 /* How the result type follows from the argument types. */
 enum ret_rule {

@@ -45,6 +45,11 @@ static const char *const parser_extract_units[] = {
     "YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND", "MILLISECOND", "DOW", "DOY", "QUARTER", "EPOCH",
 };
 
+/* Units of TIMESTAMPADD and TIMESTAMPDIFF. */
+static const char *const parser_timestamp_units[] = {
+    "MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER", "YEAR",
+};
+
 static int parser_is_reserved(const char *word)
 {
     for (size_t i = 0; i < sizeof parser_reserved / sizeof parser_reserved[0]; i++)
@@ -267,6 +272,19 @@ static struct ast *parser_string_literal(struct parser *p, const struct token *t
     return a;
 }
 
+/* The next token as one of units (a bare word, case-insensitive), consumed; what is named in
+ * the error otherwise. Returns the unit's spelling in units. */
+static const char *parser_unit(struct parser *p, const char *const *units, size_t n, const char *what)
+{
+    const struct token *u = parser_peek(p);
+    for (size_t i = 0; i < n; i++)
+        if (u->kind == TK_IDENT && strcasecmp(u->text, units[i]) == 0) {
+            parser_next(p);
+            return units[i];
+        }
+    parser_expected(p, what);
+}
+
 /* Special argument syntax: SUBSTRING(s FROM a [FOR b]), TRIM([BOTH|LEADING|TRAILING] [c] FROM s),
  * EXTRACT(unit FROM ts). Returns NULL when name is an ordinary function. */
 static struct ast *parser_special_call(struct parser *p, const struct token *name)
@@ -275,19 +293,30 @@ static struct ast *parser_special_call(struct parser *p, const struct token *nam
     f->name = name->text;
     if (strcasecmp(name->text, "EXTRACT") == 0) {
         const struct token *u = parser_peek(p);
-        size_t i, n = sizeof parser_extract_units / sizeof parser_extract_units[0];
-        const char *unit = NULL;
-        for (i = 0; i < n && !unit; i++)
-            if (u->kind == TK_IDENT && strcasecmp(u->text, parser_extract_units[i]) == 0)
-                unit = parser_extract_units[i];
-        if (!unit)
-            parser_expected(p, "a time unit (YEAR, MONTH, DAY, HOUR, MINUTE, SECOND)");
-        parser_next(p);
+        const char *unit =
+            parser_unit(p, parser_extract_units, sizeof parser_extract_units / sizeof *parser_extract_units,
+                        "a time unit (YEAR, MONTH, DAY, HOUR, MINUTE, SECOND)");
         parser_expect_keyword(p, "FROM");
         struct ast *ts = parser_expr(p);
         parser_expect(p, TK_RPAREN, NULL);
         parser_set_args(p, f, 2, parser_string_literal(p, u, unit), ts, NULL);
         f->name = "EXTRACT";
+        return f;
+    }
+    if (strcasecmp(name->text, "TIMESTAMPADD") == 0 || strcasecmp(name->text, "TIMESTAMPDIFF") == 0) {
+        /* TIMESTAMPADD(unit, n, ts), TIMESTAMPDIFF(unit, ts1, ts2): the unit becomes a string */
+        const struct token *u = parser_peek(p);
+        const char *unit =
+            parser_unit(p, parser_timestamp_units, sizeof parser_timestamp_units / sizeof *parser_timestamp_units,
+                        "a time unit (SECOND, MINUTE, HOUR, DAY, WEEK, MONTH, QUARTER, YEAR)");
+        parser_expect(p, TK_COMMA, NULL);
+        struct ast rest = {0};
+        parser_expr_list(p, &rest, 0);
+        int cap = 0;
+        parser_push(p, &f->args, &f->nargs, &cap, parser_string_literal(p, u, unit));
+        for (int k = 0; k < rest.nargs; k++)
+            parser_push(p, &f->args, &f->nargs, &cap, rest.args[k]);
+        f->name = strcasecmp(name->text, "TIMESTAMPADD") == 0 ? "TIMESTAMPADD" : "TIMESTAMPDIFF";
         return f;
     }
     if (strcasecmp(name->text, "POSITION") == 0) { /* POSITION(needle IN s) */
@@ -718,8 +747,33 @@ static void parser_select_list(struct parser *p, struct ast_insert *ins)
     } while (parser_accept(p, TK_COMMA));
 }
 
-/* TABLE(TUMBLE|HOP|CUMULATE(TABLE s, DESCRIPTOR(ts), INTERVAL ..., [INTERVAL ...])) after
- * the first TABLE keyword. */
+/* PARTITION BY a | PARTITION BY (a, b) | PARTITION BY a, b (a list ends before DESCRIPTOR)
+ * after TABLE s, the keyword PARTITION consumed. */
+static void parser_partition_by(struct parser *p, struct ast_insert *ins)
+{
+    int cap = 0;
+    parser_expect_keyword(p, "BY");
+    int paren = parser_accept(p, TK_LPAREN);
+    for (;;) {
+        int quoted;
+        const struct token *t = parser_identifier(p, "a column name", &quoted);
+        struct ast *col = parser_node(p, AST_COLUMN, t);
+        col->name = t->text;
+        col->quoted = quoted;
+        parser_push(p, &ins->partition_by, &ins->npartition_by, &cap, col);
+        if (paren ? !parser_accept(p, TK_COMMA)
+                  : (parser_peek(p)->kind != TK_COMMA || p->pos + 1 >= p->ntokens ||
+                     parser_is_keyword(&p->tokens[p->pos + 1], "DESCRIPTOR")))
+            break;
+        if (!paren)
+            parser_next(p);
+    }
+    if (paren)
+        parser_expect(p, TK_RPAREN, NULL);
+}
+
+/* TABLE(TUMBLE|HOP|CUMULATE|SESSION(TABLE s [PARTITION BY ...], DESCRIPTOR(ts), INTERVAL ...,
+ * [INTERVAL ...])) after the first TABLE keyword. */
 static void parser_window(struct parser *p, struct ast_insert *ins)
 {
     static const struct window_row {
@@ -730,6 +784,7 @@ static void parser_window(struct parser *p, struct ast_insert *ins)
         {"TUMBLE", WINDOW_TUMBLE, 1},
         {"HOP", WINDOW_HOP, 2},
         {"CUMULATE", WINDOW_CUMULATE, 2},
+        {"SESSION", WINDOW_SESSION, 1},
     };
     parser_expect(p, TK_LPAREN, NULL);
     const struct token *w = parser_peek(p);
@@ -740,9 +795,9 @@ static void parser_window(struct parser *p, struct ast_insert *ins)
     if (i < n)
         row = &windows[i];
     else if (w->kind == TK_IDENT || w->kind == TK_QIDENT)
-        parser_error(p, w, "unknown window function \"%s\"; expected TUMBLE, HOP or CUMULATE", w->text);
+        parser_error(p, w, "unknown window function \"%s\"; expected TUMBLE, HOP, CUMULATE or SESSION", w->text);
     else
-        parser_expected(p, "TUMBLE, HOP or CUMULATE");
+        parser_expected(p, "TUMBLE, HOP, CUMULATE or SESSION");
     parser_next(p);
     ins->window = row->kind;
     ins->window_token = w;
@@ -750,6 +805,12 @@ static void parser_window(struct parser *p, struct ast_insert *ins)
     parser_expect_keyword(p, "TABLE");
     ins->source_token = parser_identifier(p, "a stream name", NULL);
     ins->source = ins->source_token->text;
+    if (parser_is_keyword(parser_peek(p), "PARTITION")) {
+        ins->partition_token = parser_next(p);
+        if (row->kind != WINDOW_SESSION)
+            parser_error(p, ins->partition_token, "PARTITION BY is only supported in SESSION windows");
+        parser_partition_by(p, ins);
+    }
     parser_expect(p, TK_COMMA, NULL);
     parser_expect_keyword(p, "DESCRIPTOR");
     parser_expect(p, TK_LPAREN, NULL);

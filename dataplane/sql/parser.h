@@ -67,7 +67,7 @@ struct ast_select_item {
     int alias_quoted;
 };
 
-enum window_kind { WINDOW_NONE, WINDOW_TUMBLE, WINDOW_HOP, WINDOW_CUMULATE };
+enum window_kind { WINDOW_NONE, WINDOW_TUMBLE, WINDOW_HOP, WINDOW_CUMULATE, WINDOW_SESSION };
 
 struct ast_insert {
     const char *sink;
@@ -80,7 +80,10 @@ struct ast_insert {
     const struct token *window_token, *descriptor_token;
     const char *descriptor;
     int descriptor_quoted;
-    int64_t window_a_ms, window_b_ms; /* TUMBLE: size; HOP: slide, size; CUMULATE: step, max */
+    int64_t window_a_ms, window_b_ms; /* TUMBLE: size; HOP: slide, size; CUMULATE: step, max; SESSION: gap */
+    struct ast **partition_by;        /* SESSION(TABLE s PARTITION BY a, b, ...): AST_COLUMN nodes */
+    int npartition_by;
+    const struct token *partition_token;
     const struct token *window_a_token, *window_b_token;
     struct ast *where, *having;
     struct ast **group_by;

@@ -261,13 +261,15 @@ static int resolve_aggregate(struct expr_compiler *c, const struct ast *call, in
         if (rc < 0)
             return -1;
         enum value_type t = slot.arg->type;
-        if ((f->agg == AGG_SUM || f->agg == AGG_AVG) && t != VT_BIGINT && t != VT_DOUBLE)
+        int numeric = f->agg == AGG_SUM || f->agg == AGG_AVG || f->agg == AGG_VAR_POP || f->agg == AGG_VAR_SAMP ||
+                      f->agg == AGG_STDDEV_POP || f->agg == AGG_STDDEV_SAMP;
+        if (numeric && t != VT_BIGINT && t != VT_DOUBLE)
             return compile_fail(c, call->args[0], "type mismatch: %s needs a numeric argument, found %s", f->name,
                                 sql_type_name(t));
         if (t == VT_NULL && f->agg != AGG_COUNT)
             return compile_fail(c, call->args[0], "%s of an untyped NULL; use CAST(NULL AS type)", f->name);
     }
-    slot.result = f->agg == AGG_COUNT ? VT_BIGINT : slot.arg->type;
+    slot.result = f->agg == AGG_COUNT ? VT_BIGINT : f->rule == RET_FIXED ? f->ret : slot.arg->type;
     p->aggs[p->naggs] = slot;
     *index = p->nkeys + 2 + p->naggs;
     *type = slot.result;
@@ -328,6 +330,11 @@ static int compile_window(struct plan *p, const struct ast_insert *ins, struct s
     p->rowtime = col;
     p->delay = p->in.watermark_delay_ms;
     p->needed[col] = 1;
+    if (ins->window == WINDOW_SESSION) {
+        p->table.gap = p->win_a;
+        p->bounds = calloc(1, sizeof *p->bounds);
+        return p->bounds ? 0 : fail_at(err, 0, 0, "out of memory");
+    }
     if (ins->window == WINDOW_HOP && p->win_b % p->win_a != 0)
         return fail_tok(err, ins->window_b_token, "HOP size must be a whole multiple of its slide");
     if (ins->window == WINDOW_CUMULATE && p->win_b % p->win_a != 0)
@@ -337,6 +344,33 @@ static int compile_window(struct plan *p, const struct ast_insert *ins, struct s
     p->bounds = calloc(ins->window == WINDOW_TUMBLE ? 1 : (size_t)(p->win_b / p->win_a), sizeof *p->bounds);
     if (!p->bounds)
         return fail_at(err, 0, 0, "out of memory");
+    return 0;
+}
+
+/* SESSION ... PARTITION BY: each column must be a GROUP BY key; the keys are reordered so
+ * that the partition columns come first (the window table's partition prefix). */
+static int compile_partition_by(struct plan *p, const struct ast_insert *ins)
+{
+    for (int i = 0; i < ins->npartition_by; i++) {
+        const struct ast *col = ins->partition_by[i];
+        int c = find_source_column(&p->compiler, col), k = p->table.npart;
+        if (c < 0)
+            return -1;
+        while (k < p->nkeys && p->key_cols[k] != c)
+            k++;
+        int seen = 0;
+        for (int j = 0; j < p->table.npart; j++)
+            seen |= p->key_cols[j] == c;
+        if (seen)
+            continue;
+        if (k == p->nkeys)
+            return fail_at(p->compiler.err, col->line, col->column,
+                           "PARTITION BY column \"%s\" must also be a GROUP BY key of the SESSION window",
+                           p->in.fields[c].name);
+        memmove(&p->key_cols[p->table.npart + 1], &p->key_cols[p->table.npart],
+                (size_t)(k - p->table.npart) * sizeof *p->key_cols);
+        p->key_cols[p->table.npart++] = c;
+    }
     return 0;
 }
 
@@ -368,10 +402,10 @@ static int compile_group_by(struct plan *p, const struct ast_insert *ins, struct
     if (p->window == WINDOW_NONE)
         return fail_tok(err, ins->group_by_token,
                         "GROUP BY without a window is not supported (its result would be an updating table); "
-                        "group by window_start, window_end of TUMBLE, HOP or CUMULATE");
+                        "group by window_start, window_end of TUMBLE, HOP, CUMULATE or SESSION");
     if (!has_start || !has_end)
         return fail_tok(err, ins->group_by_token, "a windowed GROUP BY must list both window_start and window_end");
-    return 0;
+    return p->window == WINDOW_SESSION ? compile_partition_by(p, ins) : 0;
 }
 
 /* Output column names: alias, column name, window column, or EXPR$n. */
@@ -559,6 +593,12 @@ struct plan *plan_compile(const char *sql, sql_catalog_fn catalog, void *ctx, st
     if (ins->window != WINDOW_NONE && compile_window(p, ins, err) < 0)
         goto fail;
     p->tvf = p->window != WINDOW_NONE && !grouped;
+    if (p->tvf && p->window == WINDOW_SESSION) {
+        fail_tok(err, ins->window_token,
+                 "a SESSION window needs GROUP BY window_start, window_end (a session's bounds are known only when "
+                 "it closes)");
+        goto fail;
+    }
     if (p->tvf && !(p->tvfrow = calloc((size_t)p->in.nfields + TVF_NCOLUMNS, sizeof *p->tvfrow))) {
         fail_at(err, 0, 0, "out of memory");
         goto fail;
@@ -570,7 +610,7 @@ struct plan *plan_compile(const char *sql, sql_catalog_fn catalog, void *ctx, st
     if (grouped) {
         if (ins->ngroup_by == 0) {
             fail_at(err, ins->items[0].expr->line, ins->items[0].expr->column,
-                    "aggregates need GROUP BY window_start, window_end over TUMBLE, HOP or CUMULATE");
+                    "aggregates need GROUP BY window_start, window_end over TUMBLE, HOP, CUMULATE or SESSION");
             goto fail;
         }
         if (compile_group_by(p, ins, err) < 0)
@@ -802,9 +842,17 @@ static int process_windowed(struct plan *p, const struct value *row, struct aren
         for (int i = 0; i < p->nkeys; i++)
             keys[i] = row[p->key_cols[i]];
         uint64_t h = window_keys_hash(&p->table, keys);
+        int64_t seq = (int64_t)p->stats.rows_in;
+        if (p->window == WINDOW_SESSION) {
+            int rc = window_session_add(&p->table, ts, p->stats.watermark_ms, keys, h, p->aggargs, seq);
+            if (rc < 0)
+                return fail_at(err, 0, 0, "out of memory");
+            p->stats.late_dropped += rc == 1;
+            return advance_watermark(p, ts, scratch, emit, ctx, err);
+        }
         int n = window_list(p, ts, p->stats.watermark_ms);
         for (int i = 0; i < n; i++)
-            if (window_table_add(&p->table, p->bounds[i].start, p->bounds[i].end, keys, h, p->aggargs) < 0)
+            if (window_table_add(&p->table, p->bounds[i].start, p->bounds[i].end, keys, h, p->aggargs, seq) < 0)
                 return fail_at(err, 0, 0, "out of memory");
         if (n == 0)
             p->stats.late_dropped++;

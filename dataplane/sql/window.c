@@ -1,8 +1,10 @@
 /* window.c — window state of grouped aggregates: open windows kept in end order, a hash
  * table of groups per window (first-seen order for output), aggregate states (COUNT, COUNT
- * DISTINCT, SUM, MIN, MAX, AVG), and their byte form for checkpoints. */
+ * DISTINCT, SUM, MIN, MAX, AVG, FIRST_VALUE, LAST_VALUE, variances) and how two states merge,
+ * session windows per partition key, and their byte form for checkpoints. */
 #include "dataplane/sql/window.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,14 +14,29 @@ struct value_set {
     size_t cap, n;
 };
 
+/* COUNT/SUM/AVG: count and sum. MIN/MAX: best. FIRST_VALUE/LAST_VALUE: best, and in sum.i
+ * the sequence number of the row it came from. Variances: count, sum.d = sum of x, best a
+ * DOUBLE holding the sum of x * x. */
 struct agg_state {
     int64_t count;
     union {
         int64_t i;
         double d;
     } sum;
-    struct value best;     /* MIN/MAX; a string is malloc'd */
+    struct value best;     /* a string is malloc'd */
     struct value_set *set; /* COUNT(DISTINCT) */
+};
+
+/* The open sessions of one partition: bounds sorted by start, not overlapping. */
+struct session_span {
+    int64_t start, end;
+};
+struct session_partition {
+    struct session_partition *hnext;
+    uint64_t hash;
+    struct session_span *spans;
+    int nspans, capspans;
+    struct value keys[]; /* npart, owned */
 };
 
 /* ---- Values, sets, groups, windows ------------------------------------------------------*/
@@ -214,7 +231,23 @@ static struct window_group *window_find_group(struct window_table *t, struct win
     return g;
 }
 
-static int agg_update(const struct agg_slot *s, struct agg_state *st, const struct value *v)
+static int is_variance(enum agg_kind k)
+{
+    return k == AGG_VAR_POP || k == AGG_VAR_SAMP || k == AGG_STDDEV_POP || k == AGG_STDDEV_SAMP;
+}
+
+/* Replaces st->best with an owned copy of v. Returns 0 or -1. */
+static int agg_set_best(struct agg_state *st, const struct value *v)
+{
+    struct value copy;
+    if (value_own(&copy, v) < 0)
+        return -1;
+    value_release(&st->best);
+    st->best = copy;
+    return 0;
+}
+
+static int agg_update(const struct agg_slot *s, struct agg_state *st, const struct value *v, int64_t seq)
 {
     if (s->kind == AGG_COUNT && !s->arg) {
         st->count++;
@@ -246,17 +279,84 @@ static int agg_update(const struct agg_slot *s, struct agg_state *st, const stru
             if ((s->kind == AGG_MIN && r >= 0) || (s->kind == AGG_MAX && r <= 0))
                 return 0;
         }
-        struct value copy;
-        if (value_own(&copy, v) < 0)
+        if (agg_set_best(st, v) < 0)
             return -1;
-        value_release(&st->best);
-        st->best = copy;
         st->count++;
         return 0;
     }
+    case AGG_FIRST_VALUE:
+    case AGG_LAST_VALUE:
+        if (st->count == 0 || s->kind == AGG_LAST_VALUE) {
+            if (agg_set_best(st, v) < 0)
+                return -1;
+            st->sum.i = seq;
+        }
+        st->count++;
+        return 0;
     default:
+        if (is_variance(s->kind)) {
+            double x = v->type == VT_DOUBLE ? v->u.d : (double)v->u.i;
+            st->sum.d += x;
+            st->best.type = VT_DOUBLE;
+            st->best.u.d = (st->count ? st->best.u.d : 0) + x * x;
+            st->count++;
+        }
         return 0;
     }
+}
+
+/* Folds src into dst (same slot) as if dst had seen src's rows too; src keeps nothing it owned
+ * (free it with its group). Returns 0 or -1 (no memory). */
+static int agg_merge(const struct agg_slot *s, struct agg_state *dst, struct agg_state *src)
+{
+    if (src->set) {
+        for (size_t i = 0; i < src->set->cap; i++)
+            if (src->set->vals[i].type != VT_NULL) {
+                if (!dst->set && !(dst->set = calloc(1, sizeof *dst->set)))
+                    return -1;
+                if (value_set_add(dst->set, &src->set->vals[i]) < 0)
+                    return -1;
+            }
+    }
+    if (src->count == 0)
+        return 0;
+    int take = dst->count == 0;
+    switch (s->kind) {
+    case AGG_SUM:
+    case AGG_AVG:
+        if (s->result == VT_DOUBLE)
+            dst->sum.d += src->sum.d;
+        else
+            dst->sum.i = (int64_t)((uint64_t)dst->sum.i + (uint64_t)src->sum.i);
+        break;
+    case AGG_MIN:
+    case AGG_MAX: {
+        int r = take ? 0 : value_compare(&src->best, &dst->best);
+        take |= (s->kind == AGG_MIN && r < 0) || (s->kind == AGG_MAX && r > 0);
+        break;
+    }
+    case AGG_FIRST_VALUE:
+        take |= src->sum.i < dst->sum.i;
+        break;
+    case AGG_LAST_VALUE:
+        take |= src->sum.i > dst->sum.i;
+        break;
+    default:
+        if (is_variance(s->kind)) {
+            dst->sum.d += src->sum.d;
+            dst->best.u.d = (take ? 0 : dst->best.u.d) + src->best.u.d;
+            dst->best.type = VT_DOUBLE;
+        }
+        break;
+    }
+    if (take && (s->kind == AGG_MIN || s->kind == AGG_MAX || s->kind == AGG_FIRST_VALUE || s->kind == AGG_LAST_VALUE)) {
+        value_release(&dst->best);
+        dst->best = src->best; /* moved */
+        src->best.type = VT_NULL;
+        dst->sum.i = src->sum.i;
+    }
+    dst->count += src->count;
+    return 0;
 }
 
 static void agg_result(const struct agg_slot *s, const struct agg_state *st, struct value *out)
@@ -282,6 +382,22 @@ static void agg_result(const struct agg_slot *s, const struct agg_state *st, str
         else
             out->u.i = st->sum.i / st->count;
         return;
+    case AGG_VAR_POP:
+    case AGG_VAR_SAMP:
+    case AGG_STDDEV_POP:
+    case AGG_STDDEV_SAMP: {
+        int sample = s->kind == AGG_VAR_SAMP || s->kind == AGG_STDDEV_SAMP;
+        double n = (double)st->count;
+        if (st->count < 1 + sample) {
+            out->type = VT_NULL;
+            return;
+        }
+        double var = (st->best.u.d - st->sum.d * st->sum.d / n) / (n - sample);
+        if (var < 0) /* rounding */
+            var = 0;
+        out->u.d = s->kind == AGG_STDDEV_POP || s->kind == AGG_STDDEV_SAMP ? sqrt(var) : var;
+        return;
+    }
     default:
         if (!st->count)
             out->type = VT_NULL;
@@ -294,15 +410,232 @@ static void agg_result(const struct agg_slot *s, const struct agg_state *st, str
 /* ---- Table operations -------------------------------------------------------------------*/
 
 int window_table_add(struct window_table *t, int64_t start, int64_t end, const struct value *keys, uint64_t h,
-                     const struct value *args)
+                     const struct value *args, int64_t seq)
 {
     struct window *w = window_find(t, start, end);
     struct window_group *g = w ? window_find_group(t, w, keys, h) : NULL;
     if (!g)
         return -1;
     for (int i = 0; i < t->naggs; i++)
-        if (agg_update(&t->aggs[i], &g->aggs[i], &args[i]) < 0)
+        if (agg_update(&t->aggs[i], &g->aggs[i], &args[i], seq) < 0)
             return -1;
+    return 0;
+}
+
+/* ---- Sessions ----------------------------------------------------------------------------*/
+
+static uint64_t partition_hash(const struct window_table *t, const struct value *keys)
+{
+    uint64_t h = 0x5e55;
+    for (int i = 0; i < t->npart; i++)
+        h = value_hash(&keys[i], h);
+    return h;
+}
+
+static int partition_equal(const struct window_table *t, const struct value *a, const struct value *b)
+{
+    for (int i = 0; i < t->npart; i++)
+        if (!value_equal(&a[i], &b[i]))
+            return 0;
+    return 1;
+}
+
+static void partition_free(const struct window_table *t, struct session_partition *sp)
+{
+    for (int i = 0; i < t->npart; i++)
+        value_release(&sp->keys[i]);
+    free(sp->spans);
+    free(sp);
+}
+
+/* The partition of keys (its first npart values); created when create is set. NULL when
+ * missing or out of memory. */
+static struct session_partition *partition_find(struct window_table *t, const struct value *keys, int create)
+{
+    uint64_t h = partition_hash(t, keys);
+    for (struct session_partition *sp = t->capparts ? t->parts[h & (t->capparts - 1)] : NULL; sp; sp = sp->hnext)
+        if (sp->hash == h && partition_equal(t, sp->keys, keys))
+            return sp;
+    if (!create)
+        return NULL;
+    if ((t->nparts + 1) * 4 > t->capparts * 3) {
+        size_t cap = t->capparts ? t->capparts * 2 : 64;
+        struct session_partition **b = calloc(cap, sizeof *b);
+        if (!b)
+            return NULL;
+        for (size_t i = 0; i < t->capparts; i++)
+            for (struct session_partition *sp = t->parts[i], *n; sp; sp = n) {
+                n = sp->hnext;
+                sp->hnext = b[sp->hash & (cap - 1)];
+                b[sp->hash & (cap - 1)] = sp;
+            }
+        free(t->parts);
+        t->parts = b;
+        t->capparts = cap;
+    }
+    struct session_partition *sp = calloc(1, sizeof *sp + (size_t)t->npart * sizeof(struct value));
+    if (!sp)
+        return NULL;
+    sp->hash = h;
+    for (int i = 0; i < t->npart; i++)
+        if (value_own(&sp->keys[i], &keys[i]) < 0) {
+            partition_free(t, sp);
+            return NULL;
+        }
+    sp->hnext = t->parts[h & (t->capparts - 1)];
+    t->parts[h & (t->capparts - 1)] = sp;
+    t->nparts++;
+    return sp;
+}
+
+/* Adds [start, end) to the partition's spans (sorted by start; no duplicates). */
+static int partition_add_span(struct session_partition *sp, int64_t start, int64_t end)
+{
+    int i = sp->nspans;
+    while (i > 0 && (sp->spans[i - 1].start > start || (sp->spans[i - 1].start == start && sp->spans[i - 1].end > end)))
+        i--;
+    if (i > 0 && sp->spans[i - 1].start == start && sp->spans[i - 1].end == end)
+        return 0;
+    if (sp->nspans == sp->capspans) {
+        int cap = sp->capspans ? sp->capspans * 2 : 2;
+        struct session_span *n = realloc(sp->spans, (size_t)cap * sizeof *n);
+        if (!n)
+            return -1;
+        sp->spans = n;
+        sp->capspans = cap;
+    }
+    memmove(&sp->spans[i + 1], &sp->spans[i], (size_t)(sp->nspans - i) * sizeof *sp->spans);
+    sp->spans[i] = (struct session_span){start, end};
+    sp->nspans++;
+    return 0;
+}
+
+/* Removes [start, end) from the partition of keys; frees the partition when it has none left. */
+static void partition_remove_span(struct window_table *t, const struct value *keys, int64_t start, int64_t end)
+{
+    struct session_partition *sp = partition_find(t, keys, 0);
+    if (!sp)
+        return;
+    for (int i = 0; i < sp->nspans; i++)
+        if (sp->spans[i].start == start && sp->spans[i].end == end) {
+            memmove(&sp->spans[i], &sp->spans[i + 1], (size_t)(sp->nspans - i - 1) * sizeof *sp->spans);
+            sp->nspans--;
+            break;
+        }
+    if (sp->nspans)
+        return;
+    struct session_partition **pp = &t->parts[sp->hash & (t->capparts - 1)];
+    while (*pp != sp)
+        pp = &(*pp)->hnext;
+    *pp = sp->hnext;
+    t->nparts--;
+    partition_free(t, sp);
+}
+
+/* Index of the open window [start, end), or -1. */
+static int window_index(const struct window_table *t, int64_t start, int64_t end)
+{
+    for (int i = t->nwindows - 1; i >= 0 && t->windows[i].end >= end; i--)
+        if (t->windows[i].end == end && t->windows[i].start == start)
+            return i;
+    return -1;
+}
+
+static struct window_group *window_lookup_group(const struct window_table *t, const struct window *w,
+                                                const struct value *keys, uint64_t h)
+{
+    for (struct window_group *g = w->nbuckets ? w->buckets[h & (w->nbuckets - 1)] : NULL; g; g = g->hnext)
+        if (g->hash == h && keys_equal(t, g->keys, keys))
+            return g;
+    return NULL;
+}
+
+/* Moves the groups of partition keys pk from window [s, e) into window [ns, ne) (which
+ * exists), merging states of groups both hold; drops [s, e) when it is left empty. */
+static int session_move(struct window_table *t, const struct value *pk, int64_t s, int64_t e, int64_t ns, int64_t ne)
+{
+    int from = window_index(t, s, e), to = window_index(t, ns, ne);
+    if (from < 0 || to < 0)
+        return 0;
+    struct window *src = &t->windows[from], *dst = &t->windows[to];
+    struct window_group *g = src->first, *next;
+    src->first = src->last = NULL;
+    src->ngroups = 0;
+    if (src->nbuckets)
+        memset(src->buckets, 0, src->nbuckets * sizeof *src->buckets);
+    int rc = 0;
+    for (; g; g = next) {
+        next = g->next;
+        g->next = NULL;
+        if (rc < 0 || !partition_equal(t, g->keys, pk)) {
+            window_link(src, g);
+            continue;
+        }
+        struct window_group *into = window_lookup_group(t, dst, g->keys, g->hash);
+        if (!into) {
+            if (!dst->nbuckets && !(dst->buckets = calloc(16, sizeof *dst->buckets))) {
+                window_link(src, g);
+                rc = -1;
+                continue;
+            }
+            dst->nbuckets = dst->nbuckets ? dst->nbuckets : 16;
+            window_link(dst, g);
+            continue;
+        }
+        for (int i = 0; i < t->naggs && rc == 0; i++)
+            rc = agg_merge(&t->aggs[i], &into->aggs[i], &g->aggs[i]);
+        group_free(t, g);
+    }
+    if (src->ngroups == 0) {
+        window_release(t, src);
+        memmove(&t->windows[from], &t->windows[from + 1], (size_t)(t->nwindows - from - 1) * sizeof *t->windows);
+        t->nwindows--;
+    }
+    return rc;
+}
+
+int window_session_add(struct window_table *t, int64_t ts, int64_t watermark, const struct value *keys, uint64_t h,
+                       const struct value *args, int64_t seq)
+{
+    int64_t ns = ts, ne = ts + t->gap;
+    struct session_partition *sp = partition_find(t, keys, 0);
+    for (int i = 0; sp && i < sp->nspans; i++)
+        if (sp->spans[i].start <= ts + t->gap && sp->spans[i].end >= ts) {
+            ns = sp->spans[i].start < ns ? sp->spans[i].start : ns;
+            ne = sp->spans[i].end > ne ? sp->spans[i].end : ne;
+        }
+    if (ne <= watermark)
+        return 1;
+    if (!sp && !(sp = partition_find(t, keys, 1)))
+        return -1;
+    if (!window_find(t, ns, ne))
+        return -1;
+    /* move the touched sessions into [ns, ne), in start order (keeps output deterministic) */
+    for (int i = 0; i < sp->nspans;) {
+        struct session_span span = sp->spans[i];
+        if (!(span.start <= ts + t->gap && span.end >= ts)) {
+            i++;
+            continue;
+        }
+        memmove(&sp->spans[i], &sp->spans[i + 1], (size_t)(sp->nspans - i - 1) * sizeof *sp->spans);
+        sp->nspans--;
+        if ((span.start != ns || span.end != ne) && session_move(t, keys, span.start, span.end, ns, ne) < 0)
+            return -1;
+    }
+    if (partition_add_span(sp, ns, ne) < 0)
+        return -1;
+    return window_table_add(t, ns, ne, keys, h, args, seq);
+}
+
+/* Rebuilds the partitions' spans from the windows (after a restore). */
+static int session_index_build(struct window_table *t)
+{
+    for (int i = 0; i < t->nwindows; i++)
+        for (const struct window_group *g = t->windows[i].first; g; g = g->next) {
+            struct session_partition *sp = partition_find(t, g->keys, 1);
+            if (!sp || partition_add_span(sp, t->windows[i].start, t->windows[i].end) < 0)
+                return -1;
+        }
     return 0;
 }
 
@@ -313,8 +646,11 @@ void window_group_result(const struct window_table *t, const struct window_group
 
 void window_table_drop(struct window_table *t, int n)
 {
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        for (const struct window_group *g = t->windows[i].first; t->gap && g; g = g->next)
+            partition_remove_span(t, g->keys, t->windows[i].start, t->windows[i].end);
         window_release(t, &t->windows[i]);
+    }
     if (n) {
         memmove(t->windows, t->windows + n, (size_t)(t->nwindows - n) * sizeof *t->windows);
         t->nwindows -= n;
@@ -327,6 +663,14 @@ void window_table_clear(struct window_table *t)
     free(t->windows);
     t->windows = NULL;
     t->capwindows = 0;
+    for (size_t i = 0; i < t->capparts; i++)
+        for (struct session_partition *sp = t->parts[i], *n; sp; sp = n) {
+            n = sp->hnext;
+            partition_free(t, sp);
+        }
+    free(t->parts);
+    t->parts = NULL;
+    t->capparts = t->nparts = 0;
 }
 
 /* ---- Byte form ---------------------------------------------------------------------------
@@ -502,6 +846,8 @@ int window_table_read(struct window_table *t, struct window_reader *r)
                 read_agg_state(r, &t->aggs[a], &grp->aggs[a]);
         }
     }
+    if (!r->bad && t->gap && session_index_build(t) < 0)
+        r->bad = 1;
     if (r->bad) {
         window_table_clear(t);
         return -1;

@@ -1,6 +1,7 @@
 /* window.h — event-time window state of grouped aggregates: the open windows in end order,
  * each with a hash table of groups (owned copies of the keys, and one state per aggregate),
- * and the byte form of that state for checkpoints (internal to sql/). */
+ * session windows (per partition key, merged when a row bridges them), and the byte form of
+ * that state for checkpoints (internal to sql/). */
 #ifndef SLUICE_DATAPLANE_SQL_WINDOW_H
 #define SLUICE_DATAPLANE_SQL_WINDOW_H
 
@@ -34,22 +35,37 @@ struct window {
     struct window_group *first, *last;
 };
 
+struct session_partition;
+
 /* Zero-initialise, then set nkeys, key_types, naggs and aggs (borrowed; they must outlive
- * the table). */
+ * the table); for SESSION windows also gap (> 0) and npart (the first npart keys are the
+ * PARTITION BY columns). A session is the set of groups of one partition in one window; the
+ * table indexes each partition's open sessions (rebuilt from the windows on restore). */
 struct window_table {
     int nkeys, naggs;
     const enum value_type *key_types; /* what window_table_read accepts */
     const struct agg_slot *aggs;
     struct window *windows; /* sorted by (end, start) */
     int nwindows, capwindows;
+    int64_t gap; /* SESSION: 0 for other windows */
+    int npart;
+    struct session_partition **parts; /* hash table of partitions with open sessions */
+    size_t nparts, capparts;
 };
 
 /* Hash of a row's group keys (nkeys values). */
 uint64_t window_keys_hash(const struct window_table *t, const struct value *keys);
 /* Folds aggregate arguments args (one per slot; ignored for COUNT(*)) into the group of keys
- * (hash h) of window [start, end), creating both when missing. Returns 0 or -1 (no memory). */
+ * (hash h) of window [start, end), creating both when missing. seq orders rows for
+ * FIRST_VALUE/LAST_VALUE (increasing per input row). Returns 0 or -1 (no memory). */
 int window_table_add(struct window_table *t, int64_t start, int64_t end, const struct value *keys, uint64_t h,
-                     const struct value *args);
+                     const struct value *args, int64_t seq);
+/* SESSION: folds a row of event time ts into its partition's session: [ts, ts + gap) merged
+ * with every open session of the partition it touches (bounds inclusive, as Flink's), their
+ * groups' aggregate states merged. Returns 0, 1 when the merged session would end at or
+ * before watermark (a late row: nothing changes), or -1 (no memory). */
+int window_session_add(struct window_table *t, int64_t ts, int64_t watermark, const struct value *keys, uint64_t h,
+                       const struct value *args, int64_t seq);
 /* Result of aggregate i of group g; a string is borrowed from the group. */
 void window_group_result(const struct window_table *t, const struct window_group *g, int i, struct value *out);
 /* Frees the first n windows and removes them from the table. */

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # sluiced run on the Nexmark examples (datagen input, --print): q0 passes every bid through,
-# and q1, q2, q5 and q7 agree with the same query computed by jq over q0's output.
+# and q1, q2, q5, q7 and q11 agree with the same query computed by jq over q0's output.
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || { echo "jq not installed"; exit 77; }
 cd "$TEST_TMP"
 ex="$SLUICE_ROOT/examples"
-for q in q0 q1 q2 q5 q7; do
+for q in q0 q1 q2 q5 q7 q11; do
   "$SLUICED" run "$ex/$q.sql" --data-dir "data-$q" --print > "$q.out" 2> "$q.err" || { cat "$q.err"; fail "$q failed"; }
   grep -q "completed: 100000 records in" "$q.err" || fail "$q did not complete: $(cat "$q.err")"
 done
@@ -36,6 +36,24 @@ jq -c 'select(.dateTime >= "2023-11-14 22:13:20.000" and .dateTime < "2023-11-14
 jq -r 'select(.window_start == "2023-11-14 22:13:20.000") | "\(.auction) \(.num)"' q5.out | sort -n > q5.actual
 [ -s q5.expected ] || fail "q5 expected output is empty"
 cmp -s q5.expected q5.actual || { diff q5.expected q5.actual | head; fail "q5 window differs from jq"; }
+
+# q11: per bidder, bids at most the gap apart form one session that ends a gap after its last
+# bid. datagen's disorder (< 0.5 s) stays within the 4 s watermark delay, so no bid is late and
+# jq over q0's output is a reference. 100000 bids span 10 s, so the example's 10 s gap gives
+# one session per bidder; the same query with a 50 ms gap splits and merges sessions.
+sed "s/INTERVAL '10' SECOND/INTERVAL '50' MILLISECOND/" "$ex/q11.sql" > q11s.sql
+"$SLUICED" run q11s.sql --data-dir data-q11s --print > q11s.out 2> q11s.err || { cat q11s.err; fail "q11s failed"; }
+ms='def ms: (.[0:19] + "Z" | strptime("%Y-%m-%d %H:%M:%SZ") | mktime) * 1000 + (.[20:23] | tonumber);'
+jq -s -c "$ms"' group_by(.bidder) | map(.[0].bidder as $b | map(.dateTime | ms) | sort
+  | reduce .[] as $t ([]; if length > 0 and $t - .[-1].last <= 50 then .[-1].last = $t | .[-1].n += 1
+                          else . + [{first: $t, last: $t, n: 1}] end)
+  | map({bidder: $b, bid_count: .n, start: .first, end: (.last + 50)})) | flatten | .[]' q0.out | sort > q11s.expected
+jq -c "$ms"' {bidder, bid_count, start: (.window_start | ms), end: (.window_end | ms)}' q11s.out | sort > q11s.actual
+nbidders=$(jq -r .bidder q11s.expected | sort -u | wc -l)
+[ "$(wc -l < q11s.expected)" -gt $((nbidders * 2)) ] || fail "q11 with a 50 ms gap should give several sessions per bidder"
+cmp -s q11s.expected q11s.actual || { diff q11s.expected q11s.actual | head; fail "q11 sessions differ from jq"; }
+assert_eq "$(wc -l < q11.out)" "$nbidders" "q11: one session per bidder"
+assert_eq "$(jq -s 'map(.bid_count) | add' q11.out)" 100000 "q11 counts every bid once"
 
 # a second run of a completed bounded pipeline does nothing (its checkpoint says completed)
 "$SLUICED" run "$ex/q0.sql" --data-dir data-q0b > /dev/null 2>&1

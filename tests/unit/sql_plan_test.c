@@ -189,6 +189,11 @@ START_TEST(test_snapshot_restore_mid_stream_is_identical)
         "GROUP BY auction, window_start, window_end",
         "INSERT INTO o SELECT channel, COUNT(channel) AS n, window_end FROM TABLE(CUMULATE(TABLE bid, "
         "DESCRIPTOR(dateTime), INTERVAL '1' SECOND, INTERVAL '5' SECOND)) GROUP BY channel, window_start, window_end",
+        /* sessions that merge often (rows of a bidder arrive about 700 ms apart, out of order) */
+        "INSERT INTO o SELECT bidder, channel, COUNT(*) AS n, COUNT(DISTINCT auction) AS na, MIN(price) AS mn, "
+        "MAX(channel) AS mx, FIRST_VALUE(price) AS f, LAST_VALUE(channel) AS l, STDDEV_SAMP(price) AS sd, "
+        "VAR_POP(price) AS vp, window_start, window_end FROM TABLE(SESSION(TABLE bid PARTITION BY bidder, "
+        "DESCRIPTOR(dateTime), INTERVAL '600' MILLISECOND)) GROUP BY bidder, channel, window_start, window_end",
     };
     for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
         struct collect straight = {0}, cut = {0};
@@ -242,6 +247,60 @@ START_TEST(test_restore_rejects_foreign_or_corrupt_state)
     ck_assert_int_eq(st.watermark_ms, 1000 - 4000);
     free(buf);
     free(c.text);
+    arena_free(a);
+    plan_free(p);
+    plan_free(other);
+    plan_free(same);
+}
+END_TEST
+
+/* A session snapshot restores into the same query only, rejects truncation at every length,
+ * and the restored plan fires the same sessions as the original. */
+START_TEST(test_session_snapshot_restore)
+{
+    struct sql_error err;
+    const char *q = "INSERT INTO o SELECT bidder, COUNT(*) AS n, MAX(channel) AS mx, window_start, window_end FROM "
+                    "TABLE(SESSION(TABLE bid PARTITION BY bidder, DESCRIPTOR(dateTime), INTERVAL '1' SECOND)) "
+                    "GROUP BY bidder, window_start, window_end";
+    const char *tumble = "INSERT INTO o SELECT bidder, COUNT(*) AS n, MAX(channel) AS mx, window_start, window_end "
+                         "FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '1' SECOND)) "
+                         "GROUP BY bidder, window_start, window_end";
+    struct plan *p = plan_compile(q, test_catalog, NULL, &err);
+    ck_assert_msg(p != NULL, "%s", err.message);
+    struct arena *a = arena_new(1024);
+    struct collect before = {.schema = plan_output_schema(p)}, after = {.schema = plan_output_schema(p)};
+    struct value row[5];
+    static const int64_t times[] = {0, 1500, 700, 300, 5000, 5200};
+    for (int i = 0; i < 6; i++) {
+        bid_row(row, 1, i % 2, i, i % 3 ? "web" : "app", times[i]);
+        ck_assert_int_eq(plan_process(p, row, a, collect_emit, &before, &err), 0);
+    }
+    char *buf;
+    size_t len;
+    ck_assert_int_eq(plan_snapshot(p, &buf, &len), 0);
+    struct plan *other = plan_compile(tumble, test_catalog, NULL, &err);
+    ck_assert_int_eq(plan_restore(other, buf, len, &err), -1);
+    ck_assert_str_eq(err.message, "checkpoint state was written by a different query or schema");
+    for (size_t cut = 16; cut < len; cut++) {
+        struct plan *r = plan_compile(q, test_catalog, NULL, &err);
+        ck_assert_int_eq(plan_restore(r, buf, cut, &err), -1);
+        plan_free(r);
+    }
+    struct plan *same = plan_compile(q, test_catalog, NULL, &err);
+    ck_assert_int_eq(plan_restore(same, buf, len, &err), 0);
+    ck_assert_int_eq(plan_finish(p, a, collect_emit, &before), 0);
+    ck_assert_int_eq(plan_finish(same, a, collect_emit, &after), 0);
+    /* nothing fired yet (watermark 1200): bidder 0's rows at 0 and 700 ms share [0, 1700);
+     * bidder 1's at 300 and 1500 ms are more than 1 s apart, so they stay two sessions */
+    ck_assert_str_eq(before.text, after.text);
+    ck_assert_str_eq(before.text, "1,1,app,300,1300\n"
+                                  "0,2,web,0,1700\n"
+                                  "1,1,web,1500,2500\n"
+                                  "0,1,web,5000,6000\n"
+                                  "1,1,web,5200,6200\n");
+    free(buf);
+    free(before.text);
+    free(after.text);
     arena_free(a);
     plan_free(p);
     plan_free(other);
@@ -337,6 +396,7 @@ int main(void)
     tcase_add_test(tc, test_emit_failure_goes_up);
     tcase_add_test(tc, test_snapshot_restore_mid_stream_is_identical);
     tcase_add_test(tc, test_restore_rejects_foreign_or_corrupt_state);
+    tcase_add_test(tc, test_session_snapshot_restore);
     tcase_add_test(tc, test_script_parse_streams_and_inserts);
     tcase_add_test(tc, test_value_text_forms);
     tcase_add_test(tc, test_lexer_rejects_nul_bytes);
