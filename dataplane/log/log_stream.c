@@ -82,7 +82,10 @@ static int log_stream_partitions(const char *location, int create, const struct 
                 snprintf(err, errlen, "stream path too long: %s", location);
                 return -1;
             }
-            if (log_writer_open(dir, NULL, &w, err, errlen) != 0)
+            int rc = log_writer_open(dir, NULL, &w, err, errlen);
+            if (rc == LOG_WRITER_BUSY)
+                continue; /* another process is creating (or writing) it right now: it exists */
+            if (rc != 0)
                 return -1;
             log_writer_close(w);
         }

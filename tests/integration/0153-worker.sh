@@ -28,7 +28,7 @@ assert_eq "$(jq -s 'map(select(.type=="metrics")) | last | .records_in' bounded.
 outs=$("$logtool" end data/streams/out-bounded)
 [ "$outs" -ge 1 ] || fail "no windows written"
 assert_eq "$(jq -s 'map(select(.type=="metrics")) | last | .records_out' bounded.out)" "$outs" "records_out"
-grep '"type":"log"' bounded.out | grep -q completed || fail "no completion log line"
+grep '"type":"log"' bounded.out | grep completed >/dev/null || fail "no completion log line"
 
 # a record behind the watermark is dropped and counted as late
 printf '%s\n' '{"auction":1,"price":5,"dateTime":"2024-01-01 00:00:10.000"}' \

@@ -29,9 +29,10 @@ CREATE TABLE b (s STRING, n BIGINT) WITH ('connector' = 'print');
 INSERT INTO a SELECT n FROM src;
 INSERT INTO b SELECT s, n FROM src;
 SQL
-"$SLUICED" run two.sql --data-dir d2 > two.jsonl 2> two.err & pid=$!; T_PIDS+=($pid)
 mkdir -p d2/streams
-seq 1 500 | sed 's/.*/{"n":&,"s":"r&"}/' | "$logtool" append d2/streams/src
+seq 1 250 | sed 's/.*/{"n":&,"s":"r&"}/' | "$logtool" append d2/streams/src
+"$SLUICED" run two.sql --data-dir d2 > two.jsonl 2> two.err & pid=$!; T_PIDS+=($pid)
+seq 251 500 | sed 's/.*/{"n":&,"s":"r&"}/' | "$logtool" append d2/streams/src
 lines2() { [ "$(wc -l < two.jsonl)" -ge 1000 ]; }
 wait_for 20 lines2 || fail "two inserts printed $(wc -l < two.jsonl) of 1000 lines: $(cat two.err)"
 kill -INT $pid

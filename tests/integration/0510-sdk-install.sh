@@ -43,14 +43,15 @@ cc -std=c11 -Wall -Werror -o "$TEST_TMP/prog-shared" "$TEST_TMP/prog.c" \
   $(pkg-config --cflags --libs libsluice) || fail "compile against the shared library"
 out=$(LD_LIBRARY_PATH=$inst/usr/lib "$TEST_TMP/prog-shared" "http://127.0.0.1:$dead")
 assert_eq "$out" "0.1.0 -1 transport retriable" "program linked to libsluice.so"
-ldd "$TEST_TMP/prog-shared" | grep -q "$inst/usr/lib/libsluice.so" ||
-  LD_LIBRARY_PATH=$inst/usr/lib ldd "$TEST_TMP/prog-shared" | grep -q "libsluice.so => $inst" ||
+# (ldd output captured first: `ldd | grep -q` fails under pipefail when grep exits early)
+grep -q "$inst/usr/lib/libsluice.so" <<<"$(ldd "$TEST_TMP/prog-shared")" ||
+  grep -q "libsluice.so => $inst" <<<"$(LD_LIBRARY_PATH=$inst/usr/lib ldd "$TEST_TMP/prog-shared")" ||
   fail "prog-shared does not use the installed libsluice.so"
 
 cc -std=c11 -Wall -Werror -o "$TEST_TMP/prog-static" "$TEST_TMP/prog.c" \
   $(pkg-config --cflags libsluice) "$inst/usr/lib/libsluice.a" \
   $(pkg-config --libs jansson libcurl) -lpthread || fail "link against the static library"
-ldd "$TEST_TMP/prog-static" | grep -q libsluice && fail "prog-static should not need libsluice.so"
+grep -q libsluice <<<"$(ldd "$TEST_TMP/prog-static")" && fail "prog-static should not need libsluice.so"
 out=$("$TEST_TMP/prog-static" "http://127.0.0.1:$dead")
 assert_eq "$out" "0.1.0 -1 transport retriable" "program linked to libsluice.a"
 echo ok
