@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define LOG_STREAM_MAX_PARTITIONS 1024
 
@@ -110,7 +111,14 @@ static int log_stream_open_writer(const char *location, int partition, const str
         snprintf(err, errlen, "stream path too long: %s", location);
         return -1;
     }
-    return log_writer_open(dir, &opt, (struct log_writer **)writer, err, errlen);
+    /* A reader creating the stream it waits for holds the lock for a moment (see partitions
+     * above): wait that out; a real second writer keeps it and fails after two seconds. */
+    for (int tries = 0;; tries++) {
+        int rc = log_writer_open(dir, &opt, (struct log_writer **)writer, err, errlen);
+        if (rc != LOG_WRITER_BUSY || tries == 100)
+            return rc == 0 ? 0 : -1;
+        nanosleep(&(struct timespec){.tv_nsec = 20 * 1000000L}, NULL);
+    }
 }
 
 static int log_stream_append(void *writer, const void *data, uint32_t len, char *err, size_t errlen)
