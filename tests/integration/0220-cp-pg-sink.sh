@@ -96,23 +96,8 @@ wait_for 20 latest || fail "upsert table differs from the last record per key: $
 assert_eq "$(tq 'SELECT count(*) - count(DISTINCT auction) FROM latest_bid')" 0 "each key once"
 echo "upsert: $(wc -l <want-up.txt) keys, each once with its last record, after a SIGKILL"
 
-# 3. clear failures: a missing table, a field the table lacks
-failed_with() { # ID TEXT
-  local id=$1
-  isfailed() { [ "$(state_of "$id")" = failed ]; }
-  wait_for 30 isfailed || fail "connection $id not failed: $RESP"
-  call GET "/v1/connections/$id"
-  assert_contains "$(jq -r .last_error <<<"$RESP")" "$2" "last_error says why"
-}
-BAD=$(connection pg-nope "{\"name\":\"pg-nope\",\"connector\":\"postgres\",\"type\":\"sink\",\"stream\":\"bids\",
-  \"properties\":{\"url\":\"$TARGET\",\"table\":\"nope\"}}")
-failed_with "$BAD" 'postgres table "nope" does not exist'
-tq 'CREATE TABLE narrow (auction bigint, price bigint)'
-BAD=$(connection pg-narrow "{\"name\":\"pg-narrow\",\"connector\":\"postgres\",\"type\":\"sink\",\"stream\":\"bids\",
-  \"properties\":{\"url\":\"$TARGET\",\"table\":\"narrow\"}}")
-failed_with "$BAD" 'has no column "bidder"'
-
-# 4. passwords, on a cluster that checks them
+# 3. clear failures (all at once: each ends after the supervisor's retries), and the right
+# password from a secret; passwords on a second cluster that checks them
 bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 pw="$TEST_TMP/pgpw"
@@ -134,13 +119,36 @@ PGPASSWORD=s3cret-pw psql -X -q "$PWURL" -c 'CREATE TABLE bids (auction bigint, 
   channel text, "dateTime" timestamptz, extra text)' || fail "create table on the password cluster"
 call POST /v1/secrets '{"name":"pg-good","value":"s3cret-pw"}'; expect 201
 call POST /v1/secrets '{"name":"pg-bad","value":"not-the-password"}'; expect 201
-BAD=$(connection pg-badpw "{\"name\":\"pg-badpw\",\"connector\":\"postgres\",\"type\":\"sink\",\"stream\":\"bids\",
-  \"properties\":{\"url\":\"$PWURL\",\"table\":\"bids\"},\"secret_refs\":{\"password\":\"pg-bad\"}}")
-failed_with "$BAD" 'password authentication failed for user "sinker"'
-call GET "/v1/connections/$BAD"
+tq 'CREATE TABLE narrow (auction bigint, price bigint)'
+tq 'CREATE TABLE cheap (auction bigint, bidder bigint, price bigint CHECK (price < 1000000), channel text,
+                        "dateTime" timestamptz, extra text)'
+pg_sink() { # NAME TABLE [URL [SECRET]] → id, activated
+  local refs=""
+  [ -n "${4-}" ] && refs=",\"secret_refs\":{\"password\":\"$4\"}"
+  connection "$1" "{\"name\":\"$1\",\"connector\":\"postgres\",\"type\":\"sink\",\"stream\":\"bids\",
+    \"properties\":{\"url\":\"${3:-$TARGET}\",\"table\":\"$2\"}$refs}"
+}
+NOPE=$(pg_sink pg-nope nope)
+NARROW=$(pg_sink pg-narrow narrow)
+CHEAP=$(pg_sink pg-cheap cheap)
+BADPW=$(pg_sink pg-badpw bids "$PWURL" pg-bad)
+GOOD=$(pg_sink pg-goodpw bids "$PWURL" pg-good)
+failed_with() { # ID TEXT...
+  local id=$1 text; shift
+  isfailed() { [ "$(state_of "$id")" = failed ]; }
+  wait_for 30 isfailed || fail "connection $id not failed: $RESP"
+  call GET "/v1/connections/$id"
+  for text in "$@"; do assert_contains "$(jq -r .last_error <<<"$RESP")" "$text" "last_error says why"; done
+}
+failed_with "$NOPE" 'postgres table "nope" does not exist'
+failed_with "$NARROW" 'postgres table "narrow" has no column "bidder"'
+# the first record the table refuses, by its number in the output and its text, and why
+first=$(stream_lines "$BIDS" '.price' | awk '$1 >= 1000000 && !seen {print NR - 1; seen = 1}')
+failed_with "$CHEAP" "postgres table \"cheap\": cannot write output record $first ({\"auction\":" \
+  'violates check constraint "cheap_price_check"'
+assert_eq "$(tq 'SELECT count(*) FROM cheap')" 0 "a refused batch leaves nothing behind"
+failed_with "$BADPW" 'password authentication failed for user "sinker"'
 [[ "$(jq -r .last_error <<<"$RESP")" != *not-the-password* ]] || fail "last_error shows the password"
-GOOD=$(connection pg-goodpw "{\"name\":\"pg-goodpw\",\"connector\":\"postgres\",\"type\":\"sink\",\"stream\":\"bids\",
-  \"properties\":{\"url\":\"$PWURL\",\"table\":\"bids\"},\"secret_refs\":{\"password\":\"pg-good\"}}")
 pwrows() { PGPASSWORD=s3cret-pw psql -X -q -tA "$PWURL" -c 'SELECT count(*) FROM bids'; }
 pwfull() { [ "$(pwrows)" -ge "$N" ]; }
 wait_for 30 pwfull || fail "the sink with the secret password wrote $(pwrows) of $N rows: $(state_of "$GOOD") $RESP"
