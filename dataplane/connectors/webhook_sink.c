@@ -138,9 +138,9 @@ static const struct {
 } webhook_numbers[] = {
     {"batch.size", 100, 1, 10000, offsetof(struct webhook_writer, batch_size)},
     {"timeout_ms", 10000, 100, 600000, offsetof(struct webhook_writer, timeout_ms)},
-    {"retry.max", 8, 0, 100, offsetof(struct webhook_writer, retry_max)},
+    {"retry.max", 5, 0, 100, offsetof(struct webhook_writer, retry_max)},
     {"retry.backoff_ms", 500, 0, 600000, offsetof(struct webhook_writer, backoff_ms)},
-    {"retry.max_backoff_ms", 30000, 0, 600000, offsetof(struct webhook_writer, max_backoff_ms)},
+    {"retry.max_backoff_ms", 5000, 0, 600000, offsetof(struct webhook_writer, max_backoff_ms)},
     {"linger_ms", 200, 0, 60000, offsetof(struct webhook_writer, linger_ms)},
 };
 

@@ -10,9 +10,11 @@
  *   headers.NAME     an extra request header NAME: value (headers.Authorization from a secret)
  *   timeout_ms       per request, 100-600000 (default 10000)
  *   linger_ms        how long a partial batch waits for more records, 0-60000 (default 200)
- *   retry.max        attempts after the first for a retriable failure, 0-100 (default 8)
+ *   retry.max        attempts after the first for a retriable failure, 0-100 (default 5)
  *   retry.backoff_ms the first wait, doubled each attempt up to retry.max_backoff_ms (defaults
- *                    500 and 30000)
+ *                    500 and 5000: the waits of one batch, 12.5 s, stay within the
+ *                    controlplane's default heartbeat timeout of 15 s, since a worker sends no
+ *                    heartbeat while its sink retries)
  *   connector        accepted and ignored
  *
  * append buffers records and sends a request when batch.size are buffered; a flush sends a

@@ -12,10 +12,11 @@ cd "$TEST_TMP"
 
 bg "$receiver" --out hook.out --fail-first 3 --retry-after 0 --reject-path /bad >hook.log
 bg "$receiver" --out nd.out >nd.log
-wait_for 5 test -s hook.log || fail "receiver did not start"
-wait_for 5 test -s nd.log || fail "receiver did not start"
+bg "$receiver" --out down.out --fail-first 1000000 --fail-status 502 >down.log
+for r in hook nd down; do wait_for 5 test -s $r.log || fail "receiver $r did not start"; done
 HOOK="http://127.0.0.1:$(head -n 1 hook.log)"
 ND="http://127.0.0.1:$(head -n 1 nd.log)"
+DOWN="http://127.0.0.1:$(head -n 1 down.log)"
 
 api_start --data-root "$TEST_TMP/data"
 bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id hook --data-root "$TEST_TMP/data" \
@@ -66,20 +67,24 @@ assert_eq "$(sed -n 2,3p hook.log | cut -d' ' -f4 | uniq | wc -l)" 1 "a retried 
 call GET "/v1/connections/$HOOKC"
 assert_eq "$(jq -r .actual_state <<<"$RESP")" running "the sink keeps running"
 
-# an endpoint that answers 400: failed at once (no retries), status and body in last_error
+# an endpoint that answers 400 fails at once (no retries), one that keeps answering 502 after
+# its retries, a bad option before any request: each with the reason in last_error
 BAD=$(connection "{\"name\":\"bad\",\"connector\":\"webhook\",\"type\":\"sink\",\"stream\":\"bids\",
   \"properties\":{\"url\":\"$HOOK/bad\"}}")
-isfailed() { call GET "/v1/connections/$BAD"; [ "$(jq -r .actual_state <<<"$RESP")" = failed ]; }
-wait_for 30 isfailed || fail "connection to a 400 endpoint not failed: $RESP"
-call GET "/v1/connections/$BAD"
-err=$(jq -r .last_error <<<"$RESP")
-assert_contains "$err" "HTTP 400" "last_error has the status"
-assert_contains "$err" "rejects every request" "and the start of the body"
-assert_contains "$err" "not retried" "and says it was not retried"
-# a bad option fails with a clear message too
-BAD=$(connection '{"name":"bad2","connector":"webhook","type":"sink","stream":"bids","properties":{"url":"ftp://x/","method":"GET"}}')
-isfailed() { call GET "/v1/connections/$BAD"; [ "$(jq -r .actual_state <<<"$RESP")" = failed ]; }
-wait_for 30 isfailed || fail "connection with a bad method not failed: $RESP"
-call GET "/v1/connections/$BAD"
-assert_contains "$(jq -r .last_error <<<"$RESP")" 'webhook option "method" must be POST | PUT, not "GET"' "bad option"
+DOWNC=$(connection "{\"name\":\"down\",\"connector\":\"webhook\",\"type\":\"sink\",\"stream\":\"bids\",
+  \"properties\":{\"url\":\"$DOWN/x\",\"retry.max\":\"2\",\"retry.backoff_ms\":\"10\"}}")
+OPT=$(connection '{"name":"bad2","connector":"webhook","type":"sink","stream":"bids","properties":{"url":"http://x/","method":"GET"}}')
+failed_with() { # ID TEXT...
+  local id=$1 text; shift
+  isfailed() { call GET "/v1/connections/$id"; [ "$(jq -r .actual_state <<<"$RESP")" = failed ]; }
+  wait_for 30 isfailed || fail "connection $id not failed: $RESP"
+  call GET "/v1/connections/$id"
+  for text in "$@"; do assert_contains "$(jq -r .last_error <<<"$RESP")" "$text" "last_error says why"; done
+}
+failed_with "$BAD" "webhook $HOOK/bad refused" "HTTP 400" "rejects every request" "not retried"
+failed_with "$DOWNC" "webhook $DOWN/x:" "not delivered after 3 attempts: HTTP 502" "try again later"
+failed_with "$OPT" 'webhook option "method" must be POST | PUT, not "GET"'
+assert_eq "$(awk '$3 == "/bad" {print $4}' hook.log | sort | uniq -d | wc -l)" 0 "a request answered 400 is not retried"
+assert_eq "$(awk 'NR > 1 {print $4}' down.log | sort | uniq -c | awk '{print $1}' | sort -u)" 3 \
+  "a request answered 502 is sent 1 + retry.max times"
 echo ok
