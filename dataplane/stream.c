@@ -21,9 +21,10 @@
 static const struct stream_backend *const stream_backends[] = {
     &log_stream_backend,
     &datagen_stream_backend,
-    &kafka_stream_backend,    /* NULL when not linked */
-    &postgres_stream_backend, /* NULL when not linked */
-    &webhook_stream_backend,  /* NULL when not linked */
+    /* weak: NULL when not linked */
+    &kafka_stream_backend,
+    &postgres_stream_backend,
+    &webhook_stream_backend,
 };
 
 const struct stream_backend *stream_backend_find(const char *name)

@@ -196,7 +196,8 @@ static int connection_setup(json_t *connector, json_t *secrets, json_t *own_sche
     if (k == n) {
         char names[200] = "";
         for (size_t i = 0; i < n; i++)
-            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", connector_table[i].name);
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
+                     connector_table[i].name);
         snprintf(err, errlen, "connector must be one of %s, not \"%s\"", names, cname ? cname : "");
         return -1;
     }

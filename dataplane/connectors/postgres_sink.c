@@ -16,7 +16,7 @@
 #include "dataplane/connectors/sink_options.h"
 #include "dataplane/schema_json.h"
 
-#define PG_SINK_MAX_PARAMS 65535  /* the protocol's limit per statement */
+#define PG_SINK_MAX_PARAMS 65535 /* the protocol's limit per statement */
 #define PG_SINK_ROWS_PER_STATEMENT 500
 #define PG_SINK_CONNECT_TIMEOUT "10"
 #define PG_SINK_ROW_STATEMENT "sluice_row" /* the prepared one-row INSERT */
@@ -115,8 +115,8 @@ static int put_text(struct json_buf *out, const char *s)
     return 0;
 }
 
-int postgres_insert_sql(struct json_buf *out, const char *table, char *const *columns, int ncolumns,
-                        const int *key, int nkey, int nrows)
+int postgres_insert_sql(struct json_buf *out, const char *table, char *const *columns, int ncolumns, const int *key,
+                        int nkey, int nrows)
 {
     int rc = put_text(out, "INSERT INTO ") | put_text(out, table) | put_text(out, " (");
     for (int c = 0; c < ncolumns; c++)
@@ -210,32 +210,29 @@ int postgres_dedupe(const char *const *texts, int nrows, int ncolumns, const int
 
 struct pg_writer {
     PGconn *conn;
-    char *table;  /* the table as PostgreSQL names it (quoted as needed) */
-    char *shown;  /* the table as the user wrote it, for messages */
+    char *table; /* the table as PostgreSQL names it (quoted as needed) */
+    char *shown; /* the table as the user wrote it, for messages */
     struct schema schema;
     char **columns; /* the schema's field names (borrowed from schema) */
     unsigned int *types;
     int *key, nkey;
     struct json_decoder *decoder;
     struct value *row;
-    struct arena *arena;     /* this batch's texts and records; reset after each flush */
-    const char **texts;      /* nrecs * nfields, row-major */
-    const char **records;    /* each buffered record's JSON text, for messages */
+    struct arena *arena;  /* this batch's texts and records; reset after each flush */
+    const char **texts;   /* nrecs * nfields, row-major */
+    const char **records; /* each buffered record's JSON text, for messages */
     size_t nrecs, cap;
-    uint64_t written;        /* records before this batch, for messages */
+    uint64_t written; /* records before this batch, for messages */
     struct json_buf sql;
-    int sql_rows;            /* rows the statement in sql is for (0: none) */
+    int sql_rows; /* rows the statement in sql is for (0: none) */
     unsigned int *param_types;
     const char **params;
 };
 
 static const struct sink_option postgres_options[] = {
-    {"url", false, true, NULL},
-    {"table", false, true, NULL},
-    {"password", false, false, NULL},
-    {"mode", false, false, (const char *const[]){"insert", "upsert", NULL}},
-    {"primary_key", false, false, NULL},
-    {"connector", false, false, NULL},
+    {"url", false, true, NULL},          {"table", false, true, NULL},
+    {"password", false, false, NULL},    {"mode", false, false, (const char *const[]){"insert", "upsert", NULL}},
+    {"primary_key", false, false, NULL}, {"connector", false, false, NULL},
 };
 
 /* libpq's message on one line, without its trailing newline. */
@@ -302,8 +299,8 @@ static int pg_parse_key(struct pg_writer *w, const char *list, char *err, size_t
                 memcmp(w->schema.fields[f].name, start, (size_t)(end - start)) == 0)
                 break;
         if (f == w->schema.nfields) {
-            snprintf(err, errlen, "postgres primary_key column \"%.*s\" is not a field of the stream", (int)(end - start),
-                     start);
+            snprintf(err, errlen, "postgres primary_key column \"%.*s\" is not a field of the stream",
+                     (int)(end - start), start);
             return -1;
         }
         for (int k = 0; k < w->nkey; k++)
@@ -337,11 +334,34 @@ static int pg_connect(struct pg_writer *w, const char *url, const char *password
                  pg_message(w->conn ? PQerrorMessage(w->conn) : "out of memory", m, sizeof m));
         return -1;
     }
+    return 0;
+}
+
+/* The session's time zone and the prepared one-row INSERT (which shows a type or key mismatch
+ * at start); again after a reconnect. */
+static int pg_session_setup(struct pg_writer *w, char *err, size_t errlen)
+{
+    char m[600];
     PGresult *res = PQexec(w->conn, "SET TIME ZONE 'UTC'");
     bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
     if (!ok) {
-        snprintf(err, errlen, "postgres: cannot set up the session: %s", pg_message(PQerrorMessage(w->conn), m, sizeof m));
+        snprintf(err, errlen, "postgres: cannot set up the session: %s",
+                 pg_message(PQerrorMessage(w->conn), m, sizeof m));
+        return -1;
+    }
+    struct json_buf sql = {0};
+    if (postgres_insert_sql(&sql, w->table, w->columns, w->schema.nfields, w->key, w->nkey, 1) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    res = PQprepare(w->conn, PG_SINK_ROW_STATEMENT, sql.data, w->schema.nfields, w->types);
+    json_buf_free(&sql);
+    ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!ok) {
+        snprintf(err, errlen, "postgres table \"%s\": the stream's fields cannot be inserted: %s", w->shown,
+                 pg_message(PQerrorMessage(w->conn), m, sizeof m));
         return -1;
     }
     return 0;
@@ -352,19 +372,22 @@ static int pg_check_table(struct pg_writer *w, char *err, size_t errlen)
 {
     char m[600];
     const char *params[] = {w->shown};
-    PGresult *res = PQexecParams(w->conn,
-                                 "SELECT c.oid::regclass::text, a.attname::text FROM pg_class c"
-                                 "  LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
-                                 " WHERE c.oid = to_regclass($1) ORDER BY a.attnum",
-                                 1, NULL, params, NULL, NULL, 0);
+    PGresult *res =
+        PQexecParams(w->conn,
+                     "SELECT c.oid::regclass::text, a.attname::text FROM pg_class c"
+                     "  LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+                     " WHERE c.oid = to_regclass($1) ORDER BY a.attnum",
+                     1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         snprintf(err, errlen, "postgres table \"%s\": %s", w->shown, pg_message(PQerrorMessage(w->conn), m, sizeof m));
         PQclear(res);
         return -1;
     }
     if (PQntuples(res) == 0) {
-        snprintf(err, errlen, "postgres table \"%s\" does not exist in database \"%s\" (create it first: sluice does not "
-                 "create tables)", w->shown, PQdb(w->conn));
+        snprintf(err, errlen,
+                 "postgres table \"%s\" does not exist in database \"%s\" (create it first: sluice does not "
+                 "create tables)",
+                 w->shown, PQdb(w->conn));
         PQclear(res);
         return -1;
     }
@@ -377,8 +400,10 @@ static int pg_check_table(struct pg_writer *w, char *err, size_t errlen)
             char cols[300] = "";
             for (int i = 0; i < PQntuples(res); i++)
                 snprintf(cols + strlen(cols), sizeof cols - strlen(cols), "%s%s", i ? ", " : "", PQgetvalue(res, i, 1));
-            snprintf(err, errlen, "postgres table \"%s\" has no column \"%s\" for the stream's field of that name (its "
-                     "columns: %s)", w->shown, w->schema.fields[f].name, cols);
+            snprintf(err, errlen,
+                     "postgres table \"%s\" has no column \"%s\" for the stream's field of that name (its "
+                     "columns: %s)",
+                     w->shown, w->schema.fields[f].name, cols);
             PQclear(res);
             return -1;
         }
@@ -439,24 +464,8 @@ static int pg_open_writer(const char *location, int partition, const struct stre
     }
     if (pg_connect(w, stream_property_get(props, nprops, "url"), stream_property_get(props, nprops, "password"), err,
                    errlen) != 0 ||
-        pg_check_table(w, err, errlen) != 0)
+        pg_check_table(w, err, errlen) != 0 || pg_session_setup(w, err, errlen) != 0)
         goto fail;
-    /* the one-row statement, prepared now so a type or key mismatch shows at start */
-    struct json_buf sql = {0};
-    if (postgres_insert_sql(&sql, w->table, w->columns, nf, w->key, w->nkey, 1) != 0) {
-        snprintf(err, errlen, "out of memory");
-        goto fail;
-    }
-    PGresult *res = PQprepare(w->conn, PG_SINK_ROW_STATEMENT, sql.data, nf, w->types);
-    json_buf_free(&sql);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        char m[600];
-        snprintf(err, errlen, "postgres table \"%s\": the stream's fields cannot be inserted: %s", table,
-                 pg_message(PQerrorMessage(w->conn), m, sizeof m));
-        PQclear(res);
-        goto fail;
-    }
-    PQclear(res);
     *writer = w;
     return 0;
 fail:
@@ -539,13 +548,13 @@ static void pg_explain_failure(struct pg_writer *w, const int *keep, int n, cons
     int nf = w->schema.nfields;
     if (PQstatus(w->conn) == CONNECTION_OK && pg_exec_simple(w, "BEGIN") == 0) {
         for (int r = 0; r < n; r++) {
-            PGresult *res = PQexecPrepared(w->conn, PG_SINK_ROW_STATEMENT, nf, w->texts + (size_t)keep[r] * nf, NULL,
-                                           NULL, 0);
+            PGresult *res =
+                PQexecPrepared(w->conn, PG_SINK_ROW_STATEMENT, nf, w->texts + (size_t)keep[r] * nf, NULL, NULL, 0);
             bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
             PQclear(res);
             if (!ok) {
-                snprintf(err, errlen, "postgres table \"%s\": cannot write output record %" PRIu64 " (%s): %s", w->shown,
-                         w->written + (uint64_t)keep[r], w->records[keep[r]],
+                snprintf(err, errlen, "postgres table \"%s\": cannot write output record %" PRIu64 " (%s): %s",
+                         w->shown, w->written + (uint64_t)keep[r], w->records[keep[r]],
                          pg_message(PQerrorMessage(w->conn), m, sizeof m));
                 pg_exec_simple(w, "ROLLBACK");
                 return;
@@ -557,6 +566,18 @@ static void pg_explain_failure(struct pg_writer *w, const int *keep, int n, cons
              w->shown, n, w->written, w->written + w->nrecs - 1, batch_msg);
 }
 
+/* The rows keep[0..n) in one transaction of INSERTs of up to per rows; -1 leaves the server's
+ * message in the connection. */
+static int pg_write_batch(struct pg_writer *w, const int *keep, int n, int per)
+{
+    int rc = pg_exec_simple(w, "BEGIN");
+    for (int done = 0; rc == 0 && done < n; done += per)
+        rc = pg_insert_rows(w, keep + done, n - done < per ? n - done : per);
+    if (rc == 0)
+        rc = pg_exec_simple(w, "COMMIT");
+    return rc;
+}
+
 static int pg_flush(void *writer, bool sync, char *err, size_t errlen)
 {
     struct pg_writer *w = writer;
@@ -564,8 +585,8 @@ static int pg_flush(void *writer, bool sync, char *err, size_t errlen)
         return 0;
     int nf = w->schema.nfields, n = (int)w->nrecs;
     int *keep = arena_alloc(w->arena, w->nrecs * sizeof *keep);
-    int per = PG_SINK_MAX_PARAMS / nf < PG_SINK_ROWS_PER_STATEMENT ? PG_SINK_MAX_PARAMS / nf
-                                                                     : PG_SINK_ROWS_PER_STATEMENT;
+    int per =
+        PG_SINK_MAX_PARAMS / nf < PG_SINK_ROWS_PER_STATEMENT ? PG_SINK_MAX_PARAMS / nf : PG_SINK_ROWS_PER_STATEMENT;
     if (!w->params) {
         w->params = calloc((size_t)per * nf, sizeof *w->params);
         w->param_types = calloc((size_t)per * nf, sizeof *w->param_types);
@@ -584,11 +605,21 @@ static int pg_flush(void *writer, bool sync, char *err, size_t errlen)
         return -1;
     }
     char m[600];
-    int rc = pg_exec_simple(w, "BEGIN");
-    for (int done = 0; rc == 0 && done < n; done += per)
-        rc = pg_insert_rows(w, keep + done, n - done < per ? n - done : per);
-    if (rc == 0)
-        rc = pg_exec_simple(w, "COMMIT");
+    int rc = pg_write_batch(w, keep, n, per);
+    if (rc != 0 && PQstatus(w->conn) == CONNECTION_BAD) {
+        /* the server closed the connection (a restart, a failover, an idle timeout): once more
+         * on a new one; rows that were committed unacknowledged are written twice, as after a
+         * crash (at-least-once) */
+        char e[300];
+        pg_message(PQerrorMessage(w->conn), m, sizeof m);
+        PQreset(w->conn);
+        if (PQstatus(w->conn) != CONNECTION_OK || pg_session_setup(w, e, sizeof e) != 0) {
+            snprintf(err, errlen, "postgres table \"%s\": connection lost (%s) and not regained: %s", w->shown, m,
+                     PQstatus(w->conn) == CONNECTION_OK ? e : pg_message(PQerrorMessage(w->conn), e, sizeof e));
+            return -1;
+        }
+        rc = pg_write_batch(w, keep, n, per);
+    }
     if (rc != 0) {
         pg_message(PQerrorMessage(w->conn), m, sizeof m);
         if (PQstatus(w->conn) == CONNECTION_OK)

@@ -18,9 +18,10 @@
  * buffered rows in one transaction of multi-row INSERTs with typed parameters. In upsert mode a
  * batch keeps only the last row of each key (the same result, and one statement may not touch
  * a row twice). A failed flush names the record (its position in this run's output and its
- * text) and the server's message. Delivery is at-least-once: rows written after the last
- * checkpoint are written again after a crash (insert mode may then hold duplicates; upsert
- * mode converges to each key once: effectively exactly-once). There is no truncate.
+ * text) and the server's message. A connection the server closed is reopened once per flush.
+ * Delivery is at-least-once: rows written after the last checkpoint are written again after a
+ * crash (insert mode may then hold duplicates; upsert mode converges to each key once:
+ * effectively exactly-once). There is no truncate.
  *
  * Writers are owned by the caller and released with close_writer. */
 #ifndef SLUICE_DATAPLANE_CONNECTORS_POSTGRES_SINK_H
@@ -49,8 +50,8 @@ int postgres_quote_ident(struct json_buf *out, const char *name);
  * name) with parameters $1.. row by row; with nkey > 0 (upsert) ON CONFLICT on the columns
  * key[nkey] (indexes into columns) DO UPDATE SET the others = EXCLUDED (DO NOTHING when all are
  * keys). -1 on out of memory. */
-int postgres_insert_sql(struct json_buf *out, const char *table, char *const *columns, int ncolumns,
-                        const int *key, int nkey, int nrows);
+int postgres_insert_sql(struct json_buf *out, const char *table, char *const *columns, int ncolumns, const int *key,
+                        int nkey, int nrows);
 
 /* Upsert batches: of rows[0..nrows) (texts row-major, ncolumns each, NULL = null) keeps the
  * last row of each key (columns key[nkey]; a row with a null key column is kept as it is) and

@@ -64,8 +64,8 @@ int sink_options_check(const char *connector, const struct sink_option *table, s
     return 0;
 }
 
-int sink_option_long(const char *connector, const struct stream_property *props, int nprops, const char *key,
-                     long def, long min, long max, long *out, char *err, size_t errlen)
+int sink_option_long(const char *connector, const struct stream_property *props, int nprops, const char *key, long def,
+                     long min, long max, long *out, char *err, size_t errlen)
 {
     const char *v = stream_property_get(props, nprops, key);
     if (!v) {

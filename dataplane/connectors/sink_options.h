@@ -11,7 +11,7 @@
 #include "dataplane/stream.h"
 
 struct sink_option {
-    const char *key;           /* the property, or a prefix when prefix is true ("headers.") */
+    const char *key; /* the property, or a prefix when prefix is true ("headers.") */
     bool prefix;
     bool required;             /* must be present and not empty */
     const char *const *values; /* NULL-terminated allowed values; NULL: any */
@@ -26,8 +26,8 @@ int sink_options_check(const char *connector, const struct sink_option *table, s
 
 /* The property key as a non-negative integer within [min, max], or def when absent; -1 with err
  * when it is not such a number. */
-int sink_option_long(const char *connector, const struct stream_property *props, int nprops, const char *key,
-                     long def, long min, long max, long *out, char *err, size_t errlen);
+int sink_option_long(const char *connector, const struct stream_property *props, int nprops, const char *key, long def,
+                     long min, long max, long *out, char *err, size_t errlen);
 
 /* stream_backend.partitions for sinks without partitions (a table, an url): always 1. */
 int sink_one_partition(const char *location, int create, const struct stream_property *props, int nprops, int *count,

@@ -100,20 +100,20 @@ void webhook_url_redact(const char *url, char *out, size_t outlen)
 
 struct webhook_writer {
     CURL *curl;
-    char url[2048];    /* redacted, for messages */
+    char url[2048]; /* redacted, for messages */
     char curl_err[CURL_ERROR_SIZE];
     enum webhook_format format;
     long batch_size, timeout_ms, retry_max, backoff_ms, max_backoff_ms, linger_ms;
     struct curl_slist *headers; /* the fixed ones */
     struct json_buf body;
-    size_t count;                 /* records in body */
-    int64_t first_ms;             /* when the first of them came */
+    size_t count;     /* records in body */
+    int64_t first_ms; /* when the first of them came */
     char answer[WEBHOOK_BODY_QUOTE + 1];
     size_t answer_len;
-    long retry_after_ms;          /* of the last answer, -1: none */
+    long retry_after_ms; /* of the last answer, -1: none */
     int64_t opened_ms;
     int partition;
-    uint64_t sequence;            /* requests sent */
+    uint64_t sequence; /* requests sent */
 };
 
 static const struct sink_option webhook_options[] = {
@@ -208,8 +208,9 @@ static int webhook_headers(struct webhook_writer *w, const struct stream_propert
         w->headers = l;
     }
     const char *fixed[] = {
-        content_type ? NULL : w->format == WEBHOOK_JSON ? "Content-Type: application/json"
-                                                        : "Content-Type: application/x-ndjson",
+        content_type                ? NULL
+        : w->format == WEBHOOK_JSON ? "Content-Type: application/json"
+                                    : "Content-Type: application/x-ndjson",
         "Expect:", /* no 100-continue round trip for large bodies */
     };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {

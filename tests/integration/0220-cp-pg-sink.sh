@@ -3,8 +3,10 @@
 # source fills a stream, a postgres sink (insert mode) copies it into a table of a separate
 # database on the test's PostgreSQL, compared row by row with the stream's records; an upsert
 # sink on a slower stream has its worker SIGKILLed mid-run and still ends with each key once,
-# holding its last record; a missing table and a wrong password (on a second, password-checking
-# cluster) end `failed` with last_error saying why, and the right password from a secret works.
+# holding its last record, and reconnects without a crash when the server closes its
+# connection; a missing table, a missing column, a row the table refuses and a wrong password
+# (on a second, password-checking cluster) end `failed` with last_error saying why, and the
+# right password from a secret works.
 . "$(dirname "$0")/api_lib.sh"
 logtool="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool"
 N=3000
@@ -74,9 +76,9 @@ echo "insert: $N rows as in the stream"
 
 # 2. upsert: SIGKILL the sink mid-run, each key once with its last record
 SLOWGEN=$(connection slowgen '{"name":"slowgen","connector":"datagen","type":"source","stream":"slow",
-  "properties":{"kind":"bid","events":"6000","rate":"1500","seed":"7"}}')
+  "properties":{"kind":"bid","events":"6000","rate":"1000","seed":"7"}}')
 UP=$(connection pg-up "{\"name\":\"pg-latest\",\"connector\":\"postgres\",\"type\":\"sink\",\"stream\":\"slow\",
-  \"properties\":{\"url\":\"$TARGET\",\"table\":\"latest_bid\",\"mode\":\"upsert\",\"primary_key\":\"auction\"}}")
+  \"properties\":{\"url\":\"$TARGET?application_name=upsert-sink\",\"table\":\"latest_bid\",\"mode\":\"upsert\",\"primary_key\":\"auction\"}}")
 some() { [ "$(rows latest_bid)" -gt 0 ]; }
 wait_for 20 some || fail "the upsert sink wrote nothing: $(sql "SELECT state, last_error FROM tasks")"
 wait_for 10 has_pid "$UP" || fail "no running upsert task"
@@ -85,6 +87,10 @@ pid=$(task_pid "$UP")
 kill -9 "$pid"
 restarted() { [ "$(sql "SELECT state || ' ' || restarts FROM tasks WHERE resource_id = '$UP'")" = "running 1" ]; }
 wait_for 15 restarted || fail "not restarted: $(sql "SELECT state, restarts, last_error FROM tasks WHERE resource_id = '$UP'")"
+# the server closes the sink's connection mid-run: it reconnects, no crash
+[ "$(state_of "$SLOWGEN")" = running ] || fail "the source ended before the disconnect: the test proves nothing"
+assert_eq "$(tq "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'upsert-sink'")" \
+  1 "the upsert sink's connection closed by the server"
 done_gen() { [ "$(state_of "$SLOWGEN")" = completed ]; }
 wait_for 30 done_gen || fail "the slow source did not complete: $RESP"
 # the last record of each auction, in stream order
@@ -94,6 +100,9 @@ latest() { tq "SELECT auction||'|'||bidder||'|'||price||'|'||to_char(\"dateTime\
                FROM latest_bid" | LC_ALL=C sort >got-up.txt; cmp -s want-up.txt got-up.txt; }
 wait_for 20 latest || fail "upsert table differs from the last record per key: $(diff want-up.txt got-up.txt | head -5)"
 assert_eq "$(tq 'SELECT count(*) - count(DISTINCT auction) FROM latest_bid')" 0 "each key once"
+assert_eq "$(sql "SELECT state || ' ' || restarts FROM tasks WHERE resource_id = '$UP'")" "running 1" \
+  "a connection closed by the server is reopened without a crash"
+assert_eq "$(tq "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'upsert-sink'")" 1 "reconnected"
 echo "upsert: $(wc -l <want-up.txt) keys, each once with its last record, after a SIGKILL"
 
 # 3. clear failures (all at once: each ends after the supervisor's retries), and the right

@@ -66,14 +66,14 @@ START_TEST(test_dedupe_keeps_last_per_key)
     struct arena *a = arena_new(4096);
     /* (k1, k2, v): key columns 0 and 1 */
     const char *rows[] = {
-        "1", "a", "first",  /* 0: replaced by 3 */
-        "1", "b", "other",  /* 1 */
-        "2", "a", "x",      /* 2: replaced by 4 */
-        "1", "a", "second", /* 3 */
-        "2", "a", "y",      /* 4 */
-        NULL, "a", "n1",    /* 5: a null key is never merged */
-        NULL, "a", "n2",    /* 6 */
-        "1a", "", "sep",    /* 7: differs from ("1", "a") */
+        "1",  "a", "first",  /* 0: replaced by 3 */
+        "1",  "b", "other",  /* 1 */
+        "2",  "a", "x",      /* 2: replaced by 4 */
+        "1",  "a", "second", /* 3 */
+        "2",  "a", "y",      /* 4 */
+        NULL, "a", "n1",     /* 5: a null key is never merged */
+        NULL, "a", "n2",     /* 6 */
+        "1a", "",  "sep",    /* 7: differs from ("1", "a") */
     };
     int key[] = {0, 1}, keep[8];
     int n = postgres_dedupe(rows, 8, 3, key, 2, keep, a);
@@ -189,8 +189,11 @@ START_TEST(test_backends_reject_bad_options_before_connecting)
     ck_assert_int_eq(pg->open_writer("t", 0, p1, 3, &w, err, sizeof err), -1);
     ck_assert_str_eq(err, "postgres option \"mode\" must be insert | upsert, not \"merge\"");
     const char *schema = "{\"fields\":[{\"name\":\"id\",\"type\":\"BIGINT\"}]}";
-    struct stream_property p2[] = {{"url", "postgresql://127.0.0.1:1/x"}, {"table", "t"}, {"mode", "upsert"},
-                                   {"primary_key", "id, nope"}, {"__schema", schema}};
+    struct stream_property p2[] = {{"url", "postgresql://127.0.0.1:1/x"},
+                                   {"table", "t"},
+                                   {"mode", "upsert"},
+                                   {"primary_key", "id, nope"},
+                                   {"__schema", schema}};
     ck_assert_int_eq(pg->open_writer("t", 0, p2, 5, &w, err, sizeof err), -1);
     ck_assert_str_eq(err, "postgres primary_key column \"nope\" is not a field of the stream");
     struct stream_property p3[] = {{"url", "host=x"}, {"table", "t"}, {"__schema", schema}};
