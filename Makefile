@@ -17,9 +17,11 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 CPPFLAGS := -D_GNU_SOURCE -I. -I/usr/include/postgresql
 CFLAGS_COMMON := -std=c11 -g -pthread $(WARN)
 LDLIBS := -lpq -lmicrohttpd -ljansson -lssl -lcrypto -lrdkafka -lcurl -lseccomp -lyaml -lpthread -lm
-# The Kafka backend is weakly referenced (dataplane/stream.c): pull it into the binaries that
-# want Kafka; the lean sluiced-worker goes without it and without librdkafka.
-WITH_KAFKA := -Wl,--undefined=kafka_stream_backend
+# The Kafka backend and the PostgreSQL and webhook sinks are weakly referenced
+# (dataplane/stream.c): pull them into the binaries that want them; the lean sluiced-worker goes
+# without them and without librdkafka.
+WITH_KAFKA := -Wl,--undefined=kafka_stream_backend -Wl,--undefined=postgres_stream_backend \
+  -Wl,--undefined=webhook_stream_backend
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
 # Two flavours: rel (optimised) and san (ASan + UBSan, for unit tests).

@@ -291,6 +291,9 @@ static void make_stream_dir(const char *data_root, const char *tenant, const cha
         log_warn("chown %s: %s", path, strerror(errno));
 }
 
+/* Connectors whose backends the lean sluiced-worker leaves out: their tasks run on sluiced. */
+static const char *const full_worker_connectors[] = {"kafka", "postgres", "webhook"};
+
 /* Builds the spec and the sandbox for t and starts it. Returns 0 or -1 with err. */
 static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t errsz)
 {
@@ -339,8 +342,10 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
                             json_pack("{s:s, s:s, s:s, s:o}", "name", connector, "type", PQgetvalue(res, 0, 1),
                                       "stream", PQgetvalue(res, 0, 4), "properties", props ? props : json_object()));
         allow_network = strcmp(connector, "datagen") != 0;
-        /* the Kafka backend (librdkafka) is in sluiced only, not in the lean sluiced-worker */
-        full_worker = strcmp(connector, "kafka") == 0;
+        /* the Kafka backend (librdkafka) and the postgres (libpq) and webhook (libcurl) sinks
+         * are in sluiced only, not in the lean sluiced-worker */
+        for (size_t i = 0; i < sizeof full_worker_connectors / sizeof full_worker_connectors[0]; i++)
+            full_worker |= strcmp(connector, full_worker_connectors[i]) == 0;
         /* A generator with a fixed number of events is a bounded run: it completes. */
         const char *events = json_string_value(json_object_get(props, "events"));
         if (strcmp(connector, "datagen") == 0 && events && atoll(events) > 0)

@@ -174,14 +174,18 @@ static const struct {
     const char *backend;
     bool source, sink;
     const char *location_key; /* NULL: no location */
+    bool wants_schema;        /* gets the stream's schema as the property "__schema" */
 } connector_table[] = {
-    {"datagen", "datagen", true, false, NULL},
-    {"kafka", "kafka", true, true, "topic"},
+    {"datagen", "datagen", true, false, NULL, false},
+    {"kafka", "kafka", true, true, "topic", false},
+    {"postgres", "postgres", false, true, "table", true},
+    {"webhook", "webhook", false, true, "url", false},
 };
 
 /* The outside end of a connection as the stream ext (properties and secrets merged, secrets
- * winning), and source/sink in o: type "source" copies ext into own, "sink" own into ext. */
-static int connection_setup(json_t *connector, json_t *secrets, struct worker_stream *ext,
+ * winning), and source/sink in o: type "source" copies ext into own, "sink" own into ext.
+ * own_schema is the JSON of own's schema, for connectors that want it. */
+static int connection_setup(json_t *connector, json_t *secrets, json_t *own_schema, struct worker_stream *ext,
                             const struct worker_stream *own, struct engine_options *o, char *err, size_t errlen)
 {
     const char *cname = json_string_value(json_object_get(connector, "name"));
@@ -190,7 +194,11 @@ static int connection_setup(json_t *connector, json_t *secrets, struct worker_st
     for (k = 0; k < n && (!cname || strcmp(connector_table[k].name, cname) != 0); k++)
         ;
     if (k == n) {
-        snprintf(err, errlen, "connector must be datagen or kafka, not \"%s\"", cname ? cname : "");
+        char names[200] = "";
+        for (size_t i = 0; i < n; i++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
+                     connector_table[i].name);
+        snprintf(err, errlen, "connector must be one of %s, not \"%s\"", names, cname ? cname : "");
         return -1;
     }
     bool sink = type && strcmp(type, "sink") == 0;
@@ -219,6 +227,11 @@ static int connection_setup(json_t *connector, json_t *secrets, struct worker_st
     if (json_is_object(secrets) && json_object_update(props, secrets) != 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
+    }
+    if (connector_table[k].wants_schema) {
+        char *text = own_schema ? json_dumps(own_schema, JSON_COMPACT) : NULL;
+        json_object_set_new(props, "__schema", json_string(text ? text : "{}"));
+        free(text);
     }
     ext->es.name = "__connector";
     ext->es.backend = connector_table[k].backend;
@@ -303,7 +316,9 @@ static int worker_run_spec(json_t *spec, char *err, size_t errlen)
             goto out;
         }
         struct worker_stream *ext = &ws[nstreams++];
-        if (connection_setup(connector, json_object_get(spec, "secrets"), ext, &ws[0], &o, err, errlen) != 0)
+        json_t *own_schema = json_object_get(json_array_get(streams, 0), "schema");
+        if (connection_setup(connector, json_object_get(spec, "secrets"), own_schema, ext, &ws[0], &o, err, errlen) !=
+            0)
             goto out;
     } else {
         snprintf(err, errlen, "kind must be pipeline or connection, not \"%s\"", kind);

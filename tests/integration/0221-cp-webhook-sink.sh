@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Webhook sink connections through the api, the controlplane and the real worker, delivering to
+# a local receiver (tests/tools/http_sink): every record of the stream arrives, none twice, in
+# JSON-array batches with the Authorization header from a secret, although the first requests
+# are answered 503 (retried); an ndjson sink with PUT delivers the same records as lines; an
+# endpoint answering 400 fails the connection with the status and the body in last_error.
+. "$(dirname "$0")/api_lib.sh"
+logtool="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool"
+receiver="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/http_sink"
+N=2000
+cd "$TEST_TMP"
+
+bg "$receiver" --out hook.out --fail-first 3 --retry-after 0 --reject-path /bad >hook.log
+bg "$receiver" --out nd.out >nd.log
+bg "$receiver" --out down.out --fail-first 1000000 --fail-status 502 >down.log
+for r in hook nd down; do wait_for 5 test -s $r.log || fail "receiver $r did not start"; done
+HOOK="http://127.0.0.1:$(head -n 1 hook.log)"
+ND="http://127.0.0.1:$(head -n 1 nd.log)"
+DOWN="http://127.0.0.1:$(head -n 1 down.log)"
+
+api_start --data-root "$TEST_TMP/data"
+bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id hook --data-root "$TEST_TMP/data" \
+  --sync-ms 200 --resync-ms 1000 --backoff-initial-ms 100 --cgroup-parent "sluice-test-$$" \
+  >"$TEST_TMP/cp.log" 2>&1
+signup hook-corp
+TOKEN=$KEY
+call POST /v1/streams '{"name":"bids","schema":{"fields":[{"name":"auction","type":"BIGINT"},{"name":"price","type":"BIGINT"}]}}'
+expect 201
+BIDS=$(jq -r .id <<<"$RESP")
+call POST /v1/secrets '{"name":"hook-token","value":"Bearer t0k3n"}'; expect 201
+
+connection() { # BODY → id, activated
+  call POST /v1/connections "$1"; expect 201
+  local id; id=$(jq -r .id <<<"$RESP")
+  call POST "/v1/connections/$id/activate"; expect 200
+  echo "$id"
+}
+connection "{\"name\":\"gen\",\"connector\":\"datagen\",\"type\":\"source\",\"stream\":\"bids\",
+  \"properties\":{\"kind\":\"bid\",\"events\":\"$N\"}}" >/dev/null
+HOOKC=$(connection "{\"name\":\"hook\",\"connector\":\"webhook\",\"type\":\"sink\",\"stream\":\"bids\",
+  \"properties\":{\"url\":\"$HOOK/hook?sig=abc\",\"batch.size\":\"150\",\"retry.backoff_ms\":\"50\"},
+  \"secret_refs\":{\"headers.Authorization\":\"hook-token\"}}")
+NDC=$(connection "{\"name\":\"nd\",\"connector\":\"webhook\",\"type\":\"sink\",\"stream\":\"bids\",
+  \"properties\":{\"url\":\"$ND/nd\",\"format\":\"ndjson\",\"method\":\"PUT\",\"batch.size\":\"500\"}}")
+
+received() { jq -c '.[]' hook.out 2>/dev/null | wc -l; }
+all_in() { [ "$(received)" -ge "$N" ]; }
+wait_for 30 all_in || fail "received $(received) of $N records: $(sql "SELECT state, last_error FROM tasks")"
+nd_in() { [ "$(wc -l <nd.out)" -ge "$N" ]; }
+wait_for 30 nd_in || fail "ndjson receiver got $(wc -l <nd.out 2>/dev/null) of $N records"
+sleep 0.5
+"$logtool" cat "$TEST_TMP/data/tenants/$TENANT_ID/streams/$BIDS" | jq -c . | sort >want.jsonl
+assert_eq "$(wc -l <want.jsonl)" "$N" "records in the stream"
+jq -c '.[]' hook.out | sort >got.jsonl
+assert_eq "$(uniq -d got.jsonl | wc -l)" 0 "records delivered twice (none without crashes)"
+cmp -s want.jsonl got.jsonl || fail "delivered records differ from the stream: $(diff want.jsonl got.jsonl | head -5)"
+jq -c . nd.out | sort >got-nd.jsonl
+cmp -s want.jsonl got-nd.jsonl || fail "ndjson records differ from the stream: $(diff want.jsonl got-nd.jsonl | head -5)"
+assert_eq "$(awk '$1 == 503' hook.log | wc -l)" 3 "requests answered 503"
+assert_eq "$(sed -n 2,4p hook.log | cut -d' ' -f1 | tr '\n' ' ')" "503 503 503 " "the first requests got 503"
+assert_eq "$(awk 'NR > 1 && $1 == 200 {print $4}' hook.log | sort | uniq -d | wc -l)" 0 "each batch delivered once"
+assert_eq "$(jq length hook.out | sort -n | tail -n 1)" 150 "batches of at most batch.size records"
+assert_eq "$(sed -n 2p hook.log | cut -d' ' -f2,3)" "POST /hook" "method and path"
+assert_eq "$(sed -n 2p hook.log | cut -d' ' -f5-)" "application/json Bearer t0k3n" "content type and the secret header"
+assert_eq "$(sed -n 2p nd.log | cut -d' ' -f2,3,5)" "PUT /nd application/x-ndjson" "ndjson: method, path, type"
+assert_eq "$(sed -n 2,3p hook.log | cut -d' ' -f4 | uniq | wc -l)" 1 "a retried request keeps its batch id"
+call GET "/v1/connections/$HOOKC"
+assert_eq "$(jq -r .actual_state <<<"$RESP")" running "the sink keeps running"
+
+# an endpoint that answers 400 fails at once (no retries), one that keeps answering 502 after
+# its retries, a bad option before any request: each with the reason in last_error
+BAD=$(connection "{\"name\":\"bad\",\"connector\":\"webhook\",\"type\":\"sink\",\"stream\":\"bids\",
+  \"properties\":{\"url\":\"$HOOK/bad\"}}")
+DOWNC=$(connection "{\"name\":\"down\",\"connector\":\"webhook\",\"type\":\"sink\",\"stream\":\"bids\",
+  \"properties\":{\"url\":\"$DOWN/x\",\"retry.max\":\"2\",\"retry.backoff_ms\":\"10\"}}")
+OPT=$(connection '{"name":"bad2","connector":"webhook","type":"sink","stream":"bids","properties":{"url":"http://x/","method":"GET"}}')
+failed_with() { # ID TEXT...
+  local id=$1 text; shift
+  isfailed() { call GET "/v1/connections/$id"; [ "$(jq -r .actual_state <<<"$RESP")" = failed ]; }
+  wait_for 30 isfailed || fail "connection $id not failed: $RESP"
+  call GET "/v1/connections/$id"
+  for text in "$@"; do assert_contains "$(jq -r .last_error <<<"$RESP")" "$text" "last_error says why"; done
+}
+failed_with "$BAD" "webhook $HOOK/bad refused" "HTTP 400" "rejects every request" "not retried"
+failed_with "$DOWNC" "webhook $DOWN/x:" "not delivered after 3 attempts: HTTP 502" "try again later"
+failed_with "$OPT" 'webhook option "method" must be POST | PUT, not "GET"'
+assert_eq "$(awk '$3 == "/bad" {print $4}' hook.log | sort | uniq -d | wc -l)" 0 "a request answered 400 is not retried"
+assert_eq "$(awk 'NR > 1 {print $4}' down.log | sort | uniq -c | awk '{print $1}' | sort -u)" 3 \
+  "a request answered 502 is sent 1 + retry.max times"
+echo ok
