@@ -302,9 +302,42 @@ static int connection_check_partition_key(struct api_request *req, json_t *body,
     return 0;
 }
 
+/* Sink-only connectors and the properties each needs (in properties or secret_refs), checked
+ * when a connection is created; the worker checks the rest when it starts. */
+static const struct {
+    const char *connector;
+    const char *const *required;
+} sink_connector_table[] = {
+    {"postgres", (const char *const[]){"url", "table", NULL}},
+    {"webhook", (const char *const[]){"url", NULL}},
+};
+
+static int connection_validate_sink(json_t *body, struct api_response *resp)
+{
+    const char *connector = json_string_value(json_object_get(body, "connector"));
+    const char *type = json_string_value(json_object_get(body, "type"));
+    for (size_t i = 0; connector && i < sizeof sink_connector_table / sizeof sink_connector_table[0]; i++) {
+        if (strcmp(connector, sink_connector_table[i].connector) != 0)
+            continue;
+        if (!type || strcmp(type, "sink") != 0)
+            return api_fail_field(resp, API_INVALID_REQUEST, "type", "connector %s can only be a sink, not \"%s\"",
+                                  connector, type ? type : "");
+        for (const char *const *key = sink_connector_table[i].required; *key; key++) {
+            const char *v = json_string_value(json_object_get(json_object_get(body, "properties"), *key));
+            if ((!v || !*v) && !json_object_get(json_object_get(body, "secret_refs"), *key)) {
+                char field[64];
+                snprintf(field, sizeof field, "properties.%s", *key);
+                return api_fail_field(resp, API_INVALID_REQUEST, field, "a %s connection needs the property \"%s\"",
+                                      connector, *key);
+            }
+        }
+    }
+    return 0;
+}
+
 static int connection_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
 {
-    if (connection_check_partition_key(req, body, resp) < 0)
+    if (connection_check_partition_key(req, body, resp) < 0 || (create && connection_validate_sink(body, resp) != 0))
         return -1;
     json_t *refs = json_object_get(body, "secret_refs"), *v;
     const char *prop;

@@ -122,6 +122,7 @@ static const struct sink_option webhook_options[] = {
     {"format", false, false, (const char *const[]){"json", "ndjson", NULL}},
     {"batch.size", false, false, NULL},
     {"headers.", true, false, NULL},
+    {"token", false, false, NULL},
     {"timeout_ms", false, false, NULL},
     {"retry.max", false, false, NULL},
     {"retry.backoff_ms", false, false, NULL},
@@ -202,6 +203,20 @@ static int webhook_headers(struct webhook_writer *w, const struct stream_propert
         content_type |= strcasecmp(name, "Content-Type") == 0;
         char line[8192];
         snprintf(line, sizeof line, "%s: %s", name, props[i].value);
+        struct curl_slist *l = curl_slist_append(w->headers, line);
+        if (!l)
+            return -1;
+        w->headers = l;
+    }
+    /* token: a bearer token, unless headers.Authorization says otherwise */
+    const char *token = stream_property_get(props, nprops, "token");
+    if (token && !stream_property_get(props, nprops, "headers.Authorization")) {
+        if (strpbrk(token, "\r\n")) {
+            snprintf(err, errlen, "webhook option \"token\" must be one line");
+            return -1;
+        }
+        char line[8192];
+        snprintf(line, sizeof line, "Authorization: Bearer %s", token);
         struct curl_slist *l = curl_slist_append(w->headers, line);
         if (!l)
             return -1;

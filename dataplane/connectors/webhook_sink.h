@@ -8,6 +8,8 @@
  *                    record per line)
  *   batch.size       records per request, 1-10000 (default 100)
  *   headers.NAME     an extra request header NAME: value (headers.Authorization from a secret)
+ *   token            a bearer token (from a secret): Authorization: Bearer TOKEN, unless
+ *                    headers.Authorization is set
  *   timeout_ms       per request, 100-600000 (default 10000)
  *   linger_ms        how long a partial batch waits for more records, 0-60000 (default 200)
  *   retry.max        attempts after the first for a retriable failure, 0-100 (default 5)

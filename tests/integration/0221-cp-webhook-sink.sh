@@ -3,7 +3,8 @@
 # a local receiver (tests/tools/http_sink): every record of the stream arrives, none twice, in
 # JSON-array batches with the Authorization header from a secret, although the first requests
 # are answered 503 (retried); an ndjson sink with PUT delivers the same records as lines; an
-# endpoint answering 400 fails the connection with the status and the body in last_error.
+# endpoint answering 400 fails the connection with the status and the body in last_error, one
+# answering 502 after its retries; the api refuses a webhook source and a missing property.
 . "$(dirname "$0")/api_lib.sh"
 logtool="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool"
 receiver="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/http_sink"
@@ -28,6 +29,18 @@ call POST /v1/streams '{"name":"bids","schema":{"fields":[{"name":"auction","typ
 expect 201
 BIDS=$(jq -r .id <<<"$RESP")
 call POST /v1/secrets '{"name":"hook-token","value":"Bearer t0k3n"}'; expect 201
+call POST /v1/secrets '{"name":"nd-token","value":"abc123"}'; expect 201
+
+# what the api checks at create time: sink-only connectors, their required properties
+call POST /v1/connections '{"name":"x","connector":"webhook","type":"source","stream":"bids","properties":{"url":"http://h/"}}'
+expect 400 invalid_request
+assert_eq "$(jq -r .error.message <<<"$RESP")" 'connector webhook can only be a sink, not "source"' "sink only"
+call POST /v1/connections '{"name":"x","connector":"postgres","type":"sink","stream":"bids","properties":{"url":"postgresql://h/db"}}'
+expect 400 invalid_request
+assert_eq "$(jq -r .error.message <<<"$RESP")" 'a postgres connection needs the property "table"' "required property"
+call POST /v1/connections '{"name":"x","connector":"webhook","type":"sink","stream":"bids","secret_refs":{"url":"hook-token"}}'
+expect 201 # the url may come from a secret
+call DELETE "/v1/connections/$(jq -r .id <<<"$RESP")"
 
 connection() { # BODY → id, activated
   call POST /v1/connections "$1"; expect 201
@@ -41,7 +54,8 @@ HOOKC=$(connection "{\"name\":\"hook\",\"connector\":\"webhook\",\"type\":\"sink
   \"properties\":{\"url\":\"$HOOK/hook?sig=abc\",\"batch.size\":\"150\",\"retry.backoff_ms\":\"50\"},
   \"secret_refs\":{\"headers.Authorization\":\"hook-token\"}}")
 NDC=$(connection "{\"name\":\"nd\",\"connector\":\"webhook\",\"type\":\"sink\",\"stream\":\"bids\",
-  \"properties\":{\"url\":\"$ND/nd\",\"format\":\"ndjson\",\"method\":\"PUT\",\"batch.size\":\"500\"}}")
+  \"properties\":{\"url\":\"$ND/nd\",\"format\":\"ndjson\",\"method\":\"PUT\",\"batch.size\":\"500\"},
+  \"secret_refs\":{\"token\":\"nd-token\"}}")
 
 received() { jq -c '.[]' hook.out 2>/dev/null | wc -l; }
 all_in() { [ "$(received)" -ge "$N" ]; }
@@ -62,7 +76,7 @@ assert_eq "$(awk 'NR > 1 && $1 == 200 {print $4}' hook.log | sort | uniq -d | wc
 assert_eq "$(jq length hook.out | sort -n | tail -n 1)" 150 "batches of at most batch.size records"
 assert_eq "$(sed -n 2p hook.log | cut -d' ' -f2,3)" "POST /hook" "method and path"
 assert_eq "$(sed -n 2p hook.log | cut -d' ' -f5-)" "application/json Bearer t0k3n" "content type and the secret header"
-assert_eq "$(sed -n 2p nd.log | cut -d' ' -f2,3,5)" "PUT /nd application/x-ndjson" "ndjson: method, path, type"
+assert_eq "$(sed -n 2p nd.log | cut -d' ' -f2,3,5-)" "PUT /nd application/x-ndjson Bearer abc123" "ndjson: method, path, type, token"
 assert_eq "$(sed -n 2,3p hook.log | cut -d' ' -f4 | uniq | wc -l)" 1 "a retried request keeps its batch id"
 call GET "/v1/connections/$HOOKC"
 assert_eq "$(jq -r .actual_state <<<"$RESP")" running "the sink keeps running"
