@@ -102,7 +102,8 @@ static struct ingest_writer_ref *entry_take(const char *dir)
                 hit = s;
             else if (!s->dir[0] && (!spare || spare->dir[0]))
                 spare = s;
-            else if (s->dir[0] && s->refs == 0 && (!spare || (spare->dir[0] && ms_since(&s->last_used, &spare->last_used) > 0)))
+            else if (s->dir[0] && s->refs == 0 &&
+                     (!spare || (spare->dir[0] && ms_since(&s->last_used, &spare->last_used) > 0)))
                 spare = s;
         }
         if (!hit && spare) {

@@ -477,7 +477,7 @@ static const struct {
     enum value_type type;
     const char *name;
 } run_type_names[] = {
-    {VT_BOOLEAN, "BOOLEAN"}, {VT_BIGINT, "BIGINT"}, {VT_DOUBLE, "DOUBLE"},
+    {VT_BOOLEAN, "BOOLEAN"}, {VT_BIGINT, "BIGINT"},          {VT_DOUBLE, "DOUBLE"},
     {VT_STRING, "STRING"},   {VT_TIMESTAMP, "TIMESTAMP(3)"},
 };
 
@@ -491,7 +491,8 @@ static char *run_schema_json(const struct schema *s)
         for (size_t t = 0; t < sizeof run_type_names / sizeof run_type_names[0]; t++)
             if (run_type_names[t].type == s->fields[i].type)
                 type = run_type_names[t].name;
-        if (!type || json_array_append_new(fields, json_pack("{s:s,s:s}", "name", s->fields[i].name, "type", type)) != 0) {
+        if (!type ||
+            json_array_append_new(fields, json_pack("{s:s,s:s}", "name", s->fields[i].name, "type", type)) != 0) {
             json_decref(fields);
             return NULL;
         }

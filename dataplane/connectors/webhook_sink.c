@@ -13,7 +13,7 @@
 
 #include "dataplane/connectors/sink_options.h"
 
-#define WEBHOOK_BODY_QUOTE 200 /* bytes of an answer's body quoted in an error */
+#define WEBHOOK_BODY_QUOTE 200  /* bytes of an answer's body quoted in an error */
 #define WEBHOOK_PROGRESS_MS 500 /* longest sleep between two progress calls while retrying */
 
 /* ---------------------------------------------------------------- pure parts */
@@ -114,7 +114,7 @@ struct webhook_writer {
     long retry_after_ms; /* of the last answer, -1: none */
     int64_t opened_ms;
     int partition;
-    uint64_t sequence; /* requests sent */
+    uint64_t sequence;           /* requests sent */
     stream_progress_fn progress; /* called while waiting between attempts (may be NULL) */
     void *progress_ctx;
 };

@@ -170,18 +170,18 @@ for s in 1 2 3; do send_many "$C" "$s" & pids+=($!); done
 for s in 4 5 6; do send_many "$VC" "$s" & pids+=($!); done
 for p in "${pids[@]}"; do wait "$p"; done
 [ ! -s "$TEST_TMP/many-errors" ] || fail "refused requests: $(cat "$TEST_TMP/many-errors")"
-call GET "/v1/streams/$S/records?offset=$before&limit=1000"; expect 200
-assert_eq "$(jq '.items | length' <<<"$RESP")" 180 "clicks: 180 records from 45 requests"
-for s in 1 2 3; do
-  assert_eq "$(jq --argjson s "$s" '[.items[].value | select(.user == "s\($s)") | .id] == [range(60) | $s * 100 + .]' <<<"$RESP")" \
-    true "clicks: sender $s's records once, in order"
-done
-call GET "/v1/streams/$V/records?offset=0&limit=1000"; expect 200
-assert_eq "$(jq '.items | length' <<<"$RESP")" 180 "views: 180 records from 45 requests"
-for s in 4 5 6; do
-  assert_eq "$(jq --argjson s "$s" '[.items[].value | select(.user == "s\($s)") | .id] == [range(60) | $s * 100 + .]' <<<"$RESP")" \
-    true "views: sender $s's records once, in order"
-done
+check_senders() { # check_senders STREAM OFFSET NAME SENDER...: 60 records of each, once, in order
+  local stream=$1 from=$2 name=$3 s
+  shift 3
+  call GET "/v1/streams/$stream/records?offset=$from&limit=1000"; expect 200
+  assert_eq "$(jq '.items | length' <<<"$RESP")" 180 "$name: 180 records from 45 requests"
+  for s in "$@"; do
+    assert_eq "$(jq --argjson s "$s" '[.items[].value | select(.user == "s\($s)") | .id] == [range(60) | $s * 100 + .]' <<<"$RESP")" \
+      true "$name: sender $s's records once, in order"
+  done
+}
+check_senders "$S" "$before" clicks 1 2 3
+check_senders "$V" 0 views 4 5 6
 before=$((before + 180))
 
 # A partition held by another writer (a worker, say): 503 with Retry-After, nothing written.
