@@ -5,7 +5,7 @@
 # are answered 503 (retried); an ndjson sink with PUT delivers the same records as lines; an
 # endpoint answering 400 fails the connection with the status and the body in last_error, one
 # answering 502 after its retries; the api refuses a webhook source and a missing property. An
-# endpoint down (503) for 10 s, longer than the heartbeat timeout (4 s here), with retry
+# endpoint down (503) for 6.5 s, longer than the heartbeat timeout (3 s here), with retry
 # settings that span it: the worker keeps heart-beating while the sink retries, so the task is
 # not restarted and every record arrives.
 . "$(dirname "$0")/api_lib.sh"
@@ -17,7 +17,7 @@ cd "$TEST_TMP"
 bg "$receiver" --out hook.out --fail-first 3 --retry-after 0 --reject-path /bad >hook.log
 bg "$receiver" --out nd.out >nd.log
 bg "$receiver" --out down.out --fail-first 1000000 --fail-status 502 >down.log
-bg "$receiver" --out slow.out --fail-for-ms 10000 >slow.log
+bg "$receiver" --out slow.out --fail-for-ms 6500 >slow.log
 for r in hook nd down slow; do wait_for 5 test -s $r.log || fail "receiver $r did not start"; done
 HOOK="http://127.0.0.1:$(head -n 1 hook.log)"
 ND="http://127.0.0.1:$(head -n 1 nd.log)"
@@ -26,7 +26,7 @@ SLOW="http://127.0.0.1:$(head -n 1 slow.log)"
 
 api_start --data-root "$TEST_TMP/data"
 bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id hook --data-root "$TEST_TMP/data" \
-  --sync-ms 200 --resync-ms 1000 --backoff-initial-ms 100 --heartbeat-timeout-ms 4000 --cgroup-parent "sluice-test-$$" \
+  --sync-ms 200 --resync-ms 1000 --backoff-initial-ms 100 --heartbeat-timeout-ms 3000 --cgroup-parent "sluice-test-$$" \
   >"$TEST_TMP/cp.log" 2>&1
 signup hook-corp
 TOKEN=$KEY
@@ -63,7 +63,7 @@ NDC=$(connection "{\"name\":\"nd\",\"connector\":\"webhook\",\"type\":\"sink\",\
   \"secret_refs\":{\"token\":\"nd-token\"}}")
 SLOWC=$(connection "{\"name\":\"slow\",\"connector\":\"webhook\",\"type\":\"sink\",\"stream\":\"bids\",
   \"properties\":{\"url\":\"$SLOW/slow\",\"batch.size\":\"500\",\"retry.max\":\"60\",\"retry.backoff_ms\":\"200\",
-  \"retry.max_backoff_ms\":\"1000\"}}")
+  \"retry.max_backoff_ms\":\"500\"}}")
 
 received() { jq -c '.[]' hook.out 2>/dev/null | wc -l; }
 all_in() { [ "$(received)" -ge "$N" ]; }
@@ -89,7 +89,7 @@ assert_eq "$(sed -n 2,3p hook.log | cut -d' ' -f4 | uniq | wc -l)" 1 "a retried 
 call GET "/v1/connections/$HOOKC"
 assert_eq "$(jq -r .actual_state <<<"$RESP")" running "the sink keeps running"
 
-# the endpoint down for 10 s: retried through it, no restart, every record once
+# the endpoint down for 6.5 s: retried through it, no restart, every record once
 slow_in() { [ "$(jq -c '.[]' slow.out 2>/dev/null | wc -l)" -ge "$N" ]; }
 wait_for 40 slow_in || fail "slow receiver got $(jq -c '.[]' slow.out 2>/dev/null | wc -l) of $N records: $(sql "SELECT state, restarts, last_error FROM tasks WHERE resource_id = '$SLOWC'")"
 [ "$(awk '$1 == 503' slow.log | wc -l)" -ge 5 ] || fail "the slow endpoint was not down for long: $(cat slow.log)"
