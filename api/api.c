@@ -21,6 +21,7 @@
 #include "api/handlers_records.h"
 #include "api/handlers_usage.h"
 #include "api/http.h"
+#include "api/ingest_writers.h"
 #include "api/openapi.h"
 #include "api/park.h"
 #include "api/preview.h"
@@ -789,6 +790,7 @@ int api_main(int argc, char **argv)
         MHD_stop_daemon(d);
     }
     park_stop();
+    ingest_writers_shutdown(); /* no request runs now: close the cached ingest writers */
     for (int i = 0; i <= API_MAX_THREADS; i++)
         if (api_server.dbs[i])
             PQfinish(api_server.dbs[i]);

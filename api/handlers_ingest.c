@@ -1,11 +1,11 @@
 /* handlers_ingest.c — POST /v1/connections/{id}/events (see handlers_ingest.h): look the
  * connection and its stream up in the tenant's transaction, parse the batch (JSON or NDJSON),
  * decode every event against the stream's schema, count usage, then append to the stream's
- * partitions under their writer locks and fsync before answering. */
+ * partitions through the cached writers of api/ingest_writers.h and fsync before answering. */
 #include "api/handlers_ingest.h"
+#include "api/ingest_writers.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +23,7 @@
 #include "dataplane/sql/sql.h"
 
 #define INGEST_LOCK_WAIT_MS 3000 /* how long a request waits for a partition's writer */
-#define INGEST_LOCK_POLL_MS 10
 #define INGEST_MAX_PARTITIONS 4096
-#define INGEST_STRIPES 64
 
 /* ---- the connection and its stream ------------------------------------------------------ */
 
@@ -328,18 +326,7 @@ static int ingest_parse(struct api_request *req, struct api_response *resp, stru
 
 /* ---- writing ------------------------------------------------------------------------------ */
 
-/* api threads of this process take a stream's stripe before its partitions' writer locks, so
- * they queue here instead of polling flock(); the flock keeps workers and other api
- * processes out. */
-static pthread_mutex_t ingest_stripes[INGEST_STRIPES];
-static pthread_once_t ingest_stripes_once = PTHREAD_ONCE_INIT;
 static atomic_uint ingest_round_robin;
-
-static void ingest_stripes_init(void)
-{
-    for (int i = 0; i < INGEST_STRIPES; i++)
-        pthread_mutex_init(&ingest_stripes[i], NULL);
-}
 
 static void ingest_deadline(struct timespec *ts, long ms)
 {
@@ -352,13 +339,6 @@ static void ingest_deadline(struct timespec *ts, long ms)
     }
 }
 
-static bool ingest_past(const struct timespec *deadline)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    return now.tv_sec > deadline->tv_sec || (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
-}
-
 static int ingest_busy(struct api_response *resp, const char *why)
 {
     api_fail(resp, API_UNAVAILABLE, json_pack("{s:i}", "retry_after", 1), "the stream is busy (%s); retry in 1 s", why);
@@ -367,30 +347,11 @@ static int ingest_busy(struct api_response *resp, const char *why)
 }
 
 struct ingest_partition {
+    struct ingest_writer_ref *ref; /* the cached writer's entry, while this request holds it */
     struct log_writer *writer;
     uint64_t start, first, last;
     long accepted;
 };
-
-/* Opens the writer of partition dir, retrying while another writer holds it, until deadline. */
-static int ingest_open_writer(const char *dir, const struct timespec *deadline, struct log_writer **w,
-                              struct api_response *resp)
-{
-    char err[512];
-    for (;;) {
-        int rc = log_writer_open(dir, NULL, w, err, sizeof err);
-        if (rc == 0)
-            return 0;
-        if (rc != LOG_WRITER_BUSY) {
-            log_error("ingest: %s", err);
-            return api_fail(resp, API_INTERNAL, NULL, "cannot open the stream for writing");
-        }
-        if (ingest_past(deadline))
-            return ingest_busy(resp, "another writer holds its partition");
-        struct timespec pause = {0, INGEST_LOCK_POLL_MS * 1000000L};
-        nanosleep(&pause, NULL);
-    }
-}
 
 /* The tenant's directories as the controlplane makes them (tenants/ 0711, tenants/<t> and its
  * streams/ 0700), when the api writes first: no other tenant's worker may look in. The
@@ -434,8 +395,13 @@ static int ingest_write(struct api_request *req, struct api_response *resp, cons
         if (!parts[p].accepted)
             continue;
         snprintf(dir, sizeof dir, "%s/tenants/%s/streams/%s/%d", root, req->caller.tenant_id, t->stream_id, p);
-        if (ingest_open_writer(dir, &deadline, &parts[p].writer, resp) != 0)
-            return -1;
+        int orc = ingest_writers_acquire(dir, &deadline, &parts[p].ref, &parts[p].writer, err, sizeof err);
+        if (orc == INGEST_WRITERS_BUSY)
+            return ingest_busy(resp, err);
+        if (orc != 0) {
+            log_error("ingest: %s", err);
+            return api_fail(resp, API_INTERNAL, NULL, "cannot open the stream for writing");
+        }
         parts[p].start = log_writer_end_offset(parts[p].writer);
     }
     int rc = 0;
@@ -460,21 +426,14 @@ static int ingest_write(struct api_request *req, struct api_response *resp, cons
     return 0;
 }
 
-/* Takes the stream's stripe, writes, releases everything. */
+/* Writes, then gives the partitions' cached writers back (closing them after a failure, so
+ * the next request recovers the partition afresh). */
 static int ingest_write_locked(struct api_request *req, struct api_response *resp, const struct ingest_target *t,
                                const struct ingest_batch *b, struct ingest_partition *parts)
 {
-    pthread_once(&ingest_stripes_once, ingest_stripes_init);
-    pthread_mutex_t *stripe = &ingest_stripes[ingest_fnv1a(t->stream_id, strlen(t->stream_id)) % INGEST_STRIPES];
-    struct timespec deadline;
-    ingest_deadline(&deadline, INGEST_LOCK_WAIT_MS);
-    int lrc = pthread_mutex_timedlock(stripe, &deadline);
-    if (lrc != 0)
-        return ingest_busy(resp, lrc == ETIMEDOUT ? "other requests are writing it" : strerror(lrc));
     int rc = ingest_write(req, resp, t, b, parts);
     for (int p = 0; p < t->partitions; p++)
-        log_writer_close(parts[p].writer);
-    pthread_mutex_unlock(stripe);
+        ingest_writers_release(parts[p].ref, rc != 0);
     return rc;
 }
 

@@ -78,6 +78,7 @@ struct run {
     /* where the record being processed came from, for error messages */
     int cur_partition;
     uint64_t cur_offset;
+    int64_t last_report_ms; /* of the last report, for reports from inside a sink's wait */
 };
 
 static int run_fail(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -138,6 +139,8 @@ static uint64_t fnv1a(uint64_t h, const char *s)
 static int task_index(const struct engine_options *o) { return o->task_count > 1 ? o->task_index : 0; }
 static int task_count(const struct engine_options *o) { return o->task_count > 1 ? o->task_count : 1; }
 
+static void run_progress(void *ctx);
+
 static int sink_open(struct run *r, struct sink *k, const char *name)
 {
     const struct engine_stream *s = find_stream(r->o, name);
@@ -158,6 +161,9 @@ static int sink_open(struct run *r, struct sink *k, const char *name)
     /* with checkpoints, readers of the sink see only what a checkpoint names */
     if (r->o->checkpoint_path && k->backend->hold_commits)
         k->backend->hold_commits(k->writer);
+    /* a sink that waits (retries) keeps the reports, and so the worker's heartbeat, going */
+    if (k->backend->set_progress)
+        k->backend->set_progress(k->writer, run_progress, r);
     return 0;
 }
 
@@ -520,6 +526,17 @@ static void run_report(struct run *r, bool with_lag)
     }
     if (r->o->report)
         r->o->report(r->o->ctx, &r->stats);
+    r->last_report_ms = now_ms();
+}
+
+/* A sink's writer waiting inside append or flush: reports (without the lag, which would read
+ * the source) once per report interval. */
+static void run_progress(void *ctx)
+{
+    struct run *r = ctx;
+    uint32_t report_ms = r->o->report_interval_ms ? r->o->report_interval_ms : 1000;
+    if (now_ms() - r->last_report_ms >= report_ms)
+        run_report(r, false);
 }
 
 static int run_setup(struct run *r)
@@ -685,7 +702,8 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
     }
     uint32_t ckpt_ms = o->checkpoint_interval_ms ? o->checkpoint_interval_ms : 1000;
     uint32_t report_ms = o->report_interval_ms ? o->report_interval_ms : 1000;
-    int64_t last_ckpt = now_ms(), last_report = last_ckpt;
+    int64_t last_ckpt = now_ms();
+    r.last_report_ms = last_ckpt;
     uint64_t records_at_ckpt = r.stats.records_in;
     useconds_t idle_us = RUNTIME_IDLE_MIN_US;
     for (;;) {
@@ -725,10 +743,8 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
             last_ckpt = now;
             records_at_ckpt = r.stats.records_in;
         }
-        if (now - last_report >= report_ms) {
+        if (now - r.last_report_ms >= report_ms)
             run_report(&r, true);
-            last_report = now;
-        }
         if (n == 0) {
             usleep(idle_us);
             idle_us = idle_us * 2 > RUNTIME_IDLE_MAX_US ? RUNTIME_IDLE_MAX_US : idle_us * 2;

@@ -25,6 +25,11 @@ struct stream_property {
     const char *key, *value;
 };
 
+/* Called by a writer while it waits long inside append or flush (a sink retrying an endpoint
+ * that is down, reconnecting to a database), at least once a second of waiting, so whoever
+ * runs it can keep reporting (the worker's heartbeat). */
+typedef void (*stream_progress_fn)(void *ctx);
+
 struct stream_backend {
     const char *name;
     /* Partition count of the stream at location; when it does not exist and create > 0, it is
@@ -47,6 +52,9 @@ struct stream_backend {
     void (*hold_commits)(void *writer);
     int (*commit)(void *writer, uint64_t offset, char *err, size_t errlen);
     void (*close_writer)(void *writer);
+    /* Optional: fn(ctx) is called during long waits of this writer (see stream_progress_fn);
+     * set right after open_writer. ctx is borrowed until close_writer. */
+    void (*set_progress)(void *writer, stream_progress_fn fn, void *ctx);
     /* Readers, positioned at offset. The embedded log's stop at its committed end. */
     int (*open_reader)(const char *location, int partition, uint64_t offset, const struct stream_property *props,
                        int nprops, void **reader, char *err, size_t errlen);

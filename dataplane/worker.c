@@ -418,8 +418,9 @@ static void run_usage(FILE *out)
 {
     fprintf(out, "usage: sluiced run FILE.sql [options]\n\nRuns the INSERT statements of a pipeline file locally:"
                  " streams WITH ('connector'='datagen', ...) are generated,\n('connector'='kafka', 'topic'=..., "
-                 "'properties.bootstrap.servers'=...) are Kafka topics,\nothers are embedded logs under the data"
-                 " directory.\n\noptions:\n");
+                 "'properties.bootstrap.servers'=...) are Kafka topics,\n('connector'='postgres', 'url'=..., "
+                 "'table'=...) and ('connector'='webhook', 'url'=...) are sinks,\nothers are embedded logs under "
+                 "the data directory.\n\noptions:\n");
     for (size_t i = 0; i < sizeof run_option_table / sizeof run_option_table[0]; i++)
         fprintf(out, "  %-22s %s\n", run_option_table[i].name, run_option_table[i].help);
 }
@@ -469,6 +470,46 @@ static int run_parse_args(int argc, char **argv, struct run_args *a)
         return -1;
     }
     return 0;
+}
+
+/* SQL type names for a schema's JSON, one row per value type. */
+static const struct {
+    enum value_type type;
+    const char *name;
+} run_type_names[] = {
+    {VT_BOOLEAN, "BOOLEAN"}, {VT_BIGINT, "BIGINT"},          {VT_DOUBLE, "DOUBLE"},
+    {VT_STRING, "STRING"},   {VT_TIMESTAMP, "TIMESTAMP(3)"},
+};
+
+/* s as the JSON the api stores ({"fields":[{"name","type"}]}), compact, malloc'ed; NULL when
+ * out of memory or a field has no SQL type. */
+static char *run_schema_json(const struct schema *s)
+{
+    json_t *fields = json_array();
+    for (int i = 0; fields && i < s->nfields; i++) {
+        const char *type = NULL;
+        for (size_t t = 0; t < sizeof run_type_names / sizeof run_type_names[0]; t++)
+            if (run_type_names[t].type == s->fields[i].type)
+                type = run_type_names[t].name;
+        if (!type ||
+            json_array_append_new(fields, json_pack("{s:s,s:s}", "name", s->fields[i].name, "type", type)) != 0) {
+            json_decref(fields);
+            return NULL;
+        }
+    }
+    json_t *js = fields ? json_pack("{s:o}", "fields", fields) : NULL;
+    char *text = js ? json_dumps(js, JSON_COMPACT) : NULL;
+    json_decref(js);
+    return text;
+}
+
+/* The connector_table row of name, or -1. */
+static int run_connector_row(const char *name)
+{
+    for (size_t k = 0; name && k < sizeof connector_table / sizeof connector_table[0]; k++)
+        if (strcmp(connector_table[k].name, name) == 0)
+            return (int)k;
+    return -1;
 }
 
 struct run_catalog {
@@ -544,23 +585,31 @@ int run_main(int argc, char **argv)
     struct engine_stream *base = calloc((size_t)n + 1, sizeof *base);
     struct stream_property **props = calloc((size_t)n + 1, sizeof *props);
     char **locations = calloc((size_t)n + 1, sizeof *locations);
+    char **schemas = calloc((size_t)n + 1, sizeof *schemas); /* "__schema" values */
     for (int i = 0; i < n; i++) {
         struct sql_stream_def *d = &script.streams[i];
         const char *connector = sql_stream_option(d, "connector");
+        int row = run_connector_row(connector);
         props[i] = calloc((size_t)d->noptions + 1, sizeof **props);
+        int nprops = d->noptions;
         for (int k = 0; k < d->noptions; k++)
             props[i][k] = (struct stream_property){d->options[k].key, d->options[k].value};
+        /* a sink that maps fields to columns (postgres) gets the table's schema, as a
+         * connection task does */
+        if (row >= 0 && connector_table[row].wants_schema && (schemas[i] = run_schema_json(&d->schema)))
+            props[i][nprops++] = (struct stream_property){"__schema", schemas[i]};
         locations[i] = malloc(strlen(a.data_dir) + strlen(d->name) + 16);
         sprintf(locations[i], "%s/streams/%s", a.data_dir, d->name);
-        /* a Kafka stream lives at its topic, the others under the data directory */
-        bool kafka = connector && strcmp(connector, "kafka") == 0;
-        const char *topic = kafka ? sql_stream_option(d, "topic") : NULL;
+        /* a connector's stream lives where its location property says (a Kafka topic, a
+         * postgres table, a webhook url), an embedded log under the data directory */
+        const char *key = row >= 0 ? connector_table[row].location_key : NULL;
+        const char *where = key ? sql_stream_option(d, key) : NULL;
         base[i] = (struct engine_stream){.name = d->name,
                                          .backend = connector ? connector : "log",
-                                         .location = kafka ? (topic ? topic : "") : locations[i],
+                                         .location = key ? (where ? where : "") : locations[i],
                                          .schema = &d->schema,
                                          .props = props[i],
-                                         .nprops = d->noptions};
+                                         .nprops = nprops};
     }
     /* a dead-letter stream not declared in the file is an embedded log of that name */
     bool dlq_declared = !a.dead_letter;
@@ -647,7 +696,9 @@ int run_main(int argc, char **argv)
     for (int i = 0; i < n; i++) {
         free(props[i]);
         free(locations[i]);
+        free(schemas[i]);
     }
+    free(schemas);
     free(props);
     free(locations);
     free(base);

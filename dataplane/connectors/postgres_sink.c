@@ -210,6 +210,8 @@ int postgres_dedupe(const char *const *texts, int nrows, int ncolumns, const int
 
 struct pg_writer {
     PGconn *conn;
+    stream_progress_fn progress; /* called around a reconnect (may be NULL) */
+    void *progress_ctx;
     char *table; /* the table as PostgreSQL names it (quoted as needed) */
     char *shown; /* the table as the user wrote it, for messages */
     struct schema schema;
@@ -612,7 +614,11 @@ static int pg_flush(void *writer, bool sync, char *err, size_t errlen)
          * crash (at-least-once) */
         char e[300];
         pg_message(PQerrorMessage(w->conn), m, sizeof m);
+        if (w->progress)
+            w->progress(w->progress_ctx);
         PQreset(w->conn);
+        if (w->progress)
+            w->progress(w->progress_ctx);
         if (PQstatus(w->conn) != CONNECTION_OK || pg_session_setup(w, e, sizeof e) != 0) {
             snprintf(err, errlen, "postgres table \"%s\": connection lost (%s) and not regained: %s", w->shown, m,
                      PQstatus(w->conn) == CONNECTION_OK ? e : pg_message(PQerrorMessage(w->conn), e, sizeof e));
@@ -633,6 +639,13 @@ static int pg_flush(void *writer, bool sync, char *err, size_t errlen)
     return 0;
 }
 
+static void pg_set_progress(void *writer, stream_progress_fn fn, void *ctx)
+{
+    struct pg_writer *w = writer;
+    w->progress = fn;
+    w->progress_ctx = ctx;
+}
+
 const struct stream_backend postgres_stream_backend = {
     .name = "postgres",
     .partitions = sink_one_partition, /* every task writes the same table */
@@ -642,4 +655,5 @@ const struct stream_backend postgres_stream_backend = {
     .writer_end_offset = NULL, /* cannot be rolled back: at-least-once */
     .truncate = NULL,
     .close_writer = pg_close_writer,
+    .set_progress = pg_set_progress,
 };

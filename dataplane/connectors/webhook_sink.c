@@ -13,7 +13,8 @@
 
 #include "dataplane/connectors/sink_options.h"
 
-#define WEBHOOK_BODY_QUOTE 200 /* bytes of an answer's body quoted in an error */
+#define WEBHOOK_BODY_QUOTE 200  /* bytes of an answer's body quoted in an error */
+#define WEBHOOK_PROGRESS_MS 500 /* longest sleep between two progress calls while retrying */
 
 /* ---------------------------------------------------------------- pure parts */
 
@@ -113,7 +114,9 @@ struct webhook_writer {
     long retry_after_ms; /* of the last answer, -1: none */
     int64_t opened_ms;
     int partition;
-    uint64_t sequence; /* requests sent */
+    uint64_t sequence;           /* requests sent */
+    stream_progress_fn progress; /* called while waiting between attempts (may be NULL) */
+    void *progress_ctx;
 };
 
 static const struct sink_option webhook_options[] = {
@@ -304,11 +307,25 @@ fail:
     return -1;
 }
 
-static void webhook_sleep_ms(long ms)
+/* Sleeps ms, in slices of at most WEBHOOK_PROGRESS_MS with the progress callback between them. */
+static void webhook_sleep_ms(struct webhook_writer *w, long ms)
 {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
+    while (ms > 0) {
+        long slice = ms < WEBHOOK_PROGRESS_MS ? ms : WEBHOOK_PROGRESS_MS;
+        struct timespec ts = {slice / 1000, (slice % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+        ms -= slice;
+        if (w->progress)
+            w->progress(w->progress_ctx);
+    }
+}
+
+static void webhook_set_progress(void *writer, stream_progress_fn fn, void *ctx)
+{
+    struct webhook_writer *w = writer;
+    w->progress = fn;
+    w->progress_ctx = ctx;
 }
 
 /* One request with the buffered body: sets *status (0: no answer, with the reason in
@@ -382,7 +399,9 @@ static int webhook_send(struct webhook_writer *w, char *err, size_t errlen)
                      attempt + 1, why);
             return -1;
         }
-        webhook_sleep_ms(webhook_backoff_ms(attempt + 1, w->backoff_ms, w->max_backoff_ms, w->retry_after_ms));
+        if (w->progress)
+            w->progress(w->progress_ctx); /* the request itself may have taken timeout_ms */
+        webhook_sleep_ms(w, webhook_backoff_ms(attempt + 1, w->backoff_ms, w->max_backoff_ms, w->retry_after_ms));
     }
     w->sequence++;
     w->count = 0;
@@ -423,4 +442,5 @@ const struct stream_backend webhook_stream_backend = {
     .writer_end_offset = NULL, /* cannot be rolled back: at-least-once */
     .truncate = NULL,
     .close_writer = webhook_close_writer,
+    .set_progress = webhook_set_progress,
 };

@@ -2,8 +2,10 @@
 # HTTP ingest (POST /v1/connections/{id}/events) against the real api and PostgreSQL, no
 # controlplane: a JSON batch and an NDJSON batch land in the stream in order (read back with GET
 # /v1/streams/{id}/records); each bad input gets its error and leaves the stream as it was; four
-# concurrent senders of 200 events give exactly 800 records, each once; partition.key spreads
-# events by key; usage counts records_in; the writer lock turns a held partition into a 503.
+# concurrent senders of 200 events give exactly 800 records, each once; many requests to two
+# streams at once land once and in order; partition.key spreads
+# events by key; usage counts records_in; the api lets go of an idle partition's writer lock
+# within seconds; the writer lock turns a held partition into a 503.
 . "$(dirname "$0")/api_lib.sh"
 api_start --data-root "$TEST_TMP/data"
 signup ingest-corp
@@ -147,9 +149,53 @@ before=$((before + 800))
 usage=$(sql "SELECT sum(records_in) || ' ' || (sum(bytes_in) > 0) FROM usage WHERE resource_id = '$C'")
 assert_eq "$usage" "$((before)) true" "usage records_in"
 
+# Many requests to two streams at once (the api keeps their writers open between requests):
+# 3 senders to each stream, 15 NDJSON requests of 4 events each; every record once, each
+# sender's records in the order sent.
+call POST /v1/streams "{\"name\":\"views\",\"schema\":{\"fields\":$fields}}"; expect 201
+V=$(jq -r .id <<<"$RESP")
+call POST /v1/connections '{"name":"views-in","connector":"http","type":"source","stream":"views"}'; expect 201
+VC=$(jq -r .id <<<"$RESP")
+call POST "/v1/connections/$VC/activate"; expect 200
+send_many() { # send_many CONNECTION SENDER: 15 requests, ids SENDER*100 + 0..59
+  for r in $(seq 0 14); do
+    for e in 0 1 2 3; do echo "{\"id\":$(($2 * 100 + r * 4 + e)),\"user\":\"s$2\"}"; done >"$TEST_TMP/many-$2.ndjson"
+    code=$(curl -sS --cacert "$CACERT" -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/x-ndjson" \
+      --data-binary @"$TEST_TMP/many-$2.ndjson" -o /dev/null -w '%{http_code}' "$API/v1/connections/$1/events")
+    [ "$code" = 200 ] || echo "sender $2 request $r: $code" >>"$TEST_TMP/many-errors"
+  done
+}
+pids=()
+for s in 1 2 3; do send_many "$C" "$s" & pids+=($!); done
+for s in 4 5 6; do send_many "$VC" "$s" & pids+=($!); done
+for p in "${pids[@]}"; do wait "$p"; done
+[ ! -s "$TEST_TMP/many-errors" ] || fail "refused requests: $(cat "$TEST_TMP/many-errors")"
+check_senders() { # check_senders STREAM OFFSET NAME SENDER...: 60 records of each, once, in order
+  local stream=$1 from=$2 name=$3 s
+  shift 3
+  call GET "/v1/streams/$stream/records?offset=$from&limit=1000"; expect 200
+  assert_eq "$(jq '.items | length' <<<"$RESP")" 180 "$name: 180 records from 45 requests"
+  for s in "$@"; do
+    assert_eq "$(jq --argjson s "$s" '[.items[].value | select(.user == "s\($s)") | .id] == [range(60) | $s * 100 + .]' <<<"$RESP")" \
+      true "$name: sender $s's records once, in order"
+  done
+}
+check_senders "$S" "$before" clicks 1 2 3
+check_senders "$V" 0 views 4 5 6
+before=$((before + 180))
+
 # A partition held by another writer (a worker, say): 503 with Retry-After, nothing written.
+# The api's cached writer lets go of the partition about a second after its last request.
 pdir="$TEST_TMP/data/tenants/$T1/streams/$S/0"
 [ -f "$pdir/writer.lock" ] || fail "no writer.lock in $pdir"
+held=no # right after a request the writer is still open (cached), so the lock is taken
+for _ in 1 2 3; do
+  post_events '{"events":[{"id":77}]}'; expect 200
+  before=$((before + 1))
+  if ! flock -x -n "$pdir/writer.lock" true; then held=yes; break; fi
+done
+assert_eq "$held" yes "the writer stays open between requests"
+flock -x -w 5 "$pdir/writer.lock" true || fail "the api still holds $pdir/writer.lock 5 s after its last request"
 flock -x "$pdir/writer.lock" sleep 6 &
 holder=$!
 sleep 0.3

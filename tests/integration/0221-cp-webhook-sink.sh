@@ -4,7 +4,10 @@
 # JSON-array batches with the Authorization header from a secret, although the first requests
 # are answered 503 (retried); an ndjson sink with PUT delivers the same records as lines; an
 # endpoint answering 400 fails the connection with the status and the body in last_error, one
-# answering 502 after its retries; the api refuses a webhook source and a missing property.
+# answering 502 after its retries; the api refuses a webhook source and a missing property. An
+# endpoint down (503) for 6.5 s, longer than the heartbeat timeout (3 s here), with retry
+# settings that span it: the worker keeps heart-beating while the sink retries, so the task is
+# not restarted and every record arrives.
 . "$(dirname "$0")/api_lib.sh"
 logtool="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool"
 receiver="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/http_sink"
@@ -14,14 +17,16 @@ cd "$TEST_TMP"
 bg "$receiver" --out hook.out --fail-first 3 --retry-after 0 --reject-path /bad >hook.log
 bg "$receiver" --out nd.out >nd.log
 bg "$receiver" --out down.out --fail-first 1000000 --fail-status 502 >down.log
-for r in hook nd down; do wait_for 5 test -s $r.log || fail "receiver $r did not start"; done
+bg "$receiver" --out slow.out --fail-for-ms 6500 >slow.log
+for r in hook nd down slow; do wait_for 5 test -s $r.log || fail "receiver $r did not start"; done
 HOOK="http://127.0.0.1:$(head -n 1 hook.log)"
 ND="http://127.0.0.1:$(head -n 1 nd.log)"
 DOWN="http://127.0.0.1:$(head -n 1 down.log)"
+SLOW="http://127.0.0.1:$(head -n 1 slow.log)"
 
 api_start --data-root "$TEST_TMP/data"
 bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id hook --data-root "$TEST_TMP/data" \
-  --sync-ms 200 --resync-ms 1000 --backoff-initial-ms 100 --cgroup-parent "sluice-test-$$" \
+  --sync-ms 200 --resync-ms 1000 --backoff-initial-ms 100 --heartbeat-timeout-ms 3000 --cgroup-parent "sluice-test-$$" \
   >"$TEST_TMP/cp.log" 2>&1
 signup hook-corp
 TOKEN=$KEY
@@ -56,6 +61,9 @@ HOOKC=$(connection "{\"name\":\"hook\",\"connector\":\"webhook\",\"type\":\"sink
 NDC=$(connection "{\"name\":\"nd\",\"connector\":\"webhook\",\"type\":\"sink\",\"stream\":\"bids\",
   \"properties\":{\"url\":\"$ND/nd\",\"format\":\"ndjson\",\"method\":\"PUT\",\"batch.size\":\"500\"},
   \"secret_refs\":{\"token\":\"nd-token\"}}")
+SLOWC=$(connection "{\"name\":\"slow\",\"connector\":\"webhook\",\"type\":\"sink\",\"stream\":\"bids\",
+  \"properties\":{\"url\":\"$SLOW/slow\",\"batch.size\":\"500\",\"retry.max\":\"60\",\"retry.backoff_ms\":\"200\",
+  \"retry.max_backoff_ms\":\"500\"}}")
 
 received() { jq -c '.[]' hook.out 2>/dev/null | wc -l; }
 all_in() { [ "$(received)" -ge "$N" ]; }
@@ -80,6 +88,15 @@ assert_eq "$(sed -n 2p nd.log | cut -d' ' -f2,3,5-)" "PUT /nd application/x-ndjs
 assert_eq "$(sed -n 2,3p hook.log | cut -d' ' -f4 | uniq | wc -l)" 1 "a retried request keeps its batch id"
 call GET "/v1/connections/$HOOKC"
 assert_eq "$(jq -r .actual_state <<<"$RESP")" running "the sink keeps running"
+
+# the endpoint down for 6.5 s: retried through it, no restart, every record once
+slow_in() { [ "$(jq -c '.[]' slow.out 2>/dev/null | wc -l)" -ge "$N" ]; }
+wait_for 40 slow_in || fail "slow receiver got $(jq -c '.[]' slow.out 2>/dev/null | wc -l) of $N records: $(sql "SELECT state, restarts, last_error FROM tasks WHERE resource_id = '$SLOWC'")"
+[ "$(awk '$1 == 503' slow.log | wc -l)" -ge 5 ] || fail "the slow endpoint was not down for long: $(cat slow.log)"
+jq -c '.[]' slow.out | sort >got-slow.jsonl
+cmp -s want.jsonl got-slow.jsonl || fail "records through the outage differ: $(diff want.jsonl got-slow.jsonl | head -5)"
+assert_eq "$(sql "SELECT state || ' ' || restarts FROM tasks WHERE resource_id = '$SLOWC'")" "running 0" \
+  "retries through an outage longer than the heartbeat timeout, no restart"
 
 # an endpoint that answers 400 fails at once (no retries), one that keeps answering 502 after
 # its retries, a bad option before any request: each with the reason in last_error

@@ -1,28 +1,39 @@
 /* http_sink.c — a small HTTP receiver for the webhook sink tests (libmicrohttpd, plain HTTP).
  *
  *   http_sink --out FILE [--port P] [--fail-first N] [--fail-status S] [--retry-after V]
- *             [--reject-path PATH]
+ *             [--reject-path PATH] [--fail-for-ms MS]
  *
  * Prints the port it listens on (a free one when --port is 0 or absent) as the first line of
  * stdout, then one line per request: "STATUS METHOD PATH BATCH CONTENT-TYPE AUTHORIZATION" (the
  * values of X-Sluice-Batch, Content-Type and Authorization, "-" when absent). A request to any
  * path but --reject-path gets 200 and its body is appended to FILE (with a newline after it when
  * it has none), except the first N such requests, answered S (default 503) with a Retry-After: V
- * header when given. A request to --reject-path always gets 400 with a short JSON body. Runs
- * until SIGTERM or SIGINT. */
+ * header when given; with --fail-for-ms, also every request until MS milliseconds after the
+ * first one (an endpoint down for a while). A request to --reject-path always gets 400 with a
+ * short JSON body. Runs until SIGTERM or SIGINT. */
 #include <microhttpd.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <time.h>
 
 struct sink_config {
     const char *out, *reject_path, *retry_after;
-    long port, fail_first, fail_status;
+    long port, fail_first, fail_status, fail_for_ms;
     long failed;
+    long long first_ms; /* CLOCK_MONOTONIC of the first request, 0: none yet */
 };
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 struct upload {
     char *data;
@@ -70,10 +81,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
     unsigned int status = 200;
     const char *body = "{\"ok\":true}";
+    if (!c->first_ms)
+        c->first_ms = mono_ms();
+    bool down = mono_ms() - c->first_ms < c->fail_for_ms;
     if (c->reject_path && strcmp(url, c->reject_path) == 0) {
         status = 400;
         body = "{\"error\":\"this endpoint rejects every request\"}";
-    } else if (c->failed < c->fail_first) {
+    } else if (c->failed < c->fail_first || down) {
         c->failed++;
         status = (unsigned int)c->fail_status;
         body = "{\"error\":\"try again later\"}";
@@ -112,6 +126,7 @@ static const struct {
     {"--port", 1, offsetof(struct sink_config, port)},
     {"--fail-first", 1, offsetof(struct sink_config, fail_first)},
     {"--fail-status", 1, offsetof(struct sink_config, fail_status)},
+    {"--fail-for-ms", 1, offsetof(struct sink_config, fail_for_ms)},
 };
 
 int main(int argc, char **argv)
@@ -123,7 +138,7 @@ int main(int argc, char **argv)
             ;
         if (k == n || i + 1 >= argc) {
             fprintf(stderr, "usage: http_sink --out FILE [--port P] [--fail-first N] [--fail-status S] "
-                            "[--retry-after V] [--reject-path PATH]\n");
+                            "[--retry-after V] [--reject-path PATH] [--fail-for-ms MS]\n");
             return 2;
         }
         char *dst = (char *)&c + http_sink_options[k].offset;

@@ -1,0 +1,225 @@
+/* ingest_writers.c — cache of open log writers for HTTP ingest (see ingest_writers.h): a fixed
+ * table of entries under one table mutex, a mutex per entry, and a sweeper thread that closes
+ * entries idle for longer than INGEST_WRITERS_IDLE_MS. */
+#include "api/ingest_writers.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "dataplane/log/log.h"
+
+#define INGEST_WRITERS_POLL_MS 10
+
+struct ingest_writer_ref {
+    pthread_mutex_t mu;        /* held by the request using the entry */
+    char dir[2048];            /* key; "" = free slot (table mutex) */
+    int refs;                  /* requests holding or waiting for mu (table mutex) */
+    bool temporary;            /* not in the table: freed on release */
+    struct log_writer *writer; /* NULL until opened (mu) */
+    struct timespec last_used; /* CLOCK_MONOTONIC of the last release (table mutex) */
+};
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
+    struct ingest_writer_ref slots[INGEST_WRITERS_MAX];
+    bool started, stopping;
+    pthread_t sweeper;
+} cache = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static long ms_since(const struct timespec *then, const struct timespec *now)
+{
+    return (now->tv_sec - then->tv_sec) * 1000L + (now->tv_nsec - then->tv_nsec) / 1000000L;
+}
+
+static bool past(const struct timespec *deadline)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return now.tv_sec > deadline->tv_sec || (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+/* Closes the writer of slot s and frees the slot. Table mutex held, s->refs == 0 (so nobody
+ * holds or waits for s->mu). */
+static void slot_close(struct ingest_writer_ref *s)
+{
+    log_writer_close(s->writer);
+    s->writer = NULL;
+    s->dir[0] = '\0';
+}
+
+/* Every INGEST_WRITERS_SWEEP_MS: closes entries unused for INGEST_WRITERS_IDLE_MS. */
+static void *sweeper_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&cache.mu);
+    while (!cache.stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += INGEST_WRITERS_SWEEP_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&cache.wake, &cache.mu, &until);
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        for (int i = 0; i < INGEST_WRITERS_MAX; i++) {
+            struct ingest_writer_ref *s = &cache.slots[i];
+            if (s->dir[0] && s->refs == 0 && ms_since(&s->last_used, &now) >= INGEST_WRITERS_IDLE_MS)
+                slot_close(s);
+        }
+    }
+    pthread_mutex_unlock(&cache.mu);
+    return NULL;
+}
+
+static void cache_init(void)
+{
+    for (int i = 0; i < INGEST_WRITERS_MAX; i++)
+        pthread_mutex_init(&cache.slots[i].mu, NULL);
+    cache.started = pthread_create(&cache.sweeper, NULL, sweeper_main, NULL) == 0;
+    if (!cache.started)
+        log_error("ingest: cannot start the writer sweeper; writers are not cached");
+}
+
+/* The entry for dir with refs taken: the cached one, a free or least recently used idle slot,
+ * or a temporary entry when every slot is in use. NULL when out of memory. */
+static struct ingest_writer_ref *entry_take(const char *dir)
+{
+    pthread_mutex_lock(&cache.mu);
+    struct ingest_writer_ref *hit = NULL, *spare = NULL;
+    if (cache.started && !cache.stopping) {
+        for (int i = 0; i < INGEST_WRITERS_MAX && !hit; i++) {
+            struct ingest_writer_ref *s = &cache.slots[i];
+            if (s->dir[0] && strcmp(s->dir, dir) == 0)
+                hit = s;
+            else if (!s->dir[0] && (!spare || spare->dir[0]))
+                spare = s;
+            else if (s->dir[0] && s->refs == 0 &&
+                     (!spare || (spare->dir[0] && ms_since(&s->last_used, &spare->last_used) > 0)))
+                spare = s;
+        }
+        if (!hit && spare) {
+            if (spare->dir[0])
+                slot_close(spare);
+            snprintf(spare->dir, sizeof spare->dir, "%s", dir);
+            hit = spare;
+        }
+    }
+    if (hit) {
+        hit->refs++;
+        pthread_mutex_unlock(&cache.mu);
+        return hit;
+    }
+    pthread_mutex_unlock(&cache.mu);
+    struct ingest_writer_ref *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    pthread_mutex_init(&t->mu, NULL);
+    snprintf(t->dir, sizeof t->dir, "%s", dir);
+    t->temporary = true;
+    t->refs = 1;
+    return t;
+}
+
+/* Drops the reference taken by entry_take() (mu not held). */
+static void entry_drop(struct ingest_writer_ref *e)
+{
+    if (e->temporary) {
+        log_writer_close(e->writer);
+        pthread_mutex_destroy(&e->mu);
+        free(e);
+        return;
+    }
+    pthread_mutex_lock(&cache.mu);
+    clock_gettime(CLOCK_MONOTONIC, &e->last_used);
+    e->refs--;
+    if (e->refs == 0 && !e->writer)
+        e->dir[0] = '\0';
+    pthread_mutex_unlock(&cache.mu);
+}
+
+int ingest_writers_acquire(const char *dir, const struct timespec *deadline, struct ingest_writer_ref **ref,
+                           struct log_writer **w, char *err, size_t errlen)
+{
+    pthread_once(&cache_once, cache_init);
+    if (strlen(dir) >= sizeof cache.slots[0].dir) {
+        snprintf(err, errlen, "partition path too long: %s", dir);
+        return -1;
+    }
+    struct ingest_writer_ref *e = entry_take(dir);
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int lrc = pthread_mutex_timedlock(&e->mu, deadline);
+    if (lrc != 0) {
+        snprintf(err, errlen, "%s", lrc == ETIMEDOUT ? "other requests are writing it" : strerror(lrc));
+        entry_drop(e);
+        return lrc == ETIMEDOUT ? INGEST_WRITERS_BUSY : -1;
+    }
+    while (!e->writer) {
+        int rc = log_writer_open(dir, NULL, &e->writer, err, errlen);
+        if (rc == 0)
+            break;
+        e->writer = NULL;
+        if (rc != LOG_WRITER_BUSY || past(deadline)) {
+            if (rc == LOG_WRITER_BUSY)
+                snprintf(err, errlen, "another writer holds its partition");
+            pthread_mutex_unlock(&e->mu);
+            entry_drop(e);
+            return rc == LOG_WRITER_BUSY ? INGEST_WRITERS_BUSY : -1;
+        }
+        nanosleep(&(struct timespec){.tv_nsec = INGEST_WRITERS_POLL_MS * 1000000L}, NULL);
+    }
+    *ref = e;
+    *w = e->writer;
+    return 0;
+}
+
+void ingest_writers_release(struct ingest_writer_ref *ref, bool failed)
+{
+    if (!ref)
+        return;
+    if (failed) {
+        log_writer_close(ref->writer);
+        ref->writer = NULL;
+    }
+    pthread_mutex_unlock(&ref->mu);
+    entry_drop(ref);
+}
+
+int ingest_writers_open_count(void)
+{
+    int n = 0;
+    pthread_mutex_lock(&cache.mu);
+    for (int i = 0; i < INGEST_WRITERS_MAX; i++)
+        if (cache.slots[i].dir[0])
+            n++;
+    pthread_mutex_unlock(&cache.mu);
+    return n;
+}
+
+void ingest_writers_shutdown(void)
+{
+    pthread_mutex_lock(&cache.mu);
+    bool started = cache.started;
+    cache.stopping = true;
+    pthread_cond_broadcast(&cache.wake);
+    pthread_mutex_unlock(&cache.mu);
+    if (started)
+        pthread_join(cache.sweeper, NULL);
+    pthread_mutex_lock(&cache.mu);
+    for (int i = 0; i < INGEST_WRITERS_MAX; i++)
+        if (cache.slots[i].dir[0] && cache.slots[i].refs == 0)
+            slot_close(&cache.slots[i]);
+    cache.started = false;
+    pthread_mutex_unlock(&cache.mu);
+}
