@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The sluice CLI as a user drives it, against a live `sluiced api` over TLS with a real
-# PostgreSQL: signup, login, profiles, apply (created, unchanged, updated, --dry-run, --prune),
-# get in every format, create, activate, delete, and the error paths with their exit codes.
+# PostgreSQL: signup, login, profiles (--profile, SLUICE_PROFILE, SLUICE_API_URL), apply
+# (created, unchanged, updated, --dry-run, --prune, dependency order, missing references), get in
+# every format, create, activate, delete, the error paths with their exit codes, completion and
+# --help on every command.
 source "$(dirname "$0")/api_lib.sh" # api_start: migrate and start the real api over HTTPS
 source "$(dirname "$0")/cli_lib.sh"  # run, expect (replacing api_lib.sh's expect)
 
@@ -111,6 +113,94 @@ run "$S" get secrets -o json
 assert_eq "$(jq -r '.[0].name' <<<"$out")" webhook-token "secret listed"
 jq -e '.[0] | has("value") | not' <<<"$out" >/dev/null || fail "a secret's value must never be returned"
 
+# ---- profiles --------------------------------------------------------------------------------
+# A second account in the profile "staging" (tenant beta), chosen by --profile or SLUICE_PROFILE;
+# the default profile (tenant acme) is left as it was.
+section() { awk -v want="[$1]" '/^\[/ { on = ($0 == want) } on' "$cfg"; }
+default_before=$(section default)
+[ -n "$default_before" ] || fail "no [default] section: $(cat "$cfg")"
+run "$S" signup --profile staging --api-url "$url" --ca-file "$ca" --tenant beta --email ops@beta.io --password 'beta pass 1'
+expect 0 "signup into the profile staging"
+assert_contains "$out" 'credentials saved in profile "staging"' "signup names the profile"
+run "$S" login --profile staging --email ops@beta.io --password-stdin <<<'beta pass 1'
+expect 0 "login into the profile staging"
+assert_contains "$out" 'credentials saved in profile "staging"' "login names the profile"
+assert_eq "$(grep -cx '\[staging\]' "$cfg")" 1 "one [staging] section in $cfg"
+assert_eq "$(grep -cx '\[default\]' "$cfg")" 1 "one [default] section in $cfg"
+assert_eq "$(section staging | grep -c "^api_url = $url\$")" 1 "staging keeps its URL"
+assert_eq "$(section default)" "$default_before" "the default profile is unchanged"
+assert_eq "$(stat -c %a "$cfg")" 600 "profile file mode after a second profile"
+
+run "$S" whoami -o json --profile staging
+expect 0 "whoami --profile staging"
+assert_eq "$(jq -r .tenant.name <<<"$out")" beta "--profile staging is the beta tenant"
+SLUICE_PROFILE=staging run "$S" whoami -o json
+expect 0 "whoami with SLUICE_PROFILE=staging"
+assert_eq "$(jq -r .tenant.name <<<"$out")" beta "SLUICE_PROFILE picks the profile"
+SLUICE_PROFILE=staging run "$S" whoami -o json --profile default
+expect 0 "whoami --profile default over SLUICE_PROFILE"
+assert_eq "$(jq -r .tenant.name <<<"$out")" acme "--profile beats SLUICE_PROFILE"
+run "$S" get streams -o name --profile staging
+expect 0 "get --profile staging"
+assert_eq "$out" "" "the beta tenant has no streams"
+run "$S" get streams -o name
+expect 0 "get with the default profile"
+assert_eq "$out" "$(printf 'stream/bids\nstream/bids_usd')" "the default profile still reaches acme"
+
+# ---- apply: dependency order, missing references, dry run of a create -------------------------
+# documents in reverse dependency order: apply creates streams, then connections, then pipelines
+cat >"$TEST_TMP/reverse.yaml" <<'YAML'
+kind: pipeline
+metadata: {name: rev-copy}
+spec:
+  sql: INSERT INTO rev_out SELECT id FROM rev_in
+---
+kind: connection
+metadata: {name: rev-feed}
+spec: {connector: http, type: source, stream: rev_in}
+---
+kind: stream
+metadata: {name: rev_out}
+spec:
+  schema: {fields: [{name: id, type: BIGINT}]}
+---
+kind: stream
+metadata: {name: rev_in}
+spec:
+  schema: {fields: [{name: id, type: BIGINT}]}
+YAML
+run "$S" apply -f "$TEST_TMP/reverse.yaml"
+expect 0 "apply a file in reverse dependency order"
+assert_eq "$out" "$(printf '%s\n' 'stream/rev_out created' 'stream/rev_in created' 'connection/rev-feed created' \
+  'pipeline/rev-copy created')" "everything created, dependencies first"
+run "$S" get connection rev-feed -o json
+expect 0 "the connection exists"
+assert_eq "$(jq -r .type <<<"$out")" source "the connection as applied"
+run "$S" apply -f "$TEST_TMP/reverse.yaml"
+expect 0 "apply the reverse file again"
+assert_eq "$(grep -c ' unchanged$' <<<"$out")" 4 "the second apply changes nothing: $out"
+
+printf 'kind: connection\nmetadata: {name: ghost-feed}\nspec: {connector: http, type: source, stream: no_such_stream}\n' \
+  >"$TEST_TMP/ghost.yaml"
+run "$S" apply -f "$TEST_TMP/ghost.yaml"
+expect 1 "a connection naming a missing stream"
+assert_contains "$err" 'connection/ghost-feed: stream "no_such_stream" not found' "the message names the resource and the stream"
+run "$S" get connection ghost-feed
+expect 3 "the connection with a missing stream was not created"
+
+printf 'kind: stream\nmetadata: {name: dry_only}\nspec:\n  schema: {fields: [{name: id, type: BIGINT}]}\n' >"$TEST_TMP/dry.yaml"
+run "$S" apply -f "$TEST_TMP/dry.yaml" --dry-run
+expect 0 "dry run of a create"
+assert_eq "$out" "stream/dry_only created (dry run)" "a dry-run create says what it would do"
+run "$S" get stream dry_only
+expect 3 "a dry-run create creates nothing"
+assert_contains "$err" 'stream "dry_only" not found' "the dry-run stream is not found"
+run "$S" create stream --name dry_only -f "$TEST_TMP/dry.yaml" --dry-run
+expect 2 "create has no --dry-run (apply --dry-run is the dry run)"
+assert_contains "$err" "create does not take --dry-run" "create --dry-run message"
+run "$S" get stream dry_only
+expect 3 "a refused create --dry-run creates nothing"
+
 # ---- create, activate, delete ----------------------------------------------------------------
 printf 'INSERT INTO bids_usd SELECT auction, bidder, price, dateTime FROM bids\n' >"$TEST_TMP/p.sql"
 run "$S" create pipeline --name copy --sql-file "$TEST_TMP/p.sql"
@@ -179,7 +269,8 @@ expect 3 "delete a missing name"
 printf 'kind: stream\nmetadata:\n  name: s\nspec:\n  schema: {fields: [\n    {name: a, type: BIGINT}\n  partitions: 2\n' >"$TEST_TMP/bad.yaml"
 run "$S" apply -f "$TEST_TMP/bad.yaml"
 expect 2 "malformed YAML"
-grep -Eq "bad.yaml:[0-9]+:[0-9]+: " <<<"$err" || fail "malformed YAML names line and column: [$err]"
+# line 7 (`partitions`), column 3: where a ',' or ']' of the flow sequence opened on line 5 was due
+assert_contains "$err" "bad.yaml:7:3: did not find expected ',' or ']'" "malformed YAML points at the line and column"
 printf 'kind: stream\nmetadata:\n  name: s\nspec: {}\n---\nkind: widget\nmetadata: {name: w}\nspec: {}\n' >"$TEST_TMP/kind.yaml"
 run "$S" apply -f "$TEST_TMP/kind.yaml"
 expect 2 "unknown kind in a file"
@@ -206,18 +297,35 @@ assert_contains "$err" "TLS" "TLS failure message"
 run "$S" get streams -o name --ca-file /etc/ssl/certs/ca-certificates.crt --insecure
 expect 0 "--insecure"
 
-# unreachable: nothing listens (refused), and a port that accepts but never answers
+# unreachable: nothing listens (refused), and a port that accepts but never answers. Neither
+# may hang: the bounds are generous (a refused connection's retries take about 1.5 s; the silent
+# server is given --timeout 2s), `timeout 60` turns a hang into exit 124.
 dead=$(free_port)
-run timeout 60 "$S" get streams --api-url "https://127.0.0.1:$dead"
+timed timeout 60 "$S" get streams --api-url "https://127.0.0.1:$dead"
 expect 1 "connection refused"
 assert_contains "$err" "cannot reach the API at https://127.0.0.1:$dead" "unreachable message"
+[ "$ms" -lt 8000 ] || fail "a refused connection took $ms ms to report"
+
+# where the URL comes from: SLUICE_API_URL beats the profile, --api-url beats SLUICE_API_URL
+SLUICE_API_URL=https://127.0.0.1:$dead timed timeout 60 "$S" get streams
+expect 1 "SLUICE_API_URL overrides the profile's URL"
+assert_contains "$err" "cannot reach the API at https://127.0.0.1:$dead" "SLUICE_API_URL is the URL used"
+[ "$ms" -lt 8000 ] || fail "a refused connection (from SLUICE_API_URL) took $ms ms to report"
+SLUICE_API_URL=https://127.0.0.1:$dead run "$S" get streams -o name --api-url "$url"
+expect 0 "--api-url overrides SLUICE_API_URL"
+assert_contains "$out" "stream/bids" "--api-url reached the live api"
+
 if command -v python3 >/dev/null; then
   silent=$(free_port)
   bg python3 -c "import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1',$silent)); s.listen(8); time.sleep(120)"
   wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$silent"
-  run timeout 60 "$S" get streams --api-url "https://127.0.0.1:$silent" --timeout 2s
+  timed timeout 60 "$S" get streams --api-url "https://127.0.0.1:$silent" --timeout 2s
   expect 1 "a server that never answers (timeout 124 would mean a hang)"
   assert_contains "$err" "no answer from https://127.0.0.1:$silent" "timeout message"
+  [ "$ms" -lt 8000 ] || fail "--timeout 2s against a silent server took $ms ms"
+  [ "$ms" -ge 1500 ] || fail "--timeout 2s gave up after only $ms ms: [$err]"
+else
+  echo "python3 not installed: the silent-server timeout is not checked"
 fi
 
 # ---- users of the tenant -----------------------------------------------------------------------
@@ -263,10 +371,27 @@ assert_eq "$(complete_words sluice describe streams bi)" "bids bids_usd" "comple
 assert_eq "$(complete_words sluice get -o y)" "yaml" "complete an output format"
 assert_contains "$(complete_words sluice apply --d)" "--dry-run" "complete an option"
 
-# ---- help ------------------------------------------------------------------------------------
-for c in signup login whoami get describe create apply delete activate deactivate logs usage preview; do
+# ---- help and completion of every command -----------------------------------------------------
+# the commands `sluice help` lists are the rows of the command table in sdk/cli.c, none skipped
+commands=$("$S" help | awk '/^commands:/ { on = 1; next } on && NF == 0 { exit } on && /^  [^ ]/ { print $1 }')
+table=$(grep -oE '^    \{"[a-z-]+", (cli_cmd_[a-z_]+|run_[a-z]+),' "$SLUICE_ROOT/sdk/cli.c" | cut -d'"' -f2)
+[ -n "$table" ] || fail "test setup: no command table found in sdk/cli.c"
+assert_eq "$commands" "$table" "sluice help lists every command of the table"
+for c in $commands; do
   run "$S" "$c" --help
   expect 0 "$c --help"
-  assert_contains "$out" "usage: sluice $c" "$c --help text"
+  assert_contains "$(head -n 1 <<<"$out")" "usage: sluice $c" "$c --help text"
+  assert_contains "$out" "global options:" "$c --help lists the global options"
+  help_text=$out
+  run "$S" help "$c"
+  expect 0 "sluice help $c"
+  assert_eq "$out" "$help_text" "sluice help $c is $c --help"
+  assert_contains " $(complete_words sluice "$c") " " $c " "bash completes the command $c"
+  grep -q "^    '$c:" "$SLUICE_ROOT/sdk/completions/_sluice" || fail "zsh completion lacks the command $c"
 done
+if command -v zsh >/dev/null; then
+  zsh -n "$SLUICE_ROOT/sdk/completions/_sluice" || fail "sdk/completions/_sluice: zsh syntax error"
+else
+  echo "zsh not installed: sdk/completions/_sluice not syntax-checked"
+fi
 echo "ok"

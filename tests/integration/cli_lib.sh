@@ -3,6 +3,7 @@
 #
 #   cli_env             S=$SLUICE_CLI, HOME=$TEST_TMP/home (created), no SLUICE_* or XDG settings
 #   run CMD...          runs CMD; stdout in $out, stderr in $err, exit code in $rc (never aborts)
+#   timed CMD...        like run, and how long CMD took (wall clock, milliseconds) in $ms
 #   expect RC MESSAGE   fails the test unless the last run exited with RC
 
 run() {
@@ -12,6 +13,13 @@ run() {
   set -e
   out=$(cat "$TEST_TMP/out")
   err=$(cat "$TEST_TMP/err")
+}
+
+timed() {
+  local start
+  start=$(date +%s%N)
+  run "$@"
+  ms=$((($(date +%s%N) - start) / 1000000))
 }
 
 expect() {

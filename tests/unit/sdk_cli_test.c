@@ -102,6 +102,9 @@ static const struct bad_file bad_files[] = {
     {"kind: stream\nmetadata: &m {name: a}\nspec: *m\n", "r.yaml:3:7: aliases (*m) are not supported"},
     {"- 1\n", "r.yaml:1:3: a resource must be a mapping"},
     {"kind: stream\n\tmetadata: {}\n", "r.yaml:2:1: found a tab character"},
+    /* a flow sequence left open: the error is where its ',' or ']' was due, not where it began */
+    {"kind: stream\nmetadata:\n  name: s\nspec:\n  schema: {fields: [\n    {name: a, type: BIGINT}\n  partitions: 2\n",
+     "r.yaml:7:3: did not find expected ',' or ']'"},
 };
 
 START_TEST(test_bad_files_point_at_the_line)

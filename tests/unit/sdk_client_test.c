@@ -1,6 +1,7 @@
 /* sdk_client_test.c — unit tests for libsluice against a scripted local libmicrohttpd server:
- * retries with Retry-After, exhausted retries, pagination, error mapping, malformed answers,
- * request headers, event-stream logs, HTTP ingest calls and concurrent use of one handle. */
+ * retries with Retry-After (seconds or an HTTP date), exhausted retries, timeouts, pagination,
+ * error mapping, malformed answers, request headers, event-stream logs, HTTP ingest calls and
+ * concurrent use of one handle. */
 #include <check.h>
 #include <microhttpd.h>
 #include <pthread.h>
@@ -42,6 +43,7 @@ struct server {
     int n_script; /* answers in order; the last repeats */
     int count;
     struct seen seen[MAX_SEEN];
+    int delay_ms; /* every answer waits this long (set before the first request) */
 };
 
 struct upload {
@@ -83,6 +85,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     pthread_mutex_lock(&s->mu);
     int i = s->count++;
     struct scripted a = s->script[i < s->n_script ? i : s->n_script - 1];
+    int delay_ms = s->delay_ms;
     if (i < MAX_SEEN) {
         struct seen *w = &s->seen[i];
         w->at_ms = mono_ms();
@@ -102,6 +105,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         memcpy(w->body, up->body, up->len + 1);
     }
     pthread_mutex_unlock(&s->mu);
+    if (delay_ms > 0) {
+        struct timespec pause = {delay_ms / 1000, (delay_ms % 1000) * 1000000L};
+        nanosleep(&pause, NULL);
+    }
     const char *body = a.body ? a.body : "";
     struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(r, "Content-Type", a.content_type ? a.content_type : "application/json");
@@ -156,6 +163,16 @@ static sluice_client *client_for(struct server *s, int max_retries)
 
 /* ==== retries ============================================================================ */
 
+/* An HTTP date (RFC 9110 IMF-fixdate) seconds_from_now seconds from now, into buf[64]. */
+static const char *http_date(char *buf, long seconds_from_now)
+{
+    time_t when = time(NULL) + seconds_from_now;
+    struct tm tm;
+    gmtime_r(&when, &tm);
+    strftime(buf, 64, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return buf;
+}
+
 START_TEST(test_retry_after_is_honoured)
 {
     struct scripted script[] = {
@@ -175,6 +192,64 @@ START_TEST(test_retry_after_is_honoured)
     json_decref(out);
     sluice_client_free(c);
     server_stop(s);
+}
+END_TEST
+
+/* Retry-After as an HTTP date 3 s ahead: the retry waits until then (at least 1 s even if up to
+ * 2 s pass before the answer is read; HTTP dates have whole seconds), where the backoff alone
+ * (base 10 ms) would retry at once. A date in the past means: retry now. */
+START_TEST(test_retry_after_http_date)
+{
+    char future[64], past[64];
+    struct scripted script[] = {
+        {503, "{\"error\":{\"code\":\"unavailable\",\"message\":\"busy\"}}", NULL, http_date(future, 3)},
+        {429, "{\"error\":{\"code\":\"rate_limited\",\"message\":\"slow down\"}}", NULL, http_date(past, -3600)},
+        {200, "{\"id\":\"s1\",\"name\":\"orders\",\"version\":1}", NULL, NULL},
+    };
+    struct server *s = server_start(script, 3);
+    sluice_client *c = client_for(s, 3);
+    struct sluice_error err;
+    json_t *out = NULL;
+    ck_assert_msg(sluice_get(c, SLUICE_KIND_STREAM, "s1", &out, &err) == 0, "%s", err.message);
+    ck_assert_str_eq(json_string_value(json_object_get(out, "name")), "orders");
+    ck_assert_int_eq(s->count, 3);
+    long waited = s->seen[1].at_ms - s->seen[0].at_ms;
+    ck_assert_msg(waited >= 1000, "retried %ld ms after a Retry-After date 3 s ahead (%s)", waited, future);
+    json_decref(out);
+    sluice_client_free(c);
+    server_stop(s);
+}
+END_TEST
+
+/* A server slower than the client's timeout: SLUICE_E_TIMEOUT (retriable, no HTTP status), and
+ * the call gives up at the deadline instead of retrying past it. The bound is generous: the
+ * timeout is 300 ms, the server answers after 3 s, the call must be back well before 5 s. */
+START_TEST(test_timeout_against_a_slow_server)
+{
+    struct scripted script[] = {{200, "{\"id\":\"s1\"}", NULL, NULL}};
+    struct server *s = server_start(script, 1);
+    s->delay_ms = 3000;
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", s->port);
+    struct sluice_options o = {.base_url = url, .max_retries = 3, .retry_base_ms = 10, .timeout_ms = 300};
+    struct sluice_error err;
+    sluice_client *c = sluice_client_new(&o, &err);
+    ck_assert_ptr_nonnull(c);
+    json_t *out = NULL;
+    long start = mono_ms();
+    ck_assert_int_eq(sluice_get(c, SLUICE_KIND_STREAM, "s1", &out, &err), -1);
+    long elapsed = mono_ms() - start;
+    ck_assert_ptr_null(out);
+    ck_assert_msg(err.code == SLUICE_E_TIMEOUT, "code %s: %s", sluice_code_name(err.code), err.message);
+    ck_assert(err.retriable);
+    ck_assert_int_eq(err.http_status, 0);
+    char want[96];
+    snprintf(want, sizeof want, "no answer from %s", url);
+    ck_assert_msg(strstr(err.message, want) != NULL, "message: %s", err.message);
+    ck_assert_msg(elapsed < 5000, "a 300 ms timeout took %ld ms", elapsed);
+    ck_assert_int_ge(elapsed, 250); /* it did wait for the server, about the timeout */
+    sluice_client_free(c);
+    server_stop(s); /* waits for the slow answer to finish */
 }
 END_TEST
 
@@ -641,6 +716,8 @@ int main(void)
     TCase *tc = tcase_create("client");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_retry_after_is_honoured);
+    tcase_add_test(tc, test_retry_after_http_date);
+    tcase_add_test(tc, test_timeout_against_a_slow_server);
     tcase_add_test(tc, test_503_exhausts_retries);
     tcase_add_test(tc, test_post_retry_keeps_idempotency_key);
     tcase_add_test(tc, test_no_retry_on_client_errors);
