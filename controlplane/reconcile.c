@@ -282,13 +282,19 @@ static int tenant_uid(struct reconciler *r, const char *tenant, uid_t *uid, char
     return 0;
 }
 
-static void make_stream_dir(const char *data_root, const char *tenant, const char *stream, uid_t uid)
+/* data_root/tenants/<tenant>/<kind>/<name> (and its kind directory) into path, owned by the
+ * tenant's uid: also when the api made it first (HTTP ingest, as root). */
+static void make_tenant_dir(const char *data_root, const char *tenant, const char *kind, const char *name, uid_t uid,
+                            char *path, size_t pathsz)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tenants/%s/streams/%s", data_root, tenant, stream);
-    /* also when the api made it first (HTTP ingest, as root): the tenant's workers own it */
-    if ((mkdir(path, 0700) == 0 || errno == EEXIST) && geteuid() == 0 && chown(path, uid, uid) != 0)
-        log_warn("chown %s: %s", path, strerror(errno));
+    for (int level = 0; level < 2; level++) {
+        if (level == 0)
+            snprintf(path, pathsz, "%s/tenants/%s/%s", data_root, tenant, kind);
+        else
+            snprintf(path, pathsz, "%s/tenants/%s/%s/%s", data_root, tenant, kind, name);
+        if ((mkdir(path, 0700) == 0 || errno == EEXIST) && geteuid() == 0 && chown(path, uid, uid) != 0)
+            log_warn("chown %s: %s", path, strerror(errno));
+    }
 }
 
 /* Connectors whose backends the lean sluiced-worker leaves out: their tasks run on sluiced. */
@@ -362,6 +368,10 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
         sandbox_prepare_dirs(r->opt.data_root, t->tenant_id, t->id, uid, uid, workdir, sizeof workdir, err, errsz) != 0)
         goto out;
     json_object_set_new(spec, "data_dir", json_string(workdir));
+    /* shared by the resource's tasks, whatever their count: a rollover keeps the positions */
+    char ckpt_dir[1024];
+    make_tenant_dir(r->opt.data_root, t->tenant_id, "checkpoints", t->resource_id, uid, ckpt_dir, sizeof ckpt_dir);
+    json_object_set_new(spec, "checkpoint_dir", json_string(ckpt_dir));
     if (r->opt.seccomp)
         json_object_set_new(spec, "sandbox", json_pack("{s:b}", "seccomp", 1));
 
@@ -375,7 +385,7 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
      * superset: any stream whose name occurs in the text). */
     const char *tp[] = {t->tenant_id, own_stream, pipeline ? json_string_value(json_object_get(spec, "sql")) : ""};
     res = db_query(r->conn,
-                   "SELECT id, name, schema::text FROM streams WHERE tenant_id = $1"
+                   "SELECT id, name, schema::text, partitions FROM streams WHERE tenant_id = $1"
                    "   AND (id::text = $2 OR ($3 <> '' AND strpos(lower($3), lower(name)) > 0))"
                    " ORDER BY id::text = $2 DESC, name",
                    3, tp, &dberr);
@@ -386,12 +396,12 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
     json_t *streams = json_array();
     for (int i = 0; i < PQntuples(res); i++) {
         char dir[1024];
-        snprintf(dir, sizeof dir, "%s/tenants/%s/streams/%s", r->opt.data_root, t->tenant_id, PQgetvalue(res, i, 0));
-        make_stream_dir(r->opt.data_root, t->tenant_id, PQgetvalue(res, i, 0), uid);
+        make_tenant_dir(r->opt.data_root, t->tenant_id, "streams", PQgetvalue(res, i, 0), uid, dir, sizeof dir);
         json_t *schema = json_loads(PQgetvalue(res, i, 2), 0, NULL);
         json_array_append_new(streams,
-                              json_pack("{s:s, s:s, s:s, s:o}", "id", PQgetvalue(res, i, 0), "name",
-                                        PQgetvalue(res, i, 1), "dir", dir, "schema", schema ? schema : json_object()));
+                              json_pack("{s:s, s:s, s:s, s:o, s:i}", "id", PQgetvalue(res, i, 0), "name",
+                                        PQgetvalue(res, i, 1), "dir", dir, "schema", schema ? schema : json_object(),
+                                        "partitions", atoi(PQgetvalue(res, i, 3))));
     }
     json_object_set_new(spec, "streams", streams);
 

@@ -42,6 +42,7 @@ struct engine_stream {
     const struct schema *schema;
     const struct stream_property *props;
     int nprops;
+    int partitions; /* embedded log: the declared count, created when missing (0: 1) */
 };
 
 /* Counters of this engine_run() call (a restart from a checkpoint starts again from 0). */
@@ -70,6 +71,10 @@ struct engine_options {
      * split cleanly; windowed ones aggregate per task. */
     int task_index, task_count;
     const char *checkpoint_path;          /* NULL: no checkpoints (and no exactly-once) */
+    /* Instead of checkpoint_path: a directory the tasks of one pipeline share. Task i writes
+     * task-<i>.ckpt there and locks its source partitions; after a change of the task count a
+     * task takes over its partitions' offsets from the tasks that read them before. */
+    const char *checkpoint_dir;
     uint32_t checkpoint_interval_ms;      /* 0 = 1000 */
     uint64_t checkpoint_interval_records; /* 0 = not by count */
     FILE *print;                          /* where "print" sinks write; NULL = stdout */

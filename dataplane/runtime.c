@@ -3,28 +3,27 @@
  * policy (see engine.h). */
 #include "dataplane/engine.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/arena.h"
+#include "dataplane/checkpoint.h"
 #include "dataplane/codec/json_decode.h"
 #include "dataplane/codec/json_encode.h"
-#include "dataplane/log/crc32c.h"
 #include "dataplane/sql/sql.h"
 
 #define RUNTIME_BATCH 1024
-#define RUNTIME_IDLE_MIN_US 1000     /* idle polls back off from 1 ms ... */
-#define RUNTIME_IDLE_MAX_US 50000    /* ... to 50 ms while no input comes */
-#define CHECKPOINT_MAGIC 0x4b434c53u /* "SLCK" */
-#define CHECKPOINT_VERSION 1
+#define RUNTIME_IDLE_MIN_US 1000  /* idle polls back off from 1 ms ... */
+#define RUNTIME_IDLE_MAX_US 50000 /* ... to 50 ms while no input comes */
 
 /* ---------------------------------------------------------------- policies */
 
@@ -73,7 +72,13 @@ struct run {
     struct arena *arena;
     struct json_buf out; /* one encoded record */
     struct engine_stats stats;
-    uint64_t sql_hash;
+    const char *ckpt; /* this task's checkpoint file, or NULL */
+    char ckpt_buf[4200];
+    uint64_t query_hash, source_hash, sink_hash, dlq_hash; /* what a checkpoint is of */
+    uint64_t seq;                                          /* of the last checkpoint written */
+    struct checkpoint_part *carried; /* entries of partitions read before the task count changed */
+    int ncarried;
+    int *lock_fds; /* per source partition, with a checkpoint directory */
     bool completed;
     /* where the record being processed came from, for error messages */
     int cur_partition;
@@ -126,13 +131,6 @@ static const struct schema *catalog(void *ctx, const char *name)
     return s ? s->schema : NULL;
 }
 
-static uint64_t fnv1a(uint64_t h, const char *s)
-{
-    for (; s && *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-    return h;
-}
-
 /* ---------------------------------------------------------------- sinks */
 
 /* Task i of n reads the source partitions p with p % n == i and writes sink partition i. */
@@ -155,11 +153,12 @@ static int sink_open(struct run *r, struct sink *k, const char *name)
         return run_fail(r, "stream \"%s\" (%s) cannot be written to", name, s->backend);
     int n;
     char e[512];
-    if (k->backend->partitions(s->location, 1, s->props, s->nprops, &n, e, sizeof e) != 0 ||
+    if (k->backend->partitions(s->location, s->partitions > 1 ? s->partitions : 1, s->props, s->nprops, &n, e,
+                               sizeof e) != 0 ||
         k->backend->open_writer(s->location, task_index(r->o), s->props, s->nprops, &k->writer, e, sizeof e) != 0)
         return run_fail(r, "stream \"%s\": %s", name, e);
     /* with checkpoints, readers of the sink see only what a checkpoint names */
-    if (r->o->checkpoint_path && k->backend->hold_commits)
+    if (r->ckpt && k->backend->hold_commits)
         k->backend->hold_commits(k->writer);
     /* a sink that waits (retries) keeps the reports, and so the worker's heartbeat, going */
     if (k->backend->set_progress)
@@ -234,197 +233,217 @@ static void sink_close(struct sink *k)
 }
 
 /* ---------------------------------------------------------------- checkpoints
- * File: magic, version, sql hash, completed, nparts, (offset, end) per partition, sink end,
- * dead-letter end, the counters, snapshot length and bytes, then a CRC-32C of all before it.
- * Written to PATH.tmp, fsynced, renamed over PATH, and the directory fsynced. */
-
-static int put(struct json_buf *w, const void *p, size_t n)
-{
-    if (json_buf_reserve(w, n) != 0)
-        return -1;
-    memcpy(w->data + w->len, p, n);
-    w->len += n;
-    return 0;
-}
-
-static int put_u64(struct json_buf *w, uint64_t v) { return put(w, &v, sizeof v); }
-
-static int write_file_atomic(const char *path, const char *data, size_t len, char *e, size_t elen)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        snprintf(e, elen, "cannot write checkpoint %s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, data + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            close(fd);
-            snprintf(e, elen, "cannot write checkpoint %s: %s", tmp, strerror(errno));
-            return -1;
-        }
-        off += (size_t)n;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
-        snprintf(e, elen, "cannot commit checkpoint %s: %s", path, strerror(errno));
-        return -1;
-    }
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
-}
+ * The file is checkpoint.c's. A task writes its own partitions' entries and carries those of
+ * partitions it read before a change of the task count; with a checkpoint directory it also
+ * takes over the newest entries of its partitions from the other tasks' files (checkpoint.h). */
 
 static int checkpoint_write(struct run *r)
 {
-    if (!r->o->checkpoint_path)
+    if (!r->ckpt)
         return 0;
     /* the output up to here must be durable before the checkpoint names it */
     if (sink_flush(r, &r->sink, true) != 0 || sink_flush(r, &r->dlq, true) != 0)
         return -1;
-    struct json_buf w = {0};
     char *snap = NULL;
     size_t snap_len = 0;
     if (r->plan && plan_snapshot(r->plan, &snap, &snap_len) != 0)
         return run_fail(r, "cannot snapshot the pipeline state");
-    uint32_t head[2] = {CHECKPOINT_MAGIC, CHECKPOINT_VERSION};
-    int rc = put(&w, head, sizeof head) | put_u64(&w, r->sql_hash) | put_u64(&w, r->completed) |
-             put_u64(&w, (uint64_t)r->nparts);
-    for (int p = 0; p < r->nparts; p++)
-        rc |= put_u64(&w, r->offsets[p]) | put_u64(&w, r->ends[p]);
-    uint64_t sink_at = sink_end(&r->sink), dlq_at = sink_end(&r->dlq);
-    rc |= put_u64(&w, sink_at) | put_u64(&w, dlq_at);
-    const struct engine_stats *s = &r->stats;
-    rc |= put_u64(&w, s->records_in) | put_u64(&w, s->records_out) | put_u64(&w, s->bytes_in) |
-          put_u64(&w, s->bytes_out) | put_u64(&w, s->errors) | put_u64(&w, s->late);
-    rc |= put_u64(&w, snap_len) | put(&w, snap ? snap : "", snap_len);
-    free(snap);
-    uint32_t crc = crc32c(0, w.data, w.len);
-    rc |= put(&w, &crc, sizeof crc);
-    if (rc != 0) {
-        json_buf_free(&w);
+    struct checkpoint_part *parts = malloc((size_t)(r->nparts + r->ncarried + 1) * sizeof *parts);
+    if (!parts) {
+        free(snap);
         return run_fail(r, "out of memory");
     }
-    rc = write_file_atomic(r->o->checkpoint_path, w.data, w.len, r->err, r->errlen);
-    json_buf_free(&w);
+    r->seq++;
+    for (int p = 0; p < r->nparts; p++)
+        parts[p] = (struct checkpoint_part){r->part_ids[p], r->offsets[p], r->ends[p], r->seq};
+    if (r->ncarried)
+        memcpy(parts + r->nparts, r->carried, (size_t)r->ncarried * sizeof *parts);
+    uint64_t sink_at = sink_end(&r->sink), dlq_at = sink_end(&r->dlq);
+    struct checkpoint c = {.query_hash = r->query_hash,
+                           .source_hash = r->source_hash,
+                           .sink_hash = r->sink_hash,
+                           .dlq_hash = r->dlq_hash,
+                           .seq = r->seq,
+                           .completed = r->completed,
+                           .nparts = r->nparts + r->ncarried,
+                           .parts = parts,
+                           .sink_end = sink_at,
+                           .dlq_end = dlq_at,
+                           .stats = r->stats,
+                           .snapshot = snap,
+                           .snapshot_len = snap_len};
+    int rc = checkpoint_save(r->ckpt, &c, r->err, r->errlen);
+    free(parts);
+    free(snap);
     if (rc != 0)
-        return rc;
+        return -1;
     /* only now: a crash before this keeps readers from what a restart rolls back */
     return sink_commit(r, &r->sink, sink_at) | sink_commit(r, &r->dlq, dlq_at);
 }
 
-struct ckpt_reader {
-    const char *p, *end;
-};
-
-static int get_u64(struct ckpt_reader *c, uint64_t *v)
+/* With a checkpoint directory a task holds a lock per source partition it reads, so a task
+ * taking partitions over after the task count changed waits until their previous task has
+ * exited and written its last checkpoint. Returns 0, 1 when stopped while waiting, or -1. */
+static int lock_partitions(struct run *r)
 {
-    if ((size_t)(c->end - c->p) < sizeof *v)
-        return -1;
-    memcpy(v, c->p, sizeof *v);
-    c->p += sizeof *v;
+    const char *dir = r->o->checkpoint_dir;
+    if (!dir)
+        return 0;
+    r->lock_fds = malloc((size_t)(r->nparts + 1) * sizeof *r->lock_fds);
+    if (!r->lock_fds)
+        return run_fail(r, "out of memory");
+    for (int p = 0; p < r->nparts; p++)
+        r->lock_fds[p] = -1;
+    for (int p = 0; p < r->nparts; p++) { /* in partition order: waiting tasks never cross */
+        char path[4200];
+        snprintf(path, sizeof path, "%s/partition-%d.lock", dir, r->part_ids[p]);
+        r->lock_fds[p] = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (r->lock_fds[p] < 0)
+            return run_fail(r, "cannot open %s: %s", path, strerror(errno));
+        bool said = false;
+        while (flock(r->lock_fds[p], LOCK_EX | LOCK_NB) != 0) {
+            if (errno != EWOULDBLOCK && errno != EINTR)
+                return run_fail(r, "cannot lock %s: %s", path, strerror(errno));
+            if (r->o->stop && *r->o->stop)
+                return 1;
+            if (!said)
+                run_log(r, LOG_INFO, "waiting for source partition %d: a previous task of this pipeline still reads it",
+                        r->part_ids[p]);
+            said = true;
+            usleep(20000);
+            run_progress(r);
+        }
+    }
     return 0;
 }
 
-/* Restores from the checkpoint file if there is one: *found says whether there was. */
-static int checkpoint_restore(struct run *r, bool *found)
+static int my_partition(const struct run *r, int partition)
 {
-    *found = false;
-    if (!r->o->checkpoint_path)
-        return 0;
-    FILE *f = fopen(r->o->checkpoint_path, "rb");
-    if (!f) {
-        if (errno == ENOENT)
-            return 0;
-        return run_fail(r, "cannot read checkpoint %s: %s", r->o->checkpoint_path, strerror(errno));
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0, n;
-    do {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 65536;
-            char *b = realloc(buf, cap);
-            if (!b) {
-                free(buf);
-                fclose(f);
-                return run_fail(r, "out of memory");
-            }
-            buf = b;
-        }
-        n = fread(buf + len, 1, cap - len, f);
-        len += n;
-    } while (n > 0);
-    fclose(f);
-    int rc = -1;
-    uint32_t head[2], crc;
-    struct ckpt_reader c = {buf, buf + len};
-    uint64_t hash, completed, nparts, sink_end_off, dlq_end_off, snap_len;
-    if (len < sizeof head + sizeof crc ||
-        (memcpy(&crc, buf + len - sizeof crc, sizeof crc), crc) != crc32c(0, buf, len - sizeof crc)) {
-        run_fail(r, "checkpoint %s is corrupt (checksum mismatch)", r->o->checkpoint_path);
-        goto out;
-    }
-    c.end -= sizeof crc;
-    memcpy(head, c.p, sizeof head);
-    c.p += sizeof head;
-    if (head[0] != CHECKPOINT_MAGIC || head[1] != CHECKPOINT_VERSION || get_u64(&c, &hash) || get_u64(&c, &completed) ||
-        get_u64(&c, &nparts)) {
-        run_fail(r, "checkpoint %s is not a checkpoint of this version", r->o->checkpoint_path);
-        goto out;
-    }
-    if (hash != r->sql_hash) {
-        run_fail(r, "checkpoint %s belongs to a different pipeline; remove it to start over", r->o->checkpoint_path);
-        goto out;
-    }
-    if (nparts != (uint64_t)r->nparts) {
-        run_fail(r, "checkpoint %s has %" PRIu64 " source partitions, the source has %d", r->o->checkpoint_path, nparts,
-                 r->nparts);
-        goto out;
-    }
     for (int p = 0; p < r->nparts; p++)
-        if (get_u64(&c, &r->offsets[p]) || get_u64(&c, &r->ends[p]))
-            goto short_file;
-    /* the counters at checkpoint time are kept for inspection, not restored: a process reports
-     * its own counts (a supervisor sums them per run) */
-    struct engine_stats at_checkpoint, *s = &at_checkpoint;
-    if (get_u64(&c, &sink_end_off) || get_u64(&c, &dlq_end_off) || get_u64(&c, &s->records_in) ||
-        get_u64(&c, &s->records_out) || get_u64(&c, &s->bytes_in) || get_u64(&c, &s->bytes_out) ||
-        get_u64(&c, &s->errors) || get_u64(&c, &s->late) || get_u64(&c, &snap_len) ||
-        (uint64_t)(c.end - c.p) != snap_len)
-        goto short_file;
-    if (completed) { /* nothing to resume, and the sinks may have moved on since (a later
-                      * pipeline appending to the same dead-letter stream): leave them */
-        r->completed = true;
-        *found = true;
-        rc = 0;
+        if (r->part_ids[p] == partition)
+            return p;
+    return -1;
+}
+
+/* Takes from the other tasks' checkpoints in the directory the entries of this task's
+ * partitions that are newer than what it has (seq[p]); raises r->seq past every file's. */
+static int restore_from_other_tasks(struct run *r, bool *restored, uint64_t *seq)
+{
+    const char *dir = r->o->checkpoint_dir;
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : run_fail(r, "cannot read %s: %s", dir, strerror(errno));
+    const char *own = strrchr(r->ckpt, '/') ? strrchr(r->ckpt, '/') + 1 : r->ckpt;
+    int rc = 0;
+    for (struct dirent *de; rc == 0 && (de = readdir(d));) {
+        size_t n = strlen(de->d_name);
+        if (strncmp(de->d_name, "task-", 5) != 0 || n < 10 || strcmp(de->d_name + n - 5, ".ckpt") != 0 ||
+            strcmp(de->d_name, own) == 0)
+            continue;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        struct checkpoint c;
+        if (checkpoint_load(path, &c, r->err, r->errlen) < 0)
+            rc = -1;
+        else if (c.source_hash == r->source_hash)
+            for (int i = 0; i < c.nparts; i++) {
+                int p = my_partition(r, c.parts[i].partition);
+                if (p >= 0 && (!restored[p] || c.parts[i].seq > seq[p])) {
+                    r->offsets[p] = c.parts[i].offset;
+                    r->ends[p] = c.parts[i].end;
+                    seq[p] = c.parts[i].seq;
+                    restored[p] = true;
+                }
+            }
+        if (c.seq > r->seq)
+            r->seq = c.seq;
+        checkpoint_release(&c);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Restores what still applies of the checkpoint(s): restored[p] says which partitions resume
+ * at a checkpointed offset; *resumed whether anything was restored. A changed query keeps the
+ * source offsets and drops the old query's state (as Flink's allowNonRestoredState); another
+ * source stream starts over; output after the checkpoint is rolled back in the streams it
+ * names. */
+static int checkpoint_restore(struct run *r, bool *restored, bool *resumed)
+{
+    *resumed = false;
+    if (!r->ckpt)
+        return 0;
+    struct checkpoint own = {0};
+    uint64_t *seq = calloc((size_t)r->nparts + 1, sizeof *seq);
+    int rc = seq ? checkpoint_load(r->ckpt, &own, r->err, r->errlen) : run_fail(r, "out of memory");
+    bool have = rc == 1, same_source = have && own.source_hash == r->source_hash;
+    bool same_query = same_source && own.query_hash == r->query_hash && own.sink_hash == r->sink_hash;
+    if (rc < 0)
         goto out;
+    rc = -1;
+    r->seq = own.seq;
+    if (have && own.completed) {
+        if (same_query) { /* nothing to resume, and the sinks may have moved on since (a later
+                           * pipeline appending to the same dead-letter stream): leave them */
+            r->completed = *resumed = true;
+            rc = 0;
+            goto out;
+        }
+        run_log(r, LOG_INFO, "checkpoint %s is of a completed run of another query: this one starts over", r->ckpt);
+        have = same_source = false;
     }
     /* drop output written after the checkpoint */
-    if (sink_truncate(r, &r->sink, sink_end_off, "sink") != 0 ||
-        sink_truncate(r, &r->dlq, dlq_end_off, "dead-letter stream") != 0)
+    if (have && own.sink_hash == r->sink_hash && sink_truncate(r, &r->sink, own.sink_end, "sink") != 0)
         goto out;
-    struct sql_error se = {0};
-    if (r->plan && plan_restore(r->plan, c.p, snap_len, &se) != 0) {
-        run_fail(r, "cannot restore the pipeline state: %s", se.message);
+    if (have && own.dlq_hash == r->dlq_hash && sink_truncate(r, &r->dlq, own.dlq_end, "dead-letter stream") != 0)
         goto out;
+    int from_own = 0;
+    if (same_source) {
+        r->carried = malloc((size_t)(own.nparts + 1) * sizeof *r->carried);
+        if (!r->carried) {
+            run_fail(r, "out of memory");
+            goto out;
+        }
+        for (int i = 0; i < own.nparts; i++) {
+            int p = my_partition(r, own.parts[i].partition);
+            if (p < 0) { /* read before the task count changed: kept for the task that reads it now */
+                r->carried[r->ncarried++] = own.parts[i];
+                continue;
+            }
+            r->offsets[p] = own.parts[i].offset;
+            r->ends[p] = own.parts[i].end;
+            seq[p] = own.parts[i].seq;
+            restored[p] = true;
+        }
+    } else if (have && !same_query) {
+        run_log(r, LOG_INFO, "checkpoint %s is of a pipeline over another source stream: \"%s\" is read from its start",
+                r->ckpt, r->source->name);
     }
-    r->completed = completed != 0;
-    *found = true;
+    for (int p = 0; p < r->nparts; p++)
+        from_own += restored[p];
+    if (r->o->checkpoint_dir && restore_from_other_tasks(r, restored, seq) != 0)
+        goto out;
+    for (int p = 0; p < r->nparts; p++) {
+        *resumed |= restored[p];
+        if (same_source && restored[p] && seq[p] > own.seq)
+            from_own = -1; /* taken over from another task: the state is not of these partitions */
+    }
+    struct sql_error se = {0};
+    if (same_query && r->ncarried == 0 && from_own == r->nparts && own.nparts == r->nparts) {
+        if (r->plan && plan_restore(r->plan, own.snapshot, own.snapshot_len, &se) != 0) {
+            run_fail(r, "cannot restore the pipeline state: %s", se.message);
+            goto out;
+        }
+    } else if (have && !same_query) {
+        run_log(r, LOG_INFO,
+                "the pipeline changed since checkpoint %s: it resumes at the checkpointed source offsets; the"
+                " window state of its previous query, if any, is not restored",
+                r->ckpt);
+    }
     rc = 0;
-    goto out;
-short_file:
-    run_fail(r, "checkpoint %s is truncated", r->o->checkpoint_path);
 out:
-    free(buf);
+    free(seq);
+    checkpoint_release(&own);
     return rc;
 }
 
@@ -518,8 +537,8 @@ static void run_report(struct run *r, bool with_lag)
         for (int p = 0; p < r->nparts; p++) {
             uint64_t end;
             char e[256];
-            if (r->source_backend->end_offset(r->readers[p], &end, e, sizeof e) == 0 && end != UINT64_MAX &&
-                end > r->offsets[p])
+            if (r->readers[p] && r->source_backend->end_offset(r->readers[p], &end, e, sizeof e) == 0 &&
+                end != UINT64_MAX && end > r->offsets[p])
                 lag += end - r->offsets[p];
         }
         r->stats.lag = lag;
@@ -543,7 +562,6 @@ static int run_setup(struct run *r)
 {
     const struct engine_options *o = r->o;
     const char *source_name = o->source, *sink_name = o->sink;
-    r->sql_hash = fnv1a(0xcbf29ce484222325ull, o->sql ? o->sql : "");
     if (o->sql) {
         struct sql_error se = {0};
         r->plan = plan_compile(o->sql, catalog, (void *)o, &se);
@@ -555,7 +573,18 @@ static int run_setup(struct run *r)
         source_name = plan_source(r->plan);
         sink_name = plan_sink(r->plan);
     }
-    r->sql_hash = fnv1a(fnv1a(r->sql_hash, source_name), sink_name);
+    r->query_hash = checkpoint_hash(CHECKPOINT_HASH_SEED, o->sql ? o->sql : "");
+    r->source_hash = checkpoint_hash(CHECKPOINT_HASH_SEED, source_name);
+    r->sink_hash = checkpoint_hash(CHECKPOINT_HASH_SEED, sink_name);
+    r->dlq_hash = checkpoint_hash(CHECKPOINT_HASH_SEED, o->dead_letter_stream);
+    if (o->checkpoint_dir) {
+        if (mkdir(o->checkpoint_dir, 0700) != 0 && errno != EEXIST)
+            return run_fail(r, "cannot create %s: %s", o->checkpoint_dir, strerror(errno));
+        snprintf(r->ckpt_buf, sizeof r->ckpt_buf, "%s/task-%d.ckpt", o->checkpoint_dir, task_index(o));
+        r->ckpt = r->ckpt_buf;
+    } else {
+        r->ckpt = o->checkpoint_path;
+    }
     if (!source_name || !sink_name)
         return run_fail(r, "a connection needs a source and a sink stream");
     r->source = find_stream(o, source_name);
@@ -568,7 +597,8 @@ static int run_setup(struct run *r)
     int total_parts;
     if (task_index(o) < 0 || task_index(o) >= task_count(o))
         return run_fail(r, "task index %d is outside 0..%d", o->task_index, task_count(o) - 1);
-    if (r->source_backend->partitions(r->source->location, strcmp(r->source->backend, "log") == 0 ? 1 : 0,
+    int declared = r->source->partitions > 1 ? r->source->partitions : 1;
+    if (r->source_backend->partitions(r->source->location, strcmp(r->source->backend, "log") == 0 ? declared : 0,
                                       r->source->props, r->source->nprops, &total_parts, e, sizeof e) != 0)
         return run_fail(r, "stream \"%s\": %s", source_name, e);
     r->part_ids = calloc((size_t)total_parts + 1, sizeof *r->part_ids);
@@ -599,35 +629,44 @@ static int run_setup(struct run *r)
     r->arena = arena_new(64 * 1024);
     if (!r->arena)
         return run_fail(r, "out of memory");
-    bool found;
-    if (checkpoint_restore(r, &found) != 0)
+    int locked = lock_partitions(r);
+    if (locked != 0)
+        return locked;
+    bool found, *restored = calloc((size_t)r->nparts + 1, sizeof *restored);
+    if (!restored)
+        return run_fail(r, "out of memory");
+    if (checkpoint_restore(r, restored, &found) != 0) {
+        free(restored);
         return -1;
-    if (found) {
-        run_log(r, LOG_INFO, "resumed from checkpoint %s at %s partition %d offset %" PRIu64, o->checkpoint_path,
-                source_name, r->nparts ? r->part_ids[0] : 0, r->nparts ? r->offsets[0] : 0);
     }
+    e[0] = '\0';
+    if (found)
+        run_log(r, LOG_INFO, "resumed from checkpoint %s at %s partition %d offset %" PRIu64, r->ckpt, source_name,
+                r->nparts ? r->part_ids[0] : 0, r->nparts ? r->offsets[0] : 0);
     for (int p = 0; p < r->nparts; p++) {
         if (r->source_backend->open_reader(r->source->location, r->part_ids[p], r->offsets[p], r->source->props,
                                            r->source->nprops, &r->readers[p], e, sizeof e) != 0)
-            return run_fail(r, "stream \"%s\": %s", source_name, e);
+            break;
         /* a fresh start begins where the backend's startup mode says (the checkpoint written
          * below keeps it for restarts) */
-        if (!found && r->source_backend->start_offset &&
+        if (!restored[p] && r->source_backend->start_offset &&
             r->source_backend->start_offset(r->readers[p], &r->offsets[p], e, sizeof e) != 0)
-            return run_fail(r, "stream \"%s\": %s", source_name, e);
+            break;
         /* a bounded run stops at the end as of its first start (kept in the checkpoint); a
          * bounded run resuming an unbounded one's checkpoint takes the end as of now */
-        if (!found || (o->bounded && r->ends[p] == UINT64_MAX)) {
+        if (!restored[p] || (o->bounded && r->ends[p] == UINT64_MAX)) {
             uint64_t end = UINT64_MAX;
             if ((o->bounded || strcmp(r->source->backend, "datagen") == 0) &&
                 r->source_backend->end_offset(r->readers[p], &end, e, sizeof e) != 0)
-                return run_fail(r, "stream \"%s\": %s", source_name, e);
+                break;
             r->ends[p] = end;
         }
     }
-    if (!found)
-        return checkpoint_write(r); /* names the sink's starting point */
-    return 0;
+    free(restored);
+    if (e[0])
+        return run_fail(r, "stream \"%s\": %s", source_name, e);
+    /* names the sink's starting point, and the partitions taken over from other tasks */
+    return r->completed ? 0 : checkpoint_write(r);
 }
 
 static void run_cleanup(struct run *r)
@@ -640,6 +679,12 @@ static void run_cleanup(struct run *r)
     free(r->part_ids);
     free(r->offsets);
     free(r->ends);
+    free(r->carried);
+    if (r->lock_fds)
+        for (int p = 0; p < r->nparts; p++)
+            if (r->lock_fds[p] >= 0)
+                close(r->lock_fds[p]); /* after the final checkpoint: the next reader of p waits for it */
+    free(r->lock_fds);
     sink_close(&r->sink);
     sink_close(&r->dlq);
     json_decoder_free(r->decoder);
@@ -693,10 +738,14 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
         snprintf(err, errlen, "out of memory");
         return ENGINE_FAILED;
     }
-    if (run_setup(&r) != 0)
+    int setup = run_setup(&r);
+    if (setup != 0) {
+        if (setup > 0) /* stopped while waiting for a partition */
+            result = ENGINE_STOPPED;
         goto out;
+    }
     if (r.completed) {
-        run_log(&r, LOG_INFO, "already completed (checkpoint %s); remove it to run again", o->checkpoint_path);
+        run_log(&r, LOG_INFO, "already completed (checkpoint %s); remove it to run again", r.ckpt);
         result = ENGINE_COMPLETED;
         goto out;
     }
@@ -735,7 +784,7 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
             goto out;
         int64_t now = now_ms();
         /* no input since the last checkpoint: nothing in it would change */
-        if (o->checkpoint_path && r.stats.records_in != records_at_ckpt &&
+        if (r.ckpt && r.stats.records_in != records_at_ckpt &&
             (now - last_ckpt >= ckpt_ms || (o->checkpoint_interval_records &&
                                             r.stats.records_in - records_at_ckpt >= o->checkpoint_interval_records))) {
             if (checkpoint_write(&r) != 0)

@@ -32,8 +32,8 @@ typedef void (*stream_progress_fn)(void *ctx);
 
 struct stream_backend {
     const char *name;
-    /* Partition count of the stream at location; when it does not exist and create > 0, it is
-     * created with that many partitions. */
+    /* Partition count of the stream at location; when it has fewer than create > 0, the
+     * missing ones are created (a stream's declared count, before anything was written). */
     int (*partitions)(const char *location, int create, const struct stream_property *props, int nprops, int *count,
                       char *err, size_t errlen);
     /* Writers: NULL for read-only backends. */

@@ -296,6 +296,7 @@ static int worker_run_spec(json_t *spec, char *err, size_t errlen)
         w->es.name = json_string_value(json_object_get(js, "name"));
         w->es.location = json_string_value(json_object_get(js, "dir"));
         w->es.backend = "log";
+        w->es.partitions = (int)json_integer_value(json_object_get(js, "partitions"));
         if (!w->es.name || !w->es.location) {
             snprintf(err, errlen, "stream %zu needs a name and a dir", i + 1);
             goto out;
@@ -326,13 +327,20 @@ static int worker_run_spec(json_t *spec, char *err, size_t errlen)
     }
     for (int k = 0; k < nstreams; k++)
         es[k] = ws[k].es;
+    /* A supervisor names a directory the pipeline's tasks share (checkpoint.h); alone, the
+     * worker keeps its checkpoint in its data directory. */
     char ckpt[4200];
-    log_mkdir_parents("checkpoints");
-    snprintf(ckpt, sizeof ckpt, "checkpoints/%s.ckpt", task_id);
+    const char *ckpt_dir = json_string_value(json_object_get(spec, "checkpoint_dir"));
+    if (ckpt_dir) {
+        o.checkpoint_dir = ckpt_dir;
+    } else {
+        log_mkdir_parents("checkpoints");
+        snprintf(ckpt, sizeof ckpt, "checkpoints/%s.ckpt", task_id);
+        o.checkpoint_path = ckpt;
+    }
     struct worker w = {.task_id = task_id};
     o.streams = es;
     o.nstreams = nstreams;
-    o.checkpoint_path = ckpt;
     o.stop = &worker_stop;
     o.report = worker_report;
     o.log = worker_log;

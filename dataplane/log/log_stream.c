@@ -75,8 +75,8 @@ static int log_stream_partitions(const char *location, int create, const struct 
         }
         closedir(d);
     }
-    if (n == 0 && create > 0) {
-        for (int p = 0; p < create; p++) {
+    if (n < create) {
+        for (int p = n; p < create; p++) {
             char dir[4096];
             struct log_writer *w;
             if (partition_dir(dir, sizeof dir, location, p) != 0) {

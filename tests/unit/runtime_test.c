@@ -1,10 +1,13 @@
 /* runtime_test.c — unit tests for the engine (dataplane/engine.h, runtime.c): multi-partition
  * sources, connections, stopping, restarts from a checkpoint, and configuration errors. */
 #include <check.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dataplane/engine.h"
@@ -149,22 +152,40 @@ END_TEST
 
 struct stopper {
     volatile sig_atomic_t *flag;
+    uint64_t target; /* records in the output's partitions 0..3 */
 };
 
-/* Stops the run once all 300 records are out (it keeps tailing until then). */
+/* Stops the run once target records are out (it keeps tailing until then), or after 30 s. */
 static void *stop_later(void *arg)
 {
     struct stopper *s = arg;
-    char dir[400], e[256];
-    snprintf(dir, sizeof dir, "%s/0", dst_dir);
-    uint64_t end = 0;
-    for (int i = 0; i < 3000 && end < 300; i++) {
+    uint64_t total = 0;
+    for (int i = 0; i < 3000 && total < s->target; i++) {
         usleep(10000);
-        if (log_partition_end_offset(dir, &end, e, sizeof e) != 0)
-            end = 0;
+        total = 0;
+        for (int p = 0; p < 4; p++) {
+            char dir[400], e[256];
+            uint64_t end;
+            snprintf(dir, sizeof dir, "%s/%d", dst_dir, p);
+            if (access(dir, F_OK) == 0 && log_partition_end_offset(dir, &end, e, sizeof e) == 0)
+                total += end;
+        }
     }
     *s->flag = 1;
     return NULL;
+}
+
+/* Runs o unbounded until the output holds target records, then stops it. */
+static void run_until(struct engine_options o, uint64_t target)
+{
+    volatile sig_atomic_t stop = 0;
+    o.bounded = false;
+    o.stop = &stop;
+    pthread_t t;
+    struct stopper s = {&stop, target};
+    pthread_create(&t, NULL, stop_later, &s);
+    ck_assert_msg(engine_run(&o, NULL, err, sizeof err) == ENGINE_STOPPED, "%s", err);
+    pthread_join(t, NULL);
 }
 
 START_TEST(test_unbounded_stops_and_resumes_without_duplicates)
@@ -176,7 +197,7 @@ START_TEST(test_unbounded_stops_and_resumes_without_duplicates)
     o.stop = &stop;
     o.checkpoint_path = ckpt;
     pthread_t t;
-    struct stopper s = {&stop};
+    struct stopper s = {&stop, 300};
     pthread_create(&t, NULL, stop_later, &s);
     struct engine_stats st;
     ck_assert_msg(engine_run(&o, &st, err, sizeof err) == ENGINE_STOPPED, "%s", err);
@@ -189,6 +210,119 @@ START_TEST(test_unbounded_stops_and_resumes_without_duplicates)
     ck_assert_msg(engine_run(&o, &st, err, sizeof err) == ENGINE_COMPLETED, "%s", err);
     ck_assert_uint_eq(output_count(), 500);
     ck_assert_uint_eq(st.records_in, 200); /* counters are this run's: the new records only */
+}
+END_TEST
+
+/* Counts how often each k in [0, n) is in the output's partitions 0..3; fails on another k. */
+static void output_keys(int *seen, int n)
+{
+    memset(seen, 0, (size_t)n * sizeof *seen);
+    for (int p = 0; p < 4; p++) {
+        char dir[400];
+        snprintf(dir, sizeof dir, "%s/%d", dst_dir, p);
+        struct log_reader *r;
+        if (access(dir, F_OK) != 0)
+            continue;
+        ck_assert_msg(log_reader_open(dir, 0, &r, err, sizeof err) == 0, "%s", err);
+        struct stream_record recs[256];
+        int got;
+        while ((got = log_reader_read(r, recs, 256, err, sizeof err)) > 0)
+            for (int i = 0; i < got; i++) {
+                const char *k = memmem(recs[i].data, recs[i].len, "\"k\":", 4);
+                ck_assert_ptr_nonnull(k);
+                long v = strtol(k + 4, NULL, 10);
+                ck_assert_msg(v >= 0 && v < n, "unexpected k %ld", v);
+                seen[v]++;
+            }
+        log_reader_close(r);
+    }
+}
+
+/* 100 more records in each of the 4 source partitions: k in [base, base + 400). */
+static void fill_round(int base)
+{
+    for (int p = 0; p < 4; p++)
+        fill(p, base + p * 100, base + (p + 1) * 100);
+}
+
+/* A changed query and changes of the task count keep the position: each record once. */
+START_TEST(test_rollovers_keep_the_position)
+{
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/ck", tmpdir);
+    struct engine_options o = pipeline("INSERT INTO dst SELECT k, v FROM src");
+    o.checkpoint_dir = dir;
+    fill_round(0);
+    run_until(o, 400);
+    /* the query changes: the new one resumes at the old one's offsets */
+    fill_round(400);
+    o.sql = "INSERT INTO dst SELECT k, UPPER(v) AS v FROM src";
+    run_until(o, 800);
+    /* 1 → 2 tasks: task 0 keeps p0 and p2, task 1 takes p1 and p3 over from task 0's file */
+    fill_round(800);
+    o.task_count = 2;
+    run_until(o, 1000);
+    o.task_index = 1;
+    run_until(o, 1200);
+    /* 2 → 1: task 0 takes p1 and p3 back, at task 1's newer offsets */
+    fill_round(1200);
+    o.task_count = 1;
+    o.task_index = 0;
+    run_until(o, 1600);
+    /* 1 → 2 again: task 1's own file is stale, task 0's entries are newer */
+    fill_round(1600);
+    o.task_count = 2;
+    run_until(o, 1800);
+    o.task_index = 1;
+    run_until(o, 2000);
+    static int seen[2000];
+    output_keys(seen, 2000);
+    for (int k = 0; k < 2000; k++)
+        ck_assert_msg(seen[k] == 1, "k %d is in the output %d times", k, seen[k]);
+}
+END_TEST
+
+struct background_run {
+    struct engine_options o;
+    enum engine_result result;
+};
+
+static void *run_in_background(void *arg)
+{
+    struct background_run *b = arg;
+    static char e[512];
+    b->result = engine_run(&b->o, NULL, e, sizeof e);
+    return NULL;
+}
+
+/* A task waits for a source partition another task still holds, and stops while it waits. */
+START_TEST(test_task_waits_for_its_partitions)
+{
+    char dir[400], lock[500];
+    snprintf(dir, sizeof dir, "%s/ck", tmpdir);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    snprintf(lock, sizeof lock, "%s/partition-0.lock", dir);
+    int fd = open(lock, O_RDWR | O_CREAT, 0600);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+    fill(0, 0, 10);
+    volatile sig_atomic_t stop = 0;
+    struct background_run b = {pipeline("INSERT INTO dst SELECT k, v FROM src"), ENGINE_FAILED};
+    b.o.checkpoint_dir = dir;
+    b.o.bounded = false;
+    b.o.stop = &stop;
+    pthread_t t;
+    pthread_create(&t, NULL, run_in_background, &b);
+    usleep(300000);
+    ck_assert_uint_eq(output_count(), 0); /* waiting, not reading */
+    stop = 1;
+    pthread_join(t, NULL);
+    ck_assert_int_eq(b.result, ENGINE_STOPPED);
+    close(fd); /* released: the same pipeline now goes through */
+    struct engine_options o = pipeline("INSERT INTO dst SELECT k, v FROM src");
+    o.checkpoint_dir = dir;
+    ck_assert_msg(engine_run(&o, NULL, err, sizeof err) == ENGINE_COMPLETED, "%s", err);
+    ck_assert_uint_eq(output_count(), 10);
 }
 END_TEST
 
@@ -205,13 +339,15 @@ START_TEST(test_configuration_errors)
     o.dead_letter_stream = "missing";
     ck_assert_int_eq(engine_run(&o, NULL, err, sizeof err), ENGINE_FAILED);
     ck_assert_msg(strstr(err, "stream \"missing\" is not defined") != NULL, "%s", err);
-    /* a checkpoint of another pipeline is refused */
+    /* a completed run's checkpoint: the same query has nothing left, another starts over */
     o = pipeline("INSERT INTO dst SELECT k FROM src");
     o.checkpoint_path = ckpt;
     ck_assert_int_eq(engine_run(&o, NULL, err, sizeof err), ENGINE_COMPLETED);
+    ck_assert_int_eq(engine_run(&o, NULL, err, sizeof err), ENGINE_COMPLETED);
+    ck_assert_uint_eq(output_count(), 1);
     o.sql = "INSERT INTO dst SELECT v FROM src";
-    ck_assert_int_eq(engine_run(&o, NULL, err, sizeof err), ENGINE_FAILED);
-    ck_assert_msg(strstr(err, "different pipeline") != NULL, "%s", err);
+    ck_assert_int_eq(engine_run(&o, NULL, err, sizeof err), ENGINE_COMPLETED);
+    ck_assert_uint_eq(output_count(), 2);
     /* a corrupt checkpoint is refused */
     FILE *f = fopen(ckpt, "r+");
     fseek(f, 20, SEEK_SET);
@@ -240,6 +376,8 @@ int main(void)
     tcase_add_test(tc, test_parallel_tasks_split_partitions);
     tcase_add_test(tc, test_connection_copies_records);
     tcase_add_test(tc, test_unbounded_stops_and_resumes_without_duplicates);
+    tcase_add_test(tc, test_rollovers_keep_the_position);
+    tcase_add_test(tc, test_task_waits_for_its_partitions);
     tcase_add_test(tc, test_configuration_errors);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
