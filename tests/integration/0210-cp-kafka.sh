@@ -4,8 +4,8 @@
 # the N records even though its worker is SIGKILLed mid-run (exactly-once into the embedded log
 # through the checkpoint), a pipeline transforms them, and a kafka sink connection writes the
 # result to another topic, read back and compared with jq. The bootstrap servers of the source
-# arrive as a secret (secret_refs). Bad kafka properties end in a failed connection whose
-# last_error says why.
+# arrive as a secret (secret_refs), in neither the worker's command line nor its environment.
+# Bad kafka properties end in a failed connection whose last_error says why.
 . "$(dirname "$0")/api_lib.sh"
 kmock="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/kafka_mock"
 logtool="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool"
@@ -47,6 +47,16 @@ expect 201
 SINK=$(jq -r .id <<<"$RESP")
 for r in "connections/$SRC" "pipelines/$P" "connections/$SINK"; do call POST "/v1/$r/activate"; expect 200; done
 
+# no_secret_in_proc PID SECRET: the worker's command line and environment do not hold SECRET
+# (secrets reach the worker in its spec, on a pipe)
+no_secret_in_proc() {
+  local cmdline environ
+  cmdline=$(tr '\0' ' ' <"/proc/$1/cmdline") && [ -n "$cmdline" ] || fail "cannot read /proc/$1/cmdline"
+  environ=$(tr '\0' '\n' <"/proc/$1/environ") || fail "cannot read /proc/$1/environ"
+  [[ "$cmdline" != *"$2"* ]] || fail "the secret is in the worker's command line: $cmdline"
+  [[ "$environ" != *"$2"* ]] || fail "the secret is in the worker's environment"
+}
+
 in_stream() { call GET "/v1/streams/$BIDS/records?limit=1"; jq -r .end_offset <<<"$RESP"; }
 has() { [ "$(in_stream)" -ge "$1" ]; }
 wait_for 20 has "$half" || fail "the source copied $(in_stream) of $half: $(sql "SELECT state, last_error FROM tasks")"
@@ -59,6 +69,7 @@ assert_contains "$(jq -r '.tasks[0].sandbox.namespaces' <<<"$RESP")" "network al
 pid=$(sql "SELECT pid FROM tasks WHERE resource_id = '$SRC' AND state = 'running'")
 [ -n "$pid" ] || fail "no running source task"
 assert_eq "$(readlink "/proc/$pid/exe")" "$SLUICED" "kafka connections run on the full sluiced binary"
+no_secret_in_proc "$pid" "$BS"
 kill -9 "$pid"
 tail -n +$((half + 1)) all.jsonl | "$kmock" produce "$BS" bids || fail "produce"
 restarted() { [ "$(sql "SELECT state || ' ' || restarts FROM tasks WHERE resource_id = '$SRC'")" = "running 1" ]; }

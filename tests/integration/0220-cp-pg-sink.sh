@@ -6,7 +6,8 @@
 # holding its last record, and reconnects without a crash when the server closes its
 # connection; a missing table, a missing column, a row the table refuses and a wrong password
 # (on a second, password-checking cluster) end `failed` with last_error saying why, and the
-# right password from a secret works.
+# right password from a secret works, and that password is in neither the worker's command line
+# nor its environment.
 . "$(dirname "$0")/api_lib.sh"
 logtool="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool"
 N=3000
@@ -54,6 +55,15 @@ GEN=$(connection gen "{\"name\":\"gen\",\"connector\":\"datagen\",\"type\":\"sou
 SINK=$(connection pg "{\"name\":\"pg-bids\",\"connector\":\"postgres\",\"type\":\"sink\",\"stream\":\"bids\",
   \"properties\":{\"url\":\"$TARGET\",\"table\":\"bids\"}}")
 rows() { tq "SELECT count(*) FROM $1"; }
+# no_secret_in_proc PID SECRET: the worker's command line and environment do not hold SECRET
+# (secrets reach the worker in its spec, on a pipe)
+no_secret_in_proc() {
+  local cmdline environ
+  cmdline=$(tr '\0' ' ' <"/proc/$1/cmdline") && [ -n "$cmdline" ] || fail "cannot read /proc/$1/cmdline"
+  environ=$(tr '\0' '\n' <"/proc/$1/environ") || fail "cannot read /proc/$1/environ"
+  [[ "$cmdline" != *"$2"* ]] || fail "the secret is in the worker's command line: $cmdline"
+  [[ "$environ" != *"$2"* ]] || fail "the secret is in the worker's environment"
+}
 # the pid of a connection's running task (the controlplane records it a moment after the start)
 task_pid() { sql "SELECT pid FROM tasks WHERE resource_id = '$1' AND state = 'running' AND pid IS NOT NULL"; }
 has_pid() { [ -n "$(task_pid "$1")" ]; }
@@ -161,4 +171,8 @@ failed_with "$BADPW" 'password authentication failed for user "sinker"'
 pwrows() { PGPASSWORD=s3cret-pw psql -X -q -tA "$PWURL" -c 'SELECT count(*) FROM bids'; }
 pwfull() { [ "$(pwrows)" -ge "$N" ]; }
 wait_for 30 pwfull || fail "the sink with the secret password wrote $(pwrows) of $N rows: $(state_of "$GOOD") $RESP"
+wait_for 10 has_pid "$GOOD" || fail "no running task for the sink with the secret password"
+pid=$(task_pid "$GOOD")
+assert_eq "$(readlink "/proc/$pid/exe")" "$SLUICED" "the worker with the secret has exec'd"
+no_secret_in_proc "$pid" s3cret-pw
 echo ok
