@@ -292,6 +292,12 @@ int logs_events(struct api_request *req, struct api_response *resp)
 
 /* ---- status ------------------------------------------------------------------------------ */
 
+/* The share of a usage row's minute that lies in the last 60 seconds: all of the current
+ * minute's, the rest of the minute before (a sliding window over per-minute rows). */
+#define LAST_MINUTE_SHARE                                                                                              \
+    "CASE WHEN minute >= date_trunc('minute', now()) THEN 1"                                                           \
+    " ELSE 1 - extract(epoch FROM now() - date_trunc('minute', now())) / 60 END"
+
 int logs_status(struct api_request *req, struct api_response *resp)
 {
     const char *kind = req->route->data;
@@ -303,12 +309,10 @@ int logs_status(struct api_request *req, struct api_response *resp)
     snprintf(sql, sizeof sql,
              "SELECT id, name, desired_state, actual_state, generation, observed_generation,"
              "       coalesce(last_error, ''), task_count, task_size,"
-             "       (SELECT coalesce(sum(records_in), 0) FROM usage WHERE resource_kind = $2"
-             "          AND resource_id = r.id AND minute >= date_trunc('minute', now()) - interval '1 minute'"
-             "          AND minute < date_trunc('minute', now())),"
-             "       (SELECT coalesce(sum(records_out), 0) FROM usage WHERE resource_kind = $2"
-             "          AND resource_id = r.id AND minute >= date_trunc('minute', now()) - interval '1 minute'"
-             "          AND minute < date_trunc('minute', now()))"
+             "       (SELECT coalesce(sum(records_in * " LAST_MINUTE_SHARE "), 0) FROM usage WHERE resource_kind = $2"
+             "          AND resource_id = r.id AND minute >= date_trunc('minute', now()) - interval '1 minute'),"
+             "       (SELECT coalesce(sum(records_out * " LAST_MINUTE_SHARE "), 0) FROM usage WHERE resource_kind = $2"
+             "          AND resource_id = r.id AND minute >= date_trunc('minute', now()) - interval '1 minute')"
              "  FROM %s r WHERE id = $1",
              strcmp(kind, "pipeline") == 0 ? "pipelines" : "connections");
     PGresult *r = db_query(req->db, sql, 2, p, &err);
