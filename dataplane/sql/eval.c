@@ -1020,6 +1020,9 @@ int expr_compile(struct expr_compiler *c, const struct ast *a, struct expr **out
         break;
     }
     case AST_STAR:
+        /* No query reaches this: compile_select expands or rejects a "*" item, and
+         * compile_function and resolve_aggregate reject "*" arguments other than COUNT(*)'s
+         * before compiling them. Kept as a guard for new callers. */
         return compile_fail(c, a, "\"*\" is not allowed here");
     case AST_UNARY:
         if (expr_compile(c, a->args[0], &x) < 0)

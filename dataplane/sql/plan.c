@@ -374,6 +374,9 @@ static int compile_partition_by(struct plan *p, const struct ast_insert *ins)
     return 0;
 }
 
+/* Grouping keys (window_start and window_end aside) are gathered per row in a fixed array. */
+#define MAX_GROUP_KEYS 64
+
 static int compile_group_by(struct plan *p, const struct ast_insert *ins, struct sql_error *err)
 {
     int has_start = 0, has_end = 0;
@@ -396,6 +399,8 @@ static int compile_group_by(struct plan *p, const struct ast_insert *ins, struct
         int col = find_source_column(&p->compiler, g);
         if (col < 0)
             return -1;
+        if (p->nkeys == MAX_GROUP_KEYS)
+            return fail_at(err, g->line, g->column, "too many GROUP BY keys (more than %d)", MAX_GROUP_KEYS);
         p->needed[col] = 1;
         p->key_cols[p->nkeys++] = col;
     }
@@ -831,9 +836,7 @@ static int process_windowed(struct plan *p, const struct value *row, struct aren
     if (event_time(p, row, &ts, err) < 0)
         return -1;
     if (pass) {
-        struct value keys[64];
-        if (p->nkeys > 64)
-            return fail_at(err, 0, 0, "too many GROUP BY keys");
+        struct value keys[MAX_GROUP_KEYS]; /* compile_group_by caps nkeys */
         for (int i = 0; i < p->naggs; i++)
             if (p->aggs[i].arg && expr_eval(p->aggs[i].arg, &ec, &p->aggargs[i]) < 0) {
                 p->stats.eval_errors++;

@@ -21,6 +21,23 @@ input
 assert_contains "$(cat fail.err)" "record at partition 0 offset 0: division by zero" "fail names the record"
 assert_eq "$("$logtool" end d/streams/dst)" 0 "nothing written before the failure"
 
+# fail stops at the first bad record when it is malformed JSON or a wrongly typed field, too:
+# the sink holds exactly the good records before it (none from after it)
+fail_at() { # fail_at NAME EXPECTED_SINK EXPECTED_ERROR RECORD...
+  local name=$1 want=$2 reason=$3; shift 3
+  rm -rf d; mkdir -p d/streams
+  printf '%s\n' "$@" | "$logtool" append d/streams/src
+  "$SLUICED" run p.sql --data-dir d --bounded --error-policy fail 2> "$name.err" && fail "fail policy completed ($name)"
+  assert_contains "$(cat "$name.err")" "$reason" "fail names the record and the reason ($name)"
+  assert_eq "$("$logtool" cat d/streams/dst | tr '\n' ' ')" "$want" "only the records before the bad one ($name)"
+}
+fail_at json '{"a":4,"q":2} {"a":6,"q":2} ' \
+  "record at partition 0 offset 2: invalid JSON at byte 0" \
+  '{"a":4,"b":2}' '{"a":6,"b":3}' 'not json' '{"a":8,"b":2}'
+fail_at type '{"a":4,"q":2} ' \
+  'record at partition 0 offset 1: field "a": expected an integer' \
+  '{"a":4,"b":2}' '{"a":"x","b":1}' '{"a":8,"b":2}' '{"a":9,"b":3}'
+
 input
 "$SLUICED" run p.sql --data-dir d --bounded --error-policy skip 2> skip.err || fail "skip failed: $(cat skip.err)"
 assert_eq "$("$logtool" cat d/streams/dst | tr '\n' ' ')" '{"a":6,"q":2} {"a":8,"q":4} ' "skip keeps the good records"

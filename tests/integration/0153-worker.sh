@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # sluiced worker: a task spec on stdin, JSON lines on stdout (state, heartbeat, metrics, log):
-# a bounded pipeline completes, an idle unbounded one heartbeats and stops on SIGTERM, a datagen
+# a bounded pipeline completes (with its metrics; malformed input under the skip policy counts
+# one error per bad record), an idle unbounded one heartbeats and stops on SIGTERM, a datagen
 # connection fills a stream, and bad specs fail with a reason and exit 1.
 . "$(dirname "$0")/lib.sh"
 cd "$TEST_TMP"
@@ -29,6 +30,25 @@ outs=$("$logtool" end data/streams/out-bounded)
 [ "$outs" -ge 1 ] || fail "no windows written"
 assert_eq "$(jq -s 'map(select(.type=="metrics")) | last | .records_out' bounded.out)" "$outs" "records_out"
 grep '"type":"log"' bounded.out | grep completed >/dev/null || fail "no completion log line"
+last_metric() { jq -s "map(select(.type==\"metrics\")) | last | .$2" "$1"; }
+[ "$(last_metric bounded.out bytes_in)" -gt 0 ] || fail "bytes_in: $(last_metric bounded.out bytes_in)"
+[ "$(last_metric bounded.out bytes_out)" -gt 0 ] || fail "bytes_out: $(last_metric bounded.out bytes_out)"
+assert_eq "$(last_metric bounded.out errors)" 0 "no errors on clean input"
+assert_eq "$(last_metric bounded.out lag)" 0 "no lag at the end of a bounded run"
+
+# malformed input under the skip policy: each bad record is one error, the rest goes through
+# (the wrongly typed field is one the query reads: price)
+printf '%s\n' '{"auction":1,"price":5,"dateTime":"2024-01-01 00:00:10.000"}' 'not json' \
+  '{"auction":1,"price":"x","dateTime":"2024-01-01 00:00:11.000"}' \
+  '{"auction":1,"price":7,"dateTime":"2024-01-01 00:00:30.000"}' '{"auction":1,' | "$logtool" append data/streams/mixed
+spec mixed true "$q7" | jq -c '.streams[0].dir = "streams/mixed" | .error_policy = "skip"' \
+  | "$SLUICED" worker > mixed.out 2> mixed.err || fail "skip worker failed: $(cat mixed.err)"
+assert_eq "$(tail -n 1 mixed.out | jq -r .state)" completed "skip policy completes"
+assert_eq "$(last_metric mixed.out records_in)" 5 "records_in counts the bad records"
+assert_eq "$(last_metric mixed.out errors)" 3 "one error per bad record"
+assert_eq "$(last_metric mixed.out lag)" 0 "no lag at the end"
+assert_eq "$(grep -c 'skipped record at partition 0 offset' mixed.out)" 3 "each bad record is logged"
+assert_eq "$("$logtool" cat data/streams/out-mixed | jq -r .maxprice | tr '\n' ' ')" "5 7 " "good records go through"
 
 # a record behind the watermark is dropped and counted as late
 printf '%s\n' '{"auction":1,"price":5,"dateTime":"2024-01-01 00:00:10.000"}' \

@@ -107,6 +107,61 @@ START_TEST(test_reader_bounded_seek_and_options)
 }
 END_TEST
 
+/* ---- Event mix: a block of 50 events, 5 ms of event time ---------------------------------*/
+
+/* dateTime of record index of the given kind, in ms after DATAGEN_BASE_TIME_MS. */
+static int64_t record_time(enum datagen_kind kind, uint64_t index)
+{
+    char buf[DATAGEN_RECORD_MAX + 1];
+    size_t n = datagen_record(kind, 1, index, buf);
+    buf[n] = '\0';
+    const char *t = strstr(buf, "\"dateTime\":\"");
+    ck_assert_ptr_nonnull(t);
+    t += strlen("\"dateTime\":\"");
+    const char *end = strchr(t, '"');
+    ck_assert_ptr_nonnull(end);
+    int64_t ms;
+    ck_assert_int_eq(timestamp_parse(t, (size_t)(end - t), &ms), 0);
+    return ms - DATAGEN_BASE_TIME_MS;
+}
+
+/* Records of a kind whose dateTime lies in [from, to) ms, scanning indexes [0, limit). */
+static uint64_t count_in_span(enum datagen_kind kind, uint64_t limit, int64_t from, int64_t to)
+{
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < limit; i++) {
+        int64_t t = record_time(kind, i);
+        n += t >= from && t < to;
+    }
+    return n;
+}
+
+START_TEST(test_block_of_50_events_is_1_person_3_auctions_46_bids)
+{
+    /* Event time advances 0.1 ms per event, so a block of 50 events spans 5 ms. Persons and
+     * auctions carry their event's time: each block's span holds exactly 1 and 3 of them. */
+    const uint64_t blocks[] = {0, 1, 2, 777, 5000};
+    for (size_t i = 0; i < sizeof blocks / sizeof *blocks; i++) {
+        int64_t from = (int64_t)blocks[i] * 5, to = from + 5;
+        uint64_t persons = count_in_span(DATAGEN_PERSON, blocks[i] + 10, from, to);
+        uint64_t auctions = count_in_span(DATAGEN_AUCTION, blocks[i] * 3 + 30, from, to);
+        ck_assert_msg(persons == 1 && auctions == 3, "block %llu: %llu persons, %llu auctions",
+                      (unsigned long long)blocks[i], (unsigned long long)persons, (unsigned long long)auctions);
+    }
+    /* A bid's dateTime is its event's time less up to 500 ms, so one span holds 46 bids only on
+     * average: count them over 1000 blocks (5 s), where the bids delayed out at the start of
+     * the span and those delayed in from after its end nearly cancel. The seed is fixed, so the
+     * count is too; 45 or 47 per block would be 1000 off. */
+    const int64_t first = 200, last = 1200, from = first * 5, to = last * 5;
+    uint64_t persons = count_in_span(DATAGEN_PERSON, (uint64_t)last + 200, from, to);
+    uint64_t auctions = count_in_span(DATAGEN_AUCTION, (uint64_t)(last + 200) * 3, from, to);
+    uint64_t bids = count_in_span(DATAGEN_BID, (uint64_t)(last + 200) * 46, from, to);
+    ck_assert_uint_eq(persons, 1000);
+    ck_assert_uint_eq(auctions, 3000);
+    ck_assert_msg(bids > 45700 && bids < 46300, "%llu bids in 1000 blocks", (unsigned long long)bids);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("datagen");
@@ -115,6 +170,7 @@ int main(void)
     tcase_add_test(tc, test_every_kind_is_valid_json_with_nexmark_fields);
     tcase_add_test(tc, test_deterministic_from_seed);
     tcase_add_test(tc, test_reader_bounded_seek_and_options);
+    tcase_add_test(tc, test_block_of_50_events_is_1_person_3_auctions_46_bids);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
 }
