@@ -640,7 +640,7 @@ static int run_setup(struct run *r)
         return -1;
     }
     e[0] = '\0';
-    if (found)
+    if (found && !r->completed)
         run_log(r, LOG_INFO, "resumed from checkpoint %s at %s partition %d offset %" PRIu64, r->ckpt, source_name,
                 r->nparts ? r->part_ids[0] : 0, r->nparts ? r->offsets[0] : 0);
     for (int p = 0; p < r->nparts; p++) {
