@@ -113,23 +113,29 @@ $(FUZZ)/libsluiced.a: $(LIB_SRC:%.c=$(FUZZ)/%.o)
 $(FUZZ)/%_fuzz: $(FUZZ)/tests/fuzz/%_fuzz.o $(FUZZ)/libsluiced.a
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
-run: deps build
+# deps first (it installs what the build needs), then the build on every core.
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+run: deps
+	@$(MAKE) --no-print-directory -j$(NPROC) build
 	@scripts/run.sh
 
 stop:
 	@scripts/run.sh stop
 
-test: deps build
+test: deps
+	@$(MAKE) --no-print-directory -j$(NPROC) build
 	@scripts/test.sh
 
 unit: build
 	@scripts/test.sh unit
 
-bench: deps build
+bench: deps
+	@$(MAKE) --no-print-directory -j$(NPROC) build
 	@scripts/bench.sh
 
 # A longer fuzz run than make test's: FUZZ_SECONDS per harness (default 300), a random seed.
-fuzz: deps build
+fuzz: deps
+	@$(MAKE) --no-print-directory -j$(NPROC) build
 	@s=$${FUZZ_SECONDS:-300}; FUZZ_SECONDS=$$s FUZZ_SEED=$${FUZZ_SEED:-0} TEST_TIMEOUT=$$((s * 5 + 60)) \
 	  TESTS=0900 scripts/test.sh integration
 
