@@ -22,8 +22,13 @@
 #include "dataplane/sql/sql.h"
 
 #define RUNTIME_BATCH 1024
-#define RUNTIME_IDLE_MIN_US 1000  /* idle polls back off from 1 ms ... */
-#define RUNTIME_IDLE_MAX_US 50000 /* ... to 50 ms while no input comes */
+#define RUNTIME_IDLE_MIN_US 1000   /* idle polls back off from 1 ms ... */
+#define RUNTIME_IDLE_MAX_US 100000 /* ... to 100 ms while no input comes (Flink's buffer timeout) */
+#define RUNTIME_IDLE_LONG_MS 10000 /* idle this long ... */
+#define RUNTIME_IDLE_LONG_US                                                                                           \
+    500000 /* ... it polls every 500 ms (Kafka's fetch.max.wait.ms): a                                                 \
+            * wake-up costs more than its syscalls in a VM, and a                                                      \
+            * thousand idle pipelines share a machine */
 
 /* ---------------------------------------------------------------- policies */
 
@@ -755,6 +760,7 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
     r.last_report_ms = last_ckpt;
     uint64_t records_at_ckpt = r.stats.records_in;
     useconds_t idle_us = RUNTIME_IDLE_MIN_US;
+    int64_t idle_since = 0; /* of the current idle stretch; 0 while records come */
     for (;;) {
         if (o->stop && *o->stop) {
             if (checkpoint_write(&r) != 0)
@@ -796,9 +802,13 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
             run_report(&r, true);
         if (n == 0) {
             usleep(idle_us);
-            idle_us = idle_us * 2 > RUNTIME_IDLE_MAX_US ? RUNTIME_IDLE_MAX_US : idle_us * 2;
+            if (!idle_since)
+                idle_since = now;
+            useconds_t max = now - idle_since >= RUNTIME_IDLE_LONG_MS ? RUNTIME_IDLE_LONG_US : RUNTIME_IDLE_MAX_US;
+            idle_us = idle_us * 2 > max ? max : idle_us * 2;
         } else {
             idle_us = RUNTIME_IDLE_MIN_US;
+            idle_since = 0;
         }
     }
 out:

@@ -677,29 +677,72 @@ struct log_reader {
     bool end_valid;
     bool committed_only; /* stop at the partition's committed end (log_reader_committed_only) */
     uint64_t limit;      /* that end as last read; UINT64_MAX when there is no commit file */
+    /* A tailing reader polls: it looks at the commit file and the directory again only when a
+     * stat says they changed, or after LOG_RECHECK_MS (timestamps are coarse, inodes reused). */
+    struct stat commit_st;  /* of the commit file as last read */
+    int64_t commit_read_ms; /* when; 0: read it next time */
+    struct timespec dir_mtime;
+    int64_t dir_listed_ms; /* when the directory was listed and had no later segment; 0: list */
 };
+
+#define LOG_RECHECK_MS 1000
+
+static bool same_time(struct timespec a, struct timespec b) { return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec; }
+
+/* r->limit from the commit file, re-read only when it changed (or was last read a while ago). */
+static void reader_check_commit(struct log_reader *r)
+{
+    char path[LOG_PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", r->dir, LOG_COMMIT_FILE);
+    struct stat st;
+    int64_t now = now_ms_monotonic();
+    if (stat(path, &st) != 0) {
+        r->limit = UINT64_MAX;
+        r->commit_read_ms = 0;
+        return;
+    }
+    if (r->commit_read_ms && now - r->commit_read_ms < LOG_RECHECK_MS && st.st_ino == r->commit_st.st_ino &&
+        st.st_size == r->commit_st.st_size && same_time(st.st_mtim, r->commit_st.st_mtim))
+        return;
+    r->commit_st = st; /* before reading: a replacement in between shows as a change next time */
+    r->commit_read_ms = now;
+    if (commit_file_read(r->dir, &r->limit) != 0) {
+        r->limit = UINT64_MAX;
+        r->commit_read_ms = 0;
+    }
+}
 
 void log_reader_committed_only(struct log_reader *r)
 {
     r->committed_only = true;
-    if (commit_file_read(r->dir, &r->limit) != 0)
-        r->limit = UINT64_MAX;
+    r->commit_read_ms = 0;
+    reader_check_commit(r);
 }
 
-/* The smallest segment base greater than r->base, if any (0 if none). */
+/* The smallest segment base greater than r->base, if any (0 if none). The directory is listed
+ * again only when its mtime moved (a segment was added) or after LOG_RECHECK_MS. */
 static int reader_next_segment(struct log_reader *r, uint64_t *next_base, char *err, size_t errlen)
 {
+    *next_base = 0;
+    struct stat st;
+    int64_t now = now_ms_monotonic();
+    bool have_st = stat(r->dir, &st) == 0;
+    if (have_st && r->dir_listed_ms && now - r->dir_listed_ms < LOG_RECHECK_MS && same_time(st.st_mtim, r->dir_mtime))
+        return 0;
     uint64_t *bases;
     int n;
     if (list_segments(r->dir, &bases, &n, err, errlen) != 0)
         return -1;
-    *next_base = 0;
     for (int i = 0; i < n; i++)
         if (bases[i] > r->base) {
             *next_base = bases[i];
             break;
         }
     free(bases);
+    /* stat before listing: a segment added during the listing moves the mtime past this one */
+    r->dir_listed_ms = have_st && *next_base == 0 ? now : 0;
+    if (have_st)
+        r->dir_mtime = st.st_mtim;
     return 0;
 }
 
@@ -788,8 +831,8 @@ int log_reader_read(struct log_reader *r, struct stream_record *recs, int max, c
         return reader_read(r, recs, max, err, errlen);
     /* at the committed end, or with no commit file yet (a checkpointing writer may start at
      * any time): look again */
-    if ((r->next >= r->limit || r->limit == UINT64_MAX) && commit_file_read(r->dir, &r->limit) != 0)
-        r->limit = UINT64_MAX;
+    if (r->next >= r->limit || r->limit == UINT64_MAX)
+        reader_check_commit(r);
     if (r->next >= r->limit)
         return 0;
     if (r->limit - r->next < (uint64_t)max)
