@@ -131,8 +131,9 @@ struct supervisor *supervisor_new(const struct supervisor_options *opts, const s
         /* prefer the lean worker binary installed beside this one (cmd/sluiced-worker.c) */
         char *slash = strrchr(s->worker_path, '/');
         char lean[sizeof s->worker_path];
-        if (slash && snprintf(lean, sizeof lean, "%.*s/sluiced-worker", (int)(slash - s->worker_path),
-                              s->worker_path) < (int)sizeof lean &&
+        if (slash &&
+            snprintf(lean, sizeof lean, "%.*s/sluiced-worker", (int)(slash - s->worker_path), s->worker_path) <
+                (int)sizeof lean &&
             access(lean, X_OK) == 0)
             snprintf(s->worker_path, sizeof s->worker_path, "%s", lean);
     }
@@ -240,8 +241,8 @@ static int spawn(struct supervisor *s, struct task *t, char *err, size_t errsz)
     int child_fds[3] = {in[0], out[1], er[1]};
     pid_t pid = 0;
     const char *path = t->full_worker && s->self_path[0] ? s->self_path : s->worker_path;
-    if (sandbox_spawn(&t->sandbox, path, s->argv, child_fds, &pid, t->st.sandbox, sizeof t->st.sandbox, err,
-                      errsz) != 0)
+    if (sandbox_spawn(&t->sandbox, path, s->argv, child_fds, &pid, t->st.sandbox, sizeof t->st.sandbox, err, errsz) !=
+        0)
         goto fail;
     close(in[0]);
     close(out[1]);
