@@ -55,15 +55,6 @@ GEN=$(connection gen "{\"name\":\"gen\",\"connector\":\"datagen\",\"type\":\"sou
 SINK=$(connection pg "{\"name\":\"pg-bids\",\"connector\":\"postgres\",\"type\":\"sink\",\"stream\":\"bids\",
   \"properties\":{\"url\":\"$TARGET\",\"table\":\"bids\"}}")
 rows() { tq "SELECT count(*) FROM $1"; }
-# no_secret_in_proc PID SECRET: the worker's command line and environment do not hold SECRET
-# (secrets reach the worker in its spec, on a pipe)
-no_secret_in_proc() {
-  local cmdline environ
-  cmdline=$(tr '\0' ' ' <"/proc/$1/cmdline") && [ -n "$cmdline" ] || fail "cannot read /proc/$1/cmdline"
-  environ=$(tr '\0' '\n' <"/proc/$1/environ") || fail "cannot read /proc/$1/environ"
-  [[ "$cmdline" != *"$2"* ]] || fail "the secret is in the worker's command line: $cmdline"
-  [[ "$environ" != *"$2"* ]] || fail "the secret is in the worker's environment"
-}
 # the pid of a connection's running task (the controlplane records it a moment after the start)
 task_pid() { sql "SELECT pid FROM tasks WHERE resource_id = '$1' AND state = 'running' AND pid IS NOT NULL"; }
 has_pid() { [ -n "$(task_pid "$1")" ]; }

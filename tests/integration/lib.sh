@@ -34,3 +34,12 @@ wait_for() {
     sleep 0.1
   done
 }
+# no_secret_in_proc PID SECRET: the worker's command line and environment do not hold SECRET
+# (secrets reach the worker in its spec, on a pipe)
+no_secret_in_proc() {
+  local cmdline environ
+  cmdline=$(tr '\0' ' ' <"/proc/$1/cmdline") && [ -n "$cmdline" ] || fail "cannot read /proc/$1/cmdline"
+  environ=$(tr '\0' '\n' <"/proc/$1/environ") || fail "cannot read /proc/$1/environ"
+  [[ "$cmdline" != *"$2"* ]] || fail "the secret is in the worker's command line: $cmdline"
+  [[ "$environ" != *"$2"* ]] || fail "the secret is in the worker's environment"
+}
