@@ -183,7 +183,7 @@ int checkpoint_load(const char *path, struct checkpoint *c, char *err, size_t er
     memcpy(head, c->buf, sizeof head);
     uint64_t completed, nparts, snap_len;
     if (head[0] != CHECKPOINT_MAGIC || head[1] != CHECKPOINT_VERSION) {
-        snprintf(err, errlen, "checkpoint %s is not a checkpoint of this version", path);
+        snprintf(err, errlen, "checkpoint %s is not a checkpoint of this version; remove it to start over", path);
         return -1;
     }
     if (get_u64(&r, &c->query_hash) || get_u64(&r, &c->source_hash) || get_u64(&r, &c->sink_hash) ||
