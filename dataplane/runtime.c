@@ -24,11 +24,10 @@
 #define RUNTIME_BATCH 1024
 #define RUNTIME_IDLE_MIN_US 1000   /* idle polls back off from 1 ms ... */
 #define RUNTIME_IDLE_MAX_US 100000 /* ... to 100 ms while no input comes (Flink's buffer timeout) */
-#define RUNTIME_IDLE_LONG_MS 10000 /* idle this long ... */
-#define RUNTIME_IDLE_LONG_US                                                                                           \
-    500000 /* ... it polls every 500 ms (Kafka's fetch.max.wait.ms): a                                                 \
-            * wake-up costs more than its syscalls in a VM, and a                                                      \
-            * thousand idle pipelines share a machine */
+/* Idle RUNTIME_IDLE_LONG_MS, a run polls every RUNTIME_IDLE_LONG_US (Kafka's fetch.max.wait.ms):
+ * in a VM a wake-up costs more than its syscalls, and a thousand idle pipelines share a machine. */
+#define RUNTIME_IDLE_LONG_MS 10000
+#define RUNTIME_IDLE_LONG_US 500000
 
 /* ---------------------------------------------------------------- policies */
 
