@@ -31,6 +31,7 @@ struct cp_task {
     int rolling;               /* stopping to restart at want_generation */
     int lost;                  /* the lease is gone: stop and forget without writing */
     int start_pending;         /* start (again) at the next chance */
+    int retry;                 /* a failed start's backoff is over: start again now */
     int delete_row;            /* stopped on request: delete the row at the next sync */
     int dirty;                 /* status to write */
     int64_t metered_mono;      /* last time task-seconds were counted */
@@ -123,6 +124,10 @@ static void on_state(void *ctx, const struct supervisor_status *st, const char *
         int bad = strcmp(event, "crashed") == 0 || strcmp(event, "failed") == 0;
         logs_add_line(r->logs, t->tenant_id, t->kind, t->resource_id, t->id, bad ? "error" : "info", clock_wall_ms(),
                       line);
+    }
+    if (strcmp(event, "retry") == 0 && !t->lost && !t->want_stop) {
+        t->start_pending = t->retry = 1;
+        r->scan_needed = 1;
     }
     if (strcmp(event, "stopped") == 0) {
         r->scan_needed = 1;
@@ -426,7 +431,7 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
     st.limits.cpu_millis = task_sizes[size_index].cpu_millis;
     st.limits.pids = task_sizes[size_index].pids;
     t->generation = generation;
-    t->rolling = t->start_pending = 0;
+    t->rolling = t->start_pending = t->retry = 0;
     t->metered_mono = clock_mono_ms();
     t->dirty = 1;
     r->starts++;
@@ -445,8 +450,13 @@ static void try_start(struct reconciler *r, struct cp_task *t)
     char err[512];
     if (task_start(r, t, err, sizeof err) != 0) {
         log_warn("task %s: cannot start: %s", t->id, err);
-        t->start_pending = 1;
         note_event(r, t, "start_failed", err, 0);
+        /* A failure before any process (a secret that does not decrypt, say) is a crash: it
+         * backs off and counts toward the crash limit like one, then fails with last_error. */
+        t->dirty = 1;
+        t->retry = 0;
+        t->generation = t->want_generation; /* tried; a new generation starts it afresh */
+        t->start_pending = supervisor_start_failed(r->sup, t->id, err) != 0;
     }
 }
 
@@ -766,7 +776,7 @@ void reconcile_poll(struct reconciler *r, int timeout_ms)
             task_remove(r, t);
             continue;
         }
-        if (t->start_pending && t->rolling && !active && r->conn)
+        if (t->start_pending && (t->rolling || t->retry) && !active && r->conn)
             try_start(r, t);
         i++;
     }

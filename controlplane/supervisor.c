@@ -42,6 +42,7 @@ struct task {
     int stdin_fd;
     struct line_buffer out, err;
     int stop_requested, reported_completed, heartbeat_killed;
+    int awaiting_spec; /* a start failed before a process existed: the caller retries */
     char reported_error[512];
     char last_stderr[256];
     int64_t kill_deadline; /* monotonic ms; 0 none */
@@ -280,6 +281,42 @@ fail:
     return -1;
 }
 
+/* The task's entry, created (stopped, no process) when unknown; NULL with err filled. */
+static struct task *task_entry(struct supervisor *s, const char *task_id, char *err, size_t errsz)
+{
+    struct task *t = find(s, task_id);
+    if (t)
+        return t;
+    if (strlen(task_id) >= sizeof t->st.task_id) {
+        snprintf(err, errsz, "task id too long");
+        return NULL;
+    }
+    if (s->ntasks == s->cap) {
+        int cap = s->cap ? s->cap * 2 : 16;
+        struct task **n = realloc(s->tasks, (size_t)cap * sizeof *n);
+        if (!n) {
+            snprintf(err, errsz, "out of memory");
+            return NULL;
+        }
+        s->tasks = n;
+        s->cap = cap;
+    }
+    t = calloc(1, sizeof *t);
+    if (!t) {
+        snprintf(err, errsz, "out of memory");
+        return NULL;
+    }
+    t->stdin_fd = t->out.fd = t->err.fd = -1;
+    snprintf(t->st.task_id, sizeof t->st.task_id, "%s", task_id);
+    if (idmap_put(s->index, t->st.task_id, t) != 0) {
+        free(t);
+        snprintf(err, errsz, "out of memory");
+        return NULL;
+    }
+    s->tasks[s->ntasks++] = t;
+    return t;
+}
+
 int supervisor_start(struct supervisor *s, const struct supervisor_task *spec, char *err, size_t errsz)
 {
     struct task *t = find(s, spec->task_id);
@@ -287,35 +324,8 @@ int supervisor_start(struct supervisor *s, const struct supervisor_task *spec, c
         snprintf(err, errsz, "task %s is already running", spec->task_id);
         return -1;
     }
-    if (!t) {
-        if (strlen(spec->task_id) >= sizeof t->st.task_id) {
-            snprintf(err, errsz, "task id too long");
-            return -1;
-        }
-        if (s->ntasks == s->cap) {
-            int cap = s->cap ? s->cap * 2 : 16;
-            struct task **n = realloc(s->tasks, (size_t)cap * sizeof *n);
-            if (!n) {
-                snprintf(err, errsz, "out of memory");
-                return -1;
-            }
-            s->tasks = n;
-            s->cap = cap;
-        }
-        t = calloc(1, sizeof *t);
-        if (!t) {
-            snprintf(err, errsz, "out of memory");
-            return -1;
-        }
-        t->stdin_fd = t->out.fd = t->err.fd = -1;
-        snprintf(t->st.task_id, sizeof t->st.task_id, "%s", spec->task_id);
-        if (idmap_put(s->index, t->st.task_id, t) != 0) {
-            free(t);
-            snprintf(err, errsz, "out of memory");
-            return -1;
-        }
-        s->tasks[s->ntasks++] = t;
-    }
+    if (!t && !(t = task_entry(s, spec->task_id, err, errsz)))
+        return -1;
     free(t->spec);
     t->spec = strdup(spec->spec_json);
     t->spec_len = strlen(spec->spec_json);
@@ -323,14 +333,34 @@ int supervisor_start(struct supervisor *s, const struct supervisor_task *spec, c
     t->full_worker = spec->full_worker;
     snprintf(t->workdir, sizeof t->workdir, "%s", spec->sandbox.workdir ? spec->sandbox.workdir : ".");
     t->limits = spec->limits;
-    t->st.restarts = 0;
-    t->ncrashes = 0;
+    /* A retry after failed starts keeps counting toward the crash limit; a start after the task
+     * failed (a new generation, say) begins afresh. */
+    if (!t->awaiting_spec || t->st.state == SUPERVISOR_FAILED) {
+        t->st.restarts = 0;
+        t->ncrashes = 0;
+    }
+    t->awaiting_spec = 0;
     t->stop_requested = 0;
     t->st.last_error[0] = 0;
     if (spawn(s, t, err, errsz) != 0) {
         crashed(s, t, err);
         return -1;
     }
+    return 0;
+}
+
+int supervisor_start_failed(struct supervisor *s, const char *task_id, const char *reason)
+{
+    char err[64];
+    struct task *t = task_entry(s, task_id, err, sizeof err);
+    if (!t || t->st.pid > 0 || t->st.state == SUPERVISOR_BACKOFF)
+        return -1;
+    if (t->st.state == SUPERVISOR_FAILED || !t->awaiting_spec) { /* a new start: count afresh */
+        t->st.restarts = 0;
+        t->ncrashes = 0;
+    }
+    t->awaiting_spec = 1;
+    crashed(s, t, reason);
     return 0;
 }
 
@@ -655,7 +685,10 @@ static void check_timers(struct supervisor *s, struct task *t, int64_t now)
         t->heartbeat_killed = (int)(now - t->last_heartbeat_mono);
         kill(t->st.pid, SIGKILL);
     }
-    if (t->st.state == SUPERVISOR_BACKOFF && now >= t->next_start_mono) {
+    if (t->st.state == SUPERVISOR_BACKOFF && now >= t->next_start_mono && t->awaiting_spec) {
+        t->st.state = SUPERVISOR_STOPPED; /* the caller builds the spec again and starts it */
+        emit_state(s, t, "retry", "backoff over: starting again");
+    } else if (t->st.state == SUPERVISOR_BACKOFF && now >= t->next_start_mono) {
         char err[512];
         if (spawn(s, t, err, sizeof err) != 0)
             crashed(s, t, err);

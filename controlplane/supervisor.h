@@ -61,7 +61,7 @@ struct supervisor_status {
 
 /* Callbacks, all optional. Strings are borrowed for the duration of the call.
  * state: after each transition; event is one of started, running, crashed, backoff, failed,
- *        completed, stopping, stopped; message is a human sentence (may be "").
+ *        completed, stopping, stopped, retry (see supervisor_start_failed); message is a human sentence (may be "").
  * metrics: the increase since the previous report (restarts accounted for).
  * log: a protocol log line (level from the worker) or a stderr line (level "info"). */
 struct supervisor_callbacks {
@@ -96,6 +96,14 @@ void supervisor_free(struct supervisor *s);
  * Returns 0, or -1 with err filled (the state callback has reported a crash when the spawn
  * itself failed; the task then restarts with backoff). */
 int supervisor_start(struct supervisor *s, const struct supervisor_task *t, char *err, size_t errsz);
+/* Records that the caller could not even build the task's start (a secret that does not
+ * decrypt, a directory it cannot create): counted as a crash, with reason as last_error. Under
+ * the crash limit the task goes into backoff, and when that is over the state callback reports
+ * event "retry" (state stopped): the caller calls supervisor_start() again, and the crash
+ * history carries over. At the limit the task is failed; a report on a failed (or stopped, not
+ * retrying) task is a new start and counts afresh. Returns -1 if the task has a process
+ * or is in backoff already. */
+int supervisor_start_failed(struct supervisor *s, const char *task_id, const char *reason);
 /* Graceful stop: SIGTERM, then SIGKILL after stop_timeout_ms. A task in backoff stops at once.
  * Returns -1 if the task is unknown. */
 int supervisor_stop(struct supervisor *s, const char *task_id);

@@ -16,6 +16,11 @@ var=$(cd "$var" && pwd)
 sluiced="$root/${BUILD:-build}/rel/sluiced"
 port=${SLUICE_API_PORT:-8443}
 mkdir -p "$var/log" "$var/run" "$var/data"
+# Tenants' workers run as other uids on this host: var/ lets them pass through to data/ (whose
+# tenants/ folder is 0711, each tenant's own 0700) but list nothing, and the logs, pid files, TLS
+# key and master key are the platform's alone.
+chmod 0711 "$var"
+chmod 0700 "$var/log" "$var/run"
 
 alive() { [ -f "$var/run/$1.pid" ] && kill -0 "$(cat "$var/run/$1.pid")" 2>/dev/null; }
 
@@ -64,12 +69,14 @@ if alive api; then
 fi
 
 db_url=$(scripts/pg.sh start "$var/pg")
-echo "PostgreSQL: $db_url (data in $var/pg)"
+echo "PostgreSQL: $(sed 's#://\([^:/]*\):[^@]*@#://\1:***@#' <<<"$db_url") (data in $var/pg; the password is in $var/pg/password)"
 if [ -z "${SLUICE_MASTER_KEY:-}" ] && [ ! -s "$var/master.key" ]; then
   (umask 077 && openssl rand -hex 32 > "$var/master.key")
   echo "generated the secrets master key: $var/master.key"
 fi
-"$sluiced" migrate --database-url "$db_url" >>"$var/log/migrate.log" 2>&1 \
+# The URL holds the database password: it goes through the environment, never argv (which every
+# user of the host can read in ps).
+SLUICE_DATABASE_URL=$db_url "$sluiced" migrate >>"$var/log/migrate.log" 2>&1 \
   || { tail -n 20 "$var/log/migrate.log" >&2; echo "run.sh: migrations failed" >&2; exit 1; }
 
 if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
@@ -82,7 +89,7 @@ SLUICE_DATABASE_URL=$db_url SLUICE_MASTER_KEY_FILE="$var/master.key" SLUICE_TLS_
   nohup "$sluiced" api --port "$port" --data-root "$var/data" >>"$var/log/api.log" 2>&1 </dev/null &
 echo $! > "$var/run/api.pid"
 echo "$port" > "$var/run/api.port"
-SLUICE_DATABASE_URL=$db_url nohup "$sluiced" controlplane --database-url "$db_url" --data-root "$var/data" \
+SLUICE_DATABASE_URL=$db_url SLUICE_MASTER_KEY_FILE="$var/master.key" nohup "$sluiced" controlplane --data-root "$var/data" \
   >>"$var/log/controlplane.log" 2>&1 </dev/null &
 cp_pid=$!
 cd "$root"

@@ -62,7 +62,7 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
   if ! base_url=$(PG_FSYNC=off scripts/pg.sh start "$pgdir"); then
     echo "FAIL  could not start the test PostgreSQL"; failed=$((failed + 1))
   else
-    export PG_ADMIN_URL="$base_url"
+    export PG_ADMIN_URL="$base_url" PG_DIR="$pgdir"
     for t in tests/integration/[0-9]*.sh; do
       [ -f "$t" ] || continue
       [ -n "${TESTS:-}" ] && [[ "$t" != *"$TESTS"* ]] && continue

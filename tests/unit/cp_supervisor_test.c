@@ -320,6 +320,65 @@ START_TEST(bad_ids_are_refused)
 }
 END_TEST
 
+START_TEST(failed_starts_back_off_then_fail)
+{
+    /* The caller could not build the start (no process): a crash all the same. */
+    struct supervisor *s = new_supervisor(3);
+    struct supervisor_status st;
+    ck_assert_int_eq(supervisor_start_failed(s, "task-nostart", "secret \"db\" cannot be decrypted"), 0);
+    supervisor_status(s, "task-nostart", &st);
+    ck_assert_int_eq(st.state, SUPERVISOR_BACKOFF);
+    ck_assert_int_eq(st.pid, 0);
+    ck_assert_str_eq(st.last_error, "secret \"db\" cannot be decrypted");
+    ck_assert(has_event("backoff:restarting in 20 ms (crash 1 of 2"));
+    /* In backoff it is not retried early, and a second report is refused. */
+    ck_assert_int_eq(supervisor_start_failed(s, "task-nostart", "again"), -1);
+    ck_assert_int_eq(wait_state(s, "task-nostart", SUPERVISOR_STOPPED, 2000), SUPERVISOR_STOPPED);
+    ck_assert(has_event("retry:"));
+    ck_assert_int_eq(supervisor_start_failed(s, "task-nostart", "still broken"), 0);
+    ck_assert(has_event("backoff:restarting in 40 ms (crash 2 of 2"));
+    ck_assert_int_eq(wait_state(s, "task-nostart", SUPERVISOR_STOPPED, 2000), SUPERVISOR_STOPPED);
+    ck_assert_int_eq(supervisor_start_failed(s, "task-nostart", "still broken"), 0);
+    supervisor_status(s, "task-nostart", &st);
+    ck_assert_int_eq(st.state, SUPERVISOR_FAILED);
+    ck_assert_ptr_nonnull(strstr(st.last_error, "crashed 3 times"));
+    ck_assert_ptr_nonnull(strstr(st.last_error, "still broken"));
+    /* Failed stays failed: no more retries come. */
+    nevents = 0;
+    for (int i = 0; i < 10; i++)
+        supervisor_poll(s, 20);
+    ck_assert(!has_event("retry:"));
+    /* A failed start after that (a new generation) counts afresh: backoff, not failed. */
+    ck_assert_int_eq(supervisor_start_failed(s, "task-nostart", "broken anew"), 0);
+    supervisor_status(s, "task-nostart", &st);
+    ck_assert_int_eq(st.state, SUPERVISOR_BACKOFF);
+    ck_assert_int_eq(wait_state(s, "task-nostart", SUPERVISOR_STOPPED, 2000), SUPERVISOR_STOPPED);
+    /* A start that works begins afresh and runs. */
+    start_task(s, "tenant-a", "task-nostart", 61001, "{\"fake\":{\"mode\":\"run\"}}", 0);
+    ck_assert_int_eq(wait_state(s, "task-nostart", SUPERVISOR_RUNNING, 5000), SUPERVISOR_RUNNING);
+    supervisor_status(s, "task-nostart", &st);
+    ck_assert_str_eq(st.last_error, "");
+    supervisor_free(s);
+}
+END_TEST
+
+START_TEST(a_retry_keeps_the_crash_count)
+{
+    /* Two failed starts, then a start whose worker crashes: the third crash fails the task. */
+    struct supervisor *s = new_supervisor(3);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(supervisor_start_failed(s, "task-mixed", "no secret"), 0);
+        ck_assert_int_eq(wait_state(s, "task-mixed", SUPERVISOR_STOPPED, 2000), SUPERVISOR_STOPPED);
+    }
+    start_task(s, "tenant-a", "task-mixed", 61001, "{\"fake\":{\"mode\":\"crash\",\"after_ms\":0,\"code\":3}}", 0);
+    ck_assert_int_eq(wait_state(s, "task-mixed", SUPERVISOR_FAILED, 5000), SUPERVISOR_FAILED);
+    struct supervisor_status st;
+    supervisor_status(s, "task-mixed", &st);
+    ck_assert_ptr_nonnull(strstr(st.last_error, "crashed 3 times"));
+    supervisor_free(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("cp_supervisor");
@@ -335,6 +394,8 @@ int main(void)
     tcase_add_test(tc, sandbox_confines_the_worker);
     tcase_add_test(tc, missing_worker_binary_is_a_crash_with_reason);
     tcase_add_test(tc, bad_ids_are_refused);
+    tcase_add_test(tc, failed_starts_back_off_then_fail);
+    tcase_add_test(tc, a_retry_keeps_the_crash_count);
     suite_add_tcase(su, tc);
     return check_run_suite(su);
 }
