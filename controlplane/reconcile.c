@@ -387,13 +387,16 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
         snprintf(own_stream, sizeof own_stream, "%s", PQgetvalue(res, 0, 8));
     PQclear(res);
     /* Only the streams the task uses: a connection's own; those a pipeline's SQL names (a
-     * superset: any stream whose name occurs in the text). */
-    const char *tp[] = {t->tenant_id, own_stream, pipeline ? json_string_value(json_object_get(spec, "sql")) : ""};
+     * superset: any stream whose name occurs in the text), and those its settings name (the
+     * dead-letter stream). */
+    const char *dead_letter = json_string_value(json_object_get(spec, "dead_letter_stream"));
+    const char *tp[] = {t->tenant_id, own_stream, pipeline ? json_string_value(json_object_get(spec, "sql")) : "",
+                        dead_letter ? dead_letter : ""};
     res = db_query(r->conn,
                    "SELECT id, name, schema::text, partitions FROM streams WHERE tenant_id = $1"
-                   "   AND (id::text = $2 OR ($3 <> '' AND strpos(lower($3), lower(name)) > 0))"
+                   "   AND (id::text = $2 OR ($3 <> '' AND strpos(lower($3), lower(name)) > 0) OR name = $4)"
                    " ORDER BY id::text = $2 DESC, name",
-                   3, tp, &dberr);
+                   4, tp, &dberr);
     if (!res) {
         snprintf(err, errsz, "%s", dberr.message);
         goto out;
