@@ -5,7 +5,8 @@
 #   scripts/run.sh         start (or report) and print the URL, the CA certificate and a curl line
 #   scripts/run.sh stop    stop the api, the controlplane and PostgreSQL
 #
-# Environment: SLUICE_API_PORT (default 8443), SLUICE_VAR_DIR (default ./var), SLUICE_MASTER_KEY
+# Environment: SLUICE_API_PORT (default 8443), SLUICE_METRICS_PORT (the controlplane's Prometheus
+# /metrics, default 9464), SLUICE_VAR_DIR (default ./var), SLUICE_MASTER_KEY
 # (default: generated once into var/master.key, mode 0600), BUILD (default build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,7 @@ mkdir -p "$var"
 var=$(cd "$var" && pwd)
 sluiced="$root/${BUILD:-build}/rel/sluiced"
 port=${SLUICE_API_PORT:-8443}
+metrics_port=${SLUICE_METRICS_PORT:-9464}
 mkdir -p "$var/log" "$var/run" "$var/data"
 # Tenants' workers run as other uids on this host: var/ lets them pass through to data/ (whose
 # tenants/ folder is 0711, each tenant's own 0700) but list nothing, and the logs, pid files, TLS
@@ -36,14 +38,16 @@ stop_one() {
 }
 
 banner() {
-  local url=$1 cert="$var/tls/cert.pem"
+  local url=$1 cert="$var/tls/cert.pem" stop="make stop"
+  [ -n "${SLUICE_VAR_DIR:-}" ] && stop="SLUICE_VAR_DIR=$var make stop"
   cat <<MSG
 
 Sluice is running.
   API:          $url   (OpenAPI: $url/openapi.json)
+  metrics:      http://127.0.0.1:$(cat "$var/run/metrics.port" 2>/dev/null)/metrics (controlplane, Prometheus)
   CA cert:      $cert
   logs:         $var/log/
-  stop with:    make stop
+  stop with:    $stop
 
 Sign up (prints your API key once):
   curl --cacert $cert -H 'Content-Type: application/json' \\
@@ -83,13 +87,18 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
   echo "run.sh: port $port is in use; set SLUICE_API_PORT to another port" >&2
   exit 1
 fi
+if (exec 3<>"/dev/tcp/127.0.0.1/$metrics_port") 2>/dev/null; then
+  echo "run.sh: port $metrics_port is in use; set SLUICE_METRICS_PORT to another port" >&2
+  exit 1
+fi
+echo "$metrics_port" > "$var/run/metrics.port"
 
 cd "$var"
 SLUICE_DATABASE_URL=$db_url SLUICE_MASTER_KEY_FILE="$var/master.key" SLUICE_TLS_DIR="$var/tls" \
   nohup "$sluiced" api --port "$port" --data-root "$var/data" >>"$var/log/api.log" 2>&1 </dev/null &
 echo $! > "$var/run/api.pid"
 echo "$port" > "$var/run/api.port"
-SLUICE_DATABASE_URL=$db_url SLUICE_MASTER_KEY_FILE="$var/master.key" nohup "$sluiced" controlplane --data-root "$var/data" \
+SLUICE_DATABASE_URL=$db_url SLUICE_MASTER_KEY_FILE="$var/master.key" nohup "$sluiced" controlplane --data-root "$var/data" --metrics-port "$metrics_port" \
   >>"$var/log/controlplane.log" 2>&1 </dev/null &
 cp_pid=$!
 cd "$root"

@@ -5,6 +5,8 @@
 source "$(dirname "$0")/lib.sh"
 export SLUICE_VAR_DIR="$TEST_TMP/var" SLUICE_API_PORT
 SLUICE_API_PORT=$(free_port)
+export SLUICE_METRICS_PORT
+SLUICE_METRICS_PORT=$(free_port)
 unset SLUICE_MASTER_KEY
 stop() { "$SLUICE_ROOT/scripts/run.sh" stop >/dev/null 2>&1 || true; }
 trap 'stop; t_cleanup' EXIT
@@ -19,11 +21,34 @@ assert_contains "$out" "/v1/signup" "signup line printed"
 [ "$(stat -c %a "$SLUICE_VAR_DIR/master.key")" = 600 ] || fail "master key mode 0600"
 
 resp=$(curl -sS --cacert "$cert" -w '\n%{http_code}' -H 'Content-Type: application/json' \
-  -d '{"tenant":"acme","email":"you@example.com","password":"change me please"}' "$url/v1/signup")
+  -d '{"tenant":"curl-corp","email":"curl@example.com","password":"change me please"}' "$url/v1/signup")
 assert_eq "$(tail -n 1 <<<"$resp")" 201 "signup status"
 key=$(head -n 1 <<<"$resp" | jq -r .api_key.key)
 [[ "$key" == sk_* ]] || fail "no API key in $resp"
 assert_eq "$(curl -sS --cacert "$cert" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $key" "$url/v1/pipelines")" 200 "pipelines with the key"
+
+# The controlplane's /metrics is up.
+mport=$(cat "$SLUICE_VAR_DIR/run/metrics.port")
+assert_contains "$out" "http://127.0.0.1:$mport/metrics" "metrics URL printed"
+assert_contains "$(curl -fsS "http://127.0.0.1:$mport/metrics")" "sluice_" "controlplane metrics served"
+assert_contains "$out" "SLUICE_VAR_DIR=$SLUICE_VAR_DIR make stop" "the stop line names the var dir"
+
+# The README's quickstart, as written (port, var dir and build dir adapted), yields output
+# records within a minute: a connection with no network, a pipeline, preview.
+sed -n '/<!-- quickstart/,/<!-- \/quickstart/p' "$SLUICE_ROOT/README.md" | sed '1,2d;$d' | sed '$d' \
+  | sed -e "s#https://localhost:8443#$url#g" -e "s#var/tls/cert.pem#$cert#g" \
+        -e "s#\$PWD/build/rel#$SLUICE_ROOT/${BUILD:-build}/rel#g" >"$TEST_TMP/quickstart.sh"
+grep -q 'sluice preview' "$TEST_TMP/quickstart.sh" || { cat "$TEST_TMP/quickstart.sh"; fail "quickstart not found in README"; }
+started=$(date +%s)
+qs=$(cd "$SLUICE_ROOT" && HOME="$TEST_TMP/home" XDG_CONFIG_HOME="$TEST_TMP/home/.config" \
+     timeout 120 bash -euo pipefail "$TEST_TMP/quickstart.sh" 2>&1) || { echo "$qs"; fail "the quickstart failed"; }
+echo "$qs"
+took=$(( $(date +%s) - started ))
+rows=$(grep -cE '^[0-9]+ +[0-9]+ ' <<<"$qs" || true)
+[ "$rows" -ge 1 ] || fail "the quickstart's preview printed no records"
+assert_contains "$qs" "USD" "preview table header"
+[ "$took" -lt 60 ] || fail "quickstart took $took s, not under a minute"
+echo "quickstart: $rows records in $took s"
 
 cp_pid=$(cat "$SLUICE_VAR_DIR/run/controlplane.pid") || fail "no controlplane pid file"
 kill -0 "$cp_pid" || fail "controlplane not running"
