@@ -50,6 +50,30 @@ assert_contains "$qs" "USD" "preview table header"
 [ "$took" -lt 60 ] || fail "quickstart took $took s, not under a minute"
 echo "quickstart: $rows records in $took s"
 
+# A connection that uses a secret starts under make run (the controlplane has the master key):
+# a webhook sink with a token, delivering big_bids to a receiver on loopback.
+receiver="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/http_sink"
+bg "$receiver" --out "$TEST_TMP/hook.out" >"$TEST_TMP/hook.log"
+wait_for 5 test -s "$TEST_TMP/hook.log" || fail "receiver did not start"
+cat >"$TEST_TMP/hook.yaml" <<YAML
+kind: secret
+metadata: {name: hook-token}
+spec: {value: s3cret}
+---
+kind: connection
+metadata: {name: hook}
+spec:
+  connector: webhook
+  type: sink
+  stream: big_bids
+  properties: {url: "http://127.0.0.1:$(head -n 1 "$TEST_TMP/hook.log")/in"}
+  secret_refs: {token: hook-token}
+YAML
+cli() { HOME="$TEST_TMP/home" XDG_CONFIG_HOME="$TEST_TMP/home/.config" "$SLUICE_ROOT/${BUILD:-build}/rel/sluice" "$@"; }
+cli apply -f "$TEST_TMP/hook.yaml" || fail "apply the webhook connection"
+cli activate connection hook --wait --timeout 30s || fail "the secret-using connection did not start"
+wait_for 20 test -s "$TEST_TMP/hook.out" || fail "nothing delivered by the secret-using webhook"
+
 cp_pid=$(cat "$SLUICE_VAR_DIR/run/controlplane.pid") || fail "no controlplane pid file"
 kill -0 "$cp_pid" || fail "controlplane not running"
 again=$("$SLUICE_ROOT/scripts/run.sh" 2>&1) || fail "second run.sh failed"
