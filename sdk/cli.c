@@ -214,18 +214,45 @@ int cli_usage_error(const struct cli *cli, const char *fmt, ...)
     return CLI_USAGE;
 }
 
+/* The hint for a plan quota: names the quota (error.details "resource" and "limit") and how to
+ * make room. Writes into buf. */
+static const char *quota_hint(const struct sluice_error *err, char *buf, size_t cap)
+{
+    json_t *d = json_loads(err->details, 0, NULL);
+    const char *what = json_string_value(json_object_get(d, "resource"));
+    json_t *limit = json_object_get(d, "limit");
+    char resource[64];
+    snprintf(resource, sizeof resource, "%s", what ? what : "resources");
+    for (char *p = resource; *p; p++)
+        *p = *p == '_' ? ' ' : *p; /* "api_keys" -> "api keys" */
+    char quota[128];
+    if (json_is_integer(limit))
+        snprintf(quota, sizeof quota, "the plan's quota of %lld %s", (long long)json_integer_value(limit), resource);
+    else
+        snprintf(quota, sizeof quota, "the plan's quota of %s", resource);
+    const char *room = strcmp(resource, "running tasks") == 0
+                           ? "deactivate pipelines or connections you do not need, or lower their task_count,"
+                           : "delete some you no longer need";
+    snprintf(buf, cap, "%s is used up: %s or change to a plan with more (the tenant's owner or the operator can)",
+             quota, room);
+    json_decref(d);
+    return buf;
+}
+
 /* A hint per error code that has one. */
 struct hint_row {
     enum sluice_code code;
-    const char *hint;
+    const char *hint; /* NULL: made by fn */
+    const char *(*fn)(const struct sluice_error *err, char *buf, size_t cap);
 };
 static const struct hint_row hint_rows[] = {
-    {SLUICE_E_UNAUTHENTICATED, "check the credentials: `sluice login`, --api-key or SLUICE_API_KEY"},
-    {SLUICE_E_FORBIDDEN, "the credentials' role does not allow this"},
-    {SLUICE_E_PRECONDITION_FAILED, "the resource changed meanwhile; run the command again"},
-    {SLUICE_E_RATE_LIMITED, "too many requests; wait a little and retry"},
-    {SLUICE_E_NOT_ACTIVE, "activate it first: `sluice activate connections NAME`"},
-    {SLUICE_E_WRONG_CONNECTOR, "send to a connection created with connector http and type source"},
+    {SLUICE_E_UNAUTHENTICATED, "check the credentials: `sluice login`, --api-key or SLUICE_API_KEY", NULL},
+    {SLUICE_E_FORBIDDEN, "the credentials' role does not allow this", NULL},
+    {SLUICE_E_QUOTA_EXCEEDED, NULL, quota_hint},
+    {SLUICE_E_PRECONDITION_FAILED, "the resource changed meanwhile; run the command again", NULL},
+    {SLUICE_E_RATE_LIMITED, "too many requests; wait a little and retry", NULL},
+    {SLUICE_E_NOT_ACTIVE, "activate it first: `sluice activate connections NAME`", NULL},
+    {SLUICE_E_WRONG_CONNECTOR, "send to a connection created with connector http and type source", NULL},
 };
 
 int cli_report(const struct sluice_error *err)
@@ -243,9 +270,10 @@ int cli_report(const struct sluice_error *err)
         fprintf(stderr, " [%s, HTTP %d%s%s]", sluice_code_name(err->code), err->http_status,
                 err->request_id[0] ? ", request id " : "", err->request_id);
     fprintf(stderr, "\n");
+    char buf[512];
     for (size_t i = 0; i < sizeof hint_rows / sizeof hint_rows[0]; i++)
         if (hint_rows[i].code == err->code)
-            fprintf(stderr, "hint: %s\n", hint_rows[i].hint);
+            fprintf(stderr, "hint: %s\n", hint_rows[i].fn ? hint_rows[i].fn(err, buf, sizeof buf) : hint_rows[i].hint);
     if (err->code == SLUICE_E_NOT_FOUND)
         return CLI_NOT_FOUND;
     if (err->code == SLUICE_E_ARGUMENT)

@@ -375,16 +375,27 @@ int cli_cmd_apply(struct cli *cli)
     if (!cli->file)
         return cli_usage_error(cli, "apply needs -f FILE");
     struct cli_spec_set set;
-    char errbuf[1024];
+    char errbuf[16384];
     if (cli_spec_read(cli->file, &set, errbuf, sizeof errbuf) < 0) {
-        fprintf(stderr, "sluice: %s\n", errbuf);
+        fprintf(stderr, "%s\nsluice: %s has problems; nothing was changed\n", errbuf,
+                strcmp(cli->file, "-") == 0 ? "<stdin>" : cli->file);
         return CLI_USAGE;
     }
     int code;
     sluice_client *c = cli_client(cli, &code);
     if (c) {
         struct sluice_error err;
-        code = cli_apply(c, &set, cli->dry_run, cli->prune, &err) < 0 ? cli_report(&err) : CLI_OK;
+        switch (cli_apply(c, &set, cli->dry_run, cli->prune, &err)) {
+        case CLI_APPLY_OK:
+            code = CLI_OK;
+            break;
+        case CLI_APPLY_INVALID:
+            code = CLI_USAGE;
+            break;
+        case CLI_APPLY_FAILED:
+            code = cli_report(&err);
+            break;
+        }
     }
     cli_spec_free(&set);
     return code;

