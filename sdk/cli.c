@@ -62,7 +62,7 @@ static const struct option_row option_rows[] = {
     {"from", 0, OPT_STRING, F(from), false, "TIME", "start of the period (RFC 3339)"},
     {"to", 0, OPT_STRING, F(to), false, "TIME", "end of the period (RFC 3339)"},
     {"group-by", 0, OPT_STRING, F(group_by), false, "FIELD", "group usage by: resource, minute, hour, day, total"},
-    {"limit", 0, OPT_LONG, F(limit), false, "N", "at most N records"},
+    {"limit", 0, OPT_LONG, F(limit), false, "N", "at most N records (preview) or entries (events, audit)"},
     {"start", 0, OPT_STRING, F(start), false, "WHERE", "preview from the earliest records or only new ones (latest)"},
 };
 #undef F
@@ -92,7 +92,10 @@ static const struct command commands[] = {
     {"whoami", cli_cmd_whoami, 0, 0, "whoami", "Show the user and tenant of the credentials.", ""},
     {"get", cli_cmd_get, 1, 2, "get KIND [NAME]", "List the resources of a kind, or show one. " KINDS, ""},
     {"describe", cli_cmd_describe, 2, 2, "describe KIND NAME",
-     "Show every field of a resource (YAML unless -o json). " KINDS, ""},
+     "Show every field of a resource (YAML unless -o json); for a pipeline or connection also its "
+     "status (desired and actual state, generation, last error), its tasks (state, pid, restarts, "
+     "metrics, sandbox) and its last 10 events. " KINDS,
+     ""},
     {"create", cli_cmd_create, 1, 1,
      "create KIND --name NAME [--sql-file FILE | --sql SQL | --value VALUE | -f SPEC]\n"
      "       create user --email EMAIL [--role ROLE] [--password P | --password-stdin]",
@@ -106,7 +109,11 @@ static const struct command commands[] = {
      ""},
     {"apply", cli_cmd_apply, 0, 0, "apply -f FILE [--dry-run] [--prune]",
      "Make the server match a file of resources (multi-document YAML or JSON with kind, "
-     "metadata.name and spec): create what is missing, update what differs, leave the rest.",
+     "metadata.name and spec): create what is missing, update what differs, leave the rest, and "
+     "activate or deactivate connections and pipelines whose spec says desired_state: running or "
+     "stopped. The whole file is checked first (kinds, names, fields, the streams and secrets it "
+     "names); when any document has a problem, every problem is printed and nothing is changed. "
+     "When the server refuses a change, the changes already made are undone.",
      "file dry-run prune"},
     {"delete", cli_cmd_delete, 2, 2, "delete KIND NAME", "Delete a resource. " KINDS, ""},
     {"activate", cli_cmd_activate, 2, 2, "activate KIND NAME [--wait]",
@@ -115,6 +122,14 @@ static const struct command commands[] = {
      "Stop a pipeline or connection; --wait waits until it has stopped.", "wait"},
     {"logs", cli_cmd_logs, 2, 2, "logs KIND NAME [-f]",
      "Print the logs of a pipeline or connection; -f follows new lines.", "follow"},
+    {"events", cli_cmd_events, 2, 2, "events KIND NAME [--limit N]",
+     "List the task events of a pipeline or connection (claimed, started, exited, restarted, "
+     "failed, ...): the newest N (default 50), oldest first, as TIME, EVENT, TASK, DETAIL.",
+     "limit"},
+    {"audit", cli_cmd_audit, 0, 0, "audit [--limit N]",
+     "List the tenant's audit trail, newest first (owners and admins only): who changed which "
+     "resource, when, with which request. The newest N entries (default 50).",
+     "limit"},
     {"usage", cli_cmd_usage, 0, 0, "usage [--from TIME] [--to TIME] [--group-by FIELD]",
      "Show metered usage (task-hours, records, bytes) for a period.", "from to group-by"},
     {"preview", cli_cmd_preview, 0, 0, "preview (--sql SQL | --sql-file FILE) [--limit N] [--start earliest|latest]",
