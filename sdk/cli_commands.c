@@ -454,7 +454,8 @@ static char *audit_resource(sluice_client *c, json_t *cache, const char *kind_na
     json_t *one = NULL;
     struct sluice_error err;
     const char *name = NULL;
-    if (id && sluice_kind_parse(word, &kind) == 0 && sluice_get(c, kind, id, &one, &err) == 0)
+    if (id && sluice_kind_parse(word, &kind) == 0 && kind != SLUICE_KIND_USER && kind != SLUICE_KIND_API_KEY &&
+        sluice_get(c, kind, id, &one, &err) == 0) /* users and keys have no GET by id: audit_names has them */
         name = json_string_value(json_object_get(one, kind == SLUICE_KIND_USER ? "email" : "name"));
     char *label = NULL;
     if (name && asprintf(&label, "%s/%s", kind_name, name) < 0)
@@ -465,6 +466,43 @@ static char *audit_resource(sluice_client *c, json_t *cache, const char *kind_na
         return key;
     free(key);
     return label;
+}
+
+/* Fills the cache of audit_resource with what has no GET by id: the tenant, its users (by
+ * email) and its API keys. Best effort: what cannot be listed stays an id. */
+static void audit_names(sluice_client *c, json_t *cache)
+{
+    struct sluice_error err;
+    json_t *me = NULL, *item;
+    if (sluice_me(c, &me, &err) == 0) {
+        json_t *tenant = json_object_get(me, "tenant");
+        const char *id = json_string_value(json_object_get(tenant, "id"));
+        const char *name = json_string_value(json_object_get(tenant, "name"));
+        char *key = NULL, *label = NULL;
+        if (id && name && asprintf(&key, "tenant/%s", id) >= 0 && asprintf(&label, "tenant/%s", name) >= 0)
+            json_object_set_new(cache, key, json_string(label));
+        free(key);
+        free(label);
+    }
+    json_decref(me);
+    static const struct {
+        enum sluice_kind kind;
+        const char *api_kind, *field;
+    } lists[] = {{SLUICE_KIND_USER, "user", "email"}, {SLUICE_KIND_API_KEY, "api_key", "name"}};
+    for (size_t k = 0; k < sizeof lists / sizeof lists[0]; k++) {
+        sluice_list *list = sluice_list_new(c, lists[k].kind, NULL, 100);
+        while (sluice_list_next(list, &item, &err) == 1) {
+            const char *id = json_string_value(json_object_get(item, "id"));
+            const char *name = json_string_value(json_object_get(item, lists[k].field));
+            char *key = NULL, *label = NULL;
+            if (id && name && asprintf(&key, "%s/%s", lists[k].api_kind, id) >= 0 &&
+                asprintf(&label, "%s/%s", lists[k].api_kind, name) >= 0)
+                json_object_set_new(cache, key, json_string(label));
+            free(key);
+            free(label);
+        }
+        sluice_list_free(list);
+    }
 }
 
 int cli_cmd_audit(struct cli *cli)
@@ -504,16 +542,23 @@ int cli_cmd_audit(struct cli *cli)
         /* each row gets "resource" (kind/name) and "by" (the user's email) */
         json_t *cache = json_object(), *item;
         size_t i;
+        if (json_array_size(items) > 0)
+            audit_names(c, cache);
         json_array_foreach(items, i, item)
         {
             char *resource = audit_resource(c, cache, json_string_value(json_object_get(item, "resource_kind")),
                                             json_string_value(json_object_get(item, "resource_id")));
             const char *user = json_string_value(json_object_get(item, "user_id"));
+            const char *key = json_string_value(json_object_get(item, "api_key_id"));
             char *by = user ? audit_resource(c, cache, "user", user) : NULL;
+            char *via = key ? audit_resource(c, cache, "api_key", key) : NULL;
             json_object_set_new(item, "resource", resource ? json_string(resource) : json_null());
-            json_object_set_new(item, "by", by && strncmp(by, "user/", 5) == 0 ? json_string(by + 5) : json_null());
+            /* the user's email, the key's name: the part after "kind/" */
+            json_object_set_new(item, "by", by ? json_string(strchr(by, '/') + 1) : json_null());
+            json_object_set_new(item, "via", via ? json_string(strchr(via, '/') + 1) : json_null());
             free(resource);
             free(by);
+            free(via);
         }
         json_decref(cache);
         if (cli->output == CLI_OUT_JSON || cli->output == CLI_OUT_YAML) {
@@ -524,14 +569,13 @@ int cli_cmd_audit(struct cli *cli)
             json_t *rows = json_array();
             json_array_foreach(items, i, item)
             {
-                const char *key = json_string_value(json_object_get(item, "api_key_id"));
-                char via[32] = "-";
-                if (key)
-                    snprintf(via, sizeof via, "api-key %.8s", key);
-                json_array_append_new(rows, json_pack("{s:O, s:O, s:O, s:O, s:s, s:O}", "time", json_object_get(item, "ts"),
-                                                      "action", json_object_get(item, "action"), "resource",
-                                                      json_object_get(item, "resource"), "by", json_object_get(item, "by"),
-                                                      "via", via, "request", json_object_get(item, "request_id")));
+                json_array_append_new(rows, json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}", "time",
+                                                      json_object_get(item, "ts"), "action",
+                                                      json_object_get(item, "action"), "resource",
+                                                      json_object_get(item, "resource"), "by",
+                                                      json_object_get(item, "by"), "api_key",
+                                                      json_object_get(item, "via"), "request",
+                                                      json_object_get(item, "request_id")));
             }
             cli_print_rows(rows, CLI_OUT_TABLE);
             json_decref(rows);
