@@ -86,7 +86,9 @@ static struct sql_token *sql_tokens(const char *sql, size_t *n)
     size_t cap = 64;
     struct sql_token *t = malloc(cap * sizeof *t);
     *n = 0;
-    for (const char *p = sql; t && *p;) {
+    if (!t)
+        return NULL;
+    for (const char *p = sql; *p;) {
         struct sql_token tok = {p, 1, *p};
         if (p[0] == '-' && p[1] == '-') {
             p += strcspn(p, "\n");
@@ -188,8 +190,8 @@ json_t *cli_apply_sql_streams(const char *sql)
         bool skip = false;
         json_t *w;
         size_t j;
-        json_array_foreach(ctes, j, w) skip = skip || strcasecmp(json_string_value(v), json_string_value(w)) == 0;
-        json_array_foreach(out, j, w) skip = skip || strcasecmp(json_string_value(v), json_string_value(w)) == 0;
+        json_array_foreach(ctes, j, w) { skip = skip || strcasecmp(json_string_value(v), json_string_value(w)) == 0; }
+        json_array_foreach(out, j, w) { skip = skip || strcasecmp(json_string_value(v), json_string_value(w)) == 0; }
         if (!skip)
             json_array_append(out, v);
     }
@@ -245,7 +247,8 @@ static json_t *view_find(const struct server_view *v, enum sluice_kind kind, con
 static bool in_file(const struct cli_spec_set *set, enum sluice_kind kind, const char *name, bool any_case)
 {
     for (size_t i = 0; i < set->count; i++)
-        if (set->docs[i].kind == kind && (any_case ? strcasecmp(set->docs[i].name, name) : strcmp(set->docs[i].name, name)) == 0)
+        if (set->docs[i].kind == kind &&
+            (any_case ? strcasecmp(set->docs[i].name, name) : strcmp(set->docs[i].name, name)) == 0)
             return true;
     return false;
 }
@@ -298,7 +301,8 @@ static int check_doc(const struct cli_spec_set *set, const struct server_view *v
         json_t *secret;
         json_object_foreach(json_object_get(d->spec, "secret_refs"), key, secret)
         {
-            problems += check_reference(set, v, d, SLUICE_KIND_SECRET, json_string_value(secret), "\"secret_refs\"", false);
+            problems +=
+                check_reference(set, v, d, SLUICE_KIND_SECRET, json_string_value(secret), "\"secret_refs\"", false);
         }
     }
     if (d->kind == SLUICE_KIND_PIPELINE) {
@@ -350,9 +354,10 @@ static void roll_back(sluice_client *c, json_t *log)
                     err.message);
         else
             printf("%s/%s rolled back (%s)\n", sluice_kind_name(kind), name,
-                   strcmp(undo, "delete") == 0 ? "deleted again" : strcmp(undo, "patch") == 0 ? "old fields restored"
-                   : strcmp(undo, "activate") == 0                 ? "activated again"
-                                                                   : "deactivated again");
+                   strcmp(undo, "delete") == 0     ? "deleted again"
+                   : strcmp(undo, "patch") == 0    ? "old fields restored"
+                   : strcmp(undo, "activate") == 0 ? "activated again"
+                                                   : "deactivated again");
     }
     fflush(stdout);
 }
@@ -411,8 +416,8 @@ static int apply_one(sluice_client *c, const struct server_view *v, const struct
 
 /* Activates or deactivates d to match its desired_state (after: the resource now, or NULL for a
  * dry-run create, which starts stopped). */
-static int apply_desired_state(sluice_client *c, const struct cli_spec_doc *d, json_t *after, bool dry_run,
-                               json_t *log, struct sluice_error *err)
+static int apply_desired_state(sluice_client *c, const struct cli_spec_doc *d, json_t *after, bool dry_run, json_t *log,
+                               struct sluice_error *err)
 {
     if (!d->desired_state)
         return 0;

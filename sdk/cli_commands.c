@@ -278,10 +278,13 @@ static json_t *event_rows(json_t *events)
         if (restarts > 0 && asprintf(&detail, "%s%s(restarts: %lld)", message ? message : "",
                                      message && *message ? " " : "", (long long)restarts) < 0)
             detail = NULL;
-        json_array_append_new(rows, json_pack("{s:O?, s:O?, s:s, s:s}", "time", json_object_get(e, "ts"), "event",
-                                              json_object_get(e, "event"), "task",
-                                              short_id(json_string_value(json_object_get(e, "task_id")), task),
-                                              "detail", detail ? detail : message ? message : ""));
+        json_array_append_new(rows,
+                              json_pack("{s:O?, s:O?, s:s, s:s}", "time", json_object_get(e, "ts"), "event",
+                                        json_object_get(e, "event"), "task",
+                                        short_id(json_string_value(json_object_get(e, "task_id")), task), "detail",
+                                        detail    ? detail
+                                        : message ? message
+                                                  : ""));
         free(detail);
     }
     return rows;
@@ -331,8 +334,8 @@ static char *inline_text(json_t *v)
     bool first = true;
     json_object_foreach(v, key, item)
     {
-        char *value = json_is_string(item) ? strdup(json_string_value(item))
-                                           : json_dumps(item, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *value =
+            json_is_string(item) ? strdup(json_string_value(item)) : json_dumps(item, JSON_COMPACT | JSON_ENCODE_ANY);
         fprintf(f, "%s%s=%s", first ? "" : ", ", key, value ? value : "?");
         free(value);
         first = false;
@@ -369,12 +372,12 @@ static void print_status(json_t *status, json_t *events)
     json_array_foreach(tasks, i, t)
     {
         char id[16], *metrics = inline_text(json_object_get(t, "metrics"));
-        json_array_append_new(
-            rows, json_pack("{s:O?, s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:s?}", "index", json_object_get(t, "index"), "task",
-                            short_id(json_string_value(json_object_get(t, "id")), id), "state",
-                            json_object_get(t, "state"), "pid", json_object_get(t, "pid"), "restarts",
-                            json_object_get(t, "restarts"), "node", json_object_get(t, "node"), "heartbeat",
-                            json_object_get(t, "heartbeat_at"), "metrics", metrics));
+        json_array_append_new(rows, json_pack("{s:O?, s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:s?}", "index",
+                                              json_object_get(t, "index"), "task",
+                                              short_id(json_string_value(json_object_get(t, "id")), id), "state",
+                                              json_object_get(t, "state"), "pid", json_object_get(t, "pid"), "restarts",
+                                              json_object_get(t, "restarts"), "node", json_object_get(t, "node"),
+                                              "heartbeat", json_object_get(t, "heartbeat_at"), "metrics", metrics));
         free(metrics);
     }
     if (json_array_size(rows) > 0)
@@ -569,13 +572,11 @@ int cli_cmd_audit(struct cli *cli)
             json_t *rows = json_array();
             json_array_foreach(items, i, item)
             {
-                json_array_append_new(rows, json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}", "time",
-                                                      json_object_get(item, "ts"), "action",
-                                                      json_object_get(item, "action"), "resource",
-                                                      json_object_get(item, "resource"), "by",
-                                                      json_object_get(item, "by"), "api_key",
-                                                      json_object_get(item, "via"), "request",
-                                                      json_object_get(item, "request_id")));
+                json_array_append_new(
+                    rows, json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}", "time", json_object_get(item, "ts"),
+                                    "action", json_object_get(item, "action"), "resource",
+                                    json_object_get(item, "resource"), "by", json_object_get(item, "by"), "api_key",
+                                    json_object_get(item, "via"), "request", json_object_get(item, "request_id")));
             }
             cli_print_rows(rows, CLI_OUT_TABLE);
             json_decref(rows);

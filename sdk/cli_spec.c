@@ -430,10 +430,7 @@ static int add_document(struct reader *r, json_t *root, struct cli_spec_set *set
     }
     size_t i;
     json_t *item;
-    json_array_foreach(root, i, item)
-    {
-        add_resource(r, item, set);
-    }
+    json_array_foreach(root, i, item) { add_resource(r, item, set); }
     return 0;
 }
 

@@ -14,8 +14,8 @@
 
 struct cli_spec_doc {
     enum sluice_kind kind;
-    char *name;   /* owned */
-    json_t *spec; /* owned reference: the API body without the name and desired_state */
+    char *name;          /* owned */
+    json_t *spec;        /* owned reference: the API body without the name and desired_state */
     char *desired_state; /* owned: "running", "stopped", or NULL when the spec does not say */
     int line;            /* where the document starts, 1-based */
     int index;           /* which resource of the file, 1-based */

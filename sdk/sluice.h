@@ -194,8 +194,7 @@ int sluice_events(sluice_client *client, enum sluice_kind kind, const char *id, 
 /* GET /v1/<kind>/<id>/status: desired and actual state, generation and observed_generation,
  * last_error, throughput, and "tasks" [{"id","index","node","pid","state","restarts",
  * "started_at","heartbeat_at","sandbox","last_error","metrics"}]. */
-int sluice_status(sluice_client *client, enum sluice_kind kind, const char *id, json_t **out,
-                  struct sluice_error *err);
+int sluice_status(sluice_client *client, enum sluice_kind kind, const char *id, json_t **out, struct sluice_error *err);
 /* GET /v1/audit-events?cursor=&limit= (admins and owners): one page of the tenant's audit
  * trail, the newest first. cursor NULL: the first page; limit 0: the server's default. *out:
  * {"items":[{"id","ts","action","resource_kind","resource_id","user_id","api_key_id",

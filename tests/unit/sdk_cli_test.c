@@ -123,19 +123,19 @@ END_TEST
  * returned; desired_state is taken off the spec of a connection or pipeline. */
 START_TEST(test_every_problem_is_reported)
 {
-    const char *text = "kind: stream\n"                                   /* 1 */
-                       "metadata: {name: a}\n"                            /* 2 */
-                       "spec: {partitions: many, schema: {}}\n"           /* 3 */
-                       "---\n"                                            /* 4 */
-                       "kind: connection\n"                               /* 5 */
-                       "metadata: {name: c}\n"                            /* 6 */
-                       "spec:\n"                                          /* 7 */
-                       "  connector: datagen\n"                           /* 8 */
-                       "  properties: {rate: 1000}\n"                     /* 9 */
-                       "  desired_state: started\n"                       /* 10 */
-                       "---\n"                                            /* 11 */
-                       "kind: pipeline\n"                                 /* 12 */
-                       "metadata: {name: p}\n"                            /* 13 */
+    const char *text = "kind: stream\n"                                                 /* 1 */
+                       "metadata: {name: a}\n"                                          /* 2 */
+                       "spec: {partitions: many, schema: {}}\n"                         /* 3 */
+                       "---\n"                                                          /* 4 */
+                       "kind: connection\n"                                             /* 5 */
+                       "metadata: {name: c}\n"                                          /* 6 */
+                       "spec:\n"                                                        /* 7 */
+                       "  connector: datagen\n"                                         /* 8 */
+                       "  properties: {rate: 1000}\n"                                   /* 9 */
+                       "  desired_state: started\n"                                     /* 10 */
+                       "---\n"                                                          /* 11 */
+                       "kind: pipeline\n"                                               /* 12 */
+                       "metadata: {name: p}\n"                                          /* 13 */
                        "spec: {sql: 'INSERT INTO b SELECT * FROM a', paralelism: 2}\n"; /* 14 */
     struct cli_spec_set set;
     char errbuf[2048] = "";
@@ -173,9 +173,8 @@ START_TEST(test_desired_state_leaves_the_spec)
     ck_assert_str_eq(set.label, "r.yaml");
     cli_spec_free(&set);
     /* a stream has no desired state */
-    ck_assert_int_eq(parse("kind: stream\nmetadata: {name: s}\nspec: {schema: {}, desired_state: running}\n", &set,
-                           errbuf),
-                     -1);
+    ck_assert_int_eq(
+        parse("kind: stream\nmetadata: {name: s}\nspec: {schema: {}, desired_state: running}\n", &set, errbuf), -1);
     ck_assert_ptr_nonnull(strstr(errbuf, "r.yaml:3:35: unknown field \"desired_state\" in the spec of a stream"));
 }
 END_TEST
@@ -207,8 +206,10 @@ START_TEST(test_sql_stream_names)
     char got[256] = "";
     size_t i;
     json_t *v;
-    json_array_foreach(names, i, v) snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", i ? "," : "",
-                                             json_string_value(v));
+    json_array_foreach(names, i, v)
+    {
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", i ? "," : "", json_string_value(v));
+    }
     ck_assert_msg(strcmp(got, c->streams) == 0, "%s: got [%s], expected [%s]", c->sql, got, c->streams);
     json_decref(names);
 }
