@@ -62,7 +62,7 @@ static const struct option_row option_rows[] = {
     {"from", 0, OPT_STRING, F(from), false, "TIME", "start of the period (RFC 3339)"},
     {"to", 0, OPT_STRING, F(to), false, "TIME", "end of the period (RFC 3339)"},
     {"group-by", 0, OPT_STRING, F(group_by), false, "FIELD", "group usage by: resource, minute, hour, day, total"},
-    {"limit", 0, OPT_LONG, F(limit), false, "N", "at most N records"},
+    {"limit", 0, OPT_LONG, F(limit), false, "N", "at most N records (preview) or entries (events, audit)"},
     {"start", 0, OPT_STRING, F(start), false, "WHERE", "preview from the earliest records or only new ones (latest)"},
 };
 #undef F
@@ -92,7 +92,10 @@ static const struct command commands[] = {
     {"whoami", cli_cmd_whoami, 0, 0, "whoami", "Show the user and tenant of the credentials.", ""},
     {"get", cli_cmd_get, 1, 2, "get KIND [NAME]", "List the resources of a kind, or show one. " KINDS, ""},
     {"describe", cli_cmd_describe, 2, 2, "describe KIND NAME",
-     "Show every field of a resource (YAML unless -o json). " KINDS, ""},
+     "Show every field of a resource (YAML unless -o json); for a pipeline or connection also its "
+     "status (desired and actual state, generation, last error), its tasks (state, pid, restarts, "
+     "metrics, sandbox) and its last 10 events. " KINDS,
+     ""},
     {"create", cli_cmd_create, 1, 1,
      "create KIND --name NAME [--sql-file FILE | --sql SQL | --value VALUE | -f SPEC]\n"
      "       create user --email EMAIL [--role ROLE] [--password P | --password-stdin]",
@@ -106,7 +109,11 @@ static const struct command commands[] = {
      ""},
     {"apply", cli_cmd_apply, 0, 0, "apply -f FILE [--dry-run] [--prune]",
      "Make the server match a file of resources (multi-document YAML or JSON with kind, "
-     "metadata.name and spec): create what is missing, update what differs, leave the rest.",
+     "metadata.name and spec): create what is missing, update what differs, leave the rest, and "
+     "activate or deactivate connections and pipelines whose spec says desired_state: running or "
+     "stopped. The whole file is checked first (kinds, names, fields, the streams and secrets it "
+     "names); when any document has a problem, every problem is printed and nothing is changed. "
+     "When the server refuses a change, the changes already made are undone.",
      "file dry-run prune"},
     {"delete", cli_cmd_delete, 2, 2, "delete KIND NAME", "Delete a resource. " KINDS, ""},
     {"activate", cli_cmd_activate, 2, 2, "activate KIND NAME [--wait]",
@@ -115,6 +122,14 @@ static const struct command commands[] = {
      "Stop a pipeline or connection; --wait waits until it has stopped.", "wait"},
     {"logs", cli_cmd_logs, 2, 2, "logs KIND NAME [-f]",
      "Print the logs of a pipeline or connection; -f follows new lines.", "follow"},
+    {"events", cli_cmd_events, 2, 2, "events KIND NAME [--limit N]",
+     "List the task events of a pipeline or connection (claimed, started, exited, restarted, "
+     "failed, ...): the newest N (default 50), oldest first, as TIME, EVENT, TASK, DETAIL.",
+     "limit"},
+    {"audit", cli_cmd_audit, 0, 0, "audit [--limit N]",
+     "List the tenant's audit trail, newest first (owners and admins only): who changed which "
+     "resource, when, with which request. The newest N entries (default 50).",
+     "limit"},
     {"usage", cli_cmd_usage, 0, 0, "usage [--from TIME] [--to TIME] [--group-by FIELD]",
      "Show metered usage (task-hours, records, bytes) for a period.", "from to group-by"},
     {"preview", cli_cmd_preview, 0, 0, "preview (--sql SQL | --sql-file FILE) [--limit N] [--start earliest|latest]",
@@ -214,18 +229,45 @@ int cli_usage_error(const struct cli *cli, const char *fmt, ...)
     return CLI_USAGE;
 }
 
+/* The hint for a plan quota: names the quota (error.details "resource" and "limit") and how to
+ * make room. Writes into buf. */
+static const char *quota_hint(const struct sluice_error *err, char *buf, size_t cap)
+{
+    json_t *d = json_loads(err->details, 0, NULL);
+    const char *what = json_string_value(json_object_get(d, "resource"));
+    json_t *limit = json_object_get(d, "limit");
+    char resource[64];
+    snprintf(resource, sizeof resource, "%s", what ? what : "resources");
+    for (char *p = resource; *p; p++)
+        *p = *p == '_' ? ' ' : *p; /* "api_keys" -> "api keys" */
+    char quota[128];
+    if (json_is_integer(limit))
+        snprintf(quota, sizeof quota, "the plan's quota of %lld %s", (long long)json_integer_value(limit), resource);
+    else
+        snprintf(quota, sizeof quota, "the plan's quota of %s", resource);
+    const char *room = strcmp(resource, "running tasks") == 0
+                           ? "deactivate pipelines or connections you do not need, or lower their task_count,"
+                           : "delete some you no longer need";
+    snprintf(buf, cap, "%s is used up: %s or change to a plan with more (the tenant's owner or the operator can)",
+             quota, room);
+    json_decref(d);
+    return buf;
+}
+
 /* A hint per error code that has one. */
 struct hint_row {
     enum sluice_code code;
-    const char *hint;
+    const char *hint; /* NULL: made by fn */
+    const char *(*fn)(const struct sluice_error *err, char *buf, size_t cap);
 };
 static const struct hint_row hint_rows[] = {
-    {SLUICE_E_UNAUTHENTICATED, "check the credentials: `sluice login`, --api-key or SLUICE_API_KEY"},
-    {SLUICE_E_FORBIDDEN, "the credentials' role does not allow this"},
-    {SLUICE_E_PRECONDITION_FAILED, "the resource changed meanwhile; run the command again"},
-    {SLUICE_E_RATE_LIMITED, "too many requests; wait a little and retry"},
-    {SLUICE_E_NOT_ACTIVE, "activate it first: `sluice activate connections NAME`"},
-    {SLUICE_E_WRONG_CONNECTOR, "send to a connection created with connector http and type source"},
+    {SLUICE_E_UNAUTHENTICATED, "check the credentials: `sluice login`, --api-key or SLUICE_API_KEY", NULL},
+    {SLUICE_E_FORBIDDEN, "the credentials' role does not allow this", NULL},
+    {SLUICE_E_QUOTA_EXCEEDED, NULL, quota_hint},
+    {SLUICE_E_PRECONDITION_FAILED, "the resource changed meanwhile; run the command again", NULL},
+    {SLUICE_E_RATE_LIMITED, "too many requests; wait a little and retry", NULL},
+    {SLUICE_E_NOT_ACTIVE, "activate it first: `sluice activate connections NAME`", NULL},
+    {SLUICE_E_WRONG_CONNECTOR, "send to a connection created with connector http and type source", NULL},
 };
 
 int cli_report(const struct sluice_error *err)
@@ -243,9 +285,10 @@ int cli_report(const struct sluice_error *err)
         fprintf(stderr, " [%s, HTTP %d%s%s]", sluice_code_name(err->code), err->http_status,
                 err->request_id[0] ? ", request id " : "", err->request_id);
     fprintf(stderr, "\n");
+    char buf[512];
     for (size_t i = 0; i < sizeof hint_rows / sizeof hint_rows[0]; i++)
         if (hint_rows[i].code == err->code)
-            fprintf(stderr, "hint: %s\n", hint_rows[i].hint);
+            fprintf(stderr, "hint: %s\n", hint_rows[i].fn ? hint_rows[i].fn(err, buf, sizeof buf) : hint_rows[i].hint);
     if (err->code == SLUICE_E_NOT_FOUND)
         return CLI_NOT_FOUND;
     if (err->code == SLUICE_E_ARGUMENT)

@@ -43,6 +43,8 @@ static int find_named(struct cli *cli, enum sluice_kind *kind, json_t **out)
     return 0;
 }
 
+static int need_runnable(struct cli *cli, const char *what);
+
 /* What a command does to the resource named by its arguments (borrowed; id is its id). */
 typedef int (*named_fn)(struct cli *cli, enum sluice_kind kind, json_t *one, const char *id);
 
@@ -222,13 +224,367 @@ int cli_cmd_get(struct cli *cli)
     return CLI_OK;
 }
 
+/* ==== events, status and describe ======================================================== */
+
+/* The newest n task events of a pipeline or connection, oldest first: pages through the
+ * events (the API lists them from the oldest) keeping the last n. *out: a new array. */
+static int last_events(sluice_client *c, enum sluice_kind kind, const char *id, size_t n, json_t **out,
+                       struct sluice_error *err)
+{
+    enum { PAGE = 1000 };
+    json_t *kept = json_array();
+    long long since = 0;
+    for (;;) {
+        json_t *page = NULL;
+        if (sluice_events(c, kind, id, since, PAGE, &page, err) < 0) {
+            json_decref(kept);
+            return -1;
+        }
+        json_t *items = json_object_get(page, "items"), *item;
+        size_t i;
+        json_array_foreach(items, i, item)
+        {
+            json_array_append(kept, item);
+            since = json_integer_value(json_object_get(item, "id"));
+        }
+        while (json_array_size(kept) > n)
+            json_array_remove(kept, 0);
+        size_t got = json_array_size(items);
+        json_decref(page);
+        if (got < PAGE || since <= 0)
+            break;
+    }
+    *out = kept;
+    return 0;
+}
+
+/* The first 8 characters of an id (enough to tell a resource's tasks apart), into buf[16]. */
+static const char *short_id(const char *id, char *buf)
+{
+    snprintf(buf, 16, "%.8s", id ? id : "-");
+    return buf;
+}
+
+/* Events as table rows: TIME, EVENT, TASK, DETAIL (the message, and the restarts so far). */
+static json_t *event_rows(json_t *events)
+{
+    json_t *rows = json_array(), *e;
+    size_t i;
+    json_array_foreach(events, i, e)
+    {
+        char task[16], *detail = NULL;
+        const char *message = json_string_value(json_object_get(e, "message"));
+        json_int_t restarts = json_integer_value(json_object_get(e, "restarts"));
+        if (restarts > 0 && asprintf(&detail, "%s%s(restarts: %lld)", message ? message : "",
+                                     message && *message ? " " : "", (long long)restarts) < 0)
+            detail = NULL;
+        json_array_append_new(rows,
+                              json_pack("{s:O?, s:O?, s:s, s:s}", "time", json_object_get(e, "ts"), "event",
+                                        json_object_get(e, "event"), "task",
+                                        short_id(json_string_value(json_object_get(e, "task_id")), task), "detail",
+                                        detail    ? detail
+                                        : message ? message
+                                                  : ""));
+        free(detail);
+    }
+    return rows;
+}
+
+static int events_named(struct cli *cli, enum sluice_kind kind, json_t *one, const char *id)
+{
+    json_t *events = NULL;
+    struct sluice_error err;
+    if (last_events(cli->client, kind, id, cli->limit > 0 ? (size_t)cli->limit : 50, &events, &err) < 0)
+        return cli_report(&err);
+    if (cli->output == CLI_OUT_JSON || cli->output == CLI_OUT_YAML) {
+        cli_print_value(events, cli->output);
+    } else if (json_array_size(events) == 0) {
+        fprintf(stderr, "no events for %s/%s\n", sluice_kind_name(kind), cli->argv[1]);
+    } else {
+        json_t *rows = event_rows(events);
+        cli_print_rows(rows, CLI_OUT_TABLE);
+        json_decref(rows);
+    }
+    json_decref(events);
+    return CLI_OK;
+}
+
+int cli_cmd_events(struct cli *cli)
+{
+    int code = need_runnable(cli, "have events");
+    return code ? code : with_named(cli, events_named);
+}
+
+/* "k=v, k=v" of an object's members (nested values as compact JSON); a string as it is. */
+static char *inline_text(json_t *v)
+{
+    if (!v || json_is_null(v))
+        return strdup("-");
+    if (json_is_string(v))
+        return strdup(json_string_value(v));
+    if (!json_is_object(v))
+        return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    const char *key;
+    json_t *item;
+    bool first = true;
+    json_object_foreach(v, key, item)
+    {
+        char *value =
+            json_is_string(item) ? strdup(json_string_value(item)) : json_dumps(item, JSON_COMPACT | JSON_ENCODE_ANY);
+        fprintf(f, "%s%s=%s", first ? "" : ", ", key, value ? value : "?");
+        free(value);
+        first = false;
+    }
+    fclose(f);
+    return text;
+}
+
+/* What describe prints after the resource for a pipeline or connection: state, tasks (with
+ * their metrics and sandbox reports) and the last events. */
+static void print_status(json_t *status, json_t *events)
+{
+    const char *last_error = json_string_value(json_object_get(status, "last_error"));
+    json_t *tp = json_object_get(status, "throughput");
+    printf("\nStatus:\n");
+    printf("  desired state:  %s\n", json_string_value(json_object_get(status, "desired_state")));
+    printf("  actual state:   %s\n", json_string_value(json_object_get(status, "actual_state")));
+    printf("  generation:     %lld (observed %lld)\n",
+           (long long)json_integer_value(json_object_get(status, "generation")),
+           (long long)json_integer_value(json_object_get(status, "observed_generation")));
+    printf("  last error:     %s\n", last_error ? last_error : "-");
+    printf("  throughput:     %.1f records/s in, %.1f records/s out\n",
+           json_number_value(json_object_get(tp, "records_in_per_second")),
+           json_number_value(json_object_get(tp, "records_out_per_second")));
+    printf("  lag:            %lld\n  errors:         %lld\n",
+           (long long)json_integer_value(json_object_get(status, "lag")),
+           (long long)json_integer_value(json_object_get(status, "errors")));
+    json_t *tasks = json_object_get(status, "tasks"), *t;
+    size_t i;
+    printf("\nTasks:\n");
+    if (json_array_size(tasks) == 0)
+        printf("  none running\n");
+    json_t *rows = json_array();
+    json_array_foreach(tasks, i, t)
+    {
+        char id[16], *metrics = inline_text(json_object_get(t, "metrics"));
+        json_array_append_new(rows, json_pack("{s:O?, s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:s?}", "index",
+                                              json_object_get(t, "index"), "task",
+                                              short_id(json_string_value(json_object_get(t, "id")), id), "state",
+                                              json_object_get(t, "state"), "pid", json_object_get(t, "pid"), "restarts",
+                                              json_object_get(t, "restarts"), "node", json_object_get(t, "node"),
+                                              "heartbeat", json_object_get(t, "heartbeat_at"), "metrics", metrics));
+        free(metrics);
+    }
+    if (json_array_size(rows) > 0)
+        cli_print_rows(rows, CLI_OUT_TABLE);
+    json_decref(rows);
+    json_array_foreach(tasks, i, t)
+    {
+        char id[16], *sandbox = inline_text(json_object_get(t, "sandbox"));
+        const char *task_error = json_string_value(json_object_get(t, "last_error"));
+        printf("  task %s sandbox: %s\n", short_id(json_string_value(json_object_get(t, "id")), id),
+               sandbox ? sandbox : "-");
+        if (task_error)
+            printf("  task %s last error: %s\n", id, task_error);
+        free(sandbox);
+    }
+    printf("\nEvents (the last %zu):\n", json_array_size(events));
+    if (json_array_size(events) == 0)
+        printf("  none\n");
+    rows = event_rows(events);
+    if (json_array_size(rows) > 0)
+        cli_print_rows(rows, CLI_OUT_TABLE);
+    json_decref(rows);
+}
+
+#define DESCRIBE_EVENTS 10
+
 static int describe_named(struct cli *cli, enum sluice_kind kind, json_t *one, const char *id)
 {
-    cli_print_value(one, cli->output == CLI_OUT_JSON ? CLI_OUT_JSON : CLI_OUT_YAML);
+    json_t *status = NULL, *events = NULL;
+    struct sluice_error err;
+    if (sluice_kind_runnable(kind) && (sluice_status(cli->client, kind, id, &status, &err) < 0 ||
+                                       last_events(cli->client, kind, id, DESCRIBE_EVENTS, &events, &err) < 0)) {
+        json_decref(status);
+        return cli_report(&err);
+    }
+    if (cli->output == CLI_OUT_JSON || cli->output == CLI_OUT_YAML) {
+        json_t *all = json_deep_copy(one); /* the resource, then its status and events */
+        if (status)
+            json_object_set(all, "status", status);
+        if (events)
+            json_object_set(all, "events", events);
+        cli_print_value(all, cli->output);
+        json_decref(all);
+    } else {
+        cli_print_value(one, CLI_OUT_YAML);
+        if (status) {
+            fflush(stdout);
+            print_status(status, events);
+        }
+    }
+    json_decref(status);
+    json_decref(events);
     return CLI_OK;
 }
 
 int cli_cmd_describe(struct cli *cli) { return with_named(cli, describe_named); }
+
+/* ==== the audit trail ==================================================================== */
+
+/* "kind/name" of an audit row's resource, looked up once per resource (cache: label by
+ * "kind/id"); "kind/<id>" when it is gone or is not a kind the CLI knows. New string. */
+static char *audit_resource(sluice_client *c, json_t *cache, const char *kind_name, const char *id)
+{
+    char *key = NULL;
+    if (asprintf(&key, "%s/%s", kind_name ? kind_name : "?", id ? id : "-") < 0)
+        return NULL;
+    const char *cached = json_string_value(json_object_get(cache, key));
+    if (cached) {
+        free(key);
+        return strdup(cached);
+    }
+    char word[64];
+    snprintf(word, sizeof word, "%s", kind_name ? kind_name : "");
+    for (char *p = word; *p; p++)
+        *p = *p == '_' ? '-' : *p; /* the API's "api_key" is the CLI's "api-key" */
+    enum sluice_kind kind;
+    json_t *one = NULL;
+    struct sluice_error err;
+    const char *name = NULL;
+    if (id && sluice_kind_parse(word, &kind) == 0 && kind != SLUICE_KIND_USER && kind != SLUICE_KIND_API_KEY &&
+        sluice_get(c, kind, id, &one, &err) == 0) /* users and keys have no GET by id: audit_names has them */
+        name = json_string_value(json_object_get(one, kind == SLUICE_KIND_USER ? "email" : "name"));
+    char *label = NULL;
+    if (name && asprintf(&label, "%s/%s", kind_name, name) < 0)
+        label = NULL;
+    json_object_set_new(cache, key, json_string(label ? label : key));
+    json_decref(one);
+    if (!label)
+        return key;
+    free(key);
+    return label;
+}
+
+/* Fills the cache of audit_resource with what has no GET by id: the tenant, its users (by
+ * email) and its API keys. Best effort: what cannot be listed stays an id. */
+static void audit_names(sluice_client *c, json_t *cache)
+{
+    struct sluice_error err;
+    json_t *me = NULL, *item;
+    if (sluice_me(c, &me, &err) == 0) {
+        json_t *tenant = json_object_get(me, "tenant");
+        const char *id = json_string_value(json_object_get(tenant, "id"));
+        const char *name = json_string_value(json_object_get(tenant, "name"));
+        char *key = NULL, *label = NULL;
+        if (id && name && asprintf(&key, "tenant/%s", id) >= 0 && asprintf(&label, "tenant/%s", name) >= 0)
+            json_object_set_new(cache, key, json_string(label));
+        free(key);
+        free(label);
+    }
+    json_decref(me);
+    static const struct {
+        enum sluice_kind kind;
+        const char *api_kind, *field;
+    } lists[] = {{SLUICE_KIND_USER, "user", "email"}, {SLUICE_KIND_API_KEY, "api_key", "name"}};
+    for (size_t k = 0; k < sizeof lists / sizeof lists[0]; k++) {
+        sluice_list *list = sluice_list_new(c, lists[k].kind, NULL, 100);
+        while (sluice_list_next(list, &item, &err) == 1) {
+            const char *id = json_string_value(json_object_get(item, "id"));
+            const char *name = json_string_value(json_object_get(item, lists[k].field));
+            char *key = NULL, *label = NULL;
+            if (id && name && asprintf(&key, "%s/%s", lists[k].api_kind, id) >= 0 &&
+                asprintf(&label, "%s/%s", lists[k].api_kind, name) >= 0)
+                json_object_set_new(cache, key, json_string(label));
+            free(key);
+            free(label);
+        }
+        sluice_list_free(list);
+    }
+}
+
+int cli_cmd_audit(struct cli *cli)
+{
+    int code;
+    sluice_client *c = cli_client(cli, &code);
+    if (!c)
+        return code;
+    size_t want = cli->limit > 0 ? (size_t)cli->limit : 50;
+    json_t *items = json_array();
+    char *cursor = NULL;
+    struct sluice_error err;
+    code = CLI_OK;
+    while (json_array_size(items) < want) {
+        size_t left = want - json_array_size(items);
+        json_t *page = NULL;
+        if (sluice_audit_events(c, cursor, left > 200 ? 200 : (int)left, &page, &err) < 0) {
+            code = cli_report(&err);
+            break;
+        }
+        json_t *item;
+        size_t i;
+        json_array_foreach(json_object_get(page, "items"), i, item)
+        {
+            if (json_array_size(items) < want)
+                json_array_append(items, item);
+        }
+        const char *next = json_string_value(json_object_get(page, "next_cursor"));
+        free(cursor);
+        cursor = next && *next ? strdup(next) : NULL;
+        json_decref(page);
+        if (!cursor)
+            break;
+    }
+    free(cursor);
+    if (code == CLI_OK) {
+        /* each row gets "resource" (kind/name) and "by" (the user's email) */
+        json_t *cache = json_object(), *item;
+        size_t i;
+        if (json_array_size(items) > 0)
+            audit_names(c, cache);
+        json_array_foreach(items, i, item)
+        {
+            char *resource = audit_resource(c, cache, json_string_value(json_object_get(item, "resource_kind")),
+                                            json_string_value(json_object_get(item, "resource_id")));
+            const char *user = json_string_value(json_object_get(item, "user_id"));
+            const char *key = json_string_value(json_object_get(item, "api_key_id"));
+            char *by = user ? audit_resource(c, cache, "user", user) : NULL;
+            char *via = key ? audit_resource(c, cache, "api_key", key) : NULL;
+            json_object_set_new(item, "resource", resource ? json_string(resource) : json_null());
+            /* the user's email, the key's name: the part after "kind/" */
+            json_object_set_new(item, "by", by ? json_string(strchr(by, '/') + 1) : json_null());
+            json_object_set_new(item, "via", via ? json_string(strchr(via, '/') + 1) : json_null());
+            free(resource);
+            free(by);
+            free(via);
+        }
+        json_decref(cache);
+        if (cli->output == CLI_OUT_JSON || cli->output == CLI_OUT_YAML) {
+            cli_print_value(items, cli->output);
+        } else if (json_array_size(items) == 0) {
+            fprintf(stderr, "no audit events\n");
+        } else {
+            json_t *rows = json_array();
+            json_array_foreach(items, i, item)
+            {
+                json_array_append_new(
+                    rows, json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}", "time", json_object_get(item, "ts"),
+                                    "action", json_object_get(item, "action"), "resource",
+                                    json_object_get(item, "resource"), "by", json_object_get(item, "by"), "api_key",
+                                    json_object_get(item, "via"), "request", json_object_get(item, "request_id")));
+            }
+            cli_print_rows(rows, CLI_OUT_TABLE);
+            json_decref(rows);
+        }
+    }
+    json_decref(items);
+    return code;
+}
 
 /* ==== changing =========================================================================== */
 
@@ -375,16 +731,27 @@ int cli_cmd_apply(struct cli *cli)
     if (!cli->file)
         return cli_usage_error(cli, "apply needs -f FILE");
     struct cli_spec_set set;
-    char errbuf[1024];
+    char errbuf[16384];
     if (cli_spec_read(cli->file, &set, errbuf, sizeof errbuf) < 0) {
-        fprintf(stderr, "sluice: %s\n", errbuf);
+        fprintf(stderr, "%s\nsluice: %s has problems; nothing was changed\n", errbuf,
+                strcmp(cli->file, "-") == 0 ? "<stdin>" : cli->file);
         return CLI_USAGE;
     }
     int code;
     sluice_client *c = cli_client(cli, &code);
     if (c) {
         struct sluice_error err;
-        code = cli_apply(c, &set, cli->dry_run, cli->prune, &err) < 0 ? cli_report(&err) : CLI_OK;
+        switch (cli_apply(c, &set, cli->dry_run, cli->prune, &err)) {
+        case CLI_APPLY_OK:
+            code = CLI_OK;
+            break;
+        case CLI_APPLY_INVALID:
+            code = CLI_USAGE;
+            break;
+        case CLI_APPLY_FAILED:
+            code = cli_report(&err);
+            break;
+        }
     }
     cli_spec_free(&set);
     return code;

@@ -9,7 +9,15 @@ int cli_cmd_signup(struct cli *cli);
 int cli_cmd_login(struct cli *cli);
 int cli_cmd_whoami(struct cli *cli);
 int cli_cmd_get(struct cli *cli);
+/* describe KIND NAME: the resource; for pipelines and connections also their status (states,
+ * generations, last error, tasks with metrics and sandbox reports) and the last 10 events. */
 int cli_cmd_describe(struct cli *cli);
+/* events KIND NAME [--limit N]: the newest N (default 50) task events of a pipeline or
+ * connection, oldest first. */
+int cli_cmd_events(struct cli *cli);
+/* audit [--limit N]: the newest N (default 50) entries of the tenant's audit trail, newest first,
+ * with the resource's kind/name and the user's email. */
+int cli_cmd_audit(struct cli *cli);
 int cli_cmd_create(struct cli *cli);
 /* set-role EMAIL ROLE: PATCH /v1/users/{id} {"role"}. */
 int cli_cmd_set_role(struct cli *cli);

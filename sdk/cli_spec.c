@@ -22,16 +22,24 @@ struct reader {
     size_t errcap;
     struct node_mark *marks;
     size_t n_marks, cap_marks;
+    int problems;  /* counted by fail_at; errbuf holds them, one a line */
+    int resources; /* resources seen so far, the document index of messages */
 };
 
+/* Appends "label:LINE:COL: message" to errbuf (a new line when it holds problems already) and
+ * counts the problem. Returns -1. */
 static int fail_at(struct reader *r, int line, int column, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int fail_at(struct reader *r, int line, int column, const char *fmt, ...)
 {
-    int n = snprintf(r->errbuf, r->errcap, "%s:%d:%d: ", r->label, line, column);
+    size_t used = r->problems ? strlen(r->errbuf) : 0;
+    r->problems++;
+    if (used + 1 >= r->errcap)
+        return -1;
+    int n = snprintf(r->errbuf + used, r->errcap - used, "%s%s:%d:%d: ", used ? "\n" : "", r->label, line, column);
     va_list ap;
     va_start(ap, fmt);
-    if (n >= 0 && (size_t)n < r->errcap)
-        vsnprintf(r->errbuf + n, r->errcap - (size_t)n, fmt, ap);
+    if (n >= 0 && used + (size_t)n < r->errcap)
+        vsnprintf(r->errbuf + used + (size_t)n, r->errcap - used - (size_t)n, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -186,12 +194,160 @@ static json_t *read_node(struct reader *r, yaml_event_t *ev)
 
 static const char *const top_level_keys[] = {"apiVersion", "kind", "metadata", "spec"};
 
-static int add_resource(struct reader *r, json_t *res, struct cli_spec_set *set)
+/* The fields of a spec, per kind: what the API accepts on create (the name is metadata's), and
+ * desired_state, which apply turns into activate or deactivate. Required fields are checked by
+ * apply for the resources that do not exist yet (an update may leave fields out). */
+enum spec_type { SPEC_STRING, SPEC_INT, SPEC_OBJECT, SPEC_STRING_MAP, SPEC_ENUM };
+
+struct spec_field {
+    const char *name;
+    enum spec_type type;
+    bool nullable;
+    long long min, max;        /* SPEC_INT */
+    const char *const *values; /* SPEC_ENUM, NULL-terminated */
+};
+
+static const char *const connection_types[] = {"source", "sink", NULL};
+static const char *const task_sizes[] = {"S", "M", "L", NULL};
+static const char *const error_policies[] = {"fail", "skip", "dead_letter", NULL};
+static const char *const desired_states[] = {"running", "stopped", NULL};
+
+#define SPEC_MAX_FIELDS 10
+static const struct spec_field spec_fields[SLUICE_KIND_COUNT][SPEC_MAX_FIELDS] = {
+    [SLUICE_KIND_SECRET] = {{"description", SPEC_STRING, true, 0, 0, NULL}, {"value", SPEC_STRING, false, 0, 0, NULL}},
+    [SLUICE_KIND_STREAM] = {{"description", SPEC_STRING, true, 0, 0, NULL},
+                            {"partitions", SPEC_INT, false, 1, 256, NULL},
+                            {"schema", SPEC_OBJECT, false, 0, 0, NULL}},
+    [SLUICE_KIND_CONNECTION] = {{"description", SPEC_STRING, true, 0, 0, NULL},
+                                {"connector", SPEC_STRING, false, 0, 0, NULL},
+                                {"type", SPEC_ENUM, false, 0, 0, connection_types},
+                                {"stream", SPEC_STRING, false, 0, 0, NULL},
+                                {"properties", SPEC_STRING_MAP, false, 0, 0, NULL},
+                                {"secret_refs", SPEC_STRING_MAP, false, 0, 0, NULL},
+                                {"task_count", SPEC_INT, false, 1, 64, NULL},
+                                {"task_size", SPEC_ENUM, false, 0, 0, task_sizes},
+                                {"desired_state", SPEC_ENUM, false, 0, 0, desired_states}},
+    [SLUICE_KIND_PIPELINE] = {{"description", SPEC_STRING, true, 0, 0, NULL},
+                              {"sql", SPEC_STRING, false, 0, 0, NULL},
+                              {"error_policy", SPEC_ENUM, false, 0, 0, error_policies},
+                              {"dead_letter_stream", SPEC_STRING, true, 0, 0, NULL},
+                              {"task_count", SPEC_INT, false, 1, 64, NULL},
+                              {"task_size", SPEC_ENUM, false, 0, 0, task_sizes},
+                              {"desired_state", SPEC_ENUM, false, 0, 0, desired_states}},
+};
+
+/* "a, b or c" (last " or ", or " and ") of n words into buf. */
+static const char *word_list(const char *const *words, size_t n, const char *last, char *buf, size_t cap)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && used < cap; i++)
+        used += (size_t)snprintf(buf + used, cap - used, "%s%s", i == 0 ? "" : i + 1 == n ? last : ", ", words[i]);
+    return buf;
+}
+
+static size_t count_words(const char *const *words)
+{
+    size_t n = 0;
+    while (words[n])
+        n++;
+    return n;
+}
+
+/* One field of spec against its row; records a problem when it does not fit. */
+static void check_field(struct reader *r, enum sluice_kind k, const char *key, json_t *v, const struct spec_field *f)
 {
     int line, col;
+    mark_of(r, v, &line, &col);
+    const char *kind = sluice_kind_name(k);
+    char words[256];
+    if (json_is_null(v) && f->nullable)
+        return;
+    switch (f->type) {
+    case SPEC_STRING:
+        if (!json_is_string(v))
+            fail_at(r, line, col, "%s field \"%s\" must be a string (document %d)", kind, key, r->resources);
+        return;
+    case SPEC_INT:
+        if (!json_is_integer(v) || json_integer_value(v) < f->min || json_integer_value(v) > f->max)
+            fail_at(r, line, col, "%s field \"%s\" must be a whole number from %lld to %lld (document %d)", kind, key,
+                    f->min, f->max, r->resources);
+        return;
+    case SPEC_OBJECT:
+        if (!json_is_object(v))
+            fail_at(r, line, col, "%s field \"%s\" must be a mapping (document %d)", kind, key, r->resources);
+        return;
+    case SPEC_STRING_MAP: {
+        if (!json_is_object(v)) {
+            fail_at(r, line, col, "%s field \"%s\" must be a mapping of strings (document %d)", kind, key,
+                    r->resources);
+            return;
+        }
+        const char *name;
+        json_t *item;
+        json_object_foreach(v, name, item)
+        {
+            if (!json_is_string(item)) {
+                mark_of(r, item, &line, &col);
+                fail_at(r, line, col, "%s field \"%s.%s\" must be a string; quote it (document %d)", kind, key, name,
+                        r->resources);
+            }
+        }
+        return;
+    }
+    case SPEC_ENUM:
+        for (const char *const *w = f->values; json_is_string(v) && *w; w++)
+            if (strcmp(*w, json_string_value(v)) == 0)
+                return;
+        fail_at(r, line, col, "%s field \"%s\" must be %s (document %d)", kind, key,
+                word_list(f->values, count_words(f->values), " or ", words, sizeof words), r->resources);
+        return;
+    }
+}
+
+/* Unknown fields and values of the wrong type in the spec of a resource of kind k. */
+static void check_spec(struct reader *r, enum sluice_kind k, json_t *spec)
+{
+    const struct spec_field *fields = spec_fields[k];
+    const char *key;
+    json_t *v;
+    json_object_foreach(spec, key, v)
+    {
+        const struct spec_field *f = NULL;
+        for (size_t i = 0; i < SPEC_MAX_FIELDS && fields[i].name && !f; i++)
+            if (strcmp(fields[i].name, key) == 0)
+                f = &fields[i];
+        if (f) {
+            check_field(r, k, key, v, f);
+            continue;
+        }
+        if (strcmp(key, "name") == 0)
+            continue; /* compared with metadata.name by the caller */
+        const char *names[SPEC_MAX_FIELDS];
+        size_t n = 0;
+        while (n < SPEC_MAX_FIELDS && fields[n].name) {
+            names[n] = fields[n].name;
+            n++;
+        }
+        char words[512];
+        int line, col;
+        mark_of(r, v, &line, &col);
+        fail_at(r, line, col, "unknown field \"%s\" in the spec of a %s, whose fields are %s (document %d)", key,
+                sluice_kind_name(k), word_list(names, n, " and ", words, sizeof words), r->resources);
+    }
+}
+
+/* Adds one resource to set, or records its problems (the caller goes on with the next). */
+static void add_resource(struct reader *r, json_t *res, struct cli_spec_set *set)
+{
+    int line, col;
+    r->resources++;
     mark_of(r, res, &line, &col);
-    if (!json_is_object(res))
-        return fail_at(r, line, col, "a resource must be a mapping with kind, metadata and spec");
+    if (!json_is_object(res)) {
+        fail_at(r, line, col, "a resource must be a mapping with kind, metadata and spec (document %d)", r->resources);
+        return;
+    }
+    int before = r->problems;
     const char *key;
     json_t *v;
     json_object_foreach(res, key, v)
@@ -200,64 +356,81 @@ static int add_resource(struct reader *r, json_t *res, struct cli_spec_set *set)
         for (size_t i = 0; i < sizeof top_level_keys / sizeof top_level_keys[0]; i++)
             known = known || strcmp(key, top_level_keys[i]) == 0;
         if (!known) {
-            mark_of(r, v, &line, &col);
-            return fail_at(r, line, col, "unknown field \"%s\"; a resource has kind, metadata and spec", key);
+            int kl, kc;
+            mark_of(r, v, &kl, &kc);
+            fail_at(r, kl, kc, "unknown field \"%s\"; a resource has kind, metadata and spec (document %d)", key,
+                    r->resources);
         }
     }
     json_t *kind = json_object_get(res, "kind");
     enum sluice_kind k;
-    if (!json_is_string(kind))
-        return fail_at(r, line, col, "missing \"kind\" (stream, connection, pipeline or secret)");
+    if (!json_is_string(kind)) {
+        fail_at(r, line, col, "missing \"kind\" (stream, connection, pipeline or secret) (document %d)", r->resources);
+        return;
+    }
     mark_of(r, kind, &line, &col);
-    if (sluice_kind_parse(json_string_value(kind), &k) < 0 || k == SLUICE_KIND_API_KEY || k == SLUICE_KIND_USER)
-        return fail_at(r, line, col, "unknown kind \"%s\"; expected stream, connection, pipeline or secret",
-                       json_string_value(kind));
+    if (sluice_kind_parse(json_string_value(kind), &k) < 0 || k == SLUICE_KIND_API_KEY || k == SLUICE_KIND_USER) {
+        fail_at(r, line, col, "unknown kind \"%s\"; expected stream, connection, pipeline or secret (document %d)",
+                json_string_value(kind), r->resources);
+        return;
+    }
     json_t *meta = json_object_get(res, "metadata");
     json_t *name = json_object_get(meta, "name");
     mark_of(r, meta ? meta : res, &line, &col);
-    if (!json_is_string(name) || !*json_string_value(name))
-        return fail_at(r, line, col, "missing metadata.name");
+    if (!json_is_string(name) || !*json_string_value(name)) {
+        fail_at(r, line, col, "missing metadata.name (document %d)", r->resources);
+        return;
+    }
     json_t *spec = json_object_get(res, "spec");
     mark_of(r, spec ? spec : res, &line, &col);
-    if (!json_is_object(spec))
-        return fail_at(r, line, col, "%s \"%s\": \"spec\" must be a mapping", sluice_kind_name(k),
-                       json_string_value(name));
+    if (!json_is_object(spec)) {
+        fail_at(r, line, col, "%s \"%s\": \"spec\" must be a mapping (document %d)", sluice_kind_name(k),
+                json_string_value(name), r->resources);
+        return;
+    }
     json_t *inner = json_object_get(spec, "name");
     if (inner && !json_equal(inner, name))
-        return fail_at(r, line, col, "spec.name differs from metadata.name; leave it out of spec");
+        fail_at(r, line, col, "spec.name differs from metadata.name; leave it out of spec (document %d)", r->resources);
+    check_spec(r, k, spec);
     for (size_t i = 0; i < set->count; i++)
         if (set->docs[i].kind == k && strcmp(set->docs[i].name, json_string_value(name)) == 0) {
             mark_of(r, res, &line, &col);
-            return fail_at(r, line, col, "%s \"%s\" is defined twice (first at line %d)", sluice_kind_name(k),
-                           json_string_value(name), set->docs[i].line);
+            fail_at(r, line, col, "%s \"%s\" is defined twice (first at line %d) (document %d)", sluice_kind_name(k),
+                    json_string_value(name), set->docs[i].line, r->resources);
         }
+    if (r->problems > before)
+        return;
     struct cli_spec_doc *docs = realloc(set->docs, (set->count + 1) * sizeof *docs);
-    if (!docs)
-        return fail_at(r, line, col, "out of memory");
+    if (!docs) {
+        fail_at(r, line, col, "out of memory");
+        return;
+    }
     set->docs = docs;
     mark_of(r, res, &line, &col);
     struct cli_spec_doc *d = &docs[set->count++];
+    memset(d, 0, sizeof *d);
     d->kind = k;
     d->name = strdup(json_string_value(name));
     d->spec = json_deep_copy(spec);
     json_object_del(d->spec, "name");
+    const char *desired = json_string_value(json_object_get(d->spec, "desired_state"));
+    d->desired_state = desired ? strdup(desired) : NULL;
+    json_object_del(d->spec, "desired_state");
     d->line = line;
-    return 0;
+    d->index = r->resources;
 }
 
 static int add_document(struct reader *r, json_t *root, struct cli_spec_set *set)
 {
     if (json_is_null(root))
         return 0; /* an empty document, such as a trailing "---" */
-    if (!json_is_array(root))
-        return add_resource(r, root, set);
+    if (!json_is_array(root)) {
+        add_resource(r, root, set);
+        return 0;
+    }
     size_t i;
     json_t *item;
-    json_array_foreach(root, i, item)
-    {
-        if (add_resource(r, item, set) < 0)
-            return -1;
-    }
+    json_array_foreach(root, i, item) { add_resource(r, item, set); }
     return 0;
 }
 
@@ -273,7 +446,7 @@ static int read_stream(struct reader *r, struct cli_spec_set *set, json_t **sing
             return -1;
         if (ev.type == YAML_STREAM_END_EVENT) {
             yaml_event_delete(&ev);
-            return 0;
+            return r->problems ? -1 : 0;
         }
         yaml_event_delete(&ev); /* document start */
         if (next_event(r, &ev) < 0)
@@ -307,11 +480,14 @@ void cli_spec_free(struct cli_spec_set *set)
 {
     for (size_t i = 0; i < set->count; i++) {
         free(set->docs[i].name);
+        free(set->docs[i].desired_state);
         json_decref(set->docs[i].spec);
     }
     free(set->docs);
+    free(set->label);
     set->docs = NULL;
     set->count = 0;
+    set->label = NULL;
 }
 
 static int parse_text(const char *label, const char *text, size_t len, struct cli_spec_set *set, json_t **single,
@@ -323,6 +499,11 @@ static int parse_text(const char *label, const char *text, size_t len, struct cl
         return -1;
     }
     yaml_parser_set_input_string(&r.parser, (const unsigned char *)text, len);
+    if (set && !(set->label = strdup(label))) {
+        yaml_parser_delete(&r.parser);
+        snprintf(errbuf, errcap, "%s: out of memory", label);
+        return -1;
+    }
     int rc = read_stream(&r, set, single);
     yaml_parser_delete(&r.parser);
     free(r.marks);

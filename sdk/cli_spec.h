@@ -1,6 +1,9 @@
 /* cli_spec.h — reads `sluice apply` files: multi-document YAML or JSON, each document one
- * resource ({kind, metadata: {name}, spec}), or a JSON/YAML list of them. Errors point at the
- * place in the file: "resources.yaml:LINE:COL: message". */
+ * resource ({kind, metadata: {name}, spec}), or a JSON/YAML list of them. The whole file is
+ * read and checked before anything is returned: unknown kinds and fields, missing names, values
+ * of the wrong type (each spec against the fields its kind takes). Every problem is reported,
+ * one a line, each pointing at its place in the file and its document:
+ * "resources.yaml:LINE:COL: message (document N)". */
 #ifndef SLUICE_SDK_CLI_SPEC_H
 #define SLUICE_SDK_CLI_SPEC_H
 
@@ -11,18 +14,21 @@
 
 struct cli_spec_doc {
     enum sluice_kind kind;
-    char *name;   /* owned */
-    json_t *spec; /* owned reference: the API body without the name */
-    int line;     /* where the document starts, 1-based */
+    char *name;          /* owned */
+    json_t *spec;        /* owned reference: the API body without the name and desired_state */
+    char *desired_state; /* owned: "running", "stopped", or NULL when the spec does not say */
+    int line;            /* where the document starts, 1-based */
+    int index;           /* which resource of the file, 1-based */
 };
 
 struct cli_spec_set {
     struct cli_spec_doc *docs;
     size_t count;
+    char *label; /* owned: the file's name in messages */
 };
 
 /* Parses a file ("-" for stdin). label names it in messages. Returns 0, or -1 with errbuf
- * "label:LINE:COL: message" (set freed). Release with cli_spec_free(). */
+ * "label:LINE:COL: message", one line per problem (set freed). Release with cli_spec_free(). */
 int cli_spec_read(const char *path, struct cli_spec_set *set, char *errbuf, size_t errcap);
 /* The same from text in memory. */
 int cli_spec_parse(const char *label, const char *text, size_t len, struct cli_spec_set *set, char *errbuf,

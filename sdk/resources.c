@@ -349,6 +349,46 @@ int sluice_preview(sluice_client *c, const char *sql, int limit, long timeout_ms
     return rc;
 }
 
+/* ==== events, status and the audit trail ================================================= */
+
+int sluice_events(sluice_client *c, enum sluice_kind kind, const char *id, long long since_id, int limit, json_t **out,
+                  struct sluice_error *err)
+{
+    if (!sluice_kind_runnable(kind))
+        return sdk_error_set(err, SLUICE_E_ARGUMENT, "a %s has no events", sluice_kind_name(kind));
+    char path[512], since[24] = "", lim[24] = "";
+    if (since_id > 0)
+        snprintf(since, sizeof since, "%lld", since_id);
+    if (limit > 0)
+        snprintf(lim, sizeof lim, "%d", limit);
+    const char *params[][2] = {{"since_id", since[0] ? since : NULL}, {"limit", lim[0] ? lim : NULL}};
+    if (!id || resource_path(path, sizeof path, kind, id, "/events", err) < 0 ||
+        append_query(path, sizeof path, params, 2, err) < 0)
+        return id ? -1 : sdk_error_set(err, SLUICE_E_ARGUMENT, "no id given");
+    return sluice_call(c, "GET", path, NULL, -1, out, err);
+}
+
+int sluice_status(sluice_client *c, enum sluice_kind kind, const char *id, json_t **out, struct sluice_error *err)
+{
+    if (!sluice_kind_runnable(kind))
+        return sdk_error_set(err, SLUICE_E_ARGUMENT, "a %s has no status", sluice_kind_name(kind));
+    char path[512];
+    if (!id || resource_path(path, sizeof path, kind, id, "/status", err) < 0)
+        return id ? -1 : sdk_error_set(err, SLUICE_E_ARGUMENT, "no id given");
+    return sluice_call(c, "GET", path, NULL, -1, out, err);
+}
+
+int sluice_audit_events(sluice_client *c, const char *cursor, int limit, json_t **out, struct sluice_error *err)
+{
+    char path[512] = "/v1/audit-events", lim[24] = "";
+    if (limit > 0)
+        snprintf(lim, sizeof lim, "%d", limit);
+    const char *params[][2] = {{"limit", lim[0] ? lim : NULL}, {"cursor", cursor}};
+    if (append_query(path, sizeof path, params, 2, err) < 0)
+        return -1;
+    return sluice_call(c, "GET", path, NULL, -1, out, err);
+}
+
 int sluice_connection_send_events(sluice_client *c, const char *connection_id, json_t *events, json_t **out,
                                   struct sluice_error *err)
 {

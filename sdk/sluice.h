@@ -55,6 +55,8 @@ enum sluice_code {
     SLUICE_E_INVALID_EVENTS,  /* 422, details has "errors" [{index|line, field, reason}] */
     SLUICE_E_WRONG_CONNECTOR, /* 409: events go to connections of connector http, type source */
     SLUICE_E_NOT_ACTIVE,      /* 409: the connection is not active */
+    /* from the server, plan limits (added later still) */
+    SLUICE_E_QUOTA_EXCEEDED, /* 403 quota_exceeded: details has "resource" and "limit" (and "requested") */
 };
 
 struct sluice_error {
@@ -180,6 +182,24 @@ int sluice_usage(sluice_client *client, const char *from, const char *to, const 
  * server's default: latest). */
 int sluice_preview(sluice_client *client, const char *sql, int limit, long timeout_ms, const char *start, json_t **out,
                    struct sluice_error *err);
+
+/* ---- events, status and the audit trail ------------------------------------------------ */
+
+/* GET /v1/<kind>/<id>/events?since_id=&limit=: the task events of a pipeline or connection
+ * (started, exited, restarted, claimed, ...) with an id above since_id (0: from the first), the
+ * oldest first, at most limit (0: the server's default, 100; at most 1000). *out:
+ * {"items":[{"id","ts","task_id","event","message","restarts"}]}. */
+int sluice_events(sluice_client *client, enum sluice_kind kind, const char *id, long long since_id, int limit,
+                  json_t **out, struct sluice_error *err);
+/* GET /v1/<kind>/<id>/status: desired and actual state, generation and observed_generation,
+ * last_error, throughput, and "tasks" [{"id","index","node","pid","state","restarts",
+ * "started_at","heartbeat_at","sandbox","last_error","metrics"}]. */
+int sluice_status(sluice_client *client, enum sluice_kind kind, const char *id, json_t **out, struct sluice_error *err);
+/* GET /v1/audit-events?cursor=&limit= (admins and owners): one page of the tenant's audit
+ * trail, the newest first. cursor NULL: the first page; limit 0: the server's default. *out:
+ * {"items":[{"id","ts","action","resource_kind","resource_id","user_id","api_key_id",
+ * "request_id"}],"next_cursor"} with next_cursor null after the last page. */
+int sluice_audit_events(sluice_client *client, const char *cursor, int limit, json_t **out, struct sluice_error *err);
 
 /* ---- HTTP ingest ------------------------------------------------------------------------ */
 

@@ -51,6 +51,7 @@ static const struct code_row code_rows[] = {
     {SLUICE_E_INVALID_EVENTS, "invalid_events", 0},
     {SLUICE_E_WRONG_CONNECTOR, "wrong_connector", 0},
     {SLUICE_E_NOT_ACTIVE, "not_active", 0},
+    {SLUICE_E_QUOTA_EXCEEDED, "quota_exceeded", 0},
 };
 #define N_CODES (sizeof code_rows / sizeof code_rows[0])
 

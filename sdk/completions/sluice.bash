@@ -2,7 +2,7 @@
 # Install: source it from ~/.bashrc, or copy it to /usr/share/bash-completion/completions/sluice.
 # Resource names are completed live with `sluice get KIND -o name` (quietly; nothing on error).
 
-_sluice_commands="signup login whoami get describe create apply delete activate deactivate logs usage preview send set-role version help"
+_sluice_commands="signup login whoami get describe create apply delete activate deactivate logs events audit usage preview send set-role version help"
 _sluice_kinds="streams connections pipelines secrets api-keys users"
 _sluice_global="--profile --api-url --api-key --ca-file --insecure --timeout --output -o --help -h"
 
@@ -14,6 +14,7 @@ _sluice_options() {
     apply) echo "--file -f --dry-run --prune" ;;
     activate|deactivate) echo "--wait" ;;
     logs) echo "--follow -f" ;;
+    events|audit) echo "--limit" ;;
     usage) echo "--from --to --group-by" ;;
     preview) echo "--sql --sql-file --limit --start" ;;
     send) echo "--file -f" ;;
@@ -53,10 +54,10 @@ _sluice() {
     args+=("${COMP_WORDS[i]}")
   done
   case $cmd in
-    get|describe|delete|create|activate|deactivate|logs)
+    get|describe|delete|create|activate|deactivate|logs|events)
       if [ ${#args[@]} -eq 0 ]; then
         case $cmd in
-          activate|deactivate|logs) COMPREPLY=($(compgen -W "pipelines connections" -- "$cur")) ;;
+          activate|deactivate|logs|events) COMPREPLY=($(compgen -W "pipelines connections" -- "$cur")) ;;
           *) COMPREPLY=($(compgen -W "$_sluice_kinds" -- "$cur")) ;;
         esac
       elif [ ${#args[@]} -eq 1 ] && [ "$cmd" != create ]; then

@@ -183,8 +183,8 @@ assert_eq "$(grep -c ' unchanged$' <<<"$out")" 4 "the second apply changes nothi
 printf 'kind: connection\nmetadata: {name: ghost-feed}\nspec: {connector: http, type: source, stream: no_such_stream}\n' \
   >"$TEST_TMP/ghost.yaml"
 run "$S" apply -f "$TEST_TMP/ghost.yaml"
-expect 1 "a connection naming a missing stream"
-assert_contains "$err" 'connection/ghost-feed: stream "no_such_stream" not found' "the message names the resource and the stream"
+expect 2 "a connection naming a missing stream (found before anything is sent)"
+assert_contains "$err" 'ghost.yaml:1: connection/ghost-feed: "stream" names stream "no_such_stream", which is neither on the server nor in the file (document 1)' "the message names the line, the resource and the stream"
 run "$S" get connection ghost-feed
 expect 3 "the connection with a missing stream was not created"
 

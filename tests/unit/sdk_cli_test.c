@@ -39,11 +39,12 @@ START_TEST(test_multi_document_yaml)
                        "  name: s\n"
                        "spec:\n"
                        "  partitions: 4\n"
-                       "  ratio: 0.5\n"
-                       "  on: true\n"
-                       "  nothing: ~\n"
-                       "  quoted: \"1000\"\n"
-                       "  tagged: !!str 12\n"
+                       "  schema:\n" /* the reader checks no deeper than the spec's fields */
+                       "    ratio: 0.5\n"
+                       "    on: true\n"
+                       "    nothing: ~\n"
+                       "    quoted: \"1000\"\n"
+                       "    tagged: !!str 12\n"
                        "---\n";
     struct cli_spec_set set;
     char errbuf[512] = "";
@@ -54,9 +55,9 @@ START_TEST(test_multi_document_yaml)
     ck_assert_int_eq(set.docs[0].line, 3);
     ck_assert_str_eq(json_string_value(json_object_get(set.docs[0].spec, "sql")), "INSERT INTO b\nSELECT * FROM a\n");
     ck_assert_int_eq(json_integer_value(json_object_get(set.docs[0].spec, "task_count")), 2);
-    json_t *s = set.docs[1].spec;
+    json_t *s = json_object_get(set.docs[1].spec, "schema");
     ck_assert_int_eq(set.docs[1].kind, SLUICE_KIND_STREAM);
-    ck_assert(json_is_integer(json_object_get(s, "partitions")));
+    ck_assert(json_is_integer(json_object_get(set.docs[1].spec, "partitions")));
     ck_assert(json_is_real(json_object_get(s, "ratio")));
     ck_assert(json_is_true(json_object_get(s, "on")));
     ck_assert(json_is_null(json_object_get(s, "nothing")));
@@ -115,6 +116,102 @@ START_TEST(test_bad_files_point_at_the_line)
     ck_assert_int_eq(parse(b->text, &set, errbuf), -1);
     ck_assert_msg(strncmp(errbuf, b->error, strlen(b->error)) == 0, "got [%s], expected [%s...]", errbuf, b->error);
     ck_assert_uint_eq(set.count, 0);
+}
+END_TEST
+
+/* Every problem of a file is reported, each with its place and document, and nothing is
+ * returned; desired_state is taken off the spec of a connection or pipeline. */
+START_TEST(test_every_problem_is_reported)
+{
+    const char *text = "kind: stream\n"                                                 /* 1 */
+                       "metadata: {name: a}\n"                                          /* 2 */
+                       "spec: {partitions: many, schema: {}}\n"                         /* 3 */
+                       "---\n"                                                          /* 4 */
+                       "kind: connection\n"                                             /* 5 */
+                       "metadata: {name: c}\n"                                          /* 6 */
+                       "spec:\n"                                                        /* 7 */
+                       "  connector: datagen\n"                                         /* 8 */
+                       "  properties: {rate: 1000}\n"                                   /* 9 */
+                       "  desired_state: started\n"                                     /* 10 */
+                       "---\n"                                                          /* 11 */
+                       "kind: pipeline\n"                                               /* 12 */
+                       "metadata: {name: p}\n"                                          /* 13 */
+                       "spec: {sql: 'INSERT INTO b SELECT * FROM a', paralelism: 2}\n"; /* 14 */
+    struct cli_spec_set set;
+    char errbuf[2048] = "";
+    ck_assert_int_eq(parse(text, &set, errbuf), -1);
+    ck_assert_uint_eq(set.count, 0);
+    const char *want[] = {
+        "r.yaml:3:20: stream field \"partitions\" must be a whole number from 1 to 256 (document 1)",
+        "r.yaml:9:22: connection field \"properties.rate\" must be a string; quote it (document 2)",
+        "r.yaml:10:18: connection field \"desired_state\" must be running or stopped (document 2)",
+        "r.yaml:14:58: unknown field \"paralelism\" in the spec of a pipeline, whose fields are description, sql, "
+        "error_policy, dead_letter_stream, task_count, task_size and desired_state (document 3)",
+    };
+    char expected[2048] = "";
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%s", i ? "\n" : "", want[i]);
+    ck_assert_str_eq(errbuf, expected);
+}
+END_TEST
+
+START_TEST(test_desired_state_leaves_the_spec)
+{
+    const char *text = "kind: pipeline\nmetadata: {name: p}\nspec: {sql: x, desired_state: running}\n---\n"
+                       "kind: connection\nmetadata: {name: c}\nspec: {connector: http, desired_state: stopped}\n---\n"
+                       "kind: stream\nmetadata: {name: s}\nspec: {schema: {}}\n";
+    struct cli_spec_set set;
+    char errbuf[1024] = "";
+    ck_assert_msg(parse(text, &set, errbuf) == 0, "%s", errbuf);
+    ck_assert_uint_eq(set.count, 3);
+    ck_assert_str_eq(set.docs[0].desired_state, "running");
+    ck_assert_ptr_null(json_object_get(set.docs[0].spec, "desired_state"));
+    ck_assert_str_eq(set.docs[1].desired_state, "stopped");
+    ck_assert_ptr_null(set.docs[2].desired_state);
+    ck_assert_int_eq(set.docs[2].index, 3);
+    ck_assert_int_eq(set.docs[2].line, 9);
+    ck_assert_str_eq(set.label, "r.yaml");
+    cli_spec_free(&set);
+    /* a stream has no desired state */
+    ck_assert_int_eq(
+        parse("kind: stream\nmetadata: {name: s}\nspec: {schema: {}, desired_state: running}\n", &set, errbuf), -1);
+    ck_assert_ptr_nonnull(strstr(errbuf, "r.yaml:3:35: unknown field \"desired_state\" in the spec of a stream"));
+}
+END_TEST
+
+struct sql_case {
+    const char *sql;
+    const char *streams; /* the names found, comma separated */
+};
+
+static const struct sql_case sql_cases[] = {
+    {"INSERT INTO out SELECT a FROM input WHERE a > 1", "out,input"},
+    {"insert into \"Out\" select * from `in` -- FROM commented\n /* FROM x */", "Out,in"},
+    {"INSERT INTO w SELECT window_start, COUNT(*) FROM TABLE(TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '10' "
+     "SECOND)) GROUP BY window_start",
+     "w,bids"},
+    {"INSERT INTO o SELECT EXTRACT(HOUR FROM ts), TRIM(BOTH ' ' FROM name) FROM src", "o,src"},
+    {"INSERT INTO o SELECT a.x FROM a JOIN b ON a.k = b.k LEFT JOIN c ON c.k = a.k", "o,a,b,c"},
+    {"WITH recent AS (SELECT * FROM events) INSERT INTO o SELECT * FROM recent", "o"},
+    {"INSERT INTO o SELECT 'FROM nowhere' AS s FROM src", "o,src"},
+    {"INSERT INTO o SELECT * FROM cat.db.t", "o"},
+    {"INSERT INTO o SELECT * FROM src UNION ALL SELECT * FROM src", "o,src"},
+    {"", ""},
+};
+
+START_TEST(test_sql_stream_names)
+{
+    const struct sql_case *c = &sql_cases[_i];
+    json_t *names = cli_apply_sql_streams(c->sql);
+    char got[256] = "";
+    size_t i;
+    json_t *v;
+    json_array_foreach(names, i, v)
+    {
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", i ? "," : "", json_string_value(v));
+    }
+    ck_assert_msg(strcmp(got, c->streams) == 0, "%s: got [%s], expected [%s]", c->sql, got, c->streams);
+    json_decref(names);
 }
 END_TEST
 
@@ -300,6 +397,9 @@ int main(void)
     tcase_add_test(tc, test_multi_document_yaml);
     tcase_add_test(tc, test_json_list_of_resources);
     tcase_add_loop_test(tc, test_bad_files_point_at_the_line, 0, (int)(sizeof bad_files / sizeof bad_files[0]));
+    tcase_add_test(tc, test_every_problem_is_reported);
+    tcase_add_test(tc, test_desired_state_leaves_the_spec);
+    tcase_add_loop_test(tc, test_sql_stream_names, 0, (int)(sizeof sql_cases / sizeof sql_cases[0]));
     tcase_add_test(tc, test_read_missing_file);
     tcase_add_test(tc, test_apply_matches_compares_only_spec_fields);
     tcase_add_test(tc, test_changed_fields_skip_secret_values);

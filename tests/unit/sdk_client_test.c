@@ -605,6 +605,66 @@ START_TEST(test_send_events)
 }
 END_TEST
 
+/* Task events, status and the audit trail: the paths and query arguments sent, and a plan quota
+ * refusal (403 quota_exceeded) mapped to its own code, not to forbidden. */
+START_TEST(test_events_status_audit_and_quota)
+{
+    struct scripted script[] = {
+        {200, "{\"items\":[{\"id\":7,\"ts\":\"t\",\"event\":\"started\",\"message\":\"\",\"restarts\":0}]}", NULL,
+         NULL},
+        {200, "{\"items\":[]}", NULL, NULL},
+        {200, "{\"id\":\"p1\",\"actual_state\":\"running\",\"tasks\":[{\"index\":0,\"state\":\"running\"}]}", NULL,
+         NULL},
+        {200, "{\"items\":[{\"id\":\"9\",\"action\":\"create\"}],\"next_cursor\":\"9\"}", NULL, NULL},
+        {403,
+         "{\"error\":{\"code\":\"quota_exceeded\",\"message\":\"your plan allows 2 pipelines\",\"details\":"
+         "{\"resource\":\"pipelines\",\"limit\":2,\"requested\":3}}}",
+         NULL, NULL},
+        {403, "{\"error\":{\"code\":\"forbidden\",\"message\":\"admins only\"}}", NULL, NULL},
+    };
+    struct server *s = server_start(script, 6);
+    sluice_client *c = client_for(s, 3);
+    struct sluice_error err;
+    json_t *out = NULL;
+    ck_assert_int_eq(sluice_events(c, SLUICE_KIND_PIPELINE, "p1", 0, 0, &out, &err), 0);
+    ck_assert_str_eq(s->seen[0].method, "GET");
+    ck_assert_str_eq(s->seen[0].url, "/v1/pipelines/p1/events");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(out, "items"), 0), "event")),
+                     "started");
+    json_decref(out);
+    ck_assert_int_eq(sluice_events(c, SLUICE_KIND_CONNECTION, "c1", 7, 1000, &out, &err), 0);
+    ck_assert_str_eq(s->seen[1].url, "/v1/connections/c1/events limit=1000 since_id=7");
+    json_decref(out);
+    ck_assert_int_eq(sluice_status(c, SLUICE_KIND_PIPELINE, "p1", &out, &err), 0);
+    ck_assert_str_eq(s->seen[2].url, "/v1/pipelines/p1/status");
+    ck_assert_str_eq(json_string_value(json_object_get(out, "actual_state")), "running");
+    json_decref(out);
+    ck_assert_int_eq(sluice_audit_events(c, "12", 5, &out, &err), 0);
+    ck_assert_str_eq(s->seen[3].url, "/v1/audit-events limit=5 cursor=12");
+    ck_assert_str_eq(json_string_value(json_object_get(out, "next_cursor")), "9");
+    json_decref(out);
+    out = NULL;
+    ck_assert_int_eq(sluice_create(c, SLUICE_KIND_PIPELINE, NULL, &out, &err), -1);
+    ck_assert_int_eq(err.code, SLUICE_E_QUOTA_EXCEEDED);
+    ck_assert_int_eq(err.http_status, 403);
+    ck_assert(!err.retriable);
+    ck_assert_str_eq(sluice_code_name(err.code), "quota_exceeded");
+    ck_assert_ptr_nonnull(strstr(err.details, "\"limit\":2"));
+    ck_assert_int_eq(sluice_audit_events(c, NULL, 0, &out, &err), -1);
+    ck_assert_int_eq(err.code, SLUICE_E_FORBIDDEN);
+    ck_assert_str_eq(s->seen[5].url, "/v1/audit-events");
+    ck_assert_int_eq(s->count, 6); /* a quota refusal is not retried */
+    /* streams have neither events nor status: refused before any request */
+    ck_assert_int_eq(sluice_events(c, SLUICE_KIND_STREAM, "s1", 0, 0, &out, &err), -1);
+    ck_assert_int_eq(err.code, SLUICE_E_ARGUMENT);
+    ck_assert_int_eq(sluice_status(c, SLUICE_KIND_SECRET, "k1", &out, &err), -1);
+    ck_assert_int_eq(err.code, SLUICE_E_ARGUMENT);
+    ck_assert_int_eq(s->count, 6);
+    sluice_client_free(c);
+    server_stop(s);
+}
+END_TEST
+
 static int collect_line(const char *line, void *user)
 {
     char *acc = user;
@@ -732,6 +792,7 @@ int main(void)
     tcase_add_test(tc, test_update_sends_if_match);
     tcase_add_test(tc, test_delete_and_activate);
     tcase_add_test(tc, test_send_events);
+    tcase_add_test(tc, test_events_status_audit_and_quota);
     tcase_add_test(tc, test_logs_event_stream_and_json);
     tcase_add_test(tc, test_logs_follow_resumes_after_end);
     tcase_add_test(tc, test_one_handle_many_threads);
