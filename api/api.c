@@ -503,7 +503,10 @@ static bool api_escape_is_control(const char *s)
     int v = 0;
     for (int i = 1; i <= 2; i++) {
         char c = s[i];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
         if (d < 0)
             return false;
         v = v * 16 + d;
@@ -551,15 +554,15 @@ static int api_check_head(struct MHD_Connection *conn, const void *uri_flags, co
     struct api_header_tally t = {0};
     MHD_get_connection_values(conn, MHD_HEADER_KIND, api_header_count, &t);
     if (t.count > API_MAX_HEADER_COUNT)
-        return api_fail(resp, API_HEADERS_TOO_LARGE,
-                        json_pack("{s:s,s:i,s:I}", "field", "headers", "limit", API_MAX_HEADER_COUNT, "count",
-                                  (json_int_t)t.count),
-                        "the request has %zu header lines; send at most %d", t.count, API_MAX_HEADER_COUNT);
+        return api_fail(
+            resp, API_HEADERS_TOO_LARGE,
+            json_pack("{s:s,s:i,s:I}", "field", "headers", "limit", API_MAX_HEADER_COUNT, "count", (json_int_t)t.count),
+            "the request has %zu header lines; send at most %d", t.count, API_MAX_HEADER_COUNT);
     if (t.bytes > API_MAX_HEADER_BYTES)
-        return api_fail(resp, API_HEADERS_TOO_LARGE,
-                        json_pack("{s:s,s:i,s:I}", "field", "headers", "limit", API_MAX_HEADER_BYTES, "bytes",
-                                  (json_int_t)t.bytes),
-                        "the request's headers hold %zu bytes; send at most %d", t.bytes, API_MAX_HEADER_BYTES);
+        return api_fail(
+            resp, API_HEADERS_TOO_LARGE,
+            json_pack("{s:s,s:i,s:I}", "field", "headers", "limit", API_MAX_HEADER_BYTES, "bytes", (json_int_t)t.bytes),
+            "the request's headers hold %zu bytes; send at most %d", t.bytes, API_MAX_HEADER_BYTES);
     return 0;
 }
 
@@ -874,12 +877,12 @@ static struct MHD_Daemon *api_start(const char *cert, const char *key, char *err
         snprintf(err, errlen, "listen-address \"%s\" is not an IPv4 or IPv6 address", cfg->listen_address);
         return NULL;
     }
-    struct MHD_Daemon *d = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, api_access, NULL, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_HTTPS_MEM_CERT,
-        cert, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_NOTIFY_COMPLETED, api_completed, NULL,
-        MHD_OPTION_URI_LOG_CALLBACK, api_uri_seen, NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)API_CONNECTION_MEMORY, MHD_OPTION_END);
+    struct MHD_Daemon *d =
+        MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, api_access, NULL, MHD_OPTION_SOCK_ADDR, addr,
+                         MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_THREAD_POOL_SIZE,
+                         (unsigned)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_NOTIFY_COMPLETED,
+                         api_completed, NULL, MHD_OPTION_URI_LOG_CALLBACK, api_uri_seen, NULL,
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONNECTION_MEMORY, MHD_OPTION_END);
     if (!d)
         snprintf(err, errlen, "cannot listen on %s port %ld (in use, or not allowed)", cfg->listen_address, cfg->port);
     return d;

@@ -33,8 +33,8 @@ struct ingest_target {
     char name[128], connector[128], type[16], desired[16];
     char stream_id[40], stream_name[128];
     int partitions;
-    json_t *schema;      /* owned */
-    char key_field[256]; /* the partition.key property, "" when absent */
+    json_t *schema;              /* owned */
+    char key_field[256];         /* the partition.key property, "" when absent */
     long long max_storage_bytes; /* the tenant's plan's storage quota; < 0: none */
 };
 

@@ -32,8 +32,8 @@ int tenant_storage_dirs(const char *root, const char *tenant, char *err, size_t 
     return 0;
 }
 
-int tenant_storage_create_stream(const char *root, const char *tenant, const char *stream_id, int partitions,
-                                 char *err, size_t errlen)
+int tenant_storage_create_stream(const char *root, const char *tenant, const char *stream_id, int partitions, char *err,
+                                 size_t errlen)
 {
     char location[2048];
     int count;

@@ -22,8 +22,8 @@ int tenant_storage_dirs(const char *root, const char *tenant, char *err, size_t 
 /* Makes every partition directory (0 .. partitions-1) of the stream, through the embedded
  * log's backend, so no partition is ever missing (a gap a reader would fail on). Existing ones
  * are left as they are. 0, or -1 with err. */
-int tenant_storage_create_stream(const char *root, const char *tenant, const char *stream_id, int partitions,
-                                 char *err, size_t errlen);
+int tenant_storage_create_stream(const char *root, const char *tenant, const char *stream_id, int partitions, char *err,
+                                 size_t errlen);
 /* Bytes of stream data the tenant holds (cached, see above). 0, or -1 with err. */
 int tenant_storage_used(const char *root, const char *tenant, uint64_t *bytes, char *err, size_t errlen);
 /* Adds bytes this process just wrote for the tenant to its cached measurement. */

@@ -353,8 +353,9 @@ static int storage_quota(struct reconciler *r, const char *tenant, json_t *spec,
     if (PQntuples(res) == 1) {
         char dir[1024];
         snprintf(dir, sizeof dir, "%s/tenants/%s/streams", r->opt.data_root, tenant);
-        json_object_set_new(spec, "storage", json_pack("{s:I, s:s}", "quota_bytes",
-                                                       (json_int_t)atoll(PQgetvalue(res, 0, 0)), "dir", dir));
+        json_object_set_new(
+            spec, "storage",
+            json_pack("{s:I, s:s}", "quota_bytes", (json_int_t)atoll(PQgetvalue(res, 0, 0)), "dir", dir));
     }
     PQclear(res);
     return 0;

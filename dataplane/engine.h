@@ -92,8 +92,8 @@ struct engine_options {
      * no quota. */
     uint64_t storage_quota_bytes;
     const char *storage_dir;
-    engine_log_fn log;                    /* notable events; NULL = common/log */
-    void *ctx;                            /* for report and log */
+    engine_log_fn log; /* notable events; NULL = common/log */
+    void *ctx;         /* for report and log */
 };
 
 enum engine_result { ENGINE_FAILED = -1, ENGINE_COMPLETED = 0, ENGINE_STOPPED = 1 };

@@ -279,7 +279,8 @@ static int worker_run_spec(json_t *spec, char *err, size_t errlen)
     o.bounded = json_is_true(json_object_get(spec, "bounded"));
     /* {"storage": {"quota_bytes": N, "dir": "<data-root>/tenants/<tenant>/streams"}} */
     json_t *storage = json_object_get(spec, "storage");
-    if (json_is_integer(json_object_get(storage, "quota_bytes")) && json_string_value(json_object_get(storage, "dir"))) {
+    if (json_is_integer(json_object_get(storage, "quota_bytes")) &&
+        json_string_value(json_object_get(storage, "dir"))) {
         o.storage_quota_bytes = (uint64_t)json_integer_value(json_object_get(storage, "quota_bytes"));
         o.storage_dir = json_string_value(json_object_get(storage, "dir"));
     }
