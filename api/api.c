@@ -267,15 +267,24 @@ static int api_parse_body(struct api_request *req, struct api_response *resp)
     return 0;
 }
 
-/* Idempotency-Key lookup inside the tenant transaction: 1 when resp holds a replay or a
- * mismatch, 0 to go on, -1 on error. */
-static int api_idempotency_check(struct api_request *req, const char *key, const char *hash, struct api_response *resp)
+/* Idempotency-Key, inside the tenant transaction. The first request with a key claims it
+ * by inserting a pending row (status 0) before its handler runs; the row stays uncommitted
+ * until the request commits. A concurrent request with the same key blocks in its own INSERT
+ * on that row (the unique index), so it writes nothing while the first one runs: when the
+ * first commits, the INSERT does nothing and the stored answer is replayed; when the first
+ * fails (rolls back, releasing the key), the INSERT succeeds and this request runs in its
+ * place. A wait longer than API_IDEMPOTENCY_WAIT answers 409 conflict, without writing. */
+#define API_IDEMPOTENCY_WAIT "15s"
+
+/* The stored answer of key into resp (or 409 idempotency_mismatch when the key was used for
+ * another request). 1 when found, 0 when there is none, -1 on error. */
+static int api_idempotency_replay(struct api_request *req, const char *key, const char *hash, struct api_response *resp)
 {
     const char *params[] = {key};
     struct db_error err;
     PGresult *res = db_query(req->db,
                              "SELECT request_hash, status, coalesce(location, ''), body FROM "
-                             "idempotency_keys WHERE key = $1",
+                             "idempotency_keys WHERE key = $1 AND status > 0",
                              1, params, &err);
     if (!res)
         return api_fail_db(resp, &err);
@@ -293,21 +302,49 @@ static int api_idempotency_check(struct api_request *req, const char *key, const
     return found;
 }
 
-static int api_idempotency_store(struct api_request *req, const char *key, const char *hash, struct api_response *resp)
+/* Claims key for this request (see above): 0 when claimed (run the handler), 1 when resp
+ * holds the stored answer or a mismatch, -1 with resp filled on an error or a timeout. */
+static int api_idempotency_claim(struct api_request *req, const char *key, const char *hash, struct api_response *resp)
+{
+    const char *params[] = {req->caller.tenant_id, key, hash};
+    struct db_error err;
+    if (db_exec(req->db, "SELECT set_config('lock_timeout', '" API_IDEMPOTENCY_WAIT "', true)", 0, NULL, &err) < 0)
+        return api_fail_db(resp, &err);
+    PGresult *res = db_query(req->db,
+                             "INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, body) "
+                             "VALUES ($1, $2, $3, 0, '') ON CONFLICT (tenant_id, key) DO NOTHING RETURNING 1",
+                             3, params, &err);
+    if (!res && strcmp(err.sqlstate, "55P03") == 0)
+        return api_fail_field(resp, API_CONFLICT, "Idempotency-Key",
+                              "a request with this Idempotency-Key is still in progress; retry it later");
+    if (!res)
+        return api_fail_db(resp, &err);
+    int claimed = PQntuples(res) == 1;
+    PQclear(res);
+    if (db_exec(req->db, "SELECT set_config('lock_timeout', '0', true)", 0, NULL, &err) < 0)
+        return api_fail_db(resp, &err);
+    if (claimed)
+        return 0;
+    int found = api_idempotency_replay(req, key, hash, resp);
+    if (found == 0) /* the row it waited for is gone again: a rare race with its deletion */
+        return api_fail_field(resp, API_CONFLICT, "Idempotency-Key",
+                              "a request with this Idempotency-Key is in progress; retry it later");
+    return found;
+}
+
+/* Stores the answer in the row claimed by api_idempotency_claim(). */
+static int api_idempotency_store(struct api_request *req, const char *key, struct api_response *resp)
 {
     char status[16];
     snprintf(status, sizeof status, "%d", resp->status);
     char *body = resp->body ? json_dumps(resp->body, JSON_COMPACT) : strdup("");
-    const char *params[] = {req->caller.tenant_id, key, hash, status, resp->location, body};
+    const char *params[] = {req->caller.tenant_id, key, status, resp->location, body ? body : ""};
     struct db_error err;
     int rc = db_exec(req->db,
-                     "INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, location, body) "
-                     "VALUES ($1, $2, $3, $4::int, nullif($5, ''), $6)",
-                     6, params, &err);
+                     "UPDATE idempotency_keys SET status = $3::int, location = nullif($4, ''), body = $5"
+                     " WHERE tenant_id = $1 AND key = $2",
+                     5, params, &err);
     free(body);
-    if (rc < 0 && strcmp(err.sqlstate, "23505") == 0)
-        return api_fail_field(resp, API_CONFLICT, "Idempotency-Key",
-                              "a request with this Idempotency-Key is in progress; retry it later");
     return rc < 0 ? api_fail_db(resp, &err) : 0;
 }
 
@@ -384,12 +421,12 @@ static void api_run_in_tenant(struct api_request *req, struct api_response *resp
                 int len = snprintf(material, n + 1, "%s\n%s\n", req->method, req->path);
                 memcpy(material + len, req->body ? req->body : "", req->body_len);
                 crypto_sha256_hex(material, (size_t)len + req->body_len, hash);
-                replay = api_idempotency_check(req, key, hash, resp);
+                replay = api_idempotency_claim(req, key, hash, resp);
             }
         }
     }
     int ok = replay == 0 && req->route->handler(req, resp) == 0 && resp->status < 400;
-    if (ok && key && api_idempotency_store(req, key, hash, resp) < 0)
+    if (ok && key && api_idempotency_store(req, key, resp) < 0)
         ok = 0;
     if (ok && db_exec(req->db, "COMMIT", 0, NULL, &err) < 0)
         api_fail_db(resp, &err);
@@ -443,12 +480,100 @@ static void api_dispatch(struct api_request *req, struct api_response *resp)
 
 /* ---- libmicrohttpd glue ------------------------------------------------------------------ */
 
+/* Request head limits. libmicrohttpd answers a head that does not fit its per-connection
+ * memory (MHD_OPTION_CONNECTION_MEMORY_LIMIT) with its own HTML page, so that memory is set
+ * well above these limits (API_CONNECTION_MEMORY) and the limits are enforced here, with the
+ * JSON error shape: a URL longer than API_MAX_URL_BYTES is a 414, more than
+ * API_MAX_HEADER_COUNT header lines or more than API_MAX_HEADER_BYTES of them (names and
+ * values) a 431. A head larger than even API_CONNECTION_MEMORY (about half of it, the read
+ * buffer's share) still gets libmicrohttpd's own page: it has no hook for those errors. */
+#define API_MAX_URL_BYTES 8192
+#define API_MAX_HEADER_COUNT 100
+#define API_MAX_HEADER_BYTES 32768
+#define API_CONNECTION_MEMORY (512u * 1024u)
+
+/* What the raw request line told (see api_uri_seen): the sentinels are never freed. */
+static const char api_uri_flags[3];
+#define API_URI_FLAG_CONTROL ((void *)&api_uri_flags[1]) /* a control byte, raw or %-escaped */
+#define API_URI_FLAG_TOO_LONG ((void *)&api_uri_flags[2])
+
+/* Whether %XX at s (s[0] == '%') encodes a control byte (0x00-0x1f, 0x7f). */
+static bool api_escape_is_control(const char *s)
+{
+    int v = 0;
+    for (int i = 1; i <= 2; i++) {
+        char c = s[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0)
+            return false;
+        v = v * 16 + d;
+    }
+    return v < 0x20 || v == 0x7f;
+}
+
+/* MHD_OPTION_URI_LOG_CALLBACK: sees the URI as sent, before libmicrohttpd decodes it into a
+ * C string (where %00 would cut it short: "/v1/streams/<id>%00.json" would become
+ * "/v1/streams/<id>"). Its answer becomes the request's first *con_cls: NULL, or a sentinel
+ * that api_access() turns into a 400 or 414. */
+static void *api_uri_seen(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    size_t n = 0;
+    for (const char *p = uri; *p; p++, n++) {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x20 || c == 0x7f || (c == '%' && api_escape_is_control(p)))
+            return API_URI_FLAG_CONTROL;
+    }
+    return n > API_MAX_URL_BYTES ? API_URI_FLAG_TOO_LONG : NULL;
+}
+
+struct api_header_tally {
+    size_t count, bytes;
+};
+
+static enum MHD_Result api_header_count(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct api_header_tally *t = cls;
+    t->count++;
+    t->bytes += (key ? strlen(key) : 0) + (value ? strlen(value) : 0);
+    return MHD_YES;
+}
+
+/* 400, 414 or 431 into resp when the request head breaks a limit above; 0 when it is fine. */
+static int api_check_head(struct MHD_Connection *conn, const void *uri_flags, const char *url,
+                          struct api_response *resp)
+{
+    if (uri_flags == API_URI_FLAG_CONTROL)
+        return api_fail(resp, API_INVALID_REQUEST, json_pack("{s:s}", "field", "path"),
+                        "the URL holds a control character (raw or %%-escaped, such as %%00); remove it");
+    if (uri_flags == API_URI_FLAG_TOO_LONG || strlen(url) > API_MAX_URL_BYTES)
+        return api_fail(resp, API_URI_TOO_LONG, json_pack("{s:i}", "limit", API_MAX_URL_BYTES),
+                        "the URL is longer than %d bytes", API_MAX_URL_BYTES);
+    struct api_header_tally t = {0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, api_header_count, &t);
+    if (t.count > API_MAX_HEADER_COUNT)
+        return api_fail(
+            resp, API_HEADERS_TOO_LARGE,
+            json_pack("{s:s,s:i,s:I}", "field", "headers", "limit", API_MAX_HEADER_COUNT, "count", (json_int_t)t.count),
+            "the request has %zu header lines; send at most %d", t.count, API_MAX_HEADER_COUNT);
+    if (t.bytes > API_MAX_HEADER_BYTES)
+        return api_fail(
+            resp, API_HEADERS_TOO_LARGE,
+            json_pack("{s:s,s:i,s:I}", "field", "headers", "limit", API_MAX_HEADER_BYTES, "bytes", (json_int_t)t.bytes),
+            "the request's headers hold %zu bytes; send at most %d", t.bytes, API_MAX_HEADER_BYTES);
+    return 0;
+}
+
 struct api_call {
     struct arena *arena;
     char *body;
     size_t len, cap;
     int too_large;
+    bool bad_head; /* answer head without reading the body */
     double started;
+    struct api_response head; /* the 400/414/431 of api_check_head() */
 };
 
 /* A streamed body: the handler's reader, and the connection to park while it has nothing. */
@@ -563,6 +688,11 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
 {
     struct api_call *call = *con_cls;
     long max = api_server.settings.max_body_bytes;
+    const void *uri_flags = NULL;
+    if (call == API_URI_FLAG_CONTROL || call == API_URI_FLAG_TOO_LONG) { /* the first call, flagged */
+        uri_flags = call;
+        call = NULL;
+    }
     if (!call) {
         call = calloc(1, sizeof *call);
         if (call)
@@ -574,7 +704,9 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
         call->started = api_now();
         *con_cls = call;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoll(cl, NULL, 10) > max)
+        if (api_check_head(conn, uri_flags, url, &call->head) != 0)
+            call->bad_head = true; /* answered now, without reading the body */
+        else if (cl && strtoll(cl, NULL, 10) > max)
             call->too_large = 1;
         else
             return MHD_YES;
@@ -617,7 +749,10 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
     else
         api_new_request_id(req.request_id, sizeof req.request_id);
     log_set_id(req.request_id);
-    if (call->too_large)
+    if (call->bad_head) {
+        resp = call->head;
+        memset(&call->head, 0, sizeof call->head);
+    } else if (call->too_large)
         api_fail(&resp, API_PAYLOAD_TOO_LARGE, json_pack("{s:I}", "limit", (json_int_t)max),
                  "the request body is larger than %ld bytes", max);
     else
@@ -634,7 +769,12 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
 static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     struct api_call *call = *con_cls;
+    if (call == API_URI_FLAG_CONTROL || call == API_URI_FLAG_TOO_LONG) { /* closed before api_access() */
+        *con_cls = NULL;
+        return;
+    }
     if (call) {
+        api_response_clear(&call->head);
         arena_free(call->arena);
         free(call->body);
         free(call);
@@ -737,10 +877,12 @@ static struct MHD_Daemon *api_start(const char *cert, const char *key, char *err
         snprintf(err, errlen, "listen-address \"%s\" is not an IPv4 or IPv6 address", cfg->listen_address);
         return NULL;
     }
-    struct MHD_Daemon *d = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, api_access, NULL, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_HTTPS_MEM_CERT,
-        cert, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_NOTIFY_COMPLETED, api_completed, NULL, MHD_OPTION_END);
+    struct MHD_Daemon *d =
+        MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, api_access, NULL, MHD_OPTION_SOCK_ADDR, addr,
+                         MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_THREAD_POOL_SIZE,
+                         (unsigned)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_NOTIFY_COMPLETED,
+                         api_completed, NULL, MHD_OPTION_URI_LOG_CALLBACK, api_uri_seen, NULL,
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONNECTION_MEMORY, MHD_OPTION_END);
     if (!d)
         snprintf(err, errlen, "cannot listen on %s port %ld (in use, or not allowed)", cfg->listen_address, cfg->port);
     return d;

@@ -4,6 +4,7 @@
  * partitions through the cached writers of api/ingest_writers.h and fsync before answering. */
 #include "api/handlers_ingest.h"
 #include "api/ingest_writers.h"
+#include "api/tenant_storage.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -24,6 +25,7 @@
 
 #define INGEST_LOCK_WAIT_MS 3000 /* how long a request waits for a partition's writer */
 #define INGEST_MAX_PARTITIONS 4096
+#define INGEST_FRAME_BYTES 8 /* the embedded log's framing of a record: length and CRC */
 
 /* ---- the connection and its stream ------------------------------------------------------ */
 
@@ -31,8 +33,9 @@ struct ingest_target {
     char name[128], connector[128], type[16], desired[16];
     char stream_id[40], stream_name[128];
     int partitions;
-    json_t *schema;      /* owned */
-    char key_field[256]; /* the partition.key property, "" when absent */
+    json_t *schema;              /* owned */
+    char key_field[256];         /* the partition.key property, "" when absent */
+    long long max_storage_bytes; /* the tenant's plan's storage quota; < 0: none */
 };
 
 /* Fills t from the connection id (scoped to the tenant by row-level security). 0, or -1 with
@@ -44,7 +47,9 @@ static int ingest_lookup(struct api_request *req, struct api_response *resp, con
     const char *p[] = {id};
     PGresult *res = api_db_query(req, resp,
                                  "SELECT c.name, c.connector, c.type, c.desired_state, s.id, s.name, s.partitions,"
-                                 "       s.schema::text, coalesce(c.properties->>'partition.key', '')"
+                                 "       s.schema::text, coalesce(c.properties->>'partition.key', ''),"
+                                 "       coalesce((SELECT p.max_storage_bytes FROM tenants tt"
+                                 "                   JOIN plans p ON p.name = tt.plan), -1)"
                                  "  FROM connections c JOIN streams s ON s.id = c.stream_id WHERE c.id = $1",
                                  1, p);
     if (!res)
@@ -66,6 +71,7 @@ static int ingest_lookup(struct api_request *req, struct api_response *resp, con
         t->partitions = INGEST_MAX_PARTITIONS;
     t->schema = json_loads(PQgetvalue(res, 0, 7), 0, NULL);
     snprintf(t->key_field, sizeof t->key_field, "%s", PQgetvalue(res, 0, 8));
+    t->max_storage_bytes = atoll(PQgetvalue(res, 0, 9));
     PQclear(res);
     if (!t->schema)
         return api_fail(resp, API_INTERNAL, NULL, "internal error");
@@ -353,28 +359,39 @@ struct ingest_partition {
     long accepted;
 };
 
-/* The tenant's directories as the controlplane makes them (tenants/ 0711, tenants/<t> and its
- * streams/ 0700), when the api writes first: no other tenant's worker may look in. The
- * controlplane gives them to the tenant's uid when it starts the tenant's first task. */
-static int ingest_tenant_dirs(const char *root, const char *tenant, struct api_response *resp)
+/* The batch's payload bytes; with framing, as they take on disk (LOG_FRAME_BYTES a record). */
+static uint64_t ingest_batch_bytes(const struct ingest_batch *b, bool framing)
 {
-    static const struct {
-        const char *format;
-        mode_t mode;
-    } dirs[] = {{"%s/tenants", 0711}, {"%s/tenants/%s", 0700}, {"%s/tenants/%s/streams", 0700}};
-    if (log_mkdir_parents(root) != 0) {
-        log_error("ingest: cannot create the data root %s: %s", root, strerror(errno));
-        return api_fail(resp, API_INTERNAL, NULL, "cannot create the stream's directory");
+    uint64_t bytes = 0;
+    for (int i = 0; i < b->n; i++)
+        bytes += b->events[i].len + (framing ? INGEST_FRAME_BYTES : 0);
+    return bytes;
+}
+
+/* 507 storage_quota_exceeded when the tenant's stream data and this batch would pass the
+ * plan's max_storage_bytes. The measurement is cached (api/tenant_storage.h). */
+static int ingest_check_quota(struct api_request *req, struct api_response *resp, const struct ingest_target *t,
+                              const struct ingest_batch *b)
+{
+    if (t->max_storage_bytes < 0)
+        return 0;
+    const char *root = req->settings->data_root ? req->settings->data_root : "var/data";
+    uint64_t used, batch = ingest_batch_bytes(b, true);
+    char err[512];
+    if (tenant_storage_used(root, req->caller.tenant_id, &used, err, sizeof err) != 0) {
+        log_error("ingest: storage of tenant %s: %s", req->caller.tenant_id, err);
+        return api_fail(resp, API_INTERNAL, NULL, "cannot measure the tenant's storage");
     }
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        char path[2048];
-        snprintf(path, sizeof path, dirs[i].format, root, tenant);
-        if (mkdir(path, dirs[i].mode) != 0 && errno != EEXIST) {
-            log_error("ingest: cannot create %s: %s", path, strerror(errno));
-            return api_fail(resp, API_INTERNAL, NULL, "cannot create the stream's directory");
-        }
-    }
-    return 0;
+    uint64_t quota = (uint64_t)t->max_storage_bytes;
+    if (used + batch <= quota)
+        return 0;
+    return api_fail(resp, API_STORAGE_QUOTA_EXCEEDED,
+                    json_pack("{s:I,s:I,s:I}", "quota_bytes", (json_int_t)quota, "used_bytes", (json_int_t)used,
+                              "request_bytes", (json_int_t)batch),
+                    "storage quota exceeded: the tenant's streams hold %llu bytes of the plan's %llu "
+                    "(max_storage_bytes), and these events need %llu more; nothing was written. Delete "
+                    "streams, lower their retention, or move to a larger plan",
+                    (unsigned long long)used, (unsigned long long)quota, (unsigned long long)batch);
 }
 
 /* Appends the batch and fsyncs; on a failure truncates what it appended. parts has one entry
@@ -386,8 +403,11 @@ static int ingest_write(struct api_request *req, struct api_response *resp, cons
     char dir[2048], err[512];
     struct timespec deadline;
     ingest_deadline(&deadline, INGEST_LOCK_WAIT_MS);
-    if (ingest_tenant_dirs(root, req->caller.tenant_id, resp) != 0)
-        return -1;
+    /* every partition, not only those written now: a pipeline reading the stream finds them */
+    if (tenant_storage_create_stream(root, req->caller.tenant_id, t->stream_id, t->partitions, err, sizeof err) != 0) {
+        log_error("ingest: stream %s: %s", t->stream_id, err);
+        return api_fail(resp, API_INTERNAL, NULL, "cannot create the stream's directory");
+    }
     for (int i = 0; i < b->n; i++)
         parts[b->events[i].partition].accepted++;
     /* Writers in ascending partition order, so two requests never wait on each other in a cycle. */
@@ -423,6 +443,7 @@ static int ingest_write(struct api_request *req, struct api_response *resp, cons
     }
     for (int p = 0; p < t->partitions; p++)
         parts[p].first = parts[p].start;
+    tenant_storage_wrote(req->caller.tenant_id, ingest_batch_bytes(b, true));
     return 0;
 }
 
@@ -504,7 +525,8 @@ int ingest_events(struct api_request *req, struct api_response *resp)
         api_fail(resp, API_INTERNAL, NULL, "out of memory");
         goto out;
     }
-    if (ingest_count_usage(req, resp, id, &b) != 0 || ingest_write_locked(req, resp, &t, &b, parts) != 0)
+    if (ingest_check_quota(req, resp, &t, &b) != 0 || ingest_count_usage(req, resp, id, &b) != 0 ||
+        ingest_write_locked(req, resp, &t, &b, parts) != 0)
         goto out;
     json_t *answer = ingest_answer(&t, &b, parts);
     rc = answer ? api_reply(resp, 200, answer) : api_fail(resp, API_INTERNAL, NULL, "out of memory");

@@ -20,7 +20,9 @@
  *     not_active (desired_state is not running), 415 unsupported_media_type, 400 invalid_json
  *     (application/json body that does not parse), 400 invalid_request (no "events" array,
  *     empty), 413 payload_too_large (over INGEST_MAX_EVENTS events), 503 unavailable with
- *     Retry-After when the partition's writer lock stays taken (a worker writing it).
+ *     Retry-After when the partition's writer lock stays taken (a worker writing it), 507
+ *     storage_quota_exceeded when the tenant's stream data and the batch would pass its
+ *     plan's max_storage_bytes (api/tenant_storage.h; nothing is written).
  *   Usage: accepted records and bytes count as records_in / bytes_in of the connection. */
 #ifndef SLUICE_API_HANDLERS_INGEST_H
 #define SLUICE_API_HANDLERS_INGEST_H

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/pipeline_sql.h"
+#include "api/tenant_storage.h"
 #include "common/arena.h"
 #include "common/json_check.h"
 #include "common/log.h"
@@ -40,6 +41,8 @@ struct resource_kind {
     const char *in_use_sql;
     /* Extra checks on a valid-looking body (create: full, update: partial). */
     int (*validate)(struct api_request *req, json_t *body, bool create, struct api_response *resp);
+    /* After the row is inserted (doc: its JSON, borrowed), in the same transaction; or NULL. */
+    int (*created)(struct api_request *req, const char *id, const json_t *doc, struct api_response *resp);
 };
 
 /* ---- descriptors ------------------------------------------------------------------------- */
@@ -73,6 +76,7 @@ static const char *const error_policies[] = {"fail", "skip", "dead_letter", NULL
 // clang-format on
 
 static int stream_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp);
+static int stream_created(struct api_request *req, const char *id, const json_t *doc, struct api_response *resp);
 static int connection_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp);
 static int pipeline_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp);
 
@@ -96,6 +100,7 @@ const struct resource_kind resource_streams = {
     "SELECT 'connection \"' || name || '\"' FROM connections WHERE stream_id = $1 UNION ALL "
     "SELECT 'pipeline \"' || name || '\" (dead letters)' FROM pipelines WHERE dead_letter_stream_id = $1 LIMIT 1",
     stream_validate,
+    stream_created,
 };
 
 static const struct json_check_field connection_fields[] = {
@@ -126,6 +131,7 @@ const struct resource_kind resource_connections = {
     true,
     NULL,
     connection_validate,
+    NULL,
 };
 
 static const struct json_check_field pipeline_fields[] = {
@@ -153,6 +159,7 @@ const struct resource_kind resource_pipelines = {
     true,
     NULL,
     pipeline_validate,
+    NULL,
 };
 
 static const struct json_check_field secret_fields[] = {
@@ -176,6 +183,7 @@ const struct resource_kind resource_secrets = {
     false,
     "SELECT 'connection \"' || c.name || '\"' FROM connections c, secrets s, jsonb_each_text(c.secret_refs) e "
     "WHERE s.id = $1 AND e.value = s.name LIMIT 1",
+    NULL,
     NULL,
 };
 
@@ -212,6 +220,21 @@ static bool stream_type_valid(const char *type)
     if (sscanf(type + n, "(%d, %d)%n", &a, &b, &used) == 2 && type[n + used] == '\0')
         return strcmp(base, "DECIMAL") == 0 && a > 0 && b >= 0;
     return false;
+}
+
+/* Every partition's directory exists from creation on (api/tenant_storage.h), so a pipeline
+ * never meets a partition nothing has written yet. A transaction that fails after this leaves
+ * empty directories of an id no stream has: harmless, and never reused. */
+static int stream_created(struct api_request *req, const char *id, const json_t *doc, struct api_response *resp)
+{
+    char err[512];
+    int partitions = (int)json_integer_value(json_object_get(doc, "partitions"));
+    if (tenant_storage_create_stream(req->settings->data_root ? req->settings->data_root : "var/data",
+                                     req->caller.tenant_id, id, partitions, err, sizeof err) != 0) {
+        log_error("stream %s: %s", id, err);
+        return api_fail(resp, API_INTERNAL, NULL, "cannot create the stream's directories");
+    }
+    return 0;
 }
 
 static int stream_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
@@ -705,7 +728,8 @@ int resource_create(struct api_request *req, struct api_response *resp)
     PQclear(res);
     if (!doc)
         return api_fail(resp, API_INTERNAL, NULL, "internal error");
-    if (resource_record_change(req, k->kind, id, "create", k->runnable, resp) < 0) {
+    if ((k->created && k->created(req, id, doc, resp) < 0) ||
+        resource_record_change(req, k->kind, id, "create", k->runnable, resp) < 0) {
         json_decref(doc);
         return -1;
     }

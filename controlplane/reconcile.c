@@ -2,7 +2,9 @@
  * state back in PostgreSQL. */
 #include "controlplane/reconcile.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,8 +289,40 @@ static int tenant_uid(struct reconciler *r, const char *tenant, uid_t *uid, char
     return 0;
 }
 
+/* Gives uid the root-owned entries the api made in dirfd (itself running as root: a stream's
+ * partition directories from its creation, their lock, commit and segment files from HTTP
+ * ingest), depth levels deep. Never follows a symbolic link and leaves files with more than
+ * one link alone, so a tenant cannot make the controlplane hand it a file from elsewhere. */
+static void give_api_entries(int dirfd, uid_t uid, int depth)
+{
+    DIR *d = fdopendir(dirfd);
+    if (!d) {
+        close(dirfd);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        struct stat st;
+        if (e->d_name[0] == '.' || fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_uid != 0)
+            continue;
+        if (S_ISREG(st.st_mode) && st.st_nlink == 1) {
+            if (fchownat(dirfd, e->d_name, uid, uid, AT_SYMLINK_NOFOLLOW) != 0)
+                log_warn("chown %s: %s", e->d_name, strerror(errno));
+        } else if (S_ISDIR(st.st_mode) && depth > 0) {
+            int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub < 0)
+                continue;
+            if (fchown(sub, uid, uid) != 0)
+                log_warn("chown %s: %s", e->d_name, strerror(errno));
+            give_api_entries(sub, uid, depth - 1);
+        }
+    }
+    closedir(d);
+}
+
 /* data_root/tenants/<tenant>/<kind>/<name> (and its kind directory) into path, owned by the
- * tenant's uid: also when the api made it first (HTTP ingest, as root). */
+ * tenant's uid: also when the api made it first (a stream's partitions at its creation, HTTP
+ * ingest; as root), with what the api made in it. */
 static void make_tenant_dir(const char *data_root, const char *tenant, const char *kind, const char *name, uid_t uid,
                             char *path, size_t pathsz)
 {
@@ -300,6 +334,36 @@ static void make_tenant_dir(const char *data_root, const char *tenant, const cha
         if ((mkdir(path, 0700) == 0 || errno == EEXIST) && geteuid() == 0 && chown(path, uid, uid) != 0)
             log_warn("chown %s: %s", path, strerror(errno));
     }
+    if (geteuid() == 0 && uid != 0 && strcmp(kind, "streams") == 0) {
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0)
+            give_api_entries(fd, uid, 1); /* partitions, and their files */
+    }
+}
+
+/* The tenant's storage quota from its plan, as the spec's {"storage": {"quota_bytes", "dir"}}
+ * (none when the plan has no quota): the worker refuses appends to its streams past it. */
+static int storage_quota(struct reconciler *r, const char *tenant, json_t *spec, char *err, size_t errsz)
+{
+    const char *p[] = {tenant};
+    struct db_error dberr;
+    PGresult *res = db_query(r->conn,
+                             "SELECT p.max_storage_bytes FROM tenants t JOIN plans p ON p.name = t.plan"
+                             " WHERE t.id = $1 AND p.max_storage_bytes IS NOT NULL",
+                             1, p, &dberr);
+    if (!res) {
+        snprintf(err, errsz, "storage quota: %.300s", dberr.message);
+        return -1;
+    }
+    if (PQntuples(res) == 1) {
+        char dir[1024];
+        snprintf(dir, sizeof dir, "%s/tenants/%s/streams", r->opt.data_root, tenant);
+        json_object_set_new(
+            spec, "storage",
+            json_pack("{s:I, s:s}", "quota_bytes", (json_int_t)atoll(PQgetvalue(res, 0, 0)), "dir", dir));
+    }
+    PQclear(res);
+    return 0;
 }
 
 /* Connectors whose backends the lean sluiced-worker leaves out: their tasks run on sluiced. */
@@ -412,6 +476,8 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
                                         "partitions", atoi(PQgetvalue(res, i, 3))));
     }
     json_object_set_new(spec, "streams", streams);
+    if (storage_quota(r, t->tenant_id, spec, err, errsz) != 0)
+        goto out;
 
     int size_index = 1;
     for (int i = 0; i < 3; i++)

@@ -56,6 +56,9 @@ struct engine_stats {
 typedef void (*engine_report_fn)(void *ctx, const struct engine_stats *stats);
 typedef void (*engine_log_fn)(void *ctx, enum log_level level, const char *msg);
 
+#define ENGINE_STORAGE_MEASURE_BYTES (8u << 20)
+#define ENGINE_STORAGE_MEASURE_MS 5000
+
 struct engine_options {
     const char *sql;           /* pipeline; NULL for a connection: copy source to sink as they are */
     const char *source, *sink; /* connection only: stream names */
@@ -81,8 +84,16 @@ struct engine_options {
     volatile sig_atomic_t *stop;          /* set it (from a signal handler) to stop cleanly */
     engine_report_fn report;              /* called every report_interval_ms and at the end */
     uint32_t report_interval_ms;          /* 0 = 1000 */
-    engine_log_fn log;                    /* notable events; NULL = common/log */
-    void *ctx;                            /* for report and log */
+    /* The tenant's storage quota (plans.max_storage_bytes): an append to an embedded-log sink
+     * that would take the log streams under storage_dir past storage_quota_bytes fails the
+     * run with "storage quota exceeded ...". Measured (segment file sizes) at
+     * the first append, then again after ENGINE_STORAGE_MEASURE_BYTES appended or
+     * ENGINE_STORAGE_MEASURE_MS, counting this run's appends in between. storage_dir NULL:
+     * no quota. */
+    uint64_t storage_quota_bytes;
+    const char *storage_dir;
+    engine_log_fn log; /* notable events; NULL = common/log */
+    void *ctx;         /* for report and log */
 };
 
 enum engine_result { ENGINE_FAILED = -1, ENGINE_COMPLETED = 0, ENGINE_STOPPED = 1 };

@@ -19,6 +19,7 @@
 #include "dataplane/checkpoint.h"
 #include "dataplane/codec/json_decode.h"
 #include "dataplane/codec/json_encode.h"
+#include "dataplane/log/log_stream.h"
 #include "dataplane/sql/sql.h"
 
 #define RUNTIME_BATCH 1024
@@ -88,6 +89,11 @@ struct run {
     int cur_partition;
     uint64_t cur_offset;
     int64_t last_report_ms; /* of the last report, for reports from inside a sink's wait */
+    /* the storage quota (engine_options.storage_quota_bytes) */
+    uint64_t storage_used;     /* at the last measurement, plus appends since */
+    uint64_t storage_appended; /* bytes appended since the last measurement */
+    int64_t storage_measured_ms;
+    bool storage_measured;
 };
 
 static int run_fail(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -170,6 +176,41 @@ static int sink_open(struct run *r, struct sink *k, const char *name)
     return 0;
 }
 
+static int sink_flush(struct run *r, struct sink *k, bool sync);
+
+/* Fails the run when appending len bytes to an embedded-log sink would pass the tenant's
+ * storage quota. Re-measures the streams now and then (see engine_options). */
+static int storage_check(struct run *r, size_t len)
+{
+    const struct engine_options *o = r->o;
+    uint64_t need = len + 8; /* the log's frame: length and CRC */
+    if (!o->storage_dir)
+        return 0;
+    if (!r->storage_measured || r->storage_appended >= ENGINE_STORAGE_MEASURE_BYTES ||
+        now_ms() - r->storage_measured_ms >= ENGINE_STORAGE_MEASURE_MS ||
+        r->storage_used + need > o->storage_quota_bytes) {
+        char e[512];
+        uint64_t used;
+        /* what the sinks buffer goes to their files first, so the measurement counts it */
+        if (sink_flush(r, &r->sink, false) != 0 || sink_flush(r, &r->dlq, false) != 0)
+            return -1;
+        if (log_streams_bytes(o->storage_dir, &used, e, sizeof e) != 0)
+            return run_fail(r, "cannot measure the tenant's storage: %s", e);
+        r->storage_used = used;
+        r->storage_appended = 0;
+        r->storage_measured_ms = now_ms();
+        r->storage_measured = true;
+    }
+    if (r->storage_used + need > o->storage_quota_bytes)
+        return run_fail(r,
+                        "storage quota exceeded: the tenant's streams hold %" PRIu64 " bytes of the plan's %" PRIu64
+                        " (max_storage_bytes); delete streams, lower their retention or move to a larger plan",
+                        r->storage_used, o->storage_quota_bytes);
+    r->storage_used += need;
+    r->storage_appended += need;
+    return 0;
+}
+
 static int sink_append(struct run *r, struct sink *k, const char *data, size_t len)
 {
     if (k->print) { /* one line at a time, whole, when several runs print to one stream */
@@ -179,6 +220,8 @@ static int sink_append(struct run *r, struct sink *k, const char *data, size_t l
         return ok ? 0 : run_fail(r, "cannot write output: %s", strerror(errno));
     }
     char e[512];
+    if (k->backend == &log_stream_backend && storage_check(r, len) != 0)
+        return -1;
     if (k->backend->append(k->writer, data, (uint32_t)len, e, sizeof e) != 0)
         return run_fail(r, "%s", e);
     return 0;

@@ -277,6 +277,13 @@ static int worker_run_spec(json_t *spec, char *err, size_t errlen)
     o.error_policy = (enum engine_error_policy)policy_value;
     o.dead_letter_stream = json_string_value(json_object_get(spec, "dead_letter_stream"));
     o.bounded = json_is_true(json_object_get(spec, "bounded"));
+    /* {"storage": {"quota_bytes": N, "dir": "<data-root>/tenants/<tenant>/streams"}} */
+    json_t *storage = json_object_get(spec, "storage");
+    if (json_is_integer(json_object_get(storage, "quota_bytes")) &&
+        json_string_value(json_object_get(storage, "dir"))) {
+        o.storage_quota_bytes = (uint64_t)json_integer_value(json_object_get(storage, "quota_bytes"));
+        o.storage_dir = json_string_value(json_object_get(storage, "dir"));
+    }
     json_t *ti = json_object_get(spec, "task_index"), *tc = json_object_get(spec, "task_count");
     if ((ti && !json_is_integer(ti)) || (tc && !json_is_integer(tc))) {
         snprintf(err, errlen, "task_index and task_count must be integers");

@@ -1020,3 +1020,22 @@ int log_partition_end_offset(const char *dir, uint64_t *end, char *err, size_t e
     *end = 0;
     return 0;
 }
+
+int log_partition_bytes(const char *dir, uint64_t *bytes, char *err, size_t errlen)
+{
+    uint64_t *bases;
+    int n;
+    *bytes = 0;
+    if (list_segments(dir, &bases, &n, err, errlen) != 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        char path[4096];
+        struct stat st;
+        segment_path(path, sizeof path, dir, bases[i]);
+        if (stat(path, &st) == 0)
+            *bytes += (uint64_t)st.st_size;
+        /* else: deleted by retention since the listing */
+    }
+    free(bases);
+    return 0;
+}

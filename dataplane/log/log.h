@@ -98,6 +98,9 @@ int log_reader_end_offset(struct log_reader *r, uint64_t *end, char *err, size_t
 /* Creates directory dir and its missing parents (mode 0755); 0, or -1 with errno set. */
 int log_mkdir_parents(const char *dir);
 
+/* Bytes of the partition at dir on disk now: the sum of its segment files' sizes. */
+int log_partition_bytes(const char *dir, uint64_t *bytes, char *err, size_t errlen);
+
 /* End offset of the partition at dir as it is now (the offset the next append would get),
  * counting only whole records. */
 int log_partition_end_offset(const char *dir, uint64_t *end, char *err, size_t errlen);

@@ -61,37 +61,48 @@ static int partition_dir(char *buf, size_t size, const char *location, int parti
     return snprintf(buf, size, "%s/%d", location, partition) >= (int)size ? -1 : 0;
 }
 
+/* Counts the partitions at location (the highest numbered directory + 1). With create > 0,
+ * first makes every missing partition below max(create, that count), so a stream never has a
+ * gap: a partition that a reader would fail to open because nothing was written to it yet. */
 static int log_stream_partitions(const char *location, int create, const struct stream_property *props, int nprops,
                                  int *count, char *err, size_t errlen)
 {
+    bool present[LOG_STREAM_MAX_PARTITIONS] = {0};
     DIR *d = opendir(location);
     int n = 0;
     if (d) {
         struct dirent *e;
         while ((e = readdir(d)) != NULL) {
             const char *s = e->d_name;
-            if (*s && strspn(s, "0123456789") == strlen(s) && atoi(s) < LOG_STREAM_MAX_PARTITIONS && atoi(s) + 1 > n)
-                n = atoi(s) + 1;
+            if (*s && strspn(s, "0123456789") == strlen(s) && atoi(s) < LOG_STREAM_MAX_PARTITIONS) {
+                present[atoi(s)] = true;
+                if (atoi(s) + 1 > n)
+                    n = atoi(s) + 1;
+            }
         }
         closedir(d);
     }
-    if (n < create) {
-        for (int p = n; p < create; p++) {
-            char dir[4096];
-            struct log_writer *w;
-            if (partition_dir(dir, sizeof dir, location, p) != 0) {
-                snprintf(err, errlen, "stream path too long: %s", location);
-                return -1;
-            }
-            int rc = log_writer_open(dir, NULL, &w, err, errlen);
-            if (rc == LOG_WRITER_BUSY)
-                continue; /* another process is creating (or writing) it right now: it exists */
-            if (rc != 0)
-                return -1;
-            log_writer_close(w);
+    if (create > LOG_STREAM_MAX_PARTITIONS)
+        create = LOG_STREAM_MAX_PARTITIONS;
+    int want = create > n ? create : n;
+    for (int p = 0; create > 0 && p < want; p++) {
+        if (present[p])
+            continue;
+        char dir[4096];
+        struct log_writer *w;
+        if (partition_dir(dir, sizeof dir, location, p) != 0) {
+            snprintf(err, errlen, "stream path too long: %s", location);
+            return -1;
         }
-        n = create;
+        int rc = log_writer_open(dir, NULL, &w, err, errlen);
+        if (rc == LOG_WRITER_BUSY)
+            continue; /* another process is creating (or writing) it right now: it exists */
+        if (rc != 0)
+            return -1;
+        log_writer_close(w);
     }
+    if (create > 0)
+        n = want;
     if (n == 0) {
         snprintf(err, errlen, "stream %s does not exist", location);
         return -1;
@@ -191,6 +202,44 @@ static void log_stream_close_reader(void *reader)
         return;
     log_reader_close(r->reader);
     free(r);
+}
+
+int log_streams_bytes(const char *root, uint64_t *bytes, char *err, size_t errlen)
+{
+    *bytes = 0;
+    DIR *streams = opendir(root);
+    if (!streams) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "cannot read %s: %s", root, strerror(errno));
+        return -1;
+    }
+    struct dirent *s;
+    while ((s = readdir(streams)) != NULL) {
+        if (s->d_name[0] == '.')
+            continue;
+        char location[4096];
+        if (snprintf(location, sizeof location, "%s/%s", root, s->d_name) >= (int)sizeof location)
+            continue;
+        DIR *parts = opendir(location);
+        if (!parts)
+            continue; /* not a directory, or deleted meanwhile */
+        struct dirent *p;
+        while ((p = readdir(parts)) != NULL) {
+            const char *name = p->d_name;
+            char dir[4096];
+            uint64_t n;
+            if (!*name || strspn(name, "0123456789") != strlen(name) ||
+                snprintf(dir, sizeof dir, "%s/%s", location, name) >= (int)sizeof dir)
+                continue;
+            if (log_partition_bytes(dir, &n, err, errlen) == 0)
+                *bytes += n;
+            /* else: deleted meanwhile; an unreadable partition counts as empty */
+        }
+        closedir(parts);
+    }
+    closedir(streams);
+    return 0;
 }
 
 const struct stream_backend log_stream_backend = {

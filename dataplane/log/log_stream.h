@@ -15,4 +15,10 @@ extern const struct stream_backend log_stream_backend;
 int log_stream_options(const struct stream_property *props, int nprops, struct log_options *opt, char *err,
                        size_t errlen);
 
+/* Bytes of stream data under root, a directory of streams (<root>/<stream>/<partition>/, as
+ * <data-root>/tenants/<tenant>/streams): the sum of every partition's segment file sizes (see
+ * log_partition_bytes()). A missing root holds 0 bytes. It lists every partition directory:
+ * callers measure now and then, not per record. */
+int log_streams_bytes(const char *root, uint64_t *bytes, char *err, size_t errlen);
+
 #endif

@@ -1,0 +1,120 @@
+/* tenant_storage.c — a tenant's stream directories and their size (see tenant_storage.h). */
+#include "api/tenant_storage.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "dataplane/log/log.h"
+#include "dataplane/log/log_stream.h"
+
+int tenant_storage_dirs(const char *root, const char *tenant, char *err, size_t errlen)
+{
+    static const struct {
+        const char *format;
+        mode_t mode;
+    } dirs[] = {{"%s/tenants", 0711}, {"%s/tenants/%s", 0700}, {"%s/tenants/%s/streams", 0700}};
+    if (log_mkdir_parents(root) != 0) {
+        snprintf(err, errlen, "cannot create the data root %s: %s", root, strerror(errno));
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        char path[2048];
+        snprintf(path, sizeof path, dirs[i].format, root, tenant);
+        if (mkdir(path, dirs[i].mode) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int tenant_storage_create_stream(const char *root, const char *tenant, const char *stream_id, int partitions, char *err,
+                                 size_t errlen)
+{
+    char location[2048];
+    int count;
+    if (tenant_storage_dirs(root, tenant, err, errlen) != 0)
+        return -1;
+    if (snprintf(location, sizeof location, "%s/tenants/%s/streams/%s", root, tenant, stream_id) >=
+        (int)sizeof location) {
+        snprintf(err, errlen, "stream path too long");
+        return -1;
+    }
+    return log_stream_backend.partitions(location, partitions > 0 ? partitions : 1, NULL, 0, &count, err, errlen);
+}
+
+/* ---- the measurement cache ---------------------------------------------------------------- */
+
+static struct {
+    pthread_mutex_t mu;
+    struct {
+        char tenant[40]; /* "" = free */
+        uint64_t bytes;
+        long long measured_ms; /* CLOCK_MONOTONIC */
+    } slots[TENANT_STORAGE_CACHE_SLOTS];
+} cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The slot of tenant, or -1 (cache mutex held). */
+static int slot_of(const char *tenant)
+{
+    for (int i = 0; i < TENANT_STORAGE_CACHE_SLOTS; i++)
+        if (strcmp(cache.slots[i].tenant, tenant) == 0)
+            return i;
+    return -1;
+}
+
+int tenant_storage_used(const char *root, const char *tenant, uint64_t *bytes, char *err, size_t errlen)
+{
+    long long now = now_ms();
+    pthread_mutex_lock(&cache.mu);
+    int i = slot_of(tenant);
+    if (i >= 0 && now - cache.slots[i].measured_ms < TENANT_STORAGE_CACHE_MS) {
+        *bytes = cache.slots[i].bytes;
+        pthread_mutex_unlock(&cache.mu);
+        return 0;
+    }
+    pthread_mutex_unlock(&cache.mu);
+    /* Measured outside the lock: two threads may both measure; both answers are right. */
+    char streams[2048];
+    snprintf(streams, sizeof streams, "%s/tenants/%s/streams", root, tenant);
+    if (log_streams_bytes(streams, bytes, err, errlen) != 0)
+        return -1;
+    pthread_mutex_lock(&cache.mu);
+    i = slot_of(tenant);
+    if (i < 0) { /* a free slot, or the oldest measurement */
+        i = 0;
+        for (int j = 0; j < TENANT_STORAGE_CACHE_SLOTS; j++) {
+            if (!cache.slots[j].tenant[0]) {
+                i = j;
+                break;
+            }
+            if (cache.slots[j].measured_ms < cache.slots[i].measured_ms)
+                i = j;
+        }
+        snprintf(cache.slots[i].tenant, sizeof cache.slots[i].tenant, "%s", tenant);
+    }
+    cache.slots[i].bytes = *bytes;
+    cache.slots[i].measured_ms = now;
+    pthread_mutex_unlock(&cache.mu);
+    return 0;
+}
+
+void tenant_storage_wrote(const char *tenant, uint64_t bytes)
+{
+    pthread_mutex_lock(&cache.mu);
+    int i = slot_of(tenant);
+    if (i >= 0)
+        cache.slots[i].bytes += bytes;
+    pthread_mutex_unlock(&cache.mu);
+}
