@@ -220,8 +220,9 @@ static void preview_find_worker(void)
         return;
     self[n] = '\0';
     char *slash = strrchr(self, '/');
-    if (slash && snprintf(preview_worker_path, sizeof preview_worker_path, "%.*s/sluiced-worker",
-                          (int)(slash - self), self) < (int)sizeof preview_worker_path &&
+    if (slash &&
+        snprintf(preview_worker_path, sizeof preview_worker_path, "%.*s/sluiced-worker", (int)(slash - self), self) <
+            (int)sizeof preview_worker_path &&
         access(preview_worker_path, X_OK) == 0)
         return;
     snprintf(preview_worker_path, sizeof preview_worker_path, "%s", self);
@@ -244,9 +245,9 @@ struct preview_relay {
     int64_t deadline; /* the hard wall-clock limit: SIGKILL then */
     char tenant[40];
     char workdir[1024];
-    char *schema_text; /* the output schema as JSON, from the api's compile */
-    struct json_buf line;  /* a partial line */
-    struct json_buf rows;  /* row objects, comma-separated */
+    char *schema_text;    /* the output schema as JSON, from the api's compile */
+    struct json_buf line; /* a partial line */
+    struct json_buf rows; /* row objects, comma-separated */
     long nrows;
     long long records_read, skipped;
     char first_error[400];
@@ -470,8 +471,8 @@ static int preview_uid(struct api_request *req, struct api_response *resp, uid_t
 /* Starts the child for the compiled preview and fills pr (pid, out_fd, workdir). Returns 0, or
  * -1 with err. */
 static int preview_spawn(struct preview_relay *pr, const char *text_sql, const struct preview_catalog *cat,
-                         const struct preview_stream *src, const char *data_root, uid_t uid, long limit,
-                         bool earliest, long timeout_ms, char *err, size_t errsz)
+                         const struct preview_stream *src, const char *data_root, uid_t uid, long limit, bool earliest,
+                         long timeout_ms, char *err, size_t errsz)
 {
     pthread_once(&preview_worker_once, preview_find_worker);
     if (!preview_worker_path[0]) {
@@ -501,8 +502,8 @@ static int preview_spawn(struct preview_relay *pr, const char *text_sql, const s
 
     json_t *streams = json_array();
     for (int i = 0; i < cat->n; i++)
-        json_array_append_new(streams, json_pack("{s:s,s:O}", "name", cat->streams[i].name, "schema",
-                                                 cat->streams[i].schema));
+        json_array_append_new(streams,
+                              json_pack("{s:s,s:O}", "name", cat->streams[i].name, "schema", cat->streams[i].schema));
     json_t *spec = json_pack("{s:s,s:s,s:s,s:o,s:{s:s,s:i},s:i,s:b,s:I,s:{s:b}}", "kind", "preview", "task_id", task,
                              "sql", text_sql, "streams", streams, "source", "dir", dir, "partitions", src->partitions,
                              "limit", (int)limit, "earliest", earliest, "deadline_mono_ms",

@@ -194,7 +194,10 @@ static int set_string(struct eval_ctx *c, const struct expr *e, struct value *ou
 static char *scratch_alloc(struct eval_ctx *c, size_t n) { return arena_alloc(c->scratch, n ? n : 1); }
 
 /* Room for e's string result of n bytes (NULL, error set, past SQL_STRING_MAX or out of memory). */
-static char *result_alloc(struct eval_ctx *c, const struct expr *e, size_t n) { return eval_string_alloc(c, e, NULL, n); }
+static char *result_alloc(struct eval_ctx *c, const struct expr *e, size_t n)
+{
+    return eval_string_alloc(c, e, NULL, n);
+}
 
 /* Byte offset of the character index ci (0-based) in a UTF-8 string. */
 static size_t utf8_offset(const char *s, size_t n, int64_t ci)
@@ -439,8 +442,8 @@ static int regex_begin(const struct expr *e, const struct value *a, struct eval_
     if (!r->re) {
         char msg[200];
         if (!(r->re = regex_compile(a[1].u.s.ptr, a[1].u.s.len, msg, sizeof msg)))
-            return eval_fail(c, e, "invalid regular expression '%.*s': %s", (int)(a[1].u.s.len > 200 ? 200 : a[1].u.s.len),
-                             a[1].u.s.ptr, msg);
+            return eval_fail(c, e, "invalid regular expression '%.*s': %s",
+                             (int)(a[1].u.s.len > 200 ? 200 : a[1].u.s.len), a[1].u.s.ptr, msg);
         r->own_re = 1;
     }
     pcre2_pattern_info(r->re, PCRE2_INFO_CAPTURECOUNT, &r->groups);
@@ -471,7 +474,9 @@ static int regex_match(const struct expr *e, struct eval_ctx *c, struct regex_ru
         return eval_fail(c, e, "regular expression subject is not valid UTF-8");
     if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT)
         return eval_fail(c, e, "regular expression exceeded its %s limit",
-                         rc == PCRE2_ERROR_MATCHLIMIT ? "match" : rc == PCRE2_ERROR_DEPTHLIMIT ? "depth" : "memory");
+                         rc == PCRE2_ERROR_MATCHLIMIT   ? "match"
+                         : rc == PCRE2_ERROR_DEPTHLIMIT ? "depth"
+                                                        : "memory");
     PCRE2_UCHAR text[120];
     if (pcre2_get_error_message(rc, text, sizeof text) < 0)
         snprintf((char *)text, sizeof text, "error %d", rc);
@@ -1415,7 +1420,8 @@ static int fn_regexp_replace(const struct expr *e, const struct value *a, struct
     struct scratch_buf b = {.arena = c->scratch};
     PCRE2_SIZE *g = pcre2_get_ovector_pointer(r.md);
     int rc = 0;
-    while (pos <= n && !b.too_long && (rc = regex_match(e, c, &r, subject, n, pos, pos ? PCRE2_NOTBOL | PCRE2_NO_UTF_CHECK : 0)) > 0) {
+    while (pos <= n && !b.too_long &&
+           (rc = regex_match(e, c, &r, subject, n, pos, pos ? PCRE2_NOTBOL | PCRE2_NO_UTF_CHECK : 0)) > 0) {
         scratch_put(&b, subject + pos, g[0] - pos);
         for (size_t k = 0; k < rn; k++) {
             int gi = rep[k] == '$' && k + 1 < rn && isdigit((unsigned char)rep[k + 1]) ? rep[k + 1] - '0' : -1;
