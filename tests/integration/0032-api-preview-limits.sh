@@ -68,6 +68,16 @@ echo "regex bomb preview (timeout_ms 100): $((t1 - t0)) ms, $(jq -c '{records_re
 [ $((t1 - t0)) -lt 300 ] || fail "the bomb preview took $((t1 - t0)) ms"
 assert_contains "$(jq -r .first_error <<<"$RESP")" "regular expression exceeded its match limit" "bomb row error"
 
+# ---- a row that takes longer than timeout_ms: the child is killed, the answer says so ----------
+slow='{"sql":"SELECT CHAR_LENGTH(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPEAT(s, 16000000), '"'x'"', '"'y'"'), '"'y'"', '"'x'"'), '"'x'"', '"'y'"'), '"'y'"', '"'x'"'), '"'x'"', '"'y'"'), '"'y'"', '"'x'"')) AS n FROM texts WHERE s = '"'x'"'","start":"earliest","timeout_ms":100}'
+t0=$(now_ms)
+preview "$slow"
+t1=$(now_ms)
+expect 200
+echo "slow-row preview (timeout_ms 100): $((t1 - t0)) ms, $(jq -c '{rows, records_read, timed_out}' <<<"$RESP")"
+[ $((t1 - t0)) -lt 300 ] || fail "the slow preview took $((t1 - t0)) ms"
+assert_eq "$(jq .timed_out <<<"$RESP")" true "the child was killed at timeout_ms"
+
 # ---- ten bombs at once: another tenant's GET /v1/me stays fast ---------------------------------
 storm='{"sql":"SELECT REGEXP(s, '"'(a*)(a*)(a*)\\\\3\\\\2\\\\1b'"') AS m FROM texts","start":"earliest","timeout_ms":3000}'
 for i in $(seq 1 10); do
@@ -75,6 +85,15 @@ for i in $(seq 1 10); do
     -H 'Content-Type: application/json' --data-binary "$storm" "$API/v1/preview" >"$TEST_TMP/storm.$i.status"
 done
 sleep 0.3
+children=$(pgrep -P "$API_PID" || true)
+[ -n "$children" ] || fail "no preview child running during the storm"
+if [ "$(id -u)" = 0 ]; then # the children dropped to the tenant's worker uid (cp_tenant_uids)
+  uid=$(sql "SELECT uid FROM cp_tenant_uids WHERE tenant_id = '$EVIL'")
+  for c in $children; do
+    assert_eq "$(ps -o uid= -p "$c" | tr -d ' ')" "$uid" "preview child $c runs as the tenant's uid"
+  done
+  echo "preview children $(echo $children) run as uid $uid"
+fi
 worst=0
 for i in $(seq 1 8); do
   t0=$(now_ms)
