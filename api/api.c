@@ -582,6 +582,7 @@ struct api_stream {
     void (*free)(void *cls);
     void *cls;
     struct MHD_Connection *conn;
+    unsigned poll_ms;
 };
 
 static ssize_t api_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -589,7 +590,7 @@ static ssize_t api_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     struct api_stream *st = cls;
     long n = st->read(st->cls, pos, buf, max);
     /* Nothing yet: park the connection (its thread serves others) and be asked again later. */
-    if (n == 0 && park_connection(st->conn, API_STREAM_POLL_MS) < 0)
+    if (n == 0 && park_connection(st->conn, st->poll_ms ? st->poll_ms : API_STREAM_POLL_MS) < 0)
         return MHD_CONTENT_READER_END_OF_STREAM;
     return n;
 }
@@ -614,7 +615,7 @@ static enum MHD_Result api_send(struct MHD_Connection *conn, struct api_request 
             resp->stream_cls = NULL;
             return MHD_NO;
         }
-        *st = (struct api_stream){resp->stream_read, resp->stream_free, resp->stream_cls, conn};
+        *st = (struct api_stream){resp->stream_read, resp->stream_free, resp->stream_cls, conn, resp->stream_poll_ms};
         resp->stream_cls = NULL; /* the response owns it now */
         struct MHD_Response *sr =
             MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 8192, api_stream_read, st, api_stream_free);

@@ -96,12 +96,13 @@ struct api_response {
      * by a callback (server-sent events; stream_free(stream_cls) is called by the server when
      * done), with their content type. stream_read returns the bytes it put in buf, -1 at the
      * end, or 0 when it has nothing yet: it must not wait; the server parks the connection
-     * (api/park.h) and calls it again a moment later. */
+     * (api/park.h) and calls it again after stream_poll_ms (0: the server's default). */
     char *text_body;
     const char *content_type;
     long (*stream_read)(void *cls, uint64_t pos, char *buf, size_t max);
     void (*stream_free)(void *cls);
     void *stream_cls;
+    unsigned stream_poll_ms;
 };
 
 /* A request header or query argument, or NULL. */

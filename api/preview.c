@@ -1,30 +1,37 @@
-/* preview.c — POST /v1/preview (see preview.h): compile the query against the tenant's streams,
- * then read the source stream's embedded log through the plan until the limit or the timeout,
- * in the response's reader (parked between polls, see api/park.h). */
+/* preview.c — POST /v1/preview (see preview.h): compile the query against the tenant's streams
+ * here (bounded by the SQL length limit), then run it in a worker process of kind "preview"
+ * (dataplane/preview.h) started in the workers' sandbox, and relay its output from the
+ * response's reader (parked between polls, see api/park.h) until it ends or its wall-clock
+ * limit, timeout_ms, when it is killed. No query is evaluated on an api thread. */
 #include "api/preview.h"
 
 #include <ctype.h>
-#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api/pipeline_sql.h"
-#include "common/arena.h"
+#include "common/crypto.h"
 #include "common/json_check.h"
-#include "dataplane/codec/json_decode.h"
+#include "common/log.h"
+#include "controlplane/sandbox.h"
 #include "dataplane/codec/json_encode.h"
-#include "dataplane/log/log.h"
 #include "dataplane/sql/sql.h"
 
 #define PREVIEW_SINK "__preview"
 #define PREVIEW_MAX_STREAMS 8
-#define PREVIEW_MAX_PARTITIONS 256
-#define PREVIEW_BATCH 256
-#define PREVIEW_SLICE_MS 50 /* longest a read holds a server thread before it yields */
 
 static const char *const preview_starts[] = {"earliest", "latest", NULL};
 
@@ -41,6 +48,7 @@ struct preview_stream {
     char name[128];
     char id[40];
     int partitions;
+    json_t *schema;
 };
 
 struct preview_catalog {
@@ -49,7 +57,15 @@ struct preview_catalog {
     bool db_failed;
     struct preview_stream streams[PREVIEW_MAX_STREAMS];
     int n;
+    char *text; /* the SQL compiled (a SELECT wrapped in an INSERT), for the worker */
 };
+
+static void preview_catalog_free(struct preview_catalog *c)
+{
+    for (int i = 0; i < c->n; i++)
+        json_decref(c->streams[i].schema);
+    free(c->text);
+}
 
 static json_t *preview_schema(void *vctx, const char *name)
 {
@@ -71,6 +87,7 @@ static json_t *preview_schema(void *vctx, const char *name)
         snprintf(s->name, sizeof s->name, "%s", name);
         snprintf(s->id, sizeof s->id, "%s", PQgetvalue(res, 0, 0));
         s->partitions = atoi(PQgetvalue(res, 0, 1));
+        s->schema = json_incref(js);
     }
     PQclear(res);
     return js;
@@ -106,20 +123,21 @@ static struct plan *preview_compile(const char *sql, struct preview_catalog *cat
 {
     static const char prefix[] = "INSERT INTO " PREVIEW_SINK "\n"; /* shifts lines by one only */
     bool wrap = preview_is_select(sql);
-    char *text = NULL;
+    size_t n = strlen(sql);
+    char *text = malloc(sizeof prefix + n);
+    if (!text) {
+        api_fail(resp, API_INTERNAL, NULL, "out of memory");
+        return NULL;
+    }
     if (wrap) {
-        size_t n = strlen(sql);
-        text = malloc(sizeof prefix + n);
-        if (!text) {
-            api_fail(resp, API_INTERNAL, NULL, "out of memory");
-            return NULL;
-        }
         memcpy(text, prefix, sizeof prefix - 1);
         memcpy(text + sizeof prefix - 1, sql, n + 1);
+    } else {
+        memcpy(text, sql, n + 1);
     }
+    cat->text = text;
     struct pipeline_sql_error err;
-    struct plan *plan = pipeline_compile_sql(wrap ? text : sql, preview_schema, cat, &err);
-    free(text);
+    struct plan *plan = pipeline_compile_sql(text, preview_schema, cat, &err);
     if (plan || cat->db_failed)
         return plan; /* NULL after a database error: resp holds it */
     if (wrap && err.line > 1)
@@ -131,28 +149,112 @@ static struct plan *preview_compile(const char *sql, struct preview_catalog *cat
     return NULL;
 }
 
-/* Ends the tenant transaction (the read needs no database), or starts it again for the
- * request's epilogue (idempotency, COMMIT). Returns 0, or -1 with resp filled. */
-/* ---- reading the source through the plan ------------------------------------------------- */
+/* ---- concurrency: previews running now, per api process and per tenant ------------------- */
 
-struct preview_partition {
-    char dir[2048];
-    uint64_t start;
-    struct log_reader *reader;
-};
+#define PREVIEW_MAX_RUNNING 8    /* children of this api process at once */
+#define PREVIEW_MAX_PER_TENANT 2 /* of one tenant */
 
-struct preview_run {
-    struct plan *plan;
-    struct json_decoder *decoder;
-    struct json_encoder *encoder;
-    struct value *row;
-    struct arena *arena;
-    struct json_buf out;
-    json_t *rows;
-    long limit;
-    bool full; /* limit rows collected */
+static struct {
+    pthread_mutex_t lock;
+    int running;
+    struct {
+        char tenant[40];
+        int n;
+    } tenants[PREVIEW_MAX_RUNNING];
+} preview_slots = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Takes a slot for tenant: 0, or -1 when this process or this tenant runs too many. */
+static int preview_slot_take(const char *tenant)
+{
+    int rc = -1;
+    pthread_mutex_lock(&preview_slots.lock);
+    int free_row = -1, row = -1;
+    for (int i = 0; i < PREVIEW_MAX_RUNNING; i++) {
+        if (preview_slots.tenants[i].n == 0 && free_row < 0)
+            free_row = i;
+        if (preview_slots.tenants[i].n > 0 && strcmp(preview_slots.tenants[i].tenant, tenant) == 0)
+            row = i;
+    }
+    if (preview_slots.running < PREVIEW_MAX_RUNNING && (row >= 0 || free_row >= 0) &&
+        (row < 0 || preview_slots.tenants[row].n < PREVIEW_MAX_PER_TENANT)) {
+        if (row < 0) {
+            row = free_row;
+            snprintf(preview_slots.tenants[row].tenant, sizeof preview_slots.tenants[row].tenant, "%s", tenant);
+        }
+        preview_slots.tenants[row].n++;
+        preview_slots.running++;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&preview_slots.lock);
+    return rc;
+}
+
+static void preview_slot_give(const char *tenant)
+{
+    pthread_mutex_lock(&preview_slots.lock);
+    for (int i = 0; i < PREVIEW_MAX_RUNNING; i++)
+        if (preview_slots.tenants[i].n > 0 && strcmp(preview_slots.tenants[i].tenant, tenant) == 0) {
+            preview_slots.tenants[i].n--;
+            preview_slots.running--;
+            break;
+        }
+    pthread_mutex_unlock(&preview_slots.lock);
+}
+
+/* ---- the child: a worker of kind "preview" in the workers' sandbox ------------------------ */
+
+#define PREVIEW_ADDRESS_SPACE (1ull << 30) /* RLIMIT_AS: the smallest task's, one thread */
+#define PREVIEW_OPEN_FILES 256
+#define PREVIEW_MAX_OUTPUT (4u << 20) /* rows relayed per preview; past it the child is stopped */
+#define PREVIEW_POLL_MS 5             /* how often a waiting preview's connection is resumed */
+
+/* The worker binary: the lean sluiced-worker beside this executable, else this one. */
+static char preview_worker_path[PATH_MAX];
+static pthread_once_t preview_worker_once = PTHREAD_ONCE_INIT;
+
+static void preview_find_worker(void)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash &&
+        snprintf(preview_worker_path, sizeof preview_worker_path, "%.*s/sluiced-worker", (int)(slash - self), self) <
+            (int)sizeof preview_worker_path &&
+        access(preview_worker_path, X_OK) == 0)
+        return;
+    snprintf(preview_worker_path, sizeof preview_worker_path, "%s", self);
+}
+
+/* Removes the preview's working directory and what the worker left in it. */
+static int preview_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+/* A preview being relayed: the child's output read as it comes, the answer built at its end. */
+struct preview_relay {
+    pid_t pid;
+    int out_fd;
+    int64_t deadline; /* the hard wall-clock limit: SIGKILL then */
+    char tenant[40];
+    char workdir[1024];
+    char *schema_text;    /* the output schema as JSON, from the api's compile */
+    struct json_buf line; /* a partial line */
+    struct json_buf rows; /* row objects, comma-separated */
+    long nrows;
     long long records_read, skipped;
     char first_error[400];
+    char error[400]; /* the child failed (or was stopped for its output) */
+    bool got_result, truncated, timed_out, too_much;
+    char *text; /* the answer, once done */
+    size_t text_len, text_off;
 };
 
 static int64_t preview_now_ms(void)
@@ -162,88 +264,180 @@ static int64_t preview_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* First offset still kept in the partition at dir (its oldest segment's base), 0 when none. */
-static uint64_t preview_first_offset(const char *dir)
+static int preview_buf_put(struct json_buf *b, const char *s, size_t n)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    uint64_t first = UINT64_MAX;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        char *end;
-        unsigned long long base = strtoull(e->d_name, &end, 10);
-        if (end != e->d_name && isdigit((unsigned char)e->d_name[0]) && strcmp(end, ".log") == 0 && base < first)
-            first = base;
-    }
-    closedir(d);
-    return first == UINT64_MAX ? 0 : first;
-}
-
-static int preview_emit(void *ctx, const struct value *row)
-{
-    struct preview_run *r = ctx;
-    if ((long)json_array_size(r->rows) >= r->limit) {
-        r->full = true;
+    if (json_buf_reserve(b, n) != 0)
         return -1;
-    }
-    r->out.len = 0;
-    if (json_encode_row(r->encoder, row, &r->out) != 0)
-        return -1;
-    json_t *obj = json_loadb(r->out.data, r->out.len, 0, NULL);
-    if (!obj)
-        return -1;
-    json_array_append_new(r->rows, obj);
-    if ((long)json_array_size(r->rows) >= r->limit)
-        r->full = true;
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
     return 0;
 }
 
-static void preview_skip(struct preview_run *r, uint64_t offset, int partition, const char *why)
+static void preview_counters(struct preview_relay *pr, json_t *obj)
 {
-    if (r->skipped++ == 0)
-        snprintf(r->first_error, sizeof r->first_error, "partition %d, offset %llu: %s", partition,
-                 (unsigned long long)offset, why);
+    json_t *v;
+    if ((v = json_object_get(obj, "records_read")) && json_is_integer(v))
+        pr->records_read = json_integer_value(v);
+    if ((v = json_object_get(obj, "skipped")) && json_is_integer(v))
+        pr->skipped = json_integer_value(v);
+    if ((v = json_object_get(obj, "first_error")) && json_is_string(v))
+        snprintf(pr->first_error, sizeof pr->first_error, "%s", json_string_value(v));
 }
 
-/* Feeds one record through the plan. */
-static void preview_record(struct preview_run *r, const struct stream_record *rec, int partition)
+/* One line from the child (its JSON is checked: the relay forwards nothing it did not parse). */
+static void preview_child_line(struct preview_relay *pr, const char *text, size_t len)
 {
-    char reason[256];
-    r->records_read++;
-    if (json_decode_row(r->decoder, rec->data, rec->len, r->row, r->arena, reason, sizeof reason) != 0) {
-        preview_skip(r, rec->offset, partition, reason);
+    json_t *obj = json_loadb(text, len, 0, NULL);
+    const char *type = json_string_value(json_object_get(obj, "type"));
+    if (!type) {
+        json_decref(obj);
         return;
     }
-    struct sql_error se = {0};
-    if (plan_process(r->plan, r->row, r->arena, preview_emit, r, &se) != 0 && !r->full) {
-        char msg[300];
-        sql_error_format(&se, msg, sizeof msg);
-        preview_skip(r, rec->offset, partition, msg);
+    if (strcmp(type, "row") == 0 && json_is_object(json_object_get(obj, "row"))) {
+        char *row = json_dumps(json_object_get(obj, "row"), JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (row && (pr->nrows == 0 || preview_buf_put(&pr->rows, ",", 1) == 0) &&
+            preview_buf_put(&pr->rows, row, strlen(row)) == 0)
+            pr->nrows++;
+        free(row);
+    } else if (strcmp(type, "progress") == 0) {
+        preview_counters(pr, obj);
+    } else if (strcmp(type, "result") == 0) {
+        preview_counters(pr, obj);
+        pr->truncated = json_is_true(json_object_get(obj, "truncated"));
+        pr->got_result = true;
+    } else if (strcmp(type, "state") == 0 && json_is_string(json_object_get(obj, "error"))) {
+        snprintf(pr->error, sizeof pr->error, "%s", json_string_value(json_object_get(obj, "error")));
+    }
+    json_decref(obj);
+}
+
+/* Reads what the child wrote. Returns 1 at its end of output, 0 when more may come. */
+static int preview_child_read(struct preview_relay *pr)
+{
+    char buf[65536];
+    for (int rounds = 0; rounds < 16; rounds++) {
+        ssize_t n = read(pr->out_fd, buf, sizeof buf);
+        if (n == 0)
+            return 1;
+        if (n < 0)
+            return errno == EAGAIN || errno == EINTR ? 0 : 1;
+        size_t off = 0;
+        while (off < (size_t)n) {
+            char *nl = memchr(buf + off, '\n', (size_t)n - off);
+            size_t take = nl ? (size_t)(nl - (buf + off)) : (size_t)n - off;
+            if (preview_buf_put(&pr->line, buf + off, take) != 0)
+                return 1;
+            off += take;
+            if (nl) {
+                preview_child_line(pr, pr->line.data, pr->line.len);
+                pr->line.len = 0;
+                off++;
+            }
+        }
+        if (pr->rows.len + pr->line.len > PREVIEW_MAX_OUTPUT) {
+            pr->too_much = pr->truncated = true;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Stops the child (SIGKILL when it still runs), reaps it, removes its directory. */
+static void preview_child_end(struct preview_relay *pr, bool kill_it)
+{
+    if (pr->pid > 0) {
+        int status;
+        if (kill_it)
+            kill(pr->pid, SIGKILL);
+        while (waitpid(pr->pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        if (!pr->got_result && !pr->error[0] && !kill_it) {
+            if (WIFSIGNALED(status))
+                snprintf(pr->error, sizeof pr->error, "the preview worker was killed by signal %d (%s)",
+                         WTERMSIG(status), WTERMSIG(status) == SIGXCPU ? "CPU limit" : "a resource limit");
+            else
+                snprintf(pr->error, sizeof pr->error, "the preview worker ended without an answer (exit %d)",
+                         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        }
+        pr->pid = -1;
+        preview_slot_give(pr->tenant);
+    }
+    if (pr->out_fd >= 0) {
+        close(pr->out_fd);
+        pr->out_fd = -1;
+    }
+    if (pr->workdir[0]) {
+        nftw(pr->workdir, preview_rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+        pr->workdir[0] = '\0';
     }
 }
 
-/* Reads every partition once (opening readers whose partition exists now). Returns the number
- * of records read. */
-static long preview_poll(struct preview_run *r, struct preview_partition *parts, int nparts)
+static void preview_relay_free(void *cls)
 {
-    long got = 0;
-    char err[256];
-    for (int p = 0; p < nparts && !r->full; p++) {
-        if (!parts[p].reader && log_reader_open(parts[p].dir, parts[p].start, &parts[p].reader, err, sizeof err) != 0)
-            continue; /* nothing written yet */
-        struct stream_record recs[PREVIEW_BATCH];
-        int n = log_reader_read(parts[p].reader, recs, PREVIEW_BATCH, err, sizeof err);
-        if (n < 0) {
-            preview_skip(r, log_reader_position(parts[p].reader), p, err);
-            continue;
-        }
-        for (int i = 0; i < n && !r->full; i++)
-            preview_record(r, &recs[i], p);
-        arena_reset(r->arena);
-        got += n;
+    struct preview_relay *pr = cls;
+    if (!pr)
+        return;
+    preview_child_end(pr, true);
+    json_buf_free(&pr->line);
+    json_buf_free(&pr->rows);
+    free(pr->schema_text);
+    free(pr->text);
+    free(pr);
+}
+
+/* The answer: today's shape, plus timed_out and error. */
+static char *preview_answer(struct preview_relay *pr)
+{
+    json_t *tail = json_pack("{s:I, s:b, s:I, s:b}", "records_read", (json_int_t)pr->records_read, "truncated",
+                             pr->truncated, "skipped", (json_int_t)pr->skipped, "timed_out", pr->timed_out);
+    if (tail && pr->first_error[0])
+        json_object_set_new(tail, "first_error", json_string(pr->first_error));
+    if (tail && pr->too_much)
+        json_object_set_new(tail, "error", json_string("the preview's rows passed 4 MiB; the rest were left out"));
+    else if (tail && pr->error[0])
+        json_object_set_new(tail, "error", json_string(pr->error));
+    char *tail_text = tail ? json_dumps(tail, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(tail);
+    if (!tail_text)
+        return NULL;
+    struct json_buf b = {0};
+    static const char a[] = "{\"schema\":", r[] = ",\"rows\":[", e[] = "],";
+    bool ok = preview_buf_put(&b, a, sizeof a - 1) == 0 &&
+              preview_buf_put(&b, pr->schema_text, strlen(pr->schema_text)) == 0 &&
+              preview_buf_put(&b, r, sizeof r - 1) == 0 && preview_buf_put(&b, pr->rows.data, pr->rows.len) == 0 &&
+              preview_buf_put(&b, e, sizeof e - 1) == 0 &&
+              preview_buf_put(&b, tail_text + 1, strlen(tail_text)) == 0; /* tail_text's '{' dropped, NUL kept */
+    free(tail_text);
+    if (!ok) {
+        json_buf_free(&b);
+        return NULL;
     }
-    return got;
+    return b.data;
+}
+
+/* The response body's reader (api/http.h): 0 while the child works (the connection is parked
+ * for PREVIEW_POLL_MS meanwhile, holding no thread), then the answer, then the end. */
+static long preview_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct preview_relay *pr = cls;
+    if (!pr->text) {
+        int done = preview_child_read(pr);
+        bool late = !done && preview_now_ms() >= pr->deadline;
+        if (!done && !late)
+            return 0;
+        pr->timed_out = late && !pr->got_result;
+        preview_child_end(pr, late || pr->too_much);
+        if (!(pr->text = preview_answer(pr)))
+            return -2; /* MHD_CONTENT_READER_END_WITH_ERROR: out of memory */
+        pr->text_len = strlen(pr->text);
+    }
+    if (pr->text_off == pr->text_len)
+        return -1; /* MHD_CONTENT_READER_END_OF_STREAM */
+    size_t n = pr->text_len - pr->text_off < max ? pr->text_len - pr->text_off : max;
+    memcpy(buf, pr->text + pr->text_off, n);
+    pr->text_off += n;
+    return (long)n;
 }
 
 static json_t *preview_schema_json(const struct schema *s)
@@ -255,124 +449,125 @@ static json_t *preview_schema_json(const struct schema *s)
     return json_pack("{s:o}", "fields", fields);
 }
 
-/* A preview being read: the plan over the stream's partitions until limit rows or the
- * deadline, then the answer as JSON text, handed out by preview_stream_read(). */
-struct preview_reading {
-    struct preview_run r;
-    struct preview_partition *parts;
-    int nparts;
-    int64_t deadline;
-    char *text; /* the answer, once done */
-    size_t text_len, text_off;
-};
-
-static void preview_reading_free(void *cls)
+/* The uid the child runs as: the tenant's worker uid when the api is root (allocated by the
+ * database like the controlplane's), else the api's own. Returns 0 or -1 with resp filled. */
+static int preview_uid(struct api_request *req, struct api_response *resp, uid_t *uid)
 {
-    struct preview_reading *pr = cls;
-    if (!pr)
-        return;
-    for (int p = 0; pr->parts && p < pr->nparts; p++)
-        log_reader_close(pr->parts[p].reader);
-    free(pr->parts);
-    json_decref(pr->r.rows);
-    json_decoder_free(pr->r.decoder);
-    json_encoder_free(pr->r.encoder);
-    json_buf_free(&pr->r.out);
-    free(pr->r.row);
-    arena_free(pr->r.arena);
-    plan_free(pr->r.plan);
-    free(pr->text);
-    free(pr);
+    if (geteuid() != 0) {
+        *uid = geteuid();
+        return 0;
+    }
+    PGresult *res = api_db_query(req, resp, "SELECT sluice_preview_uid()", 0, NULL);
+    if (!res)
+        return -1;
+    long v = PQntuples(res) == 1 ? atol(PQgetvalue(res, 0, 0)) : 0;
+    PQclear(res);
+    if (v <= 0)
+        return api_fail(resp, API_INTERNAL, NULL, "internal error");
+    *uid = (uid_t)v;
+    return 0;
 }
 
-/* Takes plan; NULL when out of memory (plan freed). Readers start at each partition's first
- * kept offset (earliest) or its end now. */
-static struct preview_reading *preview_open(struct plan *plan, const struct preview_stream *src, const char *root,
-                                            const char *tenant, bool earliest, long limit, long timeout_ms)
+/* Starts the child for the compiled preview and fills pr (pid, out_fd, workdir). Returns 0, or
+ * -1 with err. */
+static int preview_spawn(struct preview_relay *pr, const char *text_sql, const struct preview_catalog *cat,
+                         const struct preview_stream *src, const char *data_root, uid_t uid, long limit, bool earliest,
+                         long timeout_ms, char *err, size_t errsz)
 {
-    struct preview_reading *pr = calloc(1, sizeof *pr);
-    if (!pr) {
-        plan_free(plan);
-        return NULL;
+    pthread_once(&preview_worker_once, preview_find_worker);
+    if (!preview_worker_path[0]) {
+        snprintf(err, errsz, "cannot find the worker binary");
+        return -1;
     }
-    pr->nparts = src->partitions < 1                        ? 1
-                 : src->partitions > PREVIEW_MAX_PARTITIONS ? PREVIEW_MAX_PARTITIONS
-                                                            : src->partitions;
-    pr->parts = calloc((size_t)pr->nparts, sizeof *pr->parts);
-    const struct schema *in = plan_input_schema(plan);
-    struct preview_run *r = &pr->r;
-    *r = (struct preview_run){.plan = plan, .rows = json_array(), .limit = limit};
-    r->decoder = json_decoder_new(in, plan_needed_fields(plan));
-    r->encoder = json_encoder_new(plan_output_schema(plan));
-    r->row = calloc((size_t)(in->nfields > 0 ? in->nfields : 1), sizeof *r->row);
-    r->arena = arena_new(64 * 1024);
-    if (!pr->parts || !r->decoder || !r->encoder || !r->row || !r->arena || !r->rows) {
-        preview_reading_free(pr);
-        return NULL;
+    unsigned char rnd[8];
+    char task[40];
+    if (crypto_random(rnd, sizeof rnd) != 0) {
+        snprintf(err, errsz, "no randomness");
+        return -1;
     }
-    for (int p = 0; p < pr->nparts; p++) {
-        struct preview_partition *part = &pr->parts[p];
-        snprintf(part->dir, sizeof part->dir, "%s/tenants/%s/streams/%s/%d", root, tenant, src->id, p);
-        char err[256];
-        if (earliest)
-            part->start = preview_first_offset(part->dir);
-        else if (log_partition_end_offset(part->dir, &part->start, err, sizeof err) != 0)
-            part->start = 0; /* not created yet: everything that comes is new */
+    snprintf(task, sizeof task, "preview-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+             rnd[5], rnd[6], rnd[7]);
+    if (sandbox_prepare_dirs(data_root, pr->tenant, task, uid, uid, pr->workdir, sizeof pr->workdir, err, errsz) != 0)
+        return -1;
+    char root[PATH_MAX], dir[PATH_MAX + 200];
+    if (!realpath(data_root, root)) {
+        snprintf(err, errsz, "data root %s: %s", data_root, strerror(errno));
+        return -1;
     }
-    pr->deadline = preview_now_ms() + timeout_ms;
-    return pr;
-}
+    snprintf(dir, sizeof dir, "%s/tenants/%s/streams/%s", root, pr->tenant, src->id);
+    if (geteuid() == 0 && mkdir(dir, 0700) != 0 && errno != EEXIST)
+        log_warn("mkdir %s: %s", dir, strerror(errno));
+    if (geteuid() == 0 && chown(dir, uid, uid) != 0 && errno != ENOENT) /* as reconcile.c's make_tenant_dir */
+        log_warn("chown %s: %s", dir, strerror(errno));
 
-/* Reads what is there now (for at most PREVIEW_SLICE_MS). Returns 1 when the preview is done
- * (limit rows or the deadline), 0 when it should be asked again later. */
-static int preview_step(struct preview_reading *pr)
-{
-    int64_t slice_end = preview_now_ms() + PREVIEW_SLICE_MS;
-    for (;;) {
-        long got = preview_poll(&pr->r, pr->parts, pr->nparts);
-        int64_t now = preview_now_ms();
-        if (pr->r.full || now >= pr->deadline)
-            return 1;
-        if (got == 0 || now >= slice_end)
-            return 0;
+    json_t *streams = json_array();
+    for (int i = 0; i < cat->n; i++)
+        json_array_append_new(streams,
+                              json_pack("{s:s,s:O}", "name", cat->streams[i].name, "schema", cat->streams[i].schema));
+    json_t *spec = json_pack("{s:s,s:s,s:s,s:o,s:{s:s,s:i},s:i,s:b,s:I,s:{s:b}}", "kind", "preview", "task_id", task,
+                             "sql", text_sql, "streams", streams, "source", "dir", dir, "partitions", src->partitions,
+                             "limit", (int)limit, "earliest", earliest, "deadline_mono_ms",
+                             (json_int_t)(pr->deadline - (timeout_ms / 10 < 15    ? 15
+                                                          : timeout_ms / 10 > 200 ? 200
+                                                                                  : timeout_ms / 10)),
+                             "sandbox", "seccomp", 1);
+    char *spec_text = spec ? json_dumps(spec, JSON_COMPACT) : NULL;
+    json_decref(spec);
+    if (!spec_text) {
+        snprintf(err, errsz, "out of memory");
+        return -1;
     }
-}
-
-/* The answer as JSON text: rows (the plan finished unless the limit was reached) and counts. */
-static char *preview_answer(struct preview_reading *pr)
-{
-    struct preview_run *r = &pr->r;
-    if (!r->full)
-        plan_finish(r->plan, r->arena, preview_emit, r);
-    json_t *out = json_pack("{s:o, s:O, s:I, s:b, s:I}", "schema", preview_schema_json(plan_output_schema(r->plan)),
-                            "rows", r->rows, "records_read", (json_int_t)r->records_read, "truncated", r->full,
-                            "skipped", (json_int_t)r->skipped);
-    if (out && r->skipped)
-        json_object_set_new(out, "first_error", json_string(r->first_error));
-    char *text = out ? json_dumps(out, JSON_COMPACT) : NULL;
-    json_decref(out);
-    return text;
-}
-
-/* The response body's reader (api/http.h): 0 while the preview waits for records (the
- * connection is parked meanwhile), then the answer, then the end. */
-static long preview_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-    (void)pos;
-    struct preview_reading *pr = cls;
-    if (!pr->text) {
-        if (!preview_step(pr))
-            return 0;
-        if (!(pr->text = preview_answer(pr)))
-            return -2; /* MHD_CONTENT_READER_END_WITH_ERROR: out of memory */
-        pr->text_len = strlen(pr->text);
+    int in[2] = {-1, -1}, out[2] = {-1, -1}, null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    int rc = -1;
+    if (null_fd < 0 || pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
+        snprintf(err, errsz, "pipe: %s", strerror(errno));
+        goto out;
     }
-    if (pr->text_off == pr->text_len)
-        return -1; /* MHD_CONTENT_READER_END_OF_STREAM */
-    size_t n = pr->text_len - pr->text_off < max ? pr->text_len - pr->text_off : max;
-    memcpy(buf, pr->text + pr->text_off, n);
-    pr->text_off += n;
-    return (long)n;
+    fcntl(in[1], F_SETPIPE_SZ, 1 << 20); /* the spec fits: writing it does not wait for the child */
+    struct sandbox_config cfg = {
+        .uid = uid,
+        .gid = uid,
+        .workdir = pr->workdir,
+        .allow_network = 0,
+        .address_space = PREVIEW_ADDRESS_SPACE,
+        .cpu_seconds = (uint64_t)(timeout_ms / 1000 + 1),
+        .open_files = PREVIEW_OPEN_FILES,
+        .processes = geteuid() == 0 ? 65536 : 0,
+    };
+    char *const argv[] = {"sluiced-worker", "worker", NULL};
+    const int fds[3] = {in[0], out[1], null_fd};
+    char report[1024];
+    if (sandbox_spawn(&cfg, preview_worker_path, argv, fds, &pr->pid, report, sizeof report, err, errsz) != 0) {
+        pr->pid = -1;
+        goto out;
+    }
+    close(in[0]);
+    close(out[1]);
+    in[0] = out[1] = -1;
+    size_t len = strlen(spec_text), off = 0;
+    while (off < len) {
+        ssize_t w = write(in[1], spec_text + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break; /* the child is gone: its end of output says so */
+        off += (size_t)w;
+    }
+    fcntl(out[0], F_SETFL, fcntl(out[0], F_GETFL) | O_NONBLOCK);
+    pr->out_fd = out[0];
+    out[0] = -1;
+    rc = 0;
+out:
+    for (int i = 0; i < 2; i++) {
+        if (in[i] >= 0)
+            close(in[i]);
+        if (out[i] >= 0)
+            close(out[i]);
+    }
+    if (null_fd >= 0)
+        close(null_fd);
+    free(spec_text);
+    return rc;
 }
 
 int preview_run(struct api_request *req, struct api_response *resp)
@@ -390,20 +585,59 @@ int preview_run(struct api_request *req, struct api_response *resp)
 
     struct preview_catalog cat = {.req = req, .resp = resp};
     struct plan *plan = preview_compile(sql, &cat, resp);
-    if (!plan)
+    if (!plan) {
+        preview_catalog_free(&cat);
         return -1;
+    }
     const struct preview_stream *src = preview_find(&cat, plan_source(plan));
-    if (!src) { /* the planner found it, so the catalog did */
-        plan_free(plan);
+    json_t *schema = preview_schema_json(plan_output_schema(plan));
+    plan_free(plan);
+    if (!src || !schema) { /* the planner found the source, so the catalog did */
+        json_decref(schema);
+        preview_catalog_free(&cat);
         return api_fail(resp, API_INTERNAL, NULL, "internal error");
     }
-    struct preview_stream source = *src;
-    /* The reading happens after this returns, in the response's reader, holding no server
-     * thread while it waits (api/park.h) and no database transaction. */
-    struct preview_reading *pr =
-        preview_open(plan, &source, req->settings->data_root ? req->settings->data_root : "var/data",
-                     req->caller.tenant_id, earliest, limit, timeout_ms);
-    if (!pr)
-        return api_fail(resp, API_INTERNAL, NULL, "out of memory");
-    return api_reply_stream(resp, "application/json", preview_stream_read, preview_reading_free, pr);
+    /* The query runs in a child, in the workers' sandbox, under the wall-clock limit: this
+     * thread only starts it; the response's reader relays its output. */
+    if (preview_slot_take(req->caller.tenant_id) != 0) {
+        json_decref(schema);
+        preview_catalog_free(&cat);
+        resp->retry_after = 1;
+        return api_fail(resp, API_RATE_LIMITED, json_pack("{s:i}", "retry_after", 1),
+                        "too many previews running; at most %d per tenant and %d in all at once, try again in a "
+                        "moment",
+                        PREVIEW_MAX_PER_TENANT, PREVIEW_MAX_RUNNING);
+    }
+    struct preview_relay *pr = calloc(1, sizeof *pr);
+    if (pr) {
+        pr->pid = -1;
+        pr->out_fd = -1;
+        snprintf(pr->tenant, sizeof pr->tenant, "%s", req->caller.tenant_id);
+        pr->schema_text = json_dumps(schema, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    }
+    json_decref(schema);
+    uid_t uid = 0;
+    int rc = 0;
+    char err[512];
+    if (!pr || !pr->schema_text) {
+        rc = api_fail(resp, API_INTERNAL, NULL, "out of memory");
+    } else if (preview_uid(req, resp, &uid) != 0) {
+        rc = -1;
+    } else {
+        pr->deadline = preview_now_ms() + timeout_ms;
+        if (preview_spawn(pr, cat.text, &cat, src, req->settings->data_root ? req->settings->data_root : "var/data",
+                          uid, limit, earliest, timeout_ms, err, sizeof err) != 0) {
+            log_error("preview: cannot start its worker: %s", err);
+            rc = api_fail(resp, API_INTERNAL, NULL, "the preview could not be started");
+        }
+    }
+    preview_catalog_free(&cat);
+    if (rc != 0) {
+        if (!pr || pr->pid < 0)
+            preview_slot_give(req->caller.tenant_id); /* else preview_child_end gives it */
+        preview_relay_free(pr);
+        return -1;
+    }
+    resp->stream_poll_ms = PREVIEW_POLL_MS;
+    return api_reply_stream(resp, "application/json", preview_stream_read, preview_relay_free, pr);
 }

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "dataplane/engine.h"
 #include "dataplane/log/log.h"
+#include "dataplane/preview.h"
 #include "dataplane/schema_json.h"
 #include "dataplane/sql/sql.h"
 
@@ -394,7 +395,9 @@ int worker_main(int argc, char **argv)
         sandbox_lock_down(report, sizeof report);
         emit_json_line(json_pack("{s:s,s:s,s:s}", "type", "sandbox", "layer", "seccomp", "status", report));
     }
-    int rc = worker_run_spec(spec, err, sizeof err);
+    const char *kind = json_string_value(json_object_get(spec, "kind"));
+    int rc = kind && strcmp(kind, "preview") == 0 ? preview_worker_run(spec, err, sizeof err)
+                                                  : worker_run_spec(spec, err, sizeof err);
     json_decref(spec);
     if (rc != 0) {
         log_error("%s", err);

@@ -24,6 +24,20 @@ int eval_fail(struct eval_ctx *c, const struct expr *e, const char *fmt, ...)
     return -1;
 }
 
+char *eval_string_alloc(struct eval_ctx *c, const struct expr *e, const char *what, size_t n)
+{
+    if (!what)
+        what = e && e->func ? e->func->name : "string";
+    if (n > SQL_STRING_MAX) {
+        eval_fail(c, e, "%s result exceeds the " SQL_STRING_MAX_TEXT " string limit", what);
+        return NULL;
+    }
+    char *m = arena_alloc(c->scratch, n ? n : 1);
+    if (!m)
+        eval_fail(c, e, "out of memory");
+    return m;
+}
+
 int compile_fail(struct expr_compiler *c, const struct ast *at, const char *fmt, ...)
 {
     va_list ap;
@@ -246,9 +260,9 @@ static int eval_concat(const struct expr *e, struct eval_ctx *c, struct value *o
     struct value sa, sb;
     if (functions_to_string(&a, c->scratch, &sa) < 0 || functions_to_string(&b, c->scratch, &sb) < 0)
         return eval_fail(c, e, "out of memory");
-    char *m = arena_alloc(c->scratch, (size_t)sa.u.s.len + sb.u.s.len + 1);
+    char *m = eval_string_alloc(c, e, "\"||\"", (size_t)sa.u.s.len + sb.u.s.len);
     if (!m)
-        return eval_fail(c, e, "out of memory");
+        return -1;
     memcpy(m, sa.u.s.ptr, sa.u.s.len);
     memcpy(m + sa.u.s.len, sb.u.s.ptr, sb.u.s.len);
     out->type = VT_STRING;

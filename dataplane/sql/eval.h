@@ -62,6 +62,15 @@ int expr_compiler_defer(struct expr_compiler *c, void (*fn)(void *), void *ptr);
 void expr_compiler_cleanup(struct expr_compiler *c);
 /* Sets *err from a node's position. Always returns -1. */
 int eval_fail(struct eval_ctx *c, const struct expr *e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The longest string any expression may build (REPEAT, REPLACE, CONCAT, ||, LPAD, JSON_QUERY,
+ * REGEXP_REPLACE, ...): one cap, checked before the result is allocated, so a query cannot
+ * amplify a few bytes into gigabytes by nesting functions. */
+#define SQL_STRING_MAX ((size_t)16 << 20)
+#define SQL_STRING_MAX_TEXT "16 MiB"
+/* A string of n bytes for e's result, from the scratch arena: NULL with the error set when n
+ * exceeds SQL_STRING_MAX ("<what> result exceeds the 16 MiB string limit") or memory is out.
+ * what names the function or operator; NULL: e's function. */
+char *eval_string_alloc(struct eval_ctx *c, const struct expr *e, const char *what, size_t n);
 /* Sets c->err at a syntax node's position. Always returns -1. */
 int compile_fail(struct expr_compiler *c, const struct ast *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -6,7 +6,9 @@
 #include <ctype.h>
 #include <jansson.h>
 #include <math.h>
-#include <regex.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +193,12 @@ static int set_string(struct eval_ctx *c, const struct expr *e, struct value *ou
 
 static char *scratch_alloc(struct eval_ctx *c, size_t n) { return arena_alloc(c->scratch, n ? n : 1); }
 
+/* Room for e's string result of n bytes (NULL, error set, past SQL_STRING_MAX or out of memory). */
+static char *result_alloc(struct eval_ctx *c, const struct expr *e, size_t n)
+{
+    return eval_string_alloc(c, e, NULL, n);
+}
+
 /* Byte offset of the character index ci (0-based) in a UTF-8 string. */
 static size_t utf8_offset(const char *s, size_t n, int64_t ci)
 {
@@ -218,9 +226,9 @@ static double num(const struct value *v) { return v->type == VT_DOUBLE ? v->u.d 
 
 static int fn_case(const struct value *a, struct eval_ctx *c, const struct expr *e, struct value *out, int upper)
 {
-    char *m = scratch_alloc(c, a[0].u.s.len);
+    char *m = result_alloc(c, e, a[0].u.s.len);
     if (!m)
-        return eval_fail(c, e, "out of memory");
+        return -1;
     for (uint32_t i = 0; i < a[0].u.s.len; i++)
         m[i] = (char)(upper ? toupper((unsigned char)a[0].u.s.ptr[i]) : tolower((unsigned char)a[0].u.s.ptr[i]));
     return set_string(c, e, out, m, a[0].u.s.len);
@@ -267,9 +275,9 @@ static int fn_concat(const struct expr *e, const struct value *a, struct eval_ct
             return eval_fail(c, e, "out of memory");
         total += parts[i].u.s.len;
     }
-    char *m = scratch_alloc(c, total);
+    char *m = result_alloc(c, e, total);
     if (!m)
-        return eval_fail(c, e, "out of memory");
+        return -1;
     size_t k = 0;
     for (int i = 0; i < e->nargs; i++) {
         memcpy(m + k, parts[i].u.s.ptr, parts[i].u.s.len);
@@ -316,24 +324,43 @@ static int fn_rtrim(const struct expr *e, const struct value *a, struct eval_ctx
     return set_string(c, e, out, a[0].u.s.ptr, n);
 }
 
-static void regex_release(void *p)
-{
-    regfree(p);
-    free(p);
-}
-
-/* glibc's regcomp() expands counted repetitions, so `(a{200}){200}` takes gigabytes: a
- * tenant's pattern is refused when it is long or the product of its repetition counts is
- * large. Returns a reason, or NULL when the pattern may be compiled. */
+/* Regular expressions are PCRE2 (close to the Java patterns Flink SQL users write), in UTF
+ * mode: a subject is checked once per evaluation (PCRE2_MATCH_INVALID_UTF would make each of
+ * REGEXP_REPLACE's matches rescan the rest of it, quadratic). A tenant's pattern runs under a match limit
+ * (backtracking steps), a depth limit and a heap limit, so a catastrophic pattern such as
+ * `(a*)(a*)(a*)\3\2\1b` fails its row in milliseconds instead of running for minutes. */
 #define REGEX_MAX_LENGTH 1024
 #define REGEX_MAX_REPETITION 1000
-static const char *regex_too_complex(const char *pat)
+#define REGEX_MATCH_LIMIT 1000000 /* about 25 ms of backtracking */
+#define REGEX_DEPTH_LIMIT 100000
+#define REGEX_HEAP_LIMIT_KIB 65536
+#define REGEX_GROUPS 10 /* $0..$9 */
+
+static pcre2_match_context *regex_limits;
+static pthread_once_t regex_limits_once = PTHREAD_ONCE_INIT;
+
+static void regex_limits_init(void)
 {
-    if (strlen(pat) > REGEX_MAX_LENGTH)
+    regex_limits = pcre2_match_context_create(NULL);
+    if (regex_limits) {
+        pcre2_set_match_limit(regex_limits, REGEX_MATCH_LIMIT);
+        pcre2_set_depth_limit(regex_limits, REGEX_DEPTH_LIMIT);
+        pcre2_set_heap_limit(regex_limits, REGEX_HEAP_LIMIT_KIB);
+    }
+}
+
+static void regex_release(void *p) { pcre2_code_free(p); }
+
+/* Counted repetitions of groups are compiled as copies, so `(a{200}){200}` would be large: a
+ * tenant's pattern is refused when it is long or the product of its repetition counts is
+ * large. Returns a reason, or NULL when the pattern may be compiled. */
+static const char *regex_too_complex(const char *pat, size_t len)
+{
+    if (len > REGEX_MAX_LENGTH)
         return "pattern longer than 1024 bytes";
     long product = 1;
-    for (const char *p = pat; *p; p++) {
-        if (*p == '\\' && p[1]) {
+    for (const char *p = pat; p < pat + len; p++) {
+        if (*p == '\\' && p + 1 < pat + len) {
             p++;
             continue;
         }
@@ -341,13 +368,13 @@ static const char *regex_too_complex(const char *pat)
             continue;
         long lo = 0, hi = 0;
         const char *q = p + 1;
-        while (*q >= '0' && *q <= '9' && lo <= REGEX_MAX_REPETITION)
+        while (q < pat + len && *q >= '0' && *q <= '9' && lo <= REGEX_MAX_REPETITION)
             lo = lo * 10 + (*q++ - '0');
         hi = lo;
-        if (*q == ',') {
+        if (q < pat + len && *q == ',') {
             q++;
             hi = 0;
-            while (*q >= '0' && *q <= '9' && hi <= REGEX_MAX_REPETITION)
+            while (q < pat + len && *q >= '0' && *q <= '9' && hi <= REGEX_MAX_REPETITION)
                 hi = hi * 10 + (*q++ - '0');
             if (hi < lo)
                 hi = lo;
@@ -359,19 +386,24 @@ static const char *regex_too_complex(const char *pat)
     return NULL;
 }
 
-static int regex_compile(regex_t *re, const char *pat, char *msg, size_t msglen)
+/* The compiled pattern, or NULL with msg filled. */
+static pcre2_code *regex_compile(const char *pat, size_t len, char *msg, size_t msglen)
 {
-    const char *why = regex_too_complex(pat);
+    const char *why = regex_too_complex(pat, len);
     if (why) {
         snprintf(msg, msglen, "%s", why);
-        return -1;
+        return NULL;
     }
-    int rc = regcomp(re, pat, REG_EXTENDED);
-    if (rc != 0) {
-        regerror(rc, re, msg, msglen);
-        return -1;
+    int code;
+    PCRE2_SIZE offset;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, len, PCRE2_UTF, &code, &offset, NULL);
+    if (!re) {
+        PCRE2_UCHAR text[120];
+        if (pcre2_get_error_message(code, text, sizeof text) < 0)
+            snprintf((char *)text, sizeof text, "error %d", code);
+        snprintf(msg, msglen, "%s at offset %zu", (const char *)text, (size_t)offset);
     }
-    return 0;
+    return re;
 }
 
 /* Constant pattern (argument 2): compiled once at plan compile time. */
@@ -380,14 +412,10 @@ static int prepare_regex(struct expr_compiler *c, struct expr *e, const struct a
     const struct expr *pat = e->args[1];
     if (pat->type != VT_STRING || pat->args || pat->nargs || pat->func || call->args[1]->kind != AST_LITERAL)
         return 0;
-    regex_t *re = malloc(sizeof *re);
+    char msg[200];
+    pcre2_code *re = regex_compile(pat->constant.u.s.ptr, pat->constant.u.s.len, msg, sizeof msg);
     if (!re)
-        return compile_fail(c, call, "out of memory");
-    char msg[128];
-    if (regex_compile(re, pat->constant.u.s.ptr, msg, sizeof msg) != 0) {
-        free(re);
         return compile_fail(c, call->args[1], "invalid regular expression '%s': %s", pat->constant.u.s.ptr, msg);
-    }
     if (expr_compiler_defer(c, regex_release, re) < 0) {
         regex_release(re);
         return compile_fail(c, call, "out of memory");
@@ -396,43 +424,82 @@ static int prepare_regex(struct expr_compiler *c, struct expr *e, const struct a
     return 0;
 }
 
-/* The subject a[0] as a C string in scratch, and the pattern a[1]: compiled at plan time
- * (e->state) or now into *local (the caller regfree()s it when *re == local). */
-static int regex_subject(const struct expr *e, const struct value *a, struct eval_ctx *c, regex_t *local, regex_t **re,
-                         char **subject)
+/* One evaluation's pattern and match: the plan's compiled pattern (e->state) or one compiled
+ * now from a[1], and match data for REGEX_GROUPS groups. regex_end() releases what is its. */
+struct regex_run {
+    pcre2_code *re;
+    int own_re;
+    pcre2_match_data *md;
+    uint32_t groups; /* capture groups in the pattern */
+};
+
+static int regex_begin(const struct expr *e, const struct value *a, struct eval_ctx *c, struct regex_run *r)
 {
-    *re = e->state;
-    *subject = arena_strndup(c->scratch, a[0].u.s.ptr, a[0].u.s.len);
-    if (!*subject)
+    *r = (struct regex_run){.re = e->state};
+    pthread_once(&regex_limits_once, regex_limits_init);
+    if (!regex_limits)
         return eval_fail(c, e, "out of memory");
-    if (!*re) {
-        char *pat = arena_strndup(c->scratch, a[1].u.s.ptr, a[1].u.s.len);
-        if (!pat)
-            return eval_fail(c, e, "out of memory");
-        char msg[128];
-        if (regex_compile(local, pat, msg, sizeof msg) != 0)
-            return eval_fail(c, e, "invalid regular expression '%s': %s", pat, msg);
-        *re = local;
+    if (!r->re) {
+        char msg[200];
+        if (!(r->re = regex_compile(a[1].u.s.ptr, a[1].u.s.len, msg, sizeof msg)))
+            return eval_fail(c, e, "invalid regular expression '%.*s': %s",
+                             (int)(a[1].u.s.len > 200 ? 200 : a[1].u.s.len), a[1].u.s.ptr, msg);
+        r->own_re = 1;
+    }
+    pcre2_pattern_info(r->re, PCRE2_INFO_CAPTURECOUNT, &r->groups);
+    if (!(r->md = pcre2_match_data_create(REGEX_GROUPS, NULL))) {
+        if (r->own_re)
+            pcre2_code_free(r->re);
+        return eval_fail(c, e, "out of memory");
     }
     return 0;
+}
+
+static void regex_end(struct regex_run *r)
+{
+    pcre2_match_data_free(r->md);
+    if (r->own_re)
+        pcre2_code_free(r->re);
+}
+
+/* Matches the subject s (n bytes) from byte start: 1 on a match, 0 on none, -1 with the error
+ * set when a limit was hit or matching failed. options: PCRE2_NO_UTF_CHECK once s was checked. */
+static int regex_match(const struct expr *e, struct eval_ctx *c, struct regex_run *r, const char *s, size_t n,
+                       size_t start, uint32_t options)
+{
+    int rc = pcre2_match(r->re, (PCRE2_SPTR)s, n, start, options, r->md, regex_limits);
+    if (rc >= 0 || rc == PCRE2_ERROR_NOMATCH)
+        return rc >= 0;
+    if (rc <= PCRE2_ERROR_UTF8_ERR1 && rc >= PCRE2_ERROR_UTF8_ERR21)
+        return eval_fail(c, e, "regular expression subject is not valid UTF-8");
+    if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT)
+        return eval_fail(c, e, "regular expression exceeded its %s limit",
+                         rc == PCRE2_ERROR_MATCHLIMIT   ? "match"
+                         : rc == PCRE2_ERROR_DEPTHLIMIT ? "depth"
+                                                        : "memory");
+    PCRE2_UCHAR text[120];
+    if (pcre2_get_error_message(rc, text, sizeof text) < 0)
+        snprintf((char *)text, sizeof text, "error %d", rc);
+    return eval_fail(c, e, "regular expression failed: %s", (const char *)text);
 }
 
 static int fn_regexp_extract(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
 {
     int64_t group = e->nargs > 2 ? a[2].u.i : 1;
-    regex_t local, *re;
-    char *subject;
-    if (regex_subject(e, a, c, &local, &re, &subject) < 0)
+    struct regex_run r;
+    if (regex_begin(e, a, c, &r) < 0)
         return -1;
-    regmatch_t m[10];
-    int rc = group >= 0 && (size_t)group <= re->re_nsub && group < 10 ? regexec(re, subject, 10, m, 0) : REG_NOMATCH;
-    if (re == &local)
-        regfree(&local);
-    if (rc != 0 || m[group].rm_so < 0) {
-        out->type = VT_NULL;
-        return 0;
+    int rc = 0;
+    out->type = VT_NULL;
+    if (group >= 0 && (uint64_t)group <= r.groups && group < REGEX_GROUPS)
+        rc = regex_match(e, c, &r, a[0].u.s.ptr, a[0].u.s.len, 0, 0);
+    if (rc > 0) {
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(r.md);
+        if (ov[2 * group] != PCRE2_UNSET)
+            set_string(c, e, out, a[0].u.s.ptr + ov[2 * group], ov[2 * group + 1] - ov[2 * group]);
     }
-    return set_string(c, e, out, subject + m[group].rm_so, (size_t)(m[group].rm_eo - m[group].rm_so));
+    regex_end(&r);
+    return rc < 0 ? -1 : 0;
 }
 
 static int fn_split_index(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
@@ -478,14 +545,17 @@ static int fn_position(const struct expr *e, const struct value *a, struct eval_
     return 0;
 }
 
-/* LPAD / RPAD(s, len, pad): s cut or padded (with pad repeated) to len characters. */
+/* LPAD / RPAD(s, len, pad): s cut or padded (with pad repeated) to len characters; the
+ * result's size is computed before it is allocated (at most SQL_STRING_MAX bytes). */
 static int pad(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out, int left)
 {
     int64_t want = a[1].u.i, have = utf8_length(a[0].u.s.ptr, a[0].u.s.len);
     int64_t padlen = utf8_length(a[2].u.s.ptr, a[2].u.s.len);
     out->type = VT_NULL;
-    if (want < 0 || want > 1000000)
-        return want < 0 ? 0 : eval_fail(c, e, "%s length %lld is too large", e->func->name, (long long)want);
+    if (want < 0)
+        return 0;
+    if ((uint64_t)want > SQL_STRING_MAX) /* a character is one byte at least */
+        return eval_fail(c, e, "%s result exceeds the " SQL_STRING_MAX_TEXT " string limit", e->func->name);
     if (want <= have)
         return set_string(c, e, out, a[0].u.s.ptr, utf8_offset(a[0].u.s.ptr, a[0].u.s.len, want));
     if (padlen == 0)
@@ -494,12 +564,12 @@ static int pad(const struct expr *e, const struct value *a, struct eval_ctx *c, 
      * bytes per character (invalid UTF-8 can make one "character" any length). */
     size_t fill_chars = (size_t)(want - have), full = fill_chars / (size_t)padlen;
     size_t part = utf8_offset(a[2].u.s.ptr, a[2].u.s.len, (int64_t)(fill_chars % (size_t)padlen));
-    if (a[2].u.s.len > (16u << 20) / (full + 1))
-        return eval_fail(c, e, "%s result is too large", e->func->name);
+    if (a[2].u.s.len > SQL_STRING_MAX / (full + 1)) /* full * pad alone past the cap */
+        return eval_fail(c, e, "%s result exceeds the " SQL_STRING_MAX_TEXT " string limit", e->func->name);
     size_t bytes = a[0].u.s.len + full * a[2].u.s.len + part;
-    char *m = scratch_alloc(c, bytes ? bytes : 1), *o = m;
+    char *m = result_alloc(c, e, bytes), *o = m;
     if (!m)
-        return eval_fail(c, e, "out of memory");
+        return -1;
     if (!left) {
         memcpy(o, a[0].u.s.ptr, a[0].u.s.len);
         o += a[0].u.s.len;
@@ -530,9 +600,9 @@ static int fn_rpad(const struct expr *e, const struct value *a, struct eval_ctx 
 /* INITCAP: first letter of each word upper case, the rest lower case (ASCII). */
 static int fn_initcap(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
 {
-    char *m = scratch_alloc(c, a[0].u.s.len);
+    char *m = result_alloc(c, e, a[0].u.s.len);
     if (!m)
-        return eval_fail(c, e, "out of memory");
+        return -1;
     int start = 1;
     for (uint32_t i = 0; i < a[0].u.s.len; i++) {
         unsigned char ch = (unsigned char)a[0].u.s.ptr[i];
@@ -547,9 +617,9 @@ static int fn_reverse(const struct expr *e, const struct value *a, struct eval_c
 {
     const char *s = a[0].u.s.ptr;
     size_t n = a[0].u.s.len;
-    char *m = scratch_alloc(c, n);
+    char *m = result_alloc(c, e, n);
     if (!m)
-        return eval_fail(c, e, "out of memory");
+        return -1;
     for (size_t i = 0; i < n;) {
         size_t k = 1;
         while (i + k < n && ((unsigned char)s[i + k] & 0xC0) == 0x80)
@@ -600,18 +670,18 @@ static int fn_chr(const struct expr *e, const struct value *a, struct eval_ctx *
     return set_string(c, e, out, m, 2);
 }
 
-/* REPEAT(s, n): s n times ("" when n <= 0); at most 16 MiB. */
+/* REPEAT(s, n): s n times ("" when n <= 0); at most SQL_STRING_MAX bytes. */
 static int fn_repeat(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
 {
     int64_t n = a[1].u.i;
     size_t len = a[0].u.s.len;
     if (n <= 0 || len == 0)
         return set_string(c, e, out, "", 0);
-    if ((uint64_t)n > (16u << 20) / len)
-        return eval_fail(c, e, "REPEAT result is too large");
-    char *m = scratch_alloc(c, (size_t)n * len);
+    if ((uint64_t)n > SQL_STRING_MAX / len)
+        return eval_fail(c, e, "REPEAT result exceeds the " SQL_STRING_MAX_TEXT " string limit");
+    char *m = result_alloc(c, e, (size_t)n * len);
     if (!m)
-        return eval_fail(c, e, "out of memory");
+        return -1;
     for (int64_t i = 0; i < n; i++)
         memcpy(m + (size_t)i * len, a[0].u.s.ptr, len);
     return set_string(c, e, out, m, (size_t)n * len);
@@ -620,14 +690,15 @@ static int fn_repeat(const struct expr *e, const struct value *a, struct eval_ct
 /* REGEXP(s, pattern): whether some part of s matches. */
 static int fn_regexp(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
 {
-    regex_t local, *re;
-    char *subject;
-    if (regex_subject(e, a, c, &local, &re, &subject) < 0)
+    struct regex_run r;
+    if (regex_begin(e, a, c, &r) < 0)
+        return -1;
+    int rc = regex_match(e, c, &r, a[0].u.s.ptr, a[0].u.s.len, 0, 0);
+    regex_end(&r);
+    if (rc < 0)
         return -1;
     out->type = VT_BOOLEAN;
-    out->u.b = regexec(re, subject, 0, NULL, 0) == 0;
-    if (re == &local)
-        regfree(&local);
+    out->u.b = rc > 0;
     return 0;
 }
 
@@ -815,6 +886,49 @@ static int fn_greatest(const struct expr *e, const struct value *a, struct eval_
     return 0;
 }
 
+/* ---- Strings built piecewise ----------------------------------------------------------*/
+
+/* A string built in the scratch arena (grows by copying; the old block stays until reset). */
+struct scratch_buf {
+    struct arena *arena;
+    char *p;
+    size_t len, cap;
+    int oom, too_long; /* too_long: it would pass SQL_STRING_MAX */
+};
+
+static void scratch_put(struct scratch_buf *b, const char *d, size_t n)
+{
+    if (b->oom || b->too_long || n == 0)
+        return;
+    if (n > SQL_STRING_MAX - b->len) {
+        b->too_long = 1;
+        return;
+    }
+    if (b->len + n > b->cap) {
+        size_t cap = (b->len + n) * 2 + 16;
+        if (cap > SQL_STRING_MAX)
+            cap = SQL_STRING_MAX;
+        char *m = arena_alloc(b->arena, cap);
+        if (!m) {
+            b->oom = 1;
+            return;
+        }
+        if (b->len)
+            memcpy(m, b->p, b->len);
+        b->p = m;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, d, n);
+    b->len += n;
+}
+
+static int json_query_put(const char *buffer, size_t size, void *data)
+{
+    struct scratch_buf *b = data;
+    scratch_put(b, buffer, size);
+    return b->oom || b->too_long ? -1 : 0;
+}
+
 /* ---- JSON ------------------------------------------------------------------------------*/
 
 /* The node of root at a JSON path ('$', '.key', '[n]', '['key']'); *out NULL when missing.
@@ -910,9 +1024,9 @@ static int fn_json_value(const struct expr *e, const struct value *a, struct eva
         txt = json_is_true(cur) ? "true" : "false";
         n = strlen(txt);
     }
-    char *m = scratch_alloc(c, n);
+    char *m = result_alloc(c, e, n);
     if (!m) {
-        rc = eval_fail(c, e, "out of memory");
+        rc = -1;
         goto done;
     }
     memcpy(m, txt, n);
@@ -944,13 +1058,16 @@ static int fn_json_query(const struct expr *e, const struct value *a, struct eva
         return -1;
     int rc = 0;
     if (cur && (json_is_object(cur) || json_is_array(cur))) {
-        char *text = json_dumps(cur, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
-        char *m = text ? arena_strndup(c->scratch, text, strlen(text)) : NULL;
-        if (m)
-            set_string(c, e, out, m, strlen(m));
-        else
+        /* written straight into the scratch arena, stopping at the cap: numbers can come out
+         * longer than they went in (1e99 is 9.9999999999999997e+98) */
+        struct scratch_buf b = {.arena = c->scratch};
+        json_dump_callback(cur, json_query_put, &b, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+        if (b.too_long)
+            rc = eval_fail(c, e, "JSON_QUERY result exceeds the " SQL_STRING_MAX_TEXT " string limit");
+        else if (b.oom)
             rc = eval_fail(c, e, "out of memory");
-        free(text);
+        else
+            set_string(c, e, out, b.p ? b.p : "", b.len);
     }
     json_decref(root);
     return rc;
@@ -1102,9 +1219,9 @@ static int fn_date_format(const struct expr *e, const struct value *a, struct ev
         return 0;
     }
     size_t cap = (size_t)a[1].u.s.len * 4 + 32, n;
-    char *buf = scratch_alloc(c, cap);
+    char *buf = result_alloc(c, e, cap);
     if (!buf)
-        return eval_fail(c, e, "out of memory");
+        return -1;
     if (date_pattern(a[1].u.s.ptr, a[1].u.s.len, ts, buf, cap, &n, NULL, 0, NULL) < 0)
         return eval_fail(c, e, "invalid date format '%.*s'", (int)a[1].u.s.len, a[1].u.s.ptr);
     return set_string(c, e, out, buf, n);
@@ -1176,9 +1293,9 @@ static int fn_from_unixtime(const struct expr *e, const struct value *a, struct 
         return eval_fail(c, e, "FROM_UNIXTIME of %lld is out of range", (long long)s);
     const char *pat = e->nargs > 1 ? a[1].u.s.ptr : "yyyy-MM-dd HH:mm:ss";
     size_t pn = e->nargs > 1 ? a[1].u.s.len : strlen(pat), cap = pn * 4 + 32, n;
-    char *buf = scratch_alloc(c, cap);
+    char *buf = result_alloc(c, e, cap);
     if (!buf)
-        return eval_fail(c, e, "out of memory");
+        return -1;
     if (date_pattern(pat, pn, s * 1000, buf, cap, &n, NULL, 0, NULL) < 0)
         return eval_fail(c, e, "invalid date format '%.*s'", (int)pn, pat);
     return set_string(c, e, out, buf, n);
@@ -1274,9 +1391,11 @@ static int fn_replace(const struct expr *e, const struct value *a, struct eval_c
         } else {
             i++;
         }
-    char *m = scratch_alloc(c, n + count * tn);
+    /* counted first, so the size is checked before anything is allocated (count <= n, so no
+     * overflow: both are at most 4 GiB) */
+    char *m = result_alloc(c, e, n - count * fn + count * tn);
     if (!m)
-        return eval_fail(c, e, "out of memory");
+        return -1;
     size_t o = 0;
     for (size_t i = 0; i < n;)
         if (i + fn <= n && memcmp(s + i, from, fn) == 0) {
@@ -1289,48 +1408,21 @@ static int fn_replace(const struct expr *e, const struct value *a, struct eval_c
     return set_string(c, e, out, m, o);
 }
 
-/* A string built in the scratch arena (grows by copying; the old block stays until reset). */
-struct scratch_buf {
-    struct arena *arena;
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-static void scratch_put(struct scratch_buf *b, const char *d, size_t n)
-{
-    if (b->oom || n == 0)
-        return;
-    if (b->len + n > b->cap) {
-        size_t cap = (b->len + n) * 2 + 16;
-        char *m = arena_alloc(b->arena, cap);
-        if (!m) {
-            b->oom = 1;
-            return;
-        }
-        if (b->len)
-            memcpy(m, b->p, b->len);
-        b->p = m;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, d, n);
-    b->len += n;
-}
-
 /* REGEXP_REPLACE(s, regex, replacement): every match replaced; $0..$9 in the replacement
- * insert the match or its groups. */
+ * insert the match or its groups. The result is at most SQL_STRING_MAX bytes. */
 static int fn_regexp_replace(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
 {
-    regex_t local, *re;
-    char *subject;
-    const char *rep = a[2].u.s.ptr;
+    const char *subject = a[0].u.s.ptr, *rep = a[2].u.s.ptr;
     size_t n = a[0].u.s.len, rn = a[2].u.s.len, pos = 0;
-    if (regex_subject(e, a, c, &local, &re, &subject) < 0)
+    struct regex_run r;
+    if (regex_begin(e, a, c, &r) < 0)
         return -1;
     struct scratch_buf b = {.arena = c->scratch};
-    regmatch_t g[10];
-    while (pos <= n && regexec(re, subject + pos, 10, g, pos ? REG_NOTBOL : 0) == 0) {
-        scratch_put(&b, subject + pos, (size_t)g[0].rm_so);
+    PCRE2_SIZE *g = pcre2_get_ovector_pointer(r.md);
+    int rc = 0;
+    while (pos <= n && !b.too_long &&
+           (rc = regex_match(e, c, &r, subject, n, pos, pos ? PCRE2_NOTBOL | PCRE2_NO_UTF_CHECK : 0)) > 0) {
+        scratch_put(&b, subject + pos, g[0] - pos);
         for (size_t k = 0; k < rn; k++) {
             int gi = rep[k] == '$' && k + 1 < rn && isdigit((unsigned char)rep[k + 1]) ? rep[k + 1] - '0' : -1;
             if (gi < 0) {
@@ -1338,21 +1430,27 @@ static int fn_regexp_replace(const struct expr *e, const struct value *a, struct
                 continue;
             }
             k++;
-            if ((size_t)gi <= re->re_nsub && g[gi].rm_so >= 0)
-                scratch_put(&b, subject + pos + g[gi].rm_so, (size_t)(g[gi].rm_eo - g[gi].rm_so));
+            if ((uint32_t)gi <= r.groups && g[2 * gi] != PCRE2_UNSET)
+                scratch_put(&b, subject + g[2 * gi], g[2 * gi + 1] - g[2 * gi]);
         }
-        size_t end = pos + (size_t)g[0].rm_eo;
-        if (g[0].rm_eo == g[0].rm_so) { /* empty match: keep one character and move on */
+        size_t end = g[1];
+        if (g[1] == g[0]) { /* empty match: keep one character and move on */
+            size_t step = 1;
+            while (end + step < n && ((unsigned char)subject[end + step] & 0xC0) == 0x80)
+                step++;
             if (end < n)
-                scratch_put(&b, subject + end, 1);
-            end++;
+                scratch_put(&b, subject + end, end + step <= n ? step : n - end);
+            end += step;
         }
         pos = end;
     }
-    if (re == &local)
-        regfree(&local);
+    regex_end(&r);
+    if (rc < 0 && !b.too_long)
+        return -1;
     if (pos < n)
         scratch_put(&b, subject + pos, n - pos);
+    if (b.too_long)
+        return eval_fail(c, e, "REGEXP_REPLACE result exceeds the " SQL_STRING_MAX_TEXT " string limit");
     if (b.oom)
         return eval_fail(c, e, "out of memory");
     return set_string(c, e, out, b.p ? b.p : "", b.len);
