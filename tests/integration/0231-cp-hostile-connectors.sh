@@ -5,7 +5,9 @@
 # an upsert of its own tenant row to plan "enterprise", issue 8's attack), at the api's loopback
 # port (given to the controlplane with --api-ports), at the controlplane's metrics port and at
 # 169.254.169.254. Each connection must end `failed` with a last_error naming the address it
-# could not reach, and the tenants table must be unchanged.
+# could not reach, refused at connect (EHOSTUNREACH, "No route to host": every loopback target
+# has a listener, so without the policy the errors would differ), and the tenants table must be
+# unchanged (the postgres sink would otherwise set the tenant's plan to enterprise).
 . "$(dirname "$0")/api_lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "skip: needs root (tenant uids, nftables)"; exit 77; }
 command -v nft >/dev/null || { echo "skip: no nft"; exit 77; }
@@ -23,6 +25,7 @@ trap 'nft delete table inet '"$TABLE"' 2>/dev/null || true; t_cleanup' EXIT
 wait_for 10 nft list table inet "$TABLE" || fail "no nftables table $TABLE: $(cat cp.log)"
 signup evil-corp
 TOKEN=$KEY
+sql "UPDATE tenants SET plan = 'team' WHERE id = '$TENANT_ID'" >/dev/null # room for 12 tasks; not enterprise
 plans_before=$(sql "SELECT string_agg(id || ' ' || plan, ',' ORDER BY id) FROM tenants")
 
 call POST /v1/streams '{"name":"feed","schema":{"fields":[{"name":"id","type":"STRING"},{"name":"plan","type":"STRING"}]}}'
@@ -60,6 +63,13 @@ for id in "${!WANT[@]}"; do
   echo "$(jq -r .name <<<"$RESP"): $err"
   assert_contains "$err" "$host" "last_error names the address"
   assert_contains "$err" "$port" "last_error names the port"
+  # refused by the policy, not by the service (every port here has a listener)
+  case $(jq -r .name <<<"$RESP") in
+    pg-*) assert_contains "$err" "No route to host" "postgres refused at connect" ;;
+    hook-*) assert_contains "$err" "Couldn't connect to server" "webhook refused at connect" ;;
+    kafka-*) assert_contains "$(sql "SELECT string_agg(message, ' ') FROM task_logs WHERE resource_id = '$id'")" \
+      "failed: No route to host" "kafka refused at connect (librdkafka's log)" ;;
+  esac
 done
 assert_eq "$(sql "SELECT string_agg(id || ' ' || plan, ',' ORDER BY id) FROM tenants")" "$plans_before" \
   "the tenants table"

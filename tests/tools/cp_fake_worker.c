@@ -7,6 +7,7 @@
  *   {"mode":"alloc"}          allocates and touches memory until something stops it
  *   {"mode":"hang"}           heartbeats but ignores SIGTERM
  *   {"mode":"silent"}         never heartbeats
+ *   {"mode":"spin"}           heartbeats while burning CPU (for the CPU-seconds rlimit)
  *   {"mode":"probe","dir":"/other/tenant/dir","pid":N}  tries exec, reading dir, its own and
  *                             pid N's environment, then logs "probe <what>=<outcome>" and runs;
  *                             with connector properties probe_read (comma-separated paths),
@@ -184,7 +185,7 @@ int main(void)
     json_t *fake = json_object_get(spec, "fake");
     const char *mode = json_string_value(json_object_get(fake, "mode"));
     int after_ms = (int)json_integer_value(json_object_get(fake, "after_ms"));
-    static const char *const modes[] = {"crash", "complete", "alloc", "hang", "silent", "probe"};
+    static const char *const modes[] = {"crash", "complete", "alloc", "hang", "silent", "probe", "spin"};
     const char *sql = json_string_value(json_object_get(spec, "sql"));
     const char *prop = json_string_value(
         json_object_get(json_object_get(json_object_get(spec, "connector"), "properties"), "fake_mode"));
@@ -265,7 +266,15 @@ int main(void)
                 rename("fake.checkpoint.tmp", "fake.checkpoint");
             }
         }
-        sleep_ms(hb_ms);
+        if (strcmp(mode, "spin") == 0) {
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            do
+                clock_gettime(CLOCK_MONOTONIC, &t1);
+            while ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < hb_ms);
+        } else {
+            sleep_ms(hb_ms);
+        }
     }
     emit("{\"type\":\"state\",\"state\":\"stopped\"}");
     json_decref(spec);
