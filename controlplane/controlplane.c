@@ -197,8 +197,8 @@ static int egress_setup(const struct cp_config *cfg, const char *data_root, cons
                         size_t tablesz, char *report, size_t reportsz, int *installed, char *err, size_t errsz)
 {
     *installed = 0;
-    struct egress_options eo = {.database_url = cfg->database_url, .deny = cfg->egress_deny,
-                                .allow = cfg->egress_allow};
+    struct egress_options eo = {
+        .database_url = cfg->database_url, .deny = cfg->egress_deny, .allow = cfg->egress_allow};
     if (*cfg->egress_table)
         snprintf(table, tablesz, "%s", cfg->egress_table);
     else

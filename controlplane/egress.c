@@ -277,8 +277,7 @@ char *egress_ruleset(const struct egress_options *o, char *summary, size_t summa
     struct text t = {0}, db = {0};
     int ports[2 * EGRESS_MAX_PORTS], nports = 0, nallow = 0, ndeny = 0;
     char hosts[400] = "";
-    if (o->database_url &&
-        database_rules(&db, o->database_url, ports, &nports, hosts, sizeof hosts, err, errsz) != 0) {
+    if (o->database_url && database_rules(&db, o->database_url, ports, &nports, hosts, sizeof hosts, err, errsz) != 0) {
         free(db.buf);
         return NULL;
     }

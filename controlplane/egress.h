@@ -27,12 +27,12 @@
 #define EGRESS_MAX_PORTS 16
 
 struct egress_options {
-    const char *table;            /* nft table name (family inet); see egress_table_name() */
+    const char *table;              /* nft table name (family inet); see egress_table_name() */
     unsigned long uid_min, uid_max; /* sockets owned by these uids are filtered */
-    const char *database_url;     /* its host(s) and port(s) are refused; NULL: none */
-    int ports[EGRESS_MAX_PORTS];  /* more platform ports refused on local addresses (0 ends) */
-    const char *deny, *allow;     /* comma-separated CIDR[:port] lists ("10.0.0.0/8",
-                                   * "192.0.2.7:443", "[2001:db8::/32]:80", "fd00::/8"); may be NULL */
+    const char *database_url;       /* its host(s) and port(s) are refused; NULL: none */
+    int ports[EGRESS_MAX_PORTS];    /* more platform ports refused on local addresses (0 ends) */
+    const char *deny, *allow;       /* comma-separated CIDR[:port] lists ("10.0.0.0/8",
+                                     * "192.0.2.7:443", "[2001:db8::/32]:80", "fd00::/8"); may be NULL */
 };
 
 /* A table name for this controlplane: "sluice_" and a hash of data_root and node_id. */

@@ -36,8 +36,8 @@ struct reconcile_options {
     /* The egress policy's report for tasks with the network ("applied: ..." or "unavailable:
      * ..."), borrowed, lives as long as the reconciler; NULL: none. */
     const char *egress_report;
-    const uint8_t *master_key;  /* 32 bytes, or NULL: connections with secrets fail to start */
-    int seccomp;                /* ask workers to install the seccomp allow-list */
+    const uint8_t *master_key; /* 32 bytes, or NULL: connections with secrets fail to start */
+    int seccomp;               /* ask workers to install the seccomp allow-list */
     int log_retention_hours, log_max_per_resource;
     struct supervisor_options supervisor;
 };

@@ -86,10 +86,25 @@ static void child_rlimits(const struct sandbox_config *cfg, int rep)
  * /etc/hosts) and TLS (CA certificates, OpenSSL's configuration) read in librdkafka, libpq and
  * libcurl. Nothing else of /etc (no passwd, no shadow, no ssl/private). */
 static const char *const root_system_paths[] = {
-    "/usr",           "/bin",          "/sbin",           "/lib",          "/lib32",
-    "/lib64",         "/libx32",       "/etc/ld.so.cache", "/etc/resolv.conf", "/etc/hosts",
-    "/etc/host.conf", "/etc/gai.conf", "/etc/nsswitch.conf", "/etc/services", "/etc/protocols",
-    "/etc/localtime", "/etc/ssl/certs", "/etc/ssl/openssl.cnf", "/etc/pki/tls/certs", "/etc/ca-certificates",
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/etc/ld.so.cache",
+    "/etc/resolv.conf",
+    "/etc/hosts",
+    "/etc/host.conf",
+    "/etc/gai.conf",
+    "/etc/nsswitch.conf",
+    "/etc/services",
+    "/etc/protocols",
+    "/etc/localtime",
+    "/etc/ssl/certs",
+    "/etc/ssl/openssl.cnf",
+    "/etc/pki/tls/certs",
 };
 
 /* Device nodes bound from the host's /dev; the private /dev holds nothing else. */

@@ -82,7 +82,7 @@ SLUICE_DATABASE_URL=$db_url SLUICE_MASTER_KEY_FILE="$var/master.key" SLUICE_TLS_
   nohup "$sluiced" api --port "$port" --data-root "$var/data" >>"$var/log/api.log" 2>&1 </dev/null &
 echo $! > "$var/run/api.pid"
 echo "$port" > "$var/run/api.port"
-SLUICE_DATABASE_URL=$db_url nohup "$sluiced" controlplane --database-url "$db_url" --data-root "$var/data" \
+SLUICE_DATABASE_URL=$db_url nohup "$sluiced" controlplane --database-url "$db_url" --data-root "$var/data" --api-ports "$port" \
   >>"$var/log/controlplane.log" 2>&1 </dev/null &
 cp_pid=$!
 cd "$root"
