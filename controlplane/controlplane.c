@@ -22,6 +22,7 @@
 #include "common/db.h"
 #include "common/log.h"
 #include "controlplane/clock.h"
+#include "controlplane/egress.h"
 #include "controlplane/reconcile.h"
 
 struct cp_config {
@@ -31,6 +32,8 @@ struct cp_config {
     long backoff_initial_ms, backoff_max_ms, crash_limit, crash_window_s;
     long task_memory_s_mb, task_memory_m_mb, task_memory_l_mb, metrics_port;
     long log_retention_hours, log_max_per_resource;
+    long task_cpu_seconds_s, task_cpu_seconds_m, task_cpu_seconds_l;
+    char *egress_policy, *egress_uids, *egress_deny, *egress_allow, *egress_table, *api_ports;
     int seccomp;
 };
 
@@ -83,6 +86,29 @@ static const struct config_option cp_options[] = {
         "memory limit of task size M"),
     OPT("task-memory-l-mb", "SLUICE_TASK_MEMORY_L_MB", CONFIG_INT, task_memory_l_mb, "4096", 8, 1048576,
         "memory limit of task size L"),
+    /* RLIMIT_CPU counts a process's CPU time over its whole life, so a healthy streaming
+     * worker reaches any limit in the end: these are backstops against a runaway worker where
+     * the cgroup CPU quota is missing, set to a week at the size's quota (S 0.5, M 1, L 2
+     * CPUs). A worker over it gets SIGXCPU, fails with "cpu time limit exceeded" and restarts
+     * from its checkpoint. */
+    OPT("task-cpu-seconds-s", "SLUICE_TASK_CPU_SECONDS_S", CONFIG_INT, task_cpu_seconds_s, "302400", 0, 1L << 40,
+        "RLIMIT_CPU of a task size S worker process, CPU seconds over its life (0: none)"),
+    OPT("task-cpu-seconds-m", "SLUICE_TASK_CPU_SECONDS_M", CONFIG_INT, task_cpu_seconds_m, "604800", 0, 1L << 40,
+        "RLIMIT_CPU of a task size M worker process (0: none)"),
+    OPT("task-cpu-seconds-l", "SLUICE_TASK_CPU_SECONDS_L", CONFIG_INT, task_cpu_seconds_l, "1209600", 0, 1L << 40,
+        "RLIMIT_CPU of a task size L worker process (0: none)"),
+    OPT("egress-policy", "SLUICE_EGRESS_POLICY", CONFIG_STRING, egress_policy, "required", 0, 0,
+        "nftables egress policy for network workers: required (as root, no start without it), best-effort, off"),
+    OPT("egress-uids", "SLUICE_EGRESS_UIDS", CONFIG_STRING, egress_uids, "200000-299999999", 0, 0,
+        "socket owner uids the egress policy filters (the tenant worker uids, cp_tenant_uids)"),
+    OPT("egress-deny", "SLUICE_EGRESS_DENY", CONFIG_STRING, egress_deny, "", 0, 0,
+        "more destinations refused to network workers: comma-separated CIDR[:port], IPv6 as [CIDR]:port"),
+    OPT("egress-allow", "SLUICE_EGRESS_ALLOW", CONFIG_STRING, egress_allow, "", 0, 0,
+        "destinations accepted before the deny list and link-local (never the platform's own ports)"),
+    OPT("egress-table", "SLUICE_EGRESS_TABLE", CONFIG_STRING, egress_table, "", 0, 0,
+        "nftables table name (default: sluice_ and a hash of the data root and node id)"),
+    OPT("api-ports", "SLUICE_API_PORTS", CONFIG_STRING, api_ports, "8443", 0, 0,
+        "the api's ports on this host (comma-separated), refused to network workers"),
     OPT("seccomp", "SLUICE_SECCOMP", CONFIG_BOOL, seccomp, "true", 0, 0,
         "ask workers to install the seccomp allow-list"),
     OPT("log-retention-hours", "SLUICE_LOG_RETENTION_HOURS", CONFIG_INT, log_retention_hours, "72", 1, 87600,
@@ -164,10 +190,82 @@ static PGconn *connect_and_listen(const char *url)
     return conn;
 }
 
+/* Installs the egress policy (egress.h) as the options say, and fills report with the line
+ * network tasks show for their "egress" layer. *installed says whether there is a table to
+ * remove at exit. Returns 0, or -1 with err when the policy is required and cannot be had. */
+static int egress_setup(const struct cp_config *cfg, const char *data_root, const char *node_id, char *table,
+                        size_t tablesz, char *report, size_t reportsz, int *installed, char *err, size_t errsz)
+{
+    *installed = 0;
+    struct egress_options eo = {
+        .database_url = cfg->database_url, .deny = cfg->egress_deny, .allow = cfg->egress_allow};
+    if (*cfg->egress_table)
+        snprintf(table, tablesz, "%s", cfg->egress_table);
+    else
+        egress_table_name(data_root, node_id, table, tablesz);
+    eo.table = table;
+    if (egress_parse_uids(cfg->egress_uids, &eo.uid_min, &eo.uid_max, err, errsz) != 0)
+        return -1;
+    int n = 0;
+    for (const char *s = cfg->api_ports; *s && n < EGRESS_MAX_PORTS - 1;) {
+        char *end;
+        long port = strtol(s, &end, 10);
+        if (end == s || port < 1 || port > 65535 || (*end && *end != ',')) {
+            snprintf(err, errsz, "api-ports \"%s\" is not a comma-separated list of ports", cfg->api_ports);
+            return -1;
+        }
+        eo.ports[n++] = (int)port;
+        s = *end ? end + 1 : end;
+    }
+    if (cfg->metrics_port > 0)
+        eo.ports[n++] = (int)cfg->metrics_port;
+    char summary[700];
+    char *script = egress_ruleset(&eo, summary, sizeof summary, err, errsz); /* checks the lists */
+    if (!script)
+        return -1;
+    free(script);
+    if (strcmp(cfg->egress_policy, "off") == 0) {
+        snprintf(report, reportsz, "unavailable: turned off (egress-policy off)");
+        return 0;
+    }
+    if (geteuid() != 0) {
+        snprintf(report, reportsz, "unavailable: controlplane not running as root");
+        return 0;
+    }
+    char nft_err[512];
+    if (egress_install(&eo, summary, sizeof summary, nft_err, sizeof nft_err) != 0) {
+        if (strcmp(cfg->egress_policy, "required") == 0) {
+            snprintf(err, errsz,
+                     "cannot install the egress policy (nftables table inet %s): %s; network workers would reach "
+                     "the platform (use --egress-policy best-effort to run without it)",
+                     table, nft_err);
+            return -1;
+        }
+        log_warn("egress policy not installed: %s", nft_err);
+        snprintf(report, reportsz, "unavailable: nftables: %.400s", nft_err);
+        return 0;
+    }
+    *installed = 1;
+    log_info("egress policy: %s", summary);
+    snprintf(report, reportsz, "applied: %s", summary);
+    return 0;
+}
+
 static int config_check(struct cp_config *cfg, char *err, size_t errsz)
 {
     if (config_apply_process(cfg->log_level, cfg->log_format, cfg->database_url, err, errsz) < 0)
         return -1;
+    if (strcmp(cfg->egress_policy, "required") != 0 && strcmp(cfg->egress_policy, "best-effort") != 0 &&
+        strcmp(cfg->egress_policy, "off") != 0) {
+        snprintf(err, errsz, "egress-policy must be required, best-effort or off, not \"%s\"", cfg->egress_policy);
+        return -1;
+    }
+    for (const char *s = cfg->egress_table; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_') ||
+            s - cfg->egress_table > 60) {
+            snprintf(err, errsz, "egress-table must be up to 60 letters, digits or _");
+            return -1;
+        }
     if (cfg->backoff_max_ms < cfg->backoff_initial_ms) {
         snprintf(err, errsz, "backoff-max-ms must be at least backoff-initial-ms");
         return -1;
@@ -214,6 +312,16 @@ int controlplane_main(int argc, char **argv)
     if (!have_key)
         log_warn("no master key (%s): connections that use secrets will not start", keyerr);
 
+    static char egress_report[800];
+    char egress_table[80];
+    int egress_installed = 0;
+    if (egress_setup(&cfg, data_root, node_id, egress_table, sizeof egress_table, egress_report, sizeof egress_report,
+                     &egress_installed, err, sizeof err) != 0) {
+        fprintf(stderr, "sluiced controlplane: %s\n", err);
+        config_free(cp_options, CP_NOPTIONS, &cfg);
+        return 1;
+    }
+
     struct reconcile_options ro = {
         .node_id = node_id,
         .data_root = data_root,
@@ -221,6 +329,9 @@ int controlplane_main(int argc, char **argv)
         .max_tasks = (int)cfg.max_tasks,
         .task_memory_mb = {(uint64_t)cfg.task_memory_s_mb, (uint64_t)cfg.task_memory_m_mb,
                            (uint64_t)cfg.task_memory_l_mb},
+        .task_cpu_seconds = {(uint64_t)cfg.task_cpu_seconds_s, (uint64_t)cfg.task_cpu_seconds_m,
+                             (uint64_t)cfg.task_cpu_seconds_l},
+        .egress_report = egress_report,
         .master_key = have_key ? key : NULL,
         .seccomp = cfg.seccomp,
         .log_retention_hours = (int)cfg.log_retention_hours,
@@ -238,6 +349,8 @@ int controlplane_main(int argc, char **argv)
     struct reconciler *r = reconcile_new(&ro, err, sizeof err);
     if (!r) {
         fprintf(stderr, "sluiced controlplane: %s\n", err);
+        if (egress_installed)
+            egress_remove(egress_table, err, sizeof err);
         config_free(cp_options, CP_NOPTIONS, &cfg);
         return 1;
     }
@@ -248,6 +361,8 @@ int controlplane_main(int argc, char **argv)
             fprintf(stderr, "sluiced controlplane: cannot listen on %s:%ld for /metrics\n", cfg.metrics_address,
                     cfg.metrics_port);
             reconcile_free(r);
+            if (egress_installed)
+                egress_remove(egress_table, err, sizeof err);
             config_free(cp_options, CP_NOPTIONS, &cfg);
             return 1;
         }
@@ -329,6 +444,9 @@ int controlplane_main(int argc, char **argv)
         MHD_stop_daemon(metrics);
     reconcile_free(r);
     cgroup_parent_remove(cfg.cgroup_parent);
+    /* After the workers are gone: none runs unfiltered. */
+    if (egress_installed && egress_remove(egress_table, err, sizeof err) != 0)
+        log_warn("removing the egress policy (nftables table inet %s): %s", egress_table, err);
     if (conn)
         PQfinish(conn);
     free(metrics_text);

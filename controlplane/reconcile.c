@@ -171,6 +171,7 @@ struct reconciler *reconcile_new(const struct reconcile_options *opts, char *err
     if (r->opt.max_tasks <= 0)
         r->opt.max_tasks = 2000;
     const uint64_t default_mb[3] = {256, 1024, 4096};
+    /* Zero means no CPU-seconds limit: the options' defaults are in controlplane.c. */
     for (int i = 0; i < 3; i++)
         if (!r->opt.task_memory_mb[i])
             r->opt.task_memory_mb[i] = default_mb[i];
@@ -491,7 +492,10 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
     st.sandbox.uid = uid;
     st.sandbox.gid = uid;
     st.sandbox.workdir = workdir;
+    snprintf(st.sandbox.rw_paths[0], sizeof st.sandbox.rw_paths[0], "%s/tenants/%s", r->opt.data_root, t->tenant_id);
     st.sandbox.allow_network = allow_network;
+    st.sandbox.egress = r->opt.egress_report;
+    st.sandbox.cpu_seconds = r->opt.task_cpu_seconds[size_index];
     st.full_worker = full_worker;
     st.sandbox.address_space = memory * 4 > (2ull << 30) ? memory * 4 : 2ull << 30;
     st.sandbox.open_files = 1024;

@@ -28,8 +28,16 @@ struct reconcile_options {
     int lease_seconds;          /* lease length; renewed every sync */
     int max_tasks;              /* most tasks this node runs */
     uint64_t task_memory_mb[3]; /* memory limit of task sizes S, M, L */
-    const uint8_t *master_key;  /* 32 bytes, or NULL: connections with secrets fail to start */
-    int seccomp;                /* ask workers to install the seccomp allow-list */
+    /* RLIMIT_CPU of a worker process by task size S, M, L (0: none). It counts CPU time over
+     * the process's whole life, so it is a backstop against a runaway worker where the cgroup's
+     * CPU quota is missing, not a rate: a limit hit kills the worker (SIGXCPU), which restarts
+     * from its checkpoint with "cpu time limit exceeded" as its last error. */
+    uint64_t task_cpu_seconds[3];
+    /* The egress policy's report for tasks with the network ("applied: ..." or "unavailable:
+     * ..."), borrowed, lives as long as the reconciler; NULL: none. */
+    const char *egress_report;
+    const uint8_t *master_key; /* 32 bytes, or NULL: connections with secrets fail to start */
+    int seccomp;               /* ask workers to install the seccomp allow-list */
     int log_retention_hours, log_max_per_resource;
     struct supervisor_options supervisor;
 };

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -27,7 +28,7 @@
 static void report_line(int fd, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void report_line(int fd, const char *key, const char *fmt, ...)
 {
-    char buf[512];
+    char buf[1024];
     int n = snprintf(buf, sizeof buf, "%s\t", key);
     va_list ap;
     va_start(ap, fmt);
@@ -76,18 +77,274 @@ static void child_rlimits(const struct sandbox_config *cfg, int rep)
         report_line(rep, "rlimits", "applied: %s", applied);
 }
 
-static void child_mount_proc(unsigned long clone_flags, int rep)
+/* ------------------------------------------------------------------------------------------ */
+/* Child side: the private root file system.                                                 */
+
+/* What the worker may see of the host, read-only, when present: the system's programs and
+ * libraries (on a merged-/usr system /bin, /lib... are symlinks into /usr and are recreated as
+ * such), the dynamic loader's cache, and the few files of /etc that name resolution (DNS,
+ * /etc/hosts) and TLS (CA certificates, OpenSSL's configuration) read in librdkafka, libpq and
+ * libcurl. Nothing else of /etc (no passwd, no shadow, no ssl/private). */
+static const char *const root_system_paths[] = {
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/etc/ld.so.cache",
+    "/etc/resolv.conf",
+    "/etc/hosts",
+    "/etc/host.conf",
+    "/etc/gai.conf",
+    "/etc/nsswitch.conf",
+    "/etc/services",
+    "/etc/protocols",
+    "/etc/localtime",
+    "/etc/ssl/certs",
+    "/etc/ssl/openssl.cnf",
+    "/etc/pki/tls/certs",
+};
+
+/* Device nodes bound from the host's /dev; the private /dev holds nothing else. */
+static const char *const root_devices[] = {"null", "zero", "full", "random", "urandom"};
+
+#define ROOT_MAX_ENTRIES 48
+#define ROOT_PATH_MAX 1024
+
+enum root_kind { ROOT_RO_DIR, ROOT_RO_FILE, ROOT_RW_DIR, ROOT_DEVICE, ROOT_SYMLINK };
+
+struct root_entry {
+    enum root_kind kind;
+    char path[ROOT_PATH_MAX];   /* where, inside the private root */
+    char source[ROOT_PATH_MAX]; /* canonical host path (binds), or the link's target */
+};
+
+struct root_plan {
+    struct root_entry entries[ROOT_MAX_ENTRIES];
+    int n;
+    char binary[ROOT_PATH_MAX]; /* the executable's canonical path (bound, and exec'd) */
+};
+
+static struct root_entry *plan_add(struct root_plan *p, enum root_kind kind, const char *path, const char *source)
 {
+    if (p->n == ROOT_MAX_ENTRIES || strlen(path) >= ROOT_PATH_MAX || strlen(source) >= ROOT_PATH_MAX)
+        return NULL;
+    struct root_entry *e = &p->entries[p->n++];
+    e->kind = kind;
+    snprintf(e->path, sizeof e->path, "%s", path);
+    snprintf(e->source, sizeof e->source, "%s", source);
+    return e;
+}
+
+/* 1 when path is dir or below it. */
+static int path_within(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    return strncmp(path, dir, n) == 0 && (path[n] == 0 || path[n] == '/' || (n == 1 && dir[0] == '/'));
+}
+
+/* Resolves everything against the host's tree, before anything is mounted. Returns 0, or -1
+ * with why in err. */
+static int root_plan_build(const struct sandbox_config *cfg, const char *binary, struct root_plan *p, char *err,
+                           size_t errsz)
+{
+    char real[PATH_MAX];
+    p->n = 0;
+    for (size_t i = 0; i < sizeof root_system_paths / sizeof root_system_paths[0]; i++) {
+        const char *sys = root_system_paths[i];
+        struct stat st;
+        if (lstat(sys, &st) != 0 || !realpath(sys, real))
+            continue; /* absent here (or a dangling link) */
+        if (S_ISLNK(st.st_mode) && path_within(real, "/usr")) {
+            char target[ROOT_PATH_MAX];
+            ssize_t len = readlink(sys, target, sizeof target - 1);
+            if (len <= 0)
+                continue;
+            target[len] = 0;
+            plan_add(p, ROOT_SYMLINK, sys, target); /* /bin -> usr/bin: /usr is bound */
+        } else if (stat(real, &st) == 0 && (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) {
+            plan_add(p, S_ISDIR(st.st_mode) ? ROOT_RO_DIR : ROOT_RO_FILE, sys, real);
+        }
+    }
+    if (!realpath(binary, p->binary)) {
+        snprintf(err, errsz, "exec %.400s: %s", binary, strerror(errno));
+        return -1;
+    }
+    if (!path_within(p->binary, "/usr") && !plan_add(p, ROOT_RO_FILE, p->binary, p->binary)) {
+        snprintf(err, errsz, "path too long: %.400s", p->binary);
+        return -1;
+    }
+    /* The task's own directories, read-write, at the same absolute paths. */
+    const char *rw[SANDBOX_MAX_RW_PATHS + 1];
+    int nrw = 0;
+    for (int i = 0; i < SANDBOX_MAX_RW_PATHS && cfg->rw_paths[i][0]; i++)
+        rw[nrw++] = cfg->rw_paths[i];
+    if (cfg->workdir)
+        rw[nrw++] = cfg->workdir;
+    for (int i = 0; i < nrw; i++) {
+        if (!realpath(rw[i], real)) {
+            snprintf(err, errsz, "%.400s: %s", rw[i], strerror(errno));
+            return -1;
+        }
+        int covered = 0;
+        for (int j = 0; j < p->n; j++)
+            covered |= p->entries[j].kind == ROOT_RW_DIR && path_within(real, p->entries[j].path);
+        if (covered)
+            continue;
+        if (!plan_add(p, ROOT_RW_DIR, real, real)) {
+            snprintf(err, errsz, "too many paths or path too long: %.400s", real);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < sizeof root_devices / sizeof root_devices[0]; i++) {
+        char dev[64];
+        snprintf(dev, sizeof dev, "/dev/%s", root_devices[i]);
+        if (access(dev, F_OK) == 0)
+            plan_add(p, ROOT_DEVICE, dev, dev);
+    }
+    static const char *const dev_links[][2] = {
+        {"/dev/fd", "/proc/self/fd"},
+        {"/dev/stdin", "/proc/self/fd/0"},
+        {"/dev/stdout", "/proc/self/fd/1"},
+        {"/dev/stderr", "/proc/self/fd/2"},
+    };
+    for (size_t i = 0; i < sizeof dev_links / sizeof dev_links[0]; i++)
+        plan_add(p, ROOT_SYMLINK, dev_links[i][0], dev_links[i][1]);
+    return 0;
+}
+
+/* mkdir -p of path's parents (or of path itself when self), mode 0755. */
+static int mkdir_parents(const char *path, int self)
+{
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *s = buf + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = 0;
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *s = '/';
+    }
+    return self && mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Mounts one entry below /newroot; the host's tree is at /oldroot. */
+static int root_mount_entry(const struct root_entry *e, char *err, size_t errsz)
+{
+    char dest[PATH_MAX], src[PATH_MAX];
+    snprintf(dest, sizeof dest, "/newroot%s", e->path);
+    snprintf(src, sizeof src, "/oldroot%s", e->source);
+    if (e->kind == ROOT_SYMLINK) {
+        if (mkdir_parents(dest, 0) != 0 || symlink(e->source, dest) != 0)
+            goto fail;
+        return 0;
+    }
+    int dir = e->kind == ROOT_RO_DIR || e->kind == ROOT_RW_DIR;
+    if (mkdir_parents(dest, dir) != 0)
+        goto fail;
+    if (!dir) {
+        int fd = open(dest, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+            goto fail;
+        close(fd);
+    }
+    unsigned long flags = MS_BIND | MS_REMOUNT | MS_NOSUID;
+    if (e->kind == ROOT_RW_DIR)
+        flags |= MS_NODEV | MS_NOEXEC;
+    else if (e->kind == ROOT_DEVICE)
+        flags |= MS_NOEXEC; /* writable, and device nodes work here */
+    else
+        flags |= MS_NODEV | MS_RDONLY;
+    if (mount(src, dest, NULL, MS_BIND, NULL) != 0 || mount(NULL, dest, NULL, flags, NULL) != 0)
+        goto fail;
+    return 0;
+fail:
+    snprintf(err, errsz, "%.400s: %s", e->path, strerror(errno));
+    return -1;
+}
+
+/* Replaces the child's view of the file system with a tmpfs holding only the plan's entries,
+ * a fresh /tmp and /proc. The host's root is reached through /oldroot while the tree is built
+ * (so that sources below /tmp stay reachable), then detached. Returns 0, or -1 with err. */
+static int child_private_root(const struct root_plan *p, char *err, size_t errsz)
+{
+    const char *step = "making / private";
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+        goto fail;
+    step = "staging tmpfs";
+    if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k") != 0)
+        goto fail;
+    if (mkdir("/tmp/oldroot", 0700) != 0 || mkdir("/tmp/newroot", 0755) != 0)
+        goto fail;
+    step = "pivot_root to the staging tmpfs";
+    if (syscall(SYS_pivot_root, "/tmp", "/tmp/oldroot") != 0 || chdir("/") != 0)
+        goto fail;
+    step = "root tmpfs";
+    if (mount("tmpfs", "/newroot", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") != 0)
+        goto fail;
+    /* /tmp first: a task directory below the host's /tmp is bound on top of it */
+    step = "/tmp";
+    if (mkdir("/newroot/tmp", 01777) != 0 ||
+        mount("tmpfs", "/newroot/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=256m") != 0)
+        goto fail;
+    for (int i = 0; i < p->n; i++)
+        if (root_mount_entry(&p->entries[i], err, errsz) != 0)
+            return -1;
+    step = "/proc";
+    if (mkdir("/newroot/proc", 0555) != 0 ||
+        mount("proc", "/newroot/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) != 0)
+        goto fail;
+    step = "pivot_root";
+    if (chdir("/newroot") != 0 || syscall(SYS_pivot_root, ".", ".") != 0)
+        goto fail;
+    step = "detaching the host's root";
+    if (umount2(".", MNT_DETACH) != 0 || chdir("/") != 0)
+        goto fail;
+    step = "read-only root";
+    if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0)
+        goto fail;
+    return 0;
+fail:
+    snprintf(err, errsz, "%s: %s", step, strerror(errno));
+    return -1;
+}
+
+/* The mount layers: a private root with its own /proc when running as root in a new mount and
+ * pid namespace (required then: on failure the task does not start), else what is possible.
+ * Returns 0, or -1 after reporting an "error" line. */
+static int child_file_system(const struct sandbox_config *cfg, unsigned long clone_flags, const char *binary,
+                             char *exec_path, size_t exec_pathsz, int rep)
+{
+    snprintf(exec_path, exec_pathsz, "%s", binary);
     if (!(clone_flags & CLONE_NEWNS) || !(clone_flags & CLONE_NEWPID)) {
         report_line(rep, "proc", "unavailable: no mount and pid namespaces");
-        return;
+        report_line(rep, "root", "unavailable: %s",
+                    geteuid() == 0 ? "no mount namespace" : "controlplane not running as root");
+        return 0;
     }
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
-        mount("proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) != 0) {
-        report_line(rep, "proc", "unavailable: %s", strerror(errno));
-        return;
+    static struct root_plan plan; /* the child's own copy of the parent's memory */
+    char err[512];
+    if (root_plan_build(cfg, binary, &plan, err, sizeof err) != 0 || child_private_root(&plan, err, sizeof err) != 0) {
+        report_line(rep, "error", "private root: %s", err);
+        return -1;
     }
+    snprintf(exec_path, exec_pathsz, "%s", plan.binary);
+    char rw[700] = "";
+    for (int i = 0; i < plan.n; i++)
+        if (plan.entries[i].kind == ROOT_RW_DIR) {
+            size_t len = strlen(rw);
+            snprintf(rw + len, sizeof rw - len, "%s%s", len ? ", " : "", plan.entries[i].path);
+        }
+    report_line(rep, "root",
+                "applied: private root (pivot_root onto a read-only tmpfs): system directories, /etc's resolver and "
+                "TLS files and the binary read-only; read-write only %s; fresh /tmp; /dev with null, zero, full, "
+                "random, urandom",
+                rw);
     report_line(rep, "proc", "applied: private /proc (only the task's own processes)");
+    return 0;
 }
 
 /* Runs in the child; returns only on a failure of a required layer (after reporting it). */
@@ -118,7 +375,9 @@ static void child_main(const struct sandbox_config *cfg, unsigned long clone_fla
     } else {
         report_line(rep, "cgroup", "unavailable: %s", cfg->cgroup ? cfg->cgroup->report : "no cgroup tree");
     }
-    child_mount_proc(clone_flags, rep);
+    char exec_path[PATH_MAX];
+    if (child_file_system(cfg, clone_flags, path, exec_path, sizeof exec_path, rep) != 0)
+        return;
 
     if (!cfg->workdir || chdir(cfg->workdir) != 0) {
         report_line(rep, "error", "working directory %s: %s", cfg->workdir ? cfg->workdir : "(none)", strerror(errno));
@@ -151,7 +410,7 @@ static void child_main(const struct sandbox_config *cfg, unsigned long clone_fla
     report_line(rep, "seccomp", "requested: installed by the worker after exec");
 
     char *const empty_env[] = {NULL};
-    execve(path, argv, empty_env);
+    execve(exec_path, argv, empty_env);
     report_line(rep, "error", "exec %s: %s", path, strerror(errno));
 }
 
@@ -253,6 +512,14 @@ int sandbox_spawn(const struct sandbox_config *cfg, const char *path, char *cons
         json_object_set_new(obj, "namespaces",
                             json_sprintf("partial: %s; full set refused: %s", used->names[0] ? used->names : "none",
                                          strerror(first_errno)));
+    if (!cfg->allow_network && (used->flags & CLONE_NEWNET))
+        json_object_set_new(obj, "egress", json_string("applied: own network namespace (loopback only)"));
+    else if (!cfg->allow_network)
+        json_object_set_new(obj, "egress", json_string("unavailable: no network namespace"));
+    else if (cfg->egress)
+        json_object_set_new(obj, "egress", json_string(cfg->egress));
+    else
+        json_object_set_new(obj, "egress", json_string("unavailable: no egress policy installed"));
     int rc = collect_report(rp[0], obj, err, errsz);
     close(rp[0]);
     if (rc != 0) {
@@ -443,10 +710,7 @@ static const char *const allowed_syscalls[] = {
     "socket",
     "socketpair",
     "connect",
-    "accept",
-    "accept4",
-    "bind",
-    "listen",
+    "bind", /* a client may bind its local address; it cannot listen */
     "sendto",
     "recvfrom",
     "sendmsg",
@@ -501,7 +765,7 @@ static const char *const denied_syscalls[] = {
     "unshare",   "setns",       "init_module", "finit_module",    "delete_module",    "kexec_load",        "reboot",
     "swapon",    "swapoff",     "bpf",         "perf_event_open", "process_vm_readv", "process_vm_writev", "keyctl",
     "add_key",   "request_key", "setuid",      "setgid",          "setreuid",         "setregid",          "setresuid",
-    "setresgid", "setgroups",
+    "setresgid", "setgroups",   "listen",      "accept",          "accept4",
 };
 
 int sandbox_lock_down(char *report, size_t reportsz)
@@ -540,6 +804,6 @@ int sandbox_lock_down(char *report, size_t reportsz)
         snprintf(report, reportsz, "unavailable: seccomp: %s", strerror(-rc));
         return -1;
     }
-    snprintf(report, reportsz, "applied: allow-list of %d system calls (no exec, ptrace, mount)", allowed + 1);
+    snprintf(report, reportsz, "applied: allow-list of %d system calls (no exec, ptrace, mount, listen)", allowed + 1);
     return 0;
 }

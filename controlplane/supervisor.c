@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +40,7 @@ struct task {
     struct cgroup_task cgroup;
     int has_cgroup;
     int full_worker;
+    long cpu_used_s; /* user + system CPU seconds of the last process, when reaped */
     int stdin_fd;
     struct line_buffer out, err;
     int stop_requested, reported_completed, heartbeat_killed;
@@ -427,7 +429,11 @@ static void exit_reason(const struct task *t, int status, char *out, size_t outs
                  "memory limit exceeded: killed by the kernel at %llu MiB (task size "
                  "limit)",
                  (unsigned long long)(t->limits.memory_bytes >> 20));
-    } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU) {
+    } else if (WIFSIGNALED(status) &&
+               (WTERMSIG(status) == SIGXCPU || (WTERMSIG(status) == SIGKILL && t->sandbox.cpu_seconds > 0 &&
+                                                (uint64_t)t->cpu_used_s >= t->sandbox.cpu_seconds))) {
+        /* A worker is its pid namespace's init, which the kernel's SIGXCPU does not end unless it
+         * handles it: the SIGKILL at the hard limit (5 s later) does; the CPU time says why. */
         snprintf(out, outsz, "cpu time limit exceeded (%llu s)", (unsigned long long)t->sandbox.cpu_seconds);
     } else if (t->heartbeat_killed) {
         snprintf(out, outsz, "no heartbeat for %.1f s; killed", t->heartbeat_killed / 1000.0);
@@ -781,8 +787,11 @@ int supervisor_poll(struct supervisor *s, int timeout_ms)
     for (int i = 0; reap && i < s->ntasks; i++) {
         struct task *t = s->tasks[i];
         int status;
-        if (t->st.pid > 0 && waitpid(t->st.pid, &status, WNOHANG) == t->st.pid)
+        struct rusage ru;
+        if (t->st.pid > 0 && wait4(t->st.pid, &status, WNOHANG, &ru) == t->st.pid) {
+            t->cpu_used_s = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec;
             process_exited(s, t, status);
+        }
     }
     now = clock_mono_ms();
     int active = 0;

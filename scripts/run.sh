@@ -98,7 +98,7 @@ SLUICE_DATABASE_URL=$db_url SLUICE_MASTER_KEY_FILE="$var/master.key" SLUICE_TLS_
   nohup "$sluiced" api --port "$port" --data-root "$var/data" >>"$var/log/api.log" 2>&1 </dev/null &
 echo $! > "$var/run/api.pid"
 echo "$port" > "$var/run/api.port"
-SLUICE_DATABASE_URL=$db_url SLUICE_MASTER_KEY_FILE="$var/master.key" nohup "$sluiced" controlplane --data-root "$var/data" --metrics-port "$metrics_port" \
+SLUICE_DATABASE_URL=$db_url SLUICE_MASTER_KEY_FILE="$var/master.key" nohup "$sluiced" controlplane --data-root "$var/data" --metrics-port "$metrics_port" --api-ports "$port" \
   >>"$var/log/controlplane.log" 2>&1 </dev/null &
 cp_pid=$!
 cd "$root"

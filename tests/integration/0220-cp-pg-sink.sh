@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # PostgreSQL sink connections through the api, the controlplane and the real worker: a datagen
-# source fills a stream, a postgres sink (insert mode) copies it into a table of a separate
-# database on the test's PostgreSQL, compared row by row with the stream's records; an upsert
+# source fills a stream, a postgres sink (insert mode) copies it into a table of a PostgreSQL
+# cluster of the test's own (not the platform's: the egress policy refuses that), compared row by row with the stream's records; an upsert
 # sink on a slower stream has its worker SIGKILLed mid-run and still ends with each key once,
 # holding its last record, and reconnects without a crash when the server closes its
 # connection; a missing table, a missing column, a row the table refuses and a wrong password
-# (on a second, password-checking cluster) end `failed` with last_error saying why, and the
+# (the target cluster checks passwords) end `failed` with last_error saying why, and the
 # right password from a secret works, and that password is in neither the worker's command line
 # nor its environment.
 . "$(dirname "$0")/api_lib.sh"
@@ -14,8 +14,28 @@ N=3000
 cd "$TEST_TMP"
 export PGTZ=UTC
 
-TARGET="${PG_ADMIN_URL%/sluice}/sink_target_$$"
-psql -X -q "$PG_ADMIN_URL" -c "CREATE DATABASE sink_target_$$" || fail "create target database"
+# The sinks' target is a cluster of its own, not the platform's: the egress policy refuses
+# tenant workers the platform database's port (0231 tests that). It checks passwords (part 3).
+bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+pw="$TEST_TMP/pgpw"
+mkdir -p "$pw"
+echo 's3cret-pw' >"$TEST_TMP/pwfile"
+if [ "$(id -u)" -eq 0 ]; then
+  chown postgres: "$pw" "$TEST_TMP/pwfile"
+  p=$pw; while [ "$p" != / ]; do p=$(dirname "$p"); chmod o+x "$p" 2>/dev/null || true; done
+fi
+as_pg "$bindir/initdb" -D "$pw/data" -U sinker --auth=scram-sha-256 --pwfile="$TEST_TMP/pwfile" -E UTF8 --no-locale \
+  >"$TEST_TMP/initdb.log" 2>&1 || { cat "$TEST_TMP/initdb.log"; fail "initdb"; }
+port=$(free_port)
+as_pg "$bindir/pg_ctl" -D "$pw/data" -l "$pw/server.log" -w -t 60 \
+  -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$pw -c fsync=off" start >/dev/null ||
+  { cat "$pw/server.log"; fail "pg_ctl start"; }
+trap 'as_pg "$bindir/pg_ctl" -D "$pw/data" -m immediate -w stop >/dev/null 2>&1; t_cleanup' EXIT
+PWURL="postgresql://sinker@127.0.0.1:$port/postgres"
+PGPASSWORD=s3cret-pw psql -X -q "$PWURL" -c "CREATE ROLE target LOGIN SUPERUSER PASSWORD 'target-pw'" \
+  -c "CREATE DATABASE sink_target OWNER target" || fail "create target database"
+TARGET="postgresql://target:target-pw@127.0.0.1:$port/sink_target"
 tq() { psql -X -q -tA -v ON_ERROR_STOP=1 "$TARGET" -c "$1"; }
 tq 'CREATE TABLE bids (auction bigint, bidder bigint, price bigint, channel text, "dateTime" timestamptz,
                        extra varchar(100), loaded_at timestamptz DEFAULT now())'
@@ -107,24 +127,7 @@ assert_eq "$(tq "SELECT count(*) FROM pg_stat_activity WHERE application_name = 
 echo "upsert: $(wc -l <want-up.txt) keys, each once with its last record, after a SIGKILL"
 
 # 3. clear failures (all at once: each ends after the supervisor's retries), and the right
-# password from a secret; passwords on a second cluster that checks them
-bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-pw="$TEST_TMP/pgpw"
-mkdir -p "$pw"
-echo 's3cret-pw' >"$TEST_TMP/pwfile"
-if [ "$(id -u)" -eq 0 ]; then
-  chown postgres: "$pw" "$TEST_TMP/pwfile"
-  p=$pw; while [ "$p" != / ]; do p=$(dirname "$p"); chmod o+x "$p" 2>/dev/null || true; done
-fi
-as_pg "$bindir/initdb" -D "$pw/data" -U sinker --auth=scram-sha-256 --pwfile="$TEST_TMP/pwfile" -E UTF8 --no-locale \
-  >"$TEST_TMP/initdb.log" 2>&1 || { cat "$TEST_TMP/initdb.log"; fail "initdb"; }
-port=$(free_port)
-as_pg "$bindir/pg_ctl" -D "$pw/data" -l "$pw/server.log" -w -t 60 \
-  -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$pw -c fsync=off" start >/dev/null ||
-  { cat "$pw/server.log"; fail "pg_ctl start"; }
-trap 'as_pg "$bindir/pg_ctl" -D "$pw/data" -m immediate -w stop >/dev/null 2>&1; t_cleanup' EXIT
-PWURL="postgresql://sinker@127.0.0.1:$port/postgres"
+# password from a secret; passwords on the target cluster, which checks them
 PGPASSWORD=s3cret-pw psql -X -q "$PWURL" -c 'CREATE TABLE bids (auction bigint, bidder bigint, price bigint,
   channel text, "dateTime" timestamptz, extra text)' || fail "create table on the password cluster"
 call POST /v1/secrets '{"name":"pg-good","value":"s3cret-pw"}'; expect 201

@@ -3,10 +3,18 @@
 set -euo pipefail
 
 T_PIDS=()
+# The controlplane's egress tables (nftables, when root) that this test leaves behind (a
+# controlplane killed with SIGKILL cannot delete its own) are deleted at the end.
+T_NFT_BEFORE=$( { [ "$(id -u)" -eq 0 ] && command -v nft >/dev/null && nft list tables 2>/dev/null; } || true)
 t_cleanup() {
-  local p
+  local p t
   for p in "${T_PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
   for p in "${T_PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
+  if [ "$(id -u)" -eq 0 ] && command -v nft >/dev/null; then
+    for t in $(nft list tables 2>/dev/null | awk '$2 == "inet" && $3 ~ /^sluice_/ {print $3}'); do
+      grep -qx "table inet $t" <<<"$T_NFT_BEFORE" || nft delete table inet "$t" 2>/dev/null || true
+    done
+  fi
 }
 trap t_cleanup EXIT
 

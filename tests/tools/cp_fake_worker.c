@@ -7,15 +7,24 @@
  *   {"mode":"alloc"}          allocates and touches memory until something stops it
  *   {"mode":"hang"}           heartbeats but ignores SIGTERM
  *   {"mode":"silent"}         never heartbeats
+ *   {"mode":"spin"}           heartbeats while burning CPU (for the CPU-seconds rlimit)
  *   {"mode":"probe","dir":"/other/tenant/dir","pid":N}  tries exec, reading dir, its own and
- *                             pid N's environment, then logs "probe <what>=<outcome>" and runs
+ *                             pid N's environment, then logs "probe <what>=<outcome>" and runs;
+ *                             with connector properties probe_read (comma-separated paths),
+ *                             probe_connect (host:port list) it also lists "/", reads each path
+ *                             (a directory is listed), connects to each address, tries to
+ *                             listen, and logs "probe read PATH=...", "probe connect A=...",
+ *                             "probe root=ENTRIES", "probe listen=..."
  * Without a "fake" object the mode comes from "fake:MODE" in the spec's "sql" (e.g. a comment
  * /\* fake:crash *\/) or from connector.properties.fake_mode; crash then waits 300 ms.
  * In run mode it keeps a record count in ./fake.checkpoint (its working directory) and logs
  * "resumed at N" on start, so tests can see that a task's position survives restarts.
  * With "sandbox":{"seccomp":true} it first calls sandbox_lock_down(), as the worker does. */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -48,6 +57,86 @@ static void emit(const char *fmt, ...)
     va_end(ap);
     putchar('\n');
     fflush(stdout);
+}
+
+/* "readable(N bytes: first bytes)" or "denied(why)" for a file; a directory's entries. */
+static void probe_read(const char *path)
+{
+    char out[300] = "";
+    DIR *d = opendir(path);
+    if (d) {
+        size_t len = snprintf(out, sizeof out, "listed(");
+        for (struct dirent *e; (e = readdir(d)) && len < sizeof out - 40;)
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+                len += snprintf(out + len, sizeof out - len, "%s ", e->d_name);
+        snprintf(out + len, sizeof out - len, ")");
+        closedir(d);
+    } else {
+        int fd = open(path, O_RDONLY);
+        char buf[64];
+        ssize_t got = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+        if (got >= 0) {
+            for (ssize_t i = 0; i < got; i++)
+                if (buf[i] < 32 || buf[i] > 126 || buf[i] == '"' || buf[i] == '\\')
+                    buf[i] = '.';
+            buf[got] = 0;
+            snprintf(out, sizeof out, "readable(%zd bytes: %s)", got, buf);
+        } else {
+            snprintf(out, sizeof out, "denied(%s)", strerror(errno));
+        }
+        if (fd >= 0)
+            close(fd);
+    }
+    emit("{\"type\":\"log\",\"level\":\"info\",\"msg\":\"probe read %s=%s\"}", path, out);
+}
+
+static void probe_connect(const char *addr)
+{
+    char host[64];
+    const char *colon = strrchr(addr, ':');
+    if (!colon || colon - addr >= (long)sizeof host)
+        return;
+    snprintf(host, sizeof host, "%.*s", (int)(colon - addr), addr);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+    inet_pton(AF_INET, host, &sa.sin_addr);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int rc = fd >= 0 ? connect(fd, (struct sockaddr *)&sa, sizeof sa) : -1;
+    emit("{\"type\":\"log\",\"level\":\"info\",\"msg\":\"probe connect %s=%s(%s)\"}", addr,
+         rc == 0 ? "connected" : "refused", rc == 0 ? "" : strerror(errno));
+    if (fd >= 0)
+        close(fd);
+}
+
+/* Reading paths, listing /, connecting and listening, from the connection's properties. */
+static void probe_more(json_t *props)
+{
+    const char *reads = json_string_value(json_object_get(props, "probe_read"));
+    const char *connects = json_string_value(json_object_get(props, "probe_connect"));
+    if (!reads && !connects)
+        return;
+    probe_read("/");
+    const char *lists[] = {reads, connects};
+    for (int l = 0; l < 2; l++)
+        for (const char *s = lists[l]; s && *s;) {
+            char item[512];
+            size_t n = strcspn(s, ",");
+            snprintf(item, sizeof item, "%.*s", (int)n, s);
+            if (l == 0)
+                probe_read(item);
+            else
+                probe_connect(item);
+            s += n;
+            if (*s == ',')
+                s++;
+        }
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int rc = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 ? listen(fd, 1) : -1;
+    emit("{\"type\":\"log\",\"level\":\"info\",\"msg\":\"probe listen=%s(%s)\"}", rc == 0 ? "listening" : "denied",
+         rc == 0 ? "" : strerror(errno));
+    if (fd >= 0)
+        close(fd);
 }
 
 static void probe(json_t *fake)
@@ -96,7 +185,7 @@ int main(void)
     json_t *fake = json_object_get(spec, "fake");
     const char *mode = json_string_value(json_object_get(fake, "mode"));
     int after_ms = (int)json_integer_value(json_object_get(fake, "after_ms"));
-    static const char *const modes[] = {"crash", "complete", "alloc", "hang", "silent", "probe"};
+    static const char *const modes[] = {"crash", "complete", "alloc", "hang", "silent", "probe", "spin"};
     const char *sql = json_string_value(json_object_get(spec, "sql"));
     const char *prop = json_string_value(
         json_object_get(json_object_get(json_object_get(spec, "connector"), "properties"), "fake_mode"));
@@ -124,8 +213,10 @@ int main(void)
     sigaction(SIGTERM, &sa, NULL);
     fprintf(stderr, "fake worker starting in mode %s\n", mode);
     emit("{\"type\":\"log\",\"level\":\"info\",\"msg\":\"fake worker mode %s\"}", mode);
-    if (strcmp(mode, "probe") == 0)
+    if (strcmp(mode, "probe") == 0) {
         probe(fake);
+        probe_more(json_object_get(json_object_get(spec, "connector"), "properties"));
+    }
 
     if (strcmp(mode, "alloc") == 0) {
         for (;;) {
@@ -175,7 +266,15 @@ int main(void)
                 rename("fake.checkpoint.tmp", "fake.checkpoint");
             }
         }
-        sleep_ms(hb_ms);
+        if (strcmp(mode, "spin") == 0) {
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            do
+                clock_gettime(CLOCK_MONOTONIC, &t1);
+            while ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < hb_ms);
+        } else {
+            sleep_ms(hb_ms);
+        }
     }
     emit("{\"type\":\"state\",\"state\":\"stopped\"}");
     json_decref(spec);

@@ -287,6 +287,29 @@ START_TEST(sandbox_confines_the_worker)
 }
 END_TEST
 
+START_TEST(cpu_seconds_limit_kills_and_says_so)
+{
+    struct supervisor *s = new_supervisor(1);
+    struct supervisor_task t = {0};
+    char workdir[512], err[256];
+    ck_assert_int_eq(
+        sandbox_prepare_dirs(data_root, "tenant-a", "task-cpu", 61001, 61001, workdir, sizeof workdir, err, sizeof err),
+        0);
+    t.task_id = "task-cpu";
+    t.spec_json = "{\"fake\":{\"mode\":\"spin\"}}";
+    t.sandbox.uid = t.sandbox.gid = 61001;
+    t.sandbox.workdir = workdir;
+    t.sandbox.cpu_seconds = 1;
+    ck_assert_msg(supervisor_start(s, &t, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(wait_state(s, "task-cpu", SUPERVISOR_FAILED, 15000), SUPERVISOR_FAILED);
+    struct supervisor_status st;
+    supervisor_status(s, "task-cpu", &st);
+    ck_assert_msg(strstr(st.last_error, "cpu time limit exceeded (1 s)") != NULL, "%s", st.last_error);
+    ck_assert_msg(strstr(st.sandbox, "cpu=1") != NULL, "%s", st.sandbox);
+    supervisor_free(s);
+}
+END_TEST
+
 START_TEST(missing_worker_binary_is_a_crash_with_reason)
 {
     struct supervisor_options o = {
@@ -387,6 +410,7 @@ int main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, runs_reports_and_stops_gracefully);
     tcase_add_test(tc, crash_loop_backs_off_then_fails);
+    tcase_add_test(tc, cpu_seconds_limit_kills_and_says_so);
     tcase_add_test(tc, bounded_run_completes);
     tcase_add_test(tc, stop_escalates_to_sigkill);
     tcase_add_test(tc, missing_heartbeats_kill_and_restart);
