@@ -534,6 +534,11 @@ static int preview_spawn(struct preview_relay *pr, const char *text_sql, const s
         .open_files = PREVIEW_OPEN_FILES,
         .processes = geteuid() == 0 ? 65536 : 0,
     };
+    /* Inside its private root the child sees its workdir and the one stream it reads. */
+    if (snprintf(cfg.rw_paths[0], sizeof cfg.rw_paths[0], "%s", dir) >= (int)sizeof cfg.rw_paths[0]) {
+        snprintf(err, errsz, "stream directory path too long");
+        goto out;
+    }
     char *const argv[] = {"sluiced-worker", "worker", NULL};
     const int fds[3] = {in[0], out[1], null_fd};
     char report[1024];
