@@ -82,6 +82,23 @@ fi
 # user of the host can read in ps).
 SLUICE_DATABASE_URL=$db_url "$sluiced" migrate >>"$var/log/migrate.log" 2>&1 \
   || { tail -n 20 "$var/log/migrate.log" >&2; echo "run.sh: migrations failed" >&2; exit 1; }
+# The api logs in as a role of its own that is only a member of sluice_app (no superuser, no
+# owner rights, row-level security on every table), with its own password.
+if [ ! -s "$var/pg/api.password" ]; then
+  (umask 077 && openssl rand -hex 24 > "$var/pg/api.password")
+fi
+api_password=$(cat "$var/pg/api.password")
+psql -X -q -v ON_ERROR_STOP=1 "$db_url" >>"$var/log/migrate.log" 2>&1 <<SQL \
+  || { tail -n 20 "$var/log/migrate.log" >&2; echo "run.sh: creating the api's role failed" >&2; exit 1; }
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sluice_api') THEN
+    CREATE ROLE sluice_api LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+  END IF;
+END \$\$;
+ALTER ROLE sluice_api PASSWORD '$api_password';
+GRANT sluice_app TO sluice_api;
+SQL
+api_db_url=$(sed "s#://[^@]*@#://sluice_api:$api_password@#" <<<"$db_url")
 
 if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
   echo "run.sh: port $port is in use; set SLUICE_API_PORT to another port" >&2
@@ -94,7 +111,7 @@ fi
 echo "$metrics_port" > "$var/run/metrics.port"
 
 cd "$var"
-SLUICE_DATABASE_URL=$db_url SLUICE_MASTER_KEY_FILE="$var/master.key" SLUICE_TLS_DIR="$var/tls" \
+SLUICE_DATABASE_URL=$api_db_url SLUICE_MASTER_KEY_FILE="$var/master.key" SLUICE_TLS_DIR="$var/tls" \
   nohup "$sluiced" api --port "$port" --data-root "$var/data" >>"$var/log/api.log" 2>&1 </dev/null &
 echo $! > "$var/run/api.pid"
 echo "$port" > "$var/run/api.port"

@@ -27,6 +27,14 @@ key=$(head -n 1 <<<"$resp" | jq -r .api_key.key)
 [[ "$key" == sk_* ]] || fail "no API key in $resp"
 assert_eq "$(curl -sS --cacert "$cert" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $key" "$url/v1/pipelines")" 200 "pipelines with the key"
 
+# The api logs in as sluice_api: no superuser, only a member of sluice_app.
+pg_url=$(cat "$SLUICE_VAR_DIR/pg/url")
+assert_eq "$(psql -X -tAq "$pg_url" -c "SELECT string_agg(DISTINCT usename, ',') FROM pg_stat_activity
+  WHERE datname = 'sluice' AND usename = 'sluice_api'")" sluice_api "the api's database sessions"
+assert_eq "$(psql -X -tAq "$pg_url" -c "SELECT rolsuper::text || rolbypassrls::text || pg_has_role('sluice_api', 'sluice_app', 'MEMBER')::text
+  FROM pg_roles WHERE rolname = 'sluice_api'")" falsefalsetrue "sluice_api is not a superuser, does not bypass RLS"
+assert_eq "$(stat -c %a "$SLUICE_VAR_DIR/pg/api.password")" 600 "api password file mode"
+
 # The controlplane's /metrics is up.
 mport=$(cat "$SLUICE_VAR_DIR/run/metrics.port")
 assert_contains "$out" "http://127.0.0.1:$mport/metrics" "metrics URL printed"
