@@ -13,6 +13,7 @@
 
 #include <libpq-fe.h>
 #include <nftables/libnftables.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------------------------------ */
 /* A growing text buffer                                                                      */
@@ -285,6 +286,8 @@ char *egress_ruleset(const struct egress_options *o, char *summary, size_t summa
         add_port(ports, &nports, o->ports[i]);
     const char *reject = "reject with icmpx type admin-prohibited";
     text_add(&t, "table inet %s\ndelete table inet %s\ntable inet %s {\n", o->table, o->table, o->table);
+    /* who owns it: a table whose controlplane is gone (SIGKILLed) can be told apart */
+    text_add(&t, "  comment \"sluice controlplane pid %ld\"\n", (long)getpid());
     text_add(&t, "  chain output {\n    type filter hook output priority filter; policy accept;\n");
     text_add(&t, "    meta skuid %lu-%lu jump tenant_egress\n  }\n", o->uid_min, o->uid_max);
     text_add(&t, "  chain tenant_egress {\n");

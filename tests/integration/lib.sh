@@ -3,16 +3,18 @@
 set -euo pipefail
 
 T_PIDS=()
-# The controlplane's egress tables (nftables, when root) that this test leaves behind (a
-# controlplane killed with SIGKILL cannot delete its own) are deleted at the end.
-T_NFT_BEFORE=$( { [ "$(id -u)" -eq 0 ] && command -v nft >/dev/null && nft list tables 2>/dev/null; } || true)
+# The controlplane's egress tables (nftables, when root) whose controlplane is gone (one killed
+# with SIGKILL cannot delete its own) are deleted at the end; each names its owner's pid in its
+# comment, so the tables of controlplanes still running (other tests, other checkouts) stay.
 t_cleanup() {
-  local p t
+  local p t owner
   for p in "${T_PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
   for p in "${T_PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
   if [ "$(id -u)" -eq 0 ] && command -v nft >/dev/null; then
     for t in $(nft list tables 2>/dev/null | awk '$2 == "inet" && $3 ~ /^sluice_/ {print $3}'); do
-      grep -qx "table inet $t" <<<"$T_NFT_BEFORE" || nft delete table inet "$t" 2>/dev/null || true
+      owner=$(nft list table inet "$t" 2>/dev/null | sed -n 's/.*comment "sluice controlplane pid \([0-9]*\)".*/\1/p')
+      [ -n "$owner" ] && kill -0 "$owner" 2>/dev/null && continue
+      nft delete table inet "$t" 2>/dev/null || true
     done
   fi
 }
