@@ -40,6 +40,10 @@ struct cp_task {
     int delete_row;            /* stopped on request: delete the row at the next sync */
     int dirty;                 /* status to write */
     int64_t metered_mono;      /* last time task-seconds were counted */
+    /* The supervisor counts restarts since the task's last start and a start (rollover, a new
+     * generation after failing) resets it; /metrics wants a counter that only grows. */
+    int restarts_seen;       /* the supervisor's count at its last state report */
+    uint64_t restarts_total; /* every increase of it while this node holds the task */
 };
 
 struct reconciler {
@@ -119,6 +123,9 @@ static void on_state(void *ctx, const struct supervisor_status *st, const char *
     struct cp_task *t = task_find(r, st->task_id);
     if (!t)
         return;
+    if (st->restarts > t->restarts_seen)
+        t->restarts_total += (uint64_t)(st->restarts - t->restarts_seen);
+    t->restarts_seen = st->restarts;
     t->dirty = 1;
     if (!t->lost) {
         note_event(r, t, event, message, st->restarts);
@@ -370,6 +377,21 @@ static int storage_quota(struct reconciler *r, const char *tenant, json_t *spec,
     return 0;
 }
 
+/* src into dst; when it is cut short, without a partial UTF-8 character at the end (the api
+ * allows 63 ASCII characters; longer names can only come from writing the tables directly). */
+static void copy_name(char *dst, size_t dstsz, const char *src)
+{
+    snprintf(dst, dstsz, "%s", src);
+    size_t n = strlen(dst);
+    if (src[n] == 0)
+        return;
+    while (n > 0 && ((unsigned char)dst[n - 1] & 0xC0) == 0x80)
+        n--;
+    if (n > 0 && ((unsigned char)dst[n - 1] & 0xC0) == 0xC0)
+        n--;
+    dst[n] = 0;
+}
+
 /* Connectors whose backends the lean sluiced-worker leaves out: their tasks run on sluiced. */
 static const char *const full_worker_connectors[] = {"kafka", "postgres", "webhook"};
 
@@ -401,8 +423,8 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
     }
     int col_gen = pipeline ? 3 : 5, col_name = pipeline ? 6 : 9;
     /* refreshed at every start, rollovers included: a rename shows from then on */
-    snprintf(t->name, sizeof t->name, "%s", PQgetvalue(res, 0, col_name));
-    snprintf(t->tenant_name, sizeof t->tenant_name, "%s", PQgetvalue(res, 0, col_name + 1));
+    copy_name(t->name, sizeof t->name, PQgetvalue(res, 0, col_name));
+    copy_name(t->tenant_name, sizeof t->tenant_name, PQgetvalue(res, 0, col_name + 1));
     long long generation = atoll(PQgetvalue(res, 0, col_gen));
     int task_count = atoi(PQgetvalue(res, 0, col_gen + 1));
     char size[4];
@@ -926,7 +948,7 @@ static const struct {
     {"sluice_task_bytes_out_total", "Bytes the task wrote, over all its runs.", SERIES_COUNTER},
     {"sluice_task_errors_total", "Records the task failed on, over all its runs.", SERIES_COUNTER},
     {"sluice_task_late_records_total", "Records dropped for arriving after their window closed.", SERIES_COUNTER},
-    {"sluice_task_restarts_total", "Times the supervisor restarted the task's worker after a crash.", SERIES_COUNTER},
+    {"sluice_task_restarts_total", "Crashes of the task's worker (each restarted unless it failed).", SERIES_COUNTER},
     {"sluice_task_lag", "Records behind the head of the task's input, as the worker last reported.", SERIES_GAUGE},
     {"sluice_task_state", "1 for the task's current supervisor state, 0 for the others.", SERIES_STATE},
 };
@@ -962,9 +984,8 @@ size_t reconcile_metrics_text(struct reconciler *r, char *buf, size_t bufsz)
                 continue;
             char labels[1600];
             task_labels(t, labels, sizeof labels);
-            const uint64_t v[] = {st.totals.records_in, st.totals.records_out, st.totals.bytes_in,
-                                  st.totals.bytes_out,  st.totals.errors,      st.totals.late,
-                                  (uint64_t)st.restarts};
+            const uint64_t v[] = {st.totals.records_in, st.totals.records_out, st.totals.bytes_in, st.totals.bytes_out,
+                                  st.totals.errors,     st.totals.late,        t->restarts_total};
             if (task_series[c].type == SERIES_COUNTER)
                 OUT("%s{%s} %llu\n", task_series[c].name, labels, (unsigned long long)v[c]);
             else if (task_series[c].type == SERIES_GAUGE)

@@ -4,7 +4,8 @@
 # running pipeline has records, bytes, errors, late records, lag, a one-hot state and restarts;
 # restarts grow when its worker is killed, late records grow when an event arrives after its
 # window closed; a resource name with a double quote, a backslash and a newline is escaped as
-# the text format asks (and shows after the rollover that re-reads it); every line parses.
+# the text format asks (and shows after the rollover that re-reads it), restarts still counted
+# after that rollover; every line parses.
 . "$(dirname "$0")/api_lib.sh"
 api_start --data-root "$TEST_TMP/data"
 mport=$(free_port)
@@ -100,6 +101,9 @@ wait_for 15 late || fail "late records not counted: $(series sluice_task_late_re
 sql "UPDATE pipelines SET name = E'q\"uote\\\\back\\nx', generation = generation + 1 WHERE id = '$P'" >/dev/null
 escaped() { series sluice_task_records_out_total "$P" | grep -qF 'name="q\"uote\\back\nx"}'; }
 wait_for 15 escaped || fail "escaped name not shown: $(series sluice_task_records_out_total "$P")"
+# restarts_total is a counter: the rollover's fresh start does not take the crash back.
+assert_eq "$(value sluice_task_restarts_total "$P")" 1 "restarts after the rollover"
+wait_for 15 running "$P" || fail "not running after the rollover"
 # Every line is a comment or NAME{LABELS} VALUE: nothing broke a line or a quoted value.
 bad=$(metrics | grep -v '^# ' | grep -Ev '^[a-z_]+(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? -?[0-9]+$' || true)
 [ -z "$bad" ] || fail "unparsable /metrics lines: $bad"
