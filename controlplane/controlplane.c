@@ -146,11 +146,20 @@ static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *conn, c
 
 static void metrics_update(struct reconciler *r)
 {
-    size_t size = 65536 + (size_t)reconcile_task_count(r) * 1200;
+    size_t size = 65536 + (size_t)reconcile_task_count(r) * 4096;
     char *text = malloc(size);
     if (!text)
         return;
-    reconcile_metrics_text(r, text, size);
+    size_t need = reconcile_metrics_text(r, text, size);
+    if (need >= size) { /* long names: once more with the size it asked for */
+        char *bigger = realloc(text, need + 1);
+        if (!bigger) {
+            free(text);
+            return;
+        }
+        text = bigger;
+        reconcile_metrics_text(r, text, need + 1);
+    }
     pthread_mutex_lock(&metrics_lock);
     free(metrics_text);
     metrics_text = text;

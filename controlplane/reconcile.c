@@ -26,6 +26,9 @@
 /* A task row this node holds. */
 struct cp_task {
     char id[40], tenant_id[40], kind[16], resource_id[40];
+    /* For /metrics labels: the resource's and the tenant's names as of the last start (read
+     * with the resource row, so a rename shows after the next rollover); "" until then. */
+    char name[256], tenant_name[256];
     int index;
     long long generation;      /* generation the worker was started with; 0: not started */
     long long want_generation; /* the row's generation */
@@ -37,6 +40,10 @@ struct cp_task {
     int delete_row;            /* stopped on request: delete the row at the next sync */
     int dirty;                 /* status to write */
     int64_t metered_mono;      /* last time task-seconds were counted */
+    /* The supervisor counts restarts since the task's last start and a start (rollover, a new
+     * generation after failing) resets it; /metrics wants a counter that only grows. */
+    int restarts_seen;       /* the supervisor's count at its last state report */
+    uint64_t restarts_total; /* every increase of it while this node holds the task */
 };
 
 struct reconciler {
@@ -116,6 +123,9 @@ static void on_state(void *ctx, const struct supervisor_status *st, const char *
     struct cp_task *t = task_find(r, st->task_id);
     if (!t)
         return;
+    if (st->restarts > t->restarts_seen)
+        t->restarts_total += (uint64_t)(st->restarts - t->restarts_seen);
+    t->restarts_seen = st->restarts;
     t->dirty = 1;
     if (!t->lost) {
         note_event(r, t, event, message, st->restarts);
@@ -367,6 +377,21 @@ static int storage_quota(struct reconciler *r, const char *tenant, json_t *spec,
     return 0;
 }
 
+/* src into dst; when it is cut short, without a partial UTF-8 character at the end (the api
+ * allows 63 ASCII characters; longer names can only come from writing the tables directly). */
+static void copy_name(char *dst, size_t dstsz, const char *src)
+{
+    snprintf(dst, dstsz, "%s", src);
+    size_t n = strlen(dst);
+    if (src[n] == 0)
+        return;
+    while (n > 0 && ((unsigned char)dst[n - 1] & 0xC0) == 0x80)
+        n--;
+    if (n > 0 && ((unsigned char)dst[n - 1] & 0xC0) == 0xC0)
+        n--;
+    dst[n] = 0;
+}
+
 /* Connectors whose backends the lean sluiced-worker leaves out: their tasks run on sluiced. */
 static const char *const full_worker_connectors[] = {"kafka", "postgres", "webhook"};
 
@@ -381,19 +406,25 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
     const char *p[] = {t->resource_id};
     struct db_error dberr;
     PGresult *res = db_query(r->conn,
-                             pipeline ? "SELECT p.sql, p.error_policy, d.name, p.generation, p.task_count, p.task_size"
+                             pipeline ? "SELECT p.sql, p.error_policy, d.name, p.generation, p.task_count, p.task_size,"
+                                        "       p.name, tn.name"
                                         "  FROM pipelines p LEFT JOIN streams d ON d.id = p.dead_letter_stream_id"
+                                        "  LEFT JOIN tenants tn ON tn.id = p.tenant_id"
                                         " WHERE p.id = $1"
                                       : "SELECT c.connector, c.type, c.properties::text, c.secret_refs::text, s.name,"
-                                        "       c.generation, c.task_count, c.task_size, s.id"
-                                        "  FROM connections c JOIN streams s ON s.id = c.stream_id WHERE c.id = $1",
+                                        "       c.generation, c.task_count, c.task_size, s.id, c.name, tn.name"
+                                        "  FROM connections c JOIN streams s ON s.id = c.stream_id"
+                                        "  LEFT JOIN tenants tn ON tn.id = c.tenant_id WHERE c.id = $1",
                              1, p, &dberr);
     if (!res || PQntuples(res) != 1) {
         snprintf(err, errsz, "%s", res ? "resource not found" : dberr.message);
         PQclear(res);
         return -1;
     }
-    int col_gen = pipeline ? 3 : 5;
+    int col_gen = pipeline ? 3 : 5, col_name = pipeline ? 6 : 9;
+    /* refreshed at every start, rollovers included: a rename shows from then on */
+    copy_name(t->name, sizeof t->name, PQgetvalue(res, 0, col_name));
+    copy_name(t->tenant_name, sizeof t->tenant_name, PQgetvalue(res, 0, col_name + 1));
     long long generation = atoll(PQgetvalue(res, 0, col_gen));
     int task_count = atoi(PQgetvalue(res, 0, col_gen + 1));
     char size[4];
@@ -877,15 +908,59 @@ void reconcile_shutdown(struct reconciler *r)
 /* ------------------------------------------------------------------------------------------ */
 /* Prometheus metrics                                                                         */
 
-void reconcile_metrics_text(struct reconciler *r, char *buf, size_t bufsz)
+/* value with backslash, double quote and newline escaped as the text format asks, into out
+ * (truncated to outsz; never splits an escape). */
+static void label_escape(const char *value, char *out, size_t outsz)
+{
+    size_t n = 0;
+    for (const char *c = value; *c && n + 3 <= outsz; c++) {
+        if (*c == '\\' || *c == '"' || *c == '\n') {
+            out[n++] = '\\';
+            out[n++] = *c == '\n' ? 'n' : *c;
+        } else {
+            out[n++] = *c;
+        }
+    }
+    if (outsz > 0)
+        out[n < outsz ? n : outsz - 1] = 0;
+}
+
+/* The labels every per-task series carries, without the braces. The first four keep the order
+ * they have always had, so selectors written against them still match. */
+static void task_labels(const struct cp_task *t, char *out, size_t outsz)
+{
+    char tenant[2 * sizeof t->tenant_name], name[2 * sizeof t->name];
+    label_escape(t->tenant_name[0] ? t->tenant_name : t->tenant_id, tenant, sizeof tenant);
+    label_escape(t->name, name, sizeof name);
+    snprintf(out, outsz, "tenant_id=\"%s\",kind=\"%s\",resource_id=\"%s\",task_id=\"%s\",tenant=\"%s\",name=\"%s\"",
+             t->tenant_id, t->kind, t->resource_id, t->id, tenant, name);
+}
+
+/* Per-task series: a row per metric family, in the order they are written. */
+enum task_series { SERIES_COUNTER, SERIES_GAUGE, SERIES_STATE };
+static const struct {
+    const char *name, *help;
+    enum task_series type;
+} task_series[] = {
+    {"sluice_task_records_in_total", "Records the task read, over all its runs.", SERIES_COUNTER},
+    {"sluice_task_records_out_total", "Records the task wrote, over all its runs.", SERIES_COUNTER},
+    {"sluice_task_bytes_in_total", "Bytes the task read, over all its runs.", SERIES_COUNTER},
+    {"sluice_task_bytes_out_total", "Bytes the task wrote, over all its runs.", SERIES_COUNTER},
+    {"sluice_task_errors_total", "Records the task failed on, over all its runs.", SERIES_COUNTER},
+    {"sluice_task_late_records_total", "Records dropped for arriving after their window closed.", SERIES_COUNTER},
+    {"sluice_task_restarts_total", "Crashes of the task's worker (each restarted unless it failed).", SERIES_COUNTER},
+    {"sluice_task_lag", "Records behind the head of the task's input, as the worker last reported.", SERIES_GAUGE},
+    {"sluice_task_state", "1 for the task's current supervisor state, 0 for the others.", SERIES_STATE},
+};
+#define N_TASK_SERIES (sizeof task_series / sizeof task_series[0])
+#define N_SUPERVISOR_STATES 7
+
+size_t reconcile_metrics_text(struct reconciler *r, char *buf, size_t bufsz)
 {
     size_t len = 0;
-    int by_state[7] = {0};
-#define OUT(...)                                                                                                       \
-    do {                                                                                                               \
-        if (len < bufsz)                                                                                               \
-            len += (size_t)snprintf(buf + len, bufsz - len, __VA_ARGS__);                                              \
-    } while (0)
+    int by_state[N_SUPERVISOR_STATES] = {0};
+    /* Past the end, snprintf(NULL, 0) only counts: len ends as the length the whole text needs. */
+#define OUT(...) len += (size_t)snprintf(len < bufsz ? buf + len : NULL, len < bufsz ? bufsz - len : 0, __VA_ARGS__)
     OUT("# HELP sluice_controlplane_db_connected 1 when the node has a database connection.\n"
         "# TYPE sluice_controlplane_db_connected gauge\nsluice_controlplane_db_connected %d\n",
         r->conn != NULL);
@@ -899,28 +974,34 @@ void reconcile_metrics_text(struct reconciler *r, char *buf, size_t bufsz)
         "sluice_controlplane_pending_rows{kind=\"logs\"} %zu\n"
         "sluice_controlplane_pending_rows{kind=\"usage\"} %zu\n",
         logs_pending(r->logs), metering_pending(r->meter));
-    static const char *const counters[] = {"records_in", "records_out", "bytes_in", "bytes_out", "errors", "restarts"};
-    for (size_t c = 0; c < sizeof counters / sizeof counters[0]; c++) {
-        OUT("# TYPE sluice_task_%s_total counter\n", counters[c]);
+    for (size_t c = 0; c < N_TASK_SERIES; c++) {
+        OUT("# HELP %s %s\n# TYPE %s %s\n", task_series[c].name, task_series[c].help, task_series[c].name,
+            task_series[c].type == SERIES_COUNTER ? "counter" : "gauge");
         for (int i = 0; i < r->ntasks; i++) {
             struct supervisor_status st;
             const struct cp_task *t = r->tasks[i];
             if (supervisor_status(r->sup, t->id, &st) != 0)
                 continue;
-            uint64_t v[] = {st.totals.records_in, st.totals.records_out, st.totals.bytes_in,
-                            st.totals.bytes_out,  st.totals.errors,      (uint64_t)st.restarts};
-            OUT("sluice_task_%s_total{tenant_id=\"%s\",kind=\"%s\",resource_id=\"%s\","
-                "task_id=\"%s\"} %llu\n",
-                counters[c], t->tenant_id, t->kind, t->resource_id, t->id, (unsigned long long)v[c]);
-            if (c == 0)
+            char labels[1600];
+            task_labels(t, labels, sizeof labels);
+            const uint64_t v[] = {st.totals.records_in, st.totals.records_out, st.totals.bytes_in, st.totals.bytes_out,
+                                  st.totals.errors,     st.totals.late,        t->restarts_total};
+            if (task_series[c].type == SERIES_COUNTER)
+                OUT("%s{%s} %llu\n", task_series[c].name, labels, (unsigned long long)v[c]);
+            else if (task_series[c].type == SERIES_GAUGE)
+                OUT("%s{%s} %lld\n", task_series[c].name, labels, (long long)st.totals.lag);
+            else
+                for (int s = 0; s < N_SUPERVISOR_STATES; s++)
+                    OUT("%s{%s,state=\"%s\"} %d\n", task_series[c].name, labels, supervisor_state_name(s),
+                        (int)st.state == s);
+            if (c == 0 && (int)st.state >= 0 && (int)st.state < N_SUPERVISOR_STATES)
                 by_state[st.state]++;
         }
     }
     OUT("# HELP sluice_controlplane_tasks Tasks held by this node, by state.\n"
         "# TYPE sluice_controlplane_tasks gauge\n");
-    for (int s = 0; s < 7; s++)
+    for (int s = 0; s < N_SUPERVISOR_STATES; s++)
         OUT("sluice_controlplane_tasks{state=\"%s\"} %d\n", supervisor_state_name(s), by_state[s]);
 #undef OUT
-    if (len >= bufsz && bufsz > 0)
-        buf[bufsz - 1] = 0;
+    return len;
 }

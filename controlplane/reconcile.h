@@ -64,8 +64,11 @@ void reconcile_poll(struct reconciler *r, int timeout_ms);
 /* Stops every worker gracefully (SIGTERM, SIGKILL after the stop timeout), writes the final
  * states and releases the leases when a connection is available. */
 void reconcile_shutdown(struct reconciler *r);
-/* Prometheus text exposition of the node's tasks and counters into buf (truncated). */
-void reconcile_metrics_text(struct reconciler *r, char *buf, size_t bufsz);
+/* Prometheus text exposition of the node's counters and of each task's series (labels: tenant_id,
+ * kind, resource_id, task_id, tenant, name; README "Metrics") into buf, NUL-terminated and
+ * truncated to bufsz. Returns the length the whole text needs, as snprintf does: a return
+ * >= bufsz means it was cut short and a buffer of return + 1 bytes holds it. */
+size_t reconcile_metrics_text(struct reconciler *r, char *buf, size_t bufsz);
 /* 1 when some task changed state since the last reconcile_sync(). */
 int reconcile_dirty(const struct reconciler *r);
 /* Number of tasks this node holds. */
