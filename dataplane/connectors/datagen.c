@@ -3,6 +3,8 @@
 #include "dataplane/connectors/datagen.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include <time.h>
 
 #include "dataplane/codec/timestamp.h"
+#include "dataplane/connectors/sink_options.h"
 
 #define FIRST_PERSON_ID 1000
 #define FIRST_AUCTION_ID 1000
@@ -379,7 +382,29 @@ static void datagen_close_reader(void *reader)
     free(r);
 }
 
+/* The options of a datagen connection, for the API's check at create and update. The parser
+ * above reads the same keys; it leaves other keys alone, as `sluiced run` files pass options of
+ * their own. rate (a non-negative decimal) has no row of its type and is checked only here. */
+static const struct sink_option datagen_options[] = {
+    {"kind", false, false, (const char *const[]){"bid", "auction", "person", NULL}},
+    {"events", false, false, NULL},
+    {"seed", false, false, NULL},
+    {"rate", false, false, NULL},
+    {"connector", false, false, NULL},
+};
+static const struct sink_option_number datagen_numbers[] = {
+    {"events", 0, 0, LONG_MAX, offsetof(struct datagen_config, events)},
+    {"seed", 1, 0, LONG_MAX, offsetof(struct datagen_config, seed)},
+};
+static const struct stream_option_table datagen_option_table = {
+    datagen_options,
+    sizeof datagen_options / sizeof datagen_options[0],
+    datagen_numbers,
+    sizeof datagen_numbers / sizeof datagen_numbers[0],
+};
+
 const struct stream_backend datagen_stream_backend = {
+    .options = &datagen_option_table,
     .name = "datagen",
     .partitions = datagen_partitions,
     .open_reader = datagen_open_reader,
