@@ -436,15 +436,15 @@ static int connection_check_options(const char *connector, const struct stream_o
 
 /* The connection as it will be (body over the stored row on update) checked against its
  * connector: known, of a type it supports, with options its table allows. */
-static int connection_validate_connector(struct api_request *req, json_t *body, bool create,
-                                         struct api_response *resp)
+static int connection_validate_connector(struct api_request *req, json_t *body, bool create, struct api_response *resp)
 {
     json_t *connector_json = json_object_get(body, "connector"), *type_json = json_object_get(body, "type");
     json_t *props = json_object_get(body, "properties"), *refs = json_object_get(body, "secret_refs");
     json_t *stored_props = NULL, *stored_refs = NULL;
     char connector[128] = "", type[16] = "";
     int rc = -1;
-    snprintf(connector, sizeof connector, "%s", json_string_value(connector_json) ? json_string_value(connector_json) : "");
+    snprintf(connector, sizeof connector, "%s",
+             json_string_value(connector_json) ? json_string_value(connector_json) : "");
     snprintf(type, sizeof type, "%s", json_string_value(type_json) ? json_string_value(type_json) : "");
     if (!create && (!connector_json || !type_json || !props || !refs)) {
         const char *params[] = {req->params.values[0]};
@@ -500,7 +500,7 @@ out:
 
 static int connection_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
 {
-    if (connection_check_partition_key(req, body, resp) < 0 || connection_validate_connector(req, body, create, resp) != 0)
+    if (connection_check_partition_key(req, body, resp) < 0)
         return -1;
     json_t *refs = json_object_get(body, "secret_refs"), *v;
     const char *prop;
@@ -520,7 +520,8 @@ static int connection_validate(struct api_request *req, json_t *body, bool creat
                                   "secret \"%s\" not found; create it with POST /v1/secrets first", name);
         }
     }
-    return 0;
+    /* after the secrets, so a missing secret is named before what the connector makes of it */
+    return connection_validate_connector(req, body, create, resp);
 }
 
 /* The pipeline SQL check's view of the tenant's streams (pipeline_schema_fn). */
