@@ -240,7 +240,7 @@ static int stream_created(struct api_request *req, const char *id, const json_t 
     return 0;
 }
 
-static int stream_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
+static int stream_validate_schema(json_t *body, struct api_response *resp)
 {
     static const struct json_check_field schema_fields[] = {
         {"fields", JSON_CHECK_ARRAY, JSON_CHECK_REQUIRED, 0, 1000, NULL},
@@ -300,6 +300,149 @@ static int stream_validate(struct api_request *req, json_t *body, bool create, s
                               "watermark field \"%s\" is not a field of the schema", wf);
     }
     return 0;
+}
+
+/* The pipeline SQL check's view of the tenant's streams (pipeline_schema_fn). */
+struct pipeline_streams {
+    struct api_request *req;
+    struct api_response *resp;
+    bool db_failed; /* resp holds the database error */
+};
+
+/* The schema lookup of a stream schema change's check (pipeline_schema_fn): the changed stream
+ * with its new schema, every other stream as stored (pipeline_stream_schema). */
+struct stream_change {
+    struct pipeline_streams streams;
+    const char *name; /* the changed stream */
+    json_t *schema;   /* its schema: new, or NULL for the stored one (borrowed) */
+};
+
+static json_t *pipeline_stream_schema(void *vctx, const char *name);
+
+static json_t *stream_change_schema(void *vctx, const char *name)
+{
+    struct stream_change *c = vctx;
+    if (c->schema && strcasecmp(name, c->name) == 0)
+        return json_incref(c->schema);
+    return pipeline_stream_schema(&c->streams, name);
+}
+
+/* The first field of old_schema that new_schema drops or gives another type, or NULL. */
+static const char *stream_changed_field(json_t *old_schema, json_t *new_schema, const char *hint)
+{
+    const char *first = NULL;
+    json_t *f, *g;
+    size_t i, j;
+    json_array_foreach(json_object_get(old_schema, "fields"), i, f)
+    {
+        const char *name = json_string_value(json_object_get(f, "name"));
+        const char *type = json_string_value(json_object_get(f, "type"));
+        bool same = false;
+        json_array_foreach(json_object_get(new_schema, "fields"), j, g)
+        {
+            if (name && strcmp(name, json_string_value(json_object_get(g, "name"))) == 0) {
+                same = type && strcasecmp(type, json_string_value(json_object_get(g, "type"))) == 0;
+                break;
+            }
+        }
+        if (same || !name)
+            continue;
+        if (!first)
+            first = name;
+        if (hint && strstr(hint, name))
+            return name; /* the one the compile error names */
+    }
+    return first;
+}
+
+/* A schema change of stream id (the row being updated) must not break what uses the stream
+ * until migrations exist: every pipeline of the tenant that reads or writes it still compiles
+ * against the new schema (a pipeline that did not compile before is not this change's doing),
+ * and an HTTP ingest connection's partition.key still names a field. Else 409 conflict naming
+ * the user and the field. */
+static int stream_check_users(struct api_request *req, json_t *schema, struct api_response *resp)
+{
+    const char *params[] = {req->params.values[0]};
+    PGresult *stream = api_db_query(req, resp, "SELECT name, schema::text FROM streams WHERE id = $1", 1, params);
+    if (!stream)
+        return -1;
+    if (PQntuples(stream) != 1) { /* the update answers 404 itself */
+        PQclear(stream);
+        return 0;
+    }
+    int rc = 0;
+    char name[256];
+    snprintf(name, sizeof name, "%s", PQgetvalue(stream, 0, 0));
+    json_t *old_schema = json_loads(PQgetvalue(stream, 0, 1), 0, NULL);
+    PQclear(stream);
+    const char *key_params[] = {req->params.values[0], json_dumps(schema, JSON_COMPACT)};
+    PGresult *conns = key_params[1] ? api_db_query(req, resp,
+                                                   "SELECT name, properties->>'partition.key' FROM connections "
+                                                   "WHERE stream_id = $1 AND properties ? 'partition.key' AND NOT "
+                                                   "($2::jsonb)->'fields' @> jsonb_build_array(jsonb_build_object("
+                                                   "'name', properties->>'partition.key')) LIMIT 1",
+                                                   2, key_params)
+                                    : NULL;
+    free((char *)key_params[1]);
+    if (!conns) {
+        rc = -1;
+        goto out;
+    }
+    if (PQntuples(conns) > 0) {
+        rc = api_fail(resp, API_CONFLICT,
+                      json_pack("{s:s,s:s,s:s}", "field", "schema", "connection", PQgetvalue(conns, 0, 0),
+                                "stream_field", PQgetvalue(conns, 0, 1)),
+                      "connection \"%s\" uses field \"%s\" of stream \"%s\" as its partition.key; change the "
+                      "connection first",
+                      PQgetvalue(conns, 0, 0), PQgetvalue(conns, 0, 1), name);
+        PQclear(conns);
+        goto out;
+    }
+    PQclear(conns);
+    const char *name_params[] = {name};
+    PGresult *pipes = api_db_query(req, resp,
+                                   "SELECT name, sql, task_count FROM pipelines "
+                                   "WHERE position(lower($1) in lower(sql)) > 0 ORDER BY name",
+                                   1, name_params);
+    if (!pipes) {
+        rc = -1;
+        goto out;
+    }
+    for (int i = 0; i < PQntuples(pipes) && rc == 0; i++) {
+        struct stream_change change = {.streams = {.req = req, .resp = resp}, .name = name, .schema = schema};
+        struct pipeline_sql_error err;
+        long task_count = atol(PQgetvalue(pipes, i, 2));
+        if (pipeline_validate_sql(PQgetvalue(pipes, i, 1), task_count, stream_change_schema, &change, &err) == 0)
+            continue;
+        struct pipeline_sql_error before;
+        change.schema = NULL; /* did it compile against the stored schema? */
+        if (!change.streams.db_failed &&
+            pipeline_validate_sql(PQgetvalue(pipes, i, 1), task_count, stream_change_schema, &change, &before) != 0)
+            continue;
+        if (change.streams.db_failed) {
+            rc = -1;
+            break;
+        }
+        const char *field = stream_changed_field(old_schema, schema, err.message);
+        rc = api_fail(
+            resp, API_CONFLICT,
+            json_pack("{s:s,s:s,s:s?}", "field", "schema", "pipeline", PQgetvalue(pipes, i, 0), "stream_field", field),
+            "pipeline \"%s\" uses field \"%s\" of stream \"%s\" and would break: %s (line %d, column "
+            "%d); change or delete the pipeline first",
+            PQgetvalue(pipes, i, 0), field ? field : "?", name, err.message, err.line, err.column);
+    }
+    PQclear(pipes);
+out:
+    json_decref(old_schema);
+    return rc;
+}
+
+static int stream_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
+{
+    if (stream_validate_schema(body, resp) != 0)
+        return -1;
+    json_t *schema = json_object_get(body, "schema");
+    return create || !schema ? 0 : stream_check_users(req, schema, resp);
 }
 
 /* An HTTP ingest connection's partition.key property must name a field of its stream (checked
@@ -523,13 +666,6 @@ static int connection_validate(struct api_request *req, json_t *body, bool creat
     /* after the secrets, so a missing secret is named before what the connector makes of it */
     return connection_validate_connector(req, body, create, resp);
 }
-
-/* The pipeline SQL check's view of the tenant's streams (pipeline_schema_fn). */
-struct pipeline_streams {
-    struct api_request *req;
-    struct api_response *resp;
-    bool db_failed; /* resp holds the database error */
-};
 
 static json_t *pipeline_stream_schema(void *vctx, const char *name)
 {

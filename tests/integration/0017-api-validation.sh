@@ -95,4 +95,37 @@ assert_eq "$(jq -c .properties <<<"$RESP")" '{"url":"http://h/","method":"PUT","
   "a rejected update changes nothing"
 call PATCH "/v1/connections/$HOOK_ID" '{"properties":{"url":"http://h2/","retry.max":"3"}}'
 expect 200
+
+# A stream schema change that breaks a user is a 409 naming it and the field; the schema stays.
+call POST /v1/streams '{"name":"src","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"price","type":"BIGINT"},{"name":"note","type":"STRING"}]}}'
+expect 201; SRC_ID=$(jq -r .id <<<"$RESP")
+call POST /v1/streams '{"name":"dst","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"price","type":"BIGINT"}]}}'
+expect 201; DST_ID=$(jq -r .id <<<"$RESP")
+call POST /v1/pipelines '{"name":"copy","sql":"INSERT INTO dst SELECT id, price * 2 AS price FROM src WHERE price > 10"}'
+expect 201
+SRC_SCHEMA=$(sql "SELECT schema::text FROM streams WHERE name = 'src'")
+# conflict STREAM_ID SCHEMA USER_KIND USER FIELD: the schema change is a 409 naming USER and FIELD
+conflict() {
+  call PATCH "/v1/streams/$1" "{\"schema\":$2}"
+  expect 409 conflict
+  assert_eq "$(jq -r ".error.details.$3" <<<"$RESP")" "$4" "the $3 the change breaks"
+  assert_eq "$(jq -r .error.details.stream_field <<<"$RESP")" "$5" "the field the change breaks"
+  assert_contains "$(jq -r .error.message <<<"$RESP")" "$3 \"$4\" uses field \"$5\"" "the message names both"
+}
+# dropping a field the pipeline reads
+conflict "$SRC_ID" '{"fields":[{"name":"id","type":"BIGINT"},{"name":"note","type":"STRING"}]}' pipeline copy price
+# retyping it
+conflict "$SRC_ID" '{"fields":[{"name":"id","type":"BIGINT"},{"name":"price","type":"BOOLEAN"},{"name":"note","type":"STRING"}]}' pipeline copy price
+# dropping a field the pipeline writes (its output no longer fits)
+conflict "$DST_ID" '{"fields":[{"name":"id","type":"BIGINT"}]}' pipeline copy price
+assert_eq "$(sql "SELECT schema::text FROM streams WHERE name = 'src'")" "$SRC_SCHEMA" "a refused change leaves the schema"
+# an HTTP ingest connection's partition.key is a use too
+call POST /v1/connections '{"name":"keyed-in","connector":"http","type":"source","stream":"src","properties":{"partition.key":"note"}}'
+expect 201; KEYED_ID=$(jq -r .id <<<"$RESP")
+conflict "$SRC_ID" '{"fields":[{"name":"id","type":"BIGINT"},{"name":"price","type":"BIGINT"}]}' connection keyed-in note
+# a change no user minds is fine: a new field, and dropping one nothing uses
+call DELETE "/v1/connections/$KEYED_ID"; expect 204
+call PATCH "/v1/streams/$SRC_ID" '{"schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"price","type":"BIGINT"},{"name":"extra","type":"DOUBLE"}]}}'
+expect 200
+assert_eq "$(sql "SELECT schema->'fields'->2->>'name' FROM streams WHERE name = 'src'")" extra "the harmless change was made"
 echo ok
