@@ -12,6 +12,9 @@
 #include "common/arena.h"
 #include "common/json_check.h"
 #include "common/log.h"
+#include "dataplane/connectors/sink_options.h"
+#include "dataplane/stream.h"
+#include "dataplane/worker.h"
 
 #define RESOURCE_MAX_FIELDS 16
 
@@ -237,7 +240,7 @@ static int stream_created(struct api_request *req, const char *id, const json_t 
     return 0;
 }
 
-static int stream_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
+static int stream_validate_schema(json_t *body, struct api_response *resp)
 {
     static const struct json_check_field schema_fields[] = {
         {"fields", JSON_CHECK_ARRAY, JSON_CHECK_REQUIRED, 0, 1000, NULL},
@@ -299,6 +302,149 @@ static int stream_validate(struct api_request *req, json_t *body, bool create, s
     return 0;
 }
 
+/* The pipeline SQL check's view of the tenant's streams (pipeline_schema_fn). */
+struct pipeline_streams {
+    struct api_request *req;
+    struct api_response *resp;
+    bool db_failed; /* resp holds the database error */
+};
+
+/* The schema lookup of a stream schema change's check (pipeline_schema_fn): the changed stream
+ * with its new schema, every other stream as stored (pipeline_stream_schema). */
+struct stream_change {
+    struct pipeline_streams streams;
+    const char *name; /* the changed stream */
+    json_t *schema;   /* its schema: new, or NULL for the stored one (borrowed) */
+};
+
+static json_t *pipeline_stream_schema(void *vctx, const char *name);
+
+static json_t *stream_change_schema(void *vctx, const char *name)
+{
+    struct stream_change *c = vctx;
+    if (c->schema && strcasecmp(name, c->name) == 0)
+        return json_incref(c->schema);
+    return pipeline_stream_schema(&c->streams, name);
+}
+
+/* The first field of old_schema that new_schema drops or gives another type, or NULL. */
+static const char *stream_changed_field(json_t *old_schema, json_t *new_schema, const char *hint)
+{
+    const char *first = NULL;
+    json_t *f, *g;
+    size_t i, j;
+    json_array_foreach(json_object_get(old_schema, "fields"), i, f)
+    {
+        const char *name = json_string_value(json_object_get(f, "name"));
+        const char *type = json_string_value(json_object_get(f, "type"));
+        bool same = false;
+        json_array_foreach(json_object_get(new_schema, "fields"), j, g)
+        {
+            if (name && strcmp(name, json_string_value(json_object_get(g, "name"))) == 0) {
+                same = type && strcasecmp(type, json_string_value(json_object_get(g, "type"))) == 0;
+                break;
+            }
+        }
+        if (same || !name)
+            continue;
+        if (!first)
+            first = name;
+        if (hint && strstr(hint, name))
+            return name; /* the one the compile error names */
+    }
+    return first;
+}
+
+/* A schema change of stream id (the row being updated) must not break what uses the stream
+ * until migrations exist: every pipeline of the tenant that reads or writes it still compiles
+ * against the new schema (a pipeline that did not compile before is not this change's doing),
+ * and an HTTP ingest connection's partition.key still names a field. Else 409 conflict naming
+ * the user and the field. */
+static int stream_check_users(struct api_request *req, json_t *schema, struct api_response *resp)
+{
+    const char *params[] = {req->params.values[0]};
+    PGresult *stream = api_db_query(req, resp, "SELECT name, schema::text FROM streams WHERE id = $1", 1, params);
+    if (!stream)
+        return -1;
+    if (PQntuples(stream) != 1) { /* the update answers 404 itself */
+        PQclear(stream);
+        return 0;
+    }
+    int rc = 0;
+    char name[256];
+    snprintf(name, sizeof name, "%s", PQgetvalue(stream, 0, 0));
+    json_t *old_schema = json_loads(PQgetvalue(stream, 0, 1), 0, NULL);
+    PQclear(stream);
+    const char *key_params[] = {req->params.values[0], json_dumps(schema, JSON_COMPACT)};
+    PGresult *conns = key_params[1] ? api_db_query(req, resp,
+                                                   "SELECT name, properties->>'partition.key' FROM connections "
+                                                   "WHERE stream_id = $1 AND properties ? 'partition.key' AND NOT "
+                                                   "($2::jsonb)->'fields' @> jsonb_build_array(jsonb_build_object("
+                                                   "'name', properties->>'partition.key')) LIMIT 1",
+                                                   2, key_params)
+                                    : NULL;
+    free((char *)key_params[1]);
+    if (!conns) {
+        rc = -1;
+        goto out;
+    }
+    if (PQntuples(conns) > 0) {
+        rc = api_fail(resp, API_CONFLICT,
+                      json_pack("{s:s,s:s,s:s}", "field", "schema", "connection", PQgetvalue(conns, 0, 0),
+                                "stream_field", PQgetvalue(conns, 0, 1)),
+                      "connection \"%s\" uses field \"%s\" of stream \"%s\" as its partition.key; change the "
+                      "connection first",
+                      PQgetvalue(conns, 0, 0), PQgetvalue(conns, 0, 1), name);
+        PQclear(conns);
+        goto out;
+    }
+    PQclear(conns);
+    const char *name_params[] = {name};
+    PGresult *pipes = api_db_query(req, resp,
+                                   "SELECT name, sql, task_count FROM pipelines "
+                                   "WHERE position(lower($1) in lower(sql)) > 0 ORDER BY name",
+                                   1, name_params);
+    if (!pipes) {
+        rc = -1;
+        goto out;
+    }
+    for (int i = 0; i < PQntuples(pipes) && rc == 0; i++) {
+        struct stream_change change = {.streams = {.req = req, .resp = resp}, .name = name, .schema = schema};
+        struct pipeline_sql_error err;
+        long task_count = atol(PQgetvalue(pipes, i, 2));
+        if (pipeline_validate_sql(PQgetvalue(pipes, i, 1), task_count, stream_change_schema, &change, &err) == 0)
+            continue;
+        struct pipeline_sql_error before;
+        change.schema = NULL; /* did it compile against the stored schema? */
+        if (!change.streams.db_failed &&
+            pipeline_validate_sql(PQgetvalue(pipes, i, 1), task_count, stream_change_schema, &change, &before) != 0)
+            continue;
+        if (change.streams.db_failed) {
+            rc = -1;
+            break;
+        }
+        const char *field = stream_changed_field(old_schema, schema, err.message);
+        rc = api_fail(
+            resp, API_CONFLICT,
+            json_pack("{s:s,s:s,s:s?}", "field", "schema", "pipeline", PQgetvalue(pipes, i, 0), "stream_field", field),
+            "pipeline \"%s\" uses field \"%s\" of stream \"%s\" and would break: %s (line %d, column "
+            "%d); change or delete the pipeline first",
+            PQgetvalue(pipes, i, 0), field ? field : "?", name, err.message, err.line, err.column);
+    }
+    PQclear(pipes);
+out:
+    json_decref(old_schema);
+    return rc;
+}
+
+static int stream_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
+{
+    if (stream_validate_schema(body, resp) != 0)
+        return -1;
+    json_t *schema = json_object_get(body, "schema");
+    return create || !schema ? 0 : stream_check_users(req, schema, resp);
+}
+
 /* An HTTP ingest connection's partition.key property must name a field of its stream (checked
  * when the body names the connector http and the stream). */
 static int connection_check_partition_key(struct api_request *req, json_t *body, struct api_response *resp)
@@ -325,42 +471,179 @@ static int connection_check_partition_key(struct api_request *req, json_t *body,
     return 0;
 }
 
-/* Sink-only connectors and the properties each needs (in properties or secret_refs), checked
- * when a connection is created; the worker checks the rest when it starts. */
-static const struct {
-    const char *connector;
-    const char *const *required;
-} sink_connector_table[] = {
-    {"postgres", (const char *const[]){"url", "table", NULL}},
-    {"webhook", (const char *const[]){"url", NULL}},
-};
+/* ---- connectors and their options ------------------------------------------------------ */
 
-static int connection_validate_sink(json_t *body, struct api_response *resp)
+/* The one connector the API runs itself (HTTP ingest, handlers_ingest.c) and its options; every
+ * other connector is one a worker runs, with the worker's connector table (worker.h) and the
+ * option table of its stream backend. */
+static const struct sink_option http_options[] = {{"partition.key", false, false, NULL}};
+static const struct stream_option_table http_option_table = {http_options, 1, NULL, 0};
+
+/* The known connectors, sorted, as "datagen, http, ..." into out. */
+static void connector_names(char *out, size_t outlen)
 {
-    const char *connector = json_string_value(json_object_get(body, "connector"));
-    const char *type = json_string_value(json_object_get(body, "type"));
-    for (size_t i = 0; connector && i < sizeof sink_connector_table / sizeof sink_connector_table[0]; i++) {
-        if (strcmp(connector, sink_connector_table[i].connector) != 0)
-            continue;
-        if (!type || strcmp(type, "sink") != 0)
-            return api_fail_field(resp, API_INVALID_REQUEST, "type", "connector %s can only be a sink, not \"%s\"",
-                                  connector, type ? type : "");
-        for (const char *const *key = sink_connector_table[i].required; *key; key++) {
-            const char *v = json_string_value(json_object_get(json_object_get(body, "properties"), *key));
-            if ((!v || !*v) && !json_object_get(json_object_get(body, "secret_refs"), *key)) {
-                char field[64];
-                snprintf(field, sizeof field, "properties.%s", *key);
-                return api_fail_field(resp, API_INVALID_REQUEST, field, "a %s connection needs the property \"%s\"",
-                                      connector, *key);
+    const char *names[32];
+    size_t n = 0;
+    names[n++] = "http";
+    for (size_t i = 0; worker_connector_name(i) && n < sizeof names / sizeof names[0]; i++)
+        names[n++] = worker_connector_name(i);
+    for (size_t i = 1; i < n; i++) /* insertion sort: a handful of names */
+        for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+            const char *t = names[j];
+            names[j] = names[j - 1];
+            names[j - 1] = t;
+        }
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + strlen(out), outlen - strlen(out), "%s%s", i ? ", " : "", names[i]);
+}
+
+static const struct sink_option *connector_option_find(const struct stream_option_table *t, const char *key)
+{
+    for (size_t i = 0; i < t->noptions; i++) {
+        const struct sink_option *o = &t->options[i];
+        size_t len = strlen(o->key);
+        if (o->prefix ? strncmp(key, o->key, len) == 0 && key[len] : strcmp(key, o->key) == 0)
+            return o;
+    }
+    return NULL;
+}
+
+static int connection_fail_option(struct api_response *resp, const char *group, const char *key, const char *msg)
+{
+    char field[300];
+    snprintf(field, sizeof field, "%s.%s", group, key);
+    return api_fail_field(resp, API_INVALID_CONNECTION, field, "%s", msg);
+}
+
+/* Checks properties and secret_refs (objects, or NULL) against the connector's option table:
+ * every key must be an option, each required option present (a secret ref counts), and each
+ * value given in properties allowed by its row (secret values are not seen here). */
+static int connection_check_options(const char *connector, const struct stream_option_table *t, json_t *props,
+                                    json_t *refs, struct api_response *resp)
+{
+    char msg[800], names[400];
+    json_t *groups[] = {props, refs};
+    const char *group_names[] = {"properties", "secret_refs"};
+    for (size_t g = 0; g < 2; g++) {
+        const char *key;
+        json_t *v;
+        json_object_foreach(groups[g], key, v)
+        {
+            const struct sink_option *o = connector_option_find(t, key);
+            if (!o) {
+                names[0] = '\0';
+                for (size_t i = 0; i < t->noptions; i++)
+                    if (strcmp(t->options[i].key, "connector") != 0)
+                        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s%s", names[0] ? ", " : "",
+                                 t->options[i].key, t->options[i].prefix ? "*" : "");
+                snprintf(msg, sizeof msg, "unknown %s option \"%s\" (options: %s)", connector, key, names);
+                return connection_fail_option(resp, group_names[g], key, msg);
             }
+            const char *value = json_string_value(v);
+            if (g == 1 || !value)
+                continue;
+            bool ok = !o->values;
+            for (const char *const *a = o->values; a && *a && !ok; a++)
+                ok = strcmp(*a, value) == 0;
+            if (!ok) {
+                char allowed[200] = "";
+                for (const char *const *a = o->values; *a; a++)
+                    snprintf(allowed + strlen(allowed), sizeof allowed - strlen(allowed), "%s%s",
+                             a == o->values ? "" : " | ", *a);
+                snprintf(msg, sizeof msg, "%s option \"%s\" must be %s, not \"%s\"", connector, key, allowed, value);
+                return connection_fail_option(resp, "properties", key, msg);
+            }
+            for (size_t i = 0; i < t->nnumbers; i++) {
+                const struct sink_option_number *num = &t->numbers[i];
+                struct stream_property p = {key, value};
+                long out;
+                if (strcmp(num->key, key) == 0 &&
+                    sink_option_long(connector, &p, 1, key, num->def, num->min, num->max, &out, msg, sizeof msg) != 0)
+                    return connection_fail_option(resp, "properties", key, msg);
+            }
+        }
+    }
+    for (size_t i = 0; i < t->noptions; i++) {
+        const struct sink_option *o = &t->options[i];
+        if (!o->required)
+            continue;
+        const char *v = json_string_value(json_object_get(props, o->key));
+        if ((!v || !*v) && !json_object_get(refs, o->key)) {
+            snprintf(msg, sizeof msg, "a %s connection needs the property \"%s\"", connector, o->key);
+            return connection_fail_option(resp, "properties", o->key, msg);
         }
     }
     return 0;
 }
 
+/* The connection as it will be (body over the stored row on update) checked against its
+ * connector: known, of a type it supports, with options its table allows. */
+static int connection_validate_connector(struct api_request *req, json_t *body, bool create, struct api_response *resp)
+{
+    json_t *connector_json = json_object_get(body, "connector"), *type_json = json_object_get(body, "type");
+    json_t *props = json_object_get(body, "properties"), *refs = json_object_get(body, "secret_refs");
+    json_t *stored_props = NULL, *stored_refs = NULL;
+    char connector[128] = "", type[16] = "";
+    int rc = -1;
+    snprintf(connector, sizeof connector, "%s",
+             json_string_value(connector_json) ? json_string_value(connector_json) : "");
+    snprintf(type, sizeof type, "%s", json_string_value(type_json) ? json_string_value(type_json) : "");
+    if (!create && (!connector_json || !type_json || !props || !refs)) {
+        const char *params[] = {req->params.values[0]};
+        PGresult *res = api_db_query(req, resp,
+                                     "SELECT connector, type, properties::text, secret_refs::text FROM connections "
+                                     "WHERE id = $1",
+                                     1, params);
+        if (!res)
+            return -1;
+        if (PQntuples(res) != 1) { /* the update answers 404 itself */
+            PQclear(res);
+            return 0;
+        }
+        if (!connector_json)
+            snprintf(connector, sizeof connector, "%s", PQgetvalue(res, 0, 0));
+        if (!type_json)
+            snprintf(type, sizeof type, "%s", PQgetvalue(res, 0, 1));
+        if (!props && !PQgetisnull(res, 0, 2))
+            props = stored_props = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
+        if (!refs && !PQgetisnull(res, 0, 3))
+            refs = stored_refs = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
+        PQclear(res);
+    }
+    const struct stream_option_table *table = NULL;
+    const char *backend;
+    bool source = true, sink = true;
+    if (strcmp(connector, "http") == 0) {
+        table = &http_option_table;
+    } else if (worker_connector_find(connector, &backend, &source, &sink) == 0) {
+        const struct stream_backend *b = stream_backend_find(backend);
+        table = b ? b->options : NULL; /* NULL: the backend takes any option (none today) */
+    } else {
+        char names[200];
+        connector_names(names, sizeof names);
+        api_fail_field(resp, API_INVALID_CONNECTION, "connector", "unknown connector \"%s\"; known: %s", connector,
+                       names);
+        goto out;
+    }
+    if ((strcmp(type, "sink") == 0 && !sink) || (strcmp(type, "source") == 0 && !source)) {
+        api_fail_field(resp, API_INVALID_REQUEST, "type", "connector %s can only be a %s, not \"%s\"", connector,
+                       sink ? "sink" : "source", type);
+        goto out;
+    }
+    if (table && connection_check_options(connector, table, json_is_object(props) ? props : NULL,
+                                          json_is_object(refs) ? refs : NULL, resp) != 0)
+        goto out;
+    rc = 0;
+out:
+    json_decref(stored_props);
+    json_decref(stored_refs);
+    return rc;
+}
+
 static int connection_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
 {
-    if (connection_check_partition_key(req, body, resp) < 0 || (create && connection_validate_sink(body, resp) != 0))
+    if (connection_check_partition_key(req, body, resp) < 0)
         return -1;
     json_t *refs = json_object_get(body, "secret_refs"), *v;
     const char *prop;
@@ -380,15 +663,9 @@ static int connection_validate(struct api_request *req, json_t *body, bool creat
                                   "secret \"%s\" not found; create it with POST /v1/secrets first", name);
         }
     }
-    return 0;
+    /* after the secrets, so a missing secret is named before what the connector makes of it */
+    return connection_validate_connector(req, body, create, resp);
 }
-
-/* The pipeline SQL check's view of the tenant's streams (pipeline_schema_fn). */
-struct pipeline_streams {
-    struct api_request *req;
-    struct api_response *resp;
-    bool db_failed; /* resp holds the database error */
-};
 
 static json_t *pipeline_stream_schema(void *vctx, const char *name)
 {

@@ -25,6 +25,9 @@ struct stream_property {
     const char *key, *value;
 };
 
+/* A connector backend's options, one row each (defined in dataplane/connectors/sink_options.h). */
+struct stream_option_table;
+
 /* Called by a writer while it waits long inside append or flush (a sink retrying an endpoint
  * that is down, reconnecting to a database), at least once a second of waiting, so whoever
  * runs it can keep reporting (the worker's heartbeat). */
@@ -67,6 +70,9 @@ struct stream_backend {
      * to resume from (Kafka's scan.startup.mode: the low or the high watermark). Moves the
      * reader there and returns the offset. */
     int (*start_offset)(void *reader, uint64_t *offset, char *err, size_t errlen);
+    /* Optional: the options a connection of this backend takes, the table the backend itself
+     * checks them with, so the API can check a connection before a worker runs it. */
+    const struct stream_option_table *options;
 };
 
 /* The backend called name ("log", "datagen", "kafka" in binaries linked with

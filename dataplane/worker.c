@@ -183,6 +183,24 @@ static const struct {
     {"webhook", "webhook", false, true, "url", false},
 };
 
+int worker_connector_find(const char *name, const char **backend, bool *source, bool *sink)
+{
+    for (size_t k = 0; name && k < sizeof connector_table / sizeof connector_table[0]; k++) {
+        if (strcmp(connector_table[k].name, name) != 0)
+            continue;
+        *backend = connector_table[k].backend;
+        *source = connector_table[k].source;
+        *sink = connector_table[k].sink;
+        return 0;
+    }
+    return -1;
+}
+
+const char *worker_connector_name(size_t i)
+{
+    return i < sizeof connector_table / sizeof connector_table[0] ? connector_table[i].name : NULL;
+}
+
 /* The outside end of a connection as the stream ext (properties and secrets merged, secrets
  * winning), and source/sink in o: type "source" copies ext into own, "sink" own into ext.
  * own_schema is the JSON of own's schema, for connectors that want it. */

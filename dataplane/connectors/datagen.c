@@ -3,6 +3,8 @@
 #include "dataplane/connectors/datagen.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include <time.h>
 
 #include "dataplane/codec/timestamp.h"
+#include "dataplane/connectors/sink_options.h"
 
 #define FIRST_PERSON_ID 1000
 #define FIRST_AUCTION_ID 1000
@@ -237,18 +240,28 @@ size_t datagen_record(enum datagen_kind kind, uint64_t seed, uint64_t index, cha
     return datagen_kinds[kind].generate(seed, index, out);
 }
 
-static int parse_u64(const char *key, const char *s, uint64_t *v, char *err, size_t errlen)
-{
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(s, &end, 10);
-    if (errno || end == s || *end || *s == '-') {
-        snprintf(err, errlen, "datagen option '%s' must be a non-negative integer, not '%s'", key, s);
-        return -1;
-    }
-    *v = x;
-    return 0;
-}
+/* The options of a datagen stream, one row each: datagen_config_parse reads the whole numbers
+ * through datagen_numbers, and the API checks a connection against the table (stream_backend
+ * .options). The parser leaves keys outside the table alone, as `sluiced run` files pass options
+ * of their own; rate (a non-negative decimal) has no row of its type and is checked only by the
+ * parser. */
+static const struct sink_option datagen_options[] = {
+    {"kind", false, false, (const char *const[]){"bid", "auction", "person", NULL}},
+    {"events", false, false, NULL},
+    {"seed", false, false, NULL},
+    {"rate", false, false, NULL},
+    {"connector", false, false, NULL},
+};
+static const struct sink_option_number datagen_numbers[] = {
+    {"events", 0, 0, LONG_MAX, offsetof(struct datagen_config, events)},
+    {"seed", 1, 0, LONG_MAX, offsetof(struct datagen_config, seed)},
+};
+static const struct stream_option_table datagen_option_table = {
+    datagen_options,
+    sizeof datagen_options / sizeof datagen_options[0],
+    datagen_numbers,
+    sizeof datagen_numbers / sizeof datagen_numbers[0],
+};
 
 int datagen_config_parse(const struct stream_property *props, int nprops, struct datagen_config *c, char *err,
                          size_t errlen)
@@ -265,11 +278,13 @@ int datagen_config_parse(const struct stream_property *props, int nprops, struct
         }
         c->kind = (enum datagen_kind)k;
     }
-    if ((v = stream_property_get(props, nprops, "events")) != NULL &&
-        parse_u64("events", v, &c->events, err, errlen) != 0)
-        return -1;
-    if ((v = stream_property_get(props, nprops, "seed")) != NULL && parse_u64("seed", v, &c->seed, err, errlen) != 0)
-        return -1;
+    for (size_t i = 0; i < COUNT(datagen_numbers); i++) {
+        const struct sink_option_number *n = &datagen_numbers[i];
+        long x;
+        if (sink_option_long("datagen", props, nprops, n->key, n->def, n->min, n->max, &x, err, errlen) != 0)
+            return -1;
+        *(uint64_t *)((char *)c + n->offset) = (uint64_t)x;
+    }
     if ((v = stream_property_get(props, nprops, "rate")) != NULL) {
         char *end;
         c->rate = strtod(v, &end);
@@ -380,6 +395,7 @@ static void datagen_close_reader(void *reader)
 }
 
 const struct stream_backend datagen_stream_backend = {
+    .options = &datagen_option_table,
     .name = "datagen",
     .partitions = datagen_partitions,
     .open_reader = datagen_open_reader,

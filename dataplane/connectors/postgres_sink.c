@@ -646,7 +646,15 @@ static void pg_set_progress(void *writer, stream_progress_fn fn, void *ctx)
     w->progress_ctx = ctx;
 }
 
+static const struct stream_option_table postgres_option_table = {
+    postgres_options,
+    sizeof postgres_options / sizeof postgres_options[0],
+    NULL,
+    0,
+};
+
 const struct stream_backend postgres_stream_backend = {
+    .options = &postgres_option_table,
     .name = "postgres",
     .partitions = sink_one_partition, /* every task writes the same table */
     .open_writer = pg_open_writer,

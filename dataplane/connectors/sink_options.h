@@ -17,6 +17,23 @@ struct sink_option {
     const char *const *values; /* NULL-terminated allowed values; NULL: any */
 };
 
+/* A whole-number option (also a row of the sink_option table): default, bounds, and where the
+ * connector keeps it (offset into its own state; 0 when unused). */
+struct sink_option_number {
+    const char *key;
+    long def, min, max;
+    size_t offset;
+};
+
+/* A connector's option table as stream_backend.options hands it out: every option it takes,
+ * and which of them are whole numbers (checked with sink_option_long). */
+struct stream_option_table {
+    const struct sink_option *options;
+    size_t noptions;
+    const struct sink_option_number *numbers;
+    size_t nnumbers;
+};
+
 /* 0 when every property in props[nprops] matches a row of table[n], each required option is
  * set and each value is allowed; otherwise -1 with a message naming the connector, the
  * property and what it may be in err[errlen]. Keys starting with "__" (set by the worker, not

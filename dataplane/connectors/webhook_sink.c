@@ -135,11 +135,7 @@ static const struct sink_option webhook_options[] = {
 };
 
 /* Numeric options, one row each: key, default, bounds, where it goes. */
-static const struct {
-    const char *key;
-    long def, min, max;
-    size_t offset;
-} webhook_numbers[] = {
+static const struct sink_option_number webhook_numbers[] = {
     {"batch.size", 100, 1, 10000, offsetof(struct webhook_writer, batch_size)},
     {"timeout_ms", 10000, 100, 600000, offsetof(struct webhook_writer, timeout_ms)},
     {"retry.max", 5, 0, 100, offsetof(struct webhook_writer, retry_max)},
@@ -433,7 +429,15 @@ static int webhook_flush(void *writer, bool sync, char *err, size_t errlen)
     return webhook_send(w, err, errlen);
 }
 
+static const struct stream_option_table webhook_option_table = {
+    webhook_options,
+    sizeof webhook_options / sizeof webhook_options[0],
+    webhook_numbers,
+    sizeof webhook_numbers / sizeof webhook_numbers[0],
+};
+
 const struct stream_backend webhook_stream_backend = {
+    .options = &webhook_option_table,
     .name = "webhook",
     .partitions = sink_one_partition, /* every task posts to the same url */
     .open_writer = webhook_open_writer,

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataplane/connectors/sink_options.h"
+
 #define KAFKA_PROPERTY_PREFIX "properties."
 #define KAFKA_METADATA_TIMEOUT_MS 10000
 #define KAFKA_WATERMARK_TIMEOUT_MS 10000
@@ -19,14 +21,21 @@
 /* ---------------------------------------------------------------- options */
 
 /* Keys besides properties.* that a Kafka stream accepts, one row each. */
-static const struct {
-    const char *key;
-    const char *const *values; /* allowed values; NULL: any */
-} kafka_option_table[] = {
-    {"connector", NULL},
-    {"topic", NULL},
-    {"format", (const char *const[]){"json", NULL}},
-    {"scan.startup.mode", (const char *const[]){"earliest-offset", "latest-offset", NULL}},
+static const struct sink_option kafka_option_table[] = {
+    {"connector", false, false, NULL},
+    {"topic", false, true, NULL}, /* required: the worker's location property */
+    {"format", false, false, (const char *const[]){"json", NULL}},
+    {"scan.startup.mode", false, false, (const char *const[]){"earliest-offset", "latest-offset", NULL}},
+    /* librdkafka settings; kafka_check_options passes them to librdkafka, which checks them */
+    {KAFKA_PROPERTY_PREFIX "bootstrap.servers", false, true, NULL},
+    {KAFKA_PROPERTY_PREFIX, true, false, NULL},
+};
+
+static const struct stream_option_table kafka_options = {
+    kafka_option_table,
+    sizeof kafka_option_table / sizeof kafka_option_table[0],
+    NULL,
+    0,
 };
 
 static int kafka_check_options(const struct stream_property *props, int nprops, char *err, size_t errlen)
@@ -441,6 +450,7 @@ static int kafka_flush(void *writer, bool sync, char *err, size_t errlen)
 }
 
 const struct stream_backend kafka_stream_backend = {
+    .options = &kafka_options,
     .name = "kafka",
     .partitions = kafka_partitions,
     .open_writer = kafka_open_writer,
