@@ -8,11 +8,13 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "api/auth.h"
@@ -852,7 +854,12 @@ static int api_configure(int argc, char **argv, char *err, size_t errlen)
         return -1;
     api_server.settings.max_body_bytes = cfg->max_body_bytes;
     api_server.settings.token_ttl_seconds = cfg->token_ttl;
-    api_server.settings.data_root = cfg->data_root;
+    /* The canonical path: sandboxed children (previews) see their directories only at the
+     * paths their private root binds them to, which are canonical. */
+    static char data_root[PATH_MAX];
+    if (mkdir(cfg->data_root, 0755) != 0 && errno != EEXIST)
+        log_warn("data-root %s: %s", cfg->data_root, strerror(errno));
+    api_server.settings.data_root = realpath(cfg->data_root, data_root) ? data_root : cfg->data_root;
     api_server.settings.database_url = cfg->database_url;
     return 0;
 }

@@ -2,7 +2,6 @@
 # sluiced migrate: applies every migration once, records it, is idempotent, rolls back a failing
 # migration whole, and leaves row-level security forced on every tenant table.
 source "$(dirname "$0")/lib.sh"
-sql() { psql -X -q -tA -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "$1"; }
 
 "$SLUICED" migrate --database-url "$DATABASE_URL" 2>"$TEST_TMP/first.log" || { cat "$TEST_TMP/first.log"; fail "migrate"; }
 n=$(ls "$SLUICE_ROOT"/migrations/[0-9]*_*.sql | wc -l)

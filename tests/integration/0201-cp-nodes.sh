@@ -16,9 +16,9 @@ wait_sql 3 "SELECT count(*) FROM tasks WHERE node = 'n1' AND state = 'running'" 
 start_cp n2 --lease-seconds "$LEASE"
 wait_sql 3 "SELECT count(*) FROM tasks WHERE node = 'n2' AND state = 'running'" 1 "n2 runs the third"
 for p in "$P1" "$P2" "$P3"; do wait_state 3 "$p" running; done
-assert_eq "$(q "SELECT count(*) FROM cp_nodes WHERE id IN ('n1', 'n2')")" 2 "both nodes registered"
+assert_eq "$(sql "SELECT count(*) FROM cp_nodes WHERE id IN ('n1', 'n2')")" 2 "both nodes registered"
 
-n1_pids=$(q "SELECT pid FROM tasks WHERE node = 'n1'")
+n1_pids=$(sql "SELECT pid FROM tasks WHERE node = 'n1'")
 kill -9 "$N1"
 start=$(date +%s%N)
 wait_sql 8 "SELECT count(*) FROM tasks WHERE node = 'n2' AND state = 'running'" 3 "n2 took over"
@@ -30,5 +30,5 @@ for pid in $n1_pids; do
   wait_for 2 bash -c "! kill -0 $pid 2>/dev/null" || fail "worker $pid of the killed node still runs"
 done
 for p in "$P1" "$P2" "$P3"; do wait_state 3 "$p" running; done
-assert_eq "$(q "SELECT count(*) FROM task_events WHERE event = 'claimed' AND detail->>'message' = 'claimed by node n2'")" 3 "claims by n2"
+assert_eq "$(sql "SELECT count(*) FROM task_events WHERE event = 'claimed' AND detail->>'message' = 'claimed by node n2'")" 3 "claims by n2"
 echo ok

@@ -26,7 +26,7 @@ start_cp n1
 P=$(new_pipeline steady 'INSERT INTO o SELECT * FROM bids')
 wait_state 3 "$P" running
 pid=$(task_pid "$P")
-before=$(q "SELECT coalesce(sum(records_out), 0) FROM usage WHERE resource_id = '$P'")
+before=$(sql "SELECT coalesce(sum(records_out), 0) FROM usage WHERE resource_id = '$P'")
 
 as_pg "$bindir/pg_ctl" -D "$pg/data" -m fast -w stop >/dev/null
 sleep 1
@@ -42,6 +42,6 @@ newpid=$(task_pid "$P")
 [ "$newpid" != "$pid" ] && kill -0 "$newpid" || fail "restarted worker $newpid not running"
 wait_state 3 "$P" running
 wait_sql 5 "SELECT sum(records_out) > $before FROM usage WHERE resource_id = '$P'" t "usage caught up"
-assert_eq "$(q "SELECT count(*) FROM task_events WHERE resource_id = '$P' AND event = 'crashed'")" 1 "crash recorded after the outage"
+assert_eq "$(sql "SELECT count(*) FROM task_events WHERE resource_id = '$P' AND event = 'crashed'")" 1 "crash recorded after the outage"
 grep -q "database connection lost" "$TEST_TMP/cp-n1.log" || fail "controlplane did not notice the outage"
 echo ok

@@ -17,7 +17,7 @@ command -v nft >/dev/null || { echo "skip: no nft"; exit 77; }
 receiver="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/http_sink"
 cd "$TEST_TMP"
 cp_setup_db
-OTHER=$(q "INSERT INTO tenants (name) VALUES ('other-$RANDOM') RETURNING id")
+OTHER=$(sql "INSERT INTO tenants (name) VALUES ('other-$RANDOM') RETURNING id")
 mkdir -p "data/tenants/$OTHER/streams/s1" var/log
 echo "other tenant's records" >"data/tenants/$OTHER/streams/s1/00000.log"
 echo "controlplane log line" >var/log/controlplane.log
@@ -49,16 +49,16 @@ reads+=",$TEST_TMP/data/tenants/$OTHER,$TEST_TMP/data/tenants/$OTHER/streams/s1/
 reads+=",/proc/1/environ,/proc/$CP_PID/environ,$TEST_TMP/data/tenants/$TENANT"
 connects="127.0.0.1:$PG_PORT,127.0.0.1:$API_PORT,127.0.0.1:$METRICS_PORT,169.254.169.254:80"
 connects+=",127.0.0.1:$DENIED_PORT,127.0.0.1:$LEGIT_PORT"
-CONN=$(q "INSERT INTO connections (tenant_id, name, connector, type, stream_id, properties, desired_state)
+CONN=$(sql "INSERT INTO connections (tenant_id, name, connector, type, stream_id, properties, desired_state)
           VALUES ('$TENANT', 'probe', 'webhook', 'sink', '$STREAM',
                   jsonb_build_object('fake_mode', 'probe', 'url', 'http://127.0.0.1:$LEGIT_PORT/',
                                      'probe_read', '$reads', 'probe_connect', '$connects'),
                   'running') RETURNING id")
-q "NOTIFY sluice_desired, 'connection:$CONN'" >/dev/null
-probed() { [ "$(q "SELECT count(*) FROM task_logs WHERE resource_id = '$CONN' AND message LIKE 'probe listen=%'")" = 1 ]; }
-wait_for 20 probed || fail "the probe did not finish: $(q "SELECT state, last_error FROM tasks") $(q "SELECT message FROM task_logs WHERE resource_id = '$CONN'")"
-q "SELECT message FROM task_logs WHERE resource_id = '$CONN' AND message LIKE 'probe %' ORDER BY id"
-line() { q "SELECT message FROM task_logs WHERE resource_id = '$CONN' AND message LIKE 'probe $1=%'" | head -n 1; }
+sql "NOTIFY sluice_desired, 'connection:$CONN'" >/dev/null
+probed() { [ "$(sql "SELECT count(*) FROM task_logs WHERE resource_id = '$CONN' AND message LIKE 'probe listen=%'")" = 1 ]; }
+wait_for 20 probed || fail "the probe did not finish: $(sql "SELECT state, last_error FROM tasks") $(sql "SELECT message FROM task_logs WHERE resource_id = '$CONN'")"
+sql "SELECT message FROM task_logs WHERE resource_id = '$CONN' AND message LIKE 'probe %' ORDER BY id"
+line() { sql "SELECT message FROM task_logs WHERE resource_id = '$CONN' AND message LIKE 'probe $1=%'" | head -n 1; }
 outcome() { local l; l=$(line "$1"); echo "${l#probe $1=}"; }
 
 # the file system: only the system directories and the paths to its own data and binary
@@ -86,7 +86,7 @@ assert_eq "$(outcome listen)" "denied(Operation not permitted)" "listening (secc
 # the controlplane itself (root) still reaches its own metrics: the policy is for tenant uids
 curl -sf "http://127.0.0.1:$METRICS_PORT/metrics" >/dev/null || fail "metrics unreachable for root"
 
-sandbox=$(q "SELECT sandbox::text FROM tasks WHERE resource_id = '$CONN'")
+sandbox=$(sql "SELECT sandbox::text FROM tasks WHERE resource_id = '$CONN'")
 assert_contains "$(jq -r .root <<<"$sandbox")" "applied: private root (pivot_root" "root layer"
 assert_contains "$(jq -r .root <<<"$sandbox")" "read-write only $TEST_TMP/data/tenants/$TENANT" "read-write paths"
 assert_contains "$(jq -r .egress <<<"$sandbox")" "applied: nftables table inet $TABLE" "egress layer"

@@ -5,7 +5,7 @@
 # every format, create, activate, delete, the error paths with their exit codes, completion and
 # --help on every command.
 source "$(dirname "$0")/api_lib.sh" # api_start: migrate and start the real api over HTTPS
-source "$(dirname "$0")/cli_lib.sh"  # run, expect (replacing api_lib.sh's expect)
+source "$(dirname "$0")/cli_lib.sh"  # run, expect_exit
 
 cli_env
 
@@ -16,7 +16,7 @@ ca=$CACERT
 
 # ---- signup, profile, login ------------------------------------------------------------------
 run "$S" signup --api-url "$url" --ca-file "$ca" --tenant acme --email ops@acme.io --password 'pass phrase 1'
-expect 0 "signup"
+expect_exit 0 "signup"
 assert_contains "$out" 'tenant "acme" created' "signup output"
 cfg=$HOME/.config/sluice/config
 [ -f "$cfg" ] || fail "no profile written at $cfg"
@@ -24,48 +24,48 @@ assert_eq "$(stat -c %a "$cfg")" 600 "profile file mode"
 grep -q "^api_key = sk_" "$cfg" || fail "profile lacks the API key: $(cat "$cfg")"
 
 run "$S" whoami -o json
-expect 0 "whoami with the saved API key"
+expect_exit 0 "whoami with the saved API key"
 assert_eq "$(jq -r .tenant.name <<<"$out")" acme "whoami tenant"
 
 run "$S" signup --api-url "$url" --ca-file "$ca" --tenant acme --email other@acme.io --password x12345678
-expect 1 "signup with a taken tenant name"
+expect_exit 1 "signup with a taken tenant name"
 
 echo 'pass phrase 1' >"$TEST_TMP/pw"
 run "$S" login --email ops@acme.io --password-stdin <"$TEST_TMP/pw"
-expect 0 "login"
+expect_exit 0 "login"
 assert_contains "$out" "logged in as ops@acme.io" "login output"
 grep -q "^api_key = sk_" "$cfg" && fail "login should have replaced the API key with a token"
 run "$S" whoami
-expect 0 "whoami with the login token"
+expect_exit 0 "whoami with the login token"
 assert_contains "$out" "email: ops@acme.io" "whoami yaml"
 
 run "$S" login --email ops@acme.io --password wrong-password
-expect 1 "login with a wrong password"
+expect_exit 1 "login with a wrong password"
 assert_contains "$err" "wrong email or password" "login failure message"
 
 # ---- apply: created, unchanged, updated ------------------------------------------------------
 spec=$TEST_TMP/resources.yaml
 cp "$SLUICE_ROOT/examples/resources.yaml" "$spec"
 run "$S" apply -f "$spec"
-expect 0 "first apply"
+expect_exit 0 "first apply"
 assert_eq "$(grep -c ' created$' <<<"$out")" 6 "first apply creates everything: $out"
 assert_contains "$out" "stream/bids created" "stream created"
 assert_contains "$out" "connection/nexmark-source created" "connection created"
 assert_contains "$out" "pipeline/bids-usd created" "pipeline created"
 
 run "$S" apply -f "$spec"
-expect 0 "second apply"
+expect_exit 0 "second apply"
 assert_eq "$(grep -c ' unchanged$' <<<"$out")" 6 "second apply changes nothing: $out"
 
 sed -i 's/0.908 \* price/0.91 * price/' "$spec"
 run "$S" apply -f "$spec" --dry-run
-expect 0 "dry run"
+expect_exit 0 "dry run"
 assert_contains "$out" "pipeline/bids-usd updated (dry run)" "dry run reports the update"
 run "$S" get pipeline bids-usd -o json
 assert_contains "$(jq -r .sql <<<"$out")" "0.908 * price" "dry run changed nothing"
 
 run "$S" apply -f "$spec"
-expect 0 "apply with changed SQL"
+expect_exit 0 "apply with changed SQL"
 assert_contains "$out" "pipeline/bids-usd updated" "changed SQL updates the pipeline"
 assert_eq "$(grep -c ' unchanged$' <<<"$out")" 5 "only the pipeline changed: $out"
 run "$S" get pipeline bids-usd -o json
@@ -75,7 +75,7 @@ assert_eq "$(jq -r .version <<<"$out")" 2 "pipeline version bumped"
 # JSON works as an apply file too, from stdin
 printf '{"kind":"stream","metadata":{"name":"extra"},"spec":{"schema":{"fields":[{"name":"x","type":"BIGINT"}]}}}\n' >"$TEST_TMP/extra.json"
 run "$S" apply -f - <"$TEST_TMP/extra.json"
-expect 0 "apply JSON from stdin"
+expect_exit 0 "apply JSON from stdin"
 assert_contains "$out" "stream/extra created" "JSON apply"
 
 # ---- prune -----------------------------------------------------------------------------------
@@ -83,14 +83,14 @@ awk 'BEGIN { RS = "---\n"; ORS = "---\n" } !/name: bids-webhook/' "$spec" >"$spe
 mv "$spec.tmp" "$spec"
 grep -q bids-webhook "$spec" && fail "test setup: bids-webhook still in the file"
 run "$S" apply -f "$spec" --prune --dry-run
-expect 0 "prune dry run"
+expect_exit 0 "prune dry run"
 assert_contains "$out" "connection/bids-webhook pruned (dry run)" "prune dry run names the connection"
 assert_contains "$out" "stream/extra pruned (dry run)" "prune dry run names the stream"
 run "$S" get connections -o name
 assert_contains "$out" "connection/bids-webhook" "prune dry run deleted nothing"
 
 run "$S" apply -f "$spec" --prune
-expect 0 "prune"
+expect_exit 0 "prune"
 assert_contains "$out" "connection/bids-webhook pruned" "prune output"
 run "$S" get connections -o name
 assert_eq "$out" "connection/nexmark-source" "the pruned connection is gone"
@@ -99,7 +99,7 @@ assert_eq "$out" "$(printf 'stream/bids\nstream/bids_usd')" "the pruned stream i
 
 # ---- get in each format ----------------------------------------------------------------------
 run "$S" get streams
-expect 0 "get table"
+expect_exit 0 "get table"
 assert_contains "$(head -n 1 <<<"$out")" "NAME" "table header"
 grep -Eq '^bids +4 +7 +1 ' <<<"$out" || fail "table row for bids: [$out]"
 run "$S" get streams -o json
@@ -120,10 +120,10 @@ section() { awk -v want="[$1]" '/^\[/ { on = ($0 == want) } on' "$cfg"; }
 default_before=$(section default)
 [ -n "$default_before" ] || fail "no [default] section: $(cat "$cfg")"
 run "$S" signup --profile staging --api-url "$url" --ca-file "$ca" --tenant beta --email ops@beta.io --password 'beta pass 1'
-expect 0 "signup into the profile staging"
+expect_exit 0 "signup into the profile staging"
 assert_contains "$out" 'credentials saved in profile "staging"' "signup names the profile"
 run "$S" login --profile staging --email ops@beta.io --password-stdin <<<'beta pass 1'
-expect 0 "login into the profile staging"
+expect_exit 0 "login into the profile staging"
 assert_contains "$out" 'credentials saved in profile "staging"' "login names the profile"
 assert_eq "$(grep -cx '\[staging\]' "$cfg")" 1 "one [staging] section in $cfg"
 assert_eq "$(grep -cx '\[default\]' "$cfg")" 1 "one [default] section in $cfg"
@@ -132,19 +132,19 @@ assert_eq "$(section default)" "$default_before" "the default profile is unchang
 assert_eq "$(stat -c %a "$cfg")" 600 "profile file mode after a second profile"
 
 run "$S" whoami -o json --profile staging
-expect 0 "whoami --profile staging"
+expect_exit 0 "whoami --profile staging"
 assert_eq "$(jq -r .tenant.name <<<"$out")" beta "--profile staging is the beta tenant"
 SLUICE_PROFILE=staging run "$S" whoami -o json
-expect 0 "whoami with SLUICE_PROFILE=staging"
+expect_exit 0 "whoami with SLUICE_PROFILE=staging"
 assert_eq "$(jq -r .tenant.name <<<"$out")" beta "SLUICE_PROFILE picks the profile"
 SLUICE_PROFILE=staging run "$S" whoami -o json --profile default
-expect 0 "whoami --profile default over SLUICE_PROFILE"
+expect_exit 0 "whoami --profile default over SLUICE_PROFILE"
 assert_eq "$(jq -r .tenant.name <<<"$out")" acme "--profile beats SLUICE_PROFILE"
 run "$S" get streams -o name --profile staging
-expect 0 "get --profile staging"
+expect_exit 0 "get --profile staging"
 assert_eq "$out" "" "the beta tenant has no streams"
 run "$S" get streams -o name
-expect 0 "get with the default profile"
+expect_exit 0 "get with the default profile"
 assert_eq "$out" "$(printf 'stream/bids\nstream/bids_usd')" "the default profile still reaches acme"
 
 # ---- apply: dependency order, missing references, dry run of a create -------------------------
@@ -170,149 +170,149 @@ spec:
   schema: {fields: [{name: id, type: BIGINT}]}
 YAML
 run "$S" apply -f "$TEST_TMP/reverse.yaml"
-expect 0 "apply a file in reverse dependency order"
+expect_exit 0 "apply a file in reverse dependency order"
 assert_eq "$out" "$(printf '%s\n' 'stream/rev_out created' 'stream/rev_in created' 'connection/rev-feed created' \
   'pipeline/rev-copy created')" "everything created, dependencies first"
 run "$S" get connection rev-feed -o json
-expect 0 "the connection exists"
+expect_exit 0 "the connection exists"
 assert_eq "$(jq -r .type <<<"$out")" source "the connection as applied"
 run "$S" apply -f "$TEST_TMP/reverse.yaml"
-expect 0 "apply the reverse file again"
+expect_exit 0 "apply the reverse file again"
 assert_eq "$(grep -c ' unchanged$' <<<"$out")" 4 "the second apply changes nothing: $out"
 
 printf 'kind: connection\nmetadata: {name: ghost-feed}\nspec: {connector: http, type: source, stream: no_such_stream}\n' \
   >"$TEST_TMP/ghost.yaml"
 run "$S" apply -f "$TEST_TMP/ghost.yaml"
-expect 2 "a connection naming a missing stream (found before anything is sent)"
+expect_exit 2 "a connection naming a missing stream (found before anything is sent)"
 assert_contains "$err" 'ghost.yaml:1: connection/ghost-feed: "stream" names stream "no_such_stream", which is neither on the server nor in the file (document 1)' "the message names the line, the resource and the stream"
 run "$S" get connection ghost-feed
-expect 3 "the connection with a missing stream was not created"
+expect_exit 3 "the connection with a missing stream was not created"
 
 printf 'kind: stream\nmetadata: {name: dry_only}\nspec:\n  schema: {fields: [{name: id, type: BIGINT}]}\n' >"$TEST_TMP/dry.yaml"
 run "$S" apply -f "$TEST_TMP/dry.yaml" --dry-run
-expect 0 "dry run of a create"
+expect_exit 0 "dry run of a create"
 assert_eq "$out" "stream/dry_only created (dry run)" "a dry-run create says what it would do"
 run "$S" get stream dry_only
-expect 3 "a dry-run create creates nothing"
+expect_exit 3 "a dry-run create creates nothing"
 assert_contains "$err" 'stream "dry_only" not found' "the dry-run stream is not found"
 run "$S" create stream --name dry_only -f "$TEST_TMP/dry.yaml" --dry-run
-expect 2 "create has no --dry-run (apply --dry-run is the dry run)"
+expect_exit 2 "create has no --dry-run (apply --dry-run is the dry run)"
 assert_contains "$err" "create does not take --dry-run" "create --dry-run message"
 run "$S" get stream dry_only
-expect 3 "a refused create --dry-run creates nothing"
+expect_exit 3 "a refused create --dry-run creates nothing"
 
 # ---- create, activate, delete ----------------------------------------------------------------
 printf 'INSERT INTO bids_usd SELECT auction, bidder, price, dateTime FROM bids\n' >"$TEST_TMP/p.sql"
 run "$S" create pipeline --name copy --sql-file "$TEST_TMP/p.sql"
-expect 0 "create pipeline"
+expect_exit 0 "create pipeline"
 assert_contains "$out" "pipeline/copy created" "create output"
 run "$S" create pipeline --name copy --sql-file "$TEST_TMP/p.sql"
-expect 1 "create a duplicate"
+expect_exit 1 "create a duplicate"
 assert_contains "$err" "conflict" "duplicate create says conflict"
 printf '   \n' >"$TEST_TMP/empty.sql"
 run "$S" create pipeline --name broken --sql-file "$TEST_TMP/empty.sql"
-expect 1 "invalid SQL"
+expect_exit 1 "invalid SQL"
 assert_contains "$err" "line 1, column 1" "invalid SQL points at a line and column"
 
 printf 'partitions: 2\nschema:\n  fields:\n    - {name: id, type: BIGINT}\n' >"$TEST_TMP/stream.yaml"
 run "$S" create stream --name events -f "$TEST_TMP/stream.yaml" -o json
-expect 0 "create a stream from a spec file"
+expect_exit 0 "create a stream from a spec file"
 assert_eq "$(jq -r '.partitions, .schema.fields[0].name' <<<"$out" | tr '\n' ' ')" "2 id " "created stream"
 run "$S" create stream --name events2
-expect 2 "create a stream without a spec"
+expect_exit 2 "create a stream without a spec"
 run "$S" delete stream events
-expect 0 "delete the stream"
+expect_exit 0 "delete the stream"
 
 run "$S" activate pipeline copy
-expect 0 "activate"
+expect_exit 0 "activate"
 run "$S" get pipeline copy -o json
 assert_eq "$(jq -r .desired_state <<<"$out")" running "desired state after activate"
 run "$S" deactivate pipeline copy
-expect 0 "deactivate"
+expect_exit 0 "deactivate"
 run "$S" activate stream bids
-expect 2 "activate a stream"
+expect_exit 2 "activate a stream"
 
 run "$S" create api-key --name ci
-expect 0 "create api key"
+expect_exit 0 "create api key"
 key=$(sed -n 's/^key (shown once, keep it safe): //p' <<<"$out")
 [ -n "$key" ] || fail "the new key is shown once: [$out]"
 SLUICE_API_KEY=$key run "$S" get pipelines -o name
-expect 0 "the new key works (environment overrides the profile)"
+expect_exit 0 "the new key works (environment overrides the profile)"
 assert_contains "$out" "pipeline/copy" "listing with the new key"
 run "$S" delete api-key ci
-expect 0 "delete api key"
+expect_exit 0 "delete api key"
 SLUICE_API_KEY=$key run "$S" get pipelines
-expect 1 "a deleted key is refused"
+expect_exit 1 "a deleted key is refused"
 
 run "$S" delete pipeline copy
-expect 0 "delete"
+expect_exit 0 "delete"
 assert_eq "$out" "pipeline/copy deleted" "delete output"
 run "$S" get pipeline copy
-expect 3 "get a deleted pipeline"
+expect_exit 3 "get a deleted pipeline"
 
 # ---- error paths -----------------------------------------------------------------------------
 run "$S" get pipelines --api-key sk_0000wrong
-expect 1 "wrong key"
+expect_exit 1 "wrong key"
 assert_contains "$err" "unauthenticated" "wrong key names the error"
 assert_contains "$err" "credentials" "wrong key message"
 
 run "$S" get widgets
-expect 2 "unknown kind"
+expect_exit 2 "unknown kind"
 assert_contains "$err" 'unknown kind "widgets"' "unknown kind message"
 
 run "$S" describe pipeline no-such-pipeline
-expect 3 "missing name"
+expect_exit 3 "missing name"
 assert_contains "$err" 'pipeline "no-such-pipeline" not found' "missing name message"
 run "$S" delete stream no-such-stream
-expect 3 "delete a missing name"
+expect_exit 3 "delete a missing name"
 
 printf 'kind: stream\nmetadata:\n  name: s\nspec:\n  schema: {fields: [\n    {name: a, type: BIGINT}\n  partitions: 2\n' >"$TEST_TMP/bad.yaml"
 run "$S" apply -f "$TEST_TMP/bad.yaml"
-expect 2 "malformed YAML"
+expect_exit 2 "malformed YAML"
 # line 7 (`partitions`), column 3: where a ',' or ']' of the flow sequence opened on line 5 was due
 assert_contains "$err" "bad.yaml:7:3: did not find expected ',' or ']'" "malformed YAML points at the line and column"
 printf 'kind: stream\nmetadata:\n  name: s\nspec: {}\n---\nkind: widget\nmetadata: {name: w}\nspec: {}\n' >"$TEST_TMP/kind.yaml"
 run "$S" apply -f "$TEST_TMP/kind.yaml"
-expect 2 "unknown kind in a file"
+expect_exit 2 "unknown kind in a file"
 assert_contains "$err" 'kind.yaml:6:7: unknown kind "widget"' "unknown kind points at its line"
 printf 'kind: stream\nspec: {}\n' >"$TEST_TMP/noname.yaml"
 run "$S" apply -f "$TEST_TMP/noname.yaml"
-expect 2 "missing metadata.name"
+expect_exit 2 "missing metadata.name"
 assert_contains "$err" "missing metadata.name" "missing metadata.name message"
 
 run "$S" get streams --bogus-flag
-expect 2 "unknown option"
+expect_exit 2 "unknown option"
 run "$S" frobnicate
-expect 2 "unknown command"
+expect_exit 2 "unknown command"
 run "$S" get
-expect 2 "missing kind"
+expect_exit 2 "missing kind"
 run "$S" get streams --profile nowhere
-expect 2 "a profile without a URL"
+expect_exit 2 "a profile without a URL"
 assert_contains "$err" "no API URL" "missing URL message"
 
 # an untrusted certificate is refused unless --insecure
 run "$S" get streams --ca-file /etc/ssl/certs/ca-certificates.crt
-expect 1 "TLS verification against the wrong CA"
+expect_exit 1 "TLS verification against the wrong CA"
 assert_contains "$err" "TLS" "TLS failure message"
 run "$S" get streams -o name --ca-file /etc/ssl/certs/ca-certificates.crt --insecure
-expect 0 "--insecure"
+expect_exit 0 "--insecure"
 
 # unreachable: nothing listens (refused), and a port that accepts but never answers. Neither
 # may hang: the bounds are generous (a refused connection's retries take about 1.5 s; the silent
 # server is given --timeout 2s), `timeout 60` turns a hang into exit 124.
 dead=$(free_port)
 timed timeout 60 "$S" get streams --api-url "https://127.0.0.1:$dead"
-expect 1 "connection refused"
+expect_exit 1 "connection refused"
 assert_contains "$err" "cannot reach the API at https://127.0.0.1:$dead" "unreachable message"
 [ "$ms" -lt 8000 ] || fail "a refused connection took $ms ms to report"
 
 # where the URL comes from: SLUICE_API_URL beats the profile, --api-url beats SLUICE_API_URL
 SLUICE_API_URL=https://127.0.0.1:$dead timed timeout 60 "$S" get streams
-expect 1 "SLUICE_API_URL overrides the profile's URL"
+expect_exit 1 "SLUICE_API_URL overrides the profile's URL"
 assert_contains "$err" "cannot reach the API at https://127.0.0.1:$dead" "SLUICE_API_URL is the URL used"
 [ "$ms" -lt 8000 ] || fail "a refused connection (from SLUICE_API_URL) took $ms ms to report"
 SLUICE_API_URL=https://127.0.0.1:$dead run "$S" get streams -o name --api-url "$url"
-expect 0 "--api-url overrides SLUICE_API_URL"
+expect_exit 0 "--api-url overrides SLUICE_API_URL"
 assert_contains "$out" "stream/bids" "--api-url reached the live api"
 
 if command -v python3 >/dev/null; then
@@ -320,7 +320,7 @@ if command -v python3 >/dev/null; then
   bg python3 -c "import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1',$silent)); s.listen(8); time.sleep(120)"
   wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$silent"
   timed timeout 60 "$S" get streams --api-url "https://127.0.0.1:$silent" --timeout 2s
-  expect 1 "a server that never answers (timeout 124 would mean a hang)"
+  expect_exit 1 "a server that never answers (timeout 124 would mean a hang)"
   assert_contains "$err" "no answer from https://127.0.0.1:$silent" "timeout message"
   [ "$ms" -lt 8000 ] || fail "--timeout 2s against a silent server took $ms ms"
   [ "$ms" -ge 1500 ] || fail "--timeout 2s gave up after only $ms ms: [$err]"
@@ -330,28 +330,28 @@ fi
 
 # ---- users of the tenant -----------------------------------------------------------------------
 run "$S" create user --email ada@acme.io --role admin --password 'ada pass 1'
-expect 0 "create user"
+expect_exit 0 "create user"
 assert_contains "$out" "user/ada@acme.io created" "create user output"
 run "$S" get users -o name
-expect 0 "get users -o name"
+expect_exit 0 "get users -o name"
 assert_eq "$(sort <<<"$out" | paste -sd,)" "user/ada@acme.io,user/ops@acme.io" "users by name (email)"
 run "$S" get users
 assert_contains "$(head -n 1 <<<"$out")" "EMAIL" "users table header"
 assert_contains "$(grep ada@acme.io <<<"$out")" "admin" "users table role"
 run "$S" set-role ada@acme.io member
-expect 0 "set-role"
+expect_exit 0 "set-role"
 assert_contains "$out" "user/ada@acme.io is now member" "set-role output"
 run "$S" set-role ada@acme.io boss
-expect 1 "set-role with a role the server refuses"
+expect_exit 1 "set-role with a role the server refuses"
 assert_contains "$err" "role" "bad role message"
 run "$S" set-role nobody@acme.io admin
-expect 3 "set-role of an unknown user"
+expect_exit 3 "set-role of an unknown user"
 run "$S" create user --role admin --password 'long enough'
-expect 2 "create user without --email"
+expect_exit 2 "create user without --email"
 run "$S" apply -f - <<<'{"kind":"user","metadata":{"name":"x"},"spec":{}}'
-expect 2 "users are not applied from files"
+expect_exit 2 "users are not applied from files"
 run "$S" delete user ada@acme.io
-expect 0 "delete user"
+expect_exit 0 "delete user"
 run "$S" get users -o name
 assert_eq "$out" "user/ops@acme.io" "user deleted"
 
@@ -379,12 +379,12 @@ table=$(grep -oE '^    \{"[a-z-]+", (cli_cmd_[a-z_]+|run_[a-z]+),' "$SLUICE_ROOT
 assert_eq "$commands" "$table" "sluice help lists every command of the table"
 for c in $commands; do
   run "$S" "$c" --help
-  expect 0 "$c --help"
+  expect_exit 0 "$c --help"
   assert_contains "$(head -n 1 <<<"$out")" "usage: sluice $c" "$c --help text"
   assert_contains "$out" "global options:" "$c --help lists the global options"
   help_text=$out
   run "$S" help "$c"
-  expect 0 "sluice help $c"
+  expect_exit 0 "sluice help $c"
   assert_eq "$out" "$help_text" "sluice help $c is $c --help"
   assert_contains " $(complete_words sluice "$c") " " $c " "bash completes the command $c"
   grep -q "^    '$c:" "$SLUICE_ROOT/sdk/completions/_sluice" || fail "zsh completion lacks the command $c"

@@ -3,7 +3,7 @@
 # real worker): apply the example, activate --wait, get, logs, logs -f, usage, deactivate --wait,
 # delete; and activate --wait on a pipeline that crash-loops ends with its last_error.
 source "$(dirname "$0")/api_lib.sh" # api_start: migrate and start the real api over HTTPS
-source "$(dirname "$0")/cli_lib.sh"  # run, expect (replacing api_lib.sh's expect)
+source "$(dirname "$0")/cli_lib.sh"  # run, expect_exit
 
 cli_env
 
@@ -13,7 +13,7 @@ bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id cli --data-r
   --cgroup-parent "sluice-test-$$" >"$TEST_TMP/cp.log" 2>&1
 
 run "$S" signup --api-url "$API" --ca-file "$CACERT" --tenant live --email ops@live.io --password 'pass phrase 1'
-expect 0 "signup"
+expect_exit 0 "signup"
 
 # The example, with the generator at 200 bids a second and without the webhook sink
 # (example.com is not ours).
@@ -23,44 +23,44 @@ awk 'BEGIN { RS = "---\n"; ORS = "" } NR == 1 || !/name: bids-webhook/ { print (
   sed 's/rate: "1000"/rate: "200"/' >"$spec"
 grep -q 'rate: "200"' "$spec" || fail "the test copy of the example: $(cat "$spec")"
 run "$S" apply -f "$spec"
-expect 0 "apply"
+expect_exit 0 "apply"
 assert_eq "$(grep -c ' created$' <<<"$out")" 5 "apply creates everything: $out"
 
 # ---- activate --wait -------------------------------------------------------------------------
 run "$S" activate connection nexmark-source --wait --timeout 20s
-expect 0 "activate --wait the connection"
+expect_exit 0 "activate --wait the connection"
 assert_eq "$out" "connection/nexmark-source running" "connection activate output"
 run "$S" activate pipeline bids-usd --wait --timeout 20s
-expect 0 "activate --wait the pipeline"
+expect_exit 0 "activate --wait the pipeline"
 assert_eq "$out" "pipeline/bids-usd running" "pipeline activate output"
 run "$S" get pipeline bids-usd -o json
-expect 0 "get pipeline"
+expect_exit 0 "get pipeline"
 assert_eq "$(jq -r .actual_state <<<"$out")" running "actual_state after activate --wait"
 run "$S" get pipeline bids-usd
-expect 0 "get pipeline as a table"
+expect_exit 0 "get pipeline as a table"
 grep -Eq 'bids-usd .*running' <<<"$out" || fail "the table shows the state: [$out]"
 
 # ---- logs ------------------------------------------------------------------------------------
 run "$S" logs pipeline bids-usd
-expect 0 "logs"
+expect_exit 0 "logs"
 assert_contains "$out" "info controlplane: task running on node cli" "the controlplane's lines"
 grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[^ ]+ (debug|info|warn|error) ' <<<"$out" \
   || fail "log lines start with a time and a level: [$out]"
 run "$S" logs connection nexmark-source
-expect 0 "logs of the connection"
+expect_exit 0 "logs of the connection"
 assert_contains "$out" "task running on node cli" "the connection's lines"
 
 run "$S" logs pipeline missing
-expect 3 "logs of a missing pipeline"
+expect_exit 3 "logs of a missing pipeline"
 run "$S" logs stream bids
-expect 2 "logs of a stream"
+expect_exit 2 "logs of a stream"
 assert_contains "$err" "only pipelines and connections have logs" "logs of a stream message"
 
 # ---- usage (metering writes rows every few seconds) ------------------------------------------
 usage_rows() { run "$S" usage -o json; [ "$rc" = 0 ] && [ "$(jq '[.items[] | select(.resource == "pipeline/bids-usd" and .records_out > 0)] | length' <<<"$out")" = 1 ]; }
 wait_for 10 usage_rows || fail "no usage rows: rc $rc [$out] [$err]"
 run "$S" usage
-expect 0 "usage as a table"
+expect_exit 0 "usage as a table"
 grep -Eq '^RESOURCE +RECORDS_IN +RECORDS_OUT ' <<<"$out" || fail "usage table header: [$out]"
 grep -Eq '^pipeline/bids-usd +[0-9]+ ' <<<"$out" || fail "usage table names the pipeline: [$out]"
 grep -Eq '^connection/nexmark-source +[0-9]+ ' <<<"$out" || fail "usage table names the connection: [$out]"
@@ -68,11 +68,11 @@ grep -q 'RESOURCE_ID' <<<"$out" && fail "usage table shows ids: [$out]"
 run "$S" usage -o json
 assert_eq "$(jq -r '.items[] | select(.resource == "pipeline/bids-usd") | .resource_kind' <<<"$out")" pipeline "usage json keeps the ids"
 run "$S" usage --from 2026-01-01T00:00:00Z --to 2026-01-02T00:00:00Z --group-by day -o json
-expect 0 "usage of a past period"
+expect_exit 0 "usage of a past period"
 assert_eq "$(jq -c '[.from, .to, .group_by, (.items | length)]' <<<"$out")" \
   '["2026-01-01T00:00:00.000000Z","2026-01-02T00:00:00.000000Z","day",0]' "usage passes --from, --to, --group-by"
 run "$S" usage --group-by week
-expect 1 "usage grouped by an unknown field"
+expect_exit 1 "usage grouped by an unknown field"
 assert_contains "$err" "group_by must be resource, minute, hour, day or total" "the server's message"
 
 # ---- logs -f while deactivate --wait ---------------------------------------------------------
@@ -83,7 +83,7 @@ T_PIDS+=("$follower")
 wait_for 5 grep -q 'task running on node cli' "$TEST_TMP/follow.out" \
   || fail "logs -f printed no backlog: $(cat "$TEST_TMP/follow.out" "$TEST_TMP/follow.err")"
 run "$S" deactivate pipeline bids-usd --wait --timeout 20s
-expect 0 "deactivate --wait"
+expect_exit 0 "deactivate --wait"
 assert_eq "$out" "pipeline/bids-usd stopped" "deactivate output"
 set +e; wait "$follower"; frc=$?; set -e
 assert_eq "$frc" 0 "logs -f exits cleanly at its timeout (stderr: $(cat "$TEST_TMP/follow.err"))"
@@ -94,21 +94,21 @@ grep -q 'reason' <<<"$follow" && fail "logs -f printed the end event: [$follow]"
 run "$S" get pipeline bids-usd -o json
 assert_eq "$(jq -r .actual_state <<<"$out")" stopped "actual_state after deactivate --wait"
 run "$S" deactivate connection nexmark-source --wait --timeout 20s
-expect 0 "deactivate --wait the connection"
+expect_exit 0 "deactivate --wait the connection"
 
 # ---- a pipeline that crash-loops: activate --wait fails with its last error ------------------
 run "$S" activate connection nexmark-source --wait --timeout 20s
-expect 0 "activate the connection again"
+expect_exit 0 "activate the connection again"
 printf 'INSERT INTO bids_usd SELECT auction, bidder, CAST(price / (price - price) AS DOUBLE) AS price, dateTime FROM bids\n' >"$TEST_TMP/q.sql"
 run "$S" create pipeline --name crashy --sql-file "$TEST_TMP/q.sql"
-expect 0 "create a pipeline that divides by zero"
+expect_exit 0 "create a pipeline that divides by zero"
 run "$S" activate pipeline crashy --wait --timeout 20s
-expect 1 "activate --wait on a pipeline that crash-loops"
+expect_exit 1 "activate --wait on a pipeline that crash-loops"
 assert_contains "$err" "pipeline/crashy failed: " "the failure names the pipeline"
 assert_contains "$err" "division by zero" "the failure gives the last error"
 
 run "$S" delete pipeline bids-usd
-expect 0 "delete"
+expect_exit 0 "delete"
 run "$S" get pipeline bids-usd
-expect 3 "get after delete"
+expect_exit 3 "get after delete"
 echo ok

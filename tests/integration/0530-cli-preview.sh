@@ -19,7 +19,7 @@ TOKEN=$KEY call POST /v1/streams '{"name":"bids","schema":{"fields":[{"name":"au
   {"name":"price","type":"BIGINT"}]}}'
 [ "$STATUS" = 201 ] || fail "create stream: $STATUS $RESP"
 STREAM_DIR=$DATA/tenants/$TENANT_ID/streams/$(jq -r .id <<<"$RESP")
-source "$(dirname "$0")/cli_lib.sh" # run, expect (replacing api_lib.sh's expect from here on)
+source "$(dirname "$0")/cli_lib.sh" # run, expect_exit
 
 # Appends bids (auction 1000 + n, price n) every 50 ms while the command in "$@" runs.
 with_traffic() {
@@ -39,7 +39,7 @@ with_traffic() {
 }
 
 with_traffic "$S" preview --sql 'SELECT auction, price * 10 AS tenfold FROM bids WHERE price > 0' --limit 3
-expect 0 "preview"
+expect_exit 0 "preview"
 assert_eq "$(wc -l <<<"$out")" 4 "preview prints a header and --limit rows"
 grep -Eq '^AUCTION +TENFOLD$' <<<"$out" || fail "preview header: [$out]"
 while read -r a t; do
@@ -48,26 +48,26 @@ done < <(tail -n 3 <<<"$out")
 
 printf 'SELECT auction\nFROM bids\nWHERE auction > 1000\n' >"$TEST_TMP/q.sql"
 with_traffic "$S" preview --sql-file "$TEST_TMP/q.sql" --limit 2 -o json
-expect 0 "preview -o json from a file"
+expect_exit 0 "preview -o json from a file"
 assert_eq "$(jq -c '[(.rows | length), .truncated]' <<<"$out")" '[2,true]' "JSON answer"
 
 # --start earliest reads what the stream already holds, with no new traffic.
 run "$S" preview --sql 'SELECT auction FROM bids' --limit 2 --start earliest -o json --timeout 5s
-expect 0 "preview --start earliest"
+expect_exit 0 "preview --start earliest"
 assert_eq "$(jq -c '[.rows[].auction]' <<<"$out")" '[1001,1002]' "earliest rows are the first appended"
 run "$S" preview --sql 'SELECT auction FROM bids' --start sideways
-expect 1 "preview with a bad --start"
+expect_exit 1 "preview with a bad --start"
 assert_contains "$err" 'start' "bad --start names the field"
 
 # A long call timeout still asks the api for a preview it accepts (at most 30 s).
 with_traffic "$S" preview --sql 'SELECT auction FROM bids' --limit 1 --timeout 2m
-expect 0 "preview with a long --timeout"
+expect_exit 0 "preview with a long --timeout"
 
 run "$S" preview --sql $'SELECT auction,\n  prise FROM bids'
-expect 1 "preview with invalid SQL"
+expect_exit 1 "preview with invalid SQL"
 assert_contains "$err" 'column "prise" not found' "invalid SQL message"
 assert_contains "$err" '(line 2, column 3)' "invalid SQL position"
 run "$S" preview --sql 'SELECT * FROM nosuch'
-expect 1 "preview of an unknown stream"
+expect_exit 1 "preview of an unknown stream"
 assert_contains "$err" 'nosuch' "unknown stream message"
 echo ok

@@ -13,7 +13,7 @@ SID=$(jq -r .id <<<"$RESP")
 call POST /v1/connections '{"name":"feed","connector":"http","type":"source","stream":"events"}'
 [ "$STATUS" = 201 ] || fail "create connection: $STATUS $RESP"
 C=$(jq -r .id <<<"$RESP")
-source "$(dirname "$0")/cli_lib.sh" # run, expect (replacing api_lib.sh's expect from here on)
+source "$(dirname "$0")/cli_lib.sh" # run, expect_exit
 cli_env
 export SLUICE_API_URL=$API SLUICE_API_KEY=$KEY SLUICE_CA_FILE=$CACERT
 end_offset() { call GET "/v1/streams/$SID/records?limit=1"; jq -r .end_offset <<<"$RESP"; }
@@ -21,16 +21,16 @@ end_offset() { call GET "/v1/streams/$SID/records?limit=1"; jq -r .end_offset <<
 # Not active yet.
 echo '{"n":1}' >"$TEST_TMP/one.ndjson"
 run "$S" send feed -f "$TEST_TMP/one.ndjson"
-expect 1 "send to an inactive connection"
+expect_exit 1 "send to an inactive connection"
 assert_contains "$err" "not active" "inactive message"
 assert_contains "$err" "sluice activate connections" "inactive hint"
 run "$S" activate connections feed
-expect 0 "activate"
+expect_exit 0 "activate"
 
 # 2500 lines (and a blank one) from a file: three batches, in order.
 { seq 1 1200 | sed 's/.*/{"n":&,"tag":"file"}/'; echo; seq 1201 2500 | sed 's/.*/{"n":&,"tag":"file"}/'; } >"$TEST_TMP/many.ndjson"
 run "$S" send feed -f "$TEST_TMP/many.ndjson"
-expect 0 "send a file"
+expect_exit 0 "send a file"
 assert_eq "$(grep -c '^lines ' <<<"$out")" 3 "three batches: $out"
 assert_contains "$out" "lines 1-1000: accepted 1000 (partition 0 offsets 0-999)" "first batch"
 assert_contains "$out" "lines 2002-2501: accepted 500" "last batch counts file lines"
@@ -41,13 +41,13 @@ assert_eq "$(jq '[.items[].value.n] == [range(1; 1001)]' <<<"$RESP")" true "reco
 
 # stdin, -o json.
 run bash -c "printf '{\"n\":9001}\n{\"n\":9002,\"tag\":\"stdin\"}\n' | \"$S\" send feed -o json"
-expect 0 "send from stdin"
+expect_exit 0 "send from stdin"
 assert_eq "$(jq -c '[.accepted, .batches[0].offsets]' <<<"$out")" '[2,{"first":2500,"last":2501}]' "json summary"
 
 # A line that is not JSON: exit 2 with its line number; batches before it stay written.
 { seq 1 1001 | sed 's/.*/{"n":&}/'; echo '{"n": oops}'; } >"$TEST_TMP/badline.ndjson"
 run "$S" send feed -f "$TEST_TMP/badline.ndjson"
-expect 2 "a malformed line"
+expect_exit 2 "a malformed line"
 assert_contains "$err" "badline.ndjson:1002: invalid JSON" "malformed line named"
 assert_contains "$err" "1000 events sent before this stay written" "earlier batches reported"
 assert_eq "$(end_offset)" 3502 "the first batch of the bad file was written"
@@ -55,23 +55,23 @@ assert_eq "$(end_offset)" 3502 "the first batch of the bad file was written"
 # An event the schema refuses: exit 1, the line and field named, nothing of that batch written.
 printf '{"n":1}\n\n{"n":"two"}\n' >"$TEST_TMP/badtype.ndjson"
 run "$S" send feed -f "$TEST_TMP/badtype.ndjson"
-expect 1 "an invalid event"
+expect_exit 1 "an invalid event"
 assert_contains "$err" "invalid_events" "error code"
 assert_contains "$err" "badtype.ndjson:3: n: expected an integer" "line and field"
 assert_eq "$(end_offset)" 3502 "nothing written"
 
 # Unknown connection, missing file, missing argument.
 run "$S" send nosuch -f "$TEST_TMP/one.ndjson"
-expect 3 "unknown connection"
+expect_exit 3 "unknown connection"
 run "$S" send feed -f "$TEST_TMP/missing.ndjson"
-expect 2 "missing file"
+expect_exit 2 "missing file"
 assert_contains "$err" "cannot open" "missing file message"
 run "$S" send
-expect 2 "no connection"
+expect_exit 2 "no connection"
 
 # Help and completion.
 run "$S" send --help
-expect 0 "send --help"
+expect_exit 0 "send --help"
 assert_contains "$out" "usage: sluice send CONNECTION [-f FILE]" "help text"
 . "$SLUICE_ROOT/sdk/completions/sluice.bash"
 PATH=$(dirname "$S"):$PATH

@@ -6,7 +6,7 @@
 #                               sets STATUS and RESP; response headers via header NAME.
 #                               Sends Authorization: Bearer $TOKEN when TOKEN is set.
 #   header NAME                 a header of the last response
-#   sql QUERY                   psql as the migrating (owner) user, unaligned tuples only
+#   sql QUERY                   (lib.sh) psql as the migrating (owner) user, unaligned tuples only
 #   signup TENANT               signs up TENANT; sets KEY (its API key) and TENANT_ID
 # shellcheck disable=SC1091
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -40,8 +40,6 @@ call() {
 }
 
 header() { grep -i "^$1:" "$TEST_TMP/resp.headers" | head -n 1 | cut -d' ' -f2- | tr -d '\r'; }
-
-sql() { psql -X -q -tA -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "$1"; }
 
 # expect STATUS [ERROR CODE]: the last call answered STATUS (and that error code).
 expect() {

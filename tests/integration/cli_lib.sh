@@ -4,7 +4,8 @@
 #   cli_env             S=$SLUICE_CLI, HOME=$TEST_TMP/home (created), no SLUICE_* or XDG settings
 #   run CMD...          runs CMD; stdout in $out, stderr in $err, exit code in $rc (never aborts)
 #   timed CMD...        like run, and how long CMD took (wall clock, milliseconds) in $ms
-#   expect RC MESSAGE   fails the test unless the last run exited with RC
+#   expect_exit RC MSG  fails the test unless the last run exited with RC (api_lib.sh's expect
+#                       checks an HTTP status)
 
 run() {
   set +e
@@ -22,7 +23,7 @@ timed() {
   ms=$((($(date +%s%N) - start) / 1000000))
 }
 
-expect() {
+expect_exit() {
   [ "$rc" = "$1" ] || fail "$2: exit $rc, expected $1; stdout [$out] stderr [$err]"
 }
 

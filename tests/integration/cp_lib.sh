@@ -4,22 +4,21 @@
 . "$(dirname "$0")/lib.sh"
 FAKE_WORKER="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/cp_fake_worker"
 
-q() { psql -tAq -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "$1"; }
 
 cp_setup_db() {
   "$SLUICED" migrate --database-url "$DATABASE_URL" --migrations-dir "$SLUICE_ROOT/migrations" \
     >"$TEST_TMP/migrate.log" 2>&1 || { cat "$TEST_TMP/migrate.log"; fail "migrate"; }
-  TENANT=$(q "INSERT INTO tenants (name) VALUES ('acme-$RANDOM') RETURNING id")
-  STREAM=$(q "INSERT INTO streams (tenant_id, name, schema) VALUES ('$TENANT', 'bids',
+  TENANT=$(sql "INSERT INTO tenants (name) VALUES ('acme-$RANDOM') RETURNING id")
+  STREAM=$(sql "INSERT INTO streams (tenant_id, name, schema) VALUES ('$TENANT', 'bids',
               '{\"fields\":[{\"name\":\"price\",\"type\":\"BIGINT\"}]}') RETURNING id")
 }
 
 # new_pipeline NAME SQL [SIZE] → id, created running
 new_pipeline() {
   local id
-  id=$(q "INSERT INTO pipelines (tenant_id, name, sql, desired_state, task_size)
+  id=$(sql "INSERT INTO pipelines (tenant_id, name, sql, desired_state, task_size)
           VALUES ('$TENANT', '$1', \$\$$2\$\$, 'running', '${3:-M}') RETURNING id")
-  q "NOTIFY sluice_desired, 'pipeline:$id'" >/dev/null
+  sql "NOTIFY sluice_desired, 'pipeline:$id'" >/dev/null
   echo "$id"
 }
 
@@ -36,14 +35,14 @@ start_cp() {
   T_PIDS+=("$CP_PID")
 }
 
-state_is() { [ "$(q "SELECT actual_state FROM pipelines WHERE id = '$1'")" = "$2" ]; }
+state_is() { [ "$(sql "SELECT actual_state FROM pipelines WHERE id = '$1'")" = "$2" ]; }
 # wait_state SECONDS ID STATE
 wait_state() {
   wait_for "$1" state_is "$2" "$3" ||
-    fail "pipeline $2 not $3 after $1 s: $(q "SELECT actual_state, last_error FROM pipelines WHERE id = '$2'")"
+    fail "pipeline $2 not $3 after $1 s: $(sql "SELECT actual_state, last_error FROM pipelines WHERE id = '$2'")"
 }
-task_pid() { q "SELECT pid FROM tasks WHERE resource_id = '$1' AND state = 'running' AND pid IS NOT NULL"; }
+task_pid() { sql "SELECT pid FROM tasks WHERE resource_id = '$1' AND state = 'running' AND pid IS NOT NULL"; }
 # sql_is SQL EXPECTED: the query's answer equals EXPECTED (re-run by wait_for).
-sql_is() { [ "$(q "$1")" = "$2" ]; }
+sql_is() { [ "$(sql "$1")" = "$2" ]; }
 # wait_sql SECONDS SQL EXPECTED MESSAGE
-wait_sql() { wait_for "$1" sql_is "$2" "$3" || fail "$4: [$2] is [$(q "$2")], expected [$3]"; }
+wait_sql() { wait_for "$1" sql_is "$2" "$3" || fail "$4: [$2] is [$(sql "$2")], expected [$3]"; }

@@ -21,6 +21,8 @@ t_cleanup() {
 trap t_cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# sql QUERY: psql on the test's database as the owner; unaligned tuples only, stops on error.
+sql() { psql -X -q -tA -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "$1"; }
 # assert_eq ACTUAL EXPECTED MESSAGE
 assert_eq() { [ "$1" = "$2" ] || fail "$3: expected [$2], got [$1]"; }
 assert_contains() { [[ "$1" == *"$2"* ]] || fail "$3: [$1] does not contain [$2]"; }
