@@ -127,21 +127,22 @@ int timestamp_parse_text(const char *s, size_t len, enum timestamp_text form, in
     while (sql && len && s[0] == ' ')
         s++, len--;
     int y, mo, d, tod[4] = {0, 0, 0, 0}, offset_min = 0; /* hour, minute, second, milliseconds */
-    if (len < 10 || s[4] != '-' || s[7] != '-' || !digits(s, 4, &y) || !digits(s + 5, 2, &mo) ||
-        !digits(s + 8, 2, &d))
+    if (len < 10 || s[4] != '-' || s[7] != '-' || !digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d))
         return -1;
     size_t i = 10;
     if ((len > 10 || !sql) && parse_time_of_day(s, len, sql, tod, &offset_min, &i) < 0)
         return -1;
-    if (i != len || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || tod[0] > 23 || tod[1] > 59 ||
-        tod[2] > 59)
+    if (i != len || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || tod[0] > 23 || tod[1] > 59 || tod[2] > 59)
         return -1;
     int64_t days = timestamp_days_from_civil(y, mo, d);
     *ms = ((days * 24 + tod[0]) * 60 + tod[1] - offset_min) * 60000 + (int64_t)tod[2] * 1000 + tod[3];
     return 0;
 }
 
-int timestamp_parse(const char *s, size_t len, int64_t *ms) { return timestamp_parse_text(s, len, TIMESTAMP_TEXT_FULL, ms); }
+int timestamp_parse(const char *s, size_t len, int64_t *ms)
+{
+    return timestamp_parse_text(s, len, TIMESTAMP_TEXT_FULL, ms);
+}
 
 static void put2(char *p, int v)
 {

@@ -211,7 +211,8 @@ static int compile_binary(struct expr_compiler *c, const struct ast *a, struct e
                          is_double ? VT_DOUBLE : VT_BIGINT, 2);
         } else {
             return compile_fail(c, a, "type mismatch: cannot apply \"%s\" to %s and %s", op_text(a->op),
-                                interval_l ? "INTERVAL" : value_type_name(x), interval_r ? "INTERVAL" : value_type_name(y));
+                                interval_l ? "INTERVAL" : value_type_name(x),
+                                interval_r ? "INTERVAL" : value_type_name(y));
         }
     }
     }
@@ -514,4 +515,3 @@ int expr_compile(struct expr_compiler *c, const struct ast *a, struct expr **out
     *out = e;
     return 0;
 }
-

@@ -566,4 +566,3 @@ int eval_cast(struct eval_ctx *c, const struct expr *e, const struct value *in, 
     }
     return eval_fail(c, e, "cannot cast %s to %s", value_type_name(in->type), tn);
 }
-

@@ -169,7 +169,8 @@ static int lexer_quoted(struct lexer *lx, struct token *t)
     lexer_advance(lx);
     for (;;) {
         if (lx->i >= lx->len) {
-            lexer_fail(lx->err, l0, c0, q == '\'' ? "unterminated string literal" : "unterminated quoted identifier", 0);
+            lexer_fail(lx->err, l0, c0, q == '\'' ? "unterminated string literal" : "unterminated quoted identifier",
+                       0);
             return -1;
         }
         if (s[lx->i] == q) {

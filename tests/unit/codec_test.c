@@ -499,7 +499,7 @@ END_TEST
 /* SQL text (CAST, literals) reads every text JSON decoding reads, and a little more. */
 START_TEST(test_timestamp_sql_text_is_a_superset)
 {
-    const char *full[] = {"2024-01-01 00:00:00",           "2024-01-01T00:00:00Z",  "2024-01-01T01:00:00+01:00",
+    const char *full[] = {"2024-01-01 00:00:00", "2024-01-01T00:00:00Z", "2024-01-01T01:00:00+01:00",
                           "2024-01-01 00:00:00.123456789", "2023-12-31 23:00:00-0100"};
     for (size_t i = 0; i < sizeof full / sizeof full[0]; i++) {
         int64_t a, b;
@@ -508,7 +508,8 @@ START_TEST(test_timestamp_sql_text_is_a_superset)
         ck_assert_int_eq(a, b);
         ck_assert_int_eq(a, 1704067200000LL + (i == 3 ? 123 : 0));
     }
-    const char *sql_only[] = {"2024-01-01", " 2024-01-01 00:00 ", "2024-01-01T00:00Z", "2024-01-01 00:00:00.1234567890"};
+    const char *sql_only[] = {"2024-01-01", " 2024-01-01 00:00 ", "2024-01-01T00:00Z",
+                              "2024-01-01 00:00:00.1234567890"};
     for (size_t i = 0; i < sizeof sql_only / sizeof sql_only[0]; i++) {
         int64_t v;
         ck_assert_msg(timestamp_parse_text(sql_only[i], strlen(sql_only[i]), TIMESTAMP_TEXT_FULL, &v) == -1, "%s",
