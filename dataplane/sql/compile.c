@@ -300,6 +300,95 @@ static int compile_prepare(struct expr_compiler *c, const struct sql_function *f
     return 0;
 }
 
+/* A call of aggregate f: the planner's slot for it, read as a column of the aggregated row. */
+static int compile_aggregate_ref(struct expr_compiler *c, const struct ast *a, const struct sql_function *f,
+                                 struct expr **out)
+{
+    int index;
+    enum value_type type;
+    if (!c->resolve_aggregate)
+        return compile_fail(c, a, "aggregate function %s is not allowed in %s", f->name, c->clause);
+    if (c->resolve_aggregate(c, a, &index, &type) < 0)
+        return -1;
+    struct expr *e = node_new(c, a, eval_column, type, 0);
+    if (!e)
+        return -1;
+    e->index = index;
+    *out = e;
+    return 0;
+}
+
+static int check_arity(struct expr_compiler *c, const struct ast *a, const struct sql_function *f)
+{
+    if (a->nargs >= f->min_args && a->nargs <= f->max_args)
+        return 0;
+    if (f->min_args == f->max_args)
+        return compile_fail(c, a, "function %s takes %d argument%s, found %d", f->name, f->min_args,
+                            f->min_args == 1 ? "" : "s", a->nargs);
+    if (f->max_args >= FUNCTIONS_MAX_ARGS)
+        return compile_fail(c, a, "function %s takes at least %d argument%s, found %d", f->name, f->min_args,
+                            f->min_args == 1 ? "" : "s", a->nargs);
+    return compile_fail(c, a, "function %s takes %d to %d arguments, found %d", f->name, f->min_args, f->max_args,
+                        a->nargs);
+}
+
+/* Argument letters of the function table (functions.h) as rows: letter, accepted types, name. */
+static const struct {
+    char letter;
+    enum value_type t1, t2; /* t2 VT_NULL: only t1 (NULL always fits) */
+    const char *text;
+} arg_kinds[] = {
+    {'S', VT_STRING, VT_NULL, "STRING"},   {'N', VT_BIGINT, VT_DOUBLE, "numeric"},
+    {'I', VT_BIGINT, VT_NULL, "BIGINT"},   {'T', VT_TIMESTAMP, VT_NULL, "TIMESTAMP(3)"},
+    {'B', VT_BOOLEAN, VT_NULL, "BOOLEAN"}, {'X', VT_TIMESTAMP, VT_STRING, "TIMESTAMP(3) or STRING"},
+};
+
+/* Compiles argument i of call a into e->args[i] and checks it against f's letter for it. */
+static int compile_call_arg(struct expr_compiler *c, const struct ast *a, const struct sql_function *f, struct expr *e,
+                            int i)
+{
+    if (a->args[i]->kind == AST_STAR)
+        return compile_fail(c, a->args[i], "\"*\" is only allowed in COUNT(*)");
+    if (expr_compile(c, a->args[i], &e->args[i]) < 0)
+        return -1;
+    size_t nletters = strlen(f->args);
+    char want = f->args[(size_t)i < nletters ? (size_t)i : nletters - 1];
+    enum value_type t = e->args[i]->type;
+    for (size_t k = 0; k < sizeof arg_kinds / sizeof arg_kinds[0]; k++)
+        if (arg_kinds[k].letter == want && t != VT_NULL && t != arg_kinds[k].t1 &&
+            (arg_kinds[k].t2 == VT_NULL || t != arg_kinds[k].t2))
+            return compile_fail(c, a->args[i], "type mismatch: argument %d of %s must be %s, found %s", i + 1, f->name,
+                                arg_kinds[k].text, value_type_name(t));
+    return 0;
+}
+
+/* e's result type by f's rule (RET_ARG1: the value arguments promoted to their common type). */
+static int call_result_type(struct expr_compiler *c, const struct ast *a, const struct sql_function *f, struct expr *e)
+{
+    int any_double = 0, t = VT_NULL, first = f->min_args == 3 ? 1 : 0;
+    for (int i = 0; i < e->nargs; i++)
+        any_double |= e->args[i]->type == VT_DOUBLE;
+    if (f->rule == RET_ARG0)
+        e->type = e->args[0]->type == VT_NULL ? VT_BIGINT : e->args[0]->type;
+    else if (f->rule == RET_NUMERIC)
+        e->type = any_double ? VT_DOUBLE : VT_BIGINT;
+    if (f->rule != RET_ARG1)
+        return 0;
+    /* IF(cond, a, b) and COALESCE-like: common type of the value arguments */
+    for (int i = first; i < e->nargs; i++) {
+        int u = common_type((enum value_type)t, e->args[i]->type);
+        if (u < 0)
+            return compile_fail(c, a->args[i], "type mismatch: arguments of %s have types %s and %s", f->name,
+                                value_type_name((enum value_type)t), value_type_name(e->args[i]->type));
+        t = u;
+    }
+    for (int i = first; i < e->nargs; i++)
+        if (!(e->args[i] = expr_promote(c, a->args[i], e->args[i], (enum value_type)t)))
+            return -1;
+    e->type = t == VT_NULL ? VT_STRING : (enum value_type)t;
+    return 0;
+}
+
 static int compile_function(struct expr_compiler *c, const struct ast *a, struct expr **out)
 {
     const struct sql_function *f = functions_find(a->name);
@@ -309,147 +398,147 @@ static int compile_function(struct expr_compiler *c, const struct ast *a, struct
             return compile_fail(c, a, "unknown function \"%s\"; did you mean \"%s\"?", a->name, s);
         return compile_fail(c, a, "unknown function \"%s\"", a->name);
     }
-    if (f->agg != AGG_NONE) {
-        int index;
-        enum value_type type;
-        if (!c->resolve_aggregate)
-            return compile_fail(c, a, "aggregate function %s is not allowed in %s", f->name, c->clause);
-        if (c->resolve_aggregate(c, a, &index, &type) < 0)
-            return -1;
-        struct expr *e = node_new(c, a, eval_column, type, 0);
-        if (!e)
-            return -1;
-        e->index = index;
-        *out = e;
-        return 0;
-    }
+    if (f->agg != AGG_NONE)
+        return compile_aggregate_ref(c, a, f, out);
     if (a->distinct)
         return compile_fail(c, a, "DISTINCT is only allowed in aggregate functions");
-    if (a->nargs < f->min_args || a->nargs > f->max_args) {
-        if (f->min_args == f->max_args)
-            return compile_fail(c, a, "function %s takes %d argument%s, found %d", f->name, f->min_args,
-                                f->min_args == 1 ? "" : "s", a->nargs);
-        if (f->max_args >= FUNCTIONS_MAX_ARGS)
-            return compile_fail(c, a, "function %s takes at least %d argument%s, found %d", f->name, f->min_args,
-                                f->min_args == 1 ? "" : "s", a->nargs);
-        return compile_fail(c, a, "function %s takes %d to %d arguments, found %d", f->name, f->min_args, f->max_args,
-                            a->nargs);
-    }
+    if (check_arity(c, a, f) < 0)
+        return -1;
     struct expr *e = node_new(c, a, eval_call, f->ret, a->nargs);
     if (!e)
         return -1;
     e->func = f;
-    size_t nletters = strlen(f->args);
-    int any_double = 0;
-    for (int i = 0; i < a->nargs; i++) {
-        if (a->args[i]->kind == AST_STAR)
-            return compile_fail(c, a->args[i], "\"*\" is only allowed in COUNT(*)");
-        if (expr_compile(c, a->args[i], &e->args[i]) < 0)
+    for (int i = 0; i < a->nargs; i++)
+        if (compile_call_arg(c, a, f, e, i) < 0)
             return -1;
-        enum value_type t = e->args[i]->type;
-        char want = f->args[(size_t)i < nletters ? (size_t)i : nletters - 1];
-        int ok = t == VT_NULL;
-        const char *wants = "";
-        switch (want) {
-        case 'S':
-            ok |= t == VT_STRING;
-            wants = "STRING";
-            break;
-        case 'N':
-            ok |= is_numeric(t);
-            wants = "numeric";
-            break;
-        case 'I':
-            ok |= t == VT_BIGINT;
-            wants = "BIGINT";
-            break;
-        case 'T':
-            ok |= t == VT_TIMESTAMP;
-            wants = "TIMESTAMP(3)";
-            break;
-        case 'B':
-            ok |= t == VT_BOOLEAN;
-            wants = "BOOLEAN";
-            break;
-        case 'X':
-            ok |= t == VT_TIMESTAMP || t == VT_STRING;
-            wants = "TIMESTAMP(3) or STRING";
-            break;
-        default:
-            ok = 1;
-        }
-        if (!ok)
-            return compile_fail(c, a->args[i], "type mismatch: argument %d of %s must be %s, found %s", i + 1, f->name,
-                                wants, value_type_name(t));
-        any_double |= t == VT_DOUBLE;
-    }
-    if (f->rule == RET_ARG0)
-        e->type = e->args[0]->type == VT_NULL ? VT_BIGINT : e->args[0]->type;
-    else if (f->rule == RET_NUMERIC)
-        e->type = any_double ? VT_DOUBLE : VT_BIGINT;
-    else if (f->rule == RET_ARG1) {
-        /* IF(cond, a, b) and COALESCE-like: common type of the value arguments */
-        int t = VT_NULL;
-        for (int i = f->min_args == 3 ? 1 : 0; i < e->nargs; i++) {
-            int u = common_type((enum value_type)t, e->args[i]->type);
-            if (u < 0)
-                return compile_fail(c, a->args[i], "type mismatch: arguments of %s have types %s and %s", f->name,
-                                    value_type_name((enum value_type)t), value_type_name(e->args[i]->type));
-            t = u;
-        }
-        for (int i = f->min_args == 3 ? 1 : 0; i < e->nargs; i++)
-            if (!(e->args[i] = expr_promote(c, a->args[i], e->args[i], (enum value_type)t)))
-                return -1;
-        e->type = t == VT_NULL ? VT_STRING : (enum value_type)t;
-    }
+    if (call_result_type(c, a, f, e) < 0)
+        return -1;
     if (f->prepare && compile_prepare(c, f, e, a) < 0)
         return -1;
     *out = e;
     return 0;
 }
 
+/* A constant; a string is copied, as the syntax tree goes away after compiling. */
+static int compile_literal(struct expr_compiler *c, const struct ast *a, struct expr **out)
+{
+    struct expr *e = node_new(c, a, eval_const, a->lit.type, 0);
+    if (!e)
+        return -1;
+    e->constant = a->lit;
+    if (a->lit.type == VT_STRING) {
+        e->constant.u.s.ptr = arena_strndup(c->arena, a->lit.u.s.ptr, a->lit.u.s.len);
+        if (!e->constant.u.s.ptr)
+            return compile_fail(c, a, "out of memory");
+    }
+    *out = e;
+    return 0;
+}
+
+static int compile_column(struct expr_compiler *c, const struct ast *a, struct expr **out)
+{
+    int index;
+    enum value_type type;
+    if (c->resolve_column(c, a, &index, &type) < 0)
+        return -1;
+    struct expr *e = node_new(c, a, eval_column, type, 0);
+    if (!e)
+        return -1;
+    e->index = index;
+    *out = e;
+    return 0;
+}
+
+/* NOT, unary minus, IS [NOT] NULL: one operand. */
+static int compile_unary(struct expr_compiler *c, const struct ast *a, struct expr **out)
+{
+    struct expr *x, *e;
+    if (expr_compile(c, a->args[0], &x) < 0)
+        return -1;
+    if (a->kind == AST_IS_NULL) {
+        e = node_new(c, a, eval_is_null, VT_BOOLEAN, 1);
+    } else {
+        if (a->op == AST_OP_NOT && x->type != VT_BOOLEAN && x->type != VT_NULL)
+            return compile_fail(c, a, "type mismatch: NOT needs a BOOLEAN operand, found %s", value_type_name(x->type));
+        if (a->op == AST_OP_NEG && !is_numeric(x->type) && x->type != VT_NULL)
+            return compile_fail(c, a, "type mismatch: cannot negate %s", value_type_name(x->type));
+        e = node_new(c, a, a->op == AST_OP_NOT ? eval_not : eval_neg, a->op == AST_OP_NOT ? VT_BOOLEAN : x->type, 1);
+    }
+    if (!e)
+        return -1;
+    e->args[0] = x;
+    e->negated = a->kind == AST_IS_NULL ? a->negated : 0;
+    *out = e;
+    return 0;
+}
+
+/* CAST(x AS t): folded when x is a constant (but a non-string constant to STRING, whose text
+ * would need a lasting home). */
+static int compile_cast(struct expr_compiler *c, const struct ast *a, struct expr **out)
+{
+    struct expr *x, *e;
+    if (expr_compile(c, a->args[0], &x) < 0)
+        return -1;
+    if (!cast_allowed(x->type, a->cast_type))
+        return compile_fail(c, a, "cannot cast %s to %s", value_type_name(x->type), value_type_name(a->cast_type));
+    if (x->fn == eval_const && (x->type == VT_STRING || a->cast_type != VT_STRING)) {
+        struct eval_ctx ec = {.err = c->err};
+        struct value v;
+        if (x->type != VT_NULL && eval_cast(&ec, x, &x->constant, a->cast_type, &v) < 0)
+            return -1;
+        if (x->type != VT_NULL)
+            x->constant = v;
+        x->type = a->cast_type;
+        x->constant.type = x->constant.type == VT_NULL ? VT_NULL : a->cast_type;
+        *out = x;
+        return 0;
+    }
+    if (!(e = node_new(c, a, eval_cast_node, a->cast_type, 1)))
+        return -1;
+    e->args[0] = x;
+    *out = e;
+    return 0;
+}
+
+/* LIKE (STRING operands), IN and BETWEEN (operands comparable with the first). */
+static int compile_predicate(struct expr_compiler *c, const struct ast *a, struct expr **out)
+{
+    expr_fn fn = a->kind == AST_LIKE ? eval_like : a->kind == AST_IN ? eval_in : eval_between;
+    struct expr *e = node_new(c, a, fn, VT_BOOLEAN, a->nargs);
+    if (!e)
+        return -1;
+    e->negated = a->negated;
+    for (int i = 0; i < a->nargs; i++) {
+        if (expr_compile(c, a->args[i], &e->args[i]) < 0)
+            return -1;
+        if (a->kind == AST_LIKE) {
+            if (e->args[i]->type != VT_STRING && e->args[i]->type != VT_NULL)
+                return compile_fail(c, a->args[i], "type mismatch: LIKE needs STRING operands, found %s",
+                                    value_type_name(e->args[i]->type));
+        } else if (i > 0 && compile_comparable(c, a->args[i], &e->args[0], &e->args[i], a->args[0], a->args[i]) < 0) {
+            return -1;
+        }
+    }
+    *out = e;
+    return 0;
+}
+
 int expr_compile(struct expr_compiler *c, const struct ast *a, struct expr **out)
 {
-    struct expr *e = NULL, *x;
     switch (a->kind) {
     case AST_LITERAL:
     case AST_INTERVAL:
-        if (!(e = node_new(c, a, eval_const, a->lit.type, 0)))
-            return -1;
-        e->constant = a->lit;
-        if (a->lit.type == VT_STRING) { /* the syntax tree goes away after compiling */
-            e->constant.u.s.ptr = arena_strndup(c->arena, a->lit.u.s.ptr, a->lit.u.s.len);
-            if (!e->constant.u.s.ptr)
-                return compile_fail(c, a, "out of memory");
-        }
-        break;
-    case AST_COLUMN: {
-        int index;
-        enum value_type type;
-        if (c->resolve_column(c, a, &index, &type) < 0)
-            return -1;
-        if (!(e = node_new(c, a, eval_column, type, 0)))
-            return -1;
-        e->index = index;
-        break;
-    }
+        return compile_literal(c, a, out);
+    case AST_COLUMN:
+        return compile_column(c, a, out);
     case AST_STAR:
         /* No query reaches this: compile_select expands or rejects a "*" item, and
          * compile_function and resolve_aggregate reject "*" arguments other than COUNT(*)'s
          * before compiling them. Kept as a guard for new callers. */
         return compile_fail(c, a, "\"*\" is not allowed here");
     case AST_UNARY:
-        if (expr_compile(c, a->args[0], &x) < 0)
-            return -1;
-        if (a->op == AST_OP_NOT && x->type != VT_BOOLEAN && x->type != VT_NULL)
-            return compile_fail(c, a, "type mismatch: NOT needs a BOOLEAN operand, found %s", value_type_name(x->type));
-        if (a->op == AST_OP_NEG && !is_numeric(x->type) && x->type != VT_NULL)
-            return compile_fail(c, a, "type mismatch: cannot negate %s", value_type_name(x->type));
-        if (!(e = node_new(c, a, a->op == AST_OP_NOT ? eval_not : eval_neg, a->op == AST_OP_NOT ? VT_BOOLEAN : x->type,
-                           1)))
-            return -1;
-        e->args[0] = x;
-        break;
+    case AST_IS_NULL:
+        return compile_unary(c, a, out);
     case AST_BINARY:
         return compile_binary(c, a, out);
     case AST_FUNC:
@@ -457,61 +546,11 @@ int expr_compile(struct expr_compiler *c, const struct ast *a, struct expr **out
     case AST_CASE:
         return compile_case(c, a, out);
     case AST_CAST:
-        if (expr_compile(c, a->args[0], &x) < 0)
-            return -1;
-        if (!cast_allowed(x->type, a->cast_type))
-            return compile_fail(c, a, "cannot cast %s to %s", value_type_name(x->type), value_type_name(a->cast_type));
-        if (x->fn == eval_const) {
-            struct eval_ctx ec = {.err = c->err};
-            struct value v;
-            /* constant folding; string results of constants need a lasting home */
-            if (x->type == VT_STRING || a->cast_type != VT_STRING) {
-                if (x->type != VT_NULL && eval_cast(&ec, x, &x->constant, a->cast_type, &v) < 0)
-                    return -1;
-                if (x->type != VT_NULL)
-                    x->constant = v;
-                x->type = a->cast_type;
-                x->constant.type = x->constant.type == VT_NULL ? VT_NULL : a->cast_type;
-                *out = x;
-                return 0;
-            }
-        }
-        if (!(e = node_new(c, a, eval_cast_node, a->cast_type, 1)))
-            return -1;
-        e->args[0] = x;
-        break;
-    case AST_IS_NULL:
-        if (expr_compile(c, a->args[0], &x) < 0)
-            return -1;
-        if (!(e = node_new(c, a, eval_is_null, VT_BOOLEAN, 1)))
-            return -1;
-        e->args[0] = x;
-        e->negated = a->negated;
-        break;
+        return compile_cast(c, a, out);
     case AST_LIKE:
     case AST_IN:
     case AST_BETWEEN:
-        if (!(e = node_new(c, a,
-                           a->kind == AST_LIKE ? eval_like
-                           : a->kind == AST_IN ? eval_in
-                                               : eval_between,
-                           VT_BOOLEAN, a->nargs)))
-            return -1;
-        e->negated = a->negated;
-        for (int i = 0; i < a->nargs; i++) {
-            if (expr_compile(c, a->args[i], &e->args[i]) < 0)
-                return -1;
-            if (a->kind == AST_LIKE) {
-                if (e->args[i]->type != VT_STRING && e->args[i]->type != VT_NULL)
-                    return compile_fail(c, a->args[i], "type mismatch: LIKE needs STRING operands, found %s",
-                                        value_type_name(e->args[i]->type));
-            } else if (i > 0 &&
-                       compile_comparable(c, a->args[i], &e->args[0], &e->args[i], a->args[0], a->args[i]) < 0) {
-                return -1;
-            }
-        }
-        break;
+        return compile_predicate(c, a, out);
     }
-    *out = e;
-    return 0;
+    return compile_fail(c, a, "unknown expression");
 }
