@@ -470,13 +470,109 @@ static int cast_parse_double(const char *s, size_t n, double *out)
     return 0;
 }
 
+/* "cannot cast 'text' to T" for a string that does not read as T (the first 60 bytes). */
+static int cast_text_fail(struct eval_ctx *c, const struct expr *e, const struct value *in, enum value_type t)
+{
+    return eval_fail(c, e, "cannot cast '%.*s' to %s", (int)(in->u.s.len > 60 ? 60 : in->u.s.len), in->u.s.ptr,
+                     value_type_name(t));
+}
+
+/* The casts to one type: 0 done, -1 failed (err set), 1 no such cast from in's type. */
+static int cast_to_bigint(struct eval_ctx *c, const struct expr *e, const struct value *in, struct value *out)
+{
+    double d;
+    switch (in->type) {
+    case VT_DOUBLE:
+        if (!(in->u.d > -9.2233720368547758e18 && in->u.d < 9.2233720368547758e18))
+            return eval_fail(c, e, "cannot cast %g to BIGINT: out of range", in->u.d);
+        out->u.i = (int64_t)in->u.d;
+        return 0;
+    case VT_BOOLEAN:
+        out->u.i = in->u.b;
+        return 0;
+    case VT_TIMESTAMP:
+        out->u.i = in->u.i;
+        return 0;
+    case VT_STRING:
+        if (cast_parse_int(in->u.s.ptr, in->u.s.len, &out->u.i) == 0)
+            return 0;
+        if (cast_parse_double(in->u.s.ptr, in->u.s.len, &d) == 0 && d > -9.2e18 && d < 9.2e18) {
+            out->u.i = (int64_t)d;
+            return 0;
+        }
+        return cast_text_fail(c, e, in, VT_BIGINT);
+    default:
+        return 1;
+    }
+}
+
+static int cast_to_double(struct eval_ctx *c, const struct expr *e, const struct value *in, struct value *out)
+{
+    switch (in->type) {
+    case VT_BIGINT:
+        out->u.d = (double)in->u.i;
+        return 0;
+    case VT_BOOLEAN:
+        out->u.d = in->u.b;
+        return 0;
+    case VT_STRING:
+        if (cast_parse_double(in->u.s.ptr, in->u.s.len, &out->u.d) == 0)
+            return 0;
+        return cast_text_fail(c, e, in, VT_DOUBLE);
+    default:
+        return 1;
+    }
+}
+
+static int cast_to_boolean(struct eval_ctx *c, const struct expr *e, const struct value *in, struct value *out)
+{
+    const char *s = in->type == VT_STRING ? in->u.s.ptr : "";
+    uint32_t n = in->type == VT_STRING ? in->u.s.len : 0;
+    switch (in->type) {
+    case VT_BIGINT:
+        out->u.b = in->u.i != 0;
+        return 0;
+    case VT_DOUBLE:
+        out->u.b = in->u.d != 0;
+        return 0;
+    case VT_STRING:
+        if ((n == 4 && strncasecmp(s, "true", 4) == 0) || (n == 1 && s[0] == '1')) {
+            out->u.b = 1;
+            return 0;
+        }
+        if ((n == 5 && strncasecmp(s, "false", 5) == 0) || (n == 1 && s[0] == '0')) {
+            out->u.b = 0;
+            return 0;
+        }
+        return cast_text_fail(c, e, in, VT_BOOLEAN);
+    default:
+        return 1;
+    }
+}
+
+/* Text as the codec's SQL form (what JSON decoding reads, and a date alone or no seconds). */
+static int cast_to_timestamp(struct eval_ctx *c, const struct expr *e, const struct value *in, struct value *out)
+{
+    switch (in->type) {
+    case VT_STRING:
+        if (timestamp_parse_text(in->u.s.ptr, in->u.s.len, TIMESTAMP_TEXT_SQL, &out->u.i) == 0)
+            return 0;
+        return cast_text_fail(c, e, in, VT_TIMESTAMP);
+    case VT_BIGINT:
+        out->u.i = in->u.i;
+        return 0;
+    default:
+        return 1;
+    }
+}
+
 int eval_cast(struct eval_ctx *c, const struct expr *e, const struct value *in, enum value_type t, struct value *out)
 {
     if (in->type == VT_NULL || in->type == t) {
         *out = *in;
         return 0;
     }
-    const char *tn = value_type_name(t);
+    int rc = 1;
     out->type = t;
     switch (t) {
     case VT_STRING:
@@ -484,85 +580,21 @@ int eval_cast(struct eval_ctx *c, const struct expr *e, const struct value *in, 
             return eval_fail(c, e, "out of memory");
         return 0;
     case VT_BIGINT:
-        if (in->type == VT_DOUBLE) {
-            if (!(in->u.d > -9.2233720368547758e18 && in->u.d < 9.2233720368547758e18))
-                return eval_fail(c, e, "cannot cast %g to BIGINT: out of range", in->u.d);
-            out->u.i = (int64_t)in->u.d;
-            return 0;
-        }
-        if (in->type == VT_BOOLEAN) {
-            out->u.i = in->u.b;
-            return 0;
-        }
-        if (in->type == VT_TIMESTAMP) {
-            out->u.i = in->u.i;
-            return 0;
-        }
-        if (in->type == VT_STRING) {
-            if (cast_parse_int(in->u.s.ptr, in->u.s.len, &out->u.i) == 0)
-                return 0;
-            double d;
-            if (cast_parse_double(in->u.s.ptr, in->u.s.len, &d) == 0 && d > -9.2e18 && d < 9.2e18) {
-                out->u.i = (int64_t)d;
-                return 0;
-            }
-            return eval_fail(c, e, "cannot cast '%.*s' to %s", (int)(in->u.s.len > 60 ? 60 : in->u.s.len), in->u.s.ptr,
-                             tn);
-        }
+        rc = cast_to_bigint(c, e, in, out);
         break;
     case VT_DOUBLE:
-        if (in->type == VT_BIGINT) {
-            out->u.d = (double)in->u.i;
-            return 0;
-        }
-        if (in->type == VT_BOOLEAN) {
-            out->u.d = in->u.b;
-            return 0;
-        }
-        if (in->type == VT_STRING) {
-            if (cast_parse_double(in->u.s.ptr, in->u.s.len, &out->u.d) == 0)
-                return 0;
-            return eval_fail(c, e, "cannot cast '%.*s' to %s", (int)(in->u.s.len > 60 ? 60 : in->u.s.len), in->u.s.ptr,
-                             tn);
-        }
+        rc = cast_to_double(c, e, in, out);
         break;
     case VT_BOOLEAN:
-        if (in->type == VT_BIGINT) {
-            out->u.b = in->u.i != 0;
-            return 0;
-        }
-        if (in->type == VT_DOUBLE) {
-            out->u.b = in->u.d != 0;
-            return 0;
-        }
-        if (in->type == VT_STRING) {
-            const char *s = in->u.s.ptr;
-            uint32_t n = in->u.s.len;
-            if ((n == 4 && strncasecmp(s, "true", 4) == 0) || (n == 1 && s[0] == '1')) {
-                out->u.b = 1;
-                return 0;
-            }
-            if ((n == 5 && strncasecmp(s, "false", 5) == 0) || (n == 1 && s[0] == '0')) {
-                out->u.b = 0;
-                return 0;
-            }
-            return eval_fail(c, e, "cannot cast '%.*s' to BOOLEAN", (int)(n > 60 ? 60 : n), s);
-        }
+        rc = cast_to_boolean(c, e, in, out);
         break;
     case VT_TIMESTAMP:
-        if (in->type == VT_STRING) {
-            if (timestamp_parse_text(in->u.s.ptr, in->u.s.len, TIMESTAMP_TEXT_SQL, &out->u.i) == 0)
-                return 0;
-            return eval_fail(c, e, "cannot cast '%.*s' to TIMESTAMP(3)", (int)(in->u.s.len > 60 ? 60 : in->u.s.len),
-                             in->u.s.ptr);
-        }
-        if (in->type == VT_BIGINT) {
-            out->u.i = in->u.i;
-            return 0;
-        }
+        rc = cast_to_timestamp(c, e, in, out);
         break;
     default:
         break;
     }
-    return eval_fail(c, e, "cannot cast %s to %s", value_type_name(in->type), tn);
+    if (rc <= 0)
+        return rc;
+    return eval_fail(c, e, "cannot cast %s to %s", value_type_name(in->type), value_type_name(t));
 }
