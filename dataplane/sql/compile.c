@@ -300,15 +300,15 @@ static int compile_prepare(struct expr_compiler *c, const struct sql_function *f
     return 0;
 }
 
-/* A call of aggregate f: the planner's slot for it, read as a column of the aggregated row. */
-static int compile_aggregate_ref(struct expr_compiler *c, const struct ast *a, const struct sql_function *f,
-                                 struct expr **out)
+/* A name the planner resolves (resolve: one of c's callbacks) to a column of the row the
+ * expression reads: the input row, or the aggregated row for an aggregate call. */
+static int compile_resolved(struct expr_compiler *c, const struct ast *a,
+                            int (*resolve)(struct expr_compiler *, const struct ast *, int *, enum value_type *),
+                            struct expr **out)
 {
     int index;
     enum value_type type;
-    if (!c->resolve_aggregate)
-        return compile_fail(c, a, "aggregate function %s is not allowed in %s", f->name, c->clause);
-    if (c->resolve_aggregate(c, a, &index, &type) < 0)
+    if (resolve(c, a, &index, &type) < 0)
         return -1;
     struct expr *e = node_new(c, a, eval_column, type, 0);
     if (!e)
@@ -316,6 +316,15 @@ static int compile_aggregate_ref(struct expr_compiler *c, const struct ast *a, c
     e->index = index;
     *out = e;
     return 0;
+}
+
+/* A call of aggregate f: the planner's slot for it, read as a column of the aggregated row. */
+static int compile_aggregate_ref(struct expr_compiler *c, const struct ast *a, const struct sql_function *f,
+                                 struct expr **out)
+{
+    if (!c->resolve_aggregate)
+        return compile_fail(c, a, "aggregate function %s is not allowed in %s", f->name, c->clause);
+    return compile_resolved(c, a, c->resolve_aggregate, out);
 }
 
 static int check_arity(struct expr_compiler *c, const struct ast *a, const struct sql_function *f)
@@ -435,20 +444,6 @@ static int compile_literal(struct expr_compiler *c, const struct ast *a, struct 
     return 0;
 }
 
-static int compile_column(struct expr_compiler *c, const struct ast *a, struct expr **out)
-{
-    int index;
-    enum value_type type;
-    if (c->resolve_column(c, a, &index, &type) < 0)
-        return -1;
-    struct expr *e = node_new(c, a, eval_column, type, 0);
-    if (!e)
-        return -1;
-    e->index = index;
-    *out = e;
-    return 0;
-}
-
 /* NOT, unary minus, IS [NOT] NULL: one operand. */
 static int compile_unary(struct expr_compiler *c, const struct ast *a, struct expr **out)
 {
@@ -530,7 +525,7 @@ int expr_compile(struct expr_compiler *c, const struct ast *a, struct expr **out
     case AST_INTERVAL:
         return compile_literal(c, a, out);
     case AST_COLUMN:
-        return compile_column(c, a, out);
+        return compile_resolved(c, a, c->resolve_column, out);
     case AST_STAR:
         /* No query reaches this: compile_select expands or rejects a "*" item, and
          * compile_function and resolve_aggregate reject "*" arguments other than COUNT(*)'s
