@@ -14,7 +14,8 @@
  * ("applied: ..." or "unavailable: why") in a JSON object the caller stores in the task status.
  *
  * The seccomp allow-list forbids execve, so it cannot be installed before exec: the worker
- * calls sandbox_lock_down() itself, first thing, when its spec says "sandbox":{"seccomp":true}. */
+ * calls seccomp_lock_down() (common/seccomp.h) itself, first thing, when its spec says
+ * "sandbox":{"seccomp":true}. */
 #ifndef SLUICE_CONTROLPLANE_SANDBOX_H
 #define SLUICE_CONTROLPLANE_SANDBOX_H
 
@@ -63,11 +64,5 @@ int sandbox_spawn(const struct sandbox_config *cfg, const char *path, char *cons
  * filled. */
 int sandbox_prepare_dirs(const char *data_root, const char *tenant_id, const char *task_id, uid_t uid, gid_t gid,
                          char *workdir, size_t workdirsz, char *err, size_t errsz);
-
-/* In the worker, after exec: installs the seccomp-bpf allow-list (no exec, ptrace, mount,
- * namespace changes, module or kernel calls, and no listen/accept: a worker is a client only,
- * so no other tenant's worker can connect to it; disallowed calls fail with EPERM). Fills report
- * with "applied: N syscalls allowed" or "unavailable: why". Returns 0 or -1. */
-int sandbox_lock_down(char *report, size_t reportsz);
 
 #endif

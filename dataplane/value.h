@@ -1,13 +1,16 @@
 /* value.h — the dataplane's typed values, rows and stream schemas (shared by sql/ and the
- * runtime). A row is an array of struct value laid out by a schema; strings point into memory
- * owned by whoever produced the row (an input buffer or a per-batch arena) and live as long as
- * the batch. */
+ * runtime), and what every user of a value needs: ordering, equality, hashing and the text
+ * forms of CAST(v AS STRING). A row is an array of struct value laid out by a schema; strings
+ * point into memory owned by whoever produced the row (an input buffer or a per-batch arena)
+ * and live as long as the batch. */
 #ifndef SLUICE_DATAPLANE_VALUE_H
 #define SLUICE_DATAPLANE_VALUE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+struct arena;
 
 /* SQL types. TIMESTAMP is TIMESTAMP(3): milliseconds since the Unix epoch, UTC. */
 enum value_type {
@@ -46,5 +49,24 @@ struct schema {
     int rowtime_field;
     int64_t watermark_delay_ms;
 };
+
+/* Total order used by comparisons, MIN/MAX and grouping (both non-null, comparable types:
+ * BIGINT and DOUBLE compare as numbers). Returns <0, 0 or >0. */
+int value_compare(const struct value *a, const struct value *b);
+/* 1 when a and b are equal (two NULLs are equal here, as grouping wants), else 0. */
+int value_equal(const struct value *a, const struct value *b);
+/* Hash of v mixed with seed; values that compare equal hash equal (a whole DOUBLE as a BIGINT). */
+uint64_t value_hash(const struct value *v, uint64_t seed);
+
+/* Name of a type as SQL shows it ("BIGINT", "TIMESTAMP(3)", ...). Static string. */
+const char *value_type_name(enum value_type t);
+/* Formats a DOUBLE the way CAST(d AS STRING) does: shortest text that reads back the same,
+ * with ".0" on whole numbers ("9.08", "10.0", "1e+20"); buf at least 32 bytes. Returns the
+ * length. */
+size_t value_format_double(double d, char *buf);
+/* Sets *out to the VT_STRING text of a non-null value as CAST(v AS STRING) writes it. A string
+ * is returned as is and TRUE/FALSE are static; other texts are allocated from scratch (they
+ * live as long as it). Returns 0, or -1 when scratch is NULL or out of memory. */
+int value_to_string(const struct value *v, struct arena *scratch, struct value *out);
 
 #endif

@@ -2,7 +2,6 @@
  * stdout) and `sluiced run` (a pipeline file run locally on streams under a data directory),
  * both thin mains over engine.h. */
 #include "dataplane/worker.h"
-#include "controlplane/sandbox.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/seccomp.h"
 #include "dataplane/engine.h"
 #include "dataplane/log/log.h"
 #include "dataplane/preview.h"
@@ -409,8 +409,8 @@ int worker_main(int argc, char **argv)
         return 1;
     }
     if (json_is_true(json_object_get(json_object_get(spec, "sandbox"), "seccomp"))) {
-        char report[256]; /* controlplane sandbox: the allow-list that forbids exec, after exec */
-        sandbox_lock_down(report, sizeof report);
+        char report[256]; /* the allow-list that forbids exec, so installed after exec */
+        seccomp_lock_down(report, sizeof report);
         emit_json_line(json_pack("{s:s,s:s,s:s}", "type", "sandbox", "layer", "seccomp", "status", report));
     }
     const char *kind = json_string_value(json_object_get(spec, "kind"));

@@ -2,7 +2,7 @@
 # make test: every test, against a throwaway PostgreSQL that is removed afterwards, pass or fail.
 #
 #   scripts/test.sh            unit (plain + ASan/UBSan), then integration tests
-#   scripts/test.sh unit       unit tests only
+#   scripts/test.sh unit       unit tests only (and the layering check, scripts/check-layering.sh)
 #   scripts/test.sh integration integration tests only
 #   TESTS=0003 scripts/test.sh integration tests whose file name contains 0003 (and units)
 #
@@ -54,6 +54,14 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
   for bin in $build/rel/tests/unit/*_test $build/san/tests/unit/*_test; do
     [ -x "$bin" ] && run_unit "$root/$bin"
   done
+  # Who may include and call whom (issue 14): a broken rule fails the run like a failed test.
+  if BUILD=$build scripts/check-layering.sh >"$logdir/check-layering.log" 2>&1; then
+    passed=$((passed + 1)); printf 'ok    %-50s\n' "scripts/check-layering.sh"
+  else
+    failed=$((failed + 1)); failures+=("check-layering")
+    printf 'FAIL  %-50s (log: %s)\n' "scripts/check-layering.sh" "$logdir/check-layering.log"
+    grep -v '^ok' "$logdir/check-layering.log" | sed 's/^/      /'
+  fi
 fi
 
 if [ "$what" = all ] || [ "$what" = integration ]; then

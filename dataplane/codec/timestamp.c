@@ -47,51 +47,101 @@ static int days_in_month(int y, int m)
     return m == 2 && leap ? 29 : dim[m - 1];
 }
 
-int timestamp_parse(const char *s, size_t len, int64_t *ms)
+/* The fraction after '.' at s[*i]: 1 to 9 digits (any number when any_length), as
+ * milliseconds in *frac_ms. Returns 0, or -1. */
+static int parse_fraction(const char *s, size_t len, size_t *i, bool any_length, int *frac_ms)
 {
-    int y, mo, d, h, mi, sec, frac_ms = 0;
-    if (len < 19 || s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':')
+    size_t start = *i, n;
+    int v = 0;
+    while (*i < len && s[*i] >= '0' && s[*i] <= '9') {
+        if (*i - start < 3)
+            v = v * 10 + (s[*i] - '0');
+        (*i)++;
+    }
+    n = *i - start;
+    if (n == 0 || (n > 9 && !any_length))
         return -1;
-    if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) || !digits(s + 11, 2, &h) ||
-        !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &sec))
+    for (; n < 3; n++)
+        v *= 10;
+    *frac_ms = v;
+    return 0;
+}
+
+/* An optional "Z", "±hh:mm" or "±hhmm" at s[*i], which must end the text, as minutes east of
+ * UTC in *offset_min (0 when absent). Returns 0, or -1. */
+static int parse_offset(const char *s, size_t len, size_t *i, int *offset_min)
+{
+    *offset_min = 0;
+    if (*i < len && s[*i] == 'Z') {
+        (*i)++;
+        return 0;
+    }
+    if (*i >= len || (s[*i] != '+' && s[*i] != '-'))
+        return 0;
+    int oh, om, sign = s[*i] == '-' ? -1 : 1;
+    size_t j = *i + 1;
+    if (len - j == 5 && s[j + 2] == ':' && digits(s + j, 2, &oh) && digits(s + j + 3, 2, &om))
+        j += 5;
+    else if (len - j == 4 && digits(s + j, 2, &oh) && digits(s + j + 2, 2, &om))
+        j += 4;
+    else
         return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
+    if (oh > 23 || om > 59)
         return -1;
-    size_t i = 19;
-    if (i < len && s[i] == '.') {
-        size_t start = ++i;
-        while (i < len && s[i] >= '0' && s[i] <= '9') {
-            if (i - start < 3)
-                frac_ms = frac_ms * 10 + (s[i] - '0');
+    *offset_min = sign * (oh * 60 + om);
+    *i = j;
+    return 0;
+}
+
+/* The time of day after the date (s[10] on): "(' '|'T')HH:mm[:ss[.f]]" and an offset; seconds
+ * are required unless sql. Returns 0, or -1. */
+static int parse_time_of_day(const char *s, size_t len, bool sql, int f[4], int *offset_min, size_t *end)
+{
+    size_t i = 16;
+    if (len < 16 || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || !digits(s + 11, 2, &f[0]) ||
+        !digits(s + 14, 2, &f[1]))
+        return -1;
+    if (i < len && s[i] == ':') {
+        if (len < 19 || !digits(s + 17, 2, &f[2]))
+            return -1;
+        i = 19;
+        if (i < len && s[i] == '.') {
             i++;
+            if (parse_fraction(s, len, &i, sql, &f[3]) < 0)
+                return -1;
         }
-        size_t n = i - start;
-        if (n == 0 || n > 9)
-            return -1;
-        for (; n < 3; n++)
-            frac_ms *= 10;
+    } else if (!sql) {
+        return -1;
     }
-    int offset_min = 0;
-    if (i < len && s[i] == 'Z') {
-        i++;
-    } else if (i < len && (s[i] == '+' || s[i] == '-')) {
-        int oh, om, sign = s[i] == '-' ? -1 : 1;
-        i++;
-        if (len - i == 5 && s[i + 2] == ':' && digits(s + i, 2, &oh) && digits(s + i + 3, 2, &om))
-            i += 5;
-        else if (len - i == 4 && digits(s + i, 2, &oh) && digits(s + i + 2, 2, &om))
-            i += 4;
-        else
-            return -1;
-        if (oh > 23 || om > 59)
-            return -1;
-        offset_min = sign * (oh * 60 + om);
-    }
-    if (i != len)
+    if (parse_offset(s, len, &i, offset_min) < 0)
+        return -1;
+    *end = i;
+    return 0;
+}
+
+int timestamp_parse_text(const char *s, size_t len, enum timestamp_text form, int64_t *ms)
+{
+    bool sql = form == TIMESTAMP_TEXT_SQL;
+    while (sql && len && s[len - 1] == ' ')
+        len--;
+    while (sql && len && s[0] == ' ')
+        s++, len--;
+    int y, mo, d, tod[4] = {0, 0, 0, 0}, offset_min = 0; /* hour, minute, second, milliseconds */
+    if (len < 10 || s[4] != '-' || s[7] != '-' || !digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d))
+        return -1;
+    size_t i = 10;
+    if ((len > 10 || !sql) && parse_time_of_day(s, len, sql, tod, &offset_min, &i) < 0)
+        return -1;
+    if (i != len || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || tod[0] > 23 || tod[1] > 59 || tod[2] > 59)
         return -1;
     int64_t days = timestamp_days_from_civil(y, mo, d);
-    *ms = ((days * 24 + h) * 60 + mi - offset_min) * 60000 + (int64_t)sec * 1000 + frac_ms;
+    *ms = ((days * 24 + tod[0]) * 60 + tod[1] - offset_min) * 60000 + (int64_t)tod[2] * 1000 + tod[3];
     return 0;
+}
+
+int timestamp_parse(const char *s, size_t len, int64_t *ms)
+{
+    return timestamp_parse_text(s, len, TIMESTAMP_TEXT_FULL, ms);
 }
 
 static void put2(char *p, int v)

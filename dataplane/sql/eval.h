@@ -1,10 +1,9 @@
-/* eval.h — compiled expressions: type-checked trees of typed nodes built once from syntax
- * trees, evaluated per row without malloc (temporary strings go to the per-batch arena)
- * (internal to sql/). */
+/* eval.h — compiled expressions: trees of typed nodes (built once by compile.h from syntax
+ * trees), evaluated per row without malloc (temporary strings go to the per-batch arena); and
+ * the run-time helpers the built-in functions share (internal to sql/). */
 #ifndef SLUICE_DATAPLANE_SQL_EVAL_H
 #define SLUICE_DATAPLANE_SQL_EVAL_H
 
-#include "dataplane/sql/parser.h"
 #include "dataplane/sql/sql.h"
 
 struct arena;
@@ -36,30 +35,40 @@ struct expr {
 
 static inline int expr_eval(const struct expr *e, struct eval_ctx *c, struct value *out) { return e->fn(e, c, out); }
 
-/* How names in an expression are resolved; each callback fills the compiler's err on failure.
- * resolve_aggregate NULL: aggregate calls are not allowed in this clause (where is named in
- * the error). */
-struct expr_compiler {
-    struct arena *arena;
-    struct sql_error *err;
-    int (*resolve_column)(struct expr_compiler *c, const struct ast *col, int *index, enum value_type *type);
-    int (*resolve_aggregate)(struct expr_compiler *c, const struct ast *call, int *index, enum value_type *type);
-    void *ctx;
-    const char *clause; /* "WHERE", "GROUP BY", ... for messages */
-    struct expr_cleanup {
-        void (*fn)(void *);
-        void *ptr;
-    } * cleanups;
-    int ncleanups, capcleanups;
-};
+/* ---- Node evaluators: one per kind of node, what compile.c puts in expr.fn ---------------*/
+int eval_column(const struct expr *e, struct eval_ctx *c, struct value *out); /* c->row[e->index] */
+int eval_const(const struct expr *e, struct eval_ctx *c, struct value *out);  /* e->constant */
+/* Arithmetic on args[0] and args[1]: BIGINT (overflow checked; also TIMESTAMP +/- INTERVAL) and
+ * DOUBLE versions. */
+int eval_add_int(const struct expr *e, struct eval_ctx *c, struct value *out);
+int eval_sub_int(const struct expr *e, struct eval_ctx *c, struct value *out);
+int eval_mul_int(const struct expr *e, struct eval_ctx *c, struct value *out);
+int eval_div_int(const struct expr *e, struct eval_ctx *c, struct value *out);
+int eval_mod_int(const struct expr *e, struct eval_ctx *c, struct value *out);
+int eval_add_double(const struct expr *e, struct eval_ctx *c, struct value *out);
+int eval_sub_double(const struct expr *e, struct eval_ctx *c, struct value *out);
+int eval_mul_double(const struct expr *e, struct eval_ctx *c, struct value *out);
+int eval_div_double(const struct expr *e, struct eval_ctx *c, struct value *out);
+int eval_mod_double(const struct expr *e, struct eval_ctx *c, struct value *out);
+int eval_neg(const struct expr *e, struct eval_ctx *c, struct value *out);
+int eval_concat(const struct expr *e, struct eval_ctx *c, struct value *out); /* || */
+/* Comparison; e->index is the ast_op. eval_compare_int: BIGINT or TIMESTAMP on both sides. */
+int eval_compare(const struct expr *e, struct eval_ctx *c, struct value *out);
+int eval_compare_int(const struct expr *e, struct eval_ctx *c, struct value *out);
+int eval_and(const struct expr *e, struct eval_ctx *c, struct value *out); /* three-valued */
+int eval_or(const struct expr *e, struct eval_ctx *c, struct value *out);
+int eval_not(const struct expr *e, struct eval_ctx *c, struct value *out);
+int eval_is_null(const struct expr *e, struct eval_ctx *c, struct value *out); /* e->negated: IS NOT NULL */
+/* CASE: args = [operand?] when, then, ..., [else]; e->index: 1 when simple (operand first),
+ * constant.u.i: 1 when an ELSE is present. */
+int eval_case(const struct expr *e, struct eval_ctx *c, struct value *out);
+int eval_cast_node(const struct expr *e, struct eval_ctx *c, struct value *out); /* args[0] to e->type */
+int eval_in(const struct expr *e, struct eval_ctx *c, struct value *out);        /* args[0] IN args[1..] */
+int eval_between(const struct expr *e, struct eval_ctx *c, struct value *out);   /* args[0] BETWEEN 1 AND 2 */
+int eval_like(const struct expr *e, struct eval_ctx *c, struct value *out);      /* s, pattern[, escape] */
+int eval_call(const struct expr *e, struct eval_ctx *c, struct value *out);      /* e->func's impl */
 
-/* Compiles a into *out. Returns 0 or -1 with c->err filled. */
-int expr_compile(struct expr_compiler *c, const struct ast *a, struct expr **out);
-/* e converted to type t (a cast node, or a folded constant); NULL with c->err filled. */
-struct expr *expr_promote(struct expr_compiler *c, const struct ast *at, struct expr *e, enum value_type t);
-/* Registers fn(ptr) to run at expr_compiler_cleanup(). Returns 0 or -1. */
-int expr_compiler_defer(struct expr_compiler *c, void (*fn)(void *), void *ptr);
-void expr_compiler_cleanup(struct expr_compiler *c);
+/* ---- Helpers -----------------------------------------------------------------------------*/
 /* Sets *err from a node's position. Always returns -1. */
 int eval_fail(struct eval_ctx *c, const struct expr *e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The longest string any expression may build (REPEAT, REPLACE, CONCAT, ||, LPAD, JSON_QUERY,
@@ -71,14 +80,8 @@ int eval_fail(struct eval_ctx *c, const struct expr *e, const char *fmt, ...) __
  * exceeds SQL_STRING_MAX ("<what> result exceeds the 16 MiB string limit") or memory is out.
  * what names the function or operator; NULL: e's function. */
 char *eval_string_alloc(struct eval_ctx *c, const struct expr *e, const char *what, size_t n);
-/* Sets c->err at a syntax node's position. Always returns -1. */
-int compile_fail(struct expr_compiler *c, const struct ast *at, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* Converts a value to type t (CAST semantics). Returns 0 or -1 with err filled at e. */
+/* Converts a value to type t (CAST semantics; text to TIMESTAMP as the codec's SQL form).
+ * Returns 0 or -1 with err filled at e. */
 int eval_cast(struct eval_ctx *c, const struct expr *e, const struct value *in, enum value_type t, struct value *out);
-/* Total order used by comparisons, MIN/MAX and grouping (both non-null, comparable types). */
-int value_compare(const struct value *a, const struct value *b);
-int value_equal(const struct value *a, const struct value *b);
-uint64_t value_hash(const struct value *v, uint64_t seed);
 
 #endif

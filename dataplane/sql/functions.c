@@ -1,6 +1,6 @@
 /* functions.c — SQL built-in functions as one table (name, arity, argument types, result
- * type rule, implementation), their implementations (string, math, JSON and time functions),
- * and the text forms of values (timestamps, doubles) shared with the rest of sql/. */
+ * type rule, implementation) and their implementations (string, math, JSON and time
+ * functions). Text forms of values come from value.h, timestamp texts from the codec. */
 #include "dataplane/sql/functions.h"
 
 #include <ctype.h>
@@ -16,6 +16,7 @@
 
 #include "common/arena.h"
 #include "dataplane/codec/timestamp.h"
+#include "dataplane/sql/parser.h"
 
 /* ---- Time ------------------------------------------------------------------------------*/
 
@@ -54,129 +55,6 @@ static int64_t civil_to_ms(const struct civil *c)
 {
     return timestamp_days_from_civil(c->year, c->month, c->day) * 86400000 + c->hour * 3600000LL + c->minute * 60000LL +
            c->second * 1000LL + c->milli;
-}
-
-/* Reads exactly n digits (n > 0) at s[*i]. */
-static int read_digits(const char *s, size_t len, size_t *i, int n, int64_t *out)
-{
-    int64_t v = 0;
-    for (int k = 0; k < n; k++) {
-        if (*i >= len || !isdigit((unsigned char)s[*i]))
-            return -1;
-        v = v * 10 + (s[(*i)++] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-int sql_parse_timestamp(const char *s, size_t len, int64_t *ms)
-{
-    struct civil c = {0};
-    size_t i = 0;
-    int64_t v;
-    while (len && s[len - 1] == ' ')
-        len--;
-    while (i < len && s[i] == ' ')
-        i++;
-    if (read_digits(s, len, &i, 4, &c.year) < 0 || i >= len || s[i++] != '-' || read_digits(s, len, &i, 2, &v) < 0)
-        return -1;
-    c.month = (int)v;
-    if (i >= len || s[i++] != '-' || read_digits(s, len, &i, 2, &v) < 0)
-        return -1;
-    c.day = (int)v;
-    if (i < len && (s[i] == ' ' || s[i] == 'T')) {
-        i++;
-        if (read_digits(s, len, &i, 2, &v) < 0)
-            return -1;
-        c.hour = (int)v;
-        if (i >= len || s[i++] != ':' || read_digits(s, len, &i, 2, &v) < 0)
-            return -1;
-        c.minute = (int)v;
-        if (i < len && s[i] == ':') {
-            i++;
-            if (read_digits(s, len, &i, 2, &v) < 0)
-                return -1;
-            c.second = (int)v;
-            if (i < len && s[i] == '.') {
-                int k = 0, milli = 0;
-                i++;
-                while (i < len && isdigit((unsigned char)s[i])) {
-                    if (k < 3)
-                        milli = milli * 10 + (s[i] - '0');
-                    k++;
-                    i++;
-                }
-                if (k == 0)
-                    return -1;
-                for (; k < 3; k++)
-                    milli *= 10;
-                c.milli = milli;
-            }
-        }
-        if (i < len && s[i] == 'Z')
-            i++;
-    }
-    if (i != len || !civil_valid(&c))
-        return -1;
-    *ms = civil_to_ms(&c);
-    return 0;
-}
-
-size_t sql_format_timestamp(int64_t ms, char *buf)
-{
-    struct civil c;
-    civil_from_ms(ms, &c);
-    int n = snprintf(buf, 32, "%04lld-%02d-%02d %02d:%02d:%02d.%03d", (long long)c.year, c.month, c.day, c.hour,
-                     c.minute, c.second, c.milli);
-    return n < 0 ? 0 : (size_t)(n > 31 ? 31 : n);
-}
-
-size_t sql_format_double(double d, char *buf)
-{
-    if (isnan(d))
-        return (size_t)snprintf(buf, 32, "NaN");
-    if (isinf(d))
-        return (size_t)snprintf(buf, 32, d > 0 ? "Infinity" : "-Infinity");
-    int n = 0;
-    for (int prec = 15; prec <= 17; prec++) {
-        n = snprintf(buf, 32, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d)
-            break;
-    }
-    if (!strpbrk(buf, ".e")) {
-        buf[n++] = '.';
-        buf[n++] = '0';
-        buf[n] = '\0';
-    }
-    return (size_t)n;
-}
-
-int functions_to_string(const struct value *v, struct arena *scratch, struct value *out)
-{
-    if (v->type == VT_STRING) {
-        *out = *v;
-        return 0;
-    }
-    if (v->type == VT_BOOLEAN) {
-        out->type = VT_STRING;
-        out->u.s.ptr = v->u.b ? "TRUE" : "FALSE";
-        out->u.s.len = v->u.b ? 4 : 5;
-        return 0;
-    }
-    char *buf = scratch ? arena_alloc(scratch, 32) : NULL;
-    if (!buf)
-        return -1;
-    size_t n;
-    if (v->type == VT_BIGINT)
-        n = (size_t)snprintf(buf, 32, "%lld", (long long)v->u.i);
-    else if (v->type == VT_DOUBLE)
-        n = sql_format_double(v->u.d, buf);
-    else
-        n = sql_format_timestamp(v->u.i, buf);
-    out->type = VT_STRING;
-    out->u.s.ptr = buf;
-    out->u.s.len = (uint32_t)n;
-    return 0;
 }
 
 /* ---- Helpers ---------------------------------------------------------------------------*/
@@ -271,7 +149,7 @@ static int fn_concat(const struct expr *e, const struct value *a, struct eval_ct
     struct value parts[FUNCTIONS_MAX_ARGS];
     size_t total = 0;
     for (int i = 0; i < e->nargs; i++) {
-        if (functions_to_string(&a[i], c->scratch, &parts[i]) < 0)
+        if (value_to_string(&a[i], c->scratch, &parts[i]) < 0)
             return eval_fail(c, e, "out of memory");
         total += parts[i].u.s.len;
     }
@@ -406,21 +284,25 @@ static pcre2_code *regex_compile(const char *pat, size_t len, char *msg, size_t 
     return re;
 }
 
-/* Constant pattern (argument 2): compiled once at plan compile time. */
-static int prepare_regex(struct expr_compiler *c, struct expr *e, const struct ast *call)
+/* Constant pattern (argument 2): compiled once at plan compile time, released with the plan. */
+static int prepare_regex(struct expr *e, const struct ast *call, void (**release)(void *), struct sql_error *err)
 {
     const struct expr *pat = e->args[1];
     if (pat->type != VT_STRING || pat->args || pat->nargs || pat->func || call->args[1]->kind != AST_LITERAL)
         return 0;
     char msg[200];
     pcre2_code *re = regex_compile(pat->constant.u.s.ptr, pat->constant.u.s.len, msg, sizeof msg);
-    if (!re)
-        return compile_fail(c, call->args[1], "invalid regular expression '%s': %s", pat->constant.u.s.ptr, msg);
-    if (expr_compiler_defer(c, regex_release, re) < 0) {
-        regex_release(re);
-        return compile_fail(c, call, "out of memory");
+    if (!re) {
+        if (err) {
+            err->line = call->args[1]->line;
+            err->column = call->args[1]->column;
+            snprintf(err->message, sizeof err->message, "invalid regular expression '%s': %s", pat->constant.u.s.ptr,
+                     msg);
+        }
+        return -1;
     }
     e->state = re;
+    *release = regex_release;
     return 0;
 }
 
@@ -1019,7 +901,7 @@ static int fn_json_value(const struct expr *e, const struct value *a, struct eva
     } else if (json_is_integer(cur)) {
         n = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(cur));
     } else if (json_is_real(cur)) {
-        n = sql_format_double(json_real_value(cur), buf);
+        n = value_format_double(json_real_value(cur), buf);
     } else {
         txt = json_is_true(cur) ? "true" : "false";
         n = strlen(txt);
@@ -1076,124 +958,152 @@ static int fn_json_query(const struct expr *e, const struct value *a, struct eva
 /* ---- Time functions --------------------------------------------------------------------*/
 
 /* Java-style date patterns: runs of y M d H m s S are fields, 'text' is literal, other
- * characters are literal. Formats ts into buf (returns length) or, when parse is set,
- * parses s into *ms. Returns -1 on a bad pattern or (parsing) a mismatch. */
+ * characters are literal. One pass either formats a time into buf or parses text s. */
+struct date_io {
+    const char *s; /* parsing: the text (NULL when formatting) and the position in it */
+    size_t sn, si;
+    char *buf; /* formatting: the output (cap bytes, NUL-terminated at the end) */
+    size_t cap, o;
+};
+
+/* A literal character of the pattern: written, or matched against the text. */
+static int date_literal(struct date_io *io, char ch)
+{
+    if (io->s)
+        return io->si < io->sn && io->s[io->si++] == ch ? 0 : -1;
+    if (io->o + 1 < io->cap)
+        io->buf[io->o++] = ch;
+    return 0;
+}
+
+/* Writes field value val as a run of run letters ch (fraction digits for 'S'). */
+static void date_format_field(struct date_io *io, const struct civil *cv, char ch, size_t run, int64_t val)
+{
+    if (ch == 'S') { /* fraction: first `run` digits of the milliseconds */
+        char frac[8];
+        snprintf(frac, sizeof frac, "%03d", cv->milli);
+        for (size_t k = 0; k < run; k++)
+            if (io->o + 1 < io->cap)
+                io->buf[io->o++] = k < 3 ? frac[k] : '0';
+        return;
+    }
+    if (ch == 'y' && run == 2)
+        val %= 100;
+    int n = snprintf(io->buf + io->o, io->cap - io->o, "%0*lld", (int)run, (long long)val);
+    io->o += n > 0 ? (size_t)n : 0;
+    if (io->o >= io->cap)
+        io->o = io->cap - 1;
+}
+
+/* Reads the digits of a run of run letters ch into *v: one letter takes up to 4 (year) or 2
+ * digits, more letters exactly that many; 'S' is scaled to milliseconds, 'yy' to 20yy. */
+static int date_parse_field(struct date_io *io, char ch, size_t run, int64_t *v)
+{
+    size_t want = run == 1 ? (ch == 'y' ? 4 : 2) : run, got = 0;
+    if (ch == 'S')
+        want = run;
+    if (want > 9)
+        return -1;
+    *v = 0;
+    while (got < want && io->si < io->sn && isdigit((unsigned char)io->s[io->si])) {
+        *v = *v * 10 + (io->s[io->si++] - '0');
+        got++;
+    }
+    if (got == 0 || (run > 1 && got != want))
+        return -1;
+    if (ch == 'S') {
+        for (; got < 3; got++)
+            *v *= 10;
+        for (; got > 3; got--)
+            *v /= 10;
+    }
+    if (ch == 'y' && run == 2)
+        *v += 2000;
+    return 0;
+}
+
+/* One run of the same pattern character: a field of cv formatted or parsed, or literals. */
+static int date_run(struct date_io *io, struct civil *cv, char ch, size_t run)
+{
+    int64_t *wide = NULL, v;
+    int *narrow = NULL;
+    switch (ch) {
+    case 'y':
+        wide = &cv->year;
+        break;
+    case 'M':
+        narrow = &cv->month;
+        break;
+    case 'd':
+        narrow = &cv->day;
+        break;
+    case 'H':
+        narrow = &cv->hour;
+        break;
+    case 'm':
+        narrow = &cv->minute;
+        break;
+    case 's':
+        narrow = &cv->second;
+        break;
+    case 'S':
+        narrow = &cv->milli;
+        break;
+    default:
+        if (isalpha((unsigned char)ch))
+            return -1;
+        for (size_t k = 0; k < run; k++)
+            if (date_literal(io, ch) < 0)
+                return -1;
+        return 0;
+    }
+    if (!io->s) {
+        date_format_field(io, cv, ch, run, wide ? *wide : *narrow);
+        return 0;
+    }
+    if (date_parse_field(io, ch, run, &v) < 0)
+        return -1;
+    if (wide)
+        *wide = v;
+    else
+        *narrow = (int)v;
+    return 0;
+}
+
+/* Formats ts by pattern pat into buf (cap bytes; *outlen its length) or, when s is set,
+ * parses s[0..sn) into *ms (fields not in the pattern: 1970-01-01 00:00:00.000). Returns -1 on
+ * a bad pattern or (parsing) a mismatch. */
 static int date_pattern(const char *pat, size_t pn, int64_t ts, char *buf, size_t cap, size_t *outlen, const char *s,
                         size_t sn, int64_t *ms)
 {
     struct civil cv = {0};
-    size_t o = 0, si = 0;
+    struct date_io io = {.s = s, .sn = sn, .buf = buf, .cap = cap};
     if (!s)
         civil_from_ms(ts, &cv);
     else
         cv.year = 1970, cv.month = 1, cv.day = 1;
     for (size_t i = 0; i < pn;) {
-        char ch = pat[i];
-        size_t run = 1;
-        if (ch == '\'') {
-            for (i++; i < pn && pat[i] != '\''; i++) {
-                if (s) {
-                    if (si >= sn || s[si++] != pat[i])
-                        return -1;
-                } else if (o + 1 < cap) {
-                    buf[o++] = pat[i];
-                }
-            }
+        if (pat[i] == '\'') {
+            for (i++; i < pn && pat[i] != '\''; i++)
+                if (date_literal(&io, pat[i]) < 0)
+                    return -1;
             i++;
             continue;
         }
-        while (i + run < pn && pat[i + run] == ch)
+        size_t run = 1;
+        while (i + run < pn && pat[i + run] == pat[i])
             run++;
-        int64_t *field64 = NULL;
-        int *field = NULL;
-        int64_t v = 0;
-        switch (ch) {
-        case 'y':
-            field64 = &cv.year;
-            break;
-        case 'M':
-            field = &cv.month;
-            break;
-        case 'd':
-            field = &cv.day;
-            break;
-        case 'H':
-            field = &cv.hour;
-            break;
-        case 'm':
-            field = &cv.minute;
-            break;
-        case 's':
-            field = &cv.second;
-            break;
-        case 'S':
-            field = &cv.milli;
-            break;
-        default:
-            if (isalpha((unsigned char)ch))
-                return -1;
-            for (size_t k = 0; k < run; k++) {
-                if (s) {
-                    if (si >= sn || s[si++] != ch)
-                        return -1;
-                } else if (o + 1 < cap) {
-                    buf[o++] = ch;
-                }
-            }
-            i += run;
-            continue;
-        }
-        if (!s) {
-            int64_t val = field64 ? *field64 : *field;
-            int width = (int)run;
-            if (ch == 'y' && run == 2)
-                val %= 100;
-            if (ch == 'S') { /* fraction: first `run` digits of the milliseconds */
-                char frac[8];
-                snprintf(frac, sizeof frac, "%03d", cv.milli);
-                for (size_t k = 0; k < run; k++)
-                    if (o + 1 < cap)
-                        buf[o++] = k < 3 ? frac[k] : '0';
-            } else {
-                int n = snprintf(buf + o, cap - o, "%0*lld", width, (long long)val);
-                o += n > 0 ? (size_t)n : 0;
-                if (o >= cap)
-                    o = cap - 1;
-            }
-        } else {
-            size_t want = run == 1 ? (ch == 'y' ? 4 : 2) : run, got = 0;
-            if (ch == 'S')
-                want = run;
-            if (want > 9)
-                return -1;
-            while (got < want && si < sn && isdigit((unsigned char)s[si])) {
-                v = v * 10 + (s[si++] - '0');
-                got++;
-            }
-            if (got == 0 || (run > 1 && got != want))
-                return -1;
-            if (ch == 'S') {
-                for (; got < 3; got++)
-                    v *= 10;
-                for (; got > 3; got--)
-                    v /= 10;
-            }
-            if (ch == 'y' && run == 2)
-                v += 2000;
-            if (field64)
-                *field64 = v;
-            else
-                *field = (int)v;
-        }
+        if (date_run(&io, &cv, pat[i], run) < 0)
+            return -1;
         i += run;
     }
     if (s) {
-        if (si != sn || !civil_valid(&cv))
+        if (io.si != sn || !civil_valid(&cv))
             return -1;
         *ms = civil_to_ms(&cv);
     } else {
-        buf[o] = '\0';
-        *outlen = o;
+        buf[io.o] = '\0';
+        *outlen = io.o;
     }
     return 0;
 }
@@ -1202,7 +1112,7 @@ static int fn_to_timestamp(const struct expr *e, const struct value *a, struct e
 {
     out->type = VT_TIMESTAMP;
     if (e->nargs == 1) {
-        if (sql_parse_timestamp(a[0].u.s.ptr, a[0].u.s.len, &out->u.i) < 0)
+        if (timestamp_parse_text(a[0].u.s.ptr, a[0].u.s.len, TIMESTAMP_TEXT_SQL, &out->u.i) < 0)
             out->type = VT_NULL; /* Flink: NULL when the text does not parse */
         return 0;
     }
@@ -1214,7 +1124,7 @@ static int fn_to_timestamp(const struct expr *e, const struct value *a, struct e
 static int fn_date_format(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
 {
     int64_t ts = a[0].u.i;
-    if (a[0].type == VT_STRING && sql_parse_timestamp(a[0].u.s.ptr, a[0].u.s.len, &ts) < 0) {
+    if (a[0].type == VT_STRING && timestamp_parse_text(a[0].u.s.ptr, a[0].u.s.len, TIMESTAMP_TEXT_SQL, &ts) < 0) {
         out->type = VT_NULL;
         return 0;
     }
@@ -1266,9 +1176,6 @@ static int fn_time_part(const struct expr *e, const struct value *a, struct eval
     return time_part(e, strcmp(name, "DAYOFMONTH") == 0 ? "DAY" : name, a[0].u.i, c, out);
 }
 
-/* Event times and timestamps stay within years 0000..9999 (either side of 1970 as plan.c). */
-#define TIME_MAX_MS 253402300799999LL
-
 /* UNIX_TIMESTAMP(ts) / UNIX_TIMESTAMP(text[, format]): seconds since 1970-01-01 00:00:00 UTC
  * (rounded down); NULL when the text does not parse. */
 static int fn_unix_timestamp(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
@@ -1277,7 +1184,7 @@ static int fn_unix_timestamp(const struct expr *e, const struct value *a, struct
     out->type = VT_BIGINT;
     if (a[0].type == VT_STRING &&
         (e->nargs == 2 ? date_pattern(a[1].u.s.ptr, a[1].u.s.len, 0, NULL, 0, NULL, a[0].u.s.ptr, a[0].u.s.len, &ms)
-                       : sql_parse_timestamp(a[0].u.s.ptr, a[0].u.s.len, &ms)) < 0) {
+                       : timestamp_parse_text(a[0].u.s.ptr, a[0].u.s.len, TIMESTAMP_TEXT_SQL, &ms)) < 0) {
         out->type = VT_NULL;
         return 0;
     }
@@ -1289,7 +1196,7 @@ static int fn_unix_timestamp(const struct expr *e, const struct value *a, struct
 static int fn_from_unixtime(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
 {
     int64_t s = a[0].u.i;
-    if (s > TIME_MAX_MS / 1000 || s < -TIME_MAX_MS / 1000)
+    if (s > TIMESTAMP_MAX_MS / 1000 || s < TIMESTAMP_MIN_MS / 1000)
         return eval_fail(c, e, "FROM_UNIXTIME of %lld is out of range", (long long)s);
     const char *pat = e->nargs > 1 ? a[1].u.s.ptr : "yyyy-MM-dd HH:mm:ss";
     size_t pn = e->nargs > 1 ? a[1].u.s.len : strlen(pat), cap = pn * 4 + 32, n;
@@ -1326,7 +1233,7 @@ static int fn_timestampadd(const struct expr *e, const struct value *a, struct e
     int64_t n = a[1].u.i, ts = a[2].u.i, r;
     if (!u)
         return eval_fail(c, e, "TIMESTAMPADD of %s is not supported", a[0].u.s.ptr);
-    if (ts > TIME_MAX_MS || ts < -TIME_MAX_MS)
+    if (!timestamp_in_range(ts))
         return eval_fail(c, e, "TIMESTAMPADD of a timestamp out of range");
     if (u->months) {
         struct civil cv;
@@ -1342,7 +1249,7 @@ static int fn_timestampadd(const struct expr *e, const struct value *a, struct e
     } else if (__builtin_mul_overflow(n, u->ms, &r) || __builtin_add_overflow(r, ts, &r)) {
         return eval_fail(c, e, "TIMESTAMPADD result is out of range");
     }
-    if (r > TIME_MAX_MS || r < -TIME_MAX_MS)
+    if (!timestamp_in_range(r))
         return eval_fail(c, e, "TIMESTAMPADD result is out of range");
     out->type = VT_TIMESTAMP;
     out->u.i = r;
@@ -1356,7 +1263,7 @@ static int fn_timestampdiff(const struct expr *e, const struct value *a, struct 
     int64_t t1 = a[1].u.i, t2 = a[2].u.i;
     if (!u)
         return eval_fail(c, e, "TIMESTAMPDIFF of %s is not supported", a[0].u.s.ptr);
-    if (t1 > TIME_MAX_MS || t1 < -TIME_MAX_MS || t2 > TIME_MAX_MS || t2 < -TIME_MAX_MS)
+    if (!timestamp_in_range(t1) || !timestamp_in_range(t2))
         return eval_fail(c, e, "TIMESTAMPDIFF of a timestamp out of range");
     out->type = VT_BIGINT;
     if (!u->months) {

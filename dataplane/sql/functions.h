@@ -1,9 +1,11 @@
-/* functions.h — the table of SQL built-in functions (scalars and aggregates) and the value
- * formatting/parsing helpers they share with the rest of sql/ (internal to sql/). */
+/* functions.h — the table of SQL built-in functions (scalars and aggregates): what the
+ * compiler checks calls against and what a call node runs (internal to sql/). */
 #ifndef SLUICE_DATAPLANE_SQL_FUNCTIONS_H
 #define SLUICE_DATAPLANE_SQL_FUNCTIONS_H
 
 #include "dataplane/sql/eval.h"
+
+struct ast;
 
 #define FUNCTIONS_MAX_ARGS 16
 
@@ -41,8 +43,10 @@ struct sql_function {
     int strict; /* a NULL argument makes the result NULL without calling impl */
     /* Scalar implementation: args evaluated (never NULL when strict). */
     int (*impl)(const struct expr *e, const struct value *args, struct eval_ctx *c, struct value *out);
-    /* Optional compile-time step (constant patterns): may set e->state. */
-    int (*prepare)(struct expr_compiler *c, struct expr *e, const struct ast *call);
+    /* Optional compile-time step on the call node e (constant patterns), args compiled: may
+     * set e->state, and then *release to what frees it when the plan goes. Returns 0, or -1
+     * with err filled at a position of call. */
+    int (*prepare)(struct expr *e, const struct ast *call, void (**release)(void *), struct sql_error *err);
     enum agg_kind agg;
 };
 
@@ -52,9 +56,5 @@ const struct sql_function *functions_find(const char *name);
 const char *functions_suggest(const char *name);
 /* Edit distance between a and b, ignoring ASCII case. */
 int functions_distance(const char *a, const char *b);
-
-/* Formats a non-null value as CAST(v AS STRING) does, into scratch (or buf when big enough):
- * sets *out to a VT_STRING value. Returns 0 or -1 (no memory). */
-int functions_to_string(const struct value *v, struct arena *scratch, struct value *out);
 
 #endif

@@ -54,46 +54,204 @@ static void lexer_fail(struct sql_error *err, int line, int col, const char *msg
         snprintf(err->message, sizeof err->message, "%s", msg);
 }
 
+/* ---- Scanning ----------------------------------------------------------------------------*/
+
+/* Where the lexer is in the text. */
+struct lexer {
+    const char *text;
+    size_t len, i;
+    int line, col; /* of text[i], 1-based */
+    struct arena *arena;
+    struct sql_error *err;
+};
+
+/* Moves past one byte, counting lines and columns. */
+static void lexer_advance(struct lexer *lx)
+{
+    if (lx->text[lx->i] == '\n') {
+        lx->line++;
+        lx->col = 1;
+    } else {
+        lx->col++;
+    }
+    lx->i++;
+}
+
+static void lexer_advance_n(struct lexer *lx, size_t n)
+{
+    while (n-- > 0)
+        lexer_advance(lx);
+}
+
+/* Skips white space, -- line comments and block comments. Returns 0, or -1 with err filled
+ * when a block comment is not closed. */
+static int lexer_skip_blanks(struct lexer *lx)
+{
+    const char *s = lx->text;
+    for (;;) {
+        while (lx->i < lx->len && isspace((unsigned char)s[lx->i]))
+            lexer_advance(lx);
+        if (lx->i + 1 < lx->len && s[lx->i] == '-' && s[lx->i + 1] == '-') {
+            while (lx->i < lx->len && s[lx->i] != '\n')
+                lexer_advance(lx);
+        } else if (lx->i + 1 < lx->len && s[lx->i] == '/' && s[lx->i + 1] == '*') {
+            int l0 = lx->line, c0 = lx->col;
+            lexer_advance_n(lx, 2);
+            while (lx->i < lx->len && !(s[lx->i] == '*' && lx->i + 1 < lx->len && s[lx->i + 1] == '/'))
+                lexer_advance(lx);
+            if (lx->i >= lx->len) {
+                lexer_fail(lx->err, l0, c0, "unterminated comment", 0);
+                return -1;
+            }
+            lexer_advance_n(lx, 2);
+        } else {
+            return 0;
+        }
+    }
+}
+
+/* An identifier or keyword: letters, digits, '_', '$' and any non-ASCII byte. */
+static int lexer_word(struct lexer *lx, struct token *t)
+{
+    size_t start = lx->i;
+    while (lx->i < lx->len && (isalnum((unsigned char)lx->text[lx->i]) || lx->text[lx->i] == '_' ||
+                               lx->text[lx->i] == '$' || (unsigned char)lx->text[lx->i] >= 0x80))
+        lexer_advance(lx);
+    t->kind = TK_IDENT;
+    t->text = arena_strndup(lx->arena, lx->text + start, lx->i - start);
+    return 0;
+}
+
+/* An integer, or a decimal with a point or an exponent; a letter right after it is an error. */
+static int lexer_number(struct lexer *lx, struct token *t)
+{
+    const char *s = lx->text;
+    size_t start = lx->i;
+    int is_decimal = 0;
+    while (lx->i < lx->len && isdigit((unsigned char)s[lx->i]))
+        lexer_advance(lx);
+    if (lx->i < lx->len && s[lx->i] == '.') {
+        is_decimal = 1;
+        lexer_advance(lx);
+        while (lx->i < lx->len && isdigit((unsigned char)s[lx->i]))
+            lexer_advance(lx);
+    }
+    if (lx->i < lx->len && (s[lx->i] == 'e' || s[lx->i] == 'E')) {
+        size_t j = lx->i + 1;
+        if (j < lx->len && (s[j] == '+' || s[j] == '-'))
+            j++;
+        if (j < lx->len && isdigit((unsigned char)s[j])) {
+            is_decimal = 1;
+            lexer_advance_n(lx, j - lx->i);
+            while (lx->i < lx->len && isdigit((unsigned char)s[lx->i]))
+                lexer_advance(lx);
+        }
+    }
+    if (lx->i < lx->len && (isalpha((unsigned char)s[lx->i]) || s[lx->i] == '_')) {
+        lexer_fail(lx->err, lx->line, lx->col, "unexpected character '%c' after a number", s[lx->i]);
+        return -1;
+    }
+    t->kind = is_decimal ? TK_DECIMAL : TK_INTEGER;
+    t->text = arena_strndup(lx->arena, s + start, lx->i - start);
+    return 0;
+}
+
+/* A 'string' or a `quoted` / "quoted" identifier; a doubled quote stands for one. */
+static int lexer_quoted(struct lexer *lx, struct token *t)
+{
+    const char *s = lx->text;
+    char q = s[lx->i];
+    int l0 = lx->line, c0 = lx->col;
+    char *buf = arena_alloc(lx->arena, lx->len - lx->i + 1);
+    size_t bl = 0;
+    if (!buf)
+        return -1;
+    lexer_advance(lx);
+    for (;;) {
+        if (lx->i >= lx->len) {
+            lexer_fail(lx->err, l0, c0, q == '\'' ? "unterminated string literal" : "unterminated quoted identifier",
+                       0);
+            return -1;
+        }
+        if (s[lx->i] == q) {
+            if (lx->i + 1 < lx->len && s[lx->i + 1] == q) {
+                buf[bl++] = q;
+                lexer_advance_n(lx, 2);
+                continue;
+            }
+            lexer_advance(lx);
+            break;
+        }
+        if (s[lx->i] == '\0') {
+            lexer_fail(lx->err, lx->line, lx->col, "unexpected NUL byte", 0);
+            return -1;
+        }
+        buf[bl++] = s[lx->i];
+        lexer_advance(lx);
+    }
+    buf[bl] = '\0';
+    if (q != '\'' && bl == 0) {
+        lexer_fail(lx->err, l0, c0, "empty quoted identifier", 0);
+        return -1;
+    }
+    t->kind = q == '\'' ? TK_STRING : TK_QIDENT;
+    t->text = buf;
+    return 0;
+}
+
+/* An operator or punctuation from lexer_operators; anything else is an error. */
+static int lexer_operator(struct lexer *lx, struct token *t)
+{
+    unsigned char c = (unsigned char)lx->text[lx->i];
+    for (size_t k = 0; k < sizeof lexer_operators / sizeof lexer_operators[0]; k++) {
+        size_t ol = strlen(lexer_operators[k].text);
+        if (lx->i + ol <= lx->len && memcmp(lx->text + lx->i, lexer_operators[k].text, ol) == 0) {
+            t->kind = lexer_operators[k].kind;
+            t->text = lexer_operators[k].text;
+            lexer_advance_n(lx, ol);
+            return 0;
+        }
+    }
+    if (isprint(c))
+        lexer_fail(lx->err, lx->line, lx->col, "unexpected character '%c'", (char)c);
+    else
+        lexer_fail(lx->err, lx->line, lx->col, "unexpected byte in input", 0);
+    return -1;
+}
+
+/* Reads the token at text[i] (not the end) into t. Returns 0, or -1 with err filled (left
+ * empty when memory ran out). */
+static int lexer_token(struct lexer *lx, struct token *t)
+{
+    unsigned char c = (unsigned char)lx->text[lx->i];
+    int rc;
+    t->text = NULL;
+    if (c == '\0') {
+        lexer_fail(lx->err, lx->line, lx->col, "unexpected NUL byte", 0);
+        return -1;
+    }
+    if (isalpha(c) || c == '_' || c >= 0x80)
+        rc = lexer_word(lx, t);
+    else if (isdigit(c) || (c == '.' && lx->i + 1 < lx->len && isdigit((unsigned char)lx->text[lx->i + 1])))
+        rc = lexer_number(lx, t);
+    else if (c == '\'' || c == '`' || c == '"')
+        rc = lexer_quoted(lx, t);
+    else
+        rc = lexer_operator(lx, t);
+    return rc < 0 || !t->text ? -1 : 0;
+}
+
 int lexer_tokenize(const char *text, size_t len, struct arena *arena, struct token **out, int *ntokens,
                    struct sql_error *err)
 {
-    size_t cap = 64, n = 0, i = 0;
-    int line = 1, col = 1;
-    struct token *toks = malloc(cap * sizeof *toks);
+    struct lexer lx = {.text = text, .len = len, .line = 1, .col = 1, .arena = arena, .err = err};
+    size_t cap = 64, n = 0;
+    struct token *toks = malloc(cap * sizeof *toks), *res;
     if (!toks)
         return -1;
-#define ADVANCE()                                                                                                      \
-    do {                                                                                                               \
-        if (text[i] == '\n') {                                                                                         \
-            line++;                                                                                                    \
-            col = 1;                                                                                                   \
-        } else {                                                                                                       \
-            col++;                                                                                                     \
-        }                                                                                                              \
-        i++;                                                                                                           \
-    } while (0)
     for (;;) {
-        while (i < len && isspace((unsigned char)text[i]))
-            ADVANCE();
-        if (i + 1 < len && text[i] == '-' && text[i + 1] == '-') {
-            while (i < len && text[i] != '\n')
-                ADVANCE();
-            continue;
-        }
-        if (i + 1 < len && text[i] == '/' && text[i + 1] == '*') {
-            int l0 = line, c0 = col;
-            ADVANCE();
-            ADVANCE();
-            while (i < len && !(text[i] == '*' && i + 1 < len && text[i + 1] == '/'))
-                ADVANCE();
-            if (i >= len) {
-                lexer_fail(err, l0, c0, "unterminated comment", 0);
-                goto fail;
-            }
-            ADVANCE();
-            ADVANCE();
-            continue;
-        }
+        if (lexer_skip_blanks(&lx) < 0)
+            goto fail;
         if (n + 1 >= cap) {
             cap *= 2;
             struct token *t2 = realloc(toks, cap * sizeof *toks);
@@ -102,127 +260,26 @@ int lexer_tokenize(const char *text, size_t len, struct arena *arena, struct tok
             toks = t2;
         }
         struct token *t = &toks[n];
-        t->offset = i;
-        t->line = line;
-        t->column = col;
-        if (i >= len) {
+        t->offset = lx.i;
+        t->line = lx.line;
+        t->column = lx.col;
+        if (lx.i >= len) {
             t->kind = TK_END;
             t->text = "";
             n++;
             break;
         }
-        unsigned char c = (unsigned char)text[i];
-        size_t start = i;
-        if (c == '\0') {
-            lexer_fail(err, line, col, "unexpected NUL byte", 0);
-            goto fail;
-        }
-        if (isalpha(c) || c == '_' || c >= 0x80) {
-            while (i < len && (isalnum((unsigned char)text[i]) || text[i] == '_' || text[i] == '$' ||
-                               (unsigned char)text[i] >= 0x80))
-                ADVANCE();
-            t->kind = TK_IDENT;
-            t->text = arena_strndup(arena, text + start, i - start);
-        } else if (isdigit(c) || (c == '.' && i + 1 < len && isdigit((unsigned char)text[i + 1]))) {
-            int is_decimal = 0;
-            while (i < len && isdigit((unsigned char)text[i]))
-                ADVANCE();
-            if (i < len && text[i] == '.') {
-                is_decimal = 1;
-                ADVANCE();
-                while (i < len && isdigit((unsigned char)text[i]))
-                    ADVANCE();
-            }
-            if (i < len && (text[i] == 'e' || text[i] == 'E')) {
-                size_t j = i + 1;
-                if (j < len && (text[j] == '+' || text[j] == '-'))
-                    j++;
-                if (j < len && isdigit((unsigned char)text[j])) {
-                    is_decimal = 1;
-                    while (i < j)
-                        ADVANCE();
-                    while (i < len && isdigit((unsigned char)text[i]))
-                        ADVANCE();
-                }
-            }
-            if (i < len && (isalpha((unsigned char)text[i]) || text[i] == '_')) {
-                lexer_fail(err, line, col, "unexpected character '%c' after a number", text[i]);
-                goto fail;
-            }
-            t->kind = is_decimal ? TK_DECIMAL : TK_INTEGER;
-            t->text = arena_strndup(arena, text + start, i - start);
-        } else if (c == '\'' || c == '`' || c == '"') {
-            char q = (char)c;
-            int l0 = line, c0 = col;
-            char *buf = arena_alloc(arena, len - i + 1);
-            size_t bl = 0;
-            if (!buf)
-                goto fail;
-            ADVANCE();
-            for (;;) {
-                if (i >= len) {
-                    lexer_fail(err, l0, c0,
-                               q == '\'' ? "unterminated string literal" : "unterminated quoted identifier", 0);
-                    goto fail;
-                }
-                if (text[i] == q) {
-                    if (i + 1 < len && text[i + 1] == q) {
-                        buf[bl++] = q;
-                        ADVANCE();
-                        ADVANCE();
-                        continue;
-                    }
-                    ADVANCE();
-                    break;
-                }
-                if (text[i] == '\0') {
-                    lexer_fail(err, line, col, "unexpected NUL byte", 0);
-                    goto fail;
-                }
-                buf[bl++] = text[i];
-                ADVANCE();
-            }
-            buf[bl] = '\0';
-            if (q != '\'' && bl == 0) {
-                lexer_fail(err, l0, c0, "empty quoted identifier", 0);
-                goto fail;
-            }
-            t->kind = q == '\'' ? TK_STRING : TK_QIDENT;
-            t->text = buf;
-        } else {
-            size_t k;
-            for (k = 0; k < sizeof lexer_operators / sizeof lexer_operators[0]; k++) {
-                size_t ol = strlen(lexer_operators[k].text);
-                if (i + ol <= len && memcmp(text + i, lexer_operators[k].text, ol) == 0)
-                    break;
-            }
-            if (k == sizeof lexer_operators / sizeof lexer_operators[0]) {
-                if (isprint(c))
-                    lexer_fail(err, line, col, "unexpected character '%c'", (char)c);
-                else
-                    lexer_fail(err, line, col, "unexpected byte in input", 0);
-                goto fail;
-            }
-            t->kind = lexer_operators[k].kind;
-            t->text = lexer_operators[k].text;
-            for (size_t ol = strlen(lexer_operators[k].text); ol > 0; ol--)
-                ADVANCE();
-        }
-        if (!t->text)
+        if (lexer_token(&lx, t) < 0)
             goto fail;
         n++;
     }
-#undef ADVANCE
-    {
-        struct token *res = arena_alloc(arena, n * sizeof *res);
-        if (!res)
-            goto fail;
-        memcpy(res, toks, n * sizeof *res);
-        free(toks);
-        *out = res;
-        *ntokens = (int)n;
-        return 0;
-    }
+    if (!(res = arena_alloc(arena, n * sizeof *res)))
+        goto fail;
+    memcpy(res, toks, n * sizeof *res);
+    free(toks);
+    *out = res;
+    *ntokens = (int)n;
+    return 0;
 fail:
     if (err && !err->message[0])
         lexer_fail(err, 0, 0, "out of memory", 0);

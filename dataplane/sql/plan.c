@@ -11,15 +11,13 @@
 #include <strings.h>
 
 #include "common/arena.h"
+#include "dataplane/codec/timestamp.h"
+#include "dataplane/sql/compile.h"
 #include "dataplane/sql/eval.h"
 #include "dataplane/sql/functions.h"
 #include "dataplane/sql/lexer.h"
 #include "dataplane/sql/parser.h"
 #include "dataplane/sql/window.h"
-
-/* Event times beyond year 9999 (either side of 1970) are rejected, so window arithmetic
- * cannot overflow. */
-#define PLAN_MAX_EVENT_TIME 253402300799999LL
 
 struct plan {
     char *source, *sink, *sql, *alias;
@@ -101,13 +99,14 @@ int schema_copy(struct schema *dst, const struct schema *src)
     return 0;
 }
 
-const char *sql_type_name(enum value_type t)
+/* The text forms sql.h offers its users: the value helpers and the timestamp codec's, by the
+ * names the SQL front end has always given them. */
+const char *sql_type_name(enum value_type t) { return value_type_name(t); }
+size_t sql_format_double(double d, char *buf) { return value_format_double(d, buf); }
+size_t sql_format_timestamp(int64_t ms, char *buf) { return timestamp_format(ms, buf); }
+int sql_parse_timestamp(const char *s, size_t len, int64_t *ms)
 {
-    static const char *const names[] = {
-        [VT_NULL] = "NULL",     [VT_BOOLEAN] = "BOOLEAN", [VT_BIGINT] = "BIGINT",
-        [VT_DOUBLE] = "DOUBLE", [VT_STRING] = "STRING",   [VT_TIMESTAMP] = "TIMESTAMP(3)",
-    };
-    return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
+    return timestamp_parse_text(s, len, TIMESTAMP_TEXT_SQL, ms);
 }
 
 static int fail_at(struct sql_error *err, int line, int column, const char *fmt, ...)
@@ -265,7 +264,7 @@ static int resolve_aggregate(struct expr_compiler *c, const struct ast *call, in
                       f->agg == AGG_STDDEV_POP || f->agg == AGG_STDDEV_SAMP;
         if (numeric && t != VT_BIGINT && t != VT_DOUBLE)
             return compile_fail(c, call->args[0], "type mismatch: %s needs a numeric argument, found %s", f->name,
-                                sql_type_name(t));
+                                value_type_name(t));
         if (t == VT_NULL && f->agg != AGG_COUNT)
             return compile_fail(c, call->args[0], "%s of an untyped NULL; use CAST(NULL AS type)", f->name);
     }
@@ -313,7 +312,7 @@ static int compile_window(struct plan *p, const struct ast_insert *ins, struct s
                         p->source);
     if (p->in.fields[col].type != VT_TIMESTAMP)
         return fail_tok(err, ins->descriptor_token, "window column \"%s\" must be a TIMESTAMP(3), found %s",
-                        ins->descriptor, sql_type_name(p->in.fields[col].type));
+                        ins->descriptor, value_type_name(p->in.fields[col].type));
     if (p->in.rowtime_field < 0)
         return fail_tok(err, ins->window_token,
                         "windowed query on stream \"%s\" needs a watermark; declare one such as "
@@ -523,7 +522,7 @@ static int check_sink(struct plan *p, const struct ast_insert *ins, const struct
         enum value_type want = sink->fields[i].type, got = p->items[i]->type;
         if (got != want && !(got == VT_BIGINT && want == VT_DOUBLE))
             return fail_tok(err, t, "column %d (\"%s\") of stream \"%s\" is %s but the query gives %s", i + 1,
-                            sink->fields[i].name, ins->sink, sql_type_name(want), sql_type_name(got));
+                            sink->fields[i].name, ins->sink, value_type_name(want), value_type_name(got));
         struct ast at = {.line = t->line, .column = t->column};
         if (!(p->items[i] = expr_promote(&p->compiler, &at, p->items[i], want)))
             return -1;
@@ -549,7 +548,7 @@ static int compile_condition(struct plan *p, const struct ast *a, const char *cl
         start = start->args[0];
     if ((*out)->type != VT_BOOLEAN && (*out)->type != VT_NULL)
         return fail_at(p->compiler.err, start->line, start->column, "%s must be a BOOLEAN condition, found %s", clause,
-                       sql_type_name((*out)->type));
+                       value_type_name((*out)->type));
     return 0;
 }
 
@@ -757,7 +756,7 @@ static int event_time(struct plan *p, const struct value *row, int64_t *ts, stru
         p->stats.eval_errors++;
         return fail_at(err, 0, 0, "event-time column \"%s\" is NULL", name);
     }
-    if (v->u.i < -PLAN_MAX_EVENT_TIME || v->u.i > PLAN_MAX_EVENT_TIME) {
+    if (!timestamp_in_range(v->u.i)) { /* years 0000 to 9999: window arithmetic cannot overflow */
         p->stats.eval_errors++;
         return fail_at(err, 0, 0, "event time %lld of column \"%s\" is out of range", (long long)v->u.i, name);
     }

@@ -65,7 +65,7 @@ static void script_create(struct parser *p, struct sql_script *out)
                 parser_error(p, col, "WATERMARK column \"%s\" is not a column of stream \"%s\"", col->text, d->name);
             if (d->schema.fields[idx].type != VT_TIMESTAMP)
                 parser_error(p, col, "WATERMARK column \"%s\" must be a TIMESTAMP(3), found %s", col->text,
-                             sql_type_name(d->schema.fields[idx].type));
+                             value_type_name(d->schema.fields[idx].type));
             parser_expect_keyword(p, "AS");
             const struct token *col2 = parser_identifier(p, "a column name", NULL);
             if (strcasecmp(col2->text, col->text) != 0)

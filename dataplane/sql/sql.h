@@ -123,7 +123,8 @@ int plan_restore(struct plan *p, const char *buf, size_t len, struct sql_error *
 /* Validation only (for the API): compile against a catalog and free; 0 if valid. */
 int sql_validate(const char *sql, sql_catalog_fn catalog, void *ctx, struct sql_error *err);
 
-/* Parses 'yyyy-MM-dd[ HH:mm[:ss[.fff]]]' (also with 'T' and a trailing 'Z') as UTC epoch
+/* Parses SQL timestamp text as CAST does (the codec's TIMESTAMP_TEXT_SQL form:
+ * 'yyyy-MM-dd[ HH:mm[:ss[.fff]]]', also with 'T', and a 'Z' or '±hh:mm' offset) as UTC epoch
  * milliseconds. Returns 0 or -1 when s is not such a timestamp. */
 int sql_parse_timestamp(const char *s, size_t len, int64_t *ms);
 /* Formats epoch milliseconds as 'yyyy-MM-dd HH:mm:ss.SSS' (UTC) into buf (at least 32

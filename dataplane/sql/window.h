@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dataplane/sql/eval.h"
-#include "dataplane/sql/functions.h"
+#include "dataplane/sql/functions.h" /* enum agg_kind */
+#include "dataplane/value.h"
 
 /* One aggregate of the query (owned by the plan). */
 struct agg_slot {

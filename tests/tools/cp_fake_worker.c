@@ -19,7 +19,7 @@
  * /\* fake:crash *\/) or from connector.properties.fake_mode; crash then waits 300 ms.
  * In run mode it keeps a record count in ./fake.checkpoint (its working directory) and logs
  * "resumed at N" on start, so tests can see that a task's position survives restarts.
- * With "sandbox":{"seccomp":true} it first calls sandbox_lock_down(), as the worker does. */
+ * With "sandbox":{"seccomp":true} it first calls seccomp_lock_down(), as the worker does. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -35,7 +35,7 @@
 
 #include <jansson.h>
 
-#include "controlplane/sandbox.h"
+#include "common/seccomp.h"
 
 extern char **environ;
 static volatile sig_atomic_t stop;
@@ -205,7 +205,7 @@ int main(void)
 
     if (json_is_true(json_object_get(json_object_get(spec, "sandbox"), "seccomp"))) {
         char report[256];
-        sandbox_lock_down(report, sizeof report);
+        seccomp_lock_down(report, sizeof report);
         emit("{\"type\":\"sandbox\",\"layer\":\"seccomp\",\"status\":\"%s\"}", report);
     }
     struct sigaction sa = {0};

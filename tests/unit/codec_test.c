@@ -496,6 +496,41 @@ START_TEST(test_timestamps_match_timegm)
 }
 END_TEST
 
+/* SQL text (CAST, literals) reads every text JSON decoding reads, and a little more. */
+START_TEST(test_timestamp_sql_text_is_a_superset)
+{
+    const char *full[] = {"2024-01-01 00:00:00", "2024-01-01T00:00:00Z", "2024-01-01T01:00:00+01:00",
+                          "2024-01-01 00:00:00.123456789", "2023-12-31 23:00:00-0100"};
+    for (size_t i = 0; i < sizeof full / sizeof full[0]; i++) {
+        int64_t a, b;
+        ck_assert_msg(timestamp_parse_text(full[i], strlen(full[i]), TIMESTAMP_TEXT_FULL, &a) == 0, "%s", full[i]);
+        ck_assert_msg(timestamp_parse_text(full[i], strlen(full[i]), TIMESTAMP_TEXT_SQL, &b) == 0, "%s", full[i]);
+        ck_assert_int_eq(a, b);
+        ck_assert_int_eq(a, 1704067200000LL + (i == 3 ? 123 : 0));
+    }
+    const char *sql_only[] = {"2024-01-01", " 2024-01-01 00:00 ", "2024-01-01T00:00Z",
+                              "2024-01-01 00:00:00.1234567890"};
+    for (size_t i = 0; i < sizeof sql_only / sizeof sql_only[0]; i++) {
+        int64_t v;
+        ck_assert_msg(timestamp_parse_text(sql_only[i], strlen(sql_only[i]), TIMESTAMP_TEXT_FULL, &v) == -1, "%s",
+                      sql_only[i]);
+        ck_assert_msg(timestamp_parse_text(sql_only[i], strlen(sql_only[i]), TIMESTAMP_TEXT_SQL, &v) == 0, "%s",
+                      sql_only[i]);
+        ck_assert_int_eq(v, 1704067200000LL + (i == 3 ? 123 : 0));
+    }
+    const char *neither[] = {"2024-01-01T", "2024-01-01 00", "2024-01-01 00:00:00+1", "2024-01-01Z", "2024-1-01"};
+    for (size_t i = 0; i < sizeof neither / sizeof neither[0]; i++) {
+        int64_t v;
+        ck_assert_msg(timestamp_parse_text(neither[i], strlen(neither[i]), TIMESTAMP_TEXT_FULL, &v) == -1, "%s",
+                      neither[i]);
+        ck_assert_msg(timestamp_parse_text(neither[i], strlen(neither[i]), TIMESTAMP_TEXT_SQL, &v) == -1, "%s",
+                      neither[i]);
+    }
+    ck_assert(timestamp_in_range(TIMESTAMP_MIN_MS) && timestamp_in_range(TIMESTAMP_MAX_MS));
+    ck_assert(!timestamp_in_range(TIMESTAMP_MIN_MS - 1) && !timestamp_in_range(TIMESTAMP_MAX_MS + 1));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("codec");
@@ -508,6 +543,7 @@ int main(void)
     tcase_add_test(tc, test_encoder_doubles_shortest_and_round_trip);
     tcase_add_test(tc, test_encoder_row_parses_back);
     tcase_add_test(tc, test_timestamps_match_timegm);
+    tcase_add_test(tc, test_timestamp_sql_text_is_a_superset);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
 }
