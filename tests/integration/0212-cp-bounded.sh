@@ -18,7 +18,7 @@ N=5000
 
 # Bid event times span about 0.5 s with up to 0.5 s of disorder: a 1 s watermark delay drops
 # none, and keeps the 100 ms windows open until the input ends.
-bid_schema='{"fields":[{"name":"auction","type":"BIGINT"},{"name":"bidder","type":"BIGINT"},{"name":"price","type":"BIGINT"},{"name":"channel","type":"STRING"},{"name":"url","type":"STRING"},{"name":"date_time","type":"TIMESTAMP(3)"},{"name":"extra","type":"STRING"}],"watermark":{"field":"date_time","delay_ms":1000}}'
+bid_schema='{"fields":[{"name":"auction","type":"BIGINT"},{"name":"bidder","type":"BIGINT"},{"name":"price","type":"BIGINT"},{"name":"channel","type":"STRING"},{"name":"url","type":"STRING"},{"name":"dateTime","type":"TIMESTAMP(3)"},{"name":"extra","type":"STRING"}],"watermark":{"field":"dateTime","delay_ms":1000}}'
 count_schema='{"fields":[{"name":"cnt","type":"BIGINT"},{"name":"window_start","type":"TIMESTAMP(3)"},{"name":"window_end","type":"TIMESTAMP(3)"}]}'
 # stream/pipeline/connection create one and set ID (not in a subshell: expect must end the test)
 stream() { call POST /v1/streams "{\"name\":\"$1\",\"schema\":$2}"; expect 201; ID=$(jq -r .id <<<"$RESP"); }
@@ -30,7 +30,7 @@ stream endless_bids "$bid_schema"
 stream endless_counts "$count_schema"
 
 window_sql() { # window_sql INPUT OUTPUT
-  echo "INSERT INTO $2 SELECT COUNT(*) AS cnt, window_start, window_end FROM TABLE(TUMBLE(TABLE $1, DESCRIPTOR(date_time), INTERVAL '100' MILLISECOND)) GROUP BY window_start, window_end"
+  echo "INSERT INTO $2 SELECT COUNT(*) AS cnt, window_start, window_end FROM TABLE(TUMBLE(TABLE $1, DESCRIPTOR(dateTime), INTERVAL '100' MILLISECOND)) GROUP BY window_start, window_end"
 }
 pipeline() { # pipeline NAME SQL
   call POST /v1/pipelines "$(jq -cn --arg n "$1" --arg s "$2" '{name: $n, sql: $s}')"; expect 201
@@ -49,9 +49,10 @@ pipeline copy "INSERT INTO counts_copy SELECT cnt, window_start, window_end FROM
 pipeline endless_windows "$(window_sql endless_bids endless_counts)"; PE=$ID
 
 state() { call GET "/v1/$1/$2"; jq -r .actual_state <<<"$RESP"; }
-is_state() { [ "$(state "$1" "$2")" = "$3" ]; }
+# is_state KIND ID STATE (in this shell: RESP stays the resource, for failure messages)
+is_state() { call GET "/v1/$1/$2"; [ "$(jq -r .actual_state <<<"$RESP")" = "$3" ]; }
 events() { call GET "/v1/pipelines/$1/events?limit=100"; jq -r '[.items[].event] | join(",")' <<<"$RESP"; }
-# sum STREAM_ID: "windows records cnt-sum end_offset" over the stream's single partition
+# sum STREAM_ID: "windows cnt-sum end_offset" over the stream's single partition
 sum() {
   call GET "/v1/streams/$1/records?offset=0&limit=1000"; expect 200
   jq -r '"\(.items | length) \([.items[].value.cnt] | add // 0) \(.end_offset)"' <<<"$RESP"
@@ -72,11 +73,11 @@ assert_eq "$ps" running "the pipeline while its input is open"
 wait_for 30 is_state connections "$C" completed || fail "connection did not complete: $RESP"
 wait_for 30 is_state pipelines "$P" completed ||
   fail "the windowed pipeline over a completed input did not complete: $RESP; events $(events "$P")"
-read -r windows records total end <<<"$(sum "$COUNTS")"
+read -r windows total end <<<"$(sum "$COUNTS")"
 echo "rollover: $windows windows counting $total of $N records"
 assert_eq "$total" "$N" "sum of the window counts (every record counted in its window)"
 [ "$windows" -ge 2 ] || fail "expected several 100 ms windows, got $windows"
-assert_eq "$records" "$end" "all output records read"
+assert_eq "$windows" "$end" "all output records read"
 assert_eq "$(events "$P")" "claimed,started,running,rollover,stopping,stopped,started,running,completed" \
   "the pipeline rolled over to a bounded run"
 call GET "/v1/pipelines/$P/events?limit=100"
@@ -89,13 +90,13 @@ assert_eq "$(jq -r .last_error <<<"$RESP")" null "no error"
 
 # Chain: the copy of the counts completes once the windowed pipeline (its producer) has.
 wait_for 30 is_state pipelines "$P3" completed || fail "the chained pipeline did not complete: $RESP"
-read -r windows3 _ total3 _ <<<"$(sum "$COPY")"
+read -r windows3 total3 _ <<<"$(sum "$COPY")"
 assert_eq "$windows3 $total3" "$windows $N" "the chained pipeline copied every window"
 
 # Direct: activated after its input completed, a pipeline starts bounded.
 call POST "/v1/pipelines/$P2/activate"; expect 200
 wait_for 30 is_state pipelines "$P2" completed || fail "the pipeline activated after its input did not complete: $RESP"
-read -r windows2 _ total2 _ <<<"$(sum "$COUNTS2")"
+read -r windows2 total2 _ <<<"$(sum "$COUNTS2")"
 assert_eq "$windows2 $total2" "$windows $N" "windows and counts of the direct bounded run"
 assert_eq "$(events "$P2")" "claimed,started,running,completed" "started bounded, no rollover"
 call GET "/v1/pipelines/$P2/logs?contains=bounded%20run"
