@@ -49,9 +49,9 @@ struct cp_task {
     /* Bounded pipelines (README "Control plane", bounded and unbounded): a pipeline task runs
      * unbounded until every producer of its input stream has completed, then rolls over to a
      * bounded run that drains the input, closes its windows and completes. */
-    char source[256];              /* the pipeline's input stream as its SQL names it; "": unknown */
-    int bounded;                   /* the running worker was started with "bounded": true */
-    int64_t bounded_checked_mono;  /* last look at the input's producers */
+    char source[256];             /* the pipeline's input stream as its SQL names it; "": unknown */
+    int bounded;                  /* the running worker was started with "bounded": true */
+    int64_t bounded_checked_mono; /* last look at the input's producers */
 };
 
 struct reconciler {
@@ -239,7 +239,11 @@ int reconcile_dirty(const struct reconciler *r)
 /* Bounded pipelines: inputs whose producers have all completed                               */
 
 #define CATALOG_STREAMS 8
-#define BOUNDED_CHECK_MS 1000 /* how often a running unbounded pipeline task looks at its input */
+/* How often a running unbounded pipeline task looks at its input's producers (a query): every
+ * second, stretched by 5 ms per task the node holds, so a node with thousands of tasks sends
+ * at most about 200 of these queries a second. */
+#define BOUNDED_CHECK_MS 1000
+#define BOUNDED_CHECK_MS_PER_TASK 5
 
 /* The planner's catalog over one tenant's streams, loaded from the database as the planner
  * asks for them by name; the schemas live until stream_catalog_clear(). */
@@ -997,17 +1001,16 @@ static int update_resources(struct reconciler *r, struct db_error *err)
 /* Pipeline tasks running unbounded whose inputs have all completed since they started roll
  * over to a bounded run: a stop (the worker checkpoints its offsets and window state), then a
  * start that task_start() makes bounded, which resumes there, reads to the end, fires every
- * window and completes. Each task looks at most every BOUNDED_CHECK_MS. 0, or -1 with err. */
+ * window and completes. Each task looks once per check interval (above). 0, or -1 with err. */
 static int roll_over_bounded(struct reconciler *r, struct db_error *err)
 {
-    int64_t now = clock_mono_ms();
+    int64_t now = clock_mono_ms(), every = BOUNDED_CHECK_MS + (int64_t)r->ntasks * BOUNDED_CHECK_MS_PER_TASK;
     for (int i = 0; i < r->ntasks; i++) {
         struct cp_task *t = r->tasks[i];
         struct supervisor_status st;
-        if (strcmp(t->kind, "pipeline") != 0 || t->bounded || !t->source[0] || t->lost || t->want_stop ||
-            t->rolling || t->start_pending || t->generation != t->want_generation ||
-            now - t->bounded_checked_mono < BOUNDED_CHECK_MS || supervisor_status(r->sup, t->id, &st) != 0 ||
-            st.state != SUPERVISOR_RUNNING)
+        if (strcmp(t->kind, "pipeline") != 0 || t->bounded || !t->source[0] || t->lost || t->want_stop || t->rolling ||
+            t->start_pending || t->generation != t->want_generation || now - t->bounded_checked_mono < every ||
+            supervisor_status(r->sup, t->id, &st) != 0 || st.state != SUPERVISOR_RUNNING)
             continue;
         t->bounded_checked_mono = now;
         struct stream_catalog cat = {.conn = r->conn, .tenant = t->tenant_id};
