@@ -70,6 +70,10 @@ sleep 1
 ps=$(state pipelines "$P")
 [ "$(state connections "$C")" != completed ] || fail "the connection completed within 1 s: the test proves nothing"
 assert_eq "$ps" running "the pipeline while its input is open"
+# and no window has fired: event times span about 0.5 s, less than the watermark delay (the
+# issue's "5,000 in, 0 out" until the end of the input closes them)
+read -r open_windows _ _ <<<"$(sum "$COUNTS")"
+assert_eq "$open_windows" 0 "windows output while the input is open"
 wait_for 30 is_state connections "$C" completed || fail "connection did not complete: $RESP"
 wait_for 30 is_state pipelines "$P" completed ||
   fail "the windowed pipeline over a completed input did not complete: $RESP; events $(events "$P")"
