@@ -238,7 +238,7 @@ int reconcile_dirty(const struct reconciler *r)
 /* ------------------------------------------------------------------------------------------ */
 /* Bounded pipelines: inputs whose producers have all completed                               */
 
-#define CATALOG_STREAMS 8
+#define CATALOG_STREAMS 16 /* a compile asks for its source and its sink */
 /* How often a running unbounded pipeline task looks at its input's producers (a query): every
  * second, stretched by 5 ms per task the node holds, so a node with thousands of tasks sends
  * at most about 200 of these queries a second. */
@@ -292,6 +292,9 @@ static int pipeline_streams(struct stream_catalog *cat, const char *sql, char *s
                             size_t sinksz)
 {
     struct sql_error se = {0};
+    /* the schemas need to outlive one compile only: make room for this one's streams */
+    if (cat->n > CATALOG_STREAMS / 2)
+        stream_catalog_clear(cat);
     struct plan *plan = plan_compile(sql, stream_catalog_lookup, cat, &se);
     if (!plan)
         return -1;

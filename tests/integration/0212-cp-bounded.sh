@@ -7,6 +7,7 @@
 #   from its checkpoint (offsets and window state) when the connection completes;
 # - direct: a pipeline activated after its input completed starts bounded;
 # - chain: a pipeline reading the first one's output completes after it;
+# - readers: pipelines that read the input but write elsewhere (never activated) hold nothing up;
 # - unbounded: the same windowed query over a datagen without `events` keeps running.
 . "$(dirname "$0")/api_lib.sh"
 api_start --data-root "$TEST_TMP/data"
@@ -47,6 +48,12 @@ pipeline windows "$(window_sql bids counts)"; P=$ID
 pipeline windows_direct "$(window_sql bids counts_direct)"; P2=$ID
 pipeline copy "INSERT INTO counts_copy SELECT cnt, window_start, window_end FROM counts"; P3=$ID
 pipeline endless_windows "$(window_sql endless_bids endless_counts)"; PE=$ID
+# Readers of bids that never run: stopped, but they write other streams, so they hold nothing up
+# (with more streams in play than the reconciler keeps the schemas of at once: it reloads them).
+for i in 1 2 3 4 5 6; do
+  stream "other_$i" '{"fields":[{"name":"price","type":"BIGINT"}]}'
+  pipeline "reader_$i" "INSERT INTO other_$i SELECT price FROM bids"
+done
 
 state() { call GET "/v1/$1/$2"; jq -r .actual_state <<<"$RESP"; }
 # is_state KIND ID STATE (in this shell: RESP stays the resource, for failure messages)
