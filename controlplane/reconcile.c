@@ -22,6 +22,8 @@
 #include "controlplane/logs.h"
 #include "controlplane/metering.h"
 #include "controlplane/sandbox.h"
+#include "dataplane/schema_json.h"
+#include "dataplane/sql/sql.h"
 
 /* A task row this node holds. */
 struct cp_task {
@@ -44,6 +46,12 @@ struct cp_task {
      * generation after failing) resets it; /metrics wants a counter that only grows. */
     int restarts_seen;       /* the supervisor's count at its last state report */
     uint64_t restarts_total; /* every increase of it while this node holds the task */
+    /* Bounded pipelines (README "Control plane", bounded and unbounded): a pipeline task runs
+     * unbounded until every producer of its input stream has completed, then rolls over to a
+     * bounded run that drains the input, closes its windows and completes. */
+    char source[256];             /* the pipeline's input stream as its SQL names it; "": unknown */
+    int bounded;                  /* the running worker was started with "bounded": true */
+    int64_t bounded_checked_mono; /* last look at the input's producers */
 };
 
 struct reconciler {
@@ -225,6 +233,142 @@ int reconcile_dirty(const struct reconciler *r)
         if (r->tasks[i]->dirty || r->tasks[i]->delete_row || r->tasks[i]->start_pending)
             return 1;
     return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Bounded pipelines: inputs whose producers have all completed                               */
+
+#define CATALOG_STREAMS 16 /* a compile asks for its source and its sink */
+/* How often a running unbounded pipeline task looks at its input's producers (a query): every
+ * second, stretched by 5 ms per task the node holds, so a node with thousands of tasks sends
+ * at most about 200 of these queries a second. */
+#define BOUNDED_CHECK_MS 1000
+#define BOUNDED_CHECK_MS_PER_TASK 5
+
+/* The planner's catalog over one tenant's streams, loaded from the database as the planner
+ * asks for them by name; the schemas live until stream_catalog_clear(). */
+struct stream_catalog {
+    PGconn *conn;       /* borrowed */
+    const char *tenant; /* borrowed */
+    struct schema schemas[CATALOG_STREAMS];
+    char names[CATALOG_STREAMS][256];
+    int n;
+};
+
+static const struct schema *stream_catalog_lookup(void *ctx, const char *name)
+{
+    struct stream_catalog *c = ctx;
+    for (int i = 0; i < c->n; i++)
+        if (strcmp(c->names[i], name) == 0)
+            return &c->schemas[i];
+    if (c->n == CATALOG_STREAMS || strlen(name) >= sizeof c->names[0])
+        return NULL;
+    const char *p[] = {c->tenant, name};
+    struct db_error dberr;
+    PGresult *res =
+        db_query(c->conn, "SELECT schema::text FROM streams WHERE tenant_id = $1 AND name = $2", 2, p, &dberr);
+    json_t *js = res && PQntuples(res) == 1 ? json_loads(PQgetvalue(res, 0, 0), 0, NULL) : NULL;
+    PQclear(res);
+    char err[256];
+    int rc = js ? schema_from_json(js, &c->schemas[c->n], name, err, sizeof err) : -1;
+    json_decref(js);
+    if (rc != 0)
+        return NULL;
+    snprintf(c->names[c->n], sizeof c->names[c->n], "%s", name);
+    return &c->schemas[c->n++];
+}
+
+static void stream_catalog_clear(struct stream_catalog *c)
+{
+    for (int i = 0; i < c->n; i++)
+        schema_free_fields(&c->schemas[i]);
+    c->n = 0;
+}
+
+/* The input and output stream of a pipeline's SQL as the worker's planner resolves them: it
+ * is compiled here with the same front end, so comments, quoted names and window table
+ * functions are no guesswork. 0, or -1 when it does not compile. */
+static int pipeline_streams(struct stream_catalog *cat, const char *sql, char *source, size_t sourcesz, char *sink,
+                            size_t sinksz)
+{
+    struct sql_error se = {0};
+    /* the schemas need to outlive one compile only: make room for this one's streams */
+    if (cat->n > CATALOG_STREAMS / 2)
+        stream_catalog_clear(cat);
+    struct plan *plan = plan_compile(sql, stream_catalog_lookup, cat, &se);
+    if (!plan)
+        return -1;
+    snprintf(source, sourcesz, "%s", plan_source(plan));
+    snprintf(sink, sinksz, "%s", plan_sink(plan));
+    plan_free(plan);
+    return 0;
+}
+
+/* Whether the tenant's stream is bounded and complete: it has at least one producer (a source
+ * connection writing it, a pipeline inserting into it or dead-lettering into it) and every
+ * producer has completed at its current generation. Returns 1 (why lists the producers), 0
+ * (why says which producer keeps it open, or that it has none), or -1 with err. */
+static int stream_complete(struct reconciler *r, struct stream_catalog *cat, const char *stream, char *why,
+                           size_t whysz, struct db_error *err)
+{
+    const char *p[] = {cat->tenant, stream};
+    /* connections first: the common open producer, found without compiling anything */
+    PGresult *res = db_query(r->conn,
+                             "SELECT 'connection' AS kind, c.name,"
+                             "       c.actual_state = 'completed' AND c.observed_generation >= c.generation,"
+                             "       NULL AS sql, false AS dead_letter"
+                             "  FROM connections c JOIN streams s ON s.id = c.stream_id"
+                             " WHERE s.tenant_id = $1 AND s.name = $2 AND c.type = 'source'"
+                             " UNION ALL"
+                             " SELECT 'pipeline', p.name,"
+                             "       p.actual_state = 'completed' AND p.observed_generation >= p.generation,"
+                             "       p.sql, p.error_policy = 'dead_letter' AND d.name IS NOT NULL"
+                             "  FROM pipelines p LEFT JOIN streams d ON d.id = p.dead_letter_stream_id AND d.name = $2"
+                             " WHERE p.tenant_id = $1 AND (strpos(lower(p.sql), lower($2)) > 0 OR d.name IS NOT NULL)"
+                             " ORDER BY 1, 2",
+                             2, p, err);
+    if (!res)
+        return -1;
+    int producers = 0, rc = 1;
+    char list[400] = "";
+    for (int i = 0; i < PQntuples(res) && rc == 1; i++) {
+        const char *kind = PQgetvalue(res, i, 0), *name = PQgetvalue(res, i, 1);
+        if (strcmp(kind, "pipeline") == 0 && strcmp(PQgetvalue(res, i, 4), "t") != 0) {
+            char source[256], sink[256];
+            /* one that does not compile (any more) may write anything: it counts as a producer */
+            if (pipeline_streams(cat, PQgetvalue(res, i, 3), source, sizeof source, sink, sizeof sink) == 0 &&
+                strcmp(sink, stream) != 0)
+                continue; /* a reader, or a pipeline that only names the stream */
+        }
+        producers++;
+        if (strcmp(PQgetvalue(res, i, 2), "t") != 0) {
+            snprintf(why, whysz, "%s \"%s\" writing stream \"%s\" has not completed", kind, name, stream);
+            rc = 0;
+        } else {
+            size_t n = strlen(list);
+            snprintf(list + n, sizeof list - n, "%s%s \"%s\"", n ? ", " : "", kind, name);
+        }
+    }
+    PQclear(res);
+    if (rc == 1 && producers == 0) {
+        snprintf(why, whysz, "stream \"%s\" has no producer", stream);
+        rc = 0;
+    } else if (rc == 1) {
+        snprintf(why, whysz, "every producer of stream \"%s\" completed (%s)", stream, list);
+    }
+    return rc;
+}
+
+/* Whether every input of pipeline task t is complete (stream_complete of its one input stream
+ * for now; joins will add more). 1, 0 (why says why not) or -1 with err. */
+static int pipeline_inputs_complete(struct reconciler *r, const struct cp_task *t, struct stream_catalog *cat,
+                                    char *why, size_t whysz, struct db_error *err)
+{
+    if (!t->source[0]) {
+        snprintf(why, whysz, "the input stream is not known (the SQL does not compile)");
+        return 0;
+    }
+    return stream_complete(r, cat, t->source, why, whysz, err);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -440,6 +584,27 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
         json_object_set_new(spec, "error_policy", json_string(PQgetvalue(res, 0, 1)));
         if (!PQgetisnull(res, 0, 2))
             json_object_set_new(spec, "dead_letter_stream", json_string(PQgetvalue(res, 0, 2)));
+        /* Bounded when every input has completed: the worker reads to the end as of now
+         * (resuming a checkpoint of an unbounded run with its window state), fires every
+         * window and completes. Otherwise unbounded, and reconcile_sync() looks again. */
+        struct stream_catalog cat = {.conn = r->conn, .tenant = t->tenant_id};
+        char sink[256], why[600];
+        if (pipeline_streams(&cat, PQgetvalue(res, 0, 0), t->source, sizeof t->source, sink, sizeof sink) != 0)
+            t->source[0] = '\0';
+        int complete = pipeline_inputs_complete(r, t, &cat, why, sizeof why, &dberr);
+        stream_catalog_clear(&cat);
+        if (complete < 0) {
+            snprintf(err, errsz, "reading the producers of the input: %.400s", dberr.message);
+            goto out;
+        }
+        t->bounded = complete == 1;
+        t->bounded_checked_mono = clock_mono_ms();
+        if (t->bounded) {
+            json_object_set_new(spec, "bounded", json_true());
+            char line[700];
+            snprintf(line, sizeof line, "controlplane: bounded run: %.600s", why);
+            logs_add_line(r->logs, t->tenant_id, t->kind, t->resource_id, t->id, "info", clock_wall_ms(), line);
+        }
     } else {
         const char *connector = PQgetvalue(res, 0, 0);
         json_t *props = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
@@ -455,7 +620,8 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
             full_worker |= strcmp(connector, full_worker_connectors[i]) == 0;
         /* A generator with a fixed number of events is a bounded run: it completes. */
         const char *events = json_string_value(json_object_get(props, "events"));
-        if (strcmp(connector, "datagen") == 0 && events && atoll(events) > 0)
+        t->bounded = strcmp(connector, "datagen") == 0 && events && atoll(events) > 0;
+        if (t->bounded)
             json_object_set_new(spec, "bounded", json_true());
         int srv = load_secrets(r, t->tenant_id, refs, secrets, err, errsz);
         json_decref(refs);
@@ -835,6 +1001,41 @@ static int update_resources(struct reconciler *r, struct db_error *err)
     return 0;
 }
 
+/* Pipeline tasks running unbounded whose inputs have all completed since they started roll
+ * over to a bounded run: a stop (the worker checkpoints its offsets and window state), then a
+ * start that task_start() makes bounded, which resumes there, reads to the end, fires every
+ * window and completes. Each task looks once per check interval (above). 0, or -1 with err. */
+static int roll_over_bounded(struct reconciler *r, struct db_error *err)
+{
+    int64_t now = clock_mono_ms(), every = BOUNDED_CHECK_MS + (int64_t)r->ntasks * BOUNDED_CHECK_MS_PER_TASK;
+    for (int i = 0; i < r->ntasks; i++) {
+        struct cp_task *t = r->tasks[i];
+        struct supervisor_status st;
+        if (strcmp(t->kind, "pipeline") != 0 || t->bounded || !t->source[0] || t->lost || t->want_stop || t->rolling ||
+            t->start_pending || t->generation != t->want_generation || now - t->bounded_checked_mono < every ||
+            supervisor_status(r->sup, t->id, &st) != 0 || st.state != SUPERVISOR_RUNNING)
+            continue;
+        t->bounded_checked_mono = now;
+        struct stream_catalog cat = {.conn = r->conn, .tenant = t->tenant_id};
+        char why[600];
+        int complete = pipeline_inputs_complete(r, t, &cat, why, sizeof why, err);
+        stream_catalog_clear(&cat);
+        if (complete < 0)
+            return -1;
+        if (!complete)
+            continue;
+        char msg[800];
+        snprintf(msg, sizeof msg, "%.600s: restarting bounded to read the input to its end and complete", why);
+        note_event(r, t, "rollover", msg, st.restarts);
+        char line[900];
+        snprintf(line, sizeof line, "controlplane: task rollover on node %s: %s", r->opt.node_id, msg);
+        logs_add_line(r->logs, t->tenant_id, t->kind, t->resource_id, t->id, "info", clock_wall_ms(), line);
+        t->rolling = 1;
+        supervisor_stop(r->sup, t->id);
+    }
+    return 0;
+}
+
 int reconcile_sync(struct reconciler *r, struct db_error *err)
 {
     if (!r->conn)
@@ -851,7 +1052,7 @@ int reconcile_sync(struct reconciler *r, struct db_error *err)
             try_start(r, r->tasks[i]);
     if (write_status(r, err) != 0 || delete_stopped_rows(r, err) != 0 || logs_flush(r->logs, r->conn, err) != 0 ||
         metering_flush(r->meter, r->conn, err) != 0 || update_resources(r, err) != 0 ||
-        lease_node_heartbeat(r->conn, r->opt.node_id, r->ntasks, err) != 0) {
+        roll_over_bounded(r, err) != 0 || lease_node_heartbeat(r->conn, r->opt.node_id, r->ntasks, err) != 0) {
         r->db_errors++;
         return -1;
     }
