@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/auth_cache.h"
 #include "api/resources.h"
 #include "common/json_check.h"
 #include "common/log.h"
@@ -32,6 +33,9 @@ int auth_authenticate(struct api_request *req, struct api_response *resp)
         return api_fail(resp, API_UNAUTHENTICATED, NULL, "invalid, expired or revoked credentials");
     char hash[CRYPTO_SHA256_HEX];
     crypto_sha256_hex(cred, strlen(cred), hash);
+    if (auth_cache_get(hash, &req->caller))
+        return 0;
+    uint64_t epoch = auth_cache_epoch();
     const char *params[] = {hash};
     PGresult *res = api_db_query(req, resp,
                                  "SELECT tenant_id, coalesce(user_id::text, ''), coalesce(api_key_id::text, ''), "
@@ -51,6 +55,7 @@ int auth_authenticate(struct api_request *req, struct api_response *resp)
     c->rate_per_second = atof(PQgetvalue(res, 0, 4));
     c->rate_burst = atof(PQgetvalue(res, 0, 5));
     PQclear(res);
+    auth_cache_put(hash, c, epoch);
     return 0;
 }
 

@@ -306,7 +306,8 @@ static int stream_validate_schema(json_t *body, struct api_response *resp)
 struct pipeline_streams {
     struct api_request *req;
     struct api_response *resp;
-    bool db_failed; /* resp holds the database error */
+    bool db_failed;       /* resp holds the database error */
+    PGresult *candidates; /* name, schema of the streams the SQL text mentions, or NULL */
 };
 
 /* The schema lookup of a stream schema change's check (pipeline_schema_fn): the changed stream
@@ -672,6 +673,20 @@ static json_t *pipeline_stream_schema(void *vctx, const char *name)
     struct pipeline_streams *c = vctx;
     if (c->db_failed)
         return NULL;
+    /* From the candidates fetched at once (pipeline_validate), as the query below would pick:
+     * the exact name first, else one equal ignoring case. */
+    int pick = -1;
+    for (int i = 0; c->candidates && i < PQntuples(c->candidates); i++) {
+        const char *have = PQgetvalue(c->candidates, i, 0);
+        if (strcmp(have, name) == 0) {
+            pick = i;
+            break;
+        }
+        if (pick < 0 && strcasecmp(have, name) == 0)
+            pick = i;
+    }
+    if (pick >= 0)
+        return json_loads(PQgetvalue(c->candidates, pick, 1), 0, NULL);
     const char *params[] = {name};
     PGresult *res = api_db_query(c->req, c->resp,
                                  "SELECT schema::text FROM streams WHERE lower(name) = lower($1) "
@@ -705,8 +720,20 @@ static int pipeline_validate(struct api_request *req, json_t *body, bool create,
     }
     if (text) {
         struct pipeline_sql_error err;
+        /* One round trip for the streams the text names (a stream's name appears in the text of
+         * a query that reads or writes it); any other lookup asks the database itself. */
+        const char *candidate_params[] = {text};
         struct pipeline_streams streams = {.req = req, .resp = resp};
+        streams.candidates = api_db_query(req, resp,
+                                          "SELECT name, schema::text FROM streams "
+                                          "WHERE position(lower(name) in lower($1)) > 0 ORDER BY name",
+                                          1, candidate_params);
+        if (!streams.candidates) {
+            PQclear(stored);
+            return -1;
+        }
         int rc = pipeline_validate_sql(text, task_count, pipeline_stream_schema, &streams, &err);
+        PQclear(streams.candidates);
         PQclear(stored);
         stored = NULL;
         if (streams.db_failed)
@@ -986,17 +1013,31 @@ int resource_create(struct api_request *req, struct api_response *resp)
     struct resource_values v;
     if (resource_values_build(req, k, req->json, 2, &v, resp) < 0)
         return -1;
-    char sql[2048], cols[512] = "tenant_id", vals[512] = "$1::uuid";
-    const char *params[RESOURCE_MAX_FIELDS + 1] = {req->caller.tenant_id};
+    char sql[4096], cols[512] = "tenant_id", vals[512] = "$1::uuid";
+    const char *params[RESOURCE_MAX_FIELDS + 4] = {req->caller.tenant_id};
     for (int i = 0; i < v.count; i++) {
         snprintf(cols + strlen(cols), sizeof cols - strlen(cols), ", %s", v.columns[i]);
         snprintf(vals + strlen(vals), sizeof vals - strlen(vals), ", %s", v.exprs[i]);
         params[i + 1] = v.params[i];
     }
-    snprintf(sql, sizeof sql, "INSERT INTO %s AS r (%s) VALUES (%s) RETURNING r.id, %s", k->table, cols, vals,
-             k->json_sql);
+    /* One round trip: the row, its audit entry (as resource_record_change() writes it) and,
+     * for runnable kinds, the NOTIFY for the controlplane. */
+    const struct api_caller *c = &req->caller;
+    int n = v.count + 1;
+    params[n] = *c->user_id ? c->user_id : NULL;
+    params[n + 1] = *c->api_key_id ? c->api_key_id : NULL;
+    params[n + 2] = req->request_id;
+    char notify[96] = "";
+    if (k->runnable)
+        snprintf(notify, sizeof notify, ", pg_notify('sluice_desired', '%s:' || r.id)", k->kind);
+    snprintf(sql, sizeof sql,
+             "WITH r AS (INSERT INTO %s AS r (%s) VALUES (%s) RETURNING r.*), "
+             "audit AS (INSERT INTO audit_log (tenant_id, user_id, api_key_id, action, resource_kind, resource_id, "
+             "request_id) SELECT r.tenant_id, $%d::uuid, $%d::uuid, 'create', '%s', r.id, $%d FROM r) "
+             "SELECT r.id, %s%s FROM r",
+             k->table, cols, vals, n + 1, n + 2, k->kind, n + 3, k->json_sql, notify);
     struct db_error dberr;
-    PGresult *res = db_query(req->db, sql, v.count + 1, params, &dberr);
+    PGresult *res = db_query(req->db, sql, n + 3, params, &dberr);
     if (!res)
         return resource_fail_duplicate(resp, k, &dberr, req->json);
     char id[40];
@@ -1005,8 +1046,7 @@ int resource_create(struct api_request *req, struct api_response *resp)
     PQclear(res);
     if (!doc)
         return api_fail(resp, API_INTERNAL, NULL, "internal error");
-    if ((k->created && k->created(req, id, doc, resp) < 0) ||
-        resource_record_change(req, k->kind, id, "create", k->runnable, resp) < 0) {
+    if (k->created && k->created(req, id, doc, resp) < 0) {
         json_decref(doc);
         return -1;
     }
