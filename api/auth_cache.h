@@ -2,7 +2,7 @@
  * an authenticated request does not ask PostgreSQL who is calling.
  *
  * An entry lives AUTH_CACHE_TTL_SECONDS at most. Revocations reach every api process through
- * PostgreSQL: triggers (migrations/0104_auth_notify.sql) NOTIFY the channel sluice_auth with a
+ * PostgreSQL: triggers (migrations/0104_api_throughput.sql) NOTIFY the channel sluice_auth with a
  * tenant id (or '*') whenever a key, session, user, tenant or plan changes what the lookup
  * would answer, and one listener thread per process evicts that tenant's entries. While the
  * listener is not connected and listening, the cache answers nothing (every lookup goes to the
