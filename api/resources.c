@@ -61,7 +61,9 @@ struct resource_kind {
     "'task_size',r.task_size,'generation',r.generation,'observed_generation',"                     \
     "r.observed_generation,'last_error',r.last_error,"
 // clang-format on
-#define STREAM_NAME_OF(col) "(SELECT s.name FROM streams s WHERE s.id = r." col ")"
+/* The name of the stream a column refers to; no lookup when the column is NULL. */
+#define STREAM_NAME_OF(col)                                                                                            \
+    "CASE WHEN r." col " IS NOT NULL THEN (SELECT s.name FROM streams s WHERE s.id = r." col ") END"
 
 static const char *const task_sizes[] = {"S", "M", "L", NULL};
 static const char *const connection_types[] = {"source", "sink", NULL};
@@ -1080,16 +1082,32 @@ int resource_list(struct api_request *req, struct api_response *resp)
     if (cursor && *cursor && resource_parse_cursor(cursor, micros, sizeof micros, cursor_id) < 0)
         return api_fail_cursor(resp);
     snprintf(limit_param, sizeof limit_param, "%ld", limit + 1);
-    const char *params[] = {name && *name ? name : NULL, *micros ? micros : NULL, *cursor_id ? cursor_id : NULL,
-                            limit_param};
+    /* Only the filters given, so that each of the four statements has one plan that suits it
+     * (a prepared statement's generic plan cannot drop "$1 IS NULL OR ..." branches). */
+    const char *params[4] = {limit_param};
+    int n = 1;
+    char where[512] = "";
+    if (name && *name) {
+        params[n++] = name;
+        snprintf(where, sizeof where, " AND r.name = $%d", n);
+    }
+    if (*micros) {
+        params[n++] = micros;
+        params[n++] = cursor_id;
+        snprintf(where + strlen(where), sizeof where - strlen(where),
+                 " AND (r.created_at, r.id) > (timestamptz 'epoch' + $%d::bigint * interval '1 microsecond', "
+                 "$%d::uuid)",
+                 n - 1, n);
+    }
     char sql[3072];
+    /* The cursor of the last row shown (the limit-th) only: computing it for every row cost
+     * more than the row_number() that picks it. */
     snprintf(sql, sizeof sql,
-             "SELECT %s, (extract(epoch FROM r.created_at) * 1000000)::bigint || '.' || r.id "
-             "FROM %s r WHERE ($1::text IS NULL OR r.name = $1) AND ($2::bigint IS NULL OR "
-             "(r.created_at, r.id) > (timestamptz 'epoch' + $2::bigint * interval '1 microsecond', "
-             "$3::uuid)) ORDER BY r.created_at, r.id LIMIT $4::int",
-             k->json_sql, k->table);
-    PGresult *res = api_db_query(req, resp, sql, 4, params);
+             "SELECT %s, CASE WHEN row_number() OVER (ORDER BY r.created_at, r.id) = $1::int - 1 THEN "
+             "(extract(epoch FROM r.created_at) * 1000000)::bigint || '.' || r.id END "
+             "FROM %s r WHERE true%s ORDER BY r.created_at, r.id LIMIT $1::int",
+             k->json_sql, k->table, where);
+    PGresult *res = api_db_query(req, resp, sql, n, params);
     if (!res)
         return -1;
     return api_reply_list(resp, res, limit, 1);
