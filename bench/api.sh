@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# bench/api.sh — API requests per second over HTTPS on loopback, measured with wrk next to a
-# baseline from the same run: GET /healthz (TLS + HTTP only) vs an authenticated
-# GET /v1/pipelines (auth lookup + tenant transaction + query) and POST /v1/pipelines (insert,
-# audit, NOTIFY). Starts its own PostgreSQL under var/ and removes it afterwards.
+# bench/api.sh — API requests per second and p99 latency over HTTPS on loopback, measured with
+# wrk next to a baseline from the same run: GET /healthz (TLS + HTTP only) vs an authenticated
+# GET /v1/pipelines (credential cache + tenant scope + query) and POST /v1/pipelines (quota,
+# SQL check, insert with audit and NOTIFY, commit), each printed as a ratio of the baseline.
+# Starts its own PostgreSQL under var/ and removes it afterwards.
 #
 # Environment: BENCH_SECONDS (default 5), BENCH_THREADS (2), BENCH_CONNECTIONS (32).
 set -euo pipefail
