@@ -967,6 +967,15 @@ static int resource_check_body(struct api_request *req, const struct resource_ki
     return 0;
 }
 
+/* 403 quota_exceeded: the plan allows limit of what, and the request would make want. */
+static int resource_fail_quota(struct api_response *resp, const char *what, long limit, long want)
+{
+    return api_fail(
+        resp, API_QUOTA_EXCEEDED,
+        json_pack("{s:s,s:I,s:I}", "resource", what, "limit", (json_int_t)limit, "requested", (json_int_t)want),
+        "your plan allows %ld %s and this would make %ld; remove some or upgrade the plan", limit, what, want);
+}
+
 /* Plan limits. sql yields one row: what the tenant would use after this request, and the
  * plan's limit; $1 is id when id is non-NULL. 403 quota_exceeded when over. */
 static int resource_check_limit(struct api_request *req, struct api_response *resp, const char *sql, const char *id,
@@ -979,23 +988,7 @@ static int resource_check_limit(struct api_request *req, struct api_response *re
     long want = PQntuples(res) ? atol(PQgetvalue(res, 0, 0)) : 0;
     long limit = PQntuples(res) ? atol(PQgetvalue(res, 0, 1)) : 0;
     PQclear(res);
-    if (want > limit)
-        return api_fail(
-            resp, API_QUOTA_EXCEEDED,
-            json_pack("{s:s,s:I,s:I}", "resource", what, "limit", (json_int_t)limit, "requested", (json_int_t)want),
-            "your plan allows %ld %s and this would make %ld; remove some or upgrade the plan", limit, what, want);
-    return 0;
-}
-
-static int resource_check_quota(struct api_request *req, const struct resource_kind *k, struct api_response *resp)
-{
-    char sql[512];
-    /* The count kept by triggers (migrations/0104), one row instead of count(*). */
-    snprintf(sql, sizeof sql,
-             "SELECT coalesce((SELECT n FROM tenant_resource_counts WHERE kind = '%s'), 0) + 1, p.%s "
-             "FROM tenants t JOIN plans p ON p.name = t.plan",
-             k->table, k->quota_column);
-    return resource_check_limit(req, resp, sql, NULL, k->table);
+    return want > limit ? resource_fail_quota(resp, what, limit, want) : 0;
 }
 
 static int resource_fail_duplicate(struct api_response *resp, const struct resource_kind *k,
@@ -1012,7 +1005,7 @@ static int resource_fail_duplicate(struct api_response *resp, const struct resou
 int resource_create(struct api_request *req, struct api_response *resp)
 {
     const struct resource_kind *k = resource_of(req);
-    if (resource_check_body(req, k, true, resp) < 0 || resource_check_quota(req, k, resp) < 0)
+    if (resource_check_body(req, k, true, resp) < 0)
         return -1;
     struct resource_values v;
     if (resource_values_build(req, k, req->json, 2, &v, resp) < 0)
@@ -1024,7 +1017,8 @@ int resource_create(struct api_request *req, struct api_response *resp)
         snprintf(vals + strlen(vals), sizeof vals - strlen(vals), ", %s", v.exprs[i]);
         params[i + 1] = v.params[i];
     }
-    /* One round trip: the row, its audit entry (as resource_record_change() writes it) and,
+    /* One round trip: the plan's quota (the count kept by triggers, migrations/0104), the row
+     * when the quota allows it, its audit entry (as resource_record_change() writes it) and,
      * for runnable kinds, the NOTIFY for the controlplane. */
     const struct api_caller *c = &req->caller;
     int n = v.count + 1;
@@ -1033,20 +1027,29 @@ int resource_create(struct api_request *req, struct api_response *resp)
     params[n + 2] = req->request_id;
     char notify[96] = "";
     if (k->runnable)
-        snprintf(notify, sizeof notify, ", pg_notify('sluice_desired', '%s:' || r.id)", k->kind);
+        snprintf(notify, sizeof notify,
+                 ", CASE WHEN r.id IS NOT NULL THEN pg_notify('sluice_desired', '%s:' || r.id) END", k->kind);
     snprintf(sql, sizeof sql,
-             "WITH r AS (INSERT INTO %s AS r (%s) VALUES (%s) RETURNING r.*), "
+             "WITH q AS (SELECT coalesce((SELECT n FROM tenant_resource_counts WHERE kind = '%s'), 0) + 1 AS want, "
+             "p.%s AS quota FROM tenants t JOIN plans p ON p.name = t.plan), "
+             "r AS (INSERT INTO %s AS r (%s) SELECT %s FROM q WHERE q.want <= q.quota RETURNING r.*), "
              "audit AS (INSERT INTO audit_log (tenant_id, user_id, api_key_id, action, resource_kind, resource_id, "
              "request_id) SELECT r.tenant_id, $%d::uuid, $%d::uuid, 'create', '%s', r.id, $%d FROM r) "
-             "SELECT r.id, %s%s FROM r",
-             k->table, cols, vals, n + 1, n + 2, k->kind, n + 3, k->json_sql, notify);
+             "SELECT q.want, q.quota, r.id, %s%s FROM q LEFT JOIN r ON true",
+             k->table, k->quota_column, k->table, cols, vals, n + 1, n + 2, k->kind, n + 3, k->json_sql, notify);
     struct db_error dberr;
     PGresult *res = db_query(req->db, sql, n + 3, params, &dberr);
     if (!res)
         return resource_fail_duplicate(resp, k, &dberr, req->json);
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 2)) { /* over the quota: nothing inserted */
+        long want = PQntuples(res) ? atol(PQgetvalue(res, 0, 0)) : 0;
+        long limit = PQntuples(res) ? atol(PQgetvalue(res, 0, 1)) : 0;
+        PQclear(res);
+        return resource_fail_quota(resp, k->table, limit, want);
+    }
     char id[40];
-    snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
-    json_t *doc = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
+    snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 2));
+    json_t *doc = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
     PQclear(res);
     if (!doc)
         return api_fail(resp, API_INTERNAL, NULL, "internal error");
