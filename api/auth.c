@@ -39,7 +39,8 @@ int auth_authenticate(struct api_request *req, struct api_response *resp)
     const char *params[] = {hash};
     PGresult *res = api_db_query(req, resp,
                                  "SELECT tenant_id, coalesce(user_id::text, ''), coalesce(api_key_id::text, ''), "
-                                 "role, rate_per_second, rate_burst FROM sluice_auth_lookup($1)",
+                                 "role, rate_per_second, rate_burst, CASE WHEN api_key_id IS NULL THEN "
+                                 "sluice_auth_seconds_left($1) END FROM sluice_auth_lookup($1)",
                                  1, params);
     if (!res)
         return -1;
@@ -54,8 +55,10 @@ int auth_authenticate(struct api_request *req, struct api_response *resp)
     snprintf(c->role, sizeof c->role, "%s", PQgetvalue(res, 0, 3));
     c->rate_per_second = atof(PQgetvalue(res, 0, 4));
     c->rate_burst = atof(PQgetvalue(res, 0, 5));
+    /* a login token is cached no longer than it has left */
+    double ttl = PQgetisnull(res, 0, 6) ? AUTH_CACHE_TTL_SECONDS : atof(PQgetvalue(res, 0, 6));
     PQclear(res);
-    auth_cache_put(hash, c, epoch);
+    auth_cache_put(hash, c, ttl, epoch);
     return 0;
 }
 

@@ -72,17 +72,19 @@ bool auth_cache_get(const char *hash, struct api_caller *out)
     return found;
 }
 
-void auth_cache_put(const char *hash, const struct api_caller *caller, uint64_t epoch)
+void auth_cache_put(const char *hash, const struct api_caller *caller, double ttl, uint64_t epoch)
 {
-    if (strlen(hash) != CRYPTO_SHA256_HEX - 1)
+    if (strlen(hash) != CRYPTO_SHA256_HEX - 1 || !(ttl > 0))
         return;
+    if (ttl > AUTH_CACHE_TTL_SECONDS)
+        ttl = AUTH_CACHE_TTL_SECONDS;
     struct auth_cache_entry *e = &auth_cache.slots[auth_cache_slot(hash)];
     pthread_mutex_lock(&auth_cache.lock);
     if (auth_cache.listening && auth_cache.epoch == epoch) {
         e->used = true;
         memcpy(e->hash, hash, sizeof e->hash);
         e->caller = *caller;
-        e->expires = auth_cache_now() + AUTH_CACHE_TTL_SECONDS;
+        e->expires = auth_cache_now() + ttl;
     }
     pthread_mutex_unlock(&auth_cache.lock);
 }

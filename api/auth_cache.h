@@ -30,8 +30,9 @@ void auth_cache_stop(void);
 uint64_t auth_cache_epoch(void);
 /* The cached caller of hash (hex SHA-256) into *out: true when found and fresh. */
 bool auth_cache_get(const char *hash, struct api_caller *out);
-/* Stores caller for hash, unless an eviction happened since epoch or the listener is down. */
-void auth_cache_put(const char *hash, const struct api_caller *caller, uint64_t epoch);
+/* Stores caller for hash for ttl seconds (at most AUTH_CACHE_TTL_SECONDS; a login token's time
+ * left), unless an eviction happened since epoch or the listener is down. */
+void auth_cache_put(const char *hash, const struct api_caller *caller, double ttl, uint64_t epoch);
 /* Evicts every entry of tenant_id ("*": all). The listener calls it; so does a request that
  * revoked something, right after its commit, so its own process needs no notification. */
 void auth_cache_evict(const char *tenant_id);

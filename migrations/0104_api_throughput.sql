@@ -83,3 +83,13 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- How long a cached credential may be served: the seconds a login token has left before it
+-- expires, NULL for anything else (API keys do not expire). The api caps a cache entry with it.
+CREATE FUNCTION sluice_auth_seconds_left(credential_hash text) RETURNS double precision
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
+    SELECT extract(epoch FROM s.expires_at - now())::double precision
+      FROM sessions s WHERE s.token_hash = credential_hash
+$$;
+REVOKE ALL ON FUNCTION sluice_auth_seconds_left(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sluice_auth_seconds_left(text) TO sluice_app;
