@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "api/auth.h"
+#include "api/auth_cache.h"
 #include "api/handlers_ingest.h"
 #include "api/handlers_logs.h"
 #include "api/handlers_records.h"
@@ -133,6 +134,12 @@ static PGconn *api_db(void)
         log_error("%s", err.message);
         return NULL;
     }
+    /* Prepared statements and the tenant scope (without, plain queries). The api's statements are
+     * short and index-driven, so their generic plans suit every parameter value: plan each once
+     * per connection instead of planning custom plans on every execution. */
+    db_session_enable(conn);
+    if (db_exec(conn, "SET plan_cache_mode = force_generic_plan", 0, NULL, &err) < 0)
+        log_warn("cannot set plan_cache_mode: %s", err.message);
     pthread_mutex_lock(&api_server.dbs_lock);
     int stored = 0;
     for (int i = 0; i <= API_MAX_THREADS && !stored; i++)
@@ -207,12 +214,12 @@ static const struct api_route api_routes[] = {
     {"GET", "/v1/me", auth_me, ROUTE_AUTH, NULL},
     {"GET", "/v1/api-keys", auth_api_keys_list, ROUTE_AUTH, NULL},
     {"POST", "/v1/api-keys", auth_api_keys_create, ROUTE_AUTH | ROUTE_BODY | ROUTE_ADMIN, NULL},
-    {"DELETE", "/v1/api-keys/{id}", auth_api_keys_revoke, ROUTE_AUTH | ROUTE_ADMIN, NULL},
+    {"DELETE", "/v1/api-keys/{id}", auth_api_keys_revoke, ROUTE_AUTH | ROUTE_ADMIN | ROUTE_AUTH_CHANGE, NULL},
     {"GET", "/v1/audit-events", auth_audit_events, ROUTE_AUTH | ROUTE_ADMIN, NULL},
     {"GET", "/v1/users", users_list, ROUTE_AUTH, NULL},
     {"POST", "/v1/users", users_create, ROUTE_AUTH | ROUTE_BODY | ROUTE_ADMIN, NULL},
-    {"PATCH", "/v1/users/{id}", users_update, ROUTE_AUTH | ROUTE_BODY | ROUTE_ADMIN, NULL},
-    {"DELETE", "/v1/users/{id}", users_delete, ROUTE_AUTH | ROUTE_ADMIN, NULL},
+    {"PATCH", "/v1/users/{id}", users_update, ROUTE_AUTH | ROUTE_BODY | ROUTE_ADMIN | ROUTE_AUTH_CHANGE, NULL},
+    {"DELETE", "/v1/users/{id}", users_delete, ROUTE_AUTH | ROUTE_ADMIN | ROUTE_AUTH_CHANGE, NULL},
     RESOURCE_ROUTES("secrets", resource_secrets),
     RESOURCE_ROUTES("streams", resource_streams),
     RESOURCE_ROUTES("connections", resource_connections),
@@ -388,24 +395,17 @@ static void api_run_in_tenant(struct api_request *req, struct api_response *resp
                  "this needs the owner or admin role; you are %s", req->caller.role);
         return;
     }
-    /* One round trip: the tenant id came from the database and is a UUID, safe to inline. */
+    /* The tenant's scope (common/db.h): set_config('sluice.tenant_id', ..., true) travels with
+     * the first statement (and BEGIN) in one round trip. A GET only reads: each of its
+     * statements runs in an implicit transaction of its own, with the tenant set, so it needs
+     * no BEGIN and no COMMIT. Every other method runs in one transaction, committed below. */
     struct db_error err;
-    char begin[160];
-    if (!api_is_uuid(req->caller.tenant_id)) {
-        api_fail(resp, API_INTERNAL, NULL, "internal error");
-        return;
-    }
-    snprintf(begin, sizeof begin, "BEGIN; SELECT set_config('sluice.tenant_id', '%s', true)", req->caller.tenant_id);
-    PGresult *res = PQexec(req->db, begin);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        PQclear(res);
-        snprintf(err.sqlstate, sizeof err.sqlstate, "08000");
-        snprintf(err.message, sizeof err.message, "%s", PQerrorMessage(req->db));
-        err.connection_lost = PQstatus(req->db) != CONNECTION_OK;
+    bool read_only = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+    if (db_scope(req->db, read_only ? DB_SCOPE_STATEMENT : DB_SCOPE_TRANSACTION, "sluice.tenant_id",
+                 req->caller.tenant_id, &err) < 0) {
         api_fail_db(resp, &err);
         return;
     }
-    PQclear(res);
     const char *key = strcmp(req->method, "POST") == 0 ? api_header(req, "Idempotency-Key") : NULL;
     char hash[CRYPTO_SHA256_HEX] = "";
     int replay = 0;
@@ -430,10 +430,21 @@ static void api_run_in_tenant(struct api_request *req, struct api_response *resp
     int ok = replay == 0 && req->route->handler(req, resp) == 0 && resp->status < 400;
     if (ok && key && api_idempotency_store(req, key, resp) < 0)
         ok = 0;
-    if (ok && db_exec(req->db, "COMMIT", 0, NULL, &err) < 0)
+    bool begun = db_scope_begun(req->db);
+    db_scope(req->db, DB_SCOPE_NONE, NULL, NULL, &err);
+    if (!ok) {
+        if (begun)
+            db_exec(req->db, "ROLLBACK", 0, NULL, &err);
+        return;
+    }
+    if (begun && db_exec(req->db, "COMMIT", 0, NULL, &err) < 0) {
         api_fail_db(resp, &err);
-    else if (!ok)
-        db_exec(req->db, "ROLLBACK", 0, NULL, &err);
+        return;
+    }
+    /* A revoke is seen by this process before it answers; the others hear of it through the
+     * sluice_auth notification (api/auth_cache.h). */
+    if (req->route->flags & ROUTE_AUTH_CHANGE)
+        auth_cache_evict(req->caller.tenant_id);
 }
 
 static void api_dispatch(struct api_request *req, struct api_response *resp)
@@ -921,7 +932,7 @@ int api_main(int argc, char **argv)
 
     api_server.ratelimit = ratelimit_new();
     struct MHD_Daemon *d = NULL;
-    if (!api_server.ratelimit || park_start() < 0)
+    if (!api_server.ratelimit || park_start() < 0 || auth_cache_start(api_server.config.database_url) < 0)
         snprintf(err, sizeof err, "out of memory or threads");
     else
         d = api_start(cert, key, err, sizeof err);
@@ -940,6 +951,7 @@ int api_main(int argc, char **argv)
         MHD_stop_daemon(d);
     }
     park_stop();
+    auth_cache_stop();
     ingest_writers_shutdown(); /* no request runs now: close the cached ingest writers */
     for (int i = 0; i <= API_MAX_THREADS; i++)
         if (api_server.dbs[i])

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/auth_cache.h"
 #include "api/resources.h"
 #include "common/json_check.h"
 #include "common/log.h"
@@ -32,10 +33,14 @@ int auth_authenticate(struct api_request *req, struct api_response *resp)
         return api_fail(resp, API_UNAUTHENTICATED, NULL, "invalid, expired or revoked credentials");
     char hash[CRYPTO_SHA256_HEX];
     crypto_sha256_hex(cred, strlen(cred), hash);
+    if (auth_cache_get(hash, &req->caller))
+        return 0;
+    uint64_t epoch = auth_cache_epoch();
     const char *params[] = {hash};
     PGresult *res = api_db_query(req, resp,
                                  "SELECT tenant_id, coalesce(user_id::text, ''), coalesce(api_key_id::text, ''), "
-                                 "role, rate_per_second, rate_burst FROM sluice_auth_lookup($1)",
+                                 "role, rate_per_second, rate_burst, CASE WHEN api_key_id IS NULL THEN "
+                                 "sluice_auth_seconds_left($1) END FROM sluice_auth_lookup($1)",
                                  1, params);
     if (!res)
         return -1;
@@ -50,7 +55,10 @@ int auth_authenticate(struct api_request *req, struct api_response *resp)
     snprintf(c->role, sizeof c->role, "%s", PQgetvalue(res, 0, 3));
     c->rate_per_second = atof(PQgetvalue(res, 0, 4));
     c->rate_burst = atof(PQgetvalue(res, 0, 5));
+    /* a login token is cached no longer than it has left */
+    double ttl = PQgetisnull(res, 0, 6) ? AUTH_CACHE_TTL_SECONDS : atof(PQgetvalue(res, 0, 6));
     PQclear(res);
+    auth_cache_put(hash, c, ttl, epoch);
     return 0;
 }
 

@@ -93,7 +93,7 @@ struct api_response {
     char location[192];
     long long etag_version; /* > 0: ETag: "N" */
     int retry_after;        /* > 0: Retry-After seconds */
-    /* Controlplane endpoints: a malloc'd text body (owned, freed after sending) or a body made
+    /* A malloc'd text body (owned, freed after sending; lists, Prometheus text) or a body made
      * by a callback (server-sent events; stream_free(stream_cls) is called by the server when
      * done), with their content type. stream_read returns the bytes it put in buf, -1 at the
      * end, or 0 when it has nothing yet: it must not wait; the server parks the connection
@@ -140,8 +140,9 @@ int api_query_limit(const struct api_request *req, long *limit, struct api_respo
 int api_fail_cursor(struct api_response *resp);
 
 /* Replies 200 {"items":[...],"next_cursor":...} from res (cleared here): column 0 of each row
- * is an item's JSON text; when res has more than limit rows (the query fetched limit + 1), the
- * cursor column of the last shown row becomes next_cursor. limit <= 0: all rows, no cursor. */
+ * is an item's JSON text, sent as PostgreSQL wrote it (resp->text_body; not parsed again); when
+ * res has more than limit rows (the query fetched limit + 1), the cursor column of the last
+ * shown row becomes next_cursor. limit <= 0: all rows, no cursor. */
 int api_reply_list(struct api_response *resp, PGresult *res, long limit, int cursor_column);
 
 /* Sets a successful response with body (stolen). Returns 0. */

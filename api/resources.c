@@ -61,7 +61,9 @@ struct resource_kind {
     "'task_size',r.task_size,'generation',r.generation,'observed_generation',"                     \
     "r.observed_generation,'last_error',r.last_error,"
 // clang-format on
-#define STREAM_NAME_OF(col) "(SELECT s.name FROM streams s WHERE s.id = r." col ")"
+/* The name of the stream a column refers to; no lookup when the column is NULL. */
+#define STREAM_NAME_OF(col)                                                                                            \
+    "CASE WHEN r." col " IS NOT NULL THEN (SELECT s.name FROM streams s WHERE s.id = r." col ") END"
 
 static const char *const task_sizes[] = {"S", "M", "L", NULL};
 static const char *const connection_types[] = {"source", "sink", NULL};
@@ -306,7 +308,8 @@ static int stream_validate_schema(json_t *body, struct api_response *resp)
 struct pipeline_streams {
     struct api_request *req;
     struct api_response *resp;
-    bool db_failed; /* resp holds the database error */
+    bool db_failed;       /* resp holds the database error */
+    PGresult *candidates; /* name, schema of the streams the SQL text mentions, or NULL */
 };
 
 /* The schema lookup of a stream schema change's check (pipeline_schema_fn): the changed stream
@@ -672,6 +675,20 @@ static json_t *pipeline_stream_schema(void *vctx, const char *name)
     struct pipeline_streams *c = vctx;
     if (c->db_failed)
         return NULL;
+    /* From the candidates fetched at once (pipeline_validate), as the query below would pick:
+     * the exact name first, else one equal ignoring case. */
+    int pick = -1;
+    for (int i = 0; c->candidates && i < PQntuples(c->candidates); i++) {
+        const char *have = PQgetvalue(c->candidates, i, 0);
+        if (strcmp(have, name) == 0) {
+            pick = i;
+            break;
+        }
+        if (pick < 0 && strcasecmp(have, name) == 0)
+            pick = i;
+    }
+    if (pick >= 0)
+        return json_loads(PQgetvalue(c->candidates, pick, 1), 0, NULL);
     const char *params[] = {name};
     PGresult *res = api_db_query(c->req, c->resp,
                                  "SELECT schema::text FROM streams WHERE lower(name) = lower($1) "
@@ -705,8 +722,20 @@ static int pipeline_validate(struct api_request *req, json_t *body, bool create,
     }
     if (text) {
         struct pipeline_sql_error err;
+        /* One round trip for the streams the text names (a stream's name appears in the text of
+         * a query that reads or writes it); any other lookup asks the database itself. */
+        const char *candidate_params[] = {text};
         struct pipeline_streams streams = {.req = req, .resp = resp};
+        streams.candidates = api_db_query(req, resp,
+                                          "SELECT name, schema::text FROM streams "
+                                          "WHERE position(lower(name) in lower($1)) > 0 ORDER BY name",
+                                          1, candidate_params);
+        if (!streams.candidates) {
+            PQclear(stored);
+            return -1;
+        }
         int rc = pipeline_validate_sql(text, task_count, pipeline_stream_schema, &streams, &err);
+        PQclear(streams.candidates);
         PQclear(stored);
         stored = NULL;
         if (streams.db_failed)
@@ -938,6 +967,15 @@ static int resource_check_body(struct api_request *req, const struct resource_ki
     return 0;
 }
 
+/* 403 quota_exceeded: the plan allows limit of what, and the request would make want. */
+static int resource_fail_quota(struct api_response *resp, const char *what, long limit, long want)
+{
+    return api_fail(
+        resp, API_QUOTA_EXCEEDED,
+        json_pack("{s:s,s:I,s:I}", "resource", what, "limit", (json_int_t)limit, "requested", (json_int_t)want),
+        "your plan allows %ld %s and this would make %ld; remove some or upgrade the plan", limit, what, want);
+}
+
 /* Plan limits. sql yields one row: what the tenant would use after this request, and the
  * plan's limit; $1 is id when id is non-NULL. 403 quota_exceeded when over. */
 static int resource_check_limit(struct api_request *req, struct api_response *resp, const char *sql, const char *id,
@@ -950,21 +988,7 @@ static int resource_check_limit(struct api_request *req, struct api_response *re
     long want = PQntuples(res) ? atol(PQgetvalue(res, 0, 0)) : 0;
     long limit = PQntuples(res) ? atol(PQgetvalue(res, 0, 1)) : 0;
     PQclear(res);
-    if (want > limit)
-        return api_fail(
-            resp, API_QUOTA_EXCEEDED,
-            json_pack("{s:s,s:I,s:I}", "resource", what, "limit", (json_int_t)limit, "requested", (json_int_t)want),
-            "your plan allows %ld %s and this would make %ld; remove some or upgrade the plan", limit, what, want);
-    return 0;
-}
-
-static int resource_check_quota(struct api_request *req, const struct resource_kind *k, struct api_response *resp)
-{
-    char sql[512];
-    snprintf(sql, sizeof sql,
-             "SELECT (SELECT count(*) FROM %s) + 1, p.%s FROM tenants t JOIN plans p ON p.name = t.plan", k->table,
-             k->quota_column);
-    return resource_check_limit(req, resp, sql, NULL, k->table);
+    return want > limit ? resource_fail_quota(resp, what, limit, want) : 0;
 }
 
 static int resource_fail_duplicate(struct api_response *resp, const struct resource_kind *k,
@@ -981,32 +1005,55 @@ static int resource_fail_duplicate(struct api_response *resp, const struct resou
 int resource_create(struct api_request *req, struct api_response *resp)
 {
     const struct resource_kind *k = resource_of(req);
-    if (resource_check_body(req, k, true, resp) < 0 || resource_check_quota(req, k, resp) < 0)
+    if (resource_check_body(req, k, true, resp) < 0)
         return -1;
     struct resource_values v;
     if (resource_values_build(req, k, req->json, 2, &v, resp) < 0)
         return -1;
-    char sql[2048], cols[512] = "tenant_id", vals[512] = "$1::uuid";
-    const char *params[RESOURCE_MAX_FIELDS + 1] = {req->caller.tenant_id};
+    char sql[4096], cols[512] = "tenant_id", vals[512] = "$1::uuid";
+    const char *params[RESOURCE_MAX_FIELDS + 4] = {req->caller.tenant_id};
     for (int i = 0; i < v.count; i++) {
         snprintf(cols + strlen(cols), sizeof cols - strlen(cols), ", %s", v.columns[i]);
         snprintf(vals + strlen(vals), sizeof vals - strlen(vals), ", %s", v.exprs[i]);
         params[i + 1] = v.params[i];
     }
-    snprintf(sql, sizeof sql, "INSERT INTO %s AS r (%s) VALUES (%s) RETURNING r.id, %s", k->table, cols, vals,
-             k->json_sql);
+    /* One round trip: the plan's quota (the count kept by triggers, migrations/0104), the row
+     * when the quota allows it, its audit entry (as resource_record_change() writes it) and,
+     * for runnable kinds, the NOTIFY for the controlplane. */
+    const struct api_caller *c = &req->caller;
+    int n = v.count + 1;
+    params[n] = *c->user_id ? c->user_id : NULL;
+    params[n + 1] = *c->api_key_id ? c->api_key_id : NULL;
+    params[n + 2] = req->request_id;
+    char notify[96] = "";
+    if (k->runnable)
+        snprintf(notify, sizeof notify,
+                 ", CASE WHEN r.id IS NOT NULL THEN pg_notify('sluice_desired', '%s:' || r.id) END", k->kind);
+    snprintf(sql, sizeof sql,
+             "WITH q AS (SELECT coalesce((SELECT n FROM tenant_resource_counts WHERE kind = '%s'), 0) + 1 AS want, "
+             "p.%s AS quota FROM tenants t JOIN plans p ON p.name = t.plan), "
+             "r AS (INSERT INTO %s AS r (%s) SELECT %s FROM q WHERE q.want <= q.quota RETURNING r.*), "
+             "audit AS (INSERT INTO audit_log (tenant_id, user_id, api_key_id, action, resource_kind, resource_id, "
+             "request_id) SELECT r.tenant_id, $%d::uuid, $%d::uuid, 'create', '%s', r.id, $%d FROM r) "
+             "SELECT q.want, q.quota, r.id, %s%s FROM q LEFT JOIN r ON true",
+             k->table, k->quota_column, k->table, cols, vals, n + 1, n + 2, k->kind, n + 3, k->json_sql, notify);
     struct db_error dberr;
-    PGresult *res = db_query(req->db, sql, v.count + 1, params, &dberr);
+    PGresult *res = db_query(req->db, sql, n + 3, params, &dberr);
     if (!res)
         return resource_fail_duplicate(resp, k, &dberr, req->json);
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 2)) { /* over the quota: nothing inserted */
+        long want = PQntuples(res) ? atol(PQgetvalue(res, 0, 0)) : 0;
+        long limit = PQntuples(res) ? atol(PQgetvalue(res, 0, 1)) : 0;
+        PQclear(res);
+        return resource_fail_quota(resp, k->table, limit, want);
+    }
     char id[40];
-    snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
-    json_t *doc = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
+    snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 2));
+    json_t *doc = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
     PQclear(res);
     if (!doc)
         return api_fail(resp, API_INTERNAL, NULL, "internal error");
-    if ((k->created && k->created(req, id, doc, resp) < 0) ||
-        resource_record_change(req, k->kind, id, "create", k->runnable, resp) < 0) {
+    if (k->created && k->created(req, id, doc, resp) < 0) {
         json_decref(doc);
         return -1;
     }
@@ -1038,16 +1085,32 @@ int resource_list(struct api_request *req, struct api_response *resp)
     if (cursor && *cursor && resource_parse_cursor(cursor, micros, sizeof micros, cursor_id) < 0)
         return api_fail_cursor(resp);
     snprintf(limit_param, sizeof limit_param, "%ld", limit + 1);
-    const char *params[] = {name && *name ? name : NULL, *micros ? micros : NULL, *cursor_id ? cursor_id : NULL,
-                            limit_param};
+    /* Only the filters given, so that each of the four statements has one plan that suits it
+     * (a prepared statement's generic plan cannot drop "$1 IS NULL OR ..." branches). */
+    const char *params[4] = {limit_param};
+    int n = 1;
+    char where[512] = "";
+    if (name && *name) {
+        params[n++] = name;
+        snprintf(where, sizeof where, " AND r.name = $%d", n);
+    }
+    if (*micros) {
+        params[n++] = micros;
+        params[n++] = cursor_id;
+        snprintf(where + strlen(where), sizeof where - strlen(where),
+                 " AND (r.created_at, r.id) > (timestamptz 'epoch' + $%d::bigint * interval '1 microsecond', "
+                 "$%d::uuid)",
+                 n - 1, n);
+    }
     char sql[3072];
+    /* The cursor of the last row shown (the limit-th) only: computing it for every row cost
+     * more than the row_number() that picks it. */
     snprintf(sql, sizeof sql,
-             "SELECT %s, (extract(epoch FROM r.created_at) * 1000000)::bigint || '.' || r.id "
-             "FROM %s r WHERE ($1::text IS NULL OR r.name = $1) AND ($2::bigint IS NULL OR "
-             "(r.created_at, r.id) > (timestamptz 'epoch' + $2::bigint * interval '1 microsecond', "
-             "$3::uuid)) ORDER BY r.created_at, r.id LIMIT $4::int",
-             k->json_sql, k->table);
-    PGresult *res = api_db_query(req, resp, sql, 4, params);
+             "SELECT %s, CASE WHEN row_number() OVER (ORDER BY r.created_at, r.id) = $1::int - 1 THEN "
+             "(extract(epoch FROM r.created_at) * 1000000)::bigint || '.' || r.id END "
+             "FROM %s r WHERE true%s ORDER BY r.created_at, r.id LIMIT $1::int",
+             k->json_sql, k->table, where);
+    PGresult *res = api_db_query(req, resp, sql, n, params);
     if (!res)
         return -1;
     return api_reply_list(resp, res, limit, 1);

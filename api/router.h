@@ -24,6 +24,7 @@ typedef int (*api_handler)(struct api_request *req, struct api_response *resp);
 #define ROUTE_ADMIN 8u        /* the caller's role must be owner or admin */
 #define ROUTE_NO_DB 16u       /* answers without the database */
 #define ROUTE_DB_OPTIONAL 32u /* runs even when the database is unreachable (req->db NULL) */
+#define ROUTE_AUTH_CHANGE 64u /* may revoke credentials: evicts the tenant's cached ones on commit */
 
 struct api_route {
     const char *method;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# bench/api.sh — API requests per second over HTTPS on loopback, measured with wrk next to a
-# baseline from the same run: GET /healthz (TLS + HTTP only) vs an authenticated
-# GET /v1/pipelines (auth lookup + tenant transaction + query) and POST /v1/pipelines (insert,
-# audit, NOTIFY). Starts its own PostgreSQL under var/ and removes it afterwards.
+# bench/api.sh — API requests per second and p99 latency over HTTPS on loopback, measured with
+# wrk next to a baseline from the same run: GET /healthz (TLS + HTTP only) vs an authenticated
+# GET /v1/pipelines (credential cache + tenant scope + query) and POST /v1/pipelines (quota,
+# SQL check, insert with audit and NOTIFY, commit), each printed as a ratio of the baseline.
+# Starts its own PostgreSQL under var/ and removes it afterwards.
 #
 # Environment: BENCH_SECONDS (default 5), BENCH_THREADS (2), BENCH_CONNECTIONS (32).
 set -euo pipefail
@@ -59,14 +60,16 @@ function request()
 end
 LUA
 
-rps() { awk '/^Requests\/sec:/ {print $2}'; }
-run() { wrk -t"$threads" -c"$conns" -d"${secs}s" "$@" 2>&1 | tee -a "$dir/wrk.log" | rps; }
+# Each run's requests per second and p99 latency (wrk --latency), as "RPS P99".
+figures() { awk '/^Requests\/sec:/ {rps = $2} $1 == "99%" {p99 = $2} END {print rps, p99}'; }
+run() { wrk --latency -t"$threads" -c"$conns" -d"${secs}s" "$@" 2>&1 | tee -a "$dir/wrk.log" | figures; }
 echo "wrk: $threads threads, $conns connections, ${secs}s each, HTTPS on loopback"
-base=$(run "$url/healthz")
-list=$(run -H "Authorization: Bearer $key" "$url/v1/pipelines?limit=20")
-post=$(run -s "$dir/post.lua" "$url/v1/pipelines")
+read -r base base_p99 < <(run "$url/healthz")
+read -r list list_p99 < <(run -H "Authorization: Bearer $key" "$url/v1/pipelines?limit=20")
+read -r post post_p99 < <(run -s "$dir/post.lua" "$url/v1/pipelines")
 errors=$(grep -c 'Non-2xx' "$dir/wrk.log" || true)
-printf '%-36s %10s req/s   baseline\n' "GET /healthz" "$base"
-printf '%-36s %10s req/s   %.2fx of baseline\n' "GET /v1/pipelines (authenticated)" "$list" "$(awk -v a="$list" -v b="$base" 'BEGIN {print a / b}')"
-printf '%-36s %10s req/s   %.2fx of baseline\n' "POST /v1/pipelines (authenticated)" "$post" "$(awk -v a="$post" -v b="$base" 'BEGIN {print a / b}')"
+ratio() { awk -v a="$1" -v b="$base" 'BEGIN {printf "%.2fx of baseline", a / b}'; }
+printf '%-36s %10s req/s   p99 %8s   %s\n' "GET /healthz" "$base" "$base_p99" "baseline"
+printf '%-36s %10s req/s   p99 %8s   %s\n' "GET /v1/pipelines (authenticated)" "$list" "$list_p99" "$(ratio "$list")"
+printf '%-36s %10s req/s   p99 %8s   %s\n' "POST /v1/pipelines (authenticated)" "$post" "$post_p99" "$(ratio "$post")"
 [ "$errors" -eq 0 ] || { echo "non-2xx responses during the run: the figures above are not valid"; grep -B2 -A2 'Non-2xx' "$dir/wrk.log"; exit 1; }

@@ -26,4 +26,30 @@ PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const
 /* Runs a statement and discards its result; 0 or -1 with *err. */
 int db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params, struct db_error *err);
 
+/* ---- sessions: prepared statements and a tenant scope (the api's connections) -----------
+ *
+ * db_session_enable() attaches a session to conn (freed by PQfinish). From then on, db_query()
+ * and db_exec() on conn prepare each distinct statement text once (a named statement, up to
+ * DB_SESSION_MAX_STATEMENTS per connection; the rest run unnamed) and run it prepared, and
+ * they honour the scope set with db_scope(): the scope's set_config(setting, value, true) is
+ * sent in the same round trip as the statement (libpq pipeline mode), so RLS sees it:
+ *   DB_SCOPE_TRANSACTION  the first statement goes with BEGIN and the set_config; the
+ *                         transaction stays open for the caller's COMMIT or ROLLBACK
+ *                         (db_scope_begun() tells whether anything was sent);
+ *   DB_SCOPE_STATEMENT    every statement goes with the set_config, in an implicit
+ *                         transaction of its own that ends with it (for read-only work);
+ *   DB_SCOPE_NONE         statements go alone. */
+#define DB_SESSION_MAX_STATEMENTS 256
+
+enum db_scope { DB_SCOPE_NONE, DB_SCOPE_TRANSACTION, DB_SCOPE_STATEMENT };
+
+/* 0, or -1 when out of memory (conn then works as before). */
+int db_session_enable(PGconn *conn);
+/* Sets conn's scope; setting and value are copied (value at most 63 bytes). No-op without a
+ * session, except that DB_SCOPE_TRANSACTION then runs BEGIN and set_config at once. Returns 0
+ * or -1 with *err. */
+int db_scope(PGconn *conn, enum db_scope scope, const char *setting, const char *value, struct db_error *err);
+/* Whether the DB_SCOPE_TRANSACTION's BEGIN has been sent (a transaction is open). */
+bool db_scope_begun(PGconn *conn);
+
 #endif
