@@ -5,15 +5,7 @@
 source "$(dirname "$0")/api_lib.sh" # api_start: migrate and start the real api over HTTPS
 source "$(dirname "$0")/cli_lib.sh"  # run, expect_exit
 
-cli_env
-
-api_start --data-root "$TEST_TMP/data"
-bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id cli --data-root "$TEST_TMP/data" \
-  --sync-ms 250 --resync-ms 1000 --backoff-initial-ms 100 --crash-limit 2 \
-  --cgroup-parent "sluice-test-$$" >"$TEST_TMP/cp.log" 2>&1
-
-run "$S" signup --api-url "$API" --ca-file "$CACERT" --tenant live --email ops@live.io --password 'pass phrase 1'
-expect_exit 0 "signup"
+cli_live live ops@live.io
 
 # The example, with the generator at 200 bids a second and without the webhook sink
 # (example.com is not ours).

@@ -6,6 +6,9 @@
 #   timed CMD...        like run, and how long CMD took (wall clock, milliseconds) in $ms
 #   expect_exit RC MSG  fails the test unless the last run exited with RC (api_lib.sh's expect
 #                       checks an HTTP status)
+#   cli_live TENANT EMAIL
+#                       (after api_lib.sh) cli_env, the real api and a controlplane on the real
+#                       worker, and the CLI signed up as EMAIL of a new TENANT
 
 run() {
   set +e
@@ -32,4 +35,14 @@ cli_env() {
   export HOME=$TEST_TMP/home
   unset XDG_CONFIG_HOME SLUICE_API_URL SLUICE_API_KEY SLUICE_CA_FILE SLUICE_PROFILE SLUICE_PASSWORD
   mkdir -p "$HOME"
+}
+
+cli_live() {
+  cli_env
+  api_start --data-root "$TEST_TMP/data"
+  bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id cli --data-root "$TEST_TMP/data" \
+    --sync-ms 250 --resync-ms 1000 --backoff-initial-ms 100 --crash-limit 2 \
+    --cgroup-parent "sluice-test-$$" >"$TEST_TMP/cp.log" 2>&1
+  run "$S" signup --api-url "$API" --ca-file "$CACERT" --tenant "$1" --email "$2" --password 'pass phrase 1'
+  expect_exit 0 "signup"
 }
