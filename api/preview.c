@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "api/pipeline_sql.h"
+#include "common/clock.h"
 #include "common/crypto.h"
 #include "common/json_check.h"
 #include "common/log.h"
@@ -257,13 +258,6 @@ struct preview_relay {
     size_t text_len, text_off;
 };
 
-static int64_t preview_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int preview_buf_put(struct json_buf *b, const char *s, size_t n)
 {
     if (json_buf_reserve(b, n) != 0)
@@ -423,7 +417,7 @@ static long preview_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     struct preview_relay *pr = cls;
     if (!pr->text) {
         int done = preview_child_read(pr);
-        bool late = !done && preview_now_ms() >= pr->deadline;
+        bool late = !done && clock_mono_ms() >= pr->deadline;
         if (!done && !late)
             return 0;
         pr->timed_out = late && !pr->got_result;
@@ -629,7 +623,7 @@ int preview_run(struct api_request *req, struct api_response *resp)
     } else if (preview_uid(req, resp, &uid) != 0) {
         rc = -1;
     } else {
-        pr->deadline = preview_now_ms() + timeout_ms;
+        pr->deadline = clock_mono_ms() + timeout_ms;
         if (preview_spawn(pr, cat.text, &cat, src, req->settings->data_root ? req->settings->data_root : "var/data",
                           uid, limit, earliest, timeout_ms, err, sizeof err) != 0) {
             log_error("preview: cannot start its worker: %s", err);

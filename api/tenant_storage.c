@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "dataplane/log/log.h"
 #include "dataplane/log/log_stream.h"
 
@@ -58,13 +59,6 @@ static struct {
     } slots[TENANT_STORAGE_CACHE_SLOTS];
 } cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The slot of tenant, or -1 (cache mutex held). */
 static int slot_of(const char *tenant)
 {
@@ -76,7 +70,7 @@ static int slot_of(const char *tenant)
 
 int tenant_storage_used(const char *root, const char *tenant, uint64_t *bytes, char *err, size_t errlen)
 {
-    long long now = now_ms();
+    long long now = clock_mono_ms();
     pthread_mutex_lock(&cache.mu);
     int i = slot_of(tenant);
     if (i >= 0 && now - cache.slots[i].measured_ms < TENANT_STORAGE_CACHE_MS) {

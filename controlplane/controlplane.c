@@ -21,7 +21,7 @@
 #include "common/crypto.h"
 #include "common/db.h"
 #include "common/log.h"
-#include "controlplane/clock.h"
+#include "common/clock.h"
 #include "controlplane/egress.h"
 #include "controlplane/reconcile.h"
 

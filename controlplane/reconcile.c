@@ -16,7 +16,7 @@
 
 #include "common/crypto.h"
 #include "common/log.h"
-#include "controlplane/clock.h"
+#include "common/clock.h"
 #include "controlplane/idmap.h"
 #include "controlplane/lease.h"
 #include "controlplane/logs.h"

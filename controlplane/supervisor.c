@@ -17,7 +17,7 @@
 #include <jansson.h>
 
 #include "common/log.h"
-#include "controlplane/clock.h"
+#include "common/clock.h"
 #include "controlplane/idmap.h"
 
 #define LINE_MAX_BYTES 16384

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/arena.h"
+#include "common/clock.h"
 #include "dataplane/codec/json_decode.h"
 #include "dataplane/codec/json_encode.h"
 #include "dataplane/log/log.h"
@@ -116,13 +117,6 @@ struct preview_run {
     char first_error[400];
 };
 
-static int64_t preview_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* First offset still kept in the partition at dir (its oldest segment's base), 0 when none. */
 static uint64_t preview_first_offset(const char *dir)
 {
@@ -211,7 +205,7 @@ static long preview_poll(struct preview_run *r, struct preview_partition *parts,
             preview_skip(r, log_reader_position(parts[p].reader), p, err);
             continue;
         }
-        for (int i = 0; i < n && !r->full && !r->write_fail && preview_now_ms() < deadline; i++)
+        for (int i = 0; i < n && !r->full && !r->write_fail && clock_mono_ms() < deadline; i++)
             preview_record(r, &recs[i], p);
         arena_reset(r->arena);
         got += n;
@@ -277,7 +271,7 @@ int preview_worker_run(json_t *spec, char *err, size_t errlen)
     int64_t last_progress = 0;
     for (;;) {
         long got = preview_poll(&r, parts, nparts, deadline);
-        int64_t now = preview_now_ms();
+        int64_t now = clock_mono_ms();
         if (r.full || r.write_fail || now >= deadline)
             break;
         if ((r.records_read != reported_read || r.skipped != reported_skipped) &&

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/arena.h"
 #include "dataplane/checkpoint.h"
 #include "dataplane/codec/json_decode.h"
@@ -120,13 +121,6 @@ static void run_log(struct run *r, enum log_level level, const char *fmt, ...)
         log_at(level, "%s", msg);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const struct engine_stream *find_stream(const struct engine_options *o, const char *name)
 {
     for (int i = 0; i < o->nstreams; i++)
@@ -187,7 +181,7 @@ static int storage_check(struct run *r, size_t len)
     if (!o->storage_dir)
         return 0;
     if (!r->storage_measured || r->storage_appended >= ENGINE_STORAGE_MEASURE_BYTES ||
-        now_ms() - r->storage_measured_ms >= ENGINE_STORAGE_MEASURE_MS ||
+        clock_mono_ms() - r->storage_measured_ms >= ENGINE_STORAGE_MEASURE_MS ||
         r->storage_used + need > o->storage_quota_bytes) {
         char e[512];
         uint64_t used;
@@ -198,7 +192,7 @@ static int storage_check(struct run *r, size_t len)
             return run_fail(r, "cannot measure the tenant's storage: %s", e);
         r->storage_used = used;
         r->storage_appended = 0;
-        r->storage_measured_ms = now_ms();
+        r->storage_measured_ms = clock_mono_ms();
         r->storage_measured = true;
     }
     if (r->storage_used + need > o->storage_quota_bytes)
@@ -592,7 +586,7 @@ static void run_report(struct run *r, bool with_lag)
     }
     if (r->o->report)
         r->o->report(r->o->ctx, &r->stats);
-    r->last_report_ms = now_ms();
+    r->last_report_ms = clock_mono_ms();
 }
 
 /* A sink's writer waiting inside append or flush: reports (without the lag, which would read
@@ -601,7 +595,7 @@ static void run_progress(void *ctx)
 {
     struct run *r = ctx;
     uint32_t report_ms = r->o->report_interval_ms ? r->o->report_interval_ms : 1000;
-    if (now_ms() - r->last_report_ms >= report_ms)
+    if (clock_mono_ms() - r->last_report_ms >= report_ms)
         run_report(r, false);
 }
 
@@ -798,7 +792,7 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
     }
     uint32_t ckpt_ms = o->checkpoint_interval_ms ? o->checkpoint_interval_ms : 1000;
     uint32_t report_ms = o->report_interval_ms ? o->report_interval_ms : 1000;
-    int64_t last_ckpt = now_ms();
+    int64_t last_ckpt = clock_mono_ms();
     r.last_report_ms = last_ckpt;
     uint64_t records_at_ckpt = r.stats.records_in;
     useconds_t idle_us = RUNTIME_IDLE_MIN_US;
@@ -830,7 +824,7 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
         /* make the output visible to readers once per pass */
         if (sink_flush(&r, &r.sink, false) != 0 || sink_flush(&r, &r.dlq, false) != 0)
             goto out;
-        int64_t now = now_ms();
+        int64_t now = clock_mono_ms();
         /* no input since the last checkpoint: nothing in it would change */
         if (r.ckpt && r.stats.records_in != records_at_ckpt &&
             (now - last_ckpt >= ckpt_ms || (o->checkpoint_interval_records &&

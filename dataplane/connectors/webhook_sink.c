@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "dataplane/connectors/sink_options.h"
 
 #define WEBHOOK_BODY_QUOTE 200  /* bytes of an answer's body quoted in an error */
@@ -238,13 +239,6 @@ static int webhook_headers(struct webhook_writer *w, const struct stream_propert
     return 0;
 }
 
-static int64_t webhook_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int webhook_open_writer(const char *location, int partition, const struct stream_property *props, int nprops,
                                void **writer, char *err, size_t errlen)
 {
@@ -270,7 +264,7 @@ static int webhook_open_writer(const char *location, int partition, const struct
     const char *format = stream_property_get(props, nprops, "format");
     w->format = format && strcmp(format, "ndjson") == 0 ? WEBHOOK_NDJSON : WEBHOOK_JSON;
     w->partition = partition;
-    w->opened_ms = webhook_now_ms();
+    w->opened_ms = clock_wall_ms();
     for (size_t i = 0; i < sizeof webhook_numbers / sizeof webhook_numbers[0]; i++)
         if (sink_option_long("webhook", props, nprops, webhook_numbers[i].key, webhook_numbers[i].def,
                              webhook_numbers[i].min, webhook_numbers[i].max,
@@ -409,7 +403,7 @@ static int webhook_append(void *writer, const void *data, uint32_t len, char *er
 {
     struct webhook_writer *w = writer;
     if (w->count == 0)
-        w->first_ms = webhook_now_ms();
+        w->first_ms = clock_wall_ms();
     if (webhook_body_add(&w->body, w->format, w->count, data, len) != 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -424,7 +418,7 @@ static int webhook_append(void *writer, const void *data, uint32_t len, char *er
 static int webhook_flush(void *writer, bool sync, char *err, size_t errlen)
 {
     struct webhook_writer *w = writer;
-    if (!sync && w->count > 0 && webhook_now_ms() - w->first_ms < w->linger_ms)
+    if (!sync && w->count > 0 && clock_wall_ms() - w->first_ms < w->linger_ms)
         return 0;
     return webhook_send(w, err, errlen);
 }

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "dataplane/log/crc32c.h"
 
@@ -47,13 +48,6 @@ static void put_u32(unsigned char *p, uint32_t v)
     p[1] = (unsigned char)(v >> 8);
     p[2] = (unsigned char)(v >> 16);
     p[3] = (unsigned char)(v >> 24);
-}
-
-static int64_t now_ms_monotonic(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void segment_path(char *buf, size_t size, const char *dir, uint64_t base)
@@ -404,7 +398,7 @@ int log_writer_open(const char *dir, const struct log_options *opt, struct log_w
         w->opt.segment_bytes = LOG_DEFAULT_SEGMENT;
     w->dir = strdup(dir);
     w->buf = malloc(LOG_WRITE_BUFFER);
-    w->last_sync_ms = now_ms_monotonic();
+    w->last_sync_ms = clock_mono_ms();
     uint64_t *bases = NULL;
     int n = 0;
     if (!w->dir || !w->buf) {
@@ -478,7 +472,7 @@ int log_writer_flush(struct log_writer *w, bool sync, char *err, size_t errlen)
         return -1;
     if (w->has_commit_file && !w->hold_commits && commit_file_write(w, w->end_offset, err, errlen) != 0)
         return -1;
-    int64_t now = now_ms_monotonic();
+    int64_t now = clock_mono_ms();
     if (w->opt.retention_ms && now - w->last_retention_ms >= 1000) {
         /* age-based retention also on a partition that no longer rolls */
         struct timespec ts;
@@ -564,7 +558,7 @@ int log_writer_append(struct log_writer *w, const void *data, uint32_t len, uint
     w->unsynced++;
     if (w->opt.fsync_every_records && w->unsynced >= w->opt.fsync_every_records)
         return log_writer_flush(w, true, err, errlen);
-    if (w->opt.fsync_every_ms && now_ms_monotonic() - w->last_sync_ms >= w->opt.fsync_every_ms)
+    if (w->opt.fsync_every_ms && clock_mono_ms() - w->last_sync_ms >= w->opt.fsync_every_ms)
         return log_writer_flush(w, true, err, errlen);
     return 0;
 }
@@ -695,7 +689,7 @@ static void reader_check_commit(struct log_reader *r)
     char path[LOG_PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", r->dir, LOG_COMMIT_FILE);
     struct stat st;
-    int64_t now = now_ms_monotonic();
+    int64_t now = clock_mono_ms();
     if (stat(path, &st) != 0) {
         r->limit = UINT64_MAX;
         r->commit_read_ms = 0;
@@ -725,7 +719,7 @@ static int reader_next_segment(struct log_reader *r, uint64_t *next_base, char *
 {
     *next_base = 0;
     struct stat st;
-    int64_t now = now_ms_monotonic();
+    int64_t now = clock_mono_ms();
     bool have_st = stat(r->dir, &st) == 0;
     if (have_st && r->dir_listed_ms && now - r->dir_listed_ms < LOG_RECHECK_MS && same_time(st.st_mtim, r->dir_mtime))
         return 0;

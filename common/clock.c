@@ -1,5 +1,5 @@
 /* clock.c — monotonic and wall-clock milliseconds. */
-#include "controlplane/clock.h"
+#include "common/clock.h"
 
 #include <time.h>
 

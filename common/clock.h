@@ -1,7 +1,7 @@
 /* clock.h — milliseconds from the monotonic clock (timers, deadlines) and the wall clock
- * (timestamps stored in the database), shared by the controlplane's modules. */
-#ifndef SLUICE_CONTROLPLANE_CLOCK_H
-#define SLUICE_CONTROLPLANE_CLOCK_H
+ * (timestamps stored in the database), one clock for every subsystem. */
+#ifndef SLUICE_COMMON_CLOCK_H
+#define SLUICE_COMMON_CLOCK_H
 
 #include <stdint.h>
 
