@@ -24,6 +24,7 @@
 
 #include "api/pipeline_sql.h"
 #include "common/clock.h"
+#include "common/fs.h"
 #include "common/crypto.h"
 #include "common/json_check.h"
 #include "common/log.h"
@@ -489,10 +490,12 @@ static int preview_spawn(struct preview_relay *pr, const char *text_sql, const s
         return -1;
     }
     snprintf(dir, sizeof dir, "%s/tenants/%s/streams/%s", root, pr->tenant, src->id);
-    if (geteuid() == 0 && mkdir(dir, 0700) != 0 && errno != EEXIST)
-        log_warn("mkdir %s: %s", dir, strerror(errno));
-    if (geteuid() == 0 && chown(dir, uid, uid) != 0 && errno != ENOENT) /* as reconcile.c's make_tenant_dir */
-        log_warn("chown %s: %s", dir, strerror(errno));
+    char rel[200];
+    snprintf(rel, sizeof rel, "tenants/%s/streams/%s", pr->tenant, src->id);
+    int dirfd = fs_mkdir_beneath(root, rel, 1, uid, err, errsz); /* a planted symlink is refused */
+    if (dirfd < 0)
+        return -1;
+    close(dirfd);
 
     json_t *streams = json_array();
     for (int i = 0; i < cat->n; i++)

@@ -17,6 +17,7 @@
 #include "common/crypto.h"
 #include "common/log.h"
 #include "common/clock.h"
+#include "common/fs.h"
 #include "controlplane/idmap.h"
 #include "controlplane/lease.h"
 #include "controlplane/logs.h"
@@ -481,19 +482,19 @@ static void give_api_entries(int dirfd, uid_t uid, int depth)
 static void make_tenant_dir(const char *data_root, const char *tenant, const char *kind, const char *name, uid_t uid,
                             char *path, size_t pathsz)
 {
-    for (int level = 0; level < 2; level++) {
-        if (level == 0)
-            snprintf(path, pathsz, "%s/tenants/%s/%s", data_root, tenant, kind);
-        else
-            snprintf(path, pathsz, "%s/tenants/%s/%s/%s", data_root, tenant, kind, name);
-        if ((mkdir(path, 0700) == 0 || errno == EEXIST) && geteuid() == 0 && chown(path, uid, uid) != 0)
-            log_warn("chown %s: %s", path, strerror(errno));
+    char rel[300], err[512];
+    snprintf(rel, sizeof rel, "tenants/%s/%s/%s", tenant, kind, name);
+    snprintf(path, pathsz, "%s/%s", data_root, rel);
+    /* the tenant's worker can write tenants/<tenant>/: a symlink it planted is refused */
+    int fd = fs_mkdir_beneath(data_root, rel, 2, uid, err, sizeof err);
+    if (fd < 0) {
+        log_warn("tenant directory: %s", err);
+        return;
     }
-    if (geteuid() == 0 && uid != 0 && strcmp(kind, "streams") == 0) {
-        int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd >= 0)
-            give_api_entries(fd, uid, 1); /* partitions, and their files */
-    }
+    if (geteuid() == 0 && uid != 0 && strcmp(kind, "streams") == 0)
+        give_api_entries(fd, uid, 1); /* partitions, and their files */
+    else
+        close(fd);
 }
 
 /* The tenant's storage quota from its plan, as the spec's {"storage": {"quota_bytes", "dir"}}
