@@ -138,3 +138,23 @@ int value_to_string(const struct value *v, struct arena *scratch, struct value *
     out->u.s.len = (uint32_t)n;
     return 0;
 }
+
+const char *row_kind_name(enum row_kind k)
+{
+    static const char *const names[] = {"+I", "-U", "+U", "-D"};
+    return (unsigned)k < 4 ? names[k] : "?";
+}
+
+int row_kind_parse(const char *s, size_t len, enum row_kind *out)
+{
+    static const char *const names[] = {"+I", "-U", "+U", "-D"};
+    if (len != 2) return -1;
+    for (int k = 0; k < 4; k++)
+        if (s[0] == names[k][0] && s[1] == names[k][1]) {
+            *out = (enum row_kind)k;
+            return 0;
+        }
+    return -1;
+}
+
+int row_kind_is_accumulate(enum row_kind k) { return k == ROW_INSERT || k == ROW_UPDATE_AFTER; }

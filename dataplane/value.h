@@ -35,6 +35,22 @@ struct value {
     } u;
 };
 
+/* What a row of a changelog means, as Flink's RowKind: an append-only stream carries only
+ * ROW_INSERT; an updating one also retracts (ROW_UPDATE_BEFORE, ROW_DELETE) and replaces
+ * (ROW_UPDATE_AFTER) rows it emitted before. The values are stable: they are stored. */
+enum row_kind {
+    ROW_INSERT = 0,        /* +I */
+    ROW_UPDATE_BEFORE = 1, /* -U */
+    ROW_UPDATE_AFTER = 2,  /* +U */
+    ROW_DELETE = 3,        /* -D */
+};
+/* "+I", "-U", "+U" or "-D" (static). */
+const char *row_kind_name(enum row_kind k);
+/* Parses "+I", "-U", "+U", "-D" (exactly two bytes, as row_kind_name writes them). Returns 0, or -1. */
+int row_kind_parse(const char *s, size_t len, enum row_kind *out);
+/* 1 for ROW_INSERT and ROW_UPDATE_AFTER (the row is in the result after it), else 0. */
+int row_kind_is_accumulate(enum row_kind k);
+
 struct field {
     char *name; /* owned by the schema */
     enum value_type type;
