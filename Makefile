@@ -62,7 +62,17 @@ all: build
 deps:
 	@scripts/deps.sh
 
-build: $(SLUICED) $(SLUICED_WORKER) $(SLUICE_CLI) $(REL)/libsluice.a $(REL)/libsluice.so $(REL_UNITS) $(SAN_UNITS) $(TOOLS) $(FUZZERS)
+build: $(SLUICED) $(SLUICED_WORKER) $(SLUICE_CLI) $(REL)/libsluice.a $(REL)/libsluice.so $(REL_UNITS) $(SAN_UNITS) $(TOOLS) $(FUZZERS) $(BUILD)/web/index.html
+
+# The web console (web/): its files and the vendored uPlot from npm (web/package-lock.json),
+# copied into $(BUILD)/web, which `sluiced api --web-dir` serves. Nothing built is committed.
+WEB_SRC := $(wildcard web/src/*)
+$(BUILD)/web/index.html: $(WEB_SRC) web/node_modules/.package-lock.json
+	@rm -rf $(BUILD)/web && mkdir -p $(BUILD)/web/vendor
+	cp $(WEB_SRC) $(BUILD)/web/
+	cp web/node_modules/uplot/dist/uPlot.esm.js web/node_modules/uplot/dist/uPlot.min.css $(BUILD)/web/vendor/
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
 
 $(REL)/%.o: %.c
 	@mkdir -p $(dir $@)

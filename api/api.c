@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "api/auth.h"
+#include "api/console.h"
 #include "api/auth_cache.h"
 #include "api/handlers_ingest.h"
 #include "api/handlers_logs.h"
@@ -56,6 +57,7 @@ struct api_config {
     char *log_level;
     char *log_format;
     char *data_root;
+    char *web_dir;
 };
 
 // clang-format off
@@ -91,6 +93,8 @@ static const struct config_option api_options[] = {
     OPT("log-format", "SLUICE_LOG_FORMAT", CONFIG_STRING, log_format, "text", 0, 0, "text or json"),
     OPT("data-root", "SLUICE_DATA_ROOT", CONFIG_STRING, data_root, "var/data", 0, 0,
         "root of tenants' streams (the controlplane's data-root), for stream records"),
+    OPT("web-dir", "SLUICE_WEB_DIR", CONFIG_STRING, web_dir, "build/web", 0, 0,
+        "the web console's built files (make build writes them to build/web), served at /"),
 };
 #define API_NOPTIONS (sizeof api_options / sizeof api_options[0])
 
@@ -205,12 +209,16 @@ static int api_openapi(struct api_request *req, struct api_response *resp)
 // clang-format on
 
 static const struct api_route api_routes[] = {
+    {"GET", "/", console_index, ROUTE_NO_DB, NULL},
+    {"GET", "/ui/{file}", console_file, ROUTE_NO_DB, NULL},
+    {"GET", "/ui/vendor/{file}", console_vendor_file, ROUTE_NO_DB, NULL},
     {"GET", "/healthz", api_healthz, ROUTE_NO_DB, NULL},
     {"GET", "/readyz", api_readyz, ROUTE_DB_OPTIONAL, NULL},
     {"GET", "/openapi.json", api_openapi, ROUTE_NO_DB, NULL},
     {"GET", "/v1/openapi.json", api_openapi, ROUTE_NO_DB, NULL},
     {"POST", "/v1/signup", auth_signup, ROUTE_BODY | ROUTE_PER_IP, NULL},
     {"POST", "/v1/login", auth_login, ROUTE_BODY | ROUTE_PER_IP, NULL},
+    {"POST", "/v1/logout", auth_logout, ROUTE_AUTH | ROUTE_AUTH_CHANGE, NULL},
     {"GET", "/v1/me", auth_me, ROUTE_AUTH, NULL},
     {"GET", "/v1/api-keys", auth_api_keys_list, ROUTE_AUTH, NULL},
     {"POST", "/v1/api-keys", auth_api_keys_create, ROUTE_AUTH | ROUTE_BODY | ROUTE_ADMIN, NULL},
@@ -615,6 +623,19 @@ static void api_stream_free(void *cls)
     free(st);
 }
 
+/* On every answer: never framed, never sniffed, no referrer; the console's pages get their own
+ * Content-Security-Policy, everything else one that allows nothing. */
+static void api_security_headers(struct MHD_Response *r, const struct api_response *resp)
+{
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            resp->csp ? resp->csp : "default-src 'none'; frame-ancestors 'none'");
+    if (resp->set_cookie[0])
+        MHD_add_response_header(r, "Set-Cookie", resp->set_cookie);
+}
+
 static enum MHD_Result api_send(struct MHD_Connection *conn, struct api_request *req, struct api_response *resp,
                                 double started)
 {
@@ -678,6 +699,7 @@ static enum MHD_Result api_send(struct MHD_Connection *conn, struct api_request 
         snprintf(ra, sizeof ra, "%d", resp->retry_after);
         MHD_add_response_header(r, "Retry-After", ra);
     }
+    api_security_headers(r, resp);
     enum MHD_Result rc = MHD_queue_response(conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     usage_observe_request(resp->status, api_now() - started);
@@ -871,6 +893,8 @@ static int api_configure(int argc, char **argv, char *err, size_t errlen)
     if (mkdir(cfg->data_root, 0755) != 0 && errno != EEXIST)
         log_warn("data-root %s: %s", cfg->data_root, strerror(errno));
     api_server.settings.data_root = realpath(cfg->data_root, data_root) ? data_root : cfg->data_root;
+    static char web_dir[PATH_MAX];
+    console_set_dir(realpath(cfg->web_dir, web_dir) ? web_dir : cfg->web_dir);
     api_server.settings.database_url = cfg->database_url;
     return 0;
 }

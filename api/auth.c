@@ -13,24 +13,90 @@
 
 #define AUTH_KEY_PREFIX "sk_"
 #define AUTH_TOKEN_PREFIX "st_"
-#define AUTH_CREDENTIAL_LEN 67 /* prefix + 64 hex digits */
+#define AUTH_CREDENTIAL_LEN 67       /* prefix + 64 hex digits */
+#define AUTH_COOKIE "sluice_session" /* the console's session cookie: a login token */
 
 #define API_KEY_JSON                                                                                                   \
     "json_build_object('id',k.id,'name',k.name,'prefix',k.prefix,'created_at',sluice_ts("                              \
     "k.created_at),'updated_at',sluice_ts(k.updated_at),'last_used_at',sluice_ts(k.last_used_at),"                     \
     "'revoked_at',sluice_ts(k.revoked_at),'version',k.version)"
 
-int auth_authenticate(struct api_request *req, struct api_response *resp)
+/* The console's session cookie (AUTH_COOKIE=<login token>) from the Cookie header into out;
+ * returns 1 when present with a credential's length, else 0. */
+static int auth_cookie(const struct api_request *req, char *out, size_t outsz)
+{
+    const char *h = api_header(req, "Cookie");
+    for (const char *p = h; p && *p;) {
+        while (*p == ' ' || *p == ';')
+            p++;
+        size_t n = strcspn(p, ";");
+        if (strncmp(p, AUTH_COOKIE "=", sizeof AUTH_COOKIE) == 0) {
+            size_t vlen = n - sizeof AUTH_COOKIE;
+            if (vlen != AUTH_CREDENTIAL_LEN || vlen >= outsz)
+                return 0;
+            memcpy(out, p + sizeof AUTH_COOKIE, vlen);
+            out[vlen] = '\0';
+            return 1;
+        }
+        p += n;
+    }
+    return 0;
+}
+
+/* The CSRF token of a session: derived from its token, so it needs no storage, and useless
+ * without the cookie (double submit: a cross-site form can send the cookie, not the header). */
+static void auth_csrf_token(const char *token, char out[CRYPTO_SHA256_HEX])
+{
+    char material[AUTH_CREDENTIAL_LEN + 8];
+    int n = snprintf(material, sizeof material, "csrf:%s", token);
+    crypto_sha256_hex(material, (size_t)n, out);
+}
+
+static int auth_csrf_ok(const struct api_request *req, const char *token)
+{
+    if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)
+        return 1;
+    const char *given = api_header(req, "X-CSRF-Token");
+    char want[CRYPTO_SHA256_HEX];
+    auth_csrf_token(token, want);
+    if (!given || strlen(given) != strlen(want))
+        return 0;
+    unsigned diff = 0;
+    for (size_t i = 0; want[i]; i++)
+        diff |= (unsigned)(given[i] ^ want[i]);
+    return diff == 0;
+}
+
+/* The caller's credential: a bearer header, else the console's session cookie (whose writes
+ * must carry its CSRF token). Fills cred; returns 0, or -1 with resp filled. */
+static int auth_credential(const struct api_request *req, char cred[AUTH_CREDENTIAL_LEN + 1], struct api_response *resp)
 {
     const char *h = api_header(req, "Authorization");
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-        return api_fail(resp, API_UNAUTHENTICATED, NULL,
-                        "missing credentials: send Authorization: Bearer <api key or login token>");
-    const char *cred = h + 7;
-    while (*cred == ' ')
-        cred++;
-    if (strlen(cred) != AUTH_CREDENTIAL_LEN)
-        return api_fail(resp, API_UNAUTHENTICATED, NULL, "invalid, expired or revoked credentials");
+    if (h && strncasecmp(h, "Bearer ", 7) == 0) {
+        h += 7;
+        while (*h == ' ')
+            h++;
+        if (strlen(h) != AUTH_CREDENTIAL_LEN)
+            return api_fail(resp, API_UNAUTHENTICATED, NULL, "invalid, expired or revoked credentials");
+        memcpy(cred, h, AUTH_CREDENTIAL_LEN + 1);
+        return 0;
+    }
+    if (auth_cookie(req, cred, AUTH_CREDENTIAL_LEN + 1)) {
+        if (!auth_csrf_ok(req, cred))
+            return api_fail(resp, API_FORBIDDEN, NULL,
+                            "missing or wrong X-CSRF-Token: a write with the session cookie must send the "
+                            "csrf_token its login returned");
+        return 0;
+    }
+    return api_fail(resp, API_UNAUTHENTICATED, NULL,
+                    "missing credentials: send Authorization: Bearer <api key or login token>");
+}
+
+int auth_authenticate(struct api_request *req, struct api_response *resp)
+{
+    char cred[AUTH_CREDENTIAL_LEN + 1];
+    if (auth_credential(req, cred, resp) < 0)
+        return -1;
     char hash[CRYPTO_SHA256_HEX];
     crypto_sha256_hex(cred, strlen(cred), hash);
     if (auth_cache_get(hash, &req->caller))
@@ -204,13 +270,31 @@ int auth_signup(struct api_request *req, struct api_response *resp)
     return api_reply(resp, 201, json_pack("{s:o,s:o,s:o}", "tenant", tenant_doc, "user", user_doc, "api_key", key_doc));
 }
 
+/* The login's answer: the token itself, or with "session": "cookie" (the console) an HttpOnly,
+ * Secure, SameSite=Strict cookie holding it and the CSRF token the page sends with writes. */
+static json_t *auth_login_body(const struct api_request *req, const char *token, const char *expires_at,
+                               const char *tenant_id, struct api_response *resp)
+{
+    const char *session = json_string_value(json_object_get(req->json, "session"));
+    if (!session || strcmp(session, "cookie") != 0)
+        return json_pack("{s:s,s:s,s:s}", "token", token, "expires_at", expires_at, "tenant_id", tenant_id);
+    snprintf(resp->set_cookie, sizeof resp->set_cookie,
+             AUTH_COOKIE "=%s; Path=/; Max-Age=%ld; HttpOnly; Secure; SameSite=Strict", token,
+             req->settings->token_ttl_seconds);
+    char csrf[CRYPTO_SHA256_HEX];
+    auth_csrf_token(token, csrf);
+    return json_pack("{s:s,s:s,s:s}", "csrf_token", csrf, "expires_at", expires_at, "tenant_id", tenant_id);
+}
+
 int auth_login(struct api_request *req, struct api_response *resp)
 {
+    static const char *const login_sessions[] = {"token", "cookie", NULL};
     static const struct json_check_field fields[] = {
         {"email", JSON_CHECK_STRING, JSON_CHECK_REQUIRED, 1, 254, NULL},
         {"password", JSON_CHECK_STRING, JSON_CHECK_REQUIRED, 1, 1024, NULL},
+        {"session", JSON_CHECK_ENUM, 0, 0, 0, login_sessions},
     };
-    if (auth_check(req, fields, 2, resp) < 0)
+    if (auth_check(req, fields, 3, resp) < 0)
         return -1;
     const char *email = json_string_value(json_object_get(req->json, "email"));
     const char *password = json_string_value(json_object_get(req->json, "password"));
@@ -251,8 +335,7 @@ int auth_login(struct api_request *req, struct api_response *resp)
                      4, sp, resp);
     if (!res)
         return -1;
-    json_t *body =
-        json_pack("{s:s,s:s,s:s}", "token", token, "expires_at", PQgetvalue(res, 0, 0), "tenant_id", tenant_id);
+    json_t *body = auth_login_body(req, token, PQgetvalue(res, 0, 0), tenant_id, resp);
     PQclear(res);
     if (resource_record_change(req, "user", user_id, "login", false, resp) < 0 ||
         db_exec(req->db, "COMMIT", 0, NULL, &dberr) < 0) {
@@ -385,4 +468,25 @@ int auth_audit_events(struct api_request *req, struct api_response *resp)
     if (!res)
         return -1;
     return api_reply_list(resp, res, limit, 1);
+}
+
+int auth_logout(struct api_request *req, struct api_response *resp)
+{
+    char cred[AUTH_CREDENTIAL_LEN + 1], hash[CRYPTO_SHA256_HEX];
+    if (auth_credential(req, cred, resp) < 0)
+        return -1;
+    if (strncmp(cred, AUTH_TOKEN_PREFIX, strlen(AUTH_TOKEN_PREFIX)) != 0)
+        return api_fail(resp, API_INVALID_REQUEST, NULL,
+                        "logout ends a login session; an API key is revoked with DELETE /v1/api-keys/{id}");
+    crypto_sha256_hex(cred, strlen(cred), hash);
+    const char *params[] = {hash};
+    PGresult *res = auth_query(
+        req, "UPDATE sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL", 1, params, resp);
+    if (!res)
+        return -1;
+    PQclear(res);
+    snprintf(resp->set_cookie, sizeof resp->set_cookie,
+             AUTH_COOKIE "=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict");
+    resp->status = 204;
+    return 0;
 }

@@ -25,4 +25,8 @@ int auth_api_keys_revoke(struct api_request *req, struct api_response *resp);
 /* GET /v1/audit-events?limit=&cursor=: the tenant's audit log, newest first. */
 int auth_audit_events(struct api_request *req, struct api_response *resp);
 
+/* POST /v1/logout: revokes the caller's login session (bearer token or the console's cookie)
+ * on every api process, and clears the cookie. 204. */
+int auth_logout(struct api_request *req, struct api_response *resp);
+
 #endif

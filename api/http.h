@@ -93,6 +93,8 @@ struct api_response {
     char location[192];
     long long etag_version; /* > 0: ETag: "N" */
     int retry_after;        /* > 0: Retry-After seconds */
+    const char *csp;        /* Content-Security-Policy (static); NULL: the API's "default-src 'none'" */
+    char set_cookie[320];   /* Set-Cookie value when not empty */
     /* A malloc'd text body (owned, freed after sending; lists, Prometheus text) or a body made
      * by a callback (server-sent events; stream_free(stream_cls) is called by the server when
      * done), with their content type. stream_read returns the bytes it put in buf, -1 at the

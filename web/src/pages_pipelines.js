@@ -1,0 +1,181 @@
+// pages_pipelines.js — the pipelines list, a pipeline's detail (SQL, state, tasks, charts,
+// events, live log, activate/deactivate, editing) and the editor that creates one after a preview.
+import uPlot from './vendor/uPlot.esm.js';
+import { api } from './api.js';
+import { h, show, errorBox, table, formValues, field, stateBadge } from './dom.js';
+import { onLeave } from './app.js';
+import { sqlView, sqlError } from './sql.js';
+
+const rate = (x) => (x ?? 0).toFixed(1);
+
+export async function pipelinesPage() {
+  const list = await api('GET', '/v1/pipelines?limit=100');
+  const items = list.items || [];
+  const statuses = await Promise.all(items.map((p) => api('GET', `/v1/pipelines/${p.id}/status`).catch(() => ({}))));
+  const rows = items.map((p, i) => ({ ...p, status: statuses[i] }));
+  show(
+    h('div', { class: 'title' }, h('h1', {}, 'Pipelines'), h('a', { class: 'button', href: '#/pipelines/new' }, 'New pipeline')),
+    table(
+      [
+        { title: 'Name', cell: (p) => h('a', { href: `#/pipelines/${p.id}` }, p.name) },
+        { title: 'State', cell: (p) => stateBadge(p.actual_state) },
+        { title: 'In/s', cell: (p) => rate(p.status.throughput && p.status.throughput.records_in_per_second) },
+        { title: 'Out/s', cell: (p) => rate(p.status.throughput && p.status.throughput.records_out_per_second) },
+        { title: 'Errors', cell: (p) => p.status.errors ?? 0 },
+        { title: 'Lag', cell: (p) => p.status.lag ?? 0 },
+      ],
+      rows,
+      'No pipelines yet. Create one to run SQL between streams.',
+    ),
+  );
+}
+
+function previewTable(doc) {
+  const fields = ((doc.schema && doc.schema.fields) || []).map((f) => f.name);
+  const rows = doc.rows || [];
+  return h('div', {}, h('p', {}, `${rows.length} row(s)${doc.timed_out ? ' before the preview timed out' : ''}.`),
+    table(fields.map((f) => ({ title: f, cell: (r) => JSON.stringify(Array.isArray(r) ? r[fields.indexOf(f)] : r[f]) })), rows,
+      'No output rows yet.'));
+}
+
+// The SQL editor: a textarea, the server's error shown at its line and column.
+function editor(initial) {
+  const area = h('textarea', { name: 'sql', rows: 8, required: true, spellcheck: 'false', 'aria-label': 'SQL' });
+  area.value = initial || '';
+  const errors = h('div', { class: 'sql-errors', 'aria-live': 'polite' });
+  return { area, errors, fail(e) { errors.replaceChildren(sqlError(area.value, e)); }, clear() { errors.replaceChildren(); } };
+}
+
+export async function pipelineNewPage() {
+  const ed = editor('INSERT INTO out_stream\nSELECT * FROM in_stream');
+  const out = h('div', { 'aria-live': 'polite' });
+  const form = h('form', { class: 'card' }, h('h1', {}, 'New pipeline'),
+    field('Name', h('input', { name: 'name', required: true, pattern: '[A-Za-z][A-Za-z0-9_-]*' })),
+    field('SQL', ed.area), ed.errors,
+    h('div', { class: 'buttons' },
+      h('button', { type: 'button', id: 'preview', onclick: async () => {
+        ed.clear();
+        out.replaceChildren(h('p', { class: 'loading' }, 'Running the preview…'));
+        try {
+          out.replaceChildren(previewTable(await api('POST', '/v1/preview', { sql: ed.area.value, start: 'earliest', limit: 10, timeout_ms: 3000 })));
+        } catch (e) {
+          out.replaceChildren();
+          ed.fail(e);
+        }
+      } }, 'Preview'),
+      h('button', { type: 'submit' }, 'Create')),
+    out);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    ed.clear();
+    try {
+      const p = await api('POST', '/v1/pipelines', { name: formValues(form).name, sql: ed.area.value });
+      location.hash = `#/pipelines/${p.id}`;
+    } catch (e) {
+      ed.fail(e);
+    }
+  });
+  show(form);
+}
+
+// Throughput over time, sampled from the status every two seconds while the page is open.
+function throughputChart() {
+  const data = [[], [], [], []];
+  const el = h('div', { class: 'chart', id: 'throughput' });
+  const plot = new uPlot({ width: Math.min(760, window.innerWidth - 48), height: 200, title: 'Records per second',
+    series: [{}, { label: 'in', stroke: '#2563eb' }, { label: 'out', stroke: '#16a34a' }, { label: 'errors', stroke: '#dc2626' }] },
+  data, el);
+  let range = 300;
+  const select = h('select', { 'aria-label': 'Range', onchange: (ev) => { range = Number(ev.target.value); } },
+    h('option', { value: 300 }, 'last 5 minutes'), h('option', { value: 900 }, 'last 15 minutes'), h('option', { value: 3600 }, 'last hour'));
+  function add(status) {
+    const t = Date.now() / 1000;
+    const tp = status.throughput || {};
+    data[0].push(t); data[1].push(tp.records_in_per_second || 0); data[2].push(tp.records_out_per_second || 0); data[3].push(status.errors || 0);
+    while (data[0].length && data[0][0] < t - range) data.forEach((s) => s.shift());
+    plot.setData(data);
+    el.dataset.points = String(data[1].filter((v) => v > 0).length);
+  }
+  return { node: h('section', { class: 'card' }, h('h2', {}, 'Throughput'), select, el), add };
+}
+
+function logTail(id) {
+  const list = h('ol', { class: 'log', id: 'log', 'aria-live': 'polite' });
+  const source = new EventSource(`/v1/pipelines/${id}/logs?follow=true`);
+  source.addEventListener('log', (ev) => {
+    let line;
+    try {
+      const doc = JSON.parse(ev.data);
+      line = `${doc.at || doc.ts || ''} ${doc.level || ''} ${doc.message || ev.data}`;
+    } catch {
+      line = ev.data;
+    }
+    list.append(h('li', {}, line));
+    while (list.children.length > 200) list.firstChild.remove();
+  });
+  return { node: h('section', { class: 'card' }, h('h2', {}, 'Log'), list), close: () => source.close() };
+}
+
+function tasksTable(status) {
+  return table([{ title: 'Task', cell: (t) => t.task_index }, { title: 'State', cell: (t) => stateBadge(t.state) },
+    { title: 'Restarts', cell: (t) => t.restarts }, { title: 'Heartbeat', cell: (t) => t.heartbeat_at || '' },
+    { title: 'Last error', cell: (t) => t.last_error || '' }], status.tasks || [], 'No tasks: the pipeline is not running.');
+}
+
+export async function pipelinePage(id) {
+  const [p, status, events] = await Promise.all([api('GET', `/v1/pipelines/${id}`), api('GET', `/v1/pipelines/${id}/status`),
+    api('GET', `/v1/pipelines/${id}/events?limit=20`)]);
+  const msg = h('div', { 'aria-live': 'polite' });
+  const state = h('span', { id: 'state' }, stateBadge(status.actual_state));
+  const tasks = h('div', {}, tasksTable(status));
+  const act = (what) => async () => {
+    try {
+      await api('POST', `/v1/pipelines/${id}/${what}`);
+      msg.replaceChildren(h('p', { class: 'notice' }, `${what === 'activate' ? 'Activation' : 'Deactivation'} requested.`));
+    } catch (e) {
+      msg.replaceChildren(errorBox(e));
+    }
+  };
+  const ed = editor(p.sql);
+  const edit = h('form', { class: 'card' }, h('h2', {}, 'Edit SQL'), ed.area, ed.errors, h('button', { type: 'submit' }, 'Save'));
+  edit.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    ed.clear();
+    try {
+      await api('PATCH', `/v1/pipelines/${id}`, { sql: ed.area.value });
+      await pipelinePage(id);
+    } catch (e) {
+      ed.fail(e);
+    }
+  });
+  const chart = throughputChart();
+  const log = logTail(id);
+  show(
+    h('div', { class: 'title' }, h('h1', {}, p.name), state),
+    h('div', { class: 'buttons' }, h('button', { type: 'button', onclick: act('activate') }, 'Activate'),
+      h('button', { type: 'button', class: 'secondary', onclick: act('deactivate') }, 'Deactivate')),
+    msg,
+    h('section', { class: 'card' }, h('h2', {}, 'SQL'), sqlView(p.sql)),
+    h('section', { class: 'card' }, h('h2', {}, 'Tasks'), tasks),
+    chart.node, log.node,
+    h('section', { class: 'card' }, h('h2', {}, 'Events'),
+      table([{ title: 'At', cell: (e) => e.at || e.created_at || '' }, { title: 'Event', cell: (e) => e.event || e.kind || '' },
+        { title: 'Detail', cell: (e) => e.message || e.detail || '' }], events.items || [], 'No events yet.')),
+    edit,
+  );
+  chart.add(status);
+  const timer = setInterval(async () => {
+    try {
+      const s = await api('GET', `/v1/pipelines/${id}/status`);
+      state.replaceChildren(stateBadge(s.actual_state));
+      tasks.replaceChildren(tasksTable(s));
+      chart.add(s);
+    } catch {
+      /* the next tick tries again */
+    }
+  }, 2000);
+  onLeave(() => {
+    clearInterval(timer);
+    log.close();
+  });
+}
