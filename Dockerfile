@@ -3,10 +3,10 @@
 FROM debian:bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends build-essential pkg-config \
       libpq-dev libmicrohttpd-dev libjansson-dev libssl-dev librdkafka-dev libcurl4-openssl-dev \
-      libseccomp-dev libyaml-dev libpcre2-dev libnftables-dev check clang git ca-certificates && rm -rf /var/lib/apt/lists/*
+      libseccomp-dev libyaml-dev libpcre2-dev libnftables-dev check clang git ca-certificates nodejs npm && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN make build/rel/sluiced build/rel/sluiced-worker
+RUN make build/rel/sluiced build/rel/sluiced-worker build/web/index.html
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends libpq5 libmicrohttpd12 \
@@ -14,7 +14,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends libpq5 libmicro
       && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/rel/sluiced /src/build/rel/sluiced-worker /usr/local/bin/
 COPY --from=build /src/migrations /usr/local/share/sluice/migrations
-ENV SLUICE_MIGRATIONS_DIR=/usr/local/share/sluice/migrations
+COPY --from=build /src/build/web /usr/local/share/sluice/web
+ENV SLUICE_MIGRATIONS_DIR=/usr/local/share/sluice/migrations SLUICE_WEB_DIR=/usr/local/share/sluice/web
 WORKDIR /var/lib/sluice
 ENTRYPOINT []
 CMD ["sluiced", "--help"]

@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(build-essential pkg-config git ca-certificates curl jq openssl procps iproute2
       postgresql postgresql-client libpq-dev libmicrohttpd-dev libjansson-dev libssl-dev
       librdkafka-dev check libsubunit-dev libcurl4-openssl-dev libseccomp-dev libyaml-dev libpcre2-dev
-      nftables libnftables-dev
+      nftables libnftables-dev chromium
       clang libclang-rt-14-dev wrk cppcheck clang-format docker-compose)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -43,6 +43,7 @@ banner() {
   cat <<MSG
 
 Sluice is running.
+  console:      $url/   (sign up in the browser; the certificate is self-signed: $cert)
   API:          $url   (OpenAPI: $url/openapi.json)
   metrics:      http://127.0.0.1:$(cat "$var/run/metrics.port" 2>/dev/null)/metrics (controlplane, Prometheus)
   CA cert:      $cert
@@ -112,6 +113,7 @@ echo "$metrics_port" > "$var/run/metrics.port"
 
 cd "$var"
 SLUICE_DATABASE_URL=$api_db_url SLUICE_MASTER_KEY_FILE="$var/master.key" SLUICE_TLS_DIR="$var/tls" \
+  SLUICE_WEB_DIR="$root/${BUILD:-build}/web" \
   nohup "$sluiced" api --port "$port" --data-root "$var/data" >>"$var/log/api.log" 2>&1 </dev/null &
 echo $! > "$var/run/api.pid"
 echo "$port" > "$var/run/api.port"

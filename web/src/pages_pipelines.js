@@ -106,7 +106,7 @@ function logTail(id) {
     let line;
     try {
       const doc = JSON.parse(ev.data);
-      line = `${doc.at || doc.ts || ''} ${doc.level || ''} ${doc.message || ev.data}`;
+      line = `${doc.ts || ''} ${doc.level || ''} ${doc.message || ev.data}`;
     } catch {
       line = ev.data;
     }
@@ -117,7 +117,7 @@ function logTail(id) {
 }
 
 function tasksTable(status) {
-  return table([{ title: 'Task', cell: (t) => t.task_index }, { title: 'State', cell: (t) => stateBadge(t.state) },
+  return table([{ title: 'Task', cell: (t) => t.index }, { title: 'State', cell: (t) => stateBadge(t.state) },
     { title: 'Restarts', cell: (t) => t.restarts }, { title: 'Heartbeat', cell: (t) => t.heartbeat_at || '' },
     { title: 'Last error', cell: (t) => t.last_error || '' }], status.tasks || [], 'No tasks: the pipeline is not running.');
 }
@@ -159,8 +159,8 @@ export async function pipelinePage(id) {
     h('section', { class: 'card' }, h('h2', {}, 'Tasks'), tasks),
     chart.node, log.node,
     h('section', { class: 'card' }, h('h2', {}, 'Events'),
-      table([{ title: 'At', cell: (e) => e.at || e.created_at || '' }, { title: 'Event', cell: (e) => e.event || e.kind || '' },
-        { title: 'Detail', cell: (e) => e.message || e.detail || '' }], events.items || [], 'No events yet.')),
+      table([{ title: 'At', cell: (e) => e.ts || '' }, { title: 'Event', cell: (e) => e.event || '' },
+        { title: 'Detail', cell: (e) => e.message || '' }], events.items || [], 'No events yet.')),
     edit,
   );
   chart.add(status);

@@ -2,6 +2,7 @@
 // the forms that create them.
 import { api } from './api.js';
 import { h, show, errorBox, table, formValues, field, stateBadge } from './dom.js';
+import { onLeave } from './app.js';
 
 // What each connector asks for in the form: its type and properties (name, hint, default).
 const CONNECTORS = {
@@ -42,7 +43,7 @@ export async function connectionNewPage() {
   const fill = () => {
     const spec = CONNECTORS[connector.value];
     props.replaceChildren(h('legend', {}, 'Properties'),
-      spec.props.map(([name, hint, def]) => field(name, h('input', { name: `prop:${name}`, placeholder: hint, value: def }))));
+      ...spec.props.map(([name, hint, def]) => field(name, h('input', { name: `prop:${name}`, placeholder: hint, value: def }))));
   };
   connector.addEventListener('change', fill);
   fill();
@@ -65,16 +66,28 @@ export async function connectionPage(id) {
   const act = (what) => async () => {
     try {
       await api('POST', `/v1/connections/${id}/${what}`);
-      await connectionPage(id);
+      msg.replaceChildren(h('p', { class: 'notice' }, `${what === 'activate' ? 'Activation' : 'Deactivation'} requested.`));
     } catch (e) {
       msg.replaceChildren(errorBox(e));
     }
   };
-  show(h('div', { class: 'title' }, h('h1', {}, c.name), stateBadge(status.actual_state)),
+  const state = h('span', { id: 'state' }, stateBadge(status.actual_state));
+  const lastError = h('dd', {}, status.last_error || 'none');
+  const timer = setInterval(async () => {
+    try {
+      const s = await api('GET', `/v1/connections/${id}/status`);
+      state.replaceChildren(stateBadge(s.actual_state));
+      lastError.textContent = s.last_error || 'none';
+    } catch {
+      /* the next tick tries again */
+    }
+  }, 2000);
+  onLeave(() => clearInterval(timer));
+  show(h('div', { class: 'title' }, h('h1', {}, c.name), state),
     h('div', { class: 'buttons' }, h('button', { type: 'button', onclick: act('activate') }, 'Activate'),
       h('button', { type: 'button', class: 'secondary', onclick: act('deactivate') }, 'Deactivate')), msg,
     h('dl', { class: 'card' }, h('dt', {}, 'Connector'), h('dd', {}, c.connector), h('dt', {}, 'Type'), h('dd', {}, c.type),
-      h('dt', {}, 'Stream'), h('dd', {}, c.stream), h('dt', {}, 'Last error'), h('dd', {}, status.last_error || 'none')),
+      h('dt', {}, 'Stream'), h('dd', {}, c.stream), h('dt', {}, 'Last error'), lastError),
     h('pre', { class: 'card' }, JSON.stringify(c.properties || {}, null, 2)));
 }
 

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The web console end to end in headless Chromium (Debian's chromium, driven by playwright-core
+# from web/node_modules): the api serving the built console, the controlplane running real
+# workers. The steps and what each asserts are in web/test/console.mjs; screenshots of
+# every page at 1280 px and 390 px land in build/screenshots/.
+. "$(dirname "$0")/api_lib.sh"
+command -v "${CHROMIUM:-chromium}" >/dev/null || fail "chromium is not installed (make deps installs it)"
+[ -d "$SLUICE_ROOT/web/node_modules/playwright-core" ] || fail "web/node_modules is missing (make deps runs npm ci)"
+api_start --data-root "$TEST_TMP/data" --web-dir "$SLUICE_ROOT/${BUILD:-build}/web"
+bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id console --data-root "$TEST_TMP/data" \
+  --sync-ms 250 --resync-ms 1000 --cgroup-parent "sluice-test-$$" >"$TEST_TMP/cp.log" 2>&1
+node "$SLUICE_ROOT/web/test/console.mjs" "$API" \
+  "$SLUICE_ROOT/${BUILD:-build}/screenshots" || { tail -20 "$TEST_TMP/cp.log"; fail "the browser test failed"; }
