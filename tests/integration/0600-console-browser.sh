@@ -11,3 +11,7 @@ bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id console --da
   --sync-ms 250 --resync-ms 1000 --cgroup-parent "sluice-test-$$" >"$TEST_TMP/cp.log" 2>&1
 node "$SLUICE_ROOT/web/test/console.mjs" "$API" \
   "$SLUICE_ROOT/${BUILD:-build}/screenshots" || { tail -20 "$TEST_TMP/cp.log"; fail "the browser test failed"; }
+# the console's JavaScript, gzip-compressed, stays under 300 KiB
+js=$(cat "$SLUICE_ROOT/${BUILD:-build}"/web/*.js "$SLUICE_ROOT/${BUILD:-build}"/web/vendor/*.js | gzip -9 | wc -c)
+echo "console JavaScript: $js bytes gzip-compressed"
+[ "$js" -lt $((300 * 1024)) ] || fail "the console's JavaScript weighs $js bytes compressed (limit 300 KiB)"
