@@ -65,12 +65,15 @@ deps:
 build: $(SLUICED) $(SLUICED_WORKER) $(SLUICE_CLI) $(REL)/libsluice.a $(REL)/libsluice.so $(REL_UNITS) $(SAN_UNITS) $(TOOLS) $(FUZZERS) $(BUILD)/web/index.html
 
 # The web console (web/): its files and the vendored uPlot from npm (web/package-lock.json),
-# copied into $(BUILD)/web, which `sluiced api --web-dir` serves. Nothing built is committed.
+# copied into $(BUILD)/web, with the SQL editor (CodeMirror 6) bundled by esbuild into
+# $(BUILD)/web/vendor/editor.js; `sluiced api --web-dir` serves it. Nothing built is committed.
 WEB_SRC := $(wildcard web/src/*)
-$(BUILD)/web/index.html: $(WEB_SRC) web/node_modules/.package-lock.json
+$(BUILD)/web/index.html: $(WEB_SRC) web/editor/editor.js web/node_modules/.package-lock.json
 	@rm -rf $(BUILD)/web && mkdir -p $(BUILD)/web/vendor
 	cp $(WEB_SRC) $(BUILD)/web/
 	cp web/node_modules/uplot/dist/uPlot.esm.js web/node_modules/uplot/dist/uPlot.min.css $(BUILD)/web/vendor/
+	web/node_modules/.bin/esbuild web/editor/editor.js --bundle --format=esm --minify --log-level=warning \
+	  --outfile=$(BUILD)/web/vendor/editor.js
 web/node_modules/.package-lock.json: web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 

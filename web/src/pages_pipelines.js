@@ -5,6 +5,7 @@ import { api } from './api.js';
 import { h, show, errorBox, table, formValues, field, stateBadge } from './dom.js';
 import { onLeave } from './app.js';
 import { sqlView, sqlError } from './sql.js';
+import { createEditor } from './vendor/editor.js';
 
 const rate = (x) => (x ?? 0).toFixed(1);
 
@@ -38,12 +39,25 @@ function previewTable(doc) {
       'No output rows yet.'));
 }
 
-// The SQL editor: a textarea, the server's error shown at its line and column.
+// The SQL editor (CodeMirror 6), with the server's error shown at its line and column and the
+// cursor put there. The container carries the editor (el.sluiceEditor) for tests and tools.
 function editor(initial) {
-  const area = h('textarea', { name: 'sql', rows: 8, required: true, spellcheck: 'false', 'aria-label': 'SQL' });
-  area.value = initial || '';
+  const box = h('div', { class: 'editor', id: 'sql-editor' });
+  const cm = createEditor(box, initial || '');
+  box.sluiceEditor = cm;
   const errors = h('div', { class: 'sql-errors', 'aria-live': 'polite' });
-  return { area, errors, fail(e) { errors.replaceChildren(sqlError(area.value, e)); }, clear() { errors.replaceChildren(); } };
+  return {
+    box,
+    errors,
+    value: cm.value,
+    fail(e) {
+      errors.replaceChildren(sqlError(cm.value(), e));
+      if (e.details && e.details.line) cm.goto(e.details.line, e.details.column || 1);
+    },
+    clear() {
+      errors.replaceChildren();
+    },
+  };
 }
 
 export async function pipelineNewPage() {
@@ -51,13 +65,13 @@ export async function pipelineNewPage() {
   const out = h('div', { 'aria-live': 'polite' });
   const form = h('form', { class: 'card' }, h('h1', {}, 'New pipeline'),
     field('Name', h('input', { name: 'name', required: true, pattern: '[A-Za-z][A-Za-z0-9_-]*' })),
-    field('SQL', ed.area), ed.errors,
+    h('div', { class: 'label' }, 'SQL'), ed.box, ed.errors,
     h('div', { class: 'buttons' },
       h('button', { type: 'button', id: 'preview', onclick: async () => {
         ed.clear();
         out.replaceChildren(h('p', { class: 'loading' }, 'Running the preview…'));
         try {
-          out.replaceChildren(previewTable(await api('POST', '/v1/preview', { sql: ed.area.value, start: 'earliest', limit: 10, timeout_ms: 3000 })));
+          out.replaceChildren(previewTable(await api('POST', '/v1/preview', { sql: ed.value(), start: 'earliest', limit: 10, timeout_ms: 3000 })));
         } catch (e) {
           out.replaceChildren();
           ed.fail(e);
@@ -69,7 +83,7 @@ export async function pipelineNewPage() {
     ev.preventDefault();
     ed.clear();
     try {
-      const p = await api('POST', '/v1/pipelines', { name: formValues(form).name, sql: ed.area.value });
+      const p = await api('POST', '/v1/pipelines', { name: formValues(form).name, sql: ed.value() });
       location.hash = `#/pipelines/${p.id}`;
     } catch (e) {
       ed.fail(e);
@@ -137,12 +151,12 @@ export async function pipelinePage(id) {
     }
   };
   const ed = editor(p.sql);
-  const edit = h('form', { class: 'card' }, h('h2', {}, 'Edit SQL'), ed.area, ed.errors, h('button', { type: 'submit' }, 'Save'));
+  const edit = h('form', { class: 'card' }, h('h2', {}, 'Edit SQL'), ed.box, ed.errors, h('button', { type: 'submit' }, 'Save'));
   edit.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     ed.clear();
     try {
-      await api('PATCH', `/v1/pipelines/${id}`, { sql: ed.area.value });
+      await api('PATCH', `/v1/pipelines/${id}`, { sql: ed.value() });
       await pipelinePage(id);
     } catch (e) {
       ed.fail(e);

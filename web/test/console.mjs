@@ -61,6 +61,13 @@ async function submitForm(page, values) {
   await page.click('form button[type=submit]');
 }
 
+// Replaces the editor's text, as a user's select-all and paste would.
+async function setSql(page, text) {
+  await page.click('#sql-editor .cm-content');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.insertText(text);
+}
+
 const BID_FIELDS = 'auction BIGINT\nbidder BIGINT\nprice BIGINT\nchannel STRING\nurl STRING\ndateTime TIMESTAMP(3)\nextra STRING';
 
 try {
@@ -89,9 +96,11 @@ try {
   await screenshots(page, 'stream-detail');
 
   // 3. preview before saving
-  await visit(page, '#/pipelines/new', 'textarea[name=sql]', 'pipeline-new');
+  await visit(page, '#/pipelines/new', '#sql-editor .cm-content', 'pipeline-new');
   await page.fill('input[name=name]', 'big-bids');
-  await page.fill('textarea[name=sql]', 'INSERT INTO big\nSELECT auction, price FROM bids\nWHERE price > 100');
+  await setSql(page, 'INSERT INTO big\nSELECT auction, price FROM bids\nWHERE price > 100');
+  check(await page.$eval('#sql-editor', (el) => el.sluiceEditor.value().startsWith('INSERT INTO big')), 'the SQL editor holds the query');
+  check((await page.$$('#sql-editor .cm-content .ͼb, #sql-editor .cm-line span')).length > 0, 'the SQL editor highlights keywords');
   await page.click('#preview');
   await page.waitForSelector('main p:text-matches("^[1-9][0-9]* row")', { timeout: 30000 });
   check((await page.$$('main tbody tr')).length > 0, 'the preview shows output rows');
@@ -119,7 +128,7 @@ try {
   await visit(page, '#/pipelines', 'a:text("big-bids")', 'pipelines');
   await page.click('a:text("big-bids")');
   await page.waitForSelector('h2:text("Edit SQL")');
-  await page.fill('form textarea[name=sql]', 'INSERT INTO big\nSELECT auction, FROM bids');
+  await setSql(page, 'INSERT INTO big\nSELECT auction, FROM bids');
   await page.click('form button:text("Save")');
   await page.waitForSelector('.sql-error');
   const err = await page.textContent('.sql-error p.error');
