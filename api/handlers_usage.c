@@ -2,6 +2,7 @@
 #include "api/handlers_usage.h"
 
 #include <pthread.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,16 @@ static const struct {
     {"total", "'total'"},
 };
 
+static int usage_is_uuid(const char *s)
+{
+    if (strlen(s) != 36)
+        return 0;
+    for (int i = 0; i < 36; i++)
+        if ((i == 8 || i == 13 || i == 18 || i == 23) ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
 int usage_list(struct api_request *req, struct api_response *resp)
 {
     const char *group = api_query(req, "group_by");
@@ -74,15 +85,19 @@ int usage_list(struct api_request *req, struct api_response *resp)
     char from[64], to[64];
     if (usage_range(req, resp, from, to, sizeof from) != 0)
         return -1;
+    const char *resource = api_query(req, "resource_id"); /* one resource's usage (the console's charts) */
+    if (resource && !usage_is_uuid(resource))
+        return api_fail_field(resp, API_INVALID_REQUEST, "resource_id", "resource_id must be a resource's id (a UUID)");
     char sql[1024];
     snprintf(sql, sizeof sql,
              "SELECT %s AS k, " USAGE_SUMS " FROM usage"
              " WHERE minute >= $1::timestamptz AND minute < $2::timestamptz"
+             " AND ($3::uuid IS NULL OR resource_id = $3::uuid)"
              " GROUP BY k ORDER BY k",
              usage_groupings[g].key);
-    const char *p[] = {from, to};
+    const char *p[] = {from, to, resource};
     struct db_error err;
-    PGresult *r = db_query(req->db, sql, 2, p, &err);
+    PGresult *r = db_query(req->db, sql, 3, p, &err);
     if (!r)
         return api_fail_db(resp, &err);
     json_t *items = json_array();

@@ -112,7 +112,17 @@ call GET "/v1/billing/summary"; expect 200
 assert_eq "$(jq '.task_hours > 0 and .usage.records_out > 0' <<<"$RESP")" true "billing summary: $RESP"
 assert_eq "$(jq -r .plan <<<"$RESP")" free "plan"
 
+# One resource's usage per minute (the console's charts): only that pipeline's rows.
+call GET "/v1/usage?group_by=minute&resource_id=$P"; expect 200
+mine=$(jq '[.items[].records_out] | add // 0' <<<"$RESP")
+[ "$mine" -gt 0 ] || fail "the pipeline's usage per minute is empty: $RESP"
+call GET "/v1/usage?group_by=resource"; expect 200
+[ "$(jq '.items | length' <<<"$RESP")" -gt 1 ] || fail "expected usage of the connection and the pipeline: $RESP"
+call GET "/v1/usage?group_by=resource&resource_id=$P"; expect 200
+assert_eq "$(jq -c '[.items[].resource_id]' <<<"$RESP")" "[\"$P\"]" "resource_id keeps only that resource's usage"
+
 # Bad input and other tenants.
+call GET "/v1/usage?resource_id=not-a-uuid"; expect 400 invalid_request
 call GET "/v1/usage?group_by=week"; expect 400 invalid_request
 call GET "/v1/usage?from=not-a-time"; expect 400 invalid_request
 call GET "/v1/billing/summary?period=2026-13"; expect 400 invalid_request

@@ -68,7 +68,7 @@ export async function usagePage() {
     h('h1', {}, 'Usage and billing'),
     h('section', { class: 'card' }, h('h2', {}, 'This period'), h('pre', { class: 'bill' }, JSON.stringify(bill, null, 2))),
     h('section', { class: 'card' }, h('h2', {}, 'Per day (30 days)'),
-      table([{ title: 'Day', cell: (r) => r.day || r.key || '' }, ...cols], byDay.items || [], 'No usage yet.')),
+      table([{ title: 'Day', cell: (r) => (r.period || '').slice(0, 10) }, ...cols], byDay.items || [], 'No usage yet.')),
     h('section', { class: 'card' }, h('h2', {}, 'Per resource (24 hours)'),
       table([{ title: 'Resource', cell: (r) => `${r.resource_kind || ''} ${r.resource_name || r.resource_id || ''}` }, ...cols],
         byResource.items || [], 'No usage yet.')),

@@ -9,11 +9,33 @@ import { createEditor } from './vendor/editor.js';
 
 const rate = (x) => (x ?? 0).toFixed(1);
 
+// Records out per minute over the last hour, from the usage API.
+async function perMinute(id, seconds, group) {
+  const from = new Date(Date.now() - seconds * 1000).toISOString();
+  const doc = await api('GET', `/v1/usage?group_by=${group}&resource_id=${id}&from=${encodeURIComponent(from)}`);
+  const items = doc.items || [];
+  const per = group === 'hour' ? 3600 : 60;
+  return [items.map((r) => Date.parse(r.period) / 1000), items.map((r) => (r.records_in || 0) / per),
+    items.map((r) => (r.records_out || 0) / per), items.map((r) => r.errors || 0)];
+}
+
+function sparkline(data) {
+  const el = h('div', { class: 'spark', role: 'img', 'aria-label': `records out per minute, last hour: ${data[1].length} points` });
+  if (data[0].length) {
+    new uPlot({ width: 120, height: 30, legend: { show: false }, cursor: { show: false }, axes: [{ show: false }, { show: false }],
+      series: [{}, { stroke: '#16a34a', fill: 'rgba(22,163,74,0.15)' }] }, [data[0], data[1]], el);
+  } else {
+    el.append('no data');
+  }
+  return el;
+}
+
 export async function pipelinesPage() {
   const list = await api('GET', '/v1/pipelines?limit=100');
   const items = list.items || [];
   const statuses = await Promise.all(items.map((p) => api('GET', `/v1/pipelines/${p.id}/status`).catch(() => ({}))));
-  const rows = items.map((p, i) => ({ ...p, status: statuses[i] }));
+  const history = await Promise.all(items.map((p) => perMinute(p.id, 3600, 'minute').then((d) => [d[0], d[2]]).catch(() => [[], []])));
+  const rows = items.map((p, i) => ({ ...p, status: statuses[i], history: history[i] }));
   show(
     h('div', { class: 'title' }, h('h1', {}, 'Pipelines'), h('a', { class: 'button', href: '#/pipelines/new' }, 'New pipeline')),
     table(
@@ -24,6 +46,7 @@ export async function pipelinesPage() {
         { title: 'Out/s', cell: (p) => rate(p.status.throughput && p.status.throughput.records_out_per_second) },
         { title: 'Errors', cell: (p) => p.status.errors ?? 0 },
         { title: 'Lag', cell: (p) => p.status.lag ?? 0 },
+        { title: 'Last hour', cell: (p) => sparkline(p.history) },
       ],
       rows,
       'No pipelines yet. Create one to run SQL between streams.',
@@ -92,23 +115,30 @@ export async function pipelineNewPage() {
   show(form);
 }
 
-// Throughput over time, sampled from the status every two seconds while the page is open.
-function throughputChart() {
-  const data = [[], [], [], []];
+// Throughput, errors: live (the status sampled every two seconds while the page is open), or
+// the last hour / day from the usage API, per minute or hour.
+function throughputChart(id) {
+  const live = [[], [], [], []];
   const el = h('div', { class: 'chart', id: 'throughput' });
   const plot = new uPlot({ width: Math.min(760, window.innerWidth - 48), height: 200, title: 'Records per second',
     series: [{}, { label: 'in', stroke: '#2563eb' }, { label: 'out', stroke: '#16a34a' }, { label: 'errors', stroke: '#dc2626' }] },
-  data, el);
-  let range = 300;
-  const select = h('select', { 'aria-label': 'Range', onchange: (ev) => { range = Number(ev.target.value); } },
-    h('option', { value: 300 }, 'last 5 minutes'), h('option', { value: 900 }, 'last 15 minutes'), h('option', { value: 3600 }, 'last hour'));
+  live, el);
+  let range = 'live';
+  const draw = (data) => {
+    plot.setData(data);
+    el.dataset.points = String(data[1].filter((v) => v > 0).length + data[2].filter((v) => v > 0).length);
+  };
+  const select = h('select', { 'aria-label': 'Range', onchange: async (ev) => {
+    range = ev.target.value;
+    if (range === 'live') draw(live);
+    else draw(await perMinute(id, range === 'hour' ? 3600 : 86400, range === 'hour' ? 'minute' : 'hour').catch(() => [[], [], [], []]));
+  } }, h('option', { value: 'live' }, 'live'), h('option', { value: 'hour' }, 'last hour'), h('option', { value: 'day' }, 'last 24 hours'));
   function add(status) {
     const t = Date.now() / 1000;
     const tp = status.throughput || {};
-    data[0].push(t); data[1].push(tp.records_in_per_second || 0); data[2].push(tp.records_out_per_second || 0); data[3].push(status.errors || 0);
-    while (data[0].length && data[0][0] < t - range) data.forEach((s) => s.shift());
-    plot.setData(data);
-    el.dataset.points = String(data[1].filter((v) => v > 0).length);
+    live[0].push(t); live[1].push(tp.records_in_per_second || 0); live[2].push(tp.records_out_per_second || 0); live[3].push(status.errors || 0);
+    while (live[0].length && live[0][0] < t - 900) live.forEach((s) => s.shift());
+    if (range === 'live') draw(live);
   }
   return { node: h('section', { class: 'card' }, h('h2', {}, 'Throughput'), select, el), add };
 }
@@ -162,7 +192,7 @@ export async function pipelinePage(id) {
       ed.fail(e);
     }
   });
-  const chart = throughputChart();
+  const chart = throughputChart(id);
   const log = logTail(id);
   show(
     h('div', { class: 'title' }, h('h1', {}, p.name), state),

@@ -114,6 +114,10 @@ try {
   check(true, 'the pipeline runs');
   await page.waitForFunction(() => Number(document.getElementById('throughput').dataset.points || 0) > 0, null, { timeout: 90000 });
   check(true, 'the throughput chart has non-zero points');
+  await page.selectOption('#main select[aria-label=Range]', 'hour');
+  await page.waitForFunction(() => Number(document.getElementById('throughput').dataset.points || 0) > 0, null, { timeout: 90000 });
+  check(true, 'the last hour from the usage API has non-zero points');
+  await page.selectOption('#main select[aria-label=Range]', 'live');
   // 5. live log lines, and usage
   await page.waitForSelector('#log li', { timeout: 60000 });
   check(true, 'log lines arrive live');
@@ -126,6 +130,8 @@ try {
 
   // 6. bad SQL: the error at its line
   await visit(page, '#/pipelines', 'a:text("big-bids")', 'pipelines');
+  await page.waitForSelector('.spark canvas', { timeout: 5000 }).catch(() => {});
+  check((await page.$$('.spark')).length === 1, 'the list has a last-hour sparkline per pipeline');
   await page.click('a:text("big-bids")');
   await page.waitForSelector('h2:text("Edit SQL")');
   await setSql(page, 'INSERT INTO big\nSELECT auction, FROM bids');
