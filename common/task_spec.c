@@ -187,10 +187,8 @@ static char *dup_string(const json_t *js, bool *oom)
     return s;
 }
 
-/* obj's members (none when obj is NULL) as properties; numbers and booleans as their JSON
- * text. 0, or -1 with err. */
-static int properties_from_json(const json_t *obj, const char *path, struct task_spec_property **out, size_t *n,
-                                char *err, size_t errsz)
+int task_spec_properties_from_json(const json_t *obj, const char *path, struct task_spec_property **out, size_t *n,
+                                   char *err, size_t errsz)
 {
     *n = 0;
     if (!(*out = calloc(json_object_size(obj) + 1, sizeof **out))) {
@@ -259,8 +257,8 @@ static int connector_from_json(const json_t *js, struct task_spec *spec, char *e
         snprintf(err, errsz, "out of memory");
         return -1;
     }
-    return properties_from_json(json_object_get(js, "properties"), "connector.properties", &c->properties,
-                                &c->nproperties, err, errsz);
+    return task_spec_properties_from_json(json_object_get(js, "properties"), "connector.properties", &c->properties,
+                                          &c->nproperties, err, errsz);
 }
 
 /* The fields of the nested objects sandbox and storage; 0 or -1. */
@@ -322,8 +320,8 @@ static int kind_from_json(const json_t *js, struct task_spec *spec, char *err, s
     json_t *connector = json_object_get(js, "connector");
     if (connector && connector_from_json(connector, spec, err, errsz) != 0)
         return -1;
-    if (properties_from_json(json_object_get(js, "secrets"), "secrets", &spec->secrets, &spec->nsecrets, err, errsz) !=
-        0)
+    if (task_spec_properties_from_json(json_object_get(js, "secrets"), "secrets", &spec->secrets, &spec->nsecrets, err,
+                                       errsz) != 0)
         return -1;
     if (spec->kind == TASK_SPEC_PIPELINE && !spec->sql) {
         snprintf(err, errsz, "the task spec: a pipeline task needs sql");

@@ -83,6 +83,13 @@ json_t *task_spec_to_json(const struct task_spec *spec);
  * is "1000"). */
 int task_spec_from_json(const json_t *js, struct task_spec *spec, char *err, size_t errsz);
 
+/* The members of the JSON object obj (none when obj is NULL) as *n properties in *out (new,
+ * for task_spec_free to free with the spec it is put in); numbers and booleans become their
+ * JSON text. path names obj in errors ("connector.properties"). Returns 0, or -1 with err
+ * (a value of another type; out of memory) and what *out holds so far counted in *n. */
+int task_spec_properties_from_json(const json_t *obj, const char *path, struct task_spec_property **out, size_t *n,
+                                   char *err, size_t errsz);
+
 /* Frees what spec points to and zeroes it; NULL is a no-op. The struct itself is the
  * caller's. */
 void task_spec_free(struct task_spec *spec);
