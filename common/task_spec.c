@@ -305,11 +305,6 @@ static int scalars_from_json(const json_t *js, struct task_spec *spec, char *err
         snprintf(err, errsz, "out of memory");
         return -1;
     }
-    if (spec->task_index >= spec->task_count) {
-        snprintf(err, errsz, "the task spec: task_index %d must be below task_count %d", spec->task_index,
-                 spec->task_count);
-        return -1;
-    }
     return 0;
 }
 

@@ -294,25 +294,26 @@ static int worker_streams(const struct task_spec *spec, struct worker_stream *ws
     return 0;
 }
 
-/* Runs the engine with o, reporting on stdout; returns 0 when it completed or stopped. */
-static int worker_execute(struct engine_options *o, const char *task_id, char *err, size_t errlen)
+/* Runs the engine with task's options, reporting on stdout; returns 0 when it completed or stopped. */
+static int worker_execute(const struct engine_options *task, const char *task_id, char *err, size_t errlen)
 {
+    struct engine_options o = *task;
     /* A supervisor names a directory the pipeline's tasks share (checkpoint.h); alone, the
      * worker keeps its checkpoint in its data directory. */
     char ckpt[4200];
-    if (!o->checkpoint_dir) {
+    if (!o.checkpoint_dir) {
         log_mkdir_parents("checkpoints");
         snprintf(ckpt, sizeof ckpt, "checkpoints/%s.ckpt", task_id);
-        o->checkpoint_path = ckpt;
+        o.checkpoint_path = ckpt;
     }
     struct worker w = {.task_id = task_id};
-    o->stop = &worker_stop;
-    o->report = worker_report;
-    o->log = worker_log;
-    o->ctx = &w;
+    o.stop = &worker_stop;
+    o.report = worker_report;
+    o.log = worker_log;
+    o.ctx = &w;
     emit_state("running", NULL);
     struct engine_stats final;
-    enum engine_result result = engine_run(o, &final, err, errlen);
+    enum engine_result result = engine_run(&o, &final, err, errlen);
     emit_metrics(&final);
     if (result == ENGINE_COMPLETED)
         emit_state("completed", NULL);
@@ -563,6 +564,244 @@ static void *run_job_thread(void *arg)
     return NULL;
 }
 
+/* The pipeline file a.file parsed into script; 0, or the exit status with the error printed. */
+static int run_load_script(const struct run_args *a, struct sql_script *script)
+{
+    FILE *f = fopen(a->file, "r");
+    if (!f) {
+        fprintf(stderr, "sluiced run: cannot open %s: %s\n", a->file, strerror(errno));
+        return 1;
+    }
+    char *text = read_all(f);
+    fclose(f);
+    struct sql_error se = {0};
+    if (!text) {
+        fprintf(stderr, "%s: cannot read: out of memory\n", a->file);
+        return 1;
+    }
+    if (sql_script_parse(text, script, &se) != 0) {
+        char msg[400];
+        sql_error_format(&se, msg, sizeof msg);
+        fprintf(stderr, "%s: %s\n", a->file, msg);
+        free(text);
+        return 1;
+    }
+    free(text);
+    if (script->ninserts == 0) {
+        fprintf(stderr, "%s: no INSERT statement to run\n", a->file);
+        sql_script_free(script);
+        return 1;
+    }
+    return 0;
+}
+
+/* Every stream of a run as the engine sees it, with the memory its fields point to. */
+struct run_streams {
+    struct engine_stream *base;
+    int n;                          /* streams in base */
+    int cap;                        /* entries of the arrays: the file's streams and a dead-letter one */
+    struct stream_property **props; /* each stream's properties */
+    char **locations;               /* embedded logs' directories */
+    char **schemas;                 /* "__schema" values */
+};
+
+/* "<data_dir>/streams/<name>", malloc'ed; NULL when out of memory. */
+static char *run_log_location(const char *data_dir, const char *name)
+{
+    size_t size = strlen(data_dir) + strlen(name) + 16;
+    char *path = malloc(size);
+    if (path)
+        snprintf(path, size, "%s/streams/%s", data_dir, name);
+    return path;
+}
+
+/* Stream i of rs from its declaration d; 0, or -1 when out of memory. */
+static int run_stream_define(struct run_streams *rs, int i, const struct sql_stream_def *d, const char *data_dir)
+{
+    const char *connector = sql_stream_option(d, "connector");
+    int row = run_connector_row(connector);
+    struct stream_property *props = rs->props[i] = calloc((size_t)d->noptions + 1, sizeof *props);
+    if (!props || !(rs->locations[i] = run_log_location(data_dir, d->name)))
+        return -1;
+    int nprops = d->noptions;
+    for (int k = 0; k < d->noptions; k++)
+        props[k] = (struct stream_property){d->options[k].key, d->options[k].value};
+    /* a sink that maps fields to columns (postgres) gets the table's schema, as a
+     * connection task does */
+    if (row >= 0 && connector_table[row].wants_schema && (rs->schemas[i] = run_schema_json(&d->schema)))
+        props[nprops++] = (struct stream_property){"__schema", rs->schemas[i]};
+    /* a connector's stream lives where its location property says (a Kafka topic, a
+     * postgres table, a webhook url), an embedded log under the data directory */
+    const char *key = row >= 0 ? connector_table[row].location_key : NULL;
+    const char *where = key ? sql_stream_option(d, key) : NULL;
+    rs->base[i] = (struct engine_stream){.name = d->name,
+                                         .backend = connector ? connector : "log",
+                                         .location = key ? (where ? where : "") : rs->locations[i],
+                                         .schema = &d->schema,
+                                         .props = props,
+                                         .nprops = nprops};
+    return 0;
+}
+
+static void run_streams_free(struct run_streams *rs)
+{
+    for (int i = 0; i < rs->cap; i++) {
+        free(rs->props ? rs->props[i] : NULL);
+        free(rs->locations ? rs->locations[i] : NULL);
+        free(rs->schemas ? rs->schemas[i] : NULL);
+    }
+    free(rs->schemas);
+    free(rs->props);
+    free(rs->locations);
+    free(rs->base);
+    memset(rs, 0, sizeof *rs);
+}
+
+/* The script's streams, and a dead-letter stream not declared in the file as an embedded log
+ * of that name. 0, or 1 (the exit status) with the error printed. */
+static int run_streams_new(struct run_streams *rs, const struct sql_script *script, const struct run_args *a)
+{
+    int n = script->nstreams;
+    rs->cap = n + 1;
+    rs->base = calloc((size_t)n + 1, sizeof *rs->base);
+    rs->props = calloc((size_t)n + 1, sizeof *rs->props);
+    rs->locations = calloc((size_t)n + 1, sizeof *rs->locations);
+    rs->schemas = calloc((size_t)n + 1, sizeof *rs->schemas);
+    bool ok = rs->base && rs->props && rs->locations && rs->schemas;
+    for (int i = 0; ok && i < n; i++)
+        ok = run_stream_define(rs, i, &script->streams[i], a->data_dir) == 0;
+    rs->n = n;
+    bool dlq_declared = !a->dead_letter;
+    for (int i = 0; ok && i < n && !dlq_declared; i++)
+        dlq_declared = strcmp(rs->base[i].name, a->dead_letter) == 0;
+    if (ok && !dlq_declared) {
+        ok = (rs->locations[n] = run_log_location(a->data_dir, a->dead_letter)) != NULL;
+        rs->base[n] = (struct engine_stream){.name = a->dead_letter, .backend = "log", .location = rs->locations[n]};
+        rs->n = ok ? n + 1 : n;
+    }
+    if (!ok) {
+        fprintf(stderr, "sluiced run: out of memory\n");
+        run_streams_free(rs);
+        return 1;
+    }
+    return 0;
+}
+
+/* Job q of a run: the options of its INSERT, compiled once here to report errors against the
+ * file and to learn its sink (which takes the checkpoint's name). 0, or 1 with the error
+ * printed. */
+static int run_job_prepare(struct run_job *j, int q, const struct sql_script *script, const struct run_streams *rs,
+                           const struct run_args *a, int policy, const char *ckdir)
+{
+    int n = rs->n;
+    if (!(j->streams = calloc((size_t)n + 1, sizeof *j->streams))) {
+        fprintf(stderr, "sluiced run: out of memory\n");
+        return 1;
+    }
+    memcpy(j->streams, rs->base, (size_t)n * sizeof *rs->base);
+    j->sql = script->inserts[q];
+    j->o = (struct engine_options){.sql = j->sql,
+                                   .streams = j->streams,
+                                   .nstreams = n,
+                                   .error_policy = (enum engine_error_policy)policy,
+                                   .dead_letter_stream = a->dead_letter,
+                                   .bounded = a->bounded,
+                                   .checkpoint_interval_ms = (uint32_t)a->checkpoint_ms,
+                                   .checkpoint_interval_records = (uint64_t)a->checkpoint_records,
+                                   .stop = &worker_stop};
+    struct run_catalog cat = {rs->base, n};
+    struct sql_error se = {0};
+    struct plan *probe = plan_compile(j->sql, run_catalog_lookup, &cat, &se);
+    if (!probe) {
+        char msg[400];
+        sql_error_shift(&se, script->insert_line[q], script->insert_column[q]);
+        sql_error_format(&se, msg, sizeof msg);
+        fprintf(stderr, "%s: %s\n", a->file, msg);
+        return 1;
+    }
+    for (int k = 0; k < n; k++) {
+        if (strcmp(j->streams[k].name, plan_sink(probe)) != 0)
+            continue;
+        if (a->print)
+            j->streams[k].backend = "print";
+        if (strcmp(j->streams[k].backend, "print") != 0) {
+            snprintf(j->checkpoint, sizeof j->checkpoint, "%s/%s-%d.ckpt", ckdir, j->streams[k].name, q);
+            j->o.checkpoint_path = j->checkpoint;
+        }
+    }
+    plan_free(probe);
+    return 0;
+}
+
+/* 0 when job q did not fail, else 1 with its error printed. */
+static int run_job_status(const struct run_job *j, int q, const struct sql_script *script, const struct run_args *a)
+{
+    if (j->result != ENGINE_FAILED)
+        return 0;
+    fprintf(stderr, "%s: INSERT at line %d: %s\n", a->file, script->insert_line[q], j->err);
+    return 1;
+}
+
+/* Runs the jobs: bounded, one after another (a later INSERT may read what an earlier one
+ * wrote); otherwise all at once, until Ctrl-C. Returns the exit status. */
+static int run_jobs_execute(struct run_job *jobs, int ninserts, const struct sql_script *script,
+                            const struct run_args *a)
+{
+    int status = 0;
+    if (a->bounded || ninserts == 1) {
+        for (int q = 0; q < ninserts && status == 0; q++) {
+            run_job_thread(&jobs[q]);
+            status = run_job_status(&jobs[q], q, script, a);
+        }
+        return status;
+    }
+    pthread_t *threads = calloc((size_t)ninserts, sizeof *threads);
+    bool *started = calloc((size_t)ninserts, sizeof *started);
+    if (!threads || !started) {
+        fprintf(stderr, "sluiced run: out of memory\n");
+        status = 1;
+    }
+    for (int q = 0; q < ninserts && status == 0; q++) {
+        started[q] = pthread_create(&threads[q], NULL, run_job_thread, &jobs[q]) == 0;
+        if (!started[q]) {
+            fprintf(stderr, "sluiced run: cannot start a thread\n");
+            status = 1;
+        }
+    }
+    for (int q = 0; threads && started && q < ninserts; q++) {
+        if (!started[q])
+            continue;
+        pthread_join(threads[q], NULL);
+        status |= run_job_status(&jobs[q], q, script, a);
+    }
+    free(started);
+    free(threads);
+    return status;
+}
+
+/* Prepares a job per INSERT of the script over the streams rs and runs them; returns the exit
+ * status. */
+static int run_jobs(const struct sql_script *script, const struct run_streams *rs, const struct run_args *a, int policy)
+{
+    int ninserts = script->ninserts, status = 0;
+    struct run_job *jobs = calloc((size_t)ninserts, sizeof *jobs);
+    if (!jobs) {
+        fprintf(stderr, "sluiced run: out of memory\n");
+        return 1;
+    }
+    char ckdir[4200];
+    snprintf(ckdir, sizeof ckdir, "%s/checkpoints", a->data_dir);
+    log_mkdir_parents(ckdir);
+    for (int q = 0; q < ninserts && status == 0; q++)
+        status = run_job_prepare(&jobs[q], q, script, rs, a, policy, ckdir);
+    if (status == 0)
+        status = run_jobs_execute(jobs, ninserts, script, a);
+    for (int q = 0; q < ninserts; q++)
+        free(jobs[q].streams);
+    free(jobs);
+    return status;
+}
+
 int run_main(int argc, char **argv)
 {
     struct run_args a = {.data_dir = "sluice-data"};
@@ -577,152 +816,17 @@ int run_main(int argc, char **argv)
         fprintf(stderr, "sluiced run: --error-policy must be fail, skip or dead_letter\n");
         return 2;
     }
-    FILE *f = fopen(a.file, "r");
-    if (!f) {
-        fprintf(stderr, "sluiced run: cannot open %s: %s\n", a.file, strerror(errno));
-        return 1;
-    }
-    char *text = read_all(f);
-    fclose(f);
     struct sql_script script;
-    struct sql_error se = {0};
-    if (!text || sql_script_parse(text, &script, &se) != 0) {
-        char msg[400];
-        sql_error_format(&se, msg, sizeof msg);
-        fprintf(stderr, "%s: %s\n", a.file, msg);
-        free(text);
-        return 1;
-    }
-    free(text);
-    if (script.ninserts == 0) {
-        fprintf(stderr, "%s: no INSERT statement to run\n", a.file);
-        sql_script_free(&script);
-        return 1;
-    }
+    int status = run_load_script(&a, &script);
+    if (status != 0)
+        return status;
     install_stop_handlers();
     log_mkdir_parents(a.data_dir);
-    /* every stream as the engine sees it */
-    int n = script.nstreams;
-    struct engine_stream *base = calloc((size_t)n + 1, sizeof *base);
-    struct stream_property **props = calloc((size_t)n + 1, sizeof *props);
-    char **locations = calloc((size_t)n + 1, sizeof *locations);
-    char **schemas = calloc((size_t)n + 1, sizeof *schemas); /* "__schema" values */
-    for (int i = 0; i < n; i++) {
-        struct sql_stream_def *d = &script.streams[i];
-        const char *connector = sql_stream_option(d, "connector");
-        int row = run_connector_row(connector);
-        props[i] = calloc((size_t)d->noptions + 1, sizeof **props);
-        int nprops = d->noptions;
-        for (int k = 0; k < d->noptions; k++)
-            props[i][k] = (struct stream_property){d->options[k].key, d->options[k].value};
-        /* a sink that maps fields to columns (postgres) gets the table's schema, as a
-         * connection task does */
-        if (row >= 0 && connector_table[row].wants_schema && (schemas[i] = run_schema_json(&d->schema)))
-            props[i][nprops++] = (struct stream_property){"__schema", schemas[i]};
-        locations[i] = malloc(strlen(a.data_dir) + strlen(d->name) + 16);
-        sprintf(locations[i], "%s/streams/%s", a.data_dir, d->name);
-        /* a connector's stream lives where its location property says (a Kafka topic, a
-         * postgres table, a webhook url), an embedded log under the data directory */
-        const char *key = row >= 0 ? connector_table[row].location_key : NULL;
-        const char *where = key ? sql_stream_option(d, key) : NULL;
-        base[i] = (struct engine_stream){.name = d->name,
-                                         .backend = connector ? connector : "log",
-                                         .location = key ? (where ? where : "") : locations[i],
-                                         .schema = &d->schema,
-                                         .props = props[i],
-                                         .nprops = nprops};
-    }
-    /* a dead-letter stream not declared in the file is an embedded log of that name */
-    bool dlq_declared = !a.dead_letter;
-    for (int i = 0; i < n && !dlq_declared; i++)
-        dlq_declared = strcmp(base[i].name, a.dead_letter) == 0;
-    if (!dlq_declared) {
-        locations[n] = malloc(strlen(a.data_dir) + strlen(a.dead_letter) + 16);
-        sprintf(locations[n], "%s/streams/%s", a.data_dir, a.dead_letter);
-        base[n] = (struct engine_stream){.name = a.dead_letter, .backend = "log", .location = locations[n]};
-        n++;
-    }
-    int ninserts = script.ninserts, status = 0;
-    struct run_job *jobs = calloc((size_t)ninserts, sizeof *jobs);
-    pthread_t *threads = calloc((size_t)ninserts, sizeof *threads);
-    char ckdir[4200];
-    snprintf(ckdir, sizeof ckdir, "%s/checkpoints", a.data_dir);
-    log_mkdir_parents(ckdir);
-    struct run_catalog cat = {base, n};
-    for (int q = 0; q < ninserts; q++) {
-        struct run_job *j = &jobs[q];
-        j->streams = calloc((size_t)n + 1, sizeof *j->streams);
-        memcpy(j->streams, base, (size_t)n * sizeof *base);
-        j->sql = script.inserts[q];
-        j->o = (struct engine_options){.sql = j->sql,
-                                       .streams = j->streams,
-                                       .nstreams = n,
-                                       .error_policy = (enum engine_error_policy)policy,
-                                       .dead_letter_stream = a.dead_letter,
-                                       .bounded = a.bounded,
-                                       .checkpoint_interval_ms = (uint32_t)a.checkpoint_ms,
-                                       .checkpoint_interval_records = (uint64_t)a.checkpoint_records,
-                                       .stop = &worker_stop};
-        /* compile once here to report errors against the file and learn the sink */
-        struct plan *probe = plan_compile(j->sql, run_catalog_lookup, &cat, &se);
-        if (!probe) {
-            char msg[400];
-            sql_error_shift(&se, script.insert_line[q], script.insert_column[q]);
-            sql_error_format(&se, msg, sizeof msg);
-            fprintf(stderr, "%s: %s\n", a.file, msg);
-            status = 1;
-            break;
-        }
-        for (int k = 0; k < n; k++) {
-            if (strcmp(j->streams[k].name, plan_sink(probe)) != 0)
-                continue;
-            if (a.print)
-                j->streams[k].backend = "print";
-            if (strcmp(j->streams[k].backend, "print") != 0) {
-                snprintf(j->checkpoint, sizeof j->checkpoint, "%s/%s-%d.ckpt", ckdir, j->streams[k].name, q);
-                j->o.checkpoint_path = j->checkpoint;
-            }
-        }
-        plan_free(probe);
-    }
-    /* bounded: one after another (a later INSERT may read what an earlier one wrote);
-     * otherwise all at once, until Ctrl-C */
-    for (int q = 0; q < ninserts && status == 0; q++) {
-        if (a.bounded || ninserts == 1) {
-            run_job_thread(&jobs[q]);
-            if (jobs[q].result == ENGINE_FAILED) {
-                fprintf(stderr, "%s: INSERT at line %d: %s\n", a.file, script.insert_line[q], jobs[q].err);
-                status = 1;
-            }
-        } else if (pthread_create(&threads[q], NULL, run_job_thread, &jobs[q]) != 0) {
-            fprintf(stderr, "sluiced run: cannot start a thread\n");
-            status = 1;
-        }
-    }
-    if (!a.bounded && ninserts > 1) {
-        for (int q = 0; q < ninserts; q++) {
-            if (!threads[q])
-                continue;
-            pthread_join(threads[q], NULL);
-            if (jobs[q].result == ENGINE_FAILED) {
-                fprintf(stderr, "%s: INSERT at line %d: %s\n", a.file, script.insert_line[q], jobs[q].err);
-                status = 1;
-            }
-        }
-    }
-    for (int q = 0; q < ninserts; q++)
-        free(jobs[q].streams);
-    free(jobs);
-    free(threads);
-    for (int i = 0; i < n; i++) {
-        free(props[i]);
-        free(locations[i]);
-        free(schemas[i]);
-    }
-    free(schemas);
-    free(props);
-    free(locations);
-    free(base);
+    struct run_streams rs = {0};
+    status = run_streams_new(&rs, &script, &a);
+    if (status == 0)
+        status = run_jobs(&script, &rs, &a, policy);
+    run_streams_free(&rs);
     sql_script_free(&script);
     return status;
 }
