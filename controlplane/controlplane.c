@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,184 +283,243 @@ static int config_check(struct cp_config *cfg, char *err, size_t errsz)
     return 0;
 }
 
-int controlplane_main(int argc, char **argv)
+/* ------------------------------------------------------------------------------------------ */
+/* Setting up, running, tearing down                                                          */
+
+/* The controlplane's state from its start to its exit. */
+struct controlplane {
+    struct cp_config cfg;
+    char data_root[PATH_MAX], node_id[300];
+    uint8_t key[CRYPTO_KEY_LEN];
+    int have_key;
+    char egress_report[800], egress_table[80];
+    int egress_installed;
+    struct reconciler *r;
+    struct MHD_Daemon *metrics; /* NULL: no /metrics */
+    PGconn *conn;               /* NULL while the database is unavailable */
+};
+
+/* Options from the command line and the environment, checked; the data root made and made
+ * absolute; the node's name. Returns 0, 1 when --help printed the usage, or -1 with err. */
+static int cp_options_load(struct controlplane *cp, int argc, char **argv, char *err, size_t errsz)
 {
-    struct cp_config cfg = {0};
-    char err[1024];
-    int rc = config_load(cp_options, CP_NOPTIONS, &cfg, argc, argv, err, sizeof err);
+    struct cp_config *cfg = &cp->cfg;
+    int rc = config_load(cp_options, CP_NOPTIONS, cfg, argc, argv, err, errsz);
     if (rc == 1) {
         config_usage(stdout, "controlplane", cp_options, CP_NOPTIONS);
-        config_free(cp_options, CP_NOPTIONS, &cfg);
-        return 0;
+        return 1;
     }
     if (rc == 0)
-        rc = config_check(&cfg, err, sizeof err);
-    char data_root[PATH_MAX] = "", node_id[300];
-    if (rc == 0 && (mkdir(cfg.data_root, 0755) != 0 && errno != EEXIST)) {
-        snprintf(err, sizeof err, "data-root %s: %s", cfg.data_root, strerror(errno));
+        rc = config_check(cfg, err, errsz);
+    if (rc == 0 && (mkdir(cfg->data_root, 0755) != 0 && errno != EEXIST)) {
+        snprintf(err, errsz, "data-root %s: %s", cfg->data_root, strerror(errno));
         rc = -1;
     }
-    if (rc == 0 && !realpath(cfg.data_root, data_root)) {
-        snprintf(err, sizeof err, "data-root %s: %s", cfg.data_root, strerror(errno));
+    if (rc == 0 && !realpath(cfg->data_root, cp->data_root)) {
+        snprintf(err, errsz, "data-root %s: %s", cfg->data_root, strerror(errno));
         rc = -1;
     }
-    if (rc < 0) {
-        fprintf(stderr, "sluiced controlplane: %s\n", err);
-        config_free(cp_options, CP_NOPTIONS, &cfg);
-        return 2;
-    }
-    if (*cfg.node_id) {
-        snprintf(node_id, sizeof node_id, "%s", cfg.node_id);
+    if (rc < 0)
+        return -1;
+    if (*cfg->node_id) {
+        snprintf(cp->node_id, sizeof cp->node_id, "%s", cfg->node_id);
     } else {
         char host[256] = "node";
         gethostname(host, sizeof host - 1);
-        snprintf(node_id, sizeof node_id, "%s-%d", host, (int)getpid());
+        snprintf(cp->node_id, sizeof cp->node_id, "%s-%d", host, (int)getpid());
     }
-    uint8_t key[CRYPTO_KEY_LEN];
-    char keyerr[256];
-    int have_key = crypto_master_key_load(cfg.master_key, cfg.master_key_file, key, keyerr, sizeof keyerr) == 0;
-    if (!have_key)
-        log_warn("no master key (%s): connections that use secrets will not start", keyerr);
+    return 0;
+}
 
-    static char egress_report[800];
-    char egress_table[80];
-    int egress_installed = 0;
-    if (egress_setup(&cfg, data_root, node_id, egress_table, sizeof egress_table, egress_report, sizeof egress_report,
-                     &egress_installed, err, sizeof err) != 0) {
-        fprintf(stderr, "sluiced controlplane: %s\n", err);
-        config_free(cp_options, CP_NOPTIONS, &cfg);
-        return 1;
-    }
-
-    struct reconcile_options ro = {
-        .node_id = node_id,
-        .data_root = data_root,
-        .lease_seconds = (int)cfg.lease_seconds,
-        .max_tasks = (int)cfg.max_tasks,
-        .task_memory_mb = {(uint64_t)cfg.task_memory_s_mb, (uint64_t)cfg.task_memory_m_mb,
-                           (uint64_t)cfg.task_memory_l_mb},
-        .task_cpu_seconds = {(uint64_t)cfg.task_cpu_seconds_s, (uint64_t)cfg.task_cpu_seconds_m,
-                             (uint64_t)cfg.task_cpu_seconds_l},
-        .egress_report = egress_report,
-        .master_key = have_key ? key : NULL,
-        .seccomp = cfg.seccomp,
-        .log_retention_hours = (int)cfg.log_retention_hours,
-        .log_max_per_resource = (int)cfg.log_max_per_resource,
-        .supervisor = {.worker_path = *cfg.worker_path ? cfg.worker_path : NULL,
-                       .worker_args = cfg.worker_args,
-                       .stop_timeout_ms = (int)cfg.stop_timeout_ms,
-                       .heartbeat_timeout_ms = (int)cfg.heartbeat_timeout_ms,
-                       .backoff_initial_ms = (int)cfg.backoff_initial_ms,
-                       .backoff_max_ms = (int)cfg.backoff_max_ms,
-                       .crash_limit = (int)cfg.crash_limit,
-                       .crash_window_ms = (int)cfg.crash_window_s * 1000,
-                       .cgroup_parent = cfg.cgroup_parent},
+/* The reconciler's options from the controlplane's. */
+static struct reconcile_options cp_reconcile_options(struct controlplane *cp)
+{
+    const struct cp_config *cfg = &cp->cfg;
+    return (struct reconcile_options){
+        .node_id = cp->node_id,
+        .data_root = cp->data_root,
+        .lease_seconds = (int)cfg->lease_seconds,
+        .max_tasks = (int)cfg->max_tasks,
+        .task_memory_mb = {(uint64_t)cfg->task_memory_s_mb, (uint64_t)cfg->task_memory_m_mb,
+                           (uint64_t)cfg->task_memory_l_mb},
+        .task_cpu_seconds = {(uint64_t)cfg->task_cpu_seconds_s, (uint64_t)cfg->task_cpu_seconds_m,
+                             (uint64_t)cfg->task_cpu_seconds_l},
+        .egress_report = cp->egress_report,
+        .master_key = cp->have_key ? cp->key : NULL,
+        .seccomp = cfg->seccomp,
+        .log_retention_hours = (int)cfg->log_retention_hours,
+        .log_max_per_resource = (int)cfg->log_max_per_resource,
+        .supervisor = {.worker_path = *cfg->worker_path ? cfg->worker_path : NULL,
+                       .worker_args = cfg->worker_args,
+                       .stop_timeout_ms = (int)cfg->stop_timeout_ms,
+                       .heartbeat_timeout_ms = (int)cfg->heartbeat_timeout_ms,
+                       .backoff_initial_ms = (int)cfg->backoff_initial_ms,
+                       .backoff_max_ms = (int)cfg->backoff_max_ms,
+                       .crash_limit = (int)cfg->crash_limit,
+                       .crash_window_ms = (int)cfg->crash_window_s * 1000,
+                       .cgroup_parent = cfg->cgroup_parent},
     };
-    struct reconciler *r = reconcile_new(&ro, err, sizeof err);
-    if (!r) {
-        fprintf(stderr, "sluiced controlplane: %s\n", err);
-        if (egress_installed)
-            egress_remove(egress_table, err, sizeof err);
-        config_free(cp_options, CP_NOPTIONS, &cfg);
-        return 1;
-    }
-    struct MHD_Daemon *metrics = NULL;
-    if (cfg.metrics_port > 0) {
-        metrics = metrics_start(cfg.metrics_address, (int)cfg.metrics_port);
-        if (!metrics) {
-            fprintf(stderr, "sluiced controlplane: cannot listen on %s:%ld for /metrics\n", cfg.metrics_address,
-                    cfg.metrics_port);
-            reconcile_free(r);
-            if (egress_installed)
-                egress_remove(egress_table, err, sizeof err);
-            config_free(cp_options, CP_NOPTIONS, &cfg);
-            return 1;
-        }
+}
+
+/* The master key, the egress policy, the reconciler, /metrics and the stop signals. Returns 0,
+ * or -1 with err (what is set up so far is in cp, for cp_teardown). */
+static int cp_start(struct controlplane *cp, char *err, size_t errsz)
+{
+    const struct cp_config *cfg = &cp->cfg;
+    char keyerr[256];
+    cp->have_key = crypto_master_key_load(cfg->master_key, cfg->master_key_file, cp->key, keyerr, sizeof keyerr) == 0;
+    if (!cp->have_key)
+        log_warn("no master key (%s): connections that use secrets will not start", keyerr);
+    if (egress_setup(cfg, cp->data_root, cp->node_id, cp->egress_table, sizeof cp->egress_table, cp->egress_report,
+                     sizeof cp->egress_report, &cp->egress_installed, err, errsz) != 0)
+        return -1;
+    struct reconcile_options ro = cp_reconcile_options(cp);
+    if (!(cp->r = reconcile_new(&ro, err, errsz)))
+        return -1;
+    if (cfg->metrics_port > 0 && !(cp->metrics = metrics_start(cfg->metrics_address, (int)cfg->metrics_port))) {
+        snprintf(err, errsz, "cannot listen on %s:%ld for /metrics", cfg->metrics_address, cfg->metrics_port);
+        return -1;
     }
     struct sigaction sa = {0};
     sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    log_info("controlplane node %s: data root %s, cgroups %s", node_id, data_root,
+    log_info("controlplane node %s: data root %s, cgroups %s", cp->node_id, cp->data_root,
              cgroup_version_name(cgroup_detect(NULL)));
+    return 0;
+}
 
-    PGconn *conn = NULL;
-    int64_t next_connect = 0, next_resync = 0, next_sync = 0, last_sync = 0, next_retain = 0;
-    int connect_delay = 250, need_converge = 1;
+/* When the main loop does what next (clock_mono_ms() times). */
+struct cp_loop {
+    int64_t next_connect, next_resync, next_sync, last_sync, next_retain;
+    int connect_delay; /* ms until the next attempt after a failed one: 250 doubling to 5000 */
+    int need_converge; /* a notification came or the last claim filled its batch */
+};
+
+/* Connects to the database when it is time to try; backs off while it fails. */
+static void cp_connect(struct controlplane *cp, struct cp_loop *lp, int64_t now)
+{
+    if (cp->conn || now < lp->next_connect)
+        return;
+    cp->conn = connect_and_listen(cp->cfg.database_url);
+    if (cp->conn) {
+        reconcile_set_conn(cp->r, cp->conn);
+        lp->need_converge = 1;
+        lp->connect_delay = 250;
+    } else {
+        lp->next_connect = now + lp->connect_delay;
+        lp->connect_delay = lp->connect_delay * 2 > 5000 ? 5000 : lp->connect_delay * 2;
+    }
+}
+
+/* One round of database work: notifications, converge (when notified, or at the resync
+ * period), status sync, log retention. Returns 0, or -1 with dberr. */
+static int cp_database_round(struct controlplane *cp, struct cp_loop *lp, int64_t now, struct db_error *dberr)
+{
+    PQconsumeInput(cp->conn);
+    PGnotify *n;
+    while ((n = PQnotifies(cp->conn))) {
+        log_debug("notified: %s", n->extra);
+        lp->need_converge = 1;
+        PQfreemem(n);
+    }
+    if (lp->need_converge || now >= lp->next_resync) {
+        int failed = reconcile_converge(cp->r, dberr) != 0;
+        lp->need_converge = !failed && reconcile_more_to_claim(cp->r);
+        lp->next_resync = now + cp->cfg.resync_ms;
+        lp->next_sync = 0; /* write the result at once */
+        if (failed)
+            return -1;
+    }
+    if (now >= lp->next_sync || (reconcile_dirty(cp->r) && now - lp->last_sync >= 100)) {
+        int failed = reconcile_sync(cp->r, dberr) != 0;
+        lp->last_sync = now;
+        lp->next_sync = now + cp->cfg.sync_ms;
+        if (cp->metrics)
+            metrics_update(cp->r);
+        if (failed)
+            return -1;
+    }
+    if (now >= lp->next_retain) {
+        long deleted = reconcile_retain_logs(cp->r, dberr);
+        if (deleted > 0)
+            log_info("log retention: %ld lines deleted", deleted);
+        lp->next_retain = now + 60000;
+        if (deleted < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The main loop, until SIGTERM or SIGINT: workers keep running while the database is away. */
+static void cp_run(struct controlplane *cp)
+{
+    struct cp_loop lp = {.connect_delay = 250, .need_converge = 1};
     while (!stop_requested) {
+        cp_connect(cp, &lp, clock_mono_ms());
+        reconcile_poll(cp->r, 50);
         int64_t now = clock_mono_ms();
-        if (!conn && now >= next_connect) {
-            conn = connect_and_listen(cfg.database_url);
-            if (conn) {
-                reconcile_set_conn(r, conn);
-                need_converge = 1;
-                connect_delay = 250;
-            } else {
-                next_connect = now + connect_delay;
-                connect_delay = connect_delay * 2 > 5000 ? 5000 : connect_delay * 2;
-            }
-        }
-        reconcile_poll(r, 50);
-        now = clock_mono_ms();
         struct db_error dberr = {0};
-        int failed = 0;
-        if (conn) {
-            PQconsumeInput(conn);
-            PGnotify *n;
-            while ((n = PQnotifies(conn))) {
-                log_debug("notified: %s", n->extra);
-                need_converge = 1;
-                PQfreemem(n);
+        if (!cp->conn) {
+            if (cp->metrics && now >= lp.next_sync) {
+                metrics_update(cp->r);
+                lp.next_sync = now + cp->cfg.sync_ms;
             }
-            if (need_converge || now >= next_resync) {
-                failed = reconcile_converge(r, &dberr) != 0;
-                need_converge = !failed && reconcile_more_to_claim(r);
-                next_resync = now + cfg.resync_ms;
-                next_sync = 0; /* write the result at once */
-            }
-            if (!failed && (now >= next_sync || (reconcile_dirty(r) && now - last_sync >= 100))) {
-                failed = reconcile_sync(r, &dberr) != 0;
-                last_sync = now;
-                next_sync = now + cfg.sync_ms;
-                if (metrics)
-                    metrics_update(r);
-            }
-            if (!failed && now >= next_retain) {
-                long deleted = reconcile_retain_logs(r, &dberr);
-                failed = deleted < 0;
-                if (deleted > 0)
-                    log_info("log retention: %ld lines deleted", deleted);
-                next_retain = now + 60000;
-            }
-            if (failed) {
-                log_warn("database: %s", dberr.message);
-                if (dberr.connection_lost || PQstatus(conn) != CONNECTION_OK) {
-                    log_warn("database connection lost; workers keep running, reconnecting");
-                    PQfinish(conn);
-                    conn = NULL;
-                    reconcile_set_conn(r, NULL);
-                    next_connect = now + connect_delay;
-                }
-            }
-        } else if (metrics && now >= next_sync) {
-            metrics_update(r);
-            next_sync = now + cfg.sync_ms;
+            continue;
+        }
+        if (cp_database_round(cp, &lp, now, &dberr) == 0)
+            continue;
+        log_warn("database: %s", dberr.message);
+        if (dberr.connection_lost || PQstatus(cp->conn) != CONNECTION_OK) {
+            log_warn("database connection lost; workers keep running, reconnecting");
+            PQfinish(cp->conn);
+            cp->conn = NULL;
+            reconcile_set_conn(cp->r, NULL);
+            lp.next_connect = now + lp.connect_delay;
         }
     }
     log_info("stopping: stopping workers and releasing leases");
-    reconcile_shutdown(r);
-    if (metrics)
-        MHD_stop_daemon(metrics);
-    reconcile_free(r);
-    cgroup_parent_remove(cfg.cgroup_parent);
+    reconcile_shutdown(cp->r);
+}
+
+/* Undoes cp_start (as far as it got) and cp_options_load. ran: the main loop ran, so the
+ * workers' cgroups are to be removed too. */
+static void cp_teardown(struct controlplane *cp, bool ran)
+{
+    char err[512];
+    if (cp->metrics)
+        MHD_stop_daemon(cp->metrics);
+    reconcile_free(cp->r);
+    if (ran)
+        cgroup_parent_remove(cp->cfg.cgroup_parent);
     /* After the workers are gone: none runs unfiltered. */
-    if (egress_installed && egress_remove(egress_table, err, sizeof err) != 0)
-        log_warn("removing the egress policy (nftables table inet %s): %s", egress_table, err);
-    if (conn)
-        PQfinish(conn);
+    if (cp->egress_installed && egress_remove(cp->egress_table, err, sizeof err) != 0)
+        log_warn("removing the egress policy (nftables table inet %s): %s", cp->egress_table, err);
+    if (cp->conn)
+        PQfinish(cp->conn);
     free(metrics_text);
     metrics_text = NULL;
-    config_free(cp_options, CP_NOPTIONS, &cfg);
+    config_free(cp_options, CP_NOPTIONS, &cp->cfg);
+}
+
+int controlplane_main(int argc, char **argv)
+{
+    struct controlplane cp = {0};
+    char err[1024];
+    int rc = cp_options_load(&cp, argc, argv, err, sizeof err);
+    if (rc != 0) {
+        if (rc < 0)
+            fprintf(stderr, "sluiced controlplane: %s\n", err);
+        config_free(cp_options, CP_NOPTIONS, &cp.cfg);
+        return rc < 0 ? 2 : 0;
+    }
+    if (cp_start(&cp, err, sizeof err) != 0) {
+        fprintf(stderr, "sluiced controlplane: %s\n", err);
+        cp_teardown(&cp, false);
+        return 1;
+    }
+    cp_run(&cp);
+    cp_teardown(&cp, true);
     return 0;
 }

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "common/log.h"
 #include "common/clock.h"
 #include "common/fs.h"
+#include "common/task_spec.h"
 #include "controlplane/idmap.h"
 #include "controlplane/lease.h"
 #include "controlplane/logs.h"
@@ -497,9 +499,18 @@ static void make_tenant_dir(const char *data_root, const char *tenant, const cha
         close(fd);
 }
 
-/* The tenant's storage quota from its plan, as the spec's {"storage": {"quota_bytes", "dir"}}
- * (none when the plan has no quota): the worker refuses appends to its streams past it. */
-static int storage_quota(struct reconciler *r, const char *tenant, json_t *spec, char *err, size_t errsz)
+/* A copy of s; sets *oom when there is no memory for it. */
+static char *spec_strdup(const char *s, bool *oom)
+{
+    char *d = strdup(s);
+    *oom |= !d;
+    return d;
+}
+
+/* The tenant's storage quota from its plan into the spec (none when the plan has no quota):
+ * the worker refuses appends to its streams past it. */
+static int storage_quota(struct reconciler *r, const char *tenant, struct task_spec *spec, bool *oom, char *err,
+                         size_t errsz)
 {
     const char *p[] = {tenant};
     struct db_error dberr;
@@ -514,9 +525,8 @@ static int storage_quota(struct reconciler *r, const char *tenant, json_t *spec,
     if (PQntuples(res) == 1) {
         char dir[1024];
         snprintf(dir, sizeof dir, "%s/tenants/%s/streams", r->opt.data_root, tenant);
-        json_object_set_new(
-            spec, "storage",
-            json_pack("{s:I, s:s}", "quota_bytes", (json_int_t)atoll(PQgetvalue(res, 0, 0)), "dir", dir));
+        spec->storage_quota_bytes = (uint64_t)atoll(PQgetvalue(res, 0, 0));
+        spec->storage_dir = spec_strdup(dir, oom);
     }
     PQclear(res);
     return 0;
@@ -540,13 +550,20 @@ static void copy_name(char *dst, size_t dstsz, const char *src)
 /* Connectors whose backends the lean sluiced-worker leaves out: their tasks run on sluiced. */
 static const char *const full_worker_connectors[] = {"kafka", "postgres", "webhook"};
 
-/* Builds the spec and the sandbox for t and starts it. Returns 0 or -1 with err. */
-static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t errsz)
+/* What starting a task needs besides its spec: the facts of its sandbox. */
+struct task_launch {
+    uid_t uid;          /* the tenant's worker uid */
+    char workdir[1024]; /* the task's directory */
+    char size[4];       /* S, M or L */
+    int allow_network;  /* the connector talks to the outside */
+    int full_worker;    /* the connector's backend is in sluiced only */
+    long long generation;
+};
+
+/* t's pipeline or connection row (the columns task_start's steps read); refreshes t's names
+ * for /metrics. NULL with err when it is gone or unreadable. */
+static PGresult *task_resource(struct reconciler *r, struct cp_task *t, char *err, size_t errsz)
 {
-    if (!r->conn) {
-        snprintf(err, errsz, "no database connection");
-        return -1;
-    }
     int pipeline = strcmp(t->kind, "pipeline") == 0;
     const char *p[] = {t->resource_id};
     struct db_error dberr;
@@ -564,154 +581,232 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
     if (!res || PQntuples(res) != 1) {
         snprintf(err, errsz, "%s", res ? "resource not found" : dberr.message);
         PQclear(res);
-        return -1;
+        return NULL;
     }
-    int col_gen = pipeline ? 3 : 5, col_name = pipeline ? 6 : 9;
+    int col_name = pipeline ? 6 : 9;
     /* refreshed at every start, rollovers included: a rename shows from then on */
     copy_name(t->name, sizeof t->name, PQgetvalue(res, 0, col_name));
     copy_name(t->tenant_name, sizeof t->tenant_name, PQgetvalue(res, 0, col_name + 1));
-    long long generation = atoll(PQgetvalue(res, 0, col_gen));
-    int task_count = atoi(PQgetvalue(res, 0, col_gen + 1));
-    char size[4];
-    snprintf(size, sizeof size, "%s", PQgetvalue(res, 0, col_gen + 2));
-    uid_t uid = 0;
-    char workdir[1024];
-    json_t *spec = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I}", "task_id", t->id, "tenant_id", t->tenant_id, "kind",
-                             pipeline ? "pipeline" : "connection", "task_index", t->index, "task_count", task_count,
-                             "generation", (json_int_t)generation);
-    int allow_network = 0, full_worker = 0, rc = -1;
-    if (pipeline) {
-        json_object_set_new(spec, "sql", json_string(PQgetvalue(res, 0, 0)));
-        json_object_set_new(spec, "error_policy", json_string(PQgetvalue(res, 0, 1)));
-        if (!PQgetisnull(res, 0, 2))
-            json_object_set_new(spec, "dead_letter_stream", json_string(PQgetvalue(res, 0, 2)));
-        /* Bounded when every input has completed: the worker reads to the end as of now
-         * (resuming a checkpoint of an unbounded run with its window state), fires every
-         * window and completes. Otherwise unbounded, and reconcile_sync() looks again. */
-        struct stream_catalog cat = {.conn = r->conn, .tenant = t->tenant_id};
-        char sink[256], why[600];
-        if (pipeline_streams(&cat, PQgetvalue(res, 0, 0), t->source, sizeof t->source, sink, sizeof sink) != 0)
-            t->source[0] = '\0';
-        int complete = pipeline_inputs_complete(r, t, &cat, why, sizeof why, &dberr);
-        stream_catalog_clear(&cat);
-        if (complete < 0) {
-            snprintf(err, errsz, "reading the producers of the input: %.400s", dberr.message);
-            goto out;
-        }
-        t->bounded = complete == 1;
-        t->bounded_checked_mono = clock_mono_ms();
-        if (t->bounded) {
-            json_object_set_new(spec, "bounded", json_true());
-            char line[700];
-            snprintf(line, sizeof line, "controlplane: bounded run: %.600s", why);
-            logs_add_line(r->logs, t->tenant_id, t->kind, t->resource_id, t->id, "info", clock_wall_ms(), line);
-        }
-    } else {
-        const char *connector = PQgetvalue(res, 0, 0);
-        json_t *props = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
-        json_t *refs = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
-        json_t *secrets = json_object();
-        json_object_set_new(spec, "connector",
-                            json_pack("{s:s, s:s, s:s, s:o}", "name", connector, "type", PQgetvalue(res, 0, 1),
-                                      "stream", PQgetvalue(res, 0, 4), "properties", props ? props : json_object()));
-        allow_network = strcmp(connector, "datagen") != 0;
-        /* the Kafka backend (librdkafka) and the postgres (libpq) and webhook (libcurl) sinks
-         * are in sluiced only, not in the lean sluiced-worker */
-        for (size_t i = 0; i < sizeof full_worker_connectors / sizeof full_worker_connectors[0]; i++)
-            full_worker |= strcmp(connector, full_worker_connectors[i]) == 0;
-        /* A generator with a fixed number of events is a bounded run: it completes. */
-        const char *events = json_string_value(json_object_get(props, "events"));
-        t->bounded = strcmp(connector, "datagen") == 0 && events && atoll(events) > 0;
-        if (t->bounded)
-            json_object_set_new(spec, "bounded", json_true());
-        int srv = load_secrets(r, t->tenant_id, refs, secrets, err, errsz);
-        json_decref(refs);
-        if (srv != 0) {
-            json_decref(secrets);
-            goto out;
-        }
-        json_object_set_new(spec, "secrets", secrets);
-    }
-    if (tenant_uid(r, t->tenant_id, &uid, err, errsz) != 0 ||
-        sandbox_prepare_dirs(r->opt.data_root, t->tenant_id, t->id, uid, uid, workdir, sizeof workdir, err, errsz) != 0)
-        goto out;
-    json_object_set_new(spec, "data_dir", json_string(workdir));
-    /* shared by the resource's tasks, whatever their count: a rollover keeps the positions */
-    char ckpt_dir[1024];
-    make_tenant_dir(r->opt.data_root, t->tenant_id, "checkpoints", t->resource_id, uid, ckpt_dir, sizeof ckpt_dir);
-    json_object_set_new(spec, "checkpoint_dir", json_string(ckpt_dir));
-    if (r->opt.seccomp)
-        json_object_set_new(spec, "sandbox", json_pack("{s:b}", "seccomp", 1));
+    return res;
+}
 
-    /* Every stream of the tenant, with its directory. */
-    /* A connection's own stream comes first: the worker writes (or reads) the first stream. */
-    char own_stream[40] = "";
-    if (!pipeline)
-        snprintf(own_stream, sizeof own_stream, "%s", PQgetvalue(res, 0, 8));
-    PQclear(res);
-    /* Only the streams the task uses: a connection's own; those a pipeline's SQL names (a
-     * superset: any stream whose name occurs in the text), and those its settings name (the
-     * dead-letter stream). */
-    const char *dead_letter = json_string_value(json_object_get(spec, "dead_letter_stream"));
-    const char *tp[] = {t->tenant_id, own_stream, pipeline ? json_string_value(json_object_get(spec, "sql")) : "",
-                        dead_letter ? dead_letter : ""};
-    res = db_query(r->conn,
-                   "SELECT id, name, schema::text, partitions FROM streams WHERE tenant_id = $1"
-                   "   AND (id::text = $2 OR ($3 <> '' AND strpos(lower($3), lower(name)) > 0) OR name = $4)"
-                   " ORDER BY id::text = $2 DESC, name",
-                   4, tp, &dberr);
+/* The spec's fields every task has, from t and its resource row res. */
+static void task_spec_common(const struct reconciler *r, const struct cp_task *t, PGresult *res, struct task_spec *spec,
+                             struct task_launch *l, bool *oom)
+{
+    int pipeline = strcmp(t->kind, "pipeline") == 0;
+    int col_gen = pipeline ? 3 : 5;
+    l->generation = atoll(PQgetvalue(res, 0, col_gen));
+    snprintf(l->size, sizeof l->size, "%s", PQgetvalue(res, 0, col_gen + 2));
+    spec->task_id = spec_strdup(t->id, oom);
+    spec->tenant_id = spec_strdup(t->tenant_id, oom);
+    spec->kind = pipeline ? TASK_SPEC_PIPELINE : TASK_SPEC_CONNECTION;
+    spec->task_index = t->index;
+    spec->task_count = atoi(PQgetvalue(res, 0, col_gen + 1));
+    spec->generation = l->generation;
+    spec->seccomp = r->opt.seccomp;
+}
+
+/* A pipeline's fields: its SQL and error policy, and whether it runs bounded: when every input
+ * has completed, the worker reads to the end as of now (resuming a checkpoint of an unbounded
+ * run with its window state), fires every window and completes. Otherwise unbounded, and
+ * reconcile_sync() looks again. 0, or -1 with err. */
+static int pipeline_spec(struct reconciler *r, struct cp_task *t, PGresult *res, struct task_spec *spec, bool *oom,
+                         char *err, size_t errsz)
+{
+    spec->sql = spec_strdup(PQgetvalue(res, 0, 0), oom);
+    spec->error_policy = spec_strdup(PQgetvalue(res, 0, 1), oom);
+    if (!PQgetisnull(res, 0, 2))
+        spec->dead_letter_stream = spec_strdup(PQgetvalue(res, 0, 2), oom);
+    struct stream_catalog cat = {.conn = r->conn, .tenant = t->tenant_id};
+    char sink[256], why[600];
+    struct db_error dberr;
+    if (pipeline_streams(&cat, PQgetvalue(res, 0, 0), t->source, sizeof t->source, sink, sizeof sink) != 0)
+        t->source[0] = '\0';
+    int complete = pipeline_inputs_complete(r, t, &cat, why, sizeof why, &dberr);
+    stream_catalog_clear(&cat);
+    if (complete < 0) {
+        snprintf(err, errsz, "reading the producers of the input: %.400s", dberr.message);
+        return -1;
+    }
+    t->bounded = complete == 1;
+    t->bounded_checked_mono = clock_mono_ms();
+    spec->bounded = t->bounded;
+    if (t->bounded) {
+        char line[700];
+        snprintf(line, sizeof line, "controlplane: bounded run: %.600s", why);
+        logs_add_line(r->logs, t->tenant_id, t->kind, t->resource_id, t->id, "info", clock_wall_ms(), line);
+    }
+    return 0;
+}
+
+/* A connection's fields: its connector (with its properties) and its secrets, decrypted, and
+ * what its sandbox allows. 0, or -1 with err. */
+static int connection_spec(struct reconciler *r, struct cp_task *t, PGresult *res, struct task_spec *spec,
+                           struct task_launch *l, bool *oom, char *err, size_t errsz)
+{
+    const char *connector = PQgetvalue(res, 0, 0);
+    json_t *props = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
+    spec->connector.name = spec_strdup(connector, oom);
+    spec->connector.type = spec_strdup(PQgetvalue(res, 0, 1), oom);
+    spec->connector.stream = spec_strdup(PQgetvalue(res, 0, 4), oom);
+    int rc = task_spec_properties_from_json(props, "properties", &spec->connector.properties,
+                                            &spec->connector.nproperties, err, errsz);
+    l->allow_network = strcmp(connector, "datagen") != 0;
+    /* the Kafka backend (librdkafka) and the postgres (libpq) and webhook (libcurl) sinks
+     * are in sluiced only, not in the lean sluiced-worker */
+    for (size_t i = 0; i < sizeof full_worker_connectors / sizeof full_worker_connectors[0]; i++)
+        l->full_worker |= strcmp(connector, full_worker_connectors[i]) == 0;
+    /* A generator with a fixed number of events is a bounded run: it completes. */
+    const char *events = json_string_value(json_object_get(props, "events"));
+    t->bounded = strcmp(connector, "datagen") == 0 && events && atoll(events) > 0;
+    spec->bounded = t->bounded;
+    json_decref(props);
+    if (rc != 0)
+        return -1;
+    json_t *refs = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
+    json_t *secrets = json_object();
+    rc = secrets ? load_secrets(r, t->tenant_id, refs, secrets, err, errsz) : -1;
+    if (rc == 0)
+        rc = task_spec_properties_from_json(secrets, "secrets", &spec->secrets, &spec->nsecrets, err, errsz);
+    else if (!secrets)
+        snprintf(err, errsz, "out of memory");
+    json_decref(refs);
+    json_decref(secrets);
+    return rc;
+}
+
+/* The task's directories, owned by the tenant's uid: its working directory and the checkpoint
+ * directory the resource's tasks share, whatever their count (a rollover keeps the positions).
+ * 0, or -1 with err. */
+static int task_dirs(struct reconciler *r, const struct cp_task *t, struct task_spec *spec, struct task_launch *l,
+                     bool *oom, char *err, size_t errsz)
+{
+    if (tenant_uid(r, t->tenant_id, &l->uid, err, errsz) != 0 ||
+        sandbox_prepare_dirs(r->opt.data_root, t->tenant_id, t->id, l->uid, l->uid, l->workdir, sizeof l->workdir, err,
+                             errsz) != 0)
+        return -1;
+    spec->data_dir = spec_strdup(l->workdir, oom);
+    char ckpt_dir[1024];
+    make_tenant_dir(r->opt.data_root, t->tenant_id, "checkpoints", t->resource_id, l->uid, ckpt_dir, sizeof ckpt_dir);
+    spec->checkpoint_dir = spec_strdup(ckpt_dir, oom);
+    return 0;
+}
+
+/* The streams the task uses, each with its directory: a connection's own (first: the worker
+ * writes, or reads, the first stream); those a pipeline's SQL names (a superset: any stream
+ * whose name occurs in the text), and those its settings name (the dead-letter stream).
+ * own_stream: the connection's stream id, "" for a pipeline. 0, or -1 with err. */
+static int task_streams(struct reconciler *r, const struct cp_task *t, const char *own_stream, uid_t uid,
+                        struct task_spec *spec, bool *oom, char *err, size_t errsz)
+{
+    const char *tp[] = {t->tenant_id, own_stream, spec->sql ? spec->sql : "",
+                        spec->dead_letter_stream ? spec->dead_letter_stream : ""};
+    struct db_error dberr;
+    PGresult *res = db_query(r->conn,
+                             "SELECT id, name, schema::text, partitions FROM streams WHERE tenant_id = $1"
+                             "   AND (id::text = $2 OR ($3 <> '' AND strpos(lower($3), lower(name)) > 0) OR name = $4)"
+                             " ORDER BY id::text = $2 DESC, name",
+                             4, tp, &dberr);
     if (!res) {
         snprintf(err, errsz, "%s", dberr.message);
-        goto out;
+        return -1;
     }
-    json_t *streams = json_array();
-    for (int i = 0; i < PQntuples(res); i++) {
+    spec->streams = calloc((size_t)PQntuples(res) + 1, sizeof *spec->streams);
+    *oom |= !spec->streams;
+    for (int i = 0; spec->streams && i < PQntuples(res); i++) {
         char dir[1024];
         make_tenant_dir(r->opt.data_root, t->tenant_id, "streams", PQgetvalue(res, i, 0), uid, dir, sizeof dir);
-        json_t *schema = json_loads(PQgetvalue(res, i, 2), 0, NULL);
-        json_array_append_new(streams,
-                              json_pack("{s:s, s:s, s:s, s:o, s:i}", "id", PQgetvalue(res, i, 0), "name",
-                                        PQgetvalue(res, i, 1), "dir", dir, "schema", schema ? schema : json_object(),
-                                        "partitions", atoi(PQgetvalue(res, i, 3))));
+        struct task_spec_stream *s = &spec->streams[spec->nstreams++];
+        s->id = spec_strdup(PQgetvalue(res, i, 0), oom);
+        s->name = spec_strdup(PQgetvalue(res, i, 1), oom);
+        s->dir = spec_strdup(dir, oom);
+        s->schema = json_loads(PQgetvalue(res, i, 2), 0, NULL);
+        if (!s->schema)
+            s->schema = json_object();
+        *oom |= !s->schema;
+        s->partitions = atoi(PQgetvalue(res, i, 3));
     }
-    json_object_set_new(spec, "streams", streams);
-    if (storage_quota(r, t->tenant_id, spec, err, errsz) != 0)
-        goto out;
+    PQclear(res);
+    return 0;
+}
 
+/* The sandbox and the limits of t's worker process, sized by its task size. */
+static void task_sandbox(const struct reconciler *r, const struct cp_task *t, const struct task_launch *l,
+                         struct supervisor_task *st)
+{
     int size_index = 1;
     for (int i = 0; i < 3; i++)
-        if (strcmp(size, task_sizes[i].name) == 0)
+        if (strcmp(l->size, task_sizes[i].name) == 0)
             size_index = i;
     uint64_t memory = r->opt.task_memory_mb[size_index] << 20;
-    struct supervisor_task st = {0};
-    char *text = json_dumps(spec, JSON_COMPACT);
-    st.task_id = t->id;
-    st.spec_json = text;
-    st.sandbox.uid = uid;
-    st.sandbox.gid = uid;
-    st.sandbox.workdir = workdir;
-    snprintf(st.sandbox.rw_paths[0], sizeof st.sandbox.rw_paths[0], "%s/tenants/%s", r->opt.data_root, t->tenant_id);
-    st.sandbox.allow_network = allow_network;
-    st.sandbox.egress = r->opt.egress_report;
-    st.sandbox.cpu_seconds = r->opt.task_cpu_seconds[size_index];
-    st.full_worker = full_worker;
-    st.sandbox.address_space = memory * 4 > (2ull << 30) ? memory * 4 : 2ull << 30;
-    st.sandbox.open_files = 1024;
-    st.sandbox.processes = 65536; /* per uid, i.e. per tenant; the pids cgroup limits a task */
-    st.limits.memory_bytes = memory;
-    st.limits.cpu_millis = task_sizes[size_index].cpu_millis;
-    st.limits.pids = task_sizes[size_index].pids;
-    t->generation = generation;
+    st->sandbox.uid = l->uid;
+    st->sandbox.gid = l->uid;
+    st->sandbox.workdir = l->workdir;
+    snprintf(st->sandbox.rw_paths[0], sizeof st->sandbox.rw_paths[0], "%s/tenants/%s", r->opt.data_root, t->tenant_id);
+    st->sandbox.allow_network = l->allow_network;
+    st->sandbox.egress = r->opt.egress_report;
+    st->sandbox.cpu_seconds = r->opt.task_cpu_seconds[size_index];
+    st->full_worker = l->full_worker;
+    st->sandbox.address_space = memory * 4 > (2ull << 30) ? memory * 4 : 2ull << 30;
+    st->sandbox.open_files = 1024;
+    st->sandbox.processes = 65536; /* per uid, i.e. per tenant; the pids cgroup limits a task */
+    st->limits.memory_bytes = memory;
+    st->limits.cpu_millis = task_sizes[size_index].cpu_millis;
+    st->limits.pids = task_sizes[size_index].pids;
+}
+
+/* Hands t's spec to the supervisor, which starts the worker. Returns 0 (a failure to start
+ * the process is the supervisor's to report and retry), or -1 with err. */
+static int task_launch(struct reconciler *r, struct cp_task *t, const struct task_spec *spec,
+                       const struct task_launch *l, char *err, size_t errsz)
+{
+    json_t *js = task_spec_to_json(spec);
+    char *text = js ? json_dumps(js, JSON_COMPACT) : NULL;
+    json_decref(js);
+    if (!text) {
+        snprintf(err, errsz, "out of memory writing the task spec");
+        return -1;
+    }
+    struct supervisor_task st = {.task_id = t->id, .spec_json = text};
+    task_sandbox(r, t, l, &st);
+    t->generation = l->generation;
     t->rolling = t->start_pending = t->retry = 0;
     t->metered_mono = clock_mono_ms();
     t->dirty = 1;
     r->starts++;
-    rc = supervisor_start(r->sup, &st, err, errsz);
+    /* a failure here the supervisor reported as a crash: it retries with backoff */
+    (void)supervisor_start(r->sup, &st, err, errsz);
     free(text);
-    if (rc != 0)
-        rc = 0; /* the supervisor reported the failure as a crash and retries with backoff */
-out:
-    json_decref(spec);
+    return 0;
+}
+
+/* Builds the spec and the sandbox for t and starts it. Returns 0 or -1 with err. */
+static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t errsz)
+{
+    if (!r->conn) {
+        snprintf(err, errsz, "no database connection");
+        return -1;
+    }
+    PGresult *res = task_resource(r, t, err, errsz);
+    if (!res)
+        return -1;
+    int pipeline = strcmp(t->kind, "pipeline") == 0, rc = -1;
+    struct task_spec spec = {0};
+    struct task_launch l = {0};
+    bool oom = false;
+    task_spec_common(r, t, res, &spec, &l, &oom);
+    if ((pipeline ? pipeline_spec(r, t, res, &spec, &oom, err, errsz)
+                  : connection_spec(r, t, res, &spec, &l, &oom, err, errsz)) == 0 &&
+        task_dirs(r, t, &spec, &l, &oom, err, errsz) == 0 &&
+        task_streams(r, t, pipeline ? "" : PQgetvalue(res, 0, 8), l.uid, &spec, &oom, err, errsz) == 0 &&
+        storage_quota(r, t->tenant_id, &spec, &oom, err, errsz) == 0) {
+        if (oom)
+            snprintf(err, errsz, "out of memory building the task spec");
+        else
+            rc = task_launch(r, t, &spec, &l, err, errsz);
+    }
+    task_spec_free(&spec);
     PQclear(res);
     return rc;
 }

@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "common/seccomp.h"
+#include "common/task_spec.h"
 #include "dataplane/engine.h"
 #include "dataplane/log/log.h"
 #include "dataplane/preview.h"
@@ -45,6 +46,7 @@ struct worker_stream {
     struct engine_stream es;
     struct schema schema;
     struct stream_property *props;
+    char *schema_text; /* the "__schema" property's value, for connectors that want it */
 };
 
 struct worker {
@@ -103,35 +105,37 @@ static void worker_report(void *ctx, const struct engine_stats *s)
         emit_metrics(s);
 }
 
-static int parse_props(json_t *obj, struct worker_stream *ws, char *err, size_t errlen)
+/* Sets property key of ws to value (borrowed), in place when ws has it already. */
+static void set_prop(struct worker_stream *ws, const char *key, const char *value)
 {
-    if (!obj)
-        return 0;
-    if (!json_is_object(obj)) {
-        snprintf(err, errlen, "\"properties\" must be an object of strings");
+    for (int i = 0; i < ws->es.nprops; i++)
+        if (strcmp(ws->props[i].key, key) == 0) {
+            ws->props[i].value = value;
+            return;
+        }
+    ws->props[ws->es.nprops++] = (struct stream_property){key, value};
+}
+
+/* The connection's properties as ext's: the connector's, then its secrets (a secret wins over
+ * a property of its name), then "__schema" (own_schema's JSON) when the connector wants it.
+ * Values are borrowed from spec. 0, or -1 with err. */
+static int connection_props(const struct task_spec *spec, const json_t *own_schema, bool wants_schema,
+                            struct worker_stream *ext, char *err, size_t errlen)
+{
+    ext->props = calloc(spec->connector.nproperties + spec->nsecrets + 2, sizeof *ext->props);
+    if (!ext->props) {
+        snprintf(err, errlen, "out of memory");
         return -1;
     }
-    ws->props = calloc(json_object_size(obj) + 1, sizeof *ws->props);
-    const char *key;
-    json_t *v;
-    json_object_foreach(obj, key, v)
-    {
-        /* numbers and booleans are taken as their JSON text ("events": 1000) */
-        if (!json_is_string(v) && !json_is_number(v) && !json_is_boolean(v)) {
-            snprintf(err, errlen, "property \"%s\" must be a string, a number or a boolean", key);
-            return -1;
-        }
-        if (!json_is_string(v)) {
-            char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-            json_object_set_new(obj, key, json_string(text ? text : ""));
-            free(text);
-            v = json_object_get(obj, key);
-        }
-        ws->props[ws->es.nprops].key = key;
-        ws->props[ws->es.nprops].value = json_string_value(v);
-        ws->es.nprops++;
+    for (size_t i = 0; i < spec->connector.nproperties; i++)
+        set_prop(ext, spec->connector.properties[i].key, spec->connector.properties[i].value);
+    for (size_t i = 0; i < spec->nsecrets; i++)
+        set_prop(ext, spec->secrets[i].key, spec->secrets[i].value);
+    if (wants_schema) {
+        ext->schema_text = own_schema ? json_dumps(own_schema, JSON_COMPACT) : NULL;
+        set_prop(ext, "__schema", ext->schema_text ? ext->schema_text : "{}");
     }
-    ws->es.props = ws->props;
+    ext->es.props = ext->props;
     return 0;
 }
 
@@ -142,6 +146,7 @@ static void free_streams(struct worker_stream *ws, int n)
             free(ws[i].schema.fields[k].name);
         free(ws[i].schema.fields);
         free(ws[i].props);
+        free(ws[i].schema_text);
     }
     free(ws);
 }
@@ -201,14 +206,14 @@ const char *worker_connector_name(size_t i)
     return i < sizeof connector_table / sizeof connector_table[0] ? connector_table[i].name : NULL;
 }
 
-/* The outside end of a connection as the stream ext (properties and secrets merged, secrets
- * winning), and source/sink in o: type "source" copies ext into own, "sink" own into ext.
- * own_schema is the JSON of own's schema, for connectors that want it. */
-static int connection_setup(json_t *connector, json_t *secrets, json_t *own_schema, struct worker_stream *ext,
-                            const struct worker_stream *own, struct engine_options *o, char *err, size_t errlen)
+/* The outside end of spec's connection as the stream ext (properties and secrets merged,
+ * secrets winning), and source/sink in o: type "source" copies ext into own, "sink" own into
+ * ext. own is the connection's stream, streams[0] of the spec. */
+static int connection_setup(const struct task_spec *spec, struct worker_stream *ext, const struct worker_stream *own,
+                            struct engine_options *o, char *err, size_t errlen)
 {
-    const char *cname = json_string_value(json_object_get(connector, "name"));
-    const char *type = json_string_value(json_object_get(connector, "type"));
+    const char *cname = spec->connector.name;
+    const char *type = spec->connector.type;
     size_t k, n = sizeof connector_table / sizeof connector_table[0];
     for (k = 0; k < n && (!cname || strcmp(connector_table[k].name, cname) != 0); k++)
         ;
@@ -234,28 +239,10 @@ static int connection_setup(json_t *connector, json_t *secrets, json_t *own_sche
                  connector_table[k].backend, cname);
         return -1;
     }
-    json_t *props = json_object_get(connector, "properties");
-    if (props && !json_is_object(props)) {
-        snprintf(err, errlen, "\"properties\" must be an object of strings");
-        return -1;
-    }
-    if (!props) {
-        props = json_object();
-        json_object_set_new(connector, "properties", props);
-    }
-    if (json_is_object(secrets) && json_object_update(props, secrets) != 0) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    if (connector_table[k].wants_schema) {
-        char *text = own_schema ? json_dumps(own_schema, JSON_COMPACT) : NULL;
-        json_object_set_new(props, "__schema", json_string(text ? text : "{}"));
-        free(text);
-    }
     ext->es.name = "__connector";
     ext->es.backend = connector_table[k].backend;
     ext->es.schema = own->es.schema;
-    if (parse_props(props, ext, err, errlen) != 0)
+    if (connection_props(spec, spec->streams[0].schema, connector_table[k].wants_schema, ext, err, errlen) != 0)
         return -1;
     const char *key = connector_table[k].location_key;
     ext->es.location = key ? stream_property_get(ext->es.props, ext->es.nprops, key) : "";
@@ -268,105 +255,58 @@ static int connection_setup(json_t *connector, json_t *secrets, json_t *own_sche
     return 0;
 }
 
-/* Sets up streams and options from the spec and runs it; returns the exit status. */
-static int worker_run_spec(json_t *spec, char *err, size_t errlen)
+/* The engine options the spec sets besides the streams; 0, or -1 with err. */
+static int worker_options(const struct task_spec *spec, struct engine_options *o, char *err, size_t errlen)
 {
-    const char *task_id = json_string_value(json_object_get(spec, "task_id"));
-    const char *data_dir = json_string_value(json_object_get(spec, "data_dir"));
-    const char *kind = json_string_value(json_object_get(spec, "kind"));
-    const char *sql = json_string_value(json_object_get(spec, "sql"));
-    const char *policy = json_string_value(json_object_get(spec, "error_policy"));
-    json_t *streams = json_object_get(spec, "streams");
-    json_t *connector = json_object_get(spec, "connector");
-    if (!task_id || !data_dir || !kind || !json_is_array(streams)) {
-        snprintf(err, errlen, "the task spec needs task_id, data_dir, kind and streams");
+    int policy = spec->error_policy ? engine_error_policy_from_name(spec->error_policy) : ENGINE_POLICY_FAIL;
+    if (policy < 0) {
+        snprintf(err, errlen, "error_policy must be fail, skip or dead_letter, not \"%s\"", spec->error_policy);
         return -1;
     }
-    log_set_id(task_id);
-    if (log_mkdir_parents(data_dir) != 0 || chdir(data_dir) != 0) {
-        snprintf(err, errlen, "cannot use data_dir %s: %s", data_dir, strerror(errno));
-        return -1;
+    o->error_policy = (enum engine_error_policy)policy;
+    o->dead_letter_stream = spec->dead_letter_stream;
+    o->bounded = spec->bounded;
+    if (spec->storage_dir) { /* "<data-root>/tenants/<tenant>/streams" */
+        o->storage_quota_bytes = spec->storage_quota_bytes;
+        o->storage_dir = spec->storage_dir;
     }
-    struct engine_options o = {0};
-    int policy_value = policy ? engine_error_policy_from_name(policy) : ENGINE_POLICY_FAIL;
-    if (policy_value < 0) {
-        snprintf(err, errlen, "error_policy must be fail, skip or dead_letter, not \"%s\"", policy);
-        return -1;
-    }
-    o.error_policy = (enum engine_error_policy)policy_value;
-    o.dead_letter_stream = json_string_value(json_object_get(spec, "dead_letter_stream"));
-    o.bounded = json_is_true(json_object_get(spec, "bounded"));
-    /* {"storage": {"quota_bytes": N, "dir": "<data-root>/tenants/<tenant>/streams"}} */
-    json_t *storage = json_object_get(spec, "storage");
-    if (json_is_integer(json_object_get(storage, "quota_bytes")) &&
-        json_string_value(json_object_get(storage, "dir"))) {
-        o.storage_quota_bytes = (uint64_t)json_integer_value(json_object_get(storage, "quota_bytes"));
-        o.storage_dir = json_string_value(json_object_get(storage, "dir"));
-    }
-    json_t *ti = json_object_get(spec, "task_index"), *tc = json_object_get(spec, "task_count");
-    if ((ti && !json_is_integer(ti)) || (tc && !json_is_integer(tc))) {
-        snprintf(err, errlen, "task_index and task_count must be integers");
-        return -1;
-    }
-    o.task_index = ti ? (int)json_integer_value(ti) : 0;
-    o.task_count = tc ? (int)json_integer_value(tc) : 1;
-    int n = (int)json_array_size(streams);
-    struct worker_stream *ws = calloc((size_t)n + 1, sizeof *ws);
-    struct engine_stream *es = calloc((size_t)n + 1, sizeof *es);
-    int rc = -1, nstreams = 0;
-    size_t i;
-    json_t *js;
-    json_array_foreach(streams, i, js)
-    {
-        struct worker_stream *w = &ws[nstreams++];
-        w->es.name = json_string_value(json_object_get(js, "name"));
-        w->es.location = json_string_value(json_object_get(js, "dir"));
+    o->task_index = spec->task_index;
+    o->task_count = spec->task_count;
+    if (spec->kind == TASK_SPEC_PIPELINE)
+        o->sql = spec->sql;
+    return 0;
+}
+
+/* The spec's streams as embedded logs into ws, *n of them; 0, or -1 with err. */
+static int worker_streams(const struct task_spec *spec, struct worker_stream *ws, int *n, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < spec->nstreams; i++) {
+        const struct task_spec_stream *s = &spec->streams[i];
+        struct worker_stream *w = &ws[(*n)++];
+        w->es.name = s->name;
+        w->es.location = s->dir;
         w->es.backend = "log";
-        w->es.partitions = (int)json_integer_value(json_object_get(js, "partitions"));
-        if (!w->es.name || !w->es.location) {
-            snprintf(err, errlen, "stream %zu needs a name and a dir", i + 1);
-            goto out;
-        }
-        if (schema_from_json(json_object_get(js, "schema"), &w->schema, w->es.name, err, errlen) != 0)
-            goto out;
+        w->es.partitions = s->partitions;
+        if (schema_from_json(s->schema, &w->schema, w->es.name, err, errlen) != 0)
+            return -1;
         w->es.schema = &w->schema;
     }
-    if (strcmp(kind, "pipeline") == 0) {
-        if (!sql) {
-            snprintf(err, errlen, "a pipeline task needs sql");
-            goto out;
-        }
-        o.sql = sql;
-    } else if (strcmp(kind, "connection") == 0) {
-        if (nstreams < 1) {
-            snprintf(err, errlen, "a connection task needs its stream");
-            goto out;
-        }
-        struct worker_stream *ext = &ws[nstreams++];
-        json_t *own_schema = json_object_get(json_array_get(streams, 0), "schema");
-        if (connection_setup(connector, json_object_get(spec, "secrets"), own_schema, ext, &ws[0], &o, err, errlen) !=
-            0)
-            goto out;
-    } else {
-        snprintf(err, errlen, "kind must be pipeline or connection, not \"%s\"", kind);
-        goto out;
-    }
-    for (int k = 0; k < nstreams; k++)
-        es[k] = ws[k].es;
+    return 0;
+}
+
+/* Runs the engine with task's options, reporting on stdout; returns 0 when it completed or stopped. */
+static int worker_execute(const struct engine_options *task, const char *task_id, char *err, size_t errlen)
+{
+    struct engine_options o = *task;
     /* A supervisor names a directory the pipeline's tasks share (checkpoint.h); alone, the
      * worker keeps its checkpoint in its data directory. */
     char ckpt[4200];
-    const char *ckpt_dir = json_string_value(json_object_get(spec, "checkpoint_dir"));
-    if (ckpt_dir) {
-        o.checkpoint_dir = ckpt_dir;
-    } else {
+    if (!o.checkpoint_dir) {
         log_mkdir_parents("checkpoints");
         snprintf(ckpt, sizeof ckpt, "checkpoints/%s.ckpt", task_id);
         o.checkpoint_path = ckpt;
     }
     struct worker w = {.task_id = task_id};
-    o.streams = es;
-    o.nstreams = nstreams;
     o.stop = &worker_stop;
     o.report = worker_report;
     o.log = worker_log;
@@ -375,16 +315,69 @@ static int worker_run_spec(json_t *spec, char *err, size_t errlen)
     struct engine_stats final;
     enum engine_result result = engine_run(&o, &final, err, errlen);
     emit_metrics(&final);
-    if (result == ENGINE_COMPLETED) {
+    if (result == ENGINE_COMPLETED)
         emit_state("completed", NULL);
-        rc = 0;
-    } else if (result == ENGINE_STOPPED) {
+    else if (result == ENGINE_STOPPED)
         emit_state("stopped", NULL);
-        rc = 0;
+    return result == ENGINE_FAILED ? -1 : 0;
+}
+
+/* Sets up streams and options from the spec and runs it; returns 0, or -1 with err. */
+static int worker_run_spec(const struct task_spec *spec, char *err, size_t errlen)
+{
+    log_set_id(spec->task_id);
+    if (log_mkdir_parents(spec->data_dir) != 0 || chdir(spec->data_dir) != 0) {
+        snprintf(err, errlen, "cannot use data_dir %s: %s", spec->data_dir, strerror(errno));
+        return -1;
     }
-out:
-    free_streams(ws, nstreams);
+    struct engine_options o = {.checkpoint_dir = spec->checkpoint_dir};
+    if (worker_options(spec, &o, err, errlen) != 0)
+        return -1;
+    /* the spec's streams, and a connection's outside end */
+    struct worker_stream *ws = calloc(spec->nstreams + 1, sizeof *ws);
+    struct engine_stream *es = calloc(spec->nstreams + 1, sizeof *es);
+    int rc = -1, nstreams = 0;
+    if (!ws || !es)
+        snprintf(err, errlen, "out of memory");
+    else if (worker_streams(spec, ws, &nstreams, err, errlen) == 0 &&
+             (spec->kind == TASK_SPEC_PIPELINE ||
+              connection_setup(spec, &ws[nstreams++], &ws[0], &o, err, errlen) == 0)) {
+        for (int k = 0; k < nstreams; k++)
+            es[k] = ws[k].es;
+        o.streams = es;
+        o.nstreams = nstreams;
+        rc = worker_execute(&o, spec->task_id, err, errlen);
+    }
+    if (ws)
+        free_streams(ws, nstreams);
     free(es);
+    return rc;
+}
+
+/* Installs the seccomp allow-list when asked to (it forbids exec, so after exec) and says so. */
+static void worker_lock_down(bool seccomp)
+{
+    if (!seccomp)
+        return;
+    char report[256];
+    seccomp_lock_down(report, sizeof report);
+    emit_json_line(json_pack("{s:s,s:s,s:s}", "type", "sandbox", "layer", "seccomp", "status", report));
+}
+
+/* Runs the spec js (a task's, or a preview's); returns 0, or -1 with err. */
+static int worker_run_json(json_t *js, char *err, size_t errlen)
+{
+    const char *kind = json_string_value(json_object_get(js, "kind"));
+    if (kind && strcmp(kind, "preview") == 0) {
+        worker_lock_down(json_is_true(json_object_get(json_object_get(js, "sandbox"), "seccomp")));
+        return preview_worker_run(js, err, errlen);
+    }
+    struct task_spec spec;
+    if (task_spec_from_json(js, &spec, err, errlen) != 0)
+        return -1;
+    worker_lock_down(spec.seccomp);
+    int rc = worker_run_spec(&spec, err, errlen);
+    task_spec_free(&spec);
     return rc;
 }
 
@@ -408,14 +401,7 @@ int worker_main(int argc, char **argv)
         emit_state("failed", err);
         return 1;
     }
-    if (json_is_true(json_object_get(json_object_get(spec, "sandbox"), "seccomp"))) {
-        char report[256]; /* the allow-list that forbids exec, so installed after exec */
-        seccomp_lock_down(report, sizeof report);
-        emit_json_line(json_pack("{s:s,s:s,s:s}", "type", "sandbox", "layer", "seccomp", "status", report));
-    }
-    const char *kind = json_string_value(json_object_get(spec, "kind"));
-    int rc = kind && strcmp(kind, "preview") == 0 ? preview_worker_run(spec, err, sizeof err)
-                                                  : worker_run_spec(spec, err, sizeof err);
+    int rc = worker_run_json(spec, err, sizeof err);
     json_decref(spec);
     if (rc != 0) {
         log_error("%s", err);
@@ -578,6 +564,244 @@ static void *run_job_thread(void *arg)
     return NULL;
 }
 
+/* The pipeline file a.file parsed into script; 0, or the exit status with the error printed. */
+static int run_load_script(const struct run_args *a, struct sql_script *script)
+{
+    FILE *f = fopen(a->file, "r");
+    if (!f) {
+        fprintf(stderr, "sluiced run: cannot open %s: %s\n", a->file, strerror(errno));
+        return 1;
+    }
+    char *text = read_all(f);
+    fclose(f);
+    struct sql_error se = {0};
+    if (!text) {
+        fprintf(stderr, "%s: cannot read: out of memory\n", a->file);
+        return 1;
+    }
+    if (sql_script_parse(text, script, &se) != 0) {
+        char msg[400];
+        sql_error_format(&se, msg, sizeof msg);
+        fprintf(stderr, "%s: %s\n", a->file, msg);
+        free(text);
+        return 1;
+    }
+    free(text);
+    if (script->ninserts == 0) {
+        fprintf(stderr, "%s: no INSERT statement to run\n", a->file);
+        sql_script_free(script);
+        return 1;
+    }
+    return 0;
+}
+
+/* Every stream of a run as the engine sees it, with the memory its fields point to. */
+struct run_streams {
+    struct engine_stream *base;
+    int n;                          /* streams in base */
+    int cap;                        /* entries of the arrays: the file's streams and a dead-letter one */
+    struct stream_property **props; /* each stream's properties */
+    char **locations;               /* embedded logs' directories */
+    char **schemas;                 /* "__schema" values */
+};
+
+/* "<data_dir>/streams/<name>", malloc'ed; NULL when out of memory. */
+static char *run_log_location(const char *data_dir, const char *name)
+{
+    size_t size = strlen(data_dir) + strlen(name) + 16;
+    char *path = malloc(size);
+    if (path)
+        snprintf(path, size, "%s/streams/%s", data_dir, name);
+    return path;
+}
+
+/* Stream i of rs from its declaration d; 0, or -1 when out of memory. */
+static int run_stream_define(struct run_streams *rs, int i, const struct sql_stream_def *d, const char *data_dir)
+{
+    const char *connector = sql_stream_option(d, "connector");
+    int row = run_connector_row(connector);
+    struct stream_property *props = rs->props[i] = calloc((size_t)d->noptions + 1, sizeof *props);
+    if (!props || !(rs->locations[i] = run_log_location(data_dir, d->name)))
+        return -1;
+    int nprops = d->noptions;
+    for (int k = 0; k < d->noptions; k++)
+        props[k] = (struct stream_property){d->options[k].key, d->options[k].value};
+    /* a sink that maps fields to columns (postgres) gets the table's schema, as a
+     * connection task does */
+    if (row >= 0 && connector_table[row].wants_schema && (rs->schemas[i] = run_schema_json(&d->schema)))
+        props[nprops++] = (struct stream_property){"__schema", rs->schemas[i]};
+    /* a connector's stream lives where its location property says (a Kafka topic, a
+     * postgres table, a webhook url), an embedded log under the data directory */
+    const char *key = row >= 0 ? connector_table[row].location_key : NULL;
+    const char *where = key ? sql_stream_option(d, key) : NULL;
+    rs->base[i] = (struct engine_stream){.name = d->name,
+                                         .backend = connector ? connector : "log",
+                                         .location = key ? (where ? where : "") : rs->locations[i],
+                                         .schema = &d->schema,
+                                         .props = props,
+                                         .nprops = nprops};
+    return 0;
+}
+
+static void run_streams_free(struct run_streams *rs)
+{
+    for (int i = 0; i < rs->cap; i++) {
+        free(rs->props ? rs->props[i] : NULL);
+        free(rs->locations ? rs->locations[i] : NULL);
+        free(rs->schemas ? rs->schemas[i] : NULL);
+    }
+    free(rs->schemas);
+    free(rs->props);
+    free(rs->locations);
+    free(rs->base);
+    memset(rs, 0, sizeof *rs);
+}
+
+/* The script's streams, and a dead-letter stream not declared in the file as an embedded log
+ * of that name. 0, or 1 (the exit status) with the error printed. */
+static int run_streams_new(struct run_streams *rs, const struct sql_script *script, const struct run_args *a)
+{
+    int n = script->nstreams;
+    rs->cap = n + 1;
+    rs->base = calloc((size_t)n + 1, sizeof *rs->base);
+    rs->props = calloc((size_t)n + 1, sizeof *rs->props);
+    rs->locations = calloc((size_t)n + 1, sizeof *rs->locations);
+    rs->schemas = calloc((size_t)n + 1, sizeof *rs->schemas);
+    bool ok = rs->base && rs->props && rs->locations && rs->schemas;
+    for (int i = 0; ok && i < n; i++)
+        ok = run_stream_define(rs, i, &script->streams[i], a->data_dir) == 0;
+    rs->n = n;
+    bool dlq_declared = !a->dead_letter;
+    for (int i = 0; ok && i < n && !dlq_declared; i++)
+        dlq_declared = strcmp(rs->base[i].name, a->dead_letter) == 0;
+    if (ok && !dlq_declared) {
+        ok = (rs->locations[n] = run_log_location(a->data_dir, a->dead_letter)) != NULL;
+        rs->base[n] = (struct engine_stream){.name = a->dead_letter, .backend = "log", .location = rs->locations[n]};
+        rs->n = ok ? n + 1 : n;
+    }
+    if (!ok) {
+        fprintf(stderr, "sluiced run: out of memory\n");
+        run_streams_free(rs);
+        return 1;
+    }
+    return 0;
+}
+
+/* Job q of a run: the options of its INSERT, compiled once here to report errors against the
+ * file and to learn its sink (which takes the checkpoint's name). 0, or 1 with the error
+ * printed. */
+static int run_job_prepare(struct run_job *j, int q, const struct sql_script *script, const struct run_streams *rs,
+                           const struct run_args *a, int policy, const char *ckdir)
+{
+    int n = rs->n;
+    if (!(j->streams = calloc((size_t)n + 1, sizeof *j->streams))) {
+        fprintf(stderr, "sluiced run: out of memory\n");
+        return 1;
+    }
+    memcpy(j->streams, rs->base, (size_t)n * sizeof *rs->base);
+    j->sql = script->inserts[q];
+    j->o = (struct engine_options){.sql = j->sql,
+                                   .streams = j->streams,
+                                   .nstreams = n,
+                                   .error_policy = (enum engine_error_policy)policy,
+                                   .dead_letter_stream = a->dead_letter,
+                                   .bounded = a->bounded,
+                                   .checkpoint_interval_ms = (uint32_t)a->checkpoint_ms,
+                                   .checkpoint_interval_records = (uint64_t)a->checkpoint_records,
+                                   .stop = &worker_stop};
+    struct run_catalog cat = {rs->base, n};
+    struct sql_error se = {0};
+    struct plan *probe = plan_compile(j->sql, run_catalog_lookup, &cat, &se);
+    if (!probe) {
+        char msg[400];
+        sql_error_shift(&se, script->insert_line[q], script->insert_column[q]);
+        sql_error_format(&se, msg, sizeof msg);
+        fprintf(stderr, "%s: %s\n", a->file, msg);
+        return 1;
+    }
+    for (int k = 0; k < n; k++) {
+        if (strcmp(j->streams[k].name, plan_sink(probe)) != 0)
+            continue;
+        if (a->print)
+            j->streams[k].backend = "print";
+        if (strcmp(j->streams[k].backend, "print") != 0) {
+            snprintf(j->checkpoint, sizeof j->checkpoint, "%s/%s-%d.ckpt", ckdir, j->streams[k].name, q);
+            j->o.checkpoint_path = j->checkpoint;
+        }
+    }
+    plan_free(probe);
+    return 0;
+}
+
+/* 0 when job q did not fail, else 1 with its error printed. */
+static int run_job_status(const struct run_job *j, int q, const struct sql_script *script, const struct run_args *a)
+{
+    if (j->result != ENGINE_FAILED)
+        return 0;
+    fprintf(stderr, "%s: INSERT at line %d: %s\n", a->file, script->insert_line[q], j->err);
+    return 1;
+}
+
+/* Runs the jobs: bounded, one after another (a later INSERT may read what an earlier one
+ * wrote); otherwise all at once, until Ctrl-C. Returns the exit status. */
+static int run_jobs_execute(struct run_job *jobs, int ninserts, const struct sql_script *script,
+                            const struct run_args *a)
+{
+    int status = 0;
+    if (a->bounded || ninserts == 1) {
+        for (int q = 0; q < ninserts && status == 0; q++) {
+            run_job_thread(&jobs[q]);
+            status = run_job_status(&jobs[q], q, script, a);
+        }
+        return status;
+    }
+    pthread_t *threads = calloc((size_t)ninserts, sizeof *threads);
+    bool *started = calloc((size_t)ninserts, sizeof *started);
+    if (!threads || !started) {
+        fprintf(stderr, "sluiced run: out of memory\n");
+        status = 1;
+    }
+    for (int q = 0; q < ninserts && status == 0; q++) {
+        started[q] = pthread_create(&threads[q], NULL, run_job_thread, &jobs[q]) == 0;
+        if (!started[q]) {
+            fprintf(stderr, "sluiced run: cannot start a thread\n");
+            status = 1;
+        }
+    }
+    for (int q = 0; threads && started && q < ninserts; q++) {
+        if (!started[q])
+            continue;
+        pthread_join(threads[q], NULL);
+        status |= run_job_status(&jobs[q], q, script, a);
+    }
+    free(started);
+    free(threads);
+    return status;
+}
+
+/* Prepares a job per INSERT of the script over the streams rs and runs them; returns the exit
+ * status. */
+static int run_jobs(const struct sql_script *script, const struct run_streams *rs, const struct run_args *a, int policy)
+{
+    int ninserts = script->ninserts, status = 0;
+    struct run_job *jobs = calloc((size_t)ninserts, sizeof *jobs);
+    if (!jobs) {
+        fprintf(stderr, "sluiced run: out of memory\n");
+        return 1;
+    }
+    char ckdir[4200];
+    snprintf(ckdir, sizeof ckdir, "%s/checkpoints", a->data_dir);
+    log_mkdir_parents(ckdir);
+    for (int q = 0; q < ninserts && status == 0; q++)
+        status = run_job_prepare(&jobs[q], q, script, rs, a, policy, ckdir);
+    if (status == 0)
+        status = run_jobs_execute(jobs, ninserts, script, a);
+    for (int q = 0; q < ninserts; q++)
+        free(jobs[q].streams);
+    free(jobs);
+    return status;
+}
+
 int run_main(int argc, char **argv)
 {
     struct run_args a = {.data_dir = "sluice-data"};
@@ -592,152 +816,17 @@ int run_main(int argc, char **argv)
         fprintf(stderr, "sluiced run: --error-policy must be fail, skip or dead_letter\n");
         return 2;
     }
-    FILE *f = fopen(a.file, "r");
-    if (!f) {
-        fprintf(stderr, "sluiced run: cannot open %s: %s\n", a.file, strerror(errno));
-        return 1;
-    }
-    char *text = read_all(f);
-    fclose(f);
     struct sql_script script;
-    struct sql_error se = {0};
-    if (!text || sql_script_parse(text, &script, &se) != 0) {
-        char msg[400];
-        sql_error_format(&se, msg, sizeof msg);
-        fprintf(stderr, "%s: %s\n", a.file, msg);
-        free(text);
-        return 1;
-    }
-    free(text);
-    if (script.ninserts == 0) {
-        fprintf(stderr, "%s: no INSERT statement to run\n", a.file);
-        sql_script_free(&script);
-        return 1;
-    }
+    int status = run_load_script(&a, &script);
+    if (status != 0)
+        return status;
     install_stop_handlers();
     log_mkdir_parents(a.data_dir);
-    /* every stream as the engine sees it */
-    int n = script.nstreams;
-    struct engine_stream *base = calloc((size_t)n + 1, sizeof *base);
-    struct stream_property **props = calloc((size_t)n + 1, sizeof *props);
-    char **locations = calloc((size_t)n + 1, sizeof *locations);
-    char **schemas = calloc((size_t)n + 1, sizeof *schemas); /* "__schema" values */
-    for (int i = 0; i < n; i++) {
-        struct sql_stream_def *d = &script.streams[i];
-        const char *connector = sql_stream_option(d, "connector");
-        int row = run_connector_row(connector);
-        props[i] = calloc((size_t)d->noptions + 1, sizeof **props);
-        int nprops = d->noptions;
-        for (int k = 0; k < d->noptions; k++)
-            props[i][k] = (struct stream_property){d->options[k].key, d->options[k].value};
-        /* a sink that maps fields to columns (postgres) gets the table's schema, as a
-         * connection task does */
-        if (row >= 0 && connector_table[row].wants_schema && (schemas[i] = run_schema_json(&d->schema)))
-            props[i][nprops++] = (struct stream_property){"__schema", schemas[i]};
-        locations[i] = malloc(strlen(a.data_dir) + strlen(d->name) + 16);
-        sprintf(locations[i], "%s/streams/%s", a.data_dir, d->name);
-        /* a connector's stream lives where its location property says (a Kafka topic, a
-         * postgres table, a webhook url), an embedded log under the data directory */
-        const char *key = row >= 0 ? connector_table[row].location_key : NULL;
-        const char *where = key ? sql_stream_option(d, key) : NULL;
-        base[i] = (struct engine_stream){.name = d->name,
-                                         .backend = connector ? connector : "log",
-                                         .location = key ? (where ? where : "") : locations[i],
-                                         .schema = &d->schema,
-                                         .props = props[i],
-                                         .nprops = nprops};
-    }
-    /* a dead-letter stream not declared in the file is an embedded log of that name */
-    bool dlq_declared = !a.dead_letter;
-    for (int i = 0; i < n && !dlq_declared; i++)
-        dlq_declared = strcmp(base[i].name, a.dead_letter) == 0;
-    if (!dlq_declared) {
-        locations[n] = malloc(strlen(a.data_dir) + strlen(a.dead_letter) + 16);
-        sprintf(locations[n], "%s/streams/%s", a.data_dir, a.dead_letter);
-        base[n] = (struct engine_stream){.name = a.dead_letter, .backend = "log", .location = locations[n]};
-        n++;
-    }
-    int ninserts = script.ninserts, status = 0;
-    struct run_job *jobs = calloc((size_t)ninserts, sizeof *jobs);
-    pthread_t *threads = calloc((size_t)ninserts, sizeof *threads);
-    char ckdir[4200];
-    snprintf(ckdir, sizeof ckdir, "%s/checkpoints", a.data_dir);
-    log_mkdir_parents(ckdir);
-    struct run_catalog cat = {base, n};
-    for (int q = 0; q < ninserts; q++) {
-        struct run_job *j = &jobs[q];
-        j->streams = calloc((size_t)n + 1, sizeof *j->streams);
-        memcpy(j->streams, base, (size_t)n * sizeof *base);
-        j->sql = script.inserts[q];
-        j->o = (struct engine_options){.sql = j->sql,
-                                       .streams = j->streams,
-                                       .nstreams = n,
-                                       .error_policy = (enum engine_error_policy)policy,
-                                       .dead_letter_stream = a.dead_letter,
-                                       .bounded = a.bounded,
-                                       .checkpoint_interval_ms = (uint32_t)a.checkpoint_ms,
-                                       .checkpoint_interval_records = (uint64_t)a.checkpoint_records,
-                                       .stop = &worker_stop};
-        /* compile once here to report errors against the file and learn the sink */
-        struct plan *probe = plan_compile(j->sql, run_catalog_lookup, &cat, &se);
-        if (!probe) {
-            char msg[400];
-            sql_error_shift(&se, script.insert_line[q], script.insert_column[q]);
-            sql_error_format(&se, msg, sizeof msg);
-            fprintf(stderr, "%s: %s\n", a.file, msg);
-            status = 1;
-            break;
-        }
-        for (int k = 0; k < n; k++) {
-            if (strcmp(j->streams[k].name, plan_sink(probe)) != 0)
-                continue;
-            if (a.print)
-                j->streams[k].backend = "print";
-            if (strcmp(j->streams[k].backend, "print") != 0) {
-                snprintf(j->checkpoint, sizeof j->checkpoint, "%s/%s-%d.ckpt", ckdir, j->streams[k].name, q);
-                j->o.checkpoint_path = j->checkpoint;
-            }
-        }
-        plan_free(probe);
-    }
-    /* bounded: one after another (a later INSERT may read what an earlier one wrote);
-     * otherwise all at once, until Ctrl-C */
-    for (int q = 0; q < ninserts && status == 0; q++) {
-        if (a.bounded || ninserts == 1) {
-            run_job_thread(&jobs[q]);
-            if (jobs[q].result == ENGINE_FAILED) {
-                fprintf(stderr, "%s: INSERT at line %d: %s\n", a.file, script.insert_line[q], jobs[q].err);
-                status = 1;
-            }
-        } else if (pthread_create(&threads[q], NULL, run_job_thread, &jobs[q]) != 0) {
-            fprintf(stderr, "sluiced run: cannot start a thread\n");
-            status = 1;
-        }
-    }
-    if (!a.bounded && ninserts > 1) {
-        for (int q = 0; q < ninserts; q++) {
-            if (!threads[q])
-                continue;
-            pthread_join(threads[q], NULL);
-            if (jobs[q].result == ENGINE_FAILED) {
-                fprintf(stderr, "%s: INSERT at line %d: %s\n", a.file, script.insert_line[q], jobs[q].err);
-                status = 1;
-            }
-        }
-    }
-    for (int q = 0; q < ninserts; q++)
-        free(jobs[q].streams);
-    free(jobs);
-    free(threads);
-    for (int i = 0; i < n; i++) {
-        free(props[i]);
-        free(locations[i]);
-        free(schemas[i]);
-    }
-    free(schemas);
-    free(props);
-    free(locations);
-    free(base);
+    struct run_streams rs = {0};
+    status = run_streams_new(&rs, &script, &a);
+    if (status == 0)
+        status = run_jobs(&script, &rs, &a, policy);
+    run_streams_free(&rs);
     sql_script_free(&script);
     return status;
 }

@@ -76,7 +76,8 @@ jq -n --arg dir "$TEST_TMP/data" --argjson bs "$bid_schema" '{task_id:"gen", ten
 assert_eq "$(tail -n 1 gen.out | jq -r .state)" completed "connection completes"
 assert_eq "$("$logtool" end data/streams/gen)" 1000 "connection wrote every record"
 
-# bad specs: state failed with a reason, exit 1
+# bad specs (a missing, ill-typed or unknown field, common/task_spec.h): state failed with a
+# reason, exit 1
 check_bad() { # check_bad INPUT EXPECTED
   local rc=0; printf '%s' "$1" | "$SLUICED" worker > bad.out 2> bad.err || rc=$?
   assert_eq "$rc" 1 "exit status for [$1]"
@@ -84,9 +85,13 @@ check_bad() { # check_bad INPUT EXPECTED
   assert_contains "$(tail -n 1 bad.out | jq -r .error)" "$2" "reason for [$1]"
 }
 check_bad 'not json' "not a JSON object"
-check_bad '{"task_id":"x"}' "needs task_id, data_dir, kind and streams"
+check_bad '{"task_id":"x"}' 'missing field "kind"'
+check_bad '{"task_id":"x","kind":"pipeline"}' 'missing field "data_dir"'
+check_bad "$(spec unknown true "$q7" | jq -c '.priority=1')" 'unknown field "priority"'
+check_bad "$(spec typed true "$q7" | jq -c '.streams[1].partitions="2"')" 'field "partitions" must be an integer (at streams[1].partitions)'
+check_bad "$(spec nosql true "$q7" | jq -c 'del(.sql)')" "a pipeline task needs sql"
 check_bad "$(spec badsql true 'INSERT INTO out SELECT nope FROM bid' | jq -c .)" 'column "nope" not found'
-check_bad "$(spec badkind true "$q7" | jq -c '.kind="batch"')" "kind must be pipeline or connection"
+check_bad "$(spec badkind true "$q7" | jq -c '.kind="batch"')" 'field "kind" must be one of "pipeline", "connection"'
 check_bad "$(spec badtype true "$q7" | jq -c '.streams[0].schema.fields[0].type="MONEY"')" 'unknown type "MONEY"'
 check_bad "$(spec badpolicy true "$q7" | jq -c '.error_policy="retry"')" "error_policy must be"
 echo ok
