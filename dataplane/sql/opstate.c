@@ -39,8 +39,7 @@ uint64_t opstate_hash_cols(const struct value *row, const int *cols, int ncols)
 
 /* ---- Partition table ---------------------------------------------------------------------*/
 
-struct opstate_part *opstate_find(const struct opstate_table *t, const struct value *row, const int *cols,
-                                  uint64_t h)
+struct opstate_part *opstate_find(const struct opstate_table *t, const struct value *row, const int *cols, uint64_t h)
 {
     if (!t->cap)
         return NULL;

@@ -29,8 +29,7 @@ struct opstate_table {
     int nkeys;
 };
 /* The partition whose keys equal row[cols[0..nkeys)] (hash h), or NULL. */
-struct opstate_part *opstate_find(const struct opstate_table *t, const struct value *row, const int *cols,
-                                  uint64_t h);
+struct opstate_part *opstate_find(const struct opstate_table *t, const struct value *row, const int *cols, uint64_t h);
 /* Links p (hash and keys set) into t. Returns 0 or -1 (no memory). */
 int opstate_insert(struct opstate_table *t, struct opstate_part *p);
 /* Unlinks p from t (p itself is not freed). */

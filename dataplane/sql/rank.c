@@ -22,7 +22,7 @@ struct rank_part {
     struct opstate_part base; /* first: keys, hash chain */
     struct rank_entry *e;     /* sorted by (order keys, seq) */
     int n, cap;
-    int64_t window_end; /* WINDOW_TOP_N */
+    int64_t window_end;            /* WINDOW_TOP_N */
     struct rank_part *prev, *next; /* all partitions, first seen first */
 };
 
@@ -496,7 +496,7 @@ static const char rank_magic[8] = "RANKv1\n";
 
 static void put_config(struct window_writer *w, const struct rank *r)
 {
-    const int64_t head[] = {r->cfg.mode, r->cfg.ncols, r->cfg.npart, r->cfg.norder,
+    const int64_t head[] = {r->cfg.mode,  r->cfg.ncols,       r->cfg.npart,         r->cfg.norder,
                             r->cfg.limit, r->cfg.output_rank, r->cfg.input_updating};
     for (size_t i = 0; i < sizeof head / sizeof *head; i++)
         opstate_put_i64(w, head[i]);
@@ -545,8 +545,8 @@ static void read_part(struct rank *r, struct window_reader *rd)
         struct value *row = opstate_get_row(rd, r->cfg.ncols, r->col_types, NULL);
         if (row && !p && (p = part_get(r, row)) && p->n)
             rd->bad = 1; /* the same partition twice */
-        if (!rd->bad && (!p || (p->n && rank_compare(r, p->e[p->n - 1].row, row) > 0) ||
-                         part_insert(r, p, p->n, row, seq) < 0))
+        if (!rd->bad &&
+            (!p || (p->n && rank_compare(r, p->e[p->n - 1].row, row) > 0) || part_insert(r, p, p->n, row, seq) < 0))
             rd->bad = 1;
         free(row);
     }
@@ -566,8 +566,8 @@ int rank_restore(struct rank *r, const char *buf, size_t len, struct sql_error *
     window_get(&rd, magic, sizeof magic);
     if (head)
         window_get(&rd, head, fp.len);
-    int same = head && !fp.oom && !rd.bad && memcmp(magic, rank_magic, sizeof magic) == 0 &&
-               memcmp(head, fp.p, fp.len) == 0;
+    int same =
+        head && !fp.oom && !rd.bad && memcmp(magic, rank_magic, sizeof magic) == 0 && memcmp(head, fp.p, fp.len) == 0;
     free(head);
     free(fp.p);
     if (!same)

@@ -52,7 +52,7 @@ struct rank_order {
 /* What rank_new() copies (every pointer is borrowed only during the call). */
 struct rank_config {
     enum rank_mode mode;
-    int ncols; /* input row width */
+    int ncols;                        /* input row width */
     const enum value_type *col_types; /* ncols: what a snapshot's rows must hold */
     const int *part_cols;             /* PARTITION BY columns (may be 0 of them) */
     int npart;

@@ -30,8 +30,15 @@ static void row4(struct value *row, int64_t k, const char *id, int64_t price, in
 
 static struct rank *topn(const struct rank_order *order, int64_t limit, int output_rank, int updating)
 {
-    struct rank_config c = {.mode = RANK_TOP_N, .ncols = 4, .col_types = types, .part_cols = part_k, .npart = 1,
-                            .order = order, .norder = 1, .limit = limit, .output_rank = output_rank,
+    struct rank_config c = {.mode = RANK_TOP_N,
+                            .ncols = 4,
+                            .col_types = types,
+                            .part_cols = part_k,
+                            .npart = 1,
+                            .order = order,
+                            .norder = 1,
+                            .limit = limit,
+                            .output_rank = output_rank,
                             .input_updating = updating};
     struct sql_error err;
     struct rank *r = rank_new(&c, &err);
@@ -193,8 +200,14 @@ END_TEST
 
 static struct rank *dedup(enum rank_mode mode)
 {
-    struct rank_config cfg = {.mode = mode, .ncols = 4, .col_types = types, .part_cols = part_k, .npart = 1,
-                              .order = by_ts, .norder = 1, .limit = 1};
+    struct rank_config cfg = {.mode = mode,
+                              .ncols = 4,
+                              .col_types = types,
+                              .part_cols = part_k,
+                              .npart = 1,
+                              .order = by_ts,
+                              .norder = 1,
+                              .limit = 1};
     struct sql_error err;
     struct rank *r = rank_new(&cfg, &err);
     ck_assert_msg(r != NULL, "%s", err.message);
@@ -234,12 +247,25 @@ END_TEST
 START_TEST(test_config_errors)
 {
     struct sql_error err;
-    struct rank_config cfg = {.mode = RANK_DEDUP_LAST, .ncols = 4, .col_types = types, .part_cols = part_k,
-                              .npart = 1, .order = by_ts, .norder = 1, .limit = 1, .output_rank = 1};
+    struct rank_config cfg = {.mode = RANK_DEDUP_LAST,
+                              .ncols = 4,
+                              .col_types = types,
+                              .part_cols = part_k,
+                              .npart = 1,
+                              .order = by_ts,
+                              .norder = 1,
+                              .limit = 1,
+                              .output_rank = 1};
     ck_assert_ptr_null(rank_new(&cfg, &err));
     ck_assert_str_eq(err.message, "rank: deduplication orders by one time column, keeps 1 row and outputs no rank");
-    cfg = (struct rank_config){.mode = RANK_TOP_N, .ncols = 4, .col_types = types, .part_cols = part_k,
-                               .npart = 1, .order = by_ts, .norder = 1, .limit = 0};
+    cfg = (struct rank_config){.mode = RANK_TOP_N,
+                               .ncols = 4,
+                               .col_types = types,
+                               .part_cols = part_k,
+                               .npart = 1,
+                               .order = by_ts,
+                               .norder = 1,
+                               .limit = 0};
     ck_assert_ptr_null(rank_new(&cfg, &err));
     ck_assert_str_eq(err.message, "rank: invalid configuration");
     cfg.limit = 3;
@@ -255,9 +281,16 @@ static const int part_win_k[] = {3, 0};
 
 static struct rank *window_topn(int output_rank)
 {
-    struct rank_config cfg = {.mode = RANK_WINDOW_TOP_N, .ncols = 4, .col_types = types, .part_cols = part_win_k,
-                              .npart = 2, .order = price_desc, .norder = 1, .limit = 2,
-                              .output_rank = output_rank, .window_end_col = 3};
+    struct rank_config cfg = {.mode = RANK_WINDOW_TOP_N,
+                              .ncols = 4,
+                              .col_types = types,
+                              .part_cols = part_win_k,
+                              .npart = 2,
+                              .order = price_desc,
+                              .norder = 1,
+                              .limit = 2,
+                              .output_rank = output_rank,
+                              .window_end_col = 3};
     struct sql_error err;
     struct rank *r = rank_new(&cfg, &err);
     ck_assert_msg(r != NULL, "%s", err.message);
