@@ -274,8 +274,7 @@ static int mono_push(struct mono *m, int max, const struct value *v, uint64_t se
 
 /* ---- Aggregates --------------------------------------------------------------------------*/
 
-static int acc_add(struct over *o, const struct over_agg *a, struct over_acc *s, const struct value *row,
-                   uint64_t seq)
+static int acc_add(struct over *o, const struct over_agg *a, struct over_acc *s, const struct value *row, uint64_t seq)
 {
     const struct value *v = a->col >= 0 ? &row[a->col] : NULL;
     if (v && v->type == VT_NULL)
@@ -550,8 +549,9 @@ static const char over_magic[8] = "OVERv1\n";
 
 static void put_config(struct window_writer *w, const struct over *o)
 {
-    const int64_t head[] = {o->cfg.ncols, o->cfg.npart, o->cfg.time_col, o->cfg.frame, o->cfg.unbounded,
-                            o->cfg.unbounded ? 0 : o->cfg.preceding, o->cfg.naggs};
+    const int64_t head[] = {o->cfg.ncols, o->cfg.npart,     o->cfg.time_col,
+                            o->cfg.frame, o->cfg.unbounded, o->cfg.unbounded ? 0 : o->cfg.preceding,
+                            o->cfg.naggs};
     for (size_t i = 0; i < sizeof head / sizeof *head; i++)
         opstate_put_i64(w, head[i]);
     for (int i = 0; i < o->cfg.ncols; i++)
@@ -700,8 +700,8 @@ int over_restore(struct over *o, const char *buf, size_t len, struct sql_error *
     window_get(&r, magic, sizeof magic);
     if (head)
         window_get(&r, head, fp.len);
-    int same = head && !fp.oom && !r.bad && memcmp(magic, over_magic, sizeof magic) == 0 &&
-               memcmp(head, fp.p, fp.len) == 0;
+    int same =
+        head && !fp.oom && !r.bad && memcmp(magic, over_magic, sizeof magic) == 0 && memcmp(head, fp.p, fp.len) == 0;
     free(head);
     free(fp.p);
     if (!same)

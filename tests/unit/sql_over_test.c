@@ -31,8 +31,15 @@ static void row5(struct value *row, int64_t k, int64_t v, double d, const char *
 static struct over *make(enum over_frame frame, int unbounded, int64_t preceding, const struct over_agg *aggs,
                          int naggs)
 {
-    struct over_config c = {.ncols = 5, .col_types = types, .part_cols = part_k, .npart = 1, .time_col = 4,
-                            .frame = frame, .unbounded = unbounded, .preceding = preceding, .aggs = aggs,
+    struct over_config c = {.ncols = 5,
+                            .col_types = types,
+                            .part_cols = part_k,
+                            .npart = 1,
+                            .time_col = 4,
+                            .frame = frame,
+                            .unbounded = unbounded,
+                            .preceding = preceding,
+                            .aggs = aggs,
                             .naggs = naggs};
     struct sql_error err;
     struct over *o = over_new(&c, &err);
@@ -106,7 +113,7 @@ START_TEST(test_rows_wait_for_the_watermark)
     ck_assert_str_eq(advance(o, &c, 1500), "+I 1,10,0.0,a,1000,10\n");
     ck_assert_str_eq(advance(o, &c, 2999), "+I 1,20,0.0,b,2000,30\n");
     ck_assert_str_eq(advance(o, &c, 2000), ""); /* a watermark never goes back */
-    feed(o, 1, 99, 0, "late", 2999);             /* at the watermark: late */
+    feed(o, 1, 99, 0, "late", 2999);            /* at the watermark: late */
     struct over_stats st;
     over_stats(o, &st);
     ck_assert_uint_eq(st.late_dropped, 1);
@@ -191,7 +198,7 @@ END_TEST
 START_TEST(test_doubles_strings_and_nulls)
 {
     static const struct over_agg aggs[] = {
-        {AGG_AVG, 2, VT_DOUBLE}, {AGG_SUM, 2, VT_DOUBLE}, {AGG_MIN, 3, VT_STRING},
+        {AGG_AVG, 2, VT_DOUBLE}, {AGG_SUM, 2, VT_DOUBLE},   {AGG_MIN, 3, VT_STRING},
         {AGG_AVG, 1, VT_DOUBLE}, {AGG_COUNT, 1, VT_BIGINT},
     };
     struct over *o = make(OVER_ROWS, 0, 1, aggs, 5);
@@ -210,8 +217,15 @@ START_TEST(test_errors)
 {
     struct sql_error err;
     static const struct over_agg bad[] = {{AGG_SUM, 3, VT_STRING}};
-    struct over_config c = {.ncols = 5, .col_types = types, .part_cols = part_k, .npart = 1, .time_col = 4,
-                            .frame = OVER_ROWS, .preceding = 1, .aggs = bad, .naggs = 1};
+    struct over_config c = {.ncols = 5,
+                            .col_types = types,
+                            .part_cols = part_k,
+                            .npart = 1,
+                            .time_col = 4,
+                            .frame = OVER_ROWS,
+                            .preceding = 1,
+                            .aggs = bad,
+                            .naggs = 1};
     ck_assert_ptr_null(over_new(&c, &err));
     ck_assert_str_eq(err.message, "over: SUM and AVG need a numeric argument");
     c.aggs = basic;
