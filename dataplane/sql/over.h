@@ -90,7 +90,10 @@ struct over_stats {
 void over_stats(const struct over *o, struct over_stats *out);
 
 /* State for checkpoints, as rank_snapshot/rank_restore: a malloc'd buffer; restore into a
- * new operator of the same config (another config's snapshot is rejected). */
+ * new operator of the same config (another config's snapshot is rejected, state untouched; a
+ * malformed one leaves the state empty). Returns 0, or -1 (snapshot: no memory; restore: err
+ * filled). Bounded RANGE frames release a partition's old rows when its next row is
+ * processed, so an idle partition keeps its last frame. */
 int over_snapshot(const struct over *o, char **buf, size_t *len);
 int over_restore(struct over *o, const char *buf, size_t len, struct sql_error *err);
 

@@ -93,8 +93,9 @@ struct rank_stats {
 void rank_stats(const struct rank *r, struct rank_stats *out);
 
 /* State for checkpoints: rank_snapshot gives a malloc'd buffer (caller frees); rank_restore
- * loads one into a new operator of the same config (another config's snapshot is rejected).
- * Returns 0, or -1 (no memory; restore: malformed, with err filled and the state left empty). */
+ * loads one into a new operator of the same config (another config's snapshot is rejected,
+ * state untouched; a malformed one leaves the state empty). Returns 0, or -1 (snapshot: no
+ * memory; restore: err filled). */
 int rank_snapshot(const struct rank *r, char **buf, size_t *len);
 int rank_restore(struct rank *r, const char *buf, size_t len, struct sql_error *err);
 
