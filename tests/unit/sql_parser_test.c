@@ -78,6 +78,22 @@ START_TEST(test_aggregate_frames)
 }
 END_TEST
 
+START_TEST(test_nexmark_windows)
+{
+    /* q9's and q6's windows: qualified and quoted columns */
+    const struct ast *a = parse("ROW_NUMBER() OVER (PARTITION BY A.id ORDER BY B.price DESC, B.`dateTime` ASC)");
+    ck_assert_str_eq(a->over->partition_by[0]->qualifier, "A");
+    ck_assert_str_eq(a->over->partition_by[0]->name, "id");
+    ck_assert_str_eq(a->over->order_by[1].expr->name, "dateTime");
+    ck_assert_int_eq(a->over->order_by[1].expr->quoted, 1);
+    ck_assert_int_eq(a->over->order_by[1].desc, 0);
+    a = parse("AVG(Q.price) OVER\n (PARTITION BY Q.seller ORDER BY Q.`dateTime` ROWS BETWEEN 10 PRECEDING AND CURRENT ROW)");
+    ck_assert_int_eq(a->over->line, 1);
+    ck_assert_int_eq(a->over->frame_line, 2);
+    ck_assert_int_eq(a->over->preceding, 10);
+}
+END_TEST
+
 START_TEST(test_over_errors)
 {
     struct ast *a;
@@ -98,6 +114,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_row_number_over);
     tcase_add_test(tc, test_aggregate_frames);
+    tcase_add_test(tc, test_nexmark_windows);
     tcase_add_test(tc, test_over_errors);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
