@@ -87,7 +87,8 @@ START_TEST(test_nexmark_windows)
     ck_assert_str_eq(a->over->order_by[1].expr->name, "dateTime");
     ck_assert_int_eq(a->over->order_by[1].expr->quoted, 1);
     ck_assert_int_eq(a->over->order_by[1].desc, 0);
-    a = parse("AVG(Q.price) OVER\n (PARTITION BY Q.seller ORDER BY Q.`dateTime` ROWS BETWEEN 10 PRECEDING AND CURRENT ROW)");
+    a = parse(
+        "AVG(Q.price) OVER\n (PARTITION BY Q.seller ORDER BY Q.`dateTime` ROWS BETWEEN 10 PRECEDING AND CURRENT ROW)");
     ck_assert_int_eq(a->over->line, 1);
     ck_assert_int_eq(a->over->frame_line, 2);
     ck_assert_int_eq(a->over->preceding, 10);

@@ -436,6 +436,93 @@ START_TEST(test_emit_failure_goes_up)
 }
 END_TEST
 
+/* ---- Against a model: the changelog, applied to a table, always equals the top N computed
+ * from scratch over the live rows (ordered by price DESC, then arrival). */
+
+#define MODEL_ROWS 250
+struct model {
+    int k[MODEL_ROWS], price[MODEL_ROWS], live[MODEL_ROWS]; /* input rows, by id */
+    int shown[MODEL_ROWS]; /* the materialized result: bit r set when (row, rank r) is in it */
+    int width, bad;
+};
+
+static int model_emit(void *ctx, enum row_kind kind, const struct value *row)
+{
+    struct model *m = ctx;
+    char buf[16];
+    snprintf(buf, sizeof buf, "%.*s", (int)row[1].u.s.len, row[1].u.s.ptr);
+    int id = atoi(buf);
+    int rank = m->width == 5 ? (int)row[4].u.i : 1;
+    /* output rows are (row, rank): a row moving from rank 2 to 3 is -U (row, 2) ... +U (row, 3) */
+    if (row_kind_is_accumulate(kind)) {
+        m->bad |= (m->shown[id] >> rank) & 1; /* added twice */
+        m->shown[id] |= 1 << rank;
+    } else {
+        m->bad |= !((m->shown[id] >> rank) & 1); /* retracts what is not there */
+        m->shown[id] &= ~(1 << rank);
+    }
+    return 0;
+}
+
+/* The expected rank of each id (0: not in the top N) from the live rows. */
+static void model_expect(const struct model *m, int n, int limit, int *expect)
+{
+    for (int i = 0; i < n; i++) {
+        expect[i] = 0;
+        if (!m->live[i])
+            continue;
+        int better = 0;
+        for (int j = 0; j < n; j++)
+            better += m->live[j] && m->k[j] == m->k[i] &&
+                      (m->price[j] > m->price[i] || (m->price[j] == m->price[i] && j < i));
+        expect[i] = better < limit ? better + 1 : 0;
+    }
+}
+
+static void model_run(int output_rank, int updating, unsigned seed)
+{
+    struct rank *r = topn(price_desc, 3, output_rank, updating);
+    struct model m = {.width = output_rank ? 5 : 4};
+    int n = 0, expect[MODEL_ROWS];
+    struct sql_error err;
+    while (n < MODEL_ROWS) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned x = seed >> 8;
+        struct value row[4];
+        char id[16];
+        int victim = n ? (int)(x % (unsigned)n) : 0;
+        if (updating && x % 10 < 3 && m.live[victim]) {
+            snprintf(id, sizeof id, "%d", victim);
+            row4(row, m.k[victim], id, m.price[victim], victim);
+            m.live[victim] = 0;
+            ck_assert_int_eq(rank_process(r, x % 2 ? ROW_DELETE : ROW_UPDATE_BEFORE, row, model_emit, &m, &err), 0);
+        } else {
+            m.k[n] = (int)(x % 3);
+            m.price[n] = (int)((x >> 4) % 8);
+            m.live[n] = 1;
+            snprintf(id, sizeof id, "%d", n);
+            row4(row, m.k[n], id, m.price[n], n);
+            n++;
+            ck_assert_int_eq(rank_process(r, ROW_INSERT, row, model_emit, &m, &err), 0);
+        }
+        ck_assert_msg(m.bad == 0, "rank %d, updating %d: a changelog row contradicts the result after %d rows",
+                      output_rank, updating, n);
+        model_expect(&m, n, 3, expect);
+        for (int i = 0; i < n; i++)
+            ck_assert_msg(m.shown[i] == (expect[i] ? 1 << (output_rank ? expect[i] : 1) : 0),
+                          "row %d: shown %d, expected %d after %d rows", i, m.shown[i], expect[i], n);
+    }
+    rank_free(r);
+}
+
+START_TEST(test_changelog_matches_model)
+{
+    for (int output_rank = 0; output_rank < 2; output_rank++)
+        for (int updating = 0; updating < 2; updating++)
+            model_run(output_rank, updating, 7u + (unsigned)(output_rank * 2 + updating));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sql_rank");
@@ -455,6 +542,7 @@ int main(void)
     tcase_add_test(tc, test_snapshot_restore_continues_identically);
     tcase_add_test(tc, test_restore_rejects_foreign_or_corrupt_state);
     tcase_add_test(tc, test_emit_failure_goes_up);
+    tcase_add_test(tc, test_changelog_matches_model);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
 }
