@@ -334,6 +334,141 @@ START_TEST(test_restore_rejects_foreign_or_corrupt_state)
 }
 END_TEST
 
+/* ---- Against a model: every row that is not late comes out once, in rowtime order, with the
+ * aggregates of its frame computed from scratch over all the rows of its partition. */
+
+#define MODEL_ROWS 300
+struct over_model {
+    int64_t k[MODEL_ROWS], v[MODEL_ROWS], ts[MODEL_ROWS];
+    int late[MODEL_ROWS], out[MODEL_ROWS];
+    int64_t got[MODEL_ROWS][4]; /* COUNT(*), COUNT(v), SUM(v), MIN(v) - MAX(v) packed below */
+    int64_t max[MODEL_ROWS];
+    int nulls[MODEL_ROWS]; /* bit 0: SUM NULL, bit 1: MIN NULL, bit 2: MAX NULL */
+    int64_t last_ts;
+    int bad;
+};
+
+static const struct over_agg model_aggs[] = {
+    {AGG_COUNT, -1, VT_BIGINT}, {AGG_COUNT, 1, VT_BIGINT}, {AGG_SUM, 1, VT_BIGINT},
+    {AGG_MIN, 1, VT_BIGINT},    {AGG_MAX, 1, VT_BIGINT},
+};
+
+static int over_model_emit(void *ctx, enum row_kind kind, const struct value *row)
+{
+    struct over_model *m = ctx;
+    char buf[16];
+    snprintf(buf, sizeof buf, "%.*s", (int)row[3].u.s.len, row[3].u.s.ptr);
+    int id = atoi(buf);
+    m->bad |= kind != ROW_INSERT || m->out[id]++ || row[4].u.i < m->last_ts;
+    m->last_ts = row[4].u.i;
+    for (int i = 0; i < 4; i++)
+        m->got[id][i] = row[5 + i].u.i;
+    m->max[id] = row[9].u.i;
+    m->nulls[id] = (row[7].type == VT_NULL) | (row[8].type == VT_NULL) << 1 | (row[9].type == VT_NULL) << 2;
+    return 0;
+}
+
+/* Whether row j is in the frame of row i (same partition, neither late). */
+static int in_frame(const struct over_model *m, const struct over_config *c, int i, int j, int n)
+{
+    if (m->late[j] || m->k[j] != m->k[i] || m->ts[j] > m->ts[i])
+        return 0;
+    if (c->frame == OVER_RANGE)
+        return c->unbounded || m->ts[j] >= m->ts[i] - c->preceding;
+    if (m->ts[j] == m->ts[i] && j > i)
+        return 0; /* ROWS: a later peer comes after */
+    if (c->unbounded || j == i)
+        return 1;
+    int between = 0; /* rows of the partition after j and before i */
+    for (int x = 0; x < n; x++)
+        between += x != i && x != j && !m->late[x] && m->k[x] == m->k[i] &&
+                   (m->ts[x] > m->ts[j] || (m->ts[x] == m->ts[j] && x > j)) &&
+                   (m->ts[x] < m->ts[i] || (m->ts[x] == m->ts[i] && x < i));
+    return between < c->preceding;
+}
+
+static void over_model_check(const struct over_model *m, const struct over_config *c, int n)
+{
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq(m->out[i], !m->late[i]);
+        if (m->late[i])
+            continue;
+        int64_t rows = 0, cnt = 0, sum = 0, min = INT64_MAX, max = INT64_MIN;
+        for (int j = 0; j < n; j++) {
+            if (!in_frame(m, c, i, j, n))
+                continue;
+            rows++;
+            if (m->v[j] == NULLV)
+                continue;
+            cnt++;
+            sum += m->v[j];
+            min = m->v[j] < min ? m->v[j] : min;
+            max = m->v[j] > max ? m->v[j] : max;
+        }
+        ck_assert_msg(m->got[i][0] == rows && m->got[i][1] == cnt, "row %d: counts %lld %lld, expected %lld %lld", i,
+                      (long long)m->got[i][0], (long long)m->got[i][1], (long long)rows, (long long)cnt);
+        ck_assert_int_eq(m->nulls[i], cnt ? 0 : 7);
+        if (cnt)
+            ck_assert_msg(m->got[i][2] == sum && m->got[i][3] == min && m->max[i] == max,
+                          "row %d: sum/min/max %lld %lld %lld, expected %lld %lld %lld", i, (long long)m->got[i][2],
+                          (long long)m->got[i][3], (long long)m->max[i], (long long)sum, (long long)min,
+                          (long long)max);
+    }
+}
+
+static void over_model_run(enum over_frame frame, int unbounded, int64_t preceding, unsigned seed)
+{
+    struct over_config c = {.ncols = 5,
+                            .col_types = types,
+                            .part_cols = part_k,
+                            .npart = 1,
+                            .time_col = 4,
+                            .frame = frame,
+                            .unbounded = unbounded,
+                            .preceding = preceding,
+                            .aggs = model_aggs,
+                            .naggs = 5};
+    struct sql_error err;
+    struct over *o = over_new(&c, &err);
+    struct over_model *m = calloc(1, sizeof *m);
+    ck_assert_ptr_nonnull(o);
+    int64_t wm = INT64_MIN, max_ts = 0;
+    for (int i = 0; i < MODEL_ROWS; i++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned x = seed >> 8;
+        m->k[i] = x % 3;
+        m->v[i] = x % 7 == 0 ? NULLV : (int64_t)((x >> 3) % 50) - 10;
+        m->ts[i] = 1000 + i * 20 - (int64_t)((x >> 9) % 12) * 20; /* out of order, peers, some late */
+        m->late[i] = m->ts[i] <= wm;
+        char id[16];
+        snprintf(id, sizeof id, "%d", i);
+        feed(o, m->k[i], m->v[i], 0, id, m->ts[i]);
+        max_ts = m->ts[i] > max_ts ? m->ts[i] : max_ts;
+        if (x % 4 == 0) {
+            wm = max_ts - 60;
+            ck_assert_int_eq(over_watermark(o, wm, over_model_emit, m, &err), 0);
+        }
+    }
+    ck_assert_int_eq(over_finish(o, over_model_emit, m, &err), 0);
+    ck_assert_int_eq(m->bad, 0);
+    over_model_check(m, &c, MODEL_ROWS);
+    struct over_stats st;
+    over_stats(o, &st);
+    ck_assert_uint_gt(st.late_dropped, 0);
+    free(m);
+    over_free(o);
+}
+
+START_TEST(test_output_matches_model)
+{
+    over_model_run(OVER_ROWS, 0, 2, 11);
+    over_model_run(OVER_ROWS, 0, 0, 12);
+    over_model_run(OVER_ROWS, 1, 0, 13);
+    over_model_run(OVER_RANGE, 0, 100, 14);
+    over_model_run(OVER_RANGE, 1, 0, 15);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sql_over");
@@ -347,6 +482,7 @@ int main(void)
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_snapshot_restore_continues_identically);
     tcase_add_test(tc, test_restore_rejects_foreign_or_corrupt_state);
+    tcase_add_test(tc, test_output_matches_model);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
 }
