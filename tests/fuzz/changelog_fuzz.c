@@ -15,8 +15,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const enum value_type types[] = {VT_BIGINT, VT_STRING, VT_BIGINT, VT_TIMESTAMP};
 static const int part_k[] = {0}, part_win[] = {3, 0};
 static const struct rank_order by_price[] = {{2, 1, 0}}, by_ts[] = {{3, 0, 1}};
-static const struct over_agg aggs[] = {{AGG_COUNT, -1, VT_BIGINT}, {AGG_SUM, 2, VT_BIGINT},
-                                       {AGG_MIN, 1, VT_STRING},    {AGG_MAX, 2, VT_BIGINT},
+static const struct over_agg aggs[] = {{AGG_COUNT, -1, VT_BIGINT},
+                                       {AGG_SUM, 2, VT_BIGINT},
+                                       {AGG_MIN, 1, VT_STRING},
+                                       {AGG_MAX, 2, VT_BIGINT},
                                        {AGG_AVG, 2, VT_BIGINT}};
 
 /* Both copies' outputs, hashed in order. */
@@ -39,16 +41,32 @@ static struct op op_new(unsigned pick)
     struct op x = {NULL, NULL};
     struct sql_error err;
     if (pick < 6) {
-        struct rank_config c = {.mode = pick < 3 ? RANK_TOP_N : pick == 3 ? RANK_DEDUP_FIRST : pick == 4 ? RANK_DEDUP_LAST : RANK_WINDOW_TOP_N,
-                                .ncols = 4, .col_types = types, .part_cols = pick == 5 ? part_win : part_k,
-                                .npart = pick == 5 ? 2 : 1, .order = pick == 3 || pick == 4 ? by_ts : by_price,
-                                .norder = 1, .limit = pick == 3 || pick == 4 ? 1 : 3, .output_rank = pick == 1 || pick == 5,
-                                .input_updating = pick == 2, .window_end_col = 3};
+        struct rank_config c = {.mode = pick < 3    ? RANK_TOP_N
+                                        : pick == 3 ? RANK_DEDUP_FIRST
+                                        : pick == 4 ? RANK_DEDUP_LAST
+                                                    : RANK_WINDOW_TOP_N,
+                                .ncols = 4,
+                                .col_types = types,
+                                .part_cols = pick == 5 ? part_win : part_k,
+                                .npart = pick == 5 ? 2 : 1,
+                                .order = pick == 3 || pick == 4 ? by_ts : by_price,
+                                .norder = 1,
+                                .limit = pick == 3 || pick == 4 ? 1 : 3,
+                                .output_rank = pick == 1 || pick == 5,
+                                .input_updating = pick == 2,
+                                .window_end_col = 3};
         x.r = rank_new(&c, &err);
     } else {
-        struct over_config c = {.ncols = 4, .col_types = types, .part_cols = part_k, .npart = 1, .time_col = 3,
-                                .frame = pick & 1 ? OVER_RANGE : OVER_ROWS, .unbounded = pick == 9,
-                                .preceding = pick & 1 ? 50 : 2, .aggs = aggs, .naggs = 5};
+        struct over_config c = {.ncols = 4,
+                                .col_types = types,
+                                .part_cols = part_k,
+                                .npart = 1,
+                                .time_col = 3,
+                                .frame = pick & 1 ? OVER_RANGE : OVER_ROWS,
+                                .unbounded = pick == 9,
+                                .preceding = pick & 1 ? 50 : 2,
+                                .aggs = aggs,
+                                .naggs = 5};
         x.o = over_new(&c, &err);
     }
     return x;

@@ -375,15 +375,15 @@ static int in_frame(const struct over_model *m, const struct over_config *c, int
         return 0;
     if (c->frame == OVER_RANGE)
         return c->unbounded || m->ts[j] >= m->ts[i] - c->preceding;
-    if (m->ts[j] == m->ts[i] && j > i)
+    if (j > i && m->ts[j] == m->ts[i])
         return 0; /* ROWS: a later peer comes after */
     if (c->unbounded || j == i)
         return 1;
     int between = 0; /* rows of the partition after j and before i */
     for (int x = 0; x < n; x++)
         between += x != i && x != j && !m->late[x] && m->k[x] == m->k[i] &&
-                   (m->ts[x] > m->ts[j] || (m->ts[x] == m->ts[j] && x > j)) &&
-                   (m->ts[x] < m->ts[i] || (m->ts[x] == m->ts[i] && x < i));
+                   (m->ts[x] > m->ts[j] || (x > j && m->ts[x] == m->ts[j])) &&
+                   (m->ts[x] < m->ts[i] || (x < i && m->ts[x] == m->ts[i]));
     return between < c->preceding;
 }
 

@@ -474,7 +474,7 @@ static void model_expect(const struct model *m, int n, int limit, int *expect)
         int better = 0;
         for (int j = 0; j < n; j++)
             better += m->live[j] && m->k[j] == m->k[i] &&
-                      (m->price[j] > m->price[i] || (m->price[j] == m->price[i] && j < i));
+                      (m->price[j] > m->price[i] || (j < i && m->price[j] == m->price[i]));
         expect[i] = better < limit ? better + 1 : 0;
     }
 }
