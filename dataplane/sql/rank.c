@@ -65,6 +65,9 @@ static int rank_config_check(const struct rank_config *c, struct sql_error *err)
         if (c->order[i].col < 0 || c->order[i].col >= c->ncols)
             return rank_fail(err, "rank: order column %d out of range", c->order[i].col);
     int dedup = c->mode == RANK_DEDUP_FIRST || c->mode == RANK_DEDUP_LAST;
+    if (c->rank_start < 0 || c->rank_start > c->limit ||
+        (c->rank_start > 1 && c->mode != RANK_TOP_N && c->mode != RANK_WINDOW_TOP_N))
+        return rank_fail(err, "rank: the first rank must be between 1 and N (Top-N only)");
     if (dedup && (c->norder != 1 || c->limit != 1 || c->output_rank))
         return rank_fail(err, "rank: deduplication orders by one time column, keeps 1 row and outputs no rank");
     if (c->input_updating && c->mode != RANK_TOP_N)
@@ -100,6 +103,8 @@ struct rank *rank_new(const struct rank_config *cfg, struct sql_error *err)
     r->cfg.col_types = r->col_types;
     r->cfg.part_cols = r->part_cols;
     r->cfg.order = r->order;
+    if (r->cfg.rank_start < 1)
+        r->cfg.rank_start = 1;
     r->parts.nkeys = cfg->npart;
     r->watermark = INT64_MIN;
     r->min_end = INT64_MAX;
@@ -268,10 +273,13 @@ static struct rank_entry part_take(struct rank *r, struct rank_part *p, int at)
 
 /* ---- Output ------------------------------------------------------------------------------*/
 
-/* Emits row with rank number rn (1-based; appended when output_rank). */
+/* Emits row with rank number rn (1-based; appended when output_rank; 0 when not counted). Rows
+ * of ranks before rank_start are not emitted. */
 static int rank_emit(struct rank *r, rank_emit_fn emit, void *ctx, enum row_kind kind, const struct value *row,
                      int64_t rn)
 {
+    if (rn && rn < r->cfg.rank_start)
+        return 0;
     const struct value *out = row;
     if (r->cfg.output_rank) {
         memcpy(r->out, row, (size_t)r->cfg.ncols * sizeof *row);
@@ -287,7 +295,7 @@ static int rank_emit(struct rank *r, rank_emit_fn emit, void *ctx, enum row_kind
 static int emit_inserted(struct rank *r, struct rank_part *p, int at, rank_emit_fn emit, void *ctx)
 {
     int64_t limit = r->cfg.limit;
-    if (!r->cfg.output_rank) {
+    if (!r->cfg.output_rank && r->cfg.rank_start == 1) {
         if (p->n > limit && rank_emit(r, emit, ctx, ROW_DELETE, p->e[limit].row, 0) < 0)
             return -1;
         return rank_emit(r, emit, ctx, ROW_INSERT, p->e[at].row, 0);
@@ -309,7 +317,7 @@ static int emit_removed(struct rank *r, struct rank_part *p, int at, const struc
                         void *ctx)
 {
     int64_t limit = r->cfg.limit;
-    if (!r->cfg.output_rank) {
+    if (!r->cfg.output_rank && r->cfg.rank_start == 1) {
         if (rank_emit(r, emit, ctx, ROW_DELETE, gone, 0) < 0)
             return -1;
         return p->n >= limit ? rank_emit(r, emit, ctx, ROW_INSERT, p->e[limit - 1].row, 0) : 0;
@@ -496,8 +504,8 @@ static const char rank_magic[8] = "RANKv1\n";
 
 static void put_config(struct window_writer *w, const struct rank *r)
 {
-    const int64_t head[] = {r->cfg.mode,  r->cfg.ncols,       r->cfg.npart,         r->cfg.norder,
-                            r->cfg.limit, r->cfg.output_rank, r->cfg.input_updating};
+    const int64_t head[] = {r->cfg.mode,  r->cfg.ncols,       r->cfg.npart,          r->cfg.norder,
+                            r->cfg.limit, r->cfg.output_rank, r->cfg.input_updating, r->cfg.rank_start};
     for (size_t i = 0; i < sizeof head / sizeof *head; i++)
         opstate_put_i64(w, head[i]);
     for (int i = 0; i < r->cfg.npart; i++)

@@ -13,7 +13,9 @@
  *    a row equal to the N-th when the top N is full does not enter. Without the rank column,
  *    a row that enters gives `-D pushed-out` (when the top N was full) then `+I row`. With the
  *    rank column every rank from the new row's down shifts: `-U old@r, +U new@r` per rank, and
- *    `+I last@r` when the top N grows. Only N rows per partition are kept.
+ *    `+I last@r` when the top N grows. Only N rows per partition are kept. With a
+ *    rank_start M > 1 (Flink's offset) the rank algorithm is used either way, and only changes
+ *    at ranks M..N are emitted (the rank column still only with output_rank).
  *  - RANK_TOP_N with input_updating (RetractableTopNFunction): every row is kept, so that a
  *    retraction (-U or -D of a row equal in every column to one inserted before) lets the
  *    N+1-th row move in: `-D row, +I next` without the rank column, `-U/+U` per shifted rank
@@ -59,6 +61,7 @@ struct rank_config {
     const struct rank_order *order; /* ORDER BY keys; DEDUP: exactly one, the time attribute */
     int norder;
     int64_t limit;      /* N >= 1 (rn <= N); DEDUP: 1 */
+    int64_t rank_start; /* rn >= M (rn BETWEEN M AND N, rn = N): M in [1, N]; 0 means 1. Top-N only */
     int output_rank;    /* append rn (BIGINT) to output rows; not with DEDUP */
     int input_updating; /* TOP_N only: the input retracts (keeps every row) */
     int window_end_col; /* WINDOW_TOP_N: window_end column (TIMESTAMP), one of part_cols */
