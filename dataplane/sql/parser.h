@@ -47,6 +47,8 @@ enum ast_op {
     AST_OP_CONCAT,
 };
 
+struct ast_over;
+
 struct ast {
     enum ast_kind kind;
     enum ast_op op;
@@ -59,6 +61,38 @@ struct ast {
     int negated, distinct;
     enum value_type cast_type;
     struct ast *operand, *else_expr;
+    struct ast_over *over; /* AST_FUNC called with OVER (...): its window, else NULL */
+};
+
+/* ---- OVER windows (parser_over_clause) ---------------------------------------------------*/
+
+enum ast_nulls { AST_NULLS_DEFAULT, AST_NULLS_FIRST, AST_NULLS_LAST };
+
+/* expr [ASC | DESC] [NULLS FIRST | NULLS LAST] */
+struct ast_order_item {
+    struct ast *expr;
+    int desc;
+    enum ast_nulls nulls; /* DEFAULT: Flink's, NULL smallest (first with ASC, last with DESC) */
+};
+
+enum ast_frame { AST_FRAME_NONE, AST_FRAME_ROWS, AST_FRAME_RANGE };
+
+/* OVER ([PARTITION BY e, ...] [ORDER BY item, ...]
+ *       [{ROWS | RANGE} {BETWEEN start AND CURRENT ROW | start}])
+ * with start UNBOUNDED PRECEDING, CURRENT ROW, n PRECEDING (ROWS) or INTERVAL 'n' unit
+ * PRECEDING (RANGE). Frames end at CURRENT ROW (Flink's only upper bound). When no frame is
+ * written (frame NONE) SQL's default applies: RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT
+ * ROW. */
+struct ast_over {
+    int line, column; /* of the OVER keyword */
+    struct ast **partition_by;
+    int npartition_by;
+    struct ast_order_item *order_by;
+    int norder_by;
+    enum ast_frame frame;
+    int frame_line, frame_column; /* of ROWS or RANGE */
+    int unbounded;                /* UNBOUNDED PRECEDING */
+    int64_t preceding;            /* ROWS: rows; RANGE: milliseconds; 0 for CURRENT ROW */
 };
 
 struct ast_select_item {
@@ -109,6 +143,10 @@ struct parser {
 /* Parses one INSERT INTO ... SELECT statement (optionally ending in ';'). Returns 0, or -1
  * with err filled. */
 int parser_parse_insert(const char *sql, struct arena *arena, struct ast_insert **out, struct sql_error *err);
+
+/* Parses one expression (the whole of sql), OVER windows included. Returns 0, or -1 with err
+ * filled. */
+int parser_parse_expression(const char *sql, struct arena *arena, struct ast **out, struct sql_error *err);
 
 /* Building blocks for script.c (each longjmps on error). */
 void parser_error(struct parser *p, const struct token *at, const char *fmt, ...)

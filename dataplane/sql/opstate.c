@@ -1,0 +1,189 @@
+/* opstate.c — owned row copies, the partition hash table and the byte form of rows shared by
+ * the changelog operators (Top-N, deduplication, OVER aggregates). */
+#include "dataplane/sql/opstate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct value *opstate_row_copy(const struct value *row, int n, size_t *size)
+{
+    size_t bytes = (size_t)n * sizeof(struct value);
+    for (int i = 0; i < n; i++)
+        if (row[i].type == VT_STRING)
+            bytes += row[i].u.s.len;
+    struct value *c = malloc(bytes ? bytes : 1);
+    if (!c)
+        return NULL;
+    char *s = (char *)(c + n);
+    for (int i = 0; i < n; i++) {
+        c[i] = row[i];
+        if (row[i].type == VT_STRING) {
+            if (row[i].u.s.len)
+                memcpy(s, row[i].u.s.ptr, row[i].u.s.len);
+            c[i].u.s.ptr = s;
+            s += row[i].u.s.len;
+        }
+    }
+    if (size)
+        *size = bytes;
+    return c;
+}
+
+uint64_t opstate_hash_cols(const struct value *row, const int *cols, int ncols)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ULL;
+    for (int i = 0; i < ncols; i++)
+        h = value_hash(&row[cols[i]], h);
+    return h;
+}
+
+/* ---- Partition table ---------------------------------------------------------------------*/
+
+struct opstate_part *opstate_find(const struct opstate_table *t, const struct value *row, const int *cols, uint64_t h)
+{
+    if (!t->cap)
+        return NULL;
+    for (struct opstate_part *p = t->buckets[h & (t->cap - 1)]; p; p = p->hnext) {
+        if (p->hash != h)
+            continue;
+        int k = 0;
+        while (k < t->nkeys && value_equal(&p->keys[k], &row[cols[k]]))
+            k++;
+        if (k == t->nkeys)
+            return p;
+    }
+    return NULL;
+}
+
+int opstate_insert(struct opstate_table *t, struct opstate_part *p)
+{
+    if ((t->n + 1) * 4 > t->cap * 3) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        struct opstate_part **b = calloc(cap, sizeof *b);
+        if (!b)
+            return -1;
+        for (size_t i = 0; i < t->cap; i++)
+            for (struct opstate_part *x = t->buckets[i], *next; x; x = next) {
+                next = x->hnext;
+                x->hnext = b[x->hash & (cap - 1)];
+                b[x->hash & (cap - 1)] = x;
+            }
+        free(t->buckets);
+        t->buckets = b;
+        t->cap = cap;
+    }
+    p->hnext = t->buckets[p->hash & (t->cap - 1)];
+    t->buckets[p->hash & (t->cap - 1)] = p;
+    t->n++;
+    return 0;
+}
+
+void opstate_remove(struct opstate_table *t, struct opstate_part *p)
+{
+    struct opstate_part **pp = &t->buckets[p->hash & (t->cap - 1)];
+    while (*pp && *pp != p)
+        pp = &(*pp)->hnext;
+    if (*pp) {
+        *pp = p->hnext;
+        t->n--;
+    }
+}
+
+void opstate_table_free(struct opstate_table *t)
+{
+    free(t->buckets);
+    t->buckets = NULL;
+    t->cap = t->n = 0;
+}
+
+/* ---- Byte form ---------------------------------------------------------------------------*/
+
+void opstate_put_i64(struct window_writer *w, int64_t v) { window_put(w, &v, sizeof v); }
+
+int64_t opstate_get_i64(struct window_reader *r)
+{
+    int64_t v;
+    window_get(r, &v, sizeof v);
+    return v;
+}
+
+void opstate_put_value(struct window_writer *w, const struct value *v)
+{
+    unsigned char t = (unsigned char)v->type;
+    window_put(w, &t, 1);
+    if (v->type == VT_STRING) {
+        window_put(w, &v->u.s.len, sizeof v->u.s.len);
+        window_put(w, v->u.s.ptr, v->u.s.len);
+    } else if (v->type == VT_DOUBLE) {
+        window_put(w, &v->u.d, sizeof v->u.d);
+    } else if (v->type == VT_BOOLEAN) {
+        unsigned char x = v->u.b;
+        window_put(w, &x, 1);
+    } else if (v->type != VT_NULL) {
+        opstate_put_i64(w, v->u.i);
+    }
+}
+
+void opstate_get_value(struct window_reader *r, struct value *v)
+{
+    unsigned char type;
+    window_get(r, &type, 1);
+    memset(v, 0, sizeof *v);
+    v->type = (enum value_type)type;
+    switch (v->type) {
+    case VT_NULL:
+        return;
+    case VT_STRING:
+        window_get(r, &v->u.s.len, sizeof v->u.s.len);
+        if (r->bad || r->len - r->pos < v->u.s.len) {
+            r->bad = 1;
+            v->type = VT_NULL;
+            return;
+        }
+        v->u.s.ptr = r->p + r->pos;
+        r->pos += v->u.s.len;
+        return;
+    case VT_DOUBLE:
+        window_get(r, &v->u.d, sizeof v->u.d);
+        return;
+    case VT_BOOLEAN: {
+        unsigned char x;
+        window_get(r, &x, 1);
+        v->u.b = x != 0;
+        return;
+    }
+    case VT_BIGINT:
+    case VT_TIMESTAMP:
+        v->u.i = opstate_get_i64(r);
+        return;
+    default:
+        r->bad = 1;
+        v->type = VT_NULL;
+    }
+}
+
+void opstate_put_row(struct window_writer *w, const struct value *row, int n)
+{
+    for (int i = 0; i < n; i++)
+        opstate_put_value(w, &row[i]);
+}
+
+struct value *opstate_get_row(struct window_reader *r, int n, const enum value_type *types, size_t *size)
+{
+    struct value stack[32], *tmp = n <= 32 ? stack : malloc((size_t)n * sizeof *tmp);
+    struct value *row = NULL;
+    if (!tmp) {
+        r->bad = 1;
+        return NULL;
+    }
+    for (int i = 0; i < n && !r->bad; i++) {
+        opstate_get_value(r, &tmp[i]);
+        if (types && tmp[i].type != VT_NULL && tmp[i].type != types[i])
+            r->bad = 1;
+    }
+    if (!r->bad && !(row = opstate_row_copy(tmp, n, size)))
+        r->bad = 1;
+    if (tmp != stack)
+        free(tmp);
+    return row;
+}
