@@ -50,6 +50,13 @@ int eval_sub_double(const struct expr *e, struct eval_ctx *c, struct value *out)
 int eval_mul_double(const struct expr *e, struct eval_ctx *c, struct value *out);
 int eval_div_double(const struct expr *e, struct eval_ctx *c, struct value *out);
 int eval_mod_double(const struct expr *e, struct eval_ctx *c, struct value *out);
+/* DECIMAL versions: operands BIGINT or DECIMAL(p, s), result e->type (Flink's precision and
+ * scale, see compile.c), rounded half up; a result beyond the precision is an error. */
+int eval_add_decimal(const struct expr *e, struct eval_ctx *c, struct value *out);
+int eval_sub_decimal(const struct expr *e, struct eval_ctx *c, struct value *out);
+int eval_mul_decimal(const struct expr *e, struct eval_ctx *c, struct value *out);
+int eval_div_decimal(const struct expr *e, struct eval_ctx *c, struct value *out);
+int eval_mod_decimal(const struct expr *e, struct eval_ctx *c, struct value *out);
 int eval_neg(const struct expr *e, struct eval_ctx *c, struct value *out);
 int eval_concat(const struct expr *e, struct eval_ctx *c, struct value *out); /* || */
 /* Comparison; e->index is the ast_op. eval_compare_int: BIGINT or TIMESTAMP on both sides. */

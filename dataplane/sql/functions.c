@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <wctype.h>
+#include <locale.h>
 
 #include "common/arena.h"
 #include "dataplane/codec/timestamp.h"
@@ -102,14 +104,84 @@ static double num(const struct value *v) { return v->type == VT_DOUBLE ? v->u.d 
 
 /* ---- String functions ------------------------------------------------------------------*/
 
+/* UPPER/LOWER map each code point through glibc's towupper_l/towlower_l in the C.UTF-8 locale
+ * (made once, never set process-wide): one code point to one, so Java's special cases (German
+ * sharp s to "SS") stay as they are. Bytes that are not UTF-8 are copied. */
+static locale_t case_locale;
+static pthread_once_t case_locale_once = PTHREAD_ONCE_INIT;
+static void case_locale_init(void) { case_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0); }
+
+/* The code point at s[0..n) and its length in *len; -1 (len 1) when it is not UTF-8. */
+static int32_t utf8_decode(const unsigned char *s, size_t n, size_t *len)
+{
+    int32_t cp;
+    size_t k;
+    if (s[0] < 0x80) {
+        *len = 1;
+        return s[0];
+    }
+    if ((s[0] & 0xE0) == 0xC0)
+        cp = s[0] & 0x1F, k = 2;
+    else if ((s[0] & 0xF0) == 0xE0)
+        cp = s[0] & 0x0F, k = 3;
+    else if ((s[0] & 0xF8) == 0xF0)
+        cp = s[0] & 0x07, k = 4;
+    else
+        k = 0, cp = 0;
+    *len = 1;
+    if (k == 0 || k > n)
+        return -1;
+    for (size_t i = 1; i < k; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return -1;
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    *len = k;
+    return cp;
+}
+
+static size_t utf8_encode(int32_t cp, char *o)
+{
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | cp >> 6);
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | cp >> 12);
+        o[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | cp >> 18);
+    o[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+    o[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
 static int fn_case(const struct value *a, struct eval_ctx *c, const struct expr *e, struct value *out, int upper)
 {
-    char *m = result_alloc(c, e, a[0].u.s.len);
+    const unsigned char *s = (const unsigned char *)a[0].u.s.ptr;
+    size_t n = a[0].u.s.len, k = 0, len;
+    char *m = result_alloc(c, e, n + n / 2 + 4); /* a mapping grows a character by half at most */
     if (!m)
         return -1;
-    for (uint32_t i = 0; i < a[0].u.s.len; i++)
-        m[i] = (char)(upper ? toupper((unsigned char)a[0].u.s.ptr[i]) : tolower((unsigned char)a[0].u.s.ptr[i]));
-    return set_string(c, e, out, m, a[0].u.s.len);
+    pthread_once(&case_locale_once, case_locale_init);
+    for (size_t i = 0; i < n; i += len) {
+        int32_t cp = utf8_decode(s + i, n - i, &len);
+        if (cp < 0 || (cp < 0x80 && !case_locale)) {
+            m[k++] = (char)(cp < 0 ? s[i] : upper ? toupper(cp) : tolower(cp));
+            continue;
+        }
+        wint_t w = upper ? towupper_l((wint_t)cp, case_locale) : towlower_l((wint_t)cp, case_locale);
+        k += utf8_encode((int32_t)w, m + k);
+    }
+    return set_string(c, e, out, m, k);
 }
 
 static int fn_upper(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
@@ -122,24 +194,21 @@ static int fn_lower(const struct expr *e, const struct value *a, struct eval_ctx
     return fn_case(a, c, e, out, 0);
 }
 
+/* Flink's SUBSTRING(s, pos[, len]): pos counts characters from 1, from the end when negative
+ * (-1 the last), 0 is 1; before the start or past the end gives ''; a negative len NULL. */
 static int fn_substring(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
 {
     const char *s = a[0].u.s.ptr;
     size_t n = a[0].u.s.len;
-    int64_t start = a[1].u.i, len = INT64_MAX / 2;
-    if (e->nargs > 2) {
-        len = a[2].u.i;
-        if (len < 0)
-            return eval_fail(c, e, "negative substring length %lld", (long long)len);
+    int64_t pos = a[1].u.i, len = e->nargs > 2 ? a[2].u.i : INT64_MAX / 2, chars = utf8_length(s, n), start;
+    if (len < 0) {
+        out->type = VT_NULL;
+        return 0;
     }
-    if (start < 1) { /* SQL: characters before position 1 count against the length */
-        if (e->nargs > 2)
-            len = start < -len ? 0 : len + start - 1;
-        start = 1;
-        if (len < 0)
-            len = 0;
-    }
-    size_t b = utf8_offset(s, n, start - 1);
+    start = pos > 0 ? pos - 1 : pos < 0 ? chars + pos : 0;
+    if (start < 0 || start >= chars)
+        return set_string(c, e, out, s, 0);
+    size_t b = utf8_offset(s, n, start);
     size_t en = b + utf8_offset(s + b, n - b, len);
     return set_string(c, e, out, s + b, en - b);
 }
@@ -384,20 +453,27 @@ static int fn_regexp_extract(const struct expr *e, const struct value *a, struct
     return rc < 0 ? -1 : 0;
 }
 
+/* Java's Character.isWhitespace for ASCII: what an empty separator splits on. */
+static int split_is_space(char ch) { return ch == ' ' || (ch >= 9 && ch <= 13) || (ch >= 0x1C && ch <= 0x1F); }
+
+/* Flink's SPLIT_INDEX (commons-lang splitByWholeSeparatorPreserveAllTokens): token `want`
+ * (0-based) of s split at every sep, empty tokens kept; an empty sep splits at every
+ * whitespace character; an empty s has no tokens. NULL when there is no such token. */
 static int fn_split_index(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
 {
     const char *s = a[0].u.s.ptr, *sep = a[1].u.s.ptr;
     size_t n = a[0].u.s.len, sn = a[1].u.s.len, b = 0;
     int64_t want = a[2].u.i, k = 0;
     out->type = VT_NULL;
-    if (want < 0 || sn == 0)
+    if (want < 0 || n == 0)
         return 0;
-    for (size_t i = 0; i + sn <= n;) {
-        if (memcmp(s + i, sep, sn) == 0) {
+    for (size_t i = 0; i < n && (sn == 0 || i + sn <= n);) {
+        size_t hit = sn == 0 ? (size_t)split_is_space(s[i]) : memcmp(s + i, sep, sn) == 0 ? sn : 0;
+        if (hit) {
             if (k == want)
                 return set_string(c, e, out, s + b, i - b);
             k++;
-            i += sn;
+            i += hit;
             b = i;
         } else {
             i++;
