@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <math.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <openssl/evp.h>
 #include <pcre2.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -231,6 +232,52 @@ static int fn_concat(const struct expr *e, const struct value *a, struct eval_ct
         k += parts[i].u.s.len;
     }
     return set_string(c, e, out, m, total);
+}
+
+/* CONCAT_WS(sep, s1, ...): the non-NULL strings joined by sep; NULL when sep is NULL (Flink). */
+static int fn_concat_ws(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    if (a[0].type == VT_NULL) {
+        out->type = VT_NULL;
+        return 0;
+    }
+    size_t total = 0, k = 0;
+    int n = 0;
+    for (int i = 1; i < e->nargs; i++)
+        if (a[i].type != VT_NULL)
+            total += a[i].u.s.len + (n++ ? a[0].u.s.len : 0);
+    char *m = result_alloc(c, e, total);
+    if (!m)
+        return -1;
+    n = 0;
+    for (int i = 1; i < e->nargs; i++) {
+        if (a[i].type == VT_NULL)
+            continue;
+        if (n++) {
+            memcpy(m + k, a[0].u.s.ptr, a[0].u.s.len);
+            k += a[0].u.s.len;
+        }
+        memcpy(m + k, a[i].u.s.ptr, a[i].u.s.len);
+        k += a[i].u.s.len;
+    }
+    return set_string(c, e, out, m, k);
+}
+
+/* MD5(s): the digest of s's bytes as 32 lower-case hex digits (OpenSSL). */
+static int fn_md5(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    char *m = result_alloc(c, e, 32);
+    if (!m)
+        return -1;
+    if (EVP_Digest(a[0].u.s.ptr, a[0].u.s.len, digest, &n, EVP_md5(), NULL) != 1 || n != 16)
+        return eval_fail(c, e, "MD5 failed");
+    for (unsigned int i = 0; i < 16; i++) {
+        m[2 * i] = "0123456789abcdef"[digest[i] >> 4];
+        m[2 * i + 1] = "0123456789abcdef"[digest[i] & 15];
+    }
+    return set_string(c, e, out, m, 32);
 }
 
 static int fn_char_length(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
@@ -1448,6 +1495,8 @@ static const struct sql_function functions_table[] = {
     {"LOWER", 1, 1, "S", VT_STRING, RET_FIXED, 1, fn_lower, NULL, AGG_NONE},
     {"SUBSTRING", 2, 3, "SII", VT_STRING, RET_FIXED, 1, fn_substring, NULL, AGG_NONE},
     {"CONCAT", 1, MANY, "A", VT_STRING, RET_FIXED, 1, fn_concat, NULL, AGG_NONE},
+    {"CONCAT_WS", 2, MANY, "S", VT_STRING, RET_FIXED, 0, fn_concat_ws, NULL, AGG_NONE},
+    {"MD5", 1, 1, "S", VT_STRING, RET_FIXED, 1, fn_md5, NULL, AGG_NONE},
     {"CHAR_LENGTH", 1, 1, "S", VT_BIGINT, RET_FIXED, 1, fn_char_length, NULL, AGG_NONE},
     {"CHARACTER_LENGTH", 1, 1, "S", VT_BIGINT, RET_FIXED, 1, fn_char_length, NULL, AGG_NONE},
     {"TRIM", 3, 3, "SSS", VT_STRING, RET_FIXED, 1, fn_trim, NULL, AGG_NONE},
