@@ -18,6 +18,8 @@
 #include <locale.h>
 
 #include "common/arena.h"
+#include "common/clock.h"
+#include "dataplane/codec/json_encode.h"
 #include "dataplane/codec/timestamp.h"
 #include "dataplane/sql/parser.h"
 
@@ -1231,6 +1233,105 @@ static int date_pattern(const char *pat, size_t pn, int64_t ts, char *buf, size_
     return 0;
 }
 
+/* CURRENT_TIMESTAMP: the wall clock (UTC milliseconds) when the row is evaluated, as Flink's
+ * streaming mode does. */
+static int fn_current_timestamp(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    out->type = VT_TIMESTAMP;
+    out->u.i = clock_wall_ms();
+    return 0;
+}
+
+/* TO_TIMESTAMP_LTZ(epoch[, precision]): epoch seconds (precision 0) or milliseconds (3, the
+ * default) as a TIMESTAMP(3) in UTC. */
+static int fn_to_timestamp_ltz(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    int64_t precision = e->nargs > 1 ? a[1].u.i : 3, scale = precision == 0 ? 1000 : 1;
+    double ms = a[0].type == VT_DOUBLE ? a[0].u.d * (double)scale : 0;
+    if (precision != 0 && precision != 3)
+        return eval_fail(c, e, "TO_TIMESTAMP_LTZ precision must be 0 (seconds) or 3 (milliseconds), found %lld",
+                         (long long)precision);
+    if (a[0].type == VT_DOUBLE ? !(ms >= (double)TIMESTAMP_MIN_MS && ms <= (double)TIMESTAMP_MAX_MS)
+                               : (a[0].u.i < TIMESTAMP_MIN_MS / scale || a[0].u.i > TIMESTAMP_MAX_MS / scale))
+        return eval_fail(c, e, "TO_TIMESTAMP_LTZ result is outside years 0000 to 9999");
+    out->type = VT_TIMESTAMP;
+    out->u.i = a[0].type == VT_DOUBLE ? (int64_t)floor(ms) : a[0].u.i * scale;
+    return 0;
+}
+
+/* One JSON_OBJECT value: strings quoted, numbers and booleans bare, times as their text. */
+static int json_object_value(struct json_buf *b, const struct value *v)
+{
+    char text[48];
+    size_t n;
+    switch (value_type_base(v->type)) {
+    case VT_NULL:
+        n = (size_t)snprintf(text, sizeof text, "null");
+        break;
+    case VT_STRING:
+        return json_buf_put_string(b, v->u.s.ptr, v->u.s.len);
+    case VT_BIGINT:
+        return json_buf_put_int(b, v->u.i);
+    case VT_DOUBLE:
+        return json_buf_put_double(b, v->u.d);
+    case VT_BOOLEAN:
+        n = (size_t)snprintf(text, sizeof text, "%s", v->u.b ? "true" : "false");
+        break;
+    case VT_DECIMAL:
+        n = value_format_decimal(v->u.dec, value_decimal_scale(v->type), text);
+        break;
+    case VT_DATE:
+        n = value_format_date(v->u.i, text);
+        return json_buf_put_string(b, text, n);
+    default:
+        n = timestamp_format(v->u.i, text);
+        return json_buf_put_string(b, text, n);
+    }
+    if (json_buf_reserve(b, n) < 0)
+        return -1;
+    memcpy(b->data + b->len, text, n);
+    b->len += n;
+    return 0;
+}
+
+/* JSON_OBJECT(KEY k VALUE v, ...) as Flink's: args[0] the ON NULL mode ("NULL" keeps null
+ * values, "ABSENT" leaves them out), then key, value pairs in order; a NULL key is an error. */
+static int fn_json_object(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    struct json_buf b = {0};
+    int absent = a[0].type == VT_STRING && a[0].u.s.len == 6, rc = 0, n = 0;
+    rc |= json_buf_reserve(&b, 2);
+    if (rc == 0)
+        b.data[b.len++] = '{';
+    for (int i = 1; rc == 0 && i + 1 < e->nargs; i += 2) {
+        struct value key;
+        if (a[i].type == VT_NULL) {
+            json_buf_free(&b);
+            return eval_fail(c, e, "JSON_OBJECT key must not be NULL");
+        }
+        if (absent && a[i + 1].type == VT_NULL)
+            continue;
+        if (value_to_string(&a[i], c->scratch, &key) < 0)
+            rc = -1;
+        if (n++ && rc == 0 && (rc = json_buf_reserve(&b, 1)) == 0)
+            b.data[b.len++] = ',';
+        rc = rc ? rc : json_buf_put_string(&b, key.u.s.ptr, key.u.s.len);
+        rc = rc ? rc : json_buf_reserve(&b, 1);
+        if (rc == 0)
+            b.data[b.len++] = ':';
+        rc = rc ? rc : json_object_value(&b, &a[i + 1]);
+    }
+    rc = rc ? rc : json_buf_reserve(&b, 1);
+    char *m = rc ? NULL : result_alloc(c, e, b.len + 1);
+    if (m) {
+        b.data[b.len++] = '}';
+        memcpy(m, b.data, b.len);
+        set_string(c, e, out, m, b.len);
+    }
+    json_buf_free(&b);
+    return m ? 0 : rc ? eval_fail(c, e, "out of memory") : -1;
+}
+
 static int fn_to_timestamp(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
 {
     out->type = VT_TIMESTAMP;
@@ -1497,6 +1598,9 @@ static const struct sql_function functions_table[] = {
     {"CONCAT", 1, MANY, "A", VT_STRING, RET_FIXED, 1, fn_concat, NULL, AGG_NONE},
     {"CONCAT_WS", 2, MANY, "S", VT_STRING, RET_FIXED, 0, fn_concat_ws, NULL, AGG_NONE},
     {"MD5", 1, 1, "S", VT_STRING, RET_FIXED, 1, fn_md5, NULL, AGG_NONE},
+    {"CURRENT_TIMESTAMP", 0, 0, "A", VT_TIMESTAMP, RET_FIXED, 0, fn_current_timestamp, NULL, AGG_NONE},
+    {"TO_TIMESTAMP_LTZ", 1, 2, "NI", VT_TIMESTAMP, RET_FIXED, 1, fn_to_timestamp_ltz, NULL, AGG_NONE},
+    {"JSON_OBJECT", 1, MANY, "SA", VT_STRING, RET_FIXED, 0, fn_json_object, NULL, AGG_NONE},
     {"CHAR_LENGTH", 1, 1, "S", VT_BIGINT, RET_FIXED, 1, fn_char_length, NULL, AGG_NONE},
     {"CHARACTER_LENGTH", 1, 1, "S", VT_BIGINT, RET_FIXED, 1, fn_char_length, NULL, AGG_NONE},
     {"TRIM", 3, 3, "SSS", VT_STRING, RET_FIXED, 1, fn_trim, NULL, AGG_NONE},

@@ -328,12 +328,47 @@ static const char *parser_unit(struct parser *p, const char *const *units, size_
     parser_expected(p, what);
 }
 
+/* JSON_OBJECT([[KEY] k VALUE v [, ...]] [NULL | ABSENT ON NULL]) after "(": args are the mode
+ * as a string literal ("NULL" or "ABSENT"), then k1, v1, k2, v2 ... */
+static struct ast *parser_json_object(struct parser *p, struct ast *f)
+{
+    const struct token *at = parser_peek(p);
+    const char *mode = "NULL";
+    int cap = 0;
+    struct ast *mode_lit = parser_string_literal(p, at, mode);
+    parser_push(p, &f->args, &f->nargs, &cap, mode_lit);
+    while (parser_peek(p)->kind != TK_RPAREN) {
+        if (parser_is_keyword(parser_peek(p), "NULL") || parser_is_keyword(parser_peek(p), "ABSENT")) {
+            const struct token *m = parser_next(p);
+            if (parser_accept_keyword(p, "ON")) {
+                parser_expect_keyword(p, "NULL");
+                mode_lit->lit.u.s.ptr = parser_is_keyword(m, "NULL") ? "NULL" : "ABSENT";
+                mode_lit->lit.u.s.len = (uint32_t)strlen(mode_lit->lit.u.s.ptr);
+                break;
+            }
+            p->pos--;
+        }
+        if (f->nargs > 1)
+            parser_expect(p, TK_COMMA, NULL);
+        parser_accept_keyword(p, "KEY");
+        parser_push(p, &f->args, &f->nargs, &cap, parser_additive(p));
+        parser_expect_keyword(p, "VALUE");
+        parser_push(p, &f->args, &f->nargs, &cap, parser_expr(p));
+    }
+    parser_expect(p, TK_RPAREN, NULL);
+    f->name = "JSON_OBJECT";
+    return f;
+}
+
 /* Special argument syntax: SUBSTRING(s FROM a [FOR b]), TRIM([BOTH|LEADING|TRAILING] [c] FROM s),
- * EXTRACT(unit FROM ts). Returns NULL when name is an ordinary function. */
+ * EXTRACT(unit FROM ts), JSON_OBJECT(KEY k VALUE v, ...). Returns NULL when name is an ordinary
+ * function. */
 static struct ast *parser_special_call(struct parser *p, const struct token *name)
 {
     struct ast *f = parser_node(p, AST_FUNC, name);
     f->name = name->text;
+    if (strcasecmp(name->text, "JSON_OBJECT") == 0)
+        return parser_json_object(p, f);
     if (strcasecmp(name->text, "EXTRACT") == 0) {
         const struct token *u = parser_peek(p);
         const char *unit =
@@ -554,6 +589,11 @@ static struct ast *parser_primary(struct parser *p)
         if (parser_is_reserved(t->text)) {
             p->pos--;
             parser_expected(p, "an expression");
+        }
+        if (parser_is_keyword(t, "CURRENT_TIMESTAMP")) { /* a function without parentheses */
+            a = parser_node(p, AST_FUNC, t);
+            a->name = "CURRENT_TIMESTAMP";
+            return a;
         }
         a = parser_node(p, AST_COLUMN, t);
         a->name = t->text;
