@@ -174,15 +174,13 @@ int value_to_string(const struct value *v, struct arena *scratch, struct value *
         out->u.s.len = v->u.b ? 4 : 5;
         return 0;
     }
-    char *buf = scratch ? arena_alloc(scratch, TIMESTAMP_TEXT_MAX) : NULL;
+    char *buf = scratch ? arena_alloc(scratch, value_is_decimal(v->type) ? 48 : TIMESTAMP_TEXT_MAX) : NULL;
     if (!buf)
         return -1;
     size_t n;
-    if (value_is_decimal(v->type)) {
-        if (!(buf = arena_alloc(scratch, 48)))
-            return -1;
+    if (value_is_decimal(v->type))
         n = value_format_decimal(v->u.dec, value_decimal_scale(v->type), buf);
-    } else if (v->type == VT_DATE)
+    else if (v->type == VT_DATE)
         n = value_format_date(v->u.i, buf);
     else if (v->type == VT_BIGINT)
         n = (size_t)snprintf(buf, TIMESTAMP_TEXT_MAX, "%lld", (long long)v->u.i);
@@ -404,7 +402,8 @@ size_t value_format_date(int64_t days, char *buf)
     int64_t y;
     int m, d;
     timestamp_civil_from_days(days, &y, &m, &d);
-    return (size_t)snprintf(buf, 16, "%04lld-%02d-%02d", (long long)y, m, d);
+    int n = snprintf(buf, 16, "%04lld-%02d-%02d", (long long)y, m, d);
+    return n < 16 ? (size_t)n : 15; /* only a year beyond 9999 is cut */
 }
 
 int row_kind_is_accumulate(enum row_kind k) { return k == ROW_INSERT || k == ROW_UPDATE_AFTER; }

@@ -129,7 +129,8 @@ size_t value_format_date(int64_t days, char *buf);
  * with ".0" on whole numbers ("9.08", "10.0", "1e+20"); buf at least 32 bytes. Returns the
  * length. */
 size_t value_format_double(double d, char *buf);
-/* Sets *out to the VT_STRING text of a non-null value as CAST(v AS STRING) writes it. A string
+/* Sets *out to the VT_STRING text of a non-null value as CAST(v AS STRING) writes it (a DECIMAL
+ * with exactly its scale's digits, a DATE as "yyyy-MM-dd"). A string
  * is returned as is and TRUE/FALSE are static; other texts are allocated from scratch (they
  * live as long as it). Returns 0, or -1 when scratch is NULL or out of memory. */
 int value_to_string(const struct value *v, struct arena *scratch, struct value *out);

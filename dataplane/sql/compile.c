@@ -440,6 +440,51 @@ static const struct {
     {'B', VT_BOOLEAN, VT_NULL, "BOOLEAN"}, {'X', VT_TIMESTAMP, VT_STRING, "TIMESTAMP(3) or STRING"},
 };
 
+/* The functions that keep a DECIMAL argument DECIMAL, as Flink's (others compute in DOUBLE). */
+static const struct {
+    const char *name;
+    enum decimal_rounding kind;
+} decimal_calls[] = {
+    {"ABS", DECIMAL_ABS},      {"FLOOR", DECIMAL_FLOOR}, {"CEIL", DECIMAL_CEIL},
+    {"CEILING", DECIMAL_CEIL}, {"ROUND", DECIMAL_ROUND},
+};
+
+static int decimal_call(const struct sql_function *f)
+{
+    for (size_t i = 0; i < sizeof decimal_calls / sizeof decimal_calls[0]; i++)
+        if (strcmp(f->name, decimal_calls[i].name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* ABS/FLOOR/CEIL/ROUND of a DECIMAL: e becomes an eval_decimal_rounding node of Flink's type
+ * (ABS the argument's; FLOOR and CEIL DECIMAL(p, 0); ROUND(x, r) LogicalTypeMerging's
+ * findRoundDecimalType, r a constant). */
+static int compile_decimal_call(struct expr_compiler *c, const struct ast *a, struct expr *e, int row)
+{
+    enum value_type t = e->args[0]->type;
+    int p = value_decimal_precision(t), s = value_decimal_scale(t);
+    int64_t r = 0;
+    e->fn = eval_decimal_rounding;
+    e->index = (int)decimal_calls[row].kind;
+    if (e->index == DECIMAL_ABS)
+        e->type = t;
+    else if (e->index != DECIMAL_ROUND)
+        e->type = value_decimal_type(p, 0);
+    else {
+        if (e->nargs > 1 && e->args[1]->fn != eval_const)
+            return compile_fail(c, a->args[1], "ROUND of a DECIMAL needs a constant number of digits");
+        r = e->nargs > 1 && e->args[1]->constant.type != VT_NULL ? e->args[1]->constant.u.i : 0;
+        if (r < -DECIMAL_MAX_PRECISION || r > DECIMAL_MAX_PRECISION)
+            return compile_fail(c, a->args[1], "ROUND digits must be between -38 and 38");
+        e->constant.u.i = r;
+        e->type = r >= s  ? t
+                  : r < 0 ? value_decimal_type(min_int(DECIMAL_MAX_PRECISION, 1 + p - s), 0)
+                          : value_decimal_type(min_int(DECIMAL_MAX_PRECISION, 1 + p - s + (int)r), (int)r);
+    }
+    return 0;
+}
+
 /* Compiles argument i of call a into e->args[i] and checks it against f's letter for it. */
 static int compile_call_arg(struct expr_compiler *c, const struct ast *a, const struct sql_function *f, struct expr *e,
                             int i)
@@ -451,11 +496,11 @@ static int compile_call_arg(struct expr_compiler *c, const struct ast *a, const 
     size_t nletters = strlen(f->args);
     char want = f->args[(size_t)i < nletters ? (size_t)i : nletters - 1];
     enum value_type t = e->args[i]->type;
-    if (want == 'N' && value_is_decimal(t)) /* the numeric functions compute in DOUBLE */
+    if (want == 'N' && value_is_decimal(t) && !(i == 0 && decimal_call(f) >= 0)) /* others compute in DOUBLE */
         return (e->args[i] = expr_promote(c, a->args[i], e->args[i], VT_DOUBLE)) ? 0 : -1;
     for (size_t k = 0; k < sizeof arg_kinds / sizeof arg_kinds[0]; k++)
         if (arg_kinds[k].letter == want && t != VT_NULL && t != arg_kinds[k].t1 &&
-            (arg_kinds[k].t2 == VT_NULL || t != arg_kinds[k].t2))
+            !(want == 'N' && value_is_decimal(t)) && (arg_kinds[k].t2 == VT_NULL || t != arg_kinds[k].t2))
             return compile_fail(c, a->args[i], "type mismatch: argument %d of %s must be %s, found %s", i + 1, f->name,
                                 arg_kinds[k].text, value_type_name(t));
     return 0;
@@ -512,6 +557,8 @@ static int compile_function(struct expr_compiler *c, const struct ast *a, struct
             return -1;
     if (call_result_type(c, a, f, e) < 0)
         return -1;
+    if (decimal_call(f) >= 0 && value_is_decimal(e->args[0]->type))
+        return compile_decimal_call(c, a, e, decimal_call(f)) < 0 ? -1 : (*out = e, 0);
     if (f->prepare && compile_prepare(c, f, e, a) < 0)
         return -1;
     *out = e;

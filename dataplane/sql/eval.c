@@ -269,6 +269,38 @@ int eval_mod_decimal(const struct expr *e, struct eval_ctx *c, struct value *out
     return decimal_result(c, e, x % y, s, "%", out);
 }
 
+/* ABS, FLOOR, CEIL and ROUND of a DECIMAL (args[0]); e->type has the result's scale. */
+int eval_decimal_rounding(const struct expr *e, struct eval_ctx *c, struct value *out)
+{
+    if (expr_eval(e->args[0], c, out) < 0)
+        return -1;
+    if (out->type == VT_NULL)
+        return 0;
+    /* ROUND to -k digits: round at 10^(s + k), then scale back up by 10^k */
+    int k = e->index == DECIMAL_ROUND && e->constant.u.i < 0 ? (int)-e->constant.u.i : 0;
+    int shift = value_decimal_scale(out->type) - value_decimal_scale(e->type) + k;
+    value_int128 v = out->u.dec, unit = shift > DECIMAL_MAX_PRECISION ? 0 : value_pow10(shift);
+    value_int128 q = unit ? v / unit : 0, r = unit ? v % unit : v, mag = r < 0 ? -r : r;
+    switch ((enum decimal_rounding)e->index) {
+    case DECIMAL_ABS:
+        q = v < 0 ? -v : v;
+        break;
+    case DECIMAL_FLOOR:
+        q -= r < 0;
+        break;
+    case DECIMAL_CEIL:
+        q += r > 0;
+        break;
+    case DECIMAL_ROUND: /* half away from zero */
+        if (unit && mag >= unit - mag)
+            q += v < 0 ? -1 : 1;
+        if (k && q != 0 && __builtin_mul_overflow(q, value_pow10(k), &q))
+            return decimal_overflow(c, e, "ROUND");
+        break;
+    }
+    return decimal_result(c, e, q, value_decimal_scale(e->type), e->func ? e->func->name : "ROUND", out);
+}
+
 int eval_neg(const struct expr *e, struct eval_ctx *c, struct value *out)
 {
     if (expr_eval(e->args[0], c, out) < 0)

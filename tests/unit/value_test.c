@@ -66,9 +66,9 @@ END_TEST
 
 START_TEST(test_compare_and_hash_across_scales_and_types)
 {
-    struct value a = {.type = value_decimal_type(10, 2), .u.dec = 150};  /* 1.50 */
-    struct value b = {.type = value_decimal_type(5, 1), .u.dec = 15};    /* 1.5 */
-    struct value c = {.type = value_decimal_type(3, 0), .u.dec = 2};     /* 2 */
+    struct value a = {.type = value_decimal_type(10, 2), .u.dec = 150}; /* 1.50 */
+    struct value b = {.type = value_decimal_type(5, 1), .u.dec = 15};   /* 1.5 */
+    struct value c = {.type = value_decimal_type(3, 0), .u.dec = 2};    /* 2 */
     struct value i = {.type = VT_BIGINT, .u.i = 2};
     struct value d = {.type = VT_DOUBLE, .u.d = 1.25};
     struct value big = {.type = value_decimal_type(38, 0), .u.dec = value_pow10(38) - 1};
