@@ -197,9 +197,9 @@ const struct resource_kind resource_secrets = {
 /* Column types a stream schema may use (the dataplane maps them onto its value types). */
 static bool stream_type_valid(const char *type)
 {
-    static const char *const plain[] = {"STRING",   "VARCHAR",   "CHAR",          "BIGINT", "INT",  "INTEGER",
-                                        "SMALLINT", "TINYINT",   "DOUBLE",        "FLOAT",  "REAL", "DECIMAL",
-                                        "BOOLEAN",  "TIMESTAMP", "TIMESTAMP_LTZ", NULL};
+    static const char *const plain[] = {"STRING",   "VARCHAR",   "CHAR",          "BIGINT", "INT",     "INTEGER",
+                                        "SMALLINT", "TINYINT",   "DOUBLE",        "FLOAT",  "REAL",    "DECIMAL",
+                                        "BOOLEAN",  "TIMESTAMP", "TIMESTAMP_LTZ", "DATE",   "NUMERIC", NULL};
     char base[32];
     size_t n = strcspn(type, "(");
     if (n == 0 || n >= sizeof base)
@@ -216,14 +216,16 @@ static bool stream_type_valid(const char *type)
         return true;
     /* One or two integer arguments: VARCHAR(n), TIMESTAMP(3), DECIMAL(p, s). */
     int a, b, used = 0;
+    bool decimal = strcmp(base, "DECIMAL") == 0 || strcmp(base, "NUMERIC") == 0;
     if (sscanf(type + n, "(%d)%n", &a, &used) == 1 && type[n + used] == '\0')
-        return a >= 0;
+        return decimal ? a >= 1 && a <= 38 : a >= 0;
     used = 0;
+    /* DECIMAL(p, s): as Flink, 1 <= p <= 38 and 0 <= s <= p */
     if (sscanf(type + n, "(%d,%d)%n", &a, &b, &used) == 2 && type[n + used] == '\0')
-        return strcmp(base, "DECIMAL") == 0 && a > 0 && b >= 0;
+        return decimal && a >= 1 && a <= 38 && b >= 0 && b <= a;
     used = 0;
     if (sscanf(type + n, "(%d, %d)%n", &a, &b, &used) == 2 && type[n + used] == '\0')
-        return strcmp(base, "DECIMAL") == 0 && a > 0 && b >= 0;
+        return decimal && a >= 1 && a <= 38 && b >= 0 && b <= a;
     return false;
 }
 
@@ -276,7 +278,7 @@ static int stream_validate_schema(json_t *body, struct api_response *resp)
         if (!stream_type_valid(type))
             return api_fail_field(resp, API_INVALID_REQUEST, path,
                                   "field type \"%s\" is not supported; use STRING, BIGINT, INT, "
-                                  "DOUBLE, BOOLEAN, DECIMAL(p, s) or TIMESTAMP(3)",
+                                  "DOUBLE, BOOLEAN, DECIMAL(p, s) (p up to 38), DATE or TIMESTAMP(3)",
                                   type);
         const char *name = json_string_value(json_object_get(f, "name"));
         for (size_t j = 0; j < i; j++)

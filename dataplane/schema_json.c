@@ -13,17 +13,47 @@ static const struct {
     const char *name;
     enum value_type type;
 } schema_type_table[] = {
-    {"BOOLEAN", VT_BOOLEAN}, {"BIGINT", VT_BIGINT},       {"INT", VT_BIGINT},    {"INTEGER", VT_BIGINT},
-    {"SMALLINT", VT_BIGINT}, {"TINYINT", VT_BIGINT},      {"DOUBLE", VT_DOUBLE}, {"FLOAT", VT_DOUBLE},
-    {"REAL", VT_DOUBLE},     {"DECIMAL", VT_DOUBLE},      {"STRING", VT_STRING}, {"VARCHAR", VT_STRING},
-    {"CHAR", VT_STRING},     {"TIMESTAMP", VT_TIMESTAMP},
+    {"BOOLEAN", VT_BOOLEAN},
+    {"BIGINT", VT_BIGINT},
+    {"INT", VT_BIGINT},
+    {"INTEGER", VT_BIGINT},
+    {"SMALLINT", VT_BIGINT},
+    {"TINYINT", VT_BIGINT},
+    {"DOUBLE", VT_DOUBLE},
+    {"FLOAT", VT_DOUBLE},
+    {"REAL", VT_DOUBLE},
+    {"DECIMAL", VT_DECIMAL},
+    {"STRING", VT_STRING},
+    {"VARCHAR", VT_STRING},
+    {"CHAR", VT_STRING},
+    {"TIMESTAMP", VT_TIMESTAMP},
+    {"DATE", VT_DATE},
+    {"NUMERIC", VT_DECIMAL},
+    {"TIMESTAMP_LTZ", VT_TIMESTAMP},
 };
+
+/* "(p, s)", "(p)" or nothing after DECIMAL: DECIMAL(p, s), default DECIMAL(10, 0) as Flink. */
+static int schema_decimal_type(const char *args, enum value_type *out)
+{
+    int p = 10, s = 0, used = 0;
+    while (*args == ' ')
+        args++;
+    if (*args && !(sscanf(args, "(%d , %d )%n", &p, &s, &used) == 2 && args[used] == '\0') &&
+        !(used = 0, sscanf(args, "(%d )%n", &p, &used) == 1 && args[used] == '\0'))
+        return -1;
+    if (p < 1 || p > DECIMAL_MAX_PRECISION || s < 0 || s > p)
+        return -1;
+    *out = value_decimal_type(p, s);
+    return 0;
+}
 
 int schema_type_from_name(const char *name, enum value_type *out)
 {
     size_t n = strcspn(name, "( ");
     for (size_t i = 0; i < sizeof schema_type_table / sizeof schema_type_table[0]; i++)
         if (strlen(schema_type_table[i].name) == n && strncasecmp(schema_type_table[i].name, name, n) == 0) {
+            if (schema_type_table[i].type == VT_DECIMAL)
+                return schema_decimal_type(name + n, out);
             *out = schema_type_table[i].type;
             return 0;
         }

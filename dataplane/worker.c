@@ -513,6 +513,8 @@ static char *run_schema_json(const struct schema *s)
         for (size_t t = 0; t < sizeof run_type_names / sizeof run_type_names[0]; t++)
             if (run_type_names[t].type == s->fields[i].type)
                 type = run_type_names[t].name;
+        if (value_is_decimal(s->fields[i].type) || s->fields[i].type == VT_DATE)
+            type = value_type_name(s->fields[i].type); /* "DECIMAL(10, 2)", "DATE" */
         if (!type ||
             json_array_append_new(fields, json_pack("{s:s,s:s}", "name", s->fields[i].name, "type", type)) != 0) {
             json_decref(fields);

@@ -497,6 +497,49 @@ static int string_of(struct scan *s, const struct jvalue *v, const char **ptr, s
     return 0;
 }
 
+/* DECIMAL(p, s): a number read exactly from its text (or a string holding one), rounded half up
+ * to the scale; beyond the precision is an error. */
+static int convert_decimal(struct scan *s, const struct field *f, const struct jvalue *v, struct value *out)
+{
+    int precision = value_decimal_precision(f->type), scale = value_decimal_scale(f->type), rc;
+    const char *str = v->text;
+    size_t len = v->len;
+    if (v->kind == J_INT)
+        rc = value_decimal_rescale(v->i, 0, scale, precision, &out->u.dec) < 0 ? -2 : 0;
+    else if (v->kind == J_INT || v->kind == J_REAL || v->kind == J_STRING) {
+        if (v->kind == J_STRING && string_of(s, v, &str, &len) != 0)
+            return -1;
+        rc = value_decimal_parse(str, len, precision, scale, &out->u.dec);
+    } else
+        rc = -1;
+    if (rc == -1)
+        return field_fail(s, f->name, "expected a number");
+    if (rc == -2) {
+        char what[64];
+        snprintf(what, sizeof what, "number does not fit %s", value_type_name(f->type));
+        return field_fail(s, f->name, what);
+    }
+    out->type = f->type;
+    return 0;
+}
+
+/* DATE: a "yyyy-MM-dd" string. */
+static int convert_date(struct scan *s, const struct field *f, const struct jvalue *v, struct value *out)
+{
+    const char *str;
+    size_t len;
+    int64_t ms;
+    if (v->kind != J_STRING)
+        return field_fail(s, f->name, "expected a date string like \"2024-01-31\"");
+    if (string_of(s, v, &str, &len) != 0)
+        return -1;
+    if (len != 10 || timestamp_parse_text(str, len, TIMESTAMP_TEXT_SQL, &ms) != 0)
+        return field_fail(s, f->name, "expected a date string like \"2024-01-31\"");
+    out->type = VT_DATE;
+    out->u.i = ms / 86400000 - (ms % 86400000 < 0);
+    return 0;
+}
+
 static int convert(struct scan *s, const struct field *f, const struct jvalue *v, struct value *out)
 {
     if (v->kind == J_NULL) {
@@ -505,7 +548,13 @@ static int convert(struct scan *s, const struct field *f, const struct jvalue *v
     }
     const char *str;
     size_t len;
-    switch (f->type) {
+    switch (value_type_base(f->type)) {
+    case VT_DECIMAL:
+        return convert_decimal(s, f, v, out);
+    case VT_DATE:
+        return convert_date(s, f, v, out);
+    case VT_TYPE_ENCODED_MAX_:
+        break;
     case VT_BIGINT:
         if (v->kind != J_INT)
             return field_fail(s, f->name, "expected an integer");

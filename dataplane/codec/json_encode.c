@@ -361,12 +361,22 @@ int json_encode_row(const struct json_encoder *e, const struct value *row, struc
     out->data[out->len++] = '{';
     for (int i = 0; i < e->schema->nfields; i++) {
         const struct value *v = &row[i];
-        if (json_buf_reserve(out, e->prefix_len[i] + TIMESTAMP_TEXT_MAX + 8) != 0)
+        if (json_buf_reserve(out, e->prefix_len[i] + TIMESTAMP_TEXT_MAX + 24) != 0)
             return -1;
         memcpy(out->data + out->len, e->prefix[i], e->prefix_len[i]);
         out->len += e->prefix_len[i];
         int rc = 0;
-        switch (v->type) {
+        switch (value_type_base(v->type)) {
+        case VT_DECIMAL: /* a JSON number with exactly the scale's digits: integer formatting */
+            out->len += value_format_decimal(v->u.dec, value_decimal_scale(v->type), out->data + out->len);
+            break;
+        case VT_DATE:
+            out->data[out->len++] = '"';
+            out->len += value_format_date(v->u.i, out->data + out->len);
+            out->data[out->len++] = '"';
+            break;
+        case VT_TYPE_ENCODED_MAX_:
+            break;
         case VT_NULL:
             memcpy(out->data + out->len, "null", 4);
             out->len += 4;

@@ -29,17 +29,19 @@ static const struct {
     enum value_type type;
     unsigned int oid;
 } postgres_type_table[] = {
-    {VT_BOOLEAN, 16},    /* bool */
-    {VT_BIGINT, 20},     /* int8 */
-    {VT_DOUBLE, 701},    /* float8 */
-    {VT_STRING, 0},      /* unknown: the column's type reads the text */
-    {VT_TIMESTAMP, 1184} /* timestamptz */
+    {VT_BOOLEAN, 16},     /* bool */
+    {VT_BIGINT, 20},      /* int8 */
+    {VT_DOUBLE, 701},     /* float8 */
+    {VT_STRING, 0},       /* unknown: the column's type reads the text */
+    {VT_TIMESTAMP, 1184}, /* timestamptz */
+    {VT_DECIMAL, 1700},   /* numeric */
+    {VT_DATE, 1082},      /* date */
 };
 
 unsigned int postgres_type_oid(enum value_type t)
 {
     for (size_t i = 0; i < sizeof postgres_type_table / sizeof postgres_type_table[0]; i++)
-        if (postgres_type_table[i].type == t)
+        if (postgres_type_table[i].type == value_type_base(t))
             return postgres_type_table[i].oid;
     return 0;
 }
@@ -47,7 +49,14 @@ unsigned int postgres_type_oid(enum value_type t)
 const char *postgres_value_text(const struct value *v, struct arena *a, int *oom)
 {
     char buf[64];
-    switch (v->type) {
+    switch (value_type_base(v->type)) {
+    case VT_DECIMAL:
+        value_format_decimal(v->u.dec, value_decimal_scale(v->type), buf);
+        break;
+    case VT_DATE:
+        value_format_date(v->u.i, buf);
+        break;
+    case VT_TYPE_ENCODED_MAX_:
     case VT_NULL:
         return NULL;
     case VT_BOOLEAN:

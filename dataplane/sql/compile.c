@@ -48,7 +48,71 @@ void expr_compiler_cleanup(struct expr_compiler *c)
     c->ncleanups = c->capcleanups = 0;
 }
 
-static int is_numeric(enum value_type t) { return t == VT_BIGINT || t == VT_DOUBLE; }
+static int is_numeric(enum value_type t) { return t == VT_BIGINT || t == VT_DOUBLE || value_is_decimal(t); }
+static int is_exact(enum value_type t) { return t == VT_BIGINT || value_is_decimal(t); }
+/* Precision and scale of an exact numeric type (BIGINT is DECIMAL(19, 0), as in Flink). */
+static int precision_of(enum value_type t)
+{
+    return value_is_decimal(t) ? value_decimal_precision(t) : DECIMAL_BIGINT_PRECISION;
+}
+static int scale_of(enum value_type t) { return value_decimal_scale(t); }
+
+/* Flink's adjustPrecisionScale: beyond 38 digits, the scale gives way (keeping at least 6
+ * fraction digits, or fewer when it had fewer) so that the integer part is not cut. */
+static enum value_type decimal_adjusted(int precision, int scale)
+{
+    if (precision <= DECIMAL_MAX_PRECISION)
+        return value_decimal_type(precision, scale);
+    int digits = precision - scale, min_scale = scale < 6 ? scale : 6;
+    int adjusted = DECIMAL_MAX_PRECISION - digits > min_scale ? DECIMAL_MAX_PRECISION - digits : min_scale;
+    return value_decimal_type(DECIMAL_MAX_PRECISION, adjusted);
+}
+
+static int max_int(int a, int b) { return a > b ? a : b; }
+static int min_int(int a, int b) { return a < b ? a : b; }
+
+/* The result type of x op y where both are exact and one is DECIMAL (Flink's
+ * LogicalTypeMerging; a NULL operand takes the other's type). */
+static enum value_type decimal_arith_type(enum ast_op op, enum value_type x, enum value_type y)
+{
+    if (x == VT_NULL)
+        x = y;
+    if (y == VT_NULL)
+        y = x;
+    int p1 = precision_of(x), s1 = scale_of(x), p2 = precision_of(y), s2 = scale_of(y), s;
+    switch (op) {
+    case AST_OP_MUL:
+        return decimal_adjusted(p1 + p2 + 1, s1 + s2);
+    case AST_OP_DIV:
+        s = max_int(6, s1 + p2 + 1);
+        return decimal_adjusted(p1 - s1 + s2 + s, s);
+    case AST_OP_MOD:
+        s = max_int(s1, s2);
+        return decimal_adjusted(min_int(p1 - s1, p2 - s2) + s, s);
+    default: /* + and - */
+        s = max_int(s1, s2);
+        return decimal_adjusted(max_int(p1 - s1, p2 - s2) + s + 1, s);
+    }
+}
+
+enum value_type compile_sum_type(enum value_type arg)
+{
+    return value_is_decimal(arg) ? value_decimal_type(DECIMAL_MAX_PRECISION, scale_of(arg)) : arg;
+}
+
+enum value_type compile_avg_type(enum value_type arg)
+{
+    return value_is_decimal(arg) ? value_decimal_type(DECIMAL_MAX_PRECISION, max_int(6, scale_of(arg))) : arg;
+}
+
+int compile_implicit_cast(enum value_type from, enum value_type to)
+{
+    if (from == to)
+        return 1;
+    if (to == VT_DOUBLE)
+        return is_exact(from);
+    return value_is_decimal(to) && is_exact(from);
+}
 
 /* Which casts compile (the value may still fail at run time, e.g. 'abc' to BIGINT). */
 static int cast_allowed(enum value_type from, enum value_type to)
@@ -56,10 +120,12 @@ static int cast_allowed(enum value_type from, enum value_type to)
     if (from == VT_NULL || from == to || to == VT_STRING || from == VT_STRING)
         return 1;
     if (to == VT_TIMESTAMP)
-        return from == VT_BIGINT;
+        return from == VT_BIGINT || from == VT_DATE;
+    if (to == VT_DATE)
+        return from == VT_TIMESTAMP;
     if (from == VT_TIMESTAMP)
-        return to == VT_BIGINT;
-    return 1; /* among BOOLEAN, BIGINT, DOUBLE */
+        return to == VT_BIGINT || to == VT_DATE;
+    return from != VT_DATE; /* among BOOLEAN, BIGINT, DOUBLE, DECIMAL */
 }
 
 /* ---- Compiler --------------------------------------------------------------------------*/
@@ -114,8 +180,16 @@ static int common_type(enum value_type a, enum value_type b)
         return (int)b;
     if (b == VT_NULL || a == b)
         return (int)a;
+    if (is_exact(a) && is_exact(b)) { /* a DECIMAL that holds both */
+        int s = max_int(scale_of(a), scale_of(b));
+        return (int)value_decimal_type(
+            min_int(DECIMAL_MAX_PRECISION, max_int(precision_of(a) - scale_of(a), precision_of(b) - scale_of(b)) + s),
+            s);
+    }
     if (is_numeric(a) && is_numeric(b))
         return VT_DOUBLE;
+    if ((a == VT_DATE && b == VT_TIMESTAMP) || (a == VT_TIMESTAMP && b == VT_DATE))
+        return VT_TIMESTAMP;
     return -1;
 }
 
@@ -130,25 +204,30 @@ static const char *op_text(enum ast_op op)
     return texts[op];
 }
 
-/* Arithmetic evaluators as rows: op, integer version, double version. */
+/* Arithmetic evaluators as rows: op, integer, double and decimal versions. */
 static const struct {
     enum ast_op op;
-    expr_fn int_fn, double_fn;
+    expr_fn int_fn, double_fn, decimal_fn;
 } arith_ops[] = {
-    {AST_OP_ADD, eval_add_int, eval_add_double}, {AST_OP_SUB, eval_sub_int, eval_sub_double},
-    {AST_OP_MUL, eval_mul_int, eval_mul_double}, {AST_OP_DIV, eval_div_int, eval_div_double},
-    {AST_OP_MOD, eval_mod_int, eval_mod_double},
+    {AST_OP_ADD, eval_add_int, eval_add_double, eval_add_decimal},
+    {AST_OP_SUB, eval_sub_int, eval_sub_double, eval_sub_decimal},
+    {AST_OP_MUL, eval_mul_int, eval_mul_double, eval_mul_decimal},
+    {AST_OP_DIV, eval_div_int, eval_div_double, eval_div_decimal},
+    {AST_OP_MOD, eval_mod_int, eval_mod_double, eval_mod_decimal},
 };
 
-/* A string literal compared with a TIMESTAMP becomes a TIMESTAMP constant. */
+/* A string literal compared with a TIMESTAMP or DATE becomes a constant of that type. */
 static int coerce_literal(struct expr_compiler *c, const struct ast *a, struct expr *e, enum value_type want)
 {
-    if (e->fn != eval_const || e->type != VT_STRING || want != VT_TIMESTAMP)
+    if (e->fn != eval_const || e->type != VT_STRING || (want != VT_TIMESTAMP && want != VT_DATE))
         return 0;
-    if (timestamp_parse_text(e->constant.u.s.ptr, e->constant.u.s.len, TIMESTAMP_TEXT_SQL, &e->constant.u.i) < 0)
-        return compile_fail(c, a, "invalid timestamp literal '%s'", e->constant.u.s.ptr);
-    e->constant.type = VT_TIMESTAMP;
-    e->type = VT_TIMESTAMP;
+    struct eval_ctx ec = {.err = c->err};
+    struct value v;
+    if (eval_cast(&ec, e, &e->constant, want, &v) < 0)
+        return compile_fail(c, a, "invalid %s literal '%s'", want == VT_DATE ? "date" : "timestamp",
+                            e->constant.u.s.ptr);
+    e->constant = v;
+    e->type = want;
     return 0;
 }
 
@@ -160,6 +239,11 @@ static int compile_comparable(struct expr_compiler *c, const struct ast *at, str
     enum value_type x = (*l)->type, y = (*r)->type;
     if (common_type(x, y) < 0)
         return compile_fail(c, at, "type mismatch: cannot compare %s with %s", value_type_name(x), value_type_name(y));
+    /* a DATE meets a TIMESTAMP at midnight */
+    if (x == VT_DATE && y == VT_TIMESTAMP && !(*l = expr_promote(c, la, *l, VT_TIMESTAMP)))
+        return -1;
+    if (y == VT_DATE && x == VT_TIMESTAMP && !(*r = expr_promote(c, ra, *r, VT_TIMESTAMP)))
+        return -1;
     return 0;
 }
 
@@ -191,7 +275,8 @@ static int compile_binary(struct expr_compiler *c, const struct ast *a, struct e
             return -1;
         x = l->type;
         y = r->type;
-        e = node_new(c, a, (x == VT_BIGINT || x == VT_TIMESTAMP) && x == y ? eval_compare_int : eval_compare,
+        e = node_new(c, a,
+                     (x == VT_BIGINT || x == VT_TIMESTAMP || x == VT_DATE) && x == y ? eval_compare_int : eval_compare,
                      VT_BOOLEAN, 2);
         if (e)
             e->index = (int)a->op;
@@ -207,8 +292,11 @@ static int compile_binary(struct expr_compiler *c, const struct ast *a, struct e
             e = node_new(c, a, arith_ops[i].int_fn, VT_TIMESTAMP, 2);
         } else if ((is_numeric(x) || x == VT_NULL) && (is_numeric(y) || y == VT_NULL) && !interval_l && !interval_r) {
             int is_double = x == VT_DOUBLE || y == VT_DOUBLE;
-            e = node_new(c, a, is_double ? arith_ops[i].double_fn : arith_ops[i].int_fn,
-                         is_double ? VT_DOUBLE : VT_BIGINT, 2);
+            if (!is_double && (value_is_decimal(x) || value_is_decimal(y)))
+                e = node_new(c, a, arith_ops[i].decimal_fn, decimal_arith_type(a->op, x, y), 2);
+            else
+                e = node_new(c, a, is_double ? arith_ops[i].double_fn : arith_ops[i].int_fn,
+                             is_double ? VT_DOUBLE : VT_BIGINT, 2);
         } else {
             return compile_fail(c, a, "type mismatch: cannot apply \"%s\" to %s and %s", op_text(a->op),
                                 interval_l ? "INTERVAL" : value_type_name(x),
@@ -352,6 +440,51 @@ static const struct {
     {'B', VT_BOOLEAN, VT_NULL, "BOOLEAN"}, {'X', VT_TIMESTAMP, VT_STRING, "TIMESTAMP(3) or STRING"},
 };
 
+/* The functions that keep a DECIMAL argument DECIMAL, as Flink's (others compute in DOUBLE). */
+static const struct {
+    const char *name;
+    enum decimal_rounding kind;
+} decimal_calls[] = {
+    {"ABS", DECIMAL_ABS},      {"FLOOR", DECIMAL_FLOOR}, {"CEIL", DECIMAL_CEIL},
+    {"CEILING", DECIMAL_CEIL}, {"ROUND", DECIMAL_ROUND},
+};
+
+static int decimal_call(const struct sql_function *f)
+{
+    for (size_t i = 0; i < sizeof decimal_calls / sizeof decimal_calls[0]; i++)
+        if (strcmp(f->name, decimal_calls[i].name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* ABS/FLOOR/CEIL/ROUND of a DECIMAL: e becomes an eval_decimal_rounding node of Flink's type
+ * (ABS the argument's; FLOOR and CEIL DECIMAL(p, 0); ROUND(x, r) LogicalTypeMerging's
+ * findRoundDecimalType, r a constant). */
+static int compile_decimal_call(struct expr_compiler *c, const struct ast *a, struct expr *e, int row)
+{
+    enum value_type t = e->args[0]->type;
+    int p = value_decimal_precision(t), s = value_decimal_scale(t);
+    int64_t r = 0;
+    e->fn = eval_decimal_rounding;
+    e->index = (int)decimal_calls[row].kind;
+    if (e->index == DECIMAL_ABS)
+        e->type = t;
+    else if (e->index != DECIMAL_ROUND)
+        e->type = value_decimal_type(p, 0);
+    else {
+        if (e->nargs > 1 && e->args[1]->fn != eval_const)
+            return compile_fail(c, a->args[1], "ROUND of a DECIMAL needs a constant number of digits");
+        r = e->nargs > 1 && e->args[1]->constant.type != VT_NULL ? e->args[1]->constant.u.i : 0;
+        if (r < -DECIMAL_MAX_PRECISION || r > DECIMAL_MAX_PRECISION)
+            return compile_fail(c, a->args[1], "ROUND digits must be between -38 and 38");
+        e->constant.u.i = r;
+        e->type = r >= s  ? t
+                  : r < 0 ? value_decimal_type(min_int(DECIMAL_MAX_PRECISION, 1 + p - s), 0)
+                          : value_decimal_type(min_int(DECIMAL_MAX_PRECISION, 1 + p - s + (int)r), (int)r);
+    }
+    return 0;
+}
+
 /* Compiles argument i of call a into e->args[i] and checks it against f's letter for it. */
 static int compile_call_arg(struct expr_compiler *c, const struct ast *a, const struct sql_function *f, struct expr *e,
                             int i)
@@ -363,9 +496,11 @@ static int compile_call_arg(struct expr_compiler *c, const struct ast *a, const 
     size_t nletters = strlen(f->args);
     char want = f->args[(size_t)i < nletters ? (size_t)i : nletters - 1];
     enum value_type t = e->args[i]->type;
+    if (want == 'N' && value_is_decimal(t) && !(i == 0 && decimal_call(f) >= 0)) /* others compute in DOUBLE */
+        return (e->args[i] = expr_promote(c, a->args[i], e->args[i], VT_DOUBLE)) ? 0 : -1;
     for (size_t k = 0; k < sizeof arg_kinds / sizeof arg_kinds[0]; k++)
         if (arg_kinds[k].letter == want && t != VT_NULL && t != arg_kinds[k].t1 &&
-            (arg_kinds[k].t2 == VT_NULL || t != arg_kinds[k].t2))
+            !(want == 'N' && value_is_decimal(t)) && (arg_kinds[k].t2 == VT_NULL || t != arg_kinds[k].t2))
             return compile_fail(c, a->args[i], "type mismatch: argument %d of %s must be %s, found %s", i + 1, f->name,
                                 arg_kinds[k].text, value_type_name(t));
     return 0;
@@ -422,6 +557,8 @@ static int compile_function(struct expr_compiler *c, const struct ast *a, struct
             return -1;
     if (call_result_type(c, a, f, e) < 0)
         return -1;
+    if (decimal_call(f) >= 0 && value_is_decimal(e->args[0]->type))
+        return compile_decimal_call(c, a, e, decimal_call(f)) < 0 ? -1 : (*out = e, 0);
     if (f->prepare && compile_prepare(c, f, e, a) < 0)
         return -1;
     *out = e;

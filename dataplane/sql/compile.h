@@ -27,6 +27,13 @@ struct expr_compiler {
 int expr_compile(struct expr_compiler *c, const struct ast *a, struct expr **out);
 /* e converted to type t (a cast node, or a folded constant); NULL with c->err filled. */
 struct expr *expr_promote(struct expr_compiler *c, const struct ast *at, struct expr *e, enum value_type t);
+/* Flink's result types of SUM and AVG over arg (DECIMAL(38, s) and DECIMAL(38, max(6, s)) for
+ * a DECIMAL(p, s); otherwise arg's type). */
+enum value_type compile_sum_type(enum value_type arg);
+enum value_type compile_avg_type(enum value_type arg);
+/* 1 when a value of type from may go where to is wanted without a CAST (a sink's column):
+ * the same type, BIGINT or DECIMAL to DOUBLE or to any DECIMAL (checked when it runs). */
+int compile_implicit_cast(enum value_type from, enum value_type to);
 /* Registers fn(ptr) to run at expr_compiler_cleanup(). Returns 0 or -1. */
 int expr_compiler_defer(struct expr_compiler *c, void (*fn)(void *), void *ptr);
 void expr_compiler_cleanup(struct expr_compiler *c);

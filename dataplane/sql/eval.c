@@ -41,7 +41,14 @@ char *eval_string_alloc(struct eval_ctx *c, const struct expr *e, const char *wh
     return m;
 }
 
-static double as_double(const struct value *v) { return v->type == VT_DOUBLE ? v->u.d : (double)v->u.i; }
+static double as_double(const struct value *v)
+{
+    if (v->type == VT_DOUBLE)
+        return v->u.d;
+    if (value_is_decimal(v->type))
+        return value_decimal_to_double(v->u.dec, value_decimal_scale(v->type));
+    return (double)v->u.i;
+}
 
 /* ---- Node evaluators --------------------------------------------------------------------*/
 
@@ -142,11 +149,165 @@ int eval_mod_double(const struct expr *e, struct eval_ctx *c, struct value *out)
     return 0;
 }
 
+/* ---- DECIMAL arithmetic: operands BIGINT (as DECIMAL(19, 0)) or DECIMAL, result e->type ----*/
+
+/* The unscaled value of a BIGINT or DECIMAL operand (its scale is its type's: 0 for BIGINT). */
+static inline value_int128 dec_of(const struct value *v) { return value_is_decimal(v->type) ? v->u.dec : v->u.i; }
+
+static int decimal_overflow(struct eval_ctx *c, const struct expr *e, const char *op)
+{
+    return eval_fail(c, e, "numeric overflow in \"%s\": the result does not fit %s", op, value_type_name(e->type));
+}
+
+/* Sets out to r at scale `from`, brought to e's scale and checked against its precision. */
+static int decimal_result(struct eval_ctx *c, const struct expr *e, value_int128 r, int from, const char *op,
+                          struct value *out)
+{
+    int p = value_decimal_precision(e->type), s = value_decimal_scale(e->type);
+    if (from == s ? !value_decimal_fits(r, p) : value_decimal_rescale(r, from, s, p, &r) < 0)
+        return decimal_overflow(c, e, op);
+    out->type = e->type;
+    out->u.dec = r;
+    return 0;
+}
+
+/* Both operands at the larger of their scales (*scale). Returns 0, or -1 when one overflows. */
+static int decimal_align(const struct expr *e, const struct value *a, const struct value *b, value_int128 *x,
+                         value_int128 *y, int *scale)
+{
+    int sa = value_decimal_scale(a->type), sb = value_decimal_scale(b->type);
+    *x = dec_of(a);
+    *y = dec_of(b);
+    *scale = sa > sb ? sa : sb;
+    if (sa < sb && __builtin_mul_overflow(*x, value_pow10(sb - sa), x))
+        return -1;
+    if (sb < sa && __builtin_mul_overflow(*y, value_pow10(sa - sb), y))
+        return -1;
+    return 0;
+}
+
+int eval_add_decimal(const struct expr *e, struct eval_ctx *c, struct value *out)
+{
+    EVAL_TWO(e, c, a, b);
+    value_int128 x, y;
+    int s;
+    if (decimal_align(e, &a, &b, &x, &y, &s) < 0 || __builtin_add_overflow(x, y, &x))
+        return decimal_overflow(c, e, "+");
+    return decimal_result(c, e, x, s, "+", out);
+}
+
+int eval_sub_decimal(const struct expr *e, struct eval_ctx *c, struct value *out)
+{
+    EVAL_TWO(e, c, a, b);
+    value_int128 x, y;
+    int s;
+    if (decimal_align(e, &a, &b, &x, &y, &s) < 0 || __builtin_sub_overflow(x, y, &x))
+        return decimal_overflow(c, e, "-");
+    return decimal_result(c, e, x, s, "-", out);
+}
+
+int eval_mul_decimal(const struct expr *e, struct eval_ctx *c, struct value *out)
+{
+    EVAL_TWO(e, c, a, b);
+    value_int128 x = dec_of(&a), y = dec_of(&b), r;
+    int s = value_decimal_scale(a.type) + value_decimal_scale(b.type);
+    if (x >= INT64_MIN && x <= INT64_MAX && y >= INT64_MIN && y <= INT64_MAX)
+        r = (value_int128)(int64_t)x * (int64_t)y; /* cannot overflow 128 bits */
+    else if (__builtin_mul_overflow(x, y, &r))
+        return decimal_overflow(c, e, "*");
+    return decimal_result(c, e, r, s, "*", out);
+}
+
+/* |x| * 10^k / |y| rounded half up, digit by digit where x * 10^k overflows. -1 on overflow. */
+static int decimal_divide(value_int128 x, value_int128 y, int k, value_int128 *out)
+{
+    int neg = (x < 0) != (y < 0);
+    unsigned __int128 n = x < 0 ? -(unsigned __int128)x : (unsigned __int128)x;
+    unsigned __int128 d = y < 0 ? -(unsigned __int128)y : (unsigned __int128)y, q = n / d, r = n % d;
+    for (int i = 0; i < k; i++) {
+        if (r > (~(unsigned __int128)0) / 10 || q > (~(unsigned __int128)0 >> 1) / 10)
+            return -1;
+        r *= 10;
+        q = q * 10 + r / d;
+        r %= d;
+    }
+    if (r >= d - r)
+        q++;
+    if (q > (~(unsigned __int128)0 >> 1))
+        return -1;
+    *out = neg ? -(value_int128)q : (value_int128)q;
+    return 0;
+}
+
+int eval_div_decimal(const struct expr *e, struct eval_ctx *c, struct value *out)
+{
+    EVAL_TWO(e, c, a, b);
+    value_int128 x = dec_of(&a), y = dec_of(&b), r;
+    if (y == 0)
+        return eval_fail(c, e, "division by zero");
+    /* x / 10^sa / (y / 10^sb) at scale s: x * 10^(s - sa + sb) / y */
+    int s = value_decimal_scale(e->type), k = s - value_decimal_scale(a.type) + value_decimal_scale(b.type);
+    if (k < 0) {
+        if (value_decimal_rescale(x, -k, 0, DECIMAL_MAX_PRECISION, &x) < 0)
+            return decimal_overflow(c, e, "/");
+        k = 0;
+    }
+    if (decimal_divide(x, y, k, &r) < 0)
+        return decimal_overflow(c, e, "/");
+    return decimal_result(c, e, r, s, "/", out);
+}
+
+int eval_mod_decimal(const struct expr *e, struct eval_ctx *c, struct value *out)
+{
+    EVAL_TWO(e, c, a, b);
+    value_int128 x, y;
+    int s;
+    if (dec_of(&b) == 0)
+        return eval_fail(c, e, "division by zero");
+    if (decimal_align(e, &a, &b, &x, &y, &s) < 0) /* |a| far beyond |b|: exact only through a loop */
+        return decimal_overflow(c, e, "%");
+    return decimal_result(c, e, x % y, s, "%", out);
+}
+
+/* ABS, FLOOR, CEIL and ROUND of a DECIMAL (args[0]); e->type has the result's scale. */
+int eval_decimal_rounding(const struct expr *e, struct eval_ctx *c, struct value *out)
+{
+    if (expr_eval(e->args[0], c, out) < 0)
+        return -1;
+    if (out->type == VT_NULL)
+        return 0;
+    /* ROUND to -k digits: round at 10^(s + k), then scale back up by 10^k */
+    int k = e->index == DECIMAL_ROUND && e->constant.u.i < 0 ? (int)-e->constant.u.i : 0;
+    int shift = value_decimal_scale(out->type) - value_decimal_scale(e->type) + k;
+    value_int128 v = out->u.dec, unit = shift > DECIMAL_MAX_PRECISION ? 0 : value_pow10(shift);
+    value_int128 q = unit ? v / unit : 0, r = unit ? v % unit : v, mag = r < 0 ? -r : r;
+    switch ((enum decimal_rounding)e->index) {
+    case DECIMAL_ABS:
+        q = v < 0 ? -v : v;
+        break;
+    case DECIMAL_FLOOR:
+        q -= r < 0;
+        break;
+    case DECIMAL_CEIL:
+        q += r > 0;
+        break;
+    case DECIMAL_ROUND: /* half away from zero */
+        if (unit && mag >= unit - mag)
+            q += v < 0 ? -1 : 1;
+        if (k && q != 0 && __builtin_mul_overflow(q, value_pow10(k), &q))
+            return decimal_overflow(c, e, "ROUND");
+        break;
+    }
+    return decimal_result(c, e, q, value_decimal_scale(e->type), e->func ? e->func->name : "ROUND", out);
+}
+
 int eval_neg(const struct expr *e, struct eval_ctx *c, struct value *out)
 {
     if (expr_eval(e->args[0], c, out) < 0)
         return -1;
-    if (out->type == VT_DOUBLE)
+    if (value_is_decimal(out->type))
+        out->u.dec = -out->u.dec;
+    else if (out->type == VT_DOUBLE)
         out->u.d = -out->u.d;
     else if (out->type == VT_BIGINT) {
         if (out->u.i == INT64_MIN)
@@ -481,6 +642,13 @@ static int cast_text_fail(struct eval_ctx *c, const struct expr *e, const struct
 static int cast_to_bigint(struct eval_ctx *c, const struct expr *e, const struct value *in, struct value *out)
 {
     double d;
+    if (value_is_decimal(in->type)) { /* truncated toward zero, as Flink */
+        value_int128 q = in->u.dec / value_pow10(value_decimal_scale(in->type));
+        if (q < INT64_MIN || q > INT64_MAX)
+            return eval_fail(c, e, "cannot cast %s to BIGINT: out of range", value_type_name(in->type));
+        out->u.i = (int64_t)q;
+        return 0;
+    }
     switch (in->type) {
     case VT_DOUBLE:
         if (!(in->u.d > -9.2233720368547758e18 && in->u.d < 9.2233720368547758e18))
@@ -508,6 +676,10 @@ static int cast_to_bigint(struct eval_ctx *c, const struct expr *e, const struct
 
 static int cast_to_double(struct eval_ctx *c, const struct expr *e, const struct value *in, struct value *out)
 {
+    if (value_is_decimal(in->type)) {
+        out->u.d = as_double(in);
+        return 0;
+    }
     switch (in->type) {
     case VT_BIGINT:
         out->u.d = (double)in->u.i;
@@ -528,6 +700,10 @@ static int cast_to_boolean(struct eval_ctx *c, const struct expr *e, const struc
 {
     const char *s = in->type == VT_STRING ? in->u.s.ptr : "";
     uint32_t n = in->type == VT_STRING ? in->u.s.len : 0;
+    if (value_is_decimal(in->type)) {
+        out->u.b = in->u.dec != 0;
+        return 0;
+    }
     switch (in->type) {
     case VT_BIGINT:
         out->u.b = in->u.i != 0;
@@ -561,9 +737,59 @@ static int cast_to_timestamp(struct eval_ctx *c, const struct expr *e, const str
     case VT_BIGINT:
         out->u.i = in->u.i;
         return 0;
+    case VT_DATE:
+        out->u.i = in->u.i * 86400000;
+        return 0;
     default:
         return 1;
     }
+}
+
+/* Text as a date ('yyyy-MM-dd', or a timestamp's date); a TIMESTAMP's UTC date. */
+static int cast_to_date(struct eval_ctx *c, const struct expr *e, const struct value *in, struct value *out)
+{
+    int64_t ms;
+    switch (in->type) {
+    case VT_STRING:
+        if (timestamp_parse_text(in->u.s.ptr, in->u.s.len, TIMESTAMP_TEXT_SQL, &ms) < 0)
+            return cast_text_fail(c, e, in, VT_DATE);
+        break;
+    case VT_TIMESTAMP:
+        ms = in->u.i;
+        break;
+    default:
+        return 1;
+    }
+    out->u.i = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+    return 0;
+}
+
+/* BIGINT, DECIMAL, DOUBLE (through its shortest text, as Java's BigDecimal.valueOf), text and
+ * BOOLEAN to DECIMAL(p, s), rounded half up; beyond the precision is an error. */
+static int cast_to_decimal(struct eval_ctx *c, const struct expr *e, const struct value *in, enum value_type t,
+                           struct value *out)
+{
+    int p = value_decimal_precision(t), s = value_decimal_scale(t), rc;
+    char buf[40];
+    size_t n;
+    if (value_is_decimal(in->type))
+        rc = value_decimal_rescale(in->u.dec, value_decimal_scale(in->type), s, p, &out->u.dec);
+    else if (in->type == VT_BIGINT || in->type == VT_BOOLEAN)
+        rc = value_decimal_rescale(in->type == VT_BIGINT ? in->u.i : in->u.b, 0, s, p, &out->u.dec);
+    else if (in->type == VT_DOUBLE) {
+        if (!isfinite(in->u.d))
+            return eval_fail(c, e, "cannot cast %g to %s", in->u.d, value_type_name(t));
+        n = value_format_double(in->u.d, buf);
+        rc = value_decimal_parse(buf, n, p, s, &out->u.dec) < 0 ? -1 : 0;
+    } else if (in->type == VT_STRING) {
+        rc = value_decimal_parse(in->u.s.ptr, in->u.s.len, p, s, &out->u.dec);
+        if (rc == -1)
+            return cast_text_fail(c, e, in, t);
+    } else
+        return 1;
+    if (rc < 0)
+        return eval_fail(c, e, "numeric overflow: the value does not fit %s", value_type_name(t));
+    return 0;
 }
 
 int eval_cast(struct eval_ctx *c, const struct expr *e, const struct value *in, enum value_type t, struct value *out)
@@ -574,7 +800,7 @@ int eval_cast(struct eval_ctx *c, const struct expr *e, const struct value *in, 
     }
     int rc = 1;
     out->type = t;
-    switch (t) {
+    switch (value_type_base(t)) {
     case VT_STRING:
         if (value_to_string(in, c->scratch, out) < 0)
             return eval_fail(c, e, "out of memory");
@@ -590,6 +816,12 @@ int eval_cast(struct eval_ctx *c, const struct expr *e, const struct value *in, 
         break;
     case VT_TIMESTAMP:
         rc = cast_to_timestamp(c, e, in, out);
+        break;
+    case VT_DATE:
+        rc = cast_to_date(c, e, in, out);
+        break;
+    case VT_DECIMAL:
+        rc = cast_to_decimal(c, e, in, t, out);
         break;
     default:
         break;

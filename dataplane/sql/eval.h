@@ -50,6 +50,18 @@ int eval_sub_double(const struct expr *e, struct eval_ctx *c, struct value *out)
 int eval_mul_double(const struct expr *e, struct eval_ctx *c, struct value *out);
 int eval_div_double(const struct expr *e, struct eval_ctx *c, struct value *out);
 int eval_mod_double(const struct expr *e, struct eval_ctx *c, struct value *out);
+/* DECIMAL versions: operands BIGINT or DECIMAL(p, s), result e->type (Flink's precision and
+ * scale, see compile.c), rounded half up; a result beyond the precision is an error. */
+int eval_add_decimal(const struct expr *e, struct eval_ctx *c, struct value *out);
+int eval_sub_decimal(const struct expr *e, struct eval_ctx *c, struct value *out);
+int eval_mul_decimal(const struct expr *e, struct eval_ctx *c, struct value *out);
+int eval_div_decimal(const struct expr *e, struct eval_ctx *c, struct value *out);
+int eval_mod_decimal(const struct expr *e, struct eval_ctx *c, struct value *out);
+/* ABS, FLOOR, CEIL, ROUND of a DECIMAL as Flink types them: e->index the kind, e->type the
+ * result (ABS the argument's type, FLOOR/CEIL scale 0, ROUND see compile.c), e->constant.u.i
+ * ROUND's digits. */
+enum decimal_rounding { DECIMAL_ABS, DECIMAL_FLOOR, DECIMAL_CEIL, DECIMAL_ROUND };
+int eval_decimal_rounding(const struct expr *e, struct eval_ctx *c, struct value *out);
 int eval_neg(const struct expr *e, struct eval_ctx *c, struct value *out);
 int eval_concat(const struct expr *e, struct eval_ctx *c, struct value *out); /* || */
 /* Comparison; e->index is the ast_op. eval_compare_int: BIGINT or TIMESTAMP on both sides. */

@@ -7,14 +7,19 @@
 #include <jansson.h>
 #include <math.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <openssl/evp.h>
 #include <pcre2.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <wctype.h>
+#include <locale.h>
 
 #include "common/arena.h"
+#include "common/clock.h"
+#include "dataplane/codec/json_encode.h"
 #include "dataplane/codec/timestamp.h"
 #include "dataplane/sql/parser.h"
 
@@ -102,14 +107,84 @@ static double num(const struct value *v) { return v->type == VT_DOUBLE ? v->u.d 
 
 /* ---- String functions ------------------------------------------------------------------*/
 
+/* UPPER/LOWER map each code point through glibc's towupper_l/towlower_l in the C.UTF-8 locale
+ * (made once, never set process-wide): one code point to one, so Java's special cases (German
+ * sharp s to "SS") stay as they are. Bytes that are not UTF-8 are copied. */
+static locale_t case_locale;
+static pthread_once_t case_locale_once = PTHREAD_ONCE_INIT;
+static void case_locale_init(void) { case_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0); }
+
+/* The code point at s[0..n) and its length in *len; -1 (len 1) when it is not UTF-8. */
+static int32_t utf8_decode(const unsigned char *s, size_t n, size_t *len)
+{
+    int32_t cp;
+    size_t k;
+    if (s[0] < 0x80) {
+        *len = 1;
+        return s[0];
+    }
+    if ((s[0] & 0xE0) == 0xC0)
+        cp = s[0] & 0x1F, k = 2;
+    else if ((s[0] & 0xF0) == 0xE0)
+        cp = s[0] & 0x0F, k = 3;
+    else if ((s[0] & 0xF8) == 0xF0)
+        cp = s[0] & 0x07, k = 4;
+    else
+        k = 0, cp = 0;
+    *len = 1;
+    if (k == 0 || k > n)
+        return -1;
+    for (size_t i = 1; i < k; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return -1;
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    *len = k;
+    return cp;
+}
+
+static size_t utf8_encode(int32_t cp, char *o)
+{
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | cp >> 6);
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | cp >> 12);
+        o[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | cp >> 18);
+    o[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+    o[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
 static int fn_case(const struct value *a, struct eval_ctx *c, const struct expr *e, struct value *out, int upper)
 {
-    char *m = result_alloc(c, e, a[0].u.s.len);
+    const unsigned char *s = (const unsigned char *)a[0].u.s.ptr;
+    size_t n = a[0].u.s.len, k = 0, len;
+    char *m = result_alloc(c, e, n + n / 2 + 4); /* a mapping grows a character by half at most */
     if (!m)
         return -1;
-    for (uint32_t i = 0; i < a[0].u.s.len; i++)
-        m[i] = (char)(upper ? toupper((unsigned char)a[0].u.s.ptr[i]) : tolower((unsigned char)a[0].u.s.ptr[i]));
-    return set_string(c, e, out, m, a[0].u.s.len);
+    pthread_once(&case_locale_once, case_locale_init);
+    for (size_t i = 0; i < n; i += len) {
+        int32_t cp = utf8_decode(s + i, n - i, &len);
+        if (cp < 0 || (cp < 0x80 && !case_locale)) {
+            m[k++] = (char)(cp < 0 ? s[i] : upper ? toupper(cp) : tolower(cp));
+            continue;
+        }
+        wint_t w = upper ? towupper_l((wint_t)cp, case_locale) : towlower_l((wint_t)cp, case_locale);
+        k += utf8_encode((int32_t)w, m + k);
+    }
+    return set_string(c, e, out, m, k);
 }
 
 static int fn_upper(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
@@ -122,24 +197,21 @@ static int fn_lower(const struct expr *e, const struct value *a, struct eval_ctx
     return fn_case(a, c, e, out, 0);
 }
 
+/* Flink's SUBSTRING(s, pos[, len]): pos counts characters from 1, from the end when negative
+ * (-1 the last), 0 is 1; before the start or past the end gives ''; a negative len NULL. */
 static int fn_substring(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
 {
     const char *s = a[0].u.s.ptr;
     size_t n = a[0].u.s.len;
-    int64_t start = a[1].u.i, len = INT64_MAX / 2;
-    if (e->nargs > 2) {
-        len = a[2].u.i;
-        if (len < 0)
-            return eval_fail(c, e, "negative substring length %lld", (long long)len);
+    int64_t pos = a[1].u.i, len = e->nargs > 2 ? a[2].u.i : INT64_MAX / 2, chars = utf8_length(s, n), start;
+    if (len < 0) {
+        out->type = VT_NULL;
+        return 0;
     }
-    if (start < 1) { /* SQL: characters before position 1 count against the length */
-        if (e->nargs > 2)
-            len = start < -len ? 0 : len + start - 1;
-        start = 1;
-        if (len < 0)
-            len = 0;
-    }
-    size_t b = utf8_offset(s, n, start - 1);
+    start = pos > 0 ? pos - 1 : pos < 0 ? chars + pos : 0;
+    if (start < 0 || start >= chars)
+        return set_string(c, e, out, s, 0);
+    size_t b = utf8_offset(s, n, start);
     size_t en = b + utf8_offset(s + b, n - b, len);
     return set_string(c, e, out, s + b, en - b);
 }
@@ -162,6 +234,52 @@ static int fn_concat(const struct expr *e, const struct value *a, struct eval_ct
         k += parts[i].u.s.len;
     }
     return set_string(c, e, out, m, total);
+}
+
+/* CONCAT_WS(sep, s1, ...): the non-NULL strings joined by sep; NULL when sep is NULL (Flink). */
+static int fn_concat_ws(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    if (a[0].type == VT_NULL) {
+        out->type = VT_NULL;
+        return 0;
+    }
+    size_t total = 0, k = 0;
+    int n = 0;
+    for (int i = 1; i < e->nargs; i++)
+        if (a[i].type != VT_NULL)
+            total += a[i].u.s.len + (n++ ? a[0].u.s.len : 0);
+    char *m = result_alloc(c, e, total);
+    if (!m)
+        return -1;
+    n = 0;
+    for (int i = 1; i < e->nargs; i++) {
+        if (a[i].type == VT_NULL)
+            continue;
+        if (n++) {
+            memcpy(m + k, a[0].u.s.ptr, a[0].u.s.len);
+            k += a[0].u.s.len;
+        }
+        memcpy(m + k, a[i].u.s.ptr, a[i].u.s.len);
+        k += a[i].u.s.len;
+    }
+    return set_string(c, e, out, m, k);
+}
+
+/* MD5(s): the digest of s's bytes as 32 lower-case hex digits (OpenSSL). */
+static int fn_md5(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    char *m = result_alloc(c, e, 32);
+    if (!m)
+        return -1;
+    if (EVP_Digest(a[0].u.s.ptr, a[0].u.s.len, digest, &n, EVP_md5(), NULL) != 1 || n != 16)
+        return eval_fail(c, e, "MD5 failed");
+    for (unsigned int i = 0; i < 16; i++) {
+        m[2 * i] = "0123456789abcdef"[digest[i] >> 4];
+        m[2 * i + 1] = "0123456789abcdef"[digest[i] & 15];
+    }
+    return set_string(c, e, out, m, 32);
 }
 
 static int fn_char_length(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
@@ -384,20 +502,27 @@ static int fn_regexp_extract(const struct expr *e, const struct value *a, struct
     return rc < 0 ? -1 : 0;
 }
 
+/* Java's Character.isWhitespace for ASCII: what an empty separator splits on. */
+static int split_is_space(char ch) { return ch == ' ' || (ch >= 9 && ch <= 13) || (ch >= 0x1C && ch <= 0x1F); }
+
+/* Flink's SPLIT_INDEX (commons-lang splitByWholeSeparatorPreserveAllTokens): token `want`
+ * (0-based) of s split at every sep, empty tokens kept; an empty sep splits at every
+ * whitespace character; an empty s has no tokens. NULL when there is no such token. */
 static int fn_split_index(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
 {
     const char *s = a[0].u.s.ptr, *sep = a[1].u.s.ptr;
     size_t n = a[0].u.s.len, sn = a[1].u.s.len, b = 0;
     int64_t want = a[2].u.i, k = 0;
     out->type = VT_NULL;
-    if (want < 0 || sn == 0)
+    if (want < 0 || n == 0)
         return 0;
-    for (size_t i = 0; i + sn <= n;) {
-        if (memcmp(s + i, sep, sn) == 0) {
+    for (size_t i = 0; i < n && (sn == 0 || i + sn <= n);) {
+        size_t hit = sn == 0 ? (size_t)split_is_space(s[i]) : memcmp(s + i, sep, sn) == 0 ? sn : 0;
+        if (hit) {
             if (k == want)
                 return set_string(c, e, out, s + b, i - b);
             k++;
-            i += sn;
+            i += hit;
             b = i;
         } else {
             i++;
@@ -1108,6 +1233,105 @@ static int date_pattern(const char *pat, size_t pn, int64_t ts, char *buf, size_
     return 0;
 }
 
+/* CURRENT_TIMESTAMP: the wall clock (UTC milliseconds) when the row is evaluated, as Flink's
+ * streaming mode does. */
+static int fn_current_timestamp(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    out->type = VT_TIMESTAMP;
+    out->u.i = clock_wall_ms();
+    return 0;
+}
+
+/* TO_TIMESTAMP_LTZ(epoch[, precision]): epoch seconds (precision 0) or milliseconds (3, the
+ * default) as a TIMESTAMP(3) in UTC. */
+static int fn_to_timestamp_ltz(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    int64_t precision = e->nargs > 1 ? a[1].u.i : 3, scale = precision == 0 ? 1000 : 1;
+    double ms = a[0].type == VT_DOUBLE ? a[0].u.d * (double)scale : 0;
+    if (precision != 0 && precision != 3)
+        return eval_fail(c, e, "TO_TIMESTAMP_LTZ precision must be 0 (seconds) or 3 (milliseconds), found %lld",
+                         (long long)precision);
+    if (a[0].type == VT_DOUBLE ? !(ms >= (double)TIMESTAMP_MIN_MS && ms <= (double)TIMESTAMP_MAX_MS)
+                               : (a[0].u.i < TIMESTAMP_MIN_MS / scale || a[0].u.i > TIMESTAMP_MAX_MS / scale))
+        return eval_fail(c, e, "TO_TIMESTAMP_LTZ result is outside years 0000 to 9999");
+    out->type = VT_TIMESTAMP;
+    out->u.i = a[0].type == VT_DOUBLE ? (int64_t)floor(ms) : a[0].u.i * scale;
+    return 0;
+}
+
+/* One JSON_OBJECT value: strings quoted, numbers and booleans bare, times as their text. */
+static int json_object_value(struct json_buf *b, const struct value *v)
+{
+    char text[48];
+    size_t n;
+    switch (value_type_base(v->type)) {
+    case VT_NULL:
+        n = (size_t)snprintf(text, sizeof text, "null");
+        break;
+    case VT_STRING:
+        return json_buf_put_string(b, v->u.s.ptr, v->u.s.len);
+    case VT_BIGINT:
+        return json_buf_put_int(b, v->u.i);
+    case VT_DOUBLE:
+        return json_buf_put_double(b, v->u.d);
+    case VT_BOOLEAN:
+        n = (size_t)snprintf(text, sizeof text, "%s", v->u.b ? "true" : "false");
+        break;
+    case VT_DECIMAL:
+        n = value_format_decimal(v->u.dec, value_decimal_scale(v->type), text);
+        break;
+    case VT_DATE:
+        n = value_format_date(v->u.i, text);
+        return json_buf_put_string(b, text, n);
+    default:
+        n = timestamp_format(v->u.i, text);
+        return json_buf_put_string(b, text, n);
+    }
+    if (json_buf_reserve(b, n) < 0)
+        return -1;
+    memcpy(b->data + b->len, text, n);
+    b->len += n;
+    return 0;
+}
+
+/* JSON_OBJECT(KEY k VALUE v, ...) as Flink's: args[0] the ON NULL mode ("NULL" keeps null
+ * values, "ABSENT" leaves them out), then key, value pairs in order; a NULL key is an error. */
+static int fn_json_object(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    struct json_buf b = {0};
+    int absent = a[0].type == VT_STRING && a[0].u.s.len == 6, rc = 0, n = 0;
+    rc |= json_buf_reserve(&b, 2);
+    if (rc == 0)
+        b.data[b.len++] = '{';
+    for (int i = 1; rc == 0 && i + 1 < e->nargs; i += 2) {
+        struct value key;
+        if (a[i].type == VT_NULL) {
+            json_buf_free(&b);
+            return eval_fail(c, e, "JSON_OBJECT key must not be NULL");
+        }
+        if (absent && a[i + 1].type == VT_NULL)
+            continue;
+        if (value_to_string(&a[i], c->scratch, &key) < 0)
+            rc = -1;
+        if (n++ && rc == 0 && (rc = json_buf_reserve(&b, 1)) == 0)
+            b.data[b.len++] = ',';
+        rc = rc ? rc : json_buf_put_string(&b, key.u.s.ptr, key.u.s.len);
+        rc = rc ? rc : json_buf_reserve(&b, 1);
+        if (rc == 0)
+            b.data[b.len++] = ':';
+        rc = rc ? rc : json_object_value(&b, &a[i + 1]);
+    }
+    rc = rc ? rc : json_buf_reserve(&b, 1);
+    char *m = rc ? NULL : result_alloc(c, e, b.len + 1);
+    if (m) {
+        b.data[b.len++] = '}';
+        memcpy(m, b.data, b.len);
+        set_string(c, e, out, m, b.len);
+    }
+    json_buf_free(&b);
+    return m ? 0 : rc ? eval_fail(c, e, "out of memory") : -1;
+}
+
 static int fn_to_timestamp(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
 {
     out->type = VT_TIMESTAMP;
@@ -1372,6 +1596,11 @@ static const struct sql_function functions_table[] = {
     {"LOWER", 1, 1, "S", VT_STRING, RET_FIXED, 1, fn_lower, NULL, AGG_NONE},
     {"SUBSTRING", 2, 3, "SII", VT_STRING, RET_FIXED, 1, fn_substring, NULL, AGG_NONE},
     {"CONCAT", 1, MANY, "A", VT_STRING, RET_FIXED, 1, fn_concat, NULL, AGG_NONE},
+    {"CONCAT_WS", 2, MANY, "S", VT_STRING, RET_FIXED, 0, fn_concat_ws, NULL, AGG_NONE},
+    {"MD5", 1, 1, "S", VT_STRING, RET_FIXED, 1, fn_md5, NULL, AGG_NONE},
+    {"CURRENT_TIMESTAMP", 0, 0, "A", VT_TIMESTAMP, RET_FIXED, 0, fn_current_timestamp, NULL, AGG_NONE},
+    {"TO_TIMESTAMP_LTZ", 1, 2, "NI", VT_TIMESTAMP, RET_FIXED, 1, fn_to_timestamp_ltz, NULL, AGG_NONE},
+    {"JSON_OBJECT", 1, MANY, "SA", VT_STRING, RET_FIXED, 0, fn_json_object, NULL, AGG_NONE},
     {"CHAR_LENGTH", 1, 1, "S", VT_BIGINT, RET_FIXED, 1, fn_char_length, NULL, AGG_NONE},
     {"CHARACTER_LENGTH", 1, 1, "S", VT_BIGINT, RET_FIXED, 1, fn_char_length, NULL, AGG_NONE},
     {"TRIM", 3, 3, "SSS", VT_STRING, RET_FIXED, 1, fn_trim, NULL, AGG_NONE},

@@ -27,9 +27,9 @@ static const struct {
 } parser_types[] = {
     {"BOOLEAN", VT_BOOLEAN}, {"BOOL", VT_BOOLEAN},        {"BIGINT", VT_BIGINT},           {"INT", VT_BIGINT},
     {"INTEGER", VT_BIGINT},  {"SMALLINT", VT_BIGINT},     {"TINYINT", VT_BIGINT},          {"DOUBLE", VT_DOUBLE},
-    {"FLOAT", VT_DOUBLE},    {"REAL", VT_DOUBLE},         {"DECIMAL", VT_DOUBLE},          {"DEC", VT_DOUBLE},
-    {"NUMERIC", VT_DOUBLE},  {"STRING", VT_STRING},       {"VARCHAR", VT_STRING},          {"CHAR", VT_STRING},
-    {"TEXT", VT_STRING},     {"TIMESTAMP", VT_TIMESTAMP}, {"TIMESTAMP_LTZ", VT_TIMESTAMP},
+    {"FLOAT", VT_DOUBLE},    {"REAL", VT_DOUBLE},         {"DECIMAL", VT_DECIMAL},         {"DEC", VT_DECIMAL},
+    {"NUMERIC", VT_DECIMAL}, {"STRING", VT_STRING},       {"VARCHAR", VT_STRING},          {"CHAR", VT_STRING},
+    {"TEXT", VT_STRING},     {"TIMESTAMP", VT_TIMESTAMP}, {"TIMESTAMP_LTZ", VT_TIMESTAMP}, {"DATE", VT_DATE},
 };
 
 /* Interval units as rows. */
@@ -158,6 +158,47 @@ static void *parser_alloc(struct parser *p, size_t size)
     return m;
 }
 
+/* The "(p[, s])" of DECIMAL, after its name: DECIMAL alone is DECIMAL(10, 0), as in Flink. */
+static enum value_type parser_decimal_type(struct parser *p)
+{
+    long precision = 10, scale = 0;
+    if (parser_accept(p, TK_LPAREN)) {
+        const struct token *t = parser_expect(p, TK_INTEGER, "a precision");
+        precision = strtol(t->text, NULL, 10);
+        if (precision < 1 || precision > DECIMAL_MAX_PRECISION)
+            parser_error(p, t, "DECIMAL precision must be between 1 and %d, found %s", DECIMAL_MAX_PRECISION, t->text);
+        if (parser_accept(p, TK_COMMA)) {
+            t = parser_expect(p, TK_INTEGER, "a scale");
+            scale = strtol(t->text, NULL, 10);
+            if (scale > precision)
+                parser_error(p, t, "DECIMAL scale must be between 0 and the precision %ld, found %s", precision,
+                             t->text);
+        }
+        parser_expect(p, TK_RPAREN, NULL);
+    }
+    return value_decimal_type((int)precision, (int)scale);
+}
+
+/* An exact numeric literal ("0.908", or an integer too big for BIGINT) as a DECIMAL of its
+ * digits, as Flink types it: 0.908 is DECIMAL(3, 3), 12.50 DECIMAL(4, 2). 0: more than 38
+ * digits. */
+static int parser_decimal_literal(const char *text, struct value *out)
+{
+    const char *dot = strchr(text, '.'), *first = text;
+    int scale = dot ? (int)strlen(dot + 1) : 0, digits = 0;
+    while (*first == '0' || *first == '.') /* leading zeros are not significant */
+        first++;
+    for (const char *q = first; *q; q++)
+        digits += *q >= '0' && *q <= '9';
+    int precision = digits > scale ? digits : scale;
+    if (precision < 1)
+        precision = 1;
+    if (precision > DECIMAL_MAX_PRECISION)
+        return 0;
+    out->type = value_decimal_type(precision, scale);
+    return value_decimal_parse(text, strlen(text), precision, scale, &out->u.dec) == 0;
+}
+
 enum value_type parser_type(struct parser *p)
 {
     const struct token *t = parser_peek(p);
@@ -168,6 +209,8 @@ enum value_type parser_type(struct parser *p)
             parser_next(p);
             if (parser_types[i].type == VT_DOUBLE && strcasecmp(t->text, "DOUBLE") == 0)
                 parser_accept_keyword(p, "PRECISION");
+            if (parser_types[i].type == VT_DECIMAL)
+                return parser_decimal_type(p);
             if (parser_accept(p, TK_LPAREN)) {
                 parser_expect(p, TK_INTEGER, "a number");
                 if (parser_accept(p, TK_COMMA))
@@ -285,12 +328,47 @@ static const char *parser_unit(struct parser *p, const char *const *units, size_
     parser_expected(p, what);
 }
 
+/* JSON_OBJECT([[KEY] k VALUE v [, ...]] [NULL | ABSENT ON NULL]) after "(": args are the mode
+ * as a string literal ("NULL" or "ABSENT"), then k1, v1, k2, v2 ... */
+static struct ast *parser_json_object(struct parser *p, struct ast *f)
+{
+    const struct token *at = parser_peek(p);
+    const char *mode = "NULL";
+    int cap = 0;
+    struct ast *mode_lit = parser_string_literal(p, at, mode);
+    parser_push(p, &f->args, &f->nargs, &cap, mode_lit);
+    while (parser_peek(p)->kind != TK_RPAREN) {
+        if (parser_is_keyword(parser_peek(p), "NULL") || parser_is_keyword(parser_peek(p), "ABSENT")) {
+            const struct token *m = parser_next(p);
+            if (parser_accept_keyword(p, "ON")) {
+                parser_expect_keyword(p, "NULL");
+                mode_lit->lit.u.s.ptr = parser_is_keyword(m, "NULL") ? "NULL" : "ABSENT";
+                mode_lit->lit.u.s.len = (uint32_t)strlen(mode_lit->lit.u.s.ptr);
+                break;
+            }
+            p->pos--;
+        }
+        if (f->nargs > 1)
+            parser_expect(p, TK_COMMA, NULL);
+        parser_accept_keyword(p, "KEY");
+        parser_push(p, &f->args, &f->nargs, &cap, parser_additive(p));
+        parser_expect_keyword(p, "VALUE");
+        parser_push(p, &f->args, &f->nargs, &cap, parser_expr(p));
+    }
+    parser_expect(p, TK_RPAREN, NULL);
+    f->name = "JSON_OBJECT";
+    return f;
+}
+
 /* Special argument syntax: SUBSTRING(s FROM a [FOR b]), TRIM([BOTH|LEADING|TRAILING] [c] FROM s),
- * EXTRACT(unit FROM ts). Returns NULL when name is an ordinary function. */
+ * EXTRACT(unit FROM ts), JSON_OBJECT(KEY k VALUE v, ...). Returns NULL when name is an ordinary
+ * function. */
 static struct ast *parser_special_call(struct parser *p, const struct token *name)
 {
     struct ast *f = parser_node(p, AST_FUNC, name);
     f->name = name->text;
+    if (strcasecmp(name->text, "JSON_OBJECT") == 0)
+        return parser_json_object(p, f);
     if (strcasecmp(name->text, "EXTRACT") == 0) {
         const struct token *u = parser_peek(p);
         const char *unit =
@@ -525,20 +603,22 @@ static struct ast *parser_primary(struct parser *p)
         errno = 0;
         char *end;
         long long v = strtoll(t->text, &end, 10);
-        if (errno == ERANGE) {
+        if (errno == ERANGE && !parser_decimal_literal(t->text, &a->lit)) {
             a->lit.type = VT_DOUBLE;
             a->lit.u.d = strtod(t->text, NULL);
-        } else {
+        } else if (errno != ERANGE) {
             a->lit.type = VT_BIGINT;
             a->lit.u.i = v;
         }
         return a;
     }
-    case TK_DECIMAL:
+    case TK_DECIMAL: /* 1.5 is DECIMAL(2, 1); with an exponent (1.5e3) a DOUBLE */
         parser_next(p);
         a = parser_node(p, AST_LITERAL, t);
-        a->lit.type = VT_DOUBLE;
-        a->lit.u.d = strtod(t->text, NULL);
+        if (strpbrk(t->text, "eE") || !parser_decimal_literal(t->text, &a->lit)) {
+            a->lit.type = VT_DOUBLE;
+            a->lit.u.d = strtod(t->text, NULL);
+        }
         return a;
     case TK_STRING:
         parser_next(p);
@@ -574,7 +654,13 @@ static struct ast *parser_primary(struct parser *p)
             a = parser_node(p, AST_CAST, t);
             parser_set_args(p, a, 1, parser_expr(p), NULL, NULL);
             parser_expect_keyword(p, "AS");
+            const struct token *ty = parser_peek(p);
             a->cast_type = parser_type(p);
+            if (ty->kind == TK_IDENT &&
+                (strcasecmp(ty->text, "TIMESTAMP_LTZ") == 0 || parser_is_keyword(&p->tokens[p->pos - 1], "ZONE")))
+                parser_error(p, ty,
+                             "CAST to TIMESTAMP_LTZ is not supported; use TO_TIMESTAMP_LTZ(epoch, precision) "
+                             "or CAST to TIMESTAMP(3)");
             parser_expect(p, TK_RPAREN, NULL);
             return a;
         }
@@ -584,11 +670,13 @@ static struct ast *parser_primary(struct parser *p)
             a->lit.u.i = parser_interval_body(p);
             return a;
         }
-        if (parser_is_keyword(t, "TIMESTAMP") && parser_peek(p)->kind == TK_STRING) {
-            struct ast *s = parser_string_literal(p, parser_peek(p), parser_next(p)->text);
+        if ((parser_is_keyword(t, "TIMESTAMP") || parser_is_keyword(t, "DATE")) &&
+            parser_peek(p)->kind == TK_STRING) { /* TIMESTAMP '...' and DATE 'yyyy-MM-dd' */
+            const struct token *text = parser_next(p);
+            struct ast *s = parser_string_literal(p, text, text->text);
             a = parser_node(p, AST_CAST, t);
             parser_set_args(p, a, 1, s, NULL, NULL);
-            a->cast_type = VT_TIMESTAMP;
+            a->cast_type = parser_is_keyword(t, "DATE") ? VT_DATE : VT_TIMESTAMP;
             return a;
         }
         if (parser_peek(p)->kind == TK_LPAREN) {
@@ -612,6 +700,11 @@ static struct ast *parser_primary(struct parser *p)
         if (parser_is_reserved(t->text)) {
             p->pos--;
             parser_expected(p, "an expression");
+        }
+        if (parser_is_keyword(t, "CURRENT_TIMESTAMP")) { /* a function without parentheses */
+            a = parser_node(p, AST_FUNC, t);
+            a->name = "CURRENT_TIMESTAMP";
+            return a;
         }
         a = parser_node(p, AST_COLUMN, t);
         a->name = t->text;
@@ -654,8 +747,11 @@ static struct ast *parser_unary(struct parser *p)
             x->column = t->column;
             return x;
         }
-        if (x->kind == AST_LITERAL && x->lit.type == VT_DOUBLE) {
-            x->lit.u.d = -x->lit.u.d;
+        if (x->kind == AST_LITERAL && (x->lit.type == VT_DOUBLE || value_is_decimal(x->lit.type))) {
+            if (x->lit.type == VT_DOUBLE)
+                x->lit.u.d = -x->lit.u.d;
+            else
+                x->lit.u.dec = -x->lit.u.dec;
             x->line = t->line;
             x->column = t->column;
             return x;

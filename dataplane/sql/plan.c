@@ -262,13 +262,15 @@ static int resolve_aggregate(struct expr_compiler *c, const struct ast *call, in
         enum value_type t = slot.arg->type;
         int numeric = f->agg == AGG_SUM || f->agg == AGG_AVG || f->agg == AGG_VAR_POP || f->agg == AGG_VAR_SAMP ||
                       f->agg == AGG_STDDEV_POP || f->agg == AGG_STDDEV_SAMP;
-        if (numeric && t != VT_BIGINT && t != VT_DOUBLE)
+        if (numeric && t != VT_BIGINT && t != VT_DOUBLE && !value_is_decimal(t))
             return compile_fail(c, call->args[0], "type mismatch: %s needs a numeric argument, found %s", f->name,
                                 value_type_name(t));
         if (t == VT_NULL && f->agg != AGG_COUNT)
             return compile_fail(c, call->args[0], "%s of an untyped NULL; use CAST(NULL AS type)", f->name);
     }
     slot.result = f->agg == AGG_COUNT ? VT_BIGINT : f->rule == RET_FIXED ? f->ret : slot.arg->type;
+    if (f->agg == AGG_SUM || f->agg == AGG_AVG)
+        slot.result = f->agg == AGG_SUM ? compile_sum_type(slot.result) : compile_avg_type(slot.result);
     p->aggs[p->naggs] = slot;
     *index = p->nkeys + 2 + p->naggs;
     *type = slot.result;
@@ -520,7 +522,7 @@ static int check_sink(struct plan *p, const struct ast_insert *ins, const struct
                         sink->nfields == 1 ? "" : "s", p->nitems);
     for (int i = 0; i < p->nitems; i++) {
         enum value_type want = sink->fields[i].type, got = p->items[i]->type;
-        if (got != want && !(got == VT_BIGINT && want == VT_DOUBLE))
+        if (!compile_implicit_cast(got, want))
             return fail_tok(err, t, "column %d (\"%s\") of stream \"%s\" is %s but the query gives %s", i + 1,
                             sink->fields[i].name, ins->sink, value_type_name(want), value_type_name(got));
         struct ast at = {.line = t->line, .column = t->column};
@@ -719,7 +721,7 @@ static int fire_until(struct plan *p, int64_t limit, struct arena *scratch, plan
                       struct sql_error *err)
 {
     int n = 0, rc = 0;
-    while (n < p->table.nwindows && p->table.windows[n].end <= limit) {
+    while (n < p->table.nwindows && p->table.windows[n].end - 1 <= limit) { /* Flink: at max timestamp end - 1 */
         if (rc == 0)
             rc = window_fire(p, &p->table.windows[n], scratch, emit, ctx, err);
         n++;
@@ -730,18 +732,19 @@ static int fire_until(struct plan *p, int64_t limit, struct arena *scratch, plan
 
 /* ---- Execution -------------------------------------------------------------------------*/
 
-/* The windows of event time ts whose end is after wm, into p->bounds; returns how many. */
+/* The windows of event time ts whose last millisecond (end - 1) is after wm, into p->bounds;
+ * returns how many. */
 static int window_list(struct plan *p, int64_t ts, int64_t wm)
 {
     int n = 0;
     if (p->window == WINDOW_CUMULATE) {
         /* windows [s, s + step * k) for k = 1 .. max / step, s = start of the max window */
         int64_t s = floor_div(ts, p->win_b) * p->win_b;
-        for (int64_t end = s + p->win_b; end > ts && end > s && end > wm; end -= p->win_a)
+        for (int64_t end = s + p->win_b; end > ts && end > s && end - 1 > wm; end -= p->win_a)
             p->bounds[n++] = (struct window_bounds){s, end};
     } else {
         int64_t size = p->window == WINDOW_HOP ? p->win_b : p->win_a;
-        for (int64_t s = floor_div(ts, p->win_a) * p->win_a; s > ts - size && s + size > wm; s -= p->win_a)
+        for (int64_t s = floor_div(ts, p->win_a) * p->win_a; s > ts - size && s + size - 1 > wm; s -= p->win_a)
             p->bounds[n++] = (struct window_bounds){s, s + size};
     }
     return n;

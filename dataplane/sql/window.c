@@ -22,6 +22,7 @@ struct agg_state {
     union {
         int64_t i;
         double d;
+        value_int128 dec; /* SUM/AVG of a DECIMAL: unscaled at the argument's scale */
     } sum;
     struct value best;     /* a string is malloc'd */
     struct value_set *set; /* COUNT(DISTINCT) */
@@ -231,6 +232,15 @@ static struct window_group *window_find_group(struct window_table *t, struct win
     return g;
 }
 
+static double agg_as_double(const struct value *v)
+{
+    if (v->type == VT_DOUBLE)
+        return v->u.d;
+    if (value_is_decimal(v->type))
+        return value_decimal_to_double(v->u.dec, value_decimal_scale(v->type));
+    return (double)v->u.i;
+}
+
 static int is_variance(enum agg_kind k)
 {
     return k == AGG_VAR_POP || k == AGG_VAR_SAMP || k == AGG_STDDEV_POP || k == AGG_STDDEV_SAMP;
@@ -268,6 +278,8 @@ static int agg_update(const struct agg_slot *s, struct agg_state *st, const stru
     case AGG_AVG:
         if (v->type == VT_DOUBLE)
             st->sum.d += v->u.d;
+        else if (value_is_decimal(v->type)) /* checked against 38 digits when read */
+            st->sum.dec = (value_int128)((unsigned __int128)st->sum.dec + (unsigned __int128)v->u.dec);
         else
             st->sum.i = (int64_t)((uint64_t)st->sum.i + (uint64_t)v->u.i); /* wraps like Flink's SUM */
         st->count++;
@@ -295,7 +307,7 @@ static int agg_update(const struct agg_slot *s, struct agg_state *st, const stru
         return 0;
     default:
         if (is_variance(s->kind)) {
-            double x = v->type == VT_DOUBLE ? v->u.d : (double)v->u.i;
+            double x = agg_as_double(v);
             st->sum.d += x;
             st->best.type = VT_DOUBLE;
             st->best.u.d = (st->count ? st->best.u.d : 0) + x * x;
@@ -326,6 +338,8 @@ static int agg_merge(const struct agg_slot *s, struct agg_state *dst, struct agg
     case AGG_AVG:
         if (s->result == VT_DOUBLE)
             dst->sum.d += src->sum.d;
+        else if (value_is_decimal(s->result))
+            dst->sum.dec = (value_int128)((unsigned __int128)dst->sum.dec + (unsigned __int128)src->sum.dec);
         else
             dst->sum.i = (int64_t)((uint64_t)dst->sum.i + (uint64_t)src->sum.i);
         break;
@@ -359,9 +373,34 @@ static int agg_merge(const struct agg_slot *s, struct agg_state *dst, struct agg
     return 0;
 }
 
+/* SUM or AVG of DECIMALs: the sum (NULL beyond 38 digits), or the mean at the result's scale
+ * rounded half up. */
+static void agg_decimal_result(const struct agg_slot *s, const struct agg_state *st, struct value *out)
+{
+    int from = value_decimal_scale(s->arg->type), to = value_decimal_scale(s->result);
+    value_int128 x;
+    if (!st->count || value_decimal_rescale(st->sum.dec, from, to, DECIMAL_MAX_PRECISION, &x) < 0) {
+        out->type = VT_NULL;
+        return;
+    }
+    if (s->kind == AGG_AVG) {
+        value_int128 q = x / st->count, r = x % st->count;
+        if (r < 0)
+            r = -r;
+        if (r >= st->count - r)
+            q += x < 0 ? -1 : 1;
+        x = q;
+    }
+    out->u.dec = x;
+}
+
 static void agg_result(const struct agg_slot *s, const struct agg_state *st, struct value *out)
 {
     out->type = s->result;
+    if ((s->kind == AGG_SUM || s->kind == AGG_AVG) && value_is_decimal(s->result)) {
+        agg_decimal_result(s, st, out);
+        return;
+    }
     switch (s->kind) {
     case AGG_COUNT:
         out->u.i = s->distinct ? (int64_t)(st->set ? st->set->n : 0) : st->count;
@@ -604,7 +643,7 @@ int window_session_add(struct window_table *t, int64_t ts, int64_t watermark, co
             ns = sp->spans[i].start < ns ? sp->spans[i].start : ns;
             ne = sp->spans[i].end > ne ? sp->spans[i].end : ne;
         }
-    if (ne <= watermark)
+    if (ne - 1 <= watermark) /* as Flink: late once the watermark reaches the last millisecond */
         return 1;
     if (!sp && !(sp = partition_find(t, keys, 1)))
         return -1;
@@ -701,9 +740,14 @@ static void put_i64(struct window_writer *b, int64_t v) { window_put(b, &v, size
 
 static void put_value(struct window_writer *b, const struct value *v)
 {
-    unsigned char t = (unsigned char)v->type;
+    unsigned char t = (unsigned char)value_type_base(v->type);
     window_put(b, &t, 1);
-    if (v->type == VT_STRING) {
+    if (value_is_decimal(v->type)) {
+        unsigned char ps[2] = {(unsigned char)value_decimal_precision(v->type),
+                               (unsigned char)value_decimal_scale(v->type)};
+        window_put(b, ps, 2);
+        window_put(b, &v->u.dec, sizeof v->u.dec);
+    } else if (v->type == VT_STRING) {
         window_put(b, &v->u.s.len, sizeof v->u.s.len);
         window_put(b, v->u.s.ptr, v->u.s.len);
     } else if (v->type == VT_DOUBLE) {
@@ -790,8 +834,18 @@ static void get_value(struct window_reader *r, struct value *v)
     }
     case VT_BIGINT:
     case VT_TIMESTAMP:
+    case VT_DATE:
         v->u.i = get_i64(r);
         return;
+    case VT_DECIMAL: {
+        unsigned char ps[2];
+        window_get(r, ps, 2);
+        window_get(r, &v->u.dec, sizeof v->u.dec);
+        if (ps[0] < 1 || ps[0] > DECIMAL_MAX_PRECISION || ps[1] > ps[0])
+            r->bad = 1;
+        v->type = value_decimal_type(ps[0], ps[1]);
+        return;
+    }
     default:
         r->bad = 1;
         v->type = VT_NULL;

@@ -14,6 +14,8 @@ call POST /v1/streams '{"name":"ticks","schema":{"fields":[{"name":"price","type
 WINDOWED="INSERT INTO bids_out SELECT MAX(price) AS price FROM TABLE(TUMBLE(TABLE ticks, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end"
 call POST /v1/pipelines "$(jq -nc --arg sql "$WINDOWED" '{name:"w",sql:$sql}')"; expect 201
 WIN_ID=$(jq -r .id <<<"$RESP")
+# Exact DECIMAL(p, s) and DATE columns (the planner sees their types: see the invalid_sql cases)
+call POST /v1/streams '{"name":"prices","schema":{"fields":[{"name":"p","type":"DECIMAL(10, 2)"},{"name":"d","type":"DATE"}]}}'; expect 201
 
 state() {
   sql "SELECT concat_ws('/', (SELECT count(*) FROM tenants), (SELECT count(*) FROM users),
@@ -52,6 +54,8 @@ bad 400 invalid_request partitions POST /v1/streams '{"name":"x","partitions":0,
 bad 400 invalid_request schema POST /v1/streams '{"name":"x","schema":[]}'
 bad 400 invalid_request 'schema.fields[0].type' POST /v1/streams '{"name":"x","schema":{"fields":[{"name":"a","type":7}]}}'
 bad 400 invalid_request 'schema.fields[0]' POST /v1/streams '{"name":"x","schema":{"fields":[{"name":"a","type":"BLOB"}]}}'
+bad 400 invalid_request 'schema.fields[0]' POST /v1/streams '{"name":"x","schema":{"fields":[{"name":"a","type":"DECIMAL(39, 2)"}]}}'
+bad 400 invalid_request 'schema.fields[0]' POST /v1/streams '{"name":"x","schema":{"fields":[{"name":"a","type":"DECIMAL(5,6)"}]}}'
 bad 400 invalid_request 'schema.watermark.field' POST /v1/streams '{"name":"x","schema":{"fields":[{"name":"a","type":"INT"}],"watermark":{"field":"a","delay_ms":5}}}'
 bad 400 invalid_request task_count POST /v1/pipelines '{"name":"q","sql":"INSERT INTO bids_out SELECT * FROM bids","task_count":"3"}'
 bad 400 invalid_request task_size PATCH "/v1/pipelines/$PIPE_ID" '{"task_size":"XXL"}'
@@ -98,6 +102,10 @@ bad 422 invalid_sql sql PATCH "/v1/pipelines/$PIPE_ID" '{"sql":""}'
 bad 422 invalid_sql sql POST /v1/pipelines '{"name":"q","sql":"INSERT INTO bids_out\nSELECT prise FROM bids"}'
 assert_eq "$(jq -r '.error.details.line, .error.details.column' <<<"$RESP" | paste -sd:)" 2:8 "misspelt column position"
 assert_contains "$(jq -r .error.message <<<"$RESP")" 'did you mean "price"' "suggestion"
+bad 422 invalid_sql sql POST /v1/pipelines '{"name":"q","sql":"INSERT INTO bids_out SELECT p + 0.005 FROM prices"}'
+assert_contains "$(jq -r .error.message <<<"$RESP")" 'is BIGINT but the query gives DECIMAL(12, 3)' "DECIMAL result type"
+bad 422 invalid_sql sql POST /v1/pipelines '{"name":"q","sql":"INSERT INTO bids_out SELECT d FROM prices"}'
+assert_contains "$(jq -r .error.message <<<"$RESP")" 'is BIGINT but the query gives DATE' "DATE column type"
 bad 422 invalid_sql sql POST /v1/pipelines '{"name":"q","sql":"INSERT INTO bids_out SELECT price FROM nowhere"}'
 assert_contains "$(jq -r .error.message <<<"$RESP")" '"nowhere" not found' "unknown input stream"
 bad 422 invalid_sql sql POST /v1/pipelines '{"name":"q","sql":"INSERT INTO elsewhere SELECT price FROM bids"}'

@@ -128,7 +128,17 @@ static int collect(void *ctx, const struct value *row)
         append(&p, &cap, &len, ":", 1);
         const struct value *v = &row[i];
         size_t n = 0;
-        switch (v->type) {
+        switch (value_type_base(v->type)) {
+        case VT_DECIMAL: /* a JSON number, exact */
+            n = value_format_decimal(v->u.dec, value_decimal_scale(v->type), buf);
+            append(&p, &cap, &len, buf, n);
+            break;
+        case VT_DATE:
+            n = value_format_date(v->u.i, buf);
+            json_escape(&p, &cap, &len, buf, n);
+            break;
+        default:
+            break;
         case VT_NULL:
             append(&p, &cap, &len, "null", 4);
             break;
@@ -170,7 +180,10 @@ static int row_from_json(json_t *obj, const struct schema *s, struct value *row,
         row[i].type = VT_NULL;
         if (!v || json_is_null(v))
             continue;
-        switch (s->fields[i].type) {
+        char text[64];
+        size_t n;
+        int64_t ms;
+        switch (value_type_base(s->fields[i].type)) {
         case VT_BIGINT:
             if (!json_is_integer(v))
                 goto bad;
@@ -202,6 +215,27 @@ static int row_from_json(json_t *obj, const struct schema *s, struct value *row,
                 row[i].u.i = json_integer_value(v);
             else if (!json_is_string(v) ||
                      sql_parse_timestamp(json_string_value(v), json_string_length(v), &row[i].u.i) < 0)
+                goto bad;
+            break;
+        case VT_DATE: /* "yyyy-MM-dd" */
+            row[i].type = VT_DATE;
+            if (!json_is_string(v) || sql_parse_timestamp(json_string_value(v), json_string_length(v), &ms) < 0 ||
+                json_string_length(v) != 10)
+                goto bad;
+            row[i].u.i = ms / 86400000 - (ms % 86400000 < 0);
+            break;
+        case VT_DECIMAL: /* a number (a real through its %.17g text, rounded to the scale) or text */
+            row[i].type = s->fields[i].type;
+            if (json_is_integer(v))
+                n = (size_t)snprintf(text, sizeof text, "%lld", (long long)json_integer_value(v));
+            else if (json_is_real(v))
+                n = (size_t)snprintf(text, sizeof text, "%.17g", json_real_value(v));
+            else if (json_is_string(v) && json_string_length(v) < sizeof text)
+                n = (size_t)snprintf(text, sizeof text, "%s", json_string_value(v));
+            else
+                goto bad;
+            if (value_decimal_parse(text, n, value_decimal_precision(row[i].type), value_decimal_scale(row[i].type),
+                                    &row[i].u.dec) < 0)
                 goto bad;
             break;
         default:

@@ -460,6 +460,47 @@ START_TEST(test_encoder_row_parses_back)
 }
 END_TEST
 
+/* DECIMAL fields read the number's text exactly (no trip through a double), round half up to
+ * the scale, fail beyond the precision; DATE fields read "yyyy-MM-dd"; both write back. */
+START_TEST(test_decimal_and_date_fields)
+{
+    struct field fields[] = {{"p", 0}, {"big", 0}, {"day", VT_DATE}};
+    fields[0].type = value_decimal_type(10, 2);
+    fields[1].type = value_decimal_type(38, 0);
+    struct schema s = {.fields = fields, .nfields = 3, .rowtime_field = -1};
+    struct json_decoder *d = json_decoder_new(&s, NULL);
+    struct json_encoder *e = json_encoder_new(&s);
+    struct arena *a = arena_new(1024);
+    struct value row[3];
+    char err[256];
+    const char *in = "{\"p\":0.1e1,\"big\":12345678901234567890123456789012345678.4,\"day\":\"2024-02-29\"}";
+    ck_assert_msg(json_decode_row(d, in, strlen(in), row, a, err, sizeof err) == 0, "%s", err);
+    ck_assert(row[0].type == fields[0].type && row[0].u.dec == 100);
+    ck_assert(row[1].u.dec / 1000000000000000000LL == (value_int128)12345678901234567890ULL);
+    ck_assert_int_eq(row[2].u.i, 19782); /* days from 1970-01-01 to 2024-02-29 */
+    struct json_buf b = {0};
+    ck_assert_int_eq(json_encode_row(e, row, &b), 0);
+    ck_assert_int_eq(json_buf_reserve(&b, 1), 0);
+    b.data[b.len] = '\0';
+    ck_assert_str_eq(b.data, "{\"p\":1.00,\"big\":12345678901234567890123456789012345678,\"day\":\"2024-02-29\"}");
+    /* half up at the scale, from the text: 0.125 -> 0.13, -0.125 -> -0.13, "2.345" (a string) -> 2.35 */
+    const char *halves[] = {"{\"p\":0.125}", "{\"p\":-0.125}", "{\"p\":\"2.345\"}"};
+    long long want[] = {13, -13, 235};
+    for (int i = 0; i < 3; i++) {
+        ck_assert_msg(json_decode_row(d, halves[i], strlen(halves[i]), row, a, err, sizeof err) == 0, "%s", err);
+        ck_assert(row[0].u.dec == want[i]);
+    }
+    const char *bad[] = {"{\"p\":123456789.5}", "{\"p\":true}", "{\"day\":\"2024-02-30\"}", "{\"day\":20240101}"};
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(json_decode_row(d, bad[i], strlen(bad[i]), row, a, err, sizeof err), -1);
+    ck_assert(strstr(err, "day") != NULL);
+    json_buf_free(&b);
+    arena_free(a);
+    json_encoder_free(e);
+    json_decoder_free(d);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- timestamps */
 
 START_TEST(test_timestamps_match_timegm)
@@ -542,6 +583,7 @@ int main(void)
     tcase_add_test(tc, test_decoder_strings_point_into_input_unless_escaped);
     tcase_add_test(tc, test_encoder_doubles_shortest_and_round_trip);
     tcase_add_test(tc, test_encoder_row_parses_back);
+    tcase_add_test(tc, test_decimal_and_date_fields);
     tcase_add_test(tc, test_timestamps_match_timegm);
     tcase_add_test(tc, test_timestamp_sql_text_is_a_superset);
     suite_add_tcase(s, tc);
