@@ -25,6 +25,7 @@
 #include "controlplane/sandbox.h"
 #include "dataplane/schema_json.h"
 #include "dataplane/sql/sql.h"
+#include "dataplane/stream.h"
 
 /* A task row this node holds. */
 struct cp_task {
@@ -537,9 +538,6 @@ static void copy_name(char *dst, size_t dstsz, const char *src)
     dst[n] = 0;
 }
 
-/* Connectors whose backends the lean sluiced-worker leaves out: their tasks run on sluiced. */
-static const char *const full_worker_connectors[] = {"kafka", "postgres", "webhook"};
-
 /* Builds the spec and the sandbox for t and starts it. Returns 0 or -1 with err. */
 static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t errsz)
 {
@@ -614,14 +612,15 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
         json_object_set_new(spec, "connector",
                             json_pack("{s:s, s:s, s:s, s:o}", "name", connector, "type", PQgetvalue(res, 0, 1),
                                       "stream", PQgetvalue(res, 0, 4), "properties", props ? props : json_object()));
-        allow_network = strcmp(connector, "datagen") != 0;
-        /* the Kafka backend (librdkafka) and the postgres (libpq) and webhook (libcurl) sinks
-         * are in sluiced only, not in the lean sluiced-worker */
-        for (size_t i = 0; i < sizeof full_worker_connectors / sizeof full_worker_connectors[0]; i++)
-            full_worker |= strcmp(connector, full_worker_connectors[i]) == 0;
-        /* A generator with a fixed number of events is a bounded run: it completes. */
-        const char *events = json_string_value(json_object_get(props, "events"));
-        t->bounded = strcmp(connector, "datagen") == 0 && events && atoll(events) > 0;
+        /* what the connector declares (stream.h); one unknown here gets the network and fails
+         * in the worker with the worker's message */
+        const struct stream_backend *b = NULL;
+        stream_connector_find(connector, &b);
+        allow_network = !b || b->network;
+        full_worker = b && b->full_worker; /* its tasks run on sluiced, not the lean sluiced-worker */
+        /* A source with a fixed number of events (datagen's events) is a bounded run: it completes. */
+        const char *events = b && b->bounded_by ? json_string_value(json_object_get(props, b->bounded_by)) : NULL;
+        t->bounded = b && b->source && events && atoll(events) > 0;
         if (t->bounded)
             json_object_set_new(spec, "bounded", json_true());
         int srv = load_secrets(r, t->tenant_id, refs, secrets, err, errsz);
