@@ -522,11 +522,9 @@ static int connection_check_options(const struct option_table *t, json_t *props,
         }
     }
     struct connection_values values = {props, refs};
-    if (option_check_required(t, connection_value, &values, msg, sizeof msg) != 0) {
-        for (size_t i = 0; i < t->n; i++) /* the field: the option the message names */
-            if ((t->rows[i].flags & OPTION_REQUIRED) && !connection_value(&values, t->rows[i].name))
-                return connection_fail_option(resp, "properties", t->rows[i].name, msg);
-    }
+    const struct option *missing;
+    if (option_check_required(t, connection_value, &values, &missing, msg, sizeof msg) != 0)
+        return connection_fail_option(resp, "properties", missing->name, msg);
     return 0;
 }
 

@@ -156,7 +156,8 @@ int option_check(const struct option_table *t, const char *key, const char *valu
     return 0;
 }
 
-int option_check_required(const struct option_table *t, option_get_fn get, void *ctx, char *err, size_t errlen)
+int option_check_required(const struct option_table *t, option_get_fn get, void *ctx, const struct option **missing,
+                          char *err, size_t errlen)
 {
     for (size_t i = 0; i < t->n; i++) {
         const struct option *o = &t->rows[i];
@@ -164,6 +165,8 @@ int option_check_required(const struct option_table *t, option_get_fn get, void 
             continue;
         const char *v = get(ctx, o->name);
         if (!v || !*v) {
+            if (missing)
+                *missing = o;
             if (t->owner)
                 snprintf(err, errlen, "a %s connection needs the property \"%s\"", t->owner, o->name);
             else
@@ -176,12 +179,16 @@ int option_check_required(const struct option_table *t, option_get_fn get, void 
 
 /* ---------------------------------------------------------------- storing */
 
-/* A whole number into a field of size bytes (4: int32 or uint32 by the row's sign, 8: int64). */
+/* A whole number into a field of size bytes: 8 (int64), 4 (uint32 when the row allows no
+ * negative value, else int32) or 1 (a bool or uint8). */
 static void option_store_int(char *field, size_t size, long min, long v)
 {
     if (size == 8) {
         int64_t x = v;
         memcpy(field, &x, 8);
+    } else if (size == 1) {
+        uint8_t x = (uint8_t)v;
+        memcpy(field, &x, 1);
     } else if (min >= 0) {
         uint32_t x = (uint32_t)v;
         memcpy(field, &x, 4);
@@ -213,13 +220,13 @@ int option_store(const struct option_table *t, const struct option *o, const cha
         option_store_int(field, o->size, o->min, v.i);
         break;
     case OPTION_BOOL:
-        memcpy(field, &v.b, sizeof v.b);
+        option_store_int(field, o->size, 0, v.b);
         break;
     case OPTION_DOUBLE:
         memcpy(field, &v.d, sizeof v.d);
         break;
     case OPTION_ENUM:
-        memcpy(field, &v.index, sizeof v.index);
+        option_store_int(field, o->size, 0, v.index);
         break;
     }
     return 0;

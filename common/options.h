@@ -24,10 +24,10 @@
 
 enum option_type {
     OPTION_STRING, /* any text; stored as char * (a malloc'd copy) */
-    OPTION_INT,    /* a whole number within [min, max]; stored as a 4- or 8-byte integer */
-    OPTION_BOOL,   /* true/false, yes/no, on/off, 1/0; stored as int */
+    OPTION_INT,    /* a whole number within [min, max]; stored as an 8-, 4- or 1-byte integer */
+    OPTION_BOOL,   /* true/false, yes/no, on/off, 1/0; stored as int or bool (by the field's size) */
     OPTION_DOUBLE, /* a finite decimal number, at least min; stored as double */
-    OPTION_ENUM,   /* one of values; stored as int, its index in values */
+    OPTION_ENUM,   /* one of values; stored as int (or a 1-byte integer), its index in values */
 };
 
 #define OPTION_REQUIRED 1u /* must be given, and not empty */
@@ -74,8 +74,9 @@ const struct option *option_find(const struct option_table *t, const char *key);
 int option_check(const struct option_table *t, const char *key, const char *value, char *err, size_t errlen);
 
 /* Checks that every required option has a non-empty value from get; -1 with a message naming
- * the first that does not. */
-int option_check_required(const struct option_table *t, option_get_fn get, void *ctx, char *err, size_t errlen);
+ * the first that does not, and its row in *missing (when missing is not NULL). */
+int option_check_required(const struct option_table *t, option_get_fn get, void *ctx, const struct option **missing,
+                          char *err, size_t errlen);
 
 /* For every row with a value from get, or else a default: checks the value and, when the row has
  * a field, stores it into target. Keys not in the table are not looked at. -1 with err on the

@@ -97,7 +97,7 @@ int stream_options_check(const struct option_table *t, const struct stream_prope
         if (strncmp(props[i].key, "__", 2) != 0 && option_check(t, props[i].key, props[i].value, err, errlen) != 0)
             return -1;
     struct stream_props p = {props, nprops};
-    return option_check_required(t, stream_props_get, &p, err, errlen);
+    return option_check_required(t, stream_props_get, &p, NULL, err, errlen);
 }
 
 int stream_options_apply(const struct option_table *t, const struct stream_property *props, int nprops, void *target,

@@ -1,6 +1,7 @@
 /* options_test.c — unit tests for common/options: look-up, the validator's messages for each
  * type, required options, defaults and storing into a struct. */
 #include <check.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@ struct target {
     uint32_t small;
     int32_t offset;
     int flag;
+    bool on;
+    unsigned char guard; /* the byte after on: a bool is stored in one byte */
     double rate;
     int colour;
 };
@@ -27,6 +30,7 @@ static const struct option rows[] = {
     {.name = "small", .type = OPTION_INT, .min = 0, .max = UINT32_MAX, OPTION_FIELD(struct target, small)},
     {.name = "offset", .type = OPTION_INT, .min = -50, .max = 50, OPTION_FIELD(struct target, offset)},
     {.name = "flag", .type = OPTION_BOOL, .def = "off", OPTION_FIELD(struct target, flag)},
+    {.name = "on", .type = OPTION_BOOL, OPTION_FIELD(struct target, on)},
     {.name = "rate", .type = OPTION_DOUBLE, .min = 0, OPTION_FIELD(struct target, rate)},
     {.name = "colour", .type = OPTION_ENUM, .def = "green", .values = colours, OPTION_FIELD(struct target, colour)},
     {.name = "extra.deep", .type = OPTION_STRING},
@@ -49,13 +53,13 @@ static const char *pairs_get(void *ctx, const char *name)
 START_TEST(test_find)
 {
     ck_assert_ptr_eq(option_find(&table, "count"), &rows[1]);
-    ck_assert_ptr_eq(option_find(&table, "extra.x"), &rows[8]);
+    ck_assert_ptr_eq(option_find(&table, "extra.x"), &rows[9]);
     ck_assert_ptr_null(option_find(&table, "extra.")); /* a prefix needs something after it */
     ck_assert_ptr_null(option_find(&table, "coun"));
-    ck_assert_ptr_eq(option_find(&table, "connector"), &rows[9]);
+    ck_assert_ptr_eq(option_find(&table, "connector"), &rows[10]);
     char names[200];
     option_names(&table, names, sizeof names);
-    ck_assert_str_eq(names, "name, count, small, offset, flag, rate, colour, extra.deep, extra.*");
+    ck_assert_str_eq(names, "name, count, small, offset, flag, on, rate, colour, extra.deep, extra.*");
 }
 END_TEST
 
@@ -68,10 +72,11 @@ START_TEST(test_check_messages)
     ck_assert_int_eq(option_check(&table, "connector", "thing", err, sizeof err), 0);
     ck_assert_int_eq(option_check(&table, "colour", NULL, err, sizeof err), 0); /* value unseen */
     ck_assert_int_eq(option_check(&table, "cuont", "1", err, sizeof err), -1);
-    ck_assert_str_eq(err, "unknown thing option \"cuont\" (options: name, count, small, offset, flag, rate, colour, "
-                          "extra.deep, extra.*)");
+    ck_assert_str_eq(err,
+                     "unknown thing option \"cuont\" (options: name, count, small, offset, flag, on, rate, colour, "
+                     "extra.deep, extra.*)");
     ck_assert_int_eq(option_check(&table, "deep", NULL, err, sizeof err), -1);
-    ck_assert_str_eq(err, "unknown thing option \"deep\" (options: name, count, small, offset, flag, rate, colour, "
+    ck_assert_str_eq(err, "unknown thing option \"deep\" (options: name, count, small, offset, flag, on, rate, colour, "
                           "extra.deep, extra.*); did you mean \"extra.deep\"?");
     ck_assert_int_eq(option_check(&table, "count", "0", err, sizeof err), -1);
     ck_assert_str_eq(err, "thing option \"count\" must be a whole number from 1 to 100, not \"0\"");
@@ -93,7 +98,7 @@ START_TEST(test_check_messages)
     ck_assert_int_eq(option_check(&anonymous, "count", "x", err, sizeof err), -1);
     ck_assert_str_eq(err, "option \"count\" must be a whole number from 1 to 100, not \"x\"");
     const char *none[] = {NULL};
-    ck_assert_int_eq(option_check_required(&anonymous, pairs_get, none, err, sizeof err), -1);
+    ck_assert_int_eq(option_check_required(&anonymous, pairs_get, none, NULL, err, sizeof err), -1);
     ck_assert_str_eq(err, "option \"name\" is required");
 }
 END_TEST
@@ -102,9 +107,12 @@ START_TEST(test_required)
 {
     char err[400];
     const char *given[] = {"name", "n", NULL};
-    ck_assert_int_eq(option_check_required(&table, pairs_get, given, err, sizeof err), 0);
+    const struct option *missing = NULL;
+    ck_assert_int_eq(option_check_required(&table, pairs_get, given, &missing, err, sizeof err), 0);
+    ck_assert_ptr_null(missing);
     const char *empty[] = {"name", "", NULL};
-    ck_assert_int_eq(option_check_required(&table, pairs_get, empty, err, sizeof err), -1);
+    ck_assert_int_eq(option_check_required(&table, pairs_get, empty, &missing, err, sizeof err), -1);
+    ck_assert_ptr_eq(missing, &rows[0]);
     ck_assert_str_eq(err, "a thing connection needs the property \"name\"");
 }
 END_TEST
@@ -113,21 +121,23 @@ END_TEST
 START_TEST(test_apply_defaults_and_store)
 {
     char err[400];
-    struct target t = {0};
+    struct target t = {.guard = 0x55};
     ck_assert_int_eq(option_table_apply(&table, NULL, NULL, &t, err, sizeof err), 0);
     ck_assert_ptr_null(t.name);
     ck_assert_int_eq(t.count, 7);
     ck_assert_int_eq(t.flag, 0);
     ck_assert_int_eq(t.colour, 1); /* green */
-    const char *given[] = {"name", "n1",   "count", "42",     "small", "4294967295", "offset", "-50",   "flag",
-                           "yes",  "rate", "0.25",  "colour", "blue",  "name",       "n2",     "other", "not looked at",
-                           NULL};
+    const char *given[] = {"name",   "n1",   "count", "42", "small", "4294967295",    "offset",
+                           "-50",    "flag", "yes",   "on", "true",  "rate",          "0.25",
+                           "colour", "blue", "name",  "n2", "other", "not looked at", NULL};
     ck_assert_int_eq(option_table_apply(&table, pairs_get, given, &t, err, sizeof err), 0);
     ck_assert_str_eq(t.name, "n2"); /* the last value of a key wins */
     ck_assert_int_eq(t.count, 42);
     ck_assert_uint_eq(t.small, UINT32_MAX);
     ck_assert_int_eq(t.offset, -50);
     ck_assert_int_eq(t.flag, 1);
+    ck_assert(t.on);
+    ck_assert_int_eq(t.guard, 0x55);
     ck_assert_double_eq(t.rate, 0.25);
     ck_assert_int_eq(t.colour, 2);
     const char *bad[] = {"count", "101", NULL};
