@@ -43,7 +43,8 @@ const struct stream_backend *stream_backend_find(const char *name)
     return NULL;
 }
 
-/* Whether row i is a connector of connections. The weak rows are (sinks, or both ways). */
+/* Whether row i is a connector of connections; a weak row not linked counts as one (kafka,
+ * postgres and webhook all are). */
 static bool stream_is_connector(size_t i)
 {
     const struct stream_backend *b = stream_backends[i].backend;
