@@ -61,39 +61,40 @@ struct api_config {
 };
 
 // clang-format off
-#define OPT(name, env, type, field, def, min, max, help)                                           \
-    {name, env, type, offsetof(struct api_config, field), def, min, max, help}
+#define OPT(name_, env_, type_, field, def_, min_, max_, help_)                                    \
+    {.name = name_, .env = env_, .type = type_, OPTION_FIELD(struct api_config, field), .def = def_, .min = min_,        \
+     .max = max_, .help = help_}
 // clang-format on
-static const struct config_option api_options[] = {
-    OPT("database-url", "SLUICE_DATABASE_URL", CONFIG_STRING, database_url, NULL, 0, 0,
+static const struct option api_options[] = {
+    OPT("database-url", "SLUICE_DATABASE_URL", OPTION_STRING, database_url, NULL, 0, 0,
         "PostgreSQL connection URL (required)"),
-    OPT("listen-address", "SLUICE_API_ADDRESS", CONFIG_STRING, listen_address, "127.0.0.1", 0, 0,
+    OPT("listen-address", "SLUICE_API_ADDRESS", OPTION_STRING, listen_address, "127.0.0.1", 0, 0,
         "address to listen on (IPv4 or IPv6)"),
-    OPT("port", "SLUICE_API_PORT", CONFIG_INT, port, "8443", 1, 65535, "HTTPS port"),
-    OPT("threads", "SLUICE_API_THREADS", CONFIG_INT, threads, "4", 1, 64,
+    OPT("port", "SLUICE_API_PORT", OPTION_INT, port, "8443", 1, 65535, "HTTPS port"),
+    OPT("threads", "SLUICE_API_THREADS", OPTION_INT, threads, "4", 1, 64,
         "worker threads, each with its own database connection"),
-    OPT("tls-cert", "SLUICE_TLS_CERT", CONFIG_STRING, tls_cert, NULL, 0, 0,
+    OPT("tls-cert", "SLUICE_TLS_CERT", OPTION_STRING, tls_cert, NULL, 0, 0,
         "PEM certificate (chain); with tls-key, replaces the generated one"),
-    OPT("tls-key", "SLUICE_TLS_KEY", CONFIG_STRING, tls_key, NULL, 0, 0, "PEM private key"),
-    OPT("tls-dir", "SLUICE_TLS_DIR", CONFIG_STRING, tls_dir, "var/tls", 0, 0,
+    OPT("tls-key", "SLUICE_TLS_KEY", OPTION_STRING, tls_key, NULL, 0, 0, "PEM private key"),
+    OPT("tls-dir", "SLUICE_TLS_DIR", OPTION_STRING, tls_dir, "var/tls", 0, 0,
         "where the self-signed development certificate is generated"),
-    OPT("master-key", "SLUICE_MASTER_KEY", CONFIG_STRING, master_key, NULL, 0, 0,
+    OPT("master-key", "SLUICE_MASTER_KEY", OPTION_STRING, master_key, NULL, 0, 0,
         "64 hex digits: AES-256 key for secrets at rest"),
-    OPT("master-key-file", "SLUICE_MASTER_KEY_FILE", CONFIG_STRING, master_key_file, "var/master.key", 0, 0,
+    OPT("master-key-file", "SLUICE_MASTER_KEY_FILE", OPTION_STRING, master_key_file, "var/master.key", 0, 0,
         "file holding the master key when master-key is not set"),
-    OPT("max-body-bytes", "SLUICE_MAX_BODY_BYTES", CONFIG_INT, max_body_bytes, "1048576", 1024, 64L << 20,
+    OPT("max-body-bytes", "SLUICE_MAX_BODY_BYTES", OPTION_INT, max_body_bytes, "1048576", 1024, 64L << 20,
         "largest request body accepted (413 above)"),
-    OPT("token-ttl", "SLUICE_TOKEN_TTL", CONFIG_INT, token_ttl, "86400", 60, 90L * 86400,
+    OPT("token-ttl", "SLUICE_TOKEN_TTL", OPTION_INT, token_ttl, "86400", 60, 90L * 86400,
         "lifetime of login tokens, seconds"),
-    OPT("login-rate", "SLUICE_LOGIN_RATE", CONFIG_INT, login_rate, "60", 1, 1000000,
+    OPT("login-rate", "SLUICE_LOGIN_RATE", OPTION_INT, login_rate, "60", 1, 1000000,
         "signup and login requests per minute per client address"),
-    OPT("login-burst", "SLUICE_LOGIN_BURST", CONFIG_INT, login_burst, "20", 1, 1000000,
+    OPT("login-burst", "SLUICE_LOGIN_BURST", OPTION_INT, login_burst, "20", 1, 1000000,
         "signup and login requests a client address may make at once"),
-    OPT("log-level", "SLUICE_LOG_LEVEL", CONFIG_STRING, log_level, "info", 0, 0, "debug, info, warn or error"),
-    OPT("log-format", "SLUICE_LOG_FORMAT", CONFIG_STRING, log_format, "text", 0, 0, "text or json"),
-    OPT("data-root", "SLUICE_DATA_ROOT", CONFIG_STRING, data_root, "var/data", 0, 0,
+    OPT("log-level", "SLUICE_LOG_LEVEL", OPTION_STRING, log_level, "info", 0, 0, "debug, info, warn or error"),
+    OPT("log-format", "SLUICE_LOG_FORMAT", OPTION_STRING, log_format, "text", 0, 0, "text or json"),
+    OPT("data-root", "SLUICE_DATA_ROOT", OPTION_STRING, data_root, "var/data", 0, 0,
         "root of tenants' streams (the controlplane's data-root), for stream records"),
-    OPT("web-dir", "SLUICE_WEB_DIR", CONFIG_STRING, web_dir, "build/web", 0, 0,
+    OPT("web-dir", "SLUICE_WEB_DIR", OPTION_STRING, web_dir, "build/web", 0, 0,
         "the web console's built files (make build writes them to build/web), served at /"),
 };
 #define API_NOPTIONS (sizeof api_options / sizeof api_options[0])

@@ -12,9 +12,7 @@
 #include "common/arena.h"
 #include "common/json_check.h"
 #include "common/log.h"
-#include "dataplane/connectors/sink_options.h"
 #include "dataplane/stream.h"
-#include "dataplane/worker.h"
 
 #define RESOURCE_MAX_FIELDS 16
 
@@ -450,14 +448,16 @@ static int stream_validate(struct api_request *req, json_t *body, bool create, s
     return create || !schema ? 0 : stream_check_users(req, schema, resp);
 }
 
-/* An HTTP ingest connection's partition.key property must name a field of its stream (checked
- * when the body names the connector http and the stream). */
+/* A connection's partition.key property (HTTP ingest's) must name a field of its stream (checked
+ * when the body names the stream and a connector that has the option). */
 static int connection_check_partition_key(struct api_request *req, json_t *body, struct api_response *resp)
 {
     const char *key = json_string_value(json_object_get(json_object_get(body, "properties"), "partition.key"));
     const char *connector = json_string_value(json_object_get(body, "connector"));
     const char *stream = json_string_value(json_object_get(body, "stream"));
-    if (!key || !stream || !connector || strcmp(connector, "http") != 0)
+    const struct stream_backend *b = NULL;
+    if (!key || !stream || stream_connector_find(connector, &b) != 0 || !b || !b->options ||
+        !option_find(b->options, "partition.key"))
         return 0;
     const char *params[] = {stream, key};
     PGresult *res = api_db_query(req, resp,
@@ -478,40 +478,12 @@ static int connection_check_partition_key(struct api_request *req, json_t *body,
 
 /* ---- connectors and their options ------------------------------------------------------ */
 
-/* The one connector the API runs itself (HTTP ingest, handlers_ingest.c) and its options; every
- * other connector is one a worker runs, with the worker's connector table (worker.h) and the
- * option table of its stream backend. */
-static const struct sink_option http_options[] = {{"partition.key", false, false, NULL}};
-static const struct stream_option_table http_option_table = {http_options, 1, NULL, 0};
-
-/* The known connectors, sorted, as "datagen, http, ..." into out. */
+/* The known connectors, in name order, as "datagen, http, ..." into out. */
 static void connector_names(char *out, size_t outlen)
 {
-    const char *names[32];
-    size_t n = 0;
-    names[n++] = "http";
-    for (size_t i = 0; worker_connector_name(i) && n < sizeof names / sizeof names[0]; i++)
-        names[n++] = worker_connector_name(i);
-    for (size_t i = 1; i < n; i++) /* insertion sort: a handful of names */
-        for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
-            const char *t = names[j];
-            names[j] = names[j - 1];
-            names[j - 1] = t;
-        }
     out[0] = '\0';
-    for (size_t i = 0; i < n; i++)
-        snprintf(out + strlen(out), outlen - strlen(out), "%s%s", i ? ", " : "", names[i]);
-}
-
-static const struct sink_option *connector_option_find(const struct stream_option_table *t, const char *key)
-{
-    for (size_t i = 0; i < t->noptions; i++) {
-        const struct sink_option *o = &t->options[i];
-        size_t len = strlen(o->key);
-        if (o->prefix ? strncmp(key, o->key, len) == 0 && key[len] : strcmp(key, o->key) == 0)
-            return o;
-    }
-    return NULL;
+    for (size_t i = 0; stream_connector_name(i); i++)
+        snprintf(out + strlen(out), outlen - strlen(out), "%s%s", i ? ", " : "", stream_connector_name(i));
 }
 
 static int connection_fail_option(struct api_response *resp, const char *group, const char *key, const char *msg)
@@ -521,13 +493,25 @@ static int connection_fail_option(struct api_response *resp, const char *group, 
     return api_fail_field(resp, API_INVALID_CONNECTION, field, "%s", msg);
 }
 
-/* Checks properties and secret_refs (objects, or NULL) against the connector's option table:
- * every key must be an option, each required option present (a secret ref counts), and each
- * value given in properties allowed by its row (secret values are not seen here). */
-static int connection_check_options(const char *connector, const struct stream_option_table *t, json_t *props,
-                                    json_t *refs, struct api_response *resp)
+/* A required option is given as a property (not empty) or as a secret ref (its value unseen). */
+struct connection_values {
+    json_t *props, *refs;
+};
+
+static const char *connection_value(void *ctx, const char *name)
 {
-    char msg[800], names[400];
+    const struct connection_values *c = ctx;
+    const char *v = json_string_value(json_object_get(c->props, name));
+    return v && *v ? v : json_object_get(c->refs, name) ? "(secret)" : NULL;
+}
+
+/* Checks properties and secret_refs (objects, or NULL) against the connector's option table,
+ * with the validator the worker uses: every key must be an option, each value given in
+ * properties must fit its row (secret values are not seen here), each required option present. */
+static int connection_check_options(const struct option_table *t, json_t *props, json_t *refs,
+                                    struct api_response *resp)
+{
+    char msg[1000];
     json_t *groups[] = {props, refs};
     const char *group_names[] = {"properties", "secret_refs"};
     for (size_t g = 0; g < 2; g++) {
@@ -535,50 +519,14 @@ static int connection_check_options(const char *connector, const struct stream_o
         json_t *v;
         json_object_foreach(groups[g], key, v)
         {
-            const struct sink_option *o = connector_option_find(t, key);
-            if (!o) {
-                names[0] = '\0';
-                for (size_t i = 0; i < t->noptions; i++)
-                    if (strcmp(t->options[i].key, "connector") != 0)
-                        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s%s", names[0] ? ", " : "",
-                                 t->options[i].key, t->options[i].prefix ? "*" : "");
-                snprintf(msg, sizeof msg, "unknown %s option \"%s\" (options: %s)", connector, key, names);
-                return connection_fail_option(resp, group_names[g], key, msg);
-            }
-            const char *value = json_string_value(v);
-            if (g == 1 || !value)
-                continue;
-            bool ok = !o->values;
-            for (const char *const *a = o->values; a && *a && !ok; a++)
-                ok = strcmp(*a, value) == 0;
-            if (!ok) {
-                char allowed[200] = "";
-                for (const char *const *a = o->values; *a; a++)
-                    snprintf(allowed + strlen(allowed), sizeof allowed - strlen(allowed), "%s%s",
-                             a == o->values ? "" : " | ", *a);
-                snprintf(msg, sizeof msg, "%s option \"%s\" must be %s, not \"%s\"", connector, key, allowed, value);
-                return connection_fail_option(resp, "properties", key, msg);
-            }
-            for (size_t i = 0; i < t->nnumbers; i++) {
-                const struct sink_option_number *num = &t->numbers[i];
-                struct stream_property p = {key, value};
-                long out;
-                if (strcmp(num->key, key) == 0 &&
-                    sink_option_long(connector, &p, 1, key, num->def, num->min, num->max, &out, msg, sizeof msg) != 0)
-                    return connection_fail_option(resp, "properties", key, msg);
-            }
+            if (option_check(t, key, g == 0 ? json_string_value(v) : NULL, msg, sizeof msg) != 0)
+                return connection_fail_option(resp, option_find(t, key) ? "properties" : group_names[g], key, msg);
         }
     }
-    for (size_t i = 0; i < t->noptions; i++) {
-        const struct sink_option *o = &t->options[i];
-        if (!o->required)
-            continue;
-        const char *v = json_string_value(json_object_get(props, o->key));
-        if ((!v || !*v) && !json_object_get(refs, o->key)) {
-            snprintf(msg, sizeof msg, "a %s connection needs the property \"%s\"", connector, o->key);
-            return connection_fail_option(resp, "properties", o->key, msg);
-        }
-    }
+    struct connection_values values = {props, refs};
+    const struct option *missing;
+    if (option_check_required(t, connection_value, &values, &missing, msg, sizeof msg) != 0)
+        return connection_fail_option(resp, "properties", missing->name, msg);
     return 0;
 }
 
@@ -616,27 +564,22 @@ static int connection_validate_connector(struct api_request *req, json_t *body, 
             refs = stored_refs = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
         PQclear(res);
     }
-    const struct stream_option_table *table = NULL;
-    const char *backend;
-    bool source = true, sink = true;
-    if (strcmp(connector, "http") == 0) {
-        table = &http_option_table;
-    } else if (worker_connector_find(connector, &backend, &source, &sink) == 0) {
-        const struct stream_backend *b = stream_backend_find(backend);
-        table = b ? b->options : NULL; /* NULL: the backend takes any option (none today) */
-    } else {
+    const struct stream_backend *b = NULL;
+    if (stream_connector_find(connector, &b) != 0 || !b) { /* !b: a connector left out of this binary */
         char names[200];
         connector_names(names, sizeof names);
         api_fail_field(resp, API_INVALID_CONNECTION, "connector", "unknown connector \"%s\"; known: %s", connector,
                        names);
         goto out;
     }
+    bool source = b->source, sink = b->sink;
+    const struct option_table *table = b->options; /* NULL: the backend takes any option (none today) */
     if ((strcmp(type, "sink") == 0 && !sink) || (strcmp(type, "source") == 0 && !source)) {
         api_fail_field(resp, API_INVALID_REQUEST, "type", "connector %s can only be a %s, not \"%s\"", connector,
                        sink ? "sink" : "source", type);
         goto out;
     }
-    if (table && connection_check_options(connector, table, json_is_object(props) ? props : NULL,
+    if (table && connection_check_options(table, json_is_object(props) ? props : NULL,
                                           json_is_object(refs) ? refs : NULL, resp) != 0)
         goto out;
     rc = 0;

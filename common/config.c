@@ -7,10 +7,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-static const struct config_option *config_find(const struct config_option *options, size_t count, const char *name,
-                                               size_t len)
+static const struct option *config_find(const struct option *options, size_t count, const char *name, size_t len)
 {
     for (size_t i = 0; i < count; i++) {
         const char *n = options[i].name;
@@ -28,60 +26,17 @@ static const struct config_option *config_find(const struct config_option *optio
     return NULL;
 }
 
-static int config_parse_bool(const char *v)
+/* Parses value by o's row into its field of target (the shared validator: common/options.h). */
+static int config_apply(const struct option *o, void *target, const char *value, char *err, size_t errlen)
 {
-    static const char *const yes[] = {"1", "true", "yes", "on"}, *const no[] = {"0", "false", "no", "off"};
-    for (size_t i = 0; i < 4; i++) {
-        if (strcasecmp(v, yes[i]) == 0)
-            return 1;
-        if (strcasecmp(v, no[i]) == 0)
-            return 0;
-    }
-    return -1;
+    const struct option_table t = {.owner = NULL, .rows = o, .n = 1};
+    return option_store(&t, o, value, target, err, errlen);
 }
 
-static int config_apply(const struct config_option *o, void *target, const char *value, char *err, size_t errlen)
+int config_set(const struct option *options, size_t count, void *target, const char *name, const char *value, char *err,
+               size_t errlen)
 {
-    char *field = (char *)target + o->offset;
-    switch (o->type) {
-    case CONFIG_STRING: {
-        char *copy = strdup(value);
-        if (!copy) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-        free(*(char **)field);
-        *(char **)field = copy;
-        return 0;
-    }
-    case CONFIG_INT: {
-        char *end;
-        errno = 0;
-        long v = strtol(value, &end, 10);
-        if (errno || end == value || *end || v < o->min || v > o->max) {
-            snprintf(err, errlen, "option %s: \"%s\" is not an integer in [%ld, %ld]", o->name, value, o->min, o->max);
-            return -1;
-        }
-        *(long *)field = v;
-        return 0;
-    }
-    case CONFIG_BOOL: {
-        int b = config_parse_bool(value);
-        if (b < 0) {
-            snprintf(err, errlen, "option %s: \"%s\" is not a boolean (true or false)", o->name, value);
-            return -1;
-        }
-        *(int *)field = b;
-        return 0;
-    }
-    }
-    return -1;
-}
-
-int config_set(const struct config_option *options, size_t count, void *target, const char *name, const char *value,
-               char *err, size_t errlen)
-{
-    const struct config_option *o = config_find(options, count, name, strlen(name));
+    const struct option *o = config_find(options, count, name, strlen(name));
     if (!o) {
         snprintf(err, errlen, "unknown option \"%s\"", name);
         return -1;
@@ -99,8 +54,8 @@ static char *config_trim(char *s)
     return s;
 }
 
-static int config_read_file(const struct config_option *options, size_t count, void *target, const char *path,
-                            char *err, size_t errlen)
+static int config_read_file(const struct option *options, size_t count, void *target, const char *path, char *err,
+                            size_t errlen)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -137,11 +92,11 @@ static int config_read_file(const struct config_option *options, size_t count, v
     return rc;
 }
 
-int config_load(const struct config_option *options, size_t count, void *target, int argc, char **argv, char *err,
+int config_load(const struct option *options, size_t count, void *target, int argc, char **argv, char *err,
                 size_t errlen)
 {
     for (size_t i = 0; i < count; i++)
-        if (options[i].default_value && config_apply(&options[i], target, options[i].default_value, err, errlen) < 0)
+        if (options[i].def && config_apply(&options[i], target, options[i].def, err, errlen) < 0)
             return -1;
 
     const char *file = getenv("SLUICE_CONFIG");
@@ -176,14 +131,14 @@ int config_load(const struct config_option *options, size_t count, void *target,
                 i++;
             continue;
         }
-        const struct config_option *o = config_find(options, count, a, len);
+        const struct option *o = config_find(options, count, a, len);
         if (!o) {
             snprintf(err, errlen, "unknown option \"--%.*s\"", (int)len, a);
             return -1;
         }
         if (eq) {
             value = eq + 1;
-        } else if (o->type == CONFIG_BOOL && (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0)) {
+        } else if (o->type == OPTION_BOOL && (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0)) {
             value = "true";
         } else if (i + 1 < argc) {
             value = argv[++i];
@@ -197,26 +152,20 @@ int config_load(const struct config_option *options, size_t count, void *target,
     return 0;
 }
 
-void config_free(const struct config_option *options, size_t count, void *target)
+void config_free(const struct option *options, size_t count, void *target)
 {
-    for (size_t i = 0; i < count; i++) {
-        if (options[i].type == CONFIG_STRING) {
-            char **field = (char **)((char *)target + options[i].offset);
-            free(*field);
-            *field = NULL;
-        }
-    }
+    const struct option_table t = {.rows = options, .n = count};
+    option_table_free(&t, target);
 }
 
-void config_usage(FILE *out, const char *command, const struct config_option *options, size_t count)
+void config_usage(FILE *out, const char *command, const struct option *options, size_t count)
 {
     fprintf(out, "usage: sluiced %s [options]\n\noptions (flag, environment, default):\n", command);
     fprintf(out, "  --%-22s %-28s %s\n", "config FILE", "SLUICE_CONFIG", "file of name = value lines");
     for (size_t i = 0; i < count; i++) {
-        const struct config_option *o = &options[i];
-        fprintf(out, "  --%-22s %-28s %s%s%s%s\n", o->name, o->env ? o->env : "", o->help,
-                o->default_value ? " (default: " : "", o->default_value ? o->default_value : "",
-                o->default_value ? ")" : "");
+        const struct option *o = &options[i];
+        fprintf(out, "  --%-22s %-28s %s%s%s%s\n", o->name, o->env ? o->env : "", o->help, o->def ? " (default: " : "",
+                o->def ? o->def : "", o->def ? ")" : "");
     }
 }
 

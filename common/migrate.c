@@ -172,13 +172,23 @@ struct migrate_config {
     char *log_level;
 };
 
-static const struct config_option migrate_options[] = {
-    {"database-url", "SLUICE_DATABASE_URL", CONFIG_STRING, offsetof(struct migrate_config, database_url), NULL, 0, 0,
-     "PostgreSQL connection URL (required)"},
-    {"migrations-dir", "SLUICE_MIGRATIONS_DIR", CONFIG_STRING, offsetof(struct migrate_config, migrations_dir), NULL, 0,
-     0, "directory of NNNN_name.sql files (default: ./migrations or next to the binary)"},
-    {"log-level", "SLUICE_LOG_LEVEL", CONFIG_STRING, offsetof(struct migrate_config, log_level), "info", 0, 0,
-     "debug, info, warn or error"},
+static const struct option migrate_options[] = {
+    {.name = "database-url",
+     .env = "SLUICE_DATABASE_URL",
+     .type = OPTION_STRING,
+     OPTION_FIELD(struct migrate_config, database_url),
+     .help = "PostgreSQL connection URL (required)"},
+    {.name = "migrations-dir",
+     .env = "SLUICE_MIGRATIONS_DIR",
+     .type = OPTION_STRING,
+     OPTION_FIELD(struct migrate_config, migrations_dir),
+     .help = "directory of NNNN_name.sql files (default: ./migrations or next to the binary)"},
+    {.name = "log-level",
+     .env = "SLUICE_LOG_LEVEL",
+     .type = OPTION_STRING,
+     OPTION_FIELD(struct migrate_config, log_level),
+     .def = "info",
+     .help = "debug, info, warn or error"},
 };
 #define MIGRATE_NOPTIONS (sizeof migrate_options / sizeof migrate_options[0])
 

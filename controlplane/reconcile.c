@@ -27,6 +27,7 @@
 #include "controlplane/sandbox.h"
 #include "dataplane/schema_json.h"
 #include "dataplane/sql/sql.h"
+#include "dataplane/stream.h"
 
 /* A task row this node holds. */
 struct cp_task {
@@ -547,9 +548,6 @@ static void copy_name(char *dst, size_t dstsz, const char *src)
     dst[n] = 0;
 }
 
-/* Connectors whose backends the lean sluiced-worker leaves out: their tasks run on sluiced. */
-static const char *const full_worker_connectors[] = {"kafka", "postgres", "webhook"};
-
 /* What starting a task needs besides its spec: the facts of its sandbox. */
 struct task_launch {
     uid_t uid;          /* the tenant's worker uid */
@@ -652,14 +650,15 @@ static int connection_spec(struct reconciler *r, struct cp_task *t, PGresult *re
     spec->connector.stream = spec_strdup(PQgetvalue(res, 0, 4), oom);
     int rc = task_spec_properties_from_json(props, "properties", &spec->connector.properties,
                                             &spec->connector.nproperties, err, errsz);
-    l->allow_network = strcmp(connector, "datagen") != 0;
-    /* the Kafka backend (librdkafka) and the postgres (libpq) and webhook (libcurl) sinks
-     * are in sluiced only, not in the lean sluiced-worker */
-    for (size_t i = 0; i < sizeof full_worker_connectors / sizeof full_worker_connectors[0]; i++)
-        l->full_worker |= strcmp(connector, full_worker_connectors[i]) == 0;
-    /* A generator with a fixed number of events is a bounded run: it completes. */
-    const char *events = json_string_value(json_object_get(props, "events"));
-    t->bounded = strcmp(connector, "datagen") == 0 && events && atoll(events) > 0;
+    /* what the connector declares (stream.h); one unknown here gets the network and fails
+     * in the worker with the worker's message */
+    const struct stream_backend *b = NULL;
+    stream_connector_find(connector, &b);
+    l->allow_network = !b || b->network;
+    l->full_worker = b && b->full_worker; /* its tasks run on sluiced, not the lean sluiced-worker */
+    /* A source with a fixed number of events (datagen's events) is a bounded run: it completes. */
+    const char *events = b && b->bounded_by ? json_string_value(json_object_get(props, b->bounded_by)) : NULL;
+    t->bounded = b && b->source && events && atoll(events) > 0;
     spec->bounded = t->bounded;
     json_decref(props);
     if (rc != 0)

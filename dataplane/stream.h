@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/options.h"
+
 /* A record handed out by a reader: data stays valid until the reader's next read or close. */
 struct stream_record {
     uint64_t offset;
@@ -24,9 +26,6 @@ struct stream_record {
 struct stream_property {
     const char *key, *value;
 };
-
-/* A connector backend's options, one row each (defined in dataplane/connectors/sink_options.h). */
-struct stream_option_table;
 
 /* Called by a writer while it waits long inside append or flush (a sink retrying an endpoint
  * that is down, reconnecting to a database), at least once a second of waiting, so whoever
@@ -70,14 +69,47 @@ struct stream_backend {
      * to resume from (Kafka's scan.startup.mode: the low or the high watermark). Moves the
      * reader there and returns the offset. */
     int (*start_offset)(void *reader, uint64_t *offset, char *err, size_t errlen);
-    /* Optional: the options a connection of this backend takes, the table the backend itself
-     * checks them with, so the API can check a connection before a worker runs it. */
-    const struct stream_option_table *options;
+
+    /* ---- what the API, the control plane and the worker ask of a connector ---------------- */
+    /* The options a stream or connection of this backend takes (NULL: any), the very table the
+     * backend checks them with, so the API checks a connection before a worker runs it. */
+    const struct option_table *options;
+    /* The directions a connection of this connector may take; neither: not a connector of
+     * connections (the embedded log, which is how a tenant's streams are kept). */
+    bool source, sink;
+    const char *location_key; /* the property that names where its stream is (topic, table, url); NULL: none */
+    bool wants_schema;        /* gets the stream's schema as the property "__schema" */
+    bool full_worker;         /* in sluiced only: the lean sluiced-worker leaves out its library */
+    bool network;             /* its tasks reach the network: their sandbox allows it */
+    bool taskless;            /* run by the API itself (HTTP ingest): a connection of it has no task */
+    const char *bounded_by;   /* a whole-number option that, above 0, makes a source finite; NULL: none */
 };
 
 /* The backend called name ("log", "datagen", "kafka" in binaries linked with
- * dataplane/kafka/), or NULL. */
+ * dataplane/kafka/), or NULL. Streams of it can be opened (taskless connectors are not). */
 const struct stream_backend *stream_backend_find(const char *name);
+
+/* The connectors of connections (backends with source or sink set, and the API's http): 0 when
+ * name is one, with *backend its backend, NULL in a binary that leaves it out (kafka in the lean
+ * sluiced-worker; the control plane and the API run in sluiced, which has them all); -1 when
+ * name is no connector. */
+int stream_connector_find(const char *name, const struct stream_backend **backend);
+/* The name of connector i (0, 1, ... in name order), or NULL past the last. */
+const char *stream_connector_name(size_t i);
+
+/* Checks props[nprops] against table t: every key known (keys starting with "__", set by the
+ * worker, are not checked), each value fitting its row, each required option given. 0, or -1
+ * with a message naming the option (options.h). */
+int stream_options_check(const struct option_table *t, const struct stream_property *props, int nprops, char *err,
+                         size_t errlen);
+/* Stores the options of t given in props, or their defaults, into target (option_table_apply);
+ * keys outside t are left alone. */
+int stream_options_apply(const struct option_table *t, const struct stream_property *props, int nprops, void *target,
+                         char *err, size_t errlen);
+
+/* stream_backend.partitions for sinks without partitions (a table, an url): always 1. */
+int stream_one_partition(const char *location, int create, const struct stream_property *props, int nprops, int *count,
+                         char *err, size_t errlen);
 /* Value of key in props, or NULL. */
 const char *stream_property_get(const struct stream_property *props, int nprops, const char *key);
 

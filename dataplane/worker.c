@@ -173,37 +173,15 @@ static char *read_all(FILE *f)
     return buf;
 }
 
-/* Connectors a connection task can run, one row each: the stream backend that speaks to the
- * outside system, which directions it supports, and the property naming its location. */
-static const struct {
-    const char *name;
-    const char *backend;
-    bool source, sink;
-    const char *location_key; /* NULL: no location */
-    bool wants_schema;        /* gets the stream's schema as the property "__schema" */
-} connector_table[] = {
-    {"datagen", "datagen", true, false, NULL, false},
-    {"kafka", "kafka", true, true, "topic", false},
-    {"postgres", "postgres", false, true, "table", true},
-    {"webhook", "webhook", false, true, "url", false},
-};
-
-int worker_connector_find(const char *name, const char **backend, bool *source, bool *sink)
+/* The connectors a connection task can run (those the API does not run itself), as
+ * "datagen, kafka, ..." into out. */
+static void connector_task_names(char *out, size_t outlen)
 {
-    for (size_t k = 0; name && k < sizeof connector_table / sizeof connector_table[0]; k++) {
-        if (strcmp(connector_table[k].name, name) != 0)
-            continue;
-        *backend = connector_table[k].backend;
-        *source = connector_table[k].source;
-        *sink = connector_table[k].sink;
-        return 0;
-    }
-    return -1;
-}
-
-const char *worker_connector_name(size_t i)
-{
-    return i < sizeof connector_table / sizeof connector_table[0] ? connector_table[i].name : NULL;
+    const struct stream_backend *b;
+    out[0] = '\0';
+    for (size_t i = 0; stream_connector_name(i); i++)
+        if (stream_connector_find(stream_connector_name(i), &b) == 0 && !(b && b->taskless))
+            snprintf(out + strlen(out), outlen - strlen(out), "%s%s", out[0] ? ", " : "", stream_connector_name(i));
 }
 
 /* The outside end of spec's connection as the stream ext (properties and secrets merged,
@@ -214,37 +192,32 @@ static int connection_setup(const struct task_spec *spec, struct worker_stream *
 {
     const char *cname = spec->connector.name;
     const char *type = spec->connector.type;
-    size_t k, n = sizeof connector_table / sizeof connector_table[0];
-    for (k = 0; k < n && (!cname || strcmp(connector_table[k].name, cname) != 0); k++)
-        ;
-    if (k == n) {
-        char names[200] = "";
-        for (size_t i = 0; i < n; i++)
-            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
-                     connector_table[i].name);
+    const struct stream_backend *b = NULL;
+    if (stream_connector_find(cname, &b) != 0 || (b && b->taskless)) {
+        char names[200];
+        connector_task_names(names, sizeof names);
         snprintf(err, errlen, "connector must be one of %s, not \"%s\"", names, cname ? cname : "");
         return -1;
     }
-    bool sink = type && strcmp(type, "sink") == 0;
-    if ((sink && !connector_table[k].sink) || (!sink && !connector_table[k].source) ||
-        (type && !sink && strcmp(type, "source") != 0)) {
-        snprintf(err, errlen, "connector %s cannot be of type \"%s\" (it can be:%s%s)", cname, type ? type : "",
-                 connector_table[k].source ? " source" : "", connector_table[k].sink ? " sink" : "");
-        return -1;
-    }
-    if (!stream_backend_find(connector_table[k].backend)) {
+    if (!b) {
         snprintf(err, errlen,
                  "this worker binary has no %s backend (the lean sluiced-worker leaves it out): run %s connections "
                  "with `sluiced worker`",
-                 connector_table[k].backend, cname);
+                 cname, cname);
+        return -1;
+    }
+    bool sink = type && strcmp(type, "sink") == 0;
+    if ((sink && !b->sink) || (!sink && !b->source) || (type && !sink && strcmp(type, "source") != 0)) {
+        snprintf(err, errlen, "connector %s cannot be of type \"%s\" (it can be:%s%s)", cname, type ? type : "",
+                 b->source ? " source" : "", b->sink ? " sink" : "");
         return -1;
     }
     ext->es.name = "__connector";
-    ext->es.backend = connector_table[k].backend;
+    ext->es.backend = b->name;
     ext->es.schema = own->es.schema;
-    if (connection_props(spec, spec->streams[0].schema, connector_table[k].wants_schema, ext, err, errlen) != 0)
+    if (connection_props(spec, spec->streams[0].schema, b->wants_schema, ext, err, errlen) != 0)
         return -1;
-    const char *key = connector_table[k].location_key;
+    const char *key = b->location_key;
     ext->es.location = key ? stream_property_get(ext->es.props, ext->es.nprops, key) : "";
     if (!ext->es.location) {
         snprintf(err, errlen, "a %s connection needs the property \"%s\"", cname, key);
@@ -527,15 +500,6 @@ static char *run_schema_json(const struct schema *s)
     return text;
 }
 
-/* The connector_table row of name, or -1. */
-static int run_connector_row(const char *name)
-{
-    for (size_t k = 0; name && k < sizeof connector_table / sizeof connector_table[0]; k++)
-        if (strcmp(connector_table[k].name, name) == 0)
-            return (int)k;
-    return -1;
-}
-
 struct run_catalog {
     const struct engine_stream *streams;
     int n;
@@ -621,7 +585,8 @@ static char *run_log_location(const char *data_dir, const char *name)
 static int run_stream_define(struct run_streams *rs, int i, const struct sql_stream_def *d, const char *data_dir)
 {
     const char *connector = sql_stream_option(d, "connector");
-    int row = run_connector_row(connector);
+    const struct stream_backend *cb = NULL;
+    stream_connector_find(connector, &cb); /* NULL: a log, or no connector: the engine says which */
     struct stream_property *props = rs->props[i] = calloc((size_t)d->noptions + 1, sizeof *props);
     if (!props || !(rs->locations[i] = run_log_location(data_dir, d->name)))
         return -1;
@@ -630,11 +595,11 @@ static int run_stream_define(struct run_streams *rs, int i, const struct sql_str
         props[k] = (struct stream_property){d->options[k].key, d->options[k].value};
     /* a sink that maps fields to columns (postgres) gets the table's schema, as a
      * connection task does */
-    if (row >= 0 && connector_table[row].wants_schema && (rs->schemas[i] = run_schema_json(&d->schema)))
+    if (cb && cb->wants_schema && (rs->schemas[i] = run_schema_json(&d->schema)))
         props[nprops++] = (struct stream_property){"__schema", rs->schemas[i]};
     /* a connector's stream lives where its location property says (a Kafka topic, a
      * postgres table, a webhook url), an embedded log under the data directory */
-    const char *key = row >= 0 ? connector_table[row].location_key : NULL;
+    const char *key = cb ? cb->location_key : NULL;
     const char *where = key ? sql_stream_option(d, key) : NULL;
     rs->base[i] = (struct engine_stream){.name = d->name,
                                          .backend = connector ? connector : "log",

@@ -2,7 +2,6 @@
  * constants (first ids, hot ratios, price skew) follow the Nexmark generator of Beam and Flink. */
 #include "dataplane/connectors/datagen.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stddef.h>
 #include <math.h>
@@ -12,7 +11,6 @@
 #include <time.h>
 
 #include "dataplane/codec/timestamp.h"
-#include "dataplane/connectors/sink_options.h"
 
 #define FIRST_PERSON_ID 1000
 #define FIRST_AUCTION_ID 1000
@@ -240,60 +238,43 @@ size_t datagen_record(enum datagen_kind kind, uint64_t seed, uint64_t index, cha
     return datagen_kinds[kind].generate(seed, index, out);
 }
 
-/* The options of a datagen stream, one row each: datagen_config_parse reads the whole numbers
- * through datagen_numbers, and the API checks a connection against the table (stream_backend
- * .options). The parser leaves keys outside the table alone, as `sluiced run` files pass options
- * of their own; rate (a non-negative decimal) has no row of its type and is checked only by the
- * parser. */
-static const struct sink_option datagen_options[] = {
-    {"kind", false, false, (const char *const[]){"bid", "auction", "person", NULL}},
-    {"events", false, false, NULL},
-    {"seed", false, false, NULL},
-    {"rate", false, false, NULL},
-    {"connector", false, false, NULL},
+/* The options of a datagen stream, one row each: datagen_config_parse stores them through the
+ * table, and the API checks a connection against it (stream_backend.options). The parser leaves
+ * keys outside the table alone, as `sluiced run` files pass options of their own. */
+static const char *const datagen_kind_names[] = {"bid", "auction", "person", NULL};
+static const struct option datagen_options[] = {
+    {.name = "kind", .type = OPTION_ENUM, .def = "bid", .values = datagen_kind_names, .help = "the events generated"},
+    {.name = "events",
+     .type = OPTION_INT,
+     .def = "0",
+     .min = 0,
+     .max = LONG_MAX,
+     .help = "records to produce (0: unbounded)",
+     OPTION_FIELD(struct datagen_config, events)},
+    {.name = "seed",
+     .type = OPTION_INT,
+     .def = "1",
+     .min = 0,
+     .max = LONG_MAX,
+     .help = "the generator's seed",
+     OPTION_FIELD(struct datagen_config, seed)},
+    {.name = "rate",
+     .type = OPTION_DOUBLE,
+     .min = 0,
+     .help = "records per second (absent: flat out)",
+     OPTION_FIELD(struct datagen_config, rate)},
+    {.name = "connector", .type = OPTION_STRING, .flags = OPTION_HIDDEN},
 };
-static const struct sink_option_number datagen_numbers[] = {
-    {"events", 0, 0, LONG_MAX, offsetof(struct datagen_config, events)},
-    {"seed", 1, 0, LONG_MAX, offsetof(struct datagen_config, seed)},
-};
-static const struct stream_option_table datagen_option_table = {
-    datagen_options,
-    sizeof datagen_options / sizeof datagen_options[0],
-    datagen_numbers,
-    sizeof datagen_numbers / sizeof datagen_numbers[0],
-};
+static const struct option_table datagen_option_table = OPTION_TABLE("datagen", datagen_options);
 
 int datagen_config_parse(const struct stream_property *props, int nprops, struct datagen_config *c, char *err,
                          size_t errlen)
 {
     memset(c, 0, sizeof *c);
-    c->kind = DATAGEN_BID;
-    c->seed = 1;
-    const char *v;
-    if ((v = stream_property_get(props, nprops, "kind")) != NULL) {
-        int k = datagen_kind_from_name(v);
-        if (k < 0) {
-            snprintf(err, errlen, "datagen option 'kind' must be bid, auction or person, not '%s'", v);
-            return -1;
-        }
-        c->kind = (enum datagen_kind)k;
-    }
-    for (size_t i = 0; i < COUNT(datagen_numbers); i++) {
-        const struct sink_option_number *n = &datagen_numbers[i];
-        long x;
-        if (sink_option_long("datagen", props, nprops, n->key, n->def, n->min, n->max, &x, err, errlen) != 0)
-            return -1;
-        *(uint64_t *)((char *)c + n->offset) = (uint64_t)x;
-    }
-    if ((v = stream_property_get(props, nprops, "rate")) != NULL) {
-        char *end;
-        c->rate = strtod(v, &end);
-        if (end == v || *end || !(c->rate >= 0) || isinf(c->rate)) {
-            snprintf(err, errlen, "datagen option 'rate' must be a non-negative number of records per second, not '%s'",
-                     v);
-            return -1;
-        }
-    }
+    if (stream_options_apply(&datagen_option_table, props, nprops, c, err, errlen) != 0)
+        return -1;
+    const char *kind = stream_property_get(props, nprops, "kind");
+    c->kind = (enum datagen_kind)datagen_kind_from_name(kind ? kind : "bid"); /* checked by the table */
     return 0;
 }
 
@@ -395,11 +376,13 @@ static void datagen_close_reader(void *reader)
 }
 
 const struct stream_backend datagen_stream_backend = {
-    .options = &datagen_option_table,
     .name = "datagen",
     .partitions = datagen_partitions,
     .open_reader = datagen_open_reader,
     .read = datagen_read,
     .end_offset = datagen_end_offset,
     .close_reader = datagen_close_reader,
+    .options = &datagen_option_table,
+    .source = true,
+    .bounded_by = "events", /* a fixed number of events is a bounded run: it completes */
 };

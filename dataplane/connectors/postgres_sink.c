@@ -13,7 +13,6 @@
 
 #include "dataplane/codec/json_decode.h"
 #include "dataplane/codec/timestamp.h"
-#include "dataplane/connectors/sink_options.h"
 #include "dataplane/schema_json.h"
 
 #define PG_SINK_MAX_PARAMS 65535 /* the protocol's limit per statement */
@@ -240,11 +239,18 @@ struct pg_writer {
     const char **params;
 };
 
-static const struct sink_option postgres_options[] = {
-    {"url", false, true, NULL},          {"table", false, true, NULL},
-    {"password", false, false, NULL},    {"mode", false, false, (const char *const[]){"insert", "upsert", NULL}},
-    {"primary_key", false, false, NULL}, {"connector", false, false, NULL},
+static const char *const postgres_modes[] = {"insert", "upsert", NULL};
+
+/* The options of a postgres sink, one row each. */
+static const struct option postgres_options[] = {
+    {.name = "url", .type = OPTION_STRING, .flags = OPTION_REQUIRED, .help = "postgresql:// URI of the database"},
+    {.name = "table", .type = OPTION_STRING, .flags = OPTION_REQUIRED, .help = "the table written, [schema.]name"},
+    {.name = "password", .type = OPTION_STRING, .help = "the password, kept out of the url (a secret)"},
+    {.name = "mode", .type = OPTION_ENUM, .def = "insert", .values = postgres_modes},
+    {.name = "primary_key", .type = OPTION_STRING, .help = "mode upsert: the key columns, comma-separated"},
+    {.name = "connector", .type = OPTION_STRING, .flags = OPTION_HIDDEN},
 };
+static const struct option_table postgres_option_table = OPTION_TABLE("postgres", postgres_options);
 
 /* libpq's message on one line, without its trailing newline. */
 static const char *pg_message(const char *msg, char *buf, size_t buflen)
@@ -426,8 +432,7 @@ static int pg_check_table(struct pg_writer *w, char *err, size_t errlen)
 static int pg_open_writer(const char *location, int partition, const struct stream_property *props, int nprops,
                           void **writer, char *err, size_t errlen)
 {
-    if (sink_options_check("postgres", postgres_options, sizeof postgres_options / sizeof postgres_options[0], props,
-                           nprops, err, errlen) != 0)
+    if (stream_options_check(&postgres_option_table, props, nprops, err, errlen) != 0)
         return -1;
     const char *schema_text = stream_property_get(props, nprops, "__schema");
     if (!schema_text) {
@@ -655,17 +660,9 @@ static void pg_set_progress(void *writer, stream_progress_fn fn, void *ctx)
     w->progress_ctx = ctx;
 }
 
-static const struct stream_option_table postgres_option_table = {
-    postgres_options,
-    sizeof postgres_options / sizeof postgres_options[0],
-    NULL,
-    0,
-};
-
 const struct stream_backend postgres_stream_backend = {
-    .options = &postgres_option_table,
     .name = "postgres",
-    .partitions = sink_one_partition, /* every task writes the same table */
+    .partitions = stream_one_partition, /* every task writes the same table */
     .open_writer = pg_open_writer,
     .append = pg_append,
     .flush = pg_flush,
@@ -673,4 +670,10 @@ const struct stream_backend postgres_stream_backend = {
     .truncate = NULL,
     .close_writer = pg_close_writer,
     .set_progress = pg_set_progress,
+    .options = &postgres_option_table,
+    .sink = true,
+    .location_key = "table",
+    .wants_schema = true,
+    .full_worker = true, /* libpq */
+    .network = true,
 };

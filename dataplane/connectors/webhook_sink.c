@@ -12,7 +12,6 @@
 #include <time.h>
 
 #include "common/clock.h"
-#include "dataplane/connectors/sink_options.h"
 
 #define WEBHOOK_BODY_QUOTE 200  /* bytes of an answer's body quoted in an error */
 #define WEBHOOK_PROGRESS_MS 500 /* longest sleep between two progress calls while retrying */
@@ -120,30 +119,30 @@ struct webhook_writer {
     void *progress_ctx;
 };
 
-static const struct sink_option webhook_options[] = {
-    {"url", false, true, NULL},
-    {"method", false, false, (const char *const[]){"POST", "PUT", NULL}},
-    {"format", false, false, (const char *const[]){"json", "ndjson", NULL}},
-    {"batch.size", false, false, NULL},
-    {"headers.", true, false, NULL},
-    {"token", false, false, NULL},
-    {"timeout_ms", false, false, NULL},
-    {"retry.max", false, false, NULL},
-    {"retry.backoff_ms", false, false, NULL},
-    {"retry.max_backoff_ms", false, false, NULL},
-    {"linger_ms", false, false, NULL},
-    {"connector", false, false, NULL},
-};
+static const char *const webhook_methods[] = {"POST", "PUT", NULL};
+static const char *const webhook_formats[] = {"json", "ndjson", NULL};
 
-/* Numeric options, one row each: key, default, bounds, where it goes. */
-static const struct sink_option_number webhook_numbers[] = {
-    {"batch.size", 100, 1, 10000, offsetof(struct webhook_writer, batch_size)},
-    {"timeout_ms", 10000, 100, 600000, offsetof(struct webhook_writer, timeout_ms)},
-    {"retry.max", 5, 0, 100, offsetof(struct webhook_writer, retry_max)},
-    {"retry.backoff_ms", 500, 0, 600000, offsetof(struct webhook_writer, backoff_ms)},
-    {"retry.max_backoff_ms", 5000, 0, 600000, offsetof(struct webhook_writer, max_backoff_ms)},
-    {"linger_ms", 200, 0, 60000, offsetof(struct webhook_writer, linger_ms)},
+/* The options of a webhook sink, one row each; the whole numbers go into the writer. */
+#define WEBHOOK_NUMBER(key, def_text, lo, hi, field, help_text)                                                        \
+    {                                                                                                                  \
+        .name = key, .type = OPTION_INT, .def = def_text, .min = lo, .max = hi, .help = help_text,                     \
+        OPTION_FIELD(struct webhook_writer, field)                                                                     \
+    }
+static const struct option webhook_options[] = {
+    {.name = "url", .type = OPTION_STRING, .flags = OPTION_REQUIRED, .help = "http:// or https:// endpoint"},
+    {.name = "method", .type = OPTION_ENUM, .def = "POST", .values = webhook_methods},
+    {.name = "format", .type = OPTION_ENUM, .def = "json", .values = webhook_formats, .help = "one array or lines"},
+    WEBHOOK_NUMBER("batch.size", "100", 1, 10000, batch_size, "records per request"),
+    {.name = "headers.", .type = OPTION_STRING, .flags = OPTION_PREFIX, .help = "headers.NAME: a request header"},
+    {.name = "token", .type = OPTION_STRING, .help = "bearer token"},
+    WEBHOOK_NUMBER("timeout_ms", "10000", 100, 600000, timeout_ms, "per request"),
+    WEBHOOK_NUMBER("retry.max", "5", 0, 100, retry_max, "retries of a failed request"),
+    WEBHOOK_NUMBER("retry.backoff_ms", "500", 0, 600000, backoff_ms, "first wait between retries"),
+    WEBHOOK_NUMBER("retry.max_backoff_ms", "5000", 0, 600000, max_backoff_ms, "longest wait between retries"),
+    WEBHOOK_NUMBER("linger_ms", "200", 0, 60000, linger_ms, "how long a partial batch waits for more"),
+    {.name = "connector", .type = OPTION_STRING, .flags = OPTION_HIDDEN},
 };
+static const struct option_table webhook_option_table = OPTION_TABLE("webhook", webhook_options);
 
 static size_t webhook_on_body(char *data, size_t size, size_t n, void *ctx)
 {
@@ -242,8 +241,7 @@ static int webhook_headers(struct webhook_writer *w, const struct stream_propert
 static int webhook_open_writer(const char *location, int partition, const struct stream_property *props, int nprops,
                                void **writer, char *err, size_t errlen)
 {
-    if (sink_options_check("webhook", webhook_options, sizeof webhook_options / sizeof webhook_options[0], props,
-                           nprops, err, errlen) != 0)
+    if (stream_options_check(&webhook_option_table, props, nprops, err, errlen) != 0)
         return -1;
     const char *url = stream_property_get(props, nprops, "url");
     if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0) {
@@ -265,11 +263,8 @@ static int webhook_open_writer(const char *location, int partition, const struct
     w->format = format && strcmp(format, "ndjson") == 0 ? WEBHOOK_NDJSON : WEBHOOK_JSON;
     w->partition = partition;
     w->opened_ms = clock_wall_ms();
-    for (size_t i = 0; i < sizeof webhook_numbers / sizeof webhook_numbers[0]; i++)
-        if (sink_option_long("webhook", props, nprops, webhook_numbers[i].key, webhook_numbers[i].def,
-                             webhook_numbers[i].min, webhook_numbers[i].max,
-                             (long *)((char *)w + webhook_numbers[i].offset), err, errlen) != 0)
-            goto fail;
+    if (stream_options_apply(&webhook_option_table, props, nprops, w, err, errlen) != 0)
+        goto fail;
     if (webhook_headers(w, props, nprops, err, errlen) != 0)
         goto fail;
     const char *method = stream_property_get(props, nprops, "method");
@@ -423,17 +418,9 @@ static int webhook_flush(void *writer, bool sync, char *err, size_t errlen)
     return webhook_send(w, err, errlen);
 }
 
-static const struct stream_option_table webhook_option_table = {
-    webhook_options,
-    sizeof webhook_options / sizeof webhook_options[0],
-    webhook_numbers,
-    sizeof webhook_numbers / sizeof webhook_numbers[0],
-};
-
 const struct stream_backend webhook_stream_backend = {
-    .options = &webhook_option_table,
     .name = "webhook",
-    .partitions = sink_one_partition, /* every task posts to the same url */
+    .partitions = stream_one_partition, /* every task posts to the same url */
     .open_writer = webhook_open_writer,
     .append = webhook_append,
     .flush = webhook_flush,
@@ -441,4 +428,9 @@ const struct stream_backend webhook_stream_backend = {
     .truncate = NULL,
     .close_writer = webhook_close_writer,
     .set_progress = webhook_set_progress,
+    .options = &webhook_option_table,
+    .sink = true,
+    .location_key = "url",
+    .full_worker = true, /* libcurl */
+    .network = true,
 };

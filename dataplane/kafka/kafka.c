@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataplane/connectors/sink_options.h"
-
 #define KAFKA_PROPERTY_PREFIX "properties."
 #define KAFKA_METADATA_TIMEOUT_MS 10000
 #define KAFKA_WATERMARK_TIMEOUT_MS 10000
@@ -20,53 +18,36 @@
 
 /* ---------------------------------------------------------------- options */
 
-/* Keys besides properties.* that a Kafka stream accepts, one row each. */
-static const struct sink_option kafka_option_table[] = {
-    {"connector", false, false, NULL},
-    {"topic", false, true, NULL}, /* required: the worker's location property */
-    {"format", false, false, (const char *const[]){"json", NULL}},
-    {"scan.startup.mode", false, false, (const char *const[]){"earliest-offset", "latest-offset", NULL}},
-    /* librdkafka settings; kafka_check_options passes them to librdkafka, which checks them */
-    {KAFKA_PROPERTY_PREFIX "bootstrap.servers", false, true, NULL},
-    {KAFKA_PROPERTY_PREFIX, true, false, NULL},
-};
+static const char *const kafka_formats[] = {"json", NULL};
+static const char *const kafka_startup_modes[] = {"earliest-offset", "latest-offset", NULL};
 
-static const struct stream_option_table kafka_options = {
-    kafka_option_table,
-    sizeof kafka_option_table / sizeof kafka_option_table[0],
-    NULL,
-    0,
+/* The options of a Kafka stream, one row each. */
+static const struct option kafka_options[] = {
+    {.name = "connector", .type = OPTION_STRING, .flags = OPTION_HIDDEN},
+    /* required of a connection: the worker's location property; `sluiced run` names the topic */
+    {.name = "topic", .type = OPTION_STRING, .flags = OPTION_REQUIRED, .help = "the topic"},
+    {.name = "format", .type = OPTION_ENUM, .def = "json", .values = kafka_formats},
+    {.name = "scan.startup.mode",
+     .type = OPTION_ENUM,
+     .def = "earliest-offset",
+     .values = kafka_startup_modes,
+     .help = "where a source starts without a checkpoint"},
+    /* librdkafka settings; kafka_client_new passes them to librdkafka, which checks them */
+    {.name = KAFKA_PROPERTY_PREFIX "bootstrap.servers",
+     .type = OPTION_STRING,
+     .flags = OPTION_REQUIRED,
+     .help = "host:port of the brokers"},
+    {.name = KAFKA_PROPERTY_PREFIX, .type = OPTION_STRING, .flags = OPTION_PREFIX, .help = "a librdkafka setting"},
 };
+static const struct option_table kafka_option_table = OPTION_TABLE("kafka", kafka_options);
 
+/* Every key and value against the table (required options are checked by the API, and by
+ * kafka_client_new and the worker with messages of their own). */
 static int kafka_check_options(const struct stream_property *props, int nprops, char *err, size_t errlen)
 {
-    for (int i = 0; i < nprops; i++) {
-        if (strncmp(props[i].key, KAFKA_PROPERTY_PREFIX, strlen(KAFKA_PROPERTY_PREFIX)) == 0)
-            continue;
-        size_t k, n = sizeof kafka_option_table / sizeof kafka_option_table[0];
-        for (k = 0; k < n && strcmp(kafka_option_table[k].key, props[i].key) != 0; k++)
-            ;
-        if (k == n) {
-            snprintf(err, errlen,
-                     "unknown kafka option \"%s\" (options: topic, scan.startup.mode, format; librdkafka settings "
-                     "take the prefix properties., as in \"properties.%s\")",
-                     props[i].key, props[i].key);
+    for (int i = 0; i < nprops; i++)
+        if (option_check(&kafka_option_table, props[i].key, props[i].value, err, errlen) != 0)
             return -1;
-        }
-        const char *const *v = kafka_option_table[k].values;
-        if (!v)
-            continue;
-        bool ok = false;
-        for (const char *const *a = v; *a && !ok; a++)
-            ok = strcmp(*a, props[i].value) == 0;
-        if (!ok) {
-            char allowed[200] = "";
-            for (const char *const *a = v; *a; a++)
-                snprintf(allowed + strlen(allowed), sizeof allowed - strlen(allowed), "%s%s", a == v ? "" : " | ", *a);
-            snprintf(err, errlen, "kafka option \"%s\" must be %s, not \"%s\"", props[i].key, allowed, props[i].value);
-            return -1;
-        }
-    }
     return 0;
 }
 
@@ -450,7 +431,6 @@ static int kafka_flush(void *writer, bool sync, char *err, size_t errlen)
 }
 
 const struct stream_backend kafka_stream_backend = {
-    .options = &kafka_options,
     .name = "kafka",
     .partitions = kafka_partitions,
     .open_writer = kafka_open_writer,
@@ -464,4 +444,10 @@ const struct stream_backend kafka_stream_backend = {
     .end_offset = kafka_end_offset,
     .close_reader = kafka_close_reader,
     .start_offset = kafka_start_offset,
+    .options = &kafka_option_table,
+    .source = true,
+    .sink = true,
+    .location_key = "topic",
+    .full_worker = true, /* librdkafka */
+    .network = true,
 };

@@ -11,49 +11,27 @@
 
 #define LOG_STREAM_MAX_PARTITIONS 1024
 
-/* One row per property: name and where its value goes in struct log_options. */
-static const struct {
-    const char *key;
-    size_t offset;
-    size_t size;
-} log_stream_option_table[] = {
-    {"segment.bytes", offsetof(struct log_options, segment_bytes), sizeof(uint64_t)},
-    {"fsync.records", offsetof(struct log_options, fsync_every_records), sizeof(uint32_t)},
-    {"fsync.ms", offsetof(struct log_options, fsync_every_ms), sizeof(uint32_t)},
-    {"retention.bytes", offsetof(struct log_options, retention_bytes), sizeof(uint64_t)},
-    {"retention.ms", offsetof(struct log_options, retention_ms), sizeof(int64_t)},
+/* The options of an embedded log stream, one row each, stored into struct log_options. */
+#define LOG_STREAM_NUMBER(key, hi, field, help_text)                                                                   \
+    {                                                                                                                  \
+        .name = key, .type = OPTION_INT, .min = 0, .max = hi, .help = help_text,                                       \
+        OPTION_FIELD(struct log_options, field)                                                                        \
+    }
+static const struct option log_stream_option_rows[] = {
+    LOG_STREAM_NUMBER("segment.bytes", INT64_MAX, segment_bytes, "roll to a new segment past this size (0: 64 MiB)"),
+    LOG_STREAM_NUMBER("fsync.records", UINT32_MAX, fsync_every_records, "fsync after this many appends (0: never)"),
+    LOG_STREAM_NUMBER("fsync.ms", UINT32_MAX, fsync_every_ms, "fsync this long after the last one (0: never)"),
+    LOG_STREAM_NUMBER("retention.bytes", INT64_MAX, retention_bytes, "delete the oldest segments past this total"),
+    LOG_STREAM_NUMBER("retention.ms", INT64_MAX, retention_ms, "delete segments last written longer ago"),
 };
+static const struct option_table log_stream_option_table = OPTION_TABLE("log", log_stream_option_rows);
 
 int log_stream_options(const struct stream_property *props, int nprops, struct log_options *opt, char *err,
                        size_t errlen)
 {
     memset(opt, 0, sizeof *opt);
-    for (int i = 0; i < nprops; i++) {
-        size_t k, n = sizeof log_stream_option_table / sizeof log_stream_option_table[0];
-        for (k = 0; k < n; k++)
-            if (strcmp(props[i].key, log_stream_option_table[k].key) == 0)
-                break;
-        if (k == n)
-            continue; /* not a log option (connector, format, ...) */
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(props[i].value, &end, 10);
-        if (errno || end == props[i].value || *end || props[i].value[0] == '-' ||
-            (log_stream_option_table[k].size == 4 && v > UINT32_MAX) ||
-            (log_stream_option_table[k].size == 8 && v > INT64_MAX)) {
-            snprintf(err, errlen, "option '%s' must be a non-negative integer, not '%s'", props[i].key, props[i].value);
-            return -1;
-        }
-        char *dst = (char *)opt + log_stream_option_table[k].offset;
-        if (log_stream_option_table[k].size == 4) {
-            uint32_t v32 = (uint32_t)v;
-            memcpy(dst, &v32, 4);
-        } else {
-            uint64_t v64 = v;
-            memcpy(dst, &v64, 8);
-        }
-    }
-    return 0;
+    /* keys that are no log option (format, ...) are left alone */
+    return stream_options_apply(&log_stream_option_table, props, nprops, opt, err, errlen);
 }
 
 static int partition_dir(char *buf, size_t size, const char *location, int partition)
@@ -243,6 +221,7 @@ int log_streams_bytes(const char *root, uint64_t *bytes, char *err, size_t errle
 }
 
 const struct stream_backend log_stream_backend = {
+    .options = &log_stream_option_table,
     .name = "log",
     .partitions = log_stream_partitions,
     .open_writer = log_stream_open_writer,

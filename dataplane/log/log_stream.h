@@ -11,7 +11,7 @@
 
 extern const struct stream_backend log_stream_backend;
 
-/* Fills opt from props; an unknown key or a bad number is an error. */
+/* Fills opt from props; a bad number is an error, keys that are no log option are left alone. */
 int log_stream_options(const struct stream_property *props, int nprops, struct log_options *opt, char *err,
                        size_t errlen);
 

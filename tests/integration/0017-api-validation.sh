@@ -64,6 +64,12 @@ rejected 422 invalid_connection properties.events \
   '{"name":"c","connector":"datagen","type":"source","stream":"bids","properties":{"events":"-5"}}'
 rejected 422 invalid_connection properties.mode 'postgres option "mode" must be insert | upsert, not "merge"' \
   '{"name":"c","connector":"postgres","type":"sink","stream":"bids","properties":{"url":"postgresql://h/db","table":"t","mode":"merge"}}'
+rejected 422 invalid_connection properties.rate 'datagen option "rate" must be a non-negative number, not "fast"' \
+  '{"name":"c","connector":"datagen","type":"source","stream":"bids","properties":{"rate":"fast"}}'
+# a librdkafka setting without its prefix: the option it would be is named
+rejected 422 invalid_connection properties.bootstrap.servers \
+  'unknown kafka option "bootstrap.servers" (options: topic, format, scan.startup.mode, properties.bootstrap.servers, properties.*); did you mean "properties.bootstrap.servers"?' \
+  '{"name":"c","connector":"kafka","type":"source","stream":"bids","properties":{"topic":"t","bootstrap.servers":"h:9092"}}'
 
 # valid connections are still created, a required option may come from a secret (its value is
 # not checked), and librdkafka settings pass under properties.

@@ -9,7 +9,7 @@ expect_refused() { # MESSAGE ARGS...
   assert_contains "$out" "$msg" "message for $*"
 }
 expect_refused "no database: pass --database-url" --data-root "$TEST_TMP/d"
-expect_refused 'option backoff-initial-ms: "0" is not an integer in [1, 600000]' --database-url x --backoff-initial-ms 0
+expect_refused 'option "backoff-initial-ms" must be a whole number from 1 to 600000, not "0"' --database-url x --backoff-initial-ms 0
 expect_refused 'unknown log level "loud"' --database-url x --log-level loud
 expect_refused "backoff-max-ms must be at least backoff-initial-ms" --database-url x --backoff-initial-ms 500 --backoff-max-ms 100
 expect_refused "unknown option" --database-url x --no-such-flag 1

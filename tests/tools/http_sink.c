@@ -11,6 +11,7 @@
  * header when given; with --fail-for-ms, also every request until MS milliseconds after the
  * first one (an endpoint down for a while). A request to --reject-path always gets 400 with a
  * short JSON body. Runs until SIGTERM or SIGINT. */
+#include <limits.h>
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -21,8 +22,10 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "common/options.h"
+
 struct sink_config {
-    const char *out, *reject_path, *retry_after;
+    char *out, *reject_path, *retry_after; /* malloc'd by option_store */
     long port, fail_first, fail_status, fail_for_ms;
     long failed;
     long long first_ms; /* CLOCK_MONOTONIC of the first request, 0: none yet */
@@ -114,38 +117,50 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state, e
     *state = NULL;
 }
 
-/* Options, one row each: flag, whether it is a number, where it goes. */
-static const struct {
-    const char *flag;
-    int number;
-    size_t offset;
-} http_sink_options[] = {
-    {"--out", 0, offsetof(struct sink_config, out)},
-    {"--reject-path", 0, offsetof(struct sink_config, reject_path)},
-    {"--retry-after", 0, offsetof(struct sink_config, retry_after)},
-    {"--port", 1, offsetof(struct sink_config, port)},
-    {"--fail-first", 1, offsetof(struct sink_config, fail_first)},
-    {"--fail-status", 1, offsetof(struct sink_config, fail_status)},
-    {"--fail-for-ms", 1, offsetof(struct sink_config, fail_for_ms)},
+/* Options, one row each (common/options.h): --NAME VALUE. */
+static const struct option http_sink_rows[] = {
+    {.name = "out", .type = OPTION_STRING, OPTION_FIELD(struct sink_config, out)},
+    {.name = "reject-path", .type = OPTION_STRING, OPTION_FIELD(struct sink_config, reject_path)},
+    {.name = "retry-after", .type = OPTION_STRING, OPTION_FIELD(struct sink_config, retry_after)},
+    {.name = "port", .type = OPTION_INT, .def = "0", .max = 65535, OPTION_FIELD(struct sink_config, port)},
+    {.name = "fail-first",
+     .type = OPTION_INT,
+     .def = "0",
+     .max = LONG_MAX,
+     OPTION_FIELD(struct sink_config, fail_first)},
+    {.name = "fail-status",
+     .type = OPTION_INT,
+     .def = "503",
+     .min = 100,
+     .max = 599,
+     OPTION_FIELD(struct sink_config, fail_status)},
+    {.name = "fail-for-ms",
+     .type = OPTION_INT,
+     .def = "0",
+     .max = LONG_MAX,
+     OPTION_FIELD(struct sink_config, fail_for_ms)},
 };
+static const struct option_table http_sink_options = OPTION_TABLE(NULL, http_sink_rows);
 
 int main(int argc, char **argv)
 {
-    struct sink_config c = {.fail_status = 503};
+    struct sink_config c = {0};
+    char err[600];
+    if (option_table_apply(&http_sink_options, NULL, NULL, &c, err, sizeof err) != 0) {
+        fprintf(stderr, "http_sink: %s\n", err);
+        return 2;
+    }
     for (int i = 1; i < argc; i++) {
-        size_t k, n = sizeof http_sink_options / sizeof http_sink_options[0];
-        for (k = 0; k < n && strcmp(argv[i], http_sink_options[k].flag) != 0; k++)
-            ;
-        if (k == n || i + 1 >= argc) {
+        const struct option *o = strncmp(argv[i], "--", 2) == 0 ? option_find(&http_sink_options, argv[i] + 2) : NULL;
+        if (!o || i + 1 >= argc) {
             fprintf(stderr, "usage: http_sink --out FILE [--port P] [--fail-first N] [--fail-status S] "
                             "[--retry-after V] [--reject-path PATH] [--fail-for-ms MS]\n");
             return 2;
         }
-        char *dst = (char *)&c + http_sink_options[k].offset;
-        if (http_sink_options[k].number)
-            *(long *)dst = atol(argv[++i]);
-        else
-            *(const char **)dst = argv[++i];
+        if (option_store(&http_sink_options, o, argv[++i], &c, err, sizeof err) != 0) {
+            fprintf(stderr, "http_sink: %s\n", err);
+            return 2;
+        }
     }
     if (!c.out) {
         fprintf(stderr, "http_sink: --out FILE is required\n");
@@ -170,5 +185,6 @@ int main(int argc, char **argv)
     int sig;
     sigwait(&stop, &sig);
     MHD_stop_daemon(d);
+    option_table_free(&http_sink_options, &c);
     return 0;
 }

@@ -16,11 +16,26 @@ struct test_config {
     char *name;
 };
 
-static const struct config_option test_options[] = {
-    {"database-url", "SLUICE_TEST_URL", CONFIG_STRING, offsetof(struct test_config, url), NULL, 0, 0, "url"},
-    {"port", "SLUICE_TEST_PORT", CONFIG_INT, offsetof(struct test_config, port), "8443", 1, 65535, "port"},
-    {"verbose", NULL, CONFIG_BOOL, offsetof(struct test_config, verbose), "false", 0, 0, "verbose"},
-    {"name", NULL, CONFIG_STRING, offsetof(struct test_config, name), "sluice", 0, 0, "name"},
+static const struct option test_options[] = {
+    {.name = "database-url",
+     .env = "SLUICE_TEST_URL",
+     .type = OPTION_STRING,
+     OPTION_FIELD(struct test_config, url),
+     .help = "url"},
+    {.name = "port",
+     .env = "SLUICE_TEST_PORT",
+     .type = OPTION_INT,
+     OPTION_FIELD(struct test_config, port),
+     .def = "8443",
+     .min = 1,
+     .max = 65535,
+     .help = "port"},
+    {.name = "verbose",
+     .type = OPTION_BOOL,
+     OPTION_FIELD(struct test_config, verbose),
+     .def = "false",
+     .help = "verbose"},
+    {.name = "name", .type = OPTION_STRING, OPTION_FIELD(struct test_config, name), .def = "sluice", .help = "name"},
 };
 #define N (sizeof test_options / sizeof test_options[0])
 
@@ -95,7 +110,7 @@ START_TEST(test_errors)
     config_free(test_options, N, &c);
     char *a2[] = {"cmd", "--port", "70000"};
     ck_assert_int_eq(load(&c, 3, a2, err), -1);
-    ck_assert_ptr_nonnull(strstr(err, "port"));
+    ck_assert_str_eq(err, "option \"port\" must be a whole number from 1 to 65535, not \"70000\"");
     config_free(test_options, N, &c);
     char *a3[] = {"cmd", "--port", "12ab"};
     ck_assert_int_eq(load(&c, 3, a3, err), -1);
@@ -109,6 +124,7 @@ START_TEST(test_errors)
     config_free(test_options, N, &c);
     char *a6[] = {"cmd", "--verbose=maybe"};
     ck_assert_int_eq(load(&c, 2, a6, err), -1);
+    ck_assert_str_eq(err, "option \"verbose\" must be true or false, not \"maybe\"");
     config_free(test_options, N, &c);
     setenv("SLUICE_TEST_PORT", "zero", 1);
     char *a7[] = {"cmd"};

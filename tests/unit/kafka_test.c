@@ -192,7 +192,7 @@ START_TEST(test_bad_config)
     props[nprops - 1] = (struct stream_property){"bootstrap.servers", "x:1"};
     ck_assert_int_eq(kb->partitions("bids", 0, props, nprops, &n, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "unknown kafka option \"bootstrap.servers\"") &&
-                      strstr(err, "as in \"properties.bootstrap.servers\""),
+                      strstr(err, "did you mean \"properties.bootstrap.servers\"?"),
                   "%s", err);
     ck_assert_int_eq(kb->partitions("", 0, props, 1, &n, err, sizeof err), -1);
     ck_assert_str_eq(err, "a kafka stream needs a 'topic'");

@@ -3,14 +3,20 @@
  * retry decisions and backoff, Retry-After, url redaction. */
 #include <check.h>
 #include <math.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check_main.h"
 #include "common/arena.h"
 #include "dataplane/connectors/postgres_sink.h"
-#include "dataplane/connectors/sink_options.h"
 #include "dataplane/connectors/webhook_sink.h"
+#include "dataplane/stream.h"
+
+struct test_sink {
+    long n;
+};
 
 START_TEST(test_value_text)
 {
@@ -85,36 +91,71 @@ START_TEST(test_dedupe_keeps_last_per_key)
 }
 END_TEST
 
+/* A sink's properties against its table (stream_options_check): the keys the worker sets are
+ * not checked; unknown keys, bad values and missing required options are named. */
 START_TEST(test_options)
 {
-    const struct sink_option table[] = {
-        {"url", false, true, NULL},
-        {"mode", false, false, (const char *const[]){"insert", "upsert", NULL}},
-        {"headers.", true, false, NULL},
+    static const char *const modes[] = {"insert", "upsert", NULL};
+    static const struct option rows[] = {
+        {.name = "url", .type = OPTION_STRING, .flags = OPTION_REQUIRED},
+        {.name = "mode", .type = OPTION_ENUM, .values = modes},
+        {.name = "headers.", .type = OPTION_STRING, .flags = OPTION_PREFIX},
+        {.name = "n", .type = OPTION_INT, .def = "5", .min = 1, .max = 100, OPTION_FIELD(struct test_sink, n)},
     };
+    static const struct option_table table = OPTION_TABLE("t", rows);
     char err[300];
     struct stream_property ok[] = {{"url", "x"}, {"mode", "upsert"}, {"headers.A", "1"}, {"__schema", "{}"}};
-    ck_assert_int_eq(sink_options_check("t", table, 3, ok, 4, err, sizeof err), 0);
+    ck_assert_int_eq(stream_options_check(&table, ok, 4, err, sizeof err), 0);
     struct stream_property unknown[] = {{"url", "x"}, {"tabel", "y"}};
-    ck_assert_int_eq(sink_options_check("t", table, 3, unknown, 2, err, sizeof err), -1);
-    ck_assert_str_eq(err, "unknown t option \"tabel\" (options: url, mode, headers.*)");
+    ck_assert_int_eq(stream_options_check(&table, unknown, 2, err, sizeof err), -1);
+    ck_assert_str_eq(err, "unknown t option \"tabel\" (options: url, mode, headers.*, n)");
     struct stream_property bad[] = {{"url", "x"}, {"mode", "merge"}};
-    ck_assert_int_eq(sink_options_check("t", table, 3, bad, 2, err, sizeof err), -1);
+    ck_assert_int_eq(stream_options_check(&table, bad, 2, err, sizeof err), -1);
     ck_assert_str_eq(err, "t option \"mode\" must be insert | upsert, not \"merge\"");
     struct stream_property missing[] = {{"mode", "insert"}};
-    ck_assert_int_eq(sink_options_check("t", table, 3, missing, 1, err, sizeof err), -1);
+    ck_assert_int_eq(stream_options_check(&table, missing, 1, err, sizeof err), -1);
     ck_assert_str_eq(err, "a t connection needs the property \"url\"");
     struct stream_property bare[] = {{"url", "x"}, {"headers.", "v"}};
-    ck_assert_int_eq(sink_options_check("t", table, 3, bare, 2, err, sizeof err), -1);
-    long v;
-    struct stream_property n[] = {{"n", "12"}, {"m", "12x"}, {"big", "100001"}};
-    ck_assert_int_eq(sink_option_long("t", n, 3, "n", 5, 1, 100, &v, err, sizeof err), 0);
-    ck_assert_int_eq(v, 12);
-    ck_assert_int_eq(sink_option_long("t", n, 3, "absent", 5, 1, 100, &v, err, sizeof err), 0);
-    ck_assert_int_eq(v, 5);
-    ck_assert_int_eq(sink_option_long("t", n, 3, "m", 5, 1, 100, &v, err, sizeof err), -1);
-    ck_assert_str_eq(err, "t option \"m\" must be a whole number from 1 to 100, not \"12x\"");
-    ck_assert_int_eq(sink_option_long("t", n, 3, "big", 5, 1, 100000, &v, err, sizeof err), -1);
+    ck_assert_int_eq(stream_options_check(&table, bare, 2, err, sizeof err), -1);
+    struct test_sink sink = {0};
+    struct stream_property n[] = {{"n", "12"}};
+    ck_assert_int_eq(stream_options_apply(&table, n, 1, &sink, err, sizeof err), 0);
+    ck_assert_int_eq(sink.n, 12);
+    ck_assert_int_eq(stream_options_apply(&table, NULL, 0, &sink, err, sizeof err), 0);
+    ck_assert_int_eq(sink.n, 5); /* the default */
+    struct stream_property m[] = {{"n", "12x"}};
+    ck_assert_int_eq(stream_options_apply(&table, m, 1, &sink, err, sizeof err), -1);
+    ck_assert_str_eq(err, "t option \"n\" must be a whole number from 1 to 100, not \"12x\"");
+    struct stream_property big[] = {{"n", "101"}};
+    ck_assert_int_eq(stream_options_check(&table, big, 1, err, sizeof err), -1);
+}
+END_TEST
+
+/* What the API, the control plane and the worker ask of connectors, declared by the backends. */
+START_TEST(test_connector_facts)
+{
+    char names[200] = "";
+    for (size_t i = 0; stream_connector_name(i); i++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", stream_connector_name(i));
+    ck_assert_str_eq(names, "datagen, http, kafka, postgres, webhook"); /* the log is no connector */
+    const struct stream_backend *b;
+    ck_assert_int_eq(stream_connector_find("log", &b), -1);
+    ck_assert_int_eq(stream_connector_find("nope", &b), -1);
+    ck_assert_int_eq(stream_connector_find(NULL, &b), -1);
+    /* http is run by the API: a connector, but no backend a worker opens */
+    ck_assert_int_eq(stream_connector_find("http", &b), 0);
+    ck_assert(b && b->taskless && b->source && !b->sink && option_find(b->options, "partition.key"));
+    ck_assert_ptr_null(stream_backend_find("http"));
+    ck_assert_int_eq(stream_connector_find("datagen", &b), 0);
+    ck_assert(b && b->source && !b->sink && !b->network && !b->full_worker && !b->taskless);
+    ck_assert_str_eq(b->bounded_by, "events");
+    ck_assert_ptr_eq(b, stream_backend_find("datagen"));
+    ck_assert_int_eq(stream_connector_find("postgres", &b), 0);
+    ck_assert(b && b->sink && !b->source && b->network && b->full_worker && b->wants_schema);
+    ck_assert_str_eq(b->location_key, "table");
+    ck_assert_int_eq(stream_connector_find("webhook", &b), 0);
+    ck_assert(b && b->sink && b->network && b->full_worker && !b->wants_schema);
+    ck_assert_str_eq(b->location_key, "url");
 }
 END_TEST
 
@@ -230,6 +271,7 @@ int main(void)
     tcase_add_test(tc, test_insert_sql);
     tcase_add_test(tc, test_dedupe_keeps_last_per_key);
     tcase_add_test(tc, test_options);
+    tcase_add_test(tc, test_connector_facts);
     tcase_add_test(tc, test_webhook_bodies);
     tcase_add_test(tc, test_webhook_retry_decisions);
     tcase_add_test(tc, test_webhook_url_redact);
