@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataplane/codec/debezium.h"
 #include "dataplane/connectors/sink_options.h"
 
 #define KAFKA_PROPERTY_PREFIX "properties."
@@ -24,7 +25,7 @@
 static const struct sink_option kafka_option_table[] = {
     {"connector", false, false, NULL},
     {"topic", false, true, NULL}, /* required: the worker's location property */
-    {"format", false, false, (const char *const[]){"json", NULL}},
+    {"format", false, false, (const char *const[]){"json", "debezium-json", NULL}},
     {"scan.startup.mode", false, false, (const char *const[]){"earliest-offset", "latest-offset", NULL}},
     /* librdkafka settings; kafka_check_options passes them to librdkafka, which checks them */
     {KAFKA_PROPERTY_PREFIX "bootstrap.servers", false, true, NULL},
@@ -200,13 +201,27 @@ struct kafka_reader {
     bool started, latest;
     rd_kafka_message_t *batch[KAFKA_BATCH_MAX]; /* the last read's messages, owned */
     ssize_t nbatch;
+    bool debezium;                             /* format debezium-json: decode change events */
+    struct debezium_row rows[KAFKA_BATCH_MAX]; /* the last read's decoded rows, owned */
+    int nrows;
+    char *failed; /* an event that could not be decoded after good ones: the next read's error */
 };
+
+/* format = 'debezium-json' in props. */
+static bool kafka_debezium(const struct stream_property *props, int nprops)
+{
+    const char *format = stream_property_get(props, nprops, "format");
+    return format && strcmp(format, "debezium-json") == 0;
+}
 
 static void kafka_reader_release_batch(struct kafka_reader *kr)
 {
     for (ssize_t i = 0; i < kr->nbatch; i++)
         rd_kafka_message_destroy(kr->batch[i]);
     kr->nbatch = 0;
+    for (int i = 0; i < kr->nrows; i++)
+        free(kr->rows[i].text);
+    kr->nrows = 0;
 }
 
 static void kafka_close_reader(void *reader)
@@ -215,6 +230,7 @@ static void kafka_close_reader(void *reader)
     if (!kr)
         return;
     kafka_reader_release_batch(kr);
+    free(kr->failed);
     if (kr->started)
         rd_kafka_consume_stop(kr->rkt, kr->partition);
     if (kr->rkt)
@@ -238,6 +254,7 @@ static int kafka_open_reader(const char *topic, int partition, uint64_t offset, 
     kr->offset = (int64_t)offset;
     const char *mode = stream_property_get(props, nprops, "scan.startup.mode");
     kr->latest = mode && strcmp(mode, "latest-offset") == 0;
+    kr->debezium = kafka_debezium(props, nprops);
     /* a resumed offset that retention has deleted is an error, not a silent jump (a property
      * may still say otherwise) */
     static const struct kafka_default defaults[] = {
@@ -283,10 +300,33 @@ static int kafka_start_offset(void *reader, uint64_t *offset, char *err, size_t 
     return 0;
 }
 
+/* A debezium-json event's rows (0 to 2, with the message's offset) into recs. */
+static int kafka_read_event(struct kafka_reader *kr, const rd_kafka_message_t *m, struct stream_record *recs, char *err,
+                            size_t errlen)
+{
+    char e[300];
+    int got = debezium_decode(m->payload ? m->payload : "", m->payload ? m->len : 0, kr->rows + kr->nrows, e, sizeof e);
+    if (got < 0) {
+        snprintf(err, errlen, "kafka topic \"%s\" partition %d at offset %" PRId64 ": %s", kr->topic,
+                 (int)kr->partition, m->offset, e);
+        return -1;
+    }
+    for (int i = 0; i < got; i++) {
+        const struct debezium_row *row = &kr->rows[kr->nrows++];
+        recs[i] = (struct stream_record){
+            .offset = (uint64_t)m->offset, .data = row->text, .len = (uint32_t)row->len, .kind = row->kind};
+    }
+    return got;
+}
+
 static int kafka_read(void *reader, struct stream_record *recs, int max, char *err, size_t errlen)
 {
     struct kafka_reader *kr = reader;
     kafka_reader_release_batch(kr);
+    if (kr->failed) {
+        snprintf(err, errlen, "%s", kr->failed);
+        return -1;
+    }
     if (!kr->started) {
         if (rd_kafka_consume_start(kr->rkt, kr->partition, kr->offset) != 0) {
             snprintf(err, errlen, "kafka topic \"%s\" partition %d: cannot start reading at offset %" PRId64 ": %s",
@@ -297,6 +337,12 @@ static int kafka_read(void *reader, struct stream_record *recs, int max, char *e
     }
     if (max > KAFKA_BATCH_MAX)
         max = KAFKA_BATCH_MAX;
+    if (kr->debezium && max < 2) {
+        snprintf(err, errlen, "kafka topic \"%s\": a read of debezium-json events takes at least 2 records", kr->topic);
+        return -1;
+    }
+    if (kr->debezium) /* an update event gives two rows, which stay in one batch */
+        max /= 2;
     kr->nbatch = rd_kafka_consume_batch(kr->rkt, kr->partition, KAFKA_POLL_MS, kr->batch, (size_t)max);
     if (kr->nbatch < 0) {
         kr->nbatch = 0;
@@ -311,6 +357,15 @@ static int kafka_read(void *reader, struct stream_record *recs, int max, char *e
             snprintf(err, errlen, "kafka topic \"%s\" partition %d at offset %" PRId64 ": %s", kr->topic,
                      (int)kr->partition, m->offset, rd_kafka_message_errstr(m));
             return -1;
+        }
+        if (kr->debezium) {
+            int got = kafka_read_event(kr, m, recs + n, err, errlen);
+            if (got < 0 && n > 0) /* the good rows first */
+                kr->failed = strdup(err);
+            if (got < 0)
+                return n > 0 ? n : -1;
+            n += got;
+            continue;
         }
         recs[n++] = (struct stream_record){
             .offset = (uint64_t)m->offset, .data = m->payload ? m->payload : "", .len = (uint32_t)m->len};
@@ -344,6 +399,8 @@ struct kafka_writer {
     int32_t partition;
     rd_kafka_resp_err_t delivery_err; /* the first failed delivery, from the callback */
     int64_t failed_records;
+    bool debezium;         /* format debezium-json: rows become change events */
+    struct json_buf event; /* the event being produced */
 };
 
 /* Called from rd_kafka_poll/flush in the writer's thread. */
@@ -369,6 +426,7 @@ static void kafka_close_writer(void *writer)
     if (kw->rk)
         rd_kafka_destroy(kw->rk);
     free(kw->topic);
+    json_buf_free(&kw->event);
     free(kw);
 }
 
@@ -390,6 +448,7 @@ static int kafka_open_writer(const char *topic, int partition, const struct stre
                          kw, kafka_on_delivery, &kw->rk, &kw->rkt, &n, err, errlen) != 0)
         goto fail;
     kw->partition = partition < 0 ? 0 : partition % n;
+    kw->debezium = kafka_debezium(props, nprops);
     *writer = kw;
     return 0;
 fail:
@@ -413,9 +472,41 @@ static int kafka_writer_check(struct kafka_writer *kw, char *err, size_t errlen)
     return 0;
 }
 
+static int kafka_produce(struct kafka_writer *kw, const void *data, size_t len, char *err, size_t errlen);
+static int kafka_append_kind(void *writer, enum row_kind kind, const void *data, uint32_t len, char *err,
+                             size_t errlen);
+
 static int kafka_append(void *writer, const void *data, uint32_t len, char *err, size_t errlen)
 {
     struct kafka_writer *kw = writer;
+    if (kw->debezium)
+        return kafka_append_kind(writer, ROW_INSERT, data, len, err, errlen);
+    return kafka_produce(kw, data, len, err, errlen);
+}
+
+/* format json takes inserts only (an append-only stream); debezium-json encodes every kind. */
+static int kafka_append_kind(void *writer, enum row_kind kind, const void *data, uint32_t len, char *err, size_t errlen)
+{
+    struct kafka_writer *kw = writer;
+    if (!kw->debezium) {
+        if (kind == ROW_INSERT)
+            return kafka_produce(kw, data, len, err, errlen);
+        snprintf(err, errlen,
+                 "kafka topic \"%s\": format json takes inserts only, not a %s row; use 'format' = 'debezium-json'"
+                 " for a changelog",
+                 kw->topic, row_kind_name(kind));
+        return -1;
+    }
+    kw->event.len = 0;
+    if (debezium_encode(kind, data, len, &kw->event) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return kafka_produce(kw, kw->event.data, kw->event.len, err, errlen);
+}
+
+static int kafka_produce(struct kafka_writer *kw, const void *data, size_t len, char *err, size_t errlen)
+{
     for (;;) {
         if (rd_kafka_produce(kw->rkt, kw->partition, RD_KAFKA_MSG_F_COPY, (void *)data, len, NULL, 0, NULL) == 0)
             break;
@@ -455,6 +546,7 @@ const struct stream_backend kafka_stream_backend = {
     .partitions = kafka_partitions,
     .open_writer = kafka_open_writer,
     .append = kafka_append,
+    .append_kind = kafka_append_kind,
     .flush = kafka_flush,
     .writer_end_offset = NULL, /* cannot be truncated: at-least-once */
     .truncate = NULL,

@@ -21,7 +21,7 @@ struct log_compaction {
      * its length in *key_len. Returns 0, or -1 when the row has no key (it is kept). */
     int (*key)(void *ctx, const char *row, uint32_t len, char *key, size_t *key_len);
     void *ctx;
-    void (*release)(void *ctx); /* optional: frees ctx when the writer closes */
+    void (*release)(void *ctx);  /* optional: frees ctx when the writer closes */
     int64_t delete_retention_ms; /* keep tombstones this long; 0 = 24 hours; < 0 = forever */
 };
 

@@ -56,8 +56,7 @@ static inline size_t log_frame_size(uint32_t len)
 /* Checks the frame at p[0..have): LOG_FRAME_PARTIAL when more bytes are needed, LOG_FRAME_BAD
  * for a bad length or checksum, else the kind of frame with *size its bytes and *count the
  * offsets it spans (1 for a record). */
-static inline enum log_frame_status log_frame_check(const unsigned char *p, size_t have, size_t *size,
-                                                    uint64_t *count)
+static inline enum log_frame_status log_frame_check(const unsigned char *p, size_t have, size_t *size, uint64_t *count)
 {
     if (have < LOG_FRAME_HEADER)
         return LOG_FRAME_PARTIAL;

@@ -40,10 +40,10 @@ START_TEST(test_script_primary_key_errors)
         const char *sql, *message;
         int line, column;
     } cases[] = {
-        {"CREATE TABLE t (a BIGINT,\n PRIMARY KEY (b) NOT ENFORCED)", "PRIMARY KEY column \"b\" is not a column of stream \"t\"", 2,
-         15},
-        {"CREATE TABLE t (a BIGINT, PRIMARY KEY (a))", "PRIMARY KEY must be declared NOT ENFORCED (the key is not checked)",
-         1, 42},
+        {"CREATE TABLE t (a BIGINT,\n PRIMARY KEY (b) NOT ENFORCED)",
+         "PRIMARY KEY column \"b\" is not a column of stream \"t\"", 2, 15},
+        {"CREATE TABLE t (a BIGINT, PRIMARY KEY (a))",
+         "PRIMARY KEY must be declared NOT ENFORCED (the key is not checked)", 1, 42},
         {"CREATE TABLE t (a BIGINT, PRIMARY KEY (a, a) NOT ENFORCED)", "PRIMARY KEY names column \"a\" twice", 1, 43},
         {"CREATE TABLE t (a BIGINT PRIMARY KEY NOT ENFORCED, PRIMARY KEY (a) NOT ENFORCED)",
          "stream \"t\" has more than one PRIMARY KEY", 1, 52},
@@ -82,7 +82,8 @@ START_TEST(test_schema_json_primary_key)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char text[256];
-        snprintf(text, sizeof text, "{\"fields\":[{\"name\":\"id\",\"type\":\"BIGINT\"}],\"primary_key\":%s}", bad[i][0]);
+        snprintf(text, sizeof text, "{\"fields\":[{\"name\":\"id\",\"type\":\"BIGINT\"}],\"primary_key\":%s}",
+                 bad[i][0]);
         js = json_loads(text, 0, NULL);
         ck_assert_int_eq(schema_from_json(js, &s, "x", err, sizeof err), -1);
         ck_assert_str_eq(err, bad[i][1]);
@@ -114,7 +115,7 @@ START_TEST(test_row_key_bytes)
         ck_assert(alen != blen || memcmp(a, b, alen) != 0);
     }
     ck_assert_int_eq(row_key_of(k, "{\"id\":\"one\"}", 12, b, sizeof b, &blen), -1); /* not a BIGINT */
-    ck_assert_int_eq(row_key_of(k, row, (uint32_t)strlen(row), b, 4, &blen), -1);  /* does not fit */
+    ck_assert_int_eq(row_key_of(k, row, (uint32_t)strlen(row), b, 4, &blen), -1);    /* does not fit */
     row_key_free(k);
     row_key_free(NULL);
 }
