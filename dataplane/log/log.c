@@ -598,7 +598,12 @@ int log_writer_append(struct log_writer *w, const void *data, uint32_t len, uint
 int log_writer_append_kind(struct log_writer *w, enum row_kind kind, const void *data, uint32_t len, uint64_t *offset,
                            char *err, size_t errlen)
 {
-    if (kind == ROW_INSERT)
+    enum row_kind looks;
+    /* a +I row is stored as it is, unless it would read as having a prefix (a record that is
+     * not JSON, copied from elsewhere): then it gets "+I" */
+    if (kind == ROW_INSERT &&
+        (len < LOG_KIND_PREFIX || (data && ((const char *)data)[0] != '+' && ((const char *)data)[0] != '-') ||
+         row_kind_parse(data, LOG_KIND_PREFIX, &looks) != 0))
         return writer_append(w, "", 0, data, len, offset, err, errlen);
     return writer_append(w, row_kind_name(kind), LOG_KIND_PREFIX, data, len, offset, err, errlen);
 }

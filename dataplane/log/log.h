@@ -70,7 +70,9 @@ void log_writer_close(struct log_writer *w);
 /* Appends one record (copied into the write buffer) as it is. *offset (if not NULL) gets its
  * offset. */
 int log_writer_append(struct log_writer *w, const void *data, uint32_t len, uint64_t *offset, char *err, size_t errlen);
-/* Appends the row data[0..len) with its kind (a prefix unless it is ROW_INSERT, see above). */
+/* Appends the row data[0..len) with its kind (a prefix unless it is ROW_INSERT, see above; a
+ * +I record that itself begins with a kind's name, which no JSON row does, is stored with "+I"
+ * first so that it reads back as it was). */
 int log_writer_append_kind(struct log_writer *w, enum row_kind kind, const void *data, uint32_t len, uint64_t *offset,
                            char *err, size_t errlen);
 /* Splits a stored payload into its kind and row (*row points into data). */

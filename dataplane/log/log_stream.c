@@ -137,7 +137,7 @@ static int log_stream_open_writer(const char *location, int partition, const str
 
 static int log_stream_append(void *writer, const void *data, uint32_t len, char *err, size_t errlen)
 {
-    return log_writer_append(writer, data, len, NULL, err, errlen);
+    return log_writer_append_kind(writer, ROW_INSERT, data, len, NULL, err, errlen);
 }
 
 static int log_stream_append_kind(void *writer, enum row_kind kind, const void *data, uint32_t len, char *err,

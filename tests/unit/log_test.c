@@ -483,6 +483,8 @@ START_TEST(test_row_kinds)
     /* what is not a kind's prefix is a row of its own: +I */
     ck_assert_int_eq(log_writer_append(w, "-X{}", 4, NULL, err, sizeof err), 0);
     ck_assert_int_eq(log_writer_append(w, "-", 1, NULL, err, sizeof err), 0);
+    /* a +I record that looks prefixed (not JSON) reads back as it was */
+    ck_assert_int_eq(log_writer_append_kind(w, ROW_INSERT, "-Dx", 3, NULL, err, sizeof err), 0);
     log_writer_close(w);
     /* on disk: the -D record's payload begins with "-D" */
     char path[400];
@@ -492,11 +494,11 @@ START_TEST(test_row_kinds)
     size_t n = fread(disk, 1, sizeof disk, f);
     fclose(f);
     ck_assert(memmem(disk, n, "-D{\"k\":4}", 9) != NULL);
-    ck_assert(memmem(disk, n, "+I", 2) == NULL);
+    ck_assert(memmem(disk, n, "+I-Dx", 5) != NULL);
     struct log_reader *r;
     struct stream_record recs[10];
     ck_assert_int_eq(log_reader_open(tmpdir, 0, &r, err, sizeof err), 0);
-    ck_assert_int_eq(log_reader_read(r, recs, 10, err, sizeof err), 7);
+    ck_assert_int_eq(log_reader_read(r, recs, 10, err, sizeof err), 8);
     for (int i = 0; i < 5; i++) {
         ck_assert_int_eq(recs[i].kind, kinds[i]);
         ck_assert_uint_eq(recs[i].len, 7);
@@ -504,6 +506,7 @@ START_TEST(test_row_kinds)
     }
     ck_assert(recs[5].kind == ROW_INSERT && recs[5].len == 4 && memcmp(recs[5].data, "-X{}", 4) == 0);
     ck_assert(recs[6].kind == ROW_INSERT && recs[6].len == 1);
+    ck_assert(recs[7].kind == ROW_INSERT && recs[7].len == 3 && memcmp(recs[7].data, "-Dx", 3) == 0);
     log_reader_close(r);
 }
 END_TEST
