@@ -1,5 +1,6 @@
 /* handlers_records.c — GET /v1/streams/{id}/records: a stream's records from its embedded log
- * under <data-root>/tenants/<tenant>/streams/<stream>/<partition>/. */
+ * under <data-root>/tenants/<tenant>/streams/<stream>/<partition>/, each with its row kind as
+ * "op" ("+I", "-U", "+U", "-D"; an upsert stream's delete is a "-D" with the deleted row). */
 #include "api/handlers_records.h"
 
 #include <errno.h>
@@ -63,8 +64,9 @@ int records_list(struct api_request *req, struct api_response *resp)
             json_t *v = json_loadb(recs[i].data, recs[i].len, JSON_DECODE_ANY, NULL);
             if (!v)
                 v = json_stringn_nocheck(recs[i].data, recs[i].len);
-            json_array_append_new(items, json_pack("{s:i, s:I, s:o}", "partition", (int)partition, "offset",
-                                                   (json_int_t)recs[i].offset, "value", v ? v : json_null()));
+            json_array_append_new(items, json_pack("{s:i, s:I, s:s, s:o}", "partition", (int)partition, "offset",
+                                                   (json_int_t)recs[i].offset, "op", row_kind_name(recs[i].kind),
+                                                   "value", v ? v : json_null()));
             next = recs[i].offset + 1;
         }
     }

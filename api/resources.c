@@ -242,11 +242,41 @@ static int stream_created(struct api_request *req, const char *id, const json_t 
     return 0;
 }
 
+/* schema.primary_key: names of distinct fields (an upsert stream's key), or null / absent. */
+static int stream_validate_key(json_t *key, json_t *fields, struct api_response *resp)
+{
+    if (!key || json_is_null(key))
+        return 0;
+    if (json_array_size(key) == 0)
+        return api_fail_field(resp, API_INVALID_REQUEST, "schema.primary_key",
+                              "a primary key needs at least one field (or leave it out)");
+    size_t i, j;
+    json_t *name, *f;
+    json_array_foreach(key, i, name)
+    {
+        char path[64];
+        snprintf(path, sizeof path, "schema.primary_key[%zu]", i);
+        if (!json_is_string(name))
+            return api_fail_field(resp, API_INVALID_REQUEST, path, "must be a field name");
+        bool found = false;
+        json_array_foreach(fields, j, f) found |= json_equal(json_object_get(f, "name"), name);
+        if (!found)
+            return api_fail_field(resp, API_INVALID_REQUEST, path,
+                                  "primary key field \"%s\" is not a field of the schema", json_string_value(name));
+        for (j = 0; j < i; j++)
+            if (json_equal(json_array_get(key, j), name))
+                return api_fail_field(resp, API_INVALID_REQUEST, path, "primary key field \"%s\" appears twice",
+                                      json_string_value(name));
+    }
+    return 0;
+}
+
 static int stream_validate_schema(json_t *body, struct api_response *resp)
 {
     static const struct json_check_field schema_fields[] = {
         {"fields", JSON_CHECK_ARRAY, JSON_CHECK_REQUIRED, 0, 1000, NULL},
         {"watermark", JSON_CHECK_OBJECT, JSON_CHECK_NULLABLE, 0, 0, NULL},
+        {"primary_key", JSON_CHECK_ARRAY, JSON_CHECK_NULLABLE, 0, SCHEMA_MAX_KEY, NULL},
     };
     static const struct json_check_field field_fields[] = {
         {"name", JSON_CHECK_STRING, JSON_CHECK_REQUIRED, 1, 128, NULL},
@@ -260,7 +290,7 @@ static int stream_validate_schema(json_t *body, struct api_response *resp)
     if (!schema)
         return 0;
     struct json_check_error err;
-    if (json_check_object(schema, "schema", schema_fields, 2, false, &err) < 0)
+    if (json_check_object(schema, "schema", schema_fields, 3, false, &err) < 0)
         return api_fail_field(resp, API_INVALID_REQUEST, err.field, "%s", err.message);
     json_t *fields = json_object_get(schema, "fields"), *f;
     if (json_array_size(fields) == 0)
@@ -283,6 +313,8 @@ static int stream_validate_schema(json_t *body, struct api_response *resp)
             if (strcmp(name, json_string_value(json_object_get(json_array_get(fields, j), "name"))) == 0)
                 return api_fail_field(resp, API_INVALID_REQUEST, path, "field \"%s\" appears twice", name);
     }
+    if (stream_validate_key(json_object_get(schema, "primary_key"), fields, resp) != 0)
+        return -1;
     json_t *wm = json_object_get(schema, "watermark");
     if (wm && !json_is_null(wm)) {
         if (json_check_object(wm, "schema.watermark", watermark_fields, 2, false, &err) < 0)

@@ -76,7 +76,8 @@ struct run {
     struct json_encoder *encoder;
     struct value *row;
     struct arena *arena;
-    struct json_buf out; /* one encoded record */
+    struct json_buf out;   /* one encoded record */
+    enum row_kind in_kind; /* of the record being processed (the plan does not take it yet) */
     struct engine_stats stats;
     const char *ckpt; /* this task's checkpoint file, or NULL */
     char ckpt_buf[4200];
@@ -164,6 +165,10 @@ static int sink_open(struct run *r, struct sink *k, const char *name)
     /* with checkpoints, readers of the sink see only what a checkpoint names */
     if (r->ckpt && k->backend->hold_commits)
         k->backend->hold_commits(k->writer);
+    /* an upsert stream: the backend keys its records (the log compacts, PostgreSQL upserts) */
+    if (s->schema && s->schema->nprimary_key > 0 && k->backend->set_key &&
+        k->backend->set_key(k->writer, s->schema, e, sizeof e) != 0)
+        return run_fail(r, "stream \"%s\": %s", name, e);
     /* a sink that waits (retries) keeps the reports, and so the worker's heartbeat, going */
     if (k->backend->set_progress)
         k->backend->set_progress(k->writer, run_progress, r);
@@ -205,20 +210,29 @@ static int storage_check(struct run *r, size_t len)
     return 0;
 }
 
-static int sink_append(struct run *r, struct sink *k, const char *data, size_t len)
+/* Writes one row of the given kind: a print line is "+I {...}" (as Flink's print connector
+ * writes "+I[...]"); a stream stores the kind as its backend does (see stream.h). */
+static int sink_append(struct run *r, struct sink *k, enum row_kind kind, const char *data, size_t len)
 {
     if (k->print) { /* one line at a time, whole, when several runs print to one stream */
         flockfile(k->print);
-        bool ok = fwrite_unlocked(data, 1, len, k->print) == len && fputc_unlocked('\n', k->print) != EOF;
+        bool ok = fwrite_unlocked(row_kind_name(kind), 1, 2, k->print) == 2 && fputc_unlocked(' ', k->print) != EOF &&
+                  fwrite_unlocked(data, 1, len, k->print) == len && fputc_unlocked('\n', k->print) != EOF;
         funlockfile(k->print);
         return ok ? 0 : run_fail(r, "cannot write output: %s", strerror(errno));
     }
     char e[512];
-    if (k->backend == &log_stream_backend && storage_check(r, len) != 0)
+    if (k->backend == &log_stream_backend && storage_check(r, len + (kind != ROW_INSERT ? LOG_KIND_PREFIX : 0)) != 0)
         return -1;
-    if (k->backend->append(k->writer, data, (uint32_t)len, e, sizeof e) != 0)
-        return run_fail(r, "%s", e);
-    return 0;
+    int rc;
+    if (kind == ROW_INSERT)
+        rc = k->backend->append(k->writer, data, (uint32_t)len, e, sizeof e);
+    else if (k->backend->append_kind)
+        rc = k->backend->append_kind(k->writer, kind, data, (uint32_t)len, e, sizeof e);
+    else
+        return run_fail(r, "the sink (%s) is append-only and cannot take a %s row", k->backend->name,
+                        row_kind_name(kind));
+    return rc == 0 ? 0 : run_fail(r, "%s", e);
 }
 
 static int sink_flush(struct run *r, struct sink *k, bool sync)
@@ -490,17 +504,28 @@ out:
 
 /* ---------------------------------------------------------------- records */
 
-static int emit_row(void *ctx, const struct value *row)
+/* The plan's output row of the given kind to the sink (the plan_emit_fn to be; how a stream
+ * stores the kind: dataplane/log/log.h). */
+static int emit_row_kind(void *ctx, enum row_kind kind, const struct value *row)
 {
     struct run *r = ctx;
     r->out.len = 0;
     if (json_encode_row(r->encoder, row, &r->out) != 0)
         return run_fail(r, "out of memory");
-    if (sink_append(r, &r->sink, r->out.data, r->out.len) != 0)
+    if (sink_append(r, &r->sink, kind, r->out.data, r->out.len) != 0)
         return -1;
     r->stats.records_out++;
     r->stats.bytes_out += r->out.len;
     return 0;
+}
+
+/* Until the plan takes and emits row kinds: a plan without windows maps each input row to its
+ * outputs (filter, projection), which keep the input's kind, as Flink's Calc does; a windowed
+ * plan's results are inserts. */
+static int emit_row(void *ctx, const struct value *row)
+{
+    struct run *r = ctx;
+    return emit_row_kind(ctx, plan_is_windowed(r->plan) ? ROW_INSERT : r->in_kind, row);
 }
 
 /* A record that cannot be decoded or evaluated: the error policy decides. */
@@ -530,7 +555,7 @@ static int bad_record(struct run *r, const struct stream_record *rec, const char
         }
         if (rc == 0) {
             b.data[b.len++] = '}';
-            rc = sink_append(r, &r->dlq, b.data, b.len);
+            rc = sink_append(r, &r->dlq, ROW_INSERT, b.data, b.len);
         } else {
             run_fail(r, "out of memory");
         }
@@ -545,13 +570,14 @@ static int process_record(struct run *r, const struct stream_record *rec)
     r->stats.records_in++;
     r->stats.bytes_in += rec->len;
     if (!r->plan) { /* a connection: copy as is */
-        if (sink_append(r, &r->sink, rec->data, rec->len) != 0)
+        if (sink_append(r, &r->sink, rec->kind, rec->data, rec->len) != 0)
             return -1;
         r->stats.records_out++;
         r->stats.bytes_out += rec->len;
         return 0;
     }
     char reason[300];
+    r->in_kind = rec->kind;
     if (json_decode_row(r->decoder, rec->data, rec->len, r->row, r->arena, reason, sizeof reason) != 0)
         return bad_record(r, rec, reason);
     struct sql_error se = {0};

@@ -60,6 +60,37 @@ int schema_type_from_name(const char *name, enum value_type *out)
     return -1;
 }
 
+/* "primary_key": ["col", ...] (absent or null: none) into s->primary_key. */
+static int schema_key_from_json(const json_t *key, struct schema *s, const char *stream, char *err, size_t errlen)
+{
+    if (!key || json_is_null(key))
+        return 0;
+    if (!json_is_array(key) || json_array_size(key) == 0 || json_array_size(key) > SCHEMA_MAX_KEY) {
+        snprintf(err, errlen, "stream \"%s\": schema.primary_key must be an array of 1 to %d field names", stream,
+                 SCHEMA_MAX_KEY);
+        return -1;
+    }
+    size_t i;
+    json_t *name;
+    json_array_foreach(key, i, name)
+    {
+        int idx = -1;
+        for (int f = 0; json_is_string(name) && f < s->nfields; f++)
+            if (strcmp(s->fields[f].name, json_string_value(name)) == 0)
+                idx = f;
+        for (int k = 0; idx >= 0 && k < s->nprimary_key; k++)
+            if (s->primary_key[k] == idx)
+                idx = -2;
+        if (idx < 0) {
+            snprintf(err, errlen, "stream \"%s\": schema.primary_key[%zu] %s", stream, i,
+                     idx == -2 ? "names a field twice" : "is not a field of the schema");
+            return -1;
+        }
+        s->primary_key[s->nprimary_key++] = idx;
+    }
+    return 0;
+}
+
 int schema_from_json(const json_t *js, struct schema *s, const char *stream, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
@@ -106,9 +137,12 @@ int schema_from_json(const json_t *js, struct schema *s, const char *stream, cha
         }
         s->watermark_delay_ms = delay ? json_integer_value(delay) : 0;
     }
+    if (schema_key_from_json(json_object_get(js, "primary_key"), s, stream, err, errlen) != 0)
+        goto fail;
     return 0;
 fail:
     schema_free_fields(s);
+    s->nprimary_key = 0;
     s->rowtime_field = -1;
     return -1;
 }

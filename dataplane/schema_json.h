@@ -1,5 +1,6 @@
 /* schema_json.h — a stream schema from its JSON form, as the API stores it and task specs carry
- * it: {"fields":[{"name","type"}],"watermark"?:{"field","delay_ms"}}. */
+ * it: {"fields":[{"name","type"}],"watermark"?:{"field","delay_ms"},"primary_key"?:["name",...]}.
+ * A primary key makes the stream an upsert stream (see dataplane/log/log.h). */
 #ifndef SLUICE_DATAPLANE_SCHEMA_JSON_H
 #define SLUICE_DATAPLANE_SCHEMA_JSON_H
 

@@ -13,12 +13,16 @@
 #include <stdint.h>
 
 #include "common/options.h"
+#include "dataplane/value.h"
 
-/* A record handed out by a reader: data stays valid until the reader's next read or close. */
+/* A record handed out by a reader: data stays valid until the reader's next read or close.
+ * kind is the row's kind (ROW_INSERT in an append-only stream); data is the row without any
+ * encoding of the kind (the embedded log's prefix, a Debezium envelope). */
 struct stream_record {
     uint64_t offset;
     const char *data;
     uint32_t len;
+    enum row_kind kind;
 };
 
 /* Backend options as key/value strings (`WITH (...)` in SQL, `properties` in a task spec);
@@ -42,6 +46,13 @@ struct stream_backend {
     int (*open_writer)(const char *location, int partition, const struct stream_property *props, int nprops,
                        void **writer, char *err, size_t errlen);
     int (*append)(void *writer, const void *data, uint32_t len, char *err, size_t errlen);
+    /* Optional: appends a row of any kind (append() is the same with ROW_INSERT). NULL: the
+     * backend takes inserts only (an append-only sink). */
+    int (*append_kind)(void *writer, enum row_kind kind, const void *data, uint32_t len, char *err, size_t errlen);
+    /* Optional: the writer's stream is an upsert stream keyed by schema->primary_key (schema
+     * borrowed until close_writer): the embedded log compacts by the key, the PostgreSQL sink
+     * upserts and deletes by it. Called right after open_writer. */
+    int (*set_key)(void *writer, const struct schema *schema, char *err, size_t errlen);
     /* Makes appended records visible to readers, and durable when sync is true. */
     int (*flush)(void *writer, bool sync, char *err, size_t errlen);
     uint64_t (*writer_end_offset)(void *writer);

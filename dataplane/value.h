@@ -83,6 +83,8 @@ struct field {
     enum value_type type;
 };
 
+#define SCHEMA_MAX_KEY 16 /* columns of a primary key at most */
+
 /* A stream's schema: ordered fields, plus an optional event-time watermark
  * (`WATERMARK FOR ts AS ts - INTERVAL 'n' SECOND`): rowtime_field is the index of the
  * TIMESTAMP field or -1, and watermark_delay_ms the bounded out-of-orderness. */
@@ -91,6 +93,10 @@ struct schema {
     int nfields;
     int rowtime_field;
     int64_t watermark_delay_ms;
+    /* PRIMARY KEY (...) NOT ENFORCED: field indexes, in key order; nprimary_key 0 for none (an
+     * append-only stream). A keyed stream is an upsert stream (see dataplane/log/log.h). */
+    int primary_key[SCHEMA_MAX_KEY];
+    int nprimary_key;
 };
 
 /* Total order used by comparisons, MIN/MAX and grouping (both non-null, comparable types:

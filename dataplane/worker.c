@@ -495,6 +495,11 @@ static char *run_schema_json(const struct schema *s)
         }
     }
     json_t *js = fields ? json_pack("{s:o}", "fields", fields) : NULL;
+    json_t *key = s->nprimary_key > 0 && js ? json_array() : NULL; /* an upsert stream's */
+    for (int k = 0; key && k < s->nprimary_key; k++)
+        json_array_append_new(key, json_string(s->fields[s->primary_key[k]].name));
+    if (key)
+        json_object_set_new(js, "primary_key", key);
     char *text = js ? json_dumps(js, JSON_COMPACT) : NULL;
     json_decref(js);
     return text;

@@ -354,6 +354,7 @@ static int datagen_read(void *reader, struct stream_record *recs, int max, char 
         recs[i].offset = r->next++;
         recs[i].data = p;
         recs[i].len = (uint32_t)len;
+        recs[i].kind = ROW_INSERT;
         p += len;
     }
     return (int)n;

@@ -18,8 +18,9 @@
 #define PG_SINK_MAX_PARAMS 65535 /* the protocol's limit per statement */
 #define PG_SINK_ROWS_PER_STATEMENT 500
 #define PG_SINK_CONNECT_TIMEOUT "10"
-#define PG_SINK_ROW_STATEMENT "sluice_row" /* the prepared one-row INSERT */
-#define PG_SINK_QUOTE_MAX 200              /* bytes of a record quoted in an error */
+#define PG_SINK_ROW_STATEMENT "sluice_row"       /* the prepared one-row INSERT */
+#define PG_SINK_DELETE_STATEMENT "sluice_delete" /* the prepared DELETE of one key (upsert) */
+#define PG_SINK_QUOTE_MAX 200                    /* bytes of a record quoted in an error */
 
 /* ---------------------------------------------------------------- rows as parameters */
 
@@ -231,6 +232,7 @@ struct pg_writer {
     struct arena *arena;  /* this batch's texts and records; reset after each flush */
     const char **texts;   /* nrecs * nfields, row-major */
     const char **records; /* each buffered record's JSON text, for messages */
+    bool *deletes;        /* each buffered record's: a -D (delete its key) */
     size_t nrecs, cap;
     uint64_t written; /* records before this batch, for messages */
     struct json_buf sql;
@@ -284,6 +286,7 @@ static void pg_close_writer(void *writer)
     arena_free(w->arena);
     free(w->texts);
     free(w->records);
+    free(w->deletes);
     json_buf_free(&w->sql);
     free(w->param_types);
     free(w->params);
@@ -334,6 +337,59 @@ static int pg_parse_key(struct pg_writer *w, const char *list, char *err, size_t
     return 0;
 }
 
+/* An upsert stream's sink: the stream's primary key (schema "primary_key") is the table's. */
+static int pg_schema_key(struct pg_writer *w, char *err, size_t errlen)
+{
+    if (w->schema.nprimary_key == 0)
+        return 0;
+    w->key = calloc((size_t)w->schema.nprimary_key, sizeof *w->key);
+    if (!w->key) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    memcpy(w->key, w->schema.primary_key, (size_t)w->schema.nprimary_key * sizeof *w->key);
+    w->nkey = w->schema.nprimary_key;
+    return 0;
+}
+
+/* Appends DELETE FROM table WHERE k1 IS NOT DISTINCT FROM $1 AND ... (the key's columns). */
+static int pg_delete_sql(struct json_buf *out, const struct pg_writer *w)
+{
+    int rc = put_text(out, "DELETE FROM ") | put_text(out, w->table) | put_text(out, " WHERE ");
+    for (int k = 0; k < w->nkey; k++) {
+        char param[48];
+        snprintf(param, sizeof param, " IS NOT DISTINCT FROM $%d", k + 1);
+        rc |=
+            (k ? put_text(out, " AND ") : 0) | postgres_quote_ident(out, w->columns[w->key[k]]) | put_text(out, param);
+    }
+    return rc; /* put_text keeps it NUL-terminated */
+}
+
+/* The prepared DELETE of one key, for a sink with a key. */
+static int pg_prepare_delete(struct pg_writer *w, char *err, size_t errlen)
+{
+    char m[600];
+    struct json_buf sql = {0};
+    unsigned int types[SCHEMA_MAX_KEY];
+    if (w->nkey == 0)
+        return 0;
+    for (int k = 0; k < w->nkey; k++)
+        types[k] = w->types[w->key[k]];
+    if (pg_delete_sql(&sql, w) != 0) {
+        json_buf_free(&sql);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    PGresult *res = PQprepare(w->conn, PG_SINK_DELETE_STATEMENT, sql.data, w->nkey, types);
+    json_buf_free(&sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!ok)
+        snprintf(err, errlen, "postgres table \"%s\": the stream's key cannot delete rows: %s", w->shown,
+                 pg_message(PQerrorMessage(w->conn), m, sizeof m));
+    return ok ? 0 : -1;
+}
+
 /* Connects and sets the session up; -1 with err naming the cause (never the password). */
 static int pg_connect(struct pg_writer *w, const char *url, const char *password, char *err, size_t errlen)
 {
@@ -381,7 +437,7 @@ static int pg_session_setup(struct pg_writer *w, char *err, size_t errlen)
                  pg_message(PQerrorMessage(w->conn), m, sizeof m));
         return -1;
     }
-    return 0;
+    return pg_prepare_delete(w, err, errlen);
 }
 
 /* Finds the table and checks that every field is one of its columns. */
@@ -458,13 +514,15 @@ static int pg_open_writer(const char *location, int partition, const struct stre
     }
     const char *mode = stream_property_get(props, nprops, "mode");
     const char *pk = stream_property_get(props, nprops, "primary_key");
-    if (mode && strcmp(mode, "upsert") == 0) {
+    if (mode && strcmp(mode, "upsert") == 0 && (pk || w->schema.nprimary_key == 0)) {
         if (pg_parse_key(w, pk ? pk : "", err, errlen) != 0)
             goto fail;
     } else if (pk) {
         snprintf(err, errlen, "postgres option \"primary_key\" is for mode upsert (set \"mode\": \"upsert\")");
         goto fail;
     }
+    if (!w->key && (!mode || strcmp(mode, "upsert") == 0) && pg_schema_key(w, err, errlen) != 0)
+        goto fail;
     w->columns = calloc((size_t)nf, sizeof *w->columns);
     w->types = calloc((size_t)nf, sizeof *w->types);
     w->row = calloc((size_t)nf, sizeof *w->row);
@@ -489,9 +547,34 @@ fail:
     return -1;
 }
 
+static int pg_append_row(struct pg_writer *w, bool delete, const void *data, uint32_t len, char *err, size_t errlen);
+
 static int pg_append(void *writer, const void *data, uint32_t len, char *err, size_t errlen)
 {
+    return pg_append_row(writer, false, data, len, err, errlen);
+}
+
+/* A changelog row: with a key, +I and +U upsert, -D deletes the key, -U is skipped (the +U
+ * that follows replaces the row); without one, only +I can be written. */
+static int pg_append_kind(void *writer, enum row_kind kind, const void *data, uint32_t len, char *err, size_t errlen)
+{
     struct pg_writer *w = writer;
+    if (kind == ROW_INSERT)
+        return pg_append_row(w, false, data, len, err, errlen);
+    if (w->nkey == 0) {
+        snprintf(err, errlen,
+                 "postgres table \"%s\": a %s row needs a key to apply: declare the stream's PRIMARY KEY (or set"
+                 " mode upsert and primary_key)",
+                 w->shown, row_kind_name(kind));
+        return -1;
+    }
+    if (kind == ROW_UPDATE_BEFORE)
+        return 0;
+    return pg_append_row(w, kind == ROW_DELETE, data, len, err, errlen);
+}
+
+static int pg_append_row(struct pg_writer *w, bool delete, const void *data, uint32_t len, char *err, size_t errlen)
+{
     int nf = w->schema.nfields;
     char reason[300];
     if (json_decode_row(w->decoder, data, len, w->row, w->arena, reason, sizeof reason) != 0) {
@@ -507,7 +590,10 @@ static int pg_append(void *writer, const void *data, uint32_t len, char *err, si
         const char **r = realloc(w->records, cap * sizeof *r);
         if (r)
             w->records = r;
-        if (!t || !r) {
+        bool *d = realloc(w->deletes, cap * sizeof *d);
+        if (d)
+            w->deletes = d;
+        if (!t || !r || !d) {
             snprintf(err, errlen, "out of memory");
             return -1;
         }
@@ -522,6 +608,7 @@ static int pg_append(void *writer, const void *data, uint32_t len, char *err, si
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    w->deletes[w->nrecs] = delete;
     w->nrecs++;
     return 0;
 }
@@ -564,6 +651,8 @@ static void pg_explain_failure(struct pg_writer *w, const int *keep, int n, cons
     int nf = w->schema.nfields;
     if (PQstatus(w->conn) == CONNECTION_OK && pg_exec_simple(w, "BEGIN") == 0) {
         for (int r = 0; r < n; r++) {
+            if (w->deletes[keep[r]])
+                continue;
             PGresult *res =
                 PQexecPrepared(w->conn, PG_SINK_ROW_STATEMENT, nf, w->texts + (size_t)keep[r] * nf, NULL, NULL, 0);
             bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
@@ -582,13 +671,38 @@ static void pg_explain_failure(struct pg_writer *w, const int *keep, int n, cons
              w->shown, n, w->written, w->written + w->nrecs - 1, batch_msg);
 }
 
-/* The rows keep[0..n) in one transaction of INSERTs of up to per rows; -1 leaves the server's
- * message in the connection. */
+/* Deletes the keys of the -D rows among keep[0..n) (one per key after dedupe). */
+static int pg_delete_rows(struct pg_writer *w, const int *keep, int n)
+{
+    int rc = 0, nf = w->schema.nfields;
+    const char *params[SCHEMA_MAX_KEY];
+    for (int r = 0; rc == 0 && r < n; r++) {
+        if (!w->deletes[keep[r]])
+            continue;
+        for (int k = 0; k < w->nkey; k++)
+            params[k] = w->texts[(size_t)keep[r] * nf + w->key[k]];
+        PGresult *res = PQexecPrepared(w->conn, PG_SINK_DELETE_STATEMENT, w->nkey, params, NULL, NULL, 0);
+        rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+        PQclear(res);
+    }
+    return rc;
+}
+
+/* The rows keep[0..n) in one transaction: the deletes, then INSERTs of up to per rows of the
+ * others; -1 leaves the server's message in the connection. */
 static int pg_write_batch(struct pg_writer *w, const int *keep, int n, int per)
 {
     int rc = pg_exec_simple(w, "BEGIN");
-    for (int done = 0; rc == 0 && done < n; done += per)
-        rc = pg_insert_rows(w, keep + done, n - done < per ? n - done : per);
+    int *upserts = n ? arena_alloc(w->arena, (size_t)n * sizeof *upserts) : NULL, nup = 0;
+    if (n && !upserts)
+        return -1;
+    for (int r = 0; r < n; r++)
+        if (!w->deletes[keep[r]])
+            upserts[nup++] = keep[r];
+    if (rc == 0 && nup < n)
+        rc = pg_delete_rows(w, keep, n);
+    for (int done = 0; rc == 0 && done < nup; done += per)
+        rc = pg_insert_rows(w, upserts + done, nup - done < per ? nup - done : per);
     if (rc == 0)
         rc = pg_exec_simple(w, "COMMIT");
     return rc;
@@ -665,6 +779,7 @@ const struct stream_backend postgres_stream_backend = {
     .partitions = stream_one_partition, /* every task writes the same table */
     .open_writer = pg_open_writer,
     .append = pg_append,
+    .append_kind = pg_append_kind,
     .flush = pg_flush,
     .writer_end_offset = NULL, /* cannot be rolled back: at-least-once */
     .truncate = NULL,

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataplane/codec/debezium.h"
+
 #define KAFKA_PROPERTY_PREFIX "properties."
 #define KAFKA_METADATA_TIMEOUT_MS 10000
 #define KAFKA_WATERMARK_TIMEOUT_MS 10000
@@ -18,7 +20,7 @@
 
 /* ---------------------------------------------------------------- options */
 
-static const char *const kafka_formats[] = {"json", NULL};
+static const char *const kafka_formats[] = {"json", "debezium-json", NULL};
 static const char *const kafka_startup_modes[] = {"earliest-offset", "latest-offset", NULL};
 
 /* The options of a Kafka stream, one row each. */
@@ -181,13 +183,27 @@ struct kafka_reader {
     bool started, latest;
     rd_kafka_message_t *batch[KAFKA_BATCH_MAX]; /* the last read's messages, owned */
     ssize_t nbatch;
+    bool debezium;                             /* format debezium-json: decode change events */
+    struct debezium_row rows[KAFKA_BATCH_MAX]; /* the last read's decoded rows, owned */
+    int nrows;
+    char *failed; /* an event that could not be decoded after good ones: the next read's error */
 };
+
+/* format = 'debezium-json' in props. */
+static bool kafka_debezium(const struct stream_property *props, int nprops)
+{
+    const char *format = stream_property_get(props, nprops, "format");
+    return format && strcmp(format, "debezium-json") == 0;
+}
 
 static void kafka_reader_release_batch(struct kafka_reader *kr)
 {
     for (ssize_t i = 0; i < kr->nbatch; i++)
         rd_kafka_message_destroy(kr->batch[i]);
     kr->nbatch = 0;
+    for (int i = 0; i < kr->nrows; i++)
+        free(kr->rows[i].text);
+    kr->nrows = 0;
 }
 
 static void kafka_close_reader(void *reader)
@@ -196,6 +212,7 @@ static void kafka_close_reader(void *reader)
     if (!kr)
         return;
     kafka_reader_release_batch(kr);
+    free(kr->failed);
     if (kr->started)
         rd_kafka_consume_stop(kr->rkt, kr->partition);
     if (kr->rkt)
@@ -219,6 +236,7 @@ static int kafka_open_reader(const char *topic, int partition, uint64_t offset, 
     kr->offset = (int64_t)offset;
     const char *mode = stream_property_get(props, nprops, "scan.startup.mode");
     kr->latest = mode && strcmp(mode, "latest-offset") == 0;
+    kr->debezium = kafka_debezium(props, nprops);
     /* a resumed offset that retention has deleted is an error, not a silent jump (a property
      * may still say otherwise) */
     static const struct kafka_default defaults[] = {
@@ -264,10 +282,33 @@ static int kafka_start_offset(void *reader, uint64_t *offset, char *err, size_t 
     return 0;
 }
 
+/* A debezium-json event's rows (0 to 2, with the message's offset) into recs. */
+static int kafka_read_event(struct kafka_reader *kr, const rd_kafka_message_t *m, struct stream_record *recs, char *err,
+                            size_t errlen)
+{
+    char e[300];
+    int got = debezium_decode(m->payload ? m->payload : "", m->payload ? m->len : 0, kr->rows + kr->nrows, e, sizeof e);
+    if (got < 0) {
+        snprintf(err, errlen, "kafka topic \"%s\" partition %d at offset %" PRId64 ": %s", kr->topic,
+                 (int)kr->partition, m->offset, e);
+        return -1;
+    }
+    for (int i = 0; i < got; i++) {
+        const struct debezium_row *row = &kr->rows[kr->nrows++];
+        recs[i] = (struct stream_record){
+            .offset = (uint64_t)m->offset, .data = row->text, .len = (uint32_t)row->len, .kind = row->kind};
+    }
+    return got;
+}
+
 static int kafka_read(void *reader, struct stream_record *recs, int max, char *err, size_t errlen)
 {
     struct kafka_reader *kr = reader;
     kafka_reader_release_batch(kr);
+    if (kr->failed) {
+        snprintf(err, errlen, "%s", kr->failed);
+        return -1;
+    }
     if (!kr->started) {
         if (rd_kafka_consume_start(kr->rkt, kr->partition, kr->offset) != 0) {
             snprintf(err, errlen, "kafka topic \"%s\" partition %d: cannot start reading at offset %" PRId64 ": %s",
@@ -278,6 +319,12 @@ static int kafka_read(void *reader, struct stream_record *recs, int max, char *e
     }
     if (max > KAFKA_BATCH_MAX)
         max = KAFKA_BATCH_MAX;
+    if (kr->debezium && max < 2) {
+        snprintf(err, errlen, "kafka topic \"%s\": a read of debezium-json events takes at least 2 records", kr->topic);
+        return -1;
+    }
+    if (kr->debezium) /* an update event gives two rows, which stay in one batch */
+        max /= 2;
     kr->nbatch = rd_kafka_consume_batch(kr->rkt, kr->partition, KAFKA_POLL_MS, kr->batch, (size_t)max);
     if (kr->nbatch < 0) {
         kr->nbatch = 0;
@@ -292,6 +339,15 @@ static int kafka_read(void *reader, struct stream_record *recs, int max, char *e
             snprintf(err, errlen, "kafka topic \"%s\" partition %d at offset %" PRId64 ": %s", kr->topic,
                      (int)kr->partition, m->offset, rd_kafka_message_errstr(m));
             return -1;
+        }
+        if (kr->debezium) {
+            int got = kafka_read_event(kr, m, recs + n, err, errlen);
+            if (got < 0 && n > 0) /* the good rows first */
+                kr->failed = strdup(err);
+            if (got < 0)
+                return n > 0 ? n : -1;
+            n += got;
+            continue;
         }
         recs[n++] = (struct stream_record){
             .offset = (uint64_t)m->offset, .data = m->payload ? m->payload : "", .len = (uint32_t)m->len};
@@ -325,6 +381,8 @@ struct kafka_writer {
     int32_t partition;
     rd_kafka_resp_err_t delivery_err; /* the first failed delivery, from the callback */
     int64_t failed_records;
+    bool debezium;         /* format debezium-json: rows become change events */
+    struct json_buf event; /* the event being produced */
 };
 
 /* Called from rd_kafka_poll/flush in the writer's thread. */
@@ -350,6 +408,7 @@ static void kafka_close_writer(void *writer)
     if (kw->rk)
         rd_kafka_destroy(kw->rk);
     free(kw->topic);
+    json_buf_free(&kw->event);
     free(kw);
 }
 
@@ -371,6 +430,7 @@ static int kafka_open_writer(const char *topic, int partition, const struct stre
                          kw, kafka_on_delivery, &kw->rk, &kw->rkt, &n, err, errlen) != 0)
         goto fail;
     kw->partition = partition < 0 ? 0 : partition % n;
+    kw->debezium = kafka_debezium(props, nprops);
     *writer = kw;
     return 0;
 fail:
@@ -394,9 +454,41 @@ static int kafka_writer_check(struct kafka_writer *kw, char *err, size_t errlen)
     return 0;
 }
 
+static int kafka_produce(struct kafka_writer *kw, const void *data, size_t len, char *err, size_t errlen);
+static int kafka_append_kind(void *writer, enum row_kind kind, const void *data, uint32_t len, char *err,
+                             size_t errlen);
+
 static int kafka_append(void *writer, const void *data, uint32_t len, char *err, size_t errlen)
 {
     struct kafka_writer *kw = writer;
+    if (kw->debezium)
+        return kafka_append_kind(writer, ROW_INSERT, data, len, err, errlen);
+    return kafka_produce(kw, data, len, err, errlen);
+}
+
+/* format json takes inserts only (an append-only stream); debezium-json encodes every kind. */
+static int kafka_append_kind(void *writer, enum row_kind kind, const void *data, uint32_t len, char *err, size_t errlen)
+{
+    struct kafka_writer *kw = writer;
+    if (!kw->debezium) {
+        if (kind == ROW_INSERT)
+            return kafka_produce(kw, data, len, err, errlen);
+        snprintf(err, errlen,
+                 "kafka topic \"%s\": format json takes inserts only, not a %s row; use 'format' = 'debezium-json'"
+                 " for a changelog",
+                 kw->topic, row_kind_name(kind));
+        return -1;
+    }
+    kw->event.len = 0;
+    if (debezium_encode(kind, data, len, &kw->event) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return kafka_produce(kw, kw->event.data, kw->event.len, err, errlen);
+}
+
+static int kafka_produce(struct kafka_writer *kw, const void *data, size_t len, char *err, size_t errlen)
+{
     for (;;) {
         if (rd_kafka_produce(kw->rkt, kw->partition, RD_KAFKA_MSG_F_COPY, (void *)data, len, NULL, 0, NULL) == 0)
             break;
@@ -435,6 +527,7 @@ const struct stream_backend kafka_stream_backend = {
     .partitions = kafka_partitions,
     .open_writer = kafka_open_writer,
     .append = kafka_append,
+    .append_kind = kafka_append_kind,
     .flush = kafka_flush,
     .writer_end_offset = NULL, /* cannot be truncated: at-least-once */
     .truncate = NULL,

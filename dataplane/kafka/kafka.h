@@ -7,7 +7,13 @@
  *                                  (properties.security.protocol, properties.sasl.password ...)
  *   scan.startup.mode              earliest-offset (default) | latest-offset: where a reader
  *                                  starts when there is no checkpoint to resume from
- *   topic, connector, format       accepted (format must be json); any other key is an error
+ *   format                         json (default): a message is a row, inserts only (a sink
+ *                                  refuses other row kinds); debezium-json: a message is a
+ *                                  Debezium change event, decoded to and encoded from rows with
+ *                                  their kinds (dataplane/codec/debezium.h; a read then takes
+ *                                  at least 2 records: an update event gives -U and +U, both
+ *                                  with the message's offset)
+ *   topic, connector               accepted; any other key is an error
  *
  * partitions() reads the topic's metadata; topics are never created (a missing topic is an
  * error). A reader consumes one partition from its offset with no consumer group (offsets live

@@ -17,8 +17,9 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "dataplane/log/crc32c.h"
+#include "dataplane/log/log_compact.h"
+#include "dataplane/log/log_frame.h"
 
-#define LOG_FRAME_HEADER 8
 #define LOG_DEFAULT_SEGMENT (64ull << 20)
 #define LOG_WRITE_BUFFER (256u << 10)
 #define LOG_READ_BUFFER (1u << 20)
@@ -37,18 +38,8 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-static uint32_t get_u32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)v;
-    p[1] = (unsigned char)(v >> 8);
-    p[2] = (unsigned char)(v >> 16);
-    p[3] = (unsigned char)(v >> 24);
-}
+#define get_u32 log_get_u32
+#define put_u32 log_put_u32
 
 static void segment_path(char *buf, size_t size, const char *dir, uint64_t base)
 {
@@ -160,16 +151,16 @@ static int scan_segment(int fd, uint64_t start, uint64_t *records, uint64_t *val
     size_t at = 0;
     for (;;) {
         /* parse whole frames in buf[at..have) */
-        while (have - at >= LOG_FRAME_HEADER) {
-            uint32_t len = get_u32(buf + at), crc = get_u32(buf + at + 4);
-            if (len > LOG_MAX_RECORD)
+        for (;;) {
+            size_t size;
+            uint64_t spans;
+            enum log_frame_status st = log_frame_check(buf + at, have - at, &size, &spans);
+            if (st == LOG_FRAME_BAD)
                 goto done;
-            if (have - at < LOG_FRAME_HEADER + (size_t)len)
+            if (st == LOG_FRAME_PARTIAL)
                 break;
-            if (crc32c(0, buf + at + LOG_FRAME_HEADER, len) != crc)
-                goto done;
-            at += LOG_FRAME_HEADER + len;
-            count++;
+            at += size;
+            count += spans;
         }
         /* keep the partial frame, read more */
         memmove(buf, buf + at, have - at);
@@ -177,7 +168,7 @@ static int scan_segment(int fd, uint64_t start, uint64_t *records, uint64_t *val
         have -= at;
         at = 0;
         if (have >= LOG_FRAME_HEADER) {
-            size_t need = LOG_FRAME_HEADER + get_u32(buf);
+            size_t need = log_frame_size(get_u32(buf));
             if (need > cap) {
                 unsigned char *nb = realloc(buf, need);
                 if (!nb) {
@@ -223,9 +214,11 @@ struct log_writer {
     bool chown_files; /* running as root: files created here get the directory's owner */
     uid_t dir_uid;
     gid_t dir_gid;
-    bool hold_commits;    /* publish only on log_writer_commit() */
-    bool has_commit_file; /* LOG_COMMIT_FILE exists: keep it current */
-    uint64_t committed;   /* what it says, when it exists */
+    bool hold_commits;                /* publish only on log_writer_commit() */
+    bool has_commit_file;             /* LOG_COMMIT_FILE exists: keep it current */
+    uint64_t committed;               /* what it says, when it exists */
+    struct log_compaction compaction; /* an upsert stream's (key set), see log_compact.h */
+    uint64_t compacted_to;            /* segments before this offset were compacted last time */
 };
 
 /* The committed end in dir's LOG_COMMIT_FILE into *offset; 0, or -1 when there is none. */
@@ -279,7 +272,13 @@ int log_writer_commit(struct log_writer *w, uint64_t offset, char *err, size_t e
     if (offset > w->end_offset)
         return fail(err, errlen, "cannot commit offset %" PRIu64 " of log %s: it ends at %" PRIu64, offset, w->dir,
                     w->end_offset);
-    return commit_file_write(w, offset, err, errlen);
+    if (commit_file_write(w, offset, err, errlen) != 0)
+        return -1;
+    if (!w->compaction.key)
+        return 0;
+    struct timespec ts; /* segments closed before this commit may be compactable now */
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return log_writer_compact(w, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, err, errlen);
 }
 
 static int writer_add_segment(struct log_writer *w, uint64_t base, uint64_t size)
@@ -502,6 +501,8 @@ void log_writer_close(struct log_writer *w)
     }
     if (w->lock_fd >= 0)
         close(w->lock_fd); /* releases the flock */
+    if (w->compaction.release)
+        w->compaction.release(w->compaction.ctx);
     free(w->dir);
     free(w->bases);
     free(w->sizes);
@@ -522,34 +523,60 @@ static int writer_roll(struct log_writer *w, char *err, size_t errlen)
         fsync_dir(w->dir);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return log_writer_enforce_retention(w, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, err, errlen);
+    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (log_writer_enforce_retention(w, now_ms, err, errlen) != 0)
+        return -1;
+    return log_writer_compact(w, now_ms, err, errlen);
 }
 
-int log_writer_append(struct log_writer *w, const void *data, uint32_t len, uint64_t *offset, char *err, size_t errlen)
+void log_writer_set_compaction(struct log_writer *w, const struct log_compaction *c) { w->compaction = *c; }
+
+int log_writer_compact(struct log_writer *w, int64_t now_ms, char *err, size_t errlen)
 {
-    if (len > LOG_MAX_RECORD)
-        return fail(err, errlen, "record of %u bytes is larger than the limit of %u", len, LOG_MAX_RECORD);
+    if (!w->compaction.key)
+        return 0;
+    /* only what no truncate can cut: closed segments wholly before the committed end */
+    uint64_t limit = w->hold_commits || w->has_commit_file ? w->committed : w->end_offset;
+    int n = 0;
+    while (n < w->nsegments - 1 && w->bases[n + 1] <= limit)
+        n++;
+    if (n == 0 || w->bases[n] <= w->compacted_to)
+        return 0; /* nothing newly closed and committed since the last time */
+    if (log_compact_segments(w->dir, w->bases, n, &w->compaction, now_ms, w->sizes, err, errlen) != 0)
+        return -1;
+    w->compacted_to = w->bases[n];
+    return 0;
+}
+
+/* Appends the record prefix[0..plen) data[0..dlen) (plen ≤ LOG_KIND_PREFIX). */
+static int writer_append(struct log_writer *w, const char *prefix, uint32_t plen, const void *data, uint32_t dlen,
+                         uint64_t *offset, char *err, size_t errlen)
+{
+    if (dlen > LOG_MAX_RECORD - plen)
+        return fail(err, errlen, "record of %u bytes is larger than the limit of %u", dlen + plen, LOG_MAX_RECORD);
+    uint32_t len = plen + dlen;
     size_t frame = LOG_FRAME_HEADER + (size_t)len;
     uint64_t active = w->sizes[w->nsegments - 1] + w->buf_len;
     if (active > 0 && active + frame > w->opt.segment_bytes && writer_roll(w, err, errlen) != 0)
         return -1;
     if (w->buf_len + frame > LOG_WRITE_BUFFER && writer_write_out(w, err, errlen) != 0)
         return -1;
-    unsigned char hdr[LOG_FRAME_HEADER];
+    unsigned char hdr[LOG_FRAME_HEADER + LOG_KIND_PREFIX];
     put_u32(hdr, len);
-    put_u32(hdr + 4, crc32c(0, data, len));
+    put_u32(hdr + 4, crc32c(crc32c(0, prefix, plen), data, dlen));
+    memcpy(hdr + LOG_FRAME_HEADER, prefix, plen);
     if (frame > LOG_WRITE_BUFFER) { /* a huge record: write it directly */
-        memcpy(w->buf, hdr, sizeof hdr);
-        w->buf_len = sizeof hdr;
+        memcpy(w->buf, hdr, LOG_FRAME_HEADER + plen);
+        w->buf_len = LOG_FRAME_HEADER + plen;
         if (writer_write_out(w, err, errlen) != 0)
             return -1;
-        ssize_t n = write(w->fd, data, len);
-        if (n != (ssize_t)len)
+        ssize_t n = write(w->fd, data, dlen);
+        if (n != (ssize_t)dlen)
             return fail(err, errlen, "cannot write log %s: %s", w->dir, strerror(errno));
-        w->sizes[w->nsegments - 1] += len;
+        w->sizes[w->nsegments - 1] += dlen;
     } else {
-        memcpy(w->buf + w->buf_len, hdr, sizeof hdr);
-        memcpy(w->buf + w->buf_len + sizeof hdr, data, len);
+        memcpy(w->buf + w->buf_len, hdr, LOG_FRAME_HEADER + plen);
+        memcpy(w->buf + w->buf_len + LOG_FRAME_HEADER + plen, data, dlen);
         w->buf_len += frame;
     }
     if (offset)
@@ -561,6 +588,36 @@ int log_writer_append(struct log_writer *w, const void *data, uint32_t len, uint
     if (w->opt.fsync_every_ms && clock_mono_ms() - w->last_sync_ms >= w->opt.fsync_every_ms)
         return log_writer_flush(w, true, err, errlen);
     return 0;
+}
+
+int log_writer_append(struct log_writer *w, const void *data, uint32_t len, uint64_t *offset, char *err, size_t errlen)
+{
+    return writer_append(w, "", 0, data, len, offset, err, errlen);
+}
+
+int log_writer_append_kind(struct log_writer *w, enum row_kind kind, const void *data, uint32_t len, uint64_t *offset,
+                           char *err, size_t errlen)
+{
+    enum row_kind looks;
+    /* a +I row is stored as it is, unless it would read as having a prefix (a record that is
+     * not JSON, copied from elsewhere): then it gets "+I" */
+    if (kind == ROW_INSERT &&
+        (len < LOG_KIND_PREFIX || (data && ((const char *)data)[0] != '+' && ((const char *)data)[0] != '-') ||
+         row_kind_parse(data, LOG_KIND_PREFIX, &looks) != 0))
+        return writer_append(w, "", 0, data, len, offset, err, errlen);
+    return writer_append(w, row_kind_name(kind), LOG_KIND_PREFIX, data, len, offset, err, errlen);
+}
+
+void log_record_split(const char *data, uint32_t len, enum row_kind *kind, const char **row, uint32_t *row_len)
+{
+    *kind = ROW_INSERT;
+    *row = data;
+    *row_len = len;
+    if (len >= LOG_KIND_PREFIX && (data[0] == '+' || data[0] == '-') &&
+        row_kind_parse(data, LOG_KIND_PREFIX, kind) == 0) {
+        *row = data + LOG_KIND_PREFIX;
+        *row_len = len - LOG_KIND_PREFIX;
+    }
 }
 
 uint64_t log_writer_end_offset(const struct log_writer *w) { return w->end_offset; }
@@ -576,13 +633,20 @@ static int segment_find(const char *dir, uint64_t base, uint64_t offset, uint64_
     if (fd < 0)
         return fail(err, errlen, "cannot open segment %s: %s", path, strerror(errno));
     uint64_t p = 0;
-    unsigned char hdr[LOG_FRAME_HEADER];
-    for (uint64_t o = base; o < offset; o++) {
-        if (pread(fd, hdr, sizeof hdr, (off_t)p) != (ssize_t)sizeof hdr) {
+    unsigned char hdr[LOG_GAP_FRAME];
+    for (uint64_t o = base; o < offset;) {
+        if (pread(fd, hdr, LOG_FRAME_HEADER, (off_t)p) != LOG_FRAME_HEADER) {
             close(fd);
             return fail(err, errlen, "segment %s ends before offset %" PRIu64, path, offset);
         }
-        p += LOG_FRAME_HEADER + get_u32(hdr);
+        uint64_t spans = 1;
+        if (get_u32(hdr) == LOG_GAP_MARK && (pread(fd, hdr, LOG_GAP_FRAME, (off_t)p) != LOG_GAP_FRAME ||
+                                             (spans = log_get_u64(hdr + LOG_FRAME_HEADER)) > offset - o)) {
+            close(fd);
+            return fail(err, errlen, "offset %" PRIu64 " of segment %s was compacted", offset, path);
+        }
+        p += log_frame_size(get_u32(hdr));
+        o += spans;
     }
     close(fd);
     *pos = p;
@@ -663,6 +727,7 @@ struct log_reader {
     int fd;            /* open segment */
     uint64_t file_pos; /* file position just after buf[have] */
     uint64_t next;     /* offset of the next record to return */
+    uint64_t stop;     /* reads return no record at or past this offset */
     unsigned char *buf;
     size_t cap, at, have; /* unread bytes are buf[at..have) */
     /* log_reader_end_offset(): how far the last segment has been counted, so each call only
@@ -765,8 +830,8 @@ static ssize_t reader_fill(struct log_reader *r, char *err, size_t errlen)
         r->at = 0;
     }
     if (r->have >= LOG_FRAME_HEADER) {
-        size_t need = LOG_FRAME_HEADER + (size_t)get_u32(r->buf);
-        if (need > r->cap && need <= LOG_FRAME_HEADER + LOG_MAX_RECORD) {
+        size_t need = log_frame_size(get_u32(r->buf));
+        if (need > r->cap) {
             unsigned char *nb = realloc(r->buf, need);
             if (!nb)
                 return fail(err, errlen, "out of memory");
@@ -789,29 +854,28 @@ static ssize_t reader_fill(struct log_reader *r, char *err, size_t errlen)
 /* Parses whole frames from the buffer into recs (skipping records before `skip_to`). */
 static int reader_parse(struct log_reader *r, struct stream_record *recs, int max, int *got, char *err, size_t errlen)
 {
-    while (*got < max && r->have - r->at >= LOG_FRAME_HEADER) {
+    while (*got < max && r->next < r->stop) {
         const unsigned char *p = r->buf + r->at;
-        uint32_t len = get_u32(p), crc = get_u32(p + 4);
-        if (len > LOG_MAX_RECORD) {
+        size_t size;
+        uint64_t spans;
+        enum log_frame_status st = log_frame_check(p, r->have - r->at, &size, &spans);
+        if (st == LOG_FRAME_PARTIAL)
+            break;
+        if (st == LOG_FRAME_BAD) {
             if (*got > 0)
                 break; /* return the good records first; the error comes on the next read */
-            return fail(err, errlen, "corrupt record at offset %" PRIu64 " in log %s (length %u)", r->next, r->dir,
-                        len);
+            return fail(err, errlen, "corrupt record at offset %" PRIu64 " in log %s (length %u or checksum)", r->next,
+                        r->dir, get_u32(p));
         }
-        if (r->have - r->at < LOG_FRAME_HEADER + (size_t)len)
-            break;
-        if (crc32c(0, p + LOG_FRAME_HEADER, len) != crc) {
-            if (*got > 0)
-                break;
-            return fail(err, errlen, "corrupt record at offset %" PRIu64 " in log %s (checksum mismatch)", r->next,
-                        r->dir);
+        r->at += size;
+        if (st == LOG_FRAME_GAP) { /* records compaction removed */
+            r->next += spans;
+            continue;
         }
-        recs[*got].offset = r->next;
-        recs[*got].data = (const char *)p + LOG_FRAME_HEADER;
-        recs[*got].len = len;
-        (*got)++;
-        r->next++;
-        r->at += LOG_FRAME_HEADER + len;
+        struct stream_record *rec = &recs[(*got)++];
+        rec->offset = r->next++;
+        log_record_split((const char *)p + LOG_FRAME_HEADER, (uint32_t)(size - LOG_FRAME_HEADER), &rec->kind,
+                         &rec->data, &rec->len);
     }
     return 0;
 }
@@ -821,6 +885,7 @@ static int reader_read(struct log_reader *r, struct stream_record *recs, int max
 
 int log_reader_read(struct log_reader *r, struct stream_record *recs, int max, char *err, size_t errlen)
 {
+    r->stop = UINT64_MAX;
     if (!r->committed_only)
         return reader_read(r, recs, max, err, errlen);
     /* at the committed end, or with no commit file yet (a checkpointing writer may start at
@@ -831,6 +896,7 @@ int log_reader_read(struct log_reader *r, struct stream_record *recs, int max, c
         return 0;
     if (r->limit - r->next < (uint64_t)max)
         max = (int)(r->limit - r->next);
+    r->stop = r->limit; /* a gap can make offsets run ahead of the record count */
     return reader_read(r, recs, max, err, errlen);
 }
 
@@ -842,6 +908,8 @@ static int reader_read(struct log_reader *r, struct stream_record *recs, int max
     if (got > 0)
         return got;
     for (;;) {
+        if (r->next >= r->stop)
+            return 0;
         ssize_t n = reader_fill(r, err, errlen);
         if (n < 0)
             return -1;
@@ -906,18 +974,19 @@ int log_reader_open(const char *dir, uint64_t offset, struct log_reader **out, c
         return -1;
     }
     r->next = base;
-    /* skip to offset */
+    /* skip to offset (or past it, when compaction removed it: to the next record kept) */
     struct stream_record skip[256];
     while (r->next < offset) {
-        int want = offset - r->next < 256 ? (int)(offset - r->next) : 256;
-        int got = log_reader_read(r, skip, want, err, errlen);
-        if (got <= 0) {
+        r->stop = offset;
+        int got = reader_read(r, skip, 256, err, errlen);
+        if (got < 0 || (got == 0 && r->next < offset)) {
             if (got == 0)
                 fail(err, errlen, "offset %" PRIu64 " is past the end of log %s (%" PRIu64 ")", offset, dir, r->next);
             log_reader_close(r);
             return -1;
         }
     }
+    r->stop = UINT64_MAX;
     *out = r;
     return 0;
 }

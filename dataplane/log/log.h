@@ -14,6 +14,19 @@
  * owner and files it creates (segments, the lock file) the partition directory's owner, so a
  * partition the api (root) writes stays readable and writable by the tenant's workers.
  *
+ * Row kinds: a record's payload is a row with its kind (enum row_kind). A +I row is stored as it
+ * is (a JSON object, "{...}"), so every record written before row kinds existed, and every
+ * record of an append-only stream, reads as +I. A row of another kind is stored with the
+ * kind's two-byte name first: "-U{...}", "+U{...}", "-D{...}" (LOG_KIND_PREFIX bytes). A JSON
+ * object never starts with '+' or '-', so the prefix is unambiguous. Readers split it off:
+ * struct stream_record carries the kind and the row without it.
+ *
+ * Upsert streams: a writer given a struct log_compaction (log_writer_set_compaction(), see
+ * log_compact.h) compacts its closed, committed segments as Kafka compacts a topic: per key,
+ * only the last record is kept, and runs of removed records become gap frames (log_frame.h) so
+ * offsets stay stable. Compaction never touches what a truncate can still cut (the active
+ * segment, and records past the committed end), so exactly-once recovery is unaffected.
+ *
  * Errors: functions return 0 (or a count) on success and -1 with a message in err[errlen]. */
 #ifndef SLUICE_DATAPLANE_LOG_LOG_H
 #define SLUICE_DATAPLANE_LOG_LOG_H
@@ -23,8 +36,10 @@
 #include <stdint.h>
 
 #include "dataplane/stream.h"
+#include "dataplane/value.h"
 
 #define LOG_MAX_RECORD (16u << 20) /* largest payload accepted: 16 MiB */
+#define LOG_KIND_PREFIX 2          /* bytes of a row kind's prefix ("-D") */
 
 struct log_options {
     uint64_t segment_bytes;       /* roll to a new segment past this size; 0 = 64 MiB */
@@ -52,8 +67,24 @@ struct log_writer;
 int log_writer_open(const char *dir, const struct log_options *opt, struct log_writer **out, char *err, size_t errlen);
 /* Flushes buffered records (no fsync) and frees the writer. NULL is a no-op. */
 void log_writer_close(struct log_writer *w);
-/* Appends one record (copied into the write buffer). *offset (if not NULL) gets its offset. */
+/* Appends one record (copied into the write buffer) as it is. *offset (if not NULL) gets its
+ * offset. */
 int log_writer_append(struct log_writer *w, const void *data, uint32_t len, uint64_t *offset, char *err, size_t errlen);
+/* Appends the row data[0..len) with its kind (a prefix unless it is ROW_INSERT, see above; a
+ * +I record that itself begins with a kind's name, which no JSON row does, is stored with "+I"
+ * first so that it reads back as it was). */
+int log_writer_append_kind(struct log_writer *w, enum row_kind kind, const void *data, uint32_t len, uint64_t *offset,
+                           char *err, size_t errlen);
+/* Splits a stored payload into its kind and row (*row points into data). */
+void log_record_split(const char *data, uint32_t len, enum row_kind *kind, const char **row, uint32_t *row_len);
+struct log_compaction;
+/* Makes the partition an upsert stream's: from now on closed segments wholly before the
+ * committed end (the end offset for a writer that does not hold commits) are compacted by
+ * c's key at every segment roll (c is copied; its ctx is borrowed until close). */
+void log_writer_set_compaction(struct log_writer *w, const struct log_compaction *c);
+/* Compacts now (see log_writer_set_compaction()); 0 without a compaction set. now_ms is the
+ * wall clock in epoch milliseconds (the age of tombstones). */
+int log_writer_compact(struct log_writer *w, int64_t now_ms, char *err, size_t errlen);
 /* Writes buffered records to the segment file, and fsyncs it when sync is true (or when the
  * fsync_every_ms policy is due). Also applies age retention, at most once a second. */
 int log_writer_flush(struct log_writer *w, bool sync, char *err, size_t errlen);
@@ -81,8 +112,10 @@ struct log_reader;
  * the caller: log_reader_close() it. */
 int log_reader_open(const char *dir, uint64_t offset, struct log_reader **out, char *err, size_t errlen);
 void log_reader_close(struct log_reader *r);
-/* Reads up to max whole records into recs with few read() calls; their data points into the
- * reader's buffer and stays valid until the next read or close. Returns the count; 0 when no
+/* Reads up to max whole records into recs with few read() calls, each with its kind and its
+ * row (the payload without the kind's prefix); their data points into the reader's buffer and
+ * stays valid until the next read or close. Offsets removed by compaction are skipped (a reader
+ * opened at one starts at the next record kept). Returns the count; 0 when no
  * more records are there yet (poll again later to tail), -1 on an error (a corrupt record, an
  * I/O error). */
 int log_reader_read(struct log_reader *r, struct stream_record *recs, int max, char *err, size_t errlen);

@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "dataplane/codec/row_key.h"
+#include "dataplane/log/log_compact.h"
+
 #define LOG_STREAM_MAX_PARTITIONS 1024
 
 /* The options of an embedded log stream, one row each, stored into struct log_options. */
@@ -112,7 +115,34 @@ static int log_stream_open_writer(const char *location, int partition, const str
 
 static int log_stream_append(void *writer, const void *data, uint32_t len, char *err, size_t errlen)
 {
-    return log_writer_append(writer, data, len, NULL, err, errlen);
+    return log_writer_append_kind(writer, ROW_INSERT, data, len, NULL, err, errlen);
+}
+
+static int log_stream_append_kind(void *writer, enum row_kind kind, const void *data, uint32_t len, char *err,
+                                  size_t errlen)
+{
+    return log_writer_append_kind(writer, kind, data, len, NULL, err, errlen);
+}
+
+static int upsert_key(void *ctx, const char *row, uint32_t len, char *key, size_t *key_len)
+{
+    return row_key_of(ctx, row, len, key, LOG_COMPACT_MAX_KEY, key_len);
+}
+
+static void upsert_key_release(void *ctx) { row_key_free(ctx); }
+
+/* An upsert stream: compact by the schema's primary key. */
+static int log_stream_set_key(void *writer, const struct schema *schema, char *err, size_t errlen)
+{
+    if (schema->nprimary_key == 0)
+        return 0;
+    struct row_key *k = row_key_new(schema);
+    if (!k) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    log_writer_set_compaction(writer, &(struct log_compaction){upsert_key, k, upsert_key_release, 0});
+    return 0;
 }
 
 static int log_stream_flush(void *writer, bool sync, char *err, size_t errlen)
@@ -226,6 +256,8 @@ const struct stream_backend log_stream_backend = {
     .partitions = log_stream_partitions,
     .open_writer = log_stream_open_writer,
     .append = log_stream_append,
+    .append_kind = log_stream_append_kind,
+    .set_key = log_stream_set_key,
     .flush = log_stream_flush,
     .writer_end_offset = log_stream_writer_end,
     .truncate = log_stream_truncate,

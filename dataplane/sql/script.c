@@ -1,5 +1,6 @@
 /* script.c — pipeline files for `sluiced run`: CREATE TABLE|STREAM definitions (columns,
- * WATERMARK, WITH options) and INSERT statements, split and checked with positions. */
+ * WATERMARK, PRIMARY KEY (...) NOT ENFORCED, WITH options) and INSERT statements, split and
+ * checked with positions. A primary key makes the stream an upsert stream (value.h). */
 #include "dataplane/sql/sql.h"
 
 #include <stdio.h>
@@ -28,6 +29,60 @@ static void *script_grow(struct parser *p, void *ptr, size_t n, size_t size)
     return m;
 }
 
+/* NOT ENFORCED after a PRIMARY KEY (Flink checks no key: it must be declared so). */
+static void script_not_enforced(struct parser *p)
+{
+    const struct token *t = parser_peek(p);
+    if (!parser_accept_keyword(p, "NOT") || !parser_accept_keyword(p, "ENFORCED"))
+        parser_error(p, t, "PRIMARY KEY must be declared NOT ENFORCED (the key is not checked)");
+}
+
+/* Adds column idx to the stream's primary key (its name token col, for errors). */
+static void script_key_add(struct parser *p, struct sql_stream_def *d, int idx, const struct token *col)
+{
+    for (int k = 0; k < d->schema.nprimary_key; k++)
+        if (d->schema.primary_key[k] == idx)
+            parser_error(p, col, "PRIMARY KEY names column \"%s\" twice", col->text);
+    if (d->schema.nprimary_key == SCHEMA_MAX_KEY)
+        parser_error(p, col, "PRIMARY KEY has more than %d columns", SCHEMA_MAX_KEY);
+    d->schema.primary_key[d->schema.nprimary_key++] = idx;
+}
+
+/* PRIMARY KEY (col, ...) NOT ENFORCED, after PRIMARY: the columns may be defined after it, so
+ * their tokens are resolved at the end of the column list (script_key_resolve). */
+static int script_key_clause(struct parser *p, struct sql_stream_def *d, const struct token *at,
+                             const struct token **cols)
+{
+    if (d->schema.nprimary_key > 0 || cols[0])
+        parser_error(p, at, "stream \"%s\" has more than one PRIMARY KEY", d->name);
+    parser_expect_keyword(p, "KEY");
+    parser_expect(p, TK_LPAREN, NULL);
+    int n = 0;
+    do {
+        const struct token *col = parser_identifier(p, "a column name", NULL);
+        if (n == SCHEMA_MAX_KEY)
+            parser_error(p, col, "PRIMARY KEY has more than %d columns", SCHEMA_MAX_KEY);
+        cols[n++] = col;
+    } while (parser_accept(p, TK_COMMA));
+    parser_expect(p, TK_RPAREN, "\",\" or \")\"");
+    script_not_enforced(p);
+    return n;
+}
+
+static void script_key_resolve(struct parser *p, struct sql_stream_def *d, const struct token **cols, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int idx = -1;
+        for (int f = 0; f < d->schema.nfields; f++)
+            if (strcasecmp(d->schema.fields[f].name, cols[i]->text) == 0)
+                idx = f;
+        if (idx < 0)
+            parser_error(p, cols[i], "PRIMARY KEY column \"%s\" is not a column of stream \"%s\"", cols[i]->text,
+                         d->name);
+        script_key_add(p, d, idx, cols[i]);
+    }
+}
+
 static void script_create(struct parser *p, struct sql_script *out)
 {
     parser_accept_keyword(p, "TEMPORARY");
@@ -50,6 +105,8 @@ static void script_create(struct parser *p, struct sql_script *out)
     d->schema.rowtime_field = -1;
     d->name = script_strdup(p, name->text, strlen(name->text));
     parser_expect(p, TK_LPAREN, NULL);
+    const struct token *key_cols[SCHEMA_MAX_KEY] = {0};
+    int nkey_cols = 0;
     do {
         const struct token *t = parser_peek(p);
         if (parser_accept_keyword(p, "WATERMARK")) {
@@ -79,14 +136,11 @@ static void script_create(struct parser *p, struct sql_script *out)
             d->schema.watermark_delay_ms = delay;
             continue;
         }
+        if (parser_accept_keyword(p, "CONSTRAINT"))
+            parser_identifier(p, "a constraint name", NULL);
+        t = parser_peek(p);
         if (parser_accept_keyword(p, "PRIMARY")) {
-            parser_expect_keyword(p, "KEY");
-            parser_expect(p, TK_LPAREN, NULL);
-            while (parser_peek(p)->kind != TK_RPAREN && parser_peek(p)->kind != TK_END)
-                parser_next(p);
-            parser_expect(p, TK_RPAREN, NULL);
-            parser_accept_keyword(p, "NOT");
-            parser_accept_keyword(p, "ENFORCED");
+            nkey_cols = script_key_clause(p, d, t, key_cols);
             continue;
         }
         const struct token *col = parser_identifier(p, "a column name", NULL);
@@ -96,6 +150,14 @@ static void script_create(struct parser *p, struct sql_script *out)
         enum value_type type = parser_type(p);
         if (parser_accept_keyword(p, "NOT"))
             parser_expect_keyword(p, "NULL");
+        const struct token *pk = parser_peek(p);
+        if (parser_accept_keyword(p, "PRIMARY")) { /* a column's own PRIMARY KEY NOT ENFORCED */
+            if (d->schema.nprimary_key > 0 || nkey_cols > 0)
+                parser_error(p, pk, "stream \"%s\" has more than one PRIMARY KEY", d->name);
+            parser_expect_keyword(p, "KEY");
+            script_not_enforced(p);
+            d->schema.primary_key[d->schema.nprimary_key++] = d->schema.nfields;
+        }
         d->schema.fields = script_grow(p, d->schema.fields, (size_t)d->schema.nfields + 1, sizeof *d->schema.fields);
         d->schema.fields[d->schema.nfields].name = NULL;
         d->schema.fields[d->schema.nfields].type = type;
@@ -103,6 +165,7 @@ static void script_create(struct parser *p, struct sql_script *out)
         d->schema.fields[d->schema.nfields - 1].name = script_strdup(p, col->text, strlen(col->text));
     } while (parser_accept(p, TK_COMMA));
     parser_expect(p, TK_RPAREN, "\",\" or \")\"");
+    script_key_resolve(p, d, key_cols, nkey_cols);
     if (parser_accept_keyword(p, "WITH")) {
         parser_expect(p, TK_LPAREN, NULL);
         do {

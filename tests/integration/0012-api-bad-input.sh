@@ -57,6 +57,12 @@ bad 400 invalid_request 'schema.fields[0]' POST /v1/streams '{"name":"x","schema
 bad 400 invalid_request 'schema.fields[0]' POST /v1/streams '{"name":"x","schema":{"fields":[{"name":"a","type":"DECIMAL(39, 2)"}]}}'
 bad 400 invalid_request 'schema.fields[0]' POST /v1/streams '{"name":"x","schema":{"fields":[{"name":"a","type":"DECIMAL(5,6)"}]}}'
 bad 400 invalid_request 'schema.watermark.field' POST /v1/streams '{"name":"x","schema":{"fields":[{"name":"a","type":"INT"}],"watermark":{"field":"a","delay_ms":5}}}'
+# an upsert stream's primary key names distinct fields of the schema
+bad 400 invalid_request 'schema.primary_key[0]' POST /v1/streams '{"name":"x","schema":{"fields":[{"name":"a","type":"INT"}],"primary_key":["b"]}}'
+bad 400 invalid_request 'schema.primary_key[1]' POST /v1/streams '{"name":"x","schema":{"fields":[{"name":"a","type":"INT"}],"primary_key":["a","a"]}}'
+bad 400 invalid_request 'schema.primary_key[0]' POST /v1/streams '{"name":"x","schema":{"fields":[{"name":"a","type":"INT"}],"primary_key":[1]}}'
+bad 400 invalid_request 'schema.primary_key' POST /v1/streams '{"name":"x","schema":{"fields":[{"name":"a","type":"INT"}],"primary_key":[]}}'
+bad 400 invalid_request 'schema.primary_key' POST /v1/streams '{"name":"x","schema":{"fields":[{"name":"a","type":"INT"}],"primary_key":"a"}}'
 bad 400 invalid_request task_count POST /v1/pipelines '{"name":"q","sql":"INSERT INTO bids_out SELECT * FROM bids","task_count":"3"}'
 bad 400 invalid_request task_size PATCH "/v1/pipelines/$PIPE_ID" '{"task_size":"XXL"}'
 bad 400 invalid_request properties.rate POST /v1/connections '{"name":"c","connector":"datagen","type":"source","stream":"bids","properties":{"rate":10}}'
@@ -122,4 +128,8 @@ bad 405 method_not_allowed - PUT "/v1/pipelines/$PIPE_ID" '{"name":"p"}'
 # Missing or malformed credentials.
 TOKEN= bad 401 unauthenticated - POST /v1/streams '{"name":"x","schema":{"fields":[{"name":"a","type":"INT"}]}}'
 TOKEN=garbage bad 401 unauthenticated - GET /v1/streams
+# a valid primary key is kept (last: the checks above compare the database with its first state)
+call POST /v1/streams '{"name":"keyed","schema":{"fields":[{"name":"a","type":"INT"},{"name":"b","type":"STRING"}],"primary_key":["b","a"]}}'
+expect 201
+assert_eq "$(jq -c .schema.primary_key <<<"$RESP")" '["b","a"]' "a stream's primary key is kept"
 echo ok

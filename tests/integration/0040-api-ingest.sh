@@ -45,6 +45,7 @@ assert_eq "$(jq -c '{accepted,offsets}' <<<"$RESP")" '{"accepted":3,"offsets":{"
 
 call GET "/v1/streams/$S/records?offset=0&limit=100"; expect 200
 assert_eq "$(jq -c '[.items[].value.id]' <<<"$RESP")" '[1,2,3,4,5,6]' "records in order"
+assert_eq "$(jq -c '[.items[].op] | unique' <<<"$RESP")" '["+I"]' "each record's row kind (ingested rows are inserts)"
 # The tenant's directories the api made first are closed to other tenants' workers.
 assert_eq "$(stat -c %a "$TEST_TMP/data/tenants/$T1") $(stat -c %a "$TEST_TMP/data/tenants/$T1/streams")" "700 700" \
   "tenant directory modes"

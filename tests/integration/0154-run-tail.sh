@@ -19,8 +19,8 @@ wait_for 20 lines 149 || fail "appended records not picked up: $(wc -l < out.jso
 kill -INT $pid
 wait $pid || fail "run exited $? on Ctrl-C"
 assert_eq "$(wc -l < out.jsonl)" 149 "each record printed once"
-assert_eq "$(tail -n 1 out.jsonl)" '{"n":1490,"s":"R149"}' "last record"
-assert_eq "$(head -n 1 out.jsonl)" '{"n":10,"s":"R1"}' "first record"
+assert_eq "$(tail -n 1 out.jsonl)" '+I {"n":1490,"s":"R149"}' "last record"
+assert_eq "$(head -n 1 out.jsonl)" '+I {"n":10,"s":"R1"}' "first record"
 # two unbounded INSERTs run side by side, each line printed whole
 cat > two.sql <<'SQL'
 CREATE TABLE src (n BIGINT, s STRING);
@@ -37,6 +37,7 @@ lines2() { [ "$(wc -l < two.jsonl)" -ge 1000 ]; }
 wait_for 20 lines2 || fail "two inserts printed $(wc -l < two.jsonl) of 1000 lines: $(cat two.err)"
 kill -INT $pid
 wait $pid || fail "two-insert run exited $? on Ctrl-C"
+sed -i 's/^+I //' two.jsonl
 assert_eq "$(jq -c 'select(has("s") | not)' two.jsonl | wc -l)" 500 "first insert's lines"
 assert_eq "$(jq -c 'select(has("s"))' two.jsonl | wc -l)" 500 "second insert's lines"
 echo ok

@@ -41,6 +41,7 @@ SQL
 # the expected rows: the same pipeline printed
 "$SLUICED" run pg.sql --data-dir print --bounded --print >want.out 2>print.err || fail "print run: $(cat print.err)"
 assert_eq "$(wc -l <want.out)" "$N" "printed rows"
+sed -i 's/^+I //' want.out
 jq -r '[.auction, .bidder, .price, .dateTime, .extra] | @tsv' want.out | sort >want.tsv
 
 "$SLUICED" run pg.sql --data-dir pgdata --bounded >pg.log 2>&1 || fail "postgres sink run failed: $(cat pg.log)"

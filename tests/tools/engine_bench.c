@@ -21,7 +21,7 @@ static struct field bid_fields[] = {
     {"auction", VT_BIGINT}, {"bidder", VT_BIGINT},      {"price", VT_BIGINT}, {"channel", VT_STRING},
     {"url", VT_STRING},     {"dateTime", VT_TIMESTAMP}, {"extra", VT_STRING},
 };
-static const struct schema bid_schema = {bid_fields, 7, 5, 4000};
+static const struct schema bid_schema = {bid_fields, 7, 5, 4000, {0}, 0};
 
 /* The queries, one row each, as in shared/NEXMARK.md. */
 static const struct {

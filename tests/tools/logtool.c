@@ -1,7 +1,9 @@
 /* logtool — test and bench helper for embedded-log streams (dataplane/log).
  *
- *   logtool append STREAM_DIR          each stdin line becomes a record of partition 0
- *   logtool cat STREAM_DIR             records of partition 0 as lines on stdout
+ *   logtool append STREAM_DIR          each stdin line becomes a record of partition 0, as it is
+ *                                      (so "-D{...}" is a delete: the log's row-kind prefix)
+ *   logtool cat STREAM_DIR             rows of partition 0 as lines on stdout
+ *   logtool changelog STREAM_DIR       the same, each with its kind first: "+I {...}"
  *   logtool gen STREAM_DIR KIND N SEED Nexmark records (datagen) into partition 0
  *   logtool read STREAM_DIR            reads every record, prints "records bytes" (raw read speed)
  *   logtool end STREAM_DIR             end offset of partition 0 */
@@ -66,7 +68,7 @@ static int cmd_gen(const char *dir, const char *kind_name, const char *count, co
     return 0;
 }
 
-/* cat (print != 0) or read (count only) */
+/* cat (print 1), changelog (print 2) or read (count only) */
 static int cmd_read(const char *dir, int print)
 {
     struct log_reader *r;
@@ -77,6 +79,8 @@ static int cmd_read(const char *dir, int print)
     uint64_t records = 0, bytes = 0;
     while ((got = log_reader_read(r, recs, 1024, err, sizeof err)) > 0) {
         for (int i = 0; i < got; i++) {
+            if (print == 2)
+                printf("%s ", row_kind_name(recs[i].kind));
             if (print) {
                 fwrite(recs[i].data, 1, recs[i].len, stdout);
                 putchar('\n');
@@ -96,7 +100,7 @@ static int cmd_read(const char *dir, int print)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: logtool append|cat|gen|read|end STREAM_DIR [KIND N SEED]\n");
+        fprintf(stderr, "usage: logtool append|cat|changelog|gen|read|end STREAM_DIR [KIND N SEED]\n");
         return 2;
     }
     char dir[4096];
@@ -105,6 +109,8 @@ int main(int argc, char **argv)
         return cmd_append(dir);
     if (strcmp(argv[1], "cat") == 0)
         return cmd_read(dir, 1);
+    if (strcmp(argv[1], "changelog") == 0)
+        return cmd_read(dir, 2);
     if (strcmp(argv[1], "read") == 0)
         return cmd_read(dir, 0);
     if (strcmp(argv[1], "gen") == 0 && argc == 6)

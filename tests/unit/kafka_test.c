@@ -199,6 +199,130 @@ START_TEST(test_bad_config)
 }
 END_TEST
 
+/* Reads into recs[16] until want records came (or a read fails); returns how many. A record's
+ * data is valid until the next read: they are copied to a pool. */
+static int read_all(void *r, struct stream_record *recs, int want)
+{
+    static char pool[8192];
+    size_t used = 0;
+    int got = 0;
+    for (int polls = 0; got < want && polls < 1000;) {
+        int n = kb->read(r, recs + got, 16 - got, err, sizeof err);
+        if (n < 0)
+            break;
+        polls += n == 0;
+        for (int i = got; i < got + n; i++) {
+            ck_assert(used + recs[i].len <= sizeof pool);
+            memcpy(pool + used, recs[i].data, recs[i].len);
+            recs[i].data = pool + used;
+            used += recs[i].len;
+        }
+        got += n;
+    }
+    return got;
+}
+
+/* format debezium-json: rows of every kind are written as Flink's serializer writes them
+ * (+I/+U as op c with after, -U/-D as op d with before) and read back with their kinds. */
+START_TEST(test_debezium_sink)
+{
+    struct stream_property dbz[] = {props[0], {"format", "debezium-json"}};
+    void *w;
+    ck_assert_msg(kb->open_writer("bids", 0, dbz, 2, &w, err, sizeof err) == 0, "%s", err);
+    const char *rows[] = {"{\"id\":1,\"v\":\"a\"}", "{\"id\":1,\"v\":\"a\"}", "{\"id\":1,\"v\":\"b\"}",
+                          "{\"id\":1,\"v\":\"b\"}"};
+    enum row_kind kinds[] = {ROW_INSERT, ROW_UPDATE_BEFORE, ROW_UPDATE_AFTER, ROW_DELETE};
+    ck_assert_msg(kb->append(w, rows[0], (uint32_t)strlen(rows[0]), err, sizeof err) == 0, "%s", err);
+    for (int i = 1; i < 4; i++)
+        ck_assert_msg(kb->append_kind(w, kinds[i], rows[i], (uint32_t)strlen(rows[i]), err, sizeof err) == 0, "%s",
+                      err);
+    ck_assert_msg(kb->flush(w, true, err, sizeof err) == 0, "%s", err);
+    kb->close_writer(w);
+    const char *want[] = {
+        "{\"before\":null,\"after\":{\"id\":1,\"v\":\"a\"},\"op\":\"c\"}",
+        "{\"before\":{\"id\":1,\"v\":\"a\"},\"after\":null,\"op\":\"d\"}",
+        "{\"before\":null,\"after\":{\"id\":1,\"v\":\"b\"},\"op\":\"c\"}",
+        "{\"before\":{\"id\":1,\"v\":\"b\"},\"after\":null,\"op\":\"d\"}",
+    };
+    void *r;
+    struct stream_record recs[16];
+    ck_assert_msg(kb->open_reader("bids", 0, 0, props, nprops, &r, err, sizeof err) == 0, "%s", err); /* as json */
+    ck_assert_int_eq(read_all(r, recs, 4), 4);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(recs[i].kind, ROW_INSERT);
+        ck_assert_uint_eq(recs[i].len, strlen(want[i]));
+        ck_assert(memcmp(recs[i].data, want[i], recs[i].len) == 0);
+    }
+    kb->close_reader(r);
+    ck_assert_msg(kb->open_reader("bids", 0, 0, dbz, 2, &r, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(read_all(r, recs, 4), 4);
+    enum row_kind back[] = {ROW_INSERT, ROW_DELETE, ROW_INSERT, ROW_DELETE}; /* Flink's encoding */
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(recs[i].kind, back[i]);
+        ck_assert_uint_eq(recs[i].offset, (uint64_t)i);
+        ck_assert(recs[i].len == strlen(rows[i]) && memcmp(recs[i].data, rows[i], recs[i].len) == 0);
+    }
+    kb->close_reader(r);
+    /* format json is append-only */
+    ck_assert_msg(kb->open_writer("bids", 0, props, nprops, &w, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(kb->append_kind(w, ROW_DELETE, rows[0], (uint32_t)strlen(rows[0]), err, sizeof err), -1);
+    ck_assert_str_eq(err, "kafka topic \"bids\": format json takes inserts only, not a -D row; use 'format' = "
+                          "'debezium-json' for a changelog");
+    ck_assert_int_eq(kb->append_kind(w, ROW_INSERT, rows[0], (uint32_t)strlen(rows[0]), err, sizeof err), 0);
+    kb->close_writer(w);
+}
+END_TEST
+
+/* Debezium's own events: c, r, u with and without before, d, its tombstone, the Kafka Connect
+ * envelope; and an event that is not one fails the read with the offset. */
+START_TEST(test_debezium_source)
+{
+    const char *events[] = {
+        "{\"before\":null,\"after\":{\"id\":1,\"v\":\"a\"},\"op\":\"c\",\"ts_ms\":1}",
+        "{\"after\":{\"id\":2,\"v\":\"x\"},\"op\":\"r\"}",
+        "{\"before\":{\"id\":1,\"v\":\"a\"},\"after\":{\"id\":1,\"v\":\"b\"},\"op\":\"u\"}",
+        "{\"before\":null,\"after\":{\"id\":2,\"v\":\"y\"},\"op\":\"u\"}",
+        "{\"before\":{\"id\":1,\"v\":\"b\"},\"after\":null,\"op\":\"d\"}",
+        "",
+        "{\"schema\":{},\"payload\":{\"before\":null,\"after\":{\"id\":3,\"v\":\"z\"},\"op\":\"c\"}}",
+        "{\"before\":null,\"after\":null,\"op\":\"x\"}",
+    };
+    void *w;
+    ck_assert_msg(kb->open_writer("bids", 0, props, nprops, &w, err, sizeof err) == 0, "%s", err);
+    for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
+        ck_assert_msg(kb->append(w, events[i], (uint32_t)strlen(events[i]), err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(kb->flush(w, true, err, sizeof err) == 0, "%s", err);
+    kb->close_writer(w);
+    struct {
+        uint64_t offset;
+        enum row_kind kind;
+        const char *row;
+    } want[] = {
+        {0, ROW_INSERT, "{\"id\":1,\"v\":\"a\"}"},        {1, ROW_INSERT, "{\"id\":2,\"v\":\"x\"}"},
+        {2, ROW_UPDATE_BEFORE, "{\"id\":1,\"v\":\"a\"}"}, {2, ROW_UPDATE_AFTER, "{\"id\":1,\"v\":\"b\"}"},
+        {3, ROW_UPDATE_AFTER, "{\"id\":2,\"v\":\"y\"}"},  {4, ROW_DELETE, "{\"id\":1,\"v\":\"b\"}"},
+        {6, ROW_INSERT, "{\"id\":3,\"v\":\"z\"}"},
+    };
+    struct stream_property dbz[] = {props[0], {"format", "debezium-json"}};
+    void *r;
+    struct stream_record recs[16];
+    ck_assert_msg(kb->open_reader("bids", 0, 0, dbz, 2, &r, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(read_all(r, recs, 7), 7);
+    for (int i = 0; i < 7; i++) {
+        ck_assert_uint_eq(recs[i].offset, want[i].offset);
+        ck_assert_int_eq(recs[i].kind, want[i].kind);
+        ck_assert(recs[i].len == strlen(want[i].row) && memcmp(recs[i].data, want[i].row, recs[i].len) == 0);
+    }
+    int n = 0;
+    for (int polls = 0; n >= 0 && polls < 1000; polls++)
+        n = kb->read(r, recs, 16, err, sizeof err);
+    ck_assert_int_eq(n, -1);
+    ck_assert_str_eq(err, "kafka topic \"bids\" partition 0 at offset 7: debezium-json event has an unknown op \"x\""
+                          " (c, r, u or d)");
+    kb->close_reader(r);
+}
+END_TEST
+
 static Suite *kafka_suite(void)
 {
     Suite *s = suite_create("kafka");
@@ -214,6 +338,8 @@ static Suite *kafka_suite(void)
     tcase_add_test(tc, test_fixed_partitioner);
     tcase_add_test(tc, test_missing_topic);
     tcase_add_test(tc, test_bad_config);
+    tcase_add_test(tc, test_debezium_sink);
+    tcase_add_test(tc, test_debezium_source);
     suite_add_tcase(s, tc);
     return s;
 }

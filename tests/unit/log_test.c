@@ -3,6 +3,7 @@
  * file ownership. */
 #include <check.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -468,6 +469,177 @@ START_TEST(test_writer_gives_files_the_directory_owner)
 }
 END_TEST
 
+/* Row kinds: +I rows are stored as they are (so old logs read as +I), others with their
+ * two-byte prefix; readers return the kind and the row without it. */
+START_TEST(test_row_kinds)
+{
+    struct log_writer *w;
+    ck_assert_int_eq(log_writer_open(tmpdir, NULL, &w, err, sizeof err), 0);
+    const char *rows[] = {"{\"k\":1}", "{\"k\":2}", "{\"k\":3}", "{\"k\":4}", "{\"k\":5}"};
+    enum row_kind kinds[] = {ROW_INSERT, ROW_UPDATE_BEFORE, ROW_UPDATE_AFTER, ROW_DELETE, ROW_INSERT};
+    ck_assert_int_eq(log_writer_append(w, rows[0], 7, NULL, err, sizeof err), 0); /* as before kinds */
+    for (int i = 1; i < 5; i++)
+        ck_assert_int_eq(log_writer_append_kind(w, kinds[i], rows[i], 7, NULL, err, sizeof err), 0);
+    /* what is not a kind's prefix is a row of its own: +I */
+    ck_assert_int_eq(log_writer_append(w, "-X{}", 4, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(log_writer_append(w, "-", 1, NULL, err, sizeof err), 0);
+    /* a +I record that looks prefixed (not JSON) reads back as it was */
+    ck_assert_int_eq(log_writer_append_kind(w, ROW_INSERT, "-Dx", 3, NULL, err, sizeof err), 0);
+    log_writer_close(w);
+    /* on disk: the -D record's payload begins with "-D" */
+    char path[400];
+    snprintf(path, sizeof path, "%s/00000000000000000000.log", tmpdir);
+    FILE *f = fopen(path, "rb");
+    char disk[256];
+    size_t n = fread(disk, 1, sizeof disk, f);
+    fclose(f);
+    ck_assert(memmem(disk, n, "-D{\"k\":4}", 9) != NULL);
+    ck_assert(memmem(disk, n, "+I-Dx", 5) != NULL);
+    struct log_reader *r;
+    struct stream_record recs[10];
+    ck_assert_int_eq(log_reader_open(tmpdir, 0, &r, err, sizeof err), 0);
+    ck_assert_int_eq(log_reader_read(r, recs, 10, err, sizeof err), 8);
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_eq(recs[i].kind, kinds[i]);
+        ck_assert_uint_eq(recs[i].len, 7);
+        ck_assert(memcmp(recs[i].data, rows[i], 7) == 0);
+    }
+    ck_assert(recs[5].kind == ROW_INSERT && recs[5].len == 4 && memcmp(recs[5].data, "-X{}", 4) == 0);
+    ck_assert(recs[6].kind == ROW_INSERT && recs[6].len == 1);
+    ck_assert(recs[7].kind == ROW_INSERT && recs[7].len == 3 && memcmp(recs[7].data, "-Dx", 3) == 0);
+    log_reader_close(r);
+}
+END_TEST
+
+/* An upsert stream's records: key k, kind, value v. */
+struct upsert_rec {
+    int k, v;
+    enum row_kind kind;
+};
+
+static const struct upsert_rec *upsert_nth(int i)
+{
+    static struct upsert_rec rec;
+    rec.k = (i * 7) % 5;
+    rec.v = i;
+    rec.kind = i % 11 == 10 ? ROW_DELETE : i % 5 == 3 ? ROW_UPDATE_BEFORE : i < 5 ? ROW_INSERT : ROW_UPDATE_AFTER;
+    return &rec;
+}
+
+/* Segment bases in dir, sorted (read with readdir, not with the log's code). */
+static int segment_bases(const char *dir, uint64_t *bases, int max)
+{
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "ls '%s' | grep '^[0-9]*\\.log$' | sort", dir);
+    FILE *p = popen(cmd, "r");
+    int n = 0;
+    unsigned long long b;
+    while (n < max && fscanf(p, "%llu.log\n", &b) == 1)
+        bases[n++] = b;
+    pclose(p);
+    return n;
+}
+
+/* Compaction keeps, in the closed committed segments, the last record of each key (deletes as
+ * tombstones, no -U), with its offset; everything after stays; truncate and reopen still work. */
+START_TEST(test_upsert_compaction)
+{
+    const struct stream_backend *b = stream_backend_find("log");
+    char loc[300], dir[320];
+    snprintf(loc, sizeof loc, "%s/s", tmpdir);
+    snprintf(dir, sizeof dir, "%s/0", loc);
+    struct field fields[] = {{"k", VT_BIGINT}, {"v", VT_BIGINT}};
+    struct schema schema = {fields, 2, -1, 0, {0}, 1};
+    struct stream_property props[] = {{"segment.bytes", "300"}};
+    int np;
+    void *w;
+    ck_assert_int_eq(b->partitions(loc, 1, props, 1, &np, err, sizeof err), 0);
+    ck_assert_int_eq(b->open_writer(loc, 0, props, 1, &w, err, sizeof err), 0);
+    ck_assert_int_eq(b->set_key(w, &schema, err, sizeof err), 0);
+    b->hold_commits(w);
+    enum { N = 400, COMMIT = 300 };
+    char row[64];
+    for (int i = 0; i < N; i++) {
+        const struct upsert_rec *u = upsert_nth(i);
+        int len = snprintf(row, sizeof row, "{\"v\":%d,\"k\":%d}", u->v, u->k);
+        ck_assert_int_eq(b->append_kind(w, u->kind, row, (uint32_t)len, err, sizeof err), 0);
+        if (i + 1 == COMMIT) {
+            ck_assert_int_eq(b->flush(w, true, err, sizeof err), 0);
+            ck_assert_int_eq(b->commit(w, COMMIT, err, sizeof err), 0); /* compacts */
+        }
+    }
+    ck_assert_int_eq(b->flush(w, true, err, sizeof err), 0);
+    /* what was compacted: the closed segments wholly before the commit */
+    uint64_t bases[64];
+    int nseg = segment_bases(dir, bases, 64);
+    ck_assert_int_gt(nseg, 5);
+    uint64_t boundary = 0;
+    for (int i = 0; i + 1 < nseg && bases[i + 1] <= COMMIT; i++)
+        boundary = bases[i + 1];
+    ck_assert_uint_gt(boundary, 100);
+    /* the expected records: below the boundary only the last one per key, unless a -U */
+    bool want[N];
+    for (int i = 0; i < N; i++) {
+        want[i] = true;
+        if ((uint64_t)i >= boundary)
+            continue;
+        for (int j = i + 1; j < (int)boundary; j++)
+            if (upsert_nth(j)->k == upsert_nth(i)->k && upsert_nth(j)->kind != ROW_UPDATE_BEFORE)
+                want[i] = false;
+        if (upsert_nth(i)->kind == ROW_UPDATE_BEFORE)
+            want[i] = false;
+    }
+    struct log_reader *r;
+    struct stream_record recs[64];
+    ck_assert_int_eq(log_reader_open(dir, 0, &r, err, sizeof err), 0);
+    int next = 0, got, kept = 0;
+    while ((got = log_reader_read(r, recs, 64, err, sizeof err)) > 0)
+        for (int i = 0; i < got; i++, kept++) {
+            while (next < N && !want[next])
+                next++;
+            const struct upsert_rec *u = upsert_nth(next);
+            int len = snprintf(row, sizeof row, "{\"v\":%d,\"k\":%d}", u->v, u->k);
+            ck_assert_uint_eq(recs[i].offset, (uint64_t)next);
+            ck_assert_int_eq(recs[i].kind, u->kind);
+            ck_assert(recs[i].len == (uint32_t)len && memcmp(recs[i].data, row, (size_t)len) == 0);
+            next++;
+        }
+    ck_assert_int_eq(got, 0);
+    ck_assert_int_eq(next, N);
+    ck_assert_int_lt(kept, N - (int)boundary + 10);
+    log_reader_close(r);
+    /* a reader opened at a removed offset starts at the next record kept */
+    int removed = 0;
+    while (want[removed])
+        removed++;
+    int after = removed;
+    while (!want[after])
+        after++;
+    ck_assert_int_eq(log_reader_open(dir, (uint64_t)removed, &r, err, sizeof err), 0);
+    ck_assert_int_eq(log_reader_read(r, recs, 1, err, sizeof err), 1);
+    ck_assert_uint_eq(recs[0].offset, (uint64_t)after);
+    log_reader_close(r);
+    /* a committed-only reader stops at the commit even when gaps came before it */
+    ck_assert_int_eq(log_reader_open(dir, 0, &r, err, sizeof err), 0);
+    log_reader_committed_only(r);
+    uint64_t last = 0;
+    while ((got = log_reader_read(r, recs, 64, err, sizeof err)) > 0)
+        last = recs[got - 1].offset;
+    ck_assert_uint_eq(last, COMMIT - 1);
+    log_reader_close(r);
+    /* exactly-once recovery: truncate back to the commit, end offsets as before */
+    ck_assert_int_eq(b->truncate(w, COMMIT, err, sizeof err), 0);
+    ck_assert_uint_eq(b->writer_end_offset(w), COMMIT);
+    b->close_writer(w);
+    uint64_t end;
+    ck_assert_int_eq(log_partition_end_offset(dir, &end, err, sizeof err), 0);
+    ck_assert_uint_eq(end, COMMIT);
+    ck_assert_int_eq(b->open_writer(loc, 0, props, 1, &w, err, sizeof err), 0);
+    ck_assert_uint_eq(b->writer_end_offset(w), COMMIT);
+    b->close_writer(w);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("log");
@@ -486,6 +658,8 @@ int main(void)
     tcase_add_test(tc, test_stream_backend_options_and_partitions);
     tcase_add_test(tc, test_writer_lock);
     tcase_add_test(tc, test_writer_gives_files_the_directory_owner);
+    tcase_add_test(tc, test_row_kinds);
+    tcase_add_test(tc, test_upsert_compaction);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
 }

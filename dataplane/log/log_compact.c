@@ -1,0 +1,313 @@
+/* log_compact.c — compaction of an upsert stream's segments (see log_compact.h). */
+#include "dataplane/log/log_compact.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dataplane/log/log.h"
+#include "dataplane/log/log_frame.h"
+
+#define COMPACT_PATH_MAX 4096
+#define COMPACT_DAY_MS (24 * 3600 * 1000LL)
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* ---------------------------------------------------------------- key → last offset */
+
+struct key_entry {
+    uint64_t hash, offset;
+    size_t key_at; /* in the pool */
+    uint32_t key_len;
+    bool used;
+};
+
+struct key_map {
+    struct key_entry *slots;
+    size_t cap, count; /* cap: a power of two */
+    char *pool;
+    size_t pool_len, pool_cap;
+};
+
+static uint64_t key_hash(const char *k, size_t len)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)k[i]) * 1099511628211ull;
+    return h ? h : 1;
+}
+
+static struct key_entry *key_map_find(struct key_map *m, const char *k, size_t len, uint64_t h)
+{
+    for (size_t i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        struct key_entry *e = &m->slots[i];
+        if (!e->used || (e->hash == h && e->key_len == len && memcmp(m->pool + e->key_at, k, len) == 0))
+            return e;
+    }
+}
+
+static int key_map_grow(struct key_map *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 1024;
+    struct key_entry *old = m->slots;
+    size_t old_cap = m->cap;
+    if (!(m->slots = calloc(cap, sizeof *m->slots))) {
+        m->slots = old;
+        return -1;
+    }
+    m->cap = cap;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].used) {
+            struct key_entry *e = &m->slots[old[i].hash & (cap - 1)];
+            while (e->used)
+                e = &m->slots[(size_t)(e - m->slots + 1) & (cap - 1)];
+            *e = old[i];
+        }
+    free(old);
+    return 0;
+}
+
+/* Sets the last offset of key k[0..len). */
+static int key_map_put(struct key_map *m, const char *k, size_t len, uint64_t offset)
+{
+    if ((m->count + 1) * 2 > m->cap && key_map_grow(m) != 0)
+        return -1;
+    uint64_t h = key_hash(k, len);
+    struct key_entry *e = key_map_find(m, k, len, h);
+    if (!e->used) {
+        if (m->pool_len + len > m->pool_cap) {
+            size_t cap = m->pool_cap ? m->pool_cap * 2 : 65536;
+            while (cap < m->pool_len + len)
+                cap *= 2;
+            char *np = realloc(m->pool, cap);
+            if (!np)
+                return -1;
+            m->pool = np;
+            m->pool_cap = cap;
+        }
+        memcpy(m->pool + m->pool_len, k, len);
+        *e = (struct key_entry){h, offset, m->pool_len, (uint32_t)len, true};
+        m->pool_len += len;
+        m->count++;
+    }
+    e->offset = offset;
+    return 0;
+}
+
+static void key_map_free(struct key_map *m)
+{
+    free(m->slots);
+    free(m->pool);
+}
+
+/* ---------------------------------------------------------------- segments */
+
+struct segment {
+    unsigned char *data;
+    size_t len;
+    struct stat st;
+};
+
+static int segment_load(const char *path, struct segment *s, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &s->st) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return fail(err, errlen, "cannot open segment %s: %s", path, strerror(e));
+    }
+    s->len = (size_t)s->st.st_size;
+    s->data = malloc(s->len ? s->len : 1);
+    size_t got = 0;
+    while (s->data && got < s->len) {
+        ssize_t n = pread(fd, s->data + got, s->len - got, (off_t)got);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            break;
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    if (!s->data || got < s->len) {
+        free(s->data);
+        s->data = NULL;
+        return fail(err, errlen, "cannot read segment %s", path);
+    }
+    return 0;
+}
+
+/* One frame of a loaded segment: what it is, and for a record its kind and key. */
+struct frame {
+    enum log_frame_status status;
+    size_t size;
+    uint64_t spans;
+    enum row_kind kind;
+    bool has_key;
+    char key[LOG_COMPACT_MAX_KEY];
+    size_t key_len;
+};
+
+static int frame_at(const struct segment *s, size_t at, const struct log_compaction *c, struct frame *f)
+{
+    f->status = log_frame_check(s->data + at, s->len - at, &f->size, &f->spans);
+    if (f->status != LOG_FRAME_RECORD)
+        return f->status == LOG_FRAME_GAP ? 0 : -1;
+    const char *row;
+    uint32_t row_len;
+    log_record_split((const char *)s->data + at + LOG_FRAME_HEADER, (uint32_t)(f->size - LOG_FRAME_HEADER), &f->kind,
+                     &row, &row_len);
+    f->has_key = c->key(c->ctx, row, row_len, f->key, &f->key_len) == 0;
+    return 0;
+}
+
+static void segment_file(char *buf, size_t size, const char *dir, uint64_t base)
+{
+    snprintf(buf, size, "%s/%020" PRIu64 ".log", dir, base);
+}
+
+/* Pass 1: the last offset of every key in the segment. */
+static int collect_keys(const char *dir, uint64_t base, const struct log_compaction *c, struct key_map *m,
+                        struct frame *f, char *err, size_t errlen)
+{
+    char path[COMPACT_PATH_MAX];
+    segment_file(path, sizeof path, dir, base);
+    struct segment s;
+    if (segment_load(path, &s, err, errlen) != 0)
+        return -1;
+    uint64_t offset = base;
+    int rc = 0;
+    for (size_t at = 0; at < s.len && rc == 0; at += f->size, offset += f->spans) {
+        if (frame_at(&s, at, c, f) != 0)
+            rc = fail(err, errlen, "segment %s: corrupt record at offset %" PRIu64, path, offset);
+        else if (f->status == LOG_FRAME_RECORD && f->kind != ROW_UPDATE_BEFORE && f->has_key &&
+                 key_map_put(m, f->key, f->key_len, offset) != 0)
+            rc = fail(err, errlen, "out of memory");
+    }
+    free(s.data);
+    return rc;
+}
+
+static int put_gap(unsigned char *out, size_t *len, uint64_t *pending)
+{
+    if (*pending == 0)
+        return 0;
+    unsigned char *p = out + *len;
+    log_put_u32(p, LOG_GAP_MARK);
+    log_put_u64(p + LOG_FRAME_HEADER, *pending);
+    log_put_u32(p + 4, crc32c(0, p + LOG_FRAME_HEADER, 8));
+    *len += LOG_GAP_FRAME;
+    *pending = 0;
+    return 0;
+}
+
+/* Writes out[0..len) over the segment at path, atomically, with the old file's owner and mtime. */
+static int segment_replace(const char *path, const struct segment *s, const unsigned char *out, size_t len, char *err,
+                           size_t errlen)
+{
+    char tmp[COMPACT_PATH_MAX + 16];
+    snprintf(tmp, sizeof tmp, "%s.compacting", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, s->st.st_mode & 0777);
+    if (fd < 0)
+        return fail(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = write(fd, out + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        done += (size_t)n;
+    }
+    struct timespec times[2] = {s->st.st_atim, s->st.st_mtim};
+    bool ok = done == len && fsync(fd) == 0 && futimens(fd, times) == 0 &&
+              (geteuid() != 0 || fchown(fd, s->st.st_uid, s->st.st_gid) == 0);
+    int e = errno;
+    close(fd);
+    if (!ok || rename(tmp, path) != 0) {
+        e = ok ? errno : e;
+        unlink(tmp);
+        return fail(err, errlen, "cannot rewrite segment %s: %s", path, strerror(e));
+    }
+    return 0;
+}
+
+/* Pass 2: rewrites the segment with only the records m names (and those without a key). */
+static int rewrite_segment(const char *dir, uint64_t base, const struct log_compaction *c, struct key_map *m,
+                           int64_t now_ms, struct frame *f, uint64_t *size, char *err, size_t errlen)
+{
+    char path[COMPACT_PATH_MAX];
+    segment_file(path, sizeof path, dir, base);
+    struct segment s;
+    if (segment_load(path, &s, err, errlen) != 0)
+        return -1;
+    int64_t mtime = (int64_t)s.st.st_mtim.tv_sec * 1000 + s.st.st_mtim.tv_nsec / 1000000;
+    int64_t keep_ms = c->delete_retention_ms ? c->delete_retention_ms : COMPACT_DAY_MS;
+    bool tombstones_expired = keep_ms > 0 && now_ms - mtime > keep_ms;
+    unsigned char *out = malloc(s.len + LOG_GAP_FRAME);
+    size_t len = 0;
+    uint64_t offset = base, pending = 0;
+    int rc = out ? 0 : fail(err, errlen, "out of memory");
+    for (size_t at = 0; at < s.len && rc == 0; at += f->size, offset += f->spans) {
+        if (frame_at(&s, at, c, f) != 0) {
+            rc = fail(err, errlen, "segment %s: corrupt record at offset %" PRIu64, path, offset);
+            break;
+        }
+        bool keep = f->status == LOG_FRAME_RECORD && f->kind != ROW_UPDATE_BEFORE;
+        if (keep && f->has_key)
+            keep = key_map_find(m, f->key, f->key_len, key_hash(f->key, f->key_len))->offset == offset &&
+                   !(f->kind == ROW_DELETE && tombstones_expired);
+        if (!keep) {
+            pending += f->spans;
+            continue;
+        }
+        put_gap(out, &len, &pending);
+        memcpy(out + len, s.data + at, f->size);
+        len += f->size;
+    }
+    put_gap(out, &len, &pending);
+    if (rc == 0 && (len != s.len || memcmp(out, s.data, len) != 0))
+        rc = segment_replace(path, &s, out, len, err, errlen);
+    *size = rc == 0 ? len : s.len;
+    free(out);
+    free(s.data);
+    return rc;
+}
+
+int log_compact_segments(const char *dir, const uint64_t *bases, int n, const struct log_compaction *c, int64_t now_ms,
+                         uint64_t *sizes, char *err, size_t errlen)
+{
+    struct key_map m = {0};
+    struct frame *f = malloc(sizeof *f);
+    int rc = f ? 0 : fail(err, errlen, "out of memory");
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = collect_keys(dir, bases[i], c, &m, f, err, errlen);
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = rewrite_segment(dir, bases[i], c, &m, now_ms, f, &sizes[i], err, errlen);
+    if (rc == 0 && n > 0) {
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
+    key_map_free(&m);
+    free(f);
+    return rc;
+}
