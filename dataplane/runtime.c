@@ -490,9 +490,15 @@ out:
 
 /* ---------------------------------------------------------------- records */
 
-static int emit_row(void *ctx, const struct value *row)
+/* One output row of the plan to the sink. The plan is compiled for what the sink takes (see
+ * run_setup): only inserts reach an append-only sink. Until sinks store row kinds, a row of
+ * another kind is refused rather than written as if it were an insert. */
+static int emit_row(void *ctx, enum row_kind kind, const struct value *row)
 {
     struct run *r = ctx;
+    if (kind != ROW_INSERT)
+        return run_fail(r, "stream \"%s\" cannot store %s rows: it is append-only", plan_sink(r->plan),
+                        row_kind_name(kind));
     r->out.len = 0;
     if (json_encode_row(r->encoder, row, &r->out) != 0)
         return run_fail(r, "out of memory");

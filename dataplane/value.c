@@ -148,7 +148,8 @@ const char *row_kind_name(enum row_kind k)
 int row_kind_parse(const char *s, size_t len, enum row_kind *out)
 {
     static const char *const names[] = {"+I", "-U", "+U", "-D"};
-    if (len != 2) return -1;
+    if (len != 2)
+        return -1;
     for (int k = 0; k < 4; k++)
         if (s[0] == names[k][0] && s[1] == names[k][1]) {
             *out = (enum row_kind)k;

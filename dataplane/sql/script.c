@@ -1,5 +1,6 @@
 /* script.c — pipeline files for `sluiced run`: CREATE TABLE|STREAM definitions (columns,
- * WATERMARK, WITH options) and INSERT statements, split and checked with positions. */
+ * WATERMARK, WITH options), CREATE VIEW and INSERT statements, split and checked with
+ * positions. */
 #include "dataplane/sql/sql.h"
 
 #include <stdio.h>
@@ -28,13 +29,48 @@ static void *script_grow(struct parser *p, void *ptr, size_t n, size_t size)
     return m;
 }
 
-static void script_create(struct parser *p, struct sql_script *out)
+/* CREATE [TEMPORARY] VIEW name AS query, CREATE and TEMPORARY consumed (at start): its text up
+ * to the ';' is kept for the INSERTs that follow (syntax is checked by plan_compile). */
+static void script_view(struct parser *p, struct sql_script *out, const struct token *start)
+{
+    if (parser_accept_keyword(p, "IF")) {
+        parser_expect_keyword(p, "NOT");
+        parser_expect_keyword(p, "EXISTS");
+    }
+    const struct token *name = parser_identifier(p, "a view name", NULL);
+    for (int i = 0; i < out->nstreams; i++)
+        if (strcasecmp(out->streams[i].name, name->text) == 0)
+            parser_error(p, name, "\"%s\" is defined twice (as a stream and as a view)", name->text);
+    for (int i = 0; i < out->nviews; i++)
+        if (strcasecmp(out->views[i].name, name->text) == 0)
+            parser_error(p, name, "view \"%s\" is defined twice", name->text);
+    parser_expect_keyword(p, "AS");
+    int depth = 0;
+    while (parser_peek(p)->kind != TK_END && !(depth == 0 && parser_peek(p)->kind == TK_SEMI)) {
+        const struct token *t = parser_next(p);
+        depth += t->kind == TK_LPAREN ? 1 : t->kind == TK_RPAREN ? -1 : 0;
+    }
+    out->views = script_grow(p, out->views, (size_t)out->nviews + 1, sizeof *out->views);
+    struct sql_view *v = &out->views[out->nviews++];
+    v->name = NULL;
+    v->start = start->offset;
+    v->end = parser_peek(p)->offset + (parser_peek(p)->kind == TK_SEMI); /* with its ';' */
+    v->line = start->line;
+    v->column = start->column;
+    v->name = script_strdup(p, name->text, strlen(name->text));
+}
+
+static void script_create(struct parser *p, struct sql_script *out, const struct token *start)
 {
     parser_accept_keyword(p, "TEMPORARY");
+    if (parser_accept_keyword(p, "VIEW")) {
+        script_view(p, out, start);
+        return;
+    }
     if (!parser_accept_keyword(p, "TABLE") && !parser_accept_keyword(p, "STREAM")) {
         char found[96];
         parser_describe(parser_peek(p), found, sizeof found);
-        parser_error(p, parser_peek(p), "expected TABLE or STREAM, found %s", found);
+        parser_error(p, parser_peek(p), "expected TABLE, STREAM or VIEW, found %s", found);
     }
     if (parser_accept_keyword(p, "IF")) {
         parser_expect_keyword(p, "NOT");
@@ -141,7 +177,24 @@ static void script_insert(struct parser *p, struct sql_script *out)
     out->ninserts = n;
     out->insert_line[n - 1] = start->line;
     out->insert_column[n - 1] = start->column;
-    out->inserts[n - 1] = script_strdup(p, p->text + start->offset, end - start->offset);
+    if (out->nviews == 0) {
+        out->inserts[n - 1] = script_strdup(p, p->text + start->offset, end - start->offset);
+        return;
+    }
+    /* the views defined before it, then the INSERT, at their places in the file: from the
+     * first view on, all else is blanked (line breaks kept), so positions stay the file's */
+    size_t from = out->views[0].start;
+    char *text = script_strdup(p, p->text + from, end - from);
+    for (size_t i = from; i < end; i++) {
+        int keep = i >= start->offset || p->text[i] == '\n';
+        for (int v = 0; v < out->nviews && !keep; v++)
+            keep = i >= out->views[v].start && i < out->views[v].end;
+        if (!keep)
+            text[i - from] = ' ';
+    }
+    out->inserts[n - 1] = text;
+    out->insert_line[n - 1] = out->views[0].line;
+    out->insert_column[n - 1] = out->views[0].column;
 }
 
 static int script_parse(const char *text, struct sql_script *out, struct sql_error *err)
@@ -172,7 +225,7 @@ static int script_parse(const char *text, struct sql_script *out, struct sql_err
         if (t->kind == TK_END)
             break;
         if (parser_accept_keyword(&p, "CREATE"))
-            script_create(&p, out);
+            script_create(&p, out, t);
         else if (t->kind == TK_IDENT && strcasecmp(t->text, "INSERT") == 0)
             script_insert(&p, out);
         else {
@@ -211,6 +264,9 @@ void sql_script_free(struct sql_script *s)
         free(d->options);
     }
     free(s->streams);
+    for (int i = 0; i < s->nviews; i++)
+        free(s->views[i].name);
+    free(s->views);
     for (int i = 0; i < s->ninserts; i++)
         free(s->inserts[i]);
     free(s->inserts);

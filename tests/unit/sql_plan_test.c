@@ -47,9 +47,10 @@ static void collect_add(struct collect *c, const char *s)
     c->len += n;
 }
 
-static int collect_emit(void *ctx, const struct value *row)
+static int collect_emit(void *ctx, enum row_kind kind, const struct value *row)
 {
     struct collect *c = ctx;
+    ck_assert_int_eq(kind, ROW_INSERT); /* these plans are append-only */
     for (int i = 0; i < c->schema->nfields; i++) {
         const struct value *v = &row[i];
         char buf[64];
@@ -70,9 +71,10 @@ static int collect_emit(void *ctx, const struct value *row)
     return 0;
 }
 
-static int stop_emit(void *ctx, const struct value *row)
+static int stop_emit(void *ctx, enum row_kind kind, const struct value *row)
 {
     (void)ctx;
+    (void)kind;
     (void)row;
     return -1;
 }
