@@ -187,8 +187,8 @@ static int table_grow(struct group_table *t)
 
 static struct group_entry *entry_new(const struct group_table *t, const struct value *keys, uint64_t h)
 {
-    struct group_entry *g = calloc(1, sizeof *g + (size_t)t->nkeys * sizeof(struct value) +
-                                          (size_t)t->naggs * sizeof(struct group_acc));
+    struct group_entry *g =
+        calloc(1, sizeof *g + (size_t)t->nkeys * sizeof(struct value) + (size_t)t->naggs * sizeof(struct group_acc));
     if (!g)
         return NULL;
     g->keys = (struct value *)(g + 1);

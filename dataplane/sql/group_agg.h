@@ -16,7 +16,7 @@
 struct group_acc;
 
 struct group_entry {
-    struct group_entry *hnext;             /* hash chain */
+    struct group_entry *hnext;               /* hash chain */
     struct group_entry *lru_prev, *lru_next; /* by last access, oldest first */
     uint64_t hash;
     int64_t rows;        /* accumulated minus retracted rows */

@@ -890,8 +890,10 @@ static const char *parser_alias(struct parser *p)
     int is_join = 0;
     for (size_t i = 0; i < sizeof parser_joins / sizeof parser_joins[0]; i++)
         is_join |= parser_is_keyword(t, parser_joins[i].word);
-    if (parser_is_keyword(t, "FOR") || parser_is_keyword(t, "LATERAL"))
-        is_join = 1;
+    static const char *const not_aliases[] = {"FOR",   "LATERAL", "INTERSECT", "EXCEPT",
+                                              "MINUS", "OFFSET",  "FETCH",     "QUALIFY"};
+    for (size_t i = 0; i < sizeof not_aliases / sizeof not_aliases[0]; i++)
+        is_join |= parser_is_keyword(t, not_aliases[i]);
     if (parser_accept_keyword(p, "AS") || t->kind == TK_QIDENT ||
         (t->kind == TK_IDENT && !parser_is_reserved(t->text) && !is_join))
         return parser_identifier(p, "an alias", NULL)->text;

@@ -67,7 +67,8 @@ static int ast_equal(const struct ast *a, const struct ast *b)
     for (int i = 0; i < a->nargs; i++)
         if (!ast_equal(a->args[i], b->args[i]))
             return 0;
-    return ast_equal(a->operand, b->operand) && ast_equal(a->else_expr, b->else_expr) && ast_equal(a->filter, b->filter);
+    return ast_equal(a->operand, b->operand) && ast_equal(a->else_expr, b->else_expr) &&
+           ast_equal(a->filter, b->filter);
 }
 
 /* a with every subtree equal to an expression key of q replaced by a key reference (a copy
@@ -170,7 +171,8 @@ static int check_filters(const struct ast *a, struct sql_error *err)
 static int check_qualifier(struct expr_compiler *c, const struct ast *col)
 {
     struct query *q = c->ctx;
-    if (col->qualifier && col->qualifier != query_key_marker && !(q->name && strcasecmp(col->qualifier, q->name) == 0) &&
+    if (col->qualifier && col->qualifier != query_key_marker &&
+        !(q->name && strcasecmp(col->qualifier, q->name) == 0) &&
         !(q->alias && strcasecmp(col->qualifier, q->alias) == 0))
         return compile_fail(c, col, "unknown table \"%s\" in \"%s.%s\"", col->qualifier, col->qualifier, col->name);
     return 0;
@@ -546,9 +548,8 @@ static int compile_star(struct query *q, const struct ast_select_item *it, int p
             .kind = AST_COLUMN, .name = fname, .quoted = 1, .line = it->expr->line, .column = it->expr->column};
         struct expr *e;
         const char *name;
-        if (expr_compile(env->compiler, &col, &e) < 0 ||
-            output_name(&(struct ast_select_item){.expr = &col}, pos, q, f < q->in.nfields ? f : -1, env->arena,
-                        &name) < 0)
+        if (expr_compile(env->compiler, &col, &e) < 0 || output_name(&(struct ast_select_item){.expr = &col}, pos, q,
+                                                                     f < q->in.nfields ? f : -1, env->arena, &name) < 0)
             return -1;
         pass_rowtime(q, &col, e, 0);
         add_output(q, e, name, cap);
@@ -652,8 +653,7 @@ static int compile_grouped(struct query *q, const struct ast_select *sel, const 
     return compile_group_by(q, sel, env);
 }
 
-int query_compile(struct query *q, const struct ast_select *sel, const struct schema *in,
-                  const struct query_env *env)
+int query_compile(struct query *q, const struct ast_select *sel, const struct schema *in, const struct query_env *env)
 {
     struct sql_error *err = env->err;
     struct expr_compiler *c = env->compiler;

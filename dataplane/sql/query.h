@@ -53,9 +53,9 @@ struct query {
     struct plan *plan;
     const struct ast_select *sel; /* compile time only (the syntax tree goes after plan_compile) */
     const char *name, *alias;     /* what FROM names (stream or named query), and its alias */
-    int reads_source;         /* fed by the source stream directly */
-    unsigned char *needed;    /* then: the plan's flags of source fields read */
-    struct schema in, out;    /* names borrowed from the plan's arena */
+    int reads_source;             /* fed by the source stream directly */
+    unsigned char *needed;        /* then: the plan's flags of source fields read */
+    struct schema in, out;        /* names borrowed from the plan's arena */
     struct expr *where, *having;
     struct expr **items; /* output expressions */
     struct value *outrow;
@@ -86,7 +86,7 @@ struct query {
 
 /* What the compiler of a block needs from the plan. */
 struct query_env {
-    struct arena *arena;      /* plan lifetime: nodes, names */
+    struct arena *arena; /* plan lifetime: nodes, names */
     struct expr_compiler *compiler;
     struct sql_error *err;
     unsigned char *needed; /* source fields read, when the block reads the source */
@@ -94,8 +94,7 @@ struct query_env {
 
 /* Compiles sel over input schema in (borrowed until the plan goes) into q (zeroed by the
  * caller, q->name/alias/reads_source set). Returns 0 or -1 with env->err filled. */
-int query_compile(struct query *q, const struct ast_select *sel, const struct schema *in,
-                  const struct query_env *env);
+int query_compile(struct query *q, const struct ast_select *sel, const struct schema *in, const struct query_env *env);
 /* Frees what query_compile allocated (not q). */
 void query_release(struct query *q);
 
