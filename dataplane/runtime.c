@@ -611,7 +611,9 @@ static int run_setup(struct run *r)
     const char *source_name = o->source, *sink_name = o->sink;
     if (o->sql) {
         struct sql_error se = {0};
-        r->plan = plan_compile(o->sql, catalog, (void *)o, &se);
+        /* sinks are append-only until streams declare a PRIMARY KEY (an upsert stream) */
+        struct plan_options po = {.sink_accepts_updates = 0, .state_ttl_ms = o->state_ttl_ms};
+        r->plan = plan_compile_with(o->sql, catalog, (void *)o, &po, &se);
         if (!r->plan) {
             char msg[400];
             sql_error_format(&se, msg, sizeof msg);

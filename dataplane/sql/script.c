@@ -3,6 +3,8 @@
  * positions. */
 #include "dataplane/sql/sql.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +199,54 @@ static void script_insert(struct parser *p, struct sql_script *out)
     out->insert_column[n - 1] = out->views[0].column;
 }
 
+/* Durations as Flink writes them: a whole number and a unit (ms, s, min, h, d and their long
+ * forms), with or without a space; a bare number is milliseconds. */
+int sql_parse_duration(const char *s, int64_t *ms)
+{
+    static const struct {
+        const char *unit;
+        int64_t ms;
+    } units[] = {
+        {"", 1},          {"ms", 1},          {"milli", 1},
+        {"millis", 1},    {"millisecond", 1}, {"milliseconds", 1},
+        {"s", 1000},      {"sec", 1000},      {"secs", 1000},
+        {"second", 1000}, {"seconds", 1000},  {"min", 60000},
+        {"mins", 60000},  {"minute", 60000},  {"minutes", 60000},
+        {"h", 3600000},   {"hour", 3600000},  {"hours", 3600000},
+        {"d", 86400000},  {"day", 86400000},  {"days", 86400000},
+    };
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || errno || v < 0)
+        return -1;
+    while (*end == ' ')
+        end++;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcasecmp(end, units[i].unit) == 0) {
+            if (v > INT64_MAX / units[i].ms)
+                return -1;
+            *ms = v * units[i].ms;
+            return 0;
+        }
+    return -1;
+}
+
+/* SET 'key' = 'value' (SET consumed): the settings a pipeline file may give, checked. */
+static void script_set(struct parser *p, struct sql_script *out)
+{
+    const struct token *k = parser_expect(p, TK_STRING, "a setting name in quotes");
+    parser_expect(p, TK_EQ, NULL);
+    const struct token *v = parser_expect(p, TK_STRING, "a setting value in quotes");
+    int64_t ms;
+    if (strcmp(k->text, "table.exec.state.ttl") != 0)
+        parser_error(p, k, "setting '%s' is not supported (only 'table.exec.state.ttl')", k->text);
+    if (sql_parse_duration(v->text, &ms) < 0)
+        parser_error(p, v, "invalid duration '%s' for '%s': expected a whole number and a unit such as '12 h'", v->text,
+                     k->text);
+    out->state_ttl_ms = ms;
+}
+
 static int script_parse(const char *text, struct sql_script *out, struct sql_error *err)
 {
     memset(err, 0, sizeof *err);
@@ -228,10 +278,12 @@ static int script_parse(const char *text, struct sql_script *out, struct sql_err
             script_create(&p, out, t);
         else if (t->kind == TK_IDENT && strcasecmp(t->text, "INSERT") == 0)
             script_insert(&p, out);
+        else if (parser_accept_keyword(&p, "SET"))
+            script_set(&p, out);
         else {
             char found[96];
             parser_describe(t, found, sizeof found);
-            parser_error(&p, t, "expected CREATE TABLE or INSERT INTO, found %s", found);
+            parser_error(&p, t, "expected CREATE TABLE, CREATE VIEW, SET or INSERT INTO, found %s", found);
         }
         if (parser_peek(&p)->kind != TK_END && !parser_accept(&p, TK_SEMI)) {
             char found[96];

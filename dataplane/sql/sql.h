@@ -28,6 +28,8 @@ void sql_error_format(const struct sql_error *err, char *buf, size_t size);
  * What a pipeline file for `sluiced run` holds, Flink style:
  *   CREATE TABLE|STREAM name (col TYPE, ..., WATERMARK FOR ts AS ts - INTERVAL '4' SECOND)
  *     [WITH ('connector' = 'datagen', 'key' = 'value', ...)];
+ *   CREATE [TEMPORARY] VIEW name AS SELECT ...;
+ *   SET 'table.exec.state.ttl' = '12 h';
  *   INSERT INTO name SELECT ...;
  * sql_script_parse() fills stream definitions (name, schema, options) and the INSERT
  * statements' text, with their start line/column in the file (insert_line, insert_column), so
@@ -59,7 +61,8 @@ struct sql_script {
     int nstreams;
     struct sql_view *views;
     int nviews;
-    char **inserts; /* owned; each NUL-terminated, without the trailing ';' */
+    int64_t state_ttl_ms; /* SET 'table.exec.state.ttl' = '12 h'; 0 when not set */
+    char **inserts;       /* owned; each NUL-terminated, without the trailing ';' */
     int *insert_line;
     int *insert_column;
     int ninserts;
@@ -67,6 +70,9 @@ struct sql_script {
 int sql_script_parse(const char *text, struct sql_script *out, struct sql_error *err);
 /* Frees what sql_script_parse() filled; s itself is not freed. NULL is a no-op. */
 void sql_script_free(struct sql_script *s);
+/* Parses a duration as Flink's options take it ("1000", "30 s", "12h", "1 day") into
+ * milliseconds. Returns 0, or -1 when s is not one. */
+int sql_parse_duration(const char *s, int64_t *ms);
 /* Value of option key (case-insensitive) of a stream, or NULL. Borrowed. */
 const char *sql_stream_option(const struct sql_stream_def *d, const char *key);
 /* Frees s->fields and their names and sets s->fields NULL, nfields 0; s itself is not freed. */

@@ -281,7 +281,7 @@ static int run_case(struct tcase *tc, struct sql_script *schema_script)
 {
     struct sql_error err;
     char msg[512];
-    struct lines got = {0};
+    struct lines got = {0}, table = {0};
     struct sql_script local = {0};
     struct catalog cat = {{schema_script, NULL}};
     const char *sql = tc->sql;
@@ -310,7 +310,6 @@ static int run_case(struct tcase *tc, struct sql_script *schema_script)
     }
     struct plan_options opts = {
         .sink_accepts_updates = !tc->append_only, .state_ttl_ms = tc->state_ttl, .clock_ms = sqltest_clock};
-    struct lines table = {0};
     sqltest_now = 0;
     p = plan_compile_with(sql, catalog_lookup, &cat, &opts, &err);
     if (!p) {
