@@ -385,7 +385,9 @@ static int fit_sink(struct plan *p, struct query *q, const struct ast_insert *in
         p->compiler.ctx = q;
         if (!(q->items[i] = expr_promote(&p->compiler, &at, q->items[i], want)))
             return -1;
-        q->out.fields[i].name = sink->fields[i].name;
+        q->out.fields[i].name = arena_strndup(p->arena, sink->fields[i].name, strlen(sink->fields[i].name));
+        if (!q->out.fields[i].name)
+            return fail_at(err, 0, 0, "out of memory");
         q->out.fields[i].type = want;
     }
     return 0;

@@ -98,7 +98,7 @@ int query_compile(struct query *q, const struct ast_select *sel, const struct sc
 /* Frees what query_compile allocated (not q). */
 void query_release(struct query *q);
 
-/* 1 when the tree under name a's alias/qualifier rules matches. */
+/* 1 when name is want: exactly when quoted, else ignoring ASCII case. */
 int query_name_matches(const char *name, const char *want, int quoted);
 
 #endif
