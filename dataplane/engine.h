@@ -73,6 +73,8 @@ struct engine_options {
      * p % n == i and writes sink partition i (0 and 0 mean one task). Stateless pipelines
      * split cleanly; windowed ones aggregate per task. */
     int task_index, task_count;
+    /* Idle-state TTL of non-windowed aggregates (table.exec.state.ttl); 0: kept forever. */
+    int64_t state_ttl_ms;
     const char *checkpoint_path; /* NULL: no checkpoints (and no exactly-once) */
     /* Instead of checkpoint_path: a directory the tasks of one pipeline share. Task i writes
      * task-<i>.ckpt there and locks its source partitions; after a change of the task count a

@@ -145,9 +145,11 @@ static int preview_put(struct json_buf *b, const char *s, size_t n)
 }
 
 /* Sends one output row as {"type":"row","row":...}. */
-static int preview_emit(void *ctx, const struct value *row)
+/* The plan is compiled for an append-only sink: every row is an insert. */
+static int preview_emit(void *ctx, enum row_kind kind, const struct value *row)
 {
     struct preview_run *r = ctx;
+    (void)kind;
     if (r->rows >= r->limit) {
         r->full = true;
         return -1;

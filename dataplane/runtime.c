@@ -504,11 +504,15 @@ out:
 
 /* ---------------------------------------------------------------- records */
 
-/* The plan's output row of the given kind to the sink (the plan_emit_fn to be; how a stream
- * stores the kind: dataplane/log/log.h). */
-static int emit_row_kind(void *ctx, enum row_kind kind, const struct value *row)
+/* One output row of the plan, of the given kind, to the sink (how a stream stores the kind:
+ * dataplane/log/log.h; an append-only sink refuses other kinds in sink_append). A plan without
+ * state maps each input row to its outputs (filter, projection), which keep the input's kind,
+ * as Flink's Calc does on a changelog. */
+static int emit_row(void *ctx, enum row_kind kind, const struct value *row)
 {
     struct run *r = ctx;
+    if (kind == ROW_INSERT && !plan_is_windowed(r->plan))
+        kind = r->in_kind;
     r->out.len = 0;
     if (json_encode_row(r->encoder, row, &r->out) != 0)
         return run_fail(r, "out of memory");
@@ -517,15 +521,6 @@ static int emit_row_kind(void *ctx, enum row_kind kind, const struct value *row)
     r->stats.records_out++;
     r->stats.bytes_out += r->out.len;
     return 0;
-}
-
-/* Until the plan takes and emits row kinds: a plan without windows maps each input row to its
- * outputs (filter, projection), which keep the input's kind, as Flink's Calc does; a windowed
- * plan's results are inserts. */
-static int emit_row(void *ctx, const struct value *row)
-{
-    struct run *r = ctx;
-    return emit_row_kind(ctx, plan_is_windowed(r->plan) ? ROW_INSERT : r->in_kind, row);
 }
 
 /* A record that cannot be decoded or evaluated: the error policy decides. */
@@ -631,7 +626,9 @@ static int run_setup(struct run *r)
     const char *source_name = o->source, *sink_name = o->sink;
     if (o->sql) {
         struct sql_error se = {0};
-        r->plan = plan_compile(o->sql, catalog, (void *)o, &se);
+        /* an updating result needs a sink with a PRIMARY KEY (an upsert stream; plan.c) */
+        struct plan_options po = {.sink_accepts_updates = 0, .state_ttl_ms = o->state_ttl_ms};
+        r->plan = plan_compile_with(o->sql, catalog, (void *)o, &po, &se);
         if (!r->plan) {
             char msg[400];
             sql_error_format(&se, msg, sizeof msg);

@@ -625,6 +625,8 @@ static struct ast *parser_primary(struct parser *p)
         return parser_string_literal(p, t, t->text);
     case TK_LPAREN:
         parser_next(p);
+        if (parser_is_keyword(parser_peek(p), "SELECT"))
+            parser_error(p, t, "a subquery in an expression is not supported");
         a = parser_expr(p);
         parser_expect(p, TK_RPAREN, NULL);
         return a;
@@ -649,6 +651,8 @@ static struct ast *parser_primary(struct parser *p)
         }
         if (parser_is_keyword(t, "CASE"))
             return parser_case(p, t);
+        if (parser_is_keyword(t, "EXISTS") && parser_peek(p)->kind == TK_LPAREN)
+            parser_error(p, t, "EXISTS (a subquery in an expression) is not supported");
         if (parser_is_keyword(t, "CAST") || parser_is_keyword(t, "TRY_CAST")) {
             parser_expect(p, TK_LPAREN, NULL);
             a = parser_node(p, AST_CAST, t);
@@ -691,6 +695,13 @@ static struct ast *parser_primary(struct parser *p)
             else
                 parser_accept_keyword(p, "ALL");
             parser_expr_list(p, a, 1);
+            if (parser_is_keyword(parser_peek(p), "FILTER") && p->tokens[p->pos + 1].kind == TK_LPAREN) {
+                parser_next(p);
+                parser_expect(p, TK_LPAREN, NULL);
+                parser_expect_keyword(p, "WHERE");
+                a->filter = parser_expr(p);
+                parser_expect(p, TK_RPAREN, NULL);
+            }
             if (parser_is_keyword(parser_peek(p), "OVER"))
                 a->over = parser_over_clause(p);
             else if (parser_is_window_function(a->name))
@@ -856,6 +867,8 @@ static struct ast *parser_predicate(struct parser *p)
         parser_expect(p, TK_LPAREN, NULL);
         if (parser_peek(p)->kind == TK_RPAREN)
             parser_expected(p, "an expression");
+        if (parser_is_keyword(parser_peek(p), "SELECT"))
+            parser_error(p, op, "IN with a subquery is not supported");
         parser_expr_list(p, &tmp, 0);
         n->args = parser_alloc(p, (size_t)(tmp.nargs + 1) * sizeof *n->args);
         n->args[0] = l;
@@ -926,11 +939,12 @@ static void parser_check_depth(struct parser *p, const struct ast *a, int depth)
         parser_check_depth(p, a->args[i], depth + 1);
     parser_check_depth(p, a->operand, depth + 1);
     parser_check_depth(p, a->else_expr, depth + 1);
+    parser_check_depth(p, a->filter, depth + 1);
 }
 
 /* ---- Statement -------------------------------------------------------------------------*/
 
-static void parser_select_list(struct parser *p, struct ast_insert *ins)
+static void parser_select_list(struct parser *p, struct ast_select *ins)
 {
     int cap = 8;
     ins->items = parser_alloc(p, (size_t)cap * sizeof *ins->items);
@@ -956,7 +970,7 @@ static void parser_select_list(struct parser *p, struct ast_insert *ins)
 
 /* PARTITION BY a | PARTITION BY (a, b) | PARTITION BY a, b (a list ends before DESCRIPTOR)
  * after TABLE s, the keyword PARTITION consumed. */
-static void parser_partition_by(struct parser *p, struct ast_insert *ins)
+static void parser_partition_by(struct parser *p, struct ast_select *ins)
 {
     int cap = 0;
     parser_expect_keyword(p, "BY");
@@ -981,7 +995,7 @@ static void parser_partition_by(struct parser *p, struct ast_insert *ins)
 
 /* TABLE(TUMBLE|HOP|CUMULATE|SESSION(TABLE s [PARTITION BY ...], DESCRIPTOR(ts), INTERVAL ...,
  * [INTERVAL ...])) after the first TABLE keyword. */
-static void parser_window(struct parser *p, struct ast_insert *ins)
+static void parser_window(struct parser *p, struct ast_select *ins)
 {
     static const struct window_row {
         const char *name;
@@ -1041,55 +1055,254 @@ static void parser_window(struct parser *p, struct ast_insert *ins)
     parser_expect(p, TK_RPAREN, NULL);
 }
 
+/* Words that start a join after a FROM item; with the word that must follow them (NULL: none). */
+static const struct {
+    const char *word, *name;
+} parser_joins[] = {
+    {"JOIN", "JOIN"},      {"INNER", "INNER JOIN"}, {"LEFT", "LEFT JOIN"},       {"RIGHT", "RIGHT JOIN"},
+    {"FULL", "FULL JOIN"}, {"CROSS", "CROSS JOIN"}, {"NATURAL", "NATURAL JOIN"},
+};
+
+/* Constructs after a FROM item that the engine does not run: each is "<construct> is not
+ * supported" at its position. */
+static void parser_unsupported_after_from(struct parser *p)
+{
+    const struct token *t = parser_peek(p);
+    if (t->kind == TK_COMMA)
+        parser_error(p, t, "a join of tables listed with \",\" is not supported");
+    if (t->kind != TK_IDENT)
+        return;
+    const struct token *t2 = &p->tokens[p->pos + 1 < p->ntokens ? p->pos + 1 : p->pos];
+    if (parser_is_keyword(t, "FOR") && parser_is_keyword(t2, "SYSTEM_TIME"))
+        parser_error(p, t, "FOR SYSTEM_TIME AS OF is not supported");
+    for (size_t i = 0; i < sizeof parser_joins / sizeof parser_joins[0]; i++)
+        if (parser_is_keyword(t, parser_joins[i].word) &&
+            (i == 0 || parser_is_keyword(t2, "JOIN") || parser_is_keyword(t2, "OUTER"))) {
+            /* a temporal or lookup join is named by its FOR SYSTEM_TIME AS OF */
+            for (int k = p->pos + 1; k + 1 < p->ntokens && !parser_is_keyword(&p->tokens[k], "ON") &&
+                                     !parser_is_keyword(&p->tokens[k], "WHERE");
+                 k++)
+                if (parser_is_keyword(&p->tokens[k], "FOR") && parser_is_keyword(&p->tokens[k + 1], "SYSTEM_TIME"))
+                    parser_error(p, &p->tokens[k], "FOR SYSTEM_TIME AS OF is not supported");
+            parser_error(p, t, "%s is not supported", parser_joins[i].name);
+        }
+    if (parser_is_keyword(t, "LATERAL") || parser_is_keyword(t, "MATCH_RECOGNIZE"))
+        parser_error(p, t, "%s is not supported", parser_is_keyword(t, "LATERAL") ? "LATERAL" : "MATCH_RECOGNIZE");
+}
+
+/* An optional alias: [AS] name. */
+static const char *parser_alias(struct parser *p)
+{
+    const struct token *t = parser_peek(p);
+    int is_join = 0;
+    for (size_t i = 0; i < sizeof parser_joins / sizeof parser_joins[0]; i++)
+        is_join |= parser_is_keyword(t, parser_joins[i].word);
+    static const char *const not_aliases[] = {"FOR",   "LATERAL", "INTERSECT", "EXCEPT",
+                                              "MINUS", "OFFSET",  "FETCH",     "QUALIFY"};
+    for (size_t i = 0; i < sizeof not_aliases / sizeof not_aliases[0]; i++)
+        is_join |= parser_is_keyword(t, not_aliases[i]);
+    if (parser_accept_keyword(p, "AS") || t->kind == TK_QIDENT ||
+        (t->kind == TK_IDENT && !parser_is_reserved(t->text) && !is_join))
+        return parser_identifier(p, "an alias", NULL)->text;
+    return NULL;
+}
+
+static struct ast_query *parser_query(struct parser *p);
+
+/* FROM item: name [alias] | TABLE(window function) [alias] | (query) [AS] alias. */
+static void parser_from(struct parser *p, struct ast_select *sel)
+{
+    const struct token *t = parser_peek(p);
+    if (parser_is_keyword(t, "LATERAL") || parser_is_keyword(t, "UNNEST") || parser_is_keyword(t, "VALUES"))
+        parser_error(p, t, "%s is not supported",
+                     parser_is_keyword(t, "LATERAL")  ? "LATERAL"
+                     : parser_is_keyword(t, "UNNEST") ? "UNNEST"
+                                                      : "VALUES in FROM");
+    if (parser_accept_keyword(p, "TABLE")) {
+        parser_window(p, sel);
+    } else if (t->kind == TK_LPAREN) {
+        parser_next(p);
+        parser_enter(p);
+        sel->source_token = t;
+        sel->subquery = parser_query(p);
+        p->nesting--;
+        parser_expect(p, TK_RPAREN, NULL);
+    } else {
+        sel->source_token = parser_identifier(p, "a stream name", NULL);
+        sel->source = sel->source_token->text;
+    }
+    parser_unsupported_after_from(p);
+    sel->source_alias = parser_alias(p);
+    parser_unsupported_after_from(p);
+}
+
+static void parser_group_by(struct parser *p, struct ast_select *sel)
+{
+    static const char *const sets[] = {"GROUPING", "ROLLUP", "CUBE"};
+    struct ast tmp = {0};
+    int cap = 0;
+    parser_expect_keyword(p, "BY");
+    do {
+        const struct token *t = parser_peek(p);
+        for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
+            if (parser_is_keyword(t, sets[i]))
+                parser_error(p, t, "%s is not supported", i == 0 ? "GROUPING SETS" : sets[i]);
+        parser_push(p, &tmp.args, &tmp.nargs, &cap, parser_expr(p));
+    } while (parser_accept(p, TK_COMMA));
+    sel->group_by = tmp.args;
+    sel->ngroup_by = tmp.nargs;
+}
+
+static struct ast_select *parser_select(struct parser *p)
+{
+    struct ast_select *sel = parser_alloc(p, sizeof *sel);
+    sel->select_token = parser_peek(p);
+    parser_expect_keyword(p, "SELECT");
+    if (parser_accept_keyword(p, "DISTINCT"))
+        sel->distinct = 1;
+    else
+        parser_accept_keyword(p, "ALL");
+    parser_select_list(p, sel);
+    parser_expect_keyword(p, "FROM");
+    parser_from(p, sel);
+    if (parser_accept_keyword(p, "WHERE"))
+        sel->where = parser_expr(p);
+    if (parser_is_keyword(parser_peek(p), "GROUP")) {
+        sel->group_by_token = parser_next(p);
+        parser_group_by(p, sel);
+    }
+    if (parser_accept_keyword(p, "HAVING"))
+        sel->having = parser_expr(p);
+    if (parser_is_keyword(parser_peek(p), "WINDOW") || parser_is_keyword(parser_peek(p), "QUALIFY"))
+        parser_error(p, parser_peek(p), "%s is not supported",
+                     parser_is_keyword(parser_peek(p), "WINDOW") ? "a WINDOW clause" : "QUALIFY");
+    for (int i = 0; i < sel->nitems; i++)
+        parser_check_depth(p, sel->items[i].expr, 1);
+    for (int i = 0; i < sel->ngroup_by; i++)
+        parser_check_depth(p, sel->group_by[i], 1);
+    parser_check_depth(p, sel->where, 1);
+    parser_check_depth(p, sel->having, 1);
+    return sel;
+}
+
+static void parser_push_select(struct parser *p, struct ast_query *q, int *cap, struct ast_select *sel)
+{
+    if (q->nselects == *cap) {
+        int ncap = *cap ? *cap * 2 : 2;
+        struct ast_select **bigger = parser_alloc(p, (size_t)ncap * sizeof *bigger);
+        if (q->nselects)
+            memcpy(bigger, q->selects, (size_t)q->nselects * sizeof *bigger);
+        q->selects = bigger;
+        *cap = ncap;
+    }
+    q->selects[q->nselects++] = sel;
+}
+
+/* A UNION ALL branch: SELECT ... or (query); appends its SELECTs to q. */
+static void parser_union_term(struct parser *p, struct ast_query *q, int *cap)
+{
+    if (parser_peek(p)->kind == TK_LPAREN) {
+        parser_next(p);
+        parser_enter(p);
+        struct ast_query *inner = parser_query(p);
+        p->nesting--;
+        parser_expect(p, TK_RPAREN, NULL);
+        for (int i = 0; i < inner->nselects; i++)
+            parser_push_select(p, q, cap, inner->selects[i]);
+        return;
+    }
+    parser_push_select(p, q, cap, parser_select(p));
+}
+
+/* ORDER BY, LIMIT, OFFSET, FETCH after a query. */
+static void parser_unsupported_after_query(struct parser *p)
+{
+    static const char *const words[] = {"ORDER", "LIMIT", "OFFSET", "FETCH"};
+    const struct token *t = parser_peek(p);
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (parser_is_keyword(t, words[i]))
+            parser_error(p, t, "%s is not supported on a stream", i == 0 ? "ORDER BY" : words[i]);
+}
+
+static struct ast_query *parser_query(struct parser *p)
+{
+    struct ast_query *q = parser_alloc(p, sizeof *q);
+    int cap = 0;
+    if (parser_is_keyword(parser_peek(p), "WITH"))
+        parser_error(p, parser_peek(p), "WITH inside a query is not supported; put it after INSERT INTO name");
+    parser_union_term(p, q, &cap);
+    for (;;) {
+        const struct token *t = parser_peek(p);
+        if (parser_is_keyword(t, "INTERSECT") || parser_is_keyword(t, "EXCEPT") || parser_is_keyword(t, "MINUS"))
+            parser_error(p, t, "%s is not supported", parser_is_keyword(t, "INTERSECT") ? "INTERSECT" : "EXCEPT");
+        if (!parser_is_keyword(t, "UNION"))
+            break;
+        parser_next(p);
+        if (!parser_accept_keyword(p, "ALL"))
+            parser_error(p, t, "UNION without ALL is not supported; use UNION ALL (and SELECT DISTINCT over it)");
+        if (!q->union_token)
+            q->union_token = t;
+        parser_union_term(p, q, &cap);
+    }
+    parser_unsupported_after_query(p);
+    return q;
+}
+
+/* name AS (query) after WITH or ","; or name AS query after CREATE VIEW (paren 0). */
+static void parser_named_query(struct parser *p, struct ast_insert *ins, int *cap, int paren)
+{
+    const struct token *name = parser_identifier(p, paren ? "a query name" : "a view name", NULL);
+    for (int i = 0; i < ins->nnamed; i++)
+        if (strcasecmp(ins->named[i].name, name->text) == 0)
+            parser_error(p, name, "\"%s\" is defined twice", name->text);
+    if (paren && parser_peek(p)->kind == TK_LPAREN)
+        parser_error(p, parser_peek(p), "a column list after a WITH query name is not supported");
+    parser_expect_keyword(p, "AS");
+    if (paren)
+        parser_expect(p, TK_LPAREN, NULL);
+    struct ast_query *q = parser_query(p);
+    if (paren)
+        parser_expect(p, TK_RPAREN, NULL);
+    if (ins->nnamed == *cap) {
+        *cap = *cap ? *cap * 2 : 4;
+        struct ast_named_query *bigger = parser_alloc(p, (size_t)*cap * sizeof *bigger);
+        if (ins->nnamed)
+            memcpy(bigger, ins->named, (size_t)ins->nnamed * sizeof *bigger);
+        ins->named = bigger;
+    }
+    ins->named[ins->nnamed++] = (struct ast_named_query){name->text, name, q};
+}
+
 static void parser_insert(struct parser *p, struct ast_insert *ins)
 {
+    int cap = 0;
+    while (parser_is_keyword(parser_peek(p), "CREATE")) { /* views of a pipeline file */
+        parser_next(p);
+        parser_accept_keyword(p, "TEMPORARY");
+        parser_expect_keyword(p, "VIEW");
+        if (parser_accept_keyword(p, "IF")) {
+            parser_expect_keyword(p, "NOT");
+            parser_expect_keyword(p, "EXISTS");
+        }
+        parser_named_query(p, ins, &cap, 0);
+        parser_expect(p, TK_SEMI, "\";\" after the view");
+    }
     parser_expect_keyword(p, "INSERT");
+    if (parser_is_keyword(parser_peek(p), "OVERWRITE"))
+        parser_error(p, parser_peek(p), "INSERT OVERWRITE is not supported");
     parser_expect_keyword(p, "INTO");
     ins->sink_token = parser_identifier(p, "a stream name", NULL);
     ins->sink = ins->sink_token->text;
-    parser_expect_keyword(p, "SELECT");
-    if (parser_is_keyword(parser_peek(p), "DISTINCT"))
-        parser_error(p, parser_peek(p), "SELECT DISTINCT is not supported; use GROUP BY with a window");
-    parser_accept_keyword(p, "ALL");
-    parser_select_list(p, ins);
-    parser_expect_keyword(p, "FROM");
-    if (parser_accept_keyword(p, "TABLE")) {
-        parser_window(p, ins);
-    } else {
-        ins->source_token = parser_identifier(p, "a stream name", NULL);
-        ins->source = ins->source_token->text;
-    }
-    const struct token *t = parser_peek(p);
-    if (parser_accept_keyword(p, "AS") || t->kind == TK_QIDENT || (t->kind == TK_IDENT && !parser_is_reserved(t->text)))
-        ins->source_alias = parser_identifier(p, "an alias", NULL)->text;
-    if (parser_is_keyword(parser_peek(p), "JOIN") || parser_peek(p)->kind == TK_COMMA)
-        parser_error(p, parser_peek(p), "joins are not supported yet");
-    if (parser_accept_keyword(p, "WHERE"))
-        ins->where = parser_expr(p);
-    if (parser_is_keyword(parser_peek(p), "GROUP")) {
-        ins->group_by_token = parser_next(p);
-        parser_expect_keyword(p, "BY");
-        struct ast tmp = {0};
-        int cap = 0;
+    if (parser_peek(p)->kind == TK_LPAREN)
+        parser_error(p, parser_peek(p), "a column list after the sink name is not supported");
+    if (parser_accept_keyword(p, "WITH"))
         do
-            parser_push(p, &tmp.args, &tmp.nargs, &cap, parser_expr(p));
+            parser_named_query(p, ins, &cap, 1);
         while (parser_accept(p, TK_COMMA));
-        ins->group_by = tmp.args;
-        ins->ngroup_by = tmp.nargs;
-    }
-    if (parser_accept_keyword(p, "HAVING"))
-        ins->having = parser_expr(p);
-    if (parser_is_keyword(parser_peek(p), "ORDER") || parser_is_keyword(parser_peek(p), "LIMIT"))
-        parser_error(p, parser_peek(p), "%s is not supported on a stream", parser_peek(p)->text);
+    ins->query = parser_query(p);
     parser_accept(p, TK_SEMI);
     if (parser_peek(p)->kind != TK_END)
         parser_expected(p, "end of statement");
-    for (int i = 0; i < ins->nitems; i++)
-        parser_check_depth(p, ins->items[i].expr, 1);
-    for (int i = 0; i < ins->ngroup_by; i++)
-        parser_check_depth(p, ins->group_by[i], 1);
-    parser_check_depth(p, ins->where, 1);
-    parser_check_depth(p, ins->having, 1);
 }
 
 /* The first OVER window in a, or NULL. */
@@ -1108,19 +1321,43 @@ static const struct ast_over *parser_find_over(const struct ast *a)
     return w ? w : parser_find_over(a->else_expr);
 }
 
+static const struct ast_over *parser_query_over(const struct ast_query *q);
+
+/* The first OVER window in a SELECT block (its subquery included), or NULL. */
+static const struct ast_over *parser_select_over(const struct ast_select *sel)
+{
+    const struct ast_over *w = NULL;
+    for (int i = 0; !w && i < sel->nitems; i++)
+        w = parser_find_over(sel->items[i].expr);
+    for (int i = 0; !w && i < sel->ngroup_by; i++)
+        w = parser_find_over(sel->group_by[i]);
+    if (!w)
+        w = parser_find_over(sel->where);
+    if (!w)
+        w = parser_find_over(sel->having);
+    if (!w && sel->subquery)
+        w = parser_query_over(sel->subquery);
+    return w;
+}
+
+static const struct ast_over *parser_query_over(const struct ast_query *q)
+{
+    const struct ast_over *w = NULL;
+    for (int i = 0; q && !w && i < q->nselects; i++)
+        w = parser_select_over(q->selects[i]);
+    return w;
+}
+
 /* OVER windows parse, but the planner does not run them yet: reject the first one found in the
- * query, at its OVER keyword. (Remove once the plan wires rank.c and over.c.) */
+ * statement (its views and WITH queries included), at its OVER keyword. (Remove once the plan
+ * wires rank.c and over.c.) */
 static void parser_reject_over(struct parser *p, const struct ast_insert *ins)
 {
     const struct ast_over *w = NULL;
-    for (int i = 0; !w && i < ins->nitems; i++)
-        w = parser_find_over(ins->items[i].expr);
-    for (int i = 0; !w && i < ins->ngroup_by; i++)
-        w = parser_find_over(ins->group_by[i]);
+    for (int i = 0; !w && i < ins->nnamed; i++)
+        w = parser_query_over(ins->named[i].query);
     if (!w)
-        w = parser_find_over(ins->where);
-    if (!w)
-        w = parser_find_over(ins->having);
+        w = parser_query_over(ins->query);
     if (w) {
         struct token at = {.line = w->line, .column = w->column};
         parser_error(p, &at, "OVER is not supported yet");

@@ -62,6 +62,7 @@ struct ast {
     enum value_type cast_type;
     struct ast *operand, *else_expr;
     struct ast_over *over; /* AST_FUNC called with OVER (...): its window, else NULL */
+    struct ast *filter; /* AST_FUNC: agg(...) FILTER (WHERE filter) */
 };
 
 /* ---- OVER windows (parser_over_clause) ---------------------------------------------------*/
@@ -103,13 +104,19 @@ struct ast_select_item {
 
 enum window_kind { WINDOW_NONE, WINDOW_TUMBLE, WINDOW_HOP, WINDOW_CUMULATE, WINDOW_SESSION };
 
-struct ast_insert {
-    const char *sink;
-    const struct token *sink_token;
+struct ast_query;
+
+/* One SELECT block: SELECT [DISTINCT] items FROM source [WHERE] [GROUP BY] [HAVING]. The source
+ * is a name (a stream, a WITH query or a view: source, source_token), a window table function
+ * over such a name (window != WINDOW_NONE), or a subquery in parentheses (subquery). */
+struct ast_select {
+    const struct token *select_token;
+    int distinct;
     struct ast_select_item *items;
     int nitems;
     const char *source, *source_alias;
-    const struct token *source_token;
+    const struct token *source_token; /* the name, or the subquery's '(' */
+    struct ast_query *subquery;       /* FROM (SELECT ...) [AS] alias */
     enum window_kind window;
     const struct token *window_token, *descriptor_token;
     const char *descriptor;
@@ -123,6 +130,30 @@ struct ast_insert {
     struct ast **group_by;
     int ngroup_by;
     const struct token *group_by_token;
+};
+
+/* A query: one SELECT, or SELECTs joined by UNION ALL (union_token: the first UNION). */
+struct ast_query {
+    struct ast_select **selects;
+    int nselects;
+    const struct token *union_token;
+};
+
+/* A named query: WITH name AS (query), or CREATE [TEMPORARY] VIEW name AS query before the
+ * INSERT (views first, in order; a later one may read an earlier one). */
+struct ast_named_query {
+    const char *name;
+    const struct token *token;
+    struct ast_query *query;
+};
+
+/* [CREATE VIEW ...; ...] INSERT INTO sink [WITH ...] query */
+struct ast_insert {
+    const char *sink;
+    const struct token *sink_token;
+    struct ast_named_query *named; /* views, then WITH queries */
+    int nnamed;
+    struct ast_query *query;
 };
 
 /* Parser state; errors longjmp to `fail` after filling err (so set it with setjmp first). */
@@ -140,8 +171,8 @@ struct parser {
  * and evaluating them cannot exhaust the stack. */
 #define PARSER_MAX_DEPTH 200
 
-/* Parses one INSERT INTO ... SELECT statement (optionally ending in ';'). Returns 0, or -1
- * with err filled. */
+/* Parses one INSERT INTO ... SELECT statement (optionally ending in ';'), after any number of
+ * CREATE [TEMPORARY] VIEW name AS query; statements. Returns 0, or -1 with err filled. */
 int parser_parse_insert(const char *sql, struct arena *arena, struct ast_insert **out, struct sql_error *err);
 
 /* Parses one expression (the whole of sql), OVER windows included. Returns 0, or -1 with err

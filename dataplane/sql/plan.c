@@ -1,7 +1,9 @@
-/* plan.c — the planner and executor: binds an INSERT INTO ... SELECT to its source schema,
- * derives the output schema, and runs rows through filter and projection (stateless) or
- * through event-time windows with grouped aggregates fired by the watermark (windowed). The
- * window state can be snapshotted and restored for checkpoints. */
+/* plan.c — the planner and executor: builds the operator tree of an INSERT INTO ... SELECT
+ * (query.h) from its SELECT blocks, subqueries, WITH queries, views and UNION ALL; derives
+ * the changelog mode of every operator and checks the sink takes it; runs source rows up the
+ * tree (filter and projection, window table functions, windowed aggregates fired by the
+ * watermark, group aggregates emitting +I/-U/+U/-D); and snapshots and restores the state of
+ * every stateful operator for checkpoints. */
 #include "dataplane/sql/sql.h"
 
 #include <stdarg.h>
@@ -11,44 +13,43 @@
 #include <strings.h>
 
 #include "common/arena.h"
+#include "common/clock.h"
 #include "dataplane/codec/timestamp.h"
 #include "dataplane/sql/compile.h"
 #include "dataplane/sql/eval.h"
-#include "dataplane/sql/functions.h"
 #include "dataplane/sql/lexer.h"
 #include "dataplane/sql/parser.h"
-#include "dataplane/sql/window.h"
+#include "dataplane/sql/query.h"
+
+#define MAX_GROUP_KEYS 64
 
 struct plan {
-    char *source, *sink, *sql, *alias;
+    char *source, *sink, *sql;
     struct schema in, out;
     unsigned char *needed;
-    struct arena *arena; /* expression nodes and constants */
+    struct arena *arena; /* expression nodes, constants, names */
     struct expr_compiler compiler;
-    struct expr *where, *having;
-    struct expr **items; /* output expressions */
-    struct value *outrow;
-    int nitems;
-    /* windowed aggregation */
-    enum window_kind window;
-    int64_t win_a, win_b, delay;
-    int rowtime;
-    int *key_cols; /* source column of each non-window GROUP BY key */
-    enum value_type *key_types;
-    int nkeys;
-    struct agg_slot *aggs;
-    int naggs, capaggs;
-    struct window_table table;
-    struct value *aggargs;
-    struct value *postrow; /* keys, window_start, window_end, aggregates */
-    struct window_bounds {
-        int64_t start, end;
-    } * bounds;           /* the windows of the current row */
-    int tvf;              /* window table function without GROUP BY: one row per (row, window) */
-    struct value *tvfrow; /* input row, window_start, window_end, window_time */
-    int64_t max_ts;
+    struct op *root;
+    struct query **queries; /* every block, inputs before the blocks that read them */
+    int nqueries, capqueries;
+    struct query **scans; /* the blocks that read the source stream */
+    int nscans;
+    struct union_op **unions;
+    int nunions, capunions;
+    int windowed;          /* some block reads a window table function: the watermark is kept */
+    int grouped;           /* some block is a group aggregate */
+    int rowtime;           /* source column of the event time, or -1 */
+    int64_t delay, max_ts; /* the source's watermark delay; the largest event time seen */
     struct plan_stats stats;
     uint64_t fingerprint;
+    struct plan_options opts;
+    /* the call in progress (plan_process, plan_finish) */
+    plan_emit_fn emit;
+    void *emit_ctx;
+    struct arena *scratch;
+    struct sql_error *err;
+    int sink_failed;
+    struct sql_error finish_err; /* plan_finish reports no error: where its errors go */
 };
 
 /* ---- Schemas and small helpers -----------------------------------------------------------*/
@@ -122,179 +123,6 @@ static int fail_at(struct sql_error *err, int line, int column, const char *fmt,
 
 #define fail_tok(err, t, ...) fail_at(err, (t) ? (t)->line : 0, (t) ? (t)->column : 0, __VA_ARGS__)
 
-static int name_matches(const char *name, const char *want, int quoted)
-{
-    return quoted ? strcmp(name, want) == 0 : strcasecmp(name, want) == 0;
-}
-
-static int is_window_column(const char *name)
-{
-    return strcasecmp(name, "window_start") == 0 || strcasecmp(name, "window_end") == 0;
-}
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-/* ---- Name resolution -------------------------------------------------------------------*/
-
-static int check_qualifier(struct expr_compiler *c, const struct ast *col)
-{
-    struct plan *p = c->ctx;
-    if (col->qualifier && strcasecmp(col->qualifier, p->source) != 0 &&
-        !(p->alias && strcasecmp(col->qualifier, p->alias) == 0))
-        return compile_fail(c, col, "unknown table \"%s\" in \"%s.%s\"", col->qualifier, col->qualifier, col->name);
-    return 0;
-}
-
-/* Source column of a reference, or -1 with err filled (with a suggestion). */
-static int find_source_column(struct expr_compiler *c, const struct ast *col)
-{
-    struct plan *p = c->ctx;
-    for (int i = 0; i < p->in.nfields; i++)
-        if (name_matches(p->in.fields[i].name, col->name, col->quoted))
-            return i;
-    if (is_window_column(col->name) && p->window != WINDOW_NONE && !p->tvf)
-        return compile_fail(c, col,
-                            "column \"%s\" can only be used in the SELECT list and GROUP BY of a windowed aggregate",
-                            col->name);
-    const char *best = NULL;
-    int best_d = 99;
-    for (int i = 0; i < p->in.nfields; i++) {
-        int d = functions_distance(col->name, p->in.fields[i].name);
-        if (d < best_d) {
-            best_d = d;
-            best = p->in.fields[i].name;
-        }
-    }
-    int limit = (int)strlen(col->name) / 3 + 1;
-    if (best && best_d <= (limit > 3 ? 3 : limit) && best_d < (int)strlen(col->name))
-        return compile_fail(c, col, "column \"%s\" not found; did you mean \"%s\"?", col->name, best);
-    return compile_fail(c, col, "column \"%s\" not found in stream \"%s\"", col->name, p->source);
-}
-
-/* Columns a window table function adds after the source columns (without GROUP BY). */
-static const char *const tvf_columns[] = {"window_start", "window_end", "window_time"};
-#define TVF_NCOLUMNS 3
-
-static int resolve_input_column(struct expr_compiler *c, const struct ast *col, int *index, enum value_type *type)
-{
-    struct plan *p = c->ctx;
-    if (check_qualifier(c, col) < 0)
-        return -1;
-    for (int k = 0; p->tvf && k < TVF_NCOLUMNS; k++) {
-        int shadowed = 0;
-        for (int f = 0; f < p->in.nfields; f++)
-            shadowed |= name_matches(p->in.fields[f].name, col->name, col->quoted);
-        if (!shadowed && name_matches(tvf_columns[k], col->name, col->quoted)) {
-            *index = p->in.nfields + k;
-            *type = VT_TIMESTAMP;
-            return 0;
-        }
-    }
-    int i = find_source_column(c, col);
-    if (i < 0)
-        return -1;
-    p->needed[i] = 1;
-    *index = i;
-    *type = p->in.fields[i].type;
-    return 0;
-}
-
-/* After grouping: a column is a GROUP BY key or window_start/window_end. */
-static int resolve_group_column(struct expr_compiler *c, const struct ast *col, int *index, enum value_type *type)
-{
-    struct plan *p = c->ctx;
-    if (check_qualifier(c, col) < 0)
-        return -1;
-    if (is_window_column(col->name) && !col->quoted) {
-        *index = p->nkeys + (strcasecmp(col->name, "window_end") == 0);
-        *type = VT_TIMESTAMP;
-        return 0;
-    }
-    int i = find_source_column(c, col);
-    if (i < 0)
-        return -1;
-    for (int k = 0; k < p->nkeys; k++)
-        if (p->key_cols[k] == i) {
-            *index = k;
-            *type = p->in.fields[i].type;
-            return 0;
-        }
-    return compile_fail(c, col, "column \"%s\" must appear in GROUP BY or be used in an aggregate function", col->name);
-}
-
-static int resolve_aggregate(struct expr_compiler *c, const struct ast *call, int *index, enum value_type *type)
-{
-    struct plan *p = c->ctx;
-    const struct sql_function *f = functions_find(call->name);
-    if (f->agg == AGG_COUNT ? call->nargs > 1 : call->nargs != 1)
-        return compile_fail(c, call, "function %s takes 1 argument, found %d", f->name, call->nargs);
-    if (f->agg != AGG_COUNT && call->args[0]->kind == AST_STAR)
-        return compile_fail(c, call->args[0], "\"*\" is only allowed in COUNT(*)");
-    if (f->agg == AGG_COUNT && call->nargs == 0)
-        return compile_fail(c, call, "COUNT needs an argument: use COUNT(*) to count rows");
-    if (call->distinct && (f->agg != AGG_COUNT || call->args[0]->kind == AST_STAR))
-        return compile_fail(c, call, "DISTINCT is only supported in COUNT(DISTINCT expression)");
-    if (p->naggs == p->capaggs) {
-        int cap = p->capaggs ? p->capaggs * 2 : 4;
-        struct agg_slot *n = realloc(p->aggs, (size_t)cap * sizeof *n);
-        if (!n)
-            return compile_fail(c, call, "out of memory");
-        p->aggs = n;
-        p->capaggs = cap;
-    }
-    struct agg_slot slot = {.kind = f->agg, .distinct = call->distinct};
-    if (call->args[0]->kind != AST_STAR) {
-        /* the argument reads input rows: compile it in the input scope */
-        struct expr_compiler inner = *c;
-        inner.resolve_column = resolve_input_column;
-        inner.resolve_aggregate = NULL;
-        inner.clause = "an aggregate argument";
-        int rc = expr_compile(&inner, call->args[0], &slot.arg);
-        c->cleanups = inner.cleanups;
-        c->ncleanups = inner.ncleanups;
-        c->capcleanups = inner.capcleanups;
-        if (rc < 0)
-            return -1;
-        enum value_type t = slot.arg->type;
-        int numeric = f->agg == AGG_SUM || f->agg == AGG_AVG || f->agg == AGG_VAR_POP || f->agg == AGG_VAR_SAMP ||
-                      f->agg == AGG_STDDEV_POP || f->agg == AGG_STDDEV_SAMP;
-        if (numeric && t != VT_BIGINT && t != VT_DOUBLE && !value_is_decimal(t))
-            return compile_fail(c, call->args[0], "type mismatch: %s needs a numeric argument, found %s", f->name,
-                                value_type_name(t));
-        if (t == VT_NULL && f->agg != AGG_COUNT)
-            return compile_fail(c, call->args[0], "%s of an untyped NULL; use CAST(NULL AS type)", f->name);
-    }
-    slot.result = f->agg == AGG_COUNT ? VT_BIGINT : f->rule == RET_FIXED ? f->ret : slot.arg->type;
-    if (f->agg == AGG_SUM || f->agg == AGG_AVG)
-        slot.result = f->agg == AGG_SUM ? compile_sum_type(slot.result) : compile_avg_type(slot.result);
-    p->aggs[p->naggs] = slot;
-    *index = p->nkeys + 2 + p->naggs;
-    *type = slot.result;
-    p->naggs++;
-    return 0;
-}
-
-/* ---- Compile ---------------------------------------------------------------------------*/
-
-static int ast_has_aggregate(const struct ast *a)
-{
-    if (!a)
-        return 0;
-    if (a->kind == AST_FUNC) {
-        const struct sql_function *f = functions_find(a->name);
-        if (f && f->agg != AGG_NONE)
-            return 1;
-    }
-    for (int i = 0; i < a->nargs; i++)
-        if (ast_has_aggregate(a->args[i]))
-            return 1;
-    return ast_has_aggregate(a->operand) || ast_has_aggregate(a->else_expr);
-}
-
 static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *b = p;
@@ -303,258 +131,319 @@ static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
     return h;
 }
 
-static int compile_window(struct plan *p, const struct ast_insert *ins, struct sql_error *err)
+/* ---- Building the tree -------------------------------------------------------------------*/
+
+struct build {
+    struct plan *p;
+    const struct ast_insert *ins;
+    sql_catalog_fn catalog;
+    void *ctx;
+    struct sql_error *err;
+    int visible; /* the named queries FROM can see: ins->named[0 .. visible) */
+};
+
+static struct op *build_query(struct build *b, const struct ast_query *q);
+
+static const struct schema *op_schema(const struct op *o)
 {
-    int col = -1;
-    for (int i = 0; i < p->in.nfields; i++)
-        if (name_matches(p->in.fields[i].name, ins->descriptor, ins->descriptor_quoted))
-            col = i;
-    if (col < 0)
-        return fail_tok(err, ins->descriptor_token, "column \"%s\" not found in stream \"%s\"", ins->descriptor,
-                        p->source);
-    if (p->in.fields[col].type != VT_TIMESTAMP)
-        return fail_tok(err, ins->descriptor_token, "window column \"%s\" must be a TIMESTAMP(3), found %s",
-                        ins->descriptor, value_type_name(p->in.fields[col].type));
-    if (p->in.rowtime_field < 0)
-        return fail_tok(err, ins->window_token,
-                        "windowed query on stream \"%s\" needs a watermark; declare one such as "
-                        "WATERMARK FOR %s AS %s - INTERVAL '5' SECOND",
-                        p->source, p->in.fields[col].name, p->in.fields[col].name);
-    if (p->in.rowtime_field != col)
-        return fail_tok(
-            err, ins->descriptor_token,
-            "window column \"%s\" is not the event-time column of stream \"%s\" (the one its WATERMARK is declared on)",
-            ins->descriptor, p->source);
-    p->window = ins->window;
-    p->win_a = ins->window_a_ms;
-    p->win_b = ins->window_b_ms;
-    p->rowtime = col;
+    return o->kind == OP_UNION ? ((const struct union_op *)o)->out : &((const struct query *)o)->out;
+}
+
+static int push_ptr(void ***items, int *n, int *cap, void *x)
+{
+    if (*n == *cap) {
+        int ncap = *cap ? *cap * 2 : 4;
+        void **m = realloc(*items, (size_t)ncap * sizeof *m);
+        if (!m)
+            return -1;
+        *items = m;
+        *cap = ncap;
+    }
+    (*items)[(*n)++] = x;
+    return 0;
+}
+
+/* The source stream of the plan: the first stream a FROM names; a second one is rejected. */
+static int bind_source(struct build *b, const struct ast_select *sel, const struct schema **in)
+{
+    struct plan *p = b->p;
+    const struct schema *s = b->catalog ? b->catalog(b->ctx, sel->source) : NULL;
+    if (!s)
+        return fail_tok(b->err, sel->source_token, "stream \"%s\" not found", sel->source);
+    if (p->source) {
+        if (strcasecmp(p->source, sel->source) != 0)
+            return fail_tok(b->err, sel->source_token,
+                            "reading a second stream (\"%s\" besides \"%s\") is not supported: a pipeline reads one "
+                            "stream",
+                            sel->source, p->source);
+        *in = &p->in;
+        return 0;
+    }
+    if (!(p->source = strdup(sel->source)) || schema_copy(&p->in, s) < 0 ||
+        !(p->needed = calloc((size_t)s->nfields + 1, 1)))
+        return fail_at(b->err, 0, 0, "out of memory");
+    p->rowtime = p->in.rowtime_field;
     p->delay = p->in.watermark_delay_ms;
-    p->needed[col] = 1;
-    if (ins->window == WINDOW_SESSION) {
-        p->table.gap = p->win_a;
-        p->bounds = calloc(1, sizeof *p->bounds);
-        return p->bounds ? 0 : fail_at(err, 0, 0, "out of memory");
-    }
-    if (ins->window == WINDOW_HOP && p->win_b % p->win_a != 0)
-        return fail_tok(err, ins->window_b_token, "HOP size must be a whole multiple of its slide");
-    if (ins->window == WINDOW_CUMULATE && p->win_b % p->win_a != 0)
-        return fail_tok(err, ins->window_b_token, "CUMULATE max size must be a whole multiple of its step");
-    if (ins->window != WINDOW_TUMBLE && p->win_b / p->win_a > 10000)
-        return fail_tok(err, ins->window_b_token, "window has too many slices (more than 10000)");
-    p->bounds = calloc(ins->window == WINDOW_TUMBLE ? 1 : (size_t)(p->win_b / p->win_a), sizeof *p->bounds);
-    if (!p->bounds)
-        return fail_at(err, 0, 0, "out of memory");
+    *in = &p->in;
     return 0;
 }
 
-/* SESSION ... PARTITION BY: each column must be a GROUP BY key; the keys are reordered so
- * that the partition columns come first (the window table's partition prefix). */
-static int compile_partition_by(struct plan *p, const struct ast_insert *ins)
+/* The named query (view or WITH) FROM name refers to, among the visible ones, or -1. */
+static int find_named(const struct build *b, const char *name)
 {
-    for (int i = 0; i < ins->npartition_by; i++) {
-        const struct ast *col = ins->partition_by[i];
-        int c = find_source_column(&p->compiler, col), k = p->table.npart;
-        if (c < 0)
+    for (int i = b->visible - 1; i >= 0; i--)
+        if (strcasecmp(b->ins->named[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* "GroupAggregate(groupBy=[a, b])", as the operator is named in messages (plan arena). */
+static const char *describe_group(struct plan *p, const struct query *q)
+{
+    char buf[256];
+    size_t n = (size_t)snprintf(buf, sizeof buf, "GroupAggregate(groupBy=[");
+    for (int k = 0; k < q->nkeys && n < sizeof buf; k++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", k ? ", " : "",
+                              q->key_cols[k] >= 0 ? q->in.fields[q->key_cols[k]].name : "<expression>");
+    if (n < sizeof buf)
+        snprintf(buf + n, sizeof buf - n, "])");
+    return arena_strndup(p->arena, buf, strlen(buf));
+}
+
+/* Changelog mode of block q from its input's (NULL: the source stream, insert-only). */
+static int derive_changelog(struct build *b, struct query *q, const struct op *input, const struct ast_select *sel)
+{
+    if (input && input->updating) {
+        if (q->op.kind == OP_WINDOW_TVF || q->op.kind == OP_WINDOW_AGG)
+            return fail_tok(b->err, sel->window_token,
+                            "a window table function doesn't support consuming update changes produced by node %s "
+                            "(line %d, column %d)",
+                            input->updating_by, input->updating_line, input->updating_column);
+        q->op.updating = 1;
+        q->op.updating_by = input->updating_by;
+        q->op.updating_line = input->updating_line;
+        q->op.updating_column = input->updating_column;
+    }
+    if (q->op.kind == OP_GROUP_AGG) {
+        const struct token *at = sel->ngroup_by ? sel->group_by_token : sel->select_token;
+        q->op.updating = 1;
+        q->op.updating_by = describe_group(b->p, q);
+        q->op.updating_line = at->line;
+        q->op.updating_column = at->column;
+        if (!q->op.updating_by)
+            return fail_at(b->err, 0, 0, "out of memory");
+        b->p->grouped = 1;
+    }
+    if (q->op.kind == OP_WINDOW_TVF || q->op.kind == OP_WINDOW_AGG)
+        b->p->windowed = 1;
+    return 0;
+}
+
+/* The input of a block: a subquery, a named query, or the source stream. */
+static int build_input(struct build *b, const struct ast_select *sel, struct query *q, struct op **input,
+                       const struct schema **in)
+{
+    *input = NULL;
+    if (sel->subquery) {
+        if (!(*input = build_query(b, sel->subquery)))
             return -1;
-        while (k < p->nkeys && p->key_cols[k] != c)
-            k++;
-        int seen = 0;
-        for (int j = 0; j < p->table.npart; j++)
-            seen |= p->key_cols[j] == c;
-        if (seen)
-            continue;
-        if (k == p->nkeys)
-            return fail_at(p->compiler.err, col->line, col->column,
-                           "PARTITION BY column \"%s\" must also be a GROUP BY key of the SESSION window",
-                           p->in.fields[c].name);
-        memmove(&p->key_cols[p->table.npart + 1], &p->key_cols[p->table.npart],
-                (size_t)(k - p->table.npart) * sizeof *p->key_cols);
-        p->key_cols[p->table.npart++] = c;
+        *in = op_schema(*input);
+        return 0;
     }
-    return 0;
+    q->name = sel->source;
+    int named = find_named(b, sel->source);
+    if (named >= 0) {
+        int visible = b->visible;
+        b->visible = named; /* a named query sees those defined before it */
+        *input = build_query(b, b->ins->named[named].query);
+        b->visible = visible;
+        if (!*input)
+            return -1;
+        *in = op_schema(*input);
+        return 0;
+    }
+    q->reads_source = 1;
+    return bind_source(b, sel, in);
 }
 
-/* Grouping keys (window_start and window_end aside) are gathered per row in a fixed array. */
-#define MAX_GROUP_KEYS 64
-
-static int compile_group_by(struct plan *p, const struct ast_insert *ins, struct sql_error *err)
+static struct op *build_select(struct build *b, const struct ast_select *sel)
 {
-    int has_start = 0, has_end = 0;
-    p->key_cols = calloc((size_t)ins->ngroup_by + 1, sizeof *p->key_cols);
-    if (!p->key_cols)
-        return fail_at(err, 0, 0, "out of memory");
-    for (int i = 0; i < ins->ngroup_by; i++) {
-        const struct ast *g = ins->group_by[i];
-        if (g->kind != AST_COLUMN)
-            return fail_at(err, g->line, g->column, "GROUP BY supports column names only");
-        if (is_window_column(g->name) && !g->quoted) {
-            if (strcasecmp(g->name, "window_start") == 0)
-                has_start = 1;
-            else
-                has_end = 1;
-            continue;
+    struct plan *p = b->p;
+    struct query *q = calloc(1, sizeof *q);
+    struct op *input;
+    const struct schema *in = NULL;
+    if (!q || push_ptr((void ***)&p->queries, &p->nqueries, &p->capqueries, q) < 0) {
+        free(q);
+        fail_at(b->err, 0, 0, "out of memory");
+        return NULL;
+    }
+    q->plan = p;
+    q->sel = sel;
+    q->alias = sel->source_alias;
+    if (build_input(b, sel, q, &input, &in) < 0)
+        return NULL;
+    /* the block goes after its inputs: windows fire and state is written in that order */
+    for (int i = 0; i < p->nqueries - 1; i++)
+        if (p->queries[i] == q) {
+            memmove(&p->queries[i], &p->queries[i + 1], (size_t)(p->nqueries - 1 - i) * sizeof *p->queries);
+            p->queries[p->nqueries - 1] = q;
+            break;
         }
-        if (check_qualifier(&p->compiler, g) < 0)
-            return -1;
-        int col = find_source_column(&p->compiler, g);
-        if (col < 0)
-            return -1;
-        if (p->nkeys == MAX_GROUP_KEYS)
-            return fail_at(err, g->line, g->column, "too many GROUP BY keys (more than %d)", MAX_GROUP_KEYS);
-        p->needed[col] = 1;
-        p->key_cols[p->nkeys++] = col;
-    }
-    if (p->window == WINDOW_NONE)
-        return fail_tok(err, ins->group_by_token,
-                        "GROUP BY without a window is not supported (its result would be an updating table); "
-                        "group by window_start, window_end of TUMBLE, HOP, CUMULATE or SESSION");
-    if (!has_start || !has_end)
-        return fail_tok(err, ins->group_by_token, "a windowed GROUP BY must list both window_start and window_end");
-    return p->window == WINDOW_SESSION ? compile_partition_by(p, ins) : 0;
+    struct query_env env = {.arena = p->arena, .compiler = &p->compiler, .err = b->err, .needed = p->needed};
+    if (query_compile(q, sel, in, &env) < 0)
+        return NULL;
+    if (input)
+        input->parent = &q->op;
+    if (derive_changelog(b, q, input, sel) < 0)
+        return NULL;
+    return &q->op;
 }
 
-/* Output column names: alias, column name, window column, or EXPR$n. */
-static int output_name(const struct ast_select_item *it, int pos, const struct plan *p, int col, char **out)
+/* Branch i of a UNION ALL must give the first branch's column count and types. */
+static int check_union_branch(struct build *b, const struct ast_query *aq, int i, const struct schema *first,
+                              const struct schema *s)
 {
-    char buf[32];
-    const char *n = it->alias;
-    if (!n && it->expr->kind == AST_COLUMN)
-        n = col >= 0 ? p->in.fields[col].name : it->expr->name;
-    if (!n) {
-        snprintf(buf, sizeof buf, "EXPR$%d", pos);
-        n = buf;
-    }
-    *out = strdup(n);
-    return *out ? 0 : -1;
-}
-
-static int add_output(struct plan *p, struct expr *e, char *name, int cap)
-{
-    if (p->nitems == cap)
-        return -1;
-    p->items[p->nitems] = e;
-    p->out.fields[p->nitems].name = name;
-    p->out.fields[p->nitems].type = e->type;
-    p->out.nfields = ++p->nitems;
+    const struct token *at = aq->selects[i]->select_token;
+    if (s->nfields != first->nfields)
+        return fail_tok(b->err, at, "UNION ALL branches differ: the first gives %d column%s, this one %d",
+                        first->nfields, first->nfields == 1 ? "" : "s", s->nfields);
+    for (int c = 0; c < s->nfields; c++)
+        if (s->fields[c].type != first->fields[c].type)
+            return fail_tok(b->err, at, "UNION ALL branches differ: column %d is %s in the first branch but %s here",
+                            c + 1, value_type_name(first->fields[c].type), value_type_name(s->fields[c].type));
     return 0;
 }
 
-static int compile_select(struct plan *p, const struct ast_insert *ins, int grouped, struct sql_error *err)
+static struct op *build_query(struct build *b, const struct ast_query *aq)
 {
-    int cap = 0;
-    int nstar = p->in.nfields + (p->tvf ? TVF_NCOLUMNS : 0);
-    for (int i = 0; i < ins->nitems; i++)
-        cap += ins->items[i].expr->kind == AST_STAR ? nstar : 1;
-    p->items = calloc((size_t)cap + 1, sizeof *p->items);
-    p->out.fields = calloc((size_t)cap + 1, sizeof *p->out.fields);
-    p->outrow = calloc((size_t)cap + 1, sizeof *p->outrow);
-    p->out.rowtime_field = -1;
-    if (!p->items || !p->out.fields || !p->outrow)
-        return fail_at(err, 0, 0, "out of memory");
-    struct expr_compiler *c = &p->compiler;
-    c->resolve_column = grouped ? resolve_group_column : resolve_input_column;
-    c->resolve_aggregate = grouped ? resolve_aggregate : NULL;
-    c->clause = "the SELECT list of a query without GROUP BY";
-    for (int i = 0; i < ins->nitems; i++) {
-        const struct ast_select_item *it = &ins->items[i];
-        char *name;
-        if (it->expr->kind == AST_STAR) {
-            if (grouped)
-                return fail_at(err, it->expr->line, it->expr->column,
-                               "SELECT * is not allowed with GROUP BY; list the keys and aggregates");
-            for (int f = 0; f < nstar; f++) {
-                const char *fname = f < p->in.nfields ? p->in.fields[f].name : tvf_columns[f - p->in.nfields];
-                struct ast col = {
-                    .kind = AST_COLUMN, .name = fname, .quoted = 1, .line = it->expr->line, .column = it->expr->column};
-                struct expr *e;
-                if (expr_compile(c, &col, &e) < 0 ||
-                    output_name(&(struct ast_select_item){.expr = &col}, i, p, f < p->in.nfields ? f : -1, &name) < 0)
-                    return -1;
-                add_output(p, e, name, cap);
-            }
-            continue;
+    struct plan *p = b->p;
+    if (aq->nselects == 1)
+        return build_select(b, aq->selects[0]);
+    struct union_op *u = calloc(1, sizeof *u);
+    if (!u || push_ptr((void ***)&p->unions, &p->nunions, &p->capunions, u) < 0 ||
+        !(u->inputs = calloc((size_t)aq->nselects, sizeof *u->inputs))) {
+        free(u);
+        fail_at(b->err, 0, 0, "out of memory");
+        return NULL;
+    }
+    u->op.kind = OP_UNION;
+    for (int i = 0; i < aq->nselects; i++) {
+        struct op *in = build_select(b, aq->selects[i]);
+        if (!in || (i > 0 && check_union_branch(b, aq, i, u->out, op_schema(in)) < 0))
+            return NULL;
+        if (i == 0)
+            u->out = op_schema(in);
+        in->parent = &u->op;
+        u->inputs[u->ninputs++] = in;
+        if (in->updating && !u->op.updating) {
+            u->op.updating = 1;
+            u->op.updating_by = in->updating_by;
+            u->op.updating_line = in->updating_line;
+            u->op.updating_column = in->updating_column;
         }
-        struct expr *e;
-        if (expr_compile(c, it->expr, &e) < 0)
-            return -1;
-        if (e->type == VT_NULL)
-            return fail_at(err, it->expr->line, it->expr->column,
-                           "cannot select an untyped NULL; use CAST(NULL AS type)");
-        int col = -1;
-        if (it->expr->kind == AST_COLUMN && !grouped && e->index < p->in.nfields)
-            col = e->index;
-        else if (it->expr->kind == AST_COLUMN && e->index < p->nkeys)
-            col = p->key_cols[e->index];
-        if (output_name(it, i, p, col, &name) < 0)
-            return fail_at(err, 0, 0, "out of memory");
-        add_output(p, e, name, cap);
     }
-    return 0;
+    return &u->op;
 }
+
+/* ---- The sink ----------------------------------------------------------------------------*/
 
 /* Output names must be unique unless a declared sink gives the names (by position). */
-static int check_output_names(struct plan *p, const struct ast_insert *ins, struct sql_error *err)
+static int check_output_names(const struct query *q, struct sql_error *err)
 {
-    int nstar = p->in.nfields + (p->tvf ? TVF_NCOLUMNS : 0);
-    for (int i = 0; i < p->nitems; i++)
+    const struct ast_select *sel = q->sel;
+    int nstar = q->in.nfields + (q->tvf ? 3 : 0);
+    for (int i = 0; i < q->nitems; i++)
         for (int j = 0; j < i; j++)
-            if (strcasecmp(p->out.fields[i].name, p->out.fields[j].name) == 0) {
+            if (strcasecmp(q->out.fields[i].name, q->out.fields[j].name) == 0) {
                 const struct ast *at = NULL;
                 int k = 0;
-                for (int s = 0; s < ins->nitems && !at; s++) {
-                    k += ins->items[s].expr->kind == AST_STAR ? nstar : 1;
+                for (int s = 0; s < sel->nitems && !at; s++) {
+                    k += sel->items[s].expr->kind == AST_STAR ? nstar : 1;
                     if (k > i)
-                        at = ins->items[s].expr;
+                        at = sel->items[s].expr;
                 }
                 return fail_at(err, at ? at->line : 0, at ? at->column : 0,
-                               "duplicate output column \"%s\"; use AS to give it another name", p->out.fields[i].name);
+                               "duplicate output column \"%s\"; use AS to give it another name", q->out.fields[i].name);
             }
     return 0;
 }
 
 /* When the sink stream is declared, the query must fit it (BIGINT widens to DOUBLE). */
-static int check_sink(struct plan *p, const struct ast_insert *ins, const struct schema *sink, struct sql_error *err)
+static int fit_sink(struct plan *p, struct query *q, const struct ast_insert *ins, const struct schema *sink,
+                    struct sql_error *err)
 {
     const struct token *t = ins->sink_token;
-    if (sink->nfields != p->nitems)
+    if (sink->nfields != q->nitems)
         return fail_tok(err, t, "stream \"%s\" has %d column%s but the query gives %d", ins->sink, sink->nfields,
-                        sink->nfields == 1 ? "" : "s", p->nitems);
-    for (int i = 0; i < p->nitems; i++) {
-        enum value_type want = sink->fields[i].type, got = p->items[i]->type;
+                        sink->nfields == 1 ? "" : "s", q->nitems);
+    for (int i = 0; i < q->nitems; i++) {
+        enum value_type want = sink->fields[i].type, got = q->items[i]->type;
         if (!compile_implicit_cast(got, want))
             return fail_tok(err, t, "column %d (\"%s\") of stream \"%s\" is %s but the query gives %s", i + 1,
                             sink->fields[i].name, ins->sink, value_type_name(want), value_type_name(got));
         struct ast at = {.line = t->line, .column = t->column};
-        if (!(p->items[i] = expr_promote(&p->compiler, &at, p->items[i], want)))
+        p->compiler.ctx = q;
+        if (!(q->items[i] = expr_promote(&p->compiler, &at, q->items[i], want)))
             return -1;
-        free(p->out.fields[i].name);
-        p->out.fields[i].name = strdup(sink->fields[i].name);
-        p->out.fields[i].type = want;
-        if (!p->out.fields[i].name)
+        q->out.fields[i].name = arena_strndup(p->arena, sink->fields[i].name, strlen(sink->fields[i].name));
+        if (!q->out.fields[i].name)
             return fail_at(err, 0, 0, "out of memory");
+        q->out.fields[i].type = want;
     }
     return 0;
 }
 
-/* WHERE / HAVING: a BOOLEAN expression in the compiler's current scope. */
-static int compile_condition(struct plan *p, const struct ast *a, const char *clause, struct expr **out)
+static int check_sink(struct build *b, const struct schema *sink)
 {
-    p->compiler.clause = clause;
-    if (expr_compile(&p->compiler, a, out) < 0)
-        return -1;
-    const struct ast *start = a; /* point at where the condition starts, not at its operator */
-    while ((start->kind == AST_BINARY || start->kind == AST_IS_NULL || start->kind == AST_LIKE ||
-            start->kind == AST_IN || start->kind == AST_BETWEEN) &&
-           start->nargs > 0)
-        start = start->args[0];
-    if ((*out)->type != VT_BOOLEAN && (*out)->type != VT_NULL)
-        return fail_at(p->compiler.err, start->line, start->column, "%s must be a BOOLEAN condition, found %s", clause,
-                       value_type_name((*out)->type));
+    struct plan *p = b->p;
+    const struct ast_insert *ins = b->ins;
+    struct op *root = p->root;
+    int n = root->kind == OP_UNION ? ((struct union_op *)root)->ninputs : 1;
+    for (int i = 0; i < n; i++) {
+        struct query *q = (struct query *)(root->kind == OP_UNION ? ((struct union_op *)root)->inputs[i] : root);
+        if (sink ? fit_sink(p, q, ins, sink, b->err) < 0 : i == 0 && check_output_names(q, b->err) < 0)
+            return -1;
+    }
+    /* an upsert stream (a PRIMARY KEY) takes updates; so does whatever the caller says does */
+    if (root->updating && !p->opts.sink_accepts_updates && !(sink && sink->nprimary_key > 0))
+        return fail_at(b->err, root->updating_line, root->updating_column,
+                       "append-only stream \"%s\" doesn't support consuming update changes produced by node %s; "
+                       "declare a PRIMARY KEY on \"%s\" to write an upsert stream",
+                       ins->sink, root->updating_by, ins->sink);
+    if (schema_copy(&p->out, op_schema(root)) < 0)
+        return fail_at(b->err, 0, 0, "out of memory");
+    p->out.rowtime_field = -1;
+    p->out.watermark_delay_ms = 0;
     return 0;
 }
 
-struct plan *plan_compile(const char *sql, sql_catalog_fn catalog, void *ctx, struct sql_error *err)
+static int build_plan(struct build *b)
+{
+    struct plan *p = b->p;
+    const struct ast_insert *ins = b->ins;
+    b->visible = ins->nnamed;
+    if (!(p->root = build_query(b, ins->query)))
+        return -1;
+    for (int i = 0; i < p->nqueries; i++)
+        if (p->queries[i]->reads_source)
+            p->nscans++;
+    if (!(p->scans = calloc((size_t)p->nscans + 1, sizeof *p->scans)))
+        return fail_at(b->err, 0, 0, "out of memory");
+    p->nscans = 0;
+    for (int i = 0; i < p->nqueries; i++)
+        if (p->queries[i]->reads_source)
+            p->scans[p->nscans++] = p->queries[i];
+    if (!p->source) /* every FROM names a query that reads ... nothing: cannot happen (no cycles) */
+        return fail_tok(b->err, ins->sink_token, "the query reads no stream");
+    if (strcasecmp(ins->sink, p->source) == 0)
+        return fail_tok(b->err, ins->sink_token, "a pipeline cannot write to the stream it reads (\"%s\")", ins->sink);
+    return check_sink(b, b->catalog ? b->catalog(b->ctx, ins->sink) : NULL);
+}
+
+static const struct plan_options plan_defaults;
+
+struct plan *plan_compile_with(const char *sql, sql_catalog_fn catalog, void *ctx, const struct plan_options *o,
+                               struct sql_error *err)
 {
     struct sql_error local;
     if (!err)
@@ -563,94 +452,26 @@ struct plan *plan_compile(const char *sql, sql_catalog_fn catalog, void *ctx, st
     struct arena *tmp = arena_new(16384);
     struct plan *p = calloc(1, sizeof *p);
     struct ast_insert *ins;
-    if (!tmp || !p) {
+    if (!tmp || !p || !(p->arena = arena_new(16384)) || !(p->sql = strdup(sql))) {
         fail_at(err, 0, 0, "out of memory");
         goto fail;
     }
+    p->opts = o ? *o : plan_defaults;
     p->rowtime = -1;
     p->max_ts = INT64_MIN;
     p->stats.watermark_ms = INT64_MIN;
-    if (!(p->arena = arena_new(16384)) || !(p->sql = strdup(sql))) {
-        fail_at(err, 0, 0, "out of memory");
-        goto fail;
-    }
     p->compiler.arena = p->arena;
     p->compiler.err = err;
-    p->compiler.ctx = p;
     if (parser_parse_insert(sql, tmp, &ins, err) < 0)
         goto fail;
-    const struct schema *in = catalog ? catalog(ctx, ins->source) : NULL;
-    if (!in) {
-        fail_tok(err, ins->source_token, "stream \"%s\" not found", ins->source);
-        goto fail;
-    }
-    if (!(p->source = strdup(ins->source)) || !(p->sink = strdup(ins->sink)) || schema_copy(&p->in, in) < 0 ||
-        !(p->needed = calloc((size_t)in->nfields + 1, 1))) {
-        fail_at(err, 0, 0, "out of memory");
-        goto fail;
-    }
-    if (ins->source_alias && !(p->alias = strdup(ins->source_alias))) {
-        fail_at(err, 0, 0, "out of memory");
-        goto fail;
-    }
-    int grouped = ins->ngroup_by > 0 || ins->having;
-    for (int i = 0; i < ins->nitems && !grouped; i++)
-        grouped = ast_has_aggregate(ins->items[i].expr);
-    if (ins->window != WINDOW_NONE && compile_window(p, ins, err) < 0)
-        goto fail;
-    p->tvf = p->window != WINDOW_NONE && !grouped;
-    if (p->tvf && p->window == WINDOW_SESSION) {
-        fail_tok(err, ins->window_token,
-                 "a SESSION window needs GROUP BY window_start, window_end (a session's bounds are known only when "
-                 "it closes)");
-        goto fail;
-    }
-    if (p->tvf && !(p->tvfrow = calloc((size_t)p->in.nfields + TVF_NCOLUMNS, sizeof *p->tvfrow))) {
-        fail_at(err, 0, 0, "out of memory");
-        goto fail;
-    }
-    p->compiler.resolve_column = resolve_input_column;
-    p->compiler.resolve_aggregate = NULL;
-    if (ins->where && compile_condition(p, ins->where, "WHERE", &p->where) < 0)
-        goto fail;
-    if (grouped) {
-        if (ins->ngroup_by == 0) {
-            fail_at(err, ins->items[0].expr->line, ins->items[0].expr->column,
-                    "aggregates need GROUP BY window_start, window_end over TUMBLE, HOP, CUMULATE or SESSION");
-            goto fail;
-        }
-        if (compile_group_by(p, ins, err) < 0)
-            goto fail;
-    }
-    if (compile_select(p, ins, grouped, err) < 0)
-        goto fail;
-    if (ins->having && compile_condition(p, ins->having, "HAVING", &p->having) < 0)
-        goto fail;
-    if (grouped) {
-        p->aggargs = calloc((size_t)p->naggs + 1, sizeof *p->aggargs);
-        p->postrow = calloc((size_t)(p->nkeys + 2 + p->naggs), sizeof *p->postrow);
-        if (!p->aggargs || !p->postrow) {
+    struct build b = {.p = p, .ins = ins, .catalog = catalog, .ctx = ctx, .err = err};
+    if (build_plan(&b) < 0 || !(p->sink = strdup(ins->sink))) {
+        if (!err->message[0])
             fail_at(err, 0, 0, "out of memory");
-            goto fail;
-        }
-    }
-    if (strcasecmp(ins->sink, ins->source) == 0) {
-        fail_tok(err, ins->sink_token, "a pipeline cannot write to the stream it reads (\"%s\")", ins->sink);
         goto fail;
     }
-    const struct schema *sink = catalog ? catalog(ctx, ins->sink) : NULL;
-    if (sink ? check_sink(p, ins, sink, err) < 0 : check_output_names(p, ins, err) < 0)
-        goto fail;
-    if (!(p->key_types = calloc((size_t)p->nkeys + 1, sizeof *p->key_types))) {
-        fail_at(err, 0, 0, "out of memory");
-        goto fail;
-    }
-    for (int i = 0; i < p->nkeys; i++)
-        p->key_types[i] = p->in.fields[p->key_cols[i]].type;
-    p->table.nkeys = p->nkeys;
-    p->table.key_types = p->key_types;
-    p->table.naggs = p->naggs;
-    p->table.aggs = p->aggs;
+    for (int i = 0; i < p->nqueries; i++)
+        p->queries[i]->sel = NULL; /* the syntax tree goes with tmp */
     /* fingerprint: what a snapshot must match */
     uint64_t h = 0xcbf29ce484222325ULL;
     h = hash_bytes(h, sql, strlen(sql));
@@ -667,6 +488,11 @@ fail:
     return NULL;
 }
 
+struct plan *plan_compile(const char *sql, sql_catalog_fn catalog, void *ctx, struct sql_error *err)
+{
+    return plan_compile_with(sql, catalog, ctx, NULL, err);
+}
+
 int sql_validate(const char *sql, sql_catalog_fn catalog, void *ctx, struct sql_error *err)
 {
     struct plan *p = plan_compile(sql, catalog, ctx, err);
@@ -676,251 +502,389 @@ int sql_validate(const char *sql, sql_catalog_fn catalog, void *ctx, struct sql_
     return 0;
 }
 
-/* ---- Firing windows ----------------------------------------------------------------------*/
+/* ---- Running rows up the tree ------------------------------------------------------------*/
 
-/* Emits the rows of window w (HAVING, SELECT). */
-static int window_fire(struct plan *p, struct window *w, struct arena *scratch, plan_emit_fn emit, void *ctx,
-                       struct sql_error *err)
+static int query_push(struct plan *p, struct query *q, enum row_kind kind, const struct value *row);
+
+/* Passes a row of operator o to its parent (through unions), or to the sink. */
+static int op_emit(struct plan *p, struct op *o, enum row_kind kind, const struct value *row)
 {
-    struct eval_ctx ec = {.row = p->postrow, .scratch = scratch, .err = err};
-    int rc = 0;
-    for (struct window_group *g = w->first; g && rc == 0; g = g->next) {
-        memcpy(p->postrow, g->keys, (size_t)p->nkeys * sizeof *g->keys);
-        p->postrow[p->nkeys].type = VT_TIMESTAMP;
-        p->postrow[p->nkeys].u.i = w->start;
-        p->postrow[p->nkeys + 1].type = VT_TIMESTAMP;
-        p->postrow[p->nkeys + 1].u.i = w->end;
-        for (int i = 0; i < p->naggs; i++)
-            window_group_result(&p->table, g, i, &p->postrow[p->nkeys + 2 + i]);
-        if (p->having) {
-            struct value h;
-            if (expr_eval(p->having, &ec, &h) < 0) {
-                p->stats.eval_errors++;
-                continue;
+    for (;;) {
+        struct op *to = o->parent;
+        if (!to) {
+            p->stats.rows_out++;
+            if (p->emit(p->emit_ctx, kind, row) < 0) {
+                p->sink_failed = 1;
+                return fail_at(p->err, 0, 0, "output rejected the row");
             }
-            if (h.type != VT_BOOLEAN || !h.u.b)
-                continue;
+            return 0;
         }
-        int bad = 0;
-        for (int i = 0; i < p->nitems && !bad; i++)
-            bad = expr_eval(p->items[i], &ec, &p->outrow[i]) < 0;
-        if (bad) {
+        if (to->kind != OP_UNION)
+            return query_push(p, (struct query *)to, kind, row);
+        o = to;
+    }
+}
+
+/* Evaluates cond (WHERE, HAVING) over ec->row: *pass when TRUE. Returns 0 or -1. */
+static int test_condition(struct plan *p, const struct expr *cond, struct eval_ctx *ec, int *pass)
+{
+    struct value w;
+    if (expr_eval(cond, ec, &w) < 0) {
+        p->stats.eval_errors++;
+        return -1;
+    }
+    *pass = w.type == VT_BOOLEAN && w.u.b;
+    return 0;
+}
+
+/* Evaluates the SELECT list over ec->row into q->outrow. */
+static int project(struct plan *p, struct query *q, struct eval_ctx *ec)
+{
+    for (int i = 0; i < q->nitems; i++)
+        if (expr_eval(q->items[i], ec, &q->outrow[i]) < 0) {
             p->stats.eval_errors++;
-            continue;
+            return -1;
         }
-        p->stats.rows_out++;
-        rc = emit(ctx, p->outrow);
-        if (rc < 0)
-            fail_at(err, 0, 0, "output rejected the row");
-    }
-    return rc;
+    return 0;
 }
 
-/* Fires (in end order) every window whose end <= limit, and drops their state. */
-static int fire_until(struct plan *p, int64_t limit, struct arena *scratch, plan_emit_fn emit, void *ctx,
-                      struct sql_error *err)
+static int calc_push(struct plan *p, struct query *q, enum row_kind kind, const struct value *row)
 {
-    int n = 0, rc = 0;
-    while (n < p->table.nwindows && p->table.windows[n].end - 1 <= limit) { /* Flink: at max timestamp end - 1 */
-        if (rc == 0)
-            rc = window_fire(p, &p->table.windows[n], scratch, emit, ctx, err);
-        n++;
-    }
-    window_table_drop(&p->table, n);
-    return rc;
-}
-
-/* ---- Execution -------------------------------------------------------------------------*/
-
-/* The windows of event time ts whose last millisecond (end - 1) is after wm, into p->bounds;
- * returns how many. */
-static int window_list(struct plan *p, int64_t ts, int64_t wm)
-{
-    int n = 0;
-    if (p->window == WINDOW_CUMULATE) {
-        /* windows [s, s + step * k) for k = 1 .. max / step, s = start of the max window */
-        int64_t s = floor_div(ts, p->win_b) * p->win_b;
-        for (int64_t end = s + p->win_b; end > ts && end > s && end - 1 > wm; end -= p->win_a)
-            p->bounds[n++] = (struct window_bounds){s, end};
-    } else {
-        int64_t size = p->window == WINDOW_HOP ? p->win_b : p->win_a;
-        for (int64_t s = floor_div(ts, p->win_a) * p->win_a; s > ts - size && s + size - 1 > wm; s -= p->win_a)
-            p->bounds[n++] = (struct window_bounds){s, s + size};
-    }
-    return n;
+    struct eval_ctx ec = {.row = row, .scratch = p->scratch, .err = p->err};
+    int pass = 1;
+    if (q->where && (test_condition(p, q->where, &ec, &pass) < 0 || !pass))
+        return pass ? -1 : 0;
+    if (project(p, q, &ec) < 0)
+        return -1;
+    return op_emit(p, &q->op, kind, q->outrow);
 }
 
 /* The row's event time, checked. Returns 0 or -1 (counted as an evaluation error). */
-static int event_time(struct plan *p, const struct value *row, int64_t *ts, struct sql_error *err)
+static int event_time(struct plan *p, struct query *q, const struct value *row, int64_t *ts)
 {
-    const struct value *v = &row[p->rowtime];
-    const char *name = p->in.fields[p->rowtime].name;
+    const struct value *v = &row[q->rowtime];
+    const char *name = q->in.fields[q->rowtime].name;
     if (v->type != VT_TIMESTAMP) {
         p->stats.eval_errors++;
-        return fail_at(err, 0, 0, "event-time column \"%s\" is NULL", name);
+        return fail_at(p->err, 0, 0, "event-time column \"%s\" is NULL", name);
     }
     if (!timestamp_in_range(v->u.i)) { /* years 0000 to 9999: window arithmetic cannot overflow */
         p->stats.eval_errors++;
-        return fail_at(err, 0, 0, "event time %lld of column \"%s\" is out of range", (long long)v->u.i, name);
+        return fail_at(p->err, 0, 0, "event time %lld of column \"%s\" is out of range", (long long)v->u.i, name);
     }
     *ts = v->u.i;
     return 0;
 }
 
-/* Moves the watermark to ts - delay when that is later; fires due windows (aggregates). */
-static int advance_watermark(struct plan *p, int64_t ts, struct arena *scratch, plan_emit_fn emit, void *ctx,
-                             struct sql_error *err)
+static int64_t floor_div(int64_t a, int64_t b)
 {
-    if (ts <= p->max_ts)
-        return 0;
-    p->max_ts = ts;
-    if (ts - p->delay <= p->stats.watermark_ms)
-        return 0;
-    p->stats.watermark_ms = ts - p->delay;
-    return p->tvf ? 0 : fire_until(p, p->stats.watermark_ms, scratch, emit, ctx, err);
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-/* Emits the current output row; -1 with err filled when the output refuses it. */
-static int emit_row(struct plan *p, plan_emit_fn emit, void *ctx, struct sql_error *err)
+/* The windows of event time ts whose last millisecond (end - 1) is after wm (Flink), into
+ * q->bounds; returns how many. */
+static int window_list(struct query *q, int64_t ts, int64_t wm)
 {
-    p->stats.rows_out++;
-    if (emit(ctx, p->outrow) < 0)
-        return fail_at(err, 0, 0, "output rejected the row");
-    return 0;
-}
-
-/* Evaluates the SELECT list over ec->row into p->outrow. */
-static int project(struct plan *p, struct eval_ctx *ec)
-{
-    for (int i = 0; i < p->nitems; i++)
-        if (expr_eval(p->items[i], ec, &p->outrow[i]) < 0) {
-            p->stats.eval_errors++;
-            return -1;
-        }
-    return 0;
+    int n = 0;
+    if (q->window == WINDOW_CUMULATE) {
+        /* windows [s, s + step * k) for k = 1 .. max / step, s = start of the max window */
+        int64_t s = floor_div(ts, q->win_b) * q->win_b;
+        for (int64_t end = s + q->win_b; end > ts && end > s && end - 1 > wm; end -= q->win_a)
+            q->bounds[n++] = (struct window_bounds){s, end};
+    } else {
+        int64_t size = q->window == WINDOW_HOP ? q->win_b : q->win_a;
+        for (int64_t s = floor_div(ts, q->win_a) * q->win_a; s > ts - size && s + size - 1 > wm; s -= q->win_a)
+            q->bounds[n++] = (struct window_bounds){s, s + size};
+    }
+    return n;
 }
 
 /* Window table function without GROUP BY: the row once per window, with its bounds. */
-static int process_tvf(struct plan *p, const struct value *row, struct arena *scratch, plan_emit_fn emit, void *ctx,
-                       struct sql_error *err)
+static int tvf_push(struct plan *p, struct query *q, const struct value *row)
 {
-    struct eval_ctx ec = {.row = p->tvfrow, .scratch = scratch, .err = err};
+    struct eval_ctx ec = {.row = q->tvfrow, .scratch = p->scratch, .err = p->err};
     int64_t ts;
-    int nf = p->in.nfields;
-    if (event_time(p, row, &ts, err) < 0)
+    int nf = q->in.nfields;
+    if (event_time(p, q, row, &ts) < 0)
         return -1;
-    memcpy(p->tvfrow, row, (size_t)nf * sizeof *row);
-    int n = window_list(p, ts, INT64_MIN);
+    memcpy(q->tvfrow, row, (size_t)nf * sizeof *row);
+    int n = window_list(q, ts, INT64_MIN);
     for (int i = 0; i < n; i++) {
-        p->tvfrow[nf] = (struct value){.type = VT_TIMESTAMP, .u.i = p->bounds[i].start};
-        p->tvfrow[nf + 1] = (struct value){.type = VT_TIMESTAMP, .u.i = p->bounds[i].end};
-        p->tvfrow[nf + 2] = (struct value){.type = VT_TIMESTAMP, .u.i = p->bounds[i].end - 1};
-        if (p->where) {
-            struct value w;
-            if (expr_eval(p->where, &ec, &w) < 0) {
-                p->stats.eval_errors++;
-                return -1;
-            }
-            if (w.type != VT_BOOLEAN || !w.u.b)
-                continue;
-        }
-        if (project(p, &ec) < 0 || emit_row(p, emit, ctx, err) < 0)
+        q->tvfrow[nf] = (struct value){.type = VT_TIMESTAMP, .u.i = q->bounds[i].start};
+        q->tvfrow[nf + 1] = (struct value){.type = VT_TIMESTAMP, .u.i = q->bounds[i].end};
+        q->tvfrow[nf + 2] = (struct value){.type = VT_TIMESTAMP, .u.i = q->bounds[i].end - 1};
+        int pass = 1;
+        if (q->where && test_condition(p, q->where, &ec, &pass) < 0)
+            return -1;
+        if (pass && (project(p, q, &ec) < 0 || op_emit(p, &q->op, ROW_INSERT, q->outrow) < 0))
             return -1;
     }
-    return advance_watermark(p, ts, scratch, emit, ctx, err);
+    return 0;
 }
 
-static int process_windowed(struct plan *p, const struct value *row, struct arena *scratch, plan_emit_fn emit,
-                            void *ctx, struct sql_error *err, int pass)
+/* Evaluates the grouping keys and the aggregate arguments (NULL where a FILTER rejects the
+ * row) of an input row. */
+static int group_inputs(struct plan *p, struct query *q, struct eval_ctx *ec, struct value *keys)
 {
-    struct eval_ctx ec = {.row = row, .scratch = scratch, .err = err};
-    int64_t ts;
-    if (event_time(p, row, &ts, err) < 0)
-        return -1;
-    if (pass) {
-        struct value keys[MAX_GROUP_KEYS]; /* compile_group_by caps nkeys */
-        for (int i = 0; i < p->naggs; i++)
-            if (p->aggs[i].arg && expr_eval(p->aggs[i].arg, &ec, &p->aggargs[i]) < 0) {
-                p->stats.eval_errors++;
-                return -1;
-            }
-        for (int i = 0; i < p->nkeys; i++)
-            keys[i] = row[p->key_cols[i]];
-        uint64_t h = window_keys_hash(&p->table, keys);
-        int64_t seq = (int64_t)p->stats.rows_in;
-        if (p->window == WINDOW_SESSION) {
-            int rc = window_session_add(&p->table, ts, p->stats.watermark_ms, keys, h, p->aggargs, seq);
-            if (rc < 0)
-                return fail_at(err, 0, 0, "out of memory");
-            p->stats.late_dropped += rc == 1;
-            return advance_watermark(p, ts, scratch, emit, ctx, err);
+    for (int i = 0; i < q->naggs; i++) {
+        const struct agg_slot *s = &q->aggs[i];
+        int pass = 1;
+        if (s->filter && test_condition(p, s->filter, ec, &pass) < 0)
+            return -1;
+        if (!pass)
+            q->aggargs[i].type = VT_NULL;
+        else if (s->arg && expr_eval(s->arg, ec, &q->aggargs[i]) < 0) {
+            p->stats.eval_errors++;
+            return -1;
         }
-        int n = window_list(p, ts, p->stats.watermark_ms);
-        for (int i = 0; i < n; i++)
-            if (window_table_add(&p->table, p->bounds[i].start, p->bounds[i].end, keys, h, p->aggargs, seq) < 0)
-                return fail_at(err, 0, 0, "out of memory");
-        if (n == 0)
-            p->stats.late_dropped++;
     }
-    return advance_watermark(p, ts, scratch, emit, ctx, err);
+    for (int i = 0; i < q->nkeys; i++) {
+        if (q->key_cols[i] >= 0)
+            keys[i] = ec->row[q->key_cols[i]];
+        else if (expr_eval(q->key_exprs[i], ec, &keys[i]) < 0) {
+            p->stats.eval_errors++;
+            return -1;
+        }
+    }
+    return 0;
 }
+
+static int window_push(struct plan *p, struct query *q, const struct value *row)
+{
+    struct eval_ctx ec = {.row = row, .scratch = p->scratch, .err = p->err};
+    struct value keys[MAX_GROUP_KEYS];
+    int64_t ts;
+    int pass = 1;
+    if (q->where && test_condition(p, q->where, &ec, &pass) < 0)
+        return -1;
+    if (event_time(p, q, row, &ts) < 0)
+        return -1;
+    if (!pass)
+        return 0;
+    if (group_inputs(p, q, &ec, keys) < 0)
+        return -1;
+    uint64_t h = window_keys_hash(&q->table, keys);
+    int64_t seq = (int64_t)p->stats.rows_in;
+    if (q->window == WINDOW_SESSION) {
+        int rc = window_session_add(&q->table, ts, p->stats.watermark_ms, keys, h, q->aggargs, seq);
+        if (rc < 0)
+            return fail_at(p->err, 0, 0, "out of memory");
+        p->stats.late_dropped += rc == 1;
+        return 0;
+    }
+    int n = window_list(q, ts, p->stats.watermark_ms);
+    for (int i = 0; i < n; i++)
+        if (window_table_add(&q->table, q->bounds[i].start, q->bounds[i].end, keys, h, q->aggargs, seq) < 0)
+            return fail_at(p->err, 0, 0, "out of memory");
+    if (n == 0)
+        p->stats.late_dropped++;
+    return 0;
+}
+
+/* HAVING and the SELECT list over a grouped row, and the result to the parent. Returns 0, or
+ * -1 (an evaluation error, counted, or the output failed). */
+static int group_output(struct plan *p, struct query *q, enum row_kind kind, const struct value *grouped)
+{
+    struct eval_ctx ec = {.row = grouped, .scratch = p->scratch, .err = p->err};
+    int pass = 1;
+    if (q->having && (test_condition(p, q->having, &ec, &pass) < 0 || !pass))
+        return pass ? -1 : 0;
+    if (project(p, q, &ec) < 0)
+        return -1;
+    return op_emit(p, &q->op, kind, q->outrow);
+}
+
+/* The grouped row of group g (keys, aggregates) into row; with scratch, its strings copied
+ * there (they outlive a change of the group). Returns 0 or -1 (no memory). */
+static int group_row(struct query *q, const struct group_entry *g, struct value *row, struct arena *scratch)
+{
+    memcpy(row, g->keys, (size_t)q->nkeys * sizeof *row);
+    for (int i = 0; i < q->naggs; i++)
+        group_entry_result(&q->groups, g, i, &row[q->nkeys + i]);
+    for (int i = 0; scratch && i < q->nkeys + q->naggs; i++)
+        if (row[i].type == VT_STRING) {
+            char *s = arena_strndup(scratch, row[i].u.s.ptr, row[i].u.s.len);
+            if (!s)
+                return -1;
+            row[i].u.s.ptr = s;
+        }
+    return 0;
+}
+
+static int64_t plan_now(const struct plan *p)
+{
+    return p->opts.clock_ms ? p->opts.clock_ms(p->opts.clock_ctx) : clock_wall_ms();
+}
+
+/* GROUP BY without a window: folds the row into (kind +I/+U) or out of (-U/-D) its group and
+ * emits the change of the group's result: +I for a new group, -U and +U for a changed one,
+ * -D when its last row goes (nothing when the result did not change). */
+static int group_push(struct plan *p, struct query *q, enum row_kind kind, const struct value *row)
+{
+    struct eval_ctx ec = {.row = row, .scratch = p->scratch, .err = p->err};
+    struct value keys[MAX_GROUP_KEYS];
+    int pass = 1, add = row_kind_is_accumulate(kind);
+    if (q->where && (test_condition(p, q->where, &ec, &pass) < 0 || !pass))
+        return pass ? -1 : 0;
+    if (group_inputs(p, q, &ec, keys) < 0)
+        return -1;
+    struct group_entry *g = group_table_find(&q->groups, keys, group_keys_hash(&q->groups, keys), add,
+                                             p->opts.state_ttl_ms ? plan_now(p) : 0);
+    if (!g)
+        return add ? fail_at(p->err, 0, 0, "out of memory") : 0; /* a retraction of a group not held */
+    int had = g->rows > 0;
+    if (had && group_row(q, g, q->prevrow, p->scratch) < 0)
+        return fail_at(p->err, 0, 0, "out of memory");
+    if (group_entry_update(&q->groups, g, q->aggargs, add ? 1 : -1) < 0)
+        return fail_at(p->err, 0, 0, "out of memory");
+    if (g->rows <= 0) {
+        group_table_remove(&q->groups, g);
+        return had ? group_output(p, q, ROW_DELETE, q->prevrow) : 0;
+    }
+    group_row(q, g, q->postrow, NULL);
+    if (!had)
+        return group_output(p, q, ROW_INSERT, q->postrow);
+    int same = 1;
+    for (int i = q->nkeys; same && i < q->nkeys + q->naggs; i++)
+        same = value_equal(&q->prevrow[i], &q->postrow[i]) && q->prevrow[i].type == q->postrow[i].type;
+    if (same)
+        return 0;
+    if (group_output(p, q, ROW_UPDATE_BEFORE, q->prevrow) < 0)
+        return -1;
+    return group_output(p, q, ROW_UPDATE_AFTER, q->postrow);
+}
+
+static int query_push(struct plan *p, struct query *q, enum row_kind kind, const struct value *row)
+{
+    switch (q->op.kind) {
+    case OP_CALC:
+        return calc_push(p, q, kind, row);
+    case OP_WINDOW_TVF:
+        return tvf_push(p, q, row);
+    case OP_WINDOW_AGG:
+        return window_push(p, q, row);
+    case OP_GROUP_AGG:
+        return group_push(p, q, kind, row);
+    default: /* OP_UNION passes through in op_emit; OP_RANK: the rank operators' slot */
+        return fail_at(p->err, 0, 0, "internal error: operator %d cannot take rows", (int)q->op.kind);
+    }
+}
+
+/* ---- Firing windows ----------------------------------------------------------------------*/
+
+/* Emits the rows of window w (HAVING, SELECT). A row that cannot be evaluated is dropped and
+ * counted; only a failing output stops. */
+static int window_fire(struct plan *p, struct query *q, struct window *w)
+{
+    int rc = 0;
+    for (struct window_group *g = w->first; g && rc == 0; g = g->next) {
+        memcpy(q->postrow, g->keys, (size_t)q->nkeys * sizeof *g->keys);
+        q->postrow[q->nkeys] = (struct value){.type = VT_TIMESTAMP, .u.i = w->start};
+        q->postrow[q->nkeys + 1] = (struct value){.type = VT_TIMESTAMP, .u.i = w->end};
+        for (int i = 0; i < q->naggs; i++)
+            window_group_result(&q->table, g, i, &q->postrow[q->nkeys + 2 + i]);
+        if (group_output(p, q, ROW_INSERT, q->postrow) < 0 && p->sink_failed)
+            rc = -1;
+    }
+    return rc;
+}
+
+/* Fires (in end order) every window of q whose end - 1 <= limit, and drops their state. */
+static int fire_until(struct plan *p, struct query *q, int64_t limit)
+{
+    int n = 0, rc = 0;
+    while (n < q->table.nwindows && q->table.windows[n].end - 1 <= limit) { /* Flink: at max timestamp end - 1 */
+        if (rc == 0)
+            rc = window_fire(p, q, &q->table.windows[n]);
+        n++;
+    }
+    window_table_drop(&q->table, n);
+    return rc;
+}
+
+static int fire_all(struct plan *p, int64_t limit)
+{
+    for (int i = 0; i < p->nqueries; i++)
+        if (p->queries[i]->op.kind == OP_WINDOW_AGG && fire_until(p, p->queries[i], limit) < 0)
+            return -1;
+    return 0;
+}
+
+/* Moves the watermark to the row's event time - delay when that is later; fires due
+ * windows. A row without a valid event time leaves it (the window that reads it failed it). */
+static int advance_watermark(struct plan *p, const struct value *row)
+{
+    const struct value *v = &row[p->rowtime];
+    if (v->type != VT_TIMESTAMP || !timestamp_in_range(v->u.i) || v->u.i <= p->max_ts)
+        return 0;
+    p->max_ts = v->u.i;
+    if (v->u.i - p->delay <= p->stats.watermark_ms)
+        return 0;
+    p->stats.watermark_ms = v->u.i - p->delay;
+    return fire_all(p, p->stats.watermark_ms);
+}
+
+static void expire_state(struct plan *p)
+{
+    int64_t limit = plan_now(p) - p->opts.state_ttl_ms;
+    for (int i = 0; i < p->nqueries; i++)
+        if (p->queries[i]->op.kind == OP_GROUP_AGG)
+            group_table_expire(&p->queries[i]->groups, limit);
+}
+
+/* ---- Execution -------------------------------------------------------------------------*/
 
 int plan_process(struct plan *p, const struct value *row, struct arena *scratch, plan_emit_fn emit, void *ctx,
                  struct sql_error *err)
 {
-    struct eval_ctx ec = {.row = row, .scratch = scratch, .err = err};
-    int pass = 1;
     p->stats.rows_in++;
-    if (p->tvf)
-        return process_tvf(p, row, scratch, emit, ctx, err);
-    if (p->where) {
-        struct value w;
-        if (expr_eval(p->where, &ec, &w) < 0) {
-            p->stats.eval_errors++;
+    p->emit = emit;
+    p->emit_ctx = ctx;
+    p->scratch = scratch;
+    p->err = err;
+    p->sink_failed = 0;
+    if (p->grouped && p->opts.state_ttl_ms > 0)
+        expire_state(p); /* before the row: a group idle for the TTL starts anew */
+    for (int i = 0; i < p->nscans; i++)
+        if (query_push(p, p->scans[i], ROW_INSERT, row) < 0)
             return -1;
-        }
-        pass = w.type == VT_BOOLEAN && w.u.b;
-    }
-    if (p->window != WINDOW_NONE)
-        return process_windowed(p, row, scratch, emit, ctx, err, pass);
-    if (!pass)
-        return 0;
-    if (project(p, &ec) < 0)
-        return -1;
-    return emit_row(p, emit, ctx, err);
+    return p->windowed ? advance_watermark(p, row) : 0;
 }
 
 int plan_finish(struct plan *p, struct arena *scratch, plan_emit_fn emit, void *ctx)
 {
-    struct sql_error err;
-    if (p->window == WINDOW_NONE || p->tvf)
-        return 0;
-    return fire_until(p, INT64_MAX, scratch, emit, ctx, &err);
+    p->emit = emit;
+    p->emit_ctx = ctx;
+    p->scratch = scratch;
+    p->err = &p->finish_err;
+    p->sink_failed = 0;
+    return fire_all(p, INT64_MAX);
 }
 
 void plan_free(struct plan *p)
 {
     if (!p)
         return;
-    window_table_clear(&p->table);
+    for (int i = 0; i < p->nqueries; i++) {
+        query_release(p->queries[i]);
+        free(p->queries[i]);
+    }
+    free(p->queries);
+    free(p->scans);
+    for (int i = 0; i < p->nunions; i++) {
+        free(p->unions[i]->inputs);
+        free(p->unions[i]);
+    }
+    free(p->unions);
     expr_compiler_cleanup(&p->compiler);
     arena_free(p->arena);
     free(p->source);
     free(p->sink);
     free(p->sql);
-    free(p->alias);
     schema_free_fields(&p->in);
     schema_free_fields(&p->out);
     free(p->needed);
-    free(p->items);
-    free(p->outrow);
-    free(p->key_cols);
-    free(p->key_types);
-    free(p->aggs);
-    free(p->aggargs);
-    free(p->postrow);
-    free(p->bounds);
-    free(p->tvfrow);
     free(p);
 }
 
@@ -929,20 +893,44 @@ const char *plan_sink(const struct plan *p) { return p->sink; }
 const struct schema *plan_input_schema(const struct plan *p) { return &p->in; }
 const struct schema *plan_output_schema(const struct plan *p) { return &p->out; }
 const unsigned char *plan_needed_fields(const struct plan *p) { return p->needed; }
-int plan_is_windowed(const struct plan *p) { return p->window != WINDOW_NONE; }
+int plan_is_windowed(const struct plan *p) { return p->windowed || p->grouped; }
+int plan_is_updating(const struct plan *p) { return p->root->updating; }
 void plan_stats(const struct plan *p, struct plan_stats *out) { *out = p->stats; }
+size_t plan_state_bytes(const struct plan *p)
+{
+    size_t n = 0;
+    for (int i = 0; i < p->nqueries; i++)
+        n += group_table_bytes(&p->queries[i]->groups);
+    return n;
+}
 
 /* ---- Snapshot and restore ----------------------------------------------------------------
- * "SQLPLAN1", fingerprint, counters, max event time, then the window table's byte form. */
+ * "SQLPLAN1", fingerprint, counters, max event time, then the state of each stateful block
+ * in order (a window table, or a group table); a plan without one writes an empty window
+ * table (the form of plans with one windowed aggregate is as it always was). */
+
+static int is_stateful(const struct query *q) { return q->op.kind == OP_WINDOW_AGG || q->op.kind == OP_GROUP_AGG; }
 
 int plan_snapshot(const struct plan *p, char **out, size_t *len)
 {
     struct window_writer w = {0};
+    int nstate = 0;
     window_put(&w, "SQLPLAN1", 8);
     window_put(&w, &p->fingerprint, sizeof p->fingerprint);
     window_put(&w, &p->stats, sizeof p->stats);
     window_put(&w, &p->max_ts, sizeof p->max_ts);
-    window_table_write(&p->table, &w);
+    for (int i = 0; i < p->nqueries; i++) {
+        const struct query *q = p->queries[i];
+        nstate += is_stateful(q);
+        if (q->op.kind == OP_WINDOW_AGG)
+            window_table_write(&q->table, &w);
+        else if (q->op.kind == OP_GROUP_AGG)
+            group_table_write(&q->groups, &w);
+    }
+    if (!nstate) {
+        int64_t none = 0;
+        window_put(&w, &none, sizeof none);
+    }
     if (w.oom) {
         free(w.p);
         return -1;
@@ -950,6 +938,34 @@ int plan_snapshot(const struct plan *p, char **out, size_t *len)
     *out = w.p;
     *len = w.len;
     return 0;
+}
+
+static void clear_state(struct plan *p)
+{
+    for (int i = 0; i < p->nqueries; i++) {
+        window_table_clear(&p->queries[i]->table);
+        group_table_clear(&p->queries[i]->groups);
+    }
+}
+
+static int read_state(struct plan *p, struct window_reader *r)
+{
+    int nstate = 0;
+    for (int i = 0; i < p->nqueries; i++) {
+        struct query *q = p->queries[i];
+        nstate += is_stateful(q);
+        if (q->op.kind == OP_WINDOW_AGG && window_table_read(&q->table, r) < 0)
+            return -1;
+        if (q->op.kind == OP_GROUP_AGG && group_table_read(&q->groups, r) < 0)
+            return -1;
+    }
+    if (!nstate) {
+        int64_t none = -1;
+        window_get(r, &none, sizeof none);
+        if (none != 0)
+            return -1;
+    }
+    return r->bad || r->pos != r->len ? -1 : 0;
 }
 
 int plan_restore(struct plan *p, const char *data, size_t len, struct sql_error *err)
@@ -965,13 +981,13 @@ int plan_restore(struct plan *p, const char *data, size_t len, struct sql_error 
         return fail_at(err, 0, 0, "checkpoint state is not a plan snapshot");
     if (fp != p->fingerprint)
         return fail_at(err, 0, 0, "checkpoint state was written by a different query or schema");
-    if (p->table.nwindows)
-        return fail_at(err, 0, 0, "plan_restore needs a freshly compiled plan");
+    for (int i = 0; i < p->nqueries; i++)
+        if (p->queries[i]->table.nwindows || p->queries[i]->groups.ngroups)
+            return fail_at(err, 0, 0, "plan_restore needs a freshly compiled plan");
     window_get(&r, &stats, sizeof stats);
     window_get(&r, &max_ts, sizeof max_ts);
-    if (r.bad || window_table_read(&p->table, &r) < 0 || r.pos != len ||
-        (p->window == WINDOW_NONE && p->table.nwindows > 0)) {
-        window_table_clear(&p->table);
+    if (r.bad || read_state(p, &r) < 0) {
+        clear_state(p);
         return fail_at(err, 0, 0, "checkpoint state is truncated or corrupt");
     }
     p->stats = stats;

@@ -1,8 +1,10 @@
 /* script.c — pipeline files for `sluiced run`: CREATE TABLE|STREAM definitions (columns,
- * WATERMARK, PRIMARY KEY (...) NOT ENFORCED, WITH options) and INSERT statements, split and
- * checked with positions. A primary key makes the stream an upsert stream (value.h). */
+ * WATERMARK, PRIMARY KEY (...) NOT ENFORCED, WITH options), CREATE VIEW and INSERT statements,
+ * split and checked with positions. A primary key makes the stream an upsert stream (value.h). */
 #include "dataplane/sql/sql.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,13 +85,48 @@ static void script_key_resolve(struct parser *p, struct sql_stream_def *d, const
     }
 }
 
-static void script_create(struct parser *p, struct sql_script *out)
+/* CREATE [TEMPORARY] VIEW name AS query, CREATE and TEMPORARY consumed (at start): its text up
+ * to the ';' is kept for the INSERTs that follow (syntax is checked by plan_compile). */
+static void script_view(struct parser *p, struct sql_script *out, const struct token *start)
+{
+    if (parser_accept_keyword(p, "IF")) {
+        parser_expect_keyword(p, "NOT");
+        parser_expect_keyword(p, "EXISTS");
+    }
+    const struct token *name = parser_identifier(p, "a view name", NULL);
+    for (int i = 0; i < out->nstreams; i++)
+        if (strcasecmp(out->streams[i].name, name->text) == 0)
+            parser_error(p, name, "\"%s\" is defined twice (as a stream and as a view)", name->text);
+    for (int i = 0; i < out->nviews; i++)
+        if (strcasecmp(out->views[i].name, name->text) == 0)
+            parser_error(p, name, "view \"%s\" is defined twice", name->text);
+    parser_expect_keyword(p, "AS");
+    int depth = 0;
+    while (parser_peek(p)->kind != TK_END && !(depth == 0 && parser_peek(p)->kind == TK_SEMI)) {
+        const struct token *t = parser_next(p);
+        depth += t->kind == TK_LPAREN ? 1 : t->kind == TK_RPAREN ? -1 : 0;
+    }
+    out->views = script_grow(p, out->views, (size_t)out->nviews + 1, sizeof *out->views);
+    struct sql_view *v = &out->views[out->nviews++];
+    v->name = NULL;
+    v->start = start->offset;
+    v->end = parser_peek(p)->offset + (parser_peek(p)->kind == TK_SEMI); /* with its ';' */
+    v->line = start->line;
+    v->column = start->column;
+    v->name = script_strdup(p, name->text, strlen(name->text));
+}
+
+static void script_create(struct parser *p, struct sql_script *out, const struct token *start)
 {
     parser_accept_keyword(p, "TEMPORARY");
+    if (parser_accept_keyword(p, "VIEW")) {
+        script_view(p, out, start);
+        return;
+    }
     if (!parser_accept_keyword(p, "TABLE") && !parser_accept_keyword(p, "STREAM")) {
         char found[96];
         parser_describe(parser_peek(p), found, sizeof found);
-        parser_error(p, parser_peek(p), "expected TABLE or STREAM, found %s", found);
+        parser_error(p, parser_peek(p), "expected TABLE, STREAM or VIEW, found %s", found);
     }
     if (parser_accept_keyword(p, "IF")) {
         parser_expect_keyword(p, "NOT");
@@ -204,7 +241,72 @@ static void script_insert(struct parser *p, struct sql_script *out)
     out->ninserts = n;
     out->insert_line[n - 1] = start->line;
     out->insert_column[n - 1] = start->column;
-    out->inserts[n - 1] = script_strdup(p, p->text + start->offset, end - start->offset);
+    if (out->nviews == 0) {
+        out->inserts[n - 1] = script_strdup(p, p->text + start->offset, end - start->offset);
+        return;
+    }
+    /* the views defined before it, then the INSERT, at their places in the file: from the
+     * first view on, all else is blanked (line breaks kept), so positions stay the file's */
+    size_t from = out->views[0].start;
+    char *text = script_strdup(p, p->text + from, end - from);
+    for (size_t i = from; i < end; i++) {
+        int keep = i >= start->offset || p->text[i] == '\n';
+        for (int v = 0; v < out->nviews && !keep; v++)
+            keep = i >= out->views[v].start && i < out->views[v].end;
+        if (!keep)
+            text[i - from] = ' ';
+    }
+    out->inserts[n - 1] = text;
+    out->insert_line[n - 1] = out->views[0].line;
+    out->insert_column[n - 1] = out->views[0].column;
+}
+
+/* Durations as Flink writes them: a whole number and a unit (ms, s, min, h, d and their long
+ * forms), with or without a space; a bare number is milliseconds. */
+int sql_parse_duration(const char *s, int64_t *ms)
+{
+    static const struct {
+        const char *unit;
+        int64_t ms;
+    } units[] = {
+        {"", 1},          {"ms", 1},          {"milli", 1},
+        {"millis", 1},    {"millisecond", 1}, {"milliseconds", 1},
+        {"s", 1000},      {"sec", 1000},      {"secs", 1000},
+        {"second", 1000}, {"seconds", 1000},  {"min", 60000},
+        {"mins", 60000},  {"minute", 60000},  {"minutes", 60000},
+        {"h", 3600000},   {"hour", 3600000},  {"hours", 3600000},
+        {"d", 86400000},  {"day", 86400000},  {"days", 86400000},
+    };
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || errno || v < 0)
+        return -1;
+    while (*end == ' ')
+        end++;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcasecmp(end, units[i].unit) == 0) {
+            if (v > INT64_MAX / units[i].ms)
+                return -1;
+            *ms = v * units[i].ms;
+            return 0;
+        }
+    return -1;
+}
+
+/* SET 'key' = 'value' (SET consumed): the settings a pipeline file may give, checked. */
+static void script_set(struct parser *p, struct sql_script *out)
+{
+    const struct token *k = parser_expect(p, TK_STRING, "a setting name in quotes");
+    parser_expect(p, TK_EQ, NULL);
+    const struct token *v = parser_expect(p, TK_STRING, "a setting value in quotes");
+    int64_t ms;
+    if (strcmp(k->text, "table.exec.state.ttl") != 0)
+        parser_error(p, k, "setting '%s' is not supported (only 'table.exec.state.ttl')", k->text);
+    if (sql_parse_duration(v->text, &ms) < 0)
+        parser_error(p, v, "invalid duration '%s' for '%s': expected a whole number and a unit such as '12 h'", v->text,
+                     k->text);
+    out->state_ttl_ms = ms;
 }
 
 static int script_parse(const char *text, struct sql_script *out, struct sql_error *err)
@@ -235,13 +337,15 @@ static int script_parse(const char *text, struct sql_script *out, struct sql_err
         if (t->kind == TK_END)
             break;
         if (parser_accept_keyword(&p, "CREATE"))
-            script_create(&p, out);
+            script_create(&p, out, t);
         else if (t->kind == TK_IDENT && strcasecmp(t->text, "INSERT") == 0)
             script_insert(&p, out);
+        else if (parser_accept_keyword(&p, "SET"))
+            script_set(&p, out);
         else {
             char found[96];
             parser_describe(t, found, sizeof found);
-            parser_error(&p, t, "expected CREATE TABLE or INSERT INTO, found %s", found);
+            parser_error(&p, t, "expected CREATE TABLE, CREATE VIEW, SET or INSERT INTO, found %s", found);
         }
         if (parser_peek(&p)->kind != TK_END && !parser_accept(&p, TK_SEMI)) {
             char found[96];
@@ -274,6 +378,9 @@ void sql_script_free(struct sql_script *s)
         free(d->options);
     }
     free(s->streams);
+    for (int i = 0; i < s->nviews; i++)
+        free(s->views[i].name);
+    free(s->views);
     for (int i = 0; i < s->ninserts; i++)
         free(s->inserts[i]);
     free(s->inserts);

@@ -28,12 +28,18 @@ void sql_error_format(const struct sql_error *err, char *buf, size_t size);
  * What a pipeline file for `sluiced run` holds, Flink style:
  *   CREATE TABLE|STREAM name (col TYPE, ..., WATERMARK FOR ts AS ts - INTERVAL '4' SECOND)
  *     [WITH ('connector' = 'datagen', 'key' = 'value', ...)];
+ *   CREATE [TEMPORARY] VIEW name AS SELECT ...;
+ *   SET 'table.exec.state.ttl' = '12 h';
  *   INSERT INTO name SELECT ...;
  * sql_script_parse() fills stream definitions (name, schema, options) and the INSERT
  * statements' text, with their start line/column in the file (insert_line, insert_column), so
  * that errors from plan_compile() on that text can be shifted back into the file with
  * sql_error_shift(). A script may hold no INSERT (ninserts 0): the caller decides whether
- * that is an error. On error *out is left empty (nothing to free). */
+ * that is an error. Views (CREATE [TEMPORARY] VIEW name AS SELECT ...;) go into the text of
+ * every INSERT after them: that text then starts at the first view, with the views before the
+ * INSERT and the INSERT where they are in the file and everything else blanked, which
+ * plan_compile reads as views (insert_line/insert_column: of the first view). On error *out is
+ * left empty (nothing to free). */
 struct sql_option {
     char *key, *value; /* owned */
 };
@@ -43,10 +49,20 @@ struct sql_stream_def {
     struct sql_option *options; /* owned */
     int noptions;
 };
+/* CREATE [TEMPORARY] VIEW name AS query: where its text is in the file (start, end: byte
+ * offsets, end past its ';'; line, column of CREATE). */
+struct sql_view {
+    char *name; /* owned */
+    size_t start, end;
+    int line, column;
+};
 struct sql_script {
     struct sql_stream_def *streams;
     int nstreams;
-    char **inserts; /* owned; each NUL-terminated, without the trailing ';' */
+    struct sql_view *views;
+    int nviews;
+    int64_t state_ttl_ms; /* SET 'table.exec.state.ttl' = '12 h'; 0 when not set */
+    char **inserts;       /* owned; each NUL-terminated, without the trailing ';' */
     int *insert_line;
     int *insert_column;
     int ninserts;
@@ -54,6 +70,9 @@ struct sql_script {
 int sql_script_parse(const char *text, struct sql_script *out, struct sql_error *err);
 /* Frees what sql_script_parse() filled; s itself is not freed. NULL is a no-op. */
 void sql_script_free(struct sql_script *s);
+/* Parses a duration as Flink's options take it ("1000", "30 s", "12h", "1 day") into
+ * milliseconds. Returns 0, or -1 when s is not one. */
+int sql_parse_duration(const char *s, int64_t *ms);
 /* Value of option key (case-insensitive) of a stream, or NULL. Borrowed. */
 const char *sql_stream_option(const struct sql_stream_def *d, const char *key);
 /* Frees s->fields and their names and sets s->fields NULL, nfields 0; s itself is not freed. */
@@ -69,10 +88,34 @@ void sql_error_shift(struct sql_error *err, int line, int column);
  * schema is borrowed and must stay valid during plan_compile() only (the plan copies it). */
 typedef const struct schema *(*sql_catalog_fn)(void *ctx, const char *stream_name);
 
-struct plan; /* compiled INSERT INTO ... SELECT ..., with its window/aggregate state */
+struct plan; /* compiled INSERT INTO ... SELECT ...: a tree of operators with their state */
 
-/* Compiles one INSERT INTO ... SELECT ... statement (a trailing ';' is allowed). Returns a new
- * plan (free with plan_free) or NULL with *err filled. */
+/* How a plan is compiled. Zero-initialised: an append-only sink, state kept forever. */
+struct plan_options {
+    /* The sink takes updating results (-U, +U, -D rows) even without a PRIMARY KEY in the
+     * catalog (a sink the catalog declares with one always does: an upsert stream). When 0
+     * and the sink has no key, a query whose result is updating (a GROUP BY without a window, SELECT
+     * DISTINCT, ...) is a compile error naming the operator that makes it updating, as
+     * Flink's "doesn't support consuming update changes produced by node X". */
+    int sink_accepts_updates;
+    /* Idle-state TTL (Flink's table.exec.state.ttl): a group of a GROUP BY without a window
+     * that no row touched for this long (processing time) is dropped; a later row starts it
+     * anew (+I). 0: kept forever. */
+    int64_t state_ttl_ms;
+    /* Processing time in milliseconds for the TTL; NULL: the wall clock. */
+    int64_t (*clock_ms)(void *ctx);
+    void *clock_ctx;
+};
+
+/* Compiles one INSERT INTO ... SELECT ... statement (a trailing ';' is allowed), after any
+ * number of CREATE [TEMPORARY] VIEW name AS query; statements (a pipeline file's views, see
+ * sql_script). The query may hold subqueries in FROM, WITH queries (INSERT INTO s WITH a AS
+ * (...) SELECT ...) and UNION ALL; every FROM reads the same one stream (plan_source), directly
+ * or through them. opts NULL: the defaults. Returns a new plan (free with plan_free) or NULL
+ * with *err filled. */
+struct plan *plan_compile_with(const char *sql, sql_catalog_fn catalog, void *ctx, const struct plan_options *opts,
+                               struct sql_error *err);
+/* plan_compile_with(sql, catalog, ctx, NULL, err): for an append-only sink. */
 struct plan *plan_compile(const char *sql, sql_catalog_fn catalog, void *ctx, struct sql_error *err);
 void plan_free(struct plan *p);                               /* plan_free(NULL) is a no-op */
 const char *plan_source(const struct plan *p);                /* input stream name, as the catalog knows it */
@@ -84,16 +127,22 @@ const struct schema *plan_output_schema(const struct plan *p);
 /* Which input fields the plan reads: flags[i] != 0 for source field i (array of nfields,
  * owned by the plan). The decoder may leave the others VT_NULL. */
 const unsigned char *plan_needed_fields(const struct plan *p);
-/* 1 when the plan reads a window table function. With GROUP BY it keeps state and emits on
- * watermark progress and at plan_finish; without, it emits each row once per window at once. */
+/* 1 when the plan keeps state keyed by what rows hold (a window table function, a windowed or
+ * non-windowed aggregate), so that it runs as one task. */
 int plan_is_windowed(const struct plan *p);
+/* 1 when the result is updating (it holds -U, +U or -D rows), 0 when append-only. */
+int plan_is_updating(const struct plan *p);
 
-/* Emit callback: one output row laid out per plan_output_schema(); values valid only during
- * the call. Return 0 to continue, -1 to stop (the error goes up as -1). */
-typedef int (*plan_emit_fn)(void *ctx, const struct value *row);
+/* Emit callback: one output row laid out per plan_output_schema(), with its row kind (always
+ * ROW_INSERT from an append-only plan); values valid only during the call. A -U or -D row
+ * repeats the row emitted before that it takes back. Return 0 to continue, -1 to stop (the
+ * error goes up as -1). */
+typedef int (*plan_emit_fn)(void *ctx, enum row_kind kind, const struct value *row);
 
 /* Feeds one input row (laid out per the source schema). Stateless plans emit 0 or 1 rows
- * (a window table function without GROUP BY: one per window of the row); windowed aggregates
+ * (a window table function without GROUP BY: one per window of the row; UNION ALL: one per
+ * branch); a GROUP BY without a window emits the change of the row's group (+I for a new
+ * group, -U and +U when its result changed, -D when its last row was retracted); windowed aggregates
  * update state, advance the watermark from the stream's rowtime field (max event time seen -
  * delay) and emit every window whose end <= watermark. A row whose windows all fired already
  * (window_end <= watermark) is late: counted and dropped. A row whose event time is NULL or
@@ -113,6 +162,8 @@ struct plan_stats {
     int64_t watermark_ms; /* INT64_MIN before the first row */
 };
 void plan_stats(const struct plan *p, struct plan_stats *out);
+/* Bytes held by the state of non-windowed aggregates (an estimate). */
+size_t plan_state_bytes(const struct plan *p);
 
 /* Window/aggregate state, watermark and counters, for checkpoints: plan_snapshot returns a
  * malloc'd byte buffer (caller frees); plan_restore loads one into a freshly compiled plan of

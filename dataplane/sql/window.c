@@ -908,3 +908,6 @@ int window_table_read(struct window_table *t, struct window_reader *r)
     }
     return 0;
 }
+
+void window_put_value(struct window_writer *w, const struct value *v) { put_value(w, v); }
+void window_get_value(struct window_reader *r, struct value *v) { get_value(r, v); }

@@ -15,7 +15,8 @@
 struct agg_slot {
     enum agg_kind kind;
     int distinct;
-    struct expr *arg; /* NULL for COUNT(*) */
+    struct expr *arg;    /* NULL for COUNT(*) */
+    struct expr *filter; /* FILTER (WHERE ...): a row counts only when TRUE; NULL: every row */
     enum value_type result;
 };
 
@@ -86,6 +87,9 @@ struct window_reader {
 };
 void window_put(struct window_writer *w, const void *d, size_t n);
 void window_get(struct window_reader *r, void *d, size_t n);
+/* One value (type byte, then its bytes). A string read points into the reader's buffer. */
+void window_put_value(struct window_writer *w, const struct value *v);
+void window_get_value(struct window_reader *r, struct value *v);
 /* Appends every window, group and aggregate state. */
 void window_table_write(const struct window_table *t, struct window_writer *w);
 /* Loads what window_table_write wrote into an empty table. Returns 0, or -1 (malformed or

@@ -30,9 +30,13 @@ static const struct schema *fuzz_lookup(void *ctx, const char *name)
     return strcasecmp(name, "bid") == 0 ? &bid_schema : NULL;
 }
 
-static int fuzz_emit(void *ctx, const struct value *row)
+/* Updating results too, so that group aggregates run. */
+static const struct plan_options fuzz_options = {.sink_accepts_updates = 1};
+
+static int fuzz_emit(void *ctx, enum row_kind kind, const struct value *row)
 {
     (void)ctx;
+    (void)kind;
     (void)row;
     return 0;
 }
@@ -49,7 +53,7 @@ static void fuzz_restore(struct plan *p, struct fuzz_catalog *cat, const char *s
     if (len >= 16 && (mixed = malloc(16 + size + 1))) {
         memcpy(mixed, buf, 16);
         memcpy(mixed + 16, data, size);
-        struct plan *q = plan_compile(sql, fuzz_lookup, cat, &err);
+        struct plan *q = plan_compile_with(sql, fuzz_lookup, cat, &fuzz_options, &err);
         if (q && plan_restore(q, mixed, 16 + size, &err) == 0) {
             struct arena *scratch = arena_new(1024);
             plan_finish(q, scratch, fuzz_emit, NULL);
@@ -103,7 +107,7 @@ static void fuzz_run(struct plan *p, struct fuzz_catalog *cat, const char *sql)
             char *buf;
             size_t len;
             if (plan_snapshot(p, &buf, &len) == 0) {
-                struct plan *q = plan_compile(sql, fuzz_lookup, cat, &err);
+                struct plan *q = plan_compile_with(sql, fuzz_lookup, cat, &fuzz_options, &err);
                 if (q && plan_restore(q, buf, len, &err) == 0)
                     plan_finish(q, scratch, fuzz_emit, NULL);
                 plan_free(q);
@@ -128,7 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sql_script_parse(text, &script, &err) == 0) {
         cat.script = &script;
         for (int i = 0; i < script.ninserts; i++) {
-            struct plan *p = plan_compile(script.inserts[i], fuzz_lookup, &cat, &err);
+            struct plan *p = plan_compile_with(script.inserts[i], fuzz_lookup, &cat, &fuzz_options, &err);
             if (p)
                 fuzz_run(p, &cat, script.inserts[i]);
             plan_free(p);
@@ -136,7 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sql_script_free(&script);
     }
     cat.script = NULL;
-    struct plan *p = plan_compile(text, fuzz_lookup, &cat, &err);
+    struct plan *p = plan_compile_with(text, fuzz_lookup, &cat, &fuzz_options, &err);
     if (p)
         fuzz_run(p, &cat, text);
     plan_free(p);

@@ -8,9 +8,18 @@
  *   sql: INSERT INTO ...         the query; following lines that are not directives continue it
  *                                (a script with CREATE TABLE statements is allowed too)
  *   snapshot-at: N               snapshot after N input rows and continue on a restored plan
- *   input:                       one JSON object per line, laid out by the source schema
+ *   input:                       one JSON object per line, laid out by the source schema;
+ *                                "@T {...}" sets the processing time to T ms first
+ *   sink: append-only            compile for an append-only sink (default: the sink takes
+ *                                updates, as an upsert stream does)
+ *   state-ttl: MS                the idle-state TTL (processing time: see "@T" below)
  *   expect:                      one line per output row (JSON) or per failed row
- *                                ("error: line L, column C: message")
+ *                                ("error: line L, column C: message"); a row of another kind
+ *                                than insert shows its kind first, as below
+ *   expect changelog:            instead: one line per output row with its kind, "+I {...}",
+ *                                "-U {...}", "+U {...}", "-D {...}", or per failed row
+ *   expect final:                (also) the table the changelog leaves: +I and +U add a row,
+ *                                -U and -D take an equal row back; sorted
  *   expect error: TEXT           instead: compiling must fail with exactly TEXT
  *   expect schema: a BIGINT, ... the derived output schema
  *   stats: in=N out=N late=N errors=N
@@ -55,9 +64,17 @@ struct tcase {
     char *expect_schema;
     char *stats;
     long snapshot_at;
-    struct lines input, expect;
-    int has_expect;
+    struct lines input, expect, final;
+    int has_expect, changelog, has_final, append_only;
+    long long state_ttl;
 };
+
+static long long sqltest_now;
+static int64_t sqltest_clock(void *ctx)
+{
+    (void)ctx;
+    return sqltest_now;
+}
 
 /* Catalog over one or two scripts' stream definitions. */
 struct catalog {
@@ -77,7 +94,29 @@ static const struct schema *catalog_lookup(void *ctx, const char *name)
 struct out {
     struct lines *got;
     const struct schema *schema;
+    int changelog;       /* every row with its kind; else an insert as plain JSON */
+    struct lines *table; /* the final table: rows as plain JSON */
 };
+
+/* Applies one change to the final table. */
+static void table_apply(struct lines *t, enum row_kind kind, const char *row)
+{
+    if (row_kind_is_accumulate(kind)) {
+        lines_add(t, row);
+        return;
+    }
+    for (int i = 0; i < t->n; i++)
+        if (strcmp(t->v[i], row) == 0) {
+            free(t->v[i]);
+            t->v[i] = t->v[--t->n];
+            return;
+        }
+    char buf[64];
+    snprintf(buf, sizeof buf, "<retraction of a row not in the table>");
+    lines_add(t, buf);
+}
+
+static int line_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static void json_escape(char **p, size_t *cap, size_t *len, const char *s, size_t n);
 
@@ -115,11 +154,17 @@ static void json_escape(char **p, size_t *cap, size_t *len, const char *s, size_
     append(p, cap, len, "\"", 1);
 }
 
-static int collect(void *ctx, const struct value *row)
+static int collect(void *ctx, enum row_kind kind, const struct value *row)
 {
     struct out *o = ctx;
     char *p = NULL, buf[64];
     size_t cap = 0, len = 0;
+    append(&p, &cap, &len, "", 0);
+    if (o->changelog || kind != ROW_INSERT) {
+        append(&p, &cap, &len, row_kind_name(kind), 2);
+        append(&p, &cap, &len, " ", 1);
+    }
+    size_t body = len;
     append(&p, &cap, &len, "{", 1);
     for (int i = 0; i < o->schema->nfields; i++) {
         if (i)
@@ -168,6 +213,7 @@ static int collect(void *ctx, const struct value *row)
     }
     append(&p, &cap, &len, "}", 1);
     lines_add(o->got, p);
+    table_apply(o->table, kind, p + body);
     free(p);
     return 0;
 }
@@ -269,7 +315,7 @@ static int run_case(struct tcase *tc, struct sql_script *schema_script)
 {
     struct sql_error err;
     char msg[512];
-    struct lines got = {0};
+    struct lines got = {0}, table = {0};
     struct sql_script local = {0};
     struct catalog cat = {{schema_script, NULL}};
     const char *sql = tc->sql;
@@ -296,7 +342,10 @@ static int run_case(struct tcase *tc, struct sql_script *schema_script)
         line = local.insert_line[0];
         column = local.insert_column[0];
     }
-    p = plan_compile(sql, catalog_lookup, &cat, &err);
+    struct plan_options opts = {
+        .sink_accepts_updates = !tc->append_only, .state_ttl_ms = tc->state_ttl, .clock_ms = sqltest_clock};
+    sqltest_now = 0;
+    p = plan_compile_with(sql, catalog_lookup, &cat, &opts, &err);
     if (!p) {
         sql_error_shift(&err, line, column);
         sql_error_format(&err, msg, sizeof msg);
@@ -317,7 +366,7 @@ static int run_case(struct tcase *tc, struct sql_script *schema_script)
     }
     const struct schema *in = plan_input_schema(p);
     struct value *row = calloc((size_t)in->nfields + 1, sizeof *row);
-    struct out o = {&got, plan_output_schema(p)};
+    struct out o = {&got, plan_output_schema(p), tc->changelog, &table};
     for (int i = 0; i < tc->input.n && !failed; i++) {
         if ((long)i == tc->snapshot_at) {
             char *buf;
@@ -330,7 +379,7 @@ static int run_case(struct tcase *tc, struct sql_script *schema_script)
                 break;
             }
             plan_free(p);
-            p = plan_compile(sql, catalog_lookup, &cat, &err);
+            p = plan_compile_with(sql, catalog_lookup, &cat, &opts, &err);
             if (!p || plan_restore(p, buf, len, &err) < 0) {
                 printf("FAIL  %s: restore failed: %s\n", tc->name, err.message);
                 free(buf);
@@ -347,7 +396,13 @@ static int run_case(struct tcase *tc, struct sql_script *schema_script)
             in = plan_input_schema(p);
         }
         json_error_t jerr;
-        json_t *obj = json_loads(tc->input.v[i], 0, &jerr);
+        const char *text = tc->input.v[i];
+        if (text[0] == '@') {
+            char *end;
+            sqltest_now = strtoll(text + 1, &end, 10);
+            text = end;
+        }
+        json_t *obj = json_loads(text, 0, &jerr);
         char why[256];
         if (!obj || !json_is_object(obj)) {
             printf("FAIL  %s: input line %d is not a JSON object: %s\n", tc->name, i + 1, tc->input.v[i]);
@@ -390,6 +445,21 @@ static int run_case(struct tcase *tc, struct sql_script *schema_script)
             failed = 1;
         }
     }
+    if (!failed && tc->has_final) {
+        qsort(table.v, (size_t)table.n, sizeof *table.v, line_cmp);
+        int same = table.n == tc->final.n;
+        for (int i = 0; same && i < table.n; i++)
+            same = strcmp(table.v[i], tc->final.v[i]) == 0;
+        if (!same) {
+            printf("FAIL  %s: final table differs\n  expected:\n", tc->name);
+            for (int i = 0; i < tc->final.n; i++)
+                printf("    %s\n", tc->final.v[i]);
+            printf("  got:\n");
+            for (int i = 0; i < table.n; i++)
+                printf("    %s\n", table.v[i]);
+            failed = 1;
+        }
+    }
     if (!failed && tc->stats) {
         struct plan_stats st;
         char text[256];
@@ -418,6 +488,8 @@ done:
     sql_script_free(&local);
     lines_clear(&got);
     free(got.v);
+    lines_clear(&table);
+    free(table.v);
     arena_free(scratch);
     return failed;
 }
@@ -431,10 +503,12 @@ static void case_reset(struct tcase *tc)
     free(tc->schema);
     lines_clear(&tc->input);
     lines_clear(&tc->expect);
-    struct lines in = tc->input, ex = tc->expect;
+    lines_clear(&tc->final);
+    struct lines in = tc->input, ex = tc->expect, fin = tc->final;
     memset(tc, 0, sizeof *tc);
     tc->input = in;
     tc->expect = ex;
+    tc->final = fin;
     tc->snapshot_at = -1;
 }
 
@@ -459,7 +533,7 @@ int main(int argc, char **argv)
         }
         struct tcase tc = {.snapshot_at = -1};
         struct sql_script schema = {0};
-        enum { NONE, SQL, INPUT, EXPECT } mode = NONE;
+        enum { NONE, SQL, INPUT, EXPECT, FINAL } mode = NONE;
         char *line = NULL;
         size_t cap = 0;
         ssize_t n;
@@ -514,6 +588,18 @@ int main(int argc, char **argv)
             } else if (starts(line, "expect:")) {
                 tc.has_expect = 1;
                 mode = EXPECT;
+            } else if (starts(line, "expect changelog:")) {
+                tc.has_expect = tc.changelog = 1;
+                mode = EXPECT;
+            } else if (starts(line, "expect final:")) {
+                tc.has_final = 1;
+                mode = FINAL;
+            } else if (starts(line, "sink: append-only")) {
+                tc.append_only = 1;
+                mode = NONE;
+            } else if (starts(line, "state-ttl:")) {
+                tc.state_ttl = atoll(line + 10);
+                mode = NONE;
             } else if (starts(line, "stats:")) {
                 tc.stats = after(line, "stats:");
                 mode = NONE;
@@ -535,6 +621,8 @@ int main(int argc, char **argv)
                 lines_add(&tc.input, line);
             } else if (mode == EXPECT) {
                 lines_add(&tc.expect, line);
+            } else if (mode == FINAL) {
+                lines_add(&tc.final, line);
             } else {
                 printf("FAIL  %s: unexpected line: %s\n", tc.name, line);
                 failures++;
@@ -543,6 +631,7 @@ int main(int argc, char **argv)
         case_reset(&tc);
         free(tc.input.v);
         free(tc.expect.v);
+        free(tc.final.v);
         free(line);
         sql_script_free(&schema);
         fclose(f);

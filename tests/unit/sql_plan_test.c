@@ -47,9 +47,26 @@ static void collect_add(struct collect *c, const char *s)
     c->len += n;
 }
 
-static int collect_emit(void *ctx, const struct value *row)
+static void collect_row(struct collect *c, const struct value *row);
+
+static int collect_emit(void *ctx, enum row_kind kind, const struct value *row)
 {
-    struct collect *c = ctx;
+    ck_assert_int_eq(kind, ROW_INSERT); /* these plans are append-only */
+    collect_row(ctx, row);
+    return 0;
+}
+
+/* For updating plans: each row after its kind ("+U 1,2"). */
+static int collect_changes(void *ctx, enum row_kind kind, const struct value *row)
+{
+    collect_add(ctx, row_kind_name(kind));
+    collect_add(ctx, " ");
+    collect_row(ctx, row);
+    return 0;
+}
+
+static void collect_row(struct collect *c, const struct value *row)
+{
     for (int i = 0; i < c->schema->nfields; i++) {
         const struct value *v = &row[i];
         char buf[64];
@@ -67,12 +84,12 @@ static int collect_emit(void *ctx, const struct value *row)
     }
     collect_add(c, "\n");
     c->n++;
-    return 0;
 }
 
-static int stop_emit(void *ctx, const struct value *row)
+static int stop_emit(void *ctx, enum row_kind kind, const struct value *row)
 {
     (void)ctx;
+    (void)kind;
     (void)row;
     return -1;
 }
@@ -308,6 +325,62 @@ START_TEST(test_session_snapshot_restore)
 }
 END_TEST
 
+/* Group aggregate state (the MIN/MAX and COUNT(DISTINCT) values, strings) restores into the
+ * same query only, rejects truncation at every length, and the restored plan goes on with the
+ * changelog of the original. */
+START_TEST(test_group_snapshot_restore)
+{
+    struct sql_error err;
+    const struct plan_options opts = {.sink_accepts_updates = 1};
+    const char *q = "INSERT INTO o SELECT MAX(c) AS hi, MIN(c) AS lo, COUNT(DISTINCT c) AS k, COUNT(*) AS n FROM "
+                    "(SELECT bidder, MAX(channel) AS c FROM bid GROUP BY bidder) t";
+    struct plan *p = plan_compile_with(q, test_catalog, NULL, &opts, &err);
+    ck_assert_msg(p != NULL, "%s", err.message);
+    ck_assert_int_eq(plan_is_updating(p), 1);
+    struct arena *a = arena_new(1024);
+    struct collect first = {.schema = plan_output_schema(p)}, before = {.schema = plan_output_schema(p)},
+                   after = {.schema = plan_output_schema(p)};
+    struct value row[5];
+    static const char *const channels[] = {"b", "d", "b"};
+    for (int i = 0; i < 3; i++) {
+        bid_row(row, 1, i, i, channels[i], i);
+        ck_assert_int_eq(plan_process(p, row, a, collect_changes, &first, &err), 0);
+    }
+    ck_assert_str_eq(first.text, "+I b,b,1,1\n-U b,b,1,1\n+U d,b,2,2\n-U d,b,2,2\n+U d,b,2,3\n");
+    char *buf;
+    size_t len;
+    ck_assert_int_eq(plan_snapshot(p, &buf, &len), 0);
+    struct plan *other = plan_compile_with("INSERT INTO o SELECT bidder, COUNT(*) AS n FROM bid GROUP BY bidder",
+                                           test_catalog, NULL, &opts, &err);
+    ck_assert_int_eq(plan_restore(other, buf, len, &err), -1);
+    for (size_t cut = 16; cut < len; cut++) {
+        struct plan *r = plan_compile_with(q, test_catalog, NULL, &opts, &err);
+        ck_assert_int_eq(plan_restore(r, buf, cut, &err), -1);
+        plan_free(r);
+    }
+    struct plan *same = plan_compile_with(q, test_catalog, NULL, &opts, &err);
+    ck_assert_int_eq(plan_restore(same, buf, len, &err), 0);
+    /* bidder 1's max becomes z: its d is retracted (the max falls back to b), then z comes;
+     * bidder 0's max stays b: nothing */
+    bid_row(row, 1, 1, 0, "z", 5);
+    ck_assert_int_eq(plan_process(p, row, a, collect_changes, &before, &err), 0);
+    ck_assert_int_eq(plan_process(same, row, a, collect_changes, &after, &err), 0);
+    bid_row(row, 1, 0, 0, "a", 6);
+    ck_assert_int_eq(plan_process(p, row, a, collect_changes, &before, &err), 0);
+    ck_assert_int_eq(plan_process(same, row, a, collect_changes, &after, &err), 0);
+    ck_assert_str_eq(before.text, "-U d,b,2,3\n+U b,b,1,2\n-U b,b,1,2\n+U z,b,2,3\n");
+    ck_assert_str_eq(after.text, before.text);
+    free(buf);
+    free(first.text);
+    free(before.text);
+    free(after.text);
+    arena_free(a);
+    plan_free(p);
+    plan_free(other);
+    plan_free(same);
+}
+END_TEST
+
 START_TEST(test_script_parse_streams_and_inserts)
 {
     struct sql_script s;
@@ -397,6 +470,7 @@ int main(void)
     tcase_add_test(tc, test_snapshot_restore_mid_stream_is_identical);
     tcase_add_test(tc, test_restore_rejects_foreign_or_corrupt_state);
     tcase_add_test(tc, test_session_snapshot_restore);
+    tcase_add_test(tc, test_group_snapshot_restore);
     tcase_add_test(tc, test_script_parse_streams_and_inserts);
     tcase_add_test(tc, test_value_text_forms);
     tcase_add_test(tc, test_lexer_rejects_nul_bytes);

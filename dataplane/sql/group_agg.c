@@ -1,0 +1,395 @@
+/* group_agg.c — retractable group state for GROUP BY without a window: see group_agg.h. */
+#include "dataplane/sql/group_agg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataplane/sql/functions.h"
+
+/* A distinct value and how many rows of the group hold it. */
+struct value_count {
+    struct value v; /* a string is malloc'd */
+    int64_t n;
+};
+
+/* COUNT, SUM, AVG: count of non-null values and their sum. MIN, MAX, COUNT(DISTINCT): the
+ * values in order, with counts. */
+struct group_acc {
+    int64_t count;
+    union {
+        int64_t i;
+        double d;
+    } sum;
+    struct value_count *vals;
+    int nvals, capvals;
+};
+
+int group_agg_supported(enum agg_kind kind)
+{
+    return kind == AGG_COUNT || kind == AGG_SUM || kind == AGG_AVG || kind == AGG_MIN || kind == AGG_MAX;
+}
+
+static int uses_values(const struct agg_slot *s)
+{
+    return s->kind == AGG_MIN || s->kind == AGG_MAX || (s->kind == AGG_COUNT && s->distinct);
+}
+
+/* ---- Values ------------------------------------------------------------------------------*/
+
+static void value_release(struct value *v)
+{
+    if (v->type == VT_STRING)
+        free((void *)v->u.s.ptr);
+    v->type = VT_NULL;
+}
+
+static int value_own(struct value *dst, const struct value *v)
+{
+    *dst = *v;
+    if (v->type != VT_STRING)
+        return 0;
+    char *m = malloc(v->u.s.len + 1);
+    if (!m)
+        return -1;
+    memcpy(m, v->u.s.ptr, v->u.s.len);
+    m[v->u.s.len] = '\0';
+    dst->u.s.ptr = m;
+    return 0;
+}
+
+/* Index of the first value >= v; *found when equal. */
+static int acc_search(const struct group_acc *a, const struct value *v, int *found)
+{
+    int lo = 0, hi = a->nvals;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (value_compare(&a->vals[mid].v, v) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = lo < a->nvals && value_compare(&a->vals[lo].v, v) == 0;
+    return lo;
+}
+
+/* Adds n rows holding v (n may be negative: a retraction; a value reaching 0 goes). */
+static int acc_values_add(struct group_acc *a, const struct value *v, int64_t n)
+{
+    int found, i = acc_search(a, v, &found);
+    if (found) {
+        a->vals[i].n += n;
+        if (a->vals[i].n <= 0) {
+            value_release(&a->vals[i].v);
+            memmove(&a->vals[i], &a->vals[i + 1], (size_t)(a->nvals - i - 1) * sizeof *a->vals);
+            a->nvals--;
+        }
+        return 0;
+    }
+    if (n <= 0)
+        return 0; /* retraction of a value never seen */
+    if (a->nvals == a->capvals) {
+        int cap = a->capvals ? a->capvals * 2 : 4;
+        struct value_count *m = realloc(a->vals, (size_t)cap * sizeof *m);
+        if (!m)
+            return -1;
+        a->vals = m;
+        a->capvals = cap;
+    }
+    struct value copy;
+    if (value_own(&copy, v) < 0)
+        return -1;
+    memmove(&a->vals[i + 1], &a->vals[i], (size_t)(a->nvals - i) * sizeof *a->vals);
+    a->vals[i] = (struct value_count){copy, n};
+    a->nvals++;
+    return 0;
+}
+
+static void acc_free(struct group_acc *a)
+{
+    for (int i = 0; i < a->nvals; i++)
+        value_release(&a->vals[i].v);
+    free(a->vals);
+}
+
+static int acc_update(const struct agg_slot *s, struct group_acc *a, const struct value *v, int sign)
+{
+    if (s->kind == AGG_COUNT && !s->arg) {
+        a->count += sign;
+        return 0;
+    }
+    if (v->type == VT_NULL)
+        return 0;
+    if (uses_values(s))
+        return acc_values_add(a, v, sign);
+    if (s->kind == AGG_SUM || s->kind == AGG_AVG) {
+        if (v->type == VT_DOUBLE)
+            a->sum.d += sign * v->u.d;
+        else if (sign > 0)
+            a->sum.i = (int64_t)((uint64_t)a->sum.i + (uint64_t)v->u.i); /* wraps like Flink's SUM */
+        else
+            a->sum.i = (int64_t)((uint64_t)a->sum.i - (uint64_t)v->u.i);
+    }
+    a->count += sign;
+    return 0;
+}
+
+/* ---- Table -------------------------------------------------------------------------------*/
+
+uint64_t group_keys_hash(const struct group_table *t, const struct value *keys)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ULL;
+    for (int i = 0; i < t->nkeys; i++)
+        h = value_hash(&keys[i], h);
+    return h;
+}
+
+static void lru_unlink(struct group_table *t, struct group_entry *g)
+{
+    if (g->lru_prev)
+        g->lru_prev->lru_next = g->lru_next;
+    else
+        t->oldest = g->lru_next;
+    if (g->lru_next)
+        g->lru_next->lru_prev = g->lru_prev;
+    else
+        t->newest = g->lru_prev;
+    g->lru_prev = g->lru_next = NULL;
+}
+
+static void lru_append(struct group_table *t, struct group_entry *g)
+{
+    g->lru_prev = t->newest;
+    g->lru_next = NULL;
+    if (t->newest)
+        t->newest->lru_next = g;
+    else
+        t->oldest = g;
+    t->newest = g;
+}
+
+static int table_grow(struct group_table *t)
+{
+    size_t n = t->nbuckets ? t->nbuckets * 2 : 64;
+    struct group_entry **b = calloc(n, sizeof *b);
+    if (!b)
+        return -1;
+    for (size_t i = 0; i < t->nbuckets; i++)
+        for (struct group_entry *g = t->buckets[i], *next; g; g = next) {
+            next = g->hnext;
+            g->hnext = b[g->hash & (n - 1)];
+            b[g->hash & (n - 1)] = g;
+        }
+    free(t->buckets);
+    t->buckets = b;
+    t->nbuckets = n;
+    return 0;
+}
+
+static struct group_entry *entry_new(const struct group_table *t, const struct value *keys, uint64_t h)
+{
+    struct group_entry *g =
+        calloc(1, sizeof *g + (size_t)t->nkeys * sizeof(struct value) + (size_t)t->naggs * sizeof(struct group_acc));
+    if (!g)
+        return NULL;
+    g->keys = (struct value *)(g + 1);
+    g->accs = (struct group_acc *)(g->keys + t->nkeys);
+    g->hash = h;
+    for (int i = 0; i < t->nkeys; i++)
+        if (value_own(&g->keys[i], &keys[i]) < 0) {
+            for (int k = 0; k < i; k++)
+                value_release(&g->keys[k]);
+            free(g);
+            return NULL;
+        }
+    return g;
+}
+
+struct group_entry *group_table_find(struct group_table *t, const struct value *keys, uint64_t h, int create,
+                                     int64_t now_ms)
+{
+    struct group_entry *g = NULL;
+    if (t->nbuckets)
+        for (g = t->buckets[h & (t->nbuckets - 1)]; g; g = g->hnext) {
+            int same = g->hash == h;
+            for (int i = 0; same && i < t->nkeys; i++)
+                same = value_equal(&g->keys[i], &keys[i]);
+            if (same)
+                break;
+        }
+    if (!g) {
+        if (!create || ((t->ngroups + 1) * 2 > t->nbuckets && table_grow(t) < 0) || !(g = entry_new(t, keys, h)))
+            return NULL;
+        g->hnext = t->buckets[h & (t->nbuckets - 1)];
+        t->buckets[h & (t->nbuckets - 1)] = g;
+        t->ngroups++;
+    } else {
+        lru_unlink(t, g);
+    }
+    g->accessed_ms = now_ms;
+    lru_append(t, g);
+    return g;
+}
+
+int group_entry_update(struct group_table *t, struct group_entry *g, const struct value *args, int sign)
+{
+    for (int i = 0; i < t->naggs; i++)
+        if (acc_update(&t->aggs[i], &g->accs[i], &args[i], sign) < 0)
+            return -1;
+    g->rows += sign;
+    return 0;
+}
+
+void group_entry_result(const struct group_table *t, const struct group_entry *g, int i, struct value *out)
+{
+    const struct agg_slot *s = &t->aggs[i];
+    const struct group_acc *a = &g->accs[i];
+    out->type = s->result;
+    switch (s->kind) {
+    case AGG_COUNT:
+        out->u.i = s->distinct ? a->nvals : a->count;
+        return;
+    case AGG_MIN:
+    case AGG_MAX:
+        if (!a->nvals)
+            out->type = VT_NULL;
+        else
+            *out = a->vals[s->kind == AGG_MIN ? 0 : a->nvals - 1].v;
+        return;
+    case AGG_SUM:
+    case AGG_AVG:
+        if (a->count <= 0)
+            out->type = VT_NULL;
+        else if (s->result == VT_DOUBLE)
+            out->u.d = s->kind == AGG_SUM ? a->sum.d : a->sum.d / (double)a->count;
+        else
+            out->u.i = s->kind == AGG_SUM ? a->sum.i : a->sum.i / a->count;
+        return;
+    default:
+        out->type = VT_NULL;
+    }
+}
+
+static void entry_free(const struct group_table *t, struct group_entry *g)
+{
+    for (int i = 0; i < t->nkeys; i++)
+        value_release(&g->keys[i]);
+    for (int i = 0; i < t->naggs; i++)
+        acc_free(&g->accs[i]);
+    free(g);
+}
+
+void group_table_remove(struct group_table *t, struct group_entry *g)
+{
+    struct group_entry **pp = &t->buckets[g->hash & (t->nbuckets - 1)];
+    while (*pp != g)
+        pp = &(*pp)->hnext;
+    *pp = g->hnext;
+    lru_unlink(t, g);
+    t->ngroups--;
+    entry_free(t, g);
+}
+
+size_t group_table_expire(struct group_table *t, int64_t limit_ms)
+{
+    size_t n = 0;
+    while (t->oldest && t->oldest->accessed_ms <= limit_ms) {
+        group_table_remove(t, t->oldest);
+        n++;
+    }
+    return n;
+}
+
+void group_table_clear(struct group_table *t)
+{
+    while (t->oldest)
+        group_table_remove(t, t->oldest);
+    free(t->buckets);
+    t->buckets = NULL;
+    t->nbuckets = 0;
+}
+
+size_t group_table_bytes(const struct group_table *t)
+{
+    size_t n = t->nbuckets * sizeof *t->buckets;
+    for (const struct group_entry *g = t->oldest; g; g = g->lru_next) {
+        n += sizeof *g + (size_t)t->nkeys * sizeof(struct value) + (size_t)t->naggs * sizeof(struct group_acc);
+        for (int i = 0; i < t->naggs; i++)
+            n += (size_t)g->accs[i].capvals * sizeof(struct value_count);
+    }
+    return n;
+}
+
+/* ---- Byte form: ngroups, then per group (oldest first): keys, rows, accessed, and per
+ * aggregate count, sum, nvals and (value, count) pairs ----------------------------------*/
+
+void group_table_write(const struct group_table *t, struct window_writer *w)
+{
+    int64_t n = (int64_t)t->ngroups;
+    window_put(w, &n, sizeof n);
+    for (const struct group_entry *g = t->oldest; g; g = g->lru_next) {
+        for (int k = 0; k < t->nkeys; k++)
+            window_put_value(w, &g->keys[k]);
+        window_put(w, &g->rows, sizeof g->rows);
+        window_put(w, &g->accessed_ms, sizeof g->accessed_ms);
+        for (int i = 0; i < t->naggs; i++) {
+            const struct group_acc *a = &g->accs[i];
+            window_put(w, &a->count, sizeof a->count);
+            window_put(w, &a->sum, sizeof a->sum);
+            window_put(w, &a->nvals, sizeof a->nvals);
+            for (int v = 0; v < a->nvals; v++) {
+                window_put_value(w, &a->vals[v].v);
+                window_put(w, &a->vals[v].n, sizeof a->vals[v].n);
+            }
+        }
+    }
+}
+
+static int read_acc(struct window_reader *r, const struct agg_slot *s, struct group_acc *a)
+{
+    int nvals = 0;
+    window_get(r, &a->count, sizeof a->count);
+    window_get(r, &a->sum, sizeof a->sum);
+    window_get(r, &nvals, sizeof nvals);
+    if (r->bad || nvals < 0 || (nvals > 0 && !uses_values(s)))
+        return -1;
+    enum value_type want = s->arg ? s->arg->type : VT_NULL;
+    for (int v = 0; v < nvals; v++) {
+        struct value x;
+        int64_t n;
+        window_get_value(r, &x);
+        window_get(r, &n, sizeof n);
+        if (r->bad || x.type != want || n <= 0 || acc_values_add(a, &x, n) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int group_table_read(struct group_table *t, struct window_reader *r)
+{
+    int64_t n;
+    struct value keys[64];
+    window_get(r, &n, sizeof n);
+    if (r->bad || n < 0 || t->nkeys > 64)
+        return -1;
+    for (int64_t i = 0; i < n; i++) {
+        for (int k = 0; k < t->nkeys; k++) {
+            window_get_value(r, &keys[k]);
+            if (keys[k].type != VT_NULL && keys[k].type != t->key_types[k])
+                r->bad = 1;
+        }
+        int64_t rows, accessed;
+        window_get(r, &rows, sizeof rows);
+        window_get(r, &accessed, sizeof accessed);
+        struct group_entry *g = r->bad ? NULL : group_table_find(t, keys, group_keys_hash(t, keys), 1, accessed);
+        if (!g || g->rows != 0)
+            goto bad;
+        g->rows = rows;
+        for (int a = 0; a < t->naggs; a++)
+            if (read_acc(r, &t->aggs[a], &g->accs[a]) < 0)
+                goto bad;
+    }
+    return 0;
+bad:
+    group_table_clear(t);
+    return -1;
+}

@@ -1,0 +1,727 @@
+/* query.c — compiles one SELECT block into an operator of the plan (query.h): resolves names
+ * against the block's input schema, compiles WHERE, the window table function, GROUP BY keys
+ * (columns or expressions), aggregates with FILTER, HAVING and the SELECT list, and derives the
+ * block's output schema (with the event-time column when a plain column passes it on). */
+#include "dataplane/sql/query.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/arena.h"
+#include "dataplane/sql/functions.h"
+
+/* Grouping keys are gathered per row in a fixed array. */
+#define MAX_GROUP_KEYS 64
+
+/* The qualifier of a column node that stands for GROUP BY key lit.u.i (an expression key
+ * found again in the SELECT list or HAVING). */
+static const char query_key_marker[] = "<group key>";
+
+static int fail_at(struct sql_error *err, int line, int column, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail_at(struct sql_error *err, int line, int column, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sql_error_vset(err, line, column, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+#define fail_tok(err, t, ...) fail_at(err, (t) ? (t)->line : 0, (t) ? (t)->column : 0, __VA_ARGS__)
+
+int query_name_matches(const char *name, const char *want, int quoted)
+{
+    return quoted ? strcmp(name, want) == 0 : strcasecmp(name, want) == 0;
+}
+
+static int is_window_column(const char *name)
+{
+    return strcasecmp(name, "window_start") == 0 || strcasecmp(name, "window_end") == 0;
+}
+
+/* ---- Syntax trees: equality and the GROUP BY key rewrite ----------------------------------*/
+
+static int ast_equal(const struct ast *a, const struct ast *b)
+{
+    if (!a || !b)
+        return a == b;
+    if (a->kind != b->kind || a->op != b->op || a->nargs != b->nargs || a->negated != b->negated ||
+        a->distinct != b->distinct || a->cast_type != b->cast_type)
+        return 0;
+    if ((a->name == NULL) != (b->name == NULL) || (a->name && strcasecmp(a->name, b->name) != 0))
+        return 0;
+    if ((a->qualifier == NULL) != (b->qualifier == NULL) || (a->qualifier && strcasecmp(a->qualifier, b->qualifier)))
+        return 0;
+    if (a->kind == AST_LITERAL || a->kind == AST_INTERVAL) {
+        if (a->lit.type != b->lit.type)
+            return 0;
+        if (a->lit.type == VT_STRING)
+            return a->lit.u.s.len == b->lit.u.s.len && memcmp(a->lit.u.s.ptr, b->lit.u.s.ptr, a->lit.u.s.len) == 0;
+        if (a->lit.type != VT_NULL && value_compare(&a->lit, &b->lit) != 0)
+            return 0;
+    }
+    for (int i = 0; i < a->nargs; i++)
+        if (!ast_equal(a->args[i], b->args[i]))
+            return 0;
+    return ast_equal(a->operand, b->operand) && ast_equal(a->else_expr, b->else_expr) &&
+           ast_equal(a->filter, b->filter);
+}
+
+/* a with every subtree equal to an expression key of q replaced by a key reference (a copy
+ * where something changed); NULL when out of memory. */
+static const struct ast *ast_rewrite_keys(struct query *q, struct arena *arena, const struct ast *a)
+{
+    if (!a)
+        return NULL;
+    for (int k = 0; k < q->nkeys; k++)
+        if (q->key_asts[k] && q->key_asts[k]->kind != AST_COLUMN && ast_equal(a, q->key_asts[k])) {
+            struct ast *m = arena_alloc(arena, sizeof *m);
+            if (!m)
+                return NULL;
+            memset(m, 0, sizeof *m);
+            m->kind = AST_COLUMN;
+            m->line = a->line;
+            m->column = a->column;
+            m->name = "<expression>";
+            m->qualifier = query_key_marker;
+            m->lit.u.i = k;
+            return m;
+        }
+    if (a->kind == AST_FUNC && a->args) {
+        const struct sql_function *f = functions_find(a->name);
+        if (f && f->agg != AGG_NONE)
+            return a; /* aggregate arguments read input rows */
+    }
+    struct ast *copy = NULL;
+    for (int i = 0; i < a->nargs; i++) {
+        const struct ast *n = ast_rewrite_keys(q, arena, a->args[i]);
+        if (!n)
+            return NULL;
+        if (n != a->args[i] && !copy) {
+            if (!(copy = arena_alloc(arena, sizeof *copy)) ||
+                !(copy->args = arena_alloc(arena, (size_t)a->nargs * sizeof *copy->args)))
+                return NULL;
+            struct ast **args = copy->args;
+            *copy = *a;
+            copy->args = args;
+            memcpy(copy->args, a->args, (size_t)a->nargs * sizeof *a->args);
+        }
+        if (copy)
+            copy->args[i] = (struct ast *)n;
+    }
+    const struct ast *operand = a->operand ? ast_rewrite_keys(q, arena, a->operand) : NULL;
+    const struct ast *else_expr = a->else_expr ? ast_rewrite_keys(q, arena, a->else_expr) : NULL;
+    if ((a->operand && !operand) || (a->else_expr && !else_expr))
+        return NULL;
+    if ((operand != a->operand || else_expr != a->else_expr) && !copy) {
+        if (!(copy = arena_alloc(arena, sizeof *copy)))
+            return NULL;
+        *copy = *a;
+    }
+    if (copy) {
+        copy->operand = (struct ast *)operand;
+        copy->else_expr = (struct ast *)else_expr;
+        return copy;
+    }
+    return a;
+}
+
+static int ast_has_aggregate(const struct ast *a)
+{
+    if (!a)
+        return 0;
+    if (a->kind == AST_FUNC) {
+        const struct sql_function *f = functions_find(a->name);
+        if (f && f->agg != AGG_NONE)
+            return 1;
+    }
+    for (int i = 0; i < a->nargs; i++)
+        if (ast_has_aggregate(a->args[i]))
+            return 1;
+    return ast_has_aggregate(a->operand) || ast_has_aggregate(a->else_expr);
+}
+
+/* FILTER (WHERE ...) only on aggregate calls. */
+static int check_filters(const struct ast *a, struct sql_error *err)
+{
+    if (!a)
+        return 0;
+    if (a->filter) {
+        const struct sql_function *f = functions_find(a->name);
+        const struct ast *at = a->filter;
+        while ((at->kind == AST_BINARY || at->kind == AST_IS_NULL || at->kind == AST_LIKE || at->kind == AST_IN ||
+                at->kind == AST_BETWEEN) &&
+               at->nargs > 0)
+            at = at->args[0];
+        if (!f || f->agg == AGG_NONE)
+            return fail_at(err, at->line, at->column, "FILTER (WHERE ...) is only allowed on aggregate functions");
+    }
+    for (int i = 0; i < a->nargs; i++)
+        if (check_filters(a->args[i], err) < 0)
+            return -1;
+    return check_filters(a->operand, err) < 0 ? -1 : check_filters(a->else_expr, err);
+}
+
+/* ---- Name resolution ---------------------------------------------------------------------*/
+
+static int check_qualifier(struct expr_compiler *c, const struct ast *col)
+{
+    struct query *q = c->ctx;
+    if (col->qualifier && col->qualifier != query_key_marker &&
+        !(q->name && strcasecmp(col->qualifier, q->name) == 0) &&
+        !(q->alias && strcasecmp(col->qualifier, q->alias) == 0))
+        return compile_fail(c, col, "unknown table \"%s\" in \"%s.%s\"", col->qualifier, col->qualifier, col->name);
+    return 0;
+}
+
+/* Input column of a reference, or -1 with err filled (with a suggestion). */
+static int find_input_column(struct expr_compiler *c, const struct ast *col)
+{
+    struct query *q = c->ctx;
+    for (int i = 0; i < q->in.nfields; i++)
+        if (query_name_matches(q->in.fields[i].name, col->name, col->quoted))
+            return i;
+    if (is_window_column(col->name) && q->window != WINDOW_NONE && !q->tvf)
+        return compile_fail(c, col,
+                            "column \"%s\" can only be used in the SELECT list and GROUP BY of a windowed aggregate",
+                            col->name);
+    const char *best = NULL;
+    int best_d = 99;
+    for (int i = 0; i < q->in.nfields; i++) {
+        int d = functions_distance(col->name, q->in.fields[i].name);
+        if (d < best_d) {
+            best_d = d;
+            best = q->in.fields[i].name;
+        }
+    }
+    int limit = (int)strlen(col->name) / 3 + 1;
+    if (best && best_d <= (limit > 3 ? 3 : limit) && best_d < (int)strlen(col->name))
+        return compile_fail(c, col, "column \"%s\" not found; did you mean \"%s\"?", col->name, best);
+    if (q->name)
+        return compile_fail(c, col, "column \"%s\" not found in %s \"%s\"", col->name,
+                            q->reads_source ? "stream" : "query", q->name);
+    return compile_fail(c, col, "column \"%s\" not found in the subquery", col->name);
+}
+
+/* Columns a window table function adds after the input columns (without GROUP BY). */
+static const char *const tvf_columns[] = {"window_start", "window_end", "window_time"};
+#define TVF_NCOLUMNS 3
+
+static void mark_needed(struct query *q, int col)
+{
+    if (q->needed)
+        q->needed[col] = 1;
+}
+
+static int resolve_input_column(struct expr_compiler *c, const struct ast *col, int *index, enum value_type *type)
+{
+    struct query *q = c->ctx;
+    if (col->qualifier == query_key_marker)
+        return compile_fail(c, col, "an expression of GROUP BY cannot be used here");
+    if (check_qualifier(c, col) < 0)
+        return -1;
+    for (int k = 0; q->tvf && k < TVF_NCOLUMNS; k++) {
+        int shadowed = 0;
+        for (int f = 0; f < q->in.nfields; f++)
+            shadowed |= query_name_matches(q->in.fields[f].name, col->name, col->quoted);
+        if (!shadowed && query_name_matches(tvf_columns[k], col->name, col->quoted)) {
+            *index = q->in.nfields + k;
+            *type = VT_TIMESTAMP;
+            return 0;
+        }
+    }
+    int i = find_input_column(c, col);
+    if (i < 0)
+        return -1;
+    mark_needed(q, i);
+    *index = i;
+    *type = q->in.fields[i].type;
+    return 0;
+}
+
+/* The position of the aggregates in the grouped row: keys, [window_start, window_end]. */
+static int agg_base(const struct query *q) { return q->nkeys + (q->window != WINDOW_NONE ? 2 : 0); }
+
+/* After grouping: a column is a GROUP BY key, or window_start/window_end. */
+static int resolve_group_column(struct expr_compiler *c, const struct ast *col, int *index, enum value_type *type)
+{
+    struct query *q = c->ctx;
+    if (col->qualifier == query_key_marker) {
+        *index = (int)col->lit.u.i;
+        *type = q->key_types[*index];
+        return 0;
+    }
+    if (check_qualifier(c, col) < 0)
+        return -1;
+    if (q->window != WINDOW_NONE && is_window_column(col->name) && !col->quoted) {
+        *index = q->nkeys + (strcasecmp(col->name, "window_end") == 0);
+        *type = VT_TIMESTAMP;
+        return 0;
+    }
+    int i = find_input_column(c, col);
+    if (i < 0)
+        return -1;
+    for (int k = 0; k < q->nkeys; k++)
+        if (q->key_cols[k] == i) {
+            *index = k;
+            *type = q->in.fields[i].type;
+            return 0;
+        }
+    return compile_fail(c, col, "column \"%s\" must appear in GROUP BY or be used in an aggregate function", col->name);
+}
+
+/* Compiles a in the input scope of the block (aggregate arguments, FILTER conditions). */
+static int compile_in_input_scope(struct expr_compiler *c, const struct ast *a, const char *clause, struct expr **out)
+{
+    struct expr_compiler inner = *c;
+    inner.resolve_column = resolve_input_column;
+    inner.resolve_aggregate = NULL;
+    inner.clause = clause;
+    int rc = expr_compile(&inner, a, out);
+    c->cleanups = inner.cleanups;
+    c->ncleanups = inner.ncleanups;
+    c->capcleanups = inner.capcleanups;
+    return rc;
+}
+
+static int compile_agg_filter(struct expr_compiler *c, const struct ast *call, struct agg_slot *slot)
+{
+    if (compile_in_input_scope(c, call->filter, "FILTER (WHERE ...)", &slot->filter) < 0)
+        return -1;
+    if (slot->filter->type != VT_BOOLEAN && slot->filter->type != VT_NULL)
+        return compile_fail(c, call->filter, "FILTER must be a BOOLEAN condition, found %s",
+                            value_type_name(slot->filter->type));
+    if (!slot->arg) { /* COUNT(*) FILTER: counts a TRUE for each row that passes */
+        struct ast t = {.kind = AST_LITERAL, .line = call->line, .column = call->column};
+        t.lit.type = VT_BOOLEAN;
+        t.lit.u.b = 1;
+        if (expr_compile(c, &t, &slot->arg) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int check_agg_call(struct expr_compiler *c, const struct ast *call, const struct sql_function *f)
+{
+    struct query *q = c->ctx;
+    if (f->agg == AGG_COUNT ? call->nargs > 1 : call->nargs != 1)
+        return compile_fail(c, call, "function %s takes 1 argument, found %d", f->name, call->nargs);
+    if (f->agg != AGG_COUNT && call->args[0]->kind == AST_STAR)
+        return compile_fail(c, call->args[0], "\"*\" is only allowed in COUNT(*)");
+    if (f->agg == AGG_COUNT && call->nargs == 0)
+        return compile_fail(c, call, "COUNT needs an argument: use COUNT(*) to count rows");
+    if (call->distinct && (f->agg != AGG_COUNT || call->args[0]->kind == AST_STAR))
+        return compile_fail(c, call, "DISTINCT is only supported in COUNT(DISTINCT expression)");
+    if (q->window == WINDOW_NONE && !group_agg_supported(f->agg))
+        return compile_fail(c, call, "%s is not supported in a GROUP BY without a window", f->name);
+    return 0;
+}
+
+static int resolve_aggregate(struct expr_compiler *c, const struct ast *call, int *index, enum value_type *type)
+{
+    struct query *q = c->ctx;
+    const struct sql_function *f = functions_find(call->name);
+    if (check_agg_call(c, call, f) < 0)
+        return -1;
+    if (q->naggs == q->capaggs) {
+        int cap = q->capaggs ? q->capaggs * 2 : 4;
+        struct agg_slot *n = realloc(q->aggs, (size_t)cap * sizeof *n);
+        if (!n)
+            return compile_fail(c, call, "out of memory");
+        q->aggs = n;
+        q->capaggs = cap;
+    }
+    struct agg_slot slot = {.kind = f->agg, .distinct = call->distinct};
+    if (call->args[0]->kind != AST_STAR) {
+        if (compile_in_input_scope(c, call->args[0], "an aggregate argument", &slot.arg) < 0)
+            return -1;
+        enum value_type t = slot.arg->type;
+        int numeric = f->agg == AGG_SUM || f->agg == AGG_AVG || f->agg == AGG_VAR_POP || f->agg == AGG_VAR_SAMP ||
+                      f->agg == AGG_STDDEV_POP || f->agg == AGG_STDDEV_SAMP;
+        if (numeric && t != VT_BIGINT && t != VT_DOUBLE && !value_is_decimal(t))
+            return compile_fail(c, call->args[0], "type mismatch: %s needs a numeric argument, found %s", f->name,
+                                value_type_name(t));
+        if (t == VT_NULL && f->agg != AGG_COUNT)
+            return compile_fail(c, call->args[0], "%s of an untyped NULL; use CAST(NULL AS type)", f->name);
+    }
+    slot.result = f->agg == AGG_COUNT ? VT_BIGINT : f->rule == RET_FIXED ? f->ret : slot.arg->type;
+    if (f->agg == AGG_SUM || f->agg == AGG_AVG)
+        slot.result = f->agg == AGG_SUM ? compile_sum_type(slot.result) : compile_avg_type(slot.result);
+    if (call->filter && compile_agg_filter(c, call, &slot) < 0)
+        return -1;
+    q->aggs[q->naggs] = slot;
+    *index = agg_base(q) + q->naggs;
+    *type = slot.result;
+    q->naggs++;
+    return 0;
+}
+
+/* ---- Window table function ---------------------------------------------------------------*/
+
+static int compile_window(struct query *q, const struct ast_select *sel, const struct query_env *env)
+{
+    struct sql_error *err = env->err;
+    int col = -1;
+    const char *what = q->reads_source ? "stream" : "query";
+    for (int i = 0; i < q->in.nfields; i++)
+        if (query_name_matches(q->in.fields[i].name, sel->descriptor, sel->descriptor_quoted))
+            col = i;
+    if (col < 0)
+        return fail_tok(err, sel->descriptor_token, "column \"%s\" not found in %s \"%s\"", sel->descriptor, what,
+                        q->name);
+    if (q->in.fields[col].type != VT_TIMESTAMP)
+        return fail_tok(err, sel->descriptor_token, "window column \"%s\" must be a TIMESTAMP(3), found %s",
+                        sel->descriptor, value_type_name(q->in.fields[col].type));
+    if (q->in.rowtime_field < 0 && !q->reads_source)
+        return fail_tok(err, sel->descriptor_token,
+                        "window column \"%s\" of %s%s%s%s is not an event-time column: only a column selected as "
+                        "it is, without GROUP BY, keeps its stream's WATERMARK",
+                        sel->descriptor, q->name ? "query \"" : "the subquery", q->name ? q->name : "",
+                        q->name ? "\"" : "", "");
+    if (q->in.rowtime_field < 0)
+        return fail_tok(err, sel->window_token,
+                        "windowed query on %s \"%s\" needs a watermark; declare one such as "
+                        "WATERMARK FOR %s AS %s - INTERVAL '5' SECOND",
+                        what, q->name, q->in.fields[col].name, q->in.fields[col].name);
+    if (q->in.rowtime_field != col)
+        return fail_tok(
+            err, sel->descriptor_token,
+            "window column \"%s\" is not the event-time column of %s \"%s\" (the one its WATERMARK is declared on)",
+            sel->descriptor, what, q->name);
+    q->window = sel->window;
+    q->win_a = sel->window_a_ms;
+    q->win_b = sel->window_b_ms;
+    q->rowtime = col;
+    mark_needed(q, col);
+    if (sel->window == WINDOW_SESSION) {
+        q->table.gap = q->win_a;
+        q->bounds = calloc(1, sizeof *q->bounds);
+        return q->bounds ? 0 : fail_at(err, 0, 0, "out of memory");
+    }
+    if (sel->window == WINDOW_HOP && q->win_b % q->win_a != 0)
+        return fail_tok(err, sel->window_b_token, "HOP size must be a whole multiple of its slide");
+    if (sel->window == WINDOW_CUMULATE && q->win_b % q->win_a != 0)
+        return fail_tok(err, sel->window_b_token, "CUMULATE max size must be a whole multiple of its step");
+    if (sel->window != WINDOW_TUMBLE && q->win_b / q->win_a > 10000)
+        return fail_tok(err, sel->window_b_token, "window has too many slices (more than 10000)");
+    q->bounds = calloc(sel->window == WINDOW_TUMBLE ? 1 : (size_t)(q->win_b / q->win_a), sizeof *q->bounds);
+    return q->bounds ? 0 : fail_at(err, 0, 0, "out of memory");
+}
+
+/* ---- GROUP BY ----------------------------------------------------------------------------*/
+
+/* SESSION ... PARTITION BY: each column must be a GROUP BY key; the keys are reordered so
+ * that the partition columns come first (the window table's partition prefix). */
+static int compile_partition_by(struct query *q, const struct ast_select *sel, const struct query_env *env)
+{
+    for (int i = 0; i < sel->npartition_by; i++) {
+        const struct ast *col = sel->partition_by[i];
+        int c = find_input_column(env->compiler, col), k = q->table.npart;
+        if (c < 0)
+            return -1;
+        while (k < q->nkeys && q->key_cols[k] != c)
+            k++;
+        int seen = 0;
+        for (int j = 0; j < q->table.npart; j++)
+            seen |= q->key_cols[j] == c;
+        if (seen)
+            continue;
+        if (k == q->nkeys)
+            return fail_at(env->err, col->line, col->column,
+                           "PARTITION BY column \"%s\" must also be a GROUP BY key of the SESSION window",
+                           q->in.fields[c].name);
+        int n = k - q->table.npart, at = q->table.npart;
+        struct expr *e = q->key_exprs[k];
+        const struct ast *a = q->key_asts[k];
+        memmove(&q->key_cols[at + 1], &q->key_cols[at], (size_t)n * sizeof *q->key_cols);
+        memmove(&q->key_exprs[at + 1], &q->key_exprs[at], (size_t)n * sizeof *q->key_exprs);
+        memmove(&q->key_asts[at + 1], &q->key_asts[at], (size_t)n * sizeof *q->key_asts);
+        q->key_cols[at] = c;
+        q->key_exprs[at] = e;
+        q->key_asts[at] = a;
+        q->table.npart++;
+    }
+    return 0;
+}
+
+static int add_key(struct query *q, const struct ast *g, const struct query_env *env)
+{
+    struct expr_compiler *c = env->compiler;
+    if (q->nkeys == MAX_GROUP_KEYS)
+        return fail_at(env->err, g->line, g->column, "too many GROUP BY keys (more than %d)", MAX_GROUP_KEYS);
+    struct expr *e;
+    c->clause = "GROUP BY";
+    if (compile_in_input_scope(c, g, "GROUP BY", &e) < 0)
+        return -1;
+    if (e->type == VT_NULL)
+        return fail_at(env->err, g->line, g->column, "cannot group by an untyped NULL");
+    int col = g->kind == AST_COLUMN && e->index < q->in.nfields ? e->index : -1;
+    if (col >= 0)
+        mark_needed(q, col);
+    q->key_cols[q->nkeys] = col;
+    q->key_exprs[q->nkeys] = e;
+    q->key_asts[q->nkeys] = g;
+    q->key_types[q->nkeys] = e->type;
+    q->nkeys++;
+    return 0;
+}
+
+/* keys: the GROUP BY list, or (SELECT DISTINCT) the SELECT list. */
+static int compile_group_by(struct query *q, const struct ast_select *sel, const struct query_env *env)
+{
+    int has_start = 0, has_end = 0, n = sel->distinct ? sel->nitems : sel->ngroup_by;
+    const struct token *at = sel->distinct ? sel->select_token : sel->group_by_token;
+    q->key_cols = calloc((size_t)n + 1, sizeof *q->key_cols);
+    q->key_exprs = calloc((size_t)n + 1, sizeof *q->key_exprs);
+    q->key_asts = calloc((size_t)n + 1, sizeof *q->key_asts);
+    q->key_types = calloc((size_t)n + 1, sizeof *q->key_types);
+    if (!q->key_cols || !q->key_exprs || !q->key_asts || !q->key_types)
+        return fail_at(env->err, 0, 0, "out of memory");
+    for (int i = 0; i < n; i++) {
+        const struct ast *g = sel->distinct ? sel->items[i].expr : sel->group_by[i];
+        if (g->kind == AST_STAR)
+            return fail_at(env->err, g->line, g->column, "SELECT DISTINCT * is not supported; list the columns");
+        if (sel->distinct && ast_has_aggregate(g))
+            return fail_at(env->err, g->line, g->column, "SELECT DISTINCT with aggregates is not supported");
+        if (q->window != WINDOW_NONE && g->kind == AST_COLUMN && is_window_column(g->name) && !g->quoted) {
+            has_start |= strcasecmp(g->name, "window_start") == 0;
+            has_end |= strcasecmp(g->name, "window_end") == 0;
+            continue;
+        }
+        if (add_key(q, g, env) < 0)
+            return -1;
+    }
+    if (q->window == WINDOW_NONE)
+        return 0;
+    if (!has_start || !has_end)
+        return fail_tok(env->err, at, "a windowed GROUP BY must list both window_start and window_end");
+    return q->window == WINDOW_SESSION ? compile_partition_by(q, sel, env) : 0;
+}
+
+/* ---- SELECT list -------------------------------------------------------------------------*/
+
+/* Output column names: alias, column name, or EXPR$n. */
+static int output_name(const struct ast_select_item *it, int pos, const struct query *q, int col, struct arena *arena,
+                       const char **out)
+{
+    char buf[32];
+    const char *n = it->alias;
+    if (!n && it->expr->kind == AST_COLUMN)
+        n = col >= 0 ? q->in.fields[col].name : it->expr->name;
+    if (!n) {
+        snprintf(buf, sizeof buf, "EXPR$%d", pos);
+        n = buf;
+    }
+    *out = arena_strndup(arena, n, strlen(n));
+    return *out ? 0 : -1;
+}
+
+static void add_output(struct query *q, struct expr *e, const char *name, int cap)
+{
+    if (q->nitems == cap)
+        return;
+    q->items[q->nitems] = e;
+    q->out.fields[q->nitems].name = (char *)name;
+    q->out.fields[q->nitems].type = e->type;
+    q->out.nfields = ++q->nitems;
+}
+
+/* A plain column that is the input's event-time column keeps it in the output. */
+static void pass_rowtime(struct query *q, const struct ast *a, const struct expr *e, int grouped)
+{
+    if (!grouped && a->kind == AST_COLUMN && q->out.rowtime_field < 0 && q->in.rowtime_field >= 0 &&
+        e->index == q->in.rowtime_field) {
+        q->out.rowtime_field = q->nitems;
+        q->out.watermark_delay_ms = q->in.watermark_delay_ms;
+    }
+}
+
+static int compile_star(struct query *q, const struct ast_select_item *it, int pos, int cap,
+                        const struct query_env *env)
+{
+    int nstar = q->in.nfields + (q->tvf ? TVF_NCOLUMNS : 0);
+    for (int f = 0; f < nstar; f++) {
+        const char *fname = f < q->in.nfields ? q->in.fields[f].name : tvf_columns[f - q->in.nfields];
+        struct ast col = {
+            .kind = AST_COLUMN, .name = fname, .quoted = 1, .line = it->expr->line, .column = it->expr->column};
+        struct expr *e;
+        const char *name;
+        if (expr_compile(env->compiler, &col, &e) < 0 || output_name(&(struct ast_select_item){.expr = &col}, pos, q,
+                                                                     f < q->in.nfields ? f : -1, env->arena, &name) < 0)
+            return -1;
+        pass_rowtime(q, &col, e, 0);
+        add_output(q, e, name, cap);
+    }
+    return 0;
+}
+
+static int compile_select(struct query *q, const struct ast_select *sel, int grouped, const struct query_env *env)
+{
+    int cap = 0;
+    int nstar = q->in.nfields + (q->tvf ? TVF_NCOLUMNS : 0);
+    struct sql_error *err = env->err;
+    for (int i = 0; i < sel->nitems; i++)
+        cap += sel->items[i].expr->kind == AST_STAR ? nstar : 1;
+    q->items = calloc((size_t)cap + 1, sizeof *q->items);
+    q->out.fields = arena_alloc(env->arena, ((size_t)cap + 1) * sizeof *q->out.fields);
+    q->outrow = calloc((size_t)cap + 1, sizeof *q->outrow);
+    q->out.rowtime_field = -1;
+    if (!q->items || !q->out.fields || !q->outrow)
+        return fail_at(err, 0, 0, "out of memory");
+    struct expr_compiler *c = env->compiler;
+    c->resolve_column = grouped ? resolve_group_column : resolve_input_column;
+    c->resolve_aggregate = grouped ? resolve_aggregate : NULL;
+    c->clause = "the SELECT list of a query without GROUP BY";
+    for (int i = 0; i < sel->nitems; i++) {
+        const struct ast_select_item *it = &sel->items[i];
+        const char *name;
+        if (it->expr->kind == AST_STAR) {
+            if (grouped)
+                return fail_at(err, it->expr->line, it->expr->column,
+                               "SELECT * is not allowed with GROUP BY; list the keys and aggregates");
+            if (compile_star(q, it, i, cap, env) < 0)
+                return -1;
+            continue;
+        }
+        struct expr *e;
+        const struct ast *a = grouped ? ast_rewrite_keys(q, env->arena, it->expr) : it->expr;
+        if (!a)
+            return fail_at(err, 0, 0, "out of memory");
+        if (expr_compile(c, a, &e) < 0)
+            return -1;
+        if (e->type == VT_NULL)
+            return fail_at(err, it->expr->line, it->expr->column,
+                           "cannot select an untyped NULL; use CAST(NULL AS type)");
+        int col = -1;
+        if (a->kind == AST_COLUMN && a->qualifier != query_key_marker && !grouped && e->index < q->in.nfields)
+            col = e->index;
+        else if (a->kind == AST_COLUMN && a->qualifier != query_key_marker && e->index < q->nkeys)
+            col = q->key_cols[e->index];
+        if (output_name(it, i, q, col, env->arena, &name) < 0)
+            return fail_at(err, 0, 0, "out of memory");
+        pass_rowtime(q, a, e, grouped);
+        add_output(q, e, name, cap);
+    }
+    return 0;
+}
+
+/* WHERE / HAVING: a BOOLEAN expression in the compiler's current scope. */
+static int compile_condition(struct query *q, const struct ast *a, const char *clause, struct expr **out,
+                             const struct query_env *env)
+{
+    struct expr_compiler *c = env->compiler;
+    c->clause = clause;
+    if (strcmp(clause, "HAVING") == 0 && !(a = ast_rewrite_keys(q, env->arena, a)))
+        return fail_at(env->err, 0, 0, "out of memory");
+    if (expr_compile(c, a, out) < 0)
+        return -1;
+    const struct ast *start = a; /* point at where the condition starts, not at its operator */
+    while ((start->kind == AST_BINARY || start->kind == AST_IS_NULL || start->kind == AST_LIKE ||
+            start->kind == AST_IN || start->kind == AST_BETWEEN) &&
+           start->nargs > 0)
+        start = start->args[0];
+    if ((*out)->type != VT_BOOLEAN && (*out)->type != VT_NULL)
+        return fail_at(env->err, start->line, start->column, "%s must be a BOOLEAN condition, found %s", clause,
+                       value_type_name((*out)->type));
+    return 0;
+}
+
+/* ---- The block ---------------------------------------------------------------------------*/
+
+static int check_shape(const struct ast_select *sel, struct sql_error *err)
+{
+    for (int i = 0; i < sel->nitems; i++)
+        if (check_filters(sel->items[i].expr, err) < 0)
+            return -1;
+    if (check_filters(sel->where, err) < 0 || check_filters(sel->having, err) < 0)
+        return -1;
+    if (sel->distinct && (sel->ngroup_by || sel->having))
+        return fail_tok(err, sel->select_token, "SELECT DISTINCT with GROUP BY or HAVING is not supported");
+    if (sel->distinct && sel->window != WINDOW_NONE)
+        return fail_tok(err, sel->select_token, "SELECT DISTINCT over a window table function is not supported");
+    return 0;
+}
+
+static int compile_grouped(struct query *q, const struct ast_select *sel, const struct query_env *env)
+{
+    if (q->window != WINDOW_NONE && sel->ngroup_by == 0)
+        return fail_at(env->err, sel->items[0].expr->line, sel->items[0].expr->column,
+                       "aggregates over a window table function need GROUP BY window_start, window_end");
+    q->op.kind = q->window != WINDOW_NONE ? OP_WINDOW_AGG : OP_GROUP_AGG;
+    return compile_group_by(q, sel, env);
+}
+
+int query_compile(struct query *q, const struct ast_select *sel, const struct schema *in, const struct query_env *env)
+{
+    struct sql_error *err = env->err;
+    struct expr_compiler *c = env->compiler;
+    q->in = *in;
+    q->rowtime = -1;
+    q->needed = q->reads_source ? env->needed : NULL;
+    q->op.kind = OP_CALC;
+    c->ctx = q;
+    if (check_shape(sel, err) < 0)
+        return -1;
+    int grouped = sel->ngroup_by > 0 || sel->having || sel->distinct;
+    for (int i = 0; i < sel->nitems && !grouped; i++)
+        grouped = ast_has_aggregate(sel->items[i].expr);
+    if (sel->window != WINDOW_NONE && compile_window(q, sel, env) < 0)
+        return -1;
+    q->tvf = q->window != WINDOW_NONE && !grouped;
+    if (q->tvf && q->window == WINDOW_SESSION)
+        return fail_tok(err, sel->window_token,
+                        "a SESSION window needs GROUP BY window_start, window_end (a session's bounds are known only "
+                        "when it closes)");
+    if (q->tvf) {
+        q->op.kind = OP_WINDOW_TVF;
+        if (!(q->tvfrow = calloc((size_t)q->in.nfields + TVF_NCOLUMNS, sizeof *q->tvfrow)))
+            return fail_at(err, 0, 0, "out of memory");
+    }
+    c->resolve_column = resolve_input_column;
+    c->resolve_aggregate = NULL;
+    if (sel->where && compile_condition(q, sel->where, "WHERE", &q->where, env) < 0)
+        return -1;
+    if (grouped && compile_grouped(q, sel, env) < 0)
+        return -1;
+    if (compile_select(q, sel, grouped, env) < 0)
+        return -1;
+    if (sel->having && compile_condition(q, sel->having, "HAVING", &q->having, env) < 0)
+        return -1;
+    free(q->key_asts); /* they live in the parser's arena */
+    q->key_asts = NULL;
+    if (grouped) {
+        int width = agg_base(q) + q->naggs;
+        q->aggargs = calloc((size_t)q->naggs + 1, sizeof *q->aggargs);
+        q->postrow = calloc((size_t)width + 1, sizeof *q->postrow);
+        q->prevrow = calloc((size_t)width + 1, sizeof *q->prevrow);
+        if (!q->aggargs || !q->postrow || !q->prevrow)
+            return fail_at(err, 0, 0, "out of memory");
+    }
+    q->table.nkeys = q->groups.nkeys = q->nkeys;
+    q->table.key_types = q->groups.key_types = q->key_types;
+    q->table.naggs = q->groups.naggs = q->naggs;
+    q->table.aggs = q->groups.aggs = q->aggs;
+    return 0;
+}
+
+void query_release(struct query *q)
+{
+    window_table_clear(&q->table);
+    group_table_clear(&q->groups);
+    free(q->items);
+    free(q->outrow);
+    free(q->key_cols);
+    free(q->key_exprs);
+    free(q->key_asts);
+    free(q->key_types);
+    free(q->aggs);
+    free(q->aggargs);
+    free(q->postrow);
+    free(q->prevrow);
+    free(q->bounds);
+    free(q->tvfrow);
+}

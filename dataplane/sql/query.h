@@ -1,0 +1,104 @@
+/* query.h — the plan's operator tree (internal to sql/): the operators a plan is made of, each
+ * with its changelog mode, and the compiler of one SELECT block into an operator (query.c).
+ *
+ * Rows flow from the source stream up the tree: plan.c feeds each source row to the
+ * operators that read the stream (the scans), and each operator pushes its output rows, with
+ * their row kind, into its parent; the root's parent is the sink. A SELECT block is one
+ * operator of a kind chosen by its shape (calc, window table function, window aggregate,
+ * group aggregate); a UNION ALL is another; the rank/over operators get their slot as
+ * OP_RANK. */
+#ifndef SLUICE_DATAPLANE_SQL_QUERY_H
+#define SLUICE_DATAPLANE_SQL_QUERY_H
+
+#include <stdint.h>
+
+#include "dataplane/sql/compile.h"
+#include "dataplane/sql/group_agg.h"
+#include "dataplane/sql/parser.h"
+#include "dataplane/sql/window.h"
+
+enum op_kind {
+    OP_CALC,       /* WHERE and SELECT over each row; keeps the row kind */
+    OP_WINDOW_TVF, /* window table function without GROUP BY: the row once per window */
+    OP_WINDOW_AGG, /* GROUP BY window_start, window_end: rows when the watermark passes a window */
+    OP_GROUP_AGG,  /* GROUP BY without a window, SELECT DISTINCT: an updating result */
+    OP_UNION,      /* UNION ALL: rows of every input as they come */
+    OP_RANK,       /* reserved: Top-N, deduplication and OVER aggregates */
+};
+
+/* Changelog mode of an operator's output, as Flink's: insert-only, or updating (-U, +U, -D
+ * too). updating_by names the operator that made it updating (plan-owned), at line/column. */
+struct op {
+    enum op_kind kind;
+    struct op *parent; /* NULL: the sink */
+    int updating;
+    const char *updating_by;
+    int updating_line, updating_column;
+};
+
+struct plan;
+
+/* UNION ALL: its inputs' rows as they come; its output schema is its first input's. */
+struct union_op {
+    struct op op;
+    struct op **inputs;
+    int ninputs;
+    const struct schema *out;
+};
+
+/* One compiled SELECT block. Its input rows are laid out by `in` (the source stream's schema,
+ * or the output of the operator it reads); its output rows by `out`, in outrow. */
+struct query {
+    struct op op;
+    struct plan *plan;
+    const struct ast_select *sel; /* compile time only (the syntax tree goes after plan_compile) */
+    const char *name, *alias;     /* what FROM names (stream or named query), and its alias */
+    int reads_source;             /* fed by the source stream directly */
+    unsigned char *needed;        /* then: the plan's flags of source fields read */
+    struct schema in, out;        /* names borrowed from the plan's arena */
+    struct expr *where, *having;
+    struct expr **items; /* output expressions */
+    struct value *outrow;
+    int nitems;
+    /* windows */
+    enum window_kind window;
+    int64_t win_a, win_b;
+    int rowtime; /* input column of the event time, or -1 */
+    int tvf;
+    struct value *tvfrow; /* input row, window_start, window_end, window_time */
+    struct window_bounds {
+        int64_t start, end;
+    } * bounds; /* the windows of the current row */
+    struct window_table table;
+    /* grouping (windowed or not) */
+    struct expr **key_exprs;
+    const struct ast **key_asts; /* compile time only */
+    int *key_cols;               /* input column of a key that is a plain column, else -1 */
+    enum value_type *key_types;
+    int nkeys;
+    struct agg_slot *aggs;
+    int naggs, capaggs;
+    struct value *aggargs;
+    struct value *postrow; /* keys, [window_start, window_end,] aggregates */
+    struct value *prevrow; /* group aggregate: the previous result of the group */
+    struct group_table groups;
+};
+
+/* What the compiler of a block needs from the plan. */
+struct query_env {
+    struct arena *arena; /* plan lifetime: nodes, names */
+    struct expr_compiler *compiler;
+    struct sql_error *err;
+    unsigned char *needed; /* source fields read, when the block reads the source */
+};
+
+/* Compiles sel over input schema in (borrowed until the plan goes) into q (zeroed by the
+ * caller, q->name/alias/reads_source set). Returns 0 or -1 with env->err filled. */
+int query_compile(struct query *q, const struct ast_select *sel, const struct schema *in, const struct query_env *env);
+/* Frees what query_compile allocated (not q). */
+void query_release(struct query *q);
+
+/* 1 when name is want: exactly when quoted, else ignoring ASCII case. */
+int query_name_matches(const char *name, const char *want, int quoted);
+
+#endif
