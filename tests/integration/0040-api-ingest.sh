@@ -97,7 +97,9 @@ before=$(end_offset)
 call POST /v1/connections '{"name":"gen","connector":"datagen","type":"source","stream":"clicks","properties":{"kind":"bid"}}'; expect 201
 G=$(jq -r .id <<<"$RESP")
 call POST "/v1/connections/$G/events" '{"events":[{"id":1}]}'; expect 409 wrong_connector
-call POST /v1/connections '{"name":"out","connector":"http","type":"sink","stream":"clicks"}'; expect 201
+call POST /v1/connections '{"name":"out","connector":"http","type":"sink","stream":"clicks"}'; expect 400 invalid_request
+assert_contains "$RESP" 'connector http can only be a source' "http ingest is a source only, refused at create"
+call POST /v1/connections '{"name":"out","connector":"webhook","type":"sink","stream":"clicks","properties":{"url":"https://hook.example/"}}'; expect 201
 call POST "/v1/connections/$(jq -r .id <<<"$RESP")/events" '{"events":[{"id":1}]}'; expect 409 wrong_connector
 call POST "/v1/connections/00000000-0000-0000-0000-000000000000/events" '{"events":[{"id":1}]}'; expect 404 not_found
 call POST "/v1/connections/not-a-uuid/events" '{"events":[{"id":1}]}'; expect 404 not_found
