@@ -11,7 +11,7 @@
 #     preview directory is left behind.
 source "$(dirname "$0")/api_lib.sh"
 
-logtool=$(dirname "$SLUICED")/tests/tools/logtool
+logtool=$TOOLS/logtool
 [ -x "$logtool" ] || fail "missing $logtool (make build)"
 DATA=$TEST_TMP/data
 api_start --threads 2 --data-root "$DATA"
@@ -21,9 +21,7 @@ EVIL=$TENANT_ID
 signup other
 OTHER_KEY=$KEY
 
-call POST /v1/streams '{"name":"texts","schema":{"fields":[{"name":"s","type":"STRING"}]}}'
-expect 201
-TEXTS=$(jq -r .id <<<"$RESP")
+TEXTS=$(create_id /v1/streams '{"name":"texts","schema":{"fields":[{"name":"s","type":"STRING"}]}}')
 # 200 subjects that make `(a*)(a*)(a*)\3\2\1b` backtrack (each hits the match limit), then one
 # short one.
 bomb_subject="$(printf 'a%.0s' $(seq 1 1000))cb"

@@ -5,7 +5,7 @@
 # records (and dead letters) of an uninterrupted run (no loss, no duplicates).
 . "$(dirname "$0")/lib.sh"
 cd "$TEST_TMP"
-logtool="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool"
+logtool="$TOOLS/logtool"
 cat > pipe.sql <<'SQL'
 CREATE TABLE bid (auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING,
   dateTime TIMESTAMP(3), extra STRING, WATERMARK FOR dateTime AS dateTime - INTERVAL '4' SECOND);
