@@ -141,11 +141,11 @@ test: deps
 	@scripts/test.sh
 
 # The integration tests against the sanitizer build (see $(SAN)/sluiced above); a sanitizer report
-# from any of its processes fails the test that ran it (scripts/test.sh, SAN_REPORTS).
+# from any of its processes fails the test that ran it (scripts/test.sh, TEST_SAN).
 test-san: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) build $(SAN)/sluiced $(SAN)/sluiced-worker $(SAN)/sluice
 	@SLUICED=$(CURDIR)/$(SAN)/sluiced SLUICE_CLI=$(CURDIR)/$(SAN)/sluice SLUICE_WORKER_PATH=$(CURDIR)/$(REL)/sluiced \
-	  SAN_REPORTS=1 scripts/test.sh integration
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1 TEST_SAN=1 scripts/test.sh integration
 
 unit: build
 	@scripts/test.sh unit

@@ -22,7 +22,11 @@ running() { call GET "/v1/pipelines/$P"; [ "$(jq -r .actual_state <<<"$RESP")" =
 wait_for 10 running || fail "pipeline not running 10 s after activate: $RESP"
 took=$(( ($(date +%s%N) - start) / 1000000 ))
 echo "running after $took ms"
-[ "$took" -lt 2000 ] || fail "pipeline running $took ms after activate, not within 2000 ms"
+if under_san; then
+  echo "under make test-san: the 2000 ms bound is for the release build, not checked"
+else
+  [ "$took" -lt 2000 ] || fail "pipeline running $took ms after activate, not within 2000 ms"
+fi
 call GET "/v1/pipelines/$P"
 assert_eq "$(jq '.observed_generation == .generation' <<<"$RESP")" true "observed generation"
 

@@ -46,7 +46,7 @@ assert_contains "$(jq -r '.tasks[0].sandbox.namespaces' <<<"$RESP")" "network al
 # SIGKILL the source worker, produce the second half while it is down or restarting
 pid=$(sql "SELECT pid FROM tasks WHERE resource_id = '$SRC' AND state = 'running'")
 [ -n "$pid" ] || fail "no running source task"
-assert_eq "$(readlink "/proc/$pid/exe")" "$SLUICED" "kafka connections run on the full sluiced binary"
+assert_eq "$(readlink "/proc/$pid/exe")" "$FULL_WORKER" "kafka connections run on the full sluiced binary"
 no_secret_in_proc "$pid" "$BS"
 kill -9 "$pid"
 tail -n +$((half + 1)) all.jsonl | "$kmock" produce "$BS" bids || fail "produce"

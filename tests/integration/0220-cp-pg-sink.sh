@@ -74,7 +74,7 @@ sleep 0.5
 assert_eq "$(rows bids)" "$N" "rows in the table (no duplicates without faults)"
 wait_for 10 has_pid "$SINK" || fail "no running sink task"
 pid=$(task_pid "$SINK")
-assert_eq "$(readlink "/proc/$pid/exe")" "$SLUICED" "postgres sinks run on the full sluiced binary"
+assert_eq "$(readlink "/proc/$pid/exe")" "$FULL_WORKER" "postgres sinks run on the full sluiced binary"
 call GET "/v1/connections/$SINK/status"; expect 200
 assert_contains "$(jq -r '.tasks[0].sandbox.namespaces' <<<"$RESP")" "network allowed" "postgres sinks get the network"
 stream_lines "$BIDS" '.auction, .bidder, .price, .channel, .dateTime, .extra' | LC_ALL=C sort >want.txt
@@ -156,6 +156,6 @@ pwfull() { [ "$(pwrows)" -ge "$N" ]; }
 wait_for 30 pwfull || fail "the sink with the secret password wrote $(pwrows) of $N rows: $(state_of "$GOOD") $RESP"
 wait_for 10 has_pid "$GOOD" || fail "no running task for the sink with the secret password"
 pid=$(task_pid "$GOOD")
-assert_eq "$(readlink "/proc/$pid/exe")" "$SLUICED" "the worker with the secret has exec'd"
+assert_eq "$(readlink "/proc/$pid/exe")" "$FULL_WORKER" "the worker with the secret has exec'd"
 no_secret_in_proc "$pid" s3cret-pw
 echo ok

@@ -4,6 +4,10 @@ set -euo pipefail
 # the test tools (tests/tools/*.c), always the release build: cp_fake_worker runs as a sandboxed
 # worker, which an ASan build cannot (see `make test-san`)
 TOOLS="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools"
+# the full sluiced binary the controlplane's workers run for the tasks that need it (kafka,
+# postgres and webhook connectors): $SLUICED itself, except under `make test-san`, which gives
+# the controlplane the release build as its worker (SLUICE_WORKER_PATH)
+FULL_WORKER=${SLUICE_WORKER_PATH:-$SLUICED}
 
 T_PIDS=()
 # The controlplane's egress tables (nftables, when root) whose controlplane is gone (one killed
@@ -24,6 +28,12 @@ t_cleanup() {
 trap t_cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# under_san: true under `make test-san` (TEST_SAN=1), where the binaries under test are the
+# sanitizer build: slower and larger, so time and memory bounds tuned to the release build do not
+# hold there.
+under_san() { [ "${TEST_SAN:-0}" = 1 ]; }
+# skip_under_san REASON: under make test-san the test ends here as skipped (exit 77), saying why.
+skip_under_san() { ! under_san || { echo "skip under make test-san: $1"; exit 77; }; }
 # sql_on URL QUERY: psql on URL; unaligned tuples only, stops on error.
 sql_on() { psql -X -q -tA -v ON_ERROR_STOP=1 "$1" -c "$2"; }
 # sql QUERY: sql_on the test's database, as its owner (the migrating role).
