@@ -4,6 +4,7 @@
 #   make build   build everything under build/
 #   make run     start PostgreSQL (under var/), migrate, start api + controlplane
 #   make test    unit tests (plain and ASan/UBSan), SQL cases, integration tests, short fuzz
+#   make test-san the integration tests against sluiced and sluice built with ASan + UBSan
 #   make bench   benchmarks with baselines
 #   make fmt / make lint / make clean
 
@@ -24,7 +25,7 @@ WITH_KAFKA := -Wl,--undefined=kafka_stream_backend -Wl,--undefined=postgres_stre
   -Wl,--undefined=webhook_stream_backend
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
-# Two flavours: rel (optimised) and san (ASan + UBSan, for unit tests).
+# Two flavours: rel (optimised) and san (ASan + UBSan, for unit tests and make test-san).
 REL := $(BUILD)/rel
 SAN := $(BUILD)/san
 REL_CFLAGS := $(CFLAGS_COMMON) -O2
@@ -56,7 +57,7 @@ FUZZ_CFLAGS := -std=c11 -g -O1 -pthread -Wall -Wextra -Werror -Wno-unused-parame
 FUZZERS := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ)/%)
 
 .SECONDARY:
-.PHONY: all deps build run stop test unit bench fuzz fmt lint clean install
+.PHONY: all deps build run stop test test-san unit bench fuzz fmt lint clean install
 all: build
 
 deps:
@@ -111,6 +112,19 @@ $(SAN)/libsluice.a: $(SAN_SDK_OBJ)
 $(SLUICE_CLI): $(CLI_SRC:%.c=$(REL)/%.o) $(REL)/libsluice.a
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+# make test-san's binaries: sluiced and the CLI from the sanitizer objects. The workers stay the
+# release build: they run under the sandbox's RLIMIT_AS, and an ASan binary reserves terabytes
+# of address space for its shadow memory, so it cannot start there. sluiced-worker beside the
+# san sluiced is the release one (the api's preview runs the sluiced-worker beside it); the
+# controlplane is given the release sluiced as its worker (SLUICE_WORKER_PATH) for the tasks
+# that need the full binary (kafka, postgres and webhook connectors).
+$(SAN)/sluiced: $(SAN)/cmd/sluiced.o $(SAN)/libsluiced.a
+	$(CC) $(SAN_CFLAGS) $(WITH_KAFKA) -o $@ $^ $(LDLIBS)
+$(SAN)/sluiced-worker: $(SLUICED_WORKER)
+	ln -sfn ../rel/sluiced-worker $@
+$(SAN)/sluice: $(CLI_SRC:%.c=$(SAN)/%.o) $(SAN)/libsluice.a
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(REL)/tests/unit/%: $(REL)/tests/unit/%.o $(REL)/libsluiced.a $(REL)/libsluice.a
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 $(SAN)/tests/unit/%: $(SAN)/tests/unit/%.o $(SAN)/libsluiced.a $(SAN)/libsluice.a
@@ -138,6 +152,13 @@ stop:
 test: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) build
 	@scripts/test.sh
+
+# The integration tests against the sanitizer build (see $(SAN)/sluiced above); a sanitizer report
+# from any of its processes fails the test that ran it (scripts/test.sh, TEST_SAN).
+test-san: deps
+	@$(MAKE) --no-print-directory -j$(NPROC) build $(SAN)/sluiced $(SAN)/sluiced-worker $(SAN)/sluice
+	@SLUICED=$(CURDIR)/$(SAN)/sluiced SLUICE_CLI=$(CURDIR)/$(SAN)/sluice SLUICE_WORKER_PATH=$(CURDIR)/$(REL)/sluiced \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1 TEST_SAN=1 scripts/test.sh integration
 
 unit: build
 	@scripts/test.sh unit

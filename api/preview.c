@@ -261,6 +261,8 @@ struct preview_relay {
 
 static int preview_buf_put(struct json_buf *b, const char *s, size_t n)
 {
+    if (n == 0)
+        return 0; /* s may be NULL then (no rows yet), which memcpy must not be given */
     if (json_buf_reserve(b, n) != 0)
         return -1;
     memcpy(b->data + b->len, s, n);

@@ -6,6 +6,10 @@
 #   scripts/test.sh integration integration tests only
 #   TESTS=0003 scripts/test.sh integration tests whose file name contains 0003 (and units)
 #
+# SLUICED and SLUICE_CLI name the binaries under test (default: the release build);
+# make test-san sets them to the sanitizer build and TEST_SAN=1, which fails a test when an
+# ASan, LSan or UBSan report is in its output or in a file under its $TEST_TMP (the api's and the
+# controlplane's logs), even from a process whose exit status the test does not look at.
 # A unit test is a Check program (tests/unit/*_test.c). An integration test is an executable
 # script tests/integration/NNNN-name.sh: exit 0 passes, 77 skips, anything else fails. Each gets
 # its own empty database ($DATABASE_URL) in the shared throwaway cluster, and $TEST_TMP.
@@ -14,9 +18,13 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 build=${BUILD:-build}
 what=${1:-all}
-export SLUICED="$root/$build/rel/sluiced" SLUICE_CLI="$root/$build/rel/sluice" SLUICE_ROOT="$root"
+SLUICED=${SLUICED:-$build/rel/sluiced} SLUICE_CLI=${SLUICE_CLI:-$build/rel/sluice}
+[[ $SLUICED == /* ]] || SLUICED=$root/$SLUICED
+[[ $SLUICE_CLI == /* ]] || SLUICE_CLI=$root/$SLUICE_CLI
+export SLUICED SLUICE_CLI SLUICE_ROOT="$root"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+san_reports=${TEST_SAN:-0}
 
 passed=0 failed=0 skipped=0
 failures=()
@@ -65,7 +73,7 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
 fi
 
 if [ "$what" = all ] || [ "$what" = integration ]; then
-  echo "== integration tests"
+  echo "== integration tests ($SLUICED)"
   pgdir=$(mktemp -d "$root/var/test-pg.XXXXXX" 2>/dev/null || { mkdir -p "$root/var"; mktemp -d "$root/var/test-pg.XXXXXX"; })
   if ! base_url=$(PG_FSYNC=off scripts/pg.sh start "$pgdir"); then
     echo "FAIL  could not start the test PostgreSQL"; failed=$((failed + 1))
@@ -83,6 +91,14 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
       start=$(date +%s)
       timeout --kill-after=10 "${TEST_TIMEOUT:-300}" bash "$t" >"$logdir/$name.log" 2>&1
       rc=$?
+      if [ "$san_reports" = 1 ] && reports=$(grep -rlsIE 'ERROR: (Address|Leak)Sanitizer|runtime error: ' \
+           "$logdir/$name.log" "$TEST_TMP"); then
+        found=$(for f in $reports; do
+          echo "sanitizer report in $f:"; grep -hE -A12 'ERROR: (Address|Leak)Sanitizer|runtime error: ' "$f" | head -n 40
+        done)
+        echo "$found" >>"$logdir/$name.log"
+        if [ $rc -eq 0 ] || [ $rc -eq 77 ]; then rc=1; fi
+      fi
       secs=$(( $(date +%s) - start ))
       if [ $rc -eq 0 ]; then
         passed=$((passed + 1)); printf 'ok    %-50s %ss\n' "$name" "$secs"

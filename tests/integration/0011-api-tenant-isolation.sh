@@ -9,15 +9,12 @@ signup alpha; KEY_A=$KEY; TENANT_A=$TENANT_ID
 signup beta; KEY_B=$KEY; TENANT_B=$TENANT_ID
 
 TOKEN=$KEY_A
-call POST /v1/secrets '{"name":"pw","value":"s3cret"}'; expect 201; SECRET_A=$(jq -r .id <<<"$RESP")
-call POST /v1/streams '{"name":"events","schema":{"fields":[{"name":"v","type":"STRING"}]}}'; expect 201
-STREAM_A=$(jq -r .id <<<"$RESP")
+SECRET_A=$(create_id /v1/secrets '{"name":"pw","value":"s3cret"}')
+STREAM_A=$(create_id /v1/streams '{"name":"events","schema":{"fields":[{"name":"v","type":"STRING"}]}}')
 call POST /v1/streams '{"name":"archive","schema":{"fields":[{"name":"v","type":"STRING"}]}}'; expect 201
-call POST /v1/connections '{"name":"gen","connector":"datagen","type":"source","stream":"events"}'; expect 201
-CONN_A=$(jq -r .id <<<"$RESP")
-call POST /v1/pipelines '{"name":"copy","sql":"INSERT INTO archive SELECT * FROM events"}'; expect 201
-PIPE_A=$(jq -r .id <<<"$RESP")
-call POST /v1/api-keys '{"name":"second"}'; expect 201; APIKEY_A=$(jq -r .id <<<"$RESP")
+CONN_A=$(create_id /v1/connections '{"name":"gen","connector":"datagen","type":"source","stream":"events"}')
+PIPE_A=$(create_id /v1/pipelines '{"name":"copy","sql":"INSERT INTO archive SELECT * FROM events"}')
+APIKEY_A=$(create_id /v1/api-keys '{"name":"second"}')
 
 TOKEN=$KEY_B
 for r in "secrets/$SECRET_A" "streams/$STREAM_A" "connections/$CONN_A" "pipelines/$PIPE_A"; do

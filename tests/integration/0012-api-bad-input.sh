@@ -5,15 +5,12 @@
 source "$(dirname "$0")/api_lib.sh"
 api_start
 signup acme; TOKEN=$KEY
-call POST /v1/streams '{"name":"bids","schema":{"fields":[{"name":"price","type":"BIGINT"}]}}'; expect 201
-STREAM_ID=$(jq -r .id <<<"$RESP")
+STREAM_ID=$(create_id /v1/streams '{"name":"bids","schema":{"fields":[{"name":"price","type":"BIGINT"}]}}')
 call POST /v1/streams '{"name":"bids_out","schema":{"fields":[{"name":"price","type":"BIGINT"}]}}'; expect 201
-call POST /v1/pipelines '{"name":"p","sql":"INSERT INTO bids_out SELECT * FROM bids"}'; expect 201
-PIPE_ID=$(jq -r .id <<<"$RESP")
+PIPE_ID=$(create_id /v1/pipelines '{"name":"p","sql":"INSERT INTO bids_out SELECT * FROM bids"}')
 call POST /v1/streams '{"name":"ticks","schema":{"fields":[{"name":"price","type":"BIGINT"},{"name":"ts","type":"TIMESTAMP(3)"}],"watermark":{"field":"ts","delay_ms":1000}}}'; expect 201
 WINDOWED="INSERT INTO bids_out SELECT MAX(price) AS price FROM TABLE(TUMBLE(TABLE ticks, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end"
-call POST /v1/pipelines "$(jq -nc --arg sql "$WINDOWED" '{name:"w",sql:$sql}')"; expect 201
-WIN_ID=$(jq -r .id <<<"$RESP")
+WIN_ID=$(create_id /v1/pipelines "$(jq -nc --arg sql "$WINDOWED" '{name:"w",sql:$sql}')")
 # Exact DECIMAL(p, s) and DATE columns (the planner sees their types: see the invalid_sql cases)
 call POST /v1/streams '{"name":"prices","schema":{"fields":[{"name":"p","type":"DECIMAL(10, 2)"},{"name":"d","type":"DATE"}]}}'; expect 201
 
@@ -95,8 +92,7 @@ bad 400 invalid_request cursor GET "/v1/streams?cursor=1.x%27%3B"
 # Duplicate names.
 bad 409 conflict name POST /v1/streams '{"name":"bids","schema":{"fields":[{"name":"a","type":"INT"}]}}'
 bad 409 conflict name POST /v1/pipelines '{"name":"p","sql":"INSERT INTO bids_out SELECT * FROM bids"}'
-call POST /v1/streams '{"name":"other","schema":{"fields":[{"name":"a","type":"INT"}]}}'; expect 201
-OTHER_ID=$(jq -r .id <<<"$RESP")
+OTHER_ID=$(create_id /v1/streams '{"name":"other","schema":{"fields":[{"name":"a","type":"INT"}]}}')
 call DELETE "/v1/streams/$OTHER_ID"; expect 204
 BEFORE=$(state)
 bad 409 conflict email POST /v1/signup '{"tenant":"fresh","email":"owner@acme.example","password":"long enough"}'

@@ -64,14 +64,13 @@ call DELETE "/v1/streams/$CID"; expect 204
 # Quotas: a plan with room for 2 pipelines and 3 tasks.
 sql "INSERT INTO plans (name, max_streams, max_connections, max_pipelines, max_tasks, max_secrets, max_api_keys, rate_per_second, rate_burst) VALUES ('tiny', 100, 100, 2, 3, 10, 10, 1000, 1000)" >/dev/null
 sql "UPDATE tenants SET plan = 'tiny' WHERE id = '$ACME'" >/dev/null
-call POST /v1/pipelines '{"name":"p2","sql":"INSERT INTO s2 SELECT a FROM s1","task_count":2}'; expect 201; P2=$(jq -r .id <<<"$RESP")
+P2=$(create_id /v1/pipelines '{"name":"p2","sql":"INSERT INTO s2 SELECT a FROM s1","task_count":2}')
 call POST /v1/pipelines '{"name":"p3","sql":"INSERT INTO s2 SELECT a FROM s1"}'; expect 403 quota_exceeded
 assert_eq "$(jq -r .error.details.limit <<<"$RESP")" 2 "quota limit in details"
 assert_eq "$(sql "SELECT count(*) FROM pipelines")" 2 "quota refusal created nothing"
 P1=$(sql "SELECT id FROM pipelines WHERE name = 'p'")
 call POST "/v1/pipelines/$P2/activate"; expect 200
-call POST /v1/connections '{"name":"c","connector":"datagen","type":"source","stream":"s1","task_count":2}'; expect 201
-C1=$(jq -r .id <<<"$RESP")
+C1=$(create_id /v1/connections '{"name":"c","connector":"datagen","type":"source","stream":"s1","task_count":2}')
 call POST "/v1/connections/$C1/activate"; expect 403 quota_exceeded
 assert_eq "$(sql "SELECT desired_state FROM connections WHERE id = '$C1'")" stopped "task quota refusal changed nothing"
 call POST "/v1/pipelines/$P1/activate"; expect 200   # 2 + 1 = 3 tasks fit

@@ -60,7 +60,7 @@ echo "quickstart: $rows records in $took s"
 
 # A connection that uses a secret starts under make run (the controlplane has the master key):
 # a webhook sink with a token, delivering big_bids to a receiver on loopback.
-receiver="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/http_sink"
+receiver="$TOOLS/http_sink"
 bg "$receiver" --out "$TEST_TMP/hook.out" >"$TEST_TMP/hook.log"
 wait_for 5 test -s "$TEST_TMP/hook.log" || fail "receiver did not start"
 cat >"$TEST_TMP/hook.yaml" <<YAML

@@ -73,9 +73,7 @@ rejected 422 invalid_connection properties.bootstrap.servers \
 
 # valid connections are still created, a required option may come from a secret (its value is
 # not checked), and librdkafka settings pass under properties.
-call POST /v1/connections '{"name":"ok-hook","connector":"webhook","type":"sink","stream":"bids","properties":{"url":"http://h/","method":"PUT","batch.size":"50","headers.X-Team":"a"}}'
-expect 201
-HOOK_ID=$(jq -r .id <<<"$RESP")
+HOOK_ID=$(create_id /v1/connections '{"name":"ok-hook","connector":"webhook","type":"sink","stream":"bids","properties":{"url":"http://h/","method":"PUT","batch.size":"50","headers.X-Team":"a"}}')
 call POST /v1/connections '{"name":"ok-secret","connector":"webhook","type":"sink","stream":"bids","secret_refs":{"url":"hook-url"}}'
 expect 201
 call POST /v1/connections '{"name":"ok-gen","connector":"datagen","type":"source","stream":"bids","properties":{"kind":"bid","events":"10","rate":"100"}}'
@@ -103,10 +101,8 @@ call PATCH "/v1/connections/$HOOK_ID" '{"properties":{"url":"http://h2/","retry.
 expect 200
 
 # A stream schema change that breaks a user is a 409 naming it and the field; the schema stays.
-call POST /v1/streams '{"name":"src","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"price","type":"BIGINT"},{"name":"note","type":"STRING"}]}}'
-expect 201; SRC_ID=$(jq -r .id <<<"$RESP")
-call POST /v1/streams '{"name":"dst","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"price","type":"BIGINT"}]}}'
-expect 201; DST_ID=$(jq -r .id <<<"$RESP")
+SRC_ID=$(create_id /v1/streams '{"name":"src","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"price","type":"BIGINT"},{"name":"note","type":"STRING"}]}}')
+DST_ID=$(create_id /v1/streams '{"name":"dst","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"price","type":"BIGINT"}]}}')
 call POST /v1/pipelines '{"name":"copy","sql":"INSERT INTO dst SELECT id, price * 2 AS price FROM src WHERE price > 10"}'
 expect 201
 SRC_SCHEMA=$(sql "SELECT schema::text FROM streams WHERE name = 'src'")
@@ -126,8 +122,7 @@ conflict "$SRC_ID" '{"fields":[{"name":"id","type":"BIGINT"},{"name":"price","ty
 conflict "$DST_ID" '{"fields":[{"name":"id","type":"BIGINT"}]}' pipeline copy price
 assert_eq "$(sql "SELECT schema::text FROM streams WHERE name = 'src'")" "$SRC_SCHEMA" "a refused change leaves the schema"
 # an HTTP ingest connection's partition.key is a use too
-call POST /v1/connections '{"name":"keyed-in","connector":"http","type":"source","stream":"src","properties":{"partition.key":"note"}}'
-expect 201; KEYED_ID=$(jq -r .id <<<"$RESP")
+KEYED_ID=$(create_id /v1/connections '{"name":"keyed-in","connector":"http","type":"source","stream":"src","properties":{"partition.key":"note"}}')
 conflict "$SRC_ID" '{"fields":[{"name":"id","type":"BIGINT"},{"name":"price","type":"BIGINT"}]}' connection keyed-in note
 # a change no user minds is fine: a new field, and dropping one nothing uses
 call DELETE "/v1/connections/$KEYED_ID"; expect 204

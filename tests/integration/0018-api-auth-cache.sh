@@ -56,8 +56,7 @@ refused_within "$A" "$CI_KEY" "$start" "key revoked through B, on A"
 assert_eq "$(status "$B" "$CI_KEY")" 401 "revoked key on B"
 
 # A user's login token warmed on A; the user is deleted through B.
-call POST /v1/users '{"email":"max@acme.example","password":"long enough"}'; expect 201
-MAX_ID=$(jq -r .id <<<"$RESP")
+MAX_ID=$(create_id /v1/users '{"email":"max@acme.example","password":"long enough"}')
 TOKEN=
 call POST /v1/login '{"email":"max@acme.example","password":"long enough"}'; expect 200
 MAX_TOKEN=$(jq -r .token <<<"$RESP")

@@ -6,7 +6,7 @@
 # datagen connection fills through the real controlplane, tenant isolation, and each error.
 source "$(dirname "$0")/api_lib.sh"
 
-logtool=$(dirname "$SLUICED")/tests/tools/logtool
+logtool=$TOOLS/logtool
 [ -x "$logtool" ] || fail "missing $logtool (make build)"
 DATA=$TEST_TMP/data
 api_start --threads 2 --data-root "$DATA"
@@ -14,11 +14,9 @@ signup acme
 TOKEN=$KEY
 ACME=$TENANT_ID
 
-call POST /v1/streams '{"name":"bids","schema":{"fields":[{"name":"auction","type":"BIGINT"},
+BIDS=$(create_id /v1/streams '{"name":"bids","schema":{"fields":[{"name":"auction","type":"BIGINT"},
   {"name":"price","type":"BIGINT"},{"name":"channel","type":"STRING"},
-  {"name":"date_time","type":"TIMESTAMP(3)"}],"watermark":{"field":"date_time","delay_ms":0}}}'
-expect 201
-BIDS=$(jq -r .id <<<"$RESP")
+  {"name":"date_time","type":"TIMESTAMP(3)"}],"watermark":{"field":"date_time","delay_ms":0}}}')
 call POST /v1/streams '{"name":"quiet","schema":{"fields":[{"name":"x","type":"BIGINT"}]},"partitions":2}'
 expect 201
 
@@ -122,16 +120,12 @@ TOKEN="" preview '{"sql":"SELECT x FROM quiet"}'
 expect 401
 
 # ---- a stream a datagen connection fills through the controlplane --------------------------------
-bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id preview --data-root "$DATA" \
-  --sync-ms 250 --resync-ms 1000 --metrics-port "$(free_port)" --cgroup-parent "sluice-test-$$" \
-  >"$TEST_TMP/cp.log" 2>&1
+controlplane_start preview --metrics-port "$(free_port)" # over $DATA
 call POST /v1/streams '{"name":"nexbids","schema":{"fields":[{"name":"auction","type":"BIGINT"},
   {"name":"bidder","type":"BIGINT"},{"name":"price","type":"BIGINT"},{"name":"channel","type":"STRING"},
   {"name":"url","type":"STRING"},{"name":"date_time","type":"TIMESTAMP(3)"},{"name":"extra","type":"STRING"}]}}'
 expect 201
-call POST /v1/connections '{"name":"gen","connector":"datagen","type":"source","stream":"nexbids","properties":{"kind":"bid","rate":"1000"}}'
-expect 201
-GEN=$(jq -r .id <<<"$RESP")
+GEN=$(create_id /v1/connections '{"name":"gen","connector":"datagen","type":"source","stream":"nexbids","properties":{"kind":"bid","rate":"1000"}}')
 call POST "/v1/connections/$GEN/activate"
 expect 200
 preview '{"sql":"SELECT auction, price FROM nexbids WHERE price > 100","limit":5,"timeout_ms":10000}'

@@ -6,16 +6,14 @@
 # api stops cleanly on SIGTERM with followers still parked (MHD must resume them first).
 source "$(dirname "$0")/api_lib.sh"
 
-logtool=$(dirname "$SLUICED")/tests/tools/logtool
+logtool=$TOOLS/logtool
 DATA=$TEST_TMP/data
 api_start --threads 1 --data-root "$DATA"
 signup acme
 TOKEN=$KEY
-call POST /v1/streams '{"name":"quiet","schema":{"fields":[{"name":"x","type":"BIGINT"}]}}'; expect 201
-QUIET=$(jq -r .id <<<"$RESP")
+QUIET=$(create_id /v1/streams '{"name":"quiet","schema":{"fields":[{"name":"x","type":"BIGINT"}]}}')
 call POST /v1/streams '{"name":"out","schema":{"fields":[{"name":"x","type":"BIGINT"}]}}'; expect 201
-call POST /v1/pipelines '{"name":"p","sql":"INSERT INTO out SELECT x FROM quiet"}'; expect 201
-P=$(jq -r .id <<<"$RESP")
+P=$(create_id /v1/pipelines '{"name":"p","sql":"INSERT INTO out SELECT x FROM quiet"}')
 
 followers=()
 for i in $(seq 1 20); do

@@ -8,8 +8,7 @@
 api_start --data-root "$TEST_TMP/data"
 signup evil
 TOKEN=$KEY
-call POST /v1/streams '{"name":"s","schema":{"fields":[{"name":"x","type":"BIGINT"}]}}'; expect 201
-SID=$(jq -r .id <<<"$RESP")
+SID=$(create_id /v1/streams '{"name":"s","schema":{"fields":[{"name":"x","type":"BIGINT"}]}}')
 dir="$TEST_TMP/data/tenants/$TENANT_ID/streams/$SID"
 victim="$TEST_TMP/victim"
 mkdir -p "$victim"; chmod 0755 "$victim"

@@ -15,10 +15,8 @@ T1=$TENANT_ID
 fields='[{"name":"id","type":"BIGINT"},{"name":"user","type":"STRING"},{"name":"amount","type":"DOUBLE"},{"name":"ts","type":"TIMESTAMP(3)"}]'
 call GET /v1/openapi.json; expect 200
 assert_eq "$(jq '.paths["/v1/connections/{id}/events"].post.responses | has("422")' <<<"$RESP")" true "documented"
-call POST /v1/streams "{\"name\":\"clicks\",\"schema\":{\"fields\":$fields}}"; expect 201
-S=$(jq -r .id <<<"$RESP")
-call POST /v1/connections '{"name":"web","connector":"http","type":"source","stream":"clicks"}'; expect 201
-C=$(jq -r .id <<<"$RESP")
+S=$(create_id /v1/streams "{\"name\":\"clicks\",\"schema\":{\"fields\":$fields}}")
+C=$(create_id /v1/connections '{"name":"web","connector":"http","type":"source","stream":"clicks"}')
 
 # post_events BODY [CONTENT TYPE [CURL ARGS...]]
 post_events() {
@@ -94,13 +92,12 @@ assert_eq "$(jq -c '[.accepted, .offsets.first, .offsets.last]' <<<"$RESP")" "[1
 before=$(end_offset)
 
 # Wrong connector, other tenant's connection, unknown id.
-call POST /v1/connections '{"name":"gen","connector":"datagen","type":"source","stream":"clicks","properties":{"kind":"bid"}}'; expect 201
-G=$(jq -r .id <<<"$RESP")
+G=$(create_id /v1/connections '{"name":"gen","connector":"datagen","type":"source","stream":"clicks","properties":{"kind":"bid"}}')
 call POST "/v1/connections/$G/events" '{"events":[{"id":1}]}'; expect 409 wrong_connector
 call POST /v1/connections '{"name":"out","connector":"http","type":"sink","stream":"clicks"}'; expect 400 invalid_request
 assert_contains "$RESP" 'connector http can only be a source' "http ingest is a source only, refused at create"
-call POST /v1/connections '{"name":"out","connector":"webhook","type":"sink","stream":"clicks","properties":{"url":"https://hook.example/"}}'; expect 201
-call POST "/v1/connections/$(jq -r .id <<<"$RESP")/events" '{"events":[{"id":1}]}'; expect 409 wrong_connector
+OUT_C=$(create_id /v1/connections '{"name":"out","connector":"webhook","type":"sink","stream":"clicks","properties":{"url":"https://hook.example/"}}')
+call POST "/v1/connections/$OUT_C/events" '{"events":[{"id":1}]}'; expect 409 wrong_connector
 call POST "/v1/connections/00000000-0000-0000-0000-000000000000/events" '{"events":[{"id":1}]}'; expect 404 not_found
 call POST "/v1/connections/not-a-uuid/events" '{"events":[{"id":1}]}'; expect 404 not_found
 K1=$TOKEN
@@ -155,10 +152,8 @@ assert_eq "$usage" "$((before)) true" "usage records_in"
 # Many requests to two streams at once (the api keeps their writers open between requests):
 # 3 senders to each stream, 15 NDJSON requests of 4 events each; every record once, each
 # sender's records in the order sent.
-call POST /v1/streams "{\"name\":\"views\",\"schema\":{\"fields\":$fields}}"; expect 201
-V=$(jq -r .id <<<"$RESP")
-call POST /v1/connections '{"name":"views-in","connector":"http","type":"source","stream":"views"}'; expect 201
-VC=$(jq -r .id <<<"$RESP")
+V=$(create_id /v1/streams "{\"name\":\"views\",\"schema\":{\"fields\":$fields}}")
+VC=$(create_id /v1/connections '{"name":"views-in","connector":"http","type":"source","stream":"views"}')
 call POST "/v1/connections/$VC/activate"; expect 200
 send_many() { # send_many CONNECTION SENDER: 15 requests, ids SENDER*100 + 0..59
   for r in $(seq 0 14); do
@@ -212,10 +207,8 @@ call POST "/v1/connections/$C/deactivate"; expect 200
 post_events '{"events":[{"id":1}]}'; expect 409 not_active
 
 # partition.key over a 4-partition stream: each key always in the same partition, all there.
-call POST /v1/streams "{\"name\":\"keyed\",\"partitions\":4,\"schema\":{\"fields\":$fields}}"; expect 201
-K=$(jq -r .id <<<"$RESP")
-call POST /v1/connections '{"name":"keyed-in","connector":"http","type":"source","stream":"keyed","properties":{"partition.key":"user"}}'; expect 201
-KC=$(jq -r .id <<<"$RESP")
+K=$(create_id /v1/streams "{\"name\":\"keyed\",\"partitions\":4,\"schema\":{\"fields\":$fields}}")
+KC=$(create_id /v1/connections '{"name":"keyed-in","connector":"http","type":"source","stream":"keyed","properties":{"partition.key":"user"}}')
 call POST /v1/connections '{"name":"typo","connector":"http","type":"source","stream":"keyed","properties":{"partition.key":"usr"}}'
 expect 400 invalid_request
 assert_eq "$(jq -r .error.details.field <<<"$RESP")" "properties.partition.key" "partition.key naming no field"
@@ -234,8 +227,7 @@ done
 assert_eq "$total" 40 "keyed: 40 records over the partitions"
 assert_eq "$(sort -u "$TEST_TMP/keyed.txt" | awk '{print $1}' | uniq -d | wc -l)" 0 "each key in one partition"
 # A number as the key: the same value, the same partition, request after request.
-call POST /v1/connections '{"name":"by-id","connector":"http","type":"source","stream":"keyed","properties":{"partition.key":"id"}}'; expect 201
-IC=$(jq -r .id <<<"$RESP")
+IC=$(create_id /v1/connections '{"name":"by-id","connector":"http","type":"source","stream":"keyed","properties":{"partition.key":"id"}}')
 call POST "/v1/connections/$IC/activate"; expect 200
 parts=""
 for _ in 1 2 3; do
@@ -244,8 +236,7 @@ for _ in 1 2 3; do
 done
 assert_eq "$(grep -o . <<<"$parts" | sort -u | wc -l)" 1 "one partition for one numeric key ($parts)"
 # Without a key, requests go round robin.
-call POST /v1/connections '{"name":"rr-in","connector":"http","type":"source","stream":"keyed"}'; expect 201
-RC=$(jq -r .id <<<"$RESP")
+RC=$(create_id /v1/connections '{"name":"rr-in","connector":"http","type":"source","stream":"keyed"}')
 call POST "/v1/connections/$RC/activate"; expect 200
 seen=""
 for _ in 1 2 3 4; do

@@ -4,23 +4,12 @@
 # it flow through a SQL pipeline, run as the tenant's uid, into its output stream; what the api
 # (root) created in the stream directory is owned by the directory's owner.
 . "$(dirname "$0")/api_lib.sh"
-api_start --data-root "$TEST_TMP/data"
-bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id ingest --data-root "$TEST_TMP/data" \
-  --sync-ms 200 --resync-ms 500 --cgroup-parent "sluice-test-$$" >"$TEST_TMP/cp.log" 2>&1
-signup ingest-cp
-TOKEN=$KEY
+live_start ingest ingest-cp --sync-ms 200 --resync-ms 500
 
-call POST /v1/streams '{"name":"orders","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"amount","type":"DOUBLE"},{"name":"ts","type":"TIMESTAMP(3)"}]}}'
-expect 201
-IN=$(jq -r .id <<<"$RESP")
-call POST /v1/streams '{"name":"big_orders","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"amount","type":"DOUBLE"}]}}'
-expect 201
-OUT=$(jq -r .id <<<"$RESP")
-call POST /v1/connections '{"name":"shop","connector":"http","type":"source","stream":"orders"}'; expect 201
-C=$(jq -r .id <<<"$RESP")
-call POST /v1/pipelines '{"name":"big","sql":"INSERT INTO big_orders SELECT id, amount FROM orders WHERE amount >= 100"}'
-expect 201
-P=$(jq -r .id <<<"$RESP")
+IN=$(create_id /v1/streams '{"name":"orders","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"amount","type":"DOUBLE"},{"name":"ts","type":"TIMESTAMP(3)"}]}}')
+OUT=$(create_id /v1/streams '{"name":"big_orders","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"amount","type":"DOUBLE"}]}}')
+C=$(create_id /v1/connections '{"name":"shop","connector":"http","type":"source","stream":"orders"}')
+P=$(create_id /v1/pipelines '{"name":"big","sql":"INSERT INTO big_orders SELECT id, amount FROM orders WHERE amount >= 100"}')
 
 # The connection: running, without a task.
 call POST "/v1/connections/$C/activate"; expect 200

@@ -12,10 +12,8 @@ TOKEN=$KEY
 T=$TENANT_ID
 
 fields='[{"name":"id","type":"BIGINT"},{"name":"user","type":"STRING"}]'
-call POST /v1/streams "{\"name\":\"clicks\",\"schema\":{\"fields\":$fields}}"; expect 201
-S=$(jq -r .id <<<"$RESP")
-call POST /v1/connections '{"name":"web","connector":"http","type":"source","stream":"clicks"}'; expect 201
-C=$(jq -r .id <<<"$RESP")
+S=$(create_id /v1/streams "{\"name\":\"clicks\",\"schema\":{\"fields\":$fields}}")
+C=$(create_id /v1/connections '{"name":"web","connector":"http","type":"source","stream":"clicks"}')
 call POST "/v1/connections/$C/activate"; expect 200
 end_offset() { call GET "/v1/streams/$S/records?limit=1"; jq -r .end_offset <<<"$RESP"; }
 assert_eq "$(end_offset)" 0 "empty stream"
@@ -95,8 +93,7 @@ assert_eq "$(tr ' ' '\n' <<<"$ids" | sed '/^$/d' | sort -u | wc -l)" 1 "every 20
 assert_eq "$(sql "SELECT count(*) FROM streams WHERE name = 'once'")" 1 "one stream made"
 
 # All partitions exist from creation.
-call POST /v1/streams "{\"name\":\"wide\",\"partitions\":4,\"schema\":{\"fields\":$fields}}"; expect 201
-W=$(jq -r .id <<<"$RESP")
+W=$(create_id /v1/streams "{\"name\":\"wide\",\"partitions\":4,\"schema\":{\"fields\":$fields}}")
 for p in 0 1 2 3; do
   [ -d "$TEST_TMP/data/tenants/$T/streams/$W/$p" ] || fail "partition $p of a new 4-partition stream is missing"
 done
@@ -105,8 +102,7 @@ done
 call GET "/v1/streams/$W/records?partition=3&limit=1"; expect 200
 assert_eq "$(jq -r .end_offset <<<"$RESP")" 0 "partition 3 is there and empty"
 # The api's ingest writes one partition: the others stay there.
-call POST /v1/connections '{"name":"wide-in","connector":"http","type":"source","stream":"wide"}'; expect 201
-WC=$(jq -r .id <<<"$RESP")
+WC=$(create_id /v1/connections '{"name":"wide-in","connector":"http","type":"source","stream":"wide"}')
 call POST "/v1/connections/$WC/activate"; expect 200
 rm -rf "${TEST_TMP:?}/data/tenants/$T/streams/$W/1" # as a stream made before this version
 call POST "/v1/connections/$WC/events" '{"events":[{"id":1}]}'; expect 200

@@ -16,8 +16,7 @@ expect_json() {
   [ -n "$(header X-Request-Id)" ] || fail "no X-Request-Id on the $1"
 }
 
-call POST /v1/streams '{"name":"keep","schema":{"fields":[{"name":"a","type":"INT"}]}}'; expect 201
-S=$(jq -r .id <<<"$RESP")
+S=$(create_id /v1/streams '{"name":"keep","schema":{"fields":[{"name":"a","type":"INT"}]}}')
 
 # Control bytes, %-escaped, in the path: 400, and the stream is still there.
 for esc in %00 %01 %0a %0D %1F %7f; do

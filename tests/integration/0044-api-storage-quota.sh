@@ -21,11 +21,8 @@ sql "UPDATE tenants SET plan = 'tiny' WHERE id = '$T'" >/dev/null
 setup() { # setup TOKEN: a stream "s" of 2 partitions and an active http connection; sets S, C
   local saved=$TOKEN
   TOKEN=$1
-  call POST /v1/streams '{"name":"s","partitions":2,"schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"pad","type":"STRING"}]}}'
-  expect 201
-  S=$(jq -r .id <<<"$RESP")
-  call POST /v1/connections '{"name":"in","connector":"http","type":"source","stream":"s"}'; expect 201
-  C=$(jq -r .id <<<"$RESP")
+  S=$(create_id /v1/streams '{"name":"s","partitions":2,"schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"pad","type":"STRING"}]}}')
+  C=$(create_id /v1/connections '{"name":"in","connector":"http","type":"source","stream":"s"}')
   call POST "/v1/connections/$C/activate"; expect 200
   TOKEN=$saved
 }

@@ -5,23 +5,15 @@
 # as its last_error (the task does not write on); the stream's segment files stay within the
 # quota.
 . "$(dirname "$0")/api_lib.sh"
-api_start --data-root "$TEST_TMP/data"
-bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id quota --data-root "$TEST_TMP/data" \
-  --sync-ms 250 --resync-ms 1000 --cgroup-parent "sluice-test-$$" >"$TEST_TMP/cp.log" 2>&1
+live_start quota quota-corp
 sql "INSERT INTO plans (name, max_streams, max_connections, max_pipelines, max_tasks, max_secrets, max_api_keys,
        rate_per_second, rate_burst, max_storage_bytes) VALUES ('tiny', 100, 100, 10, 10, 10, 10, 1000, 1000, 65536)" \
   >/dev/null
-signup quota-corp
-TOKEN=$KEY
 T=$TENANT_ID
 sql "UPDATE tenants SET plan = 'tiny' WHERE id = '$T'" >/dev/null
 
-bid_fields='[{"name":"auction","type":"BIGINT"},{"name":"bidder","type":"BIGINT"},{"name":"price","type":"BIGINT"},{"name":"channel","type":"STRING"},{"name":"url","type":"STRING"},{"name":"date_time","type":"TIMESTAMP(3)"},{"name":"extra","type":"STRING"}]'
-call POST /v1/streams "{\"name\":\"bids\",\"schema\":{\"fields\":$bid_fields}}"; expect 201
-S=$(jq -r .id <<<"$RESP")
-call POST /v1/connections '{"name":"gen","connector":"datagen","type":"source","stream":"bids","properties":{"kind":"bid","rate":"5000"}}'
-expect 201
-C=$(jq -r .id <<<"$RESP")
+S=$(create_id /v1/streams "{\"name\":\"bids\",\"schema\":{\"fields\":$BID_FIELDS}}")
+C=$(create_id /v1/connections '{"name":"gen","connector":"datagen","type":"source","stream":"bids","properties":{"kind":"bid","rate":"5000"}}')
 call POST "/v1/connections/$C/activate"; expect 200
 
 refused() { call GET "/v1/connections/$C"; [[ "$(jq -r '.last_error // ""' <<<"$RESP")" == *"storage quota exceeded"* ]]; }

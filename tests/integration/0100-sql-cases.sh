@@ -5,7 +5,7 @@
 build="$SLUICE_ROOT/${BUILD:-build}"
 cases=("$SLUICE_ROOT"/tests/sql/*.test)
 
-"$build/rel/tests/tools/sqltest" "${cases[@]}" || fail "SQL cases failed (optimised build)"
+"$TOOLS/sqltest" "${cases[@]}" || fail "SQL cases failed (optimised build)"
 
 san="$TEST_TMP/sqltest-san"
 cc -D_GNU_SOURCE -I"$SLUICE_ROOT" -std=c11 -g -O1 -fno-omit-frame-pointer \

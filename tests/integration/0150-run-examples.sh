@@ -63,7 +63,7 @@ assert_eq "$(jq -s 'map(.bid_count) | add' q11.out)" 100000 "q11 counts every bi
 "$SLUICED" run "$ex/q0.sql" --data-dir data-q0b > /dev/null 2>&1
 "$SLUICED" run "$ex/q0.sql" --data-dir data-q0b 2> again.err
 assert_contains "$(cat again.err)" "already completed" "rerun of a completed pipeline"
-assert_eq "$("$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool" end data-q0b/streams/out)" 100000 "sink written once"
+assert_eq "$("$TOOLS/logtool" end data-q0b/streams/out)" 100000 "sink written once"
 
 # bad input: a missing file, a bad option, bad SQL with its position in the file
 "$SLUICED" run nope.sql 2> e1 && fail "missing file accepted"

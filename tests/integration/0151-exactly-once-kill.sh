@@ -4,8 +4,9 @@
 # while it writes, several restarts resuming from a checkpoint), produce byte for byte the
 # records (and dead letters) of an uninterrupted run (no loss, no duplicates).
 . "$(dirname "$0")/lib.sh"
+skip_under_san "its kills land 10-299 ms into a run, which the release build is past start-up by and the ASan build is not (no kill lands, and the uninterrupted runs outlast the test's time limit)"
 cd "$TEST_TMP"
-logtool="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool"
+logtool="$TOOLS/logtool"
 cat > pipe.sql <<'SQL'
 CREATE TABLE bid (auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING,
   dateTime TIMESTAMP(3), extra STRING, WATERMARK FOR dateTime AS dateTime - INTERVAL '4' SECOND);

@@ -4,7 +4,7 @@
 # {"partition","offset","error","record"} to the dead-letter stream.
 . "$(dirname "$0")/lib.sh"
 cd "$TEST_TMP"
-logtool="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool"
+logtool="$TOOLS/logtool"
 cat > p.sql <<'SQL'
 CREATE TABLE src (a BIGINT, b BIGINT);
 CREATE TABLE dst (a BIGINT, q BIGINT);

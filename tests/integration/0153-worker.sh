@@ -5,7 +5,7 @@
 # connection fills a stream, and bad specs fail with a reason and exit 1.
 . "$(dirname "$0")/lib.sh"
 cd "$TEST_TMP"
-logtool="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool"
+logtool="$TOOLS/logtool"
 mkdir -p data/streams
 "$logtool" gen data/streams/bid bid 5000 1
 bid_schema='{"fields":[{"name":"auction","type":"BIGINT"},{"name":"bidder","type":"BIGINT"},

@@ -3,7 +3,7 @@
 # out (here through a 'print' connector sink) and Ctrl-C stops it cleanly.
 . "$(dirname "$0")/lib.sh"
 cd "$TEST_TMP"
-logtool="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool"
+logtool="$TOOLS/logtool"
 cat > t.sql <<'SQL'
 CREATE TABLE src (n BIGINT, s STRING);
 CREATE TABLE shout (n BIGINT, s STRING) WITH ('connector' = 'print');

@@ -7,8 +7,8 @@
 # librdkafka, refusing a kafka connection with a clear error.
 . "$(dirname "$0")/lib.sh"
 cd "$TEST_TMP"
-kmock="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/kafka_mock"
-logtool="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool"
+kmock="$TOOLS/kafka_mock"
+logtool="$TOOLS/logtool"
 
 bg "$kmock" serve bids:2 pricey dlq scratch >servers.txt
 wait_for 5 test -s servers.txt || fail "mock cluster did not start"

@@ -7,14 +7,14 @@
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || { echo "jq not installed"; exit 77; }
 command -v psql >/dev/null || { echo "psql not installed"; exit 77; }
-receiver="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/http_sink"
+receiver="$TOOLS/http_sink"
 N=3000
 cd "$TEST_TMP"
 export PGTZ=UTC
 
 TARGET="${PG_ADMIN_URL%/*}/run_sinks_$$"
 psql -X -q "$PG_ADMIN_URL" -c "CREATE DATABASE run_sinks_$$" || fail "create target database"
-tq() { psql -X -q -tA -v ON_ERROR_STOP=1 "$TARGET" -c "$1"; }
+tq() { sql_on "$TARGET" "$1"; }
 tq 'CREATE TABLE bids (auction bigint, bidder bigint, price bigint, "dateTime" timestamptz, extra text)'
 
 bg "$receiver" --out hook.out --fail-first 2 --retry-after 0 >hook.log

@@ -7,7 +7,6 @@ pg="$TEST_TMP/pg"
 base=$("$SLUICE_ROOT/scripts/pg.sh" start "$pg")
 trap 't_cleanup; "$SLUICE_ROOT/scripts/pg.sh" destroy "$pg" >/dev/null 2>&1' EXIT
 bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 pg_start() {
   as_pg "$bindir/pg_ctl" -D "$pg/data" -l "$pg/server.log" -w -o \
     "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$pg -c fsync=off" start >/dev/null

@@ -5,22 +5,13 @@
 # events and status (throughput, lag, errors) → deactivate → stopped; billing summary; bad input
 # answered with clear errors.
 . "$(dirname "$0")/api_lib.sh"
-api_start --data-root "$TEST_TMP/data"
 mport=$(free_port)
-bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id e2e --data-root "$TEST_TMP/data" \
-  --sync-ms 250 --resync-ms 1000 --metrics-port "$mport" --cgroup-parent "sluice-test-$$" \
-  >"$TEST_TMP/cp.log" 2>&1
-signup e2e-corp
-TOKEN=$KEY
+live_start e2e e2e-corp --metrics-port "$mport"
 
-bid_fields='[{"name":"auction","type":"BIGINT"},{"name":"bidder","type":"BIGINT"},{"name":"price","type":"BIGINT"},{"name":"channel","type":"STRING"},{"name":"url","type":"STRING"},{"name":"date_time","type":"TIMESTAMP(3)"},{"name":"extra","type":"STRING"}]'
-call POST /v1/streams "{\"name\":\"bids\",\"schema\":{\"fields\":$bid_fields}}"; expect 201
-call POST /v1/streams '{"name":"expensive","schema":{"fields":[{"name":"auction","type":"BIGINT"},{"name":"price","type":"BIGINT"}]}}'; expect 201
-OUT=$(jq -r .id <<<"$RESP")
-call POST /v1/connections '{"name":"gen","connector":"datagen","type":"source","stream":"bids","properties":{"kind":"bid","rate":"2000"}}'; expect 201
-C=$(jq -r .id <<<"$RESP")
-call POST /v1/pipelines '{"name":"pricey","sql":"INSERT INTO expensive SELECT auction, price FROM bids WHERE price > 100"}'; expect 201
-P=$(jq -r .id <<<"$RESP")
+call POST /v1/streams "{\"name\":\"bids\",\"schema\":{\"fields\":$BID_FIELDS}}"; expect 201
+OUT=$(create_id /v1/streams '{"name":"expensive","schema":{"fields":[{"name":"auction","type":"BIGINT"},{"name":"price","type":"BIGINT"}]}}')
+C=$(create_id /v1/connections '{"name":"gen","connector":"datagen","type":"source","stream":"bids","properties":{"kind":"bid","rate":"2000"}}')
+P=$(create_id /v1/pipelines '{"name":"pricey","sql":"INSERT INTO expensive SELECT auction, price FROM bids WHERE price > 100"}')
 
 # Activate: running within 2 s of the call.
 call POST "/v1/connections/$C/activate"; expect 200
@@ -31,7 +22,11 @@ running() { call GET "/v1/pipelines/$P"; [ "$(jq -r .actual_state <<<"$RESP")" =
 wait_for 10 running || fail "pipeline not running 10 s after activate: $RESP"
 took=$(( ($(date +%s%N) - start) / 1000000 ))
 echo "running after $took ms"
-[ "$took" -lt 2000 ] || fail "pipeline running $took ms after activate, not within 2000 ms"
+if under_san; then
+  echo "under make test-san: the 2000 ms bound is for the release build, not checked"
+else
+  [ "$took" -lt 2000 ] || fail "pipeline running $took ms after activate, not within 2000 ms"
+fi
 call GET "/v1/pipelines/$P"
 assert_eq "$(jq '.observed_generation == .generation' <<<"$RESP")" true "observed generation"
 

@@ -5,22 +5,13 @@
 # source records, compared by content (embedded log to embedded log is exactly-once through the
 # worker's checkpoint in its task directory).
 . "$(dirname "$0")/api_lib.sh"
-logtool="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool"
+logtool="$TOOLS/logtool"
 N=30000
-api_start --data-root "$TEST_TMP/data"
-bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id k1 --data-root "$TEST_TMP/data" \
-  --sync-ms 200 --resync-ms 1000 --backoff-initial-ms 100 --cgroup-parent "sluice-test-$$" \
-  >"$TEST_TMP/cp.log" 2>&1
-signup kill-corp
-TOKEN=$KEY
-call POST /v1/streams '{"name":"bids","schema":{"fields":[{"name":"auction","type":"BIGINT"},{"name":"bidder","type":"BIGINT"},{"name":"price","type":"BIGINT"},{"name":"channel","type":"STRING"},{"name":"url","type":"STRING"},{"name":"date_time","type":"TIMESTAMP(3)"},{"name":"extra","type":"STRING"}]}}'; expect 201
-BIDS=$(jq -r .id <<<"$RESP")
-call POST /v1/streams '{"name":"copy","schema":{"fields":[{"name":"auction","type":"BIGINT"},{"name":"bidder","type":"BIGINT"},{"name":"price","type":"BIGINT"}]}}'; expect 201
-COPY=$(jq -r .id <<<"$RESP")
-call POST /v1/connections "{\"name\":\"gen\",\"connector\":\"datagen\",\"type\":\"source\",\"stream\":\"bids\",\"properties\":{\"kind\":\"bid\",\"events\":\"$N\",\"rate\":\"10000\"}}"; expect 201
-C=$(jq -r .id <<<"$RESP")
-call POST /v1/pipelines '{"name":"copier","sql":"INSERT INTO copy SELECT auction, bidder, price FROM bids"}'; expect 201
-P=$(jq -r .id <<<"$RESP")
+live_start k1 kill-corp --sync-ms 200 --backoff-initial-ms 100
+BIDS=$(create_id /v1/streams "{\"name\":\"bids\",\"schema\":{\"fields\":$BID_FIELDS}}")
+COPY=$(create_id /v1/streams '{"name":"copy","schema":{"fields":[{"name":"auction","type":"BIGINT"},{"name":"bidder","type":"BIGINT"},{"name":"price","type":"BIGINT"}]}}')
+C=$(create_id /v1/connections "{\"name\":\"gen\",\"connector\":\"datagen\",\"type\":\"source\",\"stream\":\"bids\",\"properties\":{\"kind\":\"bid\",\"events\":\"$N\",\"rate\":\"10000\"}}")
+P=$(create_id /v1/pipelines '{"name":"copier","sql":"INSERT INTO copy SELECT auction, bidder, price FROM bids"}')
 call POST "/v1/pipelines/$P/activate"; expect 200
 call POST "/v1/connections/$C/activate"; expect 200
 
@@ -33,8 +24,7 @@ kill -9 "$pid"
 at_kill=$(copied) # read after the kill: at least what the worker had copied when it died
 echo "killed worker $pid after $at_kill of $N records"
 [ "$at_kill" -lt "$N" ] || fail "the copy was complete ($at_kill of $N) when the worker was killed: the test proves nothing"
-restarted() { [ "$(sql "SELECT state || ' ' || restarts FROM tasks WHERE resource_id = '$P'")" = "running 1" ]; }
-wait_for 10 restarted || fail "not restarted: $(sql "SELECT state, restarts, last_error FROM tasks WHERE resource_id = '$P'")"
+wait_restarted 10 "$P"
 assert_contains "$(sql "SELECT last_error FROM tasks WHERE resource_id = '$P'")" "killed by SIGKILL" "reason"
 
 completed() { call GET "/v1/connections/$C"; [ "$(jq -r .actual_state <<<"$RESP")" = completed ]; }

@@ -4,22 +4,13 @@
 # two-partition source comes out exactly once, tagged by the query that was running, and the
 # tasks of a changed count take their partitions over from the tasks that read them before.
 . "$(dirname "$0")/api_lib.sh"
-api_start --data-root "$TEST_TMP/data"
-bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id roll --data-root "$TEST_TMP/data" \
-  --sync-ms 200 --resync-ms 500 --backoff-initial-ms 100 --cgroup-parent "sluice-test-$$" \
-  >"$TEST_TMP/cp.log" 2>&1
-signup roll-corp
-TOKEN=$KEY
+live_start roll roll-corp --sync-ms 200 --resync-ms 500 --backoff-initial-ms 100
 
 call POST /v1/streams '{"name":"src","partitions":2,"schema":{"fields":[{"name":"id","type":"BIGINT"}]}}'; expect 201
-call POST /v1/streams '{"name":"dst","partitions":2,"schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"tag","type":"STRING"}]}}'
-expect 201
-DST=$(jq -r .id <<<"$RESP")
-call POST /v1/connections '{"name":"in","connector":"http","type":"source","stream":"src"}'; expect 201
-C=$(jq -r .id <<<"$RESP")
+DST=$(create_id /v1/streams '{"name":"dst","partitions":2,"schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"tag","type":"STRING"}]}}')
+C=$(create_id /v1/connections '{"name":"in","connector":"http","type":"source","stream":"src"}')
 call POST "/v1/connections/$C/activate"; expect 200
-call POST /v1/pipelines '{"name":"tagger","sql":"INSERT INTO dst SELECT id, '"'a'"' AS tag FROM src"}'; expect 201
-P=$(jq -r .id <<<"$RESP")
+P=$(create_id /v1/pipelines '{"name":"tagger","sql":"INSERT INTO dst SELECT id, '"'a'"' AS tag FROM src"}')
 call POST "/v1/pipelines/$P/activate"; expect 200
 
 # send FROM TO: events with ids FROM..TO, ten requests (round robin over the partitions)

@@ -4,23 +4,14 @@
 # gets it; a division by zero lands there with its error, partition and offset, while the good
 # records reach the output. Bounded input (datagen with events), so every record is accounted.
 . "$(dirname "$0")/api_lib.sh"
-api_start --data-root "$TEST_TMP/data"
-bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id dl --data-root "$TEST_TMP/data" \
-  --sync-ms 250 --resync-ms 1000 --cgroup-parent "sluice-test-$$" >"$TEST_TMP/cp.log" 2>&1
-signup dl-corp
-TOKEN=$KEY
+live_start dl dl-corp
 N=400
-bid_fields='[{"name":"auction","type":"BIGINT"},{"name":"bidder","type":"BIGINT"},{"name":"price","type":"BIGINT"},{"name":"channel","type":"STRING"},{"name":"url","type":"STRING"},{"name":"date_time","type":"TIMESTAMP(3)"},{"name":"extra","type":"STRING"}]'
-call POST /v1/streams "{\"name\":\"bids\",\"schema\":{\"fields\":$bid_fields}}"; expect 201
-call POST /v1/streams '{"name":"ratio","schema":{"fields":[{"name":"bidder","type":"BIGINT"},{"name":"r","type":"BIGINT"}]}}'; expect 201
-OUT=$(jq -r .id <<<"$RESP")
-call POST /v1/streams '{"name":"rejects","schema":{"fields":[{"name":"partition","type":"BIGINT"},{"name":"offset","type":"BIGINT"},{"name":"record","type":"STRING"},{"name":"error","type":"STRING"}]}}'; expect 201
-DLQ=$(jq -r .id <<<"$RESP")
-call POST /v1/connections "{\"name\":\"gen\",\"connector\":\"datagen\",\"type\":\"source\",\"stream\":\"bids\",\"properties\":{\"kind\":\"bid\",\"rate\":\"4000\",\"events\":\"$N\"}}"; expect 201
-C=$(jq -r .id <<<"$RESP")
+call POST /v1/streams "{\"name\":\"bids\",\"schema\":{\"fields\":$BID_FIELDS}}"; expect 201
+OUT=$(create_id /v1/streams '{"name":"ratio","schema":{"fields":[{"name":"bidder","type":"BIGINT"},{"name":"r","type":"BIGINT"}]}}')
+DLQ=$(create_id /v1/streams '{"name":"rejects","schema":{"fields":[{"name":"partition","type":"BIGINT"},{"name":"offset","type":"BIGINT"},{"name":"record","type":"STRING"},{"name":"error","type":"STRING"}]}}')
+C=$(create_id /v1/connections "{\"name\":\"gen\",\"connector\":\"datagen\",\"type\":\"source\",\"stream\":\"bids\",\"properties\":{\"kind\":\"bid\",\"rate\":\"4000\",\"events\":\"$N\"}}")
 # bidder % 2 = 0 divides by zero: about half the records
-call POST /v1/pipelines '{"name":"ratios","sql":"INSERT INTO ratio SELECT bidder, 100 / (bidder % 2) AS r FROM bids","error_policy":"dead_letter","dead_letter_stream":"rejects"}'; expect 201
-P=$(jq -r .id <<<"$RESP")
+P=$(create_id /v1/pipelines '{"name":"ratios","sql":"INSERT INTO ratio SELECT bidder, 100 / (bidder % 2) AS r FROM bids","error_policy":"dead_letter","dead_letter_stream":"rejects"}')
 call POST "/v1/connections/$C/activate"; expect 200
 call POST "/v1/pipelines/$P/activate"; expect 200
 

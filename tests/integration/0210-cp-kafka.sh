@@ -7,8 +7,8 @@
 # arrive as a secret (secret_refs), in neither the worker's command line nor its environment.
 # Bad kafka properties end in a failed connection whose last_error says why.
 . "$(dirname "$0")/api_lib.sh"
-kmock="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/kafka_mock"
-logtool="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool"
+kmock="$TOOLS/kafka_mock"
+logtool="$TOOLS/logtool"
 N=4000
 cd "$TEST_TMP"
 
@@ -21,30 +21,17 @@ jq -nc --argjson n "$N" 'range(0; $n) | {auction: (1000 + .), price: ((. * 37) %
 half=$((N / 2))
 head -n "$half" all.jsonl | "$kmock" produce "$BS" bids || fail "produce"  # the first half now
 
-api_start --data-root "$TEST_TMP/data"
-bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id kafka --data-root "$TEST_TMP/data" \
-  --sync-ms 200 --resync-ms 1000 --backoff-initial-ms 100 --cgroup-parent "sluice-test-$$" \
-  >"$TEST_TMP/cp.log" 2>&1
-signup kafka-corp
-TOKEN=$KEY
-call POST /v1/streams '{"name":"bids","schema":{"fields":[{"name":"auction","type":"BIGINT"},{"name":"price","type":"BIGINT"}]}}'
-expect 201
-BIDS=$(jq -r .id <<<"$RESP")
+live_start kafka kafka-corp --sync-ms 200 --backoff-initial-ms 100
+BIDS=$(create_id /v1/streams '{"name":"bids","schema":{"fields":[{"name":"auction","type":"BIGINT"},{"name":"price","type":"BIGINT"}]}}')
 call POST /v1/streams '{"name":"pricey","schema":{"fields":[{"name":"auction","type":"BIGINT"},{"name":"cents","type":"BIGINT"}]}}'
 expect 201
 call POST /v1/secrets "{\"name\":\"kafka-servers\",\"value\":\"$BS\"}"; expect 201
-call POST /v1/connections '{"name":"bids-in","connector":"kafka","type":"source","stream":"bids",
+SRC=$(create_id /v1/connections '{"name":"bids-in","connector":"kafka","type":"source","stream":"bids",
   "properties":{"topic":"bids","scan.startup.mode":"earliest-offset"},
-  "secret_refs":{"properties.bootstrap.servers":"kafka-servers"}}'
-expect 201
-SRC=$(jq -r .id <<<"$RESP")
-call POST /v1/pipelines '{"name":"pricey","sql":"INSERT INTO pricey SELECT auction, price * 100 AS cents FROM bids WHERE price > 250"}'
-expect 201
-P=$(jq -r .id <<<"$RESP")
-call POST /v1/connections "{\"name\":\"pricey-out\",\"connector\":\"kafka\",\"type\":\"sink\",\"stream\":\"pricey\",
-  \"properties\":{\"topic\":\"pricey\",\"properties.bootstrap.servers\":\"$BS\"}}"
-expect 201
-SINK=$(jq -r .id <<<"$RESP")
+  "secret_refs":{"properties.bootstrap.servers":"kafka-servers"}}')
+P=$(create_id /v1/pipelines '{"name":"pricey","sql":"INSERT INTO pricey SELECT auction, price * 100 AS cents FROM bids WHERE price > 250"}')
+SINK=$(create_id /v1/connections "{\"name\":\"pricey-out\",\"connector\":\"kafka\",\"type\":\"sink\",\"stream\":\"pricey\",
+  \"properties\":{\"topic\":\"pricey\",\"properties.bootstrap.servers\":\"$BS\"}}")
 for r in "connections/$SRC" "pipelines/$P" "connections/$SINK"; do call POST "/v1/$r/activate"; expect 200; done
 
 
@@ -59,12 +46,11 @@ assert_contains "$(jq -r '.tasks[0].sandbox.namespaces' <<<"$RESP")" "network al
 # SIGKILL the source worker, produce the second half while it is down or restarting
 pid=$(sql "SELECT pid FROM tasks WHERE resource_id = '$SRC' AND state = 'running'")
 [ -n "$pid" ] || fail "no running source task"
-assert_eq "$(readlink "/proc/$pid/exe")" "$SLUICED" "kafka connections run on the full sluiced binary"
+assert_eq "$(readlink "/proc/$pid/exe")" "$FULL_WORKER" "kafka connections run on the full sluiced binary"
 no_secret_in_proc "$pid" "$BS"
 kill -9 "$pid"
 tail -n +$((half + 1)) all.jsonl | "$kmock" produce "$BS" bids || fail "produce"
-restarted() { [ "$(sql "SELECT state || ' ' || restarts FROM tasks WHERE resource_id = '$SRC'")" = "running 1" ]; }
-wait_for 10 restarted || fail "not restarted: $(sql "SELECT state, restarts, last_error FROM tasks WHERE resource_id = '$SRC'") $(sql "SELECT event, detail FROM task_events WHERE resource_id = '$SRC' ORDER BY id")"
+wait_restarted 10 "$SRC"
 wait_for 20 has "$N" || fail "the source copied $(in_stream) of $N after the restart"
 sleep 0.5
 assert_eq "$(in_stream)" "$N" "records in the stream (no loss, no duplicates after SIGKILL)"
@@ -82,10 +68,8 @@ diff want.jsonl got.jsonl >/dev/null || fail "sink topic differs from jq: $(diff
 echo "source $N records, sink $(wc -l <got.jsonl) records, as jq says"
 
 # a missing topic: the connection fails with the worker's reason
-call POST /v1/connections "{\"name\":\"nope-in\",\"connector\":\"kafka\",\"type\":\"source\",\"stream\":\"bids\",
-  \"properties\":{\"topic\":\"nope\",\"properties.bootstrap.servers\":\"$BS\"}}"
-expect 201
-BAD=$(jq -r .id <<<"$RESP")
+BAD=$(create_id /v1/connections "{\"name\":\"nope-in\",\"connector\":\"kafka\",\"type\":\"source\",\"stream\":\"bids\",
+  \"properties\":{\"topic\":\"nope\",\"properties.bootstrap.servers\":\"$BS\"}}")
 call POST "/v1/connections/$BAD/activate"; expect 200
 failed() { call GET "/v1/connections/$BAD"; [ "$(jq -r .actual_state <<<"$RESP")" = failed ]; }
 wait_for 30 failed || fail "bad connection not failed: $RESP"

@@ -7,30 +7,20 @@
 # the text format asks (and shows after the rollover that re-reads it), restarts still counted
 # after that rollover; every line parses.
 . "$(dirname "$0")/api_lib.sh"
-api_start --data-root "$TEST_TMP/data"
 mport=$(free_port)
-bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id metrics --data-root "$TEST_TMP/data" \
-  --sync-ms 250 --resync-ms 500 --backoff-initial-ms 100 --metrics-port "$mport" \
-  --cgroup-parent "sluice-test-$$" >"$TEST_TMP/cp.log" 2>&1
-signup metrics-corp
-TOKEN=$KEY
+live_start metrics metrics-corp --resync-ms 500 --backoff-initial-ms 100 --metrics-port "$mport"
 
-call POST /v1/streams '{"name":"bids","schema":{"fields":[{"name":"auction","type":"BIGINT"},{"name":"bidder","type":"BIGINT"},{"name":"price","type":"BIGINT"},{"name":"channel","type":"STRING"},{"name":"url","type":"STRING"},{"name":"date_time","type":"TIMESTAMP(3)"},{"name":"extra","type":"STRING"}]}}'
+call POST /v1/streams "{\"name\":\"bids\",\"schema\":{\"fields\":$BID_FIELDS}}"
 expect 201
 call POST /v1/streams '{"name":"pricey_out","schema":{"fields":[{"name":"auction","type":"BIGINT"},{"name":"price","type":"BIGINT"}]}}'; expect 201
-call POST /v1/connections '{"name":"gen","connector":"datagen","type":"source","stream":"bids","properties":{"kind":"bid","rate":"500"}}'; expect 201
-C=$(jq -r .id <<<"$RESP")
-call POST /v1/pipelines '{"name":"pricey","sql":"INSERT INTO pricey_out SELECT auction, price FROM bids WHERE price > 100"}'; expect 201
-P=$(jq -r .id <<<"$RESP")
+C=$(create_id /v1/connections '{"name":"gen","connector":"datagen","type":"source","stream":"bids","properties":{"kind":"bid","rate":"500"}}')
+P=$(create_id /v1/pipelines '{"name":"pricey","sql":"INSERT INTO pricey_out SELECT auction, price FROM bids WHERE price > 100"}')
 # A windowed pipeline fed over HTTP, to make late records on purpose.
 call POST /v1/streams '{"name":"ticks","schema":{"fields":[{"name":"price","type":"BIGINT"},{"name":"ts","type":"TIMESTAMP(3)"}],"watermark":{"field":"ts","delay_ms":1000}}}'
 expect 201
 call POST /v1/streams '{"name":"tick_max","schema":{"fields":[{"name":"price","type":"BIGINT"}]}}'; expect 201
-call POST /v1/connections '{"name":"in","connector":"http","type":"source","stream":"ticks"}'; expect 201
-IN=$(jq -r .id <<<"$RESP")
-call POST /v1/pipelines '{"name":"windows","sql":"INSERT INTO tick_max SELECT MAX(price) AS price FROM TABLE(TUMBLE(TABLE ticks, DESCRIPTOR(ts), INTERVAL '"'10'"' SECOND)) GROUP BY window_start, window_end"}'
-expect 201
-W=$(jq -r .id <<<"$RESP")
+IN=$(create_id /v1/connections '{"name":"in","connector":"http","type":"source","stream":"ticks"}')
+W=$(create_id /v1/pipelines '{"name":"windows","sql":"INSERT INTO tick_max SELECT MAX(price) AS price FROM TABLE(TUMBLE(TABLE ticks, DESCRIPTOR(ts), INTERVAL '"'10'"' SECOND)) GROUP BY window_start, window_end"}')
 for path in "connections/$C" "connections/$IN" "pipelines/$P" "pipelines/$W"; do
   call POST "/v1/$path/activate"; expect 200
 done
@@ -84,8 +74,8 @@ assert_eq "$(value sluice_task_restarts_total "$P")" 0 "restarts before the kill
 pid=$(sql "SELECT pid FROM tasks WHERE resource_id = '$P' AND state = 'running'")
 [ -n "$pid" ] || fail "no running pipeline worker"
 kill -9 "$pid"
-restarted() { [ "$(value sluice_task_restarts_total "$P")" -ge 1 ]; }
-wait_for 10 restarted || fail "restarts_total did not grow: $(series sluice_task_restarts_total "$P")"
+restarts_counted() { [ "$(value sluice_task_restarts_total "$P")" -ge 1 ]; }
+wait_for 10 restarts_counted || fail "restarts_total did not grow: $(series sluice_task_restarts_total "$P")"
 wait_for 15 running "$P" || fail "not running again after the kill: $(series sluice_task_state "$P")"
 
 # Late records: an event after the watermark passed its window is dropped and counted.

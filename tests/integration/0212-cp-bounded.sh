@@ -10,19 +10,16 @@
 # - readers: pipelines that read the input but write elsewhere (never activated) hold nothing up;
 # - unbounded: the same windowed query over a datagen without `events` keeps running.
 . "$(dirname "$0")/api_lib.sh"
-api_start --data-root "$TEST_TMP/data"
-bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id bounded --data-root "$TEST_TMP/data" \
-  --sync-ms 250 --resync-ms 1000 --cgroup-parent "sluice-test-$$" >"$TEST_TMP/cp.log" 2>&1
-signup bounded-corp
-TOKEN=$KEY
+live_start bounded bounded-corp
 N=5000
 
 # Bid event times span about 0.5 s with up to 0.5 s of disorder: a 1 s watermark delay drops
 # none, and keeps the 100 ms windows open until the input ends.
 bid_schema='{"fields":[{"name":"auction","type":"BIGINT"},{"name":"bidder","type":"BIGINT"},{"name":"price","type":"BIGINT"},{"name":"channel","type":"STRING"},{"name":"url","type":"STRING"},{"name":"dateTime","type":"TIMESTAMP(3)"},{"name":"extra","type":"STRING"}],"watermark":{"field":"dateTime","delay_ms":1000}}'
 count_schema='{"fields":[{"name":"cnt","type":"BIGINT"},{"name":"window_start","type":"TIMESTAMP(3)"},{"name":"window_end","type":"TIMESTAMP(3)"}]}'
-# stream/pipeline/connection create one and set ID (not in a subshell: expect must end the test)
-stream() { call POST /v1/streams "{\"name\":\"$1\",\"schema\":$2}"; expect 201; ID=$(jq -r .id <<<"$RESP"); }
+# stream/pipeline/connection create one and set ID (not called in a subshell: a failed create
+# must end the test)
+stream() { ID=$(create_id /v1/streams "{\"name\":\"$1\",\"schema\":$2}"); }
 stream bids "$bid_schema"
 stream counts "$count_schema"; COUNTS=$ID
 stream counts_direct "$count_schema"; COUNTS2=$ID
@@ -34,13 +31,10 @@ window_sql() { # window_sql INPUT OUTPUT
   echo "INSERT INTO $2 SELECT COUNT(*) AS cnt, window_start, window_end FROM TABLE(TUMBLE(TABLE $1, DESCRIPTOR(dateTime), INTERVAL '100' MILLISECOND)) GROUP BY window_start, window_end"
 }
 pipeline() { # pipeline NAME SQL
-  call POST /v1/pipelines "$(jq -cn --arg n "$1" --arg s "$2" '{name: $n, sql: $s}')"; expect 201
-  ID=$(jq -r .id <<<"$RESP")
+  ID=$(create_id /v1/pipelines "$(jq -cn --arg n "$1" --arg s "$2" '{name: $n, sql: $s}')")
 }
 connection() { # connection NAME STREAM PROPERTIES
-  call POST /v1/connections "{\"name\":\"$1\",\"connector\":\"datagen\",\"type\":\"source\",\"stream\":\"$2\",\"properties\":$3}"
-  expect 201
-  ID=$(jq -r .id <<<"$RESP")
+  ID=$(create_id /v1/connections "{\"name\":\"$1\",\"connector\":\"datagen\",\"type\":\"source\",\"stream\":\"$2\",\"properties\":$3}")
 }
 connection gen bids "{\"kind\":\"bid\",\"events\":\"$N\",\"rate\":\"2500\"}"; C=$ID
 connection endless endless_bids '{"kind":"bid","rate":"2500"}'; E=$ID

@@ -9,7 +9,7 @@
 # right password from a secret works, and that password is in neither the worker's command line
 # nor its environment.
 . "$(dirname "$0")/api_lib.sh"
-logtool="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool"
+logtool="$TOOLS/logtool"
 N=3000
 cd "$TEST_TMP"
 export PGTZ=UTC
@@ -17,7 +17,6 @@ export PGTZ=UTC
 # The sinks' target is a cluster of its own, not the platform's: the egress policy refuses
 # tenant workers the platform database's port (0231 tests that). It checks passwords (part 3).
 bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 pw="$TEST_TMP/pgpw"
 mkdir -p "$pw"
 echo 's3cret-pw' >"$TEST_TMP/pwfile"
@@ -36,29 +35,21 @@ PWURL="postgresql://sinker@127.0.0.1:$port/postgres"
 PGPASSWORD=s3cret-pw psql -X -q "$PWURL" -c "CREATE ROLE target LOGIN SUPERUSER PASSWORD 'target-pw'" \
   -c "CREATE DATABASE sink_target OWNER target" || fail "create target database"
 TARGET="postgresql://target:target-pw@127.0.0.1:$port/sink_target"
-tq() { psql -X -q -tA -v ON_ERROR_STOP=1 "$TARGET" -c "$1"; }
+tq() { sql_on "$TARGET" "$1"; }
 tq 'CREATE TABLE bids (auction bigint, bidder bigint, price bigint, channel text, "dateTime" timestamptz,
                        extra varchar(100), loaded_at timestamptz DEFAULT now())'
 tq 'CREATE TABLE latest_bid (auction bigint PRIMARY KEY, bidder bigint, price bigint, "dateTime" timestamptz)'
 
-api_start --data-root "$TEST_TMP/data"
-bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id pgsink --data-root "$TEST_TMP/data" \
-  --sync-ms 200 --resync-ms 1000 --backoff-initial-ms 100 --cgroup-parent "sluice-test-$$" \
-  >"$TEST_TMP/cp.log" 2>&1
-signup pgsink-corp
-TOKEN=$KEY
+live_start pgsink pgsink-corp --sync-ms 200 --backoff-initial-ms 100
 fields='[{"name":"auction","type":"BIGINT"},{"name":"bidder","type":"BIGINT"},{"name":"price","type":"BIGINT"},
          {"name":"channel","type":"STRING"},{"name":"dateTime","type":"TIMESTAMP(3)"},{"name":"extra","type":"STRING"}]'
-call POST /v1/streams "{\"name\":\"bids\",\"schema\":{\"fields\":$fields}}"; expect 201
-BIDS=$(jq -r .id <<<"$RESP")
-call POST /v1/streams '{"name":"slow","schema":{"fields":[{"name":"auction","type":"BIGINT"},
-  {"name":"bidder","type":"BIGINT"},{"name":"price","type":"BIGINT"},{"name":"dateTime","type":"TIMESTAMP"}]}}'; expect 201
-SLOW=$(jq -r .id <<<"$RESP")
+BIDS=$(create_id /v1/streams "{\"name\":\"bids\",\"schema\":{\"fields\":$fields}}")
+SLOW=$(create_id /v1/streams '{"name":"slow","schema":{"fields":[{"name":"auction","type":"BIGINT"},
+  {"name":"bidder","type":"BIGINT"},{"name":"price","type":"BIGINT"},{"name":"dateTime","type":"TIMESTAMP"}]}}')
 
 # connection NAME BODY → its id, activated
 connection() {
-  call POST /v1/connections "$2"; expect 201
-  local id; id=$(jq -r .id <<<"$RESP")
+  local id; id=$(create_id /v1/connections "$2")
   call POST "/v1/connections/$id/activate"; expect 200
   echo "$id"
 }
@@ -76,7 +67,6 @@ SINK=$(connection pg "{\"name\":\"pg-bids\",\"connector\":\"postgres\",\"type\":
   \"properties\":{\"url\":\"$TARGET\",\"table\":\"bids\"}}")
 rows() { tq "SELECT count(*) FROM $1"; }
 # the pid of a connection's running task (the controlplane records it a moment after the start)
-task_pid() { sql "SELECT pid FROM tasks WHERE resource_id = '$1' AND state = 'running' AND pid IS NOT NULL"; }
 has_pid() { [ -n "$(task_pid "$1")" ]; }
 full() { [ "$(rows bids)" -ge "$N" ]; }
 wait_for 30 full || fail "the sink wrote $(rows bids) of $N rows: $(sql "SELECT state, last_error FROM tasks")"
@@ -84,7 +74,7 @@ sleep 0.5
 assert_eq "$(rows bids)" "$N" "rows in the table (no duplicates without faults)"
 wait_for 10 has_pid "$SINK" || fail "no running sink task"
 pid=$(task_pid "$SINK")
-assert_eq "$(readlink "/proc/$pid/exe")" "$SLUICED" "postgres sinks run on the full sluiced binary"
+assert_eq "$(readlink "/proc/$pid/exe")" "$FULL_WORKER" "postgres sinks run on the full sluiced binary"
 call GET "/v1/connections/$SINK/status"; expect 200
 assert_contains "$(jq -r '.tasks[0].sandbox.namespaces' <<<"$RESP")" "network allowed" "postgres sinks get the network"
 stream_lines "$BIDS" '.auction, .bidder, .price, .channel, .dateTime, .extra' | LC_ALL=C sort >want.txt
@@ -106,8 +96,7 @@ wait_for 10 has_pid "$UP" || fail "no running upsert task"
 pid=$(task_pid "$UP")
 [ "$(state_of "$SLOWGEN")" = running ] || fail "the source ended before the kill: the test proves nothing"
 kill -9 "$pid"
-restarted() { [ "$(sql "SELECT state || ' ' || restarts FROM tasks WHERE resource_id = '$UP'")" = "running 1" ]; }
-wait_for 15 restarted || fail "not restarted: $(sql "SELECT state, restarts, last_error FROM tasks WHERE resource_id = '$UP'")"
+wait_restarted 15 "$UP"
 # the server closes the sink's connection mid-run: it reconnects, no crash
 [ "$(state_of "$SLOWGEN")" = running ] || fail "the source ended before the disconnect: the test proves nothing"
 assert_eq "$(tq "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'upsert-sink'")" \
@@ -167,6 +156,6 @@ pwfull() { [ "$(pwrows)" -ge "$N" ]; }
 wait_for 30 pwfull || fail "the sink with the secret password wrote $(pwrows) of $N rows: $(state_of "$GOOD") $RESP"
 wait_for 10 has_pid "$GOOD" || fail "no running task for the sink with the secret password"
 pid=$(task_pid "$GOOD")
-assert_eq "$(readlink "/proc/$pid/exe")" "$SLUICED" "the worker with the secret has exec'd"
+assert_eq "$(readlink "/proc/$pid/exe")" "$FULL_WORKER" "the worker with the secret has exec'd"
 no_secret_in_proc "$pid" s3cret-pw
 echo ok

@@ -9,8 +9,8 @@
 # settings that span it: the worker keeps heart-beating while the sink retries, so the task is
 # not restarted and every record arrives.
 . "$(dirname "$0")/api_lib.sh"
-logtool="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool"
-receiver="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/http_sink"
+logtool="$TOOLS/logtool"
+receiver="$TOOLS/http_sink"
 N=2000
 cd "$TEST_TMP"
 
@@ -24,15 +24,8 @@ ND="http://127.0.0.1:$(head -n 1 nd.log)"
 DOWN="http://127.0.0.1:$(head -n 1 down.log)"
 SLOW="http://127.0.0.1:$(head -n 1 slow.log)"
 
-api_start --data-root "$TEST_TMP/data"
-bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id hook --data-root "$TEST_TMP/data" \
-  --sync-ms 200 --resync-ms 1000 --backoff-initial-ms 100 --heartbeat-timeout-ms 3000 --cgroup-parent "sluice-test-$$" \
-  >"$TEST_TMP/cp.log" 2>&1
-signup hook-corp
-TOKEN=$KEY
-call POST /v1/streams '{"name":"bids","schema":{"fields":[{"name":"auction","type":"BIGINT"},{"name":"price","type":"BIGINT"}]}}'
-expect 201
-BIDS=$(jq -r .id <<<"$RESP")
+live_start hook hook-corp --sync-ms 200 --backoff-initial-ms 100 --heartbeat-timeout-ms 3000
+BIDS=$(create_id /v1/streams '{"name":"bids","schema":{"fields":[{"name":"auction","type":"BIGINT"},{"name":"price","type":"BIGINT"}]}}')
 call POST /v1/secrets '{"name":"hook-token","value":"Bearer t0k3n"}'; expect 201
 call POST /v1/secrets '{"name":"nd-token","value":"abc123"}'; expect 201
 
@@ -43,13 +36,12 @@ assert_eq "$(jq -r .error.message <<<"$RESP")" 'connector webhook can only be a 
 call POST /v1/connections '{"name":"x","connector":"postgres","type":"sink","stream":"bids","properties":{"url":"postgresql://h/db"}}'
 expect 422 invalid_connection
 assert_eq "$(jq -r .error.message <<<"$RESP")" 'a postgres connection needs the property "table"' "required property"
-call POST /v1/connections '{"name":"x","connector":"webhook","type":"sink","stream":"bids","secret_refs":{"url":"hook-token"}}'
-expect 201 # the url may come from a secret
-call DELETE "/v1/connections/$(jq -r .id <<<"$RESP")"
+# the url may come from a secret
+X=$(create_id /v1/connections '{"name":"x","connector":"webhook","type":"sink","stream":"bids","secret_refs":{"url":"hook-token"}}')
+call DELETE "/v1/connections/$X"
 
 connection() { # BODY → id, activated
-  call POST /v1/connections "$1"; expect 201
-  local id; id=$(jq -r .id <<<"$RESP")
+  local id; id=$(create_id /v1/connections "$1")
   call POST "/v1/connections/$id/activate"; expect 200
   echo "$id"
 }

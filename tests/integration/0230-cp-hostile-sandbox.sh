@@ -14,7 +14,7 @@
 . "$(dirname "$0")/cp_lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "skip: needs root (private root, uids, nftables)"; exit 77; }
 command -v nft >/dev/null || { echo "skip: no nft"; exit 77; }
-receiver="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/http_sink"
+receiver="$TOOLS/http_sink"
 cd "$TEST_TMP"
 cp_setup_db
 OTHER=$(sql "INSERT INTO tenants (name) VALUES ('other-$RANDOM') RETURNING id")

@@ -18,9 +18,8 @@ METRICS_PORT=$(free_port)
 PG_PORT=$(sed -E 's|.*:([0-9]+)/.*|\1|' <<<"$DATABASE_URL")
 DB_NAME=${DATABASE_URL##*/}
 TABLE="sluice_hostile_conn_$$"
-bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id hostile --data-root "$TEST_TMP/data" \
-  --sync-ms 200 --resync-ms 1000 --backoff-initial-ms 100 --crash-limit 2 --cgroup-parent "sluice-test-$$" \
-  --api-ports "$API_PORT" --metrics-port "$METRICS_PORT" --egress-table "$TABLE" >"$TEST_TMP/cp.log" 2>&1
+controlplane_start hostile --sync-ms 200 --backoff-initial-ms 100 --crash-limit 2 \
+  --api-ports "$API_PORT" --metrics-port "$METRICS_PORT" --egress-table "$TABLE"
 trap 'nft delete table inet '"$TABLE"' 2>/dev/null || true; t_cleanup' EXIT
 wait_for 10 nft list table inet "$TABLE" || fail "no nftables table $TABLE: $(cat cp.log)"
 signup evil-corp
@@ -30,15 +29,12 @@ plans_before=$(sql "SELECT string_agg(id || ' ' || plan, ',' ORDER BY id) FROM t
 
 call POST /v1/streams '{"name":"feed","schema":{"fields":[{"name":"id","type":"STRING"},{"name":"plan","type":"STRING"}]}}'
 expect 201
-call POST /v1/connections '{"name":"in","connector":"http","type":"source","stream":"feed"}'; expect 201
-IN=$(jq -r .id <<<"$RESP")
+IN=$(create_id /v1/connections '{"name":"in","connector":"http","type":"source","stream":"feed"}')
 call POST "/v1/connections/$IN/activate"; expect 200
 call POST "/v1/connections/$IN/events" "{\"events\":[{\"id\":\"$TENANT_ID\",\"plan\":\"enterprise\"}]}"; expect 200
 
 connection() { # NAME CONNECTOR PROPERTIES → id, activated
-  call POST /v1/connections "{\"name\":\"$1\",\"connector\":\"$2\",\"type\":\"sink\",\"stream\":\"feed\",\"properties\":$3}"
-  expect 201
-  local id; id=$(jq -r .id <<<"$RESP")
+  local id; id=$(create_id /v1/connections "{\"name\":\"$1\",\"connector\":\"$2\",\"type\":\"sink\",\"stream\":\"feed\",\"properties\":$3}")
   call POST "/v1/connections/$id/activate"; expect 200
   echo "$id"
 }

@@ -2,24 +2,19 @@
 # `sluice preview` against the real api (POST /v1/preview): the CLI asks for new records
 # (start=latest), so records are appended to the stream's embedded log while it waits; then its
 # table and JSON output, --sql-file, and the exit codes of bad SQL and an unknown stream.
-source "$(dirname "$0")/api_lib.sh" # api_start, call, signup
+source "$(dirname "$0")/api_lib.sh" # api_start, create_id, signup
+source "$(dirname "$0")/cli_lib.sh" # cli_env, run, expect_exit
 
-S=$SLUICE_CLI
-logtool=$(dirname "$SLUICED")/tests/tools/logtool
+cli_env
+logtool=$TOOLS/logtool
 [ -x "$logtool" ] || fail "missing $logtool (make build)"
-export HOME=$TEST_TMP/home
-mkdir -p "$HOME"
-unset XDG_CONFIG_HOME SLUICE_PROFILE
 
 DATA=$TEST_TMP/data
 api_start --threads 2 --data-root "$DATA"
 signup acme
 export SLUICE_API_URL=$API SLUICE_API_KEY=$KEY SLUICE_CA_FILE=$CACERT
-TOKEN=$KEY call POST /v1/streams '{"name":"bids","schema":{"fields":[{"name":"auction","type":"BIGINT"},
-  {"name":"price","type":"BIGINT"}]}}'
-[ "$STATUS" = 201 ] || fail "create stream: $STATUS $RESP"
-STREAM_DIR=$DATA/tenants/$TENANT_ID/streams/$(jq -r .id <<<"$RESP")
-source "$(dirname "$0")/cli_lib.sh" # run, expect_exit
+STREAM_DIR=$DATA/tenants/$TENANT_ID/streams/$(TOKEN=$KEY create_id /v1/streams '{"name":"bids","schema":{"fields":[
+  {"name":"auction","type":"BIGINT"},{"name":"price","type":"BIGINT"}]}}')
 
 # Appends bids (auction 1000 + n, price n) every 50 ms while the command in "$@" runs.
 with_traffic() {

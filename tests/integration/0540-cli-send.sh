@@ -3,17 +3,13 @@
 # batches of 1000 lines, read back in order; -o json; the exit codes and messages of a bad line,
 # an event the schema refuses (with its line number), an inactive or unknown connection; help
 # and completion.
-source "$(dirname "$0")/api_lib.sh" # api_start, call, signup
+source "$(dirname "$0")/api_lib.sh" # api_start, call, create_id, signup
+source "$(dirname "$0")/cli_lib.sh" # cli_env, run, expect_exit
 api_start --threads 2 --data-root "$TEST_TMP/data"
 signup sender
 TOKEN=$KEY
-call POST /v1/streams '{"name":"events","schema":{"fields":[{"name":"n","type":"BIGINT"},{"name":"tag","type":"STRING"}]}}'
-[ "$STATUS" = 201 ] || fail "create stream: $STATUS $RESP"
-SID=$(jq -r .id <<<"$RESP")
-call POST /v1/connections '{"name":"feed","connector":"http","type":"source","stream":"events"}'
-[ "$STATUS" = 201 ] || fail "create connection: $STATUS $RESP"
-C=$(jq -r .id <<<"$RESP")
-source "$(dirname "$0")/cli_lib.sh" # run, expect_exit
+SID=$(create_id /v1/streams '{"name":"events","schema":{"fields":[{"name":"n","type":"BIGINT"},{"name":"tag","type":"STRING"}]}}')
+C=$(create_id /v1/connections '{"name":"feed","connector":"http","type":"source","stream":"events"}')
 cli_env
 export SLUICE_API_URL=$API SLUICE_API_KEY=$KEY SLUICE_CA_FILE=$CACERT
 end_offset() { call GET "/v1/streams/$SID/records?limit=1"; jq -r .end_offset <<<"$RESP"; }

@@ -6,8 +6,22 @@
 #                               sets STATUS and RESP; response headers via header NAME.
 #                               Sends Authorization: Bearer $TOKEN when TOKEN is set.
 #   header NAME                 a header of the last response
+#   expect STATUS [ERROR CODE]  the last call answered STATUS (and that error code), else fail
+#   create_id PATH BODY [CURL ARGS...]
+#                               POSTs BODY to PATH, fails the test (with the response) unless it
+#                               answers 201, prints the new resource's id: ID=$(create_id ...)
+#                               (a subshell: STATUS and RESP are not set afterwards)
 #   sql QUERY                   (lib.sh) psql as the migrating (owner) user, unaligned tuples only
 #   signup TENANT               signs up TENANT; sets KEY (its API key) and TENANT_ID
+#   controlplane_start NODE [FLAGS...]
+#                               a controlplane (node NODE) on the real worker, over the data root
+#                               $TEST_TMP/data; log in $TEST_TMP/cp.log, killed at the end.
+#                               FLAGS add to or override the defaults (later flags win)
+#   live_start NODE TENANT [CONTROLPLANE FLAGS...]
+#                               api_start --data-root $TEST_TMP/data, controlplane_start, signup
+#                               TENANT and TOKEN=$KEY: what a test through the api and the real
+#                               worker starts with
+#   BID_FIELDS                  the fields of the bids datagen (kind bid) writes, as a JSON array
 # shellcheck disable=SC1091
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -47,6 +61,12 @@ expect() {
   if [ -n "${2-}" ]; then assert_eq "$(jq -r .error.code <<<"$RESP")" "$2" "error code (body: $RESP)"; fi
 }
 
+create_id() {
+  call POST "$@"
+  expect 201
+  jq -r .id <<<"$RESP"
+}
+
 signup() {
   local saved=${TOKEN-}
   TOKEN=
@@ -56,3 +76,21 @@ signup() {
   TENANT_ID=$(jq -r .tenant.id <<<"$RESP")
   TOKEN=$saved
 }
+
+controlplane_start() {
+  local node=$1; shift
+  bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id "$node" --data-root "$TEST_TMP/data" \
+    --sync-ms 250 --resync-ms 1000 --cgroup-parent "sluice-test-$$" "$@" >"$TEST_TMP/cp.log" 2>&1
+}
+
+live_start() {
+  local node=$1 tenant=$2; shift 2
+  api_start --data-root "$TEST_TMP/data"
+  controlplane_start "$node" "$@"
+  signup "$tenant"
+  TOKEN=$KEY
+}
+
+BID_FIELDS='[{"name":"auction","type":"BIGINT"},{"name":"bidder","type":"BIGINT"},{"name":"price","type":"BIGINT"},'\
+'{"name":"channel","type":"STRING"},{"name":"url","type":"STRING"},{"name":"date_time","type":"TIMESTAMP(3)"},'\
+'{"name":"extra","type":"STRING"}]'

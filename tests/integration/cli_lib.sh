@@ -40,9 +40,7 @@ cli_env() {
 cli_live() {
   cli_env
   api_start --data-root "$TEST_TMP/data"
-  bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id cli --data-root "$TEST_TMP/data" \
-    --sync-ms 250 --resync-ms 1000 --backoff-initial-ms 100 --crash-limit 2 \
-    --cgroup-parent "sluice-test-$$" >"$TEST_TMP/cp.log" 2>&1
+  controlplane_start cli --backoff-initial-ms 100 --crash-limit 2
   run "$S" signup --api-url "$API" --ca-file "$CACERT" --tenant "$1" --email "$2" --password 'pass phrase 1'
   expect_exit 0 "signup"
 }

@@ -2,8 +2,7 @@
 # a tenant with a stream, pipelines created straight in SQL, and a controlplane on the fake
 # worker (tests/tools/cp_fake_worker) unless told otherwise.
 . "$(dirname "$0")/lib.sh"
-FAKE_WORKER="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/cp_fake_worker"
-
+FAKE_WORKER="$TOOLS/cp_fake_worker"
 
 cp_setup_db() {
   "$SLUICED" migrate --database-url "$DATABASE_URL" --migrations-dir "$SLUICE_ROOT/migrations" \
@@ -41,8 +40,3 @@ wait_state() {
   wait_for "$1" state_is "$2" "$3" ||
     fail "pipeline $2 not $3 after $1 s: $(sql "SELECT actual_state, last_error FROM pipelines WHERE id = '$2'")"
 }
-task_pid() { sql "SELECT pid FROM tasks WHERE resource_id = '$1' AND state = 'running' AND pid IS NOT NULL"; }
-# sql_is SQL EXPECTED: the query's answer equals EXPECTED (re-run by wait_for).
-sql_is() { [ "$(sql "$1")" = "$2" ]; }
-# wait_sql SECONDS SQL EXPECTED MESSAGE
-wait_sql() { wait_for "$1" sql_is "$2" "$3" || fail "$4: [$2] is [$(sql "$2")], expected [$3]"; }

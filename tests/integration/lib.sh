@@ -1,6 +1,13 @@
 # lib.sh — sourced by integration tests: assertions and process helpers.
 # Environment from scripts/test.sh: SLUICED, SLUICE_CLI, DATABASE_URL, PG_ADMIN_URL, TEST_TMP.
 set -euo pipefail
+# the test tools (tests/tools/*.c), always the release build: cp_fake_worker runs as a sandboxed
+# worker, which an ASan build cannot (see `make test-san`)
+TOOLS="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools"
+# the full sluiced binary the controlplane's workers run for the tasks that need it (kafka,
+# postgres and webhook connectors): $SLUICED itself, except under `make test-san`, which gives
+# the controlplane the release build as its worker (SLUICE_WORKER_PATH)
+FULL_WORKER=${SLUICE_WORKER_PATH:-$SLUICED}
 
 T_PIDS=()
 # The controlplane's egress tables (nftables, when root) whose controlplane is gone (one killed
@@ -21,11 +28,21 @@ t_cleanup() {
 trap t_cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
-# sql QUERY: psql on the test's database as the owner; unaligned tuples only, stops on error.
-sql() { psql -X -q -tA -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "$1"; }
+# under_san: true under `make test-san` (TEST_SAN=1), where the binaries under test are the
+# sanitizer build: slower and larger, so time and memory bounds tuned to the release build do not
+# hold there.
+under_san() { [ "${TEST_SAN:-0}" = 1 ]; }
+# skip_under_san REASON: under make test-san the test ends here as skipped (exit 77), saying why.
+skip_under_san() { ! under_san || { echo "skip under make test-san: $1"; exit 77; }; }
+# sql_on URL QUERY: psql on URL; unaligned tuples only, stops on error.
+sql_on() { psql -X -q -tA -v ON_ERROR_STOP=1 "$1" -c "$2"; }
+# sql QUERY: sql_on the test's database, as its owner (the migrating role).
+sql() { sql_on "$DATABASE_URL" "$1"; }
 # assert_eq ACTUAL EXPECTED MESSAGE
 assert_eq() { [ "$1" = "$2" ] || fail "$3: expected [$2], got [$1]"; }
 assert_contains() { [[ "$1" == *"$2"* ]] || fail "$3: [$1] does not contain [$2]"; }
+# as_pg CMD...: CMD as the postgres user when root (PostgreSQL refuses to run as root).
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 # bg CMD...: run in the background, killed when the test ends.
 bg() { "$@" & T_PIDS+=($!); }
 # free_port: an unused loopback TCP port, below the kernel's ephemeral range (32768 up): there
@@ -54,4 +71,20 @@ no_secret_in_proc() {
   environ=$(tr '\0' '\n' <"/proc/$1/environ") || fail "cannot read /proc/$1/environ"
   [[ "$cmdline" != *"$2"* ]] || fail "the secret is in the worker's command line: $cmdline"
   [[ "$environ" != *"$2"* ]] || fail "the secret is in the worker's environment"
+}
+
+# ---- the tasks table, for tests with a controlplane ----------------------------------------
+# task_pid ID: the pid of resource ID's running task (empty when none)
+task_pid() { sql "SELECT pid FROM tasks WHERE resource_id = '$1' AND state = 'running' AND pid IS NOT NULL"; }
+# sql_is SQL EXPECTED: the query's answer equals EXPECTED (re-run by wait_for).
+sql_is() { [ "$(sql "$1")" = "$2" ]; }
+# wait_sql SECONDS SQL EXPECTED MESSAGE
+wait_sql() { wait_for "$1" sql_is "$2" "$3" || fail "$4: [$2] is [$(sql "$2")], expected [$3]"; }
+# restarted ID: resource ID's task runs again after exactly one restart.
+restarted() { sql_is "SELECT state || ' ' || restarts FROM tasks WHERE resource_id = '$1'" "running 1"; }
+# wait_restarted SECONDS ID: restarted within SECONDS, else the test fails with the task's state
+# and events.
+wait_restarted() {
+  wait_for "$1" restarted "$2" || fail "not restarted: $(sql "SELECT state, restarts, last_error FROM tasks
+    WHERE resource_id = '$2'") $(sql "SELECT event, detail FROM task_events WHERE resource_id = '$2' ORDER BY id")"
 }
