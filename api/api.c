@@ -313,8 +313,11 @@ static int api_idempotency_replay(struct api_request *req, const char *key, cons
     } else if (found) {
         resp->status = atoi(PQgetvalue(res, 0, 1));
         snprintf(resp->location, sizeof resp->location, "%s", PQgetvalue(res, 0, 2));
-        resp->body = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
-        resp->etag_version = json_integer_value(json_object_get(resp->body, "version"));
+        const char *stored = PQgetvalue(res, 0, 3); /* the body as it was sent */
+        json_t *doc = json_loads(stored, 0, NULL);
+        resp->etag_version = json_integer_value(json_object_get(doc, "version"));
+        json_decref(doc);
+        resp->text_body = *stored ? strdup(stored) : NULL;
     }
     PQclear(res);
     return found;
@@ -355,7 +358,7 @@ static int api_idempotency_store(struct api_request *req, const char *key, struc
 {
     char status[16];
     snprintf(status, sizeof status, "%d", resp->status);
-    char *body = resp->body ? json_dumps(resp->body, JSON_COMPACT) : strdup("");
+    char *body = resp->body ? json_dumps(resp->body, JSON_COMPACT) : strdup(resp->text_body ? resp->text_body : "");
     const char *params[] = {req->caller.tenant_id, key, status, resp->location, body ? body : ""};
     struct db_error err;
     int rc = db_exec(req->db,
@@ -436,6 +439,7 @@ static void api_run_in_tenant(struct api_request *req, struct api_response *resp
             }
         }
     }
+    req->may_commit_with_last = !key;
     int ok = replay == 0 && req->route->handler(req, resp) == 0 && resp->status < 400;
     if (ok && key && api_idempotency_store(req, key, resp) < 0)
         ok = 0;

@@ -158,6 +158,14 @@ int api_reply_list(struct api_response *resp, PGresult *res, long limit, int cur
     return 0;
 }
 
+int api_reply_text(struct api_response *resp, int status, char *body)
+{
+    api_response_clear(resp);
+    resp->status = status;
+    resp->text_body = body;
+    return 0;
+}
+
 int api_reply_stream(struct api_response *resp, const char *content_type,
                      long (*read)(void *cls, uint64_t pos, char *buf, size_t max), void (*free_cls)(void *cls),
                      void *cls)

@@ -83,6 +83,10 @@ struct api_request {
     struct api_caller caller;
     PGconn *db;
     struct arena *arena; /* this request's memory, released after the response */
+    /* Nothing of the server's follows the handler in its transaction (no Idempotency-Key to
+     * record): a handler whose last statement is known may let it commit the transaction
+     * (db_scope_commit_next), after which nothing of the handler's may fail. */
+    bool may_commit_with_last;
     const struct api_settings *settings;
 };
 
@@ -147,6 +151,9 @@ int api_fail_cursor(struct api_response *resp);
  * shown row becomes next_cursor. limit <= 0: all rows, no cursor. */
 int api_reply_list(struct api_response *resp, PGresult *res, long limit, int cursor_column);
 
+/* Sets a successful response with a JSON body already written as text (malloc'd, stolen; sent
+ * as it is). Returns 0. */
+int api_reply_text(struct api_response *resp, int status, char *body);
 /* Sets a successful response with body (stolen). Returns 0. */
 int api_reply(struct api_response *resp, int status, json_t *body);
 /* 200 with a body made by read (see stream_read above), which owns cls and releases it with

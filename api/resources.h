@@ -2,10 +2,12 @@
  * connections, pipelines and secrets.
  *
  * Each kind is one descriptor (struct resource_kind): its table, its body fields as a
- * json_check table, the SQL expression that renders a row as the API's JSON, its plan quota
- * column, whether it is runnable, and an optional extra validation. The handlers below take the
- * descriptor from the route's data and run inside the caller's tenant transaction (the server
- * opens it and commits only when the handler succeeds). */
+ * json_check table, the columns that make a row's JSON (selected as plain values and written
+ * as JSON by the api, not by json_build_object), its plan quota column, whether it is runnable,
+ * and an optional extra validation. The handlers below take the descriptor from the route's
+ * data and run inside the caller's tenant transaction (the server opens it and commits only
+ * when the handler succeeds; a create without an Idempotency-Key commits with its one
+ * statement, see db_scope_commit_next()). */
 #ifndef SLUICE_API_RESOURCES_H
 #define SLUICE_API_RESOURCES_H
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -57,11 +58,19 @@ int crypto_unhex(const char *hex, void *out, size_t outlen)
     return 0;
 }
 
+/* SHA-256 fetched once: EVP_sha256() is looked up in the provider store again on every digest
+ * (OpenSSL 3's implicit fetch, under a lock), a good part of hashing a short credential. */
+static EVP_MD *crypto_sha256_md;
+static pthread_once_t crypto_sha256_once = PTHREAD_ONCE_INIT;
+
+static void crypto_sha256_fetch(void) { crypto_sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
+
 void crypto_sha256_hex(const void *data, size_t len, char *out)
 {
     unsigned char md[32];
     unsigned int mdlen = 0;
-    EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+    pthread_once(&crypto_sha256_once, crypto_sha256_fetch);
+    EVP_Digest(data, len, md, &mdlen, crypto_sha256_md ? crypto_sha256_md : EVP_sha256(), NULL);
     crypto_hex(md, sizeof md, out);
 }
 

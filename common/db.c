@@ -57,6 +57,7 @@ struct db_session {
     unsigned next_id; /* statement names: s0, s1, ... never reused */
     enum db_scope scope;
     bool begun;
+    bool commit_next; /* the next statement goes with COMMIT (db_scope_commit_next) */
     char setting[64], value[64];
 };
 
@@ -73,6 +74,7 @@ static int db_session_event(PGEventId id, void *info, void *passthrough)
         s->count = 0;
         s->scope = DB_SCOPE_NONE;
         s->begun = false;
+        s->commit_next = false;
         if (id == PGEVT_CONNDESTROY)
             free(s);
     }
@@ -181,10 +183,11 @@ static void db_read_slot(PGconn *conn, PGresult **last, PGresult **failed)
     }
 }
 
-/* Sends items[0..n) in one round trip (pipeline mode, one Sync) and returns the result of the
- * last one, or NULL with *err filled from the first failure. Statements prepared on the way
+/* Sends items[0..n) in one round trip (pipeline mode, one Sync) and returns the result of
+ * items[want], or NULL with *err filled from the first failure. Statements prepared on the way
  * are recorded in s. */
-static PGresult *db_pipeline(PGconn *conn, struct db_session *s, struct db_item *items, int n, struct db_error *err)
+static PGresult *db_pipeline(PGconn *conn, struct db_session *s, struct db_item *items, int n, int want,
+                             struct db_error *err)
 {
     int slot = s->count;
     for (int i = 0; i < n; i++) {
@@ -225,7 +228,7 @@ static PGresult *db_pipeline(PGconn *conn, struct db_session *s, struct db_item 
             }
             PQclear(prepared);
         }
-        db_read_slot(conn, i == n - 1 ? &last : NULL, &failed);
+        db_read_slot(conn, i == want ? &last : NULL, &failed);
     }
     PGresult *sync = PQgetResult(conn); /* PGRES_PIPELINE_SYNC */
     PQclear(sync);
@@ -254,6 +257,7 @@ int db_scope(PGconn *conn, enum db_scope scope, const char *setting, const char 
     if (s) {
         s->scope = scope;
         s->begun = false;
+        s->commit_next = false;
         snprintf(s->setting, sizeof s->setting, "%s", setting ? setting : "");
         snprintf(s->value, sizeof s->value, "%s", value ? value : "");
         return 0;
@@ -272,23 +276,49 @@ bool db_scope_begun(PGconn *conn)
     return s ? s->begun : PQtransactionStatus(conn) != PQTRANS_IDLE;
 }
 
+void db_scope_commit_next(PGconn *conn)
+{
+    struct db_session *s = PQinstanceData(conn, db_session_event);
+    if (s && s->scope == DB_SCOPE_TRANSACTION)
+        s->commit_next = true;
+}
+
+/* The items of sql in the session's scope into items[4]: BEGIN and the set_config before it
+ * and COMMIT after it, as the scope asks. Returns their count; *want is sql's index. */
+static int db_session_items(struct db_session *s, const char *sql, int nparams, const char *const *params,
+                            const char *const *scope_params, struct db_item *items, int *want)
+{
+    int n = 0;
+    bool commit = s->commit_next && s->scope == DB_SCOPE_TRANSACTION;
+    s->commit_next = false;
+    if (s->scope == DB_SCOPE_TRANSACTION && !s->begun)
+        items[n++] = (struct db_item){"BEGIN", 0, NULL, NULL, NULL};
+    if (s->scope == DB_SCOPE_STATEMENT || (s->scope == DB_SCOPE_TRANSACTION && !s->begun))
+        items[n++] = (struct db_item){db_scope_sql, 2, scope_params, NULL, NULL};
+    *want = n;
+    items[n++] = (struct db_item){sql, nparams, params, NULL, NULL};
+    if (commit)
+        items[n++] = (struct db_item){"COMMIT", 0, NULL, NULL, NULL};
+    if (s->scope == DB_SCOPE_TRANSACTION)
+        s->begun = true; /* even when it failed: the caller rolls back */
+    return n;
+}
+
 PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const *params, struct db_error *err)
 {
     struct db_session *s = PQinstanceData(conn, db_session_event);
     if (s) {
         const char *scope_params[] = {s->setting, s->value};
-        struct db_item items[3];
-        int n = 0;
-        if (s->scope == DB_SCOPE_TRANSACTION && !s->begun)
-            items[n++] = (struct db_item){"BEGIN", 0, NULL, NULL, NULL};
-        if (s->scope == DB_SCOPE_STATEMENT || (s->scope == DB_SCOPE_TRANSACTION && !s->begun))
-            items[n++] = (struct db_item){db_scope_sql, 2, scope_params, NULL, NULL};
-        items[n++] = (struct db_item){sql, nparams, params, NULL, NULL};
-        if (s->scope == DB_SCOPE_TRANSACTION)
-            s->begun = true; /* even when it failed: the caller rolls back */
+        struct db_item items[4];
+        int want, n = db_session_items(s, sql, nparams, params, scope_params, items, &want);
+        bool commit = want < n - 1;
         struct db_statement *st = db_is_transaction_control(sql) ? NULL : db_statement_find(s, sql, db_hash(sql));
-        if (n > 1 || (!st && !db_is_transaction_control(sql))) /* with a prelude, or to prepare */
-            return db_pipeline(conn, s, items, n, err);
+        if (n > 1 || (!st && !db_is_transaction_control(sql))) { /* with a prelude or COMMIT, or to prepare */
+            PGresult *res = db_pipeline(conn, s, items, n, want, err);
+            if (commit) /* over when it committed; left open (failed) for the caller's ROLLBACK if not */
+                s->begun = PQtransactionStatus(conn) != PQTRANS_IDLE;
+            return res;
+        }
         if (st) {
             PGresult *res = PQexecPrepared(conn, st->name, nparams, params, NULL, NULL, 0);
             if (db_result_ok(res))

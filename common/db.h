@@ -51,5 +51,12 @@ int db_session_enable(PGconn *conn);
 int db_scope(PGconn *conn, enum db_scope scope, const char *setting, const char *value, struct db_error *err);
 /* Whether the DB_SCOPE_TRANSACTION's BEGIN has been sent (a transaction is open). */
 bool db_scope_begun(PGconn *conn);
+/* Makes the next statement of a DB_SCOPE_TRANSACTION the transaction's last: COMMIT follows it
+ * in the same round trip, so the transaction holds its locks (a quota counter's row) no longer
+ * than the server takes, instead of until the caller's COMMIT arrives. db_query() returns the
+ * statement's result. When both succeeded the transaction is over (db_scope_begun() false);
+ * when either failed it is left open and failed for the caller's ROLLBACK. No-op without a
+ * session or in another scope (the caller's COMMIT ends the transaction as usual). */
+void db_scope_commit_next(PGconn *conn);
 
 #endif

@@ -4,7 +4,8 @@
 #   scripts/test.sh            unit (plain + ASan/UBSan), then integration tests
 #   scripts/test.sh unit       unit tests only (and the layering check, scripts/check-layering.sh)
 #   scripts/test.sh integration integration tests only
-#   TESTS=0003 scripts/test.sh integration tests whose file name contains 0003 (and units)
+#   TESTS=0003 scripts/test.sh integration tests whose file name contains 0003 (and units);
+#                             TESTS='0003 0010' those that contain any of the words
 #
 # SLUICED and SLUICE_CLI name the binaries under test (default: the release build);
 # make test-san sets them to the sanitizer build and TEST_SAN=1, which fails a test when an
@@ -81,7 +82,11 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
     export PG_ADMIN_URL="$base_url" PG_DIR="$pgdir"
     for t in tests/integration/[0-9]*.sh; do
       [ -f "$t" ] || continue
-      [ -n "${TESTS:-}" ] && [[ "$t" != *"$TESTS"* ]] && continue
+      if [ -n "${TESTS:-}" ]; then # any of its words: TESTS='0010 0018'
+        wanted=false
+        for pattern in $TESTS; do [[ "$t" == *"$pattern"* ]] && wanted=true; done
+        $wanted || continue
+      fi
       name=$(basename "$t" .sh)
       db="t_${name//[^a-zA-Z0-9]/_}"
       psql -q "$base_url" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
