@@ -7,8 +7,7 @@
 command -v "${CHROMIUM:-chromium}" >/dev/null || fail "chromium is not installed (make deps installs it)"
 [ -d "$SLUICE_ROOT/web/node_modules/playwright-core" ] || fail "web/node_modules is missing (make deps runs npm ci)"
 api_start --data-root "$TEST_TMP/data" --web-dir "$SLUICE_ROOT/${BUILD:-build}/web"
-bg "$SLUICED" controlplane --database-url "$DATABASE_URL" --node-id console --data-root "$TEST_TMP/data" \
-  --sync-ms 250 --resync-ms 1000 --cgroup-parent "sluice-test-$$" >"$TEST_TMP/cp.log" 2>&1
+controlplane_start console
 node "$SLUICE_ROOT/web/test/console.mjs" "$API" \
   "$SLUICE_ROOT/${BUILD:-build}/screenshots" || { tail -20 "$TEST_TMP/cp.log"; fail "the browser test failed"; }
 # the console's JavaScript, gzip-compressed, stays under 300 KiB
