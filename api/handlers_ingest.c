@@ -354,7 +354,7 @@ static int ingest_busy(struct api_response *resp, const char *why)
 
 struct ingest_partition {
     struct ingest_writer_ref *ref; /* the cached writer's entry, while this request holds it */
-    struct log_writer *writer;
+    struct seglog_writer *writer;
     uint64_t start, first, last;
     long accepted;
 };
@@ -422,22 +422,22 @@ static int ingest_write(struct api_request *req, struct api_response *resp, cons
             log_error("ingest: %s", err);
             return api_fail(resp, API_INTERNAL, NULL, "cannot open the stream for writing");
         }
-        parts[p].start = log_writer_end_offset(parts[p].writer);
+        parts[p].start = seglog_writer_end_offset(parts[p].writer);
     }
     int rc = 0;
     for (int i = 0; i < b->n && rc == 0; i++) {
         struct ingest_partition *ip = &parts[b->events[i].partition];
         uint64_t off;
-        rc = log_writer_append(ip->writer, b->events[i].text, (uint32_t)b->events[i].len, &off, err, sizeof err);
+        rc = seglog_writer_append(ip->writer, b->events[i].text, (uint32_t)b->events[i].len, &off, err, sizeof err);
         ip->last = off;
     }
     for (int p = 0; p < t->partitions && rc == 0; p++)
         if (parts[p].writer)
-            rc = log_writer_flush(parts[p].writer, true, err, sizeof err);
+            rc = seglog_writer_flush(parts[p].writer, true, err, sizeof err);
     if (rc != 0) {
         log_error("ingest: stream %s: %s", t->stream_id, err);
         for (int p = 0; p < t->partitions; p++)
-            if (parts[p].writer && log_writer_truncate(parts[p].writer, parts[p].start, err, sizeof err) != 0)
+            if (parts[p].writer && seglog_writer_truncate(parts[p].writer, parts[p].start, err, sizeof err) != 0)
                 log_error("ingest: cannot take back a partial batch: %s", err);
         return api_fail(resp, API_INTERNAL, NULL, "cannot write to stream \"%s\"", t->stream_name);
     }

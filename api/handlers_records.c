@@ -38,7 +38,7 @@ int records_list(struct api_request *req, struct api_response *resp)
              req->settings->data_root ? req->settings->data_root : "var/data", req->caller.tenant_id, id, partition);
     uint64_t end = 0;
     json_t *items = json_array();
-    if (log_partition_end_offset(dir, &end, err, sizeof err) != 0) {
+    if (seglog_partition_end_offset(dir, &end, err, sizeof err) != 0) {
         /* Nothing written yet. */
         return api_reply(resp, 200,
                          json_pack("{s:o, s:I, s:I, s:I}", "items", items, "start_offset", (json_int_t)0, "end_offset",
@@ -47,8 +47,8 @@ int records_list(struct api_request *req, struct api_response *resp)
     uint64_t start = offset >= 0 ? (uint64_t)offset : (end > (uint64_t)limit ? end - (uint64_t)limit : 0);
     if (start > end)
         start = end;
-    struct log_reader *reader = NULL;
-    if (start < end && log_reader_open(dir, start, &reader, err, sizeof err) != 0) {
+    struct seglog_reader *reader = NULL;
+    if (start < end && seglog_reader_open(dir, start, &reader, err, sizeof err) != 0) {
         json_decref(items);
         return api_fail_field(resp, API_INVALID_REQUEST, "offset", "cannot read from offset %llu: %s",
                               (unsigned long long)start, err);
@@ -57,7 +57,7 @@ int records_list(struct api_request *req, struct api_response *resp)
     while (reader && (long)json_array_size(items) < limit) {
         struct stream_record recs[64];
         int want = (int)(limit - (long)json_array_size(items));
-        int n = log_reader_read(reader, recs, want < 64 ? want : 64, err, sizeof err);
+        int n = seglog_reader_read(reader, recs, want < 64 ? want : 64, err, sizeof err);
         if (n <= 0)
             break;
         for (int i = 0; i < n; i++) {
@@ -70,7 +70,7 @@ int records_list(struct api_request *req, struct api_response *resp)
             next = recs[i].offset + 1;
         }
     }
-    log_reader_close(reader);
+    seglog_reader_close(reader);
     return api_reply(resp, 200,
                      json_pack("{s:o, s:I, s:I, s:I}", "items", items, "start_offset", (json_int_t)start, "end_offset",
                                (json_int_t)end, "next_offset", (json_int_t)next));

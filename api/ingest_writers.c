@@ -15,12 +15,12 @@
 #define INGEST_WRITERS_POLL_MS 10
 
 struct ingest_writer_ref {
-    pthread_mutex_t mu;        /* held by the request using the entry */
-    char dir[2048];            /* key; "" = free slot (table mutex) */
-    int refs;                  /* requests holding or waiting for mu (table mutex) */
-    bool temporary;            /* not in the table: freed on release */
-    struct log_writer *writer; /* NULL until opened (mu) */
-    struct timespec last_used; /* CLOCK_MONOTONIC of the last release (table mutex) */
+    pthread_mutex_t mu;           /* held by the request using the entry */
+    char dir[2048];               /* key; "" = free slot (table mutex) */
+    int refs;                     /* requests holding or waiting for mu (table mutex) */
+    bool temporary;               /* not in the table: freed on release */
+    struct seglog_writer *writer; /* NULL until opened (mu) */
+    struct timespec last_used;    /* CLOCK_MONOTONIC of the last release (table mutex) */
 };
 
 static struct {
@@ -49,7 +49,7 @@ static bool past(const struct timespec *deadline)
  * holds or waits for s->mu). */
 static void slot_close(struct ingest_writer_ref *s)
 {
-    log_writer_close(s->writer);
+    seglog_writer_close(s->writer);
     s->writer = NULL;
     s->dir[0] = '\0';
 }
@@ -133,7 +133,7 @@ static struct ingest_writer_ref *entry_take(const char *dir)
 static void entry_drop(struct ingest_writer_ref *e)
 {
     if (e->temporary) {
-        log_writer_close(e->writer);
+        seglog_writer_close(e->writer);
         pthread_mutex_destroy(&e->mu);
         free(e);
         return;
@@ -147,7 +147,7 @@ static void entry_drop(struct ingest_writer_ref *e)
 }
 
 int ingest_writers_acquire(const char *dir, const struct timespec *deadline, struct ingest_writer_ref **ref,
-                           struct log_writer **w, char *err, size_t errlen)
+                           struct seglog_writer **w, char *err, size_t errlen)
 {
     pthread_once(&cache_once, cache_init);
     if (strlen(dir) >= sizeof cache.slots[0].dir) {
@@ -166,7 +166,7 @@ int ingest_writers_acquire(const char *dir, const struct timespec *deadline, str
         return lrc == ETIMEDOUT ? INGEST_WRITERS_BUSY : -1;
     }
     while (!e->writer) {
-        int rc = log_writer_open(dir, NULL, &e->writer, err, errlen);
+        int rc = seglog_writer_open(dir, NULL, &e->writer, err, errlen);
         if (rc == 0)
             break;
         e->writer = NULL;
@@ -189,7 +189,7 @@ void ingest_writers_release(struct ingest_writer_ref *ref, bool failed)
     if (!ref)
         return;
     if (failed) {
-        log_writer_close(ref->writer);
+        seglog_writer_close(ref->writer);
         ref->writer = NULL;
     }
     pthread_mutex_unlock(&ref->mu);

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <time.h>
 
-struct log_writer;
+struct seglog_writer;
 
 #define INGEST_WRITERS_MAX 64
 #define INGEST_WRITERS_IDLE_MS 1000
@@ -33,7 +33,7 @@ struct ingest_writer_ref; /* one acquired entry; owned by the cache */
  * holds it) or -1 (err filled). The writer belongs to the cache: use it until
  * ingest_writers_release(*ref, ...). */
 int ingest_writers_acquire(const char *dir, const struct timespec *deadline, struct ingest_writer_ref **ref,
-                           struct log_writer **w, char *err, size_t errlen);
+                           struct seglog_writer **w, char *err, size_t errlen);
 /* Gives the entry back; failed = true closes its writer (the next request reopens and
  * recovers the partition). */
 void ingest_writers_release(struct ingest_writer_ref *ref, bool failed);

@@ -18,7 +18,7 @@ int tenant_storage_dirs(const char *root, const char *tenant, char *err, size_t 
         const char *format;
         mode_t mode;
     } dirs[] = {{"%s/tenants", 0711}, {"%s/tenants/%s", 0700}, {"%s/tenants/%s/streams", 0700}};
-    if (log_mkdir_parents(root) != 0) {
+    if (seglog_mkdir_parents(root) != 0) {
         snprintf(err, errlen, "cannot create the data root %s: %s", root, strerror(errno));
         return -1;
     }
@@ -45,7 +45,7 @@ int tenant_storage_create_stream(const char *root, const char *tenant, const cha
         snprintf(err, errlen, "stream path too long");
         return -1;
     }
-    return log_stream_backend.partitions(location, partitions > 0 ? partitions : 1, NULL, 0, &count, err, errlen);
+    return seglog_stream_backend.partitions(location, partitions > 0 ? partitions : 1, NULL, 0, &count, err, errlen);
 }
 
 /* ---- the measurement cache ---------------------------------------------------------------- */
@@ -82,7 +82,7 @@ int tenant_storage_used(const char *root, const char *tenant, uint64_t *bytes, c
     /* Measured outside the lock: two threads may both measure; both answers are right. */
     char streams[2048];
     snprintf(streams, sizeof streams, "%s/tenants/%s/streams", root, tenant);
-    if (log_streams_bytes(streams, bytes, err, errlen) != 0)
+    if (seglog_streams_bytes(streams, bytes, err, errlen) != 0)
         return -1;
     pthread_mutex_lock(&cache.mu);
     i = slot_of(tenant);

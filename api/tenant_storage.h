@@ -3,7 +3,7 @@
  * dataplane/log/). Making a stream's directories when it is created, and measuring the bytes
  * the tenant's streams hold against its plan's storage quota (plans.max_storage_bytes).
  *
- * The measurement (dataplane/log/log_stream.h: log_streams_bytes, the sum of segment file
+ * The measurement (dataplane/log/log_stream.h: seglog_streams_bytes, the sum of segment file
  * sizes) lists every partition, so it is cached per tenant in this process for
  * TENANT_STORAGE_CACHE_MS and bumped by what this process writes in between. Other writers
  * (workers, other api processes) show up at the next measurement. */

@@ -100,7 +100,7 @@ static void preview_line(json_t *obj)
 struct preview_partition {
     char dir[2048];
     uint64_t start;
-    struct log_reader *reader;
+    struct seglog_reader *reader;
 };
 
 struct preview_run {
@@ -199,12 +199,13 @@ static long preview_poll(struct preview_run *r, struct preview_partition *parts,
     long got = 0;
     char err[256];
     for (int p = 0; p < nparts && !r->full && !r->write_fail; p++) {
-        if (!parts[p].reader && log_reader_open(parts[p].dir, parts[p].start, &parts[p].reader, err, sizeof err) != 0)
+        if (!parts[p].reader &&
+            seglog_reader_open(parts[p].dir, parts[p].start, &parts[p].reader, err, sizeof err) != 0)
             continue; /* nothing written yet */
         struct stream_record recs[PREVIEW_BATCH];
-        int n = log_reader_read(parts[p].reader, recs, PREVIEW_BATCH, err, sizeof err);
+        int n = seglog_reader_read(parts[p].reader, recs, PREVIEW_BATCH, err, sizeof err);
         if (n < 0) {
-            preview_skip(r, log_reader_position(parts[p].reader), p, err);
+            preview_skip(r, seglog_reader_position(parts[p].reader), p, err);
             continue;
         }
         for (int i = 0; i < n && !r->full && !r->write_fail && clock_mono_ms() < deadline; i++)
@@ -266,7 +267,7 @@ int preview_worker_run(json_t *spec, char *err, size_t errlen)
         snprintf(parts[p].dir, sizeof parts[p].dir, "%s/%d", dir, p);
         if (earliest)
             parts[p].start = preview_first_offset(parts[p].dir);
-        else if (log_partition_end_offset(parts[p].dir, &parts[p].start, perr, sizeof perr) != 0)
+        else if (seglog_partition_end_offset(parts[p].dir, &parts[p].start, perr, sizeof perr) != 0)
             parts[p].start = 0; /* not created yet: everything that comes is new */
     }
     long long reported_read = 0, reported_skipped = 0;
@@ -296,7 +297,7 @@ int preview_worker_run(json_t *spec, char *err, size_t errlen)
     rc = 0;
 out:
     for (int p = 0; parts && p < nparts; p++)
-        log_reader_close(parts[p].reader);
+        seglog_reader_close(parts[p].reader);
     free(parts);
     json_decoder_free(r.decoder);
     json_encoder_free(r.encoder);

@@ -193,7 +193,7 @@ static int storage_check(struct run *r, size_t len)
         /* what the sinks buffer goes to their files first, so the measurement counts it */
         if (sink_flush(r, &r->sink, false) != 0 || sink_flush(r, &r->dlq, false) != 0)
             return -1;
-        if (log_streams_bytes(o->storage_dir, &used, e, sizeof e) != 0)
+        if (seglog_streams_bytes(o->storage_dir, &used, e, sizeof e) != 0)
             return run_fail(r, "cannot measure the tenant's storage: %s", e);
         r->storage_used = used;
         r->storage_appended = 0;
@@ -222,7 +222,7 @@ static int sink_append(struct run *r, struct sink *k, enum row_kind kind, const 
         return ok ? 0 : run_fail(r, "cannot write output: %s", strerror(errno));
     }
     char e[512];
-    if (k->backend == &log_stream_backend && storage_check(r, len + (kind != ROW_INSERT ? LOG_KIND_PREFIX : 0)) != 0)
+    if (k->backend == &seglog_stream_backend && storage_check(r, len + (kind != ROW_INSERT ? LOG_KIND_PREFIX : 0)) != 0)
         return -1;
     int rc;
     if (kind == ROW_INSERT)

@@ -28,7 +28,7 @@ static const struct {
 } stream_backends[] = {
     {"datagen", &datagen_stream_backend}, {"http", &http_ingest_connector},
     {"kafka", &kafka_stream_backend},                                             /* weak */
-    {"log", &log_stream_backend},         {"postgres", &postgres_stream_backend}, /* weak */
+    {"log", &seglog_stream_backend},      {"postgres", &postgres_stream_backend}, /* weak */
     {"webhook", &webhook_stream_backend},                                         /* weak */
 };
 #define STREAM_NBACKENDS (sizeof stream_backends / sizeof stream_backends[0])

@@ -275,7 +275,7 @@ static int worker_execute(const struct engine_options *task, const char *task_id
      * worker keeps its checkpoint in its data directory. */
     char ckpt[4200];
     if (!o.checkpoint_dir) {
-        log_mkdir_parents("checkpoints");
+        seglog_mkdir_parents("checkpoints");
         snprintf(ckpt, sizeof ckpt, "checkpoints/%s.ckpt", task_id);
         o.checkpoint_path = ckpt;
     }
@@ -299,7 +299,7 @@ static int worker_execute(const struct engine_options *task, const char *task_id
 static int worker_run_spec(const struct task_spec *spec, char *err, size_t errlen)
 {
     log_set_id(spec->task_id);
-    if (log_mkdir_parents(spec->data_dir) != 0 || chdir(spec->data_dir) != 0) {
+    if (seglog_mkdir_parents(spec->data_dir) != 0 || chdir(spec->data_dir) != 0) {
         snprintf(err, errlen, "cannot use data_dir %s: %s", spec->data_dir, strerror(errno));
         return -1;
     }
@@ -764,7 +764,7 @@ static int run_jobs(const struct sql_script *script, const struct run_streams *r
     }
     char ckdir[4200];
     snprintf(ckdir, sizeof ckdir, "%s/checkpoints", a->data_dir);
-    log_mkdir_parents(ckdir);
+    seglog_mkdir_parents(ckdir);
     for (int q = 0; q < ninserts && status == 0; q++)
         status = run_job_prepare(&jobs[q], q, script, rs, a, policy, ckdir);
     if (status == 0)
@@ -794,7 +794,7 @@ int run_main(int argc, char **argv)
     if (status != 0)
         return status;
     install_stop_handlers();
-    log_mkdir_parents(a.data_dir);
+    seglog_mkdir_parents(a.data_dir);
     struct run_streams rs = {0};
     status = run_streams_new(&rs, &script, &a);
     if (status == 0)

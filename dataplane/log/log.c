@@ -38,8 +38,8 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-#define get_u32 log_get_u32
-#define put_u32 log_put_u32
+#define get_u32 seglog_get_u32
+#define put_u32 seglog_put_u32
 
 static void segment_path(char *buf, size_t size, const char *dir, uint64_t base)
 {
@@ -87,7 +87,7 @@ static int mkdir_parents(const char *dir, bool inherit_owner)
     return mkdir_one(tmp, inherit_owner);
 }
 
-int log_mkdir_parents(const char *dir) { return mkdir_parents(dir, false); }
+int seglog_mkdir_parents(const char *dir) { return mkdir_parents(dir, false); }
 
 static int fsync_dir(const char *dir)
 {
@@ -154,7 +154,7 @@ static int scan_segment(int fd, uint64_t start, uint64_t *records, uint64_t *val
         for (;;) {
             size_t size;
             uint64_t spans;
-            enum log_frame_status st = log_frame_check(buf + at, have - at, &size, &spans);
+            enum seglog_frame_status st = seglog_frame_check(buf + at, have - at, &size, &spans);
             if (st == LOG_FRAME_BAD)
                 goto done;
             if (st == LOG_FRAME_PARTIAL)
@@ -168,7 +168,7 @@ static int scan_segment(int fd, uint64_t start, uint64_t *records, uint64_t *val
         have -= at;
         at = 0;
         if (have >= LOG_FRAME_HEADER) {
-            size_t need = log_frame_size(get_u32(buf));
+            size_t need = seglog_frame_size(get_u32(buf));
             if (need > cap) {
                 unsigned char *nb = realloc(buf, need);
                 if (!nb) {
@@ -197,9 +197,9 @@ done:
 
 /* ---------------------------------------------------------------- writer */
 
-struct log_writer {
+struct seglog_writer {
     char *dir;
-    struct log_options opt;
+    struct seglog_options opt;
     uint64_t *bases; /* sorted base offsets of the segments; the last is active */
     uint64_t *sizes; /* their sizes in bytes (the active one: written, not buffered) */
     int nsegments, cap_segments;
@@ -214,11 +214,11 @@ struct log_writer {
     bool chown_files; /* running as root: files created here get the directory's owner */
     uid_t dir_uid;
     gid_t dir_gid;
-    bool hold_commits;                /* publish only on log_writer_commit() */
-    bool has_commit_file;             /* LOG_COMMIT_FILE exists: keep it current */
-    uint64_t committed;               /* what it says, when it exists */
-    struct log_compaction compaction; /* an upsert stream's (key set), see log_compact.h */
-    uint64_t compacted_to;            /* segments before this offset were compacted last time */
+    bool hold_commits;                   /* publish only on seglog_writer_commit() */
+    bool has_commit_file;                /* LOG_COMMIT_FILE exists: keep it current */
+    uint64_t committed;                  /* what it says, when it exists */
+    struct seglog_compaction compaction; /* an upsert stream's (key set), see log_compact.h */
+    uint64_t compacted_to;               /* segments before this offset were compacted last time */
 };
 
 /* The committed end in dir's LOG_COMMIT_FILE into *offset; 0, or -1 when there is none. */
@@ -244,7 +244,7 @@ static int commit_file_read(const char *dir, uint64_t *offset)
 
 /* Replaces w's LOG_COMMIT_FILE with offset (write to a temporary file, rename over). No fsync:
  * after a crash an older, smaller value may come back, which only makes readers wait. */
-static int commit_file_write(struct log_writer *w, uint64_t offset, char *err, size_t errlen)
+static int commit_file_write(struct seglog_writer *w, uint64_t offset, char *err, size_t errlen)
 {
     if (w->has_commit_file && w->committed == offset)
         return 0;
@@ -265,9 +265,9 @@ static int commit_file_write(struct log_writer *w, uint64_t offset, char *err, s
     return 0;
 }
 
-void log_writer_hold_commits(struct log_writer *w) { w->hold_commits = true; }
+void seglog_writer_hold_commits(struct seglog_writer *w) { w->hold_commits = true; }
 
-int log_writer_commit(struct log_writer *w, uint64_t offset, char *err, size_t errlen)
+int seglog_writer_commit(struct seglog_writer *w, uint64_t offset, char *err, size_t errlen)
 {
     if (offset > w->end_offset)
         return fail(err, errlen, "cannot commit offset %" PRIu64 " of log %s: it ends at %" PRIu64, offset, w->dir,
@@ -278,10 +278,10 @@ int log_writer_commit(struct log_writer *w, uint64_t offset, char *err, size_t e
         return 0;
     struct timespec ts; /* segments closed before this commit may be compactable now */
     clock_gettime(CLOCK_REALTIME, &ts);
-    return log_writer_compact(w, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, err, errlen);
+    return seglog_writer_compact(w, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, err, errlen);
 }
 
-static int writer_add_segment(struct log_writer *w, uint64_t base, uint64_t size)
+static int writer_add_segment(struct seglog_writer *w, uint64_t base, uint64_t size)
 {
     if (w->nsegments == w->cap_segments) {
         int cap = w->cap_segments ? w->cap_segments * 2 : 16;
@@ -301,7 +301,7 @@ static int writer_add_segment(struct log_writer *w, uint64_t base, uint64_t size
     return 0;
 }
 
-static int writer_open_active(struct log_writer *w, bool create, char *err, size_t errlen)
+static int writer_open_active(struct seglog_writer *w, bool create, char *err, size_t errlen)
 {
     char path[LOG_PATH_MAX];
     segment_path(path, sizeof path, w->dir, w->bases[w->nsegments - 1]);
@@ -316,7 +316,7 @@ static int writer_open_active(struct log_writer *w, bool create, char *err, size
 }
 
 /* Recovery: drop empty trailing segments, cut a torn tail off the last one. */
-static int writer_recover(struct log_writer *w, char *err, size_t errlen)
+static int writer_recover(struct seglog_writer *w, char *err, size_t errlen)
 {
     char path[LOG_PATH_MAX];
     for (;;) {
@@ -356,7 +356,7 @@ static int writer_recover(struct log_writer *w, char *err, size_t errlen)
 
 /* Takes the partition's writer lock (w->dir/LOG_LOCK_FILE, flock, not waiting). 0, -1 on an
  * error, LOG_WRITER_BUSY when another writer holds it. */
-static int writer_lock(struct log_writer *w, char *err, size_t errlen)
+static int writer_lock(struct seglog_writer *w, char *err, size_t errlen)
 {
     char path[LOG_PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", w->dir, LOG_LOCK_FILE);
@@ -380,12 +380,13 @@ static int writer_lock(struct log_writer *w, char *err, size_t errlen)
     return 0;
 }
 
-int log_writer_open(const char *dir, const struct log_options *opt, struct log_writer **out, char *err, size_t errlen)
+int seglog_writer_open(const char *dir, const struct seglog_options *opt, struct seglog_writer **out, char *err,
+                       size_t errlen)
 {
     *out = NULL;
     if (mkdir_parents(dir, true) != 0)
         return fail(err, errlen, "cannot create log directory %s: %s", dir, strerror(errno));
-    struct log_writer *w = calloc(1, sizeof *w);
+    struct seglog_writer *w = calloc(1, sizeof *w);
     if (!w)
         return fail(err, errlen, "out of memory");
     w->fd = -1;
@@ -444,11 +445,11 @@ int log_writer_open(const char *dir, const struct log_options *opt, struct log_w
     return 0;
 err:
     free(bases);
-    log_writer_close(w);
+    seglog_writer_close(w);
     return rc;
 }
 
-static int writer_write_out(struct log_writer *w, char *err, size_t errlen)
+static int writer_write_out(struct seglog_writer *w, char *err, size_t errlen)
 {
     size_t off = 0;
     while (off < w->buf_len) {
@@ -465,7 +466,7 @@ static int writer_write_out(struct log_writer *w, char *err, size_t errlen)
     return 0;
 }
 
-int log_writer_flush(struct log_writer *w, bool sync, char *err, size_t errlen)
+int seglog_writer_flush(struct seglog_writer *w, bool sync, char *err, size_t errlen)
 {
     if (writer_write_out(w, err, errlen) != 0)
         return -1;
@@ -477,7 +478,7 @@ int log_writer_flush(struct log_writer *w, bool sync, char *err, size_t errlen)
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         w->last_retention_ms = now;
-        if (log_writer_enforce_retention(w, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, err, errlen) != 0)
+        if (seglog_writer_enforce_retention(w, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, err, errlen) != 0)
             return -1;
     }
     if (!sync && !(w->opt.fsync_every_ms && w->unsynced && now - w->last_sync_ms >= w->opt.fsync_every_ms))
@@ -489,7 +490,7 @@ int log_writer_flush(struct log_writer *w, bool sync, char *err, size_t errlen)
     return 0;
 }
 
-void log_writer_close(struct log_writer *w)
+void seglog_writer_close(struct seglog_writer *w)
 {
     if (!w)
         return;
@@ -510,10 +511,10 @@ void log_writer_close(struct log_writer *w)
     free(w);
 }
 
-static int writer_roll(struct log_writer *w, char *err, size_t errlen)
+static int writer_roll(struct seglog_writer *w, char *err, size_t errlen)
 {
     bool sync = w->opt.fsync_every_records || w->opt.fsync_every_ms;
-    if (log_writer_flush(w, sync, err, errlen) != 0)
+    if (seglog_writer_flush(w, sync, err, errlen) != 0)
         return -1;
     if (writer_add_segment(w, w->end_offset, 0) != 0)
         return fail(err, errlen, "out of memory");
@@ -524,14 +525,14 @@ static int writer_roll(struct log_writer *w, char *err, size_t errlen)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    if (log_writer_enforce_retention(w, now_ms, err, errlen) != 0)
+    if (seglog_writer_enforce_retention(w, now_ms, err, errlen) != 0)
         return -1;
-    return log_writer_compact(w, now_ms, err, errlen);
+    return seglog_writer_compact(w, now_ms, err, errlen);
 }
 
-void log_writer_set_compaction(struct log_writer *w, const struct log_compaction *c) { w->compaction = *c; }
+void seglog_writer_set_compaction(struct seglog_writer *w, const struct seglog_compaction *c) { w->compaction = *c; }
 
-int log_writer_compact(struct log_writer *w, int64_t now_ms, char *err, size_t errlen)
+int seglog_writer_compact(struct seglog_writer *w, int64_t now_ms, char *err, size_t errlen)
 {
     if (!w->compaction.key)
         return 0;
@@ -542,14 +543,14 @@ int log_writer_compact(struct log_writer *w, int64_t now_ms, char *err, size_t e
         n++;
     if (n == 0 || w->bases[n] <= w->compacted_to)
         return 0; /* nothing newly closed and committed since the last time */
-    if (log_compact_segments(w->dir, w->bases, n, &w->compaction, now_ms, w->sizes, err, errlen) != 0)
+    if (seglog_compact_segments(w->dir, w->bases, n, &w->compaction, now_ms, w->sizes, err, errlen) != 0)
         return -1;
     w->compacted_to = w->bases[n];
     return 0;
 }
 
 /* Appends the record prefix[0..plen) data[0..dlen) (plen ≤ LOG_KIND_PREFIX). */
-static int writer_append(struct log_writer *w, const char *prefix, uint32_t plen, const void *data, uint32_t dlen,
+static int writer_append(struct seglog_writer *w, const char *prefix, uint32_t plen, const void *data, uint32_t dlen,
                          uint64_t *offset, char *err, size_t errlen)
 {
     if (dlen > LOG_MAX_RECORD - plen)
@@ -584,19 +585,20 @@ static int writer_append(struct log_writer *w, const char *prefix, uint32_t plen
     w->end_offset++;
     w->unsynced++;
     if (w->opt.fsync_every_records && w->unsynced >= w->opt.fsync_every_records)
-        return log_writer_flush(w, true, err, errlen);
+        return seglog_writer_flush(w, true, err, errlen);
     if (w->opt.fsync_every_ms && clock_mono_ms() - w->last_sync_ms >= w->opt.fsync_every_ms)
-        return log_writer_flush(w, true, err, errlen);
+        return seglog_writer_flush(w, true, err, errlen);
     return 0;
 }
 
-int log_writer_append(struct log_writer *w, const void *data, uint32_t len, uint64_t *offset, char *err, size_t errlen)
+int seglog_writer_append(struct seglog_writer *w, const void *data, uint32_t len, uint64_t *offset, char *err,
+                         size_t errlen)
 {
     return writer_append(w, "", 0, data, len, offset, err, errlen);
 }
 
-int log_writer_append_kind(struct log_writer *w, enum row_kind kind, const void *data, uint32_t len, uint64_t *offset,
-                           char *err, size_t errlen)
+int seglog_writer_append_kind(struct seglog_writer *w, enum row_kind kind, const void *data, uint32_t len,
+                              uint64_t *offset, char *err, size_t errlen)
 {
     enum row_kind looks;
     /* a +I row is stored as it is, unless it would read as having a prefix (a record that is
@@ -608,7 +610,7 @@ int log_writer_append_kind(struct log_writer *w, enum row_kind kind, const void 
     return writer_append(w, row_kind_name(kind), LOG_KIND_PREFIX, data, len, offset, err, errlen);
 }
 
-void log_record_split(const char *data, uint32_t len, enum row_kind *kind, const char **row, uint32_t *row_len)
+void seglog_record_split(const char *data, uint32_t len, enum row_kind *kind, const char **row, uint32_t *row_len)
 {
     *kind = ROW_INSERT;
     *row = data;
@@ -620,9 +622,9 @@ void log_record_split(const char *data, uint32_t len, enum row_kind *kind, const
     }
 }
 
-uint64_t log_writer_end_offset(const struct log_writer *w) { return w->end_offset; }
-uint64_t log_writer_start_offset(const struct log_writer *w) { return w->bases[0]; }
-uint64_t log_writer_recovered_bytes(const struct log_writer *w) { return w->recovered_bytes; }
+uint64_t seglog_writer_end_offset(const struct seglog_writer *w) { return w->end_offset; }
+uint64_t seglog_writer_start_offset(const struct seglog_writer *w) { return w->bases[0]; }
+uint64_t seglog_writer_recovered_bytes(const struct seglog_writer *w) { return w->recovered_bytes; }
 
 /* Byte position of record `offset` in the segment with base `base` (offset ≥ base). */
 static int segment_find(const char *dir, uint64_t base, uint64_t offset, uint64_t *pos, char *err, size_t errlen)
@@ -641,11 +643,11 @@ static int segment_find(const char *dir, uint64_t base, uint64_t offset, uint64_
         }
         uint64_t spans = 1;
         if (get_u32(hdr) == LOG_GAP_MARK && (pread(fd, hdr, LOG_GAP_FRAME, (off_t)p) != LOG_GAP_FRAME ||
-                                             (spans = log_get_u64(hdr + LOG_FRAME_HEADER)) > offset - o)) {
+                                             (spans = seglog_get_u64(hdr + LOG_FRAME_HEADER)) > offset - o)) {
             close(fd);
             return fail(err, errlen, "offset %" PRIu64 " of segment %s was compacted", offset, path);
         }
-        p += log_frame_size(get_u32(hdr));
+        p += seglog_frame_size(get_u32(hdr));
         o += spans;
     }
     close(fd);
@@ -653,9 +655,9 @@ static int segment_find(const char *dir, uint64_t base, uint64_t offset, uint64_
     return 0;
 }
 
-int log_writer_truncate(struct log_writer *w, uint64_t offset, char *err, size_t errlen)
+int seglog_writer_truncate(struct seglog_writer *w, uint64_t offset, char *err, size_t errlen)
 {
-    if (log_writer_flush(w, false, err, errlen) != 0)
+    if (seglog_writer_flush(w, false, err, errlen) != 0)
         return -1;
     if (offset > w->end_offset)
         return fail(err, errlen, "cannot truncate log %s to offset %" PRIu64 ": it ends at %" PRIu64, w->dir, offset,
@@ -685,7 +687,7 @@ int log_writer_truncate(struct log_writer *w, uint64_t offset, char *err, size_t
     return 0;
 }
 
-int log_writer_enforce_retention(struct log_writer *w, int64_t now_ms, char *err, size_t errlen)
+int seglog_writer_enforce_retention(struct seglog_writer *w, int64_t now_ms, char *err, size_t errlen)
 {
     uint64_t total = w->buf_len;
     for (int i = 0; i < w->nsegments; i++)
@@ -721,7 +723,7 @@ int log_writer_enforce_retention(struct log_writer *w, int64_t now_ms, char *err
 
 /* ---------------------------------------------------------------- reader */
 
-struct log_reader {
+struct seglog_reader {
     char *dir;
     uint64_t base;     /* base offset of the open segment */
     int fd;            /* open segment */
@@ -730,11 +732,11 @@ struct log_reader {
     uint64_t stop;     /* reads return no record at or past this offset */
     unsigned char *buf;
     size_t cap, at, have; /* unread bytes are buf[at..have) */
-    /* log_reader_end_offset(): how far the last segment has been counted, so each call only
+    /* seglog_reader_end_offset(): how far the last segment has been counted, so each call only
      * scans what was appended since */
     uint64_t end_base, end_pos, end_count;
     bool end_valid;
-    bool committed_only; /* stop at the partition's committed end (log_reader_committed_only) */
+    bool committed_only; /* stop at the partition's committed end (seglog_reader_committed_only) */
     uint64_t limit;      /* that end as last read; UINT64_MAX when there is no commit file */
     /* A tailing reader polls: it looks at the commit file and the directory again only when a
      * stat says they changed, or after LOG_RECHECK_MS (timestamps are coarse, inodes reused). */
@@ -749,7 +751,7 @@ struct log_reader {
 static bool same_time(struct timespec a, struct timespec b) { return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec; }
 
 /* r->limit from the commit file, re-read only when it changed (or was last read a while ago). */
-static void reader_check_commit(struct log_reader *r)
+static void reader_check_commit(struct seglog_reader *r)
 {
     char path[LOG_PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", r->dir, LOG_COMMIT_FILE);
@@ -771,7 +773,7 @@ static void reader_check_commit(struct log_reader *r)
     }
 }
 
-void log_reader_committed_only(struct log_reader *r)
+void seglog_reader_committed_only(struct seglog_reader *r)
 {
     r->committed_only = true;
     r->commit_read_ms = 0;
@@ -780,7 +782,7 @@ void log_reader_committed_only(struct log_reader *r)
 
 /* The smallest segment base greater than r->base, if any (0 if none). The directory is listed
  * again only when its mtime moved (a segment was added) or after LOG_RECHECK_MS. */
-static int reader_next_segment(struct log_reader *r, uint64_t *next_base, char *err, size_t errlen)
+static int reader_next_segment(struct seglog_reader *r, uint64_t *next_base, char *err, size_t errlen)
 {
     *next_base = 0;
     struct stat st;
@@ -805,7 +807,7 @@ static int reader_next_segment(struct log_reader *r, uint64_t *next_base, char *
     return 0;
 }
 
-static int reader_open_segment(struct log_reader *r, uint64_t base, char *err, size_t errlen)
+static int reader_open_segment(struct seglog_reader *r, uint64_t base, char *err, size_t errlen)
 {
     char path[LOG_PATH_MAX];
     segment_path(path, sizeof path, r->dir, base);
@@ -822,7 +824,7 @@ static int reader_open_segment(struct log_reader *r, uint64_t base, char *err, s
 }
 
 /* Reads more bytes of the current segment into the buffer; returns the count read (0 at EOF). */
-static ssize_t reader_fill(struct log_reader *r, char *err, size_t errlen)
+static ssize_t reader_fill(struct seglog_reader *r, char *err, size_t errlen)
 {
     if (r->at > 0) {
         memmove(r->buf, r->buf + r->at, r->have - r->at);
@@ -830,7 +832,7 @@ static ssize_t reader_fill(struct log_reader *r, char *err, size_t errlen)
         r->at = 0;
     }
     if (r->have >= LOG_FRAME_HEADER) {
-        size_t need = log_frame_size(get_u32(r->buf));
+        size_t need = seglog_frame_size(get_u32(r->buf));
         if (need > r->cap) {
             unsigned char *nb = realloc(r->buf, need);
             if (!nb)
@@ -852,13 +854,14 @@ static ssize_t reader_fill(struct log_reader *r, char *err, size_t errlen)
 }
 
 /* Parses whole frames from the buffer into recs (skipping records before `skip_to`). */
-static int reader_parse(struct log_reader *r, struct stream_record *recs, int max, int *got, char *err, size_t errlen)
+static int reader_parse(struct seglog_reader *r, struct stream_record *recs, int max, int *got, char *err,
+                        size_t errlen)
 {
     while (*got < max && r->next < r->stop) {
         const unsigned char *p = r->buf + r->at;
         size_t size;
         uint64_t spans;
-        enum log_frame_status st = log_frame_check(p, r->have - r->at, &size, &spans);
+        enum seglog_frame_status st = seglog_frame_check(p, r->have - r->at, &size, &spans);
         if (st == LOG_FRAME_PARTIAL)
             break;
         if (st == LOG_FRAME_BAD) {
@@ -874,16 +877,16 @@ static int reader_parse(struct log_reader *r, struct stream_record *recs, int ma
         }
         struct stream_record *rec = &recs[(*got)++];
         rec->offset = r->next++;
-        log_record_split((const char *)p + LOG_FRAME_HEADER, (uint32_t)(size - LOG_FRAME_HEADER), &rec->kind,
-                         &rec->data, &rec->len);
+        seglog_record_split((const char *)p + LOG_FRAME_HEADER, (uint32_t)(size - LOG_FRAME_HEADER), &rec->kind,
+                            &rec->data, &rec->len);
     }
     return 0;
 }
 
 /* Reads up to max records with no regard to commits. */
-static int reader_read(struct log_reader *r, struct stream_record *recs, int max, char *err, size_t errlen);
+static int reader_read(struct seglog_reader *r, struct stream_record *recs, int max, char *err, size_t errlen);
 
-int log_reader_read(struct log_reader *r, struct stream_record *recs, int max, char *err, size_t errlen)
+int seglog_reader_read(struct seglog_reader *r, struct stream_record *recs, int max, char *err, size_t errlen)
 {
     r->stop = UINT64_MAX;
     if (!r->committed_only)
@@ -900,7 +903,7 @@ int log_reader_read(struct log_reader *r, struct stream_record *recs, int max, c
     return reader_read(r, recs, max, err, errlen);
 }
 
-static int reader_read(struct log_reader *r, struct stream_record *recs, int max, char *err, size_t errlen)
+static int reader_read(struct seglog_reader *r, struct stream_record *recs, int max, char *err, size_t errlen)
 {
     int got = 0;
     if (reader_parse(r, recs, max, &got, err, errlen) != 0)
@@ -941,7 +944,7 @@ static int reader_read(struct log_reader *r, struct stream_record *recs, int max
     }
 }
 
-int log_reader_open(const char *dir, uint64_t offset, struct log_reader **out, char *err, size_t errlen)
+int seglog_reader_open(const char *dir, uint64_t offset, struct seglog_reader **out, char *err, size_t errlen)
 {
     *out = NULL;
     uint64_t *bases;
@@ -962,7 +965,7 @@ int log_reader_open(const char *dir, uint64_t offset, struct log_reader **out, c
     for (int i = 0; i < n && bases[i] <= offset; i++)
         base = bases[i];
     free(bases);
-    struct log_reader *r = calloc(1, sizeof *r);
+    struct seglog_reader *r = calloc(1, sizeof *r);
     if (!r)
         return fail(err, errlen, "out of memory");
     r->fd = -1;
@@ -970,7 +973,7 @@ int log_reader_open(const char *dir, uint64_t offset, struct log_reader **out, c
     r->cap = LOG_READ_BUFFER;
     r->buf = malloc(r->cap);
     if (!r->dir || !r->buf || reader_open_segment(r, base, err, errlen) != 0) {
-        log_reader_close(r);
+        seglog_reader_close(r);
         return -1;
     }
     r->next = base;
@@ -982,7 +985,7 @@ int log_reader_open(const char *dir, uint64_t offset, struct log_reader **out, c
         if (got < 0 || (got == 0 && r->next < offset)) {
             if (got == 0)
                 fail(err, errlen, "offset %" PRIu64 " is past the end of log %s (%" PRIu64 ")", offset, dir, r->next);
-            log_reader_close(r);
+            seglog_reader_close(r);
             return -1;
         }
     }
@@ -991,7 +994,7 @@ int log_reader_open(const char *dir, uint64_t offset, struct log_reader **out, c
     return 0;
 }
 
-void log_reader_close(struct log_reader *r)
+void seglog_reader_close(struct seglog_reader *r)
 {
     if (!r)
         return;
@@ -1002,9 +1005,9 @@ void log_reader_close(struct log_reader *r)
     free(r);
 }
 
-uint64_t log_reader_position(const struct log_reader *r) { return r->next; }
+uint64_t seglog_reader_position(const struct seglog_reader *r) { return r->next; }
 
-int log_reader_end_offset(struct log_reader *r, uint64_t *end, char *err, size_t errlen)
+int seglog_reader_end_offset(struct seglog_reader *r, uint64_t *end, char *err, size_t errlen)
 {
     uint64_t *bases;
     int n;
@@ -1047,7 +1050,7 @@ int log_reader_end_offset(struct log_reader *r, uint64_t *end, char *err, size_t
     return 0;
 }
 
-int log_partition_end_offset(const char *dir, uint64_t *end, char *err, size_t errlen)
+int seglog_partition_end_offset(const char *dir, uint64_t *end, char *err, size_t errlen)
 {
     uint64_t *bases;
     int n;
@@ -1084,7 +1087,7 @@ int log_partition_end_offset(const char *dir, uint64_t *end, char *err, size_t e
     return 0;
 }
 
-int log_partition_bytes(const char *dir, uint64_t *bytes, char *err, size_t errlen)
+int seglog_partition_bytes(const char *dir, uint64_t *bytes, char *err, size_t errlen)
 {
     uint64_t *bases;
     int n;

@@ -155,7 +155,7 @@ static int segment_load(const char *path, struct segment *s, char *err, size_t e
 
 /* One frame of a loaded segment: what it is, and for a record its kind and key. */
 struct frame {
-    enum log_frame_status status;
+    enum seglog_frame_status status;
     size_t size;
     uint64_t spans;
     enum row_kind kind;
@@ -164,15 +164,15 @@ struct frame {
     size_t key_len;
 };
 
-static int frame_at(const struct segment *s, size_t at, const struct log_compaction *c, struct frame *f)
+static int frame_at(const struct segment *s, size_t at, const struct seglog_compaction *c, struct frame *f)
 {
-    f->status = log_frame_check(s->data + at, s->len - at, &f->size, &f->spans);
+    f->status = seglog_frame_check(s->data + at, s->len - at, &f->size, &f->spans);
     if (f->status != LOG_FRAME_RECORD)
         return f->status == LOG_FRAME_GAP ? 0 : -1;
     const char *row;
     uint32_t row_len;
-    log_record_split((const char *)s->data + at + LOG_FRAME_HEADER, (uint32_t)(f->size - LOG_FRAME_HEADER), &f->kind,
-                     &row, &row_len);
+    seglog_record_split((const char *)s->data + at + LOG_FRAME_HEADER, (uint32_t)(f->size - LOG_FRAME_HEADER), &f->kind,
+                        &row, &row_len);
     f->has_key = c->key(c->ctx, row, row_len, f->key, &f->key_len) == 0;
     return 0;
 }
@@ -183,7 +183,7 @@ static void segment_file(char *buf, size_t size, const char *dir, uint64_t base)
 }
 
 /* Pass 1: the last offset of every key in the segment. */
-static int collect_keys(const char *dir, uint64_t base, const struct log_compaction *c, struct key_map *m,
+static int collect_keys(const char *dir, uint64_t base, const struct seglog_compaction *c, struct key_map *m,
                         struct frame *f, char *err, size_t errlen)
 {
     char path[COMPACT_PATH_MAX];
@@ -209,9 +209,9 @@ static int put_gap(unsigned char *out, size_t *len, uint64_t *pending)
     if (*pending == 0)
         return 0;
     unsigned char *p = out + *len;
-    log_put_u32(p, LOG_GAP_MARK);
-    log_put_u64(p + LOG_FRAME_HEADER, *pending);
-    log_put_u32(p + 4, crc32c(0, p + LOG_FRAME_HEADER, 8));
+    seglog_put_u32(p, LOG_GAP_MARK);
+    seglog_put_u64(p + LOG_FRAME_HEADER, *pending);
+    seglog_put_u32(p + 4, crc32c(0, p + LOG_FRAME_HEADER, 8));
     *len += LOG_GAP_FRAME;
     *pending = 0;
     return 0;
@@ -249,7 +249,7 @@ static int segment_replace(const char *path, const struct segment *s, const unsi
 }
 
 /* Pass 2: rewrites the segment with only the records m names (and those without a key). */
-static int rewrite_segment(const char *dir, uint64_t base, const struct log_compaction *c, struct key_map *m,
+static int rewrite_segment(const char *dir, uint64_t base, const struct seglog_compaction *c, struct key_map *m,
                            int64_t now_ms, struct frame *f, uint64_t *size, char *err, size_t errlen)
 {
     char path[COMPACT_PATH_MAX];
@@ -290,8 +290,8 @@ static int rewrite_segment(const char *dir, uint64_t base, const struct log_comp
     return rc;
 }
 
-int log_compact_segments(const char *dir, const uint64_t *bases, int n, const struct log_compaction *c, int64_t now_ms,
-                         uint64_t *sizes, char *err, size_t errlen)
+int seglog_compact_segments(const char *dir, const uint64_t *bases, int n, const struct seglog_compaction *c,
+                            int64_t now_ms, uint64_t *sizes, char *err, size_t errlen)
 {
     struct key_map m = {0};
     struct frame *f = malloc(sizeof *f);

@@ -5,7 +5,7 @@
  * record) is kept as the last record of its key until its segment is delete_retention_ms old,
  * so a reader that was behind still sees the delete; after that the key disappears.
  *
- * Used by log.c's writer (log_writer_set_compaction()); works on closed segments only, which
+ * Used by log.c's writer (seglog_writer_set_compaction()); works on closed segments only, which
  * readers may be reading: a segment is rewritten to a temporary file and renamed over the old
  * one, whose readers keep their open file. */
 #ifndef SLUICE_DATAPLANE_LOG_LOG_COMPACT_H
@@ -16,7 +16,7 @@
 
 #define LOG_COMPACT_MAX_KEY 4096 /* bytes of a key at most; a longer one keeps its records */
 
-struct log_compaction {
+struct seglog_compaction {
     /* The key of row[0..len) (a record's payload without its kind) into key[0..LOG_COMPACT_MAX_KEY),
      * its length in *key_len. Returns 0, or -1 when the row has no key (it is kept). */
     int (*key)(void *ctx, const char *row, uint32_t len, char *key, size_t *key_len);
@@ -28,7 +28,7 @@ struct log_compaction {
 /* Compacts the closed segments bases[0..n) of the partition at dir, as one: per key only the
  * last record of them all stays. now_ms: the wall clock, epoch ms.
  * sizes[0..n) get the segments' sizes afterwards. Returns 0, or -1 with a message. */
-int log_compact_segments(const char *dir, const uint64_t *bases, int n, const struct log_compaction *c, int64_t now_ms,
-                         uint64_t *sizes, char *err, size_t errlen);
+int seglog_compact_segments(const char *dir, const uint64_t *bases, int n, const struct seglog_compaction *c,
+                            int64_t now_ms, uint64_t *sizes, char *err, size_t errlen);
 
 #endif

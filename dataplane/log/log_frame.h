@@ -19,14 +19,14 @@
 #define LOG_GAP_MARK 0xFFFFFFFFu
 #define LOG_GAP_FRAME 16
 
-enum log_frame_status { LOG_FRAME_PARTIAL, LOG_FRAME_BAD, LOG_FRAME_RECORD, LOG_FRAME_GAP };
+enum seglog_frame_status { LOG_FRAME_PARTIAL, LOG_FRAME_BAD, LOG_FRAME_RECORD, LOG_FRAME_GAP };
 
-static inline uint32_t log_get_u32(const unsigned char *p)
+static inline uint32_t seglog_get_u32(const unsigned char *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static inline void log_put_u32(unsigned char *p, uint32_t v)
+static inline void seglog_put_u32(unsigned char *p, uint32_t v)
 {
     p[0] = (unsigned char)v;
     p[1] = (unsigned char)(v >> 8);
@@ -34,19 +34,19 @@ static inline void log_put_u32(unsigned char *p, uint32_t v)
     p[3] = (unsigned char)(v >> 24);
 }
 
-static inline uint64_t log_get_u64(const unsigned char *p)
+static inline uint64_t seglog_get_u64(const unsigned char *p)
 {
-    return (uint64_t)log_get_u32(p) | (uint64_t)log_get_u32(p + 4) << 32;
+    return (uint64_t)seglog_get_u32(p) | (uint64_t)seglog_get_u32(p + 4) << 32;
 }
 
-static inline void log_put_u64(unsigned char *p, uint64_t v)
+static inline void seglog_put_u64(unsigned char *p, uint64_t v)
 {
-    log_put_u32(p, (uint32_t)v);
-    log_put_u32(p + 4, (uint32_t)(v >> 32));
+    seglog_put_u32(p, (uint32_t)v);
+    seglog_put_u32(p + 4, (uint32_t)(v >> 32));
 }
 
 /* Bytes of the frame whose length field is len (0 for an invalid length). */
-static inline size_t log_frame_size(uint32_t len)
+static inline size_t seglog_frame_size(uint32_t len)
 {
     if (len == LOG_GAP_MARK)
         return LOG_GAP_FRAME;
@@ -56,12 +56,13 @@ static inline size_t log_frame_size(uint32_t len)
 /* Checks the frame at p[0..have): LOG_FRAME_PARTIAL when more bytes are needed, LOG_FRAME_BAD
  * for a bad length or checksum, else the kind of frame with *size its bytes and *count the
  * offsets it spans (1 for a record). */
-static inline enum log_frame_status log_frame_check(const unsigned char *p, size_t have, size_t *size, uint64_t *count)
+static inline enum seglog_frame_status seglog_frame_check(const unsigned char *p, size_t have, size_t *size,
+                                                          uint64_t *count)
 {
     if (have < LOG_FRAME_HEADER)
         return LOG_FRAME_PARTIAL;
-    uint32_t len = log_get_u32(p), crc = log_get_u32(p + 4);
-    size_t n = log_frame_size(len);
+    uint32_t len = seglog_get_u32(p), crc = seglog_get_u32(p + 4);
+    size_t n = seglog_frame_size(len);
     if (n == 0)
         return LOG_FRAME_BAD;
     if (have < n)
@@ -69,7 +70,7 @@ static inline enum log_frame_status log_frame_check(const unsigned char *p, size
     if (crc32c(0, p + LOG_FRAME_HEADER, n - LOG_FRAME_HEADER) != crc)
         return LOG_FRAME_BAD;
     *size = n;
-    *count = len == LOG_GAP_MARK ? log_get_u64(p + LOG_FRAME_HEADER) : 1;
+    *count = len == LOG_GAP_MARK ? seglog_get_u64(p + LOG_FRAME_HEADER) : 1;
     if (*count == 0)
         return LOG_FRAME_BAD;
     return len == LOG_GAP_MARK ? LOG_FRAME_GAP : LOG_FRAME_RECORD;

@@ -14,11 +14,11 @@
 
 #define LOG_STREAM_MAX_PARTITIONS 1024
 
-/* The options of an embedded log stream, one row each, stored into struct log_options. */
+/* The options of an embedded log stream, one row each, stored into struct seglog_options. */
 #define LOG_STREAM_NUMBER(key, hi, field, help_text)                                                                   \
     {                                                                                                                  \
         .name = key, .type = OPTION_INT, .min = 0, .max = hi, .help = help_text,                                       \
-        OPTION_FIELD(struct log_options, field)                                                                        \
+        OPTION_FIELD(struct seglog_options, field)                                                                     \
     }
 static const struct option log_stream_option_rows[] = {
     LOG_STREAM_NUMBER("segment.bytes", INT64_MAX, segment_bytes, "roll to a new segment past this size (0: 64 MiB)"),
@@ -29,8 +29,8 @@ static const struct option log_stream_option_rows[] = {
 };
 static const struct option_table log_stream_option_table = OPTION_TABLE("log", log_stream_option_rows);
 
-int log_stream_options(const struct stream_property *props, int nprops, struct log_options *opt, char *err,
-                       size_t errlen)
+int seglog_stream_options(const struct stream_property *props, int nprops, struct seglog_options *opt, char *err,
+                          size_t errlen)
 {
     memset(opt, 0, sizeof *opt);
     /* keys that are no log option (format, ...) are left alone */
@@ -70,17 +70,17 @@ static int log_stream_partitions(const char *location, int create, const struct 
         if (present[p])
             continue;
         char dir[4096];
-        struct log_writer *w;
+        struct seglog_writer *w;
         if (partition_dir(dir, sizeof dir, location, p) != 0) {
             snprintf(err, errlen, "stream path too long: %s", location);
             return -1;
         }
-        int rc = log_writer_open(dir, NULL, &w, err, errlen);
+        int rc = seglog_writer_open(dir, NULL, &w, err, errlen);
         if (rc == LOG_WRITER_BUSY)
             continue; /* another process is creating (or writing) it right now: it exists */
         if (rc != 0)
             return -1;
-        log_writer_close(w);
+        seglog_writer_close(w);
     }
     if (create > 0)
         n = want;
@@ -96,8 +96,8 @@ static int log_stream_open_writer(const char *location, int partition, const str
                                   void **writer, char *err, size_t errlen)
 {
     char dir[4096];
-    struct log_options opt;
-    if (log_stream_options(props, nprops, &opt, err, errlen) != 0)
+    struct seglog_options opt;
+    if (seglog_stream_options(props, nprops, &opt, err, errlen) != 0)
         return -1;
     if (partition_dir(dir, sizeof dir, location, partition) != 0) {
         snprintf(err, errlen, "stream path too long: %s", location);
@@ -106,7 +106,7 @@ static int log_stream_open_writer(const char *location, int partition, const str
     /* A reader creating the stream it waits for holds the lock for a moment (see partitions
      * above): wait that out; a real second writer keeps it and fails after two seconds. */
     for (int tries = 0;; tries++) {
-        int rc = log_writer_open(dir, &opt, (struct log_writer **)writer, err, errlen);
+        int rc = seglog_writer_open(dir, &opt, (struct seglog_writer **)writer, err, errlen);
         if (rc != LOG_WRITER_BUSY || tries == 100)
             return rc == 0 ? 0 : -1;
         nanosleep(&(struct timespec){.tv_nsec = 20 * 1000000L}, NULL);
@@ -115,13 +115,13 @@ static int log_stream_open_writer(const char *location, int partition, const str
 
 static int log_stream_append(void *writer, const void *data, uint32_t len, char *err, size_t errlen)
 {
-    return log_writer_append_kind(writer, ROW_INSERT, data, len, NULL, err, errlen);
+    return seglog_writer_append_kind(writer, ROW_INSERT, data, len, NULL, err, errlen);
 }
 
 static int log_stream_append_kind(void *writer, enum row_kind kind, const void *data, uint32_t len, char *err,
                                   size_t errlen)
 {
-    return log_writer_append_kind(writer, kind, data, len, NULL, err, errlen);
+    return seglog_writer_append_kind(writer, kind, data, len, NULL, err, errlen);
 }
 
 static int upsert_key(void *ctx, const char *row, uint32_t len, char *key, size_t *key_len)
@@ -141,34 +141,34 @@ static int log_stream_set_key(void *writer, const struct schema *schema, char *e
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    log_writer_set_compaction(writer, &(struct log_compaction){upsert_key, k, upsert_key_release, 0});
+    seglog_writer_set_compaction(writer, &(struct seglog_compaction){upsert_key, k, upsert_key_release, 0});
     return 0;
 }
 
 static int log_stream_flush(void *writer, bool sync, char *err, size_t errlen)
 {
-    return log_writer_flush(writer, sync, err, errlen);
+    return seglog_writer_flush(writer, sync, err, errlen);
 }
 
-static uint64_t log_stream_writer_end(void *writer) { return log_writer_end_offset(writer); }
+static uint64_t log_stream_writer_end(void *writer) { return seglog_writer_end_offset(writer); }
 
 static int log_stream_truncate(void *writer, uint64_t offset, char *err, size_t errlen)
 {
-    return log_writer_truncate(writer, offset, err, errlen);
+    return seglog_writer_truncate(writer, offset, err, errlen);
 }
 
-static void log_stream_hold_commits(void *writer) { log_writer_hold_commits(writer); }
+static void log_stream_hold_commits(void *writer) { seglog_writer_hold_commits(writer); }
 
 static int log_stream_commit(void *writer, uint64_t offset, char *err, size_t errlen)
 {
-    return log_writer_commit(writer, offset, err, errlen);
+    return seglog_writer_commit(writer, offset, err, errlen);
 }
 
-static void log_stream_close_writer(void *writer) { log_writer_close(writer); }
+static void log_stream_close_writer(void *writer) { seglog_writer_close(writer); }
 
 /* A reader remembers its partition directory for end_offset(). */
 struct log_stream_reader {
-    struct log_reader *reader;
+    struct seglog_reader *reader;
     char dir[4096];
 };
 
@@ -182,11 +182,11 @@ static int log_stream_open_reader(const char *location, int partition, uint64_t 
         return -1;
     }
     if (partition_dir(r->dir, sizeof r->dir, location, partition) != 0 ||
-        log_reader_open(r->dir, offset, &r->reader, err, errlen) != 0) {
+        seglog_reader_open(r->dir, offset, &r->reader, err, errlen) != 0) {
         free(r);
         return -1;
     }
-    log_reader_committed_only(r->reader); /* never what a crash of the writer rolls back */
+    seglog_reader_committed_only(r->reader); /* never what a crash of the writer rolls back */
     *reader = r;
     return 0;
 }
@@ -194,13 +194,13 @@ static int log_stream_open_reader(const char *location, int partition, uint64_t 
 static int log_stream_read(void *reader, struct stream_record *recs, int max, char *err, size_t errlen)
 {
     struct log_stream_reader *r = reader;
-    return log_reader_read(r->reader, recs, max, err, errlen);
+    return seglog_reader_read(r->reader, recs, max, err, errlen);
 }
 
 static int log_stream_end_offset(void *reader, uint64_t *end, char *err, size_t errlen)
 {
     struct log_stream_reader *r = reader;
-    return log_reader_end_offset(r->reader, end, err, errlen);
+    return seglog_reader_end_offset(r->reader, end, err, errlen);
 }
 
 static void log_stream_close_reader(void *reader)
@@ -208,11 +208,11 @@ static void log_stream_close_reader(void *reader)
     struct log_stream_reader *r = reader;
     if (!r)
         return;
-    log_reader_close(r->reader);
+    seglog_reader_close(r->reader);
     free(r);
 }
 
-int log_streams_bytes(const char *root, uint64_t *bytes, char *err, size_t errlen)
+int seglog_streams_bytes(const char *root, uint64_t *bytes, char *err, size_t errlen)
 {
     *bytes = 0;
     DIR *streams = opendir(root);
@@ -240,7 +240,7 @@ int log_streams_bytes(const char *root, uint64_t *bytes, char *err, size_t errle
             if (!*name || strspn(name, "0123456789") != strlen(name) ||
                 snprintf(dir, sizeof dir, "%s/%s", location, name) >= (int)sizeof dir)
                 continue;
-            if (log_partition_bytes(dir, &n, err, errlen) == 0)
+            if (seglog_partition_bytes(dir, &n, err, errlen) == 0)
                 *bytes += n;
             /* else: deleted meanwhile; an unreadable partition counts as empty */
         }
@@ -250,7 +250,7 @@ int log_streams_bytes(const char *root, uint64_t *bytes, char *err, size_t errle
     return 0;
 }
 
-const struct stream_backend log_stream_backend = {
+const struct stream_backend seglog_stream_backend = {
     .options = &log_stream_option_table,
     .name = "log",
     .partitions = log_stream_partitions,

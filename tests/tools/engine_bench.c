@@ -65,8 +65,8 @@ static int gen(const char *dir, uint64_t n)
 {
     char path[4096], err[512];
     snprintf(path, sizeof path, "%s/bid/0", dir);
-    struct log_writer *w;
-    if (log_writer_open(path, NULL, &w, err, sizeof err) != 0) {
+    struct seglog_writer *w;
+    if (seglog_writer_open(path, NULL, &w, err, sizeof err) != 0) {
         fprintf(stderr, "engine_bench: %s\n", err);
         return 1;
     }
@@ -75,16 +75,16 @@ static int gen(const char *dir, uint64_t n)
     cpu_start = cpu_s();
     for (uint64_t i = 0; i < n; i++) {
         size_t len = datagen_record(DATAGEN_BID, 1, i, buf);
-        if (log_writer_append(w, buf, (uint32_t)len, NULL, err, sizeof err) != 0) {
+        if (seglog_writer_append(w, buf, (uint32_t)len, NULL, err, sizeof err) != 0) {
             fprintf(stderr, "engine_bench: %s\n", err);
             return 1;
         }
     }
-    if (log_writer_flush(w, true, err, sizeof err) != 0) {
+    if (seglog_writer_flush(w, true, err, sizeof err) != 0) {
         fprintf(stderr, "engine_bench: %s\n", err);
         return 1;
     }
-    log_writer_close(w);
+    seglog_writer_close(w);
     result("gen", n, now_s() - t0);
     return 0;
 }
@@ -95,20 +95,20 @@ static int raw(const char *dir)
     snprintf(path, sizeof path, "%s/bid/0", dir);
     double t0 = now_s();
     cpu_start = cpu_s();
-    struct log_reader *r;
-    if (log_reader_open(path, 0, &r, err, sizeof err) != 0) {
+    struct seglog_reader *r;
+    if (seglog_reader_open(path, 0, &r, err, sizeof err) != 0) {
         fprintf(stderr, "engine_bench: %s\n", err);
         return 1;
     }
     struct stream_record recs[1024];
     uint64_t n = 0, bytes = 0;
     int got;
-    while ((got = log_reader_read(r, recs, 1024, err, sizeof err)) > 0) {
+    while ((got = seglog_reader_read(r, recs, 1024, err, sizeof err)) > 0) {
         for (int i = 0; i < got; i++)
             bytes += recs[i].len;
         n += (uint64_t)got;
     }
-    log_reader_close(r);
+    seglog_reader_close(r);
     if (got < 0) {
         fprintf(stderr, "engine_bench: %s\n", err);
         return 1;

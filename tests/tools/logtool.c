@@ -26,8 +26,8 @@ static void partition0(char *buf, size_t size, const char *stream) { snprintf(bu
 
 static int cmd_append(const char *dir)
 {
-    struct log_writer *w;
-    if (log_writer_open(dir, NULL, &w, err, sizeof err) != 0)
+    struct seglog_writer *w;
+    if (seglog_writer_open(dir, NULL, &w, err, sizeof err) != 0)
         return die("open");
     char *line = NULL;
     size_t cap = 0;
@@ -35,13 +35,13 @@ static int cmd_append(const char *dir)
     while ((n = getline(&line, &cap, stdin)) >= 0) {
         if (n > 0 && line[n - 1] == '\n')
             n--;
-        if (log_writer_append(w, line, (uint32_t)n, NULL, err, sizeof err) != 0)
+        if (seglog_writer_append(w, line, (uint32_t)n, NULL, err, sizeof err) != 0)
             return die("append");
     }
     free(line);
-    if (log_writer_flush(w, true, err, sizeof err) != 0)
+    if (seglog_writer_flush(w, true, err, sizeof err) != 0)
         return die("flush");
-    log_writer_close(w);
+    seglog_writer_close(w);
     return 0;
 }
 
@@ -52,32 +52,32 @@ static int cmd_gen(const char *dir, const char *kind_name, const char *count, co
         fprintf(stderr, "logtool: unknown kind %s\n", kind_name);
         return 2;
     }
-    struct log_writer *w;
-    if (log_writer_open(dir, NULL, &w, err, sizeof err) != 0)
+    struct seglog_writer *w;
+    if (seglog_writer_open(dir, NULL, &w, err, sizeof err) != 0)
         return die("open");
-    uint64_t start = log_writer_end_offset(w), n = strtoull(count, NULL, 10), s = strtoull(seed, NULL, 10);
+    uint64_t start = seglog_writer_end_offset(w), n = strtoull(count, NULL, 10), s = strtoull(seed, NULL, 10);
     char buf[DATAGEN_RECORD_MAX];
     for (uint64_t i = start; i < start + n; i++) {
         size_t len = datagen_record((enum datagen_kind)kind, s, i, buf);
-        if (log_writer_append(w, buf, (uint32_t)len, NULL, err, sizeof err) != 0)
+        if (seglog_writer_append(w, buf, (uint32_t)len, NULL, err, sizeof err) != 0)
             return die("append");
     }
-    if (log_writer_flush(w, true, err, sizeof err) != 0)
+    if (seglog_writer_flush(w, true, err, sizeof err) != 0)
         return die("flush");
-    log_writer_close(w);
+    seglog_writer_close(w);
     return 0;
 }
 
 /* cat (print 1), changelog (print 2) or read (count only) */
 static int cmd_read(const char *dir, int print)
 {
-    struct log_reader *r;
-    if (log_reader_open(dir, 0, &r, err, sizeof err) != 0)
+    struct seglog_reader *r;
+    if (seglog_reader_open(dir, 0, &r, err, sizeof err) != 0)
         return die("open");
     struct stream_record recs[1024];
     int got;
     uint64_t records = 0, bytes = 0;
-    while ((got = log_reader_read(r, recs, 1024, err, sizeof err)) > 0) {
+    while ((got = seglog_reader_read(r, recs, 1024, err, sizeof err)) > 0) {
         for (int i = 0; i < got; i++) {
             if (print == 2)
                 printf("%s ", row_kind_name(recs[i].kind));
@@ -91,7 +91,7 @@ static int cmd_read(const char *dir, int print)
     }
     if (got < 0)
         return die("read");
-    log_reader_close(r);
+    seglog_reader_close(r);
     if (!print)
         printf("%llu %llu\n", (unsigned long long)records, (unsigned long long)bytes);
     return 0;
@@ -117,7 +117,7 @@ int main(int argc, char **argv)
         return cmd_gen(dir, argv[3], argv[4], argv[5]);
     if (strcmp(argv[1], "end") == 0) {
         uint64_t end;
-        if (log_partition_end_offset(dir, &end, err, sizeof err) != 0)
+        if (seglog_partition_end_offset(dir, &end, err, sizeof err) != 0)
             return die("end");
         printf("%llu\n", (unsigned long long)end);
         return 0;

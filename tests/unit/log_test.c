@@ -42,13 +42,13 @@ static int record_text(int i, char *buf)
     return i % 101 == 0 ? 0 : n;
 }
 
-static void append_n(struct log_writer *w, int from, int to)
+static void append_n(struct seglog_writer *w, int from, int to)
 {
     char buf[128];
     for (int i = from; i < to; i++) {
         int n = record_text(i, buf);
         uint64_t off;
-        ck_assert_int_eq(log_writer_append(w, buf, (uint32_t)n, &off, err, sizeof err), 0);
+        ck_assert_int_eq(seglog_writer_append(w, buf, (uint32_t)n, &off, err, sizeof err), 0);
         ck_assert_uint_eq(off, (uint64_t)i);
     }
 }
@@ -56,12 +56,12 @@ static void append_n(struct log_writer *w, int from, int to)
 /* Reads every record from offset from and checks each against record_text; returns the count. */
 static int check_all(const char *dir, int from)
 {
-    struct log_reader *r;
-    ck_assert_msg(log_reader_open(dir, (uint64_t)from, &r, err, sizeof err) == 0, "%s", err);
+    struct seglog_reader *r;
+    ck_assert_msg(seglog_reader_open(dir, (uint64_t)from, &r, err, sizeof err) == 0, "%s", err);
     struct stream_record recs[100];
     int total = 0, got;
     char buf[128];
-    while ((got = log_reader_read(r, recs, 100, err, sizeof err)) > 0) {
+    while ((got = seglog_reader_read(r, recs, 100, err, sizeof err)) > 0) {
         for (int k = 0; k < got; k++) {
             int i = from + total + k;
             int n = record_text(i, buf);
@@ -72,7 +72,7 @@ static int check_all(const char *dir, int from)
         total += got;
     }
     ck_assert_msg(got == 0, "%s", err);
-    log_reader_close(r);
+    seglog_reader_close(r);
     return total;
 }
 
@@ -93,13 +93,13 @@ END_TEST
 
 START_TEST(test_append_read_across_segments)
 {
-    struct log_options opt = {.segment_bytes = 4096};
-    struct log_writer *w;
-    ck_assert_msg(log_writer_open(tmpdir, &opt, &w, err, sizeof err) == 0, "%s", err);
+    struct seglog_options opt = {.segment_bytes = 4096};
+    struct seglog_writer *w;
+    ck_assert_msg(seglog_writer_open(tmpdir, &opt, &w, err, sizeof err) == 0, "%s", err);
     append_n(w, 0, 3000);
-    ck_assert_int_eq(log_writer_flush(w, true, err, sizeof err), 0);
-    ck_assert_uint_eq(log_writer_end_offset(w), 3000);
-    log_writer_close(w);
+    ck_assert_int_eq(seglog_writer_flush(w, true, err, sizeof err), 0);
+    ck_assert_uint_eq(seglog_writer_end_offset(w), 3000);
+    seglog_writer_close(w);
     /* many segment files, named by base offset */
     char path[512];
     snprintf(path, sizeof path, "%s/00000000000000000000.log", tmpdir);
@@ -108,18 +108,18 @@ START_TEST(test_append_read_across_segments)
     ck_assert_int_eq(check_all(tmpdir, 1234), 3000 - 1234);
     ck_assert_int_eq(check_all(tmpdir, 3000), 0);
     uint64_t end;
-    ck_assert_int_eq(log_partition_end_offset(tmpdir, &end, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_partition_end_offset(tmpdir, &end, err, sizeof err), 0);
     ck_assert_uint_eq(end, 3000);
     /* reopen and keep appending */
-    ck_assert_int_eq(log_writer_open(tmpdir, &opt, &w, err, sizeof err), 0);
-    ck_assert_uint_eq(log_writer_end_offset(w), 3000);
-    ck_assert_uint_eq(log_writer_recovered_bytes(w), 0);
+    ck_assert_int_eq(seglog_writer_open(tmpdir, &opt, &w, err, sizeof err), 0);
+    ck_assert_uint_eq(seglog_writer_end_offset(w), 3000);
+    ck_assert_uint_eq(seglog_writer_recovered_bytes(w), 0);
     append_n(w, 3000, 3100);
-    log_writer_close(w);
+    seglog_writer_close(w);
     ck_assert_int_eq(check_all(tmpdir, 0), 3100);
     /* past the end is an error */
-    struct log_reader *r;
-    ck_assert_int_eq(log_reader_open(tmpdir, 5000, &r, err, sizeof err), -1);
+    struct seglog_reader *r;
+    ck_assert_int_eq(seglog_reader_open(tmpdir, 5000, &r, err, sizeof err), -1);
     ck_assert(strstr(err, "past the end") != NULL);
 }
 END_TEST
@@ -127,17 +127,17 @@ END_TEST
 static void last_segment(char *path, size_t size)
 {
     uint64_t end;
-    ck_assert_int_eq(log_partition_end_offset(tmpdir, &end, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_partition_end_offset(tmpdir, &end, err, sizeof err), 0);
     /* the test logs use one segment */
     snprintf(path, size, "%s/00000000000000000000.log", tmpdir);
 }
 
 START_TEST(test_torn_tail_recovers)
 {
-    struct log_writer *w;
-    ck_assert_int_eq(log_writer_open(tmpdir, NULL, &w, err, sizeof err), 0);
+    struct seglog_writer *w;
+    ck_assert_int_eq(seglog_writer_open(tmpdir, NULL, &w, err, sizeof err), 0);
     append_n(w, 0, 500);
-    log_writer_close(w);
+    seglog_writer_close(w);
     char path[512];
     last_segment(path, sizeof path);
     struct stat st;
@@ -145,21 +145,21 @@ START_TEST(test_torn_tail_recovers)
     /* cut the last record in half: a crash in the middle of a write */
     ck_assert_int_eq(truncate(path, st.st_size - 5), 0);
     ck_assert_int_eq(check_all(tmpdir, 0), 499); /* readers stop before the torn record */
-    ck_assert_int_eq(log_writer_open(tmpdir, NULL, &w, err, sizeof err), 0);
-    ck_assert_uint_eq(log_writer_end_offset(w), 499);
-    ck_assert_uint_gt(log_writer_recovered_bytes(w), 0);
+    ck_assert_int_eq(seglog_writer_open(tmpdir, NULL, &w, err, sizeof err), 0);
+    ck_assert_uint_eq(seglog_writer_end_offset(w), 499);
+    ck_assert_uint_gt(seglog_writer_recovered_bytes(w), 0);
     append_n(w, 499, 600);
-    log_writer_close(w);
+    seglog_writer_close(w);
     ck_assert_int_eq(check_all(tmpdir, 0), 600);
 }
 END_TEST
 
 START_TEST(test_garbled_tail_recovers)
 {
-    struct log_writer *w;
-    ck_assert_int_eq(log_writer_open(tmpdir, NULL, &w, err, sizeof err), 0);
+    struct seglog_writer *w;
+    ck_assert_int_eq(seglog_writer_open(tmpdir, NULL, &w, err, sizeof err), 0);
     append_n(w, 0, 200);
-    log_writer_close(w);
+    seglog_writer_close(w);
     char path[512];
     last_segment(path, sizeof path);
     struct stat st;
@@ -171,90 +171,91 @@ START_TEST(test_garbled_tail_recovers)
     ck_assert_int_eq(pwrite(fd, "\x10\x00", 2, st.st_size), 2);
     close(fd);
     /* a reader sees the corruption */
-    struct log_reader *r;
+    struct seglog_reader *r;
     struct stream_record recs[300];
-    ck_assert_int_eq(log_reader_open(tmpdir, 0, &r, err, sizeof err), 0);
-    ck_assert_int_eq(log_reader_read(r, recs, 300, err, sizeof err), 199);
-    ck_assert_int_eq(log_reader_read(r, recs, 300, err, sizeof err), -1);
+    ck_assert_int_eq(seglog_reader_open(tmpdir, 0, &r, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_reader_read(r, recs, 300, err, sizeof err), 199);
+    ck_assert_int_eq(seglog_reader_read(r, recs, 300, err, sizeof err), -1);
     ck_assert(strstr(err, "checksum") != NULL);
-    log_reader_close(r);
+    seglog_reader_close(r);
     /* recovery drops the corrupt last record and the garbage */
-    ck_assert_int_eq(log_writer_open(tmpdir, NULL, &w, err, sizeof err), 0);
-    ck_assert_uint_eq(log_writer_end_offset(w), 199);
+    ck_assert_int_eq(seglog_writer_open(tmpdir, NULL, &w, err, sizeof err), 0);
+    ck_assert_uint_eq(seglog_writer_end_offset(w), 199);
     append_n(w, 199, 250);
-    log_writer_close(w);
+    seglog_writer_close(w);
     ck_assert_int_eq(check_all(tmpdir, 0), 250);
 }
 END_TEST
 
 START_TEST(test_truncate_across_segments)
 {
-    struct log_options opt = {.segment_bytes = 2048};
-    struct log_writer *w;
-    ck_assert_int_eq(log_writer_open(tmpdir, &opt, &w, err, sizeof err), 0);
+    struct seglog_options opt = {.segment_bytes = 2048};
+    struct seglog_writer *w;
+    ck_assert_int_eq(seglog_writer_open(tmpdir, &opt, &w, err, sizeof err), 0);
     append_n(w, 0, 1000);
-    ck_assert_int_eq(log_writer_truncate(w, 2000, err, sizeof err), -1);
-    ck_assert_int_eq(log_writer_truncate(w, 417, err, sizeof err), 0);
-    ck_assert_uint_eq(log_writer_end_offset(w), 417);
+    ck_assert_int_eq(seglog_writer_truncate(w, 2000, err, sizeof err), -1);
+    ck_assert_int_eq(seglog_writer_truncate(w, 417, err, sizeof err), 0);
+    ck_assert_uint_eq(seglog_writer_end_offset(w), 417);
     append_n(w, 417, 450);
-    log_writer_close(w);
+    seglog_writer_close(w);
     ck_assert_int_eq(check_all(tmpdir, 0), 450);
-    ck_assert_int_eq(log_writer_open(tmpdir, &opt, &w, err, sizeof err), 0);
-    ck_assert_uint_eq(log_writer_end_offset(w), 450);
-    ck_assert_int_eq(log_writer_truncate(w, 0, err, sizeof err), 0);
-    ck_assert_uint_eq(log_writer_end_offset(w), 0);
-    log_writer_close(w);
+    ck_assert_int_eq(seglog_writer_open(tmpdir, &opt, &w, err, sizeof err), 0);
+    ck_assert_uint_eq(seglog_writer_end_offset(w), 450);
+    ck_assert_int_eq(seglog_writer_truncate(w, 0, err, sizeof err), 0);
+    ck_assert_uint_eq(seglog_writer_end_offset(w), 0);
+    seglog_writer_close(w);
     ck_assert_int_eq(check_all(tmpdir, 0), 0);
 }
 END_TEST
 
 START_TEST(test_retention_by_size_and_age)
 {
-    struct log_options opt = {.segment_bytes = 1024, .retention_bytes = 4096};
-    struct log_writer *w;
-    ck_assert_int_eq(log_writer_open(tmpdir, &opt, &w, err, sizeof err), 0);
+    struct seglog_options opt = {.segment_bytes = 1024, .retention_bytes = 4096};
+    struct seglog_writer *w;
+    ck_assert_int_eq(seglog_writer_open(tmpdir, &opt, &w, err, sizeof err), 0);
     append_n(w, 0, 2000);
-    ck_assert_int_eq(log_writer_flush(w, false, err, sizeof err), 0);
-    uint64_t start = log_writer_start_offset(w);
+    ck_assert_int_eq(seglog_writer_flush(w, false, err, sizeof err), 0);
+    uint64_t start = seglog_writer_start_offset(w);
     ck_assert_uint_gt(start, 0);
     ck_assert_uint_lt(start, 2000);
     /* what is left reads back from the start offset; older offsets are gone */
     ck_assert_int_eq(check_all(tmpdir, (int)start), 2000 - (int)start);
-    struct log_reader *r;
-    ck_assert_int_eq(log_reader_open(tmpdir, 0, &r, err, sizeof err), -1);
+    struct seglog_reader *r;
+    ck_assert_int_eq(seglog_reader_open(tmpdir, 0, &r, err, sizeof err), -1);
     ck_assert(strstr(err, "retention") != NULL);
-    log_writer_close(w);
+    seglog_writer_close(w);
     /* by age: everything but the active segment is older than 1 ms an hour from now */
-    struct log_options opt2 = {.segment_bytes = 1024, .retention_ms = 1};
-    ck_assert_int_eq(log_writer_open(tmpdir, &opt2, &w, err, sizeof err), 0);
-    ck_assert_int_eq(log_writer_enforce_retention(w, (int64_t)time(NULL) * 1000 + 3600000, err, sizeof err), 0);
-    uint64_t start2 = log_writer_start_offset(w);
+    struct seglog_options opt2 = {.segment_bytes = 1024, .retention_ms = 1};
+    ck_assert_int_eq(seglog_writer_open(tmpdir, &opt2, &w, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_writer_enforce_retention(w, (int64_t)time(NULL) * 1000 + 3600000, err, sizeof err), 0);
+    uint64_t start2 = seglog_writer_start_offset(w);
     ck_assert_uint_gt(start2, start);
     ck_assert_int_eq(check_all(tmpdir, (int)start2), 2000 - (int)start2);
-    log_writer_close(w);
+    seglog_writer_close(w);
 }
 END_TEST
 
 START_TEST(test_tailing_reader)
 {
-    struct log_writer *w;
-    ck_assert_int_eq(log_writer_open(tmpdir, &(struct log_options){.segment_bytes = 512}, &w, err, sizeof err), 0);
-    struct log_reader *r;
-    ck_assert_int_eq(log_reader_open(tmpdir, 0, &r, err, sizeof err), 0);
+    struct seglog_writer *w;
+    ck_assert_int_eq(seglog_writer_open(tmpdir, &(struct seglog_options){.segment_bytes = 512}, &w, err, sizeof err),
+                     0);
+    struct seglog_reader *r;
+    ck_assert_int_eq(seglog_reader_open(tmpdir, 0, &r, err, sizeof err), 0);
     struct stream_record recs[64];
-    ck_assert_int_eq(log_reader_read(r, recs, 64, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_reader_read(r, recs, 64, err, sizeof err), 0);
     int seen = 0;
     for (int round = 0; round < 20; round++) {
         append_n(w, round * 10, round * 10 + 10);
         /* buffered appends are not visible until flushed */
         if (round == 0)
-            ck_assert_int_eq(log_reader_read(r, recs, 64, err, sizeof err), 0);
-        ck_assert_int_eq(log_writer_flush(w, false, err, sizeof err), 0);
+            ck_assert_int_eq(seglog_reader_read(r, recs, 64, err, sizeof err), 0);
+        ck_assert_int_eq(seglog_writer_flush(w, false, err, sizeof err), 0);
         uint64_t end;
-        ck_assert_int_eq(log_reader_end_offset(r, &end, err, sizeof err), 0);
+        ck_assert_int_eq(seglog_reader_end_offset(r, &end, err, sizeof err), 0);
         ck_assert_uint_eq(end, (uint64_t)(round * 10 + 10)); /* counted incrementally, across rolls */
         int got;
-        while ((got = log_reader_read(r, recs, 64, err, sizeof err)) > 0) {
+        while ((got = seglog_reader_read(r, recs, 64, err, sizeof err)) > 0) {
             for (int k = 0; k < got; k++)
                 ck_assert_uint_eq(recs[k].offset, (uint64_t)(seen + k));
             seen += got;
@@ -262,22 +263,22 @@ START_TEST(test_tailing_reader)
         ck_assert_int_eq(got, 0);
         ck_assert_int_eq(seen, round * 10 + 10);
     }
-    ck_assert_uint_eq(log_reader_position(r), 200);
+    ck_assert_uint_eq(seglog_reader_position(r), 200);
     uint64_t end;
-    ck_assert_int_eq(log_writer_truncate(w, 150, err, sizeof err), 0);
-    ck_assert_int_eq(log_reader_end_offset(r, &end, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_writer_truncate(w, 150, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_reader_end_offset(r, &end, err, sizeof err), 0);
     ck_assert_uint_eq(end, 150);
-    log_reader_close(r);
-    log_writer_close(w);
+    seglog_reader_close(r);
+    seglog_writer_close(w);
 }
 END_TEST
 
 /* Reads what a committed-only reader returns now; returns the count (offsets checked). */
-static int read_committed(struct log_reader *r, int *seen)
+static int read_committed(struct seglog_reader *r, int *seen)
 {
     struct stream_record recs[64];
     int got, total = 0;
-    while ((got = log_reader_read(r, recs, 64, err, sizeof err)) > 0) {
+    while ((got = seglog_reader_read(r, recs, 64, err, sizeof err)) > 0) {
         for (int k = 0; k < got; k++)
             ck_assert_uint_eq(recs[k].offset, (uint64_t)(*seen + k));
         *seen += got;
@@ -292,84 +293,85 @@ static int read_committed(struct log_reader *r, int *seen)
  * that does not hold commits publishes each flush once the file exists. */
 START_TEST(test_read_committed)
 {
-    struct log_writer *w;
-    ck_assert_int_eq(log_writer_open(tmpdir, &(struct log_options){.segment_bytes = 512}, &w, err, sizeof err), 0);
-    log_writer_hold_commits(w);
-    struct log_reader *r, *plain;
-    ck_assert_int_eq(log_reader_open(tmpdir, 0, &r, err, sizeof err), 0);
-    log_reader_committed_only(r);
+    struct seglog_writer *w;
+    ck_assert_int_eq(seglog_writer_open(tmpdir, &(struct seglog_options){.segment_bytes = 512}, &w, err, sizeof err),
+                     0);
+    seglog_writer_hold_commits(w);
+    struct seglog_reader *r, *plain;
+    ck_assert_int_eq(seglog_reader_open(tmpdir, 0, &r, err, sizeof err), 0);
+    seglog_reader_committed_only(r);
     int seen = 0;
     append_n(w, 0, 50);
-    ck_assert_int_eq(log_writer_flush(w, true, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_writer_flush(w, true, err, sizeof err), 0);
     /* no commit file yet: the partition reads to its end (a log no checkpointing writer owns) */
     ck_assert_int_eq(read_committed(r, &seen), 50);
-    ck_assert_int_eq(log_writer_commit(w, 50, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_writer_commit(w, 50, err, sizeof err), 0);
     append_n(w, 50, 120);
-    ck_assert_int_eq(log_writer_flush(w, true, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_writer_flush(w, true, err, sizeof err), 0);
     uint64_t end;
-    ck_assert_int_eq(log_reader_end_offset(r, &end, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_reader_end_offset(r, &end, err, sizeof err), 0);
     ck_assert_uint_eq(end, 50); /* held back */
     ck_assert_int_eq(read_committed(r, &seen), 0);
     ck_assert_int_eq(check_all(tmpdir, 0), 120); /* plain readers see all */
-    ck_assert_int_eq(log_writer_commit(w, 100, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_writer_commit(w, 100, err, sizeof err), 0);
     ck_assert_int_eq(read_committed(r, &seen), 50);
     ck_assert_int_eq(seen, 100);
-    ck_assert_int_eq(log_writer_commit(w, 121, err, sizeof err), -1); /* past the end */
+    ck_assert_int_eq(seglog_writer_commit(w, 121, err, sizeof err), -1); /* past the end */
     /* a crash after 100: the restart truncates back to the checkpoint and writes again */
-    ck_assert_int_eq(log_writer_truncate(w, 100, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_writer_truncate(w, 100, err, sizeof err), 0);
     append_n(w, 100, 110);
-    ck_assert_int_eq(log_writer_flush(w, true, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_writer_flush(w, true, err, sizeof err), 0);
     ck_assert_int_eq(read_committed(r, &seen), 0);
-    ck_assert_int_eq(log_writer_commit(w, 110, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_writer_commit(w, 110, err, sizeof err), 0);
     ck_assert_int_eq(read_committed(r, &seen), 10);
     /* truncating below the committed end lowers it */
-    ck_assert_int_eq(log_writer_truncate(w, 80, err, sizeof err), 0);
-    ck_assert_int_eq(log_reader_open(tmpdir, 0, &plain, err, sizeof err), 0);
-    log_reader_committed_only(plain);
+    ck_assert_int_eq(seglog_writer_truncate(w, 80, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_reader_open(tmpdir, 0, &plain, err, sizeof err), 0);
+    seglog_reader_committed_only(plain);
     int from0 = 0;
     ck_assert_int_eq(read_committed(plain, &from0), 80);
-    log_reader_close(plain);
-    log_writer_close(w);
+    seglog_reader_close(plain);
+    seglog_writer_close(w);
     /* a writer that does not hold commits (HTTP ingest) publishes what each flush wrote */
-    ck_assert_int_eq(log_writer_open(tmpdir, NULL, &w, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_writer_open(tmpdir, NULL, &w, err, sizeof err), 0);
     append_n(w, 80, 90);
     ck_assert_int_eq(read_committed(r, &seen), 0); /* r is at 110, past the new end: nothing */
-    ck_assert_int_eq(log_writer_flush(w, false, err, sizeof err), 0);
-    ck_assert_int_eq(log_reader_open(tmpdir, 0, &plain, err, sizeof err), 0);
-    log_reader_committed_only(plain);
+    ck_assert_int_eq(seglog_writer_flush(w, false, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_reader_open(tmpdir, 0, &plain, err, sizeof err), 0);
+    seglog_reader_committed_only(plain);
     from0 = 0;
     ck_assert_int_eq(read_committed(plain, &from0), 90);
-    log_reader_close(plain);
-    log_reader_close(r);
-    log_writer_close(w);
+    seglog_reader_close(plain);
+    seglog_reader_close(r);
+    seglog_writer_close(w);
 }
 END_TEST
 
 START_TEST(test_large_records_and_limits)
 {
-    struct log_writer *w;
-    ck_assert_int_eq(log_writer_open(tmpdir, NULL, &w, err, sizeof err), 0);
+    struct seglog_writer *w;
+    ck_assert_int_eq(seglog_writer_open(tmpdir, NULL, &w, err, sizeof err), 0);
     size_t big = 3u << 20; /* larger than the read and write buffers */
     char *data = malloc(big);
     for (size_t i = 0; i < big; i++)
         data[i] = (char)(i * 7);
-    ck_assert_int_eq(log_writer_append(w, "small", 5, NULL, err, sizeof err), 0);
-    ck_assert_int_eq(log_writer_append(w, data, (uint32_t)big, NULL, err, sizeof err), 0);
-    ck_assert_int_eq(log_writer_append(w, "after", 5, NULL, err, sizeof err), 0);
-    ck_assert_int_eq(log_writer_append(w, data, LOG_MAX_RECORD + 1, NULL, err, sizeof err), -1);
+    ck_assert_int_eq(seglog_writer_append(w, "small", 5, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_writer_append(w, data, (uint32_t)big, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_writer_append(w, "after", 5, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_writer_append(w, data, LOG_MAX_RECORD + 1, NULL, err, sizeof err), -1);
     ck_assert(strstr(err, "larger than the limit") != NULL);
-    log_writer_close(w);
-    struct log_reader *r;
+    seglog_writer_close(w);
+    struct seglog_reader *r;
     struct stream_record rec;
-    ck_assert_int_eq(log_reader_open(tmpdir, 0, &r, err, sizeof err), 0);
-    ck_assert_int_eq(log_reader_read(r, &rec, 1, err, sizeof err), 1);
+    ck_assert_int_eq(seglog_reader_open(tmpdir, 0, &r, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_reader_read(r, &rec, 1, err, sizeof err), 1);
     ck_assert(rec.len == 5 && memcmp(rec.data, "small", 5) == 0);
-    ck_assert_int_eq(log_reader_read(r, &rec, 1, err, sizeof err), 1);
+    ck_assert_int_eq(seglog_reader_read(r, &rec, 1, err, sizeof err), 1);
     ck_assert(rec.offset == 1 && rec.len == big && memcmp(rec.data, data, big) == 0);
-    ck_assert_int_eq(log_reader_read(r, &rec, 1, err, sizeof err), 1);
+    ck_assert_int_eq(seglog_reader_read(r, &rec, 1, err, sizeof err), 1);
     ck_assert(rec.offset == 2 && rec.len == 5 && memcmp(rec.data, "after", 5) == 0);
-    ck_assert_int_eq(log_reader_read(r, &rec, 1, err, sizeof err), 0);
-    log_reader_close(r);
+    ck_assert_int_eq(seglog_reader_read(r, &rec, 1, err, sizeof err), 0);
+    seglog_reader_close(r);
     free(data);
 }
 END_TEST
@@ -418,28 +420,28 @@ END_TEST
  * LOG_WRITER_BUSY while the first is open, and allowed once it is closed. Readers need no lock. */
 START_TEST(test_writer_lock)
 {
-    struct log_writer *w1, *w2 = NULL;
-    ck_assert_msg(log_writer_open(tmpdir, NULL, &w1, err, sizeof err) == 0, "%s", err);
+    struct seglog_writer *w1, *w2 = NULL;
+    ck_assert_msg(seglog_writer_open(tmpdir, NULL, &w1, err, sizeof err) == 0, "%s", err);
     append_n(w1, 0, 3);
-    ck_assert_int_eq(log_writer_flush(w1, false, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_writer_flush(w1, false, err, sizeof err), 0);
     err[0] = '\0';
-    ck_assert_int_eq(log_writer_open(tmpdir, NULL, &w2, err, sizeof err), LOG_WRITER_BUSY);
+    ck_assert_int_eq(seglog_writer_open(tmpdir, NULL, &w2, err, sizeof err), LOG_WRITER_BUSY);
     ck_assert_ptr_null(w2);
     ck_assert_msg(strstr(err, "another writer") != NULL, "%s", err);
     pid_t child = fork();
     ck_assert_int_ge(child, 0);
     if (child == 0) {
-        struct log_writer *w3;
-        _exit(log_writer_open(tmpdir, NULL, &w3, err, sizeof err) == LOG_WRITER_BUSY ? 0 : 1);
+        struct seglog_writer *w3;
+        _exit(seglog_writer_open(tmpdir, NULL, &w3, err, sizeof err) == LOG_WRITER_BUSY ? 0 : 1);
     }
     int status;
     ck_assert_int_eq(waitpid(child, &status, 0), child);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "another process was not refused");
     ck_assert_int_eq(check_all(tmpdir, 0), 3); /* reading while a writer holds the lock */
-    log_writer_close(w1);
-    ck_assert_msg(log_writer_open(tmpdir, NULL, &w2, err, sizeof err) == 0, "%s", err);
+    seglog_writer_close(w1);
+    ck_assert_msg(seglog_writer_open(tmpdir, NULL, &w2, err, sizeof err) == 0, "%s", err);
     append_n(w2, 3, 5);
-    log_writer_close(w2);
+    seglog_writer_close(w2);
     ck_assert_int_eq(check_all(tmpdir, 0), 5);
 }
 END_TEST
@@ -454,10 +456,10 @@ START_TEST(test_writer_gives_files_the_directory_owner)
     snprintf(dir, sizeof dir, "%s/0", parent);
     ck_assert_int_eq(mkdir(parent, 0700), 0);
     ck_assert_int_eq(chown(parent, 4242, 4343), 0);
-    struct log_writer *w;
-    ck_assert_msg(log_writer_open(dir, NULL, &w, err, sizeof err) == 0, "%s", err);
+    struct seglog_writer *w;
+    ck_assert_msg(seglog_writer_open(dir, NULL, &w, err, sizeof err) == 0, "%s", err);
     append_n(w, 0, 1);
-    log_writer_close(w);
+    seglog_writer_close(w);
     const char *names[] = {"", "/" LOG_LOCK_FILE, "/00000000000000000000.log"};
     for (int i = 0; i < 3; i++) {
         struct stat st;
@@ -473,19 +475,19 @@ END_TEST
  * two-byte prefix; readers return the kind and the row without it. */
 START_TEST(test_row_kinds)
 {
-    struct log_writer *w;
-    ck_assert_int_eq(log_writer_open(tmpdir, NULL, &w, err, sizeof err), 0);
+    struct seglog_writer *w;
+    ck_assert_int_eq(seglog_writer_open(tmpdir, NULL, &w, err, sizeof err), 0);
     const char *rows[] = {"{\"k\":1}", "{\"k\":2}", "{\"k\":3}", "{\"k\":4}", "{\"k\":5}"};
     enum row_kind kinds[] = {ROW_INSERT, ROW_UPDATE_BEFORE, ROW_UPDATE_AFTER, ROW_DELETE, ROW_INSERT};
-    ck_assert_int_eq(log_writer_append(w, rows[0], 7, NULL, err, sizeof err), 0); /* as before kinds */
+    ck_assert_int_eq(seglog_writer_append(w, rows[0], 7, NULL, err, sizeof err), 0); /* as before kinds */
     for (int i = 1; i < 5; i++)
-        ck_assert_int_eq(log_writer_append_kind(w, kinds[i], rows[i], 7, NULL, err, sizeof err), 0);
+        ck_assert_int_eq(seglog_writer_append_kind(w, kinds[i], rows[i], 7, NULL, err, sizeof err), 0);
     /* what is not a kind's prefix is a row of its own: +I */
-    ck_assert_int_eq(log_writer_append(w, "-X{}", 4, NULL, err, sizeof err), 0);
-    ck_assert_int_eq(log_writer_append(w, "-", 1, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_writer_append(w, "-X{}", 4, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_writer_append(w, "-", 1, NULL, err, sizeof err), 0);
     /* a +I record that looks prefixed (not JSON) reads back as it was */
-    ck_assert_int_eq(log_writer_append_kind(w, ROW_INSERT, "-Dx", 3, NULL, err, sizeof err), 0);
-    log_writer_close(w);
+    ck_assert_int_eq(seglog_writer_append_kind(w, ROW_INSERT, "-Dx", 3, NULL, err, sizeof err), 0);
+    seglog_writer_close(w);
     /* on disk: the -D record's payload begins with "-D" */
     char path[400];
     snprintf(path, sizeof path, "%s/00000000000000000000.log", tmpdir);
@@ -495,10 +497,10 @@ START_TEST(test_row_kinds)
     fclose(f);
     ck_assert(memmem(disk, n, "-D{\"k\":4}", 9) != NULL);
     ck_assert(memmem(disk, n, "+I-Dx", 5) != NULL);
-    struct log_reader *r;
+    struct seglog_reader *r;
     struct stream_record recs[10];
-    ck_assert_int_eq(log_reader_open(tmpdir, 0, &r, err, sizeof err), 0);
-    ck_assert_int_eq(log_reader_read(r, recs, 10, err, sizeof err), 8);
+    ck_assert_int_eq(seglog_reader_open(tmpdir, 0, &r, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_reader_read(r, recs, 10, err, sizeof err), 8);
     for (int i = 0; i < 5; i++) {
         ck_assert_int_eq(recs[i].kind, kinds[i]);
         ck_assert_uint_eq(recs[i].len, 7);
@@ -507,7 +509,7 @@ START_TEST(test_row_kinds)
     ck_assert(recs[5].kind == ROW_INSERT && recs[5].len == 4 && memcmp(recs[5].data, "-X{}", 4) == 0);
     ck_assert(recs[6].kind == ROW_INSERT && recs[6].len == 1);
     ck_assert(recs[7].kind == ROW_INSERT && recs[7].len == 3 && memcmp(recs[7].data, "-Dx", 3) == 0);
-    log_reader_close(r);
+    seglog_reader_close(r);
 }
 END_TEST
 
@@ -589,11 +591,11 @@ START_TEST(test_upsert_compaction)
         if (upsert_nth(i)->kind == ROW_UPDATE_BEFORE)
             want[i] = false;
     }
-    struct log_reader *r;
+    struct seglog_reader *r;
     struct stream_record recs[64];
-    ck_assert_int_eq(log_reader_open(dir, 0, &r, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_reader_open(dir, 0, &r, err, sizeof err), 0);
     int next = 0, got, kept = 0;
-    while ((got = log_reader_read(r, recs, 64, err, sizeof err)) > 0)
+    while ((got = seglog_reader_read(r, recs, 64, err, sizeof err)) > 0)
         for (int i = 0; i < got; i++, kept++) {
             while (next < N && !want[next])
                 next++;
@@ -607,7 +609,7 @@ START_TEST(test_upsert_compaction)
     ck_assert_int_eq(got, 0);
     ck_assert_int_eq(next, N);
     ck_assert_int_lt(kept, N - (int)boundary + 10);
-    log_reader_close(r);
+    seglog_reader_close(r);
     /* a reader opened at a removed offset starts at the next record kept */
     int removed = 0;
     while (want[removed])
@@ -615,24 +617,24 @@ START_TEST(test_upsert_compaction)
     int after = removed;
     while (!want[after])
         after++;
-    ck_assert_int_eq(log_reader_open(dir, (uint64_t)removed, &r, err, sizeof err), 0);
-    ck_assert_int_eq(log_reader_read(r, recs, 1, err, sizeof err), 1);
+    ck_assert_int_eq(seglog_reader_open(dir, (uint64_t)removed, &r, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_reader_read(r, recs, 1, err, sizeof err), 1);
     ck_assert_uint_eq(recs[0].offset, (uint64_t)after);
-    log_reader_close(r);
+    seglog_reader_close(r);
     /* a committed-only reader stops at the commit even when gaps came before it */
-    ck_assert_int_eq(log_reader_open(dir, 0, &r, err, sizeof err), 0);
-    log_reader_committed_only(r);
+    ck_assert_int_eq(seglog_reader_open(dir, 0, &r, err, sizeof err), 0);
+    seglog_reader_committed_only(r);
     uint64_t last = 0;
-    while ((got = log_reader_read(r, recs, 64, err, sizeof err)) > 0)
+    while ((got = seglog_reader_read(r, recs, 64, err, sizeof err)) > 0)
         last = recs[got - 1].offset;
     ck_assert_uint_eq(last, COMMIT - 1);
-    log_reader_close(r);
+    seglog_reader_close(r);
     /* exactly-once recovery: truncate back to the commit, end offsets as before */
     ck_assert_int_eq(b->truncate(w, COMMIT, err, sizeof err), 0);
     ck_assert_uint_eq(b->writer_end_offset(w), COMMIT);
     b->close_writer(w);
     uint64_t end;
-    ck_assert_int_eq(log_partition_end_offset(dir, &end, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_partition_end_offset(dir, &end, err, sizeof err), 0);
     ck_assert_uint_eq(end, COMMIT);
     ck_assert_int_eq(b->open_writer(loc, 0, props, 1, &w, err, sizeof err), 0);
     ck_assert_uint_eq(b->writer_end_offset(w), COMMIT);

@@ -41,13 +41,13 @@ static void fill(int partition, int from, int to)
 {
     char dir[400], rec[64];
     snprintf(dir, sizeof dir, "%s/%d", src_dir, partition);
-    struct log_writer *w;
-    ck_assert_msg(log_writer_open(dir, NULL, &w, err, sizeof err) == 0, "%s", err);
+    struct seglog_writer *w;
+    ck_assert_msg(seglog_writer_open(dir, NULL, &w, err, sizeof err) == 0, "%s", err);
     for (int i = from; i < to; i++) {
         int n = snprintf(rec, sizeof rec, "{\"k\":%d,\"v\":\"p%d\"}", i, partition);
-        ck_assert_int_eq(log_writer_append(w, rec, (uint32_t)n, NULL, err, sizeof err), 0);
+        ck_assert_int_eq(seglog_writer_append(w, rec, (uint32_t)n, NULL, err, sizeof err), 0);
     }
-    log_writer_close(w);
+    seglog_writer_close(w);
 }
 
 static uint64_t output_count(void)
@@ -55,7 +55,7 @@ static uint64_t output_count(void)
     char dir[400];
     snprintf(dir, sizeof dir, "%s/0", dst_dir);
     uint64_t end;
-    ck_assert_int_eq(log_partition_end_offset(dir, &end, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_partition_end_offset(dir, &end, err, sizeof err), 0);
     return end;
 }
 
@@ -88,12 +88,12 @@ static uint64_t task_output(int partition, int task, int ntasks)
 {
     char dir[400];
     snprintf(dir, sizeof dir, "%s/%d", dst_dir, partition);
-    struct log_reader *r;
-    ck_assert_msg(log_reader_open(dir, 0, &r, err, sizeof err) == 0, "%s", err);
+    struct seglog_reader *r;
+    ck_assert_msg(seglog_reader_open(dir, 0, &r, err, sizeof err) == 0, "%s", err);
     struct stream_record recs[256];
     uint64_t n = 0;
     int got;
-    while ((got = log_reader_read(r, recs, 256, err, sizeof err)) > 0) {
+    while ((got = seglog_reader_read(r, recs, 256, err, sizeof err)) > 0) {
         for (int i = 0; i < got; i++) {
             const char *v = memmem(recs[i].data, recs[i].len, "\"v\":\"p", 6);
             ck_assert_ptr_nonnull(v);
@@ -101,7 +101,7 @@ static uint64_t task_output(int partition, int task, int ntasks)
         }
         n += (uint64_t)got;
     }
-    log_reader_close(r);
+    seglog_reader_close(r);
     return n;
 }
 
@@ -167,7 +167,7 @@ static void *stop_later(void *arg)
             char dir[400], e[256];
             uint64_t end;
             snprintf(dir, sizeof dir, "%s/%d", dst_dir, p);
-            if (access(dir, F_OK) == 0 && log_partition_end_offset(dir, &end, e, sizeof e) == 0)
+            if (access(dir, F_OK) == 0 && seglog_partition_end_offset(dir, &end, e, sizeof e) == 0)
                 total += end;
         }
     }
@@ -220,13 +220,13 @@ static void output_keys(int *seen, int n)
     for (int p = 0; p < 4; p++) {
         char dir[400];
         snprintf(dir, sizeof dir, "%s/%d", dst_dir, p);
-        struct log_reader *r;
+        struct seglog_reader *r;
         if (access(dir, F_OK) != 0)
             continue;
-        ck_assert_msg(log_reader_open(dir, 0, &r, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(seglog_reader_open(dir, 0, &r, err, sizeof err) == 0, "%s", err);
         struct stream_record recs[256];
         int got;
-        while ((got = log_reader_read(r, recs, 256, err, sizeof err)) > 0)
+        while ((got = seglog_reader_read(r, recs, 256, err, sizeof err)) > 0)
             for (int i = 0; i < got; i++) {
                 const char *k = memmem(recs[i].data, recs[i].len, "\"k\":", 4);
                 ck_assert_ptr_nonnull(k);
@@ -234,7 +234,7 @@ static void output_keys(int *seen, int n)
                 ck_assert_msg(v >= 0 && v < n, "unexpected k %ld", v);
                 seen[v]++;
             }
-        log_reader_close(r);
+        seglog_reader_close(r);
     }
 }
 
