@@ -1,4 +1,4 @@
-/* runtime_test.c — unit tests for the engine (dataplane/engine.h, runtime.c): multi-partition
+/* engine_test.c — unit tests for the engine (dataplane/engine.h, engine.c): multi-partition
  * sources, connections, stopping, restarts from a checkpoint, and configuration errors. */
 #include <check.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-/* runtime.c — the engine's execution loop: read a batch → decode → plan → encode → append,
+/* engine.c — the engine's execution loop: read a batch → decode → plan → encode → append,
  * with checkpoints (exactly-once embedded log → embedded log), bounded runs and the error
  * policy (see engine.h). */
 #include "dataplane/engine.h"
