@@ -6,25 +6,8 @@
 # Starts its own PostgreSQL under var/ and removes it afterwards. The goal is under 300 ms.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$(pwd)
-sluiced=${SLUICED:-$root/${BUILD:-build}/rel/sluiced}
+# shellcheck source=scripts/bench_api_lib.sh
+. scripts/bench_api_lib.sh
 command -v chromium >/dev/null || { echo "bench/console.sh: chromium is not installed (make deps)"; exit 1; }
-mkdir -p var
-dir=$(mktemp -d "$root/var/bench-console.XXXXXX")
-api_pid=""
-cleanup() {
-  [ -n "$api_pid" ] && kill "$api_pid" 2>/dev/null && wait "$api_pid" 2>/dev/null
-  scripts/pg.sh destroy "$dir/pg" >/dev/null 2>&1 || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-db=$(PG_FSYNC=off scripts/pg.sh start "$dir/pg")
-"$sluiced" migrate --database-url "$db" 2>/dev/null
-port=$(for _ in $(seq 1 100); do p=$((20000 + RANDOM % 12000)); (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo $p; break; }; done)
-SLUICE_MASTER_KEY=$(openssl rand -hex 32) SLUICE_LOG_LEVEL=warn \
-  "$sluiced" api --database-url "$db" --port "$port" --tls-dir "$dir/tls" --web-dir "$root/${BUILD:-build}/web" \
-  >"$dir/api.log" 2>&1 &
-api_pid=$!
-url="https://127.0.0.1:$port"
-for _ in $(seq 1 100); do curl -sf --cacert "$dir/tls/cert.pem" "$url/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+bench_api_start console --web-dir "$root/${BUILD:-build}/web"
 NODE_EXTRA_CA_CERTS="$dir/tls/cert.pem" node "$root/web/test/bench.mjs" "$url" "${BENCH_LOADS:-10}"
