@@ -19,6 +19,7 @@
 
 #include "api/auth.h"
 #include "api/console.h"
+#include "api/handlers_connectors.h"
 #include "api/auth_cache.h"
 #include "api/handlers_ingest.h"
 #include "api/handlers_logs.h"
@@ -221,6 +222,7 @@ static const struct api_route api_routes[] = {
     {"POST", "/v1/login", auth_login, ROUTE_BODY | ROUTE_PER_IP, NULL},
     {"POST", "/v1/logout", auth_logout, ROUTE_AUTH | ROUTE_AUTH_CHANGE, NULL},
     {"GET", "/v1/me", auth_me, ROUTE_AUTH, NULL},
+    {"GET", "/v1/connectors", connectors_list, ROUTE_NO_DB, NULL},
     {"GET", "/v1/api-keys", auth_api_keys_list, ROUTE_AUTH, NULL},
     {"POST", "/v1/api-keys", auth_api_keys_create, ROUTE_AUTH | ROUTE_BODY | ROUTE_ADMIN, NULL},
     {"DELETE", "/v1/api-keys/{id}", auth_api_keys_revoke, ROUTE_AUTH | ROUTE_ADMIN | ROUTE_AUTH_CHANGE, NULL},

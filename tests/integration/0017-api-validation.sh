@@ -129,4 +129,15 @@ call DELETE "/v1/connections/$KEYED_ID"; expect 204
 call PATCH "/v1/streams/$SRC_ID" '{"schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"price","type":"BIGINT"},{"name":"extra","type":"DOUBLE"}]}}'
 expect 200
 assert_eq "$(sql "SELECT schema->'fields'->2->>'name' FROM streams WHERE name = 'src'")" extra "the harmless change was made"
+
+# The option tables themselves, as forms and tools see them: the very rows checked above.
+call GET /v1/connectors; expect 200
+assert_eq "$(jq -c '[.items[].name] | sort' <<<"$RESP")" '["datagen","http","kafka","postgres","webhook"]' "connectors"
+assert_eq "$(jq -c '.items[] | select(.name == "datagen") | [.types, (.options[] | select(.name == "kind") | .values)]' <<<"$RESP")" \
+  '[["source"],["bid","auction","person"]]' "datagen is a source whose kind is an enum"
+assert_eq "$(jq -c '.items[] | select(.name == "webhook") | .options[] | select(.name == "batch.size") | [.type, .minimum, .maximum, .default]' <<<"$RESP")" \
+  '["integer",1,10000,"100"]' "webhook batch.size with its bounds and default"
+assert_eq "$(jq -c '.items[] | select(.name == "kafka") | [.types, ([.options[] | select(.required) | .name] | sort)]' <<<"$RESP")" \
+  '[["source","sink"],["properties.bootstrap.servers","topic"]]' "kafka's required options"
+assert_eq "$(jq '[.items[].options[] | select(.name == "connector")] | length' <<<"$RESP")" 0 "hidden rows are not listed"
 echo ok

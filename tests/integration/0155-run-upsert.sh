@@ -36,7 +36,9 @@ assert_eq "$("$logtool" end d/streams/latest)" 600 "the end offset counts every 
 assert_eq "$(cut -c1-3 changelog | sort -u)" "+I " "the rows written are inserts (+I)"
 # exactly-once across SIGKILL with compaction on: killed and restarted runs end with the same
 # end offset (nothing written twice) and the same table as a clean run
-gen 1 20000 > big
+# enough records that a run is still writing when its kill lands (a run of 20,000 could finish
+# within the first sleep on an idle machine, and then no kill landed)
+gen 1 200000 > big
 mkdir -p k/streams
 "$logtool" append k/streams/src < big
 sed "s/'segment.bytes' = '400'/'segment.bytes' = '8000'/" up.sql > big.sql
@@ -45,7 +47,7 @@ kills=0 before=0
 for _ in $(seq 1 60); do
   [ $kills -lt 10 ] || break
   "$SLUICED" run big.sql --data-dir k --bounded --checkpoint-records 500 --checkpoint-ms 20 2>> k.err & pid=$!
-  sleep "$(printf '0.%03d' $(( RANDOM % 250 + 30 )))"
+  sleep "$(printf '0.%03d' $(( RANDOM % 290 + 10 )))"
   if kill -9 $pid 2>/dev/null; then
     wait $pid 2>/dev/null || true
     after=$("$logtool" end k/streams/latest 2>/dev/null || echo 0)
@@ -55,7 +57,7 @@ for _ in $(seq 1 60); do
 done
 "$SLUICED" run big.sql --data-dir k --bounded 2>> k.err || { tail k.err; fail "the final run failed"; }
 [ $kills -ge 3 ] || fail "only $kills kills landed"
-assert_eq "$("$logtool" end k/streams/latest)" 20000 "end offset after $kills kills"
+assert_eq "$("$logtool" end k/streams/latest)" 200000 "end offset after $kills kills"
 jq -r '"\(.id) \(.v * 10) \(.name)"' < big | awk '{ last[$1] = $0 } END { for (k in last) print last[k] }' \
   | sort -n > want.big
 "$logtool" cat k/streams/latest | jq -r '"\(.id) \(.v) \(.name)"' | awk '{ last[$1] = $0 } END { for (k in last) print last[k] }' \

@@ -4,15 +4,6 @@ import { api } from './api.js';
 import { h, show, errorBox, table, formValues, field, stateBadge } from './dom.js';
 import { onLeave } from './app.js';
 
-// What each connector asks for in the form: its type and properties (name, hint, default).
-const CONNECTORS = {
-  datagen: { type: 'source', props: [['kind', 'bid, auction or person', 'bid'], ['rate', 'records a second', '100'], ['events', 'stop after this many (empty: never)', '']] },
-  http: { type: 'source', props: [] },
-  kafka: { type: 'source', props: [['bootstrap.servers', 'host:port,...', ''], ['topic', 'topic name', ''], ['group.id', 'consumer group', '']] },
-  postgres: { type: 'sink', props: [['url', 'postgresql://…', ''], ['table', 'table name', '']] },
-  webhook: { type: 'sink', props: [['url', 'https://…', '']] },
-};
-
 function createForm(title, fields, onSubmit) {
   const status = h('div', { 'aria-live': 'polite' });
   const form = h('form', { class: 'card' }, h('h1', {}, title), fields, h('button', { type: 'submit' }, 'Create'), status);
@@ -36,26 +27,43 @@ export async function connectionsPage() {
     list.items || [], 'No connections yet. A connection brings data into a stream or out of one.'));
 }
 
+// One input per option of the connector's table (GET /v1/connectors: the same rows the API and
+// the worker check a connection's properties with).
+function optionInput(o) {
+  const name = `prop:${o.name}`;
+  if (o.type === 'enum' || o.type === 'boolean') {
+    const values = o.type === 'enum' ? o.values : ['true', 'false'];
+    return h('select', { name }, o.required ? null : h('option', { value: '' }, ''),
+      values.map((v) => h('option', { value: v, selected: v === o.default }, v)));
+  }
+  return h('input', { name, required: o.required, placeholder: o.help || '', value: o.default || '',
+    type: o.type === 'integer' || o.type === 'number' ? 'number' : 'text', min: o.minimum, max: o.maximum });
+}
+
 export async function connectionNewPage() {
-  const streams = (await api('GET', '/v1/streams?limit=100')).items || [];
+  const [streams, connectors] = await Promise.all([api('GET', '/v1/streams?limit=100'), api('GET', '/v1/connectors')]);
+  const byName = Object.fromEntries((connectors.items || []).map((c) => [c.name, c]));
   const props = h('fieldset', {}, h('legend', {}, 'Properties'));
-  const connector = h('select', { name: 'connector', required: true }, Object.keys(CONNECTORS).map((c) => h('option', { value: c }, c)));
+  const connector = h('select', { name: 'connector', required: true }, Object.keys(byName).map((c) => h('option', { value: c }, c)));
+  const type = h('select', { name: 'type', required: true });
   const fill = () => {
-    const spec = CONNECTORS[connector.value];
+    const c = byName[connector.value];
+    type.replaceChildren(...c.types.map((t) => h('option', { value: t }, t)));
     props.replaceChildren(h('legend', {}, 'Properties'),
-      ...spec.props.map(([name, hint, def]) => field(name, h('input', { name: `prop:${name}`, placeholder: hint, value: def }))));
+      ...c.options.filter((o) => !o.prefix).map((o) => field(`${o.name}${o.required ? ' (required)' : ''}`, optionInput(o))));
   };
   connector.addEventListener('change', fill);
   fill();
   show(createForm('New connection', [
     field('Name', h('input', { name: 'name', required: true, pattern: '[A-Za-z][A-Za-z0-9_-]*' })),
     field('Connector', connector),
-    field('Stream', h('select', { name: 'stream', required: true }, streams.map((s) => h('option', { value: s.name }, s.name)))),
+    field('Type', type),
+    field('Stream', h('select', { name: 'stream', required: true }, (streams.items || []).map((s) => h('option', { value: s.name }, s.name)))),
     props,
   ], async (v) => {
     const properties = {};
     for (const [k, val] of Object.entries(v)) if (k.startsWith('prop:') && val !== '') properties[k.slice(5)] = val;
-    const c = await api('POST', '/v1/connections', { name: v.name, connector: v.connector, type: CONNECTORS[v.connector].type, stream: v.stream, properties });
+    const c = await api('POST', '/v1/connections', { name: v.name, connector: v.connector, type: v.type, stream: v.stream, properties });
     location.hash = `#/connections/${c.id}`;
   }));
 }
