@@ -62,7 +62,7 @@ struct ast {
     enum value_type cast_type;
     struct ast *operand, *else_expr;
     struct ast_over *over; /* AST_FUNC called with OVER (...): its window, else NULL */
-    struct ast *filter; /* AST_FUNC: agg(...) FILTER (WHERE filter) */
+    struct ast *filter;    /* AST_FUNC: agg(...) FILTER (WHERE filter) */
 };
 
 /* ---- OVER windows (parser_over_clause) ---------------------------------------------------*/

@@ -632,8 +632,37 @@ static int compile_condition(struct query *q, const struct ast *a, const char *c
 
 /* ---- The block ---------------------------------------------------------------------------*/
 
+/* An OVER window left in a block (not the Top-N / deduplication pattern plan.c takes). */
+static int check_over(const struct ast *a, struct sql_error *err)
+{
+    if (!a)
+        return 0;
+    if (a->kind == AST_FUNC && a->over) {
+        if (strcasecmp(a->name, "RANK") == 0 || strcasecmp(a->name, "DENSE_RANK") == 0)
+            return fail_at(err, a->line, a->column, "%s() is not supported; use ROW_NUMBER()", a->name);
+        if (strcasecmp(a->name, "ROW_NUMBER") == 0)
+            return fail_at(err, a->line, a->column,
+                           "ROW_NUMBER() is not supported here: write Top-N or deduplication as SELECT ... FROM "
+                           "(SELECT ..., ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...) AS rn FROM ...) WHERE rn "
+                           "<= N");
+        return fail_at(err, a->over->line, a->over->column, "OVER is not supported yet");
+    }
+    for (int i = 0; i < a->nargs; i++)
+        if (check_over(a->args[i], err) < 0)
+            return -1;
+    return check_over(a->operand, err) < 0 || check_over(a->else_expr, err) < 0 ? -1 : check_over(a->filter, err);
+}
+
 static int check_shape(const struct ast_select *sel, struct sql_error *err)
 {
+    for (int i = 0; i < sel->nitems; i++)
+        if (check_over(sel->items[i].expr, err) < 0)
+            return -1;
+    for (int i = 0; i < sel->ngroup_by; i++)
+        if (check_over(sel->group_by[i], err) < 0)
+            return -1;
+    if (check_over(sel->where, err) < 0 || check_over(sel->having, err) < 0)
+        return -1;
     for (int i = 0; i < sel->nitems; i++)
         if (check_filters(sel->items[i].expr, err) < 0)
             return -1;
@@ -724,4 +753,116 @@ void query_release(struct query *q)
     free(q->prevrow);
     free(q->bounds);
     free(q->tvfrow);
+}
+
+/* ---- Top-N and deduplication: the pattern around ROW_NUMBER() ---------------------------*/
+
+static int is_rn_column(const struct ast *a, const struct rank_match *m)
+{
+    return a && a->kind == AST_COLUMN && !a->qualifier && query_name_matches(m->rn_name, a->name, a->quoted);
+}
+
+/* 1 when a reads column rn anywhere. */
+static int ast_reads_rn(const struct ast *a, const struct rank_match *m)
+{
+    if (!a)
+        return 0;
+    if (is_rn_column(a, m))
+        return 1;
+    for (int i = 0; i < a->nargs; i++)
+        if (ast_reads_rn(a->args[i], m))
+            return 1;
+    return ast_reads_rn(a->operand, m) || ast_reads_rn(a->else_expr, m) || ast_reads_rn(a->filter, m);
+}
+
+/* A conjunct rn <= N, rn < N or rn = N narrows the ranks kept: 1; anything else 0. */
+static int rn_bound(const struct ast *a, struct rank_match *m)
+{
+    if (a->kind != AST_BINARY || a->nargs != 2 || !is_rn_column(a->args[0], m) || a->args[1]->kind != AST_LITERAL ||
+        a->args[1]->lit.type != VT_BIGINT)
+        return 0;
+    int64_t n = a->args[1]->lit.u.i;
+    m->bound_at = a->args[0];
+    if (a->op == AST_OP_LE)
+        m->limit = m->limit < n ? m->limit : n;
+    else if (a->op == AST_OP_LT)
+        m->limit = m->limit < n - 1 ? m->limit : n - 1;
+    else if (a->op == AST_OP_EQ) {
+        m->limit = m->limit < n ? m->limit : n;
+        m->rank_start = m->rank_start > n ? m->rank_start : n;
+    } else
+        return 0;
+    return 1;
+}
+
+/* Splits the outer WHERE into rn bounds and the rest (joined again with AND). Returns 1 when a
+ * bound was found, 0 when not, -1 when out of memory. */
+static int split_where(const struct ast *a, struct arena *arena, struct rank_match *m, int *bounds)
+{
+    if (a->kind == AST_BINARY && a->op == AST_OP_AND && a->nargs == 2)
+        return split_where(a->args[0], arena, m, bounds) < 0 ? -1 : split_where(a->args[1], arena, m, bounds);
+    if (rn_bound(a, m)) {
+        (*bounds)++;
+        return 0;
+    }
+    if (!m->outer_where) {
+        m->outer_where = (struct ast *)a;
+        return 0;
+    }
+    struct ast *and = arena_alloc(arena, sizeof *and);
+    struct ast **args = arena_alloc(arena, 2 * sizeof *args);
+    if (!and || !args)
+        return -1;
+    memset(and, 0, sizeof *and);
+    *and = (struct ast){.kind = AST_BINARY, .op = AST_OP_AND, .line = a->line, .column = a->column};
+    args[0] = m->outer_where;
+    args[1] = (struct ast *)a;
+    and->args = args;
+    and->nargs = 2;
+    m->outer_where = and;
+    return 0;
+}
+
+/* The ROW_NUMBER() item of a plain (not grouped, not windowed) block, or -1. */
+static int find_row_number(const struct ast_select *inner)
+{
+    if (inner->ngroup_by || inner->having || inner->distinct || inner->window != WINDOW_NONE)
+        return -1;
+    for (int i = 0; i < inner->nitems; i++) {
+        const struct ast *a = inner->items[i].expr;
+        if (a->kind == AST_FUNC && a->over && strcasecmp(a->name, "ROW_NUMBER") == 0 && inner->items[i].alias &&
+            a->over->norder_by > 0 && a->over->frame == AST_FRAME_NONE)
+            return i;
+    }
+    return -1;
+}
+
+int query_match_rank(const struct ast_select *sel, struct arena *arena, struct rank_match *m, struct sql_error *err)
+{
+    memset(m, 0, sizeof *m);
+    if (!sel->subquery || sel->subquery->nselects != 1 || !sel->where)
+        return 0;
+    m->inner = sel->subquery->selects[0];
+    if ((m->rn_item = find_row_number(m->inner)) < 0)
+        return 0;
+    m->call = m->inner->items[m->rn_item].expr;
+    m->rn_name = m->inner->items[m->rn_item].alias;
+    m->rn_quoted = m->inner->items[m->rn_item].alias_quoted;
+    m->rank_start = 1;
+    m->limit = INT64_MAX;
+    int bounds = 0;
+    if (split_where(sel->where, arena, m, &bounds) < 0)
+        return fail_at(err, 0, 0, "out of memory");
+    if (!bounds || ast_reads_rn(m->outer_where, m))
+        return 0;
+    if (m->limit < 1 || m->rank_start > m->limit)
+        return fail_at(err, m->bound_at->line, m->bound_at->column,
+                       "the condition on \"%s\" keeps no row (ROW_NUMBER() starts at 1)", m->rn_name);
+    for (int i = 0; i < sel->nitems && !m->output_rank; i++)
+        m->output_rank = sel->items[i].expr->kind == AST_STAR || ast_reads_rn(sel->items[i].expr, m);
+    for (int i = 0; i < sel->ngroup_by && !m->output_rank; i++)
+        m->output_rank = ast_reads_rn(sel->group_by[i], m);
+    if (!m->output_rank)
+        m->output_rank = ast_reads_rn(sel->having, m);
+    return 1;
 }
