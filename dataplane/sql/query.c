@@ -546,6 +546,8 @@ static int compile_star(struct query *q, const struct ast_select_item *it, int p
     int nstar = q->in.nfields + (q->tvf ? TVF_NCOLUMNS : 0);
     for (int f = 0; f < nstar; f++) {
         const char *fname = f < q->in.nfields ? q->in.fields[f].name : tvf_columns[f - q->in.nfields];
+        if (strncmp(fname, "$over", 5) == 0)
+            continue; /* the OVER aggregates' values (query_match_over): the calls name them */
         struct ast col = {
             .kind = AST_COLUMN, .name = fname, .quoted = 1, .line = it->expr->line, .column = it->expr->column};
         struct expr *e;
@@ -645,7 +647,7 @@ static int check_over(const struct ast *a, struct sql_error *err)
                            "ROW_NUMBER() is not supported here: write Top-N or deduplication as SELECT ... FROM "
                            "(SELECT ..., ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...) AS rn FROM ...) WHERE rn "
                            "<= N");
-        return fail_at(err, a->over->line, a->over->column, "OVER is not supported yet");
+        return fail_at(err, a->over->line, a->over->column, "OVER is only supported in the SELECT list");
     }
     for (int i = 0; i < a->nargs; i++)
         if (check_over(a->args[i], err) < 0)
@@ -826,8 +828,8 @@ static int split_where(const struct ast *a, struct arena *arena, struct rank_mat
 /* The ROW_NUMBER() item of a plain (not grouped, not windowed) block, or -1. */
 static int find_row_number(const struct ast_select *inner)
 {
-    if (inner->ngroup_by || inner->having || inner->distinct || inner->window != WINDOW_NONE)
-        return -1;
+    if (inner->ngroup_by || inner->having || inner->distinct)
+        return -1; /* a window table function is fine: window Top-N over its rows */
     for (int i = 0; i < inner->nitems; i++) {
         const struct ast *a = inner->items[i].expr;
         if (a->kind == AST_FUNC && a->over && strcasecmp(a->name, "ROW_NUMBER") == 0 && inner->items[i].alias &&
@@ -864,5 +866,120 @@ int query_match_rank(const struct ast_select *sel, struct arena *arena, struct r
         m->output_rank = ast_reads_rn(sel->group_by[i], m);
     if (!m->output_rank)
         m->output_rank = ast_reads_rn(sel->having, m);
+    return 1;
+}
+
+/* ---- OVER aggregates: the calls of a block ----------------------------------------------*/
+
+static int is_over_aggregate(const struct ast *a)
+{
+    if (a->kind != AST_FUNC || !a->over)
+        return 0;
+    const struct sql_function *f = functions_find(a->name);
+    return f && f->agg != AGG_NONE;
+}
+
+static int same_expr_name(const struct ast *a, const struct ast *b)
+{
+    if (a->kind != AST_COLUMN || b->kind != AST_COLUMN)
+        return ast_equal(a, b);
+    return strcasecmp(a->name, b->name) == 0;
+}
+
+static int same_window(const struct ast_over *a, const struct ast_over *b)
+{
+    if (a->npartition_by != b->npartition_by || a->norder_by != b->norder_by || a->frame != b->frame ||
+        a->unbounded != b->unbounded || a->preceding != b->preceding)
+        return 0;
+    for (int i = 0; i < a->npartition_by; i++)
+        if (!same_expr_name(a->partition_by[i], b->partition_by[i]))
+            return 0;
+    for (int i = 0; i < a->norder_by; i++)
+        if (!same_expr_name(a->order_by[i].expr, b->order_by[i].expr) || a->order_by[i].desc != b->order_by[i].desc)
+            return 0;
+    return 1;
+}
+
+/* a with its OVER aggregate calls replaced by "$over<i>" columns (copies where something
+ * changed); NULL with err filled on failure. */
+static const struct ast *rewrite_over(const struct ast *a, struct arena *arena, struct over_match *m,
+                                      struct sql_error *err)
+{
+    if (!a)
+        return NULL;
+    if (is_over_aggregate(a)) {
+        if (m->ncalls == QUERY_MAX_OVER)
+            return fail_at(err, a->line, a->column, "too many OVER aggregates (at most %d)", QUERY_MAX_OVER), NULL;
+        if (m->win && !same_window(m->win, a->over))
+            return fail_at(err, a->over->line, a->over->column,
+                           "OVER windows that differ in one query are not supported; use one window"),
+                   NULL;
+        m->win = a->over;
+        char name[32];
+        snprintf(name, sizeof name, "$over%d", m->ncalls);
+        struct ast *c = arena_alloc(arena, sizeof *c);
+        if (!c || !(c->name = arena_strndup(arena, name, strlen(name))))
+            return fail_at(err, 0, 0, "out of memory"), NULL;
+        const char *n = c->name;
+        memset(c, 0, sizeof *c);
+        *c = (struct ast){.kind = AST_COLUMN, .line = a->line, .column = a->column, .name = n, .quoted = 1};
+        m->calls[m->ncalls++] = a;
+        return c;
+    }
+    struct ast *copy = arena_alloc(arena, sizeof *copy);
+    struct ast **args = a->nargs ? arena_alloc(arena, (size_t)a->nargs * sizeof *args) : NULL;
+    if (!copy || (a->nargs && !args))
+        return fail_at(err, 0, 0, "out of memory"), NULL;
+    *copy = *a;
+    for (int i = 0; i < a->nargs; i++)
+        if (!(args[i] = (struct ast *)rewrite_over(a->args[i], arena, m, err)))
+            return NULL;
+    copy->args = args;
+    if ((a->operand && !(copy->operand = (struct ast *)rewrite_over(a->operand, arena, m, err))) ||
+        (a->else_expr && !(copy->else_expr = (struct ast *)rewrite_over(a->else_expr, arena, m, err))))
+        return NULL;
+    return copy;
+}
+
+static int has_over_aggregate(const struct ast *a)
+{
+    if (!a)
+        return 0;
+    if (is_over_aggregate(a))
+        return 1;
+    for (int i = 0; i < a->nargs; i++)
+        if (has_over_aggregate(a->args[i]))
+            return 1;
+    return has_over_aggregate(a->operand) || has_over_aggregate(a->else_expr);
+}
+
+int query_match_over(const struct ast_select *sel, struct arena *arena, struct over_match *m, struct sql_error *err)
+{
+    memset(m, 0, sizeof *m);
+    const struct ast *first = NULL;
+    for (int i = 0; i < sel->nitems && !first; i++)
+        if (has_over_aggregate(sel->items[i].expr))
+            first = sel->items[i].expr;
+    if (!first)
+        return 0;
+    if (sel->ngroup_by || sel->having || sel->distinct || sel->window != WINDOW_NONE)
+        return fail_at(err, first->line, first->column,
+                       "OVER aggregates with GROUP BY, HAVING, DISTINCT or a window table function are not supported");
+    if (!(m->items = arena_alloc(arena, (size_t)sel->nitems * sizeof *m->items)))
+        return fail_at(err, 0, 0, "out of memory");
+    for (int i = 0; i < sel->nitems; i++) {
+        const struct ast *a = sel->items[i].expr;
+        m->items[i] = sel->items[i];
+        if (!has_over_aggregate(a))
+            continue;
+        if (!(m->items[i].expr = (struct ast *)rewrite_over(a, arena, m, err)))
+            return -1;
+        if (!m->items[i].alias && is_over_aggregate(a)) {
+            char name[32];
+            snprintf(name, sizeof name, "EXPR$%d", i);
+            if (!(m->items[i].alias = arena_strndup(arena, name, strlen(name))))
+                return fail_at(err, 0, 0, "out of memory");
+        }
+    }
     return 1;
 }

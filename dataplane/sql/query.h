@@ -24,6 +24,7 @@ enum op_kind {
     OP_GROUP_AGG,  /* GROUP BY without a window, SELECT DISTINCT: an updating result */
     OP_UNION,      /* UNION ALL: rows of every input as they come */
     OP_RANK,       /* Top-N and deduplication (rank.h) over a subquery's rows: plan.c */
+    OP_OVER,       /* OVER aggregates (over.h) over a block's filtered input rows: plan.c */
 };
 
 /* Changelog mode of an operator's output, as Flink's: insert-only, or updating (-U, +U, -D
@@ -119,6 +120,21 @@ struct rank_match {
 /* Returns 1 when sel has the pattern (m filled), 0 when not (an OVER left in a block is
  * rejected when the block compiles), -1 with err filled (a bound that keeps no row). */
 int query_match_rank(const struct ast_select *sel, struct arena *arena, struct rank_match *m, struct sql_error *err);
+
+/* Running aggregates: a block (no GROUP BY, no window) whose SELECT list calls aggregates
+ * with OVER (...), all over one window. calls are those calls (in order); items the SELECT
+ * list with call i replaced by the column "$over<i>" (quoted), aliased EXPR$n when the item
+ * was the call alone without AS (arena). */
+#define QUERY_MAX_OVER 32
+struct over_match {
+    const struct ast_over *win;
+    const struct ast *calls[QUERY_MAX_OVER];
+    int ncalls;
+    struct ast_select_item *items;
+};
+/* Returns 1 when sel has such calls (m filled), 0 when not, -1 with err filled (windows that
+ * differ, too many calls, OVER with GROUP BY or a window table function). */
+int query_match_over(const struct ast_select *sel, struct arena *arena, struct over_match *m, struct sql_error *err);
 
 /* 1 when name is want: exactly when quoted, else ignoring ASCII case. */
 int query_name_matches(const char *name, const char *want, int quoted);
