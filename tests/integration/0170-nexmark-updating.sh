@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Flink's published Nexmark q15-q19 (the updating queries: unbounded GROUP BY, deduplication,
-# Top-N), their INSERT statements unmodified, under `sluiced run --bounded` over a datagen bid
+# Top-N), their INSERT statements unmodified, and a running OVER aggregate, under `sluiced run --bounded` over a datagen bid
 # stream; the sinks are embedded-log upsert streams with the PRIMARY KEY Flink's upsert sinks
 # would need. The final table each changelog leaves must equal exactly what DuckDB (an
 # independent engine, tests/oracle) computes over the same bids, which a first run copies into
@@ -186,3 +186,24 @@ FROM bid
 QUALIFY rank_number <= 10
 SQL
 check 19 auction,rank_number
+
+# ---- running OVER aggregates (not a Nexmark query): append-only, every row once ----
+cat > q90.sink <<'SQL'
+CREATE TABLE nexmark_q90 (auction BIGINT, price BIGINT, `dateTime` TIMESTAMP(3), s BIGINT, m BIGINT, n BIGINT);
+SQL
+cat > q90.insert <<'SQL'
+INSERT INTO nexmark_q90
+SELECT auction, price, `dateTime`,
+  SUM(price) OVER (PARTITION BY auction ORDER BY `dateTime` ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS s,
+  MAX(price) OVER (PARTITION BY auction ORDER BY `dateTime` ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS m,
+  COUNT(*) OVER (PARTITION BY auction ORDER BY `dateTime` ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS n
+FROM bid WHERE price > 1000;
+SQL
+# rows of equal event time go in arrival order (seq), as over.c processes them
+cat > q90.duckdb <<'SQL'
+SELECT auction, price, strftime(dateTime, '%Y-%m-%d %H:%M:%S.%g'),
+  SUM(price) OVER w, MAX(price) OVER w, COUNT(*) OVER w
+FROM bid WHERE price > 1000
+WINDOW w AS (PARTITION BY auction ORDER BY dateTime, seq ROWS BETWEEN 2 PRECEDING AND CURRENT ROW)
+SQL
+check 90 -

@@ -1,16 +1,19 @@
 // final_table.mjs — the table an upsert stream's changelog leaves:
 //   node final_table.mjs KEY[,KEY...] < CHANGELOG
+//   node final_table.mjs - < CHANGELOG         (an append-only stream: every row, +I only)
 // CHANGELOG is `logtool changelog` output, "+I {...}" per record; per primary key the last
 // +I/+U row stands unless a -U/-D came after it. Prints each row as a JSON array of its values
 // as strings (NULL as null), in column order, the lines sorted (duckdb_query.mjs's form).
 import { readFileSync } from 'node:fs';
 
-const keys = (process.argv[2] || '').split(',').filter((k) => k !== '');
-if (keys.length === 0) {
-  console.error('usage: node final_table.mjs KEY[,KEY...] < CHANGELOG');
+const appendOnly = process.argv[2] === '-';
+const keys = appendOnly ? [] : (process.argv[2] || '').split(',').filter((k) => k !== '');
+if (!appendOnly && keys.length === 0) {
+  console.error('usage: node final_table.mjs KEY[,KEY...] | - < CHANGELOG');
   process.exit(2);
 }
 const table = new Map();
+let n = 0;
 for (const line of readFileSync(0, 'utf8').split('\n')) {
   if (line.trim() === '') continue;
   const m = /^([+-][IUD]) (.*)$/.exec(line);
@@ -19,6 +22,14 @@ for (const line of readFileSync(0, 'utf8').split('\n')) {
     process.exit(1);
   }
   const row = JSON.parse(m[2]);
+  if (appendOnly) {
+    if (m[1] !== '+I') {
+      console.error(`final_table: an append-only stream holds ${line}`);
+      process.exit(1);
+    }
+    table.set(n++, Object.values(row));
+    continue;
+  }
   for (const k of keys)
     if (!(k in row)) {
       console.error(`final_table: key column ${k} missing in ${line}`);
