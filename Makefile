@@ -62,6 +62,11 @@ all: build
 
 deps:
 	@scripts/deps.sh
+	@$(MAKE) --no-print-directory tests/oracle/node_modules/.package-lock.json
+
+# The integration tests' oracle (tests/oracle: DuckDB from npm, pinned by its package-lock.json).
+tests/oracle/node_modules/.package-lock.json: tests/oracle/package-lock.json
+	cd tests/oracle && npm ci --no-audit --no-fund --loglevel=error
 
 build: $(SLUICED) $(SLUICED_WORKER) $(SLUICE_CLI) $(REL)/libsluice.a $(REL)/libsluice.so $(REL_UNITS) $(SAN_UNITS) $(TOOLS) $(FUZZERS) $(BUILD)/web/index.html
 

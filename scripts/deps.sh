@@ -11,9 +11,17 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-echo "deps: installing ${missing[*]}"
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# the test oracle (tests/oracle: DuckDB for the integration tests' reference results), pinned by
+# its package-lock.json, installed when missing
+root="$(cd "$(dirname "$0")/.." && pwd)"
+if [ ! -d "$root/tests/oracle/node_modules" ]; then
+  echo "deps: npm ci in tests/oracle"
+  (cd "$root/tests/oracle" && npm ci --no-audit --no-fund --loglevel=error)
+fi

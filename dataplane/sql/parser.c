@@ -1305,65 +1305,6 @@ static void parser_insert(struct parser *p, struct ast_insert *ins)
         parser_expected(p, "end of statement");
 }
 
-/* The first OVER window in a, or NULL. */
-static const struct ast_over *parser_find_over(const struct ast *a)
-{
-    if (!a)
-        return NULL;
-    if (a->over)
-        return a->over;
-    for (int i = 0; i < a->nargs; i++) {
-        const struct ast_over *w = parser_find_over(a->args[i]);
-        if (w)
-            return w;
-    }
-    const struct ast_over *w = parser_find_over(a->operand);
-    return w ? w : parser_find_over(a->else_expr);
-}
-
-static const struct ast_over *parser_query_over(const struct ast_query *q);
-
-/* The first OVER window in a SELECT block (its subquery included), or NULL. */
-static const struct ast_over *parser_select_over(const struct ast_select *sel)
-{
-    const struct ast_over *w = NULL;
-    for (int i = 0; !w && i < sel->nitems; i++)
-        w = parser_find_over(sel->items[i].expr);
-    for (int i = 0; !w && i < sel->ngroup_by; i++)
-        w = parser_find_over(sel->group_by[i]);
-    if (!w)
-        w = parser_find_over(sel->where);
-    if (!w)
-        w = parser_find_over(sel->having);
-    if (!w && sel->subquery)
-        w = parser_query_over(sel->subquery);
-    return w;
-}
-
-static const struct ast_over *parser_query_over(const struct ast_query *q)
-{
-    const struct ast_over *w = NULL;
-    for (int i = 0; q && !w && i < q->nselects; i++)
-        w = parser_select_over(q->selects[i]);
-    return w;
-}
-
-/* OVER windows parse, but the planner does not run them yet: reject the first one found in the
- * statement (its views and WITH queries included), at its OVER keyword. (Remove once the plan
- * wires rank.c and over.c.) */
-static void parser_reject_over(struct parser *p, const struct ast_insert *ins)
-{
-    const struct ast_over *w = NULL;
-    for (int i = 0; !w && i < ins->nnamed; i++)
-        w = parser_query_over(ins->named[i].query);
-    if (!w)
-        w = parser_query_over(ins->query);
-    if (w) {
-        struct token at = {.line = w->line, .column = w->column};
-        parser_error(p, &at, "OVER is not supported yet");
-    }
-}
-
 int parser_parse_expression(const char *sql, struct arena *arena, struct ast **out, struct sql_error *err)
 {
     struct token *tokens;
@@ -1394,7 +1335,6 @@ int parser_parse_insert(const char *sql, struct arena *arena, struct ast_insert 
     if (setjmp(p.fail))
         return -1;
     parser_insert(&p, ins);
-    parser_reject_over(&p, ins);
     *out = ins;
     return 0;
 }

@@ -19,9 +19,30 @@
 #include "dataplane/sql/eval.h"
 #include "dataplane/sql/lexer.h"
 #include "dataplane/sql/parser.h"
+#include "dataplane/sql/functions.h"
+#include "dataplane/sql/over.h"
 #include "dataplane/sql/query.h"
+#include "dataplane/sql/rank.h"
 
 #define MAX_GROUP_KEYS 64
+
+/* Top-N or deduplication over the rows of a subquery (OP_RANK): its input's columns, and the
+ * rank number when the outer block reads it. */
+struct rank_op {
+    struct op op;
+    struct rank *rank;
+    int window;        /* RANK_WINDOW_TOP_N: fired by the watermark */
+    struct schema out; /* fields in the plan's arena */
+    struct plan *plan;
+};
+
+/* Running OVER aggregates (OP_OVER): its input's columns, then "$over<i>" per aggregate. */
+struct over_op {
+    struct op op;
+    struct over *over;
+    struct schema out; /* fields in the plan's arena */
+    struct plan *plan;
+};
 
 struct plan {
     char *source, *sink, *sql;
@@ -36,6 +57,10 @@ struct plan {
     int nscans;
     struct union_op **unions;
     int nunions, capunions;
+    struct rank_op **ranks; /* in the order they were built (inputs first) */
+    int nranks, capranks;
+    struct over_op **overs;
+    int novers, capovers;
     int windowed;          /* some block reads a window table function: the watermark is kept */
     int grouped;           /* some block is a group aggregate */
     int rowtime;           /* source column of the event time, or -1 */
@@ -146,6 +171,10 @@ static struct op *build_query(struct build *b, const struct ast_query *q);
 
 static const struct schema *op_schema(const struct op *o)
 {
+    if (o->kind == OP_RANK)
+        return &((const struct rank_op *)o)->out;
+    if (o->kind == OP_OVER)
+        return &((const struct over_op *)o)->out;
     return o->kind == OP_UNION ? ((const struct union_op *)o)->out : &((const struct query *)o)->out;
 }
 
@@ -239,12 +268,357 @@ static int derive_changelog(struct build *b, struct query *q, const struct op *i
     return 0;
 }
 
+static struct op *build_select(struct build *b, const struct ast_select *sel);
+static int input_column(struct build *b, const struct schema *in, const struct ast *a, const char *clause,
+                        const char *what, const char *where);
+
+/* Column of in that a PARTITION BY / ORDER BY expression of ROW_NUMBER() names, or -1 with the
+ * error filled. */
+static int rank_column(struct build *b, const struct schema *in, const struct ast *a, const char *clause)
+{
+    return input_column(b, in, a, clause, "ROW_NUMBER()", "the subquery selects");
+}
+
+/* Column of in that a key of a window (what: ROW_NUMBER(), OVER) names, or -1 with the error. */
+static int input_column(struct build *b, const struct schema *in, const struct ast *a, const char *clause,
+                        const char *what, const char *where)
+{
+    if (a->kind == AST_COLUMN)
+        for (int i = 0; i < in->nfields; i++)
+            if (query_name_matches(in->fields[i].name, a->name, a->quoted))
+                return i;
+    while ((a->kind == AST_BINARY || a->kind == AST_IS_NULL || a->kind == AST_LIKE || a->kind == AST_IN ||
+            a->kind == AST_BETWEEN) &&
+           a->nargs > 0)
+        a = a->args[0]; /* where the expression starts, not its operator */
+    fail_at(b->err, a->line, a->column, "%s of %s must name a column %s; an expression is not supported", clause, what,
+            where);
+    return -1;
+}
+
+/* "Rank(rankRange=[rankStart=1, rankEnd=3], partitionBy=[a], orderBy=[b DESC])" or
+ * "Deduplicate(keep=[LastRow], key=[a], order=[ROWTIME])", as messages name the node. */
+static const char *describe_rank(struct plan *p, const struct rank_config *c, const struct schema *in)
+{
+    char buf[512];
+    int dedup = c->mode == RANK_DEDUP_FIRST || c->mode == RANK_DEDUP_LAST;
+    size_t n = dedup ? (size_t)snprintf(buf, sizeof buf, "Deduplicate(keep=[%s], key=[",
+                                        c->mode == RANK_DEDUP_LAST ? "LastRow" : "FirstRow")
+                     : (size_t)snprintf(buf, sizeof buf, "Rank(rankRange=[rankStart=%lld, rankEnd=%lld], partitionBy=[",
+                                        (long long)c->rank_start, (long long)c->limit);
+    for (int k = 0; k < c->npart && n < sizeof buf; k++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", k ? ", " : "", in->fields[c->part_cols[k]].name);
+    if (dedup && n < sizeof buf)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "], order=[ROWTIME");
+    else if (n < sizeof buf)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "], orderBy=[");
+    for (int k = 0; !dedup && k < c->norder && n < sizeof buf; k++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s%s", k ? ", " : "", in->fields[c->order[k].col].name,
+                              c->order[k].desc ? " DESC" : "");
+    if (n < sizeof buf)
+        snprintf(buf + n, sizeof buf - n, "])");
+    return arena_strndup(p->arena, buf, strlen(buf));
+}
+
+/* The rank configuration of match m over the rows of input. Returns 0 or -1. */
+static int rank_configure(struct build *b, const struct rank_match *m, const struct op *input, struct rank_config *c,
+                          int *part, struct rank_order *order, enum value_type *types)
+{
+    const struct schema *in = op_schema(input);
+    const struct ast_over *w = m->call->over;
+    if (w->npartition_by > MAX_GROUP_KEYS || w->norder_by > MAX_GROUP_KEYS)
+        return fail_at(b->err, w->line, w->column, "too many PARTITION BY or ORDER BY keys (at most %d)",
+                       MAX_GROUP_KEYS);
+    for (int i = 0; i < in->nfields; i++)
+        types[i] = in->fields[i].type;
+    for (int i = 0; i < w->npartition_by; i++)
+        if ((part[i] = rank_column(b, in, w->partition_by[i], "PARTITION BY")) < 0)
+            return -1;
+    for (int i = 0; i < w->norder_by; i++) {
+        const struct ast_order_item *it = &w->order_by[i];
+        if ((order[i].col = rank_column(b, in, it->expr, "ORDER BY")) < 0)
+            return -1;
+        order[i].desc = it->desc;
+        order[i].nulls_first = it->nulls == AST_NULLS_DEFAULT ? !it->desc : it->nulls == AST_NULLS_FIRST;
+    }
+    *c = (struct rank_config){.mode = RANK_TOP_N,
+                              .ncols = in->nfields,
+                              .col_types = types,
+                              .part_cols = part,
+                              .npart = w->npartition_by,
+                              .order = order,
+                              .norder = w->norder_by,
+                              .limit = m->limit,
+                              .rank_start = m->rank_start,
+                              .output_rank = m->output_rank,
+                              .input_updating = input->updating};
+    /* Flink's window Top-N: partitioned by window_start and window_end of append-only rows */
+    int ws = -1, we = -1;
+    for (int i = 0; i < w->npartition_by; i++)
+        if (in->fields[part[i]].type == VT_TIMESTAMP) {
+            if (strcasecmp(in->fields[part[i]].name, "window_start") == 0)
+                ws = part[i];
+            else if (strcasecmp(in->fields[part[i]].name, "window_end") == 0)
+                we = part[i];
+        }
+    if (!input->updating && ws >= 0 && we >= 0) {
+        c->mode = RANK_WINDOW_TOP_N;
+        c->window_end_col = we;
+        return 0;
+    }
+    /* Flink's Deduplicate: ordered by the time attribute, keeping rank 1, rank not read */
+    if (!input->updating && !m->output_rank && m->limit == 1 && w->norder_by == 1 && in->rowtime_field >= 0 &&
+        order[0].col == in->rowtime_field) {
+        c->mode = order[0].desc ? RANK_DEDUP_LAST : RANK_DEDUP_FIRST;
+        c->rank_start = 0;
+    }
+    return 0;
+}
+
+/* The rank operator's output schema: its input's columns, then rn when read. */
+static int rank_schema(struct build *b, struct rank_op *r, const struct schema *in, const struct rank_match *m)
+{
+    struct plan *p = b->p;
+    r->out = *in;
+    r->out.fields = arena_alloc(p->arena, ((size_t)in->nfields + 1) * sizeof *r->out.fields);
+    if (!r->out.fields)
+        return fail_at(b->err, 0, 0, "out of memory");
+    memcpy(r->out.fields, in->fields, (size_t)in->nfields * sizeof *in->fields);
+    if (m->output_rank) {
+        r->out.fields[in->nfields].type = VT_BIGINT;
+        if (!(r->out.fields[in->nfields].name = arena_strndup(p->arena, m->rn_name, strlen(m->rn_name))))
+            return fail_at(b->err, 0, 0, "out of memory");
+        r->out.nfields++;
+    }
+    return 0;
+}
+
+/* Top-N or deduplication (match m of the outer block sel): builds the subquery's block without
+ * its ROW_NUMBER() item, the rank operator over it, and *outer, sel without the rn bounds. */
+static struct op *build_rank(struct build *b, const struct ast_select *sel, const struct rank_match *m,
+                             const struct ast_select **outer)
+{
+    struct plan *p = b->p;
+    const struct ast_select *inner = m->inner;
+    struct ast_select *in2 = arena_alloc(p->arena, sizeof *in2), *out2 = arena_alloc(p->arena, sizeof *out2);
+    struct rank_op *r = calloc(1, sizeof *r);
+    if (!in2 || !out2 || !r || push_ptr((void ***)&p->ranks, &p->nranks, &p->capranks, r) < 0) {
+        free(r);
+        fail_at(b->err, 0, 0, "out of memory");
+        return NULL;
+    }
+    if (m->output_rank && m->rn_item != inner->nitems - 1)
+        return fail_at(b->err, m->call->line, m->call->column,
+                       "ROW_NUMBER() before other columns of the subquery is not supported when the outer query "
+                       "reads it; make it the last column"),
+               NULL;
+    *in2 = *inner;
+    if (!(in2->items = arena_alloc(p->arena, (size_t)inner->nitems * sizeof *in2->items))) {
+        fail_at(b->err, 0, 0, "out of memory");
+        return NULL;
+    }
+    in2->nitems = 0;
+    for (int i = 0; i < inner->nitems; i++)
+        if (i != m->rn_item)
+            in2->items[in2->nitems++] = inner->items[i];
+    *out2 = *sel;
+    out2->where = m->outer_where;
+    *outer = out2;
+    r->op.kind = OP_RANK;
+    r->plan = p;
+    struct op *input = build_select(b, in2);
+    if (!input)
+        return NULL;
+    input->parent = &r->op;
+    const struct schema *in = op_schema(input);
+    int part[MAX_GROUP_KEYS];
+    struct rank_order order[MAX_GROUP_KEYS];
+    enum value_type *types = arena_alloc(p->arena, ((size_t)in->nfields + 1) * sizeof *types);
+    struct rank_config c;
+    if (!types)
+        return fail_at(b->err, 0, 0, "out of memory"), NULL;
+    if (rank_configure(b, m, input, &c, part, order, types) < 0 || rank_schema(b, r, in, m) < 0)
+        return NULL;
+    if (!(r->rank = rank_new(&c, b->err)))
+        return NULL;
+    /* Flink: Top-N and both deduplications on a time attribute update; window Top-N emits
+     * each window's final top N once */
+    r->op.updating = c.mode != RANK_WINDOW_TOP_N;
+    r->window = c.mode == RANK_WINDOW_TOP_N;
+    p->windowed |= r->window;
+    r->op.updating_by = describe_rank(p, &c, in);
+    r->op.updating_line = m->call->line;
+    r->op.updating_column = m->call->column;
+    if (!r->op.updating_by)
+        return fail_at(b->err, 0, 0, "out of memory"), NULL;
+    return &r->op;
+}
+
+/* The aggregate of OVER call a over input in, into agg. Returns 0 or -1. */
+static int over_aggregate(struct build *b, const struct schema *in, const struct ast *a, struct over_agg *agg)
+{
+    const struct sql_function *f = functions_find(a->name);
+    enum agg_kind k = f->agg;
+    if (k != AGG_COUNT && k != AGG_SUM && k != AGG_AVG && k != AGG_MIN && k != AGG_MAX)
+        return fail_at(b->err, a->line, a->column, "%s OVER is not supported (COUNT, SUM, AVG, MIN and MAX are)",
+                       f->name);
+    if (a->distinct || a->filter)
+        return fail_at(b->err, a->line, a->column, "DISTINCT or FILTER in an OVER aggregate is not supported");
+    if (a->nargs != 1)
+        return fail_at(b->err, a->line, a->column, "function %s takes 1 argument, found %d", f->name, a->nargs);
+    agg->kind = k;
+    agg->col = -1;
+    agg->result = VT_BIGINT;
+    if (a->args[0]->kind == AST_STAR) {
+        if (k != AGG_COUNT)
+            return fail_at(b->err, a->args[0]->line, a->args[0]->column, "\"*\" is only allowed in COUNT(*)");
+        return 0;
+    }
+    if ((agg->col = input_column(b, in, a->args[0], "the argument", "an OVER aggregate", "of its input")) < 0)
+        return -1;
+    enum value_type t = in->fields[agg->col].type;
+    if ((k == AGG_SUM || k == AGG_AVG) && t != VT_BIGINT && t != VT_DOUBLE)
+        return fail_at(b->err, a->args[0]->line, a->args[0]->column,
+                       "%s OVER needs a BIGINT or DOUBLE argument, found %s", f->name, value_type_name(t));
+    if (k != AGG_COUNT)
+        agg->result = t;
+    return 0;
+}
+
+/* The over configuration of match m over input in. Returns 0 or -1. */
+static int over_configure(struct build *b, const struct over_match *m, const struct schema *in, struct over_config *c,
+                          int *part, struct over_agg *aggs, enum value_type *types)
+{
+    const struct ast_over *w = m->win;
+    if (w->npartition_by > MAX_GROUP_KEYS)
+        return fail_at(b->err, w->line, w->column, "too many PARTITION BY keys (at most %d)", MAX_GROUP_KEYS);
+    if (in->rowtime_field < 0)
+        return fail_at(b->err, w->line, w->column,
+                       "OVER needs a time attribute on its input: the event-time column of a WATERMARK");
+    const char *rt = in->fields[in->rowtime_field].name;
+    if (w->norder_by != 1 || w->order_by[0].desc || w->order_by[0].expr->kind != AST_COLUMN ||
+        !query_name_matches(rt, w->order_by[0].expr->name, w->order_by[0].expr->quoted)) {
+        const struct ast *at = w->norder_by ? w->order_by[0].expr : NULL;
+        return fail_at(b->err, at ? at->line : w->line, at ? at->column : w->column,
+                       "OVER must be ORDER BY the time attribute \"%s\" ascending; another order is not supported", rt);
+    }
+    for (int i = 0; i < in->nfields; i++)
+        types[i] = in->fields[i].type;
+    for (int i = 0; i < w->npartition_by; i++)
+        if ((part[i] = input_column(b, in, w->partition_by[i], "PARTITION BY", "OVER", "of its input")) < 0)
+            return -1;
+    for (int i = 0; i < m->ncalls; i++)
+        if (over_aggregate(b, in, m->calls[i], &aggs[i]) < 0)
+            return -1;
+    *c = (struct over_config){.ncols = in->nfields,
+                              .col_types = types,
+                              .part_cols = part,
+                              .npart = w->npartition_by,
+                              .time_col = in->rowtime_field,
+                              .frame = w->frame == AST_FRAME_ROWS ? OVER_ROWS : OVER_RANGE,
+                              .unbounded = w->frame == AST_FRAME_NONE || w->unbounded,
+                              .preceding = w->preceding,
+                              .aggs = aggs,
+                              .naggs = m->ncalls};
+    return 0;
+}
+
+static int over_schema(struct build *b, struct over_op *o, const struct schema *in, const struct over_agg *aggs,
+                       int naggs)
+{
+    struct plan *p = b->p;
+    o->out = *in;
+    if (!(o->out.fields = arena_alloc(p->arena, ((size_t)in->nfields + (size_t)naggs) * sizeof *o->out.fields)))
+        return fail_at(b->err, 0, 0, "out of memory");
+    memcpy(o->out.fields, in->fields, (size_t)in->nfields * sizeof *in->fields);
+    for (int i = 0; i < naggs; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "$over%d", i);
+        o->out.fields[in->nfields + i].type = aggs[i].result;
+        if (!(o->out.fields[in->nfields + i].name = arena_strndup(p->arena, name, strlen(name))))
+            return fail_at(b->err, 0, 0, "out of memory");
+    }
+    o->out.nfields = in->nfields + naggs;
+    return 0;
+}
+
+/* OVER aggregates of block sel (match m): the block's input filtered by its WHERE (a block
+ * SELECT * ... WHERE ...), the over operator on it, and *outer, sel reading the aggregates as
+ * columns without its WHERE. */
+static struct op *build_over(struct build *b, const struct ast_select *sel, const struct over_match *m,
+                             const struct ast_select **outer)
+{
+    struct plan *p = b->p;
+    struct ast_select *in2 = arena_alloc(p->arena, sizeof *in2), *out2 = arena_alloc(p->arena, sizeof *out2);
+    struct ast *star = arena_alloc(p->arena, sizeof *star);
+    struct ast_select_item *items = arena_alloc(p->arena, sizeof *items);
+    struct over_op *o = calloc(1, sizeof *o);
+    if (!in2 || !out2 || !star || !items || !o || push_ptr((void ***)&p->overs, &p->novers, &p->capovers, o) < 0) {
+        free(o);
+        return fail_at(b->err, 0, 0, "out of memory"), NULL;
+    }
+    *star = (struct ast){.kind = AST_STAR, .line = sel->select_token->line, .column = sel->select_token->column};
+    *items = (struct ast_select_item){.expr = star};
+    *in2 = *sel;
+    in2->items = items;
+    in2->nitems = 1;
+    *out2 = *sel;
+    out2->where = NULL;
+    out2->items = m->items;
+    *outer = out2;
+    o->op.kind = OP_OVER;
+    o->plan = p;
+    struct op *input = build_select(b, in2);
+    if (!input)
+        return NULL;
+    if (input->updating)
+        return fail_at(b->err, m->win->line, m->win->column,
+                       "OVER doesn't support consuming update changes produced by node %s (line %d, column %d)",
+                       input->updating_by, input->updating_line, input->updating_column),
+               NULL;
+    input->parent = &o->op;
+    const struct schema *in = op_schema(input);
+    int part[MAX_GROUP_KEYS];
+    struct over_agg aggs[QUERY_MAX_OVER];
+    enum value_type *types = arena_alloc(p->arena, ((size_t)in->nfields + 1) * sizeof *types);
+    struct over_config c;
+    if (!types)
+        return fail_at(b->err, 0, 0, "out of memory"), NULL;
+    if (over_configure(b, m, in, &c, part, aggs, types) < 0 || over_schema(b, o, in, aggs, m->ncalls) < 0)
+        return NULL;
+    if (!(o->over = over_new(&c, b->err)))
+        return NULL;
+    p->windowed = 1; /* the watermark releases the rows */
+    return &o->op;
+}
+
 /* The input of a block: a subquery, a named query, or the source stream. */
 static int build_input(struct build *b, const struct ast_select *sel, struct query *q, struct op **input,
                        const struct schema **in)
 {
     *input = NULL;
+    struct over_match om;
+    int orc = query_match_over(sel, b->p->arena, &om, b->err);
+    if (orc < 0)
+        return -1;
+    if (orc == 1) {
+        q->name = sel->source;
+        if (!(*input = build_over(b, sel, &om, &q->sel)))
+            return -1;
+        *in = op_schema(*input);
+        return 0;
+    }
     if (sel->subquery) {
+        struct rank_match m;
+        int rc = query_match_rank(sel, b->p->arena, &m, b->err);
+        if (rc < 0)
+            return -1;
+        if (rc == 1) {
+            if (!(*input = build_rank(b, sel, &m, &q->sel)))
+                return -1;
+            *in = op_schema(*input);
+            return 0;
+        }
         if (!(*input = build_query(b, sel->subquery)))
             return -1;
         *in = op_schema(*input);
@@ -290,11 +664,11 @@ static struct op *build_select(struct build *b, const struct ast_select *sel)
             break;
         }
     struct query_env env = {.arena = p->arena, .compiler = &p->compiler, .err = b->err, .needed = p->needed};
-    if (query_compile(q, sel, in, &env) < 0)
+    if (query_compile(q, q->sel, in, &env) < 0)
         return NULL;
     if (input)
         input->parent = &q->op;
-    if (derive_changelog(b, q, input, sel) < 0)
+    if (derive_changelog(b, q, input, q->sel) < 0)
         return NULL;
     return &q->op;
 }
@@ -505,6 +879,25 @@ int sql_validate(const char *sql, sql_catalog_fn catalog, void *ctx, struct sql_
 /* ---- Running rows up the tree ------------------------------------------------------------*/
 
 static int query_push(struct plan *p, struct query *q, enum row_kind kind, const struct value *row);
+static int op_emit(struct plan *p, struct op *o, enum row_kind kind, const struct value *row);
+
+static int over_emit(void *ctx, enum row_kind kind, const struct value *row)
+{
+    struct over_op *o = ctx;
+    return op_emit(o->plan, &o->op, kind, row);
+}
+
+static int rank_emit(void *ctx, enum row_kind kind, const struct value *row)
+{
+    struct rank_op *r = ctx;
+    return op_emit(r->plan, &r->op, kind, row);
+}
+
+/* A row into Top-N or deduplication; its changes go on to the parent. */
+static int rank_push(struct plan *p, struct rank_op *r, enum row_kind kind, const struct value *row)
+{
+    return rank_process(r->rank, kind, row, rank_emit, r, p->err);
+}
 
 /* Passes a row of operator o to its parent (through unions), or to the sink. */
 static int op_emit(struct plan *p, struct op *o, enum row_kind kind, const struct value *row)
@@ -519,6 +912,10 @@ static int op_emit(struct plan *p, struct op *o, enum row_kind kind, const struc
             }
             return 0;
         }
+        if (to->kind == OP_RANK)
+            return rank_push(p, (struct rank_op *)to, kind, row);
+        if (to->kind == OP_OVER)
+            return over_process(((struct over_op *)to)->over, kind, row, p->err);
         if (to->kind != OP_UNION)
             return query_push(p, (struct query *)to, kind, row);
         o = to;
@@ -803,12 +1200,29 @@ static int fire_until(struct plan *p, struct query *q, int64_t limit)
     return rc;
 }
 
+static int fire_ranks(struct plan *p, int64_t limit)
+{
+    for (int i = 0; i < p->nranks; i++) {
+        struct rank_op *r = p->ranks[i];
+        if (r->window && (limit == INT64_MAX ? rank_finish(r->rank, rank_emit, r, p->err)
+                                             : rank_watermark(r->rank, limit, rank_emit, r, p->err)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int fire_all(struct plan *p, int64_t limit)
 {
+    for (int i = 0; i < p->novers; i++) { /* OVER rows first: a window downstream sees them */
+        struct over_op *o = p->overs[i];
+        if ((limit == INT64_MAX ? over_finish(o->over, over_emit, o, p->err)
+                                : over_watermark(o->over, limit, over_emit, o, p->err)) < 0)
+            return -1;
+    }
     for (int i = 0; i < p->nqueries; i++)
         if (p->queries[i]->op.kind == OP_WINDOW_AGG && fire_until(p, p->queries[i], limit) < 0)
             return -1;
-    return 0;
+    return fire_ranks(p, limit); /* after the windows that feed them */
 }
 
 /* Moves the watermark to the row's event time - delay when that is later; fires due
@@ -877,6 +1291,16 @@ void plan_free(struct plan *p)
         free(p->unions[i]);
     }
     free(p->unions);
+    for (int i = 0; i < p->nranks; i++) {
+        rank_free(p->ranks[i]->rank);
+        free(p->ranks[i]);
+    }
+    free(p->ranks);
+    for (int i = 0; i < p->novers; i++) {
+        over_free(p->overs[i]->over);
+        free(p->overs[i]);
+    }
+    free(p->overs);
     expr_compiler_cleanup(&p->compiler);
     arena_free(p->arena);
     free(p->source);
@@ -893,21 +1317,45 @@ const char *plan_sink(const struct plan *p) { return p->sink; }
 const struct schema *plan_input_schema(const struct plan *p) { return &p->in; }
 const struct schema *plan_output_schema(const struct plan *p) { return &p->out; }
 const unsigned char *plan_needed_fields(const struct plan *p) { return p->needed; }
-int plan_is_windowed(const struct plan *p) { return p->windowed || p->grouped; }
+int plan_is_windowed(const struct plan *p) { return p->windowed || p->grouped || p->nranks > 0; }
 int plan_is_updating(const struct plan *p) { return p->root->updating; }
-void plan_stats(const struct plan *p, struct plan_stats *out) { *out = p->stats; }
+void plan_stats(const struct plan *p, struct plan_stats *out)
+{
+    *out = p->stats;
+    for (int i = 0; i < p->novers; i++) {
+        struct over_stats os;
+        over_stats(p->overs[i]->over, &os);
+        out->late_dropped += os.late_dropped;
+    }
+    for (int i = 0; i < p->nranks; i++) {
+        struct rank_stats rs;
+        rank_stats(p->ranks[i]->rank, &rs);
+        out->late_dropped += rs.late_dropped;
+    }
+}
 size_t plan_state_bytes(const struct plan *p)
 {
     size_t n = 0;
     for (int i = 0; i < p->nqueries; i++)
         n += group_table_bytes(&p->queries[i]->groups);
+    for (int i = 0; i < p->nranks; i++) {
+        struct rank_stats rs;
+        rank_stats(p->ranks[i]->rank, &rs);
+        n += rs.state_bytes;
+    }
+    for (int i = 0; i < p->novers; i++) {
+        struct over_stats os;
+        over_stats(p->overs[i]->over, &os);
+        n += os.state_bytes;
+    }
     return n;
 }
 
 /* ---- Snapshot and restore ----------------------------------------------------------------
  * "SQLPLAN1", fingerprint, counters, max event time, then the state of each stateful block
- * in order (a window table, or a group table); a plan without one writes an empty window
- * table (the form of plans with one windowed aggregate is as it always was). */
+ * in order (a window table, or a group table), then of each rank operator (length, rank.h's
+ * snapshot); a plan without one writes an empty window table (the form of plans with one
+ * windowed aggregate is as it always was). */
 
 static int is_stateful(const struct query *q) { return q->op.kind == OP_WINDOW_AGG || q->op.kind == OP_GROUP_AGG; }
 
@@ -926,6 +1374,32 @@ int plan_snapshot(const struct plan *p, char **out, size_t *len)
             window_table_write(&q->table, &w);
         else if (q->op.kind == OP_GROUP_AGG)
             group_table_write(&q->groups, &w);
+    }
+    for (int i = 0; i < p->nranks; i++) {
+        char *buf;
+        size_t n;
+        if (rank_snapshot(p->ranks[i]->rank, &buf, &n) < 0) {
+            free(w.p);
+            return -1;
+        }
+        uint64_t len64 = n;
+        window_put(&w, &len64, sizeof len64);
+        window_put(&w, buf, n);
+        free(buf);
+        nstate++;
+    }
+    for (int i = 0; i < p->novers; i++) {
+        char *buf;
+        size_t n;
+        if (over_snapshot(p->overs[i]->over, &buf, &n) < 0) {
+            free(w.p);
+            return -1;
+        }
+        uint64_t len64 = n;
+        window_put(&w, &len64, sizeof len64);
+        window_put(&w, buf, n);
+        free(buf);
+        nstate++;
     }
     if (!nstate) {
         int64_t none = 0;
@@ -959,6 +1433,24 @@ static int read_state(struct plan *p, struct window_reader *r)
         if (q->op.kind == OP_GROUP_AGG && group_table_read(&q->groups, r) < 0)
             return -1;
     }
+    for (int i = 0; i < p->nranks; i++) {
+        uint64_t n = 0;
+        struct sql_error ignored;
+        window_get(r, &n, sizeof n);
+        if (r->bad || n > r->len - r->pos || rank_restore(p->ranks[i]->rank, r->p + r->pos, n, &ignored) < 0)
+            return -1;
+        r->pos += n;
+        nstate++;
+    }
+    for (int i = 0; i < p->novers; i++) {
+        uint64_t n = 0;
+        struct sql_error ignored;
+        window_get(r, &n, sizeof n);
+        if (r->bad || n > r->len - r->pos || over_restore(p->overs[i]->over, r->p + r->pos, n, &ignored) < 0)
+            return -1;
+        r->pos += n;
+        nstate++;
+    }
     if (!nstate) {
         int64_t none = -1;
         window_get(r, &none, sizeof none);
@@ -984,6 +1476,18 @@ int plan_restore(struct plan *p, const char *data, size_t len, struct sql_error 
     for (int i = 0; i < p->nqueries; i++)
         if (p->queries[i]->table.nwindows || p->queries[i]->groups.ngroups)
             return fail_at(err, 0, 0, "plan_restore needs a freshly compiled plan");
+    for (int i = 0; i < p->nranks; i++) {
+        struct rank_stats rs;
+        rank_stats(p->ranks[i]->rank, &rs);
+        if (rs.rows_in)
+            return fail_at(err, 0, 0, "plan_restore needs a freshly compiled plan");
+    }
+    for (int i = 0; i < p->novers; i++) {
+        struct over_stats os;
+        over_stats(p->overs[i]->over, &os);
+        if (os.rows_in)
+            return fail_at(err, 0, 0, "plan_restore needs a freshly compiled plan");
+    }
     window_get(&r, &stats, sizeof stats);
     window_get(&r, &max_ts, sizeof max_ts);
     if (r.bad || read_state(p, &r) < 0) {

@@ -546,6 +546,8 @@ static int compile_star(struct query *q, const struct ast_select_item *it, int p
     int nstar = q->in.nfields + (q->tvf ? TVF_NCOLUMNS : 0);
     for (int f = 0; f < nstar; f++) {
         const char *fname = f < q->in.nfields ? q->in.fields[f].name : tvf_columns[f - q->in.nfields];
+        if (strncmp(fname, "$over", 5) == 0)
+            continue; /* the OVER aggregates' values (query_match_over): the calls name them */
         struct ast col = {
             .kind = AST_COLUMN, .name = fname, .quoted = 1, .line = it->expr->line, .column = it->expr->column};
         struct expr *e;
@@ -632,8 +634,37 @@ static int compile_condition(struct query *q, const struct ast *a, const char *c
 
 /* ---- The block ---------------------------------------------------------------------------*/
 
+/* An OVER window left in a block (not the Top-N / deduplication pattern plan.c takes). */
+static int check_over(const struct ast *a, struct sql_error *err)
+{
+    if (!a)
+        return 0;
+    if (a->kind == AST_FUNC && a->over) {
+        if (strcasecmp(a->name, "RANK") == 0 || strcasecmp(a->name, "DENSE_RANK") == 0)
+            return fail_at(err, a->line, a->column, "%s() is not supported; use ROW_NUMBER()", a->name);
+        if (strcasecmp(a->name, "ROW_NUMBER") == 0)
+            return fail_at(err, a->line, a->column,
+                           "ROW_NUMBER() is not supported here: write Top-N or deduplication as SELECT ... FROM "
+                           "(SELECT ..., ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...) AS rn FROM ...) WHERE rn "
+                           "<= N");
+        return fail_at(err, a->over->line, a->over->column, "OVER is only supported in the SELECT list");
+    }
+    for (int i = 0; i < a->nargs; i++)
+        if (check_over(a->args[i], err) < 0)
+            return -1;
+    return check_over(a->operand, err) < 0 || check_over(a->else_expr, err) < 0 ? -1 : check_over(a->filter, err);
+}
+
 static int check_shape(const struct ast_select *sel, struct sql_error *err)
 {
+    for (int i = 0; i < sel->nitems; i++)
+        if (check_over(sel->items[i].expr, err) < 0)
+            return -1;
+    for (int i = 0; i < sel->ngroup_by; i++)
+        if (check_over(sel->group_by[i], err) < 0)
+            return -1;
+    if (check_over(sel->where, err) < 0 || check_over(sel->having, err) < 0)
+        return -1;
     for (int i = 0; i < sel->nitems; i++)
         if (check_filters(sel->items[i].expr, err) < 0)
             return -1;
@@ -724,4 +755,231 @@ void query_release(struct query *q)
     free(q->prevrow);
     free(q->bounds);
     free(q->tvfrow);
+}
+
+/* ---- Top-N and deduplication: the pattern around ROW_NUMBER() ---------------------------*/
+
+static int is_rn_column(const struct ast *a, const struct rank_match *m)
+{
+    return a && a->kind == AST_COLUMN && !a->qualifier && query_name_matches(m->rn_name, a->name, a->quoted);
+}
+
+/* 1 when a reads column rn anywhere. */
+static int ast_reads_rn(const struct ast *a, const struct rank_match *m)
+{
+    if (!a)
+        return 0;
+    if (is_rn_column(a, m))
+        return 1;
+    for (int i = 0; i < a->nargs; i++)
+        if (ast_reads_rn(a->args[i], m))
+            return 1;
+    return ast_reads_rn(a->operand, m) || ast_reads_rn(a->else_expr, m) || ast_reads_rn(a->filter, m);
+}
+
+/* A conjunct rn <= N, rn < N or rn = N narrows the ranks kept: 1; anything else 0. */
+static int rn_bound(const struct ast *a, struct rank_match *m)
+{
+    if (a->kind != AST_BINARY || a->nargs != 2 || !is_rn_column(a->args[0], m) || a->args[1]->kind != AST_LITERAL ||
+        a->args[1]->lit.type != VT_BIGINT)
+        return 0;
+    int64_t n = a->args[1]->lit.u.i;
+    m->bound_at = a->args[0];
+    if (a->op == AST_OP_LE)
+        m->limit = m->limit < n ? m->limit : n;
+    else if (a->op == AST_OP_LT)
+        m->limit = m->limit < n - 1 ? m->limit : n - 1;
+    else if (a->op == AST_OP_EQ) {
+        m->limit = m->limit < n ? m->limit : n;
+        m->rank_start = m->rank_start > n ? m->rank_start : n;
+    } else
+        return 0;
+    return 1;
+}
+
+/* Splits the outer WHERE into rn bounds and the rest (joined again with AND). Returns 1 when a
+ * bound was found, 0 when not, -1 when out of memory. */
+static int split_where(const struct ast *a, struct arena *arena, struct rank_match *m, int *bounds)
+{
+    if (a->kind == AST_BINARY && a->op == AST_OP_AND && a->nargs == 2)
+        return split_where(a->args[0], arena, m, bounds) < 0 ? -1 : split_where(a->args[1], arena, m, bounds);
+    if (rn_bound(a, m)) {
+        (*bounds)++;
+        return 0;
+    }
+    if (!m->outer_where) {
+        m->outer_where = (struct ast *)a;
+        return 0;
+    }
+    struct ast *and = arena_alloc(arena, sizeof *and);
+    struct ast **args = arena_alloc(arena, 2 * sizeof *args);
+    if (!and || !args)
+        return -1;
+    memset(and, 0, sizeof *and);
+    *and = (struct ast){.kind = AST_BINARY, .op = AST_OP_AND, .line = a->line, .column = a->column};
+    args[0] = m->outer_where;
+    args[1] = (struct ast *)a;
+    and->args = args;
+    and->nargs = 2;
+    m->outer_where = and;
+    return 0;
+}
+
+/* The ROW_NUMBER() item of a plain (not grouped, not windowed) block, or -1. */
+static int find_row_number(const struct ast_select *inner)
+{
+    if (inner->ngroup_by || inner->having || inner->distinct)
+        return -1; /* a window table function is fine: window Top-N over its rows */
+    for (int i = 0; i < inner->nitems; i++) {
+        const struct ast *a = inner->items[i].expr;
+        if (a->kind == AST_FUNC && a->over && strcasecmp(a->name, "ROW_NUMBER") == 0 && inner->items[i].alias &&
+            a->over->norder_by > 0 && a->over->frame == AST_FRAME_NONE)
+            return i;
+    }
+    return -1;
+}
+
+int query_match_rank(const struct ast_select *sel, struct arena *arena, struct rank_match *m, struct sql_error *err)
+{
+    memset(m, 0, sizeof *m);
+    if (!sel->subquery || sel->subquery->nselects != 1 || !sel->where)
+        return 0;
+    m->inner = sel->subquery->selects[0];
+    if ((m->rn_item = find_row_number(m->inner)) < 0)
+        return 0;
+    m->call = m->inner->items[m->rn_item].expr;
+    m->rn_name = m->inner->items[m->rn_item].alias;
+    m->rn_quoted = m->inner->items[m->rn_item].alias_quoted;
+    m->rank_start = 1;
+    m->limit = INT64_MAX;
+    int bounds = 0;
+    if (split_where(sel->where, arena, m, &bounds) < 0)
+        return fail_at(err, 0, 0, "out of memory");
+    if (!bounds || ast_reads_rn(m->outer_where, m))
+        return 0;
+    if (m->limit < 1 || m->rank_start > m->limit)
+        return fail_at(err, m->bound_at->line, m->bound_at->column,
+                       "the condition on \"%s\" keeps no row (ROW_NUMBER() starts at 1)", m->rn_name);
+    for (int i = 0; i < sel->nitems && !m->output_rank; i++)
+        m->output_rank = sel->items[i].expr->kind == AST_STAR || ast_reads_rn(sel->items[i].expr, m);
+    for (int i = 0; i < sel->ngroup_by && !m->output_rank; i++)
+        m->output_rank = ast_reads_rn(sel->group_by[i], m);
+    if (!m->output_rank)
+        m->output_rank = ast_reads_rn(sel->having, m);
+    return 1;
+}
+
+/* ---- OVER aggregates: the calls of a block ----------------------------------------------*/
+
+static int is_over_aggregate(const struct ast *a)
+{
+    if (a->kind != AST_FUNC || !a->over)
+        return 0;
+    const struct sql_function *f = functions_find(a->name);
+    return f && f->agg != AGG_NONE;
+}
+
+static int same_expr_name(const struct ast *a, const struct ast *b)
+{
+    if (a->kind != AST_COLUMN || b->kind != AST_COLUMN)
+        return ast_equal(a, b);
+    return strcasecmp(a->name, b->name) == 0;
+}
+
+static int same_window(const struct ast_over *a, const struct ast_over *b)
+{
+    if (a->npartition_by != b->npartition_by || a->norder_by != b->norder_by || a->frame != b->frame ||
+        a->unbounded != b->unbounded || a->preceding != b->preceding)
+        return 0;
+    for (int i = 0; i < a->npartition_by; i++)
+        if (!same_expr_name(a->partition_by[i], b->partition_by[i]))
+            return 0;
+    for (int i = 0; i < a->norder_by; i++)
+        if (!same_expr_name(a->order_by[i].expr, b->order_by[i].expr) || a->order_by[i].desc != b->order_by[i].desc)
+            return 0;
+    return 1;
+}
+
+/* a with its OVER aggregate calls replaced by "$over<i>" columns (copies where something
+ * changed); NULL with err filled on failure. */
+static const struct ast *rewrite_over(const struct ast *a, struct arena *arena, struct over_match *m,
+                                      struct sql_error *err)
+{
+    if (!a)
+        return NULL;
+    if (is_over_aggregate(a)) {
+        if (m->ncalls == QUERY_MAX_OVER)
+            return fail_at(err, a->line, a->column, "too many OVER aggregates (at most %d)", QUERY_MAX_OVER), NULL;
+        if (m->win && !same_window(m->win, a->over))
+            return fail_at(err, a->over->line, a->over->column,
+                           "OVER windows that differ in one query are not supported; use one window"),
+                   NULL;
+        m->win = a->over;
+        char name[32];
+        snprintf(name, sizeof name, "$over%d", m->ncalls);
+        struct ast *c = arena_alloc(arena, sizeof *c);
+        if (!c || !(c->name = arena_strndup(arena, name, strlen(name))))
+            return fail_at(err, 0, 0, "out of memory"), NULL;
+        const char *n = c->name;
+        memset(c, 0, sizeof *c);
+        *c = (struct ast){.kind = AST_COLUMN, .line = a->line, .column = a->column, .name = n, .quoted = 1};
+        m->calls[m->ncalls++] = a;
+        return c;
+    }
+    struct ast *copy = arena_alloc(arena, sizeof *copy);
+    struct ast **args = a->nargs ? arena_alloc(arena, (size_t)a->nargs * sizeof *args) : NULL;
+    if (!copy || (a->nargs && !args))
+        return fail_at(err, 0, 0, "out of memory"), NULL;
+    *copy = *a;
+    for (int i = 0; i < a->nargs; i++)
+        if (!(args[i] = (struct ast *)rewrite_over(a->args[i], arena, m, err)))
+            return NULL;
+    copy->args = args;
+    if ((a->operand && !(copy->operand = (struct ast *)rewrite_over(a->operand, arena, m, err))) ||
+        (a->else_expr && !(copy->else_expr = (struct ast *)rewrite_over(a->else_expr, arena, m, err))))
+        return NULL;
+    return copy;
+}
+
+static int has_over_aggregate(const struct ast *a)
+{
+    if (!a)
+        return 0;
+    if (is_over_aggregate(a))
+        return 1;
+    for (int i = 0; i < a->nargs; i++)
+        if (has_over_aggregate(a->args[i]))
+            return 1;
+    return has_over_aggregate(a->operand) || has_over_aggregate(a->else_expr);
+}
+
+int query_match_over(const struct ast_select *sel, struct arena *arena, struct over_match *m, struct sql_error *err)
+{
+    memset(m, 0, sizeof *m);
+    const struct ast *first = NULL;
+    for (int i = 0; i < sel->nitems && !first; i++)
+        if (has_over_aggregate(sel->items[i].expr))
+            first = sel->items[i].expr;
+    if (!first)
+        return 0;
+    if (sel->ngroup_by || sel->having || sel->distinct || sel->window != WINDOW_NONE)
+        return fail_at(err, first->line, first->column,
+                       "OVER aggregates with GROUP BY, HAVING, DISTINCT or a window table function are not supported");
+    if (!(m->items = arena_alloc(arena, (size_t)sel->nitems * sizeof *m->items)))
+        return fail_at(err, 0, 0, "out of memory");
+    for (int i = 0; i < sel->nitems; i++) {
+        const struct ast *a = sel->items[i].expr;
+        m->items[i] = sel->items[i];
+        if (!has_over_aggregate(a))
+            continue;
+        if (!(m->items[i].expr = (struct ast *)rewrite_over(a, arena, m, err)))
+            return -1;
+        if (!m->items[i].alias && is_over_aggregate(a)) {
+            char name[32];
+            snprintf(name, sizeof name, "EXPR$%d", i);
+            if (!(m->items[i].alias = arena_strndup(arena, name, strlen(name))))
+                return fail_at(err, 0, 0, "out of memory");
+        }
+    }
+    return 1;
 }

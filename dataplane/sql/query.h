@@ -23,7 +23,8 @@ enum op_kind {
     OP_WINDOW_AGG, /* GROUP BY window_start, window_end: rows when the watermark passes a window */
     OP_GROUP_AGG,  /* GROUP BY without a window, SELECT DISTINCT: an updating result */
     OP_UNION,      /* UNION ALL: rows of every input as they come */
-    OP_RANK,       /* reserved: Top-N, deduplication and OVER aggregates */
+    OP_RANK,       /* Top-N and deduplication (rank.h) over a subquery's rows: plan.c */
+    OP_OVER,       /* OVER aggregates (over.h) over a block's filtered input rows: plan.c */
 };
 
 /* Changelog mode of an operator's output, as Flink's: insert-only, or updating (-U, +U, -D
@@ -97,6 +98,43 @@ struct query_env {
 int query_compile(struct query *q, const struct ast_select *sel, const struct schema *in, const struct query_env *env);
 /* Frees what query_compile allocated (not q). */
 void query_release(struct query *q);
+
+/* Flink's Top-N / deduplication pattern, found in an outer block sel:
+ *   SELECT ... FROM (SELECT ..., ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...) AS rn FROM x
+ *                    [WHERE ...]) WHERE rn <= N [AND ...]
+ * (also rn < N, rn = N). inner is the subquery's block; rn_item the ROW_NUMBER item of it
+ * (whose call holds the window); rank_start/limit the ranks kept; output_rank set when the
+ * outer block reads rn (a column or *); outer_where is sel's WHERE without the rn bounds
+ * (NULL when nothing else), allocated in arena. */
+struct rank_match {
+    const struct ast_select *inner;
+    int rn_item;
+    const struct ast *call;
+    const char *rn_name;
+    int rn_quoted;
+    int64_t rank_start, limit;
+    int output_rank;
+    struct ast *outer_where;
+    const struct ast *bound_at; /* the rn of the last bound (for messages) */
+};
+/* Returns 1 when sel has the pattern (m filled), 0 when not (an OVER left in a block is
+ * rejected when the block compiles), -1 with err filled (a bound that keeps no row). */
+int query_match_rank(const struct ast_select *sel, struct arena *arena, struct rank_match *m, struct sql_error *err);
+
+/* Running aggregates: a block (no GROUP BY, no window) whose SELECT list calls aggregates
+ * with OVER (...), all over one window. calls are those calls (in order); items the SELECT
+ * list with call i replaced by the column "$over<i>" (quoted), aliased EXPR$n when the item
+ * was the call alone without AS (arena). */
+#define QUERY_MAX_OVER 32
+struct over_match {
+    const struct ast_over *win;
+    const struct ast *calls[QUERY_MAX_OVER];
+    int ncalls;
+    struct ast_select_item *items;
+};
+/* Returns 1 when sel has such calls (m filled), 0 when not, -1 with err filled (windows that
+ * differ, too many calls, OVER with GROUP BY or a window table function). */
+int query_match_over(const struct ast_select *sel, struct arena *arena, struct over_match *m, struct sql_error *err);
 
 /* 1 when name is want: exactly when quoted, else ignoring ASCII case. */
 int query_name_matches(const char *name, const char *want, int quoted);
