@@ -103,6 +103,39 @@ async function keysSection() {
     form, shown);
 }
 
+const ROLES = ['member', 'admin', 'owner'];
+
+// Users and their roles (owner or admin): add one, change a role, remove one. The API's own
+// rules (only an owner makes an owner, the last owner stays) come back as its errors.
+async function usersSection() {
+  const users = await api('GET', '/v1/users');
+  const msg = h('div', { 'aria-live': 'polite' });
+  const act = (fn) => async (ev) => {
+    try {
+      await fn(ev);
+      await accountPage();
+    } catch (e) {
+      msg.replaceChildren(errorBox(e));
+    }
+  };
+  const roleSelect = (u) => h('select', { 'aria-label': `role of ${u.email}`,
+    onchange: act((ev) => api('PATCH', `/v1/users/${u.id}`, { role: ev.target.value })) },
+  ROLES.map((r) => h('option', { value: r, selected: r === u.role }, r)));
+  const remove = (u) => h('button', { type: 'button', class: 'danger', onclick: act(() => api('DELETE', `/v1/users/${u.id}`)) }, 'Remove');
+  const form = h('form', { class: 'inline' },
+    field('Email', h('input', { name: 'email', type: 'email', required: true })),
+    field('First password', h('input', { name: 'password', type: 'password', required: true, minlength: 8, autocomplete: 'new-password' })),
+    field('Role', h('select', { name: 'role' }, ROLES.map((r) => h('option', { value: r }, r)))),
+    h('button', { type: 'submit' }, 'Add user'));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    act(() => api('POST', '/v1/users', formValues(form)))();
+  });
+  return h('section', { class: 'card' }, h('h2', {}, 'Users'),
+    table([{ title: 'Email', cell: (u) => u.email }, { title: 'Role', cell: roleSelect }, { title: '', cell: remove }],
+      users.items || [], 'No users.'), form, msg);
+}
+
 export async function accountPage() {
   const me = await api('GET', '/v1/me');
   const role = (me.user && me.user.role) || me.role || '';
@@ -110,9 +143,7 @@ export async function accountPage() {
     h('p', {}, 'Tenant ', h('strong', {}, (me.tenant && me.tenant.name) || ''), ' · ', (me.user && me.user.email) || '', ' · role ', role)];
   if (role === 'owner' || role === 'admin') {
     parts.push(await keysSection());
-    const users = await api('GET', '/v1/users');
-    parts.push(h('section', { class: 'card' }, h('h2', {}, 'Users'),
-      table([{ title: 'Email', cell: (u) => u.email }, { title: 'Role', cell: (u) => u.role }], users.items || [], 'No users.')));
+    parts.push(await usersSection());
   }
   show(...parts);
 }

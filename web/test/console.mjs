@@ -126,6 +126,15 @@ try {
   await page.waitForFunction(async () => true);
   check((await page.$$('main section:nth-of-type(3) tbody tr')).length > 0, 'usage shows the running resources');
   await visit(page, '#/account', 'h2:text("API keys")', 'account');
+  await page.fill('form.inline input[name=name]', 'ci');
+  await page.click('button:text("Create key")');
+  await page.waitForSelector('p.notice code');
+  check((await page.textContent('p.notice code')).startsWith('sk_'), 'an API key is shown once at creation');
+  await page.fill('input[name=email][type=email]:not([autocomplete])', 'member@alpha.example');
+  await page.fill('input[name=password][autocomplete=new-password]', 'member password');
+  await page.click('button:text("Add user")');
+  await page.waitForSelector('td:text("member@alpha.example")');
+  check(true, 'an admin adds a user with a role');
   await visit(page, '#/connections', 'a:text("gen")', 'connections');
 
   // 6. bad SQL: the error at its line
