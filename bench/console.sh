@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# bench/console.sh — how long each page of the web console takes to load on loopback in
-# Debian's headless chromium (from navigation to the page's content drawn, after the API calls
-# it makes), next to a baseline from the same run: navigating to a static document of the same
-# server (/openapi.json, no script). Median and worst of BENCH_LOADS (default 10) loads a page.
-# Starts its own PostgreSQL under var/ and removes it afterwards. The goal is under 300 ms.
+# bench/console.sh — how long the web console's pages take to load on loopback in Debian's
+# headless chromium, from following a page's link to its content drawn (after the API calls it
+# makes), and a full load of the console itself (index.html and its modules), beside a baseline
+# from the same run: a full load of a static document of the same server (/openapi.json, no
+# script). Median and worst of BENCH_LOADS (default 10) loads. Starts its own PostgreSQL under
+# var/ and removes it afterwards. The goal is under 300 ms for every page.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench_api_lib.sh

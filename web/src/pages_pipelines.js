@@ -5,7 +5,6 @@ import { api } from './api.js';
 import { h, show, errorBox, table, formValues, field, stateBadge } from './dom.js';
 import { onLeave } from './app.js';
 import { sqlView, sqlError } from './sql.js';
-import { createEditor } from './vendor/editor.js';
 
 const rate = (x) => (x ?? 0).toFixed(1);
 
@@ -64,7 +63,9 @@ function previewTable(doc) {
 
 // The SQL editor (CodeMirror 6), with the server's error shown at its line and column and the
 // cursor put there. The container carries the editor (el.sluiceEditor) for tests and tools.
-function editor(initial) {
+// CodeMirror is loaded on the pages that edit SQL only (it is most of the console's script).
+async function editor(initial) {
+  const { createEditor } = await import('./vendor/editor.js');
   const box = h('div', { class: 'editor', id: 'sql-editor' });
   const cm = createEditor(box, initial || '');
   box.sluiceEditor = cm;
@@ -84,7 +85,7 @@ function editor(initial) {
 }
 
 export async function pipelineNewPage() {
-  const ed = editor('INSERT INTO out_stream\nSELECT * FROM in_stream');
+  const ed = await editor('INSERT INTO out_stream\nSELECT * FROM in_stream');
   const out = h('div', { 'aria-live': 'polite' });
   const form = h('form', { class: 'card' }, h('h1', {}, 'New pipeline'),
     field('Name', h('input', { name: 'name', required: true, pattern: '[A-Za-z][A-Za-z0-9_-]*' })),
@@ -180,7 +181,7 @@ export async function pipelinePage(id) {
       msg.replaceChildren(errorBox(e));
     }
   };
-  const ed = editor(p.sql);
+  const ed = await editor(p.sql);
   const edit = h('form', { class: 'card' }, h('h2', {}, 'Edit SQL'), ed.box, ed.errors, h('button', { type: 'submit' }, 'Save'));
   edit.addEventListener('submit', async (ev) => {
     ev.preventDefault();
