@@ -116,13 +116,15 @@ export async function pipelineNewPage() {
   show(form);
 }
 
-// Throughput, errors: live (the status sampled every two seconds while the page is open), or
-// the last hour / day from the usage API, per minute or hour.
+// Throughput, errors and lag: live (the status sampled every two seconds while the page is open), or
+// the last hour / day from the usage API, per minute or hour (the usage API has no lag).
 function throughputChart(id) {
-  const live = [[], [], [], []];
+  const live = [[], [], [], [], []];
   const el = h('div', { class: 'chart', id: 'throughput' });
   const plot = new uPlot({ width: Math.min(760, window.innerWidth - 48), height: 200, title: 'Records per second',
-    series: [{}, { label: 'in', stroke: '#2563eb' }, { label: 'out', stroke: '#16a34a' }, { label: 'errors', stroke: '#dc2626' }] },
+    series: [{}, { label: 'in', stroke: '#2563eb' }, { label: 'out', stroke: '#16a34a' }, { label: 'errors', stroke: '#dc2626' },
+      { label: 'lag (records)', stroke: '#9333ea', scale: 'lag' }],
+    axes: [{}, {}, { scale: 'lag', side: 1, grid: { show: false } }] },
   live, el);
   let range = 'live';
   const draw = (data) => {
@@ -132,12 +134,13 @@ function throughputChart(id) {
   const select = h('select', { 'aria-label': 'Range', onchange: async (ev) => {
     range = ev.target.value;
     if (range === 'live') draw(live);
-    else draw(await perMinute(id, range === 'hour' ? 3600 : 86400, range === 'hour' ? 'minute' : 'hour').catch(() => [[], [], [], []]));
+    else draw(await perMinute(id, range === 'hour' ? 3600 : 86400, range === 'hour' ? 'minute' : 'hour').then((d) => [...d, d[0].map(() => null)]).catch(() => [[], [], [], [], []]));
   } }, h('option', { value: 'live' }, 'live'), h('option', { value: 'hour' }, 'last hour'), h('option', { value: 'day' }, 'last 24 hours'));
   function add(status) {
     const t = Date.now() / 1000;
     const tp = status.throughput || {};
     live[0].push(t); live[1].push(tp.records_in_per_second || 0); live[2].push(tp.records_out_per_second || 0); live[3].push(status.errors || 0);
+    live[4].push(status.lag || 0);
     while (live[0].length && live[0][0] < t - 900) live.forEach((s) => s.shift());
     if (range === 'live') draw(live);
   }
