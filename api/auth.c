@@ -59,12 +59,7 @@ static int auth_csrf_ok(const struct api_request *req, const char *token)
     const char *given = api_header(req, "X-CSRF-Token");
     char want[CRYPTO_SHA256_HEX];
     auth_csrf_token(token, want);
-    if (!given || strlen(given) != strlen(want))
-        return 0;
-    unsigned diff = 0;
-    for (size_t i = 0; want[i]; i++)
-        diff |= (unsigned)(given[i] ^ want[i]);
-    return diff == 0;
+    return given && crypto_equal(given, want);
 }
 
 /* The caller's credential: a bearer header, else the console's session cookie (whose writes

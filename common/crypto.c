@@ -287,3 +287,9 @@ done:
     EVP_PKEY_free(pkey);
     return ok ? 0 : -1;
 }
+
+int crypto_equal(const char *a, const char *b)
+{
+    size_t n = strlen(a);
+    return n == strlen(b) && CRYPTO_memcmp(a, b, n) == 0;
+}

@@ -24,6 +24,9 @@ int crypto_unhex(const char *hex, void *out, size_t outlen);
 
 /* Hex SHA-256 of data into out[CRYPTO_SHA256_HEX]. */
 void crypto_sha256_hex(const void *data, size_t len, char *out);
+/* 1 when the NUL-terminated secrets a and b are equal, compared in constant time for a given
+ * length (OpenSSL's CRYPTO_memcmp), else 0. */
+int crypto_equal(const char *a, const char *b);
 
 /* A new random token: prefix followed by 64 hex digits (32 random bytes). out needs
  * strlen(prefix) + 65 bytes. */
