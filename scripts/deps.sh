@@ -6,6 +6,8 @@ pkgs=(build-essential pkg-config git ca-certificates curl jq openssl procps ipro
       postgresql postgresql-client libpq-dev libmicrohttpd-dev libjansson-dev libssl-dev
       librdkafka-dev check libsubunit-dev libcurl4-openssl-dev libseccomp-dev libyaml-dev libpcre2-dev
       nftables libnftables-dev chromium
+      liblua5.4-dev librabbitmq-dev libmosquitto-dev libhiredis-dev
+      rabbitmq-server mosquitto redis-server
       clang libclang-rt-14-dev wrk cppcheck clang-format docker-compose)
 missing=()
 for p in "${pkgs[@]}"; do
