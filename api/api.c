@@ -38,6 +38,7 @@
 #include "common/crypto.h"
 #include "common/db.h"
 #include "common/log.h"
+#include "common/signals.h"
 
 /* ---- configuration ----------------------------------------------------------------------- */
 
@@ -955,10 +956,7 @@ int api_main(int argc, char **argv)
     }
     /* Signals go to sigwait() below; the server threads inherit the mask. */
     sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signals_block_stop(&stop);
     signal(SIGPIPE, SIG_IGN);
 
     api_server.ratelimit = ratelimit_new();

@@ -13,7 +13,7 @@
 
 /* ---- Order, equality, hash --------------------------------------------------------------*/
 
-static double as_double(const struct value *v)
+double value_as_double(const struct value *v)
 {
     if (v->type == VT_DOUBLE)
         return v->u.d;
@@ -36,7 +36,7 @@ static int decimal_compare(value_int128 a, int sa, value_int128 b, int sb)
 int value_compare(const struct value *a, const struct value *b)
 {
     if (a->type == VT_DOUBLE || b->type == VT_DOUBLE) {
-        double x = as_double(a), y = as_double(b);
+        double x = value_as_double(a), y = value_as_double(b);
         return x < y ? -1 : x > y ? 1 : 0;
     }
     if (value_is_decimal(a->type) || value_is_decimal(b->type)) {

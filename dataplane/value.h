@@ -102,6 +102,8 @@ struct schema {
 /* Total order used by comparisons, MIN/MAX and grouping (both non-null, comparable types:
  * BIGINT and DOUBLE compare as numbers). Returns <0, 0 or >0. */
 int value_compare(const struct value *a, const struct value *b);
+/* A numeric value (BIGINT, DOUBLE, DECIMAL, or any integer-held type) as a double. */
+double value_as_double(const struct value *v);
 /* 1 when a and b are equal (two NULLs are equal here, as grouping wants), else 0. */
 int value_equal(const struct value *a, const struct value *b);
 /* Hash of v mixed with seed; values that compare equal hash equal (a whole DOUBLE as a BIGINT). */

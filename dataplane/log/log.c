@@ -1056,12 +1056,7 @@ int seglog_partition_end_offset(const char *dir, uint64_t *end, char *err, size_
     int n;
     if (list_segments(dir, &bases, &n, err, errlen) != 0)
         return -1;
-    if (n == 0) {
-        free(bases);
-        *end = 0;
-        return 0;
-    }
-    for (int i = n - 1; i >= 0; i--) {
+    for (int i = n - 1; i >= 0; i--) { /* no segment: the loop is skipped, the end is 0 */
         char path[LOG_PATH_MAX];
         segment_path(path, sizeof path, dir, bases[i]);
         int fd = open(path, O_RDONLY | O_CLOEXEC);

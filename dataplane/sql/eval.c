@@ -41,15 +41,6 @@ char *eval_string_alloc(struct eval_ctx *c, const struct expr *e, const char *wh
     return m;
 }
 
-static double as_double(const struct value *v)
-{
-    if (v->type == VT_DOUBLE)
-        return v->u.d;
-    if (value_is_decimal(v->type))
-        return value_decimal_to_double(v->u.dec, value_decimal_scale(v->type));
-    return (double)v->u.i;
-}
-
 /* ---- Node evaluators --------------------------------------------------------------------*/
 
 int eval_column(const struct expr *e, struct eval_ctx *c, struct value *out)
@@ -119,7 +110,7 @@ int eval_mod_int(const struct expr *e, struct eval_ctx *c, struct value *out)
     {                                                                                          \
         EVAL_TWO(e, c, a, b);                                                                  \
         out->type = VT_DOUBLE;                                                                 \
-        out->u.d = as_double(&a) op as_double(&b);                                             \
+        out->u.d = value_as_double(&a) op value_as_double(&b);                                             \
         return 0;                                                                              \
     }
 // clang-format on
@@ -130,22 +121,22 @@ EVAL_DOUBLE(eval_mul_double, *)
 int eval_div_double(const struct expr *e, struct eval_ctx *c, struct value *out)
 {
     EVAL_TWO(e, c, a, b);
-    double y = as_double(&b);
+    double y = value_as_double(&b);
     if (y == 0)
         return eval_fail(c, e, "division by zero");
     out->type = VT_DOUBLE;
-    out->u.d = as_double(&a) / y;
+    out->u.d = value_as_double(&a) / y;
     return 0;
 }
 
 int eval_mod_double(const struct expr *e, struct eval_ctx *c, struct value *out)
 {
     EVAL_TWO(e, c, a, b);
-    double y = as_double(&b);
+    double y = value_as_double(&b);
     if (y == 0)
         return eval_fail(c, e, "division by zero");
     out->type = VT_DOUBLE;
-    out->u.d = fmod(as_double(&a), y);
+    out->u.d = fmod(value_as_double(&a), y);
     return 0;
 }
 
@@ -677,7 +668,7 @@ static int cast_to_bigint(struct eval_ctx *c, const struct expr *e, const struct
 static int cast_to_double(struct eval_ctx *c, const struct expr *e, const struct value *in, struct value *out)
 {
     if (value_is_decimal(in->type)) {
-        out->u.d = as_double(in);
+        out->u.d = value_as_double(in);
         return 0;
     }
     switch (in->type) {

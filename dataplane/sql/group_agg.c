@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dataplane/sql/functions.h"
+#include "dataplane/sql/opstate.h"
 
 /* A distinct value and how many rows of the group hold it. */
 struct value_count {
@@ -36,27 +37,6 @@ static int uses_values(const struct agg_slot *s)
 
 /* ---- Values ------------------------------------------------------------------------------*/
 
-static void value_release(struct value *v)
-{
-    if (v->type == VT_STRING)
-        free((void *)v->u.s.ptr);
-    v->type = VT_NULL;
-}
-
-static int value_own(struct value *dst, const struct value *v)
-{
-    *dst = *v;
-    if (v->type != VT_STRING)
-        return 0;
-    char *m = malloc(v->u.s.len + 1);
-    if (!m)
-        return -1;
-    memcpy(m, v->u.s.ptr, v->u.s.len);
-    m[v->u.s.len] = '\0';
-    dst->u.s.ptr = m;
-    return 0;
-}
-
 /* Index of the first value >= v; *found when equal. */
 static int acc_search(const struct group_acc *a, const struct value *v, int *found)
 {
@@ -79,7 +59,7 @@ static int acc_values_add(struct group_acc *a, const struct value *v, int64_t n)
     if (found) {
         a->vals[i].n += n;
         if (a->vals[i].n <= 0) {
-            value_release(&a->vals[i].v);
+            opstate_value_release(&a->vals[i].v);
             memmove(&a->vals[i], &a->vals[i + 1], (size_t)(a->nvals - i - 1) * sizeof *a->vals);
             a->nvals--;
         }
@@ -96,7 +76,7 @@ static int acc_values_add(struct group_acc *a, const struct value *v, int64_t n)
         a->capvals = cap;
     }
     struct value copy;
-    if (value_own(&copy, v) < 0)
+    if (opstate_value_own(&copy, v) < 0)
         return -1;
     memmove(&a->vals[i + 1], &a->vals[i], (size_t)(a->nvals - i) * sizeof *a->vals);
     a->vals[i] = (struct value_count){copy, n};
@@ -107,7 +87,7 @@ static int acc_values_add(struct group_acc *a, const struct value *v, int64_t n)
 static void acc_free(struct group_acc *a)
 {
     for (int i = 0; i < a->nvals; i++)
-        value_release(&a->vals[i].v);
+        opstate_value_release(&a->vals[i].v);
     free(a->vals);
 }
 
@@ -195,9 +175,9 @@ static struct group_entry *entry_new(const struct group_table *t, const struct v
     g->accs = (struct group_acc *)(g->keys + t->nkeys);
     g->hash = h;
     for (int i = 0; i < t->nkeys; i++)
-        if (value_own(&g->keys[i], &keys[i]) < 0) {
+        if (opstate_value_own(&g->keys[i], &keys[i]) < 0) {
             for (int k = 0; k < i; k++)
-                value_release(&g->keys[k]);
+                opstate_value_release(&g->keys[k]);
             free(g);
             return NULL;
         }
@@ -272,7 +252,7 @@ void group_entry_result(const struct group_table *t, const struct group_entry *g
 static void entry_free(const struct group_table *t, struct group_entry *g)
 {
     for (int i = 0; i < t->nkeys; i++)
-        value_release(&g->keys[i]);
+        opstate_value_release(&g->keys[i]);
     for (int i = 0; i < t->naggs; i++)
         acc_free(&g->accs[i]);
     free(g);

@@ -3,6 +3,7 @@
 #include "dataplane/sql/lexer.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,15 @@ int sql_error_vset(struct sql_error *err, int line, int column, const char *fmt,
         err->line = line;
         err->column = column;
     }
+    return -1;
+}
+
+int sql_error_at(struct sql_error *err, int line, int column, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sql_error_vset(err, line, column, fmt, ap);
+    va_end(ap);
     return -1;
 }
 

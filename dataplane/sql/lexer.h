@@ -47,6 +47,11 @@ int lexer_tokenize(const char *text, size_t len, struct arena *arena, struct tok
 /* Fills err (when not NULL) with line, column and a formatted message. Returns -1. */
 int sql_error_vset(struct sql_error *err, int line, int column, const char *fmt, va_list ap)
     __attribute__((format(printf, 4, 0)));
+/* The same with the message's arguments inline. Returns -1. */
+int sql_error_at(struct sql_error *err, int line, int column, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* sql_error_at at token t (line and column 0 when t is NULL). */
+#define sql_error_tok(err, t, ...) sql_error_at(err, (t) ? (t)->line : 0, (t) ? (t)->column : 0, __VA_ARGS__)
 /* How a token kind is shown in "expected X, found Y" messages. Static string. */
 const char *lexer_kind_name(enum token_kind k);
 

@@ -1,9 +1,31 @@
-/* opstate.c — owned row copies, the partition hash table and the byte form of rows shared by
- * the changelog operators (Top-N, deduplication, OVER aggregates). */
+/* opstate.c — owned value and row copies, the partition hash table and the byte form of values,
+ * rows and snapshot heads shared by the stateful operators (windows, GROUP BY, Top-N,
+ * deduplication, OVER aggregates). */
 #include "dataplane/sql/opstate.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+void opstate_value_release(struct value *v)
+{
+    if (v->type == VT_STRING)
+        free((void *)v->u.s.ptr);
+    v->type = VT_NULL;
+}
+
+int opstate_value_own(struct value *dst, const struct value *v)
+{
+    *dst = *v;
+    if (v->type != VT_STRING)
+        return 0;
+    char *m = malloc(v->u.s.len + 1);
+    if (!m)
+        return -1;
+    memcpy(m, v->u.s.ptr, v->u.s.len);
+    m[v->u.s.len] = '\0';
+    dst->u.s.ptr = m;
+    return 0;
+}
 
 struct value *opstate_row_copy(const struct value *row, int n, size_t *size)
 {
@@ -98,6 +120,37 @@ void opstate_table_free(struct opstate_table *t)
 
 /* ---- Byte form ---------------------------------------------------------------------------*/
 
+void window_put(struct window_writer *b, const void *d, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        while (cap < b->len + n)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, d, n);
+    b->len += n;
+}
+
+void window_get(struct window_reader *r, void *d, size_t n)
+{
+    if (r->bad || r->len - r->pos < n) {
+        r->bad = 1;
+        memset(d, 0, n);
+        return;
+    }
+    memcpy(d, r->p + r->pos, n);
+    r->pos += n;
+}
+
 void opstate_put_i64(struct window_writer *w, int64_t v) { window_put(w, &v, sizeof v); }
 
 int64_t opstate_get_i64(struct window_reader *r)
@@ -107,20 +160,25 @@ int64_t opstate_get_i64(struct window_reader *r)
     return v;
 }
 
-void opstate_put_value(struct window_writer *w, const struct value *v)
+void opstate_put_value(struct window_writer *b, const struct value *v)
 {
-    unsigned char t = (unsigned char)v->type;
-    window_put(w, &t, 1);
-    if (v->type == VT_STRING) {
-        window_put(w, &v->u.s.len, sizeof v->u.s.len);
-        window_put(w, v->u.s.ptr, v->u.s.len);
+    unsigned char t = (unsigned char)value_type_base(v->type);
+    window_put(b, &t, 1);
+    if (value_is_decimal(v->type)) {
+        unsigned char ps[2] = {(unsigned char)value_decimal_precision(v->type),
+                               (unsigned char)value_decimal_scale(v->type)};
+        window_put(b, ps, 2);
+        window_put(b, &v->u.dec, sizeof v->u.dec);
+    } else if (v->type == VT_STRING) {
+        window_put(b, &v->u.s.len, sizeof v->u.s.len);
+        window_put(b, v->u.s.ptr, v->u.s.len);
     } else if (v->type == VT_DOUBLE) {
-        window_put(w, &v->u.d, sizeof v->u.d);
+        window_put(b, &v->u.d, sizeof v->u.d);
     } else if (v->type == VT_BOOLEAN) {
         unsigned char x = v->u.b;
-        window_put(w, &x, 1);
+        window_put(b, &x, 1);
     } else if (v->type != VT_NULL) {
-        opstate_put_i64(w, v->u.i);
+        opstate_put_i64(b, v->u.i);
     }
 }
 
@@ -154,8 +212,18 @@ void opstate_get_value(struct window_reader *r, struct value *v)
     }
     case VT_BIGINT:
     case VT_TIMESTAMP:
+    case VT_DATE:
         v->u.i = opstate_get_i64(r);
         return;
+    case VT_DECIMAL: {
+        unsigned char ps[2];
+        window_get(r, ps, 2);
+        window_get(r, &v->u.dec, sizeof v->u.dec);
+        if (ps[0] < 1 || ps[0] > DECIMAL_MAX_PRECISION || ps[1] > ps[0])
+            r->bad = 1;
+        v->type = value_decimal_type(ps[0], ps[1]);
+        return;
+    }
     default:
         r->bad = 1;
         v->type = VT_NULL;
@@ -186,4 +254,15 @@ struct value *opstate_get_row(struct window_reader *r, int n, const enum value_t
     if (tmp != stack)
         free(tmp);
     return row;
+}
+
+int opstate_head_matches(struct window_reader *r, const char magic[8], const struct window_writer *config)
+{
+    char got[8];
+    window_get(r, got, sizeof got);
+    int same = !config->oom && !r->bad && memcmp(got, magic, sizeof got) == 0 && r->len - r->pos >= config->len &&
+               (config->len == 0 || memcmp(r->p + r->pos, config->p, config->len) == 0);
+    if (same)
+        r->pos += config->len;
+    return same;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataplane/sql/lexer.h" /* sql_error_at */
 #include "dataplane/sql/opstate.h"
 
 #define OVER_MAX_COLS 1024
@@ -69,18 +70,8 @@ struct over {
     struct over_stats stats;
 };
 
-static int over_fail(struct sql_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int over_fail(struct sql_error *err, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        err->line = err->column = 0;
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
+/* An error without a place in the query text (lexer.h). Returns -1. */
+#define over_fail(err, ...) sql_error_at(err, 0, 0, __VA_ARGS__)
 
 static int is_minmax(enum agg_kind k) { return k == AGG_MIN || k == AGG_MAX; }
 
@@ -696,13 +687,7 @@ int over_restore(struct over *o, const char *buf, size_t len, struct sql_error *
     struct window_writer fp = {0};
     put_config(&fp, o);
     struct window_reader r = {buf, len, 0, 0};
-    char magic[sizeof over_magic], *head = malloc(fp.len ? fp.len : 1);
-    window_get(&r, magic, sizeof magic);
-    if (head)
-        window_get(&r, head, fp.len);
-    int same =
-        head && !fp.oom && !r.bad && memcmp(magic, over_magic, sizeof magic) == 0 && memcmp(head, fp.p, fp.len) == 0;
-    free(head);
+    int same = opstate_head_matches(&r, over_magic, &fp);
     free(fp.p);
     if (!same)
         return over_fail(err, "over: snapshot is not from this operator");

@@ -135,18 +135,9 @@ int sql_parse_timestamp(const char *s, size_t len, int64_t *ms)
     return timestamp_parse_text(s, len, TIMESTAMP_TEXT_SQL, ms);
 }
 
-static int fail_at(struct sql_error *err, int line, int column, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail_at(struct sql_error *err, int line, int column, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    sql_error_vset(err, line, column, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-#define fail_tok(err, t, ...) fail_at(err, (t) ? (t)->line : 0, (t) ? (t)->column : 0, __VA_ARGS__)
+/* Errors at a line and column, or at a token (lexer.h). */
+#define fail_at sql_error_at
+#define fail_tok sql_error_tok
 
 static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 {
@@ -1359,6 +1350,15 @@ size_t plan_state_bytes(const struct plan *p)
 
 static int is_stateful(const struct query *q) { return q->op.kind == OP_WINDOW_AGG || q->op.kind == OP_GROUP_AGG; }
 
+/* Appends an operator's snapshot buf[0..n) after its length, and frees buf. */
+static void put_blob(struct window_writer *w, char *buf, size_t n)
+{
+    uint64_t len64 = n;
+    window_put(w, &len64, sizeof len64);
+    window_put(w, buf, n);
+    free(buf);
+}
+
 int plan_snapshot(const struct plan *p, char **out, size_t *len)
 {
     struct window_writer w = {0};
@@ -1375,31 +1375,23 @@ int plan_snapshot(const struct plan *p, char **out, size_t *len)
         else if (q->op.kind == OP_GROUP_AGG)
             group_table_write(&q->groups, &w);
     }
-    for (int i = 0; i < p->nranks; i++) {
+    for (int i = 0; i < p->nranks; i++, nstate++) {
         char *buf;
         size_t n;
         if (rank_snapshot(p->ranks[i]->rank, &buf, &n) < 0) {
             free(w.p);
             return -1;
         }
-        uint64_t len64 = n;
-        window_put(&w, &len64, sizeof len64);
-        window_put(&w, buf, n);
-        free(buf);
-        nstate++;
+        put_blob(&w, buf, n);
     }
-    for (int i = 0; i < p->novers; i++) {
+    for (int i = 0; i < p->novers; i++, nstate++) {
         char *buf;
         size_t n;
         if (over_snapshot(p->overs[i]->over, &buf, &n) < 0) {
             free(w.p);
             return -1;
         }
-        uint64_t len64 = n;
-        window_put(&w, &len64, sizeof len64);
-        window_put(&w, buf, n);
-        free(buf);
-        nstate++;
+        put_blob(&w, buf, n);
     }
     if (!nstate) {
         int64_t none = 0;

@@ -20,18 +20,9 @@
  * found again in the SELECT list or HAVING). */
 static const char query_key_marker[] = "<group key>";
 
-static int fail_at(struct sql_error *err, int line, int column, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail_at(struct sql_error *err, int line, int column, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    sql_error_vset(err, line, column, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-#define fail_tok(err, t, ...) fail_at(err, (t) ? (t)->line : 0, (t) ? (t)->column : 0, __VA_ARGS__)
+/* Errors at a line and column, or at a token (lexer.h). */
+#define fail_at sql_error_at
+#define fail_tok sql_error_tok
 
 int query_name_matches(const char *name, const char *want, int quoted)
 {

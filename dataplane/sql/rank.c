@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataplane/sql/lexer.h" /* sql_error_at */
 #include "dataplane/sql/opstate.h"
 
 #define RANK_MAX_COLS 1024
@@ -39,18 +40,8 @@ struct rank {
     struct rank_stats stats;
 };
 
-static int rank_fail(struct sql_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int rank_fail(struct sql_error *err, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        err->line = err->column = 0;
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
+/* An error without a place in the query text (lexer.h). Returns -1. */
+#define rank_fail(err, ...) sql_error_at(err, 0, 0, __VA_ARGS__)
 
 /* ---- Configuration -----------------------------------------------------------------------*/
 
@@ -570,13 +561,7 @@ int rank_restore(struct rank *r, const char *buf, size_t len, struct sql_error *
     struct window_writer fp = {0};
     put_config(&fp, r);
     struct window_reader rd = {buf, len, 0, 0};
-    char magic[sizeof rank_magic], *head = malloc(fp.len ? fp.len : 1);
-    window_get(&rd, magic, sizeof magic);
-    if (head)
-        window_get(&rd, head, fp.len);
-    int same =
-        head && !fp.oom && !rd.bad && memcmp(magic, rank_magic, sizeof magic) == 0 && memcmp(head, fp.p, fp.len) == 0;
-    free(head);
+    int same = opstate_head_matches(&rd, rank_magic, &fp);
     free(fp.p);
     if (!same)
         return rank_fail(err, "rank: snapshot is not from this operator");

@@ -42,34 +42,12 @@ struct session_partition {
 
 /* ---- Values, sets, groups, windows ------------------------------------------------------*/
 
-static void value_release(struct value *v)
-{
-    if (v->type == VT_STRING)
-        free((void *)v->u.s.ptr);
-    v->type = VT_NULL;
-}
-
-/* Copies v so that it owns its string. Returns 0 or -1. */
-static int value_own(struct value *dst, const struct value *v)
-{
-    *dst = *v;
-    if (v->type != VT_STRING)
-        return 0;
-    char *m = malloc(v->u.s.len + 1);
-    if (!m)
-        return -1;
-    memcpy(m, v->u.s.ptr, v->u.s.len);
-    m[v->u.s.len] = '\0';
-    dst->u.s.ptr = m;
-    return 0;
-}
-
 static void value_set_free(struct value_set *s)
 {
     if (!s)
         return;
     for (size_t i = 0; i < s->cap; i++)
-        value_release(&s->vals[i]);
+        opstate_value_release(&s->vals[i]);
     free(s->vals);
     free(s);
 }
@@ -100,7 +78,7 @@ static int value_set_add(struct value_set *s, const struct value *v)
             return 0;
         k = (k + 1) & (s->cap - 1);
     }
-    if (value_own(&s->vals[k], v) < 0)
+    if (opstate_value_own(&s->vals[k], v) < 0)
         return -1;
     s->n++;
     return 0;
@@ -109,9 +87,9 @@ static int value_set_add(struct value_set *s, const struct value *v)
 static void group_free(const struct window_table *t, struct window_group *g)
 {
     for (int i = 0; i < t->nkeys; i++)
-        value_release(&g->keys[i]);
+        opstate_value_release(&g->keys[i]);
     for (int i = 0; i < t->naggs; i++) {
-        value_release(&g->aggs[i].best);
+        opstate_value_release(&g->aggs[i].best);
         value_set_free(g->aggs[i].set);
     }
     free(g);
@@ -224,21 +202,12 @@ static struct window_group *window_find_group(struct window_table *t, struct win
     if (!g)
         return NULL;
     for (int i = 0; i < t->nkeys; i++)
-        if (value_own(&g->keys[i], &keys[i]) < 0) {
+        if (opstate_value_own(&g->keys[i], &keys[i]) < 0) {
             group_free(t, g);
             return NULL;
         }
     window_link(w, g);
     return g;
-}
-
-static double agg_as_double(const struct value *v)
-{
-    if (v->type == VT_DOUBLE)
-        return v->u.d;
-    if (value_is_decimal(v->type))
-        return value_decimal_to_double(v->u.dec, value_decimal_scale(v->type));
-    return (double)v->u.i;
 }
 
 static int is_variance(enum agg_kind k)
@@ -250,9 +219,9 @@ static int is_variance(enum agg_kind k)
 static int agg_set_best(struct agg_state *st, const struct value *v)
 {
     struct value copy;
-    if (value_own(&copy, v) < 0)
+    if (opstate_value_own(&copy, v) < 0)
         return -1;
-    value_release(&st->best);
+    opstate_value_release(&st->best);
     st->best = copy;
     return 0;
 }
@@ -307,7 +276,7 @@ static int agg_update(const struct agg_slot *s, struct agg_state *st, const stru
         return 0;
     default:
         if (is_variance(s->kind)) {
-            double x = agg_as_double(v);
+            double x = value_as_double(v);
             st->sum.d += x;
             st->best.type = VT_DOUBLE;
             st->best.u.d = (st->count ? st->best.u.d : 0) + x * x;
@@ -364,7 +333,7 @@ static int agg_merge(const struct agg_slot *s, struct agg_state *dst, struct agg
         break;
     }
     if (take && (s->kind == AGG_MIN || s->kind == AGG_MAX || s->kind == AGG_FIRST_VALUE || s->kind == AGG_LAST_VALUE)) {
-        value_release(&dst->best);
+        opstate_value_release(&dst->best);
         dst->best = src->best; /* moved */
         src->best.type = VT_NULL;
         dst->sum.i = src->sum.i;
@@ -482,7 +451,7 @@ static int partition_equal(const struct window_table *t, const struct value *a, 
 static void partition_free(const struct window_table *t, struct session_partition *sp)
 {
     for (int i = 0; i < t->npart; i++)
-        value_release(&sp->keys[i]);
+        opstate_value_release(&sp->keys[i]);
     free(sp->spans);
     free(sp);
 }
@@ -517,7 +486,7 @@ static struct session_partition *partition_find(struct window_table *t, const st
         return NULL;
     sp->hash = h;
     for (int i = 0; i < t->npart; i++)
-        if (value_own(&sp->keys[i], &keys[i]) < 0) {
+        if (opstate_value_own(&sp->keys[i], &keys[i]) < 0) {
             partition_free(t, sp);
             return NULL;
         }
@@ -716,139 +685,28 @@ void window_table_clear(struct window_table *t)
  * nwindows, then per window: start, end, ngroups, and per group: keys, then per aggregate:
  * count, sum, best value, distinct count and values. A value is a type byte and payload. */
 
-void window_put(struct window_writer *b, const void *d, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        while (cap < b->len + n)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, d, n);
-    b->len += n;
-}
-
-static void put_i64(struct window_writer *b, int64_t v) { window_put(b, &v, sizeof v); }
-
-static void put_value(struct window_writer *b, const struct value *v)
-{
-    unsigned char t = (unsigned char)value_type_base(v->type);
-    window_put(b, &t, 1);
-    if (value_is_decimal(v->type)) {
-        unsigned char ps[2] = {(unsigned char)value_decimal_precision(v->type),
-                               (unsigned char)value_decimal_scale(v->type)};
-        window_put(b, ps, 2);
-        window_put(b, &v->u.dec, sizeof v->u.dec);
-    } else if (v->type == VT_STRING) {
-        window_put(b, &v->u.s.len, sizeof v->u.s.len);
-        window_put(b, v->u.s.ptr, v->u.s.len);
-    } else if (v->type == VT_DOUBLE) {
-        window_put(b, &v->u.d, sizeof v->u.d);
-    } else if (v->type == VT_BOOLEAN) {
-        unsigned char x = v->u.b;
-        window_put(b, &x, 1);
-    } else if (v->type != VT_NULL) {
-        put_i64(b, v->u.i);
-    }
-}
-
 void window_table_write(const struct window_table *t, struct window_writer *b)
 {
-    put_i64(b, t->nwindows);
+    opstate_put_i64(b, t->nwindows);
     for (int i = 0; i < t->nwindows; i++) {
         const struct window *w = &t->windows[i];
-        put_i64(b, w->start);
-        put_i64(b, w->end);
-        put_i64(b, (int64_t)w->ngroups);
+        opstate_put_i64(b, w->start);
+        opstate_put_i64(b, w->end);
+        opstate_put_i64(b, (int64_t)w->ngroups);
         for (const struct window_group *g = w->first; g; g = g->next) {
             for (int k = 0; k < t->nkeys; k++)
-                put_value(b, &g->keys[k]);
+                opstate_put_value(b, &g->keys[k]);
             for (int a = 0; a < t->naggs; a++) {
                 const struct agg_state *st = &g->aggs[a];
-                put_i64(b, st->count);
+                opstate_put_i64(b, st->count);
                 window_put(b, &st->sum, sizeof st->sum);
-                put_value(b, &st->best);
-                put_i64(b, st->set ? (int64_t)st->set->n : 0);
+                opstate_put_value(b, &st->best);
+                opstate_put_i64(b, st->set ? (int64_t)st->set->n : 0);
                 for (size_t s = 0; st->set && s < st->set->cap; s++)
                     if (st->set->vals[s].type != VT_NULL)
-                        put_value(b, &st->set->vals[s]);
+                        opstate_put_value(b, &st->set->vals[s]);
             }
         }
-    }
-}
-
-void window_get(struct window_reader *r, void *d, size_t n)
-{
-    if (r->bad || r->len - r->pos < n) {
-        r->bad = 1;
-        memset(d, 0, n);
-        return;
-    }
-    memcpy(d, r->p + r->pos, n);
-    r->pos += n;
-}
-
-static int64_t get_i64(struct window_reader *r)
-{
-    int64_t v;
-    window_get(r, &v, sizeof v);
-    return v;
-}
-
-/* A value whose string points into the reader's buffer (copied by the caller). */
-static void get_value(struct window_reader *r, struct value *v)
-{
-    unsigned char type;
-    window_get(r, &type, 1);
-    memset(v, 0, sizeof *v);
-    v->type = (enum value_type)type;
-    switch (v->type) {
-    case VT_NULL:
-        return;
-    case VT_STRING:
-        window_get(r, &v->u.s.len, sizeof v->u.s.len);
-        if (r->bad || r->len - r->pos < v->u.s.len) {
-            r->bad = 1;
-            v->type = VT_NULL;
-            return;
-        }
-        v->u.s.ptr = r->p + r->pos;
-        r->pos += v->u.s.len;
-        return;
-    case VT_DOUBLE:
-        window_get(r, &v->u.d, sizeof v->u.d);
-        return;
-    case VT_BOOLEAN: {
-        unsigned char x;
-        window_get(r, &x, 1);
-        v->u.b = x != 0;
-        return;
-    }
-    case VT_BIGINT:
-    case VT_TIMESTAMP:
-    case VT_DATE:
-        v->u.i = get_i64(r);
-        return;
-    case VT_DECIMAL: {
-        unsigned char ps[2];
-        window_get(r, ps, 2);
-        window_get(r, &v->u.dec, sizeof v->u.dec);
-        if (ps[0] < 1 || ps[0] > DECIMAL_MAX_PRECISION || ps[1] > ps[0])
-            r->bad = 1;
-        v->type = value_decimal_type(ps[0], ps[1]);
-        return;
-    }
-    default:
-        r->bad = 1;
-        v->type = VT_NULL;
     }
 }
 
@@ -857,19 +715,19 @@ static void read_agg_state(struct window_reader *r, const struct agg_slot *slot,
 {
     struct value best;
     enum value_type arg_type = slot->arg ? slot->arg->type : VT_NULL;
-    st->count = get_i64(r);
+    st->count = opstate_get_i64(r);
     window_get(r, &st->sum, sizeof st->sum);
-    get_value(r, &best);
+    opstate_get_value(r, &best);
     if (st->count < 0 || (best.type != VT_NULL && best.type != slot->result))
         r->bad = 1;
     /* A snapshot naming the same group twice is read as one group: drop what came before. */
-    value_release(&st->best);
-    if (!r->bad && value_own(&st->best, &best) < 0)
+    opstate_value_release(&st->best);
+    if (!r->bad && opstate_value_own(&st->best, &best) < 0)
         r->bad = 1;
-    int64_t nset = get_i64(r);
+    int64_t nset = opstate_get_i64(r);
     for (int64_t s = 0; s < nset && !r->bad; s++) {
         struct value v;
-        get_value(r, &v);
+        opstate_get_value(r, &v);
         if (r->bad || v.type == VT_NULL || v.type != arg_type ||
             (!st->set && !(st->set = calloc(1, sizeof *st->set))) || value_set_add(st->set, &v) < 0)
             r->bad = 1;
@@ -878,18 +736,18 @@ static void read_agg_state(struct window_reader *r, const struct agg_slot *slot,
 
 int window_table_read(struct window_table *t, struct window_reader *r)
 {
-    int64_t nwin = get_i64(r);
+    int64_t nwin = opstate_get_i64(r);
     if (nwin < 0 || t->nkeys > 64)
         r->bad = 1;
     for (int64_t i = 0; i < nwin && !r->bad; i++) {
-        int64_t start = get_i64(r), end = get_i64(r), ngroups = get_i64(r);
+        int64_t start = opstate_get_i64(r), end = opstate_get_i64(r), ngroups = opstate_get_i64(r);
         struct window *w = r->bad ? NULL : window_find(t, start, end);
         if (!w || ngroups < 0)
             r->bad = 1;
         for (int64_t g = 0; g < ngroups && !r->bad; g++) {
             struct value keys[64];
             for (int k = 0; k < t->nkeys; k++) {
-                get_value(r, &keys[k]);
+                opstate_get_value(r, &keys[k]);
                 if (keys[k].type != VT_NULL && keys[k].type != t->key_types[k])
                     r->bad = 1;
             }
@@ -909,5 +767,5 @@ int window_table_read(struct window_table *t, struct window_reader *r)
     return 0;
 }
 
-void window_put_value(struct window_writer *w, const struct value *v) { put_value(w, v); }
-void window_get_value(struct window_reader *r, struct value *v) { get_value(r, v); }
+void window_put_value(struct window_writer *w, const struct value *v) { opstate_put_value(w, v); }
+void window_get_value(struct window_reader *r, struct value *v) { opstate_get_value(r, v); }

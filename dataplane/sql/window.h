@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "dataplane/sql/functions.h" /* enum agg_kind */
+#include "dataplane/sql/opstate.h"   /* struct window_writer, window_reader */
 #include "dataplane/value.h"
 
 /* One aggregate of the query (owned by the plan). */
@@ -74,19 +75,8 @@ void window_table_drop(struct window_table *t, int n);
 /* Frees every window (the table stays usable, empty). */
 void window_table_clear(struct window_table *t);
 
-/* ---- Byte form (native byte order, same build) ----------------------------------------*/
-struct window_writer {
-    char *p; /* malloc'd */
-    size_t len, cap;
-    int oom;
-};
-struct window_reader {
-    const char *p;
-    size_t len, pos;
-    int bad; /* set on any short or malformed read */
-};
-void window_put(struct window_writer *w, const void *d, size_t n);
-void window_get(struct window_reader *r, void *d, size_t n);
+/* ---- Byte form (native byte order, same build; struct window_writer and window_reader, and
+ * window_put/window_get, are in opstate.h) ---------------------------------------------------*/
 /* One value (type byte, then its bytes). A string read points into the reader's buffer. */
 void window_put_value(struct window_writer *w, const struct value *v);
 void window_get_value(struct window_reader *r, struct value *v);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Flink's published Nexmark q15-q19 (the updating queries: unbounded GROUP BY, deduplication,
-# Top-N), their INSERT statements unmodified, and a running OVER aggregate, under `sluiced run --bounded` over a datagen bid
+# Top-N), their INSERT statements as published (q15's and q16's twelve rank counts printed by
+# rank_counts), and a running OVER aggregate, under `sluiced run --bounded` over a datagen bid
 # stream; the sinks are embedded-log upsert streams with the PRIMARY KEY Flink's upsert sinks
 # would need. The final table each changelog leaves must equal exactly what DuckDB (an
 # independent engine, tests/oracle) computes over the same bids, which a first run copies into
@@ -41,39 +42,43 @@ check() { # N KEYS
   echo "q$n: $(wc -l < "q$n.got") rows from $(wc -l < "q$n.changelog") changes, equal to DuckDB's"
 }
 
+# q15 and q16 count bids, bidders and auctions, in all and per price rank (Flink's rank1-3),
+# with the same twelve aggregates: prints them in DIALECT flink (the published text) or duckdb.
+rank_counts() { # DIALECT
+  local what col ranks
+  for what in bids bidders auctions; do
+    case $what in bids) col='*' ;; bidders) col='distinct bidder' ;; auctions) col='distinct auction' ;; esac
+    if [ "$1" = flink ]; then
+      printf '     count(%s) AS total_%s,\n' "$col" "$what"
+      for ranks in '1:price < 10000' '2:price >= 10000 and price < 1000000' '3:price >= 1000000'; do
+        printf '     count(%s) filter (where %s) AS rank%s_%s,\n' "$col" "${ranks#*:}" "${ranks%%:*}" "$what"
+      done
+    else
+      col=${col/distinct/DISTINCT}
+      printf '  count(%s), count(%s) FILTER (WHERE price < 10000), count(%s) FILTER (WHERE price >= 10000 AND price < 1000000),\n' \
+        "$col" "$col" "$col"
+      printf '  count(%s) FILTER (WHERE price >= 1000000),\n' "$col"
+    fi
+  done | sed '$ s/,$//'
+}
+
 # ---- q15 ----
 cat > q15.sink <<'SQL'
 CREATE TABLE nexmark_q15 (`day` VARCHAR, total_bids BIGINT, rank1_bids BIGINT, rank2_bids BIGINT, rank3_bids BIGINT,
   total_bidders BIGINT, rank1_bidders BIGINT, rank2_bidders BIGINT, rank3_bidders BIGINT, total_auctions BIGINT,
   rank1_auctions BIGINT, rank2_auctions BIGINT, rank3_auctions BIGINT, PRIMARY KEY (`day`) NOT ENFORCED);
 SQL
-cat > q15.insert <<'SQL'
+cat > q15.insert <<SQL
 INSERT INTO nexmark_q15
 SELECT
-     DATE_FORMAT(`dateTime`, 'yyyy-MM-dd') as `day`,
-     count(*) AS total_bids,
-     count(*) filter (where price < 10000) AS rank1_bids,
-     count(*) filter (where price >= 10000 and price < 1000000) AS rank2_bids,
-     count(*) filter (where price >= 1000000) AS rank3_bids,
-     count(distinct bidder) AS total_bidders,
-     count(distinct bidder) filter (where price < 10000) AS rank1_bidders,
-     count(distinct bidder) filter (where price >= 10000 and price < 1000000) AS rank2_bidders,
-     count(distinct bidder) filter (where price >= 1000000) AS rank3_bidders,
-     count(distinct auction) AS total_auctions,
-     count(distinct auction) filter (where price < 10000) AS rank1_auctions,
-     count(distinct auction) filter (where price >= 10000 and price < 1000000) AS rank2_auctions,
-     count(distinct auction) filter (where price >= 1000000) AS rank3_auctions
+     DATE_FORMAT(\`dateTime\`, 'yyyy-MM-dd') as \`day\`,
+$(rank_counts flink)
 FROM bid
-GROUP BY DATE_FORMAT(`dateTime`, 'yyyy-MM-dd');
+GROUP BY DATE_FORMAT(\`dateTime\`, 'yyyy-MM-dd');
 SQL
-cat > q15.duckdb <<'SQL'
+cat > q15.duckdb <<SQL
 SELECT strftime(dateTime, '%Y-%m-%d') AS day,
-  count(*), count(*) FILTER (WHERE price < 10000), count(*) FILTER (WHERE price >= 10000 AND price < 1000000),
-  count(*) FILTER (WHERE price >= 1000000),
-  count(DISTINCT bidder), count(DISTINCT bidder) FILTER (WHERE price < 10000),
-  count(DISTINCT bidder) FILTER (WHERE price >= 10000 AND price < 1000000), count(DISTINCT bidder) FILTER (WHERE price >= 1000000),
-  count(DISTINCT auction), count(DISTINCT auction) FILTER (WHERE price < 10000),
-  count(DISTINCT auction) FILTER (WHERE price >= 10000 AND price < 1000000), count(DISTINCT auction) FILTER (WHERE price >= 1000000)
+$(rank_counts duckdb)
 FROM bid GROUP BY strftime(dateTime, '%Y-%m-%d')
 SQL
 check 15 day
@@ -85,35 +90,19 @@ CREATE TABLE nexmark_q16 (channel VARCHAR, `day` VARCHAR, `minute` VARCHAR, tota
   rank3_bidders BIGINT, total_auctions BIGINT, rank1_auctions BIGINT, rank2_auctions BIGINT, rank3_auctions BIGINT,
   PRIMARY KEY (channel, `day`) NOT ENFORCED);
 SQL
-cat > q16.insert <<'SQL'
+cat > q16.insert <<SQL
 INSERT INTO nexmark_q16
 SELECT
     channel,
-    DATE_FORMAT(`dateTime`, 'yyyy-MM-dd') as `day`,
-    max(DATE_FORMAT(`dateTime`, 'HH:mm')) as `minute`,
-    count(*) AS total_bids,
-    count(*) filter (where price < 10000) AS rank1_bids,
-    count(*) filter (where price >= 10000 and price < 1000000) AS rank2_bids,
-    count(*) filter (where price >= 1000000) AS rank3_bids,
-    count(distinct bidder) AS total_bidders,
-    count(distinct bidder) filter (where price < 10000) AS rank1_bidders,
-    count(distinct bidder) filter (where price >= 10000 and price < 1000000) AS rank2_bidders,
-    count(distinct bidder) filter (where price >= 1000000) AS rank3_bidders,
-    count(distinct auction) AS total_auctions,
-    count(distinct auction) filter (where price < 10000) AS rank1_auctions,
-    count(distinct auction) filter (where price >= 10000 and price < 1000000) AS rank2_auctions,
-    count(distinct auction) filter (where price >= 1000000) AS rank3_auctions
+    DATE_FORMAT(\`dateTime\`, 'yyyy-MM-dd') as \`day\`,
+    max(DATE_FORMAT(\`dateTime\`, 'HH:mm')) as \`minute\`,
+$(rank_counts flink)
 FROM bid
-GROUP BY channel, DATE_FORMAT(`dateTime`, 'yyyy-MM-dd');
+GROUP BY channel, DATE_FORMAT(\`dateTime\`, 'yyyy-MM-dd');
 SQL
-cat > q16.duckdb <<'SQL'
+cat > q16.duckdb <<SQL
 SELECT channel, strftime(dateTime, '%Y-%m-%d') AS day, max(strftime(dateTime, '%H:%M')),
-  count(*), count(*) FILTER (WHERE price < 10000), count(*) FILTER (WHERE price >= 10000 AND price < 1000000),
-  count(*) FILTER (WHERE price >= 1000000),
-  count(DISTINCT bidder), count(DISTINCT bidder) FILTER (WHERE price < 10000),
-  count(DISTINCT bidder) FILTER (WHERE price >= 10000 AND price < 1000000), count(DISTINCT bidder) FILTER (WHERE price >= 1000000),
-  count(DISTINCT auction), count(DISTINCT auction) FILTER (WHERE price < 10000),
-  count(DISTINCT auction) FILTER (WHERE price >= 10000 AND price < 1000000), count(DISTINCT auction) FILTER (WHERE price >= 1000000)
+$(rank_counts duckdb)
 FROM bid GROUP BY channel, strftime(dateTime, '%Y-%m-%d')
 SQL
 check 16 channel,day

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "common/options.h"
+#include "common/signals.h"
 
 struct sink_config {
     char *out, *reject_path, *retry_after; /* malloc'd by option_store */
@@ -168,10 +169,7 @@ int main(int argc, char **argv)
     }
     /* the daemon's thread inherits the mask: the signals reach sigwait below */
     sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signals_block_stop(&stop);
     struct MHD_Daemon *d =
         MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)c.port, NULL, NULL, on_request,
                          &c, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);

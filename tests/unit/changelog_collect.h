@@ -1,5 +1,7 @@
-/* changelog_collect.h — a changelog emit callback for unit tests of the changelog operators:
- * collects each row as one text line "+I v1,v2,..." (NULL as "null", TIMESTAMP as epoch ms). */
+/* changelog_collect.h — what the unit tests of the SQL operators and plans share: a row
+ * builder for string columns, a value's text ("null", DOUBLE as SQL formats it, TIMESTAMP as
+ * epoch ms), and a changelog emit callback that collects each row as one text line
+ * "+I v1,v2,...". */
 #ifndef SLUICE_TESTS_UNIT_CHANGELOG_COLLECT_H
 #define SLUICE_TESTS_UNIT_CHANGELOG_COLLECT_H
 
@@ -11,6 +13,42 @@
 #include "dataplane/sql/sql.h"
 #include "dataplane/value.h"
 
+/* Sets v to the string s (borrowed), or to NULL when s is NULL. */
+static inline void test_string_value(struct value *v, const char *s)
+{
+    *v = (struct value){.type = s ? VT_STRING : VT_NULL};
+    if (s) {
+        v->u.s.ptr = s;
+        v->u.s.len = (uint32_t)strlen(s);
+    }
+}
+
+/* v as text into buf[64]. */
+static inline void test_value_text(const struct value *v, char *buf)
+{
+    if (v->type == VT_STRING)
+        snprintf(buf, 64, "%.*s", (int)v->u.s.len, v->u.s.ptr);
+    else if (v->type == VT_NULL)
+        snprintf(buf, 64, "null");
+    else if (v->type == VT_DOUBLE)
+        sql_format_double(v->u.d, buf);
+    else
+        snprintf(buf, 64, "%lld", (long long)v->u.i);
+}
+
+/* Appends s to the malloc'd text *text of length *len (capacity *cap), NUL-terminated. */
+static inline void test_text_append(char **text, size_t *len, size_t *cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (*len + n + 1 > *cap) {
+        *cap = (*len + n + 1) * 2;
+        *text = realloc(*text, *cap);
+        ck_assert_ptr_nonnull(*text);
+    }
+    memcpy(*text + *len, s, n + 1);
+    *len += n;
+}
+
 struct changelog {
     int width;  /* values per row */
     char *text; /* malloc'd, NUL-terminated; NULL before the first row */
@@ -20,14 +58,7 @@ struct changelog {
 
 static inline void changelog_add(struct changelog *c, const char *s)
 {
-    size_t n = strlen(s);
-    if (c->len + n + 1 > c->cap) {
-        c->cap = (c->len + n + 1) * 2;
-        c->text = realloc(c->text, c->cap);
-        ck_assert_ptr_nonnull(c->text);
-    }
-    memcpy(c->text + c->len, s, n + 1);
-    c->len += n;
+    test_text_append(&c->text, &c->len, &c->cap, s);
 }
 
 static inline int changelog_emit(void *ctx, enum row_kind kind, const struct value *row)
@@ -37,16 +68,8 @@ static inline int changelog_emit(void *ctx, enum row_kind kind, const struct val
         return -1;
     changelog_add(c, row_kind_name(kind));
     for (int i = 0; i < c->width; i++) {
-        const struct value *v = &row[i];
         char buf[64];
-        if (v->type == VT_STRING)
-            snprintf(buf, sizeof buf, "%.*s", (int)v->u.s.len, v->u.s.ptr);
-        else if (v->type == VT_NULL)
-            snprintf(buf, sizeof buf, "null");
-        else if (v->type == VT_DOUBLE)
-            sql_format_double(v->u.d, buf);
-        else
-            snprintf(buf, sizeof buf, "%lld", (long long)v->u.i);
+        test_value_text(&row[i], buf);
         changelog_add(c, i ? "," : " ");
         changelog_add(c, buf);
     }

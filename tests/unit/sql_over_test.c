@@ -20,27 +20,30 @@ static void row5(struct value *row, int64_t k, int64_t v, double d, const char *
     row[0] = (struct value){.type = VT_BIGINT, .u.i = k};
     row[1] = (struct value){.type = v == NULLV ? VT_NULL : VT_BIGINT, .u.i = v};
     row[2] = (struct value){.type = VT_DOUBLE, .u.d = d};
-    row[3].type = s ? VT_STRING : VT_NULL;
-    if (s) {
-        row[3].u.s.ptr = s;
-        row[3].u.s.len = (uint32_t)strlen(s);
-    }
+    test_string_value(&row[3], s);
     row[4] = (struct value){.type = VT_TIMESTAMP, .u.i = ts};
+}
+
+/* The configuration over k's partitions, ordered by ts, that the tests start from. */
+static struct over_config config_of(enum over_frame frame, int unbounded, int64_t preceding,
+                                    const struct over_agg *aggs, int naggs)
+{
+    return (struct over_config){.ncols = 5,
+                                .col_types = types,
+                                .part_cols = part_k,
+                                .npart = 1,
+                                .time_col = 4,
+                                .frame = frame,
+                                .unbounded = unbounded,
+                                .preceding = preceding,
+                                .aggs = aggs,
+                                .naggs = naggs};
 }
 
 static struct over *make(enum over_frame frame, int unbounded, int64_t preceding, const struct over_agg *aggs,
                          int naggs)
 {
-    struct over_config c = {.ncols = 5,
-                            .col_types = types,
-                            .part_cols = part_k,
-                            .npart = 1,
-                            .time_col = 4,
-                            .frame = frame,
-                            .unbounded = unbounded,
-                            .preceding = preceding,
-                            .aggs = aggs,
-                            .naggs = naggs};
+    struct over_config c = config_of(frame, unbounded, preceding, aggs, naggs);
     struct sql_error err;
     struct over *o = over_new(&c, &err);
     ck_assert_msg(o != NULL, "%s", err.message);
@@ -217,15 +220,7 @@ START_TEST(test_errors)
 {
     struct sql_error err;
     static const struct over_agg bad[] = {{AGG_SUM, 3, VT_STRING}};
-    struct over_config c = {.ncols = 5,
-                            .col_types = types,
-                            .part_cols = part_k,
-                            .npart = 1,
-                            .time_col = 4,
-                            .frame = OVER_ROWS,
-                            .preceding = 1,
-                            .aggs = bad,
-                            .naggs = 1};
+    struct over_config c = config_of(OVER_ROWS, 0, 1, bad, 1);
     ck_assert_ptr_null(over_new(&c, &err));
     ck_assert_str_eq(err.message, "over: SUM and AVG need a numeric argument");
     c.aggs = basic;
@@ -418,16 +413,7 @@ static void over_model_check(const struct over_model *m, const struct over_confi
 
 static void over_model_run(enum over_frame frame, int unbounded, int64_t preceding, unsigned seed)
 {
-    struct over_config c = {.ncols = 5,
-                            .col_types = types,
-                            .part_cols = part_k,
-                            .npart = 1,
-                            .time_col = 4,
-                            .frame = frame,
-                            .unbounded = unbounded,
-                            .preceding = preceding,
-                            .aggs = model_aggs,
-                            .naggs = 5};
+    struct over_config c = config_of(frame, unbounded, preceding, model_aggs, 5);
     struct sql_error err;
     struct over *o = over_new(&c, &err);
     struct over_model *m = calloc(1, sizeof *m);

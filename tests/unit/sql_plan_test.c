@@ -9,6 +9,7 @@
 #include "common/arena.h"
 #include "dataplane/sql/lexer.h"
 #include "dataplane/sql/sql.h"
+#include "tests/unit/changelog_collect.h"
 #include "tests/unit/check_main.h"
 
 static struct field bid_fields[] = {
@@ -35,17 +36,7 @@ struct collect {
     int n;
 };
 
-static void collect_add(struct collect *c, const char *s)
-{
-    size_t n = strlen(s);
-    if (c->len + n + 1 > c->cap) {
-        c->cap = (c->len + n + 1) * 2;
-        c->text = realloc(c->text, c->cap);
-        ck_assert_ptr_nonnull(c->text);
-    }
-    memcpy(c->text + c->len, s, n + 1);
-    c->len += n;
-}
+static void collect_add(struct collect *c, const char *s) { test_text_append(&c->text, &c->len, &c->cap, s); }
 
 static void collect_row(struct collect *c, const struct value *row);
 
@@ -68,16 +59,8 @@ static int collect_changes(void *ctx, enum row_kind kind, const struct value *ro
 static void collect_row(struct collect *c, const struct value *row)
 {
     for (int i = 0; i < c->schema->nfields; i++) {
-        const struct value *v = &row[i];
         char buf[64];
-        if (v->type == VT_STRING)
-            snprintf(buf, sizeof buf, "%.*s", (int)v->u.s.len, v->u.s.ptr);
-        else if (v->type == VT_NULL)
-            snprintf(buf, sizeof buf, "null");
-        else if (v->type == VT_DOUBLE)
-            sql_format_double(v->u.d, buf);
-        else
-            snprintf(buf, sizeof buf, "%lld", (long long)v->u.i);
+        test_value_text(&row[i], buf);
         if (i)
             collect_add(c, ",");
         collect_add(c, buf);
@@ -100,11 +83,7 @@ static void bid_row(struct value *row, int64_t auction, int64_t bidder, int64_t 
     row[0] = (struct value){.type = VT_BIGINT, .u.i = auction};
     row[1] = (struct value){.type = VT_BIGINT, .u.i = bidder};
     row[2] = (struct value){.type = VT_BIGINT, .u.i = price};
-    row[3].type = channel ? VT_STRING : VT_NULL;
-    if (channel) {
-        row[3].u.s.ptr = channel;
-        row[3].u.s.len = (uint32_t)strlen(channel);
-    }
+    test_string_value(&row[3], channel);
     row[4] = (struct value){.type = VT_TIMESTAMP, .u.i = ts_ms};
 }
 
@@ -353,6 +332,7 @@ START_TEST(test_group_snapshot_restore)
     struct plan *other = plan_compile_with("INSERT INTO o SELECT bidder, COUNT(*) AS n FROM bid GROUP BY bidder",
                                            test_catalog, NULL, &opts, &err);
     ck_assert_int_eq(plan_restore(other, buf, len, &err), -1);
+    plan_free(other);
     for (size_t cut = 16; cut < len; cut++) {
         struct plan *r = plan_compile_with(q, test_catalog, NULL, &opts, &err);
         ck_assert_int_eq(plan_restore(r, buf, cut, &err), -1);
@@ -376,7 +356,6 @@ START_TEST(test_group_snapshot_restore)
     free(after.text);
     arena_free(a);
     plan_free(p);
-    plan_free(other);
     plan_free(same);
 }
 END_TEST

@@ -19,31 +19,39 @@ static const struct rank_order by_ts[] = {{3, 0, 1}};
 static void row4(struct value *row, int64_t k, const char *id, int64_t price, int64_t ts)
 {
     row[0] = (struct value){.type = VT_BIGINT, .u.i = k};
-    row[1].type = id ? VT_STRING : VT_NULL;
-    if (id) {
-        row[1].u.s.ptr = id;
-        row[1].u.s.len = (uint32_t)strlen(id);
-    }
+    test_string_value(&row[1], id);
     row[2] = (struct value){.type = price < 0 ? VT_NULL : VT_BIGINT, .u.i = price};
     row[3] = (struct value){.type = VT_TIMESTAMP, .u.i = ts};
 }
 
-static struct rank *topn(const struct rank_order *order, int64_t limit, int output_rank, int updating)
+/* The configuration the tests start from: the four columns, partitioned by k, one order key. */
+static struct rank_config config_of(enum rank_mode mode, const struct rank_order *order, int64_t limit)
 {
-    struct rank_config c = {.mode = RANK_TOP_N,
-                            .ncols = 4,
-                            .col_types = types,
-                            .part_cols = part_k,
-                            .npart = 1,
-                            .order = order,
-                            .norder = 1,
-                            .limit = limit,
-                            .output_rank = output_rank,
-                            .input_updating = updating};
+    return (struct rank_config){.mode = mode,
+                                .ncols = 4,
+                                .col_types = types,
+                                .part_cols = part_k,
+                                .npart = 1,
+                                .order = order,
+                                .norder = 1,
+                                .limit = limit};
+}
+
+/* rank_new that must succeed. */
+static struct rank *rank_ok(const struct rank_config *c)
+{
     struct sql_error err;
-    struct rank *r = rank_new(&c, &err);
+    struct rank *r = rank_new(c, &err);
     ck_assert_msg(r != NULL, "%s", err.message);
     return r;
+}
+
+static struct rank *topn(const struct rank_order *order, int64_t limit, int output_rank, int updating)
+{
+    struct rank_config c = config_of(RANK_TOP_N, order, limit);
+    c.output_rank = output_rank;
+    c.input_updating = updating;
+    return rank_ok(&c);
 }
 
 /* Feeds one row of kind kind and returns the changelog it gave. */
@@ -103,19 +111,10 @@ START_TEST(test_topn_rank_range_from_two)
 {
     /* rn BETWEEN 2 AND 3: rank 1 never shows; without the rank column the same rows show */
     for (int output_rank = 1; output_rank >= 0; output_rank--) {
-        struct rank_config cfg = {.mode = RANK_TOP_N,
-                                  .ncols = 4,
-                                  .col_types = types,
-                                  .part_cols = part_k,
-                                  .npart = 1,
-                                  .order = price_desc,
-                                  .norder = 1,
-                                  .limit = 3,
-                                  .rank_start = 2,
-                                  .output_rank = output_rank};
-        struct sql_error err;
-        struct rank *r = rank_new(&cfg, &err);
-        ck_assert_msg(r != NULL, "%s", err.message);
+        struct rank_config cfg = config_of(RANK_TOP_N, price_desc, 3);
+        cfg.rank_start = 2;
+        cfg.output_rank = output_rank;
+        struct rank *r = rank_ok(&cfg);
         struct changelog c = {.width = 4 + output_rank};
         ck_assert_str_eq(feed(r, &c, ROW_INSERT, 1, "a", 10, 1), "");
         ck_assert_str_eq(feed(r, &c, ROW_INSERT, 1, "b", 20, 2), output_rank ? "+I 1,a,10,1,2\n" : "+I 1,a,10,1\n");
@@ -127,15 +126,8 @@ START_TEST(test_topn_rank_range_from_two)
                                      : "-U 1,c,15,3\n+U 1,b,20,2\n-U 1,a,10,1\n+U 1,c,15,3\n");
         rank_free(r);
     }
-    struct rank_config bad = {.mode = RANK_TOP_N,
-                              .ncols = 4,
-                              .col_types = types,
-                              .part_cols = part_k,
-                              .npart = 1,
-                              .order = price_desc,
-                              .norder = 1,
-                              .limit = 3,
-                              .rank_start = 4};
+    struct rank_config bad = config_of(RANK_TOP_N, price_desc, 3);
+    bad.rank_start = 4;
     struct sql_error err;
     ck_assert_ptr_null(rank_new(&bad, &err));
     ck_assert_str_eq(err.message, "rank: the first rank must be between 1 and N (Top-N only)");
@@ -243,18 +235,8 @@ END_TEST
 
 static struct rank *dedup(enum rank_mode mode)
 {
-    struct rank_config cfg = {.mode = mode,
-                              .ncols = 4,
-                              .col_types = types,
-                              .part_cols = part_k,
-                              .npart = 1,
-                              .order = by_ts,
-                              .norder = 1,
-                              .limit = 1};
-    struct sql_error err;
-    struct rank *r = rank_new(&cfg, &err);
-    ck_assert_msg(r != NULL, "%s", err.message);
-    return r;
+    struct rank_config cfg = config_of(mode, by_ts, 1);
+    return rank_ok(&cfg);
 }
 
 START_TEST(test_dedup_keep_first)
@@ -290,25 +272,11 @@ END_TEST
 START_TEST(test_config_errors)
 {
     struct sql_error err;
-    struct rank_config cfg = {.mode = RANK_DEDUP_LAST,
-                              .ncols = 4,
-                              .col_types = types,
-                              .part_cols = part_k,
-                              .npart = 1,
-                              .order = by_ts,
-                              .norder = 1,
-                              .limit = 1,
-                              .output_rank = 1};
+    struct rank_config cfg = config_of(RANK_DEDUP_LAST, by_ts, 1);
+    cfg.output_rank = 1;
     ck_assert_ptr_null(rank_new(&cfg, &err));
     ck_assert_str_eq(err.message, "rank: deduplication orders by one time column, keeps 1 row and outputs no rank");
-    cfg = (struct rank_config){.mode = RANK_TOP_N,
-                               .ncols = 4,
-                               .col_types = types,
-                               .part_cols = part_k,
-                               .npart = 1,
-                               .order = by_ts,
-                               .norder = 1,
-                               .limit = 0};
+    cfg = config_of(RANK_TOP_N, by_ts, 0);
     ck_assert_ptr_null(rank_new(&cfg, &err));
     ck_assert_str_eq(err.message, "rank: invalid configuration");
     cfg.limit = 3;
@@ -324,20 +292,12 @@ static const int part_win_k[] = {3, 0};
 
 static struct rank *window_topn(int output_rank)
 {
-    struct rank_config cfg = {.mode = RANK_WINDOW_TOP_N,
-                              .ncols = 4,
-                              .col_types = types,
-                              .part_cols = part_win_k,
-                              .npart = 2,
-                              .order = price_desc,
-                              .norder = 1,
-                              .limit = 2,
-                              .output_rank = output_rank,
-                              .window_end_col = 3};
-    struct sql_error err;
-    struct rank *r = rank_new(&cfg, &err);
-    ck_assert_msg(r != NULL, "%s", err.message);
-    return r;
+    struct rank_config cfg = config_of(RANK_WINDOW_TOP_N, price_desc, 2);
+    cfg.part_cols = part_win_k;
+    cfg.npart = 2;
+    cfg.output_rank = output_rank;
+    cfg.window_end_col = 3;
+    return rank_ok(&cfg);
 }
 
 START_TEST(test_window_topn_fires_on_watermark)
@@ -523,20 +483,12 @@ static void model_expect(const struct model *m, int n, int limit, int *expect)
 
 static void model_run(int output_rank, int updating, int64_t start, unsigned seed)
 {
-    struct rank_config cfg = {.mode = RANK_TOP_N,
-                              .ncols = 4,
-                              .col_types = types,
-                              .part_cols = part_k,
-                              .npart = 1,
-                              .order = price_desc,
-                              .norder = 1,
-                              .limit = 3,
-                              .rank_start = start,
-                              .output_rank = output_rank,
-                              .input_updating = updating};
+    struct rank_config cfg = config_of(RANK_TOP_N, price_desc, 3);
+    cfg.rank_start = start;
+    cfg.output_rank = output_rank;
+    cfg.input_updating = updating;
+    struct rank *r = rank_ok(&cfg);
     struct sql_error err;
-    struct rank *r = rank_new(&cfg, &err);
-    ck_assert_ptr_nonnull(r);
     struct model m = {.width = output_rank ? 5 : 4};
     int n = 0, expect[MODEL_ROWS];
     while (n < MODEL_ROWS) {
