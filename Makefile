@@ -33,7 +33,8 @@ SAN_CFLAGS := $(CFLAGS_COMMON) -O1 -fno-omit-frame-pointer -fsanitize=address,un
 
 # Library sources: every .c in the subsystem folders (mains excluded).
 LIB_SRC := $(sort $(wildcard common/*.c) $(shell find api dataplane controlplane -name '*.c' 2>/dev/null))
-SDK_SRC := $(sort $(filter-out sdk/cli%, $(wildcard sdk/*.c)))
+# libsluice also carries common/options.c: the CLI's flags are rows of its option type.
+SDK_SRC := $(sort $(filter-out sdk/cli%, $(wildcard sdk/*.c))) common/options.c
 CLI_SRC := $(sort $(wildcard sdk/cli*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))

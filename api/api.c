@@ -67,7 +67,7 @@ struct api_config {
     {.name = name_, .env = env_, .type = type_, OPTION_FIELD(struct api_config, field), .def = def_, .min = min_,        \
      .max = max_, .help = help_}
 // clang-format on
-static const struct option api_options[] = {
+static const struct option_row api_options[] = {
     OPT("database-url", "SLUICE_DATABASE_URL", OPTION_STRING, database_url, NULL, 0, 0,
         "PostgreSQL connection URL (required)"),
     OPT("listen-address", "SLUICE_API_ADDRESS", OPTION_STRING, listen_address, "127.0.0.1", 0, 0,

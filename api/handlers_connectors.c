@@ -10,7 +10,7 @@ static const char *const option_type_names[] = {
     [OPTION_DOUBLE] = "number", [OPTION_ENUM] = "enum",
 };
 
-static json_t *option_json(const struct option *o)
+static json_t *option_json(const struct option_row *o)
 {
     json_t *j = json_pack("{s:s, s:s, s:b, s:b}", "name", o->name, "type", option_type_names[o->type], "required",
                           (o->flags & OPTION_REQUIRED) != 0, "prefix", (o->flags & OPTION_PREFIX) != 0);
@@ -37,7 +37,7 @@ static json_t *connector_json(const char *name, const struct stream_backend *b)
 {
     json_t *options = json_array();
     for (size_t i = 0; b->options && i < b->options->n; i++) {
-        const struct option *o = &b->options->rows[i];
+        const struct option_row *o = &b->options->rows[i];
         if (!(o->flags & OPTION_HIDDEN))
             json_array_append_new(options, option_json(o));
     }

@@ -600,7 +600,7 @@ static int connection_check_options(const struct option_table *t, json_t *props,
         }
     }
     struct connection_values values = {props, refs};
-    const struct option *missing;
+    const struct option_row *missing;
     if (option_check_required(t, connection_value, &values, &missing, msg, sizeof msg) != 0)
         return connection_fail_option(resp, "properties", missing->name, msg);
     return 0;

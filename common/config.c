@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct option *config_find(const struct option *options, size_t count, const char *name, size_t len)
+static const struct option_row *config_find(const struct option_row *options, size_t count, const char *name,
+                                            size_t len)
 {
     for (size_t i = 0; i < count; i++) {
         const char *n = options[i].name;
@@ -27,16 +28,16 @@ static const struct option *config_find(const struct option *options, size_t cou
 }
 
 /* Parses value by o's row into its field of target (the shared validator: common/options.h). */
-static int config_apply(const struct option *o, void *target, const char *value, char *err, size_t errlen)
+static int config_apply(const struct option_row *o, void *target, const char *value, char *err, size_t errlen)
 {
     const struct option_table t = {.owner = NULL, .rows = o, .n = 1};
     return option_store(&t, o, value, target, err, errlen);
 }
 
-int config_set(const struct option *options, size_t count, void *target, const char *name, const char *value, char *err,
-               size_t errlen)
+int config_set(const struct option_row *options, size_t count, void *target, const char *name, const char *value,
+               char *err, size_t errlen)
 {
-    const struct option *o = config_find(options, count, name, strlen(name));
+    const struct option_row *o = config_find(options, count, name, strlen(name));
     if (!o) {
         snprintf(err, errlen, "unknown option \"%s\"", name);
         return -1;
@@ -54,7 +55,7 @@ static char *config_trim(char *s)
     return s;
 }
 
-static int config_read_file(const struct option *options, size_t count, void *target, const char *path, char *err,
+static int config_read_file(const struct option_row *options, size_t count, void *target, const char *path, char *err,
                             size_t errlen)
 {
     FILE *f = fopen(path, "r");
@@ -92,7 +93,7 @@ static int config_read_file(const struct option *options, size_t count, void *ta
     return rc;
 }
 
-int config_load(const struct option *options, size_t count, void *target, int argc, char **argv, char *err,
+int config_load(const struct option_row *options, size_t count, void *target, int argc, char **argv, char *err,
                 size_t errlen)
 {
     for (size_t i = 0; i < count; i++)
@@ -131,7 +132,7 @@ int config_load(const struct option *options, size_t count, void *target, int ar
                 i++;
             continue;
         }
-        const struct option *o = config_find(options, count, a, len);
+        const struct option_row *o = config_find(options, count, a, len);
         if (!o) {
             snprintf(err, errlen, "unknown option \"--%.*s\"", (int)len, a);
             return -1;
@@ -152,18 +153,18 @@ int config_load(const struct option *options, size_t count, void *target, int ar
     return 0;
 }
 
-void config_free(const struct option *options, size_t count, void *target)
+void config_free(const struct option_row *options, size_t count, void *target)
 {
     const struct option_table t = {.rows = options, .n = count};
     option_table_free(&t, target);
 }
 
-void config_usage(FILE *out, const char *command, const struct option *options, size_t count)
+void config_usage(FILE *out, const char *command, const struct option_row *options, size_t count)
 {
     fprintf(out, "usage: sluiced %s [options]\n\noptions (flag, environment, default):\n", command);
     fprintf(out, "  --%-22s %-28s %s\n", "config FILE", "SLUICE_CONFIG", "file of name = value lines");
     for (size_t i = 0; i < count; i++) {
-        const struct option *o = &options[i];
+        const struct option_row *o = &options[i];
         fprintf(out, "  --%-22s %-28s %s%s%s%s\n", o->name, o->env ? o->env : "", o->help, o->def ? " (default: " : "",
                 o->def ? o->def : "", o->def ? ")" : "");
     }

@@ -23,18 +23,18 @@
 
 /* Fills *target from the table. Returns 0, 1 when --help was given (nothing else is read),
  * or -1 with a message in err (unknown flag, missing value, bad number, unreadable file). */
-int config_load(const struct option *options, size_t count, void *target, int argc, char **argv, char *err,
+int config_load(const struct option_row *options, size_t count, void *target, int argc, char **argv, char *err,
                 size_t errlen);
 
 /* Sets one option by name from text; -1 with err when unknown or invalid. */
-int config_set(const struct option *options, size_t count, void *target, const char *name, const char *value, char *err,
-               size_t errlen);
+int config_set(const struct option_row *options, size_t count, void *target, const char *name, const char *value,
+               char *err, size_t errlen);
 
 /* Frees the string fields of *target. */
-void config_free(const struct option *options, size_t count, void *target);
+void config_free(const struct option_row *options, size_t count, void *target);
 
 /* Prints `usage: sluiced CMD [options]` and one line per option with env and default. */
-void config_usage(FILE *out, const char *command, const struct option *options, size_t count);
+void config_usage(FILE *out, const char *command, const struct option_row *options, size_t count);
 
 /* The settings every server process shares: applies the log level and format, and checks that
  * a database URL is given. Returns 0, or -1 with a message in err. */

@@ -172,7 +172,7 @@ struct migrate_config {
     char *log_level;
 };
 
-static const struct option migrate_options[] = {
+static const struct option_row migrate_options[] = {
     {.name = "database-url",
      .env = "SLUICE_DATABASE_URL",
      .type = OPTION_STRING,

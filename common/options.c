@@ -11,10 +11,10 @@
 
 /* ---------------------------------------------------------------- look-up */
 
-const struct option *option_find(const struct option_table *t, const char *key)
+const struct option_row *option_find(const struct option_table *t, const char *key)
 {
     for (size_t i = 0; i < t->n; i++) {
-        const struct option *o = &t->rows[i];
+        const struct option_row *o = &t->rows[i];
         size_t len = strlen(o->name);
         if (o->flags & OPTION_PREFIX ? strncmp(key, o->name, len) == 0 && key[len] : strcmp(key, o->name) == 0)
             return o;
@@ -27,7 +27,7 @@ void option_names(const struct option_table *t, char *out, size_t outlen)
     size_t used = 0;
     out[0] = '\0';
     for (size_t i = 0; i < t->n && used < outlen; i++) {
-        const struct option *o = &t->rows[i];
+        const struct option_row *o = &t->rows[i];
         if (o->flags & OPTION_HIDDEN)
             continue;
         int k = snprintf(out + used, outlen - used, "%s%s%s", used ? ", " : "", o->name,
@@ -59,8 +59,24 @@ union option_value {
     int index;
 };
 
+long option_duration_ms(const char *text)
+{
+    static const struct {
+        const char *suffix;
+        long ms;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"", 1000}};
+    char *end;
+    double v = strtod(text, &end);
+    if (end == text || v < 0)
+        return -1;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(end, units[i].suffix) == 0)
+            return (long)(v * (double)units[i].ms);
+    return -1;
+}
+
 /* 0 with *out when value fits row o, else -1. */
-static int option_parse(const struct option *o, const char *value, union option_value *out)
+static int option_parse(const struct option_row *o, const char *value, union option_value *out)
 {
     char *end;
     switch (o->type) {
@@ -81,6 +97,9 @@ static int option_parse(const struct option *o, const char *value, union option_
             if (strcmp(o->values[out->index], value) == 0)
                 return 0;
         return -1;
+    case OPTION_DURATION:
+        out->i = option_duration_ms(value);
+        return out->i < 0 || out->i < o->min || out->i > o->max ? -1 : 0;
     }
     return -1;
 }
@@ -93,8 +112,8 @@ static const char *option_noun(const struct option_table *t, char *buf, size_t b
 }
 
 /* The message for key's value that does not fit row o. */
-static int option_fail_value(const struct option_table *t, const struct option *o, const char *key, const char *value,
-                             char *err, size_t errlen)
+static int option_fail_value(const struct option_table *t, const struct option_row *o, const char *key,
+                             const char *value, char *err, size_t errlen)
 {
     char noun[80], what[300] = "";
     switch (o->type) {
@@ -116,6 +135,9 @@ static int option_fail_value(const struct option_table *t, const struct option *
         for (const char *const *v = o->values; *v; v++)
             snprintf(what + strlen(what), sizeof what - strlen(what), "%s%s", v == o->values ? "" : " | ", *v);
         break;
+    case OPTION_DURATION:
+        snprintf(what, sizeof what, "a duration such as 10s or 500ms, from %ld to %ld ms", o->min, o->max);
+        break;
     }
     snprintf(err, errlen, "%s \"%s\" must be %s, not \"%s\"", option_noun(t, noun, sizeof noun), key, what, value);
     return -1;
@@ -132,12 +154,12 @@ static int option_fail_unknown(const struct option_table *t, const char *key, ch
     char names[600], guess[340] = "";
     option_names(t, names, sizeof names);
     for (size_t i = 0; i < t->n && !guess[0]; i++) {
-        const struct option *o = &t->rows[i];
+        const struct option_row *o = &t->rows[i];
         char longer[300];
         if (!(o->flags & OPTION_PREFIX) || (o->flags & OPTION_HIDDEN) ||
             snprintf(longer, sizeof longer, "%s%s", o->name, key) >= (int)sizeof longer)
             continue;
-        const struct option *hit = option_find(t, longer);
+        const struct option_row *hit = option_find(t, longer);
         if (hit && !(hit->flags & OPTION_PREFIX)) /* a row of its own, not any key under the prefix */
             snprintf(guess, sizeof guess, "; did you mean \"%s\"?", longer);
     }
@@ -147,7 +169,7 @@ static int option_fail_unknown(const struct option_table *t, const char *key, ch
 
 int option_check(const struct option_table *t, const char *key, const char *value, char *err, size_t errlen)
 {
-    const struct option *o = option_find(t, key);
+    const struct option_row *o = option_find(t, key);
     if (!o)
         return option_fail_unknown(t, key, err, errlen);
     union option_value v;
@@ -156,11 +178,11 @@ int option_check(const struct option_table *t, const char *key, const char *valu
     return 0;
 }
 
-int option_check_required(const struct option_table *t, option_get_fn get, void *ctx, const struct option **missing,
+int option_check_required(const struct option_table *t, option_get_fn get, void *ctx, const struct option_row **missing,
                           char *err, size_t errlen)
 {
     for (size_t i = 0; i < t->n; i++) {
-        const struct option *o = &t->rows[i];
+        const struct option_row *o = &t->rows[i];
         if (!(o->flags & OPTION_REQUIRED))
             continue;
         const char *v = get(ctx, o->name);
@@ -198,7 +220,7 @@ static void option_store_int(char *field, size_t size, long min, long v)
     }
 }
 
-int option_store(const struct option_table *t, const struct option *o, const char *value, void *target, char *err,
+int option_store(const struct option_table *t, const struct option_row *o, const char *value, void *target, char *err,
                  size_t errlen)
 {
     union option_value v;
@@ -217,6 +239,7 @@ int option_store(const struct option_table *t, const struct option *o, const cha
         break;
     }
     case OPTION_INT:
+    case OPTION_DURATION:
         option_store_int(field, o->size, o->min, v.i);
         break;
     case OPTION_BOOL:
@@ -236,7 +259,7 @@ int option_table_apply(const struct option_table *t, option_get_fn get, void *ct
                        size_t errlen)
 {
     for (size_t i = 0; i < t->n; i++) {
-        const struct option *o = &t->rows[i];
+        const struct option_row *o = &t->rows[i];
         if (o->flags & OPTION_PREFIX)
             continue;
         const char *v = get ? get(ctx, o->name) : NULL;
@@ -253,7 +276,7 @@ int option_table_apply(const struct option_table *t, option_get_fn get, void *ct
 void option_table_free(const struct option_table *t, void *target)
 {
     for (size_t i = 0; i < t->n; i++) {
-        const struct option *o = &t->rows[i];
+        const struct option_row *o = &t->rows[i];
         if (o->type == OPTION_STRING && o->size) {
             char **field = (char **)((char *)target + o->offset);
             free(*field);

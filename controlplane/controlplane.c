@@ -43,7 +43,7 @@ struct cp_config {
     {.name = name_, .env = env_, .type = type_, OPTION_FIELD(struct cp_config, field), .def = def_, .min = min_,        \
      .max = max_, .help = help_}
 // clang-format on
-static const struct option cp_options[] = {
+static const struct option_row cp_options[] = {
     OPT("database-url", "SLUICE_DATABASE_URL", OPTION_STRING, database_url, NULL, 0, 0,
         "PostgreSQL connection URL (required; connects as the migrating role, all tenants)"),
     OPT("node-id", "SLUICE_NODE_ID", OPTION_STRING, node_id, "", 0, 0,

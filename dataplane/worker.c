@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/options.h"
 #include "common/seccomp.h"
 #include "common/task_spec.h"
 #include "dataplane/engine.h"
@@ -387,27 +389,41 @@ int worker_main(int argc, char **argv)
 /* ================================================================ sluiced run */
 
 struct run_args {
-    const char *file, *data_dir, *error_policy, *dead_letter;
+    const char *file;
+    char *data_dir, *error_policy, *dead_letter; /* malloc'd by the option table */
     int bounded, print;
     long checkpoint_ms, checkpoint_records;
 };
 
-/* Options of `sluiced run`, one row each: name, whether it takes a value, where it goes. */
-enum run_opt_kind { RUN_FLAG, RUN_STRING, RUN_LONG };
-static const struct {
-    const char *name;
-    enum run_opt_kind kind;
-    size_t offset;
-    const char *help;
-} run_option_table[] = {
-    {"--data-dir", RUN_STRING, offsetof(struct run_args, data_dir), "directory of the streams (default ./sluice-data)"},
-    {"--bounded", RUN_FLAG, offsetof(struct run_args, bounded), "stop at the end of the input and complete"},
-    {"--print", RUN_FLAG, offsetof(struct run_args, print), "write the output to stdout instead of the sink stream"},
-    {"--error-policy", RUN_STRING, offsetof(struct run_args, error_policy), "fail | skip | dead_letter"},
-    {"--dead-letter", RUN_STRING, offsetof(struct run_args, dead_letter), "stream for dead_letter"},
-    {"--checkpoint-ms", RUN_LONG, offsetof(struct run_args, checkpoint_ms), "checkpoint interval (default 1000)"},
-    {"--checkpoint-records", RUN_LONG, offsetof(struct run_args, checkpoint_records), "also every N records"},
+/* Options of `sluiced run` (--NAME), rows of the shared option type; a BOOL one is a flag
+ * that takes no value. */
+#define RUN_FIELD(member) OPTION_FIELD(struct run_args, member)
+static const struct option_row run_option_rows[] = {
+    {.name = "data-dir",
+     .type = OPTION_STRING,
+     .def = "sluice-data",
+     RUN_FIELD(data_dir),
+     .help = "directory of the streams (default ./sluice-data)"},
+    {.name = "bounded", .type = OPTION_BOOL, RUN_FIELD(bounded), .help = "stop at the end of the input and complete"},
+    {.name = "print",
+     .type = OPTION_BOOL,
+     RUN_FIELD(print),
+     .help = "write the output to stdout instead of the sink stream"},
+    {.name = "error-policy", .type = OPTION_STRING, RUN_FIELD(error_policy), .help = "fail | skip | dead_letter"},
+    {.name = "dead-letter", .type = OPTION_STRING, RUN_FIELD(dead_letter), .help = "stream for dead_letter"},
+    {.name = "checkpoint-ms",
+     .type = OPTION_INT,
+     .max = LONG_MAX,
+     RUN_FIELD(checkpoint_ms),
+     .help = "checkpoint interval (default 1000)"},
+    {.name = "checkpoint-records",
+     .type = OPTION_INT,
+     .max = LONG_MAX,
+     RUN_FIELD(checkpoint_records),
+     .help = "also every N records"},
 };
+#undef RUN_FIELD
+static const struct option_table run_options = OPTION_TABLE(NULL, run_option_rows);
 
 static void run_usage(FILE *out)
 {
@@ -416,12 +432,32 @@ static void run_usage(FILE *out)
                  "'properties.bootstrap.servers'=...) are Kafka topics,\n('connector'='postgres', 'url'=..., "
                  "'table'=...) and ('connector'='webhook', 'url'=...) are sinks,\nothers are embedded logs under "
                  "the data directory.\n\noptions:\n");
-    for (size_t i = 0; i < sizeof run_option_table / sizeof run_option_table[0]; i++)
-        fprintf(out, "  %-22s %s\n", run_option_table[i].name, run_option_table[i].help);
+    for (size_t i = 0; i < run_options.n; i++) {
+        char flag[64];
+        snprintf(flag, sizeof flag, "--%s", run_options.rows[i].name);
+        fprintf(out, "  %-22s %s\n", flag, run_options.rows[i].help);
+    }
 }
 
+static const char *run_no_value(void *ctx, const char *name) { return NULL; }
+
+/* The option row of argv[i] ("--NAME"), or NULL with a message. */
+static const struct option_row *run_option_of(const char *arg)
+{
+    const struct option_row *o = strncmp(arg, "--", 2) == 0 ? option_find(&run_options, arg + 2) : NULL;
+    if (!o)
+        fprintf(stderr, "sluiced run: unknown option \"%s\"\n", arg);
+    return o;
+}
+
+/* Fills *a (defaults first) from argv; free it with option_table_free(&run_options, a). */
 static int run_parse_args(int argc, char **argv, struct run_args *a)
 {
+    char err[256];
+    if (option_table_apply(&run_options, run_no_value, NULL, a, err, sizeof err) != 0) {
+        fprintf(stderr, "sluiced run: %s\n", err);
+        return -1;
+    }
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] != '-') {
             if (a->file) {
@@ -431,33 +467,16 @@ static int run_parse_args(int argc, char **argv, struct run_args *a)
             a->file = argv[i];
             continue;
         }
-        size_t k, n = sizeof run_option_table / sizeof run_option_table[0];
-        for (k = 0; k < n && strcmp(run_option_table[k].name, argv[i]) != 0; k++)
-            ;
-        if (k == n) {
-            fprintf(stderr, "sluiced run: unknown option \"%s\"\n", argv[i]);
+        const struct option_row *o = run_option_of(argv[i]);
+        if (!o)
             return -1;
-        }
-        char *dst = (char *)a + run_option_table[k].offset;
-        if (run_option_table[k].kind == RUN_FLAG) {
-            *(int *)dst = 1;
-            continue;
-        }
-        if (i + 1 >= argc) {
+        if (o->type != OPTION_BOOL && i + 1 >= argc) {
             fprintf(stderr, "sluiced run: %s needs a value\n", argv[i]);
             return -1;
         }
-        const char *v = argv[++i];
-        if (run_option_table[k].kind == RUN_STRING) {
-            *(const char **)dst = v;
-        } else {
-            char *end;
-            long x = strtol(v, &end, 10);
-            if (*end || end == v || x < 0) {
-                fprintf(stderr, "sluiced run: %s needs a non-negative number, not \"%s\"\n", argv[i - 1], v);
-                return -1;
-            }
-            *(long *)dst = x;
+        if (option_store(&run_options, o, o->type == OPTION_BOOL ? "true" : argv[++i], a, err, sizeof err) != 0) {
+            fprintf(stderr, "sluiced run: %s\n", err);
+            return -1;
         }
     }
     if (!a->file) {
@@ -775,31 +794,37 @@ static int run_jobs(const struct sql_script *script, const struct run_streams *r
     return status;
 }
 
-int run_main(int argc, char **argv)
+/* run_main after its arguments are read. */
+static int run_with(const struct run_args *a)
 {
-    struct run_args a = {.data_dir = "sluice-data"};
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        run_usage(stdout);
-        return 0;
-    }
-    if (run_parse_args(argc, argv, &a) != 0)
-        return 2;
-    int policy = a.error_policy ? engine_error_policy_from_name(a.error_policy) : ENGINE_POLICY_FAIL;
+    int policy = a->error_policy ? engine_error_policy_from_name(a->error_policy) : ENGINE_POLICY_FAIL;
     if (policy < 0) {
         fprintf(stderr, "sluiced run: --error-policy must be fail, skip or dead_letter\n");
         return 2;
     }
     struct sql_script script;
-    int status = run_load_script(&a, &script);
+    int status = run_load_script(a, &script);
     if (status != 0)
         return status;
     install_stop_handlers();
-    seglog_mkdir_parents(a.data_dir);
+    seglog_mkdir_parents(a->data_dir);
     struct run_streams rs = {0};
-    status = run_streams_new(&rs, &script, &a);
+    status = run_streams_new(&rs, &script, a);
     if (status == 0)
-        status = run_jobs(&script, &rs, &a, policy);
+        status = run_jobs(&script, &rs, a, policy);
     run_streams_free(&rs);
     sql_script_free(&script);
+    return status;
+}
+
+int run_main(int argc, char **argv)
+{
+    struct run_args a = {0};
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        run_usage(stdout);
+        return 0;
+    }
+    int status = run_parse_args(argc, argv, &a) != 0 ? 2 : run_with(&a);
+    option_table_free(&run_options, &a);
     return status;
 }

@@ -3,13 +3,15 @@
  * and exit codes. The commands themselves are in cli_commands.c. */
 #include "sdk/cli.h"
 
-#include <getopt.h>
+#include <getopt.h> /* its struct option: the flags of getopt_long, not common/options.h's rows */
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/options.h"
 #include "sdk/cli_commands.h"
 #include "sdk/cli_config.h"
 #include "sdk/cli_output.h"
@@ -17,53 +19,114 @@
 
 /* ==== options ============================================================================ */
 
-enum option_type { OPT_STRING, OPT_BOOL, OPT_LONG, OPT_DURATION, OPT_OUTPUT };
+/* The flags, rows of the shared option type (common/options.h): the field of struct cli each
+ * goes to, OPTION_GLOBAL when every command takes it, the one-letter form and the value's name
+ * in help. A STRING field borrows argv's text; INT and DURATION are positive. */
+static const char *const output_names[] = {"table", "json", "yaml", "name", NULL};
 
-struct option_row {
-    const char *name;
-    int short_name; /* 0: none */
-    enum option_type type;
-    size_t offset; /* of the field in struct cli */
-    bool global;   /* accepted by every command */
-    const char *arg;
-    const char *help;
-};
-
-#define F(field) offsetof(struct cli, field)
+#define F(field) OPTION_FIELD(struct cli, field)
 static const struct option_row option_rows[] = {
-    {"profile", 0, OPT_STRING, F(profile), true, "NAME",
-     "profile in the config file (default: default, or $SLUICE_PROFILE)"},
-    {"api-url", 0, OPT_STRING, F(api_url), true, "URL", "API base URL, e.g. https://127.0.0.1:8443 ($SLUICE_API_URL)"},
-    {"api-key", 0, OPT_STRING, F(api_key), true, "KEY", "API key or login token ($SLUICE_API_KEY)"},
-    {"ca-file", 0, OPT_STRING, F(ca_file), true, "FILE",
-     "PEM file of the CA that signed the server's certificate ($SLUICE_CA_FILE)"},
-    {"insecure", 0, OPT_BOOL, F(insecure), true, NULL, "do not verify the server's TLS certificate"},
-    {"timeout", 0, OPT_DURATION, F(timeout_ms), true, "DURATION",
-     "give up after this long: 500ms, 10s, 2m (default 30s; 60s for --wait)"},
-    {"output", 'o', OPT_OUTPUT, F(output), true, "FORMAT", "table, json, yaml or name"},
-    {"help", 'h', OPT_BOOL, F(help), true, NULL, "show help for the command"},
-    {"name", 0, OPT_STRING, F(name), false, "NAME", "name of the resource"},
-    {"file", 'f', OPT_STRING, F(file), false, "FILE", "YAML or JSON file (- for stdin)"},
-    {"sql", 0, OPT_STRING, F(sql), false, "SQL", "SQL text"},
-    {"sql-file", 0, OPT_STRING, F(sql_file), false, "FILE", "file with the SQL text"},
-    {"description", 0, OPT_STRING, F(description), false, "TEXT", "description"},
-    {"value", 0, OPT_STRING, F(value), false, "VALUE", "secret value"},
-    {"tenant", 0, OPT_STRING, F(tenant), false, "NAME", "tenant (account) name"},
-    {"email", 0, OPT_STRING, F(email), false, "EMAIL", "user email"},
-    {"role", 0, OPT_STRING, F(role), false, "ROLE", "a user's role: owner, admin or member (default member)"},
-    {"password", 0, OPT_STRING, F(password), false, "PASSWORD", "password ($SLUICE_PASSWORD)"},
-    {"password-stdin", 0, OPT_BOOL, F(password_stdin), false, NULL, "read the password from stdin"},
-    {"dry-run", 0, OPT_BOOL, F(dry_run), false, NULL, "print what would change, change nothing"},
-    {"prune", 0, OPT_BOOL, F(prune), false, NULL,
-     "delete streams, connections, pipelines and secrets the file does not name"},
-    {"wait", 0, OPT_BOOL, F(wait), false, NULL, "wait until the resource reaches the state (see --timeout)"},
-    {"follow", 'f', OPT_BOOL, F(follow), false, NULL,
-     "keep streaming new lines (for --timeout, else until interrupted)"},
-    {"from", 0, OPT_STRING, F(from), false, "TIME", "start of the period (RFC 3339)"},
-    {"to", 0, OPT_STRING, F(to), false, "TIME", "end of the period (RFC 3339)"},
-    {"group-by", 0, OPT_STRING, F(group_by), false, "FIELD", "group usage by: resource, minute, hour, day, total"},
-    {"limit", 0, OPT_LONG, F(limit), false, "N", "at most N records (preview) or entries (events, audit)"},
-    {"start", 0, OPT_STRING, F(start), false, "WHERE", "preview from the earliest records or only new ones (latest)"},
+    {.name = "profile",
+     .type = OPTION_STRING,
+     .flags = OPTION_GLOBAL,
+     F(profile),
+     .arg = "NAME",
+     .help = "profile in the config file (default: default, or $SLUICE_PROFILE)"},
+    {.name = "api-url",
+     .type = OPTION_STRING,
+     .flags = OPTION_GLOBAL,
+     F(api_url),
+     .arg = "URL",
+     .help = "API base URL, e.g. https://127.0.0.1:8443 ($SLUICE_API_URL)"},
+    {.name = "api-key",
+     .type = OPTION_STRING,
+     .flags = OPTION_GLOBAL,
+     F(api_key),
+     .arg = "KEY",
+     .help = "API key or login token ($SLUICE_API_KEY)"},
+    {.name = "ca-file",
+     .type = OPTION_STRING,
+     .flags = OPTION_GLOBAL,
+     F(ca_file),
+     .arg = "FILE",
+     .help = "PEM file of the CA that signed the server's certificate ($SLUICE_CA_FILE)"},
+    {.name = "insecure",
+     .type = OPTION_BOOL,
+     .flags = OPTION_GLOBAL,
+     F(insecure),
+     .help = "do not verify the server's TLS certificate"},
+    {.name = "timeout",
+     .type = OPTION_DURATION,
+     .flags = OPTION_GLOBAL,
+     .min = 1,
+     .max = LONG_MAX,
+     F(timeout_ms),
+     .arg = "DURATION",
+     .help = "give up after this long: 500ms, 10s, 2m (default 30s; 60s for --wait)"},
+    {.name = "output",
+     .type = OPTION_ENUM,
+     .flags = OPTION_GLOBAL,
+     .short_name = 'o',
+     .values = output_names,
+     F(output),
+     .arg = "FORMAT",
+     .help = "table, json, yaml or name"},
+    {.name = "help",
+     .type = OPTION_BOOL,
+     .flags = OPTION_GLOBAL,
+     .short_name = 'h',
+     F(help),
+     .help = "show help for the command"},
+    {.name = "name", .type = OPTION_STRING, F(name), .arg = "NAME", .help = "name of the resource"},
+    {.name = "file",
+     .type = OPTION_STRING,
+     .short_name = 'f',
+     F(file),
+     .arg = "FILE",
+     .help = "YAML or JSON file (- for stdin)"},
+    {.name = "sql", .type = OPTION_STRING, F(sql), .arg = "SQL", .help = "SQL text"},
+    {.name = "sql-file", .type = OPTION_STRING, F(sql_file), .arg = "FILE", .help = "file with the SQL text"},
+    {.name = "description", .type = OPTION_STRING, F(description), .arg = "TEXT", .help = "description"},
+    {.name = "value", .type = OPTION_STRING, F(value), .arg = "VALUE", .help = "secret value"},
+    {.name = "tenant", .type = OPTION_STRING, F(tenant), .arg = "NAME", .help = "tenant (account) name"},
+    {.name = "email", .type = OPTION_STRING, F(email), .arg = "EMAIL", .help = "user email"},
+    {.name = "role",
+     .type = OPTION_STRING,
+     F(role),
+     .arg = "ROLE",
+     .help = "a user's role: owner, admin or member (default member)"},
+    {.name = "password", .type = OPTION_STRING, F(password), .arg = "PASSWORD", .help = "password ($SLUICE_PASSWORD)"},
+    {.name = "password-stdin", .type = OPTION_BOOL, F(password_stdin), .help = "read the password from stdin"},
+    {.name = "dry-run", .type = OPTION_BOOL, F(dry_run), .help = "print what would change, change nothing"},
+    {.name = "prune",
+     .type = OPTION_BOOL,
+     F(prune),
+     .help = "delete streams, connections, pipelines and secrets the file does not name"},
+    {.name = "wait", .type = OPTION_BOOL, F(wait), .help = "wait until the resource reaches the state (see --timeout)"},
+    {.name = "follow",
+     .type = OPTION_BOOL,
+     .short_name = 'f',
+     F(follow),
+     .help = "keep streaming new lines (for --timeout, else until interrupted)"},
+    {.name = "from", .type = OPTION_STRING, F(from), .arg = "TIME", .help = "start of the period (RFC 3339)"},
+    {.name = "to", .type = OPTION_STRING, F(to), .arg = "TIME", .help = "end of the period (RFC 3339)"},
+    {.name = "group-by",
+     .type = OPTION_STRING,
+     F(group_by),
+     .arg = "FIELD",
+     .help = "group usage by: resource, minute, hour, day, total"},
+    {.name = "limit",
+     .type = OPTION_INT,
+     .min = 1,
+     .max = LONG_MAX,
+     F(limit),
+     .arg = "N",
+     .help = "at most N records (preview) or entries (events, audit)"},
+    {.name = "start",
+     .type = OPTION_STRING,
+     F(start),
+     .arg = "WHERE",
+     .help = "preview from the earliest records or only new ones (latest)"},
 };
 #undef F
 #define N_OPTIONS (sizeof option_rows / sizeof option_rows[0])
@@ -154,7 +217,7 @@ static const struct command *find_command(const char *name)
 
 static bool command_allows(const struct command *cmd, const struct option_row *o)
 {
-    if (o->global)
+    if (o->flags & OPTION_GLOBAL)
         return true;
     size_t n = strlen(o->name);
     for (const char *p = cmd->options; (p = strstr(p, o->name)) != NULL; p += n)
@@ -180,7 +243,7 @@ static void print_command_help(FILE *out, const struct command *cmd)
         bool header = false;
         for (size_t i = 0; i < N_OPTIONS; i++) {
             const struct option_row *o = &option_rows[i];
-            if (o->global != (pass == 1) || !command_allows(cmd, o))
+            if (((o->flags & OPTION_GLOBAL) != 0) != (pass == 1) || !command_allows(cmd, o))
                 continue;
             if (!header)
                 fprintf(out, "\n%s:\n", pass ? "global options" : "options");
@@ -357,49 +420,34 @@ sluice_client *cli_client(struct cli *cli, int *code)
 
 /* ==== parsing ============================================================================ */
 
-/* "500ms", "10s", "2m", "1h" or plain seconds, into milliseconds; -1 when malformed. */
-static long parse_duration(const char *text)
-{
-    static const struct {
-        const char *suffix;
-        long ms;
-    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"", 1000}};
-    char *end;
-    double v = strtod(text, &end);
-    if (end == text || v < 0)
-        return -1;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (strcmp(end, units[i].suffix) == 0)
-            return (long)(v * (double)units[i].ms);
-    return -1;
-}
-
 static int set_option(struct cli *cli, const struct option_row *o, const char *arg)
 {
     void *field = (char *)cli + o->offset;
     char *end;
     switch (o->type) {
-    case OPT_STRING:
+    case OPTION_STRING:
         *(const char **)field = arg;
         return 0;
-    case OPT_BOOL:
+    case OPTION_BOOL:
         *(bool *)field = true;
         return 0;
-    case OPT_LONG:
+    case OPTION_INT:
         *(long *)field = strtol(arg, &end, 10);
-        if (*arg && *end == '\0' && *(long *)field > 0)
+        if (*arg && *end == '\0' && *(long *)field >= o->min)
             return 0;
         return cli_usage_error(cli, "--%s needs a positive number, not \"%s\"", o->name, arg);
-    case OPT_DURATION:
-        *(long *)field = parse_duration(arg);
-        if (*(long *)field > 0)
+    case OPTION_DURATION:
+        *(long *)field = option_duration_ms(arg);
+        if (*(long *)field >= o->min)
             return 0;
         return cli_usage_error(cli, "--%s needs a duration such as 10s or 500ms, not \"%s\"", o->name, arg);
-    case OPT_OUTPUT:
+    case OPTION_ENUM: /* --output */
         cli->output_name = arg;
         if (cli_output_parse(arg, (enum cli_output *)field) == 0)
             return 0;
         return cli_usage_error(cli, "unknown output format \"%s\"; use table, json, yaml or name", arg);
+    case OPTION_DOUBLE:
+        break;
     }
     return CLI_USAGE;
 }
@@ -414,7 +462,7 @@ static int parse_options(struct cli *cli, const struct command *cmd, int argc, c
     for (size_t i = 0; i < N_OPTIONS; i++) {
         const struct option_row *o = &option_rows[i];
         longopts[i] =
-            (struct option){o->name, o->type == OPT_BOOL ? no_argument : required_argument, NULL, 1000 + (int)i};
+            (struct option){o->name, o->type == OPTION_BOOL ? no_argument : required_argument, NULL, 1000 + (int)i};
         if (o->short_name == 'f' && strcmp(o->name, "follow") == 0 && command_allows(cmd, o))
             follow_f = true;
     }

@@ -242,7 +242,7 @@ size_t datagen_record(enum datagen_kind kind, uint64_t seed, uint64_t index, cha
  * table, and the API checks a connection against it (stream_backend.options). The parser leaves
  * keys outside the table alone, as `sluiced run` files pass options of their own. */
 static const char *const datagen_kind_names[] = {"bid", "auction", "person", NULL};
-static const struct option datagen_options[] = {
+static const struct option_row datagen_options[] = {
     {.name = "kind", .type = OPTION_ENUM, .def = "bid", .values = datagen_kind_names, .help = "the events generated"},
     {.name = "events",
      .type = OPTION_INT,

@@ -244,7 +244,7 @@ struct pg_writer {
 static const char *const postgres_modes[] = {"insert", "upsert", NULL};
 
 /* The options of a postgres sink, one row each. */
-static const struct option postgres_options[] = {
+static const struct option_row postgres_options[] = {
     {.name = "url", .type = OPTION_STRING, .flags = OPTION_REQUIRED, .help = "postgresql:// URI of the database"},
     {.name = "table", .type = OPTION_STRING, .flags = OPTION_REQUIRED, .help = "the table written, [schema.]name"},
     {.name = "password", .type = OPTION_STRING, .help = "the password, kept out of the url (a secret)"},

@@ -128,7 +128,7 @@ static const char *const webhook_formats[] = {"json", "ndjson", NULL};
         .name = key, .type = OPTION_INT, .def = def_text, .min = lo, .max = hi, .help = help_text,                     \
         OPTION_FIELD(struct webhook_writer, field)                                                                     \
     }
-static const struct option webhook_options[] = {
+static const struct option_row webhook_options[] = {
     {.name = "url", .type = OPTION_STRING, .flags = OPTION_REQUIRED, .help = "http:// or https:// endpoint"},
     {.name = "method", .type = OPTION_ENUM, .def = "POST", .values = webhook_methods},
     {.name = "format", .type = OPTION_ENUM, .def = "json", .values = webhook_formats, .help = "one array or lines"},

@@ -24,7 +24,7 @@ static const char *const kafka_formats[] = {"json", "debezium-json", NULL};
 static const char *const kafka_startup_modes[] = {"earliest-offset", "latest-offset", NULL};
 
 /* The options of a Kafka stream, one row each. */
-static const struct option kafka_options[] = {
+static const struct option_row kafka_options[] = {
     {.name = "connector", .type = OPTION_STRING, .flags = OPTION_HIDDEN},
     /* required of a connection: the worker's location property; `sluiced run` names the topic */
     {.name = "topic", .type = OPTION_STRING, .flags = OPTION_REQUIRED, .help = "the topic"},

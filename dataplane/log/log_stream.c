@@ -20,7 +20,7 @@
         .name = key, .type = OPTION_INT, .min = 0, .max = hi, .help = help_text,                                       \
         OPTION_FIELD(struct seglog_options, field)                                                                     \
     }
-static const struct option log_stream_option_rows[] = {
+static const struct option_row log_stream_option_rows[] = {
     LOG_STREAM_NUMBER("segment.bytes", INT64_MAX, segment_bytes, "roll to a new segment past this size (0: 64 MiB)"),
     LOG_STREAM_NUMBER("fsync.records", UINT32_MAX, fsync_every_records, "fsync after this many appends (0: never)"),
     LOG_STREAM_NUMBER("fsync.ms", UINT32_MAX, fsync_every_ms, "fsync this long after the last one (0: never)"),

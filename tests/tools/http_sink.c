@@ -119,7 +119,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state, e
 }
 
 /* Options, one row each (common/options.h): --NAME VALUE. */
-static const struct option http_sink_rows[] = {
+static const struct option_row http_sink_rows[] = {
     {.name = "out", .type = OPTION_STRING, OPTION_FIELD(struct sink_config, out)},
     {.name = "reject-path", .type = OPTION_STRING, OPTION_FIELD(struct sink_config, reject_path)},
     {.name = "retry-after", .type = OPTION_STRING, OPTION_FIELD(struct sink_config, retry_after)},
@@ -152,7 +152,8 @@ int main(int argc, char **argv)
         return 2;
     }
     for (int i = 1; i < argc; i++) {
-        const struct option *o = strncmp(argv[i], "--", 2) == 0 ? option_find(&http_sink_options, argv[i] + 2) : NULL;
+        const struct option_row *o =
+            strncmp(argv[i], "--", 2) == 0 ? option_find(&http_sink_options, argv[i] + 2) : NULL;
         if (!o || i + 1 >= argc) {
             fprintf(stderr, "usage: http_sink --out FILE [--port P] [--fail-first N] [--fail-status S] "
                             "[--retry-after V] [--reject-path PATH] [--fail-for-ms MS]\n");

@@ -16,7 +16,7 @@ struct test_config {
     char *name;
 };
 
-static const struct option test_options[] = {
+static const struct option_row test_options[] = {
     {.name = "database-url",
      .env = "SLUICE_TEST_URL",
      .type = OPTION_STRING,

@@ -24,7 +24,7 @@ struct target {
 
 static const char *const colours[] = {"red", "green", "blue", NULL};
 
-static const struct option rows[] = {
+static const struct option_row rows[] = {
     {.name = "name", .type = OPTION_STRING, .flags = OPTION_REQUIRED, OPTION_FIELD(struct target, name)},
     {.name = "count", .type = OPTION_INT, .def = "7", .min = 1, .max = 100, OPTION_FIELD(struct target, count)},
     {.name = "small", .type = OPTION_INT, .min = 0, .max = UINT32_MAX, OPTION_FIELD(struct target, small)},
@@ -103,11 +103,38 @@ START_TEST(test_check_messages)
 }
 END_TEST
 
+/* OPTION_DURATION: the text forms, bounds in milliseconds, its message, stored as a long. */
+START_TEST(test_duration)
+{
+    ck_assert_int_eq(option_duration_ms("500ms"), 500);
+    ck_assert_int_eq(option_duration_ms("10s"), 10000);
+    ck_assert_int_eq(option_duration_ms("1.5s"), 1500);
+    ck_assert_int_eq(option_duration_ms("2m"), 120000);
+    ck_assert_int_eq(option_duration_ms("1h"), 3600000);
+    ck_assert_int_eq(option_duration_ms("3"), 3000);
+    ck_assert_int_eq(option_duration_ms("x"), -1);
+    ck_assert_int_eq(option_duration_ms("-1s"), -1);
+    ck_assert_int_eq(option_duration_ms("5d"), -1);
+    static const struct option_row wait_rows[] = {
+        {.name = "wait", .type = OPTION_DURATION, .min = 1, .max = 60000, OPTION_FIELD(struct target, count)}};
+    static const struct option_table waits = OPTION_TABLE("thing", wait_rows);
+    char err[200] = "";
+    ck_assert_int_eq(option_check(&waits, "wait", "1m", err, sizeof err), 0);
+    ck_assert_int_eq(option_check(&waits, "wait", "2m", err, sizeof err), -1);
+    ck_assert_str_eq(err,
+                     "thing option \"wait\" must be a duration such as 10s or 500ms, from 1 to 60000 ms, not \"2m\"");
+    ck_assert_int_eq(option_check(&waits, "wait", "soon", err, sizeof err), -1);
+    struct target t = {0};
+    ck_assert_int_eq(option_store(&waits, &wait_rows[0], "250ms", &t, err, sizeof err), 0);
+    ck_assert_int_eq(t.count, 250);
+}
+END_TEST
+
 START_TEST(test_required)
 {
     char err[400];
     const char *given[] = {"name", "n", NULL};
-    const struct option *missing = NULL;
+    const struct option_row *missing = NULL;
     ck_assert_int_eq(option_check_required(&table, pairs_get, given, &missing, err, sizeof err), 0);
     ck_assert_ptr_null(missing);
     const char *empty[] = {"name", "", NULL};
@@ -158,6 +185,7 @@ int main(void)
     TCase *tc = tcase_create("options");
     tcase_add_test(tc, test_find);
     tcase_add_test(tc, test_check_messages);
+    tcase_add_test(tc, test_duration);
     tcase_add_test(tc, test_required);
     tcase_add_test(tc, test_apply_defaults_and_store);
     suite_add_tcase(s, tc);

@@ -96,7 +96,7 @@ END_TEST
 START_TEST(test_options)
 {
     static const char *const modes[] = {"insert", "upsert", NULL};
-    static const struct option rows[] = {
+    static const struct option_row rows[] = {
         {.name = "url", .type = OPTION_STRING, .flags = OPTION_REQUIRED},
         {.name = "mode", .type = OPTION_ENUM, .values = modes},
         {.name = "headers.", .type = OPTION_STRING, .flags = OPTION_PREFIX},
