@@ -1,0 +1,77 @@
+/* connectors_test.c — the pure parts of the message-broker connectors (redis, mqtt, rabbitmq):
+ * Redis entry ids as offsets, their facts, and their options checked before anything connects. */
+#include <check.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "check_main.h"
+#include "dataplane/connectors/redis_stream.h"
+#include "dataplane/stream.h"
+
+START_TEST(test_redis_id_offsets)
+{
+    uint64_t off, a, b;
+    ck_assert_int_eq(redis_id_offset("0-0", &off), 0);
+    ck_assert_uint_eq(off, 0);
+    ck_assert_int_eq(redis_id_offset("1-0", &off), 0);
+    ck_assert_uint_eq(off, 1u << 20);
+    ck_assert_int_eq(redis_id_offset("1796471196637-5", &off), 0);
+    char id[48];
+    redis_offset_id(off, id, sizeof id);
+    ck_assert_str_eq(id, "1796471196637-5");
+    /* ordered as the ids are: by ms, then by seq */
+    ck_assert_int_eq(redis_id_offset("1000-1048575", &a), 0);
+    ck_assert_int_eq(redis_id_offset("1001-0", &b), 0);
+    ck_assert_uint_lt(a, b);
+    /* not an id, or not one that fits */
+    ck_assert_int_eq(redis_id_offset("1000-1048576", &off), -1);
+    ck_assert_int_eq(redis_id_offset("8796093022208-0", &off), -1); /* 2^43 ms */
+    ck_assert_int_eq(redis_id_offset("12", &off), -1);
+    ck_assert_int_eq(redis_id_offset("-1-0", &off), -1);
+    ck_assert_int_eq(redis_id_offset("1-x", &off), -1);
+    ck_assert_int_eq(redis_id_offset("1-2-3", &off), -1);
+    ck_assert_int_eq(redis_id_offset("", &off), -1);
+}
+END_TEST
+
+START_TEST(test_facts)
+{
+    const char *names[] = {"redis"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const struct stream_backend *b = stream_backend_find(names[i]);
+        ck_assert_msg(b != NULL, "%s", names[i]);
+        ck_assert(b->source && b->sink && b->network && b->full_worker && b->acknowledge && !b->truncate);
+        ck_assert_ptr_nonnull(b->options);
+    }
+    ck_assert_str_eq(stream_backend_find("redis")->location_key, "stream");
+}
+END_TEST
+
+/* bad options fail at open, naming the option, before any connection is tried */
+START_TEST(test_bad_options)
+{
+    char err[512];
+    void *r = NULL;
+    const struct stream_backend *redis = stream_backend_find("redis");
+    struct stream_property p1[] = {{"host", "127.0.0.1"}, {"stream", "s"}, {"maxlen", "-1"}};
+    ck_assert_int_eq(redis->open_writer("s", 0, p1, 3, &r, err, sizeof err), -1);
+    ck_assert_str_eq(err, "redis option \"maxlen\" must be a whole number from 0 to 9223372036854775807, not \"-1\"");
+    struct stream_property p2[] = {{"stream", "s"}};
+    ck_assert_int_eq(redis->open_reader("s", 0, 0, p2, 1, &r, err, sizeof err), -1);
+    ck_assert_str_eq(err, "a redis connection needs the property \"host\"");
+    struct stream_property p3[] = {{"host", "127.0.0.1"}, {"port", "1"}, {"stream", "s"}};
+    ck_assert_int_eq(redis->open_reader("s", 0, 0, p3, 3, &r, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "cannot connect to redis at 127.0.0.1:1: Connection refused") != NULL, "%s", err);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("connectors");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_redis_id_offsets);
+    tcase_add_test(tc, test_facts);
+    tcase_add_test(tc, test_bad_options);
+    suite_add_tcase(s, tc);
+    return check_run_suite(s);
+}
