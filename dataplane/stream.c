@@ -1,9 +1,9 @@
 /* stream.c — the table of stream backends and connectors (see stream.h), and the checking of a
  * stream's properties against a backend's option table.
  *
- * The Kafka backend and the PostgreSQL, Redis and webhook connectors are referenced weakly: they are in the
+ * The Kafka backend and the MQTT, PostgreSQL, Redis and webhook connectors are referenced weakly: they are in the
  * table of binaries that link their objects (sluiced, the tests), and absent from the lean
- * sluiced-worker, which therefore does not load librdkafka, libpq, libcurl or hiredis (the Makefile
+ * sluiced-worker, which therefore does not load librdkafka, libpq, libcurl, libmosquitto or hiredis (the Makefile
  * pulls them into sluiced with -u). Their rows keep their names, so a binary without them can
  * still tell "not here" from "no such connector". */
 #include "dataplane/stream.h"
@@ -12,6 +12,7 @@
 
 #include "dataplane/connectors/datagen.h"
 #include "dataplane/connectors/http_ingest.h"
+#include "dataplane/connectors/mqtt.h"
 #include "dataplane/connectors/postgres_sink.h"
 #include "dataplane/connectors/redis_stream.h"
 #include "dataplane/connectors/webhook_sink.h"
@@ -19,6 +20,7 @@
 #include "dataplane/log/log_stream.h"
 
 #pragma weak kafka_stream_backend
+#pragma weak mqtt_stream_backend
 #pragma weak postgres_stream_backend
 #pragma weak redis_stream_backend
 #pragma weak webhook_stream_backend
@@ -30,6 +32,7 @@ static const struct {
 } stream_backends[] = {
     {"datagen", &datagen_stream_backend}, {"http", &http_ingest_connector},
     {"kafka", &kafka_stream_backend},                                             /* weak */
+    {"mqtt", &mqtt_stream_backend},                                               /* weak */
     {"log", &seglog_stream_backend},      {"postgres", &postgres_stream_backend}, /* weak */
     {"redis", &redis_stream_backend},                                             /* weak */
     {"webhook", &webhook_stream_backend},                                         /* weak */
@@ -47,7 +50,7 @@ const struct stream_backend *stream_backend_find(const char *name)
 }
 
 /* Whether row i is a connector of connections; a weak row not linked counts as one (kafka,
- * postgres, redis and webhook all are). */
+ * mqtt, postgres, redis and webhook all are). */
 static bool stream_is_connector(size_t i)
 {
     const struct stream_backend *b = stream_backends[i].backend;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check_main.h"
+#include "dataplane/connectors/mqtt.h"
 #include "dataplane/connectors/redis_stream.h"
 #include "dataplane/stream.h"
 
@@ -36,14 +37,18 @@ END_TEST
 
 START_TEST(test_facts)
 {
-    const char *names[] = {"redis"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        const struct stream_backend *b = stream_backend_find(names[i]);
-        ck_assert_msg(b != NULL, "%s", names[i]);
-        ck_assert(b->source && b->sink && b->network && b->full_worker && b->acknowledge && !b->truncate);
+    /* referenced directly: the weak table rows alone do not pull them into this binary */
+    const struct stream_backend *all[] = {&redis_stream_backend, &mqtt_stream_backend};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        const struct stream_backend *b = all[i];
+        ck_assert_ptr_eq(stream_backend_find(b->name), b);
+        ck_assert(b->source && b->sink && b->network && b->full_worker && !b->truncate && !b->taskless);
         ck_assert_ptr_nonnull(b->options);
     }
-    ck_assert_str_eq(stream_backend_find("redis")->location_key, "stream");
+    ck_assert_str_eq(redis_stream_backend.location_key, "stream");
+    ck_assert_ptr_nonnull(redis_stream_backend.acknowledge); /* XACK after the checkpoint */
+    ck_assert_str_eq(mqtt_stream_backend.location_key, "topic");
+    ck_assert_ptr_null(mqtt_stream_backend.acknowledge); /* libmosquitto acknowledges on receipt */
 }
 END_TEST
 
@@ -62,6 +67,17 @@ START_TEST(test_bad_options)
     struct stream_property p3[] = {{"host", "127.0.0.1"}, {"port", "1"}, {"stream", "s"}};
     ck_assert_int_eq(redis->open_reader("s", 0, 0, p3, 3, &r, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "cannot connect to redis at 127.0.0.1:1: Connection refused") != NULL, "%s", err);
+    const struct stream_backend *mqtt = &mqtt_stream_backend;
+    struct stream_property m1[] = {{"host", "127.0.0.1"}, {"topic", "t"}};
+    ck_assert_int_eq(mqtt->open_writer("t", 0, m1, 2, &r, err, sizeof err), -1);
+    ck_assert_str_eq(err, "a mqtt connection needs the property \"client.id\"");
+    struct stream_property m2[] = {{"host", "127.0.0.1"}, {"topic", "t"}, {"client.id", "c"}, {"retain", "maybe"}};
+    ck_assert_int_eq(mqtt->open_writer("t", 0, m2, 4, &r, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "mqtt option \"retain\"") != NULL, "%s", err);
+    struct stream_property m3[] = {{"host", "127.0.0.1"}, {"port", "1"}, {"topic", "t"}, {"client.id", "c"}};
+    ck_assert_int_eq(mqtt->open_writer("t", 0, m3, 4, &r, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "cannot connect to the mqtt broker at 127.0.0.1:1: Connection refused") != NULL, "%s",
+                  err);
 }
 END_TEST
 
