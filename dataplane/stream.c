@@ -1,9 +1,9 @@
 /* stream.c — the table of stream backends and connectors (see stream.h), and the checking of a
  * stream's properties against a backend's option table.
  *
- * The Kafka backend and the MQTT, PostgreSQL, Redis and webhook connectors are referenced weakly: they are in the
+ * The Kafka backend and the MQTT, PostgreSQL, RabbitMQ, Redis and webhook connectors are referenced weakly: they are in the
  * table of binaries that link their objects (sluiced, the tests), and absent from the lean
- * sluiced-worker, which therefore does not load librdkafka, libpq, libcurl, libmosquitto or hiredis (the Makefile
+ * sluiced-worker, which therefore does not load librdkafka, libpq, libcurl, libmosquitto, librabbitmq or hiredis (the Makefile
  * pulls them into sluiced with -u). Their rows keep their names, so a binary without them can
  * still tell "not here" from "no such connector". */
 #include "dataplane/stream.h"
@@ -14,6 +14,7 @@
 #include "dataplane/connectors/http_ingest.h"
 #include "dataplane/connectors/mqtt.h"
 #include "dataplane/connectors/postgres_sink.h"
+#include "dataplane/connectors/rabbitmq.h"
 #include "dataplane/connectors/redis_stream.h"
 #include "dataplane/connectors/webhook_sink.h"
 #include "dataplane/kafka/kafka.h"
@@ -22,6 +23,7 @@
 #pragma weak kafka_stream_backend
 #pragma weak mqtt_stream_backend
 #pragma weak postgres_stream_backend
+#pragma weak rabbitmq_stream_backend
 #pragma weak redis_stream_backend
 #pragma weak webhook_stream_backend
 
@@ -34,6 +36,7 @@ static const struct {
     {"kafka", &kafka_stream_backend},                                             /* weak */
     {"mqtt", &mqtt_stream_backend},                                               /* weak */
     {"log", &seglog_stream_backend},      {"postgres", &postgres_stream_backend}, /* weak */
+    {"rabbitmq", &rabbitmq_stream_backend},                                       /* weak */
     {"redis", &redis_stream_backend},                                             /* weak */
     {"webhook", &webhook_stream_backend},                                         /* weak */
 };
@@ -50,7 +53,7 @@ const struct stream_backend *stream_backend_find(const char *name)
 }
 
 /* Whether row i is a connector of connections; a weak row not linked counts as one (kafka,
- * mqtt, postgres, redis and webhook all are). */
+ * mqtt, postgres, rabbitmq, redis and webhook all are). */
 static bool stream_is_connector(size_t i)
 {
     const struct stream_backend *b = stream_backends[i].backend;

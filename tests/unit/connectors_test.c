@@ -6,6 +6,7 @@
 
 #include "check_main.h"
 #include "dataplane/connectors/mqtt.h"
+#include "dataplane/connectors/rabbitmq.h"
 #include "dataplane/connectors/redis_stream.h"
 #include "dataplane/stream.h"
 
@@ -38,7 +39,7 @@ END_TEST
 START_TEST(test_facts)
 {
     /* referenced directly: the weak table rows alone do not pull them into this binary */
-    const struct stream_backend *all[] = {&redis_stream_backend, &mqtt_stream_backend};
+    const struct stream_backend *all[] = {&redis_stream_backend, &mqtt_stream_backend, &rabbitmq_stream_backend};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         const struct stream_backend *b = all[i];
         ck_assert_ptr_eq(stream_backend_find(b->name), b);
@@ -49,6 +50,8 @@ START_TEST(test_facts)
     ck_assert_ptr_nonnull(redis_stream_backend.acknowledge); /* XACK after the checkpoint */
     ck_assert_str_eq(mqtt_stream_backend.location_key, "topic");
     ck_assert_ptr_null(mqtt_stream_backend.acknowledge); /* libmosquitto acknowledges on receipt */
+    ck_assert_str_eq(rabbitmq_stream_backend.location_key, "queue");
+    ck_assert_ptr_nonnull(rabbitmq_stream_backend.acknowledge); /* basic.ack after the checkpoint */
 }
 END_TEST
 
@@ -78,6 +81,16 @@ START_TEST(test_bad_options)
     ck_assert_int_eq(mqtt->open_writer("t", 0, m3, 4, &r, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "cannot connect to the mqtt broker at 127.0.0.1:1: Connection refused") != NULL, "%s",
                   err);
+    const struct stream_backend *rmq = &rabbitmq_stream_backend;
+    struct stream_property q1[] = {{"host", "127.0.0.1"}};
+    ck_assert_int_eq(rmq->open_reader("", 0, 0, q1, 1, &r, err, sizeof err), -1);
+    ck_assert_str_eq(err, "a rabbitmq connection needs the property \"queue\"");
+    struct stream_property q2[] = {{"host", "127.0.0.1"}, {"queue", "q"}, {"prefetch", "0"}};
+    ck_assert_int_eq(rmq->open_reader("q", 0, 0, q2, 3, &r, err, sizeof err), -1);
+    ck_assert_str_eq(err, "rabbitmq option \"prefetch\" must be a whole number from 1 to 65535, not \"0\"");
+    struct stream_property q3[] = {{"host", "127.0.0.1"}, {"port", "1"}, {"queue", "q"}};
+    ck_assert_int_eq(rmq->open_writer("q", 0, q3, 3, &r, err, sizeof err), -1);
+    ck_assert_str_eq(err, "cannot connect to rabbitmq at 127.0.0.1:1: Connection refused");
 }
 END_TEST
 
