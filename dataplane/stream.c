@@ -1,11 +1,12 @@
 /* stream.c — the table of stream backends and connectors (see stream.h), and the checking of a
  * stream's properties against a backend's option table.
  *
- * The Kafka backend and the MQTT, PostgreSQL, RabbitMQ, Redis and webhook connectors are referenced weakly: they are in the
- * table of binaries that link their objects (sluiced, the tests), and absent from the lean
- * sluiced-worker, which therefore does not load librdkafka, libpq, libcurl, libmosquitto, librabbitmq or hiredis (the Makefile
- * pulls them into sluiced with -u). Their rows keep their names, so a binary without them can
- * still tell "not here" from "no such connector". */
+ * The Kafka backend and the MQTT, PostgreSQL, RabbitMQ, Redis and webhook connectors are
+ * referenced weakly: they are in the table of binaries that link their objects (sluiced, the
+ * tests), and absent from the lean sluiced-worker, which therefore does not load librdkafka,
+ * libpq, libcurl, libmosquitto, librabbitmq or hiredis (the Makefile pulls them into sluiced
+ * with -u). Their rows keep their names, so a binary without them can still tell "not here"
+ * from "no such connector". */
 #include "dataplane/stream.h"
 
 #include <string.h>
@@ -32,13 +33,13 @@ static const struct {
     const char *name;
     const struct stream_backend *backend;
 } stream_backends[] = {
-    {"datagen", &datagen_stream_backend}, {"http", &http_ingest_connector},
-    {"kafka", &kafka_stream_backend},                                             /* weak */
-    {"mqtt", &mqtt_stream_backend},                                               /* weak */
-    {"log", &seglog_stream_backend},      {"postgres", &postgres_stream_backend}, /* weak */
-    {"rabbitmq", &rabbitmq_stream_backend},                                       /* weak */
-    {"redis", &redis_stream_backend},                                             /* weak */
-    {"webhook", &webhook_stream_backend},                                         /* weak */
+    {"datagen", &datagen_stream_backend},   {"http", &http_ingest_connector},
+    {"kafka", &kafka_stream_backend},                                       /* weak */
+    {"log", &seglog_stream_backend},        {"mqtt", &mqtt_stream_backend}, /* weak */
+    {"postgres", &postgres_stream_backend},                                 /* weak */
+    {"rabbitmq", &rabbitmq_stream_backend},                                 /* weak */
+    {"redis", &redis_stream_backend},                                       /* weak */
+    {"webhook", &webhook_stream_backend},                                   /* weak */
 };
 #define STREAM_NBACKENDS (sizeof stream_backends / sizeof stream_backends[0])
 
