@@ -88,7 +88,7 @@ assert_eq "$(count)" 5 "the valid connections were written"
 call PATCH "/v1/connections/$HOOK_ID" '{"properties":{"url":"http://h/","method":"GET"}}'
 expect 422 invalid_connection
 assert_eq "$(jq -r .error.details.field <<<"$RESP")" properties.method "update names the option"
-call PATCH "/v1/connections/$HOOK_ID" '{"connector":"rabbitmq"}'
+call PATCH "/v1/connections/$HOOK_ID" '{"connector":"ftp"}'
 expect 422 invalid_connection
 assert_eq "$(jq -r .error.details.field <<<"$RESP")" connector "update names the connector"
 call PATCH "/v1/connections/$HOOK_ID" '{"properties":{"method":"PUT"}}'
