@@ -79,7 +79,10 @@ SINK=$(connection "{\"name\":\"pricey-out\",\"connector\":\"mqtt\",\"type\":\"si
   \"properties\":{$(props),\"topic\":\"pricey\",\"client.id\":\"sluice-pricey-out\"},\"secret_refs\":{\"password\":\"mqtt-pw\"}}")
 has_pid() { [ -n "$(task_pid "$1")" ]; }
 wait_for 20 has_pid "$SRC" || fail "no running source task: $(sql "SELECT state, last_error FROM tasks")"
-sleep 1 # its session subscribed: from here the broker keeps the topic's messages for it
+# its session connected (and subscribed right after): from here the broker keeps the topic for it
+connected() { grep -q "as sluice-bids-in" mqtt/broker.log; }
+wait_for 20 connected || fail "the source's session did not connect: $(tail -5 mqtt/broker.log)"
+sleep 0.5
 in_stream() { call GET "/v1/streams/$BIDS/records?limit=1"; jq -r .end_offset <<<"$RESP"; }
 has() { [ "$(in_stream)" -ge "$1" ]; }
 publish 0 "$q1"
