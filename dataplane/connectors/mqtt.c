@@ -252,10 +252,18 @@ static int mqtt_spool_open(struct mqtt_reader *r, uint64_t offset, char *err, si
         return -1;
     }
     if (log->partitions(dir, 1, props, 1, &n, err, errlen) != 0 ||
-        log->open_writer(dir, 0, props, 1, &r->spool_w, err, errlen) != 0 ||
-        log->open_reader(dir, 0, offset, props, 1, &r->spool_r, err, errlen) != 0)
+        log->open_writer(dir, 0, props, 1, &r->spool_w, err, errlen) != 0)
         return -1;
-    return 0;
+    uint64_t end = log->writer_end_offset(r->spool_w);
+    if (end < offset) { /* not a silent jump over whatever came between */
+        snprintf(
+            err, errlen,
+            "mqtt spool %s ends at offset %llu, before the checkpoint's %llu: the spool was lost with the messages "
+            "in it; remove the checkpoint to start over",
+            dir, (unsigned long long)end, (unsigned long long)offset);
+        return -1;
+    }
+    return log->open_reader(dir, 0, offset, props, 1, &r->spool_r, err, errlen);
 }
 
 static int mqtt_open_reader(const char *location, int partition, uint64_t offset, const struct stream_property *props,

@@ -388,9 +388,11 @@ struct rmq_writer {
     char *buf; /* the records since the last confirmed flush, back to back */
     size_t len, cap;
     uint32_t *lens;
-    bool *confirmed; /* per record */
+    bool *confirmed;   /* per record */
+    size_t nconfirmed; /* of them, true */
     size_t n, capn;
-    size_t published; /* of the n, published on this connection (delivery tags tag_base + 1 ...) */
+    size_t published;       /* of the n, published on this connection (delivery tags tag_base + 1 ...) */
+    size_t published_bytes; /* their bytes in buf */
     uint64_t tag_base;
     stream_progress_fn progress;
     void *progress_ctx;
@@ -425,8 +427,10 @@ static int rmq_writer_connect(struct rmq_writer *w, char *err, size_t errlen)
     }
     w->l.down_since = 0;
     w->tag_base = 0;
-    w->published = 0;
-    memset(w->confirmed, 0, w->n * sizeof *w->confirmed);
+    w->published = w->published_bytes = 0;
+    if (w->n)
+        memset(w->confirmed, 0, w->n * sizeof *w->confirmed);
+    w->nconfirmed = 0;
     return 0;
 }
 
@@ -453,18 +457,15 @@ static void rmq_publish_pending(struct rmq_writer *w)
     amqp_basic_properties_t props = {._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG,
                                      .content_type = amqp_cstring_bytes("application/json"),
                                      .delivery_mode = 2};
-    size_t at = 0;
-    for (size_t i = 0; i < w->published; i++)
-        at += w->lens[i];
     while (w->l.c && w->published < w->n) {
-        amqp_bytes_t body = {.len = w->lens[w->published], .bytes = w->buf + at};
+        amqp_bytes_t body = {.len = w->lens[w->published], .bytes = w->buf + w->published_bytes};
         int st = amqp_basic_publish(w->l.c, RMQ_CHANNEL, amqp_cstring_bytes(w->s.exchange),
                                     amqp_cstring_bytes(w->routing_key), 0, 0, &props, body);
         if (st != AMQP_STATUS_OK) {
             rmq_link_drop(&w->l, amqp_error_string2(st));
             return;
         }
-        at += w->lens[w->published++];
+        w->published_bytes += w->lens[w->published++];
     }
 }
 
@@ -527,16 +528,11 @@ static int rmq_read_confirm(struct rmq_writer *w, char *err, size_t errlen)
     const amqp_basic_ack_t *ack = f.payload.method.decoded;
     uint64_t tag = ack->delivery_tag - w->tag_base; /* 1-based index in the kept records */
     for (uint64_t i = ack->multiple ? 1 : tag; i <= tag && i <= w->n; i++)
-        w->confirmed[i - 1] = true;
+        if (!w->confirmed[i - 1]) {
+            w->confirmed[i - 1] = true;
+            w->nconfirmed++;
+        }
     return 0;
-}
-
-static bool rmq_all_confirmed(const struct rmq_writer *w)
-{
-    for (size_t i = 0; i < w->n; i++)
-        if (!w->confirmed[i])
-            return false;
-    return true;
 }
 
 static int rmq_flush(void *writer, bool sync, char *err, size_t errlen)
@@ -544,13 +540,15 @@ static int rmq_flush(void *writer, bool sync, char *err, size_t errlen)
     struct rmq_writer *w = writer;
     char e[300];
     int64_t last_progress = clock_mono_ms();
-    while (sync && w->n > 0 && !rmq_all_confirmed(w)) {
+    while (sync && w->nconfirmed < w->n) {
         if (!w->l.c && rmq_link_due(&w->l) && rmq_writer_connect(w, e, sizeof e) != 0)
             snprintf(w->l.lost, sizeof w->l.lost, "%s", e);
         rmq_publish_pending(w);
         if (rmq_link_check(&w->l, &w->s, err, errlen) != 0)
             return -1;
-        if (w->l.c ? rmq_read_confirm(w, err, errlen) < 0 : (usleep(RMQ_RETRY_MS * 1000 / 5), 0))
+        if (!w->l.c)
+            usleep(RMQ_RETRY_MS * 1000 / 5);
+        else if (rmq_read_confirm(w, err, errlen) < 0)
             return -1;
         if (w->progress && clock_mono_ms() - last_progress >= 1000) {
             w->progress(w->progress_ctx);
@@ -559,7 +557,7 @@ static int rmq_flush(void *writer, bool sync, char *err, size_t errlen)
     }
     if (sync) {
         w->tag_base += w->published;
-        w->n = w->len = w->published = 0;
+        w->n = w->len = w->published = w->published_bytes = w->nconfirmed = 0;
     }
     return 0;
 }
