@@ -2,6 +2,8 @@
  * Redis entry ids as offsets, their facts, and their options checked before anything connects. */
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check_main.h"
@@ -94,6 +96,26 @@ START_TEST(test_bad_options)
 }
 END_TEST
 
+/* an mqtt source whose spool ends before its checkpoint (lost with the task's directory) fails
+ * before it connects, rather than skip the offsets between */
+START_TEST(test_mqtt_lost_spool)
+{
+    char dir[] = "/tmp/connectors_test_XXXXXX", err[512];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    struct stream_property p[] = {
+        {"host", "127.0.0.1"}, {"port", "1"}, {"topic", "t"}, {"client.id", "c"}, {"spool.dir", dir}};
+    void *r = NULL;
+    ck_assert_int_eq(mqtt_stream_backend.open_reader("t", 0, 5, p, 5, &r, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "ends at offset 0, before the checkpoint's 5: the spool was lost") != NULL, "%s", err);
+    /* at its end it opens the spool, and then fails only for want of a broker */
+    ck_assert_int_eq(mqtt_stream_backend.open_reader("t", 0, 0, p, 5, &r, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "cannot connect to the mqtt broker at 127.0.0.1:1") != NULL, "%s", err);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("connectors");
@@ -101,6 +123,7 @@ int main(void)
     tcase_add_test(tc, test_redis_id_offsets);
     tcase_add_test(tc, test_facts);
     tcase_add_test(tc, test_bad_options);
+    tcase_add_test(tc, test_mqtt_lost_spool);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
 }
