@@ -12,17 +12,18 @@ SHELL := /bin/bash
 CC ?= cc
 BUILD ?= build
 export BUILD
-PKGS := libpq libmicrohttpd jansson openssl rdkafka libcurl libseccomp libnftables yaml-0.1 libpcre2-8 check
+PKGS := libpq libmicrohttpd jansson openssl rdkafka libcurl libseccomp libnftables yaml-0.1 libpcre2-8 hiredis libmosquitto librabbitmq check
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CPPFLAGS := -D_GNU_SOURCE -I. -I/usr/include/postgresql
 CFLAGS_COMMON := -std=c11 -g -pthread $(WARN)
-LDLIBS := -lpq -lmicrohttpd -ljansson -lssl -lcrypto -lrdkafka -lcurl -lseccomp -lnftables -lyaml -lpcre2-8 -lpthread -lm
-# The Kafka backend and the PostgreSQL and webhook sinks are weakly referenced
+LDLIBS := -lpq -lmicrohttpd -ljansson -lssl -lcrypto -lrdkafka -lcurl -lseccomp -lnftables -lyaml -lpcre2-8 -lhiredis -lmosquitto -lrabbitmq -lpthread -lm
+# The Kafka backend and the MQTT, PostgreSQL, RabbitMQ, Redis and webhook connectors are weakly referenced
 # (dataplane/stream.c): pull them into the binaries that want them; the lean sluiced-worker goes
-# without them and without librdkafka.
+# without them and without librdkafka, hiredis, libmosquitto or librabbitmq.
 WITH_KAFKA := -Wl,--undefined=kafka_stream_backend -Wl,--undefined=postgres_stream_backend \
-  -Wl,--undefined=webhook_stream_backend
+  -Wl,--undefined=webhook_stream_backend -Wl,--undefined=redis_stream_backend \
+  -Wl,--undefined=mqtt_stream_backend -Wl,--undefined=rabbitmq_stream_backend
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
 # Two flavours: rel (optimised) and san (ASan + UBSan, for unit tests and make test-san).

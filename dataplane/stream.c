@@ -1,24 +1,31 @@
 /* stream.c — the table of stream backends and connectors (see stream.h), and the checking of a
  * stream's properties against a backend's option table.
  *
- * The Kafka backend and the PostgreSQL and webhook sinks are referenced weakly: they are in the
- * table of binaries that link their objects (sluiced, the tests), and absent from the lean
- * sluiced-worker, which therefore does not load librdkafka, libpq or libcurl (the Makefile
- * pulls them into sluiced with -u). Their rows keep their names, so a binary without them can
- * still tell "not here" from "no such connector". */
+ * The Kafka backend and the MQTT, PostgreSQL, RabbitMQ, Redis and webhook connectors are
+ * referenced weakly: they are in the table of binaries that link their objects (sluiced, the
+ * tests), and absent from the lean sluiced-worker, which therefore does not load librdkafka,
+ * libpq, libcurl, libmosquitto, librabbitmq or hiredis (the Makefile pulls them into sluiced
+ * with -u). Their rows keep their names, so a binary without them can still tell "not here"
+ * from "no such connector". */
 #include "dataplane/stream.h"
 
 #include <string.h>
 
 #include "dataplane/connectors/datagen.h"
 #include "dataplane/connectors/http_ingest.h"
+#include "dataplane/connectors/mqtt.h"
 #include "dataplane/connectors/postgres_sink.h"
+#include "dataplane/connectors/rabbitmq.h"
+#include "dataplane/connectors/redis_stream.h"
 #include "dataplane/connectors/webhook_sink.h"
 #include "dataplane/kafka/kafka.h"
 #include "dataplane/log/log_stream.h"
 
 #pragma weak kafka_stream_backend
+#pragma weak mqtt_stream_backend
 #pragma weak postgres_stream_backend
+#pragma weak rabbitmq_stream_backend
+#pragma weak redis_stream_backend
 #pragma weak webhook_stream_backend
 
 /* One row per backend, in name order; backend NULL when not linked. */
@@ -26,10 +33,13 @@ static const struct {
     const char *name;
     const struct stream_backend *backend;
 } stream_backends[] = {
-    {"datagen", &datagen_stream_backend}, {"http", &http_ingest_connector},
-    {"kafka", &kafka_stream_backend},                                             /* weak */
-    {"log", &seglog_stream_backend},      {"postgres", &postgres_stream_backend}, /* weak */
-    {"webhook", &webhook_stream_backend},                                         /* weak */
+    {"datagen", &datagen_stream_backend},   {"http", &http_ingest_connector},
+    {"kafka", &kafka_stream_backend},                                       /* weak */
+    {"log", &seglog_stream_backend},        {"mqtt", &mqtt_stream_backend}, /* weak */
+    {"postgres", &postgres_stream_backend},                                 /* weak */
+    {"rabbitmq", &rabbitmq_stream_backend},                                 /* weak */
+    {"redis", &redis_stream_backend},                                       /* weak */
+    {"webhook", &webhook_stream_backend},                                   /* weak */
 };
 #define STREAM_NBACKENDS (sizeof stream_backends / sizeof stream_backends[0])
 
@@ -44,7 +54,7 @@ const struct stream_backend *stream_backend_find(const char *name)
 }
 
 /* Whether row i is a connector of connections; a weak row not linked counts as one (kafka,
- * postgres and webhook all are). */
+ * mqtt, postgres, rabbitmq, redis and webhook all are). */
 static bool stream_is_connector(size_t i)
 {
     const struct stream_backend *b = stream_backends[i].backend;

@@ -80,6 +80,11 @@ struct stream_backend {
      * to resume from (Kafka's scan.startup.mode: the low or the high watermark). Moves the
      * reader there and returns the offset. */
     int (*start_offset)(void *reader, uint64_t *offset, char *err, size_t errlen);
+    /* Optional (sources whose server keeps a record until it is acknowledged: redis, rabbitmq):
+     * the checkpoint that names offset as this reader's next record is durable, so the records
+     * before offset may be acknowledged to the server. Called after every checkpoint; a failure
+     * (the server unreachable) is the backend's to retry at the next call. */
+    void (*acknowledge)(void *reader, uint64_t offset);
 
     /* ---- what the API, the control plane and the worker ask of a connector ---------------- */
     /* The options a stream or connection of this backend takes (NULL: any), the very table the

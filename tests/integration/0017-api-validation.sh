@@ -23,8 +23,8 @@ rejected() {
 }
 
 # unknown connector: 422 listing every connector, in the one error shape
-rejected 422 invalid_connection connector 'unknown connector "rabbitmq"; known: datagen, http, kafka, postgres, webhook' \
-  '{"name":"c","connector":"rabbitmq","type":"source","stream":"bids"}'
+rejected 422 invalid_connection connector 'unknown connector "ftp"; known: datagen, http, kafka, mqtt, postgres, rabbitmq, redis, webhook' \
+  '{"name":"c","connector":"ftp","type":"source","stream":"bids"}'
 
 # unknown option (checked against the webhook sink's own table)
 rejected 422 invalid_connection properties.colour \
@@ -88,7 +88,7 @@ assert_eq "$(count)" 5 "the valid connections were written"
 call PATCH "/v1/connections/$HOOK_ID" '{"properties":{"url":"http://h/","method":"GET"}}'
 expect 422 invalid_connection
 assert_eq "$(jq -r .error.details.field <<<"$RESP")" properties.method "update names the option"
-call PATCH "/v1/connections/$HOOK_ID" '{"connector":"rabbitmq"}'
+call PATCH "/v1/connections/$HOOK_ID" '{"connector":"ftp"}'
 expect 422 invalid_connection
 assert_eq "$(jq -r .error.details.field <<<"$RESP")" connector "update names the connector"
 call PATCH "/v1/connections/$HOOK_ID" '{"properties":{"method":"PUT"}}'
@@ -132,7 +132,7 @@ assert_eq "$(sql "SELECT schema->'fields'->2->>'name' FROM streams WHERE name = 
 
 # The option tables themselves, as forms and tools see them: the very rows checked above.
 call GET /v1/connectors; expect 200
-assert_eq "$(jq -c '[.items[].name] | sort' <<<"$RESP")" '["datagen","http","kafka","postgres","webhook"]' "connectors"
+assert_eq "$(jq -c '[.items[].name] | sort' <<<"$RESP")" '["datagen","http","kafka","mqtt","postgres","rabbitmq","redis","webhook"]' "connectors"
 assert_eq "$(jq -c '.items[] | select(.name == "datagen") | [.types, (.options[] | select(.name == "kind") | .values)]' <<<"$RESP")" \
   '[["source"],["bid","auction","person"]]' "datagen is a source whose kind is an enum"
 assert_eq "$(jq -c '.items[] | select(.name == "webhook") | .options[] | select(.name == "batch.size") | [.type, .minimum, .maximum, .default]' <<<"$RESP")" \
