@@ -29,7 +29,7 @@ struct mqtt_settings {
 };
 
 #define MF(member) OPTION_FIELD(struct mqtt_settings, member)
-static const struct option mqtt_options[] = {
+static const struct option_row mqtt_options[] = {
     {.name = "connector", .type = OPTION_STRING, .flags = OPTION_HIDDEN},
     {.name = "host",
      .type = OPTION_STRING,

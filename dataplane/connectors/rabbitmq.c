@@ -32,7 +32,7 @@ struct rmq_settings {
 };
 
 #define QF(member) OPTION_FIELD(struct rmq_settings, member)
-static const struct option rmq_options[] = {
+static const struct option_row rmq_options[] = {
     {.name = "connector", .type = OPTION_STRING, .flags = OPTION_HIDDEN},
     {.name = "host",
      .type = OPTION_STRING,

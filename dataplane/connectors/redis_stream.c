@@ -55,7 +55,7 @@ struct redis_settings {
 static const char *const redis_starts[] = {"earliest", "latest", NULL};
 
 #define RF(member) OPTION_FIELD(struct redis_settings, member)
-static const struct option redis_options[] = {
+static const struct option_row redis_options[] = {
     {.name = "connector", .type = OPTION_STRING, .flags = OPTION_HIDDEN},
     {.name = "host",
      .type = OPTION_STRING,
