@@ -171,6 +171,10 @@ static int check_filters(const struct ast *a, struct sql_error *err)
 static int check_qualifier(struct expr_compiler *c, const struct ast *col)
 {
     struct query *q = c->ctx;
+    if (q->join && col->qualifier && col->qualifier != query_key_marker && !join_has_qualifier(q->join, col->qualifier))
+        return compile_fail(c, col, "unknown table \"%s\" in \"%s.%s\"", col->qualifier, col->qualifier, col->name);
+    if (q->join)
+        return 0;
     if (col->qualifier && col->qualifier != query_key_marker &&
         !(q->name && strcasecmp(col->qualifier, q->name) == 0) &&
         !(q->alias && strcasecmp(col->qualifier, q->alias) == 0))
@@ -182,6 +186,16 @@ static int check_qualifier(struct expr_compiler *c, const struct ast *col)
 static int find_input_column(struct expr_compiler *c, const struct ast *col)
 {
     struct query *q = c->ctx;
+    if (q->join) {
+        int i = join_find_column(q->join, col->qualifier == query_key_marker ? NULL : col->qualifier, col->name,
+                                 col->quoted);
+        if (i == -2)
+            return compile_fail(c, col, "column \"%s\" is ambiguous: both sides of the join have it; qualify it",
+                                col->name);
+        if (i < 0)
+            return compile_fail(c, col, "column \"%s\" not found in either side of the join", col->name);
+        return i;
+    }
     for (int i = 0; i < q->in.nfields; i++)
         if (query_name_matches(q->in.fields[i].name, col->name, col->quoted))
             return i;
