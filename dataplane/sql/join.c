@@ -143,6 +143,56 @@ static int key_pair(struct expr_compiler *c, const struct join_scope *s, const s
     return 1;
 }
 
+/* a as a side's time attribute plus a constant interval (*off): the side, or -1. */
+static int time_term(const struct join_scope *s, const struct ast *a, int64_t *off)
+{
+    if (a->kind == AST_BINARY && (a->op == AST_OP_ADD || a->op == AST_OP_SUB) && a->nargs == 2 &&
+        a->args[1]->kind == AST_INTERVAL) {
+        int side = time_term(s, a->args[0], off);
+        *off += a->op == AST_OP_ADD ? a->args[1]->lit.u.i : -a->args[1]->lit.u.i;
+        return side;
+    }
+    *off = 0;
+    if (a->kind != AST_COLUMN)
+        return -1;
+    int i = join_find_column(s, a->qualifier, a->name, a->quoted);
+    return i < 0 ? -1 : i == s->left_rowtime ? 0 : i == s->right_rowtime ? 1 : -1;
+}
+
+/* x op y, when it bounds l.t - r.t (the sides' time attributes), narrows c->lower/upper. */
+static void time_bound(const struct join_scope *s, const struct ast *x, enum ast_op op, const struct ast *y,
+                       struct join_config *c)
+{
+    int64_t ox, oy;
+    int sx = time_term(s, x, &ox), sy = time_term(s, y, &oy);
+    if (sx < 0 || sy < 0 || sx == sy)
+        return;
+    int64_t d = oy - ox; /* x - y op d */
+    if (sx == 1) {       /* x is the right side's: l.t - r.t = -(x - y) */
+        d = -d;
+        op = op == AST_OP_GE ? AST_OP_LE : op == AST_OP_GT ? AST_OP_LT : op == AST_OP_LE ? AST_OP_GE : AST_OP_GT;
+    }
+    if (op == AST_OP_GE || op == AST_OP_GT) {
+        d += op == AST_OP_GT;
+        c->lower = d > c->lower ? d : c->lower;
+    } else {
+        d -= op == AST_OP_LT;
+        c->upper = d < c->upper ? d : c->upper;
+    }
+}
+
+/* A conjunct of the residual that bounds the sides' times narrows the interval. */
+static void time_bounds(const struct join_scope *s, const struct ast *a, struct join_config *c)
+{
+    if (a->kind == AST_BETWEEN && !a->negated && a->nargs == 3) {
+        time_bound(s, a->args[0], AST_OP_GE, a->args[1], c);
+        time_bound(s, a->args[0], AST_OP_LE, a->args[2], c);
+    } else if (a->kind == AST_BINARY && a->nargs == 2 &&
+               (a->op == AST_OP_GE || a->op == AST_OP_GT || a->op == AST_OP_LE || a->op == AST_OP_LT)) {
+        time_bound(s, a->args[0], a->op, a->args[1], c);
+    }
+}
+
 /* Splits on at its ANDs: key pairs into jc, the rest into *rest (AND again, arena). */
 static int split_on(struct expr_compiler *c, const struct join_scope *s, const struct ast *a, struct join_config *jc,
                     struct ast **rest)
@@ -152,6 +202,7 @@ static int split_on(struct expr_compiler *c, const struct join_scope *s, const s
     int k = key_pair(c, s, a, jc);
     if (k != 0)
         return k < 0 ? -1 : 0;
+    time_bounds(s, a, jc);
     if (!*rest) {
         *rest = (struct ast *)a;
         return 0;
@@ -179,6 +230,9 @@ int join_compile_on(struct expr_compiler *compiler, const struct join_scope *sco
     struct ast *rest = NULL;
     c->nkeys = 0;
     c->residual = NULL;
+    c->lower = INT64_MIN;
+    c->upper = INT64_MAX;
+    c->window_key = -1;
     if (on && split_on(compiler, scope, on, c, &rest) < 0)
         return -1;
     if (rest) {
@@ -188,7 +242,10 @@ int join_compile_on(struct expr_compiler *compiler, const struct join_scope *sco
             return compile_fail(compiler, rest, "the join condition must be BOOLEAN, found %s",
                                 value_type_name(c->residual->type));
     }
-    if (c->nkeys == 0) {
+    c->interval = c->lower != INT64_MIN && c->upper != INT64_MAX && c->lower <= c->upper;
+    c->left_time = scope->left_rowtime;
+    c->right_time = scope->right_rowtime >= 0 ? scope->right_rowtime - scope->nleft : -1;
+    if (c->nkeys == 0 && !c->interval) {
         struct ast where = {.line = at ? at->line : 0, .column = at ? at->column : 0};
         return compile_fail(compiler, &where,
                             "a join without an equality condition between its two sides (a non-equi join) is not "
@@ -225,6 +282,7 @@ struct join {
     struct value *out;
     int key_cols[JOIN_MAX_KEYS];
     int64_t last_sweep;
+    int64_t wm, wm_swept; /* the watermark (join_watermark), and at the last sweep */
     struct join_stats stats;
 };
 
@@ -244,6 +302,7 @@ struct join *join_new(const struct join_config *c, struct sql_error *err)
     for (int k = 0; k < c->nkeys; k++)
         j->key_cols[k] = k;
     j->last_sweep = INT64_MIN;
+    j->wm = j->wm_swept = INT64_MIN;
     return j;
 }
 
@@ -435,6 +494,27 @@ static int eval_keys(struct jcall *x, struct value *keys)
     return null;
 }
 
+/* 1 when the time bounds let no later row of the other side match this row of side s (keys:
+ * its keys): it would go at once. */
+static int expired(const struct join *j, int s, const struct value *row, const struct value *keys, int64_t wm)
+{
+    if (j->c.window_key >= 0) {
+        const struct value *we = &keys[j->c.window_key];
+        return we->type == VT_TIMESTAMP && we->u.i - 1 <= wm;
+    }
+    if (!j->c.interval)
+        return 0;
+    const struct value *t = &row[s == 0 ? j->c.left_time : j->c.right_time];
+    if (t->type != VT_TIMESTAMP)
+        return 1; /* a NULL time matches nothing */
+    return s == 0 ? t->u.i - j->c.lower <= wm : t->u.i + j->c.upper <= wm;
+}
+
+static int is_late(const struct join *j, int s, const struct value *row, const struct value *keys)
+{
+    return j->wm != INT64_MIN && expired(j, s, row, keys, j->wm);
+}
+
 int join_process(struct join *j, int side, enum row_kind kind, const struct value *row, int64_t now,
                  struct arena *scratch, join_emit_fn emit, void *ctx, struct sql_error *err)
 {
@@ -447,6 +527,10 @@ int join_process(struct join *j, int side, enum row_kind kind, const struct valu
         return -1;
     if (null) /* matches nothing, and is not kept: an outer side's row stands alone */
         return outer ? emit_joined(&x, add ? ROW_INSERT : ROW_DELETE, side, row, NULL) : 0;
+    if (is_late(j, side, row, keys)) {
+        j->stats.late_dropped++;
+        return 0;
+    }
     uint64_t h = opstate_hash_cols(keys, j->key_cols, j->c.nkeys);
     struct jpart *mine = part_get(j, side, keys, h, add);
     if (add && !mine)
@@ -487,6 +571,33 @@ void join_expire(struct join *j, int64_t now)
     }
 }
 
+void join_watermark(struct join *j, int64_t wm)
+{
+    if ((j->c.window_key < 0 && !j->c.interval) || wm <= j->wm)
+        return;
+    j->wm = wm;
+    /* a sweep visits every key: at most once per second of event time (or at the end) */
+    if (wm != INT64_MAX && j->wm_swept != INT64_MIN && wm - j->wm_swept < 1000)
+        return;
+    j->wm_swept = wm;
+    for (int s = 0; s < 2; s++) {
+        struct jside *side = &j->sides[s];
+        for (size_t b = 0; b < side->t.cap; b++) {
+            struct opstate_part *op = side->t.buckets[b];
+            while (op) {
+                struct opstate_part *next = op->hnext;
+                struct jpart *p = (struct jpart *)op;
+                for (int i = p->n - 1; i >= 0; i--)
+                    if (expired(j, s, p->recs[i].row, p->base.keys, wm))
+                        part_remove(side, p, p->recs[i].row);
+                if (p->n == 0)
+                    part_free(side, p);
+                op = next;
+            }
+        }
+    }
+}
+
 void join_stats(const struct join *j, struct join_stats *out)
 {
     *out = j->stats;
@@ -494,14 +605,17 @@ void join_stats(const struct join *j, struct join_stats *out)
 }
 
 /* ---- Snapshot ----------------------------------------------------------------------------
- * "JOIN0001", rows_in, then per side: the number of keys, and per key its values, the time of
- * its last write, its record count and per record the matches and the row. */
+ * "JOIN0001", rows_in, late_dropped, the watermark and the last sweep's, then per side: the number of keys, and per key
+ * its values, the time of its last write, its record count and per record the matches and the row. */
 
 int join_snapshot(const struct join *j, char **buf, size_t *len)
 {
     struct window_writer w = {0};
     window_put(&w, "JOIN0001", 8);
     opstate_put_i64(&w, (int64_t)j->stats.rows_in);
+    opstate_put_i64(&w, (int64_t)j->stats.late_dropped);
+    opstate_put_i64(&w, j->wm);
+    opstate_put_i64(&w, j->wm_swept);
     for (int s = 0; s < 2; s++) {
         const struct jside *side = &j->sides[s];
         opstate_put_i64(&w, (int64_t)side->t.n);
@@ -561,6 +675,9 @@ int join_restore(struct join *j, const char *buf, size_t len, struct sql_error *
     if (r.bad || memcmp(magic, "JOIN0001", 8) != 0)
         return jfail(err, "checkpoint state is not a join's");
     j->stats.rows_in = (uint64_t)opstate_get_i64(&r);
+    j->stats.late_dropped = (uint64_t)opstate_get_i64(&r);
+    j->wm = opstate_get_i64(&r);
+    j->wm_swept = opstate_get_i64(&r);
     if (read_side(j, 0, &r) < 0 || read_side(j, 1, &r) < 0 || r.pos != r.len) {
         side_clear(&j->sides[0]);
         side_clear(&j->sides[1]);

@@ -29,6 +29,7 @@ struct join_scope {
     const struct schema *in;
     const char *const *quals;
     int nleft;
+    int left_rowtime, right_rowtime; /* columns of the sides' time attributes, or -1 */
 };
 
 /* Column of scope that reference col names ([qualifier.]name; quoted: exact case). Returns the
@@ -46,12 +47,27 @@ struct join_config {
     int nkeys;
     struct expr *residual; /* over the joined row; NULL: none */
     int64_t state_ttl_ms;  /* 0: kept forever */
+    /* Time bounds that let the watermark drop state (join_watermark), set by the planner for an
+     * inner join of append-only inputs:
+     * - an interval join (join_compile_on finds lower <= l.t - r.t <= upper on the sides' time
+     *   attributes, columns left_time and right_time of each side's row): a left row goes
+     *   once l.t - lower <= watermark, a right row once r.t + upper <= watermark;
+     * - a window join: key window_key holds both sides' window_end; a key goes once its
+     *   window_end - 1 <= watermark.
+     * A row that would go at once is late: dropped and counted. */
+    int interval;
+    int left_time, right_time;
+    int64_t lower, upper;
+    int window_key; /* -1: none */
 };
 
-/* Compiles the ON condition on (its ident sat at) over scope into c's keys and residual: each
- * conjunct a = b with a reading only one side and b only the other is a key pair; the others
- * are the residual. No key pair: a "not supported" error at `at` (a non-equi join). compiler
- * is the plan's (its arena and cleanups). Returns 0 or -1 with compiler->err filled. */
+/* Compiles the ON condition on (its join keyword at `at`) over scope into c's keys and
+ * residual: each conjunct a = b with a reading only one side and b only the other is a key
+ * pair; the others are the residual. Conjuncts that bound one side's time attribute by the
+ * other's (l.t BETWEEN r.t - INTERVAL ... AND r.t + ..., >=, >, <=, <) set c->interval,
+ * lower and upper when both bounds are found. Neither a key pair nor an interval: a "not
+ * supported" error at `at` (a non-equi join). compiler is the plan's (its arena and
+ * cleanups). Returns 0 or -1 with compiler->err filled. */
 int join_compile_on(struct expr_compiler *compiler, const struct join_scope *scope, const struct ast *on,
                     const struct token *at, struct join_config *c);
 
@@ -67,9 +83,12 @@ int join_process(struct join *j, int side, enum row_kind kind, const struct valu
                  struct arena *scratch, join_emit_fn emit, void *ctx, struct sql_error *err);
 /* Drops the keys idle since before now - state_ttl_ms (swept now and then, not every call). */
 void join_expire(struct join *j, int64_t now);
+/* The watermark moved to wm: drops what the time bounds say no later row can match (swept now
+ * and then). No-op without time bounds. */
+void join_watermark(struct join *j, int64_t wm);
 
 struct join_stats {
-    uint64_t rows_in, eval_errors;
+    uint64_t rows_in, eval_errors, late_dropped;
     size_t state_bytes;
 };
 void join_stats(const struct join *j, struct join_stats *out);

@@ -726,6 +726,13 @@ static struct ast *parser_primary(struct parser *p)
     /* qualified column: alias.column */
     if (parser_accept(p, TK_DOT)) {
         int quoted;
+        if (a->kind == AST_COLUMN && parser_peek(p)->kind == TK_STAR) { /* alias.* */
+            parser_next(p);
+            a->kind = AST_STAR;
+            a->qualifier = a->name;
+            a->name = NULL;
+            return a;
+        }
         const struct token *c = parser_identifier(p, "a column name", &quoted);
         a->qualifier = a->name;
         a->name = c->text;

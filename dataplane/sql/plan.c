@@ -651,8 +651,49 @@ static int join_schema(struct build *b, struct join_op *jo, const struct ast_joi
         quals[i] = side_name(i < l->nfields ? aj->left : aj->right);
         types[i] = jo->out.fields[i].type;
     }
-    jo->scope = (struct join_scope){.in = &jo->out, .quals = quals, .nleft = l->nfields};
+    jo->scope = (struct join_scope){.in = &jo->out,
+                                    .quals = quals,
+                                    .nleft = l->nfields,
+                                    .left_rowtime = l->rowtime_field,
+                                    .right_rowtime = r->rowtime_field >= 0 ? l->nfields + r->rowtime_field : -1};
     return 0;
+}
+
+/* 1 when column col of o's output is a window's window_end: an item of a windowed aggregate
+ * or window table function that names it, passed on as a plain column by blocks above. */
+static int is_window_end(const struct op *o, int col)
+{
+    if (o->kind != OP_CALC && o->kind != OP_WINDOW_AGG && o->kind != OP_WINDOW_TVF)
+        return 0;
+    const struct query *q = (const struct query *)o;
+    if (col < 0 || col >= q->nitems || q->items[col]->fn != eval_column)
+        return 0;
+    int in = q->items[col]->index;
+    if (o->kind == OP_WINDOW_AGG)
+        return in == q->nkeys + 1;
+    if (o->kind == OP_WINDOW_TVF)
+        return in == q->in.nfields + 1;
+    const struct plan *p = q->plan; /* OP_CALC: through the block that feeds it */
+    for (int i = 0; i < p->nqueries; i++)
+        if (p->queries[i]->op.parent == o)
+            return is_window_end(&p->queries[i]->op, in);
+    return 0;
+}
+
+/* Time bounds of an inner join of append-only inputs: the watermark drops its state (an
+ * interval join, or a window join: a key pair of window_end columns). */
+static void join_time_bounds(struct plan *p, struct join_op *jo, struct join_config *c)
+{
+    if (c->type != JOIN_INNER || jo->left->updating || jo->right->updating) {
+        c->interval = 0;
+        return;
+    }
+    for (int k = 0; k < c->nkeys && c->window_key < 0; k++)
+        if (c->left_keys[k]->fn == eval_column && c->right_keys[k]->fn == eval_column &&
+            is_window_end(jo->left, c->left_keys[k]->index) && is_window_end(jo->right, c->right_keys[k]->index))
+            c->window_key = k;
+    if (c->window_key >= 0 || c->interval)
+        p->windowed = 1; /* the watermark is kept */
 }
 
 /* "Join(joinType=[LeftOuterJoin])", as messages name the node. */
@@ -702,7 +743,10 @@ static struct op *build_join(struct build *b, const struct ast_select *sel, cons
     for (int i = 0; i < jo->out.nfields; i++)
         types[i] = jo->out.fields[i].type;
     c.types = types;
-    if (join_compile_on(&p->compiler, &jo->scope, on, aj->token, &c) < 0 || !(jo->join = join_new(&c, b->err)))
+    if (join_compile_on(&p->compiler, &jo->scope, on, aj->token, &c) < 0)
+        return NULL;
+    join_time_bounds(p, jo, &c);
+    if (!(jo->join = join_new(&c, b->err)))
         return NULL;
     if (aj->type != JOIN_INNER || jo->left->updating || jo->right->updating) {
         const struct op *u = jo->left->updating ? jo->left : jo->right->updating ? jo->right : NULL;
@@ -1375,7 +1419,11 @@ static int fire_all(struct plan *p, int64_t limit)
     for (int i = 0; i < p->nqueries; i++)
         if (p->queries[i]->op.kind == OP_WINDOW_AGG && fire_until(p, p->queries[i], limit) < 0)
             return -1;
-    return fire_ranks(p, limit); /* after the windows that feed them */
+    if (fire_ranks(p, limit) < 0) /* after the windows that feed them */
+        return -1;
+    for (int i = 0; i < p->njoins; i++) /* after every window fired into them */
+        join_watermark(p->joins[i]->join, limit);
+    return 0;
 }
 
 /* The plan's watermark: the least of its streams' (event time - delay), leaving out streams
@@ -1537,6 +1585,12 @@ void plan_stats(const struct plan *p, struct plan_stats *out)
         struct rank_stats rs;
         rank_stats(p->ranks[i]->rank, &rs);
         out->late_dropped += rs.late_dropped;
+    }
+    for (int i = 0; i < p->njoins; i++) {
+        struct join_stats js;
+        join_stats(p->joins[i]->join, &js);
+        out->late_dropped += js.late_dropped;
+        out->eval_errors += js.eval_errors;
     }
 }
 size_t plan_state_bytes(const struct plan *p)

@@ -558,12 +558,22 @@ static int compile_star(struct query *q, const struct ast_select_item *it, int p
                         const struct query_env *env)
 {
     int nstar = q->in.nfields + (q->tvf ? TVF_NCOLUMNS : 0);
+    const char *qual = it->expr->qualifier; /* alias.*: the columns of that side of a join */
+    if (qual &&
+        !(q->join ? join_has_qualifier(q->join, qual)
+                  : (q->name && strcasecmp(qual, q->name) == 0) || (q->alias && strcasecmp(qual, q->alias) == 0)))
+        return fail_at(env->err, it->expr->line, it->expr->column, "unknown table \"%s\" in \"%s.*\"", qual, qual);
     for (int f = 0; f < nstar; f++) {
         const char *fname = f < q->in.nfields ? q->in.fields[f].name : tvf_columns[f - q->in.nfields];
         if (strncmp(fname, "$over", 5) == 0)
             continue; /* the OVER aggregates' values (query_match_over): the calls name them */
         struct ast col = {
             .kind = AST_COLUMN, .name = fname, .quoted = 1, .line = it->expr->line, .column = it->expr->column};
+        if (q->join) { /* each column by its side's name: both sides may have one of that name */
+            if (qual && !(q->join->quals[f] && strcasecmp(q->join->quals[f], qual) == 0))
+                continue;
+            col.qualifier = q->join->quals[f];
+        }
         struct expr *e;
         const char *name;
         if (expr_compile(env->compiler, &col, &e) < 0 || output_name(&(struct ast_select_item){.expr = &col}, pos, q,

@@ -15,6 +15,7 @@
  *   sink: append-only            compile for an append-only sink (default: the sink takes
  *                                updates, as an upsert stream does)
  *   state-ttl: MS                the idle-state TTL (processing time: see "@T" below)
+ *   idle-timeout: MS             the source idle timeout of a query over several streams
  *   expect:                      one line per output row (JSON) or per failed row
  *                                ("error: line L, column C: message"); a row of another kind
  *                                than insert shows its kind first, as below
@@ -68,7 +69,7 @@ struct tcase {
     long snapshot_at;
     struct lines input, expect, final;
     int has_expect, changelog, has_final, append_only;
-    long long state_ttl;
+    long long state_ttl, idle_timeout;
 };
 
 static long long sqltest_now;
@@ -344,8 +345,10 @@ static int run_case(struct tcase *tc, struct sql_script *schema_script)
         line = local.insert_line[0];
         column = local.insert_column[0];
     }
-    struct plan_options opts = {
-        .sink_accepts_updates = !tc->append_only, .state_ttl_ms = tc->state_ttl, .clock_ms = sqltest_clock};
+    struct plan_options opts = {.sink_accepts_updates = !tc->append_only,
+                                .state_ttl_ms = tc->state_ttl,
+                                .clock_ms = sqltest_clock,
+                                .source_idle_timeout_ms = tc->idle_timeout};
     sqltest_now = 0;
     p = plan_compile_with(sql, catalog_lookup, &cat, &opts, &err);
     if (!p) {
@@ -621,6 +624,8 @@ int main(int argc, char **argv)
             } else if (starts(line, "sink: append-only")) {
                 tc.append_only = 1;
                 mode = NONE;
+            } else if (starts(line, "idle-timeout:")) {
+                tc.idle_timeout = atoll(line + 13);
             } else if (starts(line, "state-ttl:")) {
                 tc.state_ttl = atoll(line + 10);
                 mode = NONE;
