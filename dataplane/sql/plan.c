@@ -305,10 +305,19 @@ static struct op *build_select(struct build *b, const struct ast_select *sel);
 static int input_column(struct build *b, const struct schema *in, const struct ast *a, const char *clause,
                         const char *what, const char *where);
 
-/* Column of in that a PARTITION BY / ORDER BY expression of ROW_NUMBER() names, or -1 with the
- * error filled. */
-static int rank_column(struct build *b, const struct schema *in, const struct ast *a, const char *clause)
+/* Column of in (the output of block input) that a PARTITION BY / ORDER BY expression of
+ * ROW_NUMBER() names, or -1 with the error filled. A qualified name over a join (B.dateTime)
+ * is the output column that selects that side's column, whatever it is called there. */
+static int rank_column(struct build *b, const struct op *input, const struct schema *in, const struct ast *a,
+                       const char *clause)
 {
+    const struct query *q = input->kind == OP_CALC ? (const struct query *)input : NULL;
+    if (a->kind == AST_COLUMN && a->qualifier && q && q->join) {
+        int j = join_find_column(q->join, a->qualifier, a->name, a->quoted);
+        for (int i = 0; j >= 0 && i < q->nitems; i++)
+            if (q->items[i]->fn == eval_column && q->items[i]->index == j)
+                return i;
+    }
     return input_column(b, in, a, clause, "ROW_NUMBER()", "the subquery selects");
 }
 
@@ -365,11 +374,11 @@ static int rank_configure(struct build *b, const struct rank_match *m, const str
     for (int i = 0; i < in->nfields; i++)
         types[i] = in->fields[i].type;
     for (int i = 0; i < w->npartition_by; i++)
-        if ((part[i] = rank_column(b, in, w->partition_by[i], "PARTITION BY")) < 0)
+        if ((part[i] = rank_column(b, input, in, w->partition_by[i], "PARTITION BY")) < 0)
             return -1;
     for (int i = 0; i < w->norder_by; i++) {
         const struct ast_order_item *it = &w->order_by[i];
-        if ((order[i].col = rank_column(b, in, it->expr, "ORDER BY")) < 0)
+        if ((order[i].col = rank_column(b, input, in, it->expr, "ORDER BY")) < 0)
             return -1;
         order[i].desc = it->desc;
         order[i].nulls_first = it->nulls == AST_NULLS_DEFAULT ? !it->desc : it->nulls == AST_NULLS_FIRST;

@@ -210,3 +210,38 @@ JOIN (SELECT seller, $bucket AS starttime FROM auction GROUP BY seller, $bucket)
 ON P.id = A.seller AND P.starttime = A.starttime
 SQL
 check 8 - person auction
+
+# ---- q9: each auction's winning bid (the highest within its lifetime, the earliest of equal
+# ones): Top-N over a join; an updating result, keyed by auction ----
+cat > q9.sink <<'SQL'
+CREATE TABLE nexmark_q9 (id BIGINT, itemName VARCHAR, description VARCHAR, initialBid BIGINT, reserve BIGINT,
+  `dateTime` TIMESTAMP(3), expires TIMESTAMP(3), seller BIGINT, category BIGINT, extra VARCHAR, auction BIGINT,
+  bidder BIGINT, price BIGINT, bid_dateTime TIMESTAMP(3), bid_extra VARCHAR, PRIMARY KEY (id) NOT ENFORCED);
+SQL
+cat > q9.insert <<'SQL'
+INSERT INTO nexmark_q9
+SELECT
+    id, itemName, description, initialBid, reserve, `dateTime`, expires, seller, category, extra,
+    auction, bidder, price, bid_dateTime, bid_extra
+FROM (
+   SELECT A.*, B.auction, B.bidder, B.price, B.`dateTime` AS bid_dateTime, B.extra AS bid_extra,
+     ROW_NUMBER() OVER (PARTITION BY A.id ORDER BY B.price DESC, B.`dateTime` ASC) AS rownum
+   FROM auction A, bid B
+   WHERE A.id = B.auction AND B.`dateTime` BETWEEN A.`dateTime` AND A.expires
+)
+WHERE rownum <= 1;
+SQL
+# ties of price and time: the first bid to arrive stays (Flink's Top-N), B.seq in DuckDB
+cat > q9.duckdb <<'SQL'
+SELECT id, itemName, description, initialBid, reserve, strftime(adt, '%Y-%m-%d %H:%M:%S.%g'),
+  strftime(expires, '%Y-%m-%d %H:%M:%S.%g'), seller, category, extra, auction, bidder, price,
+  strftime(bid_dateTime, '%Y-%m-%d %H:%M:%S.%g'), bid_extra
+FROM (
+  SELECT A.id, A.itemName, A.description, A.initialBid, A.reserve, A.dateTime AS adt, A.expires, A.seller,
+    A.category, A.extra, B.auction, B.bidder, B.price, B.dateTime AS bid_dateTime, B.extra AS bid_extra,
+    ROW_NUMBER() OVER (PARTITION BY A.id ORDER BY B.price DESC, B.dateTime ASC, B.seq ASC) AS rownum
+  FROM auction A, bid B
+  WHERE A.id = B.auction AND B.dateTime BETWEEN A.dateTime AND A.expires)
+WHERE rownum <= 1
+SQL
+check 9 id auction bid
