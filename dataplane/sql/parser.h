@@ -102,7 +102,10 @@ struct ast_select_item {
     int alias_quoted;
 };
 
-enum window_kind { WINDOW_NONE, WINDOW_TUMBLE, WINDOW_HOP, WINDOW_CUMULATE, WINDOW_SESSION };
+/* WINDOW_GIVEN: no window function; a GROUP BY of the window_start and window_end columns of an
+ * append-only windowed input (a window aggregate over a window aggregate, Flink's window
+ * propagation): each row's window is the one those columns give (query.h, plan.c). */
+enum window_kind { WINDOW_NONE, WINDOW_TUMBLE, WINDOW_HOP, WINDOW_CUMULATE, WINDOW_SESSION, WINDOW_GIVEN };
 
 struct ast_query;
 struct ast_select;

@@ -668,26 +668,38 @@ static int join_schema(struct build *b, struct join_op *jo, const struct ast_joi
     return 0;
 }
 
-/* 1 when column col of o's output is a window's window_end: an item of a windowed aggregate
- * or window table function that names it, passed on as a plain column by blocks above. */
-static int is_window_end(const struct op *o, int col)
+/* The block that feeds block o (its input when that is a block), or NULL. */
+static const struct op *feeding_block(const struct op *o)
 {
-    if (o->kind != OP_CALC && o->kind != OP_WINDOW_AGG && o->kind != OP_WINDOW_TVF)
+    const struct plan *p = ((const struct query *)o)->plan;
+    for (int i = 0; i < p->nqueries; i++)
+        if (p->queries[i]->op.parent == o)
+            return &p->queries[i]->op;
+    return NULL;
+}
+
+/* 1 when column col of o's output is a window's window_start, 2 when its window_end, else 0:
+ * an item of a windowed aggregate or window table function that names it, passed on as a
+ * plain column (or a GROUP BY key) by blocks above. */
+static int window_bound(const struct op *o, int col)
+{
+    if (!o || (o->kind != OP_CALC && o->kind != OP_WINDOW_AGG && o->kind != OP_WINDOW_TVF))
         return 0;
     const struct query *q = (const struct query *)o;
     if (col < 0 || col >= q->nitems || q->items[col]->fn != eval_column)
         return 0;
     int in = q->items[col]->index;
-    if (o->kind == OP_WINDOW_AGG)
-        return in == q->nkeys + 1;
     if (o->kind == OP_WINDOW_TVF)
-        return in == q->in.nfields + 1;
-    const struct plan *p = q->plan; /* OP_CALC: through the block that feeds it */
-    for (int i = 0; i < p->nqueries; i++)
-        if (p->queries[i]->op.parent == o)
-            return is_window_end(&p->queries[i]->op, in);
-    return 0;
+        return in == q->in.nfields ? 1 : in == q->in.nfields + 1 ? 2 : 0;
+    if (o->kind == OP_WINDOW_AGG) {
+        if (in == q->nkeys || in == q->nkeys + 1)
+            return in == q->nkeys ? 1 : 2;
+        return in < q->nkeys && q->key_cols[in] >= 0 ? window_bound(feeding_block(o), q->key_cols[in]) : 0;
+    }
+    return window_bound(feeding_block(o), in);
 }
+
+static int is_window_end(const struct op *o, int col) { return window_bound(o, col) == 2; }
 
 /* Time bounds of an inner join of append-only inputs: the watermark drops its state (an
  * interval join, or a window join: a key pair of window_end columns). */
@@ -848,7 +860,16 @@ static struct op *build_select(struct build *b, const struct ast_select *sel)
     struct query_env env = {.arena = p->arena,
                             .compiler = &p->compiler,
                             .err = b->err,
-                            .needed = q->reads_source ? p->srcs[q->source].needed : NULL};
+                            .needed = q->reads_source ? p->srcs[q->source].needed : NULL,
+                            .win_start_col = -1,
+                            .win_end_col = -1};
+    for (int i = 0; input && !input->updating && i < in->nfields; i++) {
+        int w = window_bound(input, i);
+        if (w == 1 && env.win_start_col < 0)
+            env.win_start_col = i;
+        if (w == 2 && env.win_end_col < 0)
+            env.win_end_col = i;
+    }
     if (query_compile(q, q->sel, in, &env) < 0)
         return NULL;
     if (input)
@@ -1252,6 +1273,24 @@ static int group_inputs(struct plan *p, struct query *q, struct eval_ctx *ec, st
     return 0;
 }
 
+/* A row into the window its columns give (WINDOW_GIVEN): it comes from a window that fired,
+ * so it is never late. */
+static int given_window_push(struct plan *p, struct query *q, struct eval_ctx *ec)
+{
+    struct value keys[MAX_GROUP_KEYS];
+    const struct value *s = &ec->row[q->given_start], *e = &ec->row[q->given_end];
+    if (s->type != VT_TIMESTAMP || e->type != VT_TIMESTAMP) {
+        p->stats.eval_errors++;
+        return fail_at(p->err, 0, 0, "window_start or window_end of the input is NULL");
+    }
+    if (group_inputs(p, q, ec, keys) < 0)
+        return -1;
+    uint64_t h = window_keys_hash(&q->table, keys);
+    if (window_table_add(&q->table, s->u.i, e->u.i, keys, h, q->aggargs, (int64_t)p->stats.rows_in) < 0)
+        return fail_at(p->err, 0, 0, "out of memory");
+    return 0;
+}
+
 static int window_push(struct plan *p, struct query *q, const struct value *row)
 {
     struct eval_ctx ec = {.row = row, .scratch = p->scratch, .err = p->err};
@@ -1260,6 +1299,8 @@ static int window_push(struct plan *p, struct query *q, const struct value *row)
     int pass = 1;
     if (q->where && test_condition(p, q->where, &ec, &pass) < 0)
         return -1;
+    if (q->window == WINDOW_GIVEN)
+        return pass ? given_window_push(p, q, &ec) : 0;
     if (event_time(p, q, row, &ts) < 0)
         return -1;
     if (!pass)

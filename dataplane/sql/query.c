@@ -501,7 +501,8 @@ static int compile_group_by(struct query *q, const struct ast_select *sel, const
             return fail_at(env->err, g->line, g->column, "SELECT DISTINCT * is not supported; list the columns");
         if (sel->distinct && ast_has_aggregate(g))
             return fail_at(env->err, g->line, g->column, "SELECT DISTINCT with aggregates is not supported");
-        if (q->window != WINDOW_NONE && g->kind == AST_COLUMN && is_window_column(g->name) && !g->quoted) {
+        if (q->window != WINDOW_NONE && q->window != WINDOW_GIVEN && g->kind == AST_COLUMN &&
+            is_window_column(g->name) && !g->quoted) {
             has_start |= strcasecmp(g->name, "window_start") == 0;
             has_end |= strcasecmp(g->name, "window_end") == 0;
             continue;
@@ -509,8 +510,8 @@ static int compile_group_by(struct query *q, const struct ast_select *sel, const
         if (add_key(q, g, env) < 0)
             return -1;
     }
-    if (q->window == WINDOW_NONE)
-        return 0;
+    if (q->window == WINDOW_NONE || q->window == WINDOW_GIVEN)
+        return 0; /* a given window's columns are keys too */
     if (!has_start || !has_end)
         return fail_tok(env->err, at, "a windowed GROUP BY must list both window_start and window_end");
     return q->window == WINDOW_SESSION ? compile_partition_by(q, sel, env) : 0;
@@ -701,8 +702,36 @@ static int check_shape(const struct ast_select *sel, struct sql_error *err)
     return 0;
 }
 
+/* A GROUP BY (no window function) that lists the input's window_start and window_end
+ * columns as they are: a window aggregate over the windows they give. */
+static void find_given_window(struct query *q, const struct ast_select *sel, const struct query_env *env)
+{
+    int has_start = 0, has_end = 0;
+    if (sel->window != WINDOW_NONE || sel->distinct || env->win_start_col < 0 || env->win_end_col < 0)
+        return;
+    for (int i = 0; i < sel->ngroup_by; i++) {
+        const struct ast *g = sel->group_by[i];
+        if (g->kind != AST_COLUMN)
+            continue;
+        int col = -1;
+        for (int f = 0; f < q->in.nfields && col < 0; f++)
+            if (query_name_matches(q->in.fields[f].name, g->name, g->quoted))
+                col = f;
+        has_start |= col == env->win_start_col;
+        has_end |= col == env->win_end_col;
+    }
+    if (has_start && has_end) {
+        q->window = WINDOW_GIVEN;
+        q->given_start = env->win_start_col;
+        q->given_end = env->win_end_col;
+        mark_needed(q, q->given_start);
+        mark_needed(q, q->given_end);
+    }
+}
+
 static int compile_grouped(struct query *q, const struct ast_select *sel, const struct query_env *env)
 {
+    find_given_window(q, sel, env);
     if (q->window != WINDOW_NONE && sel->ngroup_by == 0)
         return fail_at(env->err, sel->items[0].expr->line, sel->items[0].expr->column,
                        "aggregates over a window table function need GROUP BY window_start, window_end");

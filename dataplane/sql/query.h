@@ -68,7 +68,8 @@ struct query {
     /* windows */
     enum window_kind window;
     int64_t win_a, win_b;
-    int rowtime; /* input column of the event time, or -1 */
+    int rowtime;                /* input column of the event time, or -1 */
+    int given_start, given_end; /* WINDOW_GIVEN: the input columns of each row's window */
     int tvf;
     struct value *tvfrow; /* input row, window_start, window_end, window_time */
     struct window_bounds {
@@ -95,6 +96,10 @@ struct query_env {
     struct expr_compiler *compiler;
     struct sql_error *err;
     unsigned char *needed; /* source fields read, when the block reads the source */
+    /* The input's window_start and window_end columns when it is an append-only windowed
+     * result (whatever they are called there), else -1: a GROUP BY of both is a window
+     * aggregate over the windows they give (WINDOW_GIVEN). */
+    int win_start_col, win_end_col;
 };
 
 /* Compiles sel over input schema in (borrowed until the plan goes) into q (zeroed by the

@@ -245,3 +245,50 @@ FROM (
 WHERE rownum <= 1
 SQL
 check 9 id auction bid
+
+# ---- q5: the hottest auctions of each sliding window: a join of a windowed aggregate with a
+# window aggregate over another (append-only) ----
+cat > q5.sink <<'SQL'
+CREATE TABLE nexmark_q5 (auction BIGINT, num BIGINT);
+SQL
+cat > q5.insert <<'SQL'
+INSERT INTO nexmark_q5
+SELECT AuctionBids.auction, AuctionBids.num
+ FROM (
+   SELECT
+     auction,
+     count(*) AS num,
+     window_start AS starttime,
+     window_end AS endtime
+     FROM TABLE(
+             HOP(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '2' SECOND, INTERVAL '10' SECOND))
+     GROUP BY auction, window_start, window_end
+ ) AS AuctionBids
+ JOIN (
+   SELECT
+     max(CountBids.num) AS maxn,
+     CountBids.starttime,
+     CountBids.endtime
+   FROM (
+     SELECT
+       count(*) AS num,
+       window_start AS starttime,
+       window_end AS endtime
+     FROM TABLE(
+                HOP(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '2' SECOND, INTERVAL '10' SECOND))
+     GROUP BY auction, window_start, window_end
+     ) AS CountBids
+   GROUP BY CountBids.starttime, CountBids.endtime
+ ) AS MaxBids
+ ON AuctionBids.starttime = MaxBids.starttime AND
+    AuctionBids.endtime = MaxBids.endtime AND
+    AuctionBids.num >= MaxBids.maxn;
+SQL
+# the five 10-second windows sliding by 2 seconds that hold each bid
+cat > q5.duckdb <<'SQL'
+WITH w AS (SELECT auction, epoch_ms(dateTime) // 2000 * 2000 - k * 2000 AS ws FROM bid, range(0, 5) t(k)),
+  AuctionBids AS (SELECT auction, count(*) AS num, ws FROM w GROUP BY auction, ws),
+  MaxBids AS (SELECT max(num) AS maxn, ws FROM AuctionBids GROUP BY ws)
+SELECT A.auction, A.num FROM AuctionBids A JOIN MaxBids M ON A.ws = M.ws AND A.num >= M.maxn
+SQL
+check 5 - bid
