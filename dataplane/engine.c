@@ -59,15 +59,30 @@ struct sink {
     FILE *print;
 };
 
+/* A stream the run reads (a pipeline may read several: plan_nsources). */
+struct input {
+    const struct engine_stream *stream;
+    const struct stream_backend *backend;
+    struct json_decoder *decoder;
+    struct value *row;
+    bool ended; /* told the plan (plan_source_ended) */
+};
+
+/* A checkpoint names partition p of input i as i * ENGINE_INPUT_STRIDE + p (input 0: as a
+ * pipeline over one stream always has). */
+#define ENGINE_INPUT_STRIDE (1 << 20)
+
 struct run {
     const struct engine_options *o;
     char *err;
     size_t errlen;
     struct plan *plan;
-    const struct engine_stream *source;
-    const struct stream_backend *source_backend;
-    int nparts;    /* source partitions this task reads */
-    int *part_ids; /* their partition numbers */
+    const struct engine_stream *source; /* the first input's stream */
+    struct input *inputs;
+    int ninputs;
+    int nparts;      /* source partitions this task reads, of every input */
+    int *part_ids;   /* their partition numbers in their stream */
+    int *part_input; /* their input */
     void **readers;
     uint64_t *offsets; /* next offset to read, per partition */
     uint64_t *ends;    /* bounded: stop here, per partition */
@@ -88,7 +103,7 @@ struct run {
     int *lock_fds; /* per source partition, with a checkpoint directory */
     bool completed;
     /* where the record being processed came from, for error messages */
-    int cur_partition;
+    int cur_input, cur_partition;
     uint64_t cur_offset;
     int64_t last_report_ms; /* of the last report, for reports from inside a sink's wait */
     /* the storage quota (engine_options.storage_quota_bytes) */
@@ -143,6 +158,13 @@ static int task_index(const struct engine_options *o) { return o->task_count > 1
 static int task_count(const struct engine_options *o) { return o->task_count > 1 ? o->task_count : 1; }
 
 static void run_progress(void *ctx);
+
+/* The backend that reads part p, and the partition's name in checkpoints and locks. */
+static const struct stream_backend *part_backend(const struct run *r, int p)
+{
+    return r->inputs[r->part_input[p]].backend;
+}
+static int part_key(const struct run *r, int p) { return r->part_input[p] * ENGINE_INPUT_STRIDE + r->part_ids[p]; }
 
 static int sink_open(struct run *r, struct sink *k, const char *name)
 {
@@ -310,7 +332,7 @@ static int checkpoint_write(struct run *r)
     }
     r->seq++;
     for (int p = 0; p < r->nparts; p++)
-        parts[p] = (struct checkpoint_part){r->part_ids[p], r->offsets[p], r->ends[p], r->seq};
+        parts[p] = (struct checkpoint_part){part_key(r, p), r->offsets[p], r->ends[p], r->seq};
     if (r->ncarried)
         memcpy(parts + r->nparts, r->carried, (size_t)r->ncarried * sizeof *parts);
     uint64_t sink_at = sink_end(&r->sink), dlq_at = sink_end(&r->dlq);
@@ -355,7 +377,7 @@ static int lock_partitions(struct run *r)
         r->lock_fds[p] = -1;
     for (int p = 0; p < r->nparts; p++) { /* in partition order: waiting tasks never cross */
         char path[4200];
-        snprintf(path, sizeof path, "%s/partition-%d.lock", dir, r->part_ids[p]);
+        snprintf(path, sizeof path, "%s/partition-%d.lock", dir, part_key(r, p));
         r->lock_fds[p] = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (r->lock_fds[p] < 0)
             return run_fail(r, "cannot open %s: %s", path, strerror(errno));
@@ -379,7 +401,7 @@ static int lock_partitions(struct run *r)
 static int my_partition(const struct run *r, int partition)
 {
     for (int p = 0; p < r->nparts; p++)
-        if (r->part_ids[p] == partition)
+        if (part_key(r, p) == partition)
             return p;
     return -1;
 }
@@ -577,11 +599,12 @@ static int process_record(struct run *r, const struct stream_record *rec)
     }
     char reason[300];
     r->in_kind = rec->kind;
-    if (json_decode_row(r->decoder, rec->data, rec->len, r->row, r->arena, reason, sizeof reason) != 0)
+    struct input *in = &r->inputs[r->cur_input];
+    if (json_decode_row(in->decoder, rec->data, rec->len, in->row, r->arena, reason, sizeof reason) != 0)
         return bad_record(r, rec, reason);
     struct sql_error se = {0};
     r->err[0] = '\0';
-    if (plan_process(r->plan, r->row, r->arena, emit_row, r, &se) != 0) {
+    if (plan_process_source(r->plan, r->cur_input, in->row, r->arena, emit_row, r, &se) != 0) {
         if (r->err[0]) /* the sink failed: fatal whatever the policy */
             return -1;
         return bad_record(r, rec, se.message);
@@ -603,7 +626,7 @@ static void run_report(struct run *r, bool with_lag)
         for (int p = 0; p < r->nparts; p++) {
             uint64_t end;
             char e[256];
-            if (r->readers[p] && r->source_backend->end_offset(r->readers[p], &end, e, sizeof e) == 0 &&
+            if (r->readers[p] && part_backend(r, p)->end_offset(r->readers[p], &end, e, sizeof e) == 0 &&
                 end != UINT64_MAX && end > r->offsets[p])
                 lag += end - r->offsets[p];
         }
@@ -624,6 +647,112 @@ static void run_progress(void *ctx)
         run_report(r, false);
 }
 
+/* The streams the run reads (a connection: its source; a pipeline: every stream its plan
+ * reads) and, of each, the partitions of this task. */
+static int setup_inputs(struct run *r, const char *connection_source)
+{
+    const struct engine_options *o = r->o;
+    int n = r->plan ? plan_nsources(r->plan) : 1, total = 0, counts[PLAN_MAX_SOURCES];
+    if (task_index(o) < 0 || task_index(o) >= task_count(o))
+        return run_fail(r, "task index %d is outside 0..%d", o->task_index, task_count(o) - 1);
+    if (n > 1 && task_count(o) > 1)
+        return run_fail(r, "a pipeline that reads %d streams runs as one task (task_count 1)", n);
+    if (!(r->inputs = calloc((size_t)n, sizeof *r->inputs)))
+        return run_fail(r, "out of memory");
+    r->ninputs = n;
+    for (int i = 0; i < n; i++) {
+        struct input *in = &r->inputs[i];
+        const char *name = r->plan ? plan_source_at(r->plan, i) : connection_source;
+        char e[512];
+        if (!(in->stream = find_stream(o, name)))
+            return run_fail(r, "stream \"%s\" is not defined", name);
+        in->backend = stream_backend_find(in->stream->backend);
+        if (!in->backend || !in->backend->open_reader)
+            return run_fail(r, "stream \"%s\" (%s) cannot be read", name, in->stream->backend);
+        const struct engine_stream *st = in->stream;
+        int declared = st->partitions > 1 ? st->partitions : 1;
+        if (in->backend->partitions(st->location, strcmp(st->backend, "log") == 0 ? declared : 0, st->props, st->nprops,
+                                    &counts[i], e, sizeof e) != 0)
+            return run_fail(r, "stream \"%s\": %s", name, e);
+        if (counts[i] >= ENGINE_INPUT_STRIDE)
+            return run_fail(r, "stream \"%s\" has too many partitions (%d)", name, counts[i]);
+        total += counts[i];
+    }
+    r->source = r->inputs[0].stream;
+    r->part_ids = calloc((size_t)total + 1, sizeof *r->part_ids);
+    r->part_input = calloc((size_t)total + 1, sizeof *r->part_input);
+    r->readers = calloc((size_t)total + 1, sizeof *r->readers);
+    r->offsets = calloc((size_t)total + 1, sizeof *r->offsets);
+    r->ends = calloc((size_t)total + 1, sizeof *r->ends);
+    if (!r->part_ids || !r->part_input || !r->readers || !r->offsets || !r->ends)
+        return run_fail(r, "out of memory");
+    for (int i = 0; i < n; i++)
+        for (int p = 0; p < counts[i]; p++)
+            if (p % task_count(o) == task_index(o)) {
+                r->part_input[r->nparts] = i;
+                r->part_ids[r->nparts++] = p;
+            }
+    return 0;
+}
+
+/* A decoder and a row per input of a pipeline, and the encoder of its output. */
+static int setup_codecs(struct run *r)
+{
+    if (!r->plan)
+        return 0;
+    for (int i = 0; i < r->ninputs; i++) {
+        const struct schema *in = plan_source_schema(r->plan, i);
+        r->inputs[i].decoder = json_decoder_new(in, plan_source_needed(r->plan, i));
+        r->inputs[i].row = calloc((size_t)(in->nfields ? in->nfields : 1), sizeof *r->inputs[i].row);
+        if (!r->inputs[i].decoder || !r->inputs[i].row)
+            return run_fail(r, "out of memory");
+    }
+    if (!(r->encoder = json_encoder_new(plan_output_schema(r->plan))))
+        return run_fail(r, "out of memory");
+    return 0;
+}
+
+/* Opens a reader per partition at its offset (restored[p]: from the checkpoint), and sets
+ * where a bounded run stops. Returns 0 or -1. */
+static int open_readers(struct run *r, const bool *restored)
+{
+    const struct engine_options *o = r->o;
+    char e[512];
+    for (int p = 0; p < r->nparts; p++) {
+        const struct engine_stream *st = r->inputs[r->part_input[p]].stream;
+        const struct stream_backend *be = part_backend(r, p);
+        e[0] = '\0';
+        if (be->open_reader(st->location, r->part_ids[p], r->offsets[p], st->props, st->nprops, &r->readers[p], e,
+                            sizeof e) != 0)
+            return run_fail(r, "stream \"%s\": %s", st->name, e);
+        /* a fresh start begins where the backend's startup mode says (the checkpoint written
+         * below keeps it for restarts) */
+        if (!restored[p] && be->start_offset && be->start_offset(r->readers[p], &r->offsets[p], e, sizeof e) != 0)
+            return run_fail(r, "stream \"%s\": %s", st->name, e);
+        /* a bounded run stops at the end as of its first start (kept in the checkpoint); a
+         * bounded run resuming an unbounded one's checkpoint takes the end as of now */
+        if (!restored[p] || (o->bounded && r->ends[p] == UINT64_MAX)) {
+            uint64_t end = UINT64_MAX;
+            if ((o->bounded || strcmp(st->backend, "datagen") == 0) &&
+                be->end_offset(r->readers[p], &end, e, sizeof e) != 0)
+                return run_fail(r, "stream \"%s\": %s", st->name, e);
+            r->ends[p] = end;
+        }
+    }
+    return 0;
+}
+
+/* The hash of the streams read ("a,b,c"; one stream: its name, as always). */
+static uint64_t sources_hash(const struct run *r, const char *connection_source)
+{
+    if (!r->plan)
+        return checkpoint_hash(CHECKPOINT_HASH_SEED, connection_source);
+    uint64_t h = checkpoint_hash(CHECKPOINT_HASH_SEED, plan_source_at(r->plan, 0));
+    for (int i = 1; i < plan_nsources(r->plan); i++)
+        h = checkpoint_hash(checkpoint_hash(h, ","), plan_source_at(r->plan, i));
+    return h;
+}
+
 static int run_setup(struct run *r)
 {
     const struct engine_options *o = r->o;
@@ -631,7 +760,9 @@ static int run_setup(struct run *r)
     if (o->sql) {
         struct sql_error se = {0};
         /* an updating result needs a sink with a PRIMARY KEY (an upsert stream; plan.c) */
-        struct plan_options po = {.sink_accepts_updates = 0, .state_ttl_ms = o->state_ttl_ms};
+        struct plan_options po = {.sink_accepts_updates = 0,
+                                  .state_ttl_ms = o->state_ttl_ms,
+                                  .source_idle_timeout_ms = o->source_idle_timeout_ms};
         r->plan = plan_compile_with(o->sql, catalog, (void *)o, &po, &se);
         if (!r->plan) {
             char msg[400];
@@ -641,8 +772,10 @@ static int run_setup(struct run *r)
         source_name = plan_source(r->plan);
         sink_name = plan_sink(r->plan);
     }
+    if (!source_name || !sink_name)
+        return run_fail(r, "a connection needs a source and a sink stream");
     r->query_hash = checkpoint_hash(CHECKPOINT_HASH_SEED, o->sql ? o->sql : "");
-    r->source_hash = checkpoint_hash(CHECKPOINT_HASH_SEED, source_name);
+    r->source_hash = sources_hash(r, source_name);
     r->sink_hash = checkpoint_hash(CHECKPOINT_HASH_SEED, sink_name);
     r->dlq_hash = checkpoint_hash(CHECKPOINT_HASH_SEED, o->dead_letter_stream);
     if (o->checkpoint_dir) {
@@ -653,32 +786,7 @@ static int run_setup(struct run *r)
     } else {
         r->ckpt = o->checkpoint_path;
     }
-    if (!source_name || !sink_name)
-        return run_fail(r, "a connection needs a source and a sink stream");
-    r->source = find_stream(o, source_name);
-    if (!r->source)
-        return run_fail(r, "stream \"%s\" is not defined", source_name);
-    r->source_backend = stream_backend_find(r->source->backend);
-    if (!r->source_backend || !r->source_backend->open_reader)
-        return run_fail(r, "stream \"%s\" (%s) cannot be read", source_name, r->source->backend);
-    char e[512];
-    int total_parts;
-    if (task_index(o) < 0 || task_index(o) >= task_count(o))
-        return run_fail(r, "task index %d is outside 0..%d", o->task_index, task_count(o) - 1);
-    int declared = r->source->partitions > 1 ? r->source->partitions : 1;
-    if (r->source_backend->partitions(r->source->location, strcmp(r->source->backend, "log") == 0 ? declared : 0,
-                                      r->source->props, r->source->nprops, &total_parts, e, sizeof e) != 0)
-        return run_fail(r, "stream \"%s\": %s", source_name, e);
-    r->part_ids = calloc((size_t)total_parts + 1, sizeof *r->part_ids);
-    r->readers = calloc((size_t)total_parts + 1, sizeof *r->readers);
-    r->offsets = calloc((size_t)total_parts + 1, sizeof *r->offsets);
-    r->ends = calloc((size_t)total_parts + 1, sizeof *r->ends);
-    if (!r->part_ids || !r->readers || !r->offsets || !r->ends)
-        return run_fail(r, "out of memory");
-    for (int p = 0; p < total_parts; p++)
-        if (p % task_count(o) == task_index(o))
-            r->part_ids[r->nparts++] = p;
-    if (sink_open(r, &r->sink, sink_name) != 0)
+    if (setup_inputs(r, source_name) != 0 || sink_open(r, &r->sink, sink_name) != 0)
         return -1;
     if (o->error_policy == ENGINE_POLICY_DEAD_LETTER) {
         if (!o->dead_letter_stream)
@@ -686,14 +794,8 @@ static int run_setup(struct run *r)
         if (sink_open(r, &r->dlq, o->dead_letter_stream) != 0)
             return -1;
     }
-    if (r->plan) {
-        const struct schema *in = plan_input_schema(r->plan), *out = plan_output_schema(r->plan);
-        r->decoder = json_decoder_new(in, plan_needed_fields(r->plan));
-        r->encoder = json_encoder_new(out);
-        r->row = calloc((size_t)(in->nfields ? in->nfields : 1), sizeof *r->row);
-        if (!r->decoder || !r->encoder || !r->row)
-            return run_fail(r, "out of memory");
-    }
+    if (setup_codecs(r) != 0)
+        return -1;
     r->arena = arena_new(64 * 1024);
     if (!r->arena)
         return run_fail(r, "out of memory");
@@ -707,32 +809,13 @@ static int run_setup(struct run *r)
         free(restored);
         return -1;
     }
-    e[0] = '\0';
     if (found && !r->completed)
         run_log(r, LOG_INFO, "resumed from checkpoint %s at %s partition %d offset %" PRIu64, r->ckpt, source_name,
                 r->nparts ? r->part_ids[0] : 0, r->nparts ? r->offsets[0] : 0);
-    for (int p = 0; p < r->nparts; p++) {
-        if (r->source_backend->open_reader(r->source->location, r->part_ids[p], r->offsets[p], r->source->props,
-                                           r->source->nprops, &r->readers[p], e, sizeof e) != 0)
-            break;
-        /* a fresh start begins where the backend's startup mode says (the checkpoint written
-         * below keeps it for restarts) */
-        if (!restored[p] && r->source_backend->start_offset &&
-            r->source_backend->start_offset(r->readers[p], &r->offsets[p], e, sizeof e) != 0)
-            break;
-        /* a bounded run stops at the end as of its first start (kept in the checkpoint); a
-         * bounded run resuming an unbounded one's checkpoint takes the end as of now */
-        if (!restored[p] || (o->bounded && r->ends[p] == UINT64_MAX)) {
-            uint64_t end = UINT64_MAX;
-            if ((o->bounded || strcmp(r->source->backend, "datagen") == 0) &&
-                r->source_backend->end_offset(r->readers[p], &end, e, sizeof e) != 0)
-                break;
-            r->ends[p] = end;
-        }
-    }
+    int rc = open_readers(r, restored);
     free(restored);
-    if (e[0])
-        return run_fail(r, "stream \"%s\": %s", source_name, e);
+    if (rc != 0)
+        return -1;
     /* names the sink's starting point, and the partitions taken over from other tasks */
     return r->completed ? 0 : checkpoint_write(r);
 }
@@ -742,9 +825,10 @@ static void run_cleanup(struct run *r)
     if (r->readers)
         for (int p = 0; p < r->nparts; p++)
             if (r->readers[p])
-                r->source_backend->close_reader(r->readers[p]);
+                part_backend(r, p)->close_reader(r->readers[p]);
     free(r->readers);
     free(r->part_ids);
+    free(r->part_input);
     free(r->offsets);
     free(r->ends);
     free(r->carried);
@@ -755,9 +839,12 @@ static void run_cleanup(struct run *r)
     free(r->lock_fds);
     sink_close(&r->sink);
     sink_close(&r->dlq);
-    json_decoder_free(r->decoder);
+    for (int i = 0; r->inputs && i < r->ninputs; i++) {
+        json_decoder_free(r->inputs[i].decoder);
+        free(r->inputs[i].row);
+    }
+    free(r->inputs);
     json_encoder_free(r->encoder);
-    free(r->row);
     arena_free(r->arena);
     json_buf_free(&r->out);
     plan_free(r->plan);
@@ -771,19 +858,39 @@ static bool all_done(const struct run *r)
     return true;
 }
 
+/* An input whose partitions are all read to their ends (a bounded input) no longer holds
+ * the plan's watermark back. */
+static void mark_ended_inputs(struct run *r)
+{
+    if (!r->plan || r->ninputs < 2)
+        return;
+    for (int i = 0; i < r->ninputs; i++) {
+        bool done = !r->inputs[i].ended;
+        for (int p = 0; done && p < r->nparts; p++)
+            done = r->part_input[p] != i || r->offsets[p] >= r->ends[p];
+        if (done) {
+            r->inputs[i].ended = true;
+            plan_source_ended(r->plan, i);
+        }
+    }
+}
+
 /* One pass over the partitions: returns records read, or -1. */
 static long run_pass(struct run *r, struct stream_record *recs)
 {
     long total = 0;
     char e[512];
+    mark_ended_inputs(r);
     for (int p = 0; p < r->nparts; p++) {
         if (r->offsets[p] >= r->ends[p])
             continue;
         uint64_t room = r->ends[p] - r->offsets[p];
         int max = room < RUNTIME_BATCH ? (int)room : RUNTIME_BATCH;
-        int n = r->source_backend->read(r->readers[p], recs, max, e, sizeof e);
+        int n = part_backend(r, p)->read(r->readers[p], recs, max, e, sizeof e);
         if (n < 0)
-            return run_fail(r, "stream \"%s\" partition %d: %s", r->source->name, r->part_ids[p], e);
+            return run_fail(r, "stream \"%s\" partition %d: %s", r->inputs[r->part_input[p]].stream->name,
+                            r->part_ids[p], e);
+        r->cur_input = r->part_input[p];
         r->cur_partition = r->part_ids[p];
         for (int i = 0; i < n; i++) {
             if (process_record(r, &recs[i]) != 0)
@@ -875,7 +982,7 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
         }
     }
 out:
-    if (r.source_backend && r.readers)
+    if (r.inputs && r.readers)
         run_report(&r, result != ENGINE_FAILED);
     if (final)
         *final = r.stats;

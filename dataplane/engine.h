@@ -3,7 +3,8 @@
  * checkpoints and an error policy. `sluiced worker` and `sluiced run` are thin mains on top; a C
  * program can embed it the same way.
  *
- * A run reads batches from every partition of the source, decodes the JSON records (only the
+ * A run reads batches from every partition of its source streams (a pipeline may read
+ * several: joins; its watermark is the least of theirs), decodes the JSON records (only the
  * fields the plan needs), feeds the plan, encodes what it emits and appends it to the sink.
  * With a checkpoint path, embedded log to embedded log is exactly-once: every interval the
  * sink is fsynced, then input offsets, sink end offsets and the plan's window state are
@@ -75,6 +76,9 @@ struct engine_options {
     int task_index, task_count;
     /* Idle-state TTL of non-windowed aggregates (table.exec.state.ttl); 0: kept forever. */
     int64_t state_ttl_ms;
+    /* A pipeline reading several streams: a stream quiet this long (processing time) no longer
+     * holds back the watermark (table.exec.source.idle-timeout); 0: it always does. */
+    int64_t source_idle_timeout_ms;
     const char *checkpoint_path; /* NULL: no checkpoints (and no exactly-once) */
     /* Instead of checkpoint_path: a directory the tasks of one pipeline share. Task i writes
      * task-<i>.ckpt there and locks its source partitions; after a change of the task count a

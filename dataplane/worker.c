@@ -698,6 +698,7 @@ static int run_job_prepare(struct run_job *j, int q, const struct sql_script *sc
                                    .dead_letter_stream = a->dead_letter,
                                    .bounded = a->bounded,
                                    .state_ttl_ms = script->state_ttl_ms,
+                                   .source_idle_timeout_ms = script->source_idle_timeout_ms,
                                    .checkpoint_interval_ms = (uint32_t)a->checkpoint_ms,
                                    .checkpoint_interval_records = (uint64_t)a->checkpoint_records,
                                    .stop = &worker_stop};

@@ -726,6 +726,13 @@ static struct ast *parser_primary(struct parser *p)
     /* qualified column: alias.column */
     if (parser_accept(p, TK_DOT)) {
         int quoted;
+        if (a->kind == AST_COLUMN && parser_peek(p)->kind == TK_STAR) { /* alias.* */
+            parser_next(p);
+            a->kind = AST_STAR;
+            a->qualifier = a->name;
+            a->name = NULL;
+            return a;
+        }
         const struct token *c = parser_identifier(p, "a column name", &quoted);
         a->qualifier = a->name;
         a->name = c->text;
@@ -1068,8 +1075,6 @@ static const struct {
 static void parser_unsupported_after_from(struct parser *p)
 {
     const struct token *t = parser_peek(p);
-    if (t->kind == TK_COMMA)
-        parser_error(p, t, "a join of tables listed with \",\" is not supported");
     if (t->kind != TK_IDENT)
         return;
     const struct token *t2 = &p->tokens[p->pos + 1 < p->ntokens ? p->pos + 1 : p->pos];
@@ -1078,6 +1083,15 @@ static void parser_unsupported_after_from(struct parser *p)
     for (size_t i = 0; i < sizeof parser_joins / sizeof parser_joins[0]; i++)
         if (parser_is_keyword(t, parser_joins[i].word) &&
             (i == 0 || parser_is_keyword(t2, "JOIN") || parser_is_keyword(t2, "OUTER"))) {
+            if (i <= 4 && !parser_is_keyword(t, "CROSS") && !parser_is_keyword(t, "NATURAL")) {
+                int k = p->pos + 1; /* a join the engine runs, unless it is a temporal one */
+                for (; k + 1 < p->ntokens && !parser_is_keyword(&p->tokens[k], "ON") &&
+                       !parser_is_keyword(&p->tokens[k], "WHERE");
+                     k++)
+                    if (parser_is_keyword(&p->tokens[k], "FOR") && parser_is_keyword(&p->tokens[k + 1], "SYSTEM_TIME"))
+                        parser_error(p, &p->tokens[k], "FOR SYSTEM_TIME AS OF is not supported");
+                return;
+            }
             /* a temporal or lookup join is named by its FOR SYSTEM_TIME AS OF */
             for (int k = p->pos + 1; k + 1 < p->ntokens && !parser_is_keyword(&p->tokens[k], "ON") &&
                                      !parser_is_keyword(&p->tokens[k], "WHERE");
@@ -1110,7 +1124,7 @@ static const char *parser_alias(struct parser *p)
 static struct ast_query *parser_query(struct parser *p);
 
 /* FROM item: name [alias] | TABLE(window function) [alias] | (query) [AS] alias. */
-static void parser_from(struct parser *p, struct ast_select *sel)
+static void parser_from_item(struct parser *p, struct ast_select *sel)
 {
     const struct token *t = parser_peek(p);
     if (parser_is_keyword(t, "LATERAL") || parser_is_keyword(t, "UNNEST") || parser_is_keyword(t, "VALUES"))
@@ -1134,6 +1148,84 @@ static void parser_from(struct parser *p, struct ast_select *sel)
     parser_unsupported_after_from(p);
     sel->source_alias = parser_alias(p);
     parser_unsupported_after_from(p);
+}
+
+/* At a join after a FROM item: its type (and the words consumed), else 0. */
+static int parser_join_start(struct parser *p, enum join_type *type, const struct token **at)
+{
+    const struct token *t = parser_peek(p);
+    static const struct {
+        const char *word;
+        enum join_type type;
+    } words[] = {{"INNER", JOIN_INNER}, {"LEFT", JOIN_LEFT}, {"RIGHT", JOIN_RIGHT}, {"FULL", JOIN_FULL}};
+    *at = t;
+    *type = JOIN_INNER;
+    if (t->kind == TK_COMMA || parser_is_keyword(t, "JOIN")) {
+        parser_next(p);
+        return t->kind == TK_COMMA ? 2 : 1;
+    }
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (parser_is_keyword(t, words[i].word)) {
+            parser_next(p);
+            *type = words[i].type;
+            if (words[i].type != JOIN_INNER)
+                parser_accept_keyword(p, "OUTER");
+            parser_expect_keyword(p, "JOIN");
+            return 1;
+        }
+    return 0;
+}
+
+/* A side of a join: SELECT * FROM the item of from (whose FROM fields are copied). */
+static struct ast_select *parser_join_side(struct parser *p, const struct ast_select *from, const struct token *at)
+{
+    struct ast_select *side = parser_alloc(p, sizeof *side);
+    *side = *from;
+    side->select_token = at;
+    side->distinct = 0;
+    side->items = parser_alloc(p, sizeof *side->items);
+    side->items[0].expr = parser_node(p, AST_STAR, at);
+    side->nitems = 1;
+    side->where = side->having = NULL;
+    side->group_by = NULL;
+    side->ngroup_by = 0;
+    side->join = NULL;
+    return side;
+}
+
+/* FROM item [join item ON cond | , item]. */
+static void parser_from(struct parser *p, struct ast_select *sel)
+{
+    const struct token *first = parser_peek(p), *at;
+    enum join_type type;
+    parser_from_item(p, sel);
+    int kind = parser_join_start(p, &type, &at);
+    if (!kind)
+        return;
+    struct ast_join *j = parser_alloc(p, sizeof *j);
+    j->type = type;
+    j->token = at;
+    j->comma = kind == 2;
+    j->left = parser_join_side(p, sel, first);
+    struct ast_select item = {0};
+    const struct token *second = parser_peek(p);
+    parser_from_item(p, &item);
+    j->right = parser_join_side(p, &item, second);
+    if (!j->comma) {
+        parser_expect_keyword(p, "ON");
+        j->on = parser_expr(p);
+        parser_check_depth(p, j->on, 1);
+    }
+    const struct token *more = parser_peek(p);
+    if (parser_join_start(p, &type, &at))
+        parser_error(p, more, "a join of more than two tables in one FROM is not supported; join a subquery");
+    sel->source = sel->source_alias = NULL;
+    sel->subquery = NULL;
+    sel->window = WINDOW_NONE;
+    sel->partition_by = NULL;
+    sel->npartition_by = 0;
+    sel->source_token = at;
+    sel->join = j;
 }
 
 static void parser_group_by(struct parser *p, struct ast_select *sel)

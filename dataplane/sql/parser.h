@@ -102,9 +102,25 @@ struct ast_select_item {
     int alias_quoted;
 };
 
-enum window_kind { WINDOW_NONE, WINDOW_TUMBLE, WINDOW_HOP, WINDOW_CUMULATE, WINDOW_SESSION };
+/* WINDOW_GIVEN: no window function; a GROUP BY of the window_start and window_end columns of an
+ * append-only windowed input (a window aggregate over a window aggregate, Flink's window
+ * propagation): each row's window is the one those columns give (query.h, plan.c). */
+enum window_kind { WINDOW_NONE, WINDOW_TUMBLE, WINDOW_HOP, WINDOW_CUMULATE, WINDOW_SESSION, WINDOW_GIVEN };
 
 struct ast_query;
+struct ast_select;
+
+/* FROM a [INNER | LEFT [OUTER] | RIGHT [OUTER] | FULL [OUTER]] JOIN b ON cond, or FROM a, b
+ * (comma: an inner join whose condition is the block's WHERE). Each side is a block SELECT *
+ * FROM item [alias] (a stream, named query, subquery or window table function). */
+enum join_type { JOIN_INNER, JOIN_LEFT, JOIN_RIGHT, JOIN_FULL };
+struct ast_join {
+    enum join_type type;
+    const struct token *token; /* the join's first word, or the ',' */
+    struct ast_select *left, *right;
+    struct ast *on; /* NULL for a comma join */
+    int comma;
+};
 
 /* One SELECT block: SELECT [DISTINCT] items FROM source [WHERE] [GROUP BY] [HAVING]. The source
  * is a name (a stream, a WITH query or a view: source, source_token), a window table function
@@ -117,6 +133,7 @@ struct ast_select {
     const char *source, *source_alias;
     const struct token *source_token; /* the name, or the subquery's '(' */
     struct ast_query *subquery;       /* FROM (SELECT ...) [AS] alias */
+    struct ast_join *join;            /* FROM a JOIN b: the FROM item fields above are unset */
     enum window_kind window;
     const struct token *window_token, *descriptor_token;
     const char *descriptor;

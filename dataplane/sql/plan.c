@@ -20,6 +20,7 @@
 #include "dataplane/sql/lexer.h"
 #include "dataplane/sql/parser.h"
 #include "dataplane/sql/functions.h"
+#include "dataplane/sql/join.h"
 #include "dataplane/sql/over.h"
 #include "dataplane/sql/query.h"
 #include "dataplane/sql/rank.h"
@@ -44,10 +45,32 @@ struct over_op {
     struct plan *plan;
 };
 
-struct plan {
-    char *source, *sink, *sql;
-    struct schema in, out;
+/* A regular join (OP_JOIN) of two blocks: the left block's columns, then the right's. */
+struct join_op {
+    struct op op;
+    struct join *join;
+    struct op *left, *right;
+    struct schema out;       /* fields in the plan's arena */
+    struct join_scope scope; /* out, with each column's side name */
+    struct plan *plan;
+};
+
+/* A stream the plan reads: its schema, the fields read, and its share of the watermark. */
+struct plan_src {
+    char *name;
+    struct schema in;
     unsigned char *needed;
+    int rowtime;           /* column of the event time, or -1 */
+    int64_t delay, max_ts; /* its watermark delay; the largest event time seen */
+    int64_t last_ms;       /* processing time of its last row (the idle timeout) */
+    int ended;             /* plan_source_ended: no more rows */
+};
+
+struct plan {
+    char *sink, *sql;
+    struct schema out;
+    struct plan_src *srcs; /* the streams read, in the order FROM names them */
+    int nsrcs;
     struct arena *arena; /* expression nodes, constants, names */
     struct expr_compiler compiler;
     struct op *root;
@@ -61,10 +84,10 @@ struct plan {
     int nranks, capranks;
     struct over_op **overs;
     int novers, capovers;
-    int windowed;          /* some block reads a window table function: the watermark is kept */
-    int grouped;           /* some block is a group aggregate */
-    int rowtime;           /* source column of the event time, or -1 */
-    int64_t delay, max_ts; /* the source's watermark delay; the largest event time seen */
+    struct join_op **joins;
+    int njoins, capjoins;
+    int windowed; /* some block reads a window table function: the watermark is kept */
+    int grouped;  /* some block is a group aggregate */
     struct plan_stats stats;
     uint64_t fingerprint;
     struct plan_options opts;
@@ -166,6 +189,8 @@ static const struct schema *op_schema(const struct op *o)
         return &((const struct rank_op *)o)->out;
     if (o->kind == OP_OVER)
         return &((const struct over_op *)o)->out;
+    if (o->kind == OP_JOIN)
+        return &((const struct join_op *)o)->out;
     return o->kind == OP_UNION ? ((const struct union_op *)o)->out : &((const struct query *)o)->out;
 }
 
@@ -183,28 +208,36 @@ static int push_ptr(void ***items, int *n, int *cap, void *x)
     return 0;
 }
 
-/* The source stream of the plan: the first stream a FROM names; a second one is rejected. */
-static int bind_source(struct build *b, const struct ast_select *sel, const struct schema **in)
+/* The source stream a FROM names: one of the plan's, added when new (*index: which). */
+static int bind_source(struct build *b, const struct ast_select *sel, const struct schema **in, int *index)
 {
     struct plan *p = b->p;
     const struct schema *s = b->catalog ? b->catalog(b->ctx, sel->source) : NULL;
     if (!s)
         return fail_tok(b->err, sel->source_token, "stream \"%s\" not found", sel->source);
-    if (p->source) {
-        if (strcasecmp(p->source, sel->source) != 0)
-            return fail_tok(b->err, sel->source_token,
-                            "reading a second stream (\"%s\" besides \"%s\") is not supported: a pipeline reads one "
-                            "stream",
-                            sel->source, p->source);
-        *in = &p->in;
-        return 0;
-    }
-    if (!(p->source = strdup(sel->source)) || schema_copy(&p->in, s) < 0 ||
-        !(p->needed = calloc((size_t)s->nfields + 1, 1)))
+    for (int i = 0; i < p->nsrcs; i++)
+        if (strcasecmp(p->srcs[i].name, sel->source) == 0) {
+            *in = &p->srcs[i].in;
+            *index = i;
+            return 0;
+        }
+    if (p->nsrcs == PLAN_MAX_SOURCES)
+        return fail_tok(b->err, sel->source_token, "a pipeline reads at most %d streams", PLAN_MAX_SOURCES);
+    struct plan_src *grown = realloc(p->srcs, (size_t)(p->nsrcs + 1) * sizeof *grown);
+    if (!grown)
         return fail_at(b->err, 0, 0, "out of memory");
-    p->rowtime = p->in.rowtime_field;
-    p->delay = p->in.watermark_delay_ms;
-    *in = &p->in;
+    p->srcs = grown;
+    struct plan_src *src = &p->srcs[p->nsrcs];
+    memset(src, 0, sizeof *src);
+    p->nsrcs++;
+    if (!(src->name = strdup(sel->source)) || schema_copy(&src->in, s) < 0 ||
+        !(src->needed = calloc((size_t)s->nfields + 1, 1)))
+        return fail_at(b->err, 0, 0, "out of memory");
+    src->rowtime = src->in.rowtime_field;
+    src->delay = src->in.watermark_delay_ms;
+    src->max_ts = INT64_MIN;
+    *in = &src->in;
+    *index = p->nsrcs - 1;
     return 0;
 }
 
@@ -263,10 +296,19 @@ static struct op *build_select(struct build *b, const struct ast_select *sel);
 static int input_column(struct build *b, const struct schema *in, const struct ast *a, const char *clause,
                         const char *what, const char *where);
 
-/* Column of in that a PARTITION BY / ORDER BY expression of ROW_NUMBER() names, or -1 with the
- * error filled. */
-static int rank_column(struct build *b, const struct schema *in, const struct ast *a, const char *clause)
+/* Column of in (the output of block input) that a PARTITION BY / ORDER BY expression of
+ * ROW_NUMBER() names, or -1 with the error filled. A qualified name over a join (B.dateTime)
+ * is the output column that selects that side's column, whatever it is called there. */
+static int rank_column(struct build *b, const struct op *input, const struct schema *in, const struct ast *a,
+                       const char *clause)
 {
+    const struct query *q = input->kind == OP_CALC ? (const struct query *)input : NULL;
+    if (a->kind == AST_COLUMN && a->qualifier && q && q->join) {
+        int j = join_find_column(q->join, a->qualifier, a->name, a->quoted);
+        for (int i = 0; j >= 0 && i < q->nitems; i++)
+            if (q->items[i]->fn == eval_column && q->items[i]->index == j)
+                return i;
+    }
     return input_column(b, in, a, clause, "ROW_NUMBER()", "the subquery selects");
 }
 
@@ -323,11 +365,11 @@ static int rank_configure(struct build *b, const struct rank_match *m, const str
     for (int i = 0; i < in->nfields; i++)
         types[i] = in->fields[i].type;
     for (int i = 0; i < w->npartition_by; i++)
-        if ((part[i] = rank_column(b, in, w->partition_by[i], "PARTITION BY")) < 0)
+        if ((part[i] = rank_column(b, input, in, w->partition_by[i], "PARTITION BY")) < 0)
             return -1;
     for (int i = 0; i < w->norder_by; i++) {
         const struct ast_order_item *it = &w->order_by[i];
-        if ((order[i].col = rank_column(b, in, it->expr, "ORDER BY")) < 0)
+        if ((order[i].col = rank_column(b, input, in, it->expr, "ORDER BY")) < 0)
             return -1;
         order[i].desc = it->desc;
         order[i].nulls_first = it->nulls == AST_NULLS_DEFAULT ? !it->desc : it->nulls == AST_NULLS_FIRST;
@@ -583,11 +625,163 @@ static struct op *build_over(struct build *b, const struct ast_select *sel, cons
     return &o->op;
 }
 
+/* The name the columns of a join's side go by: its alias, else its stream or query name. */
+static const char *side_name(const struct ast_select *side)
+{
+    return side->source_alias ? side->source_alias : side->source;
+}
+
+/* The join's output schema (left columns, then right) and its scope. */
+static int join_schema(struct build *b, struct join_op *jo, const struct ast_join *aj)
+{
+    struct plan *p = b->p;
+    const struct schema *l = op_schema(jo->left), *r = op_schema(jo->right);
+    int n = l->nfields + r->nfields;
+    const char **quals = arena_alloc(p->arena, ((size_t)n + 1) * sizeof *quals);
+    enum value_type *types = arena_alloc(p->arena, ((size_t)n + 1) * sizeof *types);
+    jo->out = (struct schema){0};
+    jo->out.fields = arena_alloc(p->arena, ((size_t)n + 1) * sizeof *jo->out.fields);
+    if (!quals || !types || !jo->out.fields)
+        return fail_at(b->err, 0, 0, "out of memory");
+    memcpy(jo->out.fields, l->fields, (size_t)l->nfields * sizeof *l->fields);
+    memcpy(jo->out.fields + l->nfields, r->fields, (size_t)r->nfields * sizeof *r->fields);
+    jo->out.nfields = n;
+    jo->out.rowtime_field = -1; /* a regular join keeps no time attribute (Flink) */
+    for (int i = 0; i < n; i++) {
+        quals[i] = side_name(i < l->nfields ? aj->left : aj->right);
+        types[i] = jo->out.fields[i].type;
+    }
+    jo->scope = (struct join_scope){.in = &jo->out,
+                                    .quals = quals,
+                                    .nleft = l->nfields,
+                                    .left_rowtime = l->rowtime_field,
+                                    .right_rowtime = r->rowtime_field >= 0 ? l->nfields + r->rowtime_field : -1};
+    return 0;
+}
+
+/* The block that feeds block o (its input when that is a block), or NULL. */
+static const struct op *feeding_block(const struct op *o)
+{
+    const struct plan *p = ((const struct query *)o)->plan;
+    for (int i = 0; i < p->nqueries; i++)
+        if (p->queries[i]->op.parent == o)
+            return &p->queries[i]->op;
+    return NULL;
+}
+
+/* 1 when column col of o's output is a window's window_start, 2 when its window_end, else 0:
+ * an item of a windowed aggregate or window table function that names it, passed on as a
+ * plain column (or a GROUP BY key) by blocks above. */
+static int window_bound(const struct op *o, int col)
+{
+    if (!o || (o->kind != OP_CALC && o->kind != OP_WINDOW_AGG && o->kind != OP_WINDOW_TVF))
+        return 0;
+    const struct query *q = (const struct query *)o;
+    if (col < 0 || col >= q->nitems || q->items[col]->fn != eval_column)
+        return 0;
+    int in = q->items[col]->index;
+    if (o->kind == OP_WINDOW_TVF)
+        return in == q->in.nfields ? 1 : in == q->in.nfields + 1 ? 2 : 0;
+    if (o->kind == OP_WINDOW_AGG) {
+        if (in == q->nkeys || in == q->nkeys + 1)
+            return in == q->nkeys ? 1 : 2;
+        return in < q->nkeys && q->key_cols[in] >= 0 ? window_bound(feeding_block(o), q->key_cols[in]) : 0;
+    }
+    return window_bound(feeding_block(o), in);
+}
+
+static int is_window_end(const struct op *o, int col) { return window_bound(o, col) == 2; }
+
+/* Time bounds of an inner join of append-only inputs: the watermark drops its state (an
+ * interval join, or a window join: a key pair of window_end columns). */
+static void join_time_bounds(struct plan *p, struct join_op *jo, struct join_config *c)
+{
+    if (c->type != JOIN_INNER || jo->left->updating || jo->right->updating) {
+        c->interval = 0;
+        return;
+    }
+    for (int k = 0; k < c->nkeys && c->window_key < 0; k++)
+        if (c->left_keys[k]->fn == eval_column && c->right_keys[k]->fn == eval_column &&
+            is_window_end(jo->left, c->left_keys[k]->index) && is_window_end(jo->right, c->right_keys[k]->index))
+            c->window_key = k;
+    if (c->window_key >= 0 || c->interval)
+        p->windowed = 1; /* the watermark is kept */
+}
+
+/* "Join(joinType=[LeftOuterJoin])", as messages name the node. */
+static const char *describe_join(enum join_type t)
+{
+    static const char *const names[] = {"Join(joinType=[InnerJoin])", "Join(joinType=[LeftOuterJoin])",
+                                        "Join(joinType=[RightOuterJoin])", "Join(joinType=[FullOuterJoin])"};
+    return names[t];
+}
+
+/* FROM a JOIN b ON cond (a comma join: cond is the block's WHERE, taken from *outer): the
+ * blocks of both sides and the join over them. */
+static struct op *build_join(struct build *b, const struct ast_select *sel, const struct ast_select **outer)
+{
+    struct plan *p = b->p;
+    const struct ast_join *aj = sel->join;
+    struct join_op *jo = calloc(1, sizeof *jo);
+    if (!jo || push_ptr((void ***)&p->joins, &p->njoins, &p->capjoins, jo) < 0) {
+        free(jo);
+        return fail_at(b->err, 0, 0, "out of memory"), NULL;
+    }
+    jo->op.kind = OP_JOIN;
+    jo->plan = p;
+    if (!(jo->left = build_select(b, aj->left)) || !(jo->right = build_select(b, aj->right)))
+        return NULL;
+    jo->left->parent = jo->right->parent = &jo->op;
+    if (join_schema(b, jo, aj) < 0)
+        return NULL;
+    const struct ast *on = aj->on;
+    if (aj->comma) {
+        struct ast_select *out2 = arena_alloc(p->arena, sizeof *out2);
+        if (!out2)
+            return fail_at(b->err, 0, 0, "out of memory"), NULL;
+        *out2 = *sel;
+        out2->where = NULL;
+        on = sel->where;
+        *outer = out2;
+    }
+    struct join_config c = {.type = aj->type,
+                            .nleft = op_schema(jo->left)->nfields,
+                            .nright = op_schema(jo->right)->nfields,
+                            .types = NULL,
+                            .state_ttl_ms = p->opts.state_ttl_ms};
+    enum value_type *types = arena_alloc(p->arena, ((size_t)jo->out.nfields + 1) * sizeof *types);
+    if (!types)
+        return fail_at(b->err, 0, 0, "out of memory"), NULL;
+    for (int i = 0; i < jo->out.nfields; i++)
+        types[i] = jo->out.fields[i].type;
+    c.types = types;
+    if (join_compile_on(&p->compiler, &jo->scope, on, aj->token, &c) < 0)
+        return NULL;
+    join_time_bounds(p, jo, &c);
+    if (!(jo->join = join_new(&c, b->err)))
+        return NULL;
+    if (aj->type != JOIN_INNER || jo->left->updating || jo->right->updating) {
+        const struct op *u = jo->left->updating ? jo->left : jo->right->updating ? jo->right : NULL;
+        jo->op.updating = 1;
+        jo->op.updating_by = u ? u->updating_by : describe_join(aj->type);
+        jo->op.updating_line = u ? u->updating_line : aj->token->line;
+        jo->op.updating_column = u ? u->updating_column : aj->token->column;
+    }
+    return &jo->op;
+}
+
 /* The input of a block: a subquery, a named query, or the source stream. */
 static int build_input(struct build *b, const struct ast_select *sel, struct query *q, struct op **input,
                        const struct schema **in)
 {
     *input = NULL;
+    if (sel->join) {
+        if (!(*input = build_join(b, sel, &q->sel)))
+            return -1;
+        q->join = &((struct join_op *)*input)->scope;
+        *in = op_schema(*input);
+        return 0;
+    }
     struct over_match om;
     int orc = query_match_over(sel, b->p->arena, &om, b->err);
     if (orc < 0)
@@ -628,7 +822,7 @@ static int build_input(struct build *b, const struct ast_select *sel, struct que
         return 0;
     }
     q->reads_source = 1;
-    return bind_source(b, sel, in);
+    return bind_source(b, sel, in, &q->source);
 }
 
 static struct op *build_select(struct build *b, const struct ast_select *sel)
@@ -654,7 +848,19 @@ static struct op *build_select(struct build *b, const struct ast_select *sel)
             p->queries[p->nqueries - 1] = q;
             break;
         }
-    struct query_env env = {.arena = p->arena, .compiler = &p->compiler, .err = b->err, .needed = p->needed};
+    struct query_env env = {.arena = p->arena,
+                            .compiler = &p->compiler,
+                            .err = b->err,
+                            .needed = q->reads_source ? p->srcs[q->source].needed : NULL,
+                            .win_start_col = -1,
+                            .win_end_col = -1};
+    for (int i = 0; input && !input->updating && i < in->nfields; i++) {
+        int w = window_bound(input, i);
+        if (w == 1 && env.win_start_col < 0)
+            env.win_start_col = i;
+        if (w == 2 && env.win_end_col < 0)
+            env.win_end_col = i;
+    }
     if (query_compile(q, q->sel, in, &env) < 0)
         return NULL;
     if (input)
@@ -798,10 +1004,12 @@ static int build_plan(struct build *b)
     for (int i = 0; i < p->nqueries; i++)
         if (p->queries[i]->reads_source)
             p->scans[p->nscans++] = p->queries[i];
-    if (!p->source) /* every FROM names a query that reads ... nothing: cannot happen (no cycles) */
+    if (!p->nsrcs) /* every FROM names a query that reads ... nothing: cannot happen (no cycles) */
         return fail_tok(b->err, ins->sink_token, "the query reads no stream");
-    if (strcasecmp(ins->sink, p->source) == 0)
-        return fail_tok(b->err, ins->sink_token, "a pipeline cannot write to the stream it reads (\"%s\")", ins->sink);
+    for (int i = 0; i < p->nsrcs; i++)
+        if (strcasecmp(ins->sink, p->srcs[i].name) == 0)
+            return fail_tok(b->err, ins->sink_token, "a pipeline cannot write to the stream it reads (\"%s\")",
+                            ins->sink);
     return check_sink(b, b->catalog ? b->catalog(b->ctx, ins->sink) : NULL);
 }
 
@@ -822,8 +1030,6 @@ struct plan *plan_compile_with(const char *sql, sql_catalog_fn catalog, void *ct
         goto fail;
     }
     p->opts = o ? *o : plan_defaults;
-    p->rowtime = -1;
-    p->max_ts = INT64_MIN;
     p->stats.watermark_ms = INT64_MIN;
     p->compiler.arena = p->arena;
     p->compiler.err = err;
@@ -840,10 +1046,12 @@ struct plan *plan_compile_with(const char *sql, sql_catalog_fn catalog, void *ct
     /* fingerprint: what a snapshot must match */
     uint64_t h = 0xcbf29ce484222325ULL;
     h = hash_bytes(h, sql, strlen(sql));
-    for (int i = 0; i < p->in.nfields; i++) {
-        h = hash_bytes(h, p->in.fields[i].name, strlen(p->in.fields[i].name));
-        h = hash_bytes(h, &p->in.fields[i].type, sizeof p->in.fields[i].type);
-    }
+    for (int k = 0; k < p->nsrcs; k++)
+        for (int i = 0; i < p->srcs[k].in.nfields; i++) {
+            const struct field *f = &p->srcs[k].in.fields[i];
+            h = hash_bytes(h, f->name, strlen(f->name));
+            h = hash_bytes(h, &f->type, sizeof f->type);
+        }
     p->fingerprint = h;
     arena_free(tmp);
     return p;
@@ -884,6 +1092,22 @@ static int rank_emit(void *ctx, enum row_kind kind, const struct value *row)
     return op_emit(r->plan, &r->op, kind, row);
 }
 
+static int64_t plan_now(const struct plan *p);
+
+static int join_emit(void *ctx, enum row_kind kind, const struct value *row)
+{
+    struct join_op *jo = ctx;
+    return op_emit(jo->plan, &jo->op, kind, row);
+}
+
+/* A row of child `from` (a side) into a join; the joined rows go on to the parent. */
+static int join_push(struct plan *p, struct join_op *jo, const struct op *from, enum row_kind kind,
+                     const struct value *row)
+{
+    int64_t now = p->opts.state_ttl_ms > 0 ? plan_now(p) : 0;
+    return join_process(jo->join, from == jo->left ? 0 : 1, kind, row, now, p->scratch, join_emit, jo, p->err);
+}
+
 /* A row into Top-N or deduplication; its changes go on to the parent. */
 static int rank_push(struct plan *p, struct rank_op *r, enum row_kind kind, const struct value *row)
 {
@@ -907,6 +1131,8 @@ static int op_emit(struct plan *p, struct op *o, enum row_kind kind, const struc
             return rank_push(p, (struct rank_op *)to, kind, row);
         if (to->kind == OP_OVER)
             return over_process(((struct over_op *)to)->over, kind, row, p->err);
+        if (to->kind == OP_JOIN)
+            return join_push(p, (struct join_op *)to, o, kind, row);
         if (to->kind != OP_UNION)
             return query_push(p, (struct query *)to, kind, row);
         o = to;
@@ -1038,6 +1264,24 @@ static int group_inputs(struct plan *p, struct query *q, struct eval_ctx *ec, st
     return 0;
 }
 
+/* A row into the window its columns give (WINDOW_GIVEN): it comes from a window that fired,
+ * so it is never late. */
+static int given_window_push(struct plan *p, struct query *q, struct eval_ctx *ec)
+{
+    struct value keys[MAX_GROUP_KEYS];
+    const struct value *s = &ec->row[q->given_start], *e = &ec->row[q->given_end];
+    if (s->type != VT_TIMESTAMP || e->type != VT_TIMESTAMP) {
+        p->stats.eval_errors++;
+        return fail_at(p->err, 0, 0, "window_start or window_end of the input is NULL");
+    }
+    if (group_inputs(p, q, ec, keys) < 0)
+        return -1;
+    uint64_t h = window_keys_hash(&q->table, keys);
+    if (window_table_add(&q->table, s->u.i, e->u.i, keys, h, q->aggargs, (int64_t)p->stats.rows_in) < 0)
+        return fail_at(p->err, 0, 0, "out of memory");
+    return 0;
+}
+
 static int window_push(struct plan *p, struct query *q, const struct value *row)
 {
     struct eval_ctx ec = {.row = row, .scratch = p->scratch, .err = p->err};
@@ -1046,6 +1290,8 @@ static int window_push(struct plan *p, struct query *q, const struct value *row)
     int pass = 1;
     if (q->where && test_condition(p, q->where, &ec, &pass) < 0)
         return -1;
+    if (q->window == WINDOW_GIVEN)
+        return pass ? given_window_push(p, q, &ec) : 0;
     if (event_time(p, q, row, &ts) < 0)
         return -1;
     if (!pass)
@@ -1102,6 +1348,7 @@ static int group_row(struct query *q, const struct group_entry *g, struct value 
 
 static int64_t plan_now(const struct plan *p)
 {
+    /* (declared earlier for the joins) */
     return p->opts.clock_ms ? p->opts.clock_ms(p->opts.clock_ctx) : clock_wall_ms();
 }
 
@@ -1213,20 +1460,46 @@ static int fire_all(struct plan *p, int64_t limit)
     for (int i = 0; i < p->nqueries; i++)
         if (p->queries[i]->op.kind == OP_WINDOW_AGG && fire_until(p, p->queries[i], limit) < 0)
             return -1;
-    return fire_ranks(p, limit); /* after the windows that feed them */
+    if (fire_ranks(p, limit) < 0) /* after the windows that feed them */
+        return -1;
+    for (int i = 0; i < p->njoins; i++) /* after every window fired into them */
+        join_watermark(p->joins[i]->join, limit);
+    return 0;
 }
 
-/* Moves the watermark to the row's event time - delay when that is later; fires due
- * windows. A row without a valid event time leaves it (the window that reads it failed it). */
-static int advance_watermark(struct plan *p, const struct value *row)
+/* The plan's watermark: the least of its streams' (event time - delay), leaving out streams
+ * without an event time, streams that ended and streams idle for source_idle_timeout_ms
+ * (processing time); INT64_MIN while a stream that counts has no row yet. */
+static int64_t min_watermark(struct plan *p)
 {
-    const struct value *v = &row[p->rowtime];
-    if (v->type != VT_TIMESTAMP || !timestamp_in_range(v->u.i) || v->u.i <= p->max_ts)
+    int64_t wm = INT64_MAX, now = p->opts.source_idle_timeout_ms > 0 && p->nsrcs > 1 ? plan_now(p) : 0;
+    int counted = 0;
+    for (int i = 0; i < p->nsrcs; i++) {
+        const struct plan_src *s = &p->srcs[i];
+        if (s->rowtime < 0 || s->ended ||
+            (p->opts.source_idle_timeout_ms > 0 && p->nsrcs > 1 && now - s->last_ms >= p->opts.source_idle_timeout_ms))
+            continue;
+        int64_t w = s->max_ts == INT64_MIN ? INT64_MIN : s->max_ts - s->delay;
+        wm = w < wm ? w : wm;
+        counted++;
+    }
+    return counted ? wm : INT64_MIN;
+}
+
+/* Moves the stream's largest event time to the row's when that is later, and the watermark
+ * with it; fires due windows. A row without a valid event time leaves it (the window that
+ * reads it failed it). */
+static int advance_watermark(struct plan *p, struct plan_src *src, const struct value *row)
+{
+    if (src->rowtime >= 0) {
+        const struct value *v = &row[src->rowtime];
+        if (v->type == VT_TIMESTAMP && timestamp_in_range(v->u.i) && v->u.i > src->max_ts)
+            src->max_ts = v->u.i;
+    }
+    int64_t wm = min_watermark(p);
+    if (wm == INT64_MIN || wm <= p->stats.watermark_ms)
         return 0;
-    p->max_ts = v->u.i;
-    if (v->u.i - p->delay <= p->stats.watermark_ms)
-        return 0;
-    p->stats.watermark_ms = v->u.i - p->delay;
+    p->stats.watermark_ms = wm;
     return fire_all(p, p->stats.watermark_ms);
 }
 
@@ -1236,12 +1509,14 @@ static void expire_state(struct plan *p)
     for (int i = 0; i < p->nqueries; i++)
         if (p->queries[i]->op.kind == OP_GROUP_AGG)
             group_table_expire(&p->queries[i]->groups, limit);
+    for (int i = 0; i < p->njoins; i++)
+        join_expire(p->joins[i]->join, limit + p->opts.state_ttl_ms);
 }
 
 /* ---- Execution -------------------------------------------------------------------------*/
 
-int plan_process(struct plan *p, const struct value *row, struct arena *scratch, plan_emit_fn emit, void *ctx,
-                 struct sql_error *err)
+int plan_process_source(struct plan *p, int source, const struct value *row, struct arena *scratch, plan_emit_fn emit,
+                        void *ctx, struct sql_error *err)
 {
     p->stats.rows_in++;
     p->emit = emit;
@@ -1249,12 +1524,29 @@ int plan_process(struct plan *p, const struct value *row, struct arena *scratch,
     p->scratch = scratch;
     p->err = err;
     p->sink_failed = 0;
-    if (p->grouped && p->opts.state_ttl_ms > 0)
+    if (source < 0 || source >= p->nsrcs)
+        return fail_at(err, 0, 0, "internal error: the plan has no source %d", source);
+    struct plan_src *src = &p->srcs[source];
+    if (p->opts.source_idle_timeout_ms > 0 && p->nsrcs > 1)
+        src->last_ms = plan_now(p);
+    if ((p->grouped || p->njoins) && p->opts.state_ttl_ms > 0)
         expire_state(p); /* before the row: a group idle for the TTL starts anew */
     for (int i = 0; i < p->nscans; i++)
-        if (query_push(p, p->scans[i], ROW_INSERT, row) < 0)
+        if (p->scans[i]->source == source && query_push(p, p->scans[i], ROW_INSERT, row) < 0)
             return -1;
-    return p->windowed ? advance_watermark(p, row) : 0;
+    return p->windowed ? advance_watermark(p, src, row) : 0;
+}
+
+int plan_process(struct plan *p, const struct value *row, struct arena *scratch, plan_emit_fn emit, void *ctx,
+                 struct sql_error *err)
+{
+    return plan_process_source(p, 0, row, scratch, emit, ctx, err);
+}
+
+void plan_source_ended(struct plan *p, int source)
+{
+    if (source >= 0 && source < p->nsrcs)
+        p->srcs[source].ended = 1;
 }
 
 int plan_finish(struct plan *p, struct arena *scratch, plan_emit_fn emit, void *ctx)
@@ -1292,23 +1584,35 @@ void plan_free(struct plan *p)
         free(p->overs[i]);
     }
     free(p->overs);
+    for (int i = 0; i < p->njoins; i++) {
+        join_free(p->joins[i]->join);
+        free(p->joins[i]);
+    }
+    free(p->joins);
     expr_compiler_cleanup(&p->compiler);
     arena_free(p->arena);
-    free(p->source);
+    for (int i = 0; i < p->nsrcs; i++) {
+        free(p->srcs[i].name);
+        schema_free_fields(&p->srcs[i].in);
+        free(p->srcs[i].needed);
+    }
+    free(p->srcs);
     free(p->sink);
     free(p->sql);
-    schema_free_fields(&p->in);
     schema_free_fields(&p->out);
-    free(p->needed);
     free(p);
 }
 
-const char *plan_source(const struct plan *p) { return p->source; }
+const char *plan_source(const struct plan *p) { return p->srcs[0].name; }
 const char *plan_sink(const struct plan *p) { return p->sink; }
-const struct schema *plan_input_schema(const struct plan *p) { return &p->in; }
+const struct schema *plan_input_schema(const struct plan *p) { return &p->srcs[0].in; }
 const struct schema *plan_output_schema(const struct plan *p) { return &p->out; }
-const unsigned char *plan_needed_fields(const struct plan *p) { return p->needed; }
-int plan_is_windowed(const struct plan *p) { return p->windowed || p->grouped || p->nranks > 0; }
+const unsigned char *plan_needed_fields(const struct plan *p) { return p->srcs[0].needed; }
+int plan_nsources(const struct plan *p) { return p->nsrcs; }
+const char *plan_source_at(const struct plan *p, int i) { return p->srcs[i].name; }
+const struct schema *plan_source_schema(const struct plan *p, int i) { return &p->srcs[i].in; }
+const unsigned char *plan_source_needed(const struct plan *p, int i) { return p->srcs[i].needed; }
+int plan_is_windowed(const struct plan *p) { return p->windowed || p->grouped || p->nranks > 0 || p->njoins > 0; }
 int plan_is_updating(const struct plan *p) { return p->root->updating; }
 void plan_stats(const struct plan *p, struct plan_stats *out)
 {
@@ -1322,6 +1626,12 @@ void plan_stats(const struct plan *p, struct plan_stats *out)
         struct rank_stats rs;
         rank_stats(p->ranks[i]->rank, &rs);
         out->late_dropped += rs.late_dropped;
+    }
+    for (int i = 0; i < p->njoins; i++) {
+        struct join_stats js;
+        join_stats(p->joins[i]->join, &js);
+        out->late_dropped += js.late_dropped;
+        out->eval_errors += js.eval_errors;
     }
 }
 size_t plan_state_bytes(const struct plan *p)
@@ -1338,6 +1648,11 @@ size_t plan_state_bytes(const struct plan *p)
         struct over_stats os;
         over_stats(p->overs[i]->over, &os);
         n += os.state_bytes;
+    }
+    for (int i = 0; i < p->njoins; i++) {
+        struct join_stats js;
+        join_stats(p->joins[i]->join, &js);
+        n += js.state_bytes;
     }
     return n;
 }
@@ -1366,7 +1681,8 @@ int plan_snapshot(const struct plan *p, char **out, size_t *len)
     window_put(&w, "SQLPLAN1", 8);
     window_put(&w, &p->fingerprint, sizeof p->fingerprint);
     window_put(&w, &p->stats, sizeof p->stats);
-    window_put(&w, &p->max_ts, sizeof p->max_ts);
+    for (int i = 0; i < p->nsrcs; i++)
+        window_put(&w, &p->srcs[i].max_ts, sizeof p->srcs[i].max_ts);
     for (int i = 0; i < p->nqueries; i++) {
         const struct query *q = p->queries[i];
         nstate += is_stateful(q);
@@ -1392,6 +1708,19 @@ int plan_snapshot(const struct plan *p, char **out, size_t *len)
             return -1;
         }
         put_blob(&w, buf, n);
+    }
+    for (int i = 0; i < p->njoins; i++) {
+        char *buf;
+        size_t n;
+        if (join_snapshot(p->joins[i]->join, &buf, &n) < 0) {
+            free(w.p);
+            return -1;
+        }
+        uint64_t len64 = n;
+        window_put(&w, &len64, sizeof len64);
+        window_put(&w, buf, n);
+        free(buf);
+        nstate++;
     }
     if (!nstate) {
         int64_t none = 0;
@@ -1443,6 +1772,15 @@ static int read_state(struct plan *p, struct window_reader *r)
         r->pos += n;
         nstate++;
     }
+    for (int i = 0; i < p->njoins; i++) {
+        uint64_t n = 0;
+        struct sql_error ignored;
+        window_get(r, &n, sizeof n);
+        if (r->bad || n > r->len - r->pos || join_restore(p->joins[i]->join, r->p + r->pos, n, &ignored) < 0)
+            return -1;
+        r->pos += n;
+        nstate++;
+    }
     if (!nstate) {
         int64_t none = -1;
         window_get(r, &none, sizeof none);
@@ -1458,7 +1796,7 @@ int plan_restore(struct plan *p, const char *data, size_t len, struct sql_error 
     char magic[8];
     uint64_t fp;
     struct plan_stats stats;
-    int64_t max_ts;
+    int64_t max_ts[PLAN_MAX_SOURCES];
     window_get(&r, magic, 8);
     window_get(&r, &fp, sizeof fp);
     if (r.bad || memcmp(magic, "SQLPLAN1", 8) != 0)
@@ -1480,13 +1818,21 @@ int plan_restore(struct plan *p, const char *data, size_t len, struct sql_error 
         if (os.rows_in)
             return fail_at(err, 0, 0, "plan_restore needs a freshly compiled plan");
     }
+    for (int i = 0; i < p->njoins; i++) {
+        struct join_stats js;
+        join_stats(p->joins[i]->join, &js);
+        if (js.rows_in)
+            return fail_at(err, 0, 0, "plan_restore needs a freshly compiled plan");
+    }
     window_get(&r, &stats, sizeof stats);
-    window_get(&r, &max_ts, sizeof max_ts);
+    for (int i = 0; i < p->nsrcs; i++)
+        window_get(&r, &max_ts[i], sizeof max_ts[i]);
     if (r.bad || read_state(p, &r) < 0) {
         clear_state(p);
         return fail_at(err, 0, 0, "checkpoint state is truncated or corrupt");
     }
     p->stats = stats;
-    p->max_ts = max_ts;
+    for (int i = 0; i < p->nsrcs; i++)
+        p->srcs[i].max_ts = max_ts[i];
     return 0;
 }

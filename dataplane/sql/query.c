@@ -162,6 +162,10 @@ static int check_filters(const struct ast *a, struct sql_error *err)
 static int check_qualifier(struct expr_compiler *c, const struct ast *col)
 {
     struct query *q = c->ctx;
+    if (q->join && col->qualifier && col->qualifier != query_key_marker && !join_has_qualifier(q->join, col->qualifier))
+        return compile_fail(c, col, "unknown table \"%s\" in \"%s.%s\"", col->qualifier, col->qualifier, col->name);
+    if (q->join)
+        return 0;
     if (col->qualifier && col->qualifier != query_key_marker &&
         !(q->name && strcasecmp(col->qualifier, q->name) == 0) &&
         !(q->alias && strcasecmp(col->qualifier, q->alias) == 0))
@@ -173,6 +177,16 @@ static int check_qualifier(struct expr_compiler *c, const struct ast *col)
 static int find_input_column(struct expr_compiler *c, const struct ast *col)
 {
     struct query *q = c->ctx;
+    if (q->join) {
+        int i = join_find_column(q->join, col->qualifier == query_key_marker ? NULL : col->qualifier, col->name,
+                                 col->quoted);
+        if (i == -2)
+            return compile_fail(c, col, "column \"%s\" is ambiguous: both sides of the join have it; qualify it",
+                                col->name);
+        if (i < 0)
+            return compile_fail(c, col, "column \"%s\" not found in either side of the join", col->name);
+        return i;
+    }
     for (int i = 0; i < q->in.nfields; i++)
         if (query_name_matches(q->in.fields[i].name, col->name, col->quoted))
             return i;
@@ -478,7 +492,8 @@ static int compile_group_by(struct query *q, const struct ast_select *sel, const
             return fail_at(env->err, g->line, g->column, "SELECT DISTINCT * is not supported; list the columns");
         if (sel->distinct && ast_has_aggregate(g))
             return fail_at(env->err, g->line, g->column, "SELECT DISTINCT with aggregates is not supported");
-        if (q->window != WINDOW_NONE && g->kind == AST_COLUMN && is_window_column(g->name) && !g->quoted) {
+        if (q->window != WINDOW_NONE && q->window != WINDOW_GIVEN && g->kind == AST_COLUMN &&
+            is_window_column(g->name) && !g->quoted) {
             has_start |= strcasecmp(g->name, "window_start") == 0;
             has_end |= strcasecmp(g->name, "window_end") == 0;
             continue;
@@ -486,8 +501,8 @@ static int compile_group_by(struct query *q, const struct ast_select *sel, const
         if (add_key(q, g, env) < 0)
             return -1;
     }
-    if (q->window == WINDOW_NONE)
-        return 0;
+    if (q->window == WINDOW_NONE || q->window == WINDOW_GIVEN)
+        return 0; /* a given window's columns are keys too */
     if (!has_start || !has_end)
         return fail_tok(env->err, at, "a windowed GROUP BY must list both window_start and window_end");
     return q->window == WINDOW_SESSION ? compile_partition_by(q, sel, env) : 0;
@@ -535,12 +550,22 @@ static int compile_star(struct query *q, const struct ast_select_item *it, int p
                         const struct query_env *env)
 {
     int nstar = q->in.nfields + (q->tvf ? TVF_NCOLUMNS : 0);
+    const char *qual = it->expr->qualifier; /* alias.*: the columns of that side of a join */
+    if (qual &&
+        !(q->join ? join_has_qualifier(q->join, qual)
+                  : (q->name && strcasecmp(qual, q->name) == 0) || (q->alias && strcasecmp(qual, q->alias) == 0)))
+        return fail_at(env->err, it->expr->line, it->expr->column, "unknown table \"%s\" in \"%s.*\"", qual, qual);
     for (int f = 0; f < nstar; f++) {
         const char *fname = f < q->in.nfields ? q->in.fields[f].name : tvf_columns[f - q->in.nfields];
         if (strncmp(fname, "$over", 5) == 0)
             continue; /* the OVER aggregates' values (query_match_over): the calls name them */
         struct ast col = {
             .kind = AST_COLUMN, .name = fname, .quoted = 1, .line = it->expr->line, .column = it->expr->column};
+        if (q->join) { /* each column by its side's name: both sides may have one of that name */
+            if (qual && !(q->join->quals[f] && strcasecmp(q->join->quals[f], qual) == 0))
+                continue;
+            col.qualifier = q->join->quals[f];
+        }
         struct expr *e;
         const char *name;
         if (expr_compile(env->compiler, &col, &e) < 0 || output_name(&(struct ast_select_item){.expr = &col}, pos, q,
@@ -668,8 +693,36 @@ static int check_shape(const struct ast_select *sel, struct sql_error *err)
     return 0;
 }
 
+/* A GROUP BY (no window function) that lists the input's window_start and window_end
+ * columns as they are: a window aggregate over the windows they give. */
+static void find_given_window(struct query *q, const struct ast_select *sel, const struct query_env *env)
+{
+    int has_start = 0, has_end = 0;
+    if (sel->window != WINDOW_NONE || sel->distinct || env->win_start_col < 0 || env->win_end_col < 0)
+        return;
+    for (int i = 0; i < sel->ngroup_by; i++) {
+        const struct ast *g = sel->group_by[i];
+        if (g->kind != AST_COLUMN)
+            continue;
+        int col = -1;
+        for (int f = 0; f < q->in.nfields && col < 0; f++)
+            if (query_name_matches(q->in.fields[f].name, g->name, g->quoted))
+                col = f;
+        has_start |= col == env->win_start_col;
+        has_end |= col == env->win_end_col;
+    }
+    if (has_start && has_end) {
+        q->window = WINDOW_GIVEN;
+        q->given_start = env->win_start_col;
+        q->given_end = env->win_end_col;
+        mark_needed(q, q->given_start);
+        mark_needed(q, q->given_end);
+    }
+}
+
 static int compile_grouped(struct query *q, const struct ast_select *sel, const struct query_env *env)
 {
+    find_given_window(q, sel, env);
     if (q->window != WINDOW_NONE && sel->ngroup_by == 0)
         return fail_at(env->err, sel->items[0].expr->line, sel->items[0].expr->column,
                        "aggregates over a window table function need GROUP BY window_start, window_end");

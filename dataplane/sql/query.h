@@ -14,6 +14,7 @@
 
 #include "dataplane/sql/compile.h"
 #include "dataplane/sql/group_agg.h"
+#include "dataplane/sql/join.h"
 #include "dataplane/sql/parser.h"
 #include "dataplane/sql/window.h"
 
@@ -25,6 +26,7 @@ enum op_kind {
     OP_UNION,      /* UNION ALL: rows of every input as they come */
     OP_RANK,       /* Top-N and deduplication (rank.h) over a subquery's rows: plan.c */
     OP_OVER,       /* OVER aggregates (over.h) over a block's filtered input rows: plan.c */
+    OP_JOIN,       /* a regular join (join.h) of two blocks: plan.c */
 };
 
 /* Changelog mode of an operator's output, as Flink's: insert-only, or updating (-U, +U, -D
@@ -52,11 +54,13 @@ struct union_op {
 struct query {
     struct op op;
     struct plan *plan;
-    const struct ast_select *sel; /* compile time only (the syntax tree goes after plan_compile) */
-    const char *name, *alias;     /* what FROM names (stream or named query), and its alias */
-    int reads_source;             /* fed by the source stream directly */
-    unsigned char *needed;        /* then: the plan's flags of source fields read */
-    struct schema in, out;        /* names borrowed from the plan's arena */
+    const struct ast_select *sel;  /* compile time only (the syntax tree goes after plan_compile) */
+    const char *name, *alias;      /* what FROM names (stream or named query), and its alias */
+    const struct join_scope *join; /* FROM a JOIN b: the joined row's names (plan-owned), else NULL */
+    int reads_source;              /* fed by a source stream directly */
+    int source;                    /* then: which of the plan's streams (plan_source_at) */
+    unsigned char *needed;         /* then: the plan's flags of source fields read */
+    struct schema in, out;         /* names borrowed from the plan's arena */
     struct expr *where, *having;
     struct expr **items; /* output expressions */
     struct value *outrow;
@@ -64,7 +68,8 @@ struct query {
     /* windows */
     enum window_kind window;
     int64_t win_a, win_b;
-    int rowtime; /* input column of the event time, or -1 */
+    int rowtime;                /* input column of the event time, or -1 */
+    int given_start, given_end; /* WINDOW_GIVEN: the input columns of each row's window */
     int tvf;
     struct value *tvfrow; /* input row, window_start, window_end, window_time */
     struct window_bounds {
@@ -91,6 +96,10 @@ struct query_env {
     struct expr_compiler *compiler;
     struct sql_error *err;
     unsigned char *needed; /* source fields read, when the block reads the source */
+    /* The input's window_start and window_end columns when it is an append-only windowed
+     * result (whatever they are called there), else -1: a GROUP BY of both is a window
+     * aggregate over the windows they give (WINDOW_GIVEN). */
+    int win_start_col, win_end_col;
 };
 
 /* Compiles sel over input schema in (borrowed until the plan goes) into q (zeroed by the

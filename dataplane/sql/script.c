@@ -301,12 +301,19 @@ static void script_set(struct parser *p, struct sql_script *out)
     parser_expect(p, TK_EQ, NULL);
     const struct token *v = parser_expect(p, TK_STRING, "a setting value in quotes");
     int64_t ms;
-    if (strcmp(k->text, "table.exec.state.ttl") != 0)
-        parser_error(p, k, "setting '%s' is not supported (only 'table.exec.state.ttl')", k->text);
+    int idle = strcmp(k->text, "table.exec.source.idle-timeout") == 0;
+    if (strcmp(k->text, "table.exec.state.ttl") != 0 && !idle)
+        parser_error(p, k,
+                     "setting '%s' is not supported (only 'table.exec.state.ttl' and "
+                     "'table.exec.source.idle-timeout')",
+                     k->text);
     if (sql_parse_duration(v->text, &ms) < 0)
         parser_error(p, v, "invalid duration '%s' for '%s': expected a whole number and a unit such as '12 h'", v->text,
                      k->text);
-    out->state_ttl_ms = ms;
+    if (idle)
+        out->source_idle_timeout_ms = ms;
+    else
+        out->state_ttl_ms = ms;
 }
 
 static int script_parse(const char *text, struct sql_script *out, struct sql_error *err)

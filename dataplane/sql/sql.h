@@ -29,7 +29,7 @@ void sql_error_format(const struct sql_error *err, char *buf, size_t size);
  *   CREATE TABLE|STREAM name (col TYPE, ..., WATERMARK FOR ts AS ts - INTERVAL '4' SECOND)
  *     [WITH ('connector' = 'datagen', 'key' = 'value', ...)];
  *   CREATE [TEMPORARY] VIEW name AS SELECT ...;
- *   SET 'table.exec.state.ttl' = '12 h';
+ *   SET 'table.exec.state.ttl' = '12 h';   SET 'table.exec.source.idle-timeout' = '5 s';
  *   INSERT INTO name SELECT ...;
  * sql_script_parse() fills stream definitions (name, schema, options) and the INSERT
  * statements' text, with their start line/column in the file (insert_line, insert_column), so
@@ -61,8 +61,9 @@ struct sql_script {
     int nstreams;
     struct sql_view *views;
     int nviews;
-    int64_t state_ttl_ms; /* SET 'table.exec.state.ttl' = '12 h'; 0 when not set */
-    char **inserts;       /* owned; each NUL-terminated, without the trailing ';' */
+    int64_t state_ttl_ms;           /* SET 'table.exec.state.ttl' = '12 h'; 0 when not set */
+    int64_t source_idle_timeout_ms; /* SET 'table.exec.source.idle-timeout' = '5 s'; 0 when not set */
+    char **inserts;                 /* owned; each NUL-terminated, without the trailing ';' */
     int *insert_line;
     int *insert_column;
     int ninserts;
@@ -102,7 +103,11 @@ struct plan_options {
      * that no row touched for this long (processing time) is dropped; a later row starts it
      * anew (+I). 0: kept forever. */
     int64_t state_ttl_ms;
-    /* Processing time in milliseconds for the TTL; NULL: the wall clock. */
+    /* A plan reading several streams leaves out of its watermark a stream that gave no row for
+     * this long (processing time; Flink's table.exec.source.idle-timeout), so that a quiet
+     * stream does not hold back the others. 0: a stream counts however long it is quiet. */
+    int64_t source_idle_timeout_ms;
+    /* Processing time in milliseconds for the TTL and the idle timeout; NULL: the wall clock. */
     int64_t (*clock_ms)(void *ctx);
     void *clock_ctx;
 };
@@ -110,17 +115,24 @@ struct plan_options {
 /* Compiles one INSERT INTO ... SELECT ... statement (a trailing ';' is allowed), after any
  * number of CREATE [TEMPORARY] VIEW name AS query; statements (a pipeline file's views, see
  * sql_script). The query may hold subqueries in FROM, WITH queries (INSERT INTO s WITH a AS
- * (...) SELECT ...) and UNION ALL; every FROM reads the same one stream (plan_source), directly
+ * (...) SELECT ...) and UNION ALL; FROMs may read several streams (plan_nsources), directly
  * or through them. opts NULL: the defaults. Returns a new plan (free with plan_free) or NULL
  * with *err filled. */
 struct plan *plan_compile_with(const char *sql, sql_catalog_fn catalog, void *ctx, const struct plan_options *opts,
                                struct sql_error *err);
 /* plan_compile_with(sql, catalog, ctx, NULL, err): for an append-only sink. */
 struct plan *plan_compile(const char *sql, sql_catalog_fn catalog, void *ctx, struct sql_error *err);
-void plan_free(struct plan *p);                               /* plan_free(NULL) is a no-op */
-const char *plan_source(const struct plan *p);                /* input stream name, as the catalog knows it */
-const char *plan_sink(const struct plan *p);                  /* output stream name */
-const struct schema *plan_input_schema(const struct plan *p); /* copy of the source schema */
+void plan_free(struct plan *p); /* plan_free(NULL) is a no-op */
+/* The streams a plan reads (FROM, directly or through views, subqueries and joins), in the
+ * order the query names them first; at most PLAN_MAX_SOURCES. Source 0 is plan_source(). */
+#define PLAN_MAX_SOURCES 16
+int plan_nsources(const struct plan *p);
+const char *plan_source_at(const struct plan *p, int i);
+const struct schema *plan_source_schema(const struct plan *p, int i); /* copy of stream i's schema */
+const unsigned char *plan_source_needed(const struct plan *p, int i); /* as plan_needed_fields */
+const char *plan_source(const struct plan *p);                        /* first input stream, as the catalog knows it */
+const char *plan_sink(const struct plan *p);                          /* output stream name */
+const struct schema *plan_input_schema(const struct plan *p);         /* copy of the first source's schema */
 /* Derived from the SELECT (names from aliases or columns, EXPR$n otherwise). When the sink is
  * in the catalog, its column count and types must match and its names are used. */
 const struct schema *plan_output_schema(const struct plan *p);
@@ -153,6 +165,13 @@ typedef int (*plan_emit_fn)(void *ctx, enum row_kind kind, const struct value *r
  * arena for temporary strings (reset by the caller between batches, never during a call). */
 int plan_process(struct plan *p, const struct value *row, struct arena *scratch, plan_emit_fn emit, void *ctx,
                  struct sql_error *err);
+/* plan_process for a row of stream `source` (0 .. plan_nsources() - 1). The plan's watermark
+ * is the least of its streams' watermarks (see plan_options.source_idle_timeout_ms). */
+int plan_process_source(struct plan *p, int source, const struct value *row, struct arena *scratch, plan_emit_fn emit,
+                        void *ctx, struct sql_error *err);
+/* Stream `source` has no more rows (a bounded input read to its end): it no longer holds the
+ * watermark back (Flink: a finished source's watermark is +infinity). */
+void plan_source_ended(struct plan *p, int source);
 /* End of bounded input: fires every open window (in window-end order). Returns 0, or -1 when
  * emit returned -1. */
 int plan_finish(struct plan *p, struct arena *scratch, plan_emit_fn emit, void *ctx);

@@ -9,10 +9,13 @@
  *                                (a script with CREATE TABLE statements is allowed too)
  *   snapshot-at: N               snapshot after N input rows and continue on a restored plan
  *   input:                       one JSON object per line, laid out by the source schema;
- *                                "@T {...}" sets the processing time to T ms first
+ *                                "@T {...}" sets the processing time to T ms first;
+ *                                "name {...}" is a row of stream name (a query that reads
+ *                                several streams; without a name: the first it reads)
  *   sink: append-only            compile for an append-only sink (default: the sink takes
  *                                updates, as an upsert stream does)
  *   state-ttl: MS                the idle-state TTL (processing time: see "@T" below)
+ *   idle-timeout: MS             the source idle timeout of a query over several streams
  *   expect:                      one line per output row (JSON) or per failed row
  *                                ("error: line L, column C: message"); a row of another kind
  *                                than insert shows its kind first, as below
@@ -66,7 +69,7 @@ struct tcase {
     long snapshot_at;
     struct lines input, expect, final;
     int has_expect, changelog, has_final, append_only;
-    long long state_ttl;
+    long long state_ttl, idle_timeout;
 };
 
 static long long sqltest_now;
@@ -342,8 +345,10 @@ static int run_case(struct tcase *tc, struct sql_script *schema_script)
         line = local.insert_line[0];
         column = local.insert_column[0];
     }
-    struct plan_options opts = {
-        .sink_accepts_updates = !tc->append_only, .state_ttl_ms = tc->state_ttl, .clock_ms = sqltest_clock};
+    struct plan_options opts = {.sink_accepts_updates = !tc->append_only,
+                                .state_ttl_ms = tc->state_ttl,
+                                .clock_ms = sqltest_clock,
+                                .source_idle_timeout_ms = tc->idle_timeout};
     sqltest_now = 0;
     p = plan_compile_with(sql, catalog_lookup, &cat, &opts, &err);
     if (!p) {
@@ -365,7 +370,11 @@ static int run_case(struct tcase *tc, struct sql_script *schema_script)
         free(s);
     }
     const struct schema *in = plan_input_schema(p);
-    struct value *row = calloc((size_t)in->nfields + 1, sizeof *row);
+    int maxf = 1;
+    for (int k = 0; k < plan_nsources(p); k++)
+        if (plan_source_schema(p, k)->nfields > maxf)
+            maxf = plan_source_schema(p, k)->nfields;
+    struct value *row = calloc((size_t)maxf + 1, sizeof *row);
     struct out o = {&got, plan_output_schema(p), tc->changelog, &table};
     for (int i = 0; i < tc->input.n && !failed; i++) {
         if ((long)i == tc->snapshot_at) {
@@ -393,7 +402,6 @@ static int run_case(struct tcase *tc, struct sql_script *schema_script)
                 failed = 1;
             }
             o.schema = plan_output_schema(p);
-            in = plan_input_schema(p);
         }
         json_error_t jerr;
         const char *text = tc->input.v[i];
@@ -401,7 +409,26 @@ static int run_case(struct tcase *tc, struct sql_script *schema_script)
             char *end;
             sqltest_now = strtoll(text + 1, &end, 10);
             text = end;
+            while (*text == ' ')
+                text++;
         }
+        int source = 0;
+        if (*text != '{') {
+            size_t n = strcspn(text, " {");
+            source = -1;
+            for (int k = 0; k < plan_nsources(p) && source < 0; k++)
+                if (strlen(plan_source_at(p, k)) == n && strncasecmp(plan_source_at(p, k), text, n) == 0)
+                    source = k;
+            if (source < 0) {
+                printf("FAIL  %s: input line %d names no stream the query reads: %s\n", tc->name, i + 1, text);
+                failed = 1;
+                break;
+            }
+            text += n;
+            while (*text == ' ')
+                text++;
+        }
+        in = plan_source_schema(p, source);
         json_t *obj = json_loads(text, 0, &jerr);
         char why[256];
         if (!obj || !json_is_object(obj)) {
@@ -416,7 +443,7 @@ static int run_case(struct tcase *tc, struct sql_script *schema_script)
             failed = 1;
             break;
         }
-        if (plan_process(p, row, scratch, collect, &o, &err) < 0) {
+        if (plan_process_source(p, source, row, scratch, collect, &o, &err) < 0) {
             char line_text[600];
             sql_error_shift(&err, line, column);
             sql_error_format(&err, msg, sizeof msg);
@@ -597,6 +624,8 @@ int main(int argc, char **argv)
             } else if (starts(line, "sink: append-only")) {
                 tc.append_only = 1;
                 mode = NONE;
+            } else if (starts(line, "idle-timeout:")) {
+                tc.idle_timeout = atoll(line + 13);
             } else if (starts(line, "state-ttl:")) {
                 tc.state_ttl = atoll(line + 10);
                 mode = NONE;

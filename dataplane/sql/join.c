@@ -1,0 +1,687 @@
+/* join.c — regular joins with keyed state per side (join.h): the ON condition split into key
+ * pairs and a residual, the changelog of inner and outer joins, the idle-state TTL, and the
+ * state's byte form for checkpoints. */
+#include "dataplane/sql/join.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/arena.h"
+#include "dataplane/sql/eval.h"
+#include "dataplane/sql/opstate.h"
+
+static int jfail(struct sql_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int jfail(struct sql_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sql_error_vset(err, 0, 0, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* ---- Names over the joined row -----------------------------------------------------------*/
+
+static int name_matches(const char *name, const char *want, int quoted)
+{
+    return quoted ? strcmp(name, want) == 0 : strcasecmp(name, want) == 0;
+}
+
+int join_has_qualifier(const struct join_scope *s, const char *qualifier)
+{
+    for (int i = 0; i < s->in->nfields; i++)
+        if (s->quals[i] && strcasecmp(s->quals[i], qualifier) == 0)
+            return 1;
+    return 0;
+}
+
+int join_find_column(const struct join_scope *s, const char *qualifier, const char *name, int quoted)
+{
+    int found = -1;
+    for (int i = 0; i < s->in->nfields; i++) {
+        if (!name_matches(s->in->fields[i].name, name, quoted))
+            continue;
+        if (qualifier && !(s->quals[i] && strcasecmp(s->quals[i], qualifier) == 0))
+            continue;
+        if (found >= 0)
+            return -2;
+        found = i;
+    }
+    return found;
+}
+
+/* ---- The ON condition --------------------------------------------------------------------*/
+
+/* Which sides an expression reads: bit 0 the left, bit 1 the right (4: a name not found). */
+static int sides_read(const struct join_scope *s, const struct ast *a)
+{
+    if (!a)
+        return 0;
+    int m = 0;
+    if (a->kind == AST_COLUMN) {
+        int i = join_find_column(s, a->qualifier, a->name, a->quoted);
+        return i < 0 ? 4 : i < s->nleft ? 1 : 2;
+    }
+    for (int i = 0; i < a->nargs; i++)
+        m |= sides_read(s, a->args[i]);
+    return m | sides_read(s, a->operand) | sides_read(s, a->else_expr);
+}
+
+/* What the resolver of a compile sees: the scope, and the side a key reads (-1: both). */
+struct on_ctx {
+    const struct join_scope *scope;
+    int side;
+};
+
+static int resolve_joined(struct expr_compiler *c, const struct ast *col, int *index, enum value_type *type)
+{
+    const struct on_ctx *o = c->ctx;
+    const struct join_scope *s = o->scope;
+    if (col->qualifier && !join_has_qualifier(s, col->qualifier))
+        return compile_fail(c, col, "unknown table \"%s\" in \"%s.%s\"", col->qualifier, col->qualifier, col->name);
+    int i = join_find_column(s, col->qualifier, col->name, col->quoted);
+    if (i == -2)
+        return compile_fail(c, col, "column \"%s\" is ambiguous: both sides of the join have it; qualify it",
+                            col->name);
+    if (i < 0)
+        return compile_fail(c, col, "column \"%s\" not found in either side of the join", col->name);
+    *type = s->in->fields[i].type;
+    *index = o->side == 1 ? i - s->nleft : i;
+    return 0;
+}
+
+static int compile_over(struct expr_compiler *c, const struct join_scope *s, int side, const struct ast *a,
+                        struct expr **out)
+{
+    struct on_ctx o = {s, side};
+    struct expr_compiler inner = *c;
+    inner.ctx = &o;
+    inner.resolve_column = resolve_joined;
+    inner.resolve_aggregate = NULL;
+    inner.clause = "ON";
+    int rc = expr_compile(&inner, a, out);
+    c->cleanups = inner.cleanups;
+    c->ncleanups = inner.ncleanups;
+    c->capcleanups = inner.capcleanups;
+    return rc;
+}
+
+/* Conjunct a = b as a key pair (1), or not one (0); -1 on error. */
+static int key_pair(struct expr_compiler *c, const struct join_scope *s, const struct ast *a, struct join_config *jc)
+{
+    if (a->kind != AST_BINARY || a->op != AST_OP_EQ || a->nargs != 2)
+        return 0;
+    int l = sides_read(s, a->args[0]), r = sides_read(s, a->args[1]);
+    const struct ast *la = a->args[0], *ra = a->args[1];
+    if (l == 2 && r == 1) {
+        la = a->args[1];
+        ra = a->args[0];
+    } else if (!(l == 1 && r == 2)) {
+        return 0;
+    }
+    if (jc->nkeys == JOIN_MAX_KEYS)
+        return compile_fail(c, a, "too many join keys (at most %d)", JOIN_MAX_KEYS);
+    struct expr *le, *re;
+    if (compile_over(c, s, 0, la, &le) < 0 || compile_over(c, s, 1, ra, &re) < 0)
+        return -1;
+    if (le->type != re->type) {
+        if (compile_implicit_cast(le->type, re->type))
+            le = expr_promote(c, la, le, re->type);
+        else if (compile_implicit_cast(re->type, le->type))
+            re = expr_promote(c, ra, re, le->type);
+        else
+            return compile_fail(c, a, "join keys of different types: %s = %s; CAST one side", value_type_name(le->type),
+                                value_type_name(re->type));
+        if (!le || !re)
+            return -1;
+    }
+    jc->left_keys[jc->nkeys] = le;
+    jc->right_keys[jc->nkeys] = re;
+    jc->key_types[jc->nkeys++] = le->type;
+    return 1;
+}
+
+/* a as a side's time attribute plus a constant interval (*off): the side, or -1. */
+static int time_term(const struct join_scope *s, const struct ast *a, int64_t *off)
+{
+    if (a->kind == AST_BINARY && (a->op == AST_OP_ADD || a->op == AST_OP_SUB) && a->nargs == 2 &&
+        a->args[1]->kind == AST_INTERVAL) {
+        int side = time_term(s, a->args[0], off);
+        *off += a->op == AST_OP_ADD ? a->args[1]->lit.u.i : -a->args[1]->lit.u.i;
+        return side;
+    }
+    *off = 0;
+    if (a->kind != AST_COLUMN)
+        return -1;
+    int i = join_find_column(s, a->qualifier, a->name, a->quoted);
+    return i < 0 ? -1 : i == s->left_rowtime ? 0 : i == s->right_rowtime ? 1 : -1;
+}
+
+/* x op y, when it bounds l.t - r.t (the sides' time attributes), narrows c->lower/upper. */
+static void time_bound(const struct join_scope *s, const struct ast *x, enum ast_op op, const struct ast *y,
+                       struct join_config *c)
+{
+    int64_t ox, oy;
+    int sx = time_term(s, x, &ox), sy = time_term(s, y, &oy);
+    if (sx < 0 || sy < 0 || sx == sy)
+        return;
+    int64_t d = oy - ox; /* x - y op d */
+    if (sx == 1) {       /* x is the right side's: l.t - r.t = -(x - y) */
+        d = -d;
+        op = op == AST_OP_GE ? AST_OP_LE : op == AST_OP_GT ? AST_OP_LT : op == AST_OP_LE ? AST_OP_GE : AST_OP_GT;
+    }
+    if (op == AST_OP_GE || op == AST_OP_GT) {
+        d += op == AST_OP_GT;
+        c->lower = d > c->lower ? d : c->lower;
+    } else {
+        d -= op == AST_OP_LT;
+        c->upper = d < c->upper ? d : c->upper;
+    }
+}
+
+/* A conjunct of the residual that bounds the sides' times narrows the interval. */
+static void time_bounds(const struct join_scope *s, const struct ast *a, struct join_config *c)
+{
+    if (a->kind == AST_BETWEEN && !a->negated && a->nargs == 3) {
+        time_bound(s, a->args[0], AST_OP_GE, a->args[1], c);
+        time_bound(s, a->args[0], AST_OP_LE, a->args[2], c);
+    } else if (a->kind == AST_BINARY && a->nargs == 2 &&
+               (a->op == AST_OP_GE || a->op == AST_OP_GT || a->op == AST_OP_LE || a->op == AST_OP_LT)) {
+        time_bound(s, a->args[0], a->op, a->args[1], c);
+    }
+}
+
+/* Splits on at its ANDs: key pairs into jc, the rest into *rest (AND again, arena). */
+static int split_on(struct expr_compiler *c, const struct join_scope *s, const struct ast *a, struct join_config *jc,
+                    struct ast **rest)
+{
+    if (a->kind == AST_BINARY && a->op == AST_OP_AND && a->nargs == 2)
+        return split_on(c, s, a->args[0], jc, rest) < 0 ? -1 : split_on(c, s, a->args[1], jc, rest);
+    int k = key_pair(c, s, a, jc);
+    if (k != 0)
+        return k < 0 ? -1 : 0;
+    time_bounds(s, a, jc);
+    if (!*rest) {
+        *rest = (struct ast *)a;
+        return 0;
+    }
+    struct ast *and = arena_alloc(c->arena, sizeof *and);
+    struct ast **args = arena_alloc(c->arena, 2 * sizeof *args);
+    if (!and || !args)
+        return compile_fail(c, a, "out of memory");
+    memset(and, 0, sizeof *and);
+    and->kind = AST_BINARY;
+    and->op = AST_OP_AND;
+    and->line = a->line;
+    and->column = a->column;
+    args[0] = *rest;
+    args[1] = (struct ast *)a;
+    and->args = args;
+    and->nargs = 2;
+    *rest = and;
+    return 0;
+}
+
+int join_compile_on(struct expr_compiler *compiler, const struct join_scope *scope, const struct ast *on,
+                    const struct token *at, struct join_config *c)
+{
+    struct ast *rest = NULL;
+    c->nkeys = 0;
+    c->residual = NULL;
+    c->lower = INT64_MIN;
+    c->upper = INT64_MAX;
+    c->window_key = -1;
+    if (on && split_on(compiler, scope, on, c, &rest) < 0)
+        return -1;
+    if (rest) {
+        if (compile_over(compiler, scope, -1, rest, &c->residual) < 0)
+            return -1;
+        if (c->residual->type != VT_BOOLEAN && c->residual->type != VT_NULL)
+            return compile_fail(compiler, rest, "the join condition must be BOOLEAN, found %s",
+                                value_type_name(c->residual->type));
+    }
+    c->interval = c->lower != INT64_MIN && c->upper != INT64_MAX && c->lower <= c->upper;
+    c->left_time = scope->left_rowtime;
+    c->right_time = scope->right_rowtime >= 0 ? scope->right_rowtime - scope->nleft : -1;
+    if (c->nkeys == 0 && !c->interval) {
+        struct ast where = {.line = at ? at->line : 0, .column = at ? at->column : 0};
+        return compile_fail(compiler, &where,
+                            "a join without an equality condition between its two sides (a non-equi join) is not "
+                            "supported");
+    }
+    return 0;
+}
+
+/* ---- State -------------------------------------------------------------------------------*/
+
+struct jrec {
+    struct value *row; /* opstate_row_copy */
+    size_t size;
+    int64_t assoc; /* rows of the other side it matches (outer joins) */
+};
+
+struct jpart {
+    struct opstate_part base; /* keys */
+    struct jrec *recs;
+    int n, cap;
+    int64_t touched; /* processing time of the last write (the TTL) */
+    size_t bytes;
+};
+
+struct jside {
+    struct opstate_table t;
+    int ncols;
+    size_t bytes;
+};
+
+struct join {
+    struct join_config c;
+    struct jside sides[2];
+    struct value *out;
+    int key_cols[JOIN_MAX_KEYS];
+    int64_t last_sweep;
+    int64_t wm, wm_swept; /* the watermark (join_watermark), and at the last sweep */
+    struct join_stats stats;
+};
+
+struct join *join_new(const struct join_config *c, struct sql_error *err)
+{
+    struct join *j = calloc(1, sizeof *j);
+    if (!j || !(j->out = calloc((size_t)(c->nleft + c->nright) + 1, sizeof *j->out))) {
+        free(j);
+        jfail(err, "out of memory");
+        return NULL;
+    }
+    j->c = *c;
+    for (int s = 0; s < 2; s++) {
+        j->sides[s].t.nkeys = c->nkeys;
+        j->sides[s].ncols = s ? c->nright : c->nleft;
+    }
+    for (int k = 0; k < c->nkeys; k++)
+        j->key_cols[k] = k;
+    j->last_sweep = INT64_MIN;
+    j->wm = j->wm_swept = INT64_MIN;
+    return j;
+}
+
+static void part_free(struct jside *side, struct jpart *p)
+{
+    opstate_remove(&side->t, &p->base);
+    side->bytes -= p->bytes;
+    for (int i = 0; i < p->n; i++)
+        free(p->recs[i].row);
+    free(p->recs);
+    free(p->base.keys);
+    free(p);
+}
+
+static void side_clear(struct jside *side)
+{
+    for (size_t b = 0; b < side->t.cap; b++)
+        while (side->t.buckets[b])
+            part_free(side, (struct jpart *)side->t.buckets[b]);
+    opstate_table_free(&side->t);
+    side->t.buckets = NULL;
+    side->t.cap = side->t.n = 0;
+    side->bytes = 0;
+}
+
+void join_free(struct join *j)
+{
+    if (!j)
+        return;
+    side_clear(&j->sides[0]);
+    side_clear(&j->sides[1]);
+    free(j->out);
+    free(j);
+}
+
+/* The partition of keys on side s (created when create), or NULL. */
+static struct jpart *part_get(struct join *j, int s, const struct value *keys, uint64_t h, int create)
+{
+    struct jside *side = &j->sides[s];
+    struct jpart *p = (struct jpart *)opstate_find(&side->t, keys, j->key_cols, h);
+    if (p || !create)
+        return p;
+    if (!(p = calloc(1, sizeof *p)))
+        return NULL;
+    size_t size;
+    p->base.hash = h;
+    if (!(p->base.keys = opstate_row_copy(keys, j->c.nkeys, &size)) || opstate_insert(&side->t, &p->base) < 0) {
+        free(p->base.keys);
+        free(p);
+        return NULL;
+    }
+    p->bytes = sizeof *p + size;
+    side->bytes += p->bytes;
+    return p;
+}
+
+static int part_add(struct jside *side, struct jpart *p, const struct value *row, int64_t assoc)
+{
+    if (p->n == p->cap) {
+        int cap = p->cap ? p->cap * 2 : 2;
+        struct jrec *r = realloc(p->recs, (size_t)cap * sizeof *r);
+        if (!r)
+            return -1;
+        p->recs = r;
+        p->cap = cap;
+    }
+    struct jrec *r = &p->recs[p->n];
+    if (!(r->row = opstate_row_copy(row, side->ncols, &r->size)))
+        return -1;
+    r->assoc = assoc;
+    p->n++;
+    p->bytes += r->size + sizeof *r;
+    side->bytes += r->size + sizeof *r;
+    return 0;
+}
+
+/* Removes one record equal to row; 1 when one was there. */
+static int part_remove(struct jside *side, struct jpart *p, const struct value *row)
+{
+    for (int i = 0; i < p->n; i++) {
+        int same = 1;
+        for (int k = 0; same && k < side->ncols; k++)
+            same = value_equal(&p->recs[i].row[k], &row[k]) && p->recs[i].row[k].type == row[k].type;
+        if (!same)
+            continue;
+        p->bytes -= p->recs[i].size + sizeof *p->recs;
+        side->bytes -= p->recs[i].size + sizeof *p->recs;
+        free(p->recs[i].row);
+        memmove(&p->recs[i], &p->recs[i + 1], (size_t)(p->n - i - 1) * sizeof *p->recs);
+        p->n--;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- Processing --------------------------------------------------------------------------*/
+
+struct jcall {
+    struct join *j;
+    int side;
+    const struct value *row;
+    struct arena *scratch;
+    join_emit_fn emit;
+    void *ctx;
+    struct sql_error *err;
+};
+
+static int is_outer(const struct join *j, int side)
+{
+    return j->c.type == JOIN_FULL || (side == 0 ? j->c.type == JOIN_LEFT : j->c.type == JOIN_RIGHT);
+}
+
+/* Emits the joined row of side-s row `mine` and other-side row `theirs` (NULL: padded). */
+static int emit_joined(struct jcall *x, enum row_kind kind, int s, const struct value *mine, const struct value *theirs)
+{
+    struct join *j = x->j;
+    int nl = j->c.nleft, nr = j->c.nright;
+    const struct value *l = s == 0 ? mine : theirs, *r = s == 0 ? theirs : mine;
+    for (int i = 0; i < nl; i++)
+        j->out[i] = l ? l[i] : (struct value){.type = VT_NULL};
+    for (int i = 0; i < nr; i++)
+        j->out[nl + i] = r ? r[i] : (struct value){.type = VT_NULL};
+    return x->emit(x->ctx, kind, j->out);
+}
+
+/* 1 when the row of this call and other-side row o pass the residual; -1 on error. */
+static int matches(struct jcall *x, const struct value *o)
+{
+    struct join *j = x->j;
+    if (!j->c.residual)
+        return 1;
+    int nl = j->c.nleft, nr = j->c.nright;
+    const struct value *l = x->side == 0 ? x->row : o, *r = x->side == 0 ? o : x->row;
+    memcpy(j->out, l, (size_t)nl * sizeof *l);
+    memcpy(j->out + nl, r, (size_t)nr * sizeof *r);
+    struct eval_ctx ec = {.row = j->out, .scratch = x->scratch, .err = x->err};
+    struct value v;
+    if (expr_eval(j->c.residual, &ec, &v) < 0) {
+        j->stats.eval_errors++;
+        return -1;
+    }
+    return v.type == VT_BOOLEAN && v.u.b;
+}
+
+/* Joins the row with the other side's rows of its key (theirs, may be NULL): emits the joined
+ * rows and the outer side's padded changes. Returns how many matched, or -1. */
+static int64_t join_with(struct jcall *x, struct jpart *theirs, int add)
+{
+    struct join *j = x->j;
+    int o = 1 - x->side, outer_o = is_outer(j, o);
+    int64_t n = 0;
+    for (int i = 0; theirs && i < theirs->n; i++) {
+        const struct value *their = theirs->recs[i].row;
+        int m = matches(x, their);
+        if (m < 0)
+            return -1;
+        if (!m)
+            continue;
+        n++;
+        if (add) {
+            if (outer_o && theirs->recs[i].assoc++ == 0 && emit_joined(x, ROW_DELETE, o, their, NULL) < 0)
+                return -1;
+            if (emit_joined(x, ROW_INSERT, x->side, x->row, their) < 0)
+                return -1;
+        } else {
+            if (emit_joined(x, ROW_DELETE, x->side, x->row, their) < 0)
+                return -1;
+            if (outer_o && --theirs->recs[i].assoc == 0 && emit_joined(x, ROW_INSERT, o, their, NULL) < 0)
+                return -1;
+        }
+    }
+    return n;
+}
+
+/* The row's keys into keys; 1 when one of them is NULL (it matches nothing). */
+static int eval_keys(struct jcall *x, struct value *keys)
+{
+    struct join *j = x->j;
+    struct expr **exprs = x->side == 0 ? j->c.left_keys : j->c.right_keys;
+    struct eval_ctx ec = {.row = x->row, .scratch = x->scratch, .err = x->err};
+    int null = 0;
+    for (int k = 0; k < j->c.nkeys; k++) {
+        if (expr_eval(exprs[k], &ec, &keys[k]) < 0) {
+            j->stats.eval_errors++;
+            return -1;
+        }
+        null |= keys[k].type == VT_NULL;
+    }
+    return null;
+}
+
+/* 1 when the time bounds let no later row of the other side match this row of side s (keys:
+ * its keys): it would go at once. */
+static int expired(const struct join *j, int s, const struct value *row, const struct value *keys, int64_t wm)
+{
+    if (j->c.window_key >= 0) {
+        const struct value *we = &keys[j->c.window_key];
+        return we->type == VT_TIMESTAMP && we->u.i - 1 <= wm;
+    }
+    if (!j->c.interval)
+        return 0;
+    const struct value *t = &row[s == 0 ? j->c.left_time : j->c.right_time];
+    if (t->type != VT_TIMESTAMP)
+        return 1; /* a NULL time matches nothing */
+    return s == 0 ? t->u.i - j->c.lower <= wm : t->u.i + j->c.upper <= wm;
+}
+
+static int is_late(const struct join *j, int s, const struct value *row, const struct value *keys)
+{
+    return j->wm != INT64_MIN && expired(j, s, row, keys, j->wm);
+}
+
+int join_process(struct join *j, int side, enum row_kind kind, const struct value *row, int64_t now,
+                 struct arena *scratch, join_emit_fn emit, void *ctx, struct sql_error *err)
+{
+    struct jcall x = {j, side, row, scratch, emit, ctx, err};
+    struct value keys[JOIN_MAX_KEYS];
+    int add = row_kind_is_accumulate(kind), outer = is_outer(j, side);
+    j->stats.rows_in++;
+    int null = eval_keys(&x, keys);
+    if (null < 0)
+        return -1;
+    if (null) /* matches nothing, and is not kept: an outer side's row stands alone */
+        return outer ? emit_joined(&x, add ? ROW_INSERT : ROW_DELETE, side, row, NULL) : 0;
+    if (is_late(j, side, row, keys)) {
+        j->stats.late_dropped++;
+        return 0;
+    }
+    uint64_t h = opstate_hash_cols(keys, j->key_cols, j->c.nkeys);
+    struct jpart *mine = part_get(j, side, keys, h, add);
+    if (add && !mine)
+        return jfail(err, "out of memory");
+    if (!add && (!mine || !part_remove(&j->sides[side], mine, row)))
+        return 0; /* a retraction of a row not held (dropped by the TTL) */
+    struct jpart *theirs = part_get(j, 1 - side, keys, h, 0);
+    int64_t n = join_with(&x, theirs, add);
+    if (n < 0)
+        return -1;
+    if (n == 0 && outer && emit_joined(&x, add ? ROW_INSERT : ROW_DELETE, side, row, NULL) < 0)
+        return -1;
+    if (add && part_add(&j->sides[side], mine, row, n) < 0)
+        return jfail(err, "out of memory");
+    mine->touched = now;
+    if (mine->n == 0)
+        part_free(&j->sides[side], mine);
+    return 0;
+}
+
+void join_expire(struct join *j, int64_t now)
+{
+    int64_t ttl = j->c.state_ttl_ms, every = ttl / 8 > 0 ? ttl / 8 : 1;
+    if (ttl <= 0 || (j->last_sweep != INT64_MIN && now - j->last_sweep < every))
+        return;
+    j->last_sweep = now;
+    for (int s = 0; s < 2; s++) {
+        struct jside *side = &j->sides[s];
+        for (size_t b = 0; b < side->t.cap; b++) {
+            struct opstate_part *p = side->t.buckets[b];
+            while (p) {
+                struct opstate_part *next = p->hnext;
+                if (((struct jpart *)p)->touched < now - ttl)
+                    part_free(side, (struct jpart *)p);
+                p = next;
+            }
+        }
+    }
+}
+
+void join_watermark(struct join *j, int64_t wm)
+{
+    if ((j->c.window_key < 0 && !j->c.interval) || wm <= j->wm)
+        return;
+    j->wm = wm;
+    /* a sweep visits every key: at most once per second of event time (or at the end) */
+    if (wm != INT64_MAX && j->wm_swept != INT64_MIN && wm - j->wm_swept < 1000)
+        return;
+    j->wm_swept = wm;
+    for (int s = 0; s < 2; s++) {
+        struct jside *side = &j->sides[s];
+        for (size_t b = 0; b < side->t.cap; b++) {
+            struct opstate_part *op = side->t.buckets[b];
+            while (op) {
+                struct opstate_part *next = op->hnext;
+                struct jpart *p = (struct jpart *)op;
+                for (int i = p->n - 1; i >= 0; i--)
+                    if (expired(j, s, p->recs[i].row, p->base.keys, wm))
+                        part_remove(side, p, p->recs[i].row);
+                if (p->n == 0)
+                    part_free(side, p);
+                op = next;
+            }
+        }
+    }
+}
+
+void join_stats(const struct join *j, struct join_stats *out)
+{
+    *out = j->stats;
+    out->state_bytes = j->sides[0].bytes + j->sides[1].bytes;
+}
+
+/* ---- Snapshot ----------------------------------------------------------------------------
+ * "JOIN0001", rows_in, late_dropped, the watermark and the last sweep's, then per side: the number of keys, and per key
+ * its values, the time of its last write, its record count and per record the matches and the row. */
+
+int join_snapshot(const struct join *j, char **buf, size_t *len)
+{
+    struct window_writer w = {0};
+    window_put(&w, "JOIN0001", 8);
+    opstate_put_i64(&w, (int64_t)j->stats.rows_in);
+    opstate_put_i64(&w, (int64_t)j->stats.late_dropped);
+    opstate_put_i64(&w, j->wm);
+    opstate_put_i64(&w, j->wm_swept);
+    for (int s = 0; s < 2; s++) {
+        const struct jside *side = &j->sides[s];
+        opstate_put_i64(&w, (int64_t)side->t.n);
+        for (size_t b = 0; b < side->t.cap; b++)
+            for (const struct opstate_part *op = side->t.buckets[b]; op; op = op->hnext) {
+                const struct jpart *p = (const struct jpart *)op;
+                opstate_put_row(&w, p->base.keys, j->c.nkeys);
+                opstate_put_i64(&w, p->touched);
+                opstate_put_i64(&w, p->n);
+                for (int i = 0; i < p->n; i++) {
+                    opstate_put_i64(&w, p->recs[i].assoc);
+                    opstate_put_row(&w, p->recs[i].row, side->ncols);
+                }
+            }
+    }
+    if (w.oom) {
+        free(w.p);
+        return -1;
+    }
+    *buf = w.p;
+    *len = w.len;
+    return 0;
+}
+
+static int read_side(struct join *j, int s, struct window_reader *r)
+{
+    struct jside *side = &j->sides[s];
+    const enum value_type *types = j->c.types + (s ? j->c.nleft : 0);
+    int64_t nparts = opstate_get_i64(r);
+    for (int64_t k = 0; k < nparts && !r->bad; k++) {
+        struct value *keys = opstate_get_row(r, j->c.nkeys, j->c.key_types, NULL);
+        if (!keys)
+            return -1;
+        struct jpart *p = part_get(j, s, keys, opstate_hash_cols(keys, j->key_cols, j->c.nkeys), 1);
+        free(keys);
+        if (!p)
+            return -1;
+        p->touched = opstate_get_i64(r);
+        int64_t n = opstate_get_i64(r);
+        for (int64_t i = 0; i < n && !r->bad; i++) {
+            int64_t assoc = opstate_get_i64(r);
+            struct value *row = opstate_get_row(r, side->ncols, types, NULL);
+            int rc = row ? part_add(side, p, row, assoc) : -1;
+            free(row);
+            if (rc < 0)
+                return -1;
+        }
+    }
+    return r->bad ? -1 : 0;
+}
+
+int join_restore(struct join *j, const char *buf, size_t len, struct sql_error *err)
+{
+    struct window_reader r = {buf, len, 0, 0};
+    char magic[8];
+    window_get(&r, magic, 8);
+    if (r.bad || memcmp(magic, "JOIN0001", 8) != 0)
+        return jfail(err, "checkpoint state is not a join's");
+    j->stats.rows_in = (uint64_t)opstate_get_i64(&r);
+    j->stats.late_dropped = (uint64_t)opstate_get_i64(&r);
+    j->wm = opstate_get_i64(&r);
+    j->wm_swept = opstate_get_i64(&r);
+    if (read_side(j, 0, &r) < 0 || read_side(j, 1, &r) < 0 || r.pos != r.len) {
+        side_clear(&j->sides[0]);
+        side_clear(&j->sides[1]);
+        return jfail(err, "checkpoint state of a join is truncated or corrupt");
+    }
+    return 0;
+}

@@ -1,0 +1,101 @@
+/* join.h — regular joins (INNER, LEFT, RIGHT, FULL OUTER) on equality keys with a residual
+ * condition, as Flink's streaming join runs them (internal to sql/): each side's rows are kept
+ * per key; a row from one side is joined with the other side's rows of its key that pass the
+ * residual condition. Output rows are the left side's columns then the right side's.
+ *
+ * Changelog: an accumulating row (+I, +U) emits +I per match; a retracting one (-U, -D) emits
+ * -D per match. An outer side's row without a match emits itself padded with NULLs (+I), and
+ * takes that back (-D) when its first match arrives; when its last match goes, it comes back
+ * (+I). State is bounded by the idle-state TTL: a key no row of a side touched for that long
+ * (processing time) is dropped from that side, silently, as Flink's state TTL does.
+ *
+ * Compile side: join_compile_on() splits the ON condition (or a comma join's WHERE) into key
+ * pairs and the residual; join_find_column() resolves qualified names over the joined row. */
+#ifndef SLUICE_DATAPLANE_SQL_JOIN_H
+#define SLUICE_DATAPLANE_SQL_JOIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dataplane/sql/compile.h"
+#include "dataplane/sql/parser.h"
+
+#define JOIN_MAX_KEYS 32
+
+/* The joined row's columns: the schema (left columns, then right) and, per column, the name
+ * of the side it comes from (its alias, or the stream or query name; NULL: a subquery without
+ * an alias). */
+struct join_scope {
+    const struct schema *in;
+    const char *const *quals;
+    int nleft;
+    int left_rowtime, right_rowtime; /* columns of the sides' time attributes, or -1 */
+};
+
+/* Column of scope that reference col names ([qualifier.]name; quoted: exact case). Returns the
+ * index, -1 when none has that name, -2 when it is ambiguous (two unqualified matches). */
+int join_find_column(const struct join_scope *s, const char *qualifier, const char *name, int quoted);
+/* 1 when qualifier names a side of the scope. */
+int join_has_qualifier(const struct join_scope *s, const char *qualifier);
+
+struct join_config {
+    enum join_type type;
+    int nleft, nright;
+    const enum value_type *types;                                      /* nleft + nright column types */
+    struct expr *left_keys[JOIN_MAX_KEYS], *right_keys[JOIN_MAX_KEYS]; /* over the side's own row */
+    enum value_type key_types[JOIN_MAX_KEYS];
+    int nkeys;
+    struct expr *residual; /* over the joined row; NULL: none */
+    int64_t state_ttl_ms;  /* 0: kept forever */
+    /* Time bounds that let the watermark drop state (join_watermark), set by the planner for an
+     * inner join of append-only inputs:
+     * - an interval join (join_compile_on finds lower <= l.t - r.t <= upper on the sides' time
+     *   attributes, columns left_time and right_time of each side's row): a left row goes
+     *   once l.t - lower <= watermark, a right row once r.t + upper <= watermark;
+     * - a window join: key window_key holds both sides' window_end; a key goes once its
+     *   window_end - 1 <= watermark.
+     * A row that would go at once is late: dropped and counted. */
+    int interval;
+    int left_time, right_time;
+    int64_t lower, upper;
+    int window_key; /* -1: none */
+};
+
+/* Compiles the ON condition on (its join keyword at `at`) over scope into c's keys and
+ * residual: each conjunct a = b with a reading only one side and b only the other is a key
+ * pair; the others are the residual. Conjuncts that bound one side's time attribute by the
+ * other's (l.t BETWEEN r.t - INTERVAL ... AND r.t + ..., >=, >, <=, <) set c->interval,
+ * lower and upper when both bounds are found. Neither a key pair nor an interval: a "not
+ * supported" error at `at` (a non-equi join). compiler is the plan's (its arena and
+ * cleanups). Returns 0 or -1 with compiler->err filled. */
+int join_compile_on(struct expr_compiler *compiler, const struct join_scope *scope, const struct ast *on,
+                    const struct token *at, struct join_config *c);
+
+struct join;
+typedef int (*join_emit_fn)(void *ctx, enum row_kind kind, const struct value *row);
+
+/* A new join (c is copied; its expressions stay the plan's). NULL with err filled. */
+struct join *join_new(const struct join_config *c, struct sql_error *err);
+void join_free(struct join *j); /* NULL is a no-op */
+/* A row of side 0 (left) or 1 (right), of kind `kind`, at processing time now; its output to
+ * emit. Returns 0, or -1 with err filled (an evaluation error, out of memory, emit failed). */
+int join_process(struct join *j, int side, enum row_kind kind, const struct value *row, int64_t now,
+                 struct arena *scratch, join_emit_fn emit, void *ctx, struct sql_error *err);
+/* Drops the keys idle since before now - state_ttl_ms (swept now and then, not every call). */
+void join_expire(struct join *j, int64_t now);
+/* The watermark moved to wm: drops what the time bounds say no later row can match (swept now
+ * and then). No-op without time bounds. */
+void join_watermark(struct join *j, int64_t wm);
+
+struct join_stats {
+    uint64_t rows_in, eval_errors, late_dropped;
+    size_t state_bytes;
+};
+void join_stats(const struct join *j, struct join_stats *out);
+
+/* State for checkpoints: a malloc'd buffer (caller frees); restore into a fresh join of the same
+ * configuration. Returns 0 or -1. */
+int join_snapshot(const struct join *j, char **buf, size_t *len);
+int join_restore(struct join *j, const char *buf, size_t len, struct sql_error *err);
+
+#endif
