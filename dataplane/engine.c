@@ -355,9 +355,9 @@ static int checkpoint_write(struct run *r)
     if (rc != 0)
         return -1;
     /* only now may a source's server forget what the checkpoint holds */
-    for (int p = 0; r->readers && r->source_backend->acknowledge && p < r->nparts; p++)
-        if (r->readers[p])
-            r->source_backend->acknowledge(r->readers[p], r->offsets[p]);
+    for (int p = 0; r->readers && p < r->nparts; p++)
+        if (r->readers[p] && part_backend(r, p)->acknowledge)
+            part_backend(r, p)->acknowledge(r->readers[p], r->offsets[p]);
     /* only now: a crash before this keeps readers from what a restart rolls back */
     return sink_commit(r, &r->sink, sink_at) | sink_commit(r, &r->dlq, dlq_at);
 }
