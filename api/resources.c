@@ -1093,26 +1093,26 @@ int resource_create(struct api_request *req, struct api_response *resp)
         params[i + 1] = v.params[i];
     }
     /* One round trip: the plan's quota (the count kept by triggers, migrations/0104), the row
-     * when the quota allows it, its audit entry (as resource_record_change() writes it) and,
-     * for runnable kinds, the NOTIFY for the controlplane. */
+     * when the quota allows it, and its audit entry (as resource_record_change() writes it).
+     * No NOTIFY for the controlplane: a resource is created stopped (desired_state is not a
+     * field of the body), so there is no task for it to start; activate notifies. A NOTIFY
+     * took a database-wide lock until commit (serialising every create) and woke each
+     * listening backend, about a fifth of the database's work per create. */
     const struct api_caller *c = &req->caller;
     int n = v.count + 1;
     params[n] = *c->user_id ? c->user_id : NULL;
     params[n + 1] = *c->api_key_id ? c->api_key_id : NULL;
     params[n + 2] = req->request_id;
-    char notify[96] = "", columns[1536];
+    char columns[1536];
     resource_select_list(k, columns, sizeof columns);
-    if (k->runnable)
-        snprintf(notify, sizeof notify,
-                 ", CASE WHEN r.id IS NOT NULL THEN pg_notify('sluice_desired', '%s:' || r.id) END", k->kind);
     snprintf(sql, sizeof sql,
              "WITH q AS (SELECT coalesce((SELECT n FROM tenant_resource_counts WHERE kind = '%s'), 0) + 1 AS want, "
              "p.%s AS quota FROM tenants t JOIN plans p ON p.name = t.plan), "
              "r AS (INSERT INTO %s AS r (%s) SELECT %s FROM q WHERE q.want <= q.quota RETURNING r.*), "
              "audit AS (INSERT INTO audit_log (tenant_id, user_id, api_key_id, action, resource_kind, resource_id, "
              "request_id) SELECT r.tenant_id, $%d::uuid, $%d::uuid, 'create', '%s', r.id, $%d FROM r) "
-             "SELECT q.want, q.quota, r.id, %s%s FROM q LEFT JOIN r ON true",
-             k->table, k->quota_column, k->table, cols, vals, n + 1, n + 2, k->kind, n + 3, columns, notify);
+             "SELECT q.want, q.quota, r.id, %s FROM q LEFT JOIN r ON true",
+             k->table, k->quota_column, k->table, cols, vals, n + 1, n + 2, k->kind, n + 3, columns);
     /* The last statement unless a created hook follows: it commits at once, so that the count's
      * row (locked by its trigger until the end of the transaction) is not held for another round
      * trip while concurrent creates of the tenant wait for it. */
