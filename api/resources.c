@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "api/pipeline_sql.h"
+#include "api/stream_cache.h"
 #include "api/tenant_storage.h"
 #include "common/arena.h"
 #include "common/json_text.h"
@@ -730,6 +731,27 @@ static json_t *pipeline_stream_schema(void *vctx, const char *name)
     return js;
 }
 
+static int pipeline_fail_sql(struct api_response *resp, const json_t *sql, const struct pipeline_sql_error *err)
+{
+    return api_fail(
+        resp, API_INVALID_SQL,
+        json_pack("{s:s,s:i,s:i}", "field", sql ? "sql" : "task_count", "line", err->line, "column", err->column),
+        "invalid SQL: %s (line %d, column %d)", err->message, err->line, err->column);
+}
+
+/* The tenant's streams read now (and cached for the next create); NULL with resp filled. */
+static struct stream_catalog *pipeline_catalog_read(struct api_request *req, struct api_response *resp)
+{
+    PGresult *res = api_db_query(req, resp, STREAM_CACHE_SQL, 0, NULL);
+    if (!res)
+        return NULL;
+    struct stream_catalog *cat = stream_cache_put(req->caller.tenant_id, res);
+    PQclear(res);
+    if (!cat)
+        api_fail(resp, API_INTERNAL, NULL, "internal error");
+    return cat;
+}
+
 static int pipeline_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
 {
     json_t *sql = json_object_get(body, "sql"), *tc = json_object_get(body, "task_count");
@@ -746,6 +768,26 @@ static int pipeline_validate(struct api_request *req, json_t *body, bool create,
             text = PQgetvalue(stored, 0, 0);
         if (PQntuples(stored) == 1 && !tc)
             task_count = atol(PQgetvalue(stored, 0, 1));
+    }
+    req->streams_fingerprint = NULL;
+    if (text && create) {
+        /* Against the tenant's streams as cached (no round trip); the insert checks they are
+         * unchanged (resource_create). A refusal is only given from streams read now. */
+        struct stream_catalog *cat = stream_cache_get(req->caller.tenant_id);
+        struct pipeline_sql_error err;
+        if (cat && pipeline_validate_sql(text, task_count, stream_catalog_schema, cat, &err) == 0)
+            req->streams_fingerprint = arena_strndup(req->arena, stream_catalog_fingerprint(cat), 32);
+        if (cat)
+            stream_catalog_release(cat);
+        if (!req->streams_fingerprint && !(cat = pipeline_catalog_read(req, resp)))
+            return -1;
+        if (!req->streams_fingerprint) { /* checked against the streams read now */
+            int rc = pipeline_validate_sql(text, task_count, stream_catalog_schema, cat, &err);
+            stream_catalog_release(cat);
+            if (rc < 0)
+                return pipeline_fail_sql(resp, sql, &err);
+        }
+        text = NULL;
     }
     if (text) {
         struct pipeline_sql_error err;
@@ -768,10 +810,7 @@ static int pipeline_validate(struct api_request *req, json_t *body, bool create,
         if (streams.db_failed)
             return -1;
         if (rc < 0)
-            return api_fail(
-                resp, API_INVALID_SQL,
-                json_pack("{s:s,s:i,s:i}", "field", sql ? "sql" : "task_count", "line", err.line, "column", err.column),
-                "invalid SQL: %s (line %d, column %d)", err.message, err.line, err.column);
+            return pipeline_fail_sql(resp, sql, &err);
     }
     PQclear(stored);
     const char *policy = json_string_value(json_object_get(body, "error_policy"));
@@ -1127,51 +1166,92 @@ static int resource_fail_duplicate(struct api_response *resp, const struct resou
 
 /* ---- handlers ---------------------------------------------------------------------------- */
 
-int resource_create(struct api_request *req, struct api_response *resp)
+/* Inserts the body's row with its audit entry: 0 with *res (q.want, q.quota, r.id, then k's
+ * columns), 1 when nothing was inserted because the tenant's streams changed since the cached
+ * catalog the checks relied on (req->streams_fingerprint), -1 with resp filled. */
+static int resource_insert(struct api_request *req, const struct resource_kind *k, PGresult **res,
+                           struct api_response *resp)
 {
-    const struct resource_kind *k = resource_of(req);
-    if (resource_check_body(req, k, true, resp) < 0)
-        return -1;
     struct resource_values v;
     if (resource_values_build(req, k, req->json, 2, &v, resp) < 0)
         return -1;
     char sql[4096], cols[512] = "tenant_id", vals[512] = "$1::uuid";
-    const char *params[RESOURCE_MAX_FIELDS + 4] = {req->caller.tenant_id};
+    const char *params[RESOURCE_MAX_FIELDS + 5] = {req->caller.tenant_id};
     for (int i = 0; i < v.count; i++) {
         snprintf(cols + strlen(cols), sizeof cols - strlen(cols), ", %s", v.columns[i]);
         snprintf(vals + strlen(vals), sizeof vals - strlen(vals), ", %s", v.exprs[i]);
         params[i + 1] = v.params[i];
     }
     /* One round trip: the plan's quota (the count kept by triggers, migrations/0104), the row
-     * when the quota allows it, and its audit entry (as resource_record_change() writes it).
+     * when the quota allows it (and the streams are as the checks saw them), and its audit
+     * entry (as resource_record_change() writes it).
      * No NOTIFY for the controlplane: a resource is created stopped (desired_state is not a
      * field of the body), so there is no task for it to start; activate notifies. A NOTIFY
      * took a database-wide lock until commit (serialising every create) and woke each
      * listening backend, about a fifth of the database's work per create. */
     const struct api_caller *c = &req->caller;
-    int n = v.count + 1;
+    int n = v.count + 1, nparams = n + 3;
     params[n] = *c->user_id ? c->user_id : NULL;
     params[n + 1] = *c->api_key_id ? c->api_key_id : NULL;
     params[n + 2] = req->request_id;
-    char columns[1536];
+    char columns[1536], fresh[256] = "true";
     resource_select_list(k, columns, sizeof columns);
+    if (req->streams_fingerprint) {
+        params[nparams++] = req->streams_fingerprint;
+        snprintf(fresh, sizeof fresh, STREAM_CACHE_FRESH_SQL, nparams);
+    }
     snprintf(sql, sizeof sql,
              "WITH q AS (SELECT coalesce((SELECT n FROM tenant_resource_counts WHERE kind = '%s'), 0) + 1 AS want, "
-             "p.%s AS quota FROM tenants t JOIN plans p ON p.name = t.plan), "
-             "r AS (INSERT INTO %s AS r (%s) SELECT %s FROM q WHERE q.want <= q.quota RETURNING r.*), "
+             "p.%s AS quota, %s AS fresh FROM tenants t JOIN plans p ON p.name = t.plan), "
+             "r AS (INSERT INTO %s AS r (%s) SELECT %s FROM q WHERE q.want <= q.quota AND q.fresh RETURNING r.*), "
              "audit AS (INSERT INTO audit_log (tenant_id, user_id, api_key_id, action, resource_kind, resource_id, "
              "request_id) SELECT r.tenant_id, $%d::uuid, $%d::uuid, 'create', '%s', r.id, $%d FROM r) "
-             "SELECT q.want, q.quota, r.id, %s FROM q LEFT JOIN r ON true",
-             k->table, k->quota_column, k->table, cols, vals, n + 1, n + 2, k->kind, n + 3, columns);
+             "SELECT q.want, q.quota, r.id, %s, q.fresh FROM q LEFT JOIN r ON true",
+             k->table, k->quota_column, fresh, k->table, cols, vals, n + 1, n + 2, k->kind, n + 3, columns);
     /* The last statement unless a created hook follows: it commits at once, so that the count's
      * row (locked by its trigger until the end of the transaction) is not held for another round
      * trip while concurrent creates of the tenant wait for it. */
     if (req->may_commit_with_last && !k->created)
         db_scope_commit_next(req->db);
     struct db_error dberr;
-    PGresult *res = db_query(req->db, sql, n + 3, params, &dberr);
-    if (!res)
+    *res = db_query(req->db, sql, nparams, params, &dberr);
+    if (!*res)
         return resource_fail_duplicate(resp, k, &dberr, req->json);
+    int last = PQnfields(*res) - 1;
+    if (PQntuples(*res) == 1 && strcmp(PQgetvalue(*res, 0, last), "f") == 0) {
+        PQclear(*res);
+        *res = NULL;
+        return 1;
+    }
+    return 0;
+}
+
+/* A stream of the tenant changes: the cached catalog is dropped now rather than found stale by
+ * the next create (which would be correct too, with a round trip more). */
+static void resource_streams_changed(const struct api_request *req, const struct resource_kind *k)
+{
+    if (k == &resource_streams)
+        stream_cache_forget(req->caller.tenant_id);
+}
+
+int resource_create(struct api_request *req, struct api_response *resp)
+{
+    const struct resource_kind *k = resource_of(req);
+    PGresult *res = NULL;
+    /* A stale cached catalog is forgotten and the checks run again on streams read now (in a
+     * new transaction when the stale attempt committed its empty one). */
+    for (int attempt = 0; !res; attempt++) {
+        if (attempt == 3)
+            return api_fail(resp, API_UNAVAILABLE, NULL, "the streams kept changing; retry shortly");
+        if (resource_check_body(req, k, true, resp) < 0)
+            return -1;
+        int rc = resource_insert(req, k, &res, resp);
+        if (rc < 0)
+            return -1;
+        if (rc == 1)
+            stream_cache_forget(req->caller.tenant_id);
+    }
+    resource_streams_changed(req, k);
     if (PQntuples(res) != 1 || PQgetisnull(res, 0, 2)) { /* over the quota: nothing inserted */
         long want = PQntuples(res) ? atol(PQgetvalue(res, 0, 0)) : 0;
         long limit = PQntuples(res) ? atol(PQgetvalue(res, 0, 1)) : 0;
@@ -1348,6 +1428,7 @@ int resource_update(struct api_request *req, struct api_response *resp)
             return resource_fail_duplicate(resp, k, &dberr, req->json);
         if (resource_record_change(req, k->kind, id, "update", k->runnable, resp) < 0)
             return -1;
+        resource_streams_changed(req, k);
     }
     return resource_reply_fetched(req, k, id, resp);
 }
@@ -1382,6 +1463,7 @@ int resource_delete(struct api_request *req, struct api_response *resp)
     }
     if (resource_record_change(req, k->kind, id, "delete", k->runnable, resp) < 0)
         return -1;
+    resource_streams_changed(req, k);
     return api_reply(resp, 204, NULL);
 }
 
