@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define STREAM_CACHE_TENANTS 256          /* more: the cache starts over */
+#define STREAM_CACHE_TENANTS 256           /* more: the cache starts over */
 #define STREAM_CACHE_MAX_BYTES (256 << 10) /* a bigger catalog is not kept */
 
 struct stream_catalog {

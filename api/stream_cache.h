@@ -20,12 +20,12 @@
  * are none. */
 #define STREAM_CACHE_SQL                                                                                               \
     "WITH s AS (SELECT id, xmin, name, schema FROM streams), "                                                         \
-    "f AS (SELECT md5(coalesce(string_agg(s.id::text || ':' || s.xmin::text, ',' ORDER BY s.id), '')) AS fp FROM s) " \
+    "f AS (SELECT md5(coalesce(string_agg(s.id::text || ':' || s.xmin::text, ',' ORDER BY s.id), '')) AS fp FROM s) "  \
     "SELECT f.fp, s.name, s.schema::text FROM f LEFT JOIN s ON true ORDER BY s.name"
 /* An SQL expression true when the tenant's streams still have the fingerprint in parameter
  * $N (the caller formats N in). */
 #define STREAM_CACHE_FRESH_SQL                                                                                         \
-    "(SELECT md5(coalesce(string_agg(s.id::text || ':' || s.xmin::text, ',' ORDER BY s.id), '')) = $%d "              \
+    "(SELECT md5(coalesce(string_agg(s.id::text || ':' || s.xmin::text, ',' ORDER BY s.id), '')) = $%d "               \
     "FROM streams s)"
 
 struct stream_catalog;
