@@ -11,13 +11,13 @@
 # seconds apart, and the summary is the median round's (each ratio and p99 its median over the
 # rounds), so one disturbed measurement does not decide the figures.
 #
-# Environment: BENCH_SECONDS (default 3, per measurement), BENCH_ROUNDS (3), BENCH_THREADS (2),
+# Environment: BENCH_SECONDS (default 2, per measurement), BENCH_ROUNDS (5), BENCH_THREADS (2),
 # BENCH_CONNECTIONS (32).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench_api_lib.sh
 . scripts/bench_api_lib.sh
-secs=${BENCH_SECONDS:-3} rounds=${BENCH_ROUNDS:-3} threads=${BENCH_THREADS:-2} conns=${BENCH_CONNECTIONS:-32}
+secs=${BENCH_SECONDS:-2} rounds=${BENCH_ROUNDS:-5} threads=${BENCH_THREADS:-2} conns=${BENCH_CONNECTIONS:-32}
 command -v wrk >/dev/null || { echo "bench/api.sh: wrk is not installed (apt-get install wrk)"; exit 1; }
 bench_api_start api
 
