@@ -87,6 +87,10 @@ struct api_request {
      * record): a handler whose last statement is known may let it commit the transaction
      * (db_scope_commit_next), after which nothing of the handler's may fail. */
     bool may_commit_with_last;
+    /* A create's checks relied on the tenant's streams as cached with this fingerprint
+     * (api/stream_cache.h): its insert must find them unchanged. NULL: they were read in this
+     * transaction. */
+    const char *streams_fingerprint;
     const struct api_settings *settings;
 };
 

@@ -101,6 +101,17 @@ for f in id name created_at updated_at version desired_state actual_state task_c
   [ "$(jq --arg f $f 'has($f)' <<<"$RESP")" = true ] || fail "pipeline lacks $f"
 done
 [[ "$(jq -r .created_at <<<"$RESP")" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$ ]] || fail "created_at is RFC 3339 UTC"
+# Timestamps as sluice_ts() writes them (UTC, six decimals), also for a whole second and a time
+# before 1970 (the api formats them from the epoch the database returns).
+assert_eq "$(jq -r '.created_at + " " + .updated_at' <<<"$RESP")" \
+  "$(sql "SELECT sluice_ts(created_at) || ' ' || sluice_ts(updated_at) FROM pipelines WHERE id = '$PIPE_ID'")" \
+  "created_at and updated_at as sluice_ts() writes them"
+KEPT=$(sql "SELECT created_at || '|' || updated_at FROM pipelines WHERE id = '$PIPE_ID'")
+sql "UPDATE pipelines SET created_at = '2026-01-31 12:00:00+00', updated_at = '1969-12-31 23:59:59.25+00' WHERE id = '$PIPE_ID'" >/dev/null
+call GET "/v1/pipelines/$PIPE_ID"; expect 200
+assert_eq "$(jq -r '.created_at + " " + .updated_at' <<<"$RESP")" "2026-01-31T12:00:00.000000Z 1969-12-31T23:59:59.250000Z" \
+  "a whole second and a time before 1970"
+sql "UPDATE pipelines SET created_at = '${KEPT%%|*}', updated_at = '${KEPT#*|}' WHERE id = '$PIPE_ID'" >/dev/null
 
 # Update: a stale If-Match is refused and changes nothing; a fresh one applies.
 call PATCH "/v1/pipelines/$PIPE_ID" '{"task_count":3}' -H 'If-Match: "7"'

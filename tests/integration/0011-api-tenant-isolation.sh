@@ -41,6 +41,40 @@ expect 400 invalid_request
 call GET /v1/me; expect 200
 assert_eq "$(jq -r .tenant.id <<<"$RESP")" "$TENANT_B" "beta's /me"
 
+# Query parameters that take another tenant's id find nothing of it. Alpha's usage, a log line
+# of one of alpha's tasks and alpha's audit trail are planted (as the migrator) and shown to
+# alpha first, so that the empty answers to beta below are not empty for want of rows.
+TASK_A=$(sql "SELECT gen_random_uuid()")
+sql "INSERT INTO usage (tenant_id, resource_kind, resource_id, minute, records_in)
+     VALUES ('$TENANT_A', 'pipeline', '$PIPE_A', date_trunc('minute', now()), 42),
+            ('$TENANT_A', 'connection', '$CONN_A', date_trunc('minute', now()), 7)" >/dev/null
+sql "INSERT INTO task_logs (tenant_id, resource_kind, resource_id, task_id, message)
+     VALUES ('$TENANT_A', 'pipeline', '$PIPE_A', '$TASK_A', 'alpha secret line')" >/dev/null
+AUDIT_A=$(sql "SELECT max(id) FROM audit_log WHERE tenant_id = '$TENANT_A'")
+TOKEN=$KEY_A
+call GET "/v1/usage?resource_id=$PIPE_A"; expect 200
+assert_eq "$(jq -c '[.items[] | [.resource_id, .records_in]]' <<<"$RESP")" "[[\"$PIPE_A\",42]]" "alpha sees its pipeline's usage"
+call GET "/v1/pipelines/$PIPE_A/logs?task_id=$TASK_A"; expect 200
+assert_eq "$(jq -r '[.items[].message] | join(",")' <<<"$RESP")" "alpha secret line" "alpha sees its task's log line"
+TOKEN=$KEY_B
+for id in "$PIPE_A" "$CONN_A"; do
+  for g in resource minute hour day total; do
+    call GET "/v1/usage?resource_id=$id&group_by=$g"; expect 200
+    assert_eq "$(jq -r '.items | length' <<<"$RESP")" 0 "beta's usage?resource_id=<alpha's $id>&group_by=$g is empty"
+  done
+done
+call GET /v1/usage; expect 200
+assert_eq "$(jq -r '.items | length' <<<"$RESP")" 0 "beta's usage shows none of alpha's"
+CONN_B=$(create_id /v1/connections '{"name":"gen","connector":"datagen","type":"source","stream":"events"}')
+call GET "/v1/connections/$CONN_B/logs?task_id=$TASK_A"; expect 200
+assert_eq "$(jq -r '.items | length' <<<"$RESP")" 0 "beta's logs?task_id=<alpha's task> is empty"
+call GET "/v1/pipelines/$PIPE_A/logs?task_id=$TASK_A"; expect 404 not_found
+call GET "/v1/audit-events?cursor=$((AUDIT_A + 1))&limit=200"; expect 200
+assert_eq "$(jq -r --arg t "$TENANT_A" --arg p "$PIPE_A" --arg c "$CONN_A" \
+  '[.items[] | select(.resource_id == $t or .resource_id == $p or .resource_id == $c)] | length' <<<"$RESP")" 0 \
+  "beta's audit-events?cursor=<after alpha's last entry> shows none of alpha's"
+assert_eq "$(jq -r '.items | length > 0' <<<"$RESP")" true "beta's audit-events lists beta's own entries"
+
 # Nothing of A changed.
 assert_eq "$(sql "SELECT version FROM pipelines WHERE id = '$PIPE_A'")" 1 "alpha's pipeline untouched"
 assert_eq "$(sql "SELECT desired_state FROM pipelines WHERE id = '$PIPE_A'")" stopped "alpha's pipeline not activated"

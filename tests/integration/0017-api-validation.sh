@@ -130,6 +130,23 @@ call PATCH "/v1/streams/$SRC_ID" '{"schema":{"fields":[{"name":"id","type":"BIGI
 expect 200
 assert_eq "$(sql "SELECT schema->'fields'->2->>'name' FROM streams WHERE name = 'src'")" extra "the harmless change was made"
 
+# A new pipeline's SQL is checked against the streams as they are, also when they changed behind
+# this api process's back (another api process; here SQL) while it keeps a copy of them: the
+# create that relied on the stale copy inserts nothing and the check runs again on them as they
+# are, in both directions.
+call POST /v1/pipelines '{"name":"warm","sql":"INSERT INTO dst SELECT id, price FROM src"}'; expect 201
+sql "UPDATE streams SET schema = '{\"fields\":[{\"name\":\"id\",\"type\":\"BIGINT\"},{\"name\":\"cost\",\"type\":\"BIGINT\"}]}' WHERE name = 'src'" >/dev/null
+BEFORE=$(sql "SELECT count(*) FROM pipelines")
+call POST /v1/pipelines '{"name":"stale","sql":"INSERT INTO dst SELECT id, price FROM src"}'
+expect 422 invalid_sql
+assert_contains "$(jq -r .error.message <<<"$RESP")" 'column "price" not found in stream "src"' "checked against the changed stream"
+assert_eq "$(sql "SELECT count(*) FROM pipelines")" "$BEFORE" "the refused pipeline is not written"
+call POST /v1/pipelines '{"name":"renamed","sql":"INSERT INTO dst SELECT id, cost AS price FROM src"}'; expect 201
+sql "UPDATE streams SET schema = '{\"fields\":[{\"name\":\"id\",\"type\":\"BIGINT\"},{\"name\":\"fresh\",\"type\":\"BIGINT\"}]}' WHERE name = 'src'" >/dev/null
+call POST /v1/pipelines '{"name":"fresh","sql":"INSERT INTO dst SELECT id, fresh AS price FROM src"}'; expect 201
+assert_eq "$(sql "SELECT string_agg(name, ',' ORDER BY name) FROM pipelines WHERE name IN ('warm', 'stale', 'renamed', 'fresh')")" \
+  fresh,renamed,warm "the pipelines written"
+
 # The option tables themselves, as forms and tools see them: the very rows checked above.
 call GET /v1/connectors; expect 200
 assert_eq "$(jq -c '[.items[].name] | sort' <<<"$RESP")" '["datagen","http","kafka","mqtt","postgres","rabbitmq","redis","webhook"]' "connectors"
