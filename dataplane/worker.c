@@ -681,10 +681,13 @@ static int run_job_prepare(struct run_job *j, int q, const struct sql_script *sc
                                    .state_ttl_ms = script->state_ttl_ms,
                                    .checkpoint_interval_ms = (uint32_t)a->checkpoint_ms,
                                    .checkpoint_interval_records = (uint64_t)a->checkpoint_records,
-                                   .stop = &worker_stop};
+                                   .stop = &worker_stop,
+                                   .functions = script->functions,
+                                   .nfunctions = script->nfunctions};
     struct run_catalog cat = {rs->base, n};
     struct sql_error se = {0};
-    struct plan *probe = plan_compile(j->sql, run_catalog_lookup, &cat, &se);
+    struct plan_options po = {.functions = script->functions, .nfunctions = script->nfunctions};
+    struct plan *probe = plan_compile_with(j->sql, run_catalog_lookup, &cat, &po, &se);
     if (!probe) {
         char msg[400];
         sql_error_shift(&se, script->insert_line[q], script->insert_column[q]);

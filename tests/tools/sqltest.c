@@ -342,8 +342,11 @@ static int run_case(struct tcase *tc, struct sql_script *schema_script)
         line = local.insert_line[0];
         column = local.insert_column[0];
     }
-    struct plan_options opts = {
-        .sink_accepts_updates = !tc->append_only, .state_ttl_ms = tc->state_ttl, .clock_ms = sqltest_clock};
+    struct plan_options opts = {.sink_accepts_updates = !tc->append_only,
+                                .state_ttl_ms = tc->state_ttl,
+                                .clock_ms = sqltest_clock,
+                                .functions = local.functions,
+                                .nfunctions = local.nfunctions};
     sqltest_now = 0;
     p = plan_compile_with(sql, catalog_lookup, &cat, &opts, &err);
     if (!p) {
