@@ -237,8 +237,7 @@ const struct sql_function_def *udf_find(const struct sql_function_def *defs, int
 
 int udf_type_supported(enum value_type t)
 {
-    return t == VT_BIGINT || t == VT_DOUBLE || t == VT_STRING || t == VT_BOOLEAN || t == VT_TIMESTAMP ||
-           t == VT_DATE;
+    return t == VT_BIGINT || t == VT_DOUBLE || t == VT_STRING || t == VT_BOOLEAN || t == VT_TIMESTAMP || t == VT_DATE;
 }
 
 const char *udf_take_error(struct udf *u)
