@@ -128,6 +128,58 @@ int sql_function_check(struct sql_function_def *d, struct sql_error *err)
     return 0;
 }
 
+void sql_function_def_free(struct sql_function_def *d)
+{
+    if (!d)
+        return;
+    free(d->name);
+    free(d->source);
+    memset(d, 0, sizeof *d);
+}
+
+int sql_function_define(const char *name, const char *returns, const char *source, struct sql_function_def *out,
+                        struct sql_error *err)
+{
+    memset(out, 0, sizeof *out);
+    memset(err, 0, sizeof *err);
+    if (strspn(returns, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_(), ") != strlen(returns) ||
+        strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != strlen(name)) {
+        snprintf(err->message, sizeof err->message, "invalid function name or return type");
+        return -1;
+    }
+    /* CREATE FUNCTION `name` RETURNS type AS '<source, quotes doubled>' LANGUAGE LUA */
+    size_t quotes = 0;
+    for (const char *s = source; *s; s++)
+        quotes += *s == '\'';
+    size_t size = strlen(name) + strlen(returns) + strlen(source) + quotes + 80;
+    char *text = malloc(size), *w;
+    if (!text) {
+        snprintf(err->message, sizeof err->message, "out of memory");
+        return -1;
+    }
+    w = text + snprintf(text, size, "CREATE FUNCTION `%s` RETURNS %s AS '", name, returns);
+    for (const char *s = source; *s; s++) {
+        if (*s == '\'')
+            *w++ = '\'';
+        *w++ = *s;
+    }
+    strcpy(w, "' LANGUAGE LUA");
+    struct sql_script script;
+    int rc = sql_script_parse(text, &script, err);
+    free(text);
+    if (rc < 0 || script.nfunctions != 1 || script.nstreams || script.nviews || script.ninserts) {
+        if (rc == 0)
+            snprintf(err->message, sizeof err->message, "invalid function definition");
+        err->line = err->column = 0;
+        sql_script_free(&script);
+        return -1;
+    }
+    *out = script.functions[0];
+    script.nfunctions = 0; /* moved */
+    sql_script_free(&script);
+    return 0;
+}
+
 /* CREATE [TEMPORARY [SYSTEM]] FUNCTION [IF NOT EXISTS] name [RETURNS type] AS 'source'
  * LANGUAGE LUA, CREATE and TEMPORARY consumed (at start): the source is loaded in a sandbox
  * here, so that its errors point at the file. */

@@ -70,6 +70,13 @@ struct sql_function_def {
  * CREATE FUNCTION so; definitions built otherwise (the worker's, from the API) must be
  * checked before plan_compile sees them. */
 int sql_function_check(struct sql_function_def *d, struct sql_error *err);
+/* A definition from its parts as the API keeps them: name, the RETURNS type as SQL text
+ * ("BIGINT"), the Lua source; checked as CREATE FUNCTION in a file is. Returns 0 with *out
+ * filled (free with sql_function_def_free), or -1 with err (its position 0). */
+int sql_function_define(const char *name, const char *returns, const char *source, struct sql_function_def *out,
+                        struct sql_error *err);
+/* Frees d's strings; d itself is not freed. NULL is a no-op. */
+void sql_function_def_free(struct sql_function_def *d);
 struct sql_script {
     struct sql_stream_def *streams;
     int nstreams;
