@@ -622,10 +622,13 @@ void udf_agg_result(struct udf *u, const struct value *state, struct value *out)
     }
     if (rc != LUA_OK) {
         udf_lua_error(u, rc);
+        u->has_error = 0; /* a result belongs to no one row: NULL (udf.h) */
         return;
     }
     struct value v;
-    if (udf_to_value(u, -1, &v) == 0 && v.type == VT_STRING) {
+    int bad = udf_to_value(u, -1, &v) < 0;
+    u->has_error = 0;
+    if (!bad && v.type == VT_STRING) {
         char *m = malloc(v.u.s.len + 1);
         if (m) {
             memcpy(m, v.u.s.ptr, v.u.s.len);
@@ -635,7 +638,7 @@ void udf_agg_result(struct udf *u, const struct value *state, struct value *out)
             v.u.s.ptr = m;
             *out = v;
         }
-    } else if (!u->has_error) {
+    } else if (!bad) {
         *out = v;
     }
     lua_settop(u->L, 0);

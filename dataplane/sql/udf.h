@@ -52,11 +52,13 @@ int udf_eval(const struct expr *e, struct eval_ctx *c, struct value *out);
 
 /* ---- Aggregates: state is VT_NULL (no row yet) or a malloc'd VT_STRING, the accumulator's
  * byte form, replaced on success and left as it was on error. Return 0, or -1 with the message
- * kept for udf_error() (a Lua error, a budget exceeded, an accumulator that cannot be kept). */
+ * kept for udf_take_error() (a Lua error, a budget exceeded, an accumulator that cannot be
+ * kept). */
 int udf_agg_update(struct udf *u, struct value *state, const struct value *arg, int retract);
 int udf_agg_merge(struct udf *u, struct value *dst, const struct value *src);
 /* The result of state as the declared type; a string is held by u until its next result
- * call. An error gives NULL (and is kept for udf_error()). */
+ * call. An error in result (or a result of the wrong type) gives NULL: a result belongs to a
+ * group, not to one input row that the error policy could take. */
 void udf_agg_result(struct udf *u, const struct value *state, struct value *out);
 /* The message of the last failed call ("function \"f\": ..."), and clears it; NULL when none. */
 const char *udf_take_error(struct udf *u);
