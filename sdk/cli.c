@@ -55,7 +55,7 @@ static const struct option_row option_rows[] = {
     {"password-stdin", 0, OPT_BOOL, F(password_stdin), false, NULL, "read the password from stdin"},
     {"dry-run", 0, OPT_BOOL, F(dry_run), false, NULL, "print what would change, change nothing"},
     {"prune", 0, OPT_BOOL, F(prune), false, NULL,
-     "delete streams, connections, pipelines and secrets the file does not name"},
+     "delete streams, connections, pipelines, secrets and functions the file does not name"},
     {"wait", 0, OPT_BOOL, F(wait), false, NULL, "wait until the resource reaches the state (see --timeout)"},
     {"follow", 'f', OPT_BOOL, F(follow), false, NULL,
      "keep streaming new lines (for --timeout, else until interrupted)"},
@@ -82,7 +82,7 @@ struct command {
 static int run_help(struct cli *cli);
 static int run_version(struct cli *cli);
 
-#define KINDS "KIND is streams, connections, pipelines, secrets, api-keys or users (named by email)."
+#define KINDS "KIND is streams, connections, pipelines, secrets, functions, api-keys or users (named by email)."
 static const struct command commands[] = {
     {"signup", cli_cmd_signup, 0, 0, "signup --api-url URL --tenant NAME --email EMAIL [--password P]",
      "Create an account (a tenant and its owner) and save its API key in the profile.",
@@ -101,7 +101,7 @@ static const struct command commands[] = {
      "       create user --email EMAIL [--role ROLE] [--password P | --password-stdin]",
      "Create a resource: a pipeline from SQL, a secret from a value, an api-key (its key is "
      "shown once), a user of the tenant (with a first password), or any kind from a spec file "
-     "(the API body without the name).",
+     "(the API body without the name; a function's is {returns, source}).",
      "name file sql sql-file description value email role password password-stdin"},
     {"set-role", cli_cmd_set_role, 2, 2, "set-role EMAIL ROLE",
      "Give a user of the tenant another role: owner, admin or member (owner or admin only; only "
