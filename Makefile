@@ -12,12 +12,12 @@ SHELL := /bin/bash
 CC ?= cc
 BUILD ?= build
 export BUILD
-PKGS := libpq libmicrohttpd jansson openssl rdkafka libcurl libseccomp libnftables yaml-0.1 libpcre2-8 hiredis libmosquitto librabbitmq check
+PKGS := libpq libmicrohttpd jansson openssl rdkafka libcurl libseccomp libnftables yaml-0.1 libpcre2-8 hiredis libmosquitto librabbitmq lua5.4 check
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
-CPPFLAGS := -D_GNU_SOURCE -I. -I/usr/include/postgresql
+CPPFLAGS := -D_GNU_SOURCE -I. -I/usr/include/postgresql -I/usr/include/lua5.4
 CFLAGS_COMMON := -std=c11 -g -pthread $(WARN)
-LDLIBS := -lpq -lmicrohttpd -ljansson -lssl -lcrypto -lrdkafka -lcurl -lseccomp -lnftables -lyaml -lpcre2-8 -lhiredis -lmosquitto -lrabbitmq -lpthread -lm
+LDLIBS := -lpq -lmicrohttpd -ljansson -lssl -lcrypto -lrdkafka -lcurl -lseccomp -lnftables -lyaml -lpcre2-8 -lhiredis -lmosquitto -lrabbitmq -llua5.4 -lpthread -lm
 # The Kafka backend and the MQTT, PostgreSQL, RabbitMQ, Redis and webhook connectors are weakly referenced
 # (dataplane/stream.c): pull them into the binaries that want them; the lean sluiced-worker goes
 # without them and without librdkafka, hiredis, libmosquitto or librabbitmq.

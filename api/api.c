@@ -233,6 +233,7 @@ static const struct api_route api_routes[] = {
     {"PATCH", "/v1/users/{id}", users_update, ROUTE_AUTH | ROUTE_BODY | ROUTE_ADMIN | ROUTE_AUTH_CHANGE, NULL},
     {"DELETE", "/v1/users/{id}", users_delete, ROUTE_AUTH | ROUTE_ADMIN | ROUTE_AUTH_CHANGE, NULL},
     RESOURCE_ROUTES("secrets", resource_secrets),
+    RESOURCE_ROUTES("functions", resource_functions),
     RESOURCE_ROUTES("streams", resource_streams),
     RESOURCE_ROUTES("connections", resource_connections),
     RUNNABLE_ROUTES("connections", resource_connections),

@@ -75,8 +75,10 @@ static void position_of_sink(const char *sql, const char *name, int *line, int *
     }
 }
 
-/* Checks the text and compiles it against cat; NULL with *err filled on failure. */
-static struct plan *compile_in(struct sql_catalog *cat, const char *sql, struct pipeline_sql_error *err)
+/* Checks the text and compiles it against cat (and the functions opts gives, when not NULL);
+ * NULL with *err filled on failure. */
+static struct plan *compile_in(struct sql_catalog *cat, const char *sql, const struct plan_options *opts,
+                               struct pipeline_sql_error *err)
 {
     const char *p = sql ? sql : "";
     while (*p && isspace((unsigned char)*p))
@@ -92,7 +94,7 @@ static struct plan *compile_in(struct sql_catalog *cat, const char *sql, struct 
         return NULL;
     }
     struct sql_error serr = {0};
-    struct plan *plan = plan_compile(sql, catalog_lookup, cat, &serr);
+    struct plan *plan = plan_compile_with(sql, catalog_lookup, cat, opts, &serr);
     if (!plan)
         fail_at(err, serr.line, serr.column, cat->bad_schema[0] ? cat->bad_schema : serr.message);
     return plan;
@@ -107,7 +109,7 @@ static void catalog_free(struct sql_catalog *cat)
 struct plan *pipeline_compile_sql(const char *sql, pipeline_schema_fn lookup, void *ctx, struct pipeline_sql_error *err)
 {
     struct sql_catalog cat = {.lookup = lookup, .ctx = ctx};
-    struct plan *plan = compile_in(&cat, sql, err);
+    struct plan *plan = compile_in(&cat, sql, NULL, err);
     catalog_free(&cat);
     return plan;
 }
@@ -115,8 +117,15 @@ struct plan *pipeline_compile_sql(const char *sql, pipeline_schema_fn lookup, vo
 int pipeline_validate_sql(const char *sql, long task_count, pipeline_schema_fn lookup, void *ctx,
                           struct pipeline_sql_error *err)
 {
+    return pipeline_validate_sql_with(sql, task_count, lookup, ctx, NULL, 0, err);
+}
+
+int pipeline_validate_sql_with(const char *sql, long task_count, pipeline_schema_fn lookup, void *ctx,
+                               const struct sql_function_def *functions, int nfunctions, struct pipeline_sql_error *err)
+{
     struct sql_catalog cat = {.lookup = lookup, .ctx = ctx};
-    struct plan *plan = compile_in(&cat, sql, err);
+    struct plan_options opts = {.functions = functions, .nfunctions = nfunctions};
+    struct plan *plan = compile_in(&cat, sql, &opts, err);
     int rc = plan ? 0 : -1;
     if (plan && !catalog_lookup(&cat, plan_sink(plan))) {
         char msg[256];

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 struct plan;
+struct sql_function_def;
 
 #define PIPELINE_SQL_MAX 65536
 
@@ -26,6 +27,12 @@ typedef json_t *(*pipeline_schema_fn)(void *ctx, const char *stream_name);
  * task (tasks split the input by partition, not by group key). */
 int pipeline_validate_sql(const char *sql, long task_count, pipeline_schema_fn lookup, void *ctx,
                           struct pipeline_sql_error *err);
+/* pipeline_validate_sql with the user-defined functions the SQL may call (functions: n
+ * definitions, borrowed; see dataplane/sql/sql.h). A call of any other function is an
+ * "unknown function" error at its position. */
+int pipeline_validate_sql_with(const char *sql, long task_count, pipeline_schema_fn lookup, void *ctx,
+                               const struct sql_function_def *functions, int nfunctions,
+                               struct pipeline_sql_error *err);
 
 /* Compiles sql (INSERT INTO <sink> SELECT ... FROM <stream>) against the streams lookup finds;
  * the sink need not exist (its schema is then derived from the SELECT). Returns a new plan

@@ -15,6 +15,7 @@
 #include "common/json_text.h"
 #include "common/json_check.h"
 #include "common/log.h"
+#include "dataplane/sql/sql.h"
 #include "dataplane/stream.h"
 
 #define RESOURCE_MAX_FIELDS 16
@@ -109,6 +110,7 @@ static int stream_validate(struct api_request *req, json_t *body, bool create, s
 static int stream_created(struct api_request *req, const char *id, const json_t *doc, struct api_response *resp);
 static int connection_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp);
 static int pipeline_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp);
+static int function_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp);
 
 static const struct json_check_field stream_fields[] = {
     NAME_FIELD,
@@ -238,6 +240,38 @@ const struct resource_kind resource_secrets = {
     "SELECT 'connection \"' || c.name || '\"' FROM connections c, secrets s, jsonb_each_text(c.secret_refs) e "
     "WHERE s.id = $1 AND e.value = s.name LIMIT 1",
     NULL,
+    NULL,
+};
+
+static const char *const function_languages[] = {"lua", NULL};
+static const struct json_check_field function_fields[] = {
+    NAME_FIELD,
+    DESCRIPTION_FIELD,
+    {"language", JSON_CHECK_ENUM, 0, 0, 0, function_languages},
+    {"returns", JSON_CHECK_STRING, 0, 1, 64, NULL},
+    {"source", JSON_CHECK_STRING, JSON_CHECK_REQUIRED, 1, 256 << 10, NULL},
+};
+static const struct resource_column function_columns[] = {
+    COMMON_COLUMNS_HEAD,
+    COLUMN_STRING("language", "r.language"),
+    COLUMN_STRING("returns", "r.returns"),
+    COLUMN_STRING("source", "r.source"),
+    COMMON_COLUMNS_TAIL,
+};
+
+/* A function is in use by a pipeline whose SQL calls it (its name, then "("). */
+const struct resource_kind resource_functions = {
+    "function",
+    "functions",
+    function_fields,
+    sizeof function_fields / sizeof function_fields[0],
+    no_rules,
+    function_columns,
+    "max_functions",
+    false,
+    "SELECT 'pipeline \"' || p.name || '\"' FROM pipelines p, functions f "
+    "WHERE f.id = $1 AND p.sql ~* ('(^|[^A-Za-z0-9_])' || f.name || '\\s*\\(') LIMIT 1",
+    function_validate,
     NULL,
 };
 
@@ -752,6 +786,83 @@ static struct stream_catalog *pipeline_catalog_read(struct api_request *req, str
     return cat;
 }
 
+/* A function's body checked as the worker will define it: a SQL name, a RETURNS type Lua can
+ * give, a source that loads in the sandbox and returns a function or an aggregate's table. An
+ * update is checked with the fields it leaves as stored. */
+static int function_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
+{
+    const char *name = json_string_value(json_object_get(body, "name"));
+    const char *returns = json_string_value(json_object_get(body, "returns"));
+    const char *source = json_string_value(json_object_get(body, "source"));
+    if (name && strchr(name, '-'))
+        return api_fail_field(resp, API_INVALID_REQUEST, "name",
+                              "a function name is a SQL name: letters, digits and '_', a letter first");
+    PGresult *stored = NULL;
+    if (!create && (!name || !returns || !source)) {
+        const char *params[] = {req->params.values[0]};
+        stored = api_db_query(req, resp, "SELECT name, returns, source FROM functions WHERE id = $1", 1, params);
+        if (!stored)
+            return -1;
+        if (PQntuples(stored) != 1) { /* the update itself answers 404 */
+            PQclear(stored);
+            return 0;
+        }
+        name = name ? name : PQgetvalue(stored, 0, 0);
+        returns = returns ? returns : PQgetvalue(stored, 0, 1);
+        source = source ? source : PQgetvalue(stored, 0, 2);
+    }
+    struct sql_function_def d;
+    struct sql_error se;
+    int rc = sql_function_define(name, returns ? returns : "STRING", source, &d, &se);
+    PQclear(stored);
+    if (rc != 0) {
+        /* a built-in's name; the Lua source's errors (they name the function); else the type */
+        const char *field = strstr(se.message, "is a built-in function")  ? "name"
+                            : strncmp(se.message, "function \"", 10) == 0 ? "source"
+                                                                          : "returns";
+        return api_fail_field(resp, API_INVALID_REQUEST, field, "invalid function: %s", se.message);
+    }
+    sql_function_def_free(&d);
+    return 0;
+}
+
+/* The tenant's functions whose names occur in text (a superset of those it calls), defined
+ * for the planner into *defs (*n of them; free with pipeline_functions_free). One whose
+ * stored source no longer loads is left out (a call then is an unknown function). 0, or -1
+ * with resp filled. */
+static int pipeline_functions(struct api_request *req, struct api_response *resp, const char *text,
+                              struct sql_function_def **defs, int *n)
+{
+    const char *params[] = {text};
+    *n = 0;
+    *defs = NULL;
+    PGresult *res = api_db_query(req, resp,
+                                 "SELECT name, returns, source FROM functions "
+                                 "WHERE position(lower(name) in lower($1)) > 0 ORDER BY name",
+                                 1, params);
+    if (!res)
+        return -1;
+    if (!(*defs = calloc((size_t)PQntuples(res) + 1, sizeof **defs))) {
+        PQclear(res);
+        return api_fail(resp, API_INTERNAL, NULL, "out of memory");
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct sql_error se;
+        if (sql_function_define(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), &(*defs)[*n],
+                                &se) == 0)
+            (*n)++;
+    }
+    PQclear(res);
+    return 0;
+}
+
+static void pipeline_functions_free(struct sql_function_def *defs, int n)
+{
+    for (int i = 0; defs && i < n; i++)
+        sql_function_def_free(&defs[i]);
+    free(defs);
+}
+
 static int pipeline_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
 {
     json_t *sql = json_object_get(body, "sql"), *tc = json_object_get(body, "task_count");
@@ -799,11 +910,15 @@ static int pipeline_validate(struct api_request *req, json_t *body, bool create,
                                           "SELECT name, schema::text FROM streams "
                                           "WHERE position(lower(name) in lower($1)) > 0 ORDER BY name",
                                           1, candidate_params);
-        if (!streams.candidates) {
+        struct sql_function_def *defs = NULL;
+        int ndefs = 0;
+        if (!streams.candidates || pipeline_functions(req, resp, text, &defs, &ndefs) < 0) {
+            PQclear(streams.candidates);
             PQclear(stored);
             return -1;
         }
-        int rc = pipeline_validate_sql(text, task_count, pipeline_stream_schema, &streams, &err);
+        int rc = pipeline_validate_sql_with(text, task_count, pipeline_stream_schema, &streams, defs, ndefs, &err);
+        pipeline_functions_free(defs, ndefs);
         PQclear(streams.candidates);
         PQclear(stored);
         stored = NULL;

@@ -1,5 +1,5 @@
 /* resources.h — the tenant's named resources over one generic implementation: streams,
- * connections, pipelines and secrets.
+ * connections, pipelines, secrets and functions (user-defined, in Lua).
  *
  * Each kind is one descriptor (struct resource_kind): its table, its body fields as a
  * json_check table, the columns that make a row's JSON (selected as plain values and written
@@ -17,7 +17,8 @@
 
 struct resource_kind;
 
-extern const struct resource_kind resource_streams, resource_connections, resource_pipelines, resource_secrets;
+extern const struct resource_kind resource_streams, resource_connections, resource_pipelines, resource_secrets,
+    resource_functions;
 
 /* POST /v1/{kind}: 201 with the resource and Location. */
 int resource_create(struct api_request *req, struct api_response *resp);

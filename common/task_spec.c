@@ -34,6 +34,13 @@ static const struct json_check_field spec_fields[] = {
     {"secrets", JSON_CHECK_STRING_MAP, 0, 0, 100000, NULL},
     {"streams", JSON_CHECK_ARRAY, JSON_CHECK_REQUIRED, 0, 0, NULL},
     {"storage", JSON_CHECK_OBJECT, 0, 0, 0, NULL},
+    {"functions", JSON_CHECK_ARRAY, 0, 0, 0, NULL},
+};
+
+static const struct json_check_field function_fields[] = {
+    {"name", JSON_CHECK_STRING, JSON_CHECK_REQUIRED, 1, TEXT_MAX, NULL},
+    {"returns", JSON_CHECK_STRING, JSON_CHECK_REQUIRED, 1, TEXT_MAX, NULL},
+    {"source", JSON_CHECK_STRING, JSON_CHECK_REQUIRED, 0, TEXT_MAX, NULL},
 };
 
 static const struct json_check_field sandbox_fields[] = {
@@ -118,9 +125,29 @@ static int connection_to_json(const struct task_spec *spec, json_t *obj)
     return json_object_set_new(obj, "secrets", secrets) != 0 ? -1 : 0;
 }
 
+/* "functions", when there are any, into obj; 0 or -1. */
+static int functions_to_json(const struct task_spec *spec, json_t *obj)
+{
+    if (spec->nfunctions == 0)
+        return 0;
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < spec->nfunctions; i++) {
+        const struct task_spec_function *f = &spec->functions[i];
+        if (!f->name || !f->returns || !f->source ||
+            json_array_append_new(
+                arr, json_pack("{s:s, s:s, s:s}", "name", f->name, "returns", f->returns, "source", f->source)) != 0) {
+            json_decref(arr);
+            return -1;
+        }
+    }
+    return json_object_set_new(obj, "functions", arr) != 0 ? -1 : 0;
+}
+
 /* The optional fields into obj; 0 or -1. */
 static int options_to_json(const struct task_spec *spec, json_t *obj)
 {
+    if (functions_to_json(spec, obj) != 0)
+        return -1;
     if (set_string(obj, "tenant_id", spec->tenant_id) != 0 ||
         set_string(obj, "checkpoint_dir", spec->checkpoint_dir) != 0 || set_string(obj, "sql", spec->sql) != 0 ||
         set_string(obj, "error_policy", spec->error_policy) != 0 ||
@@ -244,6 +271,35 @@ static int streams_from_json(const json_t *arr, struct task_spec *spec, char *er
     return 0;
 }
 
+static int functions_from_json(const json_t *arr, struct task_spec *spec, char *err, size_t errsz)
+{
+    if (!arr)
+        return 0;
+    if (!(spec->functions = calloc(json_array_size(arr) + 1, sizeof *spec->functions))) {
+        snprintf(err, errsz, "out of memory");
+        return -1;
+    }
+    size_t i;
+    json_t *js;
+    json_array_foreach(arr, i, js)
+    {
+        char path[40];
+        snprintf(path, sizeof path, "functions[%zu]", i);
+        if (check_fields(js, path, function_fields, COUNT(function_fields), err, errsz) != 0)
+            return -1;
+        struct task_spec_function *f = &spec->functions[spec->nfunctions++];
+        bool oom = false;
+        f->name = dup_string(json_object_get(js, "name"), &oom);
+        f->returns = dup_string(json_object_get(js, "returns"), &oom);
+        f->source = dup_string(json_object_get(js, "source"), &oom);
+        if (oom) {
+            snprintf(err, errsz, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int connector_from_json(const json_t *js, struct task_spec *spec, char *err, size_t errsz)
 {
     if (check_fields(js, "connector", connector_fields, COUNT(connector_fields), err, errsz) != 0)
@@ -340,6 +396,7 @@ int task_spec_from_json(const json_t *js, struct task_spec *spec, char *err, siz
     if (check_fields(js, "", spec_fields, COUNT(spec_fields), err, errsz) != 0 ||
         scalars_from_json(js, spec, err, errsz) != 0 || settings_from_json(js, spec, err, errsz) != 0 ||
         streams_from_json(json_object_get(js, "streams"), spec, err, errsz) != 0 ||
+        functions_from_json(json_object_get(js, "functions"), spec, err, errsz) != 0 ||
         kind_from_json(js, spec, err, errsz) != 0) {
         task_spec_free(spec);
         return -1;
@@ -382,6 +439,12 @@ void task_spec_free(struct task_spec *spec)
         json_decref(spec->streams[i].schema);
     }
     free(spec->streams);
+    for (size_t i = 0; spec->functions && i < spec->nfunctions; i++) {
+        free(spec->functions[i].name);
+        free(spec->functions[i].returns);
+        free(spec->functions[i].source);
+    }
+    free(spec->functions);
     free(spec->storage_dir);
     memset(spec, 0, sizeof *spec);
 }

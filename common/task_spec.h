@@ -9,6 +9,7 @@
  *    "sql"?, "error_policy"?, "dead_letter_stream"?,                          (pipeline)
  *    "connector"?: {"name", "type"?, "stream"?, "properties"?}, "secrets"?,    (connection)
  *    "streams": [{"id"?, "name", "dir", "schema", "partitions"?}],
+ *    "functions"?: [{"name", "returns", "source"}],                          (pipeline)
  *    "storage"?: {"quota_bytes", "dir"}}
  * A pipeline needs "sql", a connection its "connector" and at least one stream (its own, first).
  * Unknown fields are refused: both ends are built from this one definition.
@@ -38,6 +39,12 @@ struct task_spec_stream {
     int partitions; /* 0: not given (one, or as many as the log has) */
 };
 
+/* A user-defined function the pipeline's SQL calls (CREATE FUNCTION name RETURNS returns AS
+ * 'source' LANGUAGE LUA): as the api stores it, checked by the worker. */
+struct task_spec_function {
+    char *name, *returns, *source;
+};
+
 /* The outside end of a connection. */
 struct task_spec_connector {
     char *name;   /* the connector: datagen, kafka, ... */
@@ -61,6 +68,8 @@ struct task_spec {
     char *sql;
     char *error_policy;       /* "fail", "skip" or "dead_letter" (checked by the worker); NULL: fail */
     char *dead_letter_stream; /* NULL: none */
+    struct task_spec_function *functions;
+    size_t nfunctions;
     /* connection */
     struct task_spec_connector connector; /* name NULL: none (a pipeline) */
     struct task_spec_property *secrets;   /* secret connector properties, decrypted */

@@ -289,9 +289,45 @@ static void stream_catalog_clear(struct stream_catalog *c)
     c->n = 0;
 }
 
+/* The tenant's user-defined functions whose names occur in sql (a superset of those it calls):
+ * name, returns, source. NULL with err on a database error. */
+static PGresult *tenant_functions(PGconn *conn, const char *tenant, const char *sql, struct db_error *err)
+{
+    const char *p[] = {tenant, sql};
+    return db_query(conn,
+                    "SELECT name, returns, source FROM functions WHERE tenant_id = $1"
+                    "   AND strpos(lower($2), lower(name)) > 0 ORDER BY name",
+                    2, p, err);
+}
+
+/* The rows of tenant_functions() defined for the planner: *defs (free with
+ * functions_defs_free), as many as load (one that does not is left out: the compile then
+ * names it). Returns how many, or -1 when out of memory. */
+static int functions_defs(PGresult *res, struct sql_function_def **defs)
+{
+    int n = 0;
+    if (!(*defs = calloc((size_t)PQntuples(res) + 1, sizeof **defs)))
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct sql_error se;
+        if (sql_function_define(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), &(*defs)[n],
+                                &se) == 0)
+            n++;
+    }
+    return n;
+}
+
+static void functions_defs_free(struct sql_function_def *defs, int n)
+{
+    for (int i = 0; defs && i < n; i++)
+        sql_function_def_free(&defs[i]);
+    free(defs);
+}
+
 /* The input and output stream of a pipeline's SQL as the worker's planner resolves them: it
- * is compiled here with the same front end, so comments, quoted names and window table
- * functions are no guesswork. 0, or -1 when it does not compile. */
+ * is compiled here with the same front end (and the tenant's functions it calls), so
+ * comments, quoted names and window table functions are no guesswork. 0, or -1 when it does
+ * not compile. */
 static int pipeline_streams(struct stream_catalog *cat, const char *sql, char *source, size_t sourcesz, char *sink,
                             size_t sinksz)
 {
@@ -299,7 +335,14 @@ static int pipeline_streams(struct stream_catalog *cat, const char *sql, char *s
     /* the schemas need to outlive one compile only: make room for this one's streams */
     if (cat->n > CATALOG_STREAMS / 2)
         stream_catalog_clear(cat);
-    struct plan *plan = plan_compile(sql, stream_catalog_lookup, cat, &se);
+    struct db_error dberr;
+    struct sql_function_def *defs = NULL;
+    PGresult *fres = tenant_functions(cat->conn, cat->tenant, sql, &dberr);
+    int ndefs = fres ? functions_defs(fres, &defs) : 0;
+    PQclear(fres);
+    struct plan_options po = {.functions = defs, .nfunctions = ndefs < 0 ? 0 : ndefs};
+    struct plan *plan = plan_compile_with(sql, stream_catalog_lookup, cat, &po, &se);
+    functions_defs_free(defs, ndefs);
     if (!plan)
         return -1;
     snprintf(source, sourcesz, "%s", plan_source(plan));
@@ -730,6 +773,31 @@ static int task_streams(struct reconciler *r, const struct cp_task *t, const cha
     return 0;
 }
 
+/* A pipeline's user-defined functions (those whose names occur in its SQL), as the api stores
+ * them: the worker defines them. 0, or -1 with err. */
+static int task_functions(struct reconciler *r, const struct cp_task *t, struct task_spec *spec, bool *oom, char *err,
+                          size_t errsz)
+{
+    if (!spec->sql)
+        return 0;
+    struct db_error dberr;
+    PGresult *res = tenant_functions(r->conn, t->tenant_id, spec->sql, &dberr);
+    if (!res) {
+        snprintf(err, errsz, "%s", dberr.message);
+        return -1;
+    }
+    spec->functions = calloc((size_t)PQntuples(res) + 1, sizeof *spec->functions);
+    *oom |= !spec->functions;
+    for (int i = 0; spec->functions && i < PQntuples(res); i++) {
+        struct task_spec_function *f = &spec->functions[spec->nfunctions++];
+        f->name = spec_strdup(PQgetvalue(res, i, 0), oom);
+        f->returns = spec_strdup(PQgetvalue(res, i, 1), oom);
+        f->source = spec_strdup(PQgetvalue(res, i, 2), oom);
+    }
+    PQclear(res);
+    return 0;
+}
+
 /* The sandbox and the limits of t's worker process, sized by its task size. */
 static void task_sandbox(const struct reconciler *r, const struct cp_task *t, const struct task_launch *l,
                          struct supervisor_task *st)
@@ -799,6 +867,7 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
                   : connection_spec(r, t, res, &spec, &l, &oom, err, errsz)) == 0 &&
         task_dirs(r, t, &spec, &l, &oom, err, errsz) == 0 &&
         task_streams(r, t, pipeline ? "" : PQgetvalue(res, 0, 8), l.uid, &spec, &oom, err, errsz) == 0 &&
+        task_functions(r, t, &spec, &oom, err, errsz) == 0 &&
         storage_quota(r, t->tenant_id, &spec, &oom, err, errsz) == 0) {
         if (oom)
             snprintf(err, errsz, "out of memory building the task spec");

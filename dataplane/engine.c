@@ -762,7 +762,9 @@ static int run_setup(struct run *r)
         /* an updating result needs a sink with a PRIMARY KEY (an upsert stream; plan.c) */
         struct plan_options po = {.sink_accepts_updates = 0,
                                   .state_ttl_ms = o->state_ttl_ms,
-                                  .source_idle_timeout_ms = o->source_idle_timeout_ms};
+                                  .source_idle_timeout_ms = o->source_idle_timeout_ms,
+                                  .functions = o->functions,
+                                  .nfunctions = o->nfunctions};
         r->plan = plan_compile_with(o->sql, catalog, (void *)o, &po, &se);
         if (!r->plan) {
             char msg[400];

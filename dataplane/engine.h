@@ -25,6 +25,8 @@
 #include "dataplane/stream.h"
 #include "dataplane/value.h"
 
+struct sql_function_def;
+
 enum engine_error_policy {
     ENGINE_POLICY_FAIL = 0,    /* stop the run with the record's offset and reason */
     ENGINE_POLICY_SKIP,        /* count, log and drop the record */
@@ -99,7 +101,11 @@ struct engine_options {
     uint64_t storage_quota_bytes;
     const char *storage_dir;
     engine_log_fn log; /* notable events; NULL = common/log */
-    void *ctx;         /* for report and log */
+    /* CREATE FUNCTION definitions the SQL may call (borrowed; checked with
+     * sql_function_check). */
+    const struct sql_function_def *functions;
+    int nfunctions;
+    void *ctx; /* for report and log */
 };
 
 enum engine_result { ENGINE_FAILED = -1, ENGINE_COMPLETED = 0, ENGINE_STOPPED = 1 };

@@ -298,6 +298,36 @@ static int worker_execute(const struct engine_options *task, const char *task_id
 }
 
 /* Sets up streams and options from the spec and runs it; returns 0, or -1 with err. */
+static void worker_functions_free(struct sql_function_def *defs, size_t n)
+{
+    for (size_t i = 0; defs && i < n; i++)
+        sql_function_def_free(&defs[i]);
+    free(defs);
+}
+
+/* The spec's user-defined functions as the engine's definitions (into o; free them with
+ * worker_functions_free(o->functions, o->nfunctions)); 0, or -1 with err. */
+static int worker_functions(const struct task_spec *spec, struct engine_options *o, char *err, size_t errlen)
+{
+    struct sql_function_def *defs = calloc(spec->nfunctions + 1, sizeof *defs);
+    if (!defs) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < spec->nfunctions; i++) {
+        const struct task_spec_function *f = &spec->functions[i];
+        struct sql_error se;
+        if (sql_function_define(f->name, f->returns, f->source, &defs[i], &se) != 0) {
+            snprintf(err, errlen, "function \"%s\": %s", f->name, se.message);
+            worker_functions_free(defs, i);
+            return -1;
+        }
+    }
+    o->functions = defs;
+    o->nfunctions = (int)spec->nfunctions;
+    return 0;
+}
+
 static int worker_run_spec(const struct task_spec *spec, char *err, size_t errlen)
 {
     log_set_id(spec->task_id);
@@ -306,7 +336,7 @@ static int worker_run_spec(const struct task_spec *spec, char *err, size_t errle
         return -1;
     }
     struct engine_options o = {.checkpoint_dir = spec->checkpoint_dir};
-    if (worker_options(spec, &o, err, errlen) != 0)
+    if (worker_options(spec, &o, err, errlen) != 0 || worker_functions(spec, &o, err, errlen) != 0)
         return -1;
     /* the spec's streams, and a connection's outside end */
     struct worker_stream *ws = calloc(spec->nstreams + 1, sizeof *ws);
@@ -326,6 +356,7 @@ static int worker_run_spec(const struct task_spec *spec, char *err, size_t errle
     if (ws)
         free_streams(ws, nstreams);
     free(es);
+    worker_functions_free((struct sql_function_def *)o.functions, (size_t)o.nfunctions);
     return rc;
 }
 
@@ -701,10 +732,13 @@ static int run_job_prepare(struct run_job *j, int q, const struct sql_script *sc
                                    .source_idle_timeout_ms = script->source_idle_timeout_ms,
                                    .checkpoint_interval_ms = (uint32_t)a->checkpoint_ms,
                                    .checkpoint_interval_records = (uint64_t)a->checkpoint_records,
-                                   .stop = &worker_stop};
+                                   .stop = &worker_stop,
+                                   .functions = script->functions,
+                                   .nfunctions = script->nfunctions};
     struct run_catalog cat = {rs->base, n};
     struct sql_error se = {0};
-    struct plan *probe = plan_compile(j->sql, run_catalog_lookup, &cat, &se);
+    struct plan_options po = {.functions = script->functions, .nfunctions = script->nfunctions};
+    struct plan *probe = plan_compile_with(j->sql, run_catalog_lookup, &cat, &po, &se);
     if (!probe) {
         char msg[400];
         sql_error_shift(&se, script->insert_line[q], script->insert_column[q]);

@@ -101,7 +101,7 @@ static const struct option_row option_rows[] = {
     {.name = "prune",
      .type = OPTION_BOOL,
      F(prune),
-     .help = "delete streams, connections, pipelines and secrets the file does not name"},
+     .help = "delete streams, connections, pipelines, secrets and functions the file does not name"},
     {.name = "wait", .type = OPTION_BOOL, F(wait), .help = "wait until the resource reaches the state (see --timeout)"},
     {.name = "follow",
      .type = OPTION_BOOL,
@@ -145,7 +145,7 @@ struct command {
 static int run_help(struct cli *cli);
 static int run_version(struct cli *cli);
 
-#define KINDS "KIND is streams, connections, pipelines, secrets, api-keys or users (named by email)."
+#define KINDS "KIND is streams, connections, pipelines, secrets, functions, api-keys or users (named by email)."
 static const struct command commands[] = {
     {"signup", cli_cmd_signup, 0, 0, "signup --api-url URL --tenant NAME --email EMAIL [--password P]",
      "Create an account (a tenant and its owner) and save its API key in the profile.",
@@ -164,7 +164,7 @@ static const struct command commands[] = {
      "       create user --email EMAIL [--role ROLE] [--password P | --password-stdin]",
      "Create a resource: a pipeline from SQL, a secret from a value, an api-key (its key is "
      "shown once), a user of the tenant (with a first password), or any kind from a spec file "
-     "(the API body without the name).",
+     "(the API body without the name; a function's is {returns, source}).",
      "name file sql sql-file description value email role password password-stdin"},
     {"set-role", cli_cmd_set_role, 2, 2, "set-role EMAIL ROLE",
      "Give a user of the tenant another role: owner, admin or member (owner or admin only; only "

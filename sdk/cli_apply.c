@@ -67,8 +67,8 @@ static void say(const struct cli_spec_doc *d, const char *what, bool dry_run)
 }
 
 /* The kinds apply manages, in dependency order. */
-static const enum sluice_kind apply_order[] = {SLUICE_KIND_SECRET, SLUICE_KIND_STREAM, SLUICE_KIND_CONNECTION,
-                                               SLUICE_KIND_PIPELINE};
+static const enum sluice_kind apply_order[] = {SLUICE_KIND_SECRET, SLUICE_KIND_STREAM, SLUICE_KIND_FUNCTION,
+                                               SLUICE_KIND_CONNECTION, SLUICE_KIND_PIPELINE};
 #define N_ORDER (sizeof apply_order / sizeof apply_order[0])
 
 /* ==== the streams a pipeline's SQL names ================================================= */
@@ -282,6 +282,7 @@ static const char *const required_fields[SLUICE_KIND_COUNT][4] = {
     [SLUICE_KIND_STREAM] = {"schema"},
     [SLUICE_KIND_CONNECTION] = {"connector", "type", "stream"},
     [SLUICE_KIND_PIPELINE] = {"sql"},
+    [SLUICE_KIND_FUNCTION] = {"source"},
 };
 
 /* Problems of one document that only the server's state reveals; returns how many. */

@@ -24,7 +24,7 @@ static int parse_kind(struct cli *cli, const char *word, enum sluice_kind *kind)
         return 0;
     return cli_usage_error(cli,
                            "unknown kind \"%s\"; expected streams, connections, pipelines, "
-                           "secrets, api-keys or users",
+                           "secrets, functions, api-keys or users",
                            word);
 }
 
@@ -665,7 +665,7 @@ static json_t *create_body(struct cli *cli, enum sluice_kind kind, int *code)
         cli_usage_error(cli, "a secret needs --value or a spec with \"value\"");
         return NULL;
     }
-    if ((kind == SLUICE_KIND_STREAM || kind == SLUICE_KIND_CONNECTION) && !cli->file) {
+    if ((kind == SLUICE_KIND_STREAM || kind == SLUICE_KIND_CONNECTION || kind == SLUICE_KIND_FUNCTION) && !cli->file) {
         json_decref(body);
         cli_usage_error(cli, "a %s is created from a spec: -f FILE (or use `sluice apply`)", sluice_kind_name(kind));
         return NULL;

@@ -40,6 +40,10 @@ struct column {
 #define MAX_COLUMNS 8
 static const struct column kind_columns[SLUICE_KIND_COUNT][MAX_COLUMNS] = {
     [SLUICE_KIND_SECRET] = {{"NAME", "name"}, {"VERSION", "version"}, {"UPDATED", "updated_at"}},
+    [SLUICE_KIND_FUNCTION] = {{"NAME", "name"},
+                              {"RETURNS", "returns"},
+                              {"VERSION", "version"},
+                              {"UPDATED", "updated_at"}},
     [SLUICE_KIND_STREAM] = {{"NAME", "name"},
                             {"PARTITIONS", "partitions"},
                             {"FIELDS", "schema.fields#"},

@@ -211,6 +211,7 @@ static const char *const connection_types[] = {"source", "sink", NULL};
 static const char *const task_sizes[] = {"S", "M", "L", NULL};
 static const char *const error_policies[] = {"fail", "skip", "dead_letter", NULL};
 static const char *const desired_states[] = {"running", "stopped", NULL};
+static const char *const function_languages[] = {"lua", NULL};
 
 #define SPEC_MAX_FIELDS 10
 static const struct spec_field spec_fields[SLUICE_KIND_COUNT][SPEC_MAX_FIELDS] = {
@@ -234,6 +235,10 @@ static const struct spec_field spec_fields[SLUICE_KIND_COUNT][SPEC_MAX_FIELDS] =
                               {"task_count", SPEC_INT, false, 1, 64, NULL},
                               {"task_size", SPEC_ENUM, false, 0, 0, task_sizes},
                               {"desired_state", SPEC_ENUM, false, 0, 0, desired_states}},
+    [SLUICE_KIND_FUNCTION] = {{"description", SPEC_STRING, true, 0, 0, NULL},
+                              {"language", SPEC_ENUM, false, 0, 0, function_languages},
+                              {"returns", SPEC_STRING, false, 0, 0, NULL},
+                              {"source", SPEC_STRING, false, 0, 0, NULL}},
 };
 
 /* "a, b or c" (last " or ", or " and ") of n words into buf. */
@@ -365,12 +370,14 @@ static void add_resource(struct reader *r, json_t *res, struct cli_spec_set *set
     json_t *kind = json_object_get(res, "kind");
     enum sluice_kind k;
     if (!json_is_string(kind)) {
-        fail_at(r, line, col, "missing \"kind\" (stream, connection, pipeline or secret) (document %d)", r->resources);
+        fail_at(r, line, col, "missing \"kind\" (stream, connection, pipeline, secret or function) (document %d)",
+                r->resources);
         return;
     }
     mark_of(r, kind, &line, &col);
     if (sluice_kind_parse(json_string_value(kind), &k) < 0 || k == SLUICE_KIND_API_KEY || k == SLUICE_KIND_USER) {
-        fail_at(r, line, col, "unknown kind \"%s\"; expected stream, connection, pipeline or secret (document %d)",
+        fail_at(r, line, col,
+                "unknown kind \"%s\"; expected stream, connection, pipeline, secret or function (document %d)",
                 json_string_value(kind), r->resources);
         return;
     }

@@ -25,6 +25,7 @@ static const struct kind_row kind_rows[SLUICE_KIND_COUNT] = {
     {SLUICE_KIND_PIPELINE, "pipeline", "pipelines", "pl", true, "name"},
     {SLUICE_KIND_API_KEY, "api-key", "api-keys", "apikey", false, "name"},
     {SLUICE_KIND_USER, "user", "users", NULL, false, "email"},
+    {SLUICE_KIND_FUNCTION, "function", "functions", "fn", false, "name"},
 };
 
 int sluice_kind_parse(const char *word, enum sluice_kind *kind)

@@ -120,7 +120,9 @@ enum sluice_kind {
     SLUICE_KIND_CONNECTION,
     SLUICE_KIND_PIPELINE,
     SLUICE_KIND_API_KEY,
-    SLUICE_KIND_USER, /* people of the tenant: named by their email; created with email, password, role */
+    SLUICE_KIND_USER,     /* people of the tenant: named by their email; created with email, password, role */
+    SLUICE_KIND_FUNCTION, /* a Lua user-defined function (name, returns, source); appended: the values above
+                             stay as they were (apply creates functions before pipelines) */
     SLUICE_KIND_COUNT
 };
 

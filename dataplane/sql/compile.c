@@ -11,6 +11,7 @@
 #include "dataplane/codec/timestamp.h"
 #include "dataplane/sql/functions.h"
 #include "dataplane/sql/lexer.h"
+#include "dataplane/sql/udf.h"
 
 /* ---- Compiler state ----------------------------------------------------------------------*/
 
@@ -533,9 +534,50 @@ static int call_result_type(struct expr_compiler *c, const struct ast *a, const 
     return 0;
 }
 
+/* A call of a CREATE FUNCTION function d: an aggregate goes to the planner as the built-in
+ * ones do; a scalar runs in its own Lua state (udf.h), owned by the plan through the
+ * compiler's cleanups. Arguments take any type. */
+static int compile_udf_call(struct expr_compiler *c, const struct ast *a, const struct sql_function_def *d,
+                            struct expr **out)
+{
+    char msg[300];
+    if (a->over)
+        return compile_fail(c, a, "OVER is not supported with the user-defined function %s", d->name);
+    if (d->aggregate) {
+        if (!c->resolve_aggregate)
+            return compile_fail(c, a, "aggregate function %s is not allowed in %s", d->name, c->clause);
+        return compile_resolved(c, a, c->resolve_aggregate, out);
+    }
+    if (a->distinct)
+        return compile_fail(c, a, "DISTINCT is only allowed in aggregate functions");
+    if (a->nargs > FUNCTIONS_MAX_ARGS)
+        return compile_fail(c, a, "function %s takes at most %d arguments, found %d", d->name, FUNCTIONS_MAX_ARGS,
+                            a->nargs);
+    struct expr *e = node_new(c, a, udf_eval, d->returns, a->nargs);
+    if (!e)
+        return -1;
+    if (!(e->state = udf_new(d->name, d->source, d->returns, msg, sizeof msg)))
+        return compile_fail(c, a, "%s", msg);
+    if (expr_compiler_defer(c, udf_free_void, e->state) < 0) {
+        udf_free(e->state);
+        return compile_fail(c, a, "out of memory");
+    }
+    for (int i = 0; i < a->nargs; i++) {
+        if (a->args[i]->kind == AST_STAR)
+            return compile_fail(c, a->args[i], "\"*\" is only allowed in COUNT(*)");
+        if (expr_compile(c, a->args[i], &e->args[i]) < 0)
+            return -1;
+    }
+    *out = e;
+    return 0;
+}
+
 static int compile_function(struct expr_compiler *c, const struct ast *a, struct expr **out)
 {
     const struct sql_function *f = functions_find(a->name);
+    const struct sql_function_def *d = f ? NULL : udf_find(c->udfs, c->nudfs, a->name);
+    if (d)
+        return compile_udf_call(c, a, d, out);
     if (!f) {
         const char *s = functions_suggest(a->name);
         if (s)

@@ -15,7 +15,9 @@ struct expr_compiler {
     int (*resolve_column)(struct expr_compiler *c, const struct ast *col, int *index, enum value_type *type);
     int (*resolve_aggregate)(struct expr_compiler *c, const struct ast *call, int *index, enum value_type *type);
     void *ctx;
-    const char *clause; /* "WHERE", "GROUP BY", ... for messages */
+    const char *clause;                  /* "WHERE", "GROUP BY", ... for messages */
+    const struct sql_function_def *udfs; /* CREATE FUNCTION definitions (udf.h), borrowed */
+    int nudfs;
     struct expr_cleanup {
         void (*fn)(void *);
         void *ptr;

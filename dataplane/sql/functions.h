@@ -22,6 +22,7 @@ enum agg_kind {
     AGG_VAR_SAMP,
     AGG_STDDEV_POP,
     AGG_STDDEV_SAMP,
+    AGG_UDF, /* a Lua aggregate (udf.h): agg_slot.udf */
 };
 
 /* How the result type follows from the argument types. */

@@ -6,6 +6,7 @@
 
 #include "dataplane/sql/functions.h"
 #include "dataplane/sql/opstate.h"
+#include "dataplane/sql/udf.h"
 
 /* A distinct value and how many rows of the group hold it. */
 struct value_count {
@@ -14,7 +15,8 @@ struct value_count {
 };
 
 /* COUNT, SUM, AVG: count of non-null values and their sum. MIN, MAX, COUNT(DISTINCT): the
- * values in order, with counts. */
+ * values in order, with counts. A Lua aggregate (AGG_UDF): count, and in vals[0] (count 1) the
+ * accumulator's byte form. */
 struct group_acc {
     int64_t count;
     union {
@@ -27,7 +29,8 @@ struct group_acc {
 
 int group_agg_supported(enum agg_kind kind)
 {
-    return kind == AGG_COUNT || kind == AGG_SUM || kind == AGG_AVG || kind == AGG_MIN || kind == AGG_MAX;
+    return kind == AGG_COUNT || kind == AGG_SUM || kind == AGG_AVG || kind == AGG_MIN || kind == AGG_MAX ||
+           kind == AGG_UDF;
 }
 
 static int uses_values(const struct agg_slot *s)
@@ -91,6 +94,23 @@ static void acc_free(struct group_acc *a)
     free(a->vals);
 }
 
+/* A Lua aggregate's accumulate or retract: vals[0] holds the accumulator. Returns 0, -1 (no
+ * memory) or -2 (the function failed; the accumulator is as before). */
+static int acc_udf_update(const struct agg_slot *s, struct group_acc *a, const struct value *v, int sign)
+{
+    if (!a->vals) {
+        if (!(a->vals = calloc(1, sizeof *a->vals)))
+            return -1;
+        a->capvals = a->nvals = 1;
+        a->vals[0].n = 1;
+    }
+    if (udf_agg_update(s->udf, &a->vals[0].v, v, sign < 0) < 0)
+        return -2;
+    a->count += sign;
+    return 0;
+}
+
+/* Returns 0, -1 (no memory) or -2 (a Lua aggregate failed). */
 static int acc_update(const struct agg_slot *s, struct group_acc *a, const struct value *v, int sign)
 {
     if (s->kind == AGG_COUNT && !s->arg) {
@@ -99,6 +119,8 @@ static int acc_update(const struct agg_slot *s, struct group_acc *a, const struc
     }
     if (v->type == VT_NULL)
         return 0;
+    if (s->kind == AGG_UDF)
+        return acc_udf_update(s, a, v, sign);
     if (uses_values(s))
         return acc_values_add(a, v, sign);
     if (s->kind == AGG_SUM || s->kind == AGG_AVG) {
@@ -212,9 +234,11 @@ struct group_entry *group_table_find(struct group_table *t, const struct value *
 
 int group_entry_update(struct group_table *t, struct group_entry *g, const struct value *args, int sign)
 {
-    for (int i = 0; i < t->naggs; i++)
-        if (acc_update(&t->aggs[i], &g->accs[i], &args[i], sign) < 0)
-            return -1;
+    for (int i = 0; i < t->naggs; i++) {
+        int rc = acc_update(&t->aggs[i], &g->accs[i], &args[i], sign);
+        if (rc < 0)
+            return rc;
+    }
     g->rows += sign;
     return 0;
 }
@@ -225,6 +249,9 @@ void group_entry_result(const struct group_table *t, const struct group_entry *g
     const struct group_acc *a = &g->accs[i];
     out->type = s->result;
     switch (s->kind) {
+    case AGG_UDF:
+        udf_agg_result(s->udf, a->nvals ? &a->vals[0].v : &(struct value){.type = VT_NULL}, out);
+        return;
     case AGG_COUNT:
         out->u.i = s->distinct ? a->nvals : a->count;
         return;
@@ -330,9 +357,9 @@ static int read_acc(struct window_reader *r, const struct agg_slot *s, struct gr
     window_get(r, &a->count, sizeof a->count);
     window_get(r, &a->sum, sizeof a->sum);
     window_get(r, &nvals, sizeof nvals);
-    if (r->bad || nvals < 0 || (nvals > 0 && !uses_values(s)))
+    if (r->bad || nvals < 0 || (nvals > 0 && !uses_values(s) && !(s->kind == AGG_UDF && nvals == 1)))
         return -1;
-    enum value_type want = s->arg ? s->arg->type : VT_NULL;
+    enum value_type want = s->kind == AGG_UDF ? VT_STRING : s->arg ? s->arg->type : VT_NULL;
     for (int v = 0; v < nvals; v++) {
         struct value x;
         int64_t n;

@@ -46,7 +46,8 @@ struct group_entry *group_table_find(struct group_table *t, const struct value *
                                      int64_t now_ms);
 /* Accumulates (sign 1) or retracts (sign -1) one row's aggregate arguments (one per slot;
  * VT_NULL when a FILTER rejected the row, ignored for COUNT(*)). A retraction of a value the
- * group never saw is ignored. Returns 0 or -1 (no memory). */
+ * group never saw is ignored. Returns 0, -1 (no memory) or -2 (a Lua aggregate failed:
+ * udf_take_error() of its slot says why). */
 int group_entry_update(struct group_table *t, struct group_entry *g, const struct value *args, int sign);
 /* Result of aggregate i; a string is borrowed from the group (valid until its next update). */
 void group_entry_result(const struct group_table *t, const struct group_entry *g, int i, struct value *out);

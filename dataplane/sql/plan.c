@@ -24,6 +24,7 @@
 #include "dataplane/sql/over.h"
 #include "dataplane/sql/query.h"
 #include "dataplane/sql/rank.h"
+#include "dataplane/sql/udf.h"
 
 #define MAX_GROUP_KEYS 64
 
@@ -1033,6 +1034,10 @@ struct plan *plan_compile_with(const char *sql, sql_catalog_fn catalog, void *ct
     p->stats.watermark_ms = INT64_MIN;
     p->compiler.arena = p->arena;
     p->compiler.err = err;
+    p->compiler.udfs = p->opts.functions;
+    p->compiler.nudfs = p->opts.nfunctions;
+    p->opts.functions = NULL; /* borrowed during the compile only */
+    p->opts.nfunctions = 0;
     if (parser_parse_insert(sql, tmp, &ins, err) < 0)
         goto fail;
     struct build b = {.p = p, .ins = ins, .catalog = catalog, .ctx = ctx, .err = err};
@@ -1043,6 +1048,8 @@ struct plan *plan_compile_with(const char *sql, sql_catalog_fn catalog, void *ct
     }
     for (int i = 0; i < p->nqueries; i++)
         p->queries[i]->sel = NULL; /* the syntax tree goes with tmp */
+    p->compiler.udfs = NULL;
+    p->compiler.nudfs = 0;
     /* fingerprint: what a snapshot must match */
     uint64_t h = 0xcbf29ce484222325ULL;
     h = hash_bytes(h, sql, strlen(sql));
@@ -1264,6 +1271,20 @@ static int group_inputs(struct plan *p, struct query *q, struct eval_ctx *ec, st
     return 0;
 }
 
+/* An aggregate update that returned rc < 0: out of memory (-1), or the error of the Lua
+ * aggregate that failed (-2), at its call; counted as an evaluation error. Returns -1. */
+static int agg_fail(struct plan *p, struct query *q, int rc)
+{
+    for (int i = 0; rc == -2 && i < q->naggs; i++) {
+        const char *msg = q->aggs[i].udf ? udf_take_error(q->aggs[i].udf) : NULL;
+        if (msg) {
+            p->stats.eval_errors++;
+            return fail_at(p->err, q->aggs[i].line, q->aggs[i].column, "%s", msg);
+        }
+    }
+    return fail_at(p->err, 0, 0, rc == -2 ? "an aggregate function failed" : "out of memory");
+}
+
 /* A row into the window its columns give (WINDOW_GIVEN): it comes from a window that fired,
  * so it is never late. */
 static int given_window_push(struct plan *p, struct query *q, struct eval_ctx *ec)
@@ -1277,9 +1298,8 @@ static int given_window_push(struct plan *p, struct query *q, struct eval_ctx *e
     if (group_inputs(p, q, ec, keys) < 0)
         return -1;
     uint64_t h = window_keys_hash(&q->table, keys);
-    if (window_table_add(&q->table, s->u.i, e->u.i, keys, h, q->aggargs, (int64_t)p->stats.rows_in) < 0)
-        return fail_at(p->err, 0, 0, "out of memory");
-    return 0;
+    int rc = window_table_add(&q->table, s->u.i, e->u.i, keys, h, q->aggargs, (int64_t)p->stats.rows_in);
+    return rc < 0 ? agg_fail(p, q, rc) : 0;
 }
 
 static int window_push(struct plan *p, struct query *q, const struct value *row)
@@ -1303,14 +1323,16 @@ static int window_push(struct plan *p, struct query *q, const struct value *row)
     if (q->window == WINDOW_SESSION) {
         int rc = window_session_add(&q->table, ts, p->stats.watermark_ms, keys, h, q->aggargs, seq);
         if (rc < 0)
-            return fail_at(p->err, 0, 0, "out of memory");
+            return agg_fail(p, q, rc);
         p->stats.late_dropped += rc == 1;
         return 0;
     }
     int n = window_list(q, ts, p->stats.watermark_ms);
-    for (int i = 0; i < n; i++)
-        if (window_table_add(&q->table, q->bounds[i].start, q->bounds[i].end, keys, h, q->aggargs, seq) < 0)
-            return fail_at(p->err, 0, 0, "out of memory");
+    for (int i = 0; i < n; i++) {
+        int rc = window_table_add(&q->table, q->bounds[i].start, q->bounds[i].end, keys, h, q->aggargs, seq);
+        if (rc < 0)
+            return agg_fail(p, q, rc);
+    }
     if (n == 0)
         p->stats.late_dropped++;
     return 0;
@@ -1371,8 +1393,9 @@ static int group_push(struct plan *p, struct query *q, enum row_kind kind, const
     int had = g->rows > 0;
     if (had && group_row(q, g, q->prevrow, p->scratch) < 0)
         return fail_at(p->err, 0, 0, "out of memory");
-    if (group_entry_update(&q->groups, g, q->aggargs, add ? 1 : -1) < 0)
-        return fail_at(p->err, 0, 0, "out of memory");
+    int rc = group_entry_update(&q->groups, g, q->aggargs, add ? 1 : -1);
+    if (rc < 0)
+        return agg_fail(p, q, rc);
     if (g->rows <= 0) {
         group_table_remove(&q->groups, g);
         return had ? group_output(p, q, ROW_DELETE, q->prevrow) : 0;

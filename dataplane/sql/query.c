@@ -12,6 +12,7 @@
 
 #include "common/arena.h"
 #include "dataplane/sql/functions.h"
+#include "dataplane/sql/udf.h"
 
 /* Grouping keys are gathered per row in a fixed array. */
 #define MAX_GROUP_KEYS 64
@@ -121,19 +122,21 @@ static const struct ast *ast_rewrite_keys(struct query *q, struct arena *arena, 
     return a;
 }
 
-static int ast_has_aggregate(const struct ast *a)
+/* 1 when a calls an aggregate (a built-in one, or a Lua one of c->udfs). */
+static int ast_has_aggregate(const struct expr_compiler *c, const struct ast *a)
 {
     if (!a)
         return 0;
     if (a->kind == AST_FUNC) {
         const struct sql_function *f = functions_find(a->name);
-        if (f && f->agg != AGG_NONE)
+        const struct sql_function_def *d = f ? NULL : udf_find(c->udfs, c->nudfs, a->name);
+        if ((f && f->agg != AGG_NONE) || (d && d->aggregate))
             return 1;
     }
     for (int i = 0; i < a->nargs; i++)
-        if (ast_has_aggregate(a->args[i]))
+        if (ast_has_aggregate(c, a->args[i]))
             return 1;
-    return ast_has_aggregate(a->operand) || ast_has_aggregate(a->else_expr);
+    return ast_has_aggregate(c, a->operand) || ast_has_aggregate(c, a->else_expr);
 }
 
 /* FILTER (WHERE ...) only on aggregate calls. */
@@ -326,12 +329,10 @@ static int check_agg_call(struct expr_compiler *c, const struct ast *call, const
     return 0;
 }
 
-static int resolve_aggregate(struct expr_compiler *c, const struct ast *call, int *index, enum value_type *type)
+/* Room for one more aggregate slot. Returns 0 or -1. */
+static int agg_slot_reserve(struct expr_compiler *c, const struct ast *call)
 {
     struct query *q = c->ctx;
-    const struct sql_function *f = functions_find(call->name);
-    if (check_agg_call(c, call, f) < 0)
-        return -1;
     if (q->naggs == q->capaggs) {
         int cap = q->capaggs ? q->capaggs * 2 : 4;
         struct agg_slot *n = realloc(q->aggs, (size_t)cap * sizeof *n);
@@ -340,6 +341,50 @@ static int resolve_aggregate(struct expr_compiler *c, const struct ast *call, in
         q->aggs = n;
         q->capaggs = cap;
     }
+    return 0;
+}
+
+/* A Lua aggregate (CREATE FUNCTION, udf.h) of one argument: its own Lua state, owned by the
+ * plan through the compiler's cleanups. */
+static int resolve_udf_aggregate(struct expr_compiler *c, const struct ast *call, const struct sql_function_def *d,
+                                 int *index, enum value_type *type)
+{
+    struct query *q = c->ctx;
+    char msg[300];
+    if (call->nargs != 1 || call->args[0]->kind == AST_STAR)
+        return compile_fail(c, call, "aggregate function %s takes 1 argument, found %s", d->name,
+                            call->nargs == 1   ? "*"
+                            : call->nargs == 0 ? "none"
+                                               : "more");
+    if (call->distinct)
+        return compile_fail(c, call, "DISTINCT is only supported in COUNT(DISTINCT expression)");
+    struct agg_slot slot = {.kind = AGG_UDF, .result = d->returns, .line = call->line, .column = call->column};
+    if (!(slot.udf = udf_new(d->name, d->source, d->returns, msg, sizeof msg)))
+        return compile_fail(c, call, "%s", msg);
+    if (expr_compiler_defer(c, udf_free_void, slot.udf) < 0) {
+        udf_free(slot.udf);
+        return compile_fail(c, call, "out of memory");
+    }
+    if (q->window == WINDOW_SESSION && !udf_has(slot.udf, "merge"))
+        return compile_fail(c, call, "aggregate function %s needs a merge function in a SESSION window", d->name);
+    if (agg_slot_reserve(c, call) < 0 ||
+        compile_in_input_scope(c, call->args[0], "an aggregate argument", &slot.arg) < 0)
+        return -1;
+    q->aggs[q->naggs] = slot;
+    *index = agg_base(q) + q->naggs;
+    *type = slot.result;
+    q->naggs++;
+    return 0;
+}
+
+static int resolve_aggregate(struct expr_compiler *c, const struct ast *call, int *index, enum value_type *type)
+{
+    struct query *q = c->ctx;
+    const struct sql_function *f = functions_find(call->name);
+    if (!f)
+        return resolve_udf_aggregate(c, call, udf_find(c->udfs, c->nudfs, call->name), index, type);
+    if (check_agg_call(c, call, f) < 0 || agg_slot_reserve(c, call) < 0)
+        return -1;
     struct agg_slot slot = {.kind = f->agg, .distinct = call->distinct};
     if (call->args[0]->kind != AST_STAR) {
         if (compile_in_input_scope(c, call->args[0], "an aggregate argument", &slot.arg) < 0)
@@ -490,7 +535,7 @@ static int compile_group_by(struct query *q, const struct ast_select *sel, const
         const struct ast *g = sel->distinct ? sel->items[i].expr : sel->group_by[i];
         if (g->kind == AST_STAR)
             return fail_at(env->err, g->line, g->column, "SELECT DISTINCT * is not supported; list the columns");
-        if (sel->distinct && ast_has_aggregate(g))
+        if (sel->distinct && ast_has_aggregate(env->compiler, g))
             return fail_at(env->err, g->line, g->column, "SELECT DISTINCT with aggregates is not supported");
         if (q->window != WINDOW_NONE && q->window != WINDOW_GIVEN && g->kind == AST_COLUMN &&
             is_window_column(g->name) && !g->quoted) {
@@ -743,7 +788,7 @@ int query_compile(struct query *q, const struct ast_select *sel, const struct sc
         return -1;
     int grouped = sel->ngroup_by > 0 || sel->having || sel->distinct;
     for (int i = 0; i < sel->nitems && !grouped; i++)
-        grouped = ast_has_aggregate(sel->items[i].expr);
+        grouped = ast_has_aggregate(c, sel->items[i].expr);
     if (sel->window != WINDOW_NONE && compile_window(q, sel, env) < 0)
         return -1;
     q->tvf = q->window != WINDOW_NONE && !grouped;

@@ -11,7 +11,9 @@
 #include <strings.h>
 
 #include "common/arena.h"
+#include "dataplane/sql/functions.h"
 #include "dataplane/sql/parser.h"
+#include "dataplane/sql/udf.h"
 
 static char *script_strdup(struct parser *p, const char *s, size_t n)
 {
@@ -116,9 +118,125 @@ static void script_view(struct parser *p, struct sql_script *out, const struct t
     v->name = script_strdup(p, name->text, strlen(name->text));
 }
 
+int sql_function_check(struct sql_function_def *d, struct sql_error *err)
+{
+    enum udf_kind kind;
+    memset(err, 0, sizeof *err);
+    if (udf_check(d->name, d->source, &kind, err->message, sizeof err->message) < 0)
+        return -1;
+    d->aggregate = kind == UDF_AGGREGATE;
+    return 0;
+}
+
+void sql_function_def_free(struct sql_function_def *d)
+{
+    if (!d)
+        return;
+    free(d->name);
+    free(d->source);
+    memset(d, 0, sizeof *d);
+}
+
+int sql_function_define(const char *name, const char *returns, const char *source, struct sql_function_def *out,
+                        struct sql_error *err)
+{
+    memset(out, 0, sizeof *out);
+    memset(err, 0, sizeof *err);
+    if (strspn(returns, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_(), ") != strlen(returns) ||
+        strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != strlen(name)) {
+        snprintf(err->message, sizeof err->message, "invalid function name or return type");
+        return -1;
+    }
+    /* CREATE FUNCTION `name` RETURNS type AS '<source, quotes doubled>' LANGUAGE LUA */
+    size_t quotes = 0;
+    for (const char *s = source; *s; s++)
+        quotes += *s == '\'';
+    size_t size = strlen(name) + strlen(returns) + strlen(source) + quotes + 80;
+    char *text = malloc(size), *w;
+    if (!text) {
+        snprintf(err->message, sizeof err->message, "out of memory");
+        return -1;
+    }
+    w = text + snprintf(text, size, "CREATE FUNCTION `%s` RETURNS %s AS '", name, returns);
+    for (const char *s = source; *s; s++) {
+        if (*s == '\'')
+            *w++ = '\'';
+        *w++ = *s;
+    }
+    strcpy(w, "' LANGUAGE LUA");
+    struct sql_script script;
+    int rc = sql_script_parse(text, &script, err);
+    free(text);
+    if (rc < 0 || script.nfunctions != 1 || script.nstreams || script.nviews || script.ninserts) {
+        if (rc == 0)
+            snprintf(err->message, sizeof err->message, "invalid function definition");
+        err->line = err->column = 0;
+        sql_script_free(&script);
+        return -1;
+    }
+    *out = script.functions[0];
+    script.nfunctions = 0; /* moved */
+    sql_script_free(&script);
+    return 0;
+}
+
+/* CREATE [TEMPORARY [SYSTEM]] FUNCTION [IF NOT EXISTS] name [RETURNS type] AS 'source'
+ * LANGUAGE LUA, CREATE and TEMPORARY consumed (at start): the source is loaded in a sandbox
+ * here, so that its errors point at the file. */
+static void script_function(struct parser *p, struct sql_script *out, const struct token *start)
+{
+    if (parser_accept_keyword(p, "IF")) {
+        parser_expect_keyword(p, "NOT");
+        parser_expect_keyword(p, "EXISTS");
+    }
+    const struct token *name = parser_identifier(p, "a function name", NULL);
+    if (functions_find(name->text))
+        parser_error(p, name, "function \"%s\" is a built-in function; choose another name", name->text);
+    if (udf_find(out->functions, out->nfunctions, name->text))
+        parser_error(p, name, "function \"%s\" is defined twice", name->text);
+    enum value_type returns = VT_STRING;
+    if (parser_accept_keyword(p, "RETURNS")) {
+        const struct token *t = parser_peek(p);
+        returns = parser_type(p);
+        if (!udf_type_supported(returns))
+            parser_error(p, t,
+                         "a Lua function cannot return %s (BIGINT, DOUBLE, STRING, BOOLEAN, TIMESTAMP(3) or DATE)",
+                         sql_type_name(returns));
+    }
+    parser_expect_keyword(p, "AS");
+    const struct token *src = parser_expect(p, TK_STRING, "the function's Lua source in quotes");
+    const struct token *lang = parser_peek(p);
+    if (!parser_accept_keyword(p, "LANGUAGE"))
+        parser_error(p, lang, "function \"%s\" needs LANGUAGE LUA after its source (only Lua functions are supported)",
+                     name->text);
+    lang = parser_peek(p);
+    if (!parser_accept_keyword(p, "LUA"))
+        parser_error(p, lang, "only LANGUAGE LUA is supported");
+    struct sql_function_def d = {.returns = returns, .line = start->line, .column = start->column};
+    d.name = script_strdup(p, name->text, strlen(name->text));
+    struct sql_error check;
+    d.source = malloc(strlen(src->text) + 1);
+    if (d.source)
+        strcpy(d.source, src->text);
+    if (!d.source)
+        snprintf(check.message, sizeof check.message, "out of memory");
+    if (!d.source || sql_function_check(&d, &check) < 0) {
+        free(d.name);
+        free(d.source);
+        parser_error(p, src, "%s", check.message);
+    }
+    out->functions = script_grow(p, out->functions, (size_t)out->nfunctions + 1, sizeof *out->functions);
+    out->functions[out->nfunctions++] = d;
+}
+
 static void script_create(struct parser *p, struct sql_script *out, const struct token *start)
 {
-    parser_accept_keyword(p, "TEMPORARY");
+    if (parser_accept_keyword(p, "TEMPORARY"))
+        parser_accept_keyword(p, "SYSTEM");
+    if (parser_accept_keyword(p, "FUNCTION")) {
+        script_function(p, out, start);
+        return;
+    }
     if (parser_accept_keyword(p, "VIEW")) {
         script_view(p, out, start);
         return;
@@ -126,7 +244,7 @@ static void script_create(struct parser *p, struct sql_script *out, const struct
     if (!parser_accept_keyword(p, "TABLE") && !parser_accept_keyword(p, "STREAM")) {
         char found[96];
         parser_describe(parser_peek(p), found, sizeof found);
-        parser_error(p, parser_peek(p), "expected TABLE, STREAM or VIEW, found %s", found);
+        parser_error(p, parser_peek(p), "expected TABLE, STREAM, VIEW or FUNCTION, found %s", found);
     }
     if (parser_accept_keyword(p, "IF")) {
         parser_expect_keyword(p, "NOT");
@@ -385,6 +503,11 @@ void sql_script_free(struct sql_script *s)
         free(d->options);
     }
     free(s->streams);
+    for (int i = 0; i < s->nfunctions; i++) {
+        free(s->functions[i].name);
+        free(s->functions[i].source);
+    }
+    free(s->functions);
     for (int i = 0; i < s->nviews; i++)
         free(s->views[i].name);
     free(s->views);

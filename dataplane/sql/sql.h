@@ -56,9 +56,32 @@ struct sql_view {
     size_t start, end;
     int line, column;
 };
+/* CREATE [TEMPORARY] FUNCTION [IF NOT EXISTS] name [RETURNS type] AS 'lua source' LANGUAGE LUA
+ * (udf.h says what the Lua source returns; the result type is STRING when not declared). */
+struct sql_function_def {
+    char *name;   /* owned */
+    char *source; /* owned: the Lua text */
+    enum value_type returns;
+    int aggregate;    /* the source returns an aggregate's table (set by sql_function_check) */
+    int line, column; /* of CREATE */
+};
+/* Loads d->source in a sandbox as a plan would: fills d->aggregate, or returns -1 with err
+ * (no position) saying what is wrong with the Lua source. sql_script_parse checks each
+ * CREATE FUNCTION so; definitions built otherwise (the worker's, from the API) must be
+ * checked before plan_compile sees them. */
+int sql_function_check(struct sql_function_def *d, struct sql_error *err);
+/* A definition from its parts as the API keeps them: name, the RETURNS type as SQL text
+ * ("BIGINT"), the Lua source; checked as CREATE FUNCTION in a file is. Returns 0 with *out
+ * filled (free with sql_function_def_free), or -1 with err (its position 0). */
+int sql_function_define(const char *name, const char *returns, const char *source, struct sql_function_def *out,
+                        struct sql_error *err);
+/* Frees d's strings; d itself is not freed. NULL is a no-op. */
+void sql_function_def_free(struct sql_function_def *d);
 struct sql_script {
     struct sql_stream_def *streams;
     int nstreams;
+    struct sql_function_def *functions; /* for plan_options.functions */
+    int nfunctions;
     struct sql_view *views;
     int nviews;
     int64_t state_ttl_ms;           /* SET 'table.exec.state.ttl' = '12 h'; 0 when not set */
@@ -110,6 +133,10 @@ struct plan_options {
     /* Processing time in milliseconds for the TTL and the idle timeout; NULL: the wall clock. */
     int64_t (*clock_ms)(void *ctx);
     void *clock_ctx;
+    /* User-defined functions the query may call (borrowed during plan_compile only; the plan
+     * keeps its own copies of what it uses). */
+    const struct sql_function_def *functions;
+    int nfunctions;
 };
 
 /* Compiles one INSERT INTO ... SELECT ... statement (a trailing ';' is allowed), after any

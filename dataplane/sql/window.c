@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataplane/sql/udf.h"
+
 /* A set of distinct values (COUNT(DISTINCT x)); strings owned. */
 struct value_set {
     struct value *vals; /* VT_NULL marks an empty slot */
@@ -226,6 +228,7 @@ static int agg_set_best(struct agg_state *st, const struct value *v)
     return 0;
 }
 
+/* Returns 0, -1 (no memory) or -2 (a Lua aggregate failed). */
 static int agg_update(const struct agg_slot *s, struct agg_state *st, const struct value *v, int64_t seq)
 {
     if (s->kind == AGG_COUNT && !s->arg) {
@@ -235,6 +238,11 @@ static int agg_update(const struct agg_slot *s, struct agg_state *st, const stru
     if (v->type == VT_NULL)
         return 0;
     switch (s->kind) {
+    case AGG_UDF: /* best: the accumulator's byte form */
+        if (udf_agg_update(s->udf, &st->best, v, 0) < 0)
+            return -2;
+        st->count++;
+        return 0;
     case AGG_COUNT:
         if (s->distinct) {
             if (!st->set && !(st->set = calloc(1, sizeof *st->set)))
@@ -290,6 +298,16 @@ static int agg_update(const struct agg_slot *s, struct agg_state *st, const stru
  * (free it with its group). Returns 0 or -1 (no memory). */
 static int agg_merge(const struct agg_slot *s, struct agg_state *dst, struct agg_state *src)
 {
+    if (s->kind == AGG_UDF && src->best.type == VT_STRING) {
+        if (dst->best.type == VT_NULL) { /* moved */
+            dst->best = src->best;
+            src->best.type = VT_NULL;
+        } else if (udf_agg_merge(s->udf, &dst->best, &src->best) < 0) {
+            return -2;
+        }
+        dst->count += src->count;
+        return 0;
+    }
     if (src->set) {
         for (size_t i = 0; i < src->set->cap; i++)
             if (src->set->vals[i].type != VT_NULL) {
@@ -371,6 +389,9 @@ static void agg_result(const struct agg_slot *s, const struct agg_state *st, str
         return;
     }
     switch (s->kind) {
+    case AGG_UDF:
+        udf_agg_result(s->udf, &st->best, out);
+        return;
     case AGG_COUNT:
         out->u.i = s->distinct ? (int64_t)(st->set ? st->set->n : 0) : st->count;
         return;
@@ -424,9 +445,11 @@ int window_table_add(struct window_table *t, int64_t start, int64_t end, const s
     struct window_group *g = w ? window_find_group(t, w, keys, h) : NULL;
     if (!g)
         return -1;
-    for (int i = 0; i < t->naggs; i++)
-        if (agg_update(&t->aggs[i], &g->aggs[i], &args[i], seq) < 0)
-            return -1;
+    for (int i = 0; i < t->naggs; i++) {
+        int rc = agg_update(&t->aggs[i], &g->aggs[i], &args[i], seq);
+        if (rc < 0)
+            return rc;
+    }
     return 0;
 }
 
@@ -627,8 +650,9 @@ int window_session_add(struct window_table *t, int64_t ts, int64_t watermark, co
         }
         memmove(&sp->spans[i], &sp->spans[i + 1], (size_t)(sp->nspans - i - 1) * sizeof *sp->spans);
         sp->nspans--;
-        if ((span.start != ns || span.end != ne) && session_move(t, keys, span.start, span.end, ns, ne) < 0)
-            return -1;
+        int rc = span.start != ns || span.end != ne ? session_move(t, keys, span.start, span.end, ns, ne) : 0;
+        if (rc < 0)
+            return rc;
     }
     if (partition_add_span(sp, ns, ne) < 0)
         return -1;
@@ -718,7 +742,8 @@ static void read_agg_state(struct window_reader *r, const struct agg_slot *slot,
     st->count = opstate_get_i64(r);
     window_get(r, &st->sum, sizeof st->sum);
     opstate_get_value(r, &best);
-    if (st->count < 0 || (best.type != VT_NULL && best.type != slot->result))
+    enum value_type best_type = slot->kind == AGG_UDF ? VT_STRING : slot->result; /* UDF: the accumulator */
+    if (st->count < 0 || (best.type != VT_NULL && best.type != best_type))
         r->bad = 1;
     /* A snapshot naming the same group twice is read as one group: drop what came before. */
     opstate_value_release(&st->best);

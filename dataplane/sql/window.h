@@ -19,6 +19,8 @@ struct agg_slot {
     struct expr *arg;    /* NULL for COUNT(*) */
     struct expr *filter; /* FILTER (WHERE ...): a row counts only when TRUE; NULL: every row */
     enum value_type result;
+    struct udf *udf;  /* AGG_UDF: the function (owned by the plan) */
+    int line, column; /* of the call, for AGG_UDF's errors */
 };
 
 struct agg_state;
@@ -59,13 +61,15 @@ struct window_table {
 uint64_t window_keys_hash(const struct window_table *t, const struct value *keys);
 /* Folds aggregate arguments args (one per slot; ignored for COUNT(*)) into the group of keys
  * (hash h) of window [start, end), creating both when missing. seq orders rows for
- * FIRST_VALUE/LAST_VALUE (increasing per input row). Returns 0 or -1 (no memory). */
+ * FIRST_VALUE/LAST_VALUE (increasing per input row). Returns 0, -1 (no memory) or -2 (a Lua
+ * aggregate failed: udf_take_error() of its slot says why). */
 int window_table_add(struct window_table *t, int64_t start, int64_t end, const struct value *keys, uint64_t h,
                      const struct value *args, int64_t seq);
 /* SESSION: folds a row of event time ts into its partition's session: [ts, ts + gap) merged
  * with every open session of the partition it touches (bounds inclusive, as Flink's), their
  * groups' aggregate states merged. Returns 0, 1 when the merged session would end at or
- * before watermark (a late row: nothing changes), or -1 (no memory). */
+ * before watermark (a late row: nothing changes), -1 (no memory) or -2 (a Lua aggregate
+ * failed, as window_table_add). */
 int window_session_add(struct window_table *t, int64_t ts, int64_t watermark, const struct value *keys, uint64_t h,
                        const struct value *args, int64_t seq);
 /* Result of aggregate i of group g; a string is borrowed from the group. */

@@ -3,7 +3,7 @@
 # Resource names are completed live with `sluice get KIND -o name` (quietly; nothing on error).
 
 _sluice_commands="signup login whoami get describe create apply delete activate deactivate logs events audit usage preview send set-role version help"
-_sluice_kinds="streams connections pipelines secrets api-keys users"
+_sluice_kinds="streams connections pipelines secrets functions api-keys users"
 _sluice_global="--profile --api-url --api-key --ca-file --insecure --timeout --output -o --help -h"
 
 _sluice_options() {

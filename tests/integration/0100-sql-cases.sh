@@ -11,7 +11,7 @@ san="$TEST_TMP/sqltest-san"
 cc -D_GNU_SOURCE -I"$SLUICE_ROOT" -std=c11 -g -O1 -fno-omit-frame-pointer \
   -fsanitize=address,undefined -fno-sanitize-recover=undefined \
   "$SLUICE_ROOT/tests/tools/sqltest.c" "$build/san/libsluiced.a" -o "$san" \
-  -lpq -lmicrohttpd -ljansson -lssl -lcrypto -lrdkafka -lcurl -lseccomp -lyaml -lpcre2-8 -lpthread -lm \
+  -lpq -lmicrohttpd -ljansson -lssl -lcrypto -lrdkafka -lcurl -lseccomp -lyaml -lpcre2-8 -llua5.4 -lpthread -lm \
   || fail "could not build sqltest with sanitizers"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$san" "${cases[@]}" > "$TEST_TMP/san.out" \
   || { cat "$TEST_TMP/san.out"; fail "SQL cases failed under ASan/UBSan"; }

@@ -201,6 +201,33 @@ assert_contains "$err" "create does not take --dry-run" "create --dry-run messag
 run "$S" get stream dry_only
 expect_exit 3 "a refused create --dry-run creates nothing"
 
+# ---- a function from a file (kind function), listed with its type ------------------------------
+cat >"$TEST_TMP/fn.yaml" <<'EOF'
+kind: function
+metadata: {name: count_char}
+spec:
+  returns: BIGINT
+  source: |
+    return function(s, c) local n = 0 for i = 1, #s do if s:sub(i, i) == c then n = n + 1 end end return n end
+EOF
+run "$S" apply -f "$TEST_TMP/fn.yaml"
+expect_exit 0 "apply a function"
+assert_eq "$out" "function/count_char created" "the function is created"
+run "$S" apply -f "$TEST_TMP/fn.yaml"
+assert_eq "$out" "function/count_char unchanged" "a second apply changes nothing"
+run "$S" get functions
+expect_exit 0 "get functions"
+assert_contains "$out" "count_char" "get functions lists it"
+assert_contains "$out" "BIGINT" "with its type"
+sed 's/count_char/broken/; s/local n = 0/local n = = 0/' "$TEST_TMP/fn.yaml" >"$TEST_TMP/bad-fn.yaml"
+run "$S" apply -f "$TEST_TMP/bad-fn.yaml"
+expect_exit 1 "a function whose Lua does not load"
+assert_contains "$err" "unexpected symbol" "the server's Lua error"
+run "$S" delete function broken
+expect_exit 3 "nothing of the refused function was created"
+run "$S" delete function count_char
+expect_exit 0 "delete a function"
+
 # ---- create, activate, delete ----------------------------------------------------------------
 printf 'INSERT INTO bids_usd SELECT auction, bidder, price, dateTime FROM bids\n' >"$TEST_TMP/p.sql"
 run "$S" create pipeline --name copy --sql-file "$TEST_TMP/p.sql"

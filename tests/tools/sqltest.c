@@ -348,7 +348,9 @@ static int run_case(struct tcase *tc, struct sql_script *schema_script)
     struct plan_options opts = {.sink_accepts_updates = !tc->append_only,
                                 .state_ttl_ms = tc->state_ttl,
                                 .clock_ms = sqltest_clock,
-                                .source_idle_timeout_ms = tc->idle_timeout};
+                                .source_idle_timeout_ms = tc->idle_timeout,
+                                .functions = local.functions,
+                                .nfunctions = local.nfunctions};
     sqltest_now = 0;
     p = plan_compile_with(sql, catalog_lookup, &cat, &opts, &err);
     if (!p) {

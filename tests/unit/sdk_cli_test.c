@@ -67,6 +67,40 @@ START_TEST(test_multi_document_yaml)
 }
 END_TEST
 
+/* A function document: its source as a YAML block, kind by its name or alias. */
+START_TEST(test_function_document)
+{
+    const char *text = "kind: function\n"
+                       "metadata: {name: count_char}\n"
+                       "spec:\n"
+                       "  returns: BIGINT\n"
+                       "  language: lua\n"
+                       "  source: |\n"
+                       "    return function(s, c) return 0 end\n"
+                       "---\n"
+                       "kind: fn\n"
+                       "metadata: {name: other}\n"
+                       "spec: {source: 'return 1', language: python}\n";
+    struct cli_spec_set set;
+    char errbuf[512] = "";
+    ck_assert_int_eq(parse(text, &set, errbuf), -1);
+    ck_assert_msg(strstr(errbuf, "r.yaml:11:") && strstr(errbuf, "language"), "%s", errbuf);
+    const char *good = "kind: function\n"
+                       "metadata: {name: count_char}\n"
+                       "spec:\n"
+                       "  returns: BIGINT\n"
+                       "  source: |\n"
+                       "    return function(s, c) return 0 end\n";
+    ck_assert_msg(parse(good, &set, errbuf) == 0, "%s", errbuf);
+    ck_assert_uint_eq(set.count, 1);
+    ck_assert_int_eq(set.docs[0].kind, SLUICE_KIND_FUNCTION);
+    ck_assert_str_eq(sluice_kind_name(set.docs[0].kind), "function");
+    ck_assert_str_eq(json_string_value(json_object_get(set.docs[0].spec, "source")),
+                     "return function(s, c) return 0 end\n");
+    cli_spec_free(&set);
+}
+END_TEST
+
 START_TEST(test_json_list_of_resources)
 {
     const char *text = "[{\"kind\":\"secret\",\"metadata\":{\"name\":\"k\"},\"spec\":{\"value\":\"v\"}},"
@@ -89,7 +123,7 @@ struct bad_file {
 static const struct bad_file bad_files[] = {
     {"kind: stream\nmetadata: {name: a}\nspec: {x: [1, 2}\n", "r.yaml:3:16: did not find expected ',' or ']'"},
     {"kind: stream\nmetadata: {name: a}\nspec: {}\n---\nkind: widget\nmetadata: {name: w}\nspec: {}\n",
-     "r.yaml:5:7: unknown kind \"widget\"; expected stream, connection, pipeline or secret"},
+     "r.yaml:5:7: unknown kind \"widget\"; expected stream, connection, pipeline, secret or function"},
     {"kind: api-key\nmetadata: {name: a}\nspec: {}\n", "r.yaml:1:7: unknown kind \"api-key\""},
     {"metadata: {name: a}\nspec: {}\n", "r.yaml:1:1: missing \"kind\""},
     {"kind: stream\nspec: {}\n", "r.yaml:1:1: missing metadata.name"},
@@ -395,6 +429,7 @@ int main(void)
     Suite *s = suite_create("sdk_cli");
     TCase *tc = tcase_create("spec");
     tcase_add_test(tc, test_multi_document_yaml);
+    tcase_add_test(tc, test_function_document);
     tcase_add_test(tc, test_json_list_of_resources);
     tcase_add_loop_test(tc, test_bad_files_point_at_the_line, 0, (int)(sizeof bad_files / sizeof bad_files[0]));
     tcase_add_test(tc, test_every_problem_is_reported);

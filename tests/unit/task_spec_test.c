@@ -59,6 +59,12 @@ static void full_spec(struct task_spec *s, enum task_spec_kind kind)
     }
     s->storage_quota_bytes = 5ull << 30;
     s->storage_dir = dup("/data/tenants/t/streams");
+    s->functions = calloc(2, sizeof *s->functions);
+    ck_assert_ptr_nonnull(s->functions);
+    s->nfunctions = 2;
+    s->functions[0] = (struct task_spec_function){dup("count_char"), dup("BIGINT"),
+                                                  dup("return function(s, c)\n  return 0 -- 'quoted'\nend")};
+    s->functions[1] = (struct task_spec_function){dup("total"), dup("STRING"), dup("")};
 }
 
 static void str_eq(const char *a, const char *b)
@@ -109,6 +115,12 @@ static void spec_eq(const struct task_spec *a, const struct task_spec *b)
     }
     ck_assert(a->storage_quota_bytes == b->storage_quota_bytes);
     str_eq(a->storage_dir, b->storage_dir);
+    ck_assert_uint_eq(a->nfunctions, b->nfunctions);
+    for (size_t i = 0; i < a->nfunctions; i++) {
+        str_eq(a->functions[i].name, b->functions[i].name);
+        str_eq(a->functions[i].returns, b->functions[i].returns);
+        str_eq(a->functions[i].source, b->functions[i].source);
+    }
 }
 
 /* spec → JSON → text → JSON → spec */
@@ -168,6 +180,7 @@ START_TEST(test_defaults)
     ck_assert_ptr_null(s.checkpoint_dir);
     ck_assert_ptr_null(s.error_policy);
     ck_assert_ptr_null(s.storage_dir);
+    ck_assert_uint_eq(s.nfunctions, 0);
     ck_assert_ptr_null(s.streams[0].id);
     ck_assert_int_eq(s.streams[0].partitions, 0);
     task_spec_free(&s);
@@ -245,6 +258,8 @@ START_TEST(test_missing_fields)
     char e[512];
     ck_assert_str_eq(bad("kind", json_string("connection"), e, sizeof e), "");
     ASSERT_BAD("connector", json_pack("{s:s}", "type", "source"), "missing field \"name\" (at connector.name)");
+    ASSERT_BAD("functions", json_pack("[{s:s,s:s}]", "name", "f", "returns", "BIGINT"),
+               "missing field \"source\" (at functions[0].source)");
 }
 END_TEST
 
@@ -263,6 +278,9 @@ START_TEST(test_ill_typed_fields)
     ASSERT_BAD("storage", json_pack("{s:s,s:s}", "quota_bytes", "5", "dir", "d"), "field \"quota_bytes\" must be");
     ASSERT_BAD("secrets", json_pack("{s:i}", "password", 5), "field \"secrets.password\" must be a string");
     ASSERT_BAD("data_dir", json_null(), "field \"data_dir\" must not be null");
+    ASSERT_BAD("functions", json_object(), "field \"functions\" must be an array");
+    ASSERT_BAD("functions", json_pack("[{s:s,s:s,s:i}]", "name", "f", "returns", "BIGINT", "source", 5),
+               "field \"source\" must be a string (at functions[0].source)");
 }
 END_TEST
 
