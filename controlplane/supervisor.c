@@ -488,9 +488,9 @@ static uint64_t json_u64(json_t *o, const char *k)
 
 static void handle_metrics(struct supervisor *s, struct task *t, json_t *o)
 {
-    struct supervisor_metrics cur = {json_u64(o, "records_in"),  json_u64(o, "records_out"), json_u64(o, "bytes_in"),
-                                     json_u64(o, "bytes_out"),   json_u64(o, "errors"),      json_u64(o, "late"),
-                                     (int64_t)json_u64(o, "lag")};
+    struct supervisor_metrics cur = {json_u64(o, "records_in"),   json_u64(o, "records_out"), json_u64(o, "bytes_in"),
+                                     json_u64(o, "bytes_out"),    json_u64(o, "errors"),      json_u64(o, "late"),
+                                     (int64_t)json_u64(o, "lag"), json_u64(o, "state_bytes")};
     struct supervisor_metrics d;
     struct supervisor_metrics *p = &t->run_totals;
 #define DELTA(f) d.f = cur.f >= p->f ? cur.f - p->f : cur.f
@@ -502,6 +502,7 @@ static void handle_metrics(struct supervisor *s, struct task *t, json_t *o)
     DELTA(late);
 #undef DELTA
     d.lag = cur.lag;
+    d.state_bytes = cur.state_bytes;
     *p = cur;
     struct supervisor_metrics *tot = &t->st.totals;
     tot->records_in += d.records_in;
@@ -511,6 +512,7 @@ static void handle_metrics(struct supervisor *s, struct task *t, json_t *o)
     tot->errors += d.errors;
     tot->late += d.late;
     tot->lag = d.lag;
+    tot->state_bytes = d.state_bytes;
     if (s->cb.metrics)
         s->cb.metrics(s->ctx, t->st.task_id, &d);
 }

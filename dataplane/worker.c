@@ -75,10 +75,11 @@ static json_t *now_ts(void)
 
 static void emit_metrics(const struct engine_stats *s)
 {
-    emit_json_line(json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "type", "metrics", "records_in",
+    emit_json_line(json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "type", "metrics", "records_in",
                              (json_int_t)s->records_in, "records_out", (json_int_t)s->records_out, "bytes_in",
                              (json_int_t)s->bytes_in, "bytes_out", (json_int_t)s->bytes_out, "errors",
-                             (json_int_t)s->errors, "late", (json_int_t)s->late, "lag", (json_int_t)s->lag));
+                             (json_int_t)s->errors, "late", (json_int_t)s->late, "lag", (json_int_t)s->lag,
+                             "state_bytes", (json_int_t)s->state_bytes));
 }
 
 static void emit_state(const char *state, const char *error)
@@ -245,6 +246,8 @@ static int worker_options(const struct task_spec *spec, struct engine_options *o
     }
     o->task_index = spec->task_index;
     o->task_count = spec->task_count;
+    o->state_max_bytes = spec->state_max_bytes;
+    o->task_size = spec->task_size;
     if (spec->kind == TASK_SPEC_PIPELINE)
         o->sql = spec->sql;
     return 0;
@@ -679,6 +682,7 @@ static int run_job_prepare(struct run_job *j, int q, const struct sql_script *sc
                                    .dead_letter_stream = a->dead_letter,
                                    .bounded = a->bounded,
                                    .state_ttl_ms = script->state_ttl_ms,
+                                   .state_max_bytes = (uint64_t)script->state_max_bytes,
                                    .checkpoint_interval_ms = (uint32_t)a->checkpoint_ms,
                                    .checkpoint_interval_records = (uint64_t)a->checkpoint_records,
                                    .stop = &worker_stop};
