@@ -9,7 +9,7 @@
  * is then closed; the worker writes JSON lines on stdout — {"type":"heartbeat"},
  * {"type":"metrics",records_in,records_out,bytes_in,bytes_out,errors,late,lag,state_bytes}
  * (totals since the process started; lag and state_bytes as of now), {"type":"log",level,msg},
- * {"type":"state",state,error?},
+ * {"type":"state",state,error?,retry?} (retry false: the failure is permanent, no restart),
  * {"type":"sandbox",layer,status} — and free text on stderr (stored as log lines). */
 #ifndef SLUICE_CONTROLPLANE_SUPERVISOR_H
 #define SLUICE_CONTROLPLANE_SUPERVISOR_H

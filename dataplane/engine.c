@@ -833,6 +833,7 @@ static int state_check(struct run *r)
     char names[128];
     int n = plan_state_operators(r->plan, names, sizeof names);
     r->stats.state_bytes = bytes;
+    r->stats.permanent = true; /* the same input grows the same state: a restart cannot help */
     char why[64];
     if (r->o->task_size)
         snprintf(why, sizeof why, "for task size %s", r->o->task_size);

@@ -52,6 +52,7 @@ struct engine_stats {
     uint64_t late;        /* rows dropped behind the watermark */
     uint64_t lag;         /* records in the source not read yet (at the last report) */
     uint64_t state_bytes; /* held by the plan's operator state (plan_state_bytes) at the last report */
+    bool permanent;       /* ENGINE_FAILED: a restart would fail the same way (state over its limit) */
 };
 
 typedef void (*engine_report_fn)(void *ctx, const struct engine_stats *stats);

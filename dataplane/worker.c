@@ -82,11 +82,16 @@ static void emit_metrics(const struct engine_stats *s)
                              "state_bytes", (json_int_t)s->state_bytes));
 }
 
+/* The engine's failure is one a restart cannot fix (worker_execute sets it). */
+static bool worker_failure_permanent;
+
 static void emit_state(const char *state, const char *error)
 {
     json_t *o = json_pack("{s:s,s:s}", "type", "state", "state", state);
     if (error)
         json_object_set_new(o, "error", json_string(error));
+    if (error && worker_failure_permanent)
+        json_object_set_new(o, "retry", json_false());
     emit_json_line(o);
 }
 
@@ -290,6 +295,7 @@ static int worker_execute(const struct engine_options *task, const char *task_id
     emit_state("running", NULL);
     struct engine_stats final;
     enum engine_result result = engine_run(&o, &final, err, errlen);
+    worker_failure_permanent = result == ENGINE_FAILED && final.permanent;
     emit_metrics(&final);
     if (result == ENGINE_COMPLETED)
         emit_state("completed", NULL);
