@@ -70,6 +70,9 @@ grep -Eq '^  state: +[1-9][0-9]* bytes$' <<<"$out" || fail "describe has no stat
 grep -q 'STATE_BYTES' <<<"$out" || fail "describe's task table has no state_bytes column: $out"
 
 # ---- a task outgrowing its size's memory fails cleanly -----------------------------------------
+# (the sanitizer build's worker needs several times the memory for the same state: its 64 MiB
+# would be spent before the 32 MiB of state are)
+if under_san; then echo "ok (the state limit part is skipped under make test-san)"; exit 0; fi
 # 250k distinct 120-byte urls: about 45 MiB of group state, over the 32 MiB of task size S
 awk 'BEGIN { for (i = 0; i < 250000; i++) printf "{\"auction\":2,\"bidder\":1,\"price\":1,\"url\":\"https://www.nexmark.com/%0100d\"}\n", i }' \
   | "$logtool" append "$BIDS_DIR"
