@@ -338,24 +338,28 @@ int logs_status(struct api_request *req, struct api_response *resp)
         return api_fail_db(resp, &err);
     }
     json_t *tasks = json_array();
-    json_int_t lag = 0, errors = 0;
+    json_int_t lag = 0, errors = 0, state_bytes = 0;
     for (int i = 0; i < PQntuples(r); i++) {
         json_t *metrics = json_loads(PQgetvalue(r, i, 10), 0, NULL);
         lag += json_integer_value(json_object_get(metrics, "lag"));
         errors += json_integer_value(json_object_get(metrics, "errors"));
-        json_array_append_new(
-            tasks,
-            json_pack("{s:s, s:i, s:s?, s:i, s:s, s:i, s:s?, s:s?, s:o, s:s?, s:o}", "id", PQgetvalue(r, i, 0), "index",
-                      atoi(PQgetvalue(r, i, 1)), "node", *PQgetvalue(r, i, 2) ? PQgetvalue(r, i, 2) : NULL, "pid",
-                      atoi(PQgetvalue(r, i, 3)), "state", PQgetvalue(r, i, 4), "restarts", atoi(PQgetvalue(r, i, 5)),
-                      "started_at", *PQgetvalue(r, i, 6) ? PQgetvalue(r, i, 6) : NULL, "heartbeat_at",
-                      *PQgetvalue(r, i, 7) ? PQgetvalue(r, i, 7) : NULL, "sandbox",
-                      json_loads(PQgetvalue(r, i, 8), JSON_DECODE_ANY, NULL), "last_error",
-                      *PQgetvalue(r, i, 9) ? PQgetvalue(r, i, 9) : NULL, "metrics", metrics ? metrics : json_object()));
+        json_int_t task_state = json_integer_value(json_object_get(metrics, "state_bytes"));
+        state_bytes += task_state;
+        json_array_append_new(tasks, json_pack("{s:s, s:i, s:s?, s:i, s:s, s:i, s:s?, s:s?, s:o, s:s?, s:I, s:o}", "id",
+                                               PQgetvalue(r, i, 0), "index", atoi(PQgetvalue(r, i, 1)), "node",
+                                               *PQgetvalue(r, i, 2) ? PQgetvalue(r, i, 2) : NULL, "pid",
+                                               atoi(PQgetvalue(r, i, 3)), "state", PQgetvalue(r, i, 4), "restarts",
+                                               atoi(PQgetvalue(r, i, 5)), "started_at",
+                                               *PQgetvalue(r, i, 6) ? PQgetvalue(r, i, 6) : NULL, "heartbeat_at",
+                                               *PQgetvalue(r, i, 7) ? PQgetvalue(r, i, 7) : NULL, "sandbox",
+                                               json_loads(PQgetvalue(r, i, 8), JSON_DECODE_ANY, NULL), "last_error",
+                                               *PQgetvalue(r, i, 9) ? PQgetvalue(r, i, 9) : NULL, "state_bytes",
+                                               task_state, "metrics", metrics ? metrics : json_object()));
     }
     PQclear(r);
     json_object_set_new(body, "tasks", tasks);
     json_object_set_new(body, "lag", json_integer(lag));
     json_object_set_new(body, "errors", json_integer(errors));
+    json_object_set_new(body, "state_bytes", json_integer(state_bytes));
     return api_reply(resp, 200, body);
 }

@@ -20,6 +20,7 @@ struct sql_catalog {
     char names[PIPELINE_SQL_MAX_STREAMS][128];
     int n;
     char bad_schema[256]; /* a stored schema that does not parse */
+    int accept_updates;   /* an updating result is fine whatever the sink (a preview's) */
 };
 
 static const struct schema *catalog_lookup(void *vctx, const char *name)
@@ -94,7 +95,9 @@ static struct plan *compile_in(struct sql_catalog *cat, const char *sql, const s
         return NULL;
     }
     struct sql_error serr = {0};
-    struct plan *plan = plan_compile_with(sql, catalog_lookup, cat, opts, &serr);
+    struct plan_options o = opts ? *opts : (struct plan_options){0};
+    o.sink_accepts_updates = cat->accept_updates;
+    struct plan *plan = plan_compile_with(sql, catalog_lookup, cat, &o, &serr);
     if (!plan)
         fail_at(err, serr.line, serr.column, cat->bad_schema[0] ? cat->bad_schema : serr.message);
     return plan;
@@ -108,7 +111,13 @@ static void catalog_free(struct sql_catalog *cat)
 
 struct plan *pipeline_compile_sql(const char *sql, pipeline_schema_fn lookup, void *ctx, struct pipeline_sql_error *err)
 {
-    struct sql_catalog cat = {.lookup = lookup, .ctx = ctx};
+    return pipeline_compile_preview_sql(sql, lookup, ctx, 0, err);
+}
+
+struct plan *pipeline_compile_preview_sql(const char *sql, pipeline_schema_fn lookup, void *ctx, int accept_updates,
+                                          struct pipeline_sql_error *err)
+{
+    struct sql_catalog cat = {.lookup = lookup, .ctx = ctx, .accept_updates = accept_updates};
     struct plan *plan = compile_in(&cat, sql, NULL, err);
     catalog_free(&cat);
     return plan;

@@ -39,5 +39,9 @@ int pipeline_validate_sql_with(const char *sql, long task_count, pipeline_schema
  * (the caller plan_free()s it), or NULL with *err filled. */
 struct plan *pipeline_compile_sql(const char *sql, pipeline_schema_fn lookup, void *ctx,
                                   struct pipeline_sql_error *err);
+/* The same; with accept_updates an updating result (GROUP BY without a window, Top-N, ...) is
+ * accepted whatever the sink, as a preview shows it as a changelog. */
+struct plan *pipeline_compile_preview_sql(const char *sql, pipeline_schema_fn lookup, void *ctx, int accept_updates,
+                                          struct pipeline_sql_error *err);
 
 #endif

@@ -139,7 +139,7 @@ static struct plan *preview_compile(const char *sql, struct preview_catalog *cat
     }
     cat->text = text;
     struct pipeline_sql_error err;
-    struct plan *plan = pipeline_compile_sql(text, preview_schema, cat, &err);
+    struct plan *plan = pipeline_compile_preview_sql(text, preview_schema, cat, 1, &err);
     if (plan || cat->db_failed)
         return plan; /* NULL after a database error: resp holds it */
     if (wrap && err.line > 1)
@@ -250,12 +250,14 @@ struct preview_relay {
     char *schema_text;    /* the output schema as JSON, from the api's compile */
     struct json_buf line; /* a partial line */
     struct json_buf rows; /* row objects, comma-separated */
+    struct json_buf ops;  /* their row kinds ("+I", ...), quoted and comma-separated */
     long nrows;
     long long records_read, skipped;
     char first_error[400];
     char error[400]; /* the child failed (or was stopped for its output) */
     bool got_result, truncated, timed_out, too_much;
-    char *text; /* the answer, once done */
+    bool updating; /* the result is a changelog (-U, +U, -D rows), not inserts only */
+    char *text;    /* the answer, once done */
     size_t text_len, text_off;
 };
 
@@ -292,8 +294,15 @@ static void preview_child_line(struct preview_relay *pr, const char *text, size_
     }
     if (strcmp(type, "row") == 0 && json_is_object(json_object_get(obj, "row"))) {
         char *row = json_dumps(json_object_get(obj, "row"), JSON_COMPACT | JSON_PRESERVE_ORDER);
-        if (row && (pr->nrows == 0 || preview_buf_put(&pr->rows, ",", 1) == 0) &&
-            preview_buf_put(&pr->rows, row, strlen(row)) == 0)
+        const char *op = json_string_value(json_object_get(obj, "op"));
+        enum row_kind kind = ROW_INSERT;
+        if (op && row_kind_parse(op, strlen(op), &kind) != 0)
+            kind = ROW_INSERT; /* not one: the child's output is checked, never passed on as it is */
+        const char *sep = pr->nrows == 0 ? "" : ",";
+        char quoted[8];
+        snprintf(quoted, sizeof quoted, "%s\"%s\"", sep, row_kind_name(kind));
+        if (row && preview_buf_put(&pr->rows, sep, strlen(sep)) == 0 &&
+            preview_buf_put(&pr->rows, row, strlen(row)) == 0 && preview_buf_put(&pr->ops, quoted, strlen(quoted)) == 0)
             pr->nrows++;
         free(row);
     } else if (strcmp(type, "progress") == 0) {
@@ -377,6 +386,7 @@ static void preview_relay_free(void *cls)
     preview_child_end(pr, true);
     json_buf_free(&pr->line);
     json_buf_free(&pr->rows);
+    json_buf_free(&pr->ops);
     free(pr->schema_text);
     free(pr->text);
     free(pr);
@@ -385,8 +395,9 @@ static void preview_relay_free(void *cls)
 /* The answer: today's shape, plus timed_out and error. */
 static char *preview_answer(struct preview_relay *pr)
 {
-    json_t *tail = json_pack("{s:I, s:b, s:I, s:b}", "records_read", (json_int_t)pr->records_read, "truncated",
-                             pr->truncated, "skipped", (json_int_t)pr->skipped, "timed_out", pr->timed_out);
+    json_t *tail =
+        json_pack("{s:b, s:I, s:b, s:I, s:b}", "updating", pr->updating, "records_read", (json_int_t)pr->records_read,
+                  "truncated", pr->truncated, "skipped", (json_int_t)pr->skipped, "timed_out", pr->timed_out);
     if (tail && pr->first_error[0])
         json_object_set_new(tail, "first_error", json_string(pr->first_error));
     if (tail && pr->too_much)
@@ -398,10 +409,11 @@ static char *preview_answer(struct preview_relay *pr)
     if (!tail_text)
         return NULL;
     struct json_buf b = {0};
-    static const char a[] = "{\"schema\":", r[] = ",\"rows\":[", e[] = "],";
+    static const char a[] = "{\"schema\":", r[] = ",\"rows\":[", o[] = "],\"ops\":[", e[] = "],";
     bool ok = preview_buf_put(&b, a, sizeof a - 1) == 0 &&
               preview_buf_put(&b, pr->schema_text, strlen(pr->schema_text)) == 0 &&
               preview_buf_put(&b, r, sizeof r - 1) == 0 && preview_buf_put(&b, pr->rows.data, pr->rows.len) == 0 &&
+              preview_buf_put(&b, o, sizeof o - 1) == 0 && preview_buf_put(&b, pr->ops.data, pr->ops.len) == 0 &&
               preview_buf_put(&b, e, sizeof e - 1) == 0 &&
               preview_buf_put(&b, tail_text + 1, strlen(tail_text)) == 0; /* tail_text's '{' dropped, NUL kept */
     free(tail_text);
@@ -595,6 +607,7 @@ int preview_run(struct api_request *req, struct api_response *resp)
     }
     const struct preview_stream *src = preview_find(&cat, plan_source(plan));
     json_t *schema = preview_schema_json(plan_output_schema(plan));
+    bool updating = plan_is_updating(plan);
     plan_free(plan);
     if (!src || !schema) { /* the planner found the source, so the catalog did */
         json_decref(schema);
@@ -618,6 +631,7 @@ int preview_run(struct api_request *req, struct api_response *resp)
         pr->out_fd = -1;
         snprintf(pr->tenant, sizeof pr->tenant, "%s", req->caller.tenant_id);
         pr->schema_text = json_dumps(schema, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        pr->updating = updating;
     }
     json_decref(schema);
     uid_t uid = 0;

@@ -35,6 +35,7 @@ static const struct json_check_field spec_fields[] = {
     {"streams", JSON_CHECK_ARRAY, JSON_CHECK_REQUIRED, 0, 0, NULL},
     {"storage", JSON_CHECK_OBJECT, 0, 0, 0, NULL},
     {"functions", JSON_CHECK_ARRAY, 0, 0, 0, NULL},
+    {"limits", JSON_CHECK_OBJECT, 0, 0, 0, NULL},
 };
 
 static const struct json_check_field function_fields[] = {
@@ -60,6 +61,11 @@ static const struct json_check_field stream_fields[] = {
     {"dir", JSON_CHECK_STRING, JSON_CHECK_REQUIRED, 1, TEXT_MAX, NULL},
     {"schema", JSON_CHECK_OBJECT, JSON_CHECK_REQUIRED, 0, 0, NULL},
     {"partitions", JSON_CHECK_INT, 0, 0, INT_MAX, NULL},
+};
+
+static const struct json_check_field limits_fields[] = {
+    {"task_size", JSON_CHECK_STRING, JSON_CHECK_REQUIRED, 1, 16, NULL},
+    {"state_max_bytes", JSON_CHECK_INT, JSON_CHECK_REQUIRED, 1, LLONG_MAX, NULL},
 };
 
 static const struct json_check_field storage_fields[] = {
@@ -161,6 +167,10 @@ static int options_to_json(const struct task_spec *spec, json_t *obj)
         json_object_set_new(obj, "storage",
                             json_pack("{s:I, s:s}", "quota_bytes", (json_int_t)spec->storage_quota_bytes, "dir",
                                       spec->storage_dir)) != 0)
+        return -1;
+    if (spec->task_size && json_object_set_new(obj, "limits",
+                                               json_pack("{s:s, s:I}", "task_size", spec->task_size, "state_max_bytes",
+                                                         (json_int_t)spec->state_max_bytes)) != 0)
         return -1;
     return connection_to_json(spec, obj);
 }
@@ -317,10 +327,28 @@ static int connector_from_json(const json_t *js, struct task_spec *spec, char *e
                                           &c->nproperties, err, errsz);
 }
 
-/* The fields of the nested objects sandbox and storage; 0 or -1. */
+/* The fields of the nested object limits; 0 or -1. */
+static int limits_from_json(const json_t *limits, struct task_spec *spec, char *err, size_t errsz)
+{
+    if (!limits)
+        return 0;
+    if (check_fields(limits, "limits", limits_fields, COUNT(limits_fields), err, errsz) != 0)
+        return -1;
+    bool oom = false;
+    spec->state_max_bytes = (uint64_t)json_integer_value(json_object_get(limits, "state_max_bytes"));
+    if (!(spec->task_size = dup_string(json_object_get(limits, "task_size"), &oom))) {
+        snprintf(err, errsz, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* The fields of the nested objects sandbox, storage and limits; 0 or -1. */
 static int settings_from_json(const json_t *js, struct task_spec *spec, char *err, size_t errsz)
 {
     json_t *sandbox = json_object_get(js, "sandbox"), *storage = json_object_get(js, "storage");
+    if (limits_from_json(json_object_get(js, "limits"), spec, err, errsz) != 0)
+        return -1;
     if (sandbox) {
         if (check_fields(sandbox, "sandbox", sandbox_fields, COUNT(sandbox_fields), err, errsz) != 0)
             return -1;
@@ -446,5 +474,6 @@ void task_spec_free(struct task_spec *spec)
     }
     free(spec->functions);
     free(spec->storage_dir);
+    free(spec->task_size);
     memset(spec, 0, sizeof *spec);
 }

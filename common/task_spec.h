@@ -10,7 +10,7 @@
  *    "connector"?: {"name", "type"?, "stream"?, "properties"?}, "secrets"?,    (connection)
  *    "streams": [{"id"?, "name", "dir", "schema", "partitions"?}],
  *    "functions"?: [{"name", "returns", "source"}],                          (pipeline)
- *    "storage"?: {"quota_bytes", "dir"}}
+ *    "storage"?: {"quota_bytes", "dir"}, "limits"?: {"task_size", "state_max_bytes"}}
  * A pipeline needs "sql", a connection its "connector" and at least one stream (its own, first).
  * Unknown fields are refused: both ends are built from this one definition.
  *
@@ -79,6 +79,10 @@ struct task_spec {
     /* The tenant's storage quota over the streams under storage_dir; storage_dir NULL: none. */
     uint64_t storage_quota_bytes;
     char *storage_dir;
+    /* The task size ("S", "M", "L") and the limit of a pipeline's operator state it gives;
+     * task_size NULL: neither (no limit). */
+    char *task_size;
+    uint64_t state_max_bytes;
 };
 
 /* spec as JSON (a new reference), fields that are not given left out; NULL when out of

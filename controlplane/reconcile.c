@@ -80,6 +80,19 @@ static const struct {
     uint32_t cpu_millis, pids;
 } task_sizes[] = {{"S", 500, 128}, {"M", 1000, 256}, {"L", 2000, 512}};
 
+/* Index of task size name in task_sizes; M (1) for an unknown one. */
+static int task_size_index(const char *name)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(name, task_sizes[i].name) == 0)
+            return i;
+    return 1;
+}
+
+/* A pipeline task's operator state may hold half its size's memory: the rest is for batches,
+ * buffers and the process itself. */
+#define TASK_STATE_SHARE_DIVISOR 2
+
 static struct cp_task *task_find(const struct reconciler *r, const char *id) { return idmap_get(r->index, id); }
 
 static struct cp_task *task_add(struct reconciler *r, const char *id, const char *tenant, const char *kind,
@@ -646,6 +659,10 @@ static void task_spec_common(const struct reconciler *r, const struct cp_task *t
     spec->task_count = atoi(PQgetvalue(res, 0, col_gen + 1));
     spec->generation = l->generation;
     spec->seccomp = r->opt.seccomp;
+    if (pipeline) { /* past its state limit the worker fails with a message naming the size */
+        spec->task_size = spec_strdup(l->size, oom);
+        spec->state_max_bytes = (r->opt.task_memory_mb[task_size_index(l->size)] << 20) / TASK_STATE_SHARE_DIVISOR;
+    }
 }
 
 /* A pipeline's fields: its SQL and error policy, and whether it runs bounded: when every input
@@ -802,10 +819,7 @@ static int task_functions(struct reconciler *r, const struct cp_task *t, struct 
 static void task_sandbox(const struct reconciler *r, const struct cp_task *t, const struct task_launch *l,
                          struct supervisor_task *st)
 {
-    int size_index = 1;
-    for (int i = 0; i < 3; i++)
-        if (strcmp(l->size, task_sizes[i].name) == 0)
-            size_index = i;
+    int size_index = task_size_index(l->size);
     uint64_t memory = r->opt.task_memory_mb[size_index] << 20;
     st->sandbox.uid = l->uid;
     st->sandbox.gid = l->uid;
@@ -1044,14 +1058,14 @@ static json_t *status_row(const struct cp_task *t, const struct supervisor_statu
     if (st->state == SUPERVISOR_STOPPED && !t->want_stop)
         state = "pending";
     json_t *sandbox = json_loads(st->sandbox, 0, NULL);
-    json_t *row = json_pack("{s:s, s:s, s:i, s:i, s:o, s:s?, s:f, s:f, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "id",
-                            t->id, "state", state, "pid", (int)st->pid, "restarts", st->restarts, "sandbox",
-                            sandbox ? sandbox : json_null(), "last_error", st->last_error[0] ? st->last_error : NULL,
-                            "started_at", st->started_at_ms / 1000.0, "heartbeat_at", st->heartbeat_at_ms / 1000.0,
-                            "metrics", "records_in", (json_int_t)st->totals.records_in, "records_out",
-                            (json_int_t)st->totals.records_out, "bytes_in", (json_int_t)st->totals.bytes_in,
-                            "bytes_out", (json_int_t)st->totals.bytes_out, "errors", (json_int_t)st->totals.errors,
-                            "late", (json_int_t)st->totals.late, "lag", (json_int_t)st->totals.lag);
+    json_t *row = json_pack(
+        "{s:s, s:s, s:i, s:i, s:o, s:s?, s:f, s:f, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "id", t->id, "state",
+        state, "pid", (int)st->pid, "restarts", st->restarts, "sandbox", sandbox ? sandbox : json_null(), "last_error",
+        st->last_error[0] ? st->last_error : NULL, "started_at", st->started_at_ms / 1000.0, "heartbeat_at",
+        st->heartbeat_at_ms / 1000.0, "metrics", "records_in", (json_int_t)st->totals.records_in, "records_out",
+        (json_int_t)st->totals.records_out, "bytes_in", (json_int_t)st->totals.bytes_in, "bytes_out",
+        (json_int_t)st->totals.bytes_out, "errors", (json_int_t)st->totals.errors, "late", (json_int_t)st->totals.late,
+        "lag", (json_int_t)st->totals.lag, "state_bytes", (json_int_t)st->totals.state_bytes);
     return row;
 }
 
@@ -1315,6 +1329,10 @@ static const struct {
     {"sluice_task_late_records_total", "Records dropped for arriving after their window closed.", SERIES_COUNTER},
     {"sluice_task_restarts_total", "Crashes of the task's worker (each restarted unless it failed).", SERIES_COUNTER},
     {"sluice_task_lag", "Records behind the head of the task's input, as the worker last reported.", SERIES_GAUGE},
+    {"sluice_task_state_bytes",
+     "Bytes held by the task's operator state (aggregates, Top-N, OVER), as the worker "
+     "last reported.",
+     SERIES_GAUGE},
     {"sluice_task_state", "1 for the task's current supervisor state, 0 for the others.", SERIES_STATE},
 };
 #define N_TASK_SERIES (sizeof task_series / sizeof task_series[0])
@@ -1349,12 +1367,13 @@ size_t reconcile_metrics_text(struct reconciler *r, char *buf, size_t bufsz)
                 continue;
             char labels[1600];
             task_labels(t, labels, sizeof labels);
-            const uint64_t v[] = {st.totals.records_in, st.totals.records_out, st.totals.bytes_in, st.totals.bytes_out,
-                                  st.totals.errors,     st.totals.late,        t->restarts_total};
+            const uint64_t v[] = {st.totals.records_in, st.totals.records_out,   st.totals.bytes_in,
+                                  st.totals.bytes_out,  st.totals.errors,        st.totals.late,
+                                  t->restarts_total,    (uint64_t)st.totals.lag, st.totals.state_bytes};
             if (task_series[c].type == SERIES_COUNTER)
                 OUT("%s{%s} %llu\n", task_series[c].name, labels, (unsigned long long)v[c]);
             else if (task_series[c].type == SERIES_GAUGE)
-                OUT("%s{%s} %lld\n", task_series[c].name, labels, (long long)st.totals.lag);
+                OUT("%s{%s} %lld\n", task_series[c].name, labels, (long long)v[c]);
             else
                 for (int s = 0; s < N_SUPERVISOR_STATES; s++)
                     OUT("%s{%s,state=\"%s\"} %d\n", task_series[c].name, labels, supervisor_state_name(s),

@@ -44,7 +44,8 @@ struct task {
     int stdin_fd;
     struct line_buffer out, err;
     int stop_requested, reported_completed, heartbeat_killed;
-    int awaiting_spec; /* a start failed before a process existed: the caller retries */
+    int reported_permanent; /* the worker failed with "retry": false: no restart */
+    int awaiting_spec;      /* a start failed before a process existed: the caller retries */
     char reported_error[512];
     char last_stderr[256];
     int64_t kill_deadline; /* monotonic ms; 0 none */
@@ -264,7 +265,7 @@ static int spawn(struct supervisor *s, struct task *t, char *err, size_t errsz)
     t->st.heartbeat_at_ms = 0;
     t->last_heartbeat_mono = clock_mono_ms();
     t->kill_deadline = 0;
-    t->reported_completed = t->heartbeat_killed = 0;
+    t->reported_completed = t->heartbeat_killed = t->reported_permanent = 0;
     t->reported_error[0] = t->last_stderr[0] = 0;
     memset(&t->run_totals, 0, sizeof t->run_totals);
     char msg[64];
@@ -463,6 +464,10 @@ static void process_exited(struct supervisor *s, struct task *t, int status)
     } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && t->reported_completed) {
         t->st.state = SUPERVISOR_COMPLETED;
         emit_state(s, t, "completed", "");
+    } else if (t->reported_permanent && t->reported_error[0]) { /* a restart would fail the same way */
+        t->st.state = SUPERVISOR_FAILED;
+        snprintf(t->st.last_error, sizeof t->st.last_error, "%s", t->reported_error);
+        emit_state(s, t, "failed", t->reported_error);
     } else {
         char reason[512];
         exit_reason(t, status, reason, sizeof reason);
@@ -488,9 +493,9 @@ static uint64_t json_u64(json_t *o, const char *k)
 
 static void handle_metrics(struct supervisor *s, struct task *t, json_t *o)
 {
-    struct supervisor_metrics cur = {json_u64(o, "records_in"),  json_u64(o, "records_out"), json_u64(o, "bytes_in"),
-                                     json_u64(o, "bytes_out"),   json_u64(o, "errors"),      json_u64(o, "late"),
-                                     (int64_t)json_u64(o, "lag")};
+    struct supervisor_metrics cur = {json_u64(o, "records_in"),   json_u64(o, "records_out"), json_u64(o, "bytes_in"),
+                                     json_u64(o, "bytes_out"),    json_u64(o, "errors"),      json_u64(o, "late"),
+                                     (int64_t)json_u64(o, "lag"), json_u64(o, "state_bytes")};
     struct supervisor_metrics d;
     struct supervisor_metrics *p = &t->run_totals;
 #define DELTA(f) d.f = cur.f >= p->f ? cur.f - p->f : cur.f
@@ -502,6 +507,7 @@ static void handle_metrics(struct supervisor *s, struct task *t, json_t *o)
     DELTA(late);
 #undef DELTA
     d.lag = cur.lag;
+    d.state_bytes = cur.state_bytes;
     *p = cur;
     struct supervisor_metrics *tot = &t->st.totals;
     tot->records_in += d.records_in;
@@ -511,6 +517,7 @@ static void handle_metrics(struct supervisor *s, struct task *t, json_t *o)
     tot->errors += d.errors;
     tot->late += d.late;
     tot->lag = d.lag;
+    tot->state_bytes = d.state_bytes;
     if (s->cb.metrics)
         s->cb.metrics(s->ctx, t->st.task_id, &d);
 }
@@ -552,8 +559,10 @@ static void handle_stdout_line(struct supervisor *s, struct task *t, const char 
             mark_running(s, t);
         else if (state && strcmp(state, "completed") == 0)
             t->reported_completed = 1;
-        else if (state && strcmp(state, "failed") == 0)
+        else if (state && strcmp(state, "failed") == 0) {
             snprintf(t->reported_error, sizeof t->reported_error, "%s", error ? error : "worker reported failure");
+            t->reported_permanent = json_is_false(json_object_get(o, "retry"));
+        }
     } else if (strcmp(type, "sandbox") == 0) {
         const char *layer = json_string_value(json_object_get(o, "layer"));
         const char *status = json_string_value(json_object_get(o, "status"));

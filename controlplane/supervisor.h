@@ -7,8 +7,9 @@
  *
  * Worker protocol (dataplane/worker.c): the spec JSON is written to the worker's stdin, which
  * is then closed; the worker writes JSON lines on stdout — {"type":"heartbeat"},
- * {"type":"metrics",records_in,records_out,bytes_in,bytes_out,errors,late,lag} (totals since
- * the process started), {"type":"log",level,msg}, {"type":"state",state,error?},
+ * {"type":"metrics",records_in,records_out,bytes_in,bytes_out,errors,late,lag,state_bytes}
+ * (totals since the process started; lag and state_bytes as of now), {"type":"log",level,msg},
+ * {"type":"state",state,error?,retry?} (retry false: the failure is permanent, no restart),
  * {"type":"sandbox",layer,status} — and free text on stderr (stored as log lines). */
 #ifndef SLUICE_CONTROLPLANE_SUPERVISOR_H
 #define SLUICE_CONTROLPLANE_SUPERVISOR_H
@@ -45,6 +46,7 @@ struct supervisor_options {
 struct supervisor_metrics {
     uint64_t records_in, records_out, bytes_in, bytes_out, errors, late;
     int64_t lag;
+    uint64_t state_bytes; /* the operator state the worker last reported (a gauge, like lag) */
 };
 
 /* A task's observable state; a copy, plain data. Times are wall-clock milliseconds. */

@@ -20,10 +20,12 @@
 #include "dataplane/checkpoint.h"
 #include "dataplane/codec/json_decode.h"
 #include "dataplane/codec/json_encode.h"
+#include "dataplane/codec/row_key.h"
 #include "dataplane/log/log_stream.h"
 #include "dataplane/sql/sql.h"
 
 #define RUNTIME_BATCH 1024
+#define RUNTIME_HELD_KEY_MAX 4096  /* a held -U's key (LOG_COMPACT_MAX_KEY); a longer one is not held */
 #define RUNTIME_IDLE_MIN_US 1000   /* idle polls back off from 1 ms ... */
 #define RUNTIME_IDLE_MAX_US 100000 /* ... to 100 ms while no input comes (Flink's buffer timeout) */
 /* Idle RUNTIME_IDLE_LONG_MS, a run polls every RUNTIME_IDLE_LONG_US (Kafka's fetch.max.wait.ms):
@@ -111,6 +113,12 @@ struct run {
     uint64_t storage_appended; /* bytes appended since the last measurement */
     int64_t storage_measured_ms;
     bool storage_measured;
+    /* a stateful plan into a keyed sink: its last -U, until the +U of the same key (emit_row) */
+    const struct schema *upsert_schema; /* the sink's; NULL: -U rows are written as they come */
+    struct json_buf held;
+    char held_key[RUNTIME_HELD_KEY_MAX];
+    size_t held_key_len;
+    bool holding;
 };
 
 static int run_fail(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -534,6 +542,51 @@ out:
  * dataplane/log/log.h; an append-only sink refuses other kinds in sink_append). A plan without
  * state maps each input row to its outputs (filter, projection), which keep the input's kind,
  * as Flink's Calc does on a changelog. */
+static int emit_encoded(struct run *r, enum row_kind kind, const struct json_buf *b)
+{
+    if (sink_append(r, &r->sink, kind, b->data, b->len) != 0)
+        return -1;
+    r->stats.records_out++;
+    r->stats.bytes_out += b->len;
+    return 0;
+}
+
+/* The held -U goes out: as -U when the +U of its key follows (the sink replaces the row by
+ * key), as -D when nothing does (the row left the result). 0 or -1. */
+static int held_release(struct run *r, bool followed)
+{
+    if (!r->holding)
+        return 0;
+    r->holding = false;
+    return emit_encoded(r, followed ? ROW_UPDATE_BEFORE : ROW_DELETE, &r->held);
+}
+
+/* A keyed (upsert) sink drops -U rows: the +U after one replaces the row by key (the log's
+ * compaction, the postgres sink). A stateful plan's -U with no +U after it (HAVING, or a WHERE
+ * over the aggregate, passed the old row but not the new) takes the row away, and must reach
+ * such a sink as -D, as Flink's upsert sinks turn an update-before into a delete. So a -U is
+ * held until the next row: the +U of the same key lets it out as it is, anything else (or the
+ * end of the input row's processing: held_release) as -D. 0 or -1. */
+static int emit_upsert(struct run *r, enum row_kind kind, const struct value *row)
+{
+    char key[RUNTIME_HELD_KEY_MAX];
+    size_t key_len = 0;
+    bool keyed = row_key_of_values(r->upsert_schema, row, key, sizeof key, &key_len) == 0;
+    bool followed = r->holding && kind == ROW_UPDATE_AFTER && keyed && key_len == r->held_key_len &&
+                    memcmp(key, r->held_key, key_len) == 0;
+    if (held_release(r, followed) != 0)
+        return -1;
+    if (kind != ROW_UPDATE_BEFORE || !keyed)
+        return emit_encoded(r, kind, &r->out);
+    json_buf_free(&r->held);
+    r->held = r->out; /* swap the buffers: out is reused for the next row */
+    r->out = (struct json_buf){0};
+    memcpy(r->held_key, key, key_len);
+    r->held_key_len = key_len;
+    r->holding = true;
+    return 0;
+}
+
 static int emit_row(void *ctx, enum row_kind kind, const struct value *row)
 {
     struct run *r = ctx;
@@ -542,11 +595,9 @@ static int emit_row(void *ctx, enum row_kind kind, const struct value *row)
     r->out.len = 0;
     if (json_encode_row(r->encoder, row, &r->out) != 0)
         return run_fail(r, "out of memory");
-    if (sink_append(r, &r->sink, kind, r->out.data, r->out.len) != 0)
-        return -1;
-    r->stats.records_out++;
-    r->stats.bytes_out += r->out.len;
-    return 0;
+    if (r->upsert_schema)
+        return emit_upsert(r, kind, row);
+    return emit_encoded(r, kind, &r->out);
 }
 
 /* A record that cannot be decoded or evaluated: the error policy decides. */
@@ -604,12 +655,10 @@ static int process_record(struct run *r, const struct stream_record *rec)
         return bad_record(r, rec, reason);
     struct sql_error se = {0};
     r->err[0] = '\0';
-    if (plan_process_source(r->plan, r->cur_input, in->row, r->arena, emit_row, r, &se) != 0) {
-        if (r->err[0]) /* the sink failed: fatal whatever the policy */
-            return -1;
-        return bad_record(r, rec, se.message);
-    }
-    return 0;
+    int rc = plan_process_source(r->plan, r->cur_input, in->row, r->arena, emit_row, r, &se);
+    if (held_release(r, false) != 0 || (rc != 0 && r->err[0])) /* the sink failed: fatal whatever the policy */
+        return -1;
+    return rc == 0 ? 0 : bad_record(r, rec, se.message);
 }
 
 /* ---------------------------------------------------------------- setup and loop */
@@ -620,6 +669,7 @@ static void run_report(struct run *r, bool with_lag)
         struct plan_stats ps;
         plan_stats(r->plan, &ps);
         r->stats.late = ps.late_dropped;
+        r->stats.state_bytes = plan_state_bytes(r->plan);
     }
     if (with_lag) {
         uint64_t lag = 0;
@@ -790,6 +840,10 @@ static int run_setup(struct run *r)
     }
     if (setup_inputs(r, source_name) != 0 || sink_open(r, &r->sink, sink_name) != 0)
         return -1;
+    const struct engine_stream *sink_stream = find_stream(o, sink_name);
+    if (r->plan && plan_is_windowed(r->plan) && r->sink.backend && sink_stream->schema &&
+        sink_stream->schema->nprimary_key > 0) /* print shows the changelog as it is */
+        r->upsert_schema = sink_stream->schema;
     if (o->error_policy == ENGINE_POLICY_DEAD_LETTER) {
         if (!o->dead_letter_stream)
             return run_fail(r, "the dead_letter error policy needs a dead-letter stream");
@@ -849,6 +903,7 @@ static void run_cleanup(struct run *r)
     json_encoder_free(r->encoder);
     arena_free(r->arena);
     json_buf_free(&r->out);
+    json_buf_free(&r->held);
     plan_free(r->plan);
 }
 
@@ -877,6 +932,27 @@ static void mark_ended_inputs(struct run *r)
     }
 }
 
+/* Fails the run when the plan's state is over the limit; 0 or -1. */
+static int state_check(struct run *r)
+{
+    if (!r->plan || !r->o->state_max_bytes)
+        return 0;
+    size_t bytes = plan_state_bytes(r->plan);
+    if (bytes <= r->o->state_max_bytes)
+        return 0;
+    char names[128];
+    int n = plan_state_operators(r->plan, names, sizeof names);
+    r->stats.state_bytes = bytes;
+    r->stats.permanent = true; /* the same input grows the same state: a restart cannot help */
+    char why[64];
+    if (r->o->task_size)
+        snprintf(why, sizeof why, "for task size %s", r->o->task_size);
+    else
+        snprintf(why, sizeof why, "set by 'state.max-bytes'");
+    return run_fail(r, "state of operator%s %s is %zu bytes, over the limit of %" PRIu64 " %s", n > 1 ? "s" : "", names,
+                    bytes, r->o->state_max_bytes, why);
+}
+
 /* One pass over the partitions: returns records read, or -1. */
 static long run_pass(struct run *r, struct stream_record *recs)
 {
@@ -900,6 +976,8 @@ static long run_pass(struct run *r, struct stream_record *recs)
             r->offsets[p] = recs[i].offset + 1;
         }
         arena_reset(r->arena);
+        if (state_check(r) != 0)
+            return -1;
         total += n;
     }
     return total;
@@ -941,7 +1019,7 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
             break;
         }
         if (all_done(&r)) {
-            if (r.plan && plan_finish(r.plan, r.arena, emit_row, &r) != 0) {
+            if (r.plan && (plan_finish(r.plan, r.arena, emit_row, &r) != 0 || held_release(&r, false) != 0)) {
                 if (!err[0])
                     snprintf(err, errlen, "cannot finish the pipeline");
                 goto out;

@@ -51,9 +51,11 @@ struct engine_stream {
 /* Counters of this engine_run() call (a restart from a checkpoint starts again from 0). */
 struct engine_stats {
     uint64_t records_in, records_out, bytes_in, bytes_out;
-    uint64_t errors; /* undecodable or unevaluable records */
-    uint64_t late;   /* rows dropped behind the watermark */
-    uint64_t lag;    /* records in the source not read yet (at the last report) */
+    uint64_t errors;      /* undecodable or unevaluable records */
+    uint64_t late;        /* rows dropped behind the watermark */
+    uint64_t lag;         /* records in the source not read yet (at the last report) */
+    uint64_t state_bytes; /* held by the plan's operator state (plan_state_bytes) at the last report */
+    bool permanent;       /* ENGINE_FAILED: a restart would fail the same way (state over its limit) */
 };
 
 typedef void (*engine_report_fn)(void *ctx, const struct engine_stats *stats);
@@ -81,6 +83,11 @@ struct engine_options {
     /* A pipeline reading several streams: a stream quiet this long (processing time) no longer
      * holds back the watermark (table.exec.source.idle-timeout); 0: it always does. */
     int64_t source_idle_timeout_ms;
+    /* Limit of the plan's operator state (plan_state_bytes), checked after every batch: past
+     * it the run fails with "state of operator X is N bytes, over the limit of M for task
+     * size S" (task_size "S"), or "... set by 'state.max-bytes'" (task_size NULL). 0: none. */
+    uint64_t state_max_bytes;
+    const char *task_size;
     const char *checkpoint_path; /* NULL: no checkpoints (and no exactly-once) */
     /* Instead of checkpoint_path: a directory the tasks of one pipeline share. Task i writes
      * task-<i>.ckpt there and locks its source partitions; after a change of the task count a

@@ -111,8 +111,9 @@ struct preview_run {
     struct arena *arena;
     struct json_buf out;
     long limit, rows;
-    bool full;       /* limit rows sent */
-    bool write_fail; /* the api went away */
+    bool full;             /* limit rows sent */
+    bool write_fail;       /* the api went away */
+    enum row_kind in_kind; /* of the record being processed: a stateless plan keeps it */
     long long records_read, skipped;
     char first_error[400];
 };
@@ -144,19 +145,21 @@ static int preview_put(struct json_buf *b, const char *s, size_t n)
     return 0;
 }
 
-/* Sends one output row as {"type":"row","row":...}. */
-/* The plan is compiled for an append-only sink: every row is an insert. */
+/* Sends one output row as {"type":"row","op":"+I","row":...}: with its kind, as a stateful plan
+ * makes it, or as the input record had it (a filter or projection keeps it, as the engine). */
 static int preview_emit(void *ctx, enum row_kind kind, const struct value *row)
 {
     struct preview_run *r = ctx;
-    (void)kind;
+    if (kind == ROW_INSERT && !plan_is_windowed(r->plan))
+        kind = r->in_kind;
     if (r->rows >= r->limit) {
         r->full = true;
         return -1;
     }
-    static const char head[] = "{\"type\":\"row\",\"row\":";
+    char head[48];
+    int n = snprintf(head, sizeof head, "{\"type\":\"row\",\"op\":\"%s\",\"row\":", row_kind_name(kind));
     r->out.len = 0;
-    if (preview_put(&r->out, head, sizeof head - 1) != 0 || json_encode_row(r->encoder, row, &r->out) != 0 ||
+    if (preview_put(&r->out, head, (size_t)n) != 0 || json_encode_row(r->encoder, row, &r->out) != 0 ||
         preview_put(&r->out, "}\n", 2) != 0)
         return -1;
     if (preview_write(r->out.data, r->out.len) != 0) {
@@ -180,6 +183,7 @@ static void preview_record(struct preview_run *r, const struct stream_record *re
 {
     char reason[256];
     r->records_read++;
+    r->in_kind = rec->kind;
     if (json_decode_row(r->decoder, rec->data, rec->len, r->row, r->arena, reason, sizeof reason) != 0) {
         preview_skip(r, rec->offset, partition, reason);
         return;
@@ -248,7 +252,8 @@ int preview_worker_run(json_t *spec, char *err, size_t errlen)
     if (preview_catalog_load(&cat, json_object_get(spec, "streams"), err, errlen) != 0)
         goto out;
     struct sql_error se = {0};
-    if (!(r.plan = plan_compile(sql, preview_lookup, &cat, &se))) {
+    struct plan_options po = {.sink_accepts_updates = 1}; /* a preview shows the changelog */
+    if (!(r.plan = plan_compile_with(sql, preview_lookup, &cat, &po, &se))) {
         sql_error_format(&se, err, errlen);
         goto out;
     }

@@ -8,7 +8,7 @@
  *    "source": {"dir": ".../streams/<id>", "partitions": N},
  *    "limit": N, "earliest": bool, "deadline_mono_ms": CLOCK_MONOTONIC ms to stop reading at}
  * Output (stdout), each line flushed as it is made:
- *   {"type":"row","row":{...}}                      one per output row, at most limit
+ *   {"type":"row","op":"+I","row":{...}}            one per output row with its kind, at most limit
  *   {"type":"progress","records_read":N,"skipped":N,"first_error"?:"..."}   as they change
  *   {"type":"result","records_read":N,"skipped":N,"truncated":bool,"first_error"?:"..."}
  * Records that cannot be decoded or evaluated are skipped and counted; first_error names the

@@ -77,17 +77,23 @@ static json_t *now_ts(void)
 
 static void emit_metrics(const struct engine_stats *s)
 {
-    emit_json_line(json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "type", "metrics", "records_in",
+    emit_json_line(json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "type", "metrics", "records_in",
                              (json_int_t)s->records_in, "records_out", (json_int_t)s->records_out, "bytes_in",
                              (json_int_t)s->bytes_in, "bytes_out", (json_int_t)s->bytes_out, "errors",
-                             (json_int_t)s->errors, "late", (json_int_t)s->late, "lag", (json_int_t)s->lag));
+                             (json_int_t)s->errors, "late", (json_int_t)s->late, "lag", (json_int_t)s->lag,
+                             "state_bytes", (json_int_t)s->state_bytes));
 }
+
+/* The engine's failure is one a restart cannot fix (worker_execute sets it). */
+static bool worker_failure_permanent;
 
 static void emit_state(const char *state, const char *error)
 {
     json_t *o = json_pack("{s:s,s:s}", "type", "state", "state", state);
     if (error)
         json_object_set_new(o, "error", json_string(error));
+    if (error && worker_failure_permanent)
+        json_object_set_new(o, "retry", json_false());
     emit_json_line(o);
 }
 
@@ -247,6 +253,8 @@ static int worker_options(const struct task_spec *spec, struct engine_options *o
     }
     o->task_index = spec->task_index;
     o->task_count = spec->task_count;
+    o->state_max_bytes = spec->state_max_bytes;
+    o->task_size = spec->task_size;
     if (spec->kind == TASK_SPEC_PIPELINE)
         o->sql = spec->sql;
     return 0;
@@ -289,6 +297,7 @@ static int worker_execute(const struct engine_options *task, const char *task_id
     emit_state("running", NULL);
     struct engine_stats final;
     enum engine_result result = engine_run(&o, &final, err, errlen);
+    worker_failure_permanent = result == ENGINE_FAILED && final.permanent;
     emit_metrics(&final);
     if (result == ENGINE_COMPLETED)
         emit_state("completed", NULL);
@@ -730,6 +739,7 @@ static int run_job_prepare(struct run_job *j, int q, const struct sql_script *sc
                                    .bounded = a->bounded,
                                    .state_ttl_ms = script->state_ttl_ms,
                                    .source_idle_timeout_ms = script->source_idle_timeout_ms,
+                                   .state_max_bytes = (uint64_t)script->state_max_bytes,
                                    .checkpoint_interval_ms = (uint32_t)a->checkpoint_ms,
                                    .checkpoint_interval_records = (uint64_t)a->checkpoint_records,
                                    .stop = &worker_stop,

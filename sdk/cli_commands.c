@@ -363,6 +363,7 @@ static void print_status(json_t *status, json_t *events)
     printf("  lag:            %lld\n  errors:         %lld\n",
            (long long)json_integer_value(json_object_get(status, "lag")),
            (long long)json_integer_value(json_object_get(status, "errors")));
+    printf("  state:          %lld bytes\n", (long long)json_integer_value(json_object_get(status, "state_bytes")));
     json_t *tasks = json_object_get(status, "tasks"), *t;
     size_t i;
     printf("\nTasks:\n");
@@ -372,12 +373,13 @@ static void print_status(json_t *status, json_t *events)
     json_array_foreach(tasks, i, t)
     {
         char id[16], *metrics = inline_text(json_object_get(t, "metrics"));
-        json_array_append_new(rows, json_pack("{s:O?, s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:s?}", "index",
+        json_array_append_new(rows, json_pack("{s:O?, s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:s?}", "index",
                                               json_object_get(t, "index"), "task",
                                               short_id(json_string_value(json_object_get(t, "id")), id), "state",
                                               json_object_get(t, "state"), "pid", json_object_get(t, "pid"), "restarts",
                                               json_object_get(t, "restarts"), "node", json_object_get(t, "node"),
-                                              "heartbeat", json_object_get(t, "heartbeat_at"), "metrics", metrics));
+                                              "heartbeat", json_object_get(t, "heartbeat_at"), "state_bytes",
+                                              json_object_get(t, "state_bytes"), "metrics", metrics));
         free(metrics);
     }
     if (json_array_size(rows) > 0)
@@ -903,6 +905,24 @@ static json_t *rows_of(json_t *answer)
     return NULL;
 }
 
+/* A preview of an updating query as a table: each row with its kind first ("op": "+I", ...),
+ * taken from the answer's "ops" (its rows, index by index). */
+static void preview_rows_with_ops(json_t *answer)
+{
+    json_t *rows = json_object_get(answer, "rows"), *ops = json_object_get(answer, "ops"), *row;
+    size_t i;
+    if (!json_is_true(json_object_get(answer, "updating")) || !json_is_array(ops))
+        return;
+    json_array_foreach(rows, i, row)
+    {
+        json_t *with = json_pack("{s:O}", "op", json_array_get(ops, i) ? json_array_get(ops, i) : json_null());
+        if (!with)
+            continue;
+        json_object_update(with, row);
+        json_array_set_new(rows, i, with);
+    }
+}
+
 static void print_answer(struct cli *cli, json_t *answer)
 {
     json_t *rows = rows_of(answer);
@@ -985,6 +1005,8 @@ int cli_cmd_preview(struct cli *cli)
         if (sluice_preview(c, sql, (int)(cli->limit ? cli->limit : 20), wait, cli->start, &out, &err) < 0) {
             code = cli_report(&err);
         } else {
+            if (cli->output == CLI_OUT_TABLE)
+                preview_rows_with_ops(out);
             print_answer(cli, out);
             code = CLI_OK;
         }

@@ -40,6 +40,24 @@ static int uses_values(const struct agg_slot *s)
 
 /* ---- Values ------------------------------------------------------------------------------*/
 
+/* Frees v's string, taking its size off *bytes. */
+static void value_release(struct value *v, size_t *bytes)
+{
+    if (v->type == VT_STRING)
+        *bytes -= v->u.s.len + 1;
+    opstate_value_release(v);
+}
+
+/* Copies v into *dst, a string into new memory counted in *bytes. */
+static int value_own(struct value *dst, const struct value *v, size_t *bytes)
+{
+    if (opstate_value_own(dst, v) < 0)
+        return -1;
+    if (v->type == VT_STRING)
+        *bytes += v->u.s.len + 1;
+    return 0;
+}
+
 /* Index of the first value >= v; *found when equal. */
 static int acc_search(const struct group_acc *a, const struct value *v, int *found)
 {
@@ -55,14 +73,15 @@ static int acc_search(const struct group_acc *a, const struct value *v, int *fou
     return lo;
 }
 
-/* Adds n rows holding v (n may be negative: a retraction; a value reaching 0 goes). */
-static int acc_values_add(struct group_acc *a, const struct value *v, int64_t n)
+/* Adds n rows holding v (n may be negative: a retraction; a value reaching 0 goes); memory
+ * taken or given back is counted in *bytes. */
+static int acc_values_add(struct group_acc *a, const struct value *v, int64_t n, size_t *bytes)
 {
     int found, i = acc_search(a, v, &found);
     if (found) {
         a->vals[i].n += n;
         if (a->vals[i].n <= 0) {
-            opstate_value_release(&a->vals[i].v);
+            value_release(&a->vals[i].v, bytes);
             memmove(&a->vals[i], &a->vals[i + 1], (size_t)(a->nvals - i - 1) * sizeof *a->vals);
             a->nvals--;
         }
@@ -76,10 +95,11 @@ static int acc_values_add(struct group_acc *a, const struct value *v, int64_t n)
         if (!m)
             return -1;
         a->vals = m;
+        *bytes += (size_t)(cap - a->capvals) * sizeof *m;
         a->capvals = cap;
     }
     struct value copy;
-    if (opstate_value_own(&copy, v) < 0)
+    if (value_own(&copy, v, bytes) < 0)
         return -1;
     memmove(&a->vals[i + 1], &a->vals[i], (size_t)(a->nvals - i) * sizeof *a->vals);
     a->vals[i] = (struct value_count){copy, n};
@@ -87,31 +107,42 @@ static int acc_values_add(struct group_acc *a, const struct value *v, int64_t n)
     return 0;
 }
 
-static void acc_free(struct group_acc *a)
+static void acc_free(struct group_acc *a, size_t *bytes)
 {
     for (int i = 0; i < a->nvals; i++)
-        opstate_value_release(&a->vals[i].v);
+        value_release(&a->vals[i].v, bytes);
+    *bytes -= (size_t)a->capvals * sizeof *a->vals;
     free(a->vals);
+}
+
+/* The bytes of a Lua aggregate's accumulator (vals[0]: a byte string). */
+static size_t udf_acc_bytes(const struct group_acc *a)
+{
+    return a->vals && a->vals[0].v.type == VT_STRING ? a->vals[0].v.u.s.len + 1 : 0;
 }
 
 /* A Lua aggregate's accumulate or retract: vals[0] holds the accumulator. Returns 0, -1 (no
  * memory) or -2 (the function failed; the accumulator is as before). */
-static int acc_udf_update(const struct agg_slot *s, struct group_acc *a, const struct value *v, int sign)
+static int acc_udf_update(const struct agg_slot *s, struct group_acc *a, const struct value *v, int sign,
+                          size_t *bytes)
 {
     if (!a->vals) {
         if (!(a->vals = calloc(1, sizeof *a->vals)))
             return -1;
         a->capvals = a->nvals = 1;
         a->vals[0].n = 1;
+        *bytes += sizeof *a->vals;
     }
+    size_t before = udf_acc_bytes(a);
     if (udf_agg_update(s->udf, &a->vals[0].v, v, sign < 0) < 0)
         return -2;
+    *bytes = *bytes - before + udf_acc_bytes(a);
     a->count += sign;
     return 0;
 }
 
 /* Returns 0, -1 (no memory) or -2 (a Lua aggregate failed). */
-static int acc_update(const struct agg_slot *s, struct group_acc *a, const struct value *v, int sign)
+static int acc_update(const struct agg_slot *s, struct group_acc *a, const struct value *v, int sign, size_t *bytes)
 {
     if (s->kind == AGG_COUNT && !s->arg) {
         a->count += sign;
@@ -120,9 +151,9 @@ static int acc_update(const struct agg_slot *s, struct group_acc *a, const struc
     if (v->type == VT_NULL)
         return 0;
     if (s->kind == AGG_UDF)
-        return acc_udf_update(s, a, v, sign);
+        return acc_udf_update(s, a, v, sign, bytes);
     if (uses_values(s))
-        return acc_values_add(a, v, sign);
+        return acc_values_add(a, v, sign, bytes);
     if (s->kind == AGG_SUM || s->kind == AGG_AVG) {
         if (v->type == VT_DOUBLE)
             a->sum.d += sign * v->u.d;
@@ -187,19 +218,26 @@ static int table_grow(struct group_table *t)
     return 0;
 }
 
-static struct group_entry *entry_new(const struct group_table *t, const struct value *keys, uint64_t h)
+static size_t entry_size(const struct group_table *t)
 {
-    struct group_entry *g =
-        calloc(1, sizeof *g + (size_t)t->nkeys * sizeof(struct value) + (size_t)t->naggs * sizeof(struct group_acc));
+    return sizeof(struct group_entry) + (size_t)t->nkeys * sizeof(struct value) +
+           (size_t)t->naggs * sizeof(struct group_acc);
+}
+
+static struct group_entry *entry_new(struct group_table *t, const struct value *keys, uint64_t h)
+{
+    struct group_entry *g = calloc(1, entry_size(t));
     if (!g)
         return NULL;
+    t->bytes += entry_size(t);
     g->keys = (struct value *)(g + 1);
     g->accs = (struct group_acc *)(g->keys + t->nkeys);
     g->hash = h;
     for (int i = 0; i < t->nkeys; i++)
-        if (opstate_value_own(&g->keys[i], &keys[i]) < 0) {
+        if (value_own(&g->keys[i], &keys[i], &t->bytes) < 0) {
             for (int k = 0; k < i; k++)
-                opstate_value_release(&g->keys[k]);
+                value_release(&g->keys[k], &t->bytes);
+            t->bytes -= entry_size(t);
             free(g);
             return NULL;
         }
@@ -235,7 +273,7 @@ struct group_entry *group_table_find(struct group_table *t, const struct value *
 int group_entry_update(struct group_table *t, struct group_entry *g, const struct value *args, int sign)
 {
     for (int i = 0; i < t->naggs; i++) {
-        int rc = acc_update(&t->aggs[i], &g->accs[i], &args[i], sign);
+        int rc = acc_update(&t->aggs[i], &g->accs[i], &args[i], sign, &t->bytes);
         if (rc < 0)
             return rc;
     }
@@ -276,12 +314,13 @@ void group_entry_result(const struct group_table *t, const struct group_entry *g
     }
 }
 
-static void entry_free(const struct group_table *t, struct group_entry *g)
+static void entry_free(struct group_table *t, struct group_entry *g)
 {
     for (int i = 0; i < t->nkeys; i++)
-        opstate_value_release(&g->keys[i]);
+        value_release(&g->keys[i], &t->bytes);
     for (int i = 0; i < t->naggs; i++)
-        acc_free(&g->accs[i]);
+        acc_free(&g->accs[i], &t->bytes);
+    t->bytes -= entry_size(t);
     free(g);
 }
 
@@ -315,16 +354,7 @@ void group_table_clear(struct group_table *t)
     t->nbuckets = 0;
 }
 
-size_t group_table_bytes(const struct group_table *t)
-{
-    size_t n = t->nbuckets * sizeof *t->buckets;
-    for (const struct group_entry *g = t->oldest; g; g = g->lru_next) {
-        n += sizeof *g + (size_t)t->nkeys * sizeof(struct value) + (size_t)t->naggs * sizeof(struct group_acc);
-        for (int i = 0; i < t->naggs; i++)
-            n += (size_t)g->accs[i].capvals * sizeof(struct value_count);
-    }
-    return n;
-}
+size_t group_table_bytes(const struct group_table *t) { return t->nbuckets * sizeof *t->buckets + t->bytes; }
 
 /* ---- Byte form: ngroups, then per group (oldest first): keys, rows, accessed, and per
  * aggregate count, sum, nvals and (value, count) pairs ----------------------------------*/
@@ -351,7 +381,7 @@ void group_table_write(const struct group_table *t, struct window_writer *w)
     }
 }
 
-static int read_acc(struct window_reader *r, const struct agg_slot *s, struct group_acc *a)
+static int read_acc(struct window_reader *r, const struct agg_slot *s, struct group_acc *a, size_t *bytes)
 {
     int nvals = 0;
     window_get(r, &a->count, sizeof a->count);
@@ -365,7 +395,7 @@ static int read_acc(struct window_reader *r, const struct agg_slot *s, struct gr
         int64_t n;
         window_get_value(r, &x);
         window_get(r, &n, sizeof n);
-        if (r->bad || x.type != want || n <= 0 || acc_values_add(a, &x, n) < 0)
+        if (r->bad || x.type != want || n <= 0 || acc_values_add(a, &x, n, bytes) < 0)
             return -1;
     }
     return 0;
@@ -392,7 +422,7 @@ int group_table_read(struct group_table *t, struct window_reader *r)
             goto bad;
         g->rows = rows;
         for (int a = 0; a < t->naggs; a++)
-            if (read_acc(r, &t->aggs[a], &g->accs[a]) < 0)
+            if (read_acc(r, &t->aggs[a], &g->accs[a], &t->bytes) < 0)
                 goto bad;
     }
     return 0;

@@ -34,6 +34,7 @@ struct group_table {
     struct group_entry **buckets;
     size_t nbuckets, ngroups;
     struct group_entry *oldest, *newest;
+    size_t bytes; /* held by the groups (entries, owned strings, value lists); kept current */
 };
 
 /* Which aggregates a non-windowed GROUP BY can retract: 1 when kind can be used. */
@@ -57,7 +58,8 @@ void group_table_remove(struct group_table *t, struct group_entry *g);
 size_t group_table_expire(struct group_table *t, int64_t limit_ms);
 /* Frees every group (the table stays usable, empty). */
 void group_table_clear(struct group_table *t);
-/* Bytes of state held (an estimate, for status). */
+/* Bytes of state held (an estimate: allocations without the allocator's overhead, for status
+ * and the state limit); O(1). */
 size_t group_table_bytes(const struct group_table *t);
 
 void group_table_write(const struct group_table *t, struct window_writer *w);

@@ -1680,6 +1680,43 @@ size_t plan_state_bytes(const struct plan *p)
     return n;
 }
 
+/* Appends name to the comma-separated list in buf (of size), once. */
+static void state_name_add(char *buf, size_t size, const char *name)
+{
+    if (strstr(buf, name))
+        return;
+    size_t n = strlen(buf);
+    snprintf(buf + n, size - n, "%s%s", n ? ", " : "", name);
+}
+
+int plan_state_operators(const struct plan *p, char *buf, size_t size)
+{
+    int n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < p->nqueries; i++)
+        if (p->queries[i]->op.kind == OP_GROUP_AGG && group_table_bytes(&p->queries[i]->groups) > 0) {
+            state_name_add(buf, size, "GroupAggregate");
+            n++;
+        }
+    for (int i = 0; i < p->nranks; i++) {
+        struct rank_stats rs;
+        rank_stats(p->ranks[i]->rank, &rs);
+        if (rs.state_bytes > 0) {
+            state_name_add(buf, size, "Rank");
+            n++;
+        }
+    }
+    for (int i = 0; i < p->novers; i++) {
+        struct over_stats os;
+        over_stats(p->overs[i]->over, &os);
+        if (os.state_bytes > 0) {
+            state_name_add(buf, size, "OverAggregate");
+            n++;
+        }
+    }
+    return n;
+}
+
 /* ---- Snapshot and restore ----------------------------------------------------------------
  * "SQLPLAN1", fingerprint, counters, max event time, then the state of each stateful block
  * in order (a window table, or a group table), then of each rank operator (length, rank.h's

@@ -379,14 +379,36 @@ static void script_insert(struct parser *p, struct sql_script *out)
     out->insert_column[n - 1] = out->views[0].column;
 }
 
+struct sql_unit {
+    const char *unit;
+    int64_t scale;
+};
+
+/* A whole number and a unit of units[n] (case-insensitive), with or without a space between. */
+static int parse_with_unit(const char *s, const struct sql_unit *units, size_t n, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || errno || v < 0)
+        return -1;
+    while (*end == ' ')
+        end++;
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(end, units[i].unit) == 0) {
+            if (v > INT64_MAX / units[i].scale)
+                return -1;
+            *out = v * units[i].scale;
+            return 0;
+        }
+    return -1;
+}
+
 /* Durations as Flink writes them: a whole number and a unit (ms, s, min, h, d and their long
  * forms), with or without a space; a bare number is milliseconds. */
 int sql_parse_duration(const char *s, int64_t *ms)
 {
-    static const struct {
-        const char *unit;
-        int64_t ms;
-    } units[] = {
+    static const struct sql_unit units[] = {
         {"", 1},          {"ms", 1},          {"milli", 1},
         {"millis", 1},    {"millisecond", 1}, {"milliseconds", 1},
         {"s", 1000},      {"sec", 1000},      {"secs", 1000},
@@ -395,21 +417,35 @@ int sql_parse_duration(const char *s, int64_t *ms)
         {"h", 3600000},   {"hour", 3600000},  {"hours", 3600000},
         {"d", 86400000},  {"day", 86400000},  {"days", 86400000},
     };
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || errno || v < 0)
-        return -1;
-    while (*end == ' ')
-        end++;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (strcasecmp(end, units[i].unit) == 0) {
-            if (v > INT64_MAX / units[i].ms)
-                return -1;
-            *ms = v * units[i].ms;
-            return 0;
-        }
-    return -1;
+    return parse_with_unit(s, units, sizeof units / sizeof units[0], ms);
+}
+
+/* Memory sizes as Flink's MemorySize writes them: a whole number and a unit (b, kb, mb, gb,
+ * tb, powers of 1024, and their short and long forms); a bare number is bytes. */
+int sql_parse_bytes(const char *s, int64_t *bytes)
+{
+    static const struct sql_unit units[] = {
+        {"", 1},
+        {"b", 1},
+        {"bytes", 1},
+        {"k", 1 << 10},
+        {"kb", 1 << 10},
+        {"kib", 1 << 10},
+        {"kibibytes", 1 << 10},
+        {"m", 1 << 20},
+        {"mb", 1 << 20},
+        {"mib", 1 << 20},
+        {"mebibytes", 1 << 20},
+        {"g", 1 << 30},
+        {"gb", 1 << 30},
+        {"gib", 1 << 30},
+        {"gibibytes", 1 << 30},
+        {"t", 1LL << 40},
+        {"tb", 1LL << 40},
+        {"tib", 1LL << 40},
+        {"tebibytes", 1LL << 40},
+    };
+    return parse_with_unit(s, units, sizeof units / sizeof units[0], bytes);
 }
 
 /* SET 'key' = 'value' (SET consumed): the settings a pipeline file may give, checked. */
@@ -418,12 +454,18 @@ static void script_set(struct parser *p, struct sql_script *out)
     const struct token *k = parser_expect(p, TK_STRING, "a setting name in quotes");
     parser_expect(p, TK_EQ, NULL);
     const struct token *v = parser_expect(p, TK_STRING, "a setting value in quotes");
+    if (strcmp(k->text, "state.max-bytes") == 0) {
+        if (sql_parse_bytes(v->text, &out->state_max_bytes) < 0 || out->state_max_bytes == 0)
+            parser_error(p, v, "invalid size '%s' for '%s': expected a whole number above 0 and a unit such as '64 mb'",
+                         v->text, k->text);
+        return;
+    }
     int64_t ms;
     int idle = strcmp(k->text, "table.exec.source.idle-timeout") == 0;
     if (strcmp(k->text, "table.exec.state.ttl") != 0 && !idle)
         parser_error(p, k,
-                     "setting '%s' is not supported (only 'table.exec.state.ttl' and "
-                     "'table.exec.source.idle-timeout')",
+                     "setting '%s' is not supported (only 'table.exec.state.ttl', "
+                     "'table.exec.source.idle-timeout' and 'state.max-bytes')",
                      k->text);
     if (sql_parse_duration(v->text, &ms) < 0)
         parser_error(p, v, "invalid duration '%s' for '%s': expected a whole number and a unit such as '12 h'", v->text,

@@ -30,6 +30,7 @@ void sql_error_format(const struct sql_error *err, char *buf, size_t size);
  *     [WITH ('connector' = 'datagen', 'key' = 'value', ...)];
  *   CREATE [TEMPORARY] VIEW name AS SELECT ...;
  *   SET 'table.exec.state.ttl' = '12 h';   SET 'table.exec.source.idle-timeout' = '5 s';
+ *   SET 'state.max-bytes' = '64 mb';
  *   INSERT INTO name SELECT ...;
  * sql_script_parse() fills stream definitions (name, schema, options) and the INSERT
  * statements' text, with their start line/column in the file (insert_line, insert_column), so
@@ -86,6 +87,7 @@ struct sql_script {
     int nviews;
     int64_t state_ttl_ms;           /* SET 'table.exec.state.ttl' = '12 h'; 0 when not set */
     int64_t source_idle_timeout_ms; /* SET 'table.exec.source.idle-timeout' = '5 s'; 0 when not set */
+    int64_t state_max_bytes;        /* SET 'state.max-bytes' = '64 mb'; 0 when not set */
     char **inserts;                 /* owned; each NUL-terminated, without the trailing ';' */
     int *insert_line;
     int *insert_column;
@@ -97,6 +99,9 @@ void sql_script_free(struct sql_script *s);
 /* Parses a duration as Flink's options take it ("1000", "30 s", "12h", "1 day") into
  * milliseconds. Returns 0, or -1 when s is not one. */
 int sql_parse_duration(const char *s, int64_t *ms);
+/* Parses a memory size as Flink's MemorySize takes it ("1048576", "64 mb", "1g", "512 kb";
+ * units are powers of 1024) into bytes. Returns 0, or -1 when s is not one. */
+int sql_parse_bytes(const char *s, int64_t *bytes);
 /* Value of option key (case-insensitive) of a stream, or NULL. Borrowed. */
 const char *sql_stream_option(const struct sql_stream_def *d, const char *key);
 /* Frees s->fields and their names and sets s->fields NULL, nfields 0; s itself is not freed. */
@@ -208,8 +213,13 @@ struct plan_stats {
     int64_t watermark_ms; /* INT64_MIN before the first row */
 };
 void plan_stats(const struct plan *p, struct plan_stats *out);
-/* Bytes held by the state of non-windowed aggregates (an estimate). */
+/* Bytes held by the state of non-windowed aggregates, Top-N and OVER operators (an estimate:
+ * what they allocated, without the allocator's overhead); cheap enough to call per batch. */
 size_t plan_state_bytes(const struct plan *p);
+/* The kinds of the operators that hold state now, as Flink names them ("GroupAggregate",
+ * "Rank", "OverAggregate"), comma-separated into buf (of size, at least 1); returns how many
+ * operators hold state. */
+int plan_state_operators(const struct plan *p, char *buf, size_t size);
 
 /* Window/aggregate state, watermark and counters, for checkpoints: plan_snapshot returns a
  * malloc'd byte buffer (caller frees); plan_restore loads one into a freshly compiled plan of

@@ -62,6 +62,20 @@ assert_eq "$(jq -c .rows <<<"$RESP")" \
   "window rows"
 assert_eq "$(jq -r '.schema.fields[0].type' <<<"$RESP")" "TIMESTAMP(3)" "window_start type"
 
+assert_eq "$(jq -c .ops <<<"$RESP")" '["+I","+I","+I"]' "an append-only result's rows are inserts"
+
+# ---- an updating result (GROUP BY without a window): each row with its kind --------------------
+preview '{"sql":"SELECT channel, COUNT(*) AS n, MAX(price) AS top FROM bids GROUP BY channel","start":"earliest","timeout_ms":300}'
+expect 200
+assert_eq "$(jq -c '[.ops, .rows] | transpose | map("\(.[0]) \(.[1] | tojson)")' <<<"$RESP")" \
+  '["+I {\"channel\":\"web\",\"n\":1,\"top\":10}","+I {\"channel\":\"app\",\"n\":1,\"top\":20}","-U {\"channel\":\"web\",\"n\":1,\"top\":10}","+U {\"channel\":\"web\",\"n\":2,\"top\":30}","-U {\"channel\":\"app\",\"n\":1,\"top\":20}","+U {\"channel\":\"app\",\"n\":2,\"top\":20}","-U {\"channel\":\"web\",\"n\":2,\"top\":30}","+U {\"channel\":\"web\",\"n\":3,\"top\":50}","-U {\"channel\":\"app\",\"n\":2,\"top\":20}","+U {\"channel\":\"app\",\"n\":3,\"top\":60}"]' \
+  "the changelog of the aggregate, with row kinds"
+# a group that leaves the result (HAVING) is a -D
+preview '{"sql":"INSERT INTO nowhere SELECT channel, COUNT(*) AS n FROM bids GROUP BY channel HAVING COUNT(*) < 2","start":"earliest","timeout_ms":300}'
+expect 200
+assert_eq "$(jq -c '[.ops, (.rows | map(.channel))]' <<<"$RESP")" '[["+I","+I","-U","-U"],["web","app","web","app"]]' \
+  "HAVING: the old row taken back when the new one fails it"
+
 # ---- a SELECT after comments ---------------------------------------------------------------------
 preview '{"sql":"-- the sixth bid\n/* one row */ SELECT auction FROM bids WHERE auction = 6","start":"earliest","timeout_ms":200}'
 expect 200

@@ -50,6 +50,15 @@ assert_eq "$(jq -c '[(.rows | length), .truncated]' <<<"$out")" '[2,true]' "JSON
 run "$S" preview --sql 'SELECT auction FROM bids' --limit 2 --start earliest -o json --timeout 5s
 expect_exit 0 "preview --start earliest"
 assert_eq "$(jq -c '[.rows[].auction]' <<<"$out")" '[1001,1002]' "earliest rows are the first appended"
+# an updating query: each row with its kind first (the changelog of the aggregate)
+run "$S" preview --sql 'SELECT MOD(auction, 2) AS parity, COUNT(*) AS n FROM bids GROUP BY MOD(auction, 2)' \
+  --limit 4 --start earliest --timeout 5s
+expect_exit 0 "preview of an updating query"
+assert_eq "$(awk '{ $1 = $1; print }' <<<"$out" | tr '\n' '|')" "OP PARITY N|+I 1 1|+I 0 1|-U 1 1|+U 1 2|" \
+  "the table shows each row's kind"
+run "$S" preview --sql 'SELECT MOD(auction, 2) AS parity, COUNT(*) AS n FROM bids GROUP BY MOD(auction, 2)' \
+  --limit 4 --start earliest --timeout 5s -o json
+assert_eq "$(jq -c '[.updating, .ops]' <<<"$out")" '[true,["+I","+I","-U","+U"]]' "JSON: updating and ops"
 run "$S" preview --sql 'SELECT auction FROM bids' --start sideways
 expect_exit 1 "preview with a bad --start"
 assert_contains "$err" 'start' "bad --start names the field"

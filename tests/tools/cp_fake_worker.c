@@ -4,6 +4,8 @@
  *   {"mode":"run"}            heartbeats + metrics until SIGTERM, then state stopped, exit 0
  *   {"mode":"crash","after_ms":N,"code":C}  exits with C (or aborts if C is 0) after N ms
  *   {"mode":"complete","after_ms":N}        reports completed and exits 0
+ *   {"mode":"fail","retry":false}           reports state failed ("fake failure", with the
+ *                             given retry flag when there is one) and exits 1
  *   {"mode":"alloc"}          allocates and touches memory until something stops it
  *   {"mode":"hang"}           heartbeats but ignores SIGTERM
  *   {"mode":"silent"}         never heartbeats
@@ -218,6 +220,12 @@ int main(void)
         probe_more(json_object_get(json_object_get(spec, "connector"), "properties"));
     }
 
+    if (strcmp(mode, "fail") == 0) {
+        json_t *retry = json_object_get(fake, "retry");
+        emit("{\"type\":\"state\",\"state\":\"failed\",\"error\":\"fake failure\"%s}",
+             json_is_false(retry) ? ",\"retry\":false" : "");
+        return 1;
+    }
     if (strcmp(mode, "alloc") == 0) {
         for (;;) {
             char *p = malloc(1 << 20);

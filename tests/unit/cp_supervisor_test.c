@@ -178,6 +178,28 @@ START_TEST(crash_loop_backs_off_then_fails)
 }
 END_TEST
 
+/* A failure the worker says a restart cannot fix ("retry": false) fails the task at once; the
+ * same failure without it is a crash, restarted with backoff. */
+START_TEST(permanent_failure_is_not_restarted)
+{
+    struct supervisor *s = new_supervisor(3);
+    start_task(s, "tenant-a", "task-final", 61001, "{\"fake\":{\"mode\":\"fail\",\"retry\":false}}", 0);
+    ck_assert_int_eq(wait_state(s, "task-final", SUPERVISOR_FAILED, 5000), SUPERVISOR_FAILED);
+    struct supervisor_status st;
+    supervisor_status(s, "task-final", &st);
+    ck_assert_int_eq(st.restarts, 0);
+    ck_assert_str_eq(st.last_error, "fake failure");
+    ck_assert(has_event("failed:fake failure"));
+    start_task(s, "tenant-a", "task-again", 61001, "{\"fake\":{\"mode\":\"fail\"}}", 0);
+    ck_assert_int_eq(wait_state(s, "task-again", SUPERVISOR_FAILED, 5000), SUPERVISOR_FAILED);
+    supervisor_status(s, "task-again", &st);
+    ck_assert_int_eq(st.restarts, 3);
+    ck_assert_ptr_nonnull(strstr(st.last_error, "crashed 3 times"));
+    ck_assert_ptr_nonnull(strstr(st.last_error, "fake failure"));
+    supervisor_free(s);
+}
+END_TEST
+
 START_TEST(bounded_run_completes)
 {
     struct supervisor *s = new_supervisor(3);
@@ -410,6 +432,7 @@ int main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, runs_reports_and_stops_gracefully);
     tcase_add_test(tc, crash_loop_backs_off_then_fails);
+    tcase_add_test(tc, permanent_failure_is_not_restarted);
     tcase_add_test(tc, cpu_seconds_limit_kills_and_says_so);
     tcase_add_test(tc, bounded_run_completes);
     tcase_add_test(tc, stop_escalates_to_sigkill);

@@ -360,6 +360,65 @@ START_TEST(test_group_snapshot_restore)
 }
 END_TEST
 
+/* plan_state_bytes follows the groups: 0 for a stateless plan; per new group more, a longer
+ * string key more than a short one; the same after a restore; the operators named. */
+START_TEST(test_state_bytes)
+{
+    struct sql_error err;
+    const struct plan_options opts = {.sink_accepts_updates = 1};
+    struct arena *a = arena_new(1024);
+    struct collect sink = {0};
+    struct value row[5];
+    struct plan *stateless = plan_compile("INSERT INTO o SELECT price FROM bid", test_catalog, NULL, &err);
+    ck_assert_msg(stateless != NULL, "%s", err.message);
+    bid_row(row, 1, 1, 1, "x", 1);
+    sink.schema = plan_output_schema(stateless);
+    ck_assert_int_eq(plan_process(stateless, row, a, collect_emit, &sink, &err), 0);
+    ck_assert_uint_eq(plan_state_bytes(stateless), 0);
+    char names[64];
+    ck_assert_int_eq(plan_state_operators(stateless, names, sizeof names), 0);
+    ck_assert_str_eq(names, "");
+
+    struct plan *p = plan_compile_with("INSERT INTO o SELECT channel, COUNT(*) AS n, MAX(price) AS hi FROM bid "
+                                       "GROUP BY channel",
+                                       test_catalog, NULL, &opts, &err);
+    ck_assert_msg(p != NULL, "%s", err.message);
+    sink.schema = plan_output_schema(p);
+    ck_assert_uint_eq(plan_state_bytes(p), 0);
+    bid_row(row, 1, 1, 5, "short", 1);
+    ck_assert_int_eq(plan_process(p, row, a, collect_changes, &sink, &err), 0);
+    size_t one = plan_state_bytes(p);
+    ck_assert_uint_gt(one, 5);
+    bid_row(row, 1, 1, 6, "short", 2); /* the same group: MAX keeps one more value */
+    ck_assert_int_eq(plan_process(p, row, a, collect_changes, &sink, &err), 0);
+    size_t same_group = plan_state_bytes(p);
+    ck_assert_uint_ge(same_group, one);
+    static const char long_key[] = "a channel name that is a good deal longer than the first one";
+    bid_row(row, 1, 1, 5, long_key, 3);
+    ck_assert_int_eq(plan_process(p, row, a, collect_changes, &sink, &err), 0);
+    size_t two = plan_state_bytes(p);
+    ck_assert_uint_ge(two - same_group, sizeof long_key + sizeof(struct value)); /* its key copied, and more */
+    ck_assert_int_eq(plan_state_operators(p, names, sizeof names), 1);
+    ck_assert_str_eq(names, "GroupAggregate");
+
+    char *buf;
+    size_t len;
+    ck_assert_int_eq(plan_snapshot(p, &buf, &len), 0);
+    struct plan *restored = plan_compile_with("INSERT INTO o SELECT channel, COUNT(*) AS n, MAX(price) AS hi FROM bid "
+                                              "GROUP BY channel",
+                                              test_catalog, NULL, &opts, &err);
+    ck_assert_int_eq(plan_restore(restored, buf, len, &err), 0);
+    ck_assert_uint_gt(plan_state_bytes(restored), two / 2);
+    ck_assert_uint_le(plan_state_bytes(restored), two);
+    free(buf);
+    free(sink.text);
+    arena_free(a);
+    plan_free(stateless);
+    plan_free(p);
+    plan_free(restored);
+}
+END_TEST
+
 START_TEST(test_script_parse_streams_and_inserts)
 {
     struct sql_script s;
@@ -450,6 +509,7 @@ int main(void)
     tcase_add_test(tc, test_restore_rejects_foreign_or_corrupt_state);
     tcase_add_test(tc, test_session_snapshot_restore);
     tcase_add_test(tc, test_group_snapshot_restore);
+    tcase_add_test(tc, test_state_bytes);
     tcase_add_test(tc, test_script_parse_streams_and_inserts);
     tcase_add_test(tc, test_value_text_forms);
     tcase_add_test(tc, test_lexer_rejects_nul_bytes);

@@ -65,6 +65,8 @@ static void full_spec(struct task_spec *s, enum task_spec_kind kind)
     s->functions[0] = (struct task_spec_function){dup("count_char"), dup("BIGINT"),
                                                   dup("return function(s, c)\n  return 0 -- 'quoted'\nend")};
     s->functions[1] = (struct task_spec_function){dup("total"), dup("STRING"), dup("")};
+    s->task_size = dup("S");
+    s->state_max_bytes = 128ull << 20;
 }
 
 static void str_eq(const char *a, const char *b)
@@ -121,6 +123,8 @@ static void spec_eq(const struct task_spec *a, const struct task_spec *b)
         str_eq(a->functions[i].returns, b->functions[i].returns);
         str_eq(a->functions[i].source, b->functions[i].source);
     }
+    str_eq(a->task_size, b->task_size);
+    ck_assert(a->state_max_bytes == b->state_max_bytes);
 }
 
 /* spec → JSON → text → JSON → spec */
@@ -181,6 +185,8 @@ START_TEST(test_defaults)
     ck_assert_ptr_null(s.error_policy);
     ck_assert_ptr_null(s.storage_dir);
     ck_assert_uint_eq(s.nfunctions, 0);
+    ck_assert_ptr_null(s.task_size);
+    ck_assert(s.state_max_bytes == 0);
     ck_assert_ptr_null(s.streams[0].id);
     ck_assert_int_eq(s.streams[0].partitions, 0);
     task_spec_free(&s);
@@ -255,6 +261,8 @@ START_TEST(test_missing_fields)
                "missing field \"dir\" (at streams[0].dir)");
     ASSERT_BAD("streams", json_pack("[{s:s,s:s}]", "name", "s", "dir", "d"), "missing field \"schema\"");
     ASSERT_BAD("storage", json_pack("{s:I}", "quota_bytes", (json_int_t)5), "missing field \"dir\" (at storage.dir)");
+    ASSERT_BAD("limits", json_pack("{s:s}", "task_size", "S"),
+               "missing field \"state_max_bytes\" (at limits.state_max_bytes)");
     char e[512];
     ck_assert_str_eq(bad("kind", json_string("connection"), e, sizeof e), "");
     ASSERT_BAD("connector", json_pack("{s:s}", "type", "source"), "missing field \"name\" (at connector.name)");
@@ -276,6 +284,8 @@ START_TEST(test_ill_typed_fields)
                "field \"partitions\" must be an integer (at streams[0].partitions)");
     ASSERT_BAD("sandbox", json_pack("{s:i}", "seccomp", 1), "field \"seccomp\" must be a boolean (at sandbox.seccomp)");
     ASSERT_BAD("storage", json_pack("{s:s,s:s}", "quota_bytes", "5", "dir", "d"), "field \"quota_bytes\" must be");
+    ASSERT_BAD("limits", json_pack("{s:s,s:I}", "task_size", "S", "state_max_bytes", (json_int_t)0),
+               "field \"state_max_bytes\" must be between 1 and");
     ASSERT_BAD("secrets", json_pack("{s:i}", "password", 5), "field \"secrets.password\" must be a string");
     ASSERT_BAD("data_dir", json_null(), "field \"data_dir\" must not be null");
     ASSERT_BAD("functions", json_object(), "field \"functions\" must be an array");

@@ -53,12 +53,15 @@ export async function pipelinesPage() {
   );
 }
 
+// An updating query's preview is a changelog: each row's kind (+I, -U, +U, -D) in a first column.
 function previewTable(doc) {
   const fields = ((doc.schema && doc.schema.fields) || []).map((f) => f.name);
-  const rows = doc.rows || [];
-  return h('div', {}, h('p', {}, `${rows.length} row(s)${doc.timed_out ? ' before the preview timed out' : ''}.`),
-    table(fields.map((f) => ({ title: f, cell: (r) => JSON.stringify(Array.isArray(r) ? r[fields.indexOf(f)] : r[f]) })), rows,
-      'No output rows yet.'));
+  const ops = doc.ops || [];
+  const rows = (doc.rows || []).map((r, i) => ({ row: r, op: ops[i] || '+I' }));
+  const columns = fields.map((f) => ({ title: f, cell: (x) => JSON.stringify(Array.isArray(x.row) ? x.row[fields.indexOf(f)] : x.row[f]) }));
+  if (doc.updating) columns.unshift({ title: 'op', cell: (x) => h('span', { class: 'row-kind' }, x.op) });
+  return h('div', {}, h('p', {}, `${rows.length} row(s)${doc.updating ? ' of a changelog' : ''}${doc.timed_out ? ' before the preview timed out' : ''}.`),
+    table(columns, rows, 'No output rows yet.'));
 }
 
 // The SQL editor (CodeMirror 6), with the server's error shown at its line and column and the

@@ -105,6 +105,15 @@ try {
   await page.waitForSelector('main p:text-matches("^[1-9][0-9]* row")', { timeout: 30000 });
   check((await page.$$('main tbody tr')).length > 0, 'the preview shows output rows');
   await screenshots(page, 'pipeline-preview');
+  check(!(await page.$('main th:text-is("op")')), 'an append-only preview has no op column');
+  // an updating query previews as a changelog: each row's kind in a first column
+  await setSql(page, 'SELECT channel, COUNT(*) AS n FROM bids GROUP BY channel');
+  await page.click('#preview');
+  await page.waitForSelector('main p:text-matches("^[1-9][0-9]* row.* of a changelog")', { timeout: 30000 });
+  check(await page.$eval('main thead th', (th) => th.textContent) === 'op', 'the changelog preview starts with an op column');
+  const kinds = await page.$$eval('main tbody tr td:first-child', (tds) => tds.map((td) => td.textContent));
+  check(kinds[0] === '+I' && kinds.every((k) => ['+I', '-U', '+U', '-D'].includes(k)), `row kinds shown: ${kinds.join(' ')}`);
+  await setSql(page, 'INSERT INTO big\nSELECT auction, price FROM bids\nWHERE price > 100');
   await page.click('form button[type=submit]');
   await page.waitForSelector('h1:text("big-bids")');
 
