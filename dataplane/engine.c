@@ -585,6 +585,17 @@ static int process_record(struct run *r, const struct stream_record *rec)
     return 0;
 }
 
+/* Processing time passes: the plan fires the processing-time windows that closed. */
+static int run_tick(struct run *r)
+{
+    struct sql_error se = {0};
+    r->err[0] = '\0';
+    if (r->plan && plan_tick(r->plan, r->arena, emit_row, r, &se) != 0)
+        return r->err[0] ? -1 : run_fail(r, "%s", se.message);
+    arena_reset(r->arena);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- setup and loop */
 
 static void run_report(struct run *r, bool with_lag)
@@ -842,7 +853,7 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
             break;
         }
         long n = run_pass(&r, recs);
-        if (n < 0)
+        if (n < 0 || run_tick(&r) != 0)
             goto out;
         /* make the output visible to readers once per pass */
         if (sink_flush(&r, &r.sink, false) != 0 || sink_flush(&r, &r.dlq, false) != 0)

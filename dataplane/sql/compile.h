@@ -16,6 +16,7 @@ struct expr_compiler {
     int (*resolve_aggregate)(struct expr_compiler *c, const struct ast *call, int *index, enum value_type *type);
     void *ctx;
     const char *clause; /* "WHERE", "GROUP BY", ... for messages */
+    int allow_proctime; /* PROCTIME() may be compiled (a whole column of a SELECT list) */
     struct expr_cleanup {
         void (*fn)(void *);
         void *ptr;

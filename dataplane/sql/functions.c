@@ -1242,6 +1242,16 @@ static int fn_current_timestamp(const struct expr *e, const struct value *a, str
     return 0;
 }
 
+/* PROCTIME(): the processing time of the row (the wall clock, UTC milliseconds). Only a whole
+ * column of a SELECT list or a computed column of CREATE TABLE (the compiler checks): it
+ * makes the column a processing-time attribute that windows may close on. */
+static int fn_proctime(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    out->type = VT_TIMESTAMP;
+    out->u.i = clock_wall_ms();
+    return 0;
+}
+
 /* TO_TIMESTAMP_LTZ(epoch[, precision]): epoch seconds (precision 0) or milliseconds (3, the
  * default) as a TIMESTAMP(3) in UTC. */
 static int fn_to_timestamp_ltz(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
@@ -1599,6 +1609,7 @@ static const struct sql_function functions_table[] = {
     {"CONCAT_WS", 2, MANY, "S", VT_STRING, RET_FIXED, 0, fn_concat_ws, NULL, AGG_NONE},
     {"MD5", 1, 1, "S", VT_STRING, RET_FIXED, 1, fn_md5, NULL, AGG_NONE},
     {"CURRENT_TIMESTAMP", 0, 0, "A", VT_TIMESTAMP, RET_FIXED, 0, fn_current_timestamp, NULL, AGG_NONE},
+    {"PROCTIME", 0, 0, "A", VT_TIMESTAMP, RET_FIXED, 0, fn_proctime, NULL, AGG_NONE},
     {"TO_TIMESTAMP_LTZ", 1, 2, "NI", VT_TIMESTAMP, RET_FIXED, 1, fn_to_timestamp_ltz, NULL, AGG_NONE},
     {"JSON_OBJECT", 1, MANY, "SA", VT_STRING, RET_FIXED, 0, fn_json_object, NULL, AGG_NONE},
     {"CHAR_LENGTH", 1, 1, "S", VT_BIGINT, RET_FIXED, 1, fn_char_length, NULL, AGG_NONE},

@@ -153,6 +153,11 @@ typedef int (*plan_emit_fn)(void *ctx, enum row_kind kind, const struct value *r
  * arena for temporary strings (reset by the caller between batches, never during a call). */
 int plan_process(struct plan *p, const struct value *row, struct arena *scratch, plan_emit_fn emit, void *ctx,
                  struct sql_error *err);
+/* Processing time passes: fires every processing-time window (a window table function over
+ * a PROCTIME() column) that ended before the wall clock's current millisecond, as Flink's
+ * processing-time timers do; the caller calls it while no row comes. A plan without such
+ * windows does nothing. Returns 0, or -1 when emit returned -1 (err filled). */
+int plan_tick(struct plan *p, struct arena *scratch, plan_emit_fn emit, void *ctx, struct sql_error *err);
 /* End of bounded input: fires every open window (in window-end order). Returns 0, or -1 when
  * emit returned -1. */
 int plan_finish(struct plan *p, struct arena *scratch, plan_emit_fn emit, void *ctx);
