@@ -826,7 +826,7 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
     }
     uint32_t ckpt_ms = o->checkpoint_interval_ms ? o->checkpoint_interval_ms : 1000;
     uint32_t report_ms = o->report_interval_ms ? o->report_interval_ms : 1000;
-    int64_t last_ckpt = clock_mono_ms();
+    int64_t last_ckpt = clock_mono_ms(), pause_ms = 0; /* when the last checkpoint ended; the min pause */
     r.last_report_ms = last_ckpt;
     uint64_t records_at_ckpt = r.stats.records_in;
     useconds_t idle_us = RUNTIME_IDLE_MIN_US;
@@ -861,11 +861,14 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
         int64_t now = clock_mono_ms();
         /* no input since the last checkpoint: nothing in it would change */
         if (r.ckpt && r.stats.records_in != records_at_ckpt &&
-            (now - last_ckpt >= ckpt_ms || (o->checkpoint_interval_records &&
-                                            r.stats.records_in - records_at_ckpt >= o->checkpoint_interval_records))) {
+            (now - last_ckpt >= ckpt_ms + pause_ms ||
+             (o->checkpoint_interval_records &&
+              r.stats.records_in - records_at_ckpt >= o->checkpoint_interval_records))) {
             if (checkpoint_write(&r) != 0)
                 goto out;
-            last_ckpt = now;
+            last_ckpt = clock_mono_ms();
+            pause_ms = (last_ckpt - now) * ENGINE_CHECKPOINT_PAUSE_FACTOR; /* beyond ckpt_ms */
+            pause_ms = pause_ms > ckpt_ms ? pause_ms - ckpt_ms : 0;
             records_at_ckpt = r.stats.records_in;
         }
         if (now - r.last_report_ms >= report_ms)

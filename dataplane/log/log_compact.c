@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -123,6 +124,8 @@ struct segment {
     struct stat st;
 };
 
+/* Maps the segment read-only (no copy of a 64 MiB segment into fresh memory; the page cache
+ * serves it). Release with segment_unload(). */
 static int segment_load(const char *path, struct segment *s, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -133,24 +136,26 @@ static int segment_load(const char *path, struct segment *s, char *err, size_t e
         return fail(err, errlen, "cannot open segment %s: %s", path, strerror(e));
     }
     s->len = (size_t)s->st.st_size;
-    s->data = malloc(s->len ? s->len : 1);
-    size_t got = 0;
-    while (s->data && got < s->len) {
-        ssize_t n = pread(fd, s->data + got, s->len - got, (off_t)got);
-        if (n <= 0) {
-            if (n < 0 && errno == EINTR)
-                continue;
-            break;
+    s->data = NULL;
+    if (s->len > 0) {
+        void *m = mmap(NULL, s->len, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m != MAP_FAILED) {
+            s->data = m;
+            madvise(m, s->len, MADV_SEQUENTIAL);
         }
-        got += (size_t)n;
     }
+    int e = errno;
     close(fd);
-    if (!s->data || got < s->len) {
-        free(s->data);
-        s->data = NULL;
-        return fail(err, errlen, "cannot read segment %s", path);
-    }
+    if (s->len > 0 && !s->data)
+        return fail(err, errlen, "cannot read segment %s: %s", path, strerror(e));
     return 0;
+}
+
+static void segment_unload(struct segment *s)
+{
+    if (s->data)
+        munmap(s->data, s->len);
+    s->data = NULL;
 }
 
 /* One frame of a loaded segment: what it is, and for a record its kind and key. */
@@ -173,7 +178,8 @@ static int frame_at(const struct segment *s, size_t at, const struct seglog_comp
     uint32_t row_len;
     seglog_record_split((const char *)s->data + at + LOG_FRAME_HEADER, (uint32_t)(f->size - LOG_FRAME_HEADER), &f->kind,
                         &row, &row_len);
-    f->has_key = c->key(c->ctx, row, row_len, f->key, &f->key_len) == 0;
+    /* a -U record always goes: its key is never looked at */
+    f->has_key = f->kind != ROW_UPDATE_BEFORE && c->key(c->ctx, row, row_len, f->key, &f->key_len) == 0;
     return 0;
 }
 
@@ -200,7 +206,7 @@ static int collect_keys(const char *dir, uint64_t base, const struct seglog_comp
                  key_map_put(m, f->key, f->key_len, offset) != 0)
             rc = fail(err, errlen, "out of memory");
     }
-    free(s.data);
+    segment_unload(&s);
     return rc;
 }
 
@@ -286,7 +292,7 @@ static int rewrite_segment(const char *dir, uint64_t base, const struct seglog_c
         rc = segment_replace(path, &s, out, len, err, errlen);
     *size = rc == 0 ? len : s.len;
     free(out);
-    free(s.data);
+    segment_unload(&s);
     return rc;
 }
 
