@@ -200,7 +200,24 @@ static void acc_free(const struct agg_slot *s, struct group_acc *a)
     free(a->vals);
 }
 
-static int acc_update(const struct agg_slot *s, struct group_acc *a, const struct value *v, int sign)
+/* MIN or MAX over rows that are never retracted: only the extreme value is kept. */
+static int acc_extreme(const struct agg_slot *s, struct group_acc *a, const struct value *v)
+{
+    if (a->nvals == 1) {
+        int c = value_compare(v, &a->vals[0].v);
+        if (s->kind == AGG_MIN ? c >= 0 : c <= 0)
+            return 0;
+        struct value copy;
+        if (value_own(&copy, v) < 0)
+            return -1;
+        value_release(&a->vals[0].v);
+        a->vals[0].v = copy;
+        return 0;
+    }
+    return acc_values_add(a, v, 1);
+}
+
+static int acc_update(const struct agg_slot *s, struct group_acc *a, const struct value *v, int sign, int append_only)
 {
     if (s->kind == AGG_COUNT && !s->arg) {
         a->count += sign;
@@ -208,6 +225,8 @@ static int acc_update(const struct agg_slot *s, struct group_acc *a, const struc
     }
     if (v->type == VT_NULL)
         return 0;
+    if (append_only && sign > 0 && (s->kind == AGG_MIN || s->kind == AGG_MAX))
+        return acc_extreme(s, a, v);
     if (uses_values(s))
         return acc_add_value(s, a, v, sign);
     if (s->kind == AGG_SUM || s->kind == AGG_AVG) {
@@ -322,7 +341,7 @@ struct group_entry *group_table_find(struct group_table *t, const struct value *
 int group_entry_update(struct group_table *t, struct group_entry *g, const struct value *args, int sign)
 {
     for (int i = 0; i < t->naggs; i++)
-        if (acc_update(&t->aggs[i], &g->accs[i], &args[i], sign) < 0)
+        if (acc_update(&t->aggs[i], &g->accs[i], &args[i], sign, t->append_only) < 0)
             return -1;
     g->rows += sign;
     return 0;

@@ -34,6 +34,9 @@ struct group_table {
     struct group_entry **buckets;
     size_t nbuckets, ngroups;
     struct group_entry *oldest, *newest;
+    /* Its input is insert-only (no row is retracted): MIN and MAX keep only the extreme value,
+     * not every value. Set before the first row. */
+    int append_only;
 };
 
 /* Which aggregates a non-windowed GROUP BY can retract: 1 when kind can be used. */

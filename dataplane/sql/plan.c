@@ -245,6 +245,7 @@ static const char *describe_group(struct plan *p, const struct query *q)
 /* Changelog mode of block q from its input's (NULL: the source stream, insert-only). */
 static int derive_changelog(struct build *b, struct query *q, const struct op *input, const struct ast_select *sel)
 {
+    q->groups.append_only = !(input && input->updating);
     if (input && input->updating) {
         if (q->op.kind == OP_WINDOW_TVF || q->op.kind == OP_WINDOW_AGG)
             return fail_tok(b->err, sel->window_token,
