@@ -41,10 +41,13 @@ static const struct schema bid_schema = {bid_fields, 7, 5, 4000, {0}, 0, 0};
     "count(distinct bidder) filter (where price < 10000) AS rank1_bidders, "                                           \
     "count(distinct bidder) filter (where price >= 10000 and price < 1000000) AS rank2_bidders, "                      \
     "count(distinct bidder) filter (where price >= 1000000) AS rank3_bidders, "                                        \
-    "count(distinct auction) AS total_auctions, count(distinct auction) filter (where price < 10000) AS rank1_auctions, " \
+    "count(distinct auction) AS total_auctions, count(distinct auction) filter (where price < 10000) AS "              \
+    "rank1_auctions, "                                                                                                 \
     "count(distinct auction) filter (where price >= 10000 and price < 1000000) AS rank2_auctions, "                    \
     "count(distinct auction) filter (where price >= 1000000) AS rank3_auctions "
-#define BID_COLUMNS "auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, `dateTime` TIMESTAMP(3), extra VARCHAR"
+#define BID_COLUMNS                                                                                                    \
+    "auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, `dateTime` TIMESTAMP(3), extra "       \
+    "VARCHAR"
 
 /* The queries, one row each, as in shared/NEXMARK.md; q12e is q12 over event time (TUMBLE on
  * dateTime), q15-q19 Flink's published texts. sink: DDL of out when it is an upsert stream. */
@@ -56,14 +59,20 @@ static const struct {
     {"q0", "INSERT INTO out SELECT auction, bidder, price, dateTime, extra FROM bid", NULL},
     {"q1", "INSERT INTO out SELECT auction, bidder, 0.908 * price AS price, dateTime, extra FROM bid", NULL},
     {"q2", "INSERT INTO out SELECT auction, price FROM bid WHERE MOD(auction, 123) = 0", NULL},
-    {"q5", "INSERT INTO out SELECT auction, COUNT(*) AS num, window_start, window_end FROM "
-           "TABLE(HOP(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '2' SECOND, INTERVAL '10' SECOND)) "
-           "GROUP BY auction, window_start, window_end", NULL},
-    {"q7", "INSERT INTO out SELECT MAX(price) AS maxprice, window_start, window_end FROM "
-           "TABLE(TUMBLE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '10' SECOND)) GROUP BY window_start, window_end", NULL},
-    {"q12e", "INSERT INTO out SELECT bidder, count(*) as bid_count, window_start AS starttime, window_end AS endtime "
-             "FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '10' SECOND)) "
-             "GROUP BY bidder, window_start, window_end", NULL},
+    {"q5",
+     "INSERT INTO out SELECT auction, COUNT(*) AS num, window_start, window_end FROM "
+     "TABLE(HOP(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '2' SECOND, INTERVAL '10' SECOND)) "
+     "GROUP BY auction, window_start, window_end",
+     NULL},
+    {"q7",
+     "INSERT INTO out SELECT MAX(price) AS maxprice, window_start, window_end FROM "
+     "TABLE(TUMBLE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '10' SECOND)) GROUP BY window_start, window_end",
+     NULL},
+    {"q12e",
+     "INSERT INTO out SELECT bidder, count(*) as bid_count, window_start AS starttime, window_end AS endtime "
+     "FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '10' SECOND)) "
+     "GROUP BY bidder, window_start, window_end",
+     NULL},
     {"q15",
      "INSERT INTO out SELECT DATE_FORMAT(`dateTime`, 'yyyy-MM-dd') as `day`, " Q15_AGGREGATES
      "FROM bid GROUP BY DATE_FORMAT(`dateTime`, 'yyyy-MM-dd')",
@@ -79,7 +88,8 @@ static const struct {
      "count(*) filter (where price < 10000) AS rank1_bids, "
      "count(*) filter (where price >= 10000 and price < 1000000) AS rank2_bids, "
      "count(*) filter (where price >= 1000000) AS rank3_bids, min(price) AS min_price, max(price) AS max_price, "
-     "avg(price) AS avg_price, sum(price) AS sum_price FROM bid GROUP BY auction, DATE_FORMAT(`dateTime`, 'yyyy-MM-dd')",
+     "avg(price) AS avg_price, sum(price) AS sum_price FROM bid GROUP BY auction, DATE_FORMAT(`dateTime`, "
+     "'yyyy-MM-dd')",
      "CREATE TABLE out (auction BIGINT, `day` VARCHAR, total_bids BIGINT, rank1_bids BIGINT, rank2_bids BIGINT, "
      "rank3_bids BIGINT, min_price BIGINT, max_price BIGINT, avg_price BIGINT, sum_price BIGINT, "
      "PRIMARY KEY (auction, `day`) NOT ENFORCED);"},
@@ -186,7 +196,10 @@ static int query(const char *name, const char *sql, const char *sink, const char
     const char *sink_backend = getenv("BENCH_SINK") ? getenv("BENCH_SINK") : "log";
     struct engine_stream streams[] = {
         {.name = "bid", .backend = "log", .location = bid_dir, .schema = &bid_schema},
-        {.name = "out", .backend = sink_backend, .location = out_dir, .schema = sink ? &sink_script.streams[0].schema : NULL},
+        {.name = "out",
+         .backend = sink_backend,
+         .location = out_dir,
+         .schema = sink ? &sink_script.streams[0].schema : NULL},
     };
     FILE *devnull = fopen("/dev/null", "w");
     char ckpt[4200];
@@ -199,7 +212,8 @@ static int query(const char *name, const char *sql, const char *sink, const char
                                .checkpoint_path = ckpt,
                                .report_interval_ms = 60000,
                                .print = devnull,
-                               .checkpoint_interval_ms = getenv("BENCH_CKPT_MS") ? (uint32_t)atoi(getenv("BENCH_CKPT_MS")) : 0};
+                               .checkpoint_interval_ms =
+                                   getenv("BENCH_CKPT_MS") ? (uint32_t)atoi(getenv("BENCH_CKPT_MS")) : 0};
     struct engine_stats stats;
     double t0 = now_s();
     cpu_start = cpu_s();
