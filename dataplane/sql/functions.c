@@ -1114,10 +1114,27 @@ static void date_format_field(struct date_io *io, const struct civil *cv, char c
     }
     if (ch == 'y' && run == 2)
         val %= 100;
-    int n = snprintf(io->buf + io->o, io->cap - io->o, "%0*lld", (int)run, (long long)val);
-    io->o += n > 0 ? (size_t)n : 0;
-    if (io->o >= io->cap)
-        io->o = io->cap - 1;
+    char digits[24];
+    size_t nd = 0;
+    if (val < 0) { /* not from a civil date in range; printf's form */
+        int n = snprintf(io->buf + io->o, io->cap - io->o, "%0*lld", (int)run, (long long)val);
+        io->o += n > 0 ? (size_t)n : 0;
+        if (io->o >= io->cap)
+            io->o = io->cap - 1;
+        return;
+    }
+    do { /* the hot path of DATE_FORMAT: digits by hand, zero-padded to run */
+        digits[nd++] = (char)('0' + val % 10);
+        val /= 10;
+    } while (val > 0 && nd < sizeof digits);
+    for (size_t k = nd; k < run; k++)
+        if (io->o + 1 < io->cap)
+            io->buf[io->o++] = '0';
+    while (nd > 0)
+        if (io->o + 1 < io->cap)
+            io->buf[io->o++] = digits[--nd];
+        else
+            nd--;
 }
 
 /* Reads the digits of a run of run letters ch into *v: one letter takes up to 4 (year) or 2
