@@ -3,8 +3,15 @@
 # and q7-style TUMBLE from an embedded log of datagen bids to an output log (checkpoints every
 # second),
 # each beside jq -c doing the same work over the same records as NDJSON (on a sample, scaled
-# per record) and a raw read of the log. Then the RSS of an idle running worker.
-# BENCH_BIDS sets the number of bids (default 2,000,000), BENCH_JQ_SAMPLE the jq sample.
+# per record) and a raw read of the log. BASELINE=DIR (a build directory of another checkout,
+# e.g. main's build/rel) runs its engine_bench on q0-q7 over the same log, beside ours.
+# Then the updating queries (q15-q19, Flink's published texts) and q12e (q12 over event time)
+# into an upsert log and into the print sink on /dev/null (Flink's figures are with a blackhole
+# sink), beside DuckDB (one thread, tests/oracle's @duckdb/node-api) computing the same final
+# results over the same records, and the published per-core figures of Flink 1.13 and Feldera.
+# Then the RSS of an idle running worker.
+# BENCH_BIDS sets the number of bids (default 2,000,000), BENCH_JQ_SAMPLE the jq sample,
+# BENCH_UPDATING_BIDS the bids of the updating queries (default 1,000,000).
 set -euo pipefail
 root=${SLUICE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 build="$root/${BUILD:-build}/rel"
@@ -51,6 +58,75 @@ for q in q0 q1 q2 q5 q7; do
 done
 echo "(jq -c over the first $sample records as NDJSON, q5/q7 over $((sample / 10)) with reduce; q5's jq counts"
 echo " per auction in tumbling windows, the nearest plain jq gets to a hop)"
+if [ -n "${BASELINE:-}" ] && [ -x "$BASELINE/tests/tools/engine_bench" ]; then
+  echo "baseline $BASELINE: q0-q7 over the same log, runs alternated, best of 2 each (rec/CPU-s)"
+  printf "%-4s %12s %12s %8s\n" query ours baseline change
+  for q in q0 q1 q2 q5 q7; do
+    ours=0; base=0
+    for _ in 1 2; do
+      rm -rf "$work/out-$q" "$work/$q.ckpt"
+      r=$("${pin[@]}" "$eb" "$q" "$work" 2> /dev/null | awk '{print $6}'); [ "$r" -gt "$ours" ] && ours=$r
+      rm -rf "$work/out-$q" "$work/$q.ckpt"
+      r=$("${pin[@]}" "$BASELINE/tests/tools/engine_bench" "$q" "$work" 2> /dev/null | awk '{print $6}'); [ "$r" -gt "$base" ] && base=$r
+    done
+    printf "%-4s %12s %12s %+7.1f%%\n" "$q" "$(fmt "$ours")" "$(fmt "$base")" "$(echo "100 * ($ours - $base) / $base" | bc -l)"
+  done
+fi
+
+# ---- updating queries and q12's event-time twin, beside DuckDB and the published figures ----
+nu=${BENCH_UPDATING_BIDS:-1000000}
+oracle="$root/tests/oracle"
+mkdir -p "$work/u"
+"$eb" gen "$work/u" "$nu" > /dev/null
+have_duckdb=0
+if command -v node > /dev/null && [ -d "$oracle/node_modules/@duckdb/node-api" ]; then
+  have_duckdb=1
+  "$logtool" cat "$work/u/bid" > "$work/u/bids.ndjson"
+fi
+q15_aggs="count(*), count(*) FILTER (WHERE price < 10000), count(*) FILTER (WHERE price >= 10000 AND price < 1000000),
+  count(*) FILTER (WHERE price >= 1000000), count(DISTINCT bidder), count(DISTINCT bidder) FILTER (WHERE price < 10000),
+  count(DISTINCT bidder) FILTER (WHERE price >= 10000 AND price < 1000000), count(DISTINCT bidder) FILTER (WHERE price >= 1000000),
+  count(DISTINCT auction), count(DISTINCT auction) FILTER (WHERE price < 10000),
+  count(DISTINCT auction) FILTER (WHERE price >= 10000 AND price < 1000000), count(DISTINCT auction) FILTER (WHERE price >= 1000000)"
+declare -A duck=(
+  [q12e]="SELECT bidder, count(*), time_bucket(INTERVAL '10 seconds', dateTime) AS ws FROM bid GROUP BY bidder, ws"
+  [q15]="SELECT strftime(dateTime, '%Y-%m-%d') AS day, $q15_aggs FROM bid GROUP BY day"
+  [q16]="SELECT channel, strftime(dateTime, '%Y-%m-%d') AS day, max(strftime(dateTime, '%H:%M')), $q15_aggs FROM bid GROUP BY channel, day"
+  [q17]="SELECT auction, strftime(dateTime, '%Y-%m-%d') AS day, count(*), count(*) FILTER (WHERE price < 10000),
+    count(*) FILTER (WHERE price >= 10000 AND price < 1000000), count(*) FILTER (WHERE price >= 1000000),
+    min(price), max(price), sum(price) // count(price), sum(price) FROM bid GROUP BY auction, day"
+  [q18]="SELECT * FROM bid QUALIFY ROW_NUMBER() OVER (PARTITION BY bidder, auction ORDER BY dateTime DESC) = 1"
+  [q19]="SELECT *, ROW_NUMBER() OVER (PARTITION BY auction ORDER BY price DESC) AS rank_number FROM bid QUALIFY rank_number <= 10"
+)
+declare -A flink=([q15]=72000 [q16]=19000 [q17]=117000 [q18]=54000 [q19]=44000)
+declare -A feldera=([q15]=221000 [q16]=51000 [q17]=242000 [q18]=85000 [q19]=75000)
+echo
+echo "Updating queries (Flink's published q15-q19) and q12e (q12 over event time), $nu bids, records per CPU-second."
+echo "\"upsert log\": into an embedded-log upsert stream (keyed, compacted); \"print\": the print sink on /dev/null,"
+echo "as Flink's blackhole. DuckDB: one thread, the final result over the same records (loading not counted)."
+echo "Flink 1.13 and Feldera: their published per-core figures. Goal: twice Feldera's."
+printf "%-5s %12s %12s %12s %10s %10s %10s  %s\n" query "upsert log" print DuckDB "Flink" Feldera goal verdict
+for q in q12e q15 q16 q17 q18 q19; do
+  r=()
+  for sink in log print; do
+    rm -rf "$work/u/out-$q" "$work/u/$q.ckpt"
+    r+=("$(BENCH_SINK=$sink "${pin[@]}" "$eb" "$q" "$work/u" 2> /dev/null | awk '{print $6}')")
+  done
+  dr=-
+  if [ "$have_duckdb" = 1 ]; then
+    echo "${duck[$q]}" > "$work/u/$q.duckdb"
+    dr=$("${pin[@]}" node "$root/bench/duckdb_rate.mjs" "$work/u/bids.ndjson" "$work/u/$q.duckdb" | awk '{print $1}')
+    dr=$(fmt "$dr")
+  fi
+  if [ -n "${feldera[$q]:-}" ]; then
+    goal=$((2 * feldera[$q])); best=${r[1]}; [ "${r[0]}" -gt "$best" ] && best=${r[0]}
+    verdict="log $((100 * r[0] / goal))%, print $((100 * r[1] / goal))% of goal"
+    printf "%-5s %12s %12s %12s %10s %10s %10s  %s\n" "$q" "$(fmt "${r[0]}")" "$(fmt "${r[1]}")" "$dr" \
+      "$(fmt "${flink[$q]}")" "$(fmt "${feldera[$q]}")" "$(fmt "$goal")" "$verdict"
+  else
+    printf "%-5s %12s %12s %12s %10s %10s %10s\n" "$q" "$(fmt "${r[0]}")" "$(fmt "${r[1]}")" "$dr" - - -
+  fi
+done
 
 # RSS of an idle worker: an unbounded pipeline over an empty stream, after it settles
 mkdir -p "$work/idle/streams"

@@ -52,7 +52,27 @@ static int put(struct json_buf *w, const void *p, size_t n)
 
 static int put_u64(struct json_buf *w, uint64_t v) { return put(w, &v, sizeof v); }
 
-static int write_file_atomic(const char *path, const char *data, size_t len, char *e, size_t elen)
+static int write_all(int fd, const char *data, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(fd, data + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        off += (size_t)n;
+    }
+    return 0;
+}
+
+/* Writes the parts[0..nparts) one after the other as the file at path, atomically (the
+ * snapshot, the largest part, is written from where it is, not copied). */
+struct file_part {
+    const char *data;
+    size_t len;
+};
+static int write_file_atomic(const char *path, const struct file_part *parts, int nparts, char *e, size_t elen)
 {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -61,18 +81,12 @@ static int write_file_atomic(const char *path, const char *data, size_t len, cha
         snprintf(e, elen, "cannot write checkpoint %s: %s", tmp, strerror(errno));
         return -1;
     }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, data + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
+    for (int i = 0; i < nparts; i++)
+        if (write_all(fd, parts[i].data, parts[i].len) != 0) {
             close(fd);
             snprintf(e, elen, "cannot write checkpoint %s: %s", tmp, strerror(errno));
             return -1;
         }
-        off += (size_t)n;
-    }
     if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
         snprintf(e, elen, "cannot commit checkpoint %s: %s", path, strerror(errno));
         return -1;
@@ -101,15 +115,16 @@ int checkpoint_save(const char *path, const struct checkpoint *c, char *err, siz
     rc |= put_u64(&w, c->sink_end) | put_u64(&w, c->dlq_end) | put_u64(&w, s->records_in) |
           put_u64(&w, s->records_out) | put_u64(&w, s->bytes_in) | put_u64(&w, s->bytes_out) | put_u64(&w, s->errors) |
           put_u64(&w, s->late);
-    rc |= put_u64(&w, c->snapshot_len) | put(&w, c->snapshot ? c->snapshot : "", c->snapshot_len);
-    uint32_t crc = crc32c(0, w.data, w.len);
-    rc |= put(&w, &crc, sizeof crc);
+    rc |= put_u64(&w, c->snapshot_len);
     if (rc != 0) {
         json_buf_free(&w);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    rc = write_file_atomic(path, w.data, w.len, err, errlen);
+    const char *snap = c->snapshot ? c->snapshot : "";
+    uint32_t crc = crc32c(crc32c(0, w.data, w.len), snap, c->snapshot_len); /* of all before it */
+    const struct file_part parts[] = {{w.data, w.len}, {snap, c->snapshot_len}, {(const char *)&crc, sizeof crc}};
+    rc = write_file_atomic(path, parts, 3, err, errlen);
     json_buf_free(&w);
     return rc;
 }

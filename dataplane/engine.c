@@ -661,6 +661,19 @@ static int process_record(struct run *r, const struct stream_record *rec)
     return rc == 0 ? 0 : bad_record(r, rec, se.message);
 }
 
+/* Processing time passes: the plan fires the processing-time windows that closed. */
+static int run_tick(struct run *r)
+{
+    struct sql_error se = {0};
+    r->err[0] = '\0';
+    if (r->plan && plan_tick(r->plan, r->arena, emit_row, r, &se) != 0)
+        return r->err[0] ? -1 : run_fail(r, "%s", se.message);
+    if (held_release(r, false) != 0)
+        return -1;
+    arena_reset(r->arena);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- setup and loop */
 
 static void run_report(struct run *r, bool with_lag)
@@ -1006,7 +1019,7 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
     }
     uint32_t ckpt_ms = o->checkpoint_interval_ms ? o->checkpoint_interval_ms : 1000;
     uint32_t report_ms = o->report_interval_ms ? o->report_interval_ms : 1000;
-    int64_t last_ckpt = clock_mono_ms();
+    int64_t last_ckpt = clock_mono_ms(), pause_ms = 0; /* when the last checkpoint ended; the min pause */
     r.last_report_ms = last_ckpt;
     uint64_t records_at_ckpt = r.stats.records_in;
     useconds_t idle_us = RUNTIME_IDLE_MIN_US;
@@ -1033,7 +1046,7 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
             break;
         }
         long n = run_pass(&r, recs);
-        if (n < 0)
+        if (n < 0 || run_tick(&r) != 0)
             goto out;
         /* make the output visible to readers once per pass */
         if (sink_flush(&r, &r.sink, false) != 0 || sink_flush(&r, &r.dlq, false) != 0)
@@ -1041,11 +1054,14 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
         int64_t now = clock_mono_ms();
         /* no input since the last checkpoint: nothing in it would change */
         if (r.ckpt && r.stats.records_in != records_at_ckpt &&
-            (now - last_ckpt >= ckpt_ms || (o->checkpoint_interval_records &&
-                                            r.stats.records_in - records_at_ckpt >= o->checkpoint_interval_records))) {
+            (now - last_ckpt >= ckpt_ms + pause_ms ||
+             (o->checkpoint_interval_records &&
+              r.stats.records_in - records_at_ckpt >= o->checkpoint_interval_records))) {
             if (checkpoint_write(&r) != 0)
                 goto out;
-            last_ckpt = now;
+            last_ckpt = clock_mono_ms();
+            pause_ms = (last_ckpt - now) * ENGINE_CHECKPOINT_PAUSE_FACTOR; /* beyond ckpt_ms */
+            pause_ms = pause_ms > ckpt_ms ? pause_ms - ckpt_ms : 0;
             records_at_ckpt = r.stats.records_in;
         }
         if (now - r.last_report_ms >= report_ms)

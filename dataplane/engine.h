@@ -38,6 +38,8 @@ int engine_error_policy_from_name(const char *name);
 
 /* A stream the run may use. backend: "log" (location is the stream directory), "datagen"
  * (props are its options; read-only) or "print" (sink only: JSON lines to engine_options.print). */
+#define ENGINE_CHECKPOINT_PAUSE_FACTOR 9
+
 struct engine_stream {
     const char *name;
     const char *backend;
@@ -93,7 +95,10 @@ struct engine_options {
      * task-<i>.ckpt there and locks its source partitions; after a change of the task count a
      * task takes over its partitions' offsets from the tasks that read them before. */
     const char *checkpoint_dir;
-    uint32_t checkpoint_interval_ms;      /* 0 = 1000 */
+    /* 0 = 1000. A checkpoint writes the whole state, so the time between two (by the clock) is
+     * also at least ENGINE_CHECKPOINT_PAUSE_FACTOR times what the last one took, as Flink's
+     * min-pause between checkpoints: a large state costs at most about a tenth of the time. */
+    uint32_t checkpoint_interval_ms;
     uint64_t checkpoint_interval_records; /* 0 = not by count */
     FILE *print;                          /* where "print" sinks write; NULL = stdout */
     volatile sig_atomic_t *stop;          /* set it (from a signal handler) to stop cleanly */

@@ -97,6 +97,10 @@ struct schema {
      * append-only stream). A keyed stream is an upsert stream (see dataplane/log/log.h). */
     int primary_key[SCHEMA_MAX_KEY];
     int nprimary_key;
+    /* 1 + index of the processing-time attribute (a TIMESTAMP(3) column `p AS PROCTIME()` of
+     * CREATE TABLE, or a SELECT list's PROCTIME()), 0 for none: the SQL plan fills it with the
+     * wall clock as rows come, and windows over it close by the wall clock. */
+    int proctime_column;
 };
 
 /* Total order used by comparisons, MIN/MAX and grouping (both non-null, comparable types:

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,7 +43,23 @@ struct key_map {
     size_t cap, count; /* cap: a power of two */
     char *pool;
     size_t pool_len, pool_cap;
+    uint64_t *keyless; /* offsets of records without a key (kept) */
+    size_t nkeyless, capkeyless;
 };
+
+static int key_map_keyless(struct key_map *m, uint64_t offset)
+{
+    if (m->nkeyless == m->capkeyless) {
+        size_t cap = m->capkeyless ? m->capkeyless * 2 : 64;
+        uint64_t *k = realloc(m->keyless, cap * sizeof *k);
+        if (!k)
+            return -1;
+        m->keyless = k;
+        m->capkeyless = cap;
+    }
+    m->keyless[m->nkeyless++] = offset;
+    return 0;
+}
 
 static uint64_t key_hash(const char *k, size_t len)
 {
@@ -111,6 +128,7 @@ static int key_map_put(struct key_map *m, const char *k, size_t len, uint64_t of
 
 static void key_map_free(struct key_map *m)
 {
+    free(m->keyless);
     free(m->slots);
     free(m->pool);
 }
@@ -123,6 +141,8 @@ struct segment {
     struct stat st;
 };
 
+/* Maps the segment read-only (no copy of a 64 MiB segment into fresh memory; the page cache
+ * serves it). Release with segment_unload(). */
 static int segment_load(const char *path, struct segment *s, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -133,24 +153,26 @@ static int segment_load(const char *path, struct segment *s, char *err, size_t e
         return fail(err, errlen, "cannot open segment %s: %s", path, strerror(e));
     }
     s->len = (size_t)s->st.st_size;
-    s->data = malloc(s->len ? s->len : 1);
-    size_t got = 0;
-    while (s->data && got < s->len) {
-        ssize_t n = pread(fd, s->data + got, s->len - got, (off_t)got);
-        if (n <= 0) {
-            if (n < 0 && errno == EINTR)
-                continue;
-            break;
+    s->data = NULL;
+    if (s->len > 0) {
+        void *m = mmap(NULL, s->len, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m != MAP_FAILED) {
+            s->data = m;
+            madvise(m, s->len, MADV_SEQUENTIAL);
         }
-        got += (size_t)n;
     }
+    int e = errno;
     close(fd);
-    if (!s->data || got < s->len) {
-        free(s->data);
-        s->data = NULL;
-        return fail(err, errlen, "cannot read segment %s", path);
-    }
+    if (s->len > 0 && !s->data)
+        return fail(err, errlen, "cannot read segment %s: %s", path, strerror(e));
     return 0;
+}
+
+static void segment_unload(struct segment *s)
+{
+    if (s->data)
+        munmap(s->data, s->len);
+    s->data = NULL;
 }
 
 /* One frame of a loaded segment: what it is, and for a record its kind and key. */
@@ -166,6 +188,7 @@ struct frame {
 
 static int frame_at(const struct segment *s, size_t at, const struct seglog_compaction *c, struct frame *f)
 {
+    f->has_key = false;
     f->status = seglog_frame_check(s->data + at, s->len - at, &f->size, &f->spans);
     if (f->status != LOG_FRAME_RECORD)
         return f->status == LOG_FRAME_GAP ? 0 : -1;
@@ -173,7 +196,8 @@ static int frame_at(const struct segment *s, size_t at, const struct seglog_comp
     uint32_t row_len;
     seglog_record_split((const char *)s->data + at + LOG_FRAME_HEADER, (uint32_t)(f->size - LOG_FRAME_HEADER), &f->kind,
                         &row, &row_len);
-    f->has_key = c->key(c->ctx, row, row_len, f->key, &f->key_len) == 0;
+    /* a -U record always goes: its key is never looked at; pass 2 (c NULL) needs no key */
+    f->has_key = c && f->kind != ROW_UPDATE_BEFORE && c->key(c->ctx, row, row_len, f->key, &f->key_len) == 0;
     return 0;
 }
 
@@ -182,9 +206,10 @@ static void segment_file(char *buf, size_t size, const char *dir, uint64_t base)
     snprintf(buf, size, "%s/%020" PRIu64 ".log", dir, base);
 }
 
-/* Pass 1: the last offset of every key in the segment. */
+/* Pass 1: the last offset of every key in the segment, and the records without a key; *end
+ * past its last offset. */
 static int collect_keys(const char *dir, uint64_t base, const struct seglog_compaction *c, struct key_map *m,
-                        struct frame *f, char *err, size_t errlen)
+                        struct frame *f, uint64_t *end, char *err, size_t errlen)
 {
     char path[COMPACT_PATH_MAX];
     segment_file(path, sizeof path, dir, base);
@@ -196,11 +221,12 @@ static int collect_keys(const char *dir, uint64_t base, const struct seglog_comp
     for (size_t at = 0; at < s.len && rc == 0; at += f->size, offset += f->spans) {
         if (frame_at(&s, at, c, f) != 0)
             rc = fail(err, errlen, "segment %s: corrupt record at offset %" PRIu64, path, offset);
-        else if (f->status == LOG_FRAME_RECORD && f->kind != ROW_UPDATE_BEFORE && f->has_key &&
-                 key_map_put(m, f->key, f->key_len, offset) != 0)
+        else if (f->status == LOG_FRAME_RECORD && f->kind != ROW_UPDATE_BEFORE &&
+                 (f->has_key ? key_map_put(m, f->key, f->key_len, offset) : key_map_keyless(m, offset)) != 0)
             rc = fail(err, errlen, "out of memory");
     }
-    free(s.data);
+    *end = offset;
+    segment_unload(&s);
     return rc;
 }
 
@@ -248,9 +274,11 @@ static int segment_replace(const char *path, const struct segment *s, const unsi
     return 0;
 }
 
-/* Pass 2: rewrites the segment with only the records m names (and those without a key). */
-static int rewrite_segment(const char *dir, uint64_t base, const struct seglog_compaction *c, struct key_map *m,
-                           int64_t now_ms, struct frame *f, uint64_t *size, char *err, size_t errlen)
+/* Pass 2: rewrites the segment with only the records whose bit is set in keep (bit i: offset
+ * first + i): the last of each key and those without a key. */
+static int rewrite_segment(const char *dir, uint64_t base, const struct seglog_compaction *c,
+                           const unsigned char *keep_bits, uint64_t first, int64_t now_ms, struct frame *f,
+                           uint64_t *size, char *err, size_t errlen)
 {
     char path[COMPACT_PATH_MAX];
     segment_file(path, sizeof path, dir, base);
@@ -265,14 +293,13 @@ static int rewrite_segment(const char *dir, uint64_t base, const struct seglog_c
     uint64_t offset = base, pending = 0;
     int rc = out ? 0 : fail(err, errlen, "out of memory");
     for (size_t at = 0; at < s.len && rc == 0; at += f->size, offset += f->spans) {
-        if (frame_at(&s, at, c, f) != 0) {
+        if (frame_at(&s, at, NULL, f) != 0) {
             rc = fail(err, errlen, "segment %s: corrupt record at offset %" PRIu64, path, offset);
             break;
         }
-        bool keep = f->status == LOG_FRAME_RECORD && f->kind != ROW_UPDATE_BEFORE;
-        if (keep && f->has_key)
-            keep = key_map_find(m, f->key, f->key_len, key_hash(f->key, f->key_len))->offset == offset &&
-                   !(f->kind == ROW_DELETE && tombstones_expired);
+        uint64_t bit = offset - first;
+        bool keep = f->status == LOG_FRAME_RECORD && f->kind != ROW_UPDATE_BEFORE &&
+                    (keep_bits[bit >> 3] >> (bit & 7) & 1) && !(f->kind == ROW_DELETE && tombstones_expired);
         if (!keep) {
             pending += f->spans;
             continue;
@@ -286,7 +313,7 @@ static int rewrite_segment(const char *dir, uint64_t base, const struct seglog_c
         rc = segment_replace(path, &s, out, len, err, errlen);
     *size = rc == 0 ? len : s.len;
     free(out);
-    free(s.data);
+    segment_unload(&s);
     return rc;
 }
 
@@ -296,10 +323,21 @@ int seglog_compact_segments(const char *dir, const uint64_t *bases, int n, const
     struct key_map m = {0};
     struct frame *f = malloc(sizeof *f);
     int rc = f ? 0 : fail(err, errlen, "out of memory");
+    uint64_t end = n > 0 ? bases[0] : 0;
     for (int i = 0; i < n && rc == 0; i++)
-        rc = collect_keys(dir, bases[i], c, &m, f, err, errlen);
+        rc = collect_keys(dir, bases[i], c, &m, f, &end, err, errlen);
+    /* what stays, as one bit per offset: pass 2 reads no key */
+    unsigned char *keep = NULL;
+    if (rc == 0 && n > 0 && !(keep = calloc((size_t)((end - bases[0]) / 8 + 1), 1)))
+        rc = fail(err, errlen, "out of memory");
+    for (size_t i = 0; keep && i < m.cap; i++)
+        if (m.slots[i].used)
+            keep[(m.slots[i].offset - bases[0]) >> 3] |= (unsigned char)(1u << ((m.slots[i].offset - bases[0]) & 7));
+    for (size_t i = 0; keep && i < m.nkeyless; i++)
+        keep[(m.keyless[i] - bases[0]) >> 3] |= (unsigned char)(1u << ((m.keyless[i] - bases[0]) & 7));
     for (int i = 0; i < n && rc == 0; i++)
-        rc = rewrite_segment(dir, bases[i], c, &m, now_ms, f, &sizes[i], err, errlen);
+        rc = rewrite_segment(dir, bases[i], c, keep, bases[0], now_ms, f, &sizes[i], err, errlen);
+    free(keep);
     if (rc == 0 && n > 0) {
         int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd >= 0) {

@@ -586,6 +586,11 @@ static int compile_function(struct expr_compiler *c, const struct ast *a, struct
     }
     if (f->agg != AGG_NONE)
         return compile_aggregate_ref(c, a, f, out);
+    if (!c->allow_proctime && strcmp(f->name, "PROCTIME") == 0)
+        return compile_fail(c, a,
+                            "PROCTIME() is only supported as a whole column of a SELECT list without GROUP BY "
+                            "(SELECT *, PROCTIME() AS p_time FROM ...) or as a computed column of CREATE TABLE "
+                            "(p_time AS PROCTIME())");
     if (a->distinct)
         return compile_fail(c, a, "DISTINCT is only allowed in aggregate functions");
     if (check_arity(c, a, f) < 0)

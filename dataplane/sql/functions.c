@@ -1114,10 +1114,27 @@ static void date_format_field(struct date_io *io, const struct civil *cv, char c
     }
     if (ch == 'y' && run == 2)
         val %= 100;
-    int n = snprintf(io->buf + io->o, io->cap - io->o, "%0*lld", (int)run, (long long)val);
-    io->o += n > 0 ? (size_t)n : 0;
-    if (io->o >= io->cap)
-        io->o = io->cap - 1;
+    char digits[24];
+    size_t nd = 0;
+    if (val < 0) { /* not from a civil date in range; printf's form */
+        int n = snprintf(io->buf + io->o, io->cap - io->o, "%0*lld", (int)run, (long long)val);
+        io->o += n > 0 ? (size_t)n : 0;
+        if (io->o >= io->cap)
+            io->o = io->cap - 1;
+        return;
+    }
+    do { /* the hot path of DATE_FORMAT: digits by hand, zero-padded to run */
+        digits[nd++] = (char)('0' + val % 10);
+        val /= 10;
+    } while (val > 0 && nd < sizeof digits);
+    for (size_t k = nd; k < run; k++)
+        if (io->o + 1 < io->cap)
+            io->buf[io->o++] = '0';
+    while (nd > 0)
+        if (io->o + 1 < io->cap)
+            io->buf[io->o++] = digits[--nd];
+        else
+            nd--;
 }
 
 /* Reads the digits of a run of run letters ch into *v: one letter takes up to 4 (year) or 2
@@ -1236,6 +1253,16 @@ static int date_pattern(const char *pat, size_t pn, int64_t ts, char *buf, size_
 /* CURRENT_TIMESTAMP: the wall clock (UTC milliseconds) when the row is evaluated, as Flink's
  * streaming mode does. */
 static int fn_current_timestamp(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
+{
+    out->type = VT_TIMESTAMP;
+    out->u.i = clock_wall_ms();
+    return 0;
+}
+
+/* PROCTIME(): the processing time of the row (the wall clock, UTC milliseconds). Only a whole
+ * column of a SELECT list or a computed column of CREATE TABLE (the compiler checks): it
+ * makes the column a processing-time attribute that windows may close on. */
+static int fn_proctime(const struct expr *e, const struct value *a, struct eval_ctx *c, struct value *out)
 {
     out->type = VT_TIMESTAMP;
     out->u.i = clock_wall_ms();
@@ -1599,6 +1626,7 @@ static const struct sql_function functions_table[] = {
     {"CONCAT_WS", 2, MANY, "S", VT_STRING, RET_FIXED, 0, fn_concat_ws, NULL, AGG_NONE},
     {"MD5", 1, 1, "S", VT_STRING, RET_FIXED, 1, fn_md5, NULL, AGG_NONE},
     {"CURRENT_TIMESTAMP", 0, 0, "A", VT_TIMESTAMP, RET_FIXED, 0, fn_current_timestamp, NULL, AGG_NONE},
+    {"PROCTIME", 0, 0, "A", VT_TIMESTAMP, RET_FIXED, 0, fn_proctime, NULL, AGG_NONE},
     {"TO_TIMESTAMP_LTZ", 1, 2, "NI", VT_TIMESTAMP, RET_FIXED, 1, fn_to_timestamp_ltz, NULL, AGG_NONE},
     {"JSON_OBJECT", 1, MANY, "SA", VT_STRING, RET_FIXED, 0, fn_json_object, NULL, AGG_NONE},
     {"CHAR_LENGTH", 1, 1, "S", VT_BIGINT, RET_FIXED, 1, fn_char_length, NULL, AGG_NONE},

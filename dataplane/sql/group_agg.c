@@ -14,9 +14,10 @@ struct value_count {
     int64_t n;
 };
 
-/* COUNT, SUM, AVG: count of non-null values and their sum. MIN, MAX, COUNT(DISTINCT): the
- * values in order, with counts. A Lua aggregate (AGG_UDF): count, and in vals[0] (count 1) the
- * accumulator's byte form. */
+/* COUNT, SUM, AVG: count of non-null values and their sum. MIN, MAX: the values in order,
+ * with counts. COUNT(DISTINCT): the values with counts in a hash set (open addressing, linear
+ * probing over capvals slots, a power of two; n 0 marks an empty slot), nvals of them. A Lua
+ * aggregate (AGG_UDF): count, and in vals[0] (count 1) the accumulator's byte form. */
 struct group_acc {
     int64_t count;
     union {
@@ -107,12 +108,119 @@ static int acc_values_add(struct group_acc *a, const struct value *v, int64_t n,
     return 0;
 }
 
-static void acc_free(struct group_acc *a, size_t *bytes)
+/* ---- COUNT(DISTINCT): a hash set of values ------------------------------------------------*/
+
+static size_t set_home(const struct group_acc *a, const struct value *v)
 {
-    for (int i = 0; i < a->nvals; i++)
-        value_release(&a->vals[i].v, bytes);
+    return (size_t)value_hash(v, 0x9e3779b97f4a7c15ULL) & (size_t)(a->capvals - 1);
+}
+
+static int set_grow(struct group_acc *a, size_t *bytes)
+{
+    int cap = a->capvals ? a->capvals * 2 : 8;
+    struct value_count *old = a->vals, *m = calloc((size_t)cap, sizeof *m);
+    if (!m)
+        return -1;
+    int oldcap = a->capvals;
+    a->vals = m;
+    a->capvals = cap;
+    *bytes += (size_t)(cap - oldcap) * sizeof *m;
+    for (int i = 0; i < oldcap; i++)
+        if (old[i].n > 0) {
+            size_t j = set_home(a, &old[i].v);
+            while (a->vals[j].n > 0)
+                j = (j + 1) & (size_t)(cap - 1);
+            a->vals[j] = old[i];
+        }
+    free(old);
+    return 0;
+}
+
+/* Empties slot i, moving later entries of its probe run back (no tombstones). */
+static void set_delete(struct group_acc *a, size_t i)
+{
+    size_t mask = (size_t)(a->capvals - 1), j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (a->vals[j].n <= 0)
+            break;
+        size_t k = set_home(a, &a->vals[j].v);
+        /* the entry at j may fill i unless its home lies cyclically in (i, j] */
+        if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
+            a->vals[i] = a->vals[j];
+            i = j;
+        }
+    }
+    a->vals[i].n = 0;
+    a->vals[i].v.type = VT_NULL;
+}
+
+static int set_add(struct group_acc *a, const struct value *v, int64_t n, size_t *bytes)
+{
+    if ((a->nvals + 1) * 4 > a->capvals * 3 && n > 0 && set_grow(a, bytes) < 0)
+        return -1;
+    if (!a->capvals)
+        return 0; /* a retraction from an empty set */
+    size_t mask = (size_t)(a->capvals - 1), i = set_home(a, v);
+    while (a->vals[i].n > 0 && !value_equal(&a->vals[i].v, v))
+        i = (i + 1) & mask;
+    if (a->vals[i].n > 0) {
+        a->vals[i].n += n;
+        if (a->vals[i].n <= 0) {
+            value_release(&a->vals[i].v, bytes);
+            set_delete(a, i);
+            a->nvals--;
+        }
+        return 0;
+    }
+    if (n <= 0)
+        return 0; /* retraction of a value never seen */
+    struct value copy;
+    if (value_own(&copy, v, bytes) < 0)
+        return -1;
+    a->vals[i] = (struct value_count){copy, n};
+    a->nvals++;
+    return 0;
+}
+
+static int is_distinct_set(const struct agg_slot *s) { return s->kind == AGG_COUNT && s->distinct; }
+
+/* Slots of vals to look at (entries with n > 0 among them). */
+static int acc_slots(const struct agg_slot *s, const struct group_acc *a)
+{
+    return is_distinct_set(s) ? a->capvals : a->nvals;
+}
+
+static int acc_add_value(const struct agg_slot *s, struct group_acc *a, const struct value *v, int64_t n,
+                         size_t *bytes)
+{
+    return is_distinct_set(s) ? set_add(a, v, n, bytes) : acc_values_add(a, v, n, bytes);
+}
+
+static void acc_free(const struct agg_slot *s, struct group_acc *a, size_t *bytes)
+{
+    for (int i = 0; i < acc_slots(s, a); i++)
+        if (a->vals[i].n > 0)
+            value_release(&a->vals[i].v, bytes);
     *bytes -= (size_t)a->capvals * sizeof *a->vals;
     free(a->vals);
+}
+
+/* MIN or MAX over rows that are never retracted: only the extreme value is kept. */
+static int acc_extreme(const struct agg_slot *s, struct group_acc *a, const struct value *v, size_t *bytes)
+{
+    if (a->nvals == 1) {
+        int c = value_compare(v, &a->vals[0].v);
+        if (s->kind == AGG_MIN ? c >= 0 : c <= 0)
+            return 0;
+        struct value copy;
+        if (value_own(&copy, v, bytes) < 0)
+            return -1;
+        value_release(&a->vals[0].v, bytes);
+        a->vals[0].v = copy;
+        return 0;
+    }
+    return acc_values_add(a, v, 1, bytes);
 }
 
 /* The bytes of a Lua aggregate's accumulator (vals[0]: a byte string). */
@@ -142,7 +250,8 @@ static int acc_udf_update(const struct agg_slot *s, struct group_acc *a, const s
 }
 
 /* Returns 0, -1 (no memory) or -2 (a Lua aggregate failed). */
-static int acc_update(const struct agg_slot *s, struct group_acc *a, const struct value *v, int sign, size_t *bytes)
+static int acc_update(const struct agg_slot *s, struct group_acc *a, const struct value *v, int sign, int append_only,
+                      size_t *bytes)
 {
     if (s->kind == AGG_COUNT && !s->arg) {
         a->count += sign;
@@ -152,8 +261,10 @@ static int acc_update(const struct agg_slot *s, struct group_acc *a, const struc
         return 0;
     if (s->kind == AGG_UDF)
         return acc_udf_update(s, a, v, sign, bytes);
+    if (append_only && sign > 0 && (s->kind == AGG_MIN || s->kind == AGG_MAX))
+        return acc_extreme(s, a, v, bytes);
     if (uses_values(s))
-        return acc_values_add(a, v, sign, bytes);
+        return acc_add_value(s, a, v, sign, bytes);
     if (s->kind == AGG_SUM || s->kind == AGG_AVG) {
         if (v->type == VT_DOUBLE)
             a->sum.d += sign * v->u.d;
@@ -273,7 +384,7 @@ struct group_entry *group_table_find(struct group_table *t, const struct value *
 int group_entry_update(struct group_table *t, struct group_entry *g, const struct value *args, int sign)
 {
     for (int i = 0; i < t->naggs; i++) {
-        int rc = acc_update(&t->aggs[i], &g->accs[i], &args[i], sign, &t->bytes);
+        int rc = acc_update(&t->aggs[i], &g->accs[i], &args[i], sign, t->append_only, &t->bytes);
         if (rc < 0)
             return rc;
     }
@@ -319,7 +430,7 @@ static void entry_free(struct group_table *t, struct group_entry *g)
     for (int i = 0; i < t->nkeys; i++)
         value_release(&g->keys[i], &t->bytes);
     for (int i = 0; i < t->naggs; i++)
-        acc_free(&g->accs[i], &t->bytes);
+        acc_free(&t->aggs[i], &g->accs[i], &t->bytes);
     t->bytes -= entry_size(t);
     free(g);
 }
@@ -373,7 +484,9 @@ void group_table_write(const struct group_table *t, struct window_writer *w)
             window_put(w, &a->count, sizeof a->count);
             window_put(w, &a->sum, sizeof a->sum);
             window_put(w, &a->nvals, sizeof a->nvals);
-            for (int v = 0; v < a->nvals; v++) {
+            for (int v = 0; v < acc_slots(&t->aggs[i], a); v++) {
+                if (a->vals[v].n <= 0)
+                    continue;
                 window_put_value(w, &a->vals[v].v);
                 window_put(w, &a->vals[v].n, sizeof a->vals[v].n);
             }
@@ -395,7 +508,7 @@ static int read_acc(struct window_reader *r, const struct agg_slot *s, struct gr
         int64_t n;
         window_get_value(r, &x);
         window_get(r, &n, sizeof n);
-        if (r->bad || x.type != want || n <= 0 || acc_values_add(a, &x, n, bytes) < 0)
+        if (r->bad || x.type != want || n <= 0 || acc_add_value(s, a, &x, n, bytes) < 0)
             return -1;
     }
     return 0;

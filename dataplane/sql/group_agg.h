@@ -35,6 +35,9 @@ struct group_table {
     size_t nbuckets, ngroups;
     struct group_entry *oldest, *newest;
     size_t bytes; /* held by the groups (entries, owned strings, value lists); kept current */
+    /* Its input is insert-only (no row is retracted): MIN and MAX keep only the extreme value,
+     * not every value. Set before the first row. */
+    int append_only;
 };
 
 /* Which aggregates a non-windowed GROUP BY can retract: 1 when kind can be used. */

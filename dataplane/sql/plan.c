@@ -65,6 +65,7 @@ struct plan_src {
     int64_t delay, max_ts; /* its watermark delay; the largest event time seen */
     int64_t last_ms;       /* processing time of its last row (the idle timeout) */
     int ended;             /* plan_source_ended: no more rows */
+    struct value *procrow; /* the row with its PROCTIME() column filled, when it has one */
 };
 
 struct plan {
@@ -89,6 +90,8 @@ struct plan {
     int njoins, capjoins;
     int windowed; /* some block reads a window table function: the watermark is kept */
     int grouped;  /* some block is a group aggregate */
+    int proctime;       /* some windowed aggregate is on processing time: the wall clock fires it */
+    int64_t proc_limit; /* processing-time windows with end - 1 <= this have fired */
     struct plan_stats stats;
     uint64_t fingerprint;
     struct plan_options opts;
@@ -267,6 +270,7 @@ static const char *describe_group(struct plan *p, const struct query *q)
 /* Changelog mode of block q from its input's (NULL: the source stream, insert-only). */
 static int derive_changelog(struct build *b, struct query *q, const struct op *input, const struct ast_select *sel)
 {
+    q->groups.append_only = !(input && input->updating);
     if (input && input->updating) {
         if (q->op.kind == OP_WINDOW_TVF || q->op.kind == OP_WINDOW_AGG)
             return fail_tok(b->err, sel->window_token,
@@ -526,6 +530,13 @@ static int over_configure(struct build *b, const struct over_match *m, const str
     const struct ast_over *w = m->win;
     if (w->npartition_by > MAX_GROUP_KEYS)
         return fail_at(b->err, w->line, w->column, "too many PARTITION BY keys (at most %d)", MAX_GROUP_KEYS);
+    const struct ast *o = w->norder_by ? w->order_by[0].expr : NULL;
+    const char *pt = in->proctime_column > 0 ? in->fields[in->proctime_column - 1].name : NULL;
+    if (pt && o && o->kind == AST_COLUMN && query_name_matches(pt, o->name, o->quoted))
+        return fail_at(b->err, o->line, o->column,
+                       "OVER ordered by the processing-time attribute \"%s\" is not supported; order by an "
+                       "event-time column with a WATERMARK",
+                       pt);
     if (in->rowtime_field < 0)
         return fail_at(b->err, w->line, w->column,
                        "OVER needs a time attribute on its input: the event-time column of a WATERMARK");
@@ -986,6 +997,32 @@ static int check_sink(struct build *b, const struct schema *sink)
         return fail_at(b->err, 0, 0, "out of memory");
     p->out.rowtime_field = -1;
     p->out.watermark_delay_ms = 0;
+    p->out.proctime_column = 0; /* what the sink stores is a plain TIMESTAMP(3) */
+    return 0;
+}
+
+/* Processing-time windows: which aggregates close by the wall clock; a window Top-N over them
+ * is refused (it closes by the watermark). A source with PROCTIME() columns gets a row buffer. */
+static int check_proctime(struct build *b)
+{
+    struct plan *p = b->p;
+    int tvf = 0;
+    for (int i = 0; i < p->nqueries; i++) {
+        const struct query *q = p->queries[i];
+        tvf |= q->proctime;
+        p->proctime |= q->proctime && q->op.kind == OP_WINDOW_AGG;
+    }
+    for (int i = 0; tvf && i < p->nranks; i++)
+        if (p->ranks[i]->window)
+            return fail_tok(b->err, b->ins->sink_token,
+                            "window Top-N over a processing-time window (PROCTIME()) is not supported; use an "
+                            "event-time column with a WATERMARK");
+    for (int i = 0; i < p->nsrcs; i++) {
+        struct plan_src *src = &p->srcs[i];
+        if (src->in.proctime_column > 0 && !(src->procrow = calloc((size_t)src->in.nfields, sizeof *src->procrow)))
+            return fail_at(b->err, 0, 0, "out of memory");
+    }
+    p->proc_limit = INT64_MIN;
     return 0;
 }
 
@@ -1011,6 +1048,8 @@ static int build_plan(struct build *b)
         if (strcasecmp(ins->sink, p->srcs[i].name) == 0)
             return fail_tok(b->err, ins->sink_token, "a pipeline cannot write to the stream it reads (\"%s\")",
                             ins->sink);
+    if (check_proctime(b) < 0)
+        return -1;
     return check_sink(b, b->catalog ? b->catalog(b->ctx, ins->sink) : NULL);
 }
 
@@ -1302,6 +1341,13 @@ static int given_window_push(struct plan *p, struct query *q, struct eval_ctx *e
     return rc < 0 ? agg_fail(p, q, rc) : 0;
 }
 
+/* Where q's windows have fired up to: the watermark, or for a processing-time window the wall
+ * clock's last firing. */
+static int64_t query_watermark(const struct plan *p, const struct query *q)
+{
+    return q->proctime ? p->proc_limit : p->stats.watermark_ms;
+}
+
 static int window_push(struct plan *p, struct query *q, const struct value *row)
 {
     struct eval_ctx ec = {.row = row, .scratch = p->scratch, .err = p->err};
@@ -1321,13 +1367,13 @@ static int window_push(struct plan *p, struct query *q, const struct value *row)
     uint64_t h = window_keys_hash(&q->table, keys);
     int64_t seq = (int64_t)p->stats.rows_in;
     if (q->window == WINDOW_SESSION) {
-        int rc = window_session_add(&q->table, ts, p->stats.watermark_ms, keys, h, q->aggargs, seq);
+        int rc = window_session_add(&q->table, ts, query_watermark(p, q), keys, h, q->aggargs, seq);
         if (rc < 0)
             return agg_fail(p, q, rc);
         p->stats.late_dropped += rc == 1;
         return 0;
     }
-    int n = window_list(q, ts, p->stats.watermark_ms);
+    int n = window_list(q, ts, query_watermark(p, q));
     for (int i = 0; i < n; i++) {
         int rc = window_table_add(&q->table, q->bounds[i].start, q->bounds[i].end, keys, h, q->aggargs, seq);
         if (rc < 0)
@@ -1480,14 +1526,40 @@ static int fire_all(struct plan *p, int64_t limit)
                                 : over_watermark(o->over, limit, over_emit, o, p->err)) < 0)
             return -1;
     }
-    for (int i = 0; i < p->nqueries; i++)
-        if (p->queries[i]->op.kind == OP_WINDOW_AGG && fire_until(p, p->queries[i], limit) < 0)
+    for (int i = 0; i < p->nqueries; i++) {
+        struct query *q = p->queries[i];
+        if (q->op.kind == OP_WINDOW_AGG && (!q->proctime || limit == INT64_MAX) && fire_until(p, q, limit) < 0)
             return -1;
+    }
     if (fire_ranks(p, limit) < 0) /* after the windows that feed them */
         return -1;
     for (int i = 0; i < p->njoins; i++) /* after every window fired into them */
         join_watermark(p->joins[i]->join, limit);
     return 0;
+}
+
+/* Processing time: fires every processing-time window that ended before the wall clock's
+ * current millisecond (a row of this millisecond still goes into a window that is open). */
+static int fire_proctime(struct plan *p)
+{
+    int64_t now = clock_wall_ms();
+    if (now - 1 <= p->proc_limit)
+        return 0;
+    p->proc_limit = now - 1;
+    for (int i = 0; i < p->nqueries; i++) {
+        struct query *q = p->queries[i];
+        if (q->op.kind == OP_WINDOW_AGG && q->proctime && fire_until(p, q, p->proc_limit) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The source row with its PROCTIME() columns set to the wall clock. */
+static const struct value *fill_proctime(struct plan_src *src, const struct value *row)
+{
+    memcpy(src->procrow, row, (size_t)src->in.nfields * sizeof *row);
+    src->procrow[src->in.proctime_column - 1] = (struct value){.type = VT_TIMESTAMP, .u.i = clock_wall_ms()};
+    return src->procrow;
 }
 
 /* The plan's watermark: the least of its streams' (event time - delay), leaving out streams
@@ -1554,9 +1626,13 @@ int plan_process_source(struct plan *p, int source, const struct value *row, str
         src->last_ms = plan_now(p);
     if ((p->grouped || p->njoins) && p->opts.state_ttl_ms > 0)
         expire_state(p); /* before the row: a group idle for the TTL starts anew */
+    if (src->procrow)
+        row = fill_proctime(src, row);
     for (int i = 0; i < p->nscans; i++)
         if (p->scans[i]->source == source && query_push(p, p->scans[i], ROW_INSERT, row) < 0)
             return -1;
+    if (p->proctime && fire_proctime(p) < 0)
+        return -1;
     return p->windowed ? advance_watermark(p, src, row) : 0;
 }
 
@@ -1570,6 +1646,18 @@ void plan_source_ended(struct plan *p, int source)
 {
     if (source >= 0 && source < p->nsrcs)
         p->srcs[source].ended = 1;
+}
+
+int plan_tick(struct plan *p, struct arena *scratch, plan_emit_fn emit, void *ctx, struct sql_error *err)
+{
+    if (!p->proctime)
+        return 0;
+    p->emit = emit;
+    p->emit_ctx = ctx;
+    p->scratch = scratch;
+    p->err = err;
+    p->sink_failed = 0;
+    return fire_proctime(p);
 }
 
 int plan_finish(struct plan *p, struct arena *scratch, plan_emit_fn emit, void *ctx)
@@ -1618,6 +1706,7 @@ void plan_free(struct plan *p)
         free(p->srcs[i].name);
         schema_free_fields(&p->srcs[i].in);
         free(p->srcs[i].needed);
+        free(p->srcs[i].procrow);
     }
     free(p->srcs);
     free(p->sink);

@@ -426,18 +426,20 @@ static int compile_window(struct query *q, const struct ast_select *sel, const s
     if (q->in.fields[col].type != VT_TIMESTAMP)
         return fail_tok(err, sel->descriptor_token, "window column \"%s\" must be a TIMESTAMP(3), found %s",
                         sel->descriptor, value_type_name(q->in.fields[col].type));
-    if (q->in.rowtime_field < 0 && !q->reads_source)
+    if (q->in.proctime_column == col + 1)
+        q->proctime = 1; /* a processing-time window: the wall clock closes it, no watermark */
+    else if (q->in.rowtime_field < 0 && !q->reads_source)
         return fail_tok(err, sel->descriptor_token,
                         "window column \"%s\" of %s%s%s%s is not an event-time column: only a column selected as "
                         "it is, without GROUP BY, keeps its stream's WATERMARK",
                         sel->descriptor, q->name ? "query \"" : "the subquery", q->name ? q->name : "",
                         q->name ? "\"" : "", "");
-    if (q->in.rowtime_field < 0)
+    else if (q->in.rowtime_field < 0)
         return fail_tok(err, sel->window_token,
                         "windowed query on %s \"%s\" needs a watermark; declare one such as "
                         "WATERMARK FOR %s AS %s - INTERVAL '5' SECOND",
                         what, q->name, q->in.fields[col].name, q->in.fields[col].name);
-    if (q->in.rowtime_field != col)
+    else if (q->in.rowtime_field != col)
         return fail_tok(
             err, sel->descriptor_token,
             "window column \"%s\" is not the event-time column of %s \"%s\" (the one its WATERMARK is declared on)",
@@ -591,6 +593,17 @@ static void pass_rowtime(struct query *q, const struct ast *a, const struct expr
     }
 }
 
+/* PROCTIME() as a whole column, or a plain column that is a processing-time attribute of the
+ * input, makes the output column (the last added) one. */
+static void pass_proctime(struct query *q, const struct ast *a, const struct expr *e, int grouped)
+{
+    if (grouped || q->out.proctime_column > 0)
+        return;
+    if ((a->kind == AST_FUNC && strcasecmp(a->name, "PROCTIME") == 0) ||
+        (a->kind == AST_COLUMN && q->in.proctime_column > 0 && e->index == q->in.proctime_column - 1))
+        q->out.proctime_column = q->nitems;
+}
+
 static int compile_star(struct query *q, const struct ast_select_item *it, int pos, int cap,
                         const struct query_env *env)
 {
@@ -618,6 +631,7 @@ static int compile_star(struct query *q, const struct ast_select_item *it, int p
             return -1;
         pass_rowtime(q, &col, e, 0);
         add_output(q, e, name, cap);
+        pass_proctime(q, &col, e, 0);
     }
     return 0;
 }
@@ -633,6 +647,7 @@ static int compile_select(struct query *q, const struct ast_select *sel, int gro
     q->out.fields = arena_alloc(env->arena, ((size_t)cap + 1) * sizeof *q->out.fields);
     q->outrow = calloc((size_t)cap + 1, sizeof *q->outrow);
     q->out.rowtime_field = -1;
+    q->out.proctime_column = 0;
     if (!q->items || !q->out.fields || !q->outrow)
         return fail_at(err, 0, 0, "out of memory");
     struct expr_compiler *c = env->compiler;
@@ -654,7 +669,10 @@ static int compile_select(struct query *q, const struct ast_select *sel, int gro
         const struct ast *a = grouped ? ast_rewrite_keys(q, env->arena, it->expr) : it->expr;
         if (!a)
             return fail_at(err, 0, 0, "out of memory");
-        if (expr_compile(c, a, &e) < 0)
+        c->allow_proctime = !grouped && a->kind == AST_FUNC && !a->over && strcasecmp(a->name, "PROCTIME") == 0;
+        int rc = expr_compile(c, a, &e);
+        c->allow_proctime = 0;
+        if (rc < 0)
             return -1;
         if (e->type == VT_NULL)
             return fail_at(err, it->expr->line, it->expr->column,
@@ -668,6 +686,7 @@ static int compile_select(struct query *q, const struct ast_select *sel, int gro
             return fail_at(err, 0, 0, "out of memory");
         pass_rowtime(q, a, e, grouped);
         add_output(q, e, name, cap);
+        pass_proctime(q, a, e, grouped);
     }
     return 0;
 }

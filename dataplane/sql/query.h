@@ -68,8 +68,9 @@ struct query {
     /* windows */
     enum window_kind window;
     int64_t win_a, win_b;
-    int rowtime;                /* input column of the event time, or -1 */
+    int rowtime;                /* input column of the event time (or processing time), or -1 */
     int given_start, given_end; /* WINDOW_GIVEN: the input columns of each row's window */
+    int proctime;               /* the window is on a processing-time attribute (PROCTIME()) */
     int tvf;
     struct value *tvfrow; /* input row, window_start, window_end, window_time */
     struct window_bounds {

@@ -229,6 +229,21 @@ static void script_function(struct parser *p, struct sql_script *out, const stru
     out->functions[out->nfunctions++] = d;
 }
 
+/* A computed column, `name AS PROCTIME()` (the only one supported): returns 1 when it is one,
+ * 0 when the column has a type instead. */
+static int script_computed_column(struct parser *p, const struct token *col)
+{
+    if (!parser_accept_keyword(p, "AS"))
+        return 0;
+    const struct token *t = parser_peek(p);
+    if (!parser_accept_keyword(p, "PROCTIME"))
+        parser_error(p, t, "computed column \"%s\" is not supported: the only computed column is %s AS PROCTIME()",
+                     col->text, col->text);
+    parser_expect(p, TK_LPAREN, NULL);
+    parser_expect(p, TK_RPAREN, NULL);
+    return 1;
+}
+
 static void script_create(struct parser *p, struct sql_script *out, const struct token *start)
 {
     if (parser_accept_keyword(p, "TEMPORARY"))
@@ -275,6 +290,11 @@ static void script_create(struct parser *p, struct sql_script *out, const struct
                     idx = i;
             if (idx < 0)
                 parser_error(p, col, "WATERMARK column \"%s\" is not a column of stream \"%s\"", col->text, d->name);
+            if (d->schema.proctime_column == idx + 1)
+                parser_error(p, col,
+                             "WATERMARK column \"%s\" is a processing-time attribute (PROCTIME()); a WATERMARK "
+                             "needs an event-time column",
+                             col->text);
             if (d->schema.fields[idx].type != VT_TIMESTAMP)
                 parser_error(p, col, "WATERMARK column \"%s\" must be a TIMESTAMP(3), found %s", col->text,
                              value_type_name(d->schema.fields[idx].type));
@@ -302,11 +322,12 @@ static void script_create(struct parser *p, struct sql_script *out, const struct
         for (int i = 0; i < d->schema.nfields; i++)
             if (strcasecmp(d->schema.fields[i].name, col->text) == 0)
                 parser_error(p, col, "column \"%s\" is defined twice", col->text);
-        enum value_type type = parser_type(p);
-        if (parser_accept_keyword(p, "NOT"))
+        int proctime = script_computed_column(p, col);
+        enum value_type type = proctime ? VT_TIMESTAMP : parser_type(p);
+        if (!proctime && parser_accept_keyword(p, "NOT"))
             parser_expect_keyword(p, "NULL");
         const struct token *pk = parser_peek(p);
-        if (parser_accept_keyword(p, "PRIMARY")) { /* a column's own PRIMARY KEY NOT ENFORCED */
+        if (!proctime && parser_accept_keyword(p, "PRIMARY")) { /* a column's own PRIMARY KEY NOT ENFORCED */
             if (d->schema.nprimary_key > 0 || nkey_cols > 0)
                 parser_error(p, pk, "stream \"%s\" has more than one PRIMARY KEY", d->name);
             parser_expect_keyword(p, "KEY");
@@ -316,6 +337,10 @@ static void script_create(struct parser *p, struct sql_script *out, const struct
         d->schema.fields = script_grow(p, d->schema.fields, (size_t)d->schema.nfields + 1, sizeof *d->schema.fields);
         d->schema.fields[d->schema.nfields].name = NULL;
         d->schema.fields[d->schema.nfields].type = type;
+        if (proctime && d->schema.proctime_column > 0)
+            parser_error(p, col, "stream \"%s\" has more than one PROCTIME() column", d->name);
+        if (proctime)
+            d->schema.proctime_column = d->schema.nfields + 1;
         d->schema.nfields++;
         d->schema.fields[d->schema.nfields - 1].name = script_strdup(p, col->text, strlen(col->text));
     } while (parser_accept(p, TK_COMMA));

@@ -204,6 +204,11 @@ int plan_process_source(struct plan *p, int source, const struct value *row, str
 /* Stream `source` has no more rows (a bounded input read to its end): it no longer holds the
  * watermark back (Flink: a finished source's watermark is +infinity). */
 void plan_source_ended(struct plan *p, int source);
+/* Processing time passes: fires every processing-time window (a window table function over
+ * a PROCTIME() column) that ended before the wall clock's current millisecond, as Flink's
+ * processing-time timers do; the caller calls it while no row comes. A plan without such
+ * windows does nothing. Returns 0, or -1 when emit returned -1 (err filled). */
+int plan_tick(struct plan *p, struct arena *scratch, plan_emit_fn emit, void *ctx, struct sql_error *err);
 /* End of bounded input: fires every open window (in window-end order). Returns 0, or -1 when
  * emit returned -1. */
 int plan_finish(struct plan *p, struct arena *scratch, plan_emit_fn emit, void *ctx);

@@ -14,10 +14,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct field any_fields[] = {{"auction", VT_STRING}, {"a", VT_STRING}, {"", VT_STRING}};
-static struct schema any_schema = {any_fields, 3, -1, 0, {0}, 0};
+static struct schema any_schema = {any_fields, 3, -1, 0, {0}, 0, 0};
 static struct field typed_fields[] = {{"auction", VT_BIGINT},     {"price", VT_DOUBLE}, {"channel", VT_STRING},
                                       {"dateTime", VT_TIMESTAMP}, {"ok", VT_BOOLEAN},   {"a", VT_STRING}};
-static struct schema typed_schema = {typed_fields, 6, -1, 0, {0}, 0};
+static struct schema typed_schema = {typed_fields, 6, -1, 0, {0}, 0, 0};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

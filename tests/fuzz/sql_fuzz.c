@@ -15,7 +15,7 @@ static struct field bid_fields[] = {
     {"auction", VT_BIGINT},     {"bidder", VT_BIGINT}, {"price", VT_BIGINT}, {"channel", VT_STRING}, {"url", VT_STRING},
     {"dateTime", VT_TIMESTAMP}, {"extra", VT_STRING},  {"score", VT_DOUBLE}, {"ok", VT_BOOLEAN},
 };
-static const struct schema bid_schema = {bid_fields, 9, 5, 4000, {0}, 0};
+static const struct schema bid_schema = {bid_fields, 9, 5, 4000, {0}, 0, 0};
 
 struct fuzz_catalog {
     const struct sql_script *script;

@@ -20,7 +20,7 @@ static struct field test_fields[] = {
     {"id", VT_BIGINT},    {"name", VT_STRING}, {"price", VT_DOUBLE},  {"ok", VT_BOOLEAN},
     {"ts", VT_TIMESTAMP}, {"skip", VT_STRING}, {"nested", VT_STRING}, {"", VT_BIGINT},
 };
-static struct schema test_schema = {test_fields, 8, -1, 0, {0}, 0};
+static struct schema test_schema = {test_fields, 8, -1, 0, {0}, 0, 0};
 /* "skip" is not needed: the decoder must leave it null whatever it holds */
 static const unsigned char test_needed[8] = {1, 1, 1, 1, 1, 0, 1, 1};
 

@@ -18,7 +18,7 @@ static char tmpdir[256], src_dir[300], dst_dir[300], ckpt[300];
 static char err[1024];
 
 static struct field src_fields[] = {{"k", VT_BIGINT}, {"v", VT_STRING}};
-static struct schema src_schema = {src_fields, 2, -1, 0, {0}, 0};
+static struct schema src_schema = {src_fields, 2, -1, 0, {0}, 0, 0};
 
 static void setup(void)
 {

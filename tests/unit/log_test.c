@@ -551,7 +551,7 @@ START_TEST(test_upsert_compaction)
     snprintf(loc, sizeof loc, "%s/s", tmpdir);
     snprintf(dir, sizeof dir, "%s/0", loc);
     struct field fields[] = {{"k", VT_BIGINT}, {"v", VT_BIGINT}};
-    struct schema schema = {fields, 2, -1, 0, {0}, 1};
+    struct schema schema = {fields, 2, -1, 0, {0}, 1, 0};
     struct stream_property props[] = {{"segment.bytes", "300"}};
     int np;
     void *w;

@@ -11,9 +11,9 @@
 #include "tests/unit/check_main.h"
 
 static struct field bid_fields[] = {{"auction", VT_BIGINT}, {"price", VT_BIGINT}, {"dateTime", VT_TIMESTAMP}};
-static const struct schema bid_schema = {bid_fields, 3, 2, 1000, {0}, 0};
+static const struct schema bid_schema = {bid_fields, 3, 2, 1000, {0}, 0, 0};
 static struct field auc_fields[] = {{"id", VT_BIGINT}, {"ts", VT_TIMESTAMP}};
-static const struct schema auc_schema = {auc_fields, 2, 1, 1000, {0}, 0};
+static const struct schema auc_schema = {auc_fields, 2, 1, 1000, {0}, 0, 0};
 
 static const struct schema *catalog(void *ctx, const char *name)
 {

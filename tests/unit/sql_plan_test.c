@@ -16,9 +16,9 @@ static struct field bid_fields[] = {
     {"auction", VT_BIGINT}, {"bidder", VT_BIGINT},      {"price", VT_BIGINT},
     {"channel", VT_STRING}, {"dateTime", VT_TIMESTAMP},
 };
-static const struct schema bid_schema = {bid_fields, 5, 4, 4000, {0}, 0};
+static const struct schema bid_schema = {bid_fields, 5, 4, 4000, {0}, 0, 0};
 static struct field plain_fields[] = {{"id", VT_BIGINT}};
-static const struct schema plain_schema = {plain_fields, 1, -1, 0, {0}, 0};
+static const struct schema plain_schema = {plain_fields, 1, -1, 0, {0}, 0, 0};
 
 static const struct schema *test_catalog(void *ctx, const char *name)
 {

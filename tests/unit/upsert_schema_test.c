@@ -98,7 +98,7 @@ END_TEST
 START_TEST(test_row_key_bytes)
 {
     struct field fields[] = {{"id", VT_BIGINT}, {"name", VT_STRING}, {"v", VT_DOUBLE}};
-    struct schema s = {fields, 3, -1, 0, {1, 0}, 2};
+    struct schema s = {fields, 3, -1, 0, {1, 0}, 2, 0};
     struct row_key *k = row_key_new(&s);
     ck_assert_ptr_nonnull(k);
     char a[256], b[256];
