@@ -1,8 +1,8 @@
 /* preview.c — the preview worker (see preview.h): compiles the query against the schemas in
- * its spec, reads the source stream's partitions through the plan until limit rows or the
- * deadline, and reports rows and counters as JSON lines. It runs in the workers' sandbox, so
- * whatever the query costs is this process's, under its rlimits and the api's wall-clock
- * kill. */
+ * its spec, reads the partitions of every stream the query reads through the plan until
+ * limit rows or the deadline, and reports rows and counters as JSON lines. It runs in the
+ * workers' sandbox, so whatever the query costs is this process's, under its rlimits and the
+ * api's wall-clock kill. */
 #include "dataplane/preview.h"
 
 #include <ctype.h>
