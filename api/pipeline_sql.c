@@ -9,7 +9,7 @@
 #include "dataplane/schema_json.h"
 #include "dataplane/sql/sql.h"
 
-#define PIPELINE_SQL_MAX_STREAMS 8
+#define PIPELINE_SQL_MAX_STREAMS (PLAN_MAX_SOURCES + 2) /* the sources and the sink */
 
 /* The catalog the planner sees: schemas loaded through the caller's lookup, kept until the
  * check ends, plus the names it asked for and did not find. */
@@ -143,6 +143,11 @@ int pipeline_validate_sql_with(const char *sql, long task_count, pipeline_schema
         int line, column;
         position_of_sink(sql, plan_sink(plan), &line, &column);
         rc = fail_at(err, line, column, msg);
+    } else if (plan && task_count > 1 && plan_nsources(plan) > 1) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "a pipeline that reads %d streams runs as one task; set task_count to 1 (it is %ld)",
+                 plan_nsources(plan), task_count);
+        rc = fail_at(err, 1, 1, msg);
     } else if (plan && task_count > 1 && plan_is_windowed(plan)) {
         char msg[160];
         snprintf(msg, sizeof msg, "a windowed aggregate runs as one task; set task_count to 1 (it is %ld)", task_count);

@@ -33,7 +33,7 @@
 #include "dataplane/sql/sql.h"
 
 #define PREVIEW_SINK "__preview"
-#define PREVIEW_MAX_STREAMS 8
+#define PREVIEW_MAX_STREAMS (PLAN_MAX_SOURCES + 2) /* the sources and the sink */
 
 static const char *const preview_starts[] = {"earliest", "latest", NULL};
 
@@ -477,11 +477,54 @@ static int preview_uid(struct api_request *req, struct api_response *resp, uid_t
     return 0;
 }
 
-/* Starts the child for the compiled preview and fills pr (pid, out_fd, workdir). Returns 0, or
- * -1 with err. */
+/* The directory of stream src, made (owned by uid) when it is not there yet: in dir (absolute)
+ * and json (for the spec). 0, or -1 with err. */
+static int preview_source_dir(const char *root, const char *tenant, const struct preview_stream *src, uid_t uid,
+                              char *dir, size_t dirsz, json_t *sources, char *err, size_t errsz)
+{
+    snprintf(dir, dirsz, "%s/tenants/%s/streams/%s", root, tenant, src->id);
+    char rel[200];
+    snprintf(rel, sizeof rel, "tenants/%s/streams/%s", tenant, src->id);
+    int dirfd = fs_mkdir_beneath(root, rel, 1, uid, err, errsz); /* a planted symlink is refused */
+    if (dirfd < 0)
+        return -1;
+    close(dirfd);
+    json_array_append_new(sources, json_pack("{s:s,s:i}", "dir", dir, "partitions", src->partitions));
+    return 0;
+}
+
+/* The spec's "sources" (each input stream's directory, in the plan's order) into *sources, and
+ * what the child may see into rw (the one stream it reads; the tenant's streams when a join
+ * reads several). 0, or -1 with err. */
+static int preview_sources(const struct preview_relay *pr, const char *data_root, const struct preview_stream **src,
+                           int nsrc, uid_t uid, json_t **sources, char *rw, size_t rwsz, char *err, size_t errsz)
+{
+    char root[PATH_MAX], dir[PATH_MAX + 200];
+    if (!realpath(data_root, root)) {
+        snprintf(err, errsz, "data root %s: %s", data_root, strerror(errno));
+        return -1;
+    }
+    if (!(*sources = json_array())) {
+        snprintf(err, errsz, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < nsrc; i++)
+        if (preview_source_dir(root, pr->tenant, src[i], uid, dir, sizeof dir, *sources, err, errsz) != 0)
+            return -1;
+    if (nsrc > 1)
+        snprintf(dir, sizeof dir, "%s/tenants/%s/streams", root, pr->tenant);
+    if (snprintf(rw, rwsz, "%s", dir) >= (int)rwsz) {
+        snprintf(err, errsz, "stream directory path too long");
+        return -1;
+    }
+    return 0;
+}
+
+/* Starts the child for the compiled preview, which reads the nsrc streams src (the plan's
+ * sources, in order), and fills pr (pid, out_fd, workdir). Returns 0, or -1 with err. */
 static int preview_spawn(struct preview_relay *pr, const char *text_sql, const struct preview_catalog *cat,
-                         const struct preview_stream *src, const char *data_root, uid_t uid, long limit, bool earliest,
-                         long timeout_ms, char *err, size_t errsz)
+                         const struct preview_stream **src, int nsrc, const char *data_root, uid_t uid, long limit,
+                         bool earliest, long timeout_ms, char *err, size_t errsz)
 {
     pthread_once(&preview_worker_once, preview_find_worker);
     if (!preview_worker_path[0]) {
@@ -498,30 +541,23 @@ static int preview_spawn(struct preview_relay *pr, const char *text_sql, const s
              rnd[5], rnd[6], rnd[7]);
     if (sandbox_prepare_dirs(data_root, pr->tenant, task, uid, uid, pr->workdir, sizeof pr->workdir, err, errsz) != 0)
         return -1;
-    char root[PATH_MAX], dir[PATH_MAX + 200];
-    if (!realpath(data_root, root)) {
-        snprintf(err, errsz, "data root %s: %s", data_root, strerror(errno));
+    json_t *sources = NULL;
+    char rw[SANDBOX_PATH_MAX];
+    if (preview_sources(pr, data_root, src, nsrc, uid, &sources, rw, sizeof rw, err, errsz) != 0) {
+        json_decref(sources);
         return -1;
     }
-    snprintf(dir, sizeof dir, "%s/tenants/%s/streams/%s", root, pr->tenant, src->id);
-    char rel[200];
-    snprintf(rel, sizeof rel, "tenants/%s/streams/%s", pr->tenant, src->id);
-    int dirfd = fs_mkdir_beneath(root, rel, 1, uid, err, errsz); /* a planted symlink is refused */
-    if (dirfd < 0)
-        return -1;
-    close(dirfd);
-
     json_t *streams = json_array();
     for (int i = 0; i < cat->n; i++)
         json_array_append_new(streams,
                               json_pack("{s:s,s:O}", "name", cat->streams[i].name, "schema", cat->streams[i].schema));
-    json_t *spec = json_pack("{s:s,s:s,s:s,s:o,s:{s:s,s:i},s:i,s:b,s:I,s:{s:b}}", "kind", "preview", "task_id", task,
-                             "sql", text_sql, "streams", streams, "source", "dir", dir, "partitions", src->partitions,
-                             "limit", (int)limit, "earliest", earliest, "deadline_mono_ms",
-                             (json_int_t)(pr->deadline - (timeout_ms / 10 < 15    ? 15
-                                                          : timeout_ms / 10 > 200 ? 200
-                                                                                  : timeout_ms / 10)),
-                             "sandbox", "seccomp", 1);
+    json_t *spec =
+        json_pack("{s:s,s:s,s:s,s:o,s:o,s:i,s:b,s:I,s:{s:b}}", "kind", "preview", "task_id", task, "sql", text_sql,
+                  "streams", streams, "sources", sources, "limit", (int)limit, "earliest", earliest, "deadline_mono_ms",
+                  (json_int_t)(pr->deadline - (timeout_ms / 10 < 15    ? 15
+                                               : timeout_ms / 10 > 200 ? 200
+                                                                       : timeout_ms / 10)),
+                  "sandbox", "seccomp", 1);
     char *spec_text = spec ? json_dumps(spec, JSON_COMPACT) : NULL;
     json_decref(spec);
     if (!spec_text) {
@@ -545,11 +581,8 @@ static int preview_spawn(struct preview_relay *pr, const char *text_sql, const s
         .open_files = PREVIEW_OPEN_FILES,
         .processes = geteuid() == 0 ? 65536 : 0,
     };
-    /* Inside its private root the child sees its workdir and the one stream it reads. */
-    if (snprintf(cfg.rw_paths[0], sizeof cfg.rw_paths[0], "%s", dir) >= (int)sizeof cfg.rw_paths[0]) {
-        snprintf(err, errsz, "stream directory path too long");
-        goto out;
-    }
+    /* Inside its private root the child sees its workdir and the streams it reads. */
+    snprintf(cfg.rw_paths[0], sizeof cfg.rw_paths[0], "%s", rw);
     char *const argv[] = {"sluiced-worker", "worker", NULL};
     const int fds[3] = {in[0], out[1], null_fd};
     char report[1024];
@@ -605,11 +638,14 @@ int preview_run(struct api_request *req, struct api_response *resp)
         preview_catalog_free(&cat);
         return -1;
     }
-    const struct preview_stream *src = preview_find(&cat, plan_source(plan));
+    const struct preview_stream *src[PLAN_MAX_SOURCES];
+    int nsrc = plan_nsources(plan), found = 0;
+    for (int i = 0; i < nsrc; i++)
+        found += (src[i] = preview_find(&cat, plan_source_at(plan, i))) != NULL;
     json_t *schema = preview_schema_json(plan_output_schema(plan));
     bool updating = plan_is_updating(plan);
     plan_free(plan);
-    if (!src || !schema) { /* the planner found the source, so the catalog did */
+    if (found != nsrc || !schema) { /* the planner found the sources, so the catalog did */
         json_decref(schema);
         preview_catalog_free(&cat);
         return api_fail(resp, API_INTERNAL, NULL, "internal error");
@@ -643,8 +679,9 @@ int preview_run(struct api_request *req, struct api_response *resp)
         rc = -1;
     } else {
         pr->deadline = clock_mono_ms() + timeout_ms;
-        if (preview_spawn(pr, cat.text, &cat, src, req->settings->data_root ? req->settings->data_root : "var/data",
-                          uid, limit, earliest, timeout_ms, err, sizeof err) != 0) {
+        if (preview_spawn(pr, cat.text, &cat, src, nsrc,
+                          req->settings->data_root ? req->settings->data_root : "var/data", uid, limit, earliest,
+                          timeout_ms, err, sizeof err) != 0) {
             log_error("preview: cannot start its worker: %s", err);
             rc = api_fail(resp, API_INTERNAL, NULL, "the preview could not be started");
         }

@@ -51,11 +51,12 @@ struct cp_task {
     int restarts_seen;       /* the supervisor's count at its last state report */
     uint64_t restarts_total; /* every increase of it while this node holds the task */
     /* Bounded pipelines (README "Control plane", bounded and unbounded): a pipeline task runs
-     * unbounded until every producer of its input stream has completed, then rolls over to a
-     * bounded run that drains the input, closes its windows and completes. */
-    char source[256];             /* the pipeline's input stream as its SQL names it; "": unknown */
-    int bounded;                  /* the running worker was started with "bounded": true */
-    int64_t bounded_checked_mono; /* last look at the input's producers */
+     * unbounded until every producer of each of its input streams has completed, then rolls
+     * over to a bounded run that drains the inputs, closes its windows and completes. */
+    char sources[PLAN_MAX_SOURCES][256]; /* the pipeline's input streams as its SQL names them */
+    int nsources;                        /* 0: unknown (the SQL does not compile) */
+    int bounded;                         /* the running worker was started with "bounded": true */
+    int64_t bounded_checked_mono;        /* last look at the input's producers */
 };
 
 struct reconciler {
@@ -255,7 +256,7 @@ int reconcile_dirty(const struct reconciler *r)
 /* ------------------------------------------------------------------------------------------ */
 /* Bounded pipelines: inputs whose producers have all completed                               */
 
-#define CATALOG_STREAMS 16 /* a compile asks for its source and its sink */
+#define CATALOG_STREAMS (2 * PLAN_MAX_SOURCES + 4) /* a compile asks for its sources and its sink */
 /* How often a running unbounded pipeline task looks at its input's producers (a query): every
  * second, stretched by 5 ms per task the node holds, so a node with thousands of tasks sends
  * at most about 200 of these queries a second. */
@@ -337,12 +338,12 @@ static void functions_defs_free(struct sql_function_def *defs, int n)
     free(defs);
 }
 
-/* The input and output stream of a pipeline's SQL as the worker's planner resolves them: it
- * is compiled here with the same front end (and the tenant's functions it calls), so
- * comments, quoted names and window table functions are no guesswork. 0, or -1 when it does
- * not compile. */
-static int pipeline_streams(struct stream_catalog *cat, const char *sql, char *source, size_t sourcesz, char *sink,
-                            size_t sinksz)
+/* The input streams (into sources, *nsources of them; sources may be NULL) and the output
+ * stream of a pipeline's SQL as the worker's planner resolves them: it is compiled here with
+ * the same front end, so comments, quoted names, views and joins are no guesswork. 0, or -1
+ * when it does not compile. */
+static int pipeline_streams(struct stream_catalog *cat, const char *sql, char (*sources)[256], int *nsources,
+                            char *sink, size_t sinksz)
 {
     struct sql_error se = {0};
     /* the schemas need to outlive one compile only: make room for this one's streams */
@@ -358,7 +359,11 @@ static int pipeline_streams(struct stream_catalog *cat, const char *sql, char *s
     functions_defs_free(defs, ndefs);
     if (!plan)
         return -1;
-    snprintf(source, sourcesz, "%s", plan_source(plan));
+    int n = plan_nsources(plan);
+    for (int i = 0; sources && i < n && i < PLAN_MAX_SOURCES; i++)
+        snprintf(sources[i], 256, "%s", plan_source_at(plan, i));
+    if (nsources)
+        *nsources = n < PLAN_MAX_SOURCES ? n : PLAN_MAX_SOURCES;
     snprintf(sink, sinksz, "%s", plan_sink(plan));
     plan_free(plan);
     return 0;
@@ -394,9 +399,9 @@ static int stream_complete(struct reconciler *r, struct stream_catalog *cat, con
     for (int i = 0; i < PQntuples(res) && rc == 1; i++) {
         const char *kind = PQgetvalue(res, i, 0), *name = PQgetvalue(res, i, 1);
         if (strcmp(kind, "pipeline") == 0 && strcmp(PQgetvalue(res, i, 4), "t") != 0) {
-            char source[256], sink[256];
+            char sink[256];
             /* one that does not compile (any more) may write anything: it counts as a producer */
-            if (pipeline_streams(cat, PQgetvalue(res, i, 3), source, sizeof source, sink, sizeof sink) == 0 &&
+            if (pipeline_streams(cat, PQgetvalue(res, i, 3), NULL, NULL, sink, sizeof sink) == 0 &&
                 strcmp(sink, stream) != 0)
                 continue; /* a reader, or a pipeline that only names the stream */
         }
@@ -419,16 +424,22 @@ static int stream_complete(struct reconciler *r, struct stream_catalog *cat, con
     return rc;
 }
 
-/* Whether every input of pipeline task t is complete (stream_complete of its one input stream
- * for now; joins will add more). 1, 0 (why says why not) or -1 with err. */
+/* Whether every input stream of pipeline task t is complete (stream_complete of each; a join
+ * reads several). 1 (why lists the last input's producers), 0 (why names the first input that
+ * is not) or -1 with err. */
 static int pipeline_inputs_complete(struct reconciler *r, const struct cp_task *t, struct stream_catalog *cat,
                                     char *why, size_t whysz, struct db_error *err)
 {
-    if (!t->source[0]) {
-        snprintf(why, whysz, "the input stream is not known (the SQL does not compile)");
+    if (t->nsources == 0) {
+        snprintf(why, whysz, "the input streams are not known (the SQL does not compile)");
         return 0;
     }
-    return stream_complete(r, cat, t->source, why, whysz, err);
+    for (int i = 0; i < t->nsources; i++) {
+        int rc = stream_complete(r, cat, t->sources[i], why, whysz, err);
+        if (rc != 1)
+            return rc;
+    }
+    return 1;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -679,8 +690,8 @@ static int pipeline_spec(struct reconciler *r, struct cp_task *t, PGresult *res,
     struct stream_catalog cat = {.conn = r->conn, .tenant = t->tenant_id};
     char sink[256], why[600];
     struct db_error dberr;
-    if (pipeline_streams(&cat, PQgetvalue(res, 0, 0), t->source, sizeof t->source, sink, sizeof sink) != 0)
-        t->source[0] = '\0';
+    if (pipeline_streams(&cat, PQgetvalue(res, 0, 0), t->sources, &t->nsources, sink, sizeof sink) != 0)
+        t->nsources = 0;
     int complete = pipeline_inputs_complete(r, t, &cat, why, sizeof why, &dberr);
     stream_catalog_clear(&cat);
     if (complete < 0) {
@@ -1189,9 +1200,10 @@ static int roll_over_bounded(struct reconciler *r, struct db_error *err)
     for (int i = 0; i < r->ntasks; i++) {
         struct cp_task *t = r->tasks[i];
         struct supervisor_status st;
-        if (strcmp(t->kind, "pipeline") != 0 || t->bounded || !t->source[0] || t->lost || t->want_stop || t->rolling ||
-            t->start_pending || t->generation != t->want_generation || now - t->bounded_checked_mono < every ||
-            supervisor_status(r->sup, t->id, &st) != 0 || st.state != SUPERVISOR_RUNNING)
+        if (strcmp(t->kind, "pipeline") != 0 || t->bounded || t->nsources == 0 || t->lost || t->want_stop ||
+            t->rolling || t->start_pending || t->generation != t->want_generation ||
+            now - t->bounded_checked_mono < every || supervisor_status(r->sup, t->id, &st) != 0 ||
+            st.state != SUPERVISOR_RUNNING)
             continue;
         t->bounded_checked_mono = now;
         struct stream_catalog cat = {.conn = r->conn, .tenant = t->tenant_id};

@@ -1,8 +1,8 @@
 /* preview.c — the preview worker (see preview.h): compiles the query against the schemas in
- * its spec, reads the source stream's partitions through the plan until limit rows or the
- * deadline, and reports rows and counters as JSON lines. It runs in the workers' sandbox, so
- * whatever the query costs is this process's, under its rlimits and the api's wall-clock
- * kill. */
+ * its spec, reads the partitions of every stream the query reads through the plan until
+ * limit rows or the deadline, and reports rows and counters as JSON lines. It runs in the
+ * workers' sandbox, so whatever the query costs is this process's, under its rlimits and the
+ * api's wall-clock kill. */
 #include "dataplane/preview.h"
 
 #include <ctype.h>
@@ -23,7 +23,7 @@
 #include "dataplane/schema_json.h"
 #include "dataplane/sql/sql.h"
 
-#define PREVIEW_MAX_STREAMS 8
+#define PREVIEW_MAX_STREAMS (PLAN_MAX_SOURCES + 2) /* the sources and the sink */
 #define PREVIEW_MAX_PARTITIONS 256
 #define PREVIEW_BATCH 256
 #define PREVIEW_IDLE_MS 10     /* sleep between polls when nothing new came */
@@ -99,15 +99,18 @@ static void preview_line(json_t *obj)
 
 struct preview_partition {
     char dir[2048];
+    int source; /* the plan's input stream it belongs to */
+    int index;  /* its partition number in that stream */
     uint64_t start;
     struct seglog_reader *reader;
 };
 
 struct preview_run {
     struct plan *plan;
-    struct json_decoder *decoder;
+    int nsources;
+    struct json_decoder *decoders[PLAN_MAX_SOURCES]; /* one per input stream */
+    struct value *inrows[PLAN_MAX_SOURCES];
     struct json_encoder *encoder;
-    struct value *row;
     struct arena *arena;
     struct json_buf out;
     long limit, rows;
@@ -178,18 +181,20 @@ static void preview_skip(struct preview_run *r, uint64_t offset, int partition, 
                  (unsigned long long)offset, why);
 }
 
-/* Feeds one record through the plan. */
-static void preview_record(struct preview_run *r, const struct stream_record *rec, int partition)
+/* Feeds one record of the plan's input stream `source` through the plan. */
+static void preview_record(struct preview_run *r, const struct stream_record *rec, int source, int partition)
 {
     char reason[256];
     r->records_read++;
     r->in_kind = rec->kind;
-    if (json_decode_row(r->decoder, rec->data, rec->len, r->row, r->arena, reason, sizeof reason) != 0) {
+    if (json_decode_row(r->decoders[source], rec->data, rec->len, r->inrows[source], r->arena, reason, sizeof reason) !=
+        0) {
         preview_skip(r, rec->offset, partition, reason);
         return;
     }
     struct sql_error se = {0};
-    if (plan_process(r->plan, r->row, r->arena, preview_emit, r, &se) != 0 && !r->full && !r->write_fail) {
+    if (plan_process_source(r->plan, source, r->inrows[source], r->arena, preview_emit, r, &se) != 0 && !r->full &&
+        !r->write_fail) {
         char msg[300];
         sql_error_format(&se, msg, sizeof msg);
         preview_skip(r, rec->offset, partition, msg);
@@ -209,11 +214,11 @@ static long preview_poll(struct preview_run *r, struct preview_partition *parts,
         struct stream_record recs[PREVIEW_BATCH];
         int n = seglog_reader_read(parts[p].reader, recs, PREVIEW_BATCH, err, sizeof err);
         if (n < 0) {
-            preview_skip(r, seglog_reader_position(parts[p].reader), p, err);
+            preview_skip(r, seglog_reader_position(parts[p].reader), parts[p].index, err);
             continue;
         }
         for (int i = 0; i < n && !r->full && !r->write_fail && clock_mono_ms() < deadline; i++)
-            preview_record(r, &recs[i], p);
+            preview_record(r, &recs[i], parts[p].source, parts[p].index);
         arena_reset(r->arena);
         got += n;
     }
@@ -229,24 +234,74 @@ static json_t *preview_counters(const struct preview_run *r, const char *type)
     return o;
 }
 
+/* The partitions of the spec's sources (each {"dir", "partitions"}, in the plan's order; an
+ * older spec's one "source"), each starting at its end (or its first record when earliest).
+ * Returns a new array of *nparts, or NULL with err. */
+static struct preview_partition *preview_partitions(json_t *spec, int nsources, bool earliest, int *nparts, char *err,
+                                                    size_t errlen)
+{
+    json_t *sources = json_object_get(spec, "sources"), *one = json_object_get(spec, "source");
+    if (!json_is_array(sources) && one && (sources = json_array()))
+        json_array_append(sources, one);
+    else
+        json_incref(sources);
+    struct preview_partition *parts = NULL;
+    *nparts = 0;
+    if (json_array_size(sources) != (size_t)nsources) {
+        snprintf(err, errlen, "the query reads %d streams; the spec gives %zu sources", nsources,
+                 json_array_size(sources));
+    } else if (!(parts = calloc(PREVIEW_MAX_PARTITIONS, sizeof *parts))) {
+        snprintf(err, errlen, "out of memory");
+    }
+    for (int s = 0; parts && s < nsources; s++) {
+        json_t *src = json_array_get(sources, (size_t)s);
+        const char *dir = json_string_value(json_object_get(src, "dir"));
+        int n = (int)json_integer_value(json_object_get(src, "partitions"));
+        for (int p = 0; dir && p < (n < 1 ? 1 : n) && *nparts < PREVIEW_MAX_PARTITIONS; p++) {
+            struct preview_partition *pp = &parts[(*nparts)++];
+            char perr[256];
+            snprintf(pp->dir, sizeof pp->dir, "%s/%d", dir, p);
+            pp->source = s;
+            pp->index = p;
+            if (earliest)
+                pp->start = preview_first_offset(pp->dir);
+            else if (seglog_partition_end_offset(pp->dir, &pp->start, perr, sizeof perr) != 0)
+                pp->start = 0; /* not created yet: everything that comes is new */
+        }
+    }
+    json_decref(sources);
+    return parts;
+}
+
+/* The plan's decoders and row buffers, one per input stream. 0, or -1 when out of memory. */
+static int preview_inputs(struct preview_run *r)
+{
+    r->nsources = plan_nsources(r->plan);
+    for (int s = 0; s < r->nsources; s++) {
+        const struct schema *in = plan_source_schema(r->plan, s);
+        r->decoders[s] = json_decoder_new(in, plan_source_needed(r->plan, s));
+        r->inrows[s] = calloc((size_t)(in->nfields > 0 ? in->nfields : 1), sizeof *r->inrows[s]);
+        if (!r->decoders[s] || !r->inrows[s])
+            return -1;
+    }
+    return 0;
+}
+
 int preview_worker_run(json_t *spec, char *err, size_t errlen)
 {
     const char *sql = json_string_value(json_object_get(spec, "sql"));
-    json_t *source = json_object_get(spec, "source");
-    const char *dir = json_string_value(json_object_get(source, "dir"));
     json_t *dl = json_object_get(spec, "deadline_mono_ms");
-    if (!sql || !dir || !json_is_integer(dl) || !json_is_array(json_object_get(spec, "streams"))) {
-        snprintf(err, errlen, "a preview spec needs sql, streams, source.dir and deadline_mono_ms");
+    if (!sql || !json_is_integer(dl) || !json_is_array(json_object_get(spec, "streams"))) {
+        snprintf(err, errlen, "a preview spec needs sql, streams, sources and deadline_mono_ms");
         return -1;
     }
     int64_t deadline = (int64_t)json_integer_value(dl);
     long limit = (long)json_integer_value(json_object_get(spec, "limit"));
-    int nparts = (int)json_integer_value(json_object_get(source, "partitions"));
-    nparts = nparts < 1 ? 1 : nparts > PREVIEW_MAX_PARTITIONS ? PREVIEW_MAX_PARTITIONS : nparts;
     bool earliest = json_is_true(json_object_get(spec, "earliest"));
 
     struct preview_catalog cat = {0};
     struct preview_partition *parts = NULL;
+    int nparts = 0;
     struct preview_run r = {.limit = limit > 0 ? limit : 10};
     int rc = -1;
     if (preview_catalog_load(&cat, json_object_get(spec, "streams"), err, errlen) != 0)
@@ -257,23 +312,13 @@ int preview_worker_run(json_t *spec, char *err, size_t errlen)
         sql_error_format(&se, err, errlen);
         goto out;
     }
-    const struct schema *in = plan_input_schema(r.plan);
-    r.decoder = json_decoder_new(in, plan_needed_fields(r.plan));
+    if (!(parts = preview_partitions(spec, plan_nsources(r.plan), earliest, &nparts, err, errlen)))
+        goto out;
     r.encoder = json_encoder_new(plan_output_schema(r.plan));
-    r.row = calloc((size_t)(in->nfields > 0 ? in->nfields : 1), sizeof *r.row);
     r.arena = arena_new(64 * 1024);
-    parts = calloc((size_t)nparts, sizeof *parts);
-    if (!r.decoder || !r.encoder || !r.row || !r.arena || !parts) {
+    if (preview_inputs(&r) != 0 || !r.encoder || !r.arena) {
         snprintf(err, errlen, "out of memory");
         goto out;
-    }
-    for (int p = 0; p < nparts; p++) {
-        char perr[256];
-        snprintf(parts[p].dir, sizeof parts[p].dir, "%s/%d", dir, p);
-        if (earliest)
-            parts[p].start = preview_first_offset(parts[p].dir);
-        else if (seglog_partition_end_offset(parts[p].dir, &parts[p].start, perr, sizeof perr) != 0)
-            parts[p].start = 0; /* not created yet: everything that comes is new */
     }
     long long reported_read = 0, reported_skipped = 0;
     int64_t last_progress = 0;
@@ -304,10 +349,12 @@ out:
     for (int p = 0; parts && p < nparts; p++)
         seglog_reader_close(parts[p].reader);
     free(parts);
-    json_decoder_free(r.decoder);
+    for (int k = 0; k < r.nsources; k++) {
+        json_decoder_free(r.decoders[k]);
+        free(r.inrows[k]);
+    }
     json_encoder_free(r.encoder);
     json_buf_free(&r.out);
-    free(r.row);
     arena_free(r.arena);
     plan_free(r.plan);
     preview_catalog_free(&cat);

@@ -1,11 +1,14 @@
-/* preview.h — `sluiced worker` with a spec of kind "preview": runs a query over one stream's
- * embedded log for a moment and writes what it finds as JSON lines, for the api's
- * POST /v1/preview (api/preview.h), which starts it in the workers' sandbox and relays.
+/* preview.h — `sluiced worker` with a spec of kind "preview": runs a query over the embedded
+ * logs of the streams it reads (one, or each input of a join) for a moment and writes what it
+ * finds as JSON lines, for the api's POST /v1/preview (api/preview.h), which starts it in the workers' sandbox and
+ * relays.
  *
  * Spec (stdin, read by worker_main):
  *   {"kind":"preview", "task_id", "sql": "INSERT INTO <sink> SELECT ...",
  *    "streams": [{"name", "schema"}],            every stream the api's compile looked up
- *    "source": {"dir": ".../streams/<id>", "partitions": N},
+ *    "sources": [{"dir": ".../streams/<id>", "partitions": N}],  each stream the query reads,
+ *                                               in the plan's order (plan_source_at); an older
+ *                                               spec's one "source": {...} is read as [it]
  *    "limit": N, "earliest": bool, "deadline_mono_ms": CLOCK_MONOTONIC ms to stop reading at}
  * Output (stdout), each line flushed as it is made:
  *   {"type":"row","op":"+I","row":{...}}            one per output row with its kind, at most limit

@@ -139,7 +139,7 @@ START_TEST(test_ratelimit_bucket)
 }
 END_TEST
 
-/* A catalog of two streams for the SQL check: bids (with a watermark) and out. */
+/* A catalog of three streams for the SQL check: bids (with a watermark), auctions and out. */
 static json_t *test_stream_schema(void *ctx, const char *name)
 {
     int *lookups = ctx;
@@ -149,6 +149,10 @@ static json_t *test_stream_schema(void *ctx, const char *name)
                           "{\"name\":\"price\",\"type\":\"BIGINT\"},"
                           "{\"name\":\"ts\",\"type\":\"TIMESTAMP(3)\"}],"
                           "\"watermark\":{\"field\":\"ts\",\"delay_ms\":1000}}",
+                          0, NULL);
+    if (strcasecmp(name, "auctions") == 0)
+        return json_loads("{\"fields\":[{\"name\":\"id\",\"type\":\"BIGINT\"},"
+                          "{\"name\":\"seller\",\"type\":\"BIGINT\"}]}",
                           0, NULL);
     if (strcasecmp(name, "out") == 0)
         return json_loads("{\"fields\":[{\"name\":\"auction\",\"type\":\"BIGINT\"},"
@@ -200,6 +204,33 @@ START_TEST(test_pipeline_sql_check)
     ck_assert_int_eq(
         pipeline_validate_sql("INSERT INTO out SELECT auction, price FROM bids", 4, test_stream_schema, &lookups, &e),
         0);
+}
+END_TEST
+
+/* A pipeline reading several streams: every one must exist (the unknown one named, with its
+ * line and column), and it runs as one task. */
+START_TEST(test_pipeline_sql_check_join)
+{
+    struct pipeline_sql_error e;
+    int lookups = 0;
+    static const char join[] = "INSERT INTO out SELECT B.auction, A.seller FROM bids AS B JOIN auctions AS A "
+                               "ON B.auction = A.id";
+    ck_assert_int_eq(pipeline_validate_sql(join, 1, test_stream_schema, &lookups, &e), 0);
+    ck_assert_int_eq(pipeline_validate_sql(join, 2, test_stream_schema, &lookups, &e), -1);
+    ck_assert_int_eq(e.line, 1);
+    ck_assert_ptr_nonnull(strstr(e.message, "reads 2 streams runs as one task; set task_count to 1 (it is 2)"));
+    ck_assert_int_eq(pipeline_validate_sql("INSERT INTO out SELECT B.auction, A.seller\nFROM bids AS B\n"
+                                           "  JOIN auktions AS A ON B.auction = A.id",
+                                           1, test_stream_schema, &lookups, &e),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(e.message, "auktions"));
+    ck_assert_int_eq(e.line, 3);
+    ck_assert_int_eq(e.column, 8);
+    /* one stream read twice is one input: it may still split (a stateless self-union) */
+    ck_assert_int_eq(pipeline_validate_sql("INSERT INTO out SELECT auction, price FROM bids UNION ALL "
+                                           "SELECT auction, price FROM bids",
+                                           4, test_stream_schema, &lookups, &e),
+                     0);
 }
 END_TEST
 
@@ -257,6 +288,7 @@ int main(void)
     tcase_add_test(tc, test_ratelimit_bucket);
     tcase_add_test(tc, test_openapi_matches_routes);
     tcase_add_test(tc, test_pipeline_sql_check);
+    tcase_add_test(tc, test_pipeline_sql_check_join);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
 }

@@ -32,7 +32,8 @@ static PGresult *rows_of(const char *fp, const char *const (*rows)[2], int n)
 static const char *field_of(struct stream_catalog *c, const char *name, char *out)
 {
     json_t *js = stream_catalog_schema(c, name);
-    snprintf(out, 64, "%s", js ? json_string_value(json_object_get(json_array_get(json_object_get(js, "fields"), 0), "name")) : "");
+    snprintf(out, 64, "%s",
+             js ? json_string_value(json_object_get(json_array_get(json_object_get(js, "fields"), 0), "name")) : "");
     json_decref(js);
     return out;
 }
