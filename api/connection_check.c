@@ -82,9 +82,9 @@ static json_t *check_spec(struct api_request *req, struct api_response *resp, co
     *backend = NULL;
     stream_connector_find(PQgetvalue(res, 0, 0), backend);
     json_t *refs = json_loads(PQgetvalue(res, 0, 2), 0, NULL), *secrets = json_object();
-    json_t *spec = json_pack("{s:s,s:s,s:o,s:o,s:{s:b}}", "kind", "check", "connector", PQgetvalue(res, 0, 0),
-                             "properties", json_loads(PQgetvalue(res, 0, 1), 0, NULL), "secrets", secrets,
-                             "sandbox", "seccomp", 1);
+    json_t *spec =
+        json_pack("{s:s,s:s,s:o,s:o,s:{s:b}}", "kind", "check", "connector", PQgetvalue(res, 0, 0), "properties",
+                  json_loads(PQgetvalue(res, 0, 1), 0, NULL), "secrets", secrets, "sandbox", "seccomp", 1);
     PQclear(res);
     const char *prop;
     json_t *name;

@@ -6,6 +6,7 @@
 # not present, and the right settings are all three. Another tenant's id is 404; the CLI's
 # `sluice check connection NAME` prints the same answer.
 . "$(dirname "$0")/api_lib.sh"
+. "$(dirname "$0")/cli_lib.sh"
 cd "$TEST_TMP"
 
 RPORT=$(free_port)
@@ -92,6 +93,24 @@ checked "$PGDOWN" false false false "Connection refused"
 # datagen has nothing to reach
 DG=$(create_id /v1/connections '{"name":"dg","connector":"datagen","type":"source","stream":"s"}')
 checked "$DG" true true true
+
+# the CLI: the same answer by name; exit 1 unless all three hold, 2 for another kind
+cli_env
+export SLUICE_API_URL=$API SLUICE_API_KEY=$TOKEN SLUICE_CA_FILE=$CACERT
+run "$S" check connection good
+expect_exit 0 "check connection good"
+assert_eq "$out" "$(printf '%-15s yes\n%-15s yes\n%-15s yes' reachable authenticated target_present)" "check output"
+run "$S" check connection badpw
+expect_exit 1 "check connection badpw"
+assert_contains "$out" "authenticated   no" "check output"
+assert_contains "$out" "WRONGPASS" "check output names the error"
+run "$S" check connection missing -o json
+expect_exit 1 "check -o json"
+assert_eq "$(jq -c '[.reachable, .authenticated, .target_present]' <<<"$out")" "[true,true,false]" "check -o json"
+run "$S" check streams s
+expect_exit 2 "check of a stream"
+run "$S" check connection nosuch
+expect_exit 3 "check of a missing connection"
 
 # another tenant's connection is not found; nor is a made-up id
 signup other-corp
