@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# POST /v1/connections/{id}/check: a redis-server of the test's own (with a password) and the
-# test's PostgreSQL. The check runs in the sandboxed worker, connects with the connection's
+# POST /v1/connections/{id}/check against servers of the test's own that check passwords: a
+# redis-server, a PostgreSQL cluster and a mosquitto; and the platform's PostgreSQL, which the
+# sandbox's egress policy keeps out of reach. The check runs in the sandboxed worker, connects with the connection's
 # options and decrypted secrets, writes nothing, and says what it found: a refused port is not
 # reachable, a wrong password is reachable but not authenticated, a missing stream or table is
 # not present, and the right settings are all three. Another tenant's id is 404; the CLI's
@@ -89,6 +90,30 @@ checked "$PG" true true true
 checked "$PGNO" true true false 'postgres table "no_such_table" does not exist'
 checked "$PGBAD" true false false 'password authentication failed for user "sinker"'
 checked "$PGDOWN" false false false "Connection refused"
+
+# MQTT: a mosquitto that checks passwords; the check logs in with a clean session of its own
+MPORT=$(free_port)
+mkdir -p mqtt
+mosquitto_passwd -c -b mqtt/passwd sluicer mq77-pw >/dev/null
+cat >mqtt/mosquitto.conf <<EOF
+log_dest file $TEST_TMP/mqtt/broker.log
+listener $MPORT 127.0.0.1
+allow_anonymous false
+password_file $TEST_TMP/mqtt/passwd
+EOF
+if [ "$(id -u)" -eq 0 ]; then chown -R mosquitto: mqtt; chmod 0700 mqtt/passwd; fi
+bg mosquitto -c "$TEST_TMP/mqtt/mosquitto.conf"
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_for 10 port_open "$MPORT" || { cat mqtt/broker.log; fail "mosquitto did not start"; }
+call POST /v1/secrets '{"name":"mq-pw","value":"mq77-pw"}'; expect 201
+mqtt_conn() { # NAME PORT SECRET
+  create_id /v1/connections "{\"name\":\"$1\",\"connector\":\"mqtt\",\"type\":\"source\",\"stream\":\"s\",
+    \"properties\":{\"host\":\"127.0.0.1\",\"port\":\"$2\",\"username\":\"sluicer\",\"topic\":\"t/#\",
+    \"client.id\":\"$1\"},\"secret_refs\":{\"password\":\"$3\"}}"
+}
+checked "$(mqtt_conn mq-good "$MPORT" mq-pw)" true true true
+checked "$(mqtt_conn mq-badpw "$MPORT" redis-bad)" true false false "refused the connection: Connection Refused: not authorised"
+checked "$(mqtt_conn mq-refused "$NOPORT" mq-pw)" false false false "cannot connect to the mqtt broker at 127.0.0.1:$NOPORT"
 
 # datagen has nothing to reach
 DG=$(create_id /v1/connections '{"name":"dg","connector":"datagen","type":"source","stream":"s"}')
