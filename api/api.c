@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "api/auth.h"
+#include "api/connection_check.h"
 #include "api/console.h"
 #include "api/handlers_connectors.h"
 #include "api/auth_cache.h"
@@ -250,6 +251,7 @@ static const struct api_route api_routes[] = {
     {"POST", "/v1/connections/{id}/events", ingest_events, ROUTE_AUTH, NULL}, /* HTTP ingest: JSON or NDJSON */
     {"GET", "/v1/pipelines/{id}/status", logs_status, ROUTE_AUTH, "pipeline"},
     {"GET", "/v1/connections/{id}/status", logs_status, ROUTE_AUTH, "connection"},
+    {"POST", "/v1/connections/{id}/check", connection_check, ROUTE_AUTH, NULL},
     {"GET", "/v1/streams/{id}/records", records_list, ROUTE_AUTH, NULL},
     {"POST", "/v1/preview", preview_run, ROUTE_AUTH | ROUTE_BODY, NULL},
     {"GET", "/metrics", usage_metrics, 0, NULL},

@@ -892,8 +892,15 @@ static int pipeline_validate(struct api_request *req, json_t *body, bool create,
             stream_catalog_release(cat);
         if (!req->streams_fingerprint && !(cat = pipeline_catalog_read(req, resp)))
             return -1;
-        if (!req->streams_fingerprint) { /* checked against the streams read now */
-            int rc = pipeline_validate_sql(text, task_count, stream_catalog_schema, cat, &err);
+        if (!req->streams_fingerprint) { /* checked against the streams and functions read now */
+            struct sql_function_def *defs = NULL;
+            int ndefs = 0;
+            if (pipeline_functions(req, resp, text, &defs, &ndefs) < 0) {
+                stream_catalog_release(cat);
+                return -1;
+            }
+            int rc = pipeline_validate_sql_with(text, task_count, stream_catalog_schema, cat, defs, ndefs, &err);
+            pipeline_functions_free(defs, ndefs);
             stream_catalog_release(cat);
             if (rc < 0)
                 return pipeline_fail_sql(resp, sql, &err);

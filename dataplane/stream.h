@@ -36,6 +36,13 @@ struct stream_property {
  * runs it can keep reporting (the worker's heartbeat). */
 typedef void (*stream_progress_fn)(void *ctx);
 
+/* What a connection check found (stream_backend.check): the server answered, took the
+ * credentials, holds the target (topic, queue, stream, table); error says what failed first. */
+struct stream_check {
+    bool reachable, authenticated, target_present;
+    char error[512];
+};
+
 struct stream_backend {
     const char *name;
     /* Partition count of the stream at location; when it has fewer than create > 0, the
@@ -85,6 +92,10 @@ struct stream_backend {
      * before offset may be acknowledged to the server. Called after every checkpoint; a failure
      * (the server unreachable) is the backend's to retry at the next call. */
     void (*acknowledge)(void *reader, uint64_t offset);
+    /* Optional (NULL: nothing to reach, all true): connects with the connection's options
+     * (secrets included), reads and writes nothing, and fills out (zeroed by the caller). Runs
+     * in a sandboxed worker of kind "check" (dataplane/check.h), never in the api. */
+    void (*check)(const struct stream_property *props, int nprops, struct stream_check *out);
 
     /* ---- what the API, the control plane and the worker ask of a connector ---------------- */
     /* The options a stream or connection of this backend takes (NULL: any), the very table the

@@ -183,6 +183,11 @@ static const struct command commands[] = {
      "Start a pipeline or connection; --wait waits until it runs (or completes).", "wait"},
     {"deactivate", cli_cmd_deactivate, 2, 2, "deactivate KIND NAME [--wait]",
      "Stop a pipeline or connection; --wait waits until it has stopped.", "wait"},
+    {"check", cli_cmd_check, 2, 2, "check connection NAME",
+     "Connect with a connection's options and secrets, in the sandbox its tasks run in, reading and "
+     "writing nothing; print whether its server is reachable, took the credentials and has the "
+     "topic, queue, stream or table. Exit status 1 unless all three hold.",
+     ""},
     {"logs", cli_cmd_logs, 2, 2, "logs KIND NAME [-f]",
      "Print the logs of a pipeline or connection; -f follows new lines.", "follow"},
     {"events", cli_cmd_events, 2, 2, "events KIND NAME [--limit N]",

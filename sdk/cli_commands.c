@@ -893,6 +893,41 @@ int cli_cmd_logs(struct cli *cli)
     return code ? code : with_named(cli, logs_named);
 }
 
+/* POST /v1/connections/{id}/check: prints what was found; exit 1 unless all of it is there. */
+static int check_named(struct cli *cli, enum sluice_kind kind, json_t *one, const char *id)
+{
+    char path[200];
+    snprintf(path, sizeof path, "/v1/connections/%s/check", id);
+    json_t *out = NULL;
+    struct sluice_error err;
+    if (sluice_call(cli->client, "POST", path, NULL, -1, &out, &err) < 0)
+        return cli_report(&err);
+    static const char *const keys[] = {"reachable", "authenticated", "target_present"};
+    bool all = true;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        all &= json_is_true(json_object_get(out, keys[i]));
+    if (cli->output == CLI_OUT_JSON || cli->output == CLI_OUT_YAML) {
+        cli_print_value(out, cli->output);
+    } else {
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+            printf("%-15s %s\n", keys[i], json_is_true(json_object_get(out, keys[i])) ? "yes" : "no");
+        const char *why = json_string_value(json_object_get(out, "error"));
+        if (why)
+            printf("%-15s %s\n", "error", why);
+    }
+    json_decref(out);
+    return all ? CLI_OK : CLI_SERVER_ERROR;
+}
+
+int cli_cmd_check(struct cli *cli)
+{
+    enum sluice_kind kind;
+    int code = parse_kind(cli, cli->argv[0], &kind);
+    if (code == 0 && kind != SLUICE_KIND_CONNECTION)
+        code = cli_usage_error(cli, "only connections can be checked");
+    return code ? code : with_named(cli, check_named);
+}
+
 /* The rows of an answer: itself when an array, else its first array member among names. */
 static json_t *rows_of(json_t *answer)
 {

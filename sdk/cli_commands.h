@@ -26,6 +26,8 @@ int cli_cmd_delete(struct cli *cli);
 int cli_cmd_activate(struct cli *cli);
 int cli_cmd_deactivate(struct cli *cli);
 int cli_cmd_logs(struct cli *cli);
+/* check connection NAME: POST /v1/connections/{id}/check; exit 1 unless all was found. */
+int cli_cmd_check(struct cli *cli);
 int cli_cmd_usage(struct cli *cli);
 int cli_cmd_preview(struct cli *cli);
 

@@ -395,6 +395,42 @@ static void mqtt_set_progress(void *writer, stream_progress_fn fn, void *ctx)
     w->progress_ctx = ctx;
 }
 
+/* ---------------------------------------------------------------- check */
+
+/* Connects with a clean session under a client id of its own (the connection's persistent
+ * session is left alone) and waits for the CONNACK. MQTT topics exist once used: a broker that
+ * accepts the login has the target. */
+static void mqtt_check(const struct stream_property *props, int nprops, struct stream_check *out)
+{
+    struct mqtt_client cl = {.connack = -1};
+    if (mqtt_settings_load(&cl.s, props, nprops, out->error, sizeof out->error) != 0)
+        goto done;
+    pthread_once(&mqtt_once, mqtt_lib_init);
+    if (!(cl.m = mosquitto_new(NULL, true, &cl))) {
+        snprintf(out->error, sizeof out->error, "mqtt: cannot make a client: %s", strerror(errno));
+        goto done;
+    }
+    mosquitto_connect_callback_set(cl.m, mqtt_on_connect);
+    if (cl.s.username && *cl.s.username)
+        mosquitto_username_pw_set(cl.m, cl.s.username, cl.s.password);
+    int rc = mosquitto_connect(cl.m, cl.s.host, cl.s.port, cl.s.keepalive);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        snprintf(out->error, sizeof out->error, "cannot connect to the mqtt broker at %s:%d: %s", cl.s.host, cl.s.port,
+                 mqtt_error_text(rc));
+        goto done;
+    }
+    out->reachable = true;
+    int64_t until = clock_mono_ms() + cl.s.timeout_ms;
+    while (cl.connack < 0 && clock_mono_ms() < until && mosquitto_loop(cl.m, 100, 1) == MOSQ_ERR_SUCCESS)
+        ;
+    out->authenticated = out->target_present = cl.connack == 0;
+    if (cl.connack != 0)
+        snprintf(out->error, sizeof out->error, "the mqtt broker at %s:%d refused the connection: %s", cl.s.host,
+                 cl.s.port, cl.connack > 0 ? mosquitto_connack_string(cl.connack) : "no answer");
+done:
+    mqtt_client_close(&cl);
+}
+
 const struct stream_backend mqtt_stream_backend = {
     .name = "mqtt",
     .partitions = stream_one_partition,
@@ -409,6 +445,7 @@ const struct stream_backend mqtt_stream_backend = {
     .read = mqtt_read,
     .end_offset = mqtt_end_offset,
     .close_reader = mqtt_close_reader,
+    .check = mqtt_check,
     .options = &mqtt_option_table,
     .source = true,
     .sink = true,

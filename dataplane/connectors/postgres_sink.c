@@ -774,6 +774,43 @@ static void pg_set_progress(void *writer, stream_progress_fn fn, void *ctx)
     w->progress_ctx = ctx;
 }
 
+/* The check: PQping for the server, a session for the credentials, to_regclass for the table. */
+static void pg_check(const struct stream_property *props, int nprops, struct stream_check *out)
+{
+    char m[600];
+    if (stream_options_check(&postgres_option_table, props, nprops, out->error, sizeof out->error) != 0)
+        return;
+    const char *url = stream_property_get(props, nprops, "url");
+    const char *password = stream_property_get(props, nprops, "password");
+    const char *table = stream_property_get(props, nprops, "table");
+    if (strncmp(url, "postgresql://", 13) != 0 && strncmp(url, "postgres://", 11) != 0) {
+        snprintf(out->error, sizeof out->error, "postgres option \"url\" must be a postgresql:// URI");
+        return;
+    }
+    const char *keys[] = {"connect_timeout", "application_name", "dbname", password ? "password" : NULL, NULL};
+    const char *values[] = {PG_SINK_CONNECT_TIMEOUT, "sluice-check", url, password, NULL};
+    PGPing ping = PQpingParams(keys, values, 1);
+    out->reachable = ping == PQPING_OK || ping == PQPING_REJECT;
+    PGconn *conn = PQconnectdbParams(keys, values, 1);
+    if (!conn || PQstatus(conn) != CONNECTION_OK) {
+        snprintf(out->error, sizeof out->error, "postgres: cannot connect: %s",
+                 pg_message(conn ? PQerrorMessage(conn) : "out of memory", m, sizeof m));
+        PQfinish(conn);
+        return;
+    }
+    out->reachable = out->authenticated = true;
+    const char *params[] = {table};
+    PGresult *res = PQexecParams(conn, "SELECT to_regclass($1) IS NOT NULL", 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        snprintf(out->error, sizeof out->error, "postgres table \"%s\": %s", table,
+                 pg_message(PQerrorMessage(conn), m, sizeof m));
+    else if (!(out->target_present = strcmp(PQgetvalue(res, 0, 0), "t") == 0))
+        snprintf(out->error, sizeof out->error, "postgres table \"%s\" does not exist in database \"%s\"", table,
+                 PQdb(conn));
+    PQclear(res);
+    PQfinish(conn);
+}
+
 const struct stream_backend postgres_stream_backend = {
     .name = "postgres",
     .partitions = stream_one_partition, /* every task writes the same table */
@@ -785,6 +822,7 @@ const struct stream_backend postgres_stream_backend = {
     .truncate = NULL,
     .close_writer = pg_close_writer,
     .set_progress = pg_set_progress,
+    .check = pg_check,
     .options = &postgres_option_table,
     .sink = true,
     .location_key = "table",

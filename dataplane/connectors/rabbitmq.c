@@ -569,6 +569,31 @@ static void rmq_set_progress(void *writer, stream_progress_fn fn, void *ctx)
     w->progress_ctx = ctx;
 }
 
+/* ---------------------------------------------------------------- check */
+
+/* Logs in as a task would, then declares the queue passively (a missing one is a 404). */
+static void rmq_check(const struct stream_property *props, int nprops, struct stream_check *out)
+{
+    struct rmq_settings s = {0};
+    char e[300];
+    if (rmq_settings_load(&s, props, nprops, out->error, sizeof out->error) != 0)
+        goto done;
+    amqp_connection_state_t c = rmq_connect(&s, out->error, sizeof out->error);
+    /* rmq_connect's only message before the socket is open starts so */
+    out->reachable = c || strncmp(out->error, "cannot connect", 14) != 0;
+    if (!c)
+        goto done;
+    out->authenticated = true;
+    amqp_queue_declare(c, RMQ_CHANNEL, amqp_cstring_bytes(s.queue), 1, 0, 0, 0, amqp_empty_table);
+    amqp_rpc_reply_t r = amqp_get_rpc_reply(c);
+    out->target_present = r.reply_type == AMQP_RESPONSE_NORMAL;
+    if (!out->target_present)
+        snprintf(out->error, sizeof out->error, "rabbitmq queue \"%s\": %s", s.queue, rmq_reply_text(r, e, sizeof e));
+    rmq_close(c, out->target_present);
+done:
+    option_table_free(&rmq_option_table, &s);
+}
+
 const struct stream_backend rabbitmq_stream_backend = {
     .name = "rabbitmq",
     .partitions = stream_one_partition,
@@ -584,6 +609,7 @@ const struct stream_backend rabbitmq_stream_backend = {
     .end_offset = rmq_end_offset,
     .close_reader = rmq_close_reader,
     .acknowledge = rmq_acknowledge,
+    .check = rmq_check,
     .options = &rmq_option_table,
     .source = true,
     .sink = true,

@@ -598,6 +598,46 @@ static void redis_set_progress(void *writer, stream_progress_fn fn, void *ctx)
     w->progress_ctx = ctx;
 }
 
+/* ---------------------------------------------------------------- check */
+
+/* Connects (AUTH and SELECT as a task would), then asks whether the stream's key exists. */
+static void redis_check(const struct stream_property *props, int nprops, struct stream_check *out)
+{
+    struct redis_settings s = {0};
+    if (redis_settings_load(&s, props, nprops, out->error, sizeof out->error) != 0)
+        return;
+    struct timeval tv = {.tv_sec = s.timeout_ms / 1000, .tv_usec = (s.timeout_ms % 1000) * 1000};
+    redisContext *c = redisConnectWithTimeout(s.host, s.port, tv);
+    if (!c || c->err) {
+        snprintf(out->error, sizeof out->error, "cannot connect to redis at %s:%d: %s", s.host, s.port,
+                 c ? c->errstr : "out of memory");
+        goto done;
+    }
+    redisSetTimeout(c, tv);
+    out->reachable = true;
+    redisFree(c);
+    if (!(c = redis_connect(&s, out->error, sizeof out->error)))
+        goto done;
+    out->authenticated = true;
+    const char *exists[] = {"EXISTS", s.stream};
+    redisReply *r = redis_call(c, 2, exists, &s, out->error, sizeof out->error);
+    if (r && r->type == REDIS_REPLY_INTEGER && r->integer > 0)
+        out->target_present = true;
+    else if (r && r->type == REDIS_REPLY_ERROR)
+        snprintf(out->error, sizeof out->error, "redis EXISTS %s: %s", s.stream, r->str);
+    else if (r)
+        snprintf(out->error, sizeof out->error,
+                 "redis stream \"%s\" does not exist (a sink or a source's group "
+                 "creates it)",
+                 s.stream);
+    if (r)
+        freeReplyObject(r);
+done:
+    if (c)
+        redisFree(c);
+    option_table_free(&redis_option_table, &s);
+}
+
 const struct stream_backend redis_stream_backend = {
     .name = "redis",
     .partitions = stream_one_partition,
@@ -613,6 +653,7 @@ const struct stream_backend redis_stream_backend = {
     .end_offset = redis_end_offset,
     .close_reader = redis_close_reader,
     .acknowledge = redis_acknowledge,
+    .check = redis_check,
     .options = &redis_option_table,
     .source = true,
     .sink = true,

@@ -418,6 +418,32 @@ static int webhook_flush(void *writer, bool sync, char *err, size_t errlen)
     return webhook_send(w, err, errlen);
 }
 
+/* The check opens a connection to the endpoint (TLS included) and sends no request: whether
+ * the endpoint takes the token shows only with a request, which would write. */
+static void webhook_check(const struct stream_property *props, int nprops, struct stream_check *out)
+{
+    if (stream_options_check(&webhook_option_table, props, nprops, out->error, sizeof out->error) != 0)
+        return;
+    const char *url = stream_property_get(props, nprops, "url");
+    CURL *c = curl_easy_init();
+    char cerr[CURL_ERROR_SIZE] = "";
+    if (!c) {
+        snprintf(out->error, sizeof out->error, "out of memory");
+        return;
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+    CURLcode rc = curl_easy_perform(c);
+    out->reachable = out->authenticated = out->target_present = rc == CURLE_OK;
+    if (rc != CURLE_OK)
+        snprintf(out->error, sizeof out->error, "webhook %s: %s", url, cerr[0] ? cerr : curl_easy_strerror(rc));
+    curl_easy_cleanup(c);
+}
+
 const struct stream_backend webhook_stream_backend = {
     .name = "webhook",
     .partitions = stream_one_partition, /* every task posts to the same url */
@@ -428,6 +454,7 @@ const struct stream_backend webhook_stream_backend = {
     .truncate = NULL,
     .close_writer = webhook_close_writer,
     .set_progress = webhook_set_progress,
+    .check = webhook_check,
     .options = &webhook_option_table,
     .sink = true,
     .location_key = "url",

@@ -522,6 +522,31 @@ static int kafka_flush(void *writer, bool sync, char *err, size_t errlen)
     return 0;
 }
 
+/* ---------------------------------------------------------------- check */
+
+/* Reads the cluster's metadata (which needs the credentials), then looks the topic up in it. */
+static void kafka_check(const struct stream_property *props, int nprops, struct stream_check *out)
+{
+    rd_kafka_t *rk =
+        kafka_client_new(RD_KAFKA_PRODUCER, props, nprops, NULL, 0, NULL, NULL, out->error, sizeof out->error);
+    if (!rk)
+        return;
+    const char *servers = kafka_servers(props, nprops);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t rc = rd_kafka_metadata(rk, 1, NULL, &md, KAFKA_METADATA_TIMEOUT_MS);
+    if (rc == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_metadata_destroy(md);
+        out->reachable = out->authenticated = true;
+        const char *topic = stream_property_get(props, nprops, "topic");
+        out->target_present = topic && kafka_topic_partitions(rk, topic, servers, out->error, sizeof out->error) > 0;
+    } else {
+        out->reachable = rc == RD_KAFKA_RESP_ERR__AUTHENTICATION || rc == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED;
+        snprintf(out->error, sizeof out->error, "cannot read the metadata of Kafka at %s: %s", servers,
+                 rd_kafka_err2str(rc));
+    }
+    rd_kafka_destroy(rk);
+}
+
 const struct stream_backend kafka_stream_backend = {
     .name = "kafka",
     .partitions = kafka_partitions,
@@ -537,6 +562,7 @@ const struct stream_backend kafka_stream_backend = {
     .end_offset = kafka_end_offset,
     .close_reader = kafka_close_reader,
     .start_offset = kafka_start_offset,
+    .check = kafka_check,
     .options = &kafka_option_table,
     .source = true,
     .sink = true,

@@ -2,7 +2,7 @@
 # Install: source it from ~/.bashrc, or copy it to /usr/share/bash-completion/completions/sluice.
 # Resource names are completed live with `sluice get KIND -o name` (quietly; nothing on error).
 
-_sluice_commands="signup login whoami get describe create apply delete activate deactivate logs events audit usage preview send set-role version help"
+_sluice_commands="signup login whoami get describe create apply delete activate deactivate check logs events audit usage preview send set-role version help"
 _sluice_kinds="streams connections pipelines secrets functions api-keys users"
 _sluice_global="--profile --api-url --api-key --ca-file --insecure --timeout --output -o --help -h"
 
@@ -54,10 +54,11 @@ _sluice() {
     args+=("${COMP_WORDS[i]}")
   done
   case $cmd in
-    get|describe|delete|create|activate|deactivate|logs|events)
+    get|describe|delete|create|activate|deactivate|check|logs|events)
       if [ ${#args[@]} -eq 0 ]; then
         case $cmd in
           activate|deactivate|logs|events) COMPREPLY=($(compgen -W "pipelines connections" -- "$cur")) ;;
+          check) COMPREPLY=($(compgen -W "connections" -- "$cur")) ;;
           *) COMPREPLY=($(compgen -W "$_sluice_kinds" -- "$cur")) ;;
         esac
       elif [ ${#args[@]} -eq 1 ] && [ "$cmd" != create ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Exactly-once across SIGKILL for non-windowed aggregates into upsert streams: GROUP BY bidder
 # (COUNT, SUM, MAX) and a HAVING COUNT(*) < 5 (a group leaves the result when it reaches 5 bids:
-# a tombstone, -D) over 60k bids, killed at random points mid-run and restarted each time (at
+# a tombstone, -D) over 200k bids, killed at random points mid-run and restarted each time (at
 # least 3 kills that interrupt a run while it writes, restarts resuming from a checkpoint).
 # Afterwards each stream's final table (latest row per key, tombstones applied) equals a clean
 # run's, and that equals the table computed here by awk over the input, key by key.
@@ -20,7 +20,7 @@ CREATE TABLE few (bidder BIGINT, num BIGINT, low BIGINT, PRIMARY KEY (bidder) NO
 INSERT INTO totals SELECT bidder, COUNT(*) AS num, SUM(price) AS total, MAX(price) AS top FROM bid GROUP BY bidder;
 INSERT INTO few SELECT bidder, COUNT(*) AS num, MIN(price) AS low FROM bid GROUP BY bidder HAVING COUNT(*) < 5;
 SQL
-new_input() { rm -rf "$1"; mkdir -p "$1/streams"; "$logtool" gen "$1/streams/bid" bid 60000 5; }
+new_input() { rm -rf "$1"; mkdir -p "$1/streams"; "$logtool" gen "$1/streams/bid" bid 200000 5; }
 # exec: SIGKILL must hit sluiced itself, not a subshell around it
 run() { exec "$SLUICED" run agg.sql --data-dir "$1" --bounded --checkpoint-records 3000 --checkpoint-ms 100; }
 # the final table of an upsert stream: per key the last +I/+U row unless a -D came after it
@@ -61,7 +61,7 @@ kills=0 before=0
 for _ in $(seq 1 60); do
   [ $kills -lt 8 ] || break
   (run k) 2> run.err & pid=$!
-  sleep "$(printf "0.%03d" $(( RANDOM % 550 + 50 )))" # 50 to 599 ms
+  sleep "$(printf "0.%03d" $(( RANDOM % 570 + 30 )))" # 30 to 599 ms
   if kill -9 $pid 2>/dev/null; then
     wait $pid 2>/dev/null || true
     cat run.err >> k.err

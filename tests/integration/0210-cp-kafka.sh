@@ -5,7 +5,8 @@
 # through the checkpoint), a pipeline transforms them, and a kafka sink connection writes the
 # result to another topic, read back and compared with jq. The bootstrap servers of the source
 # arrive as a secret (secret_refs), in neither the worker's command line nor its environment.
-# Bad kafka properties end in a failed connection whose last_error says why.
+# Bad kafka properties end in a failed connection whose last_error says why. The connection
+# check finds the topic, and reports a missing topic and a closed port.
 . "$(dirname "$0")/api_lib.sh"
 kmock="$TOOLS/kafka_mock"
 logtool="$TOOLS/logtool"
@@ -34,6 +35,22 @@ SINK=$(create_id /v1/connections "{\"name\":\"pricey-out\",\"connector\":\"kafka
   \"properties\":{\"topic\":\"pricey\",\"properties.bootstrap.servers\":\"$BS\"}}")
 for r in "connections/$SRC" "pipelines/$P" "connections/$SINK"; do call POST "/v1/$r/activate"; expect 200; done
 
+
+# the connection check: the source (its servers from a secret) finds its topic; a missing topic
+# and a closed port are reported, and the check creates no topic
+checked() { # ID REACHABLE AUTHENTICATED PRESENT TEXT
+  call POST "/v1/connections/$1/check"; expect 200
+  assert_eq "$(jq -c '[.reachable, .authenticated, .target_present]' <<<"$RESP")" "[$2,$3,$4]" "check of $1: $RESP"
+  assert_contains "$(jq -r '.error // ""' <<<"$RESP")" "$5" "check error"
+}
+checked "$SRC" true true true ""
+NOTOPIC=$(create_id /v1/connections "{\"name\":\"no-topic\",\"connector\":\"kafka\",\"type\":\"sink\",\"stream\":\"pricey\",
+  \"properties\":{\"topic\":\"nosuch\",\"properties.bootstrap.servers\":\"$BS\"}}")
+checked "$NOTOPIC" true true false 'kafka topic "nosuch" does not exist'
+KPORT=$(free_port)
+CLOSED=$(create_id /v1/connections "{\"name\":\"closed\",\"connector\":\"kafka\",\"type\":\"sink\",\"stream\":\"pricey\",
+  \"properties\":{\"topic\":\"pricey\",\"properties.bootstrap.servers\":\"127.0.0.1:$KPORT\"}}")
+checked "$CLOSED" false false false "cannot read the metadata of Kafka at 127.0.0.1:$KPORT"
 
 in_stream() { call GET "/v1/streams/$BIDS/records?limit=1"; jq -r .end_offset <<<"$RESP"; }
 has() { [ "$(in_stream)" -ge "$1" ]; }

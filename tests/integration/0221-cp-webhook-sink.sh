@@ -7,7 +7,8 @@
 # answering 502 after its retries; the api refuses a webhook source and a missing property. An
 # endpoint down (503) for 6.5 s, longer than the heartbeat timeout (3 s here), with retry
 # settings that span it: the worker keeps heart-beating while the sink retries, so the task is
-# not restarted and every record arrives.
+# not restarted and every record arrives. The connection check reaches a receiver without
+# sending it a request, and reports a closed port.
 . "$(dirname "$0")/api_lib.sh"
 logtool="$TOOLS/logtool"
 receiver="$TOOLS/http_sink"
@@ -39,6 +40,23 @@ assert_eq "$(jq -r .error.message <<<"$RESP")" 'a postgres connection needs the 
 # the url may come from a secret
 X=$(create_id /v1/connections '{"name":"x","connector":"webhook","type":"sink","stream":"bids","secret_refs":{"url":"hook-token"}}')
 call DELETE "/v1/connections/$X"
+
+# the connection check opens a connection to the endpoint and sends no request
+checked() { # ID REACHABLE AUTHENTICATED PRESENT TEXT
+  call POST "/v1/connections/$1/check"; expect 200
+  assert_eq "$(jq -c '[.reachable, .authenticated, .target_present]' <<<"$RESP")" "[$2,$3,$4]" "check of $1: $RESP"
+  assert_contains "$(jq -r '.error // ""' <<<"$RESP")" "$5" "check error"
+}
+PROBE=$(create_id /v1/connections "{\"name\":\"probe\",\"connector\":\"webhook\",\"type\":\"sink\",\"stream\":\"bids\",
+  \"properties\":{\"url\":\"$ND/nd\"}}")
+checked "$PROBE" true true true ""
+[ ! -s nd.out ] || fail "the check sent a request: $(head -c 200 nd.out)"
+WPORT=$(free_port)
+SHUT=$(create_id /v1/connections "{\"name\":\"shut\",\"connector\":\"webhook\",\"type\":\"sink\",\"stream\":\"bids\",
+  \"properties\":{\"url\":\"http://127.0.0.1:$WPORT/x\"}}")
+checked "$SHUT" false false false "webhook http://127.0.0.1:$WPORT/x:"
+call DELETE "/v1/connections/$PROBE"
+call DELETE "/v1/connections/$SHUT"
 
 connection() { # BODY → id, activated
   local id; id=$(create_id /v1/connections "$1")

@@ -7,7 +7,8 @@
 # SIGKILLed mid-run and the broker is restarted mid-run: every message still reaches the stream
 # (at-least-once; duplicates are counted), and the queue ends empty (everything acknowledged).
 # Options are checked at create (422s); a refused port, a wrong password and a missing queue end
-# `failed` with a clear last_error; `sluiced run` reads RabbitMQ too.
+# `failed` with a clear last_error, and the connection check (POST /v1/connections/{id}/check)
+# reports each; `sluiced run` reads RabbitMQ too.
 . "$(dirname "$0")/api_lib.sh"
 logtool="$TOOLS/logtool"
 atool="$TOOLS/amqp_tool"
@@ -147,6 +148,17 @@ failed_with "$REFUSED" "cannot connect to rabbitmq at 127.0.0.1:$NOPORT: Connect
 failed_with "$BADPW" "rabbitmq at 127.0.0.1:$RPORT refused the login of \"guest\": 403 ACCESS_REFUSED"
 [[ "$(jq -r .last_error <<<"$RESP")" != *not-the-password* ]] || fail "last_error shows the password"
 failed_with "$NOQ" "rabbitmq queue \"nosuch\": cannot consume: 404 NOT_FOUND - no queue 'nosuch'"
+
+# the connection check (POST /v1/connections/{id}/check) says the same without running a task
+checked() { # ID REACHABLE AUTHENTICATED PRESENT TEXT
+  call POST "/v1/connections/$1/check"; expect 200
+  assert_eq "$(jq -c '[.reachable, .authenticated, .target_present]' <<<"$RESP")" "[$2,$3,$4]" "check of $1: $RESP"
+  assert_contains "$(jq -r '.error // ""' <<<"$RESP")" "$5" "check error"
+}
+checked "$SRC" true true true ""
+checked "$REFUSED" false false false "cannot connect to rabbitmq at 127.0.0.1:$NOPORT: Connection refused"
+checked "$BADPW" true false false "403 ACCESS_REFUSED"
+checked "$NOQ" true true false "rabbitmq queue \"nosuch\": 404 NOT_FOUND - no queue 'nosuch'"
 
 # 7. sluiced run: RabbitMQ into the embedded log, SIGKILLed and run again: every message
 cat >run.sql <<EOF

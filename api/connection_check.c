@@ -1,0 +1,296 @@
+/* connection_check.c — POST /v1/connections/{id}/check (see connection_check.h): the
+ * connection's options and decrypted secrets go to a worker child of kind "check" in the
+ * workers' sandbox, whose one line of answer is relayed. */
+#include "api/connection_check.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/crypto.h"
+#include "common/log.h"
+#include "controlplane/sandbox.h"
+#include "dataplane/stream.h"
+
+#define CHECK_TIMEOUT_MS 15000
+#define CHECK_MAX_RUNNING 4
+#define CHECK_ADDRESS_SPACE (1ull << 30)
+
+static pthread_mutex_t check_lock = PTHREAD_MUTEX_INITIALIZER;
+static int check_running;
+
+/* ---- the connection, its secrets ------------------------------------------------------- */
+
+/* The secret called name, decrypted, as a new JSON string; NULL with resp filled. */
+static json_t *check_secret(struct api_request *req, struct api_response *resp, const char *prop, const char *name)
+{
+    const char *p[] = {name};
+    PGresult *res = api_db_query(req, resp, "SELECT encode(value, 'hex') FROM secrets WHERE name = $1", 1, p);
+    if (!res)
+        return NULL;
+    json_t *out = NULL;
+    if (PQntuples(res) == 1) {
+        const char *hex = PQgetvalue(res, 0, 0);
+        size_t len = strlen(hex) / 2;
+        uint8_t *sealed = malloc(len + 1), *plain = malloc(len + 1);
+        const char *tenant = req->caller.tenant_id;
+        if (sealed && plain && len > CRYPTO_SEAL_OVERHEAD && crypto_unhex(hex, sealed, len) == 0 &&
+            crypto_open(req->settings->master_key, tenant, strlen(tenant), sealed, len, plain) == 0)
+            out = json_stringn((const char *)plain, len - CRYPTO_SEAL_OVERHEAD);
+        free(sealed);
+        free(plain);
+    }
+    if (!out)
+        api_fail(resp, API_INVALID_CONNECTION, json_pack("{s:s}", "field", prop),
+                 PQntuples(res) == 1 ? "secret \"%s\" (for property \"%s\") cannot be decrypted"
+                                     : "secret \"%s\" (for property \"%s\") not found",
+                 name, prop);
+    PQclear(res);
+    return out;
+}
+
+/* The child's spec for connection id: {"kind":"check", connector, properties, secrets}, or NULL
+ * with resp filled (404). *backend: the connector's backend (NULL: not in this binary). */
+static json_t *check_spec(struct api_request *req, struct api_response *resp, const char *id,
+                          const struct stream_backend **backend)
+{
+    if (!api_is_uuid(id)) {
+        api_fail(resp, API_NOT_FOUND, NULL, "connection %s not found", id);
+        return NULL;
+    }
+    const char *p[] = {id};
+    PGresult *res = api_db_query(
+        req, resp, "SELECT connector, properties::text, secret_refs::text FROM connections WHERE id = $1", 1, p);
+    if (!res)
+        return NULL;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        api_fail(resp, API_NOT_FOUND, NULL, "connection %s not found", id);
+        return NULL;
+    }
+    *backend = NULL;
+    stream_connector_find(PQgetvalue(res, 0, 0), backend);
+    json_t *refs = json_loads(PQgetvalue(res, 0, 2), 0, NULL), *secrets = json_object();
+    json_t *spec =
+        json_pack("{s:s,s:s,s:o,s:o,s:{s:b}}", "kind", "check", "connector", PQgetvalue(res, 0, 0), "properties",
+                  json_loads(PQgetvalue(res, 0, 1), 0, NULL), "secrets", secrets, "sandbox", "seccomp", 1);
+    PQclear(res);
+    const char *prop;
+    json_t *name;
+    json_object_foreach(refs, prop, name)
+    {
+        json_t *v = spec && json_is_string(name) ? check_secret(req, resp, prop, json_string_value(name)) : NULL;
+        if (!v) {
+            json_decref(spec);
+            spec = NULL;
+            break;
+        }
+        json_object_set_new(secrets, prop, v);
+    }
+    json_decref(refs);
+    if (!spec && resp->status == 0)
+        api_fail(resp, API_INTERNAL, NULL, "out of memory");
+    return spec;
+}
+
+/* ---- the child ---------------------------------------------------------------------------- */
+
+/* The binary: SLUICE_WORKER_PATH (the controlplane's worker, a full sluiced) when set, else this
+ * executable (sluiced has every connector; the lean sluiced-worker has not). */
+static int check_worker_path(char *out, size_t outlen)
+{
+    const char *env = getenv("SLUICE_WORKER_PATH");
+    if (env && *env && access(env, X_OK) == 0)
+        return snprintf(out, outlen, "%s", env) < (int)outlen ? 0 : -1;
+    ssize_t n = readlink("/proc/self/exe", out, outlen - 1);
+    if (n <= 0)
+        return -1;
+    out[n] = '\0';
+    return 0;
+}
+
+static int check_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+/* Reads the child's output until its end or the deadline into buf; kills it then, reaps it. */
+static void check_collect(pid_t pid, int fd, char *buf, size_t bufsz)
+{
+    size_t len = 0;
+    int64_t deadline = clock_mono_ms() + CHECK_TIMEOUT_MS;
+    for (;;) {
+        int64_t left = deadline - clock_mono_ms();
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (left <= 0 || (poll(&pfd, 1, (int)left) < 0 && errno != EINTR))
+            break;
+        ssize_t n = read(fd, buf + len, bufsz - 1 - len);
+        if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN) || (n > 0 && (len += (size_t)n) == bufsz - 1))
+            break;
+    }
+    buf[len] = '\0';
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
+/* Runs spec in a sandboxed child as uid; its output into out. 0, or -1 with err. */
+static int check_spawn(const char *data_root, const char *tenant, uid_t uid, bool network, const char *spec_text,
+                       char *out, size_t outsz, char *err, size_t errsz)
+{
+    char path[PATH_MAX], task[40], workdir[1024] = "";
+    unsigned char rnd[8];
+    if (check_worker_path(path, sizeof path) != 0 || crypto_random(rnd, sizeof rnd) != 0) {
+        snprintf(err, errsz, "cannot find the worker binary");
+        return -1;
+    }
+    snprintf(task, sizeof task, "check-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+             rnd[5], rnd[6], rnd[7]);
+    if (sandbox_prepare_dirs(data_root, tenant, task, uid, uid, workdir, sizeof workdir, err, errsz) != 0)
+        return -1;
+    int in[2] = {-1, -1}, pout[2] = {-1, -1}, null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC), rc = -1;
+    pid_t pid = -1;
+    if (null_fd < 0 || pipe2(in, O_CLOEXEC) != 0 || pipe2(pout, O_CLOEXEC) != 0) {
+        snprintf(err, errsz, "pipe: %s", strerror(errno));
+        goto out;
+    }
+    fcntl(in[1], F_SETPIPE_SZ, 1 << 20);
+    struct sandbox_config cfg = {
+        .uid = uid,
+        .gid = uid,
+        .workdir = workdir,
+        .allow_network = network,
+        .address_space = CHECK_ADDRESS_SPACE,
+        .cpu_seconds = CHECK_TIMEOUT_MS / 1000 + 1,
+        .open_files = 256,
+        .processes = geteuid() == 0 ? 65536 : 0,
+    };
+    char *const argv[] = {"sluiced", "worker", NULL};
+    const int fds[3] = {in[0], pout[1], null_fd};
+    char report[1024];
+    if (sandbox_spawn(&cfg, path, argv, fds, &pid, report, sizeof report, err, errsz) != 0)
+        goto out;
+    close(in[0]);
+    close(pout[1]);
+    in[0] = pout[1] = -1;
+    size_t len = strlen(spec_text), off = 0;
+    while (off < len) {
+        ssize_t w = write(in[1], spec_text + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    close(in[1]);
+    in[1] = -1;
+    check_collect(pid, pout[0], out, outsz);
+    rc = 0;
+out:
+    for (int i = 0; i < 2; i++) {
+        if (in[i] >= 0)
+            close(in[i]);
+        if (pout[i] >= 0)
+            close(pout[i]);
+    }
+    if (null_fd >= 0)
+        close(null_fd);
+    if (workdir[0])
+        nftw(workdir, check_rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    return rc;
+}
+
+/* ---- the handler -------------------------------------------------------------------------- */
+
+/* The answer from the child's lines: its "check" line, else the error it stated. */
+static json_t *check_answer(const char *text)
+{
+    json_t *answer = NULL;
+    char why[400] = "the check worker ended without an answer (or ran past its time limit)";
+    for (const char *line = text; *line && !answer;) {
+        size_t n = strcspn(line, "\n");
+        json_t *o = json_loadb(line, n, 0, NULL);
+        const char *type = json_string_value(json_object_get(o, "type"));
+        const char *error = json_string_value(json_object_get(o, "error"));
+        if (type && strcmp(type, "check") == 0) {
+            json_object_del(o, "type");
+            answer = json_incref(o);
+        } else if (type && strcmp(type, "state") == 0 && error) {
+            snprintf(why, sizeof why, "%s", error);
+        }
+        json_decref(o);
+        line += n + (line[n] == '\n');
+    }
+    if (!answer)
+        answer = json_pack("{s:b,s:b,s:b,s:s}", "reachable", 0, "authenticated", 0, "target_present", 0, "error", why);
+    return answer;
+}
+
+static int check_uid(struct api_request *req, struct api_response *resp, uid_t *uid)
+{
+    if (geteuid() != 0) {
+        *uid = geteuid();
+        return 0;
+    }
+    PGresult *res = api_db_query(req, resp, "SELECT sluice_preview_uid()", 0, NULL);
+    if (!res)
+        return -1;
+    long v = PQntuples(res) == 1 ? atol(PQgetvalue(res, 0, 0)) : 0;
+    PQclear(res);
+    if (v <= 0)
+        return api_fail(resp, API_INTERNAL, NULL, "internal error");
+    *uid = (uid_t)v;
+    return 0;
+}
+
+int connection_check(struct api_request *req, struct api_response *resp)
+{
+    const struct stream_backend *b = NULL;
+    json_t *spec = check_spec(req, resp, req->params.values[0], &b);
+    uid_t uid = 0;
+    if (!spec || check_uid(req, resp, &uid) != 0) {
+        json_decref(spec);
+        return -1;
+    }
+    char *spec_text = json_dumps(spec, JSON_COMPACT);
+    json_decref(spec);
+    if (!spec_text)
+        return api_fail(resp, API_INTERNAL, NULL, "out of memory");
+    pthread_mutex_lock(&check_lock);
+    bool ok = check_running < CHECK_MAX_RUNNING;
+    check_running += ok;
+    pthread_mutex_unlock(&check_lock);
+    if (!ok) {
+        free(spec_text);
+        resp->retry_after = 1;
+        return api_fail(resp, API_RATE_LIMITED, json_pack("{s:i}", "retry_after", 1),
+                        "too many connection checks running; try again in a moment");
+    }
+    char out[8192], err[512];
+    int rc = check_spawn(req->settings->data_root ? req->settings->data_root : "var/data", req->caller.tenant_id, uid,
+                         !b || b->network, spec_text, out, sizeof out, err, sizeof err);
+    free(spec_text);
+    pthread_mutex_lock(&check_lock);
+    check_running--;
+    pthread_mutex_unlock(&check_lock);
+    if (rc != 0) {
+        log_error("connection check: cannot start its worker: %s", err);
+        return api_fail(resp, API_INTERNAL, NULL, "the check could not be started");
+    }
+    return api_reply(resp, 200, check_answer(out));
+}
