@@ -18,7 +18,7 @@ struct expr_compiler {
     const char *clause;                  /* "WHERE", "GROUP BY", ... for messages */
     const struct sql_function_def *udfs; /* CREATE FUNCTION definitions (udf.h), borrowed */
     int nudfs;
-    int allow_proctime;                  /* PROCTIME() may be compiled (a whole column of a SELECT list) */
+    int allow_proctime; /* PROCTIME() may be compiled (a whole column of a SELECT list) */
     struct expr_cleanup {
         void (*fn)(void *);
         void *ptr;

@@ -191,8 +191,7 @@ static int acc_slots(const struct agg_slot *s, const struct group_acc *a)
     return is_distinct_set(s) ? a->capvals : a->nvals;
 }
 
-static int acc_add_value(const struct agg_slot *s, struct group_acc *a, const struct value *v, int64_t n,
-                         size_t *bytes)
+static int acc_add_value(const struct agg_slot *s, struct group_acc *a, const struct value *v, int64_t n, size_t *bytes)
 {
     return is_distinct_set(s) ? set_add(a, v, n, bytes) : acc_values_add(a, v, n, bytes);
 }
@@ -231,8 +230,7 @@ static size_t udf_acc_bytes(const struct group_acc *a)
 
 /* A Lua aggregate's accumulate or retract: vals[0] holds the accumulator. Returns 0, -1 (no
  * memory) or -2 (the function failed; the accumulator is as before). */
-static int acc_udf_update(const struct agg_slot *s, struct group_acc *a, const struct value *v, int sign,
-                          size_t *bytes)
+static int acc_udf_update(const struct agg_slot *s, struct group_acc *a, const struct value *v, int sign, size_t *bytes)
 {
     if (!a->vals) {
         if (!(a->vals = calloc(1, sizeof *a->vals)))

@@ -88,8 +88,8 @@ struct plan {
     int novers, capovers;
     struct join_op **joins;
     int njoins, capjoins;
-    int windowed; /* some block reads a window table function: the watermark is kept */
-    int grouped;  /* some block is a group aggregate */
+    int windowed;       /* some block reads a window table function: the watermark is kept */
+    int grouped;        /* some block is a group aggregate */
     int proctime;       /* some windowed aggregate is on processing time: the wall clock fires it */
     int64_t proc_limit; /* processing-time windows with end - 1 <= this have fired */
     struct plan_stats stats;
