@@ -49,7 +49,9 @@ assert_eq "$(jq -r .tenant.name <<<"$RESP")" console-corp "the cookie authentica
 body='{"name":"s1","schema":{"fields":[{"name":"a","type":"BIGINT"}]}}'
 call POST /v1/streams "$body" -b "$jar"; expect 403 forbidden
 assert_contains "$RESP" "X-CSRF-Token" "the refusal names the missing token"
-call POST /v1/streams "$body" -b "$jar" -H "X-CSRF-Token: ${CSRF%?}0"; expect 403 forbidden
+# a wrong token: the real one with its last digit changed (to 1 when it ends in 0)
+wrong="${CSRF%?}0"; [ "$wrong" != "$CSRF" ] || wrong="${CSRF%?}1"
+call POST /v1/streams "$body" -b "$jar" -H "X-CSRF-Token: $wrong"; expect 403 forbidden
 # what a cross-site HTML form can send: the cookie, a form body, no custom header
 call POST /v1/streams 'name=s1' -b "$jar" -H 'Content-Type: application/x-www-form-urlencoded' -H 'Origin: https://evil.example'
 [ "$STATUS" = 403 ] || [ "$STATUS" = 415 ] || fail "a cross-site form post was not refused: $STATUS $RESP"
