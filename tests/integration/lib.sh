@@ -55,6 +55,31 @@ free_port() {
   done
   return 1
 }
+# kill_runs TARGET MIN_MS SPAN_MS: SIGKILLs the test's `run k` (its function; stderr to run.err,
+# appended to k.err) after MIN_MS to MIN_MS+SPAN_MS-1 ms, up to 60 times, until $kills (the
+# test's count, which this adds to) reaches TARGET or a run completes before its kill. A kill
+# counts only when it interrupted real work: fewer than two INSERTs had completed (or found their
+# work done) and the test's sink_records had grown past their size at the previous kill.
+kill_runs() {
+  local target=$1 lo=$2 span=$3 before=0 after done_inserts pid
+  for _ in $(seq 1 60); do
+    [ "$kills" -lt "$target" ] || break
+    (run k) 2> run.err & pid=$!
+    sleep "$(printf '0.%03d' $(( RANDOM % span + lo )))"
+    if kill -9 $pid 2>/dev/null; then
+      wait $pid 2>/dev/null || true
+      cat run.err >> k.err
+      after=$(sink_records)
+      done_inserts=$(grep -cE 'already completed|completed:' run.err || true)
+      if [ "$done_inserts" -lt 2 ] && [ "$after" -gt "$before" ]; then kills=$((kills + 1)); fi
+      before=$after
+    else
+      wait $pid || { cat run.err >> k.err; tail k.err; fail "a restarted run failed"; }
+      cat run.err >> k.err
+      break
+    fi
+  done
+}
 # wait_for SECONDS CMD...: retry CMD until it succeeds or time runs out.
 wait_for() {
   local deadline=$(( $(date +%s) + $1 )); shift
