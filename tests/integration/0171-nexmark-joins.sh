@@ -6,8 +6,8 @@
 # each changelog leaves must equal exactly what DuckDB (an independent engine, tests/oracle)
 # computes over the same records, which a first run copies into streams and logtool dumps.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/nexmark_lib.sh"
 . "$(dirname "$0")/nexmark_queries.sh"
+. "$(dirname "$0")/nexmark_lib.sh" # (it changes to $TEST_TMP)
 people=120 # the generator's blocks: one person, three auctions and 46 bids each
 person_ddl="CREATE TABLE person (id BIGINT, name STRING, emailAddress STRING, creditCard STRING, city STRING, state STRING,
   \`dateTime\` TIMESTAMP(3), extra STRING, WATERMARK FOR \`dateTime\` AS \`dateTime\` - INTERVAL '4' SECOND)
