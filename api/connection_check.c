@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "api/worker_child.h"
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "common/log.h"
@@ -120,15 +121,6 @@ static int check_worker_path(char *out, size_t outlen)
     return 0;
 }
 
-static int check_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
 /* Reads the child's output until its end or the deadline into buf; kills it then, reaps it. */
 static void check_collect(pid_t pid, int fd, char *buf, size_t bufsz)
 {
@@ -154,22 +146,16 @@ static int check_spawn(const char *data_root, const char *tenant, uid_t uid, boo
                        char *out, size_t outsz, char *err, size_t errsz)
 {
     char path[PATH_MAX], task[40], workdir[1024] = "";
-    unsigned char rnd[8];
-    if (check_worker_path(path, sizeof path) != 0 || crypto_random(rnd, sizeof rnd) != 0) {
+    if (check_worker_path(path, sizeof path) != 0 || worker_child_task_id("check", task, sizeof task) != 0) {
         snprintf(err, errsz, "cannot find the worker binary");
         return -1;
     }
-    snprintf(task, sizeof task, "check-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
-             rnd[5], rnd[6], rnd[7]);
     if (sandbox_prepare_dirs(data_root, tenant, task, uid, uid, workdir, sizeof workdir, err, errsz) != 0)
         return -1;
-    int in[2] = {-1, -1}, pout[2] = {-1, -1}, null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC), rc = -1;
+    int in[2], pout[2], null_fd, rc = -1;
     pid_t pid = -1;
-    if (null_fd < 0 || pipe2(in, O_CLOEXEC) != 0 || pipe2(pout, O_CLOEXEC) != 0) {
-        snprintf(err, errsz, "pipe: %s", strerror(errno));
+    if (worker_child_pipes(in, pout, &null_fd, err, errsz) != 0)
         goto out;
-    }
-    fcntl(in[1], F_SETPIPE_SZ, 1 << 20);
     struct sandbox_config cfg = {
         .uid = uid,
         .gid = uid,
@@ -188,30 +174,15 @@ static int check_spawn(const char *data_root, const char *tenant, uid_t uid, boo
     close(in[0]);
     close(pout[1]);
     in[0] = pout[1] = -1;
-    size_t len = strlen(spec_text), off = 0;
-    while (off < len) {
-        ssize_t w = write(in[1], spec_text + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
+    worker_child_write(in[1], spec_text);
     close(in[1]);
     in[1] = -1;
     check_collect(pid, pout[0], out, outsz);
     rc = 0;
 out:
-    for (int i = 0; i < 2; i++) {
-        if (in[i] >= 0)
-            close(in[i]);
-        if (pout[i] >= 0)
-            close(pout[i]);
-    }
-    if (null_fd >= 0)
-        close(null_fd);
+    worker_child_close(in, pout, null_fd);
     if (workdir[0])
-        nftw(workdir, check_rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+        worker_child_rm_dir(workdir);
     return rc;
 }
 
@@ -241,29 +212,12 @@ static json_t *check_answer(const char *text)
     return answer;
 }
 
-static int check_uid(struct api_request *req, struct api_response *resp, uid_t *uid)
-{
-    if (geteuid() != 0) {
-        *uid = geteuid();
-        return 0;
-    }
-    PGresult *res = api_db_query(req, resp, "SELECT sluice_preview_uid()", 0, NULL);
-    if (!res)
-        return -1;
-    long v = PQntuples(res) == 1 ? atol(PQgetvalue(res, 0, 0)) : 0;
-    PQclear(res);
-    if (v <= 0)
-        return api_fail(resp, API_INTERNAL, NULL, "internal error");
-    *uid = (uid_t)v;
-    return 0;
-}
-
 int connection_check(struct api_request *req, struct api_response *resp)
 {
     const struct stream_backend *b = NULL;
     json_t *spec = check_spec(req, resp, req->params.values[0], &b);
     uid_t uid = 0;
-    if (!spec || check_uid(req, resp, &uid) != 0) {
+    if (!spec || worker_child_uid(req, resp, &uid) != 0) {
         json_decref(spec);
         return -1;
     }

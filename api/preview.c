@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "api/pipeline_sql.h"
+#include "api/worker_child.h"
 #include "common/clock.h"
 #include "common/fs.h"
 #include "common/crypto.h"
@@ -230,16 +231,6 @@ static void preview_find_worker(void)
     snprintf(preview_worker_path, sizeof preview_worker_path, "%s", self);
 }
 
-/* Removes the preview's working directory and what the worker left in it. */
-static int preview_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
 /* A preview being relayed: the child's output read as it comes, the answer built at its end. */
 struct preview_relay {
     pid_t pid;
@@ -373,7 +364,7 @@ static void preview_child_end(struct preview_relay *pr, bool kill_it)
         pr->out_fd = -1;
     }
     if (pr->workdir[0]) {
-        nftw(pr->workdir, preview_rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+        worker_child_rm_dir(pr->workdir);
         pr->workdir[0] = '\0';
     }
 }
@@ -458,25 +449,6 @@ static json_t *preview_schema_json(const struct schema *s)
     return json_pack("{s:o}", "fields", fields);
 }
 
-/* The uid the child runs as: the tenant's worker uid when the api is root (allocated by the
- * database like the controlplane's), else the api's own. Returns 0 or -1 with resp filled. */
-static int preview_uid(struct api_request *req, struct api_response *resp, uid_t *uid)
-{
-    if (geteuid() != 0) {
-        *uid = geteuid();
-        return 0;
-    }
-    PGresult *res = api_db_query(req, resp, "SELECT sluice_preview_uid()", 0, NULL);
-    if (!res)
-        return -1;
-    long v = PQntuples(res) == 1 ? atol(PQgetvalue(res, 0, 0)) : 0;
-    PQclear(res);
-    if (v <= 0)
-        return api_fail(resp, API_INTERNAL, NULL, "internal error");
-    *uid = (uid_t)v;
-    return 0;
-}
-
 /* The directory of stream src, made (owned by uid) when it is not there yet: in dir (absolute)
  * and json (for the spec). 0, or -1 with err. */
 static int preview_source_dir(const char *root, const char *tenant, const struct preview_stream *src, uid_t uid,
@@ -531,14 +503,11 @@ static int preview_spawn(struct preview_relay *pr, const char *text_sql, const s
         snprintf(err, errsz, "cannot find the worker binary");
         return -1;
     }
-    unsigned char rnd[8];
     char task[40];
-    if (crypto_random(rnd, sizeof rnd) != 0) {
+    if (worker_child_task_id("preview", task, sizeof task) != 0) {
         snprintf(err, errsz, "no randomness");
         return -1;
     }
-    snprintf(task, sizeof task, "preview-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
-             rnd[5], rnd[6], rnd[7]);
     if (sandbox_prepare_dirs(data_root, pr->tenant, task, uid, uid, pr->workdir, sizeof pr->workdir, err, errsz) != 0)
         return -1;
     json_t *sources = NULL;
@@ -564,13 +533,10 @@ static int preview_spawn(struct preview_relay *pr, const char *text_sql, const s
         snprintf(err, errsz, "out of memory");
         return -1;
     }
-    int in[2] = {-1, -1}, out[2] = {-1, -1}, null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    int in[2], out[2], null_fd;
     int rc = -1;
-    if (null_fd < 0 || pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
-        snprintf(err, errsz, "pipe: %s", strerror(errno));
+    if (worker_child_pipes(in, out, &null_fd, err, errsz) != 0)
         goto out;
-    }
-    fcntl(in[1], F_SETPIPE_SZ, 1 << 20); /* the spec fits: writing it does not wait for the child */
     struct sandbox_config cfg = {
         .uid = uid,
         .gid = uid,
@@ -593,28 +559,13 @@ static int preview_spawn(struct preview_relay *pr, const char *text_sql, const s
     close(in[0]);
     close(out[1]);
     in[0] = out[1] = -1;
-    size_t len = strlen(spec_text), off = 0;
-    while (off < len) {
-        ssize_t w = write(in[1], spec_text + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break; /* the child is gone: its end of output says so */
-        off += (size_t)w;
-    }
+    worker_child_write(in[1], spec_text);
     fcntl(out[0], F_SETFL, fcntl(out[0], F_GETFL) | O_NONBLOCK);
     pr->out_fd = out[0];
     out[0] = -1;
     rc = 0;
 out:
-    for (int i = 0; i < 2; i++) {
-        if (in[i] >= 0)
-            close(in[i]);
-        if (out[i] >= 0)
-            close(out[i]);
-    }
-    if (null_fd >= 0)
-        close(null_fd);
+    worker_child_close(in, out, null_fd);
     free(spec_text);
     return rc;
 }
@@ -675,7 +626,7 @@ int preview_run(struct api_request *req, struct api_response *resp)
     char err[512];
     if (!pr || !pr->schema_text) {
         rc = api_fail(resp, API_INTERNAL, NULL, "out of memory");
-    } else if (preview_uid(req, resp, &uid) != 0) {
+    } else if (worker_child_uid(req, resp, &uid) != 0) {
         rc = -1;
     } else {
         pr->deadline = clock_mono_ms() + timeout_ms;

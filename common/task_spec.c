@@ -214,6 +214,22 @@ static int check_fields(const json_t *obj, const char *path, const struct json_c
     return -1;
 }
 
+/* Says "out of memory" in err; -1. */
+static int oom_error(char *err, size_t errsz)
+{
+    snprintf(err, errsz, "out of memory");
+    return -1;
+}
+
+/* check_fields on item i of the array named what ("what[i]" in messages). */
+static int check_item(const json_t *js, const char *what, size_t i, const struct json_check_field *fields, size_t n,
+                      char *err, size_t errsz)
+{
+    char path[40];
+    snprintf(path, sizeof path, "%s[%zu]", what, i);
+    return check_fields(js, path, fields, n, err, errsz);
+}
+
 /* A copy of js's string, or NULL when js is NULL; sets *oom when the copy fails. */
 static char *dup_string(const json_t *js, bool *oom)
 {
@@ -229,8 +245,7 @@ int task_spec_properties_from_json(const json_t *obj, const char *path, struct t
 {
     *n = 0;
     if (!(*out = calloc(json_object_size(obj) + 1, sizeof **out))) {
-        snprintf(err, errsz, "out of memory");
-        return -1;
+        return oom_error(err, errsz);
     }
     const char *key;
     json_t *v;
@@ -245,8 +260,7 @@ int task_spec_properties_from_json(const json_t *obj, const char *path, struct t
         struct task_spec_property *p = &(*out)[(*n)++];
         if (!(p->key = strdup(key)) || !(p->value = text)) {
             free(text);
-            snprintf(err, errsz, "out of memory");
-            return -1;
+            return oom_error(err, errsz);
         }
     }
     return 0;
@@ -255,16 +269,13 @@ int task_spec_properties_from_json(const json_t *obj, const char *path, struct t
 static int streams_from_json(const json_t *arr, struct task_spec *spec, char *err, size_t errsz)
 {
     if (!(spec->streams = calloc(json_array_size(arr) + 1, sizeof *spec->streams))) {
-        snprintf(err, errsz, "out of memory");
-        return -1;
+        return oom_error(err, errsz);
     }
     size_t i;
     json_t *js;
     json_array_foreach(arr, i, js)
     {
-        char path[40];
-        snprintf(path, sizeof path, "streams[%zu]", i);
-        if (check_fields(js, path, stream_fields, COUNT(stream_fields), err, errsz) != 0)
+        if (check_item(js, "streams", i, stream_fields, COUNT(stream_fields), err, errsz) != 0)
             return -1;
         struct task_spec_stream *s = &spec->streams[spec->nstreams++];
         bool oom = false;
@@ -274,8 +285,7 @@ static int streams_from_json(const json_t *arr, struct task_spec *spec, char *er
         s->schema = json_deep_copy(json_object_get(js, "schema"));
         s->partitions = (int)json_integer_value(json_object_get(js, "partitions"));
         if (oom || !s->schema) {
-            snprintf(err, errsz, "out of memory");
-            return -1;
+            return oom_error(err, errsz);
         }
     }
     return 0;
@@ -286,16 +296,13 @@ static int functions_from_json(const json_t *arr, struct task_spec *spec, char *
     if (!arr)
         return 0;
     if (!(spec->functions = calloc(json_array_size(arr) + 1, sizeof *spec->functions))) {
-        snprintf(err, errsz, "out of memory");
-        return -1;
+        return oom_error(err, errsz);
     }
     size_t i;
     json_t *js;
     json_array_foreach(arr, i, js)
     {
-        char path[40];
-        snprintf(path, sizeof path, "functions[%zu]", i);
-        if (check_fields(js, path, function_fields, COUNT(function_fields), err, errsz) != 0)
+        if (check_item(js, "functions", i, function_fields, COUNT(function_fields), err, errsz) != 0)
             return -1;
         struct task_spec_function *f = &spec->functions[spec->nfunctions++];
         bool oom = false;
@@ -303,8 +310,7 @@ static int functions_from_json(const json_t *arr, struct task_spec *spec, char *
         f->returns = dup_string(json_object_get(js, "returns"), &oom);
         f->source = dup_string(json_object_get(js, "source"), &oom);
         if (oom) {
-            snprintf(err, errsz, "out of memory");
-            return -1;
+            return oom_error(err, errsz);
         }
     }
     return 0;
@@ -320,8 +326,7 @@ static int connector_from_json(const json_t *js, struct task_spec *spec, char *e
     c->type = dup_string(json_object_get(js, "type"), &oom);
     c->stream = dup_string(json_object_get(js, "stream"), &oom);
     if (oom) {
-        snprintf(err, errsz, "out of memory");
-        return -1;
+        return oom_error(err, errsz);
     }
     return task_spec_properties_from_json(json_object_get(js, "properties"), "connector.properties", &c->properties,
                                           &c->nproperties, err, errsz);
@@ -337,8 +342,7 @@ static int limits_from_json(const json_t *limits, struct task_spec *spec, char *
     bool oom = false;
     spec->state_max_bytes = (uint64_t)json_integer_value(json_object_get(limits, "state_max_bytes"));
     if (!(spec->task_size = dup_string(json_object_get(limits, "task_size"), &oom))) {
-        snprintf(err, errsz, "out of memory");
-        return -1;
+        return oom_error(err, errsz);
     }
     return 0;
 }
@@ -360,8 +364,7 @@ static int settings_from_json(const json_t *js, struct task_spec *spec, char *er
         bool oom = false;
         spec->storage_quota_bytes = (uint64_t)json_integer_value(json_object_get(storage, "quota_bytes"));
         if (!(spec->storage_dir = dup_string(json_object_get(storage, "dir"), &oom))) {
-            snprintf(err, errsz, "out of memory");
-            return -1;
+            return oom_error(err, errsz);
         }
     }
     return 0;
@@ -386,8 +389,7 @@ static int scalars_from_json(const json_t *js, struct task_spec *spec, char *err
     spec->error_policy = dup_string(json_object_get(js, "error_policy"), &oom);
     spec->dead_letter_stream = dup_string(json_object_get(js, "dead_letter_stream"), &oom);
     if (oom) {
-        snprintf(err, errsz, "out of memory");
-        return -1;
+        return oom_error(err, errsz);
     }
     return 0;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "dataplane/connectors/broker_common.h"
 #include "dataplane/log/log_stream.h"
 
 #define MQTT_RETRY_MS 500      /* between two attempts to reconnect */
@@ -69,13 +70,7 @@ static const struct option_row mqtt_options[] = {
      .max = INT64_MAX,
      .help = "source: the spool's size cap",
      MF(spool_bytes)},
-    {.name = "timeout.ms",
-     .type = OPTION_INT,
-     .def = "5000",
-     .min = 100,
-     .max = 600000,
-     .help = "connect timeout",
-     MF(timeout_ms)},
+    BROKER_TIMEOUT_OPTION(struct mqtt_settings, timeout_ms),
 };
 static const struct option_table mqtt_option_table = OPTION_TABLE("mqtt", mqtt_options);
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "dataplane/connectors/broker_common.h"
 
 #define RMQ_CHANNEL 1
 #define RMQ_RETRY_MS 500     /* between two attempts to reconnect */
@@ -76,13 +77,7 @@ static const struct option_row rmq_options[] = {
      .max = 3600,
      .help = "the AMQP heartbeat",
      QF(heartbeat)},
-    {.name = "timeout.ms",
-     .type = OPTION_INT,
-     .def = "5000",
-     .min = 100,
-     .max = 600000,
-     .help = "connect timeout",
-     QF(timeout_ms)},
+    BROKER_TIMEOUT_OPTION(struct rmq_settings, timeout_ms),
 };
 static const struct option_table rmq_option_table = OPTION_TABLE("rabbitmq", rmq_options);
 
@@ -292,16 +287,8 @@ static int rmq_open_reader(const char *location, int partition, uint64_t offset,
 static int rmq_keep(struct rmq_reader *r, const amqp_envelope_t *env, uint32_t *len)
 {
     size_t n = env->message.body.len;
-    if (r->len + n > r->cap) {
-        size_t cap = r->cap ? r->cap : 65536;
-        while (cap < r->len + n)
-            cap *= 2;
-        char *b = realloc(r->buf, cap);
-        if (!b)
-            return -1;
-        r->buf = b;
-        r->cap = cap;
-    }
+    if (broker_buf_reserve(&r->buf, &r->cap, r->len + n) != 0)
+        return -1;
     if (r->npending == r->cappending) {
         size_t cap = r->cappending ? r->cappending * 2 : 1024;
         struct rmq_delivery *p = realloc(r->pending, cap * sizeof *p);
@@ -474,16 +461,8 @@ static int rmq_flush(void *writer, bool sync, char *err, size_t errlen);
 static int rmq_append(void *writer, const void *data, uint32_t len, char *err, size_t errlen)
 {
     struct rmq_writer *w = writer;
-    if (w->len + len > w->cap) {
-        size_t cap = w->cap ? w->cap : 65536;
-        while (cap < w->len + len)
-            cap *= 2;
-        char *b = realloc(w->buf, cap);
-        if (!b)
-            goto oom;
-        w->buf = b;
-        w->cap = cap;
-    }
+    if (broker_buf_reserve(&w->buf, &w->cap, w->len + len) != 0)
+        goto oom;
     if (w->n == w->capn) {
         size_t cap = w->capn ? w->capn * 2 : 1024;
         uint32_t *l = realloc(w->lens, cap * sizeof *l);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "dataplane/connectors/broker_common.h"
 
 #define REDIS_SEQ_BITS 20
 #define REDIS_RETRY_MS 500     /* between two attempts to reconnect */
@@ -498,16 +499,8 @@ static int redis_flush(void *writer, bool sync, char *err, size_t errlen);
 static int redis_append(void *writer, const void *data, uint32_t len, char *err, size_t errlen)
 {
     struct redis_writer *w = writer;
-    if (w->len + len > w->cap) {
-        size_t cap = w->cap ? w->cap : 65536;
-        while (cap < w->len + len)
-            cap *= 2;
-        char *b = realloc(w->buf, cap);
-        if (!b)
-            goto oom;
-        w->buf = b;
-        w->cap = cap;
-    }
+    if (broker_buf_reserve(&w->buf, &w->cap, w->len + len) != 0)
+        goto oom;
     if (w->n == w->caplens) {
         size_t cap = w->caplens ? w->caplens * 2 : 1024;
         uint32_t *l = realloc(w->lens, cap * sizeof *l);

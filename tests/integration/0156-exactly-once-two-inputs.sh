@@ -50,26 +50,7 @@ kills=0 attempts=0
 while [ $kills -lt 12 ]; do
   attempts=$((attempts + 1)); [ $attempts -le 8 ] || fail "only $kills kills landed in $attempts attempts"
   new_input k
-  before=0
-  for _ in $(seq 1 60); do
-    [ $kills -lt 12 ] || break
-    (run k) 2> run.err & pid=$!
-    sleep "$(printf '0.%03d' $(( RANDOM % 290 + 10 )))" # 10 to 299 ms
-    if kill -9 $pid 2>/dev/null; then
-      wait $pid 2>/dev/null || true
-      cat run.err >> k.err
-      after=$(sink_records)
-      done_inserts=$(grep -cE 'already completed|completed:' run.err || true)
-      if [ "$done_inserts" -lt 2 ] && [ "$after" -gt "$before" ]; then
-        kills=$((kills + 1))
-      fi
-      before=$after
-    else
-      wait $pid || { cat run.err >> k.err; tail k.err; fail "a restarted run failed"; }
-      cat run.err >> k.err
-      break
-    fi
-  done
+  kill_runs 12 10 290 # 10 to 299 ms
   (run k) 2>> k.err || { tail k.err; fail "the final restart failed"; }
   "$logtool" cat k/streams/joined | sort > k.joined
   final_table k > k.table

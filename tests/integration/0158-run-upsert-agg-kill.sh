@@ -57,24 +57,8 @@ deletes=$("$logtool" changelog ref/streams/few | grep -c '^-D' || true)
 sink_records() { echo $(( $("$logtool" end k/streams/totals 2>/dev/null || echo 0) + \
   $("$logtool" end k/streams/few 2>/dev/null || echo 0) )); }
 new_input k
-kills=0 before=0
-for _ in $(seq 1 60); do
-  [ $kills -lt 8 ] || break
-  (run k) 2> run.err & pid=$!
-  sleep "$(printf "0.%03d" $(( RANDOM % 570 + 30 )))" # 30 to 599 ms
-  if kill -9 $pid 2>/dev/null; then
-    wait $pid 2>/dev/null || true
-    cat run.err >> k.err
-    after=$(sink_records)
-    done_inserts=$(grep -cE 'already completed|completed:' run.err || true)
-    if [ "$done_inserts" -lt 2 ] && [ "$after" -gt "$before" ]; then kills=$((kills + 1)); fi
-    before=$after
-  else
-    wait $pid || { cat run.err >> k.err; tail k.err; fail "a restarted run failed"; }
-    cat run.err >> k.err
-    break
-  fi
-done
+kills=0
+kill_runs 8 30 570 # 30 to 599 ms
 (run k) 2>> k.err || { tail k.err; fail "the final restart failed"; }
 [ $kills -ge 3 ] || fail "only $kills kills landed"
 resumes=$(grep -cE "resumed from checkpoint .* offset [1-9]" k.err || true)

@@ -6,11 +6,8 @@
 # each changelog leaves must equal exactly what DuckDB (an independent engine, tests/oracle)
 # computes over the same records, which a first run copies into streams and logtool dumps.
 . "$(dirname "$0")/lib.sh"
-oracle="$SLUICE_ROOT/tests/oracle"
-[ -d "$oracle/node_modules/@duckdb/node-api" ] || { echo "tests/oracle/node_modules missing: run make deps"; exit 77; }
-command -v node >/dev/null || { echo "node not installed"; exit 77; }
-cd "$TEST_TMP"
-logtool="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool"
+. "$(dirname "$0")/nexmark_queries.sh"
+. "$(dirname "$0")/nexmark_lib.sh" # (it changes to $TEST_TMP)
 people=120 # the generator's blocks: one person, three auctions and 46 bids each
 person_ddl="CREATE TABLE person (id BIGINT, name STRING, emailAddress STRING, creditCard STRING, city STRING, state STRING,
   \`dateTime\` TIMESTAMP(3), extra STRING, WATERMARK FOR \`dateTime\` AS \`dateTime\` - INTERVAL '4' SECOND)
@@ -19,12 +16,9 @@ auction_ddl="CREATE TABLE auction (id BIGINT, itemName STRING, description STRIN
   \`dateTime\` TIMESTAMP(3), expires TIMESTAMP(3), seller BIGINT, category BIGINT, extra STRING,
   WATERMARK FOR \`dateTime\` AS \`dateTime\` - INTERVAL '4' SECOND)
   WITH ('connector' = 'datagen', 'kind' = 'auction', 'events' = '$((people * 3))', 'rate' = '0');"
-bid_ddl="CREATE TABLE bid (auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING, \`dateTime\` TIMESTAMP(3),
-  extra STRING, WATERMARK FOR \`dateTime\` AS \`dateTime\` - INTERVAL '4' SECOND)
-  WITH ('connector' = 'datagen', 'kind' = 'bid', 'events' = '$((people * 46))', 'rate' = '0');"
+bid_ddl=$(nexmark_bid_ddl 0 "$((people * 46))")
 person_columns='id BIGINT, name VARCHAR, emailAddress VARCHAR, creditCard VARCHAR, city VARCHAR, state VARCHAR, dateTime TIMESTAMP, extra VARCHAR'
 auction_columns='id BIGINT, itemName VARCHAR, description VARCHAR, initialBid BIGINT, reserve BIGINT, dateTime TIMESTAMP, expires TIMESTAMP, seller BIGINT, category BIGINT, extra VARCHAR'
-bid_columns='auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, dateTime TIMESTAMP, extra VARCHAR'
 
 # the input: the same datagen records, copied into streams and dumped as NDJSON
 for t in person auction bid; do
@@ -148,8 +142,6 @@ SELECT P.id, P.name, A.id, A.category FROM person P LEFT JOIN auction A ON P.id 
 SQL
 check 91 person_id,auction_id person auction
 
-# window start in DuckDB: the epoch-aligned 10-second bucket of a timestamp
-bucket="make_timestamp(epoch_ms(dateTime) // 10000 * 10000 * 1000)"
 
 # ---- q7: the highest bid of each 10-second window: a join of bids with a windowed aggregate
 # over them (one stream read twice) ----
@@ -182,33 +174,8 @@ check 7 - bid
 cat > q8.sink <<'SQL'
 CREATE TABLE nexmark_q8 (id BIGINT, name VARCHAR, stime TIMESTAMP(3));
 SQL
-cat > q8.insert <<'SQL'
-INSERT INTO nexmark_q8
-SELECT P.id, P.name, P.starttime
-FROM (
-  SELECT id, name,
-        window_start AS starttime,
-        window_end AS endtime
-  FROM TABLE(
-            TUMBLE(TABLE person, DESCRIPTOR(`dateTime`), INTERVAL '10' SECOND))
-  GROUP BY id, name, window_start, window_end
-) P
-JOIN (
-  SELECT seller,
-        window_start AS starttime,
-        window_end AS endtime
-  FROM TABLE(
-        TUMBLE(TABLE auction, DESCRIPTOR(`dateTime`), INTERVAL '10' SECOND))
-  GROUP BY seller, window_start, window_end
-) A
-ON P.id = A.seller AND P.starttime = A.starttime AND P.endtime = A.endtime;
-SQL
-cat > q8.duckdb <<SQL
-SELECT P.id, P.name, strftime(P.starttime, '%Y-%m-%d %H:%M:%S.%g')
-FROM (SELECT id, name, $bucket AS starttime FROM person GROUP BY id, name, $bucket) P
-JOIN (SELECT seller, $bucket AS starttime FROM auction GROUP BY seller, $bucket) A
-ON P.id = A.seller AND P.starttime = A.starttime
-SQL
+nexmark_q8_insert > q8.insert
+nexmark_q8_duckdb > q8.duckdb
 check 8 - person auction
 
 # ---- q9: each auction's winning bid (the highest within its lifetime, the earliest of equal
@@ -251,7 +218,13 @@ check 9 id auction bid
 cat > q5.sink <<'SQL'
 CREATE TABLE nexmark_q5 (auction BIGINT, num BIGINT);
 SQL
-cat > q5.insert <<'SQL'
+# hop_bids INDENT: the published q5's windowing of bid, which it writes twice (its HOP line
+# indented by INDENT spaces)
+hop_bids() {
+  printf '     FROM TABLE(\n%*sHOP(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '"'2'"' SECOND, INTERVAL '"'10'"' SECOND))\n' "$1" ''
+  echo '     GROUP BY auction, window_start, window_end'
+}
+cat > q5.insert <<SQL
 INSERT INTO nexmark_q5
 SELECT AuctionBids.auction, AuctionBids.num
  FROM (
@@ -260,9 +233,7 @@ SELECT AuctionBids.auction, AuctionBids.num
      count(*) AS num,
      window_start AS starttime,
      window_end AS endtime
-     FROM TABLE(
-             HOP(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '2' SECOND, INTERVAL '10' SECOND))
-     GROUP BY auction, window_start, window_end
+$(hop_bids 13)
  ) AS AuctionBids
  JOIN (
    SELECT
@@ -274,9 +245,7 @@ SELECT AuctionBids.auction, AuctionBids.num
        count(*) AS num,
        window_start AS starttime,
        window_end AS endtime
-     FROM TABLE(
-                HOP(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '2' SECOND, INTERVAL '10' SECOND))
-     GROUP BY auction, window_start, window_end
+$(hop_bids 16)
      ) AS CountBids
    GROUP BY CountBids.starttime, CountBids.endtime
  ) AS MaxBids

@@ -8,24 +8,12 @@
 #   row follows the pipeline's error policy (skip counts and drops it, dead_letter writes it to
 #   the dead-letter stream, fail stops), the other rows go through, and the run ends normally.
 . "$(dirname "$0")/lib.sh"
-oracle="$SLUICE_ROOT/tests/oracle"
-[ -d "$oracle/node_modules/@duckdb/node-api" ] || { echo "tests/oracle/node_modules missing: run make deps"; exit 77; }
-command -v node >/dev/null || { echo "node not installed"; exit 77; }
-cd "$TEST_TMP"
-logtool="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool"
+. "$(dirname "$0")/nexmark_lib.sh"
 events=20000
-bid_ddl="CREATE TABLE bid (auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING, \`dateTime\` TIMESTAMP(3),
-  extra STRING, WATERMARK FOR \`dateTime\` AS \`dateTime\` - INTERVAL '4' SECOND)
-  WITH ('connector' = 'datagen', 'kind' = 'bid', 'events' = '$events', 'rate' = '0');"
-bid_columns='auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, dateTime TIMESTAMP, extra VARCHAR'
+bid_ddl=$(nexmark_bid_ddl 0 "$events")
 
 # ---- q14 ----
-{ echo "$bid_ddl"
-  echo 'CREATE TABLE bids_copy (auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING, `dateTime` TIMESTAMP(3), extra STRING);'
-  echo 'INSERT INTO bids_copy SELECT * FROM bid;'; } > copy.sql
-"$SLUICED" run --bounded --data-dir copy copy.sql 2> copy.err || fail "copy run: $(cat copy.err)"
-"$logtool" cat copy/streams/bids_copy > bids.ndjson
-assert_eq "$(wc -l < bids.ndjson)" "$events" "bids copied"
+nexmark_copy_bids "$events"
 
 cat > q14.ddl <<'SQL'
 CREATE FUNCTION count_char RETURNS BIGINT AS 'return function(s, c)

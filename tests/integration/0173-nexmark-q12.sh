@@ -7,17 +7,8 @@
 # (tests/oracle) over the same records. Bounded, the open windows fire at the end of input;
 # unbounded, the wall clock closes them while the run goes on.
 . "$(dirname "$0")/lib.sh"
-oracle="$SLUICE_ROOT/tests/oracle"
-[ -d "$oracle/node_modules/@duckdb/node-api" ] || { echo "tests/oracle/node_modules missing: run make deps"; exit 77; }
-command -v node >/dev/null || { echo "node not installed"; exit 77; }
-cd "$TEST_TMP"
-logtool="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool"
+. "$(dirname "$0")/nexmark_lib.sh"
 events=6000
-bid_ddl() { # RATE EVENTS
-  echo "CREATE TABLE bid (auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING, \`dateTime\` TIMESTAMP(3),
-  extra STRING, WATERMARK FOR \`dateTime\` AS \`dateTime\` - INTERVAL '4' SECOND)
-  WITH ('connector' = 'datagen', 'kind' = 'bid', 'events' = '$2', 'rate' = '$1');"
-}
 cat > q12.query <<'SQL'
 CREATE TABLE nexmark_q12 (
   bidder BIGINT,
@@ -40,12 +31,7 @@ GROUP BY bidder, window_start, window_end;
 SQL
 
 # the input, copied into a stream and dumped; DuckDB counts the bids per bidder
-{ bid_ddl 0 "$events"
-  echo 'CREATE TABLE bids_copy (auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING, `dateTime` TIMESTAMP(3), extra STRING);'
-  echo 'INSERT INTO bids_copy SELECT * FROM bid;'; } > copy.sql
-"$SLUICED" run --bounded --data-dir copy copy.sql 2> copy.err || fail "copy run: $(cat copy.err)"
-"$logtool" cat copy/streams/bids_copy > bids.ndjson
-assert_eq "$(wc -l < bids.ndjson)" "$events" "bids copied"
+nexmark_copy_bids "$events"
 echo 'SELECT bidder, count(*) FROM bid GROUP BY bidder' > count.duckdb
 node "$oracle/duckdb_query.mjs" bid 'auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, dateTime TIMESTAMP, extra VARCHAR' \
   bids.ndjson count.duckdb > want.counts || fail "DuckDB failed"
@@ -66,7 +52,7 @@ check_shape() {
 sums() { jq -s -c 'group_by(.bidder) | map([(.[0].bidder | tostring), (map(.bid_count) | add | tostring)]) | .[]' "$1" | sort; }
 
 # ---- bounded, at a rate (about 3 s of input): windows close by the clock, the rest at the end ----
-{ bid_ddl 2000 "$events"; cat q12.query; } > q12.sql
+{ nexmark_bid_ddl 2000 "$events"; cat q12.query; } > q12.sql
 "$SLUICED" run --bounded --data-dir d1 q12.sql 2> d1.err || fail "q12 run: $(cat d1.err)"
 grep -q "completed: $events records in" d1.err || fail "q12 did not read every bid: $(cat d1.err)"
 "$logtool" cat d1/streams/nexmark_q12 > bounded.ndjson
@@ -77,7 +63,7 @@ cmp -s want.counts bounded.sums || { diff want.counts bounded.sums | head -5; fa
 echo "q12 bounded: $(wc -l < bounded.ndjson) windows over $(wc -l < want.counts) bidders, counts equal to DuckDB's"
 
 # ---- unbounded input: the wall clock fires windows while the run goes on (no end of input) ----
-{ bid_ddl 500 0; cat q12.query; } > q12u.sql
+{ nexmark_bid_ddl 500 0; cat q12.query; } > q12u.sql
 bg "$SLUICED" run --data-dir d2 q12u.sql 2> d2.err
 pid=${T_PIDS[-1]}
 start=$(date +%s)

@@ -10,6 +10,7 @@
 # of a join (422 with line and column), refuses task_count > 1 on a join, and a preview over a
 # join reads both inputs.
 . "$(dirname "$0")/api_lib.sh"
+. "$(dirname "$0")/nexmark_queries.sh"
 oracle="$SLUICE_ROOT/tests/oracle"
 [ -d "$oracle/node_modules/@duckdb/node-api" ] || { echo "tests/oracle/node_modules missing: run make deps"; exit 77; }
 command -v node >/dev/null || { echo "node not installed"; exit 77; }
@@ -52,30 +53,8 @@ WHERE
     A.category = 10 and (P.state = 'OR' OR P.state = 'ID' OR P.state = 'CA');"
 q3_duckdb="SELECT P.name, P.city, P.state, A.id FROM auction A JOIN person P ON A.seller = P.id
 WHERE A.category = 10 AND (P.state = 'OR' OR P.state = 'ID' OR P.state = 'CA')"
-q8_sql="INSERT INTO nexmark_q8
-SELECT P.id, P.name, P.starttime
-FROM (
-  SELECT id, name,
-        window_start AS starttime,
-        window_end AS endtime
-  FROM TABLE(
-            TUMBLE(TABLE person, DESCRIPTOR(\`dateTime\`), INTERVAL '10' SECOND))
-  GROUP BY id, name, window_start, window_end
-) P
-JOIN (
-  SELECT seller,
-        window_start AS starttime,
-        window_end AS endtime
-  FROM TABLE(
-        TUMBLE(TABLE auction, DESCRIPTOR(\`dateTime\`), INTERVAL '10' SECOND))
-  GROUP BY seller, window_start, window_end
-) A
-ON P.id = A.seller AND P.starttime = A.starttime AND P.endtime = A.endtime;"
-bucket="make_timestamp(epoch_ms(dateTime) // 10000 * 10000 * 1000)"
-q8_duckdb="SELECT P.id, P.name, strftime(P.starttime, '%Y-%m-%d %H:%M:%S.%g')
-FROM (SELECT id, name, $bucket AS starttime FROM person GROUP BY id, name, $bucket) P
-JOIN (SELECT seller, $bucket AS starttime FROM auction GROUP BY seller, $bucket) A
-ON P.id = A.seller AND P.starttime = A.starttime"
+q8_sql=$(nexmark_q8_insert)
+q8_duckdb=$(nexmark_q8_duckdb)
 q20_sql="INSERT INTO nexmark_q20
 SELECT
     auction, bidder, price, channel, url, B.\`dateTime\`, B.extra,

@@ -16,21 +16,7 @@ export PGTZ=UTC
 
 # The sinks' target is a cluster of its own, not the platform's: the egress policy refuses
 # tenant workers the platform database's port (0231 tests that). It checks passwords (part 3).
-bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-pw="$TEST_TMP/pgpw"
-mkdir -p "$pw"
-echo 's3cret-pw' >"$TEST_TMP/pwfile"
-if [ "$(id -u)" -eq 0 ]; then
-  chown postgres: "$pw" "$TEST_TMP/pwfile"
-  p=$pw; while [ "$p" != / ]; do p=$(dirname "$p"); chmod o+x "$p" 2>/dev/null || true; done
-fi
-as_pg "$bindir/initdb" -D "$pw/data" -U sinker --auth=scram-sha-256 --pwfile="$TEST_TMP/pwfile" -E UTF8 --no-locale \
-  >"$TEST_TMP/initdb.log" 2>&1 || { cat "$TEST_TMP/initdb.log"; fail "initdb"; }
-port=$(free_port)
-as_pg "$bindir/pg_ctl" -D "$pw/data" -l "$pw/server.log" -w -t 60 \
-  -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$pw -c fsync=off" start >/dev/null ||
-  { cat "$pw/server.log"; fail "pg_ctl start"; }
-trap 'as_pg "$bindir/pg_ctl" -D "$pw/data" -m immediate -w stop >/dev/null 2>&1; t_cleanup' EXIT
+pw_cluster_up
 PWURL="postgresql://sinker@127.0.0.1:$port/postgres"
 PGPASSWORD=s3cret-pw psql -X -q "$PWURL" -c "CREATE ROLE target LOGIN SUPERUSER PASSWORD 'target-pw'" \
   -c "CREATE DATABASE sink_target OWNER target" || fail "create target database"

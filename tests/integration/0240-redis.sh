@@ -8,6 +8,8 @@
 # result at least once. Options are checked at create (422s); a refused port and a wrong
 # password end `failed` with a clear last_error; `sluiced run` reads and writes Redis too.
 . "$(dirname "$0")/api_lib.sh"
+. "$(dirname "$0")/broker_lib.sh"
+BROKER=redis
 logtool="$TOOLS/logtool"
 N=4000
 cd "$TEST_TMP"
@@ -34,19 +36,9 @@ produce 0 "$q1"
 assert_eq "$(rcli XLEN bids)" "$q1" "entries produced"
 
 live_start redis redis-corp --sync-ms 200 --backoff-initial-ms 100
-BIDS=$(create_id /v1/streams '{"name":"bids","schema":{"fields":[{"name":"auction","type":"BIGINT"},{"name":"price","type":"BIGINT"}]}}')
-call POST /v1/streams '{"name":"pricey","schema":{"fields":[{"name":"auction","type":"BIGINT"},{"name":"cents","type":"BIGINT"}]}}'
-expect 201
-call POST /v1/secrets "{\"name\":\"redis-pw\",\"value\":\"$RPW\"}"; expect 201
-call POST /v1/secrets '{"name":"redis-bad","value":"not-the-password"}'; expect 201
+broker_streams "$RPW"
 
 # 1. options checked at create, against the connector's table
-rejected() { # FIELD MESSAGE PROPERTIES
-  call POST /v1/connections "{\"name\":\"r\",\"connector\":\"redis\",\"type\":\"source\",\"stream\":\"bids\",\"properties\":$3}"
-  expect 422 invalid_connection
-  assert_eq "$(jq -r .error.details.field <<<"$RESP")" "$1" "field"
-  assert_eq "$(jq -r .error.message <<<"$RESP")" "$2" "message"
-}
 rejected properties.stream 'a redis connection needs the property "stream"' '{"host":"127.0.0.1"}'
 rejected properties.port 'redis option "port" must be a whole number from 1 to 65535, not "http"' \
   '{"host":"127.0.0.1","stream":"s","port":"http"}'
@@ -57,18 +49,13 @@ rejected properties.start 'redis option "start" must be earliest | latest, not "
   '{"host":"127.0.0.1","stream":"s","start":"now"}'
 
 # 2. a round trip: redis → bids → pipeline → pricey → redis
-connection() { local id; id=$(create_id /v1/connections "$1"); call POST "/v1/connections/$id/activate"; expect 200; echo "$id"; }
 SRC=$(connection "{\"name\":\"bids-in\",\"connector\":\"redis\",\"type\":\"source\",\"stream\":\"bids\",
   \"properties\":{\"host\":\"127.0.0.1\",\"port\":\"$RPORT\",\"stream\":\"bids\"},\"secret_refs\":{\"password\":\"redis-pw\"}}")
-P=$(create_id /v1/pipelines '{"name":"pricey","sql":"INSERT INTO pricey SELECT auction, price * 100 AS cents FROM bids WHERE price > 250"}')
-call POST "/v1/pipelines/$P/activate"; expect 200
+pricey_pipeline
 SINK=$(connection "{\"name\":\"pricey-out\",\"connector\":\"redis\",\"type\":\"sink\",\"stream\":\"pricey\",
   \"properties\":{\"host\":\"127.0.0.1\",\"port\":\"$RPORT\",\"stream\":\"pricey\",\"maxlen\":\"100000\"},
   \"secret_refs\":{\"password\":\"redis-pw\"}}")
-in_stream() { call GET "/v1/streams/$BIDS/records?limit=1"; jq -r .end_offset <<<"$RESP"; }
-has() { [ "$(in_stream)" -ge "$1" ]; }
 wait_for 30 has "$q1" || fail "the source copied $(in_stream) of $q1: $(sql "SELECT state, last_error FROM tasks")"
-has_pid() { [ -n "$(task_pid "$1")" ]; }
 wait_for 10 has_pid "$SRC" || fail "no running source task"
 pid=$(task_pid "$SRC")
 assert_eq "$(readlink "/proc/$pid/exe")" "$FULL_WORKER" "redis connections run on the full sluiced binary"
@@ -104,7 +91,7 @@ no_pending() { [ "$(rcli XPENDING bids sluice | head -n 1)" = 0 ]; }
 wait_for 10 no_pending || fail "entries still pending: $(rcli XPENDING bids sluice | tr '\n' ' ')"
 
 # 5. the sink stream: the pipeline's output as jq computes it, each at least once (at-least-once)
-jq -c 'select(.price > 250) | {auction, cents: (.price * 100)}' all.jsonl | sort >want.jsonl
+want_pricey
 out() { rcli --raw XRANGE pricey - + | grep '^{' | sort -u; }
 enough() { [ "$(out | wc -l)" -ge "$(wc -l <want.jsonl)" ]; }
 wait_for 30 enough || fail "the sink stream has $(out | wc -l) of $(wc -l <want.jsonl) distinct records"
@@ -113,11 +100,6 @@ cmp -s want.jsonl got.jsonl || fail "sink stream differs from jq: $(diff want.js
 echo "source $N entries once each, sink $(wc -l <got.jsonl) records ($(rcli XLEN pricey) entries), as jq says"
 
 # 6. clear failures within seconds: a refused port, a wrong password
-failed_with() { # ID TEXT
-  isfailed() { call GET "/v1/connections/$1"; [ "$(jq -r .actual_state <<<"$RESP")" = failed ]; }
-  wait_for 20 isfailed "$1" || fail "connection $1 not failed: $RESP"
-  assert_contains "$(jq -r .last_error <<<"$RESP")" "$2" "last_error says why"
-}
 NOPORT=$(free_port)
 call POST /v1/streams '{"name":"spare","schema":{"fields":[{"name":"auction","type":"BIGINT"}]}}'; expect 201
 REFUSED=$(connection "{\"name\":\"refused\",\"connector\":\"redis\",\"type\":\"source\",\"stream\":\"spare\",

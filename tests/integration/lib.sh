@@ -55,6 +55,51 @@ free_port() {
   done
   return 1
 }
+# kill_runs TARGET MIN_MS SPAN_MS: SIGKILLs the test's `run k` (its function; stderr to run.err,
+# appended to k.err) after MIN_MS to MIN_MS+SPAN_MS-1 ms, up to 60 times, until $kills (the
+# test's count, which this adds to) reaches TARGET or a run completes before its kill. A kill
+# counts only when it interrupted real work: fewer than two INSERTs had completed (or found their
+# work done) and the test's sink_records had grown past their size at the previous kill.
+kill_runs() {
+  local target=$1 lo=$2 span=$3 before=0 after done_inserts pid
+  for _ in $(seq 1 60); do
+    [ "$kills" -lt "$target" ] || break
+    (run k) 2> run.err & pid=$!
+    sleep "$(printf '0.%03d' $(( RANDOM % span + lo )))"
+    if kill -9 $pid 2>/dev/null; then
+      wait $pid 2>/dev/null || true
+      cat run.err >> k.err
+      after=$(sink_records)
+      done_inserts=$(grep -cE 'already completed|completed:' run.err || true)
+      if [ "$done_inserts" -lt 2 ] && [ "$after" -gt "$before" ]; then kills=$((kills + 1)); fi
+      before=$after
+    else
+      wait $pid || { cat run.err >> k.err; tail k.err; fail "a restarted run failed"; }
+      cat run.err >> k.err
+      break
+    fi
+  done
+}
+# pw_cluster_up: a PostgreSQL cluster of the test's own under $TEST_TMP/pgpw that checks
+# passwords (scram; superuser sinker, password s3cret-pw), on 127.0.0.1:$port, stopped when the
+# test ends; sets bindir, pw and port.
+pw_cluster_up() {
+  bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  pw="$TEST_TMP/pgpw"
+  mkdir -p "$pw"
+  echo 's3cret-pw' >"$TEST_TMP/pwfile"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres: "$pw" "$TEST_TMP/pwfile"
+    p=$pw; while [ "$p" != / ]; do p=$(dirname "$p"); chmod o+x "$p" 2>/dev/null || true; done
+  fi
+  as_pg "$bindir/initdb" -D "$pw/data" -U sinker --auth=scram-sha-256 --pwfile="$TEST_TMP/pwfile" -E UTF8 --no-locale \
+    >"$TEST_TMP/initdb.log" 2>&1 || { cat "$TEST_TMP/initdb.log"; fail "initdb"; }
+  port=$(free_port)
+  as_pg "$bindir/pg_ctl" -D "$pw/data" -l "$pw/server.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$pw -c fsync=off" start >/dev/null ||
+    { cat "$pw/server.log"; fail "pg_ctl start"; }
+  trap 'as_pg "$bindir/pg_ctl" -D "$pw/data" -m immediate -w stop >/dev/null 2>&1; t_cleanup' EXIT
+}
 # wait_for SECONDS CMD...: retry CMD until it succeeds or time runs out.
 wait_for() {
   local deadline=$(( $(date +%s) + $1 )); shift
