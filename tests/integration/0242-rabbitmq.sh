@@ -153,7 +153,7 @@ kill -9 "$RUN"; wait "$RUN" 2>/dev/null || true
 publish 500 1000 runq
 "$SLUICED" run run.sql --data-dir run 2>run2.err & RUN=$!
 T_PIDS+=("$RUN")
-wait_for 20 at_least 1000 || fail "sluiced run copied $(count) of 1000 after a SIGKILL: $(cat run2.err)"
+wait_for 60 at_least 1000 || fail "sluiced run copied $(count) of 1000 after a SIGKILL: $(cat run2.err)"
 kill "$RUN"; wait "$RUN" 2>/dev/null || true
 "$logtool" cat run/streams/copy | sort -u | cmp -s <(head -n 1000 all.jsonl | sort) - || fail "sluiced run lost messages"
 echo "sluiced run: 1000 messages, $(($("$logtool" cat run/streams/copy | wc -l) - 1000)) duplicates"
