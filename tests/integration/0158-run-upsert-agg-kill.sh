@@ -6,7 +6,7 @@
 # Afterwards each stream's final table (latest row per key, tombstones applied) equals a clean
 # run's, and that equals the table computed here by awk over the input, key by key.
 . "$(dirname "$0")/lib.sh"
-skip_under_san "its kills land 50-599 ms into a run, which the release build is past start-up by and the ASan build is not"
+skip_under_san "its kills land 30-599 ms into a run, which the release build is past start-up by and the ASan build is not"
 command -v jq >/dev/null || { echo "jq not installed"; exit 77; }
 cd "$TEST_TMP"
 logtool="$TOOLS/logtool"
