@@ -42,6 +42,17 @@ call POST /v1/functions '{"name":"my-fn","source":"return function(x) return x e
 call POST /v1/functions '{"name":"hog","source":"local t = {} while true do t[#t + 1] = {} end"}'
 expect 400 invalid_request
 assert_contains "$RESP" "budget exceeded" "a source that never finishes loading"
+# the source is loaded (its top level runs) when it is stored: in the same sandboxed Lua state as
+# a worker's, so a spin, the host's libraries and the module loader are refused there too
+call POST /v1/functions '{"name":"spin","source":"while true do end"}'; expect 400 invalid_request
+assert_contains "$RESP" "budget exceeded" "a source that spins while loading"
+marker="$TEST_TMP/udf-escaped"
+for src in "os.execute('touch $marker')" "io.open('$marker', 'w')" "require('os')" "dofile('/etc/passwd')"; do
+  call POST /v1/functions "$(jq -nc --arg s "$src return function(x) return x end" '{name: "escape", source: $s}')"
+  expect 400 invalid_request
+  assert_contains "$RESP" "nil value" "$src at load: the library is not there"
+done
+[ ! -e "$marker" ] || fail "a function's source reached the host's file system at create"
 call POST /v1/functions '{"name":"count_char","source":"return function(x) return x end"}'; expect 409
 call PATCH "/v1/functions/$F" '{"description":"occurrences of a character"}'; expect 200
 call PATCH "/v1/functions/$F" '{"source":"return 1"}'; expect 400 invalid_request

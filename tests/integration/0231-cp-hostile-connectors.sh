@@ -24,7 +24,7 @@ trap 'nft delete table inet '"$TABLE"' 2>/dev/null || true; t_cleanup' EXIT
 wait_for 10 nft list table inet "$TABLE" || fail "no nftables table $TABLE: $(cat cp.log)"
 signup evil-corp
 TOKEN=$KEY
-sql "UPDATE tenants SET plan = 'team' WHERE id = '$TENANT_ID'" >/dev/null # room for 12 tasks; not enterprise
+sql "UPDATE tenants SET plan = 'team' WHERE id = '$TENANT_ID'" >/dev/null # room for 24 tasks; not enterprise
 plans_before=$(sql "SELECT string_agg(id || ' ' || plan, ',' ORDER BY id) FROM tenants")
 
 call POST /v1/streams '{"name":"feed","schema":{"fields":[{"name":"id","type":"STRING"},{"name":"plan","type":"STRING"}]}}'
@@ -49,6 +49,14 @@ for t in "${targets[@]}"; do
   WANT[$id]="$host $port"
   id=$(connection "kafka-$name" kafka "{\"topic\":\"t\",\"properties.bootstrap.servers\":\"$host:$port\"}")
   WANT[$id]="$host $port"
+  # the broker connectors: each speaks its own protocol, so only a refused connect says
+  # "cannot connect" (a reached PostgreSQL or api port would fail later, at the handshake)
+  id=$(connection "redis-$name" redis "{\"host\":\"$host\",\"port\":\"$port\",\"stream\":\"s\"}")
+  WANT[$id]="$host $port"
+  id=$(connection "mqtt-$name" mqtt "{\"host\":\"$host\",\"port\":\"$port\",\"topic\":\"t\",\"client.id\":\"c-$name\"}")
+  WANT[$id]="$host $port"
+  id=$(connection "rmq-$name" rabbitmq "{\"host\":\"$host\",\"port\":\"$port\",\"queue\":\"q\"}")
+  WANT[$id]="$host $port"
 done
 
 for id in "${!WANT[@]}"; do
@@ -63,6 +71,8 @@ for id in "${!WANT[@]}"; do
   case $(jq -r .name <<<"$RESP") in
     pg-*) assert_contains "$err" "No route to host" "postgres refused at connect" ;;
     hook-*) assert_contains "$err" "Couldn't connect to server" "webhook refused at connect" ;;
+    redis-* | mqtt-* | rmq-*) assert_contains "$err" "cannot connect" "refused at connect"
+      assert_contains "$err" "No route to host" "refused by the egress policy" ;;
     kafka-*) assert_contains "$(sql "SELECT string_agg(message, ' ') FROM task_logs WHERE resource_id = '$id'")" \
       "failed: No route to host" "kafka refused at connect (librdkafka's log)" ;;
   esac
