@@ -827,7 +827,7 @@ static int function_validate(struct api_request *req, json_t *body, bool create,
 }
 
 /* The tenant's functions whose names occur in text (a superset of those it calls), defined
- * for the planner into *defs (*n of them; free with pipeline_functions_free). One whose
+ * for the planner into *defs (*n of them; free with sql_function_defs_free). One whose
  * stored source no longer loads is left out (a call then is an unknown function). 0, or -1
  * with resp filled. */
 static int pipeline_functions(struct api_request *req, struct api_response *resp, const char *text,
@@ -854,13 +854,6 @@ static int pipeline_functions(struct api_request *req, struct api_response *resp
     }
     PQclear(res);
     return 0;
-}
-
-static void pipeline_functions_free(struct sql_function_def *defs, int n)
-{
-    for (int i = 0; defs && i < n; i++)
-        sql_function_def_free(&defs[i]);
-    free(defs);
 }
 
 static int pipeline_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
@@ -900,7 +893,7 @@ static int pipeline_validate(struct api_request *req, json_t *body, bool create,
                 return -1;
             }
             int rc = pipeline_validate_sql_with(text, task_count, stream_catalog_schema, cat, defs, ndefs, &err);
-            pipeline_functions_free(defs, ndefs);
+            sql_function_defs_free(defs, (size_t)ndefs);
             stream_catalog_release(cat);
             if (rc < 0)
                 return pipeline_fail_sql(resp, sql, &err);
@@ -925,7 +918,7 @@ static int pipeline_validate(struct api_request *req, json_t *body, bool create,
             return -1;
         }
         int rc = pipeline_validate_sql_with(text, task_count, pipeline_stream_schema, &streams, defs, ndefs, &err);
-        pipeline_functions_free(defs, ndefs);
+        sql_function_defs_free(defs, (size_t)ndefs);
         PQclear(streams.candidates);
         PQclear(stored);
         stored = NULL;

@@ -315,7 +315,7 @@ static PGresult *tenant_functions(PGconn *conn, const char *tenant, const char *
 }
 
 /* The rows of tenant_functions() defined for the planner: *defs (free with
- * functions_defs_free), as many as load (one that does not is left out: the compile then
+ * sql_function_defs_free), as many as load (one that does not is left out: the compile then
  * names it). Returns how many, or -1 when out of memory. */
 static int functions_defs(PGresult *res, struct sql_function_def **defs)
 {
@@ -329,13 +329,6 @@ static int functions_defs(PGresult *res, struct sql_function_def **defs)
             n++;
     }
     return n;
-}
-
-static void functions_defs_free(struct sql_function_def *defs, int n)
-{
-    for (int i = 0; defs && i < n; i++)
-        sql_function_def_free(&defs[i]);
-    free(defs);
 }
 
 /* The input streams (into sources, *nsources of them; sources may be NULL) and the output
@@ -356,7 +349,7 @@ static int pipeline_streams(struct stream_catalog *cat, const char *sql, char (*
     PQclear(fres);
     struct plan_options po = {.functions = defs, .nfunctions = ndefs < 0 ? 0 : ndefs};
     struct plan *plan = plan_compile_with(sql, stream_catalog_lookup, cat, &po, &se);
-    functions_defs_free(defs, ndefs);
+    sql_function_defs_free(defs, ndefs < 0 ? 0 : (size_t)ndefs);
     if (!plan)
         return -1;
     int n = plan_nsources(plan);

@@ -307,16 +307,8 @@ static int worker_execute(const struct engine_options *task, const char *task_id
     return result == ENGINE_FAILED ? -1 : 0;
 }
 
-/* Sets up streams and options from the spec and runs it; returns 0, or -1 with err. */
-static void worker_functions_free(struct sql_function_def *defs, size_t n)
-{
-    for (size_t i = 0; defs && i < n; i++)
-        sql_function_def_free(&defs[i]);
-    free(defs);
-}
-
 /* The spec's user-defined functions as the engine's definitions (into o; free them with
- * worker_functions_free(o->functions, o->nfunctions)); 0, or -1 with err. */
+ * sql_function_defs_free(o->functions, o->nfunctions)); 0, or -1 with err. */
 static int worker_functions(const struct task_spec *spec, struct engine_options *o, char *err, size_t errlen)
 {
     struct sql_function_def *defs = calloc(spec->nfunctions + 1, sizeof *defs);
@@ -329,7 +321,7 @@ static int worker_functions(const struct task_spec *spec, struct engine_options 
         struct sql_error se;
         if (sql_function_define(f->name, f->returns, f->source, &defs[i], &se) != 0) {
             snprintf(err, errlen, "function \"%s\": %s", f->name, se.message);
-            worker_functions_free(defs, i);
+            sql_function_defs_free(defs, i);
             return -1;
         }
     }
@@ -338,6 +330,7 @@ static int worker_functions(const struct task_spec *spec, struct engine_options 
     return 0;
 }
 
+/* Sets up streams and options from the spec and runs it; returns 0, or -1 with err. */
 static int worker_run_spec(const struct task_spec *spec, char *err, size_t errlen)
 {
     log_set_id(spec->task_id);
@@ -366,7 +359,7 @@ static int worker_run_spec(const struct task_spec *spec, char *err, size_t errle
     if (ws)
         free_streams(ws, nstreams);
     free(es);
-    worker_functions_free((struct sql_function_def *)o.functions, (size_t)o.nfunctions);
+    sql_function_defs_free((struct sql_function_def *)o.functions, (size_t)o.nfunctions);
     return rc;
 }
 

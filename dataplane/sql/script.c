@@ -137,6 +137,13 @@ void sql_function_def_free(struct sql_function_def *d)
     memset(d, 0, sizeof *d);
 }
 
+void sql_function_defs_free(struct sql_function_def *defs, size_t n)
+{
+    for (size_t i = 0; defs && i < n; i++)
+        sql_function_def_free(&defs[i]);
+    free(defs);
+}
+
 int sql_function_define(const char *name, const char *returns, const char *source, struct sql_function_def *out,
                         struct sql_error *err)
 {

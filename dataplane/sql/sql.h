@@ -78,6 +78,8 @@ int sql_function_define(const char *name, const char *returns, const char *sourc
                         struct sql_error *err);
 /* Frees d's strings; d itself is not freed. NULL is a no-op. */
 void sql_function_def_free(struct sql_function_def *d);
+/* Frees the n definitions of defs (their strings) and the array. NULL is a no-op. */
+void sql_function_defs_free(struct sql_function_def *defs, size_t n);
 struct sql_script {
     struct sql_stream_def *streams;
     int nstreams;
