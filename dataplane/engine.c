@@ -655,7 +655,7 @@ static int process_record(struct run *r, const struct stream_record *rec)
         return bad_record(r, rec, reason);
     struct sql_error se = {0};
     r->err[0] = '\0';
-    int rc = plan_process_source(r->plan, r->cur_input, in->row, r->arena, emit_row, r, &se);
+    int rc = plan_process_source_kind(r->plan, r->cur_input, rec->kind, in->row, r->arena, emit_row, r, &se);
     if (held_release(r, false) != 0 || (rc != 0 && r->err[0])) /* the sink failed: fatal whatever the policy */
         return -1;
     return rc == 0 ? 0 : bad_record(r, rec, se.message);
@@ -796,7 +796,8 @@ static int open_readers(struct run *r, const bool *restored)
          * bounded run resuming an unbounded one's checkpoint takes the end as of now */
         if (!restored[p] || (o->bounded && r->ends[p] == UINT64_MAX)) {
             uint64_t end = UINT64_MAX;
-            if ((o->bounded || strcmp(st->backend, "datagen") == 0) &&
+            if ((o->bounded || strcmp(st->backend, "datagen") == 0 ||
+                 (r->plan && plan_source_preload(r->plan, r->part_input[p]))) &&
                 be->end_offset(r->readers[p], &end, e, sizeof e) != 0)
                 return run_fail(r, "stream \"%s\": %s", st->name, e);
             r->ends[p] = end;
@@ -972,8 +973,11 @@ static long run_pass(struct run *r, struct stream_record *recs)
     long total = 0;
     char e[512];
     mark_ended_inputs(r);
+    bool loading = false; /* a lookup join's table is still being read: the other streams wait */
+    for (int i = 0; r->plan && i < r->ninputs; i++)
+        loading |= plan_source_preload(r->plan, i) && !r->inputs[i].ended;
     for (int p = 0; p < r->nparts; p++) {
-        if (r->offsets[p] >= r->ends[p])
+        if (r->offsets[p] >= r->ends[p] || (loading && !plan_source_preload(r->plan, r->part_input[p])))
             continue;
         uint64_t room = r->ends[p] - r->offsets[p];
         int max = room < RUNTIME_BATCH ? (int)room : RUNTIME_BATCH;

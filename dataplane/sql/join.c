@@ -11,6 +11,7 @@
 #include "common/arena.h"
 #include "dataplane/sql/eval.h"
 #include "dataplane/sql/opstate.h"
+#include "dataplane/sql/temporal.h"
 
 static int jfail(struct sql_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int jfail(struct sql_error *err, const char *fmt, ...)
@@ -284,6 +285,7 @@ struct join {
     int64_t last_sweep;
     int64_t wm, wm_swept; /* the watermark (join_watermark), and at the last sweep */
     struct join_stats stats;
+    struct temporal *tj; /* a temporal join (c.temporal): it runs the join */
 };
 
 struct join *join_new(const struct join_config *c, struct sql_error *err)
@@ -295,6 +297,11 @@ struct join *join_new(const struct join_config *c, struct sql_error *err)
         return NULL;
     }
     j->c = *c;
+    if (c->temporal && !(j->tj = temporal_new(c, err))) {
+        free(j->out);
+        free(j);
+        return NULL;
+    }
     for (int s = 0; s < 2; s++) {
         j->sides[s].t.nkeys = c->nkeys;
         j->sides[s].ncols = s ? c->nright : c->nleft;
@@ -334,6 +341,7 @@ void join_free(struct join *j)
         return;
     side_clear(&j->sides[0]);
     side_clear(&j->sides[1]);
+    temporal_free(j->tj);
     free(j->out);
     free(j);
 }
@@ -518,6 +526,8 @@ static int is_late(const struct join *j, int s, const struct value *row, const s
 int join_process(struct join *j, int side, enum row_kind kind, const struct value *row, int64_t now,
                  struct arena *scratch, join_emit_fn emit, void *ctx, struct sql_error *err)
 {
+    if (j->tj)
+        return temporal_process(j->tj, side, kind, row, scratch, emit, ctx, err);
     struct jcall x = {j, side, row, scratch, emit, ctx, err};
     struct value keys[JOIN_MAX_KEYS];
     int add = row_kind_is_accumulate(kind), outer = is_outer(j, side);
@@ -554,7 +564,7 @@ int join_process(struct join *j, int side, enum row_kind kind, const struct valu
 void join_expire(struct join *j, int64_t now)
 {
     int64_t ttl = j->c.state_ttl_ms, every = ttl / 8 > 0 ? ttl / 8 : 1;
-    if (ttl <= 0 || (j->last_sweep != INT64_MIN && now - j->last_sweep < every))
+    if (ttl <= 0 || j->tj || (j->last_sweep != INT64_MIN && now - j->last_sweep < every))
         return;
     j->last_sweep = now;
     for (int s = 0; s < 2; s++) {
@@ -598,8 +608,20 @@ void join_watermark(struct join *j, int64_t wm)
     }
 }
 
+int join_advance(struct join *j, int64_t wm, struct arena *scratch, join_emit_fn emit, void *ctx, struct sql_error *err)
+{
+    if (j->tj)
+        return temporal_watermark(j->tj, wm, scratch, emit, ctx, err);
+    join_watermark(j, wm);
+    return 0;
+}
+
 void join_stats(const struct join *j, struct join_stats *out)
 {
+    if (j->tj) {
+        temporal_stats(j->tj, out);
+        return;
+    }
     *out = j->stats;
     out->state_bytes = j->sides[0].bytes + j->sides[1].bytes;
 }
@@ -610,6 +632,8 @@ void join_stats(const struct join *j, struct join_stats *out)
 
 int join_snapshot(const struct join *j, char **buf, size_t *len)
 {
+    if (j->tj)
+        return temporal_snapshot(j->tj, buf, len);
     struct window_writer w = {0};
     window_put(&w, "JOIN0001", 8);
     opstate_put_i64(&w, (int64_t)j->stats.rows_in);
@@ -669,6 +693,8 @@ static int read_side(struct join *j, int s, struct window_reader *r)
 
 int join_restore(struct join *j, const char *buf, size_t len, struct sql_error *err)
 {
+    if (j->tj)
+        return temporal_restore(j->tj, buf, len, err);
     struct window_reader r = {buf, len, 0, 0};
     char magic[8];
     window_get(&r, magic, 8);

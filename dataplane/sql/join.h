@@ -59,7 +59,16 @@ struct join_config {
     int left_time, right_time;
     int64_t lower, upper;
     int window_key; /* -1: none */
+    /* A temporal join (FROM l JOIN r FOR SYSTEM_TIME AS OF l.t, temporal.h), INNER or LEFT:
+     * JOIN_TEMPORAL_EVENT (l.t the left's event time: left_time, right_time), or
+     * JOIN_TEMPORAL_PROC (l.t a PROCTIME() column: a lookup into the right side's rows as they
+     * are now); 0: a regular join. right_pk: the right row's PRIMARY KEY columns (nright_pk 0:
+     * none), by which a later right row replaces an earlier one. */
+    int temporal;
+    int right_pk[16];
+    int nright_pk;
 };
+enum { JOIN_TEMPORAL_EVENT = 1, JOIN_TEMPORAL_PROC = 2 };
 
 /* Compiles the ON condition on (its join keyword at `at`) over scope into c's keys and
  * residual: each conjunct a = b with a reading only one side and b only the other is a key
@@ -86,6 +95,10 @@ void join_expire(struct join *j, int64_t now);
 /* The watermark moved to wm: drops what the time bounds say no later row can match (swept now
  * and then). No-op without time bounds. */
 void join_watermark(struct join *j, int64_t wm);
+/* join_watermark, and a temporal join's rows that waited for wm to pass their time go out
+ * (INT64_MAX: the end of input, all of them). Returns 0, or -1 with err filled. */
+int join_advance(struct join *j, int64_t wm, struct arena *scratch, join_emit_fn emit, void *ctx,
+                 struct sql_error *err);
 
 struct join_stats {
     uint64_t rows_in, eval_errors, late_dropped;

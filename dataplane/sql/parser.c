@@ -1083,15 +1083,8 @@ static void parser_unsupported_after_from(struct parser *p)
     for (size_t i = 0; i < sizeof parser_joins / sizeof parser_joins[0]; i++)
         if (parser_is_keyword(t, parser_joins[i].word) &&
             (i == 0 || parser_is_keyword(t2, "JOIN") || parser_is_keyword(t2, "OUTER"))) {
-            if (i <= 4 && !parser_is_keyword(t, "CROSS") && !parser_is_keyword(t, "NATURAL")) {
-                int k = p->pos + 1; /* a join the engine runs, unless it is a temporal one */
-                for (; k + 1 < p->ntokens && !parser_is_keyword(&p->tokens[k], "ON") &&
-                       !parser_is_keyword(&p->tokens[k], "WHERE");
-                     k++)
-                    if (parser_is_keyword(&p->tokens[k], "FOR") && parser_is_keyword(&p->tokens[k + 1], "SYSTEM_TIME"))
-                        parser_error(p, &p->tokens[k], "FOR SYSTEM_TIME AS OF is not supported");
-                return;
-            }
+            if (i <= 4 && !parser_is_keyword(t, "CROSS") && !parser_is_keyword(t, "NATURAL"))
+                return; /* a join the engine runs (a temporal one too: parser_from) */
             /* a temporal or lookup join is named by its FOR SYSTEM_TIME AS OF */
             for (int k = p->pos + 1; k + 1 < p->ntokens && !parser_is_keyword(&p->tokens[k], "ON") &&
                                      !parser_is_keyword(&p->tokens[k], "WHERE");
@@ -1123,8 +1116,27 @@ static const char *parser_alias(struct parser *p)
 
 static struct ast_query *parser_query(struct parser *p);
 
-/* FROM item: name [alias] | TABLE(window function) [alias] | (query) [AS] alias. */
-static void parser_from_item(struct parser *p, struct ast_select *sel)
+/* FOR SYSTEM_TIME AS OF expr after the right item of a join (a temporal join): the expression,
+ * or NULL when there is none. */
+static struct ast *parser_as_of(struct parser *p, const struct token **at)
+{
+    const struct token *t = parser_peek(p);
+    const struct token *t2 = &p->tokens[p->pos + 1 < p->ntokens ? p->pos + 1 : p->pos];
+    if (!parser_is_keyword(t, "FOR") || !parser_is_keyword(t2, "SYSTEM_TIME"))
+        return NULL;
+    *at = t;
+    parser_next(p);
+    parser_next(p);
+    parser_expect_keyword(p, "AS");
+    parser_expect_keyword(p, "OF");
+    struct ast *e = parser_expr(p);
+    parser_check_depth(p, e, 1);
+    return e;
+}
+
+/* FROM item: name [alias] | TABLE(window function) [alias] | (query) [AS] alias; the right
+ * item of a join (join not NULL) may take FOR SYSTEM_TIME AS OF before its alias. */
+static void parser_from_item(struct parser *p, struct ast_select *sel, struct ast_join *join)
 {
     const struct token *t = parser_peek(p);
     if (parser_is_keyword(t, "LATERAL") || parser_is_keyword(t, "UNNEST") || parser_is_keyword(t, "VALUES"))
@@ -1145,6 +1157,8 @@ static void parser_from_item(struct parser *p, struct ast_select *sel)
         sel->source_token = parser_identifier(p, "a stream name", NULL);
         sel->source = sel->source_token->text;
     }
+    if (join)
+        join->as_of = parser_as_of(p, &join->as_of_token);
     parser_unsupported_after_from(p);
     sel->source_alias = parser_alias(p);
     parser_unsupported_after_from(p);
@@ -1198,7 +1212,7 @@ static void parser_from(struct parser *p, struct ast_select *sel)
 {
     const struct token *first = parser_peek(p), *at;
     enum join_type type;
-    parser_from_item(p, sel);
+    parser_from_item(p, sel, NULL);
     int kind = parser_join_start(p, &type, &at);
     if (!kind)
         return;
@@ -1209,7 +1223,7 @@ static void parser_from(struct parser *p, struct ast_select *sel)
     j->left = parser_join_side(p, sel, first);
     struct ast_select item = {0};
     const struct token *second = parser_peek(p);
-    parser_from_item(p, &item);
+    parser_from_item(p, &item, j->comma ? NULL : j);
     j->right = parser_join_side(p, &item, second);
     if (!j->comma) {
         parser_expect_keyword(p, "ON");

@@ -120,6 +120,10 @@ struct ast_join {
     struct ast_select *left, *right;
     struct ast *on; /* NULL for a comma join */
     int comma;
+    /* FROM a JOIN b FOR SYSTEM_TIME AS OF expr [alias] ON ...: a temporal join (NULL: none);
+     * as_of_token: its FOR */
+    struct ast *as_of;
+    const struct token *as_of_token;
 };
 
 /* One SELECT block: SELECT [DISTINCT] items FROM source [WHERE] [GROUP BY] [HAVING]. The source

@@ -21,6 +21,7 @@
 #include "dataplane/sql/parser.h"
 #include "dataplane/sql/functions.h"
 #include "dataplane/sql/join.h"
+#include "dataplane/sql/temporal.h"
 #include "dataplane/sql/over.h"
 #include "dataplane/sql/query.h"
 #include "dataplane/sql/rank.h"
@@ -54,6 +55,7 @@ struct join_op {
     struct schema out;       /* fields in the plan's arena */
     struct join_scope scope; /* out, with each column's side name */
     struct plan *plan;
+    int temporal; /* FOR SYSTEM_TIME AS OF (temporal.h): right is a scan that takes row kinds */
 };
 
 /* A stream the plan reads: its schema, the fields read, and its share of the watermark. */
@@ -65,6 +67,7 @@ struct plan_src {
     int64_t delay, max_ts; /* its watermark delay; the largest event time seen */
     int64_t last_ms;       /* processing time of its last row (the idle timeout) */
     int ended;             /* plan_source_ended: no more rows */
+    int preload;           /* a lookup join's table: read to its end first (plan_source_preload) */
     struct value *procrow; /* the row with its PROCTIME() column filled, when it has one */
 };
 
@@ -720,6 +723,32 @@ static void join_time_bounds(struct plan *p, struct join_op *jo, struct join_con
         p->windowed = 1; /* the watermark is kept */
 }
 
+/* FROM l JOIN r FOR SYSTEM_TIME AS OF l.t (temporal.h): checks it into c; its table's rows go
+ * with their kinds, a lookup's table is read first, the left's event time goes on. */
+static int temporal_setup(struct build *b, struct join_op *jo, const struct ast_join *aj, struct join_config *c)
+{
+    struct plan *p = b->p;
+    const struct ast *a = aj->as_of;
+    const struct schema *l = op_schema(jo->left);
+    int col = a->kind == AST_COLUMN ? join_find_column(&jo->scope, a->qualifier, a->name, a->quoted) : -1;
+    const struct ast_select *r = aj->right;
+    int src = -1;
+    for (int i = 0;
+         r->source && !r->subquery && r->window == WINDOW_NONE && find_named(b, r->source) < 0 && i < p->nsrcs; i++)
+        if (strcasecmp(p->srcs[i].name, r->source) == 0)
+            src = i;
+    if (jo->left->updating)
+        return fail_tok(b->err, aj->token, "the left side of a temporal join must be append-only; node %s updates it",
+                        jo->left->updating_by);
+    if (temporal_configure(aj, col < l->nfields ? col : -1, l, src >= 0 ? &p->srcs[src].in : NULL, c, b->err) < 0)
+        return -1;
+    jo->temporal = 1;
+    p->srcs[src].preload = c->temporal == JOIN_TEMPORAL_PROC;
+    p->windowed |= c->temporal == JOIN_TEMPORAL_EVENT; /* the watermark releases the left rows */
+    jo->out.rowtime_field = c->temporal == JOIN_TEMPORAL_EVENT ? l->rowtime_field : -1;
+    return 0;
+}
+
 /* "Join(joinType=[LeftOuterJoin])", as messages name the node. */
 static const char *describe_join(enum join_type t)
 {
@@ -769,10 +798,13 @@ static struct op *build_join(struct build *b, const struct ast_select *sel, cons
     c.types = types;
     if (join_compile_on(&p->compiler, &jo->scope, on, aj->token, &c) < 0)
         return NULL;
-    join_time_bounds(p, jo, &c);
+    if (aj->as_of && temporal_setup(b, jo, aj, &c) < 0)
+        return NULL;
+    if (!aj->as_of)
+        join_time_bounds(p, jo, &c);
     if (!(jo->join = join_new(&c, b->err)))
         return NULL;
-    if (aj->type != JOIN_INNER || jo->left->updating || jo->right->updating) {
+    if (!aj->as_of && (aj->type != JOIN_INNER || jo->left->updating || jo->right->updating)) {
         const struct op *u = jo->left->updating ? jo->left : jo->right->updating ? jo->right : NULL;
         jo->op.updating = 1;
         jo->op.updating_by = u ? u->updating_by : describe_join(aj->type);
@@ -1534,7 +1566,8 @@ static int fire_all(struct plan *p, int64_t limit)
     if (fire_ranks(p, limit) < 0) /* after the windows that feed them */
         return -1;
     for (int i = 0; i < p->njoins; i++) /* after every window fired into them */
-        join_watermark(p->joins[i]->join, limit);
+        if (join_advance(p->joins[i]->join, limit, p->scratch, join_emit, p->joins[i], p->err) < 0)
+            return -1;
     return 0;
 }
 
@@ -1610,8 +1643,25 @@ static void expire_state(struct plan *p)
 
 /* ---- Execution -------------------------------------------------------------------------*/
 
+/* The kind a scan takes a row of kind `kind` as: its own when it feeds a temporal join's table
+ * (a versioned table's -D ends a version), else +I (the planner sees streams as append-only). */
+static enum row_kind scan_kind(const struct query *q, enum row_kind kind)
+{
+    const struct op *to = q->op.parent;
+    if (to && to->kind == OP_JOIN && ((const struct join_op *)to)->temporal &&
+        ((const struct join_op *)to)->right == &q->op)
+        return kind;
+    return ROW_INSERT;
+}
+
 int plan_process_source(struct plan *p, int source, const struct value *row, struct arena *scratch, plan_emit_fn emit,
                         void *ctx, struct sql_error *err)
+{
+    return plan_process_source_kind(p, source, ROW_INSERT, row, scratch, emit, ctx, err);
+}
+
+int plan_process_source_kind(struct plan *p, int source, enum row_kind kind, const struct value *row,
+                             struct arena *scratch, plan_emit_fn emit, void *ctx, struct sql_error *err)
 {
     p->stats.rows_in++;
     p->emit = emit;
@@ -1629,7 +1679,7 @@ int plan_process_source(struct plan *p, int source, const struct value *row, str
     if (src->procrow)
         row = fill_proctime(src, row);
     for (int i = 0; i < p->nscans; i++)
-        if (p->scans[i]->source == source && query_push(p, p->scans[i], ROW_INSERT, row) < 0)
+        if (p->scans[i]->source == source && query_push(p, p->scans[i], scan_kind(p->scans[i], kind), row) < 0)
             return -1;
     if (p->proctime && fire_proctime(p) < 0)
         return -1;
@@ -1640,6 +1690,11 @@ int plan_process(struct plan *p, const struct value *row, struct arena *scratch,
                  struct sql_error *err)
 {
     return plan_process_source(p, 0, row, scratch, emit, ctx, err);
+}
+
+int plan_source_preload(const struct plan *p, int source)
+{
+    return source >= 0 && source < p->nsrcs && p->srcs[source].preload;
 }
 
 void plan_source_ended(struct plan *p, int source)

@@ -203,6 +203,15 @@ int plan_process(struct plan *p, const struct value *row, struct arena *scratch,
  * is the least of its streams' watermarks (see plan_options.source_idle_timeout_ms). */
 int plan_process_source(struct plan *p, int source, const struct value *row, struct arena *scratch, plan_emit_fn emit,
                         void *ctx, struct sql_error *err);
+/* plan_process_source for a row of kind `kind` (the record's, from a changelog or upsert
+ * stream). Only a temporal join's table takes it (its -U, -D end a version or remove a row);
+ * everything else takes every row as +I, as plan_process_source does. */
+int plan_process_source_kind(struct plan *p, int source, enum row_kind kind, const struct value *row,
+                             struct arena *scratch, plan_emit_fn emit, void *ctx, struct sql_error *err);
+/* 1 when stream `source` is the table of a processing-time lookup join (FOR SYSTEM_TIME AS OF
+ * a PROCTIME() column): the caller reads it to its end (as of the start) before giving the
+ * plan any row of the other streams, so that the lookups see the whole table. */
+int plan_source_preload(const struct plan *p, int source);
 /* Stream `source` has no more rows (a bounded input read to its end): it no longer holds the
  * watermark back (Flink: a finished source's watermark is +infinity). */
 void plan_source_ended(struct plan *p, int source);

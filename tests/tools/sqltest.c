@@ -11,7 +11,8 @@
  *   input:                       one JSON object per line, laid out by the source schema;
  *                                "@T {...}" sets the processing time to T ms first;
  *                                "name {...}" is a row of stream name (a query that reads
- *                                several streams; without a name: the first it reads)
+ *                                several streams; without a name: the first it reads);
+ *                                "[name] -D {...}" a row of that kind (+I, -U, +U, -D)
  *   sink: append-only            compile for an append-only sink (default: the sink takes
  *                                updates, as an upsert stream does)
  *   state-ttl: MS                the idle-state TTL (processing time: see "@T" below)
@@ -415,7 +416,7 @@ static int run_case(struct tcase *tc, struct sql_script *schema_script)
                 text++;
         }
         int source = 0;
-        if (*text != '{') {
+        if (*text != '{' && *text != '+' && *text != '-') {
             size_t n = strcspn(text, " {");
             source = -1;
             for (int k = 0; k < plan_nsources(p) && source < 0; k++)
@@ -430,6 +431,10 @@ static int run_case(struct tcase *tc, struct sql_script *schema_script)
             while (*text == ' ')
                 text++;
         }
+        enum row_kind kind = ROW_INSERT;
+        if ((text[0] == '+' || text[0] == '-') && row_kind_parse(text, 2, &kind) == 0)
+            for (text += 2; *text == ' '; text++)
+                ;
         in = plan_source_schema(p, source);
         json_t *obj = json_loads(text, 0, &jerr);
         char why[256];
@@ -445,7 +450,7 @@ static int run_case(struct tcase *tc, struct sql_script *schema_script)
             failed = 1;
             break;
         }
-        if (plan_process_source(p, source, row, scratch, collect, &o, &err) < 0) {
+        if (plan_process_source_kind(p, source, kind, row, scratch, collect, &o, &err) < 0) {
             char line_text[600];
             sql_error_shift(&err, line, column);
             sql_error_format(&err, msg, sizeof msg);
