@@ -104,7 +104,8 @@ SQL
 grep -q "completed: $((bids + $(wc -l < side_input.ndjson))) records in" q13.err || fail "q13 did not read every record: $(cat q13.err)"
 "$logtool" changelog q13/streams/nexmark_q13 | node "$oracle/final_table.mjs" - > q13.got || fail "q13: reading its output"
 cat > q13.duckdb <<'SQL'
-SELECT B.auction, B.bidder, B.price, B.dateTime, S.value FROM bid B JOIN side_input S ON B.auction % 10000 = S.key
+SELECT B.auction, B.bidder, B.price, strftime(B.dateTime, '%Y-%m-%d %H:%M:%S.%g'), S.value
+  FROM bid B JOIN side_input S ON B.auction % 10000 = S.key
 SQL
 node "$oracle/duckdb_query.mjs" bid "$bid_columns" bids.ndjson side_input 'key BIGINT, value VARCHAR' side_input.ndjson \
   q13.duckdb > q13.want || fail "q13: DuckDB failed"
