@@ -23,7 +23,7 @@ LDLIBS := -lpq -lmicrohttpd -ljansson -lssl -lcrypto -lrdkafka -lcurl -lseccomp 
 # without them and without librdkafka, hiredis, libmosquitto or librabbitmq.
 WITH_KAFKA := -Wl,--undefined=kafka_stream_backend -Wl,--undefined=postgres_stream_backend \
   -Wl,--undefined=webhook_stream_backend -Wl,--undefined=redis_stream_backend \
-  -Wl,--undefined=mqtt_stream_backend -Wl,--undefined=rabbitmq_stream_backend
+  -Wl,--undefined=mqtt_stream_backend -Wl,--undefined=rabbitmq_stream_backend -Wl,--undefined=pg_lookup_attach
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
 # Two flavours: rel (optimised) and san (ASan + UBSan, for unit tests and make test-san).

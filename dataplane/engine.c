@@ -21,8 +21,14 @@
 #include "dataplane/codec/json_decode.h"
 #include "dataplane/codec/json_encode.h"
 #include "dataplane/codec/row_key.h"
+#include "dataplane/connectors/postgres_lookup.h"
 #include "dataplane/log/log_stream.h"
 #include "dataplane/sql/sql.h"
+
+/* The PostgreSQL lookup is linked where the postgres connector is (Makefile: WITH_KAFKA); the lean
+ * sluiced-worker goes without: a postgres table there cannot be read. */
+#pragma weak pg_lookup_attach
+#pragma weak pg_lookup_close
 
 #define RUNTIME_BATCH 1024
 #define RUNTIME_HELD_KEY_MAX 4096  /* a held -U's key (LOG_COMPACT_MAX_KEY); a longer one is not held */
@@ -67,7 +73,8 @@ struct input {
     const struct stream_backend *backend;
     struct json_decoder *decoder;
     struct value *row;
-    bool ended; /* told the plan (plan_source_ended) */
+    bool ended;               /* told the plan (plan_source_ended) */
+    struct pg_lookup *lookup; /* a lookup join's table queried per key: no partitions are read */
 };
 
 /* A checkpoint names partition p of input i as i * ENGINE_INPUT_STRIDE + p (input 0: as a
@@ -729,6 +736,15 @@ static int setup_inputs(struct run *r, const char *connection_source)
         char e[512];
         if (!(in->stream = find_stream(o, name)))
             return run_fail(r, "stream \"%s\" is not defined", name);
+        int lk = r->plan && pg_lookup_attach ? pg_lookup_attach(r->plan, i, in->stream->backend, in->stream->props,
+                                                                in->stream->nprops, &in->lookup, e, sizeof e)
+                                             : 0;
+        if (lk != 0) {
+            counts[i] = 0;
+            if (lk < 0)
+                return run_fail(r, "%s", e);
+            continue;
+        }
         in->backend = stream_backend_find(in->stream->backend);
         if (!in->backend || !in->backend->open_reader)
             return run_fail(r, "stream \"%s\" (%s) cannot be read", name, in->stream->backend);
@@ -912,6 +928,8 @@ static void run_cleanup(struct run *r)
     for (int i = 0; r->inputs && i < r->ninputs; i++) {
         json_decoder_free(r->inputs[i].decoder);
         free(r->inputs[i].row);
+        if (r->inputs[i].lookup)
+            pg_lookup_close(r->inputs[i].lookup);
     }
     free(r->inputs);
     json_encoder_free(r->encoder);

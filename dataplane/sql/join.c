@@ -616,6 +616,17 @@ int join_advance(struct join *j, int64_t wm, struct arena *scratch, join_emit_fn
     return 0;
 }
 
+int join_lookup_keys(const struct join *j, int *cols, int max)
+{
+    return j->tj ? temporal_lookup_keys(j->tj, cols, max) : -1;
+}
+
+void join_set_lookup(struct join *j, plan_lookup_fn fn, void *ctx)
+{
+    if (j->tj)
+        temporal_set_lookup(j->tj, fn, ctx);
+}
+
 void join_stats(const struct join *j, struct join_stats *out)
 {
     if (j->tj) {

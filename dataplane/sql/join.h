@@ -100,6 +100,12 @@ void join_watermark(struct join *j, int64_t wm);
 int join_advance(struct join *j, int64_t wm, struct arena *scratch, join_emit_fn emit, void *ctx,
                  struct sql_error *err);
 
+/* A processing-time lookup join: the right row's columns its keys are (-1: a key is not a plain
+ * column, or this is no lookup join), and the function that gives the table's rows of a key
+ * from now on instead of the right side's rows (sql.h: plan_set_lookup). */
+int join_lookup_keys(const struct join *j, int *cols, int max);
+void join_set_lookup(struct join *j, plan_lookup_fn fn, void *ctx);
+
 struct join_stats {
     uint64_t rows_in, eval_errors, late_dropped;
     size_t state_bytes;

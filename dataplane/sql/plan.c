@@ -1697,6 +1697,32 @@ int plan_source_preload(const struct plan *p, int source)
     return source >= 0 && source < p->nsrcs && p->srcs[source].preload;
 }
 
+/* The lookup join whose table is stream source, or NULL. */
+static struct join *lookup_join(const struct plan *p, int source)
+{
+    for (int i = 0; i < p->njoins; i++) {
+        const struct join_op *jo = p->joins[i];
+        if (jo->temporal && jo->right->kind != OP_JOIN && jo->right->kind != OP_UNION && jo->right->kind != OP_RANK &&
+            jo->right->kind != OP_OVER && ((const struct query *)jo->right)->reads_source &&
+            ((const struct query *)jo->right)->source == source)
+            return jo->join;
+    }
+    return NULL;
+}
+
+int plan_lookup_keys(const struct plan *p, int source, int *cols, int max)
+{
+    const struct join *j = lookup_join(p, source);
+    return j ? join_lookup_keys(j, cols, max) : -1;
+}
+
+void plan_set_lookup(struct plan *p, int source, plan_lookup_fn fn, void *ctx)
+{
+    struct join *j = lookup_join(p, source);
+    if (j)
+        join_set_lookup(j, fn, ctx);
+}
+
 void plan_source_ended(struct plan *p, int source)
 {
     if (source >= 0 && source < p->nsrcs)

@@ -212,6 +212,18 @@ int plan_process_source_kind(struct plan *p, int source, enum row_kind kind, con
  * a PROCTIME() column): the caller reads it to its end (as of the start) before giving the
  * plan any row of the other streams, so that the lookups see the whole table. */
 int plan_source_preload(const struct plan *p, int source);
+/* A lookup join's table that the caller queries per key instead of reading it (a postgres
+ * table): fn gives the rows of the table (laid out per its schema) whose key columns
+ * (plan_lookup_keys, in that order) equal keys, in arena a (valid while a is); 0, or -1 with
+ * err filled. */
+typedef int (*plan_lookup_fn)(void *ctx, const struct value *keys, struct arena *a, struct value **rows, int *nrows,
+                              struct sql_error *err);
+/* The columns of stream `source` (a lookup join's table) that the ON condition equates with the
+ * left side, in key order, into cols[max]: how many, or -1 when one is not a plain column of it
+ * (or the stream is no lookup join's table). */
+int plan_lookup_keys(const struct plan *p, int source, int *cols, int max);
+/* From now on the lookup join whose table is stream `source` asks fn instead of the stream's rows. */
+void plan_set_lookup(struct plan *p, int source, plan_lookup_fn fn, void *ctx);
 /* Stream `source` has no more rows (a bounded input read to its end): it no longer holds the
  * watermark back (Flink: a finished source's watermark is +infinity). */
 void plan_source_ended(struct plan *p, int source);

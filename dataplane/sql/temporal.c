@@ -131,6 +131,8 @@ struct temporal {
     struct value *out;
     struct join_stats stats;
     size_t bytes;
+    plan_lookup_fn lookup; /* a lookup join's table queried per key (NULL: the right side's rows) */
+    void *lookup_ctx;
 };
 
 /* What one call works with. */
@@ -329,6 +331,18 @@ static int join_left(struct tcall *x, const struct value *l, int64_t time)
         if (i >= 0 && p->v[i].alive && (n = emit_match(x, l, p->v[i].row)) < 0)
             return -1;
     }
+    if (!null && t->lookup) {
+        struct value *rows;
+        int nrows;
+        if (t->lookup(t->lookup_ctx, keys, x->scratch, &rows, &nrows, x->err) < 0)
+            return -1;
+        for (int i = 0; i < nrows; i++) {
+            int m = emit_match(x, l, rows + (size_t)i * (size_t)t->c.nright);
+            if (m < 0)
+                return -1;
+            n += m;
+        }
+    }
     for (int i = 0; p && t->c.temporal == JOIN_TEMPORAL_PROC && i < p->n; i++) {
         int m = emit_match(x, l, p->v[i].row);
         if (m < 0)
@@ -495,6 +509,24 @@ int temporal_watermark(struct temporal *t, int64_t wm, struct arena *scratch, jo
     t->wm_swept = wm;
     sweep(t, wm);
     return 0;
+}
+
+int temporal_lookup_keys(const struct temporal *t, int *cols, int max)
+{
+    if (t->c.temporal != JOIN_TEMPORAL_PROC || t->c.nkeys > max)
+        return -1;
+    for (int k = 0; k < t->c.nkeys; k++) {
+        if (t->c.right_keys[k]->fn != eval_column)
+            return -1;
+        cols[k] = t->c.right_keys[k]->index;
+    }
+    return t->c.nkeys;
+}
+
+void temporal_set_lookup(struct temporal *t, plan_lookup_fn fn, void *ctx)
+{
+    t->lookup = fn;
+    t->lookup_ctx = ctx;
 }
 
 void temporal_stats(const struct temporal *t, struct join_stats *out)

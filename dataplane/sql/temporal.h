@@ -47,6 +47,10 @@ int temporal_process(struct temporal *t, int side, enum row_kind kind, const str
 int temporal_watermark(struct temporal *t, int64_t wm, struct arena *scratch, join_emit_fn emit, void *ctx,
                        struct sql_error *err);
 void temporal_stats(const struct temporal *t, struct join_stats *out);
+/* A lookup join: the table's columns its keys are (join.h: join_lookup_keys); the function
+ * that gives the table's rows of a key from now on instead of the right side's rows. */
+int temporal_lookup_keys(const struct temporal *t, int *cols, int max);
+void temporal_set_lookup(struct temporal *t, plan_lookup_fn fn, void *ctx);
 /* State for checkpoints (join.h: join_snapshot, join_restore). */
 int temporal_snapshot(const struct temporal *t, char **buf, size_t *len);
 int temporal_restore(struct temporal *t, const char *buf, size_t len, struct sql_error *err);

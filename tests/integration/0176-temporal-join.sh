@@ -6,7 +6,10 @@
 #  2. processing time: Nexmark q13 with its published INSERT unmodified (side_input an embedded
 #     log: Flink's legacy filesystem DDL adapted), in an unbounded run: the table is read to its
 #     end before the first bid, so every bid sees all of it;
-#  3. processing time against a datagen table (bounded by 'events').
+#  3. q13 again, its side input a table of a PostgreSQL the test runs, through the postgres
+#     connector: with a cache larger than the keys (one query per key), none (one per bid) and a
+#     small one (LRU: in between), and a missing table's error;
+#  4. processing time against a datagen table (bounded by 'events').
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nexmark_lib.sh" # (it changes to $TEST_TMP)
 
@@ -113,7 +116,54 @@ node "$oracle/duckdb_query.mjs" bid "$bid_columns" bids.ndjson side_input 'key B
 cmp -s q13.want q13.got || { diff q13.want q13.got | head -5; fail "q13: the result differs from DuckDB's"; }
 echo "q13: $(wc -l < q13.got) rows, equal to DuckDB's"
 
-# ---- 3. a lookup into a datagen table -------------------------------------------------------
+# ---- 3. q13 again, its side input a PostgreSQL table (Flink's JDBC lookup source) -------------
+export PGTZ=UTC
+TARGET="${PG_ADMIN_URL%/*}/temporal_$$"
+psql -X -q "$PG_ADMIN_URL" -c "CREATE DATABASE temporal_$$" || fail "create the lookup database"
+sql_on "$TARGET" "CREATE TABLE side_input (key bigint PRIMARY KEY, value text);
+  INSERT INTO side_input SELECT k, 'v' || (k * 31 % 1000) FROM generate_series(0, 9999) k WHERE k % 7 <> 3" \
+  || fail "create the lookup table"
+pg_q13() { # pg_q13 NAME OPTIONS: q13 over the PostgreSQL side input with those WITH options
+  { nexmark_bid_ddl 0 $bids
+    echo "CREATE TABLE side_input (key BIGINT, \`value\` VARCHAR)
+      WITH ('connector' = 'postgres', 'url' = '$TARGET', 'table' = '$3'$2);"
+    sed -n '/^CREATE TABLE nexmark_q13/,$p' q13.sql; } > "$1.sql"
+}
+scans() { sql_on "$TARGET" "SELECT idx_scan FROM pg_stat_user_tables WHERE relname = 'side_input'"; }
+pg_q13 pgq13 ", 'lookup.cache.max-rows' = '400', 'lookup.cache.ttl' = '10 min'" side_input
+"$SLUICED" run pgq13.sql --data-dir pgq13 --bounded 2> pgq13.err || fail "q13 over postgres: $(cat pgq13.err)"
+grep -q "completed: $bids records in" pgq13.err || fail "q13 over postgres did not read every bid: $(cat pgq13.err)"
+"$logtool" changelog pgq13/streams/nexmark_q13 | node "$oracle/final_table.mjs" - > pgq13.got || fail "reading its output"
+cmp -s q13.want pgq13.got || { diff q13.want pgq13.got | head -5; fail "q13 over postgres differs from DuckDB's"; }
+# the cache answered some lookups: fewer index scans than bids (the statistics come late)
+wait_for 20 test "$(scans)" -gt 0 || fail "no lookup reached PostgreSQL"
+sleep 1
+keys=$(node -e 'const s = new Set(); for (const l of require("fs").readFileSync("bids.ndjson", "utf8").split("\n"))
+  if (l) s.add(JSON.parse(l).auction % 10000); console.log(s.size)')
+assert_eq "$(scans)" "$keys" "queries with a cache larger than the keys (one per key)"
+echo "q13 over postgres: $(wc -l < pgq13.got) rows, equal to DuckDB's, $keys queries for $bids bids"
+for cache in 0 20; do
+  before=$(scans)
+  pg_q13 "pgq13_$cache" ", 'lookup.cache.max-rows' = '$cache'" side_input
+  "$SLUICED" run "pgq13_$cache.sql" --data-dir "pgq13_$cache" --bounded 2> "pgq13_$cache.err" ||
+    fail "q13 over postgres, cache $cache: $(cat "pgq13_$cache.err")"
+  "$logtool" changelog "pgq13_$cache/streams/nexmark_q13" | node "$oracle/final_table.mjs" - > "pgq13_$cache.got"
+  cmp -s q13.want "pgq13_$cache.got" || fail "q13 over postgres with cache $cache differs from DuckDB's"
+  wait_for 20 test "$(scans)" -gt "$before" || fail "no lookup reached PostgreSQL (cache $cache)"
+  sleep 1
+  n=$(( $(scans) - before ))
+  if [ "$cache" = 0 ]; then
+    assert_eq "$n" "$bids" "queries without a cache (one per bid)"
+  else
+    [ "$n" -gt "$keys" ] && [ "$n" -lt "$bids" ] || fail "an LRU cache of $cache rows made $n queries for $keys keys, $bids bids"
+  fi
+  echo "cache of $cache rows: $n queries"
+done
+pg_q13 pgmissing "" no_such_table
+"$SLUICED" run pgmissing.sql --data-dir pgmissing --bounded 2> pgmissing.err && fail "a missing lookup table ran"
+assert_contains "$(cat pgmissing.err)" 'postgres table "no_such_table" does not exist' "a missing lookup table"
+
+# ---- 4. a lookup into a datagen table -------------------------------------------------------
 people=120
 { nexmark_bid_ddl 0 $bids
   cat <<SQL
