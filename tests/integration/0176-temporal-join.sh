@@ -7,8 +7,8 @@
 #     log: Flink's legacy filesystem DDL adapted), in an unbounded run: the table is read to its
 #     end before the first bid, so every bid sees all of it;
 #  3. q13 again, its side input a table of a PostgreSQL the test runs, through the postgres
-#     connector: with a cache larger than the keys (one query per key), none (one per bid) and a
-#     small one (LRU: in between), and a missing table's error;
+#     connector: with a cache larger than the keys (one query per key), none (one per bid), a
+#     small one and a 1 ms TTL (in between), and a missing table's error;
 #  4. processing time against a datagen table (bounded by 'events').
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nexmark_lib.sh" # (it changes to $TEST_TMP)
@@ -142,9 +142,11 @@ keys=$(node -e 'const s = new Set(); for (const l of require("fs").readFileSync(
   if (l) s.add(JSON.parse(l).auction % 10000); console.log(s.size)')
 assert_eq "$(scans)" "$keys" "queries with a cache larger than the keys (one per key)"
 echo "q13 over postgres: $(wc -l < pgq13.got) rows, equal to DuckDB's, $keys queries for $bids bids"
-for cache in 0 20; do
+for cache in 0 20 ttl; do
   before=$(scans)
-  pg_q13 "pgq13_$cache" ", 'lookup.cache.max-rows' = '$cache'" side_input
+  opts=", 'lookup.cache.max-rows' = '$cache'"
+  [ $cache != ttl ] || opts=", 'lookup.cache.max-rows' = '400', 'lookup.cache.ttl' = '1 ms'"
+  pg_q13 "pgq13_$cache" "$opts" side_input
   "$SLUICED" run "pgq13_$cache.sql" --data-dir "pgq13_$cache" --bounded 2> "pgq13_$cache.err" ||
     fail "q13 over postgres, cache $cache: $(cat "pgq13_$cache.err")"
   "$logtool" changelog "pgq13_$cache/streams/nexmark_q13" | node "$oracle/final_table.mjs" - > "pgq13_$cache.got"
@@ -155,9 +157,11 @@ for cache in 0 20; do
   if [ "$cache" = 0 ]; then
     assert_eq "$n" "$bids" "queries without a cache (one per bid)"
   else
-    [ "$n" -gt "$keys" ] && [ "$n" -lt "$bids" ] || fail "an LRU cache of $cache rows made $n queries for $keys keys, $bids bids"
+    # LRU: keys pushed out (20 rows) or expired (1 ms) are queried again
+    [ "$n" -gt "$keys" ] && { [ "$n" -lt "$bids" ] || [ $cache = ttl ]; } ||
+      fail "a cache ($cache) made $n queries for $keys keys, $bids bids"
   fi
-  echo "cache of $cache rows: $n queries"
+  echo "cache $cache: $n queries"
 done
 pg_q13 pgmissing "" no_such_table
 "$SLUICED" run pgmissing.sql --data-dir pgmissing --bounded 2> pgmissing.err && fail "a missing lookup table ran"
