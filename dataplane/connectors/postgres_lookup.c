@@ -114,8 +114,7 @@ static int build_sql(struct pg_lookup *l, const char *table)
     return 0;
 }
 
-static int cache_options(struct pg_lookup *l, const struct stream_property *props, int nprops, char *err,
-                         size_t errlen)
+static int cache_options(struct pg_lookup *l, const struct stream_property *props, int nprops, char *err, size_t errlen)
 {
     const char *rows = stream_property_get(props, nprops, "lookup.cache.max-rows");
     const char *ttl = stream_property_get(props, nprops, "lookup.cache.ttl");
@@ -288,8 +287,8 @@ static void cache_add(struct pg_lookup *l, struct centry *e)
 /* ---- Lookups -----------------------------------------------------------------------------*/
 
 /* The key's parameter texts (params) and their join into key (arena a). -1 on out of memory. */
-static int key_texts(struct pg_lookup *l, const struct value *keys, struct arena *a, const char **params,
-                     char **key, size_t *len)
+static int key_texts(struct pg_lookup *l, const struct value *keys, struct arena *a, const char **params, char **key,
+                     size_t *len)
 {
     int oom = 0;
     size_t n = 0;
