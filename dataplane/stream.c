@@ -35,14 +35,16 @@ static const struct {
     const char *name;
     const struct stream_backend *backend;
 } stream_backends[] = {
-    {"datagen", &datagen_stream_backend},   {"http", &http_ingest_connector},
-    {"kafka", &kafka_stream_backend},                                       /* weak */
-    {"log", &seglog_stream_backend},        {"mqtt", &mqtt_stream_backend}, /* weak */
-    {"postgres", &postgres_stream_backend},                                 /* weak */
-    {"postgres-cdc", &postgres_cdc_stream_backend},                         /* weak */
-    {"rabbitmq", &rabbitmq_stream_backend},                                 /* weak */
-    {"redis", &redis_stream_backend},                                       /* weak */
-    {"webhook", &webhook_stream_backend},                                   /* weak */
+    {"datagen", &datagen_stream_backend},
+    {"http", &http_ingest_connector},
+    {"kafka", &kafka_stream_backend}, /* weak */
+    {"log", &seglog_stream_backend},
+    {"mqtt", &mqtt_stream_backend},                 /* weak */
+    {"postgres", &postgres_stream_backend},         /* weak */
+    {"postgres-cdc", &postgres_cdc_stream_backend}, /* weak */
+    {"rabbitmq", &rabbitmq_stream_backend},         /* weak */
+    {"redis", &redis_stream_backend},               /* weak */
+    {"webhook", &webhook_stream_backend},           /* weak */
 };
 #define STREAM_NBACKENDS (sizeof stream_backends / sizeof stream_backends[0])
 

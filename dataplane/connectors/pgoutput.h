@@ -65,9 +65,9 @@ enum pgoutput_type {
 
 struct pgoutput_message {
     enum pgoutput_type type;
-    uint64_t lsn;     /* Begin: the commit's LSN (final_lsn); Commit: the commit's LSN */
-    uint64_t end_lsn; /* Commit: the end of the commit record */
-    uint32_t xid;     /* Begin */
+    uint64_t lsn;                  /* Begin: the commit's LSN (final_lsn); Commit: the commit's LSN */
+    uint64_t end_lsn;              /* Commit: the end of the commit record */
+    uint32_t xid;                  /* Begin */
     struct pgoutput_relation *rel; /* Relation, Insert, Update, Delete (the decoder's) */
     char old_kind;                 /* Update, Delete: 'K' (key columns), 'O' (whole old row) or 0 */
     struct pgoutput_tuple old_tuple, new_tuple;

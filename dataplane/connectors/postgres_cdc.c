@@ -15,6 +15,7 @@
 #include "dataplane/connectors/broker_common.h"
 #include "dataplane/connectors/pgoutput.h"
 
+#define CDC_MIN_LSN (1ULL << 24) /* where a cluster's WAL starts (0/1000000) */
 #define CDC_MAX_LSN (1ULL << 44)
 #define CDC_MAX_INDEX (1ULL << 25)
 #define CDC_BACKOFF_MIN_MS 250
@@ -29,7 +30,7 @@
 
 int postgres_cdc_offset(uint64_t lsn, uint64_t index, uint64_t *offset)
 {
-    if (lsn >= CDC_MAX_LSN || index >= CDC_MAX_INDEX)
+    if (lsn < CDC_MIN_LSN || lsn >= CDC_MAX_LSN || index >= CDC_MAX_INDEX)
         return -1;
     *offset = (lsn << POSTGRES_CDC_LSN_SHIFT) + index;
     return 0;
@@ -106,6 +107,8 @@ static bool cdc_identifier(const char *s, size_t len, bool lower_only)
     return true;
 }
 
+static int cdc_table_names(const char *list, char **names, int max, char *err, size_t errlen);
+
 static int cdc_settings_load(struct cdc_settings *s, const struct stream_property *props, int nprops, char *err,
                              size_t errlen)
 {
@@ -126,6 +129,12 @@ static int cdc_settings_load(struct cdc_settings *s, const struct stream_propert
                  s->publication);
         goto fail;
     }
+    char *names[CDC_MAX_TABLES];
+    int n = cdc_table_names(s->table, names, CDC_MAX_TABLES, err, errlen);
+    if (n < 0)
+        goto fail;
+    while (n > 0)
+        free(names[--n]);
     return 0;
 fail:
     option_table_free(&cdc_option_table, s);
@@ -211,10 +220,15 @@ static PGconn *cdc_connect(const struct cdc_settings *s, bool replication, char 
     char timeout[16], m[600];
     snprintf(timeout, sizeof timeout, "%d", (s->timeout_ms + 999) / 1000);
     /* later keywords win: the url over the defaults, the password property over the url's */
-    const char *keys[] = {"connect_timeout", "fallback_application_name", "dbname", "options", "replication",
-                          s->password ? "password" : NULL, NULL};
-    const char *values[] = {timeout,     "sluice-postgres-cdc", s->url, "-c timezone=UTC -c datestyle=ISO -c extra_float_digits=3",
-                            replication ? "database" : "false", s->password, NULL};
+    const char *keys[] = {"connect_timeout", "fallback_application_name",     "dbname", "options",
+                          "replication",     s->password ? "password" : NULL, NULL};
+    const char *values[] = {timeout,
+                            "sluice-postgres-cdc",
+                            s->url,
+                            "-c timezone=UTC -c datestyle=ISO -c extra_float_digits=3",
+                            replication ? "database" : "false",
+                            s->password,
+                            NULL};
     PGconn *c = PQconnectdbParams(keys, values, 1);
     if (!c || PQstatus(c) != CONNECTION_OK) {
         snprintf(err, errlen, "postgres-cdc: cannot connect: %s",
@@ -270,7 +284,7 @@ struct cdc_reader {
     bool cursor_open;
     PGresult *snap_res;
     int snap_row;
-    uint64_t snap_end; /* the consistent point << 20: the snapshot's rows are below */
+    uint64_t snap_left; /* rows of the snapshot not yet handed out (counted in its transaction) */
     /* streaming */
     struct pgoutput_decoder *decoder;
     bool in_tx;
@@ -278,6 +292,7 @@ struct cdc_reader {
     struct cdc_tx *txs; /* handed out, not yet confirmed, oldest first */
     size_t ntxs, captxs;
     uint64_t confirmed; /* the LSN reported as flushed (the slot's confirmed_flush_lsn) */
+    uint64_t acked;     /* the offset the last durable checkpoint names (acknowledge) */
     uint64_t received;  /* the server's WAL end as last heard */
     int64_t last_status;
     int64_t down_since, next_attempt, backoff; /* ms */
@@ -534,21 +549,23 @@ static int cdc_snapshot_done(struct cdc_reader *kr, char *err, size_t errlen)
     return rc;
 }
 
-/* A new slot and its snapshot, whose rows take the offsets just below the consistent point's:
- * from there on for a fresh reader, after offset for one restored from a checkpoint taken in
- * the middle of an earlier snapshot. */
+/* A new slot and its snapshot, whose rows take the offsets from offset on (1 for a fresh reader;
+ * after the rows an earlier snapshot gave, for one restored from a checkpoint taken in the
+ * middle of it), but the last, which takes POSTGRES_CDC_SNAPSHOT_DONE. */
 static int cdc_snapshot_begin(struct cdc_reader *kr, bool exists, uint64_t offset, char *err, size_t errlen)
 {
     uint64_t lsn, rows = 0;
     if ((exists && cdc_slot_drop(kr, err, errlen) != 0) || cdc_slot_create(kr, &lsn, err, errlen) != 0 ||
         (kr->s.snapshot && cdc_snapshot_count(kr, &rows, err, errlen) != 0))
         return -1;
-    if (postgres_cdc_offset(lsn, 0, &kr->snap_end) != 0 || kr->snap_end - rows < offset) {
-        snprintf(err, errlen, "postgres-cdc: the slot's consistent point is past the LSNs this source can number");
+    uint64_t from = offset ? offset : 1;
+    if (from + rows >= POSTGRES_CDC_SNAPSHOT_DONE) {
+        snprintf(err, errlen, "postgres-cdc: a snapshot of %" PRIu64 " rows is more than this source can number", rows);
         return -1;
     }
     kr->confirmed = lsn;
-    kr->next = kr->start = kr->snap_end - rows;
+    kr->snap_left = rows;
+    kr->next = kr->start = rows ? from : POSTGRES_CDC_SNAPSHOT_DONE + 1;
     kr->phase = CDC_SNAPSHOT;
     return rows == 0 ? cdc_snapshot_done(kr, err, errlen) : 0;
 }
@@ -558,13 +575,20 @@ static int cdc_snapshot_begin(struct cdc_reader *kr, bool exists, uint64_t offse
 static int cdc_position(struct cdc_reader *kr, uint64_t offset, char *err, size_t errlen)
 {
     bool exists = false;
-    uint64_t lsn = 0, from;
+    uint64_t lsn = 0;
     if (cdc_slot_state(kr, &exists, &lsn, err, errlen) != 0)
         return -1;
-    if (offset == 0 || !exists || postgres_cdc_offset(lsn, 0, &from) != 0 || offset < from)
+    if (offset <= POSTGRES_CDC_SNAPSHOT_DONE)
         return cdc_snapshot_begin(kr, exists, offset, err, errlen);
+    if (!exists) {
+        snprintf(err, errlen,
+                 "postgres-cdc: replication slot \"%s\" is gone, with the changes since the last checkpoint: "
+                 "start this source afresh (a new connection, or without its checkpoint) to take a new snapshot",
+                 kr->s.slot);
+        return -1;
+    }
     kr->confirmed = lsn;
-    kr->start = kr->next = offset;
+    kr->start = kr->next = kr->acked = offset;
     kr->phase = CDC_STREAM;
     PQfinish(kr->q);
     kr->q = NULL;
@@ -665,6 +689,10 @@ static int cdc_snapshot_fetch(struct cdc_reader *kr, char *err, size_t errlen)
     PQclear(kr->snap_res);
     kr->snap_res = NULL;
     kr->snap_row = 0;
+    if (kr->snap_table == kr->ntables && kr->snap_left > 0) {
+        snprintf(err, errlen, "postgres-cdc: the snapshot has fewer rows than it counted");
+        return -1;
+    }
     if (kr->snap_table == kr->ntables)
         return cdc_snapshot_done(kr, err, errlen);
     if (!kr->cursor_open) {
@@ -695,11 +723,11 @@ static int cdc_read_snapshot(struct cdc_reader *kr, struct stream_record *recs, 
                 return -1;
             continue;
         }
-        if (kr->next >= kr->snap_end) {
+        if (kr->snap_left == 0) {
             snprintf(err, errlen, "postgres-cdc: the snapshot has more rows than it counted");
             return -1;
         }
-        cdc_record(kr, recs, &n, kr->next, ROW_INSERT);
+        cdc_record(kr, recs, &n, --kr->snap_left ? kr->next : POSTGRES_CDC_SNAPSHOT_DONE, ROW_INSERT);
         if (cdc_row_json(kr->snap_res, kr->snap_row++, &kr->batch) != 0) {
             snprintf(err, errlen, "out of memory");
             return -1;
@@ -747,8 +775,7 @@ static void cdc_lost(struct cdc_reader *kr, const char *e)
 {
     if (kr->r) {
         char m[480];
-        snprintf(kr->down_error, sizeof kr->down_error, "%s",
-                 cdc_message(e ? e : PQerrorMessage(kr->r), m, sizeof m));
+        snprintf(kr->down_error, sizeof kr->down_error, "%s", cdc_message(e ? e : PQerrorMessage(kr->r), m, sizeof m));
         PQfinish(kr->r);
     }
     kr->r = NULL;
@@ -903,15 +930,33 @@ static int cdc_logical(struct cdc_reader *kr, const char *buf, size_t len, struc
     return 0;
 }
 
+/* A keepalive: the server has sent everything up to end. Between transactions, end may be
+ * confirmed once the checkpoint holds what was handed out (now, when it does already), so an
+ * idle slot advances and a server shutting down (which waits for that) can stop. Whether a
+ * status update was sent. */
+static bool cdc_keepalive(struct cdc_reader *kr, uint64_t end, char *err, size_t errlen)
+{
+    if (kr->in_tx || end <= kr->confirmed)
+        return false;
+    if (kr->acked >= kr->next && kr->ntxs == 0) {
+        kr->confirmed = end;
+        cdc_send_status(kr);
+        return true;
+    }
+    if (kr->ntxs > 0 && kr->txs[kr->ntxs - 1].after == kr->next)
+        kr->txs[kr->ntxs - 1].lsn = end; /* the same checkpoint confirms both */
+    else
+        cdc_commit(kr, end, err, errlen);
+    return false;
+}
+
 /* One CopyData message of the stream: XLogData ('w') or a keepalive ('k'). */
 static int cdc_copy_message(struct cdc_reader *kr, const char *buf, int len, struct stream_record *recs, int *n,
                             char *err, size_t errlen)
 {
     if (len >= 18 && buf[0] == 'k') {
-        uint64_t end = get_u64(buf + 1);
-        if (end > kr->received)
-            kr->received = end;
-        if (buf[17])
+        bool sent = cdc_keepalive(kr, get_u64(buf + 1), err, errlen);
+        if (buf[17] && !sent)
             cdc_send_status(kr);
         return 0;
     }
@@ -976,6 +1021,8 @@ static void cdc_acknowledge(void *reader, uint64_t offset)
     struct cdc_reader *kr = reader;
     size_t done = 0;
     uint64_t lsn = kr->confirmed;
+    if (offset > kr->acked)
+        kr->acked = offset;
     while (done < kr->ntxs && kr->txs[done].after <= offset) {
         if (kr->txs[done].lsn > lsn)
             lsn = kr->txs[done].lsn;
@@ -995,7 +1042,7 @@ static void cdc_acknowledge(void *reader, uint64_t offset)
 static int cdc_end_offset(void *reader, uint64_t *end, char *err, size_t errlen)
 {
     struct cdc_reader *kr = reader;
-    *end = kr->phase == CDC_SNAPSHOT && kr->snap_end > kr->next ? kr->snap_end : kr->next;
+    *end = kr->next + (kr->phase == CDC_SNAPSHOT ? kr->snap_left : 0);
     return 0;
 }
 
@@ -1013,8 +1060,8 @@ static void cdc_check(const struct stream_property *props, int nprops, struct st
         goto done;
     }
     out->reachable = out->authenticated = true;
-    out->target_present =
-        cdc_check_wal_level(&kr, out->error, sizeof out->error) == 0 && cdc_tables_load(&kr, out->error, sizeof out->error) == 0;
+    out->target_present = cdc_check_wal_level(&kr, out->error, sizeof out->error) == 0 &&
+                          cdc_tables_load(&kr, out->error, sizeof out->error) == 0;
 done:
     PQfinish(kr.q);
     cdc_tables_free(kr.tables, kr.ntables);

@@ -22,20 +22,23 @@
  * columns, others null, unless REPLICA IDENTITY FULL). The stream to read them into is an
  * upsert stream keyed by the table's primary key.
  *
- * Offsets: a change's offset is its transaction's commit LSN << 20 plus its index in the
- * transaction; the snapshot's N rows take the N offsets just below the slot's consistent
- * point << 20. A checkpoint thus names a change exactly: a restarted reader streams again from
- * the slot and skips what the checkpoint holds. The slot's confirmed_flush_lsn advances (to the
- * commit LSN of the last transaction whose changes all are below the offset) only when the
- * checkpoint holding them is durable (stream_backend.acknowledge): a SIGKILL loses nothing and
- * duplicates nothing in the embedded log. LSNs from 2^44 (16 TiB of WAL) and transactions of
- * more than 2^25 changes are refused with an error.
+ * Offsets: the snapshot's rows take 1, 2, ... and the last of them POSTGRES_CDC_SNAPSHOT_DONE
+ * (2^43), so a checkpoint past it says the snapshot is complete. A change's offset is its
+ * transaction's commit LSN << 20 plus its index in the transaction (at least 2^44: a cluster's
+ * WAL starts at 0/1000000). A checkpoint thus names a change exactly: a restarted reader streams
+ * again from the slot and skips what the checkpoint holds. The slot's confirmed_flush_lsn
+ * advances (to the commit LSN of the last transaction whose changes all are below the offset,
+ * or, between transactions, to the WAL end a keepalive reports) only when the checkpoint
+ * holding them is durable (stream_backend.acknowledge): a SIGKILL loses nothing and duplicates
+ * nothing in the embedded log. LSNs from 2^44 (16 TiB of WAL) and transactions of more than
+ * 2^25 changes are refused with an error.
  *
  * A fresh start (no checkpoint) drops the slot if it exists and creates it again, exporting its
  * snapshot, which the reader reads first (in one REPEATABLE READ transaction). A restart from
  * a checkpoint taken before the snapshot was complete takes a new snapshot the same way, after
- * the rows the first one gave (a row deleted in between stays). A lost connection while
- * streaming is reopened with backoff (250 ms doubling to 4 s) for up to two minutes. */
+ * the rows the first one gave (a row deleted in between stays). A restart past the snapshot
+ * whose slot is gone fails (its changes since the checkpoint are lost). A lost connection
+ * while streaming is reopened with backoff (250 ms doubling to 4 s) for up to two minutes. */
 #ifndef SLUICE_DATAPLANE_CONNECTORS_POSTGRES_CDC_H
 #define SLUICE_DATAPLANE_CONNECTORS_POSTGRES_CDC_H
 
@@ -46,9 +49,10 @@
 extern const struct stream_backend postgres_cdc_stream_backend;
 
 #define POSTGRES_CDC_LSN_SHIFT 20
+#define POSTGRES_CDC_SNAPSHOT_DONE (1ULL << 43) /* the offset of the snapshot's last row */
 
-/* The offset of change index of the transaction committed at lsn; -1 when lsn is 2^44 or more,
- * or index 2^25 or more. */
+/* The offset of change index of the transaction committed at lsn; -1 when lsn is below 2^24 or
+ * from 2^44 on, or index 2^25 or more. */
 int postgres_cdc_offset(uint64_t lsn, uint64_t index, uint64_t *offset);
 /* An LSN as PostgreSQL writes it ("16/B374D848") into out (at least 20 bytes). */
 void postgres_cdc_lsn_text(uint64_t lsn, char *out, size_t outlen);

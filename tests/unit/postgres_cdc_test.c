@@ -207,10 +207,14 @@ START_TEST(test_offsets)
     ck_assert_uint_eq(off, ((uint64_t)0x16B3748 << 20) + 5);
     /* the next transaction's commit is at least a commit record further: above any index */
     uint64_t a, z;
-    ck_assert_int_eq(postgres_cdc_offset(1000, (1u << 25) - 1, &a), 0);
-    ck_assert_int_eq(postgres_cdc_offset(1032, 0, &z), 0);
+    ck_assert_int_eq(postgres_cdc_offset(0x1000000, (1u << 25) - 1, &a), 0);
+    ck_assert_int_eq(postgres_cdc_offset(0x1000020, 0, &z), 0);
     ck_assert(a < z);
-    ck_assert_int_eq(postgres_cdc_offset(1000, 1u << 25, &off), -1);
+    /* every change is past the snapshot's last row */
+    ck_assert_int_eq(postgres_cdc_offset(0x1000000, 0, &off), 0);
+    ck_assert(off > POSTGRES_CDC_SNAPSHOT_DONE + 1);
+    ck_assert_int_eq(postgres_cdc_offset(0xFFFFFF, 0, &off), -1);
+    ck_assert_int_eq(postgres_cdc_offset(0x1000000, 1u << 25, &off), -1);
     ck_assert_int_eq(postgres_cdc_offset(1ULL << 44, 0, &off), -1);
     ck_assert_int_eq(postgres_cdc_offset((1ULL << 44) - 1, 0, &off), 0);
     char text[24];
@@ -240,7 +244,8 @@ START_TEST(test_bad_options)
     ck_assert_str_eq(err, "a postgres-cdc connection needs the property \"table\"");
     struct stream_property p2[] = {{"url", "postgresql://u@127.0.0.1:1/db"}, {"table", "t"}, {"slot.name", "My-Slot"}};
     ck_assert_int_eq(b->open_reader("t", 0, 0, p2, 3, &r, err, sizeof err), -1);
-    ck_assert_str_eq(err, "postgres-cdc option \"slot.name\" must be lower-case letters, digits and _, not \"My-Slot\"");
+    ck_assert_str_eq(err,
+                     "postgres-cdc option \"slot.name\" must be lower-case letters, digits and _, not \"My-Slot\"");
     struct stream_property p3[] = {{"url", "host=x"}, {"table", "t"}};
     ck_assert_int_eq(b->open_reader("t", 0, 0, p3, 2, &r, err, sizeof err), -1);
     ck_assert_str_eq(err, "postgres-cdc option \"url\" must be a postgresql:// URI");
