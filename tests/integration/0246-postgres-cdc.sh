@@ -37,9 +37,9 @@ call POST /v1/secrets '{"name":"cdc-bad","value":"not-the-password"}'; expect 20
 ORDERS=$(create_id /v1/streams '{"name":"orders","schema":{"fields":[{"name":"id","type":"BIGINT"},
   {"name":"item","type":"STRING"},{"name":"qty","type":"BIGINT"},{"name":"price","type":"DOUBLE"},
   {"name":"updated","type":"STRING"}],"primary_key":["id"]}}')
-# cdc NAME SLOT [SECRET] → a postgres-cdc source connection into orders, activated
+# cdc NAME SLOT [SECRET [STREAM]] → a postgres-cdc source connection into orders, activated
 cdc() {
-  connection "{\"name\":\"$1\",\"connector\":\"postgres-cdc\",\"type\":\"source\",\"stream\":\"orders\",
+  connection "{\"name\":\"$1\",\"connector\":\"postgres-cdc\",\"type\":\"source\",\"stream\":\"${4:-orders}\",
     \"properties\":{\"url\":\"$URL\",\"table\":\"orders\",\"slot.name\":\"$2\",\"publication.name\":\"api_pub\"},
     \"secret_refs\":{\"password\":\"${3:-cdc-pw}\"}}"
 }
@@ -178,7 +178,8 @@ assert_eq "$(api_end)" "$want_records" "records in the connection's stream: the 
 echo "api: $(wc -l <want.txt) rows as in the table after a SIGKILL of the worker, $want_records records"
 
 # 4. a wrong password
-BADPW=$(cdc badpw bad_slot cdc-bad)
+call POST /v1/streams '{"name":"spare","schema":{"fields":[{"name":"id","type":"BIGINT"}],"primary_key":["id"]}}'; expect 201
+BADPW=$(cdc badpw bad_slot cdc-bad spare)
 failed_with "$BADPW" 'password authentication failed for user "sinker"'
 [[ "$(jq -r .last_error <<<"$RESP")" != *not-the-password* ]] || fail "last_error shows the password"
 echo ok
