@@ -363,11 +363,18 @@ static int cdc_table_load(struct cdc_reader *kr, const char *name, struct cdc_ta
                  name, PGOUTPUT_MAX_KEY);
     else
         rc = 0;
-    t->nspname = strdup(PQgetvalue(res, 0, 0));
-    t->relname = strdup(PQgetvalue(res, 0, 1));
+    if (PQntuples(res) > 0) {
+        t->nspname = strdup(PQgetvalue(res, 0, 0));
+        t->relname = strdup(PQgetvalue(res, 0, 1));
+    }
+    bool oom = false;
     for (int i = 0; rc == 0 && i < PQntuples(res); i++)
-        t->pk[t->npk++] = strdup(PQgetvalue(res, i, 2));
+        oom |= !(t->pk[t->npk++] = strdup(PQgetvalue(res, i, 2)));
     PQclear(res);
+    if (rc == 0 && (oom || !t->nspname || !t->relname)) {
+        snprintf(err, errlen, "out of memory");
+        rc = -1;
+    }
     return rc;
 }
 

@@ -8,7 +8,8 @@
 #      +I, +U, -D (and -U under REPLICA IDENTITY FULL), and nothing is written twice;
 #   3. a connection through the api and the controlplane (egress to this server): its stream is
 #      the table, also after its worker is SIGKILLed, and the slot is confirmed as it goes;
-#   4. a wrong password's last_error; options checked at create (422).
+#   4. a wrong password's last_error; options checked at create (422);
+#   5. the connection check: reachable, authenticated, the table present (or not).
 . "$(dirname "$0")/api_lib.sh"
 . "$(dirname "$0")/broker_lib.sh"
 BROKER=postgres-cdc
@@ -182,4 +183,16 @@ call POST /v1/streams '{"name":"spare","schema":{"fields":[{"name":"id","type":"
 BADPW=$(cdc badpw bad_slot cdc-bad spare)
 failed_with "$BADPW" 'password authentication failed for user "sinker"'
 [[ "$(jq -r .last_error <<<"$RESP")" != *not-the-password* ]] || fail "last_error shows the password"
+
+# 5. POST /v1/connections/{id}/check: reachable, authenticated, the table present
+checked() { # ID REACHABLE AUTHENTICATED PRESENT [ERROR TEXT]
+  call POST "/v1/connections/$1/check"; expect 200
+  assert_eq "$(jq -c '[.reachable, .authenticated, .target_present]' <<<"$RESP")" "[$2,$3,$4]" "check of $1: $RESP"
+  if [ -n "${5-}" ]; then assert_contains "$(jq -r .error <<<"$RESP")" "$5" "check error"; fi
+}
+checked "$SRC" true true true
+checked "$BADPW" true false false 'password authentication failed for user "sinker"'
+NOSUCH=$(create_id /v1/connections "{\"name\":\"nosuch\",\"connector\":\"postgres-cdc\",\"type\":\"source\",
+  \"stream\":\"spare\",\"properties\":{\"url\":\"$URL\",\"table\":\"nosuch\"},\"secret_refs\":{\"password\":\"cdc-pw\"}}")
+checked "$NOSUCH" true true false 'postgres-cdc: table "nosuch" does not exist in database "shop"'
 echo ok
