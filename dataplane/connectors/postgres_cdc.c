@@ -293,7 +293,6 @@ struct cdc_reader {
     size_t ntxs, captxs;
     uint64_t confirmed; /* the LSN reported as flushed (the slot's confirmed_flush_lsn) */
     uint64_t acked;     /* the offset the last durable checkpoint names (acknowledge) */
-    uint64_t received;  /* the server's WAL end as last heard */
     int64_t last_status;
     int64_t down_since, next_attempt, backoff; /* ms */
     char down_error[512];
