@@ -22,6 +22,7 @@ LDLIBS := -lpq -lmicrohttpd -ljansson -lssl -lcrypto -lrdkafka -lcurl -lseccomp 
 # (dataplane/stream.c): pull them into the binaries that want them; the lean sluiced-worker goes
 # without them and without librdkafka, hiredis, libmosquitto or librabbitmq.
 WITH_KAFKA := -Wl,--undefined=kafka_stream_backend -Wl,--undefined=postgres_stream_backend \
+  -Wl,--undefined=postgres_cdc_stream_backend \
   -Wl,--undefined=webhook_stream_backend -Wl,--undefined=redis_stream_backend \
   -Wl,--undefined=mqtt_stream_backend -Wl,--undefined=rabbitmq_stream_backend -Wl,--undefined=pg_lookup_attach
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)

@@ -1,7 +1,7 @@
 /* stream.c — the table of stream backends and connectors (see stream.h), and the checking of a
  * stream's properties against a backend's option table.
  *
- * The Kafka backend and the MQTT, PostgreSQL, RabbitMQ, Redis and webhook connectors are
+ * The Kafka backend and the MQTT, PostgreSQL (sink and CDC source), RabbitMQ, Redis and webhook connectors are
  * referenced weakly: they are in the table of binaries that link their objects (sluiced, the
  * tests), and absent from the lean sluiced-worker, which therefore does not load librdkafka,
  * libpq, libcurl, libmosquitto, librabbitmq or hiredis (the Makefile pulls them into sluiced
@@ -14,6 +14,7 @@
 #include "dataplane/connectors/datagen.h"
 #include "dataplane/connectors/http_ingest.h"
 #include "dataplane/connectors/mqtt.h"
+#include "dataplane/connectors/postgres_cdc.h"
 #include "dataplane/connectors/postgres_sink.h"
 #include "dataplane/connectors/rabbitmq.h"
 #include "dataplane/connectors/redis_stream.h"
@@ -24,6 +25,7 @@
 #pragma weak kafka_stream_backend
 #pragma weak mqtt_stream_backend
 #pragma weak postgres_stream_backend
+#pragma weak postgres_cdc_stream_backend
 #pragma weak rabbitmq_stream_backend
 #pragma weak redis_stream_backend
 #pragma weak webhook_stream_backend
@@ -33,13 +35,16 @@ static const struct {
     const char *name;
     const struct stream_backend *backend;
 } stream_backends[] = {
-    {"datagen", &datagen_stream_backend},   {"http", &http_ingest_connector},
-    {"kafka", &kafka_stream_backend},                                       /* weak */
-    {"log", &seglog_stream_backend},        {"mqtt", &mqtt_stream_backend}, /* weak */
-    {"postgres", &postgres_stream_backend},                                 /* weak */
-    {"rabbitmq", &rabbitmq_stream_backend},                                 /* weak */
-    {"redis", &redis_stream_backend},                                       /* weak */
-    {"webhook", &webhook_stream_backend},                                   /* weak */
+    {"datagen", &datagen_stream_backend},
+    {"http", &http_ingest_connector},
+    {"kafka", &kafka_stream_backend}, /* weak */
+    {"log", &seglog_stream_backend},
+    {"mqtt", &mqtt_stream_backend},                 /* weak */
+    {"postgres", &postgres_stream_backend},         /* weak */
+    {"postgres-cdc", &postgres_cdc_stream_backend}, /* weak */
+    {"rabbitmq", &rabbitmq_stream_backend},         /* weak */
+    {"redis", &redis_stream_backend},               /* weak */
+    {"webhook", &webhook_stream_backend},           /* weak */
 };
 #define STREAM_NBACKENDS (sizeof stream_backends / sizeof stream_backends[0])
 
