@@ -20,6 +20,7 @@
 #include "dataplane/sql/lexer.h"
 #include "dataplane/sql/parser.h"
 #include "dataplane/sql/functions.h"
+#include "dataplane/sql/group_window.h"
 #include "dataplane/sql/join.h"
 #include "dataplane/sql/over.h"
 #include "dataplane/sql/query.h"
@@ -1077,7 +1078,7 @@ struct plan *plan_compile_with(const char *sql, sql_catalog_fn catalog, void *ct
     p->compiler.nudfs = p->opts.nfunctions;
     p->opts.functions = NULL; /* borrowed during the compile only */
     p->opts.nfunctions = 0;
-    if (parser_parse_insert(sql, tmp, &ins, err) < 0)
+    if (parser_parse_insert(sql, tmp, &ins, err) < 0 || group_window_rewrite(ins, tmp, err) < 0)
         goto fail;
     struct build b = {.p = p, .ins = ins, .catalog = catalog, .ctx = ctx, .err = err};
     if (build_plan(&b) < 0 || !(p->sink = strdup(ins->sink))) {
