@@ -224,7 +224,8 @@ static int replace_group_key(struct rewrite *r, struct ast_select *sel)
             keys[n++] = sel->group_by[i];
             continue;
         }
-        if (!(keys[n++] = new_column(r, "window_start", r->call)) || !(keys[n++] = new_column(r, "window_end", r->call)))
+        if (!(keys[n++] = new_column(r, "window_start", r->call)) ||
+            !(keys[n++] = new_column(r, "window_end", r->call)))
             return sql_error_at(r->err, 0, 0, "out of memory");
     }
     sel->group_by = keys;
