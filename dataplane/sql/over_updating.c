@@ -363,8 +363,9 @@ static const char upd_magic[8] = "OVERUP1";
 
 static void put_config(struct window_writer *w, const struct over_upd *u)
 {
-    const int64_t head[] = {u->cfg.ncols, u->cfg.npart, u->cfg.time_col, u->cfg.unbounded,
-                            u->cfg.unbounded ? 0 : u->cfg.preceding, u->cfg.naggs};
+    const int64_t head[] = {
+        u->cfg.ncols, u->cfg.npart, u->cfg.time_col, u->cfg.unbounded, u->cfg.unbounded ? 0 : u->cfg.preceding,
+        u->cfg.naggs};
     for (size_t i = 0; i < sizeof head / sizeof *head; i++)
         opstate_put_i64(w, head[i]);
     for (int i = 0; i < u->cfg.ncols; i++)
