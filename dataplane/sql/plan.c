@@ -650,14 +650,14 @@ static struct op *build_over(struct build *b, const struct ast_select *sel, cons
         over_schema(b, o, in, aggs, m->ncalls) < 0)
         return NULL;
     c.input_updating = input->updating;
-    if (!(o->over = over_new(&c, b->err)))
-        return NULL;
     if (input->updating) { /* its rows are re-emitted as the input changes */
         o->op.updating = 1;
         o->op.updating_by = "OverAggregate";
         o->op.updating_line = m->win->line;
         o->op.updating_column = m->win->column;
     }
+    if (!(o->over = over_new(&c, b->err)))
+        return NULL;
     p->windowed = 1; /* the watermark releases the rows */
     return &o->op;
 }
