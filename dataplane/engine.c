@@ -833,19 +833,32 @@ static uint64_t sources_hash(const struct run *r, const char *connection_source)
     return h;
 }
 
+/* 1 when the stream called name is a print sink. */
+static int sink_prints(const struct engine_options *o, const char *name)
+{
+    const struct engine_stream *s = find_stream(o, name);
+    return s && strcmp(s->backend, "print") == 0;
+}
+
 static int run_setup(struct run *r)
 {
     const struct engine_options *o = r->o;
     const char *source_name = o->source, *sink_name = o->sink;
     if (o->sql) {
         struct sql_error se = {0};
-        /* an updating result needs a sink with a PRIMARY KEY (an upsert stream; plan.c) */
-        struct plan_options po = {.sink_accepts_updates = 0,
+        /* an updating result needs a sink with a PRIMARY KEY (an upsert stream; plan.c), or a
+         * print sink, which shows the changelog as it is (as Flink's print connector) */
+        struct plan_options po = {.sink_accepts_updates = 1,
                                   .state_ttl_ms = o->state_ttl_ms,
                                   .source_idle_timeout_ms = o->source_idle_timeout_ms,
                                   .functions = o->functions,
                                   .nfunctions = o->nfunctions};
         r->plan = plan_compile_with(o->sql, catalog, (void *)o, &po, &se);
+        if (r->plan && plan_is_updating(r->plan) && !sink_prints(o, plan_sink(r->plan))) {
+            plan_free(r->plan); /* again for this sink: the error names what makes it updating */
+            po.sink_accepts_updates = 0;
+            r->plan = plan_compile_with(o->sql, catalog, (void *)o, &po, &se);
+        }
         if (!r->plan) {
             char msg[400];
             sql_error_format(&se, msg, sizeof msg);

@@ -716,6 +716,15 @@ static int run_streams_new(struct run_streams *rs, const struct sql_script *scri
     return 0;
 }
 
+/* 1 when the stream called name among streams[0..n) is a print sink. */
+static int run_sink_prints(const struct engine_stream *streams, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(streams[i].name, name) == 0)
+            return strcmp(streams[i].backend, "print") == 0;
+    return 0;
+}
+
 /* Job q of a run: the options of its INSERT, compiled once here to report errors against the
  * file and to learn its sink (which takes the checkpoint's name). 0, or 1 with the error
  * printed. */
@@ -745,8 +754,15 @@ static int run_job_prepare(struct run_job *j, int q, const struct sql_script *sc
                                    .nfunctions = script->nfunctions};
     struct run_catalog cat = {rs->base, n};
     struct sql_error se = {0};
-    struct plan_options po = {.functions = script->functions, .nfunctions = script->nfunctions};
+    /* a print sink takes an updating result as it is; any other needs a PRIMARY KEY (engine.c) */
+    struct plan_options po = {
+        .sink_accepts_updates = 1, .functions = script->functions, .nfunctions = script->nfunctions};
     struct plan *probe = plan_compile_with(j->sql, run_catalog_lookup, &cat, &po, &se);
+    if (probe && plan_is_updating(probe) && !a->print && !run_sink_prints(rs->base, n, plan_sink(probe))) {
+        plan_free(probe);
+        po.sink_accepts_updates = 0;
+        probe = plan_compile_with(j->sql, run_catalog_lookup, &cat, &po, &se);
+    }
     if (!probe) {
         char msg[400];
         sql_error_shift(&se, script->insert_line[q], script->insert_column[q]);

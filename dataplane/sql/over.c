@@ -11,6 +11,7 @@
 
 #include "dataplane/sql/lexer.h" /* sql_error_at */
 #include "dataplane/sql/opstate.h"
+#include "dataplane/sql/over_updating.h"
 
 #define OVER_MAX_COLS 1024
 
@@ -68,6 +69,7 @@ struct over {
     uint64_t seq, nbatch;
     struct value *out;
     struct over_stats stats;
+    struct over_upd *upd; /* input_updating: the operator that runs it */
 };
 
 /* An error without a place in the query text (lexer.h). Returns -1. */
@@ -131,6 +133,15 @@ struct over *over_new(const struct over_config *cfg, struct sql_error *err)
     o->cfg.aggs = o->aggs;
     o->parts.nkeys = cfg->npart;
     o->stats.watermark = INT64_MIN;
+    if (cfg->input_updating && cfg->frame != OVER_ROWS) {
+        over_free(o);
+        over_fail(err, "over: an updating input needs a ROWS frame");
+        return NULL;
+    }
+    if (cfg->input_updating && !(o->upd = over_upd_new(&o->cfg, err))) {
+        over_free(o);
+        return NULL;
+    }
     return o;
 oom:
     over_free(o);
@@ -174,6 +185,7 @@ void over_free(struct over *o)
     if (!o)
         return;
     over_clear(o);
+    over_upd_free(o->upd);
     free(o->heap);
     free(o->batch);
     free(o->col_types);
@@ -186,7 +198,15 @@ void over_free(struct over *o)
 
 int over_output_width(const struct over *o) { return o->cfg.ncols + o->cfg.naggs; }
 
-void over_stats(const struct over *o, struct over_stats *out) { *out = o->stats; }
+void over_stats(const struct over *o, struct over_stats *out)
+{
+    if (o->upd) {
+        over_upd_stats(o->upd, out);
+        out->watermark = o->stats.watermark;
+        return;
+    }
+    *out = o->stats;
+}
 
 /* ---- Partitions --------------------------------------------------------------------------*/
 
@@ -380,8 +400,16 @@ static struct over_row heap_pop(struct over *o)
     return top;
 }
 
+int over_push(struct over *o, enum row_kind kind, const struct value *row, over_emit_fn emit, void *ctx,
+              struct sql_error *err)
+{
+    return o->upd ? over_upd_push(o->upd, kind, row, emit, ctx, err) : over_process(o, kind, row, err);
+}
+
 int over_process(struct over *o, enum row_kind kind, const struct value *row, struct sql_error *err)
 {
+    if (o->upd)
+        return over_fail(err, "over: an updating input is fed through over_push");
     o->stats.rows_in++;
     if (kind != ROW_INSERT)
         return over_fail(err, "over: %s received by an operator that accepts only inserts", row_kind_name(kind));
@@ -501,6 +529,8 @@ int over_watermark(struct over *o, int64_t watermark, over_emit_fn emit, void *c
     if (watermark <= o->stats.watermark)
         return 0;
     o->stats.watermark = watermark;
+    if (o->upd)
+        return 0; /* changes of an updating input were emitted as they came */
     while (o->nheap && o->heap[0].ts <= watermark) {
         int64_t ts = o->heap[0].ts;
         size_t n = 0;
@@ -575,6 +605,8 @@ static void put_part(struct window_writer *w, const struct over *o, const struct
 
 int over_snapshot(const struct over *o, char **buf, size_t *len)
 {
+    if (o->upd)
+        return over_upd_snapshot(o->upd, buf, len);
     struct window_writer w = {0};
     window_put(&w, over_magic, sizeof over_magic);
     put_config(&w, o);
@@ -684,6 +716,8 @@ static void read_held(struct over *o, struct window_reader *r)
 
 int over_restore(struct over *o, const char *buf, size_t len, struct sql_error *err)
 {
+    if (o->upd)
+        return over_upd_restore(o->upd, buf, len, err);
     struct window_writer fp = {0};
     put_config(&fp, o);
     struct window_reader r = {buf, len, 0, 0};

@@ -58,6 +58,9 @@ struct over_config {
     int64_t preceding; /* else ROWS: n rows (>= 0); RANGE: milliseconds (>= 0) */
     const struct over_agg *aggs;
     int naggs;
+    /* The input is updating (-U, +U, -D rows): a ROWS frame only, run by over_updating.h's
+     * operator, fed through over_push; its output is updating. */
+    int input_updating;
 };
 
 struct over;
@@ -69,12 +72,16 @@ void over_free(struct over *o); /* over_free(NULL) is a no-op */
 int over_output_width(const struct over *o);
 
 /* Receives one output row (over_output_width values, valid only during the call; kind is
- * always ROW_INSERT). Return 0 to continue, -1 to stop. */
+ * ROW_INSERT unless the input is updating). Return 0 to continue, -1 to stop. */
 typedef int (*over_emit_fn)(void *ctx, enum row_kind kind, const struct value *row);
 
 /* Feeds one input row (ROW_INSERT only: OVER needs an append-only input). It is held until
  * the watermark passes it; nothing is emitted here. */
 int over_process(struct over *o, enum row_kind kind, const struct value *row, struct sql_error *err);
+/* Feeds one input row of any kind: over_process for an append-only input; with
+ * input_updating the change applies at once and its output rows go to emit (over_updating.h). */
+int over_push(struct over *o, enum row_kind kind, const struct value *row, over_emit_fn emit, void *ctx,
+              struct sql_error *err);
 /* The watermark reached watermark: processes and emits every held row with rowtime <=
  * watermark. A watermark at or below the last one does nothing. */
 int over_watermark(struct over *o, int64_t watermark, over_emit_fn emit, void *ctx, struct sql_error *err);

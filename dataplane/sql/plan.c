@@ -20,11 +20,13 @@
 #include "dataplane/sql/lexer.h"
 #include "dataplane/sql/parser.h"
 #include "dataplane/sql/functions.h"
+#include "dataplane/sql/group_window.h"
 #include "dataplane/sql/join.h"
 #include "dataplane/sql/temporal.h"
 #include "dataplane/sql/over.h"
 #include "dataplane/sql/query.h"
 #include "dataplane/sql/rank.h"
+#include "dataplane/sql/rownum_where.h"
 #include "dataplane/sql/udf.h"
 
 #define MAX_GROUP_KEYS 64
@@ -526,9 +528,20 @@ static int over_aggregate(struct build *b, const struct schema *in, const struct
     return 0;
 }
 
-/* The over configuration of match m over input in. Returns 0 or -1. */
-static int over_configure(struct build *b, const struct over_match *m, const struct schema *in, struct over_config *c,
-                          int *part, struct over_agg *aggs, enum value_type *types)
+/* The TIMESTAMP column OVER's window w orders by (ascending), or -1. */
+static int over_order_column(const struct schema *in, const struct ast_over *w)
+{
+    const struct ast *o = w->norder_by == 1 && !w->order_by[0].desc ? w->order_by[0].expr : NULL;
+    for (int i = 0; o && o->kind == AST_COLUMN && i < in->nfields; i++)
+        if (in->fields[i].type == VT_TIMESTAMP && query_name_matches(in->fields[i].name, o->name, o->quoted))
+            return i;
+    return -1;
+}
+
+/* The over configuration of match m over input in (updating: an updating input). Returns 0
+ * or -1. */
+static int over_configure(struct build *b, const struct over_match *m, const struct schema *in, int updating,
+                          struct over_config *c, int *part, struct over_agg *aggs, enum value_type *types)
 {
     const struct ast_over *w = m->win;
     if (w->npartition_by > MAX_GROUP_KEYS)
@@ -540,10 +553,13 @@ static int over_configure(struct build *b, const struct over_match *m, const str
                        "OVER ordered by the processing-time attribute \"%s\" is not supported; order by an "
                        "event-time column with a WATERMARK",
                        pt);
-    if (in->rowtime_field < 0)
+    int time_col = in->rowtime_field;
+    if (time_col < 0 && updating) /* rows are ordered as they change: any TIMESTAMP column will do */
+        time_col = over_order_column(in, w);
+    if (time_col < 0)
         return fail_at(b->err, w->line, w->column,
                        "OVER needs a time attribute on its input: the event-time column of a WATERMARK");
-    const char *rt = in->fields[in->rowtime_field].name;
+    const char *rt = in->fields[time_col].name;
     if (w->norder_by != 1 || w->order_by[0].desc || w->order_by[0].expr->kind != AST_COLUMN ||
         !query_name_matches(rt, w->order_by[0].expr->name, w->order_by[0].expr->quoted)) {
         const struct ast *at = w->norder_by ? w->order_by[0].expr : NULL;
@@ -562,7 +578,7 @@ static int over_configure(struct build *b, const struct over_match *m, const str
                               .col_types = types,
                               .part_cols = part,
                               .npart = w->npartition_by,
-                              .time_col = in->rowtime_field,
+                              .time_col = time_col,
                               .frame = w->frame == AST_FRAME_ROWS ? OVER_ROWS : OVER_RANGE,
                               .unbounded = w->frame == AST_FRAME_NONE || w->unbounded,
                               .preceding = w->preceding,
@@ -619,9 +635,10 @@ static struct op *build_over(struct build *b, const struct ast_select *sel, cons
     struct op *input = build_select(b, in2);
     if (!input)
         return NULL;
-    if (input->updating)
+    if (input->updating && m->win->frame != AST_FRAME_ROWS)
         return fail_at(b->err, m->win->line, m->win->column,
-                       "OVER doesn't support consuming update changes produced by node %s (line %d, column %d)",
+                       "OVER doesn't support consuming update changes produced by node %s (line %d, column %d) "
+                       "unless its frame is ROWS",
                        input->updating_by, input->updating_line, input->updating_column),
                NULL;
     input->parent = &o->op;
@@ -632,8 +649,16 @@ static struct op *build_over(struct build *b, const struct ast_select *sel, cons
     struct over_config c;
     if (!types)
         return fail_at(b->err, 0, 0, "out of memory"), NULL;
-    if (over_configure(b, m, in, &c, part, aggs, types) < 0 || over_schema(b, o, in, aggs, m->ncalls) < 0)
+    if (over_configure(b, m, in, input->updating, &c, part, aggs, types) < 0 ||
+        over_schema(b, o, in, aggs, m->ncalls) < 0)
         return NULL;
+    c.input_updating = input->updating;
+    if (input->updating) { /* its rows are re-emitted as the input changes */
+        o->op.updating = 1;
+        o->op.updating_by = "OverAggregate";
+        o->op.updating_line = m->win->line;
+        o->op.updating_column = m->win->column;
+    }
     if (!(o->over = over_new(&c, b->err)))
         return NULL;
     p->windowed = 1; /* the watermark releases the rows */
@@ -1109,7 +1134,8 @@ struct plan *plan_compile_with(const char *sql, sql_catalog_fn catalog, void *ct
     p->compiler.nudfs = p->opts.nfunctions;
     p->opts.functions = NULL; /* borrowed during the compile only */
     p->opts.nfunctions = 0;
-    if (parser_parse_insert(sql, tmp, &ins, err) < 0)
+    if (parser_parse_insert(sql, tmp, &ins, err) < 0 || group_window_rewrite(ins, tmp, err) < 0 ||
+        rownum_where_rewrite(ins, tmp, err) < 0)
         goto fail;
     struct build b = {.p = p, .ins = ins, .catalog = catalog, .ctx = ctx, .err = err};
     if (build_plan(&b) < 0 || !(p->sink = strdup(ins->sink))) {
@@ -1208,7 +1234,7 @@ static int op_emit(struct plan *p, struct op *o, enum row_kind kind, const struc
         if (to->kind == OP_RANK)
             return rank_push(p, (struct rank_op *)to, kind, row);
         if (to->kind == OP_OVER)
-            return over_process(((struct over_op *)to)->over, kind, row, p->err);
+            return over_push(((struct over_op *)to)->over, kind, row, over_emit, to, p->err);
         if (to->kind == OP_JOIN)
             return join_push(p, (struct join_op *)to, o, kind, row);
         if (to->kind != OP_UNION)

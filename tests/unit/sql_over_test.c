@@ -455,6 +455,62 @@ START_TEST(test_output_matches_model)
 }
 END_TEST
 
+/* input_updating: a change applies at once through over_push, re-emitting the later rows whose
+ * frame it touched; a retraction of a row never seen does nothing; snapshots carry the rows. */
+static const char *push(struct over *o, struct changelog *c, enum row_kind kind, int64_t k, int64_t v, const char *s,
+                        int64_t ts)
+{
+    struct value row[5];
+    struct sql_error err;
+    row5(row, k, v, 0, s, ts);
+    ck_assert_msg(over_push(o, kind, row, changelog_emit, c, &err) == 0, "%s", err.message);
+    return changelog_take(c);
+}
+
+START_TEST(test_updating_input)
+{
+    struct over_config cfg = config_of(OVER_ROWS, 0, 1, basic, 5);
+    cfg.input_updating = 1;
+    struct sql_error err;
+    struct over *o = over_new(&cfg, &err);
+    ck_assert_msg(o != NULL, "%s", err.message);
+    struct changelog c = {.width = 10};
+    ck_assert_str_eq(push(o, &c, ROW_DELETE, 1, 5, "a", 1000), "");
+    ck_assert_str_eq(push(o, &c, ROW_INSERT, 1, 5, "a", 1000), "+I 1,5,0.0,a,1000,1,5,5,5,5\n");
+    ck_assert_str_eq(push(o, &c, ROW_INSERT, 1, 3, "b", 2000), "+I 1,3,0.0,b,2000,2,8,3,5,4\n");
+    ck_assert_str_eq(push(o, &c, ROW_UPDATE_AFTER, 1, 8, "c", 500), "+I 1,8,0.0,c,500,1,8,8,8,8\n"
+                                                                    "-U 1,5,0.0,a,1000,1,5,5,5,5\n"
+                                                                    "+U 1,5,0.0,a,1000,2,13,5,8,6\n");
+    ck_assert_str_eq(push(o, &c, ROW_UPDATE_BEFORE, 1, 5, "a", 1000), "-D 1,5,0.0,a,1000,2,13,5,8,6\n"
+                                                                      "-U 1,3,0.0,b,2000,2,8,3,5,4\n"
+                                                                      "+U 1,3,0.0,b,2000,2,11,3,8,5\n");
+    ck_assert_int_eq(advance(o, &c, 100000)[0], '\0'); /* nothing waits for the watermark */
+    struct value row[5];
+    row5(row, 1, 1, 0, "z", 9000);
+    ck_assert_int_eq(over_process(o, ROW_INSERT, row, &err), -1);
+    char *snap;
+    size_t len;
+    ck_assert_int_eq(over_snapshot(o, &snap, &len), 0);
+    struct over *r = over_new(&cfg, &err);
+    ck_assert_msg(over_restore(r, snap, len, &err) == 0, "%s", err.message);
+    free(snap);
+    const char *want = "+I 1,9,0.0,a,1500,2,17,8,9,8\n"
+                       "-U 1,3,0.0,b,2000,2,11,3,8,5\n"
+                       "+U 1,3,0.0,b,2000,2,12,3,9,6\n";
+    ck_assert_str_eq(push(o, &c, ROW_INSERT, 1, 9, "a", 1500), want);
+    ck_assert_str_eq(push(r, &c, ROW_INSERT, 1, 9, "a", 1500), want);
+    struct over_stats st;
+    over_stats(r, &st);
+    ck_assert_uint_eq(st.partitions, 1);
+    ck_assert_uint_eq(st.rows_in_frames, 3);
+    over_free(o);
+    over_free(r);
+    cfg.frame = OVER_RANGE;
+    ck_assert_ptr_null(over_new(&cfg, &err));
+    ck_assert_str_eq(err.message, "over: an updating input needs a ROWS frame");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sql_over");
@@ -470,6 +526,7 @@ int main(void)
     tcase_add_test(tc, test_snapshot_restore_continues_identically);
     tcase_add_test(tc, test_restore_rejects_foreign_or_corrupt_state);
     tcase_add_test(tc, test_output_matches_model);
+    tcase_add_test(tc, test_updating_input);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
 }
