@@ -61,6 +61,7 @@ struct api_config {
     char *log_format;
     char *data_root;
     char *web_dir;
+    char *kafka_bootstrap_servers;
 };
 
 // clang-format off
@@ -97,6 +98,8 @@ static const struct option_row api_options[] = {
     OPT("log-format", "SLUICE_LOG_FORMAT", OPTION_STRING, log_format, "text", 0, 0, "text or json"),
     OPT("data-root", "SLUICE_DATA_ROOT", OPTION_STRING, data_root, "var/data", 0, 0,
         "root of tenants' streams (the controlplane's data-root), for stream records"),
+    OPT("kafka-bootstrap-servers", "SLUICE_KAFKA_BOOTSTRAP_SERVERS", OPTION_STRING, kafka_bootstrap_servers, NULL, 0,
+        0, "host:port,... of the Kafka cluster for streams created with \"storage\": \"kafka\" (cluster mode)"),
     OPT("web-dir", "SLUICE_WEB_DIR", OPTION_STRING, web_dir, "build/web", 0, 0,
         "the web console's built files (make build writes them to build/web), served at /"),
 };
@@ -907,6 +910,8 @@ static int api_configure(int argc, char **argv, char *err, size_t errlen)
     static char web_dir[PATH_MAX];
     console_set_dir(realpath(cfg->web_dir, web_dir) ? web_dir : cfg->web_dir);
     api_server.settings.database_url = cfg->database_url;
+    api_server.settings.kafka_bootstrap_servers =
+        cfg->kafka_bootstrap_servers && *cfg->kafka_bootstrap_servers ? cfg->kafka_bootstrap_servers : NULL;
     return 0;
 }
 
