@@ -63,6 +63,7 @@ struct api_settings {
     /* host:port,... of the deployment's Kafka cluster, where streams with "storage": "kafka"
      * live (their topics); NULL: none, and such streams are refused */
     const char *kafka_bootstrap_servers;
+    bool kafka_default; /* streams created without "storage" are stored in Kafka (--stream-storage kafka) */
 };
 
 /* The authenticated caller (empty strings when absent). */

@@ -582,6 +582,10 @@ out:
 static int stream_validate_storage(struct api_request *req, json_t *body, bool create, struct api_response *resp)
 {
     const char *storage = json_string_value(json_object_get(body, "storage"));
+    if (!storage && create && req->settings->kafka_default) /* the deployment's default (--stream-storage) */
+        return json_object_set_new(body, "storage", json_string("kafka")) == 0
+                   ? 0
+                   : api_fail(resp, API_INTERNAL, NULL, "out of memory");
     if (!storage)
         return 0;
     if (create && strcmp(storage, "kafka") == 0 && !req->settings->kafka_bootstrap_servers)
