@@ -282,6 +282,7 @@ static int worker_kafka_stream(const struct task_spec *spec, const struct task_s
     w->es.nprops = 2;
     w->es.backend = "kafka";
     w->es.location = s->topic;
+    w->es.replay_dedup = true; /* a task alone writes its partition of a stream (README) */
     return 0;
 }
 
