@@ -461,9 +461,10 @@ static int ingest_write_kafka(struct api_request *req, struct api_response *resp
     const struct stream_backend *kb = stream_backend_find("kafka");
     const char *servers = req->settings->kafka_bootstrap_servers;
     if (!kb || !servers)
-        return api_fail(resp, API_UNAVAILABLE, NULL,
-                        "stream \"%s\" is stored in Kafka, and this api has no Kafka cluster (--kafka-bootstrap-servers)",
-                        t->stream_name);
+        return api_fail(
+            resp, API_UNAVAILABLE, NULL,
+            "stream \"%s\" is stored in Kafka, and this api has no Kafka cluster (--kafka-bootstrap-servers)",
+            t->stream_name);
     json_t *key = json_object_get(t->schema, "primary_key");
     char topic[256], err[512];
     kafka_stream_topic(req->caller.tenant_id, t->stream_id, topic, sizeof topic);
@@ -540,8 +541,9 @@ static json_t *ingest_answer(const struct ingest_target *t, const struct ingest_
         only = p;
         json_t *item = json_pack("{s:i,s:I}", "partition", p, "accepted", (json_int_t)parts[p].accepted);
         if (item && !t->kafka) /* Kafka's offsets are the broker's: not known here */
-            json_object_set_new(item, "offsets", json_pack("{s:I,s:I}", "first", (json_int_t)parts[p].first, "last",
-                                                           (json_int_t)parts[p].last));
+            json_object_set_new(
+                item, "offsets",
+                json_pack("{s:I,s:I}", "first", (json_int_t)parts[p].first, "last", (json_int_t)parts[p].last));
         json_array_append_new(list, item);
     }
     json_t *out = json_pack("{s:i,s:o}", "accepted", b->n, "partitions", list);

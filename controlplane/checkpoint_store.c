@@ -120,13 +120,14 @@ static int store_write_file(const char *path, const char *hex, uid_t uid, char *
     return 0;
 }
 
-int checkpoint_store_restore(PGconn *conn, const char *resource_id, const char *dir, uid_t uid, char *err,
-                             size_t errsz)
+int checkpoint_store_restore(PGconn *conn, const char *resource_id, const char *dir, uid_t uid, char *err, size_t errsz)
 {
     const char *p[] = {resource_id};
     struct db_error dberr;
-    PGresult *res = db_query(conn, "SELECT task_index, seq, encode(data, 'hex') FROM task_checkpoints"
-                                   " WHERE resource_id = $1", 1, p, &dberr);
+    PGresult *res = db_query(conn,
+                             "SELECT task_index, seq, encode(data, 'hex') FROM task_checkpoints"
+                             " WHERE resource_id = $1",
+                             1, p, &dberr);
     if (!res) {
         snprintf(err, errsz, "%s", dberr.message);
         return -1;

@@ -771,8 +771,8 @@ static int task_stream_kafka(struct reconciler *r, const struct cp_task *t, stru
     const char *servers = r->opt.kafka_bootstrap_servers;
     if (!servers) {
         snprintf(err, errsz,
-                 "stream \"%s\" is stored in Kafka, and controlplane node %s has no --kafka-bootstrap-servers",
-                 s->name, r->opt.node_id);
+                 "stream \"%s\" is stored in Kafka, and controlplane node %s has no --kafka-bootstrap-servers", s->name,
+                 r->opt.node_id);
         return -1;
     }
     char topic[256], e[600];
@@ -966,7 +966,8 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
                   : connection_spec(r, t, res, &spec, &l, &oom, err, errsz)) == 0 &&
         task_dirs(r, t, &spec, &l, &oom, err, errsz) == 0 &&
         task_streams(r, t, pipeline ? "" : PQgetvalue(res, 0, 8), l.uid, &spec, &oom, err, errsz) == 0 &&
-        task_cluster_mode(r, t, &spec, &l, &oom, err, errsz) == 0 && task_functions(r, t, &spec, &oom, err, errsz) == 0 &&
+        task_cluster_mode(r, t, &spec, &l, &oom, err, errsz) == 0 &&
+        task_functions(r, t, &spec, &oom, err, errsz) == 0 &&
         storage_quota(r, t->tenant_id, &spec, &oom, err, errsz) == 0) {
         if (oom)
             snprintf(err, errsz, "out of memory building the task spec");
@@ -1316,7 +1317,8 @@ int reconcile_sync(struct reconciler *r, struct db_error *err)
             try_start(r, r->tasks[i]);
     if (write_status(r, err) != 0 || delete_stopped_rows(r, err) != 0 || logs_flush(r->logs, r->conn, err) != 0 ||
         metering_flush(r->meter, r->conn, err) != 0 || update_resources(r, err) != 0 ||
-        roll_over_bounded(r, err) != 0 || save_checkpoints(r, err) != 0 || lease_node_heartbeat(r->conn, r->opt.node_id, r->ntasks, err) != 0) {
+        roll_over_bounded(r, err) != 0 || save_checkpoints(r, err) != 0 ||
+        lease_node_heartbeat(r->conn, r->opt.node_id, r->ntasks, err) != 0) {
         r->db_errors++;
         return -1;
     }

@@ -111,8 +111,7 @@ static void sink_replay_stop(struct sink_replay *sr)
     sr->nrecs = sr->at = 0;
 }
 
-int sink_replay_skip(struct sink_replay *sr, enum row_kind kind, const char *data, size_t len, char *err,
-                     size_t errlen)
+int sink_replay_skip(struct sink_replay *sr, enum row_kind kind, const char *data, size_t len, char *err, size_t errlen)
 {
     if (!sr->tail)
         return 0;

@@ -264,8 +264,8 @@ static int worker_options(const struct task_spec *spec, struct engine_options *o
 /* A Kafka-stored stream (s has a topic): w reads and writes the topic on the deployment's
  * cluster, as JSON rows, or as Debezium change events when it is an upsert stream (a primary
  * key), so that row kinds survive as they do in the embedded log. 0, or -1 with err. */
-static int worker_kafka_stream(const struct task_spec *spec, const struct task_spec_stream *s,
-                               struct worker_stream *w, char *err, size_t errlen)
+static int worker_kafka_stream(const struct task_spec *spec, const struct task_spec_stream *s, struct worker_stream *w,
+                               char *err, size_t errlen)
 {
     if (!spec->kafka_bootstrap_servers) {
         snprintf(err, errlen, "stream \"%s\" is stored in Kafka, but the task spec names no kafka_bootstrap_servers",

@@ -18,7 +18,6 @@ void kafka_stream_topic(const char *tenant_id, const char *stream_id, char *out,
  * not take CreateTopics (librdkafka's mock cluster) gets the topic by auto-creation, with its
  * default partition count. Returns 0 when the topic exists afterwards, with its partition count
  * in *actual (may be NULL); -1 with err naming the cluster and the cause. */
-int kafka_topic_ensure(const char *servers, const char *topic, int partitions, int *actual, char *err,
-                       size_t errlen);
+int kafka_topic_ensure(const char *servers, const char *topic, int partitions, int *actual, char *err, size_t errlen);
 
 #endif

@@ -42,6 +42,8 @@ call GET "/v1/streams/$OUT"; expect 200
 assert_eq "$(jq -r .storage <<<"$RESP")" kafka "the stream's storage"
 call PATCH "/v1/streams/$OUT" '{"storage":"log"}'
 expect 422 invalid_stream
+call POST /v1/preview '{"sql":"SELECT id FROM src"}'
+expect 422 invalid_stream # previews read embedded logs only
 topic() { echo "sluice-$TENANT_ID-$1"; }
 "$kmock" consume "$BS" "$(topic "$SRC")" >/dev/null || fail "the api did not create the topic of src"
 

@@ -124,7 +124,7 @@ END_TEST
 START_TEST(test_replay_differs)
 {
     write_ids(0, 0, 3);
-    write_ids(0, 3, 7); /* the tail: 3, 4, 5, 6 */
+    write_ids(0, 3, 7);                                                                /* the tail: 3, 4, 5, 6 */
     struct sink_replay *sr = sink_replay_new(kb, "out", 2, props, 2, err, sizeof err); /* task 2: partition 0 */
     ck_assert_msg(sr != NULL, "%s", err);
     uint64_t tail;
