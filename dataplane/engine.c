@@ -204,7 +204,8 @@ static int sink_open(struct run *r, struct sink *k, const char *name)
     /* a sink that waits (retries) keeps the reports, and so the worker's heartbeat, going */
     if (k->backend->set_progress)
         k->backend->set_progress(k->writer, run_progress, r);
-    if (r->ckpt && s->replay_dedup && !k->backend->truncate &&
+    /* one writer per partition: more tasks than partitions share some (at-least-once then) */
+    if (r->ckpt && s->replay_dedup && !k->backend->truncate && task_count(r->o) <= n &&
         !(k->replay = sink_replay_new(k->backend, s->location, task_index(r->o), s->props, s->nprops, e, sizeof e)))
         return run_fail(r, "stream \"%s\": %s", name, e);
     return 0;
