@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/db.h"
@@ -59,14 +60,20 @@ static char *store_hex(const char *data, size_t len)
 }
 
 int checkpoint_store_save(PGconn *conn, const char *tenant_id, const char *resource_id, int index, const char *dir,
-                          uint64_t *saved_seq, char *err, size_t errsz)
+                          struct checkpoint_store_mark *mark, char *err, size_t errsz)
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/task-%d.ckpt", dir, index);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return 0;
+    int64_t mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    if (st.st_ino == mark->inode && mtime_ns == mark->mtime_ns) /* read before, and nothing since */
+        return 0;
     size_t len = 0, again_len = 0;
     char *data = store_read_file(path, &len);
     uint64_t seq = data ? store_file_seq(path) : 0;
-    char *again = seq > *saved_seq ? store_read_file(path, &again_len) : NULL;
+    char *again = seq > mark->seq ? store_read_file(path, &again_len) : NULL;
     /* the same bytes before and after the check: not replaced by a newer file in between */
     int same = again && again_len == len && memcmp(data, again, len) == 0;
     free(again);
@@ -90,7 +97,7 @@ int checkpoint_store_save(PGconn *conn, const char *tenant_id, const char *resou
         snprintf(err, errsz, "%s", dberr.message);
         return -1;
     }
-    *saved_seq = seq;
+    *mark = (struct checkpoint_store_mark){.seq = seq, .inode = st.st_ino, .mtime_ns = mtime_ns};
     return 1;
 }
 

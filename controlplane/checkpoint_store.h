@@ -18,11 +18,19 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Copies dir/task-<index>.ckpt into the table when its sequence number is above *saved_seq
- * (then updated); a missing or half-written file is no error (nothing to copy yet). Returns 1
- * when copied, 0 when there was nothing new, -1 with err (the database). */
+/* What checkpoint_store_save() last copied of a task's file (zeroed: nothing yet). */
+struct checkpoint_store_mark {
+    uint64_t seq;     /* its sequence number */
+    ino_t inode;      /* the file it was read from: a checkpoint is a new file (renamed over) */
+    int64_t mtime_ns; /* and its modification time */
+};
+
+/* Copies dir/task-<index>.ckpt into the table when it is another file than *mark says and its
+ * sequence number is above mark->seq (then *mark is updated); a missing or half-written file
+ * is no error (nothing to copy yet). Returns 1 when copied, 0 when there was nothing new, -1
+ * with err (the database). */
 int checkpoint_store_save(PGconn *conn, const char *tenant_id, const char *resource_id, int index, const char *dir,
-                          uint64_t *saved_seq, char *err, size_t errsz);
+                          struct checkpoint_store_mark *mark, char *err, size_t errsz);
 
 /* Writes every stored checkpoint of resource_id into dir (task-<index>.ckpt, owned by uid when
  * running as root) where the file there is missing, unreadable or of a lower sequence number.

@@ -62,8 +62,8 @@ struct cp_task {
     /* Cluster mode (README "Streams stored in Kafka"): every stream of the task is stored in
      * Kafka, so its checkpoint is kept in PostgreSQL too (controlplane/checkpoint_store.h). */
     int kafka_ckpt;
-    char ckpt_dir[1024];     /* the checkpoint directory of its last start */
-    uint64_t ckpt_saved_seq; /* the sequence number last copied from it */
+    char ckpt_dir[1024];                     /* the checkpoint directory of its last start */
+    struct checkpoint_store_mark ckpt_saved; /* what was last copied from it */
 };
 
 struct reconciler {
@@ -937,7 +937,7 @@ static int save_checkpoints(struct reconciler *r, struct db_error *err)
         struct cp_task *t = r->tasks[i];
         if (!t->kafka_ckpt || t->lost || !t->ckpt_dir[0])
             continue;
-        if (checkpoint_store_save(r->conn, t->tenant_id, t->resource_id, t->index, t->ckpt_dir, &t->ckpt_saved_seq,
+        if (checkpoint_store_save(r->conn, t->tenant_id, t->resource_id, t->index, t->ckpt_dir, &t->ckpt_saved,
                                   err->message, sizeof err->message) < 0) {
             err->sqlstate[0] = err->constraint[0] = '\0';
             err->connection_lost = PQstatus(r->conn) != CONNECTION_OK;
