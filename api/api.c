@@ -61,6 +61,8 @@ struct api_config {
     char *log_format;
     char *data_root;
     char *web_dir;
+    char *kafka_bootstrap_servers;
+    char *stream_storage;
 };
 
 // clang-format off
@@ -97,6 +99,10 @@ static const struct option_row api_options[] = {
     OPT("log-format", "SLUICE_LOG_FORMAT", OPTION_STRING, log_format, "text", 0, 0, "text or json"),
     OPT("data-root", "SLUICE_DATA_ROOT", OPTION_STRING, data_root, "var/data", 0, 0,
         "root of tenants' streams (the controlplane's data-root), for stream records"),
+    OPT("kafka-bootstrap-servers", "SLUICE_KAFKA_BOOTSTRAP_SERVERS", OPTION_STRING, kafka_bootstrap_servers, NULL, 0, 0,
+        "host:port,... of the Kafka cluster for streams created with \"storage\": \"kafka\" (cluster mode)"),
+    OPT("stream-storage", "SLUICE_STREAM_STORAGE", OPTION_STRING, stream_storage, "log", 0, 0,
+        "storage of streams created without one: log (the embedded log) or kafka (needs kafka-bootstrap-servers)"),
     OPT("web-dir", "SLUICE_WEB_DIR", OPTION_STRING, web_dir, "build/web", 0, 0,
         "the web console's built files (make build writes them to build/web), served at /"),
 };
@@ -907,6 +913,17 @@ static int api_configure(int argc, char **argv, char *err, size_t errlen)
     static char web_dir[PATH_MAX];
     console_set_dir(realpath(cfg->web_dir, web_dir) ? web_dir : cfg->web_dir);
     api_server.settings.database_url = cfg->database_url;
+    api_server.settings.kafka_bootstrap_servers =
+        cfg->kafka_bootstrap_servers && *cfg->kafka_bootstrap_servers ? cfg->kafka_bootstrap_servers : NULL;
+    api_server.settings.kafka_default = strcmp(cfg->stream_storage, "kafka") == 0;
+    if (!api_server.settings.kafka_default && strcmp(cfg->stream_storage, "log") != 0) {
+        snprintf(err, errlen, "stream-storage must be log or kafka, not \"%s\"", cfg->stream_storage);
+        return -1;
+    }
+    if (api_server.settings.kafka_default && !api_server.settings.kafka_bootstrap_servers) {
+        snprintf(err, errlen, "stream-storage kafka needs kafka-bootstrap-servers (the cluster the streams live in)");
+        return -1;
+    }
     return 0;
 }
 

@@ -1,7 +1,9 @@
 /* handlers_ingest.c — POST /v1/connections/{id}/events (see handlers_ingest.h): look the
  * connection and its stream up in the tenant's transaction, parse the batch (JSON or NDJSON),
  * decode every event against the stream's schema, count usage, then append to the stream's
- * partitions through the cached writers of api/ingest_writers.h and fsync before answering. */
+ * partitions through the cached writers of api/ingest_writers.h and fsync before answering; a
+ * stream stored in Kafka gets the events produced into its topic, all delivered before the
+ * answer (which then has no offsets: Kafka's are not known to the producer). */
 #include "api/handlers_ingest.h"
 #include "api/ingest_writers.h"
 #include "api/tenant_storage.h"
@@ -19,6 +21,7 @@
 #include "common/json_check.h"
 #include "common/log.h"
 #include "dataplane/codec/json_decode.h"
+#include "dataplane/kafka/kafka_admin.h"
 #include "dataplane/log/log.h"
 #include "dataplane/schema_json.h"
 #include "dataplane/sql/sql.h"
@@ -36,6 +39,7 @@ struct ingest_target {
     json_t *schema;              /* owned */
     char key_field[256];         /* the partition.key property, "" when absent */
     long long max_storage_bytes; /* the tenant's plan's storage quota; < 0: none */
+    bool kafka;                  /* the stream is stored in Kafka (its topic) */
 };
 
 /* Fills t from the connection id (scoped to the tenant by row-level security). 0, or -1 with
@@ -49,7 +53,7 @@ static int ingest_lookup(struct api_request *req, struct api_response *resp, con
                                  "SELECT c.name, c.connector, c.type, c.desired_state, s.id, s.name, s.partitions,"
                                  "       s.schema::text, coalesce(c.properties->>'partition.key', ''),"
                                  "       coalesce((SELECT p.max_storage_bytes FROM tenants tt"
-                                 "                   JOIN plans p ON p.name = tt.plan), -1)"
+                                 "                   JOIN plans p ON p.name = tt.plan), -1), s.storage"
                                  "  FROM connections c JOIN streams s ON s.id = c.stream_id WHERE c.id = $1",
                                  1, p);
     if (!res)
@@ -72,6 +76,7 @@ static int ingest_lookup(struct api_request *req, struct api_response *resp, con
     t->schema = json_loads(PQgetvalue(res, 0, 7), 0, NULL);
     snprintf(t->key_field, sizeof t->key_field, "%s", PQgetvalue(res, 0, 8));
     t->max_storage_bytes = atoll(PQgetvalue(res, 0, 9));
+    t->kafka = strcmp(PQgetvalue(res, 0, 10), "kafka") == 0;
     PQclear(res);
     if (!t->schema)
         return api_fail(resp, API_INTERNAL, NULL, "internal error");
@@ -373,7 +378,7 @@ static uint64_t ingest_batch_bytes(const struct ingest_batch *b, bool framing)
 static int ingest_check_quota(struct api_request *req, struct api_response *resp, const struct ingest_target *t,
                               const struct ingest_batch *b)
 {
-    if (t->max_storage_bytes < 0)
+    if (t->max_storage_bytes < 0 || t->kafka) /* a topic's retention is the cluster's */
         return 0;
     const char *root = req->settings->data_root ? req->settings->data_root : "var/data";
     uint64_t used, batch = ingest_batch_bytes(b, true);
@@ -447,11 +452,54 @@ static int ingest_write(struct api_request *req, struct api_response *resp, cons
     return 0;
 }
 
+/* The batch produced into the topic of a stream stored in Kafka, a producer per partition
+ * written (Kafka assigns the offsets), every record delivered before it returns. A failure
+ * after some deliveries leaves them in the topic: the client's retry is at-least-once. */
+static int ingest_write_kafka(struct api_request *req, struct api_response *resp, const struct ingest_target *t,
+                              const struct ingest_batch *b, struct ingest_partition *parts)
+{
+    const struct stream_backend *kb = stream_backend_find("kafka");
+    const char *servers = req->settings->kafka_bootstrap_servers;
+    if (!kb || !servers)
+        return api_fail(
+            resp, API_UNAVAILABLE, NULL,
+            "stream \"%s\" is stored in Kafka, and this api has no Kafka cluster (--kafka-bootstrap-servers)",
+            t->stream_name);
+    json_t *key = json_object_get(t->schema, "primary_key");
+    char topic[256], err[512];
+    kafka_stream_topic(req->caller.tenant_id, t->stream_id, topic, sizeof topic);
+    const struct stream_property props[] = {{"properties.bootstrap.servers", servers},
+                                            {"format", json_array_size(key) > 0 ? "debezium-json" : "json"}};
+    for (int i = 0; i < b->n; i++)
+        parts[b->events[i].partition].accepted++;
+    int rc = 0;
+    for (int p = 0; p < t->partitions && rc == 0; p++) {
+        void *w = NULL;
+        if (!parts[p].accepted)
+            continue;
+        rc = kb->open_writer(topic, p, props, 2, &w, err, sizeof err);
+        for (int i = 0; i < b->n && rc == 0; i++)
+            if (b->events[i].partition == p)
+                rc = kb->append(w, b->events[i].text, (uint32_t)b->events[i].len, err, sizeof err);
+        if (rc == 0)
+            rc = kb->flush(w, true, err, sizeof err);
+        if (w)
+            kb->close_writer(w);
+    }
+    if (rc != 0) {
+        log_error("ingest: stream %s: %s", t->stream_id, err);
+        return api_fail(resp, API_UNAVAILABLE, NULL, "cannot write to stream \"%s\": %s", t->stream_name, err);
+    }
+    return 0;
+}
+
 /* Writes, then gives the partitions' cached writers back (closing them after a failure, so
  * the next request recovers the partition afresh). */
 static int ingest_write_locked(struct api_request *req, struct api_response *resp, const struct ingest_target *t,
                                const struct ingest_batch *b, struct ingest_partition *parts)
 {
+    if (t->kafka)
+        return ingest_write_kafka(req, resp, t, b, parts);
     int rc = ingest_write(req, resp, t, b, parts);
     for (int p = 0; p < t->partitions; p++)
         ingest_writers_release(parts[p].ref, rc != 0);
@@ -491,12 +539,15 @@ static json_t *ingest_answer(const struct ingest_target *t, const struct ingest_
             continue;
         used++;
         only = p;
-        json_array_append_new(list, json_pack("{s:i,s:I,s:{s:I,s:I}}", "partition", p, "accepted",
-                                              (json_int_t)parts[p].accepted, "offsets", "first",
-                                              (json_int_t)parts[p].first, "last", (json_int_t)parts[p].last));
+        json_t *item = json_pack("{s:i,s:I}", "partition", p, "accepted", (json_int_t)parts[p].accepted);
+        if (item && !t->kafka) /* Kafka's offsets are the broker's: not known here */
+            json_object_set_new(
+                item, "offsets",
+                json_pack("{s:I,s:I}", "first", (json_int_t)parts[p].first, "last", (json_int_t)parts[p].last));
+        json_array_append_new(list, item);
     }
     json_t *out = json_pack("{s:i,s:o}", "accepted", b->n, "partitions", list);
-    if (out && used == 1) {
+    if (out && used == 1 && !t->kafka) {
         json_object_set_new(out, "partition", json_integer(only));
         json_object_set_new(
             out, "offsets",

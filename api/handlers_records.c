@@ -1,6 +1,7 @@
 /* handlers_records.c — GET /v1/streams/{id}/records: a stream's records from its embedded log
- * under <data-root>/tenants/<tenant>/streams/<stream>/<partition>/, each with its row kind as
- * "op" ("+I", "-U", "+U", "-D"; an upsert stream's delete is a "-D" with the deleted row). */
+ * under <data-root>/tenants/<tenant>/streams/<stream>/<partition>/, or from its topic when it is
+ * stored in Kafka, each with its row kind as "op" ("+I", "-U", "+U", "-D"; an upsert stream's
+ * delete is a "-D" with the deleted row). */
 #include "api/handlers_records.h"
 
 #include <errno.h>
@@ -9,7 +10,79 @@
 #include <string.h>
 
 #include "api/query_args.h"
+#include "common/clock.h"
+#include "dataplane/kafka/kafka_admin.h"
 #include "dataplane/log/log.h"
+
+#define RECORDS_KAFKA_WAIT_MS 2000 /* a read of a topic gives up waiting for more after this */
+
+/* One record as the list's item. */
+static json_t *records_item(long partition, const struct stream_record *rec)
+{
+    json_t *v = json_loadb(rec->data, rec->len, JSON_DECODE_ANY, NULL);
+    if (!v)
+        v = json_stringn_nocheck(rec->data, rec->len);
+    return json_pack("{s:i, s:I, s:s, s:o}", "partition", (int)partition, "offset", (json_int_t)rec->offset, "op",
+                     row_kind_name(rec->kind), "value", v ? v : json_null());
+}
+
+/* The end offset of a topic's partition (its high watermark); 0 or -1 with err. */
+static int records_kafka_end(const struct stream_backend *kb, const char *topic, long partition,
+                             const struct stream_property *props, uint64_t *end, char *err, size_t errlen)
+{
+    void *reader;
+    if (kb->open_reader(topic, (int)partition, 0, props, 2, &reader, err, errlen) != 0)
+        return -1;
+    int rc = kb->end_offset(reader, end, err, errlen);
+    kb->close_reader(reader);
+    return rc;
+}
+
+/* The records of a Kafka-stored stream: as records_list, from the topic on the cluster. */
+static int records_kafka(struct api_request *req, struct api_response *resp, const char *id, long partition,
+                         long offset, long limit, bool upsert)
+{
+    const struct stream_backend *kb = stream_backend_find("kafka");
+    const char *servers = req->settings->kafka_bootstrap_servers;
+    if (!kb || !servers)
+        return api_fail(resp, API_UNAVAILABLE, NULL,
+                        "stream %s is stored in Kafka, and this api has no Kafka cluster (--kafka-bootstrap-servers)",
+                        id);
+    char topic[256], err[600];
+    kafka_stream_topic(req->caller.tenant_id, id, topic, sizeof topic);
+    const struct stream_property props[] = {{"properties.bootstrap.servers", servers},
+                                            {"format", upsert ? "debezium-json" : "json"}};
+    uint64_t end = 0;
+    if (records_kafka_end(kb, topic, partition, props, &end, err, sizeof err) != 0)
+        return api_fail(resp, API_UNAVAILABLE, NULL, "cannot read the stream's Kafka topic: %s", err);
+    uint64_t start = offset >= 0 ? (uint64_t)offset : (end > (uint64_t)limit ? end - (uint64_t)limit : 0);
+    if (start > end)
+        start = end;
+    json_t *items = json_array();
+    uint64_t next = start;
+    void *reader = NULL;
+    if (start < end && kb->open_reader(topic, (int)partition, start, props, 2, &reader, err, sizeof err) != 0) {
+        json_decref(items);
+        return api_fail(resp, API_UNAVAILABLE, NULL, "cannot read the stream's Kafka topic: %s", err);
+    }
+    int64_t deadline = clock_mono_ms() + RECORDS_KAFKA_WAIT_MS;
+    while (reader && next < end && (long)json_array_size(items) < limit && clock_mono_ms() < deadline) {
+        struct stream_record recs[64];
+        int want = (int)(limit - (long)json_array_size(items));
+        int n = kb->read(reader, recs, want < 2 ? 2 : want < 64 ? want : 64, err, sizeof err);
+        if (n < 0)
+            break;
+        for (int i = 0; i < n && (long)json_array_size(items) < limit; i++) {
+            json_array_append_new(items, records_item(partition, &recs[i]));
+            next = recs[i].offset + 1;
+        }
+    }
+    if (reader)
+        kb->close_reader(reader);
+    return api_reply(resp, 200,
+                     json_pack("{s:o, s:I, s:I, s:I}", "items", items, "start_offset", (json_int_t)start, "end_offset",
+                               (json_int_t)end, "next_offset", (json_int_t)next));
+}
 
 int records_list(struct api_request *req, struct api_response *resp)
 {
@@ -23,16 +96,24 @@ int records_list(struct api_request *req, struct api_response *resp)
         return -1;
     const char *p[] = {id};
     struct db_error dberr;
-    PGresult *r = db_query(req->db, "SELECT partitions FROM streams WHERE id = $1", 1, p, &dberr);
+    PGresult *r = db_query(req->db,
+                           "SELECT partitions, storage, CASE WHEN jsonb_typeof(schema->'primary_key') = 'array'"
+                           "   THEN jsonb_array_length(schema->'primary_key') > 0 ELSE false END"
+                           "  FROM streams WHERE id = $1",
+                           1, p, &dberr);
     if (!r)
         return api_fail_db(resp, &dberr);
     int found = PQntuples(r) == 1, partitions = found ? atoi(PQgetvalue(r, 0, 0)) : 0;
+    bool kafka = found && strcmp(PQgetvalue(r, 0, 1), "kafka") == 0;
+    bool upsert = found && strcmp(PQgetvalue(r, 0, 2), "t") == 0;
     PQclear(r);
     if (!found)
         return api_fail(resp, API_NOT_FOUND, NULL, "stream %s not found", id);
     if (partition >= partitions)
         return api_fail_field(resp, API_INVALID_REQUEST, "partition", "the stream has %d partition%s", partitions,
                               partitions == 1 ? "" : "s");
+    if (kafka)
+        return records_kafka(req, resp, id, partition, offset, limit, upsert);
     char dir[2048], err[256];
     snprintf(dir, sizeof dir, "%s/tenants/%s/streams/%s/%ld",
              req->settings->data_root ? req->settings->data_root : "var/data", req->caller.tenant_id, id, partition);
@@ -61,12 +142,7 @@ int records_list(struct api_request *req, struct api_response *resp)
         if (n <= 0)
             break;
         for (int i = 0; i < n; i++) {
-            json_t *v = json_loadb(recs[i].data, recs[i].len, JSON_DECODE_ANY, NULL);
-            if (!v)
-                v = json_stringn_nocheck(recs[i].data, recs[i].len);
-            json_array_append_new(items, json_pack("{s:i, s:I, s:s, s:o}", "partition", (int)partition, "offset",
-                                                   (json_int_t)recs[i].offset, "op", row_kind_name(recs[i].kind),
-                                                   "value", v ? v : json_null()));
+            json_array_append_new(items, records_item(partition, &recs[i]));
             next = recs[i].offset + 1;
         }
     }

@@ -31,6 +31,7 @@ static const struct {
     [API_INVALID_SQL] = {"invalid_sql", 422},
     [API_INVALID_EVENTS] = {"invalid_events", 422},
     [API_INVALID_CONNECTION] = {"invalid_connection", 422},
+    [API_INVALID_STREAM] = {"invalid_stream", 422},
     [API_WRONG_CONNECTOR] = {"wrong_connector", 409},
     [API_NOT_ACTIVE] = {"not_active", 409},
     [API_RATE_LIMITED] = {"rate_limited", 429},

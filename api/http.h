@@ -40,6 +40,7 @@ enum api_error {
     API_INVALID_SQL,
     API_INVALID_EVENTS,
     API_INVALID_CONNECTION,
+    API_INVALID_STREAM, /* 422: a stream the deployment cannot store (storage kafka without a cluster) */
     API_WRONG_CONNECTOR,
     API_NOT_ACTIVE,
     API_RATE_LIMITED,
@@ -59,6 +60,10 @@ struct api_settings {
     long token_ttl_seconds;
     const char *data_root;    /* where tenants' streams live (controlplane data root) */
     const char *database_url; /* for connections of their own (log following) */
+    /* host:port,... of the deployment's Kafka cluster, where streams with "storage": "kafka"
+     * live (their topics); NULL: none, and such streams are refused */
+    const char *kafka_bootstrap_servers;
+    bool kafka_default; /* streams created without "storage" are stored in Kafka (--stream-storage kafka) */
 };
 
 /* The authenticated caller (empty strings when absent). */

@@ -52,6 +52,7 @@ struct preview_stream {
     char id[40];
     int partitions;
     json_t *schema;
+    bool kafka; /* stored in Kafka: the preview (which reads embedded logs) cannot read it */
 };
 
 struct preview_catalog {
@@ -77,7 +78,8 @@ static json_t *preview_schema(void *vctx, const char *name)
         return NULL;
     const char *params[] = {name};
     PGresult *res = api_db_query(c->req, c->resp,
-                                 "SELECT id, partitions, schema::text FROM streams WHERE lower(name) = lower($1) "
+                                 "SELECT id, partitions, schema::text, storage = 'kafka' FROM streams"
+                                 " WHERE lower(name) = lower($1) "
                                  "ORDER BY name = $1 DESC LIMIT 1",
                                  1, params);
     if (!res) {
@@ -91,6 +93,7 @@ static json_t *preview_schema(void *vctx, const char *name)
         snprintf(s->id, sizeof s->id, "%s", PQgetvalue(res, 0, 0));
         s->partitions = atoi(PQgetvalue(res, 0, 1));
         s->schema = json_incref(js);
+        s->kafka = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
     }
     PQclear(res);
     return js;
@@ -600,6 +603,18 @@ int preview_run(struct api_request *req, struct api_response *resp)
         json_decref(schema);
         preview_catalog_free(&cat);
         return api_fail(resp, API_INTERNAL, NULL, "internal error");
+    }
+    for (int i = 0; i < nsrc; i++) {
+        if (!src[i]->kafka)
+            continue;
+        char name[128];
+        snprintf(name, sizeof name, "%s", src[i]->name);
+        json_decref(schema);
+        preview_catalog_free(&cat);
+        return api_fail_field(resp, API_INVALID_STREAM, "sql",
+                              "stream \"%s\" is stored in Kafka, and previews read the embedded log only; read its "
+                              "latest records with GET /v1/streams/{id}/records",
+                              name);
     }
     /* The query runs in a child, in the workers' sandbox, under the wall-clock limit: this
      * thread only starts it; the response's reader relays its output. */

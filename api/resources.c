@@ -15,6 +15,7 @@
 #include "common/json_text.h"
 #include "common/json_check.h"
 #include "common/log.h"
+#include "dataplane/kafka/kafka_admin.h"
 #include "dataplane/sql/sql.h"
 #include "dataplane/stream.h"
 
@@ -94,6 +95,7 @@ struct resource_kind {
 static const char *const task_sizes[] = {"S", "M", "L", NULL};
 static const char *const connection_types[] = {"source", "sink", NULL};
 static const char *const error_policies[] = {"fail", "skip", "dead_letter", NULL};
+static const char *const stream_storages[] = {"log", "kafka", NULL};
 
 // clang-format off
 #define NAME_FIELD {"name", JSON_CHECK_NAME, JSON_CHECK_REQUIRED, 0, 0, NULL}
@@ -117,12 +119,14 @@ static const struct json_check_field stream_fields[] = {
     DESCRIPTION_FIELD,
     {"partitions", JSON_CHECK_INT, 0, 1, 256, NULL},
     {"schema", JSON_CHECK_OBJECT, JSON_CHECK_REQUIRED, 0, 0, NULL},
+    {"storage", JSON_CHECK_ENUM, 0, 0, 0, stream_storages},
 };
 static const struct resource_storage_rule no_rules[] = {{NULL, NULL, STORE_COLUMN}};
 static const struct resource_column stream_columns[] = {
     COMMON_COLUMNS_HEAD,
     COLUMN_JSON("partitions", "r.partitions"),
     COLUMN_JSON("schema", "r.schema"),
+    COLUMN_STRING("storage", "r.storage"),
     COMMON_COLUMNS_TAIL,
 };
 
@@ -312,6 +316,20 @@ static bool stream_type_valid(const char *type)
     return false;
 }
 
+/* A Kafka-stored stream's topic is created with the stream (the transaction fails when it cannot
+ * be: 503, the cluster unreachable). A topic left by a failed transaction is of an id no stream
+ * has: harmless, and never reused. */
+static int stream_created_kafka(struct api_request *req, const char *id, int partitions, struct api_response *resp)
+{
+    char topic[256], err[600];
+    kafka_stream_topic(req->caller.tenant_id, id, topic, sizeof topic);
+    if (kafka_topic_ensure(req->settings->kafka_bootstrap_servers, topic, partitions, NULL, err, sizeof err) != 0) {
+        log_error("stream %s: %s", id, err);
+        return api_fail(resp, API_UNAVAILABLE, NULL, "cannot create the stream's Kafka topic: %s", err);
+    }
+    return 0;
+}
+
 /* Every partition's directory exists from creation on (api/tenant_storage.h), so a pipeline
  * never meets a partition nothing has written yet. A transaction that fails after this leaves
  * empty directories of an id no stream has: harmless, and never reused. */
@@ -319,6 +337,9 @@ static int stream_created(struct api_request *req, const char *id, const json_t 
 {
     char err[512];
     int partitions = (int)json_integer_value(json_object_get(doc, "partitions"));
+    const char *storage = json_string_value(json_object_get(doc, "storage"));
+    if (storage && strcmp(storage, "kafka") == 0)
+        return stream_created_kafka(req, id, partitions, resp);
     if (tenant_storage_create_stream(req->settings->data_root ? req->settings->data_root : "var/data",
                                      req->caller.tenant_id, id, partitions, err, sizeof err) != 0) {
         log_error("stream %s: %s", id, err);
@@ -557,9 +578,38 @@ out:
     return rc;
 }
 
+/* "storage": "kafka" needs the deployment's cluster; a stream's storage is fixed at creation. */
+static int stream_validate_storage(struct api_request *req, json_t *body, bool create, struct api_response *resp)
+{
+    const char *storage = json_string_value(json_object_get(body, "storage"));
+    if (!storage && create && req->settings->kafka_default) /* the deployment's default (--stream-storage) */
+        return json_object_set_new(body, "storage", json_string("kafka")) == 0
+                   ? 0
+                   : api_fail(resp, API_INTERNAL, NULL, "out of memory");
+    if (!storage)
+        return 0;
+    if (create && strcmp(storage, "kafka") == 0 && !req->settings->kafka_bootstrap_servers)
+        return api_fail_field(resp, API_INVALID_STREAM, "storage",
+                              "this deployment has no Kafka cluster for streams stored in Kafka (the operator sets "
+                              "--kafka-bootstrap-servers); leave out \"storage\" for the embedded log");
+    if (create)
+        return 0;
+    const char *params[] = {req->params.values[0]};
+    PGresult *r = api_db_query(req, resp, "SELECT storage FROM streams WHERE id = $1", 1, params);
+    if (!r)
+        return -1;
+    int changed = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), storage) != 0;
+    PQclear(r);
+    if (changed)
+        return api_fail_field(resp, API_INVALID_STREAM, "storage",
+                              "a stream's storage cannot change: create a new stream with \"storage\": \"%s\"",
+                              storage);
+    return 0;
+}
+
 static int stream_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
 {
-    if (stream_validate_schema(body, resp) != 0)
+    if (stream_validate_schema(body, resp) != 0 || stream_validate_storage(req, body, create, resp) != 0)
         return -1;
     json_t *schema = json_object_get(body, "schema");
     return create || !schema ? 0 : stream_check_users(req, schema, resp);

@@ -36,6 +36,7 @@ static const struct json_check_field spec_fields[] = {
     {"storage", JSON_CHECK_OBJECT, 0, 0, 0, NULL},
     {"functions", JSON_CHECK_ARRAY, 0, 0, 0, NULL},
     {"limits", JSON_CHECK_OBJECT, 0, 0, 0, NULL},
+    {"kafka_bootstrap_servers", JSON_CHECK_STRING, 0, 1, TEXT_MAX, NULL},
 };
 
 static const struct json_check_field function_fields[] = {
@@ -61,6 +62,7 @@ static const struct json_check_field stream_fields[] = {
     {"dir", JSON_CHECK_STRING, JSON_CHECK_REQUIRED, 1, TEXT_MAX, NULL},
     {"schema", JSON_CHECK_OBJECT, JSON_CHECK_REQUIRED, 0, 0, NULL},
     {"partitions", JSON_CHECK_INT, 0, 0, INT_MAX, NULL},
+    {"topic", JSON_CHECK_STRING, 0, 1, TEXT_MAX, NULL},
 };
 
 static const struct json_check_field limits_fields[] = {
@@ -102,7 +104,7 @@ static json_t *stream_to_json(const struct task_spec_stream *s)
         return NULL;
     json_t *obj = json_pack("{s:s, s:s, s:o, s:i}", "name", s->name, "dir", s->dir, "schema",
                             s->schema ? json_incref(s->schema) : json_object(), "partitions", s->partitions);
-    if (obj && s->id && set_string(obj, "id", s->id) != 0) {
+    if (obj && (set_string(obj, "id", s->id) != 0 || set_string(obj, "topic", s->topic) != 0)) {
         json_decref(obj);
         return NULL;
     }
@@ -157,7 +159,8 @@ static int options_to_json(const struct task_spec *spec, json_t *obj)
     if (set_string(obj, "tenant_id", spec->tenant_id) != 0 ||
         set_string(obj, "checkpoint_dir", spec->checkpoint_dir) != 0 || set_string(obj, "sql", spec->sql) != 0 ||
         set_string(obj, "error_policy", spec->error_policy) != 0 ||
-        set_string(obj, "dead_letter_stream", spec->dead_letter_stream) != 0)
+        set_string(obj, "dead_letter_stream", spec->dead_letter_stream) != 0 ||
+        set_string(obj, "kafka_bootstrap_servers", spec->kafka_bootstrap_servers) != 0)
         return -1;
     if (spec->bounded && json_object_set_new(obj, "bounded", json_true()) != 0)
         return -1;
@@ -282,6 +285,7 @@ static int streams_from_json(const json_t *arr, struct task_spec *spec, char *er
         s->id = dup_string(json_object_get(js, "id"), &oom);
         s->name = dup_string(json_object_get(js, "name"), &oom);
         s->dir = dup_string(json_object_get(js, "dir"), &oom);
+        s->topic = dup_string(json_object_get(js, "topic"), &oom);
         s->schema = json_deep_copy(json_object_get(js, "schema"));
         s->partitions = (int)json_integer_value(json_object_get(js, "partitions"));
         if (oom || !s->schema) {
@@ -388,6 +392,7 @@ static int scalars_from_json(const json_t *js, struct task_spec *spec, char *err
     spec->sql = dup_string(json_object_get(js, "sql"), &oom);
     spec->error_policy = dup_string(json_object_get(js, "error_policy"), &oom);
     spec->dead_letter_stream = dup_string(json_object_get(js, "dead_letter_stream"), &oom);
+    spec->kafka_bootstrap_servers = dup_string(json_object_get(js, "kafka_bootstrap_servers"), &oom);
     if (oom) {
         return oom_error(err, errsz);
     }
@@ -457,6 +462,7 @@ void task_spec_free(struct task_spec *spec)
     free(spec->sql);
     free(spec->error_policy);
     free(spec->dead_letter_stream);
+    free(spec->kafka_bootstrap_servers);
     free(spec->connector.name);
     free(spec->connector.type);
     free(spec->connector.stream);
@@ -466,6 +472,7 @@ void task_spec_free(struct task_spec *spec)
         free(spec->streams[i].id);
         free(spec->streams[i].name);
         free(spec->streams[i].dir);
+        free(spec->streams[i].topic);
         json_decref(spec->streams[i].schema);
     }
     free(spec->streams);

@@ -8,7 +8,8 @@
  *    "generation"?, "bounded"?, "data_dir", "checkpoint_dir"?, "sandbox"?: {"seccomp"?},
  *    "sql"?, "error_policy"?, "dead_letter_stream"?,                          (pipeline)
  *    "connector"?: {"name", "type"?, "stream"?, "properties"?}, "secrets"?,    (connection)
- *    "streams": [{"id"?, "name", "dir", "schema", "partitions"?}],
+ *    "streams": [{"id"?, "name", "dir", "schema", "partitions"?, "topic"?}],
+ *    "kafka_bootstrap_servers"?,                      (with any stream that has a "topic")
  *    "functions"?: [{"name", "returns", "source"}],                          (pipeline)
  *    "storage"?: {"quota_bytes", "dir"}, "limits"?: {"task_size", "state_max_bytes"}}
  * A pipeline needs "sql", a connection its "connector" and at least one stream (its own, first).
@@ -31,12 +32,15 @@ struct task_spec_property {
     char *key, *value;
 };
 
-/* A stream the task may use: an embedded log in dir (relative to data_dir, or absolute). */
+/* A stream the task may use: an embedded log in dir (relative to data_dir, or absolute), or,
+ * when topic is set, a Kafka-stored stream: the topic of that name on the deployment's cluster
+ * (task_spec.kafka_bootstrap_servers), dir then unused. */
 struct task_spec_stream {
     char *id; /* the stream's id; NULL: not given (the worker does not need it) */
     char *name, *dir;
     json_t *schema; /* the stream's schema as the api stores it ({"fields": [...]}), owned */
     int partitions; /* 0: not given (one, or as many as the log has) */
+    char *topic;    /* NULL: an embedded log */
 };
 
 /* A user-defined function the pipeline's SQL calls (CREATE FUNCTION name RETURNS returns AS
@@ -68,6 +72,9 @@ struct task_spec {
     char *sql;
     char *error_policy;       /* "fail", "skip" or "dead_letter" (checked by the worker); NULL: fail */
     char *dead_letter_stream; /* NULL: none */
+    /* host:port,... of the deployment's Kafka cluster, where Kafka-stored streams (those with
+     * a topic) live; NULL: none given */
+    char *kafka_bootstrap_servers;
     struct task_spec_function *functions;
     size_t nfunctions;
     /* connection */

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <arpa/inet.h>
 #include <microhttpd.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -35,6 +36,7 @@ struct cp_config {
     long log_retention_hours, log_max_per_resource;
     long task_cpu_seconds_s, task_cpu_seconds_m, task_cpu_seconds_l;
     char *egress_policy, *egress_uids, *egress_deny, *egress_allow, *egress_table, *api_ports;
+    char *kafka_bootstrap_servers;
     int seccomp;
 };
 
@@ -99,6 +101,8 @@ static const struct option_row cp_options[] = {
         "RLIMIT_CPU of a task size M worker process (0: none)"),
     OPT("task-cpu-seconds-l", "SLUICE_TASK_CPU_SECONDS_L", OPTION_INT, task_cpu_seconds_l, "1209600", 0, 1L << 40,
         "RLIMIT_CPU of a task size L worker process (0: none)"),
+    OPT("kafka-bootstrap-servers", "SLUICE_KAFKA_BOOTSTRAP_SERVERS", OPTION_STRING, kafka_bootstrap_servers, "", 0, 0,
+        "host:port,... of the Kafka cluster of streams stored in Kafka (cluster mode; the egress policy allows it)"),
     OPT("egress-policy", "SLUICE_EGRESS_POLICY", OPTION_STRING, egress_policy, "required", 0, 0,
         "nftables egress policy for network workers: required (as root, no start without it), best-effort, off"),
     OPT("egress-uids", "SLUICE_EGRESS_UIDS", OPTION_STRING, egress_uids, "200000-299999999", 0, 0,
@@ -201,6 +205,52 @@ static PGconn *connect_and_listen(const char *url)
     return conn;
 }
 
+/* The operator's allow list with the Kafka cluster's addresses (servers resolved now, each as
+ * CIDR:port) appended, so no deny entry keeps workers from the streams stored there; malloc'd.
+ * A host that does not resolve is left out with a warning. */
+static char *egress_allow_kafka(const char *allow, const char *servers)
+{
+    size_t cap = strlen(allow) + 1, len = strlen(allow);
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    memcpy(out, allow, cap);
+    char list[1024];
+    snprintf(list, sizeof list, "%s", servers ? servers : "");
+    char *save = NULL;
+    for (char *hp = strtok_r(list, ",", &save); hp; hp = strtok_r(NULL, ",", &save)) {
+        char *colon = strrchr(hp, ':');
+        if (!colon)
+            continue;
+        *colon = '\0';
+        char host[256];
+        snprintf(host, sizeof host, "%s", hp[0] == '[' ? hp + 1 : hp);
+        host[strcspn(host, "]")] = '\0';
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+        if (getaddrinfo(host, colon + 1, &hints, &ai) != 0) {
+            log_warn("kafka-bootstrap-servers: cannot resolve %s: left out of the egress allow list", host);
+            continue;
+        }
+        for (struct addrinfo *a = ai; a; a = a->ai_next) {
+            char ip[64], entry[128];
+            int v6 = a->ai_family == AF_INET6;
+            const void *addr = v6 ? (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr
+                                  : (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr;
+            if (!inet_ntop(a->ai_family, addr, ip, sizeof ip))
+                continue;
+            int n = snprintf(entry, sizeof entry, v6 ? "%s[%s/128]:%s" : "%s%s/32:%s", len ? "," : "", ip, colon + 1);
+            char *grown = realloc(out, len + (size_t)n + 1);
+            if (!grown)
+                break;
+            out = grown;
+            memcpy(out + len, entry, (size_t)n + 1);
+            len += (size_t)n;
+        }
+        freeaddrinfo(ai);
+    }
+    return out;
+}
+
 /* Installs the egress policy (egress.h) as the options say, and fills report with the line
  * network tasks show for their "egress" layer. *installed says whether there is a table to
  * remove at exit. Returns 0, or -1 with err when the policy is required and cannot be had. */
@@ -208,8 +258,11 @@ static int egress_setup(const struct cp_config *cfg, const char *data_root, cons
                         size_t tablesz, char *report, size_t reportsz, int *installed, char *err, size_t errsz)
 {
     *installed = 0;
+    static char *allow; /* lives as long as the process: the policy is reinstalled from it */
+    free(allow);
+    allow = egress_allow_kafka(cfg->egress_allow, cfg->kafka_bootstrap_servers);
     struct egress_options eo = {
-        .database_url = cfg->database_url, .deny = cfg->egress_deny, .allow = cfg->egress_allow};
+        .database_url = cfg->database_url, .deny = cfg->egress_deny, .allow = allow ? allow : cfg->egress_allow};
     if (*cfg->egress_table)
         snprintf(table, tablesz, "%s", cfg->egress_table);
     else
@@ -346,6 +399,7 @@ static struct reconcile_options cp_reconcile_options(struct controlplane *cp)
         .task_cpu_seconds = {(uint64_t)cfg->task_cpu_seconds_s, (uint64_t)cfg->task_cpu_seconds_m,
                              (uint64_t)cfg->task_cpu_seconds_l},
         .egress_report = cp->egress_report,
+        .kafka_bootstrap_servers = *cfg->kafka_bootstrap_servers ? cfg->kafka_bootstrap_servers : NULL,
         .master_key = cp->have_key ? cp->key : NULL,
         .seccomp = cfg->seccomp,
         .log_retention_hours = (int)cfg->log_retention_hours,

@@ -27,6 +27,8 @@
 #include "controlplane/sandbox.h"
 #include "dataplane/schema_json.h"
 #include "dataplane/sql/sql.h"
+#include "controlplane/checkpoint_store.h"
+#include "dataplane/kafka/kafka_admin.h"
 #include "dataplane/stream.h"
 
 /* A task row this node holds. */
@@ -57,6 +59,11 @@ struct cp_task {
     int nsources;                        /* 0: unknown (the SQL does not compile) */
     int bounded;                         /* the running worker was started with "bounded": true */
     int64_t bounded_checked_mono;        /* last look at the input's producers */
+    /* Cluster mode (README "Streams stored in Kafka"): every stream of the task is stored in
+     * Kafka, so its checkpoint is kept in PostgreSQL too (controlplane/checkpoint_store.h). */
+    int kafka_ckpt;
+    char ckpt_dir[1024];                     /* the checkpoint directory of its last start */
+    struct checkpoint_store_mark ckpt_saved; /* what was last copied from it */
 };
 
 struct reconciler {
@@ -756,6 +763,28 @@ static int task_dirs(struct reconciler *r, const struct cp_task *t, struct task_
     return 0;
 }
 
+/* A Kafka-stored stream s of t: its topic, made sure of (created when missing: the stream predates
+ * it, or it was deleted), and the cluster in the spec. 0, or -1 with err. */
+static int task_stream_kafka(struct reconciler *r, const struct cp_task *t, struct task_spec_stream *s, bool *oom,
+                             char *err, size_t errsz)
+{
+    const char *servers = r->opt.kafka_bootstrap_servers;
+    if (!servers) {
+        snprintf(err, errsz,
+                 "stream \"%s\" is stored in Kafka, and controlplane node %s has no --kafka-bootstrap-servers", s->name,
+                 r->opt.node_id);
+        return -1;
+    }
+    char topic[256], e[600];
+    kafka_stream_topic(t->tenant_id, s->id, topic, sizeof topic);
+    if (kafka_topic_ensure(servers, topic, s->partitions, NULL, e, sizeof e) != 0) {
+        snprintf(err, errsz, "stream \"%.100s\": %.380s", s->name, e);
+        return -1;
+    }
+    s->topic = spec_strdup(topic, oom);
+    return 0;
+}
+
 /* The streams the task uses, each with its directory: a connection's own (first: the worker
  * writes, or reads, the first stream); those a pipeline's SQL names (a superset: any stream
  * whose name occurs in the text), and those its settings name (the dead-letter stream).
@@ -767,7 +796,7 @@ static int task_streams(struct reconciler *r, const struct cp_task *t, const cha
                         spec->dead_letter_stream ? spec->dead_letter_stream : ""};
     struct db_error dberr;
     PGresult *res = db_query(r->conn,
-                             "SELECT id, name, schema::text, partitions FROM streams WHERE tenant_id = $1"
+                             "SELECT id, name, schema::text, partitions, storage FROM streams WHERE tenant_id = $1"
                              "   AND (id::text = $2 OR ($3 <> '' AND strpos(lower($3), lower(name)) > 0) OR name = $4)"
                              " ORDER BY id::text = $2 DESC, name",
                              4, tp, &dberr);
@@ -789,6 +818,10 @@ static int task_streams(struct reconciler *r, const struct cp_task *t, const cha
             s->schema = json_object();
         *oom |= !s->schema;
         s->partitions = atoi(PQgetvalue(res, i, 3));
+        if (strcmp(PQgetvalue(res, i, 4), "kafka") == 0 && task_stream_kafka(r, t, s, oom, err, errsz) != 0) {
+            PQclear(res);
+            return -1;
+        }
     }
     PQclear(res);
     return 0;
@@ -866,6 +899,54 @@ static int task_launch(struct reconciler *r, struct cp_task *t, const struct tas
     return 0;
 }
 
+/* A task over Kafka-stored streams gets the cluster in its spec, runs on the full sluiced (the
+ * Kafka backend) with the network; when all its streams are, its checkpoint is kept in
+ * PostgreSQL: the stored copies are written into its checkpoint directory before it starts
+ * (another node may have run it last). 0, or -1 with err. */
+static int task_cluster_mode(struct reconciler *r, struct cp_task *t, struct task_spec *spec, struct task_launch *l,
+                             bool *oom, char *err, size_t errsz)
+{
+    size_t kafka = 0;
+    for (size_t i = 0; i < spec->nstreams; i++)
+        kafka += spec->streams[i].topic != NULL;
+    t->kafka_ckpt = kafka > 0 && kafka == spec->nstreams;
+    if (kafka == 0)
+        return 0;
+    spec->kafka_bootstrap_servers = spec_strdup(r->opt.kafka_bootstrap_servers, oom);
+    l->full_worker = l->allow_network = 1;
+    if (!t->kafka_ckpt)
+        return 0;
+    snprintf(t->ckpt_dir, sizeof t->ckpt_dir, "%s", spec->checkpoint_dir ? spec->checkpoint_dir : "");
+    int n = checkpoint_store_restore(r->conn, t->resource_id, t->ckpt_dir, l->uid, err, errsz);
+    if (n < 0)
+        return -1;
+    if (n > 0) {
+        char line[200];
+        snprintf(line, sizeof line, "controlplane: node %s resumes from %d checkpoint%s kept in the database",
+                 r->opt.node_id, n, n == 1 ? "" : "s");
+        logs_add_line(r->logs, t->tenant_id, t->kind, t->resource_id, t->id, "info", clock_wall_ms(), line);
+    }
+    return 0;
+}
+
+/* Copies the checkpoints of this node's cluster-mode tasks into the database (see
+ * checkpoint_store.h). 0, or -1 with err. */
+static int save_checkpoints(struct reconciler *r, struct db_error *err)
+{
+    for (int i = 0; i < r->ntasks; i++) {
+        struct cp_task *t = r->tasks[i];
+        if (!t->kafka_ckpt || t->lost || !t->ckpt_dir[0])
+            continue;
+        if (checkpoint_store_save(r->conn, t->tenant_id, t->resource_id, t->index, t->ckpt_dir, &t->ckpt_saved,
+                                  err->message, sizeof err->message) < 0) {
+            err->sqlstate[0] = err->constraint[0] = '\0';
+            err->connection_lost = PQstatus(r->conn) != CONNECTION_OK;
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Builds the spec and the sandbox for t and starts it. Returns 0 or -1 with err. */
 static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t errsz)
 {
@@ -885,6 +966,7 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
                   : connection_spec(r, t, res, &spec, &l, &oom, err, errsz)) == 0 &&
         task_dirs(r, t, &spec, &l, &oom, err, errsz) == 0 &&
         task_streams(r, t, pipeline ? "" : PQgetvalue(res, 0, 8), l.uid, &spec, &oom, err, errsz) == 0 &&
+        task_cluster_mode(r, t, &spec, &l, &oom, err, errsz) == 0 &&
         task_functions(r, t, &spec, &oom, err, errsz) == 0 &&
         storage_quota(r, t->tenant_id, &spec, &oom, err, errsz) == 0) {
         if (oom)
@@ -1235,7 +1317,8 @@ int reconcile_sync(struct reconciler *r, struct db_error *err)
             try_start(r, r->tasks[i]);
     if (write_status(r, err) != 0 || delete_stopped_rows(r, err) != 0 || logs_flush(r->logs, r->conn, err) != 0 ||
         metering_flush(r->meter, r->conn, err) != 0 || update_resources(r, err) != 0 ||
-        roll_over_bounded(r, err) != 0 || lease_node_heartbeat(r->conn, r->opt.node_id, r->ntasks, err) != 0) {
+        roll_over_bounded(r, err) != 0 || save_checkpoints(r, err) != 0 ||
+        lease_node_heartbeat(r->conn, r->opt.node_id, r->ntasks, err) != 0) {
         r->db_errors++;
         return -1;
     }
@@ -1284,6 +1367,7 @@ void reconcile_shutdown(struct reconciler *r)
         write_status(r, &err);
         logs_flush(r->logs, r->conn, &err);
         metering_flush(r->meter, r->conn, &err);
+        save_checkpoints(r, &err); /* the final checkpoints of the stopped workers */
         lease_release_all(r->conn, r->opt.node_id, &err);
         update_resources(r, &err);
     }

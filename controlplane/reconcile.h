@@ -36,6 +36,9 @@ struct reconcile_options {
     /* The egress policy's report for tasks with the network ("applied: ..." or "unavailable:
      * ..."), borrowed, lives as long as the reconciler; NULL: none. */
     const char *egress_report;
+    /* host:port,... of the deployment's Kafka cluster, where Kafka-stored streams live (their
+     * tasks get it in their spec); NULL: none, and tasks over such streams fail to start. */
+    const char *kafka_bootstrap_servers;
     const uint8_t *master_key; /* 32 bytes, or NULL: connections with secrets fail to start */
     int seccomp;               /* ask workers to install the seccomp allow-list */
     int log_retention_hours, log_max_per_resource;

@@ -23,6 +23,7 @@
 #include "dataplane/codec/row_key.h"
 #include "dataplane/connectors/postgres_lookup.h"
 #include "dataplane/log/log_stream.h"
+#include "dataplane/sink_replay.h"
 #include "dataplane/sql/sql.h"
 
 /* The PostgreSQL lookup is linked where the postgres connector is (Makefile: WITH_KAFKA); the lean
@@ -65,6 +66,7 @@ struct sink {
     const struct stream_backend *backend; /* NULL for print */
     void *writer;
     FILE *print;
+    struct sink_replay *replay; /* a sink read back after a restart (engine_stream.replay_dedup) */
 };
 
 /* A stream the run reads (a pipeline may read several: plan_nsources). */
@@ -209,6 +211,10 @@ static int sink_open(struct run *r, struct sink *k, const char *name)
     /* a sink that waits (retries) keeps the reports, and so the worker's heartbeat, going */
     if (k->backend->set_progress)
         k->backend->set_progress(k->writer, run_progress, r);
+    /* one writer per partition: more tasks than partitions share some (at-least-once then) */
+    if (r->ckpt && s->replay_dedup && !k->backend->truncate && task_count(r->o) <= n &&
+        !(k->replay = sink_replay_new(k->backend, s->location, task_index(r->o), s->props, s->nprops, e, sizeof e)))
+        return run_fail(r, "stream \"%s\": %s", name, e);
     return 0;
 }
 
@@ -261,7 +267,9 @@ static int sink_append(struct run *r, struct sink *k, enum row_kind kind, const 
     char e[512];
     if (k->backend == &seglog_stream_backend && storage_check(r, len + (kind != ROW_INSERT ? LOG_KIND_PREFIX : 0)) != 0)
         return -1;
-    int rc;
+    int rc = sink_replay_active(k->replay) ? sink_replay_skip(k->replay, kind, data, len, e, sizeof e) : 0;
+    if (rc != 0) /* in the sink already (1), or its tail unreadable */
+        return rc > 0 ? 0 : run_fail(r, "%s", e);
     if (kind == ROW_INSERT)
         rc = k->backend->append(k->writer, data, (uint32_t)len, e, sizeof e);
     else if (k->backend->append_kind)
@@ -282,10 +290,15 @@ static int sink_flush(struct run *r, struct sink *k, bool sync)
     return 0;
 }
 
-/* 0 for a sink that cannot be rolled back (print, Kafka). */
-static uint64_t sink_end(const struct sink *k)
+/* The sink's end offset into *end: 0 for a sink that cannot be rolled back nor read back
+ * (print, a Kafka connection). 0 or -1 with the run's error. */
+static int sink_end(struct run *r, const struct sink *k, uint64_t *end)
 {
-    return k->writer && k->backend->writer_end_offset ? k->backend->writer_end_offset(k->writer) : 0;
+    char e[512];
+    *end = k->writer && k->backend->writer_end_offset ? k->backend->writer_end_offset(k->writer) : 0;
+    if (k->replay && sink_replay_end(k->replay, end, e, sizeof e) != 0)
+        return run_fail(r, "cannot read the sink's end offset for the checkpoint: %s", e);
+    return 0;
 }
 
 /* Publishes the sink up to offset (named by the checkpoint just written) to its readers. */
@@ -303,6 +316,17 @@ static int sink_truncate(struct run *r, struct sink *k, uint64_t offset, const c
     char e[512];
     if (!k->writer)
         return 0;
+    if (!k->backend->truncate && k->replay) {
+        uint64_t tail;
+        if (sink_replay_start(k->replay, offset, &tail, e, sizeof e) != 0)
+            return run_fail(r, "cannot read the %s after the checkpoint: %s", what, e);
+        if (tail > 0)
+            run_log(r, LOG_INFO,
+                    "%s (%s) got %" PRIu64 " records after the checkpoint: what the replay emits of them is not"
+                    " written again",
+                    what, k->backend->name, tail);
+        return 0;
+    }
     if (!k->backend->truncate) {
         run_log(r, LOG_INFO,
                 "%s (%s) cannot be rolled back to the checkpoint: records written since are written again"
@@ -317,6 +341,8 @@ static int sink_truncate(struct run *r, struct sink *k, uint64_t offset, const c
 
 static void sink_close(struct sink *k)
 {
+    sink_replay_free(k->replay);
+    k->replay = NULL;
     if (k->writer)
         k->backend->close_writer(k->writer);
     else if (k->print)
@@ -350,7 +376,12 @@ static int checkpoint_write(struct run *r)
         parts[p] = (struct checkpoint_part){part_key(r, p), r->offsets[p], r->ends[p], r->seq};
     if (r->ncarried)
         memcpy(parts + r->nparts, r->carried, (size_t)r->ncarried * sizeof *parts);
-    uint64_t sink_at = sink_end(&r->sink), dlq_at = sink_end(&r->dlq);
+    uint64_t sink_at, dlq_at;
+    if (sink_end(r, &r->sink, &sink_at) != 0 || sink_end(r, &r->dlq, &dlq_at) != 0) {
+        free(parts);
+        free(snap);
+        return -1;
+    }
     struct checkpoint c = {.query_hash = r->query_hash,
                            .source_hash = r->source_hash,
                            .sink_hash = r->sink_hash,

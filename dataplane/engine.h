@@ -48,6 +48,10 @@ struct engine_stream {
     const struct stream_property *props;
     int nprops;
     int partitions; /* embedded log: the declared count, created when missing (0: 1) */
+    /* A sink that cannot be rolled back (Kafka) and that this task alone writes (per
+     * partition): with checkpoints, a restart does not write again what the sink got after
+     * the checkpoint and the replay emits anew (dataplane/sink_replay.h). */
+    bool replay_dedup;
 };
 
 /* Counters of this engine_run() call (a restart from a checkpoint starts again from 0). */

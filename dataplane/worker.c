@@ -261,7 +261,32 @@ static int worker_options(const struct task_spec *spec, struct engine_options *o
     return 0;
 }
 
-/* The spec's streams as embedded logs into ws, *n of them; 0, or -1 with err. */
+/* A Kafka-stored stream (s has a topic): w reads and writes the topic on the deployment's
+ * cluster, as JSON rows, or as Debezium change events when it is an upsert stream (a primary
+ * key), so that row kinds survive as they do in the embedded log. 0, or -1 with err. */
+static int worker_kafka_stream(const struct task_spec *spec, const struct task_spec_stream *s, struct worker_stream *w,
+                               char *err, size_t errlen)
+{
+    if (!spec->kafka_bootstrap_servers) {
+        snprintf(err, errlen, "stream \"%s\" is stored in Kafka, but the task spec names no kafka_bootstrap_servers",
+                 s->name);
+        return -1;
+    }
+    if (!(w->props = calloc(2, sizeof *w->props))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    w->props[0] = (struct stream_property){"properties.bootstrap.servers", spec->kafka_bootstrap_servers};
+    w->props[1] = (struct stream_property){"format", w->schema.nprimary_key > 0 ? "debezium-json" : "json"};
+    w->es.props = w->props;
+    w->es.nprops = 2;
+    w->es.backend = "kafka";
+    w->es.location = s->topic;
+    w->es.replay_dedup = true; /* a task alone writes its partition of a stream (README) */
+    return 0;
+}
+
+/* The spec's streams (embedded logs, or Kafka topics) into ws, *n of them; 0, or -1 with err. */
 static int worker_streams(const struct task_spec *spec, struct worker_stream *ws, int *n, char *err, size_t errlen)
 {
     for (size_t i = 0; i < spec->nstreams; i++) {
@@ -274,6 +299,8 @@ static int worker_streams(const struct task_spec *spec, struct worker_stream *ws
         if (schema_from_json(s->schema, &w->schema, w->es.name, err, errlen) != 0)
             return -1;
         w->es.schema = &w->schema;
+        if (s->topic && worker_kafka_stream(spec, s, w, err, errlen) != 0)
+            return -1;
     }
     return 0;
 }

@@ -2,7 +2,8 @@
 # docker-compose.yml is valid: `docker compose config` where the compose plugin exists, else
 # Debian's `docker-compose` (v1, installed by make deps) `config`; then structural checks in
 # Python (YAML parses, anchors merge, every depends_on names a service, the services the
-# cluster needs are there, each sluiced service runs a real subcommand).
+# cluster needs are there, each sluiced service runs a real subcommand, the controlplane nodes
+# share no volume and every sluiced service knows the Kafka cluster: cluster mode).
 . "$(dirname "$0")/lib.sh"
 cd "$SLUICE_ROOT"
 if docker compose version >/dev/null 2>&1; then
@@ -30,6 +31,18 @@ for name, s in services.items():
                 assert flag in help, f"{name}: sluiced {cmd[1]} has no {flag}"
         assert s["environment"]["SLUICE_DATABASE_URL"].startswith("postgresql://"), name
 assert services["controlplane-1"]["privileged"] and services["controlplane-2"]["privileged"]
+# cluster mode: streams in Kafka, checkpoints in PostgreSQL, no volume shared between the nodes
+def volumes(name):
+    return {v.split(":")[0] for v in services[name].get("volumes") or []}
+nodes = ["controlplane-1", "controlplane-2"]
+assert volumes(nodes[0]) and volumes(nodes[1]), "each node has a data volume"
+assert not volumes(nodes[0]) & volumes(nodes[1]), f"the nodes share {volumes(nodes[0]) & volumes(nodes[1])}"
+assert not (volumes(nodes[0]) | volumes(nodes[1])) & volumes("api"), "a node shares the api's volume"
+for name in nodes + ["api"]:
+    assert services[name]["environment"]["SLUICE_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092", name
+    assert "kafka" in services[name]["depends_on"], f"{name} starts after the broker"
+api = services["api"]["command"]
+assert api[api.index("--stream-storage") + 1] == "kafka", "streams are created in Kafka"
 print("compose file ok (structural check)")
 PY
 echo ok

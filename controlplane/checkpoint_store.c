@@ -1,0 +1,152 @@
+/* checkpoint_store.c — task checkpoint files copied to and from PostgreSQL (see
+ * checkpoint_store.h). The bytes travel as hex text (encode/decode in SQL). */
+#include "controlplane/checkpoint_store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/db.h"
+#include "dataplane/checkpoint.h"
+
+#define CHECKPOINT_STORE_MAX_BYTES (256u << 20) /* a larger file is not copied (and logged) */
+
+/* The bytes of path (malloc'd, *len of them), or NULL when it cannot be read. */
+static char *store_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        if (size >= 0 && (size_t)size <= CHECKPOINT_STORE_MAX_BYTES && fseek(f, 0, SEEK_SET) == 0 &&
+            (buf = malloc((size_t)size + 1)) != NULL && fread(buf, 1, (size_t)size, f) != (size_t)size) {
+            free(buf);
+            buf = NULL;
+        }
+        *len = (size_t)(size > 0 ? size : 0);
+    }
+    fclose(f);
+    return buf;
+}
+
+/* The sequence number of the checkpoint file at path; 0 when it is missing or unreadable. */
+static uint64_t store_file_seq(const char *path)
+{
+    struct checkpoint c;
+    char e[256];
+    uint64_t seq = checkpoint_load(path, &c, e, sizeof e) == 1 ? c.seq : 0;
+    checkpoint_release(&c);
+    return seq;
+}
+
+static char *store_hex(const char *data, size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *hex = malloc(len * 2 + 1);
+    for (size_t i = 0; hex && i < len; i++) {
+        hex[2 * i] = digits[(unsigned char)data[i] >> 4];
+        hex[2 * i + 1] = digits[(unsigned char)data[i] & 15];
+    }
+    if (hex)
+        hex[len * 2] = '\0';
+    return hex;
+}
+
+int checkpoint_store_save(PGconn *conn, const char *tenant_id, const char *resource_id, int index, const char *dir,
+                          struct checkpoint_store_mark *mark, char *err, size_t errsz)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/task-%d.ckpt", dir, index);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return 0;
+    int64_t mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    if (st.st_ino == mark->inode && mtime_ns == mark->mtime_ns) /* read before, and nothing since */
+        return 0;
+    size_t len = 0, again_len = 0;
+    char *data = store_read_file(path, &len);
+    uint64_t seq = data ? store_file_seq(path) : 0;
+    char *again = seq > mark->seq ? store_read_file(path, &again_len) : NULL;
+    /* the same bytes before and after the check: not replaced by a newer file in between */
+    int same = again && again_len == len && memcmp(data, again, len) == 0;
+    free(again);
+    char *hex = same ? store_hex(data, len) : NULL;
+    free(data);
+    if (!hex)
+        return 0;
+    char seqtext[24], indextext[16];
+    snprintf(seqtext, sizeof seqtext, "%" PRIu64, seq);
+    snprintf(indextext, sizeof indextext, "%d", index);
+    const char *p[] = {resource_id, indextext, tenant_id, seqtext, hex};
+    struct db_error dberr;
+    int rc = db_exec(conn,
+                     "INSERT INTO task_checkpoints (resource_id, task_index, tenant_id, seq, data)"
+                     " VALUES ($1, $2, $3, $4, decode($5, 'hex'))"
+                     " ON CONFLICT (resource_id, task_index) DO UPDATE SET seq = excluded.seq, data = excluded.data,"
+                     "   updated_at = now() WHERE task_checkpoints.seq < excluded.seq",
+                     5, p, &dberr);
+    free(hex);
+    if (rc != 0) {
+        snprintf(err, errsz, "%s", dberr.message);
+        return -1;
+    }
+    *mark = (struct checkpoint_store_mark){.seq = seq, .inode = st.st_ino, .mtime_ns = mtime_ns};
+    return 1;
+}
+
+static int store_unhex(int c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; }
+
+/* hex (as PostgreSQL's encode(..., 'hex') writes it) to path atomically, owned by uid. */
+static int store_write_file(const char *path, const char *hex, uid_t uid, char *err, size_t errsz)
+{
+    size_t len = strlen(hex) / 2;
+    char *data = malloc(len + 1);
+    for (size_t i = 0; data && i < len; i++)
+        data[i] = (char)(store_unhex(hex[2 * i]) << 4 | store_unhex(hex[2 * i + 1]));
+    char tmp[1300];
+    snprintf(tmp, sizeof tmp, "%s.restore", path);
+    int fd = data ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+    int ok = fd >= 0 && write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
+    if (ok && geteuid() == 0 && fchown(fd, uid, uid) != 0)
+        ok = 0;
+    if (fd >= 0)
+        close(fd);
+    free(data);
+    if (!ok || rename(tmp, path) != 0) {
+        snprintf(err, errsz, "cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int checkpoint_store_restore(PGconn *conn, const char *resource_id, const char *dir, uid_t uid, char *err, size_t errsz)
+{
+    const char *p[] = {resource_id};
+    struct db_error dberr;
+    PGresult *res = db_query(conn,
+                             "SELECT task_index, seq, encode(data, 'hex') FROM task_checkpoints"
+                             " WHERE resource_id = $1",
+                             1, p, &dberr);
+    if (!res) {
+        snprintf(err, errsz, "%s", dberr.message);
+        return -1;
+    }
+    int written = 0;
+    for (int i = 0; i < PQntuples(res) && written >= 0; i++) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/task-%s.ckpt", dir, PQgetvalue(res, i, 0));
+        if (store_file_seq(path) >= strtoull(PQgetvalue(res, i, 1), NULL, 10))
+            continue;
+        written = store_write_file(path, PQgetvalue(res, i, 2), uid, err, errsz) == 0 ? written + 1 : -1;
+    }
+    PQclear(res);
+    return written;
+}
