@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# bench/brokers.sh — brokers through a pipeline against the raw client on the same broker in the
+# same run, in records per CPU-second of the process (user + system, every thread; getrusage):
+#  - Kafka on librdkafka's mock cluster (tests/tools/kafka_mock): `sluiced run` of Nexmark q1
+#    from topic bids to topic q1 (bounded, checkpoints every second), beside kafka_mock
+#    bench-produce (raw librdkafka producing the same bids) and bench-consume (raw librdkafka
+#    consuming them). Target: the pipeline at >= 70% of the slower raw rate. The mock broker runs
+#    in its own process and is not counted on either side.
+#    The mock keeps about 5 MB a partition (older records are dropped), so the bids are spread
+#    over 16 partitions on both sides, and the pipeline's output (one task: q1's partition 0) is
+#    counted from its own report.
+# BENCH_BROKER_BIDS sets the number of bids (default 240,000). Reports; never fails on a rate.
+set -euo pipefail
+root=${SLUICE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+build="$root/${BUILD:-build}/rel"
+kmock="$build/tests/tools/kafka_mock"; logtool="$build/tests/tools/logtool"; sluiced="$build/sluiced"
+n=${BENCH_BROKER_BIDS:-240000}; parts=16
+work=$(mktemp -d "${TMPDIR:-/tmp}/sluice-brokers.XXXXXX")
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+fmt() { printf "%.0f" "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
+# rate RECORDS CPU: records per CPU-second
+rate() { awk -v n="$1" -v c="$2" 'BEGIN { printf "%.0f", n / (c + 0.0001) }'; }
+
+"$logtool" gen "$work/bid" bid "$n" 7 >/dev/null
+"$logtool" cat "$work/bid" >"$work/bids.jsonl"
+
+# ---------------------------------------------------------------- Kafka
+"$kmock" serve bids:$parts q1 >"$work/servers.txt" & pids+=($!)
+for _ in $(seq 1 50); do [ -s "$work/servers.txt" ] && break; sleep 0.1; done
+bs=$(cat "$work/servers.txt")
+read -r pn pcpu pwall < <("$kmock" bench-produce "$bs" bids $parts <"$work/bids.jsonl")
+read -r cn ccpu cwall < <("$kmock" bench-consume "$bs" bids $parts "$n")
+cat >"$work/q1.sql" <<SQL
+CREATE TABLE bids (auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING, dateTime TIMESTAMP(3),
+  extra STRING) WITH ('connector' = 'kafka', 'topic' = 'bids', 'properties.bootstrap.servers' = '$bs');
+CREATE TABLE q1 (auction BIGINT, bidder BIGINT, price DOUBLE, dateTime TIMESTAMP(3), extra STRING)
+  WITH ('connector' = 'kafka', 'topic' = 'q1', 'properties.bootstrap.servers' = '$bs');
+INSERT INTO q1 SELECT auction, bidder, 0.908 * price AS price, dateTime, extra FROM bids;
+SQL
+/usr/bin/time -f "%U %S %e" -o "$work/run.time" "$sluiced" run "$work/q1.sql" --data-dir "$work/run" --bounded \
+  2>"$work/run.err" || { tail -3 "$work/run.err"; exit 1; }
+read -r ru rs rwall <"$work/run.time"
+grep -q "completed: $n records in, $n out, 0 errors" "$work/run.err" || { echo "the pipeline did not write every record:"; tail -3 "$work/run.err"; exit 1; }
+prate=$(rate "$pn" "$pcpu"); crate=$(rate "$cn" "$ccpu"); qrate=$(rate "$n" "$(echo "$ru + $rs" | bc -l)")
+slower=$((prate < crate ? prate : crate))
+pct=$((100 * qrate / slower))
+verdict=met; [ "$pct" -ge 70 ] || verdict="short of 70%"
+echo "Kafka (librdkafka mock cluster), $(fmt "$n") Nexmark bids over $parts partitions, records per CPU-second (wall-clock beside):"
+printf "  %-34s %12s rec/CPU-s %12s rec/s wall\n" "raw produce (librdkafka)" "$(fmt "$prate")" "$(fmt "$(rate "$pn" "$pwall")")"
+printf "  %-34s %12s rec/CPU-s %12s rec/s wall\n" "raw consume (librdkafka)" "$(fmt "$crate")" "$(fmt "$(rate "$cn" "$cwall")")"
+printf "  %-34s %12s rec/CPU-s %12s rec/s wall\n" "Kafka -> q1 -> Kafka (sluiced run)" "$(fmt "$qrate")" "$(fmt "$(rate "$n" "$rwall")")"
+echo "  pipeline: $pct% of the slower raw rate (target 70%): $verdict"
