@@ -9,12 +9,17 @@
 #    The mock keeps about 5 MB a partition (older records are dropped), so the bids are spread
 #    over 16 partitions on both sides, and the pipeline's output (one task: q1's partition 0) is
 #    counted from its own report.
+#  - Redis Streams on a redis-server the bench starts on a free loopback port (no persistence;
+#    stopped on exit): `sluiced run` of q1 from stream bids to stream q1 (unbounded, stopped with
+#    SIGTERM once q1 holds every record), beside tests/tools/broker_bench redis-produce (hiredis
+#    XADD, pipelined) and redis-consume (XREAD). The server's own CPU is not counted.
+#  - RabbitMQ: not measured yet.
 # BENCH_BROKER_BIDS sets the number of bids (default 240,000). Reports; never fails on a rate.
 set -euo pipefail
 root=${SLUICE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 build="$root/${BUILD:-build}/rel"
-kmock="$build/tests/tools/kafka_mock"; logtool="$build/tests/tools/logtool"; sluiced="$build/sluiced"
-n=${BENCH_BROKER_BIDS:-240000}; parts=16
+kmock="$build/tests/tools/kafka_mock"; bbench="$build/tests/tools/broker_bench"; logtool="$build/tests/tools/logtool"; sluiced="$build/sluiced"
+n=${BENCH_BROKER_BIDS:-240000}; parts=${BENCH_BROKER_PARTITIONS:-16}
 work=$(mktemp -d "${TMPDIR:-/tmp}/sluice-brokers.XXXXXX")
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"; }
@@ -45,10 +50,41 @@ read -r ru rs rwall <"$work/run.time"
 grep -q "completed: $n records in, $n out, 0 errors" "$work/run.err" || { echo "the pipeline did not write every record:"; tail -3 "$work/run.err"; exit 1; }
 prate=$(rate "$pn" "$pcpu"); crate=$(rate "$cn" "$ccpu"); qrate=$(rate "$n" "$(echo "$ru + $rs" | bc -l)")
 slower=$((prate < crate ? prate : crate))
+both=$(awk -v p="$prate" -v c="$crate" 'BEGIN { printf "%.0f", 1 / (1 / p + 1 / c) }')
 pct=$((100 * qrate / slower))
 verdict=met; [ "$pct" -ge 70 ] || verdict="short of 70%"
 echo "Kafka (librdkafka mock cluster), $(fmt "$n") Nexmark bids over $parts partitions, records per CPU-second (wall-clock beside):"
 printf "  %-34s %12s rec/CPU-s %12s rec/s wall\n" "raw produce (librdkafka)" "$(fmt "$prate")" "$(fmt "$(rate "$pn" "$pwall")")"
 printf "  %-34s %12s rec/CPU-s %12s rec/s wall\n" "raw consume (librdkafka)" "$(fmt "$crate")" "$(fmt "$(rate "$cn" "$cwall")")"
 printf "  %-34s %12s rec/CPU-s %12s rec/s wall\n" "Kafka -> q1 -> Kafka (sluiced run)" "$(fmt "$qrate")" "$(fmt "$(rate "$n" "$rwall")")"
+echo "  pipeline: $pct% of the slower raw rate (target 70%): $verdict"
+echo "  (a pipeline consumes and produces each record: raw consume + produce of one record together"
+echo "   come to $(fmt "$both") rec/CPU-s, of which the pipeline reaches $((100 * qrate / both))%)"
+
+# ---------------------------------------------------------------- Redis
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+rport=$(free_port)
+mkdir -p "$work/redis"
+redis-server --port "$rport" --bind 127.0.0.1 --dir "$work/redis" --save '' --appendonly no \
+  --logfile "$work/redis/server.log" & pids+=($!)
+for _ in $(seq 1 50); do redis-cli -p "$rport" PING >/dev/null 2>&1 && break; sleep 0.1; done
+read -r pn pcpu pwall < <("$bbench" redis-produce "$rport" bids <"$work/bids.jsonl")
+read -r cn ccpu cwall < <("$bbench" redis-consume "$rport" bids "$n")
+sed -e "s/'connector' = 'kafka', 'topic' = '\([a-z0-9]*\)', 'properties.bootstrap.servers' = '[^']*'/'connector' = 'redis', 'host' = '127.0.0.1', 'port' = '$rport', 'stream' = '\1'/" \
+  "$work/q1.sql" >"$work/q1-redis.sql"
+/usr/bin/time -f "%U %S %e" -o "$work/redis.time" "$sluiced" run "$work/q1-redis.sql" --data-dir "$work/redis-run" \
+  2>"$work/redis-run.err" & tpid=$!
+for _ in $(seq 1 1200); do [ "$(redis-cli -p "$rport" XLEN q1)" -ge "$n" ] && break; sleep 0.1; done
+kill -TERM "$(pgrep -P "$tpid")" 2>/dev/null || true
+wait "$tpid" || true
+got=$(redis-cli -p "$rport" XLEN q1)
+[ "$got" -ge "$n" ] || { echo "the redis pipeline wrote $got of $n records:"; tail -3 "$work/redis-run.err"; exit 1; }
+read -r ru rs rwall <"$work/redis.time"
+prate=$(rate "$pn" "$pcpu"); crate=$(rate "$cn" "$ccpu"); qrate=$(rate "$n" "$(echo "$ru + $rs" | bc -l)")
+slower=$((prate < crate ? prate : crate))
+echo "Redis Streams (redis-server $(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-)), $(fmt "$n") Nexmark bids:"
+printf "  %-34s %12s rec/CPU-s %12s rec/s wall\n" "raw XADD (hiredis, pipelined)" "$(fmt "$prate")" "$(fmt "$(rate "$pn" "$pwall")")"
+printf "  %-34s %12s rec/CPU-s %12s rec/s wall\n" "raw XREAD (hiredis)" "$(fmt "$crate")" "$(fmt "$(rate "$cn" "$cwall")")"
+printf "  %-34s %12s rec/CPU-s %12s rec/s wall (up to the stop)\n" "Redis -> q1 -> Redis (sluiced run)" "$(fmt "$qrate")" "$(fmt "$(rate "$n" "$rwall")")"
+pct=$((100 * qrate / slower)); verdict=met; [ "$pct" -ge 70 ] || verdict="short of 70%"
 echo "  pipeline: $pct% of the slower raw rate (target 70%): $verdict"
