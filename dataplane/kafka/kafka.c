@@ -3,6 +3,7 @@
 #include "dataplane/kafka/kafka.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -222,6 +223,7 @@ struct kafka_reader {
     char *failed;              /* an event that could not be decoded after good ones: the next read's error */
     struct kafka_key_spec key; /* key.fields: merged from the record's key into its row */
     struct json_buf merged;
+    char *raw_field; /* format raw: the one column a record's bytes become */
 };
 
 /* format = 'debezium-json' in props. */
@@ -250,6 +252,7 @@ static void kafka_close_reader(void *reader)
     free(kr->failed);
     kafka_key_spec_free(&kr->key);
     json_buf_free(&kr->merged);
+    free(kr->raw_field);
     if (kr->started)
         rd_kafka_consume_stop(kr->rkt, kr->partition);
     if (kr->rkt)
@@ -281,6 +284,25 @@ static int kafka_specific_offset(const char *text, int partition, int64_t *offse
         p += used + (p[used] == ';');
     }
     return 0;
+}
+
+/* format raw: the stream's one column (from "__schema", which the worker gives a connector that
+ * wants_schema) into kr->raw_field. */
+static int kafka_raw_field(struct kafka_reader *kr, const struct stream_property *props, int nprops, char *err,
+                           size_t errlen)
+{
+    const char *text = stream_property_get(props, nprops, "__schema");
+    json_t *schema = text ? json_loads(text, 0, NULL) : NULL;
+    json_t *fields = json_object_get(schema, "fields");
+    const char *name =
+        json_array_size(fields) == 1 ? json_string_value(json_object_get(json_array_get(fields, 0), "name")) : NULL;
+    if (name)
+        kr->raw_field = strdup(name);
+    else
+        snprintf(err, errlen, "kafka topic \"%s\": format raw reads into a stream of one column, not %zu", kr->topic,
+                 json_array_size(fields));
+    json_decref(schema);
+    return kr->raw_field ? 0 : -1;
 }
 
 /* kr's scan.startup.mode and what it needs: the partition's specific offset or the timestamp. */
@@ -323,12 +345,13 @@ static int kafka_open_reader(const char *topic, int partition, uint64_t offset, 
     kr->debezium = kafka_debezium(props, nprops);
     if (kafka_key_spec_parse(props, nprops, &kr->key, err, errlen) != 0)
         goto fail;
-    if (kr->key.raw_value || (kr->key.nfields > 0 && (kr->debezium || kr->key.raw_key))) {
-        snprintf(err, errlen, "kafka topic \"%s\": %s", kr->topic,
-                 kr->key.raw_value ? "format raw is for sinks (a source reads JSON or Debezium values)"
-                                   : "a source takes key.fields with format json and key.format json only");
+    if (kr->key.nfields > 0 && (kr->debezium || kr->key.raw_key || kr->key.raw_value)) {
+        snprintf(err, errlen, "kafka topic \"%s\": a source takes key.fields with format json and key.format json only",
+                 kr->topic);
         goto fail;
     }
+    if (kr->key.raw_value && kafka_raw_field(kr, props, nprops, err, errlen) != 0)
+        goto fail;
     /* a resumed offset that retention has deleted is an error, not a silent jump (a property
      * may still say otherwise) */
     static const struct kafka_default defaults[] = {
@@ -424,13 +447,16 @@ static int kafka_read_event(struct kafka_reader *kr, const rd_kafka_message_t *m
     return got;
 }
 
-/* key.fields: m's row with its key's fields merged in, kept in kr->rows until the next read. */
+/* key.fields: m's row with its key's fields merged in; format raw: its bytes as the one column;
+ * kept in kr->rows until the next read. */
 static int kafka_read_keyed(struct kafka_reader *kr, const rd_kafka_message_t *m, struct stream_record *rec, char *err,
                             size_t errlen)
 {
     char e[200];
-    if (kafka_key_merge(&kr->key, m->key, m->key_len, m->payload ? m->payload : "", m->len, &kr->merged, e, sizeof e) !=
-        0) {
+    const char *payload = m->payload ? m->payload : "";
+    int rc = kr->raw_field ? kafka_raw_row(kr->raw_field, payload, m->len, &kr->merged, e, sizeof e)
+                           : kafka_key_merge(&kr->key, m->key, m->key_len, payload, m->len, &kr->merged, e, sizeof e);
+    if (rc != 0) {
         snprintf(err, errlen, "kafka topic \"%s\" partition %d at offset %" PRId64 ": %s", kr->topic,
                  (int)kr->partition, m->offset, e);
         return -1;
@@ -494,7 +520,7 @@ static int kafka_read(void *reader, struct stream_record *recs, int max, char *e
             n += got;
             continue;
         }
-        if (kr->key.nfields > 0) {
+        if (kr->key.nfields > 0 || kr->raw_field) {
             if (kafka_read_keyed(kr, m, recs + n, err, errlen) != 0)
                 return -1;
             n++;
@@ -831,6 +857,7 @@ const struct stream_backend kafka_stream_backend = {
     .source = true,
     .sink = true,
     .location_key = "topic",
-    .full_worker = true, /* librdkafka */
+    .full_worker = true,  /* librdkafka */
+    .wants_schema = true, /* format raw: the one column's name */
     .network = true,
 };

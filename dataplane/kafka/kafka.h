@@ -11,7 +11,8 @@
  *                                  after scan.startup.timestamp-millis): where a reader starts
  *                                  when there is no checkpoint to resume from
  *   key.fields, key.format, value.fields-include, format raw
- *                                  a record's key and value from a row (kafka_key.h)
+ *                                  a record's key and value from a row (kafka_key.h); a raw
+ *                                  source names its column from "__schema" (wants_schema)
  *   format                         json (default): a message is a row, inserts only (a sink
  *                                  refuses other row kinds); debezium-json: a message is a
  *                                  Debezium change event, decoded to and encoded from rows with

@@ -168,3 +168,19 @@ int kafka_key_merge(const struct kafka_key_spec *spec, const char *key, size_t k
     json_decref(v);
     return rc;
 }
+
+int kafka_raw_row(const char *field, const char *data, size_t len, struct json_buf *out, char *err, size_t errlen)
+{
+    out->len = 0;
+    json_t *row = json_object();
+    json_t *v = json_stringn(data, len);
+    int rc = -1;
+    if (!v)
+        snprintf(err, errlen, "format raw reads text: the record is no UTF-8 text");
+    else if (json_object_set_new(row, field, v) != 0 || dump(row, out) != 0)
+        snprintf(err, errlen, "out of memory");
+    else
+        rc = 0;
+    json_decref(row);
+    return rc;
+}

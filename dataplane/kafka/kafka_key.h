@@ -5,7 +5,8 @@
  *                         key is the one key field's value as text (a string without quotes)
  *   value.fields-include  ALL (default): the value holds every field; EXCEPT_KEY: all but the
  *                         key fields
- *   format = raw          the value is the row's one field as text (a sink; see kafka.h)
+ *   format = raw          the value is the row's one field as text (a sink); a source makes
+ *                         each record's bytes (UTF-8 text) the stream's one column
  * A sink splits each row (a JSON object) into key and value; a source with key.fields merges
  * the key's fields into the value's object (key.format json; the value's own win). */
 #ifndef SLUICE_DATAPLANE_KAFKA_KAFKA_KEY_H
@@ -37,5 +38,9 @@ int kafka_key_split(const struct kafka_key_spec *spec, const char *data, size_t 
 /* Source side: value (a JSON object) with the key's fields (a JSON object) added into out. */
 int kafka_key_merge(const struct kafka_key_spec *spec, const char *key, size_t keylen, const char *value, size_t len,
                     struct json_buf *out, char *err, size_t errlen);
+
+/* Source, format raw: the row {field: data[len] as a string} into out; -1 when data is no
+ * UTF-8 text. */
+int kafka_raw_row(const char *field, const char *data, size_t len, struct json_buf *out, char *err, size_t errlen);
 
 #endif
