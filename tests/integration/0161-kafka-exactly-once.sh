@@ -4,7 +4,7 @@
 # resuming from its checkpoint, and a read_committed consumer of the sink topic then sees each
 # expected record exactly once (compared with jq's answer by key). A commit that fails after its
 # checkpoint is durable (the mock's EndTxn made to fail) loses nothing and doubles nothing once
-# the run is restarted. A bad guarantee is a clear error.
+# the run is restarted. A bad guarantee is a clear error naming its line and column.
 . "$(dirname "$0")/lib.sh"
 skip_under_san "its kills land 100-699 ms into a run, which the ASan build has not started by"
 cd "$TEST_TMP"
@@ -70,5 +70,6 @@ echo "exactly-once: $kills kills over $round rounds, each topic with every recor
 # clear errors
 pipeline out1 twice-ish >bad.sql
 "$SLUICED" run bad.sql --data-dir bad --bounded 2>bad.err && fail "a bad guarantee was accepted"
-assert_contains "$(cat bad.err)" '"sink.delivery-guarantee" must be at-least-once | exactly-once, not "twice-ish"' "bad guarantee"
+# the option's place: line 4, after "  'properties.bootstrap.servers' = '$BS', "
+assert_eq "$(cat bad.err)" "bad.sql: line 4, column $((40 + ${#BS})): stream \"out1\": kafka option \"sink.delivery-guarantee\" must be at-least-once | exactly-once, not \"twice-ish\"" "bad guarantee, with its place"
 echo ok
