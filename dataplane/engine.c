@@ -197,9 +197,20 @@ static int sink_open(struct run *r, struct sink *k, const char *name)
         return run_fail(r, "stream \"%s\" (%s) cannot be written to", name, s->backend);
     int n;
     char e[512];
-    if (k->backend->partitions(s->location, s->partitions > 1 ? s->partitions : 1, s->props, s->nprops, &n, e,
-                               sizeof e) != 0 ||
-        k->backend->open_writer(s->location, task_index(r->o), s->props, s->nprops, &k->writer, e, sizeof e) != 0)
+    /* the writer also gets "__checkpoint", the run's checkpoint file, to keep its state beside */
+    struct stream_property *props = calloc((size_t)s->nprops + 1, sizeof *props);
+    if (!props)
+        return run_fail(r, "out of memory");
+    if (s->nprops > 0)
+        memcpy(props, s->props, (size_t)s->nprops * sizeof *props);
+    int nprops = s->nprops;
+    if (r->ckpt)
+        props[nprops++] = (struct stream_property){"__checkpoint", r->ckpt};
+    int rc = k->backend->partitions(s->location, s->partitions > 1 ? s->partitions : 1, props, nprops, &n, e,
+                                    sizeof e) != 0 ||
+             k->backend->open_writer(s->location, task_index(r->o), props, nprops, &k->writer, e, sizeof e) != 0;
+    free(props);
+    if (rc)
         return run_fail(r, "stream \"%s\": %s", name, e);
     /* with checkpoints, readers of the sink see only what a checkpoint names */
     if (r->ckpt && k->backend->hold_commits)

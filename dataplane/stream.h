@@ -49,7 +49,8 @@ struct stream_backend {
      * missing ones are created (a stream's declared count, before anything was written). */
     int (*partitions)(const char *location, int create, const struct stream_property *props, int nprops, int *count,
                       char *err, size_t errlen);
-    /* Writers: NULL for read-only backends. */
+    /* Writers: NULL for read-only backends. The engine's writers also get the property
+     * "__checkpoint", the run's checkpoint file, when it checkpoints (state kept beside it). */
     int (*open_writer)(const char *location, int partition, const struct stream_property *props, int nprops,
                        void **writer, char *err, size_t errlen);
     int (*append)(void *writer, const void *data, uint32_t len, char *err, size_t errlen);

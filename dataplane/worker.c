@@ -713,6 +713,27 @@ static void run_streams_free(struct run_streams *rs)
     memset(rs, 0, sizeof *rs);
 }
 
+/* Each connector stream's options against its connector's table, before anything runs: the
+ * first bad one printed with its place in the file. 0, or 1 (the exit status). */
+static int run_options_check(const struct sql_script *script, const char *file)
+{
+    for (int i = 0; i < script->nstreams; i++) {
+        const struct sql_stream_def *d = &script->streams[i];
+        const struct stream_backend *cb = NULL;
+        if (stream_connector_find(sql_stream_option(d, "connector"), &cb) != 0 || !cb || !cb->options)
+            continue;
+        for (int k = 0; k < d->noptions; k++) {
+            char e[400];
+            if (option_check(cb->options, d->options[k].key, d->options[k].value, e, sizeof e) == 0)
+                continue;
+            fprintf(stderr, "%s: line %d, column %d: stream \"%s\": %s\n", file, d->options[k].line,
+                    d->options[k].column, d->name, e);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* The script's streams, and a dead-letter stream not declared in the file as an embedded log
  * of that name. 0, or 1 (the exit status) with the error printed. */
 static int run_streams_new(struct run_streams *rs, const struct sql_script *script, const struct run_args *a)
@@ -895,7 +916,9 @@ static int run_with(const struct run_args *a)
     install_stop_handlers();
     seglog_mkdir_parents(a->data_dir);
     struct run_streams rs = {0};
-    status = run_streams_new(&rs, &script, a);
+    status = run_options_check(&script, a->file);
+    if (status == 0)
+        status = run_streams_new(&rs, &script, a);
     if (status == 0)
         status = run_jobs(&script, &rs, a, policy);
     run_streams_free(&rs);

@@ -3,6 +3,7 @@
 #include "dataplane/kafka/kafka.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -10,6 +11,8 @@
 #include <string.h>
 
 #include "dataplane/codec/debezium.h"
+#include "dataplane/kafka/kafka_eos.h"
+#include "dataplane/kafka/kafka_key.h"
 
 #define KAFKA_PROPERTY_PREFIX "properties."
 #define KAFKA_METADATA_TIMEOUT_MS 10000
@@ -20,8 +23,13 @@
 
 /* ---------------------------------------------------------------- options */
 
-static const char *const kafka_formats[] = {"json", "debezium-json", NULL};
-static const char *const kafka_startup_modes[] = {"earliest-offset", "latest-offset", NULL};
+static const char *const kafka_formats[] = {"json", "debezium-json", "raw", NULL};
+static const char *const kafka_key_formats[] = {"json", "raw", NULL};
+static const char *const kafka_value_includes[] = {"ALL", "EXCEPT_KEY", NULL};
+enum kafka_startup { KAFKA_EARLIEST, KAFKA_LATEST, KAFKA_SPECIFIC, KAFKA_TIMESTAMP };
+static const char *const kafka_startup_modes[] = {"earliest-offset", "latest-offset", "specific-offsets", "timestamp",
+                                                  NULL};
+static const char *const kafka_guarantees[] = {"at-least-once", "exactly-once", NULL};
 
 /* The options of a Kafka stream, one row each. */
 static const struct option_row kafka_options[] = {
@@ -29,11 +37,34 @@ static const struct option_row kafka_options[] = {
     /* required of a connection: the worker's location property; `sluiced run` names the topic */
     {.name = "topic", .type = OPTION_STRING, .flags = OPTION_REQUIRED, .help = "the topic"},
     {.name = "format", .type = OPTION_ENUM, .def = "json", .values = kafka_formats},
+    {.name = "key.fields", .type = OPTION_STRING, .help = "the fields that make a record's key, separated by ';'"},
+    {.name = "key.format", .type = OPTION_ENUM, .values = kafka_key_formats, .help = "json (default) or raw"},
+    {.name = "value.fields-include",
+     .type = OPTION_ENUM,
+     .def = "ALL",
+     .values = kafka_value_includes,
+     .help = "whether the value repeats the key fields"},
     {.name = "scan.startup.mode",
      .type = OPTION_ENUM,
      .def = "earliest-offset",
      .values = kafka_startup_modes,
      .help = "where a source starts without a checkpoint"},
+    {.name = "scan.startup.specific-offsets",
+     .type = OPTION_STRING,
+     .help = "specific-offsets: partition:P,offset:O;... (other partitions start at the earliest offset)"},
+    {.name = "scan.startup.timestamp-millis",
+     .type = OPTION_INT,
+     .min = 0,
+     .max = INT64_MAX,
+     .help = "timestamp: the first record at or after this epoch time in milliseconds"},
+    {.name = "sink.delivery-guarantee",
+     .type = OPTION_ENUM,
+     .def = "at-least-once",
+     .values = kafka_guarantees,
+     .help = "a sink's guarantee: exactly-once produces in transactions after each checkpoint"},
+    {.name = "sink.transactional-id-prefix",
+     .type = OPTION_STRING,
+     .help = "exactly-once: transactional ids are PREFIX-PARTITION (default: sluice-TOPIC)"},
     /* librdkafka settings; kafka_client_new passes them to librdkafka, which checks them */
     {.name = KAFKA_PROPERTY_PREFIX "bootstrap.servers",
      .type = OPTION_STRING,
@@ -47,8 +78,9 @@ static const struct option_table kafka_option_table = OPTION_TABLE("kafka", kafk
  * kafka_client_new and the worker with messages of their own). */
 static int kafka_check_options(const struct stream_property *props, int nprops, char *err, size_t errlen)
 {
-    for (int i = 0; i < nprops; i++)
-        if (option_check(&kafka_option_table, props[i].key, props[i].value, err, errlen) != 0)
+    for (int i = 0; i < nprops; i++) /* keys starting with "__" are the engine's */
+        if (strncmp(props[i].key, "__", 2) != 0 &&
+            option_check(&kafka_option_table, props[i].key, props[i].value, err, errlen) != 0)
             return -1;
     return 0;
 }
@@ -180,13 +212,18 @@ struct kafka_reader {
     char *topic;
     int32_t partition;
     int64_t offset; /* where consumption starts */
-    bool started, latest;
+    bool started;
+    enum kafka_startup startup; /* scan.startup.mode */
+    int64_t startup_at;         /* specific-offsets: this partition's (-1: not listed); timestamp: the time */
     rd_kafka_message_t *batch[KAFKA_BATCH_MAX]; /* the last read's messages, owned */
     ssize_t nbatch;
     bool debezium;                             /* format debezium-json: decode change events */
     struct debezium_row rows[KAFKA_BATCH_MAX]; /* the last read's decoded rows, owned */
     int nrows;
-    char *failed; /* an event that could not be decoded after good ones: the next read's error */
+    char *failed;              /* an event that could not be decoded after good ones: the next read's error */
+    struct kafka_key_spec key; /* key.fields: merged from the record's key into its row */
+    struct json_buf merged;
+    char *raw_field; /* format raw: the one column a record's bytes become */
 };
 
 /* format = 'debezium-json' in props. */
@@ -213,6 +250,9 @@ static void kafka_close_reader(void *reader)
         return;
     kafka_reader_release_batch(kr);
     free(kr->failed);
+    kafka_key_spec_free(&kr->key);
+    json_buf_free(&kr->merged);
+    free(kr->raw_field);
     if (kr->started)
         rd_kafka_consume_stop(kr->rkt, kr->partition);
     if (kr->rkt)
@@ -221,6 +261,72 @@ static void kafka_close_reader(void *reader)
         rd_kafka_destroy(kr->rk);
     free(kr->topic);
     free(kr);
+}
+
+/* The offset partition has in text, as 'scan.startup.specific-offsets' lists them
+ * ("partition:0,offset:42;partition:1,offset:7"): 0 with *offset (-1 when not listed), or -1. */
+static int kafka_specific_offset(const char *text, int partition, int64_t *offset, char *err, size_t errlen)
+{
+    *offset = -1;
+    for (const char *p = text; *p;) {
+        long long part, off;
+        int used = 0;
+        if (sscanf(p, " partition : %lld , offset : %lld %n", &part, &off, &used) != 2 || used == 0 || part < 0 ||
+            off < 0 || (p[used] != ';' && p[used] != '\0')) {
+            snprintf(err, errlen,
+                     "'scan.startup.specific-offsets' must be partition:P,offset:O;... with whole numbers, not "
+                     "\"%.60s\"",
+                     p);
+            return -1;
+        }
+        if (part == partition)
+            *offset = off;
+        p += used + (p[used] == ';');
+    }
+    return 0;
+}
+
+/* format raw: the stream's one column (from "__schema", which the worker gives a connector that
+ * wants_schema) into kr->raw_field. */
+static int kafka_raw_field(struct kafka_reader *kr, const struct stream_property *props, int nprops, char *err,
+                           size_t errlen)
+{
+    const char *text = stream_property_get(props, nprops, "__schema");
+    json_t *schema = text ? json_loads(text, 0, NULL) : NULL;
+    json_t *fields = json_object_get(schema, "fields");
+    const char *name =
+        json_array_size(fields) == 1 ? json_string_value(json_object_get(json_array_get(fields, 0), "name")) : NULL;
+    if (name)
+        kr->raw_field = strdup(name);
+    else
+        snprintf(err, errlen, "kafka topic \"%s\": format raw reads into a stream of one column, not %zu", kr->topic,
+                 json_array_size(fields));
+    json_decref(schema);
+    return kr->raw_field ? 0 : -1;
+}
+
+/* kr's scan.startup.mode and what it needs: the partition's specific offset or the timestamp. */
+static int kafka_startup_parse(struct kafka_reader *kr, const struct stream_property *props, int nprops, char *err,
+                               size_t errlen)
+{
+    const char *mode = stream_property_get(props, nprops, "scan.startup.mode");
+    kr->startup = KAFKA_EARLIEST;
+    for (int i = 0; mode && kafka_startup_modes[i]; i++)
+        if (strcmp(mode, kafka_startup_modes[i]) == 0)
+            kr->startup = (enum kafka_startup)i;
+    const char *key = kr->startup == KAFKA_SPECIFIC    ? "scan.startup.specific-offsets"
+                      : kr->startup == KAFKA_TIMESTAMP ? "scan.startup.timestamp-millis"
+                                                       : NULL;
+    const char *value = key ? stream_property_get(props, nprops, key) : NULL;
+    if (key && !value) {
+        snprintf(err, errlen, "'scan.startup.mode' = '%s' needs '%s'", mode, key);
+        return -1;
+    }
+    if (kr->startup == KAFKA_SPECIFIC)
+        return kafka_specific_offset(value, kr->partition, &kr->startup_at, err, errlen);
+    if (kr->startup == KAFKA_TIMESTAMP)
+        kr->startup_at = strtoll(value, NULL, 10); /* the option table checked it */
+    return 0;
 }
 
 static int kafka_open_reader(const char *topic, int partition, uint64_t offset, const struct stream_property *props,
@@ -234,9 +340,18 @@ static int kafka_open_reader(const char *topic, int partition, uint64_t offset, 
     }
     kr->partition = partition;
     kr->offset = (int64_t)offset;
-    const char *mode = stream_property_get(props, nprops, "scan.startup.mode");
-    kr->latest = mode && strcmp(mode, "latest-offset") == 0;
+    if (kafka_startup_parse(kr, props, nprops, err, errlen) != 0)
+        goto fail;
     kr->debezium = kafka_debezium(props, nprops);
+    if (kafka_key_spec_parse(props, nprops, &kr->key, err, errlen) != 0)
+        goto fail;
+    if (kr->key.nfields > 0 && (kr->debezium || kr->key.raw_key || kr->key.raw_value)) {
+        snprintf(err, errlen, "kafka topic \"%s\": a source takes key.fields with format json and key.format json only",
+                 kr->topic);
+        goto fail;
+    }
+    if (kr->key.raw_value && kafka_raw_field(kr, props, nprops, err, errlen) != 0)
+        goto fail;
     /* a resumed offset that retention has deleted is an error, not a silent jump (a property
      * may still say otherwise) */
     static const struct kafka_default defaults[] = {
@@ -271,13 +386,44 @@ static int kafka_watermarks(struct kafka_reader *kr, int64_t *low, int64_t *high
     return 0;
 }
 
+/* kr->offset: the first record at or after kr->startup_at (epoch ms), or high when none is. */
+static int kafka_offset_for_time(struct kafka_reader *kr, int64_t high, char *err, size_t errlen)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, kr->topic, kr->partition)->offset = kr->startup_at;
+    rd_kafka_resp_err_t rc = rd_kafka_offsets_for_times(kr->rk, list, KAFKA_WATERMARK_TIMEOUT_MS);
+    if (rc == RD_KAFKA_RESP_ERR_NO_ERROR)
+        rc = list->elems[0].err;
+    int64_t at = list->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(list);
+    if (rc != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(err, errlen, "kafka topic \"%s\" partition %d: cannot find the offset of time %" PRId64 ": %s",
+                 kr->topic, (int)kr->partition, kr->startup_at, rd_kafka_err2str(rc));
+        return -1;
+    }
+    kr->offset = at < 0 ? high : at; /* -1: no record that late */
+    return 0;
+}
+
 static int kafka_start_offset(void *reader, uint64_t *offset, char *err, size_t errlen)
 {
     struct kafka_reader *kr = reader;
     int64_t low, high;
     if (kafka_watermarks(kr, &low, &high, err, errlen) != 0)
         return -1;
-    kr->offset = kr->latest ? high : low;
+    kr->offset = kr->startup == KAFKA_LATEST ? high : low;
+    if (kr->startup == KAFKA_SPECIFIC && kr->startup_at >= 0) {
+        if (kr->startup_at < low || kr->startup_at > high) {
+            snprintf(err, errlen,
+                     "kafka topic \"%s\" partition %d: 'scan.startup.specific-offsets' names offset %" PRId64
+                     ", outside its offsets %" PRId64 " to %" PRId64,
+                     kr->topic, (int)kr->partition, kr->startup_at, low, high);
+            return -1;
+        }
+        kr->offset = kr->startup_at;
+    }
+    if (kr->startup == KAFKA_TIMESTAMP && kafka_offset_for_time(kr, high, err, errlen) != 0)
+        return -1;
     *offset = (uint64_t)kr->offset;
     return 0;
 }
@@ -299,6 +445,31 @@ static int kafka_read_event(struct kafka_reader *kr, const rd_kafka_message_t *m
             .offset = (uint64_t)m->offset, .data = row->text, .len = (uint32_t)row->len, .kind = row->kind};
     }
     return got;
+}
+
+/* key.fields: m's row with its key's fields merged in; format raw: its bytes as the one column;
+ * kept in kr->rows until the next read. */
+static int kafka_read_keyed(struct kafka_reader *kr, const rd_kafka_message_t *m, struct stream_record *rec, char *err,
+                            size_t errlen)
+{
+    char e[200];
+    const char *payload = m->payload ? m->payload : "";
+    int rc = kr->raw_field ? kafka_raw_row(kr->raw_field, payload, m->len, &kr->merged, e, sizeof e)
+                           : kafka_key_merge(&kr->key, m->key, m->key_len, payload, m->len, &kr->merged, e, sizeof e);
+    if (rc != 0) {
+        snprintf(err, errlen, "kafka topic \"%s\" partition %d at offset %" PRId64 ": %s", kr->topic,
+                 (int)kr->partition, m->offset, e);
+        return -1;
+    }
+    struct debezium_row *row = &kr->rows[kr->nrows];
+    if (!(row->text = strndup(kr->merged.data, kr->merged.len))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    row->len = kr->merged.len;
+    kr->nrows++;
+    *rec = (struct stream_record){.offset = (uint64_t)m->offset, .data = row->text, .len = (uint32_t)row->len};
+    return 0;
 }
 
 static int kafka_read(void *reader, struct stream_record *recs, int max, char *err, size_t errlen)
@@ -349,6 +520,12 @@ static int kafka_read(void *reader, struct stream_record *recs, int max, char *e
             n += got;
             continue;
         }
+        if (kr->key.nfields > 0 || kr->raw_field) {
+            if (kafka_read_keyed(kr, m, recs + n, err, errlen) != 0)
+                return -1;
+            n++;
+            continue;
+        }
         recs[n++] = (struct stream_record){
             .offset = (uint64_t)m->offset, .data = m->payload ? m->payload : "", .len = (uint32_t)m->len};
     }
@@ -374,6 +551,18 @@ static int kafka_end_offset(void *reader, uint64_t *end, char *err, size_t errle
 
 /* ---------------------------------------------------------------- writers */
 
+/* A consumer that reads what a sink's earlier runs committed, to the partition's end. */
+static rd_kafka_t *kafka_recovery_consumer(const struct stream_property *props, int nprops, char *err, size_t errlen)
+{
+    static const struct kafka_default defaults[] = {
+        {"enable.partition.eof", "true"},
+        {"log.connection.close", "false"},
+        {"isolation.level", "read_committed"},
+    };
+    return kafka_client_new(RD_KAFKA_CONSUMER, props, nprops, defaults, (int)(sizeof defaults / sizeof defaults[0]),
+                            NULL, NULL, err, errlen);
+}
+
 struct kafka_writer {
     rd_kafka_t *rk;
     rd_kafka_topic_t *rkt;
@@ -381,8 +570,12 @@ struct kafka_writer {
     int32_t partition;
     rd_kafka_resp_err_t delivery_err; /* the first failed delivery, from the callback */
     int64_t failed_records;
-    bool debezium;         /* format debezium-json: rows become change events */
-    struct json_buf event; /* the event being produced */
+    bool debezium;              /* format debezium-json: rows become change events */
+    struct json_buf event;      /* the event being produced */
+    struct kafka_eos *eos;      /* exactly-once: records go through its spool (kafka_eos.h) */
+    rd_kafka_t *recovery;       /* exactly-once: the consumer that reads back what the topic holds */
+    struct kafka_key_spec key;  /* key.fields, value.fields-include, format raw */
+    struct json_buf kbuf, vbuf; /* the record being produced, split */
 };
 
 /* Called from rd_kafka_poll/flush in the writer's thread. */
@@ -401,6 +594,9 @@ static void kafka_close_writer(void *writer)
     struct kafka_writer *kw = writer;
     if (!kw)
         return;
+    kafka_eos_free(kw->eos);
+    if (kw->recovery)
+        rd_kafka_destroy(kw->recovery);
     if (kw->rk)
         rd_kafka_flush(kw->rk, KAFKA_FLUSH_TIMEOUT_MS); /* close after a failed flush: best effort */
     if (kw->rkt)
@@ -409,7 +605,39 @@ static void kafka_close_writer(void *writer)
         rd_kafka_destroy(kw->rk);
     free(kw->topic);
     json_buf_free(&kw->event);
+    kafka_key_spec_free(&kw->key);
+    json_buf_free(&kw->kbuf);
+    json_buf_free(&kw->vbuf);
     free(kw);
+}
+
+/* The exactly-once state of kw (kafka_eos.h): its spool beside the run's checkpoint, recovered
+ * against the topic with a consumer of the same settings. */
+static int kafka_writer_eos_open(struct kafka_writer *kw, int partition, int partitions, const char *txn_id,
+                                 const struct stream_property *props, int nprops, char *err, size_t errlen)
+{
+    const char *ckpt = stream_property_get(props, nprops, "__checkpoint");
+    if (!ckpt) {
+        snprintf(err, errlen,
+                 "kafka topic \"%s\": 'sink.delivery-guarantee' = 'exactly-once' needs checkpoints (a run with a data "
+                 "directory)",
+                 kw->topic);
+        return -1;
+    }
+    if (partition >= partitions) {
+        snprintf(err, errlen,
+                 "kafka topic \"%s\" has %d partitions: an exactly-once sink needs one per task of the pipeline (task "
+                 "%d has none of its own)",
+                 kw->topic, partitions, partition);
+        return -1;
+    }
+    char dir[4400];
+    snprintf(dir, sizeof dir, "%s.kafka/%s-%d", ckpt, kw->topic, (int)kw->partition);
+    kw->recovery = kafka_recovery_consumer(props, nprops, err, errlen);
+    if (!kw->recovery)
+        return -1;
+    kw->eos = kafka_eos_open(kw->rk, kw->rkt, kw->recovery, kw->topic, kw->partition, txn_id, dir, err, errlen);
+    return kw->eos ? 0 : -1;
 }
 
 static int kafka_open_writer(const char *topic, int partition, const struct stream_property *props, int nprops,
@@ -421,16 +649,31 @@ static int kafka_open_writer(const char *topic, int partition, const struct stre
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    static const struct kafka_default defaults[] = {
+    const char *guarantee = stream_property_get(props, nprops, "sink.delivery-guarantee");
+    bool exactly_once = guarantee && strcmp(guarantee, "exactly-once") == 0;
+    char txn_id[512];
+    const char *prefix = stream_property_get(props, nprops, "sink.transactional-id-prefix");
+    snprintf(txn_id, sizeof txn_id, "%s%s-%d", prefix ? "" : "sluice-", prefix ? prefix : kw->topic,
+             partition < 0 ? 0 : partition);
+    const struct kafka_default defaults[] = {
         {"enable.idempotence", "true"},
         {"log.connection.close", "false"},
+        {"transactional.id", txn_id}, /* the last: only for exactly-once */
     };
-    int n;
-    if (kafka_topic_open(RD_KAFKA_PRODUCER, topic, props, nprops, defaults, (int)(sizeof defaults / sizeof defaults[0]),
-                         kw, kafka_on_delivery, &kw->rk, &kw->rkt, &n, err, errlen) != 0)
+    int n, ndefaults = (int)(sizeof defaults / sizeof defaults[0]) - (exactly_once ? 0 : 1);
+    if (kafka_topic_open(RD_KAFKA_PRODUCER, topic, props, nprops, defaults, ndefaults, kw, kafka_on_delivery, &kw->rk,
+                         &kw->rkt, &n, err, errlen) != 0)
         goto fail;
     kw->partition = partition < 0 ? 0 : partition % n;
     kw->debezium = kafka_debezium(props, nprops);
+    if (kafka_key_spec_parse(props, nprops, &kw->key, err, errlen) != 0)
+        goto fail;
+    if (kw->debezium && kafka_key_spec_active(&kw->key)) {
+        snprintf(err, errlen, "kafka topic \"%s\": format debezium-json takes no key.fields", kw->topic);
+        goto fail;
+    }
+    if (exactly_once && kafka_writer_eos_open(kw, partition, n, txn_id, props, nprops, err, errlen) != 0)
+        goto fail;
     *writer = kw;
     return 0;
 fail:
@@ -454,7 +697,9 @@ static int kafka_writer_check(struct kafka_writer *kw, char *err, size_t errlen)
     return 0;
 }
 
-static int kafka_produce(struct kafka_writer *kw, const void *data, size_t len, char *err, size_t errlen);
+static int kafka_produce(struct kafka_writer *kw, const void *key, size_t keylen, const void *data, size_t len,
+                         char *err, size_t errlen);
+static int kafka_produce_row(struct kafka_writer *kw, const char *data, size_t len, char *err, size_t errlen);
 static int kafka_append_kind(void *writer, enum row_kind kind, const void *data, uint32_t len, char *err,
                              size_t errlen);
 
@@ -463,7 +708,7 @@ static int kafka_append(void *writer, const void *data, uint32_t len, char *err,
     struct kafka_writer *kw = writer;
     if (kw->debezium)
         return kafka_append_kind(writer, ROW_INSERT, data, len, err, errlen);
-    return kafka_produce(kw, data, len, err, errlen);
+    return kafka_produce_row(kw, data, len, err, errlen);
 }
 
 /* format json takes inserts only (an append-only stream); debezium-json encodes every kind. */
@@ -472,7 +717,7 @@ static int kafka_append_kind(void *writer, enum row_kind kind, const void *data,
     struct kafka_writer *kw = writer;
     if (!kw->debezium) {
         if (kind == ROW_INSERT)
-            return kafka_produce(kw, data, len, err, errlen);
+            return kafka_produce_row(kw, data, len, err, errlen);
         snprintf(err, errlen,
                  "kafka topic \"%s\": format json takes inserts only, not a %s row; use 'format' = 'debezium-json'"
                  " for a changelog",
@@ -484,13 +729,31 @@ static int kafka_append_kind(void *writer, enum row_kind kind, const void *data,
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    return kafka_produce(kw, kw->event.data, kw->event.len, err, errlen);
+    return kafka_produce(kw, NULL, 0, kw->event.data, kw->event.len, err, errlen);
 }
 
-static int kafka_produce(struct kafka_writer *kw, const void *data, size_t len, char *err, size_t errlen)
+/* A row as its key and value (kafka_key.h), or as it is. */
+static int kafka_produce_row(struct kafka_writer *kw, const char *data, size_t len, char *err, size_t errlen)
 {
+    if (!kafka_key_spec_active(&kw->key))
+        return kafka_produce(kw, NULL, 0, data, len, err, errlen);
+    char e[200];
+    bool has_key;
+    if (kafka_key_split(&kw->key, data, len, &kw->kbuf, &has_key, &kw->vbuf, e, sizeof e) != 0) {
+        snprintf(err, errlen, "kafka topic \"%s\": %s", kw->topic, e);
+        return -1;
+    }
+    return kafka_produce(kw, has_key ? kw->kbuf.data : NULL, has_key ? kw->kbuf.len : 0, kw->vbuf.data, kw->vbuf.len,
+                         err, errlen);
+}
+
+static int kafka_produce(struct kafka_writer *kw, const void *key, size_t keylen, const void *data, size_t len,
+                         char *err, size_t errlen)
+{
+    if (kw->eos)
+        return kafka_eos_append(kw->eos, key, keylen, data, len, err, errlen);
     for (;;) {
-        if (rd_kafka_produce(kw->rkt, kw->partition, RD_KAFKA_MSG_F_COPY, (void *)data, len, NULL, 0, NULL) == 0)
+        if (rd_kafka_produce(kw->rkt, kw->partition, RD_KAFKA_MSG_F_COPY, (void *)data, len, key, keylen, NULL) == 0)
             break;
         rd_kafka_resp_err_t rc = rd_kafka_last_error();
         if (rc != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -507,6 +770,8 @@ static int kafka_produce(struct kafka_writer *kw, const void *data, size_t len, 
 static int kafka_flush(void *writer, bool sync, char *err, size_t errlen)
 {
     struct kafka_writer *kw = writer;
+    if (kw->eos)
+        return kafka_eos_flush(kw->eos, sync, err, errlen);
     if (!sync) {
         rd_kafka_poll(kw->rk, 0); /* records go out in the background; collect delivery reports */
         return kafka_writer_check(kw, err, errlen);
@@ -520,6 +785,30 @@ static int kafka_flush(void *writer, bool sync, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+/* Exactly-once: the spool's end, which the checkpoint names; 0 otherwise (at-least-once). */
+static uint64_t kafka_writer_end_offset(void *writer)
+{
+    struct kafka_writer *kw = writer;
+    return kw->eos ? kafka_eos_end(kw->eos) : 0;
+}
+
+/* Exactly-once: a restart from a checkpoint naming offset recovers the spool and the topic to
+ * it (kafka_eos_recover); at-least-once: nothing can be rolled back. */
+static int kafka_truncate(void *writer, uint64_t offset, char *err, size_t errlen)
+{
+    struct kafka_writer *kw = writer;
+    if (!kw->eos)
+        return 0;
+    return kafka_eos_recover(kw->eos, kw->recovery, offset, err, errlen);
+}
+
+/* Exactly-once: the checkpoint naming offset is durable; produce up to it in a transaction. */
+static int kafka_commit(void *writer, uint64_t offset, char *err, size_t errlen)
+{
+    struct kafka_writer *kw = writer;
+    return kw->eos ? kafka_eos_commit(kw->eos, offset, err, errlen) : 0;
 }
 
 /* ---------------------------------------------------------------- check */
@@ -554,8 +843,9 @@ const struct stream_backend kafka_stream_backend = {
     .append = kafka_append,
     .append_kind = kafka_append_kind,
     .flush = kafka_flush,
-    .writer_end_offset = NULL, /* cannot be truncated: at-least-once */
-    .truncate = NULL,
+    .writer_end_offset = kafka_writer_end_offset, /* 0 and no-ops but for exactly-once */
+    .truncate = kafka_truncate,
+    .commit = kafka_commit,
     .close_writer = kafka_close_writer,
     .open_reader = kafka_open_reader,
     .read = kafka_read,
@@ -567,6 +857,7 @@ const struct stream_backend kafka_stream_backend = {
     .source = true,
     .sink = true,
     .location_key = "topic",
-    .full_worker = true, /* librdkafka */
+    .full_worker = true,  /* librdkafka */
+    .wants_schema = true, /* format raw: the one column's name */
     .network = true,
 };

@@ -5,15 +5,29 @@
  *   properties.bootstrap.servers   required: host:port[,host:port...]
  *   properties.*                   any other librdkafka setting, the prefix dropped
  *                                  (properties.security.protocol, properties.sasl.password ...)
- *   scan.startup.mode              earliest-offset (default) | latest-offset: where a reader
- *                                  starts when there is no checkpoint to resume from
+ *   scan.startup.mode              earliest-offset (default) | latest-offset | specific-offsets
+ *                                  (scan.startup.specific-offsets = partition:P,offset:O;...;
+ *                                  others at the earliest) | timestamp (the first record at or
+ *                                  after scan.startup.timestamp-millis): where a reader starts
+ *                                  when there is no checkpoint to resume from
+ *   key.fields, key.format, value.fields-include, format raw
+ *                                  a record's key and value from a row (kafka_key.h); a raw
+ *                                  source names its column from "__schema" (wants_schema)
  *   format                         json (default): a message is a row, inserts only (a sink
  *                                  refuses other row kinds); debezium-json: a message is a
  *                                  Debezium change event, decoded to and encoded from rows with
  *                                  their kinds (dataplane/codec/debezium.h; a read then takes
  *                                  at least 2 records: an update event gives -U and +U, both
  *                                  with the message's offset)
- *   topic, connector               accepted; any other key is an error
+ *   sink.delivery-guarantee        at-least-once (default) | exactly-once: a writer spools its
+ *                                  records and produces them in a transaction once the checkpoint
+ *                                  naming them is durable (kafka_eos.h; writer_end_offset,
+ *                                  truncate and commit then work, and need the engine's
+ *                                  "__checkpoint" property, the run's checkpoint path)
+ *   sink.transactional-id-prefix   exactly-once: transactional.id = PREFIX-PARTITION (default
+ *                                  sluice-TOPIC)
+ *   topic, connector               accepted; any other key is an error (keys starting with "__"
+ *                                  are the engine's)
  *
  * partitions() reads the topic's metadata; topics are never created (a missing topic is an
  * error). A reader consumes one partition from its offset with no consumer group (offsets live
@@ -21,9 +35,9 @@
  * end_offset is the partition's high watermark. A writer is an idempotent producer
  * (enable.idempotence=true) to partition (task index % partitions), Flink's "fixed"
  * partitioner; flush waits for every record's delivery and reports the first delivery error.
- * A Kafka sink cannot be truncated, so writer_end_offset and truncate are NULL: a run into
- * Kafka is at-least-once (records written after the last checkpoint are written again after a
- * crash); a Kafka source into an embedded log is exactly-once through the checkpoint.
+ * At-least-once, writer_end_offset is 0 and truncate and commit do nothing: records written
+ * after the last checkpoint are written again after a crash. Exactly-once, see kafka_eos.h. A
+ * Kafka source into an embedded log is exactly-once through the checkpoint.
  *
  * Readers and writers are owned by the caller and released with close_reader / close_writer.
  * Errors fill err with a sentence naming the topic and the cause. */

@@ -403,6 +403,8 @@ static void script_create(struct parser *p, struct sql_script *out, const struct
             d->noptions++;
             d->options[d->noptions - 1].key = script_strdup(p, k->text, strlen(k->text));
             d->options[d->noptions - 1].value = script_strdup(p, v->text, strlen(v->text));
+            d->options[d->noptions - 1].line = k->line;
+            d->options[d->noptions - 1].column = k->column;
         } while (parser_accept(p, TK_COMMA));
         parser_expect(p, TK_RPAREN, "\",\" or \")\"");
     }

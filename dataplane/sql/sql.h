@@ -44,6 +44,7 @@ void sql_error_format(const struct sql_error *err, char *buf, size_t size);
  * left empty (nothing to free). */
 struct sql_option {
     char *key, *value; /* owned */
+    int line, column;  /* of the key in the file */
 };
 struct sql_stream_def {
     char *name;                 /* owned */

@@ -71,7 +71,7 @@ sed "0,/'properties.bootstrap.servers'/{/'properties.bootstrap.servers'/d}" p.sq
 assert_contains "$(cat e2.err)" "stream \"bids\": a kafka stream needs 'properties.bootstrap.servers'" "missing servers"
 sed "s/'scan.startup.mode' = 'earliest-offset'/'scan.startup.mode' = 'group-offsets'/" p.sql >mode.sql
 "$SLUICED" run mode.sql --data-dir e3 --bounded 2>e3.err && fail "bad startup mode accepted"
-assert_contains "$(cat e3.err)" "\"scan.startup.mode\" must be earliest-offset | latest-offset, not \"group-offsets\"" "bad mode"
+assert_contains "$(cat e3.err)" "\"scan.startup.mode\" must be earliest-offset | latest-offset | specific-offsets | timestamp, not \"group-offsets\"" "bad mode"
 
 # the lean worker leaves librdkafka out and says so when given a kafka connection
 lean="$SLUICE_ROOT/${BUILD:-build}/rel/sluiced-worker"

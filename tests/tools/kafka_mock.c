@@ -3,11 +3,20 @@
  *
  *   kafka_mock serve TOPIC[:PARTITIONS]...    creates the topics (1 partition by default),
  *                                             prints the bootstrap servers on stdout and runs
- *                                             until SIGTERM or SIGINT
+ *                                             until SIGTERM or SIGINT; SIGUSR1 makes the
+ *                                             next EndTxn (a transaction's commit) fail
  *   kafka_mock produce SERVERS TOPIC [PART]   one record per stdin line (partition 0 by default),
  *                                             all delivered before it exits
  *   kafka_mock consume SERVERS TOPIC          prints every record up to the end offsets, one per
- *                                             line, partition after partition
+ *                                             line, partition after partition (read_committed)
+ *   kafka_mock bench-produce SERVERS TOPIC P  raw librdkafka (make bench's baseline): produces
+ *                                             stdin's lines round-robin to partitions 0..P-1 (an
+ *                                             idempotent producer, as the sink's), all delivered
+ *   kafka_mock bench-consume SERVERS TOPIC P N   raw librdkafka: consumes N records from
+ *                                             partitions 0..P-1 through one queue (the mock
+ *                                             keeps about 5 MB a partition: spread the records)
+ *                            the bench commands print "RECORDS CPU_SECONDS WALL_SECONDS" of the
+ *                            timed part (getrusage of the process, every librdkafka thread in)
  * Exit status 0, or 1 with a message on stderr. */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -15,13 +24,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dataplane/kafka/kafka.h"
 
-static volatile sig_atomic_t stop;
+#define KAFKA_API_END_TXN 26 /* the Kafka protocol's EndTxn request */
 
-static void on_signal(int sig) { stop = 1; }
+static volatile sig_atomic_t stop, fail_commit;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGUSR1)
+        fail_commit = 1;
+    else
+        stop = 1;
+}
 
 static int serve(int argc, char **argv)
 {
@@ -52,10 +71,16 @@ static int serve(int argc, char **argv)
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     printf("%s\n", rd_kafka_mock_cluster_bootstraps(mock));
     fflush(stdout);
-    while (!stop)
+    while (!stop) {
         pause();
+        if (fail_commit) { /* a coordinator that cannot complete the commit, as a broker crashing in it */
+            fail_commit = 0;
+            rd_kafka_mock_push_request_errors(mock, KAFKA_API_END_TXN, 1, RD_KAFKA_RESP_ERR_INVALID_TXN_STATE);
+        }
+    }
     rd_kafka_mock_cluster_destroy(mock);
     rd_kafka_destroy(rk);
     return 0;
@@ -92,7 +117,8 @@ static int produce(const char *servers, const char *topic, int partition)
 static int consume(const char *servers, const char *topic)
 {
     const struct stream_backend *kb = &kafka_stream_backend;
-    struct stream_property props[] = {{"properties.bootstrap.servers", servers}};
+    struct stream_property props[] = {{"properties.bootstrap.servers", servers},
+                                      {"properties.isolation.level", "read_committed"}};
     char err[512];
     int parts;
     if (kb->partitions(topic, 0, props, 1, &parts, err, sizeof err) != 0)
@@ -100,7 +126,7 @@ static int consume(const char *servers, const char *topic)
     for (int p = 0; p < parts; p++) {
         void *r;
         uint64_t at = 0, end;
-        if (kb->open_reader(topic, p, 0, props, 1, &r, err, sizeof err) != 0)
+        if (kb->open_reader(topic, p, 0, props, 2, &r, err, sizeof err) != 0)
             goto fail;
         if (kb->start_offset(r, &at, err, sizeof err) != 0 || kb->end_offset(r, &end, err, sizeof err) != 0) {
             kb->close_reader(r);
@@ -127,6 +153,122 @@ fail:
     return 1;
 }
 
+/* ---------------------------------------------------------------- bench */
+
+struct bench_clock {
+    double cpu, wall;
+};
+
+static struct bench_clock bench_now(void)
+{
+    struct rusage ru;
+    struct timespec ts;
+    getrusage(RUSAGE_SELF, &ru);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (struct bench_clock){.cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                                       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
+                                .wall = (double)ts.tv_sec + ts.tv_nsec / 1e9};
+}
+
+static void bench_report(long n, struct bench_clock t0)
+{
+    struct bench_clock t1 = bench_now();
+    printf("%ld %.3f %.3f\n", n, t1.cpu - t0.cpu, t1.wall - t0.wall);
+}
+
+static rd_kafka_t *bench_client(rd_kafka_type_t type, const char *servers)
+{
+    char e[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", servers, e, sizeof e) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, type == RD_KAFKA_PRODUCER ? "enable.idempotence" : "enable.partition.eof", "true", e,
+                          sizeof e) != RD_KAFKA_CONF_OK) {
+        fprintf(stderr, "kafka_mock: %s\n", e);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_t *rk = rd_kafka_new(type, conf, e, sizeof e);
+    if (!rk)
+        fprintf(stderr, "kafka_mock: %s\n", e);
+    return rk;
+}
+
+/* stdin's lines in memory first, so that only producing is timed */
+static int bench_produce(const char *servers, const char *topic, int partitions)
+{
+    size_t n = 0, cap = 0;
+    char **lines = NULL, *line = NULL;
+    size_t lcap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &lcap, stdin)) >= 0) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 4096;
+            char **more = realloc(lines, cap * sizeof *lines);
+            if (!more) {
+                fprintf(stderr, "kafka_mock: out of memory\n");
+                return 1; /* exits: the lines go with the process */
+            }
+            lines = more;
+        }
+        if (len > 0 && line[len - 1] == '\n')
+            line[len - 1] = '\0';
+        lines[n++] = strdup(line);
+    }
+    free(line);
+    rd_kafka_t *rk = bench_client(RD_KAFKA_PRODUCER, servers);
+    if (!rk)
+        return 1;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    struct bench_clock t0 = bench_now();
+    for (size_t i = 0; i < n; i++) {
+        while (rd_kafka_produce(rkt, (int32_t)(i % (size_t)partitions), RD_KAFKA_MSG_F_FREE, lines[i], strlen(lines[i]),
+                                NULL, 0, NULL) != 0)
+            rd_kafka_poll(rk, 10); /* the local queue is full */
+        rd_kafka_poll(rk, 0);
+    }
+    rd_kafka_resp_err_t rc = rd_kafka_flush(rk, 120000);
+    bench_report((long)n, t0);
+    free(lines);
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_destroy(rk);
+    if (rc)
+        fprintf(stderr, "kafka_mock: not all delivered: %s\n", rd_kafka_err2str(rc));
+    return rc != 0;
+}
+
+static int bench_consume(const char *servers, const char *topic, int partitions, long want)
+{
+    rd_kafka_t *rk = bench_client(RD_KAFKA_CONSUMER, servers);
+    if (!rk)
+        return 1;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    struct bench_clock t0 = bench_now();
+    long got = 0;
+    int rc = 0, eofs = 0;
+    for (int p = 0; p < partitions && rc == 0; p++)
+        rc = rd_kafka_consume_start_queue(rkt, p, RD_KAFKA_OFFSET_BEGINNING, q);
+    rd_kafka_message_t *batch[1024];
+    while (rc == 0 && got < want && eofs < partitions) {
+        ssize_t n = rd_kafka_consume_batch_queue(q, 1000, batch, 1024);
+        for (ssize_t i = 0; i < n; i++) {
+            got += batch[i]->err == RD_KAFKA_RESP_ERR_NO_ERROR;
+            eofs += batch[i]->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
+            rd_kafka_message_destroy(batch[i]);
+        }
+        rc = n < 0 ? -1 : rc;
+    }
+    bench_report(got, t0);
+    for (int p = 0; p < partitions; p++)
+        rd_kafka_consume_stop(rkt, p);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_destroy(rk);
+    if (got < want)
+        fprintf(stderr, "kafka_mock: the topic ended after %ld of %ld records\n", got, want);
+    return got < want;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "serve") == 0)
@@ -135,8 +277,14 @@ int main(int argc, char **argv)
         return produce(argv[2], argv[3], argc == 5 ? atoi(argv[4]) : 0);
     if (argc == 4 && strcmp(argv[1], "consume") == 0)
         return consume(argv[2], argv[3]);
+    if (argc == 5 && strcmp(argv[1], "bench-produce") == 0 && atoi(argv[4]) > 0)
+        return bench_produce(argv[2], argv[3], atoi(argv[4]));
+    if (argc == 6 && strcmp(argv[1], "bench-consume") == 0 && atoi(argv[4]) > 0)
+        return bench_consume(argv[2], argv[3], atoi(argv[4]), atol(argv[5]));
     fprintf(stderr, "usage: kafka_mock serve TOPIC[:PARTITIONS]...\n"
                     "       kafka_mock produce SERVERS TOPIC [PARTITION] < lines\n"
-                    "       kafka_mock consume SERVERS TOPIC\n");
+                    "       kafka_mock consume SERVERS TOPIC\n"
+                    "       kafka_mock bench-produce SERVERS TOPIC PARTITIONS < lines\n"
+                    "       kafka_mock bench-consume SERVERS TOPIC PARTITIONS N\n");
     return 2;
 }

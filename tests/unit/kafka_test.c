@@ -72,7 +72,7 @@ static void expect_records(void *r, int from, int want)
 START_TEST(test_backend_registered)
 {
     ck_assert_ptr_eq(stream_backend_find("kafka"), &kafka_stream_backend);
-    ck_assert_ptr_null(kb->truncate); /* a Kafka sink is at-least-once */
+    ck_assert_ptr_nonnull(kb->truncate); /* exactly-once recovery; a no-op at-least-once */
 }
 END_TEST
 
@@ -136,6 +136,135 @@ START_TEST(test_startup_modes)
 }
 END_TEST
 
+/* specific-offsets: the listed partition's offset, the earliest for one not listed; bad lists
+ * and offsets outside the partition are errors naming them. */
+START_TEST(test_startup_specific_offsets)
+{
+    write_records(0, 0, 5);
+    void *r;
+    uint64_t at = 99;
+    props[nprops++] = (struct stream_property){"scan.startup.mode", "specific-offsets"};
+    ck_assert_int_eq(kb->open_reader("bids", 0, 0, props, nprops, &r, err, sizeof err), -1);
+    ck_assert_str_eq(err, "'scan.startup.mode' = 'specific-offsets' needs 'scan.startup.specific-offsets'");
+    props[nprops++] =
+        (struct stream_property){"scan.startup.specific-offsets", "partition:1,offset:0;partition:0,offset:3"};
+    ck_assert_msg(kb->open_reader("bids", 0, 0, props, nprops, &r, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(kb->start_offset(r, &at, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(at, 3);
+    expect_records(r, 3, 2);
+    kb->close_reader(r);
+    props[nprops - 1].value = "partition:1,offset:0";
+    ck_assert_msg(kb->open_reader("bids", 0, 0, props, nprops, &r, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(kb->start_offset(r, &at, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(at, 0); /* not listed: the earliest */
+    kb->close_reader(r);
+    props[nprops - 1].value = "partition:0,offset:9";
+    ck_assert_msg(kb->open_reader("bids", 0, 0, props, nprops, &r, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(kb->start_offset(r, &at, err, sizeof err), -1);
+    ck_assert_str_eq(err, "kafka topic \"bids\" partition 0: 'scan.startup.specific-offsets' names offset 9, outside "
+                          "its offsets 0 to 5");
+    kb->close_reader(r);
+    props[nprops - 1].value = "partition:0;offset:1";
+    ck_assert_int_eq(kb->open_reader("bids", 0, 0, props, nprops, &r, err, sizeof err), -1);
+    ck_assert_str_eq(err, "'scan.startup.specific-offsets' must be partition:P,offset:O;... with whole numbers, not "
+                          "\"partition:0;offset:1\"");
+}
+END_TEST
+
+/* timestamp: the first record at or after the time (offsets_for_times); none that late: the end. */
+START_TEST(test_startup_timestamp)
+{
+    write_records(0, 0, 5);
+    void *r;
+    uint64_t at = 99;
+    props[nprops++] = (struct stream_property){"scan.startup.mode", "timestamp"};
+    ck_assert_int_eq(kb->open_reader("bids", 0, 0, props, nprops, &r, err, sizeof err), -1);
+    ck_assert_str_eq(err, "'scan.startup.mode' = 'timestamp' needs 'scan.startup.timestamp-millis'");
+    /* the mock cluster answers every time lookup with the end offset (it keeps no time index), so
+     * only a time past every record can be checked here: none is that late, the start is the end */
+    props[nprops++] = (struct stream_property){"scan.startup.timestamp-millis", "4102444800000"}; /* 2100 */
+    ck_assert_msg(kb->open_reader("bids", 0, 0, props, nprops, &r, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(kb->start_offset(r, &at, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(at, 5);
+    kb->close_reader(r);
+    props[nprops - 1].value = "yesterday";
+    ck_assert_int_eq(kb->open_reader("bids", 0, 0, props, nprops, &r, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "scan.startup.timestamp-millis"), "%s", err);
+}
+END_TEST
+
+/* One record read back from partition 0 at offset with the given extra properties. */
+static void read_one(const struct stream_property *extra, int nextra, uint64_t offset, char *out, size_t outlen)
+{
+    struct stream_property p[8];
+    memcpy(p, props, (size_t)nprops * sizeof *p);
+    if (nextra > 0)
+        memcpy(p + nprops, extra, (size_t)nextra * sizeof *p);
+    void *r;
+    struct stream_record rec;
+    ck_assert_msg(kb->open_reader("bids", 0, offset, p, nprops + nextra, &r, err, sizeof err) == 0, "%s", err);
+    int n = 0;
+    for (int polls = 0; n == 0 && polls < 1000; polls++)
+        n = kb->read(r, &rec, 1, err, sizeof err);
+    ck_assert_msg(n == 1, "%s", err);
+    snprintf(out, outlen, "%.*s", (int)rec.len, rec.data);
+    kb->close_reader(r);
+}
+
+/* key.fields: the sink writes the key (json or raw) and, with EXCEPT_KEY, a value without the
+ * key fields; a source with key.fields merges them back; format raw writes the one field's text;
+ * bad combinations and rows are errors naming them. */
+START_TEST(test_key_fields_and_raw)
+{
+    void *w;
+    struct stream_property p[8];
+    memcpy(p, props, (size_t)nprops * sizeof *p);
+    p[1] = (struct stream_property){"format", "json"};
+    p[nprops] = (struct stream_property){"key.fields", "auction;bidder"};
+    p[nprops + 1] = (struct stream_property){"value.fields-include", "EXCEPT_KEY"};
+    ck_assert_msg(kb->open_writer("bids", 0, p, nprops + 2, &w, err, sizeof err) == 0, "%s", err);
+    const char *row = "{\"auction\":7,\"bidder\":\"b1\",\"price\":30}";
+    ck_assert_msg(kb->append(w, row, (uint32_t)strlen(row), err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(kb->append(w, "{\"price\":1}", 11, err, sizeof err), -1);
+    ck_assert_str_eq(err, "kafka topic \"bids\": key field \"auction\" is not in the row");
+    ck_assert_msg(kb->flush(w, true, err, sizeof err) == 0, "%s", err);
+    kb->close_writer(w);
+    char got[256];
+    read_one(NULL, 0, 0, got, sizeof got);
+    ck_assert_str_eq(got, "{\"price\":30}"); /* the value alone */
+    read_one(p + nprops, 1, 0, got, sizeof got);
+    ck_assert_str_eq(got, "{\"price\":30,\"auction\":7,\"bidder\":\"b1\"}"); /* the key merged back */
+
+    p[1] = (struct stream_property){"format", "raw"};
+    ck_assert_msg(kb->open_writer("bids", 0, p, nprops, &w, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(kb->append(w, "{\"line\":\"hello world\"}", 22, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(kb->append(w, "{\"a\":1,\"b\":2}", 13, err, sizeof err), -1);
+    ck_assert_str_eq(err, "kafka topic \"bids\": format raw writes rows of one field, not 2");
+    ck_assert_msg(kb->flush(w, true, err, sizeof err) == 0, "%s", err);
+    kb->close_writer(w);
+    read_one(NULL, 0, 1, got, sizeof got);
+    ck_assert_str_eq(got, "hello world");
+
+    p[1] = (struct stream_property){"format", "json"};
+    p[nprops] = (struct stream_property){"key.format", "raw"};
+    ck_assert_int_eq(kb->open_writer("bids", 0, p, nprops + 1, &w, err, sizeof err), -1);
+    ck_assert_str_eq(err, "'key.format' needs 'key.fields'");
+    p[nprops + 1] = (struct stream_property){"key.fields", "a;b"};
+    ck_assert_int_eq(kb->open_writer("bids", 0, p, nprops + 2, &w, err, sizeof err), -1);
+    ck_assert_str_eq(err, "'key.format' = 'raw' takes one key field, not 2");
+    /* a raw source makes each record the stream's one column (the schema comes as "__schema") */
+    struct stream_property raw[] = {{"format", "raw"},
+                                    {"__schema", "{\"fields\":[{\"name\":\"line\",\"type\":\"STRING\"}]}"}};
+    read_one(raw, 2, 1, got, sizeof got);
+    ck_assert_str_eq(got, "{\"line\":\"hello world\"}");
+    read_one(raw, 2, 0, got, sizeof got); /* a JSON record is text too */
+    ck_assert_str_eq(got, "{\"line\":\"{\\\"price\\\":30}\"}");
+    p[1] = (struct stream_property){"format", "raw"};
+    ck_assert_int_eq(kb->open_reader("bids", 0, 0, p, 2, &w, err, sizeof err), -1);
+    ck_assert_str_eq(err, "kafka topic \"bids\": format raw reads into a stream of one column, not 0");
+}
+END_TEST
+
 START_TEST(test_fixed_partitioner)
 {
     write_records(3, 0, 4); /* task 3 of a 2-partition topic writes partition 1 */
@@ -184,8 +313,8 @@ START_TEST(test_bad_config)
     ck_assert_msg(strstr(err, "kafka property \"properties.acks\""), "%s", err);
     props[nprops - 1] = (struct stream_property){"scan.startup.mode", "group-offsets"};
     ck_assert_int_eq(kb->partitions("bids", 0, props, nprops, &n, err, sizeof err), -1);
-    ck_assert_str_eq(err, "kafka option \"scan.startup.mode\" must be earliest-offset | latest-offset, not "
-                          "\"group-offsets\"");
+    ck_assert_str_eq(err, "kafka option \"scan.startup.mode\" must be earliest-offset | latest-offset | "
+                          "specific-offsets | timestamp, not \"group-offsets\"");
     props[nprops - 1] = (struct stream_property){"format", "avro"};
     ck_assert_int_eq(kb->partitions("bids", 0, props, nprops, &n, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "\"format\" must be json"), "%s", err);
@@ -335,6 +464,9 @@ static Suite *kafka_suite(void)
     tcase_add_test(tc, test_round_trip);
     tcase_add_test(tc, test_resume_at_offset);
     tcase_add_test(tc, test_startup_modes);
+    tcase_add_test(tc, test_startup_specific_offsets);
+    tcase_add_test(tc, test_startup_timestamp);
+    tcase_add_test(tc, test_key_fields_and_raw);
     tcase_add_test(tc, test_fixed_partitioner);
     tcase_add_test(tc, test_missing_topic);
     tcase_add_test(tc, test_bad_config);

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# bench/brokers.sh — brokers through a pipeline against the raw client on the same broker in the
+# same run, in records per CPU-second of the process (user + system, every thread; getrusage):
+#  - Kafka on librdkafka's mock cluster (tests/tools/kafka_mock): `sluiced run` of Nexmark q1
+#    from topic bids to topic q1 (bounded, checkpoints every second), beside kafka_mock
+#    bench-produce (raw librdkafka producing the same bids) and bench-consume (raw librdkafka
+#    consuming them). Target: the pipeline at >= 70% of the slower raw rate. The mock broker runs
+#    in its own process and is not counted on either side.
+#    The mock keeps about 5 MB a partition (older records are dropped), so the bids are spread
+#    over 16 partitions on both sides, and the pipeline's output (one task: q1's partition 0) is
+#    counted from its own report.
+#  - Redis Streams on a redis-server the bench starts on a free loopback port (no persistence;
+#    stopped on exit): `sluiced run` of q1 from stream bids to stream q1 (unbounded, stopped with
+#    SIGTERM once q1 holds every record), beside tests/tools/broker_bench redis-produce (hiredis
+#    XADD, pipelined) and redis-consume (XREAD). The server's own CPU is not counted.
+#  - RabbitMQ on a rabbitmq-server the bench starts (its own node name, ports and directories;
+#    stopped on exit; skipped when it does not come up within 240 s): `sluiced run` of q1 from
+#    queue bids to queue q1 (unbounded, 'prefetch' 5000, checkpoints every 100 ms; stopped once
+#    q1 holds every record), beside amqp_tool pub (librabbitmq, persistent, publisher confirms,
+#    as the sink publishes) and broker_bench rabbit-consume (basic.consume, prefetch 1,000).
+# BENCH_BROKER_BIDS sets the number of bids (default 240,000), BENCH_RABBIT_BIDS RabbitMQ's (default
+# 40,000: persistent messages with confirms are slow in wall time). Reports; never fails on a rate.
+set -euo pipefail
+root=${SLUICE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+build="$root/${BUILD:-build}/rel"
+kmock="$build/tests/tools/kafka_mock"; bbench="$build/tests/tools/broker_bench"; atool="$build/tests/tools/amqp_tool"; logtool="$build/tests/tools/logtool"; sluiced="$build/sluiced"
+n=${BENCH_BROKER_BIDS:-240000}; parts=${BENCH_BROKER_PARTITIONS:-16}
+work=$(mktemp -d "${TMPDIR:-/tmp}/sluice-brokers.XXXXXX")
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+fmt() { printf "%.0f" "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
+# rate RECORDS CPU: records per CPU-second
+rate() { awk -v n="$1" -v c="$2" 'BEGIN { printf "%.0f", n / (c + 0.0001) }'; }
+
+"$logtool" gen "$work/bid" bid "$n" 7 >/dev/null
+"$logtool" cat "$work/bid" >"$work/bids.jsonl"
+
+# ---------------------------------------------------------------- Kafka
+"$kmock" serve bids:$parts q1 >"$work/servers.txt" & pids+=($!)
+for _ in $(seq 1 50); do [ -s "$work/servers.txt" ] && break; sleep 0.1; done
+bs=$(cat "$work/servers.txt")
+read -r pn pcpu pwall < <("$kmock" bench-produce "$bs" bids $parts <"$work/bids.jsonl")
+read -r cn ccpu cwall < <("$kmock" bench-consume "$bs" bids $parts "$n")
+cat >"$work/q1.sql" <<SQL
+CREATE TABLE bids (auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING, dateTime TIMESTAMP(3),
+  extra STRING) WITH ('connector' = 'kafka', 'topic' = 'bids', 'properties.bootstrap.servers' = '$bs');
+CREATE TABLE q1 (auction BIGINT, bidder BIGINT, price DOUBLE, dateTime TIMESTAMP(3), extra STRING)
+  WITH ('connector' = 'kafka', 'topic' = 'q1', 'properties.bootstrap.servers' = '$bs');
+INSERT INTO q1 SELECT auction, bidder, 0.908 * price AS price, dateTime, extra FROM bids;
+SQL
+/usr/bin/time -f "%U %S %e" -o "$work/run.time" "$sluiced" run "$work/q1.sql" --data-dir "$work/run" --bounded \
+  2>"$work/run.err" || { tail -3 "$work/run.err"; exit 1; }
+read -r ru rs rwall <"$work/run.time"
+grep -q "completed: $n records in, $n out, 0 errors" "$work/run.err" || { echo "the pipeline did not write every record:"; tail -3 "$work/run.err"; exit 1; }
+prate=$(rate "$pn" "$pcpu"); crate=$(rate "$cn" "$ccpu"); qrate=$(rate "$n" "$(echo "$ru + $rs" | bc -l)")
+slower=$((prate < crate ? prate : crate))
+both=$(awk -v p="$prate" -v c="$crate" 'BEGIN { printf "%.0f", 1 / (1 / p + 1 / c) }')
+pct=$((100 * qrate / slower))
+verdict=met; [ "$pct" -ge 70 ] || verdict="short of 70%"
+echo "Kafka (librdkafka mock cluster), $(fmt "$n") Nexmark bids over $parts partitions, records per CPU-second (wall-clock beside):"
+printf "  %-34s %12s rec/CPU-s %12s rec/s wall\n" "raw produce (librdkafka)" "$(fmt "$prate")" "$(fmt "$(rate "$pn" "$pwall")")"
+printf "  %-34s %12s rec/CPU-s %12s rec/s wall\n" "raw consume (librdkafka)" "$(fmt "$crate")" "$(fmt "$(rate "$cn" "$cwall")")"
+printf "  %-34s %12s rec/CPU-s %12s rec/s wall\n" "Kafka -> q1 -> Kafka (sluiced run)" "$(fmt "$qrate")" "$(fmt "$(rate "$n" "$rwall")")"
+echo "  pipeline: $pct% of the slower raw rate (target 70%): $verdict"
+echo "  (a pipeline consumes and produces each record: raw consume + produce of one record together"
+echo "   come to $(fmt "$both") rec/CPU-s, of which the pipeline reaches $((100 * qrate / both))%)"
+
+# ---------------------------------------------------------------- Redis
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+rport=$(free_port)
+mkdir -p "$work/redis"
+redis-server --port "$rport" --bind 127.0.0.1 --dir "$work/redis" --save '' --appendonly no \
+  --logfile "$work/redis/server.log" & pids+=($!)
+for _ in $(seq 1 50); do redis-cli -p "$rport" PING >/dev/null 2>&1 && break; sleep 0.1; done
+read -r pn pcpu pwall < <("$bbench" redis-produce "$rport" bids <"$work/bids.jsonl")
+read -r cn ccpu cwall < <("$bbench" redis-consume "$rport" bids "$n")
+sed -e "s/'connector' = 'kafka', 'topic' = '\([a-z0-9]*\)', 'properties.bootstrap.servers' = '[^']*'/'connector' = 'redis', 'host' = '127.0.0.1', 'port' = '$rport', 'stream' = '\1'/" \
+  "$work/q1.sql" >"$work/q1-redis.sql"
+/usr/bin/time -f "%U %S %e" -o "$work/redis.time" "$sluiced" run "$work/q1-redis.sql" --data-dir "$work/redis-run" \
+  2>"$work/redis-run.err" & tpid=$!
+for _ in $(seq 1 3000); do [ "$(redis-cli -p "$rport" XLEN q1)" -ge "$n" ] && break; sleep 0.1; done
+kill -TERM "$(pgrep -P "$tpid")" 2>/dev/null || true
+wait "$tpid" || true
+got=$(redis-cli -p "$rport" XLEN q1)
+[ "$got" -ge "$n" ] || { echo "the redis pipeline wrote $got of $n records:"; tail -3 "$work/redis-run.err"; exit 1; }
+read -r ru rs rwall <"$work/redis.time"
+prate=$(rate "$pn" "$pcpu"); crate=$(rate "$cn" "$ccpu"); qrate=$(rate "$n" "$(echo "$ru + $rs" | bc -l)")
+slower=$((prate < crate ? prate : crate))
+echo "Redis Streams (redis-server $(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-)), $(fmt "$n") Nexmark bids:"
+printf "  %-34s %12s rec/CPU-s %12s rec/s wall\n" "raw XADD (hiredis, pipelined)" "$(fmt "$prate")" "$(fmt "$(rate "$pn" "$pwall")")"
+printf "  %-34s %12s rec/CPU-s %12s rec/s wall\n" "raw XREAD (hiredis)" "$(fmt "$crate")" "$(fmt "$(rate "$cn" "$cwall")")"
+printf "  %-34s %12s rec/CPU-s %12s rec/s wall (up to the stop)\n" "Redis -> q1 -> Redis (sluiced run)" "$(fmt "$qrate")" "$(fmt "$(rate "$n" "$rwall")")"
+pct=$((100 * qrate / slower)); verdict=met; [ "$pct" -ge 70 ] || verdict="short of 70%"
+echo "  pipeline: $pct% of the slower raw rate (target 70%): $verdict"
+
+# ---------------------------------------------------------------- RabbitMQ
+rn=$((n < ${BENCH_RABBIT_BIDS:-40000} ? n : ${BENCH_RABBIT_BIDS:-40000})) # persistent, confirmed: slow in wall time
+head -n "$rn" "$work/bids.jsonl" >"$work/rbids.jsonl"
+rport=$(free_port); dport=$(free_port); eport=$(free_port); rdir="$work/rabbit"
+mkdir -p "$rdir/mnesia" "$rdir/log"; echo '[].' >"$rdir/enabled_plugins"
+rabbit_env() {
+  env HOME="$rdir" RABBITMQ_NODENAME="bench$rport@localhost" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+    RABBITMQ_NODE_PORT="$rport" RABBITMQ_DIST_PORT="$dport" ERL_EPMD_PORT="$eport" \
+    RABBITMQ_MNESIA_BASE="$rdir/mnesia" RABBITMQ_LOG_BASE="$rdir/log" RABBITMQ_PID_FILE="$rdir/pid" \
+    RABBITMQ_ENABLED_PLUGINS_FILE="$rdir/enabled_plugins" RABBITMQ_CONFIG_FILE="$rdir/rabbitmq" \
+    RABBITMQ_ADVANCED_CONFIG_FILE="$rdir/advanced.config" "$@"
+}
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+rabbit_env /usr/lib/rabbitmq/bin/rabbitmq-server >"$rdir/server.out" 2>&1 & pids+=($!)
+for _ in $(seq 1 2400); do port_open "$rport" && break; sleep 0.1; done
+if ! port_open "$rport"; then echo "RabbitMQ: rabbitmq-server did not start within 240 s; skipped"; exit 0; fi
+beam_down() { [ -s "$rdir/pid" ] && kill "$(cat "$rdir/pid")" 2>/dev/null; cleanup; }
+trap beam_down EXIT
+"$atool" declare "$rport" bids && "$atool" declare "$rport" q1 || { echo "RabbitMQ: cannot declare the queues"; exit 1; }
+/usr/bin/time -f "%U %S %e" -o "$work/pub.time" "$atool" pub "$rport" bids <"$work/rbids.jsonl" || exit 1
+read -r pu ps pwall <"$work/pub.time"
+read -r cn ccpu cwall < <("$bbench" rabbit-consume "$rport" bids "$rn")
+"$atool" pub "$rport" bids <"$work/rbids.jsonl" # the pipeline's input, again
+sed -e "s/'connector' = 'kafka', 'topic' = '\([a-z0-9]*\)', 'properties.bootstrap.servers' = '[^']*'/'connector' = 'rabbitmq', 'host' = '127.0.0.1', 'port' = '$rport', 'queue' = '\1', 'prefetch' = '5000'/" \
+  "$work/q1.sql" >"$work/q1-rabbit.sql"
+/usr/bin/time -f "%U %S %e" -o "$work/rabbit.time" "$sluiced" run "$work/q1-rabbit.sql" --data-dir "$work/rabbit-run" \
+  --checkpoint-ms 100 2>"$work/rabbit-run.err" & tpid=$!
+for _ in $(seq 1 3000); do [ "$("$bbench" rabbit-count "$rport" q1)" -ge "$rn" ] && break; sleep 0.2; done
+kill -TERM "$(pgrep -P "$tpid")" 2>/dev/null || true
+wait "$tpid" || true
+got=$("$bbench" rabbit-count "$rport" q1)
+[ "$got" -ge "$rn" ] || { echo "the rabbitmq pipeline wrote $got of $rn records:"; tail -3 "$work/rabbit-run.err"; exit 1; }
+read -r ru rs rwall <"$work/rabbit.time"
+prate=$(rate "$rn" "$(echo "$pu + $ps" | bc -l)"); crate=$(rate "$cn" "$ccpu"); qrate=$(rate "$rn" "$(echo "$ru + $rs" | bc -l)")
+slower=$((prate < crate ? prate : crate))
+echo "RabbitMQ (rabbitmq-server, one node), $(fmt "$rn") Nexmark bids:"
+printf "  %-34s %12s rec/CPU-s %12s rec/s wall\n" "raw publish (confirms, persistent)" "$(fmt "$prate")" "$(fmt "$(rate "$rn" "$pwall")")"
+printf "  %-34s %12s rec/CPU-s %12s rec/s wall\n" "raw consume (librabbitmq)" "$(fmt "$crate")" "$(fmt "$(rate "$cn" "$cwall")")"
+printf "  %-34s %12s rec/CPU-s %12s rec/s wall (up to the stop)\n" "RabbitMQ -> q1 -> RabbitMQ (run)" "$(fmt "$qrate")" "$(fmt "$(rate "$rn" "$rwall")")"
+pct=$((100 * qrate / slower)); verdict=met; [ "$pct" -ge 70 ] || verdict="short of 70%"
+echo "  pipeline: $pct% of the slower raw rate (target 70%): $verdict"
