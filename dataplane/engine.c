@@ -322,10 +322,25 @@ static void sink_close(struct sink *k)
  * partitions it read before a change of the task count; with a checkpoint directory it also
  * takes over the newest entries of its partitions from the other tasks' files (checkpoint.h). */
 
+static int emit_row(void *ctx, enum row_kind kind, const struct value *row);
+static int held_release(struct run *r, bool followed);
+
+/* The plan's mini-batches go out (before a checkpoint: its snapshot holds none). 0 or -1. */
+static int run_flush(struct run *r)
+{
+    struct sql_error se = {0};
+    r->err[0] = '\0';
+    if (r->plan && plan_flush(r->plan, r->arena, emit_row, r, &se) != 0)
+        return r->err[0] ? -1 : run_fail(r, "%s", se.message);
+    return held_release(r, false);
+}
+
 static int checkpoint_write(struct run *r)
 {
     if (!r->ckpt)
         return 0;
+    if (run_flush(r) != 0)
+        return -1;
     /* the output up to here must be durable before the checkpoint names it */
     if (sink_flush(r, &r->sink, true) != 0 || sink_flush(r, &r->dlq, true) != 0)
         return -1;
@@ -826,6 +841,11 @@ static int run_setup(struct run *r)
         struct plan_options po = {.sink_accepts_updates = 0,
                                   .state_ttl_ms = o->state_ttl_ms,
                                   .source_idle_timeout_ms = o->source_idle_timeout_ms,
+                                  .minibatch_size = o->minibatch_disabled ? 0
+                                                    : o->minibatch_size   ? o->minibatch_size
+                                                                          : ENGINE_MINIBATCH_SIZE,
+                                  .minibatch_latency_ms =
+                                      o->minibatch_latency_ms ? o->minibatch_latency_ms : ENGINE_MINIBATCH_LATENCY_MS,
                                   .functions = o->functions,
                                   .nfunctions = o->nfunctions};
         r->plan = plan_compile_with(o->sql, catalog, (void *)o, &po, &se);

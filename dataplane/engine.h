@@ -39,6 +39,9 @@ int engine_error_policy_from_name(const char *name);
 /* A stream the run may use. backend: "log" (location is the stream directory), "datagen"
  * (props are its options; read-only) or "print" (sink only: JSON lines to engine_options.print). */
 #define ENGINE_CHECKPOINT_PAUSE_FACTOR 9
+/* Mini-batch defaults (engine_options), as Flink's Nexmark flink-conf.yaml sets them. */
+#define ENGINE_MINIBATCH_SIZE 50000
+#define ENGINE_MINIBATCH_LATENCY_MS 2000
 
 struct engine_stream {
     const char *name;
@@ -82,6 +85,13 @@ struct engine_options {
     int task_index, task_count;
     /* Idle-state TTL of non-windowed aggregates (table.exec.state.ttl); 0: kept forever. */
     int64_t state_ttl_ms;
+    /* Mini-batch of non-windowed aggregates (Flink's table.exec.mini-batch.*; plan_options):
+     * on unless minibatch_disabled, flushed after minibatch_size rows (0: 50000), when its first
+     * row is minibatch_latency_ms old (0: 2000), before every checkpoint and at the end: the
+     * settings of Flink's Nexmark configuration. */
+    bool minibatch_disabled;
+    int64_t minibatch_size;
+    int64_t minibatch_latency_ms;
     /* A pipeline reading several streams: a stream quiet this long (processing time) no longer
      * holds back the watermark (table.exec.source.idle-timeout); 0: it always does. */
     int64_t source_idle_timeout_ms;
