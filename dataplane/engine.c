@@ -965,12 +965,16 @@ static void mark_ended_inputs(struct run *r)
     }
 }
 
-/* Fails the run when the plan's state is over the limit; 0 or -1. */
+/* Notes the state's peak; fails the run when the plan's state is over the limit; 0 or -1. */
 static int state_check(struct run *r)
 {
-    if (!r->plan || !r->o->state_max_bytes)
+    if (!r->plan)
         return 0;
     size_t bytes = plan_state_bytes(r->plan);
+    if (bytes > r->stats.state_peak_bytes)
+        r->stats.state_peak_bytes = bytes;
+    if (!r->o->state_max_bytes)
+        return 0;
     if (bytes <= r->o->state_max_bytes)
         return 0;
     char names[128];
@@ -1060,8 +1064,10 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
             r.completed = true;
             if (sink_flush(&r, &r.sink, true) != 0 || sink_flush(&r, &r.dlq, true) != 0 || checkpoint_write(&r) != 0)
                 goto out;
-            run_log(&r, LOG_INFO, "completed: %" PRIu64 " records in, %" PRIu64 " out, %" PRIu64 " errors",
-                    r.stats.records_in, r.stats.records_out, r.stats.errors);
+            run_log(&r, LOG_INFO,
+                    "completed: %" PRIu64 " records in, %" PRIu64 " out, %" PRIu64 " errors, peak state %" PRIu64
+                    " bytes",
+                    r.stats.records_in, r.stats.records_out, r.stats.errors, r.stats.state_peak_bytes);
             result = ENGINE_COMPLETED;
             break;
         }

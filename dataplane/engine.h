@@ -56,11 +56,12 @@ struct engine_stream {
 /* Counters of this engine_run() call (a restart from a checkpoint starts again from 0). */
 struct engine_stats {
     uint64_t records_in, records_out, bytes_in, bytes_out;
-    uint64_t errors;      /* undecodable or unevaluable records */
-    uint64_t late;        /* rows dropped behind the watermark */
-    uint64_t lag;         /* records in the source not read yet (at the last report) */
-    uint64_t state_bytes; /* held by the plan's operator state (plan_state_bytes) at the last report */
-    bool permanent;       /* ENGINE_FAILED: a restart would fail the same way (state over its limit) */
+    uint64_t errors;           /* undecodable or unevaluable records */
+    uint64_t late;             /* rows dropped behind the watermark */
+    uint64_t lag;              /* records in the source not read yet (at the last report) */
+    uint64_t state_bytes;      /* held by the plan's operator state (plan_state_bytes) at the last report */
+    uint64_t state_peak_bytes; /* the most plan_state_bytes seen after a batch of this process's run */
+    bool permanent;            /* ENGINE_FAILED: a restart would fail the same way (state over its limit) */
 };
 
 typedef void (*engine_report_fn)(void *ctx, const struct engine_stats *stats);
