@@ -102,7 +102,7 @@ declare -A duck=(
 declare -A flink=([q15]=72000 [q16]=19000 [q17]=117000 [q18]=54000 [q19]=44000)
 declare -A feldera=([q15]=221000 [q16]=51000 [q17]=242000 [q18]=85000 [q19]=75000)
 echo
-echo "Updating queries (Flink's published q15-q19) and q12e (q12 over event time), $nu bids, records per CPU-second."
+echo "q12e (q12 over event time) and the queries of BENCH_UPDATING, $nu bids, records per CPU-second."
 echo "\"upsert log\": into an embedded-log upsert stream (keyed, compacted); \"print\": the print sink on /dev/null,"
 echo "as Flink's blackhole. DuckDB: one thread, the final result over the same records (loading not counted)."
 echo "Flink 1.13 and Feldera: their published per-core figures. Goal: twice Feldera's."

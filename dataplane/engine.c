@@ -337,10 +337,10 @@ static int run_flush(struct run *r)
 
 static int checkpoint_write(struct run *r)
 {
-    if (!r->ckpt)
-        return 0;
     if (run_flush(r) != 0)
         return -1;
+    if (!r->ckpt)
+        return 0;
     /* the output up to here must be durable before the checkpoint names it */
     if (sink_flush(r, &r->sink, true) != 0 || sink_flush(r, &r->dlq, true) != 0)
         return -1;

@@ -1598,7 +1598,11 @@ static int fire_ranks(struct plan *p, int64_t limit)
 
 static int fire_all(struct plan *p, int64_t limit)
 {
-    if (p->batch_rows && flush_batches(p) < 0) /* the batch goes out before the watermark passes */
+    /* The end of the input flushes the mini-batches. A watermark does not: what a group
+     * aggregate emits is updating, and nothing that reads an updating input (Top-N, a regular
+     * join, another aggregate) waits for the watermark, so a batch may stay behind it. (The
+     * watermark moves with every row here, where Flink's comes every 200 ms.) */
+    if (limit == INT64_MAX && p->batch_rows && flush_batches(p) < 0)
         return -1;
     for (int i = 0; i < p->novers; i++) { /* OVER rows first: a window downstream sees them */
         struct over_op *o = p->overs[i];

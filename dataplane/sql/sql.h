@@ -144,8 +144,8 @@ struct plan_options {
     /* Mini-batch (Flink's table.exec.mini-batch.*): with minibatch_size > 0 a non-windowed
      * GROUP BY folds its rows into their groups as they come but emits one change per changed
      * group (-U/+U, +I or -D) per batch; the batch goes out after minibatch_size rows, when its
-     * first row is minibatch_latency_ms old (processing time, at plan_tick), before the watermark
-     * moves on, before the idle-state TTL drops one of its groups, at plan_finish and at
+     * first row is minibatch_latency_ms old (processing time, at plan_tick), before the
+     * idle-state TTL drops one of its groups, at plan_finish and at
      * plan_flush (call it before plan_snapshot: a snapshot holds no batch). The final result
      * is the same as without. A row that fails HAVING or the SELECT list at a flush is dropped and
      * counted (eval_errors), as at a window's firing. 0: off, one change per row. */
