@@ -5,10 +5,11 @@
 # each beside jq -c doing the same work over the same records as NDJSON (on a sample, scaled
 # per record) and a raw read of the log. BASELINE=DIR (a build directory of another checkout,
 # e.g. main's build/rel) runs its engine_bench on q0-q7 over the same log, beside ours.
-# Then the updating queries (q15-q19, Flink's published texts) and q12e (q12 over event time)
-# into an upsert log and into the print sink on /dev/null (Flink's figures are with a blackhole
-# sink), beside DuckDB (one thread, tests/oracle's @duckdb/node-api) computing the same final
-# results over the same records, and the published per-core figures of Flink 1.13 and Feldera.
+# Then q12e (q12 over event time; BENCH_UPDATING="q12e q15 q16 q17 q18 q19" adds the updating
+# queries, which bench/nexmark.sh measures with the whole suite) into an upsert log and into the
+# print sink on /dev/null (Flink's figures are with a blackhole sink), beside DuckDB (one thread,
+# tests/oracle's @duckdb/node-api) computing the same final results over the same records, and
+# the published per-core figures of Flink 1.13 and Feldera.
 # Then the RSS of an idle running worker.
 # BENCH_BIDS sets the number of bids (default 2,000,000), BENCH_JQ_SAMPLE the jq sample,
 # BENCH_UPDATING_BIDS the bids of the updating queries (default 1,000,000).
@@ -101,12 +102,12 @@ declare -A duck=(
 declare -A flink=([q15]=72000 [q16]=19000 [q17]=117000 [q18]=54000 [q19]=44000)
 declare -A feldera=([q15]=221000 [q16]=51000 [q17]=242000 [q18]=85000 [q19]=75000)
 echo
-echo "Updating queries (Flink's published q15-q19) and q12e (q12 over event time), $nu bids, records per CPU-second."
+echo "q12e (q12 over event time) and the queries of BENCH_UPDATING, $nu bids, records per CPU-second."
 echo "\"upsert log\": into an embedded-log upsert stream (keyed, compacted); \"print\": the print sink on /dev/null,"
 echo "as Flink's blackhole. DuckDB: one thread, the final result over the same records (loading not counted)."
 echo "Flink 1.13 and Feldera: their published per-core figures. Goal: twice Feldera's."
 printf "%-5s %12s %12s %12s %10s %10s %10s  %s\n" query "upsert log" print DuckDB "Flink" Feldera goal verdict
-for q in q12e q15 q16 q17 q18 q19; do
+for q in ${BENCH_UPDATING:-q12e}; do
   r=()
   for sink in log print; do
     rm -rf "$work/u/out-$q" "$work/u/$q.ckpt"

@@ -366,8 +366,23 @@ static void sink_close(struct sink *k)
  * partitions it read before a change of the task count; with a checkpoint directory it also
  * takes over the newest entries of its partitions from the other tasks' files (checkpoint.h). */
 
+static int emit_row(void *ctx, enum row_kind kind, const struct value *row);
+static int held_release(struct run *r, bool followed);
+
+/* The plan's mini-batches go out (before a checkpoint: its snapshot holds none). 0 or -1. */
+static int run_flush(struct run *r)
+{
+    struct sql_error se = {0};
+    r->err[0] = '\0';
+    if (r->plan && plan_flush(r->plan, r->arena, emit_row, r, &se) != 0)
+        return r->err[0] ? -1 : run_fail(r, "%s", se.message);
+    return held_release(r, false);
+}
+
 static int checkpoint_write(struct run *r)
 {
+    if (run_flush(r) != 0)
+        return -1;
     if (!r->ckpt)
         return 0;
     /* the output up to here must be durable before the checkpoint names it */
@@ -893,6 +908,11 @@ static int run_setup(struct run *r)
         struct plan_options po = {.sink_accepts_updates = 1,
                                   .state_ttl_ms = o->state_ttl_ms,
                                   .source_idle_timeout_ms = o->source_idle_timeout_ms,
+                                  .minibatch_size = o->minibatch_disabled ? 0
+                                                    : o->minibatch_size   ? o->minibatch_size
+                                                                          : ENGINE_MINIBATCH_SIZE,
+                                  .minibatch_latency_ms =
+                                      o->minibatch_latency_ms ? o->minibatch_latency_ms : ENGINE_MINIBATCH_LATENCY_MS,
                                   .functions = o->functions,
                                   .nfunctions = o->nfunctions};
         r->plan = plan_compile_with(o->sql, catalog, (void *)o, &po, &se);
@@ -1019,12 +1039,16 @@ static void mark_ended_inputs(struct run *r)
     }
 }
 
-/* Fails the run when the plan's state is over the limit; 0 or -1. */
+/* Notes the state's peak; fails the run when the plan's state is over the limit; 0 or -1. */
 static int state_check(struct run *r)
 {
-    if (!r->plan || !r->o->state_max_bytes)
+    if (!r->plan)
         return 0;
     size_t bytes = plan_state_bytes(r->plan);
+    if (bytes > r->stats.state_peak_bytes)
+        r->stats.state_peak_bytes = bytes;
+    if (!r->o->state_max_bytes)
+        return 0;
     if (bytes <= r->o->state_max_bytes)
         return 0;
     char names[128];
@@ -1117,8 +1141,10 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
             r.completed = true;
             if (sink_flush(&r, &r.sink, true) != 0 || sink_flush(&r, &r.dlq, true) != 0 || checkpoint_write(&r) != 0)
                 goto out;
-            run_log(&r, LOG_INFO, "completed: %" PRIu64 " records in, %" PRIu64 " out, %" PRIu64 " errors",
-                    r.stats.records_in, r.stats.records_out, r.stats.errors);
+            run_log(&r, LOG_INFO,
+                    "completed: %" PRIu64 " records in, %" PRIu64 " out, %" PRIu64 " errors, peak state %" PRIu64
+                    " bytes",
+                    r.stats.records_in, r.stats.records_out, r.stats.errors, r.stats.state_peak_bytes);
             result = ENGINE_COMPLETED;
             break;
         }

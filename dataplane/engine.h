@@ -39,6 +39,9 @@ int engine_error_policy_from_name(const char *name);
 /* A stream the run may use. backend: "log" (location is the stream directory), "datagen"
  * (props are its options; read-only) or "print" (sink only: JSON lines to engine_options.print). */
 #define ENGINE_CHECKPOINT_PAUSE_FACTOR 9
+/* Mini-batch defaults (engine_options), as Flink's Nexmark flink-conf.yaml sets them. */
+#define ENGINE_MINIBATCH_SIZE 50000
+#define ENGINE_MINIBATCH_LATENCY_MS 2000
 
 struct engine_stream {
     const char *name;
@@ -57,11 +60,12 @@ struct engine_stream {
 /* Counters of this engine_run() call (a restart from a checkpoint starts again from 0). */
 struct engine_stats {
     uint64_t records_in, records_out, bytes_in, bytes_out;
-    uint64_t errors;      /* undecodable or unevaluable records */
-    uint64_t late;        /* rows dropped behind the watermark */
-    uint64_t lag;         /* records in the source not read yet (at the last report) */
-    uint64_t state_bytes; /* held by the plan's operator state (plan_state_bytes) at the last report */
-    bool permanent;       /* ENGINE_FAILED: a restart would fail the same way (state over its limit) */
+    uint64_t errors;           /* undecodable or unevaluable records */
+    uint64_t late;             /* rows dropped behind the watermark */
+    uint64_t lag;              /* records in the source not read yet (at the last report) */
+    uint64_t state_bytes;      /* held by the plan's operator state (plan_state_bytes) at the last report */
+    uint64_t state_peak_bytes; /* the most plan_state_bytes seen after a batch of this process's run */
+    bool permanent;            /* ENGINE_FAILED: a restart would fail the same way (state over its limit) */
 };
 
 typedef void (*engine_report_fn)(void *ctx, const struct engine_stats *stats);
@@ -86,6 +90,13 @@ struct engine_options {
     int task_index, task_count;
     /* Idle-state TTL of non-windowed aggregates (table.exec.state.ttl); 0: kept forever. */
     int64_t state_ttl_ms;
+    /* Mini-batch of non-windowed aggregates (Flink's table.exec.mini-batch.*; plan_options):
+     * on unless minibatch_disabled, flushed after minibatch_size rows (0: 50000), when its first
+     * row is minibatch_latency_ms old (0: 2000), before every checkpoint and at the end: the
+     * settings of Flink's Nexmark configuration. */
+    bool minibatch_disabled;
+    int64_t minibatch_size;
+    int64_t minibatch_latency_ms;
     /* A pipeline reading several streams: a stream quiet this long (processing time) no longer
      * holds back the watermark (table.exec.source.idle-timeout); 0: it always does. */
     int64_t source_idle_timeout_ms;

@@ -423,8 +423,86 @@ void group_entry_result(const struct group_table *t, const struct group_entry *g
     }
 }
 
+static void batch_forget(struct group_table *t, struct group_entry *g)
+{
+    if (!g->batched)
+        return;
+    t->batch[g->batched - 1] = NULL;
+    g->batched = 0;
+}
+
+/* Frees g's before row. */
+static void before_free(struct group_table *t, struct group_entry *g, size_t size)
+{
+    t->bytes -= size;
+    t->before_bytes -= size;
+    free(g->before);
+    g->before = NULL;
+}
+
+static size_t row_size(const struct value *row, int n)
+{
+    size_t bytes = (size_t)n * sizeof *row;
+    for (int i = 0; i < n; i++)
+        if (row[i].type == VT_STRING)
+            bytes += row[i].u.s.len;
+    return bytes;
+}
+
+static size_t before_size(const struct group_table *t, const struct group_entry *g)
+{
+    return g->before ? row_size(g->before, t->nkeys + t->naggs) : 0;
+}
+
+int group_batch_add(struct group_table *t, struct group_entry *g, const struct value *row, int n)
+{
+    if (g->batched)
+        return 0;
+    if (t->nbatch == t->capbatch) {
+        size_t cap = t->capbatch ? t->capbatch * 2 : 64;
+        struct group_entry **b = realloc(t->batch, cap * sizeof *b);
+        if (!b)
+            return -1;
+        t->batch = b;
+        t->capbatch = cap;
+    }
+    size_t size = 0;
+    if (row && !(g->before = opstate_row_copy(row, n, &size)))
+        return -1;
+    t->bytes += size;
+    t->before_bytes += size;
+    t->batch[t->nbatch++] = g;
+    g->batched = t->nbatch;
+    return 0;
+}
+
+void group_batch_clear(struct group_table *t)
+{
+    for (size_t i = 0; i < t->nbatch; i++) {
+        struct group_entry *g = t->batch[i];
+        if (!g)
+            continue;
+        g->batched = 0;
+        if (g->before)
+            before_free(t, g, before_size(t, g));
+    }
+    t->nbatch = 0;
+}
+
+void group_entry_reset(struct group_table *t, struct group_entry *g)
+{
+    for (int i = 0; i < t->naggs; i++) {
+        acc_free(&t->aggs[i], &g->accs[i], &t->bytes);
+        memset(&g->accs[i], 0, sizeof g->accs[i]);
+    }
+    g->rows = 0;
+}
+
 static void entry_free(struct group_table *t, struct group_entry *g)
 {
+    if (g->before)
+        before_free(t, g, before_size(t, g));
+    batch_forget(t, g);
     for (int i = 0; i < t->nkeys; i++)
         value_release(&g->keys[i], &t->bytes);
     for (int i = 0; i < t->naggs; i++)
@@ -461,6 +539,9 @@ void group_table_clear(struct group_table *t)
     free(t->buckets);
     t->buckets = NULL;
     t->nbuckets = 0;
+    free(t->batch);
+    t->batch = NULL;
+    t->nbatch = t->capbatch = 0;
 }
 
 size_t group_table_bytes(const struct group_table *t) { return t->nbuckets * sizeof *t->buckets + t->bytes; }

@@ -23,6 +23,10 @@ struct group_entry {
     int64_t accessed_ms; /* processing time of the last access */
     struct value *keys;  /* nkeys, owned */
     struct group_acc *accs;
+    /* Mini-batch: 1 + the group's index in its table's batch, 0 when not in it; and its result
+     * row (keys, aggregates: an opstate_row_copy) before the batch, NULL when it had none. */
+    size_t batched;
+    struct value *before;
 };
 
 /* Zero-initialise, then set nkeys, key_types, naggs and aggs (borrowed; they must outlive the
@@ -38,6 +42,11 @@ struct group_table {
     /* Its input is insert-only (no row is retracted): MIN and MAX keep only the extreme value,
      * not every value. Set before the first row. */
     int append_only;
+    /* Mini-batch (Flink's table.exec.mini-batch): the groups changed since the last flush, in
+     * the order of their first change; an entry is NULL when its group was removed since. */
+    struct group_entry **batch;
+    size_t nbatch, capbatch;
+    size_t before_bytes; /* held by the groups' before rows (in bytes too) */
 };
 
 /* Which aggregates a non-windowed GROUP BY can retract: 1 when kind can be used. */
@@ -55,7 +64,15 @@ struct group_entry *group_table_find(struct group_table *t, const struct value *
 int group_entry_update(struct group_table *t, struct group_entry *g, const struct value *args, int sign);
 /* Result of aggregate i; a string is borrowed from the group (valid until its next update). */
 void group_entry_result(const struct group_table *t, const struct group_entry *g, int i, struct value *out);
-/* Removes and frees a group. */
+/* Mini-batch: puts g in the batch unless it is in it, with its result row before the batch
+ * (row: n values, copied; NULL when the group has no row yet). Returns 0 or -1 (no memory). */
+int group_batch_add(struct group_table *t, struct group_entry *g, const struct value *row, int n);
+/* Empties the batch (the groups stay). */
+void group_batch_clear(struct group_table *t);
+/* Mini-batch: a group whose last row went stays (in the batch) until the flush, emptied as a new
+ * group is (rows 0, every accumulator as before its first row). */
+void group_entry_reset(struct group_table *t, struct group_entry *g);
+/* Removes and frees a group (and takes it out of the batch). */
 void group_table_remove(struct group_table *t, struct group_entry *g);
 /* Removes the groups last accessed at or before limit_ms; returns how many. */
 size_t group_table_expire(struct group_table *t, int64_t limit_ms);

@@ -107,6 +107,9 @@ struct plan {
     struct sql_error *err;
     int sink_failed;
     struct sql_error finish_err; /* plan_finish reports no error: where its errors go */
+    /* mini-batch (opts.minibatch_size > 0): rows folded into the group aggregates' batches since
+     * the last flush, and the processing time of the first of them */
+    int64_t batch_rows, batch_since_ms;
 };
 
 /* ---- Schemas and small helpers -----------------------------------------------------------*/
@@ -1478,6 +1481,79 @@ static int64_t plan_now(const struct plan *p)
     return p->opts.clock_ms ? p->opts.clock_ms(p->opts.clock_ctx) : clock_wall_ms();
 }
 
+/* Mini-batch (Flink's table.exec.mini-batch): folds the row into its group at once but emits
+ * nothing; the group joins the batch with its result before it, and the flush emits one change
+ * per group. A group whose last row goes stays, emptied, until the flush. */
+static int group_push_batched(struct plan *p, struct query *q, int add, const struct value *keys)
+{
+    struct group_entry *g = group_table_find(&q->groups, keys, group_keys_hash(&q->groups, keys), add,
+                                             p->opts.state_ttl_ms ? plan_now(p) : 0);
+    if (!g)
+        return add ? fail_at(p->err, 0, 0, "out of memory") : 0; /* a retraction of a group not held */
+    if (!add && g->rows <= 0)
+        return 0; /* emptied in this batch: not held */
+    if (!g->batched) {
+        int had = g->rows > 0;
+        if (had)
+            group_row(q, g, q->prevrow, NULL);
+        if (group_batch_add(&q->groups, g, had ? q->prevrow : NULL, q->nkeys + q->naggs) < 0)
+            return fail_at(p->err, 0, 0, "out of memory");
+    }
+    int rc = group_entry_update(&q->groups, g, q->aggargs, add ? 1 : -1);
+    if (rc < 0)
+        return agg_fail(p, q, rc);
+    if (g->rows <= 0)
+        group_entry_reset(&q->groups, g);
+    if (p->batch_rows++ == 0)
+        p->batch_since_ms = plan_now(p);
+    return 0;
+}
+
+/* The change of a group's result: -D (its last row went), +I (new), or -U and +U (changed);
+ * nothing when the result is as before. */
+static int group_change(struct plan *p, struct query *q, const struct value *before, const struct group_entry *g)
+{
+    if (g->rows <= 0)
+        return before ? group_output(p, q, ROW_DELETE, before) : 0;
+    group_row(q, g, q->postrow, NULL);
+    if (!before)
+        return group_output(p, q, ROW_INSERT, q->postrow);
+    int same = 1;
+    for (int i = q->nkeys; same && i < q->nkeys + q->naggs; i++)
+        same = value_equal(&before[i], &q->postrow[i]) && before[i].type == q->postrow[i].type;
+    if (same)
+        return 0;
+    if (group_output(p, q, ROW_UPDATE_BEFORE, before) < 0)
+        return -1;
+    return group_output(p, q, ROW_UPDATE_AFTER, q->postrow);
+}
+
+/* Emits the batch of q: one change per group, in the order of their first change; a row that
+ * cannot be evaluated is dropped and counted, only a failing output stops. Emptied groups go. */
+static int group_flush(struct plan *p, struct query *q)
+{
+    struct group_table *t = &q->groups;
+    int rc = 0;
+    for (size_t i = 0; i < t->nbatch && rc == 0; i++)
+        if (t->batch[i] && group_change(p, q, t->batch[i]->before, t->batch[i]) < 0 && p->sink_failed)
+            rc = -1;
+    for (size_t i = 0; i < t->nbatch; i++)
+        if (t->batch[i] && t->batch[i]->rows <= 0)
+            group_table_remove(t, t->batch[i]);
+    group_batch_clear(t);
+    return rc;
+}
+
+/* Flushes every group aggregate's batch, inputs first (a flush may fill a later block's). */
+static int flush_batches(struct plan *p)
+{
+    for (int i = 0; i < p->nqueries; i++)
+        if (p->queries[i]->op.kind == OP_GROUP_AGG && p->queries[i]->groups.nbatch && group_flush(p, p->queries[i]) < 0)
+            return -1;
+    p->batch_rows = 0; /* (rows a flush folded into a later block were flushed with it) */
+    return 0;
+}
+
 /* GROUP BY without a window: folds the row into (kind +I/+U) or out of (-U/-D) its group and
  * emits the change of the group's result: +I for a new group, -U and +U for a changed one,
  * -D when its last row goes (nothing when the result did not change). */
@@ -1490,6 +1566,8 @@ static int group_push(struct plan *p, struct query *q, enum row_kind kind, const
         return pass ? -1 : 0;
     if (group_inputs(p, q, &ec, keys) < 0)
         return -1;
+    if (p->opts.minibatch_size > 0)
+        return group_push_batched(p, q, add, keys);
     struct group_entry *g = group_table_find(&q->groups, keys, group_keys_hash(&q->groups, keys), add,
                                              p->opts.state_ttl_ms ? plan_now(p) : 0);
     if (!g)
@@ -1578,6 +1656,12 @@ static int fire_ranks(struct plan *p, int64_t limit)
 
 static int fire_all(struct plan *p, int64_t limit)
 {
+    /* The end of the input flushes the mini-batches. A watermark does not: what a group
+     * aggregate emits is updating, and nothing that reads an updating input (Top-N, a regular
+     * join, another aggregate) waits for the watermark, so a batch may stay behind it. (The
+     * watermark moves with every row here, where Flink's comes every 200 ms.) */
+    if (limit == INT64_MAX && p->batch_rows && flush_batches(p) < 0)
+        return -1;
     for (int i = 0; i < p->novers; i++) { /* OVER rows first: a window downstream sees them */
         struct over_op *o = p->overs[i];
         if ((limit == INT64_MAX ? over_finish(o->over, over_emit, o, p->err)
@@ -1657,14 +1741,23 @@ static int advance_watermark(struct plan *p, struct plan_src *src, const struct 
     return fire_all(p, p->stats.watermark_ms);
 }
 
-static void expire_state(struct plan *p)
+static int expire_state(struct plan *p)
 {
     int64_t limit = plan_now(p) - p->opts.state_ttl_ms;
+    for (int i = 0; p->batch_rows && i < p->nqueries; i++) { /* the batch goes out before a group of it expires */
+        const struct group_table *t = &p->queries[i]->groups;
+        if (p->queries[i]->op.kind == OP_GROUP_AGG && t->oldest && t->oldest->accessed_ms <= limit) {
+            if (flush_batches(p) < 0)
+                return -1;
+            break;
+        }
+    }
     for (int i = 0; i < p->nqueries; i++)
         if (p->queries[i]->op.kind == OP_GROUP_AGG)
             group_table_expire(&p->queries[i]->groups, limit);
     for (int i = 0; i < p->njoins; i++)
         join_expire(p->joins[i]->join, limit + p->opts.state_ttl_ms);
+    return 0;
 }
 
 /* ---- Execution -------------------------------------------------------------------------*/
@@ -1700,14 +1793,16 @@ int plan_process_source_kind(struct plan *p, int source, enum row_kind kind, con
     struct plan_src *src = &p->srcs[source];
     if (p->opts.source_idle_timeout_ms > 0 && p->nsrcs > 1)
         src->last_ms = plan_now(p);
-    if ((p->grouped || p->njoins) && p->opts.state_ttl_ms > 0)
-        expire_state(p); /* before the row: a group idle for the TTL starts anew */
+    if ((p->grouped || p->njoins) && p->opts.state_ttl_ms > 0 && expire_state(p) < 0)
+        return -1; /* before the row: a group idle for the TTL starts anew */
     if (src->procrow)
         row = fill_proctime(src, row);
     for (int i = 0; i < p->nscans; i++)
         if (p->scans[i]->source == source && query_push(p, p->scans[i], scan_kind(p->scans[i], kind), row) < 0)
             return -1;
     if (p->proctime && fire_proctime(p) < 0)
+        return -1;
+    if (p->batch_rows >= p->opts.minibatch_size && p->batch_rows && flush_batches(p) < 0)
         return -1;
     return p->windowed ? advance_watermark(p, src, row) : 0;
 }
@@ -1757,14 +1852,29 @@ void plan_source_ended(struct plan *p, int source)
 
 int plan_tick(struct plan *p, struct arena *scratch, plan_emit_fn emit, void *ctx, struct sql_error *err)
 {
-    if (!p->proctime)
+    int batch_due = p->batch_rows && plan_now(p) - p->batch_since_ms >= p->opts.minibatch_latency_ms;
+    if (!p->proctime && !batch_due)
         return 0;
     p->emit = emit;
     p->emit_ctx = ctx;
     p->scratch = scratch;
     p->err = err;
     p->sink_failed = 0;
-    return fire_proctime(p);
+    if (batch_due && flush_batches(p) < 0)
+        return -1;
+    return p->proctime ? fire_proctime(p) : 0;
+}
+
+int plan_flush(struct plan *p, struct arena *scratch, plan_emit_fn emit, void *ctx, struct sql_error *err)
+{
+    if (!p->batch_rows)
+        return 0;
+    p->emit = emit;
+    p->emit_ctx = ctx;
+    p->scratch = scratch;
+    p->err = err;
+    p->sink_failed = 0;
+    return flush_batches(p);
 }
 
 int plan_finish(struct plan *p, struct arena *scratch, plan_emit_fn emit, void *ctx)
@@ -1932,6 +2042,8 @@ static void put_blob(struct window_writer *w, char *buf, size_t n)
 
 int plan_snapshot(const struct plan *p, char **out, size_t *len)
 {
+    if (p->batch_rows)
+        return -1; /* a mini-batch not flushed (plan_flush) */
     struct window_writer w = {0};
     int nstate = 0;
     window_put(&w, "SQLPLAN1", 8);

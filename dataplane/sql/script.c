@@ -517,6 +517,35 @@ int sql_parse_bytes(const char *s, int64_t *bytes)
     return parse_with_unit(s, units, sizeof units / sizeof units[0], bytes);
 }
 
+/* SET 'table.exec.mini-batch.enabled' = 'true' | 'false', '...allow-latency' = '2 s',
+ * '...size' = '50000'. */
+static void script_set_minibatch(struct parser *p, const struct token *k, const struct token *v, struct sql_script *out)
+{
+    const char *what = k->text + 22;
+    if (strcmp(what, "enabled") == 0) {
+        if (strcasecmp(v->text, "true") != 0 && strcasecmp(v->text, "false") != 0)
+            parser_error(p, v, "invalid value '%s' for '%s': expected 'true' or 'false'", v->text, k->text);
+        out->minibatch_enabled = strcasecmp(v->text, "true") == 0 ? 1 : -1;
+    } else if (strcmp(what, "allow-latency") == 0) {
+        if (sql_parse_duration(v->text, &out->minibatch_latency_ms) < 0 || out->minibatch_latency_ms <= 0)
+            parser_error(p, v,
+                         "invalid duration '%s' for '%s': expected a whole number above 0 and a unit such as '2 s'",
+                         v->text, k->text);
+    } else if (strcmp(what, "size") == 0) {
+        char *end;
+        errno = 0;
+        long long n = strtoll(v->text, &end, 10);
+        if (errno || end == v->text || *end || n <= 0 || n > INT32_MAX)
+            parser_error(p, v, "invalid size '%s' for '%s': expected a whole number of rows above 0", v->text, k->text);
+        out->minibatch_size = n;
+    } else {
+        parser_error(p, k,
+                     "setting '%s' is not supported (only 'table.exec.mini-batch.enabled', "
+                     "'table.exec.mini-batch.allow-latency' and 'table.exec.mini-batch.size')",
+                     k->text);
+    }
+}
+
 /* SET 'key' = 'value' (SET consumed): the settings a pipeline file may give, checked. */
 static void script_set(struct parser *p, struct sql_script *out)
 {
@@ -529,12 +558,17 @@ static void script_set(struct parser *p, struct sql_script *out)
                          v->text, k->text);
         return;
     }
+    if (strncmp(k->text, "table.exec.mini-batch.", 22) == 0) {
+        script_set_minibatch(p, k, v, out);
+        return;
+    }
     int64_t ms;
     int idle = strcmp(k->text, "table.exec.source.idle-timeout") == 0;
     if (strcmp(k->text, "table.exec.state.ttl") != 0 && !idle)
         parser_error(p, k,
                      "setting '%s' is not supported (only 'table.exec.state.ttl', "
-                     "'table.exec.source.idle-timeout' and 'state.max-bytes')",
+                     "'table.exec.source.idle-timeout', 'table.exec.mini-batch.enabled', "
+                     "'table.exec.mini-batch.allow-latency', 'table.exec.mini-batch.size' and 'state.max-bytes')",
                      k->text);
     if (sql_parse_duration(v->text, &ms) < 0)
         parser_error(p, v, "invalid duration '%s' for '%s': expected a whole number and a unit such as '12 h'", v->text,

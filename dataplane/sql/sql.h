@@ -92,7 +92,11 @@ struct sql_script {
     int64_t state_ttl_ms;           /* SET 'table.exec.state.ttl' = '12 h'; 0 when not set */
     int64_t source_idle_timeout_ms; /* SET 'table.exec.source.idle-timeout' = '5 s'; 0 when not set */
     int64_t state_max_bytes;        /* SET 'state.max-bytes' = '64 mb'; 0 when not set */
-    char **inserts;                 /* owned; each NUL-terminated, without the trailing ';' */
+    /* SET 'table.exec.mini-batch.enabled' = 'true' (1) or 'false' (-1); 0 when not set */
+    int minibatch_enabled;
+    int64_t minibatch_latency_ms; /* SET 'table.exec.mini-batch.allow-latency' = '2 s'; 0 when not set */
+    int64_t minibatch_size;       /* SET 'table.exec.mini-batch.size' = '50000'; 0 when not set */
+    char **inserts;               /* owned; each NUL-terminated, without the trailing ';' */
     int *insert_line;
     int *insert_column;
     int ninserts;
@@ -139,6 +143,16 @@ struct plan_options {
      * this long (processing time; Flink's table.exec.source.idle-timeout), so that a quiet
      * stream does not hold back the others. 0: a stream counts however long it is quiet. */
     int64_t source_idle_timeout_ms;
+    /* Mini-batch (Flink's table.exec.mini-batch.*): with minibatch_size > 0 a non-windowed
+     * GROUP BY folds its rows into their groups as they come but emits one change per changed
+     * group (-U/+U, +I or -D) per batch; the batch goes out after minibatch_size rows, when its
+     * first row is minibatch_latency_ms old (processing time, at plan_tick), before the
+     * idle-state TTL drops one of its groups, at plan_finish and at
+     * plan_flush (call it before plan_snapshot: a snapshot holds no batch). The final result
+     * is the same as without. A row that fails HAVING or the SELECT list at a flush is dropped and
+     * counted (eval_errors), as at a window's firing. 0: off, one change per row. */
+    int64_t minibatch_size;
+    int64_t minibatch_latency_ms;
     /* Processing time in milliseconds for the TTL and the idle timeout; NULL: the wall clock. */
     int64_t (*clock_ms)(void *ctx);
     void *clock_ctx;
@@ -234,6 +248,9 @@ void plan_source_ended(struct plan *p, int source);
  * processing-time timers do; the caller calls it while no row comes. A plan without such
  * windows does nothing. Returns 0, or -1 when emit returned -1 (err filled). */
 int plan_tick(struct plan *p, struct arena *scratch, plan_emit_fn emit, void *ctx, struct sql_error *err);
+/* Emits what the mini-batches of the plan hold (plan_options.minibatch_size); before a
+ * checkpoint's plan_snapshot. Returns 0, or -1 when emit returned -1 (err filled). */
+int plan_flush(struct plan *p, struct arena *scratch, plan_emit_fn emit, void *ctx, struct sql_error *err);
 /* End of bounded input: fires every open window (in window-end order). Returns 0, or -1 when
  * emit returned -1. */
 int plan_finish(struct plan *p, struct arena *scratch, plan_emit_fn emit, void *ctx);

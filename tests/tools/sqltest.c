@@ -17,6 +17,8 @@
  *                                updates, as an upsert stream does)
  *   state-ttl: MS                the idle-state TTL (processing time: see "@T" below)
  *   idle-timeout: MS             the source idle timeout of a query over several streams
+ *   mini-batch: N                aggregates in mini-batches of N rows (plan_options.minibatch_size;
+ *                                a snapshot flushes the batch first, as a checkpoint does)
  *   expect:                      one line per output row (JSON) or per failed row
  *                                ("error: line L, column C: message"); a row of another kind
  *                                than insert shows its kind first, as below
@@ -70,7 +72,7 @@ struct tcase {
     long snapshot_at;
     struct lines input, expect, final;
     int has_expect, changelog, has_final, append_only;
-    long long state_ttl, idle_timeout;
+    long long state_ttl, idle_timeout, minibatch;
 };
 
 static long long sqltest_now;
@@ -350,6 +352,8 @@ static int run_case(struct tcase *tc, struct sql_script *schema_script)
                                 .state_ttl_ms = tc->state_ttl,
                                 .clock_ms = sqltest_clock,
                                 .source_idle_timeout_ms = tc->idle_timeout,
+                                .minibatch_size = tc->minibatch,
+                                .minibatch_latency_ms = INT64_MAX / 2,
                                 .functions = local.functions,
                                 .nfunctions = local.nfunctions};
     sqltest_now = 0;
@@ -384,6 +388,11 @@ static int run_case(struct tcase *tc, struct sql_script *schema_script)
             char *buf;
             size_t len;
             struct plan_stats before, after;
+            if (plan_flush(p, scratch, collect, &o, &err) < 0) {
+                printf("FAIL  %s: flush before the snapshot failed\n", tc->name);
+                failed = 1;
+                break;
+            }
             plan_stats(p, &before);
             if (plan_snapshot(p, &buf, &len) < 0) {
                 printf("FAIL  %s: snapshot failed\n", tc->name);
@@ -630,6 +639,9 @@ int main(int argc, char **argv)
                 mode = FINAL;
             } else if (starts(line, "sink: append-only")) {
                 tc.append_only = 1;
+                mode = NONE;
+            } else if (starts(line, "mini-batch:")) {
+                tc.minibatch = atoll(line + 11);
                 mode = NONE;
             } else if (starts(line, "idle-timeout:")) {
                 tc.idle_timeout = atoll(line + 13);
