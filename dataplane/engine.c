@@ -604,16 +604,19 @@ static int emit_row(void *ctx, enum row_kind kind, const struct value *row)
 static int bad_record(struct run *r, const struct stream_record *rec, const char *reason)
 {
     r->stats.errors++;
+    char at[400]; /* where the record is: the source's own words (a file and line), else the offset */
+    if (rec->where)
+        snprintf(at, sizeof at, "%s (partition %d offset %" PRIu64 ")", rec->where, r->cur_partition, rec->offset);
+    else
+        snprintf(at, sizeof at, "partition %d offset %" PRIu64, r->cur_partition, rec->offset);
     switch (r->o->error_policy) {
     case ENGINE_POLICY_FAIL:
-        return run_fail(r, "record at partition %d offset %" PRIu64 ": %s", r->cur_partition, rec->offset, reason);
+        return run_fail(r, "record at %s: %s", at, reason);
     case ENGINE_POLICY_SKIP:
-        run_log(r, LOG_WARN, "skipped record at partition %d offset %" PRIu64 ": %s", r->cur_partition, rec->offset,
-                reason);
+        run_log(r, LOG_WARN, "skipped record at %s: %s", at, reason);
         return 0;
     case ENGINE_POLICY_DEAD_LETTER:
-        run_log(r, LOG_WARN, "dead-lettered record at partition %d offset %" PRIu64 ": %s", r->cur_partition,
-                rec->offset, reason);
+        run_log(r, LOG_WARN, "dead-lettered record at %s: %s", at, reason);
         struct json_buf b = {0};
         int rc = json_buf_reserve(&b, 64);
         if (rc == 0)
@@ -641,6 +644,8 @@ static int process_record(struct run *r, const struct stream_record *rec)
 {
     r->stats.records_in++;
     r->stats.bytes_in += rec->len;
+    if (rec->error) /* the source found it malformed */
+        return bad_record(r, rec, rec->error);
     if (!r->plan) { /* a connection: copy as is */
         if (sink_append(r, &r->sink, rec->kind, rec->data, rec->len) != 0)
             return -1;
@@ -775,6 +780,13 @@ static int setup_codecs(struct run *r)
     return 0;
 }
 
+/* A source finite by its options (the filesystem's without "source.monitor-interval"): it
+ * stops at its end as of the first start and completes, bounded run or not. */
+static bool source_finite(const struct stream_backend *be, const struct engine_stream *st)
+{
+    return be->unbounded_by && !stream_property_get(st->props, st->nprops, be->unbounded_by);
+}
+
 /* Opens a reader per partition at its offset (restored[p]: from the checkpoint), and sets
  * where a bounded run stops. Returns 0 or -1. */
 static int open_readers(struct run *r, const bool *restored)
@@ -796,7 +808,7 @@ static int open_readers(struct run *r, const bool *restored)
          * bounded run resuming an unbounded one's checkpoint takes the end as of now */
         if (!restored[p] || (o->bounded && r->ends[p] == UINT64_MAX)) {
             uint64_t end = UINT64_MAX;
-            if ((o->bounded || strcmp(st->backend, "datagen") == 0) &&
+            if ((o->bounded || strcmp(st->backend, "datagen") == 0 || source_finite(be, st)) &&
                 be->end_offset(r->readers[p], &end, e, sizeof e) != 0)
                 return run_fail(r, "stream \"%s\": %s", st->name, e);
             r->ends[p] = end;

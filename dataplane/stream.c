@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "dataplane/connectors/datagen.h"
+#include "dataplane/connectors/filesystem.h"
 #include "dataplane/connectors/http_ingest.h"
 #include "dataplane/connectors/mqtt.h"
 #include "dataplane/connectors/postgres_sink.h"
@@ -33,13 +34,13 @@ static const struct {
     const char *name;
     const struct stream_backend *backend;
 } stream_backends[] = {
-    {"datagen", &datagen_stream_backend},   {"http", &http_ingest_connector},
-    {"kafka", &kafka_stream_backend},                                       /* weak */
-    {"log", &seglog_stream_backend},        {"mqtt", &mqtt_stream_backend}, /* weak */
-    {"postgres", &postgres_stream_backend},                                 /* weak */
-    {"rabbitmq", &rabbitmq_stream_backend},                                 /* weak */
-    {"redis", &redis_stream_backend},                                       /* weak */
-    {"webhook", &webhook_stream_backend},                                   /* weak */
+    {"datagen", &datagen_stream_backend},   {"filesystem", &filesystem_stream_backend},
+    {"http", &http_ingest_connector},       {"kafka", &kafka_stream_backend}, /* weak */
+    {"log", &seglog_stream_backend},        {"mqtt", &mqtt_stream_backend},   /* weak */
+    {"postgres", &postgres_stream_backend},                                   /* weak */
+    {"rabbitmq", &rabbitmq_stream_backend},                                   /* weak */
+    {"redis", &redis_stream_backend},                                         /* weak */
+    {"webhook", &webhook_stream_backend},                                     /* weak */
 };
 #define STREAM_NBACKENDS (sizeof stream_backends / sizeof stream_backends[0])
 

@@ -647,6 +647,8 @@ static char *run_log_location(const char *data_dir, const char *name)
 static int run_stream_define(struct run_streams *rs, int i, const struct sql_stream_def *d, const char *data_dir)
 {
     const char *connector = sql_stream_option(d, "connector");
+    if (!connector) /* Flink's legacy form (Nexmark q13): 'connector.type' = 'filesystem' */
+        connector = sql_stream_option(d, "connector.type");
     const struct stream_backend *cb = NULL;
     stream_connector_find(connector, &cb); /* NULL: a log, or no connector: the engine says which */
     struct stream_property *props = rs->props[i] = calloc((size_t)d->noptions + 1, sizeof *props);

@@ -251,6 +251,39 @@ static int script_computed_column(struct parser *p, const struct token *col)
     return 1;
 }
 
+/* Appends the option key = value to d. */
+static void script_option_add(struct parser *p, struct sql_stream_def *d, const char *key, const char *value)
+{
+    d->options = script_grow(p, d->options, (size_t)d->noptions + 1, sizeof *d->options);
+    d->options[d->noptions].key = NULL;
+    d->options[d->noptions].value = NULL;
+    d->noptions++;
+    d->options[d->noptions - 1].key = script_strdup(p, key, strlen(key));
+    d->options[d->noptions - 1].value = script_strdup(p, value, strlen(value));
+}
+
+/* BY (col, ...) after PARTITIONED: the columns, each of the table, become the option
+ * 'partition-by' = 'col,col' (the filesystem sink's). */
+static void script_partitioned_by(struct parser *p, struct sql_stream_def *d)
+{
+    parser_expect_keyword(p, "BY");
+    parser_expect(p, TK_LPAREN, NULL);
+    char cols[1024] = "";
+    do {
+        const struct token *col = parser_identifier(p, "a column name", NULL);
+        bool found = false;
+        for (int i = 0; i < d->schema.nfields && !found; i++)
+            found = strcmp(d->schema.fields[i].name, col->text) == 0;
+        if (!found)
+            parser_error(p, col, "PARTITIONED BY column \"%s\" is not a column of stream \"%s\"", col->text, d->name);
+        size_t used = strlen(cols);
+        if (snprintf(cols + used, sizeof cols - used, "%s%s", used ? "," : "", col->text) >= (int)(sizeof cols - used))
+            parser_error(p, col, "PARTITIONED BY names too many columns");
+    } while (parser_accept(p, TK_COMMA));
+    parser_expect(p, TK_RPAREN, "\",\" or \")\"");
+    script_option_add(p, d, "partition-by", cols);
+}
+
 static void script_create(struct parser *p, struct sql_script *out, const struct token *start)
 {
     if (parser_accept_keyword(p, "TEMPORARY"))
@@ -353,6 +386,8 @@ static void script_create(struct parser *p, struct sql_script *out, const struct
     } while (parser_accept(p, TK_COMMA));
     parser_expect(p, TK_RPAREN, "\",\" or \")\"");
     script_key_resolve(p, d, key_cols, nkey_cols);
+    if (parser_accept_keyword(p, "PARTITIONED"))
+        script_partitioned_by(p, d);
     if (parser_accept_keyword(p, "WITH")) {
         parser_expect(p, TK_LPAREN, NULL);
         do {

@@ -27,11 +27,12 @@ void sql_error_format(const struct sql_error *err, char *buf, size_t size);
 /* ---- Scripts ---------------------------------------------------------------------------
  * What a pipeline file for `sluiced run` holds, Flink style:
  *   CREATE TABLE|STREAM name (col TYPE, ..., WATERMARK FOR ts AS ts - INTERVAL '4' SECOND)
- *     [WITH ('connector' = 'datagen', 'key' = 'value', ...)];
+ *     [PARTITIONED BY (col, ...)] [WITH ('connector' = 'datagen', 'key' = 'value', ...)];
  *   CREATE [TEMPORARY] VIEW name AS SELECT ...;
  *   SET 'table.exec.state.ttl' = '12 h';   SET 'table.exec.source.idle-timeout' = '5 s';
  *   SET 'state.max-bytes' = '64 mb';
  *   INSERT INTO name SELECT ...;
+ * (PARTITIONED BY becomes the option 'partition-by' = 'col,col', the filesystem sink's.)
  * sql_script_parse() fills stream definitions (name, schema, options) and the INSERT
  * statements' text, with their start line/column in the file (insert_line, insert_column), so
  * that errors from plan_compile() on that text can be shifted back into the file with
