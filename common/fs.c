@@ -131,3 +131,8 @@ int fs_path_check_beneath(const char *root, const char *rel, char *err, size_t e
     close(rootfd);
     return rc;
 }
+
+void fs_tenant_files_dir(const char *data_root, const char *tenant, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s/tenants/%s/files", data_root, tenant);
+}

@@ -16,6 +16,10 @@
  * or -1 with err filled. */
 int fs_mkdir_beneath(const char *root, const char *rel, int own_last, uid_t uid, char *err, size_t errsz);
 
+/* The directory of a tenant's files, <data_root>/tenants/<tenant>/files, into out: where the
+ * paths of its filesystem connections are (stream_backend.tenant_files). */
+void fs_tenant_files_dir(const char *data_root, const char *tenant, char *out, size_t outlen);
+
 /* Opens rel below the directory dirfd (openat2 with RESOLVE_BENEATH): ".." or a symlink that
  * leads out of dirfd, or an absolute rel, fails (EXDEV), symlinks that stay inside are
  * followed. flags as open(2) (O_CLOEXEC is added); returns the descriptor, or -1 with errno. */

@@ -989,6 +989,7 @@ static long run_pass(struct run *r, struct stream_record *recs)
             continue;
         uint64_t room = r->ends[p] - r->offsets[p];
         int max = room < RUNTIME_BATCH ? (int)room : RUNTIME_BATCH;
+        memset(recs, 0, (size_t)max * sizeof *recs); /* where and error: set only by the sources that know */
         int n = part_backend(r, p)->read(r->readers[p], recs, max, e, sizeof e);
         if (n < 0)
             return run_fail(r, "stream \"%s\" partition %d: %s", r->inputs[r->part_input[p]].stream->name,

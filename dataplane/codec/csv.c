@@ -184,8 +184,8 @@ static int csv_put_field(const struct csv_dialect *d, const struct field *col, c
     case VT_DOUBLE:
     case VT_DECIMAL:
         if (f->doubled || !csv_number(&s, &len)) {
-            snprintf(err, errlen, "column \"%s\": \"%.*s\" is not a number", col->name, (int)(f->len > 60 ? 60 : f->len),
-                     f->s);
+            snprintf(err, errlen, "column \"%s\": \"%.*s\" is not a number", col->name,
+                     (int)(f->len > 60 ? 60 : f->len), f->s);
             return -1;
         }
         return csv_put_raw(out, s, len);

@@ -546,8 +546,8 @@ static int fs_split(struct fs_reader *r, struct csv_field *fields, int *nfields,
         return r->eof ? 2 : 0;
     *bad = false;
     if (r->s.format == FS_CSV) {
-        int rc = csv_split(&r->s.dialect, s, avail, r->eof, fields, CSV_MAX_FIELDS, nfields, consumed, lines, why,
-                           whylen);
+        int rc =
+            csv_split(&r->s.dialect, s, avail, r->eof, fields, CSV_MAX_FIELDS, nfields, consumed, lines, why, whylen);
         if (rc == 0)
             return 0;
         *bad = rc < 0;

@@ -40,8 +40,8 @@ struct fs_pending {
 struct fs_writer {
     struct fs_settings s;
     int task;
-    int sinkfd;    /* the sink's directory */
-    int *pcols;    /* the partition columns, schema indexes */
+    int sinkfd; /* the sink's directory */
+    int *pcols; /* the partition columns, schema indexes */
     int npcols;
     bool *in_path; /* per schema column: a partition column */
     struct fs_part *parts;
@@ -560,8 +560,7 @@ static int fs_visit_end(struct fs_writer *w, int dfd, const char *dir, const cha
 }
 
 /* Restart at offset: pending files it covers are committed, the task's other hidden files go. */
-static int fs_visit_truncate(struct fs_writer *w, int dfd, const char *dir, const char *name, char *err,
-                             size_t errlen)
+static int fs_visit_truncate(struct fs_writer *w, int dfd, const char *dir, const char *name, char *err, size_t errlen)
 {
     uint64_t first = 0, end = 0;
     int kind = fs_name_parse(w, name, &first, &end);
@@ -627,8 +626,8 @@ void fs_close_writer(void *writer)
     free(w);
 }
 
-int fs_open_writer(const char *location, int partition, const struct stream_property *props, int nprops,
-                   void **writer, char *err, size_t errlen)
+int fs_open_writer(const char *location, int partition, const struct stream_property *props, int nprops, void **writer,
+                   char *err, size_t errlen)
 {
     struct fs_writer *w = calloc(1, sizeof *w);
     if (!w) {

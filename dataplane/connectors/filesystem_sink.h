@@ -27,8 +27,8 @@
 #include "dataplane/stream.h"
 
 /* The stream_backend writer functions of the filesystem connector. */
-int fs_open_writer(const char *location, int partition, const struct stream_property *props, int nprops,
-                   void **writer, char *err, size_t errlen);
+int fs_open_writer(const char *location, int partition, const struct stream_property *props, int nprops, void **writer,
+                   char *err, size_t errlen);
 int fs_append(void *writer, const void *data, uint32_t len, char *err, size_t errlen);
 int fs_flush(void *writer, bool sync, char *err, size_t errlen);
 uint64_t fs_writer_end_offset(void *writer);
