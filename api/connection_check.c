@@ -18,9 +18,9 @@
 #include <unistd.h>
 
 #include "api/worker_child.h"
-#include "common/fs.h"
 #include "common/clock.h"
 #include "common/crypto.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "controlplane/sandbox.h"
 #include "dataplane/stream.h"

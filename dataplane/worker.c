@@ -468,7 +468,8 @@ static void run_usage(FILE *out)
     fprintf(out, "usage: sluiced run FILE.sql [options]\n\nRuns the INSERT statements of a pipeline file locally:"
                  " streams WITH ('connector'='datagen', ...) are generated,\n('connector'='kafka', 'topic'=..., "
                  "'properties.bootstrap.servers'=...) are Kafka topics,\n('connector'='postgres', 'url'=..., "
-                 "'table'=...) and ('connector'='webhook', 'url'=...) are sinks,\nothers are embedded logs under "
+                 "'table'=...) and ('connector'='webhook', 'url'=...) are sinks,\n('connector'='filesystem', "
+                 "'path'=..., 'format'='csv'|'json') are files,\nothers are embedded logs under "
                  "the data directory.\n\noptions:\n");
     for (size_t i = 0; i < run_options.n; i++) {
         char flag[64];

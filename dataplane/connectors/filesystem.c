@@ -259,11 +259,13 @@ static int fs_list_add(struct fs_list *l, const char *path, const struct stat *s
         l->v = v;
         l->cap = cap;
     }
-    char *copy = strdup(path);
-    if (!copy)
+    struct fs_file *f = &l->v[l->n];
+    if (!(f->path = strdup(path)))
         return -1;
-    l->v[l->n++] = (struct fs_file){copy, (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
-                                    (uint64_t)st->st_size, 0};
+    f->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    f->size = (uint64_t)st->st_size;
+    f->base = 0;
+    l->n++;
     return 0;
 }
 

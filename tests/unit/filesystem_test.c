@@ -21,9 +21,8 @@ static const struct csv_dialect comma = {',', '"'};
  * STRING, ok BOOLEAN; or the error into err. */
 static int split_json(const char *text, char *out, size_t outlen, char *err, size_t errlen)
 {
-    static struct field fields[] = {{.name = "id", .type = VT_BIGINT},
-                                    {.name = "name", .type = VT_STRING},
-                                    {.name = "ok", .type = VT_BOOLEAN}};
+    static struct field fields[] = {
+        {.name = "id", .type = VT_BIGINT}, {.name = "name", .type = VT_STRING}, {.name = "ok", .type = VT_BOOLEAN}};
     struct schema s = {.fields = fields, .nfields = 3};
     struct csv_field f[8];
     int n = 0, lines = 0;
