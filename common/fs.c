@@ -106,7 +106,11 @@ int fs_path_inside(const char *root, const char *path, char *rel, size_t relsz, 
 
 int fs_path_check_beneath(const char *root, const char *rel, char *err, size_t errsz)
 {
-    int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (rootfd < 0 && errno != ENOENT) { /* the files directory itself a symlink, or no directory */
+        snprintf(err, errsz, "the tenant's files directory %s: %s: refused", root, strerror(errno));
+        return -1;
+    }
     if (rootfd < 0)
         return 0; /* nothing there yet: nothing can lead out */
     char prefix[1024];

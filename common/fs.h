@@ -31,8 +31,8 @@ int fs_open_beneath(int dirfd, const char *rel, int flags, mode_t mode);
 int fs_path_inside(const char *root, const char *path, char *rel, size_t relsz, char *err, size_t errsz);
 
 /* Whether rel (from fs_path_inside) resolves beneath root as the files are now: -1 with err when
- * a symlink in the part of it that exists leads out of root; 0 otherwise (also when root or
- * rel do not exist yet). */
+ * a symlink in the part of it that exists leads out of root, or root itself is a symlink; 0
+ * otherwise (also when root or rel do not exist yet). */
 int fs_path_check_beneath(const char *root, const char *rel, char *err, size_t errsz);
 
 #endif

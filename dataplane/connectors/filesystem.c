@@ -169,7 +169,7 @@ static int fs_place(struct fs_settings *s, const struct stream_property *props, 
     }
     if (fs_path_inside(root, s->path, s->rel, sizeof s->rel, err, errlen) != 0)
         return -1;
-    s->dirfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    s->dirfd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (s->dirfd < 0) {
         snprintf(err, errlen, "the tenant's files directory: %s", strerror(errno));
         s->dirfd = AT_FDCWD;
@@ -639,6 +639,19 @@ static int fs_rescan(struct fs_reader *r, char *err, size_t errlen)
     return 0;
 }
 
+/* A bounded source's path must be there (a monitoring one's may appear later). */
+static int fs_bounded_path(const struct fs_settings *s, char *err, size_t errlen)
+{
+    int fd = s->monitor_ms ? -1 : fs_open(s, s->rel, O_PATH, 0);
+    if (fd >= 0)
+        close(fd);
+    if (s->monitor_ms || fd >= 0)
+        return 0;
+    snprintf(err, errlen, "%s: %s%s", s->path, strerror(errno),
+             errno == EXDEV || errno == ELOOP ? " (it leads outside the tenant's files directory: refused)" : "");
+    return -1;
+}
+
 static int fs_open_reader(const char *location, int partition, uint64_t offset, const struct stream_property *props,
                           int nprops, void **reader, char *err, size_t errlen)
 {
@@ -656,7 +669,8 @@ static int fs_open_reader(const char *location, int partition, uint64_t offset, 
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (fs_settings_load(&r->s, props, nprops, err, errlen) != 0 || fs_rescan(r, err, errlen) != 0) {
+    if (fs_settings_load(&r->s, props, nprops, err, errlen) != 0 || fs_bounded_path(&r->s, err, errlen) != 0 ||
+        fs_rescan(r, err, errlen) != 0) {
         fs_close_reader(r);
         return -1;
     }

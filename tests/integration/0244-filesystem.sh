@@ -66,6 +66,11 @@ assert_eq "$("$logtool" cat b3/streams/side_out | jq -r .key | tr '\n' ' ')" "1 
 assert_contains "$(cat b3.err)" "part4.csv line 4" "the skipped short line is named"
 assert_contains "$(cat b3.err)" "the line has 2 fields, the table 3 columns" "and why it was skipped"
 
+# a bounded source over a path that is not there fails, naming it
+sed "s|$TEST_TMP/json|$TEST_TMP/nosuch|" bounded.sql > missing.sql
+if "$SLUICED" run --data-dir b4 missing.sql 2> b4.err; then fail "a missing path did not fail the run"; fi
+assert_contains "$(cat b4.err)" "$TEST_TMP/nosuch: No such file or directory" "the missing path is named"
+
 # ---- a monitoring source picks up new files ---------------------------------------------------
 mkdir -p mon
 awk 'BEGIN { for (i = 1; i <= 300; i++) printf "{\"id\":%d,\"name\":\"m\",\"amount\":1}\n", i }' > mon/first.json

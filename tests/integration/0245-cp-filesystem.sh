@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The filesystem connector through the api and the controlplane (real sandboxed worker):
 #  - a CSV source connection without source.monitor-interval is a batch job: it copies the
-#    tenant's files into its stream and reaches `completed`; its count and sum are awk's
+#    tenant's files into its stream and reaches `completed`; its count and sum are awk's; a
+#    pipeline over that stream completes after it
 #  - a JSON sink connection writes that stream into committed part files in the tenant's
 #    directory (no hidden file left once they are there)
 #  - a hostile tenant's paths: "..", absolute paths outside its files directory, a symlink there
@@ -64,6 +65,16 @@ $(sql "SELECT state, last_error FROM tasks")"
 call GET "/v1/streams/$ROWS/records?offset=0&limit=1000"; expect 200
 assert_eq "$(jq -r '"\(.items | length) \([.items[].value.amount] | add)"' <<<"$RESP")" "$want" "rows copied (count, sum)"
 assert_eq "$(jq -r '[.items[].value.name] | map(select(. == "n, 7")) | length' <<<"$RESP")" 2 "quoted names"
+
+# a pipeline over the completed stream is bounded too: it completes
+stream doubled; DOUBLED=$ID
+PIPE=$(create_id /v1/pipelines '{"name":"double","sql":"INSERT INTO doubled SELECT id, name, amount * 2 AS amount FROM rows"}')
+call POST "/v1/pipelines/$PIPE/activate"; expect 200
+pstate() { call GET "/v1/pipelines/$1"; [ "$(jq -r .actual_state <<<"$RESP")" = "$2" ]; }
+wait_for 60 pstate "$PIPE" completed || fail "the pipeline over the file source's stream did not complete: $RESP"
+call GET "/v1/streams/$DOUBLED/records?offset=0&limit=1000"; expect 200
+read -r n sum <<<"$want"
+assert_eq "$(jq -r '"\(.items | length) \([.items[].value.amount] | add)"' <<<"$RESP")" "$n $((sum * 2))" "the pipeline's rows"
 
 # ---- a JSON sink into the tenant's directory -----------------------------------------------------
 connection files-out sink rows '{"path":"out","format":"json"}'; OUT=$ID

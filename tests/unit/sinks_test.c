@@ -137,8 +137,9 @@ START_TEST(test_connector_facts)
     char names[200] = "";
     for (size_t i = 0; stream_connector_name(i); i++)
         snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", stream_connector_name(i));
-    ck_assert_str_eq(names,
-                     "datagen, filesystem, http, kafka, mqtt, postgres, rabbitmq, redis, webhook"); /* the log is no connector */
+    ck_assert_str_eq(
+        names,
+        "datagen, filesystem, http, kafka, mqtt, postgres, rabbitmq, redis, webhook"); /* the log is no connector */
     const struct stream_backend *b;
     ck_assert_int_eq(stream_connector_find("log", &b), -1);
     ck_assert_int_eq(stream_connector_find("nope", &b), -1);
