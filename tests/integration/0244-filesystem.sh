@@ -4,6 +4,7 @@
 #    over several files complete by themselves, their counts and sums equal to what awk made;
 #    a bad line follows the error policy, named by file and line; Flink's legacy option names
 #  - a monitoring source picks up a file that appears later
+#  - a CSV source SIGKILLed again and again and restarted writes exactly the clean run's stream
 #  - a CSV sink with small rolling part files, SIGKILLed again and again and restarted, ends with
 #    exactly the records of an uninterrupted run and no hidden (in-progress, pending) file
 #  - Nexmark q10 as published (PARTITIONED BY (dt, hm), its partition-commit options) writes
@@ -99,8 +100,36 @@ kill -0 "$mon_pid" 2>/dev/null || fail "the monitoring run ended: $(cat mon.err)
 kill "$mon_pid"; wait "$mon_pid" 2>/dev/null || true
 assert_eq "$("$logtool" cat mdir/streams/m_out | jq -r .id | sort -n | uniq | wc -l)" 500 "each record once"
 
-# ---- a sink killed with SIGKILL again and again ------------------------------------------------
 skip_kills=0; under_san && skip_kills=1
+# ---- a source killed with SIGKILL again and again ----------------------------------------------
+# 12 CSV files of 8000 rows into a stream: restarts resume at the checkpointed file and byte
+mkdir -p many
+for f in $(seq 10 21); do
+  awk -v f=$f 'BEGIN { print "id,name,amount"; for (i = 1; i <= 8000; i++) printf "%d,\"r %d, f %d\",%d\n", f * 100000 + i, i, f, i % 101 }' > many/f$f.csv
+done
+cat > src.sql <<SQL
+CREATE TABLE many (id BIGINT, name STRING, amount BIGINT)
+  WITH ('connector' = 'filesystem', 'path' = '$TEST_TMP/many', 'format' = 'csv', 'csv.header' = 'true');
+CREATE TABLE copied (id BIGINT, name STRING, amount BIGINT);
+INSERT INTO copied SELECT * FROM many;
+SQL
+run() { exec "$SLUICED" run src.sql --data-dir "$1" --checkpoint-records 5000 --checkpoint-ms 50; }
+(run sref) 2> sref.err || fail "uninterrupted source run: $(cat sref.err)"
+"$logtool" cat sref/streams/copied > sref.rows
+assert_eq "$(wc -l < sref.rows)" 96000 "the clean run read every row"
+if [ $skip_kills = 0 ]; then
+  sink_records() { "$logtool" end k/streams/copied 2>/dev/null || echo 0; }
+  kills=0
+  rm -rf k k.err
+  kill_runs 10 20 400
+  [ "$kills" -ge 3 ] || fail "only $kills kills of the source landed"
+  (run k) 2>> k.err || { tail k.err; fail "the source's final restart failed"; }
+  "$logtool" cat k/streams/copied > k.rows
+  cmp -s sref.rows k.rows || fail "the source's rows after $kills kills differ ($(wc -l < k.rows) vs 96000)"
+  echo "source: the same rows after $kills kills"
+fi
+
+# ---- a sink killed with SIGKILL again and again ------------------------------------------------
 cat > sink.sql <<SQL
 CREATE TABLE bid (auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING,
   dateTime TIMESTAMP(3), extra STRING);
@@ -123,6 +152,7 @@ assert_eq "$(hidden ref)" 0 "no hidden file after a clean run"
 if [ $skip_kills = 0 ]; then
   sink_records() { committed k | wc -l; }
   kills=0
+  rm -rf k k.err
   new_input k
   kill_runs 12 20 400
   [ "$kills" -ge 3 ] || fail "only $kills kills landed"
@@ -132,6 +162,7 @@ if [ $skip_kills = 0 ]; then
   assert_eq "$(wc -l < k.rows)" 100000 "rows after $kills kills"
   cmp -s ref.rows k.rows || fail "the rows after $kills kills differ from the clean run's"
   assert_eq "$(hidden k)" 0 "no in-progress or pending file left after the restarts"
+  echo "sink: the same rows after $kills kills"
 fi
 
 # ---- Nexmark q10 as published -------------------------------------------------------------------
