@@ -601,6 +601,36 @@ static int emit_row(void *ctx, enum row_kind kind, const struct value *row)
 }
 
 /* A record that cannot be decoded or evaluated: the error policy decides. */
+/* Appends {"partition","offset","error","record"} for rec to the dead-letter stream; the error
+ * starts with where the source says the record was (a file and line), when it says. */
+static int dead_letter(struct run *r, const struct stream_record *rec, const char *reason)
+{
+    struct json_buf b = {0};
+    char why[800];
+    if (rec->where)
+        snprintf(why, sizeof why, "%s: %s", rec->where, reason);
+    else
+        snprintf(why, sizeof why, "%s", reason);
+    int rc = json_buf_reserve(&b, 64);
+    if (rc == 0)
+        b.len = (size_t)snprintf(b.data, 64, "{\"partition\":%d,\"offset\":%" PRIu64 ",\"error\":", r->cur_partition,
+                                 rec->offset);
+    rc = rc || json_buf_put_string_lossy(&b, why, strlen(why)) || json_buf_reserve(&b, 16);
+    if (rc == 0) {
+        memcpy(b.data + b.len, ",\"record\":", 10);
+        b.len += 10;
+        rc = json_buf_put_string_lossy(&b, rec->data, rec->len) || json_buf_reserve(&b, 1);
+    }
+    if (rc == 0) {
+        b.data[b.len++] = '}';
+        rc = sink_append(r, &r->dlq, ROW_INSERT, b.data, b.len);
+    } else {
+        run_fail(r, "out of memory");
+    }
+    json_buf_free(&b);
+    return rc;
+}
+
 static int bad_record(struct run *r, const struct stream_record *rec, const char *reason)
 {
     r->stats.errors++;
@@ -617,25 +647,7 @@ static int bad_record(struct run *r, const struct stream_record *rec, const char
         return 0;
     case ENGINE_POLICY_DEAD_LETTER:
         run_log(r, LOG_WARN, "dead-lettered record at %s: %s", at, reason);
-        struct json_buf b = {0};
-        int rc = json_buf_reserve(&b, 64);
-        if (rc == 0)
-            b.len = (size_t)snprintf(
-                b.data, 64, "{\"partition\":%d,\"offset\":%" PRIu64 ",\"error\":", r->cur_partition, rec->offset);
-        rc = rc || json_buf_put_string_lossy(&b, reason, strlen(reason)) || json_buf_reserve(&b, 16);
-        if (rc == 0) {
-            memcpy(b.data + b.len, ",\"record\":", 10);
-            b.len += 10;
-            rc = json_buf_put_string_lossy(&b, rec->data, rec->len) || json_buf_reserve(&b, 1);
-        }
-        if (rc == 0) {
-            b.data[b.len++] = '}';
-            rc = sink_append(r, &r->dlq, ROW_INSERT, b.data, b.len);
-        } else {
-            run_fail(r, "out of memory");
-        }
-        json_buf_free(&b);
-        return rc;
+        return dead_letter(r, rec, reason);
     }
     return 0;
 }

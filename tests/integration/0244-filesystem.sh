@@ -66,6 +66,10 @@ SQL
 assert_eq "$("$logtool" cat b3/streams/side_out | jq -r .key | tr '\n' ' ')" "1 4 " "the good lines of the legacy table"
 assert_contains "$(cat b3.err)" "part4.csv line 4" "the skipped short line is named"
 assert_contains "$(cat b3.err)" "the line has 2 fields, the table 3 columns" "and why it was skipped"
+"$SLUICED" run --data-dir b5 --error-policy dead_letter --dead-letter dlq legacy.sql 2> b5.err || fail "dead letters: $(cat b5.err)"
+assert_eq "$("$logtool" cat b5/streams/dlq | jq -r .error)" "$TEST_TMP/csv/part4.csv line 3: column \"extra\": \"oops\" is not a number
+$TEST_TMP/csv/part4.csv line 4: the line has 2 fields, the table 3 columns" "dead letters name the file and line"
+assert_eq "$("$logtool" cat b5/streams/dlq | jq -r .record | head -1)" "2,b,oops" "a dead letter holds the line"
 
 # a bounded source over a path that is not there fails, naming it
 sed "s|$TEST_TMP/json|$TEST_TMP/nosuch|" bounded.sql > missing.sql
@@ -102,10 +106,10 @@ assert_eq "$("$logtool" cat mdir/streams/m_out | jq -r .id | sort -n | uniq | wc
 
 skip_kills=0; under_san && skip_kills=1
 # ---- a source killed with SIGKILL again and again ----------------------------------------------
-# 12 CSV files of 8000 rows into a stream: restarts resume at the checkpointed file and byte
+# 16 CSV files of 25000 rows into a stream: restarts resume at the checkpointed file and byte
 mkdir -p many
-for f in $(seq 10 21); do
-  awk -v f=$f 'BEGIN { print "id,name,amount"; for (i = 1; i <= 8000; i++) printf "%d,\"r %d, f %d\",%d\n", f * 100000 + i, i, f, i % 101 }' > many/f$f.csv
+for f in $(seq 10 25); do
+  awk -v f=$f 'BEGIN { print "id,name,amount"; for (i = 1; i <= 25000; i++) printf "%d,\"r %d, f %d\",%d\n", f * 100000 + i, i, f, i % 101 }' > many/f$f.csv
 done
 cat > src.sql <<SQL
 CREATE TABLE many (id BIGINT, name STRING, amount BIGINT)
@@ -116,16 +120,16 @@ SQL
 run() { exec "$SLUICED" run src.sql --data-dir "$1" --checkpoint-records 5000 --checkpoint-ms 50; }
 (run sref) 2> sref.err || fail "uninterrupted source run: $(cat sref.err)"
 "$logtool" cat sref/streams/copied > sref.rows
-assert_eq "$(wc -l < sref.rows)" 96000 "the clean run read every row"
+assert_eq "$(wc -l < sref.rows)" 400000 "the clean run read every row"
 if [ $skip_kills = 0 ]; then
   sink_records() { "$logtool" end k/streams/copied 2>/dev/null || echo 0; }
   kills=0
   rm -rf k k.err
-  kill_runs 10 20 400
+  kill_runs 10 100 1200 # 100 to 1299 ms
   [ "$kills" -ge 3 ] || fail "only $kills kills of the source landed"
   (run k) 2>> k.err || { tail k.err; fail "the source's final restart failed"; }
   "$logtool" cat k/streams/copied > k.rows
-  cmp -s sref.rows k.rows || fail "the source's rows after $kills kills differ ($(wc -l < k.rows) vs 96000)"
+  cmp -s sref.rows k.rows || fail "the source's rows after $kills kills differ ($(wc -l < k.rows) vs 400000)"
   echo "source: the same rows after $kills kills"
 fi
 
