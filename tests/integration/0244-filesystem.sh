@@ -118,19 +118,24 @@ CREATE TABLE copied (id BIGINT, name STRING, amount BIGINT);
 INSERT INTO copied SELECT * FROM many;
 SQL
 run() { exec "$SLUICED" run src.sql --data-dir "$1" --checkpoint-records 5000 --checkpoint-ms 50; }
+t0=$(date +%s%N)
 (run sref) 2> sref.err || fail "uninterrupted source run: $(cat sref.err)"
+ref_ms=$(( ($(date +%s%N) - t0) / 1000000 )) # the kills below land within the first third of that
 "$logtool" cat sref/streams/copied > sref.rows
 assert_eq "$(wc -l < sref.rows)" 400000 "the clean run read every row"
 if [ $skip_kills = 0 ]; then
   sink_records() { "$logtool" end k/streams/copied 2>/dev/null || echo 0; }
   kills=0
   rm -rf k k.err
-  kill_runs 10 100 1200 # 100 to 1299 ms
+  # (kill_runs sleeps below a second: lo + span stays under 1000)
+  lo=$(( ref_ms / 20 > 20 ? (ref_ms / 20 < 300 ? ref_ms / 20 : 300) : 20 ))
+  span=$(( ref_ms / 4 > 50 ? ref_ms / 4 : 50 )); span=$(( lo + span > 999 ? 999 - lo : span ))
+  kill_runs 10 "$lo" "$span"
   [ "$kills" -ge 3 ] || fail "only $kills kills of the source landed"
   (run k) 2>> k.err || { tail k.err; fail "the source's final restart failed"; }
   "$logtool" cat k/streams/copied > k.rows
   cmp -s sref.rows k.rows || fail "the source's rows after $kills kills differ ($(wc -l < k.rows) vs 400000)"
-  echo "source: the same rows after $kills kills"
+  echo "source: the same rows after $kills kills (each $lo to $((lo + span - 1)) ms into a run of about $ref_ms ms)"
 fi
 
 # ---- a sink killed with SIGKILL again and again ------------------------------------------------
