@@ -72,8 +72,8 @@ struct fs_settings {
 int fs_settings_load(struct fs_settings *s, const struct stream_property *props, int nprops, char *err, size_t errlen);
 void fs_settings_free(struct fs_settings *s);
 
-/* Opens rel (relative to s->rel's directory... an absolute or dirfd-relative path as s->rel is)
- * below s->dirfd: beneath it when rooted, else plainly. flags as open(2); -1 with errno. */
+/* Opens path (a path as s->rel is: relative to s->dirfd when rooted, else as given) beneath
+ * s->dirfd when rooted (fs_open_beneath), else plainly. flags as open(2); -1 with errno. */
 int fs_open(const struct fs_settings *s, const char *path, int flags, int mode);
 
 /* Whether s is rooted (a control-plane task: every path below "__root"). */
