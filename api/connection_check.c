@@ -20,6 +20,7 @@
 #include "api/worker_child.h"
 #include "common/clock.h"
 #include "common/crypto.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "controlplane/sandbox.h"
 #include "dataplane/stream.h"
@@ -87,6 +88,12 @@ static json_t *check_spec(struct api_request *req, struct api_response *resp, co
         json_pack("{s:s,s:s,s:o,s:o,s:{s:b}}", "kind", "check", "connector", PQgetvalue(res, 0, 0), "properties",
                   json_loads(PQgetvalue(res, 0, 1), 0, NULL), "secrets", secrets, "sandbox", "seccomp", 1);
     PQclear(res);
+    if (spec && *backend && (*backend)->tenant_files) { /* its files: below the tenant's directory only */
+        char root[1024];
+        fs_tenant_files_dir(req->settings->data_root ? req->settings->data_root : "var/data", req->caller.tenant_id,
+                            root, sizeof root);
+        json_object_set_new(json_object_get(spec, "properties"), "__root", json_string(root));
+    }
     const char *prop;
     json_t *name;
     json_object_foreach(refs, prop, name)

@@ -6,8 +6,8 @@
 #include "dataplane/stream.h"
 
 static const char *const option_type_names[] = {
-    [OPTION_STRING] = "string", [OPTION_INT] = "integer", [OPTION_BOOL] = "boolean",
-    [OPTION_DOUBLE] = "number", [OPTION_ENUM] = "enum",
+    [OPTION_STRING] = "string", [OPTION_INT] = "integer",       [OPTION_BOOL] = "boolean", [OPTION_DOUBLE] = "number",
+    [OPTION_ENUM] = "enum",     [OPTION_DURATION] = "duration", [OPTION_SIZE] = "size",
 };
 
 static json_t *option_json(const struct option_row *o)

@@ -12,6 +12,7 @@
 #include "api/stream_cache.h"
 #include "api/tenant_storage.h"
 #include "common/arena.h"
+#include "common/fs.h"
 #include "common/json_text.h"
 #include "common/json_check.h"
 #include "common/log.h"
@@ -697,6 +698,24 @@ static int connection_check_options(const struct option_table *t, json_t *props,
     return 0;
 }
 
+/* A connector whose location is a file path (filesystem): it must stay inside the tenant's files
+ * directory, and lead nowhere else through a symlink there now (the worker opens every file
+ * below that directory, so a symlink planted later is refused then). */
+static int connection_check_path(struct api_request *req, const struct stream_backend *b, json_t *props,
+                                 struct api_response *resp)
+{
+    const char *path = json_string_value(json_object_get(props, b->location_key));
+    if (!path)
+        return 0; /* a missing path is the option check's */
+    char root[1024], rel[1024], msg[600];
+    fs_tenant_files_dir(req->settings->data_root ? req->settings->data_root : "var/data", req->caller.tenant_id, root,
+                        sizeof root);
+    if (fs_path_inside(root, path, rel, sizeof rel, msg, sizeof msg) != 0 ||
+        fs_path_check_beneath(root, rel, msg, sizeof msg) != 0)
+        return connection_fail_option(resp, "properties", b->location_key, msg);
+    return 0;
+}
+
 /* The connection as it will be (body over the stored row on update) checked against its
  * connector: known, of a type it supports, with options its table allows. */
 static int connection_validate_connector(struct api_request *req, json_t *body, bool create, struct api_response *resp)
@@ -748,6 +767,8 @@ static int connection_validate_connector(struct api_request *req, json_t *body, 
     }
     if (table && connection_check_options(table, json_is_object(props) ? props : NULL,
                                           json_is_object(refs) ? refs : NULL, resp) != 0)
+        goto out;
+    if (b->tenant_files && b->location_key && connection_check_path(req, b, props, resp) != 0)
         goto out;
     rc = 0;
 out:

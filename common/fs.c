@@ -3,9 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define FS_MAX_COMPONENTS 16
@@ -52,4 +55,88 @@ int fs_mkdir_beneath(const char *root, const char *rel, int own_last, uid_t uid,
         }
     }
     return fd;
+}
+
+int fs_open_beneath(int dirfd, const char *rel, int flags, mode_t mode)
+{
+    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
+                           .mode = flags & O_CREAT ? mode : 0,
+                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+    return (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
+}
+
+/* path without a leading "file://" (Flink's form), or path. */
+static const char *fs_strip_scheme(const char *path) { return strncmp(path, "file://", 7) == 0 ? path + 7 : path; }
+
+int fs_path_inside(const char *root, const char *path, char *rel, size_t relsz, char *err, size_t errsz)
+{
+    const char *p = fs_strip_scheme(path);
+    size_t rl = strlen(root);
+    while (rl > 1 && root[rl - 1] == '/')
+        rl--;
+    if (*p == '/') {
+        if (strncmp(p, root, rl) != 0 || (p[rl] != '/' && p[rl] != '\0')) {
+            snprintf(err, errsz, "path \"%s\" is outside the tenant's files directory (give a path relative to it)",
+                     path);
+            return -1;
+        }
+        p += rl;
+    }
+    while (*p == '/')
+        p++;
+    for (const char *c = p; *c;) { /* no ".." component */
+        size_t n = strcspn(c, "/");
+        if (n == 2 && c[0] == '.' && c[1] == '.') {
+            snprintf(err, errsz, "path \"%s\" may not contain \"..\"", path);
+            return -1;
+        }
+        c += n;
+        while (*c == '/')
+            c++;
+    }
+    if (snprintf(rel, relsz, "%s", *p ? p : ".") >= (int)relsz) {
+        snprintf(err, errsz, "path \"%s\" is too long", path);
+        return -1;
+    }
+    size_t len = strlen(rel);
+    while (len > 1 && rel[len - 1] == '/')
+        rel[--len] = '\0';
+    return 0;
+}
+
+int fs_path_check_beneath(const char *root, const char *rel, char *err, size_t errsz)
+{
+    int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (rootfd < 0 && errno != ENOENT) { /* the files directory itself a symlink, or no directory */
+        snprintf(err, errsz, "the tenant's files directory %s: %s: refused", root, strerror(errno));
+        return -1;
+    }
+    if (rootfd < 0)
+        return 0; /* nothing there yet: nothing can lead out */
+    char prefix[1024];
+    snprintf(prefix, sizeof prefix, "%s", rel);
+    int rc = 0;
+    for (;;) { /* the longest existing prefix must resolve beneath root */
+        int fd = fs_open_beneath(rootfd, prefix, O_PATH, 0);
+        if (fd >= 0) {
+            close(fd);
+            break;
+        }
+        if (errno == EXDEV || errno == ELOOP) {
+            snprintf(err, errsz, "path \"%s\" leads outside the tenant's files directory (a symlink): refused", rel);
+            rc = -1;
+            break;
+        }
+        char *slash = strrchr(prefix, '/');
+        if (!slash)
+            break;
+        *slash = '\0';
+    }
+    close(rootfd);
+    return rc;
+}
+
+void fs_tenant_files_dir(const char *data_root, const char *tenant, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s/tenants/%s/files", data_root, tenant);
 }

@@ -16,4 +16,23 @@
  * or -1 with err filled. */
 int fs_mkdir_beneath(const char *root, const char *rel, int own_last, uid_t uid, char *err, size_t errsz);
 
+/* The directory of a tenant's files, <data_root>/tenants/<tenant>/files, into out: where the
+ * paths of its filesystem connections are (stream_backend.tenant_files). */
+void fs_tenant_files_dir(const char *data_root, const char *tenant, char *out, size_t outlen);
+
+/* Opens rel below the directory dirfd (openat2 with RESOLVE_BENEATH): ".." or a symlink that
+ * leads out of dirfd, or an absolute rel, fails (EXDEV), symlinks that stay inside are
+ * followed. flags as open(2) (O_CLOEXEC is added); returns the descriptor, or -1 with errno. */
+int fs_open_beneath(int dirfd, const char *rel, int flags, mode_t mode);
+
+/* A tenant's path (a filesystem connection's "path": relative to root, or absolute inside root;
+ * "file://" in front is dropped) as a path relative to root into rel ("." for root itself).
+ * -1 with err when it is outside root or has a ".." component. Looks at no file. */
+int fs_path_inside(const char *root, const char *path, char *rel, size_t relsz, char *err, size_t errsz);
+
+/* Whether rel (from fs_path_inside) resolves beneath root as the files are now: -1 with err when
+ * a symlink in the part of it that exists leads out of root, or root itself is a symlink; 0
+ * otherwise (also when root or rel do not exist yet). */
+int fs_path_check_beneath(const char *root, const char *rel, char *err, size_t errsz);
+
 #endif

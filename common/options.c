@@ -2,6 +2,7 @@
 #include "common/options.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,20 +60,46 @@ union option_value {
     int index;
 };
 
+/* The unit at s (case-insensitive, whole): its factor in units[], or -1. */
+static long option_unit(const char *s, const char *const *names, const long *factors, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(s, names[i]) == 0)
+            return factors[i];
+    return -1;
+}
+
 long option_duration_ms(const char *text)
 {
-    static const struct {
-        const char *suffix;
-        long ms;
-    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"", 1000}};
+    /* Flink's forms too: "1 min", "30 s", "2 hours" */
+    static const char *const names[] = {"ms",      "milli", "millis", "s",    "sec",    "secs",    "second",
+                                        "seconds", "m",     "min",    "mins", "minute", "minutes", "h",
+                                        "hour",    "hours", "d",      "day",  "days",   ""};
+    static const long ms[] = {1,     1,     1,     1000,    1000,    1000,    1000,     1000,     60000,    60000,
+                              60000, 60000, 60000, 3600000, 3600000, 3600000, 86400000, 86400000, 86400000, 1000};
     char *end;
     double v = strtod(text, &end);
-    if (end == text || v < 0)
+    if (end == text || v < 0 || !isfinite(v))
         return -1;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (strcmp(end, units[i].suffix) == 0)
-            return (long)(v * (double)units[i].ms);
-    return -1;
+    while (*end == ' ')
+        end++;
+    long f = option_unit(end, names, ms, sizeof ms / sizeof ms[0]);
+    return f < 0 || v * (double)f > (double)LONG_MAX ? -1 : (long)(v * (double)f);
+}
+
+long long option_size_bytes(const char *text)
+{
+    static const char *const names[] = {"", "b", "bytes", "k", "kb", "kib", "m", "mb", "mib", "g", "gb", "gib"};
+    static const long f[] = {1,        1,        1,        1L << 10, 1L << 10, 1L << 10,
+                             1L << 20, 1L << 20, 1L << 20, 1L << 30, 1L << 30, 1L << 30};
+    char *end;
+    double v = strtod(text, &end);
+    if (end == text || v < 0 || !isfinite(v))
+        return -1;
+    while (*end == ' ')
+        end++;
+    long u = option_unit(end, names, f, sizeof f / sizeof f[0]);
+    return u < 0 || v * (double)u > 9e18 ? -1 : (long long)(v * (double)u);
 }
 
 /* 0 with *out when value fits row o, else -1. */
@@ -99,6 +126,9 @@ static int option_parse(const struct option_row *o, const char *value, union opt
         return -1;
     case OPTION_DURATION:
         out->i = option_duration_ms(value);
+        return out->i < 0 || out->i < o->min || out->i > o->max ? -1 : 0;
+    case OPTION_SIZE:
+        out->i = (long)option_size_bytes(value);
         return out->i < 0 || out->i < o->min || out->i > o->max ? -1 : 0;
     }
     return -1;
@@ -137,6 +167,9 @@ static int option_fail_value(const struct option_table *t, const struct option_r
         break;
     case OPTION_DURATION:
         snprintf(what, sizeof what, "a duration such as 10s or 500ms, from %ld to %ld ms", o->min, o->max);
+        break;
+    case OPTION_SIZE:
+        snprintf(what, sizeof what, "a size such as 128MB or 64kb, from %ld to %ld bytes", o->min, o->max);
         break;
     }
     snprintf(err, errlen, "%s \"%s\" must be %s, not \"%s\"", option_noun(t, noun, sizeof noun), key, what, value);
@@ -240,6 +273,7 @@ int option_store(const struct option_table *t, const struct option_row *o, const
     }
     case OPTION_INT:
     case OPTION_DURATION:
+    case OPTION_SIZE:
         option_store_int(field, o->size, o->min, v.i);
         break;
     case OPTION_BOOL:

@@ -30,6 +30,8 @@ enum option_type {
     OPTION_ENUM,     /* one of values; stored as int (or a 1-byte integer), its index in values */
     OPTION_DURATION, /* "500ms", "10s", "2m", "1h" or plain seconds; stored as milliseconds (long),
                         within [min, max] */
+    OPTION_SIZE,     /* "128MB", "64 kb", "1gb" or plain bytes (powers of 1024); stored as bytes, within
+                        [min, max] */
 };
 
 #define OPTION_REQUIRED 1u /* must be given, and not empty */
@@ -96,9 +98,14 @@ int option_store(const struct option_table *t, const struct option_row *o, const
 /* Frees the string fields of target that the table stores, and sets them to NULL. */
 void option_table_free(const struct option_table *t, void *target);
 
-/* text as an OPTION_DURATION ("500ms", "10s", "2m", "1h" or plain seconds) in milliseconds;
+/* text as an OPTION_DURATION ("500ms", "10s", "2m", "1h" or plain seconds; Flink's "1 min",
+ * "30 sec", "2 hours", "1 d" too) in milliseconds;
  * -1 when malformed or negative. */
 long option_duration_ms(const char *text);
+
+/* text as an OPTION_SIZE ("128MB", "64 kb", "1 GiB" or plain bytes; units of 1024) in bytes; -1
+ * when malformed or negative. */
+long long option_size_bytes(const char *text);
 
 /* "a, b, c*" — the names of the rows not hidden (prefixes with a *) into out. */
 void option_names(const struct option_table *t, char *out, size_t outlen);

@@ -23,6 +23,7 @@ static const char *const allowed_syscalls[] = {
     "pwritev2",
     "open",
     "openat",
+    "openat2",
     "close",
     "close_range",
     "stat",

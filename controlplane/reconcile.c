@@ -716,6 +716,13 @@ static int connection_spec(struct reconciler *r, struct cp_task *t, PGresult *re
 {
     const char *connector = PQgetvalue(res, 0, 0);
     json_t *props = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
+    const struct stream_backend *b = NULL;
+    stream_connector_find(connector, &b);
+    if (b && b->tenant_files && json_is_object(props)) { /* its files: below the tenant's directory only */
+        char files[1024];
+        fs_tenant_files_dir(r->opt.data_root, t->tenant_id, files, sizeof files);
+        json_object_set_new(props, "__root", json_string(files));
+    }
     spec->connector.name = spec_strdup(connector, oom);
     spec->connector.type = spec_strdup(PQgetvalue(res, 0, 1), oom);
     spec->connector.stream = spec_strdup(PQgetvalue(res, 0, 4), oom);
@@ -723,13 +730,15 @@ static int connection_spec(struct reconciler *r, struct cp_task *t, PGresult *re
                                             &spec->connector.nproperties, err, errsz);
     /* what the connector declares (stream.h); one unknown here gets the network and fails
      * in the worker with the worker's message */
-    const struct stream_backend *b = NULL;
-    stream_connector_find(connector, &b);
     l->allow_network = !b || b->network;
     l->full_worker = b && b->full_worker; /* its tasks run on sluiced, not the lean sluiced-worker */
     /* A source with a fixed number of events (datagen's events) is a bounded run: it completes. */
     const char *events = b && b->bounded_by ? json_string_value(json_object_get(props, b->bounded_by)) : NULL;
     t->bounded = b && b->source && events && atoll(events) > 0;
+    /* So is one finite unless an option says otherwise (a filesystem source not monitoring). */
+    if (b && b->source && b->unbounded_by && strcmp(PQgetvalue(res, 0, 1), "source") == 0 &&
+        !json_object_get(props, b->unbounded_by))
+        t->bounded = true;
     spec->bounded = t->bounded;
     json_decref(props);
     if (rc != 0)
@@ -757,6 +766,15 @@ static int task_dirs(struct reconciler *r, const struct cp_task *t, struct task_
                              errsz) != 0)
         return -1;
     spec->data_dir = spec_strdup(l->workdir, oom);
+    const struct stream_backend *b = NULL;
+    if (spec->connector.name && stream_connector_find(spec->connector.name, &b) == 0 && b && b->tenant_files) {
+        char rel[300]; /* the tenant's files directory, made without following a planted symlink */
+        snprintf(rel, sizeof rel, "tenants/%s/files", t->tenant_id);
+        int fd = fs_mkdir_beneath(r->opt.data_root, rel, 1, l->uid, err, errsz);
+        if (fd < 0)
+            return -1;
+        close(fd);
+    }
     char ckpt_dir[1024];
     make_tenant_dir(r->opt.data_root, t->tenant_id, "checkpoints", t->resource_id, l->uid, ckpt_dir, sizeof ckpt_dir);
     spec->checkpoint_dir = spec_strdup(ckpt_dir, oom);

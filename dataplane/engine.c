@@ -665,38 +665,53 @@ static int emit_row(void *ctx, enum row_kind kind, const struct value *row)
 }
 
 /* A record that cannot be decoded or evaluated: the error policy decides. */
+/* Appends {"partition","offset","error","record"} for rec to the dead-letter stream; the error
+ * starts with where the source says the record was (a file and line), when it says. */
+static int dead_letter(struct run *r, const struct stream_record *rec, const char *reason)
+{
+    struct json_buf b = {0};
+    char why[800];
+    if (rec->where)
+        snprintf(why, sizeof why, "%s: %s", rec->where, reason);
+    else
+        snprintf(why, sizeof why, "%s", reason);
+    int rc = json_buf_reserve(&b, 64);
+    if (rc == 0)
+        b.len = (size_t)snprintf(b.data, 64, "{\"partition\":%d,\"offset\":%" PRIu64 ",\"error\":", r->cur_partition,
+                                 rec->offset);
+    rc = rc || json_buf_put_string_lossy(&b, why, strlen(why)) || json_buf_reserve(&b, 16);
+    if (rc == 0) {
+        memcpy(b.data + b.len, ",\"record\":", 10);
+        b.len += 10;
+        rc = json_buf_put_string_lossy(&b, rec->data, rec->len) || json_buf_reserve(&b, 1);
+    }
+    if (rc == 0) {
+        b.data[b.len++] = '}';
+        rc = sink_append(r, &r->dlq, ROW_INSERT, b.data, b.len);
+    } else {
+        run_fail(r, "out of memory");
+    }
+    json_buf_free(&b);
+    return rc;
+}
+
 static int bad_record(struct run *r, const struct stream_record *rec, const char *reason)
 {
     r->stats.errors++;
+    char at[400]; /* where the record is: the source's own words (a file and line), else the offset */
+    if (rec->where)
+        snprintf(at, sizeof at, "%s (partition %d offset %" PRIu64 ")", rec->where, r->cur_partition, rec->offset);
+    else
+        snprintf(at, sizeof at, "partition %d offset %" PRIu64, r->cur_partition, rec->offset);
     switch (r->o->error_policy) {
     case ENGINE_POLICY_FAIL:
-        return run_fail(r, "record at partition %d offset %" PRIu64 ": %s", r->cur_partition, rec->offset, reason);
+        return run_fail(r, "record at %s: %s", at, reason);
     case ENGINE_POLICY_SKIP:
-        run_log(r, LOG_WARN, "skipped record at partition %d offset %" PRIu64 ": %s", r->cur_partition, rec->offset,
-                reason);
+        run_log(r, LOG_WARN, "skipped record at %s: %s", at, reason);
         return 0;
     case ENGINE_POLICY_DEAD_LETTER:
-        run_log(r, LOG_WARN, "dead-lettered record at partition %d offset %" PRIu64 ": %s", r->cur_partition,
-                rec->offset, reason);
-        struct json_buf b = {0};
-        int rc = json_buf_reserve(&b, 64);
-        if (rc == 0)
-            b.len = (size_t)snprintf(
-                b.data, 64, "{\"partition\":%d,\"offset\":%" PRIu64 ",\"error\":", r->cur_partition, rec->offset);
-        rc = rc || json_buf_put_string_lossy(&b, reason, strlen(reason)) || json_buf_reserve(&b, 16);
-        if (rc == 0) {
-            memcpy(b.data + b.len, ",\"record\":", 10);
-            b.len += 10;
-            rc = json_buf_put_string_lossy(&b, rec->data, rec->len) || json_buf_reserve(&b, 1);
-        }
-        if (rc == 0) {
-            b.data[b.len++] = '}';
-            rc = sink_append(r, &r->dlq, ROW_INSERT, b.data, b.len);
-        } else {
-            run_fail(r, "out of memory");
-        }
-        json_buf_free(&b);
-        return rc;
+        run_log(r, LOG_WARN, "dead-lettered record at %s: %s", at, reason);
+        return dead_letter(r, rec, reason);
     }
     return 0;
 }
@@ -705,6 +720,8 @@ static int process_record(struct run *r, const struct stream_record *rec)
 {
     r->stats.records_in++;
     r->stats.bytes_in += rec->len;
+    if (rec->error) /* the source found it malformed */
+        return bad_record(r, rec, rec->error);
     if (!r->plan) { /* a connection: copy as is */
         if (sink_append(r, &r->sink, rec->kind, rec->data, rec->len) != 0)
             return -1;
@@ -848,6 +865,13 @@ static int setup_codecs(struct run *r)
     return 0;
 }
 
+/* A source finite by its options (the filesystem's without "source.monitor-interval"): it
+ * stops at its end as of the first start and completes, bounded run or not. */
+static bool source_finite(const struct stream_backend *be, const struct engine_stream *st)
+{
+    return be->unbounded_by && !stream_property_get(st->props, st->nprops, be->unbounded_by);
+}
+
 /* Opens a reader per partition at its offset (restored[p]: from the checkpoint), and sets
  * where a bounded run stops. Returns 0 or -1. */
 static int open_readers(struct run *r, const bool *restored)
@@ -869,7 +893,7 @@ static int open_readers(struct run *r, const bool *restored)
          * bounded run resuming an unbounded one's checkpoint takes the end as of now */
         if (!restored[p] || (o->bounded && r->ends[p] == UINT64_MAX)) {
             uint64_t end = UINT64_MAX;
-            if ((o->bounded || strcmp(st->backend, "datagen") == 0 ||
+            if ((o->bounded || strcmp(st->backend, "datagen") == 0 || source_finite(be, st) ||
                  (r->plan && plan_source_preload(r->plan, r->part_input[p]))) &&
                 be->end_offset(r->readers[p], &end, e, sizeof e) != 0)
                 return run_fail(r, "stream \"%s\": %s", st->name, e);
@@ -1078,6 +1102,7 @@ static long run_pass(struct run *r, struct stream_record *recs)
             continue;
         uint64_t room = r->ends[p] - r->offsets[p];
         int max = room < RUNTIME_BATCH ? (int)room : RUNTIME_BATCH;
+        memset(recs, 0, (size_t)max * sizeof *recs); /* where and error: set only by the sources that know */
         int n = part_backend(r, p)->read(r->readers[p], recs, max, e, sizeof e);
         if (n < 0)
             return run_fail(r, "stream \"%s\" partition %d: %s", r->inputs[r->part_input[p]].stream->name,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "dataplane/connectors/datagen.h"
+#include "dataplane/connectors/filesystem.h"
 #include "dataplane/connectors/http_ingest.h"
 #include "dataplane/connectors/mqtt.h"
 #include "dataplane/connectors/postgres_cdc.h"
@@ -36,6 +37,7 @@ static const struct {
     const struct stream_backend *backend;
 } stream_backends[] = {
     {"datagen", &datagen_stream_backend},
+    {"filesystem", &filesystem_stream_backend},
     {"http", &http_ingest_connector},
     {"kafka", &kafka_stream_backend}, /* weak */
     {"log", &seglog_stream_backend},

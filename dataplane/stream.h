@@ -17,12 +17,17 @@
 
 /* A record handed out by a reader: data stays valid until the reader's next read or close.
  * kind is the row's kind (ROW_INSERT in an append-only stream); data is the row without any
- * encoding of the kind (the embedded log's prefix, a Debezium envelope). */
+ * encoding of the kind (the embedded log's prefix, a Debezium envelope). where (optional) says
+ * where the record came from for error messages ("orders.csv line 12"; NULL: its partition and
+ * offset); error (optional) is set when the source itself found the record malformed (a CSV
+ * line with too few fields): the engine then treats it by the error policy, with data as the
+ * bad record. Both stay valid as data does. */
 struct stream_record {
     uint64_t offset;
     const char *data;
     uint32_t len;
     enum row_kind kind;
+    const char *where, *error;
 };
 
 /* Backend options as key/value strings (`WITH (...)` in SQL, `properties` in a task spec);
@@ -111,6 +116,14 @@ struct stream_backend {
     bool network;             /* its tasks reach the network: their sandbox allows it */
     bool taskless;            /* run by the API itself (HTTP ingest): a connection of it has no task */
     const char *bounded_by;   /* a whole-number option that, above 0, makes a source finite; NULL: none */
+    /* An option that, when given, makes a source endless; without it the source is finite (the
+     * filesystem's "source.monitor-interval"). NULL: none. */
+    const char *unbounded_by;
+    /* Its location_key option is a file path: through the control plane it must stay inside the
+     * tenant's files directory (<data root>/tenants/<tenant>/files), checked by the API at
+     * create, and the worker gets that directory as the property "__root", below which the
+     * backend opens every file (symlinks leading out are refused). */
+    bool tenant_files;
 };
 
 /* The backend called name ("log", "datagen", "kafka" in binaries linked with

@@ -495,7 +495,8 @@ static void run_usage(FILE *out)
     fprintf(out, "usage: sluiced run FILE.sql [options]\n\nRuns the INSERT statements of a pipeline file locally:"
                  " streams WITH ('connector'='datagen', ...) are generated,\n('connector'='kafka', 'topic'=..., "
                  "'properties.bootstrap.servers'=...) are Kafka topics,\n('connector'='postgres', 'url'=..., "
-                 "'table'=...) and ('connector'='webhook', 'url'=...) are sinks,\nothers are embedded logs under "
+                 "'table'=...) and ('connector'='webhook', 'url'=...) are sinks,\n('connector'='filesystem', "
+                 "'path'=..., 'format'='csv'|'json') are files,\nothers are embedded logs under "
                  "the data directory.\n\noptions:\n");
     for (size_t i = 0; i < run_options.n; i++) {
         char flag[64];
@@ -674,6 +675,8 @@ static char *run_log_location(const char *data_dir, const char *name)
 static int run_stream_define(struct run_streams *rs, int i, const struct sql_stream_def *d, const char *data_dir)
 {
     const char *connector = sql_stream_option(d, "connector");
+    if (!connector) /* Flink's legacy form (Nexmark q13): 'connector.type' = 'filesystem' */
+        connector = sql_stream_option(d, "connector.type");
     const struct stream_backend *cb = NULL;
     stream_connector_find(connector, &cb); /* NULL: a log, or no connector: the engine says which */
     struct stream_property *props = rs->props[i] = calloc((size_t)d->noptions + 1, sizeof *props);

@@ -452,6 +452,7 @@ static int set_option(struct cli *cli, const struct option_row *o, const char *a
             return 0;
         return cli_usage_error(cli, "unknown output format \"%s\"; use table, json, yaml or name", arg);
     case OPTION_DOUBLE:
+    case OPTION_SIZE:
         break;
     }
     return CLI_USAGE;

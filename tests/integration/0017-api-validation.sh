@@ -23,7 +23,7 @@ rejected() {
 }
 
 # unknown connector: 422 listing every connector, in the one error shape
-rejected 422 invalid_connection connector 'unknown connector "ftp"; known: datagen, http, kafka, mqtt, postgres, postgres-cdc, rabbitmq, redis, webhook' \
+rejected 422 invalid_connection connector 'unknown connector "ftp"; known: datagen, filesystem, http, kafka, mqtt, postgres, postgres-cdc, rabbitmq, redis, webhook' \
   '{"name":"c","connector":"ftp","type":"source","stream":"bids"}'
 
 # unknown option (checked against the webhook sink's own table)
@@ -149,7 +149,7 @@ assert_eq "$(sql "SELECT string_agg(name, ',' ORDER BY name) FROM pipelines WHER
 
 # The option tables themselves, as forms and tools see them: the very rows checked above.
 call GET /v1/connectors; expect 200
-assert_eq "$(jq -c '[.items[].name] | sort' <<<"$RESP")" '["datagen","http","kafka","mqtt","postgres","postgres-cdc","rabbitmq","redis","webhook"]' "connectors"
+assert_eq "$(jq -c '[.items[].name] | sort' <<<"$RESP")" '["datagen","filesystem","http","kafka","mqtt","postgres","postgres-cdc","rabbitmq","redis","webhook"]' "connectors"
 assert_eq "$(jq -c '.items[] | select(.name == "datagen") | [.types, (.options[] | select(.name == "kind") | .values)]' <<<"$RESP")" \
   '[["source"],["bid","auction","person"]]' "datagen is a source whose kind is an enum"
 assert_eq "$(jq -c '.items[] | select(.name == "webhook") | .options[] | select(.name == "batch.size") | [.type, .minimum, .maximum, .default]' <<<"$RESP")" \

@@ -114,7 +114,14 @@ START_TEST(test_duration)
     ck_assert_int_eq(option_duration_ms("3"), 3000);
     ck_assert_int_eq(option_duration_ms("x"), -1);
     ck_assert_int_eq(option_duration_ms("-1s"), -1);
-    ck_assert_int_eq(option_duration_ms("5d"), -1);
+    ck_assert_int_eq(option_duration_ms("5w"), -1);
+    /* Flink's forms: a space, long unit names */
+    ck_assert_int_eq(option_duration_ms("1 min"), 60000);
+    ck_assert_int_eq(option_duration_ms("1min"), 60000);
+    ck_assert_int_eq(option_duration_ms("30 sec"), 30000);
+    ck_assert_int_eq(option_duration_ms("2 hours"), 7200000);
+    ck_assert_int_eq(option_duration_ms("5d"), 432000000);
+    ck_assert_int_eq(option_duration_ms("1 minx"), -1);
     static const struct option_row wait_rows[] = {
         {.name = "wait", .type = OPTION_DURATION, .min = 1, .max = 60000, OPTION_FIELD(struct target, count)}};
     static const struct option_table waits = OPTION_TABLE("thing", wait_rows);
@@ -179,6 +186,34 @@ START_TEST(test_apply_defaults_and_store)
 }
 END_TEST
 
+/* OPTION_SIZE: the text forms (units of 1024), bounds, its message, stored as an int64. */
+START_TEST(test_size)
+{
+    ck_assert_int_eq(option_size_bytes("128MB"), 128 << 20);
+    ck_assert_int_eq(option_size_bytes("64 kb"), 64 << 10);
+    ck_assert_int_eq(option_size_bytes("1GiB"), 1 << 30);
+    ck_assert_int_eq(option_size_bytes("1000"), 1000);
+    ck_assert_int_eq(option_size_bytes("10 bytes"), 10);
+    ck_assert_int_eq(option_size_bytes("lots"), -1);
+    ck_assert_int_eq(option_size_bytes("-1kb"), -1);
+    ck_assert_int_eq(option_size_bytes("5 parsecs"), -1);
+    struct sized {
+        int64_t bytes;
+    };
+    static const struct option_row size_rows[] = {
+        {.name = "file-size", .type = OPTION_SIZE, .min = 1, .max = INT64_MAX, OPTION_FIELD(struct sized, bytes)}};
+    static const struct option_table sizes = OPTION_TABLE("thing", size_rows);
+    char err[200] = "";
+    ck_assert_int_eq(option_check(&sizes, "file-size", "0", err, sizeof err), -1);
+    ck_assert_int_eq(option_check(&sizes, "file-size", "huge", err, sizeof err), -1);
+    ck_assert_str_eq(err, "thing option \"file-size\" must be a size such as 128MB or 64kb, from 1 to "
+                          "9223372036854775807 bytes, not \"huge\"");
+    struct sized t = {0};
+    ck_assert_int_eq(option_store(&sizes, &size_rows[0], "3 gb", &t, err, sizeof err), 0);
+    ck_assert_int_eq(t.bytes, 3LL << 30);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("options");
@@ -186,6 +221,7 @@ int main(void)
     tcase_add_test(tc, test_find);
     tcase_add_test(tc, test_check_messages);
     tcase_add_test(tc, test_duration);
+    tcase_add_test(tc, test_size);
     tcase_add_test(tc, test_required);
     tcase_add_test(tc, test_apply_defaults_and_store);
     suite_add_tcase(s, tc);

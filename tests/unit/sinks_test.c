@@ -139,7 +139,8 @@ START_TEST(test_connector_facts)
         snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", stream_connector_name(i));
     ck_assert_str_eq(
         names,
-        "datagen, http, kafka, mqtt, postgres, postgres-cdc, rabbitmq, redis, webhook"); /* the log is no connector */
+        "datagen, filesystem, http, kafka, mqtt, postgres, postgres-cdc, rabbitmq, redis, webhook"); /* the log is no
+                                                                                                        connector */
     const struct stream_backend *b;
     ck_assert_int_eq(stream_connector_find("log", &b), -1);
     ck_assert_int_eq(stream_connector_find("nope", &b), -1);
