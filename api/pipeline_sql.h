@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 struct plan;
+struct plan_explain;
 struct sql_function_def;
 
 #define PIPELINE_SQL_MAX 65536
@@ -44,5 +45,13 @@ struct plan *pipeline_compile_sql(const char *sql, pipeline_schema_fn lookup, vo
  * accepted whatever the sink, as a preview shows it as a changelog. */
 struct plan *pipeline_compile_preview_sql(const char *sql, pipeline_schema_fn lookup, void *ctx, int accept_updates,
                                           struct pipeline_sql_error *err);
+
+/* EXPLAIN of sql (INSERT INTO ... SELECT ..., a bare SELECT ..., either with or without a
+ * leading EXPLAIN) against the streams lookup finds and the n functions (borrowed): 0 with
+ * *out filled (free with plan_explain_free), or -1 with *err filled. The sink need not exist;
+ * an append-only sink that exists still refuses an updating result, as at create. */
+int pipeline_explain_sql(const char *sql, pipeline_schema_fn lookup, void *ctx,
+                         const struct sql_function_def *functions, int nfunctions, struct plan_explain *out,
+                         struct pipeline_sql_error *err);
 
 #endif

@@ -88,6 +88,7 @@ struct plan {
     int novers, capovers;
     struct join_op **joins;
     int njoins, capjoins;
+    int explain;        /* the statement is EXPLAIN ...: shown, not run */
     int windowed;       /* some block reads a window table function: the watermark is kept */
     int grouped;        /* some block is a group aggregate */
     int proctime;       /* some windowed aggregate is on processing time: the wall clock fires it */
@@ -254,6 +255,19 @@ static int find_named(const struct build *b, const char *name)
     return -1;
 }
 
+/* The names of columns cols[0..n) of schema in, comma-separated (plan arena); NULL when n is 0
+ * or out of memory. A column -1 (an expression) shows as "<expression>". */
+static const char *column_list(struct plan *p, const struct schema *in, const int *cols, int n)
+{
+    char buf[256];
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < n && len < sizeof buf; k++)
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", k ? ", " : "",
+                                cols[k] >= 0 ? in->fields[cols[k]].name : "<expression>");
+    return n ? arena_strndup(p->arena, buf, strlen(buf)) : NULL;
+}
+
 /* "GroupAggregate(groupBy=[a, b])", as the operator is named in messages (plan arena). */
 static const char *describe_group(struct plan *p, const struct query *q)
 {
@@ -285,7 +299,8 @@ static int derive_changelog(struct build *b, struct query *q, const struct op *i
     if (q->op.kind == OP_GROUP_AGG) {
         const struct token *at = sel->ngroup_by ? sel->group_by_token : sel->select_token;
         q->op.updating = 1;
-        q->op.updating_by = describe_group(b->p, q);
+        q->op.updating_by = q->op.name = describe_group(b->p, q);
+        q->op.key = column_list(b->p, &q->in, q->key_cols, q->nkeys);
         q->op.updating_line = at->line;
         q->op.updating_column = at->column;
         if (!q->op.updating_by)
@@ -484,7 +499,8 @@ static struct op *build_rank(struct build *b, const struct ast_select *sel, cons
     r->op.updating = c.mode != RANK_WINDOW_TOP_N;
     r->window = c.mode == RANK_WINDOW_TOP_N;
     p->windowed |= r->window;
-    r->op.updating_by = describe_rank(p, &c, in);
+    r->op.updating_by = r->op.name = describe_rank(p, &c, in);
+    r->op.key = column_list(p, in, c.part_cols, c.npart);
     r->op.updating_line = m->call->line;
     r->op.updating_column = m->call->column;
     if (!r->op.updating_by)
@@ -633,6 +649,11 @@ static struct op *build_over(struct build *b, const struct ast_select *sel, cons
         return NULL;
     if (!(o->over = over_new(&c, b->err)))
         return NULL;
+    o->op.key = column_list(p, in, c.part_cols, c.npart);
+    char name[320];
+    snprintf(name, sizeof name, "OverAggregate(partitionBy=[%s], orderBy=[%s ASC])", o->op.key ? o->op.key : "",
+             in->fields[c.time_col].name);
+    o->op.name = arena_strndup(p->arena, name, strlen(name));
     p->windowed = 1; /* the watermark releases the rows */
     return &o->op;
 }
@@ -728,6 +749,34 @@ static const char *describe_join(enum join_type t)
     return names[t];
 }
 
+/* One side's key k as EXPLAIN shows it: "side.column", or "<expression>". */
+static void join_key_text(const struct join_op *jo, const struct expr *e, int offset, char *buf, size_t size)
+{
+    if (e->fn == eval_column)
+        snprintf(buf, size, "%s.%s", jo->scope.quals[offset + e->index], jo->out.fields[offset + e->index].name);
+    else
+        snprintf(buf, size, "<expression>");
+}
+
+/* The join's name and key for EXPLAIN: "Join(joinType=[InnerJoin], ...)", or IntervalJoin /
+ * WindowJoin when the watermark bounds its state; its key "a.x = b.y, ...". */
+static void join_describe(struct plan *p, struct join_op *jo, const struct join_config *c)
+{
+    char key[256], l[96], r[96], name[400];
+    size_t n = 0;
+    key[0] = '\0';
+    for (int k = 0; k < c->nkeys && n < sizeof key; k++) {
+        join_key_text(jo, c->left_keys[k], 0, l, sizeof l);
+        join_key_text(jo, c->right_keys[k], c->nleft, r, sizeof r);
+        n += (size_t)snprintf(key + n, sizeof key - n, "%s%s = %s", k ? ", " : "", l, r);
+    }
+    const char *type = strchr(describe_join(c->type), '(');
+    const char *kind = c->window_key >= 0 ? "WindowJoin" : c->interval ? "IntervalJoin" : "Join";
+    snprintf(name, sizeof name, "%s%.*s, where=[%s])", kind, (int)strlen(type) - 1, type, key);
+    jo->op.name = arena_strndup(p->arena, name, strlen(name));
+    jo->op.key = c->nkeys ? arena_strndup(p->arena, key, strlen(key)) : NULL;
+}
+
 /* FROM a JOIN b ON cond (a comma join: cond is the block's WHERE, taken from *outer): the
  * blocks of both sides and the join over them. */
 static struct op *build_join(struct build *b, const struct ast_select *sel, const struct ast_select **outer)
@@ -770,6 +819,7 @@ static struct op *build_join(struct build *b, const struct ast_select *sel, cons
     if (join_compile_on(&p->compiler, &jo->scope, on, aj->token, &c) < 0)
         return NULL;
     join_time_bounds(p, jo, &c);
+    join_describe(p, jo, &c);
     if (!(jo->join = join_new(&c, b->err)))
         return NULL;
     if (aj->type != JOIN_INNER || jo->left->updating || jo->right->updating) {
@@ -988,7 +1038,7 @@ static int check_sink(struct build *b, const struct schema *sink)
             return -1;
     }
     /* an upsert stream (a PRIMARY KEY) takes updates; so does whatever the caller says does */
-    if (root->updating && !p->opts.sink_accepts_updates && !(sink && sink->nprimary_key > 0))
+    if (root->updating && ins->sink && !p->opts.sink_accepts_updates && !(sink && sink->nprimary_key > 0))
         return fail_at(b->err, root->updating_line, root->updating_column,
                        "append-only stream \"%s\" doesn't support consuming update changes produced by node %s; "
                        "declare a PRIMARY KEY on \"%s\" to write an upsert stream",
@@ -1044,13 +1094,13 @@ static int build_plan(struct build *b)
             p->scans[p->nscans++] = p->queries[i];
     if (!p->nsrcs) /* every FROM names a query that reads ... nothing: cannot happen (no cycles) */
         return fail_tok(b->err, ins->sink_token, "the query reads no stream");
-    for (int i = 0; i < p->nsrcs; i++)
+    for (int i = 0; ins->sink && i < p->nsrcs; i++)
         if (strcasecmp(ins->sink, p->srcs[i].name) == 0)
             return fail_tok(b->err, ins->sink_token, "a pipeline cannot write to the stream it reads (\"%s\")",
                             ins->sink);
     if (check_proctime(b) < 0)
         return -1;
-    return check_sink(b, b->catalog ? b->catalog(b->ctx, ins->sink) : NULL);
+    return check_sink(b, b->catalog && ins->sink ? b->catalog(b->ctx, ins->sink) : NULL);
 }
 
 static const struct plan_options plan_defaults;
@@ -1080,7 +1130,8 @@ struct plan *plan_compile_with(const char *sql, sql_catalog_fn catalog, void *ct
     if (parser_parse_insert(sql, tmp, &ins, err) < 0)
         goto fail;
     struct build b = {.p = p, .ins = ins, .catalog = catalog, .ctx = ctx, .err = err};
-    if (build_plan(&b) < 0 || !(p->sink = strdup(ins->sink))) {
+    p->explain = ins->explain;
+    if (build_plan(&b) < 0 || !(p->sink = strdup(ins->sink ? ins->sink : ""))) {
         if (!err->message[0])
             fail_at(err, 0, 0, "out of memory");
         goto fail;
@@ -1726,6 +1777,24 @@ const struct schema *plan_source_schema(const struct plan *p, int i) { return &p
 const unsigned char *plan_source_needed(const struct plan *p, int i) { return p->srcs[i].needed; }
 int plan_is_windowed(const struct plan *p) { return p->windowed || p->grouped || p->nranks > 0 || p->njoins > 0; }
 int plan_is_updating(const struct plan *p) { return p->root->updating; }
+int plan_is_explain(const struct plan *p) { return p->explain; }
+const struct op *plan_root(const struct plan *p) { return p->root; }
+
+int plan_operator_list(const struct plan *p, const struct op **ops, int max)
+{
+    int n = 0;
+#define PLAN_LIST(arr, count)                                                                                          \
+    for (int i = 0; i < (count); i++, n++)                                                                             \
+        if (n < max)                                                                                                   \
+            ops[n] = &(arr)[i]->op;
+    PLAN_LIST(p->queries, p->nqueries)
+    PLAN_LIST(p->unions, p->nunions)
+    PLAN_LIST(p->ranks, p->nranks)
+    PLAN_LIST(p->overs, p->novers)
+    PLAN_LIST(p->joins, p->njoins)
+#undef PLAN_LIST
+    return n;
+}
 void plan_stats(const struct plan *p, struct plan_stats *out)
 {
     *out = p->stats;

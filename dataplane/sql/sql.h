@@ -32,6 +32,7 @@ void sql_error_format(const struct sql_error *err, char *buf, size_t size);
  *   SET 'table.exec.state.ttl' = '12 h';   SET 'table.exec.source.idle-timeout' = '5 s';
  *   SET 'state.max-bytes' = '64 mb';
  *   INSERT INTO name SELECT ...;
+ *   EXPLAIN INSERT INTO name SELECT ...;   EXPLAIN SELECT ...;
  * sql_script_parse() fills stream definitions (name, schema, options) and the INSERT
  * statements' text, with their start line/column in the file (insert_line, insert_column), so
  * that errors from plan_compile() on that text can be shifted back into the file with
@@ -93,6 +94,7 @@ struct sql_script {
     char **inserts;                 /* owned; each NUL-terminated, without the trailing ';' */
     int *insert_line;
     int *insert_column;
+    int *insert_explain; /* 1: that statement is EXPLAIN INSERT ... or EXPLAIN SELECT ... */
     int ninserts;
 };
 int sql_script_parse(const char *text, struct sql_script *out, struct sql_error *err);
@@ -178,6 +180,35 @@ const unsigned char *plan_needed_fields(const struct plan *p);
 int plan_is_windowed(const struct plan *p);
 /* 1 when the result is updating (it holds -U, +U or -D rows), 0 when append-only. */
 int plan_is_updating(const struct plan *p);
+
+/* ---- EXPLAIN ---------------------------------------------------------------------------
+ * A statement may start with EXPLAIN: EXPLAIN INSERT INTO s SELECT ..., or EXPLAIN SELECT ...
+ * (no sink: its result may be updating). plan_compile accepts both; plan_is_explain says so,
+ * and the caller shows the plan (plan_explain) instead of running it. An EXPLAIN SELECT plan's
+ * plan_sink() is "". */
+int plan_is_explain(const struct plan *p);
+/* One operator of the tree, from the sink (when there is one) down to the streams read
+ * ("TableSourceScan(table=[bid])"); each after its parent, its inputs in the query's order. */
+struct plan_operator {
+    char *name;   /* owned: as changelog errors name it, "GroupAggregate(groupBy=[category])" */
+    char *key;    /* owned: what its state is keyed by ("category", "a.id = b.id"), NULL: none */
+    int parent;   /* index of the operator it feeds; -1: the top one */
+    int depth;    /* 0: the top one */
+    int updating; /* its output holds -U, +U, -D rows; 0: append-only (+I only) */
+    int stateful; /* it keeps state (checkpointed; bounded by the idle-state TTL or watermark) */
+};
+struct plan_explain {
+    struct plan_operator *ops; /* owned */
+    int n;
+    char *text; /* owned: the tree as lines "+- name, changelog=[...], state=[...]" */
+};
+/* Fills *out with p's tree (free with plan_explain_free). Returns 0, or -1 (out of memory; *out
+ * left empty). Works on any compiled plan, EXPLAIN or not. */
+int plan_explain(const struct plan *p, struct plan_explain *out);
+/* The text of e's tree, malloc'd (plan_explain fills e->text with it); NULL: out of memory. */
+char *plan_explain_format(const struct plan_explain *e);
+/* Frees what plan_explain filled; e itself is not freed. NULL is a no-op. */
+void plan_explain_free(struct plan_explain *e);
 
 /* Emit callback: one output row laid out per plan_output_schema(), with its row kind (always
  * ROW_INSERT from an append-only plan); values valid only during the call. A -U or -D row
