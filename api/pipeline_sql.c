@@ -47,7 +47,9 @@ static int fail_at(struct pipeline_sql_error *err, int line, int column, const c
 {
     err->line = line;
     err->column = column;
-    snprintf(err->message, sizeof err->message, "%s", msg);
+    size_t n = strlen(msg) < sizeof err->message ? strlen(msg) : sizeof err->message - 1; /* cut a long one */
+    memcpy(err->message, msg, n);
+    err->message[n] = '\0';
     return -1;
 }
 
@@ -159,10 +161,13 @@ int pipeline_validate_sql_with(const char *sql, long task_count, pipeline_schema
         position_of_sink(sql, plan_sink(plan), &line, &column);
         rc = fail_at(err, line, column, msg);
     } else if (plan && task_count > 1 && plan_nsources(plan) > 1) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "a pipeline that reads %d streams runs as one task; set task_count to 1 (it is %ld)",
-                 plan_nsources(plan), task_count);
-        rc = fail_at(err, 1, 1, msg);
+        int cols[PLAN_MAX_SOURCES];
+        char why[400], msg[600];
+        if (plan_split_columns(plan, cols, why, sizeof why) != 0) {
+            snprintf(msg, sizeof msg, "task_count %ld splits the streams by join key, but %s; set task_count to 1",
+                     task_count, why);
+            rc = fail_at(err, 1, 1, msg);
+        }
     } else if (plan && task_count > 1 && plan_is_windowed(plan)) {
         char msg[160];
         snprintf(msg, sizeof msg, "a windowed aggregate runs as one task; set task_count to 1 (it is %ld)", task_count);

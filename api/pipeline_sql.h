@@ -24,9 +24,10 @@ typedef json_t *(*pipeline_schema_fn)(void *ctx, const char *stream_name);
 
 /* Returns 0 when sql is a valid INSERT INTO <stream> SELECT ... FROM <stream> over existing
  * streams (the output stream must exist too) that can run as task_count tasks, else -1 with
- * *err filled. A windowed aggregate needs every row of a group in one task, so it runs as one
- * task (tasks split the input by partition, not by group key); so does one that reads several
- * streams (a join). */
+ * *err filled. A windowed aggregate over one stream needs every row of a group in one task, so
+ * it runs as one task (tasks split the input by partition, not by group key); one that reads
+ * several streams runs as several tasks when they can split its rows by join key
+ * (plan_split_columns), else as one. */
 int pipeline_validate_sql(const char *sql, long task_count, pipeline_schema_fn lookup, void *ctx,
                           struct pipeline_sql_error *err);
 /* pipeline_validate_sql with the user-defined functions the SQL may call (functions: n

@@ -202,6 +202,11 @@ static const struct command commands[] = {
      "Show metered usage (task-hours, records, bytes) for a period.", "from to group-by"},
     {"preview", cli_cmd_preview, 0, 0, "preview (--sql SQL | --sql-file FILE) [--limit N] [--start earliest|latest]",
      "Run a query on live data for a few seconds or records and print the results.", "sql sql-file limit start"},
+    {"explain", cli_cmd_explain, 1, 1, "explain FILE|-",
+     "Show the plan of a pipeline's SQL (INSERT INTO ... SELECT ..., or a SELECT) read from FILE (-: "
+     "stdin), compiled against your streams and functions as a pipeline create compiles it: each "
+     "operator with its changelog mode (append-only or updating), its state and its key. Nothing runs.",
+     ""},
     {"send", cli_cmd_send, 1, 1, "send CONNECTION [-f FILE]",
      "Send events to an active HTTP ingest connection (connector http, type source): one JSON "
      "object a line from FILE (- or none: stdin), in batches of 1000 lines, each written all or "

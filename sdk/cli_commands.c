@@ -1050,3 +1050,30 @@ int cli_cmd_preview(struct cli *cli)
     free(sql);
     return code;
 }
+
+int cli_cmd_explain(struct cli *cli)
+{
+    char errbuf[512];
+    char *sql = cli_read_file(cli->argv[0], NULL, errbuf, sizeof errbuf);
+    if (!sql) {
+        fprintf(stderr, "sluice: %s\n", errbuf);
+        return CLI_USAGE;
+    }
+    int code;
+    sluice_client *c = cli_client(cli, &code);
+    json_t *out = NULL;
+    struct sluice_error err;
+    if (c && sluice_explain(c, sql, &out, &err) < 0) {
+        code = cli_report(&err);
+    } else if (c) {
+        const char *plan = json_string_value(json_object_get(out, "plan"));
+        if (cli->output == CLI_OUT_TABLE && plan)
+            fputs(plan, stdout);
+        else
+            print_answer(cli, out);
+        code = CLI_OK;
+    }
+    json_decref(out);
+    free(sql);
+    return code;
+}

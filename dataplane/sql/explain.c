@@ -123,8 +123,7 @@ static int explain_stateful(enum op_kind k)
 /* ---- The tree ----------------------------------------------------------------------------*/
 
 /* A new row of out under parent, with name (taken, NULL: out of memory) and key (copied). */
-static int explain_add(struct explain_build *b, char *name, const char *key, int parent, int updating,
-                       int stateful)
+static int explain_add(struct explain_build *b, char *name, const char *key, int parent, int updating, int stateful)
 {
     struct plan_explain *e = b->out;
     if (!name)
@@ -170,8 +169,8 @@ static int explain_inputs(struct explain_build *b, const struct op *o, int row)
     if (o->kind != OP_RANK && o->kind != OP_OVER && o->kind != OP_JOIN) {
         const struct query *q = (const struct query *)o;
         if (q->reads_source &&
-            explain_add(b, explain_printf("TableSourceScan(table=[%s])", plan_source_at(b->p, q->source)), NULL, row,
-                        0, 0) < 0)
+            explain_add(b, explain_printf("TableSourceScan(table=[%s])", plan_source_at(b->p, q->source)), NULL, row, 0,
+                        0) < 0)
             return -1;
     }
     return 0;
@@ -242,32 +241,36 @@ static size_t explain_prefix(const struct plan_explain *e, int i, char *buf, siz
     return len < size ? len : size - 1;
 }
 
+/* Row i of e as a line of the text, with its tree prefix, into line. */
+static void explain_line(const struct plan_explain *e, int i, char *line, size_t size)
+{
+    const struct plan_operator *o = &e->ops[i];
+    char prefix[512];
+    explain_prefix(e, i, prefix, sizeof prefix);
+    snprintf(line, size, "%s%s, changelog=[%s], state=[%s%s]\n", prefix, o->name,
+             o->updating ? "updating: +I,-U,+U,-D" : "append-only: +I",
+             !o->stateful ? "none"
+             : o->key     ? "keyed by "
+                          : "one key",
+             o->key && o->stateful ? o->key : "");
+}
+
 char *plan_explain_format(const struct plan_explain *e)
 {
-    size_t cap = 256, len = 0;
-    char *text = malloc(cap);
-    for (int i = 0; text && i < e->n; i++) {
-        const struct plan_operator *o = &e->ops[i];
-        char prefix[512], line[2048];
-        explain_prefix(e, i, prefix, sizeof prefix);
-        int n = snprintf(line, sizeof line, "%s%s, changelog=[%s], state=[%s%s]\n", prefix, o->name,
-                         o->updating ? "updating: +I,-U,+U,-D" : "append-only: +I",
-                         !o->stateful ? "none" : o->key ? "keyed by " : "one key", o->key && o->stateful ? o->key : "");
-        size_t add = n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
-        if (len + add + 1 > cap) {
-            cap = (len + add + 1) * 2;
-            char *grown = realloc(text, cap);
-            if (!grown)
-                free(text);
-            text = grown;
-            if (!text)
-                break;
-        }
-        memcpy(text + len, line, add);
-        len += add;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    if (!out)
+        return NULL;
+    for (int i = 0; i < e->n; i++) {
+        char line[2048];
+        explain_line(e, i, line, sizeof line);
+        fputs(line, out);
     }
-    if (text)
-        text[len] = '\0';
+    if (fclose(out) != 0) {
+        free(text);
+        return NULL;
+    }
     return text;
 }
 
