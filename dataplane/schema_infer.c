@@ -13,8 +13,8 @@
 enum infer_type { INFER_NULL, INFER_BIGINT, INFER_DOUBLE, INFER_BOOLEAN, INFER_TIMESTAMP, INFER_STRING };
 
 static const char *const infer_names[] = {
-    [INFER_NULL] = "STRING",        [INFER_BIGINT] = "BIGINT", [INFER_DOUBLE] = "DOUBLE", [INFER_BOOLEAN] = "BOOLEAN",
-    [INFER_TIMESTAMP] = "TIMESTAMP(3)", [INFER_STRING] = "STRING",
+    [INFER_NULL] = "STRING",     [INFER_BIGINT] = "BIGINT",          [INFER_DOUBLE] = "DOUBLE",
+    [INFER_BOOLEAN] = "BOOLEAN", [INFER_TIMESTAMP] = "TIMESTAMP(3)", [INFER_STRING] = "STRING",
 };
 
 struct infer_field {
@@ -124,8 +124,8 @@ json_t *schema_infer_json(const struct schema_infer *s)
         return NULL;
     json_t *fields = json_array();
     for (size_t i = 0; fields && i < s->n; i++)
-        json_array_append_new(fields,
-                              json_pack("{s:s,s:s}", "name", s->fields[i].name, "type", infer_names[s->fields[i].type]));
+        json_array_append_new(
+            fields, json_pack("{s:s,s:s}", "name", s->fields[i].name, "type", infer_names[s->fields[i].type]));
     return fields ? json_pack("{s:o}", "fields", fields) : NULL;
 }
 

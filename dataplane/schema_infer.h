@@ -17,7 +17,7 @@
 
 struct schema_infer; /* what the samples so far say */
 
-struct schema_infer *schema_infer_new(void); /* NULL: out of memory */
+struct schema_infer *schema_infer_new(void);    /* NULL: out of memory */
 void schema_infer_free(struct schema_infer *s); /* NULL is a no-op */
 /* Adds one record (its bytes). Returns 0, or -1 when it is not a JSON object (skipped). */
 int schema_infer_add(struct schema_infer *s, const char *data, size_t len);

@@ -72,6 +72,10 @@ expect 422 invalid_sql
 assert_contains "$(jq -r .error.message <<<"$RESP")" "POST it to /v1/pipelines/explain" "create refuses EXPLAIN"
 assert_eq "$(jq -c '[.error.details.line, .error.details.column]' <<<"$RESP")" '[1,1]' "position of EXPLAIN"
 
+call POST /v1/preview '{"sql":"EXPLAIN SELECT price FROM bids","timeout_ms":200}'
+expect 422 invalid_sql
+assert_contains "$(jq -r .error.message <<<"$RESP")" "POST it to /v1/pipelines/explain" "a preview refuses EXPLAIN"
+
 # ---- another tenant sees none of acme's streams or functions -------------------------------------
 signup globex
 TOKEN=$KEY
