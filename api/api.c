@@ -24,6 +24,7 @@
 #include "api/auth_cache.h"
 #include "api/handlers_ingest.h"
 #include "api/handlers_logs.h"
+#include "api/handlers_explain.h"
 #include "api/handlers_records.h"
 #include "api/handlers_usage.h"
 #include "api/http.h"
@@ -244,6 +245,7 @@ static const struct api_route api_routes[] = {
     RESOURCE_ROUTES("streams", resource_streams),
     RESOURCE_ROUTES("connections", resource_connections),
     RUNNABLE_ROUTES("connections", resource_connections),
+    {"POST", "/v1/pipelines/explain", pipelines_explain, ROUTE_AUTH | ROUTE_BODY, NULL},
     RESOURCE_ROUTES("pipelines", resource_pipelines),
     RUNNABLE_ROUTES("pipelines", resource_pipelines),
     /* controlplane: usage, billing, logs, events, status, stream records, metrics */

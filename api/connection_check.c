@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "api/query_args.h"
 #include "api/worker_child.h"
 #include "common/clock.h"
 #include "common/crypto.h"
@@ -222,8 +223,13 @@ static json_t *check_answer(const char *text)
 int connection_check(struct api_request *req, struct api_response *resp)
 {
     const struct stream_backend *b = NULL;
+    long sample;
+    if (query_args_long(req, resp, "sample", 0, 1, 1000, &sample) != 0)
+        return -1;
     json_t *spec = check_spec(req, resp, req->params.values[0], &b);
     uid_t uid = 0;
+    if (spec && sample > 0)
+        json_object_set_new(spec, "sample", json_integer(sample));
     if (!spec || worker_child_uid(req, resp, &uid) != 0) {
         json_decref(spec);
         return -1;
@@ -242,7 +248,7 @@ int connection_check(struct api_request *req, struct api_response *resp)
         return api_fail(resp, API_RATE_LIMITED, json_pack("{s:i}", "retry_after", 1),
                         "too many connection checks running; try again in a moment");
     }
-    char out[8192], err[512];
+    char out[32768], err[512];
     int rc = check_spawn(req->settings->data_root ? req->settings->data_root : "var/data", req->caller.tenant_id, uid,
                          !b || b->network, spec_text, out, sizeof out, err, sizeof err);
     free(spec_text);

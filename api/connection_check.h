@@ -3,6 +3,11 @@
  *
  *   200 {"reachable": bool, "authenticated": bool, "target_present": bool, "error"?: "..."}
  *
+ * With ?sample=N (1-1000), a reachable source's first N records are read in the same child and
+ * a schema proposed from them: "sampled": n, "proposed_schema": {"fields": [...]} (JSON types as
+ * SQL types, see dataplane/schema_infer.h), or "sample_error" (a connector that cannot be
+ * sampled without taking records from its task, a read that failed).
+ *
  * target_present: the topic, queue, stream or table exists (an MQTT topic and a webhook's
  * endpoint exist once reachable). The check runs in a worker child of kind "check"
  * (dataplane/connection_check.h) started with sandbox_spawn as the tenant's worker uid (when the

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -46,23 +47,25 @@ static int fail_at(struct pipeline_sql_error *err, int line, int column, const c
 {
     err->line = line;
     err->column = column;
-    snprintf(err->message, sizeof err->message, "%s", msg);
+    size_t n = strlen(msg) < sizeof err->message ? strlen(msg) : sizeof err->message - 1; /* cut a long one */
+    memcpy(err->message, msg, n);
+    err->message[n] = '\0';
     return -1;
 }
 
-/* 1-based line and column of the first whole-word occurrence of name after INTO, or 1:1. */
-static void position_of_sink(const char *sql, const char *name, int *line, int *column)
+/* 1-based line and column of the first whole-word occurrence of name after the word after
+ * (NULL: anywhere), or 1:1. */
+static void position_after(const char *sql, const char *after, const char *name, int *line, int *column)
 {
     *line = 1;
     *column = 1;
     size_t n = strlen(name);
-    int l = 1, c = 1, after_into = 0;
+    int l = 1, c = 1, seen = after == NULL;
     for (const char *p = sql; *p; p++) {
         int word_start = p == sql || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
-        if (word_start && strncasecmp(p, "INTO", 4) == 0)
-            after_into = 1;
-        else if (after_into && word_start && strncasecmp(p, name, n) == 0 &&
-                 !(isalnum((unsigned char)p[n]) || p[n] == '_')) {
+        if (!seen && word_start && strncasecmp(p, after, strlen(after)) == 0)
+            seen = 1;
+        else if (seen && word_start && strncasecmp(p, name, n) == 0 && !(isalnum((unsigned char)p[n]) || p[n] == '_')) {
             *line = l;
             *column = c;
             return;
@@ -103,6 +106,16 @@ static struct plan *compile_in(struct sql_catalog *cat, const char *sql, const s
     return plan;
 }
 
+static void position_of_sink(const char *sql, const char *name, int *line, int *column)
+{
+    position_after(sql, "INTO", name, line, column);
+}
+
+static void position_of_word(const char *sql, const char *word, int *line, int *column)
+{
+    position_after(sql, NULL, word, line, column);
+}
+
 static void catalog_free(struct sql_catalog *cat)
 {
     for (int i = 0; i < cat->n; i++)
@@ -136,7 +149,11 @@ int pipeline_validate_sql_with(const char *sql, long task_count, pipeline_schema
     struct plan_options opts = {.functions = functions, .nfunctions = nfunctions};
     struct plan *plan = compile_in(&cat, sql, &opts, err);
     int rc = plan ? 0 : -1;
-    if (plan && !catalog_lookup(&cat, plan_sink(plan))) {
+    if (plan && plan_is_explain(plan)) {
+        int line, column;
+        position_of_word(sql, "EXPLAIN", &line, &column);
+        rc = fail_at(err, line, column, "EXPLAIN shows a plan and runs nothing; POST it to /v1/pipelines/explain");
+    } else if (plan && !catalog_lookup(&cat, plan_sink(plan))) {
         char msg[256];
         snprintf(msg, sizeof msg, "output stream \"%s\" not found; create it before the pipeline that writes to it",
                  plan_sink(plan));
@@ -144,10 +161,13 @@ int pipeline_validate_sql_with(const char *sql, long task_count, pipeline_schema
         position_of_sink(sql, plan_sink(plan), &line, &column);
         rc = fail_at(err, line, column, msg);
     } else if (plan && task_count > 1 && plan_nsources(plan) > 1) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "a pipeline that reads %d streams runs as one task; set task_count to 1 (it is %ld)",
-                 plan_nsources(plan), task_count);
-        rc = fail_at(err, 1, 1, msg);
+        int cols[PLAN_MAX_SOURCES];
+        char why[400], msg[600];
+        if (plan_split_columns(plan, cols, why, sizeof why) != 0) {
+            snprintf(msg, sizeof msg, "task_count %ld splits the streams by join key, but %s; set task_count to 1",
+                     task_count, why);
+            rc = fail_at(err, 1, 1, msg);
+        }
     } else if (plan && task_count > 1 && plan_is_windowed(plan)) {
         char msg[160];
         snprintf(msg, sizeof msg, "a windowed aggregate runs as one task; set task_count to 1 (it is %ld)", task_count);
@@ -155,5 +175,35 @@ int pipeline_validate_sql_with(const char *sql, long task_count, pipeline_schema
     }
     plan_free(plan);
     catalog_free(&cat);
+    return rc;
+}
+
+int pipeline_explain_sql(const char *sql, pipeline_schema_fn lookup, void *ctx,
+                         const struct sql_function_def *functions, int nfunctions, struct plan_explain *out,
+                         struct pipeline_sql_error *err)
+{
+    static const char prefix[] = "EXPLAIN\n"; /* shifts lines by one only */
+    const char *p = sql ? sql : "";
+    while (*p && isspace((unsigned char)*p))
+        p++;
+    int wrap = strncasecmp(p, "EXPLAIN", 7) != 0 || isalnum((unsigned char)p[7]) || p[7] == '_';
+    size_t n = sql ? strlen(sql) : 0;
+    char *text = malloc(sizeof prefix + n);
+    if (!text)
+        return fail_at(err, 0, 0, "out of memory");
+    snprintf(text, sizeof prefix + n, "%s%s", wrap && *p ? prefix : "", sql ? sql : "");
+    struct sql_catalog cat = {.lookup = lookup, .ctx = ctx};
+    struct plan_options opts = {.functions = functions, .nfunctions = nfunctions};
+    struct plan *plan = compile_in(&cat, text, &opts, err);
+    int rc = plan ? 0 : -1;
+    if (plan && plan_explain(plan, out) < 0)
+        rc = fail_at(err, 0, 0, "out of memory");
+    if (!plan && wrap && *p && err->line > 1)
+        err->line--;
+    else if (!plan && wrap && *p && err->line == 1)
+        err->column = 1;
+    plan_free(plan);
+    catalog_free(&cat);
+    free(text);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 struct plan;
+struct plan_explain;
 struct sql_function_def;
 
 #define PIPELINE_SQL_MAX 65536
@@ -23,9 +24,10 @@ typedef json_t *(*pipeline_schema_fn)(void *ctx, const char *stream_name);
 
 /* Returns 0 when sql is a valid INSERT INTO <stream> SELECT ... FROM <stream> over existing
  * streams (the output stream must exist too) that can run as task_count tasks, else -1 with
- * *err filled. A windowed aggregate needs every row of a group in one task, so it runs as one
- * task (tasks split the input by partition, not by group key); so does one that reads several
- * streams (a join). */
+ * *err filled. A windowed aggregate over one stream needs every row of a group in one task, so
+ * it runs as one task (tasks split the input by partition, not by group key); one that reads
+ * several streams runs as several tasks when they can split its rows by join key
+ * (plan_split_columns), else as one. */
 int pipeline_validate_sql(const char *sql, long task_count, pipeline_schema_fn lookup, void *ctx,
                           struct pipeline_sql_error *err);
 /* pipeline_validate_sql with the user-defined functions the SQL may call (functions: n
@@ -44,5 +46,13 @@ struct plan *pipeline_compile_sql(const char *sql, pipeline_schema_fn lookup, vo
  * accepted whatever the sink, as a preview shows it as a changelog. */
 struct plan *pipeline_compile_preview_sql(const char *sql, pipeline_schema_fn lookup, void *ctx, int accept_updates,
                                           struct pipeline_sql_error *err);
+
+/* EXPLAIN of sql (INSERT INTO ... SELECT ..., a bare SELECT ..., either with or without a
+ * leading EXPLAIN) against the streams lookup finds and the n functions (borrowed): 0 with
+ * *out filled (free with plan_explain_free), or -1 with *err filled. The sink need not exist;
+ * an append-only sink that exists still refuses an updating result, as at create. */
+int pipeline_explain_sql(const char *sql, pipeline_schema_fn lookup, void *ctx,
+                         const struct sql_function_def *functions, int nfunctions, struct plan_explain *out,
+                         struct pipeline_sql_error *err);
 
 #endif

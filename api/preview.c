@@ -144,6 +144,13 @@ static struct plan *preview_compile(const char *sql, struct preview_catalog *cat
     cat->text = text;
     struct pipeline_sql_error err;
     struct plan *plan = pipeline_compile_preview_sql(text, preview_schema, cat, 1, &err);
+    if (plan && plan_is_explain(plan)) { /* it names no sink to run into */
+        plan_free(plan);
+        api_fail(resp, API_INVALID_SQL, json_pack("{s:s,s:i,s:i}", "field", "sql", "line", 1, "column", 1),
+                 "invalid SQL: EXPLAIN shows a plan and runs nothing; POST it to /v1/pipelines/explain (line 1, "
+                 "column 1)");
+        return NULL;
+    }
     if (plan || cat->db_failed)
         return plan; /* NULL after a database error: resp holds it */
     if (wrap && err.line > 1)

@@ -844,6 +844,14 @@ static int pipeline_fail_sql(struct api_response *resp, const json_t *sql, const
         "invalid SQL: %s (line %d, column %d)", err->message, err->line, err->column);
 }
 
+static struct stream_catalog *pipeline_catalog_read(struct api_request *req, struct api_response *resp);
+
+struct stream_catalog *resource_stream_catalog(struct api_request *req, struct api_response *resp)
+{
+    struct stream_catalog *cat = stream_cache_get(req->caller.tenant_id);
+    return cat ? cat : pipeline_catalog_read(req, resp);
+}
+
 /* The tenant's streams read now (and cached for the next create); NULL with resp filled. */
 static struct stream_catalog *pipeline_catalog_read(struct api_request *req, struct api_response *resp)
 {
@@ -901,8 +909,8 @@ static int function_validate(struct api_request *req, json_t *body, bool create,
  * for the planner into *defs (*n of them; free with sql_function_defs_free). One whose
  * stored source no longer loads is left out (a call then is an unknown function). 0, or -1
  * with resp filled. */
-static int pipeline_functions(struct api_request *req, struct api_response *resp, const char *text,
-                              struct sql_function_def **defs, int *n)
+int resource_pipeline_functions(struct api_request *req, struct api_response *resp, const char *text,
+                                struct sql_function_def **defs, int *n)
 {
     const char *params[] = {text};
     *n = 0;
@@ -959,7 +967,7 @@ static int pipeline_validate(struct api_request *req, json_t *body, bool create,
         if (!req->streams_fingerprint) { /* checked against the streams and functions read now */
             struct sql_function_def *defs = NULL;
             int ndefs = 0;
-            if (pipeline_functions(req, resp, text, &defs, &ndefs) < 0) {
+            if (resource_pipeline_functions(req, resp, text, &defs, &ndefs) < 0) {
                 stream_catalog_release(cat);
                 return -1;
             }
@@ -983,7 +991,7 @@ static int pipeline_validate(struct api_request *req, json_t *body, bool create,
                                           1, candidate_params);
         struct sql_function_def *defs = NULL;
         int ndefs = 0;
-        if (!streams.candidates || pipeline_functions(req, resp, text, &defs, &ndefs) < 0) {
+        if (!streams.candidates || resource_pipeline_functions(req, resp, text, &defs, &ndefs) < 0) {
             PQclear(streams.candidates);
             PQclear(stored);
             return -1;

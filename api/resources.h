@@ -43,6 +43,18 @@ int resource_record_change(struct api_request *req, const char *kind, const char
 int resource_reply_created(struct api_request *req, const char *kind, const char *collection, const char *id,
                            json_t *doc, struct api_response *resp);
 
+/* The tenant's functions whose names occur in text (a superset of those it calls), defined
+ * for the planner into *defs (*n of them; free with sql_function_defs_free). One whose stored
+ * source no longer loads is left out (a call then is an unknown function). 0, or -1 with resp
+ * filled. */
+struct sql_function_def;
+int resource_pipeline_functions(struct api_request *req, struct api_response *resp, const char *text,
+                                struct sql_function_def **defs, int *n);
+/* The tenant's streams as a pipeline create resolves them: the cached catalog, else read now
+ * (and cached). A reference (stream_catalog_release), or NULL with resp filled. */
+struct stream_catalog;
+struct stream_catalog *resource_stream_catalog(struct api_request *req, struct api_response *resp);
+
 /* Parses If-Match ("N", N or W/"N"): 1 with *version set, 0 when absent, -1 when malformed. */
 int resource_parse_if_match(const char *header, long long *version);
 

@@ -278,6 +278,11 @@ struct stream_catalog {
     struct schema schemas[CATALOG_STREAMS];
     char names[CATALOG_STREAMS][256];
     int n;
+    /* the tenant's functions, read once (at the first compile) for every pipeline compiled
+     * against this catalog */
+    struct sql_function_def *defs;
+    int ndefs;
+    bool defs_read;
 };
 
 static const struct schema *stream_catalog_lookup(void *ctx, const char *name)
@@ -310,14 +315,24 @@ static void stream_catalog_clear(struct stream_catalog *c)
     c->n = 0;
 }
 
-/* The tenant's user-defined functions whose names occur in sql (a superset of those it calls):
- * name, returns, source. NULL with err on a database error. */
+/* The end of a catalog: its schemas and its functions. */
+static void stream_catalog_release(struct stream_catalog *c)
+{
+    stream_catalog_clear(c);
+    sql_function_defs_free(c->defs, (size_t)c->ndefs);
+    c->defs = NULL;
+    c->ndefs = 0;
+    c->defs_read = false;
+}
+
+/* The tenant's user-defined functions whose names occur in sql (a superset of those it calls;
+ * sql NULL: all of them): name, returns, source. NULL with err on a database error. */
 static PGresult *tenant_functions(PGconn *conn, const char *tenant, const char *sql, struct db_error *err)
 {
     const char *p[] = {tenant, sql};
     return db_query(conn,
                     "SELECT name, returns, source FROM functions WHERE tenant_id = $1"
-                    "   AND strpos(lower($2), lower(name)) > 0 ORDER BY name",
+                    "   AND ($2::text IS NULL OR strpos(lower($2), lower(name)) > 0) ORDER BY name",
                     2, p, err);
 }
 
@@ -349,14 +364,16 @@ static int pipeline_streams(struct stream_catalog *cat, const char *sql, char (*
     /* the schemas need to outlive one compile only: make room for this one's streams */
     if (cat->n > CATALOG_STREAMS / 2)
         stream_catalog_clear(cat);
-    struct db_error dberr;
-    struct sql_function_def *defs = NULL;
-    PGresult *fres = tenant_functions(cat->conn, cat->tenant, sql, &dberr);
-    int ndefs = fres ? functions_defs(fres, &defs) : 0;
-    PQclear(fres);
-    struct plan_options po = {.functions = defs, .nfunctions = ndefs < 0 ? 0 : ndefs};
+    if (!cat->defs_read) { /* once per catalog, not per pipeline compiled against it */
+        struct db_error dberr;
+        PGresult *fres = tenant_functions(cat->conn, cat->tenant, NULL, &dberr);
+        int ndefs = fres ? functions_defs(fres, &cat->defs) : 0;
+        PQclear(fres);
+        cat->ndefs = ndefs < 0 ? 0 : ndefs;
+        cat->defs_read = true;
+    }
+    struct plan_options po = {.functions = cat->defs, .nfunctions = cat->ndefs};
     struct plan *plan = plan_compile_with(sql, stream_catalog_lookup, cat, &po, &se);
-    sql_function_defs_free(defs, ndefs < 0 ? 0 : (size_t)ndefs);
     if (!plan)
         return -1;
     int n = plan_nsources(plan);
@@ -693,7 +710,7 @@ static int pipeline_spec(struct reconciler *r, struct cp_task *t, PGresult *res,
     if (pipeline_streams(&cat, PQgetvalue(res, 0, 0), t->sources, &t->nsources, sink, sizeof sink) != 0)
         t->nsources = 0;
     int complete = pipeline_inputs_complete(r, t, &cat, why, sizeof why, &dberr);
-    stream_catalog_clear(&cat);
+    stream_catalog_release(&cat);
     if (complete < 0) {
         snprintf(err, errsz, "reading the producers of the input: %.400s", dberr.message);
         return -1;
@@ -1302,7 +1319,7 @@ static int roll_over_bounded(struct reconciler *r, struct db_error *err)
         struct stream_catalog cat = {.conn = r->conn, .tenant = t->tenant_id};
         char why[600];
         int complete = pipeline_inputs_complete(r, t, &cat, why, sizeof why, err);
-        stream_catalog_clear(&cat);
+        stream_catalog_release(&cat);
         if (complete < 0)
             return -1;
         if (!complete)

@@ -5,9 +5,15 @@
  *
  * Spec (stdin, read by worker_main):
  *   {"kind":"check", "connector": "redis", "properties": {...}, "secrets": {...},
- *    "sandbox": {"seccomp": bool}}           secrets win over properties of the same name
+ *    "sandbox": {"seccomp": bool}, "sample"?: N}   secrets win over properties of the same name
  * Output (stdout), one line:
- *   {"type":"check","reachable":bool,"authenticated":bool,"target_present":bool,"error"?:"..."} */
+ *   {"type":"check","reachable":bool,"authenticated":bool,"target_present":bool,"error"?:"...",
+ *    "sampled"?: n, "proposed_schema"?: {"fields":[...]}, "sample_error"?: "..."}
+ * With "sample", a reachable source's first N records (at most 1000, partition 0, from where a
+ * new task would start, waiting at most 5 s) are read and a schema proposed from them
+ * (dataplane/schema_infer.h). Sources whose reader would take records from the connection's own
+ * consumer (Redis, RabbitMQ: acknowledged reads; MQTT: a persistent session) are not sampled
+ * ("sample_error" says so); datagen, the embedded log and Kafka (no consumer group) are. */
 #ifndef SLUICE_DATAPLANE_CONNECTION_CHECK_H
 #define SLUICE_DATAPLANE_CONNECTION_CHECK_H
 

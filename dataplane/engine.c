@@ -77,6 +77,7 @@ struct input {
     struct value *row;
     bool ended;               /* told the plan (plan_source_ended) */
     struct pg_lookup *lookup; /* a lookup join's table queried per key: no partitions are read */
+    int split_col;            /* tasks split by join key: the column whose hash picks the task; else -1 */
 };
 
 /* A checkpoint names partition p of input i as i * ENGINE_INPUT_STRIDE + p (input 0: as a
@@ -115,6 +116,7 @@ struct run {
     bool completed;
     /* where the record being processed came from, for error messages */
     int cur_input, cur_partition;
+    bool split; /* tasks split by join key: every task reads every partition (plan_split_columns) */
     uint64_t cur_offset;
     int64_t last_report_ms; /* of the last report, for reports from inside a sink's wait */
     /* the storage quota (engine_options.storage_quota_bytes) */
@@ -449,7 +451,10 @@ static int lock_partitions(struct run *r)
         r->lock_fds[p] = -1;
     for (int p = 0; p < r->nparts; p++) { /* in partition order: waiting tasks never cross */
         char path[4200];
-        snprintf(path, sizeof path, "%s/partition-%d.lock", dir, part_key(r, p));
+        if (r->split) /* every task reads every partition: a lock per task and partition */
+            snprintf(path, sizeof path, "%s/task-%d-partition-%d.lock", dir, task_index(r->o), part_key(r, p));
+        else
+            snprintf(path, sizeof path, "%s/partition-%d.lock", dir, part_key(r, p));
         r->lock_fds[p] = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (r->lock_fds[p] < 0)
             return run_fail(r, "cannot open %s: %s", path, strerror(errno));
@@ -574,7 +579,9 @@ static int checkpoint_restore(struct run *r, bool *restored, bool *resumed)
     }
     for (int p = 0; p < r->nparts; p++)
         from_own += restored[p];
-    if (r->o->checkpoint_dir && restore_from_other_tasks(r, restored, seq) != 0)
+    /* split by key, a task reads every partition for itself: only a new task (after the task
+     * count grew) starts where the others are */
+    if (r->o->checkpoint_dir && !(r->split && same_source) && restore_from_other_tasks(r, restored, seq) != 0)
         goto out;
     for (int p = 0; p < r->nparts; p++) {
         *resumed |= restored[p];
@@ -736,7 +743,10 @@ static int process_record(struct run *r, const struct stream_record *rec)
         return bad_record(r, rec, reason);
     struct sql_error se = {0};
     r->err[0] = '\0';
-    int rc = plan_process_source_kind(r->plan, r->cur_input, rec->kind, in->row, r->arena, emit_row, r, &se);
+    int rc = in->split_col >= 0 &&
+                     value_hash(&in->row[in->split_col], 0) % (uint64_t)task_count(r->o) != (uint64_t)task_index(r->o)
+                 ? plan_pass_source(r->plan, r->cur_input, in->row, r->arena, emit_row, r, &se)
+                 : plan_process_source_kind(r->plan, r->cur_input, rec->kind, in->row, r->arena, emit_row, r, &se);
     if (held_release(r, false) != 0 || (rc != 0 && r->err[0])) /* the sink failed: fatal whatever the policy */
         return -1;
     return rc == 0 ? 0 : bad_record(r, rec, se.message);
@@ -791,6 +801,26 @@ static void run_progress(void *ctx)
         run_report(r, false);
 }
 
+/* Tasks of a pipeline that reads several streams split its rows by join key: each task reads
+ * every partition of every stream and processes the rows whose key hashes to it. 0, or -1 when
+ * the plan cannot be split so (the API refuses such a task_count first). */
+static int split_inputs(struct run *r)
+{
+    int cols[PLAN_MAX_SOURCES];
+    char why[400];
+    for (int i = 0; i < r->ninputs; i++)
+        r->inputs[i].split_col = -1;
+    if (r->ninputs < 2 || task_count(r->o) < 2)
+        return 0;
+    if (plan_split_columns(r->plan, cols, why, sizeof why) != 0)
+        return run_fail(r, "a pipeline that reads %d streams runs as %d tasks only split by join key, but %s",
+                        r->ninputs, task_count(r->o), why);
+    for (int i = 0; i < r->ninputs; i++)
+        r->inputs[i].split_col = cols[i];
+    r->split = true;
+    return 0;
+}
+
 /* The streams the run reads (a connection: its source; a pipeline: every stream its plan
  * reads) and, of each, the partitions of this task. */
 static int setup_inputs(struct run *r, const char *connection_source)
@@ -799,11 +829,11 @@ static int setup_inputs(struct run *r, const char *connection_source)
     int n = r->plan ? plan_nsources(r->plan) : 1, total = 0, counts[PLAN_MAX_SOURCES];
     if (task_index(o) < 0 || task_index(o) >= task_count(o))
         return run_fail(r, "task index %d is outside 0..%d", o->task_index, task_count(o) - 1);
-    if (n > 1 && task_count(o) > 1)
-        return run_fail(r, "a pipeline that reads %d streams runs as one task (task_count 1)", n);
     if (!(r->inputs = calloc((size_t)n, sizeof *r->inputs)))
         return run_fail(r, "out of memory");
     r->ninputs = n;
+    if (split_inputs(r) != 0)
+        return -1;
     for (int i = 0; i < n; i++) {
         struct input *in = &r->inputs[i];
         const char *name = r->plan ? plan_source_at(r->plan, i) : connection_source;
@@ -841,7 +871,7 @@ static int setup_inputs(struct run *r, const char *connection_source)
         return run_fail(r, "out of memory");
     for (int i = 0; i < n; i++)
         for (int p = 0; p < counts[i]; p++)
-            if (p % task_count(o) == task_index(o)) {
+            if (r->split || p % task_count(o) == task_index(o)) {
                 r->part_input[r->nparts] = i;
                 r->part_ids[r->nparts++] = p;
             }
@@ -969,6 +999,11 @@ static int run_setup(struct run *r)
     }
     if (setup_inputs(r, source_name) != 0 || sink_open(r, &r->sink, sink_name) != 0)
         return -1;
+    if (r->split) { /* another task count assigns the keys otherwise: its state does not apply */
+        char split[64];
+        snprintf(split, sizeof split, "split by key over %d tasks", task_count(o));
+        r->query_hash = checkpoint_hash(r->query_hash, split);
+    }
     const struct engine_stream *sink_stream = find_stream(o, sink_name);
     if (r->plan && plan_is_windowed(r->plan) && r->sink.backend && sink_stream->schema &&
         sink_stream->schema->nprimary_key > 0) /* print shows the changelog as it is */

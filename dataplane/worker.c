@@ -907,6 +907,43 @@ static int run_jobs(const struct sql_script *script, const struct run_streams *r
     return status;
 }
 
+/* A file with EXPLAIN statements: each one's plan printed to stdout, nothing run (the other
+ * statements are compiled, so that their errors show too). Returns the exit status. */
+static int run_explain(const struct sql_script *script, const struct run_args *a)
+{
+    struct engine_stream *streams = calloc((size_t)script->nstreams + 1, sizeof *streams);
+    if (!streams) {
+        fprintf(stderr, "sluiced run: out of memory\n");
+        return 1;
+    }
+    for (int i = 0; i < script->nstreams; i++)
+        streams[i] = (struct engine_stream){.name = script->streams[i].name, .schema = &script->streams[i].schema};
+    struct run_catalog cat = {streams, script->nstreams};
+    struct plan_options po = {.functions = script->functions, .nfunctions = script->nfunctions};
+    int status = 0;
+    for (int q = 0; q < script->ninserts && status == 0; q++) {
+        struct sql_error se = {0};
+        struct plan_explain e;
+        struct plan *p = plan_compile_with(script->inserts[q], run_catalog_lookup, &cat, &po, &se);
+        if (!p) {
+            char msg[400];
+            sql_error_shift(&se, script->insert_line[q], script->insert_column[q]);
+            sql_error_format(&se, msg, sizeof msg);
+            fprintf(stderr, "%s: %s\n", a->file, msg);
+            status = 1;
+        } else if (script->insert_explain[q] && plan_explain(p, &e) == 0) {
+            printf("%s== Plan of the statement at line %d ==\n%s", q ? "\n" : "", script->insert_line[q], e.text);
+            plan_explain_free(&e);
+        } else if (script->insert_explain[q]) {
+            fprintf(stderr, "sluiced run: out of memory\n");
+            status = 1;
+        }
+        plan_free(p);
+    }
+    free(streams);
+    return status;
+}
+
 /* run_main after its arguments are read. */
 static int run_with(const struct run_args *a)
 {
@@ -919,6 +956,12 @@ static int run_with(const struct run_args *a)
     int status = run_load_script(a, &script);
     if (status != 0)
         return status;
+    for (int q = 0; q < script.ninserts; q++)
+        if (script.insert_explain[q]) {
+            status = run_explain(&script, a);
+            sql_script_free(&script);
+            return status;
+        }
     install_stop_handlers();
     seglog_mkdir_parents(a->data_dir);
     struct run_streams rs = {0};

@@ -122,6 +122,17 @@ static const struct option_row option_rows[] = {
      F(limit),
      .arg = "N",
      .help = "at most N records (preview) or entries (events, audit)"},
+    {.name = "sample",
+     .type = OPTION_INT,
+     .min = 1,
+     .max = 1000,
+     F(sample),
+     .arg = "N",
+     .help = "check connection: sample N records of the source and propose a schema"},
+    {.name = "save",
+     .type = OPTION_BOOL,
+     F(save),
+     .help = "check connection: save the proposed schema on the connection's stream (samples 100 unless --sample)"},
     {.name = "start",
      .type = OPTION_STRING,
      F(start),
@@ -183,11 +194,13 @@ static const struct command commands[] = {
      "Start a pipeline or connection; --wait waits until it runs (or completes).", "wait"},
     {"deactivate", cli_cmd_deactivate, 2, 2, "deactivate KIND NAME [--wait]",
      "Stop a pipeline or connection; --wait waits until it has stopped.", "wait"},
-    {"check", cli_cmd_check, 2, 2, "check connection NAME",
+    {"check", cli_cmd_check, 2, 2, "check connection NAME [--sample N] [--save]",
      "Connect with a connection's options and secrets, in the sandbox its tasks run in, reading and "
      "writing nothing; print whether its server is reachable, took the credentials and has the "
-     "topic, queue, stream or table. Exit status 1 unless all three hold.",
-     ""},
+     "topic, queue, stream or table. Exit status 1 unless all three hold. --sample N reads a "
+     "source's first N records and proposes a schema from them; --save saves it on the "
+     "connection's stream (keeping its watermark and primary key).",
+     "sample save"},
     {"logs", cli_cmd_logs, 2, 2, "logs KIND NAME [-f]",
      "Print the logs of a pipeline or connection; -f follows new lines.", "follow"},
     {"events", cli_cmd_events, 2, 2, "events KIND NAME [--limit N]",
@@ -202,6 +215,11 @@ static const struct command commands[] = {
      "Show metered usage (task-hours, records, bytes) for a period.", "from to group-by"},
     {"preview", cli_cmd_preview, 0, 0, "preview (--sql SQL | --sql-file FILE) [--limit N] [--start earliest|latest]",
      "Run a query on live data for a few seconds or records and print the results.", "sql sql-file limit start"},
+    {"explain", cli_cmd_explain, 1, 1, "explain FILE|-",
+     "Show the plan of a pipeline's SQL (INSERT INTO ... SELECT ..., or a SELECT) read from FILE (-: "
+     "stdin), compiled against your streams and functions as a pipeline create compiles it: each "
+     "operator with its changelog mode (append-only or updating), its state and its key. Nothing runs.",
+     ""},
     {"send", cli_cmd_send, 1, 1, "send CONNECTION [-f FILE]",
      "Send events to an active HTTP ingest connection (connector http, type source): one JSON "
      "object a line from FILE (- or none: stdin), in batches of 1000 lines, each written all or "

@@ -34,6 +34,8 @@ struct cli {
     const char *role;  /* create user, set-role */
     const char *start; /* preview: earliest | latest (NULL: the server's default, latest) */
     bool follow, wait, dry_run, prune, help, password_stdin;
+    bool save;   /* check connection: save the proposed schema on the connection's stream */
+    long sample; /* check connection: records to sample for a proposed schema (0: none) */
     long limit;
     /* positional arguments after the command */
     int argc;

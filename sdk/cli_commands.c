@@ -893,11 +893,67 @@ int cli_cmd_logs(struct cli *cli)
     return code ? code : with_named(cli, logs_named);
 }
 
-/* POST /v1/connections/{id}/check: prints what was found; exit 1 unless all of it is there. */
+/* --save: the proposed schema on the connection's stream, with the stream's watermark and
+ * primary key as they are. Returns the exit code. */
+static int check_save(struct cli *cli, json_t *connection, json_t *answer)
+{
+    json_t *proposed = json_object_get(answer, "proposed_schema"), *stream = NULL, *out = NULL;
+    struct sluice_error err;
+    if (!proposed) {
+        const char *why = json_string_value(json_object_get(answer, "sample_error"));
+        fprintf(stderr, "sluice: no schema to save: %s\n", why ? why : "no sampled record was a JSON object");
+        return CLI_SERVER_ERROR;
+    }
+    const char *name = json_string_value(json_object_get(connection, "stream"));
+    if (sluice_find(cli->client, SLUICE_KIND_STREAM, name ? name : "", &stream, &err) < 0)
+        return cli_report(&err);
+    json_t *schema = json_deep_copy(proposed), *old = json_object_get(stream, "schema");
+    static const char *const kept[] = {"watermark", "primary_key"};
+    for (size_t i = 0; schema && i < sizeof kept / sizeof kept[0]; i++)
+        if (json_object_get(old, kept[i]) && !json_is_null(json_object_get(old, kept[i])))
+            json_object_set(schema, kept[i], json_object_get(old, kept[i]));
+    json_t *patch = json_pack("{s:o}", "schema", schema);
+    int rc = patch ? sluice_update(cli->client, SLUICE_KIND_STREAM, json_string_value(json_object_get(stream, "id")),
+                                   patch, -1, &out, &err)
+                   : -1;
+    json_decref(patch);
+    json_decref(stream);
+    json_decref(out);
+    if (rc < 0)
+        return patch ? cli_report(&err) : CLI_SERVER_ERROR;
+    printf("saved the proposed schema on stream \"%s\"\n", name);
+    return CLI_OK;
+}
+
+/* The proposal of a sampled check, as lines "  name TYPE". */
+static void check_print_sample(json_t *out)
+{
+    json_t *fields = json_object_get(json_object_get(out, "proposed_schema"), "fields"), *f;
+    size_t i;
+    if (json_object_get(out, "sampled"))
+        printf("%-15s %lld\n", "sampled", (long long)json_integer_value(json_object_get(out, "sampled")));
+    const char *why = json_string_value(json_object_get(out, "sample_error"));
+    if (why)
+        printf("%-15s %s\n", "sample_error", why);
+    if (fields)
+        printf("proposed schema\n");
+    json_array_foreach(fields, i, f)
+    {
+        printf("  %-13s %s\n", json_string_value(json_object_get(f, "name")),
+               json_string_value(json_object_get(f, "type")));
+    }
+}
+
+/* POST /v1/connections/{id}/check[?sample=N]: prints what was found; exit 1 unless all of it is
+ * there; with --save, saves the proposed schema on the connection's stream. */
 static int check_named(struct cli *cli, enum sluice_kind kind, json_t *one, const char *id)
 {
     char path[200];
-    snprintf(path, sizeof path, "/v1/connections/%s/check", id);
+    long sample = cli->sample ? cli->sample : cli->save ? 100 : 0;
+    if (sample)
+        snprintf(path, sizeof path, "/v1/connections/%s/check?sample=%ld", id, sample);
+    else
+        snprintf(path, sizeof path, "/v1/connections/%s/check", id);
     json_t *out = NULL;
     struct sluice_error err;
     if (sluice_call(cli->client, "POST", path, NULL, -1, &out, &err) < 0)
@@ -914,9 +970,12 @@ static int check_named(struct cli *cli, enum sluice_kind kind, json_t *one, cons
         const char *why = json_string_value(json_object_get(out, "error"));
         if (why)
             printf("%-15s %s\n", "error", why);
+        if (sample)
+            check_print_sample(out);
     }
+    int code = !all ? CLI_SERVER_ERROR : cli->save ? check_save(cli, one, out) : CLI_OK;
     json_decref(out);
-    return all ? CLI_OK : CLI_SERVER_ERROR;
+    return code;
 }
 
 int cli_cmd_check(struct cli *cli)
@@ -1045,6 +1104,33 @@ int cli_cmd_preview(struct cli *cli)
             print_answer(cli, out);
             code = CLI_OK;
         }
+    }
+    json_decref(out);
+    free(sql);
+    return code;
+}
+
+int cli_cmd_explain(struct cli *cli)
+{
+    char errbuf[512];
+    char *sql = cli_read_file(cli->argv[0], NULL, errbuf, sizeof errbuf);
+    if (!sql) {
+        fprintf(stderr, "sluice: %s\n", errbuf);
+        return CLI_USAGE;
+    }
+    int code;
+    sluice_client *c = cli_client(cli, &code);
+    json_t *out = NULL;
+    struct sluice_error err;
+    if (c && sluice_explain(c, sql, &out, &err) < 0) {
+        code = cli_report(&err);
+    } else if (c) {
+        const char *plan = json_string_value(json_object_get(out, "plan"));
+        if (cli->output == CLI_OUT_TABLE && plan)
+            fputs(plan, stdout);
+        else
+            print_answer(cli, out);
+        code = CLI_OK;
     }
     json_decref(out);
     free(sql);

@@ -30,5 +30,8 @@ int cli_cmd_logs(struct cli *cli);
 int cli_cmd_check(struct cli *cli);
 int cli_cmd_usage(struct cli *cli);
 int cli_cmd_preview(struct cli *cli);
+/* explain FILE|-: POST /v1/pipelines/explain with the file's SQL; prints the plan's text (or the
+ * answer as JSON/YAML with -o). */
+int cli_cmd_explain(struct cli *cli);
 
 #endif

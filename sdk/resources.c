@@ -333,6 +333,16 @@ int sluice_usage(sluice_client *c, const char *from, const char *to, const char 
     return sluice_call(c, "GET", path, NULL, -1, out, err);
 }
 
+int sluice_explain(sluice_client *c, const char *sql, json_t **out, struct sluice_error *err)
+{
+    if (!sql || !*sql)
+        return sdk_error_set(err, SLUICE_E_ARGUMENT, "no SQL given");
+    json_t *body = json_pack("{s:s}", "sql", sql);
+    int rc = sluice_call(c, "POST", "/v1/pipelines/explain", body, -1, out, err);
+    json_decref(body);
+    return rc;
+}
+
 int sluice_preview(sluice_client *c, const char *sql, int limit, long timeout_ms, const char *start, json_t **out,
                    struct sluice_error *err)
 {

@@ -185,6 +185,9 @@ int sluice_usage(sluice_client *client, const char *from, const char *to, const 
 int sluice_preview(sluice_client *client, const char *sql, int limit, long timeout_ms, const char *start, json_t **out,
                    struct sluice_error *err);
 
+/* POST /v1/pipelines/explain {"sql"}: {"plan": text, "operators": [...]}; nothing runs. */
+int sluice_explain(sluice_client *client, const char *sql, json_t **out, struct sluice_error *err);
+
 /* ---- events, status and the audit trail ------------------------------------------------ */
 
 /* GET /v1/<kind>/<id>/events?since_id=&limit=: the task events of a pipeline or connection

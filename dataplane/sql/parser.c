@@ -1393,6 +1393,15 @@ static void parser_insert(struct parser *p, struct ast_insert *ins)
         parser_named_query(p, ins, &cap, 0);
         parser_expect(p, TK_SEMI, "\";\" after the view");
     }
+    ins->explain = parser_accept_keyword(p, "EXPLAIN");
+    if (ins->explain && !parser_is_keyword(parser_peek(p), "INSERT")) { /* EXPLAIN SELECT ... */
+        ins->sink_token = parser_peek(p);
+        ins->query = parser_query(p);
+        parser_accept(p, TK_SEMI);
+        if (parser_peek(p)->kind != TK_END)
+            parser_expected(p, "end of statement");
+        return;
+    }
     parser_expect_keyword(p, "INSERT");
     if (parser_is_keyword(parser_peek(p), "OVERWRITE"))
         parser_error(p, parser_peek(p), "INSERT OVERWRITE is not supported");

@@ -168,8 +168,10 @@ struct ast_named_query {
     struct ast_query *query;
 };
 
-/* [CREATE VIEW ...; ...] INSERT INTO sink [WITH ...] query */
+/* [CREATE VIEW ...; ...] [EXPLAIN] INSERT INTO sink [WITH ...] query, or EXPLAIN query (sink
+ * NULL, sink_token the query's first token) */
 struct ast_insert {
+    int explain;
     const char *sink;
     const struct token *sink_token;
     struct ast_named_query *named; /* views, then WITH queries */

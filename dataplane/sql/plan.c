@@ -36,6 +36,8 @@
 struct rank_op {
     struct op op;
     struct rank *rank;
+    int *part_cols; /* PARTITION BY columns of its input (plan arena) */
+    int npart;
     int window;        /* RANK_WINDOW_TOP_N: fired by the watermark */
     struct schema out; /* fields in the plan's arena */
     struct plan *plan;
@@ -45,6 +47,8 @@ struct rank_op {
 struct over_op {
     struct op op;
     struct over *over;
+    int *part_cols; /* PARTITION BY columns of its input (plan arena) */
+    int npart;
     struct schema out; /* fields in the plan's arena */
     struct plan *plan;
 };
@@ -58,6 +62,9 @@ struct join_op {
     struct join_scope scope; /* out, with each column's side name */
     struct plan *plan;
     int temporal; /* FOR SYSTEM_TIME AS OF (temporal.h): right is a scan that takes row kinds */
+    /* equality keys that are plain columns of each side's row (-1: an expression) */
+    int key_left[JOIN_MAX_KEYS], key_right[JOIN_MAX_KEYS];
+    int nkeys;
 };
 
 /* A stream the plan reads: its schema, the fields read, and its share of the watermark. */
@@ -93,6 +100,7 @@ struct plan {
     int novers, capovers;
     struct join_op **joins;
     int njoins, capjoins;
+    int explain;        /* the statement is EXPLAIN ...: shown, not run */
     int windowed;       /* some block reads a window table function: the watermark is kept */
     int grouped;        /* some block is a group aggregate */
     int proctime;       /* some windowed aggregate is on processing time: the wall clock fires it */
@@ -262,6 +270,28 @@ static int find_named(const struct build *b, const char *name)
     return -1;
 }
 
+/* A copy of cols[0..n) in the plan's arena (NULL when n is 0 or out of memory). */
+static int *plan_copy_cols(struct plan *p, const int *cols, int n)
+{
+    int *copy = n ? arena_alloc(p->arena, (size_t)n * sizeof *copy) : NULL;
+    if (copy)
+        memcpy(copy, cols, (size_t)n * sizeof *copy);
+    return copy;
+}
+
+/* The names of columns cols[0..n) of schema in, comma-separated (plan arena); NULL when n is 0
+ * or out of memory. A column -1 (an expression) shows as "<expression>". */
+static const char *column_list(struct plan *p, const struct schema *in, const int *cols, int n)
+{
+    char buf[256];
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < n && len < sizeof buf; k++)
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", k ? ", " : "",
+                                cols[k] >= 0 ? in->fields[cols[k]].name : "<expression>");
+    return n ? arena_strndup(p->arena, buf, strlen(buf)) : NULL;
+}
+
 /* "GroupAggregate(groupBy=[a, b])", as the operator is named in messages (plan arena). */
 static const char *describe_group(struct plan *p, const struct query *q)
 {
@@ -293,7 +323,8 @@ static int derive_changelog(struct build *b, struct query *q, const struct op *i
     if (q->op.kind == OP_GROUP_AGG) {
         const struct token *at = sel->ngroup_by ? sel->group_by_token : sel->select_token;
         q->op.updating = 1;
-        q->op.updating_by = describe_group(b->p, q);
+        q->op.updating_by = q->op.name = describe_group(b->p, q);
+        q->op.key = column_list(b->p, &q->in, q->key_cols, q->nkeys);
         q->op.updating_line = at->line;
         q->op.updating_column = at->column;
         if (!q->op.updating_by)
@@ -492,7 +523,10 @@ static struct op *build_rank(struct build *b, const struct ast_select *sel, cons
     r->op.updating = c.mode != RANK_WINDOW_TOP_N;
     r->window = c.mode == RANK_WINDOW_TOP_N;
     p->windowed |= r->window;
-    r->op.updating_by = describe_rank(p, &c, in);
+    r->op.updating_by = r->op.name = describe_rank(p, &c, in);
+    r->op.key = column_list(p, in, c.part_cols, c.npart);
+    r->part_cols = plan_copy_cols(p, c.part_cols, c.npart);
+    r->npart = c.npart;
     r->op.updating_line = m->call->line;
     r->op.updating_column = m->call->column;
     if (!r->op.updating_by)
@@ -664,6 +698,13 @@ static struct op *build_over(struct build *b, const struct ast_select *sel, cons
     }
     if (!(o->over = over_new(&c, b->err)))
         return NULL;
+    o->op.key = column_list(p, in, c.part_cols, c.npart);
+    o->part_cols = plan_copy_cols(p, c.part_cols, c.npart);
+    o->npart = c.npart;
+    char name[320];
+    snprintf(name, sizeof name, "OverAggregate(partitionBy=[%s], orderBy=[%s ASC])", o->op.key ? o->op.key : "",
+             in->fields[c.time_col].name);
+    o->op.name = arena_strndup(p->arena, name, strlen(name));
     p->windowed = 1; /* the watermark releases the rows */
     return &o->op;
 }
@@ -785,6 +826,39 @@ static const char *describe_join(enum join_type t)
     return names[t];
 }
 
+/* One side's key k as EXPLAIN shows it: "side.column", or "<expression>". */
+static void join_key_text(const struct join_op *jo, const struct expr *e, int offset, char *buf, size_t size)
+{
+    if (e->fn == eval_column)
+        snprintf(buf, size, "%s.%s", jo->scope.quals[offset + e->index], jo->out.fields[offset + e->index].name);
+    else
+        snprintf(buf, size, "<expression>");
+}
+
+/* The join's name and key for EXPLAIN: "Join(joinType=[InnerJoin], ...)", or IntervalJoin /
+ * WindowJoin when the watermark bounds its state; its key "a.x = b.y, ...". */
+static void join_describe(struct plan *p, struct join_op *jo, const struct join_config *c)
+{
+    char key[256], l[96], r[96], name[400];
+    size_t n = 0;
+    key[0] = '\0';
+    jo->nkeys = c->nkeys;
+    for (int k = 0; k < c->nkeys; k++) {
+        jo->key_left[k] = c->left_keys[k]->fn == eval_column ? c->left_keys[k]->index : -1;
+        jo->key_right[k] = c->right_keys[k]->fn == eval_column ? c->right_keys[k]->index : -1;
+    }
+    for (int k = 0; k < c->nkeys && n < sizeof key; k++) {
+        join_key_text(jo, c->left_keys[k], 0, l, sizeof l);
+        join_key_text(jo, c->right_keys[k], c->nleft, r, sizeof r);
+        n += (size_t)snprintf(key + n, sizeof key - n, "%s%s = %s", k ? ", " : "", l, r);
+    }
+    const char *type = strchr(describe_join(c->type), '(');
+    const char *kind = c->window_key >= 0 ? "WindowJoin" : c->interval ? "IntervalJoin" : "Join";
+    snprintf(name, sizeof name, "%s%.*s, where=[%s])", kind, (int)strlen(type) - 1, type, key);
+    jo->op.name = arena_strndup(p->arena, name, strlen(name));
+    jo->op.key = c->nkeys ? arena_strndup(p->arena, key, strlen(key)) : NULL;
+}
+
 /* FROM a JOIN b ON cond (a comma join: cond is the block's WHERE, taken from *outer): the
  * blocks of both sides and the join over them. */
 static struct op *build_join(struct build *b, const struct ast_select *sel, const struct ast_select **outer)
@@ -830,6 +904,7 @@ static struct op *build_join(struct build *b, const struct ast_select *sel, cons
         return NULL;
     if (!aj->as_of)
         join_time_bounds(p, jo, &c);
+    join_describe(p, jo, &c);
     if (!(jo->join = join_new(&c, b->err)))
         return NULL;
     if (!aj->as_of && (aj->type != JOIN_INNER || jo->left->updating || jo->right->updating)) {
@@ -1048,7 +1123,7 @@ static int check_sink(struct build *b, const struct schema *sink)
             return -1;
     }
     /* an upsert stream (a PRIMARY KEY) takes updates; so does whatever the caller says does */
-    if (root->updating && !p->opts.sink_accepts_updates && !(sink && sink->nprimary_key > 0))
+    if (root->updating && ins->sink && !p->opts.sink_accepts_updates && !(sink && sink->nprimary_key > 0))
         return fail_at(b->err, root->updating_line, root->updating_column,
                        "append-only stream \"%s\" doesn't support consuming update changes produced by node %s; "
                        "declare a PRIMARY KEY on \"%s\" to write an upsert stream",
@@ -1104,13 +1179,13 @@ static int build_plan(struct build *b)
             p->scans[p->nscans++] = p->queries[i];
     if (!p->nsrcs) /* every FROM names a query that reads ... nothing: cannot happen (no cycles) */
         return fail_tok(b->err, ins->sink_token, "the query reads no stream");
-    for (int i = 0; i < p->nsrcs; i++)
+    for (int i = 0; ins->sink && i < p->nsrcs; i++)
         if (strcasecmp(ins->sink, p->srcs[i].name) == 0)
             return fail_tok(b->err, ins->sink_token, "a pipeline cannot write to the stream it reads (\"%s\")",
                             ins->sink);
     if (check_proctime(b) < 0)
         return -1;
-    return check_sink(b, b->catalog ? b->catalog(b->ctx, ins->sink) : NULL);
+    return check_sink(b, b->catalog && ins->sink ? b->catalog(b->ctx, ins->sink) : NULL);
 }
 
 static const struct plan_options plan_defaults;
@@ -1141,7 +1216,8 @@ struct plan *plan_compile_with(const char *sql, sql_catalog_fn catalog, void *ct
         rownum_where_rewrite(ins, tmp, err) < 0)
         goto fail;
     struct build b = {.p = p, .ins = ins, .catalog = catalog, .ctx = ctx, .err = err};
-    if (build_plan(&b) < 0 || !(p->sink = strdup(ins->sink))) {
+    p->explain = ins->explain;
+    if (build_plan(&b) < 0 || !(p->sink = strdup(ins->sink ? ins->sink : ""))) {
         if (!err->message[0])
             fail_at(err, 0, 0, "out of memory");
         goto fail;
@@ -1943,6 +2019,24 @@ const struct schema *plan_source_schema(const struct plan *p, int i) { return &p
 const unsigned char *plan_source_needed(const struct plan *p, int i) { return p->srcs[i].needed; }
 int plan_is_windowed(const struct plan *p) { return p->windowed || p->grouped || p->nranks > 0 || p->njoins > 0; }
 int plan_is_updating(const struct plan *p) { return p->root->updating; }
+int plan_is_explain(const struct plan *p) { return p->explain; }
+const struct op *plan_root(const struct plan *p) { return p->root; }
+
+int plan_operator_list(const struct plan *p, const struct op **ops, int max)
+{
+    int n = 0;
+#define PLAN_LIST(arr, count)                                                                                          \
+    for (int i = 0; i < (count); i++, n++)                                                                             \
+        if (n < max)                                                                                                   \
+            ops[n] = &(arr)[i]->op;
+    PLAN_LIST(p->queries, p->nqueries)
+    PLAN_LIST(p->unions, p->nunions)
+    PLAN_LIST(p->ranks, p->nranks)
+    PLAN_LIST(p->overs, p->novers)
+    PLAN_LIST(p->joins, p->njoins)
+#undef PLAN_LIST
+    return n;
+}
 void plan_stats(const struct plan *p, struct plan_stats *out)
 {
     *out = p->stats;
@@ -2203,4 +2297,155 @@ int plan_restore(struct plan *p, const char *data, size_t len, struct sql_error 
     for (int i = 0; i < p->nsrcs; i++)
         p->srcs[i].max_ts = max_ts[i];
     return 0;
+}
+
+/* ---- Splitting a plan over several tasks by key ------------------------------------------*/
+
+/* The operator that feeds o (its input), or NULL when o reads a stream. */
+static const struct op *split_input(const struct plan *p, const struct op *o)
+{
+    const struct op *all[1024];
+    int n = plan_operator_list(p, all, 1024);
+    for (int i = 0; i < n && i < 1024; i++)
+        if (all[i]->parent == o)
+            return all[i];
+    return NULL;
+}
+
+/* Column col of o's output traced back through plain column references (projections, group
+ * keys, passed-through columns) to column *scol of stream *src. 0, or -1 when it is computed. */
+static int split_trace(const struct plan *p, const struct op *o, int col, int *src, int *scol)
+{
+    if (!o || col < 0)
+        return -1;
+    if (o->kind == OP_JOIN) {
+        const struct join_op *jo = (const struct join_op *)o;
+        int nl = op_schema(jo->left)->nfields;
+        return col < nl ? split_trace(p, jo->left, col, src, scol) : split_trace(p, jo->right, col - nl, src, scol);
+    }
+    if (o->kind == OP_UNION)
+        return -1;
+    if (o->kind == OP_RANK || o->kind == OP_OVER) {
+        const struct op *in = split_input(p, o);
+        return in && col < op_schema(in)->nfields ? split_trace(p, in, col, src, scol) : -1;
+    }
+    const struct query *q = (const struct query *)o;
+    if (col >= q->nitems || q->items[col]->fn != eval_column)
+        return -1;
+    int in = q->items[col]->index;
+    if (o->kind == OP_GROUP_AGG || o->kind == OP_WINDOW_AGG)
+        in = in < q->nkeys ? q->key_cols[in] : -1;
+    else if (o->kind == OP_WINDOW_TVF && in >= q->in.nfields)
+        in = -1; /* window_start, window_end, window_time */
+    if (in < 0)
+        return -1;
+    if (q->reads_source) {
+        *src = q->source;
+        *scol = in;
+        return 0;
+    }
+    return split_trace(p, split_input(p, o), in, src, scol);
+}
+
+/* 1 when column col of o's input is the split column of the stream it comes from. */
+static int split_is_key(const struct plan *p, const struct op *input, int col, const int *cols)
+{
+    int src, scol;
+    return split_trace(p, input, col, &src, &scol) == 0 && cols[src] == scol;
+}
+
+/* Picks, for join jo, a key pair of plain stream columns of one type that agrees with the
+ * columns chosen so far, and chooses them. 0, or -1 when it has none. */
+static int split_join(const struct plan *p, const struct join_op *jo, int *cols)
+{
+    for (int k = 0; k < jo->nkeys; k++) {
+        int ls, lc, rs, rc;
+        if (split_trace(p, jo->left, jo->key_left[k], &ls, &lc) != 0 ||
+            split_trace(p, jo->right, jo->key_right[k], &rs, &rc) != 0 || ls == rs ||
+            p->srcs[ls].in.fields[lc].type != p->srcs[rs].in.fields[rc].type || (cols[ls] >= 0 && cols[ls] != lc) ||
+            (cols[rs] >= 0 && cols[rs] != rc))
+            continue;
+        cols[ls] = lc;
+        cols[rs] = rc;
+        return 0;
+    }
+    return -1;
+}
+
+/* 1 when the state of stateful operator o (not a join) is keyed by a split column. */
+static int split_keyed(const struct plan *p, const struct op *o, const int *cols)
+{
+    const struct op *input = split_input(p, o);
+    const int *keys = NULL;
+    int nkeys = 0;
+    if (o->kind == OP_RANK) {
+        keys = ((const struct rank_op *)o)->part_cols;
+        nkeys = ((const struct rank_op *)o)->npart;
+    } else if (o->kind == OP_OVER) {
+        keys = ((const struct over_op *)o)->part_cols;
+        nkeys = ((const struct over_op *)o)->npart;
+    } else {
+        const struct query *q = (const struct query *)o;
+        for (int k = 0; k < q->nkeys; k++) {
+            int src, scol;
+            const struct op *from = q->reads_source ? NULL : input;
+            if (q->key_cols[k] < 0)
+                continue;
+            if (!from && cols[q->source] == q->key_cols[k])
+                return 1;
+            if (from && split_trace(p, from, q->key_cols[k], &src, &scol) == 0 && cols[src] == scol)
+                return 1;
+        }
+        return 0;
+    }
+    for (int k = 0; k < nkeys; k++)
+        if (split_is_key(p, input, keys[k], cols))
+            return 1;
+    return 0;
+}
+
+int plan_split_columns(const struct plan *p, int *cols, char *why, size_t size)
+{
+    for (int i = 0; i < p->nsrcs; i++)
+        cols[i] = -1;
+    if (p->njoins == 0)
+        return snprintf(why, size, "it joins no streams"), -1;
+    for (int j = p->njoins - 1; j >= 0; j--) /* the inner joins first */
+        if (split_join(p, p->joins[j], cols) != 0)
+            return snprintf(why, size,
+                            "%s has no equality key on columns of its streams (a cross join, or a window join on "
+                            "the window only)",
+                            p->joins[j]->op.name ? p->joins[j]->op.name : "a join"),
+                   -1;
+    for (int i = 0; i < p->nsrcs; i++)
+        if (cols[i] < 0)
+            return snprintf(why, size, "stream \"%s\" is not joined on a key", p->srcs[i].name), -1;
+    const struct op *all[1024];
+    int n = plan_operator_list(p, all, 1024);
+    for (int i = 0; i < n && i < 1024; i++) {
+        enum op_kind k = all[i]->kind;
+        if ((k == OP_GROUP_AGG || k == OP_WINDOW_AGG || k == OP_RANK || k == OP_OVER) && !split_keyed(p, all[i], cols))
+            return snprintf(why, size, "%s is not keyed by the join key (its groups would be split)",
+                            all[i]->name         ? all[i]->name
+                            : k == OP_WINDOW_AGG ? "a window aggregate"
+                                                 : "an aggregate"),
+                   -1;
+    }
+    return 0;
+}
+
+int plan_pass_source(struct plan *p, int source, const struct value *row, struct arena *scratch, plan_emit_fn emit,
+                     void *ctx, struct sql_error *err)
+{
+    p->emit = emit;
+    p->emit_ctx = ctx;
+    p->scratch = scratch;
+    p->err = err;
+    p->sink_failed = 0;
+    if (source < 0 || source >= p->nsrcs)
+        return fail_at(err, 0, 0, "internal error: the plan has no source %d", source);
+    struct plan_src *src = &p->srcs[source];
+    if (p->opts.source_idle_timeout_ms > 0 && p->nsrcs > 1)
+        src->last_ms = plan_now(p);
+    return p->windowed ? advance_watermark(p, src, row) : 0;
 }

@@ -37,6 +37,9 @@ struct op {
     int updating;
     const char *updating_by;
     int updating_line, updating_column;
+    /* As EXPLAIN shows it (plan arena): the name messages give the node ("Rank(...)",
+     * "Join(...)"), and what its state is keyed by; NULL when explain.c derives them. */
+    const char *name, *key;
 };
 
 struct plan;
@@ -48,6 +51,12 @@ struct union_op {
     int ninputs;
     const struct schema *out;
 };
+
+/* Every operator of plan p (blocks, unions, ranks, overs, joins; inputs before the operators
+ * that read them) into ops (plan-owned), at most max; returns how many there are (plan.c). */
+int plan_operator_list(const struct plan *p, const struct op **ops, int max);
+/* The plan's root operator (its parent is the sink) (plan.c). */
+const struct op *plan_root(const struct plan *p);
 
 /* One compiled SELECT block. Its input rows are laid out by `in` (the source stream's schema,
  * or the output of the operator it reads); its output rows by `out`, in outrow. */

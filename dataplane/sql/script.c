@@ -424,6 +424,8 @@ static void script_insert(struct parser *p, struct sql_script *out)
     out->inserts = script_grow(p, out->inserts, (size_t)n, sizeof *out->inserts);
     out->insert_line = script_grow(p, out->insert_line, (size_t)n, sizeof *out->insert_line);
     out->insert_column = script_grow(p, out->insert_column, (size_t)n, sizeof *out->insert_column);
+    out->insert_explain = script_grow(p, out->insert_explain, (size_t)n, sizeof *out->insert_explain);
+    out->insert_explain[n - 1] = start->kind == TK_IDENT && strcasecmp(start->text, "EXPLAIN") == 0;
     out->inserts[n - 1] = NULL;
     out->ninserts = n;
     out->insert_line[n - 1] = start->line;
@@ -608,14 +610,14 @@ static int script_parse(const char *text, struct sql_script *out, struct sql_err
             break;
         if (parser_accept_keyword(&p, "CREATE"))
             script_create(&p, out, t);
-        else if (t->kind == TK_IDENT && strcasecmp(t->text, "INSERT") == 0)
+        else if (t->kind == TK_IDENT && (strcasecmp(t->text, "INSERT") == 0 || strcasecmp(t->text, "EXPLAIN") == 0))
             script_insert(&p, out);
         else if (parser_accept_keyword(&p, "SET"))
             script_set(&p, out);
         else {
             char found[96];
             parser_describe(t, found, sizeof found);
-            parser_error(&p, t, "expected CREATE TABLE, CREATE VIEW, SET or INSERT INTO, found %s", found);
+            parser_error(&p, t, "expected CREATE TABLE, CREATE VIEW, SET, INSERT INTO or EXPLAIN, found %s", found);
         }
         if (parser_peek(&p)->kind != TK_END && !parser_accept(&p, TK_SEMI)) {
             char found[96];
@@ -661,6 +663,7 @@ void sql_script_free(struct sql_script *s)
     free(s->inserts);
     free(s->insert_line);
     free(s->insert_column);
+    free(s->insert_explain);
     memset(s, 0, sizeof *s);
 }
 

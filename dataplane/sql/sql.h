@@ -32,6 +32,7 @@ void sql_error_format(const struct sql_error *err, char *buf, size_t size);
  *   SET 'table.exec.state.ttl' = '12 h';   SET 'table.exec.source.idle-timeout' = '5 s';
  *   SET 'state.max-bytes' = '64 mb';
  *   INSERT INTO name SELECT ...;
+ *   EXPLAIN INSERT INTO name SELECT ...;   EXPLAIN SELECT ...;
  * (PARTITIONED BY becomes the option 'partition-by' = 'col,col', the filesystem sink's.)
  * sql_script_parse() fills stream definitions (name, schema, options) and the INSERT
  * statements' text, with their start line/column in the file (insert_line, insert_column), so
@@ -99,6 +100,7 @@ struct sql_script {
     char **inserts;               /* owned; each NUL-terminated, without the trailing ';' */
     int *insert_line;
     int *insert_column;
+    int *insert_explain; /* 1: that statement is EXPLAIN INSERT ... or EXPLAIN SELECT ... */
     int ninserts;
 };
 int sql_script_parse(const char *text, struct sql_script *out, struct sql_error *err);
@@ -195,6 +197,35 @@ int plan_is_windowed(const struct plan *p);
 /* 1 when the result is updating (it holds -U, +U or -D rows), 0 when append-only. */
 int plan_is_updating(const struct plan *p);
 
+/* ---- EXPLAIN ---------------------------------------------------------------------------
+ * A statement may start with EXPLAIN: EXPLAIN INSERT INTO s SELECT ..., or EXPLAIN SELECT ...
+ * (no sink: its result may be updating). plan_compile accepts both; plan_is_explain says so,
+ * and the caller shows the plan (plan_explain) instead of running it. An EXPLAIN SELECT plan's
+ * plan_sink() is "". */
+int plan_is_explain(const struct plan *p);
+/* One operator of the tree, from the sink (when there is one) down to the streams read
+ * ("TableSourceScan(table=[bid])"); each after its parent, its inputs in the query's order. */
+struct plan_operator {
+    char *name;   /* owned: as changelog errors name it, "GroupAggregate(groupBy=[category])" */
+    char *key;    /* owned: what its state is keyed by ("category", "a.id = b.id"), NULL: none */
+    int parent;   /* index of the operator it feeds; -1: the top one */
+    int depth;    /* 0: the top one */
+    int updating; /* its output holds -U, +U, -D rows; 0: append-only (+I only) */
+    int stateful; /* it keeps state (checkpointed; bounded by the idle-state TTL or watermark) */
+};
+struct plan_explain {
+    struct plan_operator *ops; /* owned */
+    int n;
+    char *text; /* owned: the tree as lines "+- name, changelog=[...], state=[...]" */
+};
+/* Fills *out with p's tree (free with plan_explain_free). Returns 0, or -1 (out of memory; *out
+ * left empty). Works on any compiled plan, EXPLAIN or not. */
+int plan_explain(const struct plan *p, struct plan_explain *out);
+/* The text of e's tree, malloc'd (plan_explain fills e->text with it); NULL: out of memory. */
+char *plan_explain_format(const struct plan_explain *e);
+/* Frees what plan_explain filled; e itself is not freed. NULL is a no-op. */
+void plan_explain_free(struct plan_explain *e);
+
 /* Emit callback: one output row laid out per plan_output_schema(), with its row kind (always
  * ROW_INSERT from an append-only plan); values valid only during the call. A -U or -D row
  * repeats the row emitted before that it takes back. Return 0 to continue, -1 to stop (the
@@ -219,6 +250,19 @@ int plan_process(struct plan *p, const struct value *row, struct arena *scratch,
  * is the least of its streams' watermarks (see plan_options.source_idle_timeout_ms). */
 int plan_process_source(struct plan *p, int source, const struct value *row, struct arena *scratch, plan_emit_fn emit,
                         void *ctx, struct sql_error *err);
+/* Several tasks of a plan that reads several streams split the work by join key: each task
+ * reads every record of every stream and processes those whose split column's value hashes to
+ * it (value_hash(v, 0) % tasks == task), so rows that join, and every group or partition of a
+ * stateful operator above the joins, meet in one task. Fills cols[i] (plan_nsources entries)
+ * with stream i's split column and returns 0; or -1 with why (a clause, "it joins no streams") when it cannot
+ * be split so: it joins nothing, a join has no equality key on columns of its streams (a cross
+ * join, a window join on the window only), or an aggregate, Top-N or OVER is not keyed by the
+ * join key. */
+int plan_split_columns(const struct plan *p, int *cols, char *why, size_t size);
+/* A row of stream `source` that another task processes: only its event time counts (the
+ * watermark, which may fire windows, and the idle timeout). Returns as plan_process_source. */
+int plan_pass_source(struct plan *p, int source, const struct value *row, struct arena *scratch, plan_emit_fn emit,
+                     void *ctx, struct sql_error *err);
 /* plan_process_source for a row of kind `kind` (the record's, from a changelog or upsert
  * stream). Only a temporal join's table takes it (its -U, -D end a version or remove a row);
  * everything else takes every row as +I, as plan_process_source does. */

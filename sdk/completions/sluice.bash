@@ -2,7 +2,7 @@
 # Install: source it from ~/.bashrc, or copy it to /usr/share/bash-completion/completions/sluice.
 # Resource names are completed live with `sluice get KIND -o name` (quietly; nothing on error).
 
-_sluice_commands="signup login whoami get describe create apply delete activate deactivate check logs events audit usage preview send set-role version help"
+_sluice_commands="signup login whoami get describe create apply delete activate deactivate check explain logs events audit usage preview send set-role version help"
 _sluice_kinds="streams connections pipelines secrets functions api-keys users"
 _sluice_global="--profile --api-url --api-key --ca-file --insecure --timeout --output -o --help -h"
 
@@ -17,6 +17,7 @@ _sluice_options() {
     events|audit) echo "--limit" ;;
     usage) echo "--from --to --group-by" ;;
     preview) echo "--sql --sql-file --limit --start" ;;
+    check) echo "--sample --save" ;;
     send) echo "--file -f" ;;
   esac
 }
@@ -37,7 +38,7 @@ _sluice() {
     -f) if [ "$cmd" != logs ]; then COMPREPLY=($(compgen -f -- "$cur")); return; fi ;;
     --group-by) COMPREPLY=($(compgen -W "resource minute hour day total" -- "$cur")); return ;;
     --role) COMPREPLY=($(compgen -W "owner admin member" -- "$cur")); return ;;
-    --profile|--api-url|--api-key|--timeout|--name|--sql|--description|--value|--tenant|--email|--password|--from|--to|--limit|--start) return ;;
+    --profile|--api-url|--api-key|--timeout|--name|--sql|--description|--value|--tenant|--email|--password|--from|--to|--limit|--start|--sample) return ;;
   esac
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$(_sluice_options "$cmd") $_sluice_global" -- "$cur"))
@@ -48,7 +49,7 @@ _sluice() {
   for ((i = 2; i < COMP_CWORD; i++)); do
     [[ ${COMP_WORDS[i]} == -* ]] && continue
     case ${COMP_WORDS[i-1]} in
-      -o|--output|--file|--sql-file|--ca-file|--profile|--api-url|--api-key|--timeout|--name|--sql|--description|--value|--tenant|--email|--password|--from|--to|--group-by|--limit|--start|--role) continue ;;
+      -o|--output|--file|--sql-file|--ca-file|--profile|--api-url|--api-key|--timeout|--name|--sql|--description|--value|--tenant|--email|--password|--from|--to|--group-by|--limit|--start|--sample|--role) continue ;;
       -f) [ "$cmd" != logs ] && continue ;;
     esac
     args+=("${COMP_WORDS[i]}")
@@ -83,6 +84,7 @@ _sluice() {
         COMPREPLY=($(compgen -W "$names" -- "$cur"))
       fi
       ;;
+    explain) [ ${#args[@]} -eq 0 ] && COMPREPLY=($(compgen -f -- "$cur")) ;;
     help) [ ${#args[@]} -eq 0 ] && COMPREPLY=($(compgen -W "$_sluice_commands" -- "$cur")) ;;
   esac
 }

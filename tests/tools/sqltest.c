@@ -28,6 +28,7 @@
  *                                -U and -D take an equal row back; sorted
  *   expect error: TEXT           instead: compiling must fail with exactly TEXT
  *   expect schema: a BIGINT, ... the derived output schema
+ *   expect plan:                 the lines of the plan's EXPLAIN text (plan_explain), in order
  *   stats: in=N out=N late=N errors=N
  * Lines starting with "#" (but not "###") and blank lines outside the SQL are ignored. */
 #include <jansson.h>
@@ -70,8 +71,8 @@ struct tcase {
     char *expect_schema;
     char *stats;
     long snapshot_at;
-    struct lines input, expect, final;
-    int has_expect, changelog, has_final, append_only;
+    struct lines input, expect, final, plan;
+    int has_expect, changelog, has_final, append_only, has_plan;
     long long state_ttl, idle_timeout, minibatch;
 };
 
@@ -316,6 +317,37 @@ static char *schema_text(const struct schema *s)
     return p;
 }
 
+/* The plan's EXPLAIN text against the case's "expect plan:" lines; 0 when equal. */
+static int check_plan(const struct tcase *tc, const struct plan *p)
+{
+    struct plan_explain e;
+    if (plan_explain(p, &e) != 0) {
+        printf("FAIL  %s: plan_explain: out of memory\n", tc->name);
+        return 1;
+    }
+    struct lines got = {0};
+    for (char *line = e.text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        if ((nl = strchr(line, '\n')))
+            *nl = '\0';
+        lines_add(&got, line);
+    }
+    int same = got.n == tc->plan.n;
+    for (int i = 0; same && i < got.n; i++)
+        same = strcmp(got.v[i], tc->plan.v[i]) == 0;
+    if (!same) {
+        printf("FAIL  %s: plan differs\n  expected:\n", tc->name);
+        for (int i = 0; i < tc->plan.n; i++)
+            printf("    %s\n", tc->plan.v[i]);
+        printf("  got:\n");
+        for (int i = 0; i < got.n; i++)
+            printf("    %s\n", got.v[i]);
+    }
+    lines_clear(&got);
+    free(got.v);
+    plan_explain_free(&e);
+    return !same;
+}
+
 /* Runs one case; prints a report and returns 0 when it passes. */
 static int run_case(struct tcase *tc, struct sql_script *schema_script)
 {
@@ -376,6 +408,8 @@ static int run_case(struct tcase *tc, struct sql_script *schema_script)
         }
         free(s);
     }
+    if (tc->has_plan && check_plan(tc, p) != 0)
+        failed = 1;
     const struct schema *in = plan_input_schema(p);
     int maxf = 1;
     for (int k = 0; k < plan_nsources(p); k++)
@@ -547,11 +581,13 @@ static void case_reset(struct tcase *tc)
     lines_clear(&tc->input);
     lines_clear(&tc->expect);
     lines_clear(&tc->final);
-    struct lines in = tc->input, ex = tc->expect, fin = tc->final;
+    lines_clear(&tc->plan);
+    struct lines in = tc->input, ex = tc->expect, fin = tc->final, pl = tc->plan;
     memset(tc, 0, sizeof *tc);
     tc->input = in;
     tc->expect = ex;
     tc->final = fin;
+    tc->plan = pl;
     tc->snapshot_at = -1;
 }
 
@@ -576,7 +612,7 @@ int main(int argc, char **argv)
         }
         struct tcase tc = {.snapshot_at = -1};
         struct sql_script schema = {0};
-        enum { NONE, SQL, INPUT, EXPECT, FINAL } mode = NONE;
+        enum { NONE, SQL, INPUT, EXPECT, FINAL, PLAN } mode = NONE;
         char *line = NULL;
         size_t cap = 0;
         ssize_t n;
@@ -628,6 +664,9 @@ int main(int argc, char **argv)
             } else if (starts(line, "expect schema:")) {
                 tc.expect_schema = after(line, "expect schema:");
                 mode = NONE;
+            } else if (starts(line, "expect plan:")) {
+                tc.has_plan = 1;
+                mode = PLAN;
             } else if (starts(line, "expect:")) {
                 tc.has_expect = 1;
                 mode = EXPECT;
@@ -671,6 +710,8 @@ int main(int argc, char **argv)
                 lines_add(&tc.expect, line);
             } else if (mode == FINAL) {
                 lines_add(&tc.final, line);
+            } else if (mode == PLAN) {
+                lines_add(&tc.plan, line);
             } else {
                 printf("FAIL  %s: unexpected line: %s\n", tc.name, line);
                 failures++;
@@ -680,6 +721,7 @@ int main(int argc, char **argv)
         free(tc.input.v);
         free(tc.expect.v);
         free(tc.final.v);
+        free(tc.plan.v);
         free(line);
         sql_script_free(&schema);
         fclose(f);

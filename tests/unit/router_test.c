@@ -208,7 +208,7 @@ START_TEST(test_pipeline_sql_check)
 END_TEST
 
 /* A pipeline reading several streams: every one must exist (the unknown one named, with its
- * line and column), and it runs as one task. */
+ * line and column); it runs as several tasks when they can split it by join key, else as one. */
 START_TEST(test_pipeline_sql_check_join)
 {
     struct pipeline_sql_error e;
@@ -216,9 +216,15 @@ START_TEST(test_pipeline_sql_check_join)
     static const char join[] = "INSERT INTO out SELECT B.auction, A.seller FROM bids AS B JOIN auctions AS A "
                                "ON B.auction = A.id";
     ck_assert_int_eq(pipeline_validate_sql(join, 1, test_stream_schema, &lookups, &e), 0);
-    ck_assert_int_eq(pipeline_validate_sql(join, 2, test_stream_schema, &lookups, &e), -1);
+    ck_assert_int_eq(pipeline_validate_sql(join, 2, test_stream_schema, &lookups, &e), 0);
+    static const char cross[] = "INSERT INTO out SELECT B.auction, A.seller FROM bids AS B JOIN auctions AS A "
+                                "ON B.auction + 1 = A.id";
+    ck_assert_int_eq(pipeline_validate_sql(cross, 1, test_stream_schema, &lookups, &e), 0);
+    ck_assert_int_eq(pipeline_validate_sql(cross, 2, test_stream_schema, &lookups, &e), -1);
     ck_assert_int_eq(e.line, 1);
-    ck_assert_ptr_nonnull(strstr(e.message, "reads 2 streams runs as one task; set task_count to 1 (it is 2)"));
+    ck_assert_ptr_nonnull(strstr(e.message, "task_count 2 splits the streams by join key, but "));
+    ck_assert_ptr_nonnull(strstr(e.message, "has no equality key on columns of its streams (a cross join, or a window "
+                                            "join on the window only); set task_count to 1"));
     ck_assert_int_eq(pipeline_validate_sql("INSERT INTO out SELECT B.auction, A.seller\nFROM bids AS B\n"
                                            "  JOIN auktions AS A ON B.auction = A.id",
                                            1, test_stream_schema, &lookups, &e),

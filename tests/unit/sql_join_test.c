@@ -136,6 +136,89 @@ START_TEST(test_window_join_state_goes_with_the_watermark)
 }
 END_TEST
 
+/* Feeds a row of stream name to task `task` of `ntasks` split by join key (ntasks 1: the
+ * whole plan): the task processes it when its split column hashes to it, else only passes it. */
+static void feed(struct plan *p, struct arena *a, const char *name, const struct value *row, int task, int ntasks)
+{
+    int cols[PLAN_MAX_SOURCES] = {0}, s = source_of(p, name);
+    char why[400];
+    struct sql_error err;
+    if (ntasks > 1)
+        ck_assert_msg(plan_split_columns(p, cols, why, sizeof why) == 0, "%s", why);
+    int mine = ntasks == 1 || value_hash(&row[cols[s]], 0) % (uint64_t)ntasks == (uint64_t)task;
+    ck_assert_int_eq(mine ? plan_process_source(p, s, row, a, count_emit, NULL, &err)
+                          : plan_pass_source(p, s, row, a, count_emit, NULL, &err),
+                     0);
+}
+
+/* The rows a join emits over a fixed input, run as task `task` of `ntasks`. */
+static int split_run(const char *sql, int task, int ntasks)
+{
+    struct arena *a = arena_new(4096);
+    struct plan *p = compile(sql, 0);
+    emitted = 0;
+    for (int k = 0; k < 300; k++) {
+        struct value arow[2] = {{.type = VT_BIGINT, .u.i = k % 40}, {.type = VT_TIMESTAMP, .u.i = 100 * k}};
+        struct value brow[3] = {{.type = VT_BIGINT, .u.i = (k * 7) % 50},
+                                {.type = VT_BIGINT, .u.i = k},
+                                {.type = VT_TIMESTAMP, .u.i = 100 * k + 5}};
+        feed(p, a, "auc", arow, task, ntasks);
+        feed(p, a, "bid", brow, task, ntasks);
+    }
+    ck_assert_int_eq(plan_finish(p, a, count_emit, NULL), 0);
+    plan_free(p);
+    arena_free(a);
+    return emitted;
+}
+
+/* Tasks split by join key: together they emit what one task emits (each row once), for a
+ * regular join and for a window join keyed beyond its window. */
+START_TEST(test_split_by_join_key_loses_nothing)
+{
+    static const char *const sqls[] = {
+        "INSERT INTO out SELECT B.auction, B.price FROM bid B JOIN auc A ON B.auction = A.id",
+        "INSERT INTO out SELECT B.auction, COUNT(*) AS n FROM bid B JOIN auc A ON B.auction = A.id GROUP BY "
+        "B.auction",
+        "INSERT INTO out SELECT L.auction FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '1' SECOND)) L "
+        "JOIN TABLE(TUMBLE(TABLE auc, DESCRIPTOR(ts), INTERVAL '1' SECOND)) R ON L.auction = R.id AND "
+        "L.window_start = R.window_start AND L.window_end = R.window_end",
+    };
+    for (size_t i = 0; i < sizeof sqls / sizeof sqls[0]; i++) {
+        int whole = split_run(sqls[i], 0, 1);
+        ck_assert_int_gt(whole, 0);
+        ck_assert_int_eq(split_run(sqls[i], 0, 2) + split_run(sqls[i], 1, 2), whole);
+        ck_assert_int_eq(split_run(sqls[i], 0, 3) + split_run(sqls[i], 1, 3) + split_run(sqls[i], 2, 3), whole);
+    }
+}
+END_TEST
+
+/* What cannot be split by join key is refused with the reason. */
+START_TEST(test_split_refusals)
+{
+    static const struct {
+        const char *sql, *why;
+    } cases[] = {
+        {"INSERT INTO out SELECT auction FROM bid", "joins no streams"},
+        {"INSERT INTO out SELECT B.auction FROM bid B JOIN auc A ON B.auction + 1 = A.id",
+         "Join(joinType=[InnerJoin], where=[<expression> = A.id]) has no equality key on columns of its streams"},
+        {"INSERT INTO out SELECT L.auction FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '1' SECOND)) L "
+         "JOIN TABLE(TUMBLE(TABLE auc, DESCRIPTOR(ts), INTERVAL '1' SECOND)) R ON L.window_start = R.window_start "
+         "AND L.window_end = R.window_end",
+         "has no equality key on columns of its streams"},
+        {"INSERT INTO out SELECT B.price, COUNT(*) AS n FROM bid B JOIN auc A ON B.auction = A.id GROUP BY B.price",
+         "GroupAggregate(groupBy=[price]) is not keyed by the join key (its groups would be split)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct plan *p = compile(cases[i].sql, 0);
+        int cols[PLAN_MAX_SOURCES];
+        char why[400];
+        ck_assert_int_eq(plan_split_columns(p, cols, why, sizeof why), -1);
+        ck_assert_msg(strstr(why, cases[i].why) != NULL, "%s", why);
+        plan_free(p);
+    }
+}
+END_TEST
+
 /* The idle-state TTL drops a regular join's keys no row wrote for that long. */
 START_TEST(test_join_state_ttl)
 {
@@ -163,6 +246,8 @@ int main(void)
     tcase_add_test(tc, test_interval_join_state_goes_with_the_watermark);
     tcase_add_test(tc, test_window_join_state_goes_with_the_watermark);
     tcase_add_test(tc, test_join_state_ttl);
+    tcase_add_test(tc, test_split_by_join_key_loses_nothing);
+    tcase_add_test(tc, test_split_refusals);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
 }
