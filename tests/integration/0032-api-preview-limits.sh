@@ -110,7 +110,9 @@ for i in $(seq 1 8); do
   echo "GET /v1/me during ten bomb previews: $((t1 - t0)) ms"
   sleep 0.2
 done
-[ "$worst" -lt 200 ] || fail "GET /v1/me took $worst ms during the storm"
+# an api blocked by the bombs would answer only when they time out (3000 ms); 1500 leaves room
+# for a loaded machine (200 failed at load 14 on 2 cores) and still tells the two apart
+[ "$worst" -lt 1500 ] || fail "GET /v1/me took $worst ms during the storm"
 wait_for 15 bash -c "[ \$(cat $TEST_TMP/storm.*.status 2>/dev/null | wc -l) -eq 10 ]" || fail "the storm's previews did not all answer"
 ok=$(grep -c '^200$' "$TEST_TMP"/storm.*.status | awk -F: '{s += $2} END {print s}')
 limited=$(grep -c '^429$' "$TEST_TMP"/storm.*.status | awk -F: '{s += $2} END {print s}')
