@@ -15,11 +15,12 @@ T_PIDS=()
 # comment, so the tables of controlplanes still running (other tests, other checkouts) stay.
 t_cleanup() {
   local p t owner
+  # (set -e holds in this trap too: a command failing here would turn a passed test into exit 1)
   for p in "${T_PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
   for p in "${T_PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
   if [ "$(id -u)" -eq 0 ] && command -v nft >/dev/null; then
     for t in $(nft list tables 2>/dev/null | awk '$2 == "inet" && $3 ~ /^sluice_/ {print $3}'); do
-      owner=$(nft list table inet "$t" 2>/dev/null | sed -n 's/.*comment "sluice controlplane pid \([0-9]*\)".*/\1/p')
+      owner=$(nft list table inet "$t" 2>/dev/null | sed -n 's/.*comment "sluice controlplane pid \([0-9]*\)".*/\1/p') || continue # (gone meanwhile: another test's controlplane deleted it)
       [ -n "$owner" ] && kill -0 "$owner" 2>/dev/null && continue
       nft delete table inet "$t" 2>/dev/null || true
     done
