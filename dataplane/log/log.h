@@ -86,8 +86,8 @@ struct seglog_compaction;
  * c's key, checked at every segment roll and commit, once their dirty (not yet compacted) part
  * is at least c->min_dirty_ratio of them (c is copied; its ctx is borrowed until close). */
 void seglog_writer_set_compaction(struct seglog_writer *w, const struct seglog_compaction *c);
-/* Compacts now (see seglog_writer_set_compaction()); 0 without a compaction set. now_ms is the
- * wall clock in epoch milliseconds (the age of tombstones). */
+/* Compacts now if the dirty ratio is reached (see seglog_writer_set_compaction()); 0 without a
+ * compaction set. now_ms is the wall clock in epoch milliseconds (the age of tombstones). */
 int seglog_writer_compact(struct seglog_writer *w, int64_t now_ms, char *err, size_t errlen);
 /* Writes buffered records to the segment file, and fsyncs it when sync is true (or when the
  * fsync_every_ms policy is due). Also applies age retention, at most once a second. */
