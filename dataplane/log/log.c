@@ -218,7 +218,8 @@ struct seglog_writer {
     bool has_commit_file;                /* LOG_COMMIT_FILE exists: keep it current */
     uint64_t committed;                  /* what it says, when it exists */
     struct seglog_compaction compaction; /* an upsert stream's (key set), see log_compact.h */
-    uint64_t compacted_to;               /* segments before this offset were compacted last time */
+    struct seglog_compactor *compactor;  /* offset map of the clean part; NULL until the first run */
+    uint64_t compacted_to;               /* segments before this offset are clean (compacted) */
 };
 
 /* The committed end in dir's LOG_COMMIT_FILE into *offset; 0, or -1 when there is none. */
@@ -504,6 +505,7 @@ void seglog_writer_close(struct seglog_writer *w)
         close(w->lock_fd); /* releases the flock */
     if (w->compaction.release)
         w->compaction.release(w->compaction.ctx);
+    seglog_compactor_free(w->compactor);
     free(w->dir);
     free(w->bases);
     free(w->sizes);
@@ -532,19 +534,46 @@ static int writer_roll(struct seglog_writer *w, char *err, size_t errlen)
 
 void seglog_writer_set_compaction(struct seglog_writer *w, const struct seglog_compaction *c) { w->compaction = *c; }
 
+/* Whether the dirty part of the closed segments bases[0..n) is a large enough fraction of them
+ * (the first clean are clean). */
+static bool dirty_enough(const struct seglog_writer *w, int n, int clean)
+{
+    uint64_t clean_bytes = 0, dirty_bytes = 0;
+    for (int i = 0; i < n; i++)
+        *(i < clean ? &clean_bytes : &dirty_bytes) += w->sizes[i];
+    double ratio = w->compaction.min_dirty_ratio > 0 ? w->compaction.min_dirty_ratio : 0.5;
+    return clean == 0 || (double)dirty_bytes >= ratio * (double)(clean_bytes + dirty_bytes);
+}
+
+static void writer_forget_compaction(struct seglog_writer *w)
+{
+    seglog_compactor_free(w->compactor);
+    w->compactor = NULL;
+    w->compacted_to = 0;
+}
+
 int seglog_writer_compact(struct seglog_writer *w, int64_t now_ms, char *err, size_t errlen)
 {
     if (!w->compaction.key)
         return 0;
     /* only what no truncate can cut: closed segments wholly before the committed end */
     uint64_t limit = w->hold_commits || w->has_commit_file ? w->committed : w->end_offset;
-    int n = 0;
+    int n = 0, clean = 0;
     while (n < w->nsegments - 1 && w->bases[n + 1] <= limit)
         n++;
-    if (n == 0 || w->bases[n] <= w->compacted_to)
-        return 0; /* nothing newly closed and committed since the last time */
-    if (seglog_compact_segments(w->dir, w->bases, n, &w->compaction, now_ms, w->sizes, err, errlen) != 0)
+    if (!w->compactor)
+        w->compacted_to = 0;
+    while (clean < n && w->bases[clean + 1] <= w->compacted_to)
+        clean++;
+    if (clean == n || !dirty_enough(w, n, clean))
+        return 0; /* nothing newly closed and committed, or too little of it */
+    if (!w->compactor && !(w->compactor = seglog_compactor_new()))
+        return fail(err, errlen, "out of memory");
+    if (seglog_compact_segments(w->compactor, w->dir, w->bases, n, clean, &w->compaction, now_ms, w->sizes, err,
+                                errlen) != 0) {
+        writer_forget_compaction(w); /* the next run reads everything again */
         return -1;
+    }
     w->compacted_to = w->bases[n];
     return 0;
 }
@@ -682,6 +711,8 @@ int seglog_writer_truncate(struct seglog_writer *w, uint64_t offset, char *err, 
         return fail(err, errlen, "cannot truncate log %s: %s", w->dir, strerror(errno));
     w->sizes[w->nsegments - 1] = pos;
     w->end_offset = offset;
+    if (offset < w->compacted_to)
+        writer_forget_compaction(w); /* the offset map names records cut off */
     if (w->has_commit_file && w->committed > offset)
         return commit_file_write(w, offset, err, errlen);
     return 0;

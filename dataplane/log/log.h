@@ -22,7 +22,8 @@
  * struct stream_record carries the kind and the row without it.
  *
  * Upsert streams: a writer given a struct seglog_compaction (seglog_writer_set_compaction(), see
- * log_compact.h) compacts its closed, committed segments as Kafka compacts a topic: per key,
+ * log_compact.h) compacts its closed, committed segments as Kafka compacts a topic (once their
+ * dirty part passes min.cleanable.dirty.ratio, keeping an offset map of the clean part): per key,
  * only the last record is kept, and runs of removed records become gap frames (log_frame.h) so
  * offsets stay stable. Compaction never touches what a truncate can still cut (the active
  * segment, and records past the committed end), so exactly-once recovery is unaffected.
@@ -82,10 +83,11 @@ void seglog_record_split(const char *data, uint32_t len, enum row_kind *kind, co
 struct seglog_compaction;
 /* Makes the partition an upsert stream's: from now on closed segments wholly before the
  * committed end (the end offset for a writer that does not hold commits) are compacted by
- * c's key at every segment roll (c is copied; its ctx is borrowed until close). */
+ * c's key, checked at every segment roll and commit, once their dirty (not yet compacted) part
+ * is at least c->min_dirty_ratio of them (c is copied; its ctx is borrowed until close). */
 void seglog_writer_set_compaction(struct seglog_writer *w, const struct seglog_compaction *c);
-/* Compacts now (see seglog_writer_set_compaction()); 0 without a compaction set. now_ms is the
- * wall clock in epoch milliseconds (the age of tombstones). */
+/* Compacts now if the dirty ratio is reached (see seglog_writer_set_compaction()); 0 without a
+ * compaction set. now_ms is the wall clock in epoch milliseconds (the age of tombstones). */
 int seglog_writer_compact(struct seglog_writer *w, int64_t now_ms, char *err, size_t errlen);
 /* Writes buffered records to the segment file, and fsyncs it when sync is true (or when the
  * fsync_every_ms policy is due). Also applies age retention, at most once a second. */

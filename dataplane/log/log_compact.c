@@ -99,9 +99,10 @@ static int key_map_grow(struct key_map *m)
     return 0;
 }
 
-/* Sets the last offset of key k[0..len). */
-static int key_map_put(struct key_map *m, const char *k, size_t len, uint64_t offset)
+/* Sets the last offset of key k[0..len); *prev gets the one it replaces (UINT64_MAX: none). */
+static int key_map_put(struct key_map *m, const char *k, size_t len, uint64_t offset, uint64_t *prev)
 {
+    *prev = UINT64_MAX;
     if ((m->count + 1) * 2 > m->cap && key_map_grow(m) != 0)
         return -1;
     uint64_t h = key_hash(k, len);
@@ -121,7 +122,8 @@ static int key_map_put(struct key_map *m, const char *k, size_t len, uint64_t of
         *e = (struct key_entry){h, offset, m->pool_len, (uint32_t)len, true};
         m->pool_len += len;
         m->count++;
-    }
+    } else
+        *prev = e->offset;
     e->offset = offset;
     return 0;
 }
@@ -186,17 +188,36 @@ struct frame {
     size_t key_len;
 };
 
-static int frame_at(const struct segment *s, size_t at, const struct seglog_compaction *c, struct frame *f)
+/* The frame at p[0..have) by its length alone: for a segment whose checksums were verified in
+ * this run already. */
+static enum seglog_frame_status frame_parse(const unsigned char *p, size_t have, size_t *size, uint64_t *count)
+{
+    if (have < LOG_FRAME_HEADER)
+        return LOG_FRAME_PARTIAL;
+    uint32_t len = seglog_get_u32(p);
+    size_t n = seglog_frame_size(len);
+    if (n == 0 || have < n)
+        return LOG_FRAME_BAD;
+    *size = n;
+    *count = len == LOG_GAP_MARK ? seglog_get_u64(p + LOG_FRAME_HEADER) : 1;
+    if (*count == 0)
+        return LOG_FRAME_BAD;
+    return len == LOG_GAP_MARK ? LOG_FRAME_GAP : LOG_FRAME_RECORD;
+}
+
+/* Reads the frame at at; verify: check its checksum; c: extract its key (else no key). */
+static int frame_at(const struct segment *s, size_t at, const struct seglog_compaction *c, bool verify, struct frame *f)
 {
     f->has_key = false;
-    f->status = seglog_frame_check(s->data + at, s->len - at, &f->size, &f->spans);
+    f->status = verify ? seglog_frame_check(s->data + at, s->len - at, &f->size, &f->spans)
+                       : frame_parse(s->data + at, s->len - at, &f->size, &f->spans);
     if (f->status != LOG_FRAME_RECORD)
         return f->status == LOG_FRAME_GAP ? 0 : -1;
     const char *row;
     uint32_t row_len;
     seglog_record_split((const char *)s->data + at + LOG_FRAME_HEADER, (uint32_t)(f->size - LOG_FRAME_HEADER), &f->kind,
                         &row, &row_len);
-    /* a -U record always goes: its key is never looked at; pass 2 (c NULL) needs no key */
+    /* a -U record always goes: its key is never looked at */
     f->has_key = c && f->kind != ROW_UPDATE_BEFORE && c->key(c->ctx, row, row_len, f->key, &f->key_len) == 0;
     return 0;
 }
@@ -206,26 +227,110 @@ static void segment_file(char *buf, size_t size, const char *dir, uint64_t base)
     snprintf(buf, size, "%s/%020" PRIu64 ".log", dir, base);
 }
 
-/* Pass 1: the last offset of every key in the segment, and the records without a key; *end
- * past its last offset. */
-static int collect_keys(const char *dir, uint64_t base, const struct seglog_compaction *c, struct key_map *m,
-                        struct frame *f, uint64_t *end, char *err, size_t errlen)
+/* ---------------------------------------------------------------- the compactor */
+
+struct seglog_compactor {
+    struct key_map map; /* key → last offset, over every segment compacted so far */
+    uint64_t *tombs;    /* bases of compacted segments that kept a tombstone */
+    int ntombs, captombs;
+};
+
+struct seglog_compactor *seglog_compactor_new(void) { return calloc(1, sizeof(struct seglog_compactor)); }
+
+void seglog_compactor_free(struct seglog_compactor *k)
+{
+    if (!k)
+        return;
+    key_map_free(&k->map);
+    free(k->tombs);
+    free(k);
+}
+
+static bool tomb_has(const struct seglog_compactor *k, uint64_t base)
+{
+    for (int i = 0; i < k->ntombs; i++)
+        if (k->tombs[i] == base)
+            return true;
+    return false;
+}
+
+static int tomb_set(struct seglog_compactor *k, uint64_t base, bool has)
+{
+    for (int i = 0; i < k->ntombs; i++)
+        if (k->tombs[i] == base) {
+            if (!has)
+                k->tombs[i] = k->tombs[--k->ntombs];
+            return 0;
+        }
+    if (!has)
+        return 0;
+    if (k->ntombs == k->captombs) {
+        int cap = k->captombs ? k->captombs * 2 : 16;
+        uint64_t *t = realloc(k->tombs, (size_t)cap * sizeof *t);
+        if (!t)
+            return -1;
+        k->tombs = t;
+        k->captombs = cap;
+    }
+    k->tombs[k->ntombs++] = base;
+    return 0;
+}
+
+/* One run of seglog_compact_segments(). */
+struct run {
+    struct seglog_compactor *k;
+    const char *dir;
+    const uint64_t *bases;
+    int n, clean;
+    const struct seglog_compaction *c;
+    int64_t now_ms;
+    bool *rewrite; /* per segment: rewrite it in pass 2 */
+    struct frame *f;
+    char *err;
+    size_t errlen;
+};
+
+/* A clean segment holding offset (one a newer record replaced) must be rewritten. */
+static void mark_superseded(struct run *r, uint64_t offset)
+{
+    if (offset == UINT64_MAX || r->clean == 0 || offset < r->bases[0] || offset >= r->bases[r->clean])
+        return;
+    int lo = 0, hi = r->clean - 1; /* the last segment whose base ≤ offset */
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (r->bases[mid] <= offset)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    r->rewrite[lo] = true;
+}
+
+/* Pass 1 over dirty segment i: the last offset of every key, the records without a key. */
+static int collect_keys(struct run *r, int i)
 {
     char path[COMPACT_PATH_MAX];
-    segment_file(path, sizeof path, dir, base);
+    segment_file(path, sizeof path, r->dir, r->bases[i]);
     struct segment s;
-    if (segment_load(path, &s, err, errlen) != 0)
+    if (segment_load(path, &s, r->err, r->errlen) != 0)
         return -1;
-    uint64_t offset = base;
+    struct frame *f = r->f;
+    struct key_map *m = &r->k->map;
+    uint64_t offset = r->bases[i], prev = UINT64_MAX;
     int rc = 0;
     for (size_t at = 0; at < s.len && rc == 0; at += f->size, offset += f->spans) {
-        if (frame_at(&s, at, c, f) != 0)
-            rc = fail(err, errlen, "segment %s: corrupt record at offset %" PRIu64, path, offset);
-        else if (f->status == LOG_FRAME_RECORD && f->kind != ROW_UPDATE_BEFORE &&
-                 (f->has_key ? key_map_put(m, f->key, f->key_len, offset) : key_map_keyless(m, offset)) != 0)
-            rc = fail(err, errlen, "out of memory");
+        if (frame_at(&s, at, r->c, true, f) != 0)
+            rc = fail(r->err, r->errlen, "segment %s: corrupt record at offset %" PRIu64, path, offset);
+        else if (f->status != LOG_FRAME_RECORD || f->kind == ROW_UPDATE_BEFORE)
+            continue;
+        else if (!f->has_key ? key_map_keyless(m, offset) != 0 : key_map_put(m, f->key, f->key_len, offset, &prev) != 0)
+            rc = fail(r->err, r->errlen, "out of memory");
+        else if (f->has_key)
+            mark_superseded(r, prev);
     }
-    *end = offset;
+    if (rc == 0 && offset != r->bases[i + 1])
+        rc = fail(r->err, r->errlen, "segment %s ends at offset %" PRIu64 ", the next one starts at %" PRIu64, path,
+                  offset, r->bases[i + 1]);
     segment_unload(&s);
     return rc;
 }
@@ -274,78 +379,128 @@ static int segment_replace(const char *path, const struct segment *s, const unsi
     return 0;
 }
 
-/* Pass 2: rewrites the segment with only the records whose bit is set in keep (bit i: offset
- * first + i): the last of each key and those without a key. */
-static int rewrite_segment(const char *dir, uint64_t base, const struct seglog_compaction *c,
-                           const unsigned char *keep_bits, uint64_t first, int64_t now_ms, struct frame *f,
-                           uint64_t *size, char *err, size_t errlen)
+static bool tombstones_expired(const struct seglog_compaction *c, const struct stat *st, int64_t now_ms)
+{
+    int64_t mtime = (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
+    int64_t keep_ms = c->delete_retention_ms ? c->delete_retention_ms : COMPACT_DAY_MS;
+    return keep_ms > 0 && now_ms - mtime > keep_ms;
+}
+
+/* Pass 2: rewrites segment i with only the records whose bit is set in keep (bit j: offset
+ * first + j): the last of each key and those without a key. Verifies checksums only in a clean
+ * segment (pass 1 verified the dirty ones). */
+static int rewrite_segment(struct run *r, int i, const unsigned char *keep_bits, uint64_t first, uint64_t *size)
 {
     char path[COMPACT_PATH_MAX];
-    segment_file(path, sizeof path, dir, base);
+    segment_file(path, sizeof path, r->dir, r->bases[i]);
     struct segment s;
-    if (segment_load(path, &s, err, errlen) != 0)
+    if (segment_load(path, &s, r->err, r->errlen) != 0)
         return -1;
-    int64_t mtime = (int64_t)s.st.st_mtim.tv_sec * 1000 + s.st.st_mtim.tv_nsec / 1000000;
-    int64_t keep_ms = c->delete_retention_ms ? c->delete_retention_ms : COMPACT_DAY_MS;
-    bool tombstones_expired = keep_ms > 0 && now_ms - mtime > keep_ms;
+    bool expired = tombstones_expired(r->c, &s.st, r->now_ms), tombs = false;
     unsigned char *out = malloc(s.len + LOG_GAP_FRAME);
     size_t len = 0;
-    uint64_t offset = base, pending = 0;
-    int rc = out ? 0 : fail(err, errlen, "out of memory");
+    uint64_t offset = r->bases[i], pending = 0;
+    struct frame *f = r->f;
+    int rc = out ? 0 : fail(r->err, r->errlen, "out of memory");
     for (size_t at = 0; at < s.len && rc == 0; at += f->size, offset += f->spans) {
-        if (frame_at(&s, at, NULL, f) != 0) {
-            rc = fail(err, errlen, "segment %s: corrupt record at offset %" PRIu64, path, offset);
+        if (frame_at(&s, at, NULL, i < r->clean, f) != 0) {
+            rc = fail(r->err, r->errlen, "segment %s: corrupt record at offset %" PRIu64, path, offset);
             break;
         }
         uint64_t bit = offset - first;
         bool keep = f->status == LOG_FRAME_RECORD && f->kind != ROW_UPDATE_BEFORE &&
-                    (keep_bits[bit >> 3] >> (bit & 7) & 1) && !(f->kind == ROW_DELETE && tombstones_expired);
+                    (keep_bits[bit >> 3] >> (bit & 7) & 1) && !(f->kind == ROW_DELETE && expired);
         if (!keep) {
             pending += f->spans;
             continue;
         }
+        tombs |= f->kind == ROW_DELETE;
         put_gap(out, &len, &pending);
         memcpy(out + len, s.data + at, f->size);
         len += f->size;
     }
     put_gap(out, &len, &pending);
     if (rc == 0 && (len != s.len || memcmp(out, s.data, len) != 0))
-        rc = segment_replace(path, &s, out, len, err, errlen);
+        rc = segment_replace(path, &s, out, len, r->err, r->errlen);
+    if (rc == 0 && tomb_set(r->k, r->bases[i], tombs) != 0)
+        rc = fail(r->err, r->errlen, "out of memory");
     *size = rc == 0 ? len : s.len;
     free(out);
     segment_unload(&s);
     return rc;
 }
 
-int seglog_compact_segments(const char *dir, const uint64_t *bases, int n, const struct seglog_compaction *c,
-                            int64_t now_ms, uint64_t *sizes, char *err, size_t errlen)
+/* Clean segments untouched by the dirty ones whose tombstones expired are rewritten too. */
+static void plan_expired(struct run *r)
 {
-    struct key_map m = {0};
-    struct frame *f = malloc(sizeof *f);
-    int rc = f ? 0 : fail(err, errlen, "out of memory");
-    uint64_t end = n > 0 ? bases[0] : 0;
-    for (int i = 0; i < n && rc == 0; i++)
-        rc = collect_keys(dir, bases[i], c, &m, f, &end, err, errlen);
-    /* what stays, as one bit per offset: pass 2 reads no key */
-    unsigned char *keep = NULL;
-    if (rc == 0 && n > 0 && !(keep = calloc((size_t)((end - bases[0]) / 8 + 1), 1)))
-        rc = fail(err, errlen, "out of memory");
-    for (size_t i = 0; keep && i < m.cap; i++)
-        if (m.slots[i].used)
-            keep[(m.slots[i].offset - bases[0]) >> 3] |= (unsigned char)(1u << ((m.slots[i].offset - bases[0]) & 7));
-    for (size_t i = 0; keep && i < m.nkeyless; i++)
-        keep[(m.keyless[i] - bases[0]) >> 3] |= (unsigned char)(1u << ((m.keyless[i] - bases[0]) & 7));
-    for (int i = 0; i < n && rc == 0; i++)
-        rc = rewrite_segment(dir, bases[i], c, keep, bases[0], now_ms, f, &sizes[i], err, errlen);
+    char path[COMPACT_PATH_MAX];
+    struct stat st;
+    for (int i = 0; i < r->clean; i++)
+        if (!r->rewrite[i] && tomb_has(r->k, r->bases[i])) {
+            segment_file(path, sizeof path, r->dir, r->bases[i]);
+            r->rewrite[i] = stat(path, &st) == 0 && tombstones_expired(r->c, &st, r->now_ms);
+        }
+}
+
+static void set_bit(unsigned char *bits, uint64_t first, uint64_t end, uint64_t offset)
+{
+    if (offset >= first && offset < end)
+        bits[(offset - first) >> 3] |= (unsigned char)(1u << ((offset - first) & 7));
+}
+
+/* What stays of [first, end), as one bit per offset: pass 2 reads no key. */
+static unsigned char *keep_bits(const struct key_map *m, uint64_t first, uint64_t end)
+{
+    unsigned char *bits = calloc((size_t)((end - first) / 8 + 1), 1);
+    for (size_t i = 0; bits && i < m->cap; i++)
+        if (m->slots[i].used)
+            set_bit(bits, first, end, m->slots[i].offset);
+    for (size_t i = 0; bits && i < m->nkeyless; i++)
+        set_bit(bits, first, end, m->keyless[i]);
+    return bits;
+}
+
+static int run_passes(struct run *r, uint64_t *sizes)
+{
+    for (int i = r->clean; i < r->n; i++) {
+        r->rewrite[i] = true;
+        if (collect_keys(r, i) != 0)
+            return -1;
+    }
+    plan_expired(r);
+    int first = 0;
+    while (first < r->n && !r->rewrite[first])
+        first++;
+    if (first == r->n)
+        return 0;
+    unsigned char *keep = keep_bits(&r->k->map, r->bases[first], r->bases[r->n]);
+    if (!keep)
+        return fail(r->err, r->errlen, "out of memory");
+    int rc = 0;
+    for (int i = first; i < r->n && rc == 0; i++)
+        if (r->rewrite[i])
+            rc = rewrite_segment(r, i, keep, r->bases[first], &sizes[i]);
     free(keep);
-    if (rc == 0 && n > 0) {
+    return rc;
+}
+
+int seglog_compact_segments(struct seglog_compactor *k, const char *dir, const uint64_t *bases, int n, int clean,
+                            const struct seglog_compaction *c, int64_t now_ms, uint64_t *sizes, char *err,
+                            size_t errlen)
+{
+    if (n <= 0)
+        return 0;
+    struct run r = {
+        k, dir, bases, n, clean, c, now_ms, calloc((size_t)n, sizeof(bool)), malloc(sizeof(struct frame)), err, errlen};
+    int rc = r.rewrite && r.f ? run_passes(&r, sizes) : fail(err, errlen, "out of memory");
+    free(r.rewrite);
+    free(r.f);
+    if (rc == 0) {
         int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd >= 0) {
             fsync(dfd);
             close(dfd);
         }
     }
-    key_map_free(&m);
-    free(f);
     return rc;
 }

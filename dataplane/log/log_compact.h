@@ -23,12 +23,28 @@ struct seglog_compaction {
     void *ctx;
     void (*release)(void *ctx);  /* optional: frees ctx when the writer closes */
     int64_t delete_retention_ms; /* keep tombstones this long; 0 = 24 hours; < 0 = forever */
+    /* Kafka's min.cleanable.dirty.ratio: compact once the dirty (not yet compacted) bytes are at
+     * least this fraction of the closed, committed segments' bytes; 0 = 0.5. The partition then
+     * stays below about live set / (1 - ratio), plus a segment and the active one. */
+    double min_dirty_ratio;
 };
 
+/* Kafka's log cleaner: the offset map of the segments compacted so far (their "clean" part),
+ * kept between runs so that a run reads only the segments written since (the "dirty" part). */
+struct seglog_compactor;
+struct seglog_compactor *seglog_compactor_new(void);    /* NULL when out of memory */
+void seglog_compactor_free(struct seglog_compactor *k); /* NULL is a no-op */
+
 /* Compacts the closed segments bases[0..n) of the partition at dir, as one: per key only the
- * last record of them all stays. now_ms: the wall clock, epoch ms.
- * sizes[0..n) get the segments' sizes afterwards. Returns 0, or -1 with a message. */
-int seglog_compact_segments(const char *dir, const uint64_t *bases, int n, const struct seglog_compaction *c,
-                            int64_t now_ms, uint64_t *sizes, char *err, size_t errlen);
+ * last record of them all stays. bases[n] is where the last one ends (the next segment's base).
+ * bases[0..clean) are clean: compacted by earlier runs of k (and not changed since); they are
+ * not read for keys, and each is rewritten only when a record of the dirty segments
+ * bases[clean..n) supersedes one of its records, or its tombstones expired. Checksums are
+ * verified once per run and segment read. now_ms: the wall clock, epoch ms. sizes[0..n) hold the
+ * segments' sizes and get their sizes afterwards. Returns 0, or -1 with a message; after an
+ * error k no longer matches the segments: free it and start over with clean = 0. */
+int seglog_compact_segments(struct seglog_compactor *k, const char *dir, const uint64_t *bases, int n, int clean,
+                            const struct seglog_compaction *c, int64_t now_ms, uint64_t *sizes, char *err,
+                            size_t errlen);
 
 #endif

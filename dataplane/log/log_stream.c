@@ -141,7 +141,8 @@ static int log_stream_set_key(void *writer, const struct schema *schema, char *e
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    seglog_writer_set_compaction(writer, &(struct seglog_compaction){upsert_key, k, upsert_key_release, 0});
+    seglog_writer_set_compaction(
+        writer, &(struct seglog_compaction){.key = upsert_key, .ctx = k, .release = upsert_key_release});
     return 0;
 }
 

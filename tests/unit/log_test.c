@@ -2,6 +2,7 @@
  * a torn or corrupt tail, truncation, retention, tailing readers, CRC-32C, the writer lock and
  * file ownership. */
 #include <check.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -567,7 +568,9 @@ START_TEST(test_upsert_compaction)
         ck_assert_int_eq(b->append_kind(w, u->kind, row, (uint32_t)len, err, sizeof err), 0);
         if (i + 1 == COMMIT) {
             ck_assert_int_eq(b->flush(w, true, err, sizeof err), 0);
-            ck_assert_int_eq(b->commit(w, COMMIT, err, sizeof err), 0); /* compacts */
+            /* compacts: nothing is clean yet, so all of the closed, committed part is dirty (the
+             * dirty ratio, 1, is past min.cleanable.dirty.ratio) */
+            ck_assert_int_eq(b->commit(w, COMMIT, err, sizeof err), 0);
         }
     }
     ck_assert_int_eq(b->flush(w, true, err, sizeof err), 0);
@@ -642,6 +645,112 @@ START_TEST(test_upsert_compaction)
 }
 END_TEST
 
+static int count_segments(const char *dir)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strlen(e->d_name) > 4 && strcmp(e->d_name + strlen(e->d_name) - 4, ".log") == 0;
+    closedir(d);
+    return n;
+}
+
+/* Compaction as Kafka's cleaner: it runs only once the dirty part of the closed segments is at
+ * least half of them (min.cleanable.dirty.ratio 0.5), so it is deferred between runs, yet the log
+ * stays bounded: at most 1 / (1 - 0.5) = 2 times the live set (one record per key, and the gap
+ * frames around them and in each emptied segment) plus the active segment, over many rolls;
+ * and a reader still sees every key's last record. */
+START_TEST(test_compaction_dirty_ratio_bound)
+{
+    const struct stream_backend *b = stream_backend_find("log");
+    char loc[300], dir[320];
+    snprintf(loc, sizeof loc, "%s/s", tmpdir);
+    snprintf(dir, sizeof dir, "%s/0", loc);
+    struct field fields[] = {{"k", VT_BIGINT}, {"v", VT_BIGINT}};
+    struct schema schema = {fields, 2, -1, 0, {0}, 1, 0};
+    enum { SEGMENT = 300, N = 6000, K = 20 };
+    struct stream_property props[] = {{"segment.bytes", "300"}};
+    int np;
+    void *w;
+    ck_assert_int_eq(b->partitions(loc, 1, props, 1, &np, err, sizeof err), 0);
+    ck_assert_int_eq(b->open_writer(loc, 0, props, 1, &w, err, sizeof err), 0);
+    ck_assert_int_eq(b->set_key(w, &schema, err, sizeof err), 0);
+    static uint64_t live[K]; /* bytes of each key's last record frame */
+    char row[64];
+    uint64_t max_bytes = 0, max_ratio_x100 = 0;
+    for (int i = 0; i < N; i++) {
+        int k = (i * 7) % K, len = snprintf(row, sizeof row, "{\"v\":%d,\"k\":%d}", i, k);
+        enum row_kind kind = i < K ? ROW_INSERT : i % 9 == 4 ? ROW_UPDATE_BEFORE : ROW_UPDATE_AFTER;
+        ck_assert_int_eq(b->append_kind(w, kind, row, (uint32_t)len, err, sizeof err), 0);
+        if (kind != ROW_UPDATE_BEFORE)
+            live[k] = 8 + (uint64_t)len + (kind == ROW_INSERT ? 0 : LOG_KIND_PREFIX);
+        if (i % 7 != 0)
+            continue;
+        ck_assert_int_eq(b->flush(w, false, err, sizeof err), 0);
+        uint64_t bytes, live_bytes = 0;
+        ck_assert_int_eq(seglog_partition_bytes(dir, &bytes, err, sizeof err), 0);
+        int nseg = count_segments(dir);
+        for (int j = 0; j < K; j++)
+            live_bytes += live[j];
+        /* a gap frame may precede each live record, and one fills each emptied segment */
+        uint64_t compacted = live_bytes + 16 * (uint64_t)(K + nseg);
+        ck_assert_uint_le(bytes, 2 * compacted + SEGMENT + 64);
+        if (i > N / 2 && bytes * 100 / compacted > max_ratio_x100)
+            max_ratio_x100 = bytes * 100 / compacted;
+        if (bytes > max_bytes)
+            max_bytes = bytes;
+    }
+    /* compaction was deferred: the log grew well past its compacted size between runs */
+    ck_assert_uint_gt(max_ratio_x100, 150);
+    ck_assert_uint_lt(max_bytes, (uint64_t)N * 8); /* far below what was written (~N * 28) */
+    ck_assert_int_eq(b->flush(w, true, err, sizeof err), 0);
+    b->close_writer(w);
+    /* every key's last value is read back, at increasing offsets; in the part compacted (by
+     * many runs, before the first -U, which each run removes) only the last record of each key
+     * there (a record of the dirty part may supersede it) */
+    struct seglog_reader *r;
+    struct stream_record recs[64];
+    static int seen_k[N], seen_v[N];
+    int last_v[K], got, nseen = 0, first_u = N;
+    for (int j = 0; j < K; j++)
+        last_v[j] = -1;
+    ck_assert_int_eq(seglog_reader_open(dir, 0, &r, err, sizeof err), 0);
+    while ((got = seglog_reader_read(r, recs, 64, err, sizeof err)) > 0)
+        for (int i = 0; i < got; i++) {
+            char text[64];
+            int v, k;
+            ck_assert_uint_lt(recs[i].len, sizeof text);
+            memcpy(text, recs[i].data, recs[i].len);
+            text[recs[i].len] = '\0';
+            ck_assert_int_eq(sscanf(text, "{\"v\":%d,\"k\":%d}", &v, &k), 2);
+            ck_assert_uint_eq(recs[i].offset, (uint64_t)v);
+            ck_assert(nseen == 0 || v > seen_v[nseen - 1]);
+            if (recs[i].kind == ROW_UPDATE_BEFORE) { /* only in the part not compacted yet */
+                first_u = v < first_u ? v : first_u;
+                continue;
+            }
+            seen_k[nseen] = k;
+            seen_v[nseen++] = v;
+            last_v[k] = v;
+        }
+    ck_assert_int_eq(got, 0);
+    seglog_reader_close(r);
+    ck_assert_int_gt(first_u, N / 2);
+    for (int i = 0; i < nseen && seen_v[i] < first_u - 12; i++) /* a segment holds < 12 records */
+        for (int j = i + 1; j < nseen && seen_v[j] < first_u - 12; j++)
+            ck_assert_msg(seen_k[j] != seen_k[i], "offset %d of key %d stays after compaction (later %d, first -U %d)",
+                          seen_v[i], seen_k[i], seen_v[j], first_u);
+    for (int j = 0; j < K; j++) {
+        int want = -1;
+        for (int i = 0; i < N; i++)
+            if ((i * 7) % K == j && !(i >= K && i % 9 == 4))
+                want = i;
+        ck_assert_int_eq(last_v[j], want);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("log");
@@ -662,6 +771,7 @@ int main(void)
     tcase_add_test(tc, test_writer_gives_files_the_directory_owner);
     tcase_add_test(tc, test_row_kinds);
     tcase_add_test(tc, test_upsert_compaction);
+    tcase_add_test(tc, test_compaction_dirty_ratio_bound);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
 }
