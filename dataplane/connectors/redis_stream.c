@@ -389,31 +389,77 @@ static int redis_read(void *reader, struct stream_record *recs, int max, char *e
     return redis_entries(kr, kr->batch, recs, err, errlen);
 }
 
+/* Writes v in decimal at p: the end. */
+static char *redis_put_u64(char *p, uint64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    do
+        tmp[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n > 0)
+        *p++ = tmp[--n];
+    return p;
+}
+
+/* Appends entry id "MS-SEQ" of offset as a RESP bulk string at p: the end. */
+static char *redis_put_id(char *p, uint64_t offset)
+{
+    char id[48], *e = redis_put_u64(id, offset >> REDIS_SEQ_BITS);
+    *e++ = '-';
+    e = redis_put_u64(e, offset & ((1u << REDIS_SEQ_BITS) - 1));
+    *p++ = '$';
+    p = redis_put_u64(p, (uint64_t)(e - id));
+    memcpy(p, "\r\n", 2);
+    memcpy(p + 2, id, (size_t)(e - id));
+    memcpy(p + 2 + (e - id), "\r\n", 2);
+    return p + 4 + (e - id);
+}
+
+/* One XACK of ids offs[0..n) (RESP formatted here: no per-id printf): 0, or -1 when the
+ * connection failed. An error reply is ignored (the entries stay pending and are read again). */
+static int redis_xack(struct redis_reader *kr, const uint64_t *offs, size_t n)
+{
+    size_t slen = strlen(kr->s.stream), glen = strlen(kr->s.group);
+    char *buf = malloc(64 + slen + glen + n * 52), *p = buf;
+    if (!buf)
+        return 0; /* stays pending */
+    p += sprintf(p, "*%zu\r\n$4\r\nXACK\r\n$%zu\r\n", n + 3, slen);
+    memcpy(p, kr->s.stream, slen);
+    p += slen;
+    p += sprintf(p, "\r\n$%zu\r\n", glen);
+    memcpy(p, kr->s.group, glen);
+    memcpy(p + glen, "\r\n", 2);
+    p += glen + 2;
+    for (size_t i = 0; i < n; i++)
+        p = redis_put_id(p, offs[i]);
+    redisReply *reply = NULL;
+    int rc = redisAppendFormattedCommand(kr->c, buf, (size_t)(p - buf)) == REDIS_OK &&
+                     redisGetReply(kr->c, (void **)&reply) == REDIS_OK && reply
+                 ? 0
+                 : -1;
+    if (reply)
+        freeReplyObject(reply);
+    free(buf);
+    return rc;
+}
+
 /* XACK of the unacknowledged entries below offset; on a failure they stay for the next call. */
 static void redis_acknowledge(void *reader, uint64_t offset)
 {
     struct redis_reader *kr = reader;
-    char ids[REDIS_ACK_CHUNK][48];
-    const char *argv[3 + REDIS_ACK_CHUNK] = {"XACK", kr->s.stream, kr->s.group};
+    uint64_t ids[REDIS_ACK_CHUNK];
     size_t keep = 0, i = 0;
     while (kr->c && i < kr->nunacked) {
-        int argc = 3;
-        size_t from = i;
-        for (; i < kr->nunacked && argc < 3 + REDIS_ACK_CHUNK; i++)
-            if (kr->unacked[i] < offset) {
-                redis_offset_id(kr->unacked[i], ids[argc - 3], sizeof ids[0]);
-                argv[argc] = ids[argc - 3];
-                argc++;
-            }
-        char e[256];
-        redisReply *reply = argc > 3 ? redis_call(kr->c, argc, argv, &kr->s, e, sizeof e) : NULL;
-        if (argc > 3 && !reply) {
+        size_t n = 0, from = i;
+        for (; i < kr->nunacked && n < REDIS_ACK_CHUNK; i++)
+            if (kr->unacked[i] < offset)
+                ids[n++] = kr->unacked[i];
+        if (n > 0 && redis_xack(kr, ids, n) != 0) {
             redis_reader_drop(kr);
             i = from;
             break;
         }
-        if (reply)
-            freeReplyObject(reply);
     }
     for (size_t k = 0; k < kr->nunacked; k++) /* what was not acknowledged stays */
         if (kr->unacked[k] >= offset || k >= i)
