@@ -102,8 +102,12 @@ static int redis_produce(const char *port, const char *stream)
     int rc = 0, pending = 0;
     for (size_t i = 0; i < n && rc == 0; i++) { /* the RESP text of XADD, as the sink formats it */
         size_t l = strlen(lines[i]), need = blen + l + strlen(stream) + 96;
-        if (need > bcap && !(buf = realloc(buf, bcap = need * 2)))
-            return 1;
+        if (need > bcap) {
+            char *more = realloc(buf, bcap = need * 2);
+            if (!more)
+                return 1; /* exits: the buffer goes with the process */
+            buf = more;
+        }
         blen += (size_t)sprintf(buf + blen, "*5\r\n$4\r\nXADD\r\n$%zu\r\n%s\r\n$1\r\n*\r\n$4\r\ndata\r\n$%zu\r\n",
                                 strlen(stream), stream, l);
         memcpy(buf + blen, lines[i], l);
