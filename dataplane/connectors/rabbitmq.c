@@ -377,6 +377,7 @@ struct rmq_writer {
     uint32_t *lens;
     bool *confirmed;   /* per record */
     size_t nconfirmed; /* of them, true */
+    uint64_t acked_to; /* records 1..acked_to confirmed by a multiple basic.ack: not looked at again */
     size_t n, capn;
     size_t published;       /* of the n, published on this connection (delivery tags tag_base + 1 ...) */
     size_t published_bytes; /* their bytes in buf */
@@ -418,6 +419,7 @@ static int rmq_writer_connect(struct rmq_writer *w, char *err, size_t errlen)
     if (w->n)
         memset(w->confirmed, 0, w->n * sizeof *w->confirmed);
     w->nconfirmed = 0;
+    w->acked_to = 0;
     return 0;
 }
 
@@ -506,11 +508,13 @@ static int rmq_read_confirm(struct rmq_writer *w, char *err, size_t errlen)
     }
     const amqp_basic_ack_t *ack = f.payload.method.decoded;
     uint64_t tag = ack->delivery_tag - w->tag_base; /* 1-based index in the kept records */
-    for (uint64_t i = ack->multiple ? 1 : tag; i <= tag && i <= w->n; i++)
+    for (uint64_t i = ack->multiple ? w->acked_to + 1 : tag; i <= tag && i <= w->n; i++)
         if (!w->confirmed[i - 1]) {
             w->confirmed[i - 1] = true;
             w->nconfirmed++;
         }
+    if (ack->multiple && tag > w->acked_to) /* each multiple ack walks only the records it adds */
+        w->acked_to = tag <= w->n ? tag : w->n;
     return 0;
 }
 
@@ -537,6 +541,7 @@ static int rmq_flush(void *writer, bool sync, char *err, size_t errlen)
     if (sync) {
         w->tag_base += w->published;
         w->n = w->len = w->published = w->published_bytes = w->nconfirmed = 0;
+        w->acked_to = 0;
     }
     return 0;
 }

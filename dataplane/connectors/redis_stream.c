@@ -14,12 +14,13 @@
 #include "dataplane/connectors/broker_common.h"
 
 #define REDIS_SEQ_BITS 20
-#define REDIS_RETRY_MS 500     /* between two attempts to reconnect */
-#define REDIS_GIVE_UP_MS 60000 /* a server unreachable this long fails the task */
-#define REDIS_BLOCK_MS "10"    /* a read waits this long for new entries */
-#define REDIS_ACK_CHUNK 500    /* ids per XACK */
-#define REDIS_WRITE_BATCH 1000 /* records buffered before a writer sends them */
-#define REDIS_BATCH_MAX 1024   /* entries per read */
+#define REDIS_RETRY_MS 500       /* between two attempts to reconnect */
+#define REDIS_GIVE_UP_MS 60000   /* a server unreachable this long fails the task */
+#define REDIS_BLOCK_MS "10"      /* a read waits this long for new entries */
+#define REDIS_ACK_CHUNK 500      /* ids per XACK */
+#define REDIS_WRITE_BATCH 1000   /* records buffered before a writer sends them */
+#define REDIS_READ_BUF (1 << 20) /* a reader buffer up to this size is kept when empty */
+#define REDIS_BATCH_MAX 1024     /* entries per read */
 
 /* ---------------------------------------------------------------- ids and offsets */
 
@@ -161,6 +162,7 @@ static redisContext *redis_connect(const struct redis_settings *s, char *err, si
         goto fail;
     }
     redisSetTimeout(c, tv);
+    c->reader->maxbuf = REDIS_READ_BUF; /* not freed and grown again for every batch of replies */
     char db[16];
     snprintf(db, sizeof db, "%d", s->db);
     const char *auth[] = {"AUTH", s->username && *s->username ? s->username : "default", s->password};
@@ -387,31 +389,77 @@ static int redis_read(void *reader, struct stream_record *recs, int max, char *e
     return redis_entries(kr, kr->batch, recs, err, errlen);
 }
 
+/* Writes v in decimal at p: the end. */
+static char *redis_put_u64(char *p, uint64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    do
+        tmp[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n > 0)
+        *p++ = tmp[--n];
+    return p;
+}
+
+/* Appends entry id "MS-SEQ" of offset as a RESP bulk string at p: the end. */
+static char *redis_put_id(char *p, uint64_t offset)
+{
+    char id[48], *e = redis_put_u64(id, offset >> REDIS_SEQ_BITS);
+    *e++ = '-';
+    e = redis_put_u64(e, offset & ((1u << REDIS_SEQ_BITS) - 1));
+    *p++ = '$';
+    p = redis_put_u64(p, (uint64_t)(e - id));
+    memcpy(p, "\r\n", 2);
+    memcpy(p + 2, id, (size_t)(e - id));
+    memcpy(p + 2 + (e - id), "\r\n", 2);
+    return p + 4 + (e - id);
+}
+
+/* One XACK of ids offs[0..n) (RESP formatted here: no per-id printf): 0, or -1 when the
+ * connection failed. An error reply is ignored (the entries stay pending and are read again). */
+static int redis_xack(struct redis_reader *kr, const uint64_t *offs, size_t n)
+{
+    size_t slen = strlen(kr->s.stream), glen = strlen(kr->s.group);
+    char *buf = malloc(64 + slen + glen + n * 52), *p = buf;
+    if (!buf)
+        return 0; /* stays pending */
+    p += sprintf(p, "*%zu\r\n$4\r\nXACK\r\n$%zu\r\n", n + 3, slen);
+    memcpy(p, kr->s.stream, slen);
+    p += slen;
+    p += sprintf(p, "\r\n$%zu\r\n", glen);
+    memcpy(p, kr->s.group, glen);
+    memcpy(p + glen, "\r\n", 2);
+    p += glen + 2;
+    for (size_t i = 0; i < n; i++)
+        p = redis_put_id(p, offs[i]);
+    redisReply *reply = NULL;
+    int rc = redisAppendFormattedCommand(kr->c, buf, (size_t)(p - buf)) == REDIS_OK &&
+                     redisGetReply(kr->c, (void **)&reply) == REDIS_OK && reply
+                 ? 0
+                 : -1;
+    if (reply)
+        freeReplyObject(reply);
+    free(buf);
+    return rc;
+}
+
 /* XACK of the unacknowledged entries below offset; on a failure they stay for the next call. */
 static void redis_acknowledge(void *reader, uint64_t offset)
 {
     struct redis_reader *kr = reader;
-    char ids[REDIS_ACK_CHUNK][48];
-    const char *argv[3 + REDIS_ACK_CHUNK] = {"XACK", kr->s.stream, kr->s.group};
+    uint64_t ids[REDIS_ACK_CHUNK];
     size_t keep = 0, i = 0;
     while (kr->c && i < kr->nunacked) {
-        int argc = 3;
-        size_t from = i;
-        for (; i < kr->nunacked && argc < 3 + REDIS_ACK_CHUNK; i++)
-            if (kr->unacked[i] < offset) {
-                redis_offset_id(kr->unacked[i], ids[argc - 3], sizeof ids[0]);
-                argv[argc] = ids[argc - 3];
-                argc++;
-            }
-        char e[256];
-        redisReply *reply = argc > 3 ? redis_call(kr->c, argc, argv, &kr->s, e, sizeof e) : NULL;
-        if (argc > 3 && !reply) {
+        size_t n = 0, from = i;
+        for (; i < kr->nunacked && n < REDIS_ACK_CHUNK; i++)
+            if (kr->unacked[i] < offset)
+                ids[n++] = kr->unacked[i];
+        if (n > 0 && redis_xack(kr, ids, n) != 0) {
             redis_reader_drop(kr);
             i = from;
             break;
         }
-        if (reply)
-            freeReplyObject(reply);
     }
     for (size_t k = 0; k < kr->nunacked; k++) /* what was not acknowledged stays */
         if (kr->unacked[k] >= offset || k >= i)
@@ -455,11 +503,11 @@ static int redis_end_offset(void *reader, uint64_t *end, char *err, size_t errle
 struct redis_writer {
     struct redis_settings s;
     redisContext *c; /* NULL while disconnected */
-    char maxlen[24];
-    char *buf; /* the records appended since the last flush, back to back: sent again after a reconnect */
-    size_t len, cap;
-    uint32_t *lens;
-    size_t n, caplens;
+    char *prefix;    /* each XADD's protocol text up to the record's bulk string (RESP) */
+    size_t prefix_len;
+    char *buf; /* the XADDs of the records appended since the last flush, in RESP, back to back: sent
+                * again after a reconnect */
+    size_t len, cap, n;
     stream_progress_fn progress;
     void *progress_ctx;
 };
@@ -472,9 +520,37 @@ static void redis_close_writer(void *writer)
     if (w->c)
         redisFree(w->c);
     free(w->buf);
-    free(w->lens);
+    free(w->prefix);
     option_table_free(&redis_option_table, &w->s);
     free(w);
+}
+
+/* The RESP text of "XADD stream [MAXLEN [~] n] * field" without the record's bulk string, the
+ * array header counting it: formatted once, so that an append only copies the record. */
+static int redis_writer_prefix(struct redis_writer *w)
+{
+    char maxlen[24];
+    snprintf(maxlen, sizeof maxlen, "%" PRId64, w->s.maxlen);
+    const char *argv[8] = {"XADD", w->s.stream};
+    int argc = 2;
+    if (w->s.maxlen > 0) {
+        argv[argc++] = "MAXLEN";
+        if (!w->s.maxlen_exact)
+            argv[argc++] = "~";
+        argv[argc++] = maxlen;
+    }
+    argv[argc++] = "*";
+    argv[argc++] = w->s.field;
+    size_t cap = 16;
+    for (int i = 0; i < argc; i++)
+        cap += strlen(argv[i]) + 24;
+    if (!(w->prefix = malloc(cap)))
+        return -1;
+    size_t at = (size_t)snprintf(w->prefix, cap, "*%d\r\n", argc + 1);
+    for (int i = 0; i < argc; i++)
+        at += (size_t)snprintf(w->prefix + at, cap - at, "$%zu\r\n%s\r\n", strlen(argv[i]), argv[i]);
+    w->prefix_len = at;
+    return 0;
 }
 
 static int redis_open_writer(const char *location, int partition, const struct stream_property *props, int nprops,
@@ -489,7 +565,11 @@ static int redis_open_writer(const char *location, int partition, const struct s
         redis_close_writer(w);
         return -1;
     }
-    snprintf(w->maxlen, sizeof w->maxlen, "%" PRId64, w->s.maxlen);
+    if (redis_writer_prefix(w) != 0) {
+        snprintf(err, errlen, "out of memory");
+        redis_close_writer(w);
+        return -1;
+    }
     *writer = w;
     return 0;
 }
@@ -499,49 +579,27 @@ static int redis_flush(void *writer, bool sync, char *err, size_t errlen);
 static int redis_append(void *writer, const void *data, uint32_t len, char *err, size_t errlen)
 {
     struct redis_writer *w = writer;
-    if (broker_buf_reserve(&w->buf, &w->cap, w->len + len) != 0)
-        goto oom;
-    if (w->n == w->caplens) {
-        size_t cap = w->caplens ? w->caplens * 2 : 1024;
-        uint32_t *l = realloc(w->lens, cap * sizeof *l);
-        if (!l)
-            goto oom;
-        w->lens = l;
-        w->caplens = cap;
+    if (broker_buf_reserve(&w->buf, &w->cap, w->len + w->prefix_len + len + 16) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
     }
-    memcpy(w->buf + w->len, data, len);
-    w->len += len;
-    w->lens[w->n++] = len;
+    char *p = w->buf + w->len;
+    memcpy(p, w->prefix, w->prefix_len);
+    p += w->prefix_len;
+    p += sprintf(p, "$%" PRIu32 "\r\n", len);
+    memcpy(p, data, len);
+    memcpy(p + len, "\r\n", 2);
+    w->len = (size_t)(p + len + 2 - w->buf);
+    w->n++;
     return w->n >= REDIS_WRITE_BATCH ? redis_flush(w, false, err, errlen) : 0;
-oom:
-    snprintf(err, errlen, "out of memory");
-    return -1;
 }
 
-/* Sends the buffered records as pipelined XADDs and reads every reply: 0, 1 when the
- * connection failed (send them again), -1 with err on an error reply. */
+/* Sends the buffered XADDs in one write and reads every reply: 0, 1 when the connection failed
+ * (send them again), -1 with err on an error reply. */
 static int redis_send(struct redis_writer *w, char *err, size_t errlen)
 {
-    const char *argv[9] = {"XADD", w->s.stream};
-    size_t lens[9] = {4, strlen(w->s.stream)};
-    int argc = 2;
-    if (w->s.maxlen > 0) {
-        argv[argc++] = "MAXLEN";
-        if (!w->s.maxlen_exact)
-            argv[argc++] = "~";
-        argv[argc++] = w->maxlen;
-    }
-    argv[argc++] = "*";
-    argv[argc++] = w->s.field;
-    for (int i = 2; i < argc; i++)
-        lens[i] = strlen(argv[i]);
-    size_t at = 0;
-    for (size_t i = 0; i < w->n; at += w->lens[i++]) {
-        argv[argc] = w->buf + at;
-        lens[argc] = w->lens[i];
-        if (redisAppendCommandArgv(w->c, argc + 1, argv, lens) != REDIS_OK)
-            return 1;
-    }
+    if (redisAppendFormattedCommand(w->c, w->buf, w->len) != REDIS_OK)
+        return 1;
     int rc = 0;
     for (size_t i = 0; i < w->n; i++) {
         redisReply *reply = NULL;

@@ -2,8 +2,11 @@
  * pipeline's, on a server the bench started:
  *
  *   broker_bench redis-produce PORT STREAM    XADDs each stdin line as field "data" of STREAM
- *                                             (hiredis, pipelined 1,000 at a time)
- *   broker_bench redis-consume PORT STREAM N  XREADs the first N entries of STREAM, 1,000 a call
+ *                                             (hiredis, pipelined 1,000 at a time, formatted
+ *                                             into one buffer as the sink does)
+ *   broker_bench redis-consume PORT STREAM N  reads the first N entries of STREAM in consumer
+ *                                             group "bench" (XREADGROUP, 1,000 a call) and
+ *                                             XACKs each call's entries, as the source does
  *   broker_bench rabbit-consume PORT QUEUE N  consumes N messages of QUEUE (librabbitmq, as
  *                                             guest: basic.consume, prefetch 1,000, acked 500 at
  *                                             a time)
@@ -91,18 +94,52 @@ static int redis_produce(const char *port, const char *stream)
     redisContext *c = redis_connect(port);
     if (!c)
         return 1;
+    size_t bcap = 1 << 20, blen = 0;
+    char *buf = malloc(bcap);
+    if (!buf)
+        return 1;
     struct bench_clock t0 = bench_now();
     int rc = 0, pending = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        redisAppendCommand(c, "XADD %s * data %s", stream, lines[i]);
+    for (size_t i = 0; i < n && rc == 0; i++) { /* the RESP text of XADD, as the sink formats it */
+        size_t l = strlen(lines[i]), need = blen + l + strlen(stream) + 96;
+        if (need > bcap) {
+            char *more = realloc(buf, bcap = need * 2);
+            if (!more)
+                return 1; /* exits: the buffer goes with the process */
+            buf = more;
+        }
+        blen += (size_t)sprintf(buf + blen, "*5\r\n$4\r\nXADD\r\n$%zu\r\n%s\r\n$1\r\n*\r\n$4\r\ndata\r\n$%zu\r\n",
+                                strlen(stream), stream, l);
+        memcpy(buf + blen, lines[i], l);
+        memcpy(buf + blen + l, "\r\n", 2);
+        blen += l + 2;
         if (++pending == BENCH_PIPELINE || i + 1 == n) {
+            redisAppendFormattedCommand(c, buf, blen);
             rc = redis_replies(c, pending);
             pending = 0;
+            blen = 0;
         }
     }
     bench_report((long)n, t0);
+    free(buf);
     redisFree(c);
     return rc != 0;
+}
+
+/* XACKs the entries of one XREADGROUP reply, as the source does after a checkpoint; -1 on an error. */
+static int redis_ack(redisContext *c, const char *stream, const redisReply *entries)
+{
+    const char **argv = malloc((entries->elements + 3) * sizeof *argv);
+    if (!argv)
+        return -1;
+    argv[0] = "XACK", argv[1] = stream, argv[2] = "bench";
+    for (size_t i = 0; i < entries->elements; i++)
+        argv[3 + i] = entries->element[i]->element[0]->str;
+    redisReply *r = redisCommandArgv(c, (int)entries->elements + 3, argv, NULL);
+    int rc = r && r->type == REDIS_REPLY_INTEGER ? 0 : -1;
+    freeReplyObject(r);
+    free(argv);
+    return rc;
 }
 
 static int redis_consume(const char *port, const char *stream, long want)
@@ -110,19 +147,21 @@ static int redis_consume(const char *port, const char *stream, long want)
     redisContext *c = redis_connect(port);
     if (!c)
         return 1;
+    freeReplyObject(redisCommand(c, "XGROUP CREATE %s bench 0", stream));
     struct bench_clock t0 = bench_now();
-    char last[64] = "0";
     long got = 0;
     while (got < want) {
-        redisReply *r = redisCommand(c, "XREAD COUNT %d STREAMS %s %s", BENCH_PIPELINE, stream, last);
+        redisReply *r = redisCommand(c, "XREADGROUP GROUP bench bench COUNT %d STREAMS %s >", BENCH_PIPELINE, stream);
         if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1 || r->element[0]->elements < 2) {
             freeReplyObject(r);
             break; /* nil: nothing more */
         }
         redisReply *entries = r->element[0]->element[1];
-        for (size_t i = 0; i < entries->elements; i++, got++)
-            snprintf(last, sizeof last, "%s", entries->element[i]->element[0]->str);
+        got += (long)entries->elements;
+        int rc = entries->elements ? redis_ack(c, stream, entries) : 0;
         freeReplyObject(r);
+        if (rc != 0)
+            break;
     }
     bench_report(got, t0);
     redisFree(c);
