@@ -772,7 +772,7 @@ static int run_sink_prints(const struct engine_stream *streams, int n, const cha
 {
     for (int i = 0; i < n; i++)
         if (strcmp(streams[i].name, name) == 0)
-            return strcmp(streams[i].backend, "print") == 0;
+            return engine_backend_prints(streams[i].backend);
     return 0;
 }
 
@@ -829,7 +829,7 @@ static int run_job_prepare(struct run_job *j, int q, const struct sql_script *sc
             continue;
         if (a->print)
             j->streams[k].backend = "print";
-        if (strcmp(j->streams[k].backend, "print") != 0) {
+        if (!engine_backend_prints(j->streams[k].backend)) {
             snprintf(j->checkpoint, sizeof j->checkpoint, "%s/%s-%d.ckpt", ckdir, j->streams[k].name, q);
             j->o.checkpoint_path = j->checkpoint;
         }
