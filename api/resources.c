@@ -905,6 +905,9 @@ static int function_validate(struct api_request *req, json_t *body, bool create,
     return 0;
 }
 
+/* Cell col of row i of a PGresult (sql_functions_define's rows). */
+static const char *pg_cell(const void *res, int i, int col) { return PQgetvalue(res, i, col); }
+
 /* The tenant's functions whose names occur in text (a superset of those it calls), defined
  * for the planner into *defs (*n of them; free with sql_function_defs_free). One whose
  * stored source no longer loads is left out (a call then is an unknown function). 0, or -1
@@ -921,17 +924,11 @@ int resource_pipeline_functions(struct api_request *req, struct api_response *re
                                  1, params);
     if (!res)
         return -1;
-    if (!(*defs = calloc((size_t)PQntuples(res) + 1, sizeof **defs))) {
-        PQclear(res);
-        return api_fail(resp, API_INTERNAL, NULL, "out of memory");
-    }
-    for (int i = 0; i < PQntuples(res); i++) {
-        struct sql_error se;
-        if (sql_function_define(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), &(*defs)[*n],
-                                &se) == 0)
-            (*n)++;
-    }
+    int defined = sql_functions_define(PQntuples(res), pg_cell, res, defs);
     PQclear(res);
+    if (defined < 0)
+        return api_fail(resp, API_INTERNAL, NULL, "out of memory");
+    *n = defined;
     return 0;
 }
 
