@@ -24,6 +24,7 @@
 #include "dataplane/engine.h"
 #include "dataplane/log/log.h"
 #include "dataplane/connection_check.h"
+#include "dataplane/function_check.h"
 #include "dataplane/preview.h"
 #include "dataplane/schema_json.h"
 #include "dataplane/sql/sql.h"
@@ -411,6 +412,10 @@ static int worker_run_json(json_t *js, char *err, size_t errlen)
     if (kind && strcmp(kind, "check") == 0) {
         worker_lock_down(json_is_true(json_object_get(json_object_get(js, "sandbox"), "seccomp")));
         return connection_check_worker_run(js, err, errlen);
+    }
+    if (kind && strcmp(kind, "function") == 0) {
+        worker_lock_down(json_is_true(json_object_get(json_object_get(js, "sandbox"), "seccomp")));
+        return function_check_worker_run(js, err, errlen);
     }
     struct task_spec spec;
     if (task_spec_from_json(js, &spec, err, errlen) != 0)
