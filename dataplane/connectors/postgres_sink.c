@@ -250,6 +250,10 @@ static const struct option_row postgres_options[] = {
     {.name = "password", .type = OPTION_STRING, .help = "the password, kept out of the url (a secret)"},
     {.name = "mode", .type = OPTION_ENUM, .def = "insert", .values = postgres_modes},
     {.name = "primary_key", .type = OPTION_STRING, .help = "mode upsert: the key columns, comma-separated"},
+    /* a lookup (temporal join) into the table: postgres_lookup.c reads and checks these */
+    {.name = "lookup.cache.max-rows", .type = OPTION_STRING, .help = "lookup: rows kept in its LRU cache (0: none)"},
+    {.name = "lookup.cache.ttl", .type = OPTION_STRING, .help = "lookup: how long a cached row stays"},
+    {.name = "lookup.max-retries", .type = OPTION_STRING, .help = "lookup: retries of a failed query"},
     {.name = "connector", .type = OPTION_STRING, .flags = OPTION_HIDDEN},
 };
 static const struct option_table postgres_option_table = OPTION_TABLE("postgres", postgres_options);
