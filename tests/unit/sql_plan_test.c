@@ -484,7 +484,8 @@ static const char *const function_rows[][3] = {
 };
 static const char *function_row_cell(const void *rows, int i, int col)
 {
-    return ((const char *const(*)[3])rows)[i][col];
+    const char *const(*table)[3] = rows;
+    return table[i][col];
 }
 
 START_TEST(test_functions_define_rows)
