@@ -5,25 +5,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <limits.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "api/query_args.h"
 #include "api/worker_child.h"
-#include "common/clock.h"
 #include "common/crypto.h"
 #include "common/fs.h"
 #include "common/log.h"
-#include "controlplane/sandbox.h"
 #include "dataplane/stream.h"
 
 #define CHECK_TIMEOUT_MS 15000
@@ -115,85 +108,6 @@ static json_t *check_spec(struct api_request *req, struct api_response *resp, co
 
 /* ---- the child ---------------------------------------------------------------------------- */
 
-/* The binary: SLUICE_WORKER_PATH (the controlplane's worker, a full sluiced) when set, else this
- * executable (sluiced has every connector; the lean sluiced-worker has not). */
-static int check_worker_path(char *out, size_t outlen)
-{
-    const char *env = getenv("SLUICE_WORKER_PATH");
-    if (env && *env && access(env, X_OK) == 0)
-        return snprintf(out, outlen, "%s", env) < (int)outlen ? 0 : -1;
-    ssize_t n = readlink("/proc/self/exe", out, outlen - 1);
-    if (n <= 0)
-        return -1;
-    out[n] = '\0';
-    return 0;
-}
-
-/* Reads the child's output until its end or the deadline into buf; kills it then, reaps it. */
-static void check_collect(pid_t pid, int fd, char *buf, size_t bufsz)
-{
-    size_t len = 0;
-    int64_t deadline = clock_mono_ms() + CHECK_TIMEOUT_MS;
-    for (;;) {
-        int64_t left = deadline - clock_mono_ms();
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        if (left <= 0 || (poll(&pfd, 1, (int)left) < 0 && errno != EINTR))
-            break;
-        ssize_t n = read(fd, buf + len, bufsz - 1 - len);
-        if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN) || (n > 0 && (len += (size_t)n) == bufsz - 1))
-            break;
-    }
-    buf[len] = '\0';
-    kill(pid, SIGKILL);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-        ;
-}
-
-/* Runs spec in a sandboxed child as uid; its output into out. 0, or -1 with err. */
-static int check_spawn(const char *data_root, const char *tenant, uid_t uid, bool network, const char *spec_text,
-                       char *out, size_t outsz, char *err, size_t errsz)
-{
-    char path[PATH_MAX], task[40], workdir[1024] = "";
-    if (check_worker_path(path, sizeof path) != 0 || worker_child_task_id("check", task, sizeof task) != 0) {
-        snprintf(err, errsz, "cannot find the worker binary");
-        return -1;
-    }
-    if (sandbox_prepare_dirs(data_root, tenant, task, uid, uid, workdir, sizeof workdir, err, errsz) != 0)
-        return -1;
-    int in[2], pout[2], null_fd, rc = -1;
-    pid_t pid = -1;
-    if (worker_child_pipes(in, pout, &null_fd, err, errsz) != 0)
-        goto out;
-    struct sandbox_config cfg = {
-        .uid = uid,
-        .gid = uid,
-        .workdir = workdir,
-        .allow_network = network,
-        .address_space = CHECK_ADDRESS_SPACE,
-        .cpu_seconds = CHECK_TIMEOUT_MS / 1000 + 1,
-        .open_files = 256,
-        .processes = geteuid() == 0 ? 65536 : 0,
-    };
-    char *const argv[] = {"sluiced", "worker", NULL};
-    const int fds[3] = {in[0], pout[1], null_fd};
-    char report[1024];
-    if (sandbox_spawn(&cfg, path, argv, fds, &pid, report, sizeof report, err, errsz) != 0)
-        goto out;
-    close(in[0]);
-    close(pout[1]);
-    in[0] = pout[1] = -1;
-    worker_child_write(in[1], spec_text);
-    close(in[1]);
-    in[1] = -1;
-    check_collect(pid, pout[0], out, outsz);
-    rc = 0;
-out:
-    worker_child_close(in, pout, null_fd);
-    if (workdir[0])
-        worker_child_rm_dir(workdir);
-    return rc;
-}
-
 /* ---- the handler -------------------------------------------------------------------------- */
 
 /* The answer from the child's lines: its "check" line, else the error it stated. */
@@ -249,8 +163,10 @@ int connection_check(struct api_request *req, struct api_response *resp)
                         "too many connection checks running; try again in a moment");
     }
     char out[32768], err[512];
-    int rc = check_spawn(req->settings->data_root ? req->settings->data_root : "var/data", req->caller.tenant_id, uid,
-                         !b || b->network, spec_text, out, sizeof out, err, sizeof err);
+    struct worker_child_limits lim = {
+        .network = !b || b->network, .address_space = CHECK_ADDRESS_SPACE, .timeout_ms = CHECK_TIMEOUT_MS};
+    int rc = worker_child_run(req->settings->data_root ? req->settings->data_root : "var/data", req->caller.tenant_id,
+                              uid, "check", &lim, spec_text, out, sizeof out, err, sizeof err);
     free(spec_text);
     pthread_mutex_lock(&check_lock);
     check_running--;

@@ -11,6 +11,7 @@
 #include "api/pipeline_sql.h"
 #include "api/stream_cache.h"
 #include "api/tenant_storage.h"
+#include "api/worker_child.h"
 #include "common/arena.h"
 #include "common/fs.h"
 #include "common/json_text.h"
@@ -865,6 +866,58 @@ static struct stream_catalog *pipeline_catalog_read(struct api_request *req, str
     return cat;
 }
 
+/* The child's "function" line: 0 (it loads), else 1 with se->message its error or why no
+ * answer came. */
+static int function_answer(const char *text, struct sql_error *se)
+{
+    snprintf(se->message, sizeof se->message, "function \"?\": its check ended without an answer");
+    for (const char *line = text; *line;) {
+        size_t n = strcspn(line, "\n");
+        json_t *o = json_loadb(line, n, 0, NULL);
+        const char *type = json_string_value(json_object_get(o, "type"));
+        if (type && strcmp(type, "function") == 0) {
+            const char *error = json_string_value(json_object_get(o, "error"));
+            if (error)
+                snprintf(se->message, sizeof se->message, "%s", error);
+            json_decref(o);
+            return error ? 1 : 0;
+        }
+        json_decref(o);
+        line += n + (line[n] == '\n');
+    }
+    return 1;
+}
+
+/* Defines a function as the worker will (sql_function_define), in a worker child in the
+ * workers' sandbox as the tenant's worker uid: its Lua source's top-level code never runs in
+ * the api. 0 when it loads, 1 when not (se->message says why), -1 with resp filled. */
+static int function_load(struct api_request *req, struct api_response *resp, const char *name, const char *returns,
+                         const char *source, struct sql_error *se)
+{
+    memset(se, 0, sizeof *se);
+    uid_t uid = 0;
+    if (!name || !source) /* the schema check answers that they are missing */
+        return 0;
+    if (worker_child_uid(req, resp, &uid) != 0)
+        return -1;
+    json_t *spec = json_pack("{s:s,s:s,s:s,s:s,s:{s:b}}", "kind", "function", "name", name, "returns", returns,
+                             "source", source, "sandbox", "seccomp", 1);
+    char *text = spec ? json_dumps(spec, JSON_COMPACT) : NULL;
+    json_decref(spec);
+    if (!text)
+        return api_fail(resp, API_INTERNAL, NULL, "out of memory");
+    char out[8192], err[512];
+    struct worker_child_limits lim = {.network = false, .address_space = 1ull << 30, .timeout_ms = 10000};
+    int rc = worker_child_run(req->settings->data_root ? req->settings->data_root : "var/data", req->caller.tenant_id,
+                              uid, "function", &lim, text, out, sizeof out, err, sizeof err);
+    free(text);
+    if (rc != 0) {
+        log_error("function check: cannot start its worker: %s", err);
+        return api_fail(resp, API_INTERNAL, NULL, "the function could not be checked");
+    }
+    return function_answer(out, se);
+}
+
 /* A function's body checked as the worker will define it: a SQL name, a RETURNS type Lua can
  * give, a source that loads in the sandbox and returns a function or an aggregate's table. An
  * update is checked with the fields it leaves as stored. */
@@ -890,10 +943,11 @@ static int function_validate(struct api_request *req, json_t *body, bool create,
         returns = returns ? returns : PQgetvalue(stored, 0, 1);
         source = source ? source : PQgetvalue(stored, 0, 2);
     }
-    struct sql_function_def d;
     struct sql_error se;
-    int rc = sql_function_define(name, returns ? returns : "STRING", source, &d, &se);
+    int rc = function_load(req, resp, name, returns ? returns : "STRING", source, &se);
     PQclear(stored);
+    if (rc < 0)
+        return -1;
     if (rc != 0) {
         /* a built-in's name; the Lua source's errors (they name the function); else the type */
         const char *field = strstr(se.message, "is a built-in function")  ? "name"
@@ -901,9 +955,11 @@ static int function_validate(struct api_request *req, json_t *body, bool create,
                                                                           : "returns";
         return api_fail_field(resp, API_INVALID_REQUEST, field, "invalid function: %s", se.message);
     }
-    sql_function_def_free(&d);
     return 0;
 }
+
+/* Cell col of row i of a PGresult (sql_functions_define's rows). */
+static const char *pg_cell(const void *res, int i, int col) { return PQgetvalue(res, i, col); }
 
 /* The tenant's functions whose names occur in text (a superset of those it calls), defined
  * for the planner into *defs (*n of them; free with sql_function_defs_free). One whose
@@ -921,17 +977,11 @@ int resource_pipeline_functions(struct api_request *req, struct api_response *re
                                  1, params);
     if (!res)
         return -1;
-    if (!(*defs = calloc((size_t)PQntuples(res) + 1, sizeof **defs))) {
-        PQclear(res);
-        return api_fail(resp, API_INTERNAL, NULL, "out of memory");
-    }
-    for (int i = 0; i < PQntuples(res); i++) {
-        struct sql_error se;
-        if (sql_function_define(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), &(*defs)[*n],
-                                &se) == 0)
-            (*n)++;
-    }
+    int defined = sql_functions_define(PQntuples(res), pg_cell, res, defs);
     PQclear(res);
+    if (defined < 0)
+        return api_fail(resp, API_INTERNAL, NULL, "out of memory");
+    *n = defined;
     return 0;
 }
 

@@ -2,15 +2,21 @@
 #include "api/worker_child.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/crypto.h"
+#include "controlplane/sandbox.h"
 
 int worker_child_uid(struct api_request *req, struct api_response *resp, uid_t *uid)
 {
@@ -86,3 +92,82 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 }
 
 void worker_child_rm_dir(const char *dir) { nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS); }
+
+/* The binary: SLUICE_WORKER_PATH (the controlplane's worker, a full sluiced) when set, else this
+ * executable (sluiced has every connector; the lean sluiced-worker has not). */
+static int child_worker_path(char *out, size_t outlen)
+{
+    const char *env = getenv("SLUICE_WORKER_PATH");
+    if (env && *env && access(env, X_OK) == 0)
+        return snprintf(out, outlen, "%s", env) < (int)outlen ? 0 : -1;
+    ssize_t n = readlink("/proc/self/exe", out, outlen - 1);
+    if (n <= 0)
+        return -1;
+    out[n] = '\0';
+    return 0;
+}
+
+/* Reads the child's output until its end or the deadline into buf; kills it then, reaps it. */
+static void child_collect(pid_t pid, int fd, int timeout_ms, char *buf, size_t bufsz)
+{
+    size_t len = 0;
+    int64_t deadline = clock_mono_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - clock_mono_ms();
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (left <= 0 || (poll(&pfd, 1, (int)left) < 0 && errno != EINTR))
+            break;
+        ssize_t n = read(fd, buf + len, bufsz - 1 - len);
+        if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN) || (n > 0 && (len += (size_t)n) == bufsz - 1))
+            break;
+    }
+    buf[len] = '\0';
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
+int worker_child_run(const char *data_root, const char *tenant, uid_t uid, const char *task_prefix,
+                     const struct worker_child_limits *lim, const char *spec_text, char *out, size_t outsz, char *err,
+                     size_t errsz)
+{
+    char path[PATH_MAX], task[40], workdir[1024] = "";
+    if (child_worker_path(path, sizeof path) != 0 || worker_child_task_id(task_prefix, task, sizeof task) != 0) {
+        snprintf(err, errsz, "cannot find the worker binary");
+        return -1;
+    }
+    if (sandbox_prepare_dirs(data_root, tenant, task, uid, uid, workdir, sizeof workdir, err, errsz) != 0)
+        return -1;
+    int in[2], pout[2], null_fd, rc = -1;
+    pid_t pid = -1;
+    if (worker_child_pipes(in, pout, &null_fd, err, errsz) != 0)
+        goto out;
+    struct sandbox_config cfg = {
+        .uid = uid,
+        .gid = uid,
+        .workdir = workdir,
+        .allow_network = lim->network,
+        .address_space = lim->address_space,
+        .cpu_seconds = lim->timeout_ms / 1000 + 1,
+        .open_files = 256,
+        .processes = geteuid() == 0 ? 65536 : 0,
+    };
+    char *const argv[] = {"sluiced", "worker", NULL};
+    const int fds[3] = {in[0], pout[1], null_fd};
+    char report[1024];
+    if (sandbox_spawn(&cfg, path, argv, fds, &pid, report, sizeof report, err, errsz) != 0)
+        goto out;
+    close(in[0]);
+    close(pout[1]);
+    in[0] = pout[1] = -1;
+    worker_child_write(in[1], spec_text);
+    close(in[1]);
+    in[1] = -1;
+    child_collect(pid, pout[0], lim->timeout_ms, out, outsz);
+    rc = 0;
+out:
+    worker_child_close(in, pout, null_fd);
+    if (workdir[0])
+        worker_child_rm_dir(workdir);
+    return rc;
+}

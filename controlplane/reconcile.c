@@ -336,22 +336,8 @@ static PGresult *tenant_functions(PGconn *conn, const char *tenant, const char *
                     2, p, err);
 }
 
-/* The rows of tenant_functions() defined for the planner: *defs (free with
- * sql_function_defs_free), as many as load (one that does not is left out: the compile then
- * names it). Returns how many, or -1 when out of memory. */
-static int functions_defs(PGresult *res, struct sql_function_def **defs)
-{
-    int n = 0;
-    if (!(*defs = calloc((size_t)PQntuples(res) + 1, sizeof **defs)))
-        return -1;
-    for (int i = 0; i < PQntuples(res); i++) {
-        struct sql_error se;
-        if (sql_function_define(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), &(*defs)[n],
-                                &se) == 0)
-            n++;
-    }
-    return n;
-}
+/* Cell col of row i of a PGresult (sql_functions_define's rows). */
+static const char *pg_cell(const void *res, int i, int col) { return PQgetvalue(res, i, col); }
 
 /* The input streams (into sources, *nsources of them; sources may be NULL) and the output
  * stream of a pipeline's SQL as the worker's planner resolves them: it is compiled here with
@@ -367,7 +353,7 @@ static int pipeline_streams(struct stream_catalog *cat, const char *sql, char (*
     if (!cat->defs_read) { /* once per catalog, not per pipeline compiled against it */
         struct db_error dberr;
         PGresult *fres = tenant_functions(cat->conn, cat->tenant, NULL, &dberr);
-        int ndefs = fres ? functions_defs(fres, &cat->defs) : 0;
+        int ndefs = fres ? sql_functions_define(PQntuples(fres), pg_cell, fres, &cat->defs) : 0; /* those that load */
         PQclear(fres);
         cat->ndefs = ndefs < 0 ? 0 : ndefs;
         cat->defs_read = true;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,11 +186,27 @@ static const struct stream_backend *part_backend(const struct run *r, int p)
 }
 static int part_key(const struct run *r, int p) { return r->part_input[p] * ENGINE_INPUT_STRIDE + r->part_ids[p]; }
 
+/* Where blackhole sinks write: /dev/null, opened once for the process (as stdout is). */
+static FILE *blackhole_file;
+static pthread_once_t blackhole_once = PTHREAD_ONCE_INIT;
+static void blackhole_open(void) { blackhole_file = fopen("/dev/null", "we"); }
+
+int engine_backend_prints(const char *backend)
+{
+    return strcmp(backend, "print") == 0 || strcmp(backend, "blackhole") == 0;
+}
+
 static int sink_open(struct run *r, struct sink *k, const char *name)
 {
     const struct engine_stream *s = find_stream(r->o, name);
     if (!s)
         return run_fail(r, "stream \"%s\" is not defined", name);
+    if (strcmp(s->backend, "blackhole") == 0) { /* Flink's: every row taken, none kept */
+        pthread_once(&blackhole_once, blackhole_open);
+        if (!(k->print = blackhole_file))
+            return run_fail(r, "stream \"%s\" (blackhole): cannot open /dev/null: %s", name, strerror(errno));
+        return 0;
+    }
     if (strcmp(s->backend, "print") == 0) {
         k->print = r->o->print ? r->o->print : stdout;
         return 0;
@@ -948,7 +965,7 @@ static uint64_t sources_hash(const struct run *r, const char *connection_source)
 static int sink_prints(const struct engine_options *o, const char *name)
 {
     const struct engine_stream *s = find_stream(o, name);
-    return s && strcmp(s->backend, "print") == 0;
+    return s && engine_backend_prints(s->backend);
 }
 
 static int run_setup(struct run *r)

@@ -33,11 +33,16 @@ enum engine_error_policy {
     ENGINE_POLICY_DEAD_LETTER, /* count, log, append {"partition","offset","error","record"} to a stream */
 };
 
+/* 1 when a sink of this backend writes lines nowhere to be read back ("print", "blackhole"):
+ * it takes an updating result as it is and keeps no checkpoint of its own. */
+int engine_backend_prints(const char *backend);
+
 /* Policy from its name ("fail" | "skip" | "dead_letter"); -1 for an unknown name. */
 int engine_error_policy_from_name(const char *name);
 
 /* A stream the run may use. backend: "log" (location is the stream directory), "datagen"
- * (props are its options; read-only) or "print" (sink only: JSON lines to engine_options.print). */
+ * (props are its options; read-only), "print" (sink only: JSON lines to engine_options.print)
+ * or "blackhole" (sink only, Flink's: takes every row, inserts and updates, and keeps none). */
 #define ENGINE_CHECKPOINT_PAUSE_FACTOR 9
 /* Mini-batch defaults (engine_options), as Flink's Nexmark flink-conf.yaml sets them. */
 #define ENGINE_MINIBATCH_SIZE 50000

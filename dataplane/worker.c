@@ -24,6 +24,7 @@
 #include "dataplane/engine.h"
 #include "dataplane/log/log.h"
 #include "dataplane/connection_check.h"
+#include "dataplane/function_check.h"
 #include "dataplane/preview.h"
 #include "dataplane/schema_json.h"
 #include "dataplane/sql/sql.h"
@@ -412,6 +413,10 @@ static int worker_run_json(json_t *js, char *err, size_t errlen)
         worker_lock_down(json_is_true(json_object_get(json_object_get(js, "sandbox"), "seccomp")));
         return connection_check_worker_run(js, err, errlen);
     }
+    if (kind && strcmp(kind, "function") == 0) {
+        worker_lock_down(json_is_true(json_object_get(json_object_get(js, "sandbox"), "seccomp")));
+        return function_check_worker_run(js, err, errlen);
+    }
     struct task_spec spec;
     if (task_spec_from_json(js, &spec, err, errlen) != 0)
         return -1;
@@ -772,7 +777,7 @@ static int run_sink_prints(const struct engine_stream *streams, int n, const cha
 {
     for (int i = 0; i < n; i++)
         if (strcmp(streams[i].name, name) == 0)
-            return strcmp(streams[i].backend, "print") == 0;
+            return engine_backend_prints(streams[i].backend);
     return 0;
 }
 
@@ -829,7 +834,7 @@ static int run_job_prepare(struct run_job *j, int q, const struct sql_script *sc
             continue;
         if (a->print)
             j->streams[k].backend = "print";
-        if (strcmp(j->streams[k].backend, "print") != 0) {
+        if (!engine_backend_prints(j->streams[k].backend)) {
             snprintf(j->checkpoint, sizeof j->checkpoint, "%s/%s-%d.ckpt", ckdir, j->streams[k].name, q);
             j->o.checkpoint_path = j->checkpoint;
         }

@@ -250,11 +250,10 @@ static const struct option_row postgres_options[] = {
     {.name = "password", .type = OPTION_STRING, .help = "the password, kept out of the url (a secret)"},
     {.name = "mode", .type = OPTION_ENUM, .def = "insert", .values = postgres_modes},
     {.name = "primary_key", .type = OPTION_STRING, .help = "mode upsert: the key columns, comma-separated"},
-    {.name = "lookup.cache.max-rows", .type = OPTION_INT, .def = "0", .min = 0, .max = 100000000,
-     .help = "a lookup join's table (sluiced run): keys cached (LRU); 0: no cache"},
-    {.name = "lookup.cache.ttl", .type = OPTION_DURATION, .help = "a lookup join's table: how long a cached key stays"},
-    {.name = "lookup.max-retries", .type = OPTION_INT, .def = "3", .min = 0, .max = 100,
-     .help = "a lookup join's table: reconnects after a failed query"},
+    /* a lookup (temporal join) into the table: postgres_lookup.c reads and checks these */
+    {.name = "lookup.cache.max-rows", .type = OPTION_STRING, .help = "lookup: rows kept in its LRU cache (0: none)"},
+    {.name = "lookup.cache.ttl", .type = OPTION_STRING, .help = "lookup: how long a cached row stays"},
+    {.name = "lookup.max-retries", .type = OPTION_STRING, .help = "lookup: retries of a failed query"},
     {.name = "connector", .type = OPTION_STRING, .flags = OPTION_HIDDEN},
 };
 static const struct option_table postgres_option_table = OPTION_TABLE("postgres", postgres_options);

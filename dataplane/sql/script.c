@@ -187,6 +187,19 @@ int sql_function_define(const char *name, const char *returns, const char *sourc
     return 0;
 }
 
+int sql_functions_define(int n, sql_function_cell cell, const void *rows, struct sql_function_def **defs)
+{
+    int defined = 0;
+    if (!(*defs = calloc((size_t)(n > 0 ? n : 0) + 1, sizeof **defs)))
+        return -1;
+    for (int i = 0; i < n; i++) {
+        struct sql_error se;
+        if (sql_function_define(cell(rows, i, 0), cell(rows, i, 1), cell(rows, i, 2), &(*defs)[defined], &se) == 0)
+            defined++;
+    }
+    return defined;
+}
+
 /* CREATE [TEMPORARY [SYSTEM]] FUNCTION [IF NOT EXISTS] name [RETURNS type] AS 'source'
  * LANGUAGE LUA, CREATE and TEMPORARY consumed (at start): the source is loaded in a sandbox
  * here, so that its errors point at the file. */

@@ -79,6 +79,12 @@ int sql_function_check(struct sql_function_def *d, struct sql_error *err);
  * filled (free with sql_function_def_free), or -1 with err (its position 0). */
 int sql_function_define(const char *name, const char *returns, const char *source, struct sql_function_def *out,
                         struct sql_error *err);
+/* Cell col (0 name, 1 returns, 2 source) of row i of rows, as the API keeps functions. */
+typedef const char *(*sql_function_cell)(const void *rows, int i, int col);
+/* The n rows of rows defined with sql_function_define into *defs (free with
+ * sql_function_defs_free), as many as load: one that does not is left out (a call to it is
+ * then an unknown function). Returns how many, or -1 when out of memory (*defs NULL). */
+int sql_functions_define(int n, sql_function_cell cell, const void *rows, struct sql_function_def **defs);
 /* Frees d's strings; d itself is not freed. NULL is a no-op. */
 void sql_function_def_free(struct sql_function_def *d);
 /* Frees the n definitions of defs (their strings) and the array. NULL is a no-op. */

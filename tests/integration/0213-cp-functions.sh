@@ -56,6 +56,16 @@ done
 call POST /v1/functions '{"name":"count_char","source":"return function(x) return x end"}'; expect 409
 call PATCH "/v1/functions/$F" '{"description":"occurrences of a character"}'; expect 200
 call PATCH "/v1/functions/$F" '{"source":"return 1"}'; expect 400 invalid_request
+# each create loads its source in a sandboxed worker child (never in the api): how long 20 take
+# (each deleted after it, within the plan's quota; only the creates are timed)
+ms=0
+for i in $(seq 1 20); do
+  t0=$(date +%s%N)
+  id=$(create_id /v1/functions "{\"name\":\"timed_$i\",\"source\":\"return function(x) return x end\"}")
+  ms=$(( ms + ($(date +%s%N) - t0) / 1000000 ))
+  call DELETE "/v1/functions/$id"; expect 204
+done
+echo "20 function creates (each checked in a worker child): $ms ms"
 call GET "/v1/functions/$F"
 assert_eq "$(jq -r '.version' <<<"$RESP")" 2 "a refused update changes nothing"
 total='return {

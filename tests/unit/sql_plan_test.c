@@ -473,6 +473,37 @@ START_TEST(test_value_text_forms)
 }
 END_TEST
 
+/* Rows of (name, returns, source) as the API keeps functions (sql_functions_define). */
+static const char *const function_rows[][3] = {
+    {"twice", "BIGINT", "return function(x) return x * 2 end"},
+    {"broken", "BIGINT", "return function(x) return x +* 1 end"},
+    {"total", "BIGINT",
+     "return {init = function() return 0 end, accumulate = function(a, v) return a + v end, "
+     "merge = function(a, b) return a + b end, result = function(a) return a end}"},
+    {"spin", "STRING", "while true do end"},
+};
+static const char *function_row_cell(const void *rows, int i, int col)
+{
+    const char *const(*table)[3] = rows;
+    return table[i][col];
+}
+
+START_TEST(test_functions_define_rows)
+{
+    struct sql_function_def *defs = NULL;
+    int n = sql_functions_define(4, function_row_cell, function_rows, &defs);
+    ck_assert_int_eq(n, 2); /* the syntax error and the spin are left out */
+    ck_assert_str_eq(defs[0].name, "twice");
+    ck_assert_int_eq(defs[0].aggregate, 0);
+    ck_assert_int_eq(defs[0].returns, VT_BIGINT);
+    ck_assert_str_eq(defs[1].name, "total");
+    ck_assert_int_eq(defs[1].aggregate, 1);
+    sql_function_defs_free(defs, (size_t)n);
+    ck_assert_int_eq(sql_functions_define(0, function_row_cell, function_rows, &defs), 0);
+    sql_function_defs_free(defs, 0);
+}
+END_TEST
+
 START_TEST(test_lexer_rejects_nul_bytes)
 {
     struct arena *a = arena_new(1024);
@@ -513,6 +544,7 @@ int main(void)
     tcase_add_test(tc, test_script_parse_streams_and_inserts);
     tcase_add_test(tc, test_value_text_forms);
     tcase_add_test(tc, test_lexer_rejects_nul_bytes);
+    tcase_add_test(tc, test_functions_define_rows);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
 }
