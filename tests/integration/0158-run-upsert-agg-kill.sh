@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Exactly-once across SIGKILL for non-windowed aggregates into upsert streams: GROUP BY bidder
 # (COUNT, SUM, MAX) and a HAVING COUNT(*) < 5 (a group leaves the result when it reaches 5 bids:
-# a tombstone, -D) over 200k bids, killed at random points mid-run and restarted each time (at
+# a tombstone, -D) over 600k bids (so that a run, faster with mini-batch aggregation, outlasts
+# the kill window), killed at random points mid-run and restarted each time (at
 # least 3 kills that interrupt a run while it writes, restarts resuming from a checkpoint).
 # Afterwards each stream's final table (latest row per key, tombstones applied) equals a clean
 # run's, and that equals the table computed here by awk over the input, key by key.
@@ -20,7 +21,7 @@ CREATE TABLE few (bidder BIGINT, num BIGINT, low BIGINT, PRIMARY KEY (bidder) NO
 INSERT INTO totals SELECT bidder, COUNT(*) AS num, SUM(price) AS total, MAX(price) AS top FROM bid GROUP BY bidder;
 INSERT INTO few SELECT bidder, COUNT(*) AS num, MIN(price) AS low FROM bid GROUP BY bidder HAVING COUNT(*) < 5;
 SQL
-new_input() { rm -rf "$1"; mkdir -p "$1/streams"; "$logtool" gen "$1/streams/bid" bid 200000 5; }
+new_input() { rm -rf "$1"; mkdir -p "$1/streams"; "$logtool" gen "$1/streams/bid" bid 600000 5; }
 # exec: SIGKILL must hit sluiced itself, not a subshell around it
 run() { exec "$SLUICED" run agg.sql --data-dir "$1" --bounded --checkpoint-records 3000 --checkpoint-ms 100; }
 # the final table of an upsert stream: per key the last +I/+U row unless a -D came after it
