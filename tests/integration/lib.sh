@@ -27,6 +27,9 @@ t_cleanup() {
   fi
 }
 trap t_cleanup EXIT
+# a command that fails under set -e outside fail() says where, so that no test ends with exit 1
+# and no reason in its log
+trap 'echo "FAIL: line $LINENO of $(basename "$0"): a command exited $?" >&2' ERR
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # under_san: true under `make test-san` (TEST_SAN=1), where the binaries under test are the
