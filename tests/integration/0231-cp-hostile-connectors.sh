@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A hostile tenant aims real connectors (the real sluiced worker, through the api and the
-# controlplane, as root under the egress policy) at the platform: a postgres sink, a webhook
+# controlplane, as root under the egress policy) at the platform: a postgres sink (and a postgres-cdc source), a webhook
 # sink and a kafka sink each at the platform database's address and port (the postgres sink as
 # an upsert of its own tenant row to plan "enterprise", issue 8's attack), at the api's loopback
 # port (given to the controlplane with --api-ports), at the controlplane's metrics port and at
@@ -58,6 +58,12 @@ for t in "${targets[@]}"; do
   id=$(connection "rmq-$name" rabbitmq "{\"host\":\"$host\",\"port\":\"$port\",\"queue\":\"q\"}")
   WANT[$id]="$host $port"
 done
+# a postgres-cdc source (logical replication: it would read every table it names) at the
+# platform database itself
+id=$(create_id /v1/connections "{\"name\":\"cdc-db\",\"connector\":\"postgres-cdc\",\"type\":\"source\",\"stream\":\"feed\",
+  \"properties\":{\"url\":\"postgresql://postgres@127.0.0.1:$PG_PORT/$DB_NAME?connect_timeout=5\",\"table\":\"tenants\"}}")
+call POST "/v1/connections/$id/activate"; expect 200
+WANT[$id]="127.0.0.1 $PG_PORT"
 
 for id in "${!WANT[@]}"; do
   read -r host port <<<"${WANT[$id]}"
@@ -69,7 +75,7 @@ for id in "${!WANT[@]}"; do
   assert_contains "$err" "$port" "last_error names the port"
   # refused by the policy, not by the service (every port here has a listener)
   case $(jq -r .name <<<"$RESP") in
-    pg-*) assert_contains "$err" "No route to host" "postgres refused at connect" ;;
+    pg-* | cdc-*) assert_contains "$err" "No route to host" "postgres refused at connect" ;;
     hook-*) assert_contains "$err" "Couldn't connect to server" "webhook refused at connect" ;;
     redis-* | mqtt-* | rmq-*) assert_contains "$err" "cannot connect" "refused at connect"
       assert_contains "$err" "No route to host" "refused by the egress policy" ;;

@@ -29,7 +29,7 @@ t_cleanup() {
 trap t_cleanup EXIT
 # a command that fails under set -e outside fail() says where, so that no test ends with exit 1
 # and no reason in its log
-trap 'echo "FAIL: line $LINENO of $(basename "$0"): a command exited $?" >&2' ERR
+trap 't_rc=$?; echo "FAIL: line $LINENO of ${0##*/}: a command exited $t_rc" >&2' ERR
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # under_san: true under `make test-san` (TEST_SAN=1), where the binaries under test are the
