@@ -120,30 +120,19 @@ SQL
 run() { exec "$SLUICED" run src.sql --data-dir "$1" --checkpoint-records 5000 --checkpoint-ms 50; }
 t0=$(date +%s%N)
 (run sref) 2> sref.err || fail "uninterrupted source run: $(cat sref.err)"
-ref_ms=$(( ($(date +%s%N) - t0) / 1000000 )) # the kills below land early in a run that long
+ref_ms=$(( ($(date +%s%N) - t0) / 1000000 )) # printed beside the kill count
 "$logtool" cat sref/streams/copied > sref.rows
 assert_eq "$(wc -l < sref.rows)" 400000 "the clean run read every row"
 if [ $skip_kills = 0 ]; then
   sink_records() { "$logtool" end k/streams/copied 2>/dev/null || echo 0; }
-  kills=0
-  rm -rf k k.err
-  # (kill_runs sleeps below a second: lo + span stays under 1000)
-  # each killed run gets a little further (its restart resumes), and kill_runs ends at the first
-  # run that completes: delays of 1/40 to 1/8 of a clean run leave room for ten kills
-  lo=$(( ref_ms / 40 > 20 ? (ref_ms / 40 < 300 ? ref_ms / 40 : 300) : 20 ))
-  span=$(( ref_ms / 10 > 30 ? ref_ms / 10 : 30 )); span=$(( lo + span > 999 ? 999 - lo : span ))
-  # kill_runs ends at the first run that completes before its kill; a round with fewer than 3
-  # kills that landed mid-run starts over from nothing (at most 4 rounds)
-  for round in 1 2 3 4; do
-    kills=0; rm -rf k k.err
-    kill_runs 10 "$lo" "$span"
-    [ "$kills" -ge 3 ] && break
-  done
-  [ "$kills" -ge 3 ] || fail "only $kills kills of the source landed ($round rounds)"
+  # each run is killed as soon as it has copied more rows than the last one left (kill_on_progress)
+  kills=0; rm -rf k k.err
+  kill_on_progress 10
+  [ "$kills" -ge 4 ] || fail "only $kills kills of the source landed mid-run"
   (run k) 2>> k.err || { tail k.err; fail "the source's final restart failed"; }
   "$logtool" cat k/streams/copied > k.rows
   cmp -s sref.rows k.rows || fail "the source's rows after $kills kills differ ($(wc -l < k.rows) vs 400000)"
-  echo "source: the same rows after $kills kills (each $lo to $((lo + span - 1)) ms into a run of about $ref_ms ms)"
+  echo "source: the same rows after $kills kills mid-run (a clean run takes about $ref_ms ms)"
 fi
 
 # ---- a sink killed with SIGKILL again and again ------------------------------------------------
@@ -168,14 +157,11 @@ assert_eq "$(wc -l < ref.rows)" 100000 "the clean run wrote every bid"
 [ "$(find ref/out -name 'part-*' | wc -l)" -gt 20 ] || fail "the sink should roll part files"
 assert_eq "$(hidden ref)" 0 "no hidden file after a clean run"
 if [ $skip_kills = 0 ]; then
-  sink_records() { committed k | wc -l; }
-  for round in 1 2 3 4; do # as for the source: a round with fewer than 3 kills starts over
-    kills=0; rm -rf k k.err
-    new_input k
-    kill_runs 12 20 400
-    [ "$kills" -ge 3 ] && break
-  done
-  [ "$kills" -ge 3 ] || fail "only $kills kills landed ($round rounds)"
+  sink_records() { { find k/out -type f -name "part-*" 2>/dev/null || true; } | wc -l; } # committed files
+  kills=0; rm -rf k k.err
+  new_input k
+  kill_on_progress 8 # each run is killed as soon as it has committed more than the last one
+  [ "$kills" -ge 4 ] || fail "only $kills kills of the sink landed mid-run"
   # a killed run leaves only whole committed files where readers look: their rows are bids
   (run k) 2>> k.err || { tail k.err; fail "the final restart failed"; }
   committed k | sort > k.rows

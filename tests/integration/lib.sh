@@ -84,6 +84,32 @@ kill_runs() {
     fi
   done
 }
+# kill_on_progress TARGET: starts the test's `run k` (its function; stderr to run.err, appended to
+# k.err) again and again, and SIGKILLs each run as soon as the test's sink_records has grown past
+# its figure at the previous kill (polled every few ms, then 0 to 9 ms more), until $kills (the
+# test's count, which this adds to) reaches TARGET or a run completes first (at most 60 runs). A
+# kill counts only when the run died of it (exit status 137, not a run that had just ended) after
+# its output had grown: so every counted kill landed mid-run, whatever the machine's load.
+kill_on_progress() {
+  local target=$1 before after pid rc
+  before=$(sink_records)
+  for _ in $(seq 1 60); do
+    [ "$kills" -lt "$target" ] || break
+    (run k) 2> run.err & pid=$!
+    while kill -0 $pid 2>/dev/null && [ "$(sink_records)" -le "$before" ]; do sleep 0.003; done
+    sleep "0.00$((RANDOM % 10))"
+    kill -9 $pid 2>/dev/null || true
+    rc=0; wait $pid || rc=$?
+    cat run.err >> k.err
+    if [ $rc -ne 137 ]; then
+      [ $rc -eq 0 ] || { tail k.err; fail "a restarted run failed (exit $rc)"; }
+      break
+    fi
+    after=$(sink_records)
+    if [ "$after" -gt "$before" ]; then kills=$((kills + 1)); fi
+    before=$after
+  done
+}
 # pw_cluster_up: a PostgreSQL cluster of the test's own under $TEST_TMP/pgpw that checks
 # passwords (scram; superuser sinker, password s3cret-pw), on 127.0.0.1:$port, stopped when the
 # test ends; sets bindir, pw and port.
