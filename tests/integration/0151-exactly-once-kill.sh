@@ -51,7 +51,7 @@ kills=0 attempts=0
 while [ $kills -lt 20 ]; do
   attempts=$((attempts + 1)); [ $attempts -le 8 ] || fail "only $kills kills landed in $attempts attempts"
   new_input k
-  kill_runs 20 10 290 # 10 to 299 ms
+  kill_on_progress 20 # each run killed once its output has grown past the last kill's
   # finish whatever is left without interruption, then compare
   (run k) 2>> k.err || { tail k.err; fail "the final restart failed"; }
   "$logtool" cat k/streams/conv > k.conv

@@ -50,7 +50,7 @@ kills=0 attempts=0
 while [ $kills -lt 12 ]; do
   attempts=$((attempts + 1)); [ $attempts -le 8 ] || fail "only $kills kills landed in $attempts attempts"
   new_input k
-  kill_runs 12 10 290 # 10 to 299 ms
+  kill_on_progress 12 # each run killed once its output has grown past the last kill's
   (run k) 2>> k.err || { tail k.err; fail "the final restart failed"; }
   "$logtool" cat k/streams/joined | sort > k.joined
   final_table k > k.table

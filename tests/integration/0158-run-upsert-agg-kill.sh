@@ -59,7 +59,7 @@ sink_records() { echo $(( $("$logtool" end k/streams/totals 2>/dev/null || echo 
   $("$logtool" end k/streams/few 2>/dev/null || echo 0) )); }
 new_input k
 kills=0
-kill_runs 8 30 570 # 30 to 599 ms
+kill_on_progress 8 # each run killed once its output has grown past the last kill's
 (run k) 2>> k.err || { tail k.err; fail "the final restart failed"; }
 [ $kills -ge 3 ] || fail "only $kills kills landed"
 resumes=$(grep -cE "resumed from checkpoint .* offset [1-9]" k.err || true)

@@ -55,7 +55,7 @@ kills=0 attempts=0
 while [ $kills -lt 8 ]; do
   attempts=$((attempts + 1)); [ $attempts -le 12 ] || fail "only $kills kills landed in $attempts attempts"
   new_input k
-  kill_runs 12 10 290 # 10 to 299 ms
+  kill_on_progress 12 # each run killed once its output has grown past the last kill's
   (run k) 2>> k.err || { tail k.err; fail "the final restart failed"; }
   for s in enriched bid_side; do
     "$logtool" cat "k/streams/$s" | sort > "k.$s"
