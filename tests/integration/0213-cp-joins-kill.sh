@@ -17,7 +17,7 @@ command -v node >/dev/null || { echo "node not installed"; exit 77; }
 logtool="$TOOLS/logtool"
 live_start joins joins-corp --sync-ms 200 --backoff-initial-ms 100
 people=120 # the generator's blocks: one person, three auctions and 46 bids each
-secs=10    # how long the connections write
+secs=16    # how long the connections write (long enough for 2 rounds of kills even at load 14)
 
 wm='"watermark":{"field":"dateTime","delay_ms":4000}'
 person_fields='[{"name":"id","type":"BIGINT"},{"name":"name","type":"STRING"},{"name":"emailAddress","type":"STRING"},{"name":"creditCard","type":"STRING"},{"name":"city","type":"STRING"},{"name":"state","type":"STRING"},{"name":"dateTime","type":"TIMESTAMP(3)"},{"name":"extra","type":"STRING"}]'
