@@ -268,7 +268,7 @@ static const struct resource_column function_columns[] = {
     COLUMN_STRING("returns", "r.returns"),
     COLUMN_STRING("source", "r.source"),
     COLUMN_STRING("kind", "r.kind"),
-    COLUMN_JSON("merge", "r.merge"),
+    COLUMN_JSON("merge", "to_json(r.merge)"),
     COMMON_COLUMNS_TAIL,
 };
 
