@@ -996,7 +996,8 @@ static int function_validate(struct api_request *req, json_t *body, bool create,
                                                                           : "returns";
         return api_fail_field(resp, API_INVALID_REQUEST, field, "invalid function: %s", se.message);
     }
-    return function_facts_set(body, &facts, resp);
+    /* an empty update stays one that changes nothing (its version too) */
+    return create || json_object_size(body) > 0 ? function_facts_set(body, &facts, resp) : 0;
 }
 
 /* A function stored before its facts were (kind NULL, migrations/0130): checked now in a
