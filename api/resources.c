@@ -250,18 +250,25 @@ const struct resource_kind resource_secrets = {
 };
 
 static const char *const function_languages[] = {"lua", NULL};
+static const char *const function_kinds[] = {"scalar", "aggregate", NULL};
+/* kind and merge are found by loading the source in a sandboxed child (function_validate sets
+ * them in the body it stores); a client may send them only as they are found. */
 static const struct json_check_field function_fields[] = {
     NAME_FIELD,
     DESCRIPTION_FIELD,
     {"language", JSON_CHECK_ENUM, 0, 0, 0, function_languages},
     {"returns", JSON_CHECK_STRING, 0, 1, 64, NULL},
     {"source", JSON_CHECK_STRING, JSON_CHECK_REQUIRED, 1, 256 << 10, NULL},
+    {"kind", JSON_CHECK_ENUM, JSON_CHECK_NULLABLE, 0, 0, function_kinds},
+    {"merge", JSON_CHECK_BOOL, JSON_CHECK_NULLABLE, 0, 0, NULL},
 };
 static const struct resource_column function_columns[] = {
     COMMON_COLUMNS_HEAD,
     COLUMN_STRING("language", "r.language"),
     COLUMN_STRING("returns", "r.returns"),
     COLUMN_STRING("source", "r.source"),
+    COLUMN_STRING("kind", "r.kind"),
+    COLUMN_JSON("merge", "to_json(r.merge)"),
     COMMON_COLUMNS_TAIL,
 };
 
@@ -866,9 +873,14 @@ static struct stream_catalog *pipeline_catalog_read(struct api_request *req, str
     return cat;
 }
 
-/* The child's "function" line: 0 (it loads), else 1 with se->message its error or why no
- * answer came. */
-static int function_answer(const char *text, struct sql_error *se)
+/* What the planner needs of a function, as its sandboxed check found it. */
+struct function_facts {
+    bool aggregate, merge;
+};
+
+/* The child's "function" line: 0 (it loads; *facts filled), else 1 with se->message its error
+ * or why no answer came. */
+static int function_answer(const char *text, struct function_facts *facts, struct sql_error *se)
 {
     snprintf(se->message, sizeof se->message, "function \"?\": its check ended without an answer");
     for (const char *line = text; *line;) {
@@ -879,6 +891,8 @@ static int function_answer(const char *text, struct sql_error *se)
             const char *error = json_string_value(json_object_get(o, "error"));
             if (error)
                 snprintf(se->message, sizeof se->message, "%s", error);
+            facts->aggregate = json_is_true(json_object_get(o, "aggregate"));
+            facts->merge = facts->aggregate && json_is_true(json_object_get(o, "merge"));
             json_decref(o);
             return error ? 1 : 0;
         }
@@ -890,14 +904,14 @@ static int function_answer(const char *text, struct sql_error *se)
 
 /* Defines a function as the worker will (sql_function_define), in a worker child in the
  * workers' sandbox as the tenant's worker uid: its Lua source's top-level code never runs in
- * the api. 0 when it loads, 1 when not (se->message says why), -1 with resp filled. */
+ * the api. 0 when it loads (*facts: what it is), 1 when not (se->message says why), -1 with
+ * resp filled. */
 static int function_load(struct api_request *req, struct api_response *resp, const char *name, const char *returns,
-                         const char *source, struct sql_error *se)
+                         const char *source, struct function_facts *facts, struct sql_error *se)
 {
     memset(se, 0, sizeof *se);
+    memset(facts, 0, sizeof *facts);
     uid_t uid = 0;
-    if (!name || !source) /* the schema check answers that they are missing */
-        return 0;
     if (worker_child_uid(req, resp, &uid) != 0)
         return -1;
     json_t *spec = json_pack("{s:s,s:s,s:s,s:s,s:{s:b}}", "kind", "function", "name", name, "returns", returns,
@@ -915,12 +929,34 @@ static int function_load(struct api_request *req, struct api_response *resp, con
         log_error("function check: cannot start its worker: %s", err);
         return api_fail(resp, API_INTERNAL, NULL, "the function could not be checked");
     }
-    return function_answer(out, se);
+    return function_answer(out, facts, se);
+}
+
+/* The body's kind and merge set to what the check found (they are stored with the row); one
+ * the client sent that differs is a 400. 0, or -1 with resp filled. */
+static int function_facts_set(json_t *body, const struct function_facts *facts, struct api_response *resp)
+{
+    const char *kind = facts->aggregate ? "aggregate" : "scalar";
+    const char *sent = json_string_value(json_object_get(body, "kind"));
+    json_t *merge = json_object_get(body, "merge");
+    if (sent && strcmp(sent, kind) != 0)
+        return api_fail_field(resp, API_INVALID_REQUEST, "kind",
+                              "kind is found from the source, which returns %s %s function",
+                              facts->aggregate ? "an" : "a", kind);
+    if (json_is_boolean(merge) && (!facts->aggregate || json_is_true(merge) != facts->merge))
+        return api_fail_field(resp, API_INVALID_REQUEST, "merge", "merge is found from the source: %s",
+                              !facts->aggregate ? "null for a scalar function"
+                              : facts->merge    ? "true"
+                                                : "false");
+    json_object_set_new(body, "kind", json_string(kind));
+    json_object_set_new(body, "merge", facts->aggregate ? json_boolean(facts->merge) : json_null());
+    return 0;
 }
 
 /* A function's body checked as the worker will define it: a SQL name, a RETURNS type Lua can
  * give, a source that loads in the sandbox and returns a function or an aggregate's table. An
- * update is checked with the fields it leaves as stored. */
+ * update is checked with the fields it leaves as stored. What the check finds (kind, merge) is
+ * set in the body, to be stored. */
 static int function_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
 {
     const char *name = json_string_value(json_object_get(body, "name"));
@@ -943,8 +979,13 @@ static int function_validate(struct api_request *req, json_t *body, bool create,
         returns = returns ? returns : PQgetvalue(stored, 0, 1);
         source = source ? source : PQgetvalue(stored, 0, 2);
     }
+    if (!name || !source) { /* the schema check answers that they are missing */
+        PQclear(stored);
+        return 0;
+    }
     struct sql_error se;
-    int rc = function_load(req, resp, name, returns ? returns : "STRING", source, &se);
+    struct function_facts facts;
+    int rc = function_load(req, resp, name, returns ? returns : "STRING", source, &facts, &se);
     PQclear(stored);
     if (rc < 0)
         return -1;
@@ -955,16 +996,39 @@ static int function_validate(struct api_request *req, json_t *body, bool create,
                                                                           : "returns";
         return api_fail_field(resp, API_INVALID_REQUEST, field, "invalid function: %s", se.message);
     }
+    /* an empty update stays one that changes nothing (its version too) */
+    return create || json_object_size(body) > 0 ? function_facts_set(body, &facts, resp) : 0;
+}
+
+/* A function stored before its facts were (kind NULL, migrations/0130): checked now in a
+ * worker child as at create, and its facts stored (the row's version unchanged: nothing of the
+ * client's changed). 0 with *facts, 1 when it does not load (left out), -1 with resp filled. */
+static int function_recheck(struct api_request *req, struct api_response *resp, PGresult *rows, int i,
+                            struct function_facts *facts)
+{
+    struct sql_error se;
+    int rc =
+        function_load(req, resp, PQgetvalue(rows, i, 1), PQgetvalue(rows, i, 2), PQgetvalue(rows, i, 5), facts, &se);
+    if (rc != 0) {
+        if (rc > 0)
+            log_info("function %s no longer loads, left out: %s", PQgetvalue(rows, i, 1), se.message);
+        return rc;
+    }
+    const char *params[] = {PQgetvalue(rows, i, 0), facts->aggregate ? "aggregate" : "scalar",
+                            facts->aggregate ? (facts->merge ? "true" : "false") : NULL};
+    PGresult *res = api_db_query(
+        req, resp, "UPDATE functions SET kind = $2, merge = $3::boolean WHERE id = $1 AND kind IS NULL", 3, params);
+    if (!res)
+        return -1;
+    PQclear(res);
     return 0;
 }
 
-/* Cell col of row i of a PGresult (sql_functions_define's rows). */
-static const char *pg_cell(const void *res, int i, int col) { return PQgetvalue(res, i, col); }
-
-/* The tenant's functions whose names occur in text (a superset of those it calls), defined
- * for the planner into *defs (*n of them; free with sql_function_defs_free). One whose
- * stored source no longer loads is left out (a call then is an unknown function). 0, or -1
- * with resp filled. */
+/* The tenant's functions whose names occur in text (a superset of those it calls), declared
+ * for the planner from their stored facts into *defs (*n of them; free with
+ * sql_function_defs_free): no Lua is loaded in the api. One not checked yet is checked now in a
+ * worker child; one that does not load is left out (a call then is an unknown function). 0, or
+ * -1 with resp filled. */
 int resource_pipeline_functions(struct api_request *req, struct api_response *resp, const char *text,
                                 struct sql_function_def **defs, int *n)
 {
@@ -972,16 +1036,32 @@ int resource_pipeline_functions(struct api_request *req, struct api_response *re
     *n = 0;
     *defs = NULL;
     PGresult *res = api_db_query(req, resp,
-                                 "SELECT name, returns, source FROM functions "
-                                 "WHERE position(lower(name) in lower($1)) > 0 ORDER BY name",
+                                 "SELECT id, name, returns, kind, merge, CASE WHEN kind IS NULL THEN source END "
+                                 "FROM functions WHERE position(lower(name) in lower($1)) > 0 ORDER BY name",
                                  1, params);
     if (!res)
         return -1;
-    int defined = sql_functions_define(PQntuples(res), pg_cell, res, defs);
-    PQclear(res);
-    if (defined < 0)
+    if (!(*defs = calloc((size_t)PQntuples(res) + 1, sizeof **defs))) {
+        PQclear(res);
         return api_fail(resp, API_INTERNAL, NULL, "out of memory");
-    *n = defined;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct function_facts facts = {strcmp(PQgetvalue(res, i, 3), "aggregate") == 0,
+                                       strcmp(PQgetvalue(res, i, 4), "t") == 0};
+        int rc = PQgetisnull(res, i, 3) ? function_recheck(req, resp, res, i, &facts) : 0;
+        struct sql_error se;
+        if (rc < 0) {
+            sql_function_defs_free(*defs, (size_t)*n);
+            *defs = NULL;
+            *n = 0;
+            PQclear(res);
+            return -1;
+        }
+        if (rc == 0 && sql_function_declare(PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), facts.aggregate, facts.merge,
+                                            &(*defs)[*n], &se) == 0)
+            (*n)++;
+    }
+    PQclear(res);
     return 0;
 }
 
@@ -1303,6 +1383,10 @@ static const char *resource_param_text(struct api_request *req, json_t *v, const
     }
     if (json_is_string(v))
         return arena_strndup(req->arena, json_string_value(v), json_string_length(v));
+    if (json_is_boolean(v)) {
+        *cast = "::boolean";
+        return json_is_true(v) ? "true" : "false";
+    }
     *cast = "::jsonb";
     char *dumped = json_dumps(v, JSON_COMPACT);
     const char *text = dumped ? arena_strndup(req->arena, dumped, strlen(dumped)) : NULL;

@@ -43,10 +43,12 @@ int resource_record_change(struct api_request *req, const char *kind, const char
 int resource_reply_created(struct api_request *req, const char *kind, const char *collection, const char *id,
                            json_t *doc, struct api_response *resp);
 
-/* The tenant's functions whose names occur in text (a superset of those it calls), defined
- * for the planner into *defs (*n of them; free with sql_function_defs_free). One whose stored
- * source no longer loads is left out (a call then is an unknown function). 0, or -1 with resp
- * filled. */
+/* The tenant's functions whose names occur in text (a superset of those it calls), declared
+ * for the planner from the facts stored at their create or update (sql_function_declare: no
+ * Lua state in the api) into *defs (*n of them; free with sql_function_defs_free). One stored
+ * before its facts were (kind NULL) is checked now in a sandboxed worker child and its facts
+ * stored; one that does not load is left out (a call then is an unknown function). 0, or -1
+ * with resp filled. */
 struct sql_function_def;
 int resource_pipeline_functions(struct api_request *req, struct api_response *resp, const char *text,
                                 struct sql_function_def **defs, int *n);

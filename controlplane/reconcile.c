@@ -326,18 +326,24 @@ static void stream_catalog_release(struct stream_catalog *c)
 }
 
 /* The tenant's user-defined functions whose names occur in sql (a superset of those it calls;
- * sql NULL: all of them): name, returns, source. NULL with err on a database error. */
+ * sql NULL: all of them): name, returns, source, kind, merge. NULL with err on a database
+ * error. */
 static PGresult *tenant_functions(PGconn *conn, const char *tenant, const char *sql, struct db_error *err)
 {
     const char *p[] = {tenant, sql};
     return db_query(conn,
-                    "SELECT name, returns, source FROM functions WHERE tenant_id = $1"
+                    "SELECT name, returns, source, kind, merge FROM functions WHERE tenant_id = $1"
                     "   AND ($2::text IS NULL OR strpos(lower($2), lower(name)) > 0) ORDER BY name",
                     2, p, err);
 }
 
-/* Cell col of row i of a PGresult (sql_functions_define's rows). */
-static const char *pg_cell(const void *res, int i, int col) { return PQgetvalue(res, i, col); }
+/* Cell col of row i of tenant_functions' rows as sql_functions_declare reads them (0 name,
+ * 1 returns, 2 kind, 3 merge): the stored facts, never the source. */
+static const char *declare_cell(const void *res, int i, int col)
+{
+    static const int column[] = {0, 1, 3, 4};
+    return PQgetisnull(res, i, column[col]) ? NULL : PQgetvalue(res, i, column[col]);
+}
 
 /* The input streams (into sources, *nsources of them; sources may be NULL) and the output
  * stream of a pipeline's SQL as the worker's planner resolves them: it is compiled here with
@@ -353,7 +359,9 @@ static int pipeline_streams(struct stream_catalog *cat, const char *sql, char (*
     if (!cat->defs_read) { /* once per catalog, not per pipeline compiled against it */
         struct db_error dberr;
         PGresult *fres = tenant_functions(cat->conn, cat->tenant, NULL, &dberr);
-        int ndefs = fres ? sql_functions_define(PQntuples(fres), pg_cell, fres, &cat->defs) : 0; /* those that load */
+        /* declared from the facts the api's sandboxed check stored: tenant Lua never runs here
+         * (one not checked yet, kind NULL, is left out until the api has checked it) */
+        int ndefs = fres ? sql_functions_declare(PQntuples(fres), declare_cell, fres, &cat->defs) : 0;
         PQclear(fres);
         cat->ndefs = ndefs < 0 ? 0 : ndefs;
         cat->defs_read = true;

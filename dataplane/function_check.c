@@ -19,7 +19,7 @@ int function_check_worker_run(json_t *spec, char *err, size_t errlen)
     struct sql_error se;
     json_t *o;
     if (sql_function_define(name, returns, source, &d, &se) == 0) {
-        o = json_pack("{s:s,s:b}", "type", "function", "aggregate", d.aggregate);
+        o = json_pack("{s:s,s:b,s:b}", "type", "function", "aggregate", d.aggregate, "merge", d.merge);
         sql_function_def_free(&d);
     } else {
         o = json_pack("{s:s,s:s}", "type", "function", "error", se.message);

@@ -7,7 +7,9 @@
  *   {"kind":"function", "name": "...", "returns": "BIGINT", "source": "...",
  *    "sandbox": {"seccomp": bool}}
  * Output (stdout), one line:
- *   {"type":"function","aggregate":bool}    it loads
+ *   {"type":"function","aggregate":bool,"merge":bool}    it loads (merge: an aggregate's table
+ *                                                         has merge); the api stores these
+ *                                                         facts and plans from them
  *   {"type":"function","error":"..."}       it does not (sql_function_define's message) */
 #ifndef SLUICE_DATAPLANE_FUNCTION_CHECK_H
 #define SLUICE_DATAPLANE_FUNCTION_CHECK_H

@@ -536,7 +536,7 @@ static int call_result_type(struct expr_compiler *c, const struct ast *a, const 
 
 /* A call of a CREATE FUNCTION function d: an aggregate goes to the planner as the built-in
  * ones do; a scalar runs in its own Lua state (udf.h), owned by the plan through the
- * compiler's cleanups. Arguments take any type. */
+ * compiler's cleanups, or none when d is only declared. Arguments take any type. */
 static int compile_udf_call(struct expr_compiler *c, const struct ast *a, const struct sql_function_def *d,
                             struct expr **out)
 {
@@ -556,9 +556,11 @@ static int compile_udf_call(struct expr_compiler *c, const struct ast *a, const 
     struct expr *e = node_new(c, a, udf_eval, d->returns, a->nargs);
     if (!e)
         return -1;
-    if (!(e->state = udf_new(d->name, d->source, d->returns, msg, sizeof msg)))
+    if (d->declared) /* planned from stored facts: nothing loaded (udf_eval refuses to run it) */
+        e->state = NULL;
+    else if (!(e->state = udf_new(d->name, d->source, d->returns, msg, sizeof msg)))
         return compile_fail(c, a, "%s", msg);
-    if (expr_compiler_defer(c, udf_free_void, e->state) < 0) {
+    if (e->state && expr_compiler_defer(c, udf_free_void, e->state) < 0) {
         udf_free(e->state);
         return compile_fail(c, a, "out of memory");
     }

@@ -1383,8 +1383,13 @@ static void parser_insert(struct parser *p, struct ast_insert *ins)
 {
     int cap = 0;
     while (parser_is_keyword(parser_peek(p), "CREATE")) { /* views of a pipeline file */
-        parser_next(p);
+        const struct token *create = parser_next(p);
         parser_accept_keyword(p, "TEMPORARY");
+        if (parser_is_keyword(parser_peek(p), "FUNCTION") || /* a file's are split off (script.c) */
+            parser_is_keyword(parser_peek(p), "SYSTEM"))
+            parser_error(p, create,
+                         "CREATE FUNCTION is not allowed in a pipeline's SQL; create the function with POST "
+                         "/v1/functions (its source is checked in a sandbox there) and call it by name");
         parser_expect_keyword(p, "VIEW");
         if (parser_accept_keyword(p, "IF")) {
             parser_expect_keyword(p, "NOT");

@@ -187,6 +187,9 @@ struct parser {
     struct arena *arena;
     struct sql_error *err;
     int nesting; /* parser recursion, bounded by PARSER_MAX_DEPTH */
+    /* script.c: a CREATE FUNCTION is declared (its source neither loaded nor run, sql.h's
+     * sql_function_declare) rather than checked in a Lua sandbox here */
+    int declare_functions;
     jmp_buf fail;
 };
 

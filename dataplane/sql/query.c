@@ -345,7 +345,7 @@ static int agg_slot_reserve(struct expr_compiler *c, const struct ast *call)
 }
 
 /* A Lua aggregate (CREATE FUNCTION, udf.h) of one argument: its own Lua state, owned by the
- * plan through the compiler's cleanups. */
+ * plan through the compiler's cleanups; none when d is only declared (sql.h). */
 static int resolve_udf_aggregate(struct expr_compiler *c, const struct ast *call, const struct sql_function_def *d,
                                  int *index, enum value_type *type)
 {
@@ -359,13 +359,13 @@ static int resolve_udf_aggregate(struct expr_compiler *c, const struct ast *call
     if (call->distinct)
         return compile_fail(c, call, "DISTINCT is only supported in COUNT(DISTINCT expression)");
     struct agg_slot slot = {.kind = AGG_UDF, .result = d->returns, .line = call->line, .column = call->column};
-    if (!(slot.udf = udf_new(d->name, d->source, d->returns, msg, sizeof msg)))
+    if (!d->declared && !(slot.udf = udf_new(d->name, d->source, d->returns, msg, sizeof msg)))
         return compile_fail(c, call, "%s", msg);
-    if (expr_compiler_defer(c, udf_free_void, slot.udf) < 0) {
+    if (slot.udf && expr_compiler_defer(c, udf_free_void, slot.udf) < 0) {
         udf_free(slot.udf);
         return compile_fail(c, call, "out of memory");
     }
-    if (q->window == WINDOW_SESSION && !udf_has(slot.udf, "merge"))
+    if (q->window == WINDOW_SESSION && !(slot.udf ? udf_has(slot.udf, "merge") : d->merge))
         return compile_fail(c, call, "aggregate function %s needs a merge function in a SESSION window", d->name);
     if (agg_slot_reserve(c, call) < 0 ||
         compile_in_input_scope(c, call->args[0], "an aggregate argument", &slot.arg) < 0)

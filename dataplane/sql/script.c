@@ -122,7 +122,7 @@ int sql_function_check(struct sql_function_def *d, struct sql_error *err)
 {
     enum udf_kind kind;
     memset(err, 0, sizeof *err);
-    if (udf_check(d->name, d->source, &kind, err->message, sizeof err->message) < 0)
+    if (udf_check(d->name, d->source, &kind, &d->merge, err->message, sizeof err->message) < 0)
         return -1;
     d->aggregate = kind == UDF_AGGREGATE;
     return 0;
@@ -144,8 +144,12 @@ void sql_function_defs_free(struct sql_function_def *defs, size_t n)
     free(defs);
 }
 
-int sql_function_define(const char *name, const char *returns, const char *source, struct sql_function_def *out,
-                        struct sql_error *err)
+static int script_parse(const char *text, struct sql_script *out, struct sql_error *err, int declare_functions);
+
+/* CREATE FUNCTION `name` RETURNS type AS '<source, quotes doubled>' LANGUAGE LUA parsed into
+ * *out: checked in a Lua sandbox (sql_function_check), or only declared. 0, or -1 with err. */
+static int function_from_parts(const char *name, const char *returns, const char *source, int declare,
+                               struct sql_function_def *out, struct sql_error *err)
 {
     memset(out, 0, sizeof *out);
     memset(err, 0, sizeof *err);
@@ -154,7 +158,6 @@ int sql_function_define(const char *name, const char *returns, const char *sourc
         snprintf(err->message, sizeof err->message, "invalid function name or return type");
         return -1;
     }
-    /* CREATE FUNCTION `name` RETURNS type AS '<source, quotes doubled>' LANGUAGE LUA */
     size_t quotes = 0;
     for (const char *s = source; *s; s++)
         quotes += *s == '\'';
@@ -172,7 +175,7 @@ int sql_function_define(const char *name, const char *returns, const char *sourc
     }
     strcpy(w, "' LANGUAGE LUA");
     struct sql_script script;
-    int rc = sql_script_parse(text, &script, err);
+    int rc = script_parse(text, &script, err, declare);
     free(text);
     if (rc < 0 || script.nfunctions != 1 || script.nstreams || script.nviews || script.ninserts) {
         if (rc == 0)
@@ -184,6 +187,22 @@ int sql_function_define(const char *name, const char *returns, const char *sourc
     *out = script.functions[0];
     script.nfunctions = 0; /* moved */
     sql_script_free(&script);
+    return 0;
+}
+
+int sql_function_define(const char *name, const char *returns, const char *source, struct sql_function_def *out,
+                        struct sql_error *err)
+{
+    return function_from_parts(name, returns, source, 0, out, err);
+}
+
+int sql_function_declare(const char *name, const char *returns, int aggregate, int merge, struct sql_function_def *out,
+                         struct sql_error *err)
+{
+    if (function_from_parts(name, returns, "", 1, out, err) < 0)
+        return -1;
+    out->aggregate = aggregate != 0;
+    out->merge = aggregate && merge;
     return 0;
 }
 
@@ -200,9 +219,27 @@ int sql_functions_define(int n, sql_function_cell cell, const void *rows, struct
     return defined;
 }
 
+int sql_functions_declare(int n, sql_function_cell cell, const void *rows, struct sql_function_def **defs)
+{
+    int defined = 0;
+    if (!(*defs = calloc((size_t)(n > 0 ? n : 0) + 1, sizeof **defs)))
+        return -1;
+    for (int i = 0; i < n; i++) {
+        const char *kind = cell(rows, i, 2), *merge = cell(rows, i, 3);
+        int aggregate = kind && strcmp(kind, "aggregate") == 0;
+        struct sql_error se;
+        if ((aggregate || (kind && strcmp(kind, "scalar") == 0)) &&
+            sql_function_declare(cell(rows, i, 0), cell(rows, i, 1), aggregate, merge && strcmp(merge, "t") == 0,
+                                 &(*defs)[defined], &se) == 0)
+            defined++;
+    }
+    return defined;
+}
+
 /* CREATE [TEMPORARY [SYSTEM]] FUNCTION [IF NOT EXISTS] name [RETURNS type] AS 'source'
  * LANGUAGE LUA, CREATE and TEMPORARY consumed (at start): the source is loaded in a sandbox
- * here, so that its errors point at the file. */
+ * here, so that its errors point at the file; or only declared (p->declare_functions: no Lua,
+ * no source kept). */
 static void script_function(struct parser *p, struct sql_script *out, const struct token *start)
 {
     if (parser_accept_keyword(p, "IF")) {
@@ -234,6 +271,12 @@ static void script_function(struct parser *p, struct sql_script *out, const stru
         parser_error(p, lang, "only LANGUAGE LUA is supported");
     struct sql_function_def d = {.returns = returns, .line = start->line, .column = start->column};
     d.name = script_strdup(p, name->text, strlen(name->text));
+    if (p->declare_functions) {
+        d.declared = 1;
+        out->functions = script_grow(p, out->functions, (size_t)out->nfunctions + 1, sizeof *out->functions);
+        out->functions[out->nfunctions++] = d;
+        return;
+    }
     struct sql_error check;
     d.source = malloc(strlen(src->text) + 1);
     if (d.source)
@@ -594,7 +637,7 @@ static void script_set(struct parser *p, struct sql_script *out)
         out->state_ttl_ms = ms;
 }
 
-static int script_parse(const char *text, struct sql_script *out, struct sql_error *err)
+static int script_parse(const char *text, struct sql_script *out, struct sql_error *err, int declare_functions)
 {
     memset(err, 0, sizeof *err);
     memset(out, 0, sizeof *out);
@@ -609,7 +652,8 @@ static int script_parse(const char *text, struct sql_script *out, struct sql_err
         arena_free(a);
         return -1;
     }
-    struct parser p = {.text = text, .tokens = tokens, .ntokens = n, .arena = a, .err = err};
+    struct parser p = {
+        .text = text, .tokens = tokens, .ntokens = n, .arena = a, .err = err, .declare_functions = declare_functions};
     if (setjmp(p.fail)) {
         arena_free(a);
         sql_script_free(out);
@@ -645,7 +689,7 @@ static int script_parse(const char *text, struct sql_script *out, struct sql_err
 int sql_script_parse(const char *text, struct sql_script *out, struct sql_error *err)
 {
     struct sql_error local;
-    return script_parse(text, out, err ? err : &local);
+    return script_parse(text, out, err ? err : &local, 0);
 }
 
 void sql_script_free(struct sql_script *s)

@@ -67,6 +67,10 @@ struct sql_function_def {
     char *source; /* owned: the Lua text */
     enum value_type returns;
     int aggregate;    /* the source returns an aggregate's table (set by sql_function_check) */
+    int merge;        /* an aggregate whose table has merge (session windows need it) */
+    int declared;     /* 1: its facts (aggregate, merge, returns) as stored after a check done
+                       * elsewhere (sql_function_declare); source is NULL, and a plan compiled with
+                       * it loads no Lua and can be explained or checked but not run */
     int line, column; /* of CREATE */
 };
 /* Loads d->source in a sandbox as a plan would: fills d->aggregate, or returns -1 with err
@@ -79,12 +83,23 @@ int sql_function_check(struct sql_function_def *d, struct sql_error *err);
  * filled (free with sql_function_def_free), or -1 with err (its position 0). */
 int sql_function_define(const char *name, const char *returns, const char *source, struct sql_function_def *out,
                         struct sql_error *err);
+/* A definition from the facts a sandboxed check found and stored (name, RETURNS type as SQL
+ * text, aggregate and merge): no Lua is loaded or run, so the api and the controlplane plan
+ * with it without running tenant code (d->declared). Returns 0 with *out filled (free with
+ * sql_function_def_free), or -1 with err (its position 0): a bad name or type. */
+int sql_function_declare(const char *name, const char *returns, int aggregate, int merge, struct sql_function_def *out,
+                         struct sql_error *err);
 /* Cell col (0 name, 1 returns, 2 source) of row i of rows, as the API keeps functions. */
 typedef const char *(*sql_function_cell)(const void *rows, int i, int col);
 /* The n rows of rows defined with sql_function_define into *defs (free with
  * sql_function_defs_free), as many as load: one that does not is left out (a call to it is
  * then an unknown function). Returns how many, or -1 when out of memory (*defs NULL). */
 int sql_functions_define(int n, sql_function_cell cell, const void *rows, struct sql_function_def **defs);
+/* The n rows of rows declared with sql_function_declare into *defs (free with
+ * sql_function_defs_free): cell col 0 name, 1 returns, 2 kind ("scalar" or "aggregate"), 3
+ * merge ("t" or "f"). A row of another kind (not checked yet: NULL or "") or that does not
+ * declare is left out. Returns how many, or -1 when out of memory (*defs NULL). */
+int sql_functions_declare(int n, sql_function_cell cell, const void *rows, struct sql_function_def **defs);
 /* Frees d's strings; d itself is not freed. NULL is a no-op. */
 void sql_function_def_free(struct sql_function_def *d);
 /* Frees the n definitions of defs (their strings) and the array. NULL is a no-op. */

@@ -217,12 +217,13 @@ int udf_has(const struct udf *u, const char *member)
     return has;
 }
 
-int udf_check(const char *name, const char *source, enum udf_kind *kind, char *errbuf, size_t errlen)
+int udf_check(const char *name, const char *source, enum udf_kind *kind, int *merge, char *errbuf, size_t errlen)
 {
     struct udf *u = udf_new(name, source, VT_STRING, errbuf, errlen);
     if (!u)
         return -1;
     *kind = u->kind;
+    *merge = u->kind == UDF_AGGREGATE && udf_has(u, "merge");
     udf_free(u);
     return 0;
 }
@@ -242,7 +243,7 @@ int udf_type_supported(enum value_type t)
 
 const char *udf_take_error(struct udf *u)
 {
-    if (!u->has_error)
+    if (!u || !u->has_error)
         return NULL;
     u->has_error = 0;
     return u->error;
@@ -330,6 +331,8 @@ int udf_eval(const struct expr *e, struct eval_ctx *c, struct value *out)
 {
     struct udf *u = e->state;
     struct value args[FUNCTIONS_MAX_ARGS];
+    if (!u)
+        return eval_fail(c, e, "a declared user-defined function runs only in a worker");
     for (int i = 0; i < e->nargs; i++)
         if (expr_eval(e->args[i], c, &args[i]) < 0)
             return -1;
@@ -565,6 +568,8 @@ static int agg_store(struct udf *u, int acc_index, struct value *state)
 
 int udf_agg_update(struct udf *u, struct value *state, const struct value *arg, int retract)
 {
+    if (!u)
+        return -1;
     lua_settop(u->L, 0);
     udf_budget_reset(u);
     if (retract && !udf_has(u, "retract")) {
@@ -587,6 +592,8 @@ int udf_agg_update(struct udf *u, struct value *state, const struct value *arg, 
 
 int udf_agg_merge(struct udf *u, struct value *dst, const struct value *src)
 {
+    if (!u)
+        return -1;
     lua_settop(u->L, 0);
     udf_budget_reset(u);
     if (!udf_has(u, "merge")) {
@@ -611,6 +618,9 @@ int udf_agg_merge(struct udf *u, struct value *dst, const struct value *src)
 
 void udf_agg_result(struct udf *u, const struct value *state, struct value *out)
 {
+    out->type = VT_NULL;
+    if (!u)
+        return;
     lua_settop(u->L, 0);
     udf_budget_reset(u);
     out->type = VT_NULL;

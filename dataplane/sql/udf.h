@@ -39,28 +39,31 @@ enum value_type udf_returns(const struct udf *u);
 /* 1 when the aggregate's table has member ("retract", "merge"). */
 int udf_has(const struct udf *u, const char *member);
 /* Checks source as udf_new does (syntax, what the chunk returns, budgets) and frees the state.
- * Returns 0, or -1 with errbuf filled. *kind: scalar or aggregate. */
-int udf_check(const char *name, const char *source, enum udf_kind *kind, char *errbuf, size_t errlen);
+ * Returns 0, or -1 with errbuf filled. *kind: scalar or aggregate; *merge: 1 when the
+ * aggregate's table has a merge function (session windows need it). */
+int udf_check(const char *name, const char *source, enum udf_kind *kind, int *merge, char *errbuf, size_t errlen);
 /* The definition named name (case-insensitive) among defs, or NULL. */
 const struct sql_function_def *udf_find(const struct sql_function_def *defs, int n, const char *name);
 /* RETURNS types a Lua function may declare: 1 when t is one. */
 int udf_type_supported(enum value_type t);
 
 /* Expression node of a scalar call: e->state is the struct udf, e->args the arguments. A Lua
- * error, a budget exceeded or a result of the wrong type is an evaluation error of the row. */
+ * error, a budget exceeded or a result of the wrong type is an evaluation error of the row.
+ * e->state NULL (a declared function, sql.h: planned, never loaded) is an error of every row. */
 int udf_eval(const struct expr *e, struct eval_ctx *c, struct value *out);
 
 /* ---- Aggregates: state is VT_NULL (no row yet) or a malloc'd VT_STRING, the accumulator's
  * byte form, replaced on success and left as it was on error. Return 0, or -1 with the message
  * kept for udf_take_error() (a Lua error, a budget exceeded, an accumulator that cannot be
- * kept). */
+ * kept). u NULL (a declared function's slot: planned, never loaded) fails, a result is NULL. */
 int udf_agg_update(struct udf *u, struct value *state, const struct value *arg, int retract);
 int udf_agg_merge(struct udf *u, struct value *dst, const struct value *src);
 /* The result of state as the declared type; a string is held by u until its next result
  * call. An error in result (or a result of the wrong type) gives NULL: a result belongs to a
  * group, not to one input row that the error policy could take. */
 void udf_agg_result(struct udf *u, const struct value *state, struct value *out);
-/* The message of the last failed call ("function \"f\": ..."), and clears it; NULL when none. */
+/* The message of the last failed call ("function \"f\": ..."), and clears it; NULL when none
+ * (or u NULL). */
 const char *udf_take_error(struct udf *u);
 
 #endif

@@ -7,7 +7,11 @@
 #   datagen connection and writes what the function computes, checked against the same
 #   computation done here with jq over the input records;
 # - another tenant does not see the function (404, not listed) and cannot use it: its pipeline
-#   create is a 422 naming the unknown function; the owner cannot delete a function in use.
+#   create is a 422 naming the unknown function; the owner cannot delete a function in use;
+# - the api plans from the facts (kind, merge) its sandboxed check stored, never loading tenant
+#   Lua: a stored source made hostile behind its back changes nothing there; a legacy function
+#   (kind NULL) is checked in a worker child on first use; CREATE FUNCTION in a pipeline's SQL is a
+#   422 at its position.
 . "$(dirname "$0")/api_lib.sh"
 live_start fn fn-corp
 cd "$TEST_TMP"
@@ -25,6 +29,7 @@ F=$(create_id /v1/functions "$(jq -cn --arg s "$count_char" '{name: "count_char"
 call GET "/v1/functions/$F"; expect 200
 assert_eq "$(jq -r '[.name, .language, .returns, (.source | length > 0)] | join(" ")' <<<"$RESP")" \
   "count_char lua BIGINT true" "the function as stored"
+assert_eq "$(jq -c '[.kind, .merge]' <<<"$RESP")" '["scalar",null]' "what the sandboxed check found, stored"
 call GET /v1/functions; expect 200
 assert_eq "$(jq -r '[.items[].name] | join(",")' <<<"$RESP")" count_char "the tenant's functions"
 call POST /v1/functions '{"name":"broken","source":"return function(x) return x +* 1 end"}'
@@ -75,6 +80,13 @@ total='return {
   result = function(acc) return acc end,
 }'
 T=$(create_id /v1/functions "$(jq -cn --arg s "$total" '{name: "lua_total", returns: "BIGINT", source: $s}')")
+call GET "/v1/functions/$T"; expect 200
+assert_eq "$(jq -c '[.kind, .merge]' <<<"$RESP")" '["aggregate",true]' "an aggregate with merge"
+# kind and merge are found from the source: a client may send them only as they are
+call PATCH "/v1/functions/$T" '{"kind":"scalar"}'; expect 400 invalid_request
+assert_eq "$(jq -r .error.details.field <<<"$RESP")" kind "a kind the source does not have"
+call PATCH "/v1/functions/$T" '{"kind":"aggregate","merge":false}'; expect 400 invalid_request
+assert_eq "$(jq -r .error.details.field <<<"$RESP")" merge "a merge the source does not have"
 
 # ---- pipelines calling them ----
 stream() { ID=$(create_id /v1/streams "{\"name\":\"$1\",\"schema\":$2}"); }
@@ -134,4 +146,46 @@ call POST /v1/functions '{"name":"count_char","returns":"BIGINT","source":"retur
 expect 201
 call POST /v1/pipelines '{"name":"mine","sql":"INSERT INTO counted SELECT auction, extra, count_char(extra, '"'"'a'"'"') AS n FROM bids"}'
 expect 201
+
+# ---- tenant Lua never runs in the api ----
+# The api plans pipelines from the facts stored at create (kind, merge), never loading the source:
+# a stored source changed behind the api's back into one that spins, allocates without bound,
+# calls os.exit or raises at load does not touch pipeline create or explain, which plan from the
+# facts, and the api keeps answering. (Loading it in the api would leave the function out: "unknown
+# function".) Only the sandboxed worker loads it.
+H=$(create_id /v1/functions '{"name":"hostile","returns":"BIGINT","source":"return function(x) return x end"}')
+uses_hostile="INSERT INTO counted SELECT auction, extra, hostile(auction) AS n FROM bids"
+i=0
+for src in 'while true do end' 'local t = {} while true do t[#t + 1] = {} end' 'os.exit(1)' \
+  'error("tenant Lua ran in the api")'; do
+  i=$((i + 1))
+  sql "UPDATE functions SET source = \$\$$src\$\$ WHERE id = '$H'" >/dev/null
+  call POST /v1/pipelines/explain "$(jq -cn --arg s "$uses_hostile" '{sql: $s}')"
+  expect 200
+  assert_contains "$(jq -r .plan <<<"$RESP")" "Sink(table=[counted])" "explain with a stored source that would not load ($src)"
+  call POST /v1/pipelines "$(jq -cn --arg n "hostile_$i" --arg s "$uses_hostile" '{name: $n, sql: $s}')"
+  expect 201
+  call GET "/v1/functions/$H"; expect 200
+done
+# CREATE FUNCTION in a pipeline's SQL is refused at its position: functions are made under
+# /v1/functions, where their source is checked in the sandbox
+call POST /v1/pipelines "$(jq -cn --arg s "CREATE VIEW v AS SELECT * FROM bids;
+CREATE TEMPORARY FUNCTION f AS 'return function(x) return x end' LANGUAGE LUA;
+INSERT INTO counted SELECT auction, extra, f(auction) AS n FROM v" '{name: "inline", sql: $s}')"
+expect 422 invalid_sql
+assert_contains "$(jq -r .error.message <<<"$RESP")" "create the function with POST /v1/functions" "CREATE FUNCTION refused"
+assert_eq "$(jq -c '[.error.details.line, .error.details.column]' <<<"$RESP")" '[2,1]' "at its CREATE"
+# a function stored before its facts were (kind NULL: migration 0130) is checked in a worker
+# child the first time a pipeline names it, and its facts stored; one that does not load there is
+# left out (an unknown function), and the api still answers
+sql "UPDATE functions SET kind = NULL, merge = NULL WHERE name = 'count_char' AND tenant_id = '$TENANT_ID'" >/dev/null
+call POST /v1/pipelines/explain '{"sql":"INSERT INTO counted SELECT auction, extra, count_char(extra, '"'"'a'"'"') AS n FROM bids"}'
+expect 200
+assert_eq "$(sql "SELECT kind FROM functions WHERE name = 'count_char' AND tenant_id = '$TENANT_ID'")" scalar "a legacy function's kind, checked in a child"
+sql "UPDATE functions SET kind = NULL, source = 'while true do end' WHERE id = '$H'" >/dev/null
+call POST /v1/pipelines/explain "$(jq -cn --arg s "$uses_hostile" '{sql: $s}')"
+expect 422 invalid_sql
+assert_contains "$(jq -r .error.message <<<"$RESP")" 'unknown function "hostile"' "a legacy function that does not load"
+assert_eq "$(sql "SELECT coalesce(kind, 'unchecked') FROM functions WHERE id = '$H'")" unchecked "its facts are not stored"
+call GET /v1/functions; expect 200
 echo ok

@@ -504,6 +504,99 @@ START_TEST(test_functions_define_rows)
 }
 END_TEST
 
+/* Rows of (name, returns, kind, merge) as the controlplane reads the stored facts
+ * (sql_functions_declare): a kind not checked yet (NULL) or unknown is left out. */
+static const char *const declared_rows[][4] = {
+    {"twice", "BIGINT", "scalar", NULL}, {"legacy", "BIGINT", NULL, NULL},       {"total", "BIGINT", "aggregate", "t"},
+    {"odd", "BIGINT", "", NULL},         {"bad-name", "BIGINT", "scalar", NULL},
+};
+static const char *declared_row_cell(const void *rows, int i, int col)
+{
+    const char *const(*table)[4] = rows;
+    return table[i][col];
+}
+
+static struct plan *compile_declared(const char *sql, const struct sql_function_def *defs, int n, struct sql_error *err)
+{
+    struct plan_options opts = {.functions = defs, .nfunctions = n, .sink_accepts_updates = 1};
+    return plan_compile_with(sql, test_catalog, NULL, &opts, err);
+}
+
+/* A declared function (the stored facts, no source) plans as a loaded one would, and nothing
+ * loads Lua: its source is NULL, which a load would read. */
+START_TEST(test_functions_declared)
+{
+    struct sql_function_def defs[3];
+    struct sql_error err;
+    ck_assert_int_eq(sql_function_declare("twice", "BIGINT", 0, 1, &defs[0], &err), 0);
+    ck_assert_int_eq(defs[0].declared, 1);
+    ck_assert_ptr_null(defs[0].source);
+    ck_assert_int_eq(defs[0].returns, VT_BIGINT);
+    ck_assert_int_eq(defs[0].merge, 0); /* a scalar has no merge */
+    ck_assert_int_eq(sql_function_declare("total", "BIGINT", 1, 0, &defs[1], &err), 0);
+    ck_assert_int_eq(sql_function_declare("total_m", "DOUBLE", 1, 1, &defs[2], &err), 0);
+    ck_assert_int_eq(defs[2].aggregate, 1);
+    ck_assert_int_eq(defs[2].merge, 1);
+    struct sql_function_def bad;
+    ck_assert_int_eq(sql_function_declare("upper", "BIGINT", 0, 0, &bad, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.message, "is a built-in function"));
+    ck_assert_int_eq(sql_function_declare("f", "DECIMAL(5, 2)", 0, 0, &bad, &err), -1);
+
+    struct plan *p = compile_declared("INSERT INTO a SELECT twice(price) AS p FROM bid", defs, 3, &err);
+    ck_assert_msg(p != NULL, "%s", err.message);
+    ck_assert_int_eq(plan_output_schema(p)->fields[0].type, VT_BIGINT);
+    plan_free(p);
+    p = compile_declared("INSERT INTO a SELECT bidder, total(price) AS t FROM bid GROUP BY bidder", defs, 3, &err);
+    ck_assert_msg(p != NULL, "%s", err.message);
+    ck_assert_int_eq(plan_is_updating(p), 1);
+    struct plan_explain ex;
+    ck_assert_int_eq(plan_explain(p, &ex), 0);
+    ck_assert_ptr_nonnull(strstr(ex.text, "GroupAggregate(groupBy=[bidder])"));
+    plan_explain_free(&ex);
+    plan_free(p);
+    /* a session window needs merge: known from the facts */
+    const char *session = "INSERT INTO a SELECT bidder, %s(price) AS t FROM TABLE(SESSION(TABLE bid PARTITION BY "
+                          "bidder, DESCRIPTOR(dateTime), INTERVAL '1' SECOND)) GROUP BY bidder, window_start, "
+                          "window_end";
+    char sql[400];
+    snprintf(sql, sizeof sql, session, "total");
+    ck_assert_ptr_null(compile_declared(sql, defs, 3, &err));
+    ck_assert_ptr_nonnull(strstr(err.message, "needs a merge function in a SESSION window"));
+    snprintf(sql, sizeof sql, session, "total_m");
+    p = compile_declared(sql, defs, 3, &err);
+    ck_assert_msg(p != NULL, "%s", err.message);
+    plan_free(p);
+    for (int i = 0; i < 3; i++)
+        sql_function_def_free(&defs[i]);
+
+    struct sql_function_def *rows = NULL;
+    int n = sql_functions_declare(5, declared_row_cell, declared_rows, &rows);
+    ck_assert_int_eq(n, 2); /* not checked yet, an unknown kind and a bad name are left out */
+    ck_assert_str_eq(rows[0].name, "twice");
+    ck_assert_int_eq(rows[0].aggregate, 0);
+    ck_assert_str_eq(rows[1].name, "total");
+    ck_assert_int_eq(rows[1].aggregate, 1);
+    ck_assert_int_eq(rows[1].merge, 1);
+    ck_assert_int_eq(rows[1].declared, 1);
+    sql_function_defs_free(rows, (size_t)n);
+}
+END_TEST
+
+/* A pipeline's SQL (the API's) cannot define a function: a clear error at its CREATE. */
+START_TEST(test_create_function_in_pipeline_sql)
+{
+    struct sql_error err;
+    const char *sql = "CREATE VIEW v AS SELECT price FROM bid;\n"
+                      "  CREATE TEMPORARY FUNCTION f AS 'return function(x) return x end' LANGUAGE LUA;\n"
+                      "INSERT INTO a SELECT f(price) AS p FROM v";
+    ck_assert_ptr_null(plan_compile(sql, test_catalog, NULL, &err));
+    ck_assert_ptr_nonnull(strstr(err.message, "CREATE FUNCTION is not allowed in a pipeline's SQL"));
+    ck_assert_ptr_nonnull(strstr(err.message, "POST /v1/functions"));
+    ck_assert_int_eq(err.line, 2);
+    ck_assert_int_eq(err.column, 3);
+}
+END_TEST
+
 START_TEST(test_lexer_rejects_nul_bytes)
 {
     struct arena *a = arena_new(1024);
@@ -539,6 +632,8 @@ int main(void)
     tcase_add_test(tc, test_snapshot_restore_mid_stream_is_identical);
     tcase_add_test(tc, test_restore_rejects_foreign_or_corrupt_state);
     tcase_add_test(tc, test_session_snapshot_restore);
+    tcase_add_test(tc, test_functions_declared);
+    tcase_add_test(tc, test_create_function_in_pipeline_sql);
     tcase_add_test(tc, test_group_snapshot_restore);
     tcase_add_test(tc, test_state_bytes);
     tcase_add_test(tc, test_script_parse_streams_and_inserts);
