@@ -298,14 +298,19 @@ static int kafka_raw_field(struct kafka_reader *kr, const struct stream_property
 {
     const char *text = stream_property_get(props, nprops, "__schema");
     json_t *schema = text ? json_loads(text, 0, NULL) : NULL;
-    json_t *fields = json_object_get(schema, "fields");
-    const char *name =
-        json_array_size(fields) == 1 ? json_string_value(json_object_get(json_array_get(fields, 0), "name")) : NULL;
-    if (name)
+    json_t *fields = json_object_get(schema, "fields"), *f;
+    const char *name = NULL;
+    size_t i, columns = 0; /* but METADATA ones */
+    json_array_foreach(fields, i, f)
+    {
+        if (!json_object_get(f, "metadata") && columns++ == 0)
+            name = json_string_value(json_object_get(f, "name"));
+    }
+    if (name && columns == 1)
         kr->raw_field = strdup(name);
     else
         snprintf(err, errlen, "kafka topic \"%s\": format raw reads into a stream of one column, not %zu", kr->topic,
-                 json_array_size(fields));
+                 columns);
     json_decref(schema);
     return kr->raw_field ? 0 : -1;
 }
@@ -523,6 +528,11 @@ static int kafka_read_keyed(struct kafka_reader *kr, const rd_kafka_message_t *m
         size_t len = kr->raw_field || kr->key.nfields > 0 ? kr->merged.len : m->len;
         rc = kafka_meta_add(&kr->meta, m, text, len, &kr->with_meta, e, sizeof e);
         row = &kr->with_meta;
+    }
+    if (rc > 0) { /* a malformed record: the engine's error policy decides */
+        *rec = (struct stream_record){
+            .offset = (uint64_t)m->offset, .data = payload, .len = (uint32_t)m->len, .error = kafka_meta_not_object};
+        return 0;
     }
     if (rc != 0) {
         snprintf(err, errlen, "kafka topic \"%s\" partition %d at offset %" PRId64 ": %s", kr->topic,

@@ -20,6 +20,8 @@ const char *const kafka_meta_keys[] = {
     NULL,
 };
 
+const char kafka_meta_not_object[] = "a record must be a JSON object";
+
 /* ---------------------------------------------------------------- the schema's columns */
 
 /* The metadata key called name (up to its type), or -1. */
@@ -178,10 +180,8 @@ int kafka_meta_add(const struct kafka_meta *m, const rd_kafka_message_t *msg, co
     const char *start = kafka_meta_skip_blank(row, row + len), *close = row + len;
     while (close > start && (close[-1] == ' ' || close[-1] == '\t' || close[-1] == '\n' || close[-1] == '\r'))
         close--;
-    if (close - start < 2 || *start != '{' || close[-1] != '}') {
-        snprintf(err, errlen, "a value that is no JSON object: %.60s", row);
-        return -1;
-    }
+    if (close - start < 2 || *start != '{' || close[-1] != '}')
+        return 1;
     close--; /* at the '}' */
     bool empty = kafka_meta_skip_blank(start + 1, close) == close;
     int rc = kafka_meta_put_raw(out, start, (size_t)(close - start));

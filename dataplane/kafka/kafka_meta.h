@@ -60,7 +60,9 @@ void kafka_meta_free(struct kafka_meta *m);
 bool kafka_meta_writes(const struct kafka_meta *m);
 
 /* Source: row[len] (a JSON object) with m's columns of message msg added at its end, into out
- * (emptied first). 0, or -1 with err (a row that is no JSON object, out of memory). */
+ * (emptied first). 0; 1 when row is no JSON object (a malformed record, for the engine's error
+ * policy: kafka_meta_not_object says so); -1 with err when out of memory. */
+extern const char kafka_meta_not_object[];
 int kafka_meta_add(const struct kafka_meta *m, const rd_kafka_message_t *msg, const char *row, size_t len,
                    struct json_buf *out, char *err, size_t errlen);
 /* Sink: row[len] (a JSON object, as the engine encodes rows) without m's columns into value

@@ -524,6 +524,29 @@ START_TEST(test_metadata_columns)
     const char *want = "{\"id\":2,\"headers\":\"{}\",\"ts\":\"20"; /* the offset as "id" wins: the value's is first */
     ck_assert_msg(strncmp(got, want, strlen(want)) == 0 && strstr(got, ",\"id\":1,"), "%s", got);
 
+    /* a record that is no JSON object goes to the engine's error policy; format raw reads it */
+    ck_assert_msg(kb->open_writer("bids", 0, props, nprops, &w, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(kb->append(w, "not json", 8, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(kb->flush(w, true, err, sizeof err) == 0, "%s", err);
+    kb->close_writer(w);
+    memcpy(p + 1, meta, sizeof meta);
+    ck_assert_msg(kb->open_reader("bids", 0, 2, p, 2, &w, err, sizeof err) == 0, "%s", err);
+    struct stream_record rec;
+    int n = 0;
+    for (int polls = 0; n == 0 && polls < 1000; polls++)
+        n = kb->read(w, &rec, 1, err, sizeof err);
+    ck_assert_msg(n == 1, "%s", err);
+    ck_assert_str_eq(rec.error, "a record must be a JSON object");
+    ck_assert_int_eq(rec.len, 8);
+    ck_assert(memcmp(rec.data, "not json", 8) == 0);
+    kb->close_reader(w);
+    struct stream_property raw[] = {
+        {"format", "raw"},
+        {"__schema", "{\"fields\":[{\"name\":\"line\",\"type\":\"STRING\"},{\"name\":\"o\",\"type\":\"BIGINT\","
+                     "\"metadata\":\"offset\"}]}"}};
+    read_one(raw, 2, 2, got, sizeof got);
+    ck_assert_str_eq(got, "{\"line\":\"not json\",\"o\":2}");
+
     struct stream_property unknown[] = {{"__schema", META_SCHEMA(",{\"name\":\"k\",\"type\":\"STRING\",\"metadata\":"
                                                                  "\"leader-epoch\"}")}};
     memcpy(p + 2, unknown, sizeof unknown);
