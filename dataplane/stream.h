@@ -124,6 +124,11 @@ struct stream_backend {
      * create, and the worker gets that directory as the property "__root", below which the
      * backend opens every file (symlinks leading out are refused). */
     bool tenant_files;
+    /* The keys of the record metadata it reads into a column declared `c TYPE METADATA [FROM
+     * 'key']` (Flink's; NULL-terminated; NULL: none), each with the type it fills: "headers
+     * STRING". Such a field comes in "__schema" with "metadata": "key" (and "virtual": true),
+     * so it wants_schema. */
+    const char *const *metadata;
 };
 
 /* The backend called name ("log", "datagen", "kafka" in binaries linked with

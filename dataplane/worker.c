@@ -566,10 +566,23 @@ static const struct {
     {VT_STRING, "STRING"},   {VT_TIMESTAMP, "TIMESTAMP(3)"},
 };
 
-/* s as the JSON the api stores ({"fields":[{"name","type"}]}), compact, malloc'ed; NULL when
- * out of memory or a field has no SQL type. */
-static char *run_schema_json(const struct schema *s)
+/* d's METADATA columns into fields (the schema's JSON fields, in order): "metadata": key, and
+ * "virtual": true when VIRTUAL. */
+static void run_schema_metadata(const struct sql_stream_def *d, json_t *fields)
 {
+    for (int i = 0; i < d->nmetadata; i++) {
+        json_t *f = json_array_get(fields, (size_t)d->metadata[i].field);
+        json_object_set_new(f, "metadata", json_string(d->metadata[i].key));
+        if (d->metadata[i].is_virtual)
+            json_object_set_new(f, "virtual", json_true());
+    }
+}
+
+/* d's schema as the JSON the api stores ({"fields":[{"name","type"}]}, METADATA columns with
+ * "metadata"), compact, malloc'ed; NULL when out of memory or a field has no SQL type. */
+static char *run_schema_json(const struct sql_stream_def *d)
+{
+    const struct schema *s = &d->schema;
     json_t *fields = json_array();
     for (int i = 0; fields && i < s->nfields; i++) {
         const char *type = NULL;
@@ -584,6 +597,8 @@ static char *run_schema_json(const struct schema *s)
             return NULL;
         }
     }
+    if (fields)
+        run_schema_metadata(d, fields);
     json_t *js = fields ? json_pack("{s:o}", "fields", fields) : NULL;
     json_t *key = s->nprimary_key > 0 && js ? json_array() : NULL; /* an upsert stream's */
     for (int k = 0; key && k < s->nprimary_key; k++)
@@ -692,7 +707,7 @@ static int run_stream_define(struct run_streams *rs, int i, const struct sql_str
         props[k] = (struct stream_property){d->options[k].key, d->options[k].value};
     /* a sink that maps fields to columns (postgres) gets the table's schema, as a
      * connection task does */
-    if (cb && cb->wants_schema && (rs->schemas[i] = run_schema_json(&d->schema)))
+    if (cb && cb->wants_schema && (rs->schemas[i] = run_schema_json(d)))
         props[nprops++] = (struct stream_property){"__schema", rs->schemas[i]};
     /* a connector's stream lives where its location property says (a Kafka topic, a
      * postgres table, a webhook url), an embedded log under the data directory */
@@ -721,6 +736,37 @@ static void run_streams_free(struct run_streams *rs)
     memset(rs, 0, sizeof *rs);
 }
 
+/* d's METADATA columns against what its connector cb (NULL: none, an embedded log) reads: the
+ * first bad one printed with its place in the file. 0, or 1. */
+static int run_metadata_check(const struct sql_stream_def *d, const struct stream_backend *cb, const char *file)
+{
+    for (int i = 0; i < d->nmetadata; i++) {
+        const struct sql_metadata_column *m = &d->metadata[i];
+        const struct field *f = &d->schema.fields[m->field];
+        const char *const *k = cb ? cb->metadata : NULL;
+        size_t klen = strlen(m->key);
+        while (k && *k && !(strncmp(*k, m->key, klen) == 0 && (*k)[klen] == ' '))
+            k++;
+        char e[400];
+        if (!k || !*k) {
+            char keys[200] = "";
+            for (const char *const *a = cb ? cb->metadata : NULL; a && *a; a++)
+                snprintf(keys + strlen(keys), sizeof keys - strlen(keys), "%s'%.*s'", keys[0] ? ", " : "",
+                         (int)strcspn(*a, " "), *a);
+            snprintf(e, sizeof e, "connector %s has no metadata key '%s'%s%s", cb ? cb->name : "of an embedded log",
+                     m->key, keys[0] ? "; it has " : "", keys);
+        } else if (strcasecmp(*k + klen + 1, value_type_name(f->type)) != 0) {
+            snprintf(e, sizeof e, "metadata column \"%s\" ('%s') must be %s, not %s", f->name, m->key, *k + klen + 1,
+                     value_type_name(f->type));
+        } else {
+            continue;
+        }
+        fprintf(stderr, "%s: line %d, column %d: stream \"%s\": %s\n", file, m->line, m->column, d->name, e);
+        return 1;
+    }
+    return 0;
+}
+
 /* Each connector stream's options against its connector's table, before anything runs: the
  * first bad one printed with its place in the file. 0, or 1 (the exit status). */
 static int run_options_check(const struct sql_script *script, const char *file)
@@ -728,7 +774,10 @@ static int run_options_check(const struct sql_script *script, const char *file)
     for (int i = 0; i < script->nstreams; i++) {
         const struct sql_stream_def *d = &script->streams[i];
         const struct stream_backend *cb = NULL;
-        if (stream_connector_find(sql_stream_option(d, "connector"), &cb) != 0 || !cb || !cb->options)
+        int found = stream_connector_find(sql_stream_option(d, "connector"), &cb);
+        if (run_metadata_check(d, found == 0 ? cb : NULL, file) != 0)
+            return 1;
+        if (found != 0 || !cb || !cb->options)
             continue;
         for (int k = 0; k < d->noptions; k++) {
             char e[400];

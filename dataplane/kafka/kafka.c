@@ -1,5 +1,6 @@
-/* kafka.c — the Kafka stream backend over librdkafka (see kafka.h): metadata, a legacy
- * per-partition consumer per reader, an idempotent producer per writer. */
+/* kafka.c — the Kafka stream backend over librdkafka (see kafka.h): metadata, a reader per
+ * partition on a legacy consumer shared per topic (kafka_pool.h), an idempotent producer per
+ * writer. */
 #include "dataplane/kafka/kafka.h"
 
 #include <inttypes.h>
@@ -13,6 +14,8 @@
 #include "dataplane/codec/debezium.h"
 #include "dataplane/kafka/kafka_eos.h"
 #include "dataplane/kafka/kafka_key.h"
+#include "dataplane/kafka/kafka_meta.h"
+#include "dataplane/kafka/kafka_pool.h"
 
 #define KAFKA_PROPERTY_PREFIX "properties."
 #define KAFKA_METADATA_TIMEOUT_MS 10000
@@ -207,8 +210,9 @@ static int kafka_topic_open(rd_kafka_type_t type, const char *topic, const struc
 /* ---------------------------------------------------------------- readers */
 
 struct kafka_reader {
-    rd_kafka_t *rk;
-    rd_kafka_topic_t *rkt;
+    const struct kafka_pool_client *client; /* shared with the process's other readers of the topic */
+    rd_kafka_t *rk;                         /* client's, borrowed */
+    rd_kafka_topic_t *rkt;                  /* client's, borrowed */
     char *topic;
     int32_t partition;
     int64_t offset; /* where consumption starts */
@@ -223,7 +227,9 @@ struct kafka_reader {
     char *failed;              /* an event that could not be decoded after good ones: the next read's error */
     struct kafka_key_spec key; /* key.fields: merged from the record's key into its row */
     struct json_buf merged;
-    char *raw_field; /* format raw: the one column a record's bytes become */
+    char *raw_field;        /* format raw: the one column a record's bytes become */
+    struct kafka_meta meta; /* METADATA columns: added to each row */
+    struct json_buf with_meta;
 };
 
 /* format = 'debezium-json' in props. */
@@ -253,12 +259,11 @@ static void kafka_close_reader(void *reader)
     kafka_key_spec_free(&kr->key);
     json_buf_free(&kr->merged);
     free(kr->raw_field);
+    kafka_meta_free(&kr->meta);
+    json_buf_free(&kr->with_meta);
     if (kr->started)
         rd_kafka_consume_stop(kr->rkt, kr->partition);
-    if (kr->rkt)
-        rd_kafka_topic_destroy(kr->rkt);
-    if (kr->rk)
-        rd_kafka_destroy(kr->rk);
+    kafka_pool_release(kr->client, kr->partition);
     free(kr->topic);
     free(kr);
 }
@@ -293,14 +298,19 @@ static int kafka_raw_field(struct kafka_reader *kr, const struct stream_property
 {
     const char *text = stream_property_get(props, nprops, "__schema");
     json_t *schema = text ? json_loads(text, 0, NULL) : NULL;
-    json_t *fields = json_object_get(schema, "fields");
-    const char *name =
-        json_array_size(fields) == 1 ? json_string_value(json_object_get(json_array_get(fields, 0), "name")) : NULL;
-    if (name)
+    json_t *fields = json_object_get(schema, "fields"), *f;
+    const char *name = NULL;
+    size_t i, columns = 0; /* but METADATA ones */
+    json_array_foreach(fields, i, f)
+    {
+        if (!json_object_get(f, "metadata") && columns++ == 0)
+            name = json_string_value(json_object_get(f, "name"));
+    }
+    if (name && columns == 1)
         kr->raw_field = strdup(name);
     else
         snprintf(err, errlen, "kafka topic \"%s\": format raw reads into a stream of one column, not %zu", kr->topic,
-                 json_array_size(fields));
+                 columns);
     json_decref(schema);
     return kr->raw_field ? 0 : -1;
 }
@@ -329,6 +339,58 @@ static int kafka_startup_parse(struct kafka_reader *kr, const struct stream_prop
     return 0;
 }
 
+/* What kafka_reader_client makes a reader's client of. */
+struct kafka_reader_open {
+    const char *topic;
+    const struct stream_property *props;
+    int nprops;
+};
+
+/* kafka_pool_open_fn: a consumer of the topic for the pool. */
+static int kafka_reader_client(void *ctx, struct kafka_pool_client *out, char *err, size_t errlen)
+{
+    const struct kafka_reader_open *o = ctx;
+    /* a resumed offset that retention has deleted is an error, not a silent jump (a property
+     * may still say otherwise) */
+    static const struct kafka_default defaults[] = {
+        {"auto.offset.reset", "error"},
+        {"enable.partition.eof", "false"},
+        {"log.connection.close", "false"},
+        /* prefetch per partition (the legacy consumer's queues are per partition): librdkafka's
+         * 64 MB each would hold a whole backlog in memory, past a small task's limit, and cost
+         * a page fault per fresh 4 KB; a fetch of 256 KB a partition keeps a record batch's
+         * worth ahead (a larger record still gets through: librdkafka grows the size) */
+        {"queued.max.messages.kbytes", "256"},
+        {"fetch.message.max.bytes", "262144"},
+    };
+    *out = (struct kafka_pool_client){0};
+    if (kafka_topic_open(RD_KAFKA_CONSUMER, o->topic, o->props, o->nprops, defaults,
+                         (int)(sizeof defaults / sizeof defaults[0]), NULL, NULL, &out->rk, &out->rkt, &out->partitions,
+                         err, errlen) == 0)
+        return 0;
+    if (out->rkt)
+        rd_kafka_topic_destroy(out->rkt);
+    if (out->rk)
+        rd_kafka_destroy(out->rk);
+    return -1;
+}
+
+/* The pool's key of a reader: the topic and every property (readers that could differ in any
+ * client setting never share). Owned by the caller; NULL when out of memory. */
+static char *kafka_reader_key(const char *topic, const struct stream_property *props, int nprops)
+{
+    size_t len = strlen(topic) + 1;
+    for (int i = 0; i < nprops; i++)
+        len += strlen(props[i].key) + strlen(props[i].value) + 2;
+    char *key = malloc(len), *at = key;
+    if (!key)
+        return NULL;
+    at += sprintf(at, "%s", topic);
+    for (int i = 0; i < nprops; i++)
+        at += sprintf(at, "\x1f%s=%s", props[i].key, props[i].value);
+    return key;
+}
+
 static int kafka_open_reader(const char *topic, int partition, uint64_t offset, const struct stream_property *props,
                              int nprops, void **reader, char *err, size_t errlen)
 {
@@ -352,21 +414,23 @@ static int kafka_open_reader(const char *topic, int partition, uint64_t offset, 
     }
     if (kr->key.raw_value && kafka_raw_field(kr, props, nprops, err, errlen) != 0)
         goto fail;
-    /* a resumed offset that retention has deleted is an error, not a silent jump (a property
-     * may still say otherwise) */
-    static const struct kafka_default defaults[] = {
-        {"auto.offset.reset", "error"},
-        {"enable.partition.eof", "false"},
-        {"log.connection.close", "false"},
-    };
-    int n;
-    if (kafka_topic_open(RD_KAFKA_CONSUMER, topic, props, nprops, defaults, (int)(sizeof defaults / sizeof defaults[0]),
-                         NULL, NULL, &kr->rk, &kr->rkt, &n, err, errlen) != 0)
+    if (kafka_meta_parse(props, nprops, &kr->meta, err, errlen) != 0)
         goto fail;
-    if (partition < 0 || partition >= n) {
-        snprintf(err, errlen, "kafka topic \"%s\" has no partition %d (it has %d)", topic, partition, n);
+    if (kr->meta.n > 0 && kr->debezium) {
+        snprintf(err, errlen, "kafka topic \"%s\": METADATA columns take format json or raw, not debezium-json",
+                 kr->topic);
         goto fail;
     }
+    struct kafka_reader_open open = {.topic = topic, .props = props, .nprops = nprops};
+    char *key = kafka_reader_key(topic, props, nprops);
+    kr->client = key ? kafka_pool_acquire(key, topic, partition, kafka_reader_client, &open, err, errlen) : NULL;
+    if (!key)
+        snprintf(err, errlen, "out of memory");
+    free(key);
+    if (!kr->client)
+        goto fail;
+    kr->rk = kr->client->rk;
+    kr->rkt = kr->client->rkt;
     *reader = kr;
     return 0;
 fail:
@@ -448,27 +512,41 @@ static int kafka_read_event(struct kafka_reader *kr, const rd_kafka_message_t *m
 }
 
 /* key.fields: m's row with its key's fields merged in; format raw: its bytes as the one column;
- * kept in kr->rows until the next read. */
+ * METADATA columns: m's metadata added; kept in kr->rows until the next read. */
 static int kafka_read_keyed(struct kafka_reader *kr, const rd_kafka_message_t *m, struct stream_record *rec, char *err,
                             size_t errlen)
 {
     char e[200];
     const char *payload = m->payload ? m->payload : "";
+    const struct json_buf *row = &kr->merged;
     int rc = kr->raw_field ? kafka_raw_row(kr->raw_field, payload, m->len, &kr->merged, e, sizeof e)
-                           : kafka_key_merge(&kr->key, m->key, m->key_len, payload, m->len, &kr->merged, e, sizeof e);
+             : kr->key.nfields > 0
+                 ? kafka_key_merge(&kr->key, m->key, m->key_len, payload, m->len, &kr->merged, e, sizeof e)
+                 : 0;
+    if (rc == 0 && kr->meta.n > 0) {
+        const char *text = kr->raw_field || kr->key.nfields > 0 ? kr->merged.data : payload;
+        size_t len = kr->raw_field || kr->key.nfields > 0 ? kr->merged.len : m->len;
+        rc = kafka_meta_add(&kr->meta, m, text, len, &kr->with_meta, e, sizeof e);
+        row = &kr->with_meta;
+    }
+    if (rc > 0) { /* a malformed record: the engine's error policy decides */
+        *rec = (struct stream_record){
+            .offset = (uint64_t)m->offset, .data = payload, .len = (uint32_t)m->len, .error = kafka_meta_not_object};
+        return 0;
+    }
     if (rc != 0) {
         snprintf(err, errlen, "kafka topic \"%s\" partition %d at offset %" PRId64 ": %s", kr->topic,
                  (int)kr->partition, m->offset, e);
         return -1;
     }
-    struct debezium_row *row = &kr->rows[kr->nrows];
-    if (!(row->text = strndup(kr->merged.data, kr->merged.len))) {
+    struct debezium_row *kept = &kr->rows[kr->nrows];
+    if (!(kept->text = strndup(row->data, row->len))) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    row->len = kr->merged.len;
+    kept->len = row->len;
     kr->nrows++;
-    *rec = (struct stream_record){.offset = (uint64_t)m->offset, .data = row->text, .len = (uint32_t)row->len};
+    *rec = (struct stream_record){.offset = (uint64_t)m->offset, .data = kept->text, .len = (uint32_t)kept->len};
     return 0;
 }
 
@@ -520,7 +598,7 @@ static int kafka_read(void *reader, struct stream_record *recs, int max, char *e
             n += got;
             continue;
         }
-        if (kr->key.nfields > 0 || kr->raw_field) {
+        if (kr->key.nfields > 0 || kr->raw_field || kr->meta.n > 0) {
             if (kafka_read_keyed(kr, m, recs + n, err, errlen) != 0)
                 return -1;
             n++;
@@ -570,12 +648,16 @@ struct kafka_writer {
     int32_t partition;
     rd_kafka_resp_err_t delivery_err; /* the first failed delivery, from the callback */
     int64_t failed_records;
-    bool debezium;              /* format debezium-json: rows become change events */
-    struct json_buf event;      /* the event being produced */
-    struct kafka_eos *eos;      /* exactly-once: records go through its spool (kafka_eos.h) */
-    rd_kafka_t *recovery;       /* exactly-once: the consumer that reads back what the topic holds */
-    struct kafka_key_spec key;  /* key.fields, value.fields-include, format raw */
-    struct json_buf kbuf, vbuf; /* the record being produced, split */
+    bool debezium;               /* format debezium-json: rows become change events */
+    struct json_buf event;       /* the event being produced */
+    struct kafka_eos *eos;       /* exactly-once: records go through its spool (kafka_eos.h) */
+    rd_kafka_t *recovery;        /* exactly-once: the consumer that reads back what the topic holds */
+    struct kafka_key_spec key;   /* key.fields, value.fields-include, format raw */
+    struct json_buf kbuf, vbuf;  /* the record being produced, split */
+    struct kafka_meta meta;      /* METADATA columns: taken out of each row */
+    struct json_buf mbuf;        /* the row without them */
+    rd_kafka_headers_t *headers; /* the record being produced: its headers column's, owned */
+    int64_t timestamp;           /* and its timestamp column's (0: none) */
 };
 
 /* Called from rd_kafka_poll/flush in the writer's thread. */
@@ -608,6 +690,10 @@ static void kafka_close_writer(void *writer)
     kafka_key_spec_free(&kw->key);
     json_buf_free(&kw->kbuf);
     json_buf_free(&kw->vbuf);
+    kafka_meta_free(&kw->meta);
+    json_buf_free(&kw->mbuf);
+    if (kw->headers)
+        rd_kafka_headers_destroy(kw->headers);
     free(kw);
 }
 
@@ -638,6 +724,28 @@ static int kafka_writer_eos_open(struct kafka_writer *kw, int partition, int par
         return -1;
     kw->eos = kafka_eos_open(kw->rk, kw->rkt, kw->recovery, kw->topic, kw->partition, txn_id, dir, err, errlen);
     return kw->eos ? 0 : -1;
+}
+
+/* kw's METADATA columns ("__schema"): a debezium-json sink takes none, an exactly-once one
+ * writes no headers or timestamps (its spool keeps key and value only). */
+static int kafka_writer_meta(struct kafka_writer *kw, bool exactly_once, const struct stream_property *props,
+                             int nprops, char *err, size_t errlen)
+{
+    if (kafka_meta_parse(props, nprops, &kw->meta, err, errlen) != 0)
+        return -1;
+    if (kw->meta.n > 0 && kw->debezium) {
+        snprintf(err, errlen, "kafka topic \"%s\": METADATA columns take format json or raw, not debezium-json",
+                 kw->topic);
+        return -1;
+    }
+    if (exactly_once && kafka_meta_writes(&kw->meta)) {
+        snprintf(err, errlen,
+                 "kafka topic \"%s\": an exactly-once sink writes no headers or timestamps yet; declare those METADATA "
+                 "columns VIRTUAL or use 'sink.delivery-guarantee' = 'at-least-once'",
+                 kw->topic);
+        return -1;
+    }
+    return 0;
 }
 
 static int kafka_open_writer(const char *topic, int partition, const struct stream_property *props, int nprops,
@@ -672,6 +780,8 @@ static int kafka_open_writer(const char *topic, int partition, const struct stre
         snprintf(err, errlen, "kafka topic \"%s\": format debezium-json takes no key.fields", kw->topic);
         goto fail;
     }
+    if (kafka_writer_meta(kw, exactly_once, props, nprops, err, errlen) != 0)
+        goto fail;
     if (exactly_once && kafka_writer_eos_open(kw, partition, n, txn_id, props, nprops, err, errlen) != 0)
         goto fail;
     *writer = kw;
@@ -732,9 +842,20 @@ static int kafka_append_kind(void *writer, enum row_kind kind, const void *data,
     return kafka_produce(kw, NULL, 0, kw->event.data, kw->event.len, err, errlen);
 }
 
-/* A row as its key and value (kafka_key.h), or as it is. */
+/* A row as its key and value (kafka_key.h), or as it is; METADATA columns taken out first. */
 static int kafka_produce_row(struct kafka_writer *kw, const char *data, size_t len, char *err, size_t errlen)
 {
+    if (kw->meta.n > 0) {
+        char e[300];
+        if (kw->headers) /* of a record that failed */
+            rd_kafka_headers_destroy(kw->headers);
+        if (kafka_meta_split(&kw->meta, data, len, &kw->mbuf, &kw->headers, &kw->timestamp, e, sizeof e) != 0) {
+            snprintf(err, errlen, "kafka topic \"%s\": %s", kw->topic, e);
+            return -1;
+        }
+        data = kw->mbuf.data;
+        len = kw->mbuf.len;
+    }
     if (!kafka_key_spec_active(&kw->key))
         return kafka_produce(kw, NULL, 0, data, len, err, errlen);
     char e[200];
@@ -747,15 +868,33 @@ static int kafka_produce_row(struct kafka_writer *kw, const char *data, size_t l
                          err, errlen);
 }
 
+/* One record with kw's headers and timestamp (librdkafka takes the headers when it succeeds). */
+static rd_kafka_resp_err_t kafka_produce_with_meta(struct kafka_writer *kw, const void *key, size_t keylen,
+                                                   const void *data, size_t len)
+{
+    rd_kafka_resp_err_t rc = rd_kafka_producev(
+        kw->rk, RD_KAFKA_V_RKT(kw->rkt), RD_KAFKA_V_PARTITION(kw->partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_VALUE((void *)data, len), RD_KAFKA_V_KEY(key, keylen), RD_KAFKA_V_TIMESTAMP(kw->timestamp),
+        RD_KAFKA_V_HEADERS(kw->headers), RD_KAFKA_V_END);
+    if (rc == RD_KAFKA_RESP_ERR_NO_ERROR)
+        kw->headers = NULL;
+    return rc;
+}
+
 static int kafka_produce(struct kafka_writer *kw, const void *key, size_t keylen, const void *data, size_t len,
                          char *err, size_t errlen)
 {
     if (kw->eos)
         return kafka_eos_append(kw->eos, key, keylen, data, len, err, errlen);
     for (;;) {
-        if (rd_kafka_produce(kw->rkt, kw->partition, RD_KAFKA_MSG_F_COPY, (void *)data, len, key, keylen, NULL) == 0)
+        rd_kafka_resp_err_t rc = RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (kw->headers || kw->timestamp)
+            rc = kafka_produce_with_meta(kw, key, keylen, data, len);
+        else if (rd_kafka_produce(kw->rkt, kw->partition, RD_KAFKA_MSG_F_COPY, (void *)data, len, key, keylen, NULL) !=
+                 0)
+            rc = rd_kafka_last_error();
+        if (rc == RD_KAFKA_RESP_ERR_NO_ERROR)
             break;
-        rd_kafka_resp_err_t rc = rd_kafka_last_error();
         if (rc != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             snprintf(err, errlen, "kafka topic \"%s\": cannot produce: %s", kw->topic, rd_kafka_err2str(rc));
             return -1;
@@ -858,6 +997,7 @@ const struct stream_backend kafka_stream_backend = {
     .sink = true,
     .location_key = "topic",
     .full_worker = true,  /* librdkafka */
-    .wants_schema = true, /* format raw: the one column's name */
+    .wants_schema = true, /* format raw: the one column's name; METADATA columns */
+    .metadata = kafka_meta_keys,
     .network = true,
 };

@@ -28,11 +28,16 @@
  *                                  sluice-TOPIC)
  *   topic, connector               accepted; any other key is an error (keys starting with "__"
  *                                  are the engine's)
+ * METADATA columns (headers, timestamp, timestamp-type, offset, partition, topic) come as fields
+ * of "__schema" with "metadata" (kafka_meta.h): a reader adds them to each row, a writer takes
+ * them out and writes headers and the timestamp.
  *
  * partitions() reads the topic's metadata; topics are never created (a missing topic is an
  * error). A reader consumes one partition from its offset with no consumer group (offsets live
- * in the run's checkpoint) and returns what arrived within a short poll, 0 when nothing did;
- * end_offset is the partition's high watermark. A writer is an idempotent producer
+ * in the run's checkpoint), through a client it shares with the process's other readers of the
+ * topic (kafka_pool.h; prefetching 256 KB a partition by default), and returns what arrived
+ * within a short poll, 0 when nothing did; end_offset is the partition's high watermark. A
+ * writer is an idempotent producer
  * (enable.idempotence=true) to partition (task index % partitions), Flink's "fixed"
  * partitioner; flush waits for every record's delivery and reports the first delivery error.
  * At-least-once, writer_end_offset is 0 and truncate and commit do nothing: records written

@@ -225,6 +225,11 @@ enum value_type parser_type(struct parser *p)
             return parser_types[i].type;
         }
     }
+    if (t->kind == TK_IDENT && (strcasecmp(t->text, "MAP") == 0 || strcasecmp(t->text, "MULTISET") == 0))
+        parser_error(p, t,
+                     "type %s is not supported: declare the column STRING, which holds a JSON object as text "
+                     "(read it with JSON_VALUE; Kafka's headers METADATA column is one)",
+                     t->text);
     char found[96];
     parser_describe(t, found, sizeof found);
     parser_error(p, t, "unknown type %s", found);

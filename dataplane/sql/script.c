@@ -340,6 +340,26 @@ static void script_partitioned_by(struct parser *p, struct sql_stream_def *d)
     script_option_add(p, d, "partition-by", cols);
 }
 
+/* METADATA [FROM 'key'] [VIRTUAL] after column col's type, when there: records the column
+ * (field index idx of d) as one the connector fills (sql_metadata_column). */
+static void script_metadata_column(struct parser *p, struct sql_stream_def *d, const struct token *col, int idx)
+{
+    if (!parser_accept_keyword(p, "METADATA"))
+        return;
+    const char *key = col->text;
+    if (parser_accept_keyword(p, "FROM"))
+        key = parser_expect(p, TK_STRING, "a metadata key in quotes, such as 'headers'")->text;
+    for (int i = 0; i < d->nmetadata; i++)
+        if (strcmp(d->metadata[i].key, key) == 0)
+            parser_error(p, col, "metadata key '%s' is read into two columns of stream \"%s\"", key, d->name);
+    d->metadata = script_grow(p, d->metadata, (size_t)d->nmetadata + 1, sizeof *d->metadata);
+    struct sql_metadata_column *m = &d->metadata[d->nmetadata];
+    *m = (struct sql_metadata_column){.field = idx, .line = col->line, .column = col->column};
+    d->nmetadata++;
+    m->key = script_strdup(p, key, strlen(key));
+    m->is_virtual = parser_accept_keyword(p, "VIRTUAL");
+}
+
 static void script_create(struct parser *p, struct sql_script *out, const struct token *start)
 {
     if (parser_accept_keyword(p, "TEMPORARY"))
@@ -420,6 +440,8 @@ static void script_create(struct parser *p, struct sql_script *out, const struct
                 parser_error(p, col, "column \"%s\" is defined twice", col->text);
         int proctime = script_computed_column(p, col);
         enum value_type type = proctime ? VT_TIMESTAMP : parser_type(p);
+        if (!proctime)
+            script_metadata_column(p, d, col, d->schema.nfields);
         if (!proctime && parser_accept_keyword(p, "NOT"))
             parser_expect_keyword(p, "NULL");
         const struct token *pk = parser_peek(p);
@@ -705,6 +727,9 @@ void sql_script_free(struct sql_script *s)
             free(d->options[k].value);
         }
         free(d->options);
+        for (int k = 0; k < d->nmetadata; k++)
+            free(d->metadata[k].key);
+        free(d->metadata);
     }
     free(s->streams);
     for (int i = 0; i < s->nfunctions; i++) {

@@ -9,6 +9,7 @@
 #ifndef SLUICE_DATAPLANE_SQL_SQL_H
 #define SLUICE_DATAPLANE_SQL_SQL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,11 +48,22 @@ struct sql_option {
     char *key, *value; /* owned */
     int line, column;  /* of the key in the file */
 };
+/* A column `name TYPE METADATA [FROM 'key'] [VIRTUAL]` (Flink's): the connector fills it from
+ * the record's metadata under key (the column's name without FROM), not from the value, and a
+ * sink takes it out of the value (VIRTUAL: read-only, a sink ignores it). */
+struct sql_metadata_column {
+    int field;        /* index into the stream's schema */
+    char *key;        /* owned */
+    bool is_virtual;  /* VIRTUAL */
+    int line, column; /* of the column's name in the file */
+};
 struct sql_stream_def {
     char *name;                 /* owned */
     struct schema schema;       /* owned: free with schema_free_fields() */
     struct sql_option *options; /* owned */
     int noptions;
+    struct sql_metadata_column *metadata; /* owned */
+    int nmetadata;
 };
 /* CREATE [TEMPORARY] VIEW name AS query: where its text is in the file (start, end: byte
  * offsets, end past its ';'; line, column of CREATE). */

@@ -3,14 +3,16 @@
 # a bounded pipeline Kafka → SQL → Kafka and Kafka → SQL → embedded log, output compared record
 # by record with jq's answer; malformed records in the topic skipped or dead-lettered (to a
 # Kafka topic) with their partition and offset; startup mode latest-offset; clear errors for a
-# missing topic, a missing bootstrap server and a bad option; the lean sluiced-worker without
+# missing topic, a missing bootstrap server and a bad option; METADATA columns (headers as a
+# JSON object, timestamp, offset, partition, topic) written and read back, checked against the
+# raw records, and their errors at their place in the file; the lean sluiced-worker without
 # librdkafka, refusing a kafka connection with a clear error.
 . "$(dirname "$0")/lib.sh"
 cd "$TEST_TMP"
 kmock="$TOOLS/kafka_mock"
 logtool="$TOOLS/logtool"
 
-bg "$kmock" serve bids:2 pricey dlq scratch >servers.txt
+bg "$kmock" serve bids:2 pricey dlq scratch hsrc hdr >servers.txt
 wait_for 5 test -s servers.txt || fail "mock cluster did not start"
 BS=$(cat servers.txt)
 
@@ -72,6 +74,54 @@ assert_contains "$(cat e2.err)" "stream \"bids\": a kafka stream needs 'properti
 sed "s/'scan.startup.mode' = 'earliest-offset'/'scan.startup.mode' = 'group-offsets'/" p.sql >mode.sql
 "$SLUICED" run mode.sql --data-dir e3 --bounded 2>e3.err && fail "bad startup mode accepted"
 assert_contains "$(cat e3.err)" "\"scan.startup.mode\" must be earliest-offset | latest-offset | specific-offsets | timestamp, not \"group-offsets\"" "bad mode"
+
+# METADATA columns: a sink writes headers (a JSON object: text, base64 bytes, null) and the
+# timestamp, and leaves them and a VIRTUAL column out of the value; the raw records say so
+printf '%s\n' '{"id":1,"h":"{\"trace\":\"abc\",\"bin\":{\"base64\":\"/wA=\"},\"n\":null}","ts":"2026-01-02 03:04:05.678"}' \
+  '{"id":2,"h":null,"ts":null}' '{"id":3,"h":"{\"trace\":\"d;e\"}","ts":"2026-01-02 03:04:06.000"}' |
+  "$kmock" produce "$BS" hsrc || fail "produce hsrc"
+cat >mw.sql <<SQL
+CREATE TABLE hsrc (id BIGINT, h STRING, ts TIMESTAMP(3)) WITH ('connector' = 'kafka', 'topic' = 'hsrc',
+  'properties.bootstrap.servers' = '$BS');
+CREATE TABLE hdr (id BIGINT, headers STRING METADATA, t TIMESTAMP(3) METADATA FROM 'timestamp',
+  p BIGINT METADATA FROM 'partition' VIRTUAL) WITH ('connector' = 'kafka', 'topic' = 'hdr', 'properties.bootstrap.servers' = '$BS');
+INSERT INTO hdr SELECT id, h, ts, 7 FROM hsrc;
+SQL
+"$SLUICED" run mw.sql --data-dir mw --bounded 2>mw.err || fail "metadata sink: $(cat mw.err)"
+"$kmock" headers "$BS" hdr >hdr.raw
+assert_eq "$(sed -n 1p hdr.raw)" "$(printf '1767323045678\ttrace=abc;bin=\\xff\\x00;n\t{"id":1}')" "headers and time written"
+assert_eq "$(sed -n 2p hdr.raw | cut -f2-)" "$(printf '\t{"id":2}')" "no headers, the producer's time"
+assert_eq "$(sed -n 3p hdr.raw)" "$(printf '1767323046000\ttrace=d\\x3be\t{"id":3}')" "one header"
+# a source reads them back with offset, partition, topic and the timestamp's type
+cat >mr.sql <<SQL
+CREATE TABLE hdr (id BIGINT, headers STRING METADATA, t TIMESTAMP(3) METADATA FROM 'timestamp',
+  o BIGINT METADATA FROM 'offset', p BIGINT METADATA FROM 'partition' VIRTUAL, tt STRING METADATA FROM 'timestamp-type',
+  tp STRING METADATA FROM 'topic') WITH ('connector' = 'kafka', 'topic' = 'hdr', 'properties.bootstrap.servers' = '$BS');
+CREATE TABLE mout (id BIGINT, trace STRING, bin STRING, t TIMESTAMP(3), o BIGINT, p BIGINT, tt STRING, tp STRING);
+INSERT INTO mout SELECT id, JSON_VALUE(headers, '\$.trace'), JSON_VALUE(headers, '\$.bin.base64'), t, o, p, tt, tp FROM hdr;
+SQL
+"$SLUICED" run mr.sql --data-dir mr --bounded 2>mr.err || fail "metadata source: $(cat mr.err)"
+"$logtool" cat mr/streams/mout | jq -c 'del(.t)' >mout.out
+jq -nc '{id: 1, trace: "abc", bin: "/wA=", o: 0}, {id: 2, trace: null, bin: null, o: 1}, {id: 3, trace: "d;e", bin: null, o: 2}
+  | . + {p: 0, tt: "CreateTime", tp: "hdr"}' >mout.want
+diff mout.want mout.out >/dev/null || fail "metadata read back: $(diff mout.want mout.out | head -5)"
+assert_eq "$("$logtool" cat mr/streams/mout | jq -r .t | sed -n 1p)" "2026-01-02 03:04:05.678" "timestamp read back"
+echo "METADATA columns: headers, timestamp written; read back with offset, partition, topic"
+# their errors, each at its place in the file
+metadata_error() { # WHAT COLUMN_DECLARATION CONNECTOR_OPTIONS EXPECTED
+  printf 'CREATE TABLE m (id BIGINT,\n  %s) WITH (%s);\nINSERT INTO m SELECT * FROM m;\n' "$2" "$3" >me.sql
+  "$SLUICED" run me.sql --data-dir me --bounded 2>me.err && fail "$1 accepted"
+  assert_contains "$(cat me.err)" "$4" "$1"
+}
+kopts="'connector' = 'kafka', 'topic' = 'hdr', 'properties.bootstrap.servers' = '$BS'"
+metadata_error "unknown key" "e STRING METADATA FROM 'leader-epoch'" "$kopts" \
+  "me.sql: line 2, column 3: stream \"m\": connector kafka has no metadata key 'leader-epoch'; it has 'headers', 'timestamp', 'timestamp-type', 'offset', 'partition', 'topic'"
+metadata_error "wrong type" "o STRING METADATA FROM 'offset'" "$kopts" \
+  "me.sql: line 2, column 3: stream \"m\": metadata column \"o\" ('offset') must be BIGINT, not STRING"
+metadata_error "a log's metadata" "headers STRING METADATA" "'partitions' = '1'" \
+  "me.sql: line 2, column 3: stream \"m\": connector of an embedded log has no metadata key 'headers'"
+metadata_error "a MAP" "headers MAP<STRING, STRING> METADATA" "$kopts" \
+  "me.sql: line 2, column 11: type MAP is not supported: declare the column STRING"
 
 # the lean worker leaves librdkafka out and says so when given a kafka connection
 lean="$SLUICE_ROOT/${BUILD:-build}/rel/sluiced-worker"

@@ -9,6 +9,10 @@
  *                                             all delivered before it exits
  *   kafka_mock consume SERVERS TOPIC          prints every record up to the end offsets, one per
  *                                             line, partition after partition (read_committed)
+ *   kafka_mock headers SERVERS TOPIC          raw librdkafka, apart from the backend: prints each
+ *                                             record of partition 0 as "TIMESTAMP_MS<TAB>headers<TAB>
+ *                                             value", headers as name=value;... (a null value as
+ *                                             name, bytes outside printable ASCII as \xHH)
  *   kafka_mock bench-produce SERVERS TOPIC P  raw librdkafka (make bench's baseline): produces
  *                                             stdin's lines round-robin to partitions 0..P-1 (an
  *                                             idempotent producer, as the sink's), all delivered
@@ -20,6 +24,7 @@
  * Exit status 0, or 1 with a message on stderr. */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +158,72 @@ fail:
     return 1;
 }
 
+/* s[n] with bytes outside printable ASCII (and '\\', ';', '=') as \xHH. */
+static void print_escaped(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x20 || s[i] > 0x7e || s[i] == '\\' || s[i] == ';' || s[i] == '=')
+            printf("\\x%02x", s[i]);
+        else
+            putchar(s[i]);
+}
+
+static void print_headers(const rd_kafka_message_t *m)
+{
+    rd_kafka_headers_t *hdrs;
+    const char *name;
+    const void *value;
+    size_t size;
+    if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == 0; i++) {
+        printf("%s%s", i ? ";" : "", name);
+        if (value) {
+            putchar('=');
+            print_escaped(value, size);
+        }
+    }
+}
+
+static int headers(const char *servers, const char *topic)
+{
+    char e[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", servers, e, sizeof e) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "enable.partition.eof", "true", e, sizeof e) != RD_KAFKA_CONF_OK) {
+        fprintf(stderr, "kafka_mock: %s\n", e);
+        rd_kafka_conf_destroy(conf);
+        return 1;
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
+    rd_kafka_topic_t *rkt = rk ? rd_kafka_topic_new(rk, topic, NULL) : NULL;
+    if (!rkt || rd_kafka_consume_start(rkt, 0, RD_KAFKA_OFFSET_BEGINNING) != 0) {
+        fprintf(stderr, "kafka_mock: cannot read %s: %s\n", topic, rk ? rd_kafka_err2str(rd_kafka_last_error()) : e);
+        return 1;
+    }
+    int rc = 0;
+    for (;;) {
+        rd_kafka_message_t *m = rd_kafka_consume(rkt, 0, 10000);
+        rd_kafka_resp_err_t err = m ? m->err : RD_KAFKA_RESP_ERR__TIMED_OUT;
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            printf("%" PRId64 "\t", rd_kafka_message_timestamp(m, NULL));
+            print_headers(m);
+            printf("\t%.*s\n", (int)m->len, (const char *)m->payload);
+        } else if (err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            fprintf(stderr, "kafka_mock: %s\n", rd_kafka_err2str(err));
+            rc = 1;
+        }
+        if (m)
+            rd_kafka_message_destroy(m);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+            break;
+    }
+    rd_kafka_consume_stop(rkt, 0);
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- bench */
 
 struct bench_clock {
@@ -277,6 +348,8 @@ int main(int argc, char **argv)
         return produce(argv[2], argv[3], argc == 5 ? atoi(argv[4]) : 0);
     if (argc == 4 && strcmp(argv[1], "consume") == 0)
         return consume(argv[2], argv[3]);
+    if (argc == 4 && strcmp(argv[1], "headers") == 0)
+        return headers(argv[2], argv[3]);
     if (argc == 5 && strcmp(argv[1], "bench-produce") == 0 && atoi(argv[4]) > 0)
         return bench_produce(argv[2], argv[3], atoi(argv[4]));
     if (argc == 6 && strcmp(argv[1], "bench-consume") == 0 && atoi(argv[4]) > 0)
@@ -284,6 +357,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "usage: kafka_mock serve TOPIC[:PARTITIONS]...\n"
                     "       kafka_mock produce SERVERS TOPIC [PARTITION] < lines\n"
                     "       kafka_mock consume SERVERS TOPIC\n"
+                    "       kafka_mock headers SERVERS TOPIC\n"
                     "       kafka_mock bench-produce SERVERS TOPIC PARTITIONS < lines\n"
                     "       kafka_mock bench-consume SERVERS TOPIC PARTITIONS N\n");
     return 2;

@@ -1,6 +1,7 @@
 /* kafka_test.c — unit tests for the Kafka stream backend (dataplane/kafka) against librdkafka's
  * mock cluster: partitions, write → read round trip, end offsets, resuming at an offset, the
- * startup modes, the fixed sink partitioner, and the errors of a missing topic and bad options. */
+ * startup modes, the fixed sink partitioner, the errors of a missing topic and bad options, readers
+ * sharing a client, and METADATA columns. */
 #include <check.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -452,6 +453,112 @@ START_TEST(test_debezium_source)
 }
 END_TEST
 
+/* Readers of one topic share a client (kafka_pool.h), each partition its own queue; a second
+ * reader of a partition already read gets a client of its own, and both see every record. */
+START_TEST(test_shared_readers)
+{
+    write_records(0, 0, 5);
+    write_records(1, 0, 3);
+    void *r0, *r1, *again;
+    ck_assert_msg(kb->open_reader("bids", 0, 0, props, nprops, &r0, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(kb->open_reader("bids", 1, 0, props, nprops, &r1, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(kb->open_reader("bids", 0, 2, props, nprops, &again, err, sizeof err) == 0, "%s", err);
+    expect_records(r1, 0, 3);
+    expect_records(r0, 0, 5);
+    expect_records(again, 2, 3);
+    kb->close_reader(r0);
+    expect_records(again, 2, 0); /* closing one reader leaves the other's client alone */
+    write_records(0, 5, 7);
+    expect_records(again, 5, 2);
+    kb->close_reader(again);
+    write_records(1, 3, 4);
+    expect_records(r1, 3, 1);
+    kb->close_reader(r1);
+}
+END_TEST
+
+#define META_SCHEMA(cols) "{\"fields\":[{\"name\":\"id\",\"type\":\"BIGINT\"}" cols "]}"
+
+/* METADATA columns (kafka_meta.h): a sink writes the headers and timestamp columns and leaves
+ * them and the read-only ones out of the value; a source fills each from the record. */
+START_TEST(test_metadata_columns)
+{
+    struct stream_property p[4] = {props[0], props[1]};
+    p[2] = (struct stream_property){
+        "__schema", META_SCHEMA(",{\"name\":\"h\",\"type\":\"STRING\",\"metadata\":\"headers\"},"
+                                "{\"name\":\"t\",\"type\":\"TIMESTAMP(3)\",\"metadata\":\"timestamp\"},"
+                                "{\"name\":\"o\",\"type\":\"BIGINT\",\"metadata\":\"offset\"},"
+                                "{\"name\":\"v\",\"type\":\"STRING\",\"metadata\":\"topic\",\"virtual\":true}")};
+    void *w;
+    ck_assert_msg(kb->open_writer("bids", 0, p, 3, &w, err, sizeof err) == 0, "%s", err);
+    const char *row = "{\"id\":1,\"h\":\"{\\\"a\\\":\\\"x\\\",\\\"b\\\":{\\\"base64\\\":\\\"/wA=\\\"},\\\"c\\\":null,"
+                      "\\\"d\\\":5}\",\"t\":\"2026-01-02 03:04:05.678\",\"o\":9,\"v\":\"w\"}";
+    ck_assert_msg(kb->append(w, row, (uint32_t)strlen(row), err, sizeof err) == 0, "%s", err);
+    const char *plain = "{\"id\":2,\"h\":null,\"t\":null,\"o\":null,\"v\":null}";
+    ck_assert_msg(kb->append(w, plain, (uint32_t)strlen(plain), err, sizeof err) == 0, "%s", err);
+    const char *bad = "{\"id\":3,\"h\":\"[1]\"}";
+    ck_assert_int_eq(kb->append(w, bad, (uint32_t)strlen(bad), err, sizeof err), -1);
+    ck_assert_str_eq(err, "kafka topic \"bids\": column \"h\": the headers must be a JSON object {\"name\": \"value\", "
+                          "...}, not [1]");
+    bad = "{\"id\":3,\"t\":\"soon\"}";
+    ck_assert_int_eq(kb->append(w, bad, (uint32_t)strlen(bad), err, sizeof err), -1);
+    ck_assert_str_eq(err, "kafka topic \"bids\": column \"t\": not a timestamp: \"soon\"");
+    ck_assert_msg(kb->flush(w, true, err, sizeof err) == 0, "%s", err);
+    kb->close_writer(w);
+
+    char got[512];
+    read_one(NULL, 0, 0, got, sizeof got); /* the value alone */
+    ck_assert_str_eq(got, "{\"id\":1}");
+    struct stream_property meta[] = {
+        {"__schema", META_SCHEMA(",{\"name\":\"headers\",\"type\":\"STRING\",\"metadata\":\"headers\"},"
+                                 "{\"name\":\"ts\",\"type\":\"TIMESTAMP(3)\",\"metadata\":\"timestamp\"},"
+                                 "{\"name\":\"tt\",\"type\":\"STRING\",\"metadata\":\"timestamp-type\"},"
+                                 "{\"name\":\"p\",\"type\":\"BIGINT\",\"metadata\":\"partition\"},"
+                                 "{\"name\":\"id\",\"type\":\"BIGINT\",\"metadata\":\"offset\"},"
+                                 "{\"name\":\"topic\",\"type\":\"STRING\",\"metadata\":\"topic\"}")}};
+    read_one(meta, 1, 0, got, sizeof got);
+    ck_assert_str_eq(got, "{\"id\":1,\"headers\":\"{\\\"a\\\":\\\"x\\\",\\\"b\\\":{\\\"base64\\\":\\\"/wA=\\\"},"
+                          "\\\"c\\\":null,\\\"d\\\":\\\"5\\\"}\",\"ts\":\"2026-01-02 03:04:05.678\",\"tt\":"
+                          "\"CreateTime\",\"p\":0,\"id\":0,\"topic\":\"bids\"}");
+    read_one(meta, 1, 1, got, sizeof got);                         /* no headers: {}; the producer's time */
+    const char *want = "{\"id\":2,\"headers\":\"{}\",\"ts\":\"20"; /* the offset as "id" wins: the value's is first */
+    ck_assert_msg(strncmp(got, want, strlen(want)) == 0 && strstr(got, ",\"id\":1,"), "%s", got);
+
+    /* a record that is no JSON object goes to the engine's error policy; format raw reads it */
+    ck_assert_msg(kb->open_writer("bids", 0, props, nprops, &w, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(kb->append(w, "not json", 8, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(kb->flush(w, true, err, sizeof err) == 0, "%s", err);
+    kb->close_writer(w);
+    memcpy(p + 1, meta, sizeof meta);
+    ck_assert_msg(kb->open_reader("bids", 0, 2, p, 2, &w, err, sizeof err) == 0, "%s", err);
+    struct stream_record rec;
+    int n = 0;
+    for (int polls = 0; n == 0 && polls < 1000; polls++)
+        n = kb->read(w, &rec, 1, err, sizeof err);
+    ck_assert_msg(n == 1, "%s", err);
+    ck_assert_str_eq(rec.error, "a record must be a JSON object");
+    ck_assert_int_eq(rec.len, 8);
+    ck_assert(memcmp(rec.data, "not json", 8) == 0);
+    kb->close_reader(w);
+    struct stream_property raw[] = {
+        {"format", "raw"},
+        {"__schema", "{\"fields\":[{\"name\":\"line\",\"type\":\"STRING\"},{\"name\":\"o\",\"type\":\"BIGINT\","
+                     "\"metadata\":\"offset\"}]}"}};
+    read_one(raw, 2, 2, got, sizeof got);
+    ck_assert_str_eq(got, "{\"line\":\"not json\",\"o\":2}");
+
+    struct stream_property unknown[] = {{"__schema", META_SCHEMA(",{\"name\":\"k\",\"type\":\"STRING\",\"metadata\":"
+                                                                 "\"leader-epoch\"}")}};
+    memcpy(p + 2, unknown, sizeof unknown);
+    ck_assert_int_eq(kb->open_reader("bids", 0, 0, p, 3, &w, err, sizeof err), -1);
+    ck_assert_str_eq(err, "column \"k\": kafka has no metadata key 'leader-epoch'");
+    p[1] = (struct stream_property){"format", "debezium-json"};
+    memcpy(p + 2, meta, sizeof meta);
+    ck_assert_int_eq(kb->open_writer("bids", 0, p, 3, &w, err, sizeof err), -1);
+    ck_assert_str_eq(err, "kafka topic \"bids\": METADATA columns take format json or raw, not debezium-json");
+}
+END_TEST
+
 static Suite *kafka_suite(void)
 {
     Suite *s = suite_create("kafka");
@@ -472,6 +579,8 @@ static Suite *kafka_suite(void)
     tcase_add_test(tc, test_bad_config);
     tcase_add_test(tc, test_debezium_sink);
     tcase_add_test(tc, test_debezium_source);
+    tcase_add_test(tc, test_shared_readers);
+    tcase_add_test(tc, test_metadata_columns);
     suite_add_tcase(s, tc);
     return s;
 }

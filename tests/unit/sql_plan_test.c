@@ -419,6 +419,45 @@ START_TEST(test_state_bytes)
 }
 END_TEST
 
+/* Flink's METADATA columns: the key (the column's name without FROM), VIRTUAL, the column's
+ * place; a key read twice and a MAP type are errors at their place. */
+START_TEST(test_script_metadata_columns)
+{
+    struct sql_script s;
+    struct sql_error err;
+    const char *text = "CREATE TABLE k (id BIGINT, headers STRING METADATA,\n"
+                       "  o BIGINT METADATA FROM 'offset' VIRTUAL, ts TIMESTAMP(3) METADATA FROM 'timestamp' NOT NULL)"
+                       " WITH ('connector' = 'kafka');";
+    ck_assert_msg(sql_script_parse(text, &s, &err) == 0, "%s", err.message);
+    const struct sql_stream_def *d = &s.streams[0];
+    ck_assert_int_eq(d->schema.nfields, 4);
+    ck_assert_int_eq(d->nmetadata, 3);
+    ck_assert_int_eq(d->metadata[0].field, 1);
+    ck_assert_str_eq(d->metadata[0].key, "headers");
+    ck_assert(!d->metadata[0].is_virtual);
+    ck_assert_int_eq(d->metadata[1].field, 2);
+    ck_assert_str_eq(d->metadata[1].key, "offset");
+    ck_assert(d->metadata[1].is_virtual);
+    ck_assert_int_eq(d->metadata[1].line, 2);
+    ck_assert_int_eq(d->metadata[1].column, 3);
+    ck_assert_str_eq(d->metadata[2].key, "timestamp");
+    ck_assert_int_eq(d->schema.fields[3].type, VT_TIMESTAMP);
+    sql_script_free(&s);
+
+    ck_assert_int_eq(
+        sql_script_parse("CREATE TABLE k (a STRING METADATA FROM 'topic', b STRING METADATA FROM 'topic');", &s, &err),
+        -1);
+    ck_assert_str_eq(err.message, "metadata key 'topic' is read into two columns of stream \"k\"");
+    ck_assert_int_eq(err.column, 49);
+    ck_assert_int_eq(sql_script_parse("CREATE TABLE k (id BIGINT,\n  headers MAP<STRING, STRING> METADATA);", &s, &err),
+                     -1);
+    ck_assert_int_eq(err.line, 2);
+    ck_assert_int_eq(err.column, 11);
+    ck_assert_str_eq(err.message, "type MAP is not supported: declare the column STRING, which holds a JSON object as "
+                                  "text (read it with JSON_VALUE; Kafka's headers METADATA column is one)");
+}
+END_TEST
+
 START_TEST(test_script_parse_streams_and_inserts)
 {
     struct sql_script s;
@@ -637,6 +676,7 @@ int main(void)
     tcase_add_test(tc, test_group_snapshot_restore);
     tcase_add_test(tc, test_state_bytes);
     tcase_add_test(tc, test_script_parse_streams_and_inserts);
+    tcase_add_test(tc, test_script_metadata_columns);
     tcase_add_test(tc, test_value_text_forms);
     tcase_add_test(tc, test_lexer_rejects_nul_bytes);
     tcase_add_test(tc, test_functions_define_rows);

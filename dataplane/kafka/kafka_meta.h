@@ -1,0 +1,74 @@
+/* kafka_meta.h — Flink's Kafka metadata columns, `c TYPE METADATA [FROM 'key'] [VIRTUAL]`, as
+ * far as our types go (there is no MAP type):
+ *   headers         STRING        R/W  the record's headers as a JSON object text,
+ *                                      {"name":"value",...}: a value that is UTF-8 text is a JSON
+ *                                      string, any other bytes {"base64":"..."}, a null value
+ *                                      null; of a name given twice, the last value. A sink
+ *                                      writes such an object back (a string, or {"base64"}, or
+ *                                      null; a number or boolean as its JSON text); SQL NULL or
+ *                                      '{}': no headers.
+ *   timestamp       TIMESTAMP(3)  R/W  the record's timestamp (NULL when it has none); a sink
+ *                                      sets it (NULL: the producer's time)
+ *   timestamp-type  STRING        R    NoTimestampType, CreateTime or LogAppendTime
+ *   offset          BIGINT        R
+ *   partition       BIGINT        R
+ *   topic           STRING        R
+ * The stream's schema ("__schema") names them: a field with "metadata": "key" (and "virtual":
+ * true). A source fills each such column from the record (the value's own field of that name is
+ * overridden); a sink takes every such column out of the value and writes the writable ones
+ * (a read-only or VIRTUAL one is dropped). */
+#ifndef SLUICE_DATAPLANE_KAFKA_KAFKA_META_H
+#define SLUICE_DATAPLANE_KAFKA_KAFKA_META_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dataplane/codec/json_encode.h"
+#include "dataplane/stream.h"
+
+/* "key TYPE" of each metadata key, NULL-terminated (stream_backend.metadata). */
+extern const char *const kafka_meta_keys[];
+
+enum kafka_meta_key {
+    KAFKA_META_HEADERS,
+    KAFKA_META_TIMESTAMP,
+    KAFKA_META_TIMESTAMP_TYPE,
+    KAFKA_META_OFFSET,
+    KAFKA_META_PARTITION,
+    KAFKA_META_TOPIC,
+};
+
+struct kafka_meta_column {
+    char *name; /* owned: the column */
+    enum kafka_meta_key key;
+    bool is_virtual;
+};
+
+/* A stream's metadata columns; n 0: none. */
+struct kafka_meta {
+    struct kafka_meta_column *columns; /* owned */
+    int n;
+};
+
+/* The metadata columns of the "__schema" property (none without it). 0, or -1 with err naming
+ * an unknown key. Release with kafka_meta_free. */
+int kafka_meta_parse(const struct stream_property *props, int nprops, struct kafka_meta *m, char *err, size_t errlen);
+void kafka_meta_free(struct kafka_meta *m);
+/* Whether a sink with m writes anything besides the value and key (headers, a timestamp). */
+bool kafka_meta_writes(const struct kafka_meta *m);
+
+/* Source: row[len] (a JSON object) with m's columns of message msg added at its end, into out
+ * (emptied first). 0; 1 when row is no JSON object (a malformed record, for the engine's error
+ * policy: kafka_meta_not_object says so); -1 with err when out of memory. */
+extern const char kafka_meta_not_object[];
+int kafka_meta_add(const struct kafka_meta *m, const rd_kafka_message_t *msg, const char *row, size_t len,
+                   struct json_buf *out, char *err, size_t errlen);
+/* Sink: row[len] (a JSON object, as the engine encodes rows) without m's columns into value
+ * (emptied first); *headers the headers column's (new, owned by the caller; NULL: none) and
+ * *timestamp the timestamp column's (0: none). 0, or -1 with err naming the column. */
+int kafka_meta_split(const struct kafka_meta *m, const char *row, size_t len, struct json_buf *value,
+                     rd_kafka_headers_t **headers, int64_t *timestamp, char *err, size_t errlen);
+
+#endif
