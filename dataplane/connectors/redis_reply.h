@@ -1,0 +1,20 @@
+/* redis_reply.h — hiredis replies built in an arena (common/arena.h) instead of a malloc per
+ * element: a reply of a thousand stream entries is otherwise some six thousand mallocs and
+ * frees. Shared by the Redis Streams connector and the bench's raw client (broker_bench). */
+#ifndef SLUICE_DATAPLANE_CONNECTORS_REDIS_REPLY_H
+#define SLUICE_DATAPLANE_CONNECTORS_REDIS_REPLY_H
+
+#include <hiredis/hiredis.h>
+
+#include "common/arena.h"
+
+/* Makes c's reader build every reply in a (borrowed: it must outlive c). Such replies are never
+ * freed one by one (use redis_reply_release, not freeReplyObject); they last until
+ * arena_reset(a). The reader also keeps its buffer (up to 1 MiB) between replies. */
+void redis_reply_use_arena(redisContext *c, struct arena *a);
+
+/* Frees reply r of c: freeReplyObject, or nothing when c's replies are in an arena. NULL is a
+ * no-op. */
+void redis_reply_release(const redisContext *c, redisReply *r);
+
+#endif
