@@ -7,6 +7,8 @@
 #include <amqp_tcp_socket.h>
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@
 #define RMQ_WAIT_US 10000    /* a read waits this long for a first delivery */
 #define RMQ_FRAME_MAX 131072
 #define RMQ_UNCONFIRMED_MAX 10000 /* a sink's records before append waits for confirms */
+#define RMQ_CORK_MIN 16           /* publishes in a pass before the socket is corked */
 
 /* ---------------------------------------------------------------- options */
 
@@ -382,6 +385,8 @@ struct rmq_writer {
     size_t published;       /* of the n, published on this connection (delivery tags tag_base + 1 ...) */
     size_t published_bytes; /* their bytes in buf */
     uint64_t tag_base;
+    bool corked;        /* TCP_CORK is on: the publishes since the last flush go out in full segments */
+    size_t since_flush; /* publishes since the last flush: a pass of few records is not corked */
     stream_progress_fn progress;
     void *progress_ctx;
 };
@@ -414,6 +419,7 @@ static int rmq_writer_connect(struct rmq_writer *w, char *err, size_t errlen)
         return -1;
     }
     w->l.down_since = 0;
+    w->corked = false;
     w->tag_base = 0;
     w->published = w->published_bytes = 0;
     if (w->n)
@@ -440,12 +446,26 @@ static int rmq_open_writer(const char *location, int partition, const struct str
     return 0;
 }
 
+/* Turns TCP_CORK on or off on the writer's socket. Corked, the three frames of each publish
+ * (each its own send) wait in the kernel until a segment is full or the cork comes off at the
+ * next flush: one loopback or network packet carries hundreds of records, not one. A pass's
+ * first RMQ_CORK_MIN publishes go uncorked, so that a trickle of records does not pay two
+ * setsockopt calls a pass. */
+static void rmq_cork(struct rmq_writer *w, bool on)
+{
+    int v = on;
+    if (w->l.c && w->corked != on && setsockopt(amqp_get_sockfd(w->l.c), IPPROTO_TCP, TCP_CORK, &v, sizeof v) == 0)
+        w->corked = on;
+}
+
 /* Publishes the kept records not yet published on this connection. */
 static void rmq_publish_pending(struct rmq_writer *w)
 {
     amqp_basic_properties_t props = {._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG,
                                      .content_type = amqp_cstring_bytes("application/json"),
                                      .delivery_mode = 2};
+    if (w->n - w->published >= RMQ_CORK_MIN || w->since_flush >= RMQ_CORK_MIN)
+        rmq_cork(w, true);
     while (w->l.c && w->published < w->n) {
         amqp_bytes_t body = {.len = w->lens[w->published], .bytes = w->buf + w->published_bytes};
         int st = amqp_basic_publish(w->l.c, RMQ_CHANNEL, amqp_cstring_bytes(w->s.exchange),
@@ -455,6 +475,7 @@ static void rmq_publish_pending(struct rmq_writer *w)
             return;
         }
         w->published_bytes += w->lens[w->published++];
+        w->since_flush++;
     }
 }
 
@@ -523,10 +544,13 @@ static int rmq_flush(void *writer, bool sync, char *err, size_t errlen)
     struct rmq_writer *w = writer;
     char e[300];
     int64_t last_progress = clock_mono_ms();
+    rmq_cork(w, false); /* what was published goes out now */
+    w->since_flush = 0;
     while (sync && w->nconfirmed < w->n) {
         if (!w->l.c && rmq_link_due(&w->l) && rmq_writer_connect(w, e, sizeof e) != 0)
             snprintf(w->l.lost, sizeof w->l.lost, "%s", e);
-        rmq_publish_pending(w);
+        rmq_publish_pending(w); /* again on a new connection */
+        rmq_cork(w, false);
         if (rmq_link_check(&w->l, &w->s, err, errlen) != 0)
             return -1;
         if (!w->l.c)

@@ -3,9 +3,13 @@
  * privdata instead of malloc. */
 #include "dataplane/connectors/redis_reply.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define REDIS_REPLY_KEEP_BUF (1 << 20) /* a reader buffer up to this size is kept when empty */
+#define REDIS_REPLY_READ (128 * 1024)  /* bytes a read() asks for */
 
 /* A reply of type t in the arena of task, hung in its parent array; NULL when out of memory. */
 static redisReply *redis_reply_new(const redisReadTask *task, int t)
@@ -74,4 +78,47 @@ void redis_reply_release(const redisContext *c, redisReply *r)
 {
     if (r && c->reader->fn != &redis_reply_arena_fn)
         freeReplyObject(r);
+}
+
+/* c's error: type and text (hiredis's __redisSetError is not public). */
+static int redis_reply_fail(redisContext *c, int type, const char *text)
+{
+    c->err = type;
+    snprintf(c->errstr, sizeof c->errstr, "%s", text);
+    return REDIS_ERR;
+}
+
+/* The next reply out of c's reader into *reply (NULL when none is whole yet). */
+static int redis_reply_parse(redisContext *c, void **reply)
+{
+    if (redisReaderGetReply(c->reader, reply) != REDIS_OK)
+        return redis_reply_fail(c, c->reader->err, c->reader->errstr);
+    return REDIS_OK;
+}
+
+int redis_reply_get(redisContext *c, redisReply **reply)
+{
+    void *aux = NULL;
+    int done = 0;
+    if (redis_reply_parse(c, &aux) != REDIS_OK)
+        return REDIS_ERR;
+    while (!aux && !done)
+        if (redisBufferWrite(c, &done) != REDIS_OK)
+            return REDIS_ERR;
+    char buf[REDIS_REPLY_READ];
+    while (!aux) {
+        ssize_t n = read(c->fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return redis_reply_fail(c, REDIS_ERR_IO, strerror(errno));
+        if (n == 0)
+            return redis_reply_fail(c, REDIS_ERR_EOF, "Server closed the connection");
+        if (redisReaderFeed(c->reader, buf, (size_t)n) != REDIS_OK)
+            return redis_reply_fail(c, c->reader->err, c->reader->errstr);
+        if (redis_reply_parse(c, &aux) != REDIS_OK)
+            return REDIS_ERR;
+    }
+    *reply = aux;
+    return REDIS_OK;
 }

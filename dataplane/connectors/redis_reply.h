@@ -17,4 +17,10 @@ void redis_reply_use_arena(redisContext *c, struct arena *a);
  * no-op. */
 void redis_reply_release(const redisContext *c, redisReply *r);
 
+/* As hiredis's redisGetReply on a blocking context (flushes what was appended, then reads until
+ * a reply is whole; REDIS_ERR with c->err and c->errstr), but reading up to 128 KiB a read()
+ * where hiredis reads 16 KiB: a reply of a thousand stream entries in two system calls, not
+ * fifteen. */
+int redis_reply_get(redisContext *c, redisReply **reply);
+
 #endif

@@ -140,7 +140,9 @@ static int redis_settings_load(struct redis_settings *s, const struct stream_pro
 static redisReply *redis_call(redisContext *c, int argc, const char **argv, const struct redis_settings *s, char *err,
                               size_t errlen)
 {
-    redisReply *reply = redisCommandArgv(c, argc, argv, NULL);
+    redisReply *reply = NULL;
+    if (redisAppendCommandArgv(c, argc, argv, NULL) != REDIS_OK || redis_reply_get(c, &reply) != REDIS_OK)
+        reply = NULL;
     if (!reply)
         snprintf(err, errlen, "redis at %s:%d: %s", s->host, s->port, c->err ? c->errstr : "no reply");
     return reply;
@@ -499,7 +501,7 @@ static int redis_xack_send(struct redis_reader *kr, uint64_t offset)
             return -1;
         for (size_t k = 0; k < ncmd; k++) {
             redisReply *reply = NULL;
-            if (redisGetReply(kr->c, (void **)&reply) != REDIS_OK || !reply)
+            if (redis_reply_get(kr->c, &reply) != REDIS_OK || !reply)
                 return -1;
             redis_reply_release(kr->c, reply);
         }
@@ -673,7 +675,7 @@ static int redis_send(struct redis_writer *w, char *err, size_t errlen)
     int rc = 0;
     for (size_t i = 0; i < w->n; i++) {
         redisReply *reply = NULL;
-        if (redisGetReply(w->c, (void **)&reply) != REDIS_OK || !reply)
+        if (redis_reply_get(w->c, &reply) != REDIS_OK || !reply)
             return 1;
         if (reply->type == REDIS_REPLY_ERROR && rc == 0) {
             snprintf(err, errlen, "redis stream \"%s\": cannot add an entry: %s", w->s.stream, reply->str);

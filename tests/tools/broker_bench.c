@@ -8,8 +8,8 @@
  *                                             group "bench" (XREADGROUP, 1,000 a call) and
  *                                             XACKs each call's entries, as the source does
  *                                             (the XACK formatted straight into RESP)
- * Both build hiredis's replies in an arena reset per batch, as the connector does
- * (redis_reply.h).
+ * Both build hiredis's replies in an arena reset per batch and read them 128 KiB a read(), as
+ * the connector does (redis_reply.h).
  *   broker_bench rabbit-consume PORT QUEUE N  consumes N messages of QUEUE (librabbitmq, as
  *                                             guest: basic.consume, prefetch 1,000, acked 500 at
  *                                             a time)
@@ -71,8 +71,8 @@ static redisContext *redis_connect(const char *port, struct arena *replies)
 static int redis_replies(redisContext *c, int n)
 {
     for (int i = 0; i < n; i++) {
-        redisReply *r;
-        if (redisGetReply(c, (void **)&r) != REDIS_OK || !r || r->type == REDIS_REPLY_ERROR) {
+        redisReply *r = NULL;
+        if (redis_reply_get(c, &r) != REDIS_OK || !r || r->type == REDIS_REPLY_ERROR) {
             fprintf(stderr, "broker_bench: redis: %s\n", r ? r->str : c->errstr);
             return -1;
         }
@@ -156,8 +156,8 @@ static int redis_ack(redisContext *c, const char *stream, const redisReply *entr
     for (size_t i = 0; i < entries->elements; i++)
         p = redis_put_bulk(p, entries->element[i]->element[0]->str, entries->element[i]->element[0]->len);
     redisReply *r = NULL;
-    return redisAppendFormattedCommand(c, buf, (size_t)(p - buf)) == REDIS_OK &&
-                   redisGetReply(c, (void **)&r) == REDIS_OK && r && r->type == REDIS_REPLY_INTEGER
+    return redisAppendFormattedCommand(c, buf, (size_t)(p - buf)) == REDIS_OK && redis_reply_get(c, &r) == REDIS_OK &&
+                   r && r->type == REDIS_REPLY_INTEGER
                ? 0
                : -1;
 }
@@ -174,7 +174,9 @@ static int redis_consume(const char *port, const char *stream, long want)
     long got = 0;
     while (got < want) {
         arena_reset(replies);
-        redisReply *r = redisCommand(c, "XREADGROUP GROUP bench bench COUNT %d STREAMS %s >", BENCH_PIPELINE, stream);
+        redisReply *r = NULL;
+        redisAppendCommand(c, "XREADGROUP GROUP bench bench COUNT %d STREAMS %s >", BENCH_PIPELINE, stream);
+        redis_reply_get(c, &r);
         if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1 || r->element[0]->elements < 2)
             break; /* nil: nothing more */
         redisReply *entries = r->element[0]->element[1];
