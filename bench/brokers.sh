@@ -24,8 +24,9 @@
 #    stopped on exit; skipped when it does not come up within 240 s): `sluiced run` of q1 from
 #    queue bids to queue q1 (unbounded, 'prefetch' 5000, checkpoints every 100 ms; stopped once
 #    q1 holds every record), beside amqp_tool pub (librabbitmq, persistent, publisher confirms,
-#    as the sink publishes: it publishes every record, then waits for the confirms once; the socket
-#    is corked (TCP_CORK) over each 1,024 publishes, as the sink corks it over each pass) and
+#    as the sink publishes: it publishes every record, then waits for the confirms once; both
+#    write the frames of many publishes at a time, 1,024 for amqp_tool and a pass's for the sink,
+#    encoded by librabbitmq's encoders: dataplane/connectors/amqp_frames.h) and
 #    broker_bench rabbit-consume (basic.consume, prefetch 1,000, basic.ack multiple every 500;
 #    the source acks multiple after each checkpoint).
 # Every pipeline figure is the whole `sluiced run` process, start-up and SQL compile included;

@@ -7,8 +7,6 @@
 #include <amqp_tcp_socket.h>
 #include <errno.h>
 #include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "dataplane/connectors/amqp_frames.h"
 #include "dataplane/connectors/broker_common.h"
 
 #define RMQ_CHANNEL 1
@@ -26,7 +25,7 @@
 #define RMQ_WAIT_US 10000    /* a read waits this long for a first delivery */
 #define RMQ_FRAME_MAX 131072
 #define RMQ_UNCONFIRMED_MAX 10000 /* a sink's records before append waits for confirms */
-#define RMQ_CORK_MIN 16           /* publishes in a pass before the socket is corked */
+#define RMQ_PUBLISH_BATCH 1024    /* records appended before they are published without a flush */
 
 /* ---------------------------------------------------------------- options */
 
@@ -385,8 +384,9 @@ struct rmq_writer {
     size_t published;       /* of the n, published on this connection (delivery tags tag_base + 1 ...) */
     size_t published_bytes; /* their bytes in buf */
     uint64_t tag_base;
-    bool corked;        /* TCP_CORK is on: the publishes since the last flush go out in full segments */
-    size_t since_flush; /* publishes since the last flush: a pass of few records is not corked */
+    struct amqp_publish_frames frames; /* a publish's frames on this connection */
+    char *out;                         /* the frames of the publishes being written */
+    size_t outcap;
     stream_progress_fn progress;
     void *progress_ctx;
 };
@@ -398,6 +398,8 @@ static void rmq_close_writer(void *writer)
         return;
     rmq_close(w->l.c, true);
     free(w->buf);
+    free(w->out);
+    amqp_publish_frames_free(&w->frames);
     free(w->lens);
     free(w->confirmed);
     option_table_free(&rmq_option_table, &w->s);
@@ -418,8 +420,18 @@ static int rmq_writer_connect(struct rmq_writer *w, char *err, size_t errlen)
         w->l.c = NULL;
         return -1;
     }
+    amqp_publish_frames_free(&w->frames);
+    amqp_basic_properties_t props = {._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG,
+                                     .content_type = amqp_cstring_bytes("application/json"),
+                                     .delivery_mode = 2};
+    if (amqp_publish_frames_init(&w->frames, w->l.c, RMQ_CHANNEL, amqp_cstring_bytes(w->s.exchange),
+                                 amqp_cstring_bytes(w->routing_key), &props) != 0) {
+        snprintf(err, errlen, "rabbitmq: cannot encode a publish to exchange \"%s\"", w->s.exchange);
+        rmq_close(w->l.c, false);
+        w->l.c = NULL;
+        return -1;
+    }
     w->l.down_since = 0;
-    w->corked = false;
     w->tag_base = 0;
     w->published = w->published_bytes = 0;
     if (w->n)
@@ -437,46 +449,37 @@ static int rmq_open_writer(const char *location, int partition, const struct str
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (rmq_settings_load(&w->s, props, nprops, err, errlen) != 0 || rmq_writer_connect(w, err, errlen) != 0) {
+    if (rmq_settings_load(&w->s, props, nprops, err, errlen) != 0) {
         rmq_close_writer(w);
         return -1;
     }
     w->routing_key = *w->s.exchange && *w->s.routing_key ? w->s.routing_key : w->s.queue;
+    if (rmq_writer_connect(w, err, errlen) != 0) {
+        rmq_close_writer(w);
+        return -1;
+    }
     *writer = w;
     return 0;
 }
 
-/* Turns TCP_CORK on or off on the writer's socket. Corked, the three frames of each publish
- * (each its own send) wait in the kernel until a segment is full or the cork comes off at the
- * next flush: one loopback or network packet carries hundreds of records, not one. A pass's
- * first RMQ_CORK_MIN publishes go uncorked, so that a trickle of records does not pay two
- * setsockopt calls a pass. */
-static void rmq_cork(struct rmq_writer *w, bool on)
-{
-    int v = on;
-    if (w->l.c && w->corked != on && setsockopt(amqp_get_sockfd(w->l.c), IPPROTO_TCP, TCP_CORK, &v, sizeof v) == 0)
-        w->corked = on;
-}
-
-/* Publishes the kept records not yet published on this connection. */
+/* Publishes the kept records not yet published on this connection: their frames in one write
+ * (amqp_frames.h), not three send() calls a record. */
 static void rmq_publish_pending(struct rmq_writer *w)
 {
-    amqp_basic_properties_t props = {._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG,
-                                     .content_type = amqp_cstring_bytes("application/json"),
-                                     .delivery_mode = 2};
-    if (w->n - w->published >= RMQ_CORK_MIN || w->since_flush >= RMQ_CORK_MIN)
-        rmq_cork(w, true);
-    while (w->l.c && w->published < w->n) {
-        amqp_bytes_t body = {.len = w->lens[w->published], .bytes = w->buf + w->published_bytes};
-        int st = amqp_basic_publish(w->l.c, RMQ_CHANNEL, amqp_cstring_bytes(w->s.exchange),
-                                    amqp_cstring_bytes(w->routing_key), 0, 0, &props, body);
-        if (st != AMQP_STATUS_OK) {
-            rmq_link_drop(&w->l, amqp_error_string2(st));
+    size_t used = 0, bytes = w->published_bytes;
+    for (size_t i = w->published; w->l.c && i < w->n; bytes += w->lens[i++])
+        if (amqp_publish_frames_put(&w->frames, &w->out, &used, &w->outcap, w->buf + bytes, w->lens[i]) != 0) {
+            rmq_link_drop(&w->l, "out of memory");
             return;
         }
-        w->published_bytes += w->lens[w->published++];
-        w->since_flush++;
+    if (!w->l.c || used == 0)
+        return;
+    if (amqp_publish_frames_send(w->l.c, w->out, used) != 0) {
+        rmq_link_drop(&w->l, strerror(errno));
+        return;
     }
+    w->published = w->n;
+    w->published_bytes = bytes;
 }
 
 static int rmq_flush(void *writer, bool sync, char *err, size_t errlen);
@@ -501,7 +504,8 @@ static int rmq_append(void *writer, const void *data, uint32_t len, char *err, s
     w->len += len;
     w->confirmed[w->n] = false;
     w->lens[w->n++] = len;
-    rmq_publish_pending(w);
+    if (w->n - w->published >= RMQ_PUBLISH_BATCH)
+        rmq_publish_pending(w);
     return w->n >= RMQ_UNCONFIRMED_MAX ? rmq_flush(w, true, err, errlen) : 0;
 oom:
     snprintf(err, errlen, "out of memory");
@@ -544,13 +548,11 @@ static int rmq_flush(void *writer, bool sync, char *err, size_t errlen)
     struct rmq_writer *w = writer;
     char e[300];
     int64_t last_progress = clock_mono_ms();
-    rmq_cork(w, false); /* what was published goes out now */
-    w->since_flush = 0;
+    rmq_publish_pending(w); /* what was appended goes out now */
     while (sync && w->nconfirmed < w->n) {
         if (!w->l.c && rmq_link_due(&w->l) && rmq_writer_connect(w, e, sizeof e) != 0)
             snprintf(w->l.lost, sizeof w->l.lost, "%s", e);
         rmq_publish_pending(w); /* again on a new connection */
-        rmq_cork(w, false);
         if (rmq_link_check(&w->l, &w->s, err, errlen) != 0)
             return -1;
         if (!w->l.c)
