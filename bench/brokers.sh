@@ -17,8 +17,9 @@
 #    the sink does); redis-consume reads them in a consumer group with XREADGROUP COUNT 1000 and
 #    XACKs every entry (the source XACKs after each checkpoint, 1,024 ids an XACK, 16 XACKs a
 #    write). The server's own CPU is not counted. Both the connector and broker_bench build
-#    hiredis's replies in an arena reset per batch and read them 128 KiB a read()
-#    (dataplane/connectors/redis_reply.h), and both format their XACKs straight into RESP; the
+#    hiredis's replies in an arena reset per batch, read them 128 KiB a read() and send their
+#    commands straight from their own buffer (dataplane/connectors/redis_reply.h), and both
+#    format their XACKs straight into RESP; the
 #    raw tools got these with the connector (they made the raw rates higher, not lower).
 #  - RabbitMQ on a rabbitmq-server the bench starts (its own node name, ports and directories;
 #    stopped on exit; skipped when it does not come up within 240 s): `sluiced run` of q1 from

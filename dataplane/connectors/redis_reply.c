@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define REDIS_REPLY_KEEP_BUF (1 << 20) /* a reader buffer up to this size is kept when empty */
@@ -120,5 +121,23 @@ int redis_reply_get(redisContext *c, redisReply **reply)
             return REDIS_ERR;
     }
     *reply = aux;
+    return REDIS_OK;
+}
+
+int redis_reply_send(redisContext *c, const char *buf, size_t len)
+{
+    int done = 0;
+    while (!done)
+        if (redisBufferWrite(c, &done) != REDIS_OK)
+            return REDIS_ERR;
+    while (len > 0) {
+        ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return redis_reply_fail(c, REDIS_ERR_IO, n < 0 ? strerror(errno) : "nothing sent");
+        buf += n;
+        len -= (size_t)n;
+    }
     return REDIS_OK;
 }

@@ -23,4 +23,9 @@ void redis_reply_release(const redisContext *c, redisReply *r);
  * fifteen. */
 int redis_reply_get(redisContext *c, redisReply **reply);
 
+/* Sends the protocol text buf[0..len) (whole commands) on c straight from buf, after whatever was
+ * appended to c before: redisAppendFormattedCommand would first copy it into hiredis's output
+ * buffer. REDIS_OK, or REDIS_ERR with c->err and c->errstr. */
+int redis_reply_send(redisContext *c, const char *buf, size_t len);
+
 #endif

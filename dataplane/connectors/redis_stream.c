@@ -497,7 +497,7 @@ static int redis_xack_send(struct redis_reader *kr, uint64_t offset)
                 return -1;
             below -= n;
         }
-        if (redisAppendFormattedCommand(kr->c, kr->ack, len) != REDIS_OK)
+        if (redis_reply_send(kr->c, kr->ack, len) != REDIS_OK)
             return -1;
         for (size_t k = 0; k < ncmd; k++) {
             redisReply *reply = NULL;
@@ -670,7 +670,7 @@ static int redis_append(void *writer, const void *data, uint32_t len, char *err,
 static int redis_send(struct redis_writer *w, char *err, size_t errlen)
 {
     arena_reset(w->replies); /* the last send's replies */
-    if (redisAppendFormattedCommand(w->c, w->buf, w->len) != REDIS_OK)
+    if (redis_reply_send(w->c, w->buf, w->len) != REDIS_OK)
         return 1;
     int rc = 0;
     for (size_t i = 0; i < w->n; i++) {

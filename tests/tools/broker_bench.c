@@ -8,8 +8,8 @@
  *                                             group "bench" (XREADGROUP, 1,000 a call) and
  *                                             XACKs each call's entries, as the source does
  *                                             (the XACK formatted straight into RESP)
- * Both build hiredis's replies in an arena reset per batch and read them 128 KiB a read(), as
- * the connector does (redis_reply.h).
+ * Both build hiredis's replies in an arena reset per batch, read them 128 KiB a read() and send
+ * their formatted commands straight from their buffer, as the connector does (redis_reply.h).
  *   broker_bench rabbit-consume PORT QUEUE N  consumes N messages of QUEUE (librabbitmq, as
  *                                             guest: basic.consume, prefetch 1,000, acked 500 at
  *                                             a time)
@@ -123,8 +123,7 @@ static int redis_produce(const char *port, const char *stream)
         blen += l + 2;
         if (++pending == BENCH_PIPELINE || i + 1 == n) {
             arena_reset(replies);
-            redisAppendFormattedCommand(c, buf, blen);
-            rc = redis_replies(c, pending);
+            rc = redis_reply_send(c, buf, blen) == REDIS_OK ? redis_replies(c, pending) : -1;
             pending = 0;
             blen = 0;
         }
@@ -156,8 +155,8 @@ static int redis_ack(redisContext *c, const char *stream, const redisReply *entr
     for (size_t i = 0; i < entries->elements; i++)
         p = redis_put_bulk(p, entries->element[i]->element[0]->str, entries->element[i]->element[0]->len);
     redisReply *r = NULL;
-    return redisAppendFormattedCommand(c, buf, (size_t)(p - buf)) == REDIS_OK && redis_reply_get(c, &r) == REDIS_OK &&
-                   r && r->type == REDIS_REPLY_INTEGER
+    return redis_reply_send(c, buf, (size_t)(p - buf)) == REDIS_OK && redis_reply_get(c, &r) == REDIS_OK && r &&
+                   r->type == REDIS_REPLY_INTEGER
                ? 0
                : -1;
 }

@@ -83,6 +83,17 @@ START_TEST(test_redis_arena_replies)
     redis_reply_release(c, r); /* a no-op: the arena frees them */
     arena_reset(a);
     ck_assert_uint_eq(arena_used(a), 0);
+    const char ping[] = "*1\r\n$4\r\nPING\r\n"; /* sent as it is, after what was appended */
+    char got[64] = "";
+    ck_assert_int_eq(redisAppendCommand(c, "ECHO a"), REDIS_OK);
+    ck_assert_int_eq(redis_reply_send(c, ping, strlen(ping)), REDIS_OK);
+    size_t want = strlen("*2\r\n$4\r\nECHO\r\n$1\r\na\r\n") + strlen(ping), have = 0;
+    while (have < want) {
+        ssize_t k = read(sv[1], got + have, sizeof got - 1 - have);
+        ck_assert_int_gt(k, 0);
+        have += (size_t)k;
+    }
+    ck_assert_str_eq(got, "*2\r\n$4\r\nECHO\r\n$1\r\na\r\n*1\r\n$4\r\nPING\r\n");
     close(sv[1]); /* the server going away is an error with its reason */
     ck_assert_int_eq(redis_reply_get(c, &r), REDIS_ERR);
     ck_assert_int_eq(c->err, REDIS_ERR_EOF);
