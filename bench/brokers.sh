@@ -15,13 +15,19 @@
 #    redis-consume, which do per record what the connectors do: redis-produce sends the same
 #    lines as XADD bids * data LINE, formatted straight into RESP and pipelined 1,000 a write (as
 #    the sink does); redis-consume reads them in a consumer group with XREADGROUP COUNT 1000 and
-#    XACKs every entry (the source XACKs after each checkpoint, 500 ids an XACK). The server's
-#    own CPU is not counted.
+#    XACKs every entry (the source XACKs after each checkpoint, 1,024 ids an XACK, 16 XACKs a
+#    write). The server's own CPU is not counted. Both the connector and broker_bench build
+#    hiredis's replies in an arena reset per batch, read them 128 KiB a read() and send their
+#    commands straight from their own buffer (dataplane/connectors/redis_reply.h), and both
+#    format their XACKs straight into RESP; the
+#    raw tools got these with the connector (they made the raw rates higher, not lower).
 #  - RabbitMQ on a rabbitmq-server the bench starts (its own node name, ports and directories;
 #    stopped on exit; skipped when it does not come up within 240 s): `sluiced run` of q1 from
 #    queue bids to queue q1 (unbounded, 'prefetch' 5000, checkpoints every 100 ms; stopped once
 #    q1 holds every record), beside amqp_tool pub (librabbitmq, persistent, publisher confirms,
-#    as the sink publishes: it publishes every record, then waits for the confirms once) and
+#    as the sink publishes: it publishes every record, then waits for the confirms once; both
+#    write the frames of many publishes at a time, 1,024 for amqp_tool and a pass's for the sink,
+#    encoded by librabbitmq's encoders: dataplane/connectors/amqp_frames.h) and
 #    broker_bench rabbit-consume (basic.consume, prefetch 1,000, basic.ack multiple every 500;
 #    the source acks multiple after each checkpoint).
 # Every pipeline figure is the whole `sluiced run` process, start-up and SQL compile included;

@@ -12,30 +12,44 @@
 
 #include "common/clock.h"
 #include "dataplane/connectors/broker_common.h"
+#include "dataplane/connectors/redis_reply.h"
 
 #define REDIS_SEQ_BITS 20
-#define REDIS_RETRY_MS 500       /* between two attempts to reconnect */
-#define REDIS_GIVE_UP_MS 60000   /* a server unreachable this long fails the task */
-#define REDIS_BLOCK_MS "10"      /* a read waits this long for new entries */
-#define REDIS_ACK_CHUNK 500      /* ids per XACK */
-#define REDIS_WRITE_BATCH 1000   /* records buffered before a writer sends them */
-#define REDIS_READ_BUF (1 << 20) /* a reader buffer up to this size is kept when empty */
-#define REDIS_BATCH_MAX 1024     /* entries per read */
+#define REDIS_RETRY_MS 500          /* between two attempts to reconnect */
+#define REDIS_GIVE_UP_MS 60000      /* a server unreachable this long fails the task */
+#define REDIS_BLOCK_MS "10"         /* a read waits this long for new entries */
+#define REDIS_ACK_CHUNK 1024        /* ids per XACK */
+#define REDIS_ACK_PIPELINE 16       /* XACKs sent in one write */
+#define REDIS_WRITE_BATCH 1000      /* records buffered before a writer sends them */
+#define REDIS_ARENA_BLOCK (1 << 20) /* a connection's replies are built in blocks of this size */
+#define REDIS_BATCH_MAX 1024        /* entries per read */
 
 /* ---------------------------------------------------------------- ids and offsets */
 
+/* The decimal number at *p (at least one digit) below limit, *p moved past it: 0, or -1. */
+static int redis_id_part(const char **p, uint64_t limit, uint64_t *out)
+{
+    const char *s = *p;
+    uint64_t v = 0;
+    if (*s < '0' || *s > '9')
+        return -1;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        v = v * 10 + (uint64_t)(*s - '0');
+        if (v >= limit)
+            return -1;
+    }
+    *p = s;
+    *out = v;
+    return 0;
+}
+
 int redis_id_offset(const char *id, uint64_t *offset)
 {
-    char *end;
-    if (!id || *id < '0' || *id > '9')
+    uint64_t ms, seq;
+    if (!id || redis_id_part(&id, 1ULL << (64 - REDIS_SEQ_BITS - 1), &ms) != 0 || *id++ != '-' ||
+        redis_id_part(&id, 1ULL << REDIS_SEQ_BITS, &seq) != 0 || *id)
         return -1;
-    unsigned long long ms = strtoull(id, &end, 10);
-    if (*end != '-' || end[1] < '0' || end[1] > '9')
-        return -1;
-    unsigned long long seq = strtoull(end + 1, &end, 10);
-    if (*end || ms >= (1ULL << (64 - REDIS_SEQ_BITS - 1)) || seq >= (1ULL << REDIS_SEQ_BITS))
-        return -1;
-    *offset = (uint64_t)ms << REDIS_SEQ_BITS | seq;
+    *offset = ms << REDIS_SEQ_BITS | seq;
     return 0;
 }
 
@@ -126,7 +140,9 @@ static int redis_settings_load(struct redis_settings *s, const struct stream_pro
 static redisReply *redis_call(redisContext *c, int argc, const char **argv, const struct redis_settings *s, char *err,
                               size_t errlen)
 {
-    redisReply *reply = redisCommandArgv(c, argc, argv, NULL);
+    redisReply *reply = NULL;
+    if (redisAppendCommandArgv(c, argc, argv, NULL) != REDIS_OK || redis_reply_get(c, &reply) != REDIS_OK)
+        reply = NULL;
     if (!reply)
         snprintf(err, errlen, "redis at %s:%d: %s", s->host, s->port, c->err ? c->errstr : "no reply");
     return reply;
@@ -144,12 +160,13 @@ static int redis_simple(redisContext *c, int argc, const char **argv, const stru
         snprintf(err, errlen, "redis at %s:%d %s: %s", s->host, s->port, what, reply->str);
         rc = -1;
     }
-    freeReplyObject(reply);
+    redis_reply_release(c, reply);
     return rc;
 }
 
-/* A connection to the server of s, authenticated and on its database; NULL with err. */
-static redisContext *redis_connect(const struct redis_settings *s, char *err, size_t errlen)
+/* A connection to the server of s, authenticated and on its database, building its replies in
+ * replies (borrowed) when not NULL; NULL with err. */
+static redisContext *redis_connect(const struct redis_settings *s, struct arena *replies, char *err, size_t errlen)
 {
     struct timeval tv = {.tv_sec = s->timeout_ms / 1000, .tv_usec = (s->timeout_ms % 1000) * 1000};
     redisContext *c = redisConnectWithTimeout(s->host, s->port, tv);
@@ -162,7 +179,8 @@ static redisContext *redis_connect(const struct redis_settings *s, char *err, si
         goto fail;
     }
     redisSetTimeout(c, tv);
-    c->reader->maxbuf = REDIS_READ_BUF; /* not freed and grown again for every batch of replies */
+    if (replies)
+        redis_reply_use_arena(c, replies);
     char db[16];
     snprintf(db, sizeof db, "%d", s->db);
     const char *auth[] = {"AUTH", s->username && *s->username ? s->username : "default", s->password};
@@ -181,13 +199,16 @@ fail:
 
 struct redis_reader {
     struct redis_settings s;
-    redisContext *c;   /* NULL while disconnected */
-    uint64_t next;     /* the offset of the next record to hand out; entries below are skipped */
-    bool pending_done; /* the consumer's pending entries were read again since connecting */
-    char last_id[48];  /* while reading pending entries: the last one read */
-    redisReply *batch; /* the last read's reply, owned */
-    uint64_t *unacked; /* offsets of entries delivered and not yet acknowledged */
+    redisContext *c;       /* NULL while disconnected */
+    uint64_t next;         /* the offset of the next record to hand out; entries below are skipped */
+    bool pending_done;     /* the consumer's pending entries were read again since connecting */
+    char last_id[48];      /* while reading pending entries: the last one read */
+    redisReply *batch;     /* the last read's reply, in replies */
+    struct arena *replies; /* the connection's replies: reset at each read */
+    uint64_t *unacked;     /* offsets of entries delivered and not yet acknowledged */
     size_t nunacked, capunacked;
+    char *ack; /* an XACK's protocol text */
+    size_t ackcap;
     int64_t down_since, last_attempt; /* ms: disconnected since, last reconnect attempt */
 };
 
@@ -196,11 +217,11 @@ static void redis_close_reader(void *reader)
     struct redis_reader *kr = reader;
     if (!kr)
         return;
-    if (kr->batch)
-        freeReplyObject(kr->batch);
     if (kr->c)
         redisFree(kr->c);
+    arena_free(kr->replies);
     free(kr->unacked);
+    free(kr->ack);
     option_table_free(&redis_option_table, &kr->s);
     free(kr);
 }
@@ -218,14 +239,14 @@ static int redis_group_ensure(struct redis_reader *kr, char *err, size_t errlen)
                  kr->s.group, reply->str);
         rc = -1;
     }
-    freeReplyObject(reply);
+    redis_reply_release(kr->c, reply);
     return rc;
 }
 
 /* Connects and starts over with the consumer's pending entries. 0, or -1 with err. */
 static int redis_reader_connect(struct redis_reader *kr, char *err, size_t errlen)
 {
-    kr->c = redis_connect(&kr->s, err, errlen);
+    kr->c = redis_connect(&kr->s, kr->replies, err, errlen);
     if (!kr->c || redis_group_ensure(kr, err, errlen) != 0) {
         if (kr->c)
             redisFree(kr->c);
@@ -254,6 +275,11 @@ static int redis_open_reader(const char *location, int partition, uint64_t offse
         return -1;
     }
     kr->next = offset;
+    if (!(kr->replies = arena_new(REDIS_ARENA_BLOCK))) {
+        snprintf(err, errlen, "out of memory");
+        free(kr);
+        return -1;
+    }
     if (redis_settings_load(&kr->s, props, nprops, err, errlen) != 0 || redis_reader_connect(kr, err, errlen) != 0) {
         redis_close_reader(kr);
         return -1;
@@ -353,9 +379,8 @@ static int redis_reader_retry(struct redis_reader *kr, char *err, size_t errlen)
 static int redis_read(void *reader, struct stream_record *recs, int max, char *err, size_t errlen)
 {
     struct redis_reader *kr = reader;
-    if (kr->batch)
-        freeReplyObject(kr->batch);
     kr->batch = NULL;
+    arena_reset(kr->replies); /* the last batch's records, and every reply since */
     if (!kr->c && redis_reader_retry(kr, err, errlen) != 0)
         return -1;
     if (!kr->c)
@@ -402,28 +427,41 @@ static char *redis_put_u64(char *p, uint64_t v)
     return p;
 }
 
+/* The text of an id's milliseconds, kept from one id to the next (ids in a row mostly share it). */
+struct redis_ms_text {
+    uint64_t ms;
+    size_t len;
+    char text[24];
+};
+
 /* Appends entry id "MS-SEQ" of offset as a RESP bulk string at p: the end. */
-static char *redis_put_id(char *p, uint64_t offset)
+static char *redis_put_id(char *p, uint64_t offset, struct redis_ms_text *ms)
 {
-    char id[48], *e = redis_put_u64(id, offset >> REDIS_SEQ_BITS);
-    *e++ = '-';
-    e = redis_put_u64(e, offset & ((1u << REDIS_SEQ_BITS) - 1));
+    if (ms->len == 0 || ms->ms != offset >> REDIS_SEQ_BITS) {
+        ms->ms = offset >> REDIS_SEQ_BITS;
+        ms->len = (size_t)(redis_put_u64(ms->text, ms->ms) - ms->text);
+        ms->text[ms->len++] = '-';
+    }
+    char seq[24], *e = redis_put_u64(seq, offset & ((1u << REDIS_SEQ_BITS) - 1));
+    size_t seqlen = (size_t)(e - seq);
     *p++ = '$';
-    p = redis_put_u64(p, (uint64_t)(e - id));
+    p = redis_put_u64(p, ms->len + seqlen);
     memcpy(p, "\r\n", 2);
-    memcpy(p + 2, id, (size_t)(e - id));
-    memcpy(p + 2 + (e - id), "\r\n", 2);
-    return p + 4 + (e - id);
+    memcpy(p + 2, ms->text, ms->len);
+    memcpy(p + 2 + ms->len, seq, seqlen);
+    memcpy(p + 2 + ms->len + seqlen, "\r\n", 2);
+    return p + 4 + ms->len + seqlen;
 }
 
-/* One XACK of ids offs[0..n) (RESP formatted here: no per-id printf): 0, or -1 when the
- * connection failed. An error reply is ignored (the entries stay pending and are read again). */
-static int redis_xack(struct redis_reader *kr, const uint64_t *offs, size_t n)
+/* Appends to kr->ack at *len the RESP text of "XACK stream group" with the n ids of kr->unacked
+ * below offset from index *from on (formatted here: no per-id printf); *from moves past them.
+ * 0, or -1 when out of memory. */
+static int redis_xack_put(struct redis_reader *kr, size_t *len, size_t *from, size_t n, uint64_t offset)
 {
     size_t slen = strlen(kr->s.stream), glen = strlen(kr->s.group);
-    char *buf = malloc(64 + slen + glen + n * 52), *p = buf;
-    if (!buf)
-        return 0; /* stays pending */
+    if (broker_buf_reserve(&kr->ack, &kr->ackcap, *len + 96 + slen + glen + n * 52) != 0)
+        return -1;
+    char *p = kr->ack + *len;
     p += sprintf(p, "*%zu\r\n$4\r\nXACK\r\n$%zu\r\n", n + 3, slen);
     memcpy(p, kr->s.stream, slen);
     p += slen;
@@ -431,38 +469,60 @@ static int redis_xack(struct redis_reader *kr, const uint64_t *offs, size_t n)
     memcpy(p, kr->s.group, glen);
     memcpy(p + glen, "\r\n", 2);
     p += glen + 2;
-    for (size_t i = 0; i < n; i++)
-        p = redis_put_id(p, offs[i]);
-    redisReply *reply = NULL;
-    int rc = redisAppendFormattedCommand(kr->c, buf, (size_t)(p - buf)) == REDIS_OK &&
-                     redisGetReply(kr->c, (void **)&reply) == REDIS_OK && reply
-                 ? 0
-                 : -1;
-    if (reply)
-        freeReplyObject(reply);
-    free(buf);
-    return rc;
+    size_t i = *from;
+    struct redis_ms_text ms = {.len = 0};
+    for (size_t k = 0; k < n; i++)
+        if (kr->unacked[i] < offset) {
+            p = redis_put_id(p, kr->unacked[i], &ms);
+            k++;
+        }
+    *from = i;
+    *len = (size_t)(p - kr->ack);
+    return 0;
 }
 
-/* XACK of the unacknowledged entries below offset; on a failure they stay for the next call. */
+/* Sends the XACKs of the unacknowledged entries below offset, REDIS_ACK_CHUNK ids an XACK and
+ * REDIS_ACK_PIPELINE XACKs a write, and reads their replies: 0, or -1 when the connection failed
+ * or memory ran out. An error reply is ignored (the entries stay pending and are read again). */
+static int redis_xack_send(struct redis_reader *kr, uint64_t offset)
+{
+    size_t below = 0, from = 0;
+    for (size_t i = 0; i < kr->nunacked; i++)
+        below += kr->unacked[i] < offset;
+    while (below > 0) {
+        size_t len = 0, ncmd = 0;
+        for (; below > 0 && ncmd < REDIS_ACK_PIPELINE; ncmd++) {
+            size_t n = below < REDIS_ACK_CHUNK ? below : REDIS_ACK_CHUNK;
+            if (redis_xack_put(kr, &len, &from, n, offset) != 0)
+                return -1;
+            below -= n;
+        }
+        if (redis_reply_send(kr->c, kr->ack, len) != REDIS_OK)
+            return -1;
+        for (size_t k = 0; k < ncmd; k++) {
+            redisReply *reply = NULL;
+            if (redis_reply_get(kr->c, &reply) != REDIS_OK || !reply)
+                return -1;
+            redis_reply_release(kr->c, reply);
+        }
+    }
+    return 0;
+}
+
+/* XACK of the unacknowledged entries below offset; on a failure they stay for the next call
+ * (and the server delivers them again on the new connection). */
 static void redis_acknowledge(void *reader, uint64_t offset)
 {
     struct redis_reader *kr = reader;
-    uint64_t ids[REDIS_ACK_CHUNK];
-    size_t keep = 0, i = 0;
-    while (kr->c && i < kr->nunacked) {
-        size_t n = 0, from = i;
-        for (; i < kr->nunacked && n < REDIS_ACK_CHUNK; i++)
-            if (kr->unacked[i] < offset)
-                ids[n++] = kr->unacked[i];
-        if (n > 0 && redis_xack(kr, ids, n) != 0) {
-            redis_reader_drop(kr);
-            i = from;
-            break;
-        }
+    if (!kr->c)
+        return;
+    if (redis_xack_send(kr, offset) != 0) {
+        redis_reader_drop(kr);
+        return;
     }
-    for (size_t k = 0; k < kr->nunacked; k++) /* what was not acknowledged stays */
-        if (kr->unacked[k] >= offset || k >= i)
+    size_t keep = 0;
+    for (size_t k = 0; k < kr->nunacked; k++)
+        if (kr->unacked[k] >= offset)
             kr->unacked[keep++] = kr->unacked[k];
     kr->nunacked = keep;
 }
@@ -494,7 +554,7 @@ static int redis_end_offset(void *reader, uint64_t *end, char *err, size_t errle
                 *end = kr->next + (uint64_t)v->integer;
         }
     }
-    freeReplyObject(reply);
+    redis_reply_release(kr->c, reply);
     return 0;
 }
 
@@ -508,6 +568,7 @@ struct redis_writer {
     char *buf; /* the XADDs of the records appended since the last flush, in RESP, back to back: sent
                 * again after a reconnect */
     size_t len, cap, n;
+    struct arena *replies; /* the connection's replies: reset at each send */
     stream_progress_fn progress;
     void *progress_ctx;
 };
@@ -519,6 +580,7 @@ static void redis_close_writer(void *writer)
         return;
     if (w->c)
         redisFree(w->c);
+    arena_free(w->replies);
     free(w->buf);
     free(w->prefix);
     option_table_free(&redis_option_table, &w->s);
@@ -561,7 +623,13 @@ static int redis_open_writer(const char *location, int partition, const struct s
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (redis_settings_load(&w->s, props, nprops, err, errlen) != 0 || !(w->c = redis_connect(&w->s, err, errlen))) {
+    if (!(w->replies = arena_new(REDIS_ARENA_BLOCK / 8))) {
+        snprintf(err, errlen, "out of memory");
+        free(w);
+        return -1;
+    }
+    if (redis_settings_load(&w->s, props, nprops, err, errlen) != 0 ||
+        !(w->c = redis_connect(&w->s, w->replies, err, errlen))) {
         redis_close_writer(w);
         return -1;
     }
@@ -586,7 +654,10 @@ static int redis_append(void *writer, const void *data, uint32_t len, char *err,
     char *p = w->buf + w->len;
     memcpy(p, w->prefix, w->prefix_len);
     p += w->prefix_len;
-    p += sprintf(p, "$%" PRIu32 "\r\n", len);
+    *p++ = '$';
+    p = redis_put_u64(p, len);
+    memcpy(p, "\r\n", 2);
+    p += 2;
     memcpy(p, data, len);
     memcpy(p + len, "\r\n", 2);
     w->len = (size_t)(p + len + 2 - w->buf);
@@ -598,18 +669,19 @@ static int redis_append(void *writer, const void *data, uint32_t len, char *err,
  * (send them again), -1 with err on an error reply. */
 static int redis_send(struct redis_writer *w, char *err, size_t errlen)
 {
-    if (redisAppendFormattedCommand(w->c, w->buf, w->len) != REDIS_OK)
+    arena_reset(w->replies); /* the last send's replies */
+    if (redis_reply_send(w->c, w->buf, w->len) != REDIS_OK)
         return 1;
     int rc = 0;
     for (size_t i = 0; i < w->n; i++) {
         redisReply *reply = NULL;
-        if (redisGetReply(w->c, (void **)&reply) != REDIS_OK || !reply)
+        if (redis_reply_get(w->c, &reply) != REDIS_OK || !reply)
             return 1;
         if (reply->type == REDIS_REPLY_ERROR && rc == 0) {
             snprintf(err, errlen, "redis stream \"%s\": cannot add an entry: %s", w->s.stream, reply->str);
             rc = -1;
         }
-        freeReplyObject(reply);
+        redis_reply_release(w->c, reply);
     }
     return rc;
 }
@@ -637,7 +709,7 @@ static int redis_flush(void *writer, bool sync, char *err, size_t errlen)
         if (w->progress)
             w->progress(w->progress_ctx);
         usleep(REDIS_RETRY_MS * 1000);
-        w->c = redis_connect(&w->s, e, sizeof e);
+        w->c = redis_connect(&w->s, w->replies, e, sizeof e);
     }
     return 0;
 }
@@ -667,7 +739,7 @@ static void redis_check(const struct stream_property *props, int nprops, struct 
     redisSetTimeout(c, tv);
     out->reachable = true;
     redisFree(c);
-    if (!(c = redis_connect(&s, out->error, sizeof out->error)))
+    if (!(c = redis_connect(&s, NULL, out->error, sizeof out->error)))
         goto done;
     out->authenticated = true;
     const char *exists[] = {"EXISTS", s.stream};

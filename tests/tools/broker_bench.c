@@ -7,6 +7,9 @@
  *   broker_bench redis-consume PORT STREAM N  reads the first N entries of STREAM in consumer
  *                                             group "bench" (XREADGROUP, 1,000 a call) and
  *                                             XACKs each call's entries, as the source does
+ *                                             (the XACK formatted straight into RESP)
+ * Both build hiredis's replies in an arena reset per batch, read them 128 KiB a read() and send
+ * their formatted commands straight from their buffer, as the connector does (redis_reply.h).
  *   broker_bench rabbit-consume PORT QUEUE N  consumes N messages of QUEUE (librabbitmq, as
  *                                             guest: basic.consume, prefetch 1,000, acked 500 at
  *                                             a time)
@@ -24,7 +27,11 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "common/arena.h"
+#include "dataplane/connectors/redis_reply.h"
+
 #define BENCH_PIPELINE 1000
+#define BENCH_ARENA_BLOCK (1 << 20)
 
 struct bench_clock {
     double cpu, wall;
@@ -47,7 +54,8 @@ static void bench_report(long n, struct bench_clock t0)
     printf("%ld %.3f %.3f\n", n, t1.cpu - t0.cpu, t1.wall - t0.wall);
 }
 
-static redisContext *redis_connect(const char *port)
+/* A connection building its replies in replies (as the connector's do). */
+static redisContext *redis_connect(const char *port, struct arena *replies)
 {
     redisContext *c = redisConnect("127.0.0.1", atoi(port));
     if (!c || c->err) {
@@ -55,6 +63,7 @@ static redisContext *redis_connect(const char *port)
         redisFree(c);
         return NULL;
     }
+    redis_reply_use_arena(c, replies);
     return c;
 }
 
@@ -62,13 +71,11 @@ static redisContext *redis_connect(const char *port)
 static int redis_replies(redisContext *c, int n)
 {
     for (int i = 0; i < n; i++) {
-        redisReply *r;
-        if (redisGetReply(c, (void **)&r) != REDIS_OK || !r || r->type == REDIS_REPLY_ERROR) {
+        redisReply *r = NULL;
+        if (redis_reply_get(c, &r) != REDIS_OK || !r || r->type == REDIS_REPLY_ERROR) {
             fprintf(stderr, "broker_bench: redis: %s\n", r ? r->str : c->errstr);
-            freeReplyObject(r);
             return -1;
         }
-        freeReplyObject(r);
     }
     return 0;
 }
@@ -91,7 +98,8 @@ static int redis_produce(const char *port, const char *stream)
         lines[n++] = strdup(line);
     }
     free(line);
-    redisContext *c = redis_connect(port);
+    struct arena *replies = arena_new(BENCH_ARENA_BLOCK / 8);
+    redisContext *c = replies ? redis_connect(port, replies) : NULL;
     if (!c)
         return 1;
     size_t bcap = 1 << 20, blen = 0;
@@ -114,8 +122,8 @@ static int redis_produce(const char *port, const char *stream)
         memcpy(buf + blen + l, "\r\n", 2);
         blen += l + 2;
         if (++pending == BENCH_PIPELINE || i + 1 == n) {
-            redisAppendFormattedCommand(c, buf, blen);
-            rc = redis_replies(c, pending);
+            arena_reset(replies);
+            rc = redis_reply_send(c, buf, blen) == REDIS_OK ? redis_replies(c, pending) : -1;
             pending = 0;
             blen = 0;
         }
@@ -123,48 +131,62 @@ static int redis_produce(const char *port, const char *stream)
     bench_report((long)n, t0);
     free(buf);
     redisFree(c);
+    arena_free(replies);
     return rc != 0;
 }
 
-/* XACKs the entries of one XREADGROUP reply, as the source does after a checkpoint; -1 on an error. */
-static int redis_ack(redisContext *c, const char *stream, const redisReply *entries)
+/* Appends the RESP bulk string of s[0..len) at p: the end. */
+static char *redis_put_bulk(char *p, const char *s, size_t len)
 {
-    const char **argv = malloc((entries->elements + 3) * sizeof *argv);
-    if (!argv)
-        return -1;
-    argv[0] = "XACK", argv[1] = stream, argv[2] = "bench";
+    p += sprintf(p, "$%zu\r\n", len);
+    memcpy(p, s, len);
+    memcpy(p + len, "\r\n", 2);
+    return p + len + 2;
+}
+
+/* XACKs the entries of one XREADGROUP reply, as the source does after a checkpoint (its RESP
+ * text formatted into buf, of at least 64 + 64 bytes an entry plus the stream's name); -1 on an
+ * error. */
+static int redis_ack(redisContext *c, const char *stream, const redisReply *entries, char *buf)
+{
+    char *p = buf + sprintf(buf, "*%zu\r\n$4\r\nXACK\r\n", entries->elements + 3);
+    p = redis_put_bulk(p, stream, strlen(stream));
+    p = redis_put_bulk(p, "bench", 5);
     for (size_t i = 0; i < entries->elements; i++)
-        argv[3 + i] = entries->element[i]->element[0]->str;
-    redisReply *r = redisCommandArgv(c, (int)entries->elements + 3, argv, NULL);
-    int rc = r && r->type == REDIS_REPLY_INTEGER ? 0 : -1;
-    freeReplyObject(r);
-    free(argv);
-    return rc;
+        p = redis_put_bulk(p, entries->element[i]->element[0]->str, entries->element[i]->element[0]->len);
+    redisReply *r = NULL;
+    return redis_reply_send(c, buf, (size_t)(p - buf)) == REDIS_OK && redis_reply_get(c, &r) == REDIS_OK && r &&
+                   r->type == REDIS_REPLY_INTEGER
+               ? 0
+               : -1;
 }
 
 static int redis_consume(const char *port, const char *stream, long want)
 {
-    redisContext *c = redis_connect(port);
-    if (!c)
+    struct arena *replies = arena_new(BENCH_ARENA_BLOCK);
+    redisContext *c = replies ? redis_connect(port, replies) : NULL;
+    char *buf = malloc(BENCH_PIPELINE * 128 + strlen(stream));
+    if (!c || !buf)
         return 1;
-    freeReplyObject(redisCommand(c, "XGROUP CREATE %s bench 0", stream));
+    redisCommand(c, "XGROUP CREATE %s bench 0", stream);
     struct bench_clock t0 = bench_now();
     long got = 0;
     while (got < want) {
-        redisReply *r = redisCommand(c, "XREADGROUP GROUP bench bench COUNT %d STREAMS %s >", BENCH_PIPELINE, stream);
-        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1 || r->element[0]->elements < 2) {
-            freeReplyObject(r);
+        arena_reset(replies);
+        redisReply *r = NULL;
+        redisAppendCommand(c, "XREADGROUP GROUP bench bench COUNT %d STREAMS %s >", BENCH_PIPELINE, stream);
+        redis_reply_get(c, &r);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1 || r->element[0]->elements < 2)
             break; /* nil: nothing more */
-        }
         redisReply *entries = r->element[0]->element[1];
         got += (long)entries->elements;
-        int rc = entries->elements ? redis_ack(c, stream, entries) : 0;
-        freeReplyObject(r);
-        if (rc != 0)
+        if (entries->elements && redis_ack(c, stream, entries, buf) != 0)
             break;
     }
     bench_report(got, t0);
     redisFree(c);
+    arena_free(replies);
+    free(buf);
     if (got < want)
         fprintf(stderr, "broker_bench: stream %s ended after %ld of %ld entries\n", stream, got, want);
     return got < want;

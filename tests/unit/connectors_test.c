@@ -5,10 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "check_main.h"
 #include "dataplane/connectors/mqtt.h"
 #include "dataplane/connectors/rabbitmq.h"
+#include "dataplane/connectors/redis_reply.h"
 #include "dataplane/connectors/redis_stream.h"
 #include "dataplane/stream.h"
 
@@ -35,6 +38,68 @@ START_TEST(test_redis_id_offsets)
     ck_assert_int_eq(redis_id_offset("1-x", &off), -1);
     ck_assert_int_eq(redis_id_offset("1-2-3", &off), -1);
     ck_assert_int_eq(redis_id_offset("", &off), -1);
+    ck_assert_int_eq(redis_id_offset("99999999999999999999999-0", &off), -1); /* past 2^64 */
+    ck_assert_int_eq(redis_id_offset("1-", &off), -1);
+    ck_assert_int_eq(redis_id_offset("1-0 ", &off), -1);
+}
+END_TEST
+
+/* Replies built in an arena: a reply written over a socket in several pieces, larger than one
+ * read, comes out whole (nested arrays, nil, integer, status, error), and one arena holds
+ * several replies until it is reset. */
+START_TEST(test_redis_arena_replies)
+{
+    int sv[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    redisContext *c = redisConnectFd(sv[0]);
+    ck_assert_ptr_nonnull(c);
+    struct arena *a = arena_new(4096);
+    redis_reply_use_arena(c, a);
+    size_t big = 150000; /* more than one 128 KiB read */
+    char *text = malloc(big + 256), *p = text;
+    p += sprintf(p, "*4\r\n*2\r\n$5\r\n1-0x1\r\n$-1\r\n:42\r\n+OK\r\n$%zu\r\n", big);
+    memset(p, 'x', big);
+    p += big;
+    p += sprintf(p, "\r\n-ERR nope\r\n");
+    size_t len = (size_t)(p - text), half = len / 2;
+    ck_assert_int_eq(write(sv[1], text, half), (ssize_t)half);
+    ck_assert_int_eq(write(sv[1], text + half, len - half), (ssize_t)(len - half));
+    redisReply *r = NULL, *e = NULL;
+    ck_assert_int_eq(redis_reply_get(c, &r), REDIS_OK);
+    ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+    ck_assert_uint_eq(r->elements, 4);
+    ck_assert_str_eq(r->element[0]->element[0]->str, "1-0x1");
+    ck_assert_int_eq(r->element[0]->element[1]->type, REDIS_REPLY_NIL);
+    ck_assert_int_eq(r->element[1]->integer, 42);
+    ck_assert_str_eq(r->element[2]->str, "OK");
+    ck_assert_uint_eq(r->element[3]->len, big);
+    ck_assert_int_eq(r->element[3]->str[big - 1], 'x');
+    ck_assert_int_eq(r->element[3]->str[big], '\0');
+    ck_assert_int_eq(redis_reply_get(c, &e), REDIS_OK);
+    ck_assert_int_eq(e->type, REDIS_REPLY_ERROR);
+    ck_assert_str_eq(e->str, "ERR nope");
+    ck_assert_uint_ge(arena_used(a), big); /* both replies are the arena's */
+    ck_assert_str_eq(r->element[2]->str, "OK");
+    redis_reply_release(c, r); /* a no-op: the arena frees them */
+    arena_reset(a);
+    ck_assert_uint_eq(arena_used(a), 0);
+    const char ping[] = "*1\r\n$4\r\nPING\r\n"; /* sent as it is, after what was appended */
+    char got[64] = "";
+    ck_assert_int_eq(redisAppendCommand(c, "ECHO a"), REDIS_OK);
+    ck_assert_int_eq(redis_reply_send(c, ping, strlen(ping)), REDIS_OK);
+    size_t want = strlen("*2\r\n$4\r\nECHO\r\n$1\r\na\r\n") + strlen(ping), have = 0;
+    while (have < want) {
+        ssize_t k = read(sv[1], got + have, sizeof got - 1 - have);
+        ck_assert_int_gt(k, 0);
+        have += (size_t)k;
+    }
+    ck_assert_str_eq(got, "*2\r\n$4\r\nECHO\r\n$1\r\na\r\n*1\r\n$4\r\nPING\r\n");
+    close(sv[1]); /* the server going away is an error with its reason */
+    ck_assert_int_eq(redis_reply_get(c, &r), REDIS_ERR);
+    ck_assert_int_eq(c->err, REDIS_ERR_EOF);
+    redisFree(c);
+    arena_free(a);
+    free(text);
 }
 END_TEST
 
@@ -121,6 +186,7 @@ int main(void)
     Suite *s = suite_create("connectors");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_redis_id_offsets);
+    tcase_add_test(tc, test_redis_arena_replies);
     tcase_add_test(tc, test_facts);
     tcase_add_test(tc, test_bad_options);
     tcase_add_test(tc, test_mqtt_lost_spool);
