@@ -837,6 +837,35 @@ static json_t *pipeline_stream_schema(void *vctx, const char *name)
     return js;
 }
 
+/* The caller's connection name as a lookup join's table (pipeline_table_fn): a postgres
+ * connection's table has its stream's schema; another connector's is refused, naming it. ctx is
+ * a struct pipeline_streams (a database error sets db_failed). */
+static json_t *pipeline_connection_table(void *vctx, const char *name, char *why, size_t whysz)
+{
+    struct pipeline_streams *c = vctx;
+    if (c->db_failed)
+        return NULL;
+    const char *params[] = {name};
+    PGresult *res = api_db_query(c->req, c->resp,
+                                 "SELECT c.connector, s.schema::text FROM connections c"
+                                 "  JOIN streams s ON s.id = c.stream_id WHERE c.name = $1",
+                                 1, params);
+    if (!res) {
+        c->db_failed = true;
+        return NULL;
+    }
+    json_t *js = NULL;
+    if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "postgres") == 0)
+        js = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
+    else if (PQntuples(res) == 1)
+        snprintf(why, whysz,
+                 "connection \"%s\" is a %s connection: a lookup join reads the table of a postgres connection "
+                 "(and a pipeline reads streams)",
+                 name, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return js;
+}
+
 static int pipeline_fail_sql(struct api_response *resp, const json_t *sql, const struct pipeline_sql_error *err)
 {
     return api_fail(
@@ -1021,9 +1050,14 @@ static int pipeline_validate(struct api_request *req, json_t *body, bool create,
                 stream_catalog_release(cat);
                 return -1;
             }
-            int rc = pipeline_validate_sql_with(text, task_count, stream_catalog_schema, cat, defs, ndefs, &err);
+            struct pipeline_streams conns = {.req = req, .resp = resp};
+            struct pipeline_sql_tables tables = {pipeline_connection_table, &conns};
+            int rc =
+                pipeline_validate_sql_tables(text, task_count, stream_catalog_schema, cat, &tables, defs, ndefs, &err);
             sql_function_defs_free(defs, (size_t)ndefs);
             stream_catalog_release(cat);
+            if (conns.db_failed)
+                return -1;
             if (rc < 0)
                 return pipeline_fail_sql(resp, sql, &err);
         }
@@ -1046,7 +1080,9 @@ static int pipeline_validate(struct api_request *req, json_t *body, bool create,
             PQclear(stored);
             return -1;
         }
-        int rc = pipeline_validate_sql_with(text, task_count, pipeline_stream_schema, &streams, defs, ndefs, &err);
+        struct pipeline_sql_tables tables = {pipeline_connection_table, &streams};
+        int rc = pipeline_validate_sql_tables(text, task_count, pipeline_stream_schema, &streams, &tables, defs, ndefs,
+                                              &err);
         sql_function_defs_free(defs, (size_t)ndefs);
         PQclear(streams.candidates);
         PQclear(stored);
