@@ -717,6 +717,12 @@ static int pipeline_spec(struct reconciler *r, struct cp_task *t, PGresult *res,
     struct db_error dberr;
     if (pipeline_streams(&cat, PQgetvalue(res, 0, 0), t->sources, &t->nsources, sink, sizeof sink) != 0)
         t->nsources = 0;
+    /* the postgres connections the SQL reads as lookup tables: task_lookups() fills them in */
+    spec->lookups = calloc((size_t)cat.n + 1, sizeof *spec->lookups);
+    *oom |= !spec->lookups;
+    for (int i = 0; spec->lookups && i < cat.n; i++)
+        if (cat.outside[i])
+            spec->lookups[spec->nlookups++].name = spec_strdup(cat.names[i], oom);
     int complete = pipeline_inputs_complete(r, t, &cat, why, sizeof why, &dberr);
     stream_catalog_release(&cat);
     if (complete < 0) {
@@ -895,54 +901,55 @@ static int task_functions(struct reconciler *r, const struct cp_task *t, struct 
     return 0;
 }
 
-/* The tenant's postgres connections whose names occur in a pipeline's SQL (a superset of the
- * lookup joins' tables it names), unless a stream has the name (the SQL reads the stream):
- * each with its stream's schema and its properties, its secrets decrypted and merged in. The
- * task then talks to the outside: the network (under the egress policy) and the full worker,
- * which has the postgres lookup. 0, or -1 with err. */
+/* Lookup table lk (its name set by pipeline_spec: a postgres connection the SQL reads as a
+ * lookup join's table): its connector, its stream's schema and its properties with its secrets
+ * decrypted and merged in. 0, or -1 with err. */
+static int task_lookup(struct reconciler *r, const struct cp_task *t, struct task_spec_lookup *lk, bool *oom, char *err,
+                       size_t errsz)
+{
+    const char *p[] = {t->tenant_id, lk->name};
+    struct db_error dberr;
+    PGresult *res = db_query(r->conn,
+                             "SELECT c.connector, c.properties::text, c.secret_refs::text, s.schema::text"
+                             "  FROM connections c JOIN streams s ON s.id = c.stream_id"
+                             " WHERE c.tenant_id = $1 AND c.name = $2 AND c.connector = 'postgres'",
+                             2, p, &dberr);
+    if (!res || PQntuples(res) != 1) {
+        snprintf(err, errsz, "%s%.200s%s", res ? "postgres connection \"" : "", res ? lk->name : dberr.message,
+                 res ? "\" (a lookup join's table) not found" : "");
+        PQclear(res);
+        return -1;
+    }
+    lk->connector = spec_strdup(PQgetvalue(res, 0, 0), oom);
+    lk->schema = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
+    json_t *props = json_loads(PQgetvalue(res, 0, 1), 0, NULL), *refs = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
+    PQclear(res);
+    *oom |= !lk->schema || !props;
+    int rc = 0;
+    char e[400];
+    if (props && load_secrets(r, t->tenant_id, refs, props, e, sizeof e) != 0) {
+        snprintf(err, errsz, "connection \"%.100s\": %.300s", lk->name, e);
+        rc = -1;
+    } else if (props) {
+        rc = task_spec_properties_from_json(props, "properties", &lk->properties, &lk->nproperties, err, errsz);
+    }
+    json_decref(props);
+    json_decref(refs);
+    return rc;
+}
+
+/* A pipeline's lookup tables in PostgreSQL (spec->lookups, named by pipeline_spec), filled in:
+ * the task then talks to the outside, so it gets the network (under the egress policy) and the
+ * full worker, which has the postgres lookup. 0, or -1 with err. */
 static int task_lookups(struct reconciler *r, const struct cp_task *t, struct task_spec *spec, struct task_launch *l,
                         bool *oom, char *err, size_t errsz)
 {
-    if (!spec->sql)
-        return 0;
-    const char *p[] = {t->tenant_id, spec->sql};
-    struct db_error dberr;
-    PGresult *res = db_query(r->conn,
-                             "SELECT c.name, c.connector, c.properties::text, c.secret_refs::text, s.schema::text"
-                             "  FROM connections c JOIN streams s ON s.id = c.stream_id"
-                             " WHERE c.tenant_id = $1 AND c.connector = 'postgres'"
-                             "   AND strpos(lower($2), lower(c.name)) > 0 AND NOT EXISTS"
-                             "   (SELECT 1 FROM streams o WHERE o.tenant_id = c.tenant_id AND o.name = c.name)"
-                             " ORDER BY c.name",
-                             2, p, &dberr);
-    if (!res) {
-        snprintf(err, errsz, "%s", dberr.message);
-        return -1;
-    }
-    spec->lookups = calloc((size_t)PQntuples(res) + 1, sizeof *spec->lookups);
-    *oom |= !spec->lookups;
-    int rc = 0;
-    for (int i = 0; rc == 0 && spec->lookups && i < PQntuples(res); i++) {
-        struct task_spec_lookup *lk = &spec->lookups[spec->nlookups++];
-        lk->name = spec_strdup(PQgetvalue(res, i, 0), oom);
-        lk->connector = spec_strdup(PQgetvalue(res, i, 1), oom);
-        lk->schema = json_loads(PQgetvalue(res, i, 4), 0, NULL);
-        json_t *props = json_loads(PQgetvalue(res, i, 2), 0, NULL), *refs = json_loads(PQgetvalue(res, i, 3), 0, NULL);
-        *oom |= !lk->schema || !props;
-        char e[400];
-        if (props && load_secrets(r, t->tenant_id, refs, props, e, sizeof e) != 0) {
-            snprintf(err, errsz, "connection \"%s\": %s", lk->name, e);
-            rc = -1;
-        } else if (props) {
-            rc = task_spec_properties_from_json(props, "properties", &lk->properties, &lk->nproperties, err, errsz);
-        }
-        json_decref(props);
-        json_decref(refs);
-    }
+    for (size_t i = 0; i < spec->nlookups; i++)
+        if (task_lookup(r, t, &spec->lookups[i], oom, err, errsz) != 0)
+            return -1;
     if (spec->nlookups > 0)
         l->allow_network = l->full_worker = 1;
-    PQclear(res);
-    return rc;
+    return 0;
 }
 
 /* The sandbox and the limits of t's worker process, sized by its task size. */
