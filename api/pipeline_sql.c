@@ -245,6 +245,13 @@ int pipeline_explain_sql(const char *sql, pipeline_schema_fn lookup, void *ctx,
                          const struct sql_function_def *functions, int nfunctions, struct plan_explain *out,
                          struct pipeline_sql_error *err)
 {
+    return pipeline_explain_sql_tables(sql, lookup, ctx, NULL, functions, nfunctions, out, err);
+}
+
+int pipeline_explain_sql_tables(const char *sql, pipeline_schema_fn lookup, void *ctx,
+                                const struct pipeline_sql_tables *tables, const struct sql_function_def *functions,
+                                int nfunctions, struct plan_explain *out, struct pipeline_sql_error *err)
+{
     static const char prefix[] = "EXPLAIN\n"; /* shifts lines by one only */
     const char *p = sql ? sql : "";
     while (*p && isspace((unsigned char)*p))
@@ -255,7 +262,7 @@ int pipeline_explain_sql(const char *sql, pipeline_schema_fn lookup, void *ctx,
     if (!text)
         return fail_at(err, 0, 0, "out of memory");
     snprintf(text, sizeof prefix + n, "%s%s", wrap && *p ? prefix : "", sql ? sql : "");
-    struct sql_catalog cat = {.lookup = lookup, .ctx = ctx};
+    struct sql_catalog cat = {.lookup = lookup, .ctx = ctx, .tables = tables};
     struct plan_options opts = {.functions = functions, .nfunctions = nfunctions};
     struct plan *plan = compile_in(&cat, text, &opts, err);
     int rc = plan ? 0 : -1;

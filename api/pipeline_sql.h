@@ -72,5 +72,9 @@ struct plan *pipeline_compile_preview_sql(const char *sql, pipeline_schema_fn lo
 int pipeline_explain_sql(const char *sql, pipeline_schema_fn lookup, void *ctx,
                          const struct sql_function_def *functions, int nfunctions, struct plan_explain *out,
                          struct pipeline_sql_error *err);
+/* pipeline_explain_sql, where the SQL may also name the connections tables finds (NULL: none). */
+int pipeline_explain_sql_tables(const char *sql, pipeline_schema_fn lookup, void *ctx,
+                                const struct pipeline_sql_tables *tables, const struct sql_function_def *functions,
+                                int nfunctions, struct plan_explain *out, struct pipeline_sql_error *err);
 
 #endif

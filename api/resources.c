@@ -837,12 +837,9 @@ static json_t *pipeline_stream_schema(void *vctx, const char *name)
     return js;
 }
 
-/* The caller's connection name as a lookup join's table (pipeline_table_fn): a postgres
- * connection's table has its stream's schema; another connector's is refused, naming it. ctx is
- * a struct pipeline_streams (a database error sets db_failed). */
-static json_t *pipeline_connection_table(void *vctx, const char *name, char *why, size_t whysz)
+json_t *resource_connection_table(void *vctx, const char *name, char *why, size_t whysz)
 {
-    struct pipeline_streams *c = vctx;
+    struct resource_tables *c = vctx;
     if (c->db_failed)
         return NULL;
     const char *params[] = {name};
@@ -1050,8 +1047,8 @@ static int pipeline_validate(struct api_request *req, json_t *body, bool create,
                 stream_catalog_release(cat);
                 return -1;
             }
-            struct pipeline_streams conns = {.req = req, .resp = resp};
-            struct pipeline_sql_tables tables = {pipeline_connection_table, &conns};
+            struct resource_tables conns = {.req = req, .resp = resp};
+            struct pipeline_sql_tables tables = {resource_connection_table, &conns};
             int rc =
                 pipeline_validate_sql_tables(text, task_count, stream_catalog_schema, cat, &tables, defs, ndefs, &err);
             sql_function_defs_free(defs, (size_t)ndefs);
@@ -1080,14 +1077,15 @@ static int pipeline_validate(struct api_request *req, json_t *body, bool create,
             PQclear(stored);
             return -1;
         }
-        struct pipeline_sql_tables tables = {pipeline_connection_table, &streams};
+        struct resource_tables conns = {.req = req, .resp = resp};
+        struct pipeline_sql_tables tables = {resource_connection_table, &conns};
         int rc = pipeline_validate_sql_tables(text, task_count, pipeline_stream_schema, &streams, &tables, defs, ndefs,
                                               &err);
         sql_function_defs_free(defs, (size_t)ndefs);
         PQclear(streams.candidates);
         PQclear(stored);
         stored = NULL;
-        if (streams.db_failed)
+        if (streams.db_failed || conns.db_failed)
             return -1;
         if (rc < 0)
             return pipeline_fail_sql(resp, sql, &err);

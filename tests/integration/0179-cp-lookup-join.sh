@@ -15,7 +15,15 @@ logtool="$TOOLS/logtool"
 cd "$TEST_TMP"
 export PGTZ=UTC
 
-pw_cluster_up
+# the lookup's cluster starts while the api and the controlplane do (initdb is the slow part)
+bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+trap 'wait "${PW_JOB:-}" 2>/dev/null; as_pg "$bindir/pg_ctl" -D "$TEST_TMP/pgpw/data" -m immediate -w stop >/dev/null 2>&1
+  t_cleanup' EXIT
+(pw_cluster_up && echo "$port" > pw.port && trap - EXIT) > pw_up.log 2>&1 &
+PW_JOB=$!
+live_start lookup lookup-corp --sync-ms 200 --backoff-initial-ms 100 --crash-limit 2
+wait "$PW_JOB" || { cat pw_up.log; fail "the lookup's cluster did not start"; }
+port=$(cat pw.port)
 PWURL="postgresql://sinker@127.0.0.1:$port/postgres"
 PGPASSWORD=s3cret-pw psql -X -q "$PWURL" -c "CREATE ROLE crm LOGIN PASSWORD 'crm-pw'" \
   -c "CREATE DATABASE crm OWNER crm" || fail "create the lookup database"
@@ -25,7 +33,7 @@ PGPASSWORD=crm-pw psql -X -q -v ON_ERROR_STOP=1 "$CRM" -c "CREATE TABLE customer
   tier text, since date); INSERT INTO customers SELECT k, 'n' || k, (ARRAY['gold','silver','bronze'])[k % 3 + 1],
   date '2024-01-01' + k::int FROM generate_series(0, 199) k WHERE k % 7 <> 3" || fail "create the lookup table"
 
-live_start lookup lookup-corp --sync-ms 200 --backoff-initial-ms 100 --crash-limit 2
+echo "api, controlplane and cluster up at ${SECONDS}s"
 stream() { ID=$(create_id /v1/streams "$1"); }
 pipeline() { ID=$(create_id /v1/pipelines "$(jq -cn --arg n "$1" --arg s "$2" '{name: $n, sql: $s}')"); }
 is_state() { call GET "/v1/$1/$2"; [ "$(jq -r .actual_state <<<"$RESP")" = "$3" ]; }
@@ -63,8 +71,32 @@ sql422 connection-as-stream 'INSERT INTO orders SELECT id, id, id FROM crm_custo
   '"crm_customers" is a postgres connection: a pipeline reads its table only in a lookup join'
 sql422 connection-as-sink 'INSERT INTO crm_customers SELECT customer, '"'x', 'y'"', CAST(NULL AS DATE) FROM orders' \
   'output stream "crm_customers" not found: that name is a postgres connection'
+call POST /v1/pipelines/explain "$(jq -cn --arg s "$lookup_sql" '{sql: $s}')"; expect 200
+assert_contains "$(jq -r .plan <<<"$RESP")" "crm_customers" "EXPLAIN shows the lookup join's table"
 pipeline enrich "$lookup_sql"; P1=$ID
 call POST "/v1/pipelines/$P1/activate"; expect 200
+
+# ---- 2. (set up while the first pipeline starts) an event-time temporal join against an upsert stream
+wm() { echo "\"watermark\":{\"field\":\"$1\",\"delay_ms\":0}"; }
+stream "{\"name\":\"rates\",\"schema\":{\"fields\":[{\"name\":\"currency\",\"type\":\"STRING\"},
+  {\"name\":\"rate\",\"type\":\"BIGINT\"},{\"name\":\"rt\",\"type\":\"TIMESTAMP(3)\"}],\"primary_key\":[\"currency\"],$(wm rt)}}"
+stream "{\"name\":\"rates_nokey\",\"schema\":{\"fields\":[{\"name\":\"currency\",\"type\":\"STRING\"},
+  {\"name\":\"rate\",\"type\":\"BIGINT\"},{\"name\":\"rt\",\"type\":\"TIMESTAMP(3)\"}],$(wm rt)}}"
+stream "{\"name\":\"payments\",\"schema\":{\"fields\":[{\"name\":\"id\",\"type\":\"BIGINT\"},
+  {\"name\":\"currency\",\"type\":\"STRING\"},{\"name\":\"amount\",\"type\":\"BIGINT\"},
+  {\"name\":\"pt\",\"type\":\"TIMESTAMP(3)\"}],$(wm pt)}}"
+stream '{"name":"converted","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"currency","type":"STRING"},
+  {"name":"rate","type":"BIGINT"},{"name":"amount","type":"BIGINT"}]}}'; CONVERTED=$ID
+temporal_sql='INSERT INTO converted SELECT p.id, p.currency, r.rate, p.amount
+FROM payments AS p JOIN rates FOR SYSTEM_TIME AS OF p.pt AS r ON p.currency = r.currency'
+sql422 temporal-no-key "${temporal_sql/rates FOR/rates_nokey FOR}" 'PRIMARY KEY'
+pipeline convert "$temporal_sql"; P2=$ID
+call POST "/v1/pipelines/$P2/activate"; expect 200
+RF=$(create_id /v1/connections '{"name":"rate-feed","connector":"http","type":"source","stream":"rates"}')
+PF=$(create_id /v1/connections '{"name":"pay-feed","connector":"http","type":"source","stream":"payments"}')
+for c in "$RF" "$PF"; do call POST "/v1/connections/$c/activate"; expect 200; done
+
+# ---- 1. the lookup join's output -----------------------------------------------------------
 wait_for 20 is_state pipelines "$P1" running || fail "the lookup pipeline is not running: $RESP"
 
 # 700 orders in two requests; customers 200..229 do not exist
@@ -87,30 +119,12 @@ wait_for 20 all_out || fail "the lookup join wrote $(out_lines "$ENRICHED" .id |
 out_lines "$ENRICHED" '[.id, .customer, .name, .tier, .since, .amount] | map(tostring) | join("|")' > enriched.got
 cmp -s enriched.want enriched.got || { diff enriched.want enriched.got | head -5; fail "the enriched orders differ"; }
 grep -q '|null|null|null|' enriched.got || fail "no order went without a customer"
-echo "lookup join: $(wc -l < enriched.got) orders enriched as computed"
+echo "lookup join: $(wc -l < enriched.got) orders enriched as computed (at ${SECONDS}s)"
 pid=$(task_pid "$P1")
 [ -n "$pid" ] && assert_eq "$(readlink "/proc/$pid/exe")" "$FULL_WORKER" "a lookup join runs on the full sluiced binary"
 [ -n "$pid" ] && no_secret_in_proc "$pid" crm-pw
 
-# ---- 2. event-time temporal join against an upsert stream ------------------------------------
-wm() { echo "\"watermark\":{\"field\":\"$1\",\"delay_ms\":0}"; }
-stream "{\"name\":\"rates\",\"schema\":{\"fields\":[{\"name\":\"currency\",\"type\":\"STRING\"},
-  {\"name\":\"rate\",\"type\":\"BIGINT\"},{\"name\":\"rt\",\"type\":\"TIMESTAMP(3)\"}],\"primary_key\":[\"currency\"],$(wm rt)}}"
-stream "{\"name\":\"rates_nokey\",\"schema\":{\"fields\":[{\"name\":\"currency\",\"type\":\"STRING\"},
-  {\"name\":\"rate\",\"type\":\"BIGINT\"},{\"name\":\"rt\",\"type\":\"TIMESTAMP(3)\"}],$(wm rt)}}"
-stream "{\"name\":\"payments\",\"schema\":{\"fields\":[{\"name\":\"id\",\"type\":\"BIGINT\"},
-  {\"name\":\"currency\",\"type\":\"STRING\"},{\"name\":\"amount\",\"type\":\"BIGINT\"},
-  {\"name\":\"pt\",\"type\":\"TIMESTAMP(3)\"}],$(wm pt)}}"
-stream '{"name":"converted","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"currency","type":"STRING"},
-  {"name":"rate","type":"BIGINT"},{"name":"amount","type":"BIGINT"}]}}'; CONVERTED=$ID
-temporal_sql='INSERT INTO converted SELECT p.id, p.currency, r.rate, p.amount
-FROM payments AS p JOIN rates FOR SYSTEM_TIME AS OF p.pt AS r ON p.currency = r.currency'
-sql422 temporal-no-key "${temporal_sql/rates FOR/rates_nokey FOR}" 'PRIMARY KEY'
-pipeline convert "$temporal_sql"; P2=$ID
-call POST "/v1/pipelines/$P2/activate"; expect 200
-RF=$(create_id /v1/connections '{"name":"rate-feed","connector":"http","type":"source","stream":"rates"}')
-PF=$(create_id /v1/connections '{"name":"pay-feed","connector":"http","type":"source","stream":"payments"}')
-for c in "$RF" "$PF"; do call POST "/v1/connections/$c/activate"; expect 200; done
+# ---- 2. the temporal join's output ----------------------------------------------------------
 wait_for 20 is_state pipelines "$P2" running || fail "the temporal join pipeline is not running: $RESP"
 ts='function ts(ms) { return sprintf("2024-01-01 %02d:%02d:%02d.%03d", int(ms / 3600000), int(ms / 60000) % 60, int(ms / 1000) % 60, ms % 1000) }'
 # 300 versions of 7 currencies every 100 ms (C0..C6); 500 payments every 70 ms of 8 (C7 has no rate)
@@ -132,5 +146,5 @@ wait_for 20 all_converted || fail "the temporal join wrote $(out_lines "$CONVERT
   $(sql "SELECT state, last_error FROM tasks WHERE resource_id = '$P2'")"
 out_lines "$CONVERTED" 'select(.id >= 0) | [.id, .currency, .rate, .amount] | map(tostring) | join("|")' > converted.got
 cmp -s converted.want converted.got || { diff converted.want converted.got | head -5; fail "the converted payments differ"; }
-echo "temporal join: $want_n payments, each with the rate valid at its time"
+echo "temporal join: $want_n payments, each with the rate valid at its time (at ${SECONDS}s)"
 echo ok
