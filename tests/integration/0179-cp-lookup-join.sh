@@ -121,8 +121,9 @@ cmp -s enriched.want enriched.got || { diff enriched.want enriched.got | head -5
 grep -q '|null|null|null|' enriched.got || fail "no order went without a customer"
 echo "lookup join: $(wc -l < enriched.got) orders enriched as computed (at ${SECONDS}s)"
 pid=$(task_pid "$P1")
-[ -n "$pid" ] && assert_eq "$(readlink "/proc/$pid/exe")" "$FULL_WORKER" "a lookup join runs on the full sluiced binary"
-[ -n "$pid" ] && no_secret_in_proc "$pid" crm-pw
+[ -n "$pid" ] || fail "no running task of the lookup pipeline: $(sql "SELECT state, last_error FROM tasks WHERE resource_id = '$P1'")"
+assert_eq "$(readlink "/proc/$pid/exe")" "$FULL_WORKER" "a lookup join runs on the full sluiced binary"
+no_secret_in_proc "$pid" crm-pw
 
 # ---- 2. the temporal join's output ----------------------------------------------------------
 wait_for 20 is_state pipelines "$P2" running || fail "the temporal join pipeline is not running: $RESP"
