@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Temporal and lookup joins of pipelines created through the api, run by the controlplane with
 # the real worker:
-#  1. a lookup join against a PostgreSQL table of the test's own cluster (it checks passwords),
+#  1. an event-time temporal join of a payment stream against an upsert stream (a PRIMARY KEY
+#     and a WATERMARK), each payment with the rate valid at its time, as the test computes it;
+#  2. a lookup join against a PostgreSQL table of the test's own cluster (it checks passwords),
 #     reached through a postgres connection of the tenant that the SQL names as the table (its
 #     stream's schema gives the columns, a secret the password): LEFT JOIN ... FOR SYSTEM_TIME
 #     AS OF a PROCTIME() column; every order enriched as the test computes it;
-#  2. an event-time temporal join of a payment stream against an upsert stream (a PRIMARY KEY
-#     and a WATERMARK), each payment with the rate valid at its time, as the test computes it;
 #  3. 422s at their position for an unknown connection, a connection that is not a postgres
 #     one, a postgres connection read as a stream or written, and a temporal join against a
 #     stream without a primary key.
@@ -15,13 +15,70 @@ logtool="$TOOLS/logtool"
 cd "$TEST_TMP"
 export PGTZ=UTC
 
-# the lookup's cluster starts while the api and the controlplane do (initdb is the slow part)
+# the lookup's cluster starts while the api and the controlplane do and the temporal join runs
+# (initdb is the slow part)
 bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 trap 'wait "${PW_JOB:-}" 2>/dev/null; as_pg "$bindir/pg_ctl" -D "$TEST_TMP/pgpw/data" -m immediate -w stop >/dev/null 2>&1
   t_cleanup' EXIT
 (pw_cluster_up && echo "$port" > pw.port && trap - EXIT) > pw_up.log 2>&1 &
 PW_JOB=$!
 live_start lookup lookup-corp --sync-ms 200 --backoff-initial-ms 100 --crash-limit 2
+echo "api and controlplane up at ${SECONDS}s"
+stream() { ID=$(create_id /v1/streams "$1"); }
+pipeline() { ID=$(create_id /v1/pipelines "$(jq -cn --arg n "$1" --arg s "$2" '{name: $n, sql: $s}')"); }
+is_state() { call GET "/v1/$1/$2"; [ "$(jq -r .actual_state <<<"$RESP")" = "$3" ]; }
+sql422() { # NAME SQL MESSAGE: creating the pipeline is a 422 whose message holds MESSAGE
+  call POST /v1/pipelines "$(jq -cn --arg n "$1" --arg s "$2" '{name: $n, sql: $s}')"
+  expect 422 invalid_sql
+  assert_contains "$(jq -r .error.message <<<"$RESP")" "$3" "$1"
+  echo "$1: $(jq -r .error.message <<<"$RESP")"
+}
+out_lines() { "$logtool" cat "$TEST_TMP/data/tenants/$TENANT_ID/streams/$1" | jq -r "$2" | LC_ALL=C sort; }
+
+# ---- 1. event-time temporal join against an upsert stream (while the lookup's cluster starts) --
+wm() { echo "\"watermark\":{\"field\":\"$1\",\"delay_ms\":0}"; }
+stream "{\"name\":\"rates\",\"schema\":{\"fields\":[{\"name\":\"currency\",\"type\":\"STRING\"},
+  {\"name\":\"rate\",\"type\":\"BIGINT\"},{\"name\":\"rt\",\"type\":\"TIMESTAMP(3)\"}],\"primary_key\":[\"currency\"],$(wm rt)}}"
+stream "{\"name\":\"rates_nokey\",\"schema\":{\"fields\":[{\"name\":\"currency\",\"type\":\"STRING\"},
+  {\"name\":\"rate\",\"type\":\"BIGINT\"},{\"name\":\"rt\",\"type\":\"TIMESTAMP(3)\"}],$(wm rt)}}"
+stream "{\"name\":\"payments\",\"schema\":{\"fields\":[{\"name\":\"id\",\"type\":\"BIGINT\"},
+  {\"name\":\"currency\",\"type\":\"STRING\"},{\"name\":\"amount\",\"type\":\"BIGINT\"},
+  {\"name\":\"pt\",\"type\":\"TIMESTAMP(3)\"}],$(wm pt)}}"
+stream '{"name":"converted","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"currency","type":"STRING"},
+  {"name":"rate","type":"BIGINT"},{"name":"amount","type":"BIGINT"}]}}'; CONVERTED=$ID
+temporal_sql='INSERT INTO converted SELECT p.id, p.currency, r.rate, p.amount
+FROM payments AS p JOIN rates FOR SYSTEM_TIME AS OF p.pt AS r ON p.currency = r.currency'
+sql422 temporal-no-key "${temporal_sql/rates FOR/rates_nokey FOR}" 'PRIMARY KEY'
+pipeline convert "$temporal_sql"; P2=$ID
+call POST "/v1/pipelines/$P2/activate"; expect 200
+RF=$(create_id /v1/connections '{"name":"rate-feed","connector":"http","type":"source","stream":"rates"}')
+PF=$(create_id /v1/connections '{"name":"pay-feed","connector":"http","type":"source","stream":"payments"}')
+for c in "$RF" "$PF"; do call POST "/v1/connections/$c/activate"; expect 200; done
+
+wait_for 20 is_state pipelines "$P2" running || fail "the temporal join pipeline is not running: $RESP"
+ts='function ts(ms) { return sprintf("2024-01-01 %02d:%02d:%02d.%03d", int(ms / 3600000), int(ms / 60000) % 60, int(ms / 1000) % 60, ms % 1000) }'
+# 300 versions of 7 currencies every 100 ms (C0..C6); 500 payments every 70 ms of 8 (C7 has no rate)
+awk "$ts"' BEGIN { for (i = 0; i < 300; i++) printf "{\"currency\":\"C%d\",\"rate\":%d,\"rt\":\"%s\"}\n", i * 3 % 7, 1000 + i, ts(i * 100) }' > rates.ndjson
+awk "$ts"' BEGIN { for (j = 0; j < 500; j++) printf "{\"id\":%d,\"currency\":\"C%d\",\"amount\":%d,\"pt\":\"%s\"}\n", j, j % 8, j % 13, ts(j * 70 + 35) }' > payments.ndjson
+# a last row of each, an hour later, moves the watermark past every payment above
+echo "{\"currency\":\"Z\",\"rate\":0,\"rt\":\"$(awk "$ts"' BEGIN { print ts(3600000) }')\"}" >> rates.ndjson
+echo "{\"id\":-1,\"currency\":\"Z\",\"amount\":0,\"pt\":\"$(awk "$ts"' BEGIN { print ts(3600000) }')\"}" >> payments.ndjson
+call POST "/v1/connections/$RF/events" "{\"events\":[$(paste -sd, rates.ndjson)]}"; expect 200
+call POST "/v1/connections/$PF/events" "{\"events\":[$(paste -sd, payments.ndjson)]}"; expect 200
+# want: each payment with the latest version of its currency at or before its time
+awk 'BEGIN { for (j = 0; j < 500; j++) { t = j * 70 + 35; c = j % 8; best = -1
+    for (i = 0; i < 300 && i * 100 <= t; i++) if (i * 3 % 7 == c) best = i
+    if (best >= 0) printf "%d|C%d|%d|%d\n", j, c, 1000 + best, j % 13 } }' | LC_ALL=C sort > converted.want
+want_n=$(wc -l < converted.want)
+[ "$want_n" -gt 300 ] || fail "too few payments to join ($want_n)"
+all_converted() { [ "$(out_lines "$CONVERTED" 'select(.id >= 0) | .id' | wc -l)" -ge "$want_n" ]; }
+wait_for 20 all_converted || fail "the temporal join wrote $(out_lines "$CONVERTED" .id | wc -l) of $want_n rows:
+  $(sql "SELECT state, last_error FROM tasks WHERE resource_id = '$P2'")"
+out_lines "$CONVERTED" 'select(.id >= 0) | [.id, .currency, .rate, .amount] | map(tostring) | join("|")' > converted.got
+cmp -s converted.want converted.got || { diff converted.want converted.got | head -5; fail "the converted payments differ"; }
+echo "temporal join: $want_n payments, each with the rate valid at its time (at ${SECONDS}s)"
+
+# ---- 2. lookup join against PostgreSQL through a postgres connection ---------------------------
 wait "$PW_JOB" || { cat pw_up.log; fail "the lookup's cluster did not start"; }
 port=$(cat pw.port)
 PWURL="postgresql://sinker@127.0.0.1:$port/postgres"
@@ -33,18 +90,7 @@ PGPASSWORD=crm-pw psql -X -q -v ON_ERROR_STOP=1 "$CRM" -c "CREATE TABLE customer
   tier text, since date); INSERT INTO customers SELECT k, 'n' || k, (ARRAY['gold','silver','bronze'])[k % 3 + 1],
   date '2024-01-01' + k::int FROM generate_series(0, 199) k WHERE k % 7 <> 3" || fail "create the lookup table"
 
-echo "api, controlplane and cluster up at ${SECONDS}s"
-stream() { ID=$(create_id /v1/streams "$1"); }
-pipeline() { ID=$(create_id /v1/pipelines "$(jq -cn --arg n "$1" --arg s "$2" '{name: $n, sql: $s}')"); }
-is_state() { call GET "/v1/$1/$2"; [ "$(jq -r .actual_state <<<"$RESP")" = "$3" ]; }
-sql422() { # NAME SQL MESSAGE: creating the pipeline is a 422 whose message holds MESSAGE
-  call POST /v1/pipelines "$(jq -cn --arg n "$1" --arg s "$2" '{name: $n, sql: $s}')"
-  expect 422 invalid_sql
-  assert_contains "$(jq -r .error.message <<<"$RESP")" "$3" "$1"
-  echo "$1: $(jq -r .error.message <<<"$RESP")"
-}
-
-# ---- 1. lookup join against PostgreSQL through a postgres connection ------------------------
+echo "lookup cluster up at ${SECONDS}s"
 stream '{"name":"orders","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"customer","type":"BIGINT"},
   {"name":"amount","type":"BIGINT"}]}}'
 stream '{"name":"customers","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"name","type":"STRING"},
@@ -76,27 +122,6 @@ assert_contains "$(jq -r .plan <<<"$RESP")" "crm_customers" "EXPLAIN shows the l
 pipeline enrich "$lookup_sql"; P1=$ID
 call POST "/v1/pipelines/$P1/activate"; expect 200
 
-# ---- 2. (set up while the first pipeline starts) an event-time temporal join against an upsert stream
-wm() { echo "\"watermark\":{\"field\":\"$1\",\"delay_ms\":0}"; }
-stream "{\"name\":\"rates\",\"schema\":{\"fields\":[{\"name\":\"currency\",\"type\":\"STRING\"},
-  {\"name\":\"rate\",\"type\":\"BIGINT\"},{\"name\":\"rt\",\"type\":\"TIMESTAMP(3)\"}],\"primary_key\":[\"currency\"],$(wm rt)}}"
-stream "{\"name\":\"rates_nokey\",\"schema\":{\"fields\":[{\"name\":\"currency\",\"type\":\"STRING\"},
-  {\"name\":\"rate\",\"type\":\"BIGINT\"},{\"name\":\"rt\",\"type\":\"TIMESTAMP(3)\"}],$(wm rt)}}"
-stream "{\"name\":\"payments\",\"schema\":{\"fields\":[{\"name\":\"id\",\"type\":\"BIGINT\"},
-  {\"name\":\"currency\",\"type\":\"STRING\"},{\"name\":\"amount\",\"type\":\"BIGINT\"},
-  {\"name\":\"pt\",\"type\":\"TIMESTAMP(3)\"}],$(wm pt)}}"
-stream '{"name":"converted","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"currency","type":"STRING"},
-  {"name":"rate","type":"BIGINT"},{"name":"amount","type":"BIGINT"}]}}'; CONVERTED=$ID
-temporal_sql='INSERT INTO converted SELECT p.id, p.currency, r.rate, p.amount
-FROM payments AS p JOIN rates FOR SYSTEM_TIME AS OF p.pt AS r ON p.currency = r.currency'
-sql422 temporal-no-key "${temporal_sql/rates FOR/rates_nokey FOR}" 'PRIMARY KEY'
-pipeline convert "$temporal_sql"; P2=$ID
-call POST "/v1/pipelines/$P2/activate"; expect 200
-RF=$(create_id /v1/connections '{"name":"rate-feed","connector":"http","type":"source","stream":"rates"}')
-PF=$(create_id /v1/connections '{"name":"pay-feed","connector":"http","type":"source","stream":"payments"}')
-for c in "$RF" "$PF"; do call POST "/v1/connections/$c/activate"; expect 200; done
-
-# ---- 1. the lookup join's output -----------------------------------------------------------
 wait_for 20 is_state pipelines "$P1" running || fail "the lookup pipeline is not running: $RESP"
 
 # 700 orders in two requests; customers 200..229 do not exist
@@ -112,7 +137,6 @@ awk 'function day(k,  m) { for (m = 1; k >= len[m]; m++) k -= len[m]; return spr
     since = hit ? day(k) : "null"
     printf "%d|%d|%s|%s|%s|%d\n", j, k, hit ? "n" k : "null", hit ? tier[k % 3 + 1] : "null", since, j % 11 } }' \
   | LC_ALL=C sort > enriched.want
-out_lines() { "$logtool" cat "$TEST_TMP/data/tenants/$TENANT_ID/streams/$1" | jq -r "$2" | LC_ALL=C sort; }
 all_out() { [ "$(out_lines "$ENRICHED" .id | wc -l)" -ge 700 ]; }
 wait_for 20 all_out || fail "the lookup join wrote $(out_lines "$ENRICHED" .id | wc -l) of 700 rows:
   $(sql "SELECT state, last_error FROM tasks WHERE resource_id = '$P1'")"
@@ -125,27 +149,4 @@ pid=$(task_pid "$P1")
 assert_eq "$(readlink "/proc/$pid/exe")" "$FULL_WORKER" "a lookup join runs on the full sluiced binary"
 no_secret_in_proc "$pid" crm-pw
 
-# ---- 2. the temporal join's output ----------------------------------------------------------
-wait_for 20 is_state pipelines "$P2" running || fail "the temporal join pipeline is not running: $RESP"
-ts='function ts(ms) { return sprintf("2024-01-01 %02d:%02d:%02d.%03d", int(ms / 3600000), int(ms / 60000) % 60, int(ms / 1000) % 60, ms % 1000) }'
-# 300 versions of 7 currencies every 100 ms (C0..C6); 500 payments every 70 ms of 8 (C7 has no rate)
-awk "$ts"' BEGIN { for (i = 0; i < 300; i++) printf "{\"currency\":\"C%d\",\"rate\":%d,\"rt\":\"%s\"}\n", i * 3 % 7, 1000 + i, ts(i * 100) }' > rates.ndjson
-awk "$ts"' BEGIN { for (j = 0; j < 500; j++) printf "{\"id\":%d,\"currency\":\"C%d\",\"amount\":%d,\"pt\":\"%s\"}\n", j, j % 8, j % 13, ts(j * 70 + 35) }' > payments.ndjson
-# a last row of each, an hour later, moves the watermark past every payment above
-echo "{\"currency\":\"Z\",\"rate\":0,\"rt\":\"$(awk "$ts"' BEGIN { print ts(3600000) }')\"}" >> rates.ndjson
-echo "{\"id\":-1,\"currency\":\"Z\",\"amount\":0,\"pt\":\"$(awk "$ts"' BEGIN { print ts(3600000) }')\"}" >> payments.ndjson
-call POST "/v1/connections/$RF/events" "{\"events\":[$(paste -sd, rates.ndjson)]}"; expect 200
-call POST "/v1/connections/$PF/events" "{\"events\":[$(paste -sd, payments.ndjson)]}"; expect 200
-# want: each payment with the latest version of its currency at or before its time
-awk 'BEGIN { for (j = 0; j < 500; j++) { t = j * 70 + 35; c = j % 8; best = -1
-    for (i = 0; i < 300 && i * 100 <= t; i++) if (i * 3 % 7 == c) best = i
-    if (best >= 0) printf "%d|C%d|%d|%d\n", j, c, 1000 + best, j % 13 } }' | LC_ALL=C sort > converted.want
-want_n=$(wc -l < converted.want)
-[ "$want_n" -gt 300 ] || fail "too few payments to join ($want_n)"
-all_converted() { [ "$(out_lines "$CONVERTED" 'select(.id >= 0) | .id' | wc -l)" -ge "$want_n" ]; }
-wait_for 20 all_converted || fail "the temporal join wrote $(out_lines "$CONVERTED" .id | wc -l) of $want_n rows:
-  $(sql "SELECT state, last_error FROM tasks WHERE resource_id = '$P2'")"
-out_lines "$CONVERTED" 'select(.id >= 0) | [.id, .currency, .rate, .amount] | map(tostring) | join("|")' > converted.got
-cmp -s converted.want converted.got || { diff converted.want converted.got | head -5; fail "the converted payments differ"; }
-echo "temporal join: $want_n payments, each with the rate valid at its time (at ${SECONDS}s)"
 echo ok
