@@ -553,16 +553,20 @@ static int stream_check_users(struct api_request *req, json_t *schema, struct ap
     }
     for (int i = 0; i < PQntuples(pipes) && rc == 0; i++) {
         struct stream_change change = {.streams = {.req = req, .resp = resp}, .name = name, .schema = schema};
+        struct resource_tables conns_of = {.req = req, .resp = resp}; /* its lookup joins' tables */
+        struct pipeline_sql_tables tables = {resource_connection_table, &conns_of};
         struct pipeline_sql_error err;
         long task_count = atol(PQgetvalue(pipes, i, 2));
-        if (pipeline_validate_sql(PQgetvalue(pipes, i, 1), task_count, stream_change_schema, &change, &err) == 0)
+        const char *text = PQgetvalue(pipes, i, 1);
+        if (pipeline_validate_sql_tables(text, task_count, stream_change_schema, &change, &tables, NULL, 0, &err) == 0)
             continue;
         struct pipeline_sql_error before;
         change.schema = NULL; /* did it compile against the stored schema? */
-        if (!change.streams.db_failed &&
-            pipeline_validate_sql(PQgetvalue(pipes, i, 1), task_count, stream_change_schema, &change, &before) != 0)
+        if (!change.streams.db_failed && !conns_of.db_failed &&
+            pipeline_validate_sql_tables(text, task_count, stream_change_schema, &change, &tables, NULL, 0, &before) !=
+                0)
             continue;
-        if (change.streams.db_failed) {
+        if (change.streams.db_failed || conns_of.db_failed) {
             rc = -1;
             break;
         }

@@ -92,7 +92,7 @@ PGPASSWORD=crm-pw psql -X -q -v ON_ERROR_STOP=1 "$CRM" -c "CREATE TABLE customer
 
 echo "lookup cluster up at ${SECONDS}s"
 stream '{"name":"orders","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"customer","type":"BIGINT"},
-  {"name":"amount","type":"BIGINT"}]}}'
+  {"name":"amount","type":"BIGINT"}]}}'; ORDERS=$ID
 stream '{"name":"customers","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"name","type":"STRING"},
   {"name":"tier","type":"STRING"},{"name":"since","type":"DATE"}]}}'
 stream '{"name":"enriched","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"customer","type":"BIGINT"},
@@ -148,5 +148,9 @@ pid=$(task_pid "$P1")
 [ -n "$pid" ] || fail "no running task of the lookup pipeline: $(sql "SELECT state, last_error FROM tasks WHERE resource_id = '$P1'")"
 assert_eq "$(readlink "/proc/$pid/exe")" "$FULL_WORKER" "a lookup join runs on the full sluiced binary"
 no_secret_in_proc "$pid" crm-pw
+# a schema change of its input that would break the lookup join's pipeline is refused
+call PATCH "/v1/streams/$ORDERS" '{"schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"customer","type":"BIGINT"}]}}'
+expect 409 conflict
+assert_eq "$(jq -r .error.details.pipeline <<<"$RESP")" enrich "the pipeline a schema change would break"
 
 echo ok
