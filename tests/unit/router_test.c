@@ -273,7 +273,7 @@ START_TEST(test_pipeline_sql_check_lookup_table)
                      -1);
     ck_assert_ptr_nonnull(strstr(e.message, "\"crm\" is a postgres connection: a pipeline reads its table only"));
     ck_assert_int_eq(e.line, 1);
-    ck_assert_int_eq(e.column, 37);
+    ck_assert_int_eq(e.column, 36);
     const char *expr = "INSERT INTO out SELECT b.auction, b.price FROM (SELECT *, PROCTIME() AS p FROM bids) AS b "
                        "JOIN crm FOR SYSTEM_TIME AS OF b.p AS c ON b.auction = c.id + 1";
     ck_assert_int_eq(pipeline_validate_sql_tables(expr, 1, test_stream_schema, &lookups, &tables, NULL, 0, &e), -1);
