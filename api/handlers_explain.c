@@ -52,9 +52,16 @@ int pipelines_explain(struct api_request *req, struct api_response *resp)
     }
     struct plan_explain e;
     struct pipeline_sql_error err;
-    int rc = pipeline_explain_sql(sql, stream_catalog_schema, cat, defs, ndefs, &e, &err);
+    struct resource_tables conns = {.req = req, .resp = resp};
+    struct pipeline_sql_tables tables = {resource_connection_table, &conns}; /* lookup joins' */
+    int rc = pipeline_explain_sql_tables(sql, stream_catalog_schema, cat, &tables, defs, ndefs, &e, &err);
     sql_function_defs_free(defs, (size_t)ndefs);
     stream_catalog_release(cat);
+    if (conns.db_failed) {
+        if (rc == 0)
+            plan_explain_free(&e);
+        return -1;
+    }
     if (rc < 0)
         return api_fail(resp, API_INVALID_SQL,
                         json_pack("{s:s,s:i,s:i}", "field", "sql", "line", err.line, "column", err.column),

@@ -2,6 +2,7 @@
 #include "api/pipeline_sql.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,10 @@ struct sql_catalog {
     struct schema schemas[PIPELINE_SQL_MAX_STREAMS];
     char names[PIPELINE_SQL_MAX_STREAMS][128];
     int n;
-    char bad_schema[256]; /* a stored schema that does not parse */
-    int accept_updates;   /* an updating result is fine whatever the sink (a preview's) */
+    bool outside[PIPELINE_SQL_MAX_STREAMS];   /* a connection's table (tables), not a stream */
+    const struct pipeline_sql_tables *tables; /* NULL: streams only */
+    char bad_schema[256];                     /* a stored schema that does not parse; a connection that is no table */
+    int accept_updates;                       /* an updating result is fine whatever the sink (a preview's) */
 };
 
 static const struct schema *catalog_lookup(void *vctx, const char *name)
@@ -33,6 +36,11 @@ static const struct schema *catalog_lookup(void *vctx, const char *name)
     if (c->n == PIPELINE_SQL_MAX_STREAMS)
         return NULL;
     json_t *js = c->lookup(c->ctx, name);
+    c->outside[c->n] = false;
+    if (!js && c->tables) { /* no stream of that name: a connection's table? */
+        js = c->tables->lookup(c->tables->ctx, name, c->bad_schema, sizeof c->bad_schema);
+        c->outside[c->n] = js != NULL;
+    }
     if (!js)
         return NULL;
     int rc = schema_from_json(js, &c->schemas[c->n], name, c->bad_schema, sizeof c->bad_schema);
@@ -145,7 +153,60 @@ int pipeline_validate_sql(const char *sql, long task_count, pipeline_schema_fn l
 int pipeline_validate_sql_with(const char *sql, long task_count, pipeline_schema_fn lookup, void *ctx,
                                const struct sql_function_def *functions, int nfunctions, struct pipeline_sql_error *err)
 {
-    struct sql_catalog cat = {.lookup = lookup, .ctx = ctx};
+    return pipeline_validate_sql_tables(sql, task_count, lookup, ctx, NULL, functions, nfunctions, err);
+}
+
+/* Whether name is, in cat, a connection's table rather than a stream. */
+static bool catalog_outside(const struct sql_catalog *cat, const char *name)
+{
+    for (int i = 0; i < cat->n; i++)
+        if (strcasecmp(cat->names[i], name) == 0)
+            return cat->outside[i];
+    return false;
+}
+
+/* A connection's table the plan reads must be the table of a processing-time lookup join that
+ * equates plain columns of it (the worker queries it per key); it is never written, and its
+ * pipeline runs as one task. 0, or -1 with err. */
+static int check_outside_tables(struct sql_catalog *cat, const struct plan *plan, const char *sql, long task_count,
+                                struct pipeline_sql_error *err)
+{
+    char msg[400];
+    int line, column, cols[PLAN_MAX_SOURCES];
+    if (catalog_lookup(cat, plan_sink(plan)) && catalog_outside(cat, plan_sink(plan))) {
+        snprintf(msg, sizeof msg,
+                 "output stream \"%s\" not found: that name is a postgres connection, whose table a pipeline "
+                 "only looks up; write to a stream (a postgres sink connection copies it into the table)",
+                 plan_sink(plan));
+        position_of_sink(sql, plan_sink(plan), &line, &column);
+        return fail_at(err, line, column, msg);
+    }
+    for (int i = 0; i < plan_nsources(plan); i++) {
+        const char *name = plan_source_at(plan, i);
+        if (!catalog_outside(cat, name))
+            continue;
+        position_of_word(sql, name, &line, &column);
+        if (!plan_source_preload(plan, i) || plan_lookup_keys(plan, i, cols, PLAN_MAX_SOURCES) <= 0) {
+            snprintf(msg, sizeof msg,
+                     "\"%s\" is a postgres connection: a pipeline reads its table only in a lookup join, "
+                     "JOIN %s FOR SYSTEM_TIME AS OF a PROCTIME() column ON columns of it = the other side's",
+                     name, name);
+            return fail_at(err, line, column, msg);
+        }
+        if (task_count > 1) {
+            snprintf(msg, sizeof msg,
+                     "a lookup join in postgres connection \"%s\" runs as one task; set task_count to 1", name);
+            return fail_at(err, 1, 1, msg);
+        }
+    }
+    return 0;
+}
+
+int pipeline_validate_sql_tables(const char *sql, long task_count, pipeline_schema_fn lookup, void *ctx,
+                                 const struct pipeline_sql_tables *tables, const struct sql_function_def *functions,
+                                 int nfunctions, struct pipeline_sql_error *err)
+{
+    struct sql_catalog cat = {.lookup = lookup, .ctx = ctx, .tables = tables};
     struct plan_options opts = {.functions = functions, .nfunctions = nfunctions};
     struct plan *plan = compile_in(&cat, sql, &opts, err);
     int rc = plan ? 0 : -1;
@@ -153,6 +214,8 @@ int pipeline_validate_sql_with(const char *sql, long task_count, pipeline_schema
         int line, column;
         position_of_word(sql, "EXPLAIN", &line, &column);
         rc = fail_at(err, line, column, "EXPLAIN shows a plan and runs nothing; POST it to /v1/pipelines/explain");
+    } else if (plan && check_outside_tables(&cat, plan, sql, task_count, err) != 0) {
+        rc = -1;
     } else if (plan && !catalog_lookup(&cat, plan_sink(plan))) {
         char msg[256];
         snprintf(msg, sizeof msg, "output stream \"%s\" not found; create it before the pipeline that writes to it",
@@ -182,6 +245,13 @@ int pipeline_explain_sql(const char *sql, pipeline_schema_fn lookup, void *ctx,
                          const struct sql_function_def *functions, int nfunctions, struct plan_explain *out,
                          struct pipeline_sql_error *err)
 {
+    return pipeline_explain_sql_tables(sql, lookup, ctx, NULL, functions, nfunctions, out, err);
+}
+
+int pipeline_explain_sql_tables(const char *sql, pipeline_schema_fn lookup, void *ctx,
+                                const struct pipeline_sql_tables *tables, const struct sql_function_def *functions,
+                                int nfunctions, struct plan_explain *out, struct pipeline_sql_error *err)
+{
     static const char prefix[] = "EXPLAIN\n"; /* shifts lines by one only */
     const char *p = sql ? sql : "";
     while (*p && isspace((unsigned char)*p))
@@ -192,7 +262,7 @@ int pipeline_explain_sql(const char *sql, pipeline_schema_fn lookup, void *ctx,
     if (!text)
         return fail_at(err, 0, 0, "out of memory");
     snprintf(text, sizeof prefix + n, "%s%s", wrap && *p ? prefix : "", sql ? sql : "");
-    struct sql_catalog cat = {.lookup = lookup, .ctx = ctx};
+    struct sql_catalog cat = {.lookup = lookup, .ctx = ctx, .tables = tables};
     struct plan_options opts = {.functions = functions, .nfunctions = nfunctions};
     struct plan *plan = compile_in(&cat, text, &opts, err);
     int rc = plan ? 0 : -1;

@@ -37,6 +37,24 @@ int pipeline_validate_sql_with(const char *sql, long task_count, pipeline_schema
                                const struct sql_function_def *functions, int nfunctions,
                                struct pipeline_sql_error *err);
 
+/* A table besides the streams that the SQL may name: a connection of the tenant, whose table
+ * a processing-time lookup join queries per key (see README, "Lookup joins through the API").
+ * Returns the table's schema JSON (a new reference) when name is such a connection; NULL when
+ * it is none, with why filled (a message for the user) when name is a connection that cannot
+ * be a table (not a postgres one). Only names that are no stream are asked. */
+typedef json_t *(*pipeline_table_fn)(void *ctx, const char *name, char *why, size_t whysz);
+struct pipeline_sql_tables {
+    pipeline_table_fn lookup;
+    void *ctx;
+};
+/* pipeline_validate_sql_with, where the SQL may also name the connections tables finds (NULL:
+ * none). Such a table must be the table of a lookup join (FOR SYSTEM_TIME AS OF a PROCTIME()
+ * column) whose ON condition equates plain columns of it, in a pipeline of one task; it is
+ * never the output. */
+int pipeline_validate_sql_tables(const char *sql, long task_count, pipeline_schema_fn lookup, void *ctx,
+                                 const struct pipeline_sql_tables *tables, const struct sql_function_def *functions,
+                                 int nfunctions, struct pipeline_sql_error *err);
+
 /* Compiles sql (INSERT INTO <sink> SELECT ... FROM <stream>) against the streams lookup finds;
  * the sink need not exist (its schema is then derived from the SELECT). Returns a new plan
  * (the caller plan_free()s it), or NULL with *err filled. */
@@ -54,5 +72,9 @@ struct plan *pipeline_compile_preview_sql(const char *sql, pipeline_schema_fn lo
 int pipeline_explain_sql(const char *sql, pipeline_schema_fn lookup, void *ctx,
                          const struct sql_function_def *functions, int nfunctions, struct plan_explain *out,
                          struct pipeline_sql_error *err);
+/* pipeline_explain_sql, where the SQL may also name the connections tables finds (NULL: none). */
+int pipeline_explain_sql_tables(const char *sql, pipeline_schema_fn lookup, void *ctx,
+                                const struct pipeline_sql_tables *tables, const struct sql_function_def *functions,
+                                int nfunctions, struct plan_explain *out, struct pipeline_sql_error *err);
 
 #endif

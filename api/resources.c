@@ -560,16 +560,20 @@ static int stream_check_users(struct api_request *req, json_t *schema, struct ap
     }
     for (int i = 0; i < PQntuples(pipes) && rc == 0; i++) {
         struct stream_change change = {.streams = {.req = req, .resp = resp}, .name = name, .schema = schema};
+        struct resource_tables conns_of = {.req = req, .resp = resp}; /* its lookup joins' tables */
+        struct pipeline_sql_tables tables = {resource_connection_table, &conns_of};
         struct pipeline_sql_error err;
         long task_count = atol(PQgetvalue(pipes, i, 2));
-        if (pipeline_validate_sql(PQgetvalue(pipes, i, 1), task_count, stream_change_schema, &change, &err) == 0)
+        const char *text = PQgetvalue(pipes, i, 1);
+        if (pipeline_validate_sql_tables(text, task_count, stream_change_schema, &change, &tables, NULL, 0, &err) == 0)
             continue;
         struct pipeline_sql_error before;
         change.schema = NULL; /* did it compile against the stored schema? */
-        if (!change.streams.db_failed &&
-            pipeline_validate_sql(PQgetvalue(pipes, i, 1), task_count, stream_change_schema, &change, &before) != 0)
+        if (!change.streams.db_failed && !conns_of.db_failed &&
+            pipeline_validate_sql_tables(text, task_count, stream_change_schema, &change, &tables, NULL, 0, &before) !=
+                0)
             continue;
-        if (change.streams.db_failed) {
+        if (change.streams.db_failed || conns_of.db_failed) {
             rc = -1;
             break;
         }
@@ -844,6 +848,32 @@ static json_t *pipeline_stream_schema(void *vctx, const char *name)
     return js;
 }
 
+json_t *resource_connection_table(void *vctx, const char *name, char *why, size_t whysz)
+{
+    struct resource_tables *c = vctx;
+    if (c->db_failed)
+        return NULL;
+    const char *params[] = {name};
+    PGresult *res = api_db_query(c->req, c->resp,
+                                 "SELECT c.connector, s.schema::text FROM connections c"
+                                 "  JOIN streams s ON s.id = c.stream_id WHERE c.name = $1",
+                                 1, params);
+    if (!res) {
+        c->db_failed = true;
+        return NULL;
+    }
+    json_t *js = NULL;
+    if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "postgres") == 0)
+        js = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
+    else if (PQntuples(res) == 1)
+        snprintf(why, whysz,
+                 "connection \"%s\" is a %s connection: a lookup join reads the table of a postgres connection "
+                 "(and a pipeline reads streams)",
+                 name, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return js;
+}
+
 static int pipeline_fail_sql(struct api_response *resp, const json_t *sql, const struct pipeline_sql_error *err)
 {
     return api_fail(
@@ -1101,9 +1131,14 @@ static int pipeline_validate(struct api_request *req, json_t *body, bool create,
                 stream_catalog_release(cat);
                 return -1;
             }
-            int rc = pipeline_validate_sql_with(text, task_count, stream_catalog_schema, cat, defs, ndefs, &err);
+            struct resource_tables conns = {.req = req, .resp = resp};
+            struct pipeline_sql_tables tables = {resource_connection_table, &conns};
+            int rc =
+                pipeline_validate_sql_tables(text, task_count, stream_catalog_schema, cat, &tables, defs, ndefs, &err);
             sql_function_defs_free(defs, (size_t)ndefs);
             stream_catalog_release(cat);
+            if (conns.db_failed)
+                return -1;
             if (rc < 0)
                 return pipeline_fail_sql(resp, sql, &err);
         }
@@ -1126,12 +1161,15 @@ static int pipeline_validate(struct api_request *req, json_t *body, bool create,
             PQclear(stored);
             return -1;
         }
-        int rc = pipeline_validate_sql_with(text, task_count, pipeline_stream_schema, &streams, defs, ndefs, &err);
+        struct resource_tables conns = {.req = req, .resp = resp};
+        struct pipeline_sql_tables tables = {resource_connection_table, &conns};
+        int rc = pipeline_validate_sql_tables(text, task_count, pipeline_stream_schema, &streams, &tables, defs, ndefs,
+                                              &err);
         sql_function_defs_free(defs, (size_t)ndefs);
         PQclear(streams.candidates);
         PQclear(stored);
         stored = NULL;
-        if (streams.db_failed)
+        if (streams.db_failed || conns.db_failed)
             return -1;
         if (rc < 0)
             return pipeline_fail_sql(resp, sql, &err);

@@ -57,6 +57,17 @@ int resource_pipeline_functions(struct api_request *req, struct api_response *re
 struct stream_catalog;
 struct stream_catalog *resource_stream_catalog(struct api_request *req, struct api_response *resp);
 
+/* The caller's connections as the tables of lookup joins a pipeline's SQL may name
+ * (pipeline_table_fn of api/pipeline_sql.h; ctx a struct resource_tables): a postgres
+ * connection's table has its stream's schema; another connector's is refused, naming it. A
+ * database error sets db_failed, with resp filled. */
+struct resource_tables {
+    struct api_request *req;
+    struct api_response *resp;
+    bool db_failed;
+};
+json_t *resource_connection_table(void *ctx, const char *name, char *why, size_t whysz);
+
 /* Parses If-Match ("N", N or W/"N"): 1 with *version set, 0 when absent, -1 when malformed. */
 int resource_parse_if_match(const char *header, long long *version);
 

@@ -35,6 +35,7 @@ static const struct json_check_field spec_fields[] = {
     {"streams", JSON_CHECK_ARRAY, JSON_CHECK_REQUIRED, 0, 0, NULL},
     {"storage", JSON_CHECK_OBJECT, 0, 0, 0, NULL},
     {"functions", JSON_CHECK_ARRAY, 0, 0, 0, NULL},
+    {"lookups", JSON_CHECK_ARRAY, 0, 0, 0, NULL},
     {"limits", JSON_CHECK_OBJECT, 0, 0, 0, NULL},
     {"kafka_bootstrap_servers", JSON_CHECK_STRING, 0, 1, TEXT_MAX, NULL},
 };
@@ -43,6 +44,13 @@ static const struct json_check_field function_fields[] = {
     {"name", JSON_CHECK_STRING, JSON_CHECK_REQUIRED, 1, TEXT_MAX, NULL},
     {"returns", JSON_CHECK_STRING, JSON_CHECK_REQUIRED, 1, TEXT_MAX, NULL},
     {"source", JSON_CHECK_STRING, JSON_CHECK_REQUIRED, 0, TEXT_MAX, NULL},
+};
+
+static const struct json_check_field lookup_fields[] = {
+    {"name", JSON_CHECK_STRING, JSON_CHECK_REQUIRED, 1, TEXT_MAX, NULL},
+    {"connector", JSON_CHECK_STRING, JSON_CHECK_REQUIRED, 1, TEXT_MAX, NULL},
+    {"schema", JSON_CHECK_OBJECT, JSON_CHECK_REQUIRED, 0, 0, NULL},
+    {"properties", JSON_CHECK_OBJECT, JSON_CHECK_REQUIRED, 0, 0, NULL},
 };
 
 static const struct json_check_field sandbox_fields[] = {
@@ -151,10 +159,34 @@ static int functions_to_json(const struct task_spec *spec, json_t *obj)
     return json_object_set_new(obj, "functions", arr) != 0 ? -1 : 0;
 }
 
+/* "lookups", when there are any, into obj; 0 or -1. */
+static int lookups_to_json(const struct task_spec *spec, json_t *obj)
+{
+    if (spec->nlookups == 0)
+        return 0;
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < spec->nlookups; i++) {
+        const struct task_spec_lookup *l = &spec->lookups[i];
+        json_t *props = properties_to_json(l->properties, l->nproperties);
+        if (!l->name || !l->connector || !props) {
+            json_decref(props);
+            json_decref(arr);
+            return -1;
+        }
+        if (json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:o}", "name", l->name, "connector", l->connector,
+                                                 "schema", l->schema ? json_incref(l->schema) : json_object(),
+                                                 "properties", props)) != 0) {
+            json_decref(arr);
+            return -1;
+        }
+    }
+    return json_object_set_new(obj, "lookups", arr) != 0 ? -1 : 0;
+}
+
 /* The optional fields into obj; 0 or -1. */
 static int options_to_json(const struct task_spec *spec, json_t *obj)
 {
-    if (functions_to_json(spec, obj) != 0)
+    if (functions_to_json(spec, obj) != 0 || lookups_to_json(spec, obj) != 0)
         return -1;
     if (set_string(obj, "tenant_id", spec->tenant_id) != 0 ||
         set_string(obj, "checkpoint_dir", spec->checkpoint_dir) != 0 || set_string(obj, "sql", spec->sql) != 0 ||
@@ -320,6 +352,32 @@ static int functions_from_json(const json_t *arr, struct task_spec *spec, char *
     return 0;
 }
 
+static int lookups_from_json(const json_t *arr, struct task_spec *spec, char *err, size_t errsz)
+{
+    if (!arr)
+        return 0;
+    if (!(spec->lookups = calloc(json_array_size(arr) + 1, sizeof *spec->lookups)))
+        return oom_error(err, errsz);
+    size_t i;
+    json_t *js;
+    json_array_foreach(arr, i, js)
+    {
+        if (check_item(js, "lookups", i, lookup_fields, COUNT(lookup_fields), err, errsz) != 0)
+            return -1;
+        struct task_spec_lookup *l = &spec->lookups[spec->nlookups++];
+        bool oom = false;
+        l->name = dup_string(json_object_get(js, "name"), &oom);
+        l->connector = dup_string(json_object_get(js, "connector"), &oom);
+        l->schema = json_deep_copy(json_object_get(js, "schema"));
+        if (oom || !l->schema)
+            return oom_error(err, errsz);
+        if (task_spec_properties_from_json(json_object_get(js, "properties"), "lookups.properties", &l->properties,
+                                           &l->nproperties, err, errsz) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int connector_from_json(const json_t *js, struct task_spec *spec, char *err, size_t errsz)
 {
     if (check_fields(js, "connector", connector_fields, COUNT(connector_fields), err, errsz) != 0)
@@ -432,6 +490,7 @@ int task_spec_from_json(const json_t *js, struct task_spec *spec, char *err, siz
         scalars_from_json(js, spec, err, errsz) != 0 || settings_from_json(js, spec, err, errsz) != 0 ||
         streams_from_json(json_object_get(js, "streams"), spec, err, errsz) != 0 ||
         functions_from_json(json_object_get(js, "functions"), spec, err, errsz) != 0 ||
+        lookups_from_json(json_object_get(js, "lookups"), spec, err, errsz) != 0 ||
         kind_from_json(js, spec, err, errsz) != 0) {
         task_spec_free(spec);
         return -1;
@@ -482,6 +541,13 @@ void task_spec_free(struct task_spec *spec)
         free(spec->functions[i].source);
     }
     free(spec->functions);
+    for (size_t i = 0; spec->lookups && i < spec->nlookups; i++) {
+        free(spec->lookups[i].name);
+        free(spec->lookups[i].connector);
+        json_decref(spec->lookups[i].schema);
+        properties_free(spec->lookups[i].properties, spec->lookups[i].nproperties);
+    }
+    free(spec->lookups);
     free(spec->storage_dir);
     free(spec->task_size);
     memset(spec, 0, sizeof *spec);

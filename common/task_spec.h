@@ -11,6 +11,7 @@
  *    "streams": [{"id"?, "name", "dir", "schema", "partitions"?, "topic"?}],
  *    "kafka_bootstrap_servers"?,                      (with any stream that has a "topic")
  *    "functions"?: [{"name", "returns", "source"}],                          (pipeline)
+ *    "lookups"?: [{"name", "connector", "schema", "properties"}],             (pipeline)
  *    "storage"?: {"quota_bytes", "dir"}, "limits"?: {"task_size", "state_max_bytes"}}
  * A pipeline needs "sql", a connection its "connector" and at least one stream (its own, first).
  * Unknown fields are refused: both ends are built from this one definition.
@@ -49,6 +50,17 @@ struct task_spec_function {
     char *name, *returns, *source;
 };
 
+/* A lookup join's table outside (a pipeline's SQL names a postgres connection of the tenant as
+ * the table of FOR SYSTEM_TIME AS OF a PROCTIME() column): the connection's name as the SQL
+ * writes it, its connector, the schema of its stream (the table's columns), and its properties
+ * with its secrets merged in (decrypted; a secret wins over a property of its name). */
+struct task_spec_lookup {
+    char *name, *connector;
+    json_t *schema; /* owned */
+    struct task_spec_property *properties;
+    size_t nproperties;
+};
+
 /* The outside end of a connection. */
 struct task_spec_connector {
     char *name;   /* the connector: datagen, kafka, ... */
@@ -77,6 +89,8 @@ struct task_spec {
     char *kafka_bootstrap_servers;
     struct task_spec_function *functions;
     size_t nfunctions;
+    struct task_spec_lookup *lookups;
+    size_t nlookups;
     /* connection */
     struct task_spec_connector connector; /* name NULL: none (a pipeline) */
     struct task_spec_property *secrets;   /* secret connector properties, decrypted */

@@ -277,6 +277,7 @@ struct stream_catalog {
     const char *tenant; /* borrowed */
     struct schema schemas[CATALOG_STREAMS];
     char names[CATALOG_STREAMS][256];
+    bool outside[CATALOG_STREAMS]; /* a postgres connection's table (a lookup join's), not a stream */
     int n;
     /* the tenant's functions, read once (at the first compile) for every pipeline compiled
      * against this catalog */
@@ -295,9 +296,16 @@ static const struct schema *stream_catalog_lookup(void *ctx, const char *name)
         return NULL;
     const char *p[] = {c->tenant, name};
     struct db_error dberr;
-    PGresult *res =
-        db_query(c->conn, "SELECT schema::text FROM streams WHERE tenant_id = $1 AND name = $2", 2, p, &dberr);
+    /* a stream, else a postgres connection: its stream's schema is the table's (a lookup join) */
+    PGresult *res = db_query(c->conn,
+                             "SELECT schema::text, false FROM streams WHERE tenant_id = $1 AND name = $2"
+                             " UNION ALL SELECT s.schema::text, true FROM connections c"
+                             "   JOIN streams s ON s.id = c.stream_id"
+                             "  WHERE c.tenant_id = $1 AND c.name = $2 AND c.connector = 'postgres'"
+                             " ORDER BY 2 LIMIT 1",
+                             2, p, &dberr);
     json_t *js = res && PQntuples(res) == 1 ? json_loads(PQgetvalue(res, 0, 0), 0, NULL) : NULL;
+    c->outside[c->n] = js && strcmp(PQgetvalue(res, 0, 1), "t") == 0;
     PQclear(res);
     char err[256];
     int rc = js ? schema_from_json(js, &c->schemas[c->n], name, err, sizeof err) : -1;
@@ -306,6 +314,15 @@ static const struct schema *stream_catalog_lookup(void *ctx, const char *name)
         return NULL;
     snprintf(c->names[c->n], sizeof c->names[c->n], "%s", name);
     return &c->schemas[c->n++];
+}
+
+/* Whether name is, in c, a postgres connection's table rather than a stream. */
+static bool stream_catalog_outside(const struct stream_catalog *c, const char *name)
+{
+    for (int i = 0; i < c->n; i++)
+        if (strcmp(c->names[i], name) == 0)
+            return c->outside[i];
+    return false;
 }
 
 static void stream_catalog_clear(struct stream_catalog *c)
@@ -370,11 +387,16 @@ static int pipeline_streams(struct stream_catalog *cat, const char *sql, char (*
     struct plan *plan = plan_compile_with(sql, stream_catalog_lookup, cat, &po, &se);
     if (!plan)
         return -1;
-    int n = plan_nsources(plan);
-    for (int i = 0; sources && i < n && i < PLAN_MAX_SOURCES; i++)
-        snprintf(sources[i], 256, "%s", plan_source_at(plan, i));
+    int n = 0; /* the streams: a lookup join's postgres table is no input to wait for */
+    for (int i = 0; i < plan_nsources(plan) && n < PLAN_MAX_SOURCES; i++) {
+        if (stream_catalog_outside(cat, plan_source_at(plan, i)))
+            continue;
+        if (sources)
+            snprintf(sources[n], 256, "%s", plan_source_at(plan, i));
+        n++;
+    }
     if (nsources)
-        *nsources = n < PLAN_MAX_SOURCES ? n : PLAN_MAX_SOURCES;
+        *nsources = n;
     snprintf(sink, sinksz, "%s", plan_sink(plan));
     plan_free(plan);
     return 0;
@@ -703,6 +725,12 @@ static int pipeline_spec(struct reconciler *r, struct cp_task *t, PGresult *res,
     struct db_error dberr;
     if (pipeline_streams(&cat, PQgetvalue(res, 0, 0), t->sources, &t->nsources, sink, sizeof sink) != 0)
         t->nsources = 0;
+    /* the postgres connections the SQL reads as lookup tables: task_lookups() fills them in */
+    spec->lookups = calloc((size_t)cat.n + 1, sizeof *spec->lookups);
+    *oom |= !spec->lookups;
+    for (int i = 0; spec->lookups && i < cat.n; i++)
+        if (cat.outside[i])
+            spec->lookups[spec->nlookups++].name = spec_strdup(cat.names[i], oom);
     int complete = pipeline_inputs_complete(r, t, &cat, why, sizeof why, &dberr);
     stream_catalog_release(&cat);
     if (complete < 0) {
@@ -881,6 +909,57 @@ static int task_functions(struct reconciler *r, const struct cp_task *t, struct 
     return 0;
 }
 
+/* Lookup table lk (its name set by pipeline_spec: a postgres connection the SQL reads as a
+ * lookup join's table): its connector, its stream's schema and its properties with its secrets
+ * decrypted and merged in. 0, or -1 with err. */
+static int task_lookup(struct reconciler *r, const struct cp_task *t, struct task_spec_lookup *lk, bool *oom, char *err,
+                       size_t errsz)
+{
+    const char *p[] = {t->tenant_id, lk->name};
+    struct db_error dberr;
+    PGresult *res = db_query(r->conn,
+                             "SELECT c.connector, c.properties::text, c.secret_refs::text, s.schema::text"
+                             "  FROM connections c JOIN streams s ON s.id = c.stream_id"
+                             " WHERE c.tenant_id = $1 AND c.name = $2 AND c.connector = 'postgres'",
+                             2, p, &dberr);
+    if (!res || PQntuples(res) != 1) {
+        snprintf(err, errsz, "%s%.200s%s", res ? "postgres connection \"" : "", res ? lk->name : dberr.message,
+                 res ? "\" (a lookup join's table) not found" : "");
+        PQclear(res);
+        return -1;
+    }
+    lk->connector = spec_strdup(PQgetvalue(res, 0, 0), oom);
+    lk->schema = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
+    json_t *props = json_loads(PQgetvalue(res, 0, 1), 0, NULL), *refs = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
+    PQclear(res);
+    *oom |= !lk->schema || !props;
+    int rc = 0;
+    char e[400];
+    if (props && load_secrets(r, t->tenant_id, refs, props, e, sizeof e) != 0) {
+        snprintf(err, errsz, "connection \"%.100s\": %.300s", lk->name, e);
+        rc = -1;
+    } else if (props) {
+        rc = task_spec_properties_from_json(props, "properties", &lk->properties, &lk->nproperties, err, errsz);
+    }
+    json_decref(props);
+    json_decref(refs);
+    return rc;
+}
+
+/* A pipeline's lookup tables in PostgreSQL (spec->lookups, named by pipeline_spec), filled in:
+ * the task then talks to the outside, so it gets the network (under the egress policy) and the
+ * full worker, which has the postgres lookup. 0, or -1 with err. */
+static int task_lookups(struct reconciler *r, const struct cp_task *t, struct task_spec *spec, struct task_launch *l,
+                        bool *oom, char *err, size_t errsz)
+{
+    for (size_t i = 0; i < spec->nlookups; i++)
+        if (task_lookup(r, t, &spec->lookups[i], oom, err, errsz) != 0)
+            return -1;
+    if (spec->nlookups > 0)
+        l->allow_network = l->full_worker = 1;
+    return 0;
+}
+
 /* The sandbox and the limits of t's worker process, sized by its task size. */
 static void task_sandbox(const struct reconciler *r, const struct cp_task *t, const struct task_launch *l,
                          struct supervisor_task *st)
@@ -996,7 +1075,7 @@ static int task_start(struct reconciler *r, struct cp_task *t, char *err, size_t
         task_dirs(r, t, &spec, &l, &oom, err, errsz) == 0 &&
         task_streams(r, t, pipeline ? "" : PQgetvalue(res, 0, 8), l.uid, &spec, &oom, err, errsz) == 0 &&
         task_cluster_mode(r, t, &spec, &l, &oom, err, errsz) == 0 &&
-        task_functions(r, t, &spec, &oom, err, errsz) == 0 &&
+        task_functions(r, t, &spec, &oom, err, errsz) == 0 && task_lookups(r, t, &spec, &l, &oom, err, errsz) == 0 &&
         storage_quota(r, t->tenant_id, &spec, &oom, err, errsz) == 0) {
         if (oom)
             snprintf(err, errsz, "out of memory building the task spec");

@@ -306,6 +306,33 @@ static int worker_streams(const struct task_spec *spec, struct worker_stream *ws
     return 0;
 }
 
+/* The spec's lookup tables (a pipeline's postgres connections named in its SQL) into ws after
+ * the *n streams: streams of their connector, queried per key by the lookup join
+ * (pg_lookup_attach), never read as logs. The streams come first, so a stream of the same name
+ * is the one the SQL reads. 0, or -1 with err. */
+static int worker_lookups(const struct task_spec *spec, struct worker_stream *ws, int *n, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < spec->nlookups; i++) {
+        const struct task_spec_lookup *l = &spec->lookups[i];
+        struct worker_stream *w = &ws[(*n)++];
+        w->es.name = l->name;
+        w->es.backend = l->connector;
+        if (schema_from_json(l->schema, &w->schema, l->name, err, errlen) != 0)
+            return -1;
+        w->es.schema = &w->schema;
+        if (!(w->props = calloc(l->nproperties + 1, sizeof *w->props))) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        for (size_t k = 0; k < l->nproperties; k++)
+            set_prop(w, l->properties[k].key, l->properties[k].value);
+        w->es.props = w->props;
+        const char *table = stream_property_get(w->es.props, w->es.nprops, "table");
+        w->es.location = table ? table : "";
+    }
+    return 0;
+}
+
 /* Runs the engine with task's options, reporting on stdout; returns 0 when it completed or stopped. */
 static int worker_execute(const struct engine_options *task, const char *task_id, char *err, size_t errlen)
 {
@@ -370,12 +397,13 @@ static int worker_run_spec(const struct task_spec *spec, char *err, size_t errle
     if (worker_options(spec, &o, err, errlen) != 0 || worker_functions(spec, &o, err, errlen) != 0)
         return -1;
     /* the spec's streams, and a connection's outside end */
-    struct worker_stream *ws = calloc(spec->nstreams + 1, sizeof *ws);
-    struct engine_stream *es = calloc(spec->nstreams + 1, sizeof *es);
+    struct worker_stream *ws = calloc(spec->nstreams + spec->nlookups + 1, sizeof *ws);
+    struct engine_stream *es = calloc(spec->nstreams + spec->nlookups + 1, sizeof *es);
     int rc = -1, nstreams = 0;
     if (!ws || !es)
         snprintf(err, errlen, "out of memory");
     else if (worker_streams(spec, ws, &nstreams, err, errlen) == 0 &&
+             worker_lookups(spec, ws, &nstreams, err, errlen) == 0 &&
              (spec->kind == TASK_SPEC_PIPELINE ||
               connection_setup(spec, &ws[nstreams++], &ws[0], &o, err, errlen) == 0)) {
         for (int k = 0; k < nstreams; k++)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A hostile tenant aims real connectors (the real sluiced worker, through the api and the
-# controlplane, as root under the egress policy) at the platform: a postgres sink (and a postgres-cdc source), a webhook
+# controlplane, as root under the egress policy) at the platform: a postgres sink (and a postgres-cdc source, and a
+# pipeline's lookup join through a postgres connection), a webhook
 # sink and a kafka sink each at the platform database's address and port (the postgres sink as
 # an upsert of its own tenant row to plan "enterprise", issue 8's attack), at the api's loopback
 # port (given to the controlplane with --api-ports), at the controlplane's metrics port and at
@@ -64,6 +65,15 @@ id=$(create_id /v1/connections "{\"name\":\"cdc-db\",\"connector\":\"postgres-cd
   \"properties\":{\"url\":\"postgresql://postgres@127.0.0.1:$PG_PORT/$DB_NAME?connect_timeout=5\",\"table\":\"tenants\"}}")
 call POST "/v1/connections/$id/activate"; expect 200
 WANT[$id]="127.0.0.1 $PG_PORT"
+# a lookup join whose table is a postgres connection (never activated) at the platform database:
+# the pipeline's worker connects to it when it starts
+create_id /v1/connections "{\"name\":\"lookup-db\",\"connector\":\"postgres\",\"type\":\"sink\",\"stream\":\"feed\",
+  \"properties\":{\"url\":\"postgresql://postgres@127.0.0.1:$PG_PORT/$DB_NAME?connect_timeout=5\",\"table\":\"tenants\"}}" >/dev/null
+call POST /v1/streams '{"name":"looked_up","schema":{"fields":[{"name":"id","type":"STRING"},{"name":"plan","type":"STRING"}]}}'
+expect 201
+LOOKUP=$(create_id /v1/pipelines "$(jq -cn '{name: "lookup-db", sql: "INSERT INTO looked_up SELECT f.id, t.plan
+  FROM (SELECT *, PROCTIME() AS p FROM feed) AS f JOIN `lookup-db` FOR SYSTEM_TIME AS OF f.p AS t ON f.id = t.id"}')")
+call POST "/v1/pipelines/$LOOKUP/activate"; expect 200
 
 for id in "${!WANT[@]}"; do
   read -r host port <<<"${WANT[$id]}"
@@ -83,6 +93,13 @@ for id in "${!WANT[@]}"; do
       "failed: No route to host" "kafka refused at connect (librdkafka's log)" ;;
   esac
 done
+lookup_failed() { call GET "/v1/pipelines/$LOOKUP"; [ "$(jq -r .actual_state <<<"$RESP")" = failed ]; }
+wait_for 90 lookup_failed || fail "the lookup join at the database is not failed: $RESP"
+err=$(jq -r .last_error <<<"$RESP")
+echo "lookup-db (pipeline): $err"
+assert_contains "$err" "127.0.0.1" "last_error names the address"
+assert_contains "$err" "$PG_PORT" "last_error names the port"
+assert_contains "$err" "No route to host" "the lookup refused at connect"
 assert_eq "$(sql "SELECT string_agg(id || ' ' || plan, ',' ORDER BY id) FROM tenants")" "$plans_before" \
   "the tenants table"
 echo ok

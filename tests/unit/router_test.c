@@ -240,6 +240,56 @@ START_TEST(test_pipeline_sql_check_join)
 }
 END_TEST
 
+/* The connections of the SQL check's lookup tables: crm (postgres, the table's columns) and
+ * feed (an http connection, no table). */
+static json_t *test_connection_table(void *ctx, const char *name, char *why, size_t whysz)
+{
+    if (strcmp(name, "crm") == 0)
+        return json_loads("{\"fields\":[{\"name\":\"id\",\"type\":\"BIGINT\"},"
+                          "{\"name\":\"tier\",\"type\":\"STRING\"}]}",
+                          0, NULL);
+    if (strcmp(name, "feed") == 0)
+        snprintf(why, whysz, "connection \"feed\" is a http connection");
+    return NULL;
+}
+
+/* A postgres connection is a lookup join's table, and nothing else. */
+START_TEST(test_pipeline_sql_check_lookup_table)
+{
+    struct pipeline_sql_error e;
+    int lookups = 0;
+    struct pipeline_sql_tables tables = {test_connection_table, NULL};
+    const char *lookup = "INSERT INTO out SELECT b.auction, b.price\nFROM (SELECT *, PROCTIME() AS p FROM bids) AS b\n"
+                         "  JOIN crm FOR SYSTEM_TIME AS OF b.p AS c ON b.auction = c.id";
+    ck_assert_int_eq(pipeline_validate_sql_tables(lookup, 1, test_stream_schema, &lookups, &tables, NULL, 0, &e), 0);
+    /* without tables the name is no stream */
+    ck_assert_int_eq(pipeline_validate_sql(lookup, 1, test_stream_schema, &lookups, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.message, "\"crm\" not found"));
+    ck_assert_int_eq(pipeline_validate_sql_tables(lookup, 2, test_stream_schema, &lookups, &tables, NULL, 0, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.message, "runs as one task; set task_count to 1"));
+    /* read as a stream, or keyed by an expression over it */
+    ck_assert_int_eq(pipeline_validate_sql_tables("INSERT INTO out SELECT id, id FROM crm", 1, test_stream_schema,
+                                                  &lookups, &tables, NULL, 0, &e),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(e.message, "\"crm\" is a postgres connection: a pipeline reads its table only"));
+    ck_assert_int_eq(e.line, 1);
+    ck_assert_int_eq(e.column, 36);
+    const char *expr = "INSERT INTO out SELECT b.auction, b.price FROM (SELECT *, PROCTIME() AS p FROM bids) AS b "
+                       "JOIN crm FOR SYSTEM_TIME AS OF b.p AS c ON b.auction = c.id + 1";
+    ck_assert_int_eq(pipeline_validate_sql_tables(expr, 1, test_stream_schema, &lookups, &tables, NULL, 0, &e), -1);
+    /* written to */
+    ck_assert_int_eq(pipeline_validate_sql_tables("INSERT INTO crm SELECT auction, 'x' FROM bids", 1,
+                                                  test_stream_schema, &lookups, &tables, NULL, 0, &e),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(e.message, "output stream \"crm\" not found: that name is a postgres connection"));
+    /* another connector's connection: its own message */
+    ck_assert_int_eq(pipeline_validate_sql_tables("INSERT INTO out SELECT auction, price FROM feed", 1,
+                                                  test_stream_schema, &lookups, &tables, NULL, 0, &e),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(e.message, "connection \"feed\" is a http connection"));
+}
+END_TEST
+
 /* Every route the server answers is in the built-in openapi.json, with its method; and every
  * documented operation is a route (the document describes this API, no more, no less). */
 START_TEST(test_openapi_matches_routes)
@@ -295,6 +345,7 @@ int main(void)
     tcase_add_test(tc, test_openapi_matches_routes);
     tcase_add_test(tc, test_pipeline_sql_check);
     tcase_add_test(tc, test_pipeline_sql_check_join);
+    tcase_add_test(tc, test_pipeline_sql_check_lookup_table);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
 }

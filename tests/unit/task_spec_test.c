@@ -65,6 +65,12 @@ static void full_spec(struct task_spec *s, enum task_spec_kind kind)
     s->functions[0] = (struct task_spec_function){dup("count_char"), dup("BIGINT"),
                                                   dup("return function(s, c)\n  return 0 -- 'quoted'\nend")};
     s->functions[1] = (struct task_spec_function){dup("total"), dup("STRING"), dup("")};
+    s->lookups = calloc(1, sizeof *s->lookups);
+    ck_assert_ptr_nonnull(s->lookups);
+    s->nlookups = 1;
+    s->lookups[0] = (struct task_spec_lookup){
+        dup("crm_customers"), dup("postgres"), json_pack("{s:[{s:s,s:s}]}", "fields", "name", "id", "type", "BIGINT"),
+        props(3, (const char *const[]){"url", "postgresql://crm@db/crm", "table", "customers", "password", "pw"}), 3};
     s->task_size = dup("S");
     s->state_max_bytes = 128ull << 20;
 }
@@ -122,6 +128,14 @@ static void spec_eq(const struct task_spec *a, const struct task_spec *b)
         str_eq(a->functions[i].name, b->functions[i].name);
         str_eq(a->functions[i].returns, b->functions[i].returns);
         str_eq(a->functions[i].source, b->functions[i].source);
+    }
+    ck_assert_uint_eq(a->nlookups, b->nlookups);
+    for (size_t i = 0; i < a->nlookups; i++) {
+        str_eq(a->lookups[i].name, b->lookups[i].name);
+        str_eq(a->lookups[i].connector, b->lookups[i].connector);
+        ck_assert(json_equal(a->lookups[i].schema, b->lookups[i].schema));
+        props_eq(a->lookups[i].properties, a->lookups[i].nproperties, b->lookups[i].properties,
+                 b->lookups[i].nproperties);
     }
     str_eq(a->task_size, b->task_size);
     ck_assert(a->state_max_bytes == b->state_max_bytes);
@@ -185,6 +199,7 @@ START_TEST(test_defaults)
     ck_assert_ptr_null(s.error_policy);
     ck_assert_ptr_null(s.storage_dir);
     ck_assert_uint_eq(s.nfunctions, 0);
+    ck_assert_uint_eq(s.nlookups, 0);
     ck_assert_ptr_null(s.task_size);
     ck_assert(s.state_max_bytes == 0);
     ck_assert_ptr_null(s.streams[0].id);
@@ -268,6 +283,8 @@ START_TEST(test_missing_fields)
     ASSERT_BAD("connector", json_pack("{s:s}", "type", "source"), "missing field \"name\" (at connector.name)");
     ASSERT_BAD("functions", json_pack("[{s:s,s:s}]", "name", "f", "returns", "BIGINT"),
                "missing field \"source\" (at functions[0].source)");
+    ASSERT_BAD("lookups", json_pack("[{s:s,s:s,s:{}}]", "name", "t", "connector", "postgres", "schema"),
+               "missing field \"properties\" (at lookups[0].properties)");
 }
 END_TEST
 
@@ -302,6 +319,10 @@ START_TEST(test_unknown_fields)
     ASSERT_BAD("sandbox", json_pack("{s:b}", "landlock", 1), "unknown field \"landlock\" (at sandbox.landlock)");
     ASSERT_BAD("connector", json_pack("{s:s,s:s}", "name", "x", "mode", "y"),
                "unknown field \"mode\" (at connector.mode)");
+    ASSERT_BAD("lookups",
+               json_pack("[{s:s,s:s,s:{},s:{},s:s}]", "name", "t", "connector", "postgres", "schema", "properties",
+                         "dir", "d"),
+               "unknown field \"dir\" (at lookups[0].dir)");
 }
 END_TEST
 

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Temporal and lookup joins of pipelines created through the api, run by the controlplane with
+# the real worker:
+#  1. an event-time temporal join of a payment stream against an upsert stream (a PRIMARY KEY
+#     and a WATERMARK), each payment with the rate valid at its time, as the test computes it;
+#  2. a lookup join against a PostgreSQL table of the test's own cluster (it checks passwords),
+#     reached through a postgres connection of the tenant that the SQL names as the table (its
+#     stream's schema gives the columns, a secret the password): LEFT JOIN ... FOR SYSTEM_TIME
+#     AS OF a PROCTIME() column; every order enriched as the test computes it;
+#  3. 422s at their position for an unknown connection, a connection that is not a postgres
+#     one, a postgres connection read as a stream or written, and a temporal join against a
+#     stream without a primary key.
+. "$(dirname "$0")/api_lib.sh"
+logtool="$TOOLS/logtool"
+cd "$TEST_TMP"
+export PGTZ=UTC
+
+# the lookup's cluster starts while the api and the controlplane do and the temporal join runs
+# (initdb is the slow part)
+bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+trap 'wait "${PW_JOB:-}" 2>/dev/null; as_pg "$bindir/pg_ctl" -D "$TEST_TMP/pgpw/data" -m immediate -w stop >/dev/null 2>&1
+  t_cleanup' EXIT
+(pw_cluster_up && echo "$port" > pw.port && trap - EXIT) > pw_up.log 2>&1 &
+PW_JOB=$!
+live_start lookup lookup-corp --sync-ms 200 --backoff-initial-ms 100 --crash-limit 2
+echo "api and controlplane up at ${SECONDS}s"
+stream() { ID=$(create_id /v1/streams "$1"); }
+pipeline() { ID=$(create_id /v1/pipelines "$(jq -cn --arg n "$1" --arg s "$2" '{name: $n, sql: $s}')"); }
+is_state() { call GET "/v1/$1/$2"; [ "$(jq -r .actual_state <<<"$RESP")" = "$3" ]; }
+sql422() { # NAME SQL MESSAGE: creating the pipeline is a 422 whose message holds MESSAGE
+  call POST /v1/pipelines "$(jq -cn --arg n "$1" --arg s "$2" '{name: $n, sql: $s}')"
+  expect 422 invalid_sql
+  assert_contains "$(jq -r .error.message <<<"$RESP")" "$3" "$1"
+  echo "$1: $(jq -r .error.message <<<"$RESP")"
+}
+out_lines() { "$logtool" cat "$TEST_TMP/data/tenants/$TENANT_ID/streams/$1" | jq -r "$2" | LC_ALL=C sort; }
+
+# ---- 1. event-time temporal join against an upsert stream (while the lookup's cluster starts) --
+wm() { echo "\"watermark\":{\"field\":\"$1\",\"delay_ms\":0}"; }
+stream "{\"name\":\"rates\",\"schema\":{\"fields\":[{\"name\":\"currency\",\"type\":\"STRING\"},
+  {\"name\":\"rate\",\"type\":\"BIGINT\"},{\"name\":\"rt\",\"type\":\"TIMESTAMP(3)\"}],\"primary_key\":[\"currency\"],$(wm rt)}}"
+stream "{\"name\":\"rates_nokey\",\"schema\":{\"fields\":[{\"name\":\"currency\",\"type\":\"STRING\"},
+  {\"name\":\"rate\",\"type\":\"BIGINT\"},{\"name\":\"rt\",\"type\":\"TIMESTAMP(3)\"}],$(wm rt)}}"
+stream "{\"name\":\"payments\",\"schema\":{\"fields\":[{\"name\":\"id\",\"type\":\"BIGINT\"},
+  {\"name\":\"currency\",\"type\":\"STRING\"},{\"name\":\"amount\",\"type\":\"BIGINT\"},
+  {\"name\":\"pt\",\"type\":\"TIMESTAMP(3)\"}],$(wm pt)}}"
+stream '{"name":"converted","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"currency","type":"STRING"},
+  {"name":"rate","type":"BIGINT"},{"name":"amount","type":"BIGINT"}]}}'; CONVERTED=$ID
+temporal_sql='INSERT INTO converted SELECT p.id, p.currency, r.rate, p.amount
+FROM payments AS p JOIN rates FOR SYSTEM_TIME AS OF p.pt AS r ON p.currency = r.currency'
+sql422 temporal-no-key "${temporal_sql/rates FOR/rates_nokey FOR}" 'PRIMARY KEY'
+pipeline convert "$temporal_sql"; P2=$ID
+call POST "/v1/pipelines/$P2/activate"; expect 200
+RF=$(create_id /v1/connections '{"name":"rate-feed","connector":"http","type":"source","stream":"rates"}')
+PF=$(create_id /v1/connections '{"name":"pay-feed","connector":"http","type":"source","stream":"payments"}')
+for c in "$RF" "$PF"; do call POST "/v1/connections/$c/activate"; expect 200; done
+
+wait_for 20 is_state pipelines "$P2" running || fail "the temporal join pipeline is not running: $RESP"
+ts='function ts(ms) { return sprintf("2024-01-01 %02d:%02d:%02d.%03d", int(ms / 3600000), int(ms / 60000) % 60, int(ms / 1000) % 60, ms % 1000) }'
+# 300 versions of 7 currencies every 100 ms (C0..C6); 500 payments every 70 ms of 8 (C7 has no rate)
+awk "$ts"' BEGIN { for (i = 0; i < 300; i++) printf "{\"currency\":\"C%d\",\"rate\":%d,\"rt\":\"%s\"}\n", i * 3 % 7, 1000 + i, ts(i * 100) }' > rates.ndjson
+awk "$ts"' BEGIN { for (j = 0; j < 500; j++) printf "{\"id\":%d,\"currency\":\"C%d\",\"amount\":%d,\"pt\":\"%s\"}\n", j, j % 8, j % 13, ts(j * 70 + 35) }' > payments.ndjson
+# a last row of each, an hour later, moves the watermark past every payment above
+echo "{\"currency\":\"Z\",\"rate\":0,\"rt\":\"$(awk "$ts"' BEGIN { print ts(3600000) }')\"}" >> rates.ndjson
+echo "{\"id\":-1,\"currency\":\"Z\",\"amount\":0,\"pt\":\"$(awk "$ts"' BEGIN { print ts(3600000) }')\"}" >> payments.ndjson
+call POST "/v1/connections/$RF/events" "{\"events\":[$(paste -sd, rates.ndjson)]}"; expect 200
+call POST "/v1/connections/$PF/events" "{\"events\":[$(paste -sd, payments.ndjson)]}"; expect 200
+# want: each payment with the latest version of its currency at or before its time
+awk 'BEGIN { for (j = 0; j < 500; j++) { t = j * 70 + 35; c = j % 8; best = -1
+    for (i = 0; i < 300 && i * 100 <= t; i++) if (i * 3 % 7 == c) best = i
+    if (best >= 0) printf "%d|C%d|%d|%d\n", j, c, 1000 + best, j % 13 } }' | LC_ALL=C sort > converted.want
+want_n=$(wc -l < converted.want)
+[ "$want_n" -gt 300 ] || fail "too few payments to join ($want_n)"
+all_converted() { [ "$(out_lines "$CONVERTED" 'select(.id >= 0) | .id' | wc -l)" -ge "$want_n" ]; }
+wait_for 20 all_converted || fail "the temporal join wrote $(out_lines "$CONVERTED" .id | wc -l) of $want_n rows:
+  $(sql "SELECT state, last_error FROM tasks WHERE resource_id = '$P2'")"
+out_lines "$CONVERTED" 'select(.id >= 0) | [.id, .currency, .rate, .amount] | map(tostring) | join("|")' > converted.got
+cmp -s converted.want converted.got || { diff converted.want converted.got | head -5; fail "the converted payments differ"; }
+echo "temporal join: $want_n payments, each with the rate valid at its time (at ${SECONDS}s)"
+
+# ---- 2. lookup join against PostgreSQL through a postgres connection ---------------------------
+wait "$PW_JOB" || { cat pw_up.log; fail "the lookup's cluster did not start"; }
+port=$(cat pw.port)
+PWURL="postgresql://sinker@127.0.0.1:$port/postgres"
+PGPASSWORD=s3cret-pw psql -X -q "$PWURL" -c "CREATE ROLE crm LOGIN PASSWORD 'crm-pw'" \
+  -c "CREATE DATABASE crm OWNER crm" || fail "create the lookup database"
+CRM="postgresql://crm@127.0.0.1:$port/crm"
+# customers 0..199 but those = 3 (mod 7), whose orders find no row
+PGPASSWORD=crm-pw psql -X -q -v ON_ERROR_STOP=1 "$CRM" -c "CREATE TABLE customers (id bigint PRIMARY KEY, name text,
+  tier text, since date); INSERT INTO customers SELECT k, 'n' || k, (ARRAY['gold','silver','bronze'])[k % 3 + 1],
+  date '2024-01-01' + k::int FROM generate_series(0, 199) k WHERE k % 7 <> 3" || fail "create the lookup table"
+
+echo "lookup cluster up at ${SECONDS}s"
+stream '{"name":"orders","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"customer","type":"BIGINT"},
+  {"name":"amount","type":"BIGINT"}]}}'; ORDERS=$ID
+stream '{"name":"customers","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"name","type":"STRING"},
+  {"name":"tier","type":"STRING"},{"name":"since","type":"DATE"}]}}'
+stream '{"name":"enriched","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"customer","type":"BIGINT"},
+  {"name":"name","type":"STRING"},{"name":"tier","type":"STRING"},{"name":"since","type":"DATE"},
+  {"name":"amount","type":"BIGINT"}]}}'; ENRICHED=$ID
+call POST /v1/secrets '{"name":"crm-password","value":"crm-pw"}'; expect 201
+# the table's connection: never activated (no sink task), it only says where the table is
+create_id /v1/connections "{\"name\":\"crm_customers\",\"connector\":\"postgres\",\"type\":\"sink\",
+  \"stream\":\"customers\",\"properties\":{\"url\":\"$CRM\",\"table\":\"customers\",
+  \"lookup.cache.max-rows\":\"100\",\"lookup.cache.ttl\":\"10 min\"},\"secret_refs\":{\"password\":\"crm-password\"}}" >/dev/null
+FEED=$(create_id /v1/connections '{"name":"order-feed","connector":"http","type":"source","stream":"orders"}')
+call POST "/v1/connections/$FEED/activate"; expect 200
+
+lookup_sql='INSERT INTO enriched
+SELECT o.id, o.customer, c.name, c.tier, c.since, o.amount
+FROM (SELECT *, PROCTIME() AS p FROM orders) AS o
+LEFT JOIN crm_customers FOR SYSTEM_TIME AS OF o.p AS c ON o.customer = c.id'
+sql422 unknown-connection "${lookup_sql/crm_customers/crm_nowhere}" 'stream "crm_nowhere" not found'
+sql422 http-connection "${lookup_sql/crm_customers/\`order-feed\`}" \
+  'connection "order-feed" is a http connection: a lookup join reads the table of a postgres connection'
+sql422 connection-as-stream 'INSERT INTO orders SELECT id, id, id FROM crm_customers' \
+  '"crm_customers" is a postgres connection: a pipeline reads its table only in a lookup join'
+sql422 connection-as-sink 'INSERT INTO crm_customers SELECT customer, '"'x', 'y'"', CAST(NULL AS DATE) FROM orders' \
+  'output stream "crm_customers" not found: that name is a postgres connection'
+call POST /v1/pipelines/explain "$(jq -cn --arg s "$lookup_sql" '{sql: $s}')"; expect 200
+assert_contains "$(jq -r .plan <<<"$RESP")" "crm_customers" "EXPLAIN shows the lookup join's table"
+pipeline enrich "$lookup_sql"; P1=$ID
+call POST "/v1/pipelines/$P1/activate"; expect 200
+
+wait_for 20 is_state pipelines "$P1" running || fail "the lookup pipeline is not running: $RESP"
+
+# 700 orders in two requests; customers 200..229 do not exist
+awk 'BEGIN { for (j = 0; j < 700; j++) printf "{\"id\":%d,\"customer\":%d,\"amount\":%d}\n", j, j * 13 % 230, j % 11 }' \
+  > orders.ndjson
+for part in "1,350p" "351,700p"; do
+  call POST "/v1/connections/$FEED/events" "{\"events\":[$(sed -n "$part" orders.ndjson | paste -sd,)]}"; expect 200
+done
+# since: 2024-01-01 + k days (2024 is a leap year)
+awk 'function day(k,  m) { for (m = 1; k >= len[m]; m++) k -= len[m]; return sprintf("2024-%02d-%02d", m, k + 1) }
+  BEGIN { split("gold silver bronze", tier, " "); split("31 29 31 30 31 30 31 31 30 31 30 31", len, " ")
+  for (j = 0; j < 700; j++) { k = j * 13 % 230; hit = k < 200 && k % 7 != 3
+    since = hit ? day(k) : "null"
+    printf "%d|%d|%s|%s|%s|%d\n", j, k, hit ? "n" k : "null", hit ? tier[k % 3 + 1] : "null", since, j % 11 } }' \
+  | LC_ALL=C sort > enriched.want
+all_out() { [ "$(out_lines "$ENRICHED" .id | wc -l)" -ge 700 ]; }
+wait_for 20 all_out || fail "the lookup join wrote $(out_lines "$ENRICHED" .id | wc -l) of 700 rows:
+  $(sql "SELECT state, last_error FROM tasks WHERE resource_id = '$P1'")"
+out_lines "$ENRICHED" '[.id, .customer, .name, .tier, .since, .amount] | map(tostring) | join("|")' > enriched.got
+cmp -s enriched.want enriched.got || { diff enriched.want enriched.got | head -5; fail "the enriched orders differ"; }
+grep -q '|null|null|null|' enriched.got || fail "no order went without a customer"
+echo "lookup join: $(wc -l < enriched.got) orders enriched as computed (at ${SECONDS}s)"
+pid=$(task_pid "$P1")
+[ -n "$pid" ] || fail "no running task of the lookup pipeline: $(sql "SELECT state, last_error FROM tasks WHERE resource_id = '$P1'")"
+assert_eq "$(readlink "/proc/$pid/exe")" "$FULL_WORKER" "a lookup join runs on the full sluiced binary"
+no_secret_in_proc "$pid" crm-pw
+# a schema change of its input that would break the lookup join's pipeline is refused
+call PATCH "/v1/streams/$ORDERS" '{"schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"customer","type":"BIGINT"}]}}'
+expect 409 conflict
+assert_eq "$(jq -r .error.details.pipeline <<<"$RESP")" enrich "the pipeline a schema change would break"
+
+echo ok
