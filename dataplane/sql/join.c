@@ -10,6 +10,7 @@
 
 #include "common/arena.h"
 #include "dataplane/sql/eval.h"
+#include "dataplane/sql/functions.h"
 #include "dataplane/sql/opstate.h"
 #include "dataplane/sql/temporal.h"
 
@@ -93,20 +94,47 @@ static int resolve_joined(struct expr_compiler *c, const struct ast *col, int *i
     return 0;
 }
 
-static int compile_over(struct expr_compiler *c, const struct join_scope *s, int side, const struct ast *a,
-                        struct expr **out)
+static int compile_clause(struct expr_compiler *c, const struct join_scope *s, int side, const struct ast *a,
+                          const char *clause, struct expr **out)
 {
     struct on_ctx o = {s, side};
     struct expr_compiler inner = *c;
     inner.ctx = &o;
     inner.resolve_column = resolve_joined;
     inner.resolve_aggregate = NULL;
-    inner.clause = "ON";
+    inner.clause = clause;
     int rc = expr_compile(&inner, a, out);
     c->cleanups = inner.cleanups;
     c->ncleanups = inner.ncleanups;
     c->capcleanups = inner.capcleanups;
     return rc;
+}
+
+static int compile_over(struct expr_compiler *c, const struct join_scope *s, int side, const struct ast *a,
+                        struct expr **out)
+{
+    return compile_clause(c, s, side, a, "ON", out);
+}
+
+/* a AND b as a new node (arena), or b when a is NULL; NULL on out of memory. */
+static struct ast *and_of(struct expr_compiler *c, struct ast *a, const struct ast *b)
+{
+    if (!a)
+        return (struct ast *)b;
+    struct ast *and = arena_alloc(c->arena, sizeof *and);
+    struct ast **args = arena_alloc(c->arena, 2 * sizeof *args);
+    if (!and || !args)
+        return NULL;
+    memset(and, 0, sizeof *and);
+    and->kind = AST_BINARY;
+    and->op = AST_OP_AND;
+    and->line = b->line;
+    and->column = b->column;
+    args[0] = a;
+    args[1] = (struct ast *)b;
+    and->args = args;
+    and->nargs = 2;
+    return and;
 }
 
 /* Conjunct a = b as a key pair (1), or not one (0); -1 on error. */
@@ -204,24 +232,8 @@ static int split_on(struct expr_compiler *c, const struct join_scope *s, const s
     if (k != 0)
         return k < 0 ? -1 : 0;
     time_bounds(s, a, jc);
-    if (!*rest) {
-        *rest = (struct ast *)a;
-        return 0;
-    }
-    struct ast *and = arena_alloc(c->arena, sizeof *and);
-    struct ast **args = arena_alloc(c->arena, 2 * sizeof *args);
-    if (!and || !args)
+    if (!(*rest = and_of(c, *rest, a)))
         return compile_fail(c, a, "out of memory");
-    memset(and, 0, sizeof *and);
-    and->kind = AST_BINARY;
-    and->op = AST_OP_AND;
-    and->line = a->line;
-    and->column = a->column;
-    args[0] = *rest;
-    args[1] = (struct ast *)a;
-    and->args = args;
-    and->nargs = 2;
-    *rest = and;
     return 0;
 }
 
@@ -253,6 +265,85 @@ int join_compile_on(struct expr_compiler *compiler, const struct join_scope *sco
                             "supported");
     }
     return 0;
+}
+
+/* ---- Filters pushed below the join --------------------------------------------------------*/
+
+/* 1 when a gives the same answer for a row wherever it is evaluated: its calls are built-in
+ * scalar functions that read no clock (no aggregate, OVER, FILTER or user-defined function). */
+static int deterministic(const struct ast *a)
+{
+    if (!a)
+        return 1;
+    if (a->kind == AST_FUNC) {
+        static const char *const clocks[] = {"PROCTIME", "CURRENT_TIMESTAMP", "UNIX_TIMESTAMP"};
+        const struct sql_function *f = functions_find(a->name);
+        if (!f || f->agg != AGG_NONE || a->over || a->filter)
+            return 0;
+        for (size_t i = 0; i < sizeof clocks / sizeof *clocks; i++)
+            if (strcasecmp(a->name, clocks[i]) == 0)
+                return 0;
+    }
+    for (int i = 0; i < a->nargs; i++)
+        if (!deterministic(a->args[i]))
+            return 0;
+    return deterministic(a->operand) && deterministic(a->else_expr);
+}
+
+/* The side whose rows conjunct a alone decides on, when a row it rejects can be dropped before
+ * the join (the side keeps no row it rejects: either side of an inner join, the outer side of a
+ * LEFT or RIGHT join for a WHERE); -1 when none. */
+static int filter_side(const struct join_scope *s, const struct ast *a, const struct join_config *c)
+{
+    int m = sides_read(s, a), side = m == 1 ? 0 : m == 2 ? 1 : -1;
+    if (side < 0 || !deterministic(a))
+        return -1;
+    if (c->type == JOIN_INNER || (side == 0 && c->type == JOIN_LEFT) || (side == 1 && c->type == JOIN_RIGHT))
+        return side;
+    return -1;
+}
+
+/* Conjunct a as a filter of side `side` into jc (1), or not one (0: it stays where it was, and
+ * the clause's own compile reports what is wrong with it, if anything). */
+static int add_filter(struct expr_compiler *c, const struct join_scope *s, int side, const struct ast *a,
+                      const char *clause, struct join_config *jc)
+{
+    struct sql_error saved = *c->err;
+    struct expr *e;
+    if (compile_clause(c, s, side, a, clause, &e) < 0) {
+        *c->err = saved;
+        return 0;
+    }
+    if (e->type != VT_BOOLEAN && e->type != VT_NULL)
+        return 0;
+    if (jc->nfilters[side] == JOIN_MAX_KEYS)
+        return 0;
+    jc->filters[side][jc->nfilters[side]++] = e;
+    return 1;
+}
+
+/* Splits cond at its ANDs: the conjuncts filter_side() gives a side into c->filters, the rest
+ * into *rest. */
+static int split_filters(struct expr_compiler *c, const struct join_scope *s, const struct ast *a, const char *clause,
+                         struct join_config *jc, struct ast **rest)
+{
+    if (a->kind == AST_BINARY && a->op == AST_OP_AND && a->nargs == 2)
+        return split_filters(c, s, a->args[0], clause, jc, rest) < 0
+                   ? -1
+                   : split_filters(c, s, a->args[1], clause, jc, rest);
+    int side = filter_side(s, a, jc);
+    if (side >= 0 && add_filter(c, s, side, a, clause, jc))
+        return 0;
+    if (!(*rest = and_of(c, *rest, a)))
+        return compile_fail(c, a, "out of memory");
+    return 0;
+}
+
+int join_compile_filters(struct expr_compiler *compiler, const struct join_scope *scope, const struct ast *cond,
+                         const char *clause, struct join_config *c, struct ast **rest)
+{
+    *rest = NULL;
+    return cond ? split_filters(compiler, scope, cond, clause, c, rest) : 0;
 }
 
 /* ---- State -------------------------------------------------------------------------------*/
@@ -485,6 +576,23 @@ static int64_t join_with(struct jcall *x, struct jpart *theirs, int add)
     return n;
 }
 
+/* 1 when the row passes its side's filters (join_compile_filters), 0 when not; -1 on error. */
+static int passes(struct jcall *x)
+{
+    struct join *j = x->j;
+    struct eval_ctx ec = {.row = x->row, .scratch = x->scratch, .err = x->err};
+    for (int i = 0; i < j->c.nfilters[x->side]; i++) {
+        struct value v;
+        if (expr_eval(j->c.filters[x->side][i], &ec, &v) < 0) {
+            j->stats.eval_errors++;
+            return -1;
+        }
+        if (v.type != VT_BOOLEAN || !v.u.b)
+            return 0;
+    }
+    return 1;
+}
+
 /* The row's keys into keys; 1 when one of them is NULL (it matches nothing). */
 static int eval_keys(struct jcall *x, struct value *keys)
 {
@@ -532,6 +640,9 @@ int join_process(struct join *j, int side, enum row_kind kind, const struct valu
     struct value keys[JOIN_MAX_KEYS];
     int add = row_kind_is_accumulate(kind), outer = is_outer(j, side);
     j->stats.rows_in++;
+    int pass = passes(&x);
+    if (pass <= 0) /* a row a filter rejects joins with nothing and shows nowhere */
+        return pass;
     int null = eval_keys(&x, keys);
     if (null < 0)
         return -1;
@@ -581,6 +692,24 @@ void join_expire(struct join *j, int64_t now)
     }
 }
 
+/* Drops p's records that expired() at wm, keeping the others in their order. */
+static void part_drop_expired(struct join *j, int s, struct jpart *p, int64_t wm)
+{
+    struct jside *side = &j->sides[s];
+    int kept = 0;
+    for (int i = 0; i < p->n; i++) {
+        struct jrec *r = &p->recs[i];
+        if (!expired(j, s, r->row, p->base.keys, wm)) {
+            p->recs[kept++] = *r;
+            continue;
+        }
+        p->bytes -= r->size + sizeof *r;
+        side->bytes -= r->size + sizeof *r;
+        free(r->row);
+    }
+    p->n = kept;
+}
+
 void join_watermark(struct join *j, int64_t wm)
 {
     if ((j->c.window_key < 0 && !j->c.interval) || wm <= j->wm)
@@ -597,9 +726,7 @@ void join_watermark(struct join *j, int64_t wm)
             while (op) {
                 struct opstate_part *next = op->hnext;
                 struct jpart *p = (struct jpart *)op;
-                for (int i = p->n - 1; i >= 0; i--)
-                    if (expired(j, s, p->recs[i].row, p->base.keys, wm))
-                        part_remove(side, p, p->recs[i].row);
+                part_drop_expired(j, s, p, wm);
                 if (p->n == 0)
                     part_free(side, p);
                 op = next;

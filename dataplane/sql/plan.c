@@ -859,6 +859,38 @@ static void join_describe(struct plan *p, struct join_op *jo, const struct join_
     jo->op.key = c->nkeys ? arena_strndup(p->arena, key, strlen(key)) : NULL;
 }
 
+/* The join's ON condition (a comma join's: the block's WHERE, taken from *outer), less what
+ * goes below the join as filters of a side (join_compile_filters: of an INNER join's condition
+ * and of the WHERE over a join, whose other conjuncts stay in *outer's WHERE) into *cond (NULL:
+ * none left). Returns 0 or -1 with b->err filled. */
+static int join_conditions(struct build *b, struct join_op *jo, const struct ast_select *sel,
+                           const struct ast_select **outer, struct join_config *c, const struct ast **cond)
+{
+    struct plan *p = b->p;
+    const struct ast_join *aj = sel->join;
+    const struct ast *on = aj->on;
+    struct ast *rest = NULL;
+    if (aj->comma || (sel->where && !aj->as_of)) {
+        struct ast_select *out2 = arena_alloc(p->arena, sizeof *out2);
+        if (!out2)
+            return fail_at(b->err, 0, 0, "out of memory");
+        *out2 = *sel;
+        out2->where = NULL;
+        *outer = out2;
+        if (aj->comma)
+            on = sel->where;
+        else if (join_compile_filters(&p->compiler, &jo->scope, sel->where, "WHERE", c, &out2->where) < 0)
+            return -1;
+    }
+    *cond = on;
+    if (aj->as_of || aj->type != JOIN_INNER)
+        return 0;
+    if (join_compile_filters(&p->compiler, &jo->scope, on, "ON", c, &rest) < 0)
+        return -1;
+    *cond = rest;
+    return 0;
+}
+
 /* FROM a JOIN b ON cond (a comma join: cond is the block's WHERE, taken from *outer): the
  * blocks of both sides and the join over them. */
 static struct op *build_join(struct build *b, const struct ast_select *sel, const struct ast_select **outer)
@@ -877,21 +909,14 @@ static struct op *build_join(struct build *b, const struct ast_select *sel, cons
     jo->left->parent = jo->right->parent = &jo->op;
     if (join_schema(b, jo, aj) < 0)
         return NULL;
-    const struct ast *on = aj->on;
-    if (aj->comma) {
-        struct ast_select *out2 = arena_alloc(p->arena, sizeof *out2);
-        if (!out2)
-            return fail_at(b->err, 0, 0, "out of memory"), NULL;
-        *out2 = *sel;
-        out2->where = NULL;
-        on = sel->where;
-        *outer = out2;
-    }
     struct join_config c = {.type = aj->type,
                             .nleft = op_schema(jo->left)->nfields,
                             .nright = op_schema(jo->right)->nfields,
                             .types = NULL,
                             .state_ttl_ms = p->opts.state_ttl_ms};
+    const struct ast *on = NULL;
+    if (join_conditions(b, jo, sel, outer, &c, &on) < 0)
+        return NULL;
     enum value_type *types = arena_alloc(p->arena, ((size_t)jo->out.nfields + 1) * sizeof *types);
     if (!types)
         return fail_at(b->err, 0, 0, "out of memory"), NULL;
