@@ -366,12 +366,14 @@ struct jside {
     struct opstate_table t;
     int ncols;
     size_t bytes;
+    unsigned char *keep; /* per column: kept in state (join_keep_columns); NULL: all */
 };
 
 struct join {
     struct join_config c;
     struct jside sides[2];
     struct value *out;
+    struct value *pruned; /* a side's row as state keeps it (part_add) */
     int key_cols[JOIN_MAX_KEYS];
     int64_t last_sweep;
     int64_t wm, wm_swept; /* the watermark (join_watermark), and at the last sweep */
@@ -433,8 +435,49 @@ void join_free(struct join *j)
     side_clear(&j->sides[0]);
     side_clear(&j->sides[1]);
     temporal_free(j->tj);
+    free(j->sides[0].keep);
+    free(j->sides[1].keep);
+    free(j->pruned);
     free(j->out);
     free(j);
+}
+
+/* Marks in used the columns (of the joined row, or of side `side`'s row at offset) e reads. */
+static void mark_columns(const struct expr *e, unsigned char *used, int offset)
+{
+    if (!e)
+        return;
+    if (e->fn == eval_column)
+        used[offset + e->index] = 1;
+    for (int i = 0; i < e->nargs; i++)
+        mark_columns(e->args[i], used, offset);
+}
+
+void join_keep_columns(struct join *j, const unsigned char *needed)
+{
+    int nl = j->c.nleft, n = nl + j->c.nright;
+    unsigned char *used = needed && !j->tj ? malloc((size_t)n + 1) : NULL;
+    struct value *pruned = used ? calloc((size_t)(nl > j->c.nright ? nl : j->c.nright) + 1, sizeof *pruned) : NULL;
+    if (!pruned) { /* keep everything */
+        free(used);
+        return;
+    }
+    memcpy(used, needed, (size_t)n);
+    mark_columns(j->c.residual, used, 0);
+    if (j->c.interval) {
+        used[j->c.left_time] = 1;
+        used[nl + j->c.right_time] = 1;
+    }
+    for (int s = 0; s < 2; s++) {
+        struct jside *side = &j->sides[s];
+        free(side->keep);
+        side->keep = malloc((size_t)side->ncols + 1);
+        if (side->keep)
+            memcpy(side->keep, used + (s ? nl : 0), (size_t)side->ncols);
+    }
+    free(j->pruned);
+    j->pruned = pruned;
+    free(used);
 }
 
 /* The partition of keys on side s (created when create), or NULL. */
@@ -458,7 +501,8 @@ static struct jpart *part_get(struct join *j, int s, const struct value *keys, u
     return p;
 }
 
-static int part_add(struct jside *side, struct jpart *p, const struct value *row, int64_t assoc)
+/* Adds row to p (the columns side keeps; pruned: room for a row of the side). */
+static int part_add(struct jside *side, struct jpart *p, const struct value *row, int64_t assoc, struct value *pruned)
 {
     if (p->n == p->cap) {
         int cap = p->cap ? p->cap * 2 : 2;
@@ -469,6 +513,11 @@ static int part_add(struct jside *side, struct jpart *p, const struct value *row
         p->cap = cap;
     }
     struct jrec *r = &p->recs[p->n];
+    if (side->keep && pruned) {
+        for (int i = 0; i < side->ncols; i++)
+            pruned[i] = side->keep[i] ? row[i] : (struct value){.type = VT_NULL};
+        row = pruned;
+    }
     if (!(r->row = opstate_row_copy(row, side->ncols, &r->size)))
         return -1;
     r->assoc = assoc;
@@ -484,7 +533,8 @@ static int part_remove(struct jside *side, struct jpart *p, const struct value *
     for (int i = 0; i < p->n; i++) {
         int same = 1;
         for (int k = 0; same && k < side->ncols; k++)
-            same = value_equal(&p->recs[i].row[k], &row[k]) && p->recs[i].row[k].type == row[k].type;
+            same = (side->keep && !side->keep[k]) ||
+                   (value_equal(&p->recs[i].row[k], &row[k]) && p->recs[i].row[k].type == row[k].type);
         if (!same)
             continue;
         p->bytes -= p->recs[i].size + sizeof *p->recs;
@@ -664,7 +714,7 @@ int join_process(struct join *j, int side, enum row_kind kind, const struct valu
         return -1;
     if (n == 0 && outer && emit_joined(&x, add ? ROW_INSERT : ROW_DELETE, side, row, NULL) < 0)
         return -1;
-    if (add && part_add(&j->sides[side], mine, row, n) < 0)
+    if (add && part_add(&j->sides[side], mine, row, n, j->pruned) < 0)
         return jfail(err, "out of memory");
     mine->touched = now;
     if (mine->n == 0)
@@ -820,7 +870,7 @@ static int read_side(struct join *j, int s, struct window_reader *r)
         for (int64_t i = 0; i < n && !r->bad; i++) {
             int64_t assoc = opstate_get_i64(r);
             struct value *row = opstate_get_row(r, side->ncols, types, NULL);
-            int rc = row ? part_add(side, p, row, assoc) : -1;
+            int rc = row ? part_add(side, p, row, assoc, j->pruned) : -1;
             free(row);
             if (rc < 0)
                 return -1;

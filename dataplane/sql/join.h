@@ -104,6 +104,11 @@ void join_free(struct join *j); /* NULL is a no-op */
  * emit. Returns 0, or -1 with err filled (an evaluation error, out of memory, emit failed). */
 int join_process(struct join *j, int side, enum row_kind kind, const struct value *row, int64_t now,
                  struct arena *scratch, join_emit_fn emit, void *ctx, struct sql_error *err);
+/* What is read of the joined rows above the join: needed[i] for column i (left, then right),
+ * borrowed for the call. The state keeps only those columns of a side's rows, and those its
+ * residual condition and time bounds read; the others are NULL in the rows it emits from state.
+ * NULL: all (as without the call). A temporal join keeps all. */
+void join_keep_columns(struct join *j, const unsigned char *needed);
 /* Drops the keys idle since before now - state_ttl_ms (swept now and then, not every call). */
 void join_expire(struct join *j, int64_t now);
 /* The watermark moved to wm: drops what the time bounds say no later row can match (swept now

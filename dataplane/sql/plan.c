@@ -65,6 +65,7 @@ struct join_op {
     /* equality keys that are plain columns of each side's row (-1: an expression) */
     int key_left[JOIN_MAX_KEYS], key_right[JOIN_MAX_KEYS];
     int nkeys;
+    unsigned char *needed; /* per column of out: the block above reads it (plan arena) */
 };
 
 /* A stream the plan reads: its schema, the fields read, and its share of the watermark. */
@@ -909,6 +910,9 @@ static struct op *build_join(struct build *b, const struct ast_select *sel, cons
     jo->left->parent = jo->right->parent = &jo->op;
     if (join_schema(b, jo, aj) < 0)
         return NULL;
+    if (!(jo->needed = arena_alloc(p->arena, (size_t)jo->out.nfields + 1)))
+        return fail_at(b->err, 0, 0, "out of memory"), NULL;
+    memset(jo->needed, 0, (size_t)jo->out.nfields + 1);
     struct join_config c = {.type = aj->type,
                             .nleft = op_schema(jo->left)->nfields,
                             .nright = op_schema(jo->right)->nfields,
@@ -1023,7 +1027,9 @@ static struct op *build_select(struct build *b, const struct ast_select *sel)
     struct query_env env = {.arena = p->arena,
                             .compiler = &p->compiler,
                             .err = b->err,
-                            .needed = q->reads_source ? p->srcs[q->source].needed : NULL,
+                            .needed = q->reads_source                   ? p->srcs[q->source].needed
+                                      : input && input->kind == OP_JOIN ? ((struct join_op *)input)->needed
+                                                                        : NULL,
                             .win_start_col = -1,
                             .win_end_col = -1};
     for (int i = 0; input && !input->updating && i < in->nfields; i++) {
@@ -1193,6 +1199,8 @@ static int build_plan(struct build *b)
     b->visible = ins->nnamed;
     if (!(p->root = build_query(b, ins->query)))
         return -1;
+    for (int i = 0; i < p->njoins; i++) /* every block is compiled: what each reads is known */
+        join_keep_columns(p->joins[i]->join, p->joins[i]->needed);
     for (int i = 0; i < p->nqueries; i++)
         if (p->queries[i]->reads_source)
             p->nscans++;
