@@ -366,7 +366,10 @@ struct jside {
     struct opstate_table t;
     int ncols;
     size_t bytes;
-    unsigned char *keep; /* per column: kept in state (join_keep_columns); NULL: all */
+    /* The columns state keeps of a row (join_keep_columns), in order: a stored row is
+     * stored[k] = row[cols[k]] for k < nstored. cols NULL: all, as they are. */
+    int *cols, nstored;
+    int time_at; /* where the time attribute is in a stored row (interval joins) */
 };
 
 struct join {
@@ -374,6 +377,7 @@ struct join {
     struct jside sides[2];
     struct value *out;
     struct value *pruned; /* a side's row as state keeps it (part_add) */
+    struct value *full;   /* a stored row with its columns back in place (join_snapshot) */
     int key_cols[JOIN_MAX_KEYS];
     int64_t last_sweep;
     int64_t wm, wm_swept; /* the watermark (join_watermark), and at the last sweep */
@@ -435,9 +439,10 @@ void join_free(struct join *j)
     side_clear(&j->sides[0]);
     side_clear(&j->sides[1]);
     temporal_free(j->tj);
-    free(j->sides[0].keep);
-    free(j->sides[1].keep);
+    free(j->sides[0].cols);
+    free(j->sides[1].cols);
     free(j->pruned);
+    free(j->full);
     free(j->out);
     free(j);
 }
@@ -457,8 +462,12 @@ void join_keep_columns(struct join *j, const unsigned char *needed)
 {
     int nl = j->c.nleft, n = nl + j->c.nright;
     unsigned char *used = needed && !j->tj ? malloc((size_t)n + 1) : NULL;
-    struct value *pruned = used ? calloc((size_t)(nl > j->c.nright ? nl : j->c.nright) + 1, sizeof *pruned) : NULL;
-    if (!pruned) { /* keep everything */
+    size_t width = (size_t)(nl > j->c.nright ? nl : j->c.nright) + 1;
+    struct value *pruned = used ? calloc(width, sizeof *pruned) : NULL;
+    if (!j->full)
+        j->full = pruned ? calloc(width, sizeof *j->full) : NULL;
+    if (!pruned || !j->full) { /* keep everything */
+        free(pruned);
         free(used);
         return;
     }
@@ -470,14 +479,36 @@ void join_keep_columns(struct join *j, const unsigned char *needed)
     }
     for (int s = 0; s < 2; s++) {
         struct jside *side = &j->sides[s];
-        free(side->keep);
-        side->keep = malloc((size_t)side->ncols + 1);
-        if (side->keep)
-            memcpy(side->keep, used + (s ? nl : 0), (size_t)side->ncols);
+        const unsigned char *u = used + (s ? nl : 0);
+        int *cols = malloc(((size_t)side->ncols + 1) * sizeof *cols), kept = 0;
+        if (!cols)
+            continue; /* this side keeps everything */
+        for (int i = 0; i < side->ncols; i++) {
+            if (j->c.interval && i == (s ? j->c.right_time : j->c.left_time))
+                side->time_at = kept;
+            if (u[i])
+                cols[kept++] = i;
+        }
+        free(side->cols);
+        side->cols = cols;
+        side->nstored = kept;
     }
     free(j->pruned);
     j->pruned = pruned;
     free(used);
+}
+
+/* Stored row `stored` of side s with its columns back in place in full (the others NULL). */
+static void side_expand(const struct jside *side, const struct value *stored, struct value *full)
+{
+    if (!side->cols) {
+        memcpy(full, stored, (size_t)side->ncols * sizeof *full);
+        return;
+    }
+    for (int i = 0; i < side->ncols; i++)
+        full[i] = (struct value){.type = VT_NULL};
+    for (int k = 0; k < side->nstored; k++)
+        full[side->cols[k]] = stored[k];
 }
 
 /* The partition of keys on side s (created when create), or NULL. */
@@ -513,12 +544,14 @@ static int part_add(struct jside *side, struct jpart *p, const struct value *row
         p->cap = cap;
     }
     struct jrec *r = &p->recs[p->n];
-    if (side->keep && pruned) {
-        for (int i = 0; i < side->ncols; i++)
-            pruned[i] = side->keep[i] ? row[i] : (struct value){.type = VT_NULL};
+    int n = side->ncols;
+    if (side->cols && pruned) {
+        for (int k = 0; k < side->nstored; k++)
+            pruned[k] = row[side->cols[k]];
         row = pruned;
+        n = side->nstored;
     }
-    if (!(r->row = opstate_row_copy(row, side->ncols, &r->size)))
+    if (!(r->row = opstate_row_copy(row, n, &r->size)))
         return -1;
     r->assoc = assoc;
     p->n++;
@@ -532,9 +565,11 @@ static int part_remove(struct jside *side, struct jpart *p, const struct value *
 {
     for (int i = 0; i < p->n; i++) {
         int same = 1;
-        for (int k = 0; same && k < side->ncols; k++)
-            same = (side->keep && !side->keep[k]) ||
-                   (value_equal(&p->recs[i].row[k], &row[k]) && p->recs[i].row[k].type == row[k].type);
+        int n = side->cols ? side->nstored : side->ncols;
+        for (int k = 0; same && k < n; k++) {
+            const struct value *v = &row[side->cols ? side->cols[k] : k];
+            same = value_equal(&p->recs[i].row[k], v) && p->recs[i].row[k].type == v->type;
+        }
         if (!same)
             continue;
         p->bytes -= p->recs[i].size + sizeof *p->recs;
@@ -564,16 +599,30 @@ static int is_outer(const struct join *j, int side)
     return j->c.type == JOIN_FULL || (side == 0 ? j->c.type == JOIN_LEFT : j->c.type == JOIN_RIGHT);
 }
 
-/* Emits the joined row of side-s row `mine` and other-side row `theirs` (NULL: padded). */
-static int emit_joined(struct jcall *x, enum row_kind kind, int s, const struct value *mine, const struct value *theirs)
+/* Side s's part of the joined row j->out: row as it came (stored 0), as state holds it
+ * (stored 1), or NULLs (row NULL: padded). */
+static void put_side(struct join *j, int s, const struct value *row, int stored)
+{
+    const struct jside *side = &j->sides[s];
+    struct value *dst = j->out + (s ? j->c.nleft : 0);
+    if (!row) {
+        for (int i = 0; i < side->ncols; i++)
+            dst[i] = (struct value){.type = VT_NULL};
+    } else if (stored) {
+        side_expand(side, row, dst);
+    } else {
+        memcpy(dst, row, (size_t)side->ncols * sizeof *dst);
+    }
+}
+
+/* Emits the joined row of side-s row `mine` (as it came; mine_stored: as state holds it) and
+ * the other side's stored row `theirs` (NULL: padded). */
+static int emit_joined(struct jcall *x, enum row_kind kind, int s, const struct value *mine, int mine_stored,
+                       const struct value *theirs)
 {
     struct join *j = x->j;
-    int nl = j->c.nleft, nr = j->c.nright;
-    const struct value *l = s == 0 ? mine : theirs, *r = s == 0 ? theirs : mine;
-    for (int i = 0; i < nl; i++)
-        j->out[i] = l ? l[i] : (struct value){.type = VT_NULL};
-    for (int i = 0; i < nr; i++)
-        j->out[nl + i] = r ? r[i] : (struct value){.type = VT_NULL};
+    put_side(j, s, mine, mine_stored);
+    put_side(j, 1 - s, theirs, 1);
     return x->emit(x->ctx, kind, j->out);
 }
 
@@ -583,10 +632,8 @@ static int matches(struct jcall *x, const struct value *o)
     struct join *j = x->j;
     if (!j->c.residual)
         return 1;
-    int nl = j->c.nleft, nr = j->c.nright;
-    const struct value *l = x->side == 0 ? x->row : o, *r = x->side == 0 ? o : x->row;
-    memcpy(j->out, l, (size_t)nl * sizeof *l);
-    memcpy(j->out + nl, r, (size_t)nr * sizeof *r);
+    put_side(j, x->side, x->row, 0);
+    put_side(j, 1 - x->side, o, 1);
     struct eval_ctx ec = {.row = j->out, .scratch = x->scratch, .err = x->err};
     struct value v;
     if (expr_eval(j->c.residual, &ec, &v) < 0) {
@@ -612,14 +659,14 @@ static int64_t join_with(struct jcall *x, struct jpart *theirs, int add)
             continue;
         n++;
         if (add) {
-            if (outer_o && theirs->recs[i].assoc++ == 0 && emit_joined(x, ROW_DELETE, o, their, NULL) < 0)
+            if (outer_o && theirs->recs[i].assoc++ == 0 && emit_joined(x, ROW_DELETE, o, their, 1, NULL) < 0)
                 return -1;
-            if (emit_joined(x, ROW_INSERT, x->side, x->row, their) < 0)
+            if (emit_joined(x, ROW_INSERT, x->side, x->row, 0, their) < 0)
                 return -1;
         } else {
-            if (emit_joined(x, ROW_DELETE, x->side, x->row, their) < 0)
+            if (emit_joined(x, ROW_DELETE, x->side, x->row, 0, their) < 0)
                 return -1;
-            if (outer_o && --theirs->recs[i].assoc == 0 && emit_joined(x, ROW_INSERT, o, their, NULL) < 0)
+            if (outer_o && --theirs->recs[i].assoc == 0 && emit_joined(x, ROW_INSERT, o, their, 1, NULL) < 0)
                 return -1;
         }
     }
@@ -662,7 +709,8 @@ static int eval_keys(struct jcall *x, struct value *keys)
 
 /* 1 when the time bounds let no later row of the other side match this row of side s (keys:
  * its keys): it would go at once. */
-static int expired(const struct join *j, int s, const struct value *row, const struct value *keys, int64_t wm)
+static int expired(const struct join *j, int s, const struct value *row, int stored, const struct value *keys,
+                   int64_t wm)
 {
     if (j->c.window_key >= 0) {
         const struct value *we = &keys[j->c.window_key];
@@ -670,7 +718,9 @@ static int expired(const struct join *j, int s, const struct value *row, const s
     }
     if (!j->c.interval)
         return 0;
-    const struct value *t = &row[s == 0 ? j->c.left_time : j->c.right_time];
+    const struct value *t = &row[stored && j->sides[s].cols ? j->sides[s].time_at
+                                 : s == 0                   ? j->c.left_time
+                                                            : j->c.right_time];
     if (t->type != VT_TIMESTAMP)
         return 1; /* a NULL time matches nothing */
     return s == 0 ? t->u.i - j->c.lower <= wm : t->u.i + j->c.upper <= wm;
@@ -678,7 +728,7 @@ static int expired(const struct join *j, int s, const struct value *row, const s
 
 static int is_late(const struct join *j, int s, const struct value *row, const struct value *keys)
 {
-    return j->wm != INT64_MIN && expired(j, s, row, keys, j->wm);
+    return j->wm != INT64_MIN && expired(j, s, row, 0, keys, j->wm);
 }
 
 int join_process(struct join *j, int side, enum row_kind kind, const struct value *row, int64_t now,
@@ -697,7 +747,7 @@ int join_process(struct join *j, int side, enum row_kind kind, const struct valu
     if (null < 0)
         return -1;
     if (null) /* matches nothing, and is not kept: an outer side's row stands alone */
-        return outer ? emit_joined(&x, add ? ROW_INSERT : ROW_DELETE, side, row, NULL) : 0;
+        return outer ? emit_joined(&x, add ? ROW_INSERT : ROW_DELETE, side, row, 0, NULL) : 0;
     if (is_late(j, side, row, keys)) {
         j->stats.late_dropped++;
         return 0;
@@ -712,7 +762,7 @@ int join_process(struct join *j, int side, enum row_kind kind, const struct valu
     int64_t n = join_with(&x, theirs, add);
     if (n < 0)
         return -1;
-    if (n == 0 && outer && emit_joined(&x, add ? ROW_INSERT : ROW_DELETE, side, row, NULL) < 0)
+    if (n == 0 && outer && emit_joined(&x, add ? ROW_INSERT : ROW_DELETE, side, row, 0, NULL) < 0)
         return -1;
     if (add && part_add(&j->sides[side], mine, row, n, j->pruned) < 0)
         return jfail(err, "out of memory");
@@ -749,7 +799,7 @@ static void part_drop_expired(struct join *j, int s, struct jpart *p, int64_t wm
     int kept = 0;
     for (int i = 0; i < p->n; i++) {
         struct jrec *r = &p->recs[i];
-        if (!expired(j, s, r->row, p->base.keys, wm)) {
+        if (!expired(j, s, r->row, 1, p->base.keys, wm)) {
             p->recs[kept++] = *r;
             continue;
         }
@@ -839,7 +889,12 @@ int join_snapshot(const struct join *j, char **buf, size_t *len)
                 opstate_put_i64(&w, p->n);
                 for (int i = 0; i < p->n; i++) {
                     opstate_put_i64(&w, p->recs[i].assoc);
-                    opstate_put_row(&w, p->recs[i].row, side->ncols);
+                    const struct value *row = p->recs[i].row;
+                    if (side->cols) {
+                        side_expand(side, row, j->full);
+                        row = j->full;
+                    }
+                    opstate_put_row(&w, row, side->ncols);
                 }
             }
     }
