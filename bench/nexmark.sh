@@ -7,7 +7,8 @@
 # the result is updating) or a print table on /dev/null ("print", Flink's blackhole), and q14's
 # count_char is written in Lua. A query that does not compile yet keeps its row, "not supported
 # yet" with the reason (one that fails while running: "failed"); it is measured as soon as it
-# compiles.
+# compiles. q6's sink column seller is BIGINT (published VARCHAR; the query gives BIGINT, and
+# Flink casts no BIGINT to VARCHAR on insert either), as integration test 0174 adapts it.
 # Figures: records read per CPU-second of the sluiced process (user + system, getrusage through
 # bash's time, to the millisecond; every record the query reads counts, and a query that reads
 # only bids reads no person or auction), the best of BENCH_REPEAT runs (default 2) into the log
@@ -79,7 +80,8 @@ adapt() {
   [ "$sink" = print ] && with=" WITH ('connector' = 'print')"
   sources
   grep -v '^--' "$queries/$q.sql" |
-    PK="${pk[$q]:-}" WITH="$with" COUNT_CHAR="$count_char" perl -0777 -pe '
+    PK="${pk[$q]:-}" WITH="$with" COUNT_CHAR="$count_char" Q="$q" perl -0777 -pe '
+      s/\bseller(\s+)VARCHAR\b/seller$1BIGINT/ if $ENV{Q} eq "q6";
       s/CREATE FUNCTION count_char AS [^;]*;/$ENV{COUNT_CHAR}/;
       s/\)\s*PARTITIONED BY\s*\([^()]*\)/)/g;
       s/\)\s*WITH\s*\((?:[^()]|\([^()]*\))*\)\s*;/);/g;

@@ -423,7 +423,8 @@ static int checkpoint_write(struct run *r)
         return -1;
     char *snap = NULL;
     size_t snap_len = 0;
-    if (r->plan && plan_snapshot(r->plan, &snap, &snap_len) != 0)
+    /* a completed run's checkpoint is never resumed (checkpoint_restore): it needs no state */
+    if (r->plan && !r->completed && plan_snapshot(r->plan, &snap, &snap_len) != 0)
         return run_fail(r, "cannot snapshot the pipeline state");
     struct checkpoint_part *parts = malloc((size_t)(r->nparts + r->ncarried + 1) * sizeof *parts);
     if (!parts) {

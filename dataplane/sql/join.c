@@ -10,6 +10,7 @@
 
 #include "common/arena.h"
 #include "dataplane/sql/eval.h"
+#include "dataplane/sql/functions.h"
 #include "dataplane/sql/opstate.h"
 #include "dataplane/sql/temporal.h"
 
@@ -93,20 +94,47 @@ static int resolve_joined(struct expr_compiler *c, const struct ast *col, int *i
     return 0;
 }
 
-static int compile_over(struct expr_compiler *c, const struct join_scope *s, int side, const struct ast *a,
-                        struct expr **out)
+static int compile_clause(struct expr_compiler *c, const struct join_scope *s, int side, const struct ast *a,
+                          const char *clause, struct expr **out)
 {
     struct on_ctx o = {s, side};
     struct expr_compiler inner = *c;
     inner.ctx = &o;
     inner.resolve_column = resolve_joined;
     inner.resolve_aggregate = NULL;
-    inner.clause = "ON";
+    inner.clause = clause;
     int rc = expr_compile(&inner, a, out);
     c->cleanups = inner.cleanups;
     c->ncleanups = inner.ncleanups;
     c->capcleanups = inner.capcleanups;
     return rc;
+}
+
+static int compile_over(struct expr_compiler *c, const struct join_scope *s, int side, const struct ast *a,
+                        struct expr **out)
+{
+    return compile_clause(c, s, side, a, "ON", out);
+}
+
+/* a AND b as a new node (arena), or b when a is NULL; NULL on out of memory. */
+static struct ast *and_of(struct expr_compiler *c, struct ast *a, const struct ast *b)
+{
+    if (!a)
+        return (struct ast *)b;
+    struct ast *and = arena_alloc(c->arena, sizeof *and);
+    struct ast **args = arena_alloc(c->arena, 2 * sizeof *args);
+    if (!and || !args)
+        return NULL;
+    memset(and, 0, sizeof *and);
+    and->kind = AST_BINARY;
+    and->op = AST_OP_AND;
+    and->line = b->line;
+    and->column = b->column;
+    args[0] = a;
+    args[1] = (struct ast *)b;
+    and->args = args;
+    and->nargs = 2;
+    return and;
 }
 
 /* Conjunct a = b as a key pair (1), or not one (0); -1 on error. */
@@ -204,24 +232,8 @@ static int split_on(struct expr_compiler *c, const struct join_scope *s, const s
     if (k != 0)
         return k < 0 ? -1 : 0;
     time_bounds(s, a, jc);
-    if (!*rest) {
-        *rest = (struct ast *)a;
-        return 0;
-    }
-    struct ast *and = arena_alloc(c->arena, sizeof *and);
-    struct ast **args = arena_alloc(c->arena, 2 * sizeof *args);
-    if (!and || !args)
+    if (!(*rest = and_of(c, *rest, a)))
         return compile_fail(c, a, "out of memory");
-    memset(and, 0, sizeof *and);
-    and->kind = AST_BINARY;
-    and->op = AST_OP_AND;
-    and->line = a->line;
-    and->column = a->column;
-    args[0] = *rest;
-    args[1] = (struct ast *)a;
-    and->args = args;
-    and->nargs = 2;
-    *rest = and;
     return 0;
 }
 
@@ -255,6 +267,85 @@ int join_compile_on(struct expr_compiler *compiler, const struct join_scope *sco
     return 0;
 }
 
+/* ---- Filters pushed below the join --------------------------------------------------------*/
+
+/* 1 when a gives the same answer for a row wherever it is evaluated: its calls are built-in
+ * scalar functions that read no clock (no aggregate, OVER, FILTER or user-defined function). */
+static int deterministic(const struct ast *a)
+{
+    if (!a)
+        return 1;
+    if (a->kind == AST_FUNC) {
+        static const char *const clocks[] = {"PROCTIME", "CURRENT_TIMESTAMP", "UNIX_TIMESTAMP"};
+        const struct sql_function *f = functions_find(a->name);
+        if (!f || f->agg != AGG_NONE || a->over || a->filter)
+            return 0;
+        for (size_t i = 0; i < sizeof clocks / sizeof *clocks; i++)
+            if (strcasecmp(a->name, clocks[i]) == 0)
+                return 0;
+    }
+    for (int i = 0; i < a->nargs; i++)
+        if (!deterministic(a->args[i]))
+            return 0;
+    return deterministic(a->operand) && deterministic(a->else_expr);
+}
+
+/* The side whose rows conjunct a alone decides on, when a row it rejects can be dropped before
+ * the join (the side keeps no row it rejects: either side of an inner join, the outer side of a
+ * LEFT or RIGHT join for a WHERE); -1 when none. */
+static int filter_side(const struct join_scope *s, const struct ast *a, const struct join_config *c)
+{
+    int m = sides_read(s, a), side = m == 1 ? 0 : m == 2 ? 1 : -1;
+    if (side < 0 || !deterministic(a))
+        return -1;
+    if (c->type == JOIN_INNER || (side == 0 && c->type == JOIN_LEFT) || (side == 1 && c->type == JOIN_RIGHT))
+        return side;
+    return -1;
+}
+
+/* Conjunct a as a filter of side `side` into jc (1), or not one (0: it stays where it was, and
+ * the clause's own compile reports what is wrong with it, if anything). */
+static int add_filter(struct expr_compiler *c, const struct join_scope *s, int side, const struct ast *a,
+                      const char *clause, struct join_config *jc)
+{
+    struct sql_error saved = *c->err;
+    struct expr *e;
+    if (compile_clause(c, s, side, a, clause, &e) < 0) {
+        *c->err = saved;
+        return 0;
+    }
+    if (e->type != VT_BOOLEAN && e->type != VT_NULL)
+        return 0;
+    if (jc->nfilters[side] == JOIN_MAX_KEYS)
+        return 0;
+    jc->filters[side][jc->nfilters[side]++] = e;
+    return 1;
+}
+
+/* Splits cond at its ANDs: the conjuncts filter_side() gives a side into c->filters, the rest
+ * into *rest. */
+static int split_filters(struct expr_compiler *c, const struct join_scope *s, const struct ast *a, const char *clause,
+                         struct join_config *jc, struct ast **rest)
+{
+    if (a->kind == AST_BINARY && a->op == AST_OP_AND && a->nargs == 2)
+        return split_filters(c, s, a->args[0], clause, jc, rest) < 0
+                   ? -1
+                   : split_filters(c, s, a->args[1], clause, jc, rest);
+    int side = filter_side(s, a, jc);
+    if (side >= 0 && add_filter(c, s, side, a, clause, jc))
+        return 0;
+    if (!(*rest = and_of(c, *rest, a)))
+        return compile_fail(c, a, "out of memory");
+    return 0;
+}
+
+int join_compile_filters(struct expr_compiler *compiler, const struct join_scope *scope, const struct ast *cond,
+                         const char *clause, struct join_config *c, struct ast **rest)
+{
+    *rest = NULL;
+    return cond ? split_filters(compiler, scope, cond, clause, c, rest) : 0;
+}
+
 /* ---- State -------------------------------------------------------------------------------*/
 
 struct jrec {
@@ -275,12 +366,18 @@ struct jside {
     struct opstate_table t;
     int ncols;
     size_t bytes;
+    /* The columns state keeps of a row (join_keep_columns), in order: a stored row is
+     * stored[k] = row[cols[k]] for k < nstored. cols NULL: all, as they are. */
+    int *cols, nstored;
+    int time_at; /* where the time attribute is in a stored row (interval joins) */
 };
 
 struct join {
     struct join_config c;
     struct jside sides[2];
     struct value *out;
+    struct value *pruned; /* a side's row as state keeps it (part_add) */
+    struct value *full;   /* a stored row with its columns back in place (join_snapshot) */
     int key_cols[JOIN_MAX_KEYS];
     int64_t last_sweep;
     int64_t wm, wm_swept; /* the watermark (join_watermark), and at the last sweep */
@@ -342,8 +439,76 @@ void join_free(struct join *j)
     side_clear(&j->sides[0]);
     side_clear(&j->sides[1]);
     temporal_free(j->tj);
+    free(j->sides[0].cols);
+    free(j->sides[1].cols);
+    free(j->pruned);
+    free(j->full);
     free(j->out);
     free(j);
+}
+
+/* Marks in used the columns (of the joined row, or of side `side`'s row at offset) e reads. */
+static void mark_columns(const struct expr *e, unsigned char *used, int offset)
+{
+    if (!e)
+        return;
+    if (e->fn == eval_column)
+        used[offset + e->index] = 1;
+    for (int i = 0; i < e->nargs; i++)
+        mark_columns(e->args[i], used, offset);
+}
+
+void join_keep_columns(struct join *j, const unsigned char *needed)
+{
+    int nl = j->c.nleft, n = nl + j->c.nright;
+    unsigned char *used = needed && !j->tj ? malloc((size_t)n + 1) : NULL;
+    size_t width = (size_t)(nl > j->c.nright ? nl : j->c.nright) + 1;
+    struct value *pruned = used ? calloc(width, sizeof *pruned) : NULL;
+    if (!j->full)
+        j->full = pruned ? calloc(width, sizeof *j->full) : NULL;
+    if (!pruned || !j->full) { /* keep everything */
+        free(pruned);
+        free(used);
+        return;
+    }
+    memcpy(used, needed, (size_t)n);
+    mark_columns(j->c.residual, used, 0);
+    if (j->c.interval) {
+        used[j->c.left_time] = 1;
+        used[nl + j->c.right_time] = 1;
+    }
+    for (int s = 0; s < 2; s++) {
+        struct jside *side = &j->sides[s];
+        const unsigned char *u = used + (s ? nl : 0);
+        int *cols = malloc(((size_t)side->ncols + 1) * sizeof *cols), kept = 0;
+        if (!cols)
+            continue; /* this side keeps everything */
+        for (int i = 0; i < side->ncols; i++) {
+            if (j->c.interval && i == (s ? j->c.right_time : j->c.left_time))
+                side->time_at = kept;
+            if (u[i])
+                cols[kept++] = i;
+        }
+        free(side->cols);
+        side->cols = cols;
+        side->nstored = kept;
+    }
+    free(j->pruned);
+    j->pruned = pruned;
+    free(used);
+}
+
+/* Stored row `stored` of side s with its columns back in place in full (the others NULL). */
+static void side_expand(const struct jside *side, const struct value *stored, struct value *full)
+{
+    if (!side->cols) {
+        memcpy(full, stored, (size_t)side->ncols * sizeof *full);
+        return;
+    }
+    for (int i = 0; i < side->ncols; i++)
+        full[i] = (struct value){.type = VT_NULL};
+    for (int k = 0; k < side->nstored; k++)
+        full[side->cols[k]] = stored[k];
 }
 
 /* The partition of keys on side s (created when create), or NULL. */
@@ -367,7 +532,8 @@ static struct jpart *part_get(struct join *j, int s, const struct value *keys, u
     return p;
 }
 
-static int part_add(struct jside *side, struct jpart *p, const struct value *row, int64_t assoc)
+/* Adds row to p (the columns side keeps; pruned: room for a row of the side). */
+static int part_add(struct jside *side, struct jpart *p, const struct value *row, int64_t assoc, struct value *pruned)
 {
     if (p->n == p->cap) {
         int cap = p->cap ? p->cap * 2 : 2;
@@ -378,7 +544,14 @@ static int part_add(struct jside *side, struct jpart *p, const struct value *row
         p->cap = cap;
     }
     struct jrec *r = &p->recs[p->n];
-    if (!(r->row = opstate_row_copy(row, side->ncols, &r->size)))
+    int n = side->ncols;
+    if (side->cols && pruned) {
+        for (int k = 0; k < side->nstored; k++)
+            pruned[k] = row[side->cols[k]];
+        row = pruned;
+        n = side->nstored;
+    }
+    if (!(r->row = opstate_row_copy(row, n, &r->size)))
         return -1;
     r->assoc = assoc;
     p->n++;
@@ -392,8 +565,11 @@ static int part_remove(struct jside *side, struct jpart *p, const struct value *
 {
     for (int i = 0; i < p->n; i++) {
         int same = 1;
-        for (int k = 0; same && k < side->ncols; k++)
-            same = value_equal(&p->recs[i].row[k], &row[k]) && p->recs[i].row[k].type == row[k].type;
+        int n = side->cols ? side->nstored : side->ncols;
+        for (int k = 0; same && k < n; k++) {
+            const struct value *v = &row[side->cols ? side->cols[k] : k];
+            same = value_equal(&p->recs[i].row[k], v) && p->recs[i].row[k].type == v->type;
+        }
         if (!same)
             continue;
         p->bytes -= p->recs[i].size + sizeof *p->recs;
@@ -423,16 +599,30 @@ static int is_outer(const struct join *j, int side)
     return j->c.type == JOIN_FULL || (side == 0 ? j->c.type == JOIN_LEFT : j->c.type == JOIN_RIGHT);
 }
 
-/* Emits the joined row of side-s row `mine` and other-side row `theirs` (NULL: padded). */
-static int emit_joined(struct jcall *x, enum row_kind kind, int s, const struct value *mine, const struct value *theirs)
+/* Side s's part of the joined row j->out: row as it came (stored 0), as state holds it
+ * (stored 1), or NULLs (row NULL: padded). */
+static void put_side(struct join *j, int s, const struct value *row, int stored)
+{
+    const struct jside *side = &j->sides[s];
+    struct value *dst = j->out + (s ? j->c.nleft : 0);
+    if (!row) {
+        for (int i = 0; i < side->ncols; i++)
+            dst[i] = (struct value){.type = VT_NULL};
+    } else if (stored) {
+        side_expand(side, row, dst);
+    } else {
+        memcpy(dst, row, (size_t)side->ncols * sizeof *dst);
+    }
+}
+
+/* Emits the joined row of side-s row `mine` (as it came; mine_stored: as state holds it) and
+ * the other side's stored row `theirs` (NULL: padded). */
+static int emit_joined(struct jcall *x, enum row_kind kind, int s, const struct value *mine, int mine_stored,
+                       const struct value *theirs)
 {
     struct join *j = x->j;
-    int nl = j->c.nleft, nr = j->c.nright;
-    const struct value *l = s == 0 ? mine : theirs, *r = s == 0 ? theirs : mine;
-    for (int i = 0; i < nl; i++)
-        j->out[i] = l ? l[i] : (struct value){.type = VT_NULL};
-    for (int i = 0; i < nr; i++)
-        j->out[nl + i] = r ? r[i] : (struct value){.type = VT_NULL};
+    put_side(j, s, mine, mine_stored);
+    put_side(j, 1 - s, theirs, 1);
     return x->emit(x->ctx, kind, j->out);
 }
 
@@ -442,10 +632,8 @@ static int matches(struct jcall *x, const struct value *o)
     struct join *j = x->j;
     if (!j->c.residual)
         return 1;
-    int nl = j->c.nleft, nr = j->c.nright;
-    const struct value *l = x->side == 0 ? x->row : o, *r = x->side == 0 ? o : x->row;
-    memcpy(j->out, l, (size_t)nl * sizeof *l);
-    memcpy(j->out + nl, r, (size_t)nr * sizeof *r);
+    put_side(j, x->side, x->row, 0);
+    put_side(j, 1 - x->side, o, 1);
     struct eval_ctx ec = {.row = j->out, .scratch = x->scratch, .err = x->err};
     struct value v;
     if (expr_eval(j->c.residual, &ec, &v) < 0) {
@@ -471,18 +659,35 @@ static int64_t join_with(struct jcall *x, struct jpart *theirs, int add)
             continue;
         n++;
         if (add) {
-            if (outer_o && theirs->recs[i].assoc++ == 0 && emit_joined(x, ROW_DELETE, o, their, NULL) < 0)
+            if (outer_o && theirs->recs[i].assoc++ == 0 && emit_joined(x, ROW_DELETE, o, their, 1, NULL) < 0)
                 return -1;
-            if (emit_joined(x, ROW_INSERT, x->side, x->row, their) < 0)
+            if (emit_joined(x, ROW_INSERT, x->side, x->row, 0, their) < 0)
                 return -1;
         } else {
-            if (emit_joined(x, ROW_DELETE, x->side, x->row, their) < 0)
+            if (emit_joined(x, ROW_DELETE, x->side, x->row, 0, their) < 0)
                 return -1;
-            if (outer_o && --theirs->recs[i].assoc == 0 && emit_joined(x, ROW_INSERT, o, their, NULL) < 0)
+            if (outer_o && --theirs->recs[i].assoc == 0 && emit_joined(x, ROW_INSERT, o, their, 1, NULL) < 0)
                 return -1;
         }
     }
     return n;
+}
+
+/* 1 when the row passes its side's filters (join_compile_filters), 0 when not; -1 on error. */
+static int passes(struct jcall *x)
+{
+    struct join *j = x->j;
+    struct eval_ctx ec = {.row = x->row, .scratch = x->scratch, .err = x->err};
+    for (int i = 0; i < j->c.nfilters[x->side]; i++) {
+        struct value v;
+        if (expr_eval(j->c.filters[x->side][i], &ec, &v) < 0) {
+            j->stats.eval_errors++;
+            return -1;
+        }
+        if (v.type != VT_BOOLEAN || !v.u.b)
+            return 0;
+    }
+    return 1;
 }
 
 /* The row's keys into keys; 1 when one of them is NULL (it matches nothing). */
@@ -504,7 +709,8 @@ static int eval_keys(struct jcall *x, struct value *keys)
 
 /* 1 when the time bounds let no later row of the other side match this row of side s (keys:
  * its keys): it would go at once. */
-static int expired(const struct join *j, int s, const struct value *row, const struct value *keys, int64_t wm)
+static int expired(const struct join *j, int s, const struct value *row, int stored, const struct value *keys,
+                   int64_t wm)
 {
     if (j->c.window_key >= 0) {
         const struct value *we = &keys[j->c.window_key];
@@ -512,7 +718,9 @@ static int expired(const struct join *j, int s, const struct value *row, const s
     }
     if (!j->c.interval)
         return 0;
-    const struct value *t = &row[s == 0 ? j->c.left_time : j->c.right_time];
+    const struct value *t = &row[stored && j->sides[s].cols ? j->sides[s].time_at
+                                 : s == 0                   ? j->c.left_time
+                                                            : j->c.right_time];
     if (t->type != VT_TIMESTAMP)
         return 1; /* a NULL time matches nothing */
     return s == 0 ? t->u.i - j->c.lower <= wm : t->u.i + j->c.upper <= wm;
@@ -520,7 +728,7 @@ static int expired(const struct join *j, int s, const struct value *row, const s
 
 static int is_late(const struct join *j, int s, const struct value *row, const struct value *keys)
 {
-    return j->wm != INT64_MIN && expired(j, s, row, keys, j->wm);
+    return j->wm != INT64_MIN && expired(j, s, row, 0, keys, j->wm);
 }
 
 int join_process(struct join *j, int side, enum row_kind kind, const struct value *row, int64_t now,
@@ -532,11 +740,14 @@ int join_process(struct join *j, int side, enum row_kind kind, const struct valu
     struct value keys[JOIN_MAX_KEYS];
     int add = row_kind_is_accumulate(kind), outer = is_outer(j, side);
     j->stats.rows_in++;
+    int pass = passes(&x);
+    if (pass <= 0) /* a row a filter rejects joins with nothing and shows nowhere */
+        return pass;
     int null = eval_keys(&x, keys);
     if (null < 0)
         return -1;
     if (null) /* matches nothing, and is not kept: an outer side's row stands alone */
-        return outer ? emit_joined(&x, add ? ROW_INSERT : ROW_DELETE, side, row, NULL) : 0;
+        return outer ? emit_joined(&x, add ? ROW_INSERT : ROW_DELETE, side, row, 0, NULL) : 0;
     if (is_late(j, side, row, keys)) {
         j->stats.late_dropped++;
         return 0;
@@ -551,9 +762,9 @@ int join_process(struct join *j, int side, enum row_kind kind, const struct valu
     int64_t n = join_with(&x, theirs, add);
     if (n < 0)
         return -1;
-    if (n == 0 && outer && emit_joined(&x, add ? ROW_INSERT : ROW_DELETE, side, row, NULL) < 0)
+    if (n == 0 && outer && emit_joined(&x, add ? ROW_INSERT : ROW_DELETE, side, row, 0, NULL) < 0)
         return -1;
-    if (add && part_add(&j->sides[side], mine, row, n) < 0)
+    if (add && part_add(&j->sides[side], mine, row, n, j->pruned) < 0)
         return jfail(err, "out of memory");
     mine->touched = now;
     if (mine->n == 0)
@@ -581,6 +792,24 @@ void join_expire(struct join *j, int64_t now)
     }
 }
 
+/* Drops p's records that expired() at wm, keeping the others in their order. */
+static void part_drop_expired(struct join *j, int s, struct jpart *p, int64_t wm)
+{
+    struct jside *side = &j->sides[s];
+    int kept = 0;
+    for (int i = 0; i < p->n; i++) {
+        struct jrec *r = &p->recs[i];
+        if (!expired(j, s, r->row, 1, p->base.keys, wm)) {
+            p->recs[kept++] = *r;
+            continue;
+        }
+        p->bytes -= r->size + sizeof *r;
+        side->bytes -= r->size + sizeof *r;
+        free(r->row);
+    }
+    p->n = kept;
+}
+
 void join_watermark(struct join *j, int64_t wm)
 {
     if ((j->c.window_key < 0 && !j->c.interval) || wm <= j->wm)
@@ -597,9 +826,7 @@ void join_watermark(struct join *j, int64_t wm)
             while (op) {
                 struct opstate_part *next = op->hnext;
                 struct jpart *p = (struct jpart *)op;
-                for (int i = p->n - 1; i >= 0; i--)
-                    if (expired(j, s, p->recs[i].row, p->base.keys, wm))
-                        part_remove(side, p, p->recs[i].row);
+                part_drop_expired(j, s, p, wm);
                 if (p->n == 0)
                     part_free(side, p);
                 op = next;
@@ -662,7 +889,12 @@ int join_snapshot(const struct join *j, char **buf, size_t *len)
                 opstate_put_i64(&w, p->n);
                 for (int i = 0; i < p->n; i++) {
                     opstate_put_i64(&w, p->recs[i].assoc);
-                    opstate_put_row(&w, p->recs[i].row, side->ncols);
+                    const struct value *row = p->recs[i].row;
+                    if (side->cols) {
+                        side_expand(side, row, j->full);
+                        row = j->full;
+                    }
+                    opstate_put_row(&w, row, side->ncols);
                 }
             }
     }
@@ -693,7 +925,7 @@ static int read_side(struct join *j, int s, struct window_reader *r)
         for (int64_t i = 0; i < n && !r->bad; i++) {
             int64_t assoc = opstate_get_i64(r);
             struct value *row = opstate_get_row(r, side->ncols, types, NULL);
-            int rc = row ? part_add(side, p, row, assoc) : -1;
+            int rc = row ? part_add(side, p, row, assoc, j->pruned) : -1;
             free(row);
             if (rc < 0)
                 return -1;

@@ -46,7 +46,12 @@ struct join_config {
     enum value_type key_types[JOIN_MAX_KEYS];
     int nkeys;
     struct expr *residual; /* over the joined row; NULL: none */
-    int64_t state_ttl_ms;  /* 0: kept forever */
+    /* Per side, conditions over the side's own row that a row must all pass to be joined or
+     * kept at all (join_compile_filters): a row one rejects is dropped, as if filtered before
+     * the join. */
+    struct expr *filters[2][JOIN_MAX_KEYS];
+    int nfilters[2];
+    int64_t state_ttl_ms; /* 0: kept forever */
     /* Time bounds that let the watermark drop state (join_watermark), set by the planner for an
      * inner join of append-only inputs:
      * - an interval join (join_compile_on finds lower <= l.t - r.t <= upper on the sides' time
@@ -80,6 +85,15 @@ enum { JOIN_TEMPORAL_EVENT = 1, JOIN_TEMPORAL_PROC = 2 };
 int join_compile_on(struct expr_compiler *compiler, const struct join_scope *scope, const struct ast *on,
                     const struct token *at, struct join_config *c);
 
+/* Pushes the filters of cond (a WHERE over the join, clause "WHERE", or an inner join's ON,
+ * clause "ON") below the join: each conjunct that reads one side only, calls no clock, aggregate
+ * or user-defined function, and decides alone whether a row of that side can show in the output
+ * (either side of an INNER join; the preserved side of a LEFT or RIGHT join for a WHERE) goes
+ * into c->filters of that side. The other conjuncts go into *rest (AND again, compiler's arena;
+ * NULL: none), for the clause to compile as before. Returns 0 or -1 with compiler->err filled. */
+int join_compile_filters(struct expr_compiler *compiler, const struct join_scope *scope, const struct ast *cond,
+                         const char *clause, struct join_config *c, struct ast **rest);
+
 struct join;
 typedef int (*join_emit_fn)(void *ctx, enum row_kind kind, const struct value *row);
 
@@ -90,6 +104,11 @@ void join_free(struct join *j); /* NULL is a no-op */
  * emit. Returns 0, or -1 with err filled (an evaluation error, out of memory, emit failed). */
 int join_process(struct join *j, int side, enum row_kind kind, const struct value *row, int64_t now,
                  struct arena *scratch, join_emit_fn emit, void *ctx, struct sql_error *err);
+/* What is read of the joined rows above the join: needed[i] for column i (left, then right),
+ * borrowed for the call. The state keeps only those columns of a side's rows, and those its
+ * residual condition and time bounds read; the others are NULL in the rows it emits from state.
+ * NULL: all (as without the call). A temporal join keeps all. */
+void join_keep_columns(struct join *j, const unsigned char *needed);
 /* Drops the keys idle since before now - state_ttl_ms (swept now and then, not every call). */
 void join_expire(struct join *j, int64_t now);
 /* The watermark moved to wm: drops what the time bounds say no later row can match (swept now

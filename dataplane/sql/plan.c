@@ -65,6 +65,7 @@ struct join_op {
     /* equality keys that are plain columns of each side's row (-1: an expression) */
     int key_left[JOIN_MAX_KEYS], key_right[JOIN_MAX_KEYS];
     int nkeys;
+    unsigned char *needed; /* per column of out: the block above reads it (plan arena) */
 };
 
 /* A stream the plan reads: its schema, the fields read, and its share of the watermark. */
@@ -859,6 +860,38 @@ static void join_describe(struct plan *p, struct join_op *jo, const struct join_
     jo->op.key = c->nkeys ? arena_strndup(p->arena, key, strlen(key)) : NULL;
 }
 
+/* The join's ON condition (a comma join's: the block's WHERE, taken from *outer), less what
+ * goes below the join as filters of a side (join_compile_filters: of an INNER join's condition
+ * and of the WHERE over a join, whose other conjuncts stay in *outer's WHERE) into *cond (NULL:
+ * none left). Returns 0 or -1 with b->err filled. */
+static int join_conditions(struct build *b, struct join_op *jo, const struct ast_select *sel,
+                           const struct ast_select **outer, struct join_config *c, const struct ast **cond)
+{
+    struct plan *p = b->p;
+    const struct ast_join *aj = sel->join;
+    const struct ast *on = aj->on;
+    struct ast *rest = NULL;
+    if (aj->comma || (sel->where && !aj->as_of)) {
+        struct ast_select *out2 = arena_alloc(p->arena, sizeof *out2);
+        if (!out2)
+            return fail_at(b->err, 0, 0, "out of memory");
+        *out2 = *sel;
+        out2->where = NULL;
+        *outer = out2;
+        if (aj->comma)
+            on = sel->where;
+        else if (join_compile_filters(&p->compiler, &jo->scope, sel->where, "WHERE", c, &out2->where) < 0)
+            return -1;
+    }
+    *cond = on;
+    if (aj->as_of || aj->type != JOIN_INNER)
+        return 0;
+    if (join_compile_filters(&p->compiler, &jo->scope, on, "ON", c, &rest) < 0)
+        return -1;
+    *cond = rest;
+    return 0;
+}
+
 /* FROM a JOIN b ON cond (a comma join: cond is the block's WHERE, taken from *outer): the
  * blocks of both sides and the join over them. */
 static struct op *build_join(struct build *b, const struct ast_select *sel, const struct ast_select **outer)
@@ -877,21 +910,17 @@ static struct op *build_join(struct build *b, const struct ast_select *sel, cons
     jo->left->parent = jo->right->parent = &jo->op;
     if (join_schema(b, jo, aj) < 0)
         return NULL;
-    const struct ast *on = aj->on;
-    if (aj->comma) {
-        struct ast_select *out2 = arena_alloc(p->arena, sizeof *out2);
-        if (!out2)
-            return fail_at(b->err, 0, 0, "out of memory"), NULL;
-        *out2 = *sel;
-        out2->where = NULL;
-        on = sel->where;
-        *outer = out2;
-    }
+    if (!(jo->needed = arena_alloc(p->arena, (size_t)jo->out.nfields + 1)))
+        return fail_at(b->err, 0, 0, "out of memory"), NULL;
+    memset(jo->needed, 0, (size_t)jo->out.nfields + 1);
     struct join_config c = {.type = aj->type,
                             .nleft = op_schema(jo->left)->nfields,
                             .nright = op_schema(jo->right)->nfields,
                             .types = NULL,
                             .state_ttl_ms = p->opts.state_ttl_ms};
+    const struct ast *on = NULL;
+    if (join_conditions(b, jo, sel, outer, &c, &on) < 0)
+        return NULL;
     enum value_type *types = arena_alloc(p->arena, ((size_t)jo->out.nfields + 1) * sizeof *types);
     if (!types)
         return fail_at(b->err, 0, 0, "out of memory"), NULL;
@@ -998,7 +1027,9 @@ static struct op *build_select(struct build *b, const struct ast_select *sel)
     struct query_env env = {.arena = p->arena,
                             .compiler = &p->compiler,
                             .err = b->err,
-                            .needed = q->reads_source ? p->srcs[q->source].needed : NULL,
+                            .needed = q->reads_source                   ? p->srcs[q->source].needed
+                                      : input && input->kind == OP_JOIN ? ((struct join_op *)input)->needed
+                                                                        : NULL,
                             .win_start_col = -1,
                             .win_end_col = -1};
     for (int i = 0; input && !input->updating && i < in->nfields; i++) {
@@ -1168,6 +1199,8 @@ static int build_plan(struct build *b)
     b->visible = ins->nnamed;
     if (!(p->root = build_query(b, ins->query)))
         return -1;
+    for (int i = 0; i < p->njoins; i++) /* every block is compiled: what each reads is known */
+        join_keep_columns(p->joins[i]->join, p->joins[i]->needed);
     for (int i = 0; i < p->nqueries; i++)
         if (p->queries[i]->reads_source)
             p->nscans++;

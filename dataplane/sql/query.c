@@ -800,7 +800,7 @@ int query_compile(struct query *q, const struct ast_select *sel, const struct sc
     struct expr_compiler *c = env->compiler;
     q->in = *in;
     q->rowtime = -1;
-    q->needed = q->reads_source ? env->needed : NULL;
+    q->needed = env->needed;
     q->op.kind = OP_CALC;
     c->ctx = q;
     if (check_shape(sel, err) < 0)

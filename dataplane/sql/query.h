@@ -105,7 +105,7 @@ struct query_env {
     struct arena *arena; /* plan lifetime: nodes, names */
     struct expr_compiler *compiler;
     struct sql_error *err;
-    unsigned char *needed; /* source fields read, when the block reads the source */
+    unsigned char *needed; /* input fields read: of the source, or of a join (NULL: not tracked) */
     /* The input's window_start and window_end columns when it is an append-only windowed
      * result (whatever they are called there), else -1: a GROUP BY of both is a window
      * aggregate over the windows they give (WINDOW_GIVEN). */
