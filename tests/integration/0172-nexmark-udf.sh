@@ -29,23 +29,7 @@ CREATE TABLE nexmark_q14 (auction BIGINT, bidder BIGINT, price DECIMAL(23, 3), b
   `dateTime` TIMESTAMP(3), extra VARCHAR, c_counts BIGINT);
 SQL
 # the published INSERT, as in /work/nexmark-queries/q14.sql
-cat > q14.insert <<'SQL'
-INSERT INTO nexmark_q14
-SELECT 
-    auction,
-    bidder,
-    0.908 * price as price,
-    CASE
-        WHEN HOUR(`dateTime`) >= 8 AND HOUR(`dateTime`) <= 18 THEN 'dayTime'
-        WHEN HOUR(`dateTime`) <= 6 OR HOUR(`dateTime`) >= 20 THEN 'nightTime'
-        ELSE 'otherTime'
-    END AS bidTimeType,
-    `dateTime`,
-    extra,
-    count_char(extra, 'c') AS c_counts
-FROM bid
-WHERE 0.908 * price > 1000000 AND 0.908 * price < 50000000;
-SQL
+nexmark_query 14 > q14.insert
 cat > q14.duckdb <<'SQL'
 SELECT auction, bidder, CAST(CAST(0.908 * price AS DECIMAL(23, 3)) AS DOUBLE),
   CASE WHEN hour(dateTime) >= 8 AND hour(dateTime) <= 18 THEN 'dayTime'

@@ -88,19 +88,7 @@ CREATE TABLE nexmark_q13 (
   `value`  VARCHAR
 );
 SQL
-  # q13's INSERT as Flink publishes it
-  cat <<'SQL'
-INSERT INTO nexmark_q13
-SELECT
-    B.auction,
-    B.bidder,
-    B.price,
-    B.`dateTime`,
-    S.`value`
-FROM (SELECT *, PROCTIME() as p_time FROM bid) B
-JOIN side_input FOR SYSTEM_TIME AS OF B.p_time AS S
-ON mod(B.auction, 10000) = S.key;
-SQL
+  nexmark_query 13 # q13's INSERT as Flink publishes it
 } > q13.sql
 # unbounded: the datagen bids and the side input (read to its end as of the start) both end
 "$SLUICED" run q13.sql --data-dir q13 2> q13.err || fail "q13 run: $(cat q13.err)"
