@@ -323,7 +323,9 @@ START_TEST(cpu_seconds_limit_kills_and_says_so)
     t.sandbox.workdir = workdir;
     t.sandbox.cpu_seconds = 1;
     ck_assert_msg(supervisor_start(s, &t, err, sizeof err) == 0, "%s", err);
-    ck_assert_int_eq(wait_state(s, "task-cpu", SUPERVISOR_FAILED, 15000), SUPERVISOR_FAILED);
+    /* the spinning task must get a whole CPU-second first: at a load of 10 on 2 cores that takes
+     * far longer than 15 s of wall time (a clean clone failed so); wait_state returns at once */
+    ck_assert_int_eq(wait_state(s, "task-cpu", SUPERVISOR_FAILED, 60000), SUPERVISOR_FAILED);
     struct supervisor_status st;
     supervisor_status(s, "task-cpu", &st);
     ck_assert_msg(strstr(st.last_error, "cpu time limit exceeded (1 s)") != NULL, "%s", st.last_error);
@@ -429,7 +431,7 @@ int main(void)
     Suite *su = suite_create("cp_supervisor");
     TCase *tc = tcase_create("supervisor");
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 30);
+    tcase_set_timeout(tc, 90); /* cpu_seconds_limit_kills_and_says_so waits up to 60 s */
     tcase_add_test(tc, runs_reports_and_stops_gracefully);
     tcase_add_test(tc, crash_loop_backs_off_then_fails);
     tcase_add_test(tc, permanent_failure_is_not_restarted);
