@@ -25,9 +25,8 @@ CREATE FUNCTION count_char RETURNS BIGINT AS 'return function(s, c)
     n, from = n + 1, at + 1
   end
 end' LANGUAGE LUA;
-CREATE TABLE nexmark_q14 (auction BIGINT, bidder BIGINT, price DECIMAL(23, 3), bidTimeType VARCHAR,
-  `dateTime` TIMESTAMP(3), extra VARCHAR, c_counts BIGINT);
 SQL
+nexmark_tables 14 >> q14.ddl # the published sink, its WITH options dropped
 # the published INSERT, as in /work/nexmark-queries/q14.sql
 nexmark_query 14 > q14.insert
 cat > q14.duckdb <<'SQL'

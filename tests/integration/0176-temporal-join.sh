@@ -75,19 +75,7 @@ awk 'BEGIN { for (k = 0; k < 10000; k++) if (k % 7 != 3) printf "{\"key\":%d,\"v
 mkdir -p q13/streams
 "$logtool" append q13/streams/side_input < side_input.ndjson
 { nexmark_bid_ddl 0 $bids
-  cat <<'SQL'
-CREATE TABLE side_input (
-  key BIGINT,
-  `value` VARCHAR
-);
-CREATE TABLE nexmark_q13 (
-  auction  BIGINT,
-  bidder  BIGINT,
-  price  BIGINT,
-  `dateTime`  TIMESTAMP(3),
-  `value`  VARCHAR
-);
-SQL
+  nexmark_tables 13 # side_input and the sink as published, their WITH options dropped
   nexmark_query 13 # q13's INSERT as Flink publishes it
 } > q13.sql
 # unbounded: the datagen bids and the side input (read to its end as of the start) both end

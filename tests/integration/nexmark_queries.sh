@@ -14,6 +14,14 @@ nexmark_query() {
     body { if ($0 ~ /\);[[:space:]]*$/) { body = 0; after = 1 }; next }
     after && (started || NF) { started = 1; print }' "$file"
 }
+# nexmark_tables N: the CREATE TABLE statements of the published qN.sql without their WITH
+# (...) options: its sink (and q13's side input) as embedded-log streams
+nexmark_tables() {
+  local file="$SLUICE_ROOT/bench/nexmark/q$1.sql"
+  [ -f "$file" ] || fail "missing $file"
+  grep -v '^--' "$file" |
+    perl -0777 -ne 'print "$1;\n" while /(CREATE TABLE\s[^;]*?\))\s*WITH\s*\((?:[^()]|\([^()]*\))*\)\s*;/g'
+}
 # window start in DuckDB: the epoch-aligned 10-second bucket of a timestamp
 bucket="make_timestamp(epoch_ms(dateTime) // 10000 * 10000 * 1000)"
 # nexmark_q8_duckdb: q8 in DuckDB over the tables person and auction
