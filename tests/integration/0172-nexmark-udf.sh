@@ -15,17 +15,7 @@ bid_ddl=$(nexmark_bid_ddl 0 "$events")
 # ---- q14 ----
 nexmark_copy_bids "$events"
 
-cat > q14.ddl <<'SQL'
-CREATE FUNCTION count_char RETURNS BIGINT AS 'return function(s, c)
-  if s == nil or c == nil then return nil end
-  local n, from = 0, 1
-  while true do
-    local at = string.find(s, c, from, true)
-    if not at then return n end
-    n, from = n + 1, at + 1
-  end
-end' LANGUAGE LUA;
-SQL
+nexmark_count_char > q14.ddl
 nexmark_tables 14 >> q14.ddl # the published sink, its WITH options dropped
 # the published INSERT, as in /work/nexmark-queries/q14.sql
 nexmark_query 14 > q14.insert

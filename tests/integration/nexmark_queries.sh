@@ -22,6 +22,11 @@ nexmark_tables() {
   grep -v '^--' "$file" |
     perl -0777 -ne 'print "$1;\n" while /(CREATE TABLE\s[^;]*?\))\s*WITH\s*\((?:[^()]|\([^()]*\))*\)\s*;/g'
 }
+# nexmark_count_char: q14's count_char (a Java UDF in Flink) as a Lua function, the one
+# bench/nexmark.sh defines too
+nexmark_count_char() {
+  echo "CREATE FUNCTION count_char RETURNS BIGINT AS '$(cat "$SLUICE_ROOT/bench/nexmark/count_char.lua")' LANGUAGE LUA;"
+}
 # window start in DuckDB: the epoch-aligned 10-second bucket of a timestamp
 bucket="make_timestamp(epoch_ms(dateTime) // 10000 * 10000 * 1000)"
 # nexmark_q8_duckdb: q8 in DuckDB over the tables person and auction
