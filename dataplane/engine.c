@@ -197,17 +197,13 @@ int engine_backend_prints(const char *backend)
     return strcmp(backend, "print") == 0 || strcmp(backend, "blackhole") == 0;
 }
 
-/* 1 when the sink rolls back to a checkpoint by itself (truncate): the log always, a Kafka sink
- * only in its exactly-once mode (its truncate does nothing otherwise); the others are read back
- * after a restart instead when the stream asks for it (engine_stream.replay_dedup). */
-static int sink_rolls_back(const struct sink *k, const struct engine_stream *s)
+/* Whether the sink rolls back to a checkpoint by itself (stream_backend.rolls_back); the
+ * others are read back after a restart instead when the stream asks for it (replay_dedup). */
+static bool sink_rolls_back(const struct sink *k)
 {
     if (!k->backend->truncate)
-        return 0;
-    if (strcmp(k->backend->name, "kafka") != 0)
-        return 1;
-    const char *g = stream_property_get(s->props, s->nprops, "sink.delivery-guarantee");
-    return g && strcmp(g, "exactly-once") == 0;
+        return false;
+    return !k->backend->rolls_back || k->backend->rolls_back(k->writer);
 }
 
 static int sink_open(struct run *r, struct sink *k, const char *name)
@@ -256,7 +252,7 @@ static int sink_open(struct run *r, struct sink *k, const char *name)
     if (k->backend->set_progress)
         k->backend->set_progress(k->writer, run_progress, r);
     /* one writer per partition: more tasks than partitions share some (at-least-once then) */
-    if (r->ckpt && s->replay_dedup && !sink_rolls_back(k, s) && task_count(r->o) <= n &&
+    if (r->ckpt && s->replay_dedup && !sink_rolls_back(k) && task_count(r->o) <= n &&
         !(k->replay = sink_replay_new(k->backend, s->location, task_index(r->o), s->props, s->nprops, e, sizeof e)))
         return run_fail(r, "stream \"%s\": %s", name, e);
     return 0;

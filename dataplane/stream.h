@@ -72,6 +72,11 @@ struct stream_backend {
     /* Drops records at or after offset (exactly-once recovery). writer_end_offset and truncate
      * may be NULL (Kafka): such a sink cannot be rolled back and is at-least-once. */
     int (*truncate)(void *writer, uint64_t offset, char *err, size_t errlen);
+    /* Optional (NULL: true when truncate is set): whether this open writer rolls back to a
+     * checkpoint by itself through truncate (Kafka: only in its exactly-once mode, its truncate
+     * does nothing otherwise). A sink that does not is read back after a restart instead when
+     * its stream asks for it (engine_stream.replay_dedup). */
+    bool (*rolls_back)(void *writer);
     /* Optional (read-committed; the embedded log): hold_commits() right after opening makes the
      * writer's records invisible to the engine's readers until commit() publishes them, which
      * the engine does with the sink offset each checkpoint names, once it is written. */

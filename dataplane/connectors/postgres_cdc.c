@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "dataplane/connectors/broker_common.h"
+#include "dataplane/connectors/pg_conn.h"
 #include "dataplane/connectors/pgoutput.h"
 
 #define CDC_MIN_LSN (1ULL << 24) /* where a cluster's WAL starts (0/1000000) */
@@ -200,43 +201,21 @@ static void cdc_tables_free(struct cdc_table *t, int n)
 
 /* ---------------------------------------------------------------- connections */
 
-/* msg on one line, without its trailing blanks, into buf. */
-static const char *cdc_message(const char *msg, char *buf, size_t buflen)
-{
-    snprintf(buf, buflen, "%s", msg ? msg : "");
-    for (char *p = buf; *p; p++)
-        if (*p == '\n' || *p == '\t')
-            *p = ' ';
-    size_t n = strlen(buf);
-    while (n && buf[n - 1] == ' ')
-        buf[--n] = '\0';
-    return buf;
-}
-
 /* A connection to the url of s (a walsender of the database when replication): in UTC, ISO
  * dates and floats that read back the same. NULL with err. */
 static PGconn *cdc_connect(const struct cdc_settings *s, bool replication, char *err, size_t errlen)
 {
-    char timeout[16], m[600];
-    snprintf(timeout, sizeof timeout, "%d", (s->timeout_ms + 999) / 1000);
-    /* later keywords win: the url over the defaults, the password property over the url's */
-    const char *keys[] = {"connect_timeout", "fallback_application_name",     "dbname", "options",
-                          "replication",     s->password ? "password" : NULL, NULL};
-    const char *values[] = {timeout,
-                            "sluice-postgres-cdc",
-                            s->url,
-                            "-c timezone=UTC -c datestyle=ISO -c extra_float_digits=3",
-                            replication ? "database" : "false",
-                            s->password,
-                            NULL};
-    PGconn *c = PQconnectdbParams(keys, values, 1);
-    if (!c || PQstatus(c) != CONNECTION_OK) {
-        snprintf(err, errlen, "postgres-cdc: cannot connect: %s",
-                 cdc_message(c ? PQerrorMessage(c) : "out of memory", m, sizeof m));
-        PQfinish(c);
-        return NULL;
-    }
-    return c;
+    const struct pg_conn_params p = {
+        .url = s->url,
+        .password = s->password,
+        .connect_timeout_s = (s->timeout_ms + 999) / 1000,
+        .application_name = "sluice-postgres-cdc",
+        .application_fallback = true,
+        .options = "-c timezone=UTC -c datestyle=ISO -c extra_float_digits=3",
+        .replication = replication ? "database" : "false",
+        .what = "postgres-cdc",
+    };
+    return pg_conn_open(&p, err, errlen);
 }
 
 /* sql with params on c: its result when its status is want, else NULL with err ("what" says
@@ -244,21 +223,13 @@ static PGconn *cdc_connect(const struct cdc_settings *s, bool replication, char 
 static PGresult *cdc_exec(PGconn *c, const char *sql, int nparams, const char *const *params, ExecStatusType want,
                           const char *what, char *err, size_t errlen)
 {
-    PGresult *res = nparams ? PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0) : PQexec(c, sql);
-    if (PQresultStatus(res) == want)
-        return res;
-    char m[600];
-    snprintf(err, errlen, "postgres-cdc: cannot %s: %s", what, cdc_message(PQerrorMessage(c), m, sizeof m));
-    PQclear(res);
-    return NULL;
+    return pg_conn_exec(c, sql, nparams, params, want, err, errlen, "postgres-cdc: cannot %s", what);
 }
 
 /* sql on c, whose result is not needed: 0, or -1 with err. */
 static int cdc_command(PGconn *c, const char *sql, ExecStatusType want, const char *what, char *err, size_t errlen)
 {
-    PGresult *res = cdc_exec(c, sql, 0, NULL, want, what, err, errlen);
-    PQclear(res);
-    return res ? 0 : -1;
+    return pg_conn_command(c, sql, want, err, errlen, "postgres-cdc: cannot %s", what);
 }
 
 /* ---------------------------------------------------------------- readers */
@@ -781,7 +752,8 @@ static void cdc_lost(struct cdc_reader *kr, const char *e)
 {
     if (kr->r) {
         char m[480];
-        snprintf(kr->down_error, sizeof kr->down_error, "%s", cdc_message(e ? e : PQerrorMessage(kr->r), m, sizeof m));
+        snprintf(kr->down_error, sizeof kr->down_error, "%s",
+                 pg_conn_message(e ? e : PQerrorMessage(kr->r), m, sizeof m));
         PQfinish(kr->r);
     }
     kr->r = NULL;

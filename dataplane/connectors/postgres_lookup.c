@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "dataplane/codec/json_decode.h"
 #include "dataplane/codec/json_encode.h"
+#include "dataplane/connectors/pg_conn.h"
 #include "dataplane/connectors/postgres_sink.h"
 #include "dataplane/sql/sql.h"
 
@@ -39,30 +40,17 @@ struct pg_lookup {
     struct pg_lookup_stats stats;
 };
 
-static const char *one_line(const char *msg, char *buf, size_t size)
-{
-    snprintf(buf, size, "%s", msg ? msg : "");
-    for (char *p = buf; *p; p++)
-        if (*p == '\n' || *p == '\t')
-            *p = ' ';
-    size_t n = strlen(buf);
-    while (n && buf[n - 1] == ' ')
-        buf[--n] = '\0';
-    return buf;
-}
-
 static int pg_lookup_connect(struct pg_lookup *l, char *err, size_t errlen)
 {
     char m[600];
-    const char *keys[] = {"connect_timeout", "application_name", "dbname", l->password ? "password" : NULL, NULL};
-    const char *values[] = {"10", "sluice-postgres-lookup", l->url, l->password, NULL};
+    const struct pg_conn_params p = {.url = l->url,
+                                     .password = l->password,
+                                     .connect_timeout_s = 10,
+                                     .application_name = "sluice-postgres-lookup",
+                                     .what = "postgres lookup"};
     PQfinish(l->conn);
-    l->conn = PQconnectdbParams(keys, values, 1);
-    if (!l->conn || PQstatus(l->conn) != CONNECTION_OK) {
-        snprintf(err, errlen, "postgres lookup: cannot connect: %s",
-                 one_line(l->conn ? PQerrorMessage(l->conn) : "out of memory", m, sizeof m));
+    if (!(l->conn = pg_conn_open(&p, err, errlen)))
         return -1;
-    }
     PGresult *res = PQexec(l->conn, "SET TIME ZONE 'UTC'");
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
@@ -72,7 +60,7 @@ static int pg_lookup_connect(struct pg_lookup *l, char *err, size_t errlen)
         PQclear(res);
     }
     if (!ok)
-        snprintf(err, errlen, "postgres lookup: %s", one_line(PQerrorMessage(l->conn), m, sizeof m));
+        snprintf(err, errlen, "postgres lookup: %s", pg_conn_message(PQerrorMessage(l->conn), m, sizeof m));
     return ok ? 0 : -1;
 }
 
@@ -84,7 +72,8 @@ static char *table_name(struct pg_lookup *l, const char *table, char *err, size_
     PGresult *res = PQexecParams(l->conn, "SELECT to_regclass($1)::text", 1, NULL, params, NULL, NULL, 0);
     char *name = NULL;
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        snprintf(err, errlen, "postgres table \"%s\": %s", table, one_line(PQerrorMessage(l->conn), m, sizeof m));
+        snprintf(err, errlen, "postgres table \"%s\": %s", table,
+                 pg_conn_message(PQerrorMessage(l->conn), m, sizeof m));
     else if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
         snprintf(err, errlen, "postgres table \"%s\" does not exist in database \"%s\"", table, PQdb(l->conn));
     else if (!(name = strdup(PQgetvalue(res, 0, 0))))
@@ -322,7 +311,7 @@ static struct centry *fetch(struct pg_lookup *l, const char *const *params, char
         res = PQexecPrepared(l->conn, "lookup", l->nkeys, params, NULL, NULL, 0);
         if (PQresultStatus(res) == PGRES_TUPLES_OK)
             break;
-        snprintf(err, errlen, "postgres lookup: %s", one_line(PQerrorMessage(l->conn), m, sizeof m));
+        snprintf(err, errlen, "postgres lookup: %s", pg_conn_message(PQerrorMessage(l->conn), m, sizeof m));
         PQclear(res);
         res = NULL;
     }

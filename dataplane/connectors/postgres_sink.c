@@ -13,11 +13,12 @@
 
 #include "dataplane/codec/json_decode.h"
 #include "dataplane/codec/timestamp.h"
+#include "dataplane/connectors/pg_conn.h"
 #include "dataplane/schema_json.h"
 
 #define PG_SINK_MAX_PARAMS 65535 /* the protocol's limit per statement */
 #define PG_SINK_ROWS_PER_STATEMENT 500
-#define PG_SINK_CONNECT_TIMEOUT "10"
+#define PG_SINK_CONNECT_TIMEOUT_S 10
 #define PG_SINK_ROW_STATEMENT "sluice_row"       /* the prepared one-row INSERT */
 #define PG_SINK_DELETE_STATEMENT "sluice_delete" /* the prepared DELETE of one key (upsert) */
 #define PG_SINK_QUOTE_MAX 200                    /* bytes of a record quoted in an error */
@@ -258,19 +259,6 @@ static const struct option_row postgres_options[] = {
 };
 static const struct option_table postgres_option_table = OPTION_TABLE("postgres", postgres_options);
 
-/* libpq's message on one line, without its trailing newline. */
-static const char *pg_message(const char *msg, char *buf, size_t buflen)
-{
-    snprintf(buf, buflen, "%s", msg ? msg : "");
-    for (char *p = buf; *p; p++)
-        if (*p == '\n' || *p == '\t')
-            *p = ' ';
-    size_t n = strlen(buf);
-    while (n && buf[n - 1] == ' ')
-        buf[--n] = '\0';
-    return buf;
-}
-
 static void pg_close_writer(void *writer)
 {
     struct pg_writer *w = writer;
@@ -390,28 +378,27 @@ static int pg_prepare_delete(struct pg_writer *w, char *err, size_t errlen)
     PQclear(res);
     if (!ok)
         snprintf(err, errlen, "postgres table \"%s\": the stream's key cannot delete rows: %s", w->shown,
-                 pg_message(PQerrorMessage(w->conn), m, sizeof m));
+                 pg_conn_message(PQerrorMessage(w->conn), m, sizeof m));
     return ok ? 0 : -1;
 }
 
-/* Connects and sets the session up; -1 with err naming the cause (never the password). */
+/* How a writer (application "sluice-postgres-sink") or a check connects to url. */
+static struct pg_conn_params pg_params(const char *url, const char *password, const char *application)
+{
+    return (struct pg_conn_params){.url = url,
+                                   .password = password,
+                                   .connect_timeout_s = PG_SINK_CONNECT_TIMEOUT_S,
+                                   .application_name = application,
+                                   .what = "postgres"};
+}
+
+/* Connects; -1 with err naming the cause (never the password). */
 static int pg_connect(struct pg_writer *w, const char *url, const char *password, char *err, size_t errlen)
 {
-    char m[600];
-    if (strncmp(url, "postgresql://", 13) != 0 && strncmp(url, "postgres://", 11) != 0) {
-        snprintf(err, errlen, "postgres option \"url\" must be a postgresql:// URI");
+    if (pg_conn_url_check(url, "postgres", err, errlen) != 0)
         return -1;
-    }
-    /* later keywords win: the url over the defaults, the password property over the url's */
-    const char *keys[] = {"connect_timeout", "application_name", "dbname", password ? "password" : NULL, NULL};
-    const char *values[] = {PG_SINK_CONNECT_TIMEOUT, "sluice-postgres-sink", url, password, NULL};
-    w->conn = PQconnectdbParams(keys, values, 1);
-    if (!w->conn || PQstatus(w->conn) != CONNECTION_OK) {
-        snprintf(err, errlen, "postgres: cannot connect: %s",
-                 pg_message(w->conn ? PQerrorMessage(w->conn) : "out of memory", m, sizeof m));
-        return -1;
-    }
-    return 0;
+    const struct pg_conn_params p = pg_params(url, password, "sluice-postgres-sink");
+    return (w->conn = pg_conn_open(&p, err, errlen)) ? 0 : -1;
 }
 
 /* The session's time zone and the prepared one-row INSERT (which shows a type or key mismatch
@@ -419,26 +406,21 @@ static int pg_connect(struct pg_writer *w, const char *url, const char *password
 static int pg_session_setup(struct pg_writer *w, char *err, size_t errlen)
 {
     char m[600];
-    PGresult *res = PQexec(w->conn, "SET TIME ZONE 'UTC'");
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    PQclear(res);
-    if (!ok) {
-        snprintf(err, errlen, "postgres: cannot set up the session: %s",
-                 pg_message(PQerrorMessage(w->conn), m, sizeof m));
+    if (pg_conn_command(w->conn, "SET TIME ZONE 'UTC'", PGRES_COMMAND_OK, err, errlen,
+                        "postgres: cannot set up the session") != 0)
         return -1;
-    }
     struct json_buf sql = {0};
     if (postgres_insert_sql(&sql, w->table, w->columns, w->schema.nfields, w->key, w->nkey, 1) != 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    res = PQprepare(w->conn, PG_SINK_ROW_STATEMENT, sql.data, w->schema.nfields, w->types);
+    PGresult *res = PQprepare(w->conn, PG_SINK_ROW_STATEMENT, sql.data, w->schema.nfields, w->types);
     json_buf_free(&sql);
-    ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
     if (!ok) {
         snprintf(err, errlen, "postgres table \"%s\": the stream's fields cannot be inserted: %s", w->shown,
-                 pg_message(PQerrorMessage(w->conn), m, sizeof m));
+                 pg_conn_message(PQerrorMessage(w->conn), m, sizeof m));
         return -1;
     }
     return pg_prepare_delete(w, err, errlen);
@@ -447,19 +429,15 @@ static int pg_session_setup(struct pg_writer *w, char *err, size_t errlen)
 /* Finds the table and checks that every field is one of its columns. */
 static int pg_check_table(struct pg_writer *w, char *err, size_t errlen)
 {
-    char m[600];
     const char *params[] = {w->shown};
     PGresult *res =
-        PQexecParams(w->conn,
+        pg_conn_exec(w->conn,
                      "SELECT c.oid::regclass::text, a.attname::text FROM pg_class c"
                      "  LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
                      " WHERE c.oid = to_regclass($1) ORDER BY a.attnum",
-                     1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        snprintf(err, errlen, "postgres table \"%s\": %s", w->shown, pg_message(PQerrorMessage(w->conn), m, sizeof m));
-        PQclear(res);
+                     1, params, PGRES_TUPLES_OK, err, errlen, "postgres table \"%s\"", w->shown);
+    if (!res)
         return -1;
-    }
     if (PQntuples(res) == 0) {
         snprintf(err, errlen,
                  "postgres table \"%s\" does not exist in database \"%s\" (create it first: sluice does not "
@@ -664,7 +642,7 @@ static void pg_explain_failure(struct pg_writer *w, const int *keep, int n, cons
             if (!ok) {
                 snprintf(err, errlen, "postgres table \"%s\": cannot write output record %" PRIu64 " (%s): %s",
                          w->shown, w->written + (uint64_t)keep[r], w->records[keep[r]],
-                         pg_message(PQerrorMessage(w->conn), m, sizeof m));
+                         pg_conn_message(PQerrorMessage(w->conn), m, sizeof m));
                 pg_exec_simple(w, "ROLLBACK");
                 return;
             }
@@ -745,7 +723,7 @@ static int pg_flush(void *writer, bool sync, char *err, size_t errlen)
          * on a new one; rows that were committed unacknowledged are written twice, as after a
          * crash (at-least-once) */
         char e[300];
-        pg_message(PQerrorMessage(w->conn), m, sizeof m);
+        pg_conn_message(PQerrorMessage(w->conn), m, sizeof m);
         if (w->progress)
             w->progress(w->progress_ctx);
         PQreset(w->conn);
@@ -753,13 +731,13 @@ static int pg_flush(void *writer, bool sync, char *err, size_t errlen)
             w->progress(w->progress_ctx);
         if (PQstatus(w->conn) != CONNECTION_OK || pg_session_setup(w, e, sizeof e) != 0) {
             snprintf(err, errlen, "postgres table \"%s\": connection lost (%s) and not regained: %s", w->shown, m,
-                     PQstatus(w->conn) == CONNECTION_OK ? e : pg_message(PQerrorMessage(w->conn), e, sizeof e));
+                     PQstatus(w->conn) == CONNECTION_OK ? e : pg_conn_message(PQerrorMessage(w->conn), e, sizeof e));
             return -1;
         }
         rc = pg_write_batch(w, keep, n, per);
     }
     if (rc != 0) {
-        pg_message(PQerrorMessage(w->conn), m, sizeof m);
+        pg_conn_message(PQerrorMessage(w->conn), m, sizeof m);
         if (PQstatus(w->conn) == CONNECTION_OK)
             pg_exec_simple(w, "ROLLBACK");
         pg_explain_failure(w, keep, n, m, err, errlen);
@@ -781,34 +759,23 @@ static void pg_set_progress(void *writer, stream_progress_fn fn, void *ctx)
 /* The check: PQping for the server, a session for the credentials, to_regclass for the table. */
 static void pg_check(const struct stream_property *props, int nprops, struct stream_check *out)
 {
-    char m[600];
     if (stream_options_check(&postgres_option_table, props, nprops, out->error, sizeof out->error) != 0)
         return;
     const char *url = stream_property_get(props, nprops, "url");
-    const char *password = stream_property_get(props, nprops, "password");
     const char *table = stream_property_get(props, nprops, "table");
-    if (strncmp(url, "postgresql://", 13) != 0 && strncmp(url, "postgres://", 11) != 0) {
-        snprintf(out->error, sizeof out->error, "postgres option \"url\" must be a postgresql:// URI");
+    if (pg_conn_url_check(url, "postgres", out->error, sizeof out->error) != 0)
         return;
-    }
-    const char *keys[] = {"connect_timeout", "application_name", "dbname", password ? "password" : NULL, NULL};
-    const char *values[] = {PG_SINK_CONNECT_TIMEOUT, "sluice-check", url, password, NULL};
-    PGPing ping = PQpingParams(keys, values, 1);
+    const struct pg_conn_params p = pg_params(url, stream_property_get(props, nprops, "password"), "sluice-check");
+    PGPing ping = pg_conn_ping(&p);
     out->reachable = ping == PQPING_OK || ping == PQPING_REJECT;
-    PGconn *conn = PQconnectdbParams(keys, values, 1);
-    if (!conn || PQstatus(conn) != CONNECTION_OK) {
-        snprintf(out->error, sizeof out->error, "postgres: cannot connect: %s",
-                 pg_message(conn ? PQerrorMessage(conn) : "out of memory", m, sizeof m));
-        PQfinish(conn);
+    PGconn *conn = pg_conn_open(&p, out->error, sizeof out->error);
+    if (!conn)
         return;
-    }
     out->reachable = out->authenticated = true;
     const char *params[] = {table};
-    PGresult *res = PQexecParams(conn, "SELECT to_regclass($1) IS NOT NULL", 1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        snprintf(out->error, sizeof out->error, "postgres table \"%s\": %s", table,
-                 pg_message(PQerrorMessage(conn), m, sizeof m));
-    else if (!(out->target_present = strcmp(PQgetvalue(res, 0, 0), "t") == 0))
+    PGresult *res = pg_conn_exec(conn, "SELECT to_regclass($1) IS NOT NULL", 1, params, PGRES_TUPLES_OK, out->error,
+                                 sizeof out->error, "postgres table \"%s\"", table);
+    if (res && !(out->target_present = strcmp(PQgetvalue(res, 0, 0), "t") == 0))
         snprintf(out->error, sizeof out->error, "postgres table \"%s\" does not exist in database \"%s\"", table,
                  PQdb(conn));
     PQclear(res);

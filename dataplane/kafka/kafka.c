@@ -943,6 +943,13 @@ static int kafka_truncate(void *writer, uint64_t offset, char *err, size_t errle
     return kafka_eos_recover(kw->eos, kw->recovery, offset, err, errlen);
 }
 
+/* Only an exactly-once writer rolls back to a checkpoint (kafka_truncate). */
+static bool kafka_rolls_back(void *writer)
+{
+    const struct kafka_writer *kw = writer;
+    return kw->eos != NULL;
+}
+
 /* Exactly-once: the checkpoint naming offset is durable; produce up to it in a transaction. */
 static int kafka_commit(void *writer, uint64_t offset, char *err, size_t errlen)
 {
@@ -984,6 +991,7 @@ const struct stream_backend kafka_stream_backend = {
     .flush = kafka_flush,
     .writer_end_offset = kafka_writer_end_offset, /* 0 and no-ops but for exactly-once */
     .truncate = kafka_truncate,
+    .rolls_back = kafka_rolls_back,
     .commit = kafka_commit,
     .close_writer = kafka_close_writer,
     .open_reader = kafka_open_reader,

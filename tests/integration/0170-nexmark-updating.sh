@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Flink's published Nexmark q15-q19 (the updating queries: unbounded GROUP BY, deduplication,
-# Top-N), their INSERT statements as published (q15's and q16's twelve rank counts printed by
-# rank_counts), and a running OVER aggregate, under `sluiced run --bounded` over a datagen bid
+# Top-N), their INSERT statements as published (read from bench/nexmark/ by nexmark_query), and a
+# running OVER aggregate, under `sluiced run --bounded` over a datagen bid
 # stream; the sinks are embedded-log upsert streams with the PRIMARY KEY Flink's upsert sinks
 # would need. The final table each changelog leaves must equal exactly what DuckDB (an
 # independent engine, tests/oracle) computes over the same bids, which a first run copies into
@@ -30,23 +30,14 @@ check() { # N KEYS
   echo "q$n: $(wc -l < "q$n.got") rows from $(wc -l < "q$n.changelog") changes, equal to DuckDB's"
 }
 
-# q15 and q16 count bids, bidders and auctions, in all and per price rank (Flink's rank1-3),
-# with the same twelve aggregates: prints them in DIALECT flink (the published text) or duckdb.
-rank_counts() { # DIALECT
-  local what col ranks
-  for what in bids bidders auctions; do
-    case $what in bids) col='*' ;; bidders) col='distinct bidder' ;; auctions) col='distinct auction' ;; esac
-    if [ "$1" = flink ]; then
-      printf '     count(%s) AS total_%s,\n' "$col" "$what"
-      for ranks in '1:price < 10000' '2:price >= 10000 and price < 1000000' '3:price >= 1000000'; do
-        printf '     count(%s) filter (where %s) AS rank%s_%s,\n' "$col" "${ranks#*:}" "${ranks%%:*}" "$what"
-      done
-    else
-      col=${col/distinct/DISTINCT}
-      printf '  count(%s), count(%s) FILTER (WHERE price < 10000), count(%s) FILTER (WHERE price >= 10000 AND price < 1000000),\n' \
-        "$col" "$col" "$col"
-      printf '  count(%s) FILTER (WHERE price >= 1000000),\n' "$col"
-    fi
+# q15 and q16 count bids, bidders and auctions, in all and per price rank (Flink's rank1-3):
+# their twelve aggregates in DuckDB.
+rank_counts() {
+  local col
+  for col in '*' 'DISTINCT bidder' 'DISTINCT auction'; do
+    printf '  count(%s), count(%s) FILTER (WHERE price < 10000), count(%s) FILTER (WHERE price >= 10000 AND price < 1000000),\n' \
+      "$col" "$col" "$col"
+    printf '  count(%s) FILTER (WHERE price >= 1000000),\n' "$col"
   done | sed '$ s/,$//'
 }
 
@@ -56,17 +47,10 @@ CREATE TABLE nexmark_q15 (`day` VARCHAR, total_bids BIGINT, rank1_bids BIGINT, r
   total_bidders BIGINT, rank1_bidders BIGINT, rank2_bidders BIGINT, rank3_bidders BIGINT, total_auctions BIGINT,
   rank1_auctions BIGINT, rank2_auctions BIGINT, rank3_auctions BIGINT, PRIMARY KEY (`day`) NOT ENFORCED);
 SQL
-cat > q15.insert <<SQL
-INSERT INTO nexmark_q15
-SELECT
-     DATE_FORMAT(\`dateTime\`, 'yyyy-MM-dd') as \`day\`,
-$(rank_counts flink)
-FROM bid
-GROUP BY DATE_FORMAT(\`dateTime\`, 'yyyy-MM-dd');
-SQL
+nexmark_query 15 > q15.insert
 cat > q15.duckdb <<SQL
 SELECT strftime(dateTime, '%Y-%m-%d') AS day,
-$(rank_counts duckdb)
+$(rank_counts)
 FROM bid GROUP BY strftime(dateTime, '%Y-%m-%d')
 SQL
 check 15 day
@@ -78,19 +62,10 @@ CREATE TABLE nexmark_q16 (channel VARCHAR, `day` VARCHAR, `minute` VARCHAR, tota
   rank3_bidders BIGINT, total_auctions BIGINT, rank1_auctions BIGINT, rank2_auctions BIGINT, rank3_auctions BIGINT,
   PRIMARY KEY (channel, `day`) NOT ENFORCED);
 SQL
-cat > q16.insert <<SQL
-INSERT INTO nexmark_q16
-SELECT
-    channel,
-    DATE_FORMAT(\`dateTime\`, 'yyyy-MM-dd') as \`day\`,
-    max(DATE_FORMAT(\`dateTime\`, 'HH:mm')) as \`minute\`,
-$(rank_counts flink)
-FROM bid
-GROUP BY channel, DATE_FORMAT(\`dateTime\`, 'yyyy-MM-dd');
-SQL
+nexmark_query 16 > q16.insert
 cat > q16.duckdb <<SQL
 SELECT channel, strftime(dateTime, '%Y-%m-%d') AS day, max(strftime(dateTime, '%H:%M')),
-$(rank_counts duckdb)
+$(rank_counts)
 FROM bid GROUP BY channel, strftime(dateTime, '%Y-%m-%d')
 SQL
 check 16 channel,day
@@ -101,22 +76,7 @@ CREATE TABLE nexmark_q17 (auction BIGINT, `day` VARCHAR, total_bids BIGINT, rank
   rank3_bids BIGINT, min_price BIGINT, max_price BIGINT, avg_price BIGINT, sum_price BIGINT,
   PRIMARY KEY (auction, `day`) NOT ENFORCED);
 SQL
-cat > q17.insert <<'SQL'
-INSERT INTO nexmark_q17
-SELECT
-     auction,
-     DATE_FORMAT(`dateTime`, 'yyyy-MM-dd') as `day`,
-     count(*) AS total_bids,
-     count(*) filter (where price < 10000) AS rank1_bids,
-     count(*) filter (where price >= 10000 and price < 1000000) AS rank2_bids,
-     count(*) filter (where price >= 1000000) AS rank3_bids,
-     min(price) AS min_price,
-     max(price) AS max_price,
-     avg(price) AS avg_price,
-     sum(price) AS sum_price
-FROM bid
-GROUP BY auction, DATE_FORMAT(`dateTime`, 'yyyy-MM-dd');
-SQL
+nexmark_query 17 > q17.insert
 # Flink's AVG of a BIGINT is a BIGINT: the sum divided by the count as integers (prices are positive)
 cat > q17.duckdb <<'SQL'
 SELECT auction, strftime(dateTime, '%Y-%m-%d') AS day,
@@ -131,13 +91,7 @@ cat > q18.sink <<'SQL'
 CREATE TABLE nexmark_q18 (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR,
   `dateTime` TIMESTAMP(3), extra VARCHAR, PRIMARY KEY (bidder, auction) NOT ENFORCED);
 SQL
-cat > q18.insert <<'SQL'
-INSERT INTO nexmark_q18
-SELECT auction, bidder, price, channel, url, `dateTime`, extra
- FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY bidder, auction ORDER BY `dateTime` DESC) AS rank_number
-       FROM bid)
- WHERE rank_number <= 1;
-SQL
+nexmark_query 18 > q18.insert
 cat > q18.duckdb <<'SQL'
 SELECT auction, bidder, price, channel, url, strftime(dateTime, '%Y-%m-%d %H:%M:%S.%g'), extra
 FROM bid
@@ -150,12 +104,7 @@ cat > q19.sink <<'SQL'
 CREATE TABLE nexmark_q19 (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR,
   `dateTime` TIMESTAMP(3), extra VARCHAR, rank_number BIGINT, PRIMARY KEY (auction, rank_number) NOT ENFORCED);
 SQL
-cat > q19.insert <<'SQL'
-INSERT INTO nexmark_q19
-SELECT * FROM
-(SELECT *, ROW_NUMBER() OVER (PARTITION BY auction ORDER BY price DESC) AS rank_number FROM bid)
-WHERE rank_number <= 10;
-SQL
+nexmark_query 19 > q19.insert
 cat > q19.duckdb <<'SQL'
 SELECT auction, bidder, price, channel, url, strftime(dateTime, '%Y-%m-%d %H:%M:%S.%g'), extra,
   ROW_NUMBER() OVER (PARTITION BY auction ORDER BY price DESC, seq ASC) AS rank_number

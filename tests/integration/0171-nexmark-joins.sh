@@ -6,7 +6,6 @@
 # each changelog leaves must equal exactly what DuckDB (an independent engine, tests/oracle)
 # computes over the same records, which a first run copies into streams and logtool dumps.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/nexmark_queries.sh"
 . "$(dirname "$0")/nexmark_lib.sh" # (it changes to $TEST_TMP)
 people=120 # the generator's blocks: one person, three auctions and 46 bids each
 person_ddl="CREATE TABLE person (id BIGINT, name STRING, emailAddress STRING, creditCard STRING, city STRING, state STRING,
@@ -59,15 +58,7 @@ check() {
 cat > q3.sink <<'SQL'
 CREATE TABLE nexmark_q3 (name VARCHAR, city VARCHAR, state VARCHAR, id BIGINT);
 SQL
-cat > q3.insert <<'SQL'
-INSERT INTO nexmark_q3
-SELECT
-    P.name, P.city, P.state, A.id
-FROM
-    auction AS A INNER JOIN person AS P on A.seller = P.id
-WHERE
-    A.category = 10 and (P.state = 'OR' OR P.state = 'ID' OR P.state = 'CA');
-SQL
+nexmark_query 3 > q3.insert
 cat > q3.duckdb <<'SQL'
 SELECT P.name, P.city, P.state, A.id FROM auction A JOIN person P ON A.seller = P.id
 WHERE A.category = 10 AND (P.state = 'OR' OR P.state = 'ID' OR P.state = 'CA')
@@ -81,15 +72,7 @@ CREATE TABLE nexmark_q20 (auction BIGINT, bidder BIGINT, price BIGINT, channel V
   reserve BIGINT, auction_dateTime TIMESTAMP(3), expires TIMESTAMP(3), seller BIGINT, category BIGINT,
   auction_extra VARCHAR);
 SQL
-cat > q20.insert <<'SQL'
-INSERT INTO nexmark_q20
-SELECT
-    auction, bidder, price, channel, url, B.`dateTime`, B.extra,
-    itemName, description, initialBid, reserve, A.`dateTime`, expires, seller, category, A.extra
-FROM
-    bid AS B INNER JOIN auction AS A on B.auction = A.id
-WHERE A.category = 10;
-SQL
+nexmark_query 20 > q20.insert
 cat > q20.duckdb <<'SQL'
 SELECT auction, bidder, price, channel, url, strftime(B.dateTime, '%Y-%m-%d %H:%M:%S.%g'), B.extra,
   itemName, description, initialBid, reserve, strftime(A.dateTime, '%Y-%m-%d %H:%M:%S.%g'),
@@ -103,19 +86,7 @@ check 20 - bid auction
 cat > q4.sink <<'SQL'
 CREATE TABLE nexmark_q4 (id BIGINT, final BIGINT, PRIMARY KEY (id) NOT ENFORCED);
 SQL
-cat > q4.insert <<'SQL'
-INSERT INTO nexmark_q4
-SELECT
-    Q.category,
-    AVG(Q.final)
-FROM (
-    SELECT MAX(B.price) AS final, A.category
-    FROM auction A, bid B
-    WHERE A.id = B.auction AND B.`dateTime` BETWEEN A.`dateTime` AND A.expires
-    GROUP BY A.id, A.category
-) Q
-GROUP BY Q.category;
-SQL
+nexmark_query 4 > q4.insert
 # Flink's AVG of a BIGINT is a BIGINT: the sum divided by the count as integers (prices are positive)
 cat > q4.duckdb <<'SQL'
 SELECT category, sum(final) // count(final) FROM (
@@ -148,19 +119,7 @@ check 91 person_id,auction_id person auction
 cat > q7.sink <<'SQL'
 CREATE TABLE nexmark_q7 (auction BIGINT, bidder BIGINT, price BIGINT, `dateTime` TIMESTAMP(3), extra VARCHAR);
 SQL
-cat > q7.insert <<'SQL'
-INSERT INTO nexmark_q7
-SELECT B.auction, B.price, B.bidder, B.`dateTime`, B.extra
-from bid B
-JOIN (
-  SELECT MAX(price) AS maxprice, window_end as `dateTime`
-  FROM TABLE(
-          TUMBLE(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '10' SECOND))
-  GROUP BY window_start, window_end
-) B1
-ON B.price = B1.maxprice
-WHERE B.`dateTime` BETWEEN B1.`dateTime`  - INTERVAL '10' SECOND AND B1.`dateTime`;
-SQL
+nexmark_query 7 > q7.insert
 cat > q7.duckdb <<SQL
 SELECT B.auction, B.price, B.bidder, strftime(B.dateTime, '%Y-%m-%d %H:%M:%S.%g'), B.extra
 FROM bid B JOIN (SELECT MAX(price) AS maxprice, $bucket + INTERVAL 10 SECOND AS dateTime FROM bid GROUP BY $bucket) B1
@@ -174,7 +133,7 @@ check 7 - bid
 cat > q8.sink <<'SQL'
 CREATE TABLE nexmark_q8 (id BIGINT, name VARCHAR, stime TIMESTAMP(3));
 SQL
-nexmark_q8_insert > q8.insert
+nexmark_query 8 > q8.insert
 nexmark_q8_duckdb > q8.duckdb
 check 8 - person auction
 
@@ -185,19 +144,7 @@ CREATE TABLE nexmark_q9 (id BIGINT, itemName VARCHAR, description VARCHAR, initi
   `dateTime` TIMESTAMP(3), expires TIMESTAMP(3), seller BIGINT, category BIGINT, extra VARCHAR, auction BIGINT,
   bidder BIGINT, price BIGINT, bid_dateTime TIMESTAMP(3), bid_extra VARCHAR, PRIMARY KEY (id) NOT ENFORCED);
 SQL
-cat > q9.insert <<'SQL'
-INSERT INTO nexmark_q9
-SELECT
-    id, itemName, description, initialBid, reserve, `dateTime`, expires, seller, category, extra,
-    auction, bidder, price, bid_dateTime, bid_extra
-FROM (
-   SELECT A.*, B.auction, B.bidder, B.price, B.`dateTime` AS bid_dateTime, B.extra AS bid_extra,
-     ROW_NUMBER() OVER (PARTITION BY A.id ORDER BY B.price DESC, B.`dateTime` ASC) AS rownum
-   FROM auction A, bid B
-   WHERE A.id = B.auction AND B.`dateTime` BETWEEN A.`dateTime` AND A.expires
-)
-WHERE rownum <= 1;
-SQL
+nexmark_query 9 > q9.insert
 # ties of price and time: the first bid to arrive stays (Flink's Top-N), B.seq in DuckDB
 cat > q9.duckdb <<'SQL'
 SELECT id, itemName, description, initialBid, reserve, strftime(adt, '%Y-%m-%d %H:%M:%S.%g'),
@@ -218,41 +165,7 @@ check 9 id auction bid
 cat > q5.sink <<'SQL'
 CREATE TABLE nexmark_q5 (auction BIGINT, num BIGINT);
 SQL
-# hop_bids INDENT: the published q5's windowing of bid, which it writes twice (its HOP line
-# indented by INDENT spaces)
-hop_bids() {
-  printf '     FROM TABLE(\n%*sHOP(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '"'2'"' SECOND, INTERVAL '"'10'"' SECOND))\n' "$1" ''
-  echo '     GROUP BY auction, window_start, window_end'
-}
-cat > q5.insert <<SQL
-INSERT INTO nexmark_q5
-SELECT AuctionBids.auction, AuctionBids.num
- FROM (
-   SELECT
-     auction,
-     count(*) AS num,
-     window_start AS starttime,
-     window_end AS endtime
-$(hop_bids 13)
- ) AS AuctionBids
- JOIN (
-   SELECT
-     max(CountBids.num) AS maxn,
-     CountBids.starttime,
-     CountBids.endtime
-   FROM (
-     SELECT
-       count(*) AS num,
-       window_start AS starttime,
-       window_end AS endtime
-$(hop_bids 16)
-     ) AS CountBids
-   GROUP BY CountBids.starttime, CountBids.endtime
- ) AS MaxBids
- ON AuctionBids.starttime = MaxBids.starttime AND
-    AuctionBids.endtime = MaxBids.endtime AND
-    AuctionBids.num >= MaxBids.maxn;
-SQL
+nexmark_query 5 > q5.insert
 # the five 10-second windows sliding by 2 seconds that hold each bid
 cat > q5.duckdb <<'SQL'
 WITH w AS (SELECT auction, epoch_ms(dateTime) // 2000 * 2000 - k * 2000 AS ws FROM bid, range(0, 5) t(k)),

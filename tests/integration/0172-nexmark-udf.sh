@@ -15,37 +15,10 @@ bid_ddl=$(nexmark_bid_ddl 0 "$events")
 # ---- q14 ----
 nexmark_copy_bids "$events"
 
-cat > q14.ddl <<'SQL'
-CREATE FUNCTION count_char RETURNS BIGINT AS 'return function(s, c)
-  if s == nil or c == nil then return nil end
-  local n, from = 0, 1
-  while true do
-    local at = string.find(s, c, from, true)
-    if not at then return n end
-    n, from = n + 1, at + 1
-  end
-end' LANGUAGE LUA;
-CREATE TABLE nexmark_q14 (auction BIGINT, bidder BIGINT, price DECIMAL(23, 3), bidTimeType VARCHAR,
-  `dateTime` TIMESTAMP(3), extra VARCHAR, c_counts BIGINT);
-SQL
+nexmark_count_char > q14.ddl
+nexmark_tables 14 >> q14.ddl # the published sink, its WITH options dropped
 # the published INSERT, as in /work/nexmark-queries/q14.sql
-cat > q14.insert <<'SQL'
-INSERT INTO nexmark_q14
-SELECT 
-    auction,
-    bidder,
-    0.908 * price as price,
-    CASE
-        WHEN HOUR(`dateTime`) >= 8 AND HOUR(`dateTime`) <= 18 THEN 'dayTime'
-        WHEN HOUR(`dateTime`) <= 6 OR HOUR(`dateTime`) >= 20 THEN 'nightTime'
-        ELSE 'otherTime'
-    END AS bidTimeType,
-    `dateTime`,
-    extra,
-    count_char(extra, 'c') AS c_counts
-FROM bid
-WHERE 0.908 * price > 1000000 AND 0.908 * price < 50000000;
-SQL
+nexmark_query 14 > q14.insert
 cat > q14.duckdb <<'SQL'
 SELECT auction, bidder, CAST(CAST(0.908 * price AS DECIMAL(23, 3)) AS DOUBLE),
   CASE WHEN hour(dateTime) >= 8 AND hour(dateTime) <= 18 THEN 'dayTime'

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nexmark_lib.sh"
 events=6000
-cat > q12.query <<'SQL'
+{ cat <<'SQL'
 CREATE TABLE nexmark_q12 (
   bidder BIGINT,
   bid_count BIGINT,
@@ -17,18 +17,8 @@ CREATE TABLE nexmark_q12 (
   endtime TIMESTAMP(3)
 );
 
-CREATE VIEW B AS SELECT *, PROCTIME() as p_time FROM bid;
-
-INSERT INTO nexmark_q12
-SELECT
-    bidder,
-    count(*) as bid_count,
-    window_start AS starttime,
-    window_end AS endtime
-FROM TABLE(
-        TUMBLE(TABLE B, DESCRIPTOR(p_time), INTERVAL '10' SECOND))
-GROUP BY bidder, window_start, window_end;
 SQL
+  nexmark_query 12; } > q12.query
 
 # the input, copied into a stream and dumped; DuckDB counts the bids per bidder
 nexmark_copy_bids "$events"

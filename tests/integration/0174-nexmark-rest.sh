@@ -89,10 +89,7 @@ check() {
 cat > q0.sink <<'SQL'
 CREATE TABLE nexmark_q0 (auction BIGINT, bidder BIGINT, price BIGINT, `dateTime` TIMESTAMP(3), extra VARCHAR);
 SQL
-cat > q0.insert <<'SQL'
-INSERT INTO nexmark_q0
-SELECT auction, bidder, price, `dateTime`, extra FROM bid;
-SQL
+nexmark_query 0 > q0.insert
 echo "SELECT auction, bidder, price, strftime(dateTime, $fmt), extra FROM bid" > q0.duckdb
 check 0 - bid
 
@@ -100,16 +97,7 @@ check 0 - bid
 cat > q1.sink <<'SQL'
 CREATE TABLE nexmark_q1 (auction BIGINT, bidder BIGINT, price DECIMAL(23, 3), `dateTime` TIMESTAMP(3), extra VARCHAR);
 SQL
-cat > q1.insert <<'SQL'
-INSERT INTO nexmark_q1
-SELECT
-    auction,
-    bidder,
-    0.908 * price as price, -- convert dollar to euro
-    `dateTime`,
-    extra
-FROM bid;
-SQL
+nexmark_query 1 > q1.insert
 # the exact DECIMAL(23, 3), as final_table.mjs prints the sink's JSON number (no trailing zeros)
 cat > q1.duckdb <<SQL
 SELECT auction, bidder,
@@ -122,10 +110,7 @@ check 1 - bid
 cat > q2.sink <<'SQL'
 CREATE TABLE nexmark_q2 (auction BIGINT, price BIGINT);
 SQL
-cat > q2.insert <<'SQL'
-INSERT INTO nexmark_q2
-SELECT auction, price FROM bid WHERE MOD(auction, 123) = 0;
-SQL
+nexmark_query 2 > q2.insert
 echo "SELECT auction, price FROM bid WHERE auction % 123 = 0" > q2.duckdb
 check 2 - bid
 
@@ -137,22 +122,7 @@ CREATE TABLE nexmark_q6 (
   avg_price  BIGINT
 ) WITH ('connector' = 'print');
 SQL
-cat > q6.insert <<'SQL'
-INSERT INTO nexmark_q6
-SELECT
-    Q.seller,
-    AVG(Q.price) OVER
-        (PARTITION BY Q.seller ORDER BY Q.`dateTime` ROWS BETWEEN 10 PRECEDING AND CURRENT ROW)
-FROM (
-    SELECT *, ROW_NUMBER() OVER (PARTITION BY A.id, A.seller ORDER BY B.price DESC) AS rownum
-    FROM (SELECT A.id, A.seller, B.price, B.`dateTime`
-        FROM auction AS A,
-            bid AS B
-        WHERE A.id = B.auction
-            and B.`dateTime` between A.`dateTime` and A.expires)
-    WHERE rownum <= 1
-) AS Q;
-SQL
+nexmark_query 6 > q6.insert
 # Top-1 ties go to the first bid (arrival order, seq); rows of one time are ordered by their
 # values (id, seller, price); AVG of a BIGINT divides as integers (prices are positive)
 cat > q6.duckdb <<'SQL'
@@ -166,22 +136,8 @@ SQL
 check 6 = auction bid
 
 # ---- q10: every bid with its partition columns, into a sink PARTITIONED BY (dt, hm) ----
-cat > q10.sink <<'SQL'
-CREATE TABLE nexmark_q10 (
-  auction  BIGINT,
-  bidder  BIGINT,
-  price  BIGINT,
-  `dateTime`  TIMESTAMP(3),
-  extra  VARCHAR,
-  dt STRING,
-  hm STRING
-) PARTITIONED BY (dt, hm);
-SQL
-cat > q10.insert <<'SQL'
-INSERT INTO nexmark_q10
-SELECT auction, bidder, price, `dateTime`, extra, DATE_FORMAT(`dateTime`, 'yyyy-MM-dd'), DATE_FORMAT(`dateTime`, 'HH:mm')
-FROM bid;
-SQL
+nexmark_tables 10 > q10.sink # the published DDL, its filesystem options dropped
+nexmark_query 10 > q10.insert
 echo "SELECT auction, bidder, price, strftime(dateTime, $fmt), extra, strftime(dateTime, '%Y-%m-%d'), strftime(dateTime, '%H:%M') FROM bid" > q10.duckdb
 check 10 - bid
 
@@ -190,16 +146,7 @@ check 10 - bid
 cat > q11.sink <<'SQL'
 CREATE TABLE nexmark_q11 (bidder BIGINT, bid_count BIGINT, starttime TIMESTAMP(3), endtime TIMESTAMP(3));
 SQL
-cat > q11.insert <<'SQL'
-INSERT INTO nexmark_q11
-SELECT
-    B.bidder,
-    count(*) as bid_count,
-    SESSION_START(B.`dateTime`, INTERVAL '10' SECOND) as starttime,
-    SESSION_END(B.`dateTime`, INTERVAL '10' SECOND) as endtime
-FROM bid B
-GROUP BY B.bidder, SESSION(B.`dateTime`, INTERVAL '10' SECOND);
-SQL
+nexmark_query 11 > q11.insert
 cat > q11.duckdb <<SQL
 WITH O AS (SELECT bidder, dateTime,
              CASE WHEN dateTime - lag(dateTime) OVER (PARTITION BY bidder ORDER BY dateTime) <= INTERVAL 10 SECOND
@@ -232,21 +179,7 @@ echo "q11 over spread bids: $(wc -l < q11-spread.got) sessions, equal to DuckDB'
 cat > q21.sink <<'SQL'
 CREATE TABLE nexmark_q21 (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, channel_id VARCHAR);
 SQL
-cat > q21.insert <<'SQL'
-INSERT INTO nexmark_q21
-SELECT
-    auction, bidder, price, channel,
-    CASE
-        WHEN lower(channel) = 'apple' THEN '0'
-        WHEN lower(channel) = 'google' THEN '1'
-        WHEN lower(channel) = 'facebook' THEN '2'
-        WHEN lower(channel) = 'baidu' THEN '3'
-        ELSE REGEXP_EXTRACT(url, '(&|^)channel_id=([^&]*)', 2)
-        END
-    AS channel_id FROM bid
-    where REGEXP_EXTRACT(url, '(&|^)channel_id=([^&]*)', 2) is not null or
-          lower(channel) in ('apple', 'google', 'facebook', 'baidu');
-SQL
+nexmark_query 21 > q21.insert
 cat > q21.duckdb <<'SQL'
 WITH X AS (SELECT *, CASE WHEN regexp_matches(url, '(&|^)channel_id=([^&]*)')
                           THEN regexp_extract(url, '(&|^)channel_id=([^&]*)', 2) END AS cid FROM bid)
@@ -262,14 +195,7 @@ cat > q22.sink <<'SQL'
 CREATE TABLE nexmark_q22 (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR,
   dir1 VARCHAR, dir2 VARCHAR, dir3 VARCHAR);
 SQL
-cat > q22.insert <<'SQL'
-INSERT INTO nexmark_q22
-SELECT
-    auction, bidder, price, channel,
-    SPLIT_INDEX(url, '/', 3) as dir1,
-    SPLIT_INDEX(url, '/', 4) as dir2,
-    SPLIT_INDEX(url, '/', 5) as dir3 FROM bid;
-SQL
+nexmark_query 22 > q22.insert
 cat > q22.duckdb <<'SQL'
 SELECT auction, bidder, price, channel,
   CASE WHEN len(string_split(url, '/')) > 3 THEN string_split(url, '/')[4] END,

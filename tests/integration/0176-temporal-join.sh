@@ -75,32 +75,8 @@ awk 'BEGIN { for (k = 0; k < 10000; k++) if (k % 7 != 3) printf "{\"key\":%d,\"v
 mkdir -p q13/streams
 "$logtool" append q13/streams/side_input < side_input.ndjson
 { nexmark_bid_ddl 0 $bids
-  cat <<'SQL'
-CREATE TABLE side_input (
-  key BIGINT,
-  `value` VARCHAR
-);
-CREATE TABLE nexmark_q13 (
-  auction  BIGINT,
-  bidder  BIGINT,
-  price  BIGINT,
-  `dateTime`  TIMESTAMP(3),
-  `value`  VARCHAR
-);
-SQL
-  # q13's INSERT as Flink publishes it
-  cat <<'SQL'
-INSERT INTO nexmark_q13
-SELECT
-    B.auction,
-    B.bidder,
-    B.price,
-    B.`dateTime`,
-    S.`value`
-FROM (SELECT *, PROCTIME() as p_time FROM bid) B
-JOIN side_input FOR SYSTEM_TIME AS OF B.p_time AS S
-ON mod(B.auction, 10000) = S.key;
-SQL
+  nexmark_tables 13 # side_input and the sink as published, their WITH options dropped
+  nexmark_query 13 # q13's INSERT as Flink publishes it
 } > q13.sql
 # unbounded: the datagen bids and the side input (read to its end as of the start) both end
 "$SLUICED" run q13.sql --data-dir q13 2> q13.err || fail "q13 run: $(cat q13.err)"

@@ -174,34 +174,11 @@ fi
 # ---- Nexmark q10 as published -------------------------------------------------------------------
 events=20000
 nexmark_copy_bids "$events"
-# q10's DDL and INSERT as Flink publishes them; only its path placeholders are filled in
-cat > q10.query <<'SQL'
-CREATE TABLE nexmark_q10 (
-  auction  BIGINT,
-  bidder  BIGINT,
-  price  BIGINT,
-  `dateTime`  TIMESTAMP(3),
-  extra  VARCHAR,
-  dt STRING,
-  hm STRING
-) PARTITIONED BY (dt, hm) WITH (
-  'connector' = 'filesystem',
-  'path' = 'file://${NEXMARK_DIR}/data/output/${SUBMIT_TIME}/bid/',
-  'format' = 'csv',
-  'sink.partition-commit.trigger' = 'partition-time',
-  'sink.partition-commit.delay' = '1 min',
-  'sink.partition-commit.policy.kind' = 'success-file',
-  'partition.time-extractor.timestamp-pattern' = '$dt $hm:00',
-  'sink.rolling-policy.rollover-interval' = '1min',
-  'sink.rolling-policy.check-interval' = '1min'
-);
-
-INSERT INTO nexmark_q10
-SELECT auction, bidder, price, `dateTime`, extra, DATE_FORMAT(`dateTime`, 'yyyy-MM-dd'), DATE_FORMAT(`dateTime`, 'HH:mm')
-FROM bid;
-SQL
+# q10's DDL and INSERT as Flink publishes them (bench/nexmark/q10.sql); only its path
+# placeholders are filled in
 { nexmark_bid_ddl 0 "$events"
-  sed "s|file://\${NEXMARK_DIR}/data/output/\${SUBMIT_TIME}/bid/|file://$TEST_TMP/q10/bid/|" q10.query; } > q10.sql
+  sed "s|file://\${NEXMARK_DIR}/data/output/\${SUBMIT_TIME}/bid/|file://$TEST_TMP/q10/bid/|" \
+    "$SLUICE_ROOT/bench/nexmark/q10.sql"; echo; } > q10.sql
 grep -q "PARTITIONED BY (dt, hm)" q10.sql || fail "q10.sql is not the published query"
 "$SLUICED" run --bounded --data-dir q10d q10.sql 2> q10.err || fail "q10 run: $(cat q10.err)"
 [ "$(find q10/bid -mindepth 2 -maxdepth 2 -type d -name 'hm=*' | wc -l)" -ge 1 ] || fail "no dt=/hm= directories"

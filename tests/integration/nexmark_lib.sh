@@ -1,9 +1,11 @@
-# nexmark_lib.sh — sourced by the Nexmark integration tests (0170-0173) after lib.sh: the DuckDB
-# oracle's check, the datagen bid table and the copy of its records the oracle reads.
+# nexmark_lib.sh — sourced by the Nexmark integration tests (0170-0178) after lib.sh: the DuckDB
+# oracle's check, the published queries' statements, the datagen bid table and the copy of its
+# records the oracle reads.
 oracle="$SLUICE_ROOT/tests/oracle"
 [ -d "$oracle/node_modules/@duckdb/node-api" ] || { echo "tests/oracle/node_modules missing: run make deps"; exit 77; }
 command -v node >/dev/null || { echo "node not installed"; exit 77; }
 cd "$TEST_TMP"
+. "$SLUICE_ROOT/tests/integration/nexmark_queries.sh" # nexmark_query: the published statements
 logtool="$SLUICE_ROOT/${BUILD:-build}/rel/tests/tools/logtool"
 bid_columns='auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, dateTime TIMESTAMP, extra VARCHAR'
 # nexmark_bid_ddl RATE EVENTS: the datagen bid table of EVENTS records at RATE a second (0: at once)

@@ -44,24 +44,12 @@ stream nexmark_q20 '{"fields":[{"name":"auction","type":"BIGINT"},{"name":"bidde
 stream auction_bids '{"fields":[{"name":"auction_id","type":"BIGINT"},{"name":"category","type":"BIGINT"},{"name":"bidder","type":"BIGINT"},{"name":"price","type":"BIGINT"},{"name":"bid_time","type":"TIMESTAMP(3)"}],"primary_key":["auction_id","bidder","price","bid_time"]}'; SID[left]=$ID
 
 # ---- the queries (Flink's Nexmark text) and DuckDB's over the same records ----------------------
-q3_sql="INSERT INTO nexmark_q3
-SELECT
-    P.name, P.city, P.state, A.id
-FROM
-    auction AS A INNER JOIN person AS P on A.seller = P.id
-WHERE
-    A.category = 10 and (P.state = 'OR' OR P.state = 'ID' OR P.state = 'CA');"
+q3_sql=$(nexmark_query 3)
 q3_duckdb="SELECT P.name, P.city, P.state, A.id FROM auction A JOIN person P ON A.seller = P.id
 WHERE A.category = 10 AND (P.state = 'OR' OR P.state = 'ID' OR P.state = 'CA')"
-q8_sql=$(nexmark_q8_insert)
+q8_sql=$(nexmark_query 8)
 q8_duckdb=$(nexmark_q8_duckdb)
-q20_sql="INSERT INTO nexmark_q20
-SELECT
-    auction, bidder, price, channel, url, B.\`dateTime\`, B.extra,
-    itemName, description, initialBid, reserve, A.\`dateTime\`, expires, seller, category, A.extra
-FROM
-    bid AS B INNER JOIN auction AS A on B.auction = A.id
-WHERE A.category = 10;"
+q20_sql=$(nexmark_query 20)
 q20_duckdb="SELECT auction, bidder, price, channel, url, strftime(B.dateTime, '%Y-%m-%d %H:%M:%S.%g'), B.extra,
   itemName, description, initialBid, reserve, strftime(A.dateTime, '%Y-%m-%d %H:%M:%S.%g'),
   strftime(expires, '%Y-%m-%d %H:%M:%S.%g'), seller, category, A.extra
