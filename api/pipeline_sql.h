@@ -64,6 +64,11 @@ struct plan *pipeline_compile_sql(const char *sql, pipeline_schema_fn lookup, vo
  * accepted whatever the sink, as a preview shows it as a changelog. */
 struct plan *pipeline_compile_preview_sql(const char *sql, pipeline_schema_fn lookup, void *ctx, int accept_updates,
                                           struct pipeline_sql_error *err);
+/* The same, where the SQL may call the n functions (borrowed; declared ones do: the plan is then
+ * for its schema, not to run). */
+struct plan *pipeline_compile_preview_sql_with(const char *sql, pipeline_schema_fn lookup, void *ctx,
+                                               int accept_updates, const struct sql_function_def *functions,
+                                               int nfunctions, struct pipeline_sql_error *err);
 
 /* EXPLAIN of sql (INSERT INTO ... SELECT ..., a bare SELECT ..., either with or without a
  * leading EXPLAIN) against the streams lookup finds and the n functions (borrowed): 0 with

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "api/pipeline_sql.h"
+#include "api/resources.h"
 #include "api/worker_child.h"
 #include "common/clock.h"
 #include "common/fs.h"
@@ -61,7 +62,8 @@ struct preview_catalog {
     bool db_failed;
     struct preview_stream streams[PREVIEW_MAX_STREAMS];
     int n;
-    char *text; /* the SQL compiled (a SELECT wrapped in an INSERT), for the worker */
+    char *text;        /* the SQL compiled (a SELECT wrapped in an INSERT), for the worker */
+    json_t *functions; /* the spec's [{"name", "returns", "source"}]: the tenant's functions */
 };
 
 static void preview_catalog_free(struct preview_catalog *c)
@@ -69,6 +71,7 @@ static void preview_catalog_free(struct preview_catalog *c)
     for (int i = 0; i < c->n; i++)
         json_decref(c->streams[i].schema);
     free(c->text);
+    json_decref(c->functions);
 }
 
 static json_t *preview_schema(void *vctx, const char *name)
@@ -124,6 +127,47 @@ static bool preview_is_select(const char *sql)
     return strncasecmp(sql, "SELECT", 6) == 0 && !isalnum((unsigned char)sql[6]) && sql[6] != '_';
 }
 
+/* The tenant's checked functions whose names occur in sql, with their Lua source, as the
+ * worker's spec gives them (the child defines them; the api never loads Lua) into
+ * cat->functions. 0, or -1 with resp filled. */
+static int preview_function_sources(struct preview_catalog *cat, const char *sql, struct api_response *resp)
+{
+    const char *params[] = {sql};
+    PGresult *res = api_db_query(cat->req, resp,
+                                 "SELECT name, returns, source FROM functions WHERE kind IS NOT NULL"
+                                 " AND strpos(lower($1), lower(name)) > 0 ORDER BY name",
+                                 1, params);
+    if (!res)
+        return -1;
+    cat->functions = json_array();
+    for (int i = 0; cat->functions && i < PQntuples(res); i++)
+        json_array_append_new(cat->functions, json_pack("{s:s,s:s,s:s}", "name", PQgetvalue(res, i, 0), "returns",
+                                                        PQgetvalue(res, i, 1), "source", PQgetvalue(res, i, 2)));
+    PQclear(res);
+    return cat->functions ? 0 : api_fail(resp, API_INTERNAL, NULL, "out of memory");
+}
+
+/* Compiles text against the tenant's streams and functions (declared from their stored facts,
+ * sql_function_declare: no Lua here). A plan, or NULL (resp filled after a database error). */
+static struct plan *preview_compile_text(const char *text, struct preview_catalog *cat, struct api_response *resp,
+                                         struct pipeline_sql_error *err)
+{
+    struct sql_function_def *defs = NULL;
+    int ndefs = 0;
+    if (resource_pipeline_functions(cat->req, resp, text, &defs, &ndefs) < 0) {
+        cat->db_failed = true;
+        return NULL;
+    }
+    struct plan *plan = pipeline_compile_preview_sql_with(text, preview_schema, cat, 1, defs, ndefs, err);
+    sql_function_defs_free(defs, (size_t)ndefs);
+    if (plan && ndefs > 0 && preview_function_sources(cat, text, resp) != 0) {
+        plan_free(plan);
+        cat->db_failed = true;
+        return NULL;
+    }
+    return plan;
+}
+
 /* Compiles the request's SQL: a plan, or NULL with resp filled (422, or a database error). */
 static struct plan *preview_compile(const char *sql, struct preview_catalog *cat, struct api_response *resp)
 {
@@ -143,7 +187,7 @@ static struct plan *preview_compile(const char *sql, struct preview_catalog *cat
     }
     cat->text = text;
     struct pipeline_sql_error err;
-    struct plan *plan = pipeline_compile_preview_sql(text, preview_schema, cat, 1, &err);
+    struct plan *plan = preview_compile_text(text, cat, resp, &err);
     if (plan && plan_is_explain(plan)) { /* it names no sink to run into */
         plan_free(plan);
         api_fail(resp, API_INVALID_SQL, json_pack("{s:s,s:i,s:i}", "field", "sql", "line", 1, "column", 1),
@@ -537,6 +581,8 @@ static int preview_spawn(struct preview_relay *pr, const char *text_sql, const s
                                                : timeout_ms / 10 > 200 ? 200
                                                                        : timeout_ms / 10)),
                   "sandbox", "seccomp", 1);
+    if (spec && cat->functions && json_array_size(cat->functions) > 0)
+        json_object_set(spec, "functions", cat->functions);
     char *spec_text = spec ? json_dumps(spec, JSON_COMPACT) : NULL;
     json_decref(spec);
     if (!spec_text) {

@@ -68,6 +68,14 @@ static void preview_catalog_free(struct preview_catalog *c)
         schema_free_fields(&c->schemas[i]);
 }
 
+/* Cell col (0 name, 1 returns, 2 source) of function i of the spec's "functions". */
+static const char *preview_function_cell(const void *rows, int i, int col)
+{
+    static const char *const keys[] = {"name", "returns", "source"};
+    const char *v = json_string_value(json_object_get(json_array_get(rows, (size_t)i), keys[col]));
+    return v ? v : "";
+}
+
 /* ---- output ----------------------------------------------------------------------------- */
 
 /* Writes all of buf to stdout (a pipe to the api); returns 0 or -1. */
@@ -300,6 +308,9 @@ int preview_worker_run(json_t *spec, char *err, size_t errlen)
     bool earliest = json_is_true(json_object_get(spec, "earliest"));
 
     struct preview_catalog cat = {0};
+    json_t *fns = json_object_get(spec, "functions");
+    struct sql_function_def *defs = NULL; /* loaded here, in the sandbox: one that does not load is left out */
+    int ndefs = sql_functions_define((int)json_array_size(fns), preview_function_cell, fns, &defs);
     struct preview_partition *parts = NULL;
     int nparts = 0;
     struct preview_run r = {.limit = limit > 0 ? limit : 10};
@@ -307,7 +318,9 @@ int preview_worker_run(json_t *spec, char *err, size_t errlen)
     if (preview_catalog_load(&cat, json_object_get(spec, "streams"), err, errlen) != 0)
         goto out;
     struct sql_error se = {0};
-    struct plan_options po = {.sink_accepts_updates = 1}; /* a preview shows the changelog */
+    struct plan_options po = {.sink_accepts_updates = 1, /* a preview shows the changelog */
+                              .functions = defs,
+                              .nfunctions = ndefs > 0 ? ndefs : 0};
     if (!(r.plan = plan_compile_with(sql, preview_lookup, &cat, &po, &se))) {
         sql_error_format(&se, err, errlen);
         goto out;
@@ -358,5 +371,6 @@ out:
     arena_free(r.arena);
     plan_free(r.plan);
     preview_catalog_free(&cat);
+    sql_function_defs_free(defs, (size_t)(ndefs > 0 ? ndefs : 0));
     return rc;
 }

@@ -9,7 +9,9 @@
  *    "sources": [{"dir": ".../streams/<id>", "partitions": N}],  each stream the query reads,
  *                                               in the plan's order (plan_source_at); an older
  *                                               spec's one "source": {...} is read as [it]
- *    "limit": N, "earliest": bool, "deadline_mono_ms": CLOCK_MONOTONIC ms to stop reading at}
+ *    "limit": N, "earliest": bool, "deadline_mono_ms": CLOCK_MONOTONIC ms to stop reading at,
+ *    "functions"?: [{"name", "returns", "source"}]}  the tenant's functions the query may call,
+ *                                               loaded (Lua) here in the sandbox, never in the api
  * Output (stdout), each line flushed as it is made:
  *   {"type":"row","op":"+I","row":{...}}            one per output row with its kind, at most limit
  *   {"type":"progress","records_read":N,"skipped":N,"first_error"?:"..."}   as they change

@@ -125,6 +125,26 @@ cmp -s want.ndjson got.ndjson || { diff want.ndjson got.ndjson | head -5; fail "
 records "$SUMS" > sums.ndjson
 assert_eq "$(jq -s '[.[].total] | add' sums.ndjson)" "$(jq -s '[.[].price] | add' bids.ndjson)" "lua_total over every window"
 assert_eq "$(jq -s '[.[].cnt] | add' sums.ndjson)" "$N" "every bid in a window"
+# a preview calls the tenant's functions too: the sandboxed preview worker loads their source
+call POST /v1/preview "$(jq -cn '{sql: "SELECT auction, extra, count_char(extra, '"'a'"') AS n FROM bids", start: "earliest", limit: 20}')"
+expect 200
+assert_eq "$(jq -r '.rows | length' <<<"$RESP")" 20 "a preview calling count_char: its rows"
+assert_eq "$(jq -c '[.rows[] | select(.n != (if .extra == null then null else ((.extra | length) - (.extra | gsub("a"; "") | length)) end))] | length' <<<"$RESP")" 0 \
+  "each preview row's count_char as jq counts it"
+# one that never returns ends by the preview's timeout (the instruction budget fails each call;
+# the api kills the child at timeout_ms), and the api still answers
+call POST /v1/functions '{"name":"forever","returns":"BIGINT","source":"return function(x) while true do end end"}'
+expect 201
+t0=$(date +%s%N)
+call POST /v1/preview '{"sql":"SELECT forever(auction) AS n FROM bids","start":"earliest","timeout_ms":1500}'
+expect 200
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "a preview whose function never returns: ${ms} ms, $(jq -c '{rows: (.rows | length), timed_out, skipped, first_error}' <<<"$RESP")"
+assert_eq "$(jq -r '.rows | length' <<<"$RESP")" 0 "no row from a function that never returns"
+jq -e '.timed_out or (.skipped > 0 and (.first_error | test("budget")))' <<<"$RESP" >/dev/null ||
+  fail "the preview neither timed out nor skipped the rows: $RESP"
+[ "$ms" -lt 6000 ] || fail "the preview took $ms ms, past its 1500 ms timeout"
+call GET "/v1/functions/$F"; expect 200
 call DELETE "/v1/functions/$F"; expect 409 conflict
 assert_eq "$(jq -r .error.details.used_by <<<"$RESP")" 'pipeline "count"' "a function in use names its pipeline"
 
@@ -141,6 +161,9 @@ call POST /v1/pipelines '{"name":"steal","sql":"INSERT INTO counted SELECT aucti
 expect 422 invalid_sql
 assert_contains "$(jq -r .error.message <<<"$RESP")" 'unknown function "count_char"' "the other tenant's function is unknown"
 assert_eq "$(jq -r .error.details.column <<<"$RESP")" 44 "the error points at the call"
+call POST /v1/preview '{"sql":"SELECT count_char(extra, '"'"'a'"'"') AS n FROM bids"}'
+expect 422 invalid_sql
+assert_contains "$(jq -r .error.message <<<"$RESP")" 'unknown function "count_char"' "nor can its preview call it"
 # its own function of the same name is its own
 call POST /v1/functions '{"name":"count_char","returns":"BIGINT","source":"return function(s, c) return -1 end"}'
 expect 201
