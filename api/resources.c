@@ -173,6 +173,14 @@ static const struct resource_column connection_columns[] = {
     COMMON_COLUMNS_TAIL,
 };
 
+/* A pipeline of the tenant that names postgres connection c as a lookup join's table: its name,
+ * maybe quoted, then FOR SYSTEM_TIME (names are letters, digits, '_' and '-': no pattern
+ * characters), unless a stream of that name exists (the SQL then reads the stream). */
+#define CONNECTION_LOOKUP_USER                                                                                         \
+    "c.connector = 'postgres' AND p.sql ~* ('(^|[^A-Za-z0-9_])[`\"]?' || c.name || "                                   \
+    "'[`\"]?\\s+FOR\\s+SYSTEM_TIME') AND NOT EXISTS (SELECT 1 FROM streams s WHERE lower(s.name) = lower(c.name))"
+
+/* A connection is in use by a pipeline that reads its table in a lookup join. */
 const struct resource_kind resource_connections = {
     "connection",
     "connections",
@@ -182,7 +190,8 @@ const struct resource_kind resource_connections = {
     connection_columns,
     "max_connections",
     true,
-    NULL,
+    "SELECT 'pipeline \"' || p.name || '\" (lookup join)' FROM pipelines p, connections c "
+    "WHERE c.id = $1 AND " CONNECTION_LOOKUP_USER " LIMIT 1",
     connection_validate,
     NULL,
 };
@@ -789,9 +798,33 @@ out:
     return rc;
 }
 
+/* Renaming a postgres connection that a pipeline reads as a lookup join's table would break the
+ * pipeline: 409 conflict naming it. 0, or -1 with resp filled. */
+static int connection_check_rename(struct api_request *req, json_t *body, bool create, struct api_response *resp)
+{
+    const char *name = json_string_value(json_object_get(body, "name"));
+    if (create || !name)
+        return 0;
+    const char *params[] = {req->params.values[0], name};
+    PGresult *res = api_db_query(req, resp,
+                                 "SELECT p.name, c.name FROM pipelines p, connections c "
+                                 "WHERE c.id = $1 AND c.name <> $2 AND " CONNECTION_LOOKUP_USER " LIMIT 1",
+                                 2, params);
+    if (!res)
+        return -1;
+    int rc = 0;
+    if (PQntuples(res) > 0)
+        rc = api_fail(resp, API_CONFLICT, json_pack("{s:s,s:s}", "field", "name", "pipeline", PQgetvalue(res, 0, 0)),
+                      "pipeline \"%s\" reads connection \"%s\" as a lookup join's table; change or delete the "
+                      "pipeline before renaming the connection",
+                      PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return rc;
+}
+
 static int connection_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
 {
-    if (connection_check_partition_key(req, body, resp) < 0)
+    if (connection_check_partition_key(req, body, resp) < 0 || connection_check_rename(req, body, create, resp) < 0)
         return -1;
     json_t *refs = json_object_get(body, "secret_refs"), *v;
     const char *prop;

@@ -100,9 +100,9 @@ stream '{"name":"enriched","schema":{"fields":[{"name":"id","type":"BIGINT"},{"n
   {"name":"amount","type":"BIGINT"}]}}'; ENRICHED=$ID
 call POST /v1/secrets '{"name":"crm-password","value":"crm-pw"}'; expect 201
 # the table's connection: never activated (no sink task), it only says where the table is
-create_id /v1/connections "{\"name\":\"crm_customers\",\"connector\":\"postgres\",\"type\":\"sink\",
+CRMC=$(create_id /v1/connections "{\"name\":\"crm_customers\",\"connector\":\"postgres\",\"type\":\"sink\",
   \"stream\":\"customers\",\"properties\":{\"url\":\"$CRM\",\"table\":\"customers\",
-  \"lookup.cache.max-rows\":\"100\",\"lookup.cache.ttl\":\"10 min\"},\"secret_refs\":{\"password\":\"crm-password\"}}" >/dev/null
+  \"lookup.cache.max-rows\":\"100\",\"lookup.cache.ttl\":\"10 min\"},\"secret_refs\":{\"password\":\"crm-password\"}}")
 FEED=$(create_id /v1/connections '{"name":"order-feed","connector":"http","type":"source","stream":"orders"}')
 call POST "/v1/connections/$FEED/activate"; expect 200
 
@@ -152,5 +152,18 @@ no_secret_in_proc "$pid" crm-pw
 call PATCH "/v1/streams/$ORDERS" '{"schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"customer","type":"BIGINT"}]}}'
 expect 409 conflict
 assert_eq "$(jq -r .error.details.pipeline <<<"$RESP")" enrich "the pipeline a schema change would break"
+# so are deleting and renaming the connection whose table it reads; a postgres connection no
+# pipeline reads is deleted and renamed, and an update keeping the name passes
+call DELETE "/v1/connections/$CRMC"; expect 409 conflict
+assert_eq "$(jq -r .error.details.used_by <<<"$RESP")" 'pipeline "enrich" (lookup join)' "the lookup table's pipeline"
+call PATCH "/v1/connections/$CRMC" '{"name":"crm_renamed"}'; expect 409 conflict
+assert_eq "$(jq -r '[.error.details.field, .error.details.pipeline] | join(" ")' <<<"$RESP")" "name enrich" \
+  "the rename the pipeline would not survive"
+assert_contains "$(jq -r .error.message <<<"$RESP")" 'reads connection "crm_customers" as a lookup join' "its message"
+call PATCH "/v1/connections/$CRMC" '{"name":"crm_customers","description":"the CRM"}'; expect 200
+SPARE=$(create_id /v1/connections "{\"name\":\"crm_spare\",\"connector\":\"postgres\",\"type\":\"sink\",
+  \"stream\":\"customers\",\"properties\":{\"url\":\"$CRM\",\"table\":\"customers\"}}")
+call PATCH "/v1/connections/$SPARE" '{"name":"crm_spare2"}'; expect 200
+call DELETE "/v1/connections/$SPARE"; expect 204
 
 echo ok
