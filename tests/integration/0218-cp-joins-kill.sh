@@ -102,7 +102,8 @@ restarts() { sql "SELECT restarts FROM tasks WHERE resource_id = '$1'"; }
 restarted_since() { [ "$(restarts "$1")" -gt "$2" ] && [ "$(sql "SELECT state FROM tasks WHERE resource_id = '$1'")" = running ]; }
 inputs_open() { [ "$(sql "SELECT count(*) FROM connections WHERE id IN ('$CA', '$CB') AND actual_state = 'completed'")" -lt 2 ]; }
 round=0
-while inputs_open && [ "$round" -lt 8 ]; do
+# at most 4 rounds: the fifth SIGKILL of a worker within 300 s is a crash loop, and the task fails
+while inputs_open && [ "$round" -lt 4 ]; do
   round=$((round + 1))
   sleep 0.8
   declare -A before=()
