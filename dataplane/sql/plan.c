@@ -2238,9 +2238,26 @@ static void clear_state(struct plan *p)
     }
 }
 
+/* The next length-prefixed blob of r (a rank's, an OVER's or a join's state): its bytes, *n of
+ * them, or NULL when r is short or malformed. */
+static const char *read_blob(struct window_reader *r, size_t *n)
+{
+    uint64_t len = 0;
+    window_get(r, &len, sizeof len);
+    if (r->bad || len > r->len - r->pos)
+        return NULL;
+    const char *blob = r->p + r->pos;
+    r->pos += len;
+    *n = (size_t)len;
+    return blob;
+}
+
 static int read_state(struct plan *p, struct window_reader *r)
 {
     int nstate = 0;
+    struct sql_error ignored;
+    const char *b;
+    size_t n;
     for (int i = 0; i < p->nqueries; i++) {
         struct query *q = p->queries[i];
         nstate += is_stateful(q);
@@ -2249,33 +2266,15 @@ static int read_state(struct plan *p, struct window_reader *r)
         if (q->op.kind == OP_GROUP_AGG && group_table_read(&q->groups, r) < 0)
             return -1;
     }
-    for (int i = 0; i < p->nranks; i++) {
-        uint64_t n = 0;
-        struct sql_error ignored;
-        window_get(r, &n, sizeof n);
-        if (r->bad || n > r->len - r->pos || rank_restore(p->ranks[i]->rank, r->p + r->pos, n, &ignored) < 0)
+    for (int i = 0; i < p->nranks; i++, nstate++)
+        if (!(b = read_blob(r, &n)) || rank_restore(p->ranks[i]->rank, b, n, &ignored) < 0)
             return -1;
-        r->pos += n;
-        nstate++;
-    }
-    for (int i = 0; i < p->novers; i++) {
-        uint64_t n = 0;
-        struct sql_error ignored;
-        window_get(r, &n, sizeof n);
-        if (r->bad || n > r->len - r->pos || over_restore(p->overs[i]->over, r->p + r->pos, n, &ignored) < 0)
+    for (int i = 0; i < p->novers; i++, nstate++)
+        if (!(b = read_blob(r, &n)) || over_restore(p->overs[i]->over, b, n, &ignored) < 0)
             return -1;
-        r->pos += n;
-        nstate++;
-    }
-    for (int i = 0; i < p->njoins; i++) {
-        uint64_t n = 0;
-        struct sql_error ignored;
-        window_get(r, &n, sizeof n);
-        if (r->bad || n > r->len - r->pos || join_restore(p->joins[i]->join, r->p + r->pos, n, &ignored) < 0)
+    for (int i = 0; i < p->njoins; i++, nstate++)
+        if (!(b = read_blob(r, &n)) || join_restore(p->joins[i]->join, b, n, &ignored) < 0)
             return -1;
-        r->pos += n;
-        nstate++;
-    }
     if (!nstate) {
         int64_t none = -1;
         window_get(r, &none, sizeof none);
