@@ -73,8 +73,70 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
   fi
 fi
 
+# run_integration T NAME LANE: one integration test (in the background), its result in
+# $logdir/NAME.rc as "exit-status seconds". Each test has its own database, $TEST_TMP and
+# lane: the lane's share of free_port's range (tests/integration/lib.sh), so that two tests
+# running at once never pick the same port.
+run_integration() {
+  local t=$1 name=$2 lane=$3 db rc start reports found
+  db="t_${name//[^a-zA-Z0-9]/_}"
+  psql -q "$base_url" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
+  export DATABASE_URL="${base_url%/sluice}/$db" TEST_LANE=$lane TEST_LANES=$jobs
+  export TEST_TMP="$root/$build/test-tmp/$name"
+  rm -rf "$TEST_TMP"; mkdir -p "$TEST_TMP"
+  start=$(date +%s)
+  timeout --kill-after=10 "${TEST_TIMEOUT:-300}" bash "$t" >"$logdir/$name.log" 2>&1
+  rc=$?
+  if [ "$san_reports" = 1 ] && reports=$(grep -rlsIE 'ERROR: (Address|Leak)Sanitizer|runtime error: ' \
+       "$logdir/$name.log" "$TEST_TMP"); then
+    found=$(for f in $reports; do
+      echo "sanitizer report in $f:"; grep -hE -A12 'ERROR: (Address|Leak)Sanitizer|runtime error: ' "$f" | head -n 40
+    done)
+    echo "$found" >>"$logdir/$name.log"
+    if [ $rc -eq 0 ] || [ $rc -eq 77 ]; then rc=1; fi
+  fi
+  echo "$rc $(( $(date +%s) - start ))" >"$logdir/$name.rc"
+}
+
+# report_integration NAME: counts and prints the result run_integration left.
+report_integration() {
+  local name=$1 rc secs
+  read -r rc secs <"$logdir/$name.rc" 2>/dev/null || { rc=1; secs=?; }
+  if [ "$rc" -eq 0 ]; then
+    passed=$((passed + 1)); printf 'ok    %-50s %ss\n' "$name" "$secs"
+  elif [ "$rc" -eq 77 ]; then
+    skipped=$((skipped + 1)); printf 'skip  %-50s %s\n' "$name" "$(tail -n 1 "$logdir/$name.log")"
+  else
+    failed=$((failed + 1)); failures+=("$name")
+    printf 'FAIL  %-50s exit %s after %ss (log: %s)\n' "$name" "$rc" "$secs" "$logdir/$name.log"
+    tail -n 40 "$logdir/$name.log" | sed 's/^/      /'
+  fi
+}
+
+# TEST_JOBS integration tests run at once (default 2: most of a test's time is spent waiting on
+# the processes it started). A test whose file has the line "# test: alone" (timing-sensitive
+# kill rounds, CPU-heavy fuzzing or browsing) runs with no other test beside it.
+declare -A running=() lanes=()
+reap_one() { # waits for one running test and reports it
+  local pid
+  wait -n -p pid "${!running[@]}" || true
+  [ -n "${pid:-}" ] && [ -n "${running[$pid]:-}" ] || return 0
+  report_integration "${running[$pid]}"
+  unset "lanes[${running[$pid]}]" "running[$pid]"
+}
+free_lane() {
+  local l used
+  for ((l = 0; l < jobs; l++)); do
+    used=false
+    for n in "${!lanes[@]}"; do [ "${lanes[$n]}" = "$l" ] && used=true; done
+    $used || { echo "$l"; return; }
+  done
+  echo 0
+}
+
 if [ "$what" = all ] || [ "$what" = integration ]; then
-  echo "== integration tests ($SLUICED)"
+  jobs=${TEST_JOBS:-2}
+  echo "== integration tests ($SLUICED, $jobs at a time)"
   pgdir=$(mktemp -d "$root/var/test-pg.XXXXXX" 2>/dev/null || { mkdir -p "$root/var"; mktemp -d "$root/var/test-pg.XXXXXX"; })
   if ! base_url=$(PG_FSYNC=off scripts/pg.sh start "$pgdir"); then
     echo "FAIL  could not start the test PostgreSQL"; failed=$((failed + 1))
@@ -88,33 +150,18 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
         $wanted || continue
       fi
       name=$(basename "$t" .sh)
-      db="t_${name//[^a-zA-Z0-9]/_}"
-      psql -q "$base_url" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
-      export DATABASE_URL="${base_url%/sluice}/$db"
-      export TEST_TMP="$root/$build/test-tmp/$name"
-      rm -rf "$TEST_TMP"; mkdir -p "$TEST_TMP"
-      start=$(date +%s)
-      timeout --kill-after=10 "${TEST_TIMEOUT:-300}" bash "$t" >"$logdir/$name.log" 2>&1
-      rc=$?
-      if [ "$san_reports" = 1 ] && reports=$(grep -rlsIE 'ERROR: (Address|Leak)Sanitizer|runtime error: ' \
-           "$logdir/$name.log" "$TEST_TMP"); then
-        found=$(for f in $reports; do
-          echo "sanitizer report in $f:"; grep -hE -A12 'ERROR: (Address|Leak)Sanitizer|runtime error: ' "$f" | head -n 40
-        done)
-        echo "$found" >>"$logdir/$name.log"
-        if [ $rc -eq 0 ] || [ $rc -eq 77 ]; then rc=1; fi
+      if grep -q '^# test: alone' "$t"; then
+        while [ ${#running[@]} -gt 0 ]; do reap_one; done
       fi
-      secs=$(( $(date +%s) - start ))
-      if [ $rc -eq 0 ]; then
-        passed=$((passed + 1)); printf 'ok    %-50s %ss\n' "$name" "$secs"
-      elif [ $rc -eq 77 ]; then
-        skipped=$((skipped + 1)); printf 'skip  %-50s %s\n' "$name" "$(tail -n 1 "$logdir/$name.log")"
-      else
-        failed=$((failed + 1)); failures+=("$name")
-        printf 'FAIL  %-50s exit %s after %ss (log: %s)\n' "$name" "$rc" "$secs" "$logdir/$name.log"
-        tail -n 40 "$logdir/$name.log" | sed 's/^/      /'
+      while [ ${#running[@]} -ge "$jobs" ]; do reap_one; done
+      lane=$(free_lane)
+      run_integration "$t" "$name" "$lane" &
+      running[$!]=$name; lanes[$name]=$lane
+      if grep -q '^# test: alone' "$t"; then
+        while [ ${#running[@]} -gt 0 ]; do reap_one; done
       fi
     done
+    while [ ${#running[@]} -gt 0 ]; do reap_one; done
   fi
 fi
 

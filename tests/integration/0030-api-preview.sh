@@ -146,7 +146,7 @@ preview '{"sql":"SELECT auction, price FROM nexbids WHERE price > 100","limit":5
 expect 200
 assert_eq "$(jq -c '[(.rows | length), .truncated, ([.rows[].price > 100] | all)]' <<<"$RESP")" '[5,true,true]' \
   "latest preview of datagen bids (cp log: $(tail -n 5 "$TEST_TMP/cp.log"))"
-preview '{"sql":"SELECT auction FROM nexbids","start":"earliest","limit":1000,"timeout_ms":100}'
+preview '{"sql":"SELECT auction FROM nexbids","start":"earliest","limit":1000,"timeout_ms":1500}'
 expect 200
 [ "$(jq .records_read <<<"$RESP")" -ge 5 ] || fail "earliest preview read too little: $RESP"
 call POST "/v1/connections/$GEN/deactivate"

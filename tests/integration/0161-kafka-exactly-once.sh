@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone (timing-sensitive kill rounds: scripts/test.sh runs it with no other test beside it)
 # Exactly-once into Kafka ('sink.delivery-guarantee' = 'exactly-once') on the mock cluster: a
 # `sluiced run` Kafka → SQL → Kafka is SIGKILLed at random points several times, each restart
 # resuming from its checkpoint, and a read_committed consumer of the sink topic then sees each

@@ -13,10 +13,7 @@ pg_start() {
 }
 # Move it below the ephemeral port range, so no client socket can take its port while it is down.
 as_pg "$bindir/pg_ctl" -D "$pg/data" -m fast -w stop >/dev/null
-for _ in $(seq 1 50); do
-  port=$((20000 + RANDOM % 12000))
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
-done
+port=$(free_port)
 pg_start
 DATABASE_URL="${base%:*}:$port/sluice"
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone (its kills or checks must land while its input is still being written: scripts/test.sh runs it with no other test beside it)
 # The real worker killed with SIGKILL mid-run is restarted and loses nothing: a bounded datagen
 # connection writes exactly N bids (and completes), a pipeline copies them, its worker is
 # SIGKILLed while copying (before the copy is complete), and the copy ends up with exactly the N
@@ -10,7 +11,7 @@ N=30000
 live_start k1 kill-corp --sync-ms 200 --backoff-initial-ms 100
 BIDS=$(create_id /v1/streams "{\"name\":\"bids\",\"schema\":{\"fields\":$BID_FIELDS}}")
 COPY=$(create_id /v1/streams '{"name":"copy","schema":{"fields":[{"name":"auction","type":"BIGINT"},{"name":"bidder","type":"BIGINT"},{"name":"price","type":"BIGINT"}]}}')
-C=$(create_id /v1/connections "{\"name\":\"gen\",\"connector\":\"datagen\",\"type\":\"source\",\"stream\":\"bids\",\"properties\":{\"kind\":\"bid\",\"events\":\"$N\",\"rate\":\"10000\"}}")
+C=$(create_id /v1/connections "{\"name\":\"gen\",\"connector\":\"datagen\",\"type\":\"source\",\"stream\":\"bids\",\"properties\":{\"kind\":\"bid\",\"events\":\"$N\",\"rate\":\"5000\"}}")
 P=$(create_id /v1/pipelines '{"name":"copier","sql":"INSERT INTO copy SELECT auction, bidder, price FROM bids"}')
 call POST "/v1/pipelines/$P/activate"; expect 200
 call POST "/v1/connections/$C/activate"; expect 200

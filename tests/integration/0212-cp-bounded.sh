@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone (its kills or checks must land while its input is still being written: scripts/test.sh runs it with no other test beside it)
 # Bounded pipelines through the api and the controlplane with the real worker: a windowed COUNT
 # over a datagen connection with `events` N reaches `completed` once the connection has, and its
 # output windows count every one of the N records (the last windows fire at the end of the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone (its kills or checks must land while its input is still being written: scripts/test.sh runs it with no other test beside it)
 # task_count > 1 on a pipeline that reads several streams: the tasks split its rows by join key
 # (each reads every partition of both inputs and processes the rows whose key hashes to it).
 # A q3-like join of person and auction, fed by bounded datagen connections, runs through the

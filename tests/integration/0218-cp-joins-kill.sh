@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone (timing-sensitive kill rounds: scripts/test.sh runs it with no other test beside it)
 # Multi-input pipelines through the api and the controlplane with the real worker, SIGKILLed
 # while they run: three streams (person, auction, bid) fed by bounded datagen connections;
 # pipelines running Nexmark q3, q8 and q20 as Flink publishes them and a LEFT JOIN into an

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone (its kills or checks must land while its input is still being written: scripts/test.sh runs it with no other test beside it)
 # PostgreSQL sink connections through the api, the controlplane and the real worker: a datagen
 # source fills a stream, a postgres sink (insert mode) copies it into a table of a PostgreSQL
 # cluster of the test's own (not the platform's: the egress policy refuses that), compared row by row with the stream's records; an upsert

@@ -50,11 +50,12 @@ as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; 
 # bg CMD...: run in the background, killed when the test ends.
 bg() { "$@" & T_PIDS+=($!); }
 # free_port: an unused loopback TCP port, below the kernel's ephemeral range (32768 up): there
-# a port taken by an outgoing connection refuses connects yet cannot be bound.
+# a port taken by an outgoing connection refuses connects yet cannot be bound. Tests that run at
+# the same time (scripts/test.sh, TEST_JOBS) each draw from their own lane's share of the range.
 free_port() {
-  local p
+  local p span=$((12000 / ${TEST_LANES:-1}))
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 12000))
+    p=$((20000 + ${TEST_LANE:-0} * span + RANDOM % span))
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
   done
   return 1
