@@ -59,9 +59,24 @@ run_unit() {
 }
 
 if [ "$what" = all ] || [ "$what" = unit ]; then
-  echo "== unit tests (plain and ASan/UBSan)"
-  for bin in $build/rel/tests/unit/*_test $build/san/tests/unit/*_test; do
-    [ -x "$bin" ] && run_unit "$root/$bin"
+  echo "== unit tests (plain and ASan/UBSan, side by side)"
+  # the two builds' unit tests run at once, each list in its own subshell, which leaves its
+  # printed lines, its counts and its failures in files read back here
+  for kind in rel san; do
+    (
+      passed=0 failed=0 failures=()
+      for bin in $build/$kind/tests/unit/*_test; do
+        [ -x "$bin" ] && run_unit "$root/$bin"
+      done
+      echo "$passed $failed ${failures[*]}" >"$logdir/unit-$kind.counts"
+    ) >"$logdir/unit-$kind.out" 2>&1 &
+  done
+  wait
+  for kind in rel san; do
+    cat "$logdir/unit-$kind.out"
+    read -r p f rest <"$logdir/unit-$kind.counts" || { p=0 f=1 rest="unit-$kind"; }
+    passed=$((passed + p)) failed=$((failed + f))
+    for n in $rest; do failures+=("$n"); done
   done
   # Who may include and call whom (issue 14): a broken rule fails the run like a failed test.
   if BUILD=$build scripts/check-layering.sh >"$logdir/check-layering.log" 2>&1; then
