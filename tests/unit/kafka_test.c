@@ -198,7 +198,8 @@ END_TEST
 /* One record read back from partition 0 at offset with the given extra properties. */
 static void read_one(const struct stream_property *extra, int nextra, uint64_t offset, char *out, size_t outlen)
 {
-    struct stream_property p[8];
+    struct stream_property p[12];
+    ck_assert_int_le(nprops + nextra, 12);
     memcpy(p, props, (size_t)nprops * sizeof *p);
     if (nextra > 0)
         memcpy(p + nprops, extra, (size_t)nextra * sizeof *p);
