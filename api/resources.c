@@ -780,8 +780,11 @@ static int connection_check_schema(struct api_request *req, const struct stream_
     }
     const char *key;
     json_t *v;
-    json_object_foreach(props, key, v) if (json_is_string(v)) sp[i++] =
-        (struct stream_property){key, json_string_value(v)};
+    json_object_foreach(props, key, v)
+    {
+        if (json_is_string(v))
+            sp[i++] = (struct stream_property){key, json_string_value(v)};
+    }
     sp[i++] = (struct stream_property){"__schema", schema};
     char option[300] = "", msg[1000];
     int rc = b->check_connection(sp, (int)i, strcmp(type, "sink") == 0, option, sizeof option, msg, sizeof msg);

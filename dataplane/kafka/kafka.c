@@ -104,10 +104,22 @@ static int kafka_check_connection(const struct stream_property *props, int nprop
         return -1;
     const char *guarantee = stream_property_get(props, nprops, "sink.delivery-guarantee");
     const char *keys = stream_property_get(props, nprops, "key.fields");
+    const char *format = stream_property_get(props, nprops, "format");
+    bool debezium = format && strcmp(format, "debezium-json") == 0, raw = format && strcmp(format, "raw") == 0;
+    if (keys && *keys && (debezium || (raw && !sink))) {
+        snprintf(option, optlen, "key.fields");
+        snprintf(err, errlen, "'key.fields': a %s of format %s takes no key fields", sink ? "sink" : "source", format);
+        return -1;
+    }
     for (int i = 0; i < nprops; i++) {
         const char *field = props[i].key + strlen(KAFKA_META_OPTION);
         if (strncmp(props[i].key, KAFKA_META_OPTION, strlen(KAFKA_META_OPTION)) != 0)
             continue;
+        if (debezium) {
+            snprintf(option, optlen, "%s", props[i].key);
+            snprintf(err, errlen, "'%s': metadata columns take format json or raw, not debezium-json", props[i].key);
+            return -1;
+        }
         size_t n = strlen(field);
         for (const char *k = keys; k; k = strchr(k, ';') ? strchr(k, ';') + 1 : NULL)
             if (strncmp(k, field, n) == 0 && (k[n] == ';' || k[n] == '\0')) {

@@ -633,6 +633,14 @@ START_TEST(test_connection_options)
          "metadata.t",
          "'metadata.t': an exactly-once sink writes no headers or timestamps yet; leave it out or use "
          "'sink.delivery-guarantee' = 'at-least-once'"},
+        {false,
+         {{"format", "debezium-json"}, {"metadata.h", "headers"}},
+         "metadata.h",
+         "'metadata.h': metadata columns take format json or raw, not debezium-json"},
+        {true,
+         {{"format", "debezium-json"}, {"key.fields", "k"}},
+         "key.fields",
+         "'key.fields': a sink of format debezium-json takes no key fields"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct stream_property q[4] = {{"__schema", CONN_SCHEMA}};
