@@ -737,6 +737,62 @@ static int connection_check_path(struct api_request *req, const struct stream_ba
     return 0;
 }
 
+/* The schema of the connection's stream as JSON text (new; NULL: none found, or -1 on a
+ * database failure): the body's stream by name, else (update) the stored one. */
+static int connection_stream_schema(struct api_request *req, json_t *body, bool create, struct api_response *resp,
+                                    char **schema)
+{
+    const char *stream = json_string_value(json_object_get(body, "stream"));
+    *schema = NULL;
+    if (!stream && create)
+        return 0;
+    const char *params[] = {stream ? stream : req->params.values[0]};
+    PGresult *res = api_db_query(req, resp,
+                                 stream ? "SELECT schema::text FROM streams WHERE name = $1"
+                                        : "SELECT s.schema::text FROM connections c JOIN streams s ON s.id = "
+                                          "c.stream_id WHERE c.id = $1",
+                                 1, params);
+    if (!res)
+        return -1;
+    if (PQntuples(res) == 1 && !(*schema = strdup(PQgetvalue(res, 0, 0)))) {
+        PQclear(res);
+        return api_fail(resp, API_INTERNAL, NULL, "out of memory");
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* The connector's own check of the connection's properties against its stream's schema and its
+ * direction (stream_backend.check_connection): a 422 naming the option. */
+static int connection_check_schema(struct api_request *req, const struct stream_backend *b, json_t *body, bool create,
+                                   const char *type, json_t *props, struct api_response *resp)
+{
+    char *schema;
+    if (connection_stream_schema(req, body, create, resp, &schema) != 0)
+        return -1;
+    if (!schema) /* no such stream: the stream reference's own check answers */
+        return 0;
+    size_t n = json_object_size(props), i = 0;
+    struct stream_property *sp = calloc(n + 1, sizeof *sp);
+    if (!sp) {
+        free(schema);
+        return api_fail(resp, API_INTERNAL, NULL, "out of memory");
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(props, key, v)
+    {
+        if (json_is_string(v))
+            sp[i++] = (struct stream_property){key, json_string_value(v)};
+    }
+    sp[i++] = (struct stream_property){"__schema", schema};
+    char option[300] = "", msg[1000];
+    int rc = b->check_connection(sp, (int)i, strcmp(type, "sink") == 0, option, sizeof option, msg, sizeof msg);
+    free(sp);
+    free(schema);
+    return rc == 0 ? 0 : connection_fail_option(resp, "properties", option, msg);
+}
+
 /* The connection as it will be (body over the stored row on update) checked against its
  * connector: known, of a type it supports, with options its table allows. */
 static int connection_validate_connector(struct api_request *req, json_t *body, bool create, struct api_response *resp)
@@ -790,6 +846,8 @@ static int connection_validate_connector(struct api_request *req, json_t *body, 
                                           json_is_object(refs) ? refs : NULL, resp) != 0)
         goto out;
     if (b->tenant_files && b->location_key && connection_check_path(req, b, props, resp) != 0)
+        goto out;
+    if (b->check_connection && connection_check_schema(req, b, body, create, type, props, resp) != 0)
         goto out;
     rc = 0;
 out:

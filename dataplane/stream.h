@@ -134,6 +134,13 @@ struct stream_backend {
      * STRING". Such a field comes in "__schema" with "metadata": "key" (and "virtual": true),
      * so it wants_schema. */
     const char *const *metadata;
+    /* Optional: checks a connection's options against its stream's schema (the property
+     * "__schema", {"fields": [...]}) and its direction (sink: true), beyond what the option
+     * table can (an option naming a field the stream lacks, or of the wrong type; read-only
+     * metadata on a sink). 0, or -1 with err and the option at fault in option (its key, for
+     * the API's 422). The API calls it at create and update; the backend itself when it opens. */
+    int (*check_connection)(const struct stream_property *props, int nprops, bool sink, char *option, size_t optlen,
+                            char *err, size_t errlen);
 };
 
 /* The backend called name ("log", "datagen", "kafka" in binaries linked with

@@ -74,6 +74,11 @@ static const struct option_row kafka_options[] = {
      .flags = OPTION_REQUIRED,
      .help = "host:port of the brokers"},
     {.name = KAFKA_PROPERTY_PREFIX, .type = OPTION_STRING, .flags = OPTION_PREFIX, .help = "a librdkafka setting"},
+    {.name = KAFKA_META_OPTION,
+     .type = OPTION_ENUM,
+     .flags = OPTION_PREFIX,
+     .values = kafka_meta_names,
+     .help = "'metadata.FIELD' = 'key': the stream's field FIELD is the record's metadata key (kafka_meta.h)"},
 };
 static const struct option_table kafka_option_table = OPTION_TABLE("kafka", kafka_options);
 
@@ -86,6 +91,63 @@ static int kafka_check_options(const struct stream_property *props, int nprops, 
             option_check(&kafka_option_table, props[i].key, props[i].value, err, errlen) != 0)
             return -1;
     return 0;
+}
+
+/* stream_backend.check_connection: the key options and 'metadata.FIELD' against the stream's
+ * schema; a field both in the key and a metadata column; metadata an exactly-once sink cannot
+ * write. */
+static int kafka_check_connection(const struct stream_property *props, int nprops, bool sink, char *option,
+                                  size_t optlen, char *err, size_t errlen)
+{
+    if (kafka_key_check(props, nprops, sink, option, optlen, err, errlen) != 0 ||
+        kafka_meta_check(props, nprops, sink, option, optlen, err, errlen) != 0)
+        return -1;
+    const char *guarantee = stream_property_get(props, nprops, "sink.delivery-guarantee");
+    const char *keys = stream_property_get(props, nprops, "key.fields");
+    const char *format = stream_property_get(props, nprops, "format");
+    bool debezium = format && strcmp(format, "debezium-json") == 0, raw = format && strcmp(format, "raw") == 0;
+    if (keys && *keys && (debezium || (raw && !sink))) {
+        snprintf(option, optlen, "key.fields");
+        snprintf(err, errlen, "'key.fields': a %s of format %s takes no key fields", sink ? "sink" : "source", format);
+        return -1;
+    }
+    for (int i = 0; i < nprops; i++) {
+        const char *field = props[i].key + strlen(KAFKA_META_OPTION);
+        if (strncmp(props[i].key, KAFKA_META_OPTION, strlen(KAFKA_META_OPTION)) != 0)
+            continue;
+        if (debezium) {
+            snprintf(option, optlen, "%s", props[i].key);
+            snprintf(err, errlen, "'%s': metadata columns take format json or raw, not debezium-json", props[i].key);
+            return -1;
+        }
+        size_t n = strlen(field);
+        for (const char *k = keys; k; k = strchr(k, ';') ? strchr(k, ';') + 1 : NULL)
+            if (strncmp(k, field, n) == 0 && (k[n] == ';' || k[n] == '\0')) {
+                snprintf(option, optlen, "%s", props[i].key);
+                snprintf(err, errlen, "'%s': field \"%s\" is in 'key.fields' already", props[i].key, field);
+                return -1;
+            }
+        if (sink && guarantee && strcmp(guarantee, "exactly-once") == 0) {
+            snprintf(option, optlen, "%s", props[i].key);
+            snprintf(err, errlen,
+                     "'%s': an exactly-once sink writes no headers or timestamps yet; leave it out or use "
+                     "'sink.delivery-guarantee' = 'at-least-once'",
+                     props[i].key);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* kafka_check_connection as a reader or writer of topic opens, with the topic in err. */
+static int kafka_check_at_open(const char *topic, const struct stream_property *props, int nprops, bool sink, char *err,
+                               size_t errlen)
+{
+    char option[300], e[600];
+    if (kafka_check_connection(props, nprops, sink, option, sizeof option, e, sizeof e) == 0)
+        return 0;
+    snprintf(err, errlen, "kafka topic \"%s\": %s", topic, e);
+    return -1;
 }
 
 /* Settings a client gets before the user's properties.*, which win. */
@@ -303,8 +365,11 @@ static int kafka_raw_field(struct kafka_reader *kr, const struct stream_property
     size_t i, columns = 0; /* but METADATA ones */
     json_array_foreach(fields, i, f)
     {
-        if (!json_object_get(f, "metadata") && columns++ == 0)
-            name = json_string_value(json_object_get(f, "name"));
+        const char *field = json_string_value(json_object_get(f, "name"));
+        char option[300];
+        snprintf(option, sizeof option, KAFKA_META_OPTION "%s", field ? field : "");
+        if (!json_object_get(f, "metadata") && !stream_property_get(props, nprops, option) && columns++ == 0)
+            name = field;
     }
     if (name && columns == 1)
         kr->raw_field = strdup(name);
@@ -407,11 +472,12 @@ static int kafka_open_reader(const char *topic, int partition, uint64_t offset, 
     kr->debezium = kafka_debezium(props, nprops);
     if (kafka_key_spec_parse(props, nprops, &kr->key, err, errlen) != 0)
         goto fail;
-    if (kr->key.nfields > 0 && (kr->debezium || kr->key.raw_key || kr->key.raw_value)) {
-        snprintf(err, errlen, "kafka topic \"%s\": a source takes key.fields with format json and key.format json only",
-                 kr->topic);
+    if (kr->key.nfields > 0 && (kr->debezium || kr->key.raw_value)) {
+        snprintf(err, errlen, "kafka topic \"%s\": a source takes key.fields with format json only", kr->topic);
         goto fail;
     }
+    if (kafka_check_at_open(kr->topic, props, nprops, false, err, errlen) != 0)
+        goto fail;
     if (kr->key.raw_value && kafka_raw_field(kr, props, nprops, err, errlen) != 0)
         goto fail;
     if (kafka_meta_parse(props, nprops, &kr->meta, err, errlen) != 0)
@@ -780,7 +846,8 @@ static int kafka_open_writer(const char *topic, int partition, const struct stre
         snprintf(err, errlen, "kafka topic \"%s\": format debezium-json takes no key.fields", kw->topic);
         goto fail;
     }
-    if (kafka_writer_meta(kw, exactly_once, props, nprops, err, errlen) != 0)
+    if (kafka_writer_meta(kw, exactly_once, props, nprops, err, errlen) != 0 ||
+        kafka_check_at_open(kw->topic, props, nprops, true, err, errlen) != 0)
         goto fail;
     if (exactly_once && kafka_writer_eos_open(kw, partition, n, txn_id, props, nprops, err, errlen) != 0)
         goto fail;
@@ -1007,5 +1074,6 @@ const struct stream_backend kafka_stream_backend = {
     .full_worker = true,  /* librdkafka */
     .wants_schema = true, /* format raw: the one column's name; METADATA columns */
     .metadata = kafka_meta_keys,
+    .check_connection = kafka_check_connection,
     .network = true,
 };

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataplane/schema_json.h"
+
 void kafka_key_spec_free(struct kafka_key_spec *spec)
 {
     for (int i = 0; i < spec->nfields; i++)
@@ -124,6 +126,8 @@ int kafka_key_split(const struct kafka_key_spec *spec, const char *data, size_t 
         return -1;
     }
     int rc = *has_key ? split_key(spec, row, key, err, errlen) : 0;
+    if (rc == 0 && spec->raw_key && json_is_null(json_object_get(row, spec->fields[0])))
+        *has_key = false; /* a raw key of SQL NULL: no key */
     if (rc == 0 && spec->except_key)
         for (int i = 0; i < spec->nfields; i++)
             json_object_del(row, spec->fields[i]);
@@ -143,15 +147,27 @@ int kafka_key_split(const struct kafka_key_spec *spec, const char *data, size_t 
     return rc;
 }
 
+/* key.format raw: the key's text as {field: "text"} (null: no key), or NULL when it is no
+ * UTF-8 text. */
+static json_t *raw_key_object(const char *field, const char *key, size_t keylen)
+{
+    json_t *text = key ? json_stringn(key, keylen) : json_null();
+    return text ? json_pack("{s:o}", field, text) : NULL;
+}
+
 int kafka_key_merge(const struct kafka_key_spec *spec, const char *key, size_t keylen, const char *value, size_t len,
                     struct json_buf *out, char *err, size_t errlen)
 {
     out->len = 0;
-    json_t *k = key ? json_loadb(key, keylen, 0, NULL) : NULL;
+    json_t *k = spec->raw_key ? raw_key_object(spec->fields[0], key, keylen)
+                : key         ? json_loadb(key, keylen, 0, NULL)
+                              : NULL;
     json_t *v = json_loadb(value, len, 0, NULL);
     int rc = -1;
     if (!json_is_object(v))
         snprintf(err, errlen, "a value that is no JSON object");
+    else if (!json_is_object(k) && spec->raw_key)
+        snprintf(err, errlen, "a key that is no UTF-8 text (key.format raw)");
     else if (!json_is_object(k))
         snprintf(err, errlen, "a key that is no JSON object (key.fields with key.format json)");
     else {
@@ -182,5 +198,52 @@ int kafka_raw_row(const char *field, const char *data, size_t len, struct json_b
     else
         rc = 0;
     json_decref(row);
+    return rc;
+}
+
+/* The quoted option at the start of msg ("'key.format' needs ...") into option, else fallback. */
+static void option_of_message(const char *msg, const char *fallback, char *option, size_t optlen)
+{
+    const char *end = msg[0] == '\'' ? strchr(msg + 1, '\'') : NULL;
+    if (end)
+        snprintf(option, optlen, "%.*s", (int)(end - msg - 1), msg + 1);
+    else
+        snprintf(option, optlen, "%s", fallback);
+}
+
+int kafka_key_check(const struct stream_property *props, int nprops, bool sink, char *option, size_t optlen, char *err,
+                    size_t errlen)
+{
+    struct kafka_key_spec spec;
+    if (kafka_key_spec_parse(props, nprops, &spec, err, errlen) != 0) {
+        option_of_message(err, "key.fields", option, optlen);
+        return -1;
+    }
+    const char *text = stream_property_get(props, nprops, "__schema");
+    json_t *schema = text ? json_loads(text, 0, NULL) : NULL, *f;
+    int rc = 0;
+    for (int i = 0; schema && rc == 0 && i < spec.nfields; i++) {
+        const char *type = NULL;
+        size_t k;
+        bool found = false;
+        json_array_foreach(json_object_get(schema, "fields"), k, f)
+        {
+            const char *name = json_string_value(json_object_get(f, "name"));
+            if (!found && name && strcmp(name, spec.fields[i]) == 0)
+                found = true, type = json_string_value(json_object_get(f, "type"));
+        }
+        enum value_type vt;
+        if (!found)
+            rc = -1, snprintf(err, errlen, "'key.fields': the stream has no field \"%s\"", spec.fields[i]);
+        else if (!sink && spec.raw_key &&
+                 (!type || schema_type_from_name(type, &vt) != 0 || value_type_base(vt) != VT_STRING))
+            rc = -1,
+            snprintf(err, errlen, "'key.fields': a source reads a raw key into a STRING field, and \"%s\" is %s",
+                     spec.fields[i], type ? type : "of no type");
+    }
+    if (rc != 0)
+        snprintf(option, optlen, "key.fields");
+    json_decref(schema);
+    kafka_key_spec_free(&spec);
     return rc;
 }

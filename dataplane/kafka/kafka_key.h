@@ -8,7 +8,9 @@
  *   format = raw          the value is the row's one field as text (a sink); a source makes
  *                         each record's bytes (UTF-8 text) the stream's one column
  * A sink splits each row (a JSON object) into key and value; a source with key.fields merges
- * the key's fields into the value's object (key.format json; the value's own win). */
+ * the key's fields into the value's object (key.format json), or the key's text into the one
+ * key field (key.format raw: a STRING field; null when a record has no key); the value's own
+ * fields win. */
 #ifndef SLUICE_DATAPLANE_KAFKA_KAFKA_KEY_H
 #define SLUICE_DATAPLANE_KAFKA_KAFKA_KEY_H
 
@@ -31,13 +33,20 @@ int kafka_key_spec_parse(const struct stream_property *props, int nprops, struct
 void kafka_key_spec_free(struct kafka_key_spec *spec);
 /* Whether spec changes anything (a key, a trimmed or raw value). */
 bool kafka_key_spec_active(const struct kafka_key_spec *spec);
-/* Row data[len] (a JSON object) into key (len 0 with *has_key false when no key.fields) and
- * value. 0, or -1 with err naming the field that is missing or the row that is no object. */
+/* Row data[len] (a JSON object) into key (len 0 with *has_key false when no key.fields, or when
+ * the raw key's field is null) and value. 0, or -1 with err naming the field that is missing or the row that is no
+ * object. */
 int kafka_key_split(const struct kafka_key_spec *spec, const char *data, size_t len, struct json_buf *key,
                     bool *has_key, struct json_buf *value, char *err, size_t errlen);
 /* Source side: value (a JSON object) with the key's fields (a JSON object) added into out. */
 int kafka_key_merge(const struct kafka_key_spec *spec, const char *key, size_t keylen, const char *value, size_t len,
                     struct json_buf *out, char *err, size_t errlen);
+
+/* The key options against the stream's schema (the property "__schema"; nothing to check
+ * without it): well formed, every key field in the stream, a source's raw key field a STRING
+ * (sink false). 0, or -1 with err and the option at fault in option. */
+int kafka_key_check(const struct stream_property *props, int nprops, bool sink, char *option, size_t optlen, char *err,
+                    size_t errlen);
 
 /* Source, format raw: the row {field: data[len] as a string} into out; -1 when data is no
  * UTF-8 text. */

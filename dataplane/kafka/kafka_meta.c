@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dataplane/codec/timestamp.h"
+#include "dataplane/schema_json.h"
 
 const char *const kafka_meta_keys[] = {
     [KAFKA_META_HEADERS] = "headers STRING",
@@ -20,16 +21,25 @@ const char *const kafka_meta_keys[] = {
     NULL,
 };
 
+const char *const kafka_meta_names[] = {
+    [KAFKA_META_HEADERS] = "headers",
+    [KAFKA_META_TIMESTAMP] = "timestamp",
+    [KAFKA_META_TIMESTAMP_TYPE] = "timestamp-type",
+    [KAFKA_META_OFFSET] = "offset",
+    [KAFKA_META_PARTITION] = "partition",
+    [KAFKA_META_TOPIC] = "topic",
+    NULL,
+};
+
 const char kafka_meta_not_object[] = "a record must be a JSON object";
 
 /* ---------------------------------------------------------------- the schema's columns */
 
-/* The metadata key called name (up to its type), or -1. */
+/* The metadata key called name, or -1. */
 static int kafka_meta_key_find(const char *name)
 {
-    size_t len = strlen(name);
-    for (int i = 0; kafka_meta_keys[i]; i++)
-        if (strncmp(kafka_meta_keys[i], name, len) == 0 && kafka_meta_keys[i][len] == ' ')
+    for (int i = 0; kafka_meta_names[i]; i++)
+        if (strcmp(kafka_meta_names[i], name) == 0)
             return i;
     return -1;
 }
@@ -42,39 +52,143 @@ void kafka_meta_free(struct kafka_meta *m)
     *m = (struct kafka_meta){0};
 }
 
-int kafka_meta_parse(const struct stream_property *props, int nprops, struct kafka_meta *m, char *err, size_t errlen)
+static bool kafka_meta_has(const struct kafka_meta *m, const char *name)
 {
-    *m = (struct kafka_meta){0};
+    for (int i = 0; i < m->n; i++)
+        if (strcmp(m->columns[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+/* Column name of metadata key into m (room made by the caller). what names it in errors. */
+static int kafka_meta_column_add(struct kafka_meta *m, const char *what, const char *name, const char *key,
+                                 bool is_virtual, char *err, size_t errlen)
+{
+    int k = kafka_meta_key_find(key);
+    if (k < 0) {
+        snprintf(err, errlen, "%s: kafka has no metadata key '%s'", what, key);
+        return -1;
+    }
+    struct kafka_meta_column *c = &m->columns[m->n++];
+    *c = (struct kafka_meta_column){.name = strdup(name), .key = (enum kafka_meta_key)k, .is_virtual = is_virtual};
+    if (!c->name) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+json_t *kafka_schema_field(const struct stream_property *props, int nprops, const char *name)
+{
     const char *text = stream_property_get(props, nprops, "__schema");
-    json_t *schema = text ? json_loads(text, 0, NULL) : NULL, *f;
-    json_t *fields = json_object_get(schema, "fields");
+    json_t *schema = text ? json_loads(text, 0, NULL) : NULL, *f, *found = NULL;
     size_t i;
-    int rc = 0;
-    if (json_array_size(fields) > 0 && !(m->columns = calloc(json_array_size(fields), sizeof *m->columns)))
-        rc = -1, snprintf(err, errlen, "out of memory");
+    json_array_foreach(json_object_get(schema, "fields"), i, f)
+    {
+        const char *n = json_string_value(json_object_get(f, "name"));
+        if (!found && n && strcmp(n, name) == 0)
+            found = json_incref(f);
+    }
+    json_decref(schema);
+    return found;
+}
+
+/* The columns the schema's fields mark ("metadata": key) into m. */
+static int kafka_meta_parse_schema(json_t *fields, struct kafka_meta *m, char *err, size_t errlen)
+{
+    json_t *f;
+    size_t i;
     json_array_foreach(fields, i, f)
     {
         const char *key = json_string_value(json_object_get(f, "metadata"));
         const char *name = json_string_value(json_object_get(f, "name"));
-        if (rc != 0 || !key || !name)
+        char what[200];
+        snprintf(what, sizeof what, "column \"%s\"", name ? name : "");
+        if (key && name &&
+            kafka_meta_column_add(m, what, name, key, json_is_true(json_object_get(f, "virtual")), err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int kafka_meta_parse(const struct stream_property *props, int nprops, struct kafka_meta *m, char *err, size_t errlen)
+{
+    *m = (struct kafka_meta){0};
+    const char *text = stream_property_get(props, nprops, "__schema");
+    json_t *schema = text ? json_loads(text, 0, NULL) : NULL;
+    json_t *fields = json_object_get(schema, "fields");
+    size_t room = json_array_size(fields) + (size_t)nprops;
+    int rc = 0;
+    if (room > 0 && !(m->columns = calloc(room, sizeof *m->columns)))
+        rc = -1, snprintf(err, errlen, "out of memory");
+    if (rc == 0)
+        rc = kafka_meta_parse_schema(fields, m, err, errlen);
+    size_t plen = strlen(KAFKA_META_OPTION);
+    for (int i = 0; rc == 0 && i < nprops; i++) {
+        const char *field = props[i].key + plen;
+        if (strncmp(props[i].key, KAFKA_META_OPTION, plen) != 0 || !*field || kafka_meta_has(m, field))
             continue;
-        int k = kafka_meta_key_find(key);
-        if (k < 0) {
-            snprintf(err, errlen, "column \"%s\": kafka has no metadata key '%s'", name, key);
-            rc = -1;
-            continue;
-        }
-        struct kafka_meta_column *c = &m->columns[m->n++];
-        *c = (struct kafka_meta_column){.name = strdup(name),
-                                        .key = (enum kafka_meta_key)k,
-                                        .is_virtual = json_is_true(json_object_get(f, "virtual"))};
-        if (!c->name)
-            rc = -1, snprintf(err, errlen, "out of memory");
+        char what[200];
+        snprintf(what, sizeof what, "'%s'", props[i].key);
+        rc = kafka_meta_column_add(m, what, field, props[i].value, false, err, errlen);
     }
     json_decref(schema);
     if (rc != 0)
         kafka_meta_free(m);
     return rc;
+}
+
+/* A sink writes these (the others are read-only). */
+static bool kafka_meta_writable(enum kafka_meta_key k) { return k == KAFKA_META_HEADERS || k == KAFKA_META_TIMESTAMP; }
+
+/* Option 'metadata.FIELD' = key against the stream's field: it exists, has the key's type, and a
+ * sink writes the key. 0, or -1 with err. */
+static int kafka_meta_check_one(const struct stream_property *props, int nprops, const struct stream_property *o,
+                                bool sink, char *err, size_t errlen)
+{
+    const char *field = o->key + strlen(KAFKA_META_OPTION);
+    int k = kafka_meta_key_find(o->value);
+    if (k < 0) {
+        char keys[200] = "";
+        for (int i = 0; kafka_meta_names[i]; i++)
+            snprintf(keys + strlen(keys), sizeof keys - strlen(keys), "%s%s", i ? ", " : "", kafka_meta_names[i]);
+        snprintf(err, errlen, "'%s': kafka has no metadata key '%s' (it has %s)", o->key, o->value, keys);
+        return -1;
+    }
+    json_t *f = kafka_schema_field(props, nprops, field);
+    const char *type = json_string_value(json_object_get(f, "type"));
+    const char *want = strchr(kafka_meta_keys[k], ' ') + 1;
+    enum value_type ft, wt;
+    int rc = -1;
+    if (!f)
+        snprintf(err, errlen, "'%s': the stream has no field \"%s\"", o->key, field);
+    else if (!type || schema_type_from_name(type, &ft) != 0 || schema_type_from_name(want, &wt) != 0 ||
+             value_type_base(ft) != value_type_base(wt))
+        snprintf(err, errlen, "'%s': metadata '%s' is %s, and field \"%s\" is %s", o->key, o->value, want, field,
+                 type ? type : "of no type");
+    else if (sink && !kafka_meta_writable((enum kafka_meta_key)k))
+        snprintf(err, errlen, "'%s': metadata '%s' is read-only; a sink writes only 'headers' and 'timestamp'", o->key,
+                 o->value);
+    else
+        rc = 0;
+    json_decref(f);
+    return rc;
+}
+
+int kafka_meta_check(const struct stream_property *props, int nprops, bool sink, char *option, size_t optlen, char *err,
+                     size_t errlen)
+{
+    if (!stream_property_get(props, nprops, "__schema"))
+        return 0;
+    for (int i = 0; i < nprops; i++) {
+        if (strncmp(props[i].key, KAFKA_META_OPTION, strlen(KAFKA_META_OPTION)) != 0)
+            continue;
+        if (kafka_meta_check_one(props, nprops, &props[i], sink, err, errlen) != 0) {
+            snprintf(option, optlen, "%s", props[i].key);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 bool kafka_meta_writes(const struct kafka_meta *m)

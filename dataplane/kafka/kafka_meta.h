@@ -16,10 +16,15 @@
  * The stream's schema ("__schema") names them: a field with "metadata": "key" (and "virtual":
  * true). A source fills each such column from the record (the value's own field of that name is
  * overridden); a sink takes every such column out of the value and writes the writable ones
- * (a read-only or VIRTUAL one is dropped). */
+ * (a read-only or VIRTUAL one is dropped).
+ * A connection (through the API) maps them with options instead, since a stream's schema is
+ * shared: 'metadata.FIELD' = 'key' makes the stream's field FIELD that metadata column
+ * (kafka_meta_check: the field must exist with the key's type; a sink maps only the writable
+ * headers and timestamp). */
 #ifndef SLUICE_DATAPLANE_KAFKA_KAFKA_META_H
 #define SLUICE_DATAPLANE_KAFKA_KAFKA_META_H
 
+#include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,6 +35,9 @@
 
 /* "key TYPE" of each metadata key, NULL-terminated (stream_backend.metadata). */
 extern const char *const kafka_meta_keys[];
+/* The keys alone, NULL-terminated (the values of the option 'metadata.FIELD'). */
+extern const char *const kafka_meta_names[];
+#define KAFKA_META_OPTION "metadata." /* 'metadata.FIELD' = 'key' */
 
 enum kafka_meta_key {
     KAFKA_META_HEADERS,
@@ -52,12 +60,20 @@ struct kafka_meta {
     int n;
 };
 
-/* The metadata columns of the "__schema" property (none without it). 0, or -1 with err naming
+/* The metadata columns of the "__schema" property (none without it) and of the options
+ * 'metadata.FIELD' (a field the schema marks already is taken once). 0, or -1 with err naming
  * an unknown key. Release with kafka_meta_free. */
 int kafka_meta_parse(const struct stream_property *props, int nprops, struct kafka_meta *m, char *err, size_t errlen);
 void kafka_meta_free(struct kafka_meta *m);
 /* Whether a sink with m writes anything besides the value and key (headers, a timestamp). */
 bool kafka_meta_writes(const struct kafka_meta *m);
+/* The options 'metadata.FIELD' against the "__schema" property (nothing to check without it):
+ * a known key, a field the stream has, of the key's type, and on a sink (sink true) a writable
+ * key. 0, or -1 with err and the option's key in option. */
+int kafka_meta_check(const struct stream_property *props, int nprops, bool sink, char *option, size_t optlen, char *err,
+                     size_t errlen);
+/* The field of the "__schema" property (a JSON text) called name (a new reference), or NULL. */
+json_t *kafka_schema_field(const struct stream_property *props, int nprops, const char *name);
 
 /* Source: row[len] (a JSON object) with m's columns of message msg added at its end, into out
  * (emptied first). 0; 1 when row is no JSON object (a malformed record, for the engine's error

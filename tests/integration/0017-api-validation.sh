@@ -68,7 +68,7 @@ rejected 422 invalid_connection properties.rate 'datagen option "rate" must be a
   '{"name":"c","connector":"datagen","type":"source","stream":"bids","properties":{"rate":"fast"}}'
 # a librdkafka setting without its prefix: the option it would be is named
 rejected 422 invalid_connection properties.bootstrap.servers \
-  'unknown kafka option "bootstrap.servers" (options: topic, format, key.fields, key.format, value.fields-include, scan.startup.mode, scan.startup.specific-offsets, scan.startup.timestamp-millis, sink.delivery-guarantee, sink.transactional-id-prefix, properties.bootstrap.servers, properties.*); did you mean "properties.bootstrap.servers"?' \
+  'unknown kafka option "bootstrap.servers" (options: topic, format, key.fields, key.format, value.fields-include, scan.startup.mode, scan.startup.specific-offsets, scan.startup.timestamp-millis, sink.delivery-guarantee, sink.transactional-id-prefix, properties.bootstrap.servers, properties.*, metadata.*); did you mean "properties.bootstrap.servers"?' \
   '{"name":"c","connector":"kafka","type":"source","stream":"bids","properties":{"topic":"t","bootstrap.servers":"h:9092"}}'
 
 # valid connections are still created, a required option may come from a secret (its value is

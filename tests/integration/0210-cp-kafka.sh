@@ -6,7 +6,11 @@
 # result to another topic, read back and compared with jq. The bootstrap servers of the source
 # arrive as a secret (secret_refs), in neither the worker's command line nor its environment.
 # Bad kafka properties end in a failed connection whose last_error says why. The connection
-# check finds the topic, and reports a missing topic and a closed port.
+# check finds the topic, and reports a missing topic and a closed port. Key, headers and
+# timestamp go through connections: a source reads them (and partition, offset) into fields of a
+# stream ('key.fields' with 'key.format' raw, 'metadata.FIELD'), a sink writes them back, and
+# options that cannot work (no such field, the wrong type, read-only metadata on a sink, an
+# unknown key) are a 422 naming the option, at create and update.
 . "$(dirname "$0")/api_lib.sh"
 kmock="$TOOLS/kafka_mock"
 logtool="$TOOLS/logtool"
@@ -15,7 +19,7 @@ cd "$TEST_TMP"
 
 # one partition: a restarted source rewrites the records after its checkpoint in the same order,
 # so the pipeline reading the stream meanwhile sees the same records (see README, Kafka)
-bg "$kmock" serve bids pricey >servers.txt
+bg "$kmock" serve bids pricey tagged tagged-out >servers.txt
 wait_for 5 test -s servers.txt || fail "mock cluster did not start"
 BS=$(cat servers.txt)
 jq -nc --argjson n "$N" 'range(0; $n) | {auction: (1000 + .), price: ((. * 37) % 500)}' >all.jsonl
@@ -83,6 +87,46 @@ wait_for 20 enough || fail "the sink topic has $(out_count) of $(wc -l <want.jso
 "$kmock" consume "$BS" pricey | sort >got.jsonl
 diff want.jsonl got.jsonl >/dev/null || fail "sink topic differs from jq: $(diff want.jsonl got.jsonl | head -5)"
 echo "source $N records, sink $(wc -l <got.jsonl) records, as jq says"
+
+# key, headers and timestamp: topic -> source connection -> stream -> sink connection -> topic
+printf 'key-1\t1767323045678\ttrace=abc;n\t{"id":1}\n\t1767323046000\t\t{"id":2}\n' |
+  "$kmock" produce-meta "$BS" tagged || fail "produce-meta"
+call POST /v1/streams '{"name":"tagged","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"k","type":"STRING"},
+  {"name":"h","type":"STRING"},{"name":"ts","type":"TIMESTAMP(3)"},{"name":"p","type":"BIGINT"},{"name":"o","type":"BIGINT"}]}}'
+expect 201
+KEYED="\"properties.bootstrap.servers\":\"$BS\",\"key.fields\":\"k\",\"key.format\":\"raw\",\"metadata.h\":\"headers\",\"metadata.ts\":\"timestamp\""
+TIN=$(create_id /v1/connections "{\"name\":\"tagged-in\",\"connector\":\"kafka\",\"type\":\"source\",\"stream\":\"tagged\",
+  \"properties\":{\"topic\":\"tagged\",$KEYED,\"metadata.p\":\"partition\",\"metadata.o\":\"offset\"}}")
+TOUT=$(create_id /v1/connections "{\"name\":\"tagged-out\",\"connector\":\"kafka\",\"type\":\"sink\",\"stream\":\"tagged\",
+  \"properties\":{\"topic\":\"tagged-out\",$KEYED,\"value.fields-include\":\"EXCEPT_KEY\"}}")
+for r in "$TIN" "$TOUT"; do call POST "/v1/connections/$r/activate"; expect 200; done
+two_out() { [ "$("$kmock" records "$BS" tagged-out | wc -l)" -ge 2 ]; }
+wait_for 20 two_out || fail "tagged-out has $("$kmock" records "$BS" tagged-out | wc -l) of 2 records"
+assert_eq "$("$kmock" records "$BS" tagged-out)" "$(printf 'key-1\t1767323045678\ttrace=abc;n\t{"id":1,"o":0,"p":0}\n\t1767323046000\t\t{"id":2,"o":1,"p":0}')" \
+  "key, timestamp and headers through a source and a sink connection"
+# bad mappings: 422 naming the option, at create and at update
+meta_rejected() { # METHOD PATH FIELD MESSAGE BODY
+  call "$1" "$2" "$5"; expect 422 invalid_connection
+  assert_eq "$(jq -r .error.details.field <<<"$RESP")" "$3" "field of $5"
+  assert_eq "$(jq -r .error.message <<<"$RESP")" "$4" "message of $5"
+}
+conn() { echo "{\"name\":\"m\",\"connector\":\"kafka\",\"type\":\"$1\",\"stream\":\"tagged\",\"properties\":{\"topic\":\"tagged\",\"properties.bootstrap.servers\":\"$BS\",$2}}"; }
+meta_rejected POST /v1/connections properties.metadata.x "'metadata.x': the stream has no field \"x\"" "$(conn source '"metadata.x":"headers"')"
+meta_rejected POST /v1/connections properties.metadata.o "'metadata.o': metadata 'headers' is STRING, and field \"o\" is BIGINT" \
+  "$(conn source '"metadata.o":"headers"')"
+meta_rejected POST /v1/connections properties.metadata.o \
+  "'metadata.o': metadata 'offset' is read-only; a sink writes only 'headers' and 'timestamp'" "$(conn sink '"metadata.o":"offset"')"
+meta_rejected POST /v1/connections properties.metadata.h \
+  'kafka option "metadata.h" must be headers | timestamp | timestamp-type | offset | partition | topic, not "leader-epoch"' \
+  "$(conn source '"metadata.h":"leader-epoch"')"
+meta_rejected POST /v1/connections properties.key.fields "'key.fields': a source reads a raw key into a STRING field, and \"id\" is BIGINT" \
+  "$(conn source '"key.fields":"id","key.format":"raw"')"
+meta_rejected PATCH "/v1/connections/$TOUT" properties.metadata.p \
+  "'metadata.p': metadata 'partition' is read-only; a sink writes only 'headers' and 'timestamp'" \
+  "{\"properties\":{\"topic\":\"tagged-out\",$KEYED,\"metadata.p\":\"partition\"}}"
+meta_rejected PATCH "/v1/connections/$TIN" properties.metadata.x "'metadata.x': the stream has no field \"x\"" \
+  "{\"properties\":{\"topic\":\"tagged\",$KEYED,\"metadata.x\":\"offset\"}}"
+echo "key, headers, timestamp through connections; bad mappings refused"
 
 # a missing topic: the connection fails with the worker's reason
 BAD=$(create_id /v1/connections "{\"name\":\"nope-in\",\"connector\":\"kafka\",\"type\":\"source\",\"stream\":\"bids\",

@@ -30,7 +30,7 @@ rejected properties.scan.startup.timestamp-millis \
   'kafka option "scan.startup.timestamp-millis" must be a whole number from 0 to 9223372036854775807, not "yesterday"' \
   "$(kafka source '"scan.startup.mode":"timestamp","scan.startup.timestamp-millis":"yesterday"')"
 rejected properties.sink.transactional-id \
-  'unknown kafka option "sink.transactional-id" (options: topic, format, key.fields, key.format, value.fields-include, scan.startup.mode, scan.startup.specific-offsets, scan.startup.timestamp-millis, sink.delivery-guarantee, sink.transactional-id-prefix, properties.bootstrap.servers, properties.*)' \
+  'unknown kafka option "sink.transactional-id" (options: topic, format, key.fields, key.format, value.fields-include, scan.startup.mode, scan.startup.specific-offsets, scan.startup.timestamp-millis, sink.delivery-guarantee, sink.transactional-id-prefix, properties.bootstrap.servers, properties.*, metadata.*)' \
   "$(kafka sink '"sink.transactional-id":"x"')"
 
 call POST /v1/connections "$(kafka sink '"sink.delivery-guarantee":"exactly-once","sink.transactional-id-prefix":"orders"')"

@@ -13,6 +13,11 @@
  *                                             record of partition 0 as "TIMESTAMP_MS<TAB>headers<TAB>
  *                                             value", headers as name=value;... (a null value as
  *                                             name, bytes outside printable ASCII as \xHH)
+ *   kafka_mock records SERVERS TOPIC          as headers, with the key first: "KEY<TAB>TIMESTAMP_MS<TAB>
+ *                                             headers<TAB>value" (no key: an empty KEY)
+ *   kafka_mock produce-meta SERVERS TOPIC     raw librdkafka: one record per stdin line "KEY<TAB>
+ *                                             TIMESTAMP_MS<TAB>name=value;...<TAB>value" to
+ *                                             partition 0 (an empty KEY or headers: none)
  *   kafka_mock bench-produce SERVERS TOPIC P  raw librdkafka (make bench's baseline): produces
  *                                             stdin's lines round-robin to partitions 0..P-1 (an
  *                                             idempotent producer, as the sink's), all delivered
@@ -185,7 +190,7 @@ static void print_headers(const rd_kafka_message_t *m)
     }
 }
 
-static int headers(const char *servers, const char *topic)
+static int headers(const char *servers, const char *topic, int with_key)
 {
     char e[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -206,6 +211,8 @@ static int headers(const char *servers, const char *topic)
         rd_kafka_message_t *m = rd_kafka_consume(rkt, 0, 10000);
         rd_kafka_resp_err_t err = m ? m->err : RD_KAFKA_RESP_ERR__TIMED_OUT;
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            if (with_key)
+                printf("%.*s\t", (int)m->key_len, m->key ? (const char *)m->key : "");
             printf("%" PRId64 "\t", rd_kafka_message_timestamp(m, NULL));
             print_headers(m);
             printf("\t%.*s\n", (int)m->len, (const char *)m->payload);
@@ -220,6 +227,76 @@ static int headers(const char *servers, const char *topic)
     }
     rd_kafka_consume_stop(rkt, 0);
     rd_kafka_topic_destroy(rkt);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+/* "name=value;name2=value2" (a name alone: a null value) into new headers. */
+static rd_kafka_headers_t *parse_headers(char *text)
+{
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(4);
+    for (char *save = NULL, *h = strtok_r(text, ";", &save); h; h = strtok_r(NULL, ";", &save)) {
+        char *eq = strchr(h, '=');
+        if (eq)
+            *eq = '\0';
+        rd_kafka_header_add(hdrs, h, -1, eq ? eq + 1 : NULL, eq ? -1 : 0);
+    }
+    return hdrs;
+}
+
+/* One stdin line "KEY<TAB>TS<TAB>HEADERS<TAB>VALUE" produced with rk to topic's partition 0. */
+static int produce_meta_line(rd_kafka_t *rk, const char *topic, char *line)
+{
+    char *f[4] = {line};
+    for (int i = 1; i < 4; i++) {
+        char *tab = f[i - 1] ? strchr(f[i - 1], '\t') : NULL;
+        f[i] = tab ? (*tab = '\0', tab + 1) : NULL;
+    }
+    if (!f[3]) {
+        fprintf(stderr, "kafka_mock: want KEY<TAB>TIMESTAMP_MS<TAB>HEADERS<TAB>VALUE, not %s\n", line);
+        return 1;
+    }
+    rd_kafka_headers_t *hdrs = parse_headers(f[2]);
+    rd_kafka_resp_err_t rc = rd_kafka_producev(
+        rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(*f[0] ? f[0] : NULL, strlen(f[0])), RD_KAFKA_V_VALUE(f[3], strlen(f[3])),
+        RD_KAFKA_V_TIMESTAMP(strtoll(f[1], NULL, 10)), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+    if (rc != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_headers_destroy(hdrs);
+        fprintf(stderr, "kafka_mock: cannot produce: %s\n", rd_kafka_err2str(rc));
+        return 1;
+    }
+    return 0;
+}
+
+static int produce_meta(const char *servers, const char *topic)
+{
+    char e[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", servers, e, sizeof e) != RD_KAFKA_CONF_OK) {
+        fprintf(stderr, "kafka_mock: %s\n", e);
+        rd_kafka_conf_destroy(conf);
+        return 1;
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof e);
+    if (!rk) {
+        fprintf(stderr, "kafka_mock: %s\n", e);
+        return 1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0;
+    while (rc == 0 && (n = getline(&line, &cap, stdin)) >= 0) {
+        if (n > 0 && line[n - 1] == '\n')
+            line[n - 1] = '\0';
+        rc = produce_meta_line(rk, topic, line);
+    }
+    free(line);
+    if (rd_kafka_flush(rk, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        fprintf(stderr, "kafka_mock: records not delivered\n");
+        rc = 1;
+    }
     rd_kafka_destroy(rk);
     return rc;
 }
@@ -348,8 +425,10 @@ int main(int argc, char **argv)
         return produce(argv[2], argv[3], argc == 5 ? atoi(argv[4]) : 0);
     if (argc == 4 && strcmp(argv[1], "consume") == 0)
         return consume(argv[2], argv[3]);
-    if (argc == 4 && strcmp(argv[1], "headers") == 0)
-        return headers(argv[2], argv[3]);
+    if (argc == 4 && (strcmp(argv[1], "headers") == 0 || strcmp(argv[1], "records") == 0))
+        return headers(argv[2], argv[3], strcmp(argv[1], "records") == 0);
+    if (argc == 4 && strcmp(argv[1], "produce-meta") == 0)
+        return produce_meta(argv[2], argv[3]);
     if (argc == 5 && strcmp(argv[1], "bench-produce") == 0 && atoi(argv[4]) > 0)
         return bench_produce(argv[2], argv[3], atoi(argv[4]));
     if (argc == 6 && strcmp(argv[1], "bench-consume") == 0 && atoi(argv[4]) > 0)
@@ -357,7 +436,8 @@ int main(int argc, char **argv)
     fprintf(stderr, "usage: kafka_mock serve TOPIC[:PARTITIONS]...\n"
                     "       kafka_mock produce SERVERS TOPIC [PARTITION] < lines\n"
                     "       kafka_mock consume SERVERS TOPIC\n"
-                    "       kafka_mock headers SERVERS TOPIC\n"
+                    "       kafka_mock headers|records SERVERS TOPIC\n"
+                    "       kafka_mock produce-meta SERVERS TOPIC < KEY<TAB>TS<TAB>HEADERS<TAB>VALUE lines\n"
                     "       kafka_mock bench-produce SERVERS TOPIC PARTITIONS < lines\n"
                     "       kafka_mock bench-consume SERVERS TOPIC PARTITIONS N\n");
     return 2;

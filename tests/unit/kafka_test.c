@@ -5,6 +5,7 @@
 #include <check.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -197,7 +198,8 @@ END_TEST
 /* One record read back from partition 0 at offset with the given extra properties. */
 static void read_one(const struct stream_property *extra, int nextra, uint64_t offset, char *out, size_t outlen)
 {
-    struct stream_property p[8];
+    struct stream_property p[12];
+    ck_assert_int_le(nprops + nextra, 12);
     memcpy(p, props, (size_t)nprops * sizeof *p);
     if (nextra > 0)
         memcpy(p + nprops, extra, (size_t)nextra * sizeof *p);
@@ -559,6 +561,106 @@ START_TEST(test_metadata_columns)
 }
 END_TEST
 
+#define CONN_SCHEMA                                                                                                    \
+    "{\"fields\":[{\"name\":\"id\",\"type\":\"BIGINT\"},{\"name\":\"k\",\"type\":\"STRING\"},{\"name\":\"h\","         \
+    "\"type\":"                                                                                                        \
+    "\"string\"},{\"name\":\"t\",\"type\":\"TIMESTAMP(3)\"},{\"name\":\"o\",\"type\":\"INT\"}]}"
+
+/* A connection's options (the API's way, the stream's schema shared): 'metadata.FIELD' maps a
+ * field to metadata and key.fields with key.format raw makes a STRING field the record's key,
+ * both ways; check_connection refuses what cannot work, naming the option. */
+START_TEST(test_connection_options)
+{
+    struct stream_property p[10] = {props[0],
+                                    {"__schema", CONN_SCHEMA},
+                                    {"key.fields", "k"},
+                                    {"key.format", "raw"},
+                                    {"value.fields-include", "EXCEPT_KEY"},
+                                    {"metadata.h", "headers"},
+                                    {"metadata.t", "timestamp"}};
+    void *w;
+    ck_assert_msg(kb->open_writer("bids", 0, p, 7, &w, err, sizeof err) == 0, "%s", err);
+    const char *row =
+        "{\"id\":1,\"k\":\"key-1\",\"h\":\"{\\\"a\\\":\\\"x\\\"}\",\"t\":\"2026-01-02 03:04:05.678\",\"o\":7}";
+    ck_assert_msg(kb->append(w, row, (uint32_t)strlen(row), err, sizeof err) == 0, "%s", err);
+    const char *nokey = "{\"id\":2,\"k\":null,\"h\":null,\"t\":null,\"o\":null}";
+    ck_assert_msg(kb->append(w, nokey, (uint32_t)strlen(nokey), err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(kb->flush(w, true, err, sizeof err) == 0, "%s", err);
+    kb->close_writer(w);
+    char got[512];
+    read_one(NULL, 0, 0, got, sizeof got);
+    ck_assert_str_eq(got, "{\"id\":1,\"o\":7}"); /* no key, headers or timestamp in the value */
+    p[7] = (struct stream_property){"metadata.o", "offset"};
+    read_one(p + 1, 7, 0, got, sizeof got);
+    ck_assert_str_eq(got, "{\"id\":1,\"o\":7,\"k\":\"key-1\",\"h\":\"{\\\"a\\\":\\\"x\\\"}\",\"t\":\"2026-01-02 "
+                          "03:04:05.678\",\"o\":0}");
+    read_one(p + 1, 7, 1, got, sizeof got);                                       /* no key: null */
+    const char *want = "{\"id\":2,\"o\":null,\"k\":null,\"h\":\"{}\",\"t\":\"20"; /* the producer's time */
+    ck_assert_msg(strncmp(got, want, strlen(want)) == 0, "%s", got);
+
+    char option[100];
+    struct {
+        bool sink;
+        struct stream_property extra[3];
+        const char *option, *err;
+    } bad[] = {
+        {false, {{"metadata.x", "headers"}}, "metadata.x", "'metadata.x': the stream has no field \"x\""},
+        {false,
+         {{"metadata.id", "headers"}},
+         "metadata.id",
+         "'metadata.id': metadata 'headers' is STRING, and field \"id\" is BIGINT"},
+        {false,
+         {{"metadata.h", "leader-epoch"}},
+         "metadata.h",
+         "'metadata.h': kafka has no metadata key 'leader-epoch' (it has headers, timestamp, timestamp-type, offset, "
+         "partition, topic)"},
+        {true,
+         {{"metadata.o", "offset"}},
+         "metadata.o",
+         "'metadata.o': metadata 'offset' is read-only; a sink writes only 'headers' and 'timestamp'"},
+        {false, {{"key.fields", "k;zz"}}, "key.fields", "'key.fields': the stream has no field \"zz\""},
+        {false,
+         {{"key.fields", "id"}, {"key.format", "raw"}},
+         "key.fields",
+         "'key.fields': a source reads a raw key into a STRING field, and \"id\" is BIGINT"},
+        {false, {{"key.format", "raw"}}, "key.format", "'key.format' needs 'key.fields'"},
+        {true,
+         {{"key.fields", "k"}, {"metadata.k", "headers"}},
+         "metadata.k",
+         "'metadata.k': field \"k\" is in 'key.fields' already"},
+        {true,
+         {{"sink.delivery-guarantee", "exactly-once"}, {"metadata.t", "timestamp"}},
+         "metadata.t",
+         "'metadata.t': an exactly-once sink writes no headers or timestamps yet; leave it out or use "
+         "'sink.delivery-guarantee' = 'at-least-once'"},
+        {false,
+         {{"format", "debezium-json"}, {"metadata.h", "headers"}},
+         "metadata.h",
+         "'metadata.h': metadata columns take format json or raw, not debezium-json"},
+        {true,
+         {{"format", "debezium-json"}, {"key.fields", "k"}},
+         "key.fields",
+         "'key.fields': a sink of format debezium-json takes no key fields"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct stream_property q[4] = {{"__schema", CONN_SCHEMA}};
+        int n = 1;
+        for (int k = 0; k < 3 && bad[i].extra[k].key; k++)
+            q[n++] = bad[i].extra[k];
+        ck_assert_int_eq(kb->check_connection(q, n, bad[i].sink, option, sizeof option, err, sizeof err), -1);
+        ck_assert_str_eq(option, bad[i].option);
+        ck_assert_str_eq(err, bad[i].err);
+    }
+    struct stream_property ok[] = {{"__schema", CONN_SCHEMA}, {"key.fields", "id"}, {"metadata.o", "partition"}};
+    ck_assert_msg(kb->check_connection(ok, 3, false, option, sizeof option, err, sizeof err) == 0, "%s", err);
+    /* the backend checks as it opens, too (a stream changed since) */
+    p[7] = (struct stream_property){"metadata.o", "offset"};
+    ck_assert_int_eq(kb->open_writer("bids", 0, p, 8, &w, err, sizeof err), -1);
+    ck_assert_str_eq(err, "kafka topic \"bids\": 'metadata.o': metadata 'offset' is read-only; a sink writes only "
+                          "'headers' and 'timestamp'");
+}
+END_TEST
+
 static Suite *kafka_suite(void)
 {
     Suite *s = suite_create("kafka");
@@ -581,6 +683,7 @@ static Suite *kafka_suite(void)
     tcase_add_test(tc, test_debezium_source);
     tcase_add_test(tc, test_shared_readers);
     tcase_add_test(tc, test_metadata_columns);
+    tcase_add_test(tc, test_connection_options);
     suite_add_tcase(s, tc);
     return s;
 }
