@@ -46,7 +46,7 @@ int pipelines_explain(struct api_request *req, struct api_response *resp)
         return -1;
     struct sql_function_def *defs = NULL;
     int ndefs = 0;
-    if (resource_pipeline_functions(req, resp, sql, &defs, &ndefs) < 0) {
+    if (resource_pipeline_functions(req, resp, sql, &defs, &ndefs, NULL) < 0) {
         stream_catalog_release(cat);
         return -1;
     }

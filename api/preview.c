@@ -127,44 +127,20 @@ static bool preview_is_select(const char *sql)
     return strncasecmp(sql, "SELECT", 6) == 0 && !isalnum((unsigned char)sql[6]) && sql[6] != '_';
 }
 
-/* The tenant's checked functions whose names occur in sql, with their Lua source, as the
- * worker's spec gives them (the child defines them; the api never loads Lua) into
- * cat->functions. 0, or -1 with resp filled. */
-static int preview_function_sources(struct preview_catalog *cat, const char *sql, struct api_response *resp)
-{
-    const char *params[] = {sql};
-    PGresult *res = api_db_query(cat->req, resp,
-                                 "SELECT name, returns, source FROM functions WHERE kind IS NOT NULL"
-                                 " AND strpos(lower($1), lower(name)) > 0 ORDER BY name",
-                                 1, params);
-    if (!res)
-        return -1;
-    cat->functions = json_array();
-    for (int i = 0; cat->functions && i < PQntuples(res); i++)
-        json_array_append_new(cat->functions, json_pack("{s:s,s:s,s:s}", "name", PQgetvalue(res, i, 0), "returns",
-                                                        PQgetvalue(res, i, 1), "source", PQgetvalue(res, i, 2)));
-    PQclear(res);
-    return cat->functions ? 0 : api_fail(resp, API_INTERNAL, NULL, "out of memory");
-}
-
 /* Compiles text against the tenant's streams and functions (declared from their stored facts,
- * sql_function_declare: no Lua here). A plan, or NULL (resp filled after a database error). */
+ * sql_function_declare: no Lua here; their sources, for the child, into cat->functions). A plan,
+ * or NULL (resp filled after a database error). */
 static struct plan *preview_compile_text(const char *text, struct preview_catalog *cat, struct api_response *resp,
                                          struct pipeline_sql_error *err)
 {
     struct sql_function_def *defs = NULL;
     int ndefs = 0;
-    if (resource_pipeline_functions(cat->req, resp, text, &defs, &ndefs) < 0) {
+    if (resource_pipeline_functions(cat->req, resp, text, &defs, &ndefs, &cat->functions) < 0) {
         cat->db_failed = true;
         return NULL;
     }
     struct plan *plan = pipeline_compile_preview_sql_with(text, preview_schema, cat, 1, defs, ndefs, err);
     sql_function_defs_free(defs, (size_t)ndefs);
-    if (plan && ndefs > 0 && preview_function_sources(cat, text, resp) != 0) {
-        plan_free(plan);
-        cat->db_failed = true;
-        return NULL;
-    }
     return plan;
 }
 

@@ -1090,21 +1090,25 @@ static int function_recheck(struct api_request *req, struct api_response *resp, 
 /* The tenant's functions whose names occur in text (a superset of those it calls), declared
  * for the planner from their stored facts into *defs (*n of them; free with
  * sql_function_defs_free): no Lua is loaded in the api. One not checked yet is checked now in a
- * worker child; one that does not load is left out (a call then is an unknown function). 0, or
- * -1 with resp filled. */
+ * worker child; one that does not load is left out (a call then is an unknown function). With
+ * sources, also the declared ones as a worker's spec gives them. 0, or -1 with resp filled. */
 int resource_pipeline_functions(struct api_request *req, struct api_response *resp, const char *text,
-                                struct sql_function_def **defs, int *n)
+                                struct sql_function_def **defs, int *n, json_t **sources)
 {
     const char *params[] = {text};
     *n = 0;
     *defs = NULL;
     PGresult *res = api_db_query(req, resp,
-                                 "SELECT id, name, returns, kind, merge, CASE WHEN kind IS NULL THEN source END "
+                                 "SELECT id, name, returns, kind, merge, source "
                                  "FROM functions WHERE position(lower(name) in lower($1)) > 0 ORDER BY name",
                                  1, params);
     if (!res)
         return -1;
-    if (!(*defs = calloc((size_t)PQntuples(res) + 1, sizeof **defs))) {
+    json_t *spec = sources ? json_array() : NULL;
+    if (!(*defs = calloc((size_t)PQntuples(res) + 1, sizeof **defs)) || (sources && !spec)) {
+        free(*defs);
+        *defs = NULL;
+        json_decref(spec);
         PQclear(res);
         return api_fail(resp, API_INTERNAL, NULL, "out of memory");
     }
@@ -1117,14 +1121,21 @@ int resource_pipeline_functions(struct api_request *req, struct api_response *re
             sql_function_defs_free(*defs, (size_t)*n);
             *defs = NULL;
             *n = 0;
+            json_decref(spec);
             PQclear(res);
             return -1;
         }
         if (rc == 0 && sql_function_declare(PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), facts.aggregate, facts.merge,
-                                            &(*defs)[*n], &se) == 0)
+                                            &(*defs)[*n], &se) == 0) {
             (*n)++;
+            if (spec)
+                json_array_append_new(spec, json_pack("{s:s,s:s,s:s}", "name", PQgetvalue(res, i, 1), "returns",
+                                                      PQgetvalue(res, i, 2), "source", PQgetvalue(res, i, 5)));
+        }
     }
     PQclear(res);
+    if (sources)
+        *sources = spec;
     return 0;
 }
 
@@ -1160,7 +1171,7 @@ static int pipeline_validate(struct api_request *req, json_t *body, bool create,
         if (!req->streams_fingerprint) { /* checked against the streams and functions read now */
             struct sql_function_def *defs = NULL;
             int ndefs = 0;
-            if (resource_pipeline_functions(req, resp, text, &defs, &ndefs) < 0) {
+            if (resource_pipeline_functions(req, resp, text, &defs, &ndefs, NULL) < 0) {
                 stream_catalog_release(cat);
                 return -1;
             }
@@ -1189,7 +1200,7 @@ static int pipeline_validate(struct api_request *req, json_t *body, bool create,
                                           1, candidate_params);
         struct sql_function_def *defs = NULL;
         int ndefs = 0;
-        if (!streams.candidates || resource_pipeline_functions(req, resp, text, &defs, &ndefs) < 0) {
+        if (!streams.candidates || resource_pipeline_functions(req, resp, text, &defs, &ndefs, NULL) < 0) {
             PQclear(streams.candidates);
             PQclear(stored);
             return -1;
