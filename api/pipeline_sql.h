@@ -46,6 +46,9 @@ typedef json_t *(*pipeline_table_fn)(void *ctx, const char *name, char *why, siz
 struct pipeline_sql_tables {
     pipeline_table_fn lookup;
     void *ctx;
+    /* NULL, or told (with ctx) each table a valid SQL reads in a lookup join, once a name, after
+     * the check passed: what the pipeline depends on (api/resources.c records it). */
+    void (*used)(void *ctx, const char *name);
 };
 /* pipeline_validate_sql_with, where the SQL may also name the connections tables finds (NULL:
  * none). Such a table must be the table of a lookup join (FOR SYSTEM_TIME AS OF a PROCTIME()

@@ -66,8 +66,11 @@ struct resource_tables {
     struct api_request *req;
     struct api_response *resp;
     bool db_failed;
+    json_t *used; /* NULL, or an array that resource_connection_used fills (the caller's) */
 };
 json_t *resource_connection_table(void *ctx, const char *name, char *why, size_t whysz);
+/* pipeline_sql_tables.used for a struct resource_tables: appends name to its used array. */
+void resource_connection_used(void *ctx, const char *name);
 
 /* Parses If-Match ("N", N or W/"N"): 1 with *version set, 0 when absent, -1 when malformed. */
 int resource_parse_if_match(const char *header, long long *version);

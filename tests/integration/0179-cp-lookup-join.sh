@@ -161,9 +161,34 @@ assert_eq "$(jq -r '[.error.details.field, .error.details.pipeline] | join(" ")'
   "the rename the pipeline would not survive"
 assert_contains "$(jq -r .error.message <<<"$RESP")" 'reads connection "crm_customers" as a lookup join' "its message"
 call PATCH "/v1/connections/$CRMC" '{"name":"crm_customers","description":"the CRM"}'; expect 200
+# what a pipeline reads as lookup tables is recorded at its create and update (pipeline_lookups):
+# a second, stopped pipeline reads crm_spare; while it does, crm_spare keeps its name, connector,
+# table and stream; once that pipeline reads crm_customers instead, crm_spare is free
 SPARE=$(create_id /v1/connections "{\"name\":\"crm_spare\",\"connector\":\"postgres\",\"type\":\"sink\",
   \"stream\":\"customers\",\"properties\":{\"url\":\"$CRM\",\"table\":\"customers\"}}")
-call PATCH "/v1/connections/$SPARE" '{"name":"crm_spare2"}'; expect 200
+pipeline enrich-spare "${lookup_sql/crm_customers FOR/crm_spare FOR}"; P3=$ID
+assert_eq "$(sql "SELECT count(*) FROM pipeline_lookups WHERE pipeline_id = '$P3' AND connection_id = '$SPARE'")" 1 \
+  "the lookup a create records"
+call DELETE "/v1/connections/$SPARE"; expect 409 conflict
+assert_eq "$(jq -r .error.details.used_by <<<"$RESP")" 'pipeline "enrich-spare" (lookup join)' "the spare's pipeline"
+refused() { # BODY FIELD: the spare's update BODY is a 409 naming FIELD and the pipeline
+  call PATCH "/v1/connections/$SPARE" "$1"; expect 409 conflict
+  assert_eq "$(jq -r '[.error.details.field, .error.details.pipeline] | join(" ")' <<<"$RESP")" "$2 enrich-spare" \
+    "the change of $2 the pipeline would not survive"
+}
+refused '{"name":"crm_spare2"}' name
+refused '{"connector":"http"}' connector
+refused "{\"properties\":{\"url\":\"$CRM\",\"table\":\"suppliers\"}}" properties.table
+refused '{"stream":"orders"}' stream
+assert_contains "$(jq -r .error.message <<<"$RESP")" "before changing the connection's stream" "the stream's message"
+call PATCH "/v1/connections/$SPARE" "{\"properties\":{\"url\":\"$CRM\",\"table\":\"customers\"}}"; expect 200
+call PATCH "/v1/pipelines/$P3" "$(jq -cn --arg s "$lookup_sql" '{sql: $s}')"; expect 200
+assert_eq "$(sql "SELECT string_agg(connection_id::text, ' ') FROM pipeline_lookups WHERE pipeline_id = '$P3'")" \
+  "$CRMC" "the lookup an update records"
+call PATCH "/v1/connections/$SPARE" "{\"properties\":{\"url\":\"$CRM\",\"table\":\"suppliers\"}}"; expect 200
+call PATCH "/v1/connections/$SPARE" '{"name":"crm_spare2","connector":"postgres","stream":"orders"}'; expect 200
 call DELETE "/v1/connections/$SPARE"; expect 204
+call DELETE "/v1/pipelines/$P3"; expect 204
+assert_eq "$(sql "SELECT count(*) FROM pipeline_lookups WHERE pipeline_id = '$P3'")" 0 "a deleted pipeline's lookups"
 
 echo ok
