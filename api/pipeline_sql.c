@@ -138,14 +138,15 @@ struct plan *pipeline_compile_sql(const char *sql, pipeline_schema_fn lookup, vo
 struct plan *pipeline_compile_preview_sql(const char *sql, pipeline_schema_fn lookup, void *ctx, int accept_updates,
                                           struct pipeline_sql_error *err)
 {
-    return pipeline_compile_preview_sql_with(sql, lookup, ctx, accept_updates, NULL, 0, err);
+    return pipeline_compile_preview_sql_with(sql, lookup, ctx, accept_updates, NULL, NULL, 0, err);
 }
 
 struct plan *pipeline_compile_preview_sql_with(const char *sql, pipeline_schema_fn lookup, void *ctx,
-                                               int accept_updates, const struct sql_function_def *functions,
-                                               int nfunctions, struct pipeline_sql_error *err)
+                                               int accept_updates, const struct pipeline_sql_tables *tables,
+                                               const struct sql_function_def *functions, int nfunctions,
+                                               struct pipeline_sql_error *err)
 {
-    struct sql_catalog cat = {.lookup = lookup, .ctx = ctx, .accept_updates = accept_updates};
+    struct sql_catalog cat = {.lookup = lookup, .ctx = ctx, .tables = tables, .accept_updates = accept_updates};
     struct plan_options opts = {.functions = functions, .nfunctions = nfunctions};
     struct plan *plan = compile_in(&cat, sql, &opts, err);
     catalog_free(&cat);

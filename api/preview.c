@@ -127,6 +127,23 @@ static bool preview_is_select(const char *sql)
     return strncasecmp(sql, "SELECT", 6) == 0 && !isalnum((unsigned char)sql[6]) && sql[6] != '_';
 }
 
+/* A name that is no stream of the tenant but one of its connections (pipeline_table_fn): never a
+ * table in a preview, which reads streams only (its child has no egress to a connection's
+ * database); why says so for a postgres connection, as a pipeline's check does for another. */
+static json_t *preview_table(void *ctx, const char *name, char *why, size_t whysz)
+{
+    if (strcasecmp(name, PREVIEW_SINK) == 0)
+        return NULL;
+    json_t *js = resource_connection_table(ctx, name, why, whysz);
+    if (js)
+        snprintf(why, whysz,
+                 "\"%s\" is a postgres connection: a preview reads streams only, and does not run a lookup join "
+                 "against its table; create the pipeline and read its output stream",
+                 name);
+    json_decref(js);
+    return NULL;
+}
+
 /* Compiles text against the tenant's streams and functions (declared from their stored facts,
  * sql_function_declare: no Lua here; their sources, for the child, into cat->functions). A plan,
  * or NULL (resp filled after a database error). */
@@ -139,7 +156,10 @@ static struct plan *preview_compile_text(const char *text, struct preview_catalo
         cat->db_failed = true;
         return NULL;
     }
-    struct plan *plan = pipeline_compile_preview_sql_with(text, preview_schema, cat, 1, defs, ndefs, err);
+    struct resource_tables conns = {.req = cat->req, .resp = resp};
+    struct pipeline_sql_tables tables = {preview_table, &conns, NULL};
+    struct plan *plan = pipeline_compile_preview_sql_with(text, preview_schema, cat, 1, &tables, defs, ndefs, err);
+    cat->db_failed = cat->db_failed || conns.db_failed;
     sql_function_defs_free(defs, (size_t)ndefs);
     return plan;
 }

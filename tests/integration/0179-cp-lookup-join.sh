@@ -117,6 +117,13 @@ sql422 connection-as-stream 'INSERT INTO orders SELECT id, id, id FROM crm_custo
   '"crm_customers" is a postgres connection: a pipeline reads its table only in a lookup join'
 sql422 connection-as-sink 'INSERT INTO crm_customers SELECT customer, '"'x', 'y'"', CAST(NULL AS DATE) FROM orders' \
   'output stream "crm_customers" not found: that name is a postgres connection'
+# a preview reads streams only: its lookup join is a 422 at the table, saying so
+call POST /v1/preview "$(jq -cn --arg s "${lookup_sql#INSERT INTO enriched$'\n'}" '{sql: $s, limit: 5}')"
+expect 422 invalid_sql
+assert_contains "$(jq -r .error.message <<<"$RESP")" \
+  '"crm_customers" is a postgres connection: a preview reads streams only, and does not run a lookup join' \
+  "a preview of a lookup join"
+assert_eq "$(jq -c '[.error.details.line, .error.details.column]' <<<"$RESP")" "[3,11]" "the preview's error position"
 call POST /v1/pipelines/explain "$(jq -cn --arg s "$lookup_sql" '{sql: $s}')"; expect 200
 assert_contains "$(jq -r .plan <<<"$RESP")" "crm_customers" "EXPLAIN shows the lookup join's table"
 pipeline enrich "$lookup_sql"; P1=$ID
