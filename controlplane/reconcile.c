@@ -922,9 +922,12 @@ static int task_lookup(struct reconciler *r, const struct cp_task *t, struct tas
                              "  FROM connections c JOIN streams s ON s.id = c.stream_id"
                              " WHERE c.tenant_id = $1 AND c.name = $2 AND c.connector = 'postgres'",
                              2, p, &dberr);
-    if (!res || PQntuples(res) != 1) {
-        snprintf(err, errsz, "%s%.200s%s", res ? "postgres connection \"" : "", res ? lk->name : dberr.message,
-                 res ? "\" (a lookup join's table) not found" : "");
+    if (!res) {
+        snprintf(err, errsz, "%.200s", dberr.message);
+        return -1;
+    }
+    if (PQntuples(res) != 1) {
+        snprintf(err, errsz, "postgres connection \"%.200s\" (a lookup join's table) not found", lk->name);
         PQclear(res);
         return -1;
     }
