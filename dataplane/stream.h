@@ -134,6 +134,10 @@ struct stream_backend {
      * STRING". Such a field comes in "__schema" with "metadata": "key" (and "virtual": true),
      * so it wants_schema. */
     const char *const *metadata;
+    /* A reader's partitions() call also creates the partitions of the stream's declared count
+     * that do not exist yet (the embedded log: a stream read before anything was written to
+     * it); otherwise a reader only counts them. */
+    bool reader_creates_partitions;
 };
 
 /* The backend called name ("log", "datagen", "kafka" in binaries linked with
