@@ -46,14 +46,14 @@ int pipelines_explain(struct api_request *req, struct api_response *resp)
         return -1;
     struct sql_function_def *defs = NULL;
     int ndefs = 0;
-    if (resource_pipeline_functions(req, resp, sql, &defs, &ndefs) < 0) {
+    if (resource_pipeline_functions(req, resp, sql, &defs, &ndefs, NULL) < 0) {
         stream_catalog_release(cat);
         return -1;
     }
     struct plan_explain e;
     struct pipeline_sql_error err;
     struct resource_tables conns = {.req = req, .resp = resp};
-    struct pipeline_sql_tables tables = {resource_connection_table, &conns}; /* lookup joins' */
+    struct pipeline_sql_tables tables = {resource_connection_table, &conns, NULL}; /* lookup joins' */
     int rc = pipeline_explain_sql_tables(sql, stream_catalog_schema, cat, &tables, defs, ndefs, &e, &err);
     sql_function_defs_free(defs, (size_t)ndefs);
     stream_catalog_release(cat);

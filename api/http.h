@@ -96,6 +96,10 @@ struct api_request {
      * (api/stream_cache.h): its insert must find them unchanged. NULL: they were read in this
      * transaction. */
     const char *streams_fingerprint;
+    /* A pipeline's create or update checked its SQL: the connections it reads as lookup joins'
+     * tables, a JSON array of names, written with the pipeline (pipeline_lookups). NULL: not
+     * checked (the lookups are unchanged). */
+    const char *pipeline_lookups;
     const struct api_settings *settings;
 };
 

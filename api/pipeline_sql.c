@@ -138,14 +138,15 @@ struct plan *pipeline_compile_sql(const char *sql, pipeline_schema_fn lookup, vo
 struct plan *pipeline_compile_preview_sql(const char *sql, pipeline_schema_fn lookup, void *ctx, int accept_updates,
                                           struct pipeline_sql_error *err)
 {
-    return pipeline_compile_preview_sql_with(sql, lookup, ctx, accept_updates, NULL, 0, err);
+    return pipeline_compile_preview_sql_with(sql, lookup, ctx, accept_updates, NULL, NULL, 0, err);
 }
 
 struct plan *pipeline_compile_preview_sql_with(const char *sql, pipeline_schema_fn lookup, void *ctx,
-                                               int accept_updates, const struct sql_function_def *functions,
-                                               int nfunctions, struct pipeline_sql_error *err)
+                                               int accept_updates, const struct pipeline_sql_tables *tables,
+                                               const struct sql_function_def *functions, int nfunctions,
+                                               struct pipeline_sql_error *err)
 {
-    struct sql_catalog cat = {.lookup = lookup, .ctx = ctx, .accept_updates = accept_updates};
+    struct sql_catalog cat = {.lookup = lookup, .ctx = ctx, .tables = tables, .accept_updates = accept_updates};
     struct plan_options opts = {.functions = functions, .nfunctions = nfunctions};
     struct plan *plan = compile_in(&cat, sql, &opts, err);
     catalog_free(&cat);
@@ -210,6 +211,21 @@ static int check_outside_tables(struct sql_catalog *cat, const struct plan *plan
     return 0;
 }
 
+/* Tells tables->used each connection's table the plan reads (each a lookup join's, as
+ * check_outside_tables found), once a name. */
+static void tell_used_tables(const struct sql_catalog *cat, const struct plan *plan,
+                             const struct pipeline_sql_tables *tables)
+{
+    for (int i = 0; i < plan_nsources(plan); i++) {
+        const char *name = plan_source_at(plan, i);
+        bool seen = false;
+        for (int j = 0; j < i && !seen; j++)
+            seen = strcasecmp(plan_source_at(plan, j), name) == 0;
+        if (!seen && catalog_outside(cat, name))
+            tables->used(tables->ctx, name);
+    }
+}
+
 int pipeline_validate_sql_tables(const char *sql, long task_count, pipeline_schema_fn lookup, void *ctx,
                                  const struct pipeline_sql_tables *tables, const struct sql_function_def *functions,
                                  int nfunctions, struct pipeline_sql_error *err)
@@ -244,6 +260,8 @@ int pipeline_validate_sql_tables(const char *sql, long task_count, pipeline_sche
         snprintf(msg, sizeof msg, "a windowed aggregate runs as one task; set task_count to 1 (it is %ld)", task_count);
         rc = fail_at(err, 1, 1, msg);
     }
+    if (rc == 0 && tables && tables->used)
+        tell_used_tables(&cat, plan, tables);
     plan_free(plan);
     catalog_free(&cat);
     return rc;

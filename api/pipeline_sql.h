@@ -46,6 +46,9 @@ typedef json_t *(*pipeline_table_fn)(void *ctx, const char *name, char *why, siz
 struct pipeline_sql_tables {
     pipeline_table_fn lookup;
     void *ctx;
+    /* NULL, or told (with ctx) each table a valid SQL reads in a lookup join, once a name, after
+     * the check passed: what the pipeline depends on (api/resources.c records it). */
+    void (*used)(void *ctx, const char *name);
 };
 /* pipeline_validate_sql_with, where the SQL may also name the connections tables finds (NULL:
  * none). Such a table must be the table of a lookup join (FOR SYSTEM_TIME AS OF a PROCTIME()
@@ -65,10 +68,12 @@ struct plan *pipeline_compile_sql(const char *sql, pipeline_schema_fn lookup, vo
 struct plan *pipeline_compile_preview_sql(const char *sql, pipeline_schema_fn lookup, void *ctx, int accept_updates,
                                           struct pipeline_sql_error *err);
 /* The same, where the SQL may call the n functions (borrowed; declared ones do: the plan is then
- * for its schema, not to run). */
+ * for its schema, not to run), and name the tables tables finds (NULL: none; as in
+ * pipeline_validate_sql_tables, its why is the error for a name it refuses). */
 struct plan *pipeline_compile_preview_sql_with(const char *sql, pipeline_schema_fn lookup, void *ctx,
-                                               int accept_updates, const struct sql_function_def *functions,
-                                               int nfunctions, struct pipeline_sql_error *err);
+                                               int accept_updates, const struct pipeline_sql_tables *tables,
+                                               const struct sql_function_def *functions, int nfunctions,
+                                               struct pipeline_sql_error *err);
 
 /* EXPLAIN of sql (INSERT INTO ... SELECT ..., a bare SELECT ..., either with or without a
  * leading EXPLAIN) against the streams lookup finds and the n functions (borrowed): 0 with

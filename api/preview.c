@@ -127,44 +127,40 @@ static bool preview_is_select(const char *sql)
     return strncasecmp(sql, "SELECT", 6) == 0 && !isalnum((unsigned char)sql[6]) && sql[6] != '_';
 }
 
-/* The tenant's checked functions whose names occur in sql, with their Lua source, as the
- * worker's spec gives them (the child defines them; the api never loads Lua) into
- * cat->functions. 0, or -1 with resp filled. */
-static int preview_function_sources(struct preview_catalog *cat, const char *sql, struct api_response *resp)
+/* A name that is no stream of the tenant but one of its connections (pipeline_table_fn): never a
+ * table in a preview, which reads streams only (its child has no egress to a connection's
+ * database); why says so for a postgres connection, as a pipeline's check does for another. */
+static json_t *preview_table(void *ctx, const char *name, char *why, size_t whysz)
 {
-    const char *params[] = {sql};
-    PGresult *res = api_db_query(cat->req, resp,
-                                 "SELECT name, returns, source FROM functions WHERE kind IS NOT NULL"
-                                 " AND strpos(lower($1), lower(name)) > 0 ORDER BY name",
-                                 1, params);
-    if (!res)
-        return -1;
-    cat->functions = json_array();
-    for (int i = 0; cat->functions && i < PQntuples(res); i++)
-        json_array_append_new(cat->functions, json_pack("{s:s,s:s,s:s}", "name", PQgetvalue(res, i, 0), "returns",
-                                                        PQgetvalue(res, i, 1), "source", PQgetvalue(res, i, 2)));
-    PQclear(res);
-    return cat->functions ? 0 : api_fail(resp, API_INTERNAL, NULL, "out of memory");
+    if (strcasecmp(name, PREVIEW_SINK) == 0)
+        return NULL;
+    json_t *js = resource_connection_table(ctx, name, why, whysz);
+    if (js)
+        snprintf(why, whysz,
+                 "\"%s\" is a postgres connection: a preview reads streams only, and does not run a lookup join "
+                 "against its table; create the pipeline and read its output stream",
+                 name);
+    json_decref(js);
+    return NULL;
 }
 
 /* Compiles text against the tenant's streams and functions (declared from their stored facts,
- * sql_function_declare: no Lua here). A plan, or NULL (resp filled after a database error). */
+ * sql_function_declare: no Lua here; their sources, for the child, into cat->functions). A plan,
+ * or NULL (resp filled after a database error). */
 static struct plan *preview_compile_text(const char *text, struct preview_catalog *cat, struct api_response *resp,
                                          struct pipeline_sql_error *err)
 {
     struct sql_function_def *defs = NULL;
     int ndefs = 0;
-    if (resource_pipeline_functions(cat->req, resp, text, &defs, &ndefs) < 0) {
+    if (resource_pipeline_functions(cat->req, resp, text, &defs, &ndefs, &cat->functions) < 0) {
         cat->db_failed = true;
         return NULL;
     }
-    struct plan *plan = pipeline_compile_preview_sql_with(text, preview_schema, cat, 1, defs, ndefs, err);
+    struct resource_tables conns = {.req = cat->req, .resp = resp};
+    struct pipeline_sql_tables tables = {preview_table, &conns, NULL};
+    struct plan *plan = pipeline_compile_preview_sql_with(text, preview_schema, cat, 1, &tables, defs, ndefs, err);
+    cat->db_failed = cat->db_failed || conns.db_failed;
     sql_function_defs_free(defs, (size_t)ndefs);
-    if (plan && ndefs > 0 && preview_function_sources(cat, text, resp) != 0) {
-        plan_free(plan);
-        cat->db_failed = true;
-        return NULL;
-    }
     return plan;
 }
 

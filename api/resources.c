@@ -173,13 +173,6 @@ static const struct resource_column connection_columns[] = {
     COMMON_COLUMNS_TAIL,
 };
 
-/* A pipeline of the tenant that names postgres connection c as a lookup join's table: its name,
- * maybe quoted, then FOR SYSTEM_TIME (names are letters, digits, '_' and '-': no pattern
- * characters), unless a stream of that name exists (the SQL then reads the stream). */
-#define CONNECTION_LOOKUP_USER                                                                                         \
-    "c.connector = 'postgres' AND p.sql ~* ('(^|[^A-Za-z0-9_])[`\"]?' || c.name || "                                   \
-    "'[`\"]?\\s+FOR\\s+SYSTEM_TIME') AND NOT EXISTS (SELECT 1 FROM streams s WHERE lower(s.name) = lower(c.name))"
-
 /* A connection is in use by a pipeline that reads its table in a lookup join. */
 const struct resource_kind resource_connections = {
     "connection",
@@ -190,8 +183,8 @@ const struct resource_kind resource_connections = {
     connection_columns,
     "max_connections",
     true,
-    "SELECT 'pipeline \"' || p.name || '\" (lookup join)' FROM pipelines p, connections c "
-    "WHERE c.id = $1 AND " CONNECTION_LOOKUP_USER " LIMIT 1",
+    "SELECT 'pipeline \"' || p.name || '\" (lookup join)' FROM pipeline_lookups l JOIN pipelines p ON p.id = "
+    "l.pipeline_id WHERE l.connection_id = $1 ORDER BY p.name LIMIT 1",
     connection_validate,
     NULL,
 };
@@ -570,7 +563,7 @@ static int stream_check_users(struct api_request *req, json_t *schema, struct ap
     for (int i = 0; i < PQntuples(pipes) && rc == 0; i++) {
         struct stream_change change = {.streams = {.req = req, .resp = resp}, .name = name, .schema = schema};
         struct resource_tables conns_of = {.req = req, .resp = resp}; /* its lookup joins' tables */
-        struct pipeline_sql_tables tables = {resource_connection_table, &conns_of};
+        struct pipeline_sql_tables tables = {resource_connection_table, &conns_of, NULL};
         struct pipeline_sql_error err;
         long task_count = atol(PQgetvalue(pipes, i, 2));
         const char *text = PQgetvalue(pipes, i, 1);
@@ -856,33 +849,46 @@ out:
     return rc;
 }
 
-/* Renaming a postgres connection that a pipeline reads as a lookup join's table would break the
- * pipeline: 409 conflict naming it. 0, or -1 with resp filled. */
-static int connection_check_rename(struct api_request *req, json_t *body, bool create, struct api_response *resp)
+/* A postgres connection that a pipeline reads as a lookup join's table (pipeline_lookups, kept
+ * at the pipeline's create and update) keeps its name, connector, table and stream while it is
+ * so read: changing one would break the pipeline, 409 conflict naming it and the field. 0, or -1
+ * with resp filled. */
+static int connection_check_lookup_use(struct api_request *req, json_t *body, bool create, struct api_response *resp)
 {
-    const char *name = json_string_value(json_object_get(body, "name"));
-    if (create || !name)
+    json_t *props = json_object_get(body, "properties");
+    const char *params[] = {req->params.values[0],
+                            json_string_value(json_object_get(body, "name")),
+                            json_string_value(json_object_get(body, "connector")),
+                            json_string_value(json_object_get(props, "table")),
+                            props ? "t" : "f",
+                            json_string_value(json_object_get(body, "stream"))};
+    if (create || (!params[1] && !params[2] && !props && !params[5]))
         return 0;
-    const char *params[] = {req->params.values[0], name};
-    PGresult *res = api_db_query(req, resp,
-                                 "SELECT p.name, c.name FROM pipelines p, connections c "
-                                 "WHERE c.id = $1 AND c.name <> $2 AND " CONNECTION_LOOKUP_USER " LIMIT 1",
-                                 2, params);
+    PGresult *res = api_db_query(
+        req, resp,
+        "SELECT * FROM (SELECT p.name, c.name, CASE WHEN c.name <> $2 THEN 'name' WHEN c.connector <> $3 THEN "
+        "'connector' WHEN $5::boolean AND c.properties->>'table' IS DISTINCT FROM $4 THEN 'properties.table' "
+        "WHEN lower(s.name) <> lower($6) THEN 'stream' END AS field FROM pipeline_lookups l "
+        "JOIN pipelines p ON p.id = l.pipeline_id JOIN connections c ON c.id = l.connection_id "
+        "JOIN streams s ON s.id = c.stream_id WHERE l.connection_id = $1) u WHERE field IS NOT NULL "
+        "ORDER BY 1 LIMIT 1",
+        6, params);
     if (!res)
         return -1;
     int rc = 0;
     if (PQntuples(res) > 0)
-        rc = api_fail(resp, API_CONFLICT, json_pack("{s:s,s:s}", "field", "name", "pipeline", PQgetvalue(res, 0, 0)),
+        rc = api_fail(resp, API_CONFLICT,
+                      json_pack("{s:s,s:s}", "field", PQgetvalue(res, 0, 2), "pipeline", PQgetvalue(res, 0, 0)),
                       "pipeline \"%s\" reads connection \"%s\" as a lookup join's table; change or delete the "
-                      "pipeline before renaming the connection",
-                      PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+                      "pipeline before changing the connection's %s",
+                      PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
     PQclear(res);
     return rc;
 }
 
 static int connection_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
 {
-    if (connection_check_partition_key(req, body, resp) < 0 || connection_check_rename(req, body, create, resp) < 0)
+    if (connection_check_partition_key(req, body, resp) < 0 || connection_check_lookup_use(req, body, create, resp) < 0)
         return -1;
     json_t *refs = json_object_get(body, "secret_refs"), *v;
     const char *prop;
@@ -963,6 +969,13 @@ json_t *resource_connection_table(void *vctx, const char *name, char *why, size_
                  name, PQgetvalue(res, 0, 0));
     PQclear(res);
     return js;
+}
+
+void resource_connection_used(void *vctx, const char *name)
+{
+    struct resource_tables *c = vctx;
+    if (c->used)
+        json_array_append_new(c->used, json_string(name));
 }
 
 static int pipeline_fail_sql(struct api_response *resp, const json_t *sql, const struct pipeline_sql_error *err)
@@ -1148,21 +1161,25 @@ static int function_recheck(struct api_request *req, struct api_response *resp, 
 /* The tenant's functions whose names occur in text (a superset of those it calls), declared
  * for the planner from their stored facts into *defs (*n of them; free with
  * sql_function_defs_free): no Lua is loaded in the api. One not checked yet is checked now in a
- * worker child; one that does not load is left out (a call then is an unknown function). 0, or
- * -1 with resp filled. */
+ * worker child; one that does not load is left out (a call then is an unknown function). With
+ * sources, also the declared ones as a worker's spec gives them. 0, or -1 with resp filled. */
 int resource_pipeline_functions(struct api_request *req, struct api_response *resp, const char *text,
-                                struct sql_function_def **defs, int *n)
+                                struct sql_function_def **defs, int *n, json_t **sources)
 {
     const char *params[] = {text};
     *n = 0;
     *defs = NULL;
     PGresult *res = api_db_query(req, resp,
-                                 "SELECT id, name, returns, kind, merge, CASE WHEN kind IS NULL THEN source END "
+                                 "SELECT id, name, returns, kind, merge, source "
                                  "FROM functions WHERE position(lower(name) in lower($1)) > 0 ORDER BY name",
                                  1, params);
     if (!res)
         return -1;
-    if (!(*defs = calloc((size_t)PQntuples(res) + 1, sizeof **defs))) {
+    json_t *spec = sources ? json_array() : NULL;
+    if (!(*defs = calloc((size_t)PQntuples(res) + 1, sizeof **defs)) || (sources && !spec)) {
+        free(*defs);
+        *defs = NULL;
+        json_decref(spec);
         PQclear(res);
         return api_fail(resp, API_INTERNAL, NULL, "out of memory");
     }
@@ -1175,15 +1192,51 @@ int resource_pipeline_functions(struct api_request *req, struct api_response *re
             sql_function_defs_free(*defs, (size_t)*n);
             *defs = NULL;
             *n = 0;
+            json_decref(spec);
             PQclear(res);
             return -1;
         }
         if (rc == 0 && sql_function_declare(PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), facts.aggregate, facts.merge,
-                                            &(*defs)[*n], &se) == 0)
+                                            &(*defs)[*n], &se) == 0) {
             (*n)++;
+            if (spec)
+                json_array_append_new(spec, json_pack("{s:s,s:s,s:s}", "name", PQgetvalue(res, i, 1), "returns",
+                                                      PQgetvalue(res, i, 2), "source", PQgetvalue(res, i, 5)));
+        }
     }
     PQclear(res);
+    if (sources)
+        *sources = spec;
     return 0;
+}
+
+/* Checks a pipeline's text against the streams lookup finds (*lookup_failed: after a database
+ * error there; may be NULL), the tenant's functions and its connections' tables, and keeps the
+ * connections it reads as lookup joins' tables in req->pipeline_lookups. 0, or -1 with resp
+ * filled (422 at the SQL's position, or the database error). */
+static int pipeline_check_sql(struct api_request *req, struct api_response *resp, const json_t *sql, const char *text,
+                              long task_count, pipeline_schema_fn lookup, void *ctx, const bool *lookup_failed)
+{
+    struct sql_function_def *defs = NULL;
+    int ndefs = 0;
+    if (resource_pipeline_functions(req, resp, text, &defs, &ndefs, NULL) < 0)
+        return -1;
+    struct resource_tables conns = {.req = req, .resp = resp, .used = json_array()};
+    struct pipeline_sql_tables tables = {resource_connection_table, &conns, resource_connection_used};
+    struct pipeline_sql_error err;
+    int rc = conns.used ? pipeline_validate_sql_tables(text, task_count, lookup, ctx, &tables, defs, ndefs, &err) : 0;
+    sql_function_defs_free(defs, (size_t)ndefs);
+    char *names = conns.used && rc == 0 ? json_dumps(conns.used, JSON_COMPACT) : NULL;
+    json_decref(conns.used);
+    if ((lookup_failed && *lookup_failed) || conns.db_failed) {
+        free(names);
+        return -1;
+    }
+    if (rc < 0)
+        return pipeline_fail_sql(resp, sql, &err);
+    req->pipeline_lookups = names ? arena_strndup(req->arena, names, strlen(names)) : NULL;
+    free(names);
+    return req->pipeline_lookups ? 0 : api_fail(resp, API_INTERNAL, NULL, "out of memory");
 }
 
 static int pipeline_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
@@ -1204,6 +1257,7 @@ static int pipeline_validate(struct api_request *req, json_t *body, bool create,
             task_count = atol(PQgetvalue(stored, 0, 1));
     }
     req->streams_fingerprint = NULL;
+    req->pipeline_lookups = NULL;
     if (text && create) {
         /* Against the tenant's streams as cached (no round trip); the insert checks they are
          * unchanged (resource_create). A refusal is only given from streams read now. */
@@ -1216,27 +1270,14 @@ static int pipeline_validate(struct api_request *req, json_t *body, bool create,
         if (!req->streams_fingerprint && !(cat = pipeline_catalog_read(req, resp)))
             return -1;
         if (!req->streams_fingerprint) { /* checked against the streams and functions read now */
-            struct sql_function_def *defs = NULL;
-            int ndefs = 0;
-            if (resource_pipeline_functions(req, resp, text, &defs, &ndefs) < 0) {
-                stream_catalog_release(cat);
-                return -1;
-            }
-            struct resource_tables conns = {.req = req, .resp = resp};
-            struct pipeline_sql_tables tables = {resource_connection_table, &conns};
-            int rc =
-                pipeline_validate_sql_tables(text, task_count, stream_catalog_schema, cat, &tables, defs, ndefs, &err);
-            sql_function_defs_free(defs, (size_t)ndefs);
+            int rc = pipeline_check_sql(req, resp, sql, text, task_count, stream_catalog_schema, cat, NULL);
             stream_catalog_release(cat);
-            if (conns.db_failed)
-                return -1;
             if (rc < 0)
-                return pipeline_fail_sql(resp, sql, &err);
+                return -1;
         }
         text = NULL;
     }
     if (text) {
-        struct pipeline_sql_error err;
         /* One round trip for the streams the text names (a stream's name appears in the text of
          * a query that reads or writes it); any other lookup asks the database itself. */
         const char *candidate_params[] = {text};
@@ -1245,25 +1286,14 @@ static int pipeline_validate(struct api_request *req, json_t *body, bool create,
                                           "SELECT name, schema::text FROM streams "
                                           "WHERE position(lower(name) in lower($1)) > 0 ORDER BY name",
                                           1, candidate_params);
-        struct sql_function_def *defs = NULL;
-        int ndefs = 0;
-        if (!streams.candidates || resource_pipeline_functions(req, resp, text, &defs, &ndefs) < 0) {
-            PQclear(streams.candidates);
-            PQclear(stored);
-            return -1;
-        }
-        struct resource_tables conns = {.req = req, .resp = resp};
-        struct pipeline_sql_tables tables = {resource_connection_table, &conns};
-        int rc = pipeline_validate_sql_tables(text, task_count, pipeline_stream_schema, &streams, &tables, defs, ndefs,
-                                              &err);
-        sql_function_defs_free(defs, (size_t)ndefs);
+        int rc = streams.candidates ? pipeline_check_sql(req, resp, sql, text, task_count, pipeline_stream_schema,
+                                                         &streams, &streams.db_failed)
+                                    : -1;
         PQclear(streams.candidates);
         PQclear(stored);
         stored = NULL;
-        if (streams.db_failed || conns.db_failed)
-            return -1;
         if (rc < 0)
-            return pipeline_fail_sql(resp, sql, &err);
+            return -1;
     }
     PQclear(stored);
     const char *policy = json_string_value(json_object_get(body, "error_policy"));
@@ -1651,20 +1681,27 @@ static int resource_insert(struct api_request *req, const struct resource_kind *
     params[n] = *c->user_id ? c->user_id : NULL;
     params[n + 1] = *c->api_key_id ? c->api_key_id : NULL;
     params[n + 2] = req->request_id;
-    char columns[1536], fresh[256] = "true";
+    char columns[1536], fresh[256] = "true", lookups[256] = "";
     resource_select_list(k, columns, sizeof columns);
     if (req->streams_fingerprint) {
         params[nparams++] = req->streams_fingerprint;
         snprintf(fresh, sizeof fresh, STREAM_CACHE_FRESH_SQL, nparams);
     }
+    if (k == &resource_pipelines && req->pipeline_lookups) { /* the connections its lookup joins read */
+        params[nparams++] = req->pipeline_lookups;
+        snprintf(lookups, sizeof lookups,
+                 "lk AS (INSERT INTO pipeline_lookups (tenant_id, pipeline_id, connection_id) SELECT r.tenant_id, "
+                 "r.id, c.id FROM r, connections c WHERE c.name IN (SELECT json_array_elements_text($%d::json))), ",
+                 nparams);
+    }
     snprintf(sql, sizeof sql,
              "WITH q AS (SELECT coalesce((SELECT n FROM tenant_resource_counts WHERE kind = '%s'), 0) + 1 AS want, "
              "p.%s AS quota, %s AS fresh FROM tenants t JOIN plans p ON p.name = t.plan), "
-             "r AS (INSERT INTO %s AS r (%s) SELECT %s FROM q WHERE q.want <= q.quota AND q.fresh RETURNING r.*), "
+             "r AS (INSERT INTO %s AS r (%s) SELECT %s FROM q WHERE q.want <= q.quota AND q.fresh RETURNING r.*), %s"
              "audit AS (INSERT INTO audit_log (tenant_id, user_id, api_key_id, action, resource_kind, resource_id, "
              "request_id) SELECT r.tenant_id, $%d::uuid, $%d::uuid, 'create', '%s', r.id, $%d FROM r) "
              "SELECT q.want, q.quota, r.id, %s, q.fresh FROM q LEFT JOIN r ON true",
-             k->table, k->quota_column, fresh, k->table, cols, vals, n + 1, n + 2, k->kind, n + 3, columns);
+             k->table, k->quota_column, fresh, k->table, cols, vals, lookups, n + 1, n + 2, k->kind, n + 3, columns);
     /* The last statement unless a created hook follows: it commits at once, so that the count's
      * row (locked by its trigger until the end of the transaction) is not held for another round
      * trip while concurrent creates of the tenant wait for it. */
@@ -1860,6 +1897,27 @@ static int resource_lock(struct api_request *req, const struct resource_kind *k,
     return 0;
 }
 
+/* After an update of pipeline id whose SQL was checked (req->pipeline_lookups): its lookup
+ * joins' connections as the check found them, in one round trip. 0, or -1 with resp filled. */
+static int pipeline_lookups_write(struct api_request *req, const char *id, struct api_response *resp)
+{
+    if (!req->pipeline_lookups)
+        return 0;
+    const char *params[] = {id, req->pipeline_lookups};
+    PGresult *res =
+        api_db_query(req, resp,
+                     "WITH keep AS (SELECT c.tenant_id, c.id FROM connections c WHERE c.name IN "
+                     "(SELECT json_array_elements_text($2::json))), "
+                     "gone AS (DELETE FROM pipeline_lookups WHERE pipeline_id = $1 AND connection_id NOT IN "
+                     "(SELECT id FROM keep)) INSERT INTO pipeline_lookups (tenant_id, pipeline_id, "
+                     "connection_id) SELECT tenant_id, $1::uuid, id FROM keep ON CONFLICT DO NOTHING",
+                     2, params);
+    if (!res)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
 int resource_update(struct api_request *req, struct api_response *resp)
 {
     const struct resource_kind *k = resource_of(req);
@@ -1883,7 +1941,8 @@ int resource_update(struct api_request *req, struct api_response *resp)
         int rc = db_exec(req->db, sql, v.count + 1, params, &dberr);
         if (rc < 0)
             return resource_fail_duplicate(resp, k, &dberr, req->json);
-        if (resource_record_change(req, k->kind, id, "update", k->runnable, resp) < 0)
+        if (resource_record_change(req, k->kind, id, "update", k->runnable, resp) < 0 ||
+            (k == &resource_pipelines && pipeline_lookups_write(req, id, resp) < 0))
             return -1;
         resource_streams_changed(req, k);
     }

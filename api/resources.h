@@ -47,11 +47,12 @@ int resource_reply_created(struct api_request *req, const char *kind, const char
  * for the planner from the facts stored at their create or update (sql_function_declare: no
  * Lua state in the api) into *defs (*n of them; free with sql_function_defs_free). One stored
  * before its facts were (kind NULL) is checked now in a sandboxed worker child and its facts
- * stored; one that does not load is left out (a call then is an unknown function). 0, or -1
- * with resp filled. */
+ * stored; one that does not load is left out (a call then is an unknown function). With
+ * sources (may be NULL), *sources is also set to the declared ones as a worker's spec gives them,
+ * [{"name", "returns", "source"}] (a new reference). 0, or -1 with resp filled. */
 struct sql_function_def;
 int resource_pipeline_functions(struct api_request *req, struct api_response *resp, const char *text,
-                                struct sql_function_def **defs, int *n);
+                                struct sql_function_def **defs, int *n, json_t **sources);
 /* The tenant's streams as a pipeline create resolves them: the cached catalog, else read now
  * (and cached). A reference (stream_catalog_release), or NULL with resp filled. */
 struct stream_catalog;
@@ -65,8 +66,11 @@ struct resource_tables {
     struct api_request *req;
     struct api_response *resp;
     bool db_failed;
+    json_t *used; /* NULL, or an array that resource_connection_used fills (the caller's) */
 };
 json_t *resource_connection_table(void *ctx, const char *name, char *why, size_t whysz);
+/* pipeline_sql_tables.used for a struct resource_tables: appends name to its used array. */
+void resource_connection_used(void *ctx, const char *name);
 
 /* Parses If-Match ("N", N or W/"N"): 1 with *version set, 0 when absent, -1 when malformed. */
 int resource_parse_if_match(const char *header, long long *version);

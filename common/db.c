@@ -343,3 +343,13 @@ int db_exec(PGconn *conn, const char *sql, int nparams, const char *const *param
     PQclear(res);
     return res ? 0 : -1;
 }
+
+PGresult *db_query_or_err(PGconn *conn, const char *sql, int nparams, const char *const *params, char *err,
+                          size_t errsz)
+{
+    struct db_error dberr;
+    PGresult *res = db_query(conn, sql, nparams, params, &dberr);
+    if (!res && errsz > 0)
+        snprintf(err, errsz, "%s", dberr.message);
+    return res;
+}

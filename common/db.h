@@ -8,6 +8,7 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 struct db_error {
     char sqlstate[6]; /* "" when the failure is not from the server */
@@ -22,6 +23,11 @@ PGconn *db_connect(const char *url, const char *role, struct db_error *err);
 /* Runs sql with nparams text parameters. Returns the result (tuples or command ok), or NULL
  * with *err filled. */
 PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const *params, struct db_error *err);
+
+/* db_query for a caller that reports a failure as text: on failure NULL, with its message in
+ * err (errsz bytes, cut to fit). */
+PGresult *db_query_or_err(PGconn *conn, const char *sql, int nparams, const char *const *params, char *err,
+                          size_t errsz);
 
 /* Runs a statement and discards its result; 0 or -1 with *err. */
 int db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params, struct db_error *err);

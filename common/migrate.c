@@ -61,13 +61,11 @@ static int migrate_one(PGconn *conn, const char *dir, const char *file, char *er
     snprintf(path, sizeof path, "%s/%s", dir, file);
     size_t digits = strspn(file, "0123456789");
     snprintf(version, sizeof version, "%.*s", (int)digits, file);
-    struct db_error dberr;
     const char *params[] = {version, file};
-    PGresult *res = db_query(conn, "SELECT 1 FROM schema_migrations WHERE version = $1::bigint", 1, params, &dberr);
-    if (!res) {
-        snprintf(err, errlen, "%s", dberr.message);
+    PGresult *res =
+        db_query_or_err(conn, "SELECT 1 FROM schema_migrations WHERE version = $1::bigint", 1, params, err, errlen);
+    if (!res)
         return -1;
-    }
     int done = PQntuples(res) > 0;
     PQclear(res);
     if (done)
@@ -81,10 +79,11 @@ static int migrate_one(PGconn *conn, const char *dir, const char *file, char *er
     int rc = migrate_simple(conn, "BEGIN", sub, sizeof sub);
     if (rc == 0)
         rc = migrate_simple(conn, sql, sub, sizeof sub);
-    if (rc == 0 &&
-        db_exec(conn, "INSERT INTO schema_migrations (version, name) VALUES ($1::bigint, $2)", 2, params, &dberr) < 0) {
-        snprintf(sub, sizeof sub, "%s", dberr.message);
-        rc = -1;
+    if (rc == 0) {
+        PGresult *ins = db_query_or_err(conn, "INSERT INTO schema_migrations (version, name) VALUES ($1::bigint, $2)",
+                                        2, params, sub, sizeof sub);
+        rc = ins ? 0 : -1;
+        PQclear(ins);
     }
     if (rc == 0)
         rc = migrate_simple(conn, "COMMIT", sub, sizeof sub);

@@ -85,18 +85,16 @@ int checkpoint_store_save(PGconn *conn, const char *tenant_id, const char *resou
     snprintf(seqtext, sizeof seqtext, "%" PRIu64, seq);
     snprintf(indextext, sizeof indextext, "%d", index);
     const char *p[] = {resource_id, indextext, tenant_id, seqtext, hex};
-    struct db_error dberr;
-    int rc = db_exec(conn,
-                     "INSERT INTO task_checkpoints (resource_id, task_index, tenant_id, seq, data)"
-                     " VALUES ($1, $2, $3, $4, decode($5, 'hex'))"
-                     " ON CONFLICT (resource_id, task_index) DO UPDATE SET seq = excluded.seq, data = excluded.data,"
-                     "   updated_at = now() WHERE task_checkpoints.seq < excluded.seq",
-                     5, p, &dberr);
+    PGresult *res = db_query_or_err(conn,
+                                    "INSERT INTO task_checkpoints (resource_id, task_index, tenant_id, seq, data)"
+                                    " VALUES ($1, $2, $3, $4, decode($5, 'hex'))"
+                                    " ON CONFLICT (resource_id, task_index) DO UPDATE SET seq = excluded.seq, data ="
+                                    " excluded.data, updated_at = now() WHERE task_checkpoints.seq < excluded.seq",
+                                    5, p, err, errsz);
     free(hex);
-    if (rc != 0) {
-        snprintf(err, errsz, "%s", dberr.message);
+    if (!res)
         return -1;
-    }
+    PQclear(res);
     *mark = (struct checkpoint_store_mark){.seq = seq, .inode = st.st_ino, .mtime_ns = mtime_ns};
     return 1;
 }
@@ -130,15 +128,12 @@ static int store_write_file(const char *path, const char *hex, uid_t uid, char *
 int checkpoint_store_restore(PGconn *conn, const char *resource_id, const char *dir, uid_t uid, char *err, size_t errsz)
 {
     const char *p[] = {resource_id};
-    struct db_error dberr;
-    PGresult *res = db_query(conn,
-                             "SELECT task_index, seq, encode(data, 'hex') FROM task_checkpoints"
-                             " WHERE resource_id = $1",
-                             1, p, &dberr);
-    if (!res) {
-        snprintf(err, errsz, "%s", dberr.message);
+    PGresult *res = db_query_or_err(conn,
+                                    "SELECT task_index, seq, encode(data, 'hex') FROM task_checkpoints"
+                                    " WHERE resource_id = $1",
+                                    1, p, err, errsz);
+    if (!res)
         return -1;
-    }
     int written = 0;
     for (int i = 0; i < PQntuples(res) && written >= 0; i++) {
         char path[1200];

@@ -664,23 +664,25 @@ static PGresult *task_resource(struct reconciler *r, struct cp_task *t, char *er
 {
     int pipeline = strcmp(t->kind, "pipeline") == 0;
     const char *p[] = {t->resource_id};
-    struct db_error dberr;
-    PGresult *res = db_query(r->conn,
-                             pipeline ? "SELECT p.sql, p.error_policy, d.name, p.generation, p.task_count, p.task_size,"
-                                        "       p.name, tn.name"
-                                        "  FROM pipelines p LEFT JOIN streams d ON d.id = p.dead_letter_stream_id"
-                                        "  LEFT JOIN tenants tn ON tn.id = p.tenant_id"
-                                        " WHERE p.id = $1"
-                                      : "SELECT c.connector, c.type, c.properties::text, c.secret_refs::text, s.name,"
-                                        "       c.generation, c.task_count, c.task_size, s.id, c.name, tn.name"
-                                        "  FROM connections c JOIN streams s ON s.id = c.stream_id"
-                                        "  LEFT JOIN tenants tn ON tn.id = c.tenant_id WHERE c.id = $1",
-                             1, p, &dberr);
-    if (!res || PQntuples(res) != 1) {
-        snprintf(err, errsz, "%s", res ? "resource not found" : dberr.message);
+    PGresult *res =
+        db_query_or_err(r->conn,
+                        pipeline ? "SELECT p.sql, p.error_policy, d.name, p.generation, p.task_count, p.task_size,"
+                                   "       p.name, tn.name"
+                                   "  FROM pipelines p LEFT JOIN streams d ON d.id = p.dead_letter_stream_id"
+                                   "  LEFT JOIN tenants tn ON tn.id = p.tenant_id"
+                                   " WHERE p.id = $1"
+                                 : "SELECT c.connector, c.type, c.properties::text, c.secret_refs::text, s.name,"
+                                   "       c.generation, c.task_count, c.task_size, s.id, c.name, tn.name"
+                                   "  FROM connections c JOIN streams s ON s.id = c.stream_id"
+                                   "  LEFT JOIN tenants tn ON tn.id = c.tenant_id WHERE c.id = $1",
+                        1, p, err, errsz);
+    if (res && PQntuples(res) != 1) {
+        snprintf(err, errsz, "resource not found");
         PQclear(res);
         return NULL;
     }
+    if (!res)
+        return NULL;
     int col_name = pipeline ? 6 : 9;
     /* refreshed at every start, rollovers included: a rename shows from then on */
     copy_name(t->name, sizeof t->name, PQgetvalue(res, 0, col_name));
@@ -851,16 +853,14 @@ static int task_streams(struct reconciler *r, const struct cp_task *t, const cha
 {
     const char *tp[] = {t->tenant_id, own_stream, spec->sql ? spec->sql : "",
                         spec->dead_letter_stream ? spec->dead_letter_stream : ""};
-    struct db_error dberr;
-    PGresult *res = db_query(r->conn,
-                             "SELECT id, name, schema::text, partitions, storage FROM streams WHERE tenant_id = $1"
-                             "   AND (id::text = $2 OR ($3 <> '' AND strpos(lower($3), lower(name)) > 0) OR name = $4)"
-                             " ORDER BY id::text = $2 DESC, name",
-                             4, tp, &dberr);
-    if (!res) {
-        snprintf(err, errsz, "%s", dberr.message);
+    PGresult *res =
+        db_query_or_err(r->conn,
+                        "SELECT id, name, schema::text, partitions, storage FROM streams WHERE tenant_id = $1"
+                        "   AND (id::text = $2 OR ($3 <> '' AND strpos(lower($3), lower(name)) > 0) OR name = $4)"
+                        " ORDER BY id::text = $2 DESC, name",
+                        4, tp, err, errsz);
+    if (!res)
         return -1;
-    }
     spec->streams = calloc((size_t)PQntuples(res) + 1, sizeof *spec->streams);
     *oom |= !spec->streams;
     for (int i = 0; spec->streams && i < PQntuples(res); i++) {
@@ -916,15 +916,15 @@ static int task_lookup(struct reconciler *r, const struct cp_task *t, struct tas
                        size_t errsz)
 {
     const char *p[] = {t->tenant_id, lk->name};
-    struct db_error dberr;
-    PGresult *res = db_query(r->conn,
-                             "SELECT c.connector, c.properties::text, c.secret_refs::text, s.schema::text"
-                             "  FROM connections c JOIN streams s ON s.id = c.stream_id"
-                             " WHERE c.tenant_id = $1 AND c.name = $2 AND c.connector = 'postgres'",
-                             2, p, &dberr);
-    if (!res || PQntuples(res) != 1) {
-        snprintf(err, errsz, "%s%.200s%s", res ? "postgres connection \"" : "", res ? lk->name : dberr.message,
-                 res ? "\" (a lookup join's table) not found" : "");
+    PGresult *res = db_query_or_err(r->conn,
+                                    "SELECT c.connector, c.properties::text, c.secret_refs::text, s.schema::text"
+                                    "  FROM connections c JOIN streams s ON s.id = c.stream_id"
+                                    " WHERE c.tenant_id = $1 AND c.name = $2 AND c.connector = 'postgres'",
+                                    2, p, err, errsz);
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1) {
+        snprintf(err, errsz, "postgres connection \"%.200s\" (a lookup join's table) not found", lk->name);
         PQclear(res);
         return -1;
     }

@@ -882,8 +882,8 @@ static int setup_inputs(struct run *r, const char *connection_source)
             return run_fail(r, "stream \"%s\" (%s) cannot be read", name, in->stream->backend);
         const struct engine_stream *st = in->stream;
         int declared = st->partitions > 1 ? st->partitions : 1;
-        if (in->backend->partitions(st->location, strcmp(st->backend, "log") == 0 ? declared : 0, st->props, st->nprops,
-                                    &counts[i], e, sizeof e) != 0)
+        if (in->backend->partitions(st->location, in->backend->reader_creates_partitions ? declared : 0, st->props,
+                                    st->nprops, &counts[i], e, sizeof e) != 0)
             return run_fail(r, "stream \"%s\": %s", name, e);
         if (counts[i] >= ENGINE_INPUT_STRIDE)
             return run_fail(r, "stream \"%s\" has too many partitions (%d)", name, counts[i]);
@@ -923,11 +923,13 @@ static int setup_codecs(struct run *r)
     return 0;
 }
 
-/* A source finite by its options (the filesystem's without "source.monitor-interval"): it
- * stops at its end as of the first start and completes, bounded run or not. */
-static bool source_finite(const struct stream_backend *be, const struct engine_stream *st)
+/* A source that may end by its options, bounded run or not: one finite without an option (the
+ * filesystem's without "source.monitor-interval"), or one that an option makes finite (the
+ * datagen's "events", whose reader's end is UINT64_MAX without it). It stops at its end as of
+ * the first start and completes. */
+static bool source_may_end(const struct stream_backend *be, const struct engine_stream *st)
 {
-    return be->unbounded_by && !stream_property_get(st->props, st->nprops, be->unbounded_by);
+    return be->bounded_by || (be->unbounded_by && !stream_property_get(st->props, st->nprops, be->unbounded_by));
 }
 
 /* Opens a reader per partition at its offset (restored[p]: from the checkpoint), and sets
@@ -951,8 +953,7 @@ static int open_readers(struct run *r, const bool *restored)
          * bounded run resuming an unbounded one's checkpoint takes the end as of now */
         if (!restored[p] || (o->bounded && r->ends[p] == UINT64_MAX)) {
             uint64_t end = UINT64_MAX;
-            if ((o->bounded || strcmp(st->backend, "datagen") == 0 || source_finite(be, st) ||
-                 (r->plan && plan_source_preload(r->plan, r->part_input[p]))) &&
+            if ((o->bounded || source_may_end(be, st) || (r->plan && plan_source_preload(r->plan, r->part_input[p]))) &&
                 be->end_offset(r->readers[p], &end, e, sizeof e) != 0)
                 return run_fail(r, "stream \"%s\": %s", st->name, e);
             r->ends[p] = end;

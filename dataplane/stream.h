@@ -141,6 +141,10 @@ struct stream_backend {
      * the API's 422). The API calls it at create and update; the backend itself when it opens. */
     int (*check_connection)(const struct stream_property *props, int nprops, bool sink, char *option, size_t optlen,
                             char *err, size_t errlen);
+    /* A reader's partitions() call also creates the partitions of the stream's declared count
+     * that do not exist yet (the embedded log: a stream read before anything was written to
+     * it); otherwise a reader only counts them. */
+    bool reader_creates_partitions;
 };
 
 /* The backend called name ("log", "datagen", "kafka" in binaries linked with

@@ -269,4 +269,5 @@ const struct stream_backend seglog_stream_backend = {
     .read = log_stream_read,
     .end_offset = log_stream_end_offset,
     .close_reader = log_stream_close_reader,
+    .reader_creates_partitions = true,
 };

@@ -11,7 +11,7 @@ assert_contains "$(cat "$TEST_TMP/second.log")" "0 migrations applied" "second r
 assert_eq "$(sql "SELECT count(*) FROM schema_migrations")" "$n" "nothing recorded twice"
 
 for t in tenants users api_keys sessions secrets streams connections pipelines tasks task_events usage \
-         task_logs audit_log idempotency_keys; do
+         task_logs audit_log idempotency_keys pipeline_lookups; do
   assert_eq "$(sql "SELECT relrowsecurity::text || relforcerowsecurity::text FROM pg_class WHERE relname = '$t' AND relkind = 'r'")" truetrue "RLS enabled and forced on $t"
   assert_eq "$(sql "SELECT count(*) FROM pg_policies WHERE tablename = '$t' AND policyname = 'tenant_isolation'")" 1 "tenant policy on $t"
 done

@@ -117,6 +117,13 @@ sql422 connection-as-stream 'INSERT INTO orders SELECT id, id, id FROM crm_custo
   '"crm_customers" is a postgres connection: a pipeline reads its table only in a lookup join'
 sql422 connection-as-sink 'INSERT INTO crm_customers SELECT customer, '"'x', 'y'"', CAST(NULL AS DATE) FROM orders' \
   'output stream "crm_customers" not found: that name is a postgres connection'
+# a preview reads streams only: its lookup join is a 422 at the table, saying so
+call POST /v1/preview "$(jq -cn --arg s "${lookup_sql#INSERT INTO enriched$'\n'}" '{sql: $s, limit: 5}')"
+expect 422 invalid_sql
+assert_contains "$(jq -r .error.message <<<"$RESP")" \
+  '"crm_customers" is a postgres connection: a preview reads streams only, and does not run a lookup join' \
+  "a preview of a lookup join"
+assert_eq "$(jq -c '[.error.details.line, .error.details.column]' <<<"$RESP")" "[3,11]" "the preview's error position"
 call POST /v1/pipelines/explain "$(jq -cn --arg s "$lookup_sql" '{sql: $s}')"; expect 200
 assert_contains "$(jq -r .plan <<<"$RESP")" "crm_customers" "EXPLAIN shows the lookup join's table"
 pipeline enrich "$lookup_sql"; P1=$ID
@@ -161,9 +168,34 @@ assert_eq "$(jq -r '[.error.details.field, .error.details.pipeline] | join(" ")'
   "the rename the pipeline would not survive"
 assert_contains "$(jq -r .error.message <<<"$RESP")" 'reads connection "crm_customers" as a lookup join' "its message"
 call PATCH "/v1/connections/$CRMC" '{"name":"crm_customers","description":"the CRM"}'; expect 200
+# what a pipeline reads as lookup tables is recorded at its create and update (pipeline_lookups):
+# a second, stopped pipeline reads crm_spare; while it does, crm_spare keeps its name, connector,
+# table and stream; once that pipeline reads crm_customers instead, crm_spare is free
 SPARE=$(create_id /v1/connections "{\"name\":\"crm_spare\",\"connector\":\"postgres\",\"type\":\"sink\",
   \"stream\":\"customers\",\"properties\":{\"url\":\"$CRM\",\"table\":\"customers\"}}")
-call PATCH "/v1/connections/$SPARE" '{"name":"crm_spare2"}'; expect 200
+pipeline enrich-spare "${lookup_sql/crm_customers FOR/crm_spare FOR}"; P3=$ID
+assert_eq "$(sql "SELECT count(*) FROM pipeline_lookups WHERE pipeline_id = '$P3' AND connection_id = '$SPARE'")" 1 \
+  "the lookup a create records"
+call DELETE "/v1/connections/$SPARE"; expect 409 conflict
+assert_eq "$(jq -r .error.details.used_by <<<"$RESP")" 'pipeline "enrich-spare" (lookup join)' "the spare's pipeline"
+refused() { # BODY FIELD: the spare's update BODY is a 409 naming FIELD and the pipeline
+  call PATCH "/v1/connections/$SPARE" "$1"; expect 409 conflict
+  assert_eq "$(jq -r '[.error.details.field, .error.details.pipeline] | join(" ")' <<<"$RESP")" "$2 enrich-spare" \
+    "the change of $2 the pipeline would not survive"
+}
+refused '{"name":"crm_spare2"}' name
+refused '{"connector":"http"}' connector
+refused "{\"properties\":{\"url\":\"$CRM\",\"table\":\"suppliers\"}}" properties.table
+refused '{"stream":"orders"}' stream
+assert_contains "$(jq -r .error.message <<<"$RESP")" "before changing the connection's stream" "the stream's message"
+call PATCH "/v1/connections/$SPARE" "{\"properties\":{\"url\":\"$CRM\",\"table\":\"customers\"}}"; expect 200
+call PATCH "/v1/pipelines/$P3" "$(jq -cn --arg s "$lookup_sql" '{sql: $s}')"; expect 200
+assert_eq "$(sql "SELECT string_agg(connection_id::text, ' ') FROM pipeline_lookups WHERE pipeline_id = '$P3'")" \
+  "$CRMC" "the lookup an update records"
+call PATCH "/v1/connections/$SPARE" "{\"properties\":{\"url\":\"$CRM\",\"table\":\"suppliers\"}}"; expect 200
+call PATCH "/v1/connections/$SPARE" '{"name":"crm_spare2","connector":"postgres","stream":"orders"}'; expect 200
 call DELETE "/v1/connections/$SPARE"; expect 204
+call DELETE "/v1/pipelines/$P3"; expect 204
+assert_eq "$(sql "SELECT count(*) FROM pipeline_lookups WHERE pipeline_id = '$P3'")" 0 "a deleted pipeline's lookups"
 
 echo ok

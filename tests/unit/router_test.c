@@ -258,7 +258,7 @@ START_TEST(test_pipeline_sql_check_lookup_table)
 {
     struct pipeline_sql_error e;
     int lookups = 0;
-    struct pipeline_sql_tables tables = {test_connection_table, NULL};
+    struct pipeline_sql_tables tables = {test_connection_table, NULL, NULL};
     const char *lookup = "INSERT INTO out SELECT b.auction, b.price\nFROM (SELECT *, PROCTIME() AS p FROM bids) AS b\n"
                          "  JOIN crm FOR SYSTEM_TIME AS OF b.p AS c ON b.auction = c.id";
     ck_assert_int_eq(pipeline_validate_sql_tables(lookup, 1, test_stream_schema, &lookups, &tables, NULL, 0, &e), 0);
