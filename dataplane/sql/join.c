@@ -609,7 +609,7 @@ static struct jpart *part_get(struct join *j, int s, const struct value *keys, u
 static int part_add(struct jside *side, struct jpart *p, const struct value *row, int64_t assoc, struct value *pruned)
 {
     if (p->n == p->cap) {
-        int cap = p->cap * 2;
+        int cap = p->cap < 4 ? 4 : p->cap * 2; /* from the one inline: 4, 8, ... */
         struct jrec *r =
             p->recs == &p->one ? malloc((size_t)cap * sizeof *r) : realloc(p->recs, (size_t)cap * sizeof *r);
         if (!r)

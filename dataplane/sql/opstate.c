@@ -150,22 +150,30 @@ void opstate_table_free(struct opstate_table *t)
 
 /* ---- Byte form ---------------------------------------------------------------------------*/
 
-void window_put(struct window_writer *b, const void *d, size_t n)
+/* Room for n more bytes in b; 0, or -1 (b->oom set) on out of memory. */
+static int reserve(struct window_writer *b, size_t n)
 {
     if (b->oom)
-        return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        while (cap < b->len + n)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
+        return -1;
+    if (b->len + n <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap * 2 : 256;
+    while (cap < b->len + n)
+        cap *= 2;
+    char *np = realloc(b->p, cap);
+    if (!np) {
+        b->oom = 1;
+        return -1;
     }
+    b->p = np;
+    b->cap = cap;
+    return 0;
+}
+
+void window_put(struct window_writer *b, const void *d, size_t n)
+{
+    if (reserve(b, n) < 0)
+        return;
     memcpy(b->p + b->len, d, n);
     b->len += n;
 }
@@ -192,6 +200,16 @@ int64_t opstate_get_i64(struct window_reader *r)
 
 void opstate_put_value(struct window_writer *b, const struct value *v)
 {
+    if (v->type == VT_BIGINT || v->type == VT_TIMESTAMP || v->type == VT_NULL) { /* the common ones, at once */
+        if (reserve(b, 1 + sizeof v->u.i) < 0)
+            return;
+        b->p[b->len++] = (char)v->type;
+        if (v->type != VT_NULL) {
+            memcpy(b->p + b->len, &v->u.i, sizeof v->u.i);
+            b->len += sizeof v->u.i;
+        }
+        return;
+    }
     unsigned char t = (unsigned char)value_type_base(v->type);
     window_put(b, &t, 1);
     if (value_is_decimal(v->type)) {
