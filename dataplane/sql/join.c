@@ -897,12 +897,15 @@ void join_watermark(struct join *j, int64_t wm)
     if ((j->c.window_key < 0 && !j->c.interval && !j->c.end_by) || wm <= j->wm)
         return;
     j->wm = wm;
-    /* a sweep visits every key: at most once per second of event time (or at the end), and
-     * only once the state grew by half since the last one or 10 s of event time passed, so that
-     * a row is visited a few times however many come */
+    /* a sweep visits every key: at most once per second of event time (or at the end). With an
+     * end bound, only once the state grew by half since the last one or 10 s of event time
+     * passed, so that a row is visited a few times however many come: what it drops matches
+     * no later row, so when it runs changes no output (an interval join's sweeps keep their
+     * schedule, which the checkpoint holds) */
     size_t bytes = j->sides[0].bytes + j->sides[1].bytes;
     if (wm != INT64_MAX && j->wm_swept != INT64_MIN &&
-        (wm - j->wm_swept < 1000 || (bytes < j->bytes_swept + j->bytes_swept / 2 && wm - j->wm_swept < 10000)))
+        (wm - j->wm_swept < 1000 ||
+         (j->c.end_by && bytes < j->bytes_swept + j->bytes_swept / 2 && wm - j->wm_swept < 10000)))
         return;
     j->wm_swept = wm;
     for (int s = 0; s < 2; s++) {
