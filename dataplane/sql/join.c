@@ -172,20 +172,78 @@ static int key_pair(struct expr_compiler *c, const struct join_scope *s, const s
     return 1;
 }
 
-/* a as a side's time attribute plus a constant interval (*off): the side, or -1. */
-static int time_term(const struct join_scope *s, const struct ast *a, int64_t *off)
+/* a as a column plus a constant interval (*off): the column's index in the joined row, or -1. */
+static int offset_column(const struct join_scope *s, const struct ast *a, int64_t *off)
 {
     if (a->kind == AST_BINARY && (a->op == AST_OP_ADD || a->op == AST_OP_SUB) && a->nargs == 2 &&
         a->args[1]->kind == AST_INTERVAL) {
-        int side = time_term(s, a->args[0], off);
+        int i = offset_column(s, a->args[0], off);
         *off += a->op == AST_OP_ADD ? a->args[1]->lit.u.i : -a->args[1]->lit.u.i;
-        return side;
+        return i;
     }
     *off = 0;
     if (a->kind != AST_COLUMN)
         return -1;
     int i = join_find_column(s, a->qualifier, a->name, a->quoted);
+    return i < 0 ? -1 : i;
+}
+
+/* a as a side's time attribute plus a constant interval (*off): the side, or -1. */
+static int time_term(const struct join_scope *s, const struct ast *a, int64_t *off)
+{
+    int i = offset_column(s, a, off);
     return i < 0 ? -1 : i == s->left_rowtime ? 0 : i == s->right_rowtime ? 1 : -1;
+}
+
+/* x op y, when it says T.t - S.end >= d (join_config.end_by), narrows c's end bound. */
+static void end_bound(const struct join_scope *s, const struct ast *x, enum ast_op op, const struct ast *y,
+                      struct join_config *c)
+{
+    if (!s->fired_end)
+        return;
+    if (op == AST_OP_LE || op == AST_OP_LT) { /* y >= x */
+        const struct ast *t = x;
+        x = y;
+        y = t;
+        op = op == AST_OP_LE ? AST_OP_GE : AST_OP_GT;
+    }
+    int64_t ox, oy, d;
+    int it = offset_column(s, x, &ox), ie = offset_column(s, y, &oy); /* T.t + ox >= S.end + oy */
+    if (it < 0 || ie < 0 || (it < s->nleft) == (ie < s->nleft) || !s->fired_end[ie] ||
+        s->in->fields[it].type != VT_TIMESTAMP || __builtin_sub_overflow(oy, ox, &d) ||
+        __builtin_add_overflow(d, op == AST_OP_GT, &d))
+        return;
+    int by = 1 + (ie >= s->nleft), col = ie - (ie >= s->nleft ? s->nleft : 0);
+    int tcol = it - (it >= s->nleft ? s->nleft : 0);
+    if (c->end_by && (c->end_by != by || c->end_col != col || c->end_time != tcol))
+        return; /* one pair of columns bounds the state */
+    if (!c->end_by || d > c->end_lower) {
+        c->end_by = by;
+        c->end_col = col;
+        c->end_time = tcol;
+        c->end_lower = d;
+    }
+}
+
+/* A conjunct that bounds a side's time by the other's fired window_end narrows the end bound. */
+static void end_bounds(const struct join_scope *s, const struct ast *a, struct join_config *c)
+{
+    if (a->kind == AST_BINARY && a->op == AST_OP_AND && a->nargs == 2) {
+        end_bounds(s, a->args[0], c);
+        end_bounds(s, a->args[1], c);
+    } else if (a->kind == AST_BETWEEN && !a->negated && a->nargs == 3) {
+        end_bound(s, a->args[0], AST_OP_GE, a->args[1], c);
+        end_bound(s, a->args[0], AST_OP_LE, a->args[2], c);
+    } else if (a->kind == AST_BINARY && a->nargs == 2 &&
+               (a->op == AST_OP_GE || a->op == AST_OP_GT || a->op == AST_OP_LE || a->op == AST_OP_LT)) {
+        end_bound(s, a->args[0], a->op, a->args[1], c);
+    }
+}
+
+void join_compile_end_bounds(const struct join_scope *scope, const struct ast *cond, struct join_config *c)
+{
+    if (cond)
+        end_bounds(scope, cond, c);
 }
 
 /* x op y, when it bounds l.t - r.t (the sides' time attributes), narrows c->lower/upper. */
@@ -232,6 +290,7 @@ static int split_on(struct expr_compiler *c, const struct join_scope *s, const s
     if (k != 0)
         return k < 0 ? -1 : 0;
     time_bounds(s, a, jc);
+    end_bounds(s, a, jc);
     if (!(*rest = and_of(c, *rest, a)))
         return compile_fail(c, a, "out of memory");
     return 0;
@@ -246,6 +305,7 @@ int join_compile_on(struct expr_compiler *compiler, const struct join_scope *sco
     c->lower = INT64_MIN;
     c->upper = INT64_MAX;
     c->window_key = -1;
+    c->end_by = 0;
     if (on && split_on(compiler, scope, on, c, &rest) < 0)
         return -1;
     if (rest) {
@@ -355,11 +415,13 @@ struct jrec {
 };
 
 struct jpart {
-    struct opstate_part base; /* keys */
-    struct jrec *recs;
+    struct opstate_part base; /* keys: in keys[] */
+    struct jrec *recs;        /* &one while cap is 1 */
     int n, cap;
     int64_t touched; /* processing time of the last write (the TTL) */
     size_t bytes;
+    struct jrec one;
+    struct value keys[]; /* opstate_row_copy_into: one allocation with the partition */
 };
 
 struct jside {
@@ -377,10 +439,10 @@ struct join {
     struct jside sides[2];
     struct value *out;
     struct value *pruned; /* a side's row as state keeps it (part_add) */
-    struct value *full;   /* a stored row with its columns back in place (join_snapshot) */
     int key_cols[JOIN_MAX_KEYS];
     int64_t last_sweep;
     int64_t wm, wm_swept; /* the watermark (join_watermark), and at the last sweep */
+    size_t bytes_swept;   /* the state's size after the last sweep */
     struct join_stats stats;
     struct temporal *tj; /* a temporal join (c.temporal): it runs the join */
 };
@@ -410,25 +472,29 @@ struct join *join_new(const struct join_config *c, struct sql_error *err)
     return j;
 }
 
+/* Frees p and its records (unlinked, or its table going as a whole). */
+static void part_release(struct jpart *p)
+{
+    for (int i = 0; i < p->n; i++)
+        free(p->recs[i].row);
+    if (p->recs != &p->one)
+        free(p->recs);
+    free(p);
+}
+
 static void part_free(struct jside *side, struct jpart *p)
 {
     opstate_remove(&side->t, &p->base);
     side->bytes -= p->bytes;
-    for (int i = 0; i < p->n; i++)
-        free(p->recs[i].row);
-    free(p->recs);
-    free(p->base.keys);
-    free(p);
+    part_release(p);
 }
 
 static void side_clear(struct jside *side)
 {
-    for (size_t b = 0; b < side->t.cap; b++)
-        while (side->t.buckets[b])
-            part_free(side, (struct jpart *)side->t.buckets[b]);
+    for (size_t b = 0; b < side->t.cap; b++) /* every partition goes: no unlinking one by one */
+        if (opstate_slot(&side->t, b))
+            part_release((struct jpart *)opstate_slot(&side->t, b));
     opstate_table_free(&side->t);
-    side->t.buckets = NULL;
-    side->t.cap = side->t.n = 0;
     side->bytes = 0;
 }
 
@@ -442,7 +508,6 @@ void join_free(struct join *j)
     free(j->sides[0].cols);
     free(j->sides[1].cols);
     free(j->pruned);
-    free(j->full);
     free(j->out);
     free(j);
 }
@@ -458,25 +523,31 @@ static void mark_columns(const struct expr *e, unsigned char *used, int offset)
         mark_columns(e->args[i], used, offset);
 }
 
+/* The column of side s's rows whose time lets the watermark drop them (an interval join's time
+ * attribute, an end bound's T.t), or -1. */
+static int time_col(const struct join *j, int s)
+{
+    if (j->c.interval)
+        return s ? j->c.right_time : j->c.left_time;
+    return j->c.end_by && s == 2 - j->c.end_by ? j->c.end_time : -1;
+}
+
 void join_keep_columns(struct join *j, const unsigned char *needed)
 {
     int nl = j->c.nleft, n = nl + j->c.nright;
     unsigned char *used = needed && !j->tj ? malloc((size_t)n + 1) : NULL;
     size_t width = (size_t)(nl > j->c.nright ? nl : j->c.nright) + 1;
     struct value *pruned = used ? calloc(width, sizeof *pruned) : NULL;
-    if (!j->full)
-        j->full = pruned ? calloc(width, sizeof *j->full) : NULL;
-    if (!pruned || !j->full) { /* keep everything */
+    if (!pruned) { /* keep everything */
         free(pruned);
         free(used);
         return;
     }
     memcpy(used, needed, (size_t)n);
     mark_columns(j->c.residual, used, 0);
-    if (j->c.interval) {
-        used[j->c.left_time] = 1;
-        used[nl + j->c.right_time] = 1;
-    }
+    for (int s = 0; s < 2; s++)
+        if (time_col(j, s) >= 0)
+            used[(s ? nl : 0) + time_col(j, s)] = 1;
     for (int s = 0; s < 2; s++) {
         struct jside *side = &j->sides[s];
         const unsigned char *u = used + (s ? nl : 0);
@@ -484,7 +555,7 @@ void join_keep_columns(struct join *j, const unsigned char *needed)
         if (!cols)
             continue; /* this side keeps everything */
         for (int i = 0; i < side->ncols; i++) {
-            if (j->c.interval && i == (s ? j->c.right_time : j->c.left_time))
+            if (i == time_col(j, s))
                 side->time_at = kept;
             if (u[i])
                 cols[kept++] = i;
@@ -518,12 +589,14 @@ static struct jpart *part_get(struct join *j, int s, const struct value *keys, u
     struct jpart *p = (struct jpart *)opstate_find(&side->t, keys, j->key_cols, h);
     if (p || !create)
         return p;
-    if (!(p = calloc(1, sizeof *p)))
+    size_t size = opstate_row_size(keys, j->c.nkeys);
+    if (!(p = calloc(1, sizeof *p + size)))
         return NULL;
-    size_t size;
     p->base.hash = h;
-    if (!(p->base.keys = opstate_row_copy(keys, j->c.nkeys, &size)) || opstate_insert(&side->t, &p->base) < 0) {
-        free(p->base.keys);
+    p->base.keys = opstate_row_copy_into(p->keys, keys, j->c.nkeys);
+    p->recs = &p->one;
+    p->cap = 1;
+    if (opstate_insert(&side->t, &p->base) < 0) {
         free(p);
         return NULL;
     }
@@ -536,10 +609,13 @@ static struct jpart *part_get(struct join *j, int s, const struct value *keys, u
 static int part_add(struct jside *side, struct jpart *p, const struct value *row, int64_t assoc, struct value *pruned)
 {
     if (p->n == p->cap) {
-        int cap = p->cap ? p->cap * 2 : 2;
-        struct jrec *r = realloc(p->recs, (size_t)cap * sizeof *r);
+        int cap = p->cap < 4 ? 4 : p->cap * 2; /* from the one inline: 4, 8, ... */
+        struct jrec *r =
+            p->recs == &p->one ? malloc((size_t)cap * sizeof *r) : realloc(p->recs, (size_t)cap * sizeof *r);
         if (!r)
             return -1;
+        if (p->recs == &p->one)
+            r[0] = p->one;
         p->recs = r;
         p->cap = cap;
     }
@@ -716,13 +792,15 @@ static int expired(const struct join *j, int s, const struct value *row, int sto
         const struct value *we = &keys[j->c.window_key];
         return we->type == VT_TIMESTAMP && we->u.i - 1 <= wm;
     }
-    if (!j->c.interval)
+    int col = time_col(j, s);
+    if (col < 0) /* no bounds, or an end bound's S side: kept */
         return 0;
-    const struct value *t = &row[stored && j->sides[s].cols ? j->sides[s].time_at
-                                 : s == 0                   ? j->c.left_time
-                                                            : j->c.right_time];
+    const struct value *t = &row[stored && j->sides[s].cols ? j->sides[s].time_at : col];
     if (t->type != VT_TIMESTAMP)
         return 1; /* a NULL time matches nothing */
+    int64_t go;
+    if (j->c.end_by)
+        return __builtin_sub_overflow(t->u.i, j->c.end_lower, &go) ? j->c.end_lower < 0 : go <= wm;
     return s == 0 ? t->u.i - j->c.lower <= wm : t->u.i + j->c.upper <= wm;
 }
 
@@ -748,13 +826,17 @@ int join_process(struct join *j, int side, enum row_kind kind, const struct valu
         return -1;
     if (null) /* matches nothing, and is not kept: an outer side's row stands alone */
         return outer ? emit_joined(&x, add ? ROW_INSERT : ROW_DELETE, side, row, 0, NULL) : 0;
-    if (is_late(j, side, row, keys)) {
+    /* late: no later row of the other side can match it; an end bound's T row still joins
+     * what is held */
+    int late = is_late(j, side, row, keys);
+    if (late && !j->c.end_by) {
         j->stats.late_dropped++;
         return 0;
     }
+    int keep = add && !late;
     uint64_t h = opstate_hash_cols(keys, j->key_cols, j->c.nkeys);
-    struct jpart *mine = part_get(j, side, keys, h, add);
-    if (add && !mine)
+    struct jpart *mine = part_get(j, side, keys, h, keep);
+    if (keep && !mine)
         return jfail(err, "out of memory");
     if (!add && (!mine || !part_remove(&j->sides[side], mine, row)))
         return 0; /* a retraction of a row not held (dropped by the TTL) */
@@ -764,8 +846,10 @@ int join_process(struct join *j, int side, enum row_kind kind, const struct valu
         return -1;
     if (n == 0 && outer && emit_joined(&x, add ? ROW_INSERT : ROW_DELETE, side, row, 0, NULL) < 0)
         return -1;
-    if (add && part_add(&j->sides[side], mine, row, n, j->pruned) < 0)
+    if (keep && part_add(&j->sides[side], mine, row, n, j->pruned) < 0)
         return jfail(err, "out of memory");
+    if (!mine)
+        return 0;
     mine->touched = now;
     if (mine->n == 0)
         part_free(&j->sides[side], mine);
@@ -780,14 +864,12 @@ void join_expire(struct join *j, int64_t now)
     j->last_sweep = now;
     for (int s = 0; s < 2; s++) {
         struct jside *side = &j->sides[s];
-        for (size_t b = 0; b < side->t.cap; b++) {
-            struct opstate_part *p = side->t.buckets[b];
-            while (p) {
-                struct opstate_part *next = p->hnext;
-                if (((struct jpart *)p)->touched < now - ttl)
-                    part_free(side, (struct jpart *)p);
-                p = next;
-            }
+        for (size_t b = 0; b < side->t.cap;) {
+            struct jpart *p = (struct jpart *)opstate_slot(&side->t, b);
+            if (p && p->touched < now - ttl)
+                part_free(side, p); /* another may have moved into slot b */
+            else
+                b++;
         }
     }
 }
@@ -812,27 +894,35 @@ static void part_drop_expired(struct join *j, int s, struct jpart *p, int64_t wm
 
 void join_watermark(struct join *j, int64_t wm)
 {
-    if ((j->c.window_key < 0 && !j->c.interval) || wm <= j->wm)
+    if ((j->c.window_key < 0 && !j->c.interval && !j->c.end_by) || wm <= j->wm)
         return;
     j->wm = wm;
-    /* a sweep visits every key: at most once per second of event time (or at the end) */
-    if (wm != INT64_MAX && j->wm_swept != INT64_MIN && wm - j->wm_swept < 1000)
+    /* a sweep visits every key: at most once per second of event time (or at the end). With an
+     * end bound, only once the state grew by half since the last one or 10 s of event time
+     * passed, so that a row is visited a few times however many come: what it drops matches
+     * no later row, so when it runs changes no output (an interval join's sweeps keep their
+     * schedule, which the checkpoint holds) */
+    size_t bytes = j->sides[0].bytes + j->sides[1].bytes;
+    if (wm != INT64_MAX && j->wm_swept != INT64_MIN &&
+        (wm - j->wm_swept < 1000 ||
+         (j->c.end_by && bytes < j->bytes_swept + j->bytes_swept / 2 && wm - j->wm_swept < 10000)))
         return;
     j->wm_swept = wm;
     for (int s = 0; s < 2; s++) {
         struct jside *side = &j->sides[s];
-        for (size_t b = 0; b < side->t.cap; b++) {
-            struct opstate_part *op = side->t.buckets[b];
-            while (op) {
-                struct opstate_part *next = op->hnext;
-                struct jpart *p = (struct jpart *)op;
+        if (j->c.end_by && s == j->c.end_by - 1)
+            continue; /* an end bound's S rows stay */
+        for (size_t b = 0; b < side->t.cap;) {
+            struct jpart *p = (struct jpart *)opstate_slot(&side->t, b);
+            if (p)
                 part_drop_expired(j, s, p, wm);
-                if (p->n == 0)
-                    part_free(side, p);
-                op = next;
-            }
+            if (p && p->n == 0)
+                part_free(side, p); /* another may have moved into slot b */
+            else
+                b++;
         }
     }
+    j->bytes_swept = j->sides[0].bytes + j->sides[1].bytes;
 }
 
 int join_advance(struct join *j, int64_t wm, struct arena *scratch, join_emit_fn emit, void *ctx, struct sql_error *err)
@@ -868,37 +958,57 @@ void join_stats(const struct join *j, struct join_stats *out)
  * "JOIN0001", rows_in, late_dropped, the watermark and the last sweep's, then per side: the number of keys, and per key
  * its values, the time of its last write, its record count and per record the matches and the row. */
 
-int join_snapshot(const struct join *j, char **buf, size_t *len)
+/* A stored row of side as a whole row of it: the columns state does not keep are NULL. */
+static void put_stored_row(struct window_writer *w, const struct jside *side, const struct value *row)
 {
-    if (j->tj)
-        return temporal_snapshot(j->tj, buf, len);
-    struct window_writer w = {0};
-    window_put(&w, "JOIN0001", 8);
-    opstate_put_i64(&w, (int64_t)j->stats.rows_in);
-    opstate_put_i64(&w, (int64_t)j->stats.late_dropped);
-    opstate_put_i64(&w, j->wm);
-    opstate_put_i64(&w, j->wm_swept);
+    if (!side->cols) {
+        opstate_put_row(w, row, side->ncols);
+        return;
+    }
+    static const struct value null = {.type = VT_NULL};
+    for (int i = 0, k = 0; i < side->ncols; i++)
+        opstate_put_value(w, k < side->nstored && side->cols[k] == i ? &row[k++] : &null);
+}
+
+int join_snapshot_to(const struct join *j, struct window_writer *w)
+{
+    if (j->tj) {
+        char *buf;
+        size_t len;
+        if (temporal_snapshot(j->tj, &buf, &len) < 0)
+            return -1;
+        window_put(w, buf, len);
+        free(buf);
+        return w->oom ? -1 : 0;
+    }
+    window_put(w, "JOIN0001", 8);
+    opstate_put_i64(w, (int64_t)j->stats.rows_in);
+    opstate_put_i64(w, (int64_t)j->stats.late_dropped);
+    opstate_put_i64(w, j->wm);
+    opstate_put_i64(w, j->wm_swept);
     for (int s = 0; s < 2; s++) {
         const struct jside *side = &j->sides[s];
-        opstate_put_i64(&w, (int64_t)side->t.n);
-        for (size_t b = 0; b < side->t.cap; b++)
-            for (const struct opstate_part *op = side->t.buckets[b]; op; op = op->hnext) {
-                const struct jpart *p = (const struct jpart *)op;
-                opstate_put_row(&w, p->base.keys, j->c.nkeys);
-                opstate_put_i64(&w, p->touched);
-                opstate_put_i64(&w, p->n);
-                for (int i = 0; i < p->n; i++) {
-                    opstate_put_i64(&w, p->recs[i].assoc);
-                    const struct value *row = p->recs[i].row;
-                    if (side->cols) {
-                        side_expand(side, row, j->full);
-                        row = j->full;
-                    }
-                    opstate_put_row(&w, row, side->ncols);
-                }
+        opstate_put_i64(w, (int64_t)side->t.n);
+        for (size_t b = 0; b < side->t.cap; b++) {
+            const struct jpart *p = (const struct jpart *)opstate_slot(&side->t, b);
+            if (!p)
+                continue;
+            opstate_put_row(w, p->base.keys, j->c.nkeys);
+            opstate_put_i64(w, p->touched);
+            opstate_put_i64(w, p->n);
+            for (int i = 0; i < p->n; i++) {
+                opstate_put_i64(w, p->recs[i].assoc);
+                put_stored_row(w, side, p->recs[i].row);
             }
+        }
     }
-    if (w.oom) {
+    return w->oom ? -1 : 0;
+}
+
+int join_snapshot(const struct join *j, char **buf, size_t *len)
+{
+    struct window_writer w = {0};
+    if (join_snapshot_to(j, &w) < 0) {
         free(w.p);
         return -1;
     }

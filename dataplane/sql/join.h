@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "dataplane/sql/compile.h"
+#include "dataplane/sql/opstate.h"
 #include "dataplane/sql/parser.h"
 
 #define JOIN_MAX_KEYS 32
@@ -30,6 +31,10 @@ struct join_scope {
     const char *const *quals;
     int nleft;
     int left_rowtime, right_rowtime; /* columns of the sides' time attributes, or -1 */
+    /* Per column (NULL: none): 1 when it is the window_end of an event-time window aggregate
+     * below (through plain projections), whose rows come out once the watermark passes
+     * window_end - 1: the side's later rows all have window_end - 1 > the watermark. */
+    const unsigned char *fired_end;
 };
 
 /* Column of scope that reference col names ([qualifier.]name; quoted: exact case). Returns the
@@ -64,6 +69,14 @@ struct join_config {
     int left_time, right_time;
     int64_t lower, upper;
     int window_key; /* -1: none */
+    /* An inner join of append-only inputs where one side's (S's) column end_col is a fired
+     * window_end (join_scope.fired_end) and a condition over the joined rows (ON, or the WHERE
+     * right above the join) says T.t - S.end >= end_lower, T the other side and t its TIMESTAMP
+     * column end_time: a T row no later S row can match (T.t - end_lower <= the watermark) goes;
+     * one that comes so late still joins the S rows held, and is not kept. S rows are kept as in
+     * a regular join. end_by: 1 + S's side (0 = left, 1 = right), 0: no such bound. */
+    int end_by, end_col, end_time;
+    int64_t end_lower;
     /* A temporal join (FROM l JOIN r FOR SYSTEM_TIME AS OF l.t, temporal.h), INNER or LEFT:
      * JOIN_TEMPORAL_EVENT (l.t the left's event time: left_time, right_time), or
      * JOIN_TEMPORAL_PROC (l.t a PROCTIME() column: a lookup into the right side's rows as they
@@ -84,6 +97,11 @@ enum { JOIN_TEMPORAL_EVENT = 1, JOIN_TEMPORAL_PROC = 2 };
  * cleanups). Returns 0 or -1 with compiler->err filled. */
 int join_compile_on(struct expr_compiler *compiler, const struct join_scope *scope, const struct ast *on,
                     const struct token *at, struct join_config *c);
+
+/* Narrows c's end bound (end_by, end_lower) by the conjuncts of cond, a WHERE right above
+ * an inner join (NULL: none): they filter the joined rows as the ON condition does.
+ * join_compile_on already read the ON's. */
+void join_compile_end_bounds(const struct join_scope *scope, const struct ast *cond, struct join_config *c);
 
 /* Pushes the filters of cond (a WHERE over the join, clause "WHERE", or an inner join's ON,
  * clause "ON") below the join: each conjunct that reads one side only, calls no clock, aggregate
@@ -134,6 +152,8 @@ void join_stats(const struct join *j, struct join_stats *out);
 /* State for checkpoints: a malloc'd buffer (caller frees); restore into a fresh join of the same
  * configuration. Returns 0 or -1. */
 int join_snapshot(const struct join *j, char **buf, size_t *len);
+/* The same bytes appended to w (no copy through a buffer of its own). Returns 0 or -1. */
+int join_snapshot_to(const struct join *j, struct window_writer *w);
 int join_restore(struct join *j, const char *buf, size_t len, struct sql_error *err);
 
 #endif

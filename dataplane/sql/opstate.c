@@ -27,15 +27,18 @@ int opstate_value_own(struct value *dst, const struct value *v)
     return 0;
 }
 
-struct value *opstate_row_copy(const struct value *row, int n, size_t *size)
+size_t opstate_row_size(const struct value *row, int n)
 {
     size_t bytes = (size_t)n * sizeof(struct value);
     for (int i = 0; i < n; i++)
         if (row[i].type == VT_STRING)
             bytes += row[i].u.s.len;
-    struct value *c = malloc(bytes ? bytes : 1);
-    if (!c)
-        return NULL;
+    return bytes;
+}
+
+struct value *opstate_row_copy_into(void *dst, const struct value *row, int n)
+{
+    struct value *c = dst;
     char *s = (char *)(c + n);
     for (int i = 0; i < n; i++) {
         c[i] = row[i];
@@ -46,9 +49,18 @@ struct value *opstate_row_copy(const struct value *row, int n, size_t *size)
             s += row[i].u.s.len;
         }
     }
+    return c;
+}
+
+struct value *opstate_row_copy(const struct value *row, int n, size_t *size)
+{
+    size_t bytes = opstate_row_size(row, n);
+    struct value *c = malloc(bytes ? bytes : 1);
+    if (!c)
+        return NULL;
     if (size)
         *size = bytes;
-    return c;
+    return opstate_row_copy_into(c, row, n);
 }
 
 uint64_t opstate_hash_cols(const struct value *row, const int *cols, int ncols)
@@ -65,77 +77,103 @@ struct opstate_part *opstate_find(const struct opstate_table *t, const struct va
 {
     if (!t->cap)
         return NULL;
-    for (struct opstate_part *p = t->buckets[h & (t->cap - 1)]; p; p = p->hnext) {
-        if (p->hash != h)
+    size_t mask = t->cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) { /* at most half full: an empty slot ends it */
+        const struct opstate_slot *s = &t->slots[i];
+        if (!s->part)
+            return NULL;
+        if (s->hash != h)
             continue;
         int k = 0;
-        while (k < t->nkeys && value_equal(&p->keys[k], &row[cols[k]]))
+        while (k < t->nkeys && value_equal(&s->part->keys[k], &row[cols[k]]))
             k++;
         if (k == t->nkeys)
-            return p;
+            return s->part;
     }
-    return NULL;
+}
+
+static void slot_put(struct opstate_slot *slots, size_t cap, struct opstate_part *p)
+{
+    size_t i = p->hash & (cap - 1);
+    while (slots[i].part)
+        i = (i + 1) & (cap - 1);
+    slots[i] = (struct opstate_slot){p->hash, p};
 }
 
 int opstate_insert(struct opstate_table *t, struct opstate_part *p)
 {
-    if ((t->n + 1) * 4 > t->cap * 3) {
+    if ((t->n + 1) * 2 > t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 64;
-        struct opstate_part **b = calloc(cap, sizeof *b);
-        if (!b)
+        struct opstate_slot *slots = calloc(cap, sizeof *slots);
+        if (!slots)
             return -1;
         for (size_t i = 0; i < t->cap; i++)
-            for (struct opstate_part *x = t->buckets[i], *next; x; x = next) {
-                next = x->hnext;
-                x->hnext = b[x->hash & (cap - 1)];
-                b[x->hash & (cap - 1)] = x;
-            }
-        free(t->buckets);
-        t->buckets = b;
+            if (t->slots[i].part)
+                slot_put(slots, cap, t->slots[i].part);
+        free(t->slots);
+        t->slots = slots;
         t->cap = cap;
     }
-    p->hnext = t->buckets[p->hash & (t->cap - 1)];
-    t->buckets[p->hash & (t->cap - 1)] = p;
+    slot_put(t->slots, t->cap, p);
     t->n++;
     return 0;
 }
 
 void opstate_remove(struct opstate_table *t, struct opstate_part *p)
 {
-    struct opstate_part **pp = &t->buckets[p->hash & (t->cap - 1)];
-    while (*pp && *pp != p)
-        pp = &(*pp)->hnext;
-    if (*pp) {
-        *pp = p->hnext;
-        t->n--;
+    if (!t->cap)
+        return;
+    size_t mask = t->cap - 1, i = p->hash & mask;
+    while (t->slots[i].part && t->slots[i].part != p)
+        i = (i + 1) & mask;
+    if (!t->slots[i].part)
+        return;
+    /* backward shift: a later slot of the run moves into the hole when its home is not
+     * between the hole and it */
+    for (size_t j = (i + 1) & mask; t->slots[j].part; j = (j + 1) & mask) {
+        size_t home = t->slots[j].hash & mask;
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            t->slots[i] = t->slots[j];
+            i = j;
+        }
     }
+    t->slots[i] = (struct opstate_slot){0, NULL};
+    t->n--;
 }
 
 void opstate_table_free(struct opstate_table *t)
 {
-    free(t->buckets);
-    t->buckets = NULL;
+    free(t->slots);
+    t->slots = NULL;
     t->cap = t->n = 0;
 }
 
 /* ---- Byte form ---------------------------------------------------------------------------*/
 
-void window_put(struct window_writer *b, const void *d, size_t n)
+/* Room for n more bytes in b; 0, or -1 (b->oom set) on out of memory. */
+static int reserve(struct window_writer *b, size_t n)
 {
     if (b->oom)
-        return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        while (cap < b->len + n)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
+        return -1;
+    if (b->len + n <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap * 2 : 256;
+    while (cap < b->len + n)
+        cap *= 2;
+    char *np = realloc(b->p, cap);
+    if (!np) {
+        b->oom = 1;
+        return -1;
     }
+    b->p = np;
+    b->cap = cap;
+    return 0;
+}
+
+void window_put(struct window_writer *b, const void *d, size_t n)
+{
+    if (reserve(b, n) < 0)
+        return;
     memcpy(b->p + b->len, d, n);
     b->len += n;
 }
@@ -162,6 +200,16 @@ int64_t opstate_get_i64(struct window_reader *r)
 
 void opstate_put_value(struct window_writer *b, const struct value *v)
 {
+    if (v->type == VT_BIGINT || v->type == VT_TIMESTAMP || v->type == VT_NULL) { /* the common ones, at once */
+        if (reserve(b, 1 + sizeof v->u.i) < 0)
+            return;
+        b->p[b->len++] = (char)v->type;
+        if (v->type != VT_NULL) {
+            memcpy(b->p + b->len, &v->u.i, sizeof v->u.i);
+            b->len += sizeof v->u.i;
+        }
+        return;
+    }
     unsigned char t = (unsigned char)value_type_base(v->type);
     window_put(b, &t, 1);
     if (value_is_decimal(v->type)) {

@@ -18,18 +18,28 @@ int opstate_value_own(struct value *dst, const struct value *v);
 /* A copy of row[0..n) in one malloc'd block whose strings point inside it (free() it). *size
  * gets the block's size when size is not NULL. NULL on out of memory. */
 struct value *opstate_row_copy(const struct value *row, int n, size_t *size);
+/* The bytes opstate_row_copy_into needs for row[0..n). */
+size_t opstate_row_size(const struct value *row, int n);
+/* Copies row[0..n) into dst (opstate_row_size bytes, aligned for struct value), its strings
+ * inside that block; returns dst. */
+struct value *opstate_row_copy_into(void *dst, const struct value *row, int n);
 /* Hash of row[cols[0..ncols)]. */
 uint64_t opstate_hash_cols(const struct value *row, const int *cols, int ncols);
 
 /* A partition: embed as the first member of an operator's partition struct. keys is an owned
- * opstate_row_copy of the nkeys key values. */
+ * copy of the nkeys key values (opstate_row_copy, or inside the partition's own block). */
 struct opstate_part {
-    struct opstate_part *hnext;
     uint64_t hash;
     struct value *keys;
 };
+/* Open addressing (linear probing, at most half full): a slot holds a partition and its hash,
+ * so that a probe reads the partition only when the hash matches. */
+struct opstate_slot {
+    uint64_t hash;
+    struct opstate_part *part; /* NULL: empty */
+};
 struct opstate_table {
-    struct opstate_part **buckets;
+    struct opstate_slot *slots;
     size_t cap, n;
     int nkeys;
 };
@@ -37,9 +47,13 @@ struct opstate_table {
 struct opstate_part *opstate_find(const struct opstate_table *t, const struct value *row, const int *cols, uint64_t h);
 /* Links p (hash and keys set) into t. Returns 0 or -1 (no memory). */
 int opstate_insert(struct opstate_table *t, struct opstate_part *p);
-/* Unlinks p from t (p itself is not freed). */
+/* Unlinks p from t (p itself is not freed). Another partition may move into p's slot: a walk
+ * over the slots (opstate_slot) that removes the partition of slot i looks at slot i again,
+ * and may see a partition twice, never miss one. */
 void opstate_remove(struct opstate_table *t, struct opstate_part *p);
-/* Frees the bucket array (the partitions belong to the caller; unlink or free them first). */
+/* The partition in slot i (i < t->cap), or NULL. */
+static inline struct opstate_part *opstate_slot(const struct opstate_table *t, size_t i) { return t->slots[i].part; }
+/* Frees the slots (the partitions belong to the caller; unlink or free them first). */
 void opstate_table_free(struct opstate_table *t);
 
 /* ---- Byte form (native byte order, same build) ------------------------------------------*/

@@ -716,6 +716,28 @@ static const char *side_name(const struct ast_select *side)
     return side->source_alias ? side->source_alias : side->source;
 }
 
+static const struct op *feeding_block(const struct op *o);
+
+/* 1 when column col of o's output is the window_end of an event-time TUMBLE, HOP or CUMULATE
+ * window aggregate, passed on as a plain column by projections above it: its rows come out when
+ * the watermark passes window_end - 1 (fire_all: before the joins advance), and a row late for
+ * its window goes into none, so each later row has window_end - 1 > the watermark. */
+static int fired_window_end(const struct op *o, int col)
+{
+    for (; o && o->kind == OP_CALC; o = feeding_block(o)) {
+        const struct query *q = (const struct query *)o;
+        if (col < 0 || col >= q->nitems || q->items[col]->fn != eval_column)
+            return 0;
+        col = q->items[col]->index;
+    }
+    if (!o || o->kind != OP_WINDOW_AGG)
+        return 0;
+    const struct query *q = (const struct query *)o;
+    if (q->proctime || (q->window != WINDOW_TUMBLE && q->window != WINDOW_HOP && q->window != WINDOW_CUMULATE))
+        return 0;
+    return col >= 0 && col < q->nitems && q->items[col]->fn == eval_column && q->items[col]->index == q->nkeys + 1;
+}
+
 /* The join's output schema (left columns, then right) and its scope. */
 static int join_schema(struct build *b, struct join_op *jo, const struct ast_join *aj)
 {
@@ -736,7 +758,14 @@ static int join_schema(struct build *b, struct join_op *jo, const struct ast_joi
         quals[i] = side_name(i < l->nfields ? aj->left : aj->right);
         types[i] = jo->out.fields[i].type;
     }
-    jo->scope = (struct join_scope){.in = &jo->out,
+    unsigned char *fired = arena_alloc(p->arena, (size_t)n + 1);
+    if (!fired)
+        return fail_at(b->err, 0, 0, "out of memory");
+    for (int i = 0; i < n; i++)
+        fired[i] = (unsigned char)(i < l->nfields ? fired_window_end(jo->left, i)
+                                                  : fired_window_end(jo->right, i - l->nfields));
+    jo->scope = (struct join_scope){.fired_end = fired,
+                                    .in = &jo->out,
                                     .quals = quals,
                                     .nleft = l->nfields,
                                     .left_rowtime = l->rowtime_field,
@@ -783,6 +812,7 @@ static void join_time_bounds(struct plan *p, struct join_op *jo, struct join_con
 {
     if (c->type != JOIN_INNER || jo->left->updating || jo->right->updating) {
         c->interval = 0;
+        c->end_by = 0;
         return;
     }
     for (int k = 0; k < c->nkeys && c->window_key < 0; k++)
@@ -790,6 +820,8 @@ static void join_time_bounds(struct plan *p, struct join_op *jo, struct join_con
             is_window_end(jo->left, c->left_keys[k]->index) && is_window_end(jo->right, c->right_keys[k]->index))
             c->window_key = k;
     if (c->window_key >= 0 || c->interval)
+        c->end_by = 0; /* the watermark drops both sides' rows already */
+    if (c->window_key >= 0 || c->interval || c->end_by)
         p->windowed = 1; /* the watermark is kept */
 }
 
@@ -931,6 +963,9 @@ static struct op *build_join(struct build *b, const struct ast_select *sel, cons
         return NULL;
     if (aj->as_of && temporal_setup(b, jo, aj, &c) < 0)
         return NULL;
+    c.end_by = aj->as_of ? 0 : c.end_by;
+    if (!aj->as_of && aj->type == JOIN_INNER) /* the WHERE over an inner join filters its rows as ON does */
+        join_compile_end_bounds(&jo->scope, (*outer)->where, &c);
     if (!aj->as_of)
         join_time_bounds(p, jo, &c);
     join_describe(p, jo, &c);
@@ -2204,17 +2239,16 @@ int plan_snapshot(const struct plan *p, char **out, size_t *len)
         }
         put_blob(&w, buf, n);
     }
-    for (int i = 0; i < p->njoins; i++) {
-        char *buf;
-        size_t n;
-        if (join_snapshot(p->joins[i]->join, &buf, &n) < 0) {
+    for (int i = 0; i < p->njoins; i++) { /* written in place, its length before it */
+        uint64_t len64 = 0;
+        size_t at = w.len;
+        window_put(&w, &len64, sizeof len64);
+        if (join_snapshot_to(p->joins[i]->join, &w) < 0) {
             free(w.p);
             return -1;
         }
-        uint64_t len64 = n;
-        window_put(&w, &len64, sizeof len64);
-        window_put(&w, buf, n);
-        free(buf);
+        len64 = w.len - at - sizeof len64;
+        memcpy(w.p + at, &len64, sizeof len64);
         nstate++;
     }
     if (!nstate) {

@@ -184,9 +184,11 @@ void temporal_free(struct temporal *t)
 {
     if (!t)
         return;
-    for (size_t b = 0; b < t->t.cap; b++)
-        while (t->t.buckets[b])
-            part_free(t, (struct tpart *)t->t.buckets[b]);
+    for (size_t b = 0; b < t->t.cap;)
+        if (opstate_slot(&t->t, b))
+            part_free(t, (struct tpart *)opstate_slot(&t->t, b)); /* another may have moved into slot b */
+        else
+            b++;
     opstate_table_free(&t->t);
     for (size_t i = 0; i < t->nheap; i++)
         free(t->heap[i].row);
@@ -471,20 +473,21 @@ int temporal_process(struct temporal *t, int side, enum row_kind kind, const str
  * it ends the key's rows). */
 static void sweep(struct temporal *t, int64_t wm)
 {
-    for (size_t b = 0; b < t->t.cap; b++) {
-        struct opstate_part *op = t->t.buckets[b];
-        while (op) {
-            struct opstate_part *next = op->hnext;
-            struct tpart *p = (struct tpart *)op;
-            int i = 0;
-            while (i + 1 < p->n && p->v[i + 1].time <= wm)
-                i++;
-            if (i < p->n && p->v[i].time <= wm)
-                ver_drop(t, p, 0, p->v[i].alive ? i : i + 1);
-            if (p->n == 0)
-                part_free(t, p);
-            op = next;
+    for (size_t b = 0; b < t->t.cap;) {
+        struct tpart *p = (struct tpart *)opstate_slot(&t->t, b);
+        if (!p) {
+            b++;
+            continue;
         }
+        int i = 0;
+        while (i + 1 < p->n && p->v[i + 1].time <= wm)
+            i++;
+        if (i < p->n && p->v[i].time <= wm)
+            ver_drop(t, p, 0, p->v[i].alive ? i : i + 1);
+        if (p->n == 0)
+            part_free(t, p); /* another may have moved into slot b */
+        else
+            b++;
     }
 }
 
@@ -555,18 +558,19 @@ int temporal_snapshot(const struct temporal *t, char **buf, size_t *len)
         opstate_put_row(&w, t->heap[i].row, t->c.nleft);
     }
     opstate_put_i64(&w, (int64_t)t->t.n);
-    for (size_t b = 0; b < t->t.cap; b++)
-        for (const struct opstate_part *op = t->t.buckets[b]; op; op = op->hnext) {
-            const struct tpart *p = (const struct tpart *)op;
-            opstate_put_row(&w, p->base.keys, t->c.nkeys);
-            opstate_put_i64(&w, p->n);
-            for (int i = 0; i < p->n; i++) {
-                opstate_put_i64(&w, p->v[i].time);
-                opstate_put_i64(&w, p->v[i].seq);
-                opstate_put_i64(&w, p->v[i].alive);
-                opstate_put_row(&w, p->v[i].row, t->c.nright);
-            }
+    for (size_t b = 0; b < t->t.cap; b++) {
+        const struct tpart *p = (const struct tpart *)opstate_slot(&t->t, b);
+        if (!p)
+            continue;
+        opstate_put_row(&w, p->base.keys, t->c.nkeys);
+        opstate_put_i64(&w, p->n);
+        for (int i = 0; i < p->n; i++) {
+            opstate_put_i64(&w, p->v[i].time);
+            opstate_put_i64(&w, p->v[i].seq);
+            opstate_put_i64(&w, p->v[i].alive);
+            opstate_put_row(&w, p->v[i].row, t->c.nright);
         }
+    }
     if (w.oom) {
         free(w.p);
         return -1;

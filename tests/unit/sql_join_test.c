@@ -2,6 +2,7 @@
  * the state an interval join, a window join and the idle-state TTL keep (plan_state_bytes)
  * stays bounded as the watermark or processing time passes, and a two-stream plan names its streams. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -136,6 +137,80 @@ START_TEST(test_window_join_state_goes_with_the_watermark)
 }
 END_TEST
 
+static void bid_priced(struct plan *p, struct arena *a, int64_t price, int64_t ts)
+{
+    struct value row[3] = {
+        {.type = VT_BIGINT, .u.i = 7}, {.type = VT_BIGINT, .u.i = price}, {.type = VT_TIMESTAMP, .u.i = ts}};
+    struct sql_error err;
+    ck_assert_int_eq(plan_process_source(p, source_of(p, "bid"), row, a, count_emit, NULL, &err), 0);
+}
+
+/* Bid k of the end-bound tests: one each 50 ms, 200 s in all, prices spread over 0-100. */
+enum { END_BIDS = 4000 };
+static int64_t end_price(int k) { return (k * 7919) % 101; }
+
+/* The pairs (bid, 10 s window) with the bid's price the window's highest and the bid's time in
+ * [window_end - 10 s, window_end], counted by brute force. */
+static int end_expected(void)
+{
+    int64_t max[END_BIDS * 50 / 10000 + 1];
+    int nw = END_BIDS * 50 / 10000, pairs = 0;
+    for (int w = 0; w < nw; w++)
+        max[w] = -1;
+    for (int k = 0; k < END_BIDS; k++)
+        max[k * 50 / 10000] = end_price(k) > max[k * 50 / 10000] ? end_price(k) : max[k * 50 / 10000];
+    for (int k = 0; k < END_BIDS; k++)
+        for (int w = 0; w < nw; w++) {
+            int64_t end = (int64_t)(w + 1) * 10000;
+            pairs += end_price(k) == max[w] && k * 50 >= end - 10000 && k * 50 <= end;
+        }
+    return pairs;
+}
+
+static const char *const end_sql = "INSERT INTO out SELECT B.auction FROM bid B JOIN (SELECT MAX(price) AS maxprice, "
+                                   "window_end AS wend FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL "
+                                   "'10' SECOND)) GROUP BY window_start, window_end) W ON B.price = W.maxprice ";
+
+/* Nexmark q7's shape: bids joined to their window's highest price, the bid's time bounded below
+ * by the window's end (in the WHERE or the ON). The bids no later window can match go with the
+ * watermark; the result is every pair. A bid that comes late still joins the windows held. */
+START_TEST(test_window_end_bound_drops_bids)
+{
+    static const char *const bounds[] = {
+        "WHERE B.dateTime BETWEEN W.wend - INTERVAL '10' SECOND AND W.wend",
+        "AND B.dateTime >= W.wend - INTERVAL '10' SECOND AND W.wend >= B.dateTime",
+        "WHERE B.dateTime <= W.wend", /* no lower bound: every bid stays */
+    };
+    struct arena *a = arena_new(4096);
+    size_t peak[3] = {0};
+    for (int i = 0; i < 3; i++) {
+        char sql[1024];
+        snprintf(sql, sizeof sql, "%s%s", end_sql, bounds[i]);
+        struct plan *p = compile(sql, 0);
+        emitted = 0;
+        for (int k = 0; k < END_BIDS; k++) {
+            bid_priced(p, a, end_price(k), 50 * k);
+            size_t bytes = plan_state_bytes(p);
+            peak[i] = bytes > peak[i] ? bytes : peak[i];
+        }
+        int64_t max0 = 0; /* the first window's highest price */
+        for (int k = 0; k < 10000 / 50; k++)
+            max0 = end_price(k) > max0 ? end_price(k) : max0;
+        int late = i < 2; /* a bid of the first window, late for it: matches that window only */
+        if (late)
+            bid_priced(p, a, max0, 30);
+        ck_assert_int_eq(plan_finish(p, a, count_emit, NULL), 0);
+        if (i < 2)
+            ck_assert_int_eq(emitted, end_expected() + late);
+        plan_free(p);
+    }
+    ck_assert_uint_gt(peak[0], 0);
+    ck_assert_uint_lt(peak[0] * 4, peak[2]);
+    ck_assert_uint_lt(peak[1] * 4, peak[2]);
+    arena_free(a);
+}
+END_TEST
+
 /* Feeds a row of stream name to task `task` of `ntasks` split by join key (ntasks 1: the
  * whole plan): the task processes it when its split column hashes to it, else only passes it. */
 static void feed(struct plan *p, struct arena *a, const char *name, const struct value *row, int task, int ntasks)
@@ -246,6 +321,7 @@ int main(void)
     tcase_add_test(tc, test_interval_join_state_goes_with_the_watermark);
     tcase_add_test(tc, test_window_join_state_goes_with_the_watermark);
     tcase_add_test(tc, test_join_state_ttl);
+    tcase_add_test(tc, test_window_end_bound_drops_bids);
     tcase_add_test(tc, test_split_by_join_key_loses_nothing);
     tcase_add_test(tc, test_split_refusals);
     suite_add_tcase(s, tc);
