@@ -165,7 +165,7 @@ if ! port_open "$rport"; then echo "RabbitMQ: rabbitmq-server did not start with
 beam_down() { [ -s "$rdir/pid" ] && kill "$(cat "$rdir/pid")" 2>/dev/null; cleanup; }
 trap beam_down EXIT
 "$atool" declare "$rport" bids && "$atool" declare "$rport" q1 || { echo "RabbitMQ: cannot declare the queues"; exit 1; }
-/usr/bin/time -f "%U %S %e" -o "$work/pub.time" "$atool" pub "$rport" bids <"$work/rbids.jsonl" || exit 1
+(timed "$work/pub.time" "$atool" pub "$rport" bids <"$work/rbids.jsonl") || exit 1 # to the microsecond: about 30 ms
 read -r pu ps pwall <"$work/pub.time"
 read -r cn ccpu cwall < <("$bbench" rabbit-consume "$rport" bids "$rn")
 sed -e "s/'connector' = 'kafka', 'topic' = '\([a-z0-9]*\)', 'properties.bootstrap.servers' = '[^']*'/'connector' = 'rabbitmq', 'host' = '127.0.0.1', 'port' = '$rport', 'queue' = '\1', 'prefetch' = '20000'/" \
