@@ -162,7 +162,14 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 rabbit_env /usr/lib/rabbitmq/bin/rabbitmq-server >"$rdir/server.out" 2>&1 & pids+=($!)
 for _ in $(seq 1 2400); do port_open "$rport" && break; sleep 0.1; done
 if ! port_open "$rport"; then echo "RabbitMQ: rabbitmq-server did not start within 240 s; skipped"; exit 0; fi
-beam_down() { [ -s "$rdir/pid" ] && kill "$(cat "$rdir/pid")" 2>/dev/null; cleanup; }
+# stops the node, and the epmd it started on our ERL_EPMD_PORT (which outlives the node: one was
+# left behind by every run), each by its pid
+beam_down() {
+  [ -s "$rdir/pid" ] && kill "$(cat "$rdir/pid")" 2>/dev/null
+  local epmd; epmd=$(ss -Hltnp "sport = :$eport" 2>/dev/null | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n 1) || true
+  [ -n "$epmd" ] && kill "$epmd" 2>/dev/null
+  cleanup
+}
 trap beam_down EXIT
 "$atool" declare "$rport" bids && "$atool" declare "$rport" q1 || { echo "RabbitMQ: cannot declare the queues"; exit 1; }
 (timed "$work/pub.time" "$atool" pub "$rport" bids <"$work/rbids.jsonl") || exit 1 # to the microsecond: about 30 ms
