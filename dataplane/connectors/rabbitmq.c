@@ -316,6 +316,10 @@ static int rmq_read(void *reader, struct stream_record *recs, int max, char *err
         snprintf(r->l.lost, sizeof r->l.lost, "%s", e);
     if (!r->l.c)
         return rmq_link_check(&r->l, &r->s, err, errlen);
+    /* prefetch deliveries unacknowledged: the broker sends no more until a checkpoint acks them,
+     * so the engine's idle backoff waits instead of a poll of the socket (a wake-up a pass) */
+    if (r->npending >= (size_t)r->s.prefetch)
+        return 0;
     int n = 0;
     while (n < max) {
         struct timeval tv = {.tv_sec = 0, .tv_usec = n == 0 ? RMQ_WAIT_US : 0};
