@@ -23,6 +23,8 @@
 #define LOG_DEFAULT_SEGMENT (64ull << 20)
 #define LOG_WRITE_BUFFER (256u << 10)
 #define LOG_READ_BUFFER (1u << 20)
+/* scan_segment() reads through a buffer that stays in cache (grown for a larger frame) */
+#define LOG_SCAN_BUFFER (64u << 10)
 #define LOG_PATH_MAX 4096
 
 /* ---------------------------------------------------------------- helpers */
@@ -170,7 +172,7 @@ static enum seglog_frame_status frame_check_from(const unsigned char *p, size_t 
 static int scan_segment(int fd, uint64_t start, uint64_t verify_from, uint64_t *records, uint64_t *valid_end, char *err,
                         size_t errlen)
 {
-    size_t cap = LOG_READ_BUFFER, have = 0;
+    size_t cap = LOG_SCAN_BUFFER, have = 0;
     unsigned char *buf = malloc(cap);
     if (!buf)
         return fail(err, errlen, "out of memory");
