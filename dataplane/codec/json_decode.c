@@ -19,9 +19,12 @@ struct json_decoder {
     const struct schema *schema;
     int nfields;
     int nneeded;
-    int *needed_index;  /* schema indexes of the needed fields */
-    size_t *needed_len; /* their name lengths */
-    const char **needed_name;
+    int *needed_index; /* schema indexes of the needed fields */
+    /* every field of the schema: name, its length, and its place among the needed (-1: not
+     * read), so a key no one reads is known at once too (find_field) */
+    size_t *field_len;
+    const char **field_name;
+    int *field_needed;
 };
 
 struct json_decoder *json_decoder_new(const struct schema *s, const unsigned char *needed)
@@ -33,19 +36,21 @@ struct json_decoder *json_decoder_new(const struct schema *s, const unsigned cha
     d->nfields = s->nfields;
     int n = s->nfields > 0 ? s->nfields : 1;
     d->needed_index = calloc((size_t)n, sizeof *d->needed_index);
-    d->needed_len = calloc((size_t)n, sizeof *d->needed_len);
-    d->needed_name = calloc((size_t)n, sizeof *d->needed_name);
-    if (!d->needed_index || !d->needed_len || !d->needed_name) {
+    d->field_len = calloc((size_t)n, sizeof *d->field_len);
+    d->field_name = calloc((size_t)n, sizeof *d->field_name);
+    d->field_needed = calloc((size_t)n, sizeof *d->field_needed);
+    if (!d->needed_index || !d->field_len || !d->field_name || !d->field_needed) {
         json_decoder_free(d);
         return NULL;
     }
     for (int i = 0; i < s->nfields; i++) {
+        d->field_name[i] = s->fields[i].name;
+        d->field_len[i] = strlen(s->fields[i].name);
+        d->field_needed[i] = -1;
         if (needed && !needed[i])
             continue;
-        d->needed_index[d->nneeded] = i;
-        d->needed_name[d->nneeded] = s->fields[i].name;
-        d->needed_len[d->nneeded] = strlen(s->fields[i].name);
-        d->nneeded++;
+        d->field_needed[i] = d->nneeded;
+        d->needed_index[d->nneeded++] = i;
     }
     return d;
 }
@@ -55,8 +60,9 @@ void json_decoder_free(struct json_decoder *d)
     if (!d)
         return;
     free(d->needed_index);
-    free(d->needed_len);
-    free(d->needed_name);
+    free(d->field_len);
+    free(d->field_name);
+    free(d->field_needed);
     free(d);
 }
 
@@ -146,7 +152,7 @@ static int scan_string(struct scan *s, struct jvalue *v)
                 unsigned mask = (unsigned)_mm_movemask_epi8(hit);
                 if (mask) {
                     p += __builtin_ctz(mask);
-                    break;
+                    goto special;
                 }
                 p += 16;
             }
@@ -158,12 +164,13 @@ static int scan_string(struct scan *s, struct jvalue *v)
             uint64_t hit = swar_special(w);
             if (hit) {
                 p += __builtin_ctzll(hit) / 8;
-                break;
+                goto special;
             }
             p += 8;
         }
         while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
             p++;
+    special: /* p at a quote, backslash, control or non-ASCII byte, or at the end */
         if (p >= end) {
             s->p = (const char *)p;
             return scan_fail(s, "unterminated string");
@@ -610,13 +617,24 @@ static int convert(struct scan *s, const struct field *f, const struct jvalue *v
     return field_fail(s, f->name, "unsupported type");
 }
 
-/* Index into d->needed_* of the field named by key, or -1. hint: where to look first. */
-static int find_field(const struct json_decoder *d, const char *key, size_t len, int hint)
+/* The needed field (index into needed_index) the key names, or -1 (not in the schema, or not
+ * read). Looks from schema field *hint on (a record's keys usually come in the schema's order)
+ * and moves *hint past the field found. */
+static inline int find_field(const struct json_decoder *d, const char *key, size_t len, int *hint)
 {
-    for (int k = 0; k < d->nneeded; k++) {
-        int j = hint + k < d->nneeded ? hint + k : hint + k - d->nneeded;
-        if (d->needed_len[j] == len && memcmp(d->needed_name[j], key, len) == 0)
-            return j;
+    int n = d->nfields;
+    for (int k = 0; k < n; k++) {
+        int f = *hint + k < n ? *hint + k : *hint + k - n;
+        if (d->field_len[f] != len)
+            continue;
+        const char *name = d->field_name[f];
+        size_t i = 0;
+        while (i < len && name[i] == key[i]) /* names are short: no memcmp call */
+            i++;
+        if (i == len) {
+            *hint = f + 1 < n ? f + 1 : 0;
+            return d->field_needed[f];
+        }
     }
     return -1;
 }
@@ -650,11 +668,11 @@ int json_decode_row(const struct json_decoder *d, const char *buf, size_t len, s
             int j = -1;
             if (d->nneeded) {
                 if (!key.escaped) {
-                    j = find_field(d, key.text, key.len, hint);
+                    j = find_field(d, key.text, key.len, &hint);
                 } else if (key.len <= 1024) {
                     char tmp[1024];
                     size_t tmp_len = unescape(key.text, key.len, tmp);
-                    j = find_field(d, tmp, tmp_len, hint);
+                    j = find_field(d, tmp, tmp_len, &hint);
                 }
             }
             if (scan_value(&s, &v, 1) != 0)
@@ -663,7 +681,6 @@ int json_decode_row(const struct json_decoder *d, const char *buf, size_t len, s
                 int fi = d->needed_index[j];
                 if (convert(&s, &d->schema->fields[fi], &v, &row[fi]) != 0)
                     return -1;
-                hint = j + 1 < d->nneeded ? j + 1 : 0;
             }
             skip_ws(&s);
             if (s.p < s.end && *s.p == ',') {

@@ -119,8 +119,37 @@ static int parse_time_of_day(const char *s, size_t len, bool sql, int f[4], int 
     return 0;
 }
 
+/* The value of the n digits at s (n <= 4), or -1 when one is not a digit. */
+static inline int digits_fixed(const char *s, int n)
+{
+    int v = 0, bad = 0;
+    for (int i = 0; i < n; i++) {
+        unsigned c = (unsigned)(unsigned char)s[i] - '0';
+        bad |= c > 9;
+        v = v * 10 + (int)c;
+    }
+    return bad ? -1 : v;
+}
+
+/* "yyyy-MM-dd HH:mm:ss.SSS" exactly (what the engine and datagen write) into *ms: 1, else 0
+ * (the general parser decides). */
+static int parse_common_form(const char *s, size_t len, int64_t *ms)
+{
+    if (len != 23 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':' || s[19] != '.')
+        return 0;
+    int y = digits_fixed(s, 4), mo = digits_fixed(s + 5, 2), d = digits_fixed(s + 8, 2), h = digits_fixed(s + 11, 2),
+        mi = digits_fixed(s + 14, 2), sec = digits_fixed(s + 17, 2), f = digits_fixed(s + 20, 3);
+    if ((y | mo | d | h | mi | sec | f) < 0 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
+        mi > 59 || sec > 59)
+        return 0;
+    *ms = ((timestamp_days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + (int64_t)sec * 1000 + f;
+    return 1;
+}
+
 int timestamp_parse_text(const char *s, size_t len, enum timestamp_text form, int64_t *ms)
 {
+    if (parse_common_form(s, len, ms))
+        return 0;
     bool sql = form == TIMESTAMP_TEXT_SQL;
     while (sql && len && s[len - 1] == ' ')
         len--;

@@ -23,6 +23,8 @@
 #define LOG_DEFAULT_SEGMENT (64ull << 20)
 #define LOG_WRITE_BUFFER (256u << 10)
 #define LOG_READ_BUFFER (1u << 20)
+/* scan_segment() reads through a buffer that stays in cache (grown for a larger frame) */
+#define LOG_SCAN_BUFFER (64u << 10)
 #define LOG_PATH_MAX 4096
 
 /* ---------------------------------------------------------------- helpers */
@@ -139,11 +141,38 @@ static int list_segments(const char *dir, uint64_t **bases, int *n, char *err, s
     return 0;
 }
 
-/* Scans the frames of an open segment from byte start (a frame boundary): *records whole valid
- * records follow it, ending at byte *valid_end. Stops at the first torn or corrupt frame. */
-static int scan_segment(int fd, uint64_t start, uint64_t *records, uint64_t *valid_end, char *err, size_t errlen)
+/* Counting a segment's records (seglog_reader_end_offset, seglog_partition_end_offset) checks the
+ * checksums of the frames that start in its last LOG_VERIFY_TAIL bytes only: a torn write
+ * (SIGKILL, power loss) leaves a short last frame, which its length shows, or frames near the end
+ * whose bytes did not all reach the file, which their checksums show. Earlier frames were whole
+ * when written, and readers check every checksum as they read (a corrupt one is an error there).
+ * Writer recovery checks them all. */
+#define LOG_VERIFY_TAIL (1u << 20)
+
+/* seglog_frame_check() for a frame at file position pos: before verify_from, by its length alone
+ * (a gap frame, whose count is in its payload, is always checked). */
+static enum seglog_frame_status frame_check_from(const unsigned char *p, size_t have, uint64_t pos,
+                                                 uint64_t verify_from, size_t *size, uint64_t *spans)
 {
-    size_t cap = LOG_READ_BUFFER, have = 0;
+    if (pos >= verify_from || have < LOG_FRAME_HEADER || get_u32(p) == LOG_GAP_MARK)
+        return seglog_frame_check(p, have, size, spans);
+    size_t n = seglog_frame_size(get_u32(p));
+    if (n == 0)
+        return LOG_FRAME_BAD;
+    if (have < n)
+        return LOG_FRAME_PARTIAL;
+    *size = n;
+    *spans = 1;
+    return LOG_FRAME_RECORD;
+}
+
+/* Scans the frames of an open segment from byte start (a frame boundary): *records whole valid
+ * records follow it, ending at byte *valid_end. Stops at the first torn or corrupt frame; the
+ * checksums of frames starting before byte verify_from are not checked (0: check all). */
+static int scan_segment(int fd, uint64_t start, uint64_t verify_from, uint64_t *records, uint64_t *valid_end, char *err,
+                        size_t errlen)
+{
+    size_t cap = LOG_SCAN_BUFFER, have = 0;
     unsigned char *buf = malloc(cap);
     if (!buf)
         return fail(err, errlen, "out of memory");
@@ -154,7 +183,7 @@ static int scan_segment(int fd, uint64_t start, uint64_t *records, uint64_t *val
         for (;;) {
             size_t size;
             uint64_t spans;
-            enum seglog_frame_status st = seglog_frame_check(buf + at, have - at, &size, &spans);
+            enum seglog_frame_status st = frame_check_from(buf + at, have - at, pos + at, verify_from, &size, &spans);
             if (st == LOG_FRAME_BAD)
                 goto done;
             if (st == LOG_FRAME_PARTIAL)
@@ -328,7 +357,7 @@ static int writer_recover(struct seglog_writer *w, char *err, size_t errlen)
             return fail(err, errlen, "cannot open segment %s: %s", path, strerror(errno));
         struct stat st;
         uint64_t records, valid_end;
-        if (fstat(fd, &st) != 0 || scan_segment(fd, 0, &records, &valid_end, err, errlen) != 0) {
+        if (fstat(fd, &st) != 0 || scan_segment(fd, 0, 0, &records, &valid_end, err, errlen) != 0) {
             close(fd);
             return err && *err ? -1 : fail(err, errlen, "cannot stat %s", path);
         }
@@ -1038,6 +1067,9 @@ void seglog_reader_close(struct seglog_reader *r)
 
 uint64_t seglog_reader_position(const struct seglog_reader *r) { return r->next; }
 
+/* Where the checked tail of a segment of size bytes starts (see LOG_VERIFY_TAIL). */
+static uint64_t tail_start(uint64_t size) { return size > LOG_VERIFY_TAIL ? size - LOG_VERIFY_TAIL : 0; }
+
 int seglog_reader_end_offset(struct seglog_reader *r, uint64_t *end, char *err, size_t errlen)
 {
     uint64_t *bases;
@@ -1065,10 +1097,11 @@ int seglog_reader_end_offset(struct seglog_reader *r, uint64_t *end, char *err, 
     if (fd < 0)
         return fail(err, errlen, "cannot open segment %s: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < r->end_pos) /* truncated since: count again */
+    uint64_t size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+    if (size < r->end_pos) /* truncated since: count again */
         r->end_pos = r->end_count = 0;
     uint64_t records, valid_end;
-    int rc = scan_segment(fd, r->end_pos, &records, &valid_end, err, errlen);
+    int rc = scan_segment(fd, r->end_pos, tail_start(size), &records, &valid_end, err, errlen);
     close(fd);
     if (rc != 0)
         return -1;
@@ -1095,8 +1128,10 @@ int seglog_partition_end_offset(const char *dir, uint64_t *end, char *err, size_
             free(bases);
             return fail(err, errlen, "cannot open segment %s: %s", path, strerror(errno));
         }
+        struct stat st;
         uint64_t records, valid_end;
-        int rc = scan_segment(fd, 0, &records, &valid_end, err, errlen);
+        int rc = scan_segment(fd, 0, fstat(fd, &st) == 0 ? tail_start((uint64_t)st.st_size) : 0, &records, &valid_end,
+                              err, errlen);
         close(fd);
         if (rc != 0) {
             free(bases);

@@ -569,6 +569,29 @@ void join_keep_columns(struct join *j, const unsigned char *needed)
     free(used);
 }
 
+int join_side_reads(const struct join *j, int side, const unsigned char *needed, unsigned char *reads)
+{
+    int nl = j->c.nleft, n = nl + j->c.nright, off = side ? nl : 0, ncols = side ? j->c.nright : nl;
+    if (j->tj || !needed)
+        return -1;
+    unsigned char *used = calloc((size_t)n + 1, 1);
+    if (!used)
+        return -1;
+    memcpy(used, needed, (size_t)n);
+    mark_columns(j->c.residual, used, 0);
+    if (j->c.interval) {
+        used[j->c.left_time] = 1;
+        used[nl + j->c.right_time] = 1;
+    }
+    for (int k = 0; k < j->c.nkeys; k++)
+        mark_columns(side ? j->c.right_keys[k] : j->c.left_keys[k], used, off);
+    for (int f = 0; f < j->c.nfilters[side]; f++)
+        mark_columns(j->c.filters[side][f], used, off);
+    memcpy(reads, used + off, (size_t)ncols);
+    free(used);
+    return 0;
+}
+
 /* Stored row `stored` of side s with its columns back in place in full (the others NULL). */
 static void side_expand(const struct jside *side, const struct value *stored, struct value *full)
 {

@@ -127,6 +127,12 @@ int join_process(struct join *j, int side, enum row_kind kind, const struct valu
  * residual condition and time bounds read; the others are NULL in the rows it emits from state.
  * NULL: all (as without the call). A temporal join keeps all. */
 void join_keep_columns(struct join *j, const unsigned char *needed);
+/* The columns of side `side`'s own row (0 left, 1 right) that the join reads when the block
+ * above reads needed (as join_keep_columns) into reads[0..that side's column count): those
+ * needed, and those its keys, the side's filters, the residual condition and the time bounds
+ * read. Returns 0, or -1 (reads untouched) for a temporal join, needed NULL or out of memory:
+ * then the join reads them all. */
+int join_side_reads(const struct join *j, int side, const unsigned char *needed, unsigned char *reads);
 /* Drops the keys idle since before now - state_ttl_ms (swept now and then, not every call). */
 void join_expire(struct join *j, int64_t now);
 /* The watermark moved to wm: drops what the time bounds say no later row can match (swept now

@@ -1059,10 +1059,15 @@ static struct op *build_select(struct build *b, const struct ast_select *sel)
             p->queries[p->nqueries - 1] = q;
             break;
         }
+    unsigned char *scan_needed = NULL; /* a scan's own: source_columns() gathers them */
+    if (q->reads_source && !(scan_needed = arena_alloc(p->arena, (size_t)in->nfields + 1)))
+        return fail_at(b->err, 0, 0, "out of memory"), NULL;
+    if (scan_needed)
+        memset(scan_needed, 0, (size_t)in->nfields + 1);
     struct query_env env = {.arena = p->arena,
                             .compiler = &p->compiler,
                             .err = b->err,
-                            .needed = q->reads_source                   ? p->srcs[q->source].needed
+                            .needed = q->reads_source                   ? scan_needed
                                       : input && input->kind == OP_JOIN ? ((struct join_op *)input)->needed
                                                                         : NULL,
                             .win_start_col = -1,
@@ -1227,6 +1232,50 @@ static int check_proctime(struct build *b)
     return 0;
 }
 
+/* 1 when o is a block that passes a source's rows through as they are (a join's side
+ * "FROM s AS x": no filter, no window, every column in order), of an append-only stream
+ * without a processing-time attribute. */
+static int scan_passes_through(const struct plan *p, const struct op *o)
+{
+    if (o->kind != OP_CALC)
+        return 0;
+    const struct query *q = (const struct query *)o;
+    if (!q->reads_source || q->where || q->tvf || q->nitems != q->in.nfields)
+        return 0;
+    const struct schema *in = &p->srcs[q->source].in;
+    if (in->nprimary_key || in->proctime_column)
+        return 0;
+    for (int i = 0; i < q->nitems; i++)
+        if (q->items[i]->fn != eval_column || q->items[i]->index != i)
+            return 0;
+    return 1;
+}
+
+/* The columns the decoder fills of each stream (plan_source_needed): what its scans read; for
+ * a scan that only passes rows through to a join (a side "FROM s AS x"), what the join reads
+ * of them (join_side_reads), and the event time (the watermark), as the join keeps them. */
+static void source_columns(struct plan *p)
+{
+    for (int i = 0; i < p->nsrcs; i++)
+        memset(p->srcs[i].needed, 0, (size_t)p->srcs[i].in.nfields + 1);
+    for (int i = 0; i < p->nqueries; i++) {
+        struct query *q = p->queries[i];
+        if (!q->reads_source)
+            continue;
+        struct plan_src *src = &p->srcs[q->source];
+        const struct join_op *jo = (const struct join_op *)q->op.parent;
+        int n = src->in.nfields, side = -1;
+        if (jo && jo->op.kind == OP_JOIN && !jo->temporal && scan_passes_through(p, &q->op))
+            side = jo->left == &q->op ? 0 : jo->right == &q->op ? 1 : -1;
+        if (side >= 0 && join_side_reads(jo->join, side, jo->needed, q->needed) != 0)
+            memset(q->needed, 1, (size_t)n);
+        else if (side >= 0 && src->rowtime >= 0)
+            q->needed[src->rowtime] = 1;
+        for (int c = 0; c < n; c++)
+            src->needed[c] |= q->needed[c];
+    }
+}
+
 static int build_plan(struct build *b)
 {
     struct plan *p = b->p;
@@ -1236,6 +1285,7 @@ static int build_plan(struct build *b)
         return -1;
     for (int i = 0; i < p->njoins; i++) /* every block is compiled: what each reads is known */
         join_keep_columns(p->joins[i]->join, p->joins[i]->needed);
+    source_columns(p);
     for (int i = 0; i < p->nqueries; i++)
         if (p->queries[i]->reads_source)
             p->nscans++;

@@ -188,6 +188,47 @@ START_TEST(test_garbled_tail_recovers)
 }
 END_TEST
 
+/* Counting a segment's records checks the checksums of its last megabyte only: a torn or
+ * garbled tail still ends the count where it begins; a corrupt record before the tail is
+ * counted, and the reader that reaches it reports it (nothing is skipped silently). */
+START_TEST(test_end_offset_checks_the_tail)
+{
+    struct seglog_writer *w;
+    ck_assert_int_eq(seglog_writer_open(tmpdir, NULL, &w, err, sizeof err), 0);
+    append_n(w, 0, 60000); /* about 2.3 MB: more than the checked tail */
+    seglog_writer_close(w);
+    char path[512];
+    last_segment(path, sizeof path);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_gt(st.st_size, 2 << 20);
+    uint64_t end;
+    ck_assert_int_eq(truncate(path, st.st_size - 3), 0); /* torn */
+    ck_assert_int_eq(seglog_partition_end_offset(tmpdir, &end, err, sizeof err), 0);
+    ck_assert_uint_eq(end, 59999);
+    int fd = open(path, O_WRONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pwrite(fd, "\xff", 1, st.st_size - 100), 1); /* garbled, in the tail */
+    ck_assert_int_eq(seglog_partition_end_offset(tmpdir, &end, err, sizeof err), 0);
+    ck_assert_uint_lt(end, 59999);
+    ck_assert_uint_gt(end, 59990);
+    ck_assert_int_eq(pwrite(fd, "\xff", 1, 20), 1); /* the payload of record 1 (record 0 is empty) */
+    close(fd);
+    ck_assert_int_eq(truncate(path, st.st_size - 3), 0); /* only the torn tail again */
+    ck_assert_int_eq(seglog_partition_end_offset(tmpdir, &end, err, sizeof err), 0);
+    ck_assert_uint_lt(end, 59999); /* the garbled record in the tail still ends the count */
+    struct seglog_reader *r;
+    ck_assert_int_eq(seglog_reader_open(tmpdir, 0, &r, err, sizeof err), 0);
+    ck_assert_int_eq(seglog_reader_end_offset(r, &end, err, sizeof err), 0);
+    ck_assert_uint_gt(end, 59990); /* record 1 is not checked by the count */
+    struct stream_record recs[8];
+    ck_assert_int_eq(seglog_reader_read(r, recs, 8, err, sizeof err), 1);
+    ck_assert_int_eq(seglog_reader_read(r, recs, 8, err, sizeof err), -1);
+    ck_assert(strstr(err, "corrupt record at offset 1") != NULL);
+    seglog_reader_close(r);
+}
+END_TEST
+
 START_TEST(test_truncate_across_segments)
 {
     struct seglog_options opt = {.segment_bytes = 2048};
@@ -760,6 +801,7 @@ int main(void)
     tcase_add_test(tc, test_crc32c_vectors);
     tcase_add_test(tc, test_append_read_across_segments);
     tcase_add_test(tc, test_torn_tail_recovers);
+    tcase_add_test(tc, test_end_offset_checks_the_tail);
     tcase_add_test(tc, test_garbled_tail_recovers);
     tcase_add_test(tc, test_truncate_across_segments);
     tcase_add_test(tc, test_retention_by_size_and_age);
