@@ -117,6 +117,18 @@ sql422 connection-as-stream 'INSERT INTO orders SELECT id, id, id FROM crm_custo
   '"crm_customers" is a postgres connection: a pipeline reads its table only in a lookup join'
 sql422 connection-as-sink 'INSERT INTO crm_customers SELECT customer, '"'x', 'y'"', CAST(NULL AS DATE) FROM orders' \
   'output stream "crm_customers" not found: that name is a postgres connection'
+# another tenant with the same streams cannot name this tenant's connection as its lookup table:
+# to it the name is nothing (the same answer as a name no tenant uses), and nothing is recorded
+saved_token=$TOKEN saved_tenant=$TENANT_ID; signup intruder; TOKEN=$KEY
+stream '{"name":"orders","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"customer","type":"BIGINT"},
+  {"name":"amount","type":"BIGINT"}]}}'
+stream '{"name":"enriched","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"customer","type":"BIGINT"},
+  {"name":"name","type":"STRING"},{"name":"tier","type":"STRING"},{"name":"since","type":"DATE"},
+  {"name":"amount","type":"BIGINT"}]}}'
+sql422 other-tenant "$lookup_sql" 'stream "crm_customers" not found'
+call DELETE "/v1/connections/$CRMC"; expect 404 not_found
+TOKEN=$saved_token TENANT_ID=$saved_tenant
+assert_eq "$(sql "SELECT count(*) FROM pipeline_lookups")" 0 "no lookup recorded by a refused pipeline"
 # a preview reads streams only: its lookup join is a 422 at the table, saying so
 call POST /v1/preview "$(jq -cn --arg s "${lookup_sql#INSERT INTO enriched$'\n'}" '{sql: $s, limit: 5}')"
 expect 422 invalid_sql

@@ -126,6 +126,14 @@ meta_rejected PATCH "/v1/connections/$TOUT" properties.metadata.p \
   "{\"properties\":{\"topic\":\"tagged-out\",$KEYED,\"metadata.p\":\"partition\"}}"
 meta_rejected PATCH "/v1/connections/$TIN" properties.metadata.x "'metadata.x': the stream has no field \"x\"" \
   "{\"properties\":{\"topic\":\"tagged\",$KEYED,\"metadata.x\":\"offset\"}}"
+# hostile: a forged "__schema" (the schema the platform passes the check) cannot make a mapping to
+# a field the stream lacks pass, and a metadata option must name a field
+call POST /v1/connections "$(conn source '"metadata.x":"headers","__schema":"{\"fields\":[{\"name\":\"x\",\"type\":\"STRING\"}]}"')"
+expect 422 invalid_connection
+assert_eq "$(jq -r .error.details.field <<<"$RESP")" properties.__schema "a forged __schema is refused by name"
+assert_contains "$(jq -r .error.message <<<"$RESP")" 'unknown kafka option "__schema"' "message of a forged __schema"
+call POST /v1/connections "$(conn source '"metadata.":"headers"')"; expect 422 invalid_connection
+assert_eq "$(jq -r .error.details.field <<<"$RESP")" properties.metadata. "a metadata option with no field name"
 echo "key, headers, timestamp through connections; bad mappings refused"
 
 # a missing topic: the connection fails with the worker's reason
