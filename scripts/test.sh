@@ -165,16 +165,13 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
         $wanted || continue
       fi
       name=$(basename "$t" .sh)
-      if grep -q '^# test: alone' "$t"; then
-        while [ ${#running[@]} -gt 0 ]; do reap_one; done
-      fi
-      while [ ${#running[@]} -ge "$jobs" ]; do reap_one; done
+      alone=false; grep -q '^# test: alone' "$t" && alone=true
+      # an alone test starts once every running test has ended, and ends before the next starts
+      while [ ${#running[@]} -ge "$($alone && echo 1 || echo "$jobs")" ]; do reap_one; done
       lane=$(free_lane)
       run_integration "$t" "$name" "$lane" &
       running[$!]=$name; lanes[$name]=$lane
-      if grep -q '^# test: alone' "$t"; then
-        while [ ${#running[@]} -gt 0 ]; do reap_one; done
-      fi
+      if $alone; then reap_one; fi
     done
     while [ ${#running[@]} -gt 0 ]; do reap_one; done
   fi
