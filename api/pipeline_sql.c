@@ -247,18 +247,14 @@ int pipeline_validate_sql_tables(const char *sql, long task_count, pipeline_sche
         int line, column;
         position_of_sink(sql, plan_sink(plan), &line, &column);
         rc = fail_at(err, line, column, msg);
-    } else if (plan && task_count > 1 && plan_nsources(plan) > 1) {
+    } else if (plan && task_count > 1 && (plan_nsources(plan) > 1 || plan_is_windowed(plan))) {
         int cols[PLAN_MAX_SOURCES];
         char why[400], msg[600];
         if (plan_split_columns(plan, cols, why, sizeof why) != 0) {
-            snprintf(msg, sizeof msg, "task_count %ld splits the streams by join key, but %s; set task_count to 1",
-                     task_count, why);
+            snprintf(msg, sizeof msg, "task_count %ld splits the %s key, but %s; set task_count to 1", task_count,
+                     plan_nsources(plan) > 1 ? "streams by join" : "stream by", why);
             rc = fail_at(err, 1, 1, msg);
         }
-    } else if (plan && task_count > 1 && plan_is_windowed(plan)) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "a windowed aggregate runs as one task; set task_count to 1 (it is %ld)", task_count);
-        rc = fail_at(err, 1, 1, msg);
     }
     if (rc == 0 && tables && tables->used)
         tell_used_tables(&cat, plan, tables);

@@ -24,9 +24,9 @@ typedef json_t *(*pipeline_schema_fn)(void *ctx, const char *stream_name);
 
 /* Returns 0 when sql is a valid INSERT INTO <stream> SELECT ... FROM <stream> over existing
  * streams (the output stream must exist too) that can run as task_count tasks, else -1 with
- * *err filled. A windowed aggregate over one stream needs every row of a group in one task, so
- * it runs as one task (tasks split the input by partition, not by group key); one that reads
- * several streams runs as several tasks when they can split its rows by join key
+ * *err filled. A stateless pipeline over one stream runs as task_count tasks split by partition.
+ * One that keeps state by key (an aggregate, Top-N, OVER, a join) runs as several tasks when they
+ * can split its rows by key, the join key or one key column that keys every aggregate
  * (plan_split_columns), else as one. */
 int pipeline_validate_sql(const char *sql, long task_count, pipeline_schema_fn lookup, void *ctx,
                           struct pipeline_sql_error *err);

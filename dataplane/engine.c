@@ -79,7 +79,7 @@ struct input {
     struct value *row;
     bool ended;               /* told the plan (plan_source_ended) */
     struct pg_lookup *lookup; /* a lookup join's table queried per key: no partitions are read */
-    int split_col;            /* tasks split by join key: the column whose hash picks the task; else -1 */
+    int split_col;            /* tasks split by key: the column whose hash picks the task; else -1 */
 };
 
 /* A checkpoint names partition p of input i as i * ENGINE_INPUT_STRIDE + p (input 0: as a
@@ -118,7 +118,7 @@ struct run {
     bool completed;
     /* where the record being processed came from, for error messages */
     int cur_input, cur_partition;
-    bool split; /* tasks split by join key: every task reads every partition (plan_split_columns) */
+    bool split; /* tasks split by key: every task reads every partition (plan_split_columns) */
     uint64_t cur_offset;
     int64_t last_report_ms; /* of the last report, for reports from inside a sink's wait */
     /* the storage quota (engine_options.storage_quota_bytes) */
@@ -829,20 +829,21 @@ static void run_progress(void *ctx)
         run_report(r, false);
 }
 
-/* Tasks of a pipeline that reads several streams split its rows by join key: each task reads
- * every partition of every stream and processes the rows whose key hashes to it. 0, or -1 when
- * the plan cannot be split so (the API refuses such a task_count first). */
+/* Tasks of a pipeline that keeps state by key (joins, aggregates, Top-N, OVER) split its rows
+ * by key: each task reads every partition of every stream and processes the rows whose key
+ * hashes to it. A stateless pipeline over one stream splits by partition instead. 0, or -1 when
+ * the plan cannot be split by key (the API refuses such a task_count first). */
 static int split_inputs(struct run *r)
 {
     int cols[PLAN_MAX_SOURCES];
     char why[400];
     for (int i = 0; i < r->ninputs; i++)
         r->inputs[i].split_col = -1;
-    if (r->ninputs < 2 || task_count(r->o) < 2)
+    if (!r->plan || task_count(r->o) < 2 || (r->ninputs < 2 && !plan_is_windowed(r->plan)))
         return 0;
     if (plan_split_columns(r->plan, cols, why, sizeof why) != 0)
-        return run_fail(r, "a pipeline that reads %d streams runs as %d tasks only split by join key, but %s",
-                        r->ninputs, task_count(r->o), why);
+        return run_fail(r, "a pipeline that keeps state by key runs as %d tasks only split by key, but %s",
+                        task_count(r->o), why);
     for (int i = 0; i < r->ninputs; i++)
         r->inputs[i].split_col = cols[i];
     r->split = true;

@@ -2463,13 +2463,6 @@ static int split_trace(const struct plan *p, const struct op *o, int col, int *s
     return split_trace(p, split_input(p, o), in, src, scol);
 }
 
-/* 1 when column col of o's input is the split column of the stream it comes from. */
-static int split_is_key(const struct plan *p, const struct op *input, int col, const int *cols)
-{
-    int src, scol;
-    return split_trace(p, input, col, &src, &scol) == 0 && cols[src] == scol;
-}
-
 /* Picks, for join jo, a key pair of plain stream columns of one type that agrees with the
  * columns chosen so far, and chooses them. 0, or -1 when it has none. */
 static int split_join(const struct plan *p, const struct join_op *jo, int *cols)
@@ -2488,42 +2481,107 @@ static int split_join(const struct plan *p, const struct join_op *jo, int *cols)
     return -1;
 }
 
+/* The key columns of stateful operator o (in terms of its input) and their count. */
+static int split_keys_of(const struct op *o, const int **keys)
+{
+    if (o->kind == OP_RANK) {
+        *keys = ((const struct rank_op *)o)->part_cols;
+        return ((const struct rank_op *)o)->npart;
+    }
+    if (o->kind == OP_OVER) {
+        *keys = ((const struct over_op *)o)->part_cols;
+        return ((const struct over_op *)o)->npart;
+    }
+    *keys = ((const struct query *)o)->key_cols;
+    return ((const struct query *)o)->nkeys;
+}
+
+/* Key column col of stateful operator o traced to its stream: 0 with *src and *scol, or -1
+ * when it is computed. */
+static int split_key_trace(const struct plan *p, const struct op *o, int col, int *src, int *scol)
+{
+    const struct query *q = (const struct query *)o;
+    if (col < 0)
+        return -1;
+    if ((o->kind == OP_GROUP_AGG || o->kind == OP_WINDOW_AGG) && q->reads_source) {
+        *src = q->source;
+        *scol = col;
+        return 0;
+    }
+    return split_trace(p, split_input(p, o), col, src, scol);
+}
+
 /* 1 when the state of stateful operator o (not a join) is keyed by a split column. */
 static int split_keyed(const struct plan *p, const struct op *o, const int *cols)
 {
-    const struct op *input = split_input(p, o);
-    const int *keys = NULL;
-    int nkeys = 0;
-    if (o->kind == OP_RANK) {
-        keys = ((const struct rank_op *)o)->part_cols;
-        nkeys = ((const struct rank_op *)o)->npart;
-    } else if (o->kind == OP_OVER) {
-        keys = ((const struct over_op *)o)->part_cols;
-        nkeys = ((const struct over_op *)o)->npart;
-    } else {
-        const struct query *q = (const struct query *)o;
-        for (int k = 0; k < q->nkeys; k++) {
-            int src, scol;
-            const struct op *from = q->reads_source ? NULL : input;
-            if (q->key_cols[k] < 0)
-                continue;
-            if (!from && cols[q->source] == q->key_cols[k])
-                return 1;
-            if (from && split_trace(p, from, q->key_cols[k], &src, &scol) == 0 && cols[src] == scol)
-                return 1;
-        }
-        return 0;
-    }
+    const int *keys;
+    int nkeys = split_keys_of(o, &keys), src, scol;
     for (int k = 0; k < nkeys; k++)
-        if (split_is_key(p, input, keys[k], cols))
+        if (split_key_trace(p, o, keys[k], &src, &scol) == 0 && cols[src] == scol)
             return 1;
     return 0;
+}
+
+/* 1 when stateful operator o is one whose state split_keyed can judge (joins are judged by
+ * split_join). */
+static int split_stateful(const struct op *o)
+{
+    return o->kind == OP_GROUP_AGG || o->kind == OP_WINDOW_AGG || o->kind == OP_RANK || o->kind == OP_OVER;
+}
+
+/* The name of stateful operator o for a refusal. */
+static const char *split_op_name(const struct op *o)
+{
+    return o->name ? o->name : o->kind == OP_WINDOW_AGG ? "a window aggregate" : "an aggregate";
+}
+
+/* The first stateful operator not keyed by the split columns cols, or NULL when each is. */
+static const struct op *split_unkeyed(const struct plan *p, const int *cols)
+{
+    const struct op *all[1024];
+    int n = plan_operator_list(p, all, 1024);
+    for (int i = 0; i < n && i < 1024; i++)
+        if (split_stateful(all[i]) && !split_keyed(p, all[i], cols))
+            return all[i];
+    return NULL;
+}
+
+/* A plan over one stream with no join: picks as its split column a key column of a stateful
+ * operator that keys every stateful operator. 0, or -1 with why. */
+static int split_one_stream(const struct plan *p, int *cols, char *why, size_t size)
+{
+    const struct op *all[1024], *first = NULL;
+    int n = plan_operator_list(p, all, 1024);
+    for (int i = 0; i < n && i < 1024; i++) {
+        if (!split_stateful(all[i]))
+            continue;
+        first = first ? first : all[i];
+        const int *keys;
+        int nkeys = split_keys_of(all[i], &keys), src, scol;
+        for (int k = 0; k < nkeys; k++) {
+            if (split_key_trace(p, all[i], keys[k], &src, &scol) != 0)
+                continue;
+            cols[src] = scol;
+            if (!split_unkeyed(p, cols))
+                return 0;
+            cols[src] = -1;
+        }
+    }
+    if (!first)
+        return snprintf(why, size, "it keeps no state by key (it joins nothing and aggregates nothing)"), -1;
+    return snprintf(why, size,
+                    "%s has no key column of the stream that keys every aggregate, Top-N and OVER (its groups "
+                    "would be split)",
+                    split_op_name(first)),
+           -1;
 }
 
 int plan_split_columns(const struct plan *p, int *cols, char *why, size_t size)
 {
     for (int i = 0; i < p->nsrcs; i++)
         cols[i] = -1;
+    if (p->njoins == 0 && p->nsrcs == 1)
+        return split_one_stream(p, cols, why, size);
     if (p->njoins == 0)
         return snprintf(why, size, "it joins no streams"), -1;
     for (int j = p->njoins - 1; j >= 0; j--) /* the inner joins first */
@@ -2536,17 +2594,9 @@ int plan_split_columns(const struct plan *p, int *cols, char *why, size_t size)
     for (int i = 0; i < p->nsrcs; i++)
         if (cols[i] < 0)
             return snprintf(why, size, "stream \"%s\" is not joined on a key", p->srcs[i].name), -1;
-    const struct op *all[1024];
-    int n = plan_operator_list(p, all, 1024);
-    for (int i = 0; i < n && i < 1024; i++) {
-        enum op_kind k = all[i]->kind;
-        if ((k == OP_GROUP_AGG || k == OP_WINDOW_AGG || k == OP_RANK || k == OP_OVER) && !split_keyed(p, all[i], cols))
-            return snprintf(why, size, "%s is not keyed by the join key (its groups would be split)",
-                            all[i]->name         ? all[i]->name
-                            : k == OP_WINDOW_AGG ? "a window aggregate"
-                                                 : "an aggregate"),
-                   -1;
-    }
+    const struct op *o = split_unkeyed(p, cols);
+    if (o)
+        return snprintf(why, size, "%s is not keyed by the join key (its groups would be split)", split_op_name(o)), -1;
     return 0;
 }
 

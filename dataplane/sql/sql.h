@@ -283,14 +283,16 @@ int plan_process(struct plan *p, const struct value *row, struct arena *scratch,
  * is the least of its streams' watermarks (see plan_options.source_idle_timeout_ms). */
 int plan_process_source(struct plan *p, int source, const struct value *row, struct arena *scratch, plan_emit_fn emit,
                         void *ctx, struct sql_error *err);
-/* Several tasks of a plan that reads several streams split the work by join key: each task
- * reads every record of every stream and processes those whose split column's value hashes to
- * it (value_hash(v, 0) % tasks == task), so rows that join, and every group or partition of a
- * stateful operator above the joins, meet in one task. Fills cols[i] (plan_nsources entries)
- * with stream i's split column and returns 0; or -1 with why (a clause, "it joins no streams") when it cannot
- * be split so: it joins nothing, a join has no equality key on columns of its streams (a cross
+/* Several tasks of a plan that keeps state by key split the work by key: each task reads every
+ * record of every stream and processes those whose split column's value hashes to it
+ * (value_hash(v, 0) % tasks == task), so rows that join, and every group or partition of a
+ * stateful operator, meet in one task. A plan that joins streams splits by its join keys; a plan
+ * over one stream by a key column of its aggregates, Top-N or OVER that keys all of them (GROUP BY
+ * auction, window_start, window_end splits by auction). Fills cols[i] (plan_nsources entries)
+ * with stream i's split column and returns 0; or -1 with why (a clause) when it cannot be split
+ * so: it keeps no state by key, a join has no equality key on columns of its streams (a cross
  * join, a window join on the window only), or an aggregate, Top-N or OVER is not keyed by the
- * join key. */
+ * split column (a global aggregate, a key computed from columns, GROUP BY a above GROUP BY b). */
 int plan_split_columns(const struct plan *p, int *cols, char *why, size_t size);
 /* A row of stream `source` that another task processes: only its event time counts (the
  * watermark, which may fire windows, and the idle timeout). Returns as plan_process_source. */

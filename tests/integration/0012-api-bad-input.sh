@@ -114,7 +114,8 @@ bad 422 invalid_sql sql POST /v1/pipelines '{"name":"q","sql":"INSERT INTO elsew
 assert_contains "$(jq -r .error.message <<<"$RESP")" 'output stream "elsewhere" not found' "unknown output stream"
 bad 422 invalid_sql sql POST /v1/pipelines '{"name":"q","sql":"INSERT INTO bids_out SELECT UPPPER(price) FROM bids"}'
 bad 422 invalid_sql sql PATCH "/v1/pipelines/$PIPE_ID" '{"sql":"INSERT INTO bids_out SELECT price FROM bids WHERE"}'
-# A windowed aggregate runs as one task: more is refused at create and at update.
+# A window aggregate keyed by its window only (no column of the stream) runs as one task: more is
+# refused at create and at update.
 bad 422 invalid_sql sql POST /v1/pipelines "$(jq -nc --arg sql "$WINDOWED" '{name:"w2",sql:$sql,task_count:4}')"
 assert_contains "$(jq -r .error.message <<<"$RESP")" 'set task_count to 1' "windowed task_count"
 bad 422 invalid_sql task_count PATCH "/v1/pipelines/$WIN_ID" '{"task_count":2}'

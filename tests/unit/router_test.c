@@ -194,13 +194,21 @@ START_TEST(test_pipeline_sql_check)
     ck_assert_int_eq(pipeline_validate_sql(big, 1, test_stream_schema, &lookups, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.message, "longer"));
     free(big);
-    /* tasks split the input by partition: a windowed aggregate must run as one task */
+    /* a windowed aggregate keyed by a column of the stream splits by it over several tasks; one keyed by
+     * its window only runs as one task */
     static const char windowed[] = "INSERT INTO out SELECT COUNT(*) AS auction, MAX(price) AS price FROM "
                                    "TABLE(TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '10' SECOND)) "
                                    "GROUP BY window_start, window_end";
     ck_assert_int_eq(pipeline_validate_sql(windowed, 1, test_stream_schema, &lookups, &e), 0);
     ck_assert_int_eq(pipeline_validate_sql(windowed, 4, test_stream_schema, &lookups, &e), -1);
-    ck_assert_ptr_nonnull(strstr(e.message, "set task_count to 1"));
+    ck_assert_msg(strstr(e.message, "task_count 4 splits the stream by key, but ") &&
+                      strstr(e.message, "has no key column of the stream that keys every aggregate") &&
+                      strstr(e.message, "set task_count to 1"),
+                  "%s", e.message);
+    static const char keyed[] = "INSERT INTO out SELECT auction, MAX(price) AS price FROM "
+                                "TABLE(TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '10' SECOND)) "
+                                "GROUP BY auction, window_start, window_end";
+    ck_assert_int_eq(pipeline_validate_sql(keyed, 4, test_stream_schema, &lookups, &e), 0);
     ck_assert_int_eq(
         pipeline_validate_sql("INSERT INTO out SELECT auction, price FROM bids", 4, test_stream_schema, &lookups, &e),
         0);
