@@ -27,7 +27,9 @@ typedef json_t *(*pipeline_schema_fn)(void *ctx, const char *stream_name);
  * *err filled. A windowed aggregate over one stream needs every row of a group in one task, so
  * it runs as one task (tasks split the input by partition, not by group key); one that reads
  * several streams runs as several tasks when they can split its rows by join key
- * (plan_split_columns), else as one. */
+ * (plan_split_columns), else as one. A postgres connection's table in a lookup join is queried
+ * per key, never read: it counts as no stream, and its lookup join binds no pipeline to one
+ * task (each task looks up the rows of its own partitions). */
 int pipeline_validate_sql(const char *sql, long task_count, pipeline_schema_fn lookup, void *ctx,
                           struct pipeline_sql_error *err);
 /* pipeline_validate_sql with the user-defined functions the SQL may call (functions: n

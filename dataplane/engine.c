@@ -830,19 +830,22 @@ static void run_progress(void *ctx)
 }
 
 /* Tasks of a pipeline that reads several streams split its rows by join key: each task reads
- * every partition of every stream and processes the rows whose key hashes to it. 0, or -1 when
- * the plan cannot be split so (the API refuses such a task_count first). */
+ * every partition of every stream and processes the rows whose key hashes to it. A lookup
+ * join's table queried per key (attached first) is no stream read: one read stream is split
+ * by partition. 0, or -1 when the plan cannot be split so (the API refuses such a task_count
+ * first). */
 static int split_inputs(struct run *r)
 {
     int cols[PLAN_MAX_SOURCES];
     char why[400];
     for (int i = 0; i < r->ninputs; i++)
         r->inputs[i].split_col = -1;
-    if (r->ninputs < 2 || task_count(r->o) < 2)
+    int nread = r->plan ? plan_read_sources(r->plan) : 1;
+    if (nread < 2 || task_count(r->o) < 2)
         return 0;
     if (plan_split_columns(r->plan, cols, why, sizeof why) != 0)
-        return run_fail(r, "a pipeline that reads %d streams runs as %d tasks only split by join key, but %s",
-                        r->ninputs, task_count(r->o), why);
+        return run_fail(r, "a pipeline that reads %d streams runs as %d tasks only split by join key, but %s", nread,
+                        task_count(r->o), why);
     for (int i = 0; i < r->ninputs; i++)
         r->inputs[i].split_col = cols[i];
     r->split = true;
@@ -860,8 +863,6 @@ static int setup_inputs(struct run *r, const char *connection_source)
     if (!(r->inputs = calloc((size_t)n, sizeof *r->inputs)))
         return run_fail(r, "out of memory");
     r->ninputs = n;
-    if (split_inputs(r) != 0)
-        return -1;
     for (int i = 0; i < n; i++) {
         struct input *in = &r->inputs[i];
         const char *name = r->plan ? plan_source_at(r->plan, i) : connection_source;
@@ -889,6 +890,8 @@ static int setup_inputs(struct run *r, const char *connection_source)
             return run_fail(r, "stream \"%s\" has too many partitions (%d)", name, counts[i]);
         total += counts[i];
     }
+    if (split_inputs(r) != 0) /* after the lookups attached: their tables are not split */
+        return -1;
     r->source = r->inputs[0].stream;
     r->part_ids = calloc((size_t)total + 1, sizeof *r->part_ids);
     r->part_input = calloc((size_t)total + 1, sizeof *r->part_input);

@@ -290,7 +290,8 @@ int plan_process_source(struct plan *p, int source, const struct value *row, str
  * with stream i's split column and returns 0; or -1 with why (a clause, "it joins no streams") when it cannot
  * be split so: it joins nothing, a join has no equality key on columns of its streams (a cross
  * join, a window join on the window only), or an aggregate, Top-N or OVER is not keyed by the
- * join key. */
+ * join key. A queried table (plan_set_queried) is not split: its cols[i] is -1, its lookup join
+ * needs no key, and it does not count as a stream (one read stream: "it joins no streams"). */
 int plan_split_columns(const struct plan *p, int *cols, char *why, size_t size);
 /* A row of stream `source` that another task processes: only its event time counts (the
  * watermark, which may fire windows, and the idle timeout). Returns as plan_process_source. */
@@ -315,8 +316,22 @@ typedef int (*plan_lookup_fn)(void *ctx, const struct value *keys, struct arena 
  * left side, in key order, into cols[max]: how many, or -1 when one is not a plain column of it
  * (or the stream is no lookup join's table). */
 int plan_lookup_keys(const struct plan *p, int source, int *cols, int max);
-/* From now on the lookup join whose table is stream `source` asks fn instead of the stream's rows. */
+/* From now on the lookup join whose table is stream `source` asks fn instead of the stream's
+ * rows (and the table is queried: plan_set_queried). */
 void plan_set_lookup(struct plan *p, int source, plan_lookup_fn fn, void *ctx);
+/* Stream `source`, a lookup join's table, is queried per key rather than read (a postgres
+ * table; the API marks it so before it runs, the engine through plan_set_lookup): it has no
+ * partitions to split, and its lookup join keeps no state, so such a join does not bind a
+ * pipeline to one task. Each task of it looks up the rows of its own partitions, as Flink's
+ * lookup join at any parallelism. Nothing when `source` is no lookup join's table. */
+void plan_set_queried(struct plan *p, int source);
+/* 1 when stream `source` is marked queried (plan_set_queried). */
+int plan_source_queried(const struct plan *p, int source);
+/* The streams the plan reads: plan_nsources() less the queried tables. */
+int plan_read_sources(const struct plan *p);
+/* 1 when a plan over one read stream (plan_read_sources) runs as one task: plan_is_windowed,
+ * except that the lookup join of a queried table does not count (it keeps no state). */
+int plan_runs_as_one_task(const struct plan *p);
 /* Stream `source` has no more rows (a bounded input read to its end): it no longer holds the
  * watermark back (Flink: a finished source's watermark is +infinity). */
 void plan_source_ended(struct plan *p, int source);
