@@ -175,9 +175,9 @@ static bool catalog_outside(const struct sql_catalog *cat, const char *name)
 }
 
 /* A connection's table the plan reads must be the table of a processing-time lookup join that
- * equates plain columns of it (the worker queries it per key); it is never written, and its
- * pipeline runs as one task. 0, or -1 with err. */
-static int check_outside_tables(struct sql_catalog *cat, const struct plan *plan, const char *sql, long task_count,
+ * equates plain columns of it (the worker queries it per key: marked queried in plan, so that
+ * the task_count checks below count it as no stream); it is never written. 0, or -1 with err. */
+static int check_outside_tables(struct sql_catalog *cat, struct plan *plan, const char *sql,
                                 struct pipeline_sql_error *err)
 {
     char msg[400];
@@ -202,11 +202,7 @@ static int check_outside_tables(struct sql_catalog *cat, const struct plan *plan
                      name, name);
             return fail_at(err, line, column, msg);
         }
-        if (task_count > 1) {
-            snprintf(msg, sizeof msg,
-                     "a lookup join in postgres connection \"%s\" runs as one task; set task_count to 1", name);
-            return fail_at(err, 1, 1, msg);
-        }
+        plan_set_queried(plan, i);
     }
     return 0;
 }
@@ -238,7 +234,7 @@ int pipeline_validate_sql_tables(const char *sql, long task_count, pipeline_sche
         int line, column;
         position_of_word(sql, "EXPLAIN", &line, &column);
         rc = fail_at(err, line, column, "EXPLAIN shows a plan and runs nothing; POST it to /v1/pipelines/explain");
-    } else if (plan && check_outside_tables(&cat, plan, sql, task_count, err) != 0) {
+    } else if (plan && check_outside_tables(&cat, plan, sql, err) != 0) {
         rc = -1;
     } else if (plan && !catalog_lookup(&cat, plan_sink(plan))) {
         char msg[256];
@@ -247,12 +243,12 @@ int pipeline_validate_sql_tables(const char *sql, long task_count, pipeline_sche
         int line, column;
         position_of_sink(sql, plan_sink(plan), &line, &column);
         rc = fail_at(err, line, column, msg);
-    } else if (plan && task_count > 1 && (plan_nsources(plan) > 1 || plan_is_windowed(plan))) {
+    } else if (plan && task_count > 1 && (plan_read_sources(plan) > 1 || plan_is_stateful(plan))) {
         int cols[PLAN_MAX_SOURCES];
         char why[400], msg[600];
         if (plan_split_columns(plan, cols, why, sizeof why) != 0) {
             snprintf(msg, sizeof msg, "task_count %ld splits the %s key, but %s; set task_count to 1", task_count,
-                     plan_nsources(plan) > 1 ? "streams by join" : "stream by", why);
+                     plan_read_sources(plan) > 1 ? "streams by join" : "stream by", why);
             rc = fail_at(err, 1, 1, msg);
         }
     }

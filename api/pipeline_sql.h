@@ -27,7 +27,9 @@ typedef json_t *(*pipeline_schema_fn)(void *ctx, const char *stream_name);
  * *err filled. A stateless pipeline over one stream runs as task_count tasks split by partition.
  * One that keeps state by key (an aggregate, Top-N, OVER, a join) runs as several tasks when they
  * can split its rows by key, the join key or one key column that keys every aggregate
- * (plan_split_columns), else as one. */
+ * (plan_split_columns), else as one. A postgres connection's table in a lookup join is queried
+ * per key, never read: it counts as no stream, and its lookup join keeps no state (each task
+ * looks up the rows it processes). */
 int pipeline_validate_sql(const char *sql, long task_count, pipeline_schema_fn lookup, void *ctx,
                           struct pipeline_sql_error *err);
 /* pipeline_validate_sql with the user-defined functions the SQL may call (functions: n

@@ -831,15 +831,17 @@ static void run_progress(void *ctx)
 
 /* Tasks of a pipeline that keeps state by key (joins, aggregates, Top-N, OVER) split its rows
  * by key: each task reads every partition of every stream and processes the rows whose key
- * hashes to it. A stateless pipeline over one stream splits by partition instead. 0, or -1 when
- * the plan cannot be split by key (the API refuses such a task_count first). */
+ * hashes to it. A stateless pipeline over one read stream splits by partition instead; a lookup
+ * join's table queried per key (attached first) is no stream read and keeps no state. 0, or -1
+ * when the plan cannot be split by key (the API refuses such a task_count first). */
 static int split_inputs(struct run *r)
 {
     int cols[PLAN_MAX_SOURCES];
     char why[400];
     for (int i = 0; i < r->ninputs; i++)
         r->inputs[i].split_col = -1;
-    if (!r->plan || task_count(r->o) < 2 || (r->ninputs < 2 && !plan_is_windowed(r->plan)))
+    int nread = r->plan ? plan_read_sources(r->plan) : 1;
+    if (!r->plan || task_count(r->o) < 2 || (nread < 2 && !plan_is_stateful(r->plan)))
         return 0;
     if (plan_split_columns(r->plan, cols, why, sizeof why) != 0)
         return run_fail(r, "a pipeline that keeps state by key runs as %d tasks only split by key, but %s",
@@ -861,8 +863,6 @@ static int setup_inputs(struct run *r, const char *connection_source)
     if (!(r->inputs = calloc((size_t)n, sizeof *r->inputs)))
         return run_fail(r, "out of memory");
     r->ninputs = n;
-    if (split_inputs(r) != 0)
-        return -1;
     for (int i = 0; i < n; i++) {
         struct input *in = &r->inputs[i];
         const char *name = r->plan ? plan_source_at(r->plan, i) : connection_source;
@@ -890,6 +890,8 @@ static int setup_inputs(struct run *r, const char *connection_source)
             return run_fail(r, "stream \"%s\" has too many partitions (%d)", name, counts[i]);
         total += counts[i];
     }
+    if (split_inputs(r) != 0) /* after the lookups attached: their tables are not split */
+        return -1;
     r->source = r->inputs[0].stream;
     r->part_ids = calloc((size_t)total + 1, sizeof *r->part_ids);
     r->part_input = calloc((size_t)total + 1, sizeof *r->part_input);

@@ -78,6 +78,7 @@ struct plan_src {
     int64_t last_ms;       /* processing time of its last row (the idle timeout) */
     int ended;             /* plan_source_ended: no more rows */
     int preload;           /* a lookup join's table: read to its end first (plan_source_preload) */
+    int queried;           /* a lookup join's table queried per key, never read (plan_set_queried) */
     struct value *procrow; /* the row with its PROCTIME() column filled, when it has one */
 };
 
@@ -2036,6 +2037,34 @@ void plan_set_lookup(struct plan *p, int source, plan_lookup_fn fn, void *ctx)
     struct join *j = lookup_join(p, source);
     if (j)
         join_set_lookup(j, fn, ctx);
+    plan_set_queried(p, source);
+}
+
+void plan_set_queried(struct plan *p, int source)
+{
+    if (lookup_join(p, source))
+        p->srcs[source].queried = 1;
+}
+
+int plan_source_queried(const struct plan *p, int source)
+{
+    return source >= 0 && source < p->nsrcs && p->srcs[source].queried;
+}
+
+int plan_read_sources(const struct plan *p)
+{
+    int n = 0;
+    for (int i = 0; i < p->nsrcs; i++)
+        n += !p->srcs[i].queried;
+    return n;
+}
+
+int plan_is_stateful(const struct plan *p)
+{
+    int njoins = p->njoins;
+    for (int i = 0; i < p->nsrcs; i++)
+        njoins -= p->srcs[i].queried; /* a queried table's lookup join keeps no state */
+    return p->windowed || p->grouped || p->nranks > 0 || njoins > 0;
 }
 
 void plan_source_ended(struct plan *p, int source)
@@ -2470,9 +2499,9 @@ static int split_join(const struct plan *p, const struct join_op *jo, int *cols)
     for (int k = 0; k < jo->nkeys; k++) {
         int ls, lc, rs, rc;
         if (split_trace(p, jo->left, jo->key_left[k], &ls, &lc) != 0 ||
-            split_trace(p, jo->right, jo->key_right[k], &rs, &rc) != 0 || ls == rs ||
-            p->srcs[ls].in.fields[lc].type != p->srcs[rs].in.fields[rc].type || (cols[ls] >= 0 && cols[ls] != lc) ||
-            (cols[rs] >= 0 && cols[rs] != rc))
+            split_trace(p, jo->right, jo->key_right[k], &rs, &rc) != 0 || ls == rs || p->srcs[ls].queried ||
+            p->srcs[rs].queried || p->srcs[ls].in.fields[lc].type != p->srcs[rs].in.fields[rc].type ||
+            (cols[ls] >= 0 && cols[ls] != lc) || (cols[rs] >= 0 && cols[rs] != rc))
             continue;
         cols[ls] = lc;
         cols[rs] = rc;
@@ -2559,7 +2588,7 @@ static int split_one_stream(const struct plan *p, int *cols, char *why, size_t s
         const int *keys;
         int nkeys = split_keys_of(all[i], &keys), src, scol;
         for (int k = 0; k < nkeys; k++) {
-            if (split_key_trace(p, all[i], keys[k], &src, &scol) != 0)
+            if (split_key_trace(p, all[i], keys[k], &src, &scol) != 0 || p->srcs[src].queried)
                 continue;
             cols[src] = scol;
             if (!split_unkeyed(p, cols))
@@ -2576,23 +2605,35 @@ static int split_one_stream(const struct plan *p, int *cols, char *why, size_t s
            -1;
 }
 
-int plan_split_columns(const struct plan *p, int *cols, char *why, size_t size)
+/* 1 when jo is the lookup join of a table queried per key (plan_set_queried). */
+static int queried_join(const struct plan *p, const struct join_op *jo)
 {
     for (int i = 0; i < p->nsrcs; i++)
+        if (p->srcs[i].queried && lookup_join(p, i) == jo->join)
+            return 1;
+    return 0;
+}
+
+int plan_split_columns(const struct plan *p, int *cols, char *why, size_t size)
+{
+    int joins = 0; /* the joins that keep state: all but a queried table's lookup join */
+    for (int i = 0; i < p->nsrcs; i++)
         cols[i] = -1;
-    if (p->njoins == 0 && p->nsrcs == 1)
+    for (int j = 0; j < p->njoins; j++)
+        joins += !queried_join(p, p->joins[j]);
+    if (joins == 0 && plan_read_sources(p) == 1)
         return split_one_stream(p, cols, why, size);
-    if (p->njoins == 0)
+    if (joins == 0)
         return snprintf(why, size, "it joins no streams"), -1;
-    for (int j = p->njoins - 1; j >= 0; j--) /* the inner joins first */
-        if (split_join(p, p->joins[j], cols) != 0)
+    for (int j = p->njoins - 1; j >= 0; j--) /* the inner joins first; a queried table's is no split */
+        if (!queried_join(p, p->joins[j]) && split_join(p, p->joins[j], cols) != 0)
             return snprintf(why, size,
                             "%s has no equality key on columns of its streams (a cross join, or a window join on "
                             "the window only)",
                             p->joins[j]->op.name ? p->joins[j]->op.name : "a join"),
                    -1;
     for (int i = 0; i < p->nsrcs; i++)
-        if (cols[i] < 0)
+        if (cols[i] < 0 && !p->srcs[i].queried)
             return snprintf(why, size, "stream \"%s\" is not joined on a key", p->srcs[i].name), -1;
     const struct op *o = split_unkeyed(p, cols);
     if (o)

@@ -292,7 +292,9 @@ int plan_process_source(struct plan *p, int source, const struct value *row, str
  * with stream i's split column and returns 0; or -1 with why (a clause) when it cannot be split
  * so: it keeps no state by key, a join has no equality key on columns of its streams (a cross
  * join, a window join on the window only), or an aggregate, Top-N or OVER is not keyed by the
- * split column (a global aggregate, a key computed from columns, GROUP BY a above GROUP BY b). */
+ * split column (a global aggregate, a key computed from columns, GROUP BY a above GROUP BY b). A
+ * queried table (plan_set_queried) is not split: its cols[i] is -1, its lookup join needs no key,
+ * and it does not count as a stream. */
 int plan_split_columns(const struct plan *p, int *cols, char *why, size_t size);
 /* A row of stream `source` that another task processes: only its event time counts (the
  * watermark, which may fire windows, and the idle timeout). Returns as plan_process_source. */
@@ -317,8 +319,23 @@ typedef int (*plan_lookup_fn)(void *ctx, const struct value *keys, struct arena 
  * left side, in key order, into cols[max]: how many, or -1 when one is not a plain column of it
  * (or the stream is no lookup join's table). */
 int plan_lookup_keys(const struct plan *p, int source, int *cols, int max);
-/* From now on the lookup join whose table is stream `source` asks fn instead of the stream's rows. */
+/* From now on the lookup join whose table is stream `source` asks fn instead of the stream's
+ * rows (and the table is queried: plan_set_queried). */
 void plan_set_lookup(struct plan *p, int source, plan_lookup_fn fn, void *ctx);
+/* Stream `source`, a lookup join's table, is queried per key rather than read (a postgres
+ * table; the API marks it so before it runs, the engine through plan_set_lookup): it has no
+ * partitions to split, and its lookup join keeps no state, so such a join does not bind a
+ * pipeline to one task. Each task of it looks up the rows of its own partitions, as Flink's
+ * lookup join at any parallelism. Nothing when `source` is no lookup join's table. */
+void plan_set_queried(struct plan *p, int source);
+/* 1 when stream `source` is marked queried (plan_set_queried). */
+int plan_source_queried(const struct plan *p, int source);
+/* The streams the plan reads: plan_nsources() less the queried tables. */
+int plan_read_sources(const struct plan *p);
+/* 1 when the plan keeps state across rows (a window, an aggregate, Top-N, OVER, a join): then
+ * its tasks must split its rows by key (plan_split_columns), not by partition. plan_is_windowed,
+ * except that the lookup join of a queried table does not count (it keeps no state). */
+int plan_is_stateful(const struct plan *p);
 /* Stream `source` has no more rows (a bounded input read to its end): it no longer holds the
  * watermark back (Flink: a finished source's watermark is +infinity). */
 void plan_source_ended(struct plan *p, int source);

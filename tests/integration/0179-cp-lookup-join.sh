@@ -9,7 +9,10 @@
 #     AS OF a PROCTIME() column; every order enriched as the test computes it;
 #  3. 422s at their position for an unknown connection, a connection that is not a postgres
 #     one, a postgres connection read as a stream or written, and a temporal join against a
-#     stream without a primary key.
+#     stream without a primary key;
+#  4. the lookup join as a pipeline of task_count 2 over a 2-partition stream (an INT key against
+#     the table's BIGINT, NULL keys), one task SIGKILLed: its output equals the one task's of 2;
+#     a STRING key is a 422 at the ON's "=".
 . "$(dirname "$0")/api_lib.sh"
 logtool="$TOOLS/logtool"
 cd "$TEST_TMP"
@@ -209,5 +212,59 @@ call PATCH "/v1/connections/$SPARE" '{"name":"crm_spare2","connector":"postgres"
 call DELETE "/v1/connections/$SPARE"; expect 204
 call DELETE "/v1/pipelines/$P3"; expect 204
 assert_eq "$(sql "SELECT count(*) FROM pipeline_lookups WHERE pipeline_id = '$P3'")" 0 "a deleted pipeline's lookups"
+
+# ---- 4. the lookup join as two tasks over two partitions, one task SIGKILLed ------------------
+# Each task reads its own partitions of the orders and looks up each row on its own (as Flink's
+# lookup join at any parallelism): together they write what the one task above wrote. The
+# orders' customer is an INT against the table's BIGINT id (integers are one type); a STRING key
+# is a 422 at the ON's "="; a NULL key finds no row (LEFT: NULLs).
+stream '{"name":"orders2","partitions":2,"schema":{"fields":[{"name":"id","type":"BIGINT"},
+  {"name":"customer","type":"INT"},{"name":"amount","type":"BIGINT"},{"name":"ref","type":"STRING"}]}}'; ORDERS2=$ID
+stream '{"name":"enriched2","partitions":2,"schema":{"fields":[{"name":"id","type":"BIGINT"},
+  {"name":"customer","type":"BIGINT"},{"name":"name","type":"STRING"},{"name":"tier","type":"STRING"},
+  {"name":"since","type":"DATE"},{"name":"amount","type":"BIGINT"}]}}'; ENRICHED2=$ID
+lookup2_sql=${lookup_sql/INTO enriched/INTO enriched2}
+lookup2_sql=${lookup2_sql/FROM orders)/FROM orders2)}
+sql422 string-key "${lookup2_sql/o.customer = c.id/o.ref = c.id}" 'join keys of different types: STRING = BIGINT; CAST one side'
+assert_eq "$(jq -c '[.error.details.line, .error.details.column]' <<<"$RESP")" "[4,65]" "the string key's position"
+call POST /v1/pipelines "$(jq -cn --arg s "$lookup2_sql" '{name: "enrich2", sql: $s, task_count: 2}')"; expect 201
+P4=$(jq -r .id <<<"$RESP")
+FEED2=$(create_id /v1/connections '{"name":"order-feed2","connector":"http","type":"source","stream":"orders2",
+  "properties":{"partition.key":"id"}}')
+for r in "pipelines/$P4" "connections/$FEED2"; do call POST "/v1/$r/activate"; expect 200; done
+wait_for 20 is_state pipelines "$P4" running || fail "the two-task lookup pipeline is not running: $RESP"
+assert_eq "$(sql "SELECT count(*) FROM tasks WHERE resource_id = '$P4' AND state = 'running'")" 2 "its running tasks"
+# the same 700 orders, and 20 more whose customer is NULL
+awk 'BEGIN { for (j = 700; j < 720; j++) printf "{\"id\":%d,\"customer\":null,\"amount\":%d}\n", j, j % 11 }' \
+  >> orders.ndjson
+streams="$TEST_TMP/data/tenants/$TENANT_ID/streams"
+partition() { # partition STREAM_ID N: its records (logtool reads a directory's partition 0)
+  mkdir -p "p-$1-$2" && ln -sfn "$streams/$1/$2" "p-$1-$2/0" && "$logtool" cat "p-$1-$2"
+}
+enriched2() { { partition "$ENRICHED2" 0; partition "$ENRICHED2" 1; } | jq -r "$1" | LC_ALL=C sort; }
+enriched2_has() { [ "$(partition "$ENRICHED2" "$1" | wc -l)" -ge "$2" ]; }
+call POST "/v1/connections/$FEED2/events" "{\"events\":[$(sed -n 1,360p orders.ndjson | paste -sd,)]}"; expect 200
+wait_for 20 enriched2_has 1 1 || fail "task 1 wrote nothing: $(sql "SELECT task_index, state, last_error FROM tasks
+  WHERE resource_id = '$P4'")"
+task1() { sql "SELECT $1 FROM tasks WHERE resource_id = '$P4' AND task_index = 1"; }
+restarts=$(task1 restarts) pid=$(task1 pid)
+kill -9 "$pid" || fail "no task 1 to kill"
+back() { [ "$(task1 "state || ' ' || restarts")" = "running $((restarts + 1))" ]; }
+wait_for 20 back || fail "task 1 not restarted after SIGKILL: $(task1 "state || ' ' || coalesce(last_error, '')")"
+call POST "/v1/connections/$FEED2/events" "{\"events\":[$(sed -n 361,720p orders.ndjson | paste -sd,)]}"; expect 200
+all_out2() { [ "$(enriched2 .id | wc -l)" -ge 720 ]; }
+wait_for 20 all_out2 || fail "the two tasks wrote $(enriched2 .id | wc -l) of 720 rows:
+  $(sql "SELECT task_index, state, last_error FROM tasks WHERE resource_id = '$P4'")"
+for n in 0 1; do
+  [ "$(partition "$ORDERS2" $n | wc -l)" -gt 100 ] || fail "orders2 partition $n holds too few orders"
+  enriched2_has $n 100 || fail "task $n wrote too few rows"
+done
+enriched2 'select(.customer != null) | [.id, .customer, .name, .tier, .since, .amount] | map(tostring) | join("|")' \
+  > enriched2.got
+cmp -s enriched.got enriched2.got || { diff enriched.got enriched2.got | head -5; fail "two tasks differ from one"; }
+assert_eq "$(enriched2 'select(.customer == null) | [.id, .name, .tier, .since] | map(tostring) | join("|")' |
+  sort -n | sed -n '1p;$p' | paste -sd' ')" "700|null|null|null 719|null|null|null" "NULL keys padded with NULLs"
+assert_eq "$(enriched2 'select(.customer == null) | .id' | wc -l)" 20 "a row per NULL key"
+echo "two tasks: $(wc -l < enriched2.got) orders as one task enriched them, task 1 SIGKILLed once (at ${SECONDS}s)"
 
 echo ok

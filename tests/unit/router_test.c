@@ -158,6 +158,10 @@ static json_t *test_stream_schema(void *ctx, const char *name)
         return json_loads("{\"fields\":[{\"name\":\"auction\",\"type\":\"BIGINT\"},"
                           "{\"name\":\"price\",\"type\":\"BIGINT\"}]}",
                           0, NULL);
+    if (strcasecmp(name, "totals") == 0) /* an upsert stream */
+        return json_loads("{\"fields\":[{\"name\":\"id\",\"type\":\"BIGINT\"},"
+                          "{\"name\":\"n\",\"type\":\"BIGINT\"}],\"primary_key\":[\"id\"]}",
+                          0, NULL);
     return NULL;
 }
 
@@ -273,8 +277,26 @@ START_TEST(test_pipeline_sql_check_lookup_table)
     /* without tables the name is no stream */
     ck_assert_int_eq(pipeline_validate_sql(lookup, 1, test_stream_schema, &lookups, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.message, "\"crm\" not found"));
-    ck_assert_int_eq(pipeline_validate_sql_tables(lookup, 2, test_stream_schema, &lookups, &tables, NULL, 0, &e), -1);
-    ck_assert_ptr_nonnull(strstr(e.message, "runs as one task; set task_count to 1"));
+    /* at any task_count (the table is queried, no input to split); an aggregate above it splits
+     * by its key when that is a column of the stream, as over the stream alone */
+    ck_assert_int_eq(pipeline_validate_sql_tables(lookup, 2, test_stream_schema, &lookups, &tables, NULL, 0, &e), 0);
+    const char *grouped =
+        "INSERT INTO totals SELECT c.id, COUNT(*) AS n\nFROM (SELECT *, PROCTIME() AS p FROM bids) AS b\n"
+        "  JOIN crm FOR SYSTEM_TIME AS OF b.p AS c ON b.auction = c.id GROUP BY c.id";
+    ck_assert_int_eq(pipeline_validate_sql_tables(grouped, 1, test_stream_schema, &lookups, &tables, NULL, 0, &e), 0);
+    ck_assert_int_eq(pipeline_validate_sql_tables(grouped, 2, test_stream_schema, &lookups, &tables, NULL, 0, &e), -1);
+    ck_assert_msg(strstr(e.message, "task_count 2 splits the stream by key, but ") &&
+                      strstr(e.message, "has no key column of the stream that keys every aggregate"),
+                  "%s", e.message);
+    const char *by_stream =
+        "INSERT INTO totals SELECT b.auction, COUNT(*) AS n\nFROM (SELECT *, PROCTIME() AS p FROM bids) AS b\n"
+        "  JOIN crm FOR SYSTEM_TIME AS OF b.p AS c ON b.auction = c.id GROUP BY b.auction";
+    ck_assert_int_eq(pipeline_validate_sql_tables(by_stream, 2, test_stream_schema, &lookups, &tables, NULL, 0, &e), 0);
+    /* over two streams: split by their join key, the table left out */
+    const char *two = "INSERT INTO out SELECT x.auction, x.seller FROM (SELECT b.auction, a.seller, PROCTIME() AS p "
+                      "FROM bids AS b JOIN auctions AS a ON b.auction = a.id) AS x "
+                      "JOIN crm FOR SYSTEM_TIME AS OF x.p AS c ON x.seller = c.id";
+    ck_assert_int_eq(pipeline_validate_sql_tables(two, 2, test_stream_schema, &lookups, &tables, NULL, 0, &e), 0);
     /* read as a stream, or keyed by an expression over it */
     ck_assert_int_eq(pipeline_validate_sql_tables("INSERT INTO out SELECT id, id FROM crm", 1, test_stream_schema,
                                                   &lookups, &tables, NULL, 0, &e),

@@ -16,10 +16,16 @@ static const struct schema bid_schema = {bid_fields, 3, 2, 1000, {0}, 0, 0};
 static struct field auc_fields[] = {{"id", VT_BIGINT}, {"ts", VT_TIMESTAMP}};
 static const struct schema auc_schema = {auc_fields, 2, 1, 1000, {0}, 0, 0};
 
+static struct field cust_fields[] = {{"id", VT_BIGINT}, {"name", VT_STRING}};
+static const struct schema cust_schema = {cust_fields, 2, -1, 0, {0}, 0, 0};
+
 static const struct schema *catalog(void *ctx, const char *name)
 {
     (void)ctx;
-    return strcasecmp(name, "bid") == 0 ? &bid_schema : strcasecmp(name, "auc") == 0 ? &auc_schema : NULL;
+    return strcasecmp(name, "bid") == 0    ? &bid_schema
+           : strcasecmp(name, "auc") == 0  ? &auc_schema
+           : strcasecmp(name, "cust") == 0 ? &cust_schema
+                                           : NULL;
 }
 
 static int emitted;
@@ -354,6 +360,108 @@ START_TEST(test_split_refusals)
 }
 END_TEST
 
+/* The rows of table cust a lookup asks for: one, named "c<id>", for an even id; none for an odd. */
+static int cust_lookup(void *ctx, const struct value *keys, struct arena *a, struct value **rows, int *nrows,
+                       struct sql_error *err)
+{
+    (void)ctx, (void)err;
+    *nrows = keys[0].u.i % 2 == 0;
+    struct value *r = arena_alloc(a, 2 * sizeof *r);
+    char *name = arena_alloc(a, 32);
+    ck_assert(r && name);
+    snprintf(name, 32, "c%lld", (long long)keys[0].u.i);
+    r[0] = keys[0];
+    r[1] = (struct value){.type = VT_STRING, .u.s = {name, (uint32_t)strlen(name)}};
+    *rows = r;
+    return 0;
+}
+
+/* The rows a lookup join of bids in cust emits when it is task `task` of `ntasks` that split
+ * the bids by partition (bid k in partition k % 4, partition p read by task p % ntasks). */
+static int lookup_run(const char *sql, int task, int ntasks)
+{
+    struct arena *a = arena_new(4096);
+    struct plan *p = compile(sql, 0);
+    plan_set_lookup(p, source_of(p, "cust"), cust_lookup, NULL);
+    emitted = 0;
+    for (int k = 0; k < 200; k++) {
+        struct value row[3] = {{.type = VT_BIGINT, .u.i = k * 7 % 30},
+                               {.type = VT_BIGINT, .u.i = k},
+                               {.type = VT_TIMESTAMP, .u.i = 100 * k}};
+        struct sql_error err;
+        if (k % 4 % ntasks == task)
+            ck_assert_int_eq(plan_process_source(p, source_of(p, "bid"), row, a, count_emit, NULL, &err), 0);
+    }
+    ck_assert_int_eq(plan_finish(p, a, count_emit, NULL), 0);
+    plan_free(p);
+    arena_free(a);
+    return emitted;
+}
+
+/* A lookup join's table queried per key (plan_set_queried) is no stream read: a plan over one
+ * stream with it splits by partition (no state binds it to one task, and tasks together emit
+ * what one emits), one over two streams splits by their join key, the table unsplit; an
+ * aggregate above it splits by its key when that is the stream's column, else runs as one
+ * task. Unmarked, the table counts as a stream. */
+START_TEST(test_queried_lookup_table)
+{
+    const char *lookup = "INSERT INTO out SELECT B.auction, C.name FROM (SELECT *, PROCTIME() AS p FROM bid) AS B "
+                         "LEFT JOIN cust FOR SYSTEM_TIME AS OF B.p AS C ON B.auction = C.id";
+    struct plan *p = compile(lookup, 0);
+    int cust = source_of(p, "cust"), cols[PLAN_MAX_SOURCES];
+    char why[400];
+    ck_assert_int_eq(plan_read_sources(p), 2);
+    ck_assert_int_eq(plan_is_stateful(p), 1);
+    plan_set_queried(p, source_of(p, "bid")); /* no lookup join's table: nothing */
+    ck_assert_int_eq(plan_source_queried(p, source_of(p, "bid")), 0);
+    plan_set_queried(p, cust);
+    ck_assert_int_eq(plan_source_queried(p, cust), 1);
+    ck_assert_int_eq(plan_read_sources(p), 1);
+    ck_assert_int_eq(plan_is_stateful(p), 0);
+    ck_assert_int_eq(plan_split_columns(p, cols, why, sizeof why), -1); /* split by partition */
+    ck_assert_str_eq(why, "it keeps no state by key (it joins nothing and aggregates nothing)");
+    plan_free(p);
+    int whole = lookup_run(lookup, 0, 1);
+    ck_assert_int_eq(whole, 200); /* LEFT: every bid, with its customer or NULLs */
+    ck_assert_int_eq(lookup_run(lookup, 0, 2) + lookup_run(lookup, 1, 2), whole);
+    const char *inner = "INSERT INTO out SELECT B.auction, C.name FROM (SELECT *, PROCTIME() AS p FROM bid) AS B "
+                        "JOIN cust FOR SYSTEM_TIME AS OF B.p AS C ON B.auction = C.id";
+    int matched = lookup_run(inner, 0, 1);
+    ck_assert_int_gt(matched, 0);
+    ck_assert_int_lt(matched, 200);
+    ck_assert_int_eq(lookup_run(inner, 0, 3) + lookup_run(inner, 1, 3) + lookup_run(inner, 2, 3), matched);
+
+    p = compile("INSERT INTO out SELECT C.name, COUNT(*) AS n FROM (SELECT *, PROCTIME() AS p FROM bid) AS B "
+                "JOIN cust FOR SYSTEM_TIME AS OF B.p AS C ON B.auction = C.id GROUP BY C.name",
+                0);
+    plan_set_queried(p, source_of(p, "cust"));
+    ck_assert_int_eq(plan_is_stateful(p), 1);
+    ck_assert_int_eq(plan_split_columns(p, cols, why, sizeof why), -1); /* keyed by the table's column */
+    ck_assert_msg(strstr(why, "has no key column of the stream") != NULL, "%s", why);
+    plan_free(p);
+    p = compile("INSERT INTO out SELECT B.auction, COUNT(*) AS n FROM (SELECT *, PROCTIME() AS p FROM bid) AS B "
+                "JOIN cust FOR SYSTEM_TIME AS OF B.p AS C ON B.auction = C.id GROUP BY B.auction",
+                0);
+    plan_set_queried(p, source_of(p, "cust"));
+    ck_assert_msg(plan_split_columns(p, cols, why, sizeof why) == 0, "%s", why); /* keyed by the stream's */
+    ck_assert_int_eq(cols[source_of(p, "bid")], 0);
+    ck_assert_int_eq(cols[source_of(p, "cust")], -1);
+    plan_free(p);
+
+    p = compile("INSERT INTO out SELECT X.price, C.name FROM (SELECT B.price, A.id, PROCTIME() AS p FROM bid B "
+                "JOIN auc A ON B.auction = A.id) AS X JOIN cust FOR SYSTEM_TIME AS OF X.p AS C ON X.price = C.id",
+                0);
+    cust = source_of(p, "cust");
+    ck_assert_int_eq(plan_split_columns(p, cols, why, sizeof why), -1); /* price is not the split key */
+    plan_set_queried(p, cust);
+    ck_assert_msg(plan_split_columns(p, cols, why, sizeof why) == 0, "%s", why);
+    ck_assert_int_eq(cols[cust], -1);
+    ck_assert_int_eq(cols[source_of(p, "bid")], 0);
+    ck_assert_int_eq(cols[source_of(p, "auc")], 0);
+    plan_free(p);
+}
+END_TEST
+
 /* The idle-state TTL drops a regular join's keys no row wrote for that long. */
 START_TEST(test_join_state_ttl)
 {
@@ -385,6 +493,7 @@ int main(void)
     tcase_add_test(tc, test_split_by_join_key_loses_nothing);
     tcase_add_test(tc, test_split_one_stream_by_key_loses_nothing);
     tcase_add_test(tc, test_split_refusals);
+    tcase_add_test(tc, test_queried_lookup_table);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
 }
