@@ -633,18 +633,26 @@ static int stream_check_users(struct api_request *req, json_t *schema, struct ap
         rc = -1;
         goto out;
     }
-    const char *name_params[] = {name};
+    /* the pipelines whose text names it, and those that read it as a lookup join's table
+     * through a connection (whose name their text has instead) */
+    const char *name_params[] = {name, req->params.values[0]};
     PGresult *pipes = api_db_query(req, resp,
                                    "SELECT name, sql, task_count FROM pipelines "
-                                   "WHERE position(lower($1) in lower(sql)) > 0 ORDER BY name",
-                                   1, name_params);
+                                   "WHERE position(lower($1) in lower(sql)) > 0 OR id IN (SELECT l.pipeline_id FROM "
+                                   "pipeline_lookups l JOIN connections c ON c.id = l.connection_id "
+                                   "WHERE c.stream_id = $2) ORDER BY name",
+                                   2, name_params);
     if (!pipes) {
         rc = -1;
         goto out;
     }
     for (int i = 0; i < PQntuples(pipes) && rc == 0; i++) {
         struct stream_change change = {.streams = {.req = req, .resp = resp}, .name = name, .schema = schema};
-        struct resource_tables conns_of = {.req = req, .resp = resp}; /* its lookup joins' tables */
+        struct resource_tables conns_of = {/* its lookup joins' tables */
+                                           .req = req,
+                                           .resp = resp,
+                                           .changed_stream = req->params.values[0],
+                                           .changed_schema = schema};
         struct pipeline_sql_tables tables = {resource_connection_table, &conns_of, NULL};
         struct pipeline_sql_error err;
         long task_count = atol(PQgetvalue(pipes, i, 2));
@@ -652,7 +660,7 @@ static int stream_check_users(struct api_request *req, json_t *schema, struct ap
         if (pipeline_validate_sql_tables(text, task_count, stream_change_schema, &change, &tables, NULL, 0, &err) == 0)
             continue;
         struct pipeline_sql_error before;
-        change.schema = NULL; /* did it compile against the stored schema? */
+        change.schema = conns_of.changed_schema = NULL; /* did it compile against the stored schema? */
         if (!change.streams.db_failed && !conns_of.db_failed &&
             pipeline_validate_sql_tables(text, task_count, stream_change_schema, &change, &tables, NULL, 0, &before) !=
                 0)
@@ -704,9 +712,39 @@ static int stream_validate_storage(struct api_request *req, json_t *body, bool c
     return 0;
 }
 
+/* A stream's name (at create or rename) must not be that of a connection a pipeline reads as a
+ * lookup join's table (pipeline_lookups): a name finds a stream before a connection, so the
+ * pipeline's SQL would read the stream instead and its recorded lookup would be stale. 409
+ * conflict naming the pipeline and the connection. */
+static int stream_check_lookup_name(struct api_request *req, json_t *body, bool create, struct api_response *resp)
+{
+    const char *params[] = {json_string_value(json_object_get(body, "name")), create ? NULL : req->params.values[0]};
+    if (!params[0])
+        return 0;
+    PGresult *res = api_db_query(req, resp, /* (an update keeping the name is no rename) */
+                                 "SELECT p.name, c.name FROM pipeline_lookups l JOIN pipelines p ON p.id = "
+                                 "l.pipeline_id JOIN connections c ON c.id = l.connection_id "
+                                 "WHERE lower(c.name) = lower($1) AND NOT EXISTS (SELECT 1 FROM streams "
+                                 "WHERE id = $2 AND lower(name) = lower($1)) ORDER BY p.name LIMIT 1",
+                                 2, params);
+    if (!res)
+        return -1;
+    int rc = 0;
+    if (PQntuples(res) > 0)
+        rc = api_fail(resp, API_CONFLICT,
+                      json_pack("{s:s,s:s,s:s}", "field", "name", "pipeline", PQgetvalue(res, 0, 0), "connection",
+                                PQgetvalue(res, 0, 1)),
+                      "pipeline \"%s\" reads connection \"%s\" as a lookup join's table, and a stream of that name "
+                      "would take its place in the pipeline's SQL; choose another name",
+                      PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return rc;
+}
+
 static int stream_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
 {
-    if (stream_validate_schema(body, resp) != 0 || stream_validate_storage(req, body, create, resp) != 0)
+    if (stream_validate_schema(body, resp) != 0 || stream_validate_storage(req, body, create, resp) != 0 ||
+        stream_check_lookup_name(req, body, create, resp) != 0)
         return -1;
     json_t *schema = json_object_get(body, "schema");
     return create || !schema ? 0 : stream_check_users(req, schema, resp);
@@ -1023,7 +1061,7 @@ json_t *resource_connection_table(void *vctx, const char *name, char *why, size_
         return NULL;
     const char *params[] = {name};
     PGresult *res = api_db_query(c->req, c->resp,
-                                 "SELECT c.connector, s.schema::text FROM connections c"
+                                 "SELECT c.connector, s.schema::text, s.id FROM connections c"
                                  "  JOIN streams s ON s.id = c.stream_id WHERE c.name = $1",
                                  1, params);
     if (!res) {
@@ -1031,8 +1069,9 @@ json_t *resource_connection_table(void *vctx, const char *name, char *why, size_
         return NULL;
     }
     json_t *js = NULL;
+    bool changed = c->changed_schema && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 2), c->changed_stream) == 0;
     if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "postgres") == 0)
-        js = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
+        js = changed ? json_incref(c->changed_schema) : json_loads(PQgetvalue(res, 0, 1), 0, NULL);
     else if (PQntuples(res) == 1)
         snprintf(why, whysz,
                  "connection \"%s\" is a %s connection: a lookup join reads the table of a postgres connection "
