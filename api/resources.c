@@ -590,10 +590,11 @@ static int stream_check_connections(struct api_request *req, const char *name, j
 static int stream_check_users(struct api_request *req, json_t *schema, struct api_response *resp)
 {
     const char *params[] = {req->params.values[0]};
-    /* the row lock orders this change and a connection's check of the stream's schema (its FOR
-     * SHARE in connection_stream_schema): each sees the other's committed result */
+    /* the row lock that resource_lock takes after validation, taken now: a connection's check of
+     * the stream's schema (FOR SHARE, connection_stream_schema) waits for this change, and this
+     * check for that connection's change, so each sees the other's committed result */
     PGresult *stream =
-        api_db_query(req, resp, "SELECT name, schema::text FROM streams WHERE id = $1 FOR NO KEY UPDATE", 1, params);
+        api_db_query(req, resp, "SELECT name, schema::text FROM streams WHERE id = $1 FOR UPDATE", 1, params);
     if (!stream)
         return -1;
     if (PQntuples(stream) != 1) { /* the update answers 404 itself */
@@ -853,7 +854,7 @@ static int connection_check_path(struct api_request *req, const struct stream_ba
 /* The schema of the connection's stream as JSON text (new; NULL: none found, or -1 on a
  * database failure): the body's stream by name, else (update) the stored one. The stream's row
  * stays share-locked to the end of the request's transaction, so a schema change of the stream
- * (stream_check_users) waits for this connection's change, or this check for it. */
+ * (stream_check_users locks its row) waits for this connection's change, or this check for it. */
 static int connection_stream_schema(struct api_request *req, json_t *body, bool create, struct api_response *resp,
                                     char **schema)
 {
