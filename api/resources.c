@@ -132,6 +132,14 @@ static const struct resource_column stream_columns[] = {
     COMMON_COLUMNS_TAIL,
 };
 
+/* The pipelines (p.name) whose SQL reads stream s (by name, as a temporal join's versioned
+ * table: "s FOR SYSTEM_TIME") while postgres connection c has the same name: without the stream
+ * that name would be c, read as a lookup join's table (a stream's name is found first). Names
+ * are letters, digits, '_' and '-', no pattern characters. */
+#define STREAM_SHADOWS_LOOKUP                                                                                          \
+    " FROM streams s JOIN connections c ON c.connector = 'postgres' AND lower(c.name) = lower(s.name)"                 \
+    " JOIN pipelines p ON p.sql ~* ('(^|[^A-Za-z0-9_])[`\"]?' || s.name || '[`\"]?\\s+FOR\\s+SYSTEM_TIME')"
+
 const struct resource_kind resource_streams = {
     "stream",
     "streams",
@@ -142,7 +150,9 @@ const struct resource_kind resource_streams = {
     "max_streams",
     false,
     "SELECT 'connection \"' || name || '\"' FROM connections WHERE stream_id = $1 UNION ALL "
-    "SELECT 'pipeline \"' || name || '\" (dead letters)' FROM pipelines WHERE dead_letter_stream_id = $1 LIMIT 1",
+    "SELECT 'pipeline \"' || name || '\" (dead letters)' FROM pipelines WHERE dead_letter_stream_id = $1 UNION ALL "
+    "SELECT 'pipeline \"' || p.name || '\" (its SQL would read postgres connection \"' || c.name || '\" "
+    "instead)'" STREAM_SHADOWS_LOOKUP " WHERE s.id = $1 LIMIT 1",
     stream_validate,
     stream_created,
 };
@@ -742,10 +752,36 @@ static int stream_check_lookup_name(struct api_request *req, json_t *body, bool 
     return rc;
 }
 
+/* A stream's rename must not leave a pipeline's SQL reading a postgres connection of its old
+ * name (STREAM_SHADOWS_LOOKUP) instead: 409 conflict naming the pipeline and the connection. */
+static int stream_check_rename(struct api_request *req, json_t *body, bool create, struct api_response *resp)
+{
+    const char *params[] = {req->params.values[0], json_string_value(json_object_get(body, "name"))};
+    if (create || !params[1])
+        return 0;
+    PGresult *res = api_db_query(req, resp,
+                                 "SELECT p.name, c.name" STREAM_SHADOWS_LOOKUP
+                                 " WHERE s.id = $1 AND lower(s.name) <> lower($2) ORDER BY p.name LIMIT 1",
+                                 2, params);
+    if (!res)
+        return -1;
+    int rc = 0;
+    if (PQntuples(res) > 0)
+        rc = api_fail(resp, API_CONFLICT,
+                      json_pack("{s:s,s:s,s:s}", "field", "name", "pipeline", PQgetvalue(res, 0, 0), "connection",
+                                PQgetvalue(res, 0, 1)),
+                      "pipeline \"%s\" reads this stream in a temporal join, and without it the name would be "
+                      "postgres connection \"%s\", read as a lookup join's table; change the pipeline or rename the "
+                      "connection first",
+                      PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return rc;
+}
+
 static int stream_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
 {
     if (stream_validate_schema(body, resp) != 0 || stream_validate_storage(req, body, create, resp) != 0 ||
-        stream_check_lookup_name(req, body, create, resp) != 0)
+        stream_check_lookup_name(req, body, create, resp) != 0 || stream_check_rename(req, body, create, resp) != 0)
         return -1;
     json_t *schema = json_object_get(body, "schema");
     return create || !schema ? 0 : stream_check_users(req, schema, resp);

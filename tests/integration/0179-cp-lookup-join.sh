@@ -11,8 +11,9 @@
 #     one, a postgres connection read as a stream or written, and a temporal join against a
 #     stream without a primary key;
 #  4. what a pipeline reads as lookup tables (pipeline_lookups) stays true to its SQL: no stream
-#     takes such a connection's name, and the table's stream's schema changes are checked
-#     against the pipeline.
+#     takes such a connection's name, no stream a temporal join reads leaves its name to a
+#     postgres connection, and the table's stream's schema changes are checked against the
+#     pipeline.
 . "$(dirname "$0")/api_lib.sh"
 logtool="$TOOLS/logtool"
 cd "$TEST_TMP"
@@ -245,5 +246,21 @@ call PATCH "/v1/streams/$SUPPLIERS" '{"schema":{"fields":[{"name":"id","type":"B
 call DELETE "/v1/pipelines/$P4"; expect 204
 call PATCH "/v1/streams/$SUPPLIERS" "$no_tier"; expect 200
 call POST /v1/streams '{"name":"crm_other","schema":{"fields":[{"name":"id","type":"BIGINT"}]}}'; expect 201
+# ... nor may a stream that a temporal join reads be deleted or renamed while a postgres connection
+# has its name: the SQL would then read that connection's table as a lookup join's
+stream "{\"name\":\"fx\",\"schema\":{\"fields\":[{\"name\":\"currency\",\"type\":\"STRING\"},
+  {\"name\":\"rate\",\"type\":\"BIGINT\"},{\"name\":\"rt\",\"type\":\"TIMESTAMP(3)\"}],\"primary_key\":[\"currency\"],$(wm rt)}}"
+FX=$ID
+pipeline convert-fx "${temporal_sql/rates FOR/fx FOR}"
+SHADOW=$(create_id /v1/connections "{\"name\":\"fx\",\"connector\":\"postgres\",\"type\":\"sink\",\"stream\":\"customers\",
+  \"properties\":{\"url\":\"$CRM\",\"table\":\"customers\"}}")
+call DELETE "/v1/streams/$FX"; expect 409 conflict
+assert_eq "$(jq -r .error.details.used_by <<<"$RESP")" 'pipeline "convert-fx" (its SQL would read postgres connection "fx" instead)' \
+  "deleting a stream a postgres connection's name would replace"
+call PATCH "/v1/streams/$FX" '{"name":"fx_old"}'; expect 409 conflict
+assert_eq "$(jq -r '[.error.details.field, .error.details.pipeline, .error.details.connection] | join(" ")' <<<"$RESP")" \
+  "name convert-fx fx" "renaming a stream a postgres connection's name would replace"
+call PATCH "/v1/connections/$SHADOW" '{"name":"fx_table"}'; expect 200
+call PATCH "/v1/streams/$FX" '{"name":"fx_old"}'; expect 200
 
 echo ok
