@@ -132,6 +132,14 @@ static const struct resource_column stream_columns[] = {
     COMMON_COLUMNS_TAIL,
 };
 
+/* The pipelines (p.name) whose SQL reads stream s (by name, as a temporal join's versioned
+ * table: "s FOR SYSTEM_TIME") while postgres connection c has the same name: without the stream
+ * that name would be c, read as a lookup join's table (a stream's name is found first). Names
+ * are letters, digits, '_' and '-', no pattern characters. */
+#define STREAM_SHADOWS_LOOKUP                                                                                          \
+    " FROM streams s JOIN connections c ON c.connector = 'postgres' AND lower(c.name) = lower(s.name)"                 \
+    " JOIN pipelines p ON p.sql ~* ('(^|[^A-Za-z0-9_])[`\"]?' || s.name || '[`\"]?\\s+FOR\\s+SYSTEM_TIME')"
+
 const struct resource_kind resource_streams = {
     "stream",
     "streams",
@@ -142,7 +150,9 @@ const struct resource_kind resource_streams = {
     "max_streams",
     false,
     "SELECT 'connection \"' || name || '\"' FROM connections WHERE stream_id = $1 UNION ALL "
-    "SELECT 'pipeline \"' || name || '\" (dead letters)' FROM pipelines WHERE dead_letter_stream_id = $1 LIMIT 1",
+    "SELECT 'pipeline \"' || name || '\" (dead letters)' FROM pipelines WHERE dead_letter_stream_id = $1 UNION ALL "
+    "SELECT 'pipeline \"' || p.name || '\" (its SQL would read postgres connection \"' || c.name || '\" "
+    "instead)'" STREAM_SHADOWS_LOOKUP " WHERE s.id = $1 LIMIT 1",
     stream_validate,
     stream_created,
 };
@@ -479,10 +489,12 @@ static json_t *stream_change_schema(void *vctx, const char *name)
     return pipeline_stream_schema(&c->streams, name);
 }
 
-/* The first field of old_schema that new_schema drops or gives another type, or NULL. */
+/* The field of old_schema that new_schema drops or gives another type, or NULL: the one the
+ * hint (an error message) names in quotes, else the first whose name is in the hint, else the
+ * first. */
 static const char *stream_changed_field(json_t *old_schema, json_t *new_schema, const char *hint)
 {
-    const char *first = NULL;
+    const char *first = NULL, *named = NULL;
     json_t *f, *g;
     size_t i, j;
     json_array_foreach(json_object_get(old_schema, "fields"), i, f)
@@ -501,10 +513,83 @@ static const char *stream_changed_field(json_t *old_schema, json_t *new_schema, 
             continue;
         if (!first)
             first = name;
-        if (hint && strstr(hint, name))
-            return name; /* the one the compile error names */
+        char quoted[300];
+        snprintf(quoted, sizeof quoted, "\"%s\"", name);
+        if (hint && strstr(hint, quoted))
+            return name; /* the one the error names */
+        if (hint && !named && strstr(hint, name))
+            named = name;
     }
-    return first;
+    return named ? named : first;
+}
+
+/* The connector's own check (stream_backend.check_connection) of a connection's properties (a
+ * JSON object) against a stream schema (JSON text) and a direction. 0: it passes; 1: refused,
+ * with the option at fault in option and why in msg; -1: out of memory. */
+static int connection_run_check(const struct stream_backend *b, json_t *props, const char *schema, bool sink,
+                                char *option, size_t optlen, char *msg, size_t msglen)
+{
+    size_t n = json_object_size(props), i = 0;
+    struct stream_property *sp = calloc(n + 1, sizeof *sp);
+    if (!sp)
+        return -1;
+    const char *key;
+    json_t *v;
+    json_object_foreach(props, key, v)
+    {
+        if (json_is_string(v))
+            sp[i++] = (struct stream_property){key, json_string_value(v)};
+    }
+    sp[i++] = (struct stream_property){"__schema", schema};
+    option[0] = '\0';
+    int rc = b->check_connection(sp, (int)i, sink, option, optlen, msg, msglen);
+    free(sp);
+    return rc == 0 ? 0 : 1;
+}
+
+/* The stream's connections whose connector checks its options against the stream's schema
+ * (stream_backend.check_connection: a Kafka connection's 'metadata.FIELD', 'key.fields') are
+ * checked against the new schema; one that would break is a 409 conflict naming it, the option
+ * and the field. One that fails against the stored schema too is not this change's doing. */
+static int stream_check_connections(struct api_request *req, const char *name, json_t *old_schema, json_t *schema,
+                                    struct api_response *resp)
+{
+    const char *params[] = {req->params.values[0]};
+    PGresult *conns = api_db_query(
+        req, resp, "SELECT name, connector, type, properties::text FROM connections WHERE stream_id = $1 ORDER BY name",
+        1, params);
+    if (!conns)
+        return -1;
+    char *new_text = json_dumps(schema, JSON_COMPACT), *old_text = json_dumps(old_schema, JSON_COMPACT);
+    int rc = new_text && old_text ? 0 : api_fail(resp, API_INTERNAL, NULL, "out of memory");
+    for (int i = 0; i < PQntuples(conns) && rc == 0; i++) {
+        const struct stream_backend *b = NULL;
+        if (stream_connector_find(PQgetvalue(conns, i, 1), &b) != 0 || !b || !b->check_connection)
+            continue;
+        json_t *props = json_loads(PQgetvalue(conns, i, 3), 0, NULL);
+        bool sink = strcmp(PQgetvalue(conns, i, 2), "sink") == 0;
+        char option[300], msg[1000], before_option[300], before[1000];
+        int now = connection_run_check(b, props, new_text, sink, option, sizeof option, msg, sizeof msg);
+        int was = now == 1 ? connection_run_check(b, props, old_text, sink, before_option, sizeof before_option, before,
+                                                  sizeof before)
+                           : 0;
+        json_decref(props);
+        if (now < 0 || was < 0) {
+            rc = api_fail(resp, API_INTERNAL, NULL, "out of memory");
+        } else if (now == 1 && was == 0) {
+            const char *field = stream_changed_field(old_schema, schema, msg);
+            rc = api_fail(resp, API_CONFLICT,
+                          json_pack("{s:s,s:s,s:s+,s:s?}", "field", "schema", "connection", PQgetvalue(conns, i, 0),
+                                    "option", "properties.", option, "stream_field", field),
+                          "connection \"%s\" uses field \"%s\" of stream \"%s\" in properties.%s and would break: "
+                          "%s; change the connection first",
+                          PQgetvalue(conns, i, 0), field ? field : "?", name, option, msg);
+        }
+    }
+    free(new_text);
+    free(old_text);
+    PQclear(conns);
+    return rc;
 }
 
 /* A schema change of stream id (the row being updated) must not break what uses the stream
@@ -515,7 +600,11 @@ static const char *stream_changed_field(json_t *old_schema, json_t *new_schema, 
 static int stream_check_users(struct api_request *req, json_t *schema, struct api_response *resp)
 {
     const char *params[] = {req->params.values[0]};
-    PGresult *stream = api_db_query(req, resp, "SELECT name, schema::text FROM streams WHERE id = $1", 1, params);
+    /* the row lock that resource_lock takes after validation, taken now: a connection's check of
+     * the stream's schema (FOR SHARE, connection_stream_schema) waits for this change, and this
+     * check for that connection's change, so each sees the other's committed result */
+    PGresult *stream =
+        api_db_query(req, resp, "SELECT name, schema::text FROM streams WHERE id = $1 FOR UPDATE", 1, params);
     if (!stream)
         return -1;
     if (PQntuples(stream) != 1) { /* the update answers 404 itself */
@@ -551,18 +640,30 @@ static int stream_check_users(struct api_request *req, json_t *schema, struct ap
         goto out;
     }
     PQclear(conns);
-    const char *name_params[] = {name};
+    if (stream_check_connections(req, name, old_schema, schema, resp) != 0) {
+        rc = -1;
+        goto out;
+    }
+    /* the pipelines whose text names it, and those that read it as a lookup join's table
+     * through a connection (whose name their text has instead) */
+    const char *name_params[] = {name, req->params.values[0]};
     PGresult *pipes = api_db_query(req, resp,
                                    "SELECT name, sql, task_count FROM pipelines "
-                                   "WHERE position(lower($1) in lower(sql)) > 0 ORDER BY name",
-                                   1, name_params);
+                                   "WHERE position(lower($1) in lower(sql)) > 0 OR id IN (SELECT l.pipeline_id FROM "
+                                   "pipeline_lookups l JOIN connections c ON c.id = l.connection_id "
+                                   "WHERE c.stream_id = $2) ORDER BY name",
+                                   2, name_params);
     if (!pipes) {
         rc = -1;
         goto out;
     }
     for (int i = 0; i < PQntuples(pipes) && rc == 0; i++) {
         struct stream_change change = {.streams = {.req = req, .resp = resp}, .name = name, .schema = schema};
-        struct resource_tables conns_of = {.req = req, .resp = resp}; /* its lookup joins' tables */
+        struct resource_tables conns_of = {/* its lookup joins' tables */
+                                           .req = req,
+                                           .resp = resp,
+                                           .changed_stream = req->params.values[0],
+                                           .changed_schema = schema};
         struct pipeline_sql_tables tables = {resource_connection_table, &conns_of, NULL};
         struct pipeline_sql_error err;
         long task_count = atol(PQgetvalue(pipes, i, 2));
@@ -570,7 +671,7 @@ static int stream_check_users(struct api_request *req, json_t *schema, struct ap
         if (pipeline_validate_sql_tables(text, task_count, stream_change_schema, &change, &tables, NULL, 0, &err) == 0)
             continue;
         struct pipeline_sql_error before;
-        change.schema = NULL; /* did it compile against the stored schema? */
+        change.schema = conns_of.changed_schema = NULL; /* did it compile against the stored schema? */
         if (!change.streams.db_failed && !conns_of.db_failed &&
             pipeline_validate_sql_tables(text, task_count, stream_change_schema, &change, &tables, NULL, 0, &before) !=
                 0)
@@ -622,9 +723,65 @@ static int stream_validate_storage(struct api_request *req, json_t *body, bool c
     return 0;
 }
 
+/* A stream's name (at create or rename) must not be that of a connection a pipeline reads as a
+ * lookup join's table (pipeline_lookups): a name finds a stream before a connection, so the
+ * pipeline's SQL would read the stream instead and its recorded lookup would be stale. 409
+ * conflict naming the pipeline and the connection. */
+static int stream_check_lookup_name(struct api_request *req, json_t *body, bool create, struct api_response *resp)
+{
+    const char *params[] = {json_string_value(json_object_get(body, "name")), create ? NULL : req->params.values[0]};
+    if (!params[0])
+        return 0;
+    PGresult *res = api_db_query(req, resp, /* (an update keeping the name is no rename) */
+                                 "SELECT p.name, c.name FROM pipeline_lookups l JOIN pipelines p ON p.id = "
+                                 "l.pipeline_id JOIN connections c ON c.id = l.connection_id "
+                                 "WHERE lower(c.name) = lower($1) AND NOT EXISTS (SELECT 1 FROM streams "
+                                 "WHERE id = $2 AND lower(name) = lower($1)) ORDER BY p.name LIMIT 1",
+                                 2, params);
+    if (!res)
+        return -1;
+    int rc = 0;
+    if (PQntuples(res) > 0)
+        rc = api_fail(resp, API_CONFLICT,
+                      json_pack("{s:s,s:s,s:s}", "field", "name", "pipeline", PQgetvalue(res, 0, 0), "connection",
+                                PQgetvalue(res, 0, 1)),
+                      "pipeline \"%s\" reads connection \"%s\" as a lookup join's table, and a stream of that name "
+                      "would take its place in the pipeline's SQL; choose another name",
+                      PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return rc;
+}
+
+/* A stream's rename must not leave a pipeline's SQL reading a postgres connection of its old
+ * name (STREAM_SHADOWS_LOOKUP) instead: 409 conflict naming the pipeline and the connection. */
+static int stream_check_rename(struct api_request *req, json_t *body, bool create, struct api_response *resp)
+{
+    const char *params[] = {req->params.values[0], json_string_value(json_object_get(body, "name"))};
+    if (create || !params[1])
+        return 0;
+    PGresult *res = api_db_query(req, resp,
+                                 "SELECT p.name, c.name" STREAM_SHADOWS_LOOKUP
+                                 " WHERE s.id = $1 AND lower(s.name) <> lower($2) ORDER BY p.name LIMIT 1",
+                                 2, params);
+    if (!res)
+        return -1;
+    int rc = 0;
+    if (PQntuples(res) > 0)
+        rc = api_fail(resp, API_CONFLICT,
+                      json_pack("{s:s,s:s,s:s}", "field", "name", "pipeline", PQgetvalue(res, 0, 0), "connection",
+                                PQgetvalue(res, 0, 1)),
+                      "pipeline \"%s\" reads this stream in a temporal join, and without it the name would be "
+                      "postgres connection \"%s\", read as a lookup join's table; change the pipeline or rename the "
+                      "connection first",
+                      PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return rc;
+}
+
 static int stream_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
 {
-    if (stream_validate_schema(body, resp) != 0 || stream_validate_storage(req, body, create, resp) != 0)
+    if (stream_validate_schema(body, resp) != 0 || stream_validate_storage(req, body, create, resp) != 0 ||
+        stream_check_lookup_name(req, body, create, resp) != 0 || stream_check_rename(req, body, create, resp) != 0)
         return -1;
     json_t *schema = json_object_get(body, "schema");
     return create || !schema ? 0 : stream_check_users(req, schema, resp);
@@ -642,13 +799,13 @@ static int connection_check_partition_key(struct api_request *req, json_t *body,
         !option_find(b->options, "partition.key"))
         return 0;
     const char *params[] = {stream, key};
-    PGresult *res = api_db_query(req, resp,
-                                 "SELECT 1 FROM streams WHERE name = $1 AND NOT schema->'fields' @> "
-                                 "jsonb_build_array(jsonb_build_object('name', $2::text))",
+    PGresult *res = api_db_query(req, resp, /* locked as in connection_stream_schema */
+                                 "SELECT NOT schema->'fields' @> jsonb_build_array(jsonb_build_object('name', "
+                                 "$2::text)) FROM streams WHERE name = $1 FOR SHARE",
                                  2, params);
     if (!res)
         return -1;
-    int missing = PQntuples(res) > 0;
+    int missing = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
     if (missing)
         return api_fail_field(resp, API_INVALID_REQUEST, "properties.partition.key",
@@ -670,7 +827,7 @@ static void connector_names(char *out, size_t outlen)
 
 static int connection_fail_option(struct api_response *resp, const char *group, const char *key, const char *msg)
 {
-    char field[300];
+    char field[320]; /* "properties." and an option of up to 299 */
     snprintf(field, sizeof field, "%s.%s", group, key);
     return api_fail_field(resp, API_INVALID_CONNECTION, field, "%s", msg);
 }
@@ -731,7 +888,9 @@ static int connection_check_path(struct api_request *req, const struct stream_ba
 }
 
 /* The schema of the connection's stream as JSON text (new; NULL: none found, or -1 on a
- * database failure): the body's stream by name, else (update) the stored one. */
+ * database failure): the body's stream by name, else (update) the stored one. The stream's row
+ * stays share-locked to the end of the request's transaction, so a schema change of the stream
+ * (stream_check_users locks its row) waits for this connection's change, or this check for it. */
 static int connection_stream_schema(struct api_request *req, json_t *body, bool create, struct api_response *resp,
                                     char **schema)
 {
@@ -741,9 +900,9 @@ static int connection_stream_schema(struct api_request *req, json_t *body, bool 
         return 0;
     const char *params[] = {stream ? stream : req->params.values[0]};
     PGresult *res = api_db_query(req, resp,
-                                 stream ? "SELECT schema::text FROM streams WHERE name = $1"
+                                 stream ? "SELECT schema::text FROM streams WHERE name = $1 FOR SHARE"
                                         : "SELECT s.schema::text FROM connections c JOIN streams s ON s.id = "
-                                          "c.stream_id WHERE c.id = $1",
+                                          "c.stream_id WHERE c.id = $1 FOR SHARE OF s",
                                  1, params);
     if (!res)
         return -1;
@@ -765,24 +924,11 @@ static int connection_check_schema(struct api_request *req, const struct stream_
         return -1;
     if (!schema) /* no such stream: the stream reference's own check answers */
         return 0;
-    size_t n = json_object_size(props), i = 0;
-    struct stream_property *sp = calloc(n + 1, sizeof *sp);
-    if (!sp) {
-        free(schema);
-        return api_fail(resp, API_INTERNAL, NULL, "out of memory");
-    }
-    const char *key;
-    json_t *v;
-    json_object_foreach(props, key, v)
-    {
-        if (json_is_string(v))
-            sp[i++] = (struct stream_property){key, json_string_value(v)};
-    }
-    sp[i++] = (struct stream_property){"__schema", schema};
-    char option[300] = "", msg[1000];
-    int rc = b->check_connection(sp, (int)i, strcmp(type, "sink") == 0, option, sizeof option, msg, sizeof msg);
-    free(sp);
+    char option[300], msg[1000];
+    int rc = connection_run_check(b, props, schema, strcmp(type, "sink") == 0, option, sizeof option, msg, sizeof msg);
     free(schema);
+    if (rc < 0)
+        return api_fail(resp, API_INTERNAL, NULL, "out of memory");
     return rc == 0 ? 0 : connection_fail_option(resp, "properties", option, msg);
 }
 
@@ -952,7 +1098,7 @@ json_t *resource_connection_table(void *vctx, const char *name, char *why, size_
         return NULL;
     const char *params[] = {name};
     PGresult *res = api_db_query(c->req, c->resp,
-                                 "SELECT c.connector, s.schema::text FROM connections c"
+                                 "SELECT c.connector, s.schema::text, s.id FROM connections c"
                                  "  JOIN streams s ON s.id = c.stream_id WHERE c.name = $1",
                                  1, params);
     if (!res) {
@@ -960,8 +1106,9 @@ json_t *resource_connection_table(void *vctx, const char *name, char *why, size_
         return NULL;
     }
     json_t *js = NULL;
+    bool changed = c->changed_schema && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 2), c->changed_stream) == 0;
     if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "postgres") == 0)
-        js = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
+        js = changed ? json_incref(c->changed_schema) : json_loads(PQgetvalue(res, 0, 1), 0, NULL);
     else if (PQntuples(res) == 1)
         snprintf(why, whysz,
                  "connection \"%s\" is a %s connection: a lookup join reads the table of a postgres connection "

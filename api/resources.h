@@ -67,6 +67,10 @@ struct resource_tables {
     struct api_response *resp;
     bool db_failed;
     json_t *used; /* NULL, or an array that resource_connection_used fills (the caller's) */
+    /* A stream schema change under check: the stream of this id has changed_schema (borrowed;
+     * NULL: the stored schema) as a connection's table too. */
+    const char *changed_stream;
+    json_t *changed_schema;
 };
 json_t *resource_connection_table(void *ctx, const char *name, char *why, size_t whysz);
 /* pipeline_sql_tables.used for a struct resource_tables: appends name to its used array. */

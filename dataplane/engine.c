@@ -126,6 +126,7 @@ struct run {
     uint64_t storage_appended; /* bytes appended since the last measurement */
     int64_t storage_measured_ms;
     bool storage_measured;
+    bool storage_refused; /* the run failed on the quota (quota_checkpoint) */
     /* a stateful plan into a keyed sink: its last -U, until the +U of the same key (emit_row) */
     const struct schema *upsert_schema; /* the sink's; NULL: -U rows are written as they come */
     struct json_buf held;
@@ -283,11 +284,14 @@ static int storage_check(struct run *r, size_t len)
         r->storage_measured_ms = clock_mono_ms();
         r->storage_measured = true;
     }
-    if (r->storage_used + need > o->storage_quota_bytes)
+    if (r->storage_used + need > o->storage_quota_bytes) {
+        /* a restart cannot help until the tenant frees storage: fail at once, no restarts */
+        r->stats.permanent = r->storage_refused = true;
         return run_fail(r,
                         "storage quota exceeded: the tenant's streams hold %" PRIu64 " bytes of the plan's %" PRIu64
                         " (max_storage_bytes); delete streams, lower their retention or move to a larger plan",
                         r->storage_used, o->storage_quota_bytes);
+    }
     r->storage_used += need;
     r->storage_appended += need;
     return 0;
@@ -462,6 +466,28 @@ static int checkpoint_write(struct run *r)
             part_backend(r, p)->acknowledge(r->readers[p], r->offsets[p]);
     /* only now: a crash before this keeps readers from what a restart rolls back */
     return sink_commit(r, &r->sink, sink_at) | sink_commit(r, &r->dlq, dlq_at);
+}
+
+/* After the storage quota refused an append, a connection keeps what it wrote: it copies record
+ * by record, and a record's offset passes only once it is in the sink, so the offsets name
+ * exactly what the sink holds (the refused record is not in it) and a checkpoint now is one a
+ * restart may resume from. A pipeline is not checkpointed here: its state has taken in the
+ * record whose output was refused, part of which may be in the sink, so a restart rolls the
+ * sink back to the last checkpoint. Keeps the run's error. */
+static void quota_checkpoint(struct run *r)
+{
+    if (!r->storage_refused || r->plan || !r->ckpt)
+        return;
+    char *why = strdup(r->err);
+    if (!why)
+        return;
+    if (checkpoint_write(r) != 0)
+        run_log(r, LOG_WARN, "no checkpoint after the storage quota's refusal: %s", r->err);
+    else
+        run_log(r, LOG_INFO, "checkpoint %" PRIu64 " holds what was written before the storage quota's refusal",
+                r->seq);
+    snprintf(r->err, r->errlen, "%s", why);
+    free(why);
 }
 
 /* With a checkpoint directory a task holds a lock per source partition it reads, so a task
@@ -1286,6 +1312,8 @@ enum engine_result engine_run(const struct engine_options *o, struct engine_stat
         }
     }
 out:
+    if (result == ENGINE_FAILED)
+        quota_checkpoint(&r);
     if (r.inputs && r.readers)
         run_report(&r, result != ENGINE_FAILED);
     if (final)

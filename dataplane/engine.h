@@ -70,7 +70,7 @@ struct engine_stats {
     uint64_t lag;              /* records in the source not read yet (at the last report) */
     uint64_t state_bytes;      /* held by the plan's operator state (plan_state_bytes) at the last report */
     uint64_t state_peak_bytes; /* the most plan_state_bytes seen after a batch of this process's run */
-    bool permanent;            /* ENGINE_FAILED: a restart would fail the same way (state over its limit) */
+    bool permanent; /* ENGINE_FAILED: a restart would fail the same way (state over its limit, storage quota) */
 };
 
 typedef void (*engine_report_fn)(void *ctx, const struct engine_stats *stats);
@@ -126,7 +126,8 @@ struct engine_options {
     uint32_t report_interval_ms;          /* 0 = 1000 */
     /* The tenant's storage quota (plans.max_storage_bytes): an append to an embedded-log sink
      * that would take the log streams under storage_dir past storage_quota_bytes fails the
-     * run with "storage quota exceeded ...". Measured (segment file sizes) at
+     * run with "storage quota exceeded ..." (engine_stats.permanent: no restart helps until
+     * storage is freed; a connection first checkpoints what it wrote). Measured (segment file sizes) at
      * the first append, then again after ENGINE_STORAGE_MEASURE_BYTES appended or
      * ENGINE_STORAGE_MEASURE_MS, counting this run's appends in between. storage_dir NULL:
      * no quota. */

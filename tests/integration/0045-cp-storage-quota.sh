@@ -1,41 +1,74 @@
 #!/usr/bin/env bash
 # The storage quota on the writing task (issue 8): a tenant on a plan with a 64 KiB
-# max_storage_bytes runs a datagen connection into a stream; the real worker gets the quota in
-# its task spec, refuses to append past it, and the connection shows "storage quota exceeded"
-# as its last_error (the task does not write on); the stream's segment files stay within the
-# quota.
+# max_storage_bytes runs a datagen connection (3000 bids) into a stream; the real worker gets
+# the quota in its task spec and refuses to append past it. A restart cannot help until the
+# tenant frees storage, so the task fails at once: the connection is failed with "storage quota
+# exceeded" as its last_error, no restarts, and the stream keeps what was written before the
+# refused record (a checkpoint there: nothing is rolled back, nothing written again). After a
+# move to a larger plan, a deactivate and activate resumes at the refused record: the stream
+# then holds the 3000 bids once each. A tenant whose plan's quota is 0 fails at once and writes nothing.
 . "$(dirname "$0")/api_lib.sh"
 live_start quota quota-corp
 sql "INSERT INTO plans (name, max_streams, max_connections, max_pipelines, max_tasks, max_secrets, max_api_keys,
-       rate_per_second, rate_burst, max_storage_bytes) VALUES ('tiny', 100, 100, 10, 10, 10, 10, 1000, 1000, 65536)" \
-  >/dev/null
+       rate_per_second, rate_burst, max_storage_bytes) VALUES ('tiny', 100, 100, 10, 10, 10, 10, 1000, 1000, 65536),
+       ('zero', 100, 100, 10, 10, 10, 10, 1000, 1000, 0)" >/dev/null
 T=$TENANT_ID
 sql "UPDATE tenants SET plan = 'tiny' WHERE id = '$T'" >/dev/null
 
 S=$(create_id /v1/streams "{\"name\":\"bids\",\"schema\":{\"fields\":$BID_FIELDS}}")
-C=$(create_id /v1/connections '{"name":"gen","connector":"datagen","type":"source","stream":"bids","properties":{"kind":"bid","rate":"5000"}}')
+C=$(create_id /v1/connections '{"name":"gen","connector":"datagen","type":"source","stream":"bids","properties":{"kind":"bid","rate":"5000","events":"3000"}}')
 call POST "/v1/connections/$C/activate"; expect 200
 
-refused() { call GET "/v1/connections/$C"; [[ "$(jq -r '.last_error // ""' <<<"$RESP")" == *"storage quota exceeded"* ]]; }
-wait_for 30 refused || { tail -n 20 "$TEST_TMP/cp.log"; fail "no storage quota error on the connection: $RESP"; }
+status_of() { call GET "/v1/connections/$1/status" >/dev/null; echo "$RESP"; }
+is_failed() { [ "$(jq -r .actual_state <<<"$(status_of "$1")")" = failed ]; }
+stream_bytes() { du -cb "$TEST_TMP/data/tenants/$1/streams"/*/*/*.log 2>/dev/null | tail -n 1 | cut -f1; }
+records() { call GET "/v1/streams/$1/records?partition=0&limit=1" >/dev/null; jq -r .end_offset <<<"$RESP"; }
+# no_loop ID: the connection is failed by the worker, not restarted: one attempt
+no_loop() {
+  call GET "/v1/connections/$1/status"; expect 200
+  local st=$RESP
+  assert_eq "$(jq -r .actual_state <<<"$st")" failed "the connection failed ($st)"
+  assert_eq "$(jq -r '.tasks[0].state' <<<"$st")" failed "the task failed ($st)"
+  assert_eq "$(jq -r '.tasks[0].restarts' <<<"$st")" 0 "no restarts ($st)"
+  assert_contains "$(jq -r .last_error <<<"$st")" "storage quota exceeded" "last_error"
+}
+wait_for 30 is_failed "$C" || { tail -n 20 "$TEST_TMP/cp.log"; fail "the connection did not fail: $(status_of "$C")"; }
+no_loop "$C"
 assert_contains "$(jq -r .last_error <<<"$RESP")" "65536" "last_error names the quota"
 echo "last_error: $(jq -r .last_error <<<"$RESP")"
-# A refused task rolls its stream back to its last checkpoint when it restarts, and writes again
-# up to the quota: under load, one look can fall just after a rollback, so it looks for up to 10 s.
-stream_bytes() { du -cb "$TEST_TMP/data/tenants/$T/streams"/*/*/*.log | tail -n 1 | cut -f1; }
-most=0
-for _ in $(seq 1 100); do
-  used=$(stream_bytes)
-  [ "$used" -le 65536 ] || fail "the task wrote past the quota: $used bytes"
-  [ "$used" -gt "$most" ] && most=$used
-  [ "$most" -gt 30000 ] && break
-  sleep 0.1
-done
-echo "stream data: $most bytes"
-[ "$most" -gt 30000 ] || fail "the task wrote too little before the quota: $most bytes"
-# It writes no more (it fails, or retries and is refused again).
+used=$(stream_bytes "$T")
+kept=$(records "$S")
+echo "stream data: $used bytes, $kept records"
+[ "$used" -le 65536 ] || fail "the task wrote past the quota: $used bytes"
+[ "$used" -gt 30000 ] || fail "the task wrote too little before the quota: $used bytes"
+[ "$kept" -gt 0 ] && [ "$kept" -lt 3000 ] || fail "records kept: $kept"
+# Still failed a while later: no restart rolled the stream back or wrote it again.
 sleep 2
-again=$(stream_bytes)
-[ "$again" -le 65536 ] || fail "written on past the quota: $again bytes"
+no_loop "$C"
+assert_eq "$(stream_bytes "$T")" "$used" "the stream's bytes after the failure"
+assert_eq "$(records "$S")" "$kept" "the records the stream keeps"
+
+# A larger plan, then deactivate and activate: the task resumes at the refused record and
+# completes.
+sql "UPDATE plans SET max_storage_bytes = 104857600 WHERE name = 'tiny'" >/dev/null
 call POST "/v1/connections/$C/deactivate"; expect 200
+call POST "/v1/connections/$C/activate"; expect 200
+done_() { [ "$(jq -r .actual_state <<<"$(status_of "$C")")" = completed ]; }
+wait_for 30 done_ || fail "the connection did not complete after the plan grew: $(status_of "$C")"
+assert_eq "$(records "$S")" 3000 "each of the 3000 bids once after the resume"
+call GET "/v1/connections/$C/logs?contains=storage%20quota's%20refusal"; expect 200
+assert_contains "$RESP" "holds what was written before the storage quota's refusal" "the checkpoint at the refusal, logged"
+
+# Hostile: a plan's quota of 0. The task fails at once and writes nothing.
+signup zero-corp
+TOKEN=$KEY
+Z=$TENANT_ID
+sql "UPDATE tenants SET plan = 'zero' WHERE id = '$Z'" >/dev/null
+ZS=$(create_id /v1/streams "{\"name\":\"bids\",\"schema\":{\"fields\":$BID_FIELDS}}")
+ZC=$(create_id /v1/connections '{"name":"gen","connector":"datagen","type":"source","stream":"bids","properties":{"kind":"bid","rate":"5000"}}')
+call POST "/v1/connections/$ZC/activate"; expect 200
+wait_for 30 is_failed "$ZC" || fail "the connection under a quota of 0 did not fail: $(status_of "$ZC")"
+no_loop "$ZC"
+assert_contains "$(jq -r .last_error <<<"$RESP")" "hold 0 bytes of the plan's 0 (max_storage_bytes)" "last_error names the quota of 0"
+assert_eq "$(records "$ZS")" 0 "nothing written under a quota of 0"
 echo "ok"

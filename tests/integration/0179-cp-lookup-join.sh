@@ -13,6 +13,10 @@
 #  4. the lookup join as a pipeline of task_count 2 over a 2-partition stream (an INT key against
 #     the table's BIGINT, NULL keys), one task SIGKILLed: its output equals the one task's of 2;
 #     a STRING key is a 422 at the ON's "=".
+#  5. what a pipeline reads as lookup tables (pipeline_lookups) stays true to its SQL: no stream
+#     takes such a connection's name, no stream a temporal join reads leaves its name to a
+#     postgres connection, and the table's stream's schema changes are checked against the
+#     pipeline.
 . "$(dirname "$0")/api_lib.sh"
 logtool="$TOOLS/logtool"
 cd "$TEST_TMP"
@@ -122,7 +126,7 @@ sql422 connection-as-sink 'INSERT INTO crm_customers SELECT customer, '"'x', 'y'
   'output stream "crm_customers" not found: that name is a postgres connection'
 # another tenant with the same streams cannot name this tenant's connection as its lookup table:
 # to it the name is nothing (the same answer as a name no tenant uses), and nothing is recorded
-saved_token=$TOKEN saved_tenant=$TENANT_ID; signup intruder; TOKEN=$KEY
+saved_token=$TOKEN saved_tenant=$TENANT_ID; signup intruder; TOKEN=$KEY INTRUDER=$KEY
 stream '{"name":"orders","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"customer","type":"BIGINT"},
   {"name":"amount","type":"BIGINT"}]}}'
 stream '{"name":"enriched","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"customer","type":"BIGINT"},
@@ -212,6 +216,55 @@ call PATCH "/v1/connections/$SPARE" '{"name":"crm_spare2","connector":"postgres"
 call DELETE "/v1/connections/$SPARE"; expect 204
 call DELETE "/v1/pipelines/$P3"; expect 204
 assert_eq "$(sql "SELECT count(*) FROM pipeline_lookups WHERE pipeline_id = '$P3'")" 0 "a deleted pipeline's lookups"
+# the recorded lookups stay true to the SQL: a stream may not take the name of a connection a
+# pipeline reads as a lookup join's table (a name finds a stream first, so the SQL would read the
+# stream instead), at create or rename, in any case of letters; and a schema change of the
+# table's stream is checked against that pipeline, whose SQL names the connection, not the stream
+stream '{"name":"suppliers","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"name","type":"STRING"},
+  {"name":"tier","type":"STRING"},{"name":"since","type":"DATE"}]}}'; SUPPLIERS=$ID
+OTHER=$(create_id /v1/connections "{\"name\":\"crm_other\",\"connector\":\"postgres\",\"type\":\"sink\",
+  \"stream\":\"suppliers\",\"properties\":{\"url\":\"$CRM\",\"table\":\"customers\"}}")
+pipeline enrich-other "${lookup_sql/crm_customers FOR/crm_other FOR}"; P4=$ID
+name_taken() { # METHOD PATH BODY: a 409 naming enrich-other and crm_other
+  call "$1" "$2" "$3"; expect 409 conflict
+  assert_eq "$(jq -r '[.error.details.field, .error.details.pipeline, .error.details.connection] | join(" ")' <<<"$RESP")" \
+    "name enrich-other crm_other" "a stream named as a lookup table: $3"
+}
+name_taken POST /v1/streams '{"name":"crm_other","schema":{"fields":[{"name":"id","type":"BIGINT"}]}}'
+name_taken POST /v1/streams '{"name":"CRM_Other","schema":{"fields":[{"name":"id","type":"BIGINT"}]}}'
+assert_contains "$(jq -r .error.message <<<"$RESP")" "a stream of that name would take its place" "its message"
+name_taken PATCH "/v1/streams/$SUPPLIERS" '{"name":"crm_other"}'
+# hostile: another tenant's stream of that name reads nothing of this tenant's (nor is it told of it)
+TOKEN=$INTRUDER
+call POST /v1/streams '{"name":"crm_other","schema":{"fields":[{"name":"id","type":"BIGINT"}]}}'; expect 201
+TOKEN=$saved_token
+call PATCH "/v1/streams/$SUPPLIERS" '{"name":"suppliers","description":"kept name"}'; expect 200
+no_tier='{"schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"name","type":"STRING"},{"name":"since","type":"DATE"}]}}'
+call PATCH "/v1/streams/$SUPPLIERS" "$no_tier"; expect 409 conflict
+assert_eq "$(jq -r '[.error.details.pipeline, .error.details.stream_field] | join(" ")' <<<"$RESP")" "enrich-other tier" \
+  "a schema change of a lookup table's stream that its pipeline would not survive"
+call PATCH "/v1/streams/$SUPPLIERS" '{"schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"name","type":"STRING"},
+  {"name":"tier","type":"STRING"},{"name":"since","type":"DATE"},{"name":"region","type":"STRING"}]}}'; expect 200
+# once no pipeline reads it, the name is free and the schema change passes
+call DELETE "/v1/pipelines/$P4"; expect 204
+call PATCH "/v1/streams/$SUPPLIERS" "$no_tier"; expect 200
+call POST /v1/streams '{"name":"crm_other","schema":{"fields":[{"name":"id","type":"BIGINT"}]}}'; expect 201
+# ... nor may a stream that a temporal join reads be deleted or renamed while a postgres connection
+# has its name: the SQL would then read that connection's table as a lookup join's
+stream "{\"name\":\"fx\",\"schema\":{\"fields\":[{\"name\":\"currency\",\"type\":\"STRING\"},
+  {\"name\":\"rate\",\"type\":\"BIGINT\"},{\"name\":\"rt\",\"type\":\"TIMESTAMP(3)\"}],\"primary_key\":[\"currency\"],$(wm rt)}}"
+FX=$ID
+pipeline convert-fx "${temporal_sql/rates FOR/fx FOR}"
+SHADOW=$(create_id /v1/connections "{\"name\":\"fx\",\"connector\":\"postgres\",\"type\":\"sink\",\"stream\":\"customers\",
+  \"properties\":{\"url\":\"$CRM\",\"table\":\"customers\"}}")
+call DELETE "/v1/streams/$FX"; expect 409 conflict
+assert_eq "$(jq -r .error.details.used_by <<<"$RESP")" 'pipeline "convert-fx" (its SQL would read postgres connection "fx" instead)' \
+  "deleting a stream a postgres connection's name would replace"
+call PATCH "/v1/streams/$FX" '{"name":"fx_old"}'; expect 409 conflict
+assert_eq "$(jq -r '[.error.details.field, .error.details.pipeline, .error.details.connection] | join(" ")' <<<"$RESP")" \
+  "name convert-fx fx" "renaming a stream a postgres connection's name would replace"
+call PATCH "/v1/connections/$SHADOW" '{"name":"fx_table"}'; expect 200
+call PATCH "/v1/streams/$FX" '{"name":"fx_old"}'; expect 200
 
 # ---- 4. the lookup join as two tasks over two partitions, one task SIGKILLed ------------------
 # Each task reads its own partitions of the orders and looks up each row on its own (as Flink's

@@ -10,7 +10,9 @@
 # timestamp go through connections: a source reads them (and partition, offset) into fields of a
 # stream ('key.fields' with 'key.format' raw, 'metadata.FIELD'), a sink writes them back, and
 # options that cannot work (no such field, the wrong type, read-only metadata on a sink, an
-# unknown key) are a 422 naming the option, at create and update.
+# unknown key) are a 422 naming the option, at create and update. A change of the stream's
+# schema that such a mapping would not survive is a 409 naming the connection, the option and
+# the field, also when it races an update of the connection.
 . "$(dirname "$0")/api_lib.sh"
 kmock="$TOOLS/kafka_mock"
 logtool="$TOOLS/logtool"
@@ -91,9 +93,9 @@ echo "source $N records, sink $(wc -l <got.jsonl) records, as jq says"
 # key, headers and timestamp: topic -> source connection -> stream -> sink connection -> topic
 printf 'key-1\t1767323045678\ttrace=abc;n\t{"id":1}\n\t1767323046000\t\t{"id":2}\n' |
   "$kmock" produce-meta "$BS" tagged || fail "produce-meta"
-call POST /v1/streams '{"name":"tagged","schema":{"fields":[{"name":"id","type":"BIGINT"},{"name":"k","type":"STRING"},
-  {"name":"h","type":"STRING"},{"name":"ts","type":"TIMESTAMP(3)"},{"name":"p","type":"BIGINT"},{"name":"o","type":"BIGINT"}]}}'
-expect 201
+TAG_FIELDS='{"name":"id","type":"BIGINT"},{"name":"k","type":"STRING"},{"name":"h","type":"STRING"},'\
+'{"name":"ts","type":"TIMESTAMP(3)"},{"name":"p","type":"BIGINT"},{"name":"o","type":"BIGINT"}'
+TAGGED=$(create_id /v1/streams "{\"name\":\"tagged\",\"schema\":{\"fields\":[$TAG_FIELDS]}}")
 KEYED="\"properties.bootstrap.servers\":\"$BS\",\"key.fields\":\"k\",\"key.format\":\"raw\",\"metadata.h\":\"headers\",\"metadata.ts\":\"timestamp\""
 TIN=$(create_id /v1/connections "{\"name\":\"tagged-in\",\"connector\":\"kafka\",\"type\":\"source\",\"stream\":\"tagged\",
   \"properties\":{\"topic\":\"tagged\",$KEYED,\"metadata.p\":\"partition\",\"metadata.o\":\"offset\"}}")
@@ -135,6 +137,66 @@ assert_contains "$(jq -r .error.message <<<"$RESP")" 'unknown kafka option "__sc
 call POST /v1/connections "$(conn source '"metadata.":"headers"')"; expect 422 invalid_connection
 assert_eq "$(jq -r .error.details.field <<<"$RESP")" properties.metadata. "a metadata option with no field name"
 echo "key, headers, timestamp through connections; bad mappings refused"
+
+# a schema change of the stream that a connection's mapping would not survive is a 409 naming
+# the connection, the option and the field (as a pipeline's is); one they survive passes
+schema_refused() { # FIELDS CONNECTION OPTION FIELD MESSAGE
+  call PATCH "/v1/streams/$TAGGED" "{\"schema\":{\"fields\":[$1]}}"; expect 409 conflict
+  assert_eq "$(jq -c '.error.details | [.field, .connection, .option, .stream_field]' <<<"$RESP")" \
+    "[\"schema\",\"$2\",\"$3\",\"$4\"]" "details of the change of $4"
+  assert_contains "$(jq -r .error.message <<<"$RESP")" \
+    "connection \"$2\" uses field \"$4\" of stream \"tagged\" in $3 and would break: $5" "message of the change of $4"
+  [[ "$(jq -r .error.message <<<"$RESP")" == *"; change the connection first" ]] || fail "the fix in: $RESP"
+}
+no_h=${TAG_FIELDS/\{\"name\":\"h\",\"type\":\"STRING\"\},/}
+schema_refused "$no_h" tagged-in properties.metadata.h h "'metadata.h': the stream has no field \"h\""
+schema_refused "${TAG_FIELDS/\"ts\",\"type\":\"TIMESTAMP(3)\"/\"ts\",\"type\":\"STRING\"}" tagged-in \
+  properties.metadata.ts ts "'metadata.ts': metadata 'timestamp' is"
+schema_refused "${TAG_FIELDS/\"k\",\"type\":\"STRING\"/\"k\",\"type\":\"BIGINT\"}" tagged-in properties.key.fields k \
+  "'key.fields': a source reads a raw key into a STRING field, and \"k\" is BIGINT"
+WITH_EXTRA="$TAG_FIELDS,{\"name\":\"extra\",\"type\":\"STRING\"}"
+call PATCH "/v1/streams/$TAGGED" "{\"schema\":{\"fields\":[$WITH_EXTRA]}}"; expect 200
+# a connection that is broken against the stored schema already does not block another change
+BROKEN=$(create_id /v1/connections "$(conn source '"metadata.h":"headers"' | sed 's/"name":"m"/"name":"tagged-broken"/')")
+sql "UPDATE connections SET properties = properties || '{\"metadata.gone\":\"headers\"}' WHERE id = '$BROKEN'" >/dev/null
+call PATCH "/v1/streams/$TAGGED" "{\"schema\":{\"fields\":[$WITH_EXTRA,{\"name\":\"more\",\"type\":\"STRING\"}]}}"
+expect 200
+call DELETE "/v1/connections/$BROKEN"; expect 204
+call PATCH "/v1/streams/$TAGGED" "{\"schema\":{\"fields\":[$WITH_EXTRA]}}"; expect 200
+# hostile: another tenant's stream of the same name and schema is not held by this tenant's
+# connections (nor does their name reach it)
+saved_token=$TOKEN; signup kafka-other; TOKEN=$KEY
+OTHER_TAGGED=$(create_id /v1/streams "{\"name\":\"tagged\",\"schema\":{\"fields\":[$TAG_FIELDS]}}")
+call PATCH "/v1/streams/$OTHER_TAGGED" "{\"schema\":{\"fields\":[$no_h]}}"; expect 200
+TOKEN=$saved_token
+# hostile: a schema change racing a connection update. Each waits for the other's transaction
+# (the stream's row lock) and then checks against its result: a change that drops "extra" while
+# a connection maps it is refused, whichever commits first.
+SPARE=$(create_id /v1/connections "$(conn source '"metadata.h":"headers"' | sed 's/"name":"m"/"name":"tagged-spare"/')")
+held() { # SQL...: runs the statements in a transaction held open 2 s after them (in the background)
+  rm -f "$TEST_TMP/held"
+  printf 'BEGIN;\n%s\n\\! touch %s/held\nSELECT pg_sleep(2);\nCOMMIT;\n' "$1" "$TEST_TMP" |
+    psql -X -q -tA -v ON_ERROR_STOP=1 "$DATABASE_URL" >/dev/null &
+  HELD=$!
+  wait_for 10 test -f "$TEST_TMP/held" || fail "the held transaction did not start"
+}
+# a stream change (as its PATCH would write it) commits while a connection update checks
+held "UPDATE streams SET schema = '{\"fields\":[$TAG_FIELDS]}' WHERE id = '$TAGGED';"
+call PATCH "/v1/connections/$SPARE" "{\"properties\":{\"topic\":\"tagged\",\"properties.bootstrap.servers\":\"$BS\",\"metadata.extra\":\"headers\"}}"
+wait "$HELD"
+expect 422 invalid_connection
+assert_eq "$(jq -r .error.message <<<"$RESP")" "'metadata.extra': the stream has no field \"extra\"" \
+  "a connection update checked against the schema committed meanwhile"
+call PATCH "/v1/streams/$TAGGED" "{\"schema\":{\"fields\":[$WITH_EXTRA]}}"; expect 200
+# a connection update (as its PATCH would hold and write it) commits while a schema change checks
+held "SELECT 1 FROM streams WHERE id = '$TAGGED' FOR SHARE;
+UPDATE connections SET properties = properties || '{\"metadata.extra\":\"headers\"}' WHERE id = '$SPARE';"
+call PATCH "/v1/streams/$TAGGED" "{\"schema\":{\"fields\":[$TAG_FIELDS]}}"
+wait "$HELD"
+expect 409 conflict
+assert_eq "$(jq -r .error.details.connection <<<"$RESP")" tagged-spare \
+  "a schema change checked against the connection committed meanwhile"
+echo "schema changes that would break a connection's mapping refused"
 
 # a missing topic: the connection fails with the worker's reason
 BAD=$(create_id /v1/connections "{\"name\":\"nope-in\",\"connector\":\"kafka\",\"type\":\"source\",\"stream\":\"bids\",

@@ -238,6 +238,79 @@ static void output_keys(int *seen, int n)
     }
 }
 
+/* A connection refused by the storage quota fails permanently and keeps what it wrote (a
+ * checkpoint at the refused record); once the quota allows, a restart copies the rest, each
+ * record once. */
+START_TEST(test_storage_quota_fails_permanently_and_keeps_output)
+{
+    char store[280];
+    snprintf(store, sizeof store, "%s/store", tmpdir);
+    snprintf(dst_dir, sizeof dst_dir, "%s/dst", store);
+    fill(0, 0, 2000); /* about 30 bytes a record, framed: ~74 KB */
+    streams[0] = (struct engine_stream){.name = "src", .backend = "log", .location = src_dir, .schema = &src_schema};
+    streams[1] = (struct engine_stream){.name = "dst", .backend = "log", .location = dst_dir};
+    struct engine_options o = {.source = "src",
+                               .sink = "dst",
+                               .streams = streams,
+                               .nstreams = 2,
+                               .bounded = true,
+                               .checkpoint_path = ckpt,
+                               .storage_dir = store,
+                               .storage_quota_bytes = 20000};
+    struct engine_stats st;
+    ck_assert_int_eq(engine_run(&o, &st, err, sizeof err), ENGINE_FAILED);
+    ck_assert_msg(strstr(err, "storage quota exceeded") && strstr(err, "20000"), "%s", err);
+    ck_assert(st.permanent);
+    uint64_t kept = output_count();
+    ck_assert_uint_gt(kept, 100);
+    ck_assert_uint_lt(kept, 2000);
+    /* still over: refused again at once, nothing rolled back */
+    ck_assert_int_eq(engine_run(&o, &st, err, sizeof err), ENGINE_FAILED);
+    ck_assert(st.permanent);
+    ck_assert_uint_eq(st.records_out, 0);
+    ck_assert_uint_eq(output_count(), kept);
+    /* a larger quota: the restart resumes at the refused record */
+    o.storage_quota_bytes = 1 << 20;
+    ck_assert_msg(engine_run(&o, &st, err, sizeof err) == ENGINE_COMPLETED, "%s", err);
+    ck_assert_uint_eq(st.records_out, 2000 - kept);
+    static int seen[2000];
+    output_keys(seen, 2000);
+    for (int k = 0; k < 2000; k++)
+        ck_assert_msg(seen[k] == 1, "k %d is in the output %d times", k, seen[k]);
+}
+END_TEST
+
+/* A pipeline refused by the storage quota fails permanently too; it keeps its last checkpoint,
+ * and once the quota allows a restart rolls the sink back to it: each row once. */
+START_TEST(test_storage_quota_fails_a_pipeline_permanently)
+{
+    char store[280];
+    snprintf(store, sizeof store, "%s/store", tmpdir);
+    snprintf(dst_dir, sizeof dst_dir, "%s/dst", store);
+    fill(0, 0, 2000);
+    struct engine_options o = pipeline("INSERT INTO dst SELECT k, v FROM src WHERE k >= 0");
+    streams[1].location = dst_dir;
+    o.checkpoint_path = ckpt;
+    o.storage_dir = store;
+    o.storage_quota_bytes = 0; /* a plan's quota of 0: nothing may be written */
+    struct engine_stats st;
+    ck_assert_int_eq(engine_run(&o, &st, err, sizeof err), ENGINE_FAILED);
+    ck_assert_msg(strstr(err, "storage quota exceeded") && strstr(err, "plan's 0"), "%s", err);
+    ck_assert(st.permanent);
+    ck_assert_uint_eq(st.records_out, 0);
+    o.storage_quota_bytes = 20000;
+    ck_assert_int_eq(engine_run(&o, &st, err, sizeof err), ENGINE_FAILED);
+    ck_assert(st.permanent);
+    ck_assert_uint_gt(st.records_out, 100);
+    o.storage_quota_bytes = 1 << 20;
+    ck_assert_msg(engine_run(&o, &st, err, sizeof err) == ENGINE_COMPLETED, "%s", err);
+    static int seen[2000];
+    output_keys(seen, 2000);
+    for (int k = 0; k < 2000; k++)
+        ck_assert_msg(seen[k] == 1, "k %d is in the output %d times", k, seen[k]);
+}
+END_TEST
+
 /* 100 more records in each of the 4 source partitions: k in [base, base + 400). */
 static void fill_round(int base)
 {
@@ -375,6 +448,8 @@ int main(void)
     tcase_add_test(tc, test_reads_every_partition);
     tcase_add_test(tc, test_parallel_tasks_split_partitions);
     tcase_add_test(tc, test_connection_copies_records);
+    tcase_add_test(tc, test_storage_quota_fails_permanently_and_keeps_output);
+    tcase_add_test(tc, test_storage_quota_fails_a_pipeline_permanently);
     tcase_add_test(tc, test_unbounded_stops_and_resumes_without_duplicates);
     tcase_add_test(tc, test_rollovers_keep_the_position);
     tcase_add_test(tc, test_task_waits_for_its_partitions);
