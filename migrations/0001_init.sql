@@ -7,14 +7,25 @@
 -- The api connects, runs SET ROLE sluice_app (NOLOGIN, no BYPASSRLS) and sets the tenant per
 -- transaction with set_config('sluice.tenant_id', $1, true).
 
+-- Roles are the cluster's, not the database's: two databases of one cluster migrated at once
+-- (two deployments, or tests side by side) may both find the role missing, and the second
+-- CREATE ROLE (or GRANT) then fails on the unique index; it finds what the first one made.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sluice_app') THEN
-        CREATE ROLE sluice_app NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+        BEGIN
+            CREATE ROLE sluice_app NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL; -- made meanwhile by a migration of another database
+        END;
     END IF;
     -- A non-superuser migrator must be a member to SET ROLE sluice_app.
     IF NOT pg_has_role(current_user, 'sluice_app', 'MEMBER') THEN
-        EXECUTE format('GRANT sluice_app TO %I', current_user);
+        BEGIN
+            EXECUTE format('GRANT sluice_app TO %I', current_user);
+        EXCEPTION WHEN unique_violation THEN
+            NULL; -- granted meanwhile by a migration of another database
+        END;
     END IF;
 END
 $$;

@@ -52,6 +52,26 @@ assert_contains "$out" "sluiced migrate" "readiness names the fix"
 SLUICE_DATABASE_URL="${DATABASE_URL}_empty" "$SLUICED" migrate 2>/dev/null
 wait_for 10 curl -sf --cacert "$TEST_TMP/tls/cert.pem" "https://127.0.0.1:$port/readyz" || fail "ready after migrations"
 
+# Two databases of one cluster migrated at once: roles are the cluster's, so both may find
+# sluice_app missing. In a cluster of its own, a transaction that created the role and has not
+# committed makes the migration's CREATE ROLE wait on it; once it commits, the migration finds the
+# role made and goes on (before, it failed on pg_authid's unique index).
+pw_cluster_up
+export PGPASSWORD=s3cret-pw
+own="postgresql://sinker@127.0.0.1:$port"
+psql -X -q "$own/postgres" -c "CREATE DATABASE racing" >/dev/null
+coproc HOLD { psql -X -q -At "$own/postgres" 2>&1; }
+echo "BEGIN; CREATE ROLE sluice_app NOLOGIN; SELECT 'held';" >&"${HOLD[1]}"
+read -r -t 20 line <&"${HOLD[0]}" && [ "$(echo "$line" | tr -d ' ')" = held ] || fail "the role was not held: $line"
+"$SLUICED" migrate --database-url "$own/racing" >"$TEST_TMP/race.log" 2>&1 & mig=$!
+waiting() { [ "$(psql -X -At "$own/postgres" -c "SELECT count(*) FROM pg_locks WHERE NOT granted")" -gt 0 ]; }
+wait_for 20 waiting || { cat "$TEST_TMP/race.log"; fail "the migration did not wait on the held role"; }
+echo "COMMIT;" >&"${HOLD[1]}"
+wait "$mig" || { cat "$TEST_TMP/race.log"; fail "a migration racing another database's CREATE ROLE failed"; }
+assert_eq "$(psql -X -At "$own/racing" -c "SELECT count(*) FROM schema_migrations")" "$n" "every migration of the racing database"
+exec {HOLD[1]}>&-
+unset PGPASSWORD
+
 # Configuration errors are clear.
 out=$("$SLUICED" migrate 2>&1) && fail "migrate without a database must fail"
 assert_contains "$out" "--database-url" "missing database explained"
