@@ -2152,10 +2152,13 @@ static int resource_set_desired(struct api_request *req, struct api_response *re
         return -1;
     if (strcmp(state, "running") == 0 && resource_check_task_quota(req, k->table, id, resp) < 0)
         return -1;
+    /* activating a failed resource restarts it (a new generation restarts its failed tasks);
+     * anything else already in the wanted state is left as it is */
     char sql[512];
     snprintf(sql, sizeof sql,
              "UPDATE %s SET desired_state = $2, generation = generation + 1, version = version + 1, "
-             "updated_at = now() WHERE id = $1 AND desired_state <> $2 RETURNING id",
+             "updated_at = now() WHERE id = $1 AND (desired_state <> $2 OR ($2 = 'running' AND "
+             "actual_state = 'failed')) RETURNING id",
              k->table);
     const char *params[] = {id, state};
     PGresult *res = api_db_query(req, resp, sql, 2, params);

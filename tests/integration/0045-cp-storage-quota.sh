@@ -5,7 +5,7 @@
 # tenant frees storage, so the task fails at once: the connection is failed with "storage quota
 # exceeded" as its last_error, no restarts, and the stream keeps what was written before the
 # refused record (a checkpoint there: nothing is rolled back, nothing written again). After a
-# move to a larger plan, a deactivate and activate resumes at the refused record: the stream
+# move to a larger plan, activating it again resumes at the refused record: the stream
 # then holds the 3000 bids once each. A tenant whose plan's quota is 0 fails at once and writes nothing.
 . "$(dirname "$0")/api_lib.sh"
 live_start quota quota-corp
@@ -48,11 +48,12 @@ no_loop "$C"
 assert_eq "$(stream_bytes "$T")" "$used" "the stream's bytes after the failure"
 assert_eq "$(records "$S")" "$kept" "the records the stream keeps"
 
-# A larger plan, then deactivate and activate: the task resumes at the refused record and
-# completes.
+# A larger plan, then activate again (a failed connection restarts): the task resumes at the
+# refused record and completes.
 sql "UPDATE plans SET max_storage_bytes = 104857600 WHERE name = 'tiny'" >/dev/null
-call POST "/v1/connections/$C/deactivate"; expect 200
+gen=$(sql "SELECT generation FROM connections WHERE id = '$C'")
 call POST "/v1/connections/$C/activate"; expect 200
+assert_eq "$(sql "SELECT generation FROM connections WHERE id = '$C'")" "$((gen + 1))" "activate of a failed connection restarts it"
 done_() { [ "$(jq -r .actual_state <<<"$(status_of "$C")")" = completed ]; }
 wait_for 30 done_ || fail "the connection did not complete after the plan grew: $(status_of "$C")"
 assert_eq "$(records "$S")" 3000 "each of the 3000 bids once after the resume"
