@@ -723,59 +723,58 @@ static int stream_validate_storage(struct api_request *req, json_t *body, bool c
     return 0;
 }
 
+/* A 409 conflict over a stream's name when sql (with its two params) finds a row (pipeline
+ * name, connection name): details field "name", pipeline and connection, and the message fmt
+ * (two %s: the pipeline, the connection). 0 when it finds none, -1 with resp filled. */
+__attribute__((format(printf, 5, 0))) static int stream_name_conflict(struct api_request *req,
+                                                                      struct api_response *resp, const char *sql,
+                                                                      const char *params[2], const char *fmt)
+{
+    PGresult *res = api_db_query(req, resp, sql, 2, params);
+    if (!res)
+        return -1;
+    int rc = 0;
+    if (PQntuples(res) > 0)
+        rc = api_fail(resp, API_CONFLICT,
+                      json_pack("{s:s,s:s,s:s}", "field", "name", "pipeline", PQgetvalue(res, 0, 0), "connection",
+                                PQgetvalue(res, 0, 1)),
+                      fmt, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return rc;
+}
+
 /* A stream's name (at create or rename) must not be that of a connection a pipeline reads as a
  * lookup join's table (pipeline_lookups): a name finds a stream before a connection, so the
- * pipeline's SQL would read the stream instead and its recorded lookup would be stale. 409
- * conflict naming the pipeline and the connection. */
+ * pipeline's SQL would read the stream instead and its recorded lookup would be stale. */
 static int stream_check_lookup_name(struct api_request *req, json_t *body, bool create, struct api_response *resp)
 {
     const char *params[] = {json_string_value(json_object_get(body, "name")), create ? NULL : req->params.values[0]};
     if (!params[0])
         return 0;
-    PGresult *res = api_db_query(req, resp, /* (an update keeping the name is no rename) */
-                                 "SELECT p.name, c.name FROM pipeline_lookups l JOIN pipelines p ON p.id = "
-                                 "l.pipeline_id JOIN connections c ON c.id = l.connection_id "
-                                 "WHERE lower(c.name) = lower($1) AND NOT EXISTS (SELECT 1 FROM streams "
-                                 "WHERE id = $2 AND lower(name) = lower($1)) ORDER BY p.name LIMIT 1",
-                                 2, params);
-    if (!res)
-        return -1;
-    int rc = 0;
-    if (PQntuples(res) > 0)
-        rc = api_fail(resp, API_CONFLICT,
-                      json_pack("{s:s,s:s,s:s}", "field", "name", "pipeline", PQgetvalue(res, 0, 0), "connection",
-                                PQgetvalue(res, 0, 1)),
-                      "pipeline \"%s\" reads connection \"%s\" as a lookup join's table, and a stream of that name "
-                      "would take its place in the pipeline's SQL; choose another name",
-                      PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
-    PQclear(res);
-    return rc;
+    return stream_name_conflict(req, resp, /* (an update keeping the name is no rename) */
+                                "SELECT p.name, c.name FROM pipeline_lookups l JOIN pipelines p ON p.id = "
+                                "l.pipeline_id JOIN connections c ON c.id = l.connection_id "
+                                "WHERE lower(c.name) = lower($1) AND NOT EXISTS (SELECT 1 FROM streams "
+                                "WHERE id = $2 AND lower(name) = lower($1)) ORDER BY p.name LIMIT 1",
+                                params,
+                                "pipeline \"%s\" reads connection \"%s\" as a lookup join's table, and a stream of "
+                                "that name would take its place in the pipeline's SQL; choose another name");
 }
 
 /* A stream's rename must not leave a pipeline's SQL reading a postgres connection of its old
- * name (STREAM_SHADOWS_LOOKUP) instead: 409 conflict naming the pipeline and the connection. */
+ * name (STREAM_SHADOWS_LOOKUP) instead. */
 static int stream_check_rename(struct api_request *req, json_t *body, bool create, struct api_response *resp)
 {
     const char *params[] = {req->params.values[0], json_string_value(json_object_get(body, "name"))};
     if (create || !params[1])
         return 0;
-    PGresult *res = api_db_query(req, resp,
-                                 "SELECT p.name, c.name" STREAM_SHADOWS_LOOKUP
-                                 " WHERE s.id = $1 AND lower(s.name) <> lower($2) ORDER BY p.name LIMIT 1",
-                                 2, params);
-    if (!res)
-        return -1;
-    int rc = 0;
-    if (PQntuples(res) > 0)
-        rc = api_fail(resp, API_CONFLICT,
-                      json_pack("{s:s,s:s,s:s}", "field", "name", "pipeline", PQgetvalue(res, 0, 0), "connection",
-                                PQgetvalue(res, 0, 1)),
-                      "pipeline \"%s\" reads this stream in a temporal join, and without it the name would be "
-                      "postgres connection \"%s\", read as a lookup join's table; change the pipeline or rename the "
-                      "connection first",
-                      PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
-    PQclear(res);
-    return rc;
+    return stream_name_conflict(req, resp,
+                                "SELECT p.name, c.name" STREAM_SHADOWS_LOOKUP
+                                " WHERE s.id = $1 AND lower(s.name) <> lower($2) ORDER BY p.name LIMIT 1",
+                                params,
+                                "pipeline \"%s\" reads this stream in a temporal join, and without it the name would "
+                                "be postgres connection \"%s\", read as a lookup join's table; change the pipeline or "
+                                "rename the connection first");
 }
 
 static int stream_validate(struct api_request *req, json_t *body, bool create, struct api_response *resp)
