@@ -16,12 +16,18 @@
 
 #define CHECKPOINT_STORE_MAX_BYTES (256u << 20) /* a larger file is not copied (and logged) */
 
-/* The bytes of path (malloc'd, *len of them), or NULL when it cannot be read. */
+/* The bytes of path (malloc'd, *len of them), or NULL when it cannot be read. A symlink is not
+ * followed: the tenant's worker can write the checkpoint directory, and the controlplane reads
+ * as root what it then stores and hands back to the tenant. */
 static char *store_read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
         return NULL;
+    }
     char *buf = NULL;
     if (fseek(f, 0, SEEK_END) == 0) {
         long size = ftell(f);
@@ -110,7 +116,9 @@ static int store_write_file(const char *path, const char *hex, uid_t uid, char *
         data[i] = (char)(store_unhex(hex[2 * i]) << 4 | store_unhex(hex[2 * i + 1]));
     char tmp[1300];
     snprintf(tmp, sizeof tmp, "%s.restore", path);
-    int fd = data ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+    /* a new file, never one a symlink the tenant planted at tmp leads to */
+    unlink(tmp);
+    int fd = data ? open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
     int ok = fd >= 0 && write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
     if (ok && geteuid() == 0 && fchown(fd, uid, uid) != 0)
         ok = 0;
