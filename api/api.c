@@ -936,12 +936,13 @@ static int api_configure(int argc, char **argv, char *err, size_t errlen)
     return 0;
 }
 
-/* Raises the soft open-files limit (up to the hard one) to fit max-connections, database
- * connections and log files; a lower hard limit caps max-connections with a warning. */
+/* Raises the soft open-files limit (up to the hard one) to fit max-connections, the ingest
+ * writers (three descriptors each), database connections and log files; a lower hard limit caps
+ * max-connections with a warning. */
 static unsigned api_connection_limit(const struct api_config *cfg)
 {
     struct rlimit rl;
-    rlim_t want = (rlim_t)cfg->max_connections + 256;
+    rlim_t want = (rlim_t)cfg->max_connections + 3 * INGEST_WRITERS_OPEN_MAX + 256; /* + database, logs */
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return (unsigned)cfg->max_connections;
     if (rl.rlim_cur < want) {
@@ -951,7 +952,8 @@ static unsigned api_connection_limit(const struct api_config *cfg)
     }
     if (rl.rlim_cur >= want)
         return (unsigned)cfg->max_connections;
-    unsigned fit = rl.rlim_cur > 256 + 16 ? (unsigned)(rl.rlim_cur - 256) : 16;
+    rlim_t other = want - (rlim_t)cfg->max_connections;
+    unsigned fit = rl.rlim_cur > other + 16 ? (unsigned)(rl.rlim_cur - other) : 16;
     log_warn("max-connections %ld does not fit the open-files limit %llu: %u connections", cfg->max_connections,
              (unsigned long long)rl.rlim_cur, fit);
     return fit;

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,11 @@
 #include "dataplane/log/log.h"
 
 #define INGEST_WRITERS_POLL_MS 10
+
+/* Writers open at once, cached and temporary: each holds three descriptors (its directory, lock
+ * and segment), and one request to a stream of 256 partitions opens 256 of them, so without a
+ * bound a few such requests at once ran the api out of descriptors for everyone. */
+static atomic_int open_writers;
 
 struct ingest_writer_ref {
     pthread_mutex_t mu;           /* held by the request using the entry */
@@ -51,6 +57,8 @@ static bool past(const struct timespec *deadline)
 /* Closes the writer of e, then the directory it works in. */
 static void entry_close_writer(struct ingest_writer_ref *e)
 {
+    if (e->writer)
+        atomic_fetch_sub(&open_writers, 1);
     seglog_writer_close(e->writer);
     e->writer = NULL;
     if (e->dirfd >= 0)
@@ -166,12 +174,20 @@ static void entry_drop(struct ingest_writer_ref *e)
  * root. 0, LOG_WRITER_BUSY or -1 with err. */
 static int entry_open_writer(struct ingest_writer_ref *e, const char *root, const char *rel, char *err, size_t errlen)
 {
-    if (e->dirfd < 0 && (e->dirfd = fs_open_dir_below(root, rel, true, err, errlen)) < 0)
+    if (atomic_fetch_add(&open_writers, 1) >= INGEST_WRITERS_OPEN_MAX) {
+        atomic_fetch_sub(&open_writers, 1);
+        snprintf(err, errlen, "the api has %d ingest writers open", INGEST_WRITERS_OPEN_MAX);
+        return LOG_WRITER_BUSY; /* retried until the deadline, as another process's lock is */
+    }
+    if (e->dirfd < 0 && (e->dirfd = fs_open_dir_below(root, rel, true, err, errlen)) < 0) {
+        atomic_fetch_sub(&open_writers, 1);
         return -1;
+    }
     char path[64];
     fs_fd_path(e->dirfd, path, sizeof path);
     int rc = seglog_writer_open(path, NULL, &e->writer, err, errlen);
     if (rc != 0) {
+        atomic_fetch_sub(&open_writers, 1);
         e->writer = NULL;
         entry_close_writer(e);
     }
@@ -207,7 +223,7 @@ int ingest_writers_acquire(const char *root, const char *dir, const struct times
         if (rc == 0)
             break;
         if (rc != LOG_WRITER_BUSY || past(deadline)) {
-            if (rc == LOG_WRITER_BUSY)
+            if (rc == LOG_WRITER_BUSY && !strstr(err, "ingest writers open"))
                 snprintf(err, errlen, "another writer holds its partition");
             pthread_mutex_unlock(&e->mu);
             entry_drop(e);

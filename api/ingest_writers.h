@@ -21,6 +21,9 @@
 struct seglog_writer;
 
 #define INGEST_WRITERS_MAX 64
+/* Writers open at once in the api process (cached or not): past it, acquiring another waits
+ * until the deadline, then answers INGEST_WRITERS_BUSY (the request is a 503). */
+#define INGEST_WRITERS_OPEN_MAX 1024
 #define INGEST_WRITERS_IDLE_MS 1000
 #define INGEST_WRITERS_SWEEP_MS 200
 #define INGEST_WRITERS_BUSY (-2) /* ingest_writers_acquire(): not available before the deadline */
