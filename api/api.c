@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -49,6 +50,8 @@ struct api_config {
     char *listen_address;
     long port;
     long threads;
+    long max_connections;
+    long max_connections_per_ip;
     char *tls_cert;
     char *tls_key;
     char *tls_dir;
@@ -79,6 +82,10 @@ static const struct option_row api_options[] = {
     OPT("port", "SLUICE_API_PORT", OPTION_INT, port, "8443", 1, 65535, "HTTPS port"),
     OPT("threads", "SLUICE_API_THREADS", OPTION_INT, threads, "4", 1, 64,
         "worker threads, each with its own database connection"),
+    OPT("max-connections", "SLUICE_API_MAX_CONNECTIONS", OPTION_INT, max_connections, "4096", 16, 1000000,
+        "connections open at once (the open-files limit is raised to fit)"),
+    OPT("max-connections-per-ip", "SLUICE_API_MAX_CONNECTIONS_PER_IP", OPTION_INT, max_connections_per_ip, "64", 1,
+        1000000, "connections open at once from one client address: one client cannot hold every connection"),
     OPT("tls-cert", "SLUICE_TLS_CERT", OPTION_STRING, tls_cert, NULL, 0, 0,
         "PEM certificate (chain); with tls-key, replaces the generated one"),
     OPT("tls-key", "SLUICE_TLS_KEY", OPTION_STRING, tls_key, NULL, 0, 0, "PEM private key"),
@@ -929,6 +936,29 @@ static int api_configure(int argc, char **argv, char *err, size_t errlen)
     return 0;
 }
 
+/* Raises the soft open-files limit (up to the hard one) to fit max-connections, the ingest
+ * writers (three descriptors each), database connections and log files; a lower hard limit caps
+ * max-connections with a warning. */
+static unsigned api_connection_limit(const struct api_config *cfg)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)cfg->max_connections + 3 * INGEST_WRITERS_OPEN_MAX + 256; /* + database, logs */
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return (unsigned)cfg->max_connections;
+    if (rl.rlim_cur < want) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur >= want)
+        return (unsigned)cfg->max_connections;
+    rlim_t other = want - (rlim_t)cfg->max_connections;
+    unsigned fit = rl.rlim_cur > other + 16 ? (unsigned)(rl.rlim_cur - other) : 16;
+    log_warn("max-connections %ld does not fit the open-files limit %llu: %u connections", cfg->max_connections,
+             (unsigned long long)rl.rlim_cur, fit);
+    return fit;
+}
+
 static struct MHD_Daemon *api_start(const char *cert, const char *key, char *err, size_t errlen)
 {
     const struct api_config *cfg = &api_server.config;
@@ -950,12 +980,13 @@ static struct MHD_Daemon *api_start(const char *cert, const char *key, char *err
         snprintf(err, errlen, "listen-address \"%s\" is not an IPv4 or IPv6 address", cfg->listen_address);
         return NULL;
     }
-    struct MHD_Daemon *d =
-        MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, api_access, NULL, MHD_OPTION_SOCK_ADDR, addr,
-                         MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_THREAD_POOL_SIZE,
-                         (unsigned)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_NOTIFY_COMPLETED,
-                         api_completed, NULL, MHD_OPTION_URI_LOG_CALLBACK, api_uri_seen, NULL,
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONNECTION_MEMORY, MHD_OPTION_END);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, api_access, NULL, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_HTTPS_MEM_CERT,
+        cert, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_NOTIFY_COMPLETED, api_completed, NULL,
+        MHD_OPTION_URI_LOG_CALLBACK, api_uri_seen, NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)API_CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT, api_connection_limit(cfg),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip, MHD_OPTION_END);
     if (!d)
         snprintf(err, errlen, "cannot listen on %s port %ld (in use, or not allowed)", cfg->listen_address, cfg->port);
     return d;

@@ -420,7 +420,7 @@ static int ingest_write(struct api_request *req, struct api_response *resp, cons
         if (!parts[p].accepted)
             continue;
         snprintf(dir, sizeof dir, "%s/tenants/%s/streams/%s/%d", root, req->caller.tenant_id, t->stream_id, p);
-        int orc = ingest_writers_acquire(dir, &deadline, &parts[p].ref, &parts[p].writer, err, sizeof err);
+        int orc = ingest_writers_acquire(root, dir, &deadline, &parts[p].ref, &parts[p].writer, err, sizeof err);
         if (orc == INGEST_WRITERS_BUSY)
             return ingest_busy(resp, err);
         if (orc != 0) {

@@ -8,9 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/query_args.h"
 #include "common/clock.h"
+#include "common/fs.h"
+#include "common/log.h"
 #include "dataplane/kafka/kafka_admin.h"
 #include "dataplane/log/log.h"
 
@@ -114,12 +117,22 @@ int records_list(struct api_request *req, struct api_response *resp)
                               partitions == 1 ? "" : "s");
     if (kafka)
         return records_kafka(req, resp, id, partition, offset, limit, upsert);
-    char dir[2048], err[256];
-    snprintf(dir, sizeof dir, "%s/tenants/%s/streams/%s/%ld",
-             req->settings->data_root ? req->settings->data_root : "var/data", req->caller.tenant_id, id, partition);
+    char rel[256], dir[64], err[512];
+    snprintf(rel, sizeof rel, "tenants/%s/streams/%s/%ld", req->caller.tenant_id, id, partition);
+    /* the partition through a descriptor opened without following symlinks: the tenant's worker
+     * can write its streams directory, and the api reads as root (common/fs.h) */
+    int dirfd = fs_open_dir_below(req->settings->data_root ? req->settings->data_root : "var/data", rel, false, err,
+                                  sizeof err);
+    if (dirfd < 0 && errno != ENOENT) {
+        log_error("records: %s", err);
+        return api_fail(resp, API_INTERNAL, NULL, "cannot read stream %s", id);
+    }
+    fs_fd_path(dirfd, dir, sizeof dir);
     uint64_t end = 0;
     json_t *items = json_array();
-    if (seglog_partition_end_offset(dir, &end, err, sizeof err) != 0) {
+    if (dirfd < 0 || seglog_partition_end_offset(dir, &end, err, sizeof err) != 0) {
+        if (dirfd >= 0)
+            close(dirfd);
         /* Nothing written yet. */
         return api_reply(resp, 200,
                          json_pack("{s:o, s:I, s:I, s:I}", "items", items, "start_offset", (json_int_t)0, "end_offset",
@@ -130,6 +143,7 @@ int records_list(struct api_request *req, struct api_response *resp)
         start = end;
     struct seglog_reader *reader = NULL;
     if (start < end && seglog_reader_open(dir, start, &reader, err, sizeof err) != 0) {
+        close(dirfd);
         json_decref(items);
         return api_fail_field(resp, API_INVALID_REQUEST, "offset", "cannot read from offset %llu: %s",
                               (unsigned long long)start, err);
@@ -147,6 +161,7 @@ int records_list(struct api_request *req, struct api_response *resp)
         }
     }
     seglog_reader_close(reader);
+    close(dirfd);
     return api_reply(resp, 200,
                      json_pack("{s:o, s:I, s:I, s:I}", "items", items, "start_offset", (json_int_t)start, "end_offset",
                                (json_int_t)end, "next_offset", (json_int_t)next));

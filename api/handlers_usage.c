@@ -13,17 +13,23 @@
 /* ---- shared ------------------------------------------------------------------------------ */
 
 /* Resolves ?from= and ?to= (defaults: 24 h ago, now) into canonical text, checked by the
- * database. Returns 0, or -1 with resp filled. */
+ * database ("infinity", which has no such text, is refused too). Returns 0, or -1 with resp
+ * filled. */
 static int usage_range(struct api_request *req, struct api_response *resp, char *from, char *to, size_t len)
 {
     const char *f = api_query(req, "from"), *t = api_query(req, "to");
     const char *p[] = {f ? f : "", t ? t : ""};
     struct db_error err;
     PGresult *r = db_query(req->db,
-                           "SELECT sluice_ts(CASE WHEN $1 = '' THEN now() - interval '24 hours'"
-                           "                 ELSE $1::timestamptz END),"
-                           "       sluice_ts(CASE WHEN $2 = '' THEN now() ELSE $2::timestamptz END)",
+                           "SELECT sluice_ts(f), sluice_ts(t), isfinite(f) AND isfinite(t) FROM"
+                           " (SELECT CASE WHEN $1 = '' THEN now() - interval '24 hours' ELSE $1::timestamptz END f,"
+                           "         CASE WHEN $2 = '' THEN now() ELSE $2::timestamptz END t) r",
                            2, p, &err);
+    if (r && strcmp(PQgetvalue(r, 0, 2), "t") != 0) {
+        PQclear(r);
+        r = NULL;
+        snprintf(err.sqlstate, sizeof err.sqlstate, "22008"); /* datetime field overflow */
+    }
     if (!r) {
         if (strncmp(err.sqlstate, "22", 2) == 0)
             return api_fail_field(resp, API_INVALID_REQUEST, f && *f ? "from" : "to",

@@ -5,14 +5,22 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "common/fs.h"
 #include "common/log.h"
 #include "dataplane/log/log.h"
 
 #define INGEST_WRITERS_POLL_MS 10
+
+/* Writers open at once, cached and temporary: each holds three descriptors (its directory, lock
+ * and segment), and one request to a stream of 256 partitions opens 256 of them, so without a
+ * bound a few such requests at once ran the api out of descriptors for everyone. */
+static atomic_int open_writers;
 
 struct ingest_writer_ref {
     pthread_mutex_t mu;           /* held by the request using the entry */
@@ -20,6 +28,7 @@ struct ingest_writer_ref {
     int refs;                     /* requests holding or waiting for mu (table mutex) */
     bool temporary;               /* not in the table: freed on release */
     struct seglog_writer *writer; /* NULL until opened (mu) */
+    int dirfd;                    /* the partition directory the writer works in, -1 with no writer */
     struct timespec last_used;    /* CLOCK_MONOTONIC of the last release (table mutex) */
 };
 
@@ -45,12 +54,23 @@ static bool past(const struct timespec *deadline)
     return now.tv_sec > deadline->tv_sec || (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }
 
+/* Closes the writer of e, then the directory it works in. */
+static void entry_close_writer(struct ingest_writer_ref *e)
+{
+    if (e->writer)
+        atomic_fetch_sub(&open_writers, 1);
+    seglog_writer_close(e->writer);
+    e->writer = NULL;
+    if (e->dirfd >= 0)
+        close(e->dirfd);
+    e->dirfd = -1;
+}
+
 /* Closes the writer of slot s and frees the slot. Table mutex held, s->refs == 0 (so nobody
  * holds or waits for s->mu). */
 static void slot_close(struct ingest_writer_ref *s)
 {
-    seglog_writer_close(s->writer);
-    s->writer = NULL;
+    entry_close_writer(s);
     s->dir[0] = '\0';
 }
 
@@ -82,8 +102,10 @@ static void *sweeper_main(void *arg)
 
 static void cache_init(void)
 {
-    for (int i = 0; i < INGEST_WRITERS_MAX; i++)
+    for (int i = 0; i < INGEST_WRITERS_MAX; i++) {
         pthread_mutex_init(&cache.slots[i].mu, NULL);
+        cache.slots[i].dirfd = -1;
+    }
     cache.started = pthread_create(&cache.sweeper, NULL, sweeper_main, NULL) == 0;
     if (!cache.started)
         log_error("ingest: cannot start the writer sweeper; writers are not cached");
@@ -124,6 +146,7 @@ static struct ingest_writer_ref *entry_take(const char *dir)
         return NULL;
     pthread_mutex_init(&t->mu, NULL);
     snprintf(t->dir, sizeof t->dir, "%s", dir);
+    t->dirfd = -1;
     t->temporary = true;
     t->refs = 1;
     return t;
@@ -133,7 +156,7 @@ static struct ingest_writer_ref *entry_take(const char *dir)
 static void entry_drop(struct ingest_writer_ref *e)
 {
     if (e->temporary) {
-        seglog_writer_close(e->writer);
+        entry_close_writer(e);
         pthread_mutex_destroy(&e->mu);
         free(e);
         return;
@@ -146,10 +169,40 @@ static void entry_drop(struct ingest_writer_ref *e)
     pthread_mutex_unlock(&cache.mu);
 }
 
-int ingest_writers_acquire(const char *dir, const struct timespec *deadline, struct ingest_writer_ref **ref,
-                           struct seglog_writer **w, char *err, size_t errlen)
+/* Opens the writer of e on its partition, root/rel, through a descriptor of the directory opened
+ * without following symlinks (common/fs.h): the tenant's worker can write there, the api is
+ * root. 0, LOG_WRITER_BUSY or -1 with err. */
+static int entry_open_writer(struct ingest_writer_ref *e, const char *root, const char *rel, char *err, size_t errlen)
+{
+    if (atomic_fetch_add(&open_writers, 1) >= INGEST_WRITERS_OPEN_MAX) {
+        atomic_fetch_sub(&open_writers, 1);
+        snprintf(err, errlen, "the api has %d ingest writers open", INGEST_WRITERS_OPEN_MAX);
+        return LOG_WRITER_BUSY; /* retried until the deadline, as another process's lock is */
+    }
+    if (e->dirfd < 0 && (e->dirfd = fs_open_dir_below(root, rel, true, err, errlen)) < 0) {
+        atomic_fetch_sub(&open_writers, 1);
+        return -1;
+    }
+    char path[64];
+    fs_fd_path(e->dirfd, path, sizeof path);
+    int rc = seglog_writer_open(path, NULL, &e->writer, err, errlen);
+    if (rc != 0) {
+        atomic_fetch_sub(&open_writers, 1);
+        e->writer = NULL;
+        entry_close_writer(e);
+    }
+    return rc;
+}
+
+int ingest_writers_acquire(const char *root, const char *dir, const struct timespec *deadline,
+                           struct ingest_writer_ref **ref, struct seglog_writer **w, char *err, size_t errlen)
 {
     pthread_once(&cache_once, cache_init);
+    size_t rl = strlen(root);
+    if (strncmp(dir, root, rl) != 0 || dir[rl] != '/') {
+        snprintf(err, errlen, "partition %s is not below the data root %s", dir, root);
+        return -1;
+    }
     if (strlen(dir) >= sizeof cache.slots[0].dir) {
         snprintf(err, errlen, "partition path too long: %s", dir);
         return -1;
@@ -166,12 +219,11 @@ int ingest_writers_acquire(const char *dir, const struct timespec *deadline, str
         return lrc == ETIMEDOUT ? INGEST_WRITERS_BUSY : -1;
     }
     while (!e->writer) {
-        int rc = seglog_writer_open(dir, NULL, &e->writer, err, errlen);
+        int rc = entry_open_writer(e, root, dir + rl + 1, err, errlen);
         if (rc == 0)
             break;
-        e->writer = NULL;
         if (rc != LOG_WRITER_BUSY || past(deadline)) {
-            if (rc == LOG_WRITER_BUSY)
+            if (rc == LOG_WRITER_BUSY && !strstr(err, "ingest writers open"))
                 snprintf(err, errlen, "another writer holds its partition");
             pthread_mutex_unlock(&e->mu);
             entry_drop(e);
@@ -188,10 +240,8 @@ void ingest_writers_release(struct ingest_writer_ref *ref, bool failed)
 {
     if (!ref)
         return;
-    if (failed) {
-        seglog_writer_close(ref->writer);
-        ref->writer = NULL;
-    }
+    if (failed)
+        entry_close_writer(ref);
     pthread_mutex_unlock(&ref->mu);
     entry_drop(ref);
 }

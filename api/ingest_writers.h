@@ -21,19 +21,22 @@
 struct seglog_writer;
 
 #define INGEST_WRITERS_MAX 64
+/* Writers open at once in the api process (cached or not): past it, acquiring another waits
+ * until the deadline, then answers INGEST_WRITERS_BUSY (the request is a 503). */
+#define INGEST_WRITERS_OPEN_MAX 1024
 #define INGEST_WRITERS_IDLE_MS 1000
 #define INGEST_WRITERS_SWEEP_MS 200
 #define INGEST_WRITERS_BUSY (-2) /* ingest_writers_acquire(): not available before the deadline */
 
 struct ingest_writer_ref; /* one acquired entry; owned by the cache */
 
-/* Takes the entry of partition dir (waiting for other requests to it until deadline, a
- * CLOCK_REALTIME time) and makes sure its writer is open (retrying while another process holds
- * the partition, until deadline). 0 with *ref and *w set, INGEST_WRITERS_BUSY (err says who
- * holds it) or -1 (err filled). The writer belongs to the cache: use it until
- * ingest_writers_release(*ref, ...). */
-int ingest_writers_acquire(const char *dir, const struct timespec *deadline, struct ingest_writer_ref **ref,
-                           struct seglog_writer **w, char *err, size_t errlen);
+/* Takes the entry of partition dir, a directory below the data root root (waiting for other requests to it until
+ * deadline, a CLOCK_REALTIME time) and makes sure its writer is open (retrying while another process holds the
+ * partition, until deadline). 0 with *ref and *w set, INGEST_WRITERS_BUSY (err says who holds it) or -1 (err filled;
+ * also when a directory below root is a symlink: the tenant's worker can write there, and the api, as root, must not
+ * follow one). The writer belongs to the cache: use it until ingest_writers_release(*ref, ...). */
+int ingest_writers_acquire(const char *root, const char *dir, const struct timespec *deadline,
+                           struct ingest_writer_ref **ref, struct seglog_writer **w, char *err, size_t errlen);
 /* Gives the entry back; failed = true closes its writer (the next request reopens and
  * recovers the partition). */
 void ingest_writers_release(struct ingest_writer_ref *ref, bool failed);

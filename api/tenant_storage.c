@@ -7,8 +7,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/clock.h"
+#include "common/fs.h"
 #include "dataplane/log/log.h"
 #include "dataplane/log/log_stream.h"
 
@@ -36,16 +38,26 @@ int tenant_storage_dirs(const char *root, const char *tenant, char *err, size_t 
 int tenant_storage_create_stream(const char *root, const char *tenant, const char *stream_id, int partitions, char *err,
                                  size_t errlen)
 {
-    char location[2048];
-    int count;
     if (tenant_storage_dirs(root, tenant, err, errlen) != 0)
         return -1;
-    if (snprintf(location, sizeof location, "%s/tenants/%s/streams/%s", root, tenant, stream_id) >=
-        (int)sizeof location) {
-        snprintf(err, errlen, "stream path too long");
-        return -1;
+    /* each partition through a descriptor opened without following symlinks: the tenant's worker
+     * can write its streams directory, and this runs as root (common/fs.h) */
+    for (int p = 0; p < (partitions > 0 ? partitions : 1); p++) {
+        char rel[256], dir[64];
+        snprintf(rel, sizeof rel, "tenants/%s/streams/%s/%d", tenant, stream_id, p);
+        int fd = fs_open_dir_below(root, rel, true, err, errlen);
+        if (fd < 0)
+            return -1;
+        fs_fd_path(fd, dir, sizeof dir);
+        struct seglog_writer *w;
+        int rc = seglog_writer_open(dir, NULL, &w, err, errlen);
+        if (rc == 0)
+            seglog_writer_close(w);
+        close(fd);
+        if (rc != 0 && rc != LOG_WRITER_BUSY) /* busy: another process is writing it, so it exists */
+            return -1;
     }
-    return seglog_stream_backend.partitions(location, partitions > 0 ? partitions : 1, NULL, 0, &count, err, errlen);
+    return 0;
 }
 
 /* ---- the measurement cache ---------------------------------------------------------------- */

@@ -6,7 +6,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 
 #include "common/clock.h"
 #include "common/crypto.h"
+#include "common/fs.h"
 #include "controlplane/sandbox.h"
 
 int worker_child_uid(struct api_request *req, struct api_response *resp, uid_t *uid)
@@ -82,16 +82,9 @@ void worker_child_write(int fd, const char *text)
     }
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-void worker_child_rm_dir(const char *dir) { nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS); }
+/* Through descriptors (fs_remove_tree): the child, or another of the tenant's, could have swapped
+ * a directory in it for a symlink, and the api removing it is root. */
+void worker_child_rm_dir(const char *dir) { fs_remove_tree(dir); }
 
 /* The binary: SLUICE_WORKER_PATH (the controlplane's worker, a full sluiced) when set, else this
  * executable (sluiced has every connector; the lean sluiced-worker has not). */

@@ -1,6 +1,7 @@
 /* fs.c — directories below a root without following symlinks (see fs.h). */
 #include "common/fs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -56,6 +57,71 @@ int fs_mkdir_beneath(const char *root, const char *rel, int own_last, uid_t uid,
     }
     return fd;
 }
+
+int fs_open_dir_below(const char *root, const char *rel, bool create, char *err, size_t errsz)
+{
+    char copy[1024], *save = NULL;
+    if (snprintf(copy, sizeof copy, "%s", rel) >= (int)sizeof copy) {
+        snprintf(err, errsz, "path too long");
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errsz, "%s: %s", root, strerror(errno));
+        return -1;
+    }
+    for (char *p = strtok_r(copy, "/", &save); p; p = strtok_r(NULL, "/", &save)) {
+        bool made = create && strcmp(p, "..") != 0 && mkdirat(fd, p, 0755) == 0;
+        int next = strcmp(p, "..") == 0 ? (errno = EINVAL, -1)
+                                        : openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int saved = errno;
+        struct stat parent;
+        if (next >= 0 && made && geteuid() == 0 && fstat(fd, &parent) == 0 && (parent.st_uid || parent.st_gid) &&
+            fchown(next, parent.st_uid, parent.st_gid) != 0)
+            saved = errno, close(next), next = -1;
+        close(fd);
+        if (next < 0) {
+            snprintf(err, errsz, "%s in %s/%s: %s (a symlink or not a directory: refused)", p, root, rel,
+                     strerror(saved));
+            errno = saved;
+            return -1;
+        }
+        fd = next;
+    }
+    return fd;
+}
+
+/* Removes everything in the directory dirfd (closed here), depth levels of subdirectories. */
+static void fs_empty_dir(int dirfd, int depth)
+{
+    DIR *d = fdopendir(dirfd);
+    if (!d) {
+        close(dirfd);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || unlinkat(dirfd, e->d_name, 0) == 0)
+            continue;
+        int sub = depth > 0 ? openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+        if (sub >= 0)
+            fs_empty_dir(sub, depth - 1);
+        unlinkat(dirfd, e->d_name, AT_REMOVEDIR);
+    }
+    closedir(d);
+}
+
+int fs_remove_tree(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : unlink(path);
+    fs_empty_dir(fd, 64);
+    return rmdir(path);
+}
+
+void fs_fd_path(int fd, char *out, size_t outlen) { snprintf(out, outlen, "/proc/self/fd/%d", fd); }
 
 int fs_open_beneath(int dirfd, const char *rel, int flags, mode_t mode)
 {

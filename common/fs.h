@@ -6,6 +6,7 @@
 #ifndef SLUICE_COMMON_FS_H
 #define SLUICE_COMMON_FS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -15,6 +16,23 @@
  * descriptors. Returns an O_DIRECTORY descriptor of the last component (the caller closes it),
  * or -1 with err filled. */
 int fs_mkdir_beneath(const char *root, const char *rel, int own_last, uid_t uid, char *err, size_t errsz);
+
+/* Opens the directory root/rel, each '/'-separated component of rel with O_NOFOLLOW, so a symlink
+ * anywhere below root is refused (ELOOP/ENOTDIR) and the descriptor pins the directory it found:
+ * paths through fs_fd_path() of it cannot be sent elsewhere by a symlink planted later. With
+ * create, a missing component is made (mode 0755; when running as root, owned like the directory
+ * it is in, so a tree the api extends under a tenant's directory stays the tenant's). Returns an
+ * O_DIRECTORY descriptor (the caller closes it), or -1 with errno kept and err filled. */
+int fs_open_dir_below(const char *root, const char *rel, bool create, char *err, size_t errsz);
+
+/* Removes the directory path and everything in it, depth first, through descriptors: a symlink
+ * is removed itself, never followed, and a directory swapped for a symlink meanwhile is not
+ * entered (nftw() walks by path, which a tenant racing it could send elsewhere). Subdirectories
+ * deeper than 64 levels are left. 0, or -1 with errno. */
+int fs_remove_tree(const char *path);
+
+/* "/proc/self/fd/<fd>" into out: a path of the directory fd itself, for code that takes paths. */
+void fs_fd_path(int fd, char *out, size_t outlen);
 
 /* The directory of a tenant's files, <data_root>/tenants/<tenant>/files, into out: where the
  * paths of its filesystem connections are (stream_backend.tenant_files). */

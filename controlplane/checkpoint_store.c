@@ -12,16 +12,23 @@
 #include <unistd.h>
 
 #include "common/db.h"
+#include "common/fs.h"
 #include "dataplane/checkpoint.h"
 
 #define CHECKPOINT_STORE_MAX_BYTES (256u << 20) /* a larger file is not copied (and logged) */
 
-/* The bytes of path (malloc'd, *len of them), or NULL when it cannot be read. */
+/* The bytes of path (malloc'd, *len of them), or NULL when it cannot be read. A symlink is not
+ * followed: the tenant's worker can write the checkpoint directory, and the controlplane reads
+ * as root what it then stores and hands back to the tenant. */
 static char *store_read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
         return NULL;
+    }
     char *buf = NULL;
     if (fseek(f, 0, SEEK_END) == 0) {
         long size = ftell(f);
@@ -59,8 +66,45 @@ static char *store_hex(const char *data, size_t len)
     return hex;
 }
 
+/* The task's checkpoint directory, <data root>/tenants/<tenant>/checkpoints/<resource>, opened
+ * without following a symlink below the data root (the tenant's worker can write there, and a
+ * directory it swapped for a symlink would lead the controlplane, root, to another tenant's
+ * files); "/proc/self/fd/N" of it into path. The descriptor, or -1. */
+static int store_open_dir(const char *dir, char *path, size_t pathsz)
+{
+    const char *tenants = NULL;
+    for (const char *p = strstr(dir, "/tenants/"); p; p = strstr(p + 1, "/tenants/"))
+        tenants = p;
+    char root[1024], err[512];
+    int fd = -1;
+    if (tenants && (size_t)(tenants - dir) < sizeof root) {
+        snprintf(root, sizeof root, "%.*s", (int)(tenants - dir), dir);
+        fd = fs_open_dir_below(*root ? root : "/", tenants + 1, false, err, sizeof err);
+    } else {
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (fd >= 0)
+        fs_fd_path(fd, path, pathsz);
+    return fd;
+}
+
+static int store_save_in(PGconn *conn, const char *tenant_id, const char *resource_id, int index, const char *dir,
+                         struct checkpoint_store_mark *mark, char *err, size_t errsz);
+
 int checkpoint_store_save(PGconn *conn, const char *tenant_id, const char *resource_id, int index, const char *dir,
                           struct checkpoint_store_mark *mark, char *err, size_t errsz)
+{
+    char pinned[64];
+    int fd = store_open_dir(dir, pinned, sizeof pinned);
+    if (fd < 0) /* missing (nothing to copy yet), or refused */
+        return 0;
+    int rc = store_save_in(conn, tenant_id, resource_id, index, pinned, mark, err, errsz);
+    close(fd);
+    return rc;
+}
+
+static int store_save_in(PGconn *conn, const char *tenant_id, const char *resource_id, int index, const char *dir,
+                         struct checkpoint_store_mark *mark, char *err, size_t errsz)
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/task-%d.ckpt", dir, index);
@@ -110,7 +154,9 @@ static int store_write_file(const char *path, const char *hex, uid_t uid, char *
         data[i] = (char)(store_unhex(hex[2 * i]) << 4 | store_unhex(hex[2 * i + 1]));
     char tmp[1300];
     snprintf(tmp, sizeof tmp, "%s.restore", path);
-    int fd = data ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+    /* a new file, never one a symlink the tenant planted at tmp leads to */
+    unlink(tmp);
+    int fd = data ? open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
     int ok = fd >= 0 && write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
     if (ok && geteuid() == 0 && fchown(fd, uid, uid) != 0)
         ok = 0;
@@ -127,13 +173,25 @@ static int store_write_file(const char *path, const char *hex, uid_t uid, char *
 
 int checkpoint_store_restore(PGconn *conn, const char *resource_id, const char *dir, uid_t uid, char *err, size_t errsz)
 {
+    char pinned[64];
+    int fd = store_open_dir(dir, pinned, sizeof pinned);
+    if (fd < 0 && errno == ENOENT)
+        return 0; /* no directory: nothing to compare with, and nowhere to write */
+    if (fd < 0) {
+        snprintf(err, errsz, "checkpoint directory %s: %s (a symlink or not a directory: refused)", dir,
+                 strerror(errno));
+        return -1;
+    }
+    dir = pinned;
     const char *p[] = {resource_id};
     PGresult *res = db_query_or_err(conn,
                                     "SELECT task_index, seq, encode(data, 'hex') FROM task_checkpoints"
                                     " WHERE resource_id = $1",
                                     1, p, err, errsz);
-    if (!res)
+    if (!res) {
+        close(fd);
         return -1;
+    }
     int written = 0;
     for (int i = 0; i < PQntuples(res) && written >= 0; i++) {
         char path[1200];
@@ -143,5 +201,6 @@ int checkpoint_store_restore(PGconn *conn, const char *resource_id, const char *
         written = store_write_file(path, PQgetvalue(res, i, 2), uid, err, errsz) == 0 ? written + 1 : -1;
     }
     PQclear(res);
+    close(fd);
     return written;
 }

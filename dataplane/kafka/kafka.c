@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "dataplane/codec/debezium.h"
+#include "dataplane/kafka/kafka_admin.h"
 #include "dataplane/kafka/kafka_eos.h"
 #include "dataplane/kafka/kafka_key.h"
 #include "dataplane/kafka/kafka_meta.h"
@@ -95,10 +96,19 @@ static int kafka_check_options(const struct stream_property *props, int nprops, 
 
 /* stream_backend.check_connection: the key options and 'metadata.FIELD' against the stream's
  * schema; a field both in the key and a metadata column; metadata an exactly-once sink cannot
- * write. */
+ * write; a topic named like a Kafka-stored stream's (kafka_is_stream_topic). */
 static int kafka_check_connection(const struct stream_property *props, int nprops, bool sink, char *option,
                                   size_t optlen, char *err, size_t errlen)
 {
+    const char *topic = stream_property_get(props, nprops, "topic");
+    if (kafka_is_stream_topic(topic)) {
+        snprintf(option, optlen, "topic");
+        snprintf(err, errlen,
+                 "'topic': \"%s\" is named like a Sluice stream stored in Kafka (sluice-<tenant>-<stream>); a "
+                 "connection may not read or write those topics: name your stream in the SQL instead",
+                 topic);
+        return -1;
+    }
     if (kafka_key_check(props, nprops, sink, option, optlen, err, errlen) != 0 ||
         kafka_meta_check(props, nprops, sink, option, optlen, err, errlen) != 0)
         return -1;

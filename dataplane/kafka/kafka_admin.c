@@ -1,9 +1,11 @@
 /* kafka_admin.c — names and creates the topics of Kafka-stored streams (see kafka_admin.h). */
 #include "dataplane/kafka/kafka_admin.h"
 
+#include <ctype.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define KAFKA_ADMIN_TIMEOUT_MS 10000
 /* A cluster without a controller in its metadata (the mock cluster has none, and no CreateTopics)
@@ -13,6 +15,23 @@
 void kafka_stream_topic(const char *tenant_id, const char *stream_id, char *out, size_t outsz)
 {
     snprintf(out, outsz, "sluice-%s-%s", tenant_id, stream_id);
+}
+
+/* Whether s starts with a UUID (8-4-4-4-12 hex digits). */
+static bool kafka_is_uuid(const char *s)
+{
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+            return false;
+    }
+    return true;
+}
+
+bool kafka_is_stream_topic(const char *topic)
+{
+    return topic && strlen(topic) == 7 + 36 + 1 + 36 && strncasecmp(topic, "sluice-", 7) == 0 &&
+           kafka_is_uuid(topic + 7) && topic[7 + 36] == '-' && kafka_is_uuid(topic + 7 + 36 + 1);
 }
 
 /* A producer (the admin API runs on any client) on servers; NULL with err. */

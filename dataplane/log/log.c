@@ -1,4 +1,6 @@
-/* log.c — the embedded log's partitions: segment files, framing, recovery, readers (see log.h). */
+/* log.c — the embedded log's partitions: segment files, framing, recovery, readers (see log.h).
+ * Every file in a partition is opened with O_NOFOLLOW: the api runs as root in directories a
+ * tenant's worker can write, and a symlink planted there must not lead it to another file. */
 #include "dataplane/log/log.h"
 
 #include <dirent.h>
@@ -256,7 +258,7 @@ static int commit_file_read(const char *dir, uint64_t *offset)
 {
     char path[LOG_PATH_MAX], text[32];
     snprintf(path, sizeof path, "%s/%s", dir, LOG_COMMIT_FILE);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return -1;
     ssize_t n = pread(fd, text, sizeof text - 1, 0);
@@ -282,7 +284,7 @@ static int commit_file_write(struct seglog_writer *w, uint64_t offset, char *err
     snprintf(path, sizeof path, "%s/%s", w->dir, LOG_COMMIT_FILE);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int len = snprintf(text, sizeof text, "%" PRIu64 "\n", offset);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
         return fail(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
     bool ok = write(fd, text, (size_t)len) == len && (!w->chown_files || fchown(fd, w->dir_uid, w->dir_gid) == 0);
@@ -337,7 +339,7 @@ static int writer_open_active(struct seglog_writer *w, bool create, char *err, s
     segment_path(path, sizeof path, w->dir, w->bases[w->nsegments - 1]);
     if (w->fd >= 0)
         close(w->fd);
-    w->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+    w->fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
     if (w->fd < 0)
         return fail(err, errlen, "cannot open segment %s: %s", path, strerror(errno));
     if (create && w->chown_files && fchown(w->fd, w->dir_uid, w->dir_gid) != 0)
@@ -352,7 +354,7 @@ static int writer_recover(struct seglog_writer *w, char *err, size_t errlen)
     for (;;) {
         uint64_t base = w->bases[w->nsegments - 1];
         segment_path(path, sizeof path, w->dir, base);
-        int fd = open(path, O_RDWR | O_CLOEXEC);
+        int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
             return fail(err, errlen, "cannot open segment %s: %s", path, strerror(errno));
         struct stat st;
@@ -390,7 +392,7 @@ static int writer_lock(struct seglog_writer *w, char *err, size_t errlen)
 {
     char path[LOG_PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", w->dir, LOG_LOCK_FILE);
-    w->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    w->lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (w->lock_fd < 0)
         return fail(err, errlen, "cannot open lock file %s: %s", path, strerror(errno));
     struct stat st;
@@ -689,7 +691,7 @@ static int segment_find(const char *dir, uint64_t base, uint64_t offset, uint64_
 {
     char path[LOG_PATH_MAX];
     segment_path(path, sizeof path, dir, base);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return fail(err, errlen, "cannot open segment %s: %s", path, strerror(errno));
     uint64_t p = 0;
@@ -871,7 +873,7 @@ static int reader_open_segment(struct seglog_reader *r, uint64_t base, char *err
 {
     char path[LOG_PATH_MAX];
     segment_path(path, sizeof path, r->dir, base);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return fail(err, errlen, "cannot open segment %s: %s", path, strerror(errno));
     if (r->fd >= 0)
@@ -1093,7 +1095,7 @@ int seglog_reader_end_offset(struct seglog_reader *r, uint64_t *end, char *err, 
     }
     char path[LOG_PATH_MAX];
     segment_path(path, sizeof path, r->dir, last);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return fail(err, errlen, "cannot open segment %s: %s", path, strerror(errno));
     struct stat st;
@@ -1123,7 +1125,7 @@ int seglog_partition_end_offset(const char *dir, uint64_t *end, char *err, size_
     for (int i = n - 1; i >= 0; i--) { /* no segment: the loop is skipped, the end is 0 */
         char path[LOG_PATH_MAX];
         segment_path(path, sizeof path, dir, bases[i]);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
             free(bases);
             return fail(err, errlen, "cannot open segment %s: %s", path, strerror(errno));

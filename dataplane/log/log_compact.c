@@ -147,7 +147,7 @@ struct segment {
  * serves it). Release with segment_unload(). */
 static int segment_load(const char *path, struct segment *s, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &s->st) != 0) {
         int e = errno;
         if (fd >= 0)
@@ -354,7 +354,7 @@ static int segment_replace(const char *path, const struct segment *s, const unsi
 {
     char tmp[COMPACT_PATH_MAX + 16];
     snprintf(tmp, sizeof tmp, "%s.compacting", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, s->st.st_mode & 0777);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, s->st.st_mode & 0777);
     if (fd < 0)
         return fail(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
     size_t done = 0;

@@ -112,6 +112,37 @@ START_TEST(test_path_inside)
 }
 END_TEST
 
+/* fs_open_dir_below refuses a symlink at any depth below the root and makes what is missing;
+ * fs_remove_tree removes a symlink it meets, never what it leads to. */
+START_TEST(test_dirs_below_without_symlinks)
+{
+    char root[] = "/tmp/fs_below_XXXXXX", outside[] = "/tmp/fs_outside_XXXXXX", path[256], err[512];
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    ck_assert_ptr_nonnull(mkdtemp(outside));
+    snprintf(path, sizeof path, "%s/keep", outside);
+    close(open(path, O_WRONLY | O_CREAT, 0600));
+    int fd = fs_open_dir_below(root, "t/streams/s/0", true, err, sizeof err);
+    ck_assert_msg(fd >= 0, "%s", err);
+    close(fd);
+    ck_assert_int_eq(fs_open_dir_below(root, "t/streams/s/1", false, err, sizeof err), -1); /* not made */
+    snprintf(path, sizeof path, "%s/t/streams/s/1", root);
+    ck_assert_int_eq(symlink(outside, path), 0);
+    ck_assert_int_eq(fs_open_dir_below(root, "t/streams/s/1", true, err, sizeof err), -1); /* the last one */
+    ck_assert_msg(strstr(err, "refused") != NULL, "%s", err);
+    snprintf(path, sizeof path, "%s/t/link", root);
+    ck_assert_int_eq(symlink(outside, path), 0);
+    ck_assert_int_eq(fs_open_dir_below(root, "t/link/x", true, err, sizeof err), -1); /* one in between */
+    ck_assert_int_eq(fs_open_dir_below(root, "t/../t", true, err, sizeof err), -1);
+    snprintf(path, sizeof path, "%s/x", outside);
+    ck_assert_int_eq(access(path, F_OK), -1); /* nothing was made outside */
+    ck_assert_int_eq(fs_remove_tree(root), 0);
+    ck_assert_int_eq(access(root, F_OK), -1);
+    snprintf(path, sizeof path, "%s/keep", outside);
+    ck_assert_int_eq(access(path, F_OK), 0); /* what the symlinks led to is still there */
+    ck_assert_int_eq(fs_remove_tree(outside), 0);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- the sink's commits */
 
 static char dir[64];
@@ -206,6 +237,7 @@ int main(void)
     tcase_add_test(tc, test_csv_split);
     tcase_add_test(tc, test_csv_put_value);
     tcase_add_test(tc, test_path_inside);
+    tcase_add_test(tc, test_dirs_below_without_symlinks);
     tcase_add_test(tc, test_sink_commits);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
