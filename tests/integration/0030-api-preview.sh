@@ -54,6 +54,15 @@ assert_eq "$(jq -c .rows <<<"$RESP")" '[{"auction":3,"channel":"web"},{"auction"
 assert_eq "$(jq -c '[.records_read, .skipped, .truncated]' <<<"$RESP")" '[7,1,false]' "counters"
 assert_contains "$(jq -r .first_error <<<"$RESP")" "partition 0, offset 3:" "first_error names the record"
 
+# A row error's position is in the caller's SQL: a bare SELECT's lines (it is compiled behind a
+# line of its own), an INSERT's as they are.
+preview '{"sql":"SELECT auction,\n  CAST(channel AS BIGINT) AS n FROM bids","start":"earliest","timeout_ms":300}'
+expect 200
+assert_contains "$(jq -r .first_error <<<"$RESP")" "partition 0, offset 0: line 2, column 3: cannot cast" "a SELECT's row error at its line"
+preview '{"sql":"INSERT INTO casted\nSELECT auction,\n  CAST(channel AS BIGINT) AS n FROM bids","start":"earliest","timeout_ms":300}'
+expect 200
+assert_contains "$(jq -r .first_error <<<"$RESP")" "partition 0, offset 0: line 3, column 3: cannot cast" "an INSERT's row error at its line"
+
 # ---- a windowed aggregate: closed windows, then the open one at the timeout ---------------------
 preview '{"sql":"SELECT window_start, COUNT(*) AS bids, SUM(price) AS total\nFROM TABLE(TUMBLE(TABLE bids, DESCRIPTOR(date_time), INTERVAL '"'2'"' SECOND))\nGROUP BY window_start, window_end","start":"earliest","timeout_ms":300}'
 expect 200
