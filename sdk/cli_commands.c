@@ -95,17 +95,22 @@ static char *get_password(const struct cli *cli)
     return line;
 }
 
-/* Saves url and credentials in the profile; prints where. */
+/* Saves url and credentials in the profile; prints where. A relative --ca-file is saved as
+ * its absolute path, so the profile works from any directory (`--ca-file var/tls/cert.pem`
+ * given in the server's checkout, then `sluice get pipelines` anywhere else). */
 static int save_profile(struct cli *cli, const char *key)
 {
+    char *ca_abs = cli->ca_file && cli->ca_file[0] != '/' ? realpath(cli->ca_file, NULL) : NULL;
     struct cli_profile p = {
         .api_url = (char *)cli->api_url,
         .api_key = (char *)key,
-        .ca_file = (char *)cli->ca_file,
+        .ca_file = ca_abs ? ca_abs : (char *)cli->ca_file,
         .insecure = cli->insecure,
     };
     char errbuf[512], path[4096];
-    if (cli_profile_save(cli->profile, &p, errbuf, sizeof errbuf) < 0) {
+    int saved = cli_profile_save(cli->profile, &p, errbuf, sizeof errbuf);
+    free(ca_abs);
+    if (saved < 0) {
         fprintf(stderr, "sluice: %s\n", errbuf);
         return CLI_USAGE;
     }
@@ -1076,6 +1081,27 @@ int cli_cmd_usage(struct cli *cli)
     return CLI_OK;
 }
 
+/* What a table of preview rows does not show, on stderr: why there are none, records that
+ * could not be read or evaluated (the first error), and the preview's own error. */
+static void preview_notes(struct cli *cli, json_t *out)
+{
+    if (cli->output != CLI_OUT_TABLE)
+        return;
+    json_int_t read = json_integer_value(json_object_get(out, "records_read"));
+    json_int_t skipped = json_integer_value(json_object_get(out, "skipped"));
+    const char *first = json_string_value(json_object_get(out, "first_error"));
+    const char *error = json_string_value(json_object_get(out, "error"));
+    bool latest = !cli->start || strcmp(cli->start, "earliest") != 0;
+    if (json_array_size(json_object_get(out, "rows")) == 0 && read == 0 && latest)
+        fprintf(stderr, "(no new records arrived while it waited; --start earliest reads the stored ones)\n");
+    else if (json_array_size(json_object_get(out, "rows")) == 0)
+        fprintf(stderr, "(%lld records read, none came out)\n", (long long)read);
+    if (skipped > 0)
+        fprintf(stderr, "%lld records skipped; the first: %s\n", (long long)skipped, first ? first : "-");
+    if (error)
+        fprintf(stderr, "error: %s\n", error);
+}
+
 int cli_cmd_preview(struct cli *cli)
 {
     char errbuf[512];
@@ -1102,6 +1128,7 @@ int cli_cmd_preview(struct cli *cli)
             if (cli->output == CLI_OUT_TABLE)
                 preview_rows_with_ops(out);
             print_answer(cli, out);
+            preview_notes(cli, out);
             code = CLI_OK;
         }
     }

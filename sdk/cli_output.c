@@ -67,6 +67,26 @@ static const struct column kind_columns[SLUICE_KIND_COUNT][MAX_COLUMNS] = {
     [SLUICE_KIND_USER] = {{"EMAIL", "email"}, {"ROLE", "role"}, {"ID", "id"}, {"CREATED", "created_at"}},
 };
 
+/* A DOUBLE as the fewest significant digits that read back as the same value (1985359.252,
+ * not %g's 1.98536e+06 nor %.17g's 1985359.2520000001), as Flink prints a DOUBLE. */
+static char *real_text(double d)
+{
+    char *s = NULL;
+    int digits = 1; /* at least the integer part's digits, so 100.0 is 100 and not 1e+02 */
+    for (double x = d < 0 ? -d : d; x >= 10 && digits < 18; x /= 10)
+        digits++;
+    if (digits > 17) /* too long for 17 digits: exponent form, as short as it reads back */
+        digits = 1;
+    for (; digits <= 17; digits++) {
+        free(s);
+        if (asprintf(&s, "%.*g", digits, d) < 0)
+            return NULL;
+        if (strtod(s, NULL) == d)
+            break;
+    }
+    return s;
+}
+
 /* Text of a cell (malloc'd). */
 static char *cell_text(json_t *v)
 {
@@ -80,11 +100,8 @@ static char *cell_text(json_t *v)
             return NULL;
         return s;
     }
-    if (json_is_real(v)) {
-        if (asprintf(&s, "%g", json_real_value(v)) < 0)
-            return NULL;
-        return s;
-    }
+    if (json_is_real(v))
+        return real_text(json_real_value(v));
     if (json_is_boolean(v))
         return strdup(json_is_true(v) ? "true" : "false");
     return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);

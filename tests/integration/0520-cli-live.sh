@@ -32,6 +32,18 @@ run "$S" get pipeline bids-usd
 expect_exit 0 "get pipeline as a table"
 grep -Eq 'bids-usd .*running' <<<"$out" || fail "the table shows the state: [$out]"
 
+# ---- the SDK's first program (README: examples/list_pipelines.c) ----------------------------
+cc -std=c11 -Wall -Wextra -Werror -I"$SLUICE_ROOT/sdk" -o "$TEST_TMP/list_pipelines" \
+  "$SLUICE_ROOT/examples/list_pipelines.c" "$SLUICE_ROOT/${BUILD:-build}/rel/libsluice.a" \
+  $(pkg-config --libs jansson libcurl) -lpthread || fail "examples/list_pipelines.c does not build"
+key=$(awk '$1 == "api_key" { print $3; exit }' "$HOME/.config/sluice/config")
+run env SLUICE_API_URL="$API" SLUICE_API_KEY="$key" SLUICE_CA_FILE="$CACERT" "$TEST_TMP/list_pipelines"
+expect_exit 0 "examples/list_pipelines"
+assert_eq "$out" "bids-usd running running" "the example lists the pipeline with its states"
+run env SLUICE_API_URL="$API" SLUICE_API_KEY=sk_wrong SLUICE_CA_FILE="$CACERT" "$TEST_TMP/list_pipelines"
+expect_exit 1 "examples/list_pipelines with a wrong key"
+assert_contains "$err" "[unauthenticated, request id req_" "the example names the error and the request"
+
 # ---- logs ------------------------------------------------------------------------------------
 run "$S" logs pipeline bids-usd
 expect_exit 0 "logs"
@@ -66,6 +78,31 @@ assert_eq "$(jq -c '[.from, .to, .group_by, (.items | length)]' <<<"$out")" \
 run "$S" usage --group-by week
 expect_exit 1 "usage grouped by an unknown field"
 assert_contains "$err" "group_by must be resource, minute, hour, day or total" "the server's message"
+
+# ---- preview as a table: DOUBLEs as numbers, and what a table does not show -------------------
+run "$S" preview --sql 'SELECT auction, price FROM bids_usd' --start earliest --limit 5
+expect_exit 0 "preview of the DOUBLE prices"
+prices=$(awk 'NR > 1 { print $2 }' <<<"$out")
+[ "$(wc -l <<<"$prices")" = 5 ] || fail "five rows: [$out]"
+grep -Evq '^[0-9]+(\.[0-9]+)?$' <<<"$prices" && fail "DOUBLE cells are plain decimals (0.908 * price), no exponent: [$out]"
+run "$S" preview --sql 'SELECT auction FROM bids WHERE price < 0' --start earliest --limit 5 --timeout 2s
+expect_exit 0 "preview with no rows"
+assert_contains "$err" "records read, none came out" "an empty preview says what it read"
+run "$S" preview --sql 'SELECT auction,
+  CAST(channel AS BIGINT) AS n FROM bids' --start earliest --limit 5 --timeout 2s
+expect_exit 0 "preview whose rows all fail"
+assert_contains "$err" "records skipped; the first: partition " "the skipped records are reported"
+assert_contains "$err" "line 2, column 3: cannot cast" "at the line of the preview's own SQL"
+
+# ---- a relative --ca-file is saved as an absolute path; an unreadable one is named -----------
+(cd "$(dirname "$CACERT")" && "$S" login --profile rel --api-url "$API" --ca-file cert.pem --email ops@live.io \
+  --password 'pass phrase 1' >/dev/null) || fail "login with a relative --ca-file"
+grep -qx "ca_file = $(realpath "$CACERT")" "$HOME/.config/sluice/config" || fail "the profile keeps the CA file's absolute path: $(cat "$HOME/.config/sluice/config")"
+run "$S" whoami --profile rel
+expect_exit 0 "the profile works from another directory"
+run env SLUICE_CA_FILE=no-such.pem "$S" whoami
+expect_exit 1 "a CA file that does not exist"
+assert_contains "$err" "cannot read the CA certificate file no-such.pem (No such file or directory, relative to the current directory)" "the CA file named"
 
 # ---- logs -f while deactivate --wait ---------------------------------------------------------
 # The backlog, then the deactivation's lines while following; --timeout ends it.

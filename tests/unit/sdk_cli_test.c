@@ -415,6 +415,33 @@ START_TEST(test_yaml_output_reads_back_the_same)
 }
 END_TEST
 
+/* A DOUBLE cell is the shortest text that reads back as the same number, never in exponent
+ * form while it fits 17 digits (0.908 * 2186519 is 1985359.252, which %g showed as 1.98536e+06). */
+START_TEST(test_double_cells_read_back)
+{
+    static const struct {
+        double value;
+        const char *text;
+    } cases[] = {
+        {0.908 * 2186519, "1985359.252"},
+        {0.908 * 95232, "86470.656"},
+        {0.1, "0.1"},
+        {100.0, "100"},
+        {-2.5, "-2.5"},
+        {1e300, "1e+300"},
+        {2e16, "20000000000000000"},
+        {1.0 / 3, "0.3333333333333333"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *v = json_real(cases[i].value);
+        char *text = cell_text(v);
+        ck_assert_str_eq(text, cases[i].text);
+        free(text);
+        json_decref(v);
+    }
+}
+END_TEST
+
 START_TEST(test_output_format_names)
 {
     enum cli_output o;
@@ -440,6 +467,7 @@ int main(void)
     tcase_add_test(tc, test_changed_fields_skip_secret_values);
     tcase_add_test(tc, test_yaml_output_reads_back_the_same);
     tcase_add_test(tc, test_output_format_names);
+    tcase_add_test(tc, test_double_cells_read_back);
     suite_add_tcase(s, tc);
     TCase *tp = tcase_create("profiles");
     tcase_add_checked_fixture(tp, setup_home, teardown_home);
