@@ -71,6 +71,9 @@ Sign up (prints your API key once):
     -d '{"tenant":"acme","email":"you@example.com","password":"change me please"}' $url/v1/signup
 Then:
   curl --cacert $cert -H "Authorization: Bearer <api_key.key>" $url/v1/pipelines
+Or with the CLI (it keeps the key in ~/.config/sluice/config; see README.md, Quick start):
+  $root/${BUILD:-build}/rel/sluice signup --api-url $url --ca-file $cert \\
+    --tenant acme --email you@example.com --password-stdin
 MSG
 }
 

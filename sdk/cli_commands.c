@@ -400,9 +400,10 @@ static void print_status(json_t *status, json_t *events)
             printf("  task %s last error: %s\n", id, task_error);
         free(sandbox);
     }
-    printf("\nEvents (the last %zu):\n", json_array_size(events));
     if (json_array_size(events) == 0)
-        printf("  none\n");
+        printf("\nEvents:\n  none\n");
+    else
+        printf("\nEvents (the last %zu):\n", json_array_size(events));
     rows = event_rows(events);
     if (json_array_size(rows) > 0)
         cli_print_rows(rows, CLI_OUT_TABLE);

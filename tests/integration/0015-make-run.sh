@@ -18,6 +18,7 @@ assert_eq "$url" "https://localhost:$SLUICE_API_PORT" "printed URL"
 cert="$SLUICE_VAR_DIR/tls/cert.pem"
 assert_contains "$out" "$cert" "certificate path printed"
 assert_contains "$out" "/v1/signup" "signup line printed"
+assert_contains "$out" "/rel/sluice signup --api-url $url --ca-file $cert" "the CLI's signup line printed"
 [ "$(stat -c %a "$SLUICE_VAR_DIR/master.key")" = 600 ] || fail "master key mode 0600"
 
 resp=$(curl -sS --cacert "$cert" -w '\n%{http_code}' -H 'Content-Type: application/json' \

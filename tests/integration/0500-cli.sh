@@ -109,6 +109,9 @@ assert_contains "$out" "connector: datagen" "yaml resource"
 assert_contains "$out" "rate: '1000'" "yaml keeps strings that look like numbers quoted"
 run "$S" describe stream bids
 assert_contains "$out" "delay_ms: 4000" "describe"
+run "$S" describe pipeline bids-usd
+expect_exit 0 "describe a pipeline never activated"
+assert_contains "$out" $'\nEvents:\n  none' "describe says there are no events yet"
 run "$S" get secrets -o json
 assert_eq "$(jq -r '.[0].name' <<<"$out")" webhook-token "secret listed"
 jq -e '.[0] | has("value") | not' <<<"$out" >/dev/null || fail "a secret's value must never be returned"
