@@ -345,6 +345,24 @@ static void preview_counters(struct preview_relay *pr, json_t *obj)
     }
 }
 
+/* The row of a row line as the child wrote it, `{"type":"row","op":"+I","row":{...}}`, when that
+ * text is one JSON object by itself (malloc'd); else NULL. Passing the worker's own text on keeps
+ * its numbers as written: a DOUBLE in its shortest exact form (1985359.252), which jansson would
+ * print with 17 digits (1985359.2520000001). */
+static char *preview_row_text(const char *text, size_t len, const char *op)
+{
+    char head[64];
+    int n = snprintf(head, sizeof head, "{\"type\":\"row\",\"op\":\"%s\",\"row\":", op ? op : "");
+    if (!op || n <= 0 || (size_t)n >= sizeof head || len < (size_t)n + 3 || memcmp(text, head, (size_t)n) != 0 ||
+        text[len - 1] != '}')
+        return NULL;
+    size_t rlen = len - (size_t)n - 1;
+    json_t *alone = json_loadb(text + n, rlen, 0, NULL); /* nothing else spliced in beside it */
+    bool object = json_is_object(alone);
+    json_decref(alone);
+    return object ? strndup(text + n, rlen) : NULL;
+}
+
 /* One line from the child (its JSON is checked: the relay forwards nothing it did not parse). */
 static void preview_child_line(struct preview_relay *pr, const char *text, size_t len)
 {
@@ -355,8 +373,10 @@ static void preview_child_line(struct preview_relay *pr, const char *text, size_
         return;
     }
     if (strcmp(type, "row") == 0 && json_is_object(json_object_get(obj, "row"))) {
-        char *row = json_dumps(json_object_get(obj, "row"), JSON_COMPACT | JSON_PRESERVE_ORDER);
         const char *op = json_string_value(json_object_get(obj, "op"));
+        char *row = preview_row_text(text, len, op);
+        if (!row)
+            row = json_dumps(json_object_get(obj, "row"), JSON_COMPACT | JSON_PRESERVE_ORDER);
         enum row_kind kind = ROW_INSERT;
         if (op && row_kind_parse(op, strlen(op), &kind) != 0)
             kind = ROW_INSERT; /* not one: the child's output is checked, never passed on as it is */
