@@ -318,7 +318,7 @@ run "$S" get
 expect_exit 2 "missing kind"
 run "$S" get streams --profile nowhere
 expect_exit 2 "a profile without a URL"
-assert_contains "$err" "no API URL" "missing URL message"
+assert_contains "$err" 'no API URL in profile "nowhere": pass --api-url, set SLUICE_API_URL, or sign up or log in first' "missing URL message"
 
 # an untrusted certificate is refused unless --insecure
 run "$S" get streams --ca-file /etc/ssl/certs/ca-certificates.crt
