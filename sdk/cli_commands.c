@@ -878,18 +878,24 @@ int cli_cmd_deactivate(struct cli *cli)
 
 /* ==== control plane reads ================================================================ */
 
+/* Prints a log line; user (may be NULL) counts them. */
 static int print_line(const char *line, void *user)
 {
     printf("%s\n", line);
     fflush(stdout);
+    if (user)
+        ++*(long *)user;
     return 0;
 }
 
 static int logs_named(struct cli *cli, enum sluice_kind kind, json_t *one, const char *id)
 {
     struct sluice_error err;
-    int rc = cli->follow ? sluice_logs_follow(cli->client, kind, id, cli->timeout_ms, print_line, NULL, &err)
-                         : sluice_logs(cli->client, kind, id, false, print_line, NULL, &err);
+    long lines = 0;
+    int rc = cli->follow ? sluice_logs_follow(cli->client, kind, id, cli->timeout_ms, print_line, &lines, &err)
+                         : sluice_logs(cli->client, kind, id, false, print_line, &lines, &err);
+    if (rc == 0 && lines == 0 && !cli->follow) /* like events: say so, on stderr */
+        fprintf(stderr, "no log lines for %s/%s\n", sluice_kind_name(kind), cli->argv[1]);
     return rc < 0 ? cli_report(&err) : CLI_OK;
 }
 

@@ -131,6 +131,10 @@ expect_exit 0 "activate the connection again"
 printf 'INSERT INTO bids_usd SELECT auction, bidder, CAST(price / (price - price) AS DOUBLE) AS price, dateTime FROM bids\n' >"$TEST_TMP/q.sql"
 run "$S" create pipeline --name crashy --sql-file "$TEST_TMP/q.sql"
 expect_exit 0 "create a pipeline that divides by zero"
+run "$S" logs pipeline crashy
+expect_exit 0 "logs of a pipeline never started"
+assert_eq "$out" "" "no lines"
+assert_eq "$err" "no log lines for pipeline/crashy" "says that there are none"
 run "$S" activate pipeline crashy --wait --timeout 20s
 expect_exit 1 "activate --wait on a pipeline that crash-loops"
 assert_contains "$err" "pipeline/crashy failed: " "the failure names the pipeline"
