@@ -69,6 +69,7 @@ grep -Eq '^RESOURCE +RECORDS_IN +RECORDS_OUT ' <<<"$out" || fail "usage table he
 grep -Eq '^pipeline/bids-usd +[0-9]+ ' <<<"$out" || fail "usage table names the pipeline: [$out]"
 grep -Eq '^connection/nexmark-source +[0-9]+ ' <<<"$out" || fail "usage table names the connection: [$out]"
 grep -q 'RESOURCE_ID' <<<"$out" && fail "usage table shows ids: [$out]"
+awk 'NR > 1 { print $6 }' <<<"$out" | grep -Evq '^[0-9]+(\.[0-9]{1,3})?$' && fail "task seconds to the millisecond: [$out]"
 run "$S" usage -o json
 assert_eq "$(jq -r '.items[] | select(.resource == "pipeline/bids-usd") | .resource_kind' <<<"$out")" pipeline "usage json keeps the ids"
 run "$S" usage --from 2026-01-01T00:00:00Z --to 2026-01-02T00:00:00Z --group-by day -o json
