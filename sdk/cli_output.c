@@ -244,13 +244,41 @@ void cli_print_rows(json_t *rows, enum cli_output format)
     print_table(cells, nrows, ncols);
 }
 
+/* value as JSON laid out as json_dumps(JSON_INDENT(2)) does, at depth (its indentation / 2),
+ * but with each real in its shortest exact form (1985359.252; jansson prints 17 digits,
+ * 1985359.2520000001), keeping a ".0" on a whole one so that it reads back as a real. */
+static void write_json(FILE *f, json_t *v, int depth)
+{
+    bool object = json_is_object(v);
+    size_t n = object ? json_object_size(v) : json_is_array(v) ? json_array_size(v) : 0;
+    if ((object || json_is_array(v)) && n > 0) {
+        void *it = object ? json_object_iter(v) : NULL;
+        fputc(object ? '{' : '[', f);
+        for (size_t i = 0; i < n; i++) {
+            fprintf(f, "%s\n%*s", i ? "," : "", (depth + 1) * 2, "");
+            if (object) {
+                json_t *key = json_string(json_object_iter_key(it));
+                char *k = json_dumps(key, JSON_ENCODE_ANY);
+                fprintf(f, "%s: ", k ? k : "\"\"");
+                free(k);
+                json_decref(key);
+            }
+            write_json(f, object ? json_object_iter_value(it) : json_array_get(v, i), depth + 1);
+            it = object ? json_object_iter_next(v, it) : NULL;
+        }
+        fprintf(f, "\n%*s%c", depth * 2, "", object ? '}' : ']');
+        return;
+    }
+    char *text = json_is_real(v) ? real_text(json_real_value(v)) : json_dumps(v, JSON_ENCODE_ANY);
+    fprintf(f, "%s%s", text ? text : "null", text && json_is_real(v) && !strpbrk(text, ".en") ? ".0" : "");
+    free(text);
+}
+
 void cli_print_value(json_t *value, enum cli_output format)
 {
     if (format == CLI_OUT_JSON) {
-        char *text = json_dumps(value, JSON_INDENT(2) | JSON_ENCODE_ANY);
-        if (text)
-            printf("%s\n", text);
-        free(text);
+        write_json(stdout, value, 0);
+        fputc('\n', stdout);
         return;
     }
     fflush(stdout);

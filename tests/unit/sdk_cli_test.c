@@ -442,6 +442,30 @@ START_TEST(test_double_cells_read_back)
 }
 END_TEST
 
+/* -o json: laid out as jansson's JSON_INDENT(2), reals in their shortest exact form, and it
+ * reads back as the same value. */
+START_TEST(test_json_output_keeps_short_reals)
+{
+    json_t *v = json_pack("{s:f, s:f, s:[i, s, b, n], s:{}, s:[], s:{s:s}}", "usd", 0.908 * 2186519, "whole", 100.0,
+                          "list", 7, "a\"b", 1, "empty", "none", "nested", "k", "v");
+    ck_assert_ptr_nonnull(v);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    write_json(f, v, 0);
+    fclose(f);
+    ck_assert_str_eq(text, "{\n  \"usd\": 1985359.252,\n  \"whole\": 100.0,\n  \"list\": [\n    7,\n    \"a\\\"b\",\n"
+                           "    true,\n    null\n  ],\n  \"empty\": {},\n  \"none\": [],\n  \"nested\": {\n"
+                           "    \"k\": \"v\"\n  }\n}");
+    json_t *back = json_loads(text, 0, NULL);
+    ck_assert_ptr_nonnull(back);
+    ck_assert(json_equal(back, v));
+    json_decref(back);
+    free(text);
+    json_decref(v);
+}
+END_TEST
+
 START_TEST(test_output_format_names)
 {
     enum cli_output o;
@@ -468,6 +492,7 @@ int main(void)
     tcase_add_test(tc, test_yaml_output_reads_back_the_same);
     tcase_add_test(tc, test_output_format_names);
     tcase_add_test(tc, test_double_cells_read_back);
+    tcase_add_test(tc, test_json_output_keeps_short_reals);
     suite_add_tcase(s, tc);
     TCase *tp = tcase_create("profiles");
     tcase_add_checked_fixture(tp, setup_home, teardown_home);
