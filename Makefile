@@ -200,6 +200,8 @@ install: build
 	install -m 644 sdk/completions/sluice.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/sluice
 	install -m 644 sdk/completions/_sluice $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_sluice
 	sed 's|@PREFIX@|$(PREFIX)|' sdk/libsluice.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsluice.pc
+	@# the loader's cache, so programs find the new libsluice.so (only for a real install as root)
+	[ -n "$(DESTDIR)" ] || [ "$$(id -u)" != 0 ] || ldconfig
 
 clean:
 	rm -rf $(BUILD)

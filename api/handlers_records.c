@@ -13,20 +13,44 @@
 #include "api/query_args.h"
 #include "common/clock.h"
 #include "common/fs.h"
+#include "common/json_text.h"
 #include "common/log.h"
 #include "dataplane/kafka/kafka_admin.h"
 #include "dataplane/log/log.h"
 
+#define RECORDS_HEAD "{\"items\":["
 #define RECORDS_KAFKA_WAIT_MS 2000 /* a read of a topic gives up waiting for more after this */
 
-/* One record as the list's item. */
-static json_t *records_item(long partition, const struct stream_record *rec)
+/* One record as the list's item, appended to t: its value as the writer wrote it when it is
+ * JSON (so a DOUBLE keeps its shortest exact form, 1985359.252, which jansson would print with
+ * 17 digits, 1985359.2520000001), else as a string. */
+static void records_item(struct json_text *t, long partition, const struct stream_record *rec)
 {
+    char head[160];
+    snprintf(head, sizeof head, "%s{\"partition\":%ld,\"offset\":%llu,\"op\":\"%s\",\"value\":",
+             t->len > sizeof RECORDS_HEAD - 1 ? "," : "", partition, (unsigned long long)rec->offset,
+             row_kind_name(rec->kind));
+    json_text_cstr(t, head);
     json_t *v = json_loadb(rec->data, rec->len, JSON_DECODE_ANY, NULL);
-    if (!v)
-        v = json_stringn_nocheck(rec->data, rec->len);
-    return json_pack("{s:i, s:I, s:s, s:o}", "partition", (int)partition, "offset", (json_int_t)rec->offset, "op",
-                     row_kind_name(rec->kind), "value", v ? v : json_null());
+    if (v)
+        json_text_raw(t, rec->data, rec->len);
+    else
+        json_text_string(t, rec->data, rec->len);
+    json_decref(v);
+    json_text_cstr(t, "}");
+}
+
+/* The answer: the items in t (begun with RECORDS_HEAD), then the offsets. */
+static int records_reply(struct api_response *resp, struct json_text *t, uint64_t start, uint64_t end, uint64_t next)
+{
+    char tail[128];
+    snprintf(tail, sizeof tail, "],\"start_offset\":%llu,\"end_offset\":%llu,\"next_offset\":%llu}",
+             (unsigned long long)start, (unsigned long long)end, (unsigned long long)next);
+    json_text_cstr(t, tail);
+    char *body = json_text_take(t);
+    if (!body)
+        return api_fail(resp, API_INTERNAL, NULL, "out of memory");
+    return api_reply_text(resp, 200, body);
 }
 
 /* The end offset of a topic's partition (its high watermark); 0 or -1 with err. */
@@ -61,30 +85,30 @@ static int records_kafka(struct api_request *req, struct api_response *resp, con
     uint64_t start = offset >= 0 ? (uint64_t)offset : (end > (uint64_t)limit ? end - (uint64_t)limit : 0);
     if (start > end)
         start = end;
-    json_t *items = json_array();
+    struct json_text items = {0};
+    json_text_cstr(&items, RECORDS_HEAD);
+    long nitems = 0;
     uint64_t next = start;
     void *reader = NULL;
     if (start < end && kb->open_reader(topic, (int)partition, start, props, 2, &reader, err, sizeof err) != 0) {
-        json_decref(items);
+        json_text_free(&items);
         return api_fail(resp, API_UNAVAILABLE, NULL, "cannot read the stream's Kafka topic: %s", err);
     }
     int64_t deadline = clock_mono_ms() + RECORDS_KAFKA_WAIT_MS;
-    while (reader && next < end && (long)json_array_size(items) < limit && clock_mono_ms() < deadline) {
+    while (reader && next < end && nitems < limit && clock_mono_ms() < deadline) {
         struct stream_record recs[64];
-        int want = (int)(limit - (long)json_array_size(items));
+        int want = (int)(limit - nitems);
         int n = kb->read(reader, recs, want < 2 ? 2 : want < 64 ? want : 64, err, sizeof err);
         if (n < 0)
             break;
-        for (int i = 0; i < n && (long)json_array_size(items) < limit; i++) {
-            json_array_append_new(items, records_item(partition, &recs[i]));
+        for (int i = 0; i < n && nitems < limit; i++, nitems++) {
+            records_item(&items, partition, &recs[i]);
             next = recs[i].offset + 1;
         }
     }
     if (reader)
         kb->close_reader(reader);
-    return api_reply(resp, 200,
-                     json_pack("{s:o, s:I, s:I, s:I}", "items", items, "start_offset", (json_int_t)start, "end_offset",
-                               (json_int_t)end, "next_offset", (json_int_t)next));
+    return records_reply(resp, &items, start, end, next);
 }
 
 int records_list(struct api_request *req, struct api_response *resp)
@@ -129,14 +153,12 @@ int records_list(struct api_request *req, struct api_response *resp)
     }
     fs_fd_path(dirfd, dir, sizeof dir);
     uint64_t end = 0;
-    json_t *items = json_array();
+    struct json_text items = {0};
+    json_text_cstr(&items, RECORDS_HEAD);
     if (dirfd < 0 || seglog_partition_end_offset(dir, &end, err, sizeof err) != 0) {
         if (dirfd >= 0)
             close(dirfd);
-        /* Nothing written yet. */
-        return api_reply(resp, 200,
-                         json_pack("{s:o, s:I, s:I, s:I}", "items", items, "start_offset", (json_int_t)0, "end_offset",
-                                   (json_int_t)0, "next_offset", (json_int_t)0));
+        return records_reply(resp, &items, 0, 0, 0); /* nothing written yet */
     }
     uint64_t start = offset >= 0 ? (uint64_t)offset : (end > (uint64_t)limit ? end - (uint64_t)limit : 0);
     if (start > end)
@@ -144,25 +166,24 @@ int records_list(struct api_request *req, struct api_response *resp)
     struct seglog_reader *reader = NULL;
     if (start < end && seglog_reader_open(dir, start, &reader, err, sizeof err) != 0) {
         close(dirfd);
-        json_decref(items);
+        json_text_free(&items);
         return api_fail_field(resp, API_INVALID_REQUEST, "offset", "cannot read from offset %llu: %s",
                               (unsigned long long)start, err);
     }
     uint64_t next = start;
-    while (reader && (long)json_array_size(items) < limit) {
+    long nitems = 0;
+    while (reader && nitems < limit) {
         struct stream_record recs[64];
-        int want = (int)(limit - (long)json_array_size(items));
+        int want = (int)(limit - nitems);
         int n = seglog_reader_read(reader, recs, want < 64 ? want : 64, err, sizeof err);
         if (n <= 0)
             break;
-        for (int i = 0; i < n; i++) {
-            json_array_append_new(items, records_item(partition, &recs[i]));
+        for (int i = 0; i < n; i++, nitems++) {
+            records_item(&items, partition, &recs[i]);
             next = recs[i].offset + 1;
         }
     }
     seglog_reader_close(reader);
     close(dirfd);
-    return api_reply(resp, 200,
-                     json_pack("{s:o, s:I, s:I, s:I}", "items", items, "start_offset", (json_int_t)start, "end_offset",
-                               (json_int_t)end, "next_offset", (json_int_t)next));
+    return records_reply(resp, &items, start, end, next);
 }

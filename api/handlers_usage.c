@@ -45,7 +45,8 @@ static int usage_range(struct api_request *req, struct api_response *resp, char 
 
 #define USAGE_SUMS                                                                                                     \
     "sum(records_in)::bigint, sum(records_out)::bigint, sum(bytes_in)::bigint,"                                        \
-    " sum(bytes_out)::bigint, sum(task_seconds), sum(errors)::bigint"
+    " sum(bytes_out)::bigint, round(sum(task_seconds)::numeric, 3), sum(errors)::bigint" /* to the ms: no float noise  \
+                                                                                          */
 
 static json_t *usage_counters(PGresult *r, int row, int col)
 {

@@ -266,6 +266,23 @@ int pipeline_explain_sql(const char *sql, pipeline_schema_fn lookup, void *ctx,
     return pipeline_explain_sql_tables(sql, lookup, ctx, NULL, functions, nfunctions, out, err);
 }
 
+/* A sink that does not exist is derived from the query, so it takes what the query gives: an
+ * updating result too (a stream that exists still refuses one, as at create). The plan of text
+ * compiled so, when its sink is no stream or table; else NULL (the first compile's error stands). */
+static struct plan *explain_derived_sink(const char *text, pipeline_schema_fn lookup, void *ctx,
+                                         const struct pipeline_sql_tables *tables, const struct plan_options *opts)
+{
+    struct sql_catalog cat = {.lookup = lookup, .ctx = ctx, .tables = tables, .accept_updates = 1};
+    struct pipeline_sql_error ignored;
+    struct plan *plan = compile_in(&cat, text, opts, &ignored);
+    if (plan && plan_sink(plan) && catalog_lookup(&cat, plan_sink(plan))) {
+        plan_free(plan);
+        plan = NULL;
+    }
+    catalog_free(&cat);
+    return plan;
+}
+
 int pipeline_explain_sql_tables(const char *sql, pipeline_schema_fn lookup, void *ctx,
                                 const struct pipeline_sql_tables *tables, const struct sql_function_def *functions,
                                 int nfunctions, struct plan_explain *out, struct pipeline_sql_error *err)
@@ -283,6 +300,8 @@ int pipeline_explain_sql_tables(const char *sql, pipeline_schema_fn lookup, void
     struct sql_catalog cat = {.lookup = lookup, .ctx = ctx, .tables = tables};
     struct plan_options opts = {.functions = functions, .nfunctions = nfunctions};
     struct plan *plan = compile_in(&cat, text, &opts, err);
+    if (!plan)
+        plan = explain_derived_sink(text, lookup, ctx, tables, &opts);
     int rc = plan ? 0 : -1;
     if (plan && plan_explain(plan, out) < 0)
         rc = fail_at(err, 0, 0, "out of memory");

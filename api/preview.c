@@ -35,7 +35,8 @@
 #include "dataplane/sql/sql.h"
 
 #define PREVIEW_SINK "__preview"
-#define PREVIEW_MAX_STREAMS (PLAN_MAX_SOURCES + 2) /* the sources and the sink */
+#define PREVIEW_PREFIX "INSERT INTO " PREVIEW_SINK "\n" /* before a bare SELECT: shifts lines by one only */
+#define PREVIEW_MAX_STREAMS (PLAN_MAX_SOURCES + 2)      /* the sources and the sink */
 
 static const char *const preview_starts[] = {"earliest", "latest", NULL};
 
@@ -63,6 +64,7 @@ struct preview_catalog {
     struct preview_stream streams[PREVIEW_MAX_STREAMS];
     int n;
     char *text;        /* the SQL compiled (a SELECT wrapped in an INSERT), for the worker */
+    bool wrapped;      /* text is PREVIEW_PREFIX and the caller's SELECT */
     json_t *functions; /* the spec's [{"name", "returns", "source"}]: the tenant's functions */
 };
 
@@ -167,7 +169,7 @@ static struct plan *preview_compile_text(const char *text, struct preview_catalo
 /* Compiles the request's SQL: a plan, or NULL with resp filled (422, or a database error). */
 static struct plan *preview_compile(const char *sql, struct preview_catalog *cat, struct api_response *resp)
 {
-    static const char prefix[] = "INSERT INTO " PREVIEW_SINK "\n"; /* shifts lines by one only */
+    static const char prefix[] = PREVIEW_PREFIX;
     bool wrap = preview_is_select(sql);
     size_t n = strlen(sql);
     char *text = malloc(sizeof prefix + n);
@@ -182,6 +184,7 @@ static struct plan *preview_compile(const char *sql, struct preview_catalog *cat
         memcpy(text, sql, n + 1);
     }
     cat->text = text;
+    cat->wrapped = wrap;
     struct pipeline_sql_error err;
     struct plan *plan = preview_compile_text(text, cat, resp, &err);
     if (plan && plan_is_explain(plan)) { /* it names no sink to run into */
@@ -298,9 +301,24 @@ struct preview_relay {
     char error[400]; /* the child failed (or was stopped for its output) */
     bool got_result, truncated, timed_out, too_much;
     bool updating; /* the result is a changelog (-U, +U, -D rows), not inserts only */
+    bool wrapped;  /* a bare SELECT was compiled behind PREVIEW_PREFIX: positions are a line down */
     char *text;    /* the answer, once done */
     size_t text_len, text_off;
 };
+
+/* A row error's "line N, column M" in the text behind PREVIEW_PREFIX, as the line of the
+ * caller's own SQL (N - 1), in place; other text is left as it is. */
+static void preview_unshift_line(char *msg, size_t size)
+{
+    char *at = strstr(msg, "line ");
+    char *end;
+    long line = at ? strtol(at + 5, &end, 10) : 0;
+    if (!at || line < 2 || strncmp(end, ", column ", 9) != 0)
+        return;
+    char tail[400];
+    snprintf(tail, sizeof tail, "%s", end);
+    snprintf(at + 5, size - (size_t)(at + 5 - msg), "%ld%s", line - 1, tail); /* no longer than before */
+}
 
 static int preview_buf_put(struct json_buf *b, const char *s, size_t n)
 {
@@ -320,8 +338,29 @@ static void preview_counters(struct preview_relay *pr, json_t *obj)
         pr->records_read = json_integer_value(v);
     if ((v = json_object_get(obj, "skipped")) && json_is_integer(v))
         pr->skipped = json_integer_value(v);
-    if ((v = json_object_get(obj, "first_error")) && json_is_string(v))
+    if ((v = json_object_get(obj, "first_error")) && json_is_string(v)) {
         snprintf(pr->first_error, sizeof pr->first_error, "%s", json_string_value(v));
+        if (pr->wrapped)
+            preview_unshift_line(pr->first_error, sizeof pr->first_error);
+    }
+}
+
+/* The row of a row line as the child wrote it, `{"type":"row","op":"+I","row":{...}}`, when that
+ * text is one JSON object by itself (malloc'd); else NULL. Passing the worker's own text on keeps
+ * its numbers as written: a DOUBLE in its shortest exact form (1985359.252), which jansson would
+ * print with 17 digits (1985359.2520000001). */
+static char *preview_row_text(const char *text, size_t len, const char *op)
+{
+    char head[64];
+    int n = snprintf(head, sizeof head, "{\"type\":\"row\",\"op\":\"%s\",\"row\":", op ? op : "");
+    if (!op || n <= 0 || (size_t)n >= sizeof head || len < (size_t)n + 3 || memcmp(text, head, (size_t)n) != 0 ||
+        text[len - 1] != '}')
+        return NULL;
+    size_t rlen = len - (size_t)n - 1;
+    json_t *alone = json_loadb(text + n, rlen, 0, NULL); /* nothing else spliced in beside it */
+    bool object = json_is_object(alone);
+    json_decref(alone);
+    return object ? strndup(text + n, rlen) : NULL;
 }
 
 /* One line from the child (its JSON is checked: the relay forwards nothing it did not parse). */
@@ -334,8 +373,10 @@ static void preview_child_line(struct preview_relay *pr, const char *text, size_
         return;
     }
     if (strcmp(type, "row") == 0 && json_is_object(json_object_get(obj, "row"))) {
-        char *row = json_dumps(json_object_get(obj, "row"), JSON_COMPACT | JSON_PRESERVE_ORDER);
         const char *op = json_string_value(json_object_get(obj, "op"));
+        char *row = preview_row_text(text, len, op);
+        if (!row)
+            row = json_dumps(json_object_get(obj, "row"), JSON_COMPACT | JSON_PRESERVE_ORDER);
         enum row_kind kind = ROW_INSERT;
         if (op && row_kind_parse(op, strlen(op), &kind) != 0)
             kind = ROW_INSERT; /* not one: the child's output is checked, never passed on as it is */
@@ -549,6 +590,7 @@ static int preview_spawn(struct preview_relay *pr, const char *text_sql, const s
                          bool earliest, long timeout_ms, char *err, size_t errsz)
 {
     pthread_once(&preview_worker_once, preview_find_worker);
+    pr->wrapped = cat->wrapped;
     if (!preview_worker_path[0]) {
         snprintf(err, errsz, "cannot find the worker binary");
         return -1;

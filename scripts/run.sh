@@ -26,15 +26,31 @@ chmod 0700 "$var/log" "$var/run"
 
 alive() { [ -f "$var/run/$1.pid" ] && kill -0 "$(cat "$var/run/$1.pid")" 2>/dev/null; }
 
-stop_one() {
-  local name=$1 pid
-  alive "$name" || { rm -f "$var/run/$name.pid"; return 0; }
-  pid=$(cat "$var/run/$name.pid")
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-  rm -f "$var/run/$name.pid"
-  echo "stopped $name"
+# Stops the named processes together: SIGTERM to each (each stops gracefully: the api finishes
+# its requests, the controlplane checkpoints and stops its workers), then up to 10 s for all of
+# them, then SIGKILL to any left.
+stop_all() {
+  local name pid stopping=()
+  for name in "$@"; do
+    if alive "$name"; then
+      pid=$(cat "$var/run/$name.pid")
+      kill -TERM "$pid" 2>/dev/null || true
+      stopping+=("$name:$pid")
+    else
+      rm -f "$var/run/$name.pid"
+    fi
+  done
+  for _ in $(seq 1 100); do
+    local left=0
+    for name in "${stopping[@]}"; do kill -0 "${name#*:}" 2>/dev/null && left=1; done
+    [ $left = 0 ] && break
+    sleep 0.1
+  done
+  for name in "${stopping[@]}"; do
+    kill -0 "${name#*:}" 2>/dev/null && kill -KILL "${name#*:}" 2>/dev/null || true
+    rm -f "$var/run/${name%%:*}.pid"
+    echo "stopped ${name%%:*}"
+  done
 }
 
 banner() {
@@ -55,12 +71,14 @@ Sign up (prints your API key once):
     -d '{"tenant":"acme","email":"you@example.com","password":"change me please"}' $url/v1/signup
 Then:
   curl --cacert $cert -H "Authorization: Bearer <api_key.key>" $url/v1/pipelines
+Or with the CLI (it keeps the key in ~/.config/sluice/config; see README.md, Quick start):
+  $root/${BUILD:-build}/rel/sluice signup --api-url $url --ca-file $cert \\
+    --tenant acme --email you@example.com --password-stdin
 MSG
 }
 
 if [ "${1:-start}" = stop ]; then
-  stop_one api
-  stop_one controlplane
+  stop_all api controlplane
   if [ -d "$var/pg/data" ]; then scripts/pg.sh stop "$var/pg"; echo "stopped PostgreSQL"; fi
   exit 0
 fi
@@ -71,6 +89,16 @@ if alive api; then
   echo "Sluice is already running (api pid $(cat "$var/run/api.pid"))."
   banner "https://localhost:$(cat "$var/run/api.port")"
   exit 0
+fi
+
+# The ports first, so that a busy one leaves nothing started behind (PostgreSQL included).
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  echo "run.sh: port $port is in use (another make run?); set SLUICE_API_PORT to another port" >&2
+  exit 1
+fi
+if (exec 3<>"/dev/tcp/127.0.0.1/$metrics_port") 2>/dev/null; then
+  echo "run.sh: port $metrics_port (the controlplane's metrics) is in use; set SLUICE_METRICS_PORT to another port" >&2
+  exit 1
 fi
 
 db_url=$(scripts/pg.sh start "$var/pg")
@@ -101,14 +129,6 @@ GRANT sluice_app TO sluice_api;
 SQL
 api_db_url=$(sed "s#://[^@]*@#://sluice_api:$api_password@#" <<<"$db_url")
 
-if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-  echo "run.sh: port $port is in use; set SLUICE_API_PORT to another port" >&2
-  exit 1
-fi
-if (exec 3<>"/dev/tcp/127.0.0.1/$metrics_port") 2>/dev/null; then
-  echo "run.sh: port $metrics_port is in use; set SLUICE_METRICS_PORT to another port" >&2
-  exit 1
-fi
 echo "$metrics_port" > "$var/run/metrics.port"
 
 cd "$var"

@@ -418,8 +418,12 @@ sluice_client *cli_client(struct cli *cli, int *code)
     cli->ca_file = pick(cli->ca_file, "SLUICE_CA_FILE", p.ca_file);
     cli->insecure = cli->insecure || p.insecure;
     if (!cli->api_url) {
-        *code = cli_usage_error(cli, "no API URL: pass --api-url, set SLUICE_API_URL, or run "
-                                     "`sluice login --api-url URL`");
+        *code = cli_usage_error(cli,
+                                "no API URL%s%s%s: pass --api-url, set SLUICE_API_URL, or sign up or log in "
+                                "first (`sluice signup --api-url URL ...`, `sluice login --api-url URL ...`), "
+                                "which saves it",
+                                cli->profile ? " in profile \"" : "", cli->profile ? cli->profile : "",
+                                cli->profile ? "\"" : "");
         return NULL;
     }
     long timeout = cli_timeout_ms(cli, 30000);

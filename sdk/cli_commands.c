@@ -95,17 +95,22 @@ static char *get_password(const struct cli *cli)
     return line;
 }
 
-/* Saves url and credentials in the profile; prints where. */
+/* Saves url and credentials in the profile; prints where. A relative --ca-file is saved as
+ * its absolute path, so the profile works from any directory (`--ca-file var/tls/cert.pem`
+ * given in the server's checkout, then `sluice get pipelines` anywhere else). */
 static int save_profile(struct cli *cli, const char *key)
 {
+    char *ca_abs = cli->ca_file && cli->ca_file[0] != '/' ? realpath(cli->ca_file, NULL) : NULL;
     struct cli_profile p = {
         .api_url = (char *)cli->api_url,
         .api_key = (char *)key,
-        .ca_file = (char *)cli->ca_file,
+        .ca_file = ca_abs ? ca_abs : (char *)cli->ca_file,
         .insecure = cli->insecure,
     };
     char errbuf[512], path[4096];
-    if (cli_profile_save(cli->profile, &p, errbuf, sizeof errbuf) < 0) {
+    int saved = cli_profile_save(cli->profile, &p, errbuf, sizeof errbuf);
+    free(ca_abs);
+    if (saved < 0) {
         fprintf(stderr, "sluice: %s\n", errbuf);
         return CLI_USAGE;
     }
@@ -395,9 +400,10 @@ static void print_status(json_t *status, json_t *events)
             printf("  task %s last error: %s\n", id, task_error);
         free(sandbox);
     }
-    printf("\nEvents (the last %zu):\n", json_array_size(events));
     if (json_array_size(events) == 0)
-        printf("  none\n");
+        printf("\nEvents:\n  none\n");
+    else
+        printf("\nEvents (the last %zu):\n", json_array_size(events));
     rows = event_rows(events);
     if (json_array_size(rows) > 0)
         cli_print_rows(rows, CLI_OUT_TABLE);
@@ -872,18 +878,24 @@ int cli_cmd_deactivate(struct cli *cli)
 
 /* ==== control plane reads ================================================================ */
 
+/* Prints a log line; user (may be NULL) counts them. */
 static int print_line(const char *line, void *user)
 {
     printf("%s\n", line);
     fflush(stdout);
+    if (user)
+        ++*(long *)user;
     return 0;
 }
 
 static int logs_named(struct cli *cli, enum sluice_kind kind, json_t *one, const char *id)
 {
     struct sluice_error err;
-    int rc = cli->follow ? sluice_logs_follow(cli->client, kind, id, cli->timeout_ms, print_line, NULL, &err)
-                         : sluice_logs(cli->client, kind, id, false, print_line, NULL, &err);
+    long lines = 0;
+    int rc = cli->follow ? sluice_logs_follow(cli->client, kind, id, cli->timeout_ms, print_line, &lines, &err)
+                         : sluice_logs(cli->client, kind, id, false, print_line, &lines, &err);
+    if (rc == 0 && lines == 0 && !cli->follow) /* like events: say so, on stderr */
+        fprintf(stderr, "no log lines for %s/%s\n", sluice_kind_name(kind), cli->argv[1]);
     return rc < 0 ? cli_report(&err) : CLI_OK;
 }
 
@@ -1076,6 +1088,27 @@ int cli_cmd_usage(struct cli *cli)
     return CLI_OK;
 }
 
+/* What a table of preview rows does not show, on stderr: why there are none, records that
+ * could not be read or evaluated (the first error), and the preview's own error. */
+static void preview_notes(struct cli *cli, json_t *out)
+{
+    if (cli->output != CLI_OUT_TABLE)
+        return;
+    json_int_t read = json_integer_value(json_object_get(out, "records_read"));
+    json_int_t skipped = json_integer_value(json_object_get(out, "skipped"));
+    const char *first = json_string_value(json_object_get(out, "first_error"));
+    const char *error = json_string_value(json_object_get(out, "error"));
+    bool latest = !cli->start || strcmp(cli->start, "earliest") != 0;
+    if (json_array_size(json_object_get(out, "rows")) == 0 && read == 0 && latest)
+        fprintf(stderr, "(no new records arrived while it waited; --start earliest reads the stored ones)\n");
+    else if (json_array_size(json_object_get(out, "rows")) == 0)
+        fprintf(stderr, "(%lld records read, none came out)\n", (long long)read);
+    if (skipped > 0)
+        fprintf(stderr, "%lld records skipped; the first: %s\n", (long long)skipped, first ? first : "-");
+    if (error)
+        fprintf(stderr, "error: %s\n", error);
+}
+
 int cli_cmd_preview(struct cli *cli)
 {
     char errbuf[512];
@@ -1102,6 +1135,7 @@ int cli_cmd_preview(struct cli *cli)
             if (cli->output == CLI_OUT_TABLE)
                 preview_rows_with_ops(out);
             print_answer(cli, out);
+            preview_notes(cli, out);
             code = CLI_OK;
         }
     }

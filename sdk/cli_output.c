@@ -67,6 +67,26 @@ static const struct column kind_columns[SLUICE_KIND_COUNT][MAX_COLUMNS] = {
     [SLUICE_KIND_USER] = {{"EMAIL", "email"}, {"ROLE", "role"}, {"ID", "id"}, {"CREATED", "created_at"}},
 };
 
+/* A DOUBLE as the fewest significant digits that read back as the same value (1985359.252,
+ * not %g's 1.98536e+06 nor %.17g's 1985359.2520000001), as Flink prints a DOUBLE. */
+static char *real_text(double d)
+{
+    char *s = NULL;
+    int digits = 1; /* at least the integer part's digits, so 100.0 is 100 and not 1e+02 */
+    for (double x = d < 0 ? -d : d; x >= 10 && digits < 18; x /= 10)
+        digits++;
+    if (digits > 17) /* too long for 17 digits: exponent form, as short as it reads back */
+        digits = 1;
+    for (; digits <= 17; digits++) {
+        free(s);
+        if (asprintf(&s, "%.*g", digits, d) < 0)
+            return NULL;
+        if (strtod(s, NULL) == d)
+            break;
+    }
+    return s;
+}
+
 /* Text of a cell (malloc'd). */
 static char *cell_text(json_t *v)
 {
@@ -80,11 +100,8 @@ static char *cell_text(json_t *v)
             return NULL;
         return s;
     }
-    if (json_is_real(v)) {
-        if (asprintf(&s, "%g", json_real_value(v)) < 0)
-            return NULL;
-        return s;
-    }
+    if (json_is_real(v))
+        return real_text(json_real_value(v));
     if (json_is_boolean(v))
         return strdup(json_is_true(v) ? "true" : "false");
     return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -227,13 +244,41 @@ void cli_print_rows(json_t *rows, enum cli_output format)
     print_table(cells, nrows, ncols);
 }
 
+/* value as JSON laid out as json_dumps(JSON_INDENT(2)) does, at depth (its indentation / 2),
+ * but with each real in its shortest exact form (1985359.252; jansson prints 17 digits,
+ * 1985359.2520000001), keeping a ".0" on a whole one so that it reads back as a real. */
+static void write_json(FILE *f, json_t *v, int depth)
+{
+    bool object = json_is_object(v);
+    size_t n = object ? json_object_size(v) : json_is_array(v) ? json_array_size(v) : 0;
+    if ((object || json_is_array(v)) && n > 0) {
+        void *it = object ? json_object_iter(v) : NULL;
+        fputc(object ? '{' : '[', f);
+        for (size_t i = 0; i < n; i++) {
+            fprintf(f, "%s\n%*s", i ? "," : "", (depth + 1) * 2, "");
+            if (object) {
+                json_t *key = json_string(json_object_iter_key(it));
+                char *k = json_dumps(key, JSON_ENCODE_ANY);
+                fprintf(f, "%s: ", k ? k : "\"\"");
+                free(k);
+                json_decref(key);
+            }
+            write_json(f, object ? json_object_iter_value(it) : json_array_get(v, i), depth + 1);
+            it = object ? json_object_iter_next(v, it) : NULL;
+        }
+        fprintf(f, "\n%*s%c", depth * 2, "", object ? '}' : ']');
+        return;
+    }
+    char *text = json_is_real(v) ? real_text(json_real_value(v)) : json_dumps(v, JSON_ENCODE_ANY);
+    fprintf(f, "%s%s", text ? text : "null", text && json_is_real(v) && !strpbrk(text, ".en") ? ".0" : "");
+    free(text);
+}
+
 void cli_print_value(json_t *value, enum cli_output format)
 {
     if (format == CLI_OUT_JSON) {
-        char *text = json_dumps(value, JSON_INDENT(2) | JSON_ENCODE_ANY);
-        if (text)
-            printf("%s\n", text);
-        free(text);
+        write_json(stdout, value, 0);
+        fputc('\n', stdout);
         return;
     }
     fflush(stdout);

@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -538,6 +539,11 @@ static void error_from_transport(const sluice_client *c, CURLcode rc, const char
                rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM;
     if (rc == CURLE_OPERATION_TIMEDOUT)
         sdk_error_set(err, SLUICE_E_TIMEOUT, "no answer from %s in time: %s", c->base_url, why);
+    else if (c->ca_file && access(c->ca_file, R_OK) != 0)
+        sdk_error_set(err, SLUICE_E_TRANSPORT,
+                      "cannot read the CA certificate file %s (%s%s); pass the server's certificate with "
+                      "--ca-file (or SLUICE_CA_FILE), or set ca_file in the profile",
+                      c->ca_file, strerror(errno), c->ca_file[0] == '/' ? "" : ", relative to the current directory");
     else if (tls)
         sdk_error_set(err, SLUICE_E_TRANSPORT,
                       "TLS failure talking to %s: %s; pass the server's certificate with "

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "dataplane/codec/debezium.h"
 #include "dataplane/kafka/kafka_admin.h"
 #include "dataplane/kafka/kafka_eos.h"
@@ -165,6 +166,14 @@ struct kafka_default {
     const char *key, *value;
 };
 
+/* librdkafka's log lines (its own "%3|<time>|FAIL|..." on stderr by default) through this
+ * process's logger, as "kafka FAIL: ..." at the matching level, like every other line. */
+static void kafka_log_line(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    enum log_level l = level <= 3 ? LOG_ERROR : level == 4 ? LOG_WARN : level <= 6 ? LOG_INFO : LOG_DEBUG;
+    log_at(l, "kafka %s: %s", fac, buf);
+}
+
 /* A client of the given type from the stream's properties on top of defaults[ndefaults]; opaque
  * and on_delivery (may be NULL) go to its configuration. NULL with err on bad options. */
 static rd_kafka_t *kafka_client_new(rd_kafka_type_t type, const struct stream_property *props, int nprops,
@@ -181,6 +190,7 @@ static rd_kafka_t *kafka_client_new(rd_kafka_type_t type, const struct stream_pr
         return NULL;
     }
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set_log_cb(conf, kafka_log_line);
     for (int i = 0; i < ndefaults; i++)
         if (rd_kafka_conf_set(conf, defaults[i].key, defaults[i].value, e, sizeof e) != RD_KAFKA_CONF_OK)
             goto bad;

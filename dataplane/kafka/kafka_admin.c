@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/log.h"
+
 #define KAFKA_ADMIN_TIMEOUT_MS 10000
 /* A cluster without a controller in its metadata (the mock cluster has none, and no CreateTopics)
  * keeps a CreateTopics waiting for one: after this, auto-creation is tried. */
@@ -34,11 +36,20 @@ bool kafka_is_stream_topic(const char *topic)
            kafka_is_uuid(topic + 7) && topic[7 + 36] == '-' && kafka_is_uuid(topic + 7 + 36 + 1);
 }
 
+/* librdkafka's log lines (its own "%3|<time>|FAIL|..." on stderr by default) through this
+ * process's logger, as "kafka FAIL: ..." at the matching level, like every other line. */
+static void kafka_log_line(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    enum log_level l = level <= 3 ? LOG_ERROR : level == 4 ? LOG_WARN : level <= 6 ? LOG_INFO : LOG_DEBUG;
+    log_at(l, "kafka %s: %s", fac, buf);
+}
+
 /* A producer (the admin API runs on any client) on servers; NULL with err. */
 static rd_kafka_t *kafka_admin_client(const char *servers, char *err, size_t errlen)
 {
     char e[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set_log_cb(conf, kafka_log_line);
     if (rd_kafka_conf_set(conf, "bootstrap.servers", servers, e, sizeof e) != RD_KAFKA_CONF_OK ||
         rd_kafka_conf_set(conf, "allow.auto.create.topics", "true", e, sizeof e) != RD_KAFKA_CONF_OK ||
         rd_kafka_conf_set(conf, "log.connection.close", "false", e, sizeof e) != RD_KAFKA_CONF_OK) {

@@ -18,6 +18,7 @@ assert_eq "$url" "https://localhost:$SLUICE_API_PORT" "printed URL"
 cert="$SLUICE_VAR_DIR/tls/cert.pem"
 assert_contains "$out" "$cert" "certificate path printed"
 assert_contains "$out" "/v1/signup" "signup line printed"
+assert_contains "$out" "/rel/sluice signup --api-url $url --ca-file $cert" "the CLI's signup line printed"
 [ "$(stat -c %a "$SLUICE_VAR_DIR/master.key")" = 600 ] || fail "master key mode 0600"
 
 resp=$(curl -sS --cacert "$cert" -w '\n%{http_code}' -H 'Content-Type: application/json' \
@@ -88,9 +89,27 @@ again=$("$SLUICE_ROOT/scripts/run.sh" 2>&1) || fail "second run.sh failed"
 assert_contains "$again" "already running" "second run is idempotent"
 assert_contains "$again" "$url" "second run prints the URL"
 
+# A second instance on a port in use says which and starts nothing, PostgreSQL included.
+busy=$(SLUICE_VAR_DIR="$TEST_TMP/var2" "$SLUICE_ROOT/scripts/run.sh" 2>&1) && fail "run.sh on a busy port succeeded: $busy"
+assert_contains "$busy" "port $SLUICE_API_PORT is in use (another make run?); set SLUICE_API_PORT" "the busy port named"
+[ -e "$TEST_TMP/var2/pg/data" ] && fail "run.sh on a busy port started PostgreSQL: $(ls "$TEST_TMP/var2/pg")"
+busy=$(SLUICE_VAR_DIR="$TEST_TMP/var2" SLUICE_API_PORT=$(free_port) "$SLUICE_ROOT/scripts/run.sh" 2>&1) &&
+  fail "run.sh on a busy metrics port succeeded: $busy"
+assert_contains "$busy" "port $SLUICE_METRICS_PORT (the controlplane's metrics) is in use; set SLUICE_METRICS_PORT" "the busy metrics port named"
+[ -e "$TEST_TMP/var2/pg/data" ] && fail "run.sh on a busy metrics port started PostgreSQL"
+
 pid=$(cat "$SLUICE_VAR_DIR/run/api.pid")
 "$SLUICE_ROOT/scripts/run.sh" stop
 kill -0 "$pid" 2>/dev/null && fail "api still running after stop"
 kill -0 "$cp_pid" 2>/dev/null && fail "controlplane still running after stop"
 [ -f "$SLUICE_VAR_DIR/pg/data/postmaster.pid" ] && fail "PostgreSQL still running after stop"
-echo ok
+
+# make run again: the same account, resources and stream data, and the pipeline runs again.
+"$SLUICE_ROOT/scripts/run.sh" >"$TEST_TMP/again.out" 2>&1 || { cat "$TEST_TMP/again.out"; fail "run.sh after stop failed"; }
+running() { [ "$(cli get pipeline big-bids -o json | jq -r .actual_state)" = running ]; }
+wait_for 30 running || fail "big-bids is not running again after a restart: $(cli get pipelines 2>&1)"
+cli get connections -o name | grep -qx connection/nexmark || fail "the connection is gone after a restart"
+again=$(cd "$SLUICE_ROOT" && cli preview --sql 'SELECT * FROM big_bids' --start earliest --limit 3 2>&1) ||
+  fail "preview after a restart: $again"
+[ "$(grep -cE '^[0-9]+ +[0-9]+ ' <<<"$again")" = 3 ] || fail "the stored records are back after a restart: $again"
+echo ok # (the trap stops it)

@@ -54,6 +54,29 @@ assert_eq "$(jq -c .rows <<<"$RESP")" '[{"auction":3,"channel":"web"},{"auction"
 assert_eq "$(jq -c '[.records_read, .skipped, .truncated]' <<<"$RESP")" '[7,1,false]' "counters"
 assert_contains "$(jq -r .first_error <<<"$RESP")" "partition 0, offset 3:" "first_error names the record"
 
+# A DOUBLE comes out as the worker wrote it, in its shortest exact form (9.08, 18.16), not in
+# jansson's 17 digits (9.0800000000000001).
+preview '{"sql":"SELECT CAST(price AS DOUBLE) * 0.908 AS usd FROM bids","start":"earliest","limit":2}'
+expect 200
+assert_contains "$RESP" '"rows":[{"usd":9.08},{"usd":18.16}]' "DOUBLEs in their shortest form"
+# So do a stream's records, as they were written (a record that is not JSON as a string).
+PRICES=$(create_id /v1/streams '{"name":"prices","schema":{"fields":[{"name":"usd","type":"DOUBLE"}]}}')
+printf '{"usd":9.08,"n":[1,2.5]}\nnot json\n' | "$logtool" append "$DATA/tenants/$ACME/streams/$PRICES"
+call GET "/v1/streams/$PRICES/records"
+expect 200
+assert_eq "$(jq -c '[.start_offset, .end_offset, .next_offset]' <<<"$RESP")" '[0,2,2]' "the records' offsets"
+assert_contains "$RESP" '"items":[{"partition":0,"offset":0,"op":"+I","value":{"usd":9.08,"n":[1,2.5]}},{"partition":0,"offset":1,"op":"+I","value":"not json"}]' \
+  "records as written"
+
+# A row error's position is in the caller's SQL: a bare SELECT's lines (it is compiled behind a
+# line of its own), an INSERT's as they are.
+preview '{"sql":"SELECT auction,\n  CAST(channel AS BIGINT) AS n FROM bids","start":"earliest","timeout_ms":300}'
+expect 200
+assert_contains "$(jq -r .first_error <<<"$RESP")" "partition 0, offset 0: line 2, column 3: cannot cast" "a SELECT's row error at its line"
+preview '{"sql":"INSERT INTO casted\nSELECT auction,\n  CAST(channel AS BIGINT) AS n FROM bids","start":"earliest","timeout_ms":300}'
+expect 200
+assert_contains "$(jq -r .first_error <<<"$RESP")" "partition 0, offset 0: line 3, column 3: cannot cast" "an INSERT's row error at its line"
+
 # ---- a windowed aggregate: closed windows, then the open one at the timeout ---------------------
 preview '{"sql":"SELECT window_start, COUNT(*) AS bids, SUM(price) AS total\nFROM TABLE(TUMBLE(TABLE bids, DESCRIPTOR(date_time), INTERVAL '"'2'"' SECOND))\nGROUP BY window_start, window_end","start":"earliest","timeout_ms":300}'
 expect 200

@@ -57,6 +57,15 @@ KPORT=$(free_port)
 CLOSED=$(create_id /v1/connections "{\"name\":\"closed\",\"connector\":\"kafka\",\"type\":\"sink\",\"stream\":\"pricey\",
   \"properties\":{\"topic\":\"pricey\",\"properties.bootstrap.servers\":\"127.0.0.1:$KPORT\"}}")
 checked "$CLOSED" false false false "cannot read the metadata of Kafka at 127.0.0.1:$KPORT"
+# librdkafka's own lines go through sluiced's logger (time, level, "kafka FAIL: ..."), not its
+# raw "%3|<epoch>|FAIL|rdkafka#producer-1| ..." on stderr.
+printf "CREATE TABLE k (a BIGINT) WITH ('connector' = 'kafka', 'topic' = 't', 'format' = 'json',
+  'properties.bootstrap.servers' = '127.0.0.1:%s');\nCREATE TABLE o (a BIGINT);\nINSERT INTO o SELECT a FROM k;\n" \
+  "$KPORT" >"$TEST_TMP/closed.sql"
+timeout 2 "$SLUICED" run "$TEST_TMP/closed.sql" --bounded --data-dir "$TEST_TMP/closed-data" 2>"$TEST_TMP/closed.err" || true
+grep -Eq '^[0-9T:.-]+Z error kafka FAIL: .*127\.0\.0\.1:'"$KPORT"'.*Connection refused' "$TEST_TMP/closed.err" ||
+  fail "librdkafka's connect failure through the logger: $(cat "$TEST_TMP/closed.err")"
+grep -Eq '^%[0-9]\|' "$TEST_TMP/closed.err" && fail "librdkafka's raw log lines on stderr: $(cat "$TEST_TMP/closed.err")"
 
 in_stream() { call GET "/v1/streams/$BIDS/records?limit=1"; jq -r .end_offset <<<"$RESP"; }
 has() { [ "$(in_stream)" -ge "$1" ]; }

@@ -109,6 +109,9 @@ assert_contains "$out" "connector: datagen" "yaml resource"
 assert_contains "$out" "rate: '1000'" "yaml keeps strings that look like numbers quoted"
 run "$S" describe stream bids
 assert_contains "$out" "delay_ms: 4000" "describe"
+run "$S" describe pipeline bids-usd
+expect_exit 0 "describe a pipeline never activated"
+assert_contains "$out" $'\nEvents:\n  none' "describe says there are no events yet"
 run "$S" get secrets -o json
 assert_eq "$(jq -r '.[0].name' <<<"$out")" webhook-token "secret listed"
 jq -e '.[0] | has("value") | not' <<<"$out" >/dev/null || fail "a secret's value must never be returned"
@@ -315,7 +318,7 @@ run "$S" get
 expect_exit 2 "missing kind"
 run "$S" get streams --profile nowhere
 expect_exit 2 "a profile without a URL"
-assert_contains "$err" "no API URL" "missing URL message"
+assert_contains "$err" 'no API URL in profile "nowhere": pass --api-url, set SLUICE_API_URL, or sign up or log in first' "missing URL message"
 
 # an untrusted certificate is refused unless --insecure
 run "$S" get streams --ca-file /etc/ssl/certs/ca-certificates.crt

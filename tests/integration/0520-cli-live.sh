@@ -32,6 +32,18 @@ run "$S" get pipeline bids-usd
 expect_exit 0 "get pipeline as a table"
 grep -Eq 'bids-usd .*running' <<<"$out" || fail "the table shows the state: [$out]"
 
+# ---- the SDK's first program (README: examples/list_pipelines.c) ----------------------------
+cc -std=c11 -Wall -Wextra -Werror -I"$SLUICE_ROOT/sdk" -o "$TEST_TMP/list_pipelines" \
+  "$SLUICE_ROOT/examples/list_pipelines.c" "$SLUICE_ROOT/${BUILD:-build}/rel/libsluice.a" \
+  $(pkg-config --libs jansson libcurl) -lpthread || fail "examples/list_pipelines.c does not build"
+key=$(awk '$1 == "api_key" { print $3; exit }' "$HOME/.config/sluice/config")
+run env SLUICE_API_URL="$API" SLUICE_API_KEY="$key" SLUICE_CA_FILE="$CACERT" "$TEST_TMP/list_pipelines"
+expect_exit 0 "examples/list_pipelines"
+assert_eq "$out" "bids-usd running running" "the example lists the pipeline with its states"
+run env SLUICE_API_URL="$API" SLUICE_API_KEY=sk_wrong SLUICE_CA_FILE="$CACERT" "$TEST_TMP/list_pipelines"
+expect_exit 1 "examples/list_pipelines with a wrong key"
+assert_contains "$err" "[unauthenticated, request id req_" "the example names the error and the request"
+
 # ---- logs ------------------------------------------------------------------------------------
 run "$S" logs pipeline bids-usd
 expect_exit 0 "logs"
@@ -57,6 +69,7 @@ grep -Eq '^RESOURCE +RECORDS_IN +RECORDS_OUT ' <<<"$out" || fail "usage table he
 grep -Eq '^pipeline/bids-usd +[0-9]+ ' <<<"$out" || fail "usage table names the pipeline: [$out]"
 grep -Eq '^connection/nexmark-source +[0-9]+ ' <<<"$out" || fail "usage table names the connection: [$out]"
 grep -q 'RESOURCE_ID' <<<"$out" && fail "usage table shows ids: [$out]"
+awk 'NR > 1 { print $6 }' <<<"$out" | grep -Evq '^[0-9]+(\.[0-9]{1,3})?$' && fail "task seconds to the millisecond: [$out]"
 run "$S" usage -o json
 assert_eq "$(jq -r '.items[] | select(.resource == "pipeline/bids-usd") | .resource_kind' <<<"$out")" pipeline "usage json keeps the ids"
 run "$S" usage --from 2026-01-01T00:00:00Z --to 2026-01-02T00:00:00Z --group-by day -o json
@@ -66,6 +79,31 @@ assert_eq "$(jq -c '[.from, .to, .group_by, (.items | length)]' <<<"$out")" \
 run "$S" usage --group-by week
 expect_exit 1 "usage grouped by an unknown field"
 assert_contains "$err" "group_by must be resource, minute, hour, day or total" "the server's message"
+
+# ---- preview as a table: DOUBLEs as numbers, and what a table does not show -------------------
+run "$S" preview --sql 'SELECT auction, price FROM bids_usd' --start earliest --limit 5
+expect_exit 0 "preview of the DOUBLE prices"
+prices=$(awk 'NR > 1 { print $2 }' <<<"$out")
+[ "$(wc -l <<<"$prices")" = 5 ] || fail "five rows: [$out]"
+grep -Evq '^[0-9]+(\.[0-9]+)?$' <<<"$prices" && fail "DOUBLE cells are plain decimals (0.908 * price), no exponent: [$out]"
+run "$S" preview --sql 'SELECT auction FROM bids WHERE price < 0' --start earliest --limit 5 --timeout 2s
+expect_exit 0 "preview with no rows"
+assert_contains "$err" "records read, none came out" "an empty preview says what it read"
+run "$S" preview --sql 'SELECT auction,
+  CAST(channel AS BIGINT) AS n FROM bids' --start earliest --limit 5 --timeout 2s
+expect_exit 0 "preview whose rows all fail"
+assert_contains "$err" "records skipped; the first: partition " "the skipped records are reported"
+assert_contains "$err" "line 2, column 3: cannot cast" "at the line of the preview's own SQL"
+
+# ---- a relative --ca-file is saved as an absolute path; an unreadable one is named -----------
+(cd "$(dirname "$CACERT")" && "$S" login --profile rel --api-url "$API" --ca-file cert.pem --email ops@live.io \
+  --password 'pass phrase 1' >/dev/null) || fail "login with a relative --ca-file"
+grep -qx "ca_file = $(realpath "$CACERT")" "$HOME/.config/sluice/config" || fail "the profile keeps the CA file's absolute path: $(cat "$HOME/.config/sluice/config")"
+run "$S" whoami --profile rel
+expect_exit 0 "the profile works from another directory"
+run env SLUICE_CA_FILE=no-such.pem "$S" whoami
+expect_exit 1 "a CA file that does not exist"
+assert_contains "$err" "cannot read the CA certificate file no-such.pem (No such file or directory, relative to the current directory)" "the CA file named"
 
 # ---- logs -f while deactivate --wait ---------------------------------------------------------
 # The backlog, then the deactivation's lines while following; --timeout ends it.
@@ -94,6 +132,10 @@ expect_exit 0 "activate the connection again"
 printf 'INSERT INTO bids_usd SELECT auction, bidder, CAST(price / (price - price) AS DOUBLE) AS price, dateTime FROM bids\n' >"$TEST_TMP/q.sql"
 run "$S" create pipeline --name crashy --sql-file "$TEST_TMP/q.sql"
 expect_exit 0 "create a pipeline that divides by zero"
+run "$S" logs pipeline crashy
+expect_exit 0 "logs of a pipeline never started"
+assert_eq "$out" "" "no lines"
+assert_eq "$err" "no log lines for pipeline/crashy" "says that there are none"
 run "$S" activate pipeline crashy --wait --timeout 20s
 expect_exit 1 "activate --wait on a pipeline that crash-loops"
 assert_contains "$err" "pipeline/crashy failed: " "the failure names the pipeline"

@@ -12,6 +12,7 @@
 #include "api/ratelimit.h"
 #include "api/resources.h"
 #include "api/router.h"
+#include "dataplane/sql/sql.h"
 #include "tests/unit/check_main.h"
 
 static int h_list(struct api_request *r, struct api_response *s) { return 0; }
@@ -320,6 +321,34 @@ START_TEST(test_pipeline_sql_check_lookup_table)
 }
 END_TEST
 
+/* EXPLAIN derives a sink that does not exist, so an updating query explains (its sink updating);
+ * an append-only stream that exists still refuses it, as a create does. */
+START_TEST(test_explain_derived_sink_takes_updates)
+{
+    struct pipeline_sql_error e;
+    struct plan_explain x;
+    int lookups = 0;
+    ck_assert_int_eq(pipeline_explain_sql("INSERT INTO totals SELECT auction, COUNT(*) AS n FROM bids GROUP BY auction",
+                                          test_stream_schema, &lookups, NULL, 0, &x, &e),
+                     0);
+    ck_assert_int_ge(x.n, 3);
+    ck_assert_str_eq(x.ops[0].name, "Sink(table=[totals])");
+    ck_assert_int_eq(x.ops[0].updating, 1);
+    plan_explain_free(&x);
+    ck_assert_int_eq(
+        pipeline_explain_sql("INSERT INTO out SELECT auction, COUNT(*) AS price FROM bids GROUP BY auction",
+                             test_stream_schema, &lookups, NULL, 0, &x, &e),
+        -1);
+    ck_assert_msg(strstr(e.message, "append-only stream \"out\" doesn't support consuming update changes") != NULL,
+                  "%s", e.message);
+    /* another error of a query into a missing sink is its own */
+    ck_assert_int_eq(pipeline_explain_sql("INSERT INTO totals SELECT prise, COUNT(*) AS n FROM bids GROUP BY prise",
+                                          test_stream_schema, &lookups, NULL, 0, &x, &e),
+                     -1);
+    ck_assert_msg(strstr(e.message, "prise") != NULL, "%s", e.message);
+}
+END_TEST
+
 /* Every route the server answers is in the built-in openapi.json, with its method; and every
  * documented operation is a route (the document describes this API, no more, no less). */
 START_TEST(test_openapi_matches_routes)
@@ -373,6 +402,7 @@ int main(void)
     tcase_add_test(tc, test_uuid_and_if_match);
     tcase_add_test(tc, test_ratelimit_bucket);
     tcase_add_test(tc, test_openapi_matches_routes);
+    tcase_add_test(tc, test_explain_derived_sink_takes_updates);
     tcase_add_test(tc, test_pipeline_sql_check);
     tcase_add_test(tc, test_pipeline_sql_check_join);
     tcase_add_test(tc, test_pipeline_sql_check_lookup_table);

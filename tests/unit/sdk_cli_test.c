@@ -415,6 +415,57 @@ START_TEST(test_yaml_output_reads_back_the_same)
 }
 END_TEST
 
+/* A DOUBLE cell is the shortest text that reads back as the same number, never in exponent
+ * form while it fits 17 digits (0.908 * 2186519 is 1985359.252, which %g showed as 1.98536e+06). */
+START_TEST(test_double_cells_read_back)
+{
+    static const struct {
+        double value;
+        const char *text;
+    } cases[] = {
+        {0.908 * 2186519, "1985359.252"},
+        {0.908 * 95232, "86470.656"},
+        {0.1, "0.1"},
+        {100.0, "100"},
+        {-2.5, "-2.5"},
+        {1e300, "1e+300"},
+        {2e16, "20000000000000000"},
+        {1.0 / 3, "0.3333333333333333"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *v = json_real(cases[i].value);
+        char *text = cell_text(v);
+        ck_assert_str_eq(text, cases[i].text);
+        free(text);
+        json_decref(v);
+    }
+}
+END_TEST
+
+/* -o json: laid out as jansson's JSON_INDENT(2), reals in their shortest exact form, and it
+ * reads back as the same value. */
+START_TEST(test_json_output_keeps_short_reals)
+{
+    json_t *v = json_pack("{s:f, s:f, s:[i, s, b, n], s:{}, s:[], s:{s:s}}", "usd", 0.908 * 2186519, "whole", 100.0,
+                          "list", 7, "a\"b", 1, "empty", "none", "nested", "k", "v");
+    ck_assert_ptr_nonnull(v);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    write_json(f, v, 0);
+    fclose(f);
+    ck_assert_str_eq(text, "{\n  \"usd\": 1985359.252,\n  \"whole\": 100.0,\n  \"list\": [\n    7,\n    \"a\\\"b\",\n"
+                           "    true,\n    null\n  ],\n  \"empty\": {},\n  \"none\": [],\n  \"nested\": {\n"
+                           "    \"k\": \"v\"\n  }\n}");
+    json_t *back = json_loads(text, 0, NULL);
+    ck_assert_ptr_nonnull(back);
+    ck_assert(json_equal(back, v));
+    json_decref(back);
+    free(text);
+    json_decref(v);
+}
+END_TEST
+
 START_TEST(test_output_format_names)
 {
     enum cli_output o;
@@ -440,6 +491,8 @@ int main(void)
     tcase_add_test(tc, test_changed_fields_skip_secret_values);
     tcase_add_test(tc, test_yaml_output_reads_back_the_same);
     tcase_add_test(tc, test_output_format_names);
+    tcase_add_test(tc, test_double_cells_read_back);
+    tcase_add_test(tc, test_json_output_keeps_short_reals);
     suite_add_tcase(s, tc);
     TCase *tp = tcase_create("profiles");
     tcase_add_checked_fixture(tp, setup_home, teardown_home);
