@@ -2095,6 +2095,23 @@ int resource_update(struct api_request *req, struct api_response *resp)
     return resource_reply_fetched(req, k, id, resp);
 }
 
+/* The name of resource id of kind k into out, quoted ("\"clicks\""), or its id when it has none
+ * to read: what a message names it by, as the user named it. */
+static void resource_quoted_name(struct api_request *req, const struct resource_kind *k, const char *id, char *out,
+                                 size_t outsz)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT name FROM %s WHERE id = $1", k->table);
+    const char *params[] = {id};
+    struct db_error dberr;
+    PGresult *res = db_query(req->db, sql, 1, params, &dberr);
+    if (res && PQntuples(res) == 1)
+        snprintf(out, outsz, "\"%s\"", PQgetvalue(res, 0, 0));
+    else
+        snprintf(out, outsz, "%s", id);
+    PQclear(res);
+}
+
 int resource_delete(struct api_request *req, struct api_response *resp)
 {
     const struct resource_kind *k = resource_of(req);
@@ -2107,8 +2124,10 @@ int resource_delete(struct api_request *req, struct api_response *resp)
         if (!res)
             return -1;
         if (PQntuples(res) > 0) {
+            char name[300];
+            resource_quoted_name(req, k, id, name, sizeof name);
             api_fail(resp, API_CONFLICT, json_pack("{s:s}", "used_by", PQgetvalue(res, 0, 0)),
-                     "%s %s is used by %s; delete or change that first", k->kind, id, PQgetvalue(res, 0, 0));
+                     "%s %s is used by %s; delete or change that first", k->kind, name, PQgetvalue(res, 0, 0));
             PQclear(res);
             return -1;
         }
@@ -2118,9 +2137,12 @@ int resource_delete(struct api_request *req, struct api_response *resp)
     snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = $1", k->table);
     struct db_error dberr;
     if (db_exec(req->db, sql, 1, params, &dberr) < 0) {
-        if (strcmp(dberr.sqlstate, "23503") == 0)
+        if (strcmp(dberr.sqlstate, "23503") == 0) {
+            char name[300];
+            resource_quoted_name(req, k, id, name, sizeof name);
             return api_fail(resp, API_CONFLICT, NULL,
-                            "%s %s is used by a connection or pipeline; delete or change that first", k->kind, id);
+                            "%s %s is used by a connection or pipeline; delete or change that first", k->kind, name);
+        }
         return api_fail_db(resp, &dberr);
     }
     if (resource_record_change(req, k->kind, id, "delete", k->runnable, resp) < 0)

@@ -149,8 +149,11 @@ assert_eq "$(jq -r '.desired_state, .generation' <<<"$RESP" | paste -sd/)" "stop
 # A stream in use cannot be deleted; the others can, and are gone afterwards.
 call DELETE "/v1/streams/$STREAM_ID"; expect 409 conflict
 assert_eq "$(jq -r .error.details.used_by <<<"$RESP")" 'connection "bids-in"' "conflict names the user"
+assert_eq "$(jq -r .error.message <<<"$RESP")" 'stream "bids" is used by connection "bids-in"; delete or change that first' \
+  "the message names both by name"
 call DELETE "/v1/secrets/$SECRET_ID"; expect 409 conflict
 assert_eq "$(jq -r .error.details.used_by <<<"$RESP")" 'connection "bids-in"' "secret in use"
+assert_contains "$(jq -r .error.message <<<"$RESP")" 'secret "kafka-password" is used by' "the secret by its name"
 call DELETE "/v1/pipelines/$PIPE_ID"; expect 204
 call GET "/v1/pipelines/$PIPE_ID"; expect 404 not_found
 call DELETE "/v1/pipelines/$PIPE_ID"; expect 404 not_found
