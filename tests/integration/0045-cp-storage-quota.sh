@@ -61,6 +61,7 @@ call GET "/v1/connections/$C/logs?contains=storage%20quota's%20refusal"; expect 
 assert_contains "$RESP" "holds what was written before the storage quota's refusal" "the checkpoint at the refusal, logged"
 
 # Hostile: a plan's quota of 0. The task fails at once and writes nothing.
+FIRST_TOKEN=$TOKEN
 signup zero-corp
 TOKEN=$KEY
 Z=$TENANT_ID
@@ -72,4 +73,8 @@ wait_for 30 is_failed "$ZC" || fail "the connection under a quota of 0 did not f
 no_loop "$ZC"
 assert_contains "$(jq -r .last_error <<<"$RESP")" "hold 0 bytes of the plan's 0 (max_storage_bytes)" "last_error names the quota of 0"
 assert_eq "$(records "$ZS")" 0 "nothing written under a quota of 0"
+# Hostile: another tenant cannot restart this failed connection by activating it.
+zgen=$(sql "SELECT generation FROM connections WHERE id = '$ZC'")
+TOKEN=$FIRST_TOKEN call POST "/v1/connections/$ZC/activate"; expect 404 not_found
+assert_eq "$(sql "SELECT generation FROM connections WHERE id = '$ZC'")" "$zgen" "another tenant's activate changed nothing"
 echo "ok"
