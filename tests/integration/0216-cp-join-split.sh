@@ -100,23 +100,20 @@ partition() { # partition STREAM_ID N: its rows, one a line (logtool reads a dir
   ln -sfn "$streams/$1/$2" "$TEST_TMP/p-$1-$2/0"
   "$logtool" cat "$TEST_TMP/p-$1-$2"
 }
-partition "$ONE" 0 | sort >"$TEST_TMP/one"
-partition "$TWO" 0 >"$TEST_TMP/two0"
-partition "$TWO" 1 >"$TEST_TMP/two1"
-sort "$TEST_TMP/two0" "$TEST_TMP/two1" >"$TEST_TMP/two"
-assert_eq "$(wc -l <"$TEST_TMP/one")" "$((people * 3))" "one task: a row per auction (each seller is a person)"
-[ -s "$TEST_TMP/two0" ] && [ -s "$TEST_TMP/two1" ] || fail "a task of the split pipeline wrote nothing: the keys were not split"
-cmp -s "$TEST_TMP/one" "$TEST_TMP/two" ||
-  { diff "$TEST_TMP/one" "$TEST_TMP/two" | head -5; fail "two tasks split by key differ from one task"; }
-echo "one task: $(wc -l <"$TEST_TMP/one") rows; two tasks: $(wc -l <"$TEST_TMP/two0") + $(wc -l <"$TEST_TMP/two1"), equal"
-
-partition "$WONE" 0 | sort >"$TEST_TMP/wone"
-partition "$WTWO" 0 >"$TEST_TMP/wtwo0"
-partition "$WTWO" 1 >"$TEST_TMP/wtwo1"
-sort "$TEST_TMP/wtwo0" "$TEST_TMP/wtwo1" >"$TEST_TMP/wtwo"
-assert_eq "$(jq -s 'map(.n) | add' "$TEST_TMP/wone")" "$((people * 3))" "one task: every auction counted once"
-[ -s "$TEST_TMP/wtwo0" ] && [ -s "$TEST_TMP/wtwo1" ] || fail "a task of the split window aggregate wrote nothing"
-cmp -s "$TEST_TMP/wone" "$TEST_TMP/wtwo" ||
-  { diff "$TEST_TMP/wone" "$TEST_TMP/wtwo" | head -5; fail "two tasks of the window aggregate differ from one task"; }
-echo "window aggregate: one task $(wc -l <"$TEST_TMP/wone") rows; two tasks: $(wc -l <"$TEST_TMP/wtwo0") + $(wc -l <"$TEST_TMP/wtwo1"), equal"
+# split_equal NAME ONE TWO: the rows of TWO's two sink partitions (one a task, each non-empty)
+# equal ONE's, the one task's; the sorted rows are left in $TEST_TMP/NAME.one
+split_equal() {
+  partition "$2" 0 | sort >"$TEST_TMP/$1.one"
+  partition "$3" 0 >"$TEST_TMP/$1.two0"
+  partition "$3" 1 >"$TEST_TMP/$1.two1"
+  sort "$TEST_TMP/$1.two0" "$TEST_TMP/$1.two1" >"$TEST_TMP/$1.two"
+  [ -s "$TEST_TMP/$1.two0" ] && [ -s "$TEST_TMP/$1.two1" ] || fail "a task of the split $1 wrote nothing: the keys were not split"
+  cmp -s "$TEST_TMP/$1.one" "$TEST_TMP/$1.two" ||
+    { diff "$TEST_TMP/$1.one" "$TEST_TMP/$1.two" | head -5; fail "two tasks of the $1 differ from one task"; }
+  echo "$1: one task $(wc -l <"$TEST_TMP/$1.one") rows; two tasks: $(wc -l <"$TEST_TMP/$1.two0") + $(wc -l <"$TEST_TMP/$1.two1"), equal"
+}
+split_equal join "$ONE" "$TWO"
+assert_eq "$(wc -l <"$TEST_TMP/join.one")" "$((people * 3))" "one task: a row per auction (each seller is a person)"
+split_equal window "$WONE" "$WTWO"
+assert_eq "$(jq -s 'map(.n) | add' "$TEST_TMP/window.one")" "$((people * 3))" "one task: every auction counted once"
 echo ok
