@@ -79,7 +79,12 @@ MSG
 
 if [ "${1:-start}" = stop ]; then
   stop_all api controlplane
-  if [ -d "$var/pg/data" ]; then scripts/pg.sh stop "$var/pg"; echo "stopped PostgreSQL"; fi
+  if [ -d "$var/pg/data" ] && scripts/pg.sh url "$var/pg" >/dev/null 2>&1; then
+    scripts/pg.sh stop "$var/pg"
+    echo "stopped PostgreSQL"
+  elif [ -d "$var/pg/data" ]; then
+    echo "PostgreSQL was not running"
+  fi
   exit 0
 fi
 [ "${1:-start}" = start ] || { echo "usage: scripts/run.sh [start|stop]" >&2; exit 2; }

@@ -99,10 +99,12 @@ assert_contains "$busy" "port $SLUICE_METRICS_PORT (the controlplane's metrics) 
 [ -e "$TEST_TMP/var2/pg/data" ] && fail "run.sh on a busy metrics port started PostgreSQL"
 
 pid=$(cat "$SLUICE_VAR_DIR/run/api.pid")
-"$SLUICE_ROOT/scripts/run.sh" stop
+stopped=$("$SLUICE_ROOT/scripts/run.sh" stop)
 kill -0 "$pid" 2>/dev/null && fail "api still running after stop"
 kill -0 "$cp_pid" 2>/dev/null && fail "controlplane still running after stop"
 [ -f "$SLUICE_VAR_DIR/pg/data/postmaster.pid" ] && fail "PostgreSQL still running after stop"
+assert_contains "$stopped" "stopped PostgreSQL" "stop says it stopped PostgreSQL"
+assert_contains "$("$SLUICE_ROOT/scripts/run.sh" stop)" "PostgreSQL was not running" "a second stop says there was nothing to stop"
 
 # make run again: the same account, resources and stream data, and the pipeline runs again.
 "$SLUICE_ROOT/scripts/run.sh" >"$TEST_TMP/again.out" 2>&1 || { cat "$TEST_TMP/again.out"; fail "run.sh after stop failed"; }
