@@ -61,12 +61,17 @@ expect 200
 assert_contains "$RESP" '"rows":[{"usd":9.08},{"usd":18.16}]' "DOUBLEs in their shortest form"
 # So do a stream's records, as they were written (a record that is not JSON as a string).
 PRICES=$(create_id /v1/streams '{"name":"prices","schema":{"fields":[{"name":"usd","type":"DOUBLE"}]}}')
-printf '{"usd":9.08,"n":[1,2.5]}\nnot json\n' | "$logtool" append "$DATA/tenants/$ACME/streams/$PRICES"
+# Hostile: a record that would close the answer's JSON early if it were spliced in as it is
+# (a source of raw text can write anything) is a string.
+splice='{"usd":1}],"end_offset":99,"items2":[{"a":1}'
+printf '{"usd":9.08,"n":[1,2.5]}\nnot json\n%s\n' "$splice" | "$logtool" append "$DATA/tenants/$ACME/streams/$PRICES"
 call GET "/v1/streams/$PRICES/records"
 expect 200
-assert_eq "$(jq -c '[.start_offset, .end_offset, .next_offset]' <<<"$RESP")" '[0,2,2]' "the records' offsets"
-assert_contains "$RESP" '"items":[{"partition":0,"offset":0,"op":"+I","value":{"usd":9.08,"n":[1,2.5]}},{"partition":0,"offset":1,"op":"+I","value":"not json"}]' \
+assert_eq "$(jq -c '[.start_offset, .end_offset, .next_offset]' <<<"$RESP")" '[0,3,3]' "the records' offsets"
+assert_contains "$RESP" '"items":[{"partition":0,"offset":0,"op":"+I","value":{"usd":9.08,"n":[1,2.5]}},{"partition":0,"offset":1,"op":"+I","value":"not json"}' \
   "records as written"
+assert_eq "$(jq -r '.items[2].value' <<<"$RESP")" "$splice" "a record that is not one JSON value stays a string"
+assert_eq "$(jq -c 'keys' <<<"$RESP")" '["end_offset","items","next_offset","start_offset"]' "nothing spliced into the answer"
 
 # A row error's position is in the caller's SQL: a bare SELECT's lines (it is compiled behind a
 # line of its own), an INSERT's as they are.
