@@ -345,28 +345,27 @@ static void preview_counters(struct preview_relay *pr, json_t *obj)
     }
 }
 
-/* The row of a row line as the child wrote it, `{"type":"row","op":"+I","row":{...}}`, when that
- * text is one JSON object by itself (malloc'd); else NULL. Passing the worker's own text on keeps
- * its numbers as written: a DOUBLE in its shortest exact form (1985359.252), which jansson would
- * print with 17 digits (1985359.2520000001). */
-static char *preview_row_text(const char *text, size_t len, const char *op)
+/* The row of a row line as the child wrote it, `{"type":"row","op":"+I","row":{...}}`, as text
+ * (malloc'd), or NULL when the line is not exactly that. obj is the line parsed with duplicate
+ * keys refused: when it has just those three keys and the text begins with them in that order and
+ * ends with the object's '}', what lies between is the row's value and nothing beside it, so it
+ * needs no second parse. Passing the worker's own text on keeps its numbers as written: a DOUBLE
+ * in its shortest exact form (1985359.252), which jansson would print with 17 digits
+ * (1985359.2520000001). */
+static char *preview_row_text(const char *text, size_t len, json_t *obj, const char *op)
 {
     char head[64];
     int n = snprintf(head, sizeof head, "{\"type\":\"row\",\"op\":\"%s\",\"row\":", op ? op : "");
-    if (!op || n <= 0 || (size_t)n >= sizeof head || len < (size_t)n + 3 || memcmp(text, head, (size_t)n) != 0 ||
-        text[len - 1] != '}')
+    if (!op || json_object_size(obj) != 3 || n <= 0 || (size_t)n >= sizeof head || len < (size_t)n + 3 ||
+        memcmp(text, head, (size_t)n) != 0 || text[len - 1] != '}')
         return NULL;
-    size_t rlen = len - (size_t)n - 1;
-    json_t *alone = json_loadb(text + n, rlen, 0, NULL); /* nothing else spliced in beside it */
-    bool object = json_is_object(alone);
-    json_decref(alone);
-    return object ? strndup(text + n, rlen) : NULL;
+    return strndup(text + n, len - (size_t)n - 1);
 }
 
 /* One line from the child (its JSON is checked: the relay forwards nothing it did not parse). */
 static void preview_child_line(struct preview_relay *pr, const char *text, size_t len)
 {
-    json_t *obj = json_loadb(text, len, 0, NULL);
+    json_t *obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
     const char *type = json_string_value(json_object_get(obj, "type"));
     if (!type) {
         json_decref(obj);
@@ -374,7 +373,7 @@ static void preview_child_line(struct preview_relay *pr, const char *text, size_
     }
     if (strcmp(type, "row") == 0 && json_is_object(json_object_get(obj, "row"))) {
         const char *op = json_string_value(json_object_get(obj, "op"));
-        char *row = preview_row_text(text, len, op);
+        char *row = preview_row_text(text, len, obj, op);
         if (!row)
             row = json_dumps(json_object_get(obj, "row"), JSON_COMPACT | JSON_PRESERVE_ORDER);
         enum row_kind kind = ROW_INSERT;
