@@ -186,6 +186,8 @@ static int entry_open_writer(struct ingest_writer_ref *e, const char *root, cons
     char path[64];
     fs_fd_path(e->dirfd, path, sizeof path);
     int rc = seglog_writer_open(path, NULL, &e->writer, err, errlen);
+    if (rc == LOG_WRITER_BUSY)
+        snprintf(err, errlen, "another writer holds its partition");
     if (rc != 0) {
         atomic_fetch_sub(&open_writers, 1);
         e->writer = NULL;
@@ -223,8 +225,6 @@ int ingest_writers_acquire(const char *root, const char *dir, const struct times
         if (rc == 0)
             break;
         if (rc != LOG_WRITER_BUSY || past(deadline)) {
-            if (rc == LOG_WRITER_BUSY && !strstr(err, "ingest writers open"))
-                snprintf(err, errlen, "another writer holds its partition");
             pthread_mutex_unlock(&e->mu);
             entry_drop(e);
             return rc == LOG_WRITER_BUSY ? INGEST_WRITERS_BUSY : -1;
