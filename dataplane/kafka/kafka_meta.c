@@ -12,23 +12,17 @@
 #include "dataplane/schema_json.h"
 
 const char *const kafka_meta_keys[] = {
-    [KAFKA_META_HEADERS] = "headers STRING",
-    [KAFKA_META_TIMESTAMP] = "timestamp TIMESTAMP(3)",
-    [KAFKA_META_TIMESTAMP_TYPE] = "timestamp-type STRING",
-    [KAFKA_META_OFFSET] = "offset BIGINT",
-    [KAFKA_META_PARTITION] = "partition BIGINT",
-    [KAFKA_META_TOPIC] = "topic STRING",
-    NULL,
+#define KAFKA_META_KEY(suffix, key, type) [KAFKA_META_##suffix] = key " " type,
+    KAFKA_META_LIST(KAFKA_META_KEY)
+#undef KAFKA_META_KEY
+        NULL,
 };
 
 const char *const kafka_meta_names[] = {
-    [KAFKA_META_HEADERS] = "headers",
-    [KAFKA_META_TIMESTAMP] = "timestamp",
-    [KAFKA_META_TIMESTAMP_TYPE] = "timestamp-type",
-    [KAFKA_META_OFFSET] = "offset",
-    [KAFKA_META_PARTITION] = "partition",
-    [KAFKA_META_TOPIC] = "topic",
-    NULL,
+#define KAFKA_META_NAME(suffix, key, type) [KAFKA_META_##suffix] = key,
+    KAFKA_META_LIST(KAFKA_META_NAME)
+#undef KAFKA_META_NAME
+        NULL,
 };
 
 const char kafka_meta_not_object[] = "a record must be a JSON object";

@@ -39,13 +39,20 @@ extern const char *const kafka_meta_keys[];
 extern const char *const kafka_meta_names[];
 #define KAFKA_META_OPTION "metadata." /* 'metadata.FIELD' = 'key' */
 
+/* The metadata keys, each once: X(enum suffix, key, SQL type); both tables above and the enum
+ * below are made from it. */
+#define KAFKA_META_LIST(X)                                                                                             \
+    X(HEADERS, "headers", "STRING")                                                                                    \
+    X(TIMESTAMP, "timestamp", "TIMESTAMP(3)")                                                                          \
+    X(TIMESTAMP_TYPE, "timestamp-type", "STRING")                                                                      \
+    X(OFFSET, "offset", "BIGINT")                                                                                      \
+    X(PARTITION, "partition", "BIGINT")                                                                                \
+    X(TOPIC, "topic", "STRING")
+
 enum kafka_meta_key {
-    KAFKA_META_HEADERS,
-    KAFKA_META_TIMESTAMP,
-    KAFKA_META_TIMESTAMP_TYPE,
-    KAFKA_META_OFFSET,
-    KAFKA_META_PARTITION,
-    KAFKA_META_TOPIC,
+#define KAFKA_META_ENUM(suffix, key, type) KAFKA_META_##suffix,
+    KAFKA_META_LIST(KAFKA_META_ENUM)
+#undef KAFKA_META_ENUM
 };
 
 struct kafka_meta_column {
